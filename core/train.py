@@ -1,0 +1,485 @@
+"""One Trainer for every torch model: AMP, accumulation, clipping, warmup+cosine, early stopping,
+atomic resumable checkpoints, JSONL metrics log, rich progress, DDP under torchrun."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import math
+import os
+import random
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.artifacts import atomic_write_bytes, atomic_write_text, hash_bytes
+from core.config import config_to_dict
+from core.device import autocast_dtype, pick_device, seed_everything, to_device
+from core.errors import InputError, UnsafeArtifactError
+
+__all__ = ["TrainConfig", "Trainer", "TrainResult", "MetricsLog", "distributed_context"]
+
+CHECKPOINT_NAME = "checkpoint.pt"  # torch.save of tensors and plain containers only; read with weights_only=True
+CHECKPOINT_META = "checkpoint.json"
+BEST_NAME = "best.safetensors"
+LOG_NAME = "metrics.jsonl"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training hyperparameters shared by every torch task (tasks embed or extend it)."""
+
+    epochs: int = 10
+    max_steps: int | None = None  # optimizer steps; caps epochs
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    warmup_ratio: float = 0.05
+    min_lr_ratio: float = 0.0
+    grad_accum_steps: int = 1
+    max_grad_norm: float | None = 1.0
+    amp: str = "auto"  # auto | bf16 | fp16 | off
+    patience: int | None = 3  # evaluations without improvement before stopping; None = never stop early
+    monitor: str = "val_loss"
+    monitor_mode: str = "min"  # min | max
+    eval_every_steps: int | None = None  # None = once per epoch
+    checkpoint_every_steps: int | None = None  # None = once per epoch
+    seed: int = 0
+    num_workers: int = 0
+    compile: bool = False
+    log_every_steps: int = 10
+    progress_bar: bool = True
+
+
+@dataclass
+class TrainResult:
+    """What `Trainer.fit()` returns."""
+
+    steps: int
+    epochs_completed: int
+    best_metric: float | None
+    best_step: int | None
+    stopped_early: bool
+    history: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+class MetricsLog:
+    """Append-only JSONL log of training events (also what background jobs read for progress)."""
+
+    def __init__(self, run_dir: str | Path | None, enabled: bool = True):
+        self.path = Path(run_dir) / LOG_NAME if run_dir is not None and enabled else None
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(self, event: str, **values: Any) -> dict[str, Any]:
+        record = {"event": event, "time": round(time.time(), 3), **values}
+        if self.path is not None:
+            with open(self.path, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record, default=float) + "\n")
+        return record
+
+
+@contextlib.contextmanager
+def distributed_context(device: str = "auto"):
+    """Initialise torch.distributed when launched by torchrun (WORLD_SIZE > 1); yields (rank, world, device)."""
+    import torch
+    import torch.distributed as dist
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        yield 0, 1, pick_device(device)
+        return
+    rank = int(os.environ["RANK"])
+    local_rank = int(os.environ.get("LOCAL_RANK", rank))
+    use_cuda = torch.cuda.is_available() and device in ("auto", "cuda")
+    chosen = torch.device("cuda", local_rank) if use_cuda else torch.device("cpu")
+    if use_cuda:
+        torch.cuda.set_device(chosen)
+    owns_group = not dist.is_initialized()
+    if owns_group:
+        dist.init_process_group(backend="nccl" if use_cuda else "gloo")
+    try:
+        yield rank, world, chosen
+    finally:
+        if owns_group:
+            dist.barrier()
+            dist.destroy_process_group()
+
+
+class _EpochSampler:
+    """Deterministic per-epoch shuffle, sharded across ranks, able to skip batches already done."""
+
+    def __init__(self, size: int, shuffle: bool, seed: int, rank: int, world: int, batch_size: int):
+        self.size, self.shuffle, self.seed = size, shuffle, seed
+        self.rank, self.world, self.batch_size = rank, world, batch_size
+        self.epoch, self.skip_batches = 0, 0
+
+    def set_epoch(self, epoch: int, skip_batches: int = 0) -> None:
+        self.epoch, self.skip_batches = epoch, skip_batches
+
+    def _indices(self) -> list[int]:
+        import torch
+
+        if self.shuffle:
+            generator = torch.Generator().manual_seed(self.seed + self.epoch)
+            indices = torch.randperm(self.size, generator=generator).tolist()
+        else:
+            indices = list(range(self.size))
+        per_rank = math.ceil(self.size / self.world)
+        indices += indices[: per_rank * self.world - len(indices)]  # pad so every rank has equal work
+        return indices[self.rank::self.world]
+
+    def __iter__(self):
+        return iter(self._indices()[self.skip_batches * self.batch_size:])
+
+    def __len__(self) -> int:
+        return max(0, math.ceil(self.size / self.world) - self.skip_batches * self.batch_size)
+
+    def batches_per_epoch(self) -> int:
+        return math.ceil(math.ceil(self.size / self.world) / self.batch_size)
+
+
+def _default_loss(model, batch):
+    import torch.nn.functional as F
+
+    if isinstance(batch, dict):
+        output = model(**batch)
+        return output["loss"] if isinstance(output, dict) else output.loss
+    inputs, targets = batch
+    return F.cross_entropy(model(inputs), targets)
+
+
+def _rng_state() -> dict[str, Any]:
+    import numpy as np
+    import torch
+
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    state = {
+        "python": list(random.getstate()[1]),
+        "python_version": random.getstate()[0],
+        "numpy": [int(k) for k in keys] + [int(pos), int(has_gauss)],
+        "numpy_cached": float(cached),
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    import numpy as np
+    import torch
+
+    random.setstate((state["python_version"], tuple(state["python"]), None))
+    numbers = state["numpy"]
+    np.random.set_state(("MT19937", np.array(numbers[:-2], dtype=np.uint32), numbers[-2], numbers[-1], state["numpy_cached"]))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+class Trainer:
+    """Train a torch `model` on a map-style dataset.
+
+    `loss_fn(model, batch) -> scalar tensor` (default: `model(**batch).loss` for dict batches,
+    cross-entropy of `model(x)` against `y` for `(x, y)` batches). `eval_fn(model) -> {metric: value}`
+    runs on validation (default: mean loss over `val_data`, as `val_loss`).
+
+    >>> import torch
+    >>> data = [(torch.randn(4), torch.tensor(i % 2)) for i in range(16)]
+    >>> model = torch.nn.Linear(4, 2)
+    >>> result = Trainer(model, data, config=TrainConfig(epochs=1, batch_size=8, progress_bar=False)).fit()
+    >>> result.steps
+    2
+    """
+
+    def __init__(self, model, train_data, *, config: TrainConfig | None = None, loss_fn: Callable | None = None,
+                 val_data=None, eval_fn: Callable | None = None, collate_fn: Callable | None = None,
+                 optimizer_factory: Callable | None = None, run_dir: str | Path | None = None,
+                 callbacks: Iterable[Callable[[dict[str, Any]], None]] = (), device: str = "auto"):
+        self.model = model
+        self.train_data = train_data
+        self.config = config or TrainConfig()
+        self.loss_fn = loss_fn or _default_loss
+        self.val_data = val_data
+        self.eval_fn = eval_fn
+        self.collate_fn = collate_fn
+        self.optimizer_factory = optimizer_factory
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.callbacks = list(callbacks)
+        self.device = device
+
+    # -- pieces ---------------------------------------------------------------------------------------
+    def _optimizer(self, model):
+        import torch
+
+        if self.optimizer_factory is not None:
+            return self.optimizer_factory(model)
+        decay, no_decay = [], []
+        for name, parameter in model.named_parameters():
+            if parameter.requires_grad:
+                (no_decay if parameter.ndim < 2 or name.endswith(".bias") else decay).append(parameter)
+        groups = [{"params": decay, "weight_decay": self.config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        return torch.optim.AdamW([g for g in groups if g["params"]], lr=self.config.lr)
+
+    def _schedule(self, optimizer, total_steps: int):
+        import torch
+
+        warmup = int(self.config.warmup_ratio * total_steps)
+        floor = self.config.min_lr_ratio
+
+        def factor(step: int) -> float:
+            if warmup and step < warmup:
+                return (step + 1) / warmup
+            progress = (step - warmup) / max(1, total_steps - warmup)
+            return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+    def _validate(self, model) -> dict[str, float]:
+        import torch
+
+        if self.eval_fn is not None:
+            was_training = model.training
+            model.eval()
+            with torch.inference_mode():
+                metrics = dict(self.eval_fn(model))
+            model.train(was_training)
+            return {k: float(v) for k, v in metrics.items()}
+        if self.val_data is None:
+            return {}
+        loader = torch.utils.data.DataLoader(self.val_data, batch_size=self.config.batch_size, shuffle=False,
+                                             collate_fn=self.collate_fn)
+        model.eval()
+        total, count = 0.0, 0
+        with torch.inference_mode(), self._autocast():
+            for batch in loader:
+                total += float(self.loss_fn(model, to_device(batch, self._device)))
+                count += 1
+        model.train()
+        return {"val_loss": total / max(1, count)}
+
+    def _autocast(self):
+        import torch
+
+        if self._amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self._device.type, dtype=self._amp_dtype)
+
+    def _improved(self, value: float, best: float | None) -> bool:
+        if best is None:
+            return True
+        return value < best if self.config.monitor_mode == "min" else value > best
+
+    def _emit(self, log: MetricsLog, event: str, **values: Any) -> None:
+        record = log.write(event, **values) if self._rank == 0 else {"event": event, **values}
+        for callback in self.callbacks:
+            callback(record)
+
+    # -- checkpoints -----------------------------------------------------------------------------------
+    def _save_checkpoint(self, state: dict[str, Any]) -> None:
+        import io
+
+        import torch
+
+        if self.run_dir is None or self._rank != 0:
+            return
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        data = buffer.getvalue()
+        atomic_write_bytes(self.run_dir / CHECKPOINT_NAME, data)
+        meta = {"sha256": hash_bytes(data), "step": state["global_step"], "epoch": state["epoch"],
+                "config": config_to_dict(self.config)}
+        atomic_write_text(self.run_dir / CHECKPOINT_META, json.dumps(meta, indent=2))
+
+    def _load_checkpoint(self) -> dict[str, Any] | None:
+        import io
+
+        import torch
+
+        if self.run_dir is None or not (self.run_dir / CHECKPOINT_NAME).is_file():
+            return None
+        data = (self.run_dir / CHECKPOINT_NAME).read_bytes()
+        try:
+            meta = json.loads((self.run_dir / CHECKPOINT_META).read_text())
+        except (OSError, json.JSONDecodeError) as error:
+            raise UnsafeArtifactError(f"checkpoint metadata in {self.run_dir} is missing or corrupt; delete the folder to restart") from error
+        if hash_bytes(data) != meta.get("sha256"):
+            raise UnsafeArtifactError(f"checkpoint in {self.run_dir} does not match its recorded hash; it is corrupted. "
+                                      "Delete it to restart training from scratch")
+        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+
+    # -- the loop --------------------------------------------------------------------------------------
+    def fit(self, resume: bool = False) -> TrainResult:
+        """Train; with `resume=True` continue from the checkpoint in `run_dir` (same final weights)."""
+        import torch
+        from safetensors.torch import load_file, save_file
+
+        config = self.config
+        if config.grad_accum_steps < 1 or config.batch_size < 1 or config.epochs < 1:
+            raise InputError("batch_size, epochs and grad_accum_steps must be >= 1")
+        if len(self.train_data) == 0:
+            raise InputError("no training examples; check the data path and format")
+        seed_everything(config.seed)
+        with distributed_context(self.device) as (rank, world, device):
+            self._rank, self._device = rank, device
+            self._amp_dtype = {"auto": autocast_dtype(device), "bf16": torch.bfloat16, "fp16": torch.float16, "off": None}.get(config.amp, "?")
+            if self._amp_dtype == "?":
+                raise InputError(f"amp must be auto, bf16, fp16 or off, got {config.amp!r}")
+            return self._fit(resume, rank, world, device, load_file, save_file)
+
+    def _fit(self, resume, rank, world, device, load_file, save_file) -> TrainResult:
+        import torch
+
+        config, started = self.config, time.time()
+        model = self.model.to(device)
+        model.train()
+        sampler = _EpochSampler(len(self.train_data), True, config.seed, rank, world, config.batch_size)
+        loader = torch.utils.data.DataLoader(
+            self.train_data, batch_size=config.batch_size, sampler=sampler, collate_fn=self.collate_fn,
+            num_workers=config.num_workers, generator=torch.Generator().manual_seed(config.seed),
+            pin_memory=device.type == "cuda")
+        batches_per_epoch = sampler.batches_per_epoch()
+        steps_per_epoch = math.ceil(batches_per_epoch / config.grad_accum_steps)
+        total_steps = steps_per_epoch * config.epochs
+        if config.max_steps is not None:
+            total_steps = min(total_steps, config.max_steps)
+        wrapped = model
+        if world > 1:
+            wrapped = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        if config.compile:
+            wrapped = torch.compile(wrapped)
+        optimizer = self._optimizer(model)
+        scheduler = self._schedule(optimizer, total_steps)
+        scaler = torch.amp.GradScaler(device.type, enabled=self._amp_dtype == torch.float16 and device.type == "cuda")
+        log = MetricsLog(self.run_dir, enabled=rank == 0)
+
+        state = {"epoch": 0, "batches_done": 0, "global_step": 0, "best": None, "best_step": None, "bad_evals": 0,
+                 "history": [], "stopped_early": False}
+        checkpoint = self._load_checkpoint() if resume else None
+        if checkpoint is not None:
+            model.load_state_dict(checkpoint["model"])
+            optimizer.load_state_dict(checkpoint["optimizer"])
+            scheduler.load_state_dict(checkpoint["scheduler"])
+            scaler.load_state_dict(checkpoint["scaler"])
+            state.update({k: checkpoint[k] for k in state})
+            _set_rng_state(checkpoint["rng"])
+            self._emit(log, "resume", step=state["global_step"], epoch=state["epoch"])
+        elif resume and rank == 0 and self.run_dir is not None:
+            self._emit(log, "resume", step=0, epoch=0, note="no checkpoint found; starting from scratch")
+        best_weights = None
+        if self.run_dir is not None and (self.run_dir / BEST_NAME).is_file() and checkpoint is not None:
+            best_weights = load_file(str(self.run_dir / BEST_NAME))
+
+        def snapshot() -> dict[str, Any]:
+            return {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                    "scaler": scaler.state_dict(), "rng": _rng_state(), **copy.deepcopy(state)}
+
+        def evaluate_now() -> bool:
+            nonlocal best_weights
+            metrics = self._validate(model)
+            if not metrics:
+                return False
+            if config.monitor not in metrics:
+                raise InputError(f"monitor {config.monitor!r} is not among validation metrics {sorted(metrics)}")
+            value = metrics[config.monitor]
+            record = {"step": state["global_step"], "epoch": state["epoch"], **metrics}
+            state["history"].append(record)
+            if self._improved(value, state["best"]):
+                state.update(best=value, best_step=state["global_step"], bad_evals=0)
+                best_weights = {k: v.detach().clone().cpu() for k, v in model.state_dict().items()}
+                if self.run_dir is not None and rank == 0:
+                    save_file({k: v.contiguous() for k, v in best_weights.items()}, str(self.run_dir / BEST_NAME))
+            else:
+                state["bad_evals"] += 1
+            self._emit(log, "eval", **record, best=state["best"], total_steps=total_steps)
+            return config.patience is not None and state["bad_evals"] > config.patience
+
+        progress = None
+        if config.progress_bar and rank == 0 and sys.stderr.isatty():
+            from rich.progress import Progress
+
+            progress = Progress(transient=True)
+            progress.start()
+            bar = progress.add_task("training", total=total_steps, completed=state["global_step"])
+        self._emit(log, "start", total_steps=total_steps, epochs=config.epochs, examples=len(self.train_data), world_size=world)
+        running_loss, running_count = torch.zeros((), device=device), 0
+        stop = state["global_step"] >= total_steps or state["stopped_early"]
+        try:
+            while not stop and state["epoch"] < config.epochs:
+                sampler.set_epoch(state["epoch"], state["batches_done"])
+                micro = state["batches_done"]
+                for batch in loader:
+                    micro += 1
+                    boundary = micro % config.grad_accum_steps == 0 or micro == batches_per_epoch
+                    sync = contextlib.nullcontext() if boundary or world == 1 else wrapped.no_sync()
+                    with sync:
+                        with self._autocast():
+                            loss = self.loss_fn(wrapped, to_device(batch, device))
+                        scaler.scale(loss / config.grad_accum_steps).backward()
+                    running_loss += loss.detach()
+                    running_count += 1
+                    if not boundary:
+                        continue
+                    if config.max_grad_norm:
+                        scaler.unscale_(optimizer)
+                        torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+                    scaler.step(optimizer)
+                    scaler.update()
+                    scheduler.step()
+                    optimizer.zero_grad(set_to_none=True)
+                    state["global_step"] += 1
+                    state["batches_done"] = micro
+                    step = state["global_step"]
+                    if progress is not None:
+                        progress.update(bar, advance=1)
+                    if step % config.log_every_steps == 0 or step == total_steps:
+                        mean_loss = float(running_loss) / max(1, running_count)
+                        if not math.isfinite(mean_loss):
+                            raise InputError("training loss became NaN/inf; lower the learning rate or check the data for NaN values")
+                        self._emit(log, "step", step=step, epoch=state["epoch"], loss=mean_loss,
+                                   lr=scheduler.get_last_lr()[0], total_steps=total_steps)
+                        running_loss.zero_()
+                        running_count = 0
+                    if config.eval_every_steps and step % config.eval_every_steps == 0 and evaluate_now():
+                        state["stopped_early"] = stop = True
+                    if config.checkpoint_every_steps and step % config.checkpoint_every_steps == 0:
+                        self._save_checkpoint(snapshot())
+                    if step >= total_steps:
+                        stop = True
+                    if stop:
+                        break
+                    self._emit_step(step)
+                if micro >= batches_per_epoch:
+                    state["epoch"] += 1
+                    state["batches_done"] = 0
+                    if not config.eval_every_steps and not state["stopped_early"] and evaluate_now():
+                        state["stopped_early"] = stop = True
+                    self._emit(log, "epoch", epoch=state["epoch"], step=state["global_step"], total_steps=total_steps)
+                    if not config.checkpoint_every_steps:
+                        self._save_checkpoint(snapshot())
+            if config.checkpoint_every_steps:
+                self._save_checkpoint(snapshot())
+        finally:
+            if progress is not None:
+                progress.stop()
+        if best_weights is not None:
+            model.load_state_dict({k: v.to(device) for k, v in best_weights.items()})
+        model.eval()
+        result = TrainResult(steps=state["global_step"], epochs_completed=state["epoch"], best_metric=state["best"],
+                             best_step=state["best_step"], stopped_early=state["stopped_early"],
+                             history=state["history"], seconds=time.time() - started)
+        self._emit(log, "end", step=result.steps, best=result.best_metric, stopped_early=result.stopped_early,
+                   seconds=round(result.seconds, 3), total_steps=total_steps)
+        return result
+
+    def _emit_step(self, step: int) -> None:
+        """Per-step hook for callbacks that need every step (e.g. fault injection, cancellation)."""
+        if self.callbacks:
+            for callback in self.callbacks:
+                callback({"event": "tick", "step": step})

@@ -1,0 +1,1 @@
+"""Finance vertical: credit risk scoring and price forecasting."""

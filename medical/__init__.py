@@ -1,0 +1,1 @@
+"""Medical vertical: DICOM/NIfTI IO, segmentation and classification (research use, not for diagnosis)."""

@@ -1,0 +1,1 @@
+"""NLP vertical: translation, sentiment, extractive QA."""

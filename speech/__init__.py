@@ -1,0 +1,1 @@
+"""Speech vertical: audio decoding and speech recognition."""

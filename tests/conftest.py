@@ -1,0 +1,20 @@
+"""Test-wide settings: no hub downloads, an isolated VERTICALS_HOME, few threads."""
+
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _verticals_home(tmp_path_factory):
+    """Keep models and caches written by tests out of the user's ~/.cache/verticals."""
+    if os.environ.get("VERTICALS_TEST_HOME"):
+        os.environ["VERTICALS_HOME"] = os.environ["VERTICALS_TEST_HOME"]
+    else:
+        os.environ["VERTICALS_HOME"] = str(tmp_path_factory.mktemp("verticals_home"))
+    yield

@@ -1,0 +1,1 @@
+"""Vision vertical: image classification and object detection."""
