@@ -122,10 +122,11 @@ def load(task: str, model: str | os.PathLike | None = None, device: str = "auto"
     Traceback (most recent call last):
     core.errors.InputError: unknown task 'no.such.task'; choose one of: nlp.translation, nlp.sentiment, nlp.qa, vision.classification, vision.detection, speech.recognition, finance.risk, finance.forecast, medical.segmentation, medical.classification
     """
-    cls = task_class(task)
+    if task not in TASKS:
+        task_class(task)  # raises the unknown-task error
     kind, _ = resolve_source(task, model)
     if kind == "local":
         from core.artifacts import read_card
 
         read_card(model, task=task)
-    return cls.load(model, device=device, **options)
+    return task_class(task).load(model, device=device, **options)

@@ -1,1 +1,3 @@
-"""Speech vertical: audio decoding and speech recognition."""
+"""Speech vertical: audio decoding (speech.audio) and speech recognition (speech.recognition)."""
+
+__all__ = ["audio", "recognition"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+from pathlib import Path
 
 import pytest
 
@@ -14,15 +15,12 @@ DOMAINS = sorted({task.split(".")[0] for task in list_tasks()})
 
 
 def _cases():
+    """Collect CASES from every tests/<domain>/contract_cases*.py."""
     cases = {}
     for domain in DOMAINS:
-        try:
-            module = importlib.import_module(f"tests.{domain}.contract_cases")
-        except ModuleNotFoundError as error:
-            if error.name not in (f"tests.{domain}", f"tests.{domain}.contract_cases"):
-                raise
-            continue
-        cases.update(module.CASES)
+        for file in sorted((Path(__file__).parent / domain).glob("contract_cases*.py")):
+            module = importlib.import_module(f"tests.{domain}.{file.stem}")
+            cases.update(module.CASES)
     return cases
 
 

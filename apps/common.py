@@ -1,0 +1,242 @@
+"""Shared widgets for the dashboard pages: model choice, cached loading, safe uploads, Evaluate and Retrain tabs."""
+
+from __future__ import annotations
+
+import io
+import logging
+import tempfile
+import time
+import uuid
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from core import load as core_load
+from core.artifacts import list_saved_models
+from core.data import sniff_kind
+from core.errors import InputError, MissingDependencyError, VerticalsError
+from core.registry import TASKS, task_class
+
+__all__ = ["page_header", "model_selector", "load_model", "save_upload", "show_error", "run_safely", "evaluate_tab",
+           "retrain_tab", "metric_card_view", "session_dir", "MAX_UPLOAD_MB"]
+
+log = logging.getLogger("verticals.apps")
+MAX_UPLOAD_MB = 200
+MAX_ZIP_MEMBERS = 20_000
+MAX_ZIP_UNCOMPRESSED_MB = 2_000
+EMBEDDED = "Embedded default (offline)"
+HUB = "Hub id (needs cache or internet)"
+
+
+def page_header(title: str, notice: str | None = None) -> None:
+    """Title plus an optional notice (e.g. research-use warnings)."""
+    st.title(title)
+    if notice:
+        st.warning(notice)
+
+
+def session_dir() -> Path:
+    """This browser session's private temp folder: the only place uploads are written."""
+    if "_verticals_session_dir" not in st.session_state:
+        st.session_state["_verticals_session_dir"] = tempfile.mkdtemp(prefix="verticals-session-")
+    return Path(st.session_state["_verticals_session_dir"])
+
+
+def model_selector(task: str, key: str) -> str | None:
+    """Let the user pick the embedded default, a saved model of this task, or a hub id; returns the `core.load` source."""
+    saved = [c for c in list_saved_models() if c.get("task") == task]
+    labels = {f"Saved: {Path(c['path']).name}": c["path"] for c in saved}
+    choice = st.selectbox("Model", [EMBEDDED, *labels, HUB], key=f"{key}-model")
+    if choice == EMBEDDED:
+        st.caption(f"Embedded default: {TASKS[task].default}")
+        return None
+    if choice == HUB:
+        hub = st.text_input("Hub id", value=TASKS[task].hub_default or "", key=f"{key}-hub")
+        return hub.strip() or None
+    return labels[choice]
+
+
+@st.cache_resource(show_spinner="Loading model…", max_entries=16)
+def _cached_model(task: str, source: str | None, stamp: float):
+    return core_load(task, source)
+
+
+def load_model(task: str, source: str | None):
+    """`core.load` cached across sessions (one copy per task+source); reloads when a saved folder changes."""
+    stamp = 0.0
+    if source and Path(source).is_dir():
+        card = Path(source) / "card.json"
+        stamp = card.stat().st_mtime if card.exists() else 0.0
+    return _cached_model(task, source, stamp)
+
+
+def show_error(error: Exception) -> None:
+    """Show a friendly one-line error; never a traceback or a server path."""
+    if isinstance(error, (InputError, MissingDependencyError, VerticalsError)):
+        message = str(error)
+    else:
+        log.exception("unexpected error in page")
+        message = f"Something went wrong ({type(error).__name__}). Check the input and try again."
+    for folder in {str(session_dir()), tempfile.gettempdir(), str(Path.home())}:
+        message = message.replace(folder, "…")
+    st.error(message)
+
+
+def run_safely(fn, *args: Any, **kwargs: Any):
+    """Call `fn`; on error show it with `show_error` and return None."""
+    try:
+        return fn(*args, **kwargs)
+    except Exception as error:  # the page must never show a traceback
+        show_error(error)
+        return None
+
+
+def _extract_zip(data: bytes, target: Path) -> Path:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as error:
+        raise InputError("the upload is not a valid zip archive") from error
+    members = archive.infolist()
+    if len(members) > MAX_ZIP_MEMBERS:
+        raise InputError(f"the zip holds {len(members):,} files; the limit is {MAX_ZIP_MEMBERS:,}")
+    if sum(m.file_size for m in members) > MAX_ZIP_UNCOMPRESSED_MB * 2**20:
+        raise InputError(f"the zip unpacks to more than {MAX_ZIP_UNCOMPRESSED_MB} MB (possible zip bomb)")
+    root = target.resolve()
+    for member in members:
+        name = member.filename
+        destination = (root / name).resolve()
+        if name.startswith(("/", "\\")) or (destination != root and root not in destination.parents):
+            raise InputError(f"the zip entry {name!r} would be written outside its folder; refusing the archive")
+        if (member.external_attr >> 16) & 0o170000 == 0o120000:
+            raise InputError(f"the zip entry {name!r} is a symlink; refusing the archive")
+    for member in members:
+        destination = (root / member.filename).resolve()
+        if member.is_dir():
+            destination.mkdir(parents=True, exist_ok=True)
+            continue
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        with archive.open(member) as source, open(destination, "wb") as sink:
+            written = 0
+            while block := source.read(1 << 20):
+                written += len(block)
+                if written > member.file_size + 1024:
+                    raise InputError("a zip entry is larger than it claims; refusing the archive")
+                sink.write(block)
+    children = [p for p in root.iterdir() if not p.name.startswith((".", "__MACOSX"))]
+    return children[0] if len(children) == 1 and children[0].is_dir() else root
+
+
+def save_upload(uploaded_file, suffixes: set[str] | None = None) -> Path:
+    """Write an uploaded file into the session folder (size-capped, type-sniffed); zips are extracted safely."""
+    if uploaded_file is None:
+        raise InputError("no file uploaded")
+    data = uploaded_file.getvalue()
+    if not data:
+        raise InputError("the uploaded file is empty (0 bytes)")
+    if len(data) > MAX_UPLOAD_MB * 2**20:
+        raise InputError(f"the upload is {len(data) / 2**20:.0f} MB; the limit is {MAX_UPLOAD_MB} MB")
+    original = Path(uploaded_file.name or "upload").name
+    suffix = "".join(Path(original).suffixes[-2:]).lower() if original.lower().endswith(".nii.gz") else Path(original).suffix.lower()
+    kind = sniff_kind(data[:512])
+    target = session_dir() / uuid.uuid4().hex[:12]
+    target.mkdir(parents=True)
+    if kind == "zip" or suffix == ".zip":
+        if kind != "zip":
+            raise InputError("the file is named .zip but is not a zip archive")
+        return _extract_zip(data, target)
+    if suffixes is not None and suffix not in suffixes:
+        raise InputError(f"unsupported file type {suffix or '(none)'}; upload one of: {', '.join(sorted(suffixes))} (or a .zip)")
+    image_suffixes = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".gif": "gif", ".bmp": "bmp", ".wav": "wav", ".flac": "flac"}
+    if suffix in image_suffixes and kind is not None and kind != image_suffixes[suffix]:
+        raise InputError(f"the file is named {suffix} but its content is {kind}; rename or re-export it")
+    safe_name = "".join(c if c.isalnum() or c in "-_." else "_" for c in original).lstrip(".") or f"upload{suffix}"
+    path = target / safe_name
+    path.write_bytes(data)
+    return path
+
+
+def metric_card_view(card: dict[str, Any]) -> None:
+    """Draw a metric card: scalar metrics with 95% CIs in a table, other entries as JSON."""
+    import polars as pl
+
+    st.caption(f"{card.get('task')} · {card.get('model')} · n = {card.get('n')}")
+    rows, extras = [], {}
+    for name, entry in card.get("metrics", {}).items():
+        value, ci = entry.get("value"), entry.get("ci95")
+        if isinstance(value, (int, float)) or value is None:
+            rows.append({"metric": name, "value": value, "ci95 low": ci[0] if ci else None, "ci95 high": ci[1] if ci else None})
+        else:
+            extras[name] = value
+    if rows:
+        st.dataframe(pl.DataFrame(rows), hide_index=True, width="stretch")
+    for name, value in extras.items():
+        with st.expander(name):
+            st.json(value)
+
+
+def evaluate_tab(task: str, model, read_options: dict | None = None, suffixes: set[str] | None = None):
+    """Upload labelled data and show the model's metric card; returns the card (or None)."""
+    upload = st.file_uploader("Labelled data (file or .zip of a folder)", key=f"{task}-evaluate-upload")
+    if upload is None or not st.button("Evaluate", key=f"{task}-evaluate-run"):
+        return st.session_state.get(f"{task}-evaluate-card")
+
+    def run():
+        path = save_upload(upload, None if suffixes is None else suffixes | {".zip"})
+        data = task_class(task).read_data(path, **(read_options or {}))
+        return model.evaluate(data)
+
+    with st.spinner("Evaluating…"):
+        card = run_safely(run)
+    if card is not None:
+        st.session_state[f"{task}-evaluate-card"] = card
+        metric_card_view(card)
+    return card
+
+
+def retrain_tab(task: str, options: dict | None = None, suffixes: set[str] | None = None) -> None:
+    """Upload training data and start a background job; shows live progress, cancel, and the queue."""
+    from core import jobs
+
+    upload = st.file_uploader("Training data (file or .zip of a folder)", key=f"{task}-train-upload")
+    name = st.text_input("Name of the new model", value=f"{task.replace('.', '-')}-{time.strftime('%Y%m%d-%H%M')}", key=f"{task}-train-name")
+    overrides_text = st.text_input("Config overrides (key=value, comma-separated)", key=f"{task}-train-overrides")
+    if upload is not None and st.button("Start training", key=f"{task}-train-start"):
+        def start():
+            from core.config import parse_assignments
+
+            path = save_upload(upload, None if suffixes is None else suffixes | {".zip"})
+            overrides = parse_assignments([p for p in overrides_text.split(",") if p.strip()])
+            return jobs.start_job(task, path, base=None, overrides=overrides, options=options, name=name)
+
+        job = run_safely(start)
+        if job is not None:
+            st.session_state[f"{task}-job"] = job.id
+    _job_panel(task)
+
+
+@st.fragment(run_every=2.0)
+def _job_panel(task: str) -> None:
+    from core import jobs
+
+    task_jobs = [j for j in jobs.list_jobs() if j.task == task]
+    if not task_jobs:
+        st.caption("No training jobs yet.")
+        return
+    for job in task_jobs[:5]:
+        progress = job.progress or {}
+        label = f"{job.id} · {job.status}"
+        if "step" in progress and progress.get("total_steps"):
+            label += f" · step {progress['step']}/{progress['total_steps']}"
+        with st.container(border=True):
+            st.write(label)
+            if job.status == "running" and progress.get("fraction") is not None:
+                eta = progress.get("eta_seconds")
+                st.progress(progress["fraction"], text=f"loss {progress.get('loss', float('nan')):.4g} · ETA {eta:.0f}s" if eta is not None and "loss" in progress else None)
+            if job.error:
+                st.error(job.error)
+            if job.status == "succeeded":
+                st.success(f"Saved to the model registry as {Path(job.out).name}")
+            if not job.done and st.button("Cancel", key=f"cancel-{job.id}"):
+                jobs.cancel_job(job.id)

@@ -1,0 +1,181 @@
+"""The `verticals` command line: tasks, predict, evaluate, train, check-data, app. Exit 2 on bad input."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from core.errors import InputError, MissingDependencyError, VerticalsError
+
+__all__ = ["main", "build_parser"]
+
+EXIT_BAD_INPUT = 2
+DATA_OPTIONS = ("target", "source", "time", "value", "id", "column")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and docs)."""
+    parser = argparse.ArgumentParser(prog="verticals", description="Vertical ML tasks on one core: predict, evaluate, train.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    tasks = commands.add_parser("tasks", help="list every task with its embedded default")
+    tasks.add_argument("--json", action="store_true", help="print one JSON object")
+
+    def data_options(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--target", help="target column (name or 0-based number) or target language")
+        sub.add_argument("--source", help="source language (translation)")
+        sub.add_argument("--time", help="date/time column (forecasting)")
+        sub.add_argument("--value", help="value column (forecasting)")
+        sub.add_argument("--id", help="series id column (forecasting, long format)")
+        sub.add_argument("--column", help="input column (text, path...) when the table has several")
+        sub.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="other reader options")
+
+    predict = commands.add_parser("predict", help="predict on inputs, write JSONL")
+    predict.add_argument("task")
+    predict.add_argument("--input", required=True, help="input file or folder")
+    predict.add_argument("--model", help="hub id or saved model folder (default: the embedded default)")
+    predict.add_argument("--output", help="write JSONL here (default: stdout)")
+    predict.add_argument("--batch-size", type=int)
+    predict.add_argument("--device", default="auto")
+    data_options(predict)
+
+    evaluate = commands.add_parser("evaluate", help="evaluate on labelled data, print the metric card")
+    evaluate.add_argument("task")
+    evaluate.add_argument("--data", required=True)
+    evaluate.add_argument("--model")
+    evaluate.add_argument("--json", action="store_true", help="print exactly one JSON object")
+    evaluate.add_argument("--device", default="auto")
+    data_options(evaluate)
+
+    train = commands.add_parser("train", help="train / fine-tune on labelled data and save the model")
+    train.add_argument("task")
+    train.add_argument("--data", required=True)
+    train.add_argument("--model", help="base model to start from (hub id or folder); default: the task's own")
+    train.add_argument("--out", required=True, help="output model folder")
+    train.add_argument("--config", help="YAML file overriding config fields")
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override one config field")
+    train.add_argument("--resume", action="store_true", help="continue from the checkpoint of an interrupted run")
+    train.add_argument("--run-dir", help="checkpoint/log folder (default: .<out>.run beside --out)")
+    train.add_argument("--json", action="store_true")
+    train.add_argument("--device", default="auto")
+    data_options(train)
+
+    check = commands.add_parser("check-data", help="validate data without training")
+    check.add_argument("task")
+    check.add_argument("path")
+    check.add_argument("--json", action="store_true")
+    data_options(check)
+
+    app = commands.add_parser("app", help="open the dashboard")
+    app.add_argument("--port", type=int, default=8501)
+    app.add_argument("--headless", action="store_true")
+    return parser
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    from core.config import parse_assignments
+
+    options = {name: getattr(args, name) for name in DATA_OPTIONS if getattr(args, name, None) is not None}
+    options.update(parse_assignments(getattr(args, "option", [])))
+    return options
+
+
+def _print_card(card: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(card, default=str))
+        return
+    print(f"{card.get('task')} · model {card.get('model')} · n={card.get('n')}")
+    for name, entry in card.get("metrics", {}).items():
+        value, ci = entry.get("value"), entry.get("ci95")
+        shown = f"{value:.4f}" if isinstance(value, float) else json.dumps(value)[:120]
+        interval = f"  (95% CI {ci[0]:.4f}-{ci[1]:.4f})" if ci else ""
+        print(f"  {name:<24} {shown}{interval}")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from core import registry
+
+    if args.command == "tasks":
+        table = registry.list_tasks()
+        if args.json:
+            print(json.dumps({name: spec.__dict__ for name, spec in table.items()}))
+        else:
+            width = max(map(len, table))
+            for name, spec in table.items():
+                print(f"{name:<{width}}  {spec.title:<28} default: {spec.default}")
+        return 0
+    if args.command == "app":
+        app = Path(__file__).resolve().parents[1] / "apps" / "main.py"
+        command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port),
+                   "--browser.gatherUsageStats", "false"]
+        if args.headless:
+            command += ["--server.headless", "true"]
+        return subprocess.call(command)
+    cls = registry.task_class(args.task)
+    options = _options(args)
+    if args.command == "check-data":
+        report = cls.check_data(args.path, **options)
+        print(json.dumps(report, default=str) if args.json else "\n".join(f"{k}: {v}" for k, v in report.items()))
+        return 0 if report.get("ok", True) else EXIT_BAD_INPUT
+    if args.command == "predict":
+        inputs = cls.read_inputs(args.input, **options)
+        model = registry.load(args.task, args.model, device=args.device)
+        records = model.predict(inputs, batch_size=args.batch_size)
+        lines = "".join(json.dumps(r, default=str) + "\n" for r in records)
+        if args.output:
+            from core.artifacts import atomic_write_text
+
+            atomic_write_text(args.output, lines)
+        else:
+            sys.stdout.write(lines)
+        return 0
+    if args.command == "evaluate":
+        data = cls.read_data(args.data, **options)
+        model = registry.load(args.task, args.model, device=args.device)
+        _print_card(model.evaluate(data), args.json)
+        return 0
+    if args.command == "train":
+        from core.config import parse_assignments
+        from core.jobs import run_training
+
+        card = run_training(args.task, args.data, args.out, base=args.model, config_path=args.config,
+                            overrides=parse_assignments(args.set), options=options, run_dir=args.run_dir,
+                            resume=args.resume, device=args.device)
+        summary = {"task": args.task, "out": str(args.out), "metrics": card.get("metrics", {}), "data_hash": card.get("data_hash")}
+        print(json.dumps(summary, default=str) if args.json else f"saved {args.task} model to {args.out}\n{json.dumps(summary['metrics'], default=str)}")
+        return 0
+    raise AssertionError(args.command)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `verticals` console script; returns the exit code.
+
+    >>> main(["evaluate", "no.such.task", "--data", "x"])
+    2
+    """
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    try:
+        return _run(args)
+    except (InputError, MissingDependencyError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except VerticalsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""Background training jobs: one process per job, progress from its metrics log, cancel, one job per device."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.artifacts import atomic_write_text, home, models_dir
+from core.errors import InputError
+
+__all__ = ["Job", "run_training", "start_job", "get_job", "list_jobs", "cancel_job", "jobs_dir"]
+
+TERMINAL = {"succeeded", "failed", "cancelled"}
+
+
+def jobs_dir() -> Path:
+    """Where job folders live (`$VERTICALS_HOME/jobs`)."""
+    path = home() / "jobs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def run_training(task: str, data: str | Path, out: str | Path, base: str | None = None, config_path: str | Path | None = None,
+                 overrides: dict[str, Any] | None = None, options: dict[str, Any] | None = None, run_dir: str | Path | None = None,
+                 resume: bool = False, callbacks=(), device: str = "auto") -> dict[str, Any]:
+    """The one training path used by `verticals train`, background jobs and the dashboard; returns the saved card."""
+    from core.artifacts import read_card
+    from core.config import resolve_config
+    from core.registry import task_class
+
+    cls = task_class(task)
+    dataset = cls.read_data(data, **(options or {}))
+    config_cls = getattr(cls, "Config", None)
+    config = None
+    if config_cls is not None:
+        config = resolve_config(config_cls, yaml_path=config_path, overrides=overrides)
+    elif config_path or overrides:
+        raise InputError(f"{task} takes no training config")
+    run_dir = Path(run_dir) if run_dir is not None else Path(out).with_name(f".{Path(out).name}.run")
+    model = cls.for_training(base, device=device)
+    model.fit(dataset, config=config, run_dir=run_dir, resume=resume, callbacks=callbacks)
+    saved = model.save(out)
+    return read_card(saved)
+
+
+@dataclass
+class Job:
+    """A background training job as stored in `jobs/<id>/job.json`, plus its live progress."""
+
+    id: str
+    task: str
+    status: str
+    spec: dict[str, Any]
+    created: str
+    pid: int | None = None
+    out: str | None = None
+    error: str | None = None
+    progress: dict[str, Any] | None = None
+
+    @property
+    def folder(self) -> Path:
+        return jobs_dir() / self.id
+
+    @property
+    def done(self) -> bool:
+        return self.status in TERMINAL
+
+
+def _write(job_folder: Path, **fields: Any) -> dict[str, Any]:
+    path = job_folder / "job.json"
+    current = json.loads(path.read_text()) if path.exists() else {}
+    current.update(fields)
+    atomic_write_text(path, json.dumps(current, indent=2, default=str))
+    return current
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    with contextlib.suppress(OSError):
+        status = Path(f"/proc/{pid}/stat").read_text().split()[2]
+        if status == "Z":
+            return False
+    return True
+
+
+def _progress(folder: Path) -> dict[str, Any]:
+    log = folder / "run" / "metrics.jsonl"
+    progress: dict[str, Any] = {}
+    if not log.exists():
+        return progress
+    start_time = None
+    with open(log, encoding="utf-8") as handle:
+        for line in handle:
+            with contextlib.suppress(json.JSONDecodeError):
+                record = json.loads(line)
+                if record.get("event") == "start" and start_time is None:
+                    start_time = record.get("time")
+                progress.update({k: v for k, v in record.items() if k not in {"event"}})
+                progress["last_event"] = record.get("event")
+    step, total = progress.get("step"), progress.get("total_steps")
+    if step and total and start_time:
+        elapsed = time.time() - start_time
+        progress["fraction"] = min(1.0, step / total)
+        progress["eta_seconds"] = round(elapsed / step * max(0, total - step), 1)
+    return progress
+
+
+def get_job(job_id: str) -> Job:
+    """Read a job (status, progress, result) from disk; a dead runner is reported as failed."""
+    folder = jobs_dir() / job_id
+    if not (folder / "job.json").is_file() or os.sep in job_id or job_id.startswith("."):
+        raise InputError(f"no job {job_id!r}")
+    record = json.loads((folder / "job.json").read_text())
+    if record["status"] in {"queued", "running"} and record.get("pid") and not _alive(record["pid"]):
+        record = _write(folder, status="failed", error=record.get("error") or "the job process ended unexpectedly; see its log")
+    job = Job(**{k: record.get(k) for k in ("id", "task", "status", "spec", "created", "pid", "out", "error")})
+    job.progress = _progress(folder)
+    return job
+
+
+def list_jobs() -> list[Job]:
+    """Every job, newest first (queued jobs show their place in the queue by creation time)."""
+    jobs = []
+    for folder in jobs_dir().iterdir():
+        if (folder / "job.json").is_file():
+            with contextlib.suppress(InputError, json.JSONDecodeError, KeyError, TypeError):
+                jobs.append(get_job(folder.name))
+    return sorted(jobs, key=lambda j: j.created, reverse=True)
+
+
+def start_job(task: str, data: str | Path, out: str | Path | None = None, base: str | None = None,
+              overrides: dict[str, Any] | None = None, options: dict[str, Any] | None = None, name: str | None = None) -> Job:
+    """Start training in a background process; returns at once. The model lands in the local registry."""
+    from core.registry import TASKS
+
+    if task not in TASKS:
+        raise InputError(f"unknown task {task!r}")
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    job_id = f"{stamp}-{uuid.uuid4().hex[:6]}"
+    safe_name = "".join(c if c.isalnum() or c in "-_." else "-" for c in (name or f"{task}-{stamp}")).strip(".-") or job_id
+    out = Path(out) if out is not None else models_dir() / safe_name
+    folder = jobs_dir() / job_id
+    folder.mkdir(parents=True)
+    spec = {"task": task, "data": str(data), "out": str(out), "base": base, "overrides": overrides or {}, "options": options or {}}
+    created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    _write(folder, id=job_id, task=task, status="queued", spec=spec, created=created, out=str(out))
+    log = open(folder / "log.txt", "ab")
+    process = subprocess.Popen([sys.executable, "-m", "core.jobs", job_id], stdout=log, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL, start_new_session=True, cwd=Path(__file__).resolve().parents[1],
+                               env={**os.environ, "VERTICALS_HOME": str(home())})
+    log.close()
+    _write(folder, pid=process.pid)
+    return get_job(job_id)
+
+
+def cancel_job(job_id: str) -> Job:
+    """Stop a queued or running job (its whole process group); the registry is left untouched."""
+    job = get_job(job_id)
+    if not job.done and job.pid:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(job.pid, signal.SIGTERM)
+        _write(job.folder, status="cancelled")
+    return get_job(job_id)
+
+
+def _run(job_id: str) -> int:
+    """Runner process body: wait for the device lock (one job per device), train, record the outcome."""
+    import fcntl
+
+    folder = jobs_dir() / job_id
+    record = json.loads((folder / "job.json").read_text())
+    spec = record["spec"]
+    lock = open(jobs_dir() / "device.lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)  # queued until the previous job on this device finishes
+    try:
+        if json.loads((folder / "job.json").read_text())["status"] == "cancelled":
+            return 1
+        _write(folder, status="running", started=time.time())
+        try:
+            card = run_training(spec["task"], spec["data"], spec["out"], base=spec.get("base"),
+                                overrides=spec.get("overrides"), options=spec.get("options"), run_dir=folder / "run")
+        except Exception as error:  # recorded for the dashboard; the traceback stays in log.txt
+            import traceback
+
+            traceback.print_exc()
+            message = str(error) if isinstance(error, InputError) else f"{type(error).__name__}: {error}"
+            _write(folder, status="failed", error=message, finished=time.time())
+            return 1
+        _write(folder, status="succeeded", finished=time.time(), metrics=card.get("metrics", {}))
+        return 0
+    finally:
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        lock.close()
+
+
+if __name__ == "__main__":
+    sys.exit(_run(sys.argv[1]))

@@ -1,0 +1,104 @@
+"""Model directories: round trip, atomic replace, pickle / symlink / hash refusal."""
+
+import json
+import os
+import pickle
+
+import pytest
+import torch
+
+from core.artifacts import (atomic_directory, check_model_dir, load_tensors, read_card, safe_torch_load, save_model_dir,
+                            save_tensors)
+from core.errors import InputError, UnsafeArtifactError
+
+
+def _save(path, value=1.0):
+    return save_model_dir(path, {"task": "demo", "labels": ["a", "b"]},
+                          write_weights=lambda d: save_tensors(d / "model.safetensors", {"w": torch.full((2, 2), value)}))
+
+
+def test_round_trip(tmp_path):
+    path = _save(tmp_path / "m")
+    card = read_card(path, task="demo")
+    assert card["labels"] == ["a", "b"] and "torch" in card["library_versions"] and "model.safetensors" in card["files"]
+    assert torch.equal(load_tensors(path / "model.safetensors")["w"], torch.ones(2, 2))
+
+
+def test_wrong_task_is_refused(tmp_path):
+    with pytest.raises(InputError, match="holds a demo model"):
+        read_card(_save(tmp_path / "m"), task="nlp.sentiment")
+
+
+def test_pickle_file_is_refused(tmp_path):
+    path = _save(tmp_path / "m")
+    (path / "extra.pkl").write_bytes(pickle.dumps({"a": 1}))
+    with pytest.raises(UnsafeArtifactError, match="pickle"):
+        read_card(path)
+
+
+def test_torch_pickle_payload_is_refused(tmp_path):
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("echo pwned",))
+
+    file = tmp_path / "evil.pt"
+    torch.save({"x": Evil()}, file)
+    with pytest.raises(UnsafeArtifactError):
+        safe_torch_load(file)
+
+
+def test_escaping_symlink_is_refused(tmp_path):
+    path = _save(tmp_path / "m")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("x")
+    (path / "link.json").symlink_to(secret)
+    with pytest.raises(UnsafeArtifactError, match="symlink"):
+        check_model_dir(path)
+
+
+def test_corrupted_weights_detected_by_hash(tmp_path):
+    path = _save(tmp_path / "m")
+    data = bytearray((path / "model.safetensors").read_bytes())
+    data[-1] ^= 0x01
+    (path / "model.safetensors").write_bytes(bytes(data))
+    with pytest.raises(UnsafeArtifactError, match="hash"):
+        read_card(path)
+
+
+def test_failed_save_keeps_previous_model(tmp_path):
+    path = _save(tmp_path / "m", value=1.0)
+
+    def boom(folder):
+        save_tensors(folder / "model.safetensors", {"w": torch.zeros(2, 2)})
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(InputError, match="No space left"):
+        save_model_dir(path, {"task": "demo"}, write_weights=boom)
+    assert torch.equal(load_tensors(path / "model.safetensors")["w"], torch.ones(2, 2))
+    assert [p.name for p in tmp_path.iterdir()] == ["m"]  # no temp folder left behind
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
+def test_read_only_output_folder(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        with pytest.raises(InputError, match="cannot write"):
+            _save(folder / "m")
+    finally:
+        folder.chmod(0o700)
+
+
+def test_atomic_directory_replaces_whole(tmp_path):
+    target = tmp_path / "d"
+    with atomic_directory(target) as tmp:
+        (tmp / "old.txt").write_text("1")
+    with atomic_directory(target) as tmp:
+        (tmp / "new.txt").write_text("2")
+    assert sorted(p.name for p in target.iterdir()) == ["new.txt"]
+
+
+def test_card_is_json(tmp_path):
+    path = _save(tmp_path / "m")
+    assert json.loads((path / "card.json").read_text())["task"] == "demo"

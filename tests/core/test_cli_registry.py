@@ -1,0 +1,71 @@
+"""CLI exit codes and registry errors."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from core import InputError, ModelNotFoundError, list_tasks, load
+from core.cli import main
+from core.registry import resolve_source
+
+DESIGN_TASKS = {"nlp.translation", "nlp.sentiment", "nlp.qa", "vision.classification", "vision.detection",
+                "speech.recognition", "finance.risk", "finance.forecast", "medical.segmentation", "medical.classification"}
+
+
+def test_every_design_task_is_listed(capsys):
+    assert set(list_tasks()) == DESIGN_TASKS
+    assert main(["tasks", "--json"]) == 0
+    assert set(json.loads(capsys.readouterr().out)) == DESIGN_TASKS
+
+
+def test_console_script_lists_tasks():
+    done = subprocess.run([sys.executable, "-m", "core.cli", "tasks"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and all(task in done.stdout for task in DESIGN_TASKS)
+
+
+@pytest.mark.parametrize("argv", [
+    ["evaluate", "no.such.task", "--data", "x"],
+    ["check-data", "finance.risk", "/no/such/file.csv"],
+    ["train", "nlp.sentiment", "--data", "/no/such/file.csv", "--out", "/tmp/never"],
+    ["predict", "no.such", "--input", "x"],
+])
+def test_bad_input_exits_2_with_one_line(argv, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err and "Traceback" not in err
+
+
+def test_usage_error_exits_2(capsys):
+    assert main(["evaluate"]) == 2
+
+
+def test_missing_local_model_names_the_three_options(tmp_path):
+    with pytest.raises(ModelNotFoundError) as info:
+        load("finance.risk", str(tmp_path / "nope" / "model"))
+    message = str(info.value)
+    assert "embedded offline default" in message and "hub id" in message and "local directory" in message
+
+
+def test_unknown_task():
+    with pytest.raises(InputError, match="unknown task"):
+        load("nope")
+
+
+def test_resolve_source(tmp_path):
+    assert resolve_source("nlp.sentiment", None) == ("embedded", None)
+    assert resolve_source("nlp.sentiment", "org/model") == ("hub", "org/model")
+    assert resolve_source("nlp.sentiment", tmp_path) == ("local", tmp_path)
+    file = tmp_path / "f.txt"
+    file.write_text("x")
+    with pytest.raises(ModelNotFoundError):
+        resolve_source("nlp.sentiment", file)
+
+
+def test_local_dir_for_another_task_is_refused(tmp_path):
+    from core.artifacts import save_model_dir
+
+    save_model_dir(tmp_path / "m", {"task": "nlp.qa"})
+    with pytest.raises(InputError, match="holds a nlp.qa model"):
+        load("finance.risk", tmp_path / "m")

@@ -1,0 +1,40 @@
+"""Background jobs: a training job runs in its own process, reports progress, lands in the registry, can be cancelled."""
+
+import time
+
+import pytest
+
+from core import jobs
+from core.artifacts import list_saved_models, save_model_dir
+
+
+
+def _wait(job_id, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        job = jobs.get_job(job_id)
+        if job.done:
+            return job
+        time.sleep(0.3)
+    raise AssertionError("job did not finish")
+
+
+def test_failed_job_reports_reason(tmp_path):
+    job = jobs.start_job("finance.risk", tmp_path / "missing.csv", name="never")
+    job = _wait(job.id)
+    assert job.status == "failed" and "does not exist" in job.error
+    assert not (tmp_path / "never").exists()
+
+
+def test_cancel_marks_job_and_unknown_job():
+    job = jobs.start_job("finance.risk", "/no/such.csv", name="cancelled")
+    cancelled = jobs.cancel_job(job.id)
+    assert cancelled.status in {"cancelled", "failed"}
+    with pytest.raises(Exception):
+        jobs.get_job("../etc")
+
+
+def test_registry_lists_saved_models(tmp_path, monkeypatch):
+    monkeypatch.setenv("VERTICALS_HOME", str(tmp_path))
+    save_model_dir(tmp_path / "models" / "m1", {"task": "finance.risk"})
+    assert [c["task"] for c in list_saved_models()] == ["finance.risk"]
