@@ -14,7 +14,7 @@ from typing import Any
 import streamlit as st
 
 from core import load as core_load
-from core.artifacts import list_saved_models
+from core.artifacts import list_saved_models, promoted_defaults
 from core.data import sniff_kind
 from core.errors import InputError, MissingDependencyError, VerticalsError
 from core.registry import TASKS, task_class
@@ -48,7 +48,10 @@ def model_selector(task: str, key: str) -> str | None:
     """Let the user pick the embedded default, a saved model of this task, or a hub id; returns the `core.load` source."""
     saved = [c for c in list_saved_models() if c.get("task") == task]
     labels = {f"Saved: {Path(c['path']).name}": c["path"] for c in saved}
-    choice = st.selectbox("Model", [EMBEDDED, *labels, HUB], key=f"{key}-model")
+    promoted = promoted_defaults().get(task)
+    options = [EMBEDDED, *labels, HUB]
+    index = next((i for i, label in enumerate(options) if labels.get(label) and Path(labels[label]).resolve() == Path(promoted or "/").resolve()), 0)
+    choice = st.selectbox("Model", options, index=index, key=f"{key}-model")
     if choice == EMBEDDED:
         st.caption(f"Embedded default: {TASKS[task].default}")
         return None

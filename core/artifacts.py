@@ -20,6 +20,7 @@ __all__ = [
     "CARD_NAME", "home", "models_dir", "cache_dir", "atomic_write_text", "atomic_write_bytes", "atomic_directory",
     "save_model_dir", "read_card", "check_model_dir", "save_tensors", "load_tensors", "safe_torch_load",
     "library_versions", "hash_files", "hash_bytes", "hash_frame", "list_saved_models", "is_model_dir",
+    "promoted_defaults", "promote_model", "delete_model", "zip_model",
 ]
 
 CARD_NAME = "card.json"
@@ -321,3 +322,48 @@ def list_saved_models(root: str | Path | None = None) -> list[dict[str, Any]]:
                 with contextlib.suppress(InputError):
                     cards.append({**read_card(child, check=False), "path": str(child)})
     return sorted(cards, key=lambda c: c.get("created", ""), reverse=True)
+
+
+def promoted_defaults() -> dict[str, str]:
+    """Saved models promoted to be a task's dashboard default (`$VERTICALS_HOME/promoted.json`)."""
+    path = home() / "promoted.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, str) and is_model_dir(v)} if isinstance(data, dict) else {}
+
+
+def promote_model(task: str, path: str | Path | None) -> dict[str, str]:
+    """Make the saved model at `path` the dashboard default of `task` (None: back to the embedded default)."""
+    current = promoted_defaults()
+    if path is None:
+        current.pop(task, None)
+    else:
+        read_card(path, task=task)
+        current[task] = str(Path(path).resolve())
+    atomic_write_text(home() / "promoted.json", json.dumps(current, indent=2))
+    return current
+
+
+def delete_model(path: str | Path) -> None:
+    """Delete a saved model folder from the local registry (refuses anything outside it)."""
+    root, target = models_dir().resolve(), Path(path).resolve()
+    if root not in target.parents or not is_model_dir(target):
+        raise InputError("only models inside the local registry can be deleted")
+    shutil.rmtree(target)
+    promoted = {k: v for k, v in promoted_defaults().items() if Path(v).resolve() != target}
+    atomic_write_text(home() / "promoted.json", json.dumps(promoted, indent=2))
+
+
+def zip_model(path: str | Path) -> bytes:
+    """A zip of a model folder (card.json + weights; pickle-free by construction, checked here)."""
+    import io
+    import zipfile
+
+    root = check_model_dir(path)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink()):
+            archive.write(file, f"{root.name}/{file.relative_to(root).as_posix()}")
+    return buffer.getvalue()
