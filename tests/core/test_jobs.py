@@ -1,6 +1,7 @@
 """Background jobs: a training job runs in its own process, reports progress, lands in the registry, can be cancelled."""
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -38,3 +39,21 @@ def test_registry_lists_saved_models(tmp_path, monkeypatch):
     monkeypatch.setenv("VERTICALS_HOME", str(tmp_path))
     save_model_dir(tmp_path / "models" / "m1", {"task": "finance.risk"})
     assert [c["task"] for c in list_saved_models()] == ["finance.risk"]
+
+
+def test_job_trains_in_background_and_lands_in_registry(tmp_path):
+    import numpy as np
+    import polars as pl
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 3))
+    y = (x[:, 0] + 0.5 * rng.normal(size=400) > 0.3).astype(int)
+    data = tmp_path / "applicants.csv"
+    pl.DataFrame({"income": x[:, 0], "debt": x[:, 1], "age": x[:, 2], "default": y}).write_csv(data)
+    job = jobs.start_job("finance.risk", data, options={"target": "default"}, name="risk-job-test")
+    assert job.status in {"queued", "running"}  # start_job returns at once
+    job = _wait(job.id, timeout=400)
+    assert job.status == "succeeded", job.error
+    saved = {c["task"]: c for c in list_saved_models()}
+    assert Path(saved["finance.risk"]["path"]).name == "risk-job-test"
+    assert job.progress  # the runner's metrics log was read
