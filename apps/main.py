@@ -4,8 +4,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # streamlit runs this file as a script
-    sys.path.insert(0, str(ROOT))
+# Streamlit puts this script's folder first on sys.path, where apps/finance.py would shadow the finance package:
+# the repository root goes first and apps/ is reached only as the `apps` package.
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if p and Path(p).resolve() not in (ROOT, ROOT / "apps")]
 
 import streamlit as st  # noqa: E402
 

