@@ -1,0 +1,118 @@
+"""Speech page: upload or record audio (or a synthesised sample), see the waveform and the transcript with
+per-word confidence shading and timestamps; Evaluate and Retrain tabs."""
+
+import html
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # streamlit runs this file as a script
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from apps import common  # noqa: E402
+from core.errors import InputError  # noqa: E402
+
+TASK = "speech.recognition"
+SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".opus"}
+DATA_SUFFIXES = {".csv", ".tsv", ".jsonl", ".parquet", ".txt"}
+SAMPLES = ["The quick brown fox jumps over the lazy dog.", "Please call Stella and ask her to bring these things.",
+           "Seven eight nine zero one two three."]
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def synthesise(sentence: str) -> bytes:
+    """A bundled sample: the sentence spoken by espeak-ng (Debian package), as WAV bytes."""
+    if shutil.which("espeak-ng") is None:
+        raise InputError("espeak-ng is not installed, so no sample can be synthesised; upload or record audio instead")
+    result = subprocess.run(["espeak-ng", "--stdout", "-s", "150", sentence], capture_output=True, timeout=30, check=False)
+    if result.returncode != 0 or not result.stdout:
+        raise InputError("espeak-ng could not synthesise the sample")
+    return result.stdout
+
+
+def confidence_html(words: list[dict]) -> str:
+    """Words shaded by confidence (low = red background), timestamps in the tooltip."""
+    spans = []
+    for word in words:
+        confidence = word.get("confidence")
+        alpha = 0.0 if confidence is None else round(max(0.0, min(1.0, 1.0 - confidence)) * 0.8, 3)
+        timing = "" if word.get("start_s") is None else f"{word['start_s']:.2f}–{word['end_s']:.2f} s, "
+        title = f"{timing}confidence {confidence:.2f}" if confidence is not None else timing
+        spans.append(f"<span title='{html.escape(title)}' style='background: rgba(220, 38, 38, {alpha}); "
+                     f"padding: 1px 3px; border-radius: 3px'>{html.escape(word['word'])}</span>")
+    return "<div style='line-height: 2; font-size: 1.1rem'>" + " ".join(spans) + "</div>"
+
+
+def draw_waveform(audio_bytes: bytes) -> None:
+    import numpy as np
+    import polars as pl
+
+    from speech.audio import SAMPLE_RATE_HZ, load_audio
+
+    samples = load_audio(audio_bytes)
+    step = max(1, len(samples) // 2000)
+    envelope = np.abs(samples[: len(samples) // step * step].reshape(-1, step)).max(axis=1) if step > 1 else samples
+    frame = pl.DataFrame({"time_s": np.arange(len(envelope)) * step / SAMPLE_RATE_HZ, "amplitude": envelope})
+    st.line_chart(frame, x="time_s", y="amplitude", height=160)
+
+
+def draw_transcript(record: dict) -> None:
+    for warning in record.get("warnings", []):
+        st.warning(warning)
+    st.subheader("Transcript")
+    if record["words"] and any(w.get("confidence") is not None for w in record["words"]):
+        st.markdown(confidence_html(record["words"]), unsafe_allow_html=True)
+        st.caption("Shading: the redder a word, the less sure the model is. Hover for times and confidence.")
+    else:
+        st.write(record["text"] or "(no speech recognised)")
+    if record["words"]:
+        with st.expander("Words with timestamps"):
+            st.dataframe(record["words"], hide_index=True)
+    st.caption(f"{record['duration_s']:.1f} s of audio" + (f" · language {record['language']}" if record.get("language") else ""))
+
+
+common.page_header("Speech recognition")
+source = common.model_selector(TASK, key="speech")
+model = common.run_safely(common.load_model, TASK, source)
+predict_tab, evaluate_tab, retrain_tab = st.tabs(["Predict", "Evaluate", "Retrain"])
+
+with predict_tab:
+    mode = st.radio("Audio", ["Sample", "Upload", "Record"], horizontal=True, key="speech-input")
+    audio_bytes = None
+    if mode == "Sample":
+        sentence = st.selectbox("Sample sentence (synthesised with espeak-ng)", SAMPLES, key="speech-sample")
+        audio_bytes = common.run_safely(synthesise, sentence)
+    elif mode == "Upload":
+        upload = st.file_uploader("Audio file", type=sorted(s.lstrip(".") for s in SUFFIXES), key="speech-upload")
+        if upload is not None:
+            path = common.run_safely(common.save_upload, upload, SUFFIXES)
+            audio_bytes = path.read_bytes() if path is not None else None
+    else:
+        recording = st.audio_input("Record from the microphone", key="speech-record")
+        audio_bytes = recording.getvalue() if recording is not None else None
+    if audio_bytes:
+        st.audio(audio_bytes)
+        common.run_safely(draw_waveform, audio_bytes)
+        if model is not None and st.button("Transcribe", type="primary", key="speech-run"):
+            with st.spinner("Transcribing…"):
+                records = common.run_safely(model.predict, [audio_bytes])
+            if records:
+                st.session_state["speech-result"] = (hash(audio_bytes), records[0])
+        shown = st.session_state.get("speech-result")
+        if shown is not None and shown[0] == hash(audio_bytes):
+            draw_transcript(shown[1])
+
+with evaluate_tab:
+    st.caption("Upload a manifest (CSV/JSONL with audio,text) inside a .zip with its audio, or a zipped "
+               "LibriSpeech / LJSpeech folder. WER and CER use Whisper's English text normalisation.")
+    if model is not None:
+        common.evaluate_tab(TASK, model, suffixes=DATA_SUFFIXES)
+
+with retrain_tab:
+    st.caption("Trains the compact Conformer-CTC model from scratch on your data (characters of your transcripts). "
+               "Config overrides, e.g. epochs=40, batch_size=16, validation_speakers=[\"theo\"].")
+    common.retrain_tab(TASK, suffixes=DATA_SUFFIXES)

@@ -1,0 +1,175 @@
+"""Speech benchmark (run: .venv/bin/python bench/speech.py): real-time factor of the embedded default against
+the same CTranslate2 model through faster-whisper directly and against the transformers ASR pipeline on a
+same-size Whisper; WER on the LJSpeech subset; a compact model trained from scratch on FSDD digits through the
+`verticals train` code path, scored on a held-out speaker. Writes bench/results/speech.json."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # results shift with the thread count: compare runs under one setting
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DATA = ROOT.parent / "shared" / "data" / "speech.recognition"
+RESULTS = ROOT / "bench" / "results" / "speech.json"
+HELD_OUT_SPEAKER = "theo"
+FSDD_CONFIG = {"n_mels": "40", "d_model": "96", "num_layers": "3", "num_heads": "4", "ffn_dim": "192", "kernel_size": "15",
+               "batch_size": "16", "lr": "3e-3", "epochs": "50", "dropout": "0.1", "validation_fraction": "0.1",
+               "time_mask_width": "8", "freq_mask_width": "6",  # FSDD clips are ~0.5 s: narrow SpecAugment masks
+               "speed_perturbation": "[0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15]", "log_every_steps": "50"}
+
+
+def timed(fn):
+    started = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - started, value
+
+
+def embedded_vs_direct(files: list[Path], rounds: int = 2) -> dict:
+    """RTF of SpeechRecognizer.load() vs WhisperModel on the same folder, beam 5, word timestamps, same threads."""
+    import soundfile as sf
+    from faster_whisper import WhisperModel
+
+    from speech._backends import cpu_threads, packaged_whisper_dir
+    from speech.recognition import SpeechRecognizer
+
+    ours = SpeechRecognizer.load(device="cpu")
+    direct = WhisperModel(str(packaged_whisper_dir()), device="cpu", compute_type="int8", cpu_threads=cpu_threads())
+
+    def run_direct():
+        texts, per_file = [], []
+        for file in files:
+            seconds, segments = timed(lambda: list(direct.transcribe(str(file), beam_size=5, language="en",
+                                                                      word_timestamps=True)[0]))
+            per_file.append(seconds)
+            texts.append("".join(s.text for s in segments).strip())
+        return texts, per_file
+
+    audio_seconds = sum(sf.info(str(f)).duration for f in files)
+    ours.predict([str(files[0])])  # warm-up of both paths
+    list(direct.transcribe(str(files[0]), beam_size=5, language="en", word_timestamps=True)[0])
+    ours_times, direct_times, per_file = [], [], None
+    for round_ in range(rounds):  # alternate the order so neither side always runs second
+        order = ("ours", "direct") if round_ % 2 == 0 else ("direct", "ours")
+        for side in order:
+            if side == "ours":
+                seconds, records = timed(lambda: ours.predict([str(f) for f in files]))
+                ours_times.append(seconds)
+            else:
+                seconds, (direct_texts, per_file) = timed(run_direct)
+                direct_times.append(seconds)
+    same = sum(r["text"] == t for r, t in zip(records, direct_texts))
+    return {"audio_seconds": round(audio_seconds, 2), "threads": cpu_threads(), "beam_size": 5, "word_timestamps": True,
+            "rtf_embedded": round(min(ours_times) / audio_seconds, 4), "rtf_faster_whisper_direct": round(min(direct_times) / audio_seconds, 4),
+            "ratio_embedded_over_direct": round(min(ours_times) / min(direct_times), 4), "goal_ratio": 1.05,
+            "identical_transcripts": f"{same}/{len(files)}", "rounds": rounds,
+            "_records": records, "_direct_per_file": per_file}
+
+
+def transformers_pipeline(files: list[Path], records: list[dict], direct_per_file: list[float], count: int = 3) -> dict:
+    """transformers ASR pipeline on a Whisper of tiny.en's size; no transformers-format tiny.en weights exist offline,
+    so it is random-init and forced to emit as many tokens as faster-whisper did: a compute comparison only."""
+    import numpy as np
+    import torch
+    from transformers import (WhisperConfig, WhisperFeatureExtractor, WhisperForConditionalGeneration,
+                              WhisperTokenizerFast, pipeline)
+
+    from speech._backends import packaged_whisper_dir
+    from speech.audio import load_audio
+
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+    tokenizer = WhisperTokenizerFast(tokenizer_file=str(packaged_whisper_dir() / "tokenizer.json"))
+    config = WhisperConfig(vocab_size=51864, d_model=384, encoder_layers=4, decoder_layers=4, encoder_attention_heads=6,
+                           decoder_attention_heads=6, encoder_ffn_dim=1536, decoder_ffn_dim=1536, num_mel_bins=80,
+                           decoder_start_token_id=50257, eos_token_id=50256, pad_token_id=50256, bos_token_id=50256)
+    torch.manual_seed(0)
+    network = WhisperForConditionalGeneration(config).eval()
+    asr = pipeline("automatic-speech-recognition", model=network, tokenizer=tokenizer,
+                   feature_extractor=WhisperFeatureExtractor(), device="cpu")
+    chosen = list(range(min(count, len(files))))
+    audio = [load_audio(files[i]) for i in chosen]
+    tokens = [len(tokenizer(records[i]["text"], add_special_tokens=False).input_ids) + 1 for i in chosen]
+    asr(audio[0][:16000], generate_kwargs={"num_beams": 5, "max_new_tokens": 2})  # warm-up
+    seconds = 0.0
+    for samples, n in zip(audio, tokens):
+        elapsed, _ = timed(lambda: asr(samples, generate_kwargs={"num_beams": 5, "min_new_tokens": n, "max_new_tokens": n}))
+        seconds += elapsed
+    audio_seconds = sum(len(a) for a in audio) / 16000
+    direct = sum(direct_per_file[i] for i in chosen)
+    return {"model": "WhisperForConditionalGeneration, tiny.en shape (37.8M params), random init, fp32, beam 5, "
+                     "forced to faster-whisper's token count per clip",
+            "clips": len(chosen), "audio_seconds": round(audio_seconds, 2),
+            "rtf_transformers_pipeline": round(seconds / audio_seconds, 4),
+            "rtf_faster_whisper_direct_same_clips": round(direct / audio_seconds, 4),
+            "ratio_pipeline_over_faster_whisper": round(seconds / direct, 2),
+            "note": "no tiny.en weights in transformers format ship offline; WER of this pipeline is meaningless"}
+
+
+def ljspeech_wer(records: list[dict]) -> dict:
+    from core.evaluate import transcription_metrics
+    from speech.recognition import NORMALISATION, SpeechRecognizer, normalize_text
+
+    frame = SpeechRecognizer.read_data(DATA / "LJSpeech_subset")
+    metrics = transcription_metrics([normalize_text(r["text"]) for r in records], [normalize_text(t) for t in frame["text"]])
+    return {"n": frame.height, "wer": metrics["wer"], "cer": metrics["cer"], "normalisation": NORMALISATION}
+
+
+def fsdd_from_scratch(whisper_clips: int = 20) -> dict:
+    """`verticals train` code path (core.jobs.run_training: read_data + for_training + fit + save) on two FSDD
+    speakers, then WER on the third, held out; the embedded Whisper on some of the same clips for reference."""
+    from core.evaluate import transcription_metrics
+    from core.jobs import run_training
+    from speech.recognition import SpeechRecognizer, target_text
+
+    folder = Path(tempfile.mkdtemp(prefix="speech-bench-"))
+    seconds, card = timed(lambda: run_training(
+        "speech.recognition", DATA / "fsdd_subset", folder / "fsdd-compact", overrides=FSDD_CONFIG,
+        options={"exclude_speakers": HELD_OUT_SPEAKER}, run_dir=folder / "run", device="cpu"))
+    model = SpeechRecognizer.load(folder / "fsdd-compact", device="cpu")
+    held_out = SpeechRecognizer.read_data(DATA / "fsdd_subset", speakers=HELD_OUT_SPEAKER)
+    result = model.evaluate(held_out)
+    hypotheses = [r["text"] for r in model.predict(held_out["audio"].to_list())]
+    letters = transcription_metrics([target_text(h) for h in hypotheses], [target_text(t) for t in held_out["text"]])
+    whisper = SpeechRecognizer.load(device="cpu").evaluate(held_out.sample(whisper_clips, seed=0))
+    return {"train_speakers": "jackson, nicolas (90% train / 10% validation)", "held_out_speaker": HELD_OUT_SPEAKER,
+            "train_utterances": card["training"]["utterances"], "train_seconds_wall": round(seconds, 1),
+            "steps": card["training"]["steps"], "config": FSDD_CONFIG,
+            "parameters": sum(p.numel() for p in model.backend_.network.parameters()),
+            "held_out_n": result["n"], "held_out_wer": result["metrics"]["wer"], "held_out_cer": result["metrics"]["cer"],
+            "held_out_cer_spelled": letters["cer"],
+            "note": "the card's CER uses Whisper's normaliser, which writes digits ('seven' -> '7'), so a misspelt word "
+                    "against a one-character reference gives CER > 1; held_out_cer_spelled compares the spelled words",
+            "validation_wer_seen_speakers": card["metrics"].get("wer"),
+            "embedded_whisper_on_held_out": {"n": whisper["n"], "wer": whisper["metrics"]["wer"],
+                                             "rtf": whisper["metrics"]["real_time_factor"]["value"]},
+            "examples": result["examples"]}
+
+
+def main() -> dict:
+    if not DATA.is_dir():
+        raise SystemExit(f"{DATA} is missing; the benchmark needs ../shared/data/speech.recognition")
+    files = sorted((DATA / "LJSpeech_subset" / "wavs").glob("*.wav"))
+    summary: dict = {"omp_num_threads": os.environ["OMP_NUM_THREADS"], "machine": f"{os.cpu_count()} CPU cores (shared)"}
+    speed = embedded_vs_direct(files)
+    records, per_file = speed.pop("_records"), speed.pop("_direct_per_file")
+    summary["embedded_vs_faster_whisper"] = speed
+    summary["ljspeech_subset"] = ljspeech_wer(records)
+    try:
+        summary["vs_transformers_pipeline"] = transformers_pipeline(files, records, per_file)
+    except Exception as error:  # report, do not hide, a pipeline that cannot be built here
+        summary["vs_transformers_pipeline"] = {"error": f"{type(error).__name__}: {error}"}
+    summary["fsdd_from_scratch"] = fsdd_from_scratch()
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    print(json.dumps(summary, default=str))
+    return summary
+
+
+if __name__ == "__main__":
+    main()

