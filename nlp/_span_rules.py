@@ -1,0 +1,98 @@
+"""Offline span extraction without a QA-trained model: sentence retrieval by MiniLM + answer-type rules.
+
+No SQuAD-trained weights ship anywhere offline, so the embedded QA default picks the sentence closest
+to the question (embedding cosine + word overlap) and, inside it, the short span whose form fits the
+question word (numbers for "how many", years for "when", capitalised names for "who") nearest to the
+question's words. It is a baseline, not a reader model.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["split_sentences", "content_words", "best_span"]
+
+STOPWORDS = set("""a an the of in on at to for from by with and or but is are was were be been being do does did what which who
+whom whose when where why how that this these those it its as into than then there their they he she his her him i you we
+our us not no yes can could would should will may might has have had about over under after before during between many
+much name named called one some any""".split())
+MONTHS = "january february march april may june july august september october november december".split()
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-.,%$]*[A-Za-z0-9%]|[A-Za-z0-9]")
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Character spans of sentences.
+
+    >>> split_sentences("One. Two three.")
+    [(0, 4), (5, 15)]
+    """
+    spans, start = [], 0
+    for match in re.finditer(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])", text):
+        spans.append((start, match.start()))
+        start = match.end()
+    spans.append((start, len(text)))
+    return [(s, e) for s, e in spans if text[s:e].strip()]
+
+
+def content_words(text: str) -> set[str]:
+    """Lower-cased words of a question that carry meaning.
+
+    >>> sorted(content_words("Who founded the city of Rome?"))
+    ['city', 'founded', 'rome']
+    """
+    return {w.lower().strip(".,") for w in _WORD.findall(text)} - STOPWORDS
+
+
+def _answer_type(question: str) -> str:
+    q = question.lower()
+    if re.search(r"\bhow (many|much|long|far|old|large|big|tall|high)\b|\bwhat (percentage|number|amount)\b", q):
+        return "number"
+    if re.search(r"\bwhen\b|\bwhat (year|date|century|day|month|time)\b|\bwhich year\b", q):
+        return "date"
+    if re.search(r"\bwho(m|se)?\b", q):
+        return "person"
+    if re.search(r"\bwhere\b|\bwhat (country|city|state|place)\b", q):
+        return "place"
+    return "other"
+
+
+def _fits(kind: str, words: list[str]) -> float:
+    text = " ".join(words)
+    has_digit = any(ch.isdigit() for ch in text)
+    capitalised = sum(w[:1].isupper() for w in words) / len(words)
+    if kind == "number":
+        return 1.0 if has_digit or re.search(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion)\b", text.lower()) else 0.0
+    if kind == "date":
+        year = bool(re.search(r"\b1\d{3}\b|\b20\d{2}\b", text))
+        return 1.0 if year or any(w.lower() in MONTHS for w in words) else 0.3 * has_digit
+    if kind in ("person", "place"):
+        return capitalised
+    return 0.5 + 0.3 * capitalised + 0.2 * has_digit
+
+
+def best_span(question: str, context: str, start: int, end: int) -> tuple[int, int, float]:
+    """(char start, char end, score in 0..1) of the best answer span inside `context[start:end]`."""
+    words = [(m.start() + start, m.end() + start, m.group()) for m in _WORD.finditer(context[start:end])]
+    if not words:
+        return start, end, 0.0
+    asked = content_words(question)
+    kind = _answer_type(question)
+    anchors = [i for i, (_, _, w) in enumerate(words) if w.lower().strip(".,") in asked]
+    best = (words[0][0], words[-1][1], -1.0)
+    for i in range(len(words)):
+        for length in range(1, 6):
+            j = i + length
+            if j > len(words):
+                break
+            span = [w for _, _, w in words[i:j]]
+            lowered = [w.lower().strip(".,") for w in span]
+            if lowered[0] in STOPWORDS or lowered[-1] in STOPWORDS or any(w in asked for w in lowered):
+                continue
+            fit = _fits(kind, span)
+            distance = min((min(abs(a - i), abs(a - (j - 1))) for a in anchors), default=len(words))
+            proximity = 1.0 / (1.0 + distance / 3)
+            brevity = 1.0 / (1.0 + 0.15 * (length - 1)) if kind != "other" else 1.0 / (1.0 + 0.05 * abs(length - 3))
+            score = 0.5 * fit + 0.35 * proximity + 0.15 * brevity
+            if score > best[2]:
+                best = (words[i][0], words[j - 1][1], score)
+    return best

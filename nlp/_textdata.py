@@ -1,0 +1,130 @@
+"""Reading labelled text tables for sentiment: text/label columns, label maps, train/validation split."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from core.errors import InputError
+
+__all__ = ["TEXT_COLUMNS", "read_text_table", "as_text_frame", "label_names", "label_indices", "split_frame"]
+
+TEXT_COLUMNS = ("text", "sentence", "review", "content")
+NAMED_BINARY = ("negative", "positive")
+
+
+def _pick(columns: list[str], wanted: str | None, candidates: tuple[str, ...], what: str, where: str) -> str:
+    if wanted is not None:
+        if wanted in columns:
+            return wanted
+        if wanted.isdigit() and int(wanted) < len(columns):  # a column number, as the CLI allows
+            return columns[int(wanted)]
+        raise InputError(f"{where} has no {what} column {wanted!r}; it has: {', '.join(columns)}")
+    for name in candidates:
+        for column in columns:
+            if column.lower() == name:
+                return column
+    raise InputError(f"{where} needs a {what} column (one of {', '.join(candidates)}); it has: {', '.join(columns)}. "
+                     f"Rename it or pass --{'column' if what == 'text' else 'target'} NAME")
+
+
+def as_text_frame(data: Any, text_column: str | None = None, label_column: str | None = None, where: str = "the data",
+                  require_label: bool = True):
+    """Normalise a polars/pandas table, dict of lists or list of (text, label) pairs to polars `text`[, `label`]."""
+    import polars as pl
+
+    if isinstance(data, (str, Path)):
+        return read_text_table(data, text_column=text_column, label_column=label_column, require_label=require_label)
+    if isinstance(data, list) and data and all(isinstance(row, (tuple, list)) and len(row) == 2 for row in data):
+        data = {"text": [row[0] for row in data], "label": [row[1] for row in data]}
+    if isinstance(data, dict):
+        try:
+            data = pl.DataFrame(data)
+        except (TypeError, ValueError, pl.exceptions.PolarsError) as error:
+            raise InputError(f"cannot make a table of {where}: {error}") from error
+    if not isinstance(data, pl.DataFrame):
+        if hasattr(data, "columns") and hasattr(data, "to_numpy"):
+            data = pl.from_pandas(data)
+        else:
+            raise InputError(f"expected a table with text and label columns (or a file path), got {type(data).__name__}")
+    columns = list(data.columns)
+    text = _pick(columns, text_column, TEXT_COLUMNS, "text", where)
+    selected = [pl.col(text).alias("text")]
+    if require_label:
+        label = _pick(columns, label_column, ("label", "labels", "target", "sentiment", "y"), "label", where)
+        selected.append(pl.col(label).alias("label"))
+    frame = data.select(selected)
+    if frame.height == 0:
+        raise InputError(f"{where} has no rows")
+    if frame["text"].dtype != pl.String:
+        raise InputError(f"{where}: the text column {text!r} holds {frame['text'].dtype}, not text")
+    empty = frame.with_row_index().filter(pl.col("text").is_null() | (pl.col("text").str.strip_chars() == ""))
+    if empty.height:
+        raise InputError(f"{where}: row {int(empty['index'][0]) + 1} has an empty text ({empty.height} empty in all); remove or fill them")
+    if require_label and frame["label"].null_count():
+        raise InputError(f"{where}: {frame['label'].null_count()} rows have no label; remove them or fill them in")
+    return frame
+
+
+def read_text_table(path: str | Path, text_column: str | None = None, label_column: str | None = None,
+                    require_label: bool = True):
+    """Read CSV / TSV / Parquet / JSONL with a text column (`text` or `sentence`) and a `label` column."""
+    from core.data import read_table
+
+    path = Path(path)
+    frame = read_table(path)
+    return as_text_frame(frame, text_column, label_column, where=path.name, require_label=require_label)
+
+
+def label_names(values: list[Any]) -> list[str]:
+    """The label map learned from data: 0/1 -> negative/positive, other ints in order, names sorted.
+
+    >>> label_names([1, 0, 1])
+    ['negative', 'positive']
+    >>> label_names(["pos", "neg"])
+    ['neg', 'pos']
+    """
+    unique = sorted({v for v in values if v is not None}, key=lambda v: (str(type(v)), v))
+    if len(unique) < 2:
+        raise InputError(f"training needs at least two classes; the labels hold only {unique}")
+    if all(isinstance(v, (int, bool)) or (isinstance(v, float) and float(v).is_integer()) for v in unique):
+        numbers = sorted(int(v) for v in unique)
+        if numbers == [0, 1]:
+            return list(NAMED_BINARY)
+        return [str(n) for n in numbers]
+    names = sorted({str(v) for v in unique})
+    if sorted(n.lower() for n in names) == list(NAMED_BINARY):
+        return sorted(names, key=lambda n: n.lower() != "negative")
+    return names
+
+
+def label_indices(values: list[Any], labels: list[str]) -> list[int]:
+    """Map data labels (names, or ints indexing `labels`) to class indices; unknown -> `InputError`.
+
+    >>> label_indices([1, "negative"], ["negative", "positive"])
+    [1, 0]
+    """
+    lookup = {name.lower(): i for i, name in enumerate(labels)}
+    out = []
+    for value in values:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        key = str(value).lower()
+        if key in lookup:
+            out.append(lookup[key])
+        elif isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(labels):
+            out.append(value)
+        elif key in {"0", "1"} and len(labels) == 2:
+            out.append(int(key))
+        else:
+            raise InputError(f"label {value!r} is not one of the model's labels {labels}; "
+                             "use those names (or 0..n-1), or retrain with fit() on your labels")
+    return out
+
+
+def split_frame(frame, validation_fraction: float, seed: int):
+    """(train, validation) row split; validation is empty when there are too few rows."""
+    n = frame.height
+    n_val = int(round(n * validation_fraction)) if n >= 10 else 0
+    shuffled = frame.sample(fraction=1.0, shuffle=True, seed=seed)
+    return shuffled.slice(n_val), shuffled.slice(0, n_val)

@@ -1,0 +1,447 @@
+"""Extractive question answering: transformers QA models (stride over long contexts, SQuAD v2 no-answer),
+or the embedded offline baseline (MiniLM sentence retrieval + answer-type span rules)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tempfile
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from core.artifacts import cache_dir, hash_bytes, read_card, save_model_dir
+from core.config import config_to_dict
+from core.device import pick_device
+from core.errors import InputError, ModelNotFoundError
+from core.evaluate import metric_card, metric_with_ci
+from core.protocols import TaskModel
+from core.registry import missing_model_message, resolve_source
+from core.train import TrainConfig, Trainer
+from nlp._encoder import TextEncoder, minilm_path, tokenizer_lock
+from nlp._span_rules import best_span, content_words, split_sentences
+
+__all__ = ["QAModel", "load", "read_squad"]
+
+DEFAULT_NAME = "nlp-qa-minilm-retrieval-v1"
+LIBRARIES = ("transformers", "tokenizers", "torchmetrics")
+
+
+@dataclasses.dataclass(frozen=True)
+class QAConfig:
+    """Fine-tuning hyperparameters for an extractive QA head (and inference windowing)."""
+
+    epochs: int = 2
+    max_steps: int | None = None
+    batch_size: int = 16
+    lr: float = 5e-5
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    max_length: int = 384
+    stride: int = 128
+    validation_fraction: float = 0.1
+    patience: int | None = 2
+    seed: int = 0
+
+
+def read_squad(path_or_data: Any) -> list[dict[str, Any]]:
+    """Flatten SQuAD v1.1 / v2.0 JSON (path or parsed dict) into examples; malformed -> `InputError`.
+
+    >>> read_squad({"data": [{"paragraphs": [{"context": "Paris is in France.", "qas": [
+    ...     {"id": "1", "question": "Where is Paris?", "answers": [{"text": "France", "answer_start": 12}]}]}]}]})[0]["answers"]
+    ['France']
+    """
+    where = "the SQuAD data"
+    data = path_or_data
+    if isinstance(path_or_data, (str, Path)):
+        path = Path(path_or_data)
+        where = path.name
+        if not path.is_file():
+            raise InputError(f"{path} does not exist or is not a file; pass a SQuAD JSON file")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
+            raise InputError(f"{where} is not valid JSON ({error}); pass a SQuAD v1.1/v2.0 file") from error
+    if isinstance(data, list):
+        return [_check_example(dict(e), where, i) for i, e in enumerate(data)]
+    if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+        raise InputError(f"{where} is not SQuAD JSON: expected an object with a 'data' list of articles")
+    examples = []
+    for a, article in enumerate(data["data"]):
+        paragraphs = article.get("paragraphs") if isinstance(article, dict) else None
+        if not isinstance(paragraphs, list):
+            raise InputError(f"{where}: article {a} has no 'paragraphs' list")
+        for p, paragraph in enumerate(paragraphs):
+            if not isinstance(paragraph, dict) or not isinstance(paragraph.get("context"), str) or not isinstance(paragraph.get("qas"), list):
+                raise InputError(f"{where}: article {a} paragraph {p} needs a 'context' string and a 'qas' list")
+            for q, qa in enumerate(paragraph["qas"]):
+                if not isinstance(qa, dict) or not isinstance(qa.get("question"), str):
+                    raise InputError(f"{where}: article {a} paragraph {p} question {q} has no 'question' string")
+                answers = qa.get("answers", [])
+                if not isinstance(answers, list) or not all(isinstance(x, dict) and isinstance(x.get("text"), str) for x in answers):
+                    raise InputError(f"{where}: question {qa.get('id', q)!r} has malformed 'answers' (a list of {{text, answer_start}})")
+                examples.append({"id": str(qa.get("id", f"{a}-{p}-{q}")), "question": qa["question"], "context": paragraph["context"],
+                                 "answers": [x["text"] for x in answers],
+                                 "answer_starts": [int(x.get("answer_start", -1)) for x in answers],
+                                 "is_impossible": bool(qa.get("is_impossible", not answers))})
+    if not examples:
+        raise InputError(f"{where} holds no questions")
+    return examples
+
+
+def _check_example(example: dict[str, Any], where: str, index: int) -> dict[str, Any]:
+    if not isinstance(example.get("question"), str) or not isinstance(example.get("context"), str):
+        raise InputError(f"{where}: example {index} needs 'question' and 'context' strings")
+    answers = example.get("answers", [])
+    if isinstance(answers, dict):  # datasets-style {"text": [...], "answer_start": [...]}
+        example["answer_starts"] = list(answers.get("answer_start", []))
+        answers = list(answers.get("text", []))
+    example["answers"] = list(answers)
+    example.setdefault("answer_starts", [-1] * len(answers))
+    example.setdefault("id", str(index))
+    example.setdefault("is_impossible", not answers)
+    return example
+
+
+def _clean_inputs(inputs: Any) -> list[dict[str, str]]:
+    if isinstance(inputs, dict):
+        inputs = [inputs]
+    if not isinstance(inputs, (list, tuple)):
+        raise InputError(f"QA inputs are a list of {{'question', 'context'}} dicts (or (question, context) pairs), got {type(inputs).__name__}")
+    cleaned = []
+    for i, item in enumerate(inputs, 1):
+        if isinstance(item, (tuple, list)) and len(item) == 2:
+            item = {"question": item[0], "context": item[1]}
+        if not isinstance(item, dict):
+            raise InputError(f"QA input {i} is a {type(item).__name__}; pass {{'question': ..., 'context': ...}}")
+        question, context = item.get("question"), item.get("context")
+        if not isinstance(question, str) or not question.strip():
+            raise InputError(f"QA input {i} has an empty or missing 'question'")
+        if not isinstance(context, str) or not context.strip():
+            raise InputError(f"QA input {i} has an empty or missing 'context'")
+        cleaned.append({"question": question, "context": context})
+    return cleaned
+
+
+class QAModel(TaskModel):
+    """(question, context) -> answer span with character offsets and a score."""
+
+    task: ClassVar[str] = "nlp.qa"
+    Config: ClassVar[type] = QAConfig
+    default_batch_size: ClassVar[int] = 16
+
+    def __init__(self, kind: str, *, model=None, tokenizer=None, encoder: TextEncoder | None = None, device=None,
+                 max_length: int = 384, stride: int = 128, max_answer_tokens: int = 30, allow_no_answer: bool = False,
+                 no_answer_margin: float = 0.0, name: str = "qa", info: dict[str, Any] | None = None):
+        self.kind = kind
+        self.model_ = model
+        self.tokenizer_ = tokenizer
+        self.encoder_ = encoder
+        self.device = device
+        self.max_length = max_length
+        self.stride = stride
+        self.max_answer_tokens = max_answer_tokens
+        self.allow_no_answer = allow_no_answer
+        self.no_answer_margin = no_answer_margin
+        self.name = name
+        self.info = dict(info or {})
+
+    # -- construction -------------------------------------------------------------------------------------
+    @classmethod
+    def load(cls, source: str | Path | None = None, device: str = "auto") -> "QAModel":
+        """Embedded retrieval baseline (None), a folder written by `save()`, or a hub id of an extractive QA model.
+
+        >>> QAModel.load("/no/such/folder")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        core.errors.ModelNotFoundError: model '/no/such/folder' for nlp.qa was not found...
+        """
+        kind, where = resolve_source(cls.task, source)
+        chosen = pick_device(device)
+        if kind == "embedded":
+            folder = cache_dir(DEFAULT_NAME)
+            if not (folder / "card.json").is_file():
+                cls.from_encoder(minilm_path(), device="cpu", name="all-MiniLM-L6-v2 retrieval + span rules").save(folder)
+            return cls._load_dir(folder, chosen)
+        if kind == "local":
+            return cls._load_dir(where, chosen)
+        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+        try:
+            model = AutoModelForQuestionAnswering.from_pretrained(where)
+            tokenizer = AutoTokenizer.from_pretrained(where)
+        except (OSError, ValueError) as error:
+            raise ModelNotFoundError(missing_model_message(cls.task, where)) from error
+        return cls("extractive", model=model.to(chosen).eval(), tokenizer=tokenizer, device=chosen, name=where,
+                   allow_no_answer="squad2" in where.lower() or "squad_v2" in where.lower())
+
+    @classmethod
+    def for_training(cls, base: str | Path | None = None, device: str = "auto") -> "QAModel":
+        """Start of `verticals train`: None -> a BERT QA head initialised from the packaged MiniLM."""
+        if base is not None:
+            model = cls.load(base, device=device)
+            return model._as_extractive() if model.kind == "retrieval" else model
+        return cls.from_encoder(minilm_path(), device=device)._as_extractive()
+
+    @classmethod
+    def from_encoder(cls, encoder_dir: str | Path, device: str = "auto", name: str = "retrieval") -> "QAModel":
+        """The retrieval baseline over a local encoder folder (sentence choice by embedding + span rules)."""
+        chosen = pick_device(device)
+        return cls("retrieval", encoder=TextEncoder.from_dir(encoder_dir, chosen, max_length=256), device=chosen, name=name,
+                   info={"description": "sentence retrieval with a MiniLM encoder + answer-type span rules; no QA-trained "
+                                        "weights exist offline, so expect low exact match. Fine-tune (fit) for a real reader.",
+                         "limits": "answers come from one sentence; no no-answer detection; English rules"})
+
+    @classmethod
+    def from_model(cls, model, tokenizer, device: str = "auto", name: str = "extractive", **options: Any) -> "QAModel":
+        """Wrap an in-memory transformers QA model and tokenizer."""
+        chosen = pick_device(device)
+        return cls("extractive", model=model.to(chosen).eval(), tokenizer=tokenizer, device=chosen, name=name, **options)
+
+    @classmethod
+    def _load_dir(cls, path: Path, device) -> "QAModel":
+        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+        card = read_card(path, task=cls.task)
+        settings = card.get("preprocessing", {})
+        options = dict(name=card.get("name", Path(path).name), info=card, max_length=settings.get("max_length", 384),
+                       stride=settings.get("stride", 128), max_answer_tokens=settings.get("max_answer_tokens", 30),
+                       allow_no_answer=settings.get("allow_no_answer", False), no_answer_margin=settings.get("no_answer_margin", 0.0))
+        if card.get("kind") == "retrieval":
+            return cls("retrieval", encoder=TextEncoder.from_dir(Path(path) / "encoder", device, max_length=256), device=device, **options)
+        model = AutoModelForQuestionAnswering.from_pretrained(str(path)).to(device).eval()
+        return cls("extractive", model=model, tokenizer=AutoTokenizer.from_pretrained(str(path)), device=device, **options)
+
+    def _as_extractive(self) -> "QAModel":
+        """A BERT-style QA model whose body is this retrieval model's encoder (the span head starts untrained)."""
+        from transformers import AutoModelForQuestionAnswering
+
+        with tempfile.TemporaryDirectory() as tmp:
+            self.encoder_.model.save_pretrained(tmp, safe_serialization=True)
+            self.encoder_.tokenizer.save_pretrained(tmp)
+            model = AutoModelForQuestionAnswering.from_pretrained(tmp)
+        return QAModel("extractive", model=model.to(self.device).eval(), tokenizer=self.encoder_.tokenizer, device=self.device,
+                       name=f"{self.name} + QA head", info={"description": "extractive QA head on the MiniLM encoder"})
+
+    # -- data -------------------------------------------------------------------------------------------------
+    @classmethod
+    def read_data(cls, path: str | Path, **options: Any) -> list[dict[str, Any]]:
+        """SQuAD v1.1 / v2.0 JSON -> examples with question, context, answers."""
+        return read_squad(path)
+
+    @classmethod
+    def read_inputs(cls, path: str | Path, **options: Any) -> list[dict[str, str]]:
+        """SQuAD JSON, or a table / JSONL with `question` and `context` columns."""
+        path = Path(path)
+        if path.suffix.lower() == ".json":
+            return [{"question": e["question"], "context": e["context"]} for e in read_squad(path)]
+        from core.data import read_table, require_columns
+
+        frame = read_table(path)
+        require_columns(frame, ["question", "context"], path.name)
+        return _clean_inputs(frame.select("question", "context").to_dicts())
+
+    def frame_inputs(self, batch, columns=None) -> list[dict[str, str]]:
+        question, context = (columns if columns else ("question", "context"))
+        return _clean_inputs([{"question": q, "context": c} for q, c in zip(batch[question].to_list(), batch[context].to_list())])
+
+    # -- inference -----------------------------------------------------------------------------------------------
+    def predict(self, inputs: Any, batch_size: int | None = None) -> list[dict[str, Any]]:
+        """One record per question: answer text, character start/end in the context, score (empty answer = no answer).
+
+        >>> model.predict([{"question": "Where is Paris?", "context": "Paris is in France."}])  # doctest: +SKIP
+        [{'answer': 'France', 'start': 12, 'end': 18, 'score': 0.91}]
+        """
+        items = _clean_inputs(inputs)
+        if self.kind == "retrieval":
+            self._require_fitted("encoder_")
+            return self._predict_retrieval(items, batch_size or self.default_batch_size)
+        self._require_fitted("model_", "tokenizer_")
+        return self._predict_extractive(items, batch_size or self.default_batch_size)
+
+    def _predict_retrieval(self, items: list[dict[str, str]], batch_size: int) -> list[dict[str, Any]]:
+        sentences = [split_sentences(item["context"]) for item in items]
+        texts = [item["question"] for item in items] + [item["context"][s:e] for item, spans in zip(items, sentences) for s, e in spans]
+        embeddings = self.encoder_.encode(texts, batch_size=batch_size).numpy()
+        questions, pool = embeddings[:len(items)], embeddings[len(items):]
+        records, offset = [], 0
+        for i, (item, spans) in enumerate(zip(items, sentences)):
+            vectors = pool[offset:offset + len(spans)]
+            offset += len(spans)
+            asked = content_words(item["question"])
+            overlap = np.array([len(asked & content_words(item["context"][s:e])) / max(1, len(asked)) for s, e in spans])
+            relevance = vectors @ questions[i] + overlap
+            chosen = int(relevance.argmax())
+            start, end, span_score = best_span(item["question"], item["context"], *spans[chosen])
+            score = float(np.clip(0.5 * span_score + 0.5 * relevance[chosen] / 2, 0, 1))
+            records.append({"answer": item["context"][start:end], "start": start, "end": end, "score": round(score, 6),
+                            "sentence": [int(spans[chosen][0]), int(spans[chosen][1])]})
+        return records
+
+    def _predict_extractive(self, items: list[dict[str, str]], batch_size: int) -> list[dict[str, Any]]:
+        import torch
+
+        with tokenizer_lock:
+            features = self.tokenizer_([x["question"] for x in items], [x["context"] for x in items], truncation="only_second",
+                                       max_length=self.max_length, stride=self.stride, return_overflowing_tokens=True,
+                                       return_offsets_mapping=True, padding="longest")
+        mapping = features.pop("overflow_to_sample_mapping")
+        offsets = features.pop("offset_mapping")
+        sequence_ids = [features.sequence_ids(i) for i in range(len(mapping))]
+        names = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in features]
+        best: list[dict[str, Any]] = [{"score": -np.inf, "null": np.inf} for _ in items]
+        with torch.inference_mode():
+            for start_row in range(0, len(mapping), batch_size):
+                rows = range(start_row, min(len(mapping), start_row + batch_size))
+                batch = {k: torch.tensor([features[k][r] for r in rows], device=self.device) for k in names}
+                output = self.model_(**batch)
+                starts, ends = output.start_logits.float().cpu().numpy(), output.end_logits.float().cpu().numpy()
+                for b, row in enumerate(rows):
+                    self._best_in_feature(starts[b], ends[b], offsets[row], sequence_ids[row], best[mapping[row]])
+        records = []
+        for item, found in zip(items, best):
+            no_answer = found["score"] == -np.inf or (self.allow_no_answer and found["null"] > found["score"] + self.no_answer_margin)
+            if no_answer:
+                records.append({"answer": "", "start": -1, "end": -1, "score": 0.0, "no_answer": True})
+                continue
+            start, end = found["start"], found["end"]
+            # A softmax-free confidence: sigmoid of the span logit sum's margin over the no-answer logit sum.
+            confidence = float(1 / (1 + np.exp(-(found["score"] - found["null"]) / 2)))
+            records.append({"answer": item["context"][start:end], "start": int(start), "end": int(end),
+                            "score": round(confidence, 6), "no_answer": False})
+        return records
+
+    def _best_in_feature(self, starts, ends, offsets, sequence_ids, best) -> None:
+        best["null"] = min(best["null"], float(starts[0] + ends[0]))
+        context = [i for i, s in enumerate(sequence_ids) if s == 1]
+        if not context:
+            return
+        lo, hi = context[0], context[-1]
+        top_starts = lo + np.argsort(starts[lo:hi + 1])[::-1][:20]
+        top_ends = lo + np.argsort(ends[lo:hi + 1])[::-1][:20]
+        for s in top_starts:
+            for e in top_ends:
+                if e < s or e - s + 1 > self.max_answer_tokens:
+                    continue
+                score = float(starts[s] + ends[e])
+                if score > best["score"]:
+                    best.update(score=score, start=int(offsets[s][0]), end=int(offsets[e][1]))
+
+    # -- evaluation and training -------------------------------------------------------------------------------------
+    def evaluate(self, data: Any) -> dict[str, Any]:
+        """Exact match and F1 (SQuAD rules, torchmetrics; v2: an empty prediction matches a no-answer question)."""
+        from torchmetrics.functional.text import squad
+
+        examples = read_squad(data)
+        predictions = self.predict([{"question": e["question"], "context": e["context"]} for e in examples])
+        exact, f1 = [], []
+        for example, prediction in zip(examples, predictions):
+            if not example["answers"]:  # SQuAD v2 unanswerable: right only when we abstain
+                hit = 100.0 * (prediction["answer"] == "")
+                exact.append(hit)
+                f1.append(hit)
+                continue
+            scores = squad([{"prediction_text": prediction["answer"], "id": example["id"]}],
+                           [{"answers": {"text": example["answers"], "answer_start": example["answer_starts"]}, "id": example["id"]}])
+            exact.append(float(scores["exact_match"]))
+            f1.append(float(scores["f1"]))
+        exact_array, f1_array = np.array(exact), np.array(f1)
+        metrics = {"exact_match": metric_with_ci(lambda a: float(np.mean(a)), exact_array),
+                   "f1": metric_with_ci(lambda a: float(np.mean(a)), f1_array)}
+        return metric_card(self.task, self.name, len(examples), metrics, scale="percent")
+
+    def fit(self, data: Any, config: QAConfig | None = None, *, run_dir=None, resume: bool = False, callbacks=(),
+            validation_data: Any = None) -> "QAModel":
+        """Fine-tune an extractive QA head on SQuAD-format examples (a retrieval model becomes a MiniLM QA reader)."""
+        config = config or QAConfig()
+        examples = read_squad(data)
+        if self.kind == "retrieval":
+            converted = self._as_extractive()
+            self.kind, self.model_, self.tokenizer_, self.encoder_ = "extractive", converted.model_, converted.tokenizer_, None
+        if validation_data is not None:
+            train, validation = examples, read_squad(validation_data)
+        else:
+            order = np.random.default_rng(config.seed).permutation(len(examples))
+            n_val = int(round(len(examples) * config.validation_fraction)) if len(examples) >= 10 else 0
+            validation, train = [examples[i] for i in order[:n_val]], [examples[i] for i in order[n_val:]]
+        self.max_length, self.stride = config.max_length, config.stride
+        self.allow_no_answer = self.allow_no_answer or any(not e["answers"] for e in examples)
+        train_rows, val_rows = self._features(train), self._features(validation) if validation else None
+        if not train_rows:
+            raise InputError("no training question has an answer found inside its context window; check answer_start offsets")
+        train_config = TrainConfig(epochs=config.epochs, max_steps=config.max_steps, batch_size=config.batch_size, lr=config.lr,
+                                   weight_decay=config.weight_decay, warmup_ratio=config.warmup_ratio,
+                                   patience=config.patience if val_rows else None, seed=config.seed, progress_bar=False)
+
+        def collate(batch):
+            import torch
+
+            return {k: torch.tensor([row[k] for row in batch]) for k in batch[0]}
+
+        self.model_.train()
+        Trainer(self.model_, train_rows, config=train_config, val_data=val_rows or None, collate_fn=collate, run_dir=run_dir,
+                callbacks=callbacks, device=str(self.device)).fit(resume=resume)
+        self.model_.eval()
+        self.info = {"training_data_hash": hash_bytes(json.dumps(examples, sort_keys=True).encode()),
+                     "config": config_to_dict(config), "trained_on": f"{len(examples)} user-supplied SQuAD-format questions",
+                     "base": self.name}
+        return self
+
+    def _features(self, examples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Tokenised windows with start/end token positions (CLS = 0 when the answer is outside / absent)."""
+        if not examples:
+            return []
+        with tokenizer_lock:
+            encoded = self.tokenizer_([e["question"] for e in examples], [e["context"] for e in examples], truncation="only_second",
+                                      max_length=self.max_length, stride=self.stride, return_overflowing_tokens=True,
+                                      return_offsets_mapping=True, padding="max_length")
+        names = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoded]
+        rows = []
+        for i, example_index in enumerate(encoded["overflow_to_sample_mapping"]):
+            example = examples[example_index]
+            start_token = end_token = 0
+            if example["answers"]:
+                char_start = example["answer_starts"][0]
+                if char_start < 0:
+                    char_start = example["context"].find(example["answers"][0])
+                if char_start < 0:
+                    continue
+                char_end = char_start + len(example["answers"][0])
+                sequence = encoded.sequence_ids(i)
+                offsets = encoded["offset_mapping"][i]
+                context = [t for t, s in enumerate(sequence) if s == 1]
+                if offsets[context[0]][0] <= char_start and offsets[context[-1]][1] >= char_end:
+                    start_token = next(t for t in context if offsets[t][1] > char_start)
+                    end_token = next(t for t in reversed(context) if offsets[t][0] < char_end)
+                elif not self.allow_no_answer:
+                    continue  # answer outside this window: drop the window unless the model can abstain
+            rows.append({**{k: encoded[k][i] for k in names}, "start_positions": start_token, "end_positions": end_token})
+        return rows
+
+    # -- persistence -------------------------------------------------------------------------------------------------
+    @property
+    def card(self) -> dict[str, Any]:
+        """What this model is and its limits (from card.json when loaded)."""
+        keep = {k: v for k, v in self.info.items() if k not in {"files", "library_versions", "format_version", "created"}}
+        return {**keep, "task": self.task, "name": self.name, "kind": self.kind}
+
+    def save(self, path: str | Path) -> Path:
+        """card.json + weights: extractive models via save_pretrained; the retrieval baseline as `encoder/`."""
+        card = {**self.card, "preprocessing": {"max_length": self.max_length, "stride": self.stride,
+                                               "max_answer_tokens": self.max_answer_tokens,
+                                               "allow_no_answer": self.allow_no_answer, "no_answer_margin": self.no_answer_margin}}
+
+        def write(folder: Path) -> None:
+            if self.kind == "retrieval":
+                self.encoder_.model.save_pretrained(folder / "encoder", safe_serialization=True)
+                self.encoder_.tokenizer.save_pretrained(folder / "encoder")
+            else:
+                self.model_.save_pretrained(folder, safe_serialization=True)
+                self.tokenizer_.save_pretrained(folder)
+
+        return save_model_dir(path, json.loads(json.dumps(card, default=str)), write_weights=write, libraries=LIBRARIES)
+
+
+def load(source: str | Path | None = None, device: str = "auto") -> QAModel:
+    """Shortcut for `QAModel.load`."""
+    return QAModel.load(source, device=device)

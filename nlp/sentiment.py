@@ -1,0 +1,371 @@
+"""Sentiment classification: any transformers sequence classifier, or the embedded MiniLM-embedding head.
+
+Two kinds of model share one class: "classifier" (AutoModelForSequenceClassification, fine-tuned end to
+end) and "embedding" (frozen mean-pooled sentence encoder + a linear head; the offline default).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from core.artifacts import cache_dir, hash_frame, load_tensors, read_card, save_model_dir, save_tensors
+from core.config import config_to_dict
+from core.device import pick_device
+from core.errors import InputError, ModelNotFoundError
+from core.evaluate import classification_metrics, metric_card
+from core.protocols import TaskModel
+from core.registry import missing_model_message, resolve_source
+from core.train import TrainConfig, Trainer
+from nlp._encoder import TextEncoder, clean_texts, detokenize_ptb, minilm_path, sorted_batches, tokenizer_lock
+from nlp._textdata import as_text_frame, label_indices, label_names, read_text_table, split_frame
+
+__all__ = ["SentimentModel", "load"]
+
+DEFAULT_NAME = "nlp-sentiment-minilm-v1"
+LIBRARIES = ("transformers", "tokenizers", "sentence-transformers")
+
+
+@dataclasses.dataclass(frozen=True)
+class SentimentConfig:
+    """Fine-tuning hyperparameters (classifier: whole network; embedding model: the linear head)."""
+
+    epochs: int = 3
+    max_steps: int | None = None
+    batch_size: int = 16
+    lr: float | None = None  # None: 3e-5 for a classifier, 1e-2 for an embedding head
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    max_length: int = 128
+    validation_fraction: float = 0.1
+    patience: int | None = 2
+    seed: int = 0
+    text_column: str | None = None
+    label_column: str | None = None
+
+
+class SentimentModel(TaskModel):
+    """Text -> label with probabilities; `explain` gives per-word attributions (occlusion)."""
+
+    task: ClassVar[str] = "nlp.sentiment"
+    Config: ClassVar[type] = SentimentConfig
+    default_batch_size: ClassVar[int] = 32
+
+    def __init__(self, kind: str, labels: list[str], *, classifier=None, tokenizer=None, encoder: TextEncoder | None = None,
+                 head=None, device=None, max_length: int = 128, detokenize: bool = True, name: str = "sentiment",
+                 info: dict[str, Any] | None = None):
+        self.kind = kind
+        self.labels_ = list(labels)
+        self.classifier_ = classifier
+        self.tokenizer_ = tokenizer
+        self.encoder_ = encoder
+        self.head_ = head
+        self.device = device
+        self.max_length = max_length
+        self.detokenize = detokenize
+        self.name = name
+        self.info = dict(info or {})
+
+    # -- construction -------------------------------------------------------------------------------
+    @classmethod
+    def load(cls, source: str | Path | None = None, device: str = "auto") -> "SentimentModel":
+        """Embedded default (None), a folder written by `save()`, or a hub id of a sequence classifier.
+
+        >>> SentimentModel.load("/no/such/folder")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        core.errors.ModelNotFoundError: model '/no/such/folder' for nlp.sentiment was not found...
+        """
+        kind, where = resolve_source(cls.task, source)
+        if kind == "embedded":
+            return cls._load_default(device)
+        if kind == "local":
+            return cls._load_dir(where, device)
+        return cls._load_hub(where, device)
+
+    @classmethod
+    def for_training(cls, base: str | Path | None = None, device: str = "auto") -> "SentimentModel":
+        """Start of `verticals train`: None -> a BERT classifier initialised from the packaged MiniLM."""
+        if base is not None:
+            return cls.load(base, device=device)
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        path = str(minilm_path())
+        model = AutoModelForSequenceClassification.from_pretrained(
+            path, num_labels=2, id2label={0: "negative", 1: "positive"}, label2id={"negative": 0, "positive": 1})
+        return cls("classifier", ["negative", "positive"], classifier=model.to(pick_device(device)).eval(),
+                   tokenizer=AutoTokenizer.from_pretrained(path), device=pick_device(device), name="all-MiniLM-L6-v2-classifier",
+                   info={"description": "BERT classifier initialised from all-MiniLM-L6-v2; head untrained until fit()"})
+
+    @classmethod
+    def from_classifier(cls, model, tokenizer, device: str = "auto", name: str = "classifier", max_length: int = 128):
+        """Wrap an in-memory transformers sequence classifier and its tokenizer."""
+        labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+        chosen = pick_device(device)
+        return cls("classifier", labels, classifier=model.to(chosen).eval(), tokenizer=tokenizer, device=chosen,
+                   name=name, max_length=max_length)
+
+    @classmethod
+    def from_encoder(cls, encoder_dir: str | Path, labels: list[str] = ("negative", "positive"), device: str = "auto",
+                     name: str = "embedding-head"):
+        """An embedding-kind model over a local encoder folder, with an untrained (zero) linear head."""
+        import torch
+
+        chosen = pick_device(device)
+        encoder = TextEncoder.from_dir(encoder_dir, chosen)
+        head = torch.nn.Linear(encoder.model.config.hidden_size, len(labels))
+        torch.nn.init.zeros_(head.weight)
+        torch.nn.init.zeros_(head.bias)
+        return cls("embedding", list(labels), encoder=encoder, head=head.eval(), device=chosen, name=name)
+
+    @classmethod
+    def _load_default(cls, device: str) -> "SentimentModel":
+        folder = cache_dir(DEFAULT_NAME)
+        if not (folder / "card.json").is_file():
+            from nlp._sentiment_default import build_default
+
+            build_default(cls, folder)
+        return cls._load_dir(folder, device)
+
+    @classmethod
+    def _load_hub(cls, hub_id: str, device: str) -> "SentimentModel":
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        try:
+            model = AutoModelForSequenceClassification.from_pretrained(hub_id)
+            tokenizer = AutoTokenizer.from_pretrained(hub_id)
+        except (OSError, ValueError) as error:
+            raise ModelNotFoundError(missing_model_message(cls.task, hub_id)) from error
+        return cls.from_classifier(model, tokenizer, device=device, name=hub_id)
+
+    @classmethod
+    def _load_dir(cls, path: Path, device: str) -> "SentimentModel":
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        card = read_card(path, task=cls.task)
+        chosen = pick_device(device)
+        options = dict(max_length=card.get("preprocessing", {}).get("max_length", 128),
+                       detokenize=card.get("preprocessing", {}).get("detokenize", True),
+                       name=card.get("name", Path(path).name), info=card)
+        if card.get("kind") == "embedding":
+            import torch
+
+            encoder = TextEncoder.from_dir(Path(path) / "encoder", chosen)
+            weights = load_tensors(Path(path) / "head.safetensors")
+            head = torch.nn.Linear(weights["weight"].shape[1], weights["weight"].shape[0])
+            head.load_state_dict(weights)
+            return cls("embedding", card["labels"], encoder=encoder, head=head.to(chosen).eval(), device=chosen, **options)
+        model = AutoModelForSequenceClassification.from_pretrained(str(path)).to(chosen).eval()
+        tokenizer = AutoTokenizer.from_pretrained(str(path))
+        return cls("classifier", card["labels"], classifier=model, tokenizer=tokenizer, device=chosen, **options)
+
+    # -- data -----------------------------------------------------------------------------------------
+    @classmethod
+    def read_data(cls, path: str | Path, **options: Any):
+        """Labelled table (CSV/TSV/Parquet/JSONL) -> polars `text`, `label`; `--column`/`--target` pick the columns."""
+        return read_text_table(path, text_column=options.get("column") or options.get("text_column"),
+                               label_column=options.get("target") or options.get("label_column"))
+
+    @classmethod
+    def read_inputs(cls, path: str | Path, **options: Any) -> list[str]:
+        """Texts to score: a table with a text column, or a plain .txt file with one text per line."""
+        path = Path(path)
+        if path.suffix.lower() == ".txt" and path.is_file():
+            lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            if not lines:
+                raise InputError(f"{path.name} holds no text lines")
+            return lines
+        frame = read_text_table(path, text_column=options.get("column") or options.get("text_column"), require_label=False)
+        return frame["text"].to_list()
+
+    def frame_inputs(self, batch, columns=None) -> list[str]:
+        column = columns if isinstance(columns, str) else (columns[0] if columns else None)
+        return as_text_frame(batch, text_column=column, require_label=False)["text"].to_list()
+
+    # -- inference ------------------------------------------------------------------------------------------
+    def _prepare(self, texts: list[str]) -> list[str]:
+        return [detokenize_ptb(t) for t in texts] if self.detokenize else list(texts)
+
+    def probabilities(self, texts: Any, batch_size: int | None = None) -> np.ndarray:
+        """(N, K) class probabilities, computed in length-sorted, dynamically padded batches."""
+        import torch
+
+        texts = self._prepare(clean_texts(texts))
+        batch_size = batch_size or self.default_batch_size
+        if self.kind == "embedding":
+            self._require_fitted("head_", "encoder_")
+            embeddings = self.encoder_.encode(texts, batch_size=batch_size)
+            with torch.inference_mode():
+                logits = self.head_(embeddings.to(self.device))
+            return torch.softmax(logits.float(), -1).cpu().numpy()
+        self._require_fitted("classifier_", "tokenizer_")
+        with tokenizer_lock:
+            encoded = self.tokenizer_(texts, truncation=True, max_length=self.max_length)
+        ids = encoded["input_ids"]
+        output = np.zeros((len(texts), len(self.labels_)), dtype=np.float32)
+        with torch.inference_mode():
+            for batch in sorted_batches([len(x) for x in ids], batch_size):
+                features = [{key: encoded[key][i] for key in encoded.keys()} for i in batch]
+                with tokenizer_lock:
+                    padded = self.tokenizer_.pad(features, return_tensors="pt")
+                logits = self.classifier_(**padded.to(self.device)).logits  # (B, K)
+                output[batch] = torch.softmax(logits.float(), -1).cpu().numpy()
+        return output
+
+    def predict(self, inputs: Any, batch_size: int | None = None) -> list[dict[str, Any]]:
+        """One record per text: label, its probability, and every class probability.
+
+        >>> model.predict(["A wonderful film."])  # doctest: +SKIP
+        [{'label': 'positive', 'score': 0.97, 'scores': {'negative': 0.03, 'positive': 0.97}}]
+        """
+        probabilities = self.probabilities(inputs, batch_size)
+        records = []
+        for row in probabilities:
+            best = int(row.argmax())
+            records.append({"label": self.labels_[best], "score": round(float(row[best]), 6),
+                            "scores": {name: round(float(p), 6) for name, p in zip(self.labels_, row)}})
+        return records
+
+    def explain(self, inputs: Any) -> list[dict[str, Any]]:
+        """Per-word attributions by occlusion: how much the predicted class's probability drops without each word."""
+        results = []
+        for text in clean_texts(inputs):
+            words = text.split()
+            variants = [text] + [" ".join(words[:i] + words[i + 1:]) or "." for i in range(len(words))]
+            probabilities = self.probabilities(variants)
+            best = int(probabilities[0].argmax())
+            weights = probabilities[0, best] - probabilities[1:, best]
+            results.append({"text": text, "label": self.labels_[best], "score": round(float(probabilities[0, best]), 6),
+                            "tokens": [{"token": w, "weight": round(float(v), 6)} for w, v in zip(words, weights)]})
+        return results
+
+    # -- evaluation and training --------------------------------------------------------------------------
+    def evaluate(self, data: Any) -> dict[str, Any]:
+        """Accuracy, macro-F1 and AUC with bootstrap CIs on labelled texts."""
+        frame = as_text_frame(data)
+        truth = label_indices(frame["label"].to_list(), self.labels_)
+        probabilities = self.probabilities(frame["text"].to_list())
+        predicted = probabilities.argmax(1)
+        names = np.array(self.labels_, dtype=object)
+        metrics = classification_metrics(names[truth], names[predicted], scores=probabilities, labels=self.labels_)
+        return metric_card(self.task, self.name, frame.height, metrics)
+
+    def fit(self, data: Any, config: SentimentConfig | None = None, *, run_dir=None, resume: bool = False,
+            callbacks=(), validation_data: Any = None) -> "SentimentModel":
+        """Fine-tune on labelled texts (classifier: end to end; embedding model: the head on frozen embeddings)."""
+        config = config or SentimentConfig()
+        frame = as_text_frame(data, config.text_column, config.label_column)
+        labels = label_names(frame["label"].to_list())
+        if validation_data is not None:
+            train, validation = frame, as_text_frame(validation_data, config.text_column, config.label_column)
+        else:
+            train, validation = split_frame(frame, config.validation_fraction, config.seed)
+        self._set_labels(labels)
+        train_config = TrainConfig(
+            epochs=config.epochs, max_steps=config.max_steps, batch_size=config.batch_size,
+            lr=config.lr or (1e-2 if self.kind == "embedding" else 3e-5), weight_decay=config.weight_decay,
+            warmup_ratio=config.warmup_ratio, patience=config.patience if validation.height else None,
+            seed=config.seed, progress_bar=False)
+        y_train = label_indices(train["label"].to_list(), labels)
+        y_val = label_indices(validation["label"].to_list(), labels) if validation.height else []
+        if self.kind == "embedding":
+            self._fit_head(train["text"].to_list(), y_train, validation["text"].to_list(), y_val, train_config,
+                           run_dir, resume, callbacks)
+        else:
+            self.max_length = config.max_length
+            self._fit_classifier(train["text"].to_list(), y_train, validation["text"].to_list(), y_val, train_config,
+                                 run_dir, resume, callbacks)
+        self.info = {"training_data_hash": hash_frame(frame), "config": config_to_dict(config),
+                     "trained_on": f"{frame.height} user-supplied labelled texts",
+                     "base": self.name}
+        return self
+
+    def _set_labels(self, labels: list[str]) -> None:
+        import torch
+
+        if labels == self.labels_:
+            return
+        if self.kind == "embedding":
+            self.head_ = torch.nn.Linear(self.head_.in_features, len(labels)).to(self.device)
+        else:
+            config = self.classifier_.config
+            resize = len(labels) != config.num_labels
+            config.id2label = dict(enumerate(labels))
+            config.label2id = {name: i for i, name in enumerate(labels)}
+            if resize:
+                self.classifier_ = _resize_head(self.classifier_, len(labels), config).to(self.device)
+        self.labels_ = list(labels)
+
+    def _fit_head(self, texts, y, val_texts, val_y, train_config, run_dir, resume, callbacks) -> None:
+        import torch
+
+        x = self.encoder_.encode(self._prepare(texts))
+        train = list(zip(x, torch.tensor(y)))
+        val = list(zip(self.encoder_.encode(self._prepare(val_texts)), torch.tensor(val_y))) if val_texts else None
+        head = self.head_
+        head.train()
+        Trainer(head, train, config=train_config, val_data=val, run_dir=run_dir, callbacks=callbacks,
+                device=str(self.device)).fit(resume=resume)
+        self.head_ = head.eval()
+
+    def _fit_classifier(self, texts, y, val_texts, val_y, train_config, run_dir, resume, callbacks) -> None:
+        with tokenizer_lock:
+            encoded = self.tokenizer_(self._prepare(texts), truncation=True, max_length=self.max_length)
+            val_encoded = self.tokenizer_(self._prepare(val_texts), truncation=True, max_length=self.max_length) if val_texts else None
+
+        def rows(enc, labels):
+            return [{**{key: enc[key][i] for key in enc.keys()}, "labels": labels[i]} for i in range(len(labels))]
+
+        def collate(batch):
+            with tokenizer_lock:
+                return dict(self.tokenizer_.pad(batch, return_tensors="pt"))
+
+        model = self.classifier_
+        model.train()
+        Trainer(model, rows(encoded, y), config=train_config, val_data=rows(val_encoded, val_y) if val_texts else None,
+                collate_fn=collate, run_dir=run_dir, callbacks=callbacks, device=str(self.device)).fit(resume=resume)
+        self.classifier_ = model.eval()
+
+    # -- persistence ----------------------------------------------------------------------------------------
+    @property
+    def card(self) -> dict[str, Any]:
+        """What this model is, what it was trained on and how good it measured (from its card.json when loaded)."""
+        keep = {k: v for k, v in self.info.items() if k not in {"files", "library_versions", "format_version", "created"}}
+        return {**keep, "task": self.task, "name": self.name, "kind": self.kind, "labels": self.labels_}
+
+    def save(self, path: str | Path) -> Path:
+        """Write card.json + weights: classifier via save_pretrained (safetensors + tokenizer); embedding model as
+        `encoder/` (save_pretrained) + `head.safetensors`."""
+        card = {**self.card, "preprocessing": {"max_length": self.max_length, "detokenize": self.detokenize,
+                                               "pooling": "mean, L2-normalised" if self.kind == "embedding" else "model"}}
+
+        def write(folder: Path) -> None:
+            if self.kind == "embedding":
+                self.encoder_.model.save_pretrained(folder / "encoder", safe_serialization=True)
+                self.encoder_.tokenizer.save_pretrained(folder / "encoder")
+                save_tensors(folder / "head.safetensors", self.head_.state_dict())
+            else:
+                self.classifier_.save_pretrained(folder, safe_serialization=True)
+                self.tokenizer_.save_pretrained(folder)
+
+        return save_model_dir(path, json.loads(json.dumps(card, default=str)), write_weights=write, libraries=LIBRARIES)
+
+
+def _resize_head(model, num_labels: int, config):
+    """Reload a classifier with a new, freshly initialised head of `num_labels` outputs (body weights kept)."""
+    import tempfile
+
+    from transformers import AutoModelForSequenceClassification
+
+    with tempfile.TemporaryDirectory() as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        return AutoModelForSequenceClassification.from_pretrained(
+            tmp, num_labels=num_labels, id2label=config.id2label, label2id=config.label2id, ignore_mismatched_sizes=True)
+
+
+def load(source: str | Path | None = None, device: str = "auto") -> SentimentModel:
+    """Shortcut for `SentimentModel.load` (`from nlp import sentiment; sentiment.load()`)."""
+    return SentimentModel.load(source, device=device)

@@ -1,0 +1,42 @@
+"""The NLP page runs with tiny models placed where the embedded defaults are cached (no MiniLM build)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("streamlit")
+
+PAGE = str(Path(__file__).resolve().parents[2] / "apps" / "nlp.py")
+
+
+@pytest.fixture()
+def tiny_defaults(tmp_path, monkeypatch):
+    from core.artifacts import cache_dir
+    from nlp import qa, sentiment
+    from tests.nlp.tiny import tiny_encoder_dir
+
+    monkeypatch.setattr(sentiment, "DEFAULT_NAME", f"test-{tmp_path.name}-sentiment")
+    monkeypatch.setattr(qa, "DEFAULT_NAME", f"test-{tmp_path.name}-qa")
+    encoder = tiny_encoder_dir(tmp_path / "enc")
+    sentiment.SentimentModel.from_encoder(encoder, device="cpu", name="tiny").save(cache_dir(sentiment.DEFAULT_NAME))
+    qa.QAModel.from_encoder(encoder, device="cpu", name="tiny").save(cache_dir(qa.DEFAULT_NAME))
+
+
+def test_nlp_page_sentiment_and_qa(tiny_defaults):
+    from streamlit.testing.v1 import AppTest
+
+    app = AppTest.from_file(PAGE, default_timeout=120)
+    app.run()
+    assert not app.exception
+    next(b for b in app.button if b.key == "nlp-sentiment-run").click().run()
+    assert not app.exception and not app.error
+    assert app.dataframe
+    app.radio(key="nlp-task").set_value("Extractive QA").run()
+    assert not app.exception
+    next(b for b in app.button if b.key == "nlp-qa-run").click().run()
+    assert not app.exception and not app.error
+    assert any("Answer" in m.value for m in app.markdown)
+    app.radio(key="nlp-task").set_value("Translation").run()
+    assert not app.exception

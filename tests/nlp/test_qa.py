@@ -1,0 +1,69 @@
+"""nlp.qa: SQuAD reading, stride over long contexts, SQuAD v2 no-answer, the retrieval baseline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from core.errors import InputError
+from nlp.qa import QAModel, read_squad
+from tests.nlp.tiny import squad_dict, tiny_encoder_dir, tiny_qa
+
+XQUAD = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "nlp.qa" / "xquad_en_subset_a.json"
+
+
+@pytest.fixture(scope="module")
+def extractive():
+    model, tokenizer = tiny_qa()
+    return QAModel.from_model(model, tokenizer, device="cpu", max_length=32, stride=8)
+
+
+def test_read_squad_file_and_malformed(tmp_path):
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(squad_dict(version_2=True)))
+    examples = QAModel.read_data(path)
+    assert len(examples) == 3 and examples[1]["is_impossible"] and examples[0]["answers"] == ["France"]
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(InputError, match="not valid JSON"):
+        read_squad(tmp_path / "bad.json")
+    with pytest.raises(InputError, match="answers"):
+        read_squad({"data": [{"paragraphs": [{"context": "c", "qas": [{"question": "q", "answers": "x"}]}]}]})
+
+
+def test_long_context_uses_stride_windows(extractive):
+    context = " ".join(["Paris is the capital of France."] * 30)
+    record = extractive.predict([{"question": "Where is Paris?", "context": context}])[0]
+    assert 0 <= record["start"] <= record["end"] <= len(context)
+    assert context[record["start"]:record["end"]] == record["answer"]
+
+
+def test_squad_v2_no_answer_and_scoring(extractive):
+    model, tokenizer = tiny_qa()
+    abstainer = QAModel.from_model(model, tokenizer, device="cpu", max_length=32, stride=8, allow_no_answer=True,
+                                   no_answer_margin=-1e9)
+    record = abstainer.predict([("Who won?", "Paris is the capital of France.")])[0]
+    assert record["answer"] == "" and record["no_answer"]
+    card = abstainer.evaluate(squad_dict(version_2=True))
+    # Only the unanswerable question is right when the model always abstains.
+    assert card["metrics"]["exact_match"]["value"] == pytest.approx(100 / 3)
+
+
+def test_retrieval_baseline_rules_and_fit_converts(tmp_path):
+    model = QAModel.from_encoder(tiny_encoder_dir(tmp_path / "enc"), device="cpu")
+    context = "Paris is the capital of France. The Super Bowl was played in 2016 in Santa Clara."
+    record = model.predict([{"question": "In what year was the Super Bowl played?", "context": context}])[0]
+    assert record["answer"] == "2016"
+    saved = model.save(tmp_path / "retrieval")
+    assert QAModel.load(saved, device="cpu").predict([("When was the Super Bowl played?", context)])[0]["answer"] == "2016"
+    model.fit(squad_dict(), QAModel.Config(epochs=1, max_steps=1, batch_size=2, max_length=64, stride=16))
+    assert model.kind == "extractive"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not XQUAD.is_file(), reason="shared XQuAD file not present")
+def test_embedded_baseline_on_xquad():
+    model = QAModel.load(None, device="cpu")
+    card = model.evaluate(QAModel.read_data(XQUAD))
+    assert card["metrics"]["f1"]["value"] > 10

@@ -1,0 +1,90 @@
+"""nlp.sentiment: both model kinds, data reading, label maps, explain, batching invariance."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from core.errors import InputError
+from nlp.sentiment import SentimentModel
+from tests.nlp.tiny import sentiment_frame, tiny_classifier, tiny_encoder_dir
+
+SST = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "nlp.sentiment" / "sst2_dev_even.tsv"
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    model, tokenizer = tiny_classifier()
+    return SentimentModel.from_classifier(model, tokenizer, device="cpu", name="tiny")
+
+
+def test_batching_does_not_change_predictions(classifier):
+    texts = ["a lovely film", "a dull boring mess that goes on and on and on", "great", "i hated this waste of time"]
+    together = classifier.probabilities(texts, batch_size=3)
+    alone = np.vstack([classifier.probabilities([t]) for t in texts])
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+
+
+def test_read_data_tsv_and_label_names(tmp_path):
+    path = tmp_path / "d.tsv"
+    path.write_text("sentence\tlabel\nit 's fine . \t1\na bad film\t0\n", encoding="utf-8")
+    frame = SentimentModel.read_data(path)
+    assert frame.columns == ["text", "label"] and frame.height == 2
+    with pytest.raises(InputError, match="label"):
+        SentimentModel.read_data(path, target="stars")
+    (tmp_path / "e.csv").write_text("words,label\nhi,1\n", encoding="utf-8")
+    with pytest.raises(InputError, match="text column"):
+        SentimentModel.read_data(tmp_path / "e.csv")
+
+
+def test_evaluate_accepts_int_and_name_labels(classifier):
+    card = classifier.evaluate(pl.DataFrame({"text": ["good", "bad", "fine", "awful"], "label": [1, 0, 1, 0]}))
+    assert card["n"] == 4 and {"accuracy", "macro_f1", "auc"} <= set(card["metrics"])
+    named = classifier.evaluate(pl.DataFrame({"text": ["good", "bad", "fine", "awful"], "label": ["positive", "negative"] * 2}))
+    assert named["metrics"]["accuracy"] == card["metrics"]["accuracy"]
+    with pytest.raises(InputError, match="not one of the model's labels"):
+        classifier.evaluate(pl.DataFrame({"text": ["good", "bad"], "label": ["yes", "no"]}))
+
+
+def test_embedding_head_fit_save_load_and_explain(tmp_path):
+    model = SentimentModel.from_encoder(tiny_encoder_dir(tmp_path / "enc"), device="cpu")
+    frame = sentiment_frame()
+    model.fit(frame, SentimentModel.Config(epochs=30, batch_size=8, lr=0.1, patience=None, validation_fraction=0.0))
+    accuracy = model.evaluate(frame)["metrics"]["accuracy"]["value"]
+    assert accuracy >= 0.75  # a linear head can fit 6 distinct sentences
+    saved = model.save(tmp_path / "saved")
+    assert (saved / "head.safetensors").is_file() and (saved / "encoder" / "config.json").is_file()
+    again = SentimentModel.load(saved, device="cpu")
+    np.testing.assert_allclose(again.probabilities(frame["text"].to_list()), model.probabilities(frame["text"].to_list()), atol=1e-6)
+    explanation = again.explain("a wonderful and moving film")[0]
+    assert [t["token"] for t in explanation["tokens"]] == "a wonderful and moving film".split()
+
+
+def test_fit_with_new_label_set_resizes_head(classifier, tmp_path):
+    model, tokenizer = tiny_classifier()
+    three = SentimentModel.from_classifier(model, tokenizer, device="cpu")
+    data = pl.DataFrame({"text": ["good", "bad", "meh"] * 4, "label": ["pos", "neg", "neutral"] * 4})
+    three.fit(data, SentimentModel.Config(epochs=1, max_steps=1, batch_size=4))
+    assert three.labels_ == ["neg", "neutral", "pos"]
+    assert set(three.predict(["good"])[0]["scores"]) == {"neg", "neutral", "pos"}
+
+
+def test_predict_frame_adds_columns(classifier):
+    out = classifier.predict_frame(pl.DataFrame({"text": ["good film", "bad film"], "id": [1, 2]}))
+    assert {"text", "id", "label", "score"} <= set(out.columns)
+
+
+def test_missing_model_names_the_options():
+    with pytest.raises(InputError, match="embedded offline default"):
+        SentimentModel.load("./not/here")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SST.is_file(), reason="shared SST-2 file not present")
+def test_embedded_default_on_sst2():
+    model = SentimentModel.load(None, device="cpu")
+    card = model.evaluate(SentimentModel.read_data(SST))
+    assert card["metrics"]["accuracy"]["value"] >= 0.72
