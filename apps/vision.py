@@ -1,0 +1,118 @@
+"""Vision page: image classification (top-k bars, Grad-CAM overlay) and object detection (boxes, threshold)."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+from PIL import Image, ImageDraw
+
+from apps import common
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+TASKS = {"Classification": "vision.classification", "Detection": "vision.detection"}
+
+
+@st.cache_data(show_spinner=False)
+def _samples(task: str) -> dict[str, np.ndarray]:
+    """Bundled sample images generated from installed packages (nothing from the project's data folders)."""
+    if task == "vision.detection":
+        from sklearn.datasets import load_sample_images
+
+        bunch = load_sample_images()
+        return {name: image for name, image in zip(bunch.filenames, bunch.images)}
+    from vision import classification
+
+    try:
+        _, labels, _, _, x_test, y_test = classification._default_data()
+    except Exception:  # neither dataset readable: a plain synthetic image
+        return {"gradient": np.tile(np.linspace(0, 255, 64, dtype=np.uint8), (64, 1))}
+    picks = [int(np.flatnonzero(y_test == c)[0]) for c in range(min(5, len(labels)))]
+    return {f"{labels[int(y_test[i])]} (test image {i})": np.array(x_test[i]) for i in picks}
+
+
+def _input_image(task: str) -> Image.Image | None:
+    source = st.radio("Input", ["Sample", "Upload"], horizontal=True, key="vision-input")
+    if source == "Sample":
+        samples = _samples(task)
+        name = st.selectbox("Sample image", list(samples), key=f"vision-sample-{task}")
+        return Image.fromarray(samples[name]).convert("RGB")
+    upload = st.file_uploader("Image", type=[s.lstrip(".") for s in IMAGE_SUFFIXES], key=f"vision-upload-{task}")
+    if upload is None:
+        return None
+    from core.data import open_image
+
+    path = common.run_safely(common.save_upload, upload, IMAGE_SUFFIXES)
+    return common.run_safely(open_image, path) if path is not None else None
+
+
+def _overlay(image: Image.Image, heatmap: list) -> Image.Image:
+    """Blend a [0, 1] heat map (red) over the image."""
+    heat = Image.fromarray((np.asarray(heatmap, dtype=np.float32) * 255).astype(np.uint8)).resize(image.size, Image.BILINEAR)
+    base = np.asarray(image.convert("RGB"), dtype=np.float32)
+    alpha = np.asarray(heat, dtype=np.float32)[..., None] / 255 * 0.6
+    red = np.zeros_like(base)
+    red[..., 0] = 255
+    return Image.fromarray((base * (1 - alpha) + red * alpha).astype(np.uint8))
+
+
+def _draw_boxes(image: Image.Image, detections: list[dict]) -> Image.Image:
+    canvas = image.convert("RGB").copy()
+    draw = ImageDraw.Draw(canvas)
+    palette = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#46f0f0", "#f032e6", "#bcf60c"]
+    labels = sorted({d["label"] for d in detections})
+    for detection in detections:
+        color = palette[labels.index(detection["label"]) % len(palette)]
+        x1, y1, x2, y2 = detection["box"]
+        draw.rectangle([x1, y1, x2, y2], outline=color, width=max(2, image.width // 200))
+        draw.text((x1 + 3, y1 + 2), f"{detection['label']} {detection['score']:.2f}", fill=color)
+    return canvas
+
+
+def _classify(model, image: Image.Image) -> None:
+    top_k = st.slider("Top-k", 1, min(10, len(model.label_names)), min(5, len(model.label_names)), key="vision-topk")
+    record = common.run_safely(model.predict, [image], top_k=top_k)
+    if not record:
+        return
+    import polars as pl
+
+    left, right = st.columns(2)
+    left.image(image, caption=f"{record[0]['label']} ({record[0]['score']:.1%})", width="stretch")
+    right.bar_chart(pl.DataFrame(record[0]["top_k"]).to_pandas().set_index("label"), horizontal=True)
+    if st.checkbox("Grad-CAM: where the model looked", key="vision-gradcam"):
+        cam = common.run_safely(model.explain, image)
+        if cam is not None:
+            st.image(_overlay(image, cam["heatmap"]), caption=f"Grad-CAM for {cam['label']}", width="stretch")
+
+
+def _detect(model, image: Image.Image) -> None:
+    threshold = st.slider("Score threshold", 0.0, 1.0, float(model.score_threshold), 0.05, key="vision-threshold")
+    record = common.run_safely(model.predict, [image], score_threshold=threshold)
+    if not record:
+        return
+    detections = record[0]["detections"]
+    st.image(_draw_boxes(image, detections), caption=f"{len(detections)} detection(s)", width="stretch")
+    if detections:
+        st.dataframe([{"label": d["label"], "score": d["score"], "box (x1, y1, x2, y2)": str(d["box"])} for d in detections],
+                     hide_index=True)
+
+
+common.page_header("Vision", "Image classification and object detection; models run on this machine.")
+task = TASKS[st.radio("Task", list(TASKS), horizontal=True, key="vision-task")]
+source = common.model_selector(task, key="vision-cls" if task == "vision.classification" else "vision-det")
+model = common.run_safely(common.load_model, task, source)
+if model is not None:
+    with st.expander("About this model"):
+        st.json(model.card)
+    predict_tab, evaluate_tab, retrain_tab = st.tabs(["Predict", "Evaluate", "Retrain"])
+    with predict_tab:
+        image = _input_image(task)
+        if image is not None:
+            (_classify if task == "vision.classification" else _detect)(model, image)
+    with evaluate_tab:
+        st.caption("Classification: a .zip of an ImageFolder (one folder per class) or a CSV of path,label. "
+                   "Detection: a .zip of COCO JSON, YOLO (images/, labels/, data.yaml) or Pascal VOC data.")
+        common.evaluate_tab(task, model)
+    with retrain_tab:
+        st.caption("Fine-tunes in the background; the new model appears under Model once done. Detection trains a "
+                   "torchvision Faster R-CNN (the Haar default cannot be retrained).")
+        common.retrain_tab(task)

@@ -1,0 +1,51 @@
+"""Tiny offline images and datasets for the vision tests (written in code, nothing downloaded)."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+
+def png_bytes(width: int = 24, height: int = 20, seed: int = 0) -> bytes:
+    rng = np.random.default_rng(seed)
+    buffer = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (height, width, 3), dtype=np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def truncated_png() -> bytes:
+    data = png_bytes(64, 64)
+    return data[: len(data) // 2]
+
+
+def bomb_png(side: int = 100_000) -> bytes:
+    """A tiny PNG whose header claims side x side pixels (a decompression bomb for a naive decoder)."""
+    data = bytearray(png_bytes(8, 8))
+    ihdr = 8 + 8  # signature, then length + b"IHDR"
+    data[ihdr:ihdr + 8] = struct.pack(">II", side, side)
+    crc = zlib.crc32(bytes(data[ihdr - 4:ihdr + 13])) & 0xFFFFFFFF
+    data[ihdr + 13:ihdr + 17] = struct.pack(">I", crc)
+    return bytes(data)
+
+
+def image_folder(root: Path, classes=("cat", "dog"), per_class: int = 3, size=(24, 20)) -> Path:
+    for c, name in enumerate(classes):
+        (root / name).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            (root / name / f"{i}.png").write_bytes(png_bytes(*size, seed=c * 100 + i))
+    return root
+
+
+def yolo_folder(root: Path, n: int = 3, names=("thing",), lines=None) -> Path:
+    (root / "images").mkdir(parents=True, exist_ok=True)
+    (root / "labels").mkdir(parents=True, exist_ok=True)
+    (root / "data.yaml").write_text("names: [" + ", ".join(names) + "]\n")
+    for i in range(n):
+        (root / "images" / f"{i}.png").write_bytes(png_bytes(64, 48, seed=i))
+        (root / "labels" / f"{i}.txt").write_text(lines if lines is not None else "0 0.5 0.5 0.4 0.5\n")
+    return root

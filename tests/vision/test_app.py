@@ -1,0 +1,39 @@
+"""The Vision page runs with a tiny saved classifier and the Haar detection default."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from core.artifacts import models_dir
+
+pytest.importorskip("streamlit")
+PAGE = str(Path(__file__).resolve().parents[2] / "apps" / "vision.py")
+
+
+@pytest.fixture()
+def tiny_classifier():
+    from vision.classification import ImageClassifier
+
+    model = ImageClassifier.from_timm("test_resnet", ["T-shirt/top", "Trouser", "Pullover"], device="cpu", in_chans=1)
+    model.data_config = {**model.data_config, "input_size": (1, 28, 28), "mean": (0.5,), "std": (0.5,), "crop_pct": 1.0}
+    name = f"vision-tiny-{os.getpid()}"
+    model.save(models_dir() / name)
+    return name
+
+
+def test_vision_page_classifies_and_detects(tiny_classifier):
+    from streamlit.testing.v1 import AppTest
+
+    app = AppTest.from_file(PAGE, default_timeout=180)
+    app.session_state["vision-cls-model"] = f"Saved: {tiny_classifier}"
+    app.run()
+    assert not app.exception
+    app.checkbox(key="vision-gradcam").check().run()
+    assert not app.exception and len(app.get("imgs")) >= 0
+    app.radio(key="vision-task").set_value("Detection").run()
+    assert not app.exception
+    app.slider(key="vision-threshold").set_value(0.2).run()
+    assert not app.exception

@@ -1,0 +1,505 @@
+"""Object detection: torchvision detectors (Faster R-CNN / RetinaNet / SSDlite / FCOS), transformers DETR-family
+models, and OpenCV's bundled Haar cascades as the offline default, behind one contract."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from core.artifacts import hash_files, load_tensors, read_card, save_model_dir, save_tensors
+from core.config import config_to_dict
+from core.device import pick_device
+from core.errors import InputError, ModelNotFoundError
+from core.evaluate import bootstrap_ci, metric_card
+from core.protocols import TaskModel, iter_batches
+from core.registry import missing_model_message, resolve_source
+from core.train import TrainConfig, Trainer
+from vision._detection_data import (DetectionData, convert_detection_data, detection_report, read_detection_data)
+from vision._images import decode_images, frame_image_column, read_image_inputs
+
+__all__ = ["Detector", "DetectorConfig", "load"]
+
+TORCHVISION_ARCHITECTURES = (
+    "fasterrcnn_resnet50_fpn", "fasterrcnn_resnet50_fpn_v2", "fasterrcnn_mobilenet_v3_large_fpn",
+    "fasterrcnn_mobilenet_v3_large_320_fpn", "retinanet_resnet50_fpn", "retinanet_resnet50_fpn_v2",
+    "ssdlite320_mobilenet_v3_large", "ssd300_vgg16", "fcos_resnet50_fpn")
+DEFAULT_TRAINABLE = "fasterrcnn_mobilenet_v3_large_320_fpn"
+# label -> (cascade file in cv2.data, minimum size in pixels)
+HAAR_CASCADES = {
+    "face": ("haarcascade_frontalface_default.xml", 24),
+    "person": ("haarcascade_fullbody.xml", 48),
+    "cat_face": ("haarcascade_frontalcatface_extended.xml", 24),
+    "license_plate": ("haarcascade_russian_plate_number.xml", 24),
+}
+HAAR_MAX_SIDE = 640  # cascades run on a downscaled copy; boxes are mapped back
+
+
+@dataclass(frozen=True)
+class DetectorConfig(TrainConfig):
+    """Detector fine-tuning: the core TrainConfig plus detection-specific fields."""
+
+    epochs: int = 20
+    batch_size: int = 4
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    monitor: str = "val_map"
+    monitor_mode: str = "max"
+    patience: int | None = 4
+    augment: bool = True  # box-aware flips and photometric jitter (torchvision.transforms.v2)
+    val_fraction: float = 0.2
+
+
+class _DetectionDataset(torch.utils.data.Dataset):
+    """(image tensor [0, 1] CHW, {"boxes", "labels"}) with optional box-aware augmentation."""
+
+    def __init__(self, images: list, samples: list, label_index: dict[str, int], augment: bool):
+        from torchvision.transforms import v2
+
+        self.images, self.samples, self.label_index = images, samples, label_index
+        steps = [v2.RandomPhotometricDistort(p=0.5), v2.RandomHorizontalFlip(0.5)] if augment else []
+        self.transform = v2.Compose([*steps, v2.ToDtype(torch.float32, scale=True), v2.SanitizeBoundingBoxes()])
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int):
+        from torchvision import tv_tensors
+        from torchvision.transforms.v2 import functional as TF
+
+        sample = self.samples[index]
+        image = tv_tensors.Image(TF.pil_to_tensor(self.images[index]))
+        boxes = tv_tensors.BoundingBoxes(torch.as_tensor(sample.boxes, dtype=torch.float32).reshape(-1, 4), format="XYXY",
+                                         canvas_size=(sample.height, sample.width))
+        labels = torch.tensor([self.label_index[label] for label in sample.labels], dtype=torch.int64)
+        image, target = self.transform(image, {"boxes": boxes, "labels": labels})
+        return image.as_subclass(torch.Tensor), {"boxes": target["boxes"].as_subclass(torch.Tensor), "labels": target["labels"]}
+
+
+def _collate(batch):
+    return tuple(zip(*batch))
+
+
+class Detector(TaskModel):
+    """A detector: `backend` is "torchvision", "transformers" or "haar"; `label_names[i]` names class id i.
+
+    For torchvision models id 0 is the background and `label_names[0]` is "__background__".
+
+    >>> Detector.load().predict([np.zeros((64, 64, 3), np.uint8)])[0]["detections"]  # doctest: +SKIP
+    []
+    """
+
+    task: ClassVar[str] = "vision.detection"
+    Config: ClassVar[type] = DetectorConfig
+    default_batch_size: ClassVar[int] = 4
+
+    def __init__(self, backend: str = "haar", network=None, label_names: list[str] | None = None, architecture: str = "",
+                 model_args: dict | None = None, name: str = "", info: dict | None = None, score_threshold: float = 0.3,
+                 device: str = "auto"):
+        self.backend = backend
+        self.network = network
+        self.label_names = label_names
+        self.architecture = architecture
+        self.model_args = model_args or {}
+        self.name = name
+        self.info = info or {}
+        self.score_threshold = score_threshold
+        self.device = device
+        self._lock = threading.Lock()
+        self.processor = None
+
+    # -- construction ------------------------------------------------------------------------------------
+    @classmethod
+    def torchvision(cls, architecture: str, classes: list[str], device: str = "auto", weights: str | None = None,
+                    **model_args: Any) -> "Detector":
+        """A torchvision detector with a head for `classes` (random init; `weights_backbone` only when cached)."""
+        import torchvision
+
+        if architecture not in TORCHVISION_ARCHITECTURES:
+            raise InputError(f"unknown torchvision detector {architecture!r}; choose one of {', '.join(TORCHVISION_ARCHITECTURES)}")
+        labels = ["__background__", *[str(c) for c in classes]]
+        model_args = {"weights_backbone": None, **model_args}
+        network = torchvision.models.get_model(architecture, weights=weights, num_classes=len(labels), **model_args)
+        model = cls("torchvision", network, labels, architecture, model_args, architecture,
+                    {"description": f"torchvision {architecture}, random init"}, device=device)
+        model._to_device()
+        return model
+
+    def _to_device(self) -> None:
+        self.device_ = pick_device(self.device) if self.backend != "haar" else torch.device("cpu")
+        if self.network is not None and self.backend != "haar":
+            self.network.to(self.device_).eval()
+
+    @classmethod
+    def load(cls, source: str | Path | None = None, device: str = "auto") -> "Detector":
+        """Haar cascades (None), a directory written by `save()`, a torchvision name or a transformers hub id."""
+        kind, value = resolve_source(cls.task, source)
+        if kind == "embedded":
+            return cls._haar(device)
+        if kind == "local":
+            return cls._load_dir(Path(value), device)
+        return cls._load_hub(value, device)
+
+    @classmethod
+    def for_training(cls, base: str | Path | None = None, device: str = "auto") -> "Detector":
+        """The Haar default cannot be trained: training starts from a small torchvision Faster R-CNN instead."""
+        if base is None or str(base) in {"", "default", "embedded"}:
+            return cls.torchvision(DEFAULT_TRAINABLE, ["object"], device=device)
+        name = str(base).split("/")[-1]
+        if name in TORCHVISION_ARCHITECTURES and not Path(str(base)).exists():
+            try:
+                return cls._load_hub(str(base), device)
+            except ModelNotFoundError:
+                return cls.torchvision(name, ["object"], device=device)
+        return cls.load(base, device=device)
+
+    @classmethod
+    def _haar(cls, device: str = "auto") -> "Detector":
+        import cv2
+
+        cascades = {}
+        for label, (file, _) in HAAR_CASCADES.items():
+            cascade = cv2.CascadeClassifier(os.path.join(cv2.data.haarcascades, file))
+            if cascade.empty():
+                raise ModelNotFoundError(f"OpenCV cascade {file} is missing; install opencv-python-headless<5")
+            cascades[label] = cascade
+        info = {"description": "OpenCV's bundled Haar cascades (Viola-Jones): frontal faces, full bodies, cat faces, "
+                               "licence plates. Fast and offline; scores are a squashed cascade confidence, not calibrated "
+                               "probabilities. Retrain (a torchvision detector) for other objects.",
+                "trained_on": "OpenCV's pretrained cascades (opencv-python-headless)",
+                "metrics": {"faces_found": "97/100 faces, 0/100 false alarms (OFFLINE.md sanity check)"}}
+        model = cls("haar", cascades, list(HAAR_CASCADES), "haar", {}, "opencv-haar-cascades", info, score_threshold=0.5, device=device)
+        model._to_device()
+        return model
+
+    @classmethod
+    def _load_dir(cls, path: Path, device: str) -> "Detector":
+        card = read_card(path, task=cls.task)
+        backend = card.get("backend")
+        info = {k: card[k] for k in ("description", "trained_on", "metrics", "training_data_hash", "config") if k in card}
+        if backend == "torchvision":
+            import torchvision
+
+            network = torchvision.models.get_model(card["architecture"], weights=None, num_classes=len(card["label_names"]),
+                                                   **card.get("model_args", {}))
+            network.load_state_dict(load_tensors(path / "model.safetensors"))
+            model = cls("torchvision", network, card["label_names"], card["architecture"], card.get("model_args", {}),
+                        card.get("model", path.name), info, card.get("score_threshold", 0.3), device)
+        elif backend == "transformers":
+            model = cls._load_transformers(str(path), device)
+            model.name, model.info = card.get("model", path.name), info
+            model.score_threshold = card.get("score_threshold", model.score_threshold)
+        elif backend == "haar":
+            model = cls._haar(device)
+        else:
+            raise InputError(f"{path}: unknown detector backend {backend!r} in card.json")
+        model._to_device()
+        return model
+
+    @classmethod
+    def _load_hub(cls, name: str, device: str) -> "Detector":
+        architecture = name.split("/")[-1]
+        if architecture in TORCHVISION_ARCHITECTURES:
+            import torchvision
+
+            weights = torchvision.models.get_model_weights(architecture).DEFAULT
+            cached = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(weights.url)
+            if not cached.is_file() and os.environ.get("HF_HUB_OFFLINE") == "1":
+                raise ModelNotFoundError(f"{missing_model_message(cls.task, name)} (torchvision weights not cached at {cached})")
+            try:
+                network = torchvision.models.get_model(architecture, weights=weights)
+            except Exception as error:  # offline download failure
+                raise ModelNotFoundError(f"{missing_model_message(cls.task, name)} ({error})") from error
+            labels = [str(c) for c in weights.meta["categories"]]
+            model = cls("torchvision", network, labels, architecture, {}, architecture,
+                        {"description": f"torchvision {architecture} ({weights})", "trained_on": "COCO 2017"}, device=device)
+            model._to_device()
+            return model
+        model = cls._load_transformers(name, device)
+        model._to_device()
+        return model
+
+    @classmethod
+    def _load_transformers(cls, reference: str, device: str) -> "Detector":
+        from transformers import AutoImageProcessor, AutoModelForObjectDetection
+
+        try:
+            network = AutoModelForObjectDetection.from_pretrained(reference)
+            processor = AutoImageProcessor.from_pretrained(reference)
+        except Exception as error:  # not cached / offline / not a detection model
+            raise ModelNotFoundError(f"{missing_model_message(cls.task, reference)} ({type(error).__name__}: {error})") from error
+        config = network.config
+        labels = [str(config.id2label.get(i, config.id2label.get(str(i), i))) for i in range(len(config.id2label))]
+        model = cls("transformers", network, labels, config.model_type, {}, str(reference),
+                    {"description": f"transformers {config.model_type} ({reference})"}, device=device)
+        model.processor = processor
+        return model
+
+    # -- data -------------------------------------------------------------------------------------------
+    @classmethod
+    def read_data(cls, path: str | Path, **options: Any) -> DetectionData:
+        """COCO JSON, YOLO (images/, labels/, data.yaml) or Pascal VOC; options: format, split, names."""
+        return read_detection_data(path, format=options.get("format"), split=options.get("split"), names=options.get("names"))
+
+    @classmethod
+    def read_inputs(cls, path: str | Path, **options: Any) -> list[Path]:
+        """Images to run on: an image file, a folder of images, or a CSV with a path column."""
+        return read_image_inputs(path, options.get("column"))
+
+    @classmethod
+    def check_data(cls, path: str | Path, **options: Any) -> dict[str, Any]:
+        """Validate every image and box; counts per class; a `convert_to` option writes the data in another format."""
+        data = cls.read_data(path, **options)
+        report = {"task": cls.task, "path": str(path), "ok": True, "n": len(data), **detection_report(data)}
+        if options.get("convert_to") and options.get("out"):
+            report["converted"] = str(convert_detection_data(data, options["out"], options["convert_to"]))
+        return report
+
+    @classmethod
+    def convert(cls, data: str | Path | DetectionData, out_dir: str | Path, to: str) -> Path:
+        """Convert detection data between COCO, YOLO and VOC (written atomically into `out_dir`)."""
+        if not isinstance(data, DetectionData):
+            data = cls.read_data(data)
+        return convert_detection_data(data, out_dir, to)
+
+    def frame_inputs(self, batch: Any, columns: Any = None) -> list[str]:
+        """Image paths from a table column (`path`, `image` or `file` unless `columns` names it)."""
+        return frame_image_column(batch, columns)
+
+    def _data(self, data: Any) -> DetectionData:
+        if isinstance(data, DetectionData):
+            return data
+        if isinstance(data, (str, Path)):
+            return self.read_data(data)
+        raise InputError("detection data must be a COCO/YOLO/VOC path or a DetectionData")
+
+    # -- inference --------------------------------------------------------------------------------------
+    def predict(self, inputs: Any, batch_size: int | None = None, score_threshold: float | None = None) -> list[dict[str, Any]]:
+        """Boxes (x1, y1, x2, y2 pixels) with labels and scores per image, above `score_threshold`."""
+        self._require_fitted("network")
+        threshold = self.score_threshold if score_threshold is None else score_threshold
+        inputs = [inputs] if isinstance(inputs, (str, Path, bytes)) else list(inputs)
+        if not inputs:
+            raise InputError("no images given; pass a list of image paths, bytes or arrays")
+        records = []
+        for chunk in iter_batches(inputs, batch_size or self.default_batch_size):
+            images = decode_images(chunk, "RGB")
+            for image, detections in zip(images, self._detect(images, threshold)):
+                records.append({"width": image.width, "height": image.height, "detections": detections})
+        return records
+
+    def _detect(self, images: list, threshold: float) -> list[list[dict[str, Any]]]:
+        if self.backend == "haar":
+            return [self._detect_haar(image, threshold) for image in images]
+        if self.backend == "transformers":
+            return self._detect_transformers(images, threshold)
+        from torchvision.transforms.v2 import functional as TF
+
+        tensors = [TF.to_dtype(TF.pil_to_tensor(image), torch.float32, scale=True).to(self.device_) for image in images]
+        with torch.inference_mode():
+            outputs = self.network(tensors)
+        return [self._records(out["boxes"], out["scores"], out["labels"], threshold) for out in outputs]
+
+    def _records(self, boxes, scores, labels, threshold) -> list[dict[str, Any]]:
+        records = []
+        for box, score, label in zip(boxes.tolist(), scores.tolist(), labels.tolist()):
+            if score < threshold or label <= 0 and self.backend == "torchvision" or label >= len(self.label_names):
+                continue
+            records.append({"label": self.label_names[label], "score": round(float(score), 5),
+                            "box": [round(float(v), 2) for v in box]})
+        return records
+
+    def _detect_transformers(self, images: list, threshold: float) -> list[list[dict[str, Any]]]:
+        inputs = self.processor(images=images, return_tensors="pt").to(self.device_)
+        with torch.inference_mode():
+            outputs = self.network(**inputs)
+        sizes = torch.tensor([[image.height, image.width] for image in images])
+        results = self.processor.post_process_object_detection(outputs, threshold=threshold, target_sizes=sizes)
+        return [self._records(r["boxes"].cpu(), r["scores"].cpu(), r["labels"].cpu(), threshold) for r in results]
+
+    def _detect_haar(self, image, threshold: float) -> list[dict[str, Any]]:
+        import cv2
+
+        gray = np.asarray(image.convert("L"))
+        scale = min(1.0, HAAR_MAX_SIDE / max(gray.shape))
+        if scale < 1.0:
+            gray = cv2.resize(gray, (int(gray.shape[1] * scale), int(gray.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+        gray = cv2.equalizeHist(gray)
+        records = []
+        for label, cascade in self.network.items():
+            minimum = HAAR_CASCADES[label][1]
+            with self._lock:  # CascadeClassifier is not documented as thread-safe
+                found = cascade.detectMultiScale3(gray, scaleFactor=1.1, minNeighbors=4, minSize=(minimum, minimum),
+                                                  outputRejectLevels=True)
+            rectangles, _, weights = found
+            for (x, y, w, h), weight in zip(np.asarray(rectangles).reshape(-1, 4), np.asarray(weights).reshape(-1)):
+                score = float(1 / (1 + np.exp(-float(weight))))  # squash the stage-sum margin into (0, 1)
+                if score >= threshold:
+                    box = [x / scale, y / scale, (x + w) / scale, (y + h) / scale]
+                    records.append({"label": label, "score": round(score, 5), "box": [round(float(v), 2) for v in box]})
+        return sorted(records, key=lambda r: -r["score"])
+
+    # -- evaluation --------------------------------------------------------------------------------------
+    def evaluate(self, data: Any, batch_size: int | None = None, resamples: int = 50) -> dict[str, Any]:
+        """COCO mAP@[.5:.95], mAP@.5 and recall (torchmetrics MeanAveragePrecision) with image-bootstrap CIs,
+        plus per-class AP. Classes the model cannot name are refused when none overlap the data's."""
+        data = self._data(data)
+        known = set(self.label_names) - {"__background__"}
+        data_classes = sorted({label for sample in data.samples for label in sample.labels})
+        common = [c for c in data_classes if c in known]
+        if not common:
+            hint = (" (YOLO labels without data.yaml are named by class id; add data.yaml with 'names')"
+                    if any(n.startswith("no data.yaml") for n in data.notes) else "")
+            raise InputError(f"the model detects {', '.join(sorted(known)[:8])}{'...' if len(known) > 8 else ''} but the data's "
+                             f"classes are {', '.join(data_classes[:8])}{'...' if len(data_classes) > 8 else ''}{hint}: nothing "
+                             "in common to score. Fine-tune a detector on this data first: verticals train vision.detection "
+                             "--data DATA --out DIR, then evaluate with --model DIR")
+        index = {name: i for i, name in enumerate(common)}
+        predictions = self.predict([s.image for s in data.samples], batch_size, score_threshold=0.001 if self.backend != "haar" else 0.0)
+        preds, targets = [], []
+        for sample, record in zip(data.samples, predictions):
+            kept = [d for d in record["detections"] if d["label"] in index]
+            preds.append({"boxes": torch.tensor([d["box"] for d in kept], dtype=torch.float32).reshape(-1, 4),
+                          "scores": torch.tensor([d["score"] for d in kept], dtype=torch.float32),
+                          "labels": torch.tensor([index[d["label"]] for d in kept], dtype=torch.int64)})
+            keep = [i for i, label in enumerate(sample.labels) if label in index]
+            targets.append({"boxes": torch.as_tensor(sample.boxes[keep], dtype=torch.float32).reshape(-1, 4),
+                            "labels": torch.tensor([index[sample.labels[i]] for i in keep], dtype=torch.int64)})
+        full = _map(preds, targets, class_metrics=True)
+        rows = np.arange(len(preds))
+        metrics = {}
+        for key, name in (("map", "map"), ("map_50", "map_50"), ("mar_100", "recall")):
+            value = float(full[key])
+            statistic = _cached_statistic(preds, targets, key)
+            metrics[name] = {"value": value, "ci95": bootstrap_ci(statistic, rows, resamples=resamples)}
+        classes = full["classes"].reshape(-1).tolist()
+        per_class = full["map_per_class"].reshape(-1).tolist()
+        extra = {"per_class_ap": {common[int(c)]: round(float(v), 4) for c, v in zip(classes, per_class)}}
+        ignored = [c for c in data_classes if c not in index]
+        if ignored:
+            extra["classes_unknown_to_model"] = ignored
+        if data.notes:
+            extra["data_notes"] = data.notes
+        return metric_card(self.task, self.name, len(data), metrics, **extra)
+
+    # -- training ------------------------------------------------------------------------------------------
+    def fit(self, data: Any, config: DetectorConfig | None = None, *, run_dir: str | Path | None = None,
+            resume: bool = False, callbacks=()) -> "Detector":
+        """Fine-tune a torchvision detector on COCO / YOLO / VOC data (a new head when the classes differ)."""
+        if self.backend != "torchvision":
+            raise InputError(f"a {self.backend} detector cannot be trained here; start from a torchvision detector, e.g. "
+                             f"verticals train vision.detection --model {DEFAULT_TRAINABLE} --data DATA --out DIR")
+        config = config or DetectorConfig()
+        data = self._data(data)
+        classes = sorted({label for sample in data.samples for label in sample.labels} | set(data.class_names))
+        images = decode_images([sample.image for sample in data.samples], "RGB")  # every image checked first
+        if ["__background__", *classes] != self.label_names:
+            import torchvision
+
+            self.label_names = ["__background__", *classes]
+            fresh = torchvision.models.get_model(self.architecture, weights=None, num_classes=len(self.label_names), **self.model_args)
+            own = fresh.state_dict()
+            # keep every trained weight whose shape still fits (backbone, neck, RPN); heads resize
+            own.update({k: v for k, v in self.network.state_dict().items() if k in own and own[k].shape == v.shape})
+            fresh.load_state_dict(own)
+            self.network = fresh
+        label_index = {name: i for i, name in enumerate(self.label_names)}
+        train_rows, val_rows = _split_rows(len(data.samples), config.val_fraction, config.seed)
+        train_set = _DetectionDataset([images[i] for i in train_rows], [data.samples[i] for i in train_rows], label_index, config.augment)
+        val_samples = [data.samples[i] for i in val_rows]
+        val_images = [images[i] for i in val_rows]
+
+        def loss_fn(model, batch):
+            inputs, targets = batch
+            losses = model(list(inputs), list(targets))
+            return sum(losses.values())
+
+        def eval_fn(model):
+            from torchvision.transforms.v2 import functional as TF
+
+            device = next(model.parameters()).device
+            preds, targets = [], []
+            for start in range(0, len(val_images), config.batch_size):
+                chunk = [TF.to_dtype(TF.pil_to_tensor(im), torch.float32, scale=True).to(device)
+                         for im in val_images[start:start + config.batch_size]]
+                preds.extend({k: v.cpu() for k, v in out.items()} for out in model(chunk))
+            for sample in val_samples:
+                targets.append({"boxes": torch.as_tensor(sample.boxes).reshape(-1, 4),
+                                "labels": torch.tensor([label_index[label] for label in sample.labels], dtype=torch.int64)})
+            result = _map(preds, targets)
+            return {"val_map": float(result["map"]), "val_map_50": float(result["map_50"])}
+
+        trainer_config = TrainConfig(**{f.name: getattr(config, f.name) for f in dataclasses.fields(TrainConfig)})
+        self.network.train()
+        result = Trainer(self.network, train_set, config=trainer_config, loss_fn=loss_fn, eval_fn=eval_fn, collate_fn=_collate,
+                         run_dir=run_dir, callbacks=callbacks, device=self.device).fit(resume=resume)
+        self._to_device()
+        self.name = f"{self.architecture} fine-tuned"
+        self.info = {
+            "description": f"torchvision {self.architecture} fine-tuned on {len(data)} {data.format.upper()} images",
+            "trained_on": {"images": len(data), "train": len(train_rows), "val": len(val_rows), "classes": classes,
+                           "format": data.format},
+            "training_data_hash": hash_files(sorted({s.image for s in data.samples})),
+            "metrics": {"best_" + config.monitor: result.best_metric, "steps": result.steps, "stopped_early": result.stopped_early},
+            "config": config_to_dict(config),
+        }
+        return self
+
+    # -- persistence ------------------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """card.json + model.safetensors (torchvision, constructor args in the card) or save_pretrained (transformers)."""
+        self._require_fitted("network")
+        card = {"task": self.task, "backend": self.backend, "model": self.name, "architecture": self.architecture,
+                "label_names": self.label_names, "model_args": self.model_args, "score_threshold": self.score_threshold,
+                "box_format": "xyxy pixels", **self.info}
+
+        def write_weights(folder: Path) -> None:
+            if self.backend == "torchvision":
+                save_tensors(folder / "model.safetensors", self.network.state_dict())
+            elif self.backend == "transformers":
+                self.network.save_pretrained(folder, safe_serialization=True)
+                self.processor.save_pretrained(folder)
+
+        return save_model_dir(path, card, write_weights=write_weights, libraries=("torchvision", "transformers", "opencv-python-headless"))
+
+    @property
+    def card(self) -> dict[str, Any]:
+        """What this detector is, what it was trained on and how well it measured."""
+        return {"task": self.task, "backend": self.backend, "model": self.name,
+                "classes": [n for n in self.label_names if n != "__background__"], **self.info}
+
+
+def load(source: str | Path | None = None, device: str = "auto") -> Detector:
+    """Shortcut for `Detector.load` (Haar cascades when `source` is None)."""
+    return Detector.load(source, device=device)
+
+
+def _map(preds: list[dict], targets: list[dict], class_metrics: bool = False) -> dict[str, Any]:
+    from torchmetrics.detection import MeanAveragePrecision
+
+    metric = MeanAveragePrecision(iou_type="bbox", class_metrics=class_metrics, backend="pycocotools")
+    metric.update(preds, targets)
+    return metric.compute()
+
+
+def _cached_statistic(preds: list[dict], targets: list[dict], key: str):
+    """mAP-type statistic over a resample of images (row indices), for `core.evaluate.bootstrap_ci`."""
+    def statistic(rows):
+        chosen = [int(r) for r in rows]
+        value = float(_map([preds[i] for i in chosen], [targets[i] for i in chosen])[key])
+        return value if value >= 0 else float("nan")  # torchmetrics reports -1 when undefined
+    return statistic
+
+
+def _split_rows(n: int, val_fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    if n < 5 or not 0 < val_fraction < 1:
+        return list(range(n)), list(range(n))
+    order = np.random.default_rng(seed).permutation(n).tolist()
+    n_val = max(1, int(round(val_fraction * n)))
+    return sorted(order[n_val:]), sorted(order[:n_val])
