@@ -1,0 +1,218 @@
+"""Parallel corpora for translation: TSV/CSV/JSONL tables and line-aligned twin files, plus language codes."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from core.data import read_table
+from core.data.paths import require_path
+from core.errors import InputError
+
+__all__ = ["ISO3", "LANGUAGE_NAMES", "to_iso1", "to_iso3", "read_parallel", "read_lines", "COLUMNS"]
+
+COLUMNS = ["source", "target", "source_lang", "target_lang"]
+# ISO 639-1 -> ISO 639-3 (Apertium and NLLB use the latter).
+ISO3 = {"en": "eng", "es": "spa", "ca": "cat", "gl": "glg", "eu": "eus", "eo": "epo", "is": "isl", "sh": "hbs",
+        "mk": "mkd", "fr": "fra", "de": "deu", "pt": "por", "it": "ita", "ro": "ron", "oc": "oci", "an": "arg",
+        "nl": "nld", "ru": "rus", "zh": "zho", "ja": "jpn", "ar": "ara", "pl": "pol", "sv": "swe", "cs": "ces"}
+ISO1 = {three: one for one, three in ISO3.items()}
+LANGUAGE_NAMES = {"en": "English", "es": "Spanish", "ca": "Catalan", "gl": "Galician", "eu": "Basque", "eo": "Esperanto",
+                  "is": "Icelandic", "sh": "Serbo-Croatian", "mk": "Macedonian", "fr": "French", "de": "German",
+                  "pt": "Portuguese", "it": "Italian", "ro": "Romanian", "oc": "Occitan", "an": "Aragonese", "nl": "Dutch",
+                  "ru": "Russian", "zh": "Chinese", "ja": "Japanese", "ar": "Arabic", "pl": "Polish", "sv": "Swedish",
+                  "cs": "Czech"}
+_CODE = re.compile(r"[a-z]{2,3}")
+SOURCE_COLUMNS = ("source", "src", "text", "sentence")
+TARGET_COLUMNS = ("target", "tgt", "translation", "reference")
+
+
+def to_iso1(code: str | None) -> str | None:
+    """Normalise a language code to ISO 639-1 where one exists (`eng` -> `en`); others pass through lower-cased.
+
+    >>> to_iso1("eng"), to_iso1("ES"), to_iso1("ast")
+    ('en', 'es', 'ast')
+    """
+    if code is None:
+        return None
+    code = str(code).strip().lower().replace("_", "-").split("-")[0]
+    if not _CODE.fullmatch(code):
+        raise InputError(f"{code!r} is not a language code; use ISO 639-1/3 codes such as en, es, eng, spa")
+    return ISO1.get(code, code)
+
+
+def to_iso3(code: str) -> str:
+    """ISO 639-3 code of a language (`en` -> `eng`).
+
+    >>> to_iso3("en"), to_iso3("spa")
+    ('eng', 'spa')
+    """
+    code = to_iso1(code)
+    return ISO3.get(code, code)
+
+
+def read_lines(path: Path) -> list[str]:
+    """Lines of a UTF-8 text file split on newlines only (Unicode line separators stay inside a line)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InputError(f"{path.name} is not UTF-8 text ({error.reason} at byte {error.start}); re-save it as UTF-8") from error
+    lines = [line.rstrip("\r") for line in text.split("\n")]
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+_NOT_LANGUAGES = {"txt", "csv", "tsv", "md", "py", "gz", "zip", "xz", "bz2", "tar", "jpg", "png", "gif", "log", "xml",
+                  "pdf", "doc", "yml", "bak", "tmp", "out", "sh", "ids", "pq"}
+
+
+def _is_language_suffix(path: Path) -> bool:
+    code = path.suffix[1:].lower()
+    return _CODE.fullmatch(code) is not None and code not in _NOT_LANGUAGES
+
+
+def _twins(path: Path, source: str | None, target: str | None) -> list[tuple[Path, str, Path, str]]:
+    """(source file, source lang, target file, target lang) for each pair the options and siblings allow."""
+    stem, suffix = path.with_suffix(""), path.suffix[1:]
+    siblings = {p.suffix[1:]: p for p in path.parent.glob(f"{stem.name}.*")
+                if p.is_file() and p.name == stem.name + p.suffix and _is_language_suffix(p)}
+
+    def file(language: str) -> Path:
+        if language in siblings:
+            return siblings[language]
+        candidates = [code for code in siblings if to_iso1(code) == to_iso1(language)]
+        if not candidates:
+            raise InputError(f"no file {stem.name}.{language} beside {path.name}; line-aligned data is two files "
+                             f"name.<source> and name.<target> (found: {', '.join(sorted(siblings)) or 'none'})")
+        return siblings[candidates[0]]
+
+    if source and target:
+        if to_iso1(suffix) not in {to_iso1(source), to_iso1(target)}:
+            raise InputError(f"{path.name} is neither the .{source} nor the .{target} file; pass one of the two")
+        pairs = [(source, target)]
+    elif source or target:
+        given = source or target
+        others = [code for code in sorted(siblings) if to_iso1(code) != to_iso1(given)]
+        if to_iso1(suffix) != to_iso1(given):
+            others = [suffix]
+        pairs = [(given, other) if source else (other, given) for other in others]
+    else:
+        pairs = [(suffix, other) for other in sorted(siblings) if other != suffix]
+    if not pairs:
+        raise InputError(f"no twin file beside {path.name}: line-aligned data is two files name.<source> and "
+                         f"name.<target> (e.g. corpus.en + corpus.es); or use a TSV/JSONL with source,target columns")
+    return [(file(s), to_iso1(s), file(t), to_iso1(t)) for s, t in pairs]
+
+
+def _aligned(source_file: Path, target_file: Path) -> tuple[list[str], list[str]]:
+    sources, targets = read_lines(source_file), read_lines(target_file)
+    if len(sources) != len(targets):
+        raise InputError(f"{source_file.name} has {len(sources)} lines but {target_file.name} has {len(targets)}; "
+                         "line-aligned files need one translation per line")
+    kept_sources, kept_targets = [], []
+    for number, (s, t) in enumerate(zip(sources, targets), start=1):
+        if not s.strip() and not t.strip():
+            continue
+        if not s.strip() or not t.strip():
+            empty = source_file.name if not s.strip() else target_file.name
+            raise InputError(f"line {number} of {empty} is empty but its twin is not; the files are misaligned")
+        kept_sources.append(s.strip())
+        kept_targets.append(t.strip())
+    return kept_sources, kept_targets
+
+
+def _pick(columns: list[str], wanted: str | None, defaults: tuple[str, ...]) -> str | None:
+    if wanted and wanted in columns:
+        return wanted
+    return next((name for name in defaults if name in columns), None)
+
+
+def _language_of(option: str | None, column: str) -> str | None:
+    # An option naming a column is a language only when the column is named by a code (`en`, `spa`).
+    if option is None or (option == column and not _CODE.fullmatch(option.lower())):
+        return None
+    return option
+
+
+def _from_table(path: Path, source: str | None, target: str | None):
+    import polars as pl
+
+    frame = read_table(path)
+    columns = frame.columns
+    source_column = _pick(columns, source, SOURCE_COLUMNS)
+    target_column = _pick(columns, target, TARGET_COLUMNS)
+    if source_column is None or target_column is None:
+        raise InputError(f"{path.name} needs columns source and target (or pass --source/--target naming them); "
+                         f"it has: {', '.join(columns[:20])}")
+    source_lang, target_lang = _language_of(source, source_column), _language_of(target, target_column)
+    out = frame.select(pl.col(source_column).cast(pl.String).alias("source"), pl.col(target_column).cast(pl.String).alias("target"))
+    for name, given in (("source_lang", source_lang), ("target_lang", target_lang)):
+        if name in columns and given is None:
+            out = out.with_columns(frame[name].cast(pl.String).map_elements(to_iso1, return_dtype=pl.String).alias(name))
+        else:
+            out = out.with_columns(pl.lit(to_iso1(given) if given else None, dtype=pl.String).alias(name))
+    blank = out.filter(pl.col("source").is_null() | pl.col("target").is_null()
+                       | (pl.col("source").str.strip_chars() == "") | (pl.col("target").str.strip_chars() == ""))
+    if blank.height:
+        raise InputError(f"{path.name} has {blank.height} row(s) with an empty source or target; remove them")
+    return out.with_columns(pl.col("source").str.strip_chars(), pl.col("target").str.strip_chars())
+
+
+def _file_in_folder(folder: Path, source: str | None) -> Path:
+    """The corpus inside a folder (e.g. an unzipped upload): its one table, or one file of its line-aligned set."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    tables = [p for p in files if p.suffix.lower() in {".tsv", ".csv", ".jsonl", ".ndjson", ".parquet", ".pq"}]
+    aligned = [p for p in files if _is_language_suffix(p)]
+    if len(tables) == 1 and not aligned:
+        return tables[0]
+    if aligned and not tables:
+        stems = {p.with_suffix("") for p in aligned}
+        if len(stems) == 1 and len(aligned) >= 2:
+            chosen = [p for p in aligned if source and to_iso1(p.suffix[1:]) == to_iso1(source)]
+            return (chosen or aligned)[0]
+    raise InputError(f"{folder.name} should hold one TSV/CSV/JSONL table or one set of line-aligned files name.<lang> "
+                     f"(found {len(tables)} table(s) and {len(aligned)} language file(s))")
+
+
+def read_parallel(path: str | Path, source: str | None = None, target: str | None = None, **options: Any):
+    """Read a parallel corpus into a polars table with columns source, target, source_lang, target_lang.
+
+    Tables (.tsv .csv .jsonl .parquet) need source/target columns (or `source`/`target` naming columns); a file named
+    `name.<lang>` is one half of two line-aligned files: its twin is found beside it, `source`/`target` give the
+    languages, and with several twins every pair is read. A folder holding one such corpus is accepted too.
+
+    >>> import tempfile; d = Path(tempfile.mkdtemp())
+    >>> _ = (d / "c.en").write_text("Hi.\\nBye.\\n"); _ = (d / "c.es").write_text("Hola.\\nAdiós.\\n")
+    >>> read_parallel(d / "c.es", source="en").select("source", "target_lang").rows()
+    [('Hi.', 'es'), ('Bye.', 'es')]
+    >>> read_parallel(d / "c.es").row(0)  # without options the file given is the source side
+    ('Hola.', 'Hi.', 'es', 'en')
+    """
+    import polars as pl
+
+    unknown = set(options) - {"column", "id"}
+    if unknown:
+        raise InputError(f"unknown option(s) for translation data: {', '.join(sorted(unknown))}; use --source/--target")
+    path = require_path(path, "parallel corpus (TSV/JSONL with source,target or two line-aligned files)")
+    if path.is_dir():
+        path = _file_in_folder(path, source)
+    if path.stat().st_size == 0:
+        raise InputError(f"{path.name} is empty")
+    if path.suffix.lower() in {".tsv", ".csv", ".jsonl", ".ndjson", ".json", ".parquet", ".pq"}:
+        frame = _from_table(path, source, target)
+    elif _is_language_suffix(path):
+        parts = []
+        for source_file, source_lang, target_file, target_lang in _twins(path, source, target):
+            sources, targets = _aligned(source_file, target_file)
+            parts.append(pl.DataFrame({"source": sources, "target": targets,
+                                       "source_lang": [source_lang] * len(sources), "target_lang": [target_lang] * len(sources)},
+                                      schema={name: pl.String for name in COLUMNS}))
+        frame = pl.concat(parts)
+    else:
+        raise InputError(f"{path.name}: translation data is a TSV/CSV/JSONL/Parquet table with source,target columns, or "
+                         "two line-aligned files name.<lang> (e.g. corpus.en + corpus.es)")
+    if frame.height == 0:
+        raise InputError(f"{path.name} holds no sentence pairs")
+    return frame

@@ -1,0 +1,554 @@
+"""Translation: Apertium rule-based MT as the offline default, any seq2seq model (Marian, NLLB, M2M100, T5,
+mBART) by hub id or folder, and small Marian models trained from scratch on a user's parallel corpus."""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from core.artifacts import check_model_dir, hash_frame, read_card, save_model_dir
+from core.config import config_to_dict
+from core.device import pick_device, seed_everything
+from core.errors import InputError, ModelNotFoundError
+from core.evaluate import metric_card, text_generation_metrics
+from core.protocols import TaskModel, iter_batches
+from core.registry import missing_model_message, resolve_source
+from nlp._apertium import ApertiumEngine, installed_pairs, mode_for, require_apertium
+from nlp._translation_data import COLUMNS, LANGUAGE_NAMES, read_lines, read_parallel, to_iso1, to_iso3
+
+__all__ = ["Translator", "load", "LANGUAGE_NAMES"]
+
+# Measured by bench/nlp_translation.py on the Tatoeba en-es file of the shared data (409 pairs, sacreBLEU defaults).
+APERTIUM_QUALITY = {"eng-spa": {"bleu": 27.1, "chrf": 52.2}, "spa-eng": {"bleu": 24.7, "chrf": 50.9}}
+UNKNOWN_LANGUAGE = "und"  # ISO 639 "undetermined", for corpora that do not name their languages
+_NLLB_SCRIPTS = {"ru": "Cyrl", "mk": "Cyrl", "zh": "Hans", "ja": "Jpan", "ar": "Arab"}
+_VALIDATION_SENTENCES = 200  # at most this many held-out sentences are translated to score a fit
+
+
+class _classorinstancemethod:
+    """A method that receives the class when called on it, the instance when called on one."""
+
+    def __init__(self, function):
+        self.function = function
+
+    def __get__(self, instance, owner):
+        target = owner if instance is None else instance
+        return lambda *args, **kwargs: self.function(target, *args, **kwargs)
+
+
+class Translator(TaskModel):
+    """Translate sentences; `load()` gives Apertium (eng->spa by default), `load("org/name")` a seq2seq model.
+
+    >>> Translator.load().predict(["Hello."])  # doctest: +SKIP
+    [{'source': 'Hello.', 'translation': 'Hola.', 'source_lang': 'en', 'target_lang': 'es'}]
+    """
+
+    task: ClassVar[str] = "nlp.translation"
+    default_batch_size: ClassVar[int] = 16
+
+    @dataclass(frozen=True)
+    class Config:
+        """Training of a Marian model (from scratch unless the model is already a seq2seq network)."""
+
+        epochs: int = 30
+        max_steps: int | None = None
+        batch_size: int = 32
+        lr: float = 1e-3
+        weight_decay: float = 0.01
+        warmup_ratio: float = 0.1
+        patience: int | None = 5
+        validation_fraction: float = 0.1
+        seed: int = 0
+        vocab_size: int = 8000  # shared source+target BPE vocabulary trained on the corpus
+        d_model: int = 256
+        layers: int = 3  # encoder and decoder each
+        attention_heads: int = 4
+        ffn_dim: int = 1024
+        dropout: float = 0.1
+        label_smoothing: float = 0.1
+        max_length: int = 128  # tokens per sentence (longer ones are truncated)
+        num_beams: int = 4
+        source_lang: str | None = None  # pick a pair when the data holds several
+        target_lang: str | None = None
+        from_scratch: bool = False  # retrain a seq2seq model from scratch instead of fine-tuning it
+
+    def __init__(self, source_lang: str = "en", target_lang: str = "es", device: str = "auto"):
+        self.source_lang = source_lang
+        self.target_lang = target_lang
+        self.device = device
+        self._lock = threading.RLock()  # tokenizer settings and language codes are per-call state
+
+    # -- construction -----------------------------------------------------------------------------
+    @classmethod
+    def load(cls, source: str | Path | None = None, device: str = "auto", source_lang: str | None = None,
+             target_lang: str | None = None) -> "Translator":
+        """Apertium (`source=None`; en->es unless told), a folder written by `save()`, or a seq2seq hub id.
+
+        >>> Translator.load("/no/such/folder")
+        Traceback (most recent call last):
+        core.errors.ModelNotFoundError: model '/no/such/folder' for nlp.translation was not found. Pass one of: nothing, for the embedded offline default (Apertium rule-based MT (Debian apertium), eng<->spa and other installed pairs); a hub id (e.g. Helsinki-NLP/opus-mt-en-es), usable only when it is cached or the machine is online (HF_HUB_OFFLINE=1 forbids downloads); or a local directory written by save().
+        """
+        kind, reference = resolve_source(cls.task, source)
+        if kind == "embedded":
+            return cls._from_apertium(source_lang or "en", target_lang or "es", device)
+        if kind == "local":
+            path = Path(reference)
+            if (path / "card.json").is_file():
+                card = read_card(path, task=cls.task)
+                if card.get("backend") == "apertium":
+                    return cls._from_apertium(source_lang or card["source_lang"], target_lang or card["target_lang"], device)
+                return cls._from_seq2seq(path, device, source_lang, target_lang, card=card)
+            if not (path / "config.json").is_file():
+                raise ModelNotFoundError(missing_model_message(cls.task, source))
+            check_model_dir(path, verify_hashes=False)  # a plain transformers folder: still no pickle
+        return cls._from_seq2seq(reference, device, source_lang, target_lang, card=None)
+
+    @classmethod
+    def for_training(cls, base: str | Path | None = None, device: str = "auto") -> "Translator":
+        """The model `verticals train` starts from: a fresh Marian (from scratch) unless `base` names a seq2seq model."""
+        if base is None:
+            return cls(device=device)
+        return cls.load(base, device=device)
+
+    @classmethod
+    def _from_apertium(cls, source_lang: str, target_lang: str, device: str) -> "Translator":
+        require_apertium()
+        source_lang, target_lang = to_iso1(source_lang), to_iso1(target_lang)
+        model = cls(source_lang, target_lang, device)
+        model.engine_ = ApertiumEngine(mode_for(to_iso3(source_lang), to_iso3(target_lang)))
+        model.name_ = f"apertium:{model.engine_.mode}"
+        return model
+
+    @classmethod
+    def _from_seq2seq(cls, reference: str | Path, device: str, source_lang: str | None, target_lang: str | None,
+                      card: dict[str, Any] | None) -> "Translator":
+        from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(str(reference))
+            network = AutoModelForSeq2SeqLM.from_pretrained(str(reference))
+        except Exception as error:  # hub/network/format errors all mean: this model cannot be had here
+            raise ModelNotFoundError(f"{missing_model_message(cls.task, reference)} ({type(error).__name__}: "
+                                     f"{str(error).splitlines()[0][:300] if str(error) else ''})") from error
+        card = card or {}
+        fixed = card.get("source_lang"), card.get("target_lang")
+        if fixed == (None, None):
+            match = re.search(r"opus-mt-(?:tc-big-)?([a-z]{2,3})-([a-z]{2,3})$", str(reference))
+            fixed = (to_iso1(match.group(1)), to_iso1(match.group(2))) if match else (None, None)
+        model = cls(source_lang or fixed[0] or "en", target_lang or fixed[1] or "es", device)
+        model._set_network(network, tokenizer)
+        model.fixed_pair_ = fixed if None not in fixed else None
+        if model.fixed_pair_ is not None and source_lang and target_lang and not model._is_multilingual():
+            model._check_pair(to_iso1(source_lang), to_iso1(target_lang))
+        model.name_ = card.get("name") or str(reference)
+        model.generation_ = {"num_beams": 4, "max_length": 256, **card.get("preprocessing", {}).get("generation", {})}
+        model.metrics_ = card.get("metrics", {})
+        model.data_hash_ = card.get("data_hash")
+        model.trained_config_ = card.get("config")
+        return model
+
+    def _set_network(self, network, tokenizer) -> None:
+        self.device_ = pick_device(self.device)
+        self.network_ = network.to(self.device_).eval()
+        self.tokenizer_ = tokenizer
+        self.vocabulary_ = set(tokenizer.get_vocab())
+        self.multilingual_ = network.config.model_type in {"t5", "mt5", "m2m_100", "nllb_moe", "mbart"} or any(
+            token.startswith(">>") and token.endswith("<<") for token in self.vocabulary_)
+        self.engine_ = None
+
+    # -- languages ----------------------------------------------------------------------------------
+    @_classorinstancemethod
+    def language_pairs(self_or_cls) -> list[tuple[str, str]]:
+        """Pairs this model translates (on the class: the installed Apertium pairs), as ISO 639-1 codes.
+
+        >>> isinstance(Translator.language_pairs(), list)
+        True
+        """
+        if isinstance(self_or_cls, type) or getattr(self_or_cls, "engine_", None) is not None:
+            return [(to_iso1(s), to_iso1(t)) for s, t in installed_pairs()]
+        return [(self_or_cls.source_lang, self_or_cls.target_lang)]
+
+    def _is_multilingual(self) -> bool:
+        return self.multilingual_
+
+    def _check_pair(self, source_lang: str, target_lang: str) -> None:
+        fixed = getattr(self, "fixed_pair_", None)
+        if fixed is not None and (source_lang, target_lang) != tuple(fixed) and not self._is_multilingual():
+            raise InputError(f"this model translates {fixed[0]}->{fixed[1]} only, not {source_lang}->{target_lang}; "
+                             "load a model for that pair (or the Apertium default where the pair is installed)")
+
+    def _language_setup(self, source_lang: str, target_lang: str) -> tuple[str, dict[str, Any]]:
+        """(text prefix, generate kwargs) that tell a multilingual model which pair to translate."""
+        tokenizer, vocabulary = self.tokenizer_, self.vocabulary_
+        if self.network_.config.model_type in {"t5", "mt5"}:
+            names = [LANGUAGE_NAMES.get(code, code) for code in (source_lang, target_lang)]
+            return f"translate {names[0]} to {names[1]}: ", {}
+        for marker in (f">>{to_iso3(target_lang)}<<", f">>{target_lang}<<"):
+            if marker in vocabulary:  # multi-target Marian
+                return marker + " ", {}
+
+        def codes(language: str) -> list[str]:
+            mbart = sorted(t for t in vocabulary if re.fullmatch(rf"{language}_[A-Z]{{2}}", t))
+            nllb = f"{'arb' if language == 'ar' else to_iso3(language)}_{_NLLB_SCRIPTS.get(language, 'Latn')}"
+            return [nllb, f"__{language}__", *mbart]
+
+        target_code = next((c for c in codes(target_lang) if c in vocabulary), None)
+        if target_code is None:
+            return "", {}
+        source_code = next((c for c in codes(source_lang) if c in vocabulary), None)
+        if source_code is not None and hasattr(tokenizer, "src_lang"):
+            tokenizer.src_lang = source_code.strip("_") if source_code.startswith("__") else source_code
+        return "", {"forced_bos_token_id": tokenizer.convert_tokens_to_ids(target_code)}
+
+    # -- inference ------------------------------------------------------------------------------------
+    @staticmethod
+    def _texts(inputs: Any) -> list[str]:
+        if isinstance(inputs, str):
+            inputs = [inputs]
+        if not isinstance(inputs, (list, tuple)):
+            raise InputError(f"predict() takes a list of sentences, got {type(inputs).__name__}")
+        texts = []
+        for index, item in enumerate(inputs):
+            if isinstance(item, dict):
+                item = item.get("source", item.get("text"))
+            if not isinstance(item, str):
+                raise InputError(f"input {index} is {type(item).__name__}, not text; pass sentences as strings")
+            if not item.strip():
+                raise InputError(f"input {index} is empty; give a sentence to translate")
+            texts.append(item.strip())
+        return texts
+
+    def translate(self, texts: list[str], source_lang: str | None = None, target_lang: str | None = None,
+                  batch_size: int | None = None) -> list[str]:
+        """Translations of `texts` (plain strings) for a pair, by default the model's own."""
+        self._require_fitted("name_")
+        source_lang, target_lang = to_iso1(source_lang or self.source_lang), to_iso1(target_lang or self.target_lang)
+        if getattr(self, "engine_", None) is not None:
+            engine = self.engine_
+            if (source_lang, target_lang) != (to_iso1(self.source_lang), to_iso1(self.target_lang)):
+                engine = ApertiumEngine(mode_for(to_iso3(source_lang), to_iso3(target_lang)))
+            return engine.translate(list(texts))
+        self._check_pair(source_lang, target_lang)
+        return self._generate(list(texts), source_lang, target_lang, batch_size or self.default_batch_size)
+
+    def _generate(self, texts: list[str], source_lang: str, target_lang: str, batch_size: int) -> list[str]:
+        import torch
+
+        generation = self.generation_
+        outputs = []
+        with self._lock:
+            prefix, extra = self._language_setup(source_lang, target_lang)
+            for batch in iter_batches(texts, batch_size):
+                encoded = self.tokenizer_([prefix + text for text in batch], padding=True, truncation=True,
+                                          max_length=generation["max_length"], return_tensors="pt")
+                encoded = {k: v.to(self.device_) for k, v in encoded.items() if k in ("input_ids", "attention_mask")}
+                with torch.inference_mode():
+                    generated = self.network_.generate(**encoded, num_beams=generation["num_beams"],
+                                                       max_new_tokens=generation["max_length"], **extra)
+                outputs += [" ".join(t.split()) for t in self.tokenizer_.batch_decode(generated, skip_special_tokens=True)]
+        return outputs
+
+    def predict(self, inputs: Any, batch_size: int | None = None) -> list[dict[str, Any]]:
+        """One record per sentence: source, translation, source_lang, target_lang.
+
+        >>> Translator.load().predict(["Hello."])[0]["target_lang"]  # doctest: +SKIP
+        'es'
+        """
+        texts = self._texts(inputs)
+        translations = self.translate(texts, batch_size=batch_size)
+        return [{"source": s, "translation": t, "source_lang": self.source_lang, "target_lang": self.target_lang}
+                for s, t in zip(texts, translations)]
+
+    def frame_inputs(self, batch: Any, columns: Any = None) -> list[str]:
+        """The sentences of a polars batch: `columns` (a name) or the first of source/text/sentence."""
+        column = columns if isinstance(columns, str) else next(
+            (c for c in ("source", "text", "sentence") if c in batch.columns), None)
+        if column is None or column not in batch.columns:
+            raise InputError(f"no text column to translate; pass columns='name' (the table has: {', '.join(batch.columns)})")
+        return [value if value is not None else "" for value in batch[column].to_list()]
+
+    # -- data -----------------------------------------------------------------------------------------
+    @classmethod
+    def read_data(cls, path: str | Path, **options: Any):
+        """Parallel data: TSV/CSV/JSONL/Parquet with source,target, or line-aligned files name.<src> + name.<tgt>."""
+        return read_parallel(path, **options)
+
+    @classmethod
+    def read_inputs(cls, path: str | Path, **options: Any) -> list[str]:
+        """Sentences to translate: a text file (one per line) or a table's source/text column (`--column`)."""
+        from core.data import read_table
+        from core.data.paths import require_path
+
+        path = require_path(path, "text file")
+        if path.suffix.lower() in {".csv", ".tsv", ".jsonl", ".ndjson", ".parquet", ".pq", ".json"}:
+            frame = read_table(path)
+            column = options.get("column") or next((c for c in ("source", "text", "sentence") if c in frame.columns), None)
+            if column is None or column not in frame.columns:
+                raise InputError(f"{path.name} has no source/text column; pass --column NAME (it has: {', '.join(frame.columns)})")
+            texts = [str(v) for v in frame[column].to_list() if v is not None and str(v).strip()]
+        else:
+            texts = [line.strip() for line in read_lines(path) if line.strip()]
+        if not texts:
+            raise InputError(f"{path.name} holds no sentences")
+        return texts
+
+    @classmethod
+    def check_data(cls, path: str | Path, **options: Any) -> dict[str, Any]:
+        """Validation report of a parallel corpus (pairs, sizes, lengths) without training."""
+        frame = read_parallel(path, **options)
+        pairs = frame.group_by("source_lang", "target_lang", maintain_order=True).len().rows()
+        words = [len(s.split()) for s in frame["source"].to_list()]
+        return {"task": cls.task, "path": str(path), "ok": True, "n": frame.height,
+                "pairs": [{"source_lang": s, "target_lang": t, "n": n} for s, t, n in pairs],
+                "mean_source_words": round(sum(words) / len(words), 2), "max_source_words": max(words),
+                "duplicates": frame.height - frame.unique(subset=["source", "target"]).height}
+
+    @staticmethod
+    def _frame(data: Any):
+        import polars as pl
+
+        if isinstance(data, (str, Path)):
+            return read_parallel(data)
+        if isinstance(data, (list, tuple)):
+            if not data:
+                raise InputError("no sentence pairs given")
+            rows = []
+            for item in data:
+                if isinstance(item, dict) and {"source", "target"} <= set(item):
+                    rows.append({name: item.get(name) for name in COLUMNS})
+                elif isinstance(item, (list, tuple)) and len(item) == 2:
+                    rows.append({"source": item[0], "target": item[1], "source_lang": None, "target_lang": None})
+                else:
+                    raise InputError("each pair must be {'source': ..., 'target': ...} or a (source, target) tuple")
+            data = pl.DataFrame(rows, schema={name: pl.String for name in COLUMNS})
+        if not isinstance(data, pl.DataFrame):
+            try:
+                data = pl.from_pandas(data)
+            except (TypeError, ValueError, ImportError) as error:
+                raise InputError(f"expected a table with source,target columns, got {type(data).__name__}") from error
+        missing = [c for c in ("source", "target") if c not in data.columns]
+        if missing:
+            raise InputError(f"translation data needs columns source and target; missing {', '.join(missing)} "
+                             f"(it has: {', '.join(data.columns)})")
+        for name in ("source_lang", "target_lang"):
+            if name not in data.columns:
+                data = data.with_columns(pl.lit(None, dtype=pl.String).alias(name))
+        data = data.select(COLUMNS)
+        bad = data.filter(pl.col("source").is_null() | pl.col("target").is_null()
+                          | (pl.col("source").cast(pl.String).str.strip_chars() == "")
+                          | (pl.col("target").cast(pl.String).str.strip_chars() == ""))
+        if data.height == 0:
+            raise InputError("no sentence pairs given")
+        if bad.height:
+            raise InputError(f"{bad.height} pair(s) have an empty source or target; remove them")
+        return data
+
+    def _select_pair(self, frame, wanted: tuple[str | None, str | None] = (None, None)):
+        """(source_lang, target_lang, rows) of the data this model should translate."""
+        import polars as pl
+
+        own = (to_iso1(self.source_lang), to_iso1(self.target_lang))
+        pairs = [(s, t) for s, t in frame.select("source_lang", "target_lang").unique(maintain_order=True).rows()]
+        known = [p for p in pairs if None not in p]
+        if wanted != (None, None):
+            choice = (to_iso1(wanted[0]) if wanted[0] else own[0], to_iso1(wanted[1]) if wanted[1] else own[1])
+        elif not known or own in known:
+            choice = own
+        elif getattr(self, "engine_", None) is not None:
+            installed = set(self.language_pairs())
+            usable = [p for p in known if p in installed]
+            if not usable:
+                raise InputError(f"the data holds {', '.join(f'{s}->{t}' for s, t in known)}; Apertium has "
+                                 f"{', '.join(f'{s}->{t}' for s, t in sorted(installed)) or 'no pair'} installed. Evaluate "
+                                 "a model trained for that pair (--model DIR or a hub id), or install the Apertium pair")
+            choice = usable[0]
+        elif len(known) == 1 and (getattr(self, "network_", None) is None or self._is_multilingual()
+                                  or getattr(self, "fixed_pair_", None) is None):
+            choice = known[0]
+        else:
+            raise InputError(f"the data holds {', '.join(f'{s}->{t}' for s, t in known)} but this model translates "
+                             f"{own[0]}->{own[1]}; pass --source/--target to pick a pair, or use a model for it")
+        rows = frame.filter((pl.col("source_lang").is_null() | (pl.col("source_lang") == choice[0]))
+                            & (pl.col("target_lang").is_null() | (pl.col("target_lang") == choice[1])))
+        if rows.height == 0:
+            raise InputError(f"the data holds no {choice[0]}->{choice[1]} pairs")
+        return choice[0], choice[1], rows
+
+    # -- evaluation -------------------------------------------------------------------------------------
+    def evaluate(self, data: Any) -> dict[str, Any]:
+        """Corpus sacreBLEU and chrF with bootstrap 95% CIs on a parallel corpus."""
+        self._require_fitted("name_")
+        source_lang, target_lang, rows = self._select_pair(self._frame(data))
+        hypotheses = self.translate(rows["source"].to_list(), source_lang, target_lang)
+        metrics = text_generation_metrics(hypotheses, rows["target"].to_list())
+        return metric_card(self.task, self.name_, rows.height, metrics, source_lang=source_lang, target_lang=target_lang)
+
+    # -- training ---------------------------------------------------------------------------------------
+    def fit(self, data: Any, config: "Translator.Config | None" = None, *, run_dir: str | Path | None = None,
+            resume: bool = False, callbacks=()) -> "Translator":
+        """Train on a parallel corpus: a Marian model from scratch (own BPE vocabulary), or fine-tune a seq2seq model."""
+        from core.train import TrainConfig, Trainer
+
+        config = config or self.Config()
+        frame = self._frame(data)
+        wanted = (config.source_lang, config.target_lang)
+        if getattr(self, "network_", None) is None and wanted == (None, None):
+            known = [p for p in frame.select("source_lang", "target_lang").unique(maintain_order=True).rows() if None not in p]
+            if len(known) > 1:
+                raise InputError(f"the data holds several pairs ({', '.join(f'{s}->{t}' for s, t in known)}); "
+                                 "choose one with --set source_lang=xx --set target_lang=yy")
+            wanted = known[0] if known else (UNKNOWN_LANGUAGE, UNKNOWN_LANGUAGE)
+        source_lang, target_lang, rows = self._select_pair(frame, wanted)
+        rows = rows.sample(fraction=1.0, shuffle=True, seed=config.seed)
+        validation_size = int(round(rows.height * config.validation_fraction)) if rows.height >= 10 else 0
+        validation, train = rows.head(validation_size), rows.slice(validation_size)
+
+        from_scratch = getattr(self, "network_", None) is None or config.from_scratch
+        seed_everything(config.seed)
+        if from_scratch:
+            tokenizer = _train_tokenizer(train["source"].to_list() + train["target"].to_list(), config, run_dir, resume)
+            network = _marian(tokenizer, config)
+            self._set_network(network, tokenizer)
+            self.generation_ = {"num_beams": config.num_beams, "max_length": config.max_length}
+        else:
+            self._check_pair(source_lang, target_lang)
+        self.source_lang, self.target_lang = source_lang, target_lang
+        self.fixed_pair_ = (source_lang, target_lang) if from_scratch else getattr(self, "fixed_pair_", None)
+        prefix, _ = self._language_setup(source_lang, target_lang)
+        if hasattr(self.tokenizer_, "tgt_lang") and getattr(self.tokenizer_, "src_lang", None):
+            self.tokenizer_.tgt_lang = _target_code(self, target_lang)
+
+        def encode(part) -> list[dict[str, list[int]]]:
+            encoded = self.tokenizer_([prefix + s for s in part["source"].to_list()], text_target=part["target"].to_list(),
+                                      truncation=True, max_length=config.max_length)
+            return [{"input_ids": i, "labels": l} for i, l in zip(encoded["input_ids"], encoded["labels"])]
+
+        pad_id = self.tokenizer_.pad_token_id if self.tokenizer_.pad_token_id is not None else 0
+        smoothing = config.label_smoothing
+
+        def collate(examples):
+            import torch
+
+            width = max(len(e["input_ids"]) for e in examples)
+            label_width = max(len(e["labels"]) for e in examples)
+            input_ids = torch.tensor([e["input_ids"] + [pad_id] * (width - len(e["input_ids"])) for e in examples])
+            labels = torch.tensor([e["labels"] + [-100] * (label_width - len(e["labels"])) for e in examples])
+            return {"input_ids": input_ids, "attention_mask": (input_ids != pad_id).long(), "labels": labels}
+
+        def loss_fn(model, batch):
+            import torch.nn.functional as F
+
+            logits = model(**batch).logits  # (B, T, V)
+            return F.cross_entropy(logits.flatten(0, 1), batch["labels"].flatten(), ignore_index=-100,
+                                   label_smoothing=smoothing if model.training else 0.0)
+
+        train_config = TrainConfig(epochs=config.epochs, max_steps=config.max_steps, batch_size=config.batch_size, lr=config.lr,
+                                   weight_decay=config.weight_decay, warmup_ratio=config.warmup_ratio,
+                                   patience=config.patience, seed=config.seed)
+        trainer = Trainer(self.network_, encode(train), config=train_config, loss_fn=loss_fn,
+                          val_data=encode(validation) if validation.height else None, collate_fn=collate,
+                          run_dir=run_dir, callbacks=callbacks, device=self.device)
+        trainer.fit(resume=resume)
+        self.network_.eval()
+        self.engine_ = None
+        self.name_ = f"marian-from-scratch:{source_lang}-{target_lang}" if from_scratch else f"{self.name_}+fine-tuned"
+        self.data_hash_ = hash_frame(rows.select("source", "target"))
+        self.trained_config_ = config_to_dict(config)
+        self.trained_from_scratch_ = from_scratch
+        self.metrics_ = {}
+        if validation.height:
+            held_out = validation.head(_VALIDATION_SENTENCES)
+            scores = text_generation_metrics(self.translate(held_out["source"].to_list()), held_out["target"].to_list(),
+                                             resamples=50)
+            self.metrics_ = {f"validation_{name}": entry["value"] for name, entry in scores.items()}
+            self.metrics_["validation_n"] = held_out.height
+        self.metrics_["train_pairs"] = train.height
+        return self
+
+    # -- persistence --------------------------------------------------------------------------------------
+    @property
+    def card(self) -> dict[str, Any]:
+        """What this model is, what it was trained on and how good it measured."""
+        self._require_fitted("name_")
+        if getattr(self, "engine_", None) is not None:
+            mode = self.engine_.mode
+            return {"task": self.task, "name": self.name_, "backend": "apertium", "source_lang": self.source_lang,
+                    "target_lang": self.target_lang, "apertium_mode": mode,
+                    "description": "Apertium shallow-transfer rule-based MT run through its command line (Debian "
+                                   f"apertium + apertium-{mode} data); each sentence runs in its own process.",
+                    "metrics": {f"tatoeba_{k}": v for k, v in APERTIUM_QUALITY.get(mode, {}).items()},
+                    "preprocessing": {"apertium_flags": ["-u"], "isolation": "one process per sentence"}}
+        scratch = getattr(self, "trained_from_scratch_", False)
+        return {"task": self.task, "name": self.name_, "backend": "seq2seq", "model_type": self.network_.config.model_type,
+                "source_lang": self.source_lang, "target_lang": self.target_lang,
+                "description": ("Marian transformer trained from scratch by Verticals on the user's corpus, with a BPE "
+                                "vocabulary trained on that corpus" if scratch else f"seq2seq model {self.name_}"),
+                "preprocessing": {"generation": dict(self.generation_)}, "data_hash": getattr(self, "data_hash_", None),
+                "metrics": getattr(self, "metrics_", {}), "config": getattr(self, "trained_config_", None)}
+
+    def save(self, path: str | Path) -> Path:
+        """Write card.json plus, for seq2seq models, `save_pretrained` safetensors weights and the tokenizer."""
+        card = self.card
+        if card["backend"] == "apertium":
+            return save_model_dir(path, card)
+
+        def write_weights(folder: Path) -> None:
+            self.network_.save_pretrained(folder)
+            self.tokenizer_.save_pretrained(folder)
+
+        with self._lock:
+            return save_model_dir(path, card, write_weights=write_weights, libraries=["transformers", "tokenizers", "sacrebleu"])
+
+
+def _target_code(model: Translator, target_lang: str) -> str:
+    _, extra = model._language_setup(model.source_lang, target_lang)
+    token_id = extra.get("forced_bos_token_id")
+    return model.tokenizer_.convert_ids_to_tokens(token_id) if token_id is not None else target_lang
+
+
+def _train_tokenizer(texts: list[str], config: Translator.Config, run_dir: str | Path | None, resume: bool):
+    """A shared source+target BPE tokenizer trained on the corpus (reused from `run_dir` when resuming)."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    saved = Path(run_dir) / "tokenizer.json" if run_dir is not None else None
+    if resume and saved is not None and saved.is_file():
+        tokenizer = Tokenizer.from_file(str(saved))
+    else:
+        tokenizer = Tokenizer(models.BPE(unk_token="<unk>"))
+        tokenizer.normalizer = normalizers.NFKC()
+        tokenizer.pre_tokenizer = pre_tokenizers.Metaspace()
+        tokenizer.decoder = decoders.Metaspace()
+        trainer = trainers.BpeTrainer(vocab_size=config.vocab_size, special_tokens=["<pad>", "</s>", "<unk>"], min_frequency=2,
+                                      show_progress=False)
+        tokenizer.train_from_iterator(texts, trainer)
+        tokenizer.post_processor = processors.TemplateProcessing(single="$A </s>", pair="$A $B </s>",
+                                                                 special_tokens=[("</s>", tokenizer.token_to_id("</s>"))])
+        if saved is not None:
+            saved.parent.mkdir(parents=True, exist_ok=True)
+            tokenizer.save(str(saved))
+    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, pad_token="<pad>", eos_token="</s>", unk_token="<unk>",
+                                   model_max_length=config.max_length)
+
+
+def _marian(tokenizer, config: Translator.Config):
+    """A randomly initialised MarianMT network sized by `config`, sharing one vocabulary on both sides."""
+    from transformers import MarianConfig, MarianMTModel
+
+    pad, eos = tokenizer.pad_token_id, tokenizer.eos_token_id
+    marian = MarianConfig(
+        vocab_size=len(tokenizer), decoder_vocab_size=len(tokenizer), d_model=config.d_model,
+        encoder_layers=config.layers, decoder_layers=config.layers, encoder_attention_heads=config.attention_heads,
+        decoder_attention_heads=config.attention_heads, encoder_ffn_dim=config.ffn_dim, decoder_ffn_dim=config.ffn_dim,
+        dropout=config.dropout, attention_dropout=config.dropout, max_position_embeddings=max(config.max_length, 32) * 2,
+        pad_token_id=pad, eos_token_id=eos, decoder_start_token_id=pad, forced_eos_token_id=eos,
+        share_encoder_decoder_embeddings=True, scale_embedding=True)
+    return MarianMTModel(marian)
+
+
+def load(source: str | Path | None = None, device: str = "auto", **options: Any) -> Translator:
+    """Shortcut for `Translator.load` (`from nlp import translation; translation.load()`)."""
+    return Translator.load(source, device=device, **options)

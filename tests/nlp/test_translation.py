@@ -1,0 +1,212 @@
+"""nlp.translation: data readers, from-scratch Marian (fit/save/load), language pairs, and Apertium when installed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from core.errors import InputError, MissingDependencyError, ModelNotFoundError
+from nlp import _apertium
+from nlp.translation import Translator
+from tests.nlp.contract_cases_translation import PAIRS, TINY, corpus, tiny_translator
+
+HAS_APERTIUM = shutil.which("apertium") is not None and ("eng", "spa") in _apertium.installed_pairs()
+needs_apertium = pytest.mark.skipif(not HAS_APERTIUM, reason="Debian apertium + apertium-eng-spa not installed")
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "nlp.translation"
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return tiny_translator()
+
+
+def _write(folder: Path, name: str, lines: list[str]) -> Path:
+    path = folder / name
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+# -- data -------------------------------------------------------------------------------------------------
+def test_line_aligned_twin_found_from_either_side(tmp_path):
+    _write(tmp_path, "c.en", ["Hi.", "Bye."])
+    _write(tmp_path, "c.es", ["Hola.", "Adiós."])
+    _write(tmp_path, "c.images.txt", ["1.jpg", "2.jpg"])  # not a language twin
+    from_source = Translator.read_data(tmp_path / "c.en")
+    from_target = Translator.read_data(tmp_path / "c.es", source="en", target="es")
+    assert from_source.rows() == from_target.rows() == [("Hi.", "Hola.", "en", "es"), ("Bye.", "Adiós.", "en", "es")]
+    assert Translator.read_data(tmp_path / "c.es", source="en")["source"].to_list() == ["Hi.", "Bye."]
+
+
+def test_several_twins_give_one_block_per_pair(tmp_path):
+    _write(tmp_path, "m.en", ["A man.", "A dog."])
+    _write(tmp_path, "m.de", ["Ein Mann.", "Ein Hund."])
+    _write(tmp_path, "m.fr", ["Un homme.", "Un chien."])
+    frame = Translator.read_data(tmp_path / "m.en")
+    assert frame.height == 4
+    assert sorted(set(frame.select("source_lang", "target_lang").rows())) == [("en", "de"), ("en", "fr")]
+    assert Translator.read_data(tmp_path / "m.en", target="fr")["target"].to_list() == ["Un homme.", "Un chien."]
+
+
+def test_misaligned_or_missing_twins_are_input_errors(tmp_path):
+    _write(tmp_path, "a.en", ["One.", "Two."])
+    with pytest.raises(InputError, match="twin"):
+        Translator.read_data(tmp_path / "a.en")
+    _write(tmp_path, "a.es", ["Uno."])
+    with pytest.raises(InputError, match="lines"):
+        Translator.read_data(tmp_path / "a.en")
+    _write(tmp_path, "a.es", ["", "Dos."])
+    with pytest.raises(InputError, match="empty"):
+        Translator.read_data(tmp_path / "a.en")
+    with pytest.raises(InputError):
+        Translator.read_data(tmp_path / "a.en", target="de")
+
+
+def test_unicode_line_separator_does_not_break_alignment(tmp_path):
+    _write(tmp_path, "u.en", ["a\u2028b", "c"])
+    _write(tmp_path, "u.es", ["x", "y"])
+    assert Translator.read_data(tmp_path / "u.en").height == 2
+
+
+def test_tables_with_source_target_or_language_columns(tmp_path):
+    (tmp_path / "p.tsv").write_text("source\ttarget\nHi.\tHola.\n", encoding="utf-8")
+    assert Translator.read_data(tmp_path / "p.tsv").rows() == [("Hi.", "Hola.", None, None)]
+    assert Translator.read_data(tmp_path / "p.tsv", source="en", target="es").row(0)[2:] == ("en", "es")
+    (tmp_path / "l.tsv").write_text("en\tes\nHi.\tHola.\n", encoding="utf-8")
+    assert Translator.read_data(tmp_path / "l.tsv", source="en", target="es").rows() == [("Hi.", "Hola.", "en", "es")]
+    (tmp_path / "j.jsonl").write_text(json.dumps({"source": "Hi.", "target": "Hola."}) + "\n", encoding="utf-8")
+    assert Translator.read_data(tmp_path / "j.jsonl").height == 1
+    (tmp_path / "bad.csv").write_text("text,label\na,1\n", encoding="utf-8")
+    with pytest.raises(InputError, match="source and target"):
+        Translator.read_data(tmp_path / "bad.csv")
+
+
+def test_read_inputs_and_check_data(tmp_path):
+    path = _write(tmp_path, "in.en", ["First.", "", "Second."])
+    assert Translator.read_inputs(path) == ["First.", "Second."]
+    _write(tmp_path, "in.es", ["Primero.", "", "Segundo."])
+    report = Translator.check_data(path)
+    assert report["ok"] and report["n"] == 2 and report["pairs"] == [{"source_lang": "en", "target_lang": "es", "n": 2}]
+
+
+# -- the from-scratch Marian --------------------------------------------------------------------------------
+def test_saved_model_is_a_plain_transformers_folder(tiny, tmp_path):
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    saved = tiny.save(tmp_path / "marian")
+    card = json.loads((saved / "card.json").read_text())
+    assert card["backend"] == "seq2seq" and card["source_lang"] == "en" and card["target_lang"] == "es"
+    assert card["data_hash"] and card["config"]["d_model"] == 32
+    assert (saved / "model.safetensors").is_file()
+    network = AutoModelForSeq2SeqLM.from_pretrained(saved)
+    tokenizer = AutoTokenizer.from_pretrained(saved)
+    assert network.config.model_type == "marian" and network.config.d_model == 32
+    assert tokenizer("Hello.")["input_ids"][-1] == tokenizer.eos_token_id
+    reloaded = Translator.load(saved)
+    assert reloaded.predict(["I like cats."]) == tiny.predict(["I like cats."])
+    assert reloaded.language_pairs() == [("en", "es")]
+
+
+def test_records_and_bad_inputs(tiny):
+    records = tiny.predict(["I like cats.", {"source": "The dog runs."}])
+    assert [set(r) for r in records] == [{"source", "translation", "source_lang", "target_lang"}] * 2
+    assert records[1]["source"] == "The dog runs."
+    for bad in ([""], [None], [3], 5):
+        with pytest.raises(InputError):
+            tiny.predict(bad)
+
+
+def test_fixed_pair_refuses_other_pairs(tiny):
+    with pytest.raises(InputError, match="en->es only"):
+        tiny.translate(["Hallo."], source_lang="de", target_lang="en")
+    other = corpus().with_columns(pl.lit("de").alias("target_lang"))
+    with pytest.raises(InputError, match="en->es"):
+        tiny.evaluate(other)
+
+
+def test_evaluate_card_has_bleu_and_chrf(tiny):
+    card = tiny.evaluate(list(PAIRS))
+    assert card["n"] == len(PAIRS) and {"bleu", "chrf"} <= set(card["metrics"])
+    assert 0 <= card["metrics"]["chrf"]["value"] <= 100
+
+
+def test_fit_needs_one_pair_and_resumes(tmp_path):
+    mixed = pl.concat([corpus(), corpus().with_columns(pl.lit("fr").alias("target_lang"))])
+    with pytest.raises(InputError, match="several pairs"):
+        Translator.for_training(device="cpu").fit(mixed, TINY)
+    first = Translator.for_training(device="cpu").fit(corpus(), TINY, run_dir=tmp_path / "run")
+    assert (tmp_path / "run" / "tokenizer.json").is_file() and (tmp_path / "run" / "metrics.jsonl").is_file()
+    resumed = Translator.for_training(device="cpu").fit(corpus(), TINY, run_dir=tmp_path / "run", resume=True)
+    assert resumed.predict(["I like cats."]) == first.predict(["I like cats."])
+
+
+def test_missing_hub_model_is_a_clear_error():
+    with pytest.raises(ModelNotFoundError, match="hub id"):
+        Translator.load("no-such-org/no-such-translation-model")
+
+
+# -- Apertium -------------------------------------------------------------------------------------------------
+def test_missing_apertium_names_the_debian_package(monkeypatch):
+    monkeypatch.setattr(_apertium.shutil, "which", lambda name: None)
+    with pytest.raises(MissingDependencyError, match="apertium-eng-spa"):
+        Translator.load()
+    assert Translator.language_pairs() == []
+
+
+@needs_apertium
+def test_apertium_translates_and_keeps_final_period():
+    model = Translator.load()
+    records = model.predict(["Hello.", "How are you?"])
+    assert records[0]["translation"] == "Hola." and records[0]["target_lang"] == "es"
+    assert records[1]["translation"].startswith("¿") and records[1]["translation"].endswith("?")
+    assert "*" not in model.predict(["The blorfification works."])[0]["translation"]  # -u: no unknown-word marks
+    assert ("en", "es") in Translator.language_pairs() and model.card["backend"] == "apertium"
+
+
+@needs_apertium
+def test_apertium_sentences_are_isolated():
+    model = Translator.load()
+    a, b = "He had to let his secretary go because she got married.", "Tom has a lot of free time."
+    assert model.translate([a, b])[1] == model.translate([b])[0]
+    assert model.translate(["One line.\nTwo lines."])[0].count("\n") == 1  # line alignment kept
+
+
+@needs_apertium
+def test_apertium_unknown_pair_and_other_direction(tmp_path):
+    with pytest.raises(InputError, match="apertium-eng-deu"):
+        Translator.load(source_lang="en", target_lang="de")
+    model = Translator.load()
+    _write(tmp_path, "d.es", ["Hola."])
+    _write(tmp_path, "d.en", ["Hello."])
+    card = model.evaluate(Translator.read_data(tmp_path / "d.es"))  # es->en data: Apertium's spa-eng pair
+    assert (card["source_lang"], card["target_lang"]) == ("es", "en")
+    _write(tmp_path, "d.de", ["Hallo."])
+    with pytest.raises(InputError, match="installed"):
+        model.evaluate(Translator.read_data(tmp_path / "d.de", target="en"))
+    saved = model.save(tmp_path / "apertium")
+    assert Translator.load(saved).predict(["Hello."]) == model.predict(["Hello."])
+
+
+@pytest.mark.slow
+@needs_apertium
+@pytest.mark.skipif(not (SHARED / "tatoeba_eng_spa_test_b.en").is_file(), reason="shared data absent")
+def test_apertium_isolation_on_a_stream_sensitive_block():
+    """In one stream, sentence 283 of this file translates differently after 191-282; we must not."""
+    lines = (SHARED / "tatoeba_eng_spa_test_b.en").read_text(encoding="utf-8").split("\n")[190:283]
+    model = Translator.load()
+    assert model.translate(lines)[-1] == model.translate(lines[-1:])[0] == "Tom tiene mucho tiempo libre."
+
+
+@pytest.mark.slow
+@needs_apertium
+@pytest.mark.skipif(not (SHARED / "tatoeba_eng_spa_test_b.en").is_file(), reason="shared data absent")
+def test_cli_evaluates_shared_files_as_they_are(capsys):
+    from core.cli import main
+
+    assert main(["evaluate", "nlp.translation", "--data", str(SHARED / "tatoeba_eng_spa_test_b.es"), "--json"]) == 0
+    card = json.loads(capsys.readouterr().out)
+    assert card["n"] == 409 and card["metrics"]["chrf"]["value"] > 40
+    assert main(["evaluate", "nlp.translation", "--data", str(SHARED / "multi30k_test_2016_flickr_even.en"), "--json"]) == 2
