@@ -126,7 +126,12 @@ def load(task: str, model: str | os.PathLike | None = None, device: str = "auto"
         task_class(task)  # raises the unknown-task error
     kind, _ = resolve_source(task, model)
     if kind == "local":
-        from core.artifacts import read_card
+        from pathlib import Path
 
-        read_card(model, task=task)
+        from core.artifacts import check_model_dir, read_card
+
+        if (Path(model) / "card.json").is_file():
+            read_card(model, task=task)
+        else:  # a folder in the field's own layout (e.g. transformers save_pretrained): still no pickle, no escaping links
+            check_model_dir(model)
     return task_class(task).load(model, device=device, **options)
