@@ -1,0 +1,433 @@
+"""Medical image IO: DICOM files and series, NIfTI volumes, PNG/JPEG (16-bit too), CT windowing, anonymised export.
+
+Every reader returns a `MedicalImage`: a float32 array (2D `(H, W)` or 3D `(Z, H, W)`), voxel spacing in mm
+(same axis order) and what is known about orientation and modality. Nothing here writes into an input folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.data.paths import require_path, sniff_kind
+from core.errors import InputError
+
+__all__ = [
+    "MedicalImage", "WINDOW_PRESETS", "read_medical", "read_dicom", "read_dicom_series", "read_nifti", "read_picture",
+    "apply_window", "to_uint8", "anonymize_dataset", "export_dicom", "write_nifti", "IDENTIFYING_TAGS",
+    "MEDICAL_SUFFIXES", "is_medical_file",
+]
+
+# (center, width) in Hounsfield units; the usual radiology presets.
+WINDOW_PRESETS: dict[str, tuple[float, float]] = {
+    "brain": (40.0, 80.0),
+    "subdural": (75.0, 215.0),
+    "stroke": (32.0, 8.0),
+    "soft_tissue": (40.0, 400.0),
+    "mediastinum": (50.0, 350.0),
+    "liver": (60.0, 160.0),
+    "lung": (-600.0, 1500.0),
+    "bone": (400.0, 1800.0),
+}
+
+MEDICAL_SUFFIXES = {".dcm", ".dicom", ".nii", ".gz", ".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
+
+# DICOM attributes that identify a patient, operator or institution; removed or blanked on export.
+IDENTIFYING_TAGS = (
+    "PatientName", "PatientID", "PatientBirthDate", "PatientBirthTime", "PatientSex", "PatientAge", "PatientAddress",
+    "PatientTelephoneNumbers", "OtherPatientIDs", "OtherPatientNames", "OtherPatientIDsSequence", "PatientMotherBirthName",
+    "MilitaryRank", "EthnicGroup", "PatientComments", "ReferringPhysicianName", "PerformingPhysicianName",
+    "OperatorsName", "PhysiciansOfRecord", "NameOfPhysiciansReadingStudy", "RequestingPhysician", "InstitutionName",
+    "InstitutionAddress", "InstitutionalDepartmentName", "StationName", "AccessionNumber", "StudyID",
+    "DeviceSerialNumber", "IssuerOfPatientID", "PatientInsurancePlanCodeSequence", "MedicalRecordLocator",
+)
+
+
+@dataclass
+class MedicalImage:
+    """Pixels plus geometry: `array` (H, W) or (Z, H, W) float32, `spacing` in mm per axis, `affine` (4x4) if known."""
+
+    array: np.ndarray
+    spacing: tuple[float, ...]
+    modality: str = "OT"
+    affine: np.ndarray | None = None
+    orientation: str | None = None  # axis codes such as "RAS" (NIfTI) or "LPS" (DICOM patient frame)
+    source: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_volume(self) -> bool:
+        """True for a 3D `(Z, H, W)` volume."""
+        return self.array.ndim == 3
+
+    @property
+    def voxel_volume_ml(self) -> float:
+        """Volume of one pixel/voxel in millilitres (a 2D pixel counts as 1 mm thick)."""
+        spacing = list(self.spacing) + [1.0] * (3 - len(self.spacing))
+        return float(np.prod(spacing[:3])) / 1000.0
+
+
+def is_medical_file(path: str | Path) -> bool:
+    """True when `path` looks like an image, DICOM or NIfTI file by name.
+
+    >>> is_medical_file("scan.nii.gz"), is_medical_file("notes.txt")
+    (True, False)
+    """
+    name = Path(path).name.lower()
+    return name.endswith((".nii", ".nii.gz", ".dcm", ".dicom")) or Path(name).suffix in MEDICAL_SUFFIXES - {".gz"}
+
+
+def _head(path: Path, size: int = 512) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read(size)
+
+
+def read_medical(source: Any, **options: Any) -> MedicalImage:
+    """Read a DICOM file or series folder, NIfTI file, PNG/JPEG/TIFF, or wrap an array, as a `MedicalImage`.
+
+    >>> read_medical(np.zeros((4, 5))).array.shape
+    (4, 5)
+    """
+    if isinstance(source, MedicalImage):
+        return source
+    if isinstance(source, np.ndarray):
+        return _from_array(source)
+    if hasattr(source, "get_fdata") and hasattr(source, "affine"):  # a nibabel image object
+        return _from_nifti_image(source, "array")
+    if not isinstance(source, (str, Path)):
+        raise InputError(f"cannot read a medical image from {type(source).__name__}; pass a path or a numpy array")
+    path = require_path(source, "image, DICOM or NIfTI file")
+    if path.is_dir():
+        return read_dicom_series(path)
+    if path.stat().st_size == 0:
+        raise InputError(f"{path.name} is empty (0 bytes)")
+    head = _head(path, 512)
+    kind = sniff_kind(head)
+    name = path.name.lower()
+    if kind == "gzip" or name.endswith((".nii", ".nii.gz")) or kind == "nifti":
+        return read_nifti(path)
+    if kind == "dicom" or name.endswith((".dcm", ".dicom")):
+        return read_dicom(path, **options)
+    if kind in {"png", "jpeg", "bmp", "gif", "tiff", "webp"} or Path(name).suffix in {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}:
+        return read_picture(path)
+    with contextlib.suppress(InputError):
+        return read_dicom(path, **options)  # DICOM without the 128-byte preamble
+    raise InputError(f"{path.name} is not a DICOM, NIfTI or image file; use .dcm, .nii/.nii.gz, .png or .jpg")
+
+
+def _from_array(array: np.ndarray) -> MedicalImage:
+    array = np.asarray(array)
+    if array.ndim == 3 and array.shape[-1] in (3, 4) and array.shape[0] > 4:
+        array = array[..., :3].mean(axis=-1)  # (H, W, C) colour picture -> grey
+    if array.ndim not in (2, 3) or array.size == 0 or min(array.shape) == 0:
+        raise InputError(f"an image must be 2D (H, W) or a 3D volume (Z, H, W); got shape {array.shape}")
+    if not np.issubdtype(array.dtype, np.number) or array.dtype == np.complex128:
+        raise InputError(f"image arrays must be numeric, got {array.dtype}")
+    array = array.astype(np.float32, copy=False)
+    if not np.isfinite(array).all():
+        raise InputError("the image holds NaN or infinite values; fix or mask them before segmenting")
+    return MedicalImage(array, (1.0,) * array.ndim, source="array")
+
+
+def read_picture(path: str | Path) -> MedicalImage:
+    """Read PNG/JPEG/TIFF keeping the full bit depth (16-bit PNG stays 0..65535); colour becomes grey.
+
+    >>> import tempfile; from PIL import Image; p = Path(tempfile.mkdtemp()) / "a.png"
+    >>> Image.fromarray(np.full((2, 3), 40000, np.uint16)).save(p); float(read_picture(p).array.max())
+    40000.0
+    """
+    from core.data.images import open_image
+
+    image = open_image(path, mode=None)
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        array = np.asarray(image, dtype=np.float32)
+    elif image.mode in ("L", "1", "P", "LA", "RGB", "RGBA", "CMYK", "YCbCr"):
+        array = np.asarray(image.convert("L"), dtype=np.float32)
+    else:
+        array = np.asarray(image.convert("L"), dtype=np.float32)
+    return MedicalImage(array, (1.0, 1.0), modality="OT", source=str(path), metadata={"mode": image.mode})
+
+
+def _dicom_pixels(dataset, name: str) -> np.ndarray:
+    if "PixelData" not in dataset and "FloatPixelData" not in dataset and "DoubleFloatPixelData" not in dataset:
+        raise InputError(f"{name} has no pixel data (it is a {dataset.get('Modality', 'non-image')} object such as a "
+                         "report, structure set or plan); pass an image DICOM")
+    try:
+        pixels = dataset.pixel_array
+    except Exception as error:  # pydicom raises many types for bad/compressed data
+        raise InputError(f"cannot decode the pixels of {name} ({error}); the file is truncated or uses a "
+                         "compression whose decoder is not installed (pylibjpeg / gdcm)") from error
+    pixels = np.asarray(pixels)
+    photometric = str(dataset.get("PhotometricInterpretation", ""))
+    samples = int(dataset.get("SamplesPerPixel", 1))
+    if samples > 1:
+        if photometric.startswith("YBR"):
+            from pydicom.pixels import convert_color_space
+
+            pixels = convert_color_space(pixels, photometric, "RGB")
+        pixels = pixels[..., :3].astype(np.float32).mean(axis=-1)
+    pixels = pixels.astype(np.float32)
+    slope = float(dataset.get("RescaleSlope", 1) or 1)
+    intercept = float(dataset.get("RescaleIntercept", 0) or 0)
+    pixels = pixels * slope + intercept
+    if photometric == "MONOCHROME1":  # low values are bright: invert so bright means high everywhere
+        pixels = pixels.max() + pixels.min() - pixels
+    return pixels
+
+
+def _read_dataset(path: Path):
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    try:
+        return pydicom.dcmread(path, force=False)
+    except InvalidDicomError:
+        try:
+            dataset = pydicom.dcmread(path, force=True)
+        except Exception as error:
+            raise InputError(f"{path.name} is not a DICOM file ({error})") from error
+        if "SOPClassUID" not in dataset and "PixelData" not in dataset:
+            raise InputError(f"{path.name} is not a DICOM file")
+        return dataset
+    except Exception as error:
+        raise InputError(f"{path.name} is truncated or not a valid DICOM file ({error})") from error
+
+
+def _dicom_spacing(dataset) -> tuple[float, float]:
+    spacing = dataset.get("PixelSpacing") or dataset.get("ImagerPixelSpacing")
+    if spacing is None:
+        return 1.0, 1.0
+    return float(spacing[0]), float(spacing[1])
+
+
+def _dicom_metadata(dataset) -> dict[str, Any]:
+    keys = ("Modality", "StudyDescription", "SeriesDescription", "BodyPartExamined", "WindowCenter", "WindowWidth",
+            "Rows", "Columns", "PhotometricInterpretation", "ImageOrientationPatient", "SliceThickness")
+    meta = {}
+    for key in keys:
+        value = dataset.get(key)
+        if value is None:
+            continue
+        if hasattr(value, "__iter__") and not isinstance(value, str):
+            value = [float(v) for v in value]
+        elif not isinstance(value, (int, float, str)):
+            value = str(value)
+        meta[key] = value
+    return meta
+
+
+def read_dicom(path: str | Path, frame: int | None = None) -> MedicalImage:
+    """Read one DICOM file (single or multi-frame) in physical units (rescale slope/intercept applied).
+
+    >>> from pydicom.data import get_testdata_file
+    >>> image = read_dicom(get_testdata_file("CT_small.dcm")); image.modality, image.array.shape
+    ('CT', (128, 128))
+    """
+    path = require_path(path, "DICOM file")
+    dataset = _read_dataset(path)
+    pixels = _dicom_pixels(dataset, path.name)
+    row, column = _dicom_spacing(dataset)
+    frames = int(dataset.get("NumberOfFrames", 1) or 1)
+    if pixels.ndim == 3 and frames > 1:
+        if frame is not None:
+            pixels = pixels[frame]
+        thickness = float(dataset.get("SpacingBetweenSlices", dataset.get("SliceThickness", 1.0)) or 1.0)
+        spacing: tuple[float, ...] = (thickness, row, column) if pixels.ndim == 3 else (row, column)
+    else:
+        spacing = (row, column)
+    return MedicalImage(pixels, spacing, modality=str(dataset.get("Modality", "OT")), orientation="LPS",
+                        source=str(path), metadata=_dicom_metadata(dataset))
+
+
+def read_dicom_series(folder: str | Path) -> MedicalImage:
+    """Read a folder of DICOM slices as one volume, ordered along the slice normal (then InstanceNumber)."""
+    folder = require_path(folder, "DICOM series folder")
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    slices = []
+    for file in files:
+        head = _head(file, 132)
+        if len(head) >= 132 and head[128:132] == b"DICM" or file.suffix.lower() in {".dcm", ".dicom"}:
+            dataset = _read_dataset(file)
+            if "PixelData" in dataset:
+                slices.append((file, dataset))
+    if not slices:
+        raise InputError(f"{folder} holds no DICOM image files; pass a folder of .dcm slices")
+    if len(slices) == 1:
+        return read_dicom(slices[0][0])
+
+    def position(item) -> float:
+        dataset = item[1]
+        orientation = dataset.get("ImageOrientationPatient")
+        origin = dataset.get("ImagePositionPatient")
+        if orientation is not None and origin is not None:
+            normal = np.cross(np.asarray(orientation[:3], float), np.asarray(orientation[3:], float))
+            return float(np.dot(normal, np.asarray(origin, float)))
+        return float(dataset.get("InstanceNumber", 0) or 0)
+
+    slices.sort(key=position)
+    arrays = [_dicom_pixels(d, f.name) for f, d in slices]
+    shapes = {a.shape for a in arrays}
+    if len(shapes) != 1:
+        raise InputError(f"{folder}: slices have different sizes {sorted(shapes)}; a series folder must hold one series")
+    positions = [position(s) for s in slices]
+    steps = np.diff(positions)
+    first = slices[0][1]
+    thickness = float(np.median(np.abs(steps))) if len(steps) and np.any(steps) else float(first.get("SliceThickness", 1.0) or 1.0)
+    row, column = _dicom_spacing(first)
+    return MedicalImage(np.stack(arrays), (thickness, row, column), modality=str(first.get("Modality", "OT")),
+                        orientation="LPS", source=str(folder), metadata={**_dicom_metadata(first), "slices": len(arrays)})
+
+
+def _from_nifti_image(image, name: str) -> MedicalImage:
+    import nibabel as nib
+
+    try:
+        canonical = nib.as_closest_canonical(image)
+        data = np.asarray(canonical.get_fdata(dtype=np.float32))
+    except (EOFError, OSError, ValueError, nib.filebasedimages.ImageFileError) as error:
+        raise InputError(f"{name} is truncated or corrupt ({error}); re-export the NIfTI file") from error
+    except Exception as error:  # zlib / gzip errors from truncated .nii.gz
+        raise InputError(f"{name} cannot be decoded ({type(error).__name__}: {error}); re-export the NIfTI file") from error
+    while data.ndim > 3 and data.shape[-1] == 1:
+        data = data[..., 0]
+    if data.ndim == 4:
+        data = data[..., 0]  # first time point / channel
+    if data.ndim not in (2, 3):
+        raise InputError(f"{name}: expected a 2D or 3D NIfTI image, got shape {data.shape}")
+    zooms = tuple(float(z) for z in canonical.header.get_zooms()[: data.ndim])
+    if data.ndim == 3:
+        # RAS (x, y, z) -> (Z, H, W) = axial slices, so slice k is an axial image like a DICOM series.
+        array = np.ascontiguousarray(np.transpose(data, (2, 1, 0))[:, ::-1, :])
+        spacing = (zooms[2], zooms[1], zooms[0])
+    else:
+        array = np.ascontiguousarray(data.T[::-1, :])
+        spacing = (zooms[1], zooms[0])
+    if not np.isfinite(array).all():
+        array = np.nan_to_num(array, nan=0.0, posinf=0.0, neginf=0.0)
+    return MedicalImage(array.astype(np.float32), spacing, modality="MR/CT (NIfTI)", affine=np.asarray(canonical.affine),
+                        orientation="RAS", source=name)
+
+
+def read_nifti(path: str | Path) -> MedicalImage:
+    """Read a NIfTI volume, reoriented to RAS, as (Z, H, W) axial slices; truncated files -> `InputError`."""
+    import nibabel as nib
+
+    path = require_path(path, "NIfTI file")
+    try:
+        image = nib.load(str(path))
+    except Exception as error:
+        raise InputError(f"{path.name} is not a readable NIfTI file ({error})") from error
+    return _from_nifti_image(image, path.name)
+
+
+def apply_window(array: np.ndarray, center: float | None = None, width: float | None = None,
+                 preset: str | None = None) -> np.ndarray:
+    """Window/level to [0, 1]: explicit center/width, a CT preset name, or the 1-99th percentiles.
+
+    >>> apply_window(np.array([-1000.0, 40.0, 1000.0]), preset="brain").tolist()
+    [0.0, 0.5, 1.0]
+    """
+    array = np.asarray(array, dtype=np.float32)
+    if preset is not None:
+        if preset not in WINDOW_PRESETS:
+            raise InputError(f"unknown window preset {preset!r}; choose one of {', '.join(WINDOW_PRESETS)}")
+        center, width = WINDOW_PRESETS[preset]
+    if center is None or width is None:
+        low, high = (np.percentile(array, [1, 99]) if array.size else (0.0, 1.0))
+        high = high if high > low else low + 1.0
+    else:
+        if width <= 0:
+            raise InputError(f"window width must be positive, got {width}")
+        low, high = center - width / 2, center + width / 2
+    return np.clip((array - low) / (high - low), 0.0, 1.0)
+
+
+def to_uint8(array: np.ndarray, **window: Any) -> np.ndarray:
+    """Windowed 8-bit copy of an image for display.
+
+    >>> to_uint8(np.array([0.0, 5.0, 10.0]), center=5, width=10).tolist()
+    [0, 128, 255]
+    """
+    return np.round(apply_window(array, **window) * 255).astype(np.uint8)
+
+
+def anonymize_dataset(dataset, keep_dates: bool = False):
+    """Blank / remove patient-identifying attributes of a pydicom Dataset (in place); returns it.
+
+    >>> from pydicom.data import get_testdata_file; import pydicom
+    >>> ds = anonymize_dataset(pydicom.dcmread(get_testdata_file("CT_small.dcm"))); str(ds.PatientName)
+    'ANONYMOUS'
+    """
+    dataset.remove_private_tags()
+    for keyword in IDENTIFYING_TAGS:
+        if keyword in dataset:
+            if keyword == "PatientName":
+                dataset.PatientName = "ANONYMOUS"
+            elif keyword == "PatientID":
+                dataset.PatientID = "ANONYMOUS"
+            else:
+                delattr(dataset, keyword)
+    if not keep_dates:
+        for element in list(dataset.iterall()):
+            if element.VR in ("DA", "DT", "TM") and element.keyword not in ("ContentDate",):
+                element.value = ""
+    for sequence_keyword in ("RequestAttributesSequence", "ReferencedPatientSequence"):
+        if sequence_keyword in dataset:
+            delattr(dataset, sequence_keyword)
+    dataset.PatientIdentityRemoved = "YES"
+    return dataset
+
+
+def _refuse_input_folder(out_path: Path, inputs: list[Path]) -> None:
+    out_resolved = out_path.resolve()
+    for source in inputs:
+        folder = (source if source.is_dir() else source.parent).resolve()
+        if out_resolved == folder or folder in out_resolved.parents:
+            raise InputError(f"refusing to write {out_path} inside the input folder {folder}; choose another output folder")
+
+
+def export_dicom(source: str | Path, out_dir: str | Path, anonymize: bool = True) -> Path:
+    """Copy a DICOM file into `out_dir` (never into the input's folder), anonymised by default; returns the new path."""
+    from core.artifacts import atomic_write_bytes
+
+    source = require_path(source, "DICOM file")
+    out_dir = Path(out_dir)
+    _refuse_input_folder(out_dir, [source])
+    dataset = _read_dataset(source)
+    if anonymize:
+        anonymize_dataset(dataset)
+    buffer = io.BytesIO()
+    dataset.save_as(buffer, enforce_file_format=False)
+    name = "anonymised_" + source.name if anonymize else source.name
+    return atomic_write_bytes(out_dir / name, buffer.getvalue())
+
+
+def write_nifti(array: np.ndarray, path: str | Path, affine: np.ndarray | None = None,
+                spacing: tuple[float, ...] | None = None, refuse_inside: list[str | Path] = ()) -> Path:
+    """Write a (Z, H, W) / (H, W) array (e.g. a label mask) as NIfTI, inverting `read_nifti`'s axis order."""
+    import nibabel as nib
+
+    from core.artifacts import atomic_write_bytes
+
+    path = Path(path)
+    _refuse_input_folder(path.parent, [Path(p) for p in refuse_inside])
+    array = np.asarray(array)
+    data = np.transpose(array[:, ::-1, :], (2, 1, 0)) if array.ndim == 3 else array[::-1, :].T
+    if affine is None:
+        zooms = list(spacing or (1.0,) * array.ndim)[::-1]
+        affine = np.diag([*zooms, *([1.0] * (4 - len(zooms)))])
+    dtype = np.uint8 if array.dtype.kind in "iub" and array.max(initial=0) < 256 else np.float32
+    image = nib.Nifti1Image(data.astype(dtype), affine)
+    suffix = ".nii.gz" if str(path).endswith(".gz") else ".nii"
+    tmp = path.with_name(f".{path.name}.{os.getpid()}{suffix}")
+    nib.save(image, str(tmp))
+    try:
+        return atomic_write_bytes(path, tmp.read_bytes())
+    finally:
+        tmp.unlink(missing_ok=True)

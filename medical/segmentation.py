@@ -1,0 +1,679 @@
+"""Medical segmentation: MONAI U-Nets (2D / 3D), Dice+CE training on the core Trainer, sliding-window inference.
+
+Embedded default: brain tissue (grey matter / white matter / CSF) on T1 MRI, a 2D U-Net trained on first use
+from nilearn's MNI152 template and tissue maps, cached. Research use only, not for diagnosis.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from core.artifacts import cache_dir, is_model_dir, load_tensors, read_card, save_model_dir, save_tensors
+from core.config import config_to_dict
+from core.data.paths import require_path, resolve_inside
+from core.device import pick_device
+from core.errors import InputError, ModelNotFoundError, NotFittedError
+from core.evaluate import metric_card, metric_with_ci
+from core.protocols import TaskModel
+from core.registry import missing_model_message, resolve_source
+from core.train import TrainConfig, Trainer
+from medical._shared import RESEARCH_NOTICE, data_hash, hub_folder, patient_from_name, run_length, split_groups
+from medical.io import MedicalImage, read_medical
+
+__all__ = ["Segmenter", "SegmentationData", "brain_tissue_data", "normalise_intensity"]
+
+WEIGHTS_NAME = "model.safetensors"
+DEFAULT_NAME = "brain-tissue-unet2d-v1"
+BRAIN_LABELS = ["background", "grey_matter", "white_matter", "csf"]
+IMAGE_DIRS = ("images", "image", "imgs", "img", "imagesTr", "volumes", "volume")
+MASK_DIRS = ("masks", "mask", "labels", "label", "labelsTr", "segmentations", "seg", "gt")
+MASK_SUFFIXES = ("_mask", "_seg", "_label", "_labels", "_gt")
+MAX_LABELS = 64
+
+
+def normalise_intensity(array: np.ndarray) -> np.ndarray:
+    """Robust per-image scaling to about [0, 1] by the 1st/99th percentiles (CT, MR, 8/16-bit alike).
+
+    >>> [round(float(v), 2) for v in normalise_intensity(np.arange(101.0))[[0, 50, 100]]]
+    [-0.01, 0.5, 1.01]
+    """
+    array = np.asarray(array, dtype=np.float32)
+    low, high = np.percentile(array, [1.0, 99.0])
+    scale = float(high - low) or 1.0
+    return ((array - low) / scale).astype(np.float32)
+
+
+def _stem(path: Path) -> str:
+    name = path.name
+    for suffix in (".nii.gz", ".nii", ".dcm", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".npy"):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return path.stem
+
+
+@dataclass
+class SegmentationData:
+    """Labelled images or volumes: `images[i]` (H, W) or (Z, H, W) float32 with integer `masks[i]` of the same shape."""
+
+    images: list[np.ndarray]
+    masks: list[np.ndarray]
+    names: list[str]
+    label_names: list[str]
+    spacings: list[tuple[float, ...]]
+    groups: list[str] | None = None  # patient ids, for a patient-level split
+    source_hash: str | None = None
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    @classmethod
+    def from_arrays(cls, images: list[np.ndarray], masks: list[np.ndarray], label_names: list[str] | None = None,
+                    groups: list[str] | None = None) -> "SegmentationData":
+        """Build from arrays in memory (values of masks are class indices).
+
+        >>> SegmentationData.from_arrays([np.zeros((8, 8))], [np.zeros((8, 8), int)]).label_names
+        ['background', 'label_1']
+        """
+        pairs = [(_to_image(i, f"image {k}"), np.asarray(m)) for k, (i, m) in enumerate(zip(images, masks))]
+        if len(images) != len(masks):
+            raise InputError(f"{len(images)} images but {len(masks)} masks; give one mask per image")
+        names = [f"item_{k}" for k in range(len(pairs))]
+        masks_checked, found = _normalise_masks([m for _, m in pairs], [i for i, _ in pairs], names, label_names)
+        labels = list(label_names) if label_names else _default_label_names(found)
+        return cls([i for i, _ in pairs], masks_checked, names, labels, [(1.0,) * i.ndim for i, _ in pairs], groups)
+
+
+def _to_image(array: Any, name: str) -> np.ndarray:
+    image = read_medical(np.asarray(array)).array
+    return image
+
+
+def _default_label_names(max_label: int) -> list[str]:
+    return ["background"] + [f"label_{k}" for k in range(1, max(1, max_label) + 1)]
+
+
+def _normalise_masks(masks: list[np.ndarray], images: list[np.ndarray], names: list[str],
+                     label_names: list[str] | None) -> tuple[list[np.ndarray], int]:
+    """Check shapes and label values; {0, 255} binary masks become {0, 1}. Returns masks and the largest label."""
+    values: set[int] = set()
+    for mask, image, name in zip(masks, images, names):
+        if mask.shape != image.shape:
+            raise InputError(f"{name}: mask shape {mask.shape} does not match image shape {image.shape}; "
+                             "masks must have exactly the image's size")
+        if mask.dtype.kind == "f":
+            if not np.isfinite(mask).all() or not np.all(mask == np.round(mask)):
+                raise InputError(f"{name}: the mask holds non-integer values; save masks as integer label images "
+                                 "(PNG, not JPEG) or NIfTI with integer labels")
+        if mask.dtype.kind == "b":
+            mask = mask.astype(np.uint8)
+        found = np.unique(mask)
+        if found.min() < 0:
+            raise InputError(f"{name}: the mask holds negative label values {found[found < 0][:5].tolist()}")
+        values.update(int(v) for v in found)
+    allowed = len(label_names) if label_names else None
+    binary_255 = values <= {0, 255} and 255 in values and (allowed is None or allowed <= 2)
+    converted = []
+    for mask in masks:
+        mask = np.asarray(mask)
+        if binary_255:
+            mask = (mask == 255)
+        converted.append(mask.astype(np.int64))
+    top = 1 if binary_255 else max(values) if values else 0
+    limit = allowed if allowed is not None else MAX_LABELS
+    if top >= limit:
+        extra = sorted(v for v in values if v >= limit)[:8]
+        raise InputError(f"masks hold unknown label values {extra}; expected labels 0..{limit - 1}"
+                         f"{' (' + ', '.join(label_names) + ')' if label_names else ''}, or a binary 0/255 mask. "
+                         "Remap the mask values (e.g. 0 background, 1..K classes) or pass labels=...")
+    return converted, int(top)
+
+
+def _pair_folder(root: Path) -> tuple[list[Path], list[Path]]:
+    children = {p.name: p for p in root.iterdir() if p.is_dir()}
+    image_dir = next((children[n] for n in IMAGE_DIRS if n in children), None)
+    mask_dir = next((children[n] for n in MASK_DIRS if n in children), None)
+    if image_dir is None or mask_dir is None:
+        raise InputError(f"{root} needs an images folder ({'/'.join(IMAGE_DIRS[:3])}) and a masks folder "
+                         f"({'/'.join(MASK_DIRS[:4])}) with matching file names, or a CSV with image,mask columns")
+    images = sorted(p for p in image_dir.iterdir() if p.is_file() and not p.name.startswith("."))
+    masks = {_stem(p): p for p in mask_dir.iterdir() if p.is_file() and not p.name.startswith(".")}
+    pairs_i, pairs_m, missing = [], [], []
+    for image in images:
+        stem = _stem(image)
+        candidates = [stem] + [stem + s for s in MASK_SUFFIXES]
+        mask = next((masks[c] for c in candidates if c in masks), None)
+        if mask is None:
+            missing.append(image.name)
+            continue
+        pairs_i.append(image)
+        pairs_m.append(mask)
+    if missing:
+        raise InputError(f"no mask for {len(missing)} image(s) in {mask_dir}, e.g. {missing[:3]}; "
+                         "each image needs a mask with the same file name")
+    if not pairs_i:
+        raise InputError(f"{image_dir} holds no images")
+    return pairs_i, pairs_m
+
+
+def _to_tensor_batch(arrays: list[np.ndarray]):
+    import torch
+
+    if len(arrays) == 1:  # no stacking copy for the common single-image case
+        return torch.from_numpy(np.ascontiguousarray(arrays[0], dtype=np.float32))[None, None]
+    return torch.from_numpy(np.stack(arrays)[:, None].astype(np.float32, copy=False))
+
+
+class _PatchDataset:
+    """Random patches (with flips / rot90 and a small intensity jitter) drawn from training units, seeded by index."""
+
+    def __init__(self, images: list[np.ndarray], masks: list[np.ndarray], patch: int, length: int, seed: int, dims: int):
+        self.images, self.masks, self.patch, self.length, self.seed, self.dims = images, masks, patch, length, seed, dims
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int):
+        import torch
+
+        rng = np.random.default_rng((self.seed, index))
+        unit = int(rng.integers(len(self.images)))
+        image, mask = self.images[unit], self.masks[unit]
+        pad = [(0, max(0, self.patch - s)) for s in image.shape]
+        if any(p[1] for p in pad):
+            image = np.pad(image, pad, mode="constant", constant_values=float(image.min()))
+            mask = np.pad(mask, pad, mode="constant")
+        starts = [int(rng.integers(0, s - self.patch + 1)) for s in image.shape]
+        window = tuple(slice(s, s + self.patch) for s in starts)
+        x, y = image[window], mask[window]
+        for axis in range(self.dims):
+            if rng.random() < 0.5:
+                x, y = np.flip(x, axis), np.flip(y, axis)
+        if self.dims == 2 and rng.random() < 0.5:
+            k = int(rng.integers(1, 4))
+            x, y = np.rot90(x, k), np.rot90(y, k)
+        x = x * float(rng.uniform(0.9, 1.1)) + float(rng.uniform(-0.05, 0.05))
+        return (torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))[None],
+                torch.from_numpy(np.ascontiguousarray(y, dtype=np.int64))[None])
+
+
+class Segmenter(TaskModel):
+    """A MONAI U-Net segmenter for 2D images and 3D volumes (a 2D net segments volumes slice by slice).
+
+    >>> model = Segmenter.from_config(Segmenter.Config(channels=(4, 8), patch_size=16), ["background", "lesion"])
+    >>> model.predict([np.zeros((20, 20))])[0]["shape"]
+    [20, 20]
+    """
+
+    task: ClassVar[str] = "medical.segmentation"
+    default_batch_size: ClassVar[int] = 8
+
+    @dataclass(frozen=True)
+    class Config:
+        """Network and training settings (CPU-friendly defaults)."""
+
+        spatial_dims: int = 2
+        channels: tuple[int, ...] = (8, 16, 32, 64)
+        num_res_units: int = 1
+        dropout: float = 0.0
+        patch_size: int = 96
+        overlap: float = 0.25
+        epochs: int = 6
+        samples_per_epoch: int = 160
+        batch_size: int = 8
+        lr: float = 1e-2
+        weight_decay: float = 1e-5
+        val_fraction: float = 0.2
+        patience: int | None = 3
+        max_steps: int | None = None
+        amp: str = "auto"
+        seed: int = 0
+
+    def __init__(self, network=None, label_names: list[str] | None = None, config: "Segmenter.Config | None" = None,
+                 device: str = "auto", card: dict[str, Any] | None = None):
+        self.network_ = network
+        self.label_names_ = list(label_names) if label_names else None
+        self.config = config or self.Config()
+        self.device = device
+        self.card_ = dict(card or {})
+
+    # -- construction -------------------------------------------------------------------------
+    @staticmethod
+    def _network_args(config: "Segmenter.Config", classes: int) -> dict[str, Any]:
+        channels = tuple(int(c) for c in config.channels)
+        if len(channels) < 2:
+            raise InputError("channels needs at least two levels, e.g. (16, 32, 64)")
+        if config.spatial_dims not in (2, 3):
+            raise InputError(f"spatial_dims must be 2 or 3, got {config.spatial_dims}")
+        if config.patch_size % (2 ** (len(channels) - 1)):
+            raise InputError(f"patch_size {config.patch_size} must be divisible by {2 ** (len(channels) - 1)} "
+                             f"for {len(channels)} U-Net levels")
+        return {"spatial_dims": config.spatial_dims, "in_channels": 1, "out_channels": classes, "channels": list(channels),
+                "strides": [2] * (len(channels) - 1), "num_res_units": config.num_res_units, "dropout": config.dropout}
+
+    @staticmethod
+    def _build(args: dict[str, Any]):
+        from monai.networks.nets import UNet
+
+        return UNet(**{**args, "channels": tuple(args["channels"]), "strides": tuple(args["strides"])})
+
+    @classmethod
+    def from_config(cls, config: "Segmenter.Config", label_names: list[str], device: str = "auto") -> "Segmenter":
+        """A freshly initialised network for `label_names` (index 0 is background)."""
+        from core.device import seed_everything
+
+        seed_everything(config.seed)
+        args = cls._network_args(config, len(label_names))
+        network = cls._build(args).eval()
+        return cls(network, label_names, config, device, {"network": {"class": "monai.networks.nets.UNet", "args": args}})
+
+    @classmethod
+    def for_training(cls, base: str | Path | None = None, device: str = "auto") -> "Segmenter":
+        """`verticals train` starts from a fresh U-Net (sized from the data's labels) unless a base model is given."""
+        if base is None:
+            return cls(None, None, cls.Config(), device)
+        return cls.load(base, device=device)
+
+    @classmethod
+    def load(cls, source: str | Path | None = None, device: str = "auto") -> "Segmenter":
+        """The embedded brain-tissue default (`None`), a folder written by `save()`, or a hub id."""
+        kind, value = resolve_source(cls.task, source)
+        if kind == "embedded":
+            return cls._embedded(device)
+        folder = value if kind == "local" else hub_folder(cls.task, value)
+        return cls._from_folder(Path(folder), device)
+
+    @classmethod
+    def _from_folder(cls, folder: Path, device: str) -> "Segmenter":
+        card = read_card(folder, task=cls.task)
+        network_info = card.get("network", {})
+        if network_info.get("class") != "monai.networks.nets.UNet" or "args" not in network_info:
+            raise ModelNotFoundError(f"{folder} does not describe a MONAI UNet in card.json; " + missing_model_message(cls.task, folder))
+        network = cls._build(network_info["args"])
+        try:
+            network.load_state_dict(load_tensors(folder / WEIGHTS_NAME))
+        except RuntimeError as error:
+            raise InputError(f"weights in {folder} do not fit the network described in card.json ({error})") from error
+        known = {f.name for f in dataclasses.fields(cls.Config)}
+        values = {k: v for k, v in card.get("config", {}).items() if k in known}
+        if "channels" in values:
+            values["channels"] = tuple(values["channels"])
+        config = cls.Config(**values)
+        return cls(network.eval(), card["labels"], config, device, card)
+
+    @classmethod
+    def _embedded(cls, device: str) -> "Segmenter":
+        folder = cache_dir(cls.task) / DEFAULT_NAME
+        if is_model_dir(folder):
+            return cls._from_folder(folder, device)
+        model = cls.train_default(device=device)
+        model.save(folder)
+        return cls._from_folder(folder, device)
+
+    @classmethod
+    def train_default(cls, device: str = "auto", config: "Segmenter.Config | None" = None, run_dir=None) -> "Segmenter":
+        """Train the brain-tissue default on nilearn's MNI152 (held-out axial slice blocks give its Dice)."""
+        data = brain_tissue_data()
+        config = config or cls.Config(channels=(8, 16, 32, 64), patch_size=64, epochs=8, samples_per_epoch=320,
+                                      batch_size=16, lr=1e-2, patience=None)
+        model = cls(None, None, config, device)
+        model.fit(data, config, run_dir=run_dir)
+        model.card_.update({
+            "name": DEFAULT_NAME,
+            "description": ("2D MONAI U-Net for brain tissue (grey matter, white matter, CSF) on skull-stripped T1 MRI "
+                            "axial slices, trained on first use from nilearn's MNI152 2009 template (2 mm) with labels "
+                            "= argmax of its GM/WM probability maps and brain mask (CSF = brain - GM - WM). One "
+                            "template brain only: its held-out Dice is on unseen slices of that same template, not on "
+                            "patients. " + RESEARCH_NOTICE),
+            "trained_on": "nilearn load_mni152_template / load_mni152_gm_template / load_mni152_wm_template / "
+                          "load_mni152_brain_mask (resolution=2); held-out = interleaved blocks of 4 axial slices",
+        })
+        return model
+
+    # -- data -----------------------------------------------------------------------------------
+    @classmethod
+    def read_data(cls, path: str | Path, labels: str | list[str] | None = None, id: str | None = None,
+                  patient_pattern: str | None = None, image_column: str = "image", mask_column: str = "mask",
+                  **options: Any) -> SegmentationData:
+        """Image/mask folder pairs (`images/` + `masks/` or `image/` + `label/`, matching names; PNG, DICOM, NIfTI)
+        or a CSV with image,mask[,patient] columns. `labels` names the classes ("background,liver,tumour")."""
+        unknown = set(options) - {"source", "target", "time", "value", "column"}
+        if unknown:
+            raise InputError(f"unknown option(s) {sorted(unknown)} for {cls.task}; known: labels, id, patient_pattern, "
+                             "image_column, mask_column")
+        path = require_path(path, "segmentation data folder or CSV")
+        groups = None
+        if path.is_dir():
+            image_paths, mask_paths = _pair_folder(path)
+            if patient_pattern:
+                groups = [patient_from_name(p.name, patient_pattern) for p in image_paths]
+        else:
+            from core.data.tables import read_table, require_columns
+
+            frame = read_table(path)
+            columns = [image_column, mask_column] + ([id] if id else [])
+            require_columns(frame, columns, path.name)
+            image_paths = [resolve_inside(path.parent, str(v)) for v in frame[image_column].to_list()]
+            mask_paths = [resolve_inside(path.parent, str(v)) for v in frame[mask_column].to_list()]
+            if id:
+                groups = [str(v) for v in frame[id].to_list()]
+            elif patient_pattern:
+                groups = [patient_from_name(p.name, patient_pattern) for p in image_paths]
+        images, masks, spacings = [], [], []
+        for image_path, mask_path in zip(image_paths, mask_paths):
+            image = read_medical(image_path)
+            mask = read_medical(mask_path)
+            images.append(image.array)
+            masks.append(np.round(mask.array) if mask.array.dtype.kind == "f" and np.allclose(mask.array, np.round(mask.array)) else mask.array)
+            spacings.append(image.spacing)
+        label_names = [s.strip() for s in labels.split(",")] if isinstance(labels, str) else labels
+        names = [p.name for p in image_paths]
+        masks, top = _normalise_masks(masks, images, names, label_names)
+        label_names = label_names or _default_label_names(top)
+        return SegmentationData(images, masks, names, list(label_names), spacings, groups,
+                                data_hash(list(image_paths) + list(mask_paths)))
+
+    @classmethod
+    def read_inputs(cls, path: str | Path, **options: Any) -> list[Any]:
+        """A file (image, DICOM, NIfTI), a DICOM series folder, or a folder of such files."""
+        path = require_path(path, "image, volume or folder")
+        if path.is_file():
+            return [path]
+        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+        if files and all(p.suffix.lower() in {".dcm", ""} for p in files):
+            return [path]  # one DICOM series
+        from medical.io import is_medical_file
+
+        chosen = [p for p in files if is_medical_file(p)]
+        if not chosen:
+            raise InputError(f"{path} holds no images, DICOM or NIfTI files")
+        return chosen
+
+    # -- inference --------------------------------------------------------------------------------
+    def _torch_device(self):
+        return pick_device(self.device)
+
+    def _ready(self):
+        if self.network_ is None or self.label_names_ is None:
+            raise NotFittedError("this Segmenter has no network yet; call fit() or load() first")
+        device = self._torch_device()
+        if next(self.network_.parameters()).device != device:
+            self.network_.to(device)
+        return device
+
+    def infer_logits(self, batch, sw_batch_size: int | None = None):
+        """Sliding-window logits for a (B, 1, *spatial) tensor of normalised images (MONAI, gaussian blending)."""
+        import torch
+        from monai.inferers import sliding_window_inference
+
+        device = self._ready()
+        roi = (self.config.patch_size,) * self.config.spatial_dims
+        with torch.inference_mode():
+            return sliding_window_inference(batch.to(device), roi, sw_batch_size or self.default_batch_size,
+                                            self.network_, overlap=self.config.overlap, mode="gaussian")
+
+    def _segment_array(self, array: np.ndarray, batch_size: int | None) -> np.ndarray:
+        dims = self.config.spatial_dims
+        if array.ndim == 2 and dims == 3:
+            raise InputError("this is a 3D model and the input is a 2D image; pass a volume (NIfTI or DICOM series)")
+        normalised = normalise_intensity(array)
+        if array.ndim == dims:
+            batch = _to_tensor_batch([normalised])
+            return self.infer_logits(batch, batch_size).argmax(1)[0].cpu().numpy().astype(np.uint8)
+        # A 2D network over a (Z, H, W) volume: slices go through in batches.
+        out = np.empty(array.shape, dtype=np.uint8)
+        size = batch_size or self.default_batch_size
+        for start in range(0, array.shape[0], size):
+            batch = _to_tensor_batch(list(normalised[start:start + size]))
+            out[start:start + size] = self.infer_logits(batch, size).argmax(1).cpu().numpy()
+        return out
+
+    def segment(self, source: Any, batch_size: int | None = None) -> dict[str, Any]:
+        """Segment one input; returns {"image": MedicalImage, "mask": uint8 label array of the same shape}."""
+        image = read_medical(source)
+        if image.array.ndim == 3 and min(image.array.shape) < 1:
+            raise InputError(f"empty volume {image.array.shape}")
+        return {"image": image, "mask": self._segment_array(image.array, batch_size)}
+
+    def label_volumes(self, mask: np.ndarray, image: MedicalImage) -> dict[str, dict[str, float]]:
+        """Voxel count and volume (ml; area in mm^2 for 2D) of every label in a mask."""
+        counts = np.bincount(mask.ravel(), minlength=len(self.label_names_))
+        result = {}
+        for index, name in enumerate(self.label_names_):
+            entry = {"voxels": int(counts[index])}
+            if image.is_volume:
+                entry["volume_ml"] = round(float(counts[index]) * image.voxel_volume_ml, 4)
+            else:
+                entry["area_mm2"] = round(float(counts[index]) * float(np.prod(image.spacing[:2])), 4)
+            result[name] = entry
+        return result
+
+    def predict(self, inputs: Any, batch_size: int | None = None) -> list[dict[str, Any]]:
+        """Label masks (run-length coded) with per-label voxel counts and volumes, one record per input."""
+        if isinstance(inputs, (str, Path, np.ndarray, MedicalImage)):
+            inputs = [inputs]
+        records = []
+        for source in inputs:
+            result = self.segment(source, batch_size)
+            image, mask = result["image"], result["mask"]
+            records.append({
+                "shape": list(mask.shape), "spacing_mm": [float(s) for s in image.spacing],
+                "labels": self.label_volumes(mask, image), "label_names": list(self.label_names_),
+                "mask_rle": run_length(mask),
+            })
+        return records
+
+    def frame_inputs(self, batch: Any, columns: Any = None) -> list[Any]:
+        """Rows of a table with an image path column (`columns` names it; default `image` or `path`)."""
+        names = batch.columns
+        column = columns if isinstance(columns, str) else next((c for c in ("image", "path") if c in names), None)
+        if column is None or column not in names:
+            raise InputError(f"pass columns='<image path column>'; the table has {names}")
+        return [Path(p) for p in batch[column].to_list()]
+
+    # -- evaluation -----------------------------------------------------------------------------------
+    def _check_labels(self, data: SegmentationData) -> None:
+        classes = len(self.label_names_)
+        for mask, name in zip(data.masks, data.names):
+            top = int(mask.max(initial=0))
+            if top >= classes:
+                raise InputError(f"{name}: the mask holds label {top} but the model knows {classes} labels "
+                                 f"({', '.join(self.label_names_)}); remap the mask or retrain on it")
+
+    def _scores(self, predicted: list[np.ndarray], data: SegmentationData, hausdorff: bool = True) -> dict[str, np.ndarray]:
+        """Per-item Dice / IoU / HD95 per foreground class, from MONAI metrics: arrays of shape (items, classes-1)."""
+        import torch
+        from monai.metrics import DiceMetric, HausdorffDistanceMetric, MeanIoU
+        from monai.networks.utils import one_hot
+
+        classes = len(self.label_names_)
+        dice_metric = DiceMetric(include_background=False, reduction="none", ignore_empty=True)
+        iou_metric = MeanIoU(include_background=False, reduction="none", ignore_empty=True)
+        hd_metric = HausdorffDistanceMetric(include_background=False, percentile=95, reduction="none")
+        dice, iou, hd = [], [], []
+        for mask_pred, mask_true, spacing in zip(predicted, data.masks, data.spacings):
+            y_pred = one_hot(torch.from_numpy(mask_pred.astype(np.int64))[None, None], classes)
+            y_true = one_hot(torch.from_numpy(mask_true.astype(np.int64))[None, None], classes)
+            dice.append(dice_metric(y_pred, y_true)[0].numpy())
+            iou.append(iou_metric(y_pred, y_true)[0].numpy())
+            if hausdorff:
+                import warnings
+
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # empty prediction/ground truth -> nan/inf, reported as missing
+                    values = hd_metric(y_pred, y_true, spacing=list(spacing)[: mask_true.ndim])[0].numpy()
+                hd.append(np.where(np.isfinite(values), values, np.nan))
+        result = {"dice": np.array(dice, dtype=float), "iou": np.array(iou, dtype=float)}
+        if hausdorff:
+            result["hd95"] = np.array(hd, dtype=float)
+        return result
+
+    def evaluate(self, data: Any) -> dict[str, Any]:
+        """Dice, IoU and Hausdorff-95 (MONAI; mean over foreground labels, per-label too) with bootstrap CIs over items."""
+        if not isinstance(data, SegmentationData):
+            data = self.read_data(data)
+        self._ready()
+        self._check_labels(data)
+        predicted = [self._segment_array(image, None) for image in data.images]
+        scores = self._scores(predicted, data)
+        metrics: dict[str, Any] = {}
+
+        def mean_of(column: np.ndarray):
+            def statistic(rows):
+                rows = rows.astype(int)
+                values = column[rows]
+                return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
+            return statistic
+
+        index = np.arange(len(predicted))
+        for name, values in scores.items():
+            per_item = np.array([np.nanmean(v) if np.isfinite(v).any() else np.nan for v in values])
+            if np.isfinite(per_item).any():
+                metrics[name] = metric_with_ci(mean_of(per_item), index)
+            for k, label in enumerate(self.label_names_[1:]):
+                column = values[:, k]
+                if np.isfinite(column).any():
+                    metrics[f"{name}_{label}"] = metric_with_ci(mean_of(column), index)
+        if "hd95" in metrics:
+            metrics["hd95"]["unit"] = "mm" if any(s != (1.0,) * len(s) for s in data.spacings) else "pixels"
+        return metric_card(self.task, self.card_.get("name", "unet"), len(predicted), metrics,
+                           labels=list(self.label_names_))
+
+    # -- training ----------------------------------------------------------------------------------
+    def _units(self, data: SegmentationData) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
+        """Training units (2D slices for a 2D net, whole items for a 3D net) with their split group."""
+        images, masks, groups = [], [], []
+        single = len(data) == 1 and data.groups is None
+        for k, (image, mask) in enumerate(zip(data.images, data.masks)):
+            group = data.groups[k] if data.groups is not None else str(k)
+            normalised = normalise_intensity(image)
+            if image.ndim == 3 and self.config.spatial_dims == 2:
+                for z in range(image.shape[0]):
+                    images.append(normalised[z])
+                    masks.append(mask[z])
+                    # one volume alone: hold out interleaved blocks of 4 slices
+                    groups.append(f"{group}:{z // 4}" if single else group)
+            else:
+                if image.ndim != self.config.spatial_dims:
+                    raise InputError(f"{data.names[k]} is {image.ndim}D but the model is {self.config.spatial_dims}D")
+                images.append(normalised)
+                masks.append(mask)
+                groups.append(group)
+        return images, masks, groups
+
+    def fit(self, data: Any, config: "Segmenter.Config | None" = None, *, run_dir: str | Path | None = None,
+            resume: bool = False, callbacks=()) -> "Segmenter":
+        """Train with Dice+CE on random patches (core Trainer), early stopping on validation Dice; keeps the best weights."""
+        import torch
+        from monai.losses import DiceCELoss
+
+        if not isinstance(data, SegmentationData):
+            data = self.read_data(data)
+        config = config or self.config
+        if len(data) == 0:
+            raise InputError("no image/mask pairs to train on")
+        if self.network_ is None or config.spatial_dims != self.config.spatial_dims:
+            fresh = type(self).from_config(config, data.label_names, self.device)
+            self.network_, self.label_names_, self.card_ = fresh.network_, fresh.label_names_, fresh.card_
+        elif len(data.label_names) > len(self.label_names_):
+            raise InputError(f"the data has {len(data.label_names)} labels but the model was built for "
+                             f"{len(self.label_names_)}; train from scratch (no --model) to change the labels")
+        args = self.card_["network"]["args"]  # the network's own shape wins over a config given for fine-tuning
+        self.config = dataclasses.replace(config, channels=tuple(args["channels"]), num_res_units=args["num_res_units"],
+                                          dropout=args["dropout"], spatial_dims=args["spatial_dims"])
+        self._check_labels(data)
+        images, masks, groups = self._units(data)
+        train_index, val_index = split_groups(groups, config.val_fraction, config.seed)
+        if not val_index:
+            val_index = train_index  # one item only: validation on the training data (said in the card)
+        patch = config.patch_size
+        train_set = _PatchDataset([images[i] for i in train_index], [masks[i] for i in train_index], patch,
+                                  config.samples_per_epoch, config.seed, config.spatial_dims)
+        val_data = SegmentationData([images[i] for i in val_index], [masks[i] for i in val_index],
+                                    [f"val_{i}" for i in val_index], self.label_names_,
+                                    [(1.0,) * images[i].ndim for i in val_index])
+        loss = DiceCELoss(to_onehot_y=True, softmax=True)
+
+        def loss_fn(model, batch):
+            x, y = batch
+            return loss(model(x), y)
+
+        def eval_fn(model):
+            predicted = [self._segment_prepared(image) for image in val_data.images]
+            dice = self._scores(predicted, val_data, hausdorff=False)["dice"]
+            return {"val_dice": float(np.nanmean(dice)) if np.isfinite(dice).any() else 0.0}
+
+        train_config = TrainConfig(epochs=config.epochs, max_steps=config.max_steps, batch_size=config.batch_size,
+                                   lr=config.lr, weight_decay=config.weight_decay, patience=config.patience,
+                                   monitor="val_dice", monitor_mode="max", amp=config.amp, seed=config.seed,
+                                   log_every_steps=5, warmup_ratio=0.05)
+        self.network_.train()
+        Trainer(self.network_, train_set, config=train_config, loss_fn=loss_fn, eval_fn=eval_fn, run_dir=run_dir,
+                callbacks=callbacks, device=self.device).fit(resume=resume)
+        self.network_.eval()
+        held = self._held_out_card(val_data, val_index is train_index)
+        self.card_.update({"config": config_to_dict(self.config), "labels": list(self.label_names_),
+                           "training_data_hash": data.source_hash, "data_hash": data.source_hash, "training_items": len(data),
+                           "held_out": held, "metrics": held["metrics"]})
+        self.card_.pop("name", None)
+        self.card_["description"] = (f"{self.config.spatial_dims}D MONAI U-Net trained with Verticals on {len(data)} "
+                                     f"labelled item(s); {RESEARCH_NOTICE}")
+        return self
+
+    def _segment_prepared(self, normalised: np.ndarray) -> np.ndarray:
+        batch = _to_tensor_batch([normalised])
+        return self.infer_logits(batch).argmax(1)[0].cpu().numpy().astype(np.uint8)
+
+    def _held_out_card(self, val_data: SegmentationData, same_as_train: bool) -> dict[str, Any]:
+        predicted = [self._segment_prepared(image) for image in val_data.images]
+        scores = self._scores(predicted, val_data, hausdorff=False)
+        metrics = {"dice": float(np.nanmean(scores["dice"])), "iou": float(np.nanmean(scores["iou"]))}
+        for k, label in enumerate(self.label_names_[1:]):
+            column = scores["dice"][:, k]
+            if np.isfinite(column).any():
+                metrics[f"dice_{label}"] = float(np.nanmean(column))
+        return {"n": len(predicted), "split": "training data (only one item)" if same_as_train else "held-out split",
+                "metrics": {k: round(v, 4) for k, v in metrics.items()}}
+
+    # -- persistence -----------------------------------------------------------------------------------
+    @property
+    def card(self) -> dict[str, Any]:
+        """What the model is, its labels, preprocessing and measured held-out quality."""
+        return {"task": self.task, **self.card_, "labels": self.label_names_, "notice": RESEARCH_NOTICE,
+                "preprocessing": self._preprocessing()}
+
+    def _preprocessing(self) -> dict[str, Any]:
+        return {"intensity": "per-image 1st-99th percentile scaling to [0, 1]", "spatial_dims": self.config.spatial_dims,
+                "roi_size": [self.config.patch_size] * self.config.spatial_dims, "overlap": self.config.overlap,
+                "blend": "gaussian", "volume_axes": "(Z, H, W) axial slices; NIfTI reoriented to RAS"}
+
+    def save(self, path: str | Path) -> Path:
+        """Write `model.safetensors` + `card.json` (UNet constructor args, labels, preprocessing, metrics)."""
+        if self.network_ is None:
+            raise NotFittedError("nothing to save: fit() or load() a model first")
+        card = {**self.card, "config": config_to_dict(self.config)}
+        weights = {k: v for k, v in self.network_.state_dict().items()}
+        return save_model_dir(path, card, lambda folder: save_tensors(folder / WEIGHTS_NAME, weights),
+                              libraries=("monai", "nibabel", "pydicom"))
+
+
+def brain_tissue_data() -> SegmentationData:
+    """MNI152 T1 (2 mm) with labels background / grey matter / white matter / CSF from nilearn's packaged maps."""
+    from nilearn import datasets
+
+    from medical.io import read_medical as _read
+
+    template = _read(datasets.load_mni152_template(resolution=2))
+    grey = _read(datasets.load_mni152_gm_template(resolution=2)).array
+    white = _read(datasets.load_mni152_wm_template(resolution=2)).array
+    brain = _read(datasets.load_mni152_brain_mask(resolution=2)).array
+    csf = np.clip(brain - grey - white, 0.0, 1.0)
+    labels = np.argmax(np.stack([1.0 - brain, grey, white, csf]), axis=0).astype(np.int64)
+    image = np.where(brain > 0, template.array, 0.0).astype(np.float32)
+    return SegmentationData([image], [labels], ["mni152_2mm"], list(BRAIN_LABELS), [template.spacing], None,
+                            "nilearn-mni152-2009-2mm")
+

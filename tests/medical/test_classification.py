@@ -1,0 +1,118 @@
+"""Classification acceptance points: CSV with patient split, DICOM folders, imbalance, metrics, Grad-CAM, timm layout."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.errors import InputError
+from medical.classification import MedicalClassifier
+from tests.medical._fixtures import write_image_folder
+
+TINY = MedicalClassifier.Config(architecture="test_resnet", image_size=32, epochs=1, batch_size=4, max_steps=2)
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "medical.imaging"
+
+
+def test_csv_with_patient_ids_splits_by_patient(tmp_path):
+    folder = write_image_folder(tmp_path, per_class=6)
+    rows = ["path,label,patient"]
+    for k, file in enumerate(sorted(folder.rglob("*.png"))):
+        rows.append(f"{file.relative_to(tmp_path)},{file.parent.name},p{k // 2}")
+    (tmp_path / "list.csv").write_text("\n".join(rows) + "\n")
+    data = MedicalClassifier.read_data(tmp_path / "list.csv", id="patient")
+    model = MedicalClassifier.for_training(None, device="cpu")
+    train, val = model._split(data, TINY)
+    assert not {data.groups[i] for i in train} & {data.groups[i] for i in val}
+    model.fit(data, TINY)
+    assert model.card["held_out"]["split"] == "patient-level split"
+
+
+def test_manifest_paths_may_not_escape(tmp_path):
+    (tmp_path / "list.csv").write_text("path,label\n../x.png,a\n")
+    with pytest.raises(InputError, match="leaves"):
+        MedicalClassifier.read_data(tmp_path / "list.csv")
+
+
+def test_dicom_image_folder_and_metrics(tmp_path):
+    from pydicom.data import get_testdata_file
+
+    for label, name in (("ct", "CT_small.dcm"), ("mr", "MR_small.dcm")):
+        (tmp_path / label).mkdir()
+        for k in range(3):
+            shutil.copy(get_testdata_file(name), tmp_path / label / f"{k}.dcm")
+    model = MedicalClassifier.for_training(None, device="cpu").fit(tmp_path, TINY)
+    card = model.evaluate(tmp_path)
+    for name in ("auc", "auc_mr", "sensitivity", "specificity", "accuracy", "macro_f1"):
+        assert name in card["metrics"], name
+    assert card["positive_label"] == "mr" and card["threshold"] == 0.5
+
+
+def test_threshold_changes_sensitivity(tmp_path):
+    folder = write_image_folder(tmp_path, per_class=4)
+    model = MedicalClassifier.from_config(TINY, ["abnormal", "normal"], device="cpu")
+    low = dataclasses.replace(model.config, threshold=0.0)
+    model.config = low
+    assert model.evaluate(folder)["metrics"]["sensitivity"]["value"] == 1.0
+
+
+def test_multiclass_reports_auc_per_class(tmp_path):
+    folder = write_image_folder(tmp_path, per_class=3)
+    (folder / "third").mkdir()
+    for file in sorted((folder / "normal").iterdir()):
+        shutil.copy(file, folder / "third" / file.name)
+    model = MedicalClassifier.for_training(None, device="cpu").fit(folder, TINY)
+    metrics = model.evaluate(folder)["metrics"]
+    assert {"auc_abnormal", "auc_normal", "auc_third", "sensitivity_third", "specificity_third"} <= set(metrics)
+
+
+def test_class_imbalance_weights_and_unknown_option(tmp_path):
+    folder = write_image_folder(tmp_path, per_class=5)
+    for file in sorted((folder / "abnormal").iterdir())[1:]:
+        file.unlink()
+    model = MedicalClassifier.for_training(None, device="cpu").fit(folder, TINY)
+    assert model.card["config"]["class_weighting"] == "balanced"
+    with pytest.raises(InputError, match="unknown option"):
+        MedicalClassifier.read_data(folder, colour="red")
+    with pytest.raises(InputError):
+        model.fit(folder, dataclasses.replace(TINY, class_weighting="magic"))
+
+
+def test_grad_cam(tmp_path):
+    folder = write_image_folder(tmp_path)
+    model = MedicalClassifier.from_config(TINY, ["abnormal", "normal"], device="cpu")
+    result = model.explain(folder / "abnormal" / "abnormal_0.png")
+    assert result["cam"].shape == (32, 32) and result["image"].shape == (32, 32)
+    assert np.isfinite(result["cam"]).all() and result["label"] in ("abnormal", "normal")
+    assert model.explain(np.random.default_rng(0).random((20, 20)), target="normal")["explained_label"] == "normal"
+
+
+def test_saved_folder_is_timm_hub_layout(tmp_path):
+    import timm
+
+    model = MedicalClassifier.from_config(TINY, ["abnormal", "normal"], device="cpu")
+    folder = model.save(tmp_path / "m")
+    assert (folder / "config.json").is_file() and (folder / "model.safetensors").is_file()
+    network = timm.create_model(f"local-dir:{folder}", pretrained=True)
+    assert network.num_classes == 2
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (DATA / "brain_tumor_mri_yes_no").is_dir(), reason="shared data absent")
+def test_brain_mri_train_reports_held_out_auc(tmp_path):
+    data = DATA / "brain_tumor_mri_yes_no"
+    model = MedicalClassifier.for_training(None, device="cpu").fit(MedicalClassifier.read_data(data))
+    model.save(tmp_path / "brain")
+    assert MedicalClassifier.load(tmp_path / "brain").card["held_out"]["metrics"]["auc"] > 0.6
+
+
+@pytest.mark.slow
+def test_embedded_demo_default():
+    if not os.environ.get("VERTICALS_SLOW_DEFAULTS"):
+        pytest.skip("set VERTICALS_SLOW_DEFAULTS=1 to train the demo default")
+    model = MedicalClassifier.load(None, device="cpu")
+    assert model.label_names_ == ["lesion", "no_lesion"] and "DEMO" in model.card["description"]

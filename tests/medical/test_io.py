@@ -1,0 +1,89 @@
+"""IO: DICOM (rescale, no pixel data, series), NIfTI (round trip, truncation), 16-bit PNG, windowing, anonymisation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.errors import InputError
+from medical import io
+
+pydicom = pytest.importorskip("pydicom")
+from pydicom.data import get_testdata_file  # noqa: E402
+
+
+def test_ct_dicom_in_hounsfield_units():
+    image = io.read_medical(get_testdata_file("CT_small.dcm"))
+    dataset = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    raw = dataset.pixel_array.astype(float)
+    expected = raw * float(dataset.RescaleSlope) + float(dataset.RescaleIntercept)
+    assert np.allclose(image.array, expected)
+    assert image.modality == "CT" and image.spacing == pytest.approx(tuple(float(s) for s in dataset.PixelSpacing))
+
+
+def test_dicom_without_pixel_data_is_input_error():
+    with pytest.raises(InputError, match="no pixel data"):
+        io.read_medical(get_testdata_file("rtplan.dcm"))
+
+
+def test_truncated_dicom_is_input_error():
+    with pytest.raises(InputError):
+        io.read_medical(get_testdata_file("MR_truncated.dcm"))
+
+
+def test_dicom_series_sorted_by_position(tmp_path):
+    series = tmp_path / "series"
+    series.mkdir()
+    for k, z in enumerate([5.0, 1.0, 3.0]):
+        dataset = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+        dataset.ImagePositionPatient = [0.0, 0.0, z]
+        dataset.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+        dataset.RescaleIntercept = -1000 + 10 * z  # tells the slices apart
+        dataset.save_as(series / f"s{k}.dcm")
+    volume = io.read_medical(series)
+    assert volume.array.shape == (3, 128, 128)
+    assert volume.spacing[0] == pytest.approx(2.0)
+    means = [float(volume.array[i].mean()) for i in range(3)]
+    assert means == sorted(means)
+
+
+def test_nifti_round_trip_and_truncation(tmp_path):
+    volume = np.random.default_rng(0).random((6, 8, 10)).astype(np.float32)
+    path = io.write_nifti(volume, tmp_path / "v.nii.gz", spacing=(3.0, 2.0, 1.0))
+    back = io.read_medical(path)
+    assert np.allclose(back.array, volume, atol=1e-6) and back.spacing == (3.0, 2.0, 1.0)
+    data = path.read_bytes()
+    broken = tmp_path / "broken.nii.gz"
+    broken.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError):
+        io.read_medical(broken)
+
+
+def test_sixteen_bit_png_keeps_depth(tmp_path):
+    array = np.linspace(0, 60000, 64, dtype=np.uint16).reshape(8, 8)
+    Image.fromarray(array).save(tmp_path / "x.png")
+    image = io.read_medical(tmp_path / "x.png")
+    assert image.array.max() == pytest.approx(60000) and image.array.min() == 0
+
+
+def test_window_presets():
+    assert io.apply_window(np.array([-1000.0, 40.0, 1000.0]), preset="brain").tolist() == [0.0, 0.5, 1.0]
+    with pytest.raises(InputError):
+        io.apply_window(np.zeros(3), preset="nope")
+
+
+def test_export_anonymises_and_refuses_input_folder(tmp_path):
+    source = tmp_path / "in" / "ct.dcm"
+    source.parent.mkdir()
+    source.write_bytes(open(get_testdata_file("CT_small.dcm"), "rb").read())
+    with pytest.raises(InputError, match="input folder"):
+        io.export_dicom(source, tmp_path / "in")
+    with pytest.raises(InputError, match="input folder"):
+        io.export_dicom(source, tmp_path / "in" / "sub")
+    out = io.export_dicom(source, tmp_path / "out")
+    dataset = pydicom.dcmread(out)
+    assert str(dataset.PatientName) == "ANONYMOUS" and "PatientBirthDate" not in dataset or not dataset.PatientBirthDate
+    assert "InstitutionName" not in dataset and dataset.PatientIdentityRemoved == "YES"
+    assert io.read_medical(out).array.shape == (128, 128)
+    assert sorted(p.name for p in source.parent.iterdir()) == ["ct.dcm"]

@@ -1,0 +1,153 @@
+"""Segmentation acceptance points: bad inputs, 16-bit PNG, huge inputs through the sliding window, NIfTI training."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.errors import InputError
+from medical import io
+from medical._shared import decode_run_length
+from medical.segmentation import Segmenter
+from tests.medical._fixtures import disc_pair, write_pairs
+
+TINY = Segmenter.Config(channels=(4, 8), num_res_units=0, patch_size=16, epochs=1, samples_per_epoch=8, batch_size=4,
+                        max_steps=2)
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "medical.imaging"
+
+
+def tiny(labels=("background", "disc"), **changes):
+    import dataclasses
+
+    return Segmenter.from_config(dataclasses.replace(TINY, **changes), list(labels), device="cpu")
+
+
+def test_mismatched_sizes_is_input_error(tmp_path):
+    root = write_pairs(tmp_path, count=2)
+    Image.fromarray(np.zeros((10, 12), np.uint8)).save(root / "masks" / "case1.png")
+    with pytest.raises(InputError, match="does not match"):
+        Segmenter.read_data(root)
+
+
+def test_unknown_label_values_are_input_error(tmp_path):
+    root = write_pairs(tmp_path, count=2, binary_255=False)
+    Image.fromarray(np.full((24, 24), 200, np.uint8)).save(root / "masks" / "case1.png")
+    with pytest.raises(InputError, match="unknown label values"):
+        Segmenter.read_data(root)
+    # a model for 2 labels refuses masks with label 2 at evaluation
+    Image.fromarray(np.full((24, 24), 2, np.uint8)).save(root / "masks" / "case1.png")
+    data = Segmenter.read_data(root)
+    with pytest.raises(InputError, match="label 2"):
+        tiny().evaluate(data)
+
+
+def test_missing_mask_is_input_error(tmp_path):
+    root = write_pairs(tmp_path, count=2)
+    (root / "masks" / "case1.png").unlink()
+    with pytest.raises(InputError, match="no mask"):
+        Segmenter.read_data(root)
+
+
+def test_sixteen_bit_png_segments_like_eight_bit(tmp_path):
+    model = tiny()
+    image16, _ = disc_pair(3, 32, sixteen_bit=True)
+    Image.fromarray(image16).save(tmp_path / "a.png")
+    eight = (image16 / 60000 * 250).astype(np.float32)
+    record = model.predict([tmp_path / "a.png"])[0]
+    reference = model.predict([eight])[0]
+    assert record["shape"] == [32, 32]
+    # percentile scaling makes the bit depth irrelevant (up to rounding of the 8-bit copy)
+    mask16 = decode_run_length(record["mask_rle"], record["shape"])
+    mask8 = decode_run_length(reference["mask_rle"], reference["shape"])
+    assert (mask16 == mask8).mean() > 0.97
+
+
+def test_huge_volume_through_sliding_window_matches_monai():
+    import torch
+    from monai.inferers import sliding_window_inference
+
+    from medical.segmentation import normalise_intensity
+
+    model = tiny(spatial_dims=3)
+    volume = np.random.default_rng(0).random((40, 72, 56)).astype(np.float32)
+    result = model.segment(volume)
+    assert result["mask"].shape == volume.shape
+    with torch.inference_mode():
+        logits = sliding_window_inference(torch.from_numpy(normalise_intensity(volume))[None, None], (16, 16, 16), 8,
+                                          model.network_, overlap=model.config.overlap, mode="gaussian")
+    assert (logits.argmax(1)[0].numpy() == result["mask"]).all()
+
+
+def test_2d_model_on_a_volume_and_3d_model_refuses_2d():
+    record = tiny().predict([np.random.default_rng(1).random((5, 20, 20))])[0]
+    assert record["shape"] == [5, 20, 20] and "volume_ml" in record["labels"]["disc"]
+    with pytest.raises(InputError, match="3D model"):
+        tiny(spatial_dims=3).predict([np.zeros((20, 20))])
+
+
+def test_nifti_volumes_with_label_volumes_and_patient_split(tmp_path):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "labels").mkdir()
+    rows = ["image,mask,patient"]
+    for k in range(4):
+        volume = np.stack([disc_pair(k * 10 + z, 24)[0] for z in range(4)]).astype(np.float32)
+        labels = (volume > 140).astype(np.uint8)
+        io.write_nifti(volume, tmp_path / "images" / f"p{k}.nii.gz", spacing=(2.0, 1.0, 1.0))
+        io.write_nifti(labels, tmp_path / "labels" / f"p{k}.nii.gz", spacing=(2.0, 1.0, 1.0))
+        rows.append(f"images/p{k}.nii.gz,labels/p{k}.nii.gz,patient{k // 2}")
+    (tmp_path / "list.csv").write_text("\n".join(rows) + "\n")
+    data = Segmenter.read_data(tmp_path / "list.csv", id="patient")
+    assert data.groups == ["patient0", "patient0", "patient1", "patient1"] and data.images[0].shape == (4, 24, 24)
+    model = Segmenter.for_training(None, device="cpu")
+    model.fit(data, TINY)
+    assert model.card["held_out"]["split"] == "held-out split"
+    card = model.evaluate(Segmenter.read_data(tmp_path))
+    assert {"dice", "iou"} <= set(card["metrics"]) and card["n"] == 4
+    # NIfTI spacing (2 mm slices) makes the volume per label physical
+    record = model.predict([tmp_path / "images" / "p0.nii.gz"])[0]
+    assert record["spacing_mm"] == [2.0, 1.0, 1.0]
+
+
+def test_save_layout_is_safetensors_with_constructor_args(tmp_path):
+    from monai.networks.nets import UNet
+    from safetensors.torch import load_file
+
+    model = tiny()
+    folder = model.save(tmp_path / "m")
+    card = json.loads((folder / "card.json").read_text())
+    args = card["network"]["args"]
+    network = UNet(**{**args, "channels": tuple(args["channels"]), "strides": tuple(args["strides"])})
+    network.load_state_dict(load_file(str(folder / "model.safetensors")))
+    assert card["labels"] == ["background", "disc"] and "research use" in card["notice"].lower()
+
+
+def test_training_is_resumable_and_logs(tmp_path):
+    root = write_pairs(tmp_path / "d", count=3)
+    model = Segmenter.for_training(None, device="cpu")
+    model.fit(root, TINY, run_dir=tmp_path / "run")
+    events = [json.loads(line)["event"] for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert "start" in events and "end" in events
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (DATA / "isbi2012_em_membrane_segmentation").is_dir(), reason="shared data absent")
+def test_isbi_train_then_evaluate_reports_dice(tmp_path):
+    data = DATA / "isbi2012_em_membrane_segmentation"
+    model = Segmenter.for_training(None, device="cpu")
+    model.fit(Segmenter.read_data(data)).save(tmp_path / "isbi")
+    card = Segmenter.load(tmp_path / "isbi").evaluate(Segmenter.read_data(data))
+    assert card["metrics"]["dice"]["value"] > 0.8
+
+
+@pytest.mark.slow
+def test_embedded_tissue_default():
+    if not os.environ.get("VERTICALS_SLOW_DEFAULTS"):
+        pytest.skip("set VERTICALS_SLOW_DEFAULTS=1 to train the brain-tissue default")
+    model = Segmenter.load(None, device="cpu")
+    assert model.label_names_ == ["background", "grey_matter", "white_matter", "csf"]
+    assert model.card["held_out"]["metrics"]["dice"] > 0.5
