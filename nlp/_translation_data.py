@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from core.data import read_table
+from core.data import read_lines, read_table
 from core.data.paths import require_path
 from core.errors import InputError
 
@@ -50,18 +50,6 @@ def to_iso3(code: str) -> str:
     """
     code = to_iso1(code)
     return ISO3.get(code, code)
-
-
-def read_lines(path: Path) -> list[str]:
-    """Lines of a UTF-8 text file split on newlines only (Unicode line separators stay inside a line)."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise InputError(f"{path.name} is not UTF-8 text ({error.reason} at byte {error.start}); re-save it as UTF-8") from error
-    lines = [line.rstrip("\r") for line in text.split("\n")]
-    if lines and lines[-1] == "":
-        lines.pop()
-    return lines
 
 
 _NOT_LANGUAGES = {"txt", "csv", "tsv", "md", "py", "gz", "zip", "xz", "bz2", "tar", "jpg", "png", "gif", "log", "xml",

@@ -15,6 +15,7 @@ import numpy as np
 
 from core.artifacts import cache_dir, hash_frame, load_tensors, read_card, save_model_dir, save_tensors
 from core.config import config_to_dict
+from core.data import read_lines
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError
 from core.evaluate import classification_metrics, metric_card
@@ -174,7 +175,7 @@ class SentimentModel(TaskModel):
         """Texts to score: a table with a text column, or a plain .txt file with one text per line."""
         path = Path(path)
         if path.suffix.lower() == ".txt" and path.is_file():
-            lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            lines = [line.strip() for line in read_lines(path, "text file") if line.strip()]
             if not lines:
                 raise InputError(f"{path.name} holds no text lines")
             return lines

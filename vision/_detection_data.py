@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from core.artifacts import atomic_directory
-from core.data import IMAGE_SUFFIXES, open_image, resolve_inside
+from core.data import IMAGE_SUFFIXES, open_image, read_json, resolve_inside
 from core.data.paths import require_path
 from core.errors import InputError
 
@@ -131,10 +131,7 @@ def _read_coco(path: Path, split: str | None = None, names: str | None = None) -
         json_path = candidates[0]
     else:
         json_path = path
-    try:
-        coco = json.loads(json_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise InputError(f"{json_path.name} is not valid JSON: {error}") from error
+    coco = read_json(json_path, "COCO annotation file")
     if not isinstance(coco, dict) or not {"images", "annotations", "categories"} <= set(coco):
         raise InputError(f"{json_path.name} is not COCO: it needs 'images', 'annotations' and 'categories'")
     categories = {c["id"]: str(c["name"]) for c in coco["categories"]}

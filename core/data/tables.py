@@ -89,12 +89,9 @@ def read_table(path: str | Path, separator: str | None = None, columns: Iterable
         if suffix == ".data":
             frame = _read_whitespace(path)
         elif suffix == ".json":
-            import json
+            from core.data.text import read_json
 
-            try:
-                records = json.loads(path.read_text(encoding="utf-8"))
-            except RecursionError as error:
-                raise InputError(f"{path.name} is nested too deeply to be a table") from error
+            records = read_json(path, "JSON table")
             if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
                 raise InputError(f"{path.name} must hold a JSON list of records (or use .jsonl)")
             frame = pl.DataFrame(records)
