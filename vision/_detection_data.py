@@ -167,8 +167,16 @@ def _read_coco(path: Path, split: str | None = None, names: str | None = None) -
     return DetectionData(samples, [categories[k] for k in sorted(categories)], "coco", base)
 
 
+# The 80 COCO class names in the order YOLO/Ultralytics number them (coco128.yaml, coco.yaml).
+COCO80 = ["person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat", "traffic light", "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe", "backpack", "umbrella", "handbag", "tie", "suitcase", "frisbee", "skis", "snowboard", "sports ball", "kite", "baseball bat", "baseball glove", "skateboard", "surfboard", "tennis racket", "bottle", "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple", "sandwich", "orange", "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair", "couch", "potted plant", "bed", "dining table", "toilet", "tv", "laptop", "mouse", "remote", "keyboard", "cell phone", "microwave", "oven", "toaster", "sink", "refrigerator", "book", "clock", "vase", "scissors", "teddy bear", "hair drier", "toothbrush"]
+COCO_SPLITS = {"train2017", "val2017", "test2017"}
+
+
 def _yolo_names(root: Path, names: str | None) -> tuple[list[str] | None, Path | None]:
     import yaml
+
+    if names and names.lower() == "coco80":
+        return list(COCO80), None
 
     yaml_path = None
     if names and Path(names).suffix.lower() in {".yaml", ".yml"}:
@@ -229,7 +237,12 @@ def _read_yolo(path: Path, split: str | None = None, names: str | None = None) -
                 max_id = max(max_id, class_id)
         rows.append((image, boxes, ids, size))
     notes = []
-    if class_names is None:
+    if class_names is None and max_id < len(COCO80) and any(COCO_SPLITS & set(p.relative_to(images_root).parts) for p in images):
+        # COCO's own split folder names identify the label space: use the 80 COCO names (Ultralytics order).
+        class_names = list(COCO80)
+        notes.append("no data.yaml: the train2017/val2017 folders identify COCO, so class ids use the 80 COCO names "
+                     "(Ultralytics order); pass --option names=... to override")
+    elif class_names is None:
         class_names = [str(i) for i in range(max_id + 1)]
         notes.append("no data.yaml: classes are named by their ids; add data.yaml with 'names' (or pass --option names=...)")
     samples = [_sample(image, boxes, [class_names[i] for i in ids], size) for image, boxes, ids, size in rows]

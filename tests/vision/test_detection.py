@@ -83,3 +83,18 @@ def test_shared_data_reads(name):
 
     report = Detector.check_data(SHARED / name)
     assert report["images"] >= 40 and report["boxes"] > 100
+
+
+def test_yolo_without_data_yaml_in_coco_split_uses_coco_names(tmp_path):
+    from vision._detection_data import read_detection_data
+
+    for root, split in ((tmp_path / "coco", "train2017"), (tmp_path / "plain", "train")):
+        (root / "images" / split).mkdir(parents=True)
+        (root / "labels" / split).mkdir(parents=True)
+        (root / "images" / split / "a.png").write_bytes(png_bytes(32, 32))
+        (root / "labels" / split / "a.txt").write_text("0 0.5 0.5 0.2 0.2\n2 0.3 0.3 0.1 0.1\n")
+    coco = read_detection_data(tmp_path / "coco")
+    assert coco.samples[0].labels == ["person", "car"] and len(coco.class_names) == 80
+    plain = read_detection_data(tmp_path / "plain")
+    assert plain.samples[0].labels == ["0", "2"]
+    assert read_detection_data(tmp_path / "plain", names="coco80").samples[0].labels == ["person", "car"]
