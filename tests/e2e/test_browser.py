@@ -32,7 +32,13 @@ def server(tmp_path_factory):
     import urllib.request
 
     port = _free_port()
-    env = {**os.environ, "VERTICALS_HOME": os.environ.get("VERTICALS_HOME") or str(tmp_path_factory.mktemp("home"))}
+    home = tmp_path_factory.mktemp("home")
+    # Embedded defaults train on first use; share the user's cache of them (a real user's dashboard has it too),
+    # while models and jobs written by the test stay in the temp home.
+    shared = Path(os.environ.get("VERTICALS_E2E_DEFAULTS") or Path.home() / ".cache" / "verticals" / "defaults")
+    shared.mkdir(parents=True, exist_ok=True)
+    (home / "defaults").symlink_to(shared, target_is_directory=True)
+    env = {**os.environ, "VERTICALS_HOME": str(home)}
     process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "apps" / "main.py"), "--server.port", str(port),
                                 "--server.headless", "true", "--browser.gatherUsageStats", "false"],
                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -64,13 +70,15 @@ def browser():
         chromium.close()
 
 
-def _settle(page, timeout_s: float = 120) -> None:
-    """Wait until Streamlit has finished running the script (no 'Running...' status widget)."""
-    page.wait_for_selector("[data-testid='stApp']", timeout=timeout_s * 1000)
+def _settle(page, timeout_s: float = 900) -> None:
+    """Wait until the script run is over: no status widget, no spinner (a default may be training on first use)."""
+    page.wait_for_selector("[data-testid='stApp']", timeout=120_000)
     deadline = time.time() + timeout_s
+    time.sleep(1.5)
+    busy = "[data-testid='stStatusWidget'], [data-testid='stSpinner'], [data-testid='stSkeleton']"
+    while time.time() < deadline and page.locator(busy).count():
+        time.sleep(1.0)
     time.sleep(1.0)
-    while time.time() < deadline and page.locator("[data-testid='stStatusWidget']").count():
-        time.sleep(0.5)
 
 
 def test_every_page_renders(server, browser):
