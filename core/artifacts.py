@@ -105,9 +105,9 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
         tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
     except OSError as error:
         raise InputError(f"cannot write to {path.parent}: {error.strerror or error}; choose a writable folder") from error
+    backup = None
     try:
         yield tmp
-        backup = None
         if path.exists():
             if not path.is_dir():
                 raise InputError(f"{path} exists and is not a folder; choose another output path")
@@ -118,6 +118,8 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
             shutil.rmtree(backup, ignore_errors=True)
     except OSError as error:
         shutil.rmtree(tmp, ignore_errors=True)
+        if backup is not None and backup.exists() and not path.exists():
+            os.replace(backup, path)  # put the previous model back where it was
         raise InputError(f"could not save to {path}: {error.strerror or error}; the previous contents are untouched") from error
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

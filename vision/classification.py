@@ -132,8 +132,10 @@ class ImageClassifier(TaskModel):
                 if value.split(":")[-1].split(".")[0] not in timm.list_models():
                     raise
                 warnings.warn(f"pretrained weights for {value} are not available offline; training it from random init")
-                model = cls.from_timm(value.split(".")[0], ["0", "1"], device=device)
-                return model
+                from core.device import seed_everything
+
+                seed_everything(0)  # random init is reproducible: the same command gives the same starting weights
+                return cls.from_timm(value.split(".")[0], ["0", "1"], device=device)
         return cls.load(base, device=device)
 
     @classmethod
