@@ -11,7 +11,8 @@ if str(ROOT) not in sys.path:  # streamlit runs this file as a script
 
 import streamlit as st  # noqa: E402
 
-from apps import common  # noqa: E402
+from apps import common
+from core.errors import InputError  # noqa: E402
 
 SENTIMENT, QA = "nlp.sentiment", "nlp.qa"
 TABLE_SUFFIXES = {".csv", ".tsv", ".jsonl", ".parquet", ".txt"}
@@ -62,6 +63,8 @@ def sentiment_section() -> None:
             def run():
                 texts = (SentimentModel.read_inputs(common.save_upload(upload, TABLE_SUFFIXES)) if upload is not None
                          else [line for line in text.splitlines() if line.strip()])
+                if not texts:
+                    raise InputError("no text to analyse: type at least one line, or upload a table with a text column")
                 return texts, model.predict(texts), model.explain(texts[0])[0]
 
             result = common.run_safely(run)

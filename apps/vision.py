@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import streamlit as st
 from PIL import Image, ImageDraw
@@ -19,7 +21,7 @@ def _samples(task: str) -> dict[str, np.ndarray]:
         from sklearn.datasets import load_sample_images
 
         bunch = load_sample_images()
-        return {name: image for name, image in zip(bunch.filenames, bunch.images)}
+        return {Path(name).name: image for name, image in zip(bunch.filenames, bunch.images)}  # no server paths shown
     from vision import classification
 
     try:

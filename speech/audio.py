@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -93,7 +94,8 @@ def _open(source: Any) -> tuple[Any, str]:
     try:
         return sf.SoundFile(handle), name
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as error:
-        raise InputError(f"{name} is not readable audio ({error}); pass a WAV, FLAC, OGG or MP3 file") from error
+        detail = re.sub(r"<[^<>]* at 0x[0-9a-fA-F]+>", "the input", str(error))  # no object reprs in messages
+        raise InputError(f"{name} is not readable audio ({detail}); pass a WAV, FLAC, OGG or MP3 file") from error
 
 
 def audio_duration_seconds(source: Any) -> float:

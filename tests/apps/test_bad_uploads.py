@@ -1,0 +1,276 @@
+"""Bad inputs on every domain page: an st.error with a friendly message, no exception, no traceback, no server path.
+Also `apps.common.save_upload` on its own: type sniffing, empty and oversized files, zip-slip and symlink zips."""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from core.errors import InputError  # noqa: E402
+
+APPS = Path(__file__).resolve().parents[2] / "apps"
+SHARED_DEFAULTS = Path.home() / ".cache" / "verticals" / "defaults"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
+
+
+@pytest.fixture()
+def home(tmp_path, monkeypatch):
+    """A fresh VERTICALS_HOME for the page (models and jobs written by the test stay in it)."""
+    path = tmp_path / "home"
+    path.mkdir()
+    monkeypatch.setenv("VERTICALS_HOME", str(path))
+    return path
+
+
+@pytest.fixture()
+def shared_defaults(home):
+    """The user's cached embedded defaults, read-only through a symlink; skip when a needed one is not cached."""
+    def link(*names: str) -> None:
+        missing = [n for n in names if not (SHARED_DEFAULTS / n).is_dir()]
+        if missing:
+            pytest.skip(f"embedded default(s) {missing} not cached in {SHARED_DEFAULTS}")
+        (home / "defaults").symlink_to(SHARED_DEFAULTS, target_is_directory=True)
+    return link
+
+
+@pytest.fixture()
+def no_model(monkeypatch):
+    """Pages whose bad-upload path needs no model: skip loading the (slow) default."""
+    from apps import common
+
+    monkeypatch.setattr(common, "load_model", lambda task, source: None)
+
+
+def _preimport(*modules: str) -> None:
+    """AppTest puts apps/ first on sys.path, where apps/<domain>.py would shadow the <domain> package: import it first."""
+    import importlib
+
+    for name in modules:
+        importlib.import_module(name)
+
+
+def _upload(app, key: str, name: str, data: bytes, mime: str = "application/octet-stream"):
+    """Set a file on the uploader with `key` (looked up afresh: element handles go stale after a run) and rerun."""
+    return app.file_uploader(key=key).set_value((name, data, mime)).run()
+
+
+def _texts(app) -> list[str]:
+    """Every piece of text the page rendered."""
+    out = []
+    for kind in ("markdown", "error", "warning", "info", "success", "caption", "exception", "text", "code"):
+        for element in getattr(app, kind, []):
+            out.append(str(getattr(element, "value", "") or getattr(element, "message", "") or ""))
+    return out
+
+
+def _assert_friendly_error(app, *fragments: str) -> str:
+    assert not app.exception, [e.message for e in app.exception]
+    errors = [e.value for e in app.error]
+    assert errors, f"no st.error shown; rendered: {_texts(app)}"
+    forbidden = {"Traceback", tempfile.gettempdir() + "/", str(Path.home()) + "/", "verticals-session-"}
+    for text in _texts(app):
+        for bad in forbidden:
+            assert bad not in text, f"{bad!r} leaked into the page: {text!r}"
+    joined = " | ".join(errors)
+    for fragment in fragments:
+        assert fragment in joined, joined
+    return joined
+
+
+def _zip(entries: dict[str, bytes], symlink: str | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+        if symlink:
+            info = zipfile.ZipInfo(symlink)
+            info.external_attr = (0o120777 << 16)
+            archive.writestr(info, "/etc/passwd")
+    return buffer.getvalue()
+
+
+# --- pages -----------------------------------------------------------------------------------------------------------
+
+
+def test_nlp_sentiment_empty_text_and_wrong_upload(shared_defaults):
+    shared_defaults("nlp-sentiment-minilm-v1")
+    _preimport("nlp", "nlp.sentiment", "nlp.qa")
+    app = AppTest.from_file(str(APPS / "nlp.py"), default_timeout=180).run()
+    assert not app.exception, app.exception
+    app.text_area(key="nlp-sentiment-text").set_value("   \n  ").run()
+    app.button(key="nlp-sentiment-run").click().run()
+    _assert_friendly_error(app)
+    app.text_area(key="nlp-sentiment-text").set_value("fine text").run()
+    _upload(app, "nlp-sentiment-upload", "reviews.exe", b"MZ\x90\x00 not a table")
+    app.button(key="nlp-sentiment-run").click().run()
+    _assert_friendly_error(app, "unsupported file type")
+
+
+def test_nlp_sentiment_empty_text_says_what_to_do(shared_defaults):
+    shared_defaults("nlp-sentiment-minilm-v1")
+    _preimport("nlp", "nlp.sentiment", "nlp.qa")
+    app = AppTest.from_file(str(APPS / "nlp.py"), default_timeout=180).run()
+    app.text_area(key="nlp-sentiment-text").set_value("").run()
+    app.button(key="nlp-sentiment-run").click().run()
+    message = _assert_friendly_error(app)
+    assert "Something went wrong" not in message and "text" in message.lower(), message
+
+
+def test_vision_upload_with_wrong_content(home):
+    _preimport("vision", "vision.classification")
+    app = AppTest.from_file(str(APPS / "vision.py"), default_timeout=180)
+    app.session_state["vision-task"] = "Detection"  # Haar: no model to train or cache
+    app.session_state["vision-input"] = "Upload"
+    app.run()
+    assert not app.exception, app.exception
+    key = "vision-upload-vision.detection"
+    _upload(app, key, "photo.png", JPEG, "image/png")
+    _assert_friendly_error(app, "named .png but its content is jpeg")
+    _upload(app, key, "photo.png", b"this is plain text, not an image", "image/png")
+    _assert_friendly_error(app)
+
+
+def test_speech_upload_that_is_not_audio(home, no_model):
+    _preimport("speech", "speech.audio")
+    app = AppTest.from_file(str(APPS / "speech.py"), default_timeout=120)
+    app.session_state["speech-input"] = "Upload"
+    app.run()
+    assert not app.exception, app.exception
+    key = "speech-upload"
+    _upload(app, key, "talk.wav", PNG, "audio/wav")
+    _assert_friendly_error(app, "content is png")
+    _upload(app, key, "talk.wav", b"RIFF\x10\x00\x00\x00WAVEjunk-not-a-wave-file", "audio/wav")
+    _assert_friendly_error(app)
+
+
+def test_speech_unreadable_audio_message_has_no_object_repr(home, no_model):
+    _preimport("speech", "speech.audio")
+    app = AppTest.from_file(str(APPS / "speech.py"), default_timeout=120)
+    app.session_state["speech-input"] = "Upload"
+    app.run()
+    _upload(app, "speech-upload", "talk.wav", b"RIFF\x10\x00\x00\x00WAVEjunk-not-a-wave-file", "audio/wav")
+    message = _assert_friendly_error(app)
+    assert " object at 0x" not in message, message
+
+
+def test_medical_zip_slip_and_garbage_image(home, no_model):
+    _preimport("medical", "medical.io", "medical.classification")
+    app = AppTest.from_file(str(APPS / "medical.py"), default_timeout=180)
+    app.session_state["medical-task"] = "Classification"
+    app.session_state["medical-input"] = "Upload"
+    app.run()
+    assert not app.exception, app.exception
+    key = "medical-upload-medical.classification"
+    _upload(app, key, "study.zip", _zip({"../../escape.dcm": b"x"}), "application/zip")
+    _assert_friendly_error(app, "outside its folder")
+    assert not (home.parent / "escape.dcm").exists() and not Path(tempfile.gettempdir(), "escape.dcm").exists()
+    _upload(app, key, "scan.png", b"definitely not a png", "image/png")
+    _assert_friendly_error(app)
+
+
+def test_finance_empty_and_wrong_table_upload(home):
+    _preimport("finance", "finance.risk")
+    from core.artifacts import cache_dir
+    from finance.risk import DEFAULT_NAME, RiskScorer
+    from tests.finance.contract_cases import synthetic_applicants, tiny_config
+
+    RiskScorer().fit(synthetic_applicants(200), config=tiny_config()).save(cache_dir("finance.risk") / DEFAULT_NAME)
+    app = AppTest.from_file(str(APPS / "finance.py"), default_timeout=180)
+    app.session_state["risk-input"] = "Upload a table"
+    app.run()
+    assert not app.exception, app.exception
+    key = "risk-upload"
+    _upload(app, key, "applicants.csv", b"", "text/csv")
+    _assert_friendly_error(app, "empty")
+    _upload(app, key, "applicants.xlsx", b"PK\x03\x04 not really", "application/octet-stream")
+    _assert_friendly_error(app)
+    _upload(app, key, "applicants.csv", b"colour,size\nred,3\nblue,4\n", "text/csv")
+    _assert_friendly_error(app)
+
+
+# --- save_upload directly --------------------------------------------------------------------------------------------
+
+
+class FakeUpload:
+    """What save_upload reads from st.file_uploader's UploadedFile."""
+
+    def __init__(self, name: str, data: bytes):
+        self.name, self._data = name, data
+
+    def getvalue(self) -> bytes:
+        return self._data
+
+
+@pytest.fixture()
+def session(tmp_path, monkeypatch):
+    from apps import common
+
+    folder = tmp_path / "session"
+    folder.mkdir()
+    monkeypatch.setattr(common, "session_dir", lambda: folder)
+    return folder
+
+
+def test_save_upload_rejects_mismatched_and_empty(session):
+    from apps.common import save_upload
+
+    with pytest.raises(InputError, match="content is jpeg"):
+        save_upload(FakeUpload("cat.png", JPEG), {".png"})
+    with pytest.raises(InputError, match="empty"):
+        save_upload(FakeUpload("cat.png", b""), {".png"})
+    with pytest.raises(InputError, match="unsupported file type"):
+        save_upload(FakeUpload("cat.exe", PNG), {".png"})
+    with pytest.raises(InputError, match="not a zip"):
+        save_upload(FakeUpload("data.zip", b"hello"), {".csv"})
+    with pytest.raises(InputError, match="no file"):
+        save_upload(None)
+
+
+def test_save_upload_size_cap(session, monkeypatch):
+    from apps import common
+
+    monkeypatch.setattr(common, "MAX_UPLOAD_MB", 0.001)
+    with pytest.raises(InputError, match="limit"):
+        common.save_upload(FakeUpload("big.csv", b"a,b\n" * 1000), {".csv"})
+
+
+@pytest.mark.parametrize("entries", [{"../evil.txt": b"x"}, {"/abs/evil.txt": b"x"}, {"ok/../../evil.txt": b"x"}])
+def test_save_upload_refuses_zip_slip(session, entries):
+    from apps.common import save_upload
+
+    with pytest.raises(InputError, match="outside its folder"):
+        save_upload(FakeUpload("data.zip", _zip(entries)), {".csv"})
+    assert not (session.parent / "evil.txt").exists()
+
+
+def test_save_upload_refuses_zip_symlink(session):
+    from apps.common import save_upload
+
+    with pytest.raises(InputError, match="symlink"):
+        save_upload(FakeUpload("data.zip", _zip({"a.csv": b"x,y\n"}, symlink="link.csv")), {".csv"})
+
+
+def test_save_upload_keeps_hostile_names_inside_the_session(session):
+    from apps.common import save_upload
+
+    for name in ("../../etc/passwd.csv", "/etc/cron.d/x.csv", "..\\..\\win.csv", ".hidden.csv"):
+        path = save_upload(FakeUpload(name, b"a,b\n1,2\n"), {".csv"})
+        assert session.resolve() in path.resolve().parents, (name, path)
+        assert os.path.basename(path) and not path.name.startswith(".")
+
+
+def test_save_upload_extracts_a_good_zip_inside_the_session(session):
+    from apps.common import save_upload
+
+    path = save_upload(FakeUpload("data.zip", _zip({"folder/a.csv": b"x\n1\n", "folder/b.csv": b"x\n2\n"})), {".csv"})
+    assert session.resolve() in path.resolve().parents
+    assert sorted(p.name for p in path.iterdir()) == ["a.csv", "b.csv"]
