@@ -27,7 +27,7 @@ from nlp._textdata import as_text_frame, label_indices, label_names, read_text_t
 
 __all__ = ["SentimentModel", "load"]
 
-DEFAULT_NAME = "nlp-sentiment-minilm-v1"
+DEFAULT_NAME = "nlp-sentiment-minilm-v2"
 LIBRARIES = ("transformers", "tokenizers", "sentence-transformers")
 
 
