@@ -6,68 +6,13 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-SCREENS = ROOT / "bench" / "results" / "screens"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+from tests.e2e.support import MARKS, SCREENS, settle
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed")]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    import urllib.request
-
-    port = _free_port()
-    home = tmp_path_factory.mktemp("home")
-    # Share the user's cache of the embedded defaults; models and jobs written by the test stay in the temp home.
-    shared = Path(os.environ.get("VERTICALS_E2E_DEFAULTS") or Path.home() / ".cache" / "verticals" / "defaults")
-    shared.mkdir(parents=True, exist_ok=True)
-    (home / "defaults").symlink_to(shared, target_is_directory=True)
-    env = {**os.environ, "VERTICALS_HOME": str(home)}
-    process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "apps" / "main.py"), "--server.port", str(port),
-                                "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail("the dashboard did not start")
-    yield url
-    process.terminate()
-    process.wait(timeout=30)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run", "--disable-quic"])
-        yield chromium
-        chromium.close()
+pytestmark = MARKS
 
 
 @pytest.fixture()
@@ -75,25 +20,14 @@ def page(server, browser):
     SCREENS.mkdir(parents=True, exist_ok=True)
     tab = browser.new_page(viewport={"width": 1400, "height": 1000})
     tab.goto(server)
-    _settle(tab)
+    settle(tab)
     yield tab
     tab.close()
 
 
-def _settle(page, timeout_s: float = 900) -> None:
-    """Wait until the script run is over: no status widget, no spinner (a default may be training on first use)."""
-    page.wait_for_selector("[data-testid='stApp']", timeout=120_000)
-    deadline = time.time() + timeout_s
-    time.sleep(1.5)
-    busy = "[data-testid='stStatusWidget'], [data-testid='stSpinner'], [data-testid='stSkeleton']"
-    while time.time() < deadline and page.locator(busy).count():
-        time.sleep(1.0)
-    time.sleep(1.0)
-
-
 def _open(page, name: str) -> None:
     page.locator("[data-testid='stSidebarNav'] a", has_text=name).first.click()
-    _settle(page)
+    settle(page)
 
 
 def _keyed(key: str) -> str:
@@ -105,7 +39,7 @@ def _fill(page, key: str, value: str) -> None:
     field = page.locator(f"{_keyed(key)} input").first
     field.fill(value)
     field.press("Enter")
-    _settle(page)
+    settle(page)
 
 
 def _clean(page, where: str) -> None:
@@ -118,7 +52,7 @@ def test_finance_scores_one_applicant(page):
     _clean(page, "Finance")
     page.get_by_role("button", name="Score applicant").click()
     page.get_by_text("Probability of default").first.wait_for(timeout=120_000)
-    _settle(page)
+    settle(page)
     _clean(page, "Finance after scoring")
     metrics = page.locator("[data-testid='stMetricValue']").all_inner_texts()
     assert any(re.fullmatch(r"\d+(\.\d+)?%", m.strip()) for m in metrics), metrics  # the PD
@@ -129,7 +63,7 @@ def test_finance_scores_one_applicant(page):
 def test_vision_detects_on_a_bundled_sample(page):
     _open(page, "Vision")
     page.locator(f"{_keyed('vision-task')} label", has_text="Detection").first.click()
-    _settle(page)
+    settle(page)
     _clean(page, "Vision detection")
     caption = page.get_by_text(re.compile(r"\d+ detection\(s\)")).first
     caption.wait_for(timeout=180_000)
@@ -156,7 +90,7 @@ def test_finance_retrain_job_lands_in_the_registry(page, tmp_path):
     start = page.get_by_role("button", name="Start training")
     start.wait_for(timeout=60_000)
     start.click()
-    _settle(page)
+    settle(page)
     page.get_by_text(re.compile(r"\w+ · (queued|running|succeeded)")).first.scroll_into_view_if_needed(timeout=60_000)
     page.screenshot(path=str(SCREENS / "flow_retrain_started.png"), full_page=True)
     deadline = time.time() + 300
