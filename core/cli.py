@@ -146,7 +146,7 @@ def _run(args: argparse.Namespace) -> int:
         card = run_training(args.task, args.data, args.out, base=args.model, config_path=args.config,
                             overrides=parse_assignments(args.set), options=options, run_dir=args.run_dir,
                             resume=args.resume, device=args.device)
-        summary = {"task": args.task, "out": str(args.out), "metrics": card.get("metrics", {}), "data_hash": card.get("data_hash")}
+        summary = {"task": args.task, "out": str(args.out), "metrics": card.get("metrics", {}), "data_hash": card.get("data_hash") or card.get("training_data_hash")}
         print(json.dumps(summary, default=str) if args.json else f"saved {args.task} model to {args.out}\n{json.dumps(summary['metrics'], default=str)}")
         return 0
     raise AssertionError(args.command)
