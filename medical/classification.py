@@ -19,7 +19,7 @@ import numpy as np
 from core.artifacts import cache_dir, is_model_dir, read_card, save_model_dir
 from core.config import config_to_dict
 from core.data.images import IMAGE_SUFFIXES, list_image_folder
-from core.data.paths import require_path, resolve_inside
+from core.data.paths import require_path
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError, NotFittedError
 from core.evaluate import metric_card, metric_with_ci
@@ -259,20 +259,14 @@ class MedicalClassifier(TaskModel):
                 splits = None
             groups = [patient_from_name(p.name, patient_pattern) for p in items] if patient_pattern else None
         else:
+            from core.data.images import manifest_items
             from core.data.tables import read_table, require_columns
 
             frame = read_table(path)
             path_column, label_column = column or "path", target or "label"
             require_columns(frame, [path_column, label_column] + ([id] if id else []), path.name)
-            items, labels = [], []
-            for file, label in zip(frame[path_column].to_list(), frame[label_column].to_list()):
-                if file is None or label is None:
-                    raise InputError(f"{path.name} has an empty path or label")
-                resolved = resolve_inside(path.parent, str(file))
-                if not resolved.is_file():
-                    raise InputError(f"{path.name}: image {file} does not exist")
-                items.append(resolved)
-                labels.append(str(label))
+            rows = manifest_items(frame, path, path_column, label_column)
+            items, labels = [item for item, _ in rows], [label for _, label in rows]
             groups = [str(v) for v in frame[id].to_list()] if id else (
                 [patient_from_name(p.name, patient_pattern) for p in items] if patient_pattern else None)
         if len(set(labels)) < 2:

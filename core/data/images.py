@@ -9,7 +9,7 @@ from typing import Any
 from core.data.paths import require_path, resolve_inside
 from core.errors import InputError
 
-__all__ = ["IMAGE_SUFFIXES", "MAX_PIXELS", "list_image_folder", "read_image_manifest", "open_image"]
+__all__ = ["IMAGE_SUFFIXES", "MAX_PIXELS", "list_image_folder", "read_image_manifest", "manifest_items", "open_image"]
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 MAX_PIXELS = 64_000_000  # larger images are refused as possible decompression bombs
@@ -47,13 +47,18 @@ def read_image_manifest(path: str | Path, path_column: str = "path", label_colum
     path = require_path(path, "CSV manifest")
     frame = read_table(path)
     require_columns(frame, [path_column, label_column], path.name)
+    return manifest_items(frame, path, path_column, label_column)
+
+
+def manifest_items(frame, manifest: Path, path_column: str = "path", label_column: str = "label") -> list[tuple[Path, str]]:
+    """(image path, label) rows of a manifest table; paths resolve inside the manifest's folder and must exist."""
     items = []
     for file, label in zip(frame[path_column].to_list(), frame[label_column].to_list()):
         if file is None or label is None:
-            raise InputError(f"{path.name} has an empty path or label")
-        resolved = resolve_inside(path.parent, str(file))
+            raise InputError(f"{manifest.name} has an empty path or label")
+        resolved = resolve_inside(manifest.parent, str(file))
         if not resolved.is_file():
-            raise InputError(f"{path.name}: image {file} does not exist")
+            raise InputError(f"{manifest.name}: image {file} does not exist")
         items.append((resolved, str(label)))
     return items
 
