@@ -165,6 +165,8 @@ def metric_card_view(card: dict[str, Any]) -> None:
     import polars as pl
 
     st.caption(f"{card.get('task')} · {card.get('model')} · n = {card.get('n')}")
+    from apps.plots import render_plots
+
     rows, extras = [], {}
     for name, entry in card.get("metrics", {}).items():
         value, ci = entry.get("value"), entry.get("ci95")
@@ -174,6 +176,7 @@ def metric_card_view(card: dict[str, Any]) -> None:
             extras[name] = value
     if rows:
         st.dataframe(pl.DataFrame(rows), hide_index=True, width="stretch")
+    render_plots(card)
     for name, value in extras.items():
         with st.expander(name):
             st.json(value)
@@ -183,7 +186,10 @@ def evaluate_tab(task: str, model, read_options: dict | None = None, suffixes: s
     """Upload labelled data and show the model's metric card; returns the card (or None)."""
     upload = st.file_uploader("Labelled data (file or .zip of a folder)", key=f"{task}-evaluate-upload")
     if upload is None or not st.button("Evaluate", key=f"{task}-evaluate-run"):
-        return st.session_state.get(f"{task}-evaluate-card")
+        card = st.session_state.get(f"{task}-evaluate-card")
+        if card is not None and st.session_state.get(f"{task}-evaluate-model") == id(model):
+            metric_card_view(card)  # the last card stays on screen across reruns, for the model that made it
+        return card
 
     def run():
         path = save_upload(upload, None if suffixes is None else suffixes | {".zip"})
@@ -194,6 +200,7 @@ def evaluate_tab(task: str, model, read_options: dict | None = None, suffixes: s
         card = run_safely(run)
     if card is not None:
         st.session_state[f"{task}-evaluate-card"] = card
+        st.session_state[f"{task}-evaluate-model"] = id(model)
         metric_card_view(card)
     return card
 

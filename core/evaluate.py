@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["metric_card", "bootstrap_ci", "metric_with_ci", "classification_metrics", "text_generation_metrics",
-           "transcription_metrics"]
+           "transcription_metrics", "confusion_plot", "curve_plot", "bars_plot", "score_plots"]
 
 DEFAULT_RESAMPLES = 300
 
@@ -153,3 +153,87 @@ def transcription_metrics(hypotheses: Sequence[str], references: Sequence[str], 
     hyp, ref = np.asarray(list(hypotheses), dtype=object), np.asarray(list(references), dtype=object)
     return {"wer": metric_with_ci(lambda h, r: jiwer.wer(list(r), list(h)), hyp, ref, resamples=resamples),
             "cer": metric_with_ci(lambda h, r: jiwer.cer(list(r), list(h)), hyp, ref, resamples=resamples)}
+
+
+# Plot data. A card may carry `"plots": {title: spec}`; the dashboard draws every spec it finds and the CLI prints
+# them with the card, so `core` stays free of plotting libraries. Three kinds of spec:
+#   {"kind": "confusion", "labels": [...], "matrix": [[count, ...], ...]}          rows true, columns predicted
+#   {"kind": "curve", "x": [...], "y": [...], "x_label", "y_label", "diagonal": bool, "note": str}
+#   {"kind": "bars", "labels": [...], "values": [...], "value_label", "note": str}  e.g. AP per class, WER per utterance
+
+
+def confusion_plot(labels: Sequence[Any], matrix: Any) -> dict[str, Any]:
+    """A confusion-matrix spec (rows true, columns predicted).
+
+    >>> confusion_plot(["a", "b"], [[2, 0], [1, 3]])["matrix"]
+    [[2, 0], [1, 3]]
+    """
+    matrix = np.asarray(matrix)
+    if matrix.shape != (len(labels), len(labels)):
+        raise ValueError(f"confusion matrix of shape {matrix.shape} for {len(labels)} labels")
+    return {"kind": "confusion", "labels": [str(label) for label in labels], "matrix": matrix.astype(int).tolist()}
+
+
+def curve_plot(x: Sequence[float], y: Sequence[float], x_label: str, y_label: str, diagonal: bool = False,
+               note: str | None = None, max_points: int = 200) -> dict[str, Any]:
+    """A line spec, thinned to at most `max_points` points (the ends are kept).
+
+    >>> spec = curve_plot(np.linspace(0, 1, 1000), np.linspace(0, 1, 1000), "recall", "precision")
+    >>> len(spec["x"]), spec["x"][-1]
+    (200, 1.0)
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(x) > max_points:
+        keep = np.unique(np.linspace(0, len(x) - 1, max_points).round().astype(int))
+        x, y = x[keep], y[keep]
+    spec = {"kind": "curve", "x": [round(float(v), 5) for v in x], "y": [round(float(v), 5) for v in y],
+            "x_label": x_label, "y_label": y_label, "diagonal": diagonal}
+    return {**spec, "note": note} if note else spec
+
+
+def bars_plot(labels: Sequence[Any], values: Sequence[float | None], value_label: str, note: str | None = None,
+              worst_first: bool | None = None, limit: int = 50) -> dict[str, Any]:
+    """A bar spec; with `worst_first` set (True: high is bad) only the `limit` worst items are kept, worst first.
+
+    >>> bars_plot(["u1", "u2", "u3"], [0.1, 0.5, 0.0], "WER", worst_first=True, limit=2)["labels"]
+    ['u2', 'u1']
+    """
+    pairs = [(str(label), None if value is None or not np.isfinite(value) else round(float(value), 5))
+             for label, value in zip(labels, values)]
+    if worst_first is not None:
+        total = len(pairs)
+        pairs = sorted(pairs, key=lambda p: (p[1] is None, -(p[1] or 0.0) if worst_first else (p[1] or 0.0)))[:limit]
+        if total > limit:
+            note = f"{note + '; ' if note else ''}the {limit} worst of {total} shown"
+    spec = {"kind": "bars", "labels": [p[0] for p in pairs], "values": [p[1] for p in pairs], "value_label": value_label}
+    return {**spec, "note": note} if note else spec
+
+
+def score_plots(y_true: Sequence[bool], scores: Sequence[float], positive: str = "positive",
+                bins: int = 10) -> dict[str, dict[str, Any]]:
+    """Precision-recall, ROC and calibration (reliability) specs for a binary score (sklearn); {} for one class.
+
+    >>> plots = score_plots([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    >>> sorted(plots), plots["ROC curve"]["diagonal"]
+    (['Calibration', 'Precision-recall curve', 'ROC curve'], True)
+    """
+    from sklearn.calibration import calibration_curve
+    from sklearn.metrics import average_precision_score, precision_recall_curve, roc_curve
+
+    y_true, scores = np.asarray(y_true).astype(bool), np.asarray(scores, dtype=float)
+    if y_true.all() or not y_true.any():
+        return {}
+    precision, recall, _ = precision_recall_curve(y_true, scores)
+    fpr, tpr, _ = roc_curve(y_true, scores)
+    plots = {
+        "Precision-recall curve": curve_plot(recall[::-1], precision[::-1], f"recall ({positive})", "precision",
+                                             note=f"average precision {average_precision_score(y_true, scores):.3f}; "
+                                                  f"base rate {y_true.mean():.3f}"),
+        "ROC curve": curve_plot(fpr, tpr, "false-positive rate", "true-positive rate", diagonal=True),
+    }
+    if scores.min() >= 0 and scores.max() <= 1:
+        observed, predicted = calibration_curve(y_true, scores, n_bins=bins, strategy="quantile")
+        plots["Calibration"] = curve_plot(predicted, observed, f"mean predicted P({positive})",
+                                          f"observed share {positive}", diagonal=True,
+                                          note=f"{bins} equal-count bins; on the diagonal = calibrated")
+    return plots

@@ -1,0 +1,56 @@
+"""Draw the plot specs a metric card carries (`card["plots"]`, see `core.evaluate`): confusion matrices, curves, bars."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+__all__ = ["figure", "render_plots"]
+
+
+def figure(title: str, spec: dict[str, Any]):
+    """A plotly figure for one spec (None for an unknown kind, so an older dashboard skips newer plots)."""
+    import plotly.graph_objects as go
+
+    kind = spec.get("kind")
+    if kind == "confusion":
+        labels = spec["labels"]
+        fig = go.Figure(go.Heatmap(z=spec["matrix"], x=labels, y=labels, colorscale="Blues", texttemplate="%{z}",
+                                   hovertemplate="true %{y}<br>predicted %{x}<br>%{z}<extra></extra>"))
+        fig.update_yaxes(autorange="reversed", title="true")
+        fig.update_xaxes(title="predicted")
+    elif kind == "curve":
+        fig = go.Figure(go.Scatter(x=spec["x"], y=spec["y"], mode="lines+markers" if len(spec["x"]) <= 20 else "lines",
+                                   name=title))
+        if spec.get("diagonal"):
+            fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dash", "color": "grey"},
+                                     name="reference", hoverinfo="skip"))
+        fig.update_xaxes(title=spec.get("x_label"))
+        fig.update_yaxes(title=spec.get("y_label"))
+    elif kind == "bars":
+        fig = go.Figure(go.Bar(x=spec["values"], y=spec["labels"], orientation="h"))
+        fig.update_yaxes(autorange="reversed", type="category")
+        fig.update_xaxes(title=spec.get("value_label"))
+    else:
+        return None
+    fig.update_layout(title=title, height=360 if kind != "bars" else max(260, 22 * len(spec.get("labels", [])) + 120),
+                      margin={"l": 10, "r": 10, "t": 40, "b": 10}, showlegend=False)
+    return fig
+
+
+def render_plots(card: dict[str, Any]) -> int:
+    """Draw every plot in the card, two per row; returns how many were drawn."""
+    plots = [(title, spec) for title, spec in (card.get("plots") or {}).items() if isinstance(spec, dict)]
+    drawn = 0
+    for start in range(0, len(plots), 2):
+        columns = st.columns(2)
+        for column, (title, spec) in zip(columns, plots[start:start + 2]):
+            fig = figure(title, spec)
+            if fig is None:
+                continue
+            column.plotly_chart(fig, width="stretch", key=f"plot-{card.get('task')}-{title}")
+            if spec.get("note"):
+                column.caption(spec["note"])
+            drawn += 1
+    return drawn
