@@ -15,7 +15,7 @@ from core.artifacts import cache_dir, hash_bytes, read_card, save_model_dir
 from core.config import config_to_dict
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError
-from core.evaluate import metric_card, metric_with_ci
+from core.evaluate import bars_plot, metric_card, metric_with_ci
 from core.protocols import TaskModel
 from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
@@ -348,7 +348,14 @@ class QAModel(TaskModel):
         exact_array, f1_array = np.array(exact), np.array(f1)
         metrics = {"exact_match": metric_with_ci(lambda a: float(np.mean(a)), exact_array),
                    "f1": metric_with_ci(lambda a: float(np.mean(a)), f1_array)}
-        return metric_card(self.task, self.name, len(examples), metrics, scale="percent")
+        names = [str(e.get("id") or i) for i, e in enumerate(examples)]
+        plots = {"F1 per question": bars_plot(names, f1_array, "F1 (SQuAD rules, %)", worst_first=False,
+                                              note="lowest first")}
+        worst = [{"id": names[i], "question": examples[i]["question"], "answers": examples[i]["answers"][:3],
+                  "prediction": predictions[i]["answer"], "f1": round(float(f1_array[i]), 2)}
+                 for i in np.argsort(f1_array, kind="stable")[:10]]
+        return metric_card(self.task, self.name, len(examples), metrics, scale="percent", plots=plots,
+                           worst_questions=worst)
 
     def fit(self, data: Any, config: QAConfig | None = None, *, run_dir=None, resume: bool = False, callbacks=(),
             validation_data: Any = None) -> "QAModel":

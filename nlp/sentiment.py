@@ -18,7 +18,7 @@ from core.config import config_to_dict
 from core.data import read_lines
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError
-from core.evaluate import classification_metrics, metric_card
+from core.evaluate import classification_metrics, confusion_plot, metric_card, score_plots
 from core.protocols import TaskModel
 from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
@@ -247,12 +247,16 @@ class SentimentModel(TaskModel):
     def evaluate(self, data: Any) -> dict[str, Any]:
         """Accuracy, macro-F1 and AUC with bootstrap CIs on labelled texts."""
         frame = as_text_frame(data)
-        truth = label_indices(frame["label"].to_list(), self.labels_)
+        truth = np.asarray(label_indices(frame["label"].to_list(), self.labels_), dtype=int)
         probabilities = self.probabilities(frame["text"].to_list())
         predicted = probabilities.argmax(1)
         names = np.array(self.labels_, dtype=object)
         metrics = classification_metrics(names[truth], names[predicted], scores=probabilities, labels=self.labels_)
-        return metric_card(self.task, self.name, frame.height, metrics)
+        k = len(self.labels_)
+        plots = {"Confusion matrix": confusion_plot(self.labels_, np.bincount(truth * k + predicted, minlength=k * k).reshape(k, k))}
+        if k == 2:  # PR curve, ROC and calibration of the second label (e.g. "positive")
+            plots.update(score_plots(truth == 1, probabilities[:, 1], positive=str(self.labels_[1])))
+        return metric_card(self.task, self.name, frame.height, metrics, plots=plots)
 
     def fit(self, data: Any, config: SentimentConfig | None = None, *, run_dir=None, resume: bool = False,
             callbacks=(), validation_data: Any = None) -> "SentimentModel":

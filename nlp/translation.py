@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
+
 from core.artifacts import check_model_dir, hash_frame, read_card, save_model_dir
 from core.config import config_to_dict
 from core.device import pick_device, seed_everything
 from core.errors import InputError, ModelNotFoundError
-from core.evaluate import metric_card, text_generation_metrics
+from core.evaluate import bars_plot, metric_card, text_generation_metrics
 from core.protocols import TaskModel, iter_batches
 from core.registry import missing_model_message, resolve_source
 from nlp._apertium import ApertiumEngine, installed_pairs, mode_for, require_apertium
@@ -383,8 +385,17 @@ class Translator(TaskModel):
         self._require_fitted("name_")
         source_lang, target_lang, rows = self._select_pair(self._frame(data))
         hypotheses = self.translate(rows["source"].to_list(), source_lang, target_lang)
-        metrics = text_generation_metrics(hypotheses, rows["target"].to_list())
-        return metric_card(self.task, self.name_, rows.height, metrics, source_lang=source_lang, target_lang=target_lang)
+        references = rows["target"].to_list()
+        metrics = text_generation_metrics(hypotheses, references)
+        import sacrebleu
+
+        chrf = np.array([sacrebleu.sentence_chrf(h, [r]).score for h, r in zip(hypotheses, references)])
+        plots = {"chrF per sentence": bars_plot([f"{i}: {s[:40]}" for i, s in enumerate(rows["source"].to_list())], chrf,
+                                                "sentence chrF", worst_first=False, note="lowest first")}
+        worst = [{"source": rows["source"][int(i)], "reference": references[int(i)], "hypothesis": hypotheses[int(i)],
+                  "chrf": round(float(chrf[i]), 1)} for i in np.argsort(chrf, kind="stable")[:10]]
+        return metric_card(self.task, self.name_, rows.height, metrics, source_lang=source_lang, target_lang=target_lang,
+                           plots=plots, worst_sentences=worst)
 
     # -- training ---------------------------------------------------------------------------------------
     def fit(self, data: Any, config: "Translator.Config | None" = None, *, run_dir: str | Path | None = None,

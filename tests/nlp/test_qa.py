@@ -48,6 +48,8 @@ def test_squad_v2_no_answer_and_scoring(extractive):
     card = abstainer.evaluate(squad_dict(version_2=True))
     # Only the unanswerable question is right when the model always abstains.
     assert card["metrics"]["exact_match"]["value"] == pytest.approx(100 / 3)
+    assert card["plots"]["F1 per question"]["values"] == [0.0, 0.0, 100.0]  # lowest first
+    assert card["worst_questions"][0]["prediction"] == "" and len(card["worst_questions"]) == 3
 
 
 def test_retrieval_baseline_rules_and_fit_converts(tmp_path):

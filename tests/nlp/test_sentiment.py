@@ -45,6 +45,10 @@ def test_evaluate_accepts_int_and_name_labels(classifier):
     assert card["n"] == 4 and {"accuracy", "macro_f1", "auc"} <= set(card["metrics"])
     named = classifier.evaluate(pl.DataFrame({"text": ["good", "bad", "fine", "awful"], "label": ["positive", "negative"] * 2}))
     assert named["metrics"]["accuracy"] == card["metrics"]["accuracy"]
+    plots = card["plots"]
+    assert sum(map(sum, plots["Confusion matrix"]["matrix"])) == 4
+    assert {"Precision-recall curve", "ROC curve", "Calibration"} <= set(plots)
+    assert all(0 <= v <= 1 for v in plots["Precision-recall curve"]["y"])
     with pytest.raises(InputError, match="not one of the model's labels"):
         classifier.evaluate(pl.DataFrame({"text": ["good", "bad"], "label": ["yes", "no"]}))
 

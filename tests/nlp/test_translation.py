@@ -131,6 +131,9 @@ def test_evaluate_card_has_bleu_and_chrf(tiny):
     card = tiny.evaluate(list(PAIRS))
     assert card["n"] == len(PAIRS) and {"bleu", "chrf"} <= set(card["metrics"])
     assert 0 <= card["metrics"]["chrf"]["value"] <= 100
+    bars = card["plots"]["chrF per sentence"]
+    assert len(bars["labels"]) == len(PAIRS) and bars["values"] == sorted(bars["values"])
+    assert len(card["worst_sentences"]) == min(10, len(PAIRS))
 
 
 def test_fit_needs_one_pair_and_resumes(tmp_path):
