@@ -110,7 +110,13 @@ with evaluate_tab:
     st.caption("Upload a manifest (CSV/JSONL with audio,text) inside a .zip with its audio, or a zipped "
                "LibriSpeech / LJSpeech folder. WER and CER use Whisper's English text normalisation.")
     if model is not None:
-        common.evaluate_tab(TASK, model, suffixes=DATA_SUFFIXES)
+        card = common.evaluate_tab(TASK, model, suffixes=DATA_SUFFIXES)
+        shown = card is not None and st.session_state.get(f"{TASK}-evaluate-model") == id(model)
+        if shown and card.get("worst_utterances"):
+            st.subheader("Worst utterances")
+            st.dataframe(card["worst_utterances"], hide_index=True, width="stretch",
+                         key="speech-worst-utterances")
+            st.caption("Reference and hypothesis after normalisation; WER per utterance (jiwer), worst first.")
 
 with retrain_tab:
     st.caption("Trains the compact Conformer-CTC model from scratch on your data (characters of your transcripts). "

@@ -22,7 +22,7 @@ from core.data.images import IMAGE_SUFFIXES, list_image_folder
 from core.data.paths import require_path
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError, NotFittedError
-from core.evaluate import metric_card, metric_with_ci
+from core.evaluate import bars_plot, confusion_plot, metric_card, metric_with_ci, score_plots
 from core.protocols import TaskModel, iter_batches
 from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
@@ -382,7 +382,7 @@ class MedicalClassifier(TaskModel):
     # -- evaluation ------------------------------------------------------------------------------------
     def evaluate(self, data: Any) -> dict[str, Any]:
         """Accuracy, macro-F1, AUC (macro and per class), sensitivity/specificity at the threshold, with CIs
-        (torchmetrics; bootstrap over images)."""
+        (torchmetrics; bootstrap over images), plus plots: confusion matrix, and PR / ROC / calibration (binary)."""
         import torch
         from torchmetrics.functional.classification import (binary_auroc, binary_recall, binary_specificity,
                                                             multiclass_accuracy, multiclass_f1_score)
@@ -441,7 +441,31 @@ class MedicalClassifier(TaskModel):
                     p[:, k], t.eq(k).long(), threshold=threshold, validate_args=False)), index, resamples=RESAMPLES)
         return metric_card(self.task, self.card_.get("name", self.config.architecture), len(truth), metrics,
                            labels=list(self.label_names_), threshold=threshold,
-                           positive_label=self.label_names_[positive] if positive is not None else None)
+                           positive_label=self.label_names_[positive] if positive is not None else None,
+                           plots=self._plots(probabilities.numpy(), truth.numpy(), positive, metrics))
+
+    def _plots(self, probabilities: np.ndarray, truth: np.ndarray, positive: int | None,
+               metrics: dict[str, Any]) -> dict[str, Any]:
+        """Confusion matrix at the card's decision rule; binary: PR, ROC, calibration; multi-class: AUC per class."""
+        from sklearn.metrics import confusion_matrix
+
+        names, classes = list(self.label_names_), len(self.label_names_)
+        if positive is not None:
+            # the positive class when its probability reaches the threshold, else the other class
+            predicted = np.where(probabilities[:, positive] >= self.config.threshold, positive, 1 - positive)
+            rule = f"predicted {names[positive]} when P({names[positive]}) >= {self.config.threshold:g}"
+        else:
+            predicted, rule = probabilities.argmax(1), "predicted = most probable class"
+        matrix = confusion_matrix(truth, predicted, labels=list(range(classes)))
+        plots: dict[str, Any] = {"Confusion matrix": {**confusion_plot(names, matrix), "note": rule}}
+        if positive is not None:
+            plots.update(score_plots(truth == positive, probabilities[:, positive], positive=names[positive]))
+        else:
+            aucs = [metrics.get(f"auc_{name}", {}).get("value") for name in names]
+            if any(a is not None for a in aucs):
+                plots["AUC per class"] = bars_plot(names, aucs, "AUC (one-vs-rest)", worst_first=False,
+                                                   note="lowest first; classes absent from the data have none")
+        return plots
 
     # -- training -----------------------------------------------------------------------------------------
     def _split(self, data: ClassificationData, config) -> tuple[list[int], list[int]]:

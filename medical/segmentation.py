@@ -18,7 +18,7 @@ from core.config import config_to_dict
 from core.data.paths import require_path, resolve_inside
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError, NotFittedError
-from core.evaluate import metric_card, metric_with_ci
+from core.evaluate import bars_plot, metric_card, metric_with_ci
 from core.protocols import TaskModel
 from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
@@ -513,7 +513,8 @@ class Segmenter(TaskModel):
         return result
 
     def evaluate(self, data: Any) -> dict[str, Any]:
-        """Dice, IoU and Hausdorff-95 (MONAI; mean over foreground labels, per-label too) with bootstrap CIs over items."""
+        """Dice, IoU and Hausdorff-95 (MONAI; mean over foreground labels, per-label too) with bootstrap CIs over items,
+        plus "Dice per case" bars (lowest first) and, with several foreground labels, "Dice per label" bars."""
         if not isinstance(data, SegmentationData):
             data = self.read_data(data)
         self._ready()
@@ -530,8 +531,12 @@ class Segmenter(TaskModel):
             return statistic
 
         index = np.arange(len(predicted))
+        plots: dict[str, Any] = {}
         for name, values in scores.items():
             per_item = np.array([np.nanmean(v) if np.isfinite(v).any() else np.nan for v in values])
+            if name == "dice":
+                plots["Dice per case"] = bars_plot(data.names, per_item, "Dice", worst_first=False,
+                                                   note="mean over foreground labels; lowest first")
             if np.isfinite(per_item).any():
                 metrics[name] = metric_with_ci(mean_of(per_item), index)
             for k, label in enumerate(self.label_names_[1:]):
@@ -540,8 +545,13 @@ class Segmenter(TaskModel):
                     metrics[f"{name}_{label}"] = metric_with_ci(mean_of(column), index)
         if "hd95" in metrics:
             metrics["hd95"]["unit"] = "mm" if any(s != (1.0,) * len(s) for s in data.spacings) else "pixels"
+        foreground = self.label_names_[1:]
+        if len(foreground) > 1:
+            plots["Dice per label"] = bars_plot(foreground, [metrics.get(f"dice_{label}", {}).get("value")
+                                                             for label in foreground], "Dice",
+                                                note="mean over cases where the label is present")
         return metric_card(self.task, self.card_.get("name", "unet"), len(predicted), metrics,
-                           labels=list(self.label_names_))
+                           labels=list(self.label_names_), plots=plots)
 
     # -- training ----------------------------------------------------------------------------------
     def _units(self, data: SegmentationData) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:

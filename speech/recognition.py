@@ -17,7 +17,7 @@ import numpy as np
 from core.artifacts import hash_frame, read_card, save_model_dir
 from core.config import config_to_dict
 from core.errors import InputError, ModelNotFoundError, NotFittedError
-from core.evaluate import metric_card, transcription_metrics
+from core.evaluate import bars_plot, metric_card, transcription_metrics
 from core.protocols import TaskModel
 from core.registry import missing_model_message, resolve_source
 from speech import _backends
@@ -340,7 +340,8 @@ class SpeechRecognizer(TaskModel):
         return frame
 
     def evaluate(self, data: Any) -> dict[str, Any]:
-        """WER and CER (jiwer) with bootstrap CIs on normalised text, plus the real-time factor."""
+        """WER and CER (jiwer) with bootstrap CIs on normalised text, the real-time factor, "WER by utterance" bars and
+        the `worst_utterances` (up to 10 misrecognised: audio, reference, hypothesis, wer)."""
         self._require_ready()
         frame = self._as_data(data)
         references = [normalize_text(t) for t in frame["text"].to_list()]
@@ -355,8 +356,9 @@ class SpeechRecognizer(TaskModel):
         metrics = transcription_metrics(hypotheses, references)
         metrics["real_time_factor"] = {"value": seconds / max(audio_seconds, 1e-9), "ci95": None}
         examples = [{"reference": r, "hypothesis": h} for r, h in zip(references[:5], hypotheses[:5])]
+        plots, worst = _utterance_errors(frame["audio"].to_list(), references, hypotheses)
         return metric_card(self.task, self.name_, frame.height, metrics, normalisation=NORMALISATION,
-                           audio_seconds=round(audio_seconds, 3), examples=examples)
+                           audio_seconds=round(audio_seconds, 3), examples=examples, worst_utterances=worst, plots=plots)
 
     # -- training -----------------------------------------------------------------------------------------------
     def fit(self, data: Any, config: Any = None, *, run_dir: str | Path | None = None, resume: bool = False,
@@ -444,6 +446,39 @@ class SpeechRecognizer(TaskModel):
         libraries = ["faster-whisper", "ctranslate2", "transformers", "torchaudio", "soundfile", "soxr", "jiwer"]
         return save_model_dir(path, json.loads(json.dumps(card, default=str)), write_weights=self.backend_.save,
                               libraries=libraries)
+
+
+def _audio_names(audio: list[Any]) -> list[str]:
+    """Plot labels: each audio file's name (no folder), "row N" for in-memory audio; repeated names get their row.
+
+    >>> _audio_names(["a/x.wav", "b/x.wav", "c/y.wav", b"RIFF"])
+    ['x.wav (row 1)', 'x.wav (row 2)', 'y.wav', 'row 4']
+    """
+    names = [Path(str(a)).name if isinstance(a, (str, Path)) else f"row {i + 1}" for i, a in enumerate(audio)]
+    counts: dict[str, int] = {}
+    for name in names:
+        counts[name] = counts.get(name, 0) + 1
+    return [f"{name} (row {i + 1})" if counts[name] > 1 else name for i, name in enumerate(names)]
+
+
+def _utterance_errors(audio: list[Any], references: list[str], hypotheses: list[str],
+                      worst: int = 10) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The "WER by utterance" bars (jiwer, normalised text, worst first) and up to `worst` misrecognised utterances.
+
+    >>> plots, rows = _utterance_errors(["d/a.wav", "d/b.wav"], ["hello world", "yes"], ["hello word", "yes"])
+    >>> plots["WER by utterance"]["labels"], [(r["audio"], r["wer"]) for r in rows]
+    (['a.wav', 'b.wav'], [('a.wav', 0.5)])
+    """
+    import jiwer
+
+    names = _audio_names(audio)
+    rates = [float(jiwer.wer(r, h)) for r, h in zip(references, hypotheses)]
+    plots = {"WER by utterance": bars_plot(names, rates, "WER", worst_first=True,
+                                           note="jiwer on normalised text; the corpus WER weights utterances by length")}
+    order = sorted(range(len(rates)), key=lambda i: -rates[i])
+    rows = [{"audio": names[i], "reference": references[i], "hypothesis": hypotheses[i], "wer": round(rates[i], 4)}
+            for i in order[:worst] if rates[i] > 0]
+    return plots, rows
 
 
 def _join(parts: list[tuple[float, dict[str, Any]]]) -> dict[str, Any]:

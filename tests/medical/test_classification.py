@@ -60,14 +60,43 @@ def test_threshold_changes_sensitivity(tmp_path):
     assert model.evaluate(folder)["metrics"]["sensitivity"]["value"] == 1.0
 
 
+def test_evaluate_card_plots_binary(tmp_path):
+    import json
+
+    pytest.importorskip("plotly")
+    pytest.importorskip("streamlit")
+    from apps.plots import figure
+
+    folder = write_image_folder(tmp_path, per_class=4)
+    model = MedicalClassifier.from_config(TINY, ["abnormal", "normal"], device="cpu")
+    card = model.evaluate(folder)
+    json.dumps(card, allow_nan=False)
+    plots = card["plots"]
+    assert {"Confusion matrix", "Precision-recall curve", "ROC curve", "Calibration"} <= set(plots)
+    confusion = plots["Confusion matrix"]
+    assert confusion["labels"] == ["abnormal", "normal"] and np.asarray(confusion["matrix"]).sum() == card["n"] == 8
+    assert np.asarray(confusion["matrix"]).sum(axis=1).tolist() == [4, 4]  # rows are the true classes
+    assert plots["ROC curve"]["diagonal"] and "normal" in plots["Precision-recall curve"]["x_label"]
+    assert all(figure(title, spec) is not None for title, spec in plots.items())  # the dashboard can draw each
+    model.config = dataclasses.replace(model.config, threshold=0.0)  # everything called positive ("normal")
+    assert model.evaluate(folder)["plots"]["Confusion matrix"]["matrix"] == [[0, 4], [0, 4]]
+
+
 def test_multiclass_reports_auc_per_class(tmp_path):
     folder = write_image_folder(tmp_path, per_class=3)
     (folder / "third").mkdir()
     for file in sorted((folder / "normal").iterdir()):
         shutil.copy(file, folder / "third" / file.name)
     model = MedicalClassifier.for_training(None, device="cpu").fit(folder, TINY)
-    metrics = model.evaluate(folder)["metrics"]
+    card = model.evaluate(folder)
+    metrics = card["metrics"]
     assert {"auc_abnormal", "auc_normal", "auc_third", "sensitivity_third", "specificity_third"} <= set(metrics)
+    confusion = card["plots"]["Confusion matrix"]
+    predicted = [r["label"] for r in model.predict(sorted(folder.rglob("*.png")))]  # argmax decides
+    assert np.asarray(confusion["matrix"]).shape == (3, 3)
+    assert np.asarray(confusion["matrix"]).sum(axis=0).tolist() == [predicted.count(n) for n in confusion["labels"]]
+    assert sorted(card["plots"]["AUC per class"]["labels"]) == ["abnormal", "normal", "third"]
+    assert "ROC curve" not in card["plots"]
 
 
 def test_class_imbalance_weights_and_unknown_option(tmp_path):

@@ -46,6 +46,32 @@ def test_unknown_label_values_are_input_error(tmp_path):
         tiny().evaluate(data)
 
 
+def test_evaluate_card_plots_dice_per_case_and_per_label(tmp_path):
+    from medical.segmentation import SegmentationData
+
+    pytest.importorskip("plotly")
+    pytest.importorskip("streamlit")
+    from apps.plots import figure
+
+    card = tiny().evaluate(Segmenter.read_data(write_pairs(tmp_path, count=3)))
+    json.dumps(card, allow_nan=False)
+    spec = card["plots"]["Dice per case"]
+    assert spec["kind"] == "bars" and sorted(spec["labels"]) == ["case0.png", "case1.png", "case2.png"]
+    values = [v for v in spec["values"] if v is not None]
+    assert values == sorted(values) and all(0 <= v <= 1 for v in values)  # lowest Dice first
+    assert "Dice per label" not in card["plots"]  # one foreground label
+    # two foreground labels: disc (1) and a bar (2)
+    pairs = [disc_pair(k, 24) for k in range(2)]
+    masks = [np.where(np.arange(24)[None, :] < 4, 2, mask).astype(np.int64) for _, mask in pairs]
+    data = SegmentationData.from_arrays([image for image, _ in pairs], masks, ["background", "disc", "bar"])
+    card = tiny(labels=("background", "disc", "bar")).evaluate(data)
+    per_label = card["plots"]["Dice per label"]
+    assert per_label["labels"] == ["disc", "bar"]
+    assert per_label["values"] == [round(card["metrics"][f"dice_{k}"]["value"], 5) for k in ("disc", "bar")]
+    assert sorted(card["plots"]["Dice per case"]["labels"]) == ["item_0", "item_1"]
+    assert all(figure(title, spec) is not None for title, spec in card["plots"].items())  # the dashboard can draw each
+
+
 def test_missing_mask_is_input_error(tmp_path):
     root = write_pairs(tmp_path, count=2)
     (root / "masks" / "case1.png").unlink()

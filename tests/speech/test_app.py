@@ -44,3 +44,28 @@ def test_speech_page_transcribes_a_sample(tiny_saved_model):
     assert any("Transcript" in h.value for h in app.subheader)
     app.radio(key="speech-input").set_value("Record").run()
     assert not app.exception
+
+
+def test_speech_evaluate_tab_lists_worst_utterances(tiny_saved_model, monkeypatch):
+    """The Evaluate tab shows the card's worst utterances as a table (the upload is stubbed: AppTest cannot upload)."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from apps import common
+
+    card = {"task": "speech.recognition", "model": "tiny", "n": 2, "metrics": {"wer": {"value": 0.5, "ci95": None}},
+            "worst_utterances": [{"audio": "0.wav", "reference": "yes", "hypothesis": "yet", "wer": 1.0}]}
+
+    def fake_evaluate_tab(task, model, read_options=None, suffixes=None):
+        st.session_state[f"{task}-evaluate-model"] = id(model)
+        common.metric_card_view(card)
+        return card
+
+    monkeypatch.setattr(common, "evaluate_tab", fake_evaluate_tab)
+    app = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "apps" / "speech.py"), default_timeout=120)
+    app.session_state["speech-model"] = f"Saved: {tiny_saved_model}"
+    app.run()
+    assert not app.exception
+    assert any(h.value == "Worst utterances" for h in app.subheader)
+    tables = [d.value for d in app.dataframe]
+    assert any("hypothesis" in t.columns and list(t["hypothesis"]) == ["yet"] for t in tables)

@@ -99,6 +99,38 @@ def test_compact_model_trains_predicts_and_round_trips(compact, tmp_path):
     assert {"wer", "cer", "real_time_factor"} <= set(card["metrics"]) and card["normalisation"]
 
 
+def test_evaluate_card_plots_wer_by_utterance(compact):
+    import jiwer
+
+    pytest.importorskip("plotly")
+    pytest.importorskip("streamlit")
+    from apps.plots import figure
+
+    model, folder = compact
+    card = model.evaluate(folder / "data" / "manifest.csv")
+    json.dumps(card, allow_nan=False)  # the card travels as JSON
+    spec = card["plots"]["WER by utterance"]
+    assert spec["kind"] == "bars" and spec["value_label"] == "WER"
+    assert sorted(spec["labels"]) == sorted(f"{i}.wav" for i in range(8))  # file names, no folders
+    assert spec["values"] == sorted(spec["values"], reverse=True)  # worst first
+    worst = card["worst_utterances"]
+    assert 0 < len(worst) <= 10 and [r["wer"] for r in worst] == sorted((r["wer"] for r in worst), reverse=True)
+    by_name = dict(zip(spec["labels"], spec["values"]))
+    for row in worst:
+        assert set(row) == {"audio", "reference", "hypothesis", "wer"} and row["wer"] > 0
+        assert row["wer"] == pytest.approx(jiwer.wer(row["reference"], row["hypothesis"]), abs=1e-4)
+        assert by_name[row["audio"]] == pytest.approx(row["wer"], abs=1e-4)
+    assert figure("WER by utterance", spec) is not None  # the dashboard can draw it
+
+
+def test_utterance_labels_are_names_or_rows():
+    plots, worst = recognition._utterance_errors(["a/x.wav", "b/x.wav", np.zeros(4)], ["one two", "three", "four"],
+                                                 ["one", "three", "for"])
+    spec = plots["WER by utterance"]
+    assert spec["labels"] == ["row 3", "x.wav (row 1)", "x.wav (row 2)"] and spec["values"] == [1.0, 0.5, 0.0]
+    assert [r["audio"] for r in worst] == ["row 3", "x.wav (row 1)"]
+
+
 def test_compact_fit_resumes_and_refuses_bad_data(compact, tmp_path):
     model, folder = compact
     with pytest.raises(InputError):
