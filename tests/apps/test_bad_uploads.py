@@ -17,7 +17,6 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from core.errors import InputError  # noqa: E402
 
 APPS = Path(__file__).resolve().parents[2] / "apps"
-SHARED_DEFAULTS = Path.home() / ".cache" / "verticals" / "defaults"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
 
@@ -32,14 +31,16 @@ def home(tmp_path, monkeypatch):
 
 
 @pytest.fixture()
-def shared_defaults(home):
-    """The user's cached embedded defaults, read-only through a symlink; skip when a needed one is not cached."""
-    def link(*names: str) -> None:
-        missing = [n for n in names if not (SHARED_DEFAULTS / n).is_dir()]
-        if missing:
-            pytest.skip(f"embedded default(s) {missing} not cached in {SHARED_DEFAULTS}")
-        (home / "defaults").symlink_to(SHARED_DEFAULTS, target_is_directory=True)
-    return link
+def tiny_sentiment(home):
+    """A tiny saved sentiment model (random-init 2-layer encoder) promoted to the page's default: no MiniLM load."""
+    from core.artifacts import models_dir, promote_model
+    from nlp.sentiment import SentimentModel
+    from tests.nlp.tiny import tiny_encoder_dir
+
+    path = models_dir() / "tiny-sentiment"
+    SentimentModel.from_encoder(tiny_encoder_dir(home / "encoder"), device="cpu", name="tiny").save(path)
+    promote_model("nlp.sentiment", path)
+    return path
 
 
 @pytest.fixture()
@@ -101,11 +102,11 @@ def _zip(entries: dict[str, bytes], symlink: str | None = None) -> bytes:
 # --- pages -----------------------------------------------------------------------------------------------------------
 
 
-def test_nlp_sentiment_empty_text_and_wrong_upload(shared_defaults):
-    shared_defaults("nlp-sentiment-minilm-v1")
+def test_nlp_sentiment_empty_text_and_wrong_upload(tiny_sentiment):
     _preimport("nlp", "nlp.sentiment", "nlp.qa")
-    app = AppTest.from_file(str(APPS / "nlp.py"), default_timeout=180).run()
+    app = AppTest.from_file(str(APPS / "nlp.py"), default_timeout=120).run()
     assert not app.exception, app.exception
+    assert app.selectbox(key="nlp-sentiment-model").value == f"Saved: {tiny_sentiment.name}"  # the promoted tiny model
     app.text_area(key="nlp-sentiment-text").set_value("   \n  ").run()
     app.button(key="nlp-sentiment-run").click().run()
     _assert_friendly_error(app)
@@ -115,10 +116,9 @@ def test_nlp_sentiment_empty_text_and_wrong_upload(shared_defaults):
     _assert_friendly_error(app, "unsupported file type")
 
 
-def test_nlp_sentiment_empty_text_says_what_to_do(shared_defaults):
-    shared_defaults("nlp-sentiment-minilm-v1")
+def test_nlp_sentiment_empty_text_says_what_to_do(tiny_sentiment):
     _preimport("nlp", "nlp.sentiment", "nlp.qa")
-    app = AppTest.from_file(str(APPS / "nlp.py"), default_timeout=180).run()
+    app = AppTest.from_file(str(APPS / "nlp.py"), default_timeout=120).run()
     app.text_area(key="nlp-sentiment-text").set_value("").run()
     app.button(key="nlp-sentiment-run").click().run()
     message = _assert_friendly_error(app)

@@ -1,6 +1,8 @@
-"""End-to-end user flows in a real headless Chromium (Debian `chromium`, driven by Playwright): score one applicant on
-the Finance page, run the Haar detector on a bundled Vision sample, retrain a tiny risk model from an uploaded CSV as a
-background job, watch it finish and find it on the Models page. Screenshots go to bench/results/screens/flow_*.png."""
+"""End-to-end user flows in a real headless Chromium (Debian `chromium`, driven by Playwright): a prediction on every
+page (sentiment and translation on NLP, Haar detection on Vision, a transcript on Speech, one applicant and a forecast on
+Finance, segmentation and classification on Medical, the speech -> translation -> sentiment chain on Home), then a tiny
+risk model retrained from an uploaded CSV as a background job, watched until it finishes and found on the Models page.
+Screenshots go to bench/results/screens/flow_*.png."""
 
 from __future__ import annotations
 
@@ -47,6 +49,46 @@ def _clean(page, where: str) -> None:
     assert "Traceback" not in page.content(), f"{where} shows a traceback"
 
 
+def _choose(page, key: str, option: str) -> None:
+    """Pick `option` of the radio with `key`."""
+    page.locator(f"{_keyed(key)} label", has_text=option).first.click()
+    settle(page)
+
+
+def _press(page, key: str, timeout_s: float = 120) -> None:
+    """Click the button with `key` once it is drawn (the page may still be loading a model)."""
+    button = page.locator(f"{_keyed(key)} button").first
+    button.wait_for(timeout=timeout_s * 1000)
+    button.click()
+    settle(page)
+
+
+def _wait_for(page, result, where: str, timeout_s: float = 300):
+    """Wait until `result` is visible; fail at once with the page's message if an error box or exception shows."""
+    errors = page.locator("[data-testid='stAlertContentError'], [data-testid='stException']")
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        if result.count() and result.first.is_visible():
+            return result.first
+        if errors.count():
+            pytest.fail(f"{where}: {errors.first.inner_text()[:500]}")
+        time.sleep(1.0)
+    pytest.fail(f"{where}: no result after {timeout_s:.0f} s")
+
+
+def _shoot(page, name: str, element=None) -> None:
+    if element is not None:
+        element.scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENS / name), full_page=True)
+
+
+def _images_loaded(page, timeout_s: float = 60) -> None:
+    """Every drawn image (overlays, boxes) has really loaded in the browser."""
+    page.wait_for_function("() => { const all = [...document.querySelectorAll(\"[data-testid='stImage'] img\")];"
+                           " return all.length > 0 && all.every(i => i.complete && i.naturalWidth > 0); }",
+                           timeout=timeout_s * 1000)
+
+
 def test_finance_scores_one_applicant(page):
     _open(page, "Finance")
     _clean(page, "Finance")
@@ -72,6 +114,89 @@ def test_vision_detects_on_a_bundled_sample(page):
                            ".some(i => i.complete && i.naturalWidth > 0)", timeout=60_000)
     page.locator("[data-testid='stImage'] img").first.scroll_into_view_if_needed()
     page.screenshot(path=str(SCREENS / "flow_vision_detect.png"), full_page=True)
+
+
+def test_nlp_sentiment_and_translation(page):
+    _open(page, "NLP")
+    _clean(page, "NLP")
+    _press(page, "nlp-sentiment-run", timeout_s=300)  # the MiniLM default may still be loading
+    caption = _wait_for(page, page.get_by_text(re.compile(r"predicted (negative|positive), \d\.\d\d")), "NLP sentiment")
+    # one label per sample text, in the dataframe's accessibility grid (the cells themselves are drawn on a canvas)
+    cells = page.locator("[data-testid='stDataFrame'] [role='gridcell']")
+    cells.first.wait_for(state="attached", timeout=30_000)
+    labels = [t.strip() for t in cells.all_inner_texts() if t.strip() in {"negative", "positive"}]
+    assert len(labels) >= 4, cells.all_inner_texts()
+    _clean(page, "NLP after sentiment")
+    _shoot(page, "flow_nlp_predict.png", caption)
+    _choose(page, "nlp-task", "Translation")
+    _press(page, "translation-run")
+    # Apertium eng->spa of the sample sentences (the source side is only in the text area, not in page text)
+    spanish = _wait_for(page, page.get_by_text(re.compile(r"\b(tren|café|biblioteca)\b", re.IGNORECASE)), "NLP translation")
+    assert page.locator("[data-testid='stMarkdownContainer']", has_text=re.compile(r"^Spanish \(es\)$")).count(), "no Spanish column"
+    _clean(page, "NLP after translation")
+    _shoot(page, "flow_nlp_translate.png", spanish)
+
+
+def test_speech_transcribes_the_bundled_sample(page):
+    _open(page, "Speech")
+    _clean(page, "Speech")
+    _press(page, "speech-run", timeout_s=180)  # drawn once espeak-ng has synthesised the sample
+    heading = _wait_for(page, page.get_by_role("heading", name="Transcript"), "Speech transcription")
+    words = page.locator("[data-testid='stMarkdownContainer'] span[title*='confidence']")
+    transcript = " ".join(words.all_inner_texts()).strip() if words.count() else ""
+    if not transcript:  # a backend without word confidences writes the text plainly, right under the heading
+        text = page.locator("[data-testid='stMain']").inner_text()
+        transcript = text.split("Transcript", 1)[1].strip().split("\n", 1)[0].strip()
+    assert transcript and transcript != "(no speech recognised)", transcript
+    assert re.search(r"quick|brown|fox|lazy|dog", transcript, re.IGNORECASE), transcript
+    _clean(page, "Speech after transcription")
+    _shoot(page, "flow_speech_predict.png", heading)
+
+
+def test_finance_forecasts_a_bundled_series(page):
+    _open(page, "Finance")
+    _choose(page, "finance-section", "Forecasting")
+    chart = _wait_for(page, page.locator("[data-testid='stPlotlyChart']"), "Finance forecast")
+    page.wait_for_function("() => [...document.querySelectorAll(\"[data-testid='stPlotlyChart'] .scatterlayer .trace\")]"
+                           ".length >= 3", timeout=60_000)  # history, interval band(s) and forecast are drawn
+    legend = chart.inner_text()
+    assert "forecast" in legend and "history" in legend, legend
+    _clean(page, "Finance forecast")
+    _shoot(page, "flow_forecast_predict.png", chart)
+
+
+def test_medical_segments_and_classifies_a_bundled_sample(page):
+    _open(page, "Medical")
+    _clean(page, "Medical")
+    _press(page, "medical-segment", timeout_s=300)
+    table = _wait_for(page, page.get_by_role("heading", name=re.compile("Volume per label|Area per label")), "Medical segmentation")
+    _images_loaded(page)
+    assert page.locator("[data-testid='stDataFrame']").count() >= 1
+    _clean(page, "Medical after segmentation")
+    _shoot(page, "flow_medical_predict.png", table)
+    _choose(page, "medical-task", "Classification")
+    metric = _wait_for(page, page.locator("[data-testid='stMetric']", has_text="Prediction"), "Medical classification")
+    value = metric.locator("[data-testid='stMetricValue']").inner_text().strip()
+    assert value in {"lesion", "no_lesion"}, value
+    _images_loaded(page)
+    _clean(page, "Medical after classification")
+    _shoot(page, "flow_medical_classify.png", metric)
+
+
+def test_home_chain_speech_translation_sentiment(page):
+    _clean(page, "Home")
+    _press(page, "chain-run")
+    metric = _wait_for(page, page.locator("[data-testid='stMetric']", has_text="Sentiment"), "Home chain", timeout_s=420)
+    assert metric.locator("[data-testid='stMetricValue']").inner_text().strip() in {"negative", "positive"}
+    def column(label: str) -> str:
+        metric_ = page.locator("[data-testid='stMetric']", has_text=label)
+        return page.locator("[data-testid='stColumn']", has=metric_).last.inner_text()
+
+    transcript, spanish = column("Transcript"), column("Spanish")
+    assert re.search(r"loved|film|acting", transcript, re.IGNORECASE), transcript
+    assert re.search(r"pel[ií]cula|maravillos|realmente", spanish, re.IGNORECASE), spanish
+    _clean(page, "Home after the chain")
+    _shoot(page, "flow_home_predict.png", metric)
 
 
 def test_finance_retrain_job_lands_in_the_registry(page, tmp_path):
