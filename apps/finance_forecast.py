@@ -57,7 +57,7 @@ def forecast_figure(history, record: dict):
     for level, color in (("95", "rgba(255,127,14,0.15)"), ("80", "rgba(255,127,14,0.3)")):
         if f"lower_{level}" in record:
             figure.add_trace(go.Scatter(x=x_future + x_future[::-1], y=record[f"upper_{level}"] + record[f"lower_{level}"][::-1],
-                                        fill="toself", fillcolor=color, line={"width": 0}, name=f"{level}% interval"))
+                                        mode="lines", fill="toself", fillcolor=color, line={"width": 0}, name=f"{level}% interval"))
     figure.add_trace(go.Scatter(x=[x_history[-1], *x_future], y=[history["value"][-1], *record["forecast"]],
                                 mode="lines+markers", name="forecast", line={"color": "#ff7f0e"}))
     figure.update_layout(height=420, margin={"t": 30, "b": 10}, legend={"orientation": "h"})
