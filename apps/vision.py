@@ -20,8 +20,17 @@ def _samples(task: str) -> dict[str, np.ndarray]:
     if task == "vision.detection":
         from sklearn.datasets import load_sample_images
 
+        samples = {}
+        try:  # a public-domain portrait first, so the face cascade of the Haar default has something to find
+            from matplotlib import cbook
+
+            with Image.open(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)) as portrait:
+                samples["grace_hopper.jpg (matplotlib sample data)"] = np.asarray(portrait.convert("RGB"))
+        except Exception:  # matplotlib missing or its sample data stripped: sklearn's images only
+            pass
         bunch = load_sample_images()
-        return {Path(name).name: image for name, image in zip(bunch.filenames, bunch.images)}  # no server paths shown
+        samples.update({Path(name).name: image for name, image in zip(bunch.filenames, bunch.images)})  # no server paths shown
+        return samples
     from vision import classification
 
     try:
@@ -113,7 +122,9 @@ if model is not None:
     with evaluate_tab:
         st.caption("Classification: a .zip of an ImageFolder (one folder per class) or a CSV of path,label. "
                    "Detection: a .zip of COCO JSON, YOLO (images/, labels/, data.yaml) or Pascal VOC data.")
-        common.evaluate_tab(task, model)
+        card = common.evaluate_tab(task, model)
+        if card and card.get("warning") and st.session_state.get(f"{task}-evaluate-model") == id(model):
+            st.warning(card["warning"])  # e.g. the model does not know the data's labels: how to retrain
     with retrain_tab:
         st.caption("Fine-tunes in the background; the new model appears under Model once done. Detection trains a "
                    "torchvision Faster R-CNN (the Haar default cannot be retrained).")

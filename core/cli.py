@@ -86,6 +86,8 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _print_card(card: dict[str, Any], as_json: bool) -> None:
+    if card.get("warning"):  # e.g. the model does not know the data's labels: said on stderr, stdout stays one object
+        print(f"warning: {card['warning']}", file=sys.stderr)
     if as_json:
         print(json.dumps(card, default=str))
         return
@@ -95,6 +97,8 @@ def _print_card(card: dict[str, Any], as_json: bool) -> None:
         shown = f"{value:.4f}" if isinstance(value, float) else json.dumps(value)[:120]
         interval = f"  (95% CI {ci[0]:.4f}-{ci[1]:.4f})" if ci else ""
         print(f"  {name:<24} {shown}{interval}")
+    if card.get("plots"):
+        print(f"  plots (data in --json): {', '.join(card['plots'])}")
 
 
 def _run(args: argparse.Namespace) -> int:

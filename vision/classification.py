@@ -22,7 +22,7 @@ from core.data import list_image_folder, read_image_manifest
 from core.data.paths import require_path
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError
-from core.evaluate import metric_card, metric_with_ci
+from core.evaluate import bars_plot, confusion_plot, metric_card, metric_with_ci
 from core.protocols import TaskModel, iter_batches
 from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
@@ -34,6 +34,12 @@ FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_LABELS = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 DEFAULT_ARCHITECTURE = "test_efficientnet"  # ~100k parameters: trains in about a minute on a busy CPU
 DEFAULT_VERSION = "v1"
+CONFUSION_PLOT_MAX_LABELS = 40  # a larger matrix stays in the card's `confusion_matrix` but is not drawn
+PROBE_MAX_IMAGES = 2000  # the linear probe runs on a stratified sample of at most this many images
+PROBE_NOTE = ("linear_probe_accuracy: a logistic regression fitted on this model's pooled penultimate features with "
+              "stratified k-fold cross-validation (out-of-fold predictions). It measures how separable the data's own "
+              "classes are in this model's features; it is not the model's accuracy, and estimates what retraining "
+              "the head on this data could reach.")
 
 
 @dataclass(frozen=True)
@@ -234,16 +240,33 @@ class ImageClassifier(TaskModel):
         with torch.inference_mode():
             return self.network(batch).float().softmax(dim=-1).cpu()
 
-    def predict_proba(self, inputs: Any, batch_size: int | None = None) -> np.ndarray:
-        """Class probabilities, shape (N, classes), columns in `label_names` order."""
+    def _forward_with_features(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(probabilities (B, classes), pooled penultimate features (B, D)) from one pass through the network."""
+        batch = batch.to(self.device_, non_blocking=True).contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode():
+            features = self.network.forward_features(batch)
+            pooled = self.network.forward_head(features, pre_logits=True)
+            logits = self.network.forward_head(features)
+        return logits.float().softmax(dim=-1).cpu(), pooled.float().flatten(1).cpu()
+
+    def predict_proba(self, inputs: Any, batch_size: int | None = None, features: bool = False):
+        """Class probabilities, shape (N, classes), columns in `label_names` order; with `features`, also the
+        pooled penultimate features (N, D) from the same forward pass."""
         self._require_fitted("network")
         inputs = [inputs] if isinstance(inputs, (str, Path, bytes)) else list(inputs)
         if not inputs:
             raise InputError("no images given; pass a list of image paths, bytes or arrays")
-        outputs = []
+        outputs, pooled = [], []
         for chunk in iter_batches(inputs, batch_size or self.default_batch_size):
-            outputs.append(self._forward(self._tensors(decode_images(chunk, self.image_mode))))
-        return torch.cat(outputs).numpy()
+            batch = self._tensors(decode_images(chunk, self.image_mode))
+            if features:
+                probabilities, chunk_features = self._forward_with_features(batch)
+                pooled.append(chunk_features)
+            else:
+                probabilities = self._forward(batch)
+            outputs.append(probabilities)
+        probabilities = torch.cat(outputs).numpy()
+        return (probabilities, torch.cat(pooled).numpy()) if features else probabilities
 
     def predict(self, inputs: Any, batch_size: int | None = None, top_k: int = 5) -> list[dict[str, Any]]:
         """Top-k labels with scores per image.
@@ -291,10 +314,11 @@ class ImageClassifier(TaskModel):
 
     # -- evaluation ------------------------------------------------------------------------------------
     def evaluate(self, data: Any, batch_size: int | None = None) -> dict[str, Any]:
-        """Accuracy, top-5 accuracy, macro-F1 (with bootstrap CIs), per-class recall and the confusion matrix.
+        """Accuracy, top-5 accuracy, macro-F1 (with bootstrap CIs), per-class recall, the confusion matrix, and a
+        linear probe on the model's features (`linear_probe_accuracy`).
 
-        Data whose classes the model does not know at all is refused (InputError); classes partly
-        unknown count as errors and are listed under `labels_unknown_to_model`.
+        Images of classes the model does not know count as errors; they are listed under
+        `labels_unknown_to_model`, and when no class overlaps the card carries a `warning` on how to retrain.
         """
         from torchmetrics.functional.classification import (multiclass_accuracy, multiclass_confusion_matrix,
                                                              multiclass_f1_score, multiclass_recall)
@@ -302,13 +326,12 @@ class ImageClassifier(TaskModel):
         items = self._items(data)
         data_labels = sorted({label for _, label, _ in items})
         unknown = [label for label in data_labels if label not in self.label_names]
-        if len(unknown) == len(data_labels):
+        if len(unknown) == len(data_labels) and len(data_labels) < 2:
             raise InputError(
-                f"the model's classes ({_short(self.label_names)}) and the data's classes ({_short(data_labels)}) have "
-                "nothing in common, so accuracy would be meaningless; fine-tune on this data first: "
-                "verticals train vision.classification --data DATA --out DIR, then evaluate with --model DIR")
+                f"the data holds one class ({data_labels[0]}) that the model does not know ({_short(self.label_names)}): "
+                "there is nothing to score; give labelled images of at least two classes")
         space = list(self.label_names) + unknown  # unknown classes get columns the model never predicts
-        probabilities = self.predict_proba([item[0] for item in items], batch_size)
+        probabilities, features = self.predict_proba([item[0] for item in items], batch_size, features=True)
         scores = np.zeros((len(items), len(space)), dtype=np.float32)
         scores[:, : len(self.label_names)] = probabilities
         targets = np.array([space.index(label) for _, label, _ in items])
@@ -328,15 +351,38 @@ class ImageClassifier(TaskModel):
         metrics = {"accuracy": metric_with_ci(accuracy, targets, scores), "macro_f1": metric_with_ci(macro_f1, targets, scores)}
         if len(self.label_names) >= 5:
             metrics["top5_accuracy"] = metric_with_ci(top5, targets, scores)
+        extra: dict[str, Any] = {}
+        probe = _linear_probe(features, [label for _, label, _ in items])
+        if probe is not None:
+            metrics["linear_probe_accuracy"] = probe.pop("metric")
+            extra["linear_probe"] = probe
         recall = multiclass_recall(torch.from_numpy(scores), torch.from_numpy(targets), classes, average=None)
         matrix = multiclass_confusion_matrix(torch.from_numpy(scores), torch.from_numpy(targets), classes)
         shown = sorted(set(present) | set(scores.argmax(1).tolist()))
-        extra = {"per_class_recall": {space[i]: round(float(recall[i]), 4) for i in present},
-                 "confusion_matrix": {"labels": [space[i] for i in shown], "rows_true_columns_predicted":
-                                      matrix[shown][:, shown].tolist()}}
+        shown_labels, shown_matrix = [space[i] for i in shown], matrix[shown][:, shown].numpy()
+        extra.update({"per_class_recall": {space[i]: round(float(recall[i]), 4) for i in present},
+                      "confusion_matrix": {"labels": shown_labels, "rows_true_columns_predicted": shown_matrix.tolist()}})
+        plots = {}
+        if len(shown) <= CONFUSION_PLOT_MAX_LABELS:
+            plots["Confusion matrix"] = confusion_plot(shown_labels, shown_matrix)
+        plots["Recall per class"] = bars_plot(
+            [space[i] for i in present], [float(recall[i]) for i in present], "recall",
+            note="share of each class's images predicted as that class" + ("; unknown classes score 0" if unknown else ""),
+            worst_first=False if len(present) > 50 else None)
         if unknown:
             extra["labels_unknown_to_model"] = unknown
-        return metric_card(self.task, self.name, len(items), metrics, **extra)
+        if len(unknown) == len(data_labels):
+            extra["warning"] = (
+                f"the model does not know any of the data's labels ({_short(data_labels)}); it predicts only its own "
+                f"({_short(self.label_names)}), so accuracy and macro-F1 are 0 by construction. Retrain it on this data: "
+                "verticals train vision.classification --data DIR --out OUT, then evaluate with --model OUT"
+                + (f". linear_probe_accuracy ({metrics['linear_probe_accuracy']['value']:.3f}) estimates what retraining "
+                   "the head could reach" if "linear_probe_accuracy" in metrics else ""))
+        elif unknown:
+            extra["warning"] = (f"the model does not know {len(unknown)} of the data's {len(data_labels)} labels "
+                                f"({_short(unknown)}); their images count as errors. Retrain to add them: verticals train "
+                                "vision.classification --data DIR --out OUT, then evaluate with --model OUT")
+        return metric_card(self.task, self.name, len(items), metrics, plots=plots, **extra)
 
     # -- training -------------------------------------------------------------------------------------
     def fit(self, data: Any, config: ClassifierConfig | None = None, *, run_dir: str | Path | None = None,
@@ -446,6 +492,38 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (tuple, list)):
         return [_plain(v) for v in value]
     return value
+
+
+def _linear_probe(features: np.ndarray, labels: list[str], seed: int = 0) -> dict[str, Any] | None:
+    """Out-of-fold accuracy of a logistic regression on `features` (stratified k-fold, k = min(5, smallest class));
+    None when a class has fewer than two images or there is one class."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    y = np.asarray(labels, dtype=object).astype(str)
+    x = np.asarray(features, dtype=np.float32)
+    values, counts = np.unique(y, return_counts=True)
+    if len(values) < 2 or counts.min() < 2:
+        return None
+    sampled = len(y) > PROBE_MAX_IMAGES
+    if sampled:  # keep the probe cheap on large evaluation sets
+        keep, _ = train_test_split(np.arange(len(y)), train_size=PROBE_MAX_IMAGES, stratify=y, random_state=seed)
+        x, y = x[keep], y[keep]
+        values, counts = np.unique(y, return_counts=True)
+        if counts.min() < 2:
+            return None
+    folds = int(min(5, counts.min()))
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence warnings on tiny folds say nothing to the user
+        predicted = cross_val_predict(probe, x, y, cv=StratifiedKFold(folds, shuffle=True, random_state=seed))
+    from sklearn.metrics import accuracy_score
+
+    metric = metric_with_ci(lambda t, p: float(accuracy_score(t.astype(str), p.astype(str))), y, predicted)
+    return {"metric": metric, "folds": folds, "images": int(len(y)), "feature_dim": int(x.shape[1]),
+            "sampled": sampled, "note": PROBE_NOTE}
 
 
 def _split(items: list, val_fraction: float, seed: int) -> tuple[list[int], list[int]]:

@@ -17,7 +17,7 @@ from core.artifacts import hash_files, load_tensors, read_card, save_model_dir, 
 from core.config import config_to_dict
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError
-from core.evaluate import bootstrap_ci, metric_card
+from core.evaluate import bars_plot, bootstrap_ci, metric_card
 from core.protocols import TaskModel, iter_batches
 from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
@@ -59,12 +59,13 @@ class DetectorConfig(TrainConfig):
 class _DetectionDataset(torch.utils.data.Dataset):
     """(image tensor [0, 1] CHW, {"boxes", "labels"}) with optional box-aware augmentation."""
 
-    def __init__(self, images: list, samples: list, label_index: dict[str, int], augment: bool):
+    def __init__(self, images: list, samples: list, label_index: dict[str, int], augment: bool, scale: bool = True):
         from torchvision.transforms import v2
 
         self.images, self.samples, self.label_index = images, samples, label_index
         steps = [v2.RandomPhotometricDistort(p=0.5), v2.RandomHorizontalFlip(0.5)] if augment else []
-        self.transform = v2.Compose([*steps, v2.ToDtype(torch.float32, scale=True), v2.SanitizeBoundingBoxes()])
+        to_float = [v2.ToDtype(torch.float32, scale=True)] if scale else []  # unscaled: uint8 for a transformers processor
+        self.transform = v2.Compose([*steps, *to_float, v2.SanitizeBoundingBoxes()])
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -84,6 +85,29 @@ class _DetectionDataset(torch.utils.data.Dataset):
 
 def _collate(batch):
     return tuple(zip(*batch))
+
+
+class _ProcessorCollate:
+    """Batches (uint8 CHW image, xyxy target) pairs through a transformers image processor: resized, normalised,
+    padded `pixel_values` + `pixel_mask`, and `labels` (normalised cx, cy, w, h boxes) as DETR-family models expect."""
+
+    def __init__(self, processor):
+        self.processor = processor
+
+    def __call__(self, batch):
+        images, annotations = [], []
+        for index, (image, target) in enumerate(batch):
+            images.append(image)
+            boxes = target["boxes"].reshape(-1, 4).tolist()
+            annotations.append({"image_id": index, "annotations": [
+                {"bbox": [x1, y1, x2 - x1, y2 - y1], "category_id": int(label), "area": (x2 - x1) * (y2 - y1), "iscrowd": 0}
+                for (x1, y1, x2, y2), label in zip(boxes, target["labels"].tolist())]})
+        encoded = self.processor(images=images, annotations=annotations, return_tensors="pt")
+        batch_out = {"pixel_values": encoded["pixel_values"],
+                     "labels": [{"class_labels": label["class_labels"], "boxes": label["boxes"]} for label in encoded["labels"]]}
+        if "pixel_mask" in encoded:
+            batch_out["pixel_mask"] = encoded["pixel_mask"]
+        return batch_out
 
 
 class Detector(TaskModel):
@@ -180,6 +204,13 @@ class Detector(TaskModel):
 
     @classmethod
     def _load_dir(cls, path: Path, device: str) -> "Detector":
+        if not (path / "card.json").is_file() and (path / "config.json").is_file():
+            from core.artifacts import check_model_dir
+
+            check_model_dir(path)  # refuses pickle weights before transformers sees the folder
+            model = cls._load_transformers(str(path), device)  # a folder written by save_pretrained()
+            model._to_device()
+            return model
         card = read_card(path, task=cls.task)
         backend = card.get("backend")
         info = {k: card[k] for k in ("description", "trained_on", "metrics", "training_data_hash", "config") if k in card}
@@ -235,7 +266,8 @@ class Detector(TaskModel):
         except Exception as error:  # not cached / offline / not a detection model
             raise ModelNotFoundError(f"{missing_model_message(cls.task, reference)} ({type(error).__name__}: {error})") from error
         config = network.config
-        labels = [str(config.id2label.get(i, config.id2label.get(str(i), i))) for i in range(len(config.id2label))]
+        ids = sorted(int(i) for i in config.id2label)
+        labels = [str(config.id2label.get(i, config.id2label.get(str(i), i))) for i in range(ids[-1] + 1 if ids else 0)]
         model = cls("transformers", network, labels, config.model_type, {}, str(reference),
                     {"description": f"transformers {config.model_type} ({reference})"}, device=device)
         model.processor = processor
@@ -315,10 +347,12 @@ class Detector(TaskModel):
                             "box": [round(float(v), 2) for v in box]})
         return records
 
-    def _detect_transformers(self, images: list, threshold: float) -> list[list[dict[str, Any]]]:
-        inputs = self.processor(images=images, return_tensors="pt").to(self.device_)
+    def _detect_transformers(self, images: list, threshold: float, network=None) -> list[list[dict[str, Any]]]:
+        network = self.network if network is None else network
+        device = next(network.parameters()).device
+        inputs = self.processor(images=images, return_tensors="pt").to(device)
         with torch.inference_mode():
-            outputs = self.network(**inputs)
+            outputs = network(**inputs)
         sizes = torch.tensor([[image.height, image.width] for image in images])
         results = self.processor.post_process_object_detection(outputs, threshold=threshold, target_sizes=sizes)
         return [self._records(r["boxes"].cpu(), r["scores"].cpu(), r["labels"].cpu(), threshold) for r in results]
@@ -378,9 +412,18 @@ class Detector(TaskModel):
             value = float(full[key])
             statistic = _cached_statistic(preds, targets, key)
             metrics[name] = {"value": value, "ci95": bootstrap_ci(statistic, rows, resamples=resamples)}
-        classes = full["classes"].reshape(-1).tolist()
-        per_class = full["map_per_class"].reshape(-1).tolist()
-        extra = {"per_class_ap": {common[int(c)]: round(float(v), 4) for c, v in zip(classes, per_class)}}
+        classes = [common[int(c)] for c in full["classes"].reshape(-1).tolist()]
+        per_class = [float(v) if v >= 0 else None for v in full["map_per_class"].reshape(-1).tolist()]  # -1: undefined
+        extra: dict[str, Any] = {"per_class_ap": {c: None if v is None else round(v, 4) for c, v in zip(classes, per_class)}}
+        many = len(classes) > 50  # beyond 50 classes only the worst are drawn
+        plots = {"AP per class": bars_plot(classes, per_class, "AP@[.5:.95]", note="COCO AP averaged over IoU .5:.95",
+                                           worst_first=False if many else None)}
+        if "mar_100_per_class" in full:
+            recall = [float(v) if v >= 0 else None for v in full["mar_100_per_class"].reshape(-1).tolist()]
+            extra["per_class_recall"] = {c: None if v is None else round(v, 4) for c, v in zip(classes, recall)}
+            plots["Recall per class"] = bars_plot(classes, recall, "recall@100", note="COCO recall, 100 detections per "
+                                                  "image, averaged over IoU .5:.95", worst_first=False if many else None)
+        extra["plots"] = plots
         ignored = [c for c in data_classes if c not in index]
         if ignored:
             extra["classes_unknown_to_model"] = ignored
@@ -391,31 +434,29 @@ class Detector(TaskModel):
     # -- training ------------------------------------------------------------------------------------------
     def fit(self, data: Any, config: DetectorConfig | None = None, *, run_dir: str | Path | None = None,
             resume: bool = False, callbacks=()) -> "Detector":
-        """Fine-tune a torchvision detector on COCO / YOLO / VOC data (a new head when the classes differ)."""
-        if self.backend != "torchvision":
+        """Fine-tune a torchvision or transformers (DETR-family) detector on COCO / YOLO / VOC data (a new head
+        when the classes differ)."""
+        if self.backend not in {"torchvision", "transformers"}:
             raise InputError(f"a {self.backend} detector cannot be trained here; start from a torchvision detector, e.g. "
                              f"verticals train vision.detection --model {DEFAULT_TRAINABLE} --data DATA --out DIR")
         config = config or DetectorConfig()
         data = self._data(data)
         classes = sorted({label for sample in data.samples for label in sample.labels} | set(data.class_names))
         images = decode_images([sample.image for sample in data.samples], "RGB")  # every image checked first
-        if ["__background__", *classes] != self.label_names:
-            import torchvision
-
-            self.label_names = ["__background__", *classes]
-            fresh = torchvision.models.get_model(self.architecture, weights=None, num_classes=len(self.label_names), **self.model_args)
-            own = fresh.state_dict()
-            # keep every trained weight whose shape still fits (backbone, neck, RPN); heads resize
-            own.update({k: v for k, v in self.network.state_dict().items() if k in own and own[k].shape == v.shape})
-            fresh.load_state_dict(own)
-            self.network = fresh
+        wanted = ["__background__", *classes] if self.backend == "torchvision" else classes
+        if wanted != self.label_names:
+            self._new_head(wanted)
+        transformers = self.backend == "transformers"
         label_index = {name: i for i, name in enumerate(self.label_names)}
         train_rows, val_rows = _split_rows(len(data.samples), config.val_fraction, config.seed)
-        train_set = _DetectionDataset([images[i] for i in train_rows], [data.samples[i] for i in train_rows], label_index, config.augment)
+        train_set = _DetectionDataset([images[i] for i in train_rows], [data.samples[i] for i in train_rows], label_index,
+                                      config.augment, scale=not transformers)
         val_samples = [data.samples[i] for i in val_rows]
         val_images = [images[i] for i in val_rows]
 
         def loss_fn(model, batch):
+            if transformers:
+                return model(**batch).loss  # Hungarian-matched set loss computed by the model
             inputs, targets = batch
             losses = model(list(inputs), list(targets))
             return sum(losses.values())
@@ -426,8 +467,14 @@ class Detector(TaskModel):
             device = next(model.parameters()).device
             preds, targets = [], []
             for start in range(0, len(val_images), config.batch_size):
-                chunk = [TF.to_dtype(TF.pil_to_tensor(im), torch.float32, scale=True).to(device)
-                         for im in val_images[start:start + config.batch_size]]
+                chunk_images = val_images[start:start + config.batch_size]
+                if transformers:
+                    for found in self._detect_transformers(chunk_images, 0.001, network=model):
+                        preds.append({"boxes": torch.tensor([d["box"] for d in found], dtype=torch.float32).reshape(-1, 4),
+                                      "scores": torch.tensor([d["score"] for d in found], dtype=torch.float32),
+                                      "labels": torch.tensor([label_index[d["label"]] for d in found], dtype=torch.int64)})
+                    continue
+                chunk = [TF.to_dtype(TF.pil_to_tensor(im), torch.float32, scale=True).to(device) for im in chunk_images]
                 preds.extend({k: v.cpu() for k, v in out.items()} for out in model(chunk))
             for sample in val_samples:
                 targets.append({"boxes": torch.as_tensor(sample.boxes).reshape(-1, 4),
@@ -437,12 +484,13 @@ class Detector(TaskModel):
 
         trainer_config = TrainConfig(**{f.name: getattr(config, f.name) for f in dataclasses.fields(TrainConfig)})
         self.network.train()
-        result = Trainer(self.network, train_set, config=trainer_config, loss_fn=loss_fn, eval_fn=eval_fn, collate_fn=_collate,
+        collate = _ProcessorCollate(self.processor) if transformers else _collate
+        result = Trainer(self.network, train_set, config=trainer_config, loss_fn=loss_fn, eval_fn=eval_fn, collate_fn=collate,
                          run_dir=run_dir, callbacks=callbacks, device=self.device).fit(resume=resume)
         self._to_device()
         self.name = f"{self.architecture} fine-tuned"
         self.info = {
-            "description": f"torchvision {self.architecture} fine-tuned on {len(data)} {data.format.upper()} images",
+            "description": f"{self.backend} {self.architecture} fine-tuned on {len(data)} {data.format.upper()} images",
             "trained_on": {"images": len(data), "train": len(train_rows), "val": len(val_rows), "classes": classes,
                            "format": data.format},
             "training_data_hash": hash_files(sorted({s.image for s in data.samples})),
@@ -450,6 +498,24 @@ class Detector(TaskModel):
             "config": config_to_dict(config),
         }
         return self
+
+    def _new_head(self, labels: list[str]) -> None:
+        """Rebuild the network for `labels`, keeping every trained weight whose shape still fits (backbone, neck,
+        RPN / transformer); the class heads start fresh."""
+        if self.backend == "torchvision":
+            import torchvision
+
+            fresh = torchvision.models.get_model(self.architecture, weights=None, num_classes=len(labels), **self.model_args)
+        else:
+            config = self.network.config.__class__.from_dict(self.network.config.to_dict())
+            config.id2label = dict(enumerate(labels))
+            config.label2id = {name: i for i, name in enumerate(labels)}
+            fresh = type(self.network)(config)
+        own = fresh.state_dict()
+        own.update({k: v for k, v in self.network.state_dict().items() if k in own and own[k].shape == v.shape})
+        fresh.load_state_dict(own)
+        self.network, self.label_names = fresh, list(labels)
+        self._to_device()
 
     # -- persistence ------------------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:

@@ -48,12 +48,57 @@ def test_saved_dir_is_timm_hub_layout(tiny):
 def test_evaluate_card_and_label_mismatch(tiny, tmp_path):
     model, data, _ = tiny
     card = model.evaluate(data)
-    assert {"accuracy", "macro_f1"} <= set(card["metrics"]) and set(card["per_class_recall"]) == {"cat", "dog"}
-    other = image_folder(tmp_path / "other", classes=("ant", "bee"), per_class=2)
-    with pytest.raises(InputError, match="nothing in common"):
-        model.evaluate(other)
+    assert {"accuracy", "macro_f1", "linear_probe_accuracy"} <= set(card["metrics"]) and set(card["per_class_recall"]) == {"cat", "dog"}
+    assert "warning" not in card and "labels_unknown_to_model" not in card
     partial = image_folder(tmp_path / "partial", classes=("cat", "bee"), per_class=2)
-    assert model.evaluate(partial)["labels_unknown_to_model"] == ["bee"]
+    card = model.evaluate(partial)
+    assert "does not know 1" in card["warning"] and card["labels_unknown_to_model"] == ["bee"] and card["per_class_recall"]["bee"] == 0.0
+
+
+def test_evaluate_unknown_labels_gives_honest_card_and_probe(tiny, tmp_path):
+    """No label in common: accuracy 0 (unknown classes are errors), a warning, and a linear probe on the features."""
+    model, _, _ = tiny
+    other = image_folder(tmp_path / "other", classes=("ant", "bee"), per_class=4)
+    card = model.evaluate(other)
+    assert "does not know any" in card["warning"]
+    json.dumps(card)  # plain JSON all the way down
+    assert card["metrics"]["accuracy"]["value"] == 0.0 and card["metrics"]["macro_f1"]["value"] == 0.0
+    assert card["labels_unknown_to_model"] == ["ant", "bee"]
+    assert "verticals train vision.classification --data DIR --out OUT" in card["warning"] and "--model OUT" in card["warning"]
+    probe = card["metrics"]["linear_probe_accuracy"]
+    assert 0.0 <= probe["value"] <= 1.0 and probe["ci95"] is not None
+    assert card["linear_probe"]["folds"] == 4 and card["linear_probe"]["images"] == 8
+    assert "not the model's accuracy" in card["linear_probe"]["note"]
+    # too few images per class for k-fold: no probe, the rest of the card stays
+    thin = image_folder(tmp_path / "thin", classes=("ant", "bee"), per_class=1)
+    assert "linear_probe_accuracy" not in model.evaluate(thin)["metrics"]
+    lonely = image_folder(tmp_path / "lonely", classes=("ant",), per_class=3)
+    with pytest.raises(InputError, match="one class"):
+        model.evaluate(lonely)
+
+
+def test_evaluate_card_plots_are_well_formed(tiny):
+    model, data, _ = tiny
+    plots = model.evaluate(data)["plots"]
+    confusion, recall = plots["Confusion matrix"], plots["Recall per class"]
+    assert confusion["kind"] == "confusion" and set(confusion["labels"]) >= {"cat", "dog"}
+    matrix = np.array(confusion["matrix"])
+    assert matrix.shape == (len(confusion["labels"]),) * 2 and matrix.sum() == 6
+    assert recall["kind"] == "bars" and recall["labels"] == ["cat", "dog"] and recall["value_label"] == "recall"
+    assert all(0.0 <= v <= 1.0 for v in recall["values"])
+
+
+def test_evaluate_through_the_cli_exits_0_with_a_warning(tiny, tmp_path, capsys):
+    from core.cli import main
+
+    model, _, root = tiny
+    saved = model.save(tmp_path / "saved")
+    other = image_folder(tmp_path / "other", classes=("ant", "bee"), per_class=3)
+    assert main(["evaluate", "vision.classification", "--data", str(other), "--model", str(saved), "--json", "--device", "cpu"]) == 0
+    printed = capsys.readouterr()
+    card = json.loads(printed.out)
+    assert card["metrics"]["accuracy"]["value"] == 0.0 and "linear_probe_accuracy" in card["metrics"] and card["warning"]
+    assert printed.err.startswith("warning: the model does not know any")
 
 
 def test_bad_data_is_refused_before_anything_is_written(tiny, tmp_path):
@@ -103,8 +148,9 @@ def test_default_trains_on_digits_when_fashion_mnist_is_missing(monkeypatch):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not SHARED.is_dir(), reason="shared data not present")
-def test_evaluate_default_on_hymenoptera_gives_clear_reason():
+def test_evaluate_default_on_hymenoptera_gives_honest_card():
     from vision.classification import ImageClassifier
 
-    with pytest.raises(InputError, match="nothing in common"):
-        ImageClassifier.load().evaluate(SHARED)
+    card = ImageClassifier.load().evaluate(SHARED)
+    assert "does not know any" in card["warning"] and card["metrics"]["accuracy"]["value"] == 0.0 and card["labels_unknown_to_model"] == ["ants", "bees"]
+    assert 0.0 < card["metrics"]["linear_probe_accuracy"]["value"] <= 1.0

@@ -98,3 +98,65 @@ def test_yolo_without_data_yaml_in_coco_split_uses_coco_names(tmp_path):
     plain = read_detection_data(tmp_path / "plain")
     assert plain.samples[0].labels == ["0", "2"]
     assert read_detection_data(tmp_path / "plain", names="coco80").samples[0].labels == ["person", "car"]
+
+
+@pytest.fixture()
+def tiny_detr_dir(tmp_path):
+    """A random-init DETR (tiny ResNet backbone, d_model 32, one encoder/decoder layer) saved with save_pretrained."""
+    transformers = pytest.importorskip("transformers")
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    backbone = transformers.ResNetConfig(num_channels=3, embedding_size=8, hidden_sizes=[8, 16], depths=[1, 1],
+                                         layer_type="basic", out_features=["stage2"])
+    config = transformers.DetrConfig(backbone_config=backbone, d_model=32, encoder_layers=1, decoder_layers=1,
+                                     encoder_ffn_dim=32, decoder_ffn_dim=32, encoder_attention_heads=2,
+                                     decoder_attention_heads=2, num_queries=5, id2label={0: "thing", 1: "other"},
+                                     label2id={"thing": 0, "other": 1})
+    folder = tmp_path / "detr"
+    transformers.DetrForObjectDetection(config).save_pretrained(folder)
+    transformers.DetrImageProcessor(size={"shortest_edge": 48, "longest_edge": 64}).save_pretrained(folder)
+    return folder
+
+
+def test_detr_predicts_fits_and_round_trips(tiny_detr_dir, tmp_path):
+    from vision.detection import Detector, DetectorConfig
+
+    model = Detector.load(tiny_detr_dir, device="cpu")
+    assert model.backend == "transformers" and model.label_names == ["thing", "other"]
+    image = png_bytes(64, 48, seed=3)
+    record = model.predict([image], score_threshold=0.0)[0]
+    assert record["width"] == 64 and record["detections"]
+    assert all(d["label"] in {"thing", "other"} and len(d["box"]) == 4 for d in record["detections"])
+    # one training step on YOLO data with a class set of its own: a fresh class head, the rest kept
+    data = yolo_folder(tmp_path / "yolo", n=3, names=("cell",))
+    before = {k: v.clone() for k, v in model.network.state_dict().items()}
+    model.fit(data, DetectorConfig(epochs=1, max_steps=1, batch_size=2, progress_bar=False, amp="off"))
+    assert model.label_names == ["cell"] and model.network.config.id2label == {0: "cell"}
+    after = model.network.state_dict()
+    assert any(not (after[k] == v).all() for k, v in before.items() if k in after and after[k].shape == v.shape)
+    predictions = model.predict([image], score_threshold=0.0)
+    saved = model.save(tmp_path / "saved")
+    assert {"card.json", "config.json", "model.safetensors", "preprocessor_config.json"} <= {p.name for p in saved.iterdir()}
+    again = Detector.load(saved, device="cpu")
+    assert again.backend == "transformers" and again.label_names == ["cell"]
+    assert again.predict([image], score_threshold=0.0) == predictions
+    card = again.evaluate(data)
+    assert {"map", "map_50", "recall"} <= set(card["metrics"]) and "AP per class" in card["plots"]
+    from transformers import AutoModelForObjectDetection
+
+    assert AutoModelForObjectDetection.from_pretrained(saved).config.id2label == {0: "cell"}  # usable without Verticals
+
+
+def test_detection_card_plots_are_well_formed(tmp_path):
+    from vision.detection import Detector
+
+    data = yolo_folder(tmp_path / "yolo", n=2, names=("thing", "other"), lines="0 0.5 0.5 0.4 0.5\n1 0.2 0.2 0.1 0.1\n")
+    model = Detector.torchvision("fasterrcnn_mobilenet_v3_large_320_fpn", ["thing", "other"], device="cpu",
+                                 min_size=96, max_size=96, box_detections_per_img=20)
+    card = model.evaluate(data, resamples=2)
+    json.dumps(card)
+    ap, recall = card["plots"]["AP per class"], card["plots"]["Recall per class"]
+    for spec in (ap, recall):
+        assert spec["kind"] == "bars" and spec["labels"] == ["other", "thing"]
+        assert len(spec["values"]) == 2 and all(v is None or 0.0 <= v <= 1.0 for v in spec["values"])
+    assert ap["value_label"] == "AP@[.5:.95]" and set(card["per_class_ap"]) == {"other", "thing"}
