@@ -382,18 +382,21 @@ class Detector(TaskModel):
     # -- evaluation --------------------------------------------------------------------------------------
     def evaluate(self, data: Any, batch_size: int | None = None, resamples: int = 50) -> dict[str, Any]:
         """COCO mAP@[.5:.95], mAP@.5 and recall (torchmetrics MeanAveragePrecision) with image-bootstrap CIs,
-        plus per-class AP. Classes the model cannot name are refused when none overlap the data's."""
+        plus per-class AP. Data classes the model cannot name are listed under `classes_unknown_to_model` (scored
+        only when no class overlaps: then every AP is 0 and the card carries a `warning` on how to fine-tune)."""
         data = self._data(data)
         known = set(self.label_names) - {"__background__"}
         data_classes = sorted({label for sample in data.samples for label in sample.labels})
         common = [c for c in data_classes if c in known]
-        if not common:
+        warning = None
+        if not common:  # score it as it is: the model finds none of these classes, so every AP is 0 -- and say why
             hint = (" (YOLO labels without data.yaml are named by class id; add data.yaml with 'names')"
                     if any(n.startswith("no data.yaml") for n in data.notes) else "")
-            raise InputError(f"the model detects {', '.join(sorted(known)[:8])}{'...' if len(known) > 8 else ''} but the data's "
-                             f"classes are {', '.join(data_classes[:8])}{'...' if len(data_classes) > 8 else ''}{hint}: nothing "
-                             "in common to score. Fine-tune a detector on this data first: verticals train vision.detection "
-                             "--data DATA --out DIR, then evaluate with --model DIR")
+            warning = (f"the model detects {', '.join(sorted(known)[:8])}{'...' if len(known) > 8 else ''} but the data's "
+                       f"classes are {', '.join(data_classes[:8])}{'...' if len(data_classes) > 8 else ''}{hint}: none in "
+                       "common, so every AP is 0 by construction. Fine-tune a detector on this data: verticals train "
+                       "vision.detection --data DATA --out DIR, then evaluate with --model DIR")
+            common = data_classes
         index = {name: i for i, name in enumerate(common)}
         predictions = self.predict([s.image for s in data.samples], batch_size, score_threshold=0.001 if self.backend != "haar" else 0.0)
         preds, targets = [], []
@@ -424,9 +427,11 @@ class Detector(TaskModel):
             plots["Recall per class"] = bars_plot(classes, recall, "recall@100", note="COCO recall, 100 detections per "
                                                   "image, averaged over IoU .5:.95", worst_first=False if many else None)
         extra["plots"] = plots
-        ignored = [c for c in data_classes if c not in index]
+        ignored = [c for c in data_classes if c not in known]
         if ignored:
             extra["classes_unknown_to_model"] = ignored
+        if warning:
+            extra["warning"] = warning
         if data.notes:
             extra["data_notes"] = data.notes
         return metric_card(self.task, self.name, len(data), metrics, **extra)

@@ -59,8 +59,10 @@ def test_haar_default_contract(tmp_path):
     model = Detector.load()
     records = model.predict([np.full((80, 80, 3), 255, np.uint8)])
     assert records[0]["detections"] == [] and records[0]["width"] == 80
-    with pytest.raises(InputError, match="nothing in common"):
-        model.evaluate(yolo_folder(tmp_path / "y", n=1))
+    card = model.evaluate(yolo_folder(tmp_path / "y", n=2))  # no class in common: scored as is, every AP 0, and why
+    assert card["metrics"]["map"]["value"] == 0.0 and card["metrics"]["recall"]["value"] == 0.0
+    assert card["classes_unknown_to_model"] == ["thing"] and "none in common" in card["warning"]
+    assert card["plots"]["AP per class"]["labels"] == ["thing"]
     with pytest.raises(InputError, match="cannot be trained"):
         model.fit(yolo_folder(tmp_path / "z", n=1))
     saved = model.save(tmp_path / "haar")
@@ -83,6 +85,21 @@ def test_shared_data_reads(name):
 
     report = Detector.check_data(SHARED / name)
     assert report["images"] >= 40 and report["boxes"] > 100
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["coco128_subset", "BCCD_subset"])
+def test_cli_evaluates_shared_data_as_it_is(name, capsys):
+    """The acceptance commands: `verticals evaluate vision.detection --data ... --json` exits 0 with one card."""
+    if not (SHARED / name).is_dir():
+        pytest.skip("shared data not present")
+    import json
+
+    from core.cli import main
+
+    assert main(["evaluate", "vision.detection", "--data", str(SHARED / name), "--json"]) == 0
+    card = json.loads(capsys.readouterr().out)
+    assert card["n"] >= 40 and 0.0 <= card["metrics"]["map"]["value"] <= 1.0 and "AP per class" in card["plots"]
 
 
 def test_yolo_without_data_yaml_in_coco_split_uses_coco_names(tmp_path):
