@@ -1,14 +1,16 @@
 """End-to-end user flows in a real headless Chromium (Debian `chromium`, driven by Playwright): a prediction on every
 page (sentiment and translation on NLP, Haar detection on Vision, a transcript on Speech, one applicant and a forecast on
-Finance, segmentation and classification on Medical, the speech -> translation -> sentiment chain on Home), then a tiny
-risk model retrained from an uploaded CSV as a background job, watched until it finishes and found on the Models page.
-Screenshots go to bench/results/screens/flow_*.png."""
+Finance, segmentation and classification on Medical, the speech -> translation -> sentiment chain on Home), the Evaluate
+tab with its plotly charts (sentiment on an uploaded CSV, vision classification on an uploaded ImageFolder zip), then a
+tiny risk model retrained from an uploaded CSV as a background job, watched until it finishes and found on the Models
+page. Screenshots go to bench/results/screens/flow_*.png."""
 
 from __future__ import annotations
 
 import os
 import re
 import time
+import zipfile
 
 import pytest
 
@@ -197,6 +199,96 @@ def test_home_chain_speech_translation_sentiment(page):
     assert re.search(r"pel[ií]cula|maravillos|realmente", spanish, re.IGNORECASE), spanish
     _clean(page, "Home after the chain")
     _shoot(page, "flow_home_predict.png", metric)
+
+
+POSITIVE_TEXTS = ["I loved this film, it was wonderful", "What a great and happy day", "The food was excellent and delicious",
+                  "Fantastic service, I am very pleased", "A brilliant, beautiful and moving story", "Best purchase ever, I love it"]
+NEGATIVE_TEXTS = ["I hated this film, it was awful", "What a terrible and sad day", "The food was disgusting and cold",
+                  "Horrible service, I am very angry", "A boring, ugly and painful story", "Worst purchase ever, I hate it"]
+
+
+def _evaluate(page, task: str, upload, caption: re.Pattern, titles: list[str], where: str, timeout_s: float = 180):
+    """Open the Evaluate tab, upload `upload`, press Evaluate and wait for the card (`caption`) and the plotly charts
+    titled `titles`; returns the card's caption."""
+    page.get_by_role("tab", name="Evaluate").click()
+    page.locator(f"{_keyed(f'{task}-evaluate-upload')} input[type='file']").set_input_files(str(upload))
+    # the uploaded file's chip (stFileChip in current Streamlit, stFileUploaderFile in older ones) shows once it reached the server
+    page.locator(f"{_keyed(f'{task}-evaluate-upload')} :is([data-testid='stFileChip'], [data-testid='stFileUploaderFile'])",
+                 has_text=upload.name).first.wait_for(timeout=60_000)
+    _press(page, f"{task}-evaluate-run", timeout_s=timeout_s)  # the button exists only while a file is uploaded
+    heading = _wait_for(page, page.get_by_text(caption), where, timeout_s=timeout_s)
+    # plotly writes each figure's title into its SVG (text.gtitle) once the chart is really drawn
+    page.wait_for_function(
+        "titles => { const shown = [...document.querySelectorAll(\"[data-testid='stPlotlyChart'] .gtitle\")]"
+        ".map(t => t.textContent.trim()); return titles.every(t => shown.includes(t)); }", arg=titles, timeout=60_000)
+    _clean(page, where)
+    return heading
+
+
+def _shoot_card(page, name: str, heading) -> None:
+    """Screenshot with the card's caption at the top of the view, so its table and charts are in the picture."""
+    heading.evaluate("element => element.scrollIntoView({block: 'start'})")
+    page.mouse.move(5, 5)  # off the charts, so no plotly toolbar hovers over them
+    time.sleep(0.5)
+    _shoot(page, name)
+
+
+def _metric_rows(page) -> set[str]:
+    """Metric names in the card's table (st.dataframe draws on a canvas; its accessibility grid mirrors the cells)."""
+    cells = page.locator("[data-testid='stDataFrame'] [role='gridcell']")
+    cells.first.wait_for(state="attached", timeout=30_000)
+    return {text.strip() for text in cells.all_inner_texts()}
+
+
+def test_nlp_evaluate_tab_draws_the_card_and_its_plots(page, tmp_path):
+    import polars as pl
+
+    csv = tmp_path / "labelled.csv"
+    pl.DataFrame({"text": POSITIVE_TEXTS + NEGATIVE_TEXTS,
+                  "label": ["positive"] * len(POSITIVE_TEXTS) + ["negative"] * len(NEGATIVE_TEXTS)}).write_csv(csv)
+    _open(page, "NLP")
+    _clean(page, "NLP")
+    titles = ["Confusion matrix", "Precision-recall curve", "ROC curve", "Calibration"]
+    heading = _evaluate(page, "nlp.sentiment", csv, re.compile(r"^nlp\.sentiment · .+ · n = 12$"), titles, "NLP evaluate",
+                        timeout_s=300)  # the MiniLM default may still be loading
+    rows = _metric_rows(page)
+    assert {"accuracy", "macro_f1", "auc"} <= rows, rows
+    _shoot_card(page, "flow_nlp_evaluate.png", heading)
+
+
+def _fashion_like(label: str, variant: int):
+    """A 28x28 greyscale drawing in Fashion-MNIST's style (light garment on black): trousers are two legs, bags a box with
+    a handle; `variant` shifts and resizes the shape a little."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("L", (28, 28), 0)
+    draw = ImageDraw.Draw(image)
+    grow, shade = variant % 2, 170 + 20 * variant
+    if label == "Trouser":
+        draw.rectangle([8 - grow, 2, 19 + grow, 7], fill=shade)  # waistband
+        draw.rectangle([8 - grow, 7, 12, 26], fill=shade)  # left leg
+        draw.rectangle([15, 7, 19 + grow, 26], fill=shade)  # right leg
+    else:
+        draw.arc([9, 2 + variant, 18, 14 + variant], 180, 360, fill=shade, width=2)  # handle
+        draw.rectangle([4 - grow, 9 + variant, 23 + grow, 24], fill=shade)  # body
+    return image
+
+
+def test_vision_evaluate_tab_draws_the_card_and_its_plots(page, tmp_path):
+    archive = tmp_path / "fashion_folder.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for label in ("Trouser", "Bag"):
+            for variant in range(4):
+                image = tmp_path / f"{label}-{variant}.png"
+                _fashion_like(label, variant).save(image)
+                bundle.write(image, f"{label}/{variant}.png")  # one folder per class at the zip's root (ImageFolder)
+    _open(page, "Vision")
+    _clean(page, "Vision")
+    heading = _evaluate(page, "vision.classification", archive, re.compile(r"^vision\.classification · .+ · n = 8$"),
+                        ["Confusion matrix", "Recall per class"], "Vision evaluate")
+    rows = _metric_rows(page)
+    assert {"accuracy", "macro_f1"} <= rows, rows
+    _shoot_card(page, "flow_vision_evaluate.png", heading)
 
 
 def test_finance_retrain_job_lands_in_the_registry(page, tmp_path):
