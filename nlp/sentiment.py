@@ -7,6 +7,7 @@ end) and "embedding" (frozen mean-pooled sentence encoder + a linear head; the o
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from pathlib import Path
 from typing import Any, ClassVar
@@ -27,18 +28,21 @@ from nlp._textdata import as_text_frame, label_indices, label_names, read_text_t
 
 __all__ = ["SentimentModel", "load"]
 
-DEFAULT_NAME = "nlp-sentiment-minilm-v2"
+DEFAULT_NAME = "nlp-sentiment-minilm-v3"
 LIBRARIES = ("transformers", "tokenizers", "sentence-transformers")
 
 
 @dataclasses.dataclass(frozen=True)
 class SentimentConfig:
-    """Fine-tuning hyperparameters (classifier: whole network; embedding model: the linear head)."""
+    """Fine-tuning hyperparameters (classifier: whole network; embedding model: the linear head, and with
+    `tune_encoder` the sentence encoder under it too)."""
 
     epochs: int = 3
     max_steps: int | None = None
     batch_size: int = 16
-    lr: float | None = None  # None: 3e-5 for a classifier, 1e-2 for an embedding head
+    lr: float | None = None  # None: 3e-5 for a classifier; an embedding head: 1e-2 alone, 1e-3 with tune_encoder
+    tune_encoder: bool = False  # embedding model: fine-tune the encoder end to end as well (slower, usually better)
+    encoder_lr: float = 2e-5  # the encoder's learning rate when tune_encoder is set
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     max_length: int = 128
@@ -271,12 +275,16 @@ class SentimentModel(TaskModel):
         self._set_labels(labels)
         train_config = TrainConfig(
             epochs=config.epochs, max_steps=config.max_steps, batch_size=config.batch_size,
-            lr=config.lr or (1e-2 if self.kind == "embedding" else 3e-5), weight_decay=config.weight_decay,
+            lr=config.lr or (3e-5 if self.kind != "embedding" else 1e-3 if config.tune_encoder else 1e-2),
+            weight_decay=config.weight_decay,
             warmup_ratio=config.warmup_ratio, patience=config.patience if validation.height else None,
             seed=config.seed, progress_bar=False)
         y_train = label_indices(train["label"].to_list(), labels)
         y_val = label_indices(validation["label"].to_list(), labels) if validation.height else []
-        if self.kind == "embedding":
+        if self.kind == "embedding" and config.tune_encoder:
+            self._fit_encoder(train["text"].to_list(), y_train, validation["text"].to_list(), y_val, train_config,
+                              config, run_dir, resume, callbacks)
+        elif self.kind == "embedding":
             self._fit_head(train["text"].to_list(), y_train, validation["text"].to_list(), y_val, train_config,
                            run_dir, resume, callbacks)
         else:
@@ -315,6 +323,34 @@ class SentimentModel(TaskModel):
         Trainer(head, train, config=train_config, val_data=val, run_dir=run_dir, callbacks=callbacks,
                 device=str(self.device)).fit(resume=resume)
         self.head_ = head.eval()
+
+    def _fit_encoder(self, texts, y, val_texts, val_y, train_config, config, run_dir, resume, callbacks) -> None:
+        """Encoder + mean pooling + head trained end to end; the encoder at `config.encoder_lr`, the head at the
+        Trainer's lr (a pretrained encoder wants a much smaller step than a fresh head)."""
+        import torch
+
+        tokenizer = self.encoder_.tokenizer
+
+        def rows(batch_texts, labels):
+            with tokenizer_lock:
+                encoded = tokenizer(self._prepare(batch_texts), truncation=True, max_length=config.max_length)
+            return [{**{key: encoded[key][i] for key in encoded.keys()}, "labels": labels[i]} for i in range(len(labels))]
+
+        def collate(batch):
+            with tokenizer_lock:
+                return dict(tokenizer.pad(batch, return_tensors="pt"))
+
+        def optimizer(network):
+            return torch.optim.AdamW([{"params": network.encoder.parameters(), "lr": config.encoder_lr},
+                                      {"params": network.head.parameters(), "lr": train_config.lr}],
+                                     weight_decay=config.weight_decay)
+
+        network = _pooled_classifier(self.encoder_.model, self.head_)
+        network.train()
+        Trainer(network, rows(texts, y), config=train_config, val_data=rows(val_texts, val_y) if val_texts else None,
+                collate_fn=collate, optimizer_factory=optimizer, run_dir=run_dir, callbacks=callbacks,
+                device=str(self.device)).fit(resume=resume)
+        network.eval()  # encoder_.model and head_ are the trained modules themselves
 
     def _fit_classifier(self, texts, y, val_texts, val_y, train_config, run_dir, resume, callbacks) -> None:
         with tokenizer_lock:
@@ -357,6 +393,34 @@ class SentimentModel(TaskModel):
                 self.tokenizer_.save_pretrained(folder)
 
         return save_model_dir(path, json.loads(json.dumps(card, default=str)), write_weights=write, libraries=LIBRARIES)
+
+
+@functools.cache
+def _pooled_module():
+    import torch
+
+    class PooledClassifier(torch.nn.Module):
+        """Encoder -> masked mean pooling -> L2 normalisation -> linear head: `TextEncoder.encode` + head, trainable."""
+
+        def __init__(self, encoder, head):
+            super().__init__()
+            self.encoder, self.head = encoder, head
+
+        def forward(self, input_ids, attention_mask, labels=None, **extra):
+            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **extra).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9), dim=-1)
+            logits = self.head(pooled)
+            if labels is None:
+                return {"logits": logits}
+            return {"loss": torch.nn.functional.cross_entropy(logits, labels), "logits": logits}
+
+    return PooledClassifier
+
+
+def _pooled_classifier(encoder, head):
+    """Wrap a transformers encoder and a linear head as one trainable module (torch imported lazily)."""
+    return _pooled_module()(encoder, head)
 
 
 def _resize_head(model, num_labels: int, config):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import torch
 import polars as pl
 import pytest
 
@@ -65,6 +66,21 @@ def test_embedding_head_fit_save_load_and_explain(tmp_path):
     np.testing.assert_allclose(again.probabilities(frame["text"].to_list()), model.probabilities(frame["text"].to_list()), atol=1e-6)
     explanation = again.explain("a wonderful and moving film")[0]
     assert [t["token"] for t in explanation["tokens"]] == "a wonderful and moving film".split()
+
+
+def test_embedding_model_can_tune_its_encoder_end_to_end(tmp_path):
+    model = SentimentModel.from_encoder(tiny_encoder_dir(tmp_path / "enc"), device="cpu")
+    frame = sentiment_frame()
+    before = {k: v.clone() for k, v in model.encoder_.model.state_dict().items()}
+    model.fit(frame, SentimentModel.Config(epochs=20, batch_size=4, tune_encoder=True, encoder_lr=1e-3, lr=0.05,
+                                           patience=None, validation_fraction=0.0, max_length=16))
+    after = model.encoder_.model.state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)  # the encoder itself moved, not just the head
+    assert model.evaluate(frame)["metrics"]["accuracy"]["value"] >= 0.75
+    saved = model.save(tmp_path / "tuned")  # the tuned encoder is saved with the head and reloads the same
+    again = SentimentModel.load(saved, device="cpu")
+    texts = frame["text"].to_list()
+    np.testing.assert_allclose(again.probabilities(texts), model.probabilities(texts), atol=1e-5)
 
 
 def test_fit_with_new_label_set_resizes_head(classifier, tmp_path):
