@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import os
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -29,6 +30,7 @@ from nlp._textdata import as_text_frame, label_indices, label_names, read_text_t
 __all__ = ["SentimentModel", "load"]
 
 DEFAULT_NAME = "nlp-sentiment-minilm-v3"
+QUICK_ENV = "VERTICALS_SENTIMENT_QUICK"  # "1": build the default without its ~10-minute self-training stage
 LIBRARIES = ("transformers", "tokenizers", "sentence-transformers")
 
 
@@ -128,11 +130,12 @@ class SentimentModel(TaskModel):
 
     @classmethod
     def _load_default(cls, device: str) -> "SentimentModel":
-        folder = cache_dir(DEFAULT_NAME)
+        quick = os.environ.get(QUICK_ENV, "").strip().lower() in {"1", "true", "yes"}
+        folder = cache_dir(DEFAULT_NAME + ("-quick" if quick else ""))  # the two builds never share a cache
         if not (folder / "card.json").is_file():
             from nlp._sentiment_default import build_default
 
-            build_default(cls, folder)
+            build_default(cls, folder, self_training=not quick)
         return cls._load_dir(folder, device)
 
     @classmethod

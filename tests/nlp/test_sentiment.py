@@ -108,3 +108,22 @@ def test_embedded_default_on_sst2():
     model = SentimentModel.load(None, device="cpu")
     card = model.evaluate(SentimentModel.read_data(SST))
     assert card["metrics"]["accuracy"]["value"] >= 0.72
+
+
+def test_quick_default_build_has_its_own_cache_and_skips_self_training(tmp_path, monkeypatch):
+    from nlp import _sentiment_default, sentiment
+
+    calls = []
+
+    def fake_build(cls, folder, self_training=True):  # records the choice; a tiny model stands in for MiniLM
+        calls.append((folder.name, self_training))
+        cls.from_encoder(tiny_encoder_dir(tmp_path / f"enc{len(calls)}"), device="cpu").save(folder)
+
+    monkeypatch.setattr(_sentiment_default, "build_default", fake_build)
+    monkeypatch.setattr(sentiment, "DEFAULT_NAME", f"test-{tmp_path.name}-sentiment")
+    monkeypatch.setenv(sentiment.QUICK_ENV, "1")
+    SentimentModel.load(None, device="cpu")
+    monkeypatch.delenv(sentiment.QUICK_ENV)
+    SentimentModel.load(None, device="cpu")
+    SentimentModel.load(None, device="cpu")  # cached: no third build
+    assert calls == [(f"test-{tmp_path.name}-sentiment-quick", False), (f"test-{tmp_path.name}-sentiment", True)]
