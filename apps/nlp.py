@@ -50,6 +50,11 @@ def sentiment_section() -> None:
     from nlp.sentiment import SentimentModel
 
     source = common.model_selector(SENTIMENT, key="nlp-sentiment")
+    folder, quick = SentimentModel.default_cache()
+    if source is None and not (folder / "card.json").is_file():
+        st.info("First use: the embedded sentiment default is being built on this machine from packaged data "
+                + ("(quick build, about 3 minutes)." if quick else "(about 13 minutes on 2 CPU cores; "
+                   "VERTICALS_SENTIMENT_QUICK=1 gives a weaker model in about 3). It is cached afterwards."))
     model = common.run_safely(common.load_model, SENTIMENT, source)
     if model is None:
         return

@@ -129,9 +129,14 @@ class SentimentModel(TaskModel):
         return cls("embedding", list(labels), encoder=encoder, head=head.eval(), device=chosen, name=name)
 
     @classmethod
-    def _load_default(cls, device: str) -> "SentimentModel":
+    def default_cache(cls) -> tuple[Path, bool]:
+        """(folder of the embedded default's cache, whether it is the quick build); built when card.json is there."""
         quick = os.environ.get(QUICK_ENV, "").strip().lower() in {"1", "true", "yes"}
-        folder = cache_dir(DEFAULT_NAME + ("-quick" if quick else ""))  # the two builds never share a cache
+        return cache_dir(DEFAULT_NAME + ("-quick" if quick else "")), quick  # the two builds never share a cache
+
+    @classmethod
+    def _load_default(cls, device: str) -> "SentimentModel":
+        folder, quick = cls.default_cache()
         if not (folder / "card.json").is_file():
             from nlp._sentiment_default import build_default
 
