@@ -78,7 +78,7 @@ def sentiment_section() -> None:
                 st.dataframe(pl.DataFrame({"text": texts, "label": [r["label"] for r in records],
                                            "score": [r["score"] for r in records]}), hide_index=True, width="stretch")
                 st.caption(f"Word attributions for the first text (predicted {explanation['label']}, "
-                           f"{explanation['score']:.2f}); shading = drop in probability without the word")
+                           f"{explanation['score']:.2f}); shading = drop in the label's log-odds without the word")
                 st.markdown(attribution_html(explanation["tokens"]), unsafe_allow_html=True)
     with evaluate_tab:
         common.evaluate_tab(SENTIMENT, model, suffixes=TABLE_SUFFIXES)

@@ -206,14 +206,19 @@ class SentimentModel(TaskModel):
         """(N, K) class probabilities, computed in length-sorted, dynamically padded batches."""
         import torch
 
+        return torch.softmax(torch.from_numpy(self.logits(texts, batch_size)), -1).numpy()
+
+    def logits(self, texts: Any, batch_size: int | None = None) -> np.ndarray:
+        """(N, K) raw class scores (before softmax), computed in length-sorted, dynamically padded batches."""
+        import torch
+
         texts = self._prepare(clean_texts(texts))
         batch_size = batch_size or self.default_batch_size
         if self.kind == "embedding":
             self._require_fitted("head_", "encoder_")
             embeddings = self.encoder_.encode(texts, batch_size=batch_size)
             with torch.inference_mode():
-                logits = self.head_(embeddings.to(self.device))
-            return torch.softmax(logits.float(), -1).cpu().numpy()
+                return self.head_(embeddings.to(self.device)).float().cpu().numpy()
         self._require_fitted("classifier_", "tokenizer_")
         with tokenizer_lock:
             encoded = self.tokenizer_(texts, truncation=True, max_length=self.max_length)
@@ -224,8 +229,7 @@ class SentimentModel(TaskModel):
                 features = [{key: encoded[key][i] for key in encoded.keys()} for i in batch]
                 with tokenizer_lock:
                     padded = self.tokenizer_.pad(features, return_tensors="pt")
-                logits = self.classifier_(**padded.to(self.device)).logits  # (B, K)
-                output[batch] = torch.softmax(logits.float(), -1).cpu().numpy()
+                output[batch] = self.classifier_(**padded.to(self.device)).logits.float().cpu().numpy()  # (B, K)
         return output
 
     def predict(self, inputs: Any, batch_size: int | None = None) -> list[dict[str, Any]]:
@@ -243,14 +247,20 @@ class SentimentModel(TaskModel):
         return records
 
     def explain(self, inputs: Any) -> list[dict[str, Any]]:
-        """Per-word attributions by occlusion: how much the predicted class's probability drops without each word."""
+        """Per-word attributions by occlusion: how much the predicted class's log-odds drop without each word
+        (log-odds, not probability, so that words still count when the model is confident and p is near 1)."""
+        import torch
+
         results = []
         for text in clean_texts(inputs):
             words = text.split()
             variants = [text] + [" ".join(words[:i] + words[i + 1:]) or "." for i in range(len(words))]
-            probabilities = self.probabilities(variants)
+            logits = torch.from_numpy(self.logits(variants)).double()
+            probabilities = torch.softmax(logits, -1).numpy()
             best = int(probabilities[0].argmax())
-            weights = probabilities[0, best] - probabilities[1:, best]
+            others = torch.cat([logits[:, :best], logits[:, best + 1:]], 1)
+            log_odds = (logits[:, best] - torch.logsumexp(others, 1)).numpy()  # log p / (1 - p), stable at p ~ 1
+            weights = log_odds[0] - log_odds[1:]
             results.append({"text": text, "label": self.labels_[best], "score": round(float(probabilities[0, best]), 6),
                             "tokens": [{"token": w, "weight": round(float(v), 6)} for w, v in zip(words, weights)]})
         return results

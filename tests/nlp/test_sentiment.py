@@ -66,6 +66,11 @@ def test_embedding_head_fit_save_load_and_explain(tmp_path):
     np.testing.assert_allclose(again.probabilities(frame["text"].to_list()), model.probabilities(frame["text"].to_list()), atol=1e-6)
     explanation = again.explain("a wonderful and moving film")[0]
     assert [t["token"] for t in explanation["tokens"]] == "a wonderful and moving film".split()
+    with torch.no_grad():  # a very confident model (p rounds to 1): words must still get attributions
+        again.head_.weight.mul_(1e4)
+        again.head_.bias.mul_(1e4)
+    saturated = again.explain("a wonderful and moving film")[0]
+    assert saturated["score"] == pytest.approx(1.0) and any(abs(t["weight"]) > 1e-3 for t in saturated["tokens"])
 
 
 def test_embedding_model_can_tune_its_encoder_end_to_end(tmp_path):
