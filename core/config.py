@@ -119,6 +119,21 @@ def resolve_config(cls: type, base: Any = None, yaml_path: str | Path | None = N
     return dataclasses.replace(config, **changes)
 
 
+def config_from_dict(cls: type, values: dict[str, Any] | None):
+    """A `cls` config from a saved model card's `config` dict: keys `cls` does not know (written by another
+    version) are skipped; values are converted to the field's type (a JSON list becomes a tuple field's tuple).
+
+    >>> @dataclasses.dataclass(frozen=True)
+    ... class C:
+    ...     sizes: tuple[int, ...] = (8,)
+    ...     lr: float = 0.1
+    >>> config_from_dict(C, {"sizes": [4, 8], "retired_option": 1})
+    C(sizes=(4, 8), lr=0.1)
+    """
+    known = {f.name for f in dataclasses.fields(cls)}
+    return resolve_config(cls, overrides={k: v for k, v in (values or {}).items() if k in known})
+
+
 def config_to_dict(config: Any) -> dict[str, Any]:
     """A JSON-ready dict of a dataclass config (None stays None).
 

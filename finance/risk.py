@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from core.artifacts import cache_dir, hash_frame, is_model_dir, read_card, save_model_dir
-from core.config import config_to_dict
+from core.config import config_from_dict, config_to_dict
 from core.data import read_table
 from core.errors import InputError, ModelNotFoundError
 from core.evaluate import metric_card, metric_with_ci
@@ -605,10 +605,8 @@ class RiskScorer(TaskModel):
 
 
 def _config_from_dict(values: dict[str, Any]) -> RiskScorer.Config:
-    known = {f.name for f in dataclasses.fields(RiskScorer.Config)}
-    kept = {k: (tuple(v) if isinstance(v, list) else v) for k, v in values.items() if k in known}
-    with contextlib.suppress(TypeError):
-        return RiskScorer.Config(**kept)
+    with contextlib.suppress(TypeError, InputError):  # an unreadable config falls back to the defaults
+        return config_from_dict(RiskScorer.Config, values)
     return RiskScorer.Config()
 
 

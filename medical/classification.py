@@ -16,8 +16,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from core.artifacts import cache_dir, is_model_dir, read_card, save_model_dir
-from core.config import config_to_dict
+from core.artifacts import read_card, save_model_dir
+from core.config import config_from_dict, config_to_dict
 from core.data.images import IMAGE_SUFFIXES, list_image_folder
 from core.data.paths import require_path
 from core.device import pick_device
@@ -26,7 +26,7 @@ from core.evaluate import bars_plot, confusion_plot, metric_card, metric_with_ci
 from core.protocols import TaskModel, iter_batches
 from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
-from medical._shared import RESEARCH_NOTICE, data_hash, hub_folder, patient_from_name, split_groups
+from medical._shared import RESEARCH_NOTICE, data_hash, embedded_default, hub_folder, patient_from_name, split_groups
 from medical.io import MedicalImage, read_medical
 
 __all__ = ["MedicalClassifier", "ClassificationData", "lesion_demo_data", "prepare_image"]
@@ -204,18 +204,12 @@ class MedicalClassifier(TaskModel):
             network = timm.create_model(f"local-dir:{folder}", pretrained=True)
         except Exception as error:
             raise InputError(f"cannot load the timm model in {folder} ({error}); the folder is incomplete") from error
-        known = {f.name for f in dataclasses.fields(cls.Config)}
-        config = cls.Config(**{k: v for k, v in card.get("config", {}).items() if k in known})
+        config = config_from_dict(cls.Config, card.get("config"))
         return cls(network.eval(), card["labels"], config, device, card)
 
     @classmethod
     def _embedded(cls, device: str) -> "MedicalClassifier":
-        folder = cache_dir(cls.task) / DEFAULT_NAME
-        if is_model_dir(folder):
-            return cls._from_folder(folder, device)
-        model = cls.train_default(device=device)
-        model.save(folder)
-        return cls._from_folder(folder, device)
+        return embedded_default(cls, DEFAULT_NAME, device)
 
     @classmethod
     def train_default(cls, device: str = "auto", config: "MedicalClassifier.Config | None" = None, run_dir=None) -> "MedicalClassifier":

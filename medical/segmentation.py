@@ -13,8 +13,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from core.artifacts import cache_dir, is_model_dir, load_tensors, read_card, save_model_dir, save_tensors
-from core.config import config_to_dict
+from core.artifacts import load_tensors, read_card, save_model_dir, save_tensors
+from core.config import config_from_dict, config_to_dict
 from core.data.paths import require_path, resolve_inside
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError, NotFittedError
@@ -22,7 +22,8 @@ from core.evaluate import bars_plot, metric_card, metric_with_ci
 from core.protocols import TaskModel
 from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
-from medical._shared import RESEARCH_NOTICE, data_hash, hub_folder, patient_from_name, run_length, split_groups
+from medical._shared import (RESEARCH_NOTICE, data_hash, embedded_default, hub_folder, patient_from_name, run_length,
+                             split_groups)
 from medical.io import MedicalImage, read_medical
 
 __all__ = ["Segmenter", "SegmentationData", "brain_tissue_data", "normalise_intensity"]
@@ -298,21 +299,12 @@ class Segmenter(TaskModel):
             network.load_state_dict(load_tensors(folder / WEIGHTS_NAME))
         except RuntimeError as error:
             raise InputError(f"weights in {folder} do not fit the network described in card.json ({error})") from error
-        known = {f.name for f in dataclasses.fields(cls.Config)}
-        values = {k: v for k, v in card.get("config", {}).items() if k in known}
-        if "channels" in values:
-            values["channels"] = tuple(values["channels"])
-        config = cls.Config(**values)
+        config = config_from_dict(cls.Config, card.get("config"))
         return cls(network.eval(), card["labels"], config, device, card)
 
     @classmethod
     def _embedded(cls, device: str) -> "Segmenter":
-        folder = cache_dir(cls.task) / DEFAULT_NAME
-        if is_model_dir(folder):
-            return cls._from_folder(folder, device)
-        model = cls.train_default(device=device)
-        model.save(folder)
-        return cls._from_folder(folder, device)
+        return embedded_default(cls, DEFAULT_NAME, device)
 
     @classmethod
     def train_default(cls, device: str = "auto", config: "Segmenter.Config | None" = None, run_dir=None) -> "Segmenter":
