@@ -165,6 +165,8 @@ def metric_card_view(card: dict[str, Any]) -> None:
     import polars as pl
 
     st.caption(f"{card.get('task')} · {card.get('model')} · n = {card.get('n')}")
+    if card.get("warning"):  # e.g. the model does not know the data's labels, and how to retrain it
+        st.warning(card["warning"])
     from apps.plots import render_plots
 
     rows, extras = [], {}
@@ -183,12 +185,15 @@ def metric_card_view(card: dict[str, Any]) -> None:
 
 
 def evaluate_tab(task: str, model, read_options: dict | None = None, suffixes: set[str] | None = None):
-    """Upload labelled data and show the model's metric card; returns the card (or None)."""
+    """Upload labelled data and show the model's metric card; returns the card on screen (or None).
+
+    The last card stays on screen across reruns, but only for the model that made it."""
     upload = st.file_uploader("Labelled data (file or .zip of a folder)", key=f"{task}-evaluate-upload")
     if upload is None or not st.button("Evaluate", key=f"{task}-evaluate-run"):
         card = st.session_state.get(f"{task}-evaluate-card")
-        if card is not None and st.session_state.get(f"{task}-evaluate-model") == id(model):
-            metric_card_view(card)  # the last card stays on screen across reruns, for the model that made it
+        if card is None or st.session_state.get(f"{task}-evaluate-model") != id(model):
+            return None
+        metric_card_view(card)
         return card
 
     def run():

@@ -111,8 +111,7 @@ with evaluate_tab:
                "LibriSpeech / LJSpeech folder. WER and CER use Whisper's English text normalisation.")
     if model is not None:
         card = common.evaluate_tab(TASK, model, suffixes=DATA_SUFFIXES)
-        shown = card is not None and st.session_state.get(f"{TASK}-evaluate-model") == id(model)
-        if shown and card.get("worst_utterances"):
+        if card is not None and card.get("worst_utterances"):
             st.subheader("Worst utterances")
             st.dataframe(card["worst_utterances"], hide_index=True, width="stretch",
                          key="speech-worst-utterances")

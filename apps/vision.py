@@ -122,9 +122,7 @@ if model is not None:
     with evaluate_tab:
         st.caption("Classification: a .zip of an ImageFolder (one folder per class) or a CSV of path,label. "
                    "Detection: a .zip of COCO JSON, YOLO (images/, labels/, data.yaml) or Pascal VOC data.")
-        card = common.evaluate_tab(task, model)
-        if card and card.get("warning") and st.session_state.get(f"{task}-evaluate-model") == id(model):
-            st.warning(card["warning"])  # e.g. the model does not know the data's labels: how to retrain
+        common.evaluate_tab(task, model)
     with retrain_tab:
         st.caption("Fine-tunes in the background; the new model appears under Model once done. Detection trains a "
                    "torchvision Faster R-CNN (the Haar default cannot be retrained).")

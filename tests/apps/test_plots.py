@@ -44,3 +44,9 @@ def test_metric_card_view_draws_the_plots():
     assert not at.exception
     charts = at.get("plotly_chart")
     assert len(charts) == 5
+
+
+def test_metric_card_view_shows_the_cards_warning():
+    card = {**card_with_plots(), "warning": "the model does not know any of the data's labels"}
+    at = AppTest.from_function(_page, kwargs={"card": card}, default_timeout=60).run()
+    assert not at.exception and [w.value for w in at.warning] == [card["warning"]]
