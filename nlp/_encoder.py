@@ -75,6 +75,14 @@ def sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
     return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
 
 
+def mean_pool(hidden, attention_mask):
+    """Sentence embeddings: masked mean of token states (B, T, H) -> (B, H), L2-normalised (sentence-transformers)."""
+    import torch
+
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9), dim=-1)
+
+
 class TextEncoder:
     """A BERT-style encoder giving mean-pooled, L2-normalised sentence embeddings (sentence-transformers style)."""
 
@@ -106,9 +114,7 @@ class TextEncoder:
             for done, batch in enumerate(sorted_batches(lengths, batch_size)):
                 encoded = self.tokenize([texts[i] for i in batch], padding=True, return_tensors="pt").to(self.device)
                 hidden = self.model(**encoded).last_hidden_state  # (B, T, H)
-                mask = encoded["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                output[batch] = torch.nn.functional.normalize(pooled, dim=-1).float().cpu()
+                output[batch] = mean_pool(hidden, encoded["attention_mask"]).float().cpu()
                 if progress is not None:
                     progress(done + 1)
         return output

@@ -24,7 +24,8 @@ from core.evaluate import classification_metrics, confusion_plot, metric_card, s
 from core.protocols import TaskModel
 from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
-from nlp._encoder import TextEncoder, clean_texts, detokenize_ptb, minilm_path, sorted_batches, tokenizer_lock
+from nlp._encoder import (TextEncoder, clean_texts, detokenize_ptb, mean_pool, minilm_path, sorted_batches,
+                          tokenizer_lock)
 from nlp._textdata import as_text_frame, label_indices, label_names, read_text_table, split_frame
 
 __all__ = ["SentimentModel", "load"]
@@ -426,9 +427,7 @@ def _pooled_module():
 
         def forward(self, input_ids, attention_mask, labels=None, **extra):
             hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **extra).last_hidden_state
-            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            pooled = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9), dim=-1)
-            logits = self.head(pooled)
+            logits = self.head(mean_pool(hidden, attention_mask))
             if labels is None:
                 return {"logits": logits}
             return {"loss": torch.nn.functional.cross_entropy(logits, labels), "logits": logits}
