@@ -85,6 +85,14 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
+def _predict_options(model: Any, options: dict[str, Any]) -> dict[str, Any]:
+    """The data options that the model's `predict` declares as keywords (e.g. speech's source/target languages)."""
+    import inspect
+
+    accepted = inspect.signature(model.predict).parameters
+    return {k: v for k, v in options.items() if k in accepted and k not in ("inputs", "batch_size")}
+
+
 def _print_card(card: dict[str, Any], as_json: bool) -> None:
     if card.get("warning"):  # e.g. the model does not know the data's labels: said on stderr, stdout stays one object
         print(f"warning: {card['warning']}", file=sys.stderr)
@@ -129,7 +137,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "predict":
         inputs = cls.read_inputs(args.input, **options)
         model = registry.load(args.task, args.model, device=args.device)
-        records = model.predict(inputs, batch_size=args.batch_size)
+        records = model.predict(inputs, batch_size=args.batch_size, **_predict_options(model, options))
         lines = "".join(json.dumps(r, default=str) + "\n" for r in records)
         if args.output:
             from core.artifacts import atomic_write_text

