@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from core import registry
-from core.artifacts import check_model_dir, output_lock, read_card
-from core.card import ModelCard
+from core.artifacts import check_model_dir, read_card
 from core.cli import main
 from core.errors import UnsafeArtifactError
 
@@ -161,6 +160,8 @@ def test_card_missing_keys_is_exit_2(saved, capsys):
 
 # 4. two writers ------------------------------------------------------------------------------------------------
 def test_a_second_training_to_the_same_out_exits_2_naming_the_first(demo_task, tmp_path, capsys):
+    from core.artifacts import output_lock
+
     out = tmp_path / "m"
     with output_lock(out):
         assert _train(DEMO, _csv(tmp_path / "a.csv", [1]), out) == 2
@@ -226,4 +227,6 @@ def test_train_json_prints_the_data_hash_from_the_card(demo_task, tmp_path, caps
     assert summary["data_hash"] and summary["data_hash"] == card["training"]["data_hash"]
     assert card["training"]["rows"] == 2 and card["training"]["seconds"] >= 0
     assert card["training"]["config"] == {"learning_rate": 0.1, "epochs": 1}
+    from core.card import ModelCard
+
     ModelCard.from_dict(card)
