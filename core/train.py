@@ -448,8 +448,9 @@ class Trainer:
         """Why training stops now (None: it goes on): the step budget, early stopping, or the last epoch."""
         if run.state.stopped_early:
             return "early_stopping"
-        if run.state.global_step >= run.total_steps:
-            return "max_steps"
+        if run.state.global_step >= run.total_steps:  # the step budget: max_steps, or the epochs' own steps
+            capped = self.config.max_steps is not None and run.state.global_step >= self.config.max_steps
+            return "max_steps" if capped else "epochs"
         if run.state.epoch >= self.config.epochs:
             return "epochs"
         return None
