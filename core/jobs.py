@@ -54,15 +54,19 @@ def run_training(task: str, data: str | Path, out: str | Path, base: str | None 
     elif config_path or overrides:
         raise InputError(f"{task} takes no training config")
     run_dir = Path(run_dir) if run_dir is not None else out.with_name(f".{out.name}.run")
-    with output_lock(out):
+    lead = int(os.environ.get("RANK", "0")) == 0  # under torchrun only rank 0 locks, records and saves
+    with output_lock(out) if lead else contextlib.nullcontext():
         dataset = cls.read_data(data, **(options or {}))
         run = {"task": task, "data_hash": _data_hash(data), "options": {k: str(v) for k, v in (options or {}).items()},
                "config": config_to_dict(config), "base_model": None if base is None else str(base)}
-        _check_resume(run_dir, run, resume)
+        if lead:
+            _check_resume(run_dir, run, resume)
         started = time.monotonic()
         model = cls.for_training(base, device=device)
         model.fit(dataset, config=config, run_dir=run_dir, resume=resume, callbacks=callbacks)
         seconds = round(time.monotonic() - started, 1)
+        if not lead:
+            return {"task": task, "training": {**run, "seconds": seconds}, "metrics": {}, "rank": os.environ.get("RANK")}
         saved = model.save(out)
         return _record_training(saved, run, seconds, _rows(dataset))
 

@@ -230,3 +230,13 @@ def test_train_json_prints_the_data_hash_from_the_card(demo_task, tmp_path, caps
     from core.card import ModelCard
 
     ModelCard.from_dict(card)
+
+
+def test_only_rank_0_locks_and_saves_under_torchrun(demo_task, tmp_path, monkeypatch, capsys):
+    from core.artifacts import output_lock
+
+    out = tmp_path / "m"
+    monkeypatch.setenv("RANK", "1")
+    with output_lock(out):  # rank 0 holds the folder while the other ranks train beside it
+        assert _train(DEMO, _csv(tmp_path / "a.csv", [1, 2]), out) == 0
+    assert not out.exists() and json.loads(capsys.readouterr().out)["data_hash"]
