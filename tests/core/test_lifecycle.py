@@ -171,6 +171,8 @@ def test_a_second_training_to_the_same_out_exits_2_naming_the_first(demo_task, t
 
 
 def test_lock_is_held_across_processes(tmp_path):
+    from core.artifacts import output_lock
+
     out = tmp_path / "m"
     script = ("import sys, time; from core.artifacts import output_lock\n"
               "with output_lock(sys.argv[1]):\n    print('locked', flush=True); time.sleep(30)\n")
