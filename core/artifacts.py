@@ -9,10 +9,10 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from core.card import FORMAT_VERSION, ModelCard
 from core.errors import InputError, UnsafeArtifactError
@@ -21,10 +21,11 @@ __all__ = [
     "CARD_NAME", "home", "models_dir", "cache_dir", "atomic_write_text", "atomic_write_bytes", "atomic_directory",
     "save_model_dir", "read_card", "check_model_dir", "save_tensors", "load_tensors", "safe_torch_load",
     "library_versions", "hash_files", "hash_bytes", "hash_frame", "list_saved_models", "is_model_dir",
-    "promoted_defaults", "promote_model", "delete_model", "zip_model", "check_output_dir", "output_lock",
+    "promoted_defaults", "promote_model", "delete_model", "zip_model", "check_output_dir", "output_lock", "cached_default",
 ]
 
 CARD_NAME = "card.json"
+T = TypeVar("T")
 # Suffixes of files that deserialise through pickle (or may): never loaded from a model directory.
 PICKLE_SUFFIXES = {".pkl", ".pickle", ".pt", ".pth", ".bin", ".ckpt", ".joblib", ".npy", ".npz", ".dill"}
 DEFAULT_LIBRARIES = ("verticals", "torch", "numpy", "polars", "scikit-learn", "safetensors")
@@ -448,6 +449,30 @@ def read_card(path: str | Path, task: str | None = None, check: bool = True) -> 
     if task is not None and card["task"] != task:
         raise InputError(f"{root} holds a {card['task']} model, not {task}")
     return card
+
+
+def cached_default(folder: str | Path, build: Callable[[Path], Any], load: Callable[[Path], T]) -> T:
+    """An embedded default kept in `folder`: loaded when it is there, else built once by `build(folder)` (which saves a
+    model folder there) under a file lock, so parallel first uses (pages, CLI calls, test workers) build it once and
+    the others wait and load its result.
+
+    >>> built = []
+    >>> folder = Path(tempfile.mkdtemp()) / "default"
+    >>> build = lambda f: built.append(save_model_dir(f, {"task": "demo"}))
+    >>> [cached_default(folder, build, lambda f: read_card(f)["task"]) for _ in range(2)], len(built)
+    (['demo', 'demo'], 1)
+    """
+    import fcntl
+
+    folder = Path(folder)
+    if is_model_dir(folder):
+        return load(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.with_name(f".{folder.name}.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if the build fails
+        if not is_model_dir(folder):
+            build(folder)
+    return load(folder)
 
 
 def list_saved_models(root: str | Path | None = None) -> list[dict[str, Any]]:
