@@ -11,7 +11,7 @@ from typing import Any
 
 from core.errors import InputError
 
-__all__ = ["resolve_config", "parse_assignments", "config_to_dict", "config_from_dict", "check_range", "FIELD_RANGES"]
+__all__ = ["TaskConfig", "resolve_config", "parse_assignments", "config_to_dict", "config_from_dict", "check_range", "FIELD_RANGES"]
 
 
 def parse_assignments(pairs: list[str] | None) -> dict[str, str]:
@@ -129,6 +129,24 @@ def check_range(name: str, value: Any) -> None:
         if high != _INF:
             parts.append(f"{'<=' if high_inclusive else '<'} {high:g}")
         raise InputError(f"config field {name!r} must be {' and '.join(parts)}, got {value!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskConfig:
+    """Base of every task's config: each field's value is checked against `FIELD_RANGES` when the config is built,
+    so a bad value is an `InputError` naming the field and its range, from Python as from the CLI.
+
+    >>> @dataclasses.dataclass(frozen=True)
+    ... class C(TaskConfig):
+    ...     num_leaves: int = 31
+    >>> C(num_leaves=0)
+    Traceback (most recent call last):
+    core.errors.InputError: config field 'num_leaves' must be >= 2, got 0
+    """
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            check_range(field.name, getattr(self, field.name))
 
 
 def resolve_config(cls: type, base: Any = None, yaml_path: str | Path | None = None, overrides: dict[str, Any] | None = None):

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from core.artifacts import atomic_write_bytes, atomic_write_text, hash_bytes
-from core.config import config_to_dict
+from core.config import TaskConfig, config_to_dict
 from core.device import autocast_dtype, pick_device, seed_everything, to_device
 from core.errors import InputError, UnsafeArtifactError
 
@@ -31,7 +31,7 @@ LOG_NAME = "metrics.jsonl"
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(TaskConfig):
     """Training hyperparameters shared by every torch task (tasks embed or extend it)."""
 
     epochs: int = 10
