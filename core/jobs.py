@@ -39,7 +39,7 @@ def run_training(task: str, data: str | Path, out: str | Path, base: str | None 
     from core.registry import task_class
 
     cls = task_class(task)
-    dataset = cls.read_data(data, **(options or {}))
+    dataset = cls.training_data(data, **(options or {}))  # the same reading and checks as check-data
     config_cls = getattr(cls, "Config", None)
     config = None
     if config_cls is not None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from core.errors import InputError
 
-__all__ = ["TEXT_COLUMNS", "read_text_table", "as_text_frame", "label_names", "label_indices", "split_frame"]
+__all__ = ["TEXT_COLUMNS", "read_text_table", "text_table_inputs", "as_text_frame", "label_names", "label_indices", "split_frame"]
 
 TEXT_COLUMNS = ("text", "sentence", "review", "content")
 NAMED_BINARY = ("negative", "positive")
@@ -74,6 +74,17 @@ def read_text_table(path: str | Path, text_column: str | None = None, label_colu
     path = Path(path)
     frame = read_table(path)
     return as_text_frame(frame, text_column, label_column, where=path.name, require_label=require_label)
+
+
+def text_table_inputs(path: str | Path, text_column: str | None = None, id_column: str | None = None):
+    """Texts of a table for `predict`, each with its id: the `id` column (or `id_column`) if any, else its row (1-based)."""
+    from core.data import read_table
+    from core.protocols import Inputs, identify_inputs
+
+    path = Path(path)
+    table = read_table(path)
+    texts = as_text_frame(table, text_column, where=path.name, require_label=False)["text"].to_list()
+    return Inputs(texts, ids=identify_inputs(table, id_column).ids)
 
 
 def label_names(values: list[Any]) -> list[str]:

@@ -34,6 +34,7 @@ def list_image_folder(root: str | Path, suffixes: set[str] = IMAGE_SUFFIXES) -> 
         for class_dir in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
             for file in sorted(class_dir.rglob("*")):
                 if file.is_file() and file.suffix.lower() in suffixes:
+                    _require_bytes(file, root)
                     items.append((file, class_dir.name, split))
     if not items:
         raise InputError(f"{root} holds no images in class sub-folders (expected {root}/<class>/<image>{'|'.join(sorted(suffixes))})")
@@ -59,8 +60,15 @@ def manifest_items(frame, manifest: Path, path_column: str = "path", label_colum
         resolved = resolve_inside(manifest.parent, str(file))
         if not resolved.is_file():
             raise InputError(f"{manifest.name}: image {file} does not exist")
+        _require_bytes(resolved, manifest.parent)
         items.append((resolved, str(label)))
     return items
+
+
+def _require_bytes(file: Path, root: Path) -> None:
+    if file.stat().st_size == 0:
+        raise InputError(f"image {file.relative_to(root) if root in file.parents else file} is empty (0 bytes); "
+                         "remove it or replace it with the real file")
 
 
 def open_image(source: Any, mode: str | None = "RGB", max_pixels: int = MAX_PIXELS):

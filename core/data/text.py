@@ -9,7 +9,7 @@ from typing import Any
 from core.data.paths import require_path
 from core.errors import InputError
 
-__all__ = ["read_text", "read_lines", "read_json", "MAX_TEXT_BYTES"]
+__all__ = ["read_text", "read_lines", "read_text_inputs", "read_json", "MAX_TEXT_BYTES"]
 
 MAX_TEXT_BYTES = 512 * 2**20
 
@@ -52,6 +52,22 @@ def read_lines(path: str | Path, what: str = "text file") -> list[str]:
     if lines and lines[-1] == "":
         lines.pop()
     return [line.rstrip("\r") for line in lines]
+
+
+def read_text_inputs(path: str | Path, what: str = "text file"):
+    """One predict input per line, numbered from 1; a blank line stays, as an error record, never dropped.
+
+    >>> import tempfile; p = Path(tempfile.mkdtemp()) / "a.txt"; _ = p.write_text("good\\n\\n bad \\n")
+    >>> items = read_text_inputs(p); list(items), items.ids, items.errors
+    (['good', '', 'bad'], [{'line': 1}, {'line': 2}, {'line': 3}], {1: 'empty line'})
+    """
+    from core.protocols import Inputs
+
+    texts = [line.strip() for line in read_lines(path, what)]
+    if not any(texts):
+        raise InputError(f"{Path(path).name} holds no text lines")
+    return Inputs(texts, ids=[{"line": i + 1} for i in range(len(texts))],
+                  errors={i: "empty line" for i, text in enumerate(texts) if not text})
 
 
 def read_json(path: str | Path, what: str = "JSON file") -> Any:
