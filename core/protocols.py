@@ -113,7 +113,7 @@ def identify_inputs(inputs: Any, id_column: str | None = None) -> Any:
     """
     import polars as pl
 
-    if isinstance(inputs, Inputs):
+    if isinstance(inputs, (Inputs, _IdentifiedFrame)):
         return inputs
     if isinstance(inputs, pl.DataFrame):
         column = id_column if id_column in inputs.columns else next((c for c in ID_COLUMNS if c in inputs.columns), None)
