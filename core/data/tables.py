@@ -29,6 +29,8 @@ SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 SEPARATOR_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t", "pipe": "|", "space": " "}
 HEAD_BYTES = 256 * 1024
 _DELIMITED = {".csv", ".tsv", ".tab", ".txt"}
+_WORKBOOKS = {".xlsx", ".xlsm", ".xls", ".ods", ".numbers"}
+SAVE_AS_CSV = "save the sheet as CSV (in Excel: File > Save As > CSV UTF-8) and pass that file"
 _OPTIONS: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("verticals_reader_options", default={})
 _NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 _THOUSANDS = re.compile(r"^\s*[+-]?\d{1,3}(,\d{3})+(\.\d+)?\s*$")
@@ -73,7 +75,10 @@ def _decode(data: bytes, name: str, encoding: str | None) -> tuple[str, str]:
             raise InputError(f"{name} is not {encoding} text ({error.reason} at byte {error.start}); "
                              "pass the file's real encoding with --option encoding=NAME") from error
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text" export is UTF-16 with a BOM
-        return data.decode("utf-16"), "utf-16"
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            pass
     try:
         return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError as error:
@@ -96,8 +101,8 @@ def _looks_western(text: str) -> bool:
         return True
     letters = sum(len(r) for r in runs)
     long = sum(len(r) for r in runs if len(r) >= 3)
-    controls = sum(1 for r in runs for c in r if "\x80" <= c <= "\x9f")
-    return long <= 0.1 * letters and controls == 0
+    binary = re.search(r"[\x00-\x08\x0e-\x1f]", text) is not None
+    return long <= 0.1 * letters and not binary
 
 
 # -- sniffing -----------------------------------------------------------------------------------------------
@@ -203,6 +208,8 @@ class _Layout:
                  header: Any = None, decimal: Any = None):
         self.path, self.name = path, path.name
         head = _head_bytes(path)
+        if head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+            raise InputError(f"{path.name} is a spreadsheet workbook (Excel/ODS), not text; {SAVE_AS_CSV}")
         whole = len(head) < HEAD_BYTES
         self.text: str | None = None  # the decoded file, kept only when polars cannot read the bytes as they are
         encoding = current_option("encoding", encoding)
@@ -486,6 +493,8 @@ def read_table(path: str | Path, separator: str | None = None, columns: Iterable
             frame = _read_delimited(path, separator, encoding)
         elif suffix in {".parquet", ".pq", ".jsonl", ".ndjson"}:
             frame = scan_table(path, separator).collect()
+        elif suffix in _WORKBOOKS:
+            raise InputError(f"{path.name} is a spreadsheet workbook; {SAVE_AS_CSV}")
         else:
             raise InputError(f"{path.name}: unsupported table format {suffix or '(none)'}; use one of {', '.join(sorted(TABLE_SUFFIXES))}")
     except UnicodeDecodeError as error:

@@ -15,12 +15,16 @@ MAX_TEXT_BYTES = 512 * 2**20
 
 
 def read_text(path: str | Path, what: str = "text file") -> str:
-    """Read a UTF-8 text file (BOM allowed); folders, empty, oversized or non-UTF-8 files raise `InputError`.
+    """Read a text file: UTF-8 (BOM allowed), UTF-16 with a BOM, or Western cp1252 (`--option encoding=` forces one);
+    folders, empty, oversized or undecodable files raise `InputError`.
 
-    >>> import tempfile; p = Path(tempfile.mkdtemp()) / "a.txt"; _ = p.write_bytes(b"\\xff\\xfe\\x80")
+    >>> import tempfile; p = Path(tempfile.mkdtemp()) / "a.txt"; _ = p.write_bytes("caf\\xe9".encode("cp1252"))
+    >>> read_text(p)
+    'café'
+    >>> _ = p.write_bytes(b"\\x81\\x8d")
     >>> read_text(p)
     Traceback (most recent call last):
-    core.errors.InputError: a.txt is not UTF-8 text (invalid start byte at byte 0); re-save it as UTF-8
+    core.errors.InputError: a.txt is not UTF-8 text (byte 0x81 on line 1); re-save it as UTF-8 or pass its encoding, e.g. --option encoding=cp1252 (Excel on Windows), latin-1, shift_jis or gbk
     """
     path = require_path(path, what)
     if path.is_dir():
@@ -30,11 +34,9 @@ def read_text(path: str | Path, what: str = "text file") -> str:
         raise InputError(f"{path.name} is empty (0 bytes)")
     if size > MAX_TEXT_BYTES:
         raise InputError(f"{path.name} is {size / 2**20:.0f} MB; text inputs are limited to {MAX_TEXT_BYTES // 2**20} MB")
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise InputError(f"{path.name} is not UTF-8 text ({error.reason} at byte {error.start}); re-save it as UTF-8") from error
+    from core.data.tables import _decode, current_option
+
+    text, _ = _decode(path.read_bytes(), path.name, current_option("encoding"))  # UTF-8 (BOM), UTF-16, cp1252 exports
     if "\x00" in text:
         raise InputError(f"{path.name} holds NUL bytes; it looks binary, not text")
     return text
