@@ -143,7 +143,7 @@ class Forecaster(TaskModel):
     @classmethod
     def check_data(cls, path: str | Path, **options: Any) -> dict[str, Any]:
         """Validation report: series, lengths, date range."""
-        series = frame_to_series(cls.read_data(path, **options))
+        series = frame_to_series(cls.training_data(path, **options))
         return {"task": cls.task, "path": str(path), "ok": True, "n": int(sum(len(s) for s in series)),
                 "series": [{"id": s.id, "length": len(s), "first": _date(s, 0), "last": _date(s, -1)} for s in series]}
 

@@ -369,7 +369,9 @@ def _numbers_from_text(frame, layout: _Layout):
         bad = int((~numeric).sum())
         if bad == 0:  # numbers padded with spaces
             kind = pl.Float64 if stripped.str.contains(r"[.eE]").any() else pl.Int64
-            frame = frame.with_columns(pl.col(name).str.strip_chars().cast(kind))
+            numbers = column.str.strip_chars().cast(kind, strict=False)
+            if numbers.null_count() == column.null_count():  # else (e.g. beyond int64) the text stays
+                frame = frame.with_columns(numbers.alias(name))
             continue
         if 0 < bad <= max(1, len(values) // 100) and numeric.sum() >= 9 * bad:
             flags = column.str.strip_chars().str.contains(_NUMBER.pattern)
