@@ -25,7 +25,8 @@ def _pick(columns: list[str], wanted: str | None, candidates: tuple[str, ...], w
             if column.lower() == name:
                 return column
     raise InputError(f"{where} needs a {what} column (one of {', '.join(candidates)}); it has: {', '.join(columns)}. "
-                     f"Rename it or pass --{'column' if what == 'text' else 'target'} NAME")
+                     f"Rename it or pass --{'column' if what == 'text' else 'target'} NAME "
+                     "(a file without a header line: --option header=false --column 0 --target 1)")
 
 
 def as_text_frame(data: Any, text_column: str | None = None, label_column: str | None = None, where: str = "the data",
@@ -48,6 +49,8 @@ def as_text_frame(data: Any, text_column: str | None = None, label_column: str |
         else:
             raise InputError(f"expected a table with text and label columns (or a file path), got {type(data).__name__}")
     columns = list(data.columns)
+    if columns[:2] == ["0", "1"] and len(columns) <= 2 and text_column is None:  # a headerless `text<TAB>label` file
+        text_column, label_column = "0", label_column or "1"
     text = _pick(columns, text_column, TEXT_COLUMNS, "text", where)
     selected = [pl.col(text).alias("text")]
     if require_label:

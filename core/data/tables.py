@@ -280,9 +280,12 @@ def _read_delimited(path: Path, separator: str | None, encoding: str | None = No
 
     layout = _Layout(path, separator, encoding)
     names = layout.header_names()
+    frame = _parse(layout)
+    if layout.header and current_option("header") is None and _looks_headerless(names, frame):
+        layout.header = False  # e.g. UCI's `sentence<TAB>label` files as published: the first line is data
+        frame = _parse(layout)
     if layout.header:
         _check_names(names, layout.name)
-    frame = _parse(layout)
     if layout.separator != "," and not layout.decimal_comma and _has_decimal_commas(frame):
         layout.decimal_comma = True  # `;`-separated exports from European spreadsheets write 1,5 for one and a half
         frame = _parse(layout)
@@ -293,6 +296,16 @@ def _read_delimited(path: Path, separator: str | None, encoding: str | None = No
     else:
         names = frame.columns
     return _finish(frame, names, layout)
+
+
+def _looks_headerless(names: list[str], frame) -> bool:
+    """A first line of data, not names: numbers over numeric columns beside sentences (never short names)."""
+    if len(names) != frame.width:
+        return False
+    numeric = [i for i, name in enumerate(names) if _NUMBER.match(name)]
+    others = [name for i, name in enumerate(names) if i not in numeric]
+    return bool(numeric) and bool(others) and all(frame[frame.columns[i]].dtype.is_numeric() for i in numeric) \
+        and all(len(name) > 40 or name.count(" ") >= 5 or (" " in name and name.rstrip()[-1:] in ".!?") for name in others)
 
 
 def _parse(layout: _Layout):

@@ -199,3 +199,25 @@ def test_forecast_reads_us_dates_and_offsets(tmp_path):
     assert Forecaster.read_data(path)["date"].cast(pl.String).to_list() == ["2023-12-30", "2023-12-31", "2024-01-01"]
     path.write_text("Date,Close\n2024-01-01T00:00:00+05:00,1\n2024-01-02T00:00:00+05:00,2\n")
     assert Forecaster.read_data(path)["date"].cast(pl.String).to_list() == ["2024-01-01", "2024-01-02"]
+
+
+def test_uci_files_as_published_have_no_header_and_are_detected(tmp_path):
+    from nlp.sentiment import SentimentModel
+
+    path = tmp_path / "amazon_cells_labelled.txt"
+    path.write_text("".join(f"{text}\t{label}\n" for text, label in UCI_LINES))
+    frame = read_table(path)
+    assert frame.columns == ["0", "1"] and frame.height == len(UCI_LINES)  # the first line is data, not names
+    data = SentimentModel.read_data(path)
+    assert data["text"].to_list() == [text for text, _ in UCI_LINES] and data["label"].to_list()[:2] == [0, 1]
+    path.write_text("Wow... Loved this place.\t1\nCrust is not good.\t0\n")  # yelp's first line
+    assert read_table(path).height == 2
+    named = tmp_path / "named.csv"
+    named.write_text("country,2019,2020\nFrance,1,2\n")  # numbers as names beside short names: a header
+    assert read_table(named).columns == ["country", "2019", "2020"]
+
+
+def test_language_codes_are_normalised():
+    from nlp._translation_data import to_iso1
+
+    assert {to_iso1(code) for code in ("en", "eng", "en-US", "EN", "en_GB")} == {"en"}
