@@ -221,3 +221,15 @@ def test_language_codes_are_normalised():
     from nlp._translation_data import to_iso1
 
     assert {to_iso1(code) for code in ("en", "eng", "en-US", "EN", "en_GB")} == {"en"}
+
+
+def test_crlf_tsv_and_workbooks(tmp_path):
+    path = tmp_path / "windows.tsv"
+    path.write_bytes(b'text\tlabel\r\n"Great" phone\t1\r\nbad one\t0\r\n')
+    assert read_table(path).rows() == [('"Great" phone', 1), ("bad one", 0)]
+    workbook = tmp_path / "data.csv"
+    workbook.write_bytes(b"PK\x03\x04" + b"\x00" * 100)  # an .xlsx renamed to .csv
+    with pytest.raises(InputError, match="Save As > CSV UTF-8"):
+        read_table(workbook)
+    with pytest.raises(InputError, match="spreadsheet workbook"):
+        read_table(workbook.with_suffix(".xlsx").write_bytes(b"PK\x03\x04") and workbook.with_suffix(".xlsx"))
