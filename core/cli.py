@@ -141,7 +141,7 @@ def _run(args: argparse.Namespace) -> int:
         model = registry.load(args.task, args.model, device=args.device)
         records = predict_records(model, inputs, batch_size=args.batch_size)  # one per input, its id first
         lines = "".join(json.dumps(r, default=str) + "\n" for r in records)
-        if args.output:
+        if args.output is not None:
             from core.artifacts import atomic_write_text
 
             atomic_write_text(args.output, lines)
@@ -160,7 +160,8 @@ def _run(args: argparse.Namespace) -> int:
         card = run_training(args.task, args.data, args.out, base=args.model, config_path=args.config,
                             overrides=parse_assignments(args.set), options=options, run_dir=args.run_dir,
                             resume=args.resume, device=args.device)
-        summary = {"task": args.task, "out": str(args.out), "metrics": card.get("metrics", {}), "data_hash": card.get("data_hash") or card.get("training_data_hash")}
+        summary = {"task": args.task, "out": str(args.out), "metrics": card.get("metrics", {}),
+                   "data_hash": card["training"]["data_hash"], "training": card["training"]}
         print(json.dumps(summary, default=str) if args.json else f"saved {args.task} model to {args.out}\n{json.dumps(summary['metrics'], default=str)}")
         return 0
     raise AssertionError(args.command)

@@ -27,7 +27,8 @@ class TaskModelProtocol(Protocol):
 
     def evaluate(self, data: Any) -> dict[str, Any]: ...
 
-    def fit(self, data: Any, config: Any = None) -> "TaskModelProtocol": ...
+    def fit(self, data: Any, config: Any = None, *, run_dir: str | Path | None = None, resume: bool = False,
+            callbacks: Sequence[ProgressCallback] = ()) -> "TaskModelProtocol": ...
 
     def save(self, path: str | Path) -> Path: ...
 
@@ -253,7 +254,9 @@ class TaskModel:
     def evaluate(self, data: Any) -> dict[str, Any]:
         raise NotImplementedError
 
-    def fit(self, data: Any, config: Any = None) -> "TaskModel":
+    def fit(self, data: Any, config: Any = None, *, run_dir: str | Path | None = None, resume: bool = False,
+            callbacks: Sequence[ProgressCallback] = ()) -> "TaskModel":
+        """Train on `data`; progress goes to `run_dir/metrics.jsonl` and `callbacks`; `resume` continues its checkpoint."""
         raise NotImplementedError
 
     def save(self, path: str | Path) -> Path:

@@ -149,7 +149,7 @@ class Translator(TaskModel):
         model.name_ = card.get("name") or str(reference)
         model.generation_ = {"num_beams": 4, "max_length": 256, **card.get("preprocessing", {}).get("generation", {})}
         model.metrics_ = card.get("metrics", {})
-        model.data_hash_ = card.get("data_hash")
+        model.data_hash_ = (card.get("training") or {}).get("data_hash")
         model.trained_config_ = card.get("config")
         return model
 

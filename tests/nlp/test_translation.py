@@ -100,7 +100,7 @@ def test_saved_model_is_a_plain_transformers_folder(tiny, tmp_path):
     saved = tiny.save(tmp_path / "marian")
     card = json.loads((saved / "card.json").read_text())
     assert card["backend"] == "seq2seq" and card["source_lang"] == "en" and card["target_lang"] == "es"
-    assert card["data_hash"] and card["config"]["d_model"] == 32
+    assert card["training"]["data_hash"] and card["config"]["d_model"] == 32
     assert (saved / "model.safetensors").is_file()
     network = AutoModelForSeq2SeqLM.from_pretrained(saved)
     tokenizer = AutoTokenizer.from_pretrained(saved)
