@@ -11,7 +11,7 @@ from core.errors import InputError
 
 __all__ = ["IMAGE_SUFFIXES", "MAX_PIXELS", "list_image_folder", "read_image_manifest", "manifest_items", "open_image"]
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".heic", ".heif"}  # HEIC: listed, refused with the fix
 MAX_PIXELS = 64_000_000  # larger images are refused as possible decompression bombs
 SPLIT_NAMES = {"train", "val", "valid", "validation", "test"}
 HEIF_SUFFIXES = {".heic", ".heif", ".avif"}

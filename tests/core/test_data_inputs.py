@@ -167,10 +167,14 @@ def test_exif_orientation_is_applied():
     assert open_image(buffer.getvalue()).size == (20, 40)
 
 
-def test_heic_is_refused_with_the_fix():
+def test_heic_is_refused_with_the_fix(tmp_path):
     heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64
     with pytest.raises(InputError, match="HEIC.*JPEG"):
         open_image(heic)
+    (tmp_path / "cats").mkdir()
+    (tmp_path / "cats" / "IMG_0001.HEIC").write_bytes(heic)  # never silently skipped in a folder
+    with pytest.raises(InputError, match="IMG_0001.HEIC is a HEIC/HEIF photo"):
+        list_image_folder(tmp_path)
 
 
 # -- medical volumes, constant series, zips ------------------------------------------------------------------------------
