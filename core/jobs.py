@@ -56,7 +56,7 @@ def run_training(task: str, data: str | Path, out: str | Path, base: str | None 
     run_dir = Path(run_dir) if run_dir is not None else out.with_name(f".{out.name}.run")
     lead = int(os.environ.get("RANK", "0")) == 0  # under torchrun only rank 0 locks, records and saves
     with output_lock(out) if lead else contextlib.nullcontext():
-        dataset = cls.read_data(data, **(options or {}))
+        dataset = cls.training_data(data, **(options or {}))  # the same reading and checks as check-data
         run = {"task": task, "data_hash": _data_hash(data), "options": {k: str(v) for k, v in (options or {}).items()},
                "config": config_to_dict(config), "base_model": None if base is None else str(base)}
         if lead:
