@@ -19,7 +19,7 @@ def test_convert_round_trip_keeps_boxes(tmp_path):
 
     source = Detector.read_data(yolo_folder(tmp_path / "yolo", n=2))
     for fmt in ("coco", "voc", "yolo"):
-        out = Detector.convert(source, tmp_path / fmt, to=fmt)
+        out = Detector.convert(source, tmp_path / f"converted_{fmt}", to=fmt)  # never over its own source folder
         again = Detector.read_data(out / "annotations.json" if fmt == "coco" else out)
         assert again.format == fmt and len(again) == 2
         np.testing.assert_allclose(again.samples[0].boxes, source.samples[0].boxes, atol=0.6)
