@@ -35,6 +35,7 @@ NORMALISATION = ("Whisper's English text normaliser (transformers EnglishTextNor
                  "accents kept)")
 TARGET_NORMALISATION = "lower-case, punctuation removed except apostrophes inside words, whitespace collapsed"
 LONG_AUDIO_SECONDS = 600.0  # longer files are streamed block by block instead of decoded whole
+LOW_CONFIDENCE = 0.5  # mean Whisper word probability; read English speech scores ~0.9, loose translations 0.3-0.6
 _PUNCTUATION = re.compile(r"[^\w\s']|(?<!\w)'|'(?!\w)")
 
 
@@ -402,6 +403,8 @@ class SpeechRecognizer(TaskModel):
             if index not in joined and index not in streamed:  # zero-length audio: no window was decoded
                 record.update(_join([]))
             text_language = "en" if options.get("task") == "translate" else record.get("language")
+            if self.backend_.kind == "faster-whisper":
+                record["warnings"] = [*record["warnings"], *_confidence_warnings(record["words"], options.get("task"))]
             identity = {"path": str(item)} if isinstance(item, (str, Path)) else {"index": index + 1}
             records[index] = {**identity, **record, "text_language": text_language}
         return records  # type: ignore[return-value]
@@ -558,6 +561,23 @@ class SpeechRecognizer(TaskModel):
         libraries = ["faster-whisper", "ctranslate2", "transformers", "torchaudio", "soundfile", "soxr", "jiwer"]
         return save_model_dir(path, json.loads(json.dumps(card, default=str)), write_weights=self.backend_.save,
                               libraries=libraries)
+
+
+def _confidence_warnings(words: list[dict[str, Any]], task: str | None) -> list[str]:
+    """A warning when Whisper was unsure of the text as a whole (mean word probability below `LOW_CONFIDENCE`).
+
+    >>> _confidence_warnings([{"confidence": 0.3}, {"confidence": 0.4}], "translate")[0][:45]
+    'low confidence (mean word probability 0.35): '
+    >>> _confidence_warnings([{"confidence": 0.9}], None)
+    []
+    """
+    scores = [w["confidence"] for w in words if w.get("confidence") is not None]
+    if not scores or float(np.mean(scores)) >= LOW_CONFIDENCE:
+        return []
+    advice = ("the translation is likely loose; transcribe without --target and translate the transcript with "
+              "nlp.translation" if task == "translate" else "the text may be wrong; check the language (--source) "
+              "and the recording")
+    return [f"low confidence (mean word probability {float(np.mean(scores)):.2f}): {advice}"]
 
 
 def _language_metrics(stated: list[str | None], records: list[dict[str, Any]], hypotheses: list[str],

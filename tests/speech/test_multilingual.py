@@ -140,6 +140,20 @@ def test_source_and_target_reach_the_decoder(tmp_path):
         model.predict([clip], source="de")
 
 
+def test_unsure_whisper_output_carries_a_warning():
+    class Unsure(FakeWhisper):
+        def transcribe(self, waves, batch_size, language=None, task="transcribe"):
+            results = super().transcribe(waves, batch_size, language, task)
+            for result in results:
+                result["words"] = [{**w, "confidence": 0.3} for w in result["words"]]
+            return results
+
+    sure = SpeechRecognizer(FakeWhisper(), "fake").predict([tone(0.4)], source="es", target="en")[0]
+    unsure = SpeechRecognizer(Unsure(), "fake").predict([tone(0.4)], source="es", target="en")[0]
+    assert not any("low confidence" in w for w in sure["warnings"])
+    assert any("mean word probability 0.30" in w and "nlp.translation" in w for w in unsure["warnings"])
+
+
 def test_english_only_model_points_to_whisper_base(tmp_path):
     model = SpeechRecognizer(FakeWhisper(("en",)), "whisper-tiny.en")
     clip = tone(0.5)
