@@ -23,7 +23,7 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 
 import numpy as np  # noqa: E402
 
-DATA = ROOT.parent / "shared" / "data" / "finance.risk"
+DATA = Path(os.environ.get("VERTICALS_SHARED", ROOT.parent / "shared")) / "data" / "finance.risk"  # a worktree sets it
 FILES = {
     "taiwan": (DATA / "taiwan_default_of_credit_card_clients" / "UCI_Credit_Card_even.csv", "default.payment.next.month", (0,)),
     "german": (DATA / "statlog_german_credit" / "german_even.data", "-1", (0, 1, 2)),
@@ -135,7 +135,7 @@ def bench_file(name: str, path: Path, target: str, seeds) -> dict:
     mean_auc = {k: float(np.mean([r["auc"][k] for r in runs])) for k in runs[0]["auc"]}
     mean_family_auc = {k: float(np.mean([r["family_auc"][k] for r in runs])) for k in FAMILIES}
     best_ref = max((k for k in mean_auc if k != "ours"), key=mean_auc.get)
-    summary = {"file": str(path.relative_to(ROOT.parent)), "rows": frame.height, "label_map": label_map, "seeds": list(seeds),
+    summary = {"file": str(path.relative_to(DATA.parents[2])), "rows": frame.height, "label_map": label_map, "seeds": list(seeds),
                "test_fraction": TEST_FRACTION, "mean_auc": mean_auc, "mean_family_auc": mean_family_auc, "best_reference": best_ref,
                "goal_met": mean_auc["ours"] >= mean_auc[best_ref],
                "above_best_family": mean_auc["ours"] >= max(mean_family_auc.values()), "runs": runs}

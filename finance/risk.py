@@ -121,11 +121,21 @@ def _crossfit(table: np.ndarray) -> tuple[list[int], np.ndarray]:
     choices, scores = [], np.full(table.shape[1], np.nan)
     for k in range(table.shape[1]):
         others = [j for j in range(table.shape[1]) if j != k] or [k]
-        means = np.nan_to_num(np.nanmean(table[:, others], axis=1) if np.isfinite(table[:, others]).any() else
-                              np.zeros(len(table)), nan=-1.0)
-        choices.append(int(np.argmax(means)))
+        choices.append(_best(table[:, others]))
         scores[k] = table[choices[-1], k]
     return choices, scores
+
+
+def _mean_auc(table: np.ndarray) -> np.ndarray:
+    """Mean over folds per row, ignoring folds without both classes; -1 where a row has no score at all."""
+    table = np.asarray(table, dtype=float)
+    counts = np.isfinite(table).sum(axis=1)
+    return np.where(counts > 0, np.nansum(table, axis=1) / np.maximum(counts, 1), -1.0)
+
+
+def _best(table: np.ndarray) -> int:
+    """Row with the highest mean fold AUC (the first on ties)."""
+    return int(np.argmax(_mean_auc(table)))
 
 
 def _simplex(families: int, steps: int) -> np.ndarray:
@@ -384,12 +394,12 @@ class RiskScorer(TaskModel):
                                         cs, config.num_threads)
                 paths[:, k // per_repeat, test] = margins
                 table[:, k] = [fold_auc_of(m, test) for m in margins]
-                progress(f"fold {k + 1}/{len(folds)} logistic", auc=float(np.nanmax(table[:, k])))
+                progress(f"fold {k + 1}/{len(folds)} logistic", auc=float(np.nan_to_num(table[:, k], nan=-1.0).max()))
             choice, fold_auc["logistic"] = _crossfit(table)
             for k, (_, test) in enumerate(folds):
                 oof["logistic"][k // per_repeat, test] = paths[choice[k], k // per_repeat, test]
-            logistic_c = cs[int(np.nanargmax(np.nanmean(table, axis=1)))]
-            search["logistic"] = {"c_grid": list(cs), "cv_auc_by_c": _rounded(np.nanmean(table, axis=1)), "chosen_c": logistic_c}
+            logistic_c = cs[_best(table)]
+            search["logistic"] = {"c_grid": list(cs), "cv_auc_by_c": _rounded(_mean_auc(table)), "chosen_c": logistic_c}
         if "scorecard" in families:
             fold_auc["scorecard"] = np.full(len(folds), np.nan)
             for k, (train, test) in enumerate(folds):
@@ -400,29 +410,29 @@ class RiskScorer(TaskModel):
         if "gbm" in families:  # successive halving: every trial on fold 1, the best quarter on 3 folds, the best 3 on all
             x = gbm_matrix(arrays, schema)
             table, best_iteration = np.full((len(trials), len(folds)), np.nan), np.zeros((len(trials), len(folds)), dtype=int)
-            margins: dict[tuple[int, int], np.ndarray] = {}
+            gbm_margins: dict[tuple[int, int], np.ndarray] = {}
             alive = list(range(len(trials)))
             for keep_before, start, end in rungs:
-                alive = sorted(alive, key=lambda t: -np.nan_to_num(np.nanmean(table[t, :max(start, 1)]), nan=-1.0))[:keep_before] \
+                alive = [alive[i] for i in np.argsort(-_mean_auc(table[alive, :start]), kind="stable")[:keep_before]] \
                     if start else alive
                 for k in range(start, end):
                     train, test = folds[k]
                     inner, valid = self._inner_split(train, y, order, config)
                     for t in alive:
                         booster, best_iteration[t, k] = fit_gbm(x[inner], y[inner], schema, trials[t], valid=(x[valid], y[valid]))
-                        margins[t, k] = booster.predict(x[test], raw_score=True, num_threads=config.num_threads)
-                        table[t, k] = fold_auc_of(margins[t, k], test)
+                        gbm_margins[t, k] = booster.predict(x[test], raw_score=True, num_threads=config.num_threads)
+                        table[t, k] = fold_auc_of(gbm_margins[t, k], test)
                         progress(f"fold {k + 1}/{len(folds)} gbm trial {t + 1}/{len(trials)}", auc=table[t, k])
             finalists = [t for t in alive if not np.isnan(table[t]).all()] or alive
             choice, fold_auc["gbm"] = _crossfit(table[finalists])
             for k, (_, test) in enumerate(folds):
-                oof["gbm"][k // per_repeat, test] = margins[finalists[choice[k]], k]
-            best_trial = finalists[int(np.nanargmax(np.nanmean(table[finalists], axis=1)))]
+                oof["gbm"][k // per_repeat, test] = gbm_margins[finalists[choice[k]], k]
+            best_trial = finalists[_best(table[finalists])]
             tuned = trials[best_trial]
             rounds = max(1, int(round(float(np.median(best_iteration[best_trial])) * 1.1)))
-            search["gbm"] = {"trials": len(trials), "fits": len(margins),
+            search["gbm"] = {"trials": len(trials), "fits": len(gbm_margins),
                              "finalists": [{**{k: getattr(trials[t], k) for k in GBM_SPACE},
-                                            "cv_auc": round(float(np.nanmean(table[t])), 5)} for t in finalists],
+                                            "cv_auc": round(float(_mean_auc(table[[t]])[0]), 5)} for t in finalists],
                              "chosen": {k: getattr(tuned, k) for k in GBM_SPACE}}
         blend_weights = None
         if "blend" in candidates and len(families) > 1:  # shares of each family's standardised log-odds, chosen like C
@@ -437,13 +447,13 @@ class RiskScorer(TaskModel):
             for k, (_, test) in enumerate(folds):
                 oof["blend"][k // per_repeat, test] = sum(w / scales[f] * oof[f][k // per_repeat, test]
                                                           for f, w in zip(families, grid[choice[k]]))
-            shares = grid[int(np.nanargmax(np.nanmean(table, axis=1)))]
+            shares = grid[_best(table)]
             blend_weights = {"shares": dict(zip(families, map(float, shares))), "scales": scales,
                              "effective": {f: float(w / scales[f]) for f, w in zip(families, shares)}}
             if config.family == "auto" and int(np.count_nonzero(shares)) < 2:  # all on one family: that family itself
                 candidates.remove("blend")
-        cv_auc = {f: float(np.nanmean(fold_auc[f])) if np.isfinite(fold_auc[f]).any() else float("nan") for f in candidates}
-        cv_std = {f: float(np.nanstd(fold_auc[f])) if np.isfinite(fold_auc[f]).any() else float("nan") for f in candidates}
+        cv_auc = {f: float(np.mean(a[np.isfinite(a)])) if np.isfinite(a).any() else float("nan") for f, a in fold_auc.items() if f in candidates}
+        cv_std = {f: float(np.std(a[np.isfinite(a)])) if np.isfinite(a).any() else float("nan") for f, a in fold_auc.items() if f in candidates}
         # Ties prefer the scorecard (readable by a credit committee), then logistic, then the GBM, then the blend.
         preference = {"scorecard": 3, "logistic": 2, "gbm": 1, "blend": 0}
         chosen = max(candidates, key=lambda f: (np.nan_to_num(cv_auc[f], nan=-1.0), preference[f]))
