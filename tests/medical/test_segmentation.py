@@ -162,12 +162,22 @@ def test_training_is_resumable_and_logs(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not (DATA / "isbi2012_em_membrane_segmentation").is_dir(), reason="shared data absent")
-def test_isbi_train_then_evaluate_reports_dice(tmp_path):
-    data = DATA / "isbi2012_em_membrane_segmentation"
+def test_isbi_halves_train_then_evaluate_reports_dice_per_mask_value(tmp_path):
+    """Train on slices 0, 4, ..., 28 within the default time budget, evaluate on the other half (acceptance: membrane,
+    mask value 0, Dice >= 0.83 on a quiet 2-core machine; the floor here only catches a broken recipe)."""
+    root = DATA / "isbi2012_em_membrane_segmentation"
+    halves = {"A": tmp_path / "A", "B": tmp_path / "B"}
+    for image in sorted((root / "image").glob("*.png")):
+        half = halves["A" if int(image.stem) % 4 == 0 else "B"]
+        for folder in ("image", "label"):
+            (half / folder).mkdir(parents=True, exist_ok=True)
+            (half / folder / image.name).symlink_to(root / folder / image.name)
     model = Segmenter.for_training(None, device="cpu")
-    model.fit(Segmenter.read_data(data)).save(tmp_path / "isbi")
-    card = Segmenter.load(tmp_path / "isbi").evaluate(Segmenter.read_data(data))
-    assert card["metrics"]["dice"]["value"] > 0.8
+    model.fit(Segmenter.read_data(halves["A"])).save(tmp_path / "isbi")
+    assert model.card["recipe"]["seconds"] <= model.config.time_budget_s + 5
+    card = Segmenter.load(tmp_path / "isbi").evaluate(Segmenter.read_data(halves["B"]))
+    assert card["mask_values"]["positive_label"] == 255
+    assert card["metrics"]["dice_value_0"]["value"] > 0.6 and card["metrics"]["dice_value_255"]["value"] > 0.85
 
 
 @pytest.mark.slow
