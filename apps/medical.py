@@ -188,6 +188,10 @@ def main() -> None:
             common.evaluate_tab(task, model, suffixes={".csv"})
     with retrain_tab:
         st.caption("Training runs in the background; the new model appears in the model list when it is done.")
+        if task == "medical.segmentation":
+            st.caption("Segmentation plans patch, batch and steps from the data within `time_budget_s` (default 540 s). "
+                       "Binary 0/255 masks: 255 is the structure unless you set `positive_label=0`; the card gives the "
+                       "Dice of both values either way.")
         common.retrain_tab(task, suffixes={".csv"})
 
 
