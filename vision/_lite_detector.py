@@ -26,7 +26,7 @@ DEFAULT_RATIOS = (0.5, 1.0, 2.0)
 class LiteBody(nn.Module):
     """EfficientNet-Lite0 stem + blocks returning the feature maps of `STAGES` (frozen BatchNorm throughout)."""
 
-    def __init__(self, pretrained: bool = True, trainable_from: int = 2):
+    def __init__(self, pretrained: bool = True, trainable_from: int = 5):
         super().__init__()
         from timm.layers import freeze_batch_norm_2d
 

@@ -222,7 +222,7 @@ class Detector(TaskModel):
     def for_training(cls, base: str | Path | None = None, device: str = "auto") -> "Detector":
         """Neither built-in can be trained: training starts from Faster R-CNN on the ImageNet EfficientNet-Lite0
         body (+ FPN), whose anchors and head `fit` sets from the data."""
-        if base is None or str(base) in {"", "default", "embedded", *BUILT_IN}:
+        if base is None or str(base) in {"", "default", "embedded", lite.ARCHITECTURE, *BUILT_IN}:
             model = cls.torchvision(DEFAULT_TRAINABLE, ["object"], device=device)
             model.fresh_ = True  # fit() rebuilds it around the data's classes and box sizes
             return model
