@@ -177,7 +177,7 @@ class FeatureCache:
         distort = v2.RandomPhotometricDistort(p=0.5) if photometric else None
         self.variants: list[list[tuple[dict, tuple[int, int], tuple[int, int], dict]]] = []
         self.sizes = sorted({int(round(image_size * s / 32)) * 32 for s in scales})
-        was_training = transform.training
+        was_training, original = transform.training, (transform.min_size, transform.max_size)
         transform.eval()
         with torch.inference_mode():
             for index in range(len(dataset)):
@@ -195,7 +195,7 @@ class FeatureCache:
                         cached = {k: v.clone() for k, v in body.forward_frozen(images.tensors).items()}
                         variants.append((cached, images.image_sizes[0], tuple(images.tensors.shape[-2:]), targets[0]))
                 self.variants.append(variants)
-        transform.min_size, transform.max_size = (image_size,), image_size
+        transform.min_size, transform.max_size = original
         transform.train(was_training)
 
     def __len__(self) -> int:
@@ -244,11 +244,11 @@ def _pad_to(feature: torch.Tensor, own: tuple[int, int], padded: tuple[int, int]
 
 def train_time_budgeted(network, dataset, *, batch_size: int, lr: float, weight_decay: float, momentum: float,
                         warmup_steps: int, budget_seconds: float | None, max_epochs: int, max_steps: int | None,
-                        image_size: int, multiscale: tuple[float, float], eval_fn=None, eval_from: float = 0.5,
+                        multiscale: tuple[float, float], eval_fn=None, eval_from: float = 0.5,
                         eval_every: float = 0.05, seed: int = 0, log=None, callbacks=(),
                         cache: FeatureCache | None = None) -> dict[str, Any]:
     """SGD with linear warmup then cosine decay over the time budget (or the step budget when no time budget), random
-    input size per step (`multiscale` = range of factors on `image_size`), validation after an epoch once `eval_from`
+    input size per step (`multiscale` = range of factors on the model's own input size), validation after an epoch once `eval_from`
     of the run is done (then at most every `eval_every` of it, and at the end), best-validation weights kept.
     With a `cache`, steps draw cached frozen-stage outputs instead of running the whole network on `dataset`.
     Returns a summary (steps, epochs, seconds, best metric, history)."""
@@ -263,7 +263,8 @@ def train_time_budgeted(network, dataset, *, batch_size: int, lr: float, weight_
                                 lr=lr, momentum=momentum, nesterov=True)
     steps_per_epoch = math.ceil(len(dataset) / batch_size)
     step_budget = steps_per_epoch * max_epochs if max_steps is None else min(max_steps, steps_per_epoch * max_epochs)
-    sizes = sorted({int(round(image_size * f / 32)) * 32 for f in np.linspace(multiscale[0], multiscale[1], 9)})
+    original = (network.transform.min_size, network.transform.max_size)  # restored for validation and at the end
+    factors = np.linspace(multiscale[0], multiscale[1], 9)
 
     def progress(step: int) -> float:
         by_steps = step / max(1, step_budget)
@@ -296,8 +297,9 @@ def train_time_budgeted(network, dataset, *, batch_size: int, lr: float, weight_
                 images, targets = zip(*(dataset[i] for i in order[start:start + batch_size]))
                 images = [image.to(device) for image in images]
                 targets = [{k: v.to(device) for k, v in target.items()} for target in targets]
-                size = int(rng.choice(sizes))
-                network.transform.min_size, network.transform.max_size = (size,), size
+                factor = float(rng.choice(factors))
+                network.transform.min_size = tuple(int(round(m * factor / 32)) * 32 for m in original[0])
+                network.transform.max_size = int(round(original[1] * factor / 32)) * 32
                 losses = network(list(images), list(targets))
             loss = sum(losses.values())
             if not torch.isfinite(loss):
@@ -323,7 +325,7 @@ def train_time_budgeted(network, dataset, *, batch_size: int, lr: float, weight_
         position = progress(step)
         if eval_fn is not None and (done or (position >= eval_from and position - last_eval >= eval_every)):
             last_eval = position
-            network.transform.min_size, network.transform.max_size = (image_size,), image_size
+            network.transform.min_size, network.transform.max_size = original
             network.eval()
             with torch.inference_mode():
                 metrics = eval_fn(network)
@@ -335,7 +337,7 @@ def train_time_budgeted(network, dataset, *, batch_size: int, lr: float, weight_
                 best = value
                 best_weights = {k: v.detach().clone() for k, v in network.state_dict().items()}
             emit("eval", **record, best=best, total_steps=_estimated_total(step, step_budget, started, budget_seconds))
-    network.transform.min_size, network.transform.max_size = (image_size,), image_size
+    network.transform.min_size, network.transform.max_size = original
     if best_weights is not None:
         network.load_state_dict(best_weights)
     network.eval()

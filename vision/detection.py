@@ -592,7 +592,6 @@ class Detector(TaskModel):
                     self.network, train_set, batch_size=config.batch_size, lr=lr, weight_decay=config.weight_decay,
                     momentum=config.momentum, warmup_steps=config.warmup_steps, budget_seconds=budget,
                     max_epochs=config.epochs, max_steps=config.max_steps,
-                    image_size=int(self.model_args.get("image_size", config.image_size)),
                     multiscale=(1 - config.scale_jitter, 1 + config.scale_jitter), eval_fn=eval_fn, seed=config.seed,
                     log=MetricsLog(run_dir), callbacks=callbacks, cache=cache)
             finally:
