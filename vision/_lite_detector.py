@@ -179,7 +179,7 @@ class FeatureCache:
         self.sizes = sorted({int(round(image_size * s / 32)) * 32 for s in scales})
         was_training, original = transform.training, (transform.min_size, transform.max_size)
         transform.eval()
-        with torch.inference_mode():
+        with torch.no_grad():  # plain tensors (not inference-mode ones): the trained stages take them with autograd on
             for index in range(len(dataset)):
                 image, target = dataset.plain(index)  # (3, H, W) float [0, 1], boxes in pixels
                 variants = []
@@ -202,7 +202,7 @@ class FeatureCache:
         return len(self.variants)
 
     def losses(self, network, indices: list[int], rng: np.random.Generator) -> dict[str, torch.Tensor]:
-        """Faster R-CNN training losses for the images `indices`, each under a random cached variant (one scale per batch)."""
+        """Faster R-CNN training losses for the images `indices`, each under a random cached variant (one scale a batch)."""
         from torchvision.models.detection.image_list import ImageList
 
         size_index = int(rng.integers(len(self.sizes)))
