@@ -102,9 +102,9 @@ FIELD_RANGES: dict[str, tuple[float, float, bool, bool]] = {
     **dict.fromkeys(("num_leaves", "lgbm_leaves", "cv_folds"), (2, _INF, True, False)),
     **dict.fromkeys(("weight_decay", "patience", "num_workers", "time_mask_width", "spec_augment_masks",
                      "num_res_units"), _AT_LEAST_0),
-    **dict.fromkeys(("validation_fraction", "val_fraction", "label_smoothing", "dropout", "overlap", "warmup_ratio",
-                     "min_lr_ratio"), _FRACTION),
-    **dict.fromkeys(("threshold",), _PROBABILITY),
+    **dict.fromkeys(("validation_fraction", "val_fraction", "label_smoothing", "dropout", "overlap", "warmup_ratio"),
+                    _FRACTION),
+    **dict.fromkeys(("threshold", "min_lr_ratio"), _PROBABILITY),  # min_lr_ratio 1.0: a constant learning rate
 }
 
 
