@@ -17,10 +17,11 @@ PROBE_CS = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)  # inverse L2 strengths tri
 
 
 def probe_head(features: np.ndarray, targets: Sequence[int], classes: int, balanced: bool = True,
-               seed: int = 0) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+               seed: int = 0, groups: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """A linear head (weight (classes, D), bias (classes,)) from a standardised logistic regression on `features`,
     its C chosen by stratified cross-validation (log-loss) when every class has 3+ examples, else C = 0.1.
-    The standardisation is folded into the weights, so the head applies to raw features.
+    `groups` keeps rows of one image (e.g. it and its mirror image) in the same fold, so no fold sees a copy of
+    what it is scored on. The standardisation is folded into the weights, so the head applies to raw features.
 
     >>> rng = np.random.default_rng(0)
     >>> x = np.concatenate([rng.normal(0, 1, (10, 4)), rng.normal(3, 1, (10, 4))]); y = [0] * 10 + [1] * 10
@@ -29,23 +30,25 @@ def probe_head(features: np.ndarray, targets: Sequence[int], classes: int, balan
     ((2, 4), True)
     """
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.model_selection import StratifiedGroupKFold, cross_val_score
 
     x = np.asarray(features, dtype=np.float64)
     y = np.asarray(targets, dtype=np.int64)
     mean, scale = x.mean(0), x.std(0)
     scale[scale < 1e-8] = 1.0
     z = (x - mean) / scale
-    present, counts = np.unique(y, return_counts=True)
+    group_ids = np.arange(len(y)) if groups is None else np.asarray(groups)
+    present = np.unique(y)
+    counts = np.array([len(np.unique(group_ids[y == label])) for label in present])  # distinct images per class
     weight_mode = "balanced" if balanced else None
     chosen, scores = 0.1, {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence warnings on tiny folds say nothing to the user
         if len(present) >= 2 and counts.min() >= 3:
-            folds = StratifiedKFold(int(min(5, counts.min())), shuffle=True, random_state=seed)
+            folds = StratifiedGroupKFold(int(min(5, counts.min())), shuffle=True, random_state=seed)
             for c in PROBE_CS:
                 model = LogisticRegression(C=c, max_iter=3000, class_weight=weight_mode)
-                scores[c] = float(cross_val_score(model, z, y, cv=folds, scoring="neg_log_loss").mean())
+                scores[c] = float(cross_val_score(model, z, y, groups=group_ids, cv=folds, scoring="neg_log_loss").mean())
             chosen = max(scores, key=scores.get)
         model = LogisticRegression(C=chosen, max_iter=3000, class_weight=weight_mode).fit(z, y)
     coef, intercept = model.coef_ / scale, model.intercept_ - (model.coef_ / scale) @ mean

@@ -188,7 +188,7 @@ class MedicalClassifier(TaskModel):
         class_weighting: str = "balanced"  # balanced | none
         threshold: float = 0.5  # on the positive class probability (binary) or each class (one-vs-rest)
         positive_label: str | None = None  # two classes: the positive class; None: the rule in `choose_positive`
-        patience: int | None = 3
+        patience: int | None = 2
         max_steps: int | None = None
         amp: str = "auto"
         seed: int = 0
@@ -351,8 +351,14 @@ class MedicalClassifier(TaskModel):
 
     @classmethod
     def check_data(cls, path: str | Path, **options: Any) -> dict[str, Any]:
-        """What `train` would read: counts per class, the split, and which class is positive and why."""
+        """What `train` would read, decoded as train decodes it (a bad file is an InputError naming it): counts per
+        class, the split, and which class is positive and why."""
         data = cls.read_data(path, **options)
+        for item in data.items:
+            try:
+                prepare_image(item, 32)
+            except InputError as error:
+                raise InputError(f"{getattr(item, 'name', 'an image')}: {error}") from error
         labels = sorted(set(data.labels))
         index, rule = choose_positive(labels, data.positive_label)
         counts = {label: data.labels.count(label) for label in labels}
@@ -684,7 +690,7 @@ class MedicalClassifier(TaskModel):
                         features.append(pooled.float().flatten(1).cpu().numpy())
             head_weight, head_bias, probe_info = probe_head(np.concatenate(features), targets[train_index].tolist() * 2,
                                                             len(self.label_names_), config.class_weighting == "balanced",
-                                                            config.seed)
+                                                            config.seed, groups=list(range(len(train_index))) * 2)
             set_head(self.network_, head_weight, head_bias)
         start_state = {k: v.detach().clone() for k, v in self.network_.state_dict().items()}
         with torch.inference_mode():

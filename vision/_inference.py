@@ -24,17 +24,18 @@ def fuse_batch_norm(network, check_size: int = 64):
     import torch
 
     fused = copy.deepcopy(network).eval()
-    previous: tuple[Any, Any, str] | None = None  # (parent, conv, name) of the last convolution seen
     replacements = []
     for parent in fused.modules():
+        previous = None  # the convolution registered just before, among this module's own children
         for name, child in parent.named_children():
             if isinstance(child, torch.nn.Conv2d):
-                previous = (parent, child, name)
+                previous = child
             elif isinstance(child, torch.nn.modules.batchnorm._BatchNorm) and previous is not None:
-                conv = previous[1]
-                if conv.out_channels == child.num_features and child.track_running_stats and child.running_var is not None:
-                    replacements.append((parent, name, conv, child))
+                if previous.out_channels == child.num_features and child.track_running_stats and child.running_var is not None:
+                    replacements.append((parent, name, previous, child))
                 previous = None
+            elif not isinstance(child, (torch.nn.Identity, torch.nn.Dropout)):
+                previous = None  # anything else between a convolution and a norm breaks the pair
     if not replacements:
         return None
     with torch.no_grad():

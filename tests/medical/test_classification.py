@@ -177,6 +177,13 @@ def test_positive_label_at_train_evaluate_and_check_data(tmp_path):
                  "--option", "positive_label=abnormal", "--json"]) == 0
 
 
+def test_check_data_decodes_like_train(tmp_path):
+    folder = write_image_folder(tmp_path / "data", per_class=2)
+    (folder / "normal" / "empty.png").write_bytes(b"")
+    with pytest.raises(InputError, match="empty.png"):
+        MedicalClassifier.check_data(folder)
+
+
 def test_retraining_starts_from_imagenet_weights(tmp_path):
     """The default training start is the packaged ImageNet EfficientNet-Lite0 (probe, then fine-tuning) at a tiny size."""
     import timm

@@ -214,6 +214,34 @@ def test_retrained_lite0_opens_with_timm_alone(tmp_path):
     assert np.allclose(theirs, ours, atol=1e-4)
 
 
+def test_fast_inference_matches_timm(tiny):
+    """The batch preprocessor gives timm's eval-transform values, and the batch-norm-folded copy the network's outputs."""
+    import timm
+    import torch
+    from PIL import Image
+
+    from vision._inference import BatchPreprocessor, fuse_batch_norm
+
+    model, data, _ = tiny
+    config = {**model.data_config, "input_size": (3, 40, 40), "crop_pct": 0.875, "interpolation": "bicubic"}
+    images = [Image.open(path).convert("RGB").resize((57, 43)) for path in sorted(data.rglob("*.png"))]
+    transform = timm.data.create_transform(**{k: config[k] for k in ("input_size", "interpolation", "mean", "std", "crop_pct")})
+    expected = torch.stack([transform(image) for image in images])
+    batch = BatchPreprocessor(config)(images)
+    assert batch.shape == expected.shape and torch.allclose(batch, expected, atol=1e-5)
+    assert batch.is_contiguous(memory_format=torch.channels_last)
+    network = timm.create_model("test_efficientnet", pretrained=False, num_classes=3).eval()
+    for module in network.modules():  # non-trivial batch-norm statistics, so folding them has something to do
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.5, 0.5)
+            module.running_var.uniform_(0.5, 2.0)
+    fused = fuse_batch_norm(network)
+    assert fused is not None and not any(isinstance(m, torch.nn.BatchNorm2d) for m in fused.modules())
+    with torch.inference_mode():
+        assert torch.allclose(fused(batch), network(batch), atol=1e-4)
+    assert model._inference_network() is not model.network  # predict() runs on the folded copy
+
+
 def test_fashion_mnist_sample_for_the_retrain_demo(tmp_path, monkeypatch):
     from vision import classification
 
