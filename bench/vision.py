@@ -20,11 +20,15 @@ HYMENOPTERA = SHARED / "vision.classification" / "hymenoptera_subset" / "train"
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 
 
+def _images(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
+
+
 def _photo_files(limit: int = 64) -> tuple[list[Path], str]:
     """JPEG photos for the throughput run: the shared hymenoptera half when present, else sklearn's sample photos
     cut into tiles and written as JPEG (both loops decode the same files)."""
     if HYMENOPTERA.is_dir():
-        files = sorted(HYMENOPTERA.rglob("*.jpg"))[:limit]
+        files = _images(HYMENOPTERA)[:limit]
         return files, f"{len(files)} hymenoptera JPEGs (shared data)"
     import tempfile
 
@@ -132,7 +136,7 @@ def classification_default() -> dict:
               "source": model.card.get("source"), "published": model.card.get("quality_note")}
     if not HYMENOPTERA.is_dir():
         return {**result, "hymenoptera": f"skipped: {HYMENOPTERA} not present"}
-    files = sorted(HYMENOPTERA.rglob("*.jpg"))
+    files = _images(HYMENOPTERA)
     truth = [{"ants": "ant", "bees": "bee"}[f.parent.name] for f in files]
     records = model.predict(files, top_k=5)
     top1 = float(np.mean([r["label"] == t for r, t in zip(records, truth)]))

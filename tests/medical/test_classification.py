@@ -78,10 +78,10 @@ def test_evaluate_card_plots_binary(tmp_path):
     confusion = plots["Confusion matrix"]
     assert confusion["labels"] == ["abnormal", "normal"] and np.asarray(confusion["matrix"]).sum() == card["n"] == 8
     assert np.asarray(confusion["matrix"]).sum(axis=1).tolist() == [4, 4]  # rows are the true classes
-    assert plots["ROC curve"]["diagonal"] and "normal" in plots["Precision-recall curve"]["x_label"]
+    assert plots["ROC curve"]["diagonal"] and plots["Precision-recall curve"]["x_label"] == "recall (abnormal)"
     assert all(figure(title, spec) is not None for title, spec in plots.items())  # the dashboard can draw each
-    model.config = dataclasses.replace(model.config, threshold=0.0)  # everything called positive ("normal")
-    assert model.evaluate(folder)["plots"]["Confusion matrix"]["matrix"] == [[0, 4], [0, 4]]
+    model.config = dataclasses.replace(model.config, threshold=0.0)  # everything called positive ("abnormal": the rule)
+    assert model.evaluate(folder)["plots"]["Confusion matrix"]["matrix"] == [[4, 0], [4, 0]]
 
 
 def test_multiclass_reports_auc_per_class(tmp_path):
