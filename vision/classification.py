@@ -52,8 +52,8 @@ PROBE_NOTE = ("linear_probe_accuracy: a logistic regression fitted on this model
 RECIPE = ("LP-FT: (1) linear probe: a logistic regression (C by cross-validated log-loss, balanced class weights) on "
           "the frozen network's pooled features of the training images and their mirror images, folded into a new "
           "head; (2) fine-tuning of the later layers (stem and the first `frozen_blocks` stages frozen, batch-norm "
-          "statistics frozen) with AdamW, warmup + cosine, light augmentation (random resized crop, flip, colour "
-          "jitter), early stopping on the validation split's `monitor`; the best weights are kept, and the probe-only "
+          "statistics frozen) with AdamW, warmup + cosine, light augmentation (random resized crop of 50-100%, flip, "
+          "colour jitter), early stopping on the validation split's `monitor`; the best weights are kept, and the probe-only "
           "network is kept instead when fine-tuning never beats it on validation")
 
 
@@ -69,7 +69,7 @@ class ClassifierConfig(TrainConfig):
     monitor_mode: str = "min"
     patience: int | None = 2  # evaluations without improvement; on ~40 images/class the best epoch comes early
     image_size: int | None = None  # None keeps the model's input size
-    augment: bool = True  # random resized crop (scale 0.6-1), flip, colour jitter (timm's training transform)
+    augment: bool = True  # random resized crop (scale 0.5-1), flip, colour jitter 0.2 (timm's training transform)
     class_weights: bool = True  # "balanced" weights in the loss (and the probe) for imbalanced classes
     label_smoothing: float = 0.1
     val_fraction: float = 0.2  # used when the data has no val/ split
