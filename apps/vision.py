@@ -22,7 +22,7 @@ def _samples(task: str) -> dict[str, np.ndarray]:
         from sklearn.datasets import load_sample_images
 
         samples = {}
-        try:  # a public-domain portrait first, so the face cascade of the Haar default has something to find
+        try:  # a public-domain portrait first: the COCO default finds a person and a tie (and `haar` a face)
             from matplotlib import cbook
 
             with Image.open(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)) as portrait:
@@ -151,7 +151,7 @@ if model is not None:
         common.evaluate_tab(task, model)
     with retrain_tab:
         st.caption("Fine-tunes in the background; the new model appears under Model once done. Detection trains a "
-                   "torchvision Faster R-CNN (the Haar default cannot be retrained).")
+                   "Faster R-CNN on the ImageNet EfficientNet-Lite0 backbone for about 9 minutes (time_budget_s).")
         if task == "vision.classification":
             st.caption("Classification retraining starts from the ImageNet EfficientNet-Lite0: a logistic-regression head "
                        "on its frozen features, then the later layers fine-tuned (about 40 images per class is enough).")

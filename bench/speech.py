@@ -1,7 +1,11 @@
 """Speech benchmark (run: .venv/bin/python bench/speech.py): real-time factor of the embedded default against
 the same CTranslate2 model through faster-whisper directly and against the transformers ASR pipeline on a
 same-size Whisper; WER on the LJSpeech subset; a compact model trained from scratch on FSDD digits through the
-`verticals train` code path, scored on a held-out speaker. Writes bench/results/speech.json."""
+`verticals train` code path, scored on a held-out speaker; the multilingual `whisper-base` beside tiny.en (real-time
+factor and WER, same threads) and on Spanish espeak-ng sentences (language id, CER, speech -> English translation,
+against the Home page's route: the transcript through Apertium). Writes bench/results/speech.json;
+`--only multilingual` re-runs that part alone and keeps the rest of the file (`--only multilingual apertium`: only
+the Apertium route, on the transcripts already recorded)."""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # results shift with the thread c
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-DATA = ROOT.parent / "shared" / "data" / "speech.recognition"
+DATA = Path(os.environ.get("VERTICALS_SHARED_DATA") or ROOT.parent / "shared" / "data") / "speech.recognition"
 RESULTS = ROOT / "bench" / "results" / "speech.json"
 HELD_OUT_SPEAKER = "theo"
 FSDD_CONFIG = {"n_mels": "40", "d_model": "96", "num_layers": "3", "num_heads": "4", "ffn_dim": "192", "kernel_size": "15",
@@ -151,7 +155,141 @@ def fsdd_from_scratch(whisper_clips: int = 20) -> dict:
             "examples": result["examples"]}
 
 
+# Spanish sentences with the English nouns a translation must contain (any spelling listed counts). Written before
+# any measurement; synthesised with espeak-ng's default Spanish voice and rate, as a user would.
+SPANISH = [
+    ("El niño lee un libro en la escuela.", [("child", "boy", "kid"), ("book",), ("school",)]),
+    ("Mi madre prepara la comida en la cocina.", [("mother", "mom"), ("food", "meal", "lunch", "dinner"), ("kitchen",)]),
+    ("El tren llega a la estación por la mañana.", [("train",), ("station",), ("morning",)]),
+    ("Hay tres gatos y un perro en el jardín.", [("cat",), ("dog",), ("garden", "yard")]),
+    ("El médico trabaja en el hospital de la ciudad.", [("doctor",), ("hospital",), ("city", "town")]),
+    ("Compramos fruta y agua en la tienda.", [("fruit",), ("water",), ("store", "shop")]),
+    ("La mujer escribe una carta a su hermano.", [("woman", "lady"), ("letter",), ("brother",)]),
+    ("El sol brilla sobre el mar y la playa.", [("sun",), ("sea", "ocean"), ("beach",)]),
+    ("Los estudiantes tienen un examen el lunes.", [("student",), ("exam", "test"), ("monday",)]),
+    ("Mi padre conduce el coche al trabajo.", [("father", "dad"), ("car",), ("work", "job", "office")]),
+]
+
+
+def nouns_found(text: str, nouns: list[tuple[str, ...]]) -> int:
+    """How many of the nouns (each a tuple of accepted spellings, matched as word prefixes) appear in `text`."""
+    import re
+
+    words = re.findall(r"[a-z]+", text.lower())
+    return sum(any(w.startswith(n) for w in words for n in spellings) for spellings in nouns)
+
+
+SLOW_RATE_WPM = 120  # espeak-ng's default is 175 words/min; 120 was chosen on other Spanish sentences (not SPANISH)
+
+
+def synthesise_spanish(folder: Path, rate_wpm: int | None = None) -> list[Path]:
+    import subprocess
+
+    paths = []
+    for index, (sentence, _) in enumerate(SPANISH):
+        path = folder / f"es-{index}.wav"
+        rate = ["-s", str(rate_wpm)] if rate_wpm else []
+        subprocess.run(["espeak-ng", "-v", "es", *rate, "-w", str(path), sentence], check=True, timeout=60)
+        paths.append(path)
+    return paths
+
+
+def spanish(model, rate_wpm: int | None) -> dict:
+    """whisper-base on the SPANISH sentences: detected language, CER against the script, nouns in the translation."""
+    import jiwer
+
+    from speech.recognition import normalize_text
+
+    clips = [str(c) for c in synthesise_spanish(Path(tempfile.mkdtemp(prefix="speech-es-")), rate_wpm)]
+    detected = model.predict(clips)
+    translated = model.predict(clips, source="es", target="en")
+    rows = []
+    for (sentence, nouns), heard, english in zip(SPANISH, detected, translated):
+        cer = float(jiwer.cer(normalize_text(sentence, "es"), normalize_text(heard["text"], "es")))
+        rows.append({"script": sentence, "language": heard["language"], "p": heard["language_probability"],
+                     "transcript": heard["text"], "cer": round(cer, 4), "translation": english["text"],
+                     "nouns_found": f"{nouns_found(english['text'], nouns)}/{len(nouns)}"})
+    found = sum(nouns_found(e["text"], n) for (_, n), e in zip(SPANISH, translated))
+    return {"voice": f"espeak-ng -v es, {rate_wpm or 175} words/min{'' if rate_wpm else ' (default)'}; decoded and "
+                     "resampled to 16 kHz by speech.audio (soxr)", "n": len(rows),
+            "detected_es": sum(r["language"] == "es" for r in rows),
+            "cer_corpus": round(float(jiwer.cer([normalize_text(s, "es") for s, _ in SPANISH],
+                                                [normalize_text(d["text"], "es") for d in detected])), 4),
+            "sentences_cer_at_most_0.3": sum(r["cer"] <= 0.3 for r in rows),
+            "translation_noun_recall": round(found / sum(len(n) for _, n in SPANISH), 4),
+            "sentences_with_every_noun": sum(nouns_found(e["text"], n) == len(n) for (_, n), e in zip(SPANISH, translated)),
+            "rows": rows}
+
+
+def multilingual(files: list[Path], rounds: int = 2) -> dict:
+    """whisper-base beside tiny.en through SpeechRecognizer.predict on the LJSpeech subset (same threads, alternating
+    order, best of `rounds`); then whisper-base on the Spanish espeak-ng sentences: language, CER, translation."""
+    import shutil
+
+    import soundfile as sf
+
+    from core.evaluate import transcription_metrics
+    from speech._backends import cpu_threads
+    from speech.recognition import SpeechRecognizer, normalize_text
+
+    models = {"tiny.en": SpeechRecognizer.load(device="cpu"), "whisper-base": SpeechRecognizer.load("whisper-base", device="cpu")}
+    paths = [str(f) for f in files]
+    audio_seconds = sum(sf.info(p).duration for p in paths)
+    references = [normalize_text(t) for t in SpeechRecognizer.read_data(DATA / "LJSpeech_subset")["text"]]
+    times: dict[str, list[float]] = {name: [] for name in models}
+    texts: dict[str, list[str]] = {}
+    for model in models.values():
+        model.predict(paths[:1])  # warm-up
+    for round_ in range(rounds):
+        for name in (list(models) if round_ % 2 == 0 else list(models)[::-1]):
+            seconds, records = timed(lambda: models[name].predict(paths))
+            times[name].append(seconds)
+            texts[name] = [normalize_text(r["text"]) for r in records]
+    result: dict = {"threads": cpu_threads(), "beam_size": 5, "audio_seconds": round(audio_seconds, 2), "rounds": rounds}
+    for name in models:
+        metrics = transcription_metrics(texts[name], references)
+        result[name] = {"rtf": round(min(times[name]) / audio_seconds, 4), "ljspeech_wer": metrics["wer"],
+                        "ljspeech_cer": metrics["cer"]}
+    result["rtf_ratio_base_over_tiny"] = round(min(times["whisper-base"]) / min(times["tiny.en"]), 2)
+    if shutil.which("espeak-ng") is None:
+        result["spanish"] = {"error": "espeak-ng is not installed"}
+        return result
+    result["spanish"] = spanish(models["whisper-base"], None)
+    result["spanish_slow_voice"] = spanish(models["whisper-base"], SLOW_RATE_WPM)
+    apertium_route(result)
+    return result
+
+
+def apertium_route(result: dict) -> None:
+    """The Home page's route for the same clips: Whisper base's Spanish transcript translated by Apertium es->en."""
+    try:
+        from nlp.translation import Translator
+
+        translator = Translator.load(source_lang="es", target_lang="en")
+    except Exception as error:  # Apertium or its pair missing: say so, keep the rest
+        result["apertium_on_transcript"] = {"error": f"{type(error).__name__}: {error}"}
+        return
+    route = {}
+    for key in ("spanish", "spanish_slow_voice"):
+        rows = result[key]["rows"]
+        english = [r["translation"] for r in translator.predict([r["transcript"] for r in rows])]
+        found = [nouns_found(text, nouns) for text, (_, nouns) in zip(english, SPANISH)]
+        route[key] = {"translation_noun_recall": round(sum(found) / sum(len(n) for _, n in SPANISH), 4),
+                      "sentences_with_every_noun": sum(f == len(n) for f, (_, n) in zip(found, SPANISH)),
+                      "translations": english}
+    result["apertium_on_transcript"] = route
+
+
 def main() -> dict:
+    if "--only" in sys.argv and sys.argv[sys.argv.index("--only") + 1:][:1] == ["multilingual"]:
+        summary = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+        if sys.argv[-1] == "apertium":  # only the Apertium route, on the transcripts already in the results
+            apertium_route(summary["multilingual"])
+        else:
+            summary["multilingual"] = multilingual(sorted((DATA / "LJSpeech_subset" / "wavs").glob("*.wav")))
+        RESULTS.write_text(json.dumps(summary, indent=2, default=str) + "\n")
+        print(json.dumps(summary["multilingual"], default=str))
+        return summary
     if not DATA.is_dir():
         raise SystemExit(f"{DATA} is missing; the benchmark needs ../shared/data/speech.recognition")
     files = sorted((DATA / "LJSpeech_subset" / "wavs").glob("*.wav"))
@@ -165,6 +303,7 @@ def main() -> dict:
     except Exception as error:  # report, do not hide, a pipeline that cannot be built here
         summary["vs_transformers_pipeline"] = {"error": f"{type(error).__name__}: {error}"}
     summary["fsdd_from_scratch"] = fsdd_from_scratch()
+    summary["multilingual"] = multilingual(files)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(summary, indent=2, default=str) + "\n")
     print(json.dumps(summary, default=str))

@@ -9,22 +9,23 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from core.card import FORMAT_VERSION, ModelCard
 from core.errors import InputError, UnsafeArtifactError
 
 __all__ = [
     "CARD_NAME", "home", "models_dir", "cache_dir", "atomic_write_text", "atomic_write_bytes", "atomic_directory",
     "save_model_dir", "read_card", "check_model_dir", "save_tensors", "load_tensors", "safe_torch_load",
     "library_versions", "hash_files", "hash_bytes", "hash_frame", "list_saved_models", "is_model_dir",
-    "promoted_defaults", "promote_model", "delete_model", "zip_model",
+    "promoted_defaults", "promote_model", "delete_model", "zip_model", "check_output_dir", "output_lock", "cached_default",
 ]
 
 CARD_NAME = "card.json"
-FORMAT_VERSION = 1
+T = TypeVar("T")
 # Suffixes of files that deserialise through pickle (or may): never loaded from a model directory.
 PICKLE_SUFFIXES = {".pkl", ".pickle", ".pt", ".pth", ".bin", ".ckpt", ".joblib", ".npy", ".npz", ".dill"}
 DEFAULT_LIBRARIES = ("verticals", "torch", "numpy", "polars", "scikit-learn", "safetensors")
@@ -66,17 +67,24 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     b'ok'
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    if not str(path) or path.name in {"", ".", ".."} or path.is_dir():
+        raise InputError(f"cannot write a file at {str(path)!r}: it is empty or a folder; give a file path")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:
+        raise InputError(f"cannot write {path}: {error.strerror or error}; choose a writable location") from error
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(error, OSError):
+            raise InputError(f"cannot write {path}: {error.strerror or error}; choose a writable location") from error
         raise
     return path
 
@@ -233,6 +241,7 @@ def save_model_dir(path: str | Path, card: dict[str, Any], write_weights=None, l
     """
     if "task" not in card:
         raise ValueError("a model card needs a 'task'")
+    check_output_dir(path, task=card["task"])
     with atomic_directory(path) as tmp:
         if write_weights is not None:
             write_weights(tmp)
@@ -243,8 +252,70 @@ def save_model_dir(path: str | Path, card: dict[str, Any], write_weights=None, l
             "library_versions": {**library_versions(libraries), **card.get("library_versions", {})},
             "files": _file_hashes(tmp),
         }
-        (tmp / CARD_NAME).write_text(json.dumps(full, indent=2, default=_json_default), encoding="utf-8")
+        full = json.loads(json.dumps(full, default=_json_default))
+        full = ModelCard.from_dict(full, where=f"card of {Path(path).name}").to_dict()  # schema checked before it lands
+        (tmp / CARD_NAME).write_text(json.dumps(full, indent=2), encoding="utf-8")
     return Path(path)
+
+
+def check_output_dir(path: str | Path, task: str | None = None) -> Path:
+    """Refuse an output folder whose contents would be lost: only a new or empty folder, or a saved model of the
+    same `task` (replaced whole), may be written. Nothing is touched here.
+
+    >>> check_output_dir(Path(tempfile.mkdtemp()) / "new").name
+    'new'
+    """
+    path = Path(path)
+    if not str(path).strip() or path.name in {"", ".", ".."}:
+        raise InputError(f"output folder {str(path)!r} is not a folder name; give a new folder path")
+    if path.exists() or path.is_symlink():
+        if not path.is_dir() or path.is_symlink():
+            raise InputError(f"{path} exists and is not a folder; choose a new output folder")
+        if any(path.iterdir()):
+            held = None
+            if (path / CARD_NAME).is_file():
+                with contextlib.suppress(OSError, ValueError):
+                    held = json.loads((path / CARD_NAME).read_text(encoding="utf-8")).get("task")
+            if task is None or held != task:
+                what = f"a {held} model" if held else "files that are not a saved model"
+                need = f"a {task} model folder" if task else "an empty folder"
+                raise InputError(f"{path} already holds {what}; it is only replaced when it is {need}. "
+                                 "Choose a new folder (nothing was changed)")
+    return path
+
+
+@contextlib.contextmanager
+def output_lock(path: str | Path) -> Iterator[Path]:
+    """Hold an exclusive lock on an output folder while a training writes it; a second writer fails at once.
+
+    The lock file `.<name>.lock` sits beside the folder and names the process holding it.
+    """
+    import fcntl
+    import socket
+
+    path = Path(path)
+    lock_path = path.with_name(f".{path.name}.lock")
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(lock_path, "a+", encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"cannot write to {path.parent}: {error.strerror or error}; choose a writable output folder") from error
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise InputError(f"{path} is being written by another training ({holder}); wait for it to finish "
+                             "or choose another output folder") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}, since "
+                     f"{_dt.datetime.now().isoformat(timespec='seconds')}")
+        handle.flush()
+        yield path
+    finally:
+        handle.close()  # closing releases the lock
 
 
 def _json_default(value: Any) -> Any:
@@ -265,53 +336,143 @@ def is_model_dir(path: str | Path) -> bool:
     return path.is_dir() and (path / CARD_NAME).is_file()
 
 
+def _is_pickle_container(path: Path) -> bool:
+    """True for files that deserialise through pickle whatever their suffix: raw pickles, torch.save zips, legacy tars."""
+    import tarfile
+    import zipfile
+
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    if len(head) >= 2 and head[0] == 0x80 and 1 <= head[1] <= 5:  # pickle PROTO opcode
+        return True
+    if head == b"PK\x03\x04":
+        with contextlib.suppress(zipfile.BadZipFile, OSError):
+            with zipfile.ZipFile(path) as archive:
+                return any(name.endswith((".pkl", ".pickle")) for name in archive.namelist())
+    with contextlib.suppress(tarfile.TarError, OSError, ValueError):
+        if tarfile.is_tarfile(path):
+            with tarfile.open(path) as archive:
+                return any(Path(name).name in {"pickle", "storages", "tensors", "sys_info"} or name.endswith(".pkl")
+                           for name in archive.getnames())
+    return False
+
+
+def _listed_path(root: Path, name: str) -> Path:
+    """The file a card entry names, refusing names that leave the folder (absolute, '..', backslashes)."""
+    pure = Path(name)
+    if not name or pure.is_absolute() or "\\" in name or any(part in {"", ".", ".."} for part in name.split("/")):
+        raise UnsafeArtifactError(f"card.json lists {name!r}, a path that leaves the model folder; refusing to load")
+    return root / pure
+
+
 def check_model_dir(path: str | Path, verify_hashes: bool = True) -> Path:
-    """Refuse a model directory that holds pickle files, symlinks escaping it, or files whose hash changed."""
+    """Refuse a model directory that is not exactly what its card lists.
+
+    With a `card.json`, its file list is required and is the whole truth: every listed file must be a regular file
+    inside the folder with the recorded sha256, and nothing else may be there. Any folder (with or without a card,
+    e.g. a transformers `save_pretrained` layout) is refused when it holds pickle containers of any suffix,
+    symlinks leaving it, or special files (FIFOs, devices) that would hang or mislead a reader.
+    """
+    import stat
+
     root = Path(path)
     if not root.is_dir():
         raise InputError(f"{path} is not a folder; pass a directory written by save()")
     resolved_root = root.resolve()
-    for item in root.rglob("*"):
+    present: dict[str, Path] = {}
+    for item in sorted(root.rglob("*")):
+        relative = item.relative_to(root).as_posix()
         if item.is_symlink():
             target = item.resolve()
             if resolved_root not in target.parents and target != resolved_root:
-                raise UnsafeArtifactError(f"{item.relative_to(root)} is a symlink leaving the model folder; refusing to load")
-        if item.is_file() and item.suffix.lower() in PICKLE_SUFFIXES:
+                raise UnsafeArtifactError(f"{relative} is a symlink leaving the model folder; refusing to load")
+        mode = item.lstat().st_mode
+        if stat.S_ISDIR(mode):
+            continue
+        if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+            raise UnsafeArtifactError(f"{relative} is not a regular file (a FIFO, socket or device); refusing to load")
+        if item.suffix.lower() in PICKLE_SUFFIXES and item.name != CARD_NAME:
             raise UnsafeArtifactError(
-                f"{item.relative_to(root)} may be a pickle; Verticals loads safetensors/text formats only. "
+                f"{relative} may be a pickle; Verticals loads safetensors/text formats only. "
                 "Convert the weights to safetensors (e.g. save_pretrained(..., safe_serialization=True))"
             )
+        if item.is_file() and _is_pickle_container(item):
+            raise UnsafeArtifactError(f"{relative} is a pickle container (e.g. written by torch.save); "
+                                      "Verticals never unpickles model files. Convert the weights to safetensors")
+        present[relative] = item
     card_path = root / CARD_NAME
-    if verify_hashes and card_path.is_file():
-        card = read_card(root, check=False)
-        for name, expected in card.get("files", {}).items():
-            file = root / name
-            if not file.is_file():
-                raise UnsafeArtifactError(f"{name} listed in card.json is missing; the model folder is incomplete")
+    if not card_path.is_file():
+        return root
+    card = _parse_card(card_path)
+    files = card["files"]
+    for name, expected in files.items():
+        file = _listed_path(root, name)
+        if name == CARD_NAME:
+            raise UnsafeArtifactError("card.json lists itself; the model folder is corrupted")
+        if not file.exists() and not file.is_symlink():
+            raise UnsafeArtifactError(f"{name} listed in card.json is missing; the model folder is incomplete")
+        if file.is_symlink() or not stat.S_ISREG(file.lstat().st_mode):
+            raise UnsafeArtifactError(f"{name} listed in card.json is not a regular file; refusing to load")
+        if verify_hashes:
             digest = hashlib.sha256()
             _hash_file(file, digest)
             if digest.hexdigest() != expected:
                 raise UnsafeArtifactError(f"{name} does not match its hash in card.json; the file is corrupted or was changed")
+    unlisted = sorted(set(present) - set(files) - {CARD_NAME})
+    if unlisted:
+        raise UnsafeArtifactError(f"{unlisted[0]} is in the model folder but not in card.json's file list "
+                                  f"({len(unlisted)} such file(s)); a model folder holds only what its card lists. "
+                                  "Remove the extra files or re-save the model")
     return root
 
 
+def _parse_card(card_path: Path) -> dict[str, Any]:
+    try:
+        raw = json.loads(card_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise UnsafeArtifactError(f"{card_path} is not valid JSON ({error}); the model folder is corrupted") from error
+    return ModelCard.from_dict(raw, where=str(card_path)).to_dict()
+
+
 def read_card(path: str | Path, task: str | None = None, check: bool = True) -> dict[str, Any]:
-    """Read and validate `card.json` of a model directory (optionally checking it is for `task`)."""
+    """Read `card.json` of a model directory, validated against the one card schema (`core.card.ModelCard`).
+
+    With `check` (the default) the folder is verified first (`check_model_dir`); `task` checks the model's task.
+    """
     root = Path(path)
     if check:
         check_model_dir(root)
     card_path = root / CARD_NAME
     if not card_path.is_file():
         raise InputError(f"{root} has no {CARD_NAME}; it was not written by Verticals' save()")
-    try:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise UnsafeArtifactError(f"{card_path} is not valid JSON ({error}); the model folder is corrupted") from error
-    if not isinstance(card, dict) or "task" not in card:
-        raise UnsafeArtifactError(f"{card_path} has no 'task' field; the model folder is corrupted")
+    card = _parse_card(card_path)
     if task is not None and card["task"] != task:
         raise InputError(f"{root} holds a {card['task']} model, not {task}")
     return card
+
+
+def cached_default(folder: str | Path, build: Callable[[Path], Any], load: Callable[[Path], T]) -> T:
+    """An embedded default kept in `folder`: loaded when it is there, else built once by `build(folder)` (which saves a
+    model folder there) under a file lock, so parallel first uses (pages, CLI calls, test workers) build it once and
+    the others wait and load its result.
+
+    >>> built = []
+    >>> folder = Path(tempfile.mkdtemp()) / "default"
+    >>> build = lambda f: built.append(save_model_dir(f, {"task": "demo"}))
+    >>> [cached_default(folder, build, lambda f: read_card(f)["task"]) for _ in range(2)], len(built)
+    (['demo', 'demo'], 1)
+    """
+    import fcntl
+
+    folder = Path(folder)
+    if is_model_dir(folder):
+        return load(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.with_name(f".{folder.name}.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if the build fails
+        if not is_model_dir(folder):
+            build(folder)
+    return load(folder)
 
 
 def list_saved_models(root: str | Path | None = None) -> list[dict[str, Any]]:

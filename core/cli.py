@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from core.data.tables import READER_OPTIONS, reader_options
 from core.errors import InputError, MissingDependencyError, VerticalsError
 
 __all__ = ["main", "build_parser"]
@@ -82,7 +83,22 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
 
     options = {name: getattr(args, name) for name in DATA_OPTIONS if getattr(args, name, None) is not None}
     options.update(parse_assignments(getattr(args, "option", [])))
-    return options
+    return {k: v for k, v in options.items() if k not in READER_OPTIONS}  # those reach every reader through reader_options
+
+
+def _reader_options(args: argparse.Namespace) -> dict[str, Any]:
+    """`--option separator=; encoding=cp1252 date_format=...`: how files are read, whatever the task."""
+    from core.config import parse_assignments
+
+    return {k: str(v) for k, v in parse_assignments(getattr(args, "option", [])).items() if k in READER_OPTIONS}
+
+
+def _predict_options(model: Any, options: dict[str, Any]) -> dict[str, Any]:
+    """The data options that the model's `predict` declares as keywords (e.g. speech's source/target languages)."""
+    import inspect
+
+    accepted = inspect.signature(model.predict).parameters
+    return {k: v for k, v in options.items() if k in accepted and k not in ("inputs", "batch_size")}
 
 
 def _print_card(card: dict[str, Any], as_json: bool) -> None:
@@ -127,11 +143,14 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(report, default=str) if args.json else "\n".join(f"{k}: {v}" for k, v in report.items()))
         return 0 if report.get("ok", True) else EXIT_BAD_INPUT
     if args.command == "predict":
-        inputs = cls.read_inputs(args.input, **options)
+        from core.protocols import identify_inputs, predict_records
+
+        inputs = identify_inputs(cls.read_inputs(args.input, **options), options.get("id"))
         model = registry.load(args.task, args.model, device=args.device)
-        records = model.predict(inputs, batch_size=args.batch_size)
+        records = predict_records(model, inputs, batch_size=args.batch_size,  # one per input, its id first
+                                  **_predict_options(model, options))
         lines = "".join(json.dumps(r, default=str) + "\n" for r in records)
-        if args.output:
+        if args.output is not None:
             from core.artifacts import atomic_write_text
 
             atomic_write_text(args.output, lines)
@@ -150,7 +169,8 @@ def _run(args: argparse.Namespace) -> int:
         card = run_training(args.task, args.data, args.out, base=args.model, config_path=args.config,
                             overrides=parse_assignments(args.set), options=options, run_dir=args.run_dir,
                             resume=args.resume, device=args.device)
-        summary = {"task": args.task, "out": str(args.out), "metrics": card.get("metrics", {}), "data_hash": card.get("data_hash") or card.get("training_data_hash")}
+        summary = {"task": args.task, "out": str(args.out), "metrics": card.get("metrics", {}),
+                   "data_hash": card["training"]["data_hash"], "training": card["training"]}
         print(json.dumps(summary, default=str) if args.json else f"saved {args.task} model to {args.out}\n{json.dumps(summary['metrics'], default=str)}")
         return 0
     raise AssertionError(args.command)
@@ -169,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_:
         return int(exit_.code or 0)
     try:
-        return _run(args)
+        with reader_options(**_reader_options(args)):
+            return _run(args)
     except (InputError, MissingDependencyError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT

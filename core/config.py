@@ -11,7 +11,7 @@ from typing import Any
 
 from core.errors import InputError
 
-__all__ = ["resolve_config", "parse_assignments", "config_to_dict"]
+__all__ = ["TaskConfig", "resolve_config", "parse_assignments", "config_to_dict", "config_from_dict", "check_range", "FIELD_RANGES"]
 
 
 def parse_assignments(pairs: list[str] | None) -> dict[str, str]:
@@ -81,6 +81,74 @@ def _coerce(name: str, annotation: Any, value: Any) -> Any:
     return value
 
 
+# Allowed ranges of config fields, by name, for every task's config: (low, high, low_inclusive, high_inclusive).
+# One table, so `--set learning_rate=-1` or `num_leaves=0` is refused with the same words whichever task takes it.
+_INF = float("inf")
+_POSITIVE = (0.0, _INF, False, False)
+_AT_LEAST_1 = (1, _INF, True, False)
+_AT_LEAST_0 = (0, _INF, True, False)
+_FRACTION = (0.0, 1.0, True, False)  # 0 allowed (e.g. no validation split), 1 is not
+_PROBABILITY = (0.0, 1.0, True, True)
+FIELD_RANGES: dict[str, tuple[float, float, bool, bool]] = {
+    **dict.fromkeys(("lr", "learning_rate", "encoder_lr", "lgbm_learning_rate", "scorecard_c", "pdo",
+                     "max_audio_seconds", "max_grad_norm", "time_budget_seconds", "budget_seconds"), _POSITIVE),
+    **dict.fromkeys(("epochs", "batch_size", "max_steps", "max_length", "ffn_dim", "d_model", "num_heads", "num_layers",
+                     "layers", "vocab_size", "top_k", "num_beams", "n_mels", "image_size", "patch_size", "lags", "window",
+                     "season_length", "max_rounds", "lgbm_estimators", "n_estimators", "num_threads", "samples_per_epoch",
+                     "max_train_points", "max_fit_points", "test_size", "stride", "selection_size", "refit_every",
+                     "grad_accum_steps", "log_every_steps", "kernel_size", "scale_window", "min_child_samples",
+                     "lgbm_min_child_samples", "eval_every_steps", "checkpoint_every_steps", "horizon",
+                     "tuning_trials", "cv_repeats"), _AT_LEAST_1),
+    **dict.fromkeys(("num_leaves", "lgbm_leaves", "cv_folds"), (2, _INF, True, False)),
+    **dict.fromkeys(("weight_decay", "patience", "num_workers", "time_mask_width", "spec_augment_masks",
+                     "num_res_units"), _AT_LEAST_0),
+    **dict.fromkeys(("validation_fraction", "val_fraction", "label_smoothing", "dropout", "overlap", "warmup_ratio",
+                     "min_lr_ratio"), _FRACTION),
+    **dict.fromkeys(("threshold",), _PROBABILITY),
+}
+
+
+def check_range(name: str, value: Any) -> None:
+    """Raise `InputError` naming the field and its range when `value` is outside `FIELD_RANGES[name]`.
+
+    >>> check_range("learning_rate", -1.0)
+    Traceback (most recent call last):
+    core.errors.InputError: config field 'learning_rate' must be > 0, got -1.0
+    >>> check_range("validation_fraction", 1.5)
+    Traceback (most recent call last):
+    core.errors.InputError: config field 'validation_fraction' must be >= 0 and < 1, got 1.5
+    """
+    bounds = FIELD_RANGES.get(name)
+    if bounds is None or value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return
+    low, high, low_inclusive, high_inclusive = bounds
+    below = value < low if low_inclusive else value <= low
+    above = value > high if high_inclusive else value >= high
+    if below or above or value != value:  # NaN is out of every range
+        parts = [f"{'>=' if low_inclusive else '>'} {low:g}"]
+        if high != _INF:
+            parts.append(f"{'<=' if high_inclusive else '<'} {high:g}")
+        raise InputError(f"config field {name!r} must be {' and '.join(parts)}, got {value!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskConfig:
+    """Base of every task's config: each field's value is checked against `FIELD_RANGES` when the config is built,
+    so a bad value is an `InputError` naming the field and its range, from Python as from the CLI.
+
+    >>> @dataclasses.dataclass(frozen=True)
+    ... class C(TaskConfig):
+    ...     num_leaves: int = 31
+    >>> C(num_leaves=0)
+    Traceback (most recent call last):
+    core.errors.InputError: config field 'num_leaves' must be >= 2, got 0
+    """
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            check_range(field.name, getattr(self, field.name))
+
+
 def resolve_config(cls: type, base: Any = None, yaml_path: str | Path | None = None, overrides: dict[str, Any] | None = None):
     """Build a frozen config of type `cls` from defaults (or `base`), a YAML file and overrides.
 
@@ -116,6 +184,7 @@ def resolve_config(cls: type, base: Any = None, yaml_path: str | Path | None = N
         if key not in fields:
             raise InputError(f"unknown config key {key!r} for {cls.__name__}; known keys: {', '.join(fields)}")
         changes[key] = _coerce(key, hints.get(key, fields[key].type), value)
+        check_range(key, changes[key])
     return dataclasses.replace(config, **changes)
 
 

@@ -21,6 +21,7 @@ from core.errors import InputError
 __all__ = ["Job", "run_training", "start_job", "get_job", "list_jobs", "cancel_job", "jobs_dir"]
 
 TERMINAL = {"succeeded", "failed", "cancelled"}
+RUN_RECORD = "run.json"  # what a run directory's checkpoint was trained on (task, data hash, options, config, base)
 
 
 def jobs_dir() -> Path:
@@ -33,24 +34,114 @@ def jobs_dir() -> Path:
 def run_training(task: str, data: str | Path, out: str | Path, base: str | None = None, config_path: str | Path | None = None,
                  overrides: dict[str, Any] | None = None, options: dict[str, Any] | None = None, run_dir: str | Path | None = None,
                  resume: bool = False, callbacks=(), device: str = "auto") -> dict[str, Any]:
-    """The one training path used by `verticals train`, background jobs and the dashboard; returns the saved card."""
-    from core.artifacts import read_card
-    from core.config import resolve_config
+    """The one training path used by `verticals train`, background jobs and the dashboard; returns the saved card.
+
+    `out` must be new, empty, or a saved model of the same task (else `InputError`, nothing touched); one training
+    at a time may write it. `resume` continues only a run of the same task, data, options, config and base model.
+    The saved card's `training` section (data hash, rows, seconds, config, base model) is filled the same way for
+    every task.
+    """
+    from core.artifacts import check_output_dir, output_lock
+    from core.config import config_to_dict, resolve_config
     from core.registry import task_class
 
     cls = task_class(task)
-    dataset = cls.read_data(data, **(options or {}))
+    out = check_output_dir(out, task=task)
     config_cls = getattr(cls, "Config", None)
     config = None
     if config_cls is not None:
         config = resolve_config(config_cls, yaml_path=config_path, overrides=overrides)
     elif config_path or overrides:
         raise InputError(f"{task} takes no training config")
-    run_dir = Path(run_dir) if run_dir is not None else Path(out).with_name(f".{Path(out).name}.run")
-    model = cls.for_training(base, device=device)
-    model.fit(dataset, config=config, run_dir=run_dir, resume=resume, callbacks=callbacks)
-    saved = model.save(out)
-    return read_card(saved)
+    run_dir = Path(run_dir) if run_dir is not None else out.with_name(f".{out.name}.run")
+    lead = int(os.environ.get("RANK", "0")) == 0  # under torchrun only rank 0 locks, records and saves
+    with output_lock(out) if lead else contextlib.nullcontext():
+        dataset = cls.training_data(data, **(options or {}))  # the same reading and checks as check-data
+        run = {"task": task, "data_hash": _data_hash(data), "options": {k: str(v) for k, v in (options or {}).items()},
+               "config": config_to_dict(config), "base_model": None if base is None else str(base)}
+        if lead:
+            _check_resume(run_dir, run, resume)
+        started = time.monotonic()
+        model = cls.for_training(base, device=device)
+        model.fit(dataset, config=config, run_dir=run_dir, resume=resume, callbacks=callbacks)
+        seconds = round(time.monotonic() - started, 1)
+        if not lead:
+            return {"task": task, "training": {**run, "seconds": seconds}, "metrics": {}, "rank": os.environ.get("RANK")}
+        saved = model.save(out)
+        return _record_training(saved, run, seconds, _rows(dataset))
+
+
+def _data_hash(data: str | Path) -> str:
+    from core.artifacts import hash_files
+
+    path = Path(data)
+    if not path.exists():
+        raise InputError(f"training data {data} does not exist; pass a file or folder")
+    try:
+        return hash_files([path])
+    except OSError as error:
+        raise InputError(f"cannot read training data {data}: {error.strerror or error}") from error
+
+
+def _rows(dataset: Any) -> int | None:
+    from core.protocols import _length
+
+    with contextlib.suppress(Exception):
+        return _length(dataset)
+    return None
+
+
+def _check_resume(run_dir: Path, run: dict[str, Any], resume: bool) -> None:
+    """Record what this run trains on; with `resume`, refuse a checkpoint made by a different run (saying what differs)."""
+    record = run_dir / RUN_RECORD
+    if resume and record.is_file():
+        try:
+            previous = json.loads(record.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as error:
+            raise InputError(f"{record} is unreadable ({error}); delete {run_dir} and train without --resume") from error
+        differences = _differences(previous, run)
+        if differences:
+            raise InputError(f"--resume refused: the checkpoint in {run_dir} comes from another run ({'; '.join(differences)}). "
+                             "Resume with the same data and config, or train without --resume")
+        return
+    if resume and run_dir.is_dir() and any(run_dir.iterdir()):
+        raise InputError(f"--resume refused: {run_dir} holds no record of what its checkpoint was trained on; "
+                         "delete it and train without --resume")
+    atomic_write_text(record, json.dumps(run, indent=2, sort_keys=True))
+
+
+def _differences(previous: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    def shown(value: Any) -> str:
+        return f"{value[:12]}…" if isinstance(value, str) and len(value) > 16 else json.dumps(value)
+
+    found = []
+    for key in ("task", "data_hash", "options", "base_model"):
+        if previous.get(key) != current.get(key):
+            found.append(f"{key.replace('_', ' ')}: {shown(previous.get(key))} then, {shown(current.get(key))} now")
+    old_config, new_config = previous.get("config") or {}, current.get("config") or {}
+    for name in sorted(set(old_config) | set(new_config)):
+        if old_config.get(name) != new_config.get(name):
+            found.append(f"config {name}: {json.dumps(old_config.get(name))} then, {json.dumps(new_config.get(name))} now")
+    return found
+
+
+def _record_training(saved: Path, run: dict[str, Any], seconds: float, rows: int | None) -> dict[str, Any]:
+    """Fill the card's `training` section the same way for every task (the task's own data hash wins when it has one)."""
+    from core.artifacts import CARD_NAME, read_card
+    from core.card import ModelCard
+
+    card = read_card(saved)
+    training = dict(card.get("training") or {})
+    training.update({
+        "data_hash": training.get("data_hash") or run["data_hash"],
+        "rows": training.get("rows") or rows,
+        "seconds": seconds,
+        "config": training.get("config") or run["config"] or card.get("config") or {},
+        "base_model": run["base_model"],
+    })
+    card = ModelCard.from_dict({**card, "training": training}).to_dict()
+    atomic_write_text(saved / CARD_NAME, json.dumps(card, indent=2))  # card.json is not in its own file list
+    return card
 
 
 @dataclass

@@ -8,7 +8,8 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from core.errors import InputError, NotFittedError
 
-__all__ = ["TaskModelProtocol", "TaskModel", "ProgressCallback", "iter_batches", "frame_batches"]
+__all__ = ["TaskModelProtocol", "TaskModel", "ProgressCallback", "iter_batches", "frame_batches", "Inputs",
+           "identify_inputs", "predict_records"]
 
 ProgressCallback = Callable[[dict[str, Any]], None]
 
@@ -26,7 +27,8 @@ class TaskModelProtocol(Protocol):
 
     def evaluate(self, data: Any) -> dict[str, Any]: ...
 
-    def fit(self, data: Any, config: Any = None) -> "TaskModelProtocol": ...
+    def fit(self, data: Any, config: Any = None, *, run_dir: str | Path | None = None, resume: bool = False,
+            callbacks: Sequence[ProgressCallback] = ()) -> "TaskModelProtocol": ...
 
     def save(self, path: str | Path) -> Path: ...
 
@@ -79,6 +81,102 @@ def frame_batches(frame: Any, rows: int) -> Iterator[Any]:
             yield frame.slice(start, rows)
 
 
+ID_COLUMNS = ("id", "ID", "Id", "record_id", "uid", "key")
+
+
+class Inputs(list):
+    """Predict inputs that remember where each came from: `ids[i]` is `{"line": 3}`, `{"row": 2}`, `{"path": ...}`
+    or `{"id": ...}`; `errors[i]` says why item i cannot be predicted (a blank line), so it gets an error record.
+
+    >>> items = Inputs(["good", ""], ids=[{"line": 1}, {"line": 2}], errors={1: "empty line"})
+    >>> len(items), items.errors
+    (2, {1: 'empty line'})
+    """
+
+    def __init__(self, items: Any = (), ids: list[dict[str, Any]] | None = None, errors: dict[int, str] | None = None):
+        super().__init__(items)
+        self.ids = list(ids) if ids is not None else [{"index": i + 1} for i in range(len(self))]
+        self.errors = dict(errors or {})
+        if len(self.ids) != len(self):
+            raise ValueError(f"{len(self.ids)} ids for {len(self)} inputs")
+
+
+def identify_inputs(inputs: Any, id_column: str | None = None) -> Any:
+    """Attach an id to every predict input: file paths for files, `row` (1-based) or an id column for tables.
+
+    Already identified `Inputs` pass through; a polars table keeps its type and gets its ids in `.ids`.
+
+    >>> identify_inputs([Path("a.png")]).ids
+    [{'path': 'a.png'}]
+    >>> import polars as pl
+    >>> identify_inputs(pl.DataFrame({"x": [1, 2]})).ids
+    [{'row': 1}, {'row': 2}]
+    """
+    import polars as pl
+
+    if isinstance(inputs, (Inputs, _IdentifiedFrame)):
+        return inputs
+    if isinstance(inputs, pl.DataFrame):
+        column = id_column if id_column in inputs.columns else next((c for c in ID_COLUMNS if c in inputs.columns), None)
+        if id_column and column != id_column:
+            raise InputError(f"no id column {id_column!r}; the table has: {', '.join(inputs.columns[:30])}")
+        ids = ([{"id": v} for v in inputs[column].to_list()] if column
+               else [{"row": i + 1} for i in range(inputs.height)])
+        return _IdentifiedFrame(inputs, ids)
+    items = list(inputs)
+    ids = []
+    for index, item in enumerate(items):
+        if isinstance(item, Path) or (isinstance(item, str) and len(item) < 4096 and "\n" not in item and Path(item).is_file()):
+            ids.append({"path": str(item)})
+        elif isinstance(item, dict) and item.get("id") is not None:
+            ids.append({"id": item["id"]})
+        else:
+            ids.append({"index": index + 1})
+    return Inputs(items, ids)
+
+
+class _IdentifiedFrame:
+    """A polars table of predict inputs with one id per row."""
+
+    def __init__(self, frame: Any, ids: list[dict[str, Any]]):
+        self.frame, self.ids, self.errors = frame, ids, {}
+
+    def __len__(self) -> int:
+        return self.frame.height
+
+
+def predict_records(model: Any, inputs: Any, batch_size: int | None = None, chunk: int = 1024,
+                    **options: Any) -> Iterator[dict[str, Any]]:
+    """Stream one record per input, its id first: error records for inputs that cannot be predicted, in order.
+    `options` go to every `model.predict` call (e.g. speech's `source` / `target` languages).
+
+    >>> class Echo:
+    ...     def predict(self, items, batch_size=None): return [{"text": t} for t in items]
+    >>> list(predict_records(Echo(), Inputs(["a", ""], ids=[{"line": 1}, {"line": 2}], errors={1: "empty line"})))
+    [{'line': 1, 'text': 'a'}, {'line': 2, 'error': 'empty line'}]
+    """
+    inputs = identify_inputs(inputs)
+    total = len(inputs)
+    for start in range(0, total, chunk):
+        stop = min(start + chunk, total)
+        good = [i for i in range(start, stop) if i not in inputs.errors]
+        if isinstance(inputs, _IdentifiedFrame):
+            batch = inputs.frame.slice(start, stop - start)
+        else:
+            batch = [inputs[i] for i in good]
+        records = list(model.predict(batch, batch_size=batch_size, **options)) if good else []
+        if len(records) != len(good):
+            raise InputError(f"the model returned {len(records)} records for {len(good)} inputs")
+        produced = iter(records)
+        for index in range(start, stop):
+            identity = dict(inputs.ids[index])
+            if index in inputs.errors:
+                yield {**identity, "error": inputs.errors[index]}
+            else:
+                record = next(produced)
+                yield {**identity, **{k: v for k, v in record.items() if k not in identity}}
+
+
 class TaskModel:
     """Shared behaviour of task models; subclasses implement the task-specific parts.
 
@@ -111,9 +209,20 @@ class TaskModel:
         raise NotImplementedError
 
     @classmethod
+    def validate_training_data(cls, data: Any, **options: Any) -> None:
+        """The checks `train` makes on read data before fitting (e.g. two classes); `InputError` when they fail."""
+
+    @classmethod
+    def training_data(cls, path: str | Path, **options: Any) -> Any:
+        """Read and validate training data: the one path `train` and `check-data` share."""
+        data = cls.read_data(path, **options)
+        cls.validate_training_data(data, **options)
+        return data
+
+    @classmethod
     def check_data(cls, path: str | Path, **options: Any) -> dict[str, Any]:
         """Validate data without training: a report (dict) or `InputError` saying what is wrong."""
-        data = cls.read_data(path, **options)
+        data = cls.training_data(path, **options)
         return {"task": cls.task, "path": str(path), "ok": True, "n": _length(data)}
 
     # -- inference ------------------------------------------------------------------------------
@@ -147,7 +256,9 @@ class TaskModel:
     def evaluate(self, data: Any) -> dict[str, Any]:
         raise NotImplementedError
 
-    def fit(self, data: Any, config: Any = None) -> "TaskModel":
+    def fit(self, data: Any, config: Any = None, *, run_dir: str | Path | None = None, resume: bool = False,
+            callbacks: Sequence[ProgressCallback] = ()) -> "TaskModel":
+        """Train on `data`; progress goes to `run_dir/metrics.jsonl` and `callbacks`; `resume` continues its checkpoint."""
         raise NotImplementedError
 
     def save(self, path: str | Path) -> Path:

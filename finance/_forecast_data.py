@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from core.data import read_table, require_columns
+from core.data.dates import parse_dates
 from core.errors import InputError
 
 __all__ = ["Series", "read_series_frame", "prepare_frame", "frame_to_series", "series_from_input", "future_dates",
@@ -59,7 +60,7 @@ def _check_options(options: dict[str, Any]) -> dict[str, Any]:
     return chosen
 
 
-def _to_dates(column, name: str):
+def _to_dates(column, name: str, where: str = "the data"):
     import polars as pl
 
     if column.dtype in (pl.Date,):
@@ -69,16 +70,7 @@ def _to_dates(column, name: str):
     if column.dtype.is_integer():
         return column.cast(pl.Int64)
     if column.dtype == pl.String:
-        text = column.str.strip_chars()
-        for caster in (lambda s: s.str.to_date(strict=True), lambda s: s.str.to_datetime(strict=True).dt.date()):
-            try:
-                return caster(text)
-            except (pl.exceptions.PolarsError, ValueError):
-                continue
-        parsed = text.str.to_date(strict=False)
-        bad = text.filter(parsed.is_null() & text.is_not_null())
-        example = bad[0] if len(bad) else text[0]
-        raise InputError(f"time column {name!r} holds values that are not dates (e.g. {example!r}); use ISO dates like 2017-11-10")
+        return parse_dates(column, where=where, name=name).dt.date()  # one format for every row, offsets honoured
     raise InputError(f"time column {name!r} has type {column.dtype}; it must hold dates (or an integer time index)")
 
 
@@ -104,7 +96,7 @@ def prepare_frame(frame: Any, time: str | None = None, value: str | None = None,
     value_col = _pick(columns, value, VALUE_NAMES, "value", "--value")
     id_col = _pick(columns, id, ID_NAMES, "id", "--id", required=False)
     require_columns(frame, [c for c in (time_col, value_col, id_col) if c], where)
-    dates = _to_dates(frame[time_col], time_col)
+    dates = _to_dates(frame[time_col], time_col, where)
     raw = frame[value_col]
     if raw.dtype == pl.String:
         numbers = raw.str.strip_chars().cast(pl.Float64, strict=False)

@@ -251,8 +251,64 @@ def describe(name: str, german: bool = False) -> str:
     return DESCRIPTIONS.get(name) or re.sub(r"[_.\s]+", " ", name).strip().lower() or name
 
 
-def build_schema(frame, target: str, drop: tuple[str, ...] = ()) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
-    """Feature list (name, kind, dtype, training ranges) and the columns left out with the reason why."""
+SUMMARY_STATS = ("mean", "max", "min", "positive_count", "std")
+
+
+def sequence_groups(names: list[str], minimum: int = 3) -> dict[str, list[str]]:
+    """Numeric columns that repeat one measure over periods (a word stem + a number), by stem, in column order.
+
+    >>> sequence_groups(["PAY_0", "PAY_2", "PAY_3", "PAY_AMT1", "PAY_AMT2", "AGE", "4", "5", "6"])
+    {'PAY': ['PAY_0', 'PAY_2', 'PAY_3']}
+    """
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        match = re.fullmatch(r"(.*?[A-Za-z][^0-9]*?)[_.\s-]?(\d+)", name)
+        if match:
+            groups.setdefault(match.group(1), []).append(name)
+    return {stem: columns for stem, columns in groups.items() if len(columns) >= minimum}
+
+
+def _summary(stat: str, matrix: np.ndarray) -> np.ndarray:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-missing rows give NaN (missing), which is what we want
+        if stat == "positive_count":
+            return np.where(np.isnan(matrix).all(axis=1), np.nan, (matrix > 0).sum(axis=1).astype(float))
+        return {"mean": np.nanmean, "max": np.nanmax, "min": np.nanmin, "std": np.nanstd}[stat](matrix, axis=1)
+
+
+def _summary_features(frame, schema: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Row summaries (mean, max, min, count above 0, spread) of each numeric column sequence, as derived features."""
+    numeric = [f["name"] for f in schema if f["kind"] == "numeric"]
+    taken = set(frame.columns)
+    derived = []
+    for stem, columns in sequence_groups(numeric).items():
+        matrix = np.column_stack([_parse_numeric(frame[c], c)[0].to_numpy().astype(float) for c in columns])
+        for stat in SUMMARY_STATS:
+            name = f"{stem}_{stat}"
+            if name in taken:
+                continue
+            values = _summary(stat, matrix)
+            finite = values[~np.isnan(values)]
+            if len(np.unique(finite)) <= 1:
+                continue
+            edges = np.unique(np.quantile(finite, np.linspace(0.1, 0.9, 9))).tolist()
+            derived.append({"name": name, "kind": "numeric", "dtype": "Float64",
+                            "description": f"{stat.replace('_', ' ')} of {describe(stem)} over {columns[0]}..{columns[-1]}",
+                            "derived": {"stat": stat, "columns": columns},
+                            "min": float(finite.min()), "max": float(finite.max()), "median": float(np.median(finite)),
+                            "missing_rate": float(1 - len(finite) / len(values)), "psi_edges": edges,
+                            "psi_expected": _numeric_shares(values, edges)})
+    return derived
+
+
+def build_schema(frame, target: str, drop: tuple[str, ...] = (), summaries: bool = False
+                 ) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """Feature list (name, kind, dtype, training ranges) and the columns left out with the reason why.
+
+    With `summaries`, each sequence of numeric columns (PAY_0, PAY_2, ... PAY_6) also gets row summaries as features.
+    """
     import polars as pl
 
     schema, dropped = [], []
@@ -319,6 +375,8 @@ def build_schema(frame, target: str, drop: tuple[str, ...] = ()) -> tuple[list[d
     if not schema:
         raise InputError("no usable feature columns remain besides the target "
                          f"({', '.join(d['column'] + ': ' + d['reason'] for d in dropped) or 'none given'})")
+    if summaries:
+        schema += _summary_features(frame, schema)
     return schema, dropped
 
 
@@ -345,13 +403,15 @@ def feature_arrays(frame, schema: list[dict[str, Any]]) -> dict[str, np.ndarray]
     Missing feature columns are an error; extra columns are ignored (documented default).
     """
     present = set(frame.columns)
-    missing = [f["name"] for f in schema if f["name"] not in present]
+    missing = [f["name"] for f in schema if f["name"] not in present and "derived" not in f]
     if missing:
         raise InputError(f"the data lacks feature column(s) {', '.join(missing[:20])} that this model was trained on; "
                          "add them (empty cells are allowed and count as missing values)")
     arrays = {}
     for feature in schema:
         name = feature["name"]
+        if "derived" in feature:  # computed below from its (validated) source columns
+            continue
         series = frame[name]
         if feature["kind"] == "numeric":
             parsed, junk = _parse_numeric(series, name)
@@ -364,7 +424,11 @@ def feature_arrays(frame, schema: list[dict[str, Any]]) -> dict[str, np.ndarray]
             arrays[name] = array
         else:
             arrays[name] = np.asarray(_categorical_strings(series), dtype=object)
-    return arrays
+    for feature in schema:
+        if "derived" in feature:
+            source = feature["derived"]
+            arrays[feature["name"]] = _summary(source["stat"], np.column_stack([arrays[c] for c in source["columns"]]))
+    return {f["name"]: arrays[f["name"]] for f in schema}
 
 
 def psi_for(feature: dict[str, Any], array: np.ndarray) -> float:

@@ -1,11 +1,16 @@
-"""The two credit-risk families (LightGBM, WoE scorecard) and the PD calibrators, all stored without pickle.
+"""The credit-risk families (LightGBM, WoE scorecard, regularised logistic), their blend and the PD calibrators,
+all stored without pickle.
 
 The scorecard is fitted with optbinning (`BinningProcess` + `Scorecard`), exported to JSON tables (bins, WoE,
-coefficients, points) and scored from those tables, so a saved scorecard needs only numpy to run.
+coefficients, points) and scored from those tables, so a saved scorecard needs only numpy to run. The logistic
+model is stored the same way: its input columns (one-hot codes, signed-log numbers, missing flags), their
+standardisation and coefficients as JSON.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import threading
 from typing import Any
 
@@ -13,8 +18,14 @@ import numpy as np
 
 from core.errors import InputError
 
-__all__ = ["gbm_matrix", "fit_gbm", "GBMFamily", "fit_scorecard", "ScorecardFamily", "fit_calibrator", "Calibrator",
-           "logit", "sigmoid"]
+__all__ = ["gbm_matrix", "fit_gbm", "gbm_trials", "lightgbm_feature_names", "GBMFamily", "fit_scorecard", "ScorecardFamily",
+           "logistic_path", "fit_logistic", "LogisticFamily", "BlendFamily", "fit_calibrator", "Calibrator", "logit", "sigmoid"]
+
+LOGISTIC_CS = (0.001, 0.003, 0.01, 0.03, 0.1, 1.0)  # inverse L2 strengths tried, weakest penalty last
+CODE_LIMIT = 12  # a numeric column with at most this many distinct values also gets one 0/1 column per value
+# The LightGBM search space: each trial draws one value per parameter (trial 0 is the Config's own values).
+GBM_SPACE = {"learning_rate": (0.03, 0.05, 0.1), "num_leaves": (4, 7, 15, 31), "min_child_samples": (10, 20, 50, 100),
+             "l2_regularisation": (0.0, 1.0, 5.0, 20.0), "feature_fraction": (0.5, 0.7, 0.9)}
 
 
 def logit(p: np.ndarray) -> np.ndarray:
@@ -78,6 +89,54 @@ def _monotone_map(entries: tuple[str, ...]) -> dict[str, int]:
     return result
 
 
+def lightgbm_feature_names(schema: list[dict[str, Any]]) -> list[str]:
+    """Column names LightGBM accepts (no JSON punctuation or spaces), unique; bare column numbers get their description.
+
+    >>> lightgbm_feature_names([{"name": "PAY_0", "description": "x"}, {"name": "debt: total", "description": "y"},
+    ...                         {"name": "4", "description": "credit amount"}])
+    ['PAY_0', 'debt_total', '4_credit_amount']
+    """
+    names: list[str] = []
+    for i, feature in enumerate(schema):
+        text = str(feature["name"])
+        if text.isdigit():  # headerless files: "4" alone says nothing in model.txt
+            text = f"{text}_{feature.get('description', '')}"
+        name = re.sub(r"[^A-Za-z0-9_.\-]+", "_", text).strip("_") or f"f{i}"
+        base, k = name, 2
+        while name in names:
+            name, k = f"{base}_{k}", k + 1
+        names.append(name)
+    return names
+
+
+def gbm_trials(config: Any, count: int) -> list[Any]:
+    """`count` LightGBM settings: the config itself, then seeded draws from `GBM_SPACE` (no repeats).
+
+    >>> from types import SimpleNamespace as C
+    >>> trials = gbm_trials(C(learning_rate=0.03, num_leaves=15, min_child_samples=20, l2_regularisation=5.0,
+    ...                       feature_fraction=0.7, seed=0), 5)
+    >>> len(trials), trials[0].learning_rate, len({tuple(vars(t).items()) for t in trials})
+    (5, 0.03, 5)
+    """
+    rng = np.random.default_rng(config.seed)
+    trials, seen = [config], {tuple(getattr(config, k) for k in GBM_SPACE)}
+    for _ in range(200 * count):
+        if len(trials) >= count:
+            break
+        draw = {k: type(v[0])(v[rng.integers(len(v))]) for k, v in GBM_SPACE.items()}
+        key = tuple(draw.values())
+        if key not in seen:
+            seen.add(key)
+            trials.append(_replace(config, **draw))
+    return trials
+
+
+def _replace(config: Any, **changes: Any) -> Any:
+    if dataclasses.is_dataclass(config):
+        return dataclasses.replace(config, **changes)
+    return type(config)(**{**vars(config), **changes})
+
+
 def fit_gbm(x: np.ndarray, y: np.ndarray, schema: list[dict[str, Any]], config: Any, valid: tuple[np.ndarray, np.ndarray] | None,
             rounds: int | None = None):
     """Train a LightGBM booster; with `valid`, stop early on its AUC. Returns (booster, best_iteration)."""
@@ -87,7 +146,7 @@ def fit_gbm(x: np.ndarray, y: np.ndarray, schema: list[dict[str, Any]], config: 
     weight = (len(y) - positives) / positives if config.class_weight == "balanced" else 1.0
     params = gbm_params(config, schema, weight)
     categorical = [i for i, f in enumerate(schema) if f["kind"] == "categorical"]
-    names = [f"f{i}" for i in range(len(schema))]
+    names = lightgbm_feature_names(schema)
     train = lgb.Dataset(x, label=y, feature_name=names, categorical_feature=categorical or "auto", free_raw_data=True,
                         params={"verbosity": -1, "max_bin": 255})
     if valid is not None and rounds is None:
@@ -158,6 +217,7 @@ def fit_scorecard(arrays: dict[str, np.ndarray], y: np.ndarray, schema: list[dic
     from optbinning import BinningProcess, Scorecard
     from sklearn.linear_model import LogisticRegression
 
+    schema = [f for f in schema if "derived" not in f]  # original columns only: binning already shapes each one
     names = [f["name"] for f in schema]
     categorical = [f["name"] for f in schema if f["kind"] == "categorical"]
     monotone = _monotone_map(config.monotone)
@@ -309,21 +369,200 @@ def fit_calibrator(margin: np.ndarray, y: np.ndarray, seed: int = 0) -> tuple[Ca
     return Calibrator(state), brier
 
 
+# ------------------------------------------------------------------------------------------------ Logistic
+def _signed_log(values: np.ndarray) -> np.ndarray:
+    return np.sign(values) * np.log1p(np.abs(values))
+
+
+def _logistic_columns(arrays: dict[str, np.ndarray], schema: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The input columns (unfitted) per feature, from training rows: codes, signed-log number, missing flag, categories."""
+    features = []
+    for feature in schema:
+        values = arrays[feature["name"]]
+        columns: list[dict[str, Any]] = []
+        entry: dict[str, Any] = {"name": feature["name"], "kind": feature["kind"], "columns": columns}
+        if feature["kind"] == "numeric":
+            values = values.astype(float)
+            missing = np.isnan(values)
+            present = values[~missing]
+            entry["fill"] = float(np.median(_signed_log(present))) if len(present) else 0.0
+            columns.append({"type": "signed_log"})
+            codes = np.unique(present)
+            if 2 < len(codes) <= CODE_LIMIT:
+                columns.extend({"type": "equals", "value": float(c)} for c in codes)
+            if missing.any():
+                columns.append({"type": "missing"})
+        else:
+            present = {v for v in values if v is not None}
+            columns.extend({"type": "equals", "value": c} for c in feature["categories"] if c in present)
+            if any(v is None for v in values):
+                columns.append({"type": "missing"})
+        features.append(entry)
+    return features
+
+
+def _logistic_raw(arrays: dict[str, np.ndarray], features: list[dict[str, Any]]) -> tuple[np.ndarray, list[int]]:
+    """(N, P) unstandardised input matrix and the feature index of each column."""
+    n = len(next(iter(arrays.values())))
+    columns, owner = [], []
+    for index, feature in enumerate(features):
+        values = arrays[feature["name"]]
+        if feature["kind"] == "numeric":
+            values = values.astype(float)
+            missing = np.isnan(values)
+            for column in feature["columns"]:
+                if column["type"] == "signed_log":
+                    columns.append(np.where(missing, feature["fill"], _signed_log(np.where(missing, 0.0, values))))
+                elif column["type"] == "equals":
+                    columns.append((values == column["value"]).astype(float))
+                else:
+                    columns.append(missing.astype(float))
+                owner.append(index)
+        else:
+            known = {column["value"]: i for i, column in enumerate(feature["columns"]) if column["type"] == "equals"}
+            codes = np.fromiter((-2 if v is None else known.get(v, -1) for v in values), dtype=int, count=n)
+            for i, column in enumerate(feature["columns"]):
+                columns.append((codes == (i if column["type"] == "equals" else -2)).astype(float))
+                owner.append(index)
+    return (np.column_stack(columns) if columns else np.zeros((n, 0))), owner
+
+
+def _standardise(raw: np.ndarray, features: list[dict[str, Any]]) -> None:
+    """Store each column's training mean and scale (standard deviation, 1 for constant columns) in `features`."""
+    mean, scale = raw.mean(axis=0), raw.std(axis=0)
+    scale[scale < 1e-12] = 1.0
+    columns = [c for f in features for c in f["columns"]]
+    for column, m, s in zip(columns, mean, scale):
+        column["mean"], column["scale"] = float(m), float(s)
+
+
+def _standardised(raw: np.ndarray, features: list[dict[str, Any]]) -> np.ndarray:
+    columns = [c for f in features for c in f["columns"]]
+    mean = np.asarray([c["mean"] for c in columns], dtype=float)
+    scale = np.asarray([c["scale"] for c in columns], dtype=float)
+    return (raw - mean) / scale
+
+
+def _logistic_model(c: float, class_weight: str):
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=c, max_iter=1000, tol=1e-5, solver="lbfgs", warm_start=True,
+                              class_weight="balanced" if class_weight == "balanced" else None)
+
+
+def logistic_path(train: dict[str, np.ndarray], y: np.ndarray, test: dict[str, np.ndarray], schema: list[dict[str, Any]],
+                  class_weight: str = "none", cs: tuple[float, ...] = LOGISTIC_CS, num_threads: int = 1) -> np.ndarray:
+    """(len(cs), N_test) log-odds of default on `test` for each inverse L2 strength, fitted on `train` (warm-started).
+
+    >>> rng = np.random.default_rng(0); x = rng.normal(size=200); y = (rng.uniform(size=200) < 1 / (1 + np.exp(-2 * x))).astype(int)
+    >>> schema = [{"name": "x", "kind": "numeric"}]
+    >>> margins = logistic_path({"x": x}, y, {"x": np.array([-1.0, 1.0])}, schema, cs=(0.01, 1.0))
+    >>> margins.shape, bool(margins[1, 1] > margins[1, 0])
+    ((2, 2), True)
+    """
+    from threadpoolctl import threadpool_limits
+
+    features = _logistic_columns(train, schema)
+    raw, _ = _logistic_raw(train, features)
+    _standardise(raw, features)
+    x_train = _standardised(raw, features)
+    x_test = _standardised(_logistic_raw(test, features)[0], features)
+    model = _logistic_model(cs[0], class_weight)
+    margins = np.zeros((len(cs), x_test.shape[0]))
+    with threadpool_limits(num_threads):
+        for row, c in enumerate(sorted(cs)):
+            model.set_params(C=c)
+            model.fit(x_train, y)
+            margins[list(cs).index(c)] = model.decision_function(x_test)
+    return margins
+
+
+def fit_logistic(arrays: dict[str, np.ndarray], y: np.ndarray, schema: list[dict[str, Any]], c: float,
+                 class_weight: str = "none", num_threads: int = 1) -> "LogisticFamily":
+    """An L2 logistic regression on standardised one-hot codes, signed-log numbers and missing flags, as JSON state."""
+    from threadpoolctl import threadpool_limits
+
+    features = _logistic_columns(arrays, schema)
+    raw, _ = _logistic_raw(arrays, features)
+    _standardise(raw, features)
+    with threadpool_limits(num_threads):
+        model = _logistic_model(c, class_weight).fit(_standardised(raw, features), y)
+    intercept = float(model.intercept_[0])
+    if class_weight == "balanced":  # undo the prior shift of class weighting, as for the scorecard
+        positives = max(float(y.mean()), 1e-9)
+        intercept += float(np.log(positives / (1 - positives)))
+    for column, coefficient in zip((c for f in features for c in f["columns"]), model.coef_[0]):
+        column["coefficient"] = float(coefficient)
+    return LogisticFamily({"intercept": intercept, "c": float(c), "features": features,
+                           "formula": "logit(PD) = intercept + sum over columns of coefficient * (x - mean) / scale; "
+                                      "signed_log x = sign(v) * log(1 + |v|) (missing: fill); equals x = 1 if v == value; "
+                                      "missing x = 1 if v is missing"})
+
+
+class LogisticFamily:
+    """A regularised logistic regression scored from its JSON state; per-feature terms are centred on the training mean."""
+
+    name = "logistic"
+
+    def __init__(self, state: dict[str, Any]):
+        self.state = state
+        columns = [c for f in state["features"] for c in f["columns"]]
+        self._coefficient = np.asarray([c["coefficient"] for c in columns], dtype=float)
+
+    def contributions(self, arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """(N, F) log-odds per feature (coefficient * standardised input, 0 at the training mean) and (N,) intercept."""
+        features = self.state["features"]
+        raw, owner = _logistic_raw(arrays, features)
+        terms = _standardised(raw, features) * self._coefficient
+        matrix = np.zeros((raw.shape[0], len(features)))
+        np.add.at(matrix.T, np.asarray(owner, dtype=int), terms.T)
+        return matrix, np.full(raw.shape[0], self.state["intercept"])
+
+    def margin(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
+        matrix, bias = self.contributions(arrays)
+        return bias + matrix.sum(axis=1)
+
+    def save(self, folder) -> None:
+        import json
+
+        (folder / "logistic.json").write_text(json.dumps(self.state, indent=1), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder, schema=None):
+        import json
+
+        return cls(json.loads((folder / "logistic.json").read_text(encoding="utf-8")))
+
+
+# ------------------------------------------------------------------------------------------------ Blend
 class BlendFamily:
-    """Equal-weight average of the GBM and scorecard log-odds (both fitted on all rows), calibrated afterwards."""
+    """A weighted sum of the member families' log-odds (each fitted on all rows), calibrated afterwards.
+
+    `weights` are the effective multipliers of each member's raw log-odds (the chosen share / its out-of-fold spread).
+    """
 
     name = "blend"
 
-    def __init__(self, gbm: GBMFamily, scorecard: ScorecardFamily, weight: float = 0.5):
-        self.gbm, self.scorecard, self.weight = gbm, scorecard, weight
+    def __init__(self, members: dict[str, Any], weights: dict[str, float]):
+        self.members = {k: v for k, v in members.items() if weights.get(k, 0.0) != 0.0}
+        self.weights = {k: float(weights[k]) for k in self.members}
+
+    @property
+    def gbm(self):
+        return self.members.get("gbm")
+
+    @property
+    def scorecard(self):
+        return self.members.get("scorecard")
 
     def margin(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
-        return self.weight * self.gbm.margin(arrays) + (1 - self.weight) * self.scorecard.margin(arrays)
+        return sum(self.weights[k] * family.margin(arrays) for k, family in self.members.items())
 
     def save(self, folder) -> None:
-        self.gbm.save(folder)
-        self.scorecard.save(folder)
+        for family in self.members.values():
+            family.save(folder)
 
     @classmethod
-    def load(cls, folder, schema, weight: float = 0.5):
-        return cls(GBMFamily.load(folder, schema), ScorecardFamily.load(folder, schema), weight)
+    def load(cls, folder, schema, weights: dict[str, float]):
+        loaders = {"gbm": GBMFamily.load, "scorecard": ScorecardFamily.load, "logistic": LogisticFamily.load}
+        return cls({k: loaders[k](folder, schema) for k, w in weights.items() if w}, weights)

@@ -28,6 +28,7 @@ from finance._forecast_models import ALL_CANDIDATES, LightGBMCandidate, NBeatsCa
 __all__ = ["Forecaster", "ForecastConfig", "load", "default_series"]
 
 DEFAULT_NAME = "finance.forecast"
+FLAT_WIDTH = 0.01  # a constant series gets intervals narrower than this fraction of its level
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,7 @@ class Forecaster(TaskModel):
     @classmethod
     def check_data(cls, path: str | Path, **options: Any) -> dict[str, Any]:
         """Validation report: series, lengths, date range."""
-        series = frame_to_series(cls.read_data(path, **options))
+        series = frame_to_series(cls.training_data(path, **options))
         return {"task": cls.task, "path": str(path), "ok": True, "n": int(sum(len(s) for s in series)),
                 "series": [{"id": s.id, "length": len(s), "first": _date(s, 0), "last": _date(s, -1)} for s in series]}
 
@@ -224,9 +225,15 @@ class Forecaster(TaskModel):
             total += forecasts[name] * np.asarray(weights)[None, :]
         return total
 
-    def _scales(self, z: np.ndarray, origins: np.ndarray) -> np.ndarray:
+    def _scales(self, z: np.ndarray, origins: np.ndarray, intervals: bool = False) -> np.ndarray:
         window = self.config.scale_window
-        return np.array([series_scale(z[max(0, t - window):t + 1]) for t in origins])
+        scales = np.array([series_scale(z[max(0, t - window):t + 1]) for t in origins])
+        if intervals:  # a window without any change: intervals at most FLAT_WIDTH of the level, not the unit fallback
+            flat = np.array([np.ptp(z[max(0, t - window):t + 1]) == 0 for t in origins], dtype=bool)
+            widest = max((max(q) for q in (self.quantiles_ or {}).values()), default=1.0) or 1.0
+            level = np.ones(len(origins)) if self.transform_ == "log" else np.abs(z[origins])
+            scales = np.where(flat, FLAT_WIDTH / 2 * 0.8 * level / widest, scales)
+        return scales
 
     def _origins(self, length: int, size: int) -> np.ndarray:
         """Rolling origins over the last `size` points: every target index lies in [length - size, length - 1]."""
@@ -333,7 +340,7 @@ class Forecaster(TaskModel):
         z = self._transform(series.values, f"input {index}")
         origin = np.array([len(z) - 1])
         forecasts = self._candidate_forecasts(z, series.dates, origin)
-        return series, forecasts, self._combine(forecasts)[0], self._scales(z, origin)
+        return series, forecasts, self._combine(forecasts)[0], self._scales(z, origin, intervals=True)
 
     def predict(self, inputs: Any, batch_size: int | None = None) -> list[dict[str, Any]]:
         """Forecast each series (`{values, dates?, id?}`, list of numbers, or a date/value table) `horizon` steps ahead.
@@ -400,7 +407,7 @@ class Forecaster(TaskModel):
             origins = method._origins(len(z), size)
             forecasts = method._candidate_forecasts(z, s.dates, origins)
             ours = method._combine(forecasts)
-            scale = method._scales(z, origins)
+            scale = method._scales(z, origins, intervals=True)
             mase_scale = series_scale(s.values[:len(s) - size])
             for h in range(c.horizon):
                 target = origins + h + 1

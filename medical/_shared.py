@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from core.artifacts import cache_dir, is_model_dir
+from core.artifacts import cache_dir, cached_default
 from core.errors import InputError, ModelNotFoundError
 
 RESEARCH_NOTICE = "Research use only, not for diagnosis."
@@ -79,10 +79,8 @@ def decode_run_length(code: dict[str, list[int]], shape: Sequence[int]) -> np.nd
 
 def embedded_default(cls, name: str, device: str):
     """The task's embedded default: loaded from its cache folder, trained (`cls.train_default`) and saved on first use."""
-    folder = cache_dir(cls.task) / name
-    if not is_model_dir(folder):
-        cls.train_default(device=device).save(folder)
-    return cls._from_folder(folder, device)
+    return cached_default(cache_dir(cls.task) / name, lambda folder: cls.train_default(device=device).save(folder),
+                          lambda folder: cls._from_folder(folder, device))
 
 
 def hub_folder(task: str, repo_id: str) -> Path:

@@ -176,6 +176,8 @@ def _dicom_pixels(dataset, name: str) -> np.ndarray:
     slope = float(dataset.get("RescaleSlope", 1) or 1)
     intercept = float(dataset.get("RescaleIntercept", 0) or 0)
     pixels = pixels * slope + intercept
+    if not np.isfinite(pixels).any():
+        raise InputError(f"{name} holds no finite pixel (every value is NaN or infinite); re-export the image")
     if photometric == "MONOCHROME1":  # low values are bright: invert so bright means high everywhere
         pixels = pixels.max() + pixels.min() - pixels
     return pixels
@@ -308,8 +310,11 @@ def _from_nifti_image(image, name: str) -> MedicalImage:
     else:
         array = np.ascontiguousarray(data.T[::-1, :])
         spacing = (zooms[1], zooms[0])
-    if not np.isfinite(array).all():
-        array = np.nan_to_num(array, nan=0.0, posinf=0.0, neginf=0.0)
+    finite = np.isfinite(array)
+    if not finite.any():
+        raise InputError(f"{name} holds no finite voxel (every value is NaN or infinite); the volume is empty, re-export it")
+    if not finite.all():
+        array = np.nan_to_num(array, nan=0.0, posinf=0.0, neginf=0.0)  # NaN background of masked maps
     return MedicalImage(array.astype(np.float32), spacing, modality="MR/CT (NIfTI)", affine=np.asarray(canonical.affine),
                         orientation="RAS", source=name)
 

@@ -7,6 +7,7 @@ from nilearn's MNI152 template and tissue maps, cached. Research use only, not f
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -24,6 +25,9 @@ from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
 from medical._shared import (RESEARCH_NOTICE, data_hash, embedded_default, hub_folder, patient_from_name, run_length,
                              split_groups)
+from medical._seg_nets import LITE_UNET, MONAI_UNET, build_network
+from medical._seg_plan import (AugmentedPatches, Fingerprint, Plan, budgeted_adamw, fingerprint, plan_augmentation,
+                               plan_patch, plan_training)
 from medical.io import MedicalImage, read_medical
 
 __all__ = ["Segmenter", "SegmentationData", "brain_tissue_data", "normalise_intensity"]
@@ -35,6 +39,9 @@ IMAGE_DIRS = ("images", "image", "imgs", "img", "imagesTr", "volumes", "volume")
 MASK_DIRS = ("masks", "mask", "labels", "label", "labelsTr", "segmentations", "seg", "gt")
 MASK_SUFFIXES = ("_mask", "_seg", "_label", "_labels", "_gt")
 MAX_LABELS = 64
+DEFAULT_ARCHITECTURE = "unet"  # beat the EfficientNet-Lite0 U-Net within the CPU budget on ISBI 2012 (README)
+UNET_CHANNELS = (16, 32, 64, 128, 256)
+LITE_DECODER = (96, 48, 32, 24, 16)
 
 
 def normalise_intensity(array: np.ndarray) -> np.ndarray:
@@ -68,6 +75,7 @@ class SegmentationData:
     spacings: list[tuple[float, ...]]
     groups: list[str] | None = None  # patient ids, for a patient-level split
     source_hash: str | None = None
+    mask_values: list[int] | None = None  # binary masks: the file's value of class 0 and class 1, e.g. [0, 255]
 
     def __len__(self) -> int:
         return len(self.images)
@@ -84,9 +92,10 @@ class SegmentationData:
         if len(images) != len(masks):
             raise InputError(f"{len(images)} images but {len(masks)} masks; give one mask per image")
         names = [f"item_{k}" for k in range(len(pairs))]
-        masks_checked, found = _normalise_masks([m for _, m in pairs], [i for i, _ in pairs], names, label_names)
+        masks_checked, found, values = _normalise_masks([m for _, m in pairs], [i for i, _ in pairs], names, label_names)
         labels = list(label_names) if label_names else _default_label_names(found)
-        return cls([i for i, _ in pairs], masks_checked, names, labels, [(1.0,) * i.ndim for i, _ in pairs], groups)
+        return cls([i for i, _ in pairs], masks_checked, names, labels, [(1.0,) * i.ndim for i, _ in pairs], groups,
+                   mask_values=values)
 
 
 def _to_image(array: Any, name: str) -> np.ndarray:
@@ -99,8 +108,11 @@ def _default_label_names(max_label: int) -> list[str]:
 
 
 def _normalise_masks(masks: list[np.ndarray], images: list[np.ndarray], names: list[str],
-                     label_names: list[str] | None) -> tuple[list[np.ndarray], int]:
-    """Check shapes and label values; {0, 255} binary masks become {0, 1}. Returns masks and the largest label."""
+                     label_names: list[str] | None, positive_label: int | None = None,
+                     ) -> tuple[list[np.ndarray], int, list[int] | None]:
+    """Check shapes and label values. Binary masks (0/255 or 0/1) become {0, 1} with class 1 = `positive_label`
+    (default: the larger value). Returns masks, the largest class index and, for binary masks, the file value of
+    class 0 and class 1."""
     values: set[int] = set()
     for mask, image, name in zip(masks, images, names):
         if mask.shape != image.shape:
@@ -117,21 +129,43 @@ def _normalise_masks(masks: list[np.ndarray], images: list[np.ndarray], names: l
             raise InputError(f"{name}: the mask holds negative label values {found[found < 0][:5].tolist()}")
         values.update(int(v) for v in found)
     allowed = len(label_names) if label_names else None
-    binary_255 = values <= {0, 255} and 255 in values and (allowed is None or allowed <= 2)
+    two_classes = allowed is None or allowed <= 2
+    high = 255 if (values <= {0, 255} and 255 in values) else 1 if (values == {0, 1}) else None
+    binary = high is not None and two_classes
+    if positive_label is not None:
+        if not binary:
+            raise InputError(f"positive_label={positive_label} needs binary masks (0/255 or 0/1); "
+                             f"these hold {sorted(values)[:8]}")
+        if positive_label not in (0, high):
+            raise InputError(f"positive_label must be 0 or {high} for these masks, got {positive_label}")
+    positive = high if positive_label is None else positive_label
     converted = []
     for mask in masks:
         mask = np.asarray(mask)
-        if binary_255:
-            mask = (mask == 255)
+        if binary:
+            mask = mask == positive
         converted.append(mask.astype(np.int64))
-    top = 1 if binary_255 else max(values) if values else 0
+    top = 1 if binary else max(values) if values else 0
     limit = allowed if allowed is not None else MAX_LABELS
     if top >= limit:
         extra = sorted(v for v in values if v >= limit)[:8]
         raise InputError(f"masks hold unknown label values {extra}; expected labels 0..{limit - 1}"
                          f"{' (' + ', '.join(label_names) + ')' if label_names else ''}, or a binary 0/255 mask. "
                          "Remap the mask values (e.g. 0 background, 1..K classes) or pass labels=...")
-    return converted, int(top)
+    mask_values = [high - positive, positive] if binary else None
+    return converted, int(top), mask_values
+
+
+def _flip_binary(data: "SegmentationData", positive_label: int) -> "SegmentationData":
+    """The same binary data with class 1 = the pixels whose file value is `positive_label`."""
+    if data.mask_values is None:
+        raise InputError(f"positive_label={positive_label} needs binary masks (0/255 or 0/1)")
+    if positive_label not in data.mask_values:
+        raise InputError(f"positive_label must be one of the mask values {sorted(data.mask_values)}, got {positive_label}")
+    if data.mask_values[1] == positive_label:
+        return data
+    return dataclasses.replace(data, masks=[(1 - m).astype(np.int64) for m in data.masks],
+                               mask_values=[data.mask_values[1], data.mask_values[0]])
 
 
 def _pair_folder(root: Path) -> tuple[list[Path], list[Path]]:
@@ -202,6 +236,10 @@ class _PatchDataset:
                 torch.from_numpy(np.ascontiguousarray(y, dtype=np.int64))[None])
 
 
+class _BudgetSpent(Exception):
+    """Raised by the time-budget callback to end training; the best validated weights are kept."""
+
+
 class Segmenter(TaskModel):
     """A MONAI U-Net segmenter for 2D images and 3D volumes (a 2D net segments volumes slice by slice).
 
@@ -215,22 +253,29 @@ class Segmenter(TaskModel):
 
     @dataclass(frozen=True)
     class Config:
-        """Network and training settings (CPU-friendly defaults)."""
+        """Network and training settings. Fields left None are planned from the data's fingerprint and the time
+        budget at `fit` (the nnU-Net idea); fields given are kept."""
 
         spatial_dims: int = 2
-        channels: tuple[int, ...] = (8, 16, 32, 64)
+        architecture: str = "auto"  # auto | unet | lite0-unet (auto: DEFAULT_ARCHITECTURE; unet when channels given)
+        channels: tuple[int, ...] | None = None  # MONAI U-Net levels; None = (16, 32, 64, 128, 256)
         num_res_units: int = 1
         dropout: float = 0.0
-        patch_size: int = 96
+        patch_size: int | None = None  # training patch edge; None = planned (256 for a fresh 2D model)
+        infer_size: int | None = None  # sliding-window edge at inference; None = patch_size (planned: up to 2x)
         overlap: float = 0.25
-        epochs: int = 6
-        samples_per_epoch: int = 160
-        batch_size: int = 8
-        lr: float = 1e-2
+        epochs: int | None = None
+        samples_per_epoch: int | None = None
+        batch_size: int | None = None
+        lr: float | None = None
         weight_decay: float = 1e-5
         val_fraction: float = 0.2
-        patience: int | None = 3
+        patience: int | None = 4  # validations without a better Dice before stopping
         max_steps: int | None = None
+        time_budget_s: float | None = 540.0  # wall seconds for the whole fit (planning, steps, validation); None = none
+        augmentation: str = "auto"  # auto (planned) | basic (flips, rot90, jitter) | strong (+rotation, elastic, gamma)
+        positive_label: int | None = None  # binary masks: the mask value of the structure; None = the larger (255 of 0/255)
+        tta: str = "auto"  # flip averaging at inference: auto (kept when it raises validation Dice) | on | off
         amp: str = "auto"
         seed: int = 0
 
@@ -244,33 +289,56 @@ class Segmenter(TaskModel):
 
     # -- construction -------------------------------------------------------------------------
     @staticmethod
-    def _network_args(config: "Segmenter.Config", classes: int) -> dict[str, Any]:
-        channels = tuple(int(c) for c in config.channels)
-        if len(channels) < 2:
-            raise InputError("channels needs at least two levels, e.g. (16, 32, 64)")
+    def _architecture(config: "Segmenter.Config") -> str:
+        if config.architecture not in ("auto", "unet", "lite0-unet"):
+            raise InputError(f"architecture must be auto, unet or lite0-unet, got {config.architecture!r}")
+        if config.architecture != "auto":
+            return config.architecture
+        return "unet" if config.channels is not None or config.spatial_dims == 3 else DEFAULT_ARCHITECTURE
+
+    @classmethod
+    def _network_args(cls, config: "Segmenter.Config", classes: int) -> tuple[str, dict[str, Any], int]:
+        """(network class, constructor args, the divisor patch sizes must respect)."""
         if config.spatial_dims not in (2, 3):
             raise InputError(f"spatial_dims must be 2 or 3, got {config.spatial_dims}")
-        if config.patch_size % (2 ** (len(channels) - 1)):
-            raise InputError(f"patch_size {config.patch_size} must be divisible by {2 ** (len(channels) - 1)} "
-                             f"for {len(channels)} U-Net levels")
-        return {"spatial_dims": config.spatial_dims, "in_channels": 1, "out_channels": classes, "channels": list(channels),
-                "strides": [2] * (len(channels) - 1), "num_res_units": config.num_res_units, "dropout": config.dropout}
-
-    @staticmethod
-    def _build(args: dict[str, Any]):
-        from monai.networks.nets import UNet
-
-        return UNet(**{**args, "channels": tuple(args["channels"]), "strides": tuple(args["strides"])})
+        architecture = cls._architecture(config)
+        if architecture == "lite0-unet":
+            if config.spatial_dims != 2:
+                raise InputError("architecture lite0-unet is 2D only; use architecture=unet for spatial_dims=3")
+            kind, args, divisor = LITE_UNET, {"in_channels": 1, "out_channels": classes,
+                                              "decoder_channels": list(LITE_DECODER), "frozen_stages": 2}, 32
+        else:
+            channels = tuple(int(c) for c in (config.channels or UNET_CHANNELS))
+            if len(channels) < 2:
+                raise InputError("channels needs at least two levels, e.g. (16, 32, 64)")
+            kind, divisor = MONAI_UNET, 2 ** (len(channels) - 1)
+            args = {"spatial_dims": config.spatial_dims, "in_channels": 1, "out_channels": classes,
+                    "channels": list(channels), "strides": [2] * (len(channels) - 1),
+                    "num_res_units": config.num_res_units, "dropout": config.dropout}
+        what = "the EfficientNet-Lite0 U-Net" if kind == LITE_UNET else f"{len(args.get('channels', []))} U-Net levels"
+        for name in ("patch_size", "infer_size"):
+            value = getattr(config, name)
+            if value is not None and value % divisor:
+                raise InputError(f"{name} {value} must be divisible by {divisor} for {what}")
+        return kind, args, divisor
 
     @classmethod
     def from_config(cls, config: "Segmenter.Config", label_names: list[str], device: str = "auto") -> "Segmenter":
-        """A freshly initialised network for `label_names` (index 0 is background)."""
+        """A freshly initialised network for `label_names` (index 0 is background); the EfficientNet-Lite0 U-Net
+        starts from the ImageNet encoder."""
         from core.device import seed_everything
 
         seed_everything(config.seed)
-        args = cls._network_args(config, len(label_names))
-        network = cls._build(args).eval()
-        return cls(network, label_names, config, device, {"network": {"class": "monai.networks.nets.UNet", "args": args}})
+        kind, args, divisor = cls._network_args(config, len(label_names))
+        network = build_network(kind, args, pretrained=True).eval()
+        if config.patch_size is None:
+            config = dataclasses.replace(config, patch_size=max(divisor, 256 if config.spatial_dims == 2 else 96))
+        network_card: dict[str, Any] = {"class": kind, "args": args}
+        if kind == LITE_UNET:
+            from core.backbones import BACKBONE_SOURCE
+
+            network_card["encoder"] = {**BACKBONE_SOURCE, "use": "U-Net encoder (timm features_only, strides 2-32)"}
+        return cls(network, label_names, config, device, {"network": network_card})
 
     @classmethod
     def for_training(cls, base: str | Path | None = None, device: str = "auto") -> "Segmenter":
@@ -292,9 +360,10 @@ class Segmenter(TaskModel):
     def _from_folder(cls, folder: Path, device: str) -> "Segmenter":
         card = read_card(folder, task=cls.task)
         network_info = card.get("network", {})
-        if network_info.get("class") != "monai.networks.nets.UNet" or "args" not in network_info:
-            raise ModelNotFoundError(f"{folder} does not describe a MONAI UNet in card.json; " + missing_model_message(cls.task, folder))
-        network = cls._build(network_info["args"])
+        if network_info.get("class") not in (MONAI_UNET, LITE_UNET) or "args" not in network_info:
+            raise ModelNotFoundError(f"{folder} does not describe a MONAI UNet or EfficientNet-Lite0 U-Net in card.json; "
+                                     + missing_model_message(cls.task, folder))
+        network = build_network(network_info["class"], network_info["args"])
         try:
             network.load_state_dict(load_tensors(folder / WEIGHTS_NAME))
         except RuntimeError as error:
@@ -310,8 +379,9 @@ class Segmenter(TaskModel):
     def train_default(cls, device: str = "auto", config: "Segmenter.Config | None" = None, run_dir=None) -> "Segmenter":
         """Train the brain-tissue default on nilearn's MNI152 (held-out axial slice blocks give its Dice)."""
         data = brain_tissue_data()
-        config = config or cls.Config(channels=(8, 16, 32, 64), patch_size=64, epochs=8, samples_per_epoch=320,
-                                      batch_size=16, lr=1e-2, patience=None)
+        config = config or cls.Config(architecture="unet", channels=(8, 16, 32, 64), patch_size=64, epochs=8,
+                                      samples_per_epoch=320, batch_size=16, lr=1e-2, patience=None, time_budget_s=None,
+                                      augmentation="basic", tta="off")
         model = cls(None, None, config, device)
         model.fit(data, config, run_dir=run_dir)
         model.card_.update({
@@ -333,10 +403,16 @@ class Segmenter(TaskModel):
                   **options: Any) -> SegmentationData:
         """Image/mask folder pairs (`images/` + `masks/` or `image/` + `label/`, matching names; PNG, DICOM, NIfTI)
         or a CSV with image,mask[,patient] columns. `labels` names the classes ("background,liver,tumour")."""
-        unknown = set(options) - {"source", "target", "time", "value", "column"}
+        unknown = set(options) - {"source", "target", "time", "value", "column", "positive_label"}
         if unknown:
             raise InputError(f"unknown option(s) {sorted(unknown)} for {cls.task}; known: labels, id, patient_pattern, "
-                             "image_column, mask_column")
+                             "image_column, mask_column, positive_label")
+        positive_label = options.get("positive_label")
+        if positive_label is not None:
+            try:
+                positive_label = int(positive_label)
+            except ValueError as error:
+                raise InputError(f"positive_label must be a mask value such as 0 or 255, got {positive_label!r}") from error
         path = require_path(path, "segmentation data folder or CSV")
         groups = None
         if path.is_dir():
@@ -364,10 +440,10 @@ class Segmenter(TaskModel):
             spacings.append(image.spacing)
         label_names = [s.strip() for s in labels.split(",")] if isinstance(labels, str) else labels
         names = [p.name for p in image_paths]
-        masks, top = _normalise_masks(masks, images, names, label_names)
+        masks, top, mask_values = _normalise_masks(masks, images, names, label_names, positive_label)
         label_names = label_names or _default_label_names(top)
         return SegmentationData(images, masks, names, list(label_names), spacings, groups,
-                                data_hash(list(image_paths) + list(mask_paths)))
+                                data_hash(list(image_paths) + list(mask_paths)), mask_values)
 
     @classmethod
     def read_inputs(cls, path: str | Path, **options: Any) -> list[Any]:
@@ -397,16 +473,39 @@ class Segmenter(TaskModel):
             self.network_.to(device)
         return device
 
-    def infer_logits(self, batch, sw_batch_size: int | None = None):
-        """Sliding-window logits for a (B, 1, *spatial) tensor of normalised images (MONAI, gaussian blending)."""
+    def _roi(self) -> tuple[int, ...]:
+        edge = self.config.infer_size or self.config.patch_size or 96
+        return (int(edge),) * self.config.spatial_dims
+
+    def _tta_flips(self) -> list[tuple[int, ...]]:
+        """Flip axes averaged at inference: none, or every single flip (+ both in-plane flips in 2D) when TTA is on."""
+        on = self.config.tta == "on" or (self.config.tta == "auto" and bool(self.card_.get("tta_chosen")))
+        if not on:
+            return [()]
+        return [(), (-1,), (-2,), (-1, -2)] if self.config.spatial_dims == 2 else [(), (-1,), (-2,), (-3,)]
+
+    def infer_logits(self, batch, sw_batch_size: int | None = None, flips: list[tuple[int, ...]] | None = None):
+        """Sliding-window scores for a (B, 1, *spatial) tensor of normalised images (MONAI, gaussian blending): logits,
+        or with flip averaging (TTA) the mean softmax over the flipped copies."""
         import torch
         from monai.inferers import sliding_window_inference
 
         device = self._ready()
-        roi = (self.config.patch_size,) * self.config.spatial_dims
+        flips = self._tta_flips() if flips is None else flips
+        batch = batch.to(device)
         with torch.inference_mode():
-            return sliding_window_inference(batch.to(device), roi, sw_batch_size or self.default_batch_size,
-                                            self.network_, overlap=self.config.overlap, mode="gaussian")
+            def run(x):
+                return sliding_window_inference(x, self._roi(), sw_batch_size or self.default_batch_size, self.network_,
+                                                overlap=self.config.overlap, mode="gaussian")
+
+            if flips == [()]:
+                return run(batch)
+            total = None
+            for axes in flips:
+                scores = run(batch.flip(axes) if axes else batch).softmax(1)
+                scores = scores.flip(axes) if axes else scores
+                total = scores if total is None else total + scores
+            return total / len(flips)
 
     def _segment_array(self, array: np.ndarray, batch_size: int | None) -> np.ndarray:
         dims = self.config.spatial_dims
@@ -510,9 +609,11 @@ class Segmenter(TaskModel):
         if not isinstance(data, SegmentationData):
             data = self.read_data(data)
         self._ready()
+        data = self._align_values(data)
         self._check_labels(data)
         predicted = [self._segment_array(image, None) for image in data.images]
         scores = self._scores(predicted, data)
+        value_dice = self._value_dice(predicted, data)
         metrics: dict[str, Any] = {}
 
         def mean_of(column: np.ndarray):
@@ -535,6 +636,9 @@ class Segmenter(TaskModel):
                 column = values[:, k]
                 if np.isfinite(column).any():
                     metrics[f"{name}_{label}"] = metric_with_ci(mean_of(column), index)
+        for name, column in value_dice.items():  # binary masks: Dice of each file value, whichever is foreground
+            if np.isfinite(column).any():
+                metrics[name] = metric_with_ci(mean_of(column), index)
         if "hd95" in metrics:
             metrics["hd95"]["unit"] = "mm" if any(s != (1.0,) * len(s) for s in data.spacings) else "pixels"
         foreground = self.label_names_[1:]
@@ -542,8 +646,13 @@ class Segmenter(TaskModel):
             plots["Dice per label"] = bars_plot(foreground, [metrics.get(f"dice_{label}", {}).get("value")
                                                              for label in foreground], "Dice",
                                                 note="mean over cases where the label is present")
+        extra: dict[str, Any] = {}
+        if data.mask_values is not None and value_dice:
+            extra["mask_values"] = {"positive_label": int(data.mask_values[1]), "background_value": int(data.mask_values[0]),
+                                    "note": f"dice = Dice of mask value {data.mask_values[1]} (the positive label); "
+                                            f"dice_value_V = Dice of the pixels whose mask value is V"}
         return metric_card(self.task, self.card_.get("name", "unet"), len(predicted), metrics,
-                           labels=list(self.label_names_), plots=plots)
+                           labels=list(self.label_names_), plots=plots, **extra)
 
     # -- training ----------------------------------------------------------------------------------
     def _units(self, data: SegmentationData) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
@@ -567,68 +676,234 @@ class Segmenter(TaskModel):
                 groups.append(group)
         return images, masks, groups
 
+    def _align_values(self, data: SegmentationData) -> SegmentationData:
+        """Binary data with class 1 = the mask value this model calls foreground (its `positive_label`)."""
+        values = self.card_.get("mask_values")
+        if not values or data.mask_values is None or data.mask_values == list(values):
+            return data
+        if sorted(data.mask_values) != sorted(values):
+            raise InputError(f"the model was trained on binary masks valued {sorted(values)} but these hold "
+                             f"{sorted(data.mask_values)}; save the masks with the same values")
+        return _flip_binary(data, int(values[1]))
+
     def fit(self, data: Any, config: "Segmenter.Config | None" = None, *, run_dir: str | Path | None = None,
             resume: bool = False, callbacks=()) -> "Segmenter":
-        """Train with Dice+CE on random patches (core Trainer), early stopping on validation Dice; keeps the best weights."""
-        import torch
+        """Train with Dice+CE on augmented random patches (core Trainer), validating on held-out items and keeping the
+        best weights; stops when validation Dice stops improving, at the planned steps, or when the time budget is
+        spent. Fields of `config` left None (patch, batch, steps, lr) are planned from the data and the budget."""
         from monai.losses import DiceCELoss
 
+        started = time.monotonic()
         if not isinstance(data, SegmentationData):
             data = self.read_data(data)
         config = config or self.config
         if len(data) == 0:
             raise InputError("no image/mask pairs to train on")
+        if config.positive_label is not None:
+            data = _flip_binary(data, config.positive_label)
         if self.network_ is None or config.spatial_dims != self.config.spatial_dims:
             fresh = type(self).from_config(config, data.label_names, self.device)
             self.network_, self.label_names_, self.card_ = fresh.network_, fresh.label_names_, fresh.card_
-        elif len(data.label_names) > len(self.label_names_):
-            raise InputError(f"the data has {len(data.label_names)} labels but the model was built for "
-                             f"{len(self.label_names_)}; train from scratch (no --model) to change the labels")
-        args = self.card_["network"]["args"]  # the network's own shape wins over a config given for fine-tuning
-        self.config = dataclasses.replace(config, channels=tuple(args["channels"]), num_res_units=args["num_res_units"],
-                                          dropout=args["dropout"], spatial_dims=args["spatial_dims"])
+        else:
+            if len(data.label_names) > len(self.label_names_):
+                raise InputError(f"the data has {len(data.label_names)} labels but the model was built for "
+                                 f"{len(self.label_names_)}; train from scratch (no --model) to change the labels")
+            if config.positive_label is None:
+                data = self._align_values(data)
+        kind, args = self.card_["network"]["class"], self.card_["network"]["args"]
+        # the network's own shape wins over a config given for fine-tuning
+        if kind == MONAI_UNET:
+            config = dataclasses.replace(config, architecture="unet", channels=tuple(args["channels"]),
+                                         num_res_units=args["num_res_units"], dropout=args["dropout"],
+                                         spatial_dims=args["spatial_dims"])
+        else:
+            config = dataclasses.replace(config, architecture="lite0-unet", channels=None, spatial_dims=2)
+        divisor = self._network_args(config, len(self.label_names_))[2]
         self._check_labels(data)
         images, masks, groups = self._units(data)
         train_index, val_index = split_groups(groups, config.val_fraction, config.seed)
         if not val_index:
             val_index = train_index  # one item only: validation on the training data (said in the card)
-        patch = config.patch_size
-        train_set = _PatchDataset([images[i] for i in train_index], [masks[i] for i in train_index], patch,
-                                  config.samples_per_epoch, config.seed, config.spatial_dims)
+        train_images, train_masks = [images[i] for i in train_index], [masks[i] for i in train_index]
         val_data = SegmentationData([images[i] for i in val_index], [masks[i] for i in val_index],
                                     [f"val_{i}" for i in val_index], self.label_names_,
-                                    [(1.0,) * images[i].ndim for i in val_index])
+                                    [(1.0,) * images[i].ndim for i in val_index], mask_values=data.mask_values)
+        unit_spacings = [data.spacings[0]] * len(train_images)
+        fp = fingerprint(train_images, train_masks, unit_spacings, len(self.label_names_))
         loss = DiceCELoss(to_onehot_y=True, softmax=True)
 
         def loss_fn(model, batch):
             x, y = batch
             return loss(model(x), y)
 
-        def eval_fn(model):
-            predicted = [self._segment_prepared(image) for image in val_data.images]
-            dice = self._scores(predicted, val_data, hausdorff=False)["dice"]
-            return {"val_dice": float(np.nanmean(dice)) if np.isfinite(dice).any() else 0.0}
+        plan = None
+        planned = any(getattr(config, name) is None
+                      for name in ("patch_size", "batch_size", "epochs", "samples_per_epoch", "lr"))
+        if planned:
+            config, plan = self._plan(config, fp, divisor, train_images, train_masks, val_data, loss_fn, started)
+        self.config = config
+        if config.augmentation == "basic":
+            train_set = _PatchDataset(train_images, train_masks, config.patch_size, config.samples_per_epoch, config.seed,
+                                      config.spatial_dims)
+        else:
+            augmentation = plan.augmentation if plan else plan_augmentation(fp, config.augmentation != "light")
+            train_set = AugmentedPatches(train_images, train_masks, config.patch_size, config.samples_per_epoch,
+                                         config.seed, augmentation, plan.foreground_oversample if plan else 0.0)
+        best: dict[str, Any] = {"dice": None, "weights": None}
+        # seconds of the slowest validation and of the last step, for the time budget
+        clock = {"val": plan.val_seconds if plan else 1.0, "step": plan.seconds_per_step if plan else 1.0, "tick": None}
 
+        def eval_fn(model):
+            tick = time.monotonic()
+            value = self._val_dice(val_data, [()])
+            clock["val"] = max(clock["val"], time.monotonic() - tick)
+            if config.time_budget_s is not None and (best["dice"] is None or value > best["dice"]):
+                best.update(dice=value, weights={k: v.detach().clone() for k, v in model.state_dict().items()})
+            clock["tick"] = time.monotonic()  # the next step's time excludes this validation
+            return {"val_dice": value}
+
+        budget_end = None if config.time_budget_s is None else started + config.time_budget_s
+        # after training: one last validation and the held-out card, plus (tta=auto) plain + 4 flips and a TTA card
+        after_validations = 2 + (6 if config.tta == "auto" else 0)
+
+        def budget_guard(record: dict[str, Any]) -> None:
+            """Stop before the step that would leave no time for the last validation, the held-out card and saving."""
+            if budget_end is None or record.get("event") != "tick":
+                return
+            now = time.monotonic()
+            if clock["tick"] is not None:
+                clock["step"] = now - clock["tick"]
+            clock["tick"] = now
+            if now + clock["step"] + after_validations * clock["val"] + 5.0 > budget_end:
+                raise _BudgetSpent()
+
+        optimizer_factory = None
+        if plan is not None and budget_end is not None:
+            # the rate follows a cosine to zero over steps or seconds, whichever runs out first (the Trainer's own
+            # schedule then only warms up: min_lr_ratio=1)
+            train_seconds = max(1.0, budget_end - time.monotonic() - after_validations * clock["val"] - 5.0)
+            optimizer_factory = lambda network: budgeted_adamw(network, config.lr, config.weight_decay,  # noqa: E731
+                                                               config.max_steps, train_seconds)
         train_config = TrainConfig(epochs=config.epochs, max_steps=config.max_steps, batch_size=config.batch_size,
                                    lr=config.lr, weight_decay=config.weight_decay, patience=config.patience,
                                    monitor="val_dice", monitor_mode="max", amp=config.amp, seed=config.seed,
-                                   log_every_steps=5, warmup_ratio=0.05)
+                                   log_every_steps=5, warmup_ratio=0.05,
+                                   min_lr_ratio=1.0 if optimizer_factory is not None else 0.0)
         self.network_.train()
-        Trainer(self.network_, train_set, config=train_config, loss_fn=loss_fn, eval_fn=eval_fn, run_dir=run_dir,
-                callbacks=callbacks, device=self.device).fit(resume=resume)
+        stopped = "planned steps or early stop on validation Dice"
+        try:
+            result = Trainer(self.network_, train_set, config=train_config, loss_fn=loss_fn, eval_fn=eval_fn,
+                             optimizer_factory=optimizer_factory, run_dir=run_dir, callbacks=[*callbacks, budget_guard],
+                             device=self.device).fit(resume=resume)
+            stopped = ("validation Dice stopped improving" if result.stopped_early else "planned steps done")
+        except _BudgetSpent:
+            stopped = "time budget spent"
+            self.network_.eval()
+            last = self._val_dice(val_data, [()]) if best["weights"] is not None else None
+            if last is not None and last < best["dice"]:  # the last weights (rate near zero) unless an earlier was better
+                self.network_.load_state_dict(best["weights"])
         self.network_.eval()
+        tta = self._choose_tta(val_data, started) if config.tta == "auto" else None
         held = self._held_out_card(val_data, val_index is train_index)
         self.card_.update({"config": config_to_dict(self.config), "labels": list(self.label_names_),
                            "training_data_hash": data.source_hash, "data_hash": data.source_hash, "training_items": len(data),
                            "held_out": held, "metrics": held["metrics"]})
+        if data.mask_values is not None:
+            self.card_.update(mask_values=list(data.mask_values), positive_label=int(data.mask_values[1]))
+        if plan is not None or config.time_budget_s is not None:
+            self.card_["recipe"] = {"fingerprint": fp.to_dict(), "plan": plan.to_dict() if plan else None,
+                                      "time_budget_s": config.time_budget_s, "stopped": stopped, "tta": tta,
+                                      "seconds": round(time.monotonic() - started, 1)}
         self.card_.pop("name", None)
-        self.card_["description"] = (f"{self.config.spatial_dims}D MONAI U-Net trained with Verticals on {len(data)} "
+        what = "U-Net on the ImageNet EfficientNet-Lite0 encoder" if kind == LITE_UNET else "MONAI U-Net"
+        self.card_["description"] = (f"{self.config.spatial_dims}D {what} trained with Verticals on {len(data)} "
                                      f"labelled item(s); {RESEARCH_NOTICE}")
         return self
 
-    def _segment_prepared(self, normalised: np.ndarray) -> np.ndarray:
+    def _plan(self, config: "Segmenter.Config", fp: "Fingerprint", divisor: int, images: list[np.ndarray],
+              masks: list[np.ndarray], val_data: SegmentationData, loss_fn, started: float):
+        """Patch, batch and steps from the fingerprint and seconds per step / per validation measured on this machine."""
+        import torch
+
+        patch, batch = plan_patch(fp, divisor)
+        patch, batch = config.patch_size or patch, config.batch_size or batch
+        edge = int(np.median(fp.median_shape))
+        infer = config.infer_size or (min(2 * patch, -(-edge // divisor) * divisor) if fp.dims == 2 else patch)
+        lr = config.lr or (1e-3 if config.architecture == "lite0-unet" else 5e-3)
+        self.config = config = dataclasses.replace(config, patch_size=patch, infer_size=max(patch, infer), lr=lr)
+        seconds_per_step = val_seconds = 0.0
+        if config.time_budget_s is not None:
+            probe = AugmentedPatches(images, masks, patch, 3 * batch, config.seed + 1, plan_augmentation(fp, True))
+            device = self._ready()
+            self.network_.train()
+            timings = []
+            for step in range(2):  # the first step pays one-off allocations: timed, not used
+                tick = time.perf_counter()
+                x, y = (torch.stack(t) for t in zip(*(probe[k] for k in range(step * batch, (step + 1) * batch))))
+                loss_fn(self.network_, (x.to(device), y.to(device))).backward()
+                timings.append(time.perf_counter() - tick)
+            self.network_.zero_grad(set_to_none=True)
+            seconds_per_step = float(np.mean(timings[1:])) * 1.1  # + optimizer step and logging
+            self.network_.eval()
+            tick = time.perf_counter()
+            self._segment_prepared(val_data.images[0], flips=[()])
+            val_seconds = (time.perf_counter() - tick) * len(val_data.images) + 0.2
+            after = (8.0 if config.tta == "auto" else 2.0) * val_seconds + 5.0  # as budget_guard in fit
+            remaining = config.time_budget_s - (time.monotonic() - started) - after
+        plan = plan_training(fp, divisor, remaining if config.time_budget_s is not None else 0.0,
+                             seconds_per_step, val_seconds, patch, batch, config.augmentation)
+        if config.time_budget_s is None:  # no budget: a fixed 300 steps in 12 validations
+            plan = dataclasses.replace(plan, max_steps=300, eval_every_steps=25, samples_per_epoch=25 * plan.batch_size)
+        plan = dataclasses.replace(plan, val_seconds=round(val_seconds, 2))
+        steps = min(plan.max_steps, config.max_steps or plan.max_steps)
+        config = dataclasses.replace(
+            config, batch_size=plan.batch_size, samples_per_epoch=config.samples_per_epoch or plan.samples_per_epoch,
+            epochs=config.epochs or max(1, -(-steps // plan.eval_every_steps)), max_steps=steps)
+        return config, plan
+
+    def _choose_tta(self, val_data: SegmentationData, started: float) -> dict[str, Any] | None:
+        """Keep flip averaging when it raises validation Dice (and the budget has room for the check)."""
+        flips = [(), (-1,), (-2,), (-1, -2)] if self.config.spatial_dims == 2 else [(), (-1,), (-2,), (-3,)]
+        if self.config.time_budget_s is not None:
+            tick = time.perf_counter()
+            plain = self._val_dice(val_data, [()])
+            if time.monotonic() - started + (time.perf_counter() - tick) * len(flips) > self.config.time_budget_s:
+                self.card_["tta_chosen"] = False
+                return {"chosen": False, "val_dice": round(plain, 4), "why": "no time left in the budget to check"}
+        else:
+            plain = self._val_dice(val_data, [()])
+        averaged = self._val_dice(val_data, flips)
+        chosen = averaged > plain + 0.002
+        self.card_["tta_chosen"] = bool(chosen)
+        return {"chosen": bool(chosen), "val_dice": round(plain, 4), "val_dice_flip_averaged": round(averaged, 4)}
+
+    def _val_dice(self, val_data: SegmentationData, flips: list[tuple[int, ...]]) -> float:
+        """Mean validation Dice over foreground labels; binary masks: over both mask values (whichever is the structure)."""
+        predicted = [self._segment_prepared(image, flips=flips) for image in val_data.images]
+        by_value = self._value_dice(predicted, val_data)
+        if by_value:
+            dice = np.stack(list(by_value.values()), 1)
+        else:
+            dice = self._scores(predicted, val_data, hausdorff=False)["dice"]
+        return float(np.nanmean(dice)) if np.isfinite(dice).any() else 0.0
+
+    def _segment_prepared(self, normalised: np.ndarray, flips: list[tuple[int, ...]] | None = None) -> np.ndarray:
         batch = _to_tensor_batch([normalised])
-        return self.infer_logits(batch).argmax(1)[0].cpu().numpy().astype(np.uint8)
+        return self.infer_logits(batch, flips=flips).argmax(1)[0].cpu().numpy().astype(np.uint8)
+
+    def _value_dice(self, predicted: list[np.ndarray], data: SegmentationData) -> dict[str, np.ndarray]:
+        """Binary masks: per-item Dice of each file value (0 and 255: both the structure and its complement)."""
+        if data.mask_values is None or len(self.label_names_) != 2:
+            return {}
+        result = {}
+        for index, value in enumerate(data.mask_values):
+            scores = []
+            for mask_pred, mask_true in zip(predicted, data.masks):
+                p, t = mask_pred == index, mask_true == index
+                total = int(p.sum()) + int(t.sum())
+                scores.append(2.0 * int((p & t).sum()) / total if total else np.nan)
+            result[f"dice_value_{value}"] = np.array(scores, dtype=float)
+        return result
 
     def _held_out_card(self, val_data: SegmentationData, same_as_train: bool) -> dict[str, Any]:
         predicted = [self._segment_prepared(image) for image in val_data.images]
@@ -638,6 +913,9 @@ class Segmenter(TaskModel):
             column = scores["dice"][:, k]
             if np.isfinite(column).any():
                 metrics[f"dice_{label}"] = float(np.nanmean(column))
+        for name, column in self._value_dice(predicted, val_data).items():
+            if np.isfinite(column).any():
+                metrics[name] = float(np.nanmean(column))
         return {"n": len(predicted), "split": "training data (only one item)" if same_as_train else "held-out split",
                 "metrics": {k: round(v, 4) for k, v in metrics.items()}}
 
@@ -650,8 +928,9 @@ class Segmenter(TaskModel):
 
     def _preprocessing(self) -> dict[str, Any]:
         return {"intensity": "per-image 1st-99th percentile scaling to [0, 1]", "spatial_dims": self.config.spatial_dims,
-                "roi_size": [self.config.patch_size] * self.config.spatial_dims, "overlap": self.config.overlap,
-                "blend": "gaussian", "volume_axes": "(Z, H, W) axial slices; NIfTI reoriented to RAS"}
+                "roi_size": list(self._roi()), "overlap": self.config.overlap, "blend": "gaussian",
+                "flip_averaging": self._tta_flips() != [()],
+                "volume_axes": "(Z, H, W) axial slices; NIfTI reoriented to RAS"}
 
     def save(self, path: str | Path) -> Path:
         """Write `model.safetensors` + `card.json` (UNet constructor args, labels, preprocessing, metrics)."""

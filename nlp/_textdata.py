@@ -7,7 +7,7 @@ from typing import Any
 
 from core.errors import InputError
 
-__all__ = ["TEXT_COLUMNS", "read_text_table", "as_text_frame", "label_names", "label_indices", "split_frame"]
+__all__ = ["TEXT_COLUMNS", "read_text_table", "text_table_inputs", "as_text_frame", "label_names", "label_indices", "split_frame"]
 
 TEXT_COLUMNS = ("text", "sentence", "review", "content")
 NAMED_BINARY = ("negative", "positive")
@@ -25,7 +25,8 @@ def _pick(columns: list[str], wanted: str | None, candidates: tuple[str, ...], w
             if column.lower() == name:
                 return column
     raise InputError(f"{where} needs a {what} column (one of {', '.join(candidates)}); it has: {', '.join(columns)}. "
-                     f"Rename it or pass --{'column' if what == 'text' else 'target'} NAME")
+                     f"Rename it or pass --{'column' if what == 'text' else 'target'} NAME "
+                     "(a file without a header line: --option header=false --column 0 --target 1)")
 
 
 def as_text_frame(data: Any, text_column: str | None = None, label_column: str | None = None, where: str = "the data",
@@ -48,6 +49,8 @@ def as_text_frame(data: Any, text_column: str | None = None, label_column: str |
         else:
             raise InputError(f"expected a table with text and label columns (or a file path), got {type(data).__name__}")
     columns = list(data.columns)
+    if columns[:2] == ["0", "1"] and len(columns) <= 2 and text_column is None:  # a headerless `text<TAB>label` file
+        text_column, label_column = "0", label_column or "1"
     text = _pick(columns, text_column, TEXT_COLUMNS, "text", where)
     selected = [pl.col(text).alias("text")]
     if require_label:
@@ -74,6 +77,17 @@ def read_text_table(path: str | Path, text_column: str | None = None, label_colu
     path = Path(path)
     frame = read_table(path)
     return as_text_frame(frame, text_column, label_column, where=path.name, require_label=require_label)
+
+
+def text_table_inputs(path: str | Path, text_column: str | None = None, id_column: str | None = None):
+    """Texts of a table for `predict`, each with its id: the `id` column (or `id_column`) if any, else its row (1-based)."""
+    from core.data import read_table
+    from core.protocols import Inputs, identify_inputs
+
+    path = Path(path)
+    table = read_table(path)
+    texts = as_text_frame(table, text_column, where=path.name, require_label=False)["text"].to_list()
+    return Inputs(texts, ids=identify_inputs(table, id_column).ids)
 
 
 def label_names(values: list[Any]) -> list[str]:

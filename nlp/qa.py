@@ -232,14 +232,18 @@ class QAModel(TaskModel):
     @classmethod
     def read_inputs(cls, path: str | Path, **options: Any) -> list[dict[str, str]]:
         """SQuAD JSON, or a table / JSONL with `question` and `context` columns."""
+        from core.protocols import Inputs, identify_inputs
+
         path = Path(path)
         if path.suffix.lower() == ".json":
-            return [{"question": e["question"], "context": e["context"]} for e in read_squad(path)]
+            examples = read_squad(path)
+            return Inputs([{"question": e["question"], "context": e["context"]} for e in examples],
+                          ids=[{"id": e.get("id", i + 1)} for i, e in enumerate(examples)])
         from core.data import read_table, require_columns
 
         frame = read_table(path)
         require_columns(frame, ["question", "context"], path.name)
-        return _clean_inputs(frame.select("question", "context").to_dicts())
+        return Inputs(_clean_inputs(frame.select("question", "context").to_dicts()), ids=identify_inputs(frame, options.get("id")).ids)
 
     def frame_inputs(self, batch, columns=None) -> list[dict[str, str]]:
         question, context = (columns if columns else ("question", "context"))

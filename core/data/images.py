@@ -11,9 +11,13 @@ from core.errors import InputError
 
 __all__ = ["IMAGE_SUFFIXES", "MAX_PIXELS", "list_image_folder", "read_image_manifest", "manifest_items", "open_image"]
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".heic", ".heif"}  # HEIC: listed, refused with the fix
 MAX_PIXELS = 64_000_000  # larger images are refused as possible decompression bombs
 SPLIT_NAMES = {"train", "val", "valid", "validation", "test"}
+HEIF_SUFFIXES = {".heic", ".heif", ".avif"}
+HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"}
+HEIF_FIX = ("convert it to JPEG or PNG (on an iPhone: Settings > Camera > Formats > Most Compatible; "
+            "or `heif-convert photo.heic photo.jpg`)")
 
 
 def list_image_folder(root: str | Path, suffixes: set[str] = IMAGE_SUFFIXES) -> list[tuple[Path, str, str | None]]:
@@ -33,7 +37,10 @@ def list_image_folder(root: str | Path, suffixes: set[str] = IMAGE_SUFFIXES) -> 
     for folder, split in groups:
         for class_dir in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
             for file in sorted(class_dir.rglob("*")):
+                if file.is_file() and file.suffix.lower() in HEIF_SUFFIXES:
+                    raise InputError(f"{file.relative_to(root)} is a HEIC/HEIF photo, which cannot be decoded here; {HEIF_FIX}")
                 if file.is_file() and file.suffix.lower() in suffixes:
+                    _require_bytes(file, root)
                     items.append((file, class_dir.name, split))
     if not items:
         raise InputError(f"{root} holds no images in class sub-folders (expected {root}/<class>/<image>{'|'.join(sorted(suffixes))})")
@@ -59,8 +66,15 @@ def manifest_items(frame, manifest: Path, path_column: str = "path", label_colum
         resolved = resolve_inside(manifest.parent, str(file))
         if not resolved.is_file():
             raise InputError(f"{manifest.name}: image {file} does not exist")
+        _require_bytes(resolved, manifest.parent)
         items.append((resolved, str(label)))
     return items
+
+
+def _require_bytes(file: Path, root: Path) -> None:
+    if file.stat().st_size == 0:
+        raise InputError(f"image {file.relative_to(root) if root in file.parents else file} is empty (0 bytes); "
+                         "remove it or replace it with the real file")
 
 
 def open_image(source: Any, mode: str | None = "RGB", max_pixels: int = MAX_PIXELS):
@@ -110,11 +124,16 @@ def open_image(source: Any, mode: str | None = "RGB", max_pixels: int = MAX_PIXE
         except Image.DecompressionBombError as error:
             raise InputError(f"{name} is too large to decode safely (possible decompression bomb): {error}") from error
         except UnidentifiedImageError as error:
+            if data[4:8] == b"ftyp" and data[8:12] in HEIF_BRANDS:
+                raise InputError(f"{name} is a HEIC/HEIF photo, which cannot be decoded here; {HEIF_FIX}") from error
             raise InputError(f"{name} is not a readable image (cannot identify image file); upload a PNG, JPEG, BMP, GIF, TIFF or WebP") from error
         except (OSError, SyntaxError, ValueError) as error:
             raise InputError(f"{name} is truncated or corrupt ({error}); re-export the image") from error
         finally:
             Image.MAX_IMAGE_PIXELS = previous
+        from PIL import ImageOps
+
+        image = ImageOps.exif_transpose(image)  # phone photos: pixels stored sideways, EXIF says how to turn them
     if image.width == 0 or image.height == 0:
         raise InputError("the image has zero width or height")
     if mode is not None and image.mode != mode:

@@ -1,36 +1,433 @@
-"""Tables through polars: CSV / TSV / Parquet / JSONL / headerless whitespace `.data`, eager or lazy."""
+"""Tables through polars: CSV / TSV / Parquet / JSONL / headerless whitespace `.data`, eager or lazy.
+
+Delimited text is read as spreadsheets and public data sets write it: encoding (UTF-8, BOM, UTF-16, cp1252)
+and separator are sniffed, tab-separated text keeps its quote marks, column types are decided on the whole
+file, and a value that does not fit its column is reported with its row, file line and column.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import contextvars
+import csv
+import io
+import re
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from core.data.paths import require_path
 from core.errors import InputError
 
-__all__ = ["read_table", "scan_table", "require_columns", "TABLE_SUFFIXES", "NULL_VALUES"]
+__all__ = ["read_table", "scan_table", "require_columns", "reader_options", "TABLE_SUFFIXES", "NULL_VALUES",
+           "READER_OPTIONS"]
 
-TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".parquet", ".pq", ".jsonl", ".ndjson", ".json", ".data"}
-NULL_VALUES = ["", "NA", "N/A", "NaN", "nan", "NULL", "null", "None", "?"]
+TABLE_SUFFIXES = {".csv", ".tsv", ".tab", ".txt", ".parquet", ".pq", ".jsonl", ".ndjson", ".json", ".data"}
+NULL_VALUES = ["", "NA", "N/A", "NaN", "nan", "NULL", "null", "None", "?", "#N/A", "n/a"]
+READER_OPTIONS = ("separator", "encoding", "quote", "header", "decimal", "date_format")
+SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+SEPARATOR_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t", "pipe": "|", "space": " "}
+HEAD_BYTES = 256 * 1024
+_DELIMITED = {".csv", ".tsv", ".tab", ".txt"}
+_WORKBOOKS = {".xlsx", ".xlsm", ".xls", ".ods", ".numbers"}
+SAVE_AS_CSV = "save the sheet as CSV (in Excel: File > Save As > CSV UTF-8) and pass that file"
+_OPTIONS: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("verticals_reader_options", default={})
+_NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
+_THOUSANDS = re.compile(r"^\s*[+-]?\d{1,3}(,\d{3})+(\.\d+)?\s*$")
+_DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d*,\d+\s*$")
+
+
+@contextlib.contextmanager
+def reader_options(**options: Any) -> Iterator[dict[str, Any]]:
+    """Reader options (`separator`, `encoding`, `quote`, `header`, `decimal`, `date_format`) for every table read inside.
+
+    The CLI's `--option key=value` lands here, so a task's own reader needs no extra arguments.
+
+    >>> import tempfile; p = Path(tempfile.mkdtemp()) / "t.csv"; _ = p.write_text("a|b\\n1|2\\n")
+    >>> with reader_options(separator="|"):
+    ...     read_table(p).columns
+    ['a', 'b']
+    """
+    unknown = sorted(set(options) - set(READER_OPTIONS))
+    if unknown:
+        raise InputError(f"unknown reader option(s) {', '.join(unknown)}; known: {', '.join(READER_OPTIONS)}")
+    token = _OPTIONS.set({**_OPTIONS.get(), **{k: v for k, v in options.items() if v is not None}})
+    try:
+        yield _OPTIONS.get()
+    finally:
+        _OPTIONS.reset(token)
+
+
+def current_option(name: str, given: Any = None) -> Any:
+    """An explicit argument, else the `reader_options` value, else None."""
+    return given if given is not None else _OPTIONS.get().get(name)
+
+
+# -- encodings --------------------------------------------------------------------------------------------
+def _decode(data: bytes, name: str, encoding: str | None) -> tuple[str, str]:
+    """(text, encoding used): a given encoding, a BOM, UTF-8, or cp1252 when the bytes read as Western text."""
+    if encoding:
+        try:
+            return data.decode(encoding), encoding
+        except LookupError as error:
+            raise InputError(f"unknown encoding {encoding!r}; use e.g. --option encoding=cp1252 or encoding=latin-1") from error
+        except UnicodeDecodeError as error:
+            raise InputError(f"{name} is not {encoding} text ({error.reason} at byte {error.start}); "
+                             "pass the file's real encoding with --option encoding=NAME") from error
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text" export is UTF-16 with a BOM
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            pass
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError as error:
+        utf8_error = error
+    line = data.count(b"\n", 0, utf8_error.start) + 1
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and _looks_western(text):
+        return text, "cp1252"
+    raise InputError(f"{name} is not UTF-8 text (byte 0x{data[utf8_error.start]:02x} on line {line}); re-save it as UTF-8 "
+                     "or pass its encoding, e.g. --option encoding=cp1252 (Excel on Windows), latin-1, shift_jis or gbk")
+
+
+def _looks_western(text: str) -> bool:
+    """True when the non-ASCII characters of a cp1252 reading are mostly lone accents/punctuation, not byte pairs."""
+    runs = re.findall(r"[^\x00-\x7f]+", text)
+    if not runs:
+        return True
+    letters = sum(len(r) for r in runs)
+    long = sum(len(r) for r in runs if len(r) >= 3)
+    binary = re.search(r"[\x00-\x08\x0e-\x1f]", text) is not None
+    return long <= 0.1 * letters and not binary
+
+
+# -- sniffing -----------------------------------------------------------------------------------------------
+def _split_line(line: str, separator: str, quote: str | None) -> list[str]:
+    if quote is None:
+        return line.split(separator)
+    return next(csv.reader([line], delimiter=separator, quotechar=quote), [])
+
+
+def _sniff_separator(lines: list[str], suffix: str) -> str:
+    default = "\t" if suffix in {".tsv", ".tab"} else ","
+    header = lines[0] if lines else ""
+    sample = [line for line in lines[1:50] if line.strip()]
+    consistent = []
+    for separator in SEPARATORS:
+        quote = None if separator == "\t" else '"'
+        width = len(_split_line(header, separator, quote))
+        if width > 1 and all(len(_split_line(line, separator, quote)) == width for line in sample):
+            consistent.append((separator, width))
+    if any(separator == default for separator, _ in consistent):
+        return default
+    if consistent:
+        return max(consistent, key=lambda item: item[1])[0]
+    return default
+
+
+def _sniff_quote(lines: list[str], separator: str) -> str | None:
+    """Tab-separated text keeps `"` as a character unless every line that holds one is RFC-4180 quoted."""
+    if separator != "\t":
+        return '"'
+    quoted = False
+    for line in lines[:2000]:
+        if '"' in line:
+            verdict = _rfc_quoted(line, separator)
+            if verdict is False:
+                return None
+            quoted = quoted or bool(verdict)
+    return '"' if quoted else None
+
+
+def _rfc_quoted(line: str, separator: str) -> bool | None:
+    """True when the line's quote marks open and close whole fields (`""` inside), False when one is a plain character."""
+    index, end, used = 0, len(line), False
+    while index <= end:
+        if index < end and line[index] == '"':
+            used, index = True, index + 1
+            while True:
+                close = line.find('"', index)
+                if close < 0:
+                    return False
+                if line[close + 1:close + 2] == '"':
+                    index = close + 2
+                    continue
+                index = close + 1
+                break
+            if index < end and line[index] != separator:
+                return False
+            index += 1
+        else:
+            stop = line.find(separator, index)
+            stop = end if stop < 0 else stop
+            if '"' in line[index:stop]:
+                return False
+            index = stop + 1
+    return used or None
+
+
+def _separator_option(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = SEPARATOR_NAMES.get(str(value).lower(), str(value))
+    if len(value) != 1:
+        raise InputError(f"separator must be one character (or comma, semicolon, tab, pipe), got {value!r}")
+    return value
+
+
+def _quote_option(value: Any) -> str | None | bool:
+    if value is None:
+        return False  # not given: sniff
+    if str(value).lower() in {"", "none", "false", "no", "off"}:
+        return None
+    if len(str(value)) != 1:
+        raise InputError(f"quote must be one character or 'none', got {value!r}")
+    return str(value)
+
+
+def _header_option(value: Any) -> bool:
+    if value is None or isinstance(value, bool):
+        return value is None or value
+    text = str(value).lower()
+    if text in {"true", "yes", "1", "on"}:
+        return True
+    if text in {"false", "no", "0", "off", "none"}:
+        return False
+    raise InputError(f"header must be true or false, got {value!r}")
+
+
+# -- reading ------------------------------------------------------------------------------------------------------
+class _Layout:
+    """How a delimited file is written: encoding, separator, quote character, header, decimal mark."""
+
+    def __init__(self, path: Path, separator: str | None = None, encoding: str | None = None, quote: Any = None,
+                 header: Any = None, decimal: Any = None):
+        self.path, self.name = path, path.name
+        head = _head_bytes(path)
+        if head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+            raise InputError(f"{path.name} is a spreadsheet workbook (Excel/ODS), not text; {SAVE_AS_CSV}")
+        whole = len(head) < HEAD_BYTES
+        self.text: str | None = None  # the decoded file, kept only when polars cannot read the bytes as they are
+        encoding = current_option("encoding", encoding)
+        text, self.encoding = _decode(head if whole else _trim_partial(head), path.name, encoding)
+        if self.encoding != "utf-8":
+            self.load_text(encoding)
+            text = self.text
+        self.lines = text[:HEAD_BYTES].lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")[:5000]
+        chosen = _separator_option(current_option("separator", separator))
+        self.separator = chosen or _sniff_separator(self.lines, path.suffix.lower())
+        quote_given = _quote_option(current_option("quote", quote))
+        self.quote = _sniff_quote(self.lines, self.separator) if quote_given is False else quote_given
+        self.header = _header_option(current_option("header", header))
+        decimal = current_option("decimal", decimal)
+        if decimal not in (None, ".", ","):
+            raise InputError(f"decimal must be '.' or ',', got {decimal!r}")
+        self.decimal_comma = decimal == ","
+
+    def load_text(self, encoding: str | None = None) -> str:
+        if self.text is None:
+            self.text, self.encoding = _decode(self.path.read_bytes(), self.name, current_option("encoding", encoding))
+        return self.text
+
+    def source(self) -> Any:
+        # polars reads UTF-8 (a BOM is skipped); other encodings are handed over transcoded
+        if self.encoding == "utf-8":
+            return self.path
+        return io.BytesIO(self.load_text().encode("utf-8"))
+
+    def header_names(self) -> list[str]:
+        return [name.strip("\ufeff").strip() for name in _split_line(self.lines[0].lstrip("\ufeff"), self.separator, self.quote)]
+
+    def hint(self) -> str:
+        return (f"it was read with the {SEPARATORS.get(self.separator, repr(self.separator))} separator; if the file uses "
+                "another one, pass --option separator=NAME (comma, semicolon, tab or pipe)")
+
+    def csv_options(self) -> dict[str, Any]:
+        return dict(separator=self.separator, quote_char=self.quote, has_header=self.header, null_values=NULL_VALUES,
+                    infer_schema_length=None, decimal_comma=self.decimal_comma, encoding="utf8")
+
+    def record_line(self, row: int) -> int:
+        """The 1-based file line where data row `row` (0-based) starts."""
+        text = self.load_text()
+        reader = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=self.separator, quotechar=self.quote or '"',
+                            quoting=csv.QUOTE_NONE if self.quote is None else csv.QUOTE_MINIMAL)
+        skip = 1 if self.header else 0
+        line = 1
+        for index, _ in enumerate(reader):
+            if index == row + skip:
+                return line
+            line = reader.line_num + 1
+        return line
+
+
+def _head_bytes(path: Path) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read(HEAD_BYTES)
+
+
+def _trim_partial(head: bytes) -> bytes:
+    # cut at the last newline so a multi-byte character is never split
+    end = head.rfind(b"\n")
+    return head if end < 0 or len(head) < HEAD_BYTES else head[:end + 1]
+
+
+def _read_delimited(path: Path, separator: str | None, encoding: str | None = None):
+    import polars as pl
+
+    layout = _Layout(path, separator, encoding)
+    names = layout.header_names()
+    frame = _parse(layout)
+    if layout.header and current_option("header") is None and _looks_headerless(names, frame):
+        layout.header = False  # e.g. UCI's `sentence<TAB>label` files as published: the first line is data
+        frame = _parse(layout)
+    if layout.header:
+        _check_names(names, layout.name)
+    if layout.separator != "," and not layout.decimal_comma and _has_decimal_commas(frame):
+        layout.decimal_comma = True  # `;`-separated exports from European spreadsheets write 1,5 for one and a half
+        frame = _parse(layout)
+    if not layout.header:
+        names = [str(i) for i in range(frame.width)]
+    elif len(names) == frame.width:
+        names = [name if name.strip() else f"unnamed_{i}" for i, name in enumerate(names)]
+    else:
+        names = frame.columns
+    return _finish(frame, names, layout)
+
+
+def _looks_headerless(names: list[str], frame) -> bool:
+    """A first line of data, not names: numbers over numeric columns beside sentences (never short names)."""
+    if len(names) != frame.width:
+        return False
+    numeric = [i for i, name in enumerate(names) if _NUMBER.match(name)]
+    others = [name for i, name in enumerate(names) if i not in numeric]
+    return bool(numeric) and bool(others) and all(frame[frame.columns[i]].dtype.is_numeric() for i in numeric) \
+        and all(len(name) > 40 or name.count(" ") >= 5 or (" " in name and name.rstrip()[-1:] in ".!?") for name in others)
+
+
+def _parse(layout: _Layout):
+    import polars as pl
+
+    try:
+        return pl.read_csv(layout.source(), **layout.csv_options())
+    except pl.exceptions.ComputeError as error:
+        if "utf-8" not in str(error) or layout.encoding != "utf-8":
+            raise _shape_error(layout, error) from error
+    layout.load_text()  # invalid UTF-8 past the sniffed head: detect the encoding on the whole file
+    try:
+        return pl.read_csv(layout.source(), **layout.csv_options())
+    except pl.exceptions.ComputeError as error:
+        raise _shape_error(layout, error) from error
+
+
+def _finish(frame, names: list[str], layout: _Layout):
+    import polars as pl
+
+    frame.columns = names
+    # Excel writes trailing separators and rows of them: unnamed empty columns and trailing empty rows go
+    empty = [c for c in frame.columns if c.startswith("unnamed_") and frame[c].null_count() == frame.height]
+    frame = frame.drop(empty)
+    if frame.width:
+        filled = frame.select(pl.any_horizontal(pl.all().is_not_null())).to_series()
+        last = filled.arg_true()
+        frame = frame.head(int(last[-1]) + 1 if len(last) else 0)
+    frame = _numbers_from_text(frame, layout)
+    return frame
+
+
+def _check_names(names: list[str], where: str) -> None:
+    seen: dict[str, int] = {}
+    for index, name in enumerate(names):
+        if not name.strip():
+            continue
+        if name in seen:
+            raise InputError(f"{where}: column name {name!r} appears twice (columns {seen[name] + 1} and {index + 1}); "
+                             "rename one so each column has its own name")
+        seen[name] = index
+
+
+def _has_decimal_commas(frame) -> bool:
+    import polars as pl
+
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype == pl.String:
+            values = column.drop_nulls()
+            if len(values) and values.str.contains(",").any() and \
+                    values.str.contains(r"^\s*[+-]?(\d+|\d*,\d+)\s*$").all():
+                return True
+    return False
+
+
+def _numbers_from_text(frame, layout: _Layout):
+    """Text columns of numbers: `1,234.5` thousands become numbers; a few odd values in a numeric column are refused."""
+    import polars as pl
+
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype != pl.String:
+            continue
+        values = column.drop_nulls()
+        if not len(values):
+            continue
+        stripped = values.str.strip_chars()
+        if layout.separator == "," and stripped.str.contains(_THOUSANDS.pattern).any() and \
+                (stripped.str.contains(_THOUSANDS.pattern) | stripped.str.contains(_NUMBER.pattern)).all():
+            frame = frame.with_columns(pl.col(name).str.strip_chars().str.replace_all(",", "").cast(pl.Float64))
+            continue
+        numeric = stripped.str.contains(_NUMBER.pattern)
+        bad = int((~numeric).sum())
+        if bad == 0:  # numbers padded with spaces
+            kind = pl.Float64 if stripped.str.contains(r"[.eE]").any() else pl.Int64
+            numbers = column.str.strip_chars().cast(kind, strict=False)
+            if numbers.null_count() == column.null_count():  # else (e.g. beyond int64) the text stays
+                frame = frame.with_columns(numbers.alias(name))
+            continue
+        if 0 < bad <= max(1, len(values) // 100) and numeric.sum() >= 9 * bad:
+            flags = column.str.strip_chars().str.contains(_NUMBER.pattern)
+            row = int((flags.not_() & column.is_not_null()).arg_true()[0])
+            line = layout.record_line(row)
+            raise InputError(f"{layout.name}: row {row + 1} (line {line}), column {name!r}: {column[row]!r} is not a number, "
+                             f"but the column's other values are; correct it or leave the cell empty"
+                             + (" (or pass --option decimal=, for decimal commas)" if _DECIMAL_COMMA.match(column[row]) else ""))
+    return frame
+
+
+def _shape_error(layout: _Layout, error: Exception) -> InputError:
+    """A malformed-row error that names the first bad line and the separator it was read with."""
+    text = layout.load_text()
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=layout.separator, quotechar=layout.quote or '"',
+                        quoting=csv.QUOTE_NONE if layout.quote is None else csv.QUOTE_MINIMAL)
+    width, start = None, 1
+    try:
+        for record in reader:
+            if width is None:
+                width = len(record)
+            elif len(record) > width:
+                return InputError(f"{layout.name}: line {start} has {len(record)} fields, the header has {width}; {layout.hint()}")
+            start = reader.line_num + 1
+    except csv.Error as csv_error:
+        return InputError(f"{layout.name}: line {reader.line_num} is malformed ({csv_error}); {layout.hint()}")
+    message = str(error).splitlines()[0]
+    return InputError(f"cannot parse {layout.name}: {message}; {layout.hint()}")
 
 
 def _read_whitespace(path: Path):
     import polars as pl
 
-    rows = []
-    with open(path, encoding="utf-8", errors="strict") as handle:
-        for line in handle:
-            parts = line.split()
-            if parts:
-                rows.append(parts)
-    if not rows:
+    text, _ = _decode(path.read_bytes(), path.name, current_option("encoding"))
+    rows = [line.split() for line in text.splitlines()]
+    numbered = [(i + 1, r) for i, r in enumerate(rows) if r]
+    if not numbered:
         raise InputError(f"{path} has no rows")
-    width = len(rows[0])
-    bad = next((i for i, r in enumerate(rows) if len(r) != width), None)
+    width = len(numbered[0][1])
+    bad = next(((line, r) for line, r in numbered if len(r) != width), None)
     if bad is not None:
-        raise InputError(f"{path}: line {bad + 1} has {len(rows[bad])} fields, expected {width}")
-    frame = pl.DataFrame(rows, schema=[str(i) for i in range(width)], orient="row")
+        raise InputError(f"{path}: line {bad[0]} has {len(bad[1])} fields, expected {width}")
+    frame = pl.DataFrame([r for _, r in numbered], schema=[str(i) for i in range(width)], orient="row")
     # Columns of numbers become numeric; the rest stay strings.
     converted = []
     for name in frame.columns:
@@ -47,6 +444,8 @@ def _read_whitespace(path: Path):
 def scan_table(path: str | Path, separator: str | None = None):
     """A polars LazyFrame over a CSV/TSV/Parquet/JSONL file (for files larger than memory).
 
+    Separator and quoting are sniffed from the file's head; column types are inferred from the whole file.
+
     >>> import tempfile; p = Path(tempfile.mkdtemp()) / "t.csv"; _ = p.write_text("a,b\\n1,2\\n")
     >>> scan_table(p).collect().shape
     (1, 2)
@@ -59,23 +458,33 @@ def scan_table(path: str | Path, separator: str | None = None):
         if suffix in {".parquet", ".pq"}:
             return pl.scan_parquet(path)
         if suffix in {".jsonl", ".ndjson"}:
-            return pl.scan_ndjson(path)
-        if suffix in {".csv", ".tsv", ".txt"}:
-            sep = separator or ("\t" if suffix == ".tsv" else ",")
-            return pl.scan_csv(path, separator=sep, null_values=NULL_VALUES, infer_schema_length=10000)
+            return pl.scan_ndjson(path, infer_schema_length=None)
+        if suffix in _DELIMITED:
+            layout = _Layout(path, separator)
+            if layout.encoding != "utf-8":
+                raise InputError(f"{path.name} is {layout.encoding} text; lazy scanning reads UTF-8 only: re-save it as "
+                                 "UTF-8 or read it with read_table()")
+            if layout.header:
+                _check_names(layout.header_names(), path.name)
+            return pl.scan_csv(path, **{k: v for k, v in layout.csv_options().items() if k != "encoding"})
     except (pl.exceptions.PolarsError, OSError) as error:
         raise InputError(f"cannot read {path.name}: {error}") from error
     raise InputError(f"{path.name}: lazy scanning supports .csv .tsv .parquet .jsonl; convert the file or use read_table()")
 
 
-def read_table(path: str | Path, separator: str | None = None, columns: Iterable[str] | None = None):
+def read_table(path: str | Path, separator: str | None = None, columns: Iterable[str] | None = None,
+               encoding: str | None = None):
     """Read a table into a polars DataFrame; `.data` files are headerless whitespace (columns "0", "1", ...).
 
-    The literal strings in `NULL_VALUES` (including `nan`) are read as missing values.
+    The literal strings in `NULL_VALUES` (including `nan`) are read as missing values. For CSV/TSV the
+    separator (`,` `;` tab `|`), encoding and quoting are sniffed unless given (here or by `reader_options`).
 
     >>> import tempfile; p = Path(tempfile.mkdtemp()) / "t.data"; _ = p.write_text("1 A 2.5\\n3 B nan\\n")
     >>> read_table(p).columns
     ['0', '1', '2']
+    >>> q = p.with_name("t.csv"); _ = q.write_bytes("\\ufeffname;score\\nJosé;1,5\\n".encode("cp1252", "ignore"))
+    >>> read_table(q).rows()
+    [('José', 1.5)]
     """
     import polars as pl
 
@@ -94,9 +503,13 @@ def read_table(path: str | Path, separator: str | None = None, columns: Iterable
             records = read_json(path, "JSON table")
             if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
                 raise InputError(f"{path.name} must hold a JSON list of records (or use .jsonl)")
-            frame = pl.DataFrame(records)
-        elif suffix in {".parquet", ".pq", ".jsonl", ".ndjson", ".csv", ".tsv", ".txt"}:
+            frame = pl.DataFrame(records, infer_schema_length=None)
+        elif suffix in _DELIMITED:
+            frame = _read_delimited(path, separator, encoding)
+        elif suffix in {".parquet", ".pq", ".jsonl", ".ndjson"}:
             frame = scan_table(path, separator).collect()
+        elif suffix in _WORKBOOKS:
+            raise InputError(f"{path.name} is a spreadsheet workbook; {SAVE_AS_CSV}")
         else:
             raise InputError(f"{path.name}: unsupported table format {suffix or '(none)'}; use one of {', '.join(sorted(TABLE_SUFFIXES))}")
     except UnicodeDecodeError as error:

@@ -9,18 +9,22 @@ from typing import Any
 from core.data.paths import require_path
 from core.errors import InputError
 
-__all__ = ["read_text", "read_lines", "read_json", "MAX_TEXT_BYTES"]
+__all__ = ["read_text", "read_lines", "read_text_inputs", "read_json", "MAX_TEXT_BYTES"]
 
 MAX_TEXT_BYTES = 512 * 2**20
 
 
 def read_text(path: str | Path, what: str = "text file") -> str:
-    """Read a UTF-8 text file (BOM allowed); folders, empty, oversized or non-UTF-8 files raise `InputError`.
+    """Read a text file: UTF-8 (BOM allowed), UTF-16 with a BOM, or Western cp1252 (`--option encoding=` forces one);
+    folders, empty, oversized or undecodable files raise `InputError`.
 
-    >>> import tempfile; p = Path(tempfile.mkdtemp()) / "a.txt"; _ = p.write_bytes(b"\\xff\\xfe\\x80")
+    >>> import tempfile; p = Path(tempfile.mkdtemp()) / "a.txt"; _ = p.write_bytes("caf\\xe9".encode("cp1252"))
+    >>> read_text(p)
+    'café'
+    >>> _ = p.write_bytes(b"\\x81\\x8d")
     >>> read_text(p)
     Traceback (most recent call last):
-    core.errors.InputError: a.txt is not UTF-8 text (invalid start byte at byte 0); re-save it as UTF-8
+    core.errors.InputError: a.txt is not UTF-8 text (byte 0x81 on line 1); re-save it as UTF-8 or pass its encoding, e.g. --option encoding=cp1252 (Excel on Windows), latin-1, shift_jis or gbk
     """
     path = require_path(path, what)
     if path.is_dir():
@@ -30,11 +34,9 @@ def read_text(path: str | Path, what: str = "text file") -> str:
         raise InputError(f"{path.name} is empty (0 bytes)")
     if size > MAX_TEXT_BYTES:
         raise InputError(f"{path.name} is {size / 2**20:.0f} MB; text inputs are limited to {MAX_TEXT_BYTES // 2**20} MB")
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise InputError(f"{path.name} is not UTF-8 text ({error.reason} at byte {error.start}); re-save it as UTF-8") from error
+    from core.data.tables import _decode, current_option
+
+    text, _ = _decode(path.read_bytes(), path.name, current_option("encoding"))  # UTF-8 (BOM), UTF-16, cp1252 exports
     if "\x00" in text:
         raise InputError(f"{path.name} holds NUL bytes; it looks binary, not text")
     return text
@@ -52,6 +54,22 @@ def read_lines(path: str | Path, what: str = "text file") -> list[str]:
     if lines and lines[-1] == "":
         lines.pop()
     return [line.rstrip("\r") for line in lines]
+
+
+def read_text_inputs(path: str | Path, what: str = "text file"):
+    """One predict input per line, numbered from 1; a blank line stays, as an error record, never dropped.
+
+    >>> import tempfile; p = Path(tempfile.mkdtemp()) / "a.txt"; _ = p.write_text("good\\n\\n bad \\n")
+    >>> items = read_text_inputs(p); list(items), items.ids, items.errors
+    (['good', '', 'bad'], [{'line': 1}, {'line': 2}, {'line': 3}], {1: 'empty line'})
+    """
+    from core.protocols import Inputs
+
+    texts = [line.strip() for line in read_lines(path, what)]
+    if not any(texts):
+        raise InputError(f"{Path(path).name} holds no text lines")
+    return Inputs(texts, ids=[{"line": i + 1} for i in range(len(texts))],
+                  errors={i: "empty line" for i, text in enumerate(texts) if not text})
 
 
 def read_json(path: str | Path, what: str = "JSON file") -> Any:

@@ -2,6 +2,7 @@
 
 import json
 import os
+from pathlib import Path
 import pickle
 
 import pytest
@@ -102,3 +103,22 @@ def test_atomic_directory_replaces_whole(tmp_path):
 def test_card_is_json(tmp_path):
     path = _save(tmp_path / "m")
     assert json.loads((path / "card.json").read_text())["task"] == "demo"
+
+
+def test_cached_default_is_built_once_by_parallel_first_uses(tmp_path):
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, time; from pathlib import Path\n"
+        "from core.artifacts import cached_default, save_model_dir, read_card\n"
+        "def build(folder):\n"
+        "    with open(sys.argv[2], 'a') as log: log.write('built\\n')\n"
+        "    time.sleep(1.0); save_model_dir(folder, {'task': 'demo'})\n"
+        "print(cached_default(Path(sys.argv[1]), build, lambda f: read_card(f)['task']))\n")
+    root = Path(__file__).resolve().parents[2]
+    runs = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "default"), str(tmp_path / "log")],
+                             stdout=subprocess.PIPE, text=True, cwd=root) for _ in range(3)]
+    outputs = [run.communicate(timeout=120)[0].strip() for run in runs]
+    assert outputs == ["demo"] * 3
+    assert (tmp_path / "log").read_text().count("built") == 1

@@ -37,7 +37,7 @@ def test_loss_goes_down_and_log_is_written(tmp_path):
     result = Trainer(model, data, config=TrainConfig(epochs=5, batch_size=16, lr=0.1, progress_bar=False, log_every_steps=2),
                      val_data=data[:32], run_dir=tmp_path).fit()
     assert _mean_loss(model, data) < 0.6 * before
-    assert result.steps == 5 * 8 and result.best_metric is not None
+    assert result.steps == 5 * 8 and result.best_metric is not None and result.stop_reason == "epochs"
     events = [json.loads(line)["event"] for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert events[0] == "start" and events[-1] == "end" and "eval" in events and "step" in events
 
@@ -50,7 +50,9 @@ def test_early_stopping_restores_best(tmp_path):
     config = TrainConfig(epochs=8, batch_size=32, patience=1, progress_bar=False, monitor="score")
     result = Trainer(model, data, config=config, eval_fn=lambda m: {"score": next(calls)}).fit()
     assert result.stopped_early and result.best_metric == 0.5 and result.best_step == 8
-    assert result.epochs_completed == 4
+    assert result.epochs_completed == 4 and result.stop_reason == "early_stopping"
+    capped = Trainer(torch.nn.Linear(4, 2), data, config=TrainConfig(epochs=8, batch_size=32, max_steps=3, progress_bar=False)).fit()
+    assert capped.steps == 3 and capped.stop_reason == "max_steps"
 
 
 def test_gradient_accumulation_matches_large_batch():

@@ -21,7 +21,7 @@ GERMAN = SHARED / "statlog_german_credit" / "german_even.data"
 
 
 def fast(**changes):
-    base = dict(cv_folds=2, max_rounds=60, early_stopping_rounds=10, learning_rate=0.1)
+    base = dict(cv_folds=2, cv_repeats=1, gbm_trials=3, max_rounds=60, early_stopping_rounds=10, learning_rate=0.1)
     return RiskScorer.Config(**{**base, **changes})
 
 
@@ -37,8 +37,8 @@ def auto_model(data):
 
 def test_auto_selection_records_every_candidate(auto_model):
     card = auto_model.card
-    assert set(card["selection"]["cv_auc"]) == {"gbm", "scorecard", "blend"}
-    assert card["family"] == max(card["selection"]["cv_auc"], key=card["selection"]["cv_auc"].get) or card["family"] == "scorecard"
+    assert {"gbm", "scorecard", "logistic"} <= set(card["selection"]["cv_auc"]) <= {"gbm", "scorecard", "logistic", "blend"}
+    assert card["family"] == max(card["selection"]["cv_auc"], key=card["selection"]["cv_auc"].get)
     assert card["metrics"]["auc"]["value"] > 0.6
     assert [f["name"] for f in card["features"]] == ["utilisation", "income", "housing"]
     assert {f["kind"] for f in card["features"]} == {"numeric", "categorical"}
@@ -46,7 +46,7 @@ def test_auto_selection_records_every_candidate(auto_model):
     assert income["min"] > 0 and income["max"] > income["min"] and income["missing_rate"] > 0
 
 
-@pytest.mark.parametrize("family", ["gbm", "scorecard"])
+@pytest.mark.parametrize("family", ["gbm", "scorecard", "logistic"])
 def test_forced_family_saves_without_pickle_and_round_trips(family, data, tmp_path):
     model = RiskScorer().fit(data, config=fast(family=family))
     assert model.card["family"] == family and list(model.card["selection"]["cv_auc"]) == [family]
@@ -54,6 +54,7 @@ def test_forced_family_saves_without_pickle_and_round_trips(family, data, tmp_pa
     names = {p.name for p in saved.iterdir()}
     assert {"card.json", "calibrator.json"} <= names
     assert ("model.txt" in names) == (family == "gbm") and ("scorecard.json" in names) == (family == "scorecard")
+    assert ("logistic.json" in names) == (family == "logistic")
     assert not [p for p in saved.rglob("*") if p.suffix in {".pkl", ".pickle", ".joblib", ".npy"}]
     rows = data.head(20)
     again = RiskScorer.load(saved)
@@ -69,9 +70,15 @@ def test_forced_family_saves_without_pickle_and_round_trips(family, data, tmp_pa
 def test_blend_round_trip(data, tmp_path):
     model = RiskScorer().fit(data, config=fast(family="blend"))
     assert model.card["family"] == "blend"
+    shares = model.card["blend"]["shares"]
+    assert set(shares) == {"gbm", "scorecard", "logistic"} and sum(shares.values()) == pytest.approx(1.0)
     saved = model.save(tmp_path / "blend")
-    assert (saved / "model.txt").is_file() and (saved / "scorecard.json").is_file()
+    files = {"gbm": "model.txt", "scorecard": "scorecard.json", "logistic": "logistic.json"}
+    assert all((saved / files[f]).is_file() == (share > 0) for f, share in shares.items())
     assert RiskScorer.load(saved).predict(data.head(5)) == model.predict(data.head(5))
+    explained = model.explain(data.drop("default").row(1, named=True))
+    total = explained["base_points"] + sum(c["points"] for c in explained["contributions"]) + explained["calibration_points"]
+    assert abs(total - explained["score"]) < 1.0
 
 
 def test_scorecard_tables_reproduce_optbinning(data):
@@ -230,3 +237,82 @@ def test_embedded_default_trains_from_credit_data():
     model = RiskScorer.load()
     assert model.card["label_map"]["positive"] == "bad"
     assert model.card["metrics"]["auc"]["value"] > 0.8
+
+
+# -- the logistic family, repeated CV, LightGBM names and sequence summaries ----------------------------------------------
+def _frame_arrays(data, summaries=False):
+    from finance._risk_data import build_schema, encode_target, feature_arrays, label_map_for
+
+    y = encode_target(data["default"], label_map_for(data["default"]))
+    schema, _ = build_schema(data, "default", summaries=summaries)
+    return schema, feature_arrays(data, schema), y
+
+
+def test_logistic_family_json_state_terms_and_reload(data, tmp_path):
+    from finance._risk_models import LogisticFamily, fit_logistic, logistic_path
+
+    schema, arrays, y = _frame_arrays(data)
+    family = fit_logistic(arrays, y, schema, c=0.1)
+    matrix, bias = family.contributions(arrays)
+    assert matrix.shape == (data.height, 3)
+    np.testing.assert_allclose(family.margin(arrays), bias + matrix.sum(axis=1))
+    np.testing.assert_allclose(matrix.mean(axis=0), 0.0, atol=1e-9)  # terms are centred on the training average
+    housing = family.state["features"][2]
+    assert {c["value"] for c in housing["columns"] if c["type"] == "equals"} == {"rent", "own", "mortgage"}
+    assert any(c["type"] == "missing" for c in family.state["features"][1]["columns"])  # income has gaps
+    rent = next(c for c in housing["columns"] if c.get("value") == "rent")
+    assert rent["coefficient"] > 0  # the simulation adds default risk for renters
+    family.save(tmp_path)
+    again = LogisticFamily.load(tmp_path)
+    assert np.array_equal(again.margin(arrays), family.margin(arrays))  # bit-identical from JSON
+    unseen = {"utilisation": np.array([0.5]), "income": np.array([np.nan]), "housing": np.array(["castle"], dtype=object)}
+    assert np.isfinite(again.margin(unseen)).all()
+    path = logistic_path(arrays, y, arrays, schema, cs=(0.001, 1.0))
+    assert path.shape == (2, data.height) and np.abs(path[0]).max() < np.abs(path[1]).max()  # stronger L2: smaller log-odds
+
+
+def test_repeated_cv_card_shows_every_family_with_spread(data):
+    model = RiskScorer().fit(data, config=fast(cv_folds=3, cv_repeats=2, gbm_trials=4))
+    selection = model.card["selection"]
+    assert selection["repeats"] == 2 and selection["folds_per_repeat"] == 3 and selection["folds"] == 6
+    for family in ("gbm", "scorecard", "logistic"):
+        assert 0.5 < selection["cv_auc"][family] <= 1 and selection["cv_auc_std"][family] > 0
+        assert len(selection["fold_auc"][family]) == 6
+        assert selection["cv_auc"][family] == pytest.approx(np.mean(selection["fold_auc"][family]), abs=1e-4)
+    search = selection["search"]
+    assert search["gbm"]["trials"] == 4 and 1 <= len(search["gbm"]["finalists"]) <= 3
+    assert search["logistic"]["chosen_c"] in search["logistic"]["c_grid"]
+    assert model.card["gbm"] is None or model.card["gbm"]["params"] == search["gbm"]["chosen"]
+    assert RiskScorer._repeats(250, None, RiskScorer.Config()) == 4 and RiskScorer._repeats(15000, None, RiskScorer.Config()) == 1
+
+
+def test_model_txt_carries_real_feature_names(data, tmp_path):
+    import lightgbm
+
+    frame = data.rename({"income": "monthly income (EUR)"})
+    model = RiskScorer().fit(frame, config=fast(family="gbm"))
+    saved = model.save(tmp_path / "gbm")
+    booster = lightgbm.Booster(model_file=str(saved / "model.txt"))
+    assert booster.feature_name() == ["utilisation", "monthly_income_EUR", "housing"]
+    assert model.card["gbm"]["feature_names"] == booster.feature_name()
+    assert RiskScorer.load(saved).predict(frame.head(4)) == model.predict(frame.head(4))
+
+
+def test_sequence_summaries_are_derived_from_raw_columns():
+    rng = np.random.default_rng(4)
+    n = 300
+    delays = rng.integers(-1, 4, size=(n, 4))
+    logit = -1.5 + 0.8 * delays.max(axis=1)
+    frame = pl.DataFrame({**{f"PAY_{i}": delays[:, i] for i in range(4)}, "age": rng.integers(20, 70, n),
+                          "default": (rng.uniform(size=n) < 1 / (1 + np.exp(-logit))).astype(int)})
+    schema, arrays, _ = _frame_arrays(frame, summaries=True)
+    derived = {f["name"]: f for f in schema if "derived" in f}
+    assert {"PAY_max", "PAY_mean", "PAY_positive_count"} <= set(derived)
+    np.testing.assert_array_equal(arrays["PAY_max"], delays.max(axis=1))
+    model = RiskScorer().fit(frame, config=fast(family="logistic"))
+    assert "PAY_max" in [f["name"] for f in model.card["features"]]
+    row = frame.drop("default").row(0, named=True)  # raw columns only: the summaries are computed on the fly
+    assert model.predict([row])[0]["pd"] == model.predict(frame.head(1))[0]["pd"]
+    assert "PAY_max" in {c["feature"] for c in model.explain(row)["contributions"]}
+    plain = RiskScorer().fit(frame, config=fast(family="logistic", sequence_summaries=False))
+    assert not [f for f in plain.card["features"] if "derived" in f]

@@ -86,7 +86,8 @@ def test_tables_with_source_target_or_language_columns(tmp_path):
 
 def test_read_inputs_and_check_data(tmp_path):
     path = _write(tmp_path, "in.en", ["First.", "", "Second."])
-    assert Translator.read_inputs(path) == ["First.", "Second."]
+    inputs = Translator.read_inputs(path)  # one input per line: the blank one becomes an error record, not a gap
+    assert inputs == ["First.", "", "Second."] and inputs.errors == {1: "empty line"}
     _write(tmp_path, "in.es", ["Primero.", "", "Segundo."])
     report = Translator.check_data(path)
     assert report["ok"] and report["n"] == 2 and report["pairs"] == [{"source_lang": "en", "target_lang": "es", "n": 2}]
@@ -99,7 +100,7 @@ def test_saved_model_is_a_plain_transformers_folder(tiny, tmp_path):
     saved = tiny.save(tmp_path / "marian")
     card = json.loads((saved / "card.json").read_text())
     assert card["backend"] == "seq2seq" and card["source_lang"] == "en" and card["target_lang"] == "es"
-    assert card["data_hash"] and card["config"]["d_model"] == 32
+    assert card["training"]["data_hash"] and card["config"]["d_model"] == 32
     assert (saved / "model.safetensors").is_file()
     network = AutoModelForSeq2SeqLM.from_pretrained(saved)
     tokenizer = AutoTokenizer.from_pretrained(saved)

