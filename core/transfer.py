@@ -1,0 +1,127 @@
+"""Transfer learning on small image data, shared by vision and medical classification: a logistic-regression head
+fitted on frozen pretrained features (the linear probe), folded into the network's classifier, then the later
+layers fine-tuned with batch-norm statistics frozen (the recipe is "LP-FT": probe first, then fine-tune)."""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = ["probe_head", "set_head", "FrozenNormNetwork", "freeze_early_layers", "PROBE_CS"]
+
+PROBE_CS = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)  # inverse L2 strengths tried by the probe's cross-validation
+
+
+def probe_head(features: np.ndarray, targets: Sequence[int], classes: int, balanced: bool = True,
+               seed: int = 0, groups: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """A linear head (weight (classes, D), bias (classes,)) from a standardised logistic regression on `features`,
+    its C chosen by stratified cross-validation (log-loss) when every class has 3+ examples, else C = 0.1.
+    `groups` keeps rows of one image (e.g. it and its mirror image) in the same fold, so no fold sees a copy of
+    what it is scored on. The standardisation is folded into the weights, so the head applies to raw features.
+
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.concatenate([rng.normal(0, 1, (10, 4)), rng.normal(3, 1, (10, 4))]); y = [0] * 10 + [1] * 10
+    >>> weight, bias, info = probe_head(x, y, 2)
+    >>> weight.shape, bool(((x @ weight.T + bias).argmax(1) == np.array(y)).mean() > 0.9)
+    ((2, 4), True)
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedGroupKFold, cross_val_score
+
+    x = np.asarray(features, dtype=np.float64)
+    y = np.asarray(targets, dtype=np.int64)
+    mean, scale = x.mean(0), x.std(0)
+    scale[scale < 1e-8] = 1.0
+    z = (x - mean) / scale
+    group_ids = np.arange(len(y)) if groups is None else np.asarray(groups)
+    present = np.unique(y)
+    counts = np.array([len(np.unique(group_ids[y == label])) for label in present])  # distinct images per class
+    weight_mode = "balanced" if balanced else None
+    chosen, scores = 0.1, {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence warnings on tiny folds say nothing to the user
+        if len(present) >= 2 and counts.min() >= 3:
+            folds = StratifiedGroupKFold(int(min(5, counts.min())), shuffle=True, random_state=seed)
+            for c in PROBE_CS:
+                model = LogisticRegression(C=c, max_iter=3000, class_weight=weight_mode)
+                scores[c] = float(cross_val_score(model, z, y, groups=group_ids, cv=folds, scoring="neg_log_loss").mean())
+            chosen = max(scores, key=scores.get)
+        model = LogisticRegression(C=chosen, max_iter=3000, class_weight=weight_mode).fit(z, y)
+    coef, intercept = model.coef_ / scale, model.intercept_ - (model.coef_ / scale) @ mean
+    weight, bias = np.zeros((classes, x.shape[1])), np.zeros(classes)
+    if coef.shape[0] == 1:  # binary: softmax([-s/2, s/2]) equals sigmoid(s)
+        low, high = model.classes_
+        weight[low], weight[high] = -coef[0] / 2, coef[0] / 2
+        bias[low], bias[high] = -intercept[0] / 2, intercept[0] / 2
+    else:
+        for row, label in enumerate(model.classes_):
+            weight[label], bias[label] = coef[row], intercept[row]
+        bias[[k for k in range(classes) if k not in set(model.classes_.tolist())]] = -1e4  # classes absent from training
+    info = {"C": chosen, "cv_log_loss": {str(c): round(-s, 4) for c, s in scores.items()} or None,
+            "examples": int(len(y))}
+    return weight.astype(np.float32), bias.astype(np.float32), info
+
+
+def set_head(network, weight: np.ndarray, bias: np.ndarray) -> None:
+    """Copy a (classes, D) weight and (classes,) bias into a timm network's classifier."""
+    import torch
+
+    head = network.get_classifier()
+    with torch.no_grad():
+        head.weight.copy_(torch.from_numpy(weight).to(head.weight))
+        head.bias.copy_(torch.from_numpy(bias).to(head.bias))
+
+
+def freeze_early_layers(network, blocks: int) -> list[str]:
+    """Stop gradients through a timm network's stem and its first `blocks` stages; returns the frozen parts' names."""
+    frozen = []
+    if blocks <= 0 or not hasattr(network, "blocks") or not hasattr(network, "conv_stem"):
+        return frozen  # only EfficientNet-style layouts (conv_stem, bn1, blocks) are frozen by stage
+    stages = list(network.blocks)
+    modules = [(name, getattr(network, name)) for name in ("conv_stem", "bn1") if hasattr(network, name)]
+    modules += [(f"blocks.{i}", stages[i]) for i in range(min(blocks, len(stages)))]
+    for name, module in modules:
+        for parameter in module.parameters():
+            parameter.requires_grad_(False)
+        frozen.append(name)
+    return frozen
+
+
+@functools.lru_cache(maxsize=1)
+def _frozen_norm_class():
+    import torch
+
+    class FrozenNormNetwork(torch.nn.Module):
+        """Wraps a network so `train()` leaves every batch-norm layer in eval mode: running statistics from
+        ImageNet are kept, which small fine-tuning batches (8-16 images) would otherwise corrupt."""
+
+        def __init__(self, network):
+            super().__init__()
+            self.network = network
+
+        def train(self, mode: bool = True):
+            super().train(mode)
+            for module in self.network.modules():
+                if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+                    module.eval()
+            return self
+
+        def forward(self, x):
+            return self.network(x)
+
+    return FrozenNormNetwork
+
+
+def FrozenNormNetwork(network):  # noqa: N802 - a factory that reads like the class it builds (torch imported lazily)
+    """`network` wrapped so training keeps its batch-norm statistics frozen.
+
+    >>> import torch
+    >>> wrapped = FrozenNormNetwork(torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2))).train()
+    >>> wrapped.training, wrapped.network[1].training
+    (True, False)
+    """
+    return _frozen_norm_class()(network)
