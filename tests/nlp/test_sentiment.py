@@ -203,11 +203,25 @@ def test_shipped_form_refuses_another_base_or_an_unlisted_delta(tiny_base, tmp_p
         SentimentModel.load(folder, device="cpu")
 
 
+def test_the_shipped_default_is_complete_small_and_fits_the_packaged_minilm():
+    from core.artifacts import check_model_dir, read_card
+    from nlp import _sentiment_default
+    from nlp._encoder import minilm_path
+
+    folder = _sentiment_default.SHIPPED
+    card = read_card(folder, task="nlp.sentiment")  # every file listed, hashes verified
+    check_model_dir(folder)
+    assert card["encoder"]["base_sha256"] == _sentiment_default.base_sha256(str(minilm_path() / "model.safetensors"))
+    assert set(p.name for p in folder.iterdir()) == {"card.json", *card["files"]}
+    assert all(p.stat().st_size < 20 * 2**20 for p in folder.iterdir())
+    assert sum(p.stat().st_size for p in folder.iterdir()) < 10 * 2**20
+    assert card["measured_quality"]["finefood_testing_great_vs_other_auc"] > 0.7
+
+
+@pytest.mark.slow  # loads the packaged MiniLM: a few seconds on an idle machine
 def test_the_shipped_default_loads_without_a_build(monkeypatch):
     from nlp import _sentiment_default
 
-    if not (_sentiment_default.SHIPPED / "card.json").is_file():
-        pytest.skip("no shipped sentiment default in this checkout")
     monkeypatch.setattr(_sentiment_default, "build_default", lambda *a, **k: pytest.fail("the default was rebuilt"))
     model = SentimentModel.load(None, device="cpu")
     records = model.predict(["A wonderful, moving film.", "A dull, tedious mess."])
