@@ -44,18 +44,43 @@ def highlight_html(context: str, start: int, end: int) -> str:
             f"{html.escape(context[start:end])}</mark>{html.escape(context[end:])}</div>")
 
 
+def load_with_progress(task: str, source: str | None, estimate: str = ""):
+    """`common.load_model` with an st.progress bar driven by what the loading code reports (shown only when it
+    reports, i.e. not when the model is already cached); None after an error (shown)."""
+    from core import progress
+
+    bar = None
+
+    def show(fraction: float | None, text: str) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = st.progress(0.0, text=text)
+        bar.progress(fraction or 0.0, text=f"{text}{estimate}")
+
+    with progress.reporting(show):
+        model = common.run_safely(common.load_model, task, source)
+    if bar is not None:
+        bar.empty()
+    return model
+
+
+def _sentiment_estimate(model_class, source: str | None) -> str:
+    """How long the sentiment default takes to be ready here, in words (shipped: seconds; a build: minutes)."""
+    from nlp._sentiment_default import SHIPPED
+
+    folder, quick = model_class.default_cache()
+    if source is not None or (folder / "card.json").is_file() or (not quick and (SHIPPED / "card.json").is_file()):
+        return " (a few seconds)"
+    return " (quick build, about 3 minutes on 2 CPU cores)" if quick else " (about 13 minutes on 2 CPU cores)"
+
+
 def sentiment_section() -> None:
     import polars as pl
 
     from nlp.sentiment import SentimentModel
 
     source = common.model_selector(SENTIMENT, key="nlp-sentiment")
-    folder, quick = SentimentModel.default_cache()
-    if source is None and not (folder / "card.json").is_file():
-        st.info("First use: the embedded sentiment default is being built on this machine from packaged data "
-                + ("(quick build, about 3 minutes)." if quick else "(about 13 minutes on 2 CPU cores; "
-                   "VERTICALS_SENTIMENT_QUICK=1 gives a weaker model in about 3). It is cached afterwards."))
-    model = common.run_safely(common.load_model, SENTIMENT, source)
+    model = load_with_progress(SENTIMENT, source, estimate=_sentiment_estimate(SentimentModel, source))
     if model is None:
         return
     with st.expander("About this model"):

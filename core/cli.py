@@ -1,4 +1,4 @@
-"""The `verticals` command line: tasks, predict, evaluate, train, check-data, app. Exit 2 on bad input."""
+"""The `verticals` command line: tasks, predict, evaluate, train, check-data, prepare, app. Exit 2 on bad input."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from core import progress
 from core.data.tables import READER_OPTIONS, reader_options
 from core.errors import InputError, MissingDependencyError, VerticalsError
 
@@ -71,6 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("path")
     check.add_argument("--json", action="store_true")
     data_options(check)
+
+    prepare = commands.add_parser("prepare", help="build or load a task's embedded default now; --rebuild: rebuild "
+                                                  "a shipped default from its recipe and compare it with the shipped one")
+    prepare.add_argument("task")
+    prepare.add_argument("--rebuild", action="store_true", help="rebuild the shipped default from scratch")
+    prepare.add_argument("--quick", action="store_true", help="with --rebuild: the quick variant of the recipe")
+    prepare.add_argument("--out", help="with --rebuild: write the rebuilt default here (default: a cache folder)")
+    prepare.add_argument("--json", action="store_true")
 
     app = commands.add_parser("app", help="open the dashboard")
     app.add_argument("--port", type=int, default=8501)
@@ -137,6 +146,8 @@ def _run(args: argparse.Namespace) -> int:
             command += ["--server.headless", "true"]
         return subprocess.call(command)
     cls = registry.task_class(args.task)
+    if args.command == "prepare":
+        return _prepare(args, cls)
     options = _options(args)
     if args.command == "check-data":
         report = cls.check_data(args.path, **options)
@@ -146,7 +157,8 @@ def _run(args: argparse.Namespace) -> int:
         from core.protocols import identify_inputs, predict_records
 
         inputs = identify_inputs(cls.read_inputs(args.input, **options), options.get("id"))
-        model = registry.load(args.task, args.model, device=args.device)
+        with progress.cli_bar(f"loading the {args.task} model"):
+            model = registry.load(args.task, args.model, device=args.device)
         records = predict_records(model, inputs, batch_size=args.batch_size,  # one per input, its id first
                                   **_predict_options(model, options))
         lines = "".join(json.dumps(r, default=str) + "\n" for r in records)
@@ -159,7 +171,8 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "evaluate":
         data = cls.read_data(args.data, **options)
-        model = registry.load(args.task, args.model, device=args.device)
+        with progress.cli_bar(f"loading the {args.task} model"):
+            model = registry.load(args.task, args.model, device=args.device)
         _print_card(model.evaluate(data), args.json)
         return 0
     if args.command == "train":
@@ -174,6 +187,30 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(summary, default=str) if args.json else f"saved {args.task} model to {args.out}\n{json.dumps(summary['metrics'], default=str)}")
         return 0
     raise AssertionError(args.command)
+
+
+def _prepare(args: argparse.Namespace, cls: type) -> int:
+    """`verticals prepare TASK`: load (building and caching) the default now; `--rebuild`: rebuild a shipped one."""
+    from core import registry
+
+    if not args.rebuild:
+        with progress.cli_bar(f"preparing the {args.task} default"):
+            registry.load(args.task, None, device="cpu")
+        print(json.dumps({"task": args.task, "ready": True}) if args.json else f"{args.task}: embedded default ready")
+        return 0
+    rebuild = getattr(cls, "rebuild_default", None)
+    if rebuild is None:
+        raise InputError(f"{args.task} ships no built default to rebuild (its default is built or loaded on first use; "
+                         f"`verticals prepare {args.task}` does that now)")
+    with progress.cli_bar(f"rebuilding the {args.task} default", estimate_s=getattr(cls, "rebuild_seconds", None)):
+        result = rebuild(out=args.out, quick=args.quick)
+    if args.json:
+        print(json.dumps(result, default=str))
+    else:
+        print(f"rebuilt the {args.task} default in {result['out']}; weights identical to the shipped ones: {result['same_weights']}")
+        for name, values in result["measured_quality"].items():
+            print(f"  {name:<40} shipped {values['shipped']}  rebuilt {values['rebuilt']}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,13 +1,24 @@
-"""Apertium rule-based MT through its command line: installed pairs, and translation of each text in its own process.
+"""Apertium rule-based MT through its command line: installed pairs, and translation of many texts in one stream
+with each text isolated from the others.
 
-Apertium keeps transfer state across one input stream, so an earlier sentence can change a later one;
-every text therefore runs in a fresh `apertium` process (a thread pool runs several at once).
+Where Apertium keeps state across an input stream (seen in 3.8): the transfer modules reset their variables at
+each null character (null-flush mode, `-z`), and so does the HMM tagger's Viterbi path; but the tagger's
+`find_similar_ambiguity_class` overwrites the model's open ambiguity class in place whenever a word has an
+ambiguity class the model never saw (e.g. "I": numeral or pronoun), and that changes how every later unseen
+class and unknown word is tagged. So: all texts go through one null-flushed stream, except that the tagger is
+restarted so that no text is tagged after one that changed it. The tagger says which texts change it (`-d`
+prints a warning for each such word, read in order from its merged output), and every text is tagged by a tagger
+in the state a fresh process has. Pairs whose modes hold programs not known to behave so fall back to one
+process per text.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
 import re
+import shlex
 import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
@@ -17,13 +28,30 @@ from core.errors import InputError, MissingDependencyError, VerticalsError
 
 __all__ = ["ApertiumEngine", "installed_pairs", "require_apertium", "mode_for", "MAX_CHARACTERS"]
 
-MAX_CHARACTERS = 20_000  # per text; longer texts are refused (one process per text, bounded run time)
+MAX_CHARACTERS = 20_000  # per text; longer texts are refused (bounded run time)
 TIMEOUT_SECONDS = 120
 DEBIAN_HINT = "install the Debian packages: sudo apt-get install apertium apertium-eng-spa (apt-cache search apertium lists other pairs)"
+# Programs that reset their state at each null character in `-z` mode (the tagger is handled on its own).
+FLUSH_SAFE = {"lt-proc", "apertium-wblank-attach", "apertium-wblank-detach", "apertium-pretransfer",
+              "apertium-transfer", "apertium-interchunk", "apertium-postchunk", "lrx-proc", "apertium-tagger"}
+_NEW_CLASS = re.compile(r"Error: A new ambiguity class was found\. \nRetraining the tagger is necessary so as to "
+                        r"take it into account\.\nWord '[^\n]*'\.\nNew ambiguity class: [^\n]*\n")
+# Messages that say nothing about state: printed for every such word, whatever came before.
+_STATELESS_MESSAGES = re.compile(r"Problem with word '[^\n]*' [^\n]*\n|Warning: There is not coarse tag for the fine "
+                                 r"tag '[^\n]*' of '[^\n]*'\n[ \t]*This is because of an incomplete tagset definition "
+                                 r"or a dictionary error\n")
+
+
+class _UnreadableTaggerOutput(Exception):
+    """The tagger printed something this module does not know; the texts are then run one process each."""
 
 
 def _data_dir() -> Path:
     return Path(os.environ.get("APERTIUM_DATADIR", "/usr/share/apertium"))
+
+
+def _environment() -> dict[str, str]:
+    return {**os.environ, "LC_ALL": "C.UTF-8"}  # lttoolbox needs a UTF-8 locale
 
 
 def require_apertium() -> str:
@@ -76,8 +104,59 @@ def _clean(text: str, target3: str, source: str) -> str:
     return text
 
 
+@functools.cache
+def _stream_plan(mode: str) -> tuple[str, list[str] | None, str] | None:
+    """(before, tagger, after) shell pipelines of `mode` in null-flush mode, or None when a program in it is not
+    known to reset at null characters (then each text runs in its own process)."""
+    program = shutil.which("apertium-wblank-mode")
+    file = _data_dir() / "modes" / f"{mode}.mode"
+    if program is None or not file.is_file() or not all(shutil.which(p) for p in ("apertium-destxt", "apertium-retxt")):
+        return None
+    try:
+        text = subprocess.run([program, "-z", str(file)], capture_output=True, timeout=30, check=True).stdout.decode()
+    except (subprocess.SubprocessError, OSError):
+        return None
+    stages = [stage.strip() for stage in text.strip().split(" | ")]
+    if not stages or any(stage.split()[0] not in FLUSH_SAFE or "-z" not in stage.split() for stage in stages
+                         if stage.split()[0] not in {"apertium-wblank-attach", "apertium-wblank-detach"}):
+        return None
+    taggers = [i for i, stage in enumerate(stages) if stage.split()[0] == "apertium-tagger"]
+    if not taggers:
+        return " | ".join(stages), None, "cat"
+    words = stages[taggers[0]].split()
+    # Only the HMM tagger (-g without -w/-x/-u) is known to warn and go on; the others stop or behave otherwise.
+    if len(taggers) > 1 or "-g" not in words or {"-w", "-x", "-u", "--sliding-window", "--perceptron"} & set(words):
+        return None
+    tagger = [shutil.which(words[0]) or words[0], "-d"] + [shlex.split(word)[0] for word in words[1:] if word not in {"$1", "$2"}]
+    before, after = " | ".join(stages[:taggers[0]]) or "cat", " | ".join(stages[taggers[0] + 1:]) or "cat"
+    return before, tagger, after
+
+
+def _run(command: str | list[str], data: str, what: str, merge_stderr: bool = False) -> str:
+    """Run one program (an argument list) or a shell pipeline of Apertium programs (from the installed mode file;
+    `$1`/`$2` are the generator's and tagger's options) with `data` on stdin; stdout as text."""
+    arguments = command if isinstance(command, list) else ["bash", "-c", command, "apertium", "-n", ""]
+    try:
+        completed = subprocess.run(arguments, input=data.encode("utf-8"), stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
+                                   timeout=TIMEOUT_SECONDS, env=_environment(), check=False)
+    except subprocess.TimeoutExpired as error:
+        raise VerticalsError(f"Apertium took over {TIMEOUT_SECONDS} s ({what}); translate fewer or shorter texts") from error
+    if completed.returncode != 0:
+        message = (completed.stderr or completed.stdout).decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
+        raise VerticalsError(f"Apertium ({what}) failed: {message[0]}")
+    return completed.stdout.decode("utf-8", "replace")
+
+
+def _segments(output: str, count: int, what: str) -> list[str]:
+    parts = output.split("\0")
+    if len(parts) < count + 1 or any(part.strip() for part in parts[count + 1:]):
+        raise VerticalsError(f"Apertium ({what}) returned {len(parts) - 1} texts for {count}; the output is misaligned")
+    return parts[:count]
+
+
 class ApertiumEngine:
-    """Translate texts with one Apertium mode, each text in its own process (thread-safe, no shared state).
+    """Translate texts with one Apertium mode: one stream for all of them, each text isolated (thread-safe).
 
     >>> ApertiumEngine("eng-spa").translate(["Hello."])  # doctest: +SKIP
     ['Hola.']
@@ -93,33 +172,99 @@ class ApertiumEngine:
         configured = os.environ.get("VERTICALS_APERTIUM_WORKERS")
         return int(configured) if configured else min(8, 2 * (os.cpu_count() or 1))
 
-    def _translate_one(self, text: str) -> str:
-        if not text.strip():
-            return ""
-        environment = {**os.environ, "LC_ALL": "C.UTF-8"}  # lttoolbox needs a UTF-8 locale
-        try:
-            completed = subprocess.run(
-                [require_apertium(), "-u", self.mode], input=text.encode("utf-8"), capture_output=True,
-                timeout=TIMEOUT_SECONDS, env=environment, check=False)
-        except subprocess.TimeoutExpired as error:
-            raise VerticalsError(f"Apertium took over {TIMEOUT_SECONDS} s on one text; split it into sentences") from error
-        if completed.returncode != 0:
-            message = completed.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
-            raise VerticalsError(f"Apertium ({self.mode}) failed: {message[0]}")
-        output = completed.stdout.decode("utf-8", "replace").rstrip("\n")
-        # Line alignment: the txt format keeps line breaks, so a text of k lines comes back as k lines.
-        if output.count("\n") != text.rstrip("\n").count("\n"):
-            raise VerticalsError(f"Apertium ({self.mode}) returned {output.count(chr(10)) + 1} lines for "
-                                 f"{text.rstrip(chr(10)).count(chr(10)) + 1}; the output is misaligned")
-        return "\n".join(_clean(line, self.mode.split("-")[1], source)
-                         for line, source in zip(output.split("\n"), text.rstrip("\n").split("\n")))
+    @property
+    def streams(self) -> bool:
+        """Whether this mode runs as one stream (else: one process per text)."""
+        return _stream_plan(self.mode) is not None
 
     def translate(self, texts: list[str]) -> list[str]:
-        """Translations of `texts`, in order; each text runs in isolation."""
+        """Translations of `texts`, in order; each text is translated as if it were alone. A text of k lines comes
+        back as k lines (each line is its own unit)."""
         for text in texts:
             if len(text) > MAX_CHARACTERS:
                 raise InputError(f"a text has {len(text):,} characters, over the {MAX_CHARACTERS:,} limit; split it")
-        if len(texts) <= 1:
-            return [self._translate_one(text) for text in texts]
-        with ThreadPoolExecutor(max_workers=min(self._workers(), len(texts))) as pool:
-            return list(pool.map(self._translate_one, texts))
+        lines = [[line.strip() for line in text.rstrip("\n").split("\n")] for text in texts]
+        units = sorted({line for group in lines for line in group if line})  # each distinct line once
+        if units:
+            require_apertium()
+        plan = _stream_plan(self.mode)
+        try:
+            outputs = self._stream(units, plan) if plan else self._one_by_one(units)
+        except _UnreadableTaggerOutput as error:
+            logging.getLogger(__name__).warning("Apertium tagger output not understood (%s); one process per text", error)
+            outputs = self._one_by_one(units)
+        translated = dict(zip(units, outputs))
+        target = self.mode.split("-")[1]
+        return ["\n".join(_clean(translated[line], target, line) if line else "" for line in group) for group in lines]
+
+    # -- one stream ---------------------------------------------------------------------------------------------
+    def _stream(self, units: list[str], plan: tuple[str, list[str] | None, str]) -> list[str]:
+        before, tagger, after = plan
+        formatted = self._deformat(units)
+        analysed = _segments(_run(before, "\0".join(formatted) + "\0", self.mode), len(units), self.mode)
+        tagged = self._tag(analysed, tagger) if tagger else analysed
+        generated = _segments(_run(after, "\0".join(tagged) + "\0", self.mode), len(units), self.mode)
+        return self._reformat(generated)
+
+    @staticmethod
+    def _deformat(units: list[str]) -> list[str]:
+        """What `apertium-destxt` makes of each unit alone (escapes, blanks, the final ".[]"), from one run on all."""
+        stream = _run([shutil.which("apertium-destxt") or "apertium-destxt"], "\n".join(units), "apertium-destxt")
+        pieces = stream.split("[\n]")
+        if len(pieces) != len(units) or not pieces[-1].endswith(".[]"):
+            raise VerticalsError("apertium-destxt returned misaligned text")
+        return [piece if index == len(units) - 1 else piece + ".[]" for index, piece in enumerate(pieces)]
+
+    @staticmethod
+    def _reformat(generated: list[str]) -> list[str]:
+        if any("\n" in piece or "[\n]" in piece for piece in generated):
+            raise VerticalsError("Apertium returned a line break inside a text; the output is misaligned")
+        stream = _run([shutil.which("apertium-retxt") or "apertium-retxt"], "".join(piece + "[\n]" for piece in generated), "apertium-retxt")
+        lines = stream.split("\n")
+        if len(lines) != len(generated) + 1 or lines[-1].strip():
+            raise VerticalsError("apertium-retxt returned misaligned text")
+        return lines[:-1]
+
+    def _tagger_pass(self, tagger: list[str], segments: list[str]) -> tuple[list[str], list[bool]]:
+        """Tag `segments` in one fresh tagger; (tagged, whether each one changed the tagger's state)."""
+        merged = _segments(_run(tagger, "\0".join(segments) + "\0", self.mode + " tagger", merge_stderr=True),
+                           len(segments), self.mode + " tagger")
+        changed = [bool(_NEW_CLASS.search(part)) for part in merged]
+        cleaned = [_STATELESS_MESSAGES.sub("", _NEW_CLASS.sub("", part)) for part in merged]
+        if any("\n" in part for part in cleaned):  # a message we cannot attribute (a text holds no line break)
+            raise _UnreadableTaggerOutput(next(part for part in cleaned if "\n" in part)[:200])
+        return cleaned, changed
+
+    def _tag(self, segments: list[str], tagger: list[str]) -> list[str]:
+        """Every segment tagged by a tagger in its start-up state: one pass over all; the segments after the first
+        one that changed the tagger are tagged again, those that change it each in a fresh tagger, the others
+        together in one (they leave it as it was)."""
+        tagged, changed = self._tagger_pass(tagger, segments)
+        first = next((index for index, flag in enumerate(changed) if flag), None)
+        if first is None or first == len(segments) - 1:
+            return tagged
+        calm = [i for i in range(first + 1, len(segments)) if not changed[i]]
+        jobs = ([calm] if calm else []) + [[i] for i in range(first + 1, len(segments)) if changed[i]]
+
+        def run(job: list[int]) -> tuple[list[int], list[str]]:
+            again, flags = self._tagger_pass(tagger, [segments[i] for i in job])
+            if flags != [changed[i] for i in job]:  # the warning was attributed to the wrong text
+                raise VerticalsError(f"Apertium ({self.mode} tagger): its warnings could not be matched to texts")
+            return job, again
+
+        with ThreadPoolExecutor(max_workers=min(self._workers(), len(jobs))) as pool:
+            for job, again in pool.map(run, jobs):
+                for index, text in zip(job, again):
+                    tagged[index] = text
+        return tagged
+
+    # -- one process per text (modes with other programs) --------------------------------------------------------
+    def _one_by_one(self, units: list[str]) -> list[str]:
+        def one(text: str) -> str:
+            output = _run([require_apertium(), "-u", self.mode], text, self.mode).rstrip("\n")
+            if "\n" in output:
+                raise VerticalsError(f"Apertium ({self.mode}) returned several lines for one; the output is misaligned")
+            return output
+
+        with ThreadPoolExecutor(max_workers=max(1, min(self._workers(), len(units)))) as pool:
+            return list(pool.map(one, units))

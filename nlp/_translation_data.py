@@ -24,6 +24,7 @@ LANGUAGE_NAMES = {"en": "English", "es": "Spanish", "ca": "Catalan", "gl": "Gali
                   "ru": "Russian", "zh": "Chinese", "ja": "Japanese", "ar": "Arabic", "pl": "Polish", "sv": "Swedish",
                   "cs": "Czech"}
 _CODE = re.compile(r"[a-z]{2,3}")
+_BY_NAME = {name.lower(): code for code, name in LANGUAGE_NAMES.items()}
 SOURCE_COLUMNS = ("source", "src", "text", "sentence")
 TARGET_COLUMNS = ("target", "tgt", "translation", "reference")
 
@@ -31,12 +32,13 @@ TARGET_COLUMNS = ("target", "tgt", "translation", "reference")
 def to_iso1(code: str | None) -> str | None:
     """Normalise a language code to ISO 639-1 where one exists (`eng` -> `en`); others pass through lower-cased.
 
-    >>> to_iso1("eng"), to_iso1("ES"), to_iso1("ast")
-    ('en', 'es', 'ast')
+    >>> to_iso1("eng"), to_iso1("ES"), to_iso1("en-US"), to_iso1("Spanish"), to_iso1("ast")
+    ('en', 'es', 'en', 'es', 'ast')
     """
     if code is None:
         return None
     code = str(code).strip().lower().replace("_", "-").split("-")[0]
+    code = _BY_NAME.get(code, code)  # "Spanish" -> "es"
     if not _CODE.fullmatch(code):
         raise InputError(f"{code!r} is not a language code; use ISO 639-1/3 codes such as en, es, eng, spa")
     return ISO1.get(code, code)

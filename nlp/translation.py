@@ -208,21 +208,55 @@ class Translator(TaskModel):
 
     # -- inference ------------------------------------------------------------------------------------
     @staticmethod
-    def _texts(inputs: Any) -> list[str]:
+    def _items(inputs: Any) -> list[tuple[str, str | None, str | None]]:
+        """(text, source_lang, target_lang) per input; the languages are None unless the input names them."""
         if isinstance(inputs, str):
             inputs = [inputs]
         if not isinstance(inputs, (list, tuple)):
             raise InputError(f"predict() takes a list of sentences, got {type(inputs).__name__}")
-        texts = []
+        items = []
         for index, item in enumerate(inputs):
+            languages = (None, None)
             if isinstance(item, dict):
+                languages = (to_iso1(item.get("source_lang")), to_iso1(item.get("target_lang")))
                 item = item.get("source", item.get("text"))
             if not isinstance(item, str):
                 raise InputError(f"input {index} is {type(item).__name__}, not text; pass sentences as strings")
             if not item.strip():
                 raise InputError(f"input {index} is empty; give a sentence to translate")
-            texts.append(item.strip())
-        return texts
+            items.append((item.strip(), *languages))
+        return items
+
+    @staticmethod
+    def _texts(inputs: Any) -> list[str]:
+        return [text for text, _, _ in Translator._items(inputs)]
+
+    def resolve_pair(self, source_lang: str | None = None, target_lang: str | None = None) -> tuple[str, str]:
+        """The (source, target) pair to translate, as ISO 639-1 codes: the model's own unless told; one side given
+        picks the other from the pairs this model has, or `InputError` listing them.
+
+        >>> Translator("en", "es").resolve_pair()
+        ('en', 'es')
+        """
+        own = (to_iso1(self.source_lang), to_iso1(self.target_lang))
+        wanted = (to_iso1(source_lang) if source_lang else None, to_iso1(target_lang) if target_lang else None)
+        if wanted == (None, None):
+            return own
+        choice = (wanted[0] or own[0], wanted[1] or own[1])
+        pairs = self.language_pairs()
+        if None in wanted and (choice not in pairs or choice[0] == choice[1]):
+            # One side given: the only pair this model has with that side (`--source es` -> es->en).
+            options = [p for p in pairs if wanted[0] in (None, p[0]) and wanted[1] in (None, p[1])]
+            choice = options[0] if len(options) == 1 else choice
+        if choice[0] == choice[1]:
+            raise InputError(f"source and target are both {choice[0]}; pass two languages (pairs: "
+                             f"{', '.join(f'{s}->{t}' for s, t in pairs) or 'none'})")
+        if getattr(self, "engine_", None) is not None and choice not in pairs:
+            installed = ", ".join(f"{s}->{t}" for s, t in pairs) or "none"
+            raise InputError(f"Apertium has no {choice[0]}->{choice[1]} pair installed (installed pairs: {installed}); "
+                             f"pass --source/--target from those, install the Debian package apertium-{to_iso3(choice[0])}-"
+                             f"{to_iso3(choice[1])} if it exists, or use a model trained for that pair (--model)")
+        return choice
 
     def translate(self, texts: list[str], source_lang: str | None = None, target_lang: str | None = None,
                   batch_size: int | None = None) -> list[str]:
@@ -254,16 +288,29 @@ class Translator(TaskModel):
                 outputs += [" ".join(t.split()) for t in self.tokenizer_.batch_decode(generated, skip_special_tokens=True)]
         return outputs
 
-    def predict(self, inputs: Any, batch_size: int | None = None) -> list[dict[str, Any]]:
-        """One record per sentence: source, translation, source_lang, target_lang.
+    def predict(self, inputs: Any, batch_size: int | None = None, *, source_lang: str | None = None,
+                target_lang: str | None = None, **options: Any) -> list[dict[str, Any]]:
+        """One record per sentence: source, translation, source_lang, target_lang. The pair is the model's own unless
+        `source_lang`/`target_lang` (or the CLI's `source`/`target` options, or per-input dicts) say otherwise.
 
-        >>> Translator.load().predict(["Hello."])[0]["target_lang"]  # doctest: +SKIP
+        >>> Translator.load().predict(["Hello."], target_lang="es")[0]["target_lang"]  # doctest: +SKIP
         'es'
         """
-        texts = self._texts(inputs)
-        translations = self.translate(texts, batch_size=batch_size)
-        return [{"source": s, "translation": t, "source_lang": self.source_lang, "target_lang": self.target_lang}
-                for s, t in zip(texts, translations)]
+        unknown = set(options) - {"source", "target"}
+        if unknown:
+            raise InputError(f"unknown option(s) for translation: {', '.join(sorted(unknown))}; use source, target")
+        default = (source_lang or options.get("source"), target_lang or options.get("target"))
+        items = self._items(inputs)
+        groups: dict[tuple[str, str], list[int]] = {}
+        for index, (_, source, target) in enumerate(items):
+            pair = self.resolve_pair(source or default[0], target or default[1])
+            groups.setdefault(pair, []).append(index)
+        records: list[dict[str, Any]] = [{} for _ in items]
+        for (source, target), indices in groups.items():
+            texts = [items[i][0] for i in indices]
+            for index, text, translation in zip(indices, texts, self.translate(texts, source, target, batch_size=batch_size)):
+                records[index] = {"source": text, "translation": translation, "source_lang": source, "target_lang": target}
+        return records
 
     def frame_inputs(self, batch: Any, columns: Any = None) -> list[str]:
         """The sentences of a polars batch: `columns` (a name) or the first of source/text/sentence."""
@@ -280,8 +327,9 @@ class Translator(TaskModel):
         return read_parallel(path, **options)
 
     @classmethod
-    def read_inputs(cls, path: str | Path, **options: Any) -> list[str]:
-        """Sentences to translate: a text file (one per line) or a table's source/text column (`--column`)."""
+    def read_inputs(cls, path: str | Path, **options: Any) -> list[str] | list[dict[str, Any]]:
+        """Sentences to translate: a text file (one per line) or a table's source/text column (`--column`); with
+        `source`/`target` languages (the CLI's --source/--target), dicts that carry them to `predict`."""
         from core.data import read_table
         from core.data.paths import require_path
 
@@ -296,7 +344,11 @@ class Translator(TaskModel):
             texts = read_text_inputs(path)  # one input per line; blank lines become error records
         if not texts:
             raise InputError(f"{path.name} holds no sentences")
-        return texts
+        source, target = options.get("source"), options.get("target")
+        if source is None and target is None:
+            return texts
+        # The languages travel with the inputs, so `predict` translates the pair asked for (--source/--target).
+        return [{"source": text, "source_lang": to_iso1(source), "target_lang": to_iso1(target)} for text in texts]
 
     @classmethod
     def check_data(cls, path: str | Path, **options: Any) -> dict[str, Any]:
@@ -490,9 +542,12 @@ class Translator(TaskModel):
             return {"task": self.task, "name": self.name_, "backend": "apertium", "source_lang": self.source_lang,
                     "target_lang": self.target_lang, "apertium_mode": mode,
                     "description": "Apertium shallow-transfer rule-based MT run through its command line (Debian "
-                                   f"apertium + apertium-{mode} data); each sentence runs in its own process.",
+                                   f"apertium + apertium-{mode} data); all sentences go through one null-flushed "
+                                   "stream, each translated as if alone.",
                     "metrics": {f"tatoeba_{k}": v for k, v in APERTIUM_QUALITY.get(mode, {}).items()},
-                    "preprocessing": {"apertium_flags": ["-u"], "isolation": "one process per sentence"}}
+                    "preprocessing": {"apertium_flags": ["-u"], "isolation": (
+                        "one stream; each sentence tagged by a tagger in its start-up state" if self.engine_.streams
+                        else "one process per sentence")}}
         scratch = getattr(self, "trained_from_scratch_", False)
         return {"task": self.task, "name": self.name_, "backend": "seq2seq", "model_type": self.network_.config.model_type,
                 "source_lang": self.source_lang, "target_lang": self.target_lang,

@@ -14,9 +14,10 @@ PAGE = str(Path(__file__).resolve().parents[2] / "apps" / "nlp.py")
 @pytest.fixture()
 def tiny_defaults(tmp_path, monkeypatch):
     from core.artifacts import cache_dir
-    from nlp import qa, sentiment
+    from nlp import _sentiment_default, qa, sentiment
     from tests.nlp.tiny import tiny_encoder_dir
 
+    monkeypatch.setattr(_sentiment_default, "SHIPPED", tmp_path / "no-shipped-default")  # the cached tiny one instead
     monkeypatch.setattr(sentiment, "DEFAULT_NAME", f"test-{tmp_path.name}-sentiment")
     monkeypatch.setattr(qa, "DEFAULT_NAME", f"test-{tmp_path.name}-qa")
     encoder = tiny_encoder_dir(tmp_path / "enc")

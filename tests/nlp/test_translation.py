@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import polars as pl
@@ -16,7 +18,7 @@ from tests.nlp.contract_cases_translation import PAIRS, TINY, corpus, tiny_trans
 
 HAS_APERTIUM = shutil.which("apertium") is not None and ("eng", "spa") in _apertium.installed_pairs()
 needs_apertium = pytest.mark.skipif(not HAS_APERTIUM, reason="Debian apertium + apertium-eng-spa not installed")
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "nlp.translation"
+SHARED = Path(os.environ.get("VERTICALS_SHARED_DATA", Path(__file__).resolve().parents[2].parent / "shared" / "data")) / "nlp.translation"
 
 
 @pytest.fixture(scope="module")
@@ -170,12 +172,62 @@ def test_apertium_translates_and_keeps_final_period():
     assert ("en", "es") in Translator.language_pairs() and model.card["backend"] == "apertium"
 
 
+# "drunk" (adjective or participle) and "I" (numeral or pronoun) have ambiguity classes the eng-spa tagger never saw;
+# in one plain stream each changes how later sentences are tagged ("a lot of" after "Not drunk.").
+CHANGES_THE_TAGGER = ["Not drunk.", "I was there yesterday.", "He is here."]
+SENSITIVE = ["Tom has a lot of free time.", "She has a lot of money.", "We saw a lot of birds."]
+
+
 @needs_apertium
 def test_apertium_sentences_are_isolated():
     model = Translator.load()
     a, b = "He had to let his secretary go because she got married.", "Tom has a lot of free time."
     assert model.translate([a, b])[1] == model.translate([b])[0]
     assert model.translate(["One line.\nTwo lines."])[0].count("\n") == 1  # line alignment kept
+
+
+@needs_apertium
+def test_apertium_stream_gives_each_sentence_its_lone_translation():
+    engine = _apertium.ApertiumEngine("eng-spa")
+    assert engine.streams  # eng-spa runs as one stream, not one process per sentence
+    texts = [t for pair in zip(CHANGES_THE_TAGGER, SENSITIVE) for t in pair] + ["Hello.", "Dr. Smith lives in the U.S."]
+    alone = [engine.translate([text])[0] for text in texts]
+    assert engine.translate(texts) == alone
+    assert engine.translate(texts[::-1]) == alone[::-1]
+    assert engine.translate(texts + texts) == alone + alone  # duplicates translated once, returned twice
+    # A plain stream does change them: the test above would fail without the tagger restarts.
+    stream = subprocess.run(["apertium", "-u", "eng-spa"], input="Not drunk.\nTom has a lot of free time.\n", text=True,
+                            capture_output=True, env={**os.environ, "LC_ALL": "C.UTF-8"}, check=True).stdout.split("\n")
+    assert stream[1] != alone[1]
+
+
+@needs_apertium
+def test_apertium_stream_equals_one_process_per_sentence(monkeypatch):
+    texts = CHANGES_THE_TAGGER + SENSITIVE + ["Is it [really] 50% <off>?", "a \\ b / c ^ d $ e @ f {g}", "Two  spaces\there."]
+    streamed = _apertium.ApertiumEngine("eng-spa").translate(texts)
+    monkeypatch.setattr(_apertium, "_stream_plan", lambda mode: None)  # the fallback: `apertium -u` per sentence
+    assert _apertium.ApertiumEngine("eng-spa").translate(texts) == streamed
+
+
+@needs_apertium
+def test_predict_honours_languages_and_refuses_pairs_not_installed(tmp_path, capsys):
+    from core.cli import main
+
+    model = Translator.load()
+    assert model.predict(["Hola."], source_lang="es", target_lang="en")[0] == {
+        "source": "Hola.", "translation": "Hello.", "source_lang": "es", "target_lang": "en"}
+    assert model.predict(["Hola."], source="ES")[0]["target_lang"] == "en"  # one side given: the only pair with it
+    assert model.predict(["Hello."], source_lang="eng", target_lang="es-ES")[0]["translation"] == "Hola."
+    _write(tmp_path, "in.es", ["La casa es roja."])
+    assert main(["predict", "nlp.translation", "--input", str(tmp_path / "in.es"), "--source", "es", "--target", "EN"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert (record["source_lang"], record["target_lang"], record["translation"]) == ("es", "en", "The house is red.")
+    for flags in (["--target", "fr"], ["--source", "en", "--target", "en-GB"], ["--target", "x1"]):
+        assert main(["predict", "nlp.translation", "--input", str(tmp_path / "in.es"), *flags]) == 2
+        error = capsys.readouterr().err
+        assert "en->es" in error or "language code" in error, error
+    with pytest.raises(InputError, match="installed pairs: en->es, es->en"):
+        model.predict(["Hello."], target_lang="fr")
 
 
 @needs_apertium
@@ -202,6 +254,21 @@ def test_apertium_isolation_on_a_stream_sensitive_block():
     lines = (SHARED / "tatoeba_eng_spa_test_b.en").read_text(encoding="utf-8").split("\n")[190:283]
     model = Translator.load()
     assert model.translate(lines)[-1] == model.translate(lines[-1:])[0] == "Tom tiene mucho tiempo libre."
+
+
+@pytest.mark.slow
+@needs_apertium
+@pytest.mark.skipif(not (SHARED / "tatoeba_eng_spa_test_b.en").is_file(), reason="shared data absent")
+@pytest.mark.parametrize("source", ["en", "es"])
+def test_apertium_whole_file_reversed_or_line_by_line(source):
+    from concurrent.futures import ThreadPoolExecutor
+
+    lines = (SHARED / f"tatoeba_eng_spa_test_b.{source}").read_text(encoding="utf-8").rstrip("\n").split("\n")
+    model = Translator.load(source_lang=source, target_lang="es" if source == "en" else "en")
+    whole = model.translate(lines)
+    assert model.translate(lines[::-1]) == whole[::-1]
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(lambda line: model.translate([line])[0], lines)) == whole
 
 
 @pytest.mark.slow
