@@ -98,9 +98,10 @@ FIELD_RANGES: dict[str, tuple[float, float, bool, bool]] = {
                      "max_train_points", "max_fit_points", "test_size", "stride", "selection_size", "refit_every",
                      "grad_accum_steps", "log_every_steps", "kernel_size", "scale_window", "min_child_samples",
                      "lgbm_min_child_samples", "eval_every_steps", "checkpoint_every_steps", "horizon",
-                     "tuning_trials", "cv_repeats"), _AT_LEAST_1),
-    **dict.fromkeys(("num_leaves", "lgbm_leaves", "cv_folds"), (2, _INF, True, False)),
-    **dict.fromkeys(("weight_decay", "patience", "num_workers", "time_mask_width", "spec_augment_masks",
+                     "gbm_trials"), _AT_LEAST_1),
+    **dict.fromkeys(("num_leaves", "lgbm_leaves"), (2, _INF, True, False)),
+    # cv_folds < 2: one hold-out split; cv_repeats 0: chosen by data size
+    **dict.fromkeys(("weight_decay", "patience", "num_workers", "cv_folds", "cv_repeats", "time_mask_width", "spec_augment_masks",
                      "num_res_units"), _AT_LEAST_0),
     **dict.fromkeys(("validation_fraction", "val_fraction", "label_smoothing", "dropout", "overlap", "warmup_ratio"),
                     _FRACTION),
