@@ -90,7 +90,8 @@ _AT_LEAST_0 = (0, _INF, True, False)
 _FRACTION = (0.0, 1.0, True, False)  # 0 allowed (e.g. no validation split), 1 is not
 _PROBABILITY = (0.0, 1.0, True, True)
 FIELD_RANGES: dict[str, tuple[float, float, bool, bool]] = {
-    **dict.fromkeys(("lr", "learning_rate", "encoder_lr", "lgbm_learning_rate", "scorecard_c", "pdo",
+    **dict.fromkeys(("lr", "encoder_lr"), _AT_LEAST_0),  # torch optimisers: 0 freezes the weights (used to check them)
+    **dict.fromkeys(("learning_rate", "lgbm_learning_rate", "scorecard_c", "pdo",
                      "max_audio_seconds", "max_grad_norm", "time_budget_seconds", "budget_seconds"), _POSITIVE),
     **dict.fromkeys(("epochs", "batch_size", "max_steps", "max_length", "ffn_dim", "d_model", "num_heads", "num_layers",
                      "layers", "vocab_size", "top_k", "num_beams", "n_mels", "image_size", "patch_size", "lags", "window",

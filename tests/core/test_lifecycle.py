@@ -211,6 +211,7 @@ def test_unwritable_predict_output_is_exit_2(output, saved, tmp_path, capsys):
     ("nlp.sentiment", "validation_fraction=1.5", "validation_fraction"),
     ("vision.classification", "image_size=0", "image_size"),
     ("vision.classification", "lr=-1", "lr"),
+    ("vision.detection", "lr=-0.5", "lr"),
     (DEMO, "learning_rate=-1", "learning_rate"),
 ])
 def test_out_of_range_config_is_exit_2_naming_the_field(task, setting, field, demo_task, tmp_path, capsys):

@@ -159,7 +159,10 @@ def test_fit_recipe_probe_then_fine_tune(tiny, tmp_path):
     """The head comes from a logistic regression on frozen features; the card records base, recipe and seconds."""
     from vision.classification import ClassifierConfig, ImageClassifier
 
+    from core.device import seed_everything
+
     _, data, _ = tiny
+    seed_everything(1)  # the random-init features (and so the probe) must not depend on what earlier tests drew
     data = image_folder(tmp_path / "data", per_class=6)
     model = ImageClassifier.from_timm("test_resnet", ["x", "y", "z"], device="cpu")
     model.data_config = {**model.data_config, "input_size": (3, 32, 32), "crop_pct": 1.0}
