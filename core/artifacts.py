@@ -20,7 +20,7 @@ from core.errors import InputError, UnsafeArtifactError
 __all__ = [
     "CARD_NAME", "home", "models_dir", "cache_dir", "atomic_write_text", "atomic_write_bytes", "atomic_directory",
     "save_model_dir", "read_card", "check_model_dir", "save_tensors", "load_tensors", "safe_torch_load",
-    "library_versions", "hash_files", "hash_bytes", "hash_frame", "list_saved_models", "is_model_dir",
+    "library_versions", "hash_files", "hash_bytes", "file_sha256", "hash_frame", "list_saved_models", "is_model_dir",
     "promoted_defaults", "promote_model", "delete_model", "zip_model", "check_output_dir", "output_lock", "cached_default",
 ]
 
@@ -160,6 +160,17 @@ def _hash_file(path: Path, digest) -> None:
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 hex digest of one file, read in 1 MiB blocks (weights of any size).
+
+    >>> p = Path(tempfile.mkdtemp()) / "x"; _ = p.write_bytes(b""); file_sha256(p)[:12]
+    'e3b0c44298fc'
+    """
+    digest = hashlib.sha256()
+    _hash_file(Path(path), digest)
+    return digest.hexdigest()
 
 
 def hash_files(paths: Iterable[str | Path]) -> str:

