@@ -8,7 +8,7 @@ from typing import Any
 
 from core.errors import UnsafeArtifactError
 
-__all__ = ["ModelCard", "Training", "normalise_card", "validate_card", "card_data_hash"]
+__all__ = ["ModelCard", "Training", "normalise_card", "validate_card", "card_data_hash", "compare_cards"]
 
 FORMAT_VERSION = 1
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -142,3 +142,22 @@ def card_data_hash(card: dict[str, Any]) -> str | None:
     'ab'
     """
     return (normalise_card(card).get("training") or {}).get("data_hash")
+
+
+def compare_cards(shipped: dict[str, Any], rebuilt: dict[str, Any]) -> dict[str, Any]:
+    """What differs between a shipped default's card and a rebuilt one: quality figures side by side (`metrics`
+    values and `measured_quality`), and whether the weights are the same files.
+
+    >>> compare_cards({"measured_quality": {"auc": 0.8}, "files": {"h": "1"}}, {"measured_quality": {"auc": 0.79}, "files": {"h": "2"}})
+    {'measured_quality': {'auc': {'shipped': 0.8, 'rebuilt': 0.79}}, 'same_weights': False}
+    >>> compare_cards({"metrics": {"dice": {"value": 0.7}}}, {"metrics": {"dice": 0.7}})["measured_quality"]
+    {'dice': {'shipped': 0.7, 'rebuilt': 0.7}}
+    """
+    def quality(card: dict[str, Any]) -> dict[str, Any]:
+        metrics = normalise_card({"metrics": card.get("metrics") or {}})["metrics"]
+        return {**{name: entry.get("value") for name, entry in metrics.items()}, **card.get("measured_quality", {})}
+
+    before, after = quality(shipped), quality(rebuilt)
+    return {"measured_quality": {name: {"shipped": before.get(name), "rebuilt": after.get(name)}
+                                 for name in sorted(set(before) | set(after))},
+            "same_weights": shipped.get("files") == rebuilt.get("files")}

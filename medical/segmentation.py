@@ -14,7 +14,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from core.artifacts import load_tensors, read_card, save_model_dir, save_tensors
+from core.artifacts import cache_dir, load_tensors, read_card, save_model_dir, save_tensors
+from core.card import compare_cards
 from core.config import config_from_dict, config_to_dict
 from core.data.paths import require_path, resolve_inside
 from core.device import pick_device
@@ -34,6 +35,7 @@ __all__ = ["Segmenter", "SegmentationData", "brain_tissue_data", "normalise_inte
 
 WEIGHTS_NAME = "model.safetensors"
 DEFAULT_NAME = "brain-tissue-unet2d-v1"
+SHIPPED = Path(__file__).with_name("segmentation_default")  # the default above, committed (216 KB)
 BRAIN_LABELS = ["background", "grey_matter", "white_matter", "csf"]
 IMAGE_DIRS = ("images", "image", "imgs", "img", "imagesTr", "volumes", "volume")
 MASK_DIRS = ("masks", "mask", "labels", "label", "labelsTr", "segmentations", "seg", "gt")
@@ -373,7 +375,18 @@ class Segmenter(TaskModel):
 
     @classmethod
     def _embedded(cls, device: str) -> "Segmenter":
+        if (SHIPPED / "card.json").is_file():  # built by `train_default` and committed: no first-use training
+            return cls._from_folder(SHIPPED, device)
         return embedded_default(cls, DEFAULT_NAME, device)
+
+    @classmethod
+    def rebuild_default(cls, out: str | Path | None = None, quick: bool = False) -> dict[str, Any]:
+        """Rebuild the shipped default from scratch with its recipe (`train_default`) into `out` (default: a cache
+        folder) and compare its card with the shipped one (`quick` is accepted for the CLI; the recipe has one size)."""
+        out = Path(out) if out else cache_dir(cls.task) / f"{DEFAULT_NAME}-rebuilt"
+        cls.train_default(device="cpu").save(out)
+        shipped = read_card(SHIPPED) if (SHIPPED / "card.json").is_file() else {}
+        return {"out": str(out), **compare_cards(shipped, read_card(out))}
 
     @classmethod
     def train_default(cls, device: str = "auto", config: "Segmenter.Config | None" = None, run_dir=None) -> "Segmenter":

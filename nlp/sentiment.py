@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from core.artifacts import cache_dir, hash_frame, load_tensors, read_card, save_model_dir, save_tensors
+from core.card import compare_cards
 from core.config import config_to_dict
 from core.data import read_text_inputs
 from core.device import pick_device
@@ -465,19 +466,6 @@ def _shipped_encoder(folder: Path, card: dict[str, Any], device) -> TextEncoder:
     encoder.model.to(device)
     encoder.device = device
     return encoder
-
-
-def compare_cards(shipped: dict[str, Any], rebuilt: dict[str, Any]) -> dict[str, Any]:
-    """What differs between the shipped default's card and a rebuilt one: quality figures side by side, and whether
-    the weights are the same files.
-
-    >>> compare_cards({"measured_quality": {"auc": 0.8}, "files": {"h": "1"}}, {"measured_quality": {"auc": 0.79}, "files": {"h": "2"}})
-    {'measured_quality': {'auc': {'shipped': 0.8, 'rebuilt': 0.79}}, 'same_weights': False}
-    """
-    names = sorted(set(shipped.get("measured_quality", {})) | set(rebuilt.get("measured_quality", {})))
-    return {"measured_quality": {name: {"shipped": shipped.get("measured_quality", {}).get(name),
-                                        "rebuilt": rebuilt.get("measured_quality", {}).get(name)} for name in names},
-            "same_weights": shipped.get("files") == rebuilt.get("files")}
 
 
 @functools.cache

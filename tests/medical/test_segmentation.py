@@ -245,3 +245,20 @@ def test_lite0_unet_trains_saves_and_reloads_identically(tmp_path):
     assert reloaded.predict([image])[0]["mask_rle"] == model.predict([image])[0]["mask_rle"]
     with pytest.raises(InputError, match="divisible by 32"):
         Segmenter.from_config(dataclasses.replace(config, patch_size=48), ["background", "disc"])
+
+
+def test_shipped_tissue_default_loads_without_training(monkeypatch):
+    """The committed default answers at once (no first-use training), hash-checked like any saved model."""
+    from core.card import ModelCard
+    from medical import segmentation
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the shipped default must not be trained on first use")
+
+    monkeypatch.setattr(segmentation.Segmenter, "train_default", classmethod(refuse))
+    model = Segmenter.load(None, device="cpu")
+    assert model.label_names_ == ["background", "grey_matter", "white_matter", "csf"]
+    card = ModelCard.from_dict(json.loads((segmentation.SHIPPED / "card.json").read_text()))
+    assert card.metrics["dice"]["value"] > 0.6 and set(card.files) == {"model.safetensors"}
+    masks = model.predict([np.random.default_rng(0).random((64, 64)).astype("float32")])
+    assert len(masks) == 1
