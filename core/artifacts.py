@@ -384,11 +384,16 @@ def check_model_dir(path: str | Path, verify_hashes: bool = True) -> Path:
     e.g. a transformers `save_pretrained` layout) is refused when it holds pickle containers of any suffix,
     symlinks leaving it, or special files (FIFOs, devices) that would hang or mislead a reader.
     """
+    _verified_card(Path(path), verify_hashes)
+    return Path(path)
+
+
+def _verified_card(root: Path, verify_hashes: bool = True) -> dict[str, Any] | None:
+    """`check_model_dir`'s checks; returns the parsed card (None for a folder without one), so it is read once."""
     import stat
 
-    root = Path(path)
     if not root.is_dir():
-        raise InputError(f"{path} is not a folder; pass a directory written by save()")
+        raise InputError(f"{root} is not a folder; pass a directory written by save()")
     resolved_root = root.resolve()
     present: dict[str, Path] = {}
     for item in sorted(root.rglob("*")):
@@ -413,7 +418,7 @@ def check_model_dir(path: str | Path, verify_hashes: bool = True) -> Path:
         present[relative] = item
     card_path = root / CARD_NAME
     if not card_path.is_file():
-        return root
+        return None
     card = _parse_card(card_path)
     files = card["files"]
     for name, expected in files.items():
@@ -434,7 +439,7 @@ def check_model_dir(path: str | Path, verify_hashes: bool = True) -> Path:
         raise UnsafeArtifactError(f"{unlisted[0]} is in the model folder but not in card.json's file list "
                                   f"({len(unlisted)} such file(s)); a model folder holds only what its card lists. "
                                   "Remove the extra files or re-save the model")
-    return root
+    return card
 
 
 def _parse_card(card_path: Path) -> dict[str, Any]:
@@ -451,12 +456,11 @@ def read_card(path: str | Path, task: str | None = None, check: bool = True) -> 
     With `check` (the default) the folder is verified first (`check_model_dir`); `task` checks the model's task.
     """
     root = Path(path)
-    if check:
-        check_model_dir(root)
+    card = _verified_card(root) if check else None
     card_path = root / CARD_NAME
     if not card_path.is_file():
         raise InputError(f"{root} has no {CARD_NAME}; it was not written by Verticals' save()")
-    card = _parse_card(card_path)
+    card = card if card is not None else _parse_card(card_path)
     if task is not None and card["task"] != task:
         raise InputError(f"{root} holds a {card['task']} model, not {task}")
     return card

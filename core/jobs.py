@@ -130,7 +130,7 @@ def _record_training(saved: Path, run: dict[str, Any], seconds: float, rows: int
     from core.artifacts import CARD_NAME, read_card
     from core.card import ModelCard
 
-    card = read_card(saved)
+    card = read_card(saved, check=False)  # written and hashed by save() a moment ago, under our lock; schema still checked
     training = dict(card.get("training") or {})
     training.update({
         "data_hash": training.get("data_hash") or run["data_hash"],
