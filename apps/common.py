@@ -9,6 +9,7 @@ import time
 import uuid
 import zipfile
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -19,7 +20,7 @@ from core.data import sniff_kind
 from core.errors import InputError, MissingDependencyError, VerticalsError
 from core.registry import TASKS, task_class
 
-__all__ = ["page_header", "model_selector", "load_model", "save_upload", "show_error", "run_safely", "evaluate_tab",
+__all__ = ["page_header", "task_page", "model_selector", "load_model", "save_upload", "show_error", "run_safely", "evaluate_tab",
            "retrain_tab", "metric_card_view", "session_dir", "MAX_UPLOAD_MB"]
 
 log = logging.getLogger("verticals.apps")
@@ -43,6 +44,37 @@ def session_dir() -> Path:
     if "_verticals_session_dir" not in st.session_state:
         st.session_state["_verticals_session_dir"] = tempfile.mkdtemp(prefix="verticals-session-")
     return Path(st.session_state["_verticals_session_dir"])
+
+
+def task_page(task: str, key: str, predict: Callable[[Any], None], *, evaluate: Callable[[Any], Any] | None = None,
+              retrain: Callable[[], None] | None = None, load: Callable[[str | None], Any] | None = None,
+              about: Callable[[Any], None] | None = None, inputs_without_model: bool = False) -> Any:
+    """The one page scaffold every task page uses: model selector -> About -> Predict / Evaluate / Retrain tabs.
+
+    A page passes what is its own: `predict(model)` draws the Predict tab; `evaluate(model)` the Evaluate tab
+    (default: `evaluate_tab`); `retrain()` the Retrain tab (default: `retrain_tab`); `load(source)` loads the model
+    (default: cached `core.load`, errors shown); `about(model)` the "About this model" part (default: its card).
+    Without a model (its load error is on the page) Evaluate stays empty, Retrain still works, and Predict is drawn
+    only for pages whose inputs are useful alone (`inputs_without_model`: `predict(None)` shows and checks them).
+    Returns the loaded model or None."""
+    source = model_selector(task, key=key)
+    model = load(source) if load is not None else run_safely(load_model, task, source)
+    if model is not None:
+        if about is not None:
+            about(model)
+        else:
+            with st.expander("About this model"):
+                st.json({k: v for k, v in model.card.items() if k not in {"files", "library_versions"}})
+    predict_tab, evaluate_tab_, retrain_tab_ = st.tabs(["Predict", "Evaluate", "Retrain"])
+    with predict_tab:
+        if model is not None or inputs_without_model:  # the load error is on the page already
+            predict(model)
+    with evaluate_tab_:
+        if model is not None:
+            (evaluate or (lambda m: evaluate_tab(task, m)))(model)
+    with retrain_tab_:  # retraining needs no loaded model
+        (retrain or (lambda: retrain_tab(task)))()
+    return model
 
 
 def model_selector(task: str, key: str) -> str | None:

@@ -175,28 +175,27 @@ def main() -> None:
     choice = st.radio("Task", list(TASKS), horizontal=True, key="medical-task")
     task = TASKS[choice]
     key = "medical-seg" if task == "medical.segmentation" else "medical-cls"
-    source = common.model_selector(task, key=key)
-    model = common.run_safely(common.load_model, task, source)
-    if model is not None:
+
+    def about(model) -> None:
         with st.expander("Model card"):
             st.json({k: v for k, v in model.card.items() if k not in {"files", "library_versions"}})
-    predict_tab, evaluate_tab, retrain_tab = st.tabs(["Predict", "Evaluate", "Retrain"])
-    with predict_tab:
+
+    def predict(model) -> None:
         image, input_key = _input(task)
-        if image is not None and model is not None:
+        if image is not None and model is None:  # the model could not load: the viewer still shows the image
+            _viewer(image)
+        elif image is not None:
             if task == "medical.segmentation":
                 _segmentation_predict(model, image, input_key)
             else:
                 _classification_predict(model, image)
-        elif image is not None:
-            _viewer(image)
-    with evaluate_tab:
+
+    def evaluate(model) -> None:
         st.caption("Segmentation: a .zip of images/ + masks/ (matching names; PNG, DICOM or NIfTI). "
                    "Classification: a .zip of an ImageFolder (one folder per class) or a CSV of path,label.")
-        options = _positive_option(task, "evaluate")
-        if model is not None:
-            common.evaluate_tab(task, model, read_options=options, suffixes={".csv"})
-    with retrain_tab:
+        common.evaluate_tab(task, model, read_options=_positive_option(task, "evaluate"), suffixes={".csv"})
+
+    def retrain() -> None:
         st.caption("Training runs in the background; the new model appears in the model list when it is done.")
         if task == "medical.classification":
             st.caption("Classification retraining starts from the ImageNet EfficientNet-Lite0 that ships with Verticals: "
@@ -207,5 +206,6 @@ def main() -> None:
                        "Dice of both values either way.")
         common.retrain_tab(task, options=_positive_option(task, "train"), suffixes={".csv"})
 
+    common.task_page(task, key, predict, evaluate=evaluate, retrain=retrain, about=about, inputs_without_model=True)
 
 main()

@@ -79,14 +79,7 @@ def sentiment_section() -> None:
 
     from nlp.sentiment import SentimentModel
 
-    source = common.model_selector(SENTIMENT, key="nlp-sentiment")
-    model = load_with_progress(SENTIMENT, source, estimate=_sentiment_estimate(SentimentModel, source))
-    if model is None:
-        return
-    with st.expander("About this model"):
-        st.json(model.card)
-    predict_tab, evaluate_tab, retrain_tab = st.tabs(["Predict", "Evaluate", "Retrain"])
-    with predict_tab:
+    def predict(model) -> None:
         text = st.text_area("Texts, one per line", value="\n".join(SAMPLE_TEXTS), key="nlp-sentiment-text", height=140)
         upload = st.file_uploader("…or a table with a text column (CSV/TSV/JSONL/Parquet/TXT)", key="nlp-sentiment-upload")
         if st.button("Analyse", key="nlp-sentiment-run"):
@@ -105,11 +98,15 @@ def sentiment_section() -> None:
                 st.caption(f"Word attributions for the first text (predicted {explanation['label']}, "
                            f"{explanation['score']:.2f}); shading = drop in the label's log-odds without the word")
                 st.markdown(attribution_html(explanation["tokens"]), unsafe_allow_html=True)
-    with evaluate_tab:
-        common.evaluate_tab(SENTIMENT, model, suffixes=TABLE_SUFFIXES)
-    with retrain_tab:
+
+    def retrain() -> None:
         st.caption("CSV/TSV/Parquet/JSONL with a text column (text or sentence) and label (0/1 or names).")
         common.retrain_tab(SENTIMENT, suffixes=TABLE_SUFFIXES)
+
+    common.task_page(SENTIMENT, "nlp-sentiment", predict,
+                     evaluate=lambda model: common.evaluate_tab(SENTIMENT, model, suffixes=TABLE_SUFFIXES), retrain=retrain,
+                     load=lambda source: load_with_progress(SENTIMENT, source,
+                                                            estimate=_sentiment_estimate(SentimentModel, source)))
 
 
 def qa_section() -> None:
@@ -117,15 +114,14 @@ def qa_section() -> None:
 
     from nlp.qa import QAModel
 
-    source = common.model_selector(QA, key="nlp-qa")
-    model = common.run_safely(common.load_model, QA, source)
-    if model is None:
-        return
-    if getattr(model, "kind", "") == "retrieval":
-        st.info("The offline default picks the most relevant sentence and a span by simple rules: no QA-trained model "
-                "ships offline, so answers are often imprecise. Retrain, or use a hub model when online.")
-    predict_tab, evaluate_tab, retrain_tab = st.tabs(["Predict", "Evaluate", "Retrain"])
-    with predict_tab:
+    def about(model) -> None:
+        if getattr(model, "kind", "") == "retrieval":
+            st.info("The offline default picks the most relevant sentence and a span by simple rules: no QA-trained "
+                    "model ships offline, so answers are often imprecise. Retrain, or use a hub model when online.")
+        with st.expander("About this model"):
+            st.json(model.card)
+
+    def predict(model) -> None:
         context = st.text_area("Context", value=SAMPLE_CONTEXT, key="nlp-qa-context", height=140)
         question = st.text_input("Question", value=SAMPLE_QUESTION, key="nlp-qa-question")
         upload = st.file_uploader("…or many questions: SQuAD JSON, or a table with question and context columns",
@@ -148,11 +144,13 @@ def qa_section() -> None:
                     st.dataframe(pl.DataFrame({"question": [i["question"] for i in items],
                                                "answer": [r["answer"] for r in records],
                                                "score": [r["score"] for r in records]}), hide_index=True, width="stretch")
-    with evaluate_tab:
-        common.evaluate_tab(QA, model, suffixes={".json"})
-    with retrain_tab:
+
+    def retrain() -> None:
         st.caption("SQuAD v1.1 / v2.0 JSON. Training starts from a QA head on the packaged MiniLM encoder.")
         common.retrain_tab(QA, suffixes={".json"})
+
+    common.task_page(QA, "nlp-qa", predict, about=about, retrain=retrain,
+                     evaluate=lambda model: common.evaluate_tab(QA, model, suffixes={".json"}))
 
 
 def translation_section() -> None:

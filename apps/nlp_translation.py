@@ -86,23 +86,18 @@ def _predict(model, key: str) -> None:
 
 def render(key: str = "translation") -> None:
     """Draw the Translation section: model choice, then Predict / Evaluate / Retrain tabs."""
-    source = common.model_selector(TASK, key=key)
-    model = common.run_safely(common.load_model, TASK, source)
-    predict_tab, evaluate_tab, retrain_tab = st.tabs(["Predict", "Evaluate", "Retrain"])
-    with predict_tab:
-        if model is not None:
-            _predict(model, key)
-    with evaluate_tab:
+    def evaluate(model) -> None:
         st.caption("Upload a TSV/CSV/JSONL with source,target columns, or a .zip of two line-aligned files "
                    "(name.en + name.es). Scores: sacreBLEU and chrF with 95% bootstrap intervals.")
-        if model is not None:
-            common.evaluate_tab(TASK, model)
-    with retrain_tab:
+        common.evaluate_tab(TASK, model)
+
+    def retrain() -> None:
         st.caption("Trains a small Marian model from scratch on your parallel corpus, with a BPE vocabulary learned "
                    "from it (same data formats as Evaluate). Overrides, e.g.: epochs=20, d_model=128, layers=2. "
                    "Corpora of tens of thousands of pairs give usable models; a few hundred do not.")
         common.retrain_tab(TASK)
 
+    common.task_page(TASK, key, lambda model: _predict(model, key), evaluate=evaluate, retrain=retrain)
 
 if __name__ == "__main__":  # run on its own: streamlit run apps/nlp_translation.py
     common.page_header("Translation")

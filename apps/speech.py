@@ -88,7 +88,7 @@ def draw_transcript(record: dict) -> None:
     st.caption(f"{record['duration_s']:.1f} s of audio{language}")
 
 
-def language_options() -> dict:
+def language_options(model) -> dict:
     """Spoken language (detected unless chosen) and output (transcript or English), for multilingual models."""
     if model is None or model.card.get("language") != "multilingual":
         return {}
@@ -99,14 +99,14 @@ def language_options() -> dict:
 
 
 common.page_header("Speech recognition")
-source = common.model_selector(TASK, key="speech")
-if source is None:  # the embedded default, or the named built-in multilingual model
-    builtin = st.radio("Built-in", list(BUILTINS), horizontal=True, key="speech-builtin")
-    source = BUILTINS[builtin]
-model = common.run_safely(common.load_model, TASK, source)
-predict_tab, evaluate_tab, retrain_tab = st.tabs(["Predict", "Evaluate", "Retrain"])
+def load(source: str | None):
+    if source is None:  # the embedded default, or the named built-in multilingual model
+        builtin = st.radio("Built-in", list(BUILTINS), horizontal=True, key="speech-builtin")
+        source = BUILTINS[builtin]
+    return common.run_safely(common.load_model, TASK, source)
 
-with predict_tab:
+
+def predict(model) -> None:
     mode = st.radio("Audio", ["Sample", "Upload", "Record"], horizontal=True, key="speech-input")
     audio_bytes = None
     if mode == "Sample":
@@ -120,7 +120,7 @@ with predict_tab:
     else:
         recording = st.audio_input("Record from the microphone", key="speech-record")
         audio_bytes = recording.getvalue() if recording is not None else None
-    options = language_options()
+    options = language_options(model)
     if audio_bytes:
         st.audio(audio_bytes)
         common.run_safely(draw_waveform, audio_bytes)
@@ -133,18 +133,22 @@ with predict_tab:
         if shown is not None and shown[0] == hash((audio_bytes, str(options))):
             draw_transcript(shown[1])
 
-with evaluate_tab:
+
+def evaluate(model) -> None:
     st.caption("Upload a manifest (CSV/JSONL with audio,text) inside a .zip with its audio, or a zipped "
                "LibriSpeech / LJSpeech folder. WER and CER use Whisper's English text normalisation.")
-    if model is not None:
-        card = common.evaluate_tab(TASK, model, suffixes=DATA_SUFFIXES)
-        if card is not None and card.get("worst_utterances"):
-            st.subheader("Worst utterances")
-            st.dataframe(card["worst_utterances"], hide_index=True, width="stretch",
-                         key="speech-worst-utterances")
-            st.caption("Reference and hypothesis after normalisation; WER per utterance (jiwer), worst first.")
+    card = common.evaluate_tab(TASK, model, suffixes=DATA_SUFFIXES)
+    if card is not None and card.get("worst_utterances"):
+        st.subheader("Worst utterances")
+        st.dataframe(card["worst_utterances"], hide_index=True, width="stretch",
+                     key="speech-worst-utterances")
+        st.caption("Reference and hypothesis after normalisation; WER per utterance (jiwer), worst first.")
 
-with retrain_tab:
+
+def retrain() -> None:
     st.caption("Trains the compact Conformer-CTC model from scratch on your data (characters of your transcripts). "
                "Config overrides, e.g. epochs=40, batch_size=16, validation_speakers=[\"theo\"].")
     common.retrain_tab(TASK, suffixes=DATA_SUFFIXES)
+
+
+common.task_page(TASK, "speech", predict, evaluate=evaluate, retrain=retrain, load=load, inputs_without_model=True)

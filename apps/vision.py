@@ -135,25 +135,29 @@ def _detect(model, image: Image.Image) -> None:
 
 common.page_header("Vision", "Image classification and object detection; models run on this machine.")
 task = TASKS[st.radio("Task", list(TASKS), horizontal=True, key="vision-task")]
-source = common.model_selector(task, key="vision-cls" if task == "vision.classification" else "vision-det")
-model = common.run_safely(common.load_model, task, source)
-if model is not None:
-    with st.expander("About this model"):
-        st.json(model.card)
-    predict_tab, evaluate_tab, retrain_tab = st.tabs(["Predict", "Evaluate", "Retrain"])
-    with predict_tab:
-        image = _input_image(task)
-        if image is not None:
-            (_classify if task == "vision.classification" else _detect)(model, image)
-    with evaluate_tab:
-        st.caption("Classification: a .zip of an ImageFolder (one folder per class) or a CSV of path,label. "
-                   "Detection: a .zip of COCO JSON, YOLO (images/, labels/, data.yaml) or Pascal VOC data.")
-        common.evaluate_tab(task, model)
-    with retrain_tab:
-        st.caption("Fine-tunes in the background; the new model appears under Model once done. Detection trains a "
-                   "Faster R-CNN on the ImageNet EfficientNet-Lite0 backbone for about 9 minutes (time_budget_s).")
-        if task == "vision.classification":
-            st.caption("Classification retraining starts from the ImageNet EfficientNet-Lite0: a logistic-regression head "
-                       "on its frozen features, then the later layers fine-tuned (about 40 images per class is enough).")
-            _retrain_sample()
-        common.retrain_tab(task)
+
+
+def predict(model) -> None:
+    image = _input_image(task)
+    if image is not None:
+        (_classify if task == "vision.classification" else _detect)(model, image)
+
+
+def evaluate(model) -> None:
+    st.caption("Classification: a .zip of an ImageFolder (one folder per class) or a CSV of path,label. "
+               "Detection: a .zip of COCO JSON, YOLO (images/, labels/, data.yaml) or Pascal VOC data.")
+    common.evaluate_tab(task, model)
+
+
+def retrain() -> None:
+    st.caption("Fine-tunes in the background; the new model appears under Model once done. Detection trains a "
+               "Faster R-CNN on the ImageNet EfficientNet-Lite0 backbone for about 9 minutes (time_budget_s).")
+    if task == "vision.classification":
+        st.caption("Classification retraining starts from the ImageNet EfficientNet-Lite0: a logistic-regression head "
+                   "on its frozen features, then the later layers fine-tuned (about 40 images per class is enough).")
+        _retrain_sample()
+    common.retrain_tab(task)
+
+
+common.task_page(task, "vision-cls" if task == "vision.classification" else "vision-det", predict, evaluate=evaluate,
+                 retrain=retrain)

@@ -466,10 +466,12 @@ def read_card(path: str | Path, task: str | None = None, check: bool = True) -> 
     return card
 
 
-def cached_default(folder: str | Path, build: Callable[[Path], Any], load: Callable[[Path], T]) -> T:
+def cached_default(folder: str | Path, build: Callable[[Path], Any], load: Callable[[Path], T],
+                   is_built: Callable[[Path], bool] | None = None) -> T:
     """An embedded default kept in `folder`: loaded when it is there, else built once by `build(folder)` (which saves a
     model folder there) under a file lock, so parallel first uses (pages, CLI calls, test workers) build it once and
-    the others wait and load its result.
+    the others wait and load its result. `is_built(folder)` says whether a build is complete (default: a model
+    folder with its card), for assets that are not model folders (e.g. weights joined from package parts).
 
     >>> built = []
     >>> folder = Path(tempfile.mkdtemp()) / "default"
@@ -479,13 +481,13 @@ def cached_default(folder: str | Path, build: Callable[[Path], Any], load: Calla
     """
     import fcntl
 
-    folder = Path(folder)
-    if is_model_dir(folder):
+    folder, is_built = Path(folder), is_built or is_model_dir
+    if is_built(folder):
         return load(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     with open(folder.with_name(f".{folder.name}.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if the build fails
-        if not is_model_dir(folder):
+        if not is_built(folder):
             build(folder)
     return load(folder)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from core.errors import InputError
 
-__all__ = ["TaskConfig", "resolve_config", "parse_assignments", "config_to_dict", "config_from_dict", "check_range", "FIELD_RANGES"]
+__all__ = ["TaskConfig", "SYNONYMS", "canonical_key", "resolve_config", "parse_assignments", "config_to_dict", "config_from_dict", "check_range", "FIELD_RANGES"]
 
 
 def parse_assignments(pairs: list[str] | None) -> dict[str, str]:
@@ -102,7 +102,7 @@ FIELD_RANGES: dict[str, tuple[float, float, bool, bool]] = {
                      "gbm_trials"), _AT_LEAST_1),
     **dict.fromkeys(("num_leaves", "lgbm_leaves"), (2, _INF, True, False)),
     # cv_folds < 2: one hold-out split; cv_repeats 0: chosen by data size
-    **dict.fromkeys(("weight_decay", "patience", "num_workers", "cv_folds", "cv_repeats", "time_mask_width", "spec_augment_masks",
+    **dict.fromkeys(("seed", "weight_decay", "patience", "num_workers", "cv_folds", "cv_repeats", "time_mask_width", "spec_augment_masks",
                      "num_res_units"), _AT_LEAST_0),
     **dict.fromkeys(("validation_fraction", "val_fraction", "label_smoothing", "dropout", "overlap", "warmup_ratio"),
                     _FRACTION),
@@ -133,18 +133,72 @@ def check_range(name: str, value: Any) -> None:
         raise InputError(f"config field {name!r} must be {' and '.join(parts)}, got {value!r}")
 
 
+# Other spellings of a field, as users and older cards write them: `--set val_fraction=0.2` reaches the field that
+# the task has (`validation_fraction`), and one key works for every task. Each group's first name is the spelling.
+SYNONYMS: tuple[tuple[str, ...], ...] = (
+    ("validation_fraction", "val_fraction"),
+    ("class_weight", "class_weights", "class_weighting"),
+    ("lr", "learning_rate"),
+)
+_CLASS_WEIGHT_FLAGS = {True: "balanced", False: "none"}  # the old `class_weights: bool` spelling
+
+
+def canonical_key(cls: type, key: str) -> str:
+    """The field of `cls` that `key` names: itself, or its synonym that `cls` declares (`SYNONYMS`).
+
+    >>> @dataclasses.dataclass(frozen=True)
+    ... class C:
+    ...     validation_fraction: float = 0.1
+    >>> canonical_key(C, "val_fraction"), canonical_key(C, "epochs")
+    ('validation_fraction', 'epochs')
+    """
+    fields = {f.name for f in dataclasses.fields(cls)}
+    if key in fields:
+        return key
+    for group in SYNONYMS:
+        if key in group:
+            return next((name for name in group if name in fields), key)
+    return key
+
+
 @dataclasses.dataclass(frozen=True)
 class TaskConfig:
     """Base of every task's config: each field's value is checked against `FIELD_RANGES` when the config is built,
     so a bad value is an `InputError` naming the field and its range, from Python as from the CLI.
 
+    A subclass changes an inherited field's default through `defaults` instead of declaring the field again, so a
+    field has one declaration, one spelling and one range for every task:
+
     >>> @dataclasses.dataclass(frozen=True)
     ... class C(TaskConfig):
+    ...     defaults = {"seed": 7}
     ...     num_leaves: int = 31
+    >>> C().seed, [f.name for f in dataclasses.fields(C)]
+    (7, ['seed', 'num_leaves'])
     >>> C(num_leaves=0)
     Traceback (most recent call last):
     core.errors.InputError: config field 'num_leaves' must be >= 2, got 0
     """
+
+    seed: int = 0
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        changes = cls.__dict__.get("defaults") or {}
+        if not changes:
+            return
+        inherited = {f.name: f for base in reversed(cls.__mro__[1:]) if dataclasses.is_dataclass(base)
+                     for f in dataclasses.fields(base)}
+        if "__annotations__" not in cls.__dict__:
+            cls.__annotations__ = {}
+        own = cls.__dict__["__annotations__"]
+        for name, value in changes.items():
+            if name not in inherited:
+                raise TypeError(f"{cls.__name__}.defaults names {name!r}, which no base config declares")
+            if name in own:
+                raise TypeError(f"{cls.__name__} declares {name!r} again; change its default in `defaults` only")
+            own[name] = inherited[name].type  # the dataclass then keeps the field where the base put it
+            setattr(cls, name, value)
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
@@ -183,6 +237,7 @@ def resolve_config(cls: type, base: Any = None, yaml_path: str | Path | None = N
     hints = typing.get_type_hints(cls) if values else {}
     changes = {}
     for key, value in values.items():
+        key, value = _canonical(cls, key, value)
         if key not in fields:
             raise InputError(f"unknown config key {key!r} for {cls.__name__}; known keys: {', '.join(fields)}")
         changes[key] = _coerce(key, hints.get(key, fields[key].type), value)
@@ -202,7 +257,15 @@ def config_from_dict(cls: type, values: dict[str, Any] | None):
     C(sizes=(4, 8), lr=0.1)
     """
     known = {f.name for f in dataclasses.fields(cls)}
-    return resolve_config(cls, overrides={k: v for k, v in (values or {}).items() if k in known})
+    canonical = dict(_canonical(cls, k, v) for k, v in (values or {}).items())
+    return resolve_config(cls, overrides={k: v for k, v in canonical.items() if k in known})
+
+
+def _canonical(cls: type, key: str, value: Any) -> tuple[str, Any]:
+    name = canonical_key(cls, key)
+    if name == "class_weight" and (isinstance(value, bool) or str(value).lower() in {"true", "false"}):
+        value = _CLASS_WEIGHT_FLAGS[value if isinstance(value, bool) else str(value).lower() == "true"]
+    return name, value
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -21,7 +22,7 @@ class TaskModelProtocol(Protocol):
     task: ClassVar[str]
 
     @classmethod
-    def load(cls, source: str | Path | None = None, device: str = "auto") -> "TaskModelProtocol": ...
+    def load(cls, source: str | Path | None = None, device: str = "auto", **options: Any) -> "TaskModelProtocol": ...
 
     def predict(self, inputs: Any, batch_size: int = ...) -> list[dict[str, Any]]: ...
 
@@ -186,11 +187,63 @@ class TaskModel:
 
     task: ClassVar[str] = ""
     default_batch_size: ClassVar[int] = 32
+    builtins: ClassVar[tuple[str, ...]] = ()  # named models `load_builtin` knows ("haar", "whisper-base"...)
+    default_name: ClassVar[str | None] = None  # cache folder of a default that `build_default` trains on first use
+    libraries: ClassVar[tuple[str, ...]] = ()  # versions recorded in the card by `save`
 
-    # -- construction -----------------------------------------------------------------------
+    # -- construction: one dispatcher, tasks fill the hooks below ----------------------------
     @classmethod
-    def load(cls, source: str | Path | None = None, device: str = "auto") -> "TaskModel":
+    def load(cls, source: str | Path | None = None, device: str = "auto", **options: Any) -> "TaskModel":
+        """The embedded default (`None`), a named built-in, a folder written by `save()`, or a hub id.
+
+        Every task loads through this one dispatcher; tasks fill the hooks `load_default` (or `build_default`),
+        `load_builtin`, `load_folder` and `load_hub`. `options` reach the hook (e.g. translation's languages).
+        """
+        from core.registry import resolve_source
+
+        if source is not None and str(source) in cls.builtins and not Path(str(source)).exists():
+            return cls.load_builtin(str(source), device, **options)
+        kind, where = resolve_source(cls.task, source)
+        if kind == "embedded":
+            return cls.load_default(device, **options)
+        if kind == "hub":
+            return cls.load_hub(str(where), device, **options)
+        return cls.load_folder(Path(where), device, **options)
+
+    @classmethod
+    def load_default(cls, device: str = "auto", **options: Any) -> "TaskModel":
+        """The embedded default: by default built once by `build_default` into the cache folder `default_name`, under
+        a file lock (parallel first uses build it once), then read by `load_folder`. Tasks whose default ships
+        ready (package weights, a rule engine) override this instead."""
+        from core.artifacts import cache_dir, cached_default
+
+        if cls.default_name is None:
+            raise NotImplementedError(f"{cls.__name__} sets neither default_name (with build_default) nor load_default")
+        return cached_default(cache_dir(cls.task) / cls.default_name,
+                              lambda folder: cls.build_default(folder, device=device, **options),
+                              lambda folder: cls.load_folder(folder, device, **options))
+
+    @classmethod
+    def build_default(cls, folder: Path, device: str = "auto", **options: Any) -> None:
+        """Train the embedded default and save it to `folder` (called under the default's lock, at most once)."""
+        raise NotImplementedError(f"{cls.__name__} has no default to build")
+
+    @classmethod
+    def load_builtin(cls, name: str, device: str = "auto", **options: Any) -> "TaskModel":
+        """A named built-in model (one of `builtins`)."""
+        raise NotImplementedError(f"{cls.__name__} has no built-in {name!r}")
+
+    @classmethod
+    def load_folder(cls, path: Path, device: str = "auto", **options: Any) -> "TaskModel":
+        """A folder written by `save()` (its card already checked by `core.registry.load`)."""
         raise NotImplementedError
+
+    @classmethod
+    def load_hub(cls, repo_id: str, device: str = "auto", **options: Any) -> "TaskModel":
+        """A hub model: by default its snapshot (downloaded only when HF_HUB_OFFLINE allows), read by `load_folder`."""
+        from core.registry import hub_snapshot
+
+        return cls.load_folder(hub_snapshot(cls.task, repo_id), device, **options)
 
     @classmethod
     def for_training(cls, base: str | Path | None = None, device: str = "auto") -> "TaskModel":
@@ -262,12 +315,34 @@ class TaskModel:
         raise NotImplementedError
 
     def save(self, path: str | Path) -> Path:
-        raise NotImplementedError
+        """Write the model folder: `save_card()` as card.json (schema-checked), `write_weights(folder)` beside it,
+        every file hashed into the card, all atomically (`core.artifacts.save_model_dir`)."""
+        from core.artifacts import save_model_dir
+
+        card = json.loads(json.dumps(self.save_card(), default=_plain))
+        return save_model_dir(path, card, write_weights=self.write_weights, libraries=self.libraries)
+
+    def save_card(self) -> dict[str, Any]:
+        """The card.json of a saved model (task, name, labels, preprocessing, config, metrics...)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot be saved")
+
+    def write_weights(self, folder: Path) -> None:
+        """Write the weight files into `folder` (safetensors, LightGBM text, JSON; never a pickle)."""
 
     def _require_fitted(self, *attributes: str) -> None:
         for name in attributes:
             if getattr(self, name, None) is None:
                 raise NotFittedError(f"this {type(self).__name__} is not fitted; call fit() or load() first")
+
+
+def _plain(value: Any) -> Any:
+    """JSON form of a card value: numbers and arrays as numbers and lists, paths and anything else as text."""
+    from core.artifacts import _json_default
+
+    try:
+        return _json_default(value)
+    except TypeError:
+        return str(value)
 
 
 def _flatten(record: dict[str, Any]) -> dict[str, Any]:

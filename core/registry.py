@@ -105,6 +105,18 @@ def resolve_source(task: str, model: str | os.PathLike | None) -> tuple[str, Any
     return "hub", text
 
 
+def hub_snapshot(task: str, repo_id: str) -> Path:
+    """The local folder of a hub model: from the cache, or downloaded when the machine is online and HF_HUB_OFFLINE
+    is not set; any failure (offline, unknown repo, no huggingface_hub) is a `ModelNotFoundError` naming the fix."""
+    offline = os.environ.get("HF_HUB_OFFLINE", "0").strip().lower() not in {"0", "", "false", "no"}
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(repo_id, local_files_only=offline))
+    except Exception as error:  # hub errors vary by version and cause
+        raise ModelNotFoundError(missing_model_message(task, repo_id) + f" ({type(error).__name__})") from error
+
+
 def missing_model_message(task: str, model: Any) -> str:
     """The error text for a model that cannot be found: names the three ways to give one."""
     spec = TASKS.get(task)

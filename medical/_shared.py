@@ -9,27 +9,26 @@ from typing import Any
 
 import numpy as np
 
-from core.artifacts import cache_dir, cached_default
-from core.errors import InputError, ModelNotFoundError
+from core.errors import InputError
 
 RESEARCH_NOTICE = "Research use only, not for diagnosis."
 
 
-def split_groups(groups: Sequence[str], val_fraction: float, seed: int) -> tuple[list[int], list[int]]:
+def split_groups(groups: Sequence[str], validation_fraction: float, seed: int) -> tuple[list[int], list[int]]:
     """Indices for train / validation with every group (patient) entirely on one side.
 
     >>> train, val = split_groups(["a", "a", "b", "c", "d"], 0.25, 0)
     >>> len(val), sorted(train + val)
     (1, [0, 1, 2, 3, 4])
     """
-    if not 0.0 < val_fraction < 1.0:
-        raise InputError(f"val_fraction must be between 0 and 1, got {val_fraction}")
+    if not 0.0 < validation_fraction < 1.0:
+        raise InputError(f"validation_fraction must be between 0 and 1, got {validation_fraction}")
     unique = sorted(set(groups))
     if len(unique) < 2:
         return list(range(len(groups))), []
     rng = np.random.default_rng(seed)
     order = [unique[i] for i in rng.permutation(len(unique))]
-    count = min(len(unique) - 1, max(1, round(val_fraction * len(unique))))
+    count = min(len(unique) - 1, max(1, round(validation_fraction * len(unique))))
     held = set(order[:count])
     train = [i for i, g in enumerate(groups) if g not in held]
     val = [i for i, g in enumerate(groups) if g in held]
@@ -75,24 +74,6 @@ def decode_run_length(code: dict[str, list[int]], shape: Sequence[int]) -> np.nd
     [[1, 0], [0, 1]]
     """
     return np.repeat(np.asarray(code["values"], dtype=np.int64), code["lengths"]).reshape(shape)
-
-
-def embedded_default(cls, name: str, device: str):
-    """The task's embedded default: loaded from its cache folder, trained (`cls.train_default`) and saved on first use."""
-    return cached_default(cache_dir(cls.task) / name, lambda folder: cls.train_default(device=device).save(folder),
-                          lambda folder: cls._from_folder(folder, device))
-
-
-def hub_folder(task: str, repo_id: str) -> Path:
-    """Download (or find in the cache) a hub model folder; failures become `ModelNotFoundError`."""
-    from core.registry import missing_model_message
-
-    try:
-        from huggingface_hub import snapshot_download
-
-        return Path(snapshot_download(repo_id))
-    except Exception as error:  # offline, unknown repo, no huggingface_hub
-        raise ModelNotFoundError(missing_model_message(task, repo_id) + f" ({type(error).__name__})") from error
 
 
 def data_hash(paths: Sequence[Path]) -> str:

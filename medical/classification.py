@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from core.artifacts import read_card, save_model_dir
+from core.artifacts import read_card
 from core.config import config_from_dict, config_to_dict
 from core.data.images import IMAGE_SUFFIXES, list_image_folder
 from core.data.paths import require_path
@@ -32,7 +32,7 @@ from core.evaluate import bars_plot, confusion_plot, metric_card, metric_with_ci
 from core.protocols import TaskModel, iter_batches
 from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
-from medical._shared import RESEARCH_NOTICE, data_hash, embedded_default, hub_folder, patient_from_name, split_groups
+from medical._shared import RESEARCH_NOTICE, data_hash, patient_from_name, split_groups
 from medical.io import MedicalImage, read_medical
 
 __all__ = ["MedicalClassifier", "ClassificationData", "lesion_demo_data", "prepare_image"]
@@ -171,27 +171,28 @@ class MedicalClassifier(TaskModel):
     """
 
     task: ClassVar[str] = "medical.classification"
+    libraries: ClassVar[tuple[str, ...]] = ("timm", "monai", "pydicom")
     default_batch_size: ClassVar[int] = 32
 
     @dataclass(frozen=True)
-    class Config:
+    class Config(TrainConfig):
         """Backbone and training settings; the defaults retrain the ImageNet EfficientNet-Lite0 (~40 images/class)."""
+
+        defaults = {
+            "batch_size": 8,
+            "lr": 0.0001,
+            "weight_decay": 0.01,
+            "validation_fraction": 0.2,
+            "patience": 2,
+            "log_every_steps": 5,
+        }
 
         architecture: str = PRETRAINED_ARCHITECTURE
         pretrained: bool = True  # tf_efficientnet_lite0: the packaged ImageNet weights; others: hub weights if cached
         image_size: int = 224
-        epochs: int = 10
-        batch_size: int = 8
-        lr: float = 1e-4
-        weight_decay: float = 0.01
-        val_fraction: float = 0.2
-        class_weighting: str = "balanced"  # balanced | none
+        class_weight: str = "balanced"  # balanced | none
         threshold: float = 0.5  # on the positive class probability (binary) or each class (one-vs-rest)
         positive_label: str | None = None  # two classes: the positive class; None: the rule in `choose_positive`
-        patience: int | None = 2
-        max_steps: int | None = None
-        amp: str = "auto"
-        seed: int = 0
         head_init: str = "probe"  # probe: logistic regression on frozen features (pretrained starts) | random
         fine_tune: bool = True  # False stops after the probe (the head alone)
         frozen_blocks: int = 3  # EfficientNet stages (after the stem) kept frozen while fine-tuning a pretrained start
@@ -255,17 +256,16 @@ class MedicalClassifier(TaskModel):
         return cls(None, None, cls.Config(architecture=value if ":" in value or "/" not in value else f"hf-hub:{value}",
                                           pretrained=True), device)
 
-    @classmethod
-    def load(cls, source: str | Path | None = None, device: str = "auto") -> "MedicalClassifier":
-        """The embedded demo default (`None`), a folder written by `save()`, or a hub folder in the same layout."""
-        kind, value = resolve_source(cls.task, source)
-        if kind == "embedded":
-            return cls._embedded(device)
-        folder = value if kind == "local" else hub_folder(cls.task, value)
-        return cls._from_folder(Path(folder), device)
+    # load() is core.TaskModel's: the embedded default (built by train_default on first use), a folder written by
+    # save(), or a hub snapshot in the same layout
+    default_name: ClassVar[str] = DEFAULT_NAME
 
     @classmethod
-    def _from_folder(cls, folder: Path, device: str) -> "MedicalClassifier":
+    def build_default(cls, folder: Path, device: str = "auto", **options: Any) -> None:
+        cls.train_default(device=device).save(folder)
+
+    @classmethod
+    def load_folder(cls, folder: Path, device: str = "auto", **options: Any) -> "MedicalClassifier":
         import timm
 
         if not (folder / "card.json").is_file():
@@ -282,10 +282,6 @@ class MedicalClassifier(TaskModel):
             saved["intensity_std"] = (preprocessing.get("std") or [STD])[0]
         config = config_from_dict(cls.Config, saved)
         return cls(network.eval(), card["labels"], config, device, card)
-
-    @classmethod
-    def _embedded(cls, device: str) -> "MedicalClassifier":
-        return embedded_default(cls, DEFAULT_NAME, device)
 
     @classmethod
     def train_default(cls, device: str = "auto", config: "MedicalClassifier.Config | None" = None, run_dir=None) -> "MedicalClassifier":
@@ -581,16 +577,16 @@ class MedicalClassifier(TaskModel):
             val = [i for i, s in enumerate(data.splits) if s in {"val", "valid", "validation"}]
             return train, val
         if data.groups is not None:
-            return split_groups(data.groups, config.val_fraction, config.seed)
+            return split_groups(data.groups, config.validation_fraction, config.seed)
         # no patient ids: a stratified split of images
         from sklearn.model_selection import train_test_split
 
         index = np.arange(len(data))
         counts = {label: data.labels.count(label) for label in set(data.labels)}
-        stratify = data.labels if min(counts.values()) >= 2 and len(data) * config.val_fraction >= len(counts) else None
+        stratify = data.labels if min(counts.values()) >= 2 and len(data) * config.validation_fraction >= len(counts) else None
         if len(data) < 4:
             return index.tolist(), index.tolist()
-        train, val = train_test_split(index, test_size=config.val_fraction, random_state=config.seed, stratify=stratify)
+        train, val = train_test_split(index, test_size=config.validation_fraction, random_state=config.seed, stratify=stratify)
         return sorted(train.tolist()), sorted(val.tolist())
 
     def fit(self, data: Any, config: "MedicalClassifier.Config | None" = None, *, run_dir: str | Path | None = None,
@@ -618,8 +614,8 @@ class MedicalClassifier(TaskModel):
         if config.head_init not in {"probe", "random"}:
             raise InputError(f"head_init must be 'probe' or 'random', got {config.head_init!r}")
         positive, positive_rule = choose_positive(label_names, config.positive_label)
-        if config.class_weighting not in {"balanced", "none"}:
-            raise InputError(f"class_weighting must be 'balanced' or 'none', got {config.class_weighting!r}")
+        if config.class_weight not in {"balanced", "none"}:
+            raise InputError(f"class_weight must be 'balanced' or 'none', got {config.class_weight!r}")
         base = {"model": self.card_.get("name") or self.config.architecture, "pretrained_start": None}
         if self.network_ is not None:  # fine-tuning a loaded model keeps its backbone and its preprocessing
             config = dataclasses.replace(config, architecture=self.config.architecture, image_size=self.config.image_size,
@@ -648,7 +644,7 @@ class MedicalClassifier(TaskModel):
                                    config.intensity_mean, config.intensity_std)
         val_images, val_targets = images[val_index], targets[val_index]
         weights = None
-        if config.class_weighting == "balanced":
+        if config.class_weight == "balanced":
             present = np.unique(targets[train_index].numpy())
             values = compute_class_weight("balanced", classes=present, y=targets[train_index].numpy())
             weights = torch.ones(len(self.label_names_))
@@ -689,7 +685,7 @@ class MedicalClassifier(TaskModel):
                         pooled = self.network_.forward_head(self.network_.forward_features(x), pre_logits=True)
                         features.append(pooled.float().flatten(1).cpu().numpy())
             head_weight, head_bias, probe_info = probe_head(np.concatenate(features), targets[train_index].tolist() * 2,
-                                                            len(self.label_names_), config.class_weighting == "balanced",
+                                                            len(self.label_names_), config.class_weight == "balanced",
                                                             config.seed, groups=list(range(len(train_index))) * 2)
             set_head(self.network_, head_weight, head_bias)
         start_state = {k: v.detach().clone() for k, v in self.network_.state_dict().items()}
@@ -699,10 +695,7 @@ class MedicalClassifier(TaskModel):
         # (2) fine-tuning (pretrained: later layers, batch-norm statistics frozen) or plain training (random init)
         result, kept, frozen = None, "probe" if probe_info else "initial", []
         if config.fine_tune or not pretrained:
-            train_config = TrainConfig(epochs=config.epochs, max_steps=config.max_steps, batch_size=config.batch_size,
-                                       lr=config.lr, weight_decay=config.weight_decay, patience=config.patience,
-                                       monitor="val_loss", monitor_mode="min", amp=config.amp, seed=config.seed,
-                                       log_every_steps=5)
+            train_config = config.trainer_config()
             network = self.network_
             if pretrained:
                 frozen = freeze_early_layers(network, config.frozen_blocks)
@@ -752,25 +745,23 @@ class MedicalClassifier(TaskModel):
                                   "mean": [self.config.intensity_mean] * 3, "std": [self.config.intensity_std] * 3,
                                   "volumes": "middle slice"}}
 
-    def save(self, path: str | Path) -> Path:
-        """timm hub layout (`config.json` + `model.safetensors`, loadable with `timm.create_model("local-dir:...")`) + card.json."""
-        from timm.models import save_for_hf
-
+    # save() is core.TaskModel's: this card, then the weights in timm's hub layout
+    def save_card(self) -> dict[str, Any]:
         if self.network_ is None:
             raise NotFittedError("nothing to save: fit() or load() a model first")
-        card = {**self.card, "config": config_to_dict(self.config)}
+        return {**self.card, "config": config_to_dict(self.config)}
+
+    def write_weights(self, folder: Path) -> None:
+        """`config.json` + `model.safetensors`, loadable with `timm.create_model("local-dir:...")`."""
+        from timm.models import save_for_hf
+
         size = self.config.image_size
-        mean, std = [self.config.intensity_mean] * 3, [self.config.intensity_std] * 3
-        data_config = {"input_size": [3, size, size], "mean": mean, "std": std, "interpolation": "bilinear",
-                       "crop_pct": 1.0}
-
-        def write(folder: Path) -> None:
-            save_for_hf(self.network_, str(folder), model_config={"label_names": list(self.label_names_),
-                                                                 "num_classes": len(self.label_names_)},
-                        safe_serialization=True, data_config=data_config)
-            json.loads((folder / "config.json").read_text())  # fail early on a broken config
-
-        return save_model_dir(path, card, write, libraries=("timm", "monai", "pydicom"))
+        data_config = {"input_size": [3, size, size], "mean": [self.config.intensity_mean] * 3,
+                       "std": [self.config.intensity_std] * 3, "interpolation": "bilinear", "crop_pct": 1.0}
+        save_for_hf(self.network_, str(folder), model_config={"label_names": list(self.label_names_),
+                                                             "num_classes": len(self.label_names_)},
+                    safe_serialization=True, data_config=data_config)
+        json.loads((folder / "config.json").read_text())  # fail early on a broken config
 
 
 def lesion_demo_data(seed: int = 0) -> tuple[ClassificationData, ClassificationData]:

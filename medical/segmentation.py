@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from core.artifacts import cache_dir, load_tensors, read_card, save_model_dir, save_tensors
+from core.artifacts import cache_dir, load_tensors, read_card, save_tensors
 from core.card import compare_cards
 from core.config import config_from_dict, config_to_dict
 from core.data.paths import require_path, resolve_inside
@@ -22,9 +22,9 @@ from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError, NotFittedError
 from core.evaluate import bars_plot, metric_card, metric_with_ci
 from core.protocols import TaskModel
-from core.registry import missing_model_message, resolve_source
+from core.registry import missing_model_message
 from core.train import TrainConfig, Trainer
-from medical._shared import (RESEARCH_NOTICE, data_hash, embedded_default, hub_folder, patient_from_name, run_length,
+from medical._shared import (RESEARCH_NOTICE, data_hash, patient_from_name, run_length,
                              split_groups)
 from medical._seg_nets import LITE_UNET, MONAI_UNET, build_network
 from medical._seg_plan import (AugmentedPatches, Fingerprint, Plan, budgeted_adamw, fingerprint, plan_augmentation,
@@ -251,12 +251,25 @@ class Segmenter(TaskModel):
     """
 
     task: ClassVar[str] = "medical.segmentation"
+    libraries: ClassVar[tuple[str, ...]] = ("monai", "nibabel", "pydicom")
     default_batch_size: ClassVar[int] = 8
 
     @dataclass(frozen=True)
-    class Config:
+    class Config(TrainConfig):
         """Network and training settings. Fields left None are planned from the data's fingerprint and the time
         budget at `fit` (the nnU-Net idea); fields given are kept."""
+
+        defaults = {
+            "epochs": None,
+            "batch_size": None,
+            "lr": None,
+            "weight_decay": 1e-05,
+            "validation_fraction": 0.2,
+            "patience": 4,  # validations without a better Dice before stopping
+            "monitor": "val_dice",
+            "monitor_mode": "max",
+            "log_every_steps": 5,
+        }
 
         spatial_dims: int = 2
         architecture: str = "auto"  # auto | unet | lite0-unet (auto: DEFAULT_ARCHITECTURE; unet when channels given)
@@ -266,20 +279,11 @@ class Segmenter(TaskModel):
         patch_size: int | None = None  # training patch edge; None = planned (256 for a fresh 2D model)
         infer_size: int | None = None  # sliding-window edge at inference; None = patch_size (planned: up to 2x)
         overlap: float = 0.25
-        epochs: int | None = None
         samples_per_epoch: int | None = None
-        batch_size: int | None = None
-        lr: float | None = None
-        weight_decay: float = 1e-5
-        val_fraction: float = 0.2
-        patience: int | None = 4  # validations without a better Dice before stopping
-        max_steps: int | None = None
         time_budget_s: float | None = 540.0  # wall seconds for the whole fit (planning, steps, validation); None = none
         augmentation: str = "auto"  # auto (planned) | basic (flips, rot90, jitter) | strong (+rotation, elastic, gamma)
         positive_label: int | None = None  # binary masks: the mask value of the structure; None = the larger (255 of 0/255)
         tta: str = "auto"  # flip averaging at inference: auto (kept when it raises validation Dice) | on | off
-        amp: str = "auto"
-        seed: int = 0
 
     def __init__(self, network=None, label_names: list[str] | None = None, config: "Segmenter.Config | None" = None,
                  device: str = "auto", card: dict[str, Any] | None = None):
@@ -349,17 +353,16 @@ class Segmenter(TaskModel):
             return cls(None, None, cls.Config(), device)
         return cls.load(base, device=device)
 
-    @classmethod
-    def load(cls, source: str | Path | None = None, device: str = "auto") -> "Segmenter":
-        """The embedded brain-tissue default (`None`), a folder written by `save()`, or a hub id."""
-        kind, value = resolve_source(cls.task, source)
-        if kind == "embedded":
-            return cls._embedded(device)
-        folder = value if kind == "local" else hub_folder(cls.task, value)
-        return cls._from_folder(Path(folder), device)
+    # load() is core.TaskModel's: the embedded default (built by train_default on first use), a folder written by
+    # save(), or a hub snapshot in the same layout
+    default_name: ClassVar[str] = DEFAULT_NAME
 
     @classmethod
-    def _from_folder(cls, folder: Path, device: str) -> "Segmenter":
+    def build_default(cls, folder: Path, device: str = "auto", **options: Any) -> None:
+        cls.train_default(device=device).save(folder)
+
+    @classmethod
+    def load_folder(cls, folder: Path, device: str = "auto", **options: Any) -> "Segmenter":
         card = read_card(folder, task=cls.task)
         network_info = card.get("network", {})
         if network_info.get("class") not in (MONAI_UNET, LITE_UNET) or "args" not in network_info:
@@ -374,10 +377,10 @@ class Segmenter(TaskModel):
         return cls(network.eval(), card["labels"], config, device, card)
 
     @classmethod
-    def _embedded(cls, device: str) -> "Segmenter":
+    def load_default(cls, device: str = "auto", **options: Any) -> "Segmenter":
         if (SHIPPED / "card.json").is_file():  # built by `train_default` and committed: no first-use training
-            return cls._from_folder(SHIPPED, device)
-        return embedded_default(cls, DEFAULT_NAME, device)
+            return cls.load_folder(SHIPPED, device)
+        return super().load_default(device, **options)
 
     @classmethod
     def rebuild_default(cls, out: str | Path | None = None, quick: bool = False) -> dict[str, Any]:
@@ -734,7 +737,7 @@ class Segmenter(TaskModel):
         divisor = self._network_args(config, len(self.label_names_))[2]
         self._check_labels(data)
         images, masks, groups = self._units(data)
-        train_index, val_index = split_groups(groups, config.val_fraction, config.seed)
+        train_index, val_index = split_groups(groups, config.validation_fraction, config.seed)
         if not val_index:
             val_index = train_index  # one item only: validation on the training data (said in the card)
         train_images, train_masks = [images[i] for i in train_index], [masks[i] for i in train_index]
@@ -797,11 +800,7 @@ class Segmenter(TaskModel):
             train_seconds = max(1.0, budget_end - time.monotonic() - after_validations * clock["val"] - 5.0)
             optimizer_factory = lambda network: budgeted_adamw(network, config.lr, config.weight_decay,  # noqa: E731
                                                                config.max_steps, train_seconds)
-        train_config = TrainConfig(epochs=config.epochs, max_steps=config.max_steps, batch_size=config.batch_size,
-                                   lr=config.lr, weight_decay=config.weight_decay, patience=config.patience,
-                                   monitor="val_dice", monitor_mode="max", amp=config.amp, seed=config.seed,
-                                   log_every_steps=5, warmup_ratio=0.05,
-                                   min_lr_ratio=1.0 if optimizer_factory is not None else 0.0)
+        train_config = config.trainer_config(min_lr_ratio=1.0 if optimizer_factory is not None else config.min_lr_ratio)
         self.network_.train()
         stopped = "planned steps or early stop on validation Dice"
         try:
@@ -945,14 +944,14 @@ class Segmenter(TaskModel):
                 "flip_averaging": self._tta_flips() != [()],
                 "volume_axes": "(Z, H, W) axial slices; NIfTI reoriented to RAS"}
 
-    def save(self, path: str | Path) -> Path:
-        """Write `model.safetensors` + `card.json` (UNet constructor args, labels, preprocessing, metrics)."""
+    # save() is core.TaskModel's: this card (UNet constructor args, labels, preprocessing, metrics), then the weights
+    def save_card(self) -> dict[str, Any]:
         if self.network_ is None:
             raise NotFittedError("nothing to save: fit() or load() a model first")
-        card = {**self.card, "config": config_to_dict(self.config)}
-        weights = {k: v for k, v in self.network_.state_dict().items()}
-        return save_model_dir(path, card, lambda folder: save_tensors(folder / WEIGHTS_NAME, weights),
-                              libraries=("monai", "nibabel", "pydicom"))
+        return {**self.card, "config": config_to_dict(self.config)}
+
+    def write_weights(self, folder: Path) -> None:
+        save_tensors(folder / WEIGHTS_NAME, dict(self.network_.state_dict()))
 
 
 def brain_tissue_data() -> SegmentationData:

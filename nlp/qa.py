@@ -11,13 +11,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from core.artifacts import cache_dir, hash_bytes, read_card, save_model_dir
+from core.artifacts import hash_bytes, read_card
 from core.config import config_to_dict
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError
 from core.evaluate import bars_plot, metric_card, metric_with_ci
 from core.protocols import TaskModel
-from core.registry import missing_model_message, resolve_source
+from core.registry import missing_model_message
 from core.train import TrainConfig, Trainer
 from nlp._encoder import TextEncoder, minilm_path, tokenizer_lock
 from nlp._span_rules import best_span, content_words, split_sentences
@@ -29,20 +29,21 @@ LIBRARIES = ("transformers", "tokenizers", "torchmetrics")
 
 
 @dataclasses.dataclass(frozen=True)
-class QAConfig:
+class QAConfig(TrainConfig):
     """Fine-tuning hyperparameters for an extractive QA head (and inference windowing)."""
 
-    epochs: int = 2
-    max_steps: int | None = None
-    batch_size: int = 16
-    lr: float = 5e-5
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.1
+    defaults = {
+        "epochs": 2,
+        "batch_size": 16,
+        "lr": 5e-05,
+        "weight_decay": 0.01,
+        "warmup_ratio": 0.1,
+        "patience": 2,
+        "progress_bar": False,
+    }
+
     max_length: int = 384
     stride: int = 128
-    validation_fraction: float = 0.1
-    patience: int | None = 2
-    seed: int = 0
 
 
 def read_squad(path_or_data: Any) -> list[dict[str, Any]]:
@@ -128,6 +129,7 @@ class QAModel(TaskModel):
     """(question, context) -> answer span with character offsets and a score."""
 
     task: ClassVar[str] = "nlp.qa"
+    libraries: ClassVar[tuple[str, ...]] = LIBRARIES
     Config: ClassVar[type] = QAConfig
     default_batch_size: ClassVar[int] = 16
 
@@ -148,23 +150,18 @@ class QAModel(TaskModel):
         self.info = dict(info or {})
 
     # -- construction -------------------------------------------------------------------------------------
-    @classmethod
-    def load(cls, source: str | Path | None = None, device: str = "auto") -> "QAModel":
-        """Embedded retrieval baseline (None), a folder written by `save()`, or a hub id of an extractive QA model.
+    # load() is core.TaskModel's: the default below (built on first use), a folder written by save(), or a hub id
+    default_name: ClassVar[str] = DEFAULT_NAME
 
-        >>> QAModel.load("/no/such/folder")  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        core.errors.ModelNotFoundError: model '/no/such/folder' for nlp.qa was not found...
-        """
-        kind, where = resolve_source(cls.task, source)
-        chosen = pick_device(device)
-        if kind == "embedded":
-            folder = cache_dir(DEFAULT_NAME)
-            if not (folder / "card.json").is_file():
-                cls.from_encoder(minilm_path(), device="cpu", name="all-MiniLM-L6-v2 retrieval + span rules").save(folder)
-            return cls._load_dir(folder, chosen)
-        if kind == "local":
-            return cls._load_dir(where, chosen)
+    @classmethod
+    def build_default(cls, folder: Path, device: str = "auto", **options: Any) -> None:
+        """The embedded retrieval baseline: the packaged MiniLM + answer-type span rules (nothing QA-trained)."""
+        cls.from_encoder(minilm_path(), device="cpu", name="all-MiniLM-L6-v2 retrieval + span rules").save(folder)
+
+    @classmethod
+    def load_hub(cls, repo_id: str, device: str = "auto", **options: Any) -> "QAModel":
+        """An extractive QA model from the hub (transformers)."""
+        chosen, where = pick_device(device), repo_id
         from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
         try:
@@ -199,18 +196,18 @@ class QAModel(TaskModel):
         return cls("extractive", model=model.to(chosen).eval(), tokenizer=tokenizer, device=chosen, name=name, **options)
 
     @classmethod
-    def _load_dir(cls, path: Path, device) -> "QAModel":
+    def load_folder(cls, path: Path, device: str = "auto", **options: Any) -> "QAModel":
         from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
-        card = read_card(path, task=cls.task)
+        card, device = read_card(path, task=cls.task), pick_device(device)
         settings = card.get("preprocessing", {})
-        options = dict(name=card.get("name", Path(path).name), info=card, max_length=settings.get("max_length", 384),
+        kwargs = dict(name=card.get("name", Path(path).name), info=card, max_length=settings.get("max_length", 384),
                        stride=settings.get("stride", 128), max_answer_tokens=settings.get("max_answer_tokens", 30),
                        allow_no_answer=settings.get("allow_no_answer", False), no_answer_margin=settings.get("no_answer_margin", 0.0))
         if card.get("kind") == "retrieval":
-            return cls("retrieval", encoder=TextEncoder.from_dir(Path(path) / "encoder", device, max_length=256), device=device, **options)
+            return cls("retrieval", encoder=TextEncoder.from_dir(Path(path) / "encoder", device, max_length=256), device=device, **kwargs)
         model = AutoModelForQuestionAnswering.from_pretrained(str(path)).to(device).eval()
-        return cls("extractive", model=model, tokenizer=AutoTokenizer.from_pretrained(str(path)), device=device, **options)
+        return cls("extractive", model=model, tokenizer=AutoTokenizer.from_pretrained(str(path)), device=device, **kwargs)
 
     def _as_extractive(self) -> "QAModel":
         """A BERT-style QA model whose body is this retrieval model's encoder (the span head starts untrained)."""
@@ -380,9 +377,7 @@ class QAModel(TaskModel):
         train_rows, val_rows = self._features(train), self._features(validation) if validation else None
         if not train_rows:
             raise InputError("no training question has an answer found inside its context window; check answer_start offsets")
-        train_config = TrainConfig(epochs=config.epochs, max_steps=config.max_steps, batch_size=config.batch_size, lr=config.lr,
-                                   weight_decay=config.weight_decay, warmup_ratio=config.warmup_ratio,
-                                   patience=config.patience if val_rows else None, seed=config.seed, progress_bar=False)
+        train_config = config.trainer_config(patience=config.patience if val_rows else None)
 
         def collate(batch):
             import torch
@@ -436,21 +431,20 @@ class QAModel(TaskModel):
         keep = {k: v for k, v in self.info.items() if k not in {"files", "library_versions", "format_version", "created"}}
         return {**keep, "task": self.task, "name": self.name, "kind": self.kind}
 
-    def save(self, path: str | Path) -> Path:
-        """card.json + weights: extractive models via save_pretrained; the retrieval baseline as `encoder/`."""
-        card = {**self.card, "preprocessing": {"max_length": self.max_length, "stride": self.stride,
+    # save() is core.TaskModel's: this card, then these weights, hashed and written atomically
+    def save_card(self) -> dict[str, Any]:
+        return {**self.card, "preprocessing": {"max_length": self.max_length, "stride": self.stride,
                                                "max_answer_tokens": self.max_answer_tokens,
                                                "allow_no_answer": self.allow_no_answer, "no_answer_margin": self.no_answer_margin}}
 
-        def write(folder: Path) -> None:
-            if self.kind == "retrieval":
-                self.encoder_.model.save_pretrained(folder / "encoder", safe_serialization=True)
-                self.encoder_.tokenizer.save_pretrained(folder / "encoder")
-            else:
-                self.model_.save_pretrained(folder, safe_serialization=True)
-                self.tokenizer_.save_pretrained(folder)
-
-        return save_model_dir(path, json.loads(json.dumps(card, default=str)), write_weights=write, libraries=LIBRARIES)
+    def write_weights(self, folder: Path) -> None:
+        """Extractive models via save_pretrained; the retrieval baseline as `encoder/`."""
+        if self.kind == "retrieval":
+            self.encoder_.model.save_pretrained(folder / "encoder", safe_serialization=True)
+            self.encoder_.tokenizer.save_pretrained(folder / "encoder")
+        else:
+            self.model_.save_pretrained(folder, safe_serialization=True)
+            self.tokenizer_.save_pretrained(folder)
 
 
 def load(source: str | Path | None = None, device: str = "auto") -> QAModel:

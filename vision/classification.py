@@ -4,7 +4,6 @@ probe), then the later layers fine-tuned with frozen batch-norm statistics, earl
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
 import threading
 import time
@@ -18,7 +17,7 @@ import timm
 import torch
 import torch.nn.functional as F
 
-from core.artifacts import hash_files, read_card, save_model_dir
+from core.artifacts import hash_files, read_card
 from core.config import config_to_dict
 from core.data import list_image_folder, read_image_manifest
 from core.data.paths import require_path
@@ -61,18 +60,18 @@ RECIPE = ("LP-FT: (1) linear probe: a logistic regression (C by cross-validated 
 class ClassifierConfig(TrainConfig):
     """Retraining hyperparameters (the core TrainConfig plus the transfer recipe); defaults suit ~40 images/class."""
 
-    epochs: int = 10
-    batch_size: int = 8
-    lr: float = 1e-4
-    weight_decay: float = 0.01
-    monitor: str = "val_loss"
-    monitor_mode: str = "min"
-    patience: int | None = 2  # evaluations without improvement; on ~40 images/class the best epoch comes early
+    defaults = {
+        "batch_size": 8,
+        "lr": 0.0001,
+        "weight_decay": 0.01,
+        "patience": 2,  # evaluations without improvement; on ~40 images/class the best epoch comes early
+        "validation_fraction": 0.2,  # used when the data has no val/ split
+    }
+
     image_size: int | None = None  # None keeps the model's input size
     augment: bool = True  # random resized crop (scale 0.5-1), flip, colour jitter 0.2 (timm's training transform)
-    class_weights: bool = True  # "balanced" weights in the loss (and the probe) for imbalanced classes
+    class_weight: str = "balanced"  # balanced | none: "balanced" weights in the loss (and the probe) for imbalanced classes
     label_smoothing: float = 0.1
-    val_fraction: float = 0.2  # used when the data has no val/ split
     head_init: str = "probe"  # probe: logistic regression on frozen features | random: timm's fresh head
     fine_tune: bool = True  # False stops after the probe (the head alone)
     frozen_blocks: int = 3  # EfficientNet stages (after the stem) kept frozen while fine-tuning
@@ -101,6 +100,7 @@ class ImageClassifier(TaskModel):
     """
 
     task: ClassVar[str] = "vision.classification"
+    libraries: ClassVar[tuple[str, ...]] = ("timm", "torchvision")
     Config: ClassVar[type] = ClassifierConfig
     default_batch_size: ClassVar[int] = 64
 
@@ -151,15 +151,16 @@ class ImageClassifier(TaskModel):
                 self._fused = fused = (self.network, copy)
             return fused[1]
 
+    # load() is core.TaskModel's: the ImageNet default (also under its timm names), a folder, or a timm / hub name
+    builtins: ClassVar[tuple[str, ...]] = tuple(sorted(IMAGENET_ALIASES))
+
     @classmethod
-    def load(cls, source: str | Path | None = None, device: str = "auto") -> "ImageClassifier":
-        """The embedded default (None), a directory written by `save()`, or a timm / hub model name."""
-        kind, value = resolve_source(cls.task, source)
-        if kind == "embedded" or (kind == "hub" and value in IMAGENET_ALIASES):
-            return cls.imagenet_default(device)
-        if kind == "local":
-            return cls._load_dir(value, device)
-        return cls._load_timm(value, device)
+    def load_default(cls, device: str = "auto", **options: Any) -> "ImageClassifier":
+        return cls.imagenet_default(device)
+
+    @classmethod
+    def load_builtin(cls, name: str, device: str = "auto", **options: Any) -> "ImageClassifier":
+        return cls.imagenet_default(device)
 
     @classmethod
     def imagenet_default(cls, device: str = "auto") -> "ImageClassifier":
@@ -184,7 +185,7 @@ class ImageClassifier(TaskModel):
         kind, value = resolve_source(cls.task, base)
         if kind == "hub" and value not in IMAGENET_ALIASES:
             try:
-                return cls._load_timm(value, device)
+                return cls.load_hub(value, device)
             except ModelNotFoundError:
                 if value.split(":")[-1].split(".")[0] not in timm.list_models():
                     raise
@@ -196,7 +197,7 @@ class ImageClassifier(TaskModel):
         return cls.load(base, device=device)
 
     @classmethod
-    def _load_dir(cls, path: Path, device: str) -> "ImageClassifier":
+    def load_folder(cls, path: Path, device: str = "auto", **options: Any) -> "ImageClassifier":
         card = read_card(path, task=cls.task)
         try:
             network = timm.create_model("local-dir:" + str(Path(path).resolve()), pretrained=True)
@@ -206,7 +207,7 @@ class ImageClassifier(TaskModel):
         return cls._ready(network, card["label_names"], card.get("preprocessing"), card.get("model", Path(path).name), info, device)
 
     @classmethod
-    def _load_timm(cls, name: str, device: str) -> "ImageClassifier":
+    def load_hub(cls, name: str, device: str = "auto", **options: Any) -> "ImageClassifier":
         reference = name if name.startswith(("hf-hub:", "local-dir:")) else ("hf-hub:" + name if "/" in name else name)
         try:
             network = timm.create_model(reference, pretrained=True)
@@ -459,7 +460,7 @@ class ImageClassifier(TaskModel):
         if len(labels) < 2:
             raise InputError(f"the data has only one class ({labels[0]}); classification needs at least two")
         images = decode_images([item[0] for item in items], self.image_mode)  # every file checked before training
-        train_index, val_index = _split(items, config.val_fraction, config.seed)
+        train_index, val_index = _split(items, config.validation_fraction, config.seed)
         source = self.info.get("source") if isinstance(self.info.get("source"), dict) else {}
         base = {"model": self.name, **{k: source[k] for k in ("what", "package", "version", "sha256", "licence") if k in source}}
         if labels != self.label_names:
@@ -474,7 +475,9 @@ class ImageClassifier(TaskModel):
                                   self._transform(training=True, augment=config.augment))
         val_set = _ImageDataset([images[i] for i in val_index], [targets[i] for i in val_index], self._transform())
         weight = None
-        if config.class_weights:
+        if config.class_weight not in {"balanced", "none"}:
+            raise InputError(f"class_weight must be 'balanced' or 'none', got {config.class_weight!r}")
+        if config.class_weight == "balanced":
             from sklearn.utils.class_weight import compute_class_weight
 
             present = np.unique(train_targets)
@@ -489,7 +492,7 @@ class ImageClassifier(TaskModel):
         if config.head_init == "probe" and pretrained:
             features = self._pooled([images[i] for i in train_index])
             head_weight, head_bias, probe_info = probe_head(features, train_targets * 2, len(labels),
-                                                            balanced=config.class_weights, seed=config.seed,
+                                                            balanced=config.class_weight == "balanced", seed=config.seed,
                                                             groups=list(range(len(train_index))) * 2)
             set_head(self.network, head_weight, head_bias)
             self._fused = None
@@ -520,7 +523,7 @@ class ImageClassifier(TaskModel):
         result, kept, frozen = None, "probe" if probe_info else "initial", []
         if config.fine_tune or not pretrained:
             frozen = freeze_early_layers(self.network, config.frozen_blocks) if pretrained else []
-            trainer_config = TrainConfig(**{f.name: getattr(config, f.name) for f in dataclasses.fields(TrainConfig)})
+            trainer_config = config.trainer_config()
             wrapped = (FrozenNormNetwork(self.network) if pretrained else self.network).train()
             try:
                 result = Trainer(wrapped, train_set, config=trainer_config, loss_fn=loss_fn, val_data=val_set,
@@ -566,25 +569,26 @@ class ImageClassifier(TaskModel):
         return torch.cat(plain + mirrored).numpy()
 
     # -- persistence ---------------------------------------------------------------------------------
+    # save() is core.TaskModel's: card.json plus timm's hub layout (config.json + model.safetensors)
     def save(self, path: str | Path) -> Path:
-        """A folder with card.json plus timm's hub layout (config.json + model.safetensors)."""
-        from timm.models import save_for_hf
+        with self._lock:  # the network moves to the CPU while it is written
+            return super().save(path)
 
+    def save_card(self) -> dict[str, Any]:
         self._require_fitted("network")
-        card = {"task": self.task, "model": self.name, "label_names": self.label_names,
+        return {"task": self.task, "model": self.name, "label_names": self.label_names,
                 "preprocessing": _plain(self.data_config), **self.info}
 
-        def write_weights(folder: Path) -> None:
-            network = self.network.to("cpu").to(memory_format=torch.contiguous_format)
-            network.pretrained_cfg = {**network.pretrained_cfg, **_plain(self.data_config), "label_names": self.label_names}
-            try:
-                save_for_hf(network, str(folder), model_config={"label_names": self.label_names},
-                            safe_serialization=True, data_config=_plain(self.data_config))
-            finally:
-                self._to_device()
+    def write_weights(self, folder: Path) -> None:
+        from timm.models import save_for_hf
 
-        with self._lock:
-            return save_model_dir(path, card, write_weights=write_weights, libraries=("timm", "torchvision"))
+        network = self.network.to("cpu").to(memory_format=torch.contiguous_format)
+        network.pretrained_cfg = {**network.pretrained_cfg, **_plain(self.data_config), "label_names": self.label_names}
+        try:
+            save_for_hf(network, str(folder), model_config={"label_names": self.label_names},
+                        safe_serialization=True, data_config=_plain(self.data_config))
+        finally:
+            self._to_device()
 
     @property
     def card(self) -> dict[str, Any]:
@@ -644,7 +648,7 @@ def _linear_probe(features: np.ndarray, labels: list[str], seed: int = 0) -> dic
             "sampled": sampled, "note": PROBE_NOTE}
 
 
-def _split(items: list, val_fraction: float, seed: int) -> tuple[list[int], list[int]]:
+def _split(items: list, validation_fraction: float, seed: int) -> tuple[list[int], list[int]]:
     """Use train/val folders when present; else a stratified split (tiny data validates on the train set)."""
     splits = [item[2] for item in items]
     train = [i for i, s in enumerate(splits) if s == "train"]
@@ -654,11 +658,11 @@ def _split(items: list, val_fraction: float, seed: int) -> tuple[list[int], list
     indices = list(range(len(items)))
     labels = [item[1] for item in items]
     counts = {label: labels.count(label) for label in set(labels)}
-    if len(items) < 10 or min(counts.values()) < 2 or not 0 < val_fraction < 1:
+    if len(items) < 10 or min(counts.values()) < 2 or not 0 < validation_fraction < 1:
         return indices, indices
     from sklearn.model_selection import train_test_split
 
-    n_val = max(len(counts), int(round(val_fraction * len(items))))
+    n_val = max(len(counts), int(round(validation_fraction * len(items))))
     train, val = train_test_split(indices, test_size=n_val, stratify=labels, random_state=seed)
     return sorted(train), sorted(val)
 

@@ -4,7 +4,6 @@ ImageNet EfficientNet-Lite0 body with an FPN -- and transformers DETR-family mod
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import threading
 import time
@@ -15,13 +14,13 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from core.artifacts import hash_files, load_tensors, read_card, save_model_dir, save_tensors
+from core.artifacts import hash_files, load_tensors, read_card, save_tensors
 from core.config import config_to_dict
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError
 from core.evaluate import bars_plot, bootstrap_ci, metric_card
 from core.protocols import TaskModel, iter_batches
-from core.registry import missing_model_message, resolve_source
+from core.registry import missing_model_message
 from core.train import MetricsLog, TrainConfig, Trainer
 from vision import _lite_detector as lite
 from vision._darknet import DarknetYolo
@@ -58,15 +57,18 @@ class DetectorConfig(TrainConfig):
     (AdamW) instead, which DETR-family models always use.
     """
 
-    epochs: int = 200  # a cap; the time budget usually ends the run first
-    batch_size: int = 4
-    lr: float | None = None  # peak learning rate; None: 0.02 (SGD, time-budgeted) or 1e-4 (AdamW, core Trainer)
-    weight_decay: float = 1e-4
-    monitor: str = "val_map"
-    monitor_mode: str = "max"
-    patience: int | None = 4
+    defaults = {
+        "epochs": 200,  # a cap; the time budget usually ends the run first
+        "batch_size": 4,
+        "lr": None,  # peak learning rate; None: 0.02 (SGD, time-budgeted) or 1e-4 (AdamW, core Trainer)
+        "weight_decay": 0.0001,
+        "monitor": "val_map",
+        "monitor_mode": "max",
+        "patience": 4,
+        "validation_fraction": 0.2,
+    }
+
     augment: bool = True  # box-aware flips and photometric jitter (torchvision.transforms.v2)
-    val_fraction: float = 0.2
     time_budget_s: float | None = 540.0  # seconds for the whole fit (data, training, validation)
     image_size: int = 512  # longest image side at the model input (EfficientNet-Lite0 detector)
     scale_jitter: float = 0.25  # training input size drawn from image_size * [1 - jitter, 1 + jitter]
@@ -154,6 +156,7 @@ class Detector(TaskModel):
     """
 
     task: ClassVar[str] = "vision.detection"
+    libraries: ClassVar[tuple[str, ...]] = ("torchvision", "transformers", "opencv-python-headless")
     Config: ClassVar[type] = DetectorConfig
     default_batch_size: ClassVar[int] = 4
 
@@ -205,18 +208,17 @@ class Detector(TaskModel):
         if self.network is not None and self.backend not in {"haar", "darknet"}:
             self.network.to(self.device_).eval()
 
+    # load() is core.TaskModel's: the COCO-80 yolov3-tiny (default), a built-in ("haar", "yolov3-tiny"), a folder
+    # written by save(), a torchvision name or a transformers hub id
+    builtins: ClassVar[tuple[str, ...]] = tuple(BUILT_IN)
+
     @classmethod
-    def load(cls, source: str | Path | None = None, device: str = "auto") -> "Detector":
-        """The COCO-80 yolov3-tiny (None), a built-in ("haar", "yolov3-tiny"), a directory written by `save()`, a
-        torchvision name or a transformers hub id."""
-        if source is not None and str(source) in BUILT_IN and not Path(str(source)).exists():
-            return cls._haar(device) if str(source) == "haar" else cls._darknet(device)
-        kind, value = resolve_source(cls.task, source)
-        if kind == "embedded":
-            return cls._darknet(device)
-        if kind == "local":
-            return cls._load_dir(Path(value), device)
-        return cls._load_hub(value, device)
+    def load_default(cls, device: str = "auto", **options: Any) -> "Detector":
+        return cls._darknet(device)
+
+    @classmethod
+    def load_builtin(cls, name: str, device: str = "auto", **options: Any) -> "Detector":
+        return cls._haar(device) if name == "haar" else cls._darknet(device)
 
     @classmethod
     def for_training(cls, base: str | Path | None = None, device: str = "auto") -> "Detector":
@@ -229,7 +231,7 @@ class Detector(TaskModel):
         name = str(base).split("/")[-1]
         if name in TORCHVISION_ARCHITECTURES and not Path(str(base)).exists():
             try:
-                return cls._load_hub(str(base), device)
+                return cls.load_hub(str(base), device)
             except ModelNotFoundError:
                 return cls.torchvision(name, ["object"], device=device)
         return cls.load(base, device=device)
@@ -267,7 +269,7 @@ class Detector(TaskModel):
         return model
 
     @classmethod
-    def _load_dir(cls, path: Path, device: str) -> "Detector":
+    def load_folder(cls, path: Path, device: str = "auto", **options: Any) -> "Detector":
         if not (path / "card.json").is_file() and (path / "config.json").is_file():
             from core.artifacts import check_model_dir
 
@@ -298,7 +300,7 @@ class Detector(TaskModel):
         return model
 
     @classmethod
-    def _load_hub(cls, name: str, device: str) -> "Detector":
+    def load_hub(cls, name: str, device: str = "auto", **options: Any) -> "Detector":
         architecture = name.split("/")[-1]
         if architecture in TORCHVISION_ARCHITECTURES:
             import torchvision
@@ -518,7 +520,7 @@ class Detector(TaskModel):
         classes = sorted({label for sample in data.samples for label in sample.labels} | set(data.class_names))
         images = decode_images([sample.image for sample in data.samples], "RGB")  # every image checked first
         wanted = ["__background__", *classes] if self.backend == "torchvision" else classes
-        train_rows, val_rows = _split_rows(len(data.samples), config.val_fraction, config.seed)
+        train_rows, val_rows = _split_rows(len(data.samples), config.validation_fraction, config.seed)
         anchors = None
         if getattr(self, "fresh_", False) and self.architecture == lite.ARCHITECTURE:
             model_args = {**self.model_args, "image_size": config.image_size}
@@ -603,8 +605,7 @@ class Detector(TaskModel):
                       f"{config.image_size} x [{1 - config.scale_jitter:g}, {1 + config.scale_jitter:g}], "
                       f"{'flips and photometric jitter' if config.augment else 'no augmentation'}, best validation mAP kept")
         else:
-            trainer_config = TrainConfig(**{f.name: getattr(config, f.name) for f in dataclasses.fields(TrainConfig)
-                                            if f.name != "lr"}, lr=1e-4 if config.lr is None else config.lr)
+            trainer_config = config.trainer_config(lr=1e-4 if config.lr is None else config.lr)
             collate = _ProcessorCollate(self.processor) if transformers else _collate
             result = Trainer(self.network, train_set, config=trainer_config, loss_fn=loss_fn, eval_fn=eval_fn,
                              collate_fn=collate, run_dir=run_dir, callbacks=callbacks, device=self.device).fit(resume=resume)
@@ -649,21 +650,20 @@ class Detector(TaskModel):
         self._to_device()
 
     # -- persistence ------------------------------------------------------------------------------------------
-    def save(self, path: str | Path) -> Path:
-        """card.json + model.safetensors (torchvision, constructor args in the card) or save_pretrained (transformers)."""
+    # save() is core.TaskModel's: this card, then these weights, hashed and written atomically
+    def save_card(self) -> dict[str, Any]:
         self._require_fitted("network")
-        card = {"task": self.task, "backend": self.backend, "model": self.name, "architecture": self.architecture,
+        return {"task": self.task, "backend": self.backend, "model": self.name, "architecture": self.architecture,
                 "label_names": self.label_names, "model_args": self.model_args, "score_threshold": self.score_threshold,
                 "box_format": "xyxy pixels", **self.info}
 
-        def write_weights(folder: Path) -> None:
-            if self.backend == "torchvision":
-                save_tensors(folder / "model.safetensors", self.network.state_dict())
-            elif self.backend == "transformers":
-                self.network.save_pretrained(folder, safe_serialization=True)
-                self.processor.save_pretrained(folder)
-
-        return save_model_dir(path, card, write_weights=write_weights, libraries=("torchvision", "transformers", "opencv-python-headless"))
+    def write_weights(self, folder: Path) -> None:
+        """model.safetensors (torchvision, constructor args in the card) or save_pretrained (transformers)."""
+        if self.backend == "torchvision":
+            save_tensors(folder / "model.safetensors", self.network.state_dict())
+        elif self.backend == "transformers":
+            self.network.save_pretrained(folder, safe_serialization=True)
+            self.processor.save_pretrained(folder)
 
     @property
     def card(self) -> dict[str, Any]:
@@ -718,9 +718,9 @@ def _cached_statistic(preds: list[dict], targets: list[dict], key: str):
     return statistic
 
 
-def _split_rows(n: int, val_fraction: float, seed: int) -> tuple[list[int], list[int]]:
-    if n < 5 or not 0 < val_fraction < 1:
+def _split_rows(n: int, validation_fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    if n < 5 or not 0 < validation_fraction < 1:
         return list(range(n)), list(range(n))
     order = np.random.default_rng(seed).permutation(n).tolist()
-    n_val = max(1, int(round(val_fraction * n)))
+    n_val = max(1, int(round(validation_fraction * n)))
     return sorted(order[n_val:]), sorted(order[:n_val])

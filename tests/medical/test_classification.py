@@ -106,11 +106,11 @@ def test_class_imbalance_weights_and_unknown_option(tmp_path):
     for file in sorted((folder / "abnormal").iterdir())[1:]:
         file.unlink()
     model = MedicalClassifier.for_training(None, device="cpu").fit(folder, TINY)
-    assert model.card["config"]["class_weighting"] == "balanced"
+    assert model.card["config"]["class_weight"] == "balanced"
     with pytest.raises(InputError, match="unknown option"):
         MedicalClassifier.read_data(folder, colour="red")
     with pytest.raises(InputError):
-        model.fit(folder, dataclasses.replace(TINY, class_weighting="magic"))
+        model.fit(folder, dataclasses.replace(TINY, class_weight="magic"))
 
 
 def test_grad_cam(tmp_path):
@@ -216,7 +216,7 @@ def test_models_saved_before_the_intensity_fields_keep_their_normalisation(tmp_p
         card["config"].pop(key)
     card["preprocessing"]["std"] = [0.25] * 3
     (folder / "card.json").write_text(json.dumps(card))
-    loaded = MedicalClassifier._from_folder(folder, "cpu")  # card hashes cover weights only
+    loaded = MedicalClassifier.load_folder(folder, "cpu")  # card hashes cover weights only
     assert loaded.config.intensity_std == 0.25 and loaded.config.intensity_mean == 0.5
 
 
