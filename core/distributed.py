@@ -21,6 +21,8 @@ __all__ = ["PART_SUFFIXES", "is_parts", "list_parts", "hash_parts", "dask_client
 PART_SUFFIXES = (".parquet", ".pq", ".csv", ".tsv", ".jsonl", ".ndjson")
 ENGINE_OPTIONS = ("engine", "scheduler", "workers", "partition_size")  # options of the engine, not of the task's reader
 CONNECT_TIMEOUT_S = 10
+TABLE_PARTITION_ROWS = 100_000  # rows per partition when one table file is scored
+FILE_PARTITION_ITEMS = 256  # images, audio files or lines per partition
 
 
 def _has_magic(path: str | os.PathLike) -> bool:
@@ -188,14 +190,16 @@ def _score_partition(task: str, model: str | None, device: str, partition: _Part
     return records
 
 
-def _partitions(cls: type, path: str, options: dict[str, Any], size: int) -> list[_Partition]:
-    """One partition per table part of a folder/glob; otherwise the task's inputs read here, cut into `size` items."""
+def _partitions(cls: type, path: str, options: dict[str, Any], size: int | None) -> list[_Partition]:
+    """One partition per table part of a folder/glob; otherwise the task's inputs read here, cut into `size` items
+    (default: `TABLE_PARTITION_ROWS` rows of a table, `FILE_PARTITION_ITEMS` files or lines)."""
     from core.protocols import _IdentifiedFrame, identify_inputs
 
     if is_parts(path):
         root, files = list_parts(path)
         return [_Partition(i, str(f.resolve()), f.relative_to(root).as_posix()) for i, f in enumerate(files)]
     inputs = identify_inputs(cls.read_inputs(path, **options), options.get("id"))
+    size = size or (TABLE_PARTITION_ROWS if isinstance(inputs, _IdentifiedFrame) else FILE_PARTITION_ITEMS)
     parts = []
     for index, start in enumerate(range(0, len(inputs), size)):
         stop = min(start + size, len(inputs))
@@ -259,7 +263,8 @@ def predict_with_dask(task: str, input: str | os.PathLike, output: str | os.Path
     """`verticals predict TASK --input ... --option engine=dask`: partitions scored by the task's own `predict` on
     dask workers (the model loaded once per worker), records written in input order with their ids (`file` + `row`
     for table parts). Options: `scheduler` (address; default a LocalCluster of `workers` processes, 2),
-    `partition_size` (inputs per partition when the input is one file or a folder of files, 256). Returns 0.
+    `partition_size` (inputs per partition when the input is one file or a folder of files: 100,000 table rows or
+    256 files by default). Returns 0.
     """
     from distributed import as_completed
 
@@ -269,10 +274,10 @@ def predict_with_dask(task: str, input: str | os.PathLike, output: str | os.Path
     engine = {k: options.pop(k) for k in ENGINE_OPTIONS if k in options}
     cls = registry.task_class(task)
     try:
-        size, workers = int(engine.get("partition_size", 256)), int(engine.get("workers", 2))
+        size, workers = int(engine.get("partition_size", 0)) or None, int(engine.get("workers", 2))
     except ValueError as error:
         raise InputError(f"partition_size and workers must be whole numbers ({error})") from error
-    if size < 1:
+    if size is not None and size < 1:
         raise InputError(f"partition_size must be >= 1, got {size}")
     out = Path(output) if output is not None else None
     parquet = out is not None and out.suffix.lower() == ".parquet"

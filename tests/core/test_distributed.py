@@ -97,4 +97,4 @@ def test_dask_predict_bad_input(tmp_path, capsys):
     assert main(["predict", "finance.risk", "--input", str(tmp_path / "none" / "*.parquet"), "--option", "engine=dask"]) == 2
     assert "no files match" in capsys.readouterr().err
     with pytest.raises(InputError, match="partition_size must be >= 1"):
-        predict_with_dask("finance.risk", tmp_path, options={"partition_size": "0"})
+        predict_with_dask("finance.risk", tmp_path, options={"partition_size": "-1"})
