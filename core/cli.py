@@ -187,8 +187,6 @@ def _run(args: argparse.Namespace) -> int:
         card = run_training(args.task, args.data, args.out, base=args.model, config_path=args.config,
                             overrides=parse_assignments(args.set), options=options, run_dir=args.run_dir,
                             resume=args.resume, device=args.device)
-        if "rank" in card:  # another rank under torchrun: rank 0 saves and prints the one summary
-            return 0
         summary = {"task": args.task, "out": str(args.out), "metrics": card.get("metrics", {}),
                    "data_hash": card["training"]["data_hash"], "training": card["training"]}
         print(json.dumps(summary, default=str) if args.json else f"saved {args.task} model to {args.out}\n{json.dumps(summary['metrics'], default=str)}")

@@ -18,7 +18,7 @@ import numpy as np
 
 from core.errors import InputError
 
-__all__ = ["RiskParts", "read_parts", "routed_fit", "ENGINES"]
+__all__ = ["RiskParts", "read_parts", "check_parts", "routed_fit", "ENGINES"]
 
 ENGINES = ("local", "dask")
 LABEL = "__default__"  # the 0/1 target column of a prepared part (no feature name can take it: see lightgbm_feature_names)
@@ -82,6 +82,35 @@ def read_parts(path: str | Path, **options: Any) -> RiskParts:
     ids = tuple(c.strip() for c in str(options.get("id") or "").split(",") if c.strip())
     return RiskParts(str(path), [str(f) for f in files], columns, target, time_column, ids, options.get("positive_label"),
                      separator)
+
+
+def check_parts(path: str | Path, **options: Any) -> dict[str, Any]:
+    """`check-data` for table parts: the files, their shared columns, the target and the rows, read part by part.
+
+    >>> import tempfile, polars as pl; d = Path(tempfile.mkdtemp())
+    >>> for i in range(2): pl.DataFrame({"x": [i, 2], "default": [0, 1]}).write_parquet(d / f"p{i}.parquet")
+    >>> report = check_parts(d); report["parts"], report["n"], report["target"]
+    (2, 4, 'default')
+    """
+    import polars as pl
+
+    from finance._risk_data import label_map_for
+
+    parts = read_parts(path, **options)
+    rows, values = 0, {}
+    for file in parts.files:
+        frame = _read_part(file, parts.separator).select(parts.target)
+        rows += frame.height
+        for value, count in frame.group_by(parts.target).len().iter_rows():
+            values[value] = values.get(value, 0) + count
+    if values.get(None):
+        raise InputError(f"target column {parts.target!r} has {values[None]} missing value(s); drop those rows or fill them")
+    top = max(values.values(), default=1)  # a stand-in column with the values in their proportions (at most 1,000 rows)
+    label_map = label_map_for(pl.Series(parts.target, [v for v, c in values.items() for _ in range(max(1, round(1000 * c / top)))]),
+                              parts.positive_label)
+    return {"task": "finance.risk", "path": str(path), "ok": True, "n": rows, "parts": len(parts.files),
+            "target": parts.target, "label_map": label_map, "target_counts": {str(k): v for k, v in values.items()},
+            "columns": parts.columns}
 
 
 # ------------------------------------------------------------------------------------------------ worker functions

@@ -304,6 +304,12 @@ class RiskScorer(TaskModel):
     @classmethod
     def check_data(cls, path: str | Path, **options: Any) -> dict[str, Any]:
         """Validation report without training: rows, label mapping, feature kinds, dropped columns."""
+        from core.distributed import is_parts
+
+        if is_parts(path):  # a folder or glob of parts: their files, shared columns and rows, nothing loaded whole
+            from finance._risk_dask import check_parts
+
+            return check_parts(path, **options)
         data = cls.read_data(path, **options)
         label_map = label_map_for(data.frame[data.target], options.get("positive_label"))
         y = encode_target(data.frame[data.target], label_map)

@@ -73,6 +73,11 @@ def test_local_engine_reads_a_folder_of_parts(tmp_path):
     folder = _parts(tmp_path / "parts", _frame(400), 2, suffix="csv")
     card = run_training("finance.risk", str(folder), tmp_path / "M", overrides={"family": "logistic", "cv_folds": "2"})
     assert card["training"]["rows"] == 400 and card["family"] == "logistic"
+    from finance.risk import RiskScorer
+
+    report = RiskScorer.check_data(str(folder / "*.csv"))
+    assert (report["n"], report["parts"], report["label_map"]["positive"]) == (400, 2, "1")
+    assert sum(report["target_counts"].values()) == 400
 
 
 @pytest.mark.slow  # ~10 s alone, 25 s on a loaded 2-core machine (LightGBM's network set-up between the workers)

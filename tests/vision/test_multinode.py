@@ -48,8 +48,8 @@ def _launch(tmp_path: Path, out: str, nodes: int) -> None:
     outputs = [launch.communicate(timeout=600) for launch in launches]
     for launch, (stdout, stderr) in zip(launches, outputs):
         assert launch.returncode == 0, stderr[-3000:]
-    summaries = [line for stdout, _ in outputs for line in stdout.splitlines() if line.startswith("{")]
-    assert len(summaries) == 1, summaries  # only rank 0 prints (and saves)
+    summaries = [json.loads(line) for stdout, _ in outputs for line in stdout.splitlines() if line.startswith("{")]
+    assert len(summaries) == 2 and sum(bool(s["metrics"]) for s in summaries) == 1, summaries  # only rank 0 saves
 
 
 @pytest.mark.slow  # two torchrun launches of 2 CPU processes: ~30 s each on a loaded 2-core machine
