@@ -41,8 +41,13 @@ def is_parts(path: str | os.PathLike) -> bool:
         return _has_magic(path)
     if not path.is_dir():
         return False
-    files = [p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")]
-    return bool(files) and all(p.suffix.lower() in PART_SUFFIXES for p in files)
+    found = False
+    for file in path.rglob("*"):  # stops at the first file that is not a table (an image folder: at once)
+        if file.is_file() and not file.name.startswith("."):
+            if file.suffix.lower() not in PART_SUFFIXES:
+                return False
+            found = True
+    return found
 
 
 def list_parts(path: str | os.PathLike) -> tuple[Path, list[Path]]:
