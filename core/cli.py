@@ -154,6 +154,11 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(report, default=str) if args.json else "\n".join(f"{k}: {v}" for k, v in report.items()))
         return 0 if report.get("ok", True) else EXIT_BAD_INPUT
     if args.command == "predict":
+        if options.get("engine") == "dask":  # partitions scored on dask workers (core/distributed.py)
+            from core.distributed import predict_with_dask
+
+            return predict_with_dask(args.task, args.input, args.output, model=args.model, options=options,
+                                     reader_options=_reader_options(args), batch_size=args.batch_size, device=args.device)
         from core.protocols import identify_inputs, predict_records
 
         inputs = identify_inputs(cls.read_inputs(args.input, **options), options.get("id"))

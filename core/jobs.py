@@ -73,7 +73,10 @@ def run_training(task: str, data: str | Path, out: str | Path, base: str | None 
 
 def _data_hash(data: str | Path) -> str:
     from core.artifacts import hash_files
+    from core.distributed import hash_parts, is_parts
 
+    if is_parts(data):  # a folder or glob of table parts: the parts' hashes by relative name, whatever the listing order
+        return hash_parts(data)
     path = Path(data)
     if not path.exists():
         raise InputError(f"training data {data} does not exist; pass a file or folder")

@@ -189,6 +189,10 @@ class RiskScorer(TaskModel):
         base_score: float = 600.0
         base_odds: float = 50.0  # good:bad odds at base_score
         num_threads: int = 1  # LightGBM and BLAS threads: 1 is stable on a shared machine
+        engine: str = "local"  # local | dask (LightGBM through lightgbm.dask on table parts: finance/_risk_dask.py)
+        scheduler: str | None = None  # engine=dask: a scheduler address (tcp://host:8786); None: a LocalCluster here
+        workers: int = 2  # engine=dask without a scheduler: LocalCluster worker processes
+        sample_rows: int = 200_000  # engine=dask: rows the local engine chooses the recipe on (and fits non-gbm families on)
 
     def __init__(self, config: "RiskScorer.Config | None" = None):
         self.config = config
@@ -267,6 +271,14 @@ class RiskScorer(TaskModel):
         return RiskData(frame, target, time_column, ids, options.get("positive_label"))
 
     @classmethod
+    def training_data(cls, path: str | Path, **options: Any) -> Any:
+        """`read_data`, except that a folder or glob of Parquet/CSV parts stays on disk until `fit` reads it (any engine)."""
+        from core.distributed import is_parts
+        from finance._risk_dask import read_parts
+
+        return read_parts(path, **options) if is_parts(path) else cls.read_data(path, **options)
+
+    @classmethod
     def read_inputs(cls, path: str | Path, **options: Any):
         """Applicants to score (a polars table; extra columns such as the target are ignored)."""
         return read_table(path, separator=options.get("separator"))
@@ -274,6 +286,12 @@ class RiskScorer(TaskModel):
     @classmethod
     def check_data(cls, path: str | Path, **options: Any) -> dict[str, Any]:
         """Validation report without training: rows, label mapping, feature kinds, dropped columns."""
+        from core.distributed import is_parts
+
+        if is_parts(path):  # a folder or glob of parts: their files, shared columns and rows, nothing loaded whole
+            from finance._risk_dask import check_parts
+
+            return check_parts(path, **options)
         data = cls.read_data(path, **options)
         label_map = label_map_for(data.frame[data.target], options.get("positive_label"))
         y = encode_target(data.frame[data.target], label_map)
@@ -303,6 +321,11 @@ class RiskScorer(TaskModel):
 
         Progress goes to `run_dir/metrics.jsonl` and `callbacks`; a fit takes seconds to a minute, so `resume` restarts it.
         """
+        from finance._risk_dask import routed_fit  # engine=dask, or data left as table parts
+
+        routed = routed_fit(self, data, config, run_dir=run_dir, resume=resume, callbacks=callbacks)
+        if routed is not None:
+            return routed
         from sklearn.metrics import roc_auc_score
 
         started = time.perf_counter()
