@@ -21,8 +21,17 @@ def figure(title: str, spec: dict[str, Any]):
         fig.update_yaxes(autorange="reversed", title="true")
         fig.update_xaxes(title="predicted")
     elif kind == "curve":
-        fig = go.Figure(go.Scatter(x=spec["x"], y=spec["y"], mode="lines+markers" if len(spec["x"]) <= 20 else "lines",
-                                   name=title))
+        mode = "lines+markers" if len(spec["x"]) <= 20 else "lines"
+        fig = go.Figure()
+        band = spec.get("band")
+        if band:  # shaded interval: upper edge, then lower edge filled up to it
+            fig.add_trace(go.Scatter(x=spec["x"], y=band["upper"], mode="lines", line={"width": 0}, hoverinfo="skip",
+                                     showlegend=False))
+            fig.add_trace(go.Scatter(x=spec["x"], y=band["lower"], mode="lines", line={"width": 0}, fill="tonexty",
+                                     fillcolor="rgba(255,127,14,0.25)", name=band.get("label", "interval")))
+        fig.add_trace(go.Scatter(x=spec["x"], y=spec["y"], mode=mode, name=spec.get("name", title)))
+        for name, values in (spec.get("lines") or {}).items():
+            fig.add_trace(go.Scatter(x=spec["x"], y=values, mode=mode, name=name))
         if spec.get("diagonal"):
             fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dash", "color": "grey"},
                                      name="reference", hoverinfo="skip"))
@@ -35,7 +44,8 @@ def figure(title: str, spec: dict[str, Any]):
     else:
         return None
     fig.update_layout(title=title, height=360 if kind != "bars" else max(260, 22 * len(spec.get("labels", [])) + 120),
-                      margin={"l": 10, "r": 10, "t": 40, "b": 10}, showlegend=False)
+                      margin={"l": 10, "r": 10, "t": 40, "b": 10},
+                      showlegend=bool(spec.get("lines") or spec.get("band")), legend={"orientation": "h"})
     return fig
 
 

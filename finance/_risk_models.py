@@ -21,7 +21,7 @@ from core.errors import InputError
 __all__ = ["gbm_matrix", "fit_gbm", "gbm_trials", "lightgbm_feature_names", "GBMFamily", "fit_scorecard", "ScorecardFamily",
            "logistic_path", "fit_logistic", "LogisticFamily", "BlendFamily", "fit_calibrator", "Calibrator", "logit", "sigmoid"]
 
-LOGISTIC_CS = (0.001, 0.003, 0.01, 0.03, 0.1, 1.0)  # inverse L2 strengths tried, weakest penalty last
+LOGISTIC_CS = (0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 1.0)  # inverse L2 strengths tried, weakest penalty last
 CODE_LIMIT = 12  # a numeric column with at most this many distinct values also gets one 0/1 column per value
 # The LightGBM search space: each trial draws one value per parameter (trial 0 is the Config's own values).
 GBM_SPACE = {"learning_rate": (0.03, 0.05, 0.1), "num_leaves": (4, 7, 15, 31), "min_child_samples": (10, 20, 50, 100),
