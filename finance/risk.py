@@ -252,10 +252,10 @@ class _FoldCache:
     def __init__(self, run_dir: str | Path | None, fingerprint: str, resume: bool):
         self.folder = Path(run_dir) / "cv" / fingerprint if run_dir is not None else None
         self.reused = 0
-        if self.folder is not None and not resume and self.folder.is_dir():
+        if self.folder is not None and not resume and self.folder.parent.is_dir():  # a fresh fit: no stale folds
             import shutil
 
-            shutil.rmtree(self.folder)
+            shutil.rmtree(self.folder.parent)
 
     def get(self, key: str, compute) -> dict[str, np.ndarray]:
         """The stored arrays for `key`, else `compute()`'s (a dict of arrays), stored atomically."""

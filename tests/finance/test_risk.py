@@ -316,3 +316,55 @@ def test_sequence_summaries_are_derived_from_raw_columns():
     assert "PAY_max" in {c["feature"] for c in model.explain(row)["contributions"]}
     plain = RiskScorer().fit(frame, config=fast(family="logistic", sequence_summaries=False))
     assert not [f for f in plain.card["features"] if "derived" in f]
+
+
+def test_resume_reuses_the_cross_validation_of_the_same_run_only(data, tmp_path):
+    first = RiskScorer().fit(data, config=fast(), run_dir=tmp_path / "run")
+    assert first.card["training"]["reused_cv_fits"] == 0
+    stored = sorted((tmp_path / "run" / "cv").rglob("*.npz"))
+    assert stored and all(np.load(p, allow_pickle=False).files for p in stored)  # plain arrays, no pickle
+    resumed = RiskScorer().fit(data, config=fast(), run_dir=tmp_path / "run", resume=True)
+    assert resumed.card["training"]["reused_cv_fits"] == len(stored)
+    assert resumed.card["selection"]["cv_auc"] == first.card["selection"]["cv_auc"]
+    assert resumed.predict(data.head(5)) == first.predict(data.head(5))
+    other = RiskScorer().fit(data.head(300), config=fast(), run_dir=tmp_path / "run", resume=True)  # other data: nothing reused
+    assert other.card["training"]["reused_cv_fits"] == 0
+    fresh = RiskScorer().fit(data, config=fast(), run_dir=tmp_path / "run")  # no resume: recomputed, not read
+    assert fresh.card["training"]["reused_cv_fits"] == 0
+
+
+def test_interrupted_fit_resumes_from_the_folds_it_finished(data, tmp_path):
+    def stop_at_gbm(record):
+        if "gbm" in record["stage"]:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        RiskScorer().fit(data, config=fast(), run_dir=tmp_path / "run", callbacks=[stop_at_gbm])
+    resumed = RiskScorer().fit(data, config=fast(), run_dir=tmp_path / "run", resume=True)
+    assert resumed.card["training"]["reused_cv_fits"] >= 4  # the logistic and scorecard folds, and the first gbm fit
+    assert resumed.predict(data.head(5)) == RiskScorer().fit(data, config=fast()).predict(data.head(5))
+
+
+def test_blend_takes_the_most_even_shares_within_one_standard_error():
+    from finance.risk import _simplex, _within_one_se
+
+    grid = _simplex(3, 6)
+    assert grid[0].tolist() == pytest.approx([1 / 3] * 3) and len(grid) == 28
+    table = np.tile([0.70, 0.72, 0.74, 0.76], (len(grid), 1))  # every mix scores the same: the even one is kept
+    table[5] += 0.002  # a slightly better mix, well inside the folds' spread
+    assert _within_one_se(table, 4) == 0
+    table[5] += 0.05  # clearly better: chosen
+    assert _within_one_se(table, 4) == 5
+
+
+def test_evaluate_card_plots_render(auto_model, data):
+    from apps.plots import figure
+
+    plots = auto_model.evaluate(data)["plots"]
+    assert {"ROC curve", "Precision-recall curve", "Calibration", "Default rate by risk band"} <= set(plots)
+    assert any(title.startswith("KS") for title in plots)
+    bands = plots["Default rate by risk band"]
+    assert all(0 <= v <= 1 for v in bands["values"]) and sum(int(label.split("n = ")[1].rstrip(")")) for label in
+                                                              bands["labels"]) == data.height
+    for title, spec in plots.items():
+        assert figure(title, spec) is not None, title
