@@ -144,16 +144,20 @@ def _best(table: np.ndarray) -> int:
 def _within_one_se(table: np.ndarray, folds_per_repeat: int) -> int:
     """The first row (rows in order of preference) whose mean fold AUC is within one standard error of the best row's.
 
-    The standard error is the best row's fold spread over the root of the folds in one repeat (repeats reuse rows,
-    so they do not shrink it).
+    The standard error is that of the row's fold-by-fold difference to the best row (paired: folds share rows), over
+    the root of the folds in one repeat (repeats reuse rows, so they do not shrink it).
 
     >>> _within_one_se(np.array([[0.71, 0.75, 0.72], [0.73, 0.75, 0.71], [0.60, 0.62, 0.61]]), 3)
     0
     """
+    import warnings
+
+    table = np.asarray(table, dtype=float)
     means = _mean_auc(table)
     best = int(np.argmax(means))
-    folds = np.asarray(table, dtype=float)[best]
-    spread = float(np.std(folds[np.isfinite(folds)])) if np.isfinite(folds).sum() > 1 else 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # rows without any fold score
+        spread = np.nan_to_num(np.nanstd(table - table[best], axis=1), nan=0.0)
     return int(np.flatnonzero(means >= means[best] - spread / math.sqrt(max(folds_per_repeat, 1)))[0])
 
 
@@ -583,8 +587,8 @@ class RiskScorer(TaskModel):
                                  "chosen": {k: getattr(search.gbm, k) for k in GBM_SPACE}}
 
     def _cv_blend(self, prepared: _Prepared, search: _Search) -> None:
-        """Shares of each family's standardised out-of-fold log-odds on a grid, the most even mix within one standard
-        error of the best (a blend tuned on few rows would otherwise chase noise), cross-fitted like C."""
+        """Shares of each family's standardised out-of-fold log-odds on a grid, the most even mix within one (paired)
+        standard error of the best (a blend tuned on few rows would otherwise chase noise), cross-fitted like C."""
         families, per_repeat = prepared.families, prepared.per_repeat
         scales = {f: float(np.nanstd(search.oof[f])) or 1.0 for f in families}
         grid = _simplex(len(families), BLEND_STEPS)
@@ -604,7 +608,7 @@ class RiskScorer(TaskModel):
         shares = grid[pick(table)]
         search.blend = {"shares": dict(zip(families, map(float, shares))), "scales": scales,
                         "effective": {f: float(w / scales[f]) for f, w in zip(families, shares)},
-                        "rule": "the most even shares (sixths) whose mean fold AUC is within one standard error of the best"}
+                        "rule": "the most even shares (sixths) whose mean fold AUC is within one paired standard error of the best"}
         if prepared.config.family == "auto" and int(np.count_nonzero(shares)) < 2:  # all on one family: that family itself
             prepared.candidates.remove("blend")
 
