@@ -19,34 +19,6 @@ MISSING = "(missing)"
 MAX_SHOWN = 8  # characteristics drawn separately in the waterfall; the rest are summed
 
 
-def waterfall(explained: dict):
-    """Plotly waterfall from the average applicant's score to this applicant's score, one bar per characteristic."""
-    import plotly.graph_objects as go
-
-    items = sorted(explained["contributions"], key=lambda c: abs(c["points"]), reverse=True)
-    shown, rest = items[:MAX_SHOWN], items[MAX_SHOWN:]
-    labels = ["average applicant"] + [f"{c['description']} = {c['value'] if c['value'] is not None else 'missing'}" for c in shown]
-    values = [explained["base_points"]] + [c["points"] for c in shown]
-    measures = ["absolute"] + ["relative"] * len(shown)
-    if rest:
-        labels.append(f"{len(rest)} other characteristics")
-        values.append(sum(c["points"] for c in rest))
-        measures.append("relative")
-    if abs(explained["calibration_points"]) >= 0.5:
-        labels.append("calibration")
-        values.append(explained["calibration_points"])
-        measures.append("relative")
-    labels.append("score")
-    values.append(explained["score"])
-    measures.append("total")
-    figure = go.Figure(go.Waterfall(orientation="v", measure=measures, x=labels, y=values,
-                                    text=[f"{v:+.0f}" if m == "relative" else f"{v:.0f}" for v, m in zip(values, measures)],
-                                    decreasing={"marker": {"color": "#d62728"}}, increasing={"marker": {"color": "#2ca02c"}}))
-    low = min(explained["base_points"], explained["score"]) - max(abs(v) for v in values[1:-1] or [10]) - 20
-    figure.update_layout(height=420, margin={"t": 30, "b": 10}, yaxis={"title": "points", "range": [low, None]}, showlegend=False)
-    return figure
-
-
 def show_psi(table: list[dict], psi_score: float | None) -> None:
     import polars as pl
 
@@ -95,7 +67,10 @@ def predict_tab(model) -> None:
         first.metric("Probability of default", f"{explained['pd']:.1%}")
         second.metric("Score", explained["score"])
         third.metric("Risk band", model.predict([applicant])[0]["risk_band"])
-        st.plotly_chart(waterfall(explained), width="stretch")
+        from apps.plots import figure
+        from finance.risk import score_waterfall
+
+        st.plotly_chart(figure("Points per characteristic", score_waterfall(explained, shown=MAX_SHOWN)), width="stretch")
         if explained["reasons"]:
             st.markdown("**Top reasons**\n" + "\n".join(f"- {r['text']}" for r in explained["reasons"]))
         return

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["metric_card", "bootstrap_ci", "metric_with_ci", "classification_metrics", "text_generation_metrics",
-           "transcription_metrics", "confusion_plot", "curve_plot", "bars_plot", "score_plots"]
+           "transcription_metrics", "confusion_plot", "curve_plot", "bars_plot", "score_plots", "waterfall_plot"]
 
 DEFAULT_RESAMPLES = 300
 
@@ -161,6 +161,8 @@ def transcription_metrics(hypotheses: Sequence[str], references: Sequence[str], 
 #   {"kind": "curve", "x": [...], "y": [...], "x_label", "y_label", "diagonal": bool, "note": str,
 #    optional "name": str, "lines": {name: [...]} (more lines over the same x), "band": {"lower", "upper", "label"}}
 #   x may be numbers or text (dates); a missing y (None) leaves a gap
+#   {"kind": "waterfall", "labels": [...], "values": [...], "measures": ["absolute" | "relative" | "total", ...],
+#    "value_label", "note"}  a start, signed steps and the total they reach (e.g. a score's reason codes)
 #   {"kind": "bars", "labels": [...], "values": [...], "value_label", "note": str}  e.g. AP per class, WER per utterance
 
 
@@ -267,3 +269,17 @@ def score_plots(y_true: Sequence[bool], scores: Sequence[float], positive: str =
                                           f"observed share {positive}", diagonal=True,
                                           note=f"{bins} equal-count bins; on the diagonal = calibrated")
     return plots
+
+
+def waterfall_plot(start: tuple[str, float], steps: Sequence[tuple[str, float]], total: tuple[str, float],
+                   value_label: str, note: str | None = None) -> dict[str, Any]:
+    """A waterfall spec: a starting value, signed steps, and the total they reach.
+
+    >>> waterfall_plot(("average", 600), [("income", 12.5), ("debt", -30)], ("score", 582.5), "points")["measures"]
+    ['absolute', 'relative', 'relative', 'total']
+    """
+    labels = [str(start[0])] + [str(label) for label, _ in steps] + [str(total[0])]
+    values = [float(start[1])] + [float(value) for _, value in steps] + [float(total[1])]
+    spec = {"kind": "waterfall", "labels": labels, "values": [round(v, 5) for v in values],
+            "measures": ["absolute"] + ["relative"] * len(steps) + ["total"], "value_label": value_label}
+    return {**spec, "note": note} if note else spec

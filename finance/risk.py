@@ -21,7 +21,7 @@ from core.artifacts import cache_dir, cached_default, hash_frame, read_card, sav
 from core.config import config_from_dict, config_to_dict
 from core.data import read_table
 from core.errors import InputError, ModelNotFoundError
-from core.evaluate import bars_plot, curve_plot, metric_card, metric_with_ci, score_plots
+from core.evaluate import bars_plot, curve_plot, metric_card, metric_with_ci, score_plots, waterfall_plot
 from core.protocols import TaskModel
 from core.registry import missing_model_message, resolve_source
 from core.train import MetricsLog
@@ -31,7 +31,7 @@ from finance._risk_models import (GBM_SPACE, LOGISTIC_CS, BlendFamily, Calibrato
                                   fit_calibrator, fit_gbm, fit_logistic, fit_scorecard, gbm_matrix, gbm_trials,
                                   lightgbm_feature_names, logistic_path)
 
-__all__ = ["RiskScorer", "RiskData", "load", "risk_metrics", "score_from_pd", "pd_from_score"]
+__all__ = ["RiskScorer", "RiskData", "load", "risk_metrics", "score_from_pd", "pd_from_score", "score_waterfall"]
 
 FAMILIES = ("gbm", "scorecard", "logistic")
 CANDIDATES = ("gbm", "scorecard", "logistic", "blend")
@@ -62,6 +62,24 @@ def pd_from_score(score: np.ndarray, pdo: float = 20.0, base_score: float = 600.
     factor = pdo / math.log(2)
     odds_good = np.exp((np.asarray(score, dtype=float) - base_score) / factor + math.log(base_odds))
     return 1.0 / (1.0 + odds_good)
+
+
+def score_waterfall(explained: dict[str, Any], shown: int = 8) -> dict[str, Any]:
+    """A waterfall spec (core.evaluate) from the average applicant's points to this applicant's score, one step per
+    characteristic (the `shown` largest; the rest summed), from one `RiskScorer.explain` result.
+
+    >>> explained = {"base_points": 600.0, "calibration_points": 0.0, "score": 590,
+    ...              "contributions": [{"description": "income", "value": 900.0, "points": -10.0}]}
+    >>> score_waterfall(explained)["labels"]
+    ['average applicant', 'income = 900.0', 'score']
+    """
+    items = sorted(explained["contributions"], key=lambda c: abs(c["points"]), reverse=True)
+    steps = [(f"{c['description']} = {c['value'] if c['value'] is not None else 'missing'}", c["points"]) for c in items[:shown]]
+    if items[shown:]:
+        steps.append((f"{len(items) - shown} other characteristics", sum(c["points"] for c in items[shown:])))
+    if abs(explained["calibration_points"]) >= 0.5:
+        steps.append(("calibration", explained["calibration_points"]))
+    return waterfall_plot(("average applicant", explained["base_points"]), steps, ("score", explained["score"]), "points")
 
 
 def _ks(y: np.ndarray, p: np.ndarray) -> float:

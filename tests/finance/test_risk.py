@@ -102,6 +102,12 @@ def test_explain_gives_reason_codes_that_add_up(auto_model, data):
     assert all(r["points"] < 0 and "points" in r["text"] for r in explained["reasons"])
     assert explained["reasons"] == sorted(explained["reasons"], key=lambda r: r["points"])
     assert isinstance(auto_model.explain([row, row]), list)
+    from apps.plots import figure
+    from finance.risk import score_waterfall
+
+    spec = score_waterfall(explained, shown=2)  # the page's waterfall: two characteristics, the rest summed, the score
+    assert spec["measures"][0] == "absolute" and spec["measures"][-1] == "total" and spec["values"][-1] == explained["score"]
+    assert abs(sum(spec["values"][:-1]) - explained["score"]) < 1.0 and figure("waterfall", spec) is not None
 
 
 def test_scale_is_pdo_based():
