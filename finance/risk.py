@@ -426,12 +426,18 @@ class RiskScorer(TaskModel):
             raise InputError(f"unknown option(s) for finance.risk: {', '.join(sorted(unknown))}; "
                              f"known: {', '.join(sorted(READ_OPTIONS))}")
         frame = read_table(path, separator=options.get("separator"))
-        target = resolve_target(frame.columns, options.get("target"))
+        target, target_error = None, None
+        try:
+            target = resolve_target(frame.columns, options.get("target"))
+        except InputError as error:  # without --target, a headerless file can still be evaluated by the model's target
+            if str(options.get("target") or "").strip():
+                raise
+            target_error = str(error)
         time_column = options.get("time")
         if time_column is not None and time_column not in frame.columns:
             raise InputError(f"time column {time_column!r} is not in {Path(path).name}; it has: {', '.join(frame.columns[:30])}")
         ids = tuple(c.strip() for c in str(options.get("id") or "").split(",") if c.strip())
-        return RiskData(frame, target, time_column, ids, options.get("positive_label"))
+        return RiskData(frame, target, time_column, ids, options.get("positive_label"), target_error)
 
     @classmethod
     def read_inputs(cls, path: str | Path, **options: Any):
@@ -442,6 +448,8 @@ class RiskScorer(TaskModel):
     def check_data(cls, path: str | Path, **options: Any) -> dict[str, Any]:
         """Validation report without training: rows, label mapping, feature kinds, dropped columns."""
         data = cls.read_data(path, **options)
+        if data.target is None:
+            raise InputError(data.target_error)
         label_map = label_map_for(data.frame[data.target], options.get("positive_label"))
         y = encode_target(data.frame[data.target], label_map)
         schema, dropped = build_schema(data.frame, data.target, tuple(data.id_columns) + ((data.time_column,) if data.time_column else ()))
@@ -453,6 +461,11 @@ class RiskScorer(TaskModel):
         if isinstance(data, (str, Path)):
             data = self.read_data(data, target=self.card_.get("target"))
         if isinstance(data, RiskData):
+            if data.target is None:  # read without --target and no usual name: only the model's own target can do
+                known = None if training else self.card_.get("target")
+                if known is None or known not in data.frame.columns:
+                    raise InputError(data.target_error or "no target column given; pass --target NAME or a column number")
+                data = dataclasses.replace(data, target=known)
             return dataclasses.replace(data, frame=as_polars(data.frame))
         if isinstance(data, tuple) and len(data) == 2:
             return RiskData(as_polars(data[0]), str(data[1]))

@@ -165,6 +165,12 @@ def test_uci_data_file_by_position_with_one_two_target(tmp_path):
     assert model.card["label_map"]["positive"] == "2" and "UCI" in model.card["label_map"]["rule"]
     card = model.evaluate(RiskScorer.read_data(path, target="3"))
     assert card["n"] == 120
+    untargeted = RiskScorer.read_data(path)  # `verticals evaluate` without --target: the model's own target column
+    assert untargeted.target is None and model.evaluate(untargeted)["metrics"] == card["metrics"]
+    with pytest.raises(InputError, match="pass --target"):  # training has no model to ask
+        RiskScorer().fit(untargeted, config=fast(family="scorecard"))
+    with pytest.raises(InputError, match="pass --target"):
+        RiskScorer.check_data(path)
 
 
 def test_time_split_and_identifier_dropping(tmp_path):
