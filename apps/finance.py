@@ -141,9 +141,9 @@ def risk_section() -> None:
         if card is not None and "psi_table" in card:  # the card's plots are drawn by evaluate_tab (apps/plots.py)
             show_psi(card.get("psi_table", []), (card["metrics"].get("psi_score") or {}).get("value"))
     with retrain:
-        st.caption("CSV / Parquet / headerless whitespace .data (columns numbered from 0). Gradient boosting and a WoE "
-                   "scorecard are cross-validated and the better one (or their blend) is kept; force one with "
-                   "family=gbm or family=scorecard in the overrides.")
+        st.caption("CSV / Parquet / headerless whitespace .data (columns numbered from 0). Gradient boosting, a WoE "
+                   "scorecard and a regularised logistic regression are cross-validated with their blend, and the best "
+                   "is kept; force one with family=gbm, family=scorecard, family=logistic or family=blend in the overrides.")
         target = st.text_input("Target column (name or number, e.g. -1 for the last)", key="risk-train-target")
         time_column = st.text_input("Time column for a time-based split (optional)", key="risk-train-time")
         options = {"target": target.strip() or None}
