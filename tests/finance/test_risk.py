@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ from core.errors import InputError
 from finance.risk import RiskScorer, pd_from_score, score_from_pd
 from tests.finance.contract_cases import synthetic_applicants
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "finance.risk"
+SHARED = Path(os.environ.get("VERTICALS_SHARED", Path(__file__).resolve().parents[2].parent / "shared")) / "data" / "finance.risk"
 TAIWAN = SHARED / "taiwan_default_of_credit_card_clients" / "UCI_Credit_Card_even.csv"
 GERMAN = SHARED / "statlog_german_credit" / "german_even.data"
 
@@ -235,13 +236,25 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 @pytest.mark.skipif(not GERMAN.exists(), reason="shared data not present")
 @pytest.mark.parametrize("path, target", [(GERMAN, "-1"), (TAIWAN, "default.payment.next.month")])
 def test_cli_train_then_evaluate_shared_files(path, target, tmp_path):
+    """The acceptance's commands on the files as published: train on a seeded stratified half, evaluate the other
+    half without --target (the model knows its target, also for the headerless German file)."""
+    from sklearn.model_selection import train_test_split
+
+    header, *rows = path.read_text().splitlines() if path.suffix == ".csv" else [None, *path.read_text().splitlines()]
+    labels = [row.replace(",", " ").split()[-1] for row in rows]
+    halves = train_test_split(np.arange(len(rows)), test_size=0.5, stratify=labels, random_state=0)
+    files = []
+    for name, index in zip("AB", halves):
+        files.append(tmp_path / f"{name}{path.suffix}")
+        files[-1].write_text("\n".join(([header] if header else []) + [rows[i] for i in index]) + "\n")
     out = tmp_path / "model"
-    trained = _cli("train", "finance.risk", "--data", str(path), "--target", target, "--out", str(out))
+    trained = _cli("train", "finance.risk", "--data", str(files[0]), "--target", target, "--out", str(out))
     assert trained.returncode == 0, trained.stderr[-2000:]
-    evaluated = _cli("evaluate", "finance.risk", "--model", str(out), "--data", str(path), "--target", target, "--json")
+    evaluated = _cli("evaluate", "finance.risk", "--model", str(out), "--data", str(files[1]), "--json")
     assert evaluated.returncode == 0, evaluated.stderr[-2000:]
     card = json.loads(evaluated.stdout)
-    assert card["metrics"]["auc"]["value"] > 0.75
+    assert card["metrics"]["auc"]["value"] > (0.74 if path == GERMAN else 0.77)  # bench: 0.775 / 0.789 on this split
+    assert {"ROC curve", "Calibration", "Default rate by risk band"} <= set(card["plots"])
 
 
 @pytest.mark.slow
