@@ -1,5 +1,5 @@
-"""Finance page: credit-risk scoring (one applicant or a CSV -> PD, score, reason-code waterfall; calibration, KS and
-PSI views; Evaluate and Retrain tabs) and the forecasting section (apps/finance_forecast.py)."""
+"""Finance page: credit-risk scoring (one applicant or a CSV -> PD, score, reason-code waterfall; the evaluation card's
+plots through apps/plots.py and a PSI table; Evaluate and Retrain tabs) and the forecasting section (apps/finance_forecast.py)."""
 
 import sys
 from pathlib import Path
@@ -17,59 +17,6 @@ TASK = "finance.risk"
 SUFFIXES = {".csv", ".tsv", ".parquet", ".data", ".jsonl"}
 MISSING = "(missing)"
 MAX_SHOWN = 8  # characteristics drawn separately in the waterfall; the rest are summed
-
-
-def waterfall(explained: dict):
-    """Plotly waterfall from the average applicant's score to this applicant's score, one bar per characteristic."""
-    import plotly.graph_objects as go
-
-    items = sorted(explained["contributions"], key=lambda c: abs(c["points"]), reverse=True)
-    shown, rest = items[:MAX_SHOWN], items[MAX_SHOWN:]
-    labels = ["average applicant"] + [f"{c['description']} = {c['value'] if c['value'] is not None else 'missing'}" for c in shown]
-    values = [explained["base_points"]] + [c["points"] for c in shown]
-    measures = ["absolute"] + ["relative"] * len(shown)
-    if rest:
-        labels.append(f"{len(rest)} other characteristics")
-        values.append(sum(c["points"] for c in rest))
-        measures.append("relative")
-    if abs(explained["calibration_points"]) >= 0.5:
-        labels.append("calibration")
-        values.append(explained["calibration_points"])
-        measures.append("relative")
-    labels.append("score")
-    values.append(explained["score"])
-    measures.append("total")
-    figure = go.Figure(go.Waterfall(orientation="v", measure=measures, x=labels, y=values,
-                                    text=[f"{v:+.0f}" if m == "relative" else f"{v:.0f}" for v, m in zip(values, measures)],
-                                    decreasing={"marker": {"color": "#d62728"}}, increasing={"marker": {"color": "#2ca02c"}}))
-    low = min(explained["base_points"], explained["score"]) - max(abs(v) for v in values[1:-1] or [10]) - 20
-    figure.update_layout(height=420, margin={"t": 30, "b": 10}, yaxis={"title": "points", "range": [low, None]}, showlegend=False)
-    return figure
-
-
-def calibration_figure(curve: dict):
-    import plotly.graph_objects as go
-
-    figure = go.Figure()
-    top = max(curve["predicted_pd"] + curve["observed_default_rate"] + [0.05])
-    figure.add_trace(go.Scatter(x=[0, top], y=[0, top], mode="lines", name="perfect", line={"dash": "dash", "color": "grey"}))
-    figure.add_trace(go.Scatter(x=curve["predicted_pd"], y=curve["observed_default_rate"], mode="lines+markers", name="model"))
-    figure.update_layout(height=360, xaxis_title="predicted PD (decile mean)", yaxis_title="observed default rate", margin={"t": 30})
-    return figure
-
-
-def ks_figure(curve: dict):
-    import plotly.graph_objects as go
-
-    figure = go.Figure()
-    figure.add_trace(go.Scatter(x=curve["score"], y=curve["cumulative_bad"], mode="lines", name="defaults (cumulative)"))
-    figure.add_trace(go.Scatter(x=curve["score"], y=curve["cumulative_good"], mode="lines", name="non-defaults (cumulative)"))
-    gaps = [b - g for b, g in zip(curve["cumulative_bad"], curve["cumulative_good"])]
-    at = max(range(len(gaps)), key=gaps.__getitem__)
-    figure.add_trace(go.Scatter(x=[curve["score"][at]] * 2, y=[curve["cumulative_good"][at], curve["cumulative_bad"][at]],
-                                mode="lines", name=f"KS = {gaps[at]:.3f}", line={"color": "black", "dash": "dot"}))
-    figure.update_layout(height=360, xaxis_title="score (points)", yaxis_title="share of applicants at or below", margin={"t": 30})
-    return figure
 
 
 def show_psi(table: list[dict], psi_score: float | None) -> None:
@@ -120,7 +67,10 @@ def predict_tab(model) -> None:
         first.metric("Probability of default", f"{explained['pd']:.1%}")
         second.metric("Score", explained["score"])
         third.metric("Risk band", model.predict([applicant])[0]["risk_band"])
-        st.plotly_chart(waterfall(explained), width="stretch")
+        from apps.plots import figure
+        from finance.risk import score_waterfall
+
+        st.plotly_chart(figure("Points per characteristic", score_waterfall(explained, shown=MAX_SHOWN)), width="stretch")
         if explained["reasons"]:
             st.markdown("**Top reasons**\n" + "\n".join(f"- {r['text']}" for r in explained["reasons"]))
         return
@@ -170,12 +120,7 @@ def sample_applicants(model):
 
 
 def draw_evaluation(card: dict) -> None:
-    common.metric_card_view(card)
-    left, right = st.columns(2)
-    if "calibration_curve" in card:
-        left.plotly_chart(calibration_figure(card["calibration_curve"]), width="stretch")
-    if "ks_curve" in card:
-        right.plotly_chart(ks_figure(card["ks_curve"]), width="stretch")
+    common.metric_card_view(card)  # metrics with CIs and the card's plots (ROC, PR, calibration, KS, risk bands)
     st.subheader("Population stability (PSI) vs training")
     show_psi(card.get("psi_table", []), (card["metrics"].get("psi_score") or {}).get("value"))
 
@@ -193,17 +138,12 @@ def risk_section() -> None:
         target = st.text_input("Target column (name or number; blank = the model's)", key="risk-eval-target")
         card = common.evaluate_tab(TASK, model, read_options={"target": target.strip() or model.card.get("target")},
                                    suffixes=SUFFIXES)
-        if card is not None and ("calibration_curve" in card or "psi_table" in card):
-            left, right = st.columns(2)
-            if "calibration_curve" in card:
-                left.plotly_chart(calibration_figure(card["calibration_curve"]), width="stretch")
-            if "ks_curve" in card:
-                right.plotly_chart(ks_figure(card["ks_curve"]), width="stretch")
+        if card is not None and "psi_table" in card:  # the card's plots are drawn by evaluate_tab (apps/plots.py)
             show_psi(card.get("psi_table", []), (card["metrics"].get("psi_score") or {}).get("value"))
     with retrain:
-        st.caption("CSV / Parquet / headerless whitespace .data (columns numbered from 0). Gradient boosting and a WoE "
-                   "scorecard are cross-validated and the better one (or their blend) is kept; force one with "
-                   "family=gbm or family=scorecard in the overrides.")
+        st.caption("CSV / Parquet / headerless whitespace .data (columns numbered from 0). Gradient boosting, a WoE "
+                   "scorecard and a regularised logistic regression are cross-validated with their blend, and the best "
+                   "is kept; force one with family=gbm, family=scorecard, family=logistic or family=blend in the overrides.")
         target = st.text_input("Target column (name or number, e.g. -1 for the last)", key="risk-train-target")
         time_column = st.text_input("Time column for a time-based split (optional)", key="risk-train-time")
         options = {"target": target.strip() or None}

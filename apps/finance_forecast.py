@@ -41,29 +41,6 @@ def bundled_series(label: str, points: int = 1500):
     return prepare_frame(frame.tail(points).with_columns(id=pl.lit(name)))
 
 
-def forecast_figure(history, record: dict):
-    """History, point forecast and the 80% / 95% conformal bands."""
-    import plotly.graph_objects as go
-
-    dates = history["date"].to_list()
-    if record["dates"]:
-        x_history, x_future = [str(d) for d in dates], record["dates"]
-    else:  # integer time index: continue it
-        x_history = [int(d) for d in dates]
-        x_future = list(range(x_history[-1] + 1, x_history[-1] + 1 + record["horizon"]))
-    figure = go.Figure()
-    figure.add_trace(go.Scatter(x=x_history, y=history["value"].to_list(), mode="lines", name="history",
-                                line={"color": "#1f77b4"}))
-    for level, color in (("95", "rgba(255,127,14,0.15)"), ("80", "rgba(255,127,14,0.3)")):
-        if f"lower_{level}" in record:
-            figure.add_trace(go.Scatter(x=x_future + x_future[::-1], y=record[f"upper_{level}"] + record[f"lower_{level}"][::-1],
-                                        mode="lines", fill="toself", fillcolor=color, line={"width": 0}, name=f"{level}% interval"))
-    figure.add_trace(go.Scatter(x=[x_history[-1], *x_future], y=[history["value"][-1], *record["forecast"]],
-                                mode="lines+markers", name="forecast", line={"color": "#ff7f0e"}))
-    figure.update_layout(height=420, margin={"t": 30, "b": 10}, legend={"orientation": "h"})
-    return figure
-
-
 def candidate_table(card: dict):
     """Relative MAE (vs naive) per horizon of ours and every candidate, with the weights ours gives them."""
     import polars as pl
@@ -120,7 +97,10 @@ def predict_tab(model) -> None:
     if not records:
         return
     record = records[0]
-    st.plotly_chart(forecast_figure(frame.tail(HISTORY_SHOWN), record), width="stretch")
+    from apps.plots import figure
+    from finance.forecast import forecast_plot
+
+    st.plotly_chart(figure("Forecast", forecast_plot(series, record, points=HISTORY_SHOWN)), width="stretch")
     import polars as pl
 
     table = {"step": list(range(1, record["horizon"] + 1)), "forecast": record["forecast"]}
@@ -154,8 +134,11 @@ def draw_card(card: dict) -> None:
     second.metric("MASE", f"{metrics['mase']['value']:.3f}")
     if "coverage_80" in metrics:
         third.metric("80% interval coverage", f"{metrics['coverage_80']['value']:.1%}")
+    from apps.plots import render_plots
+
+    render_plots(card)  # relative MAE by horizon; actual vs forecast over the backtest with the interval
     with st.expander("Full metric card"):
-        common.metric_card_view(card)
+        common.metric_card_view({**card, "plots": {}})
 
 
 def show_model_card(model) -> None:

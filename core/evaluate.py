@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["metric_card", "bootstrap_ci", "metric_with_ci", "classification_metrics", "text_generation_metrics",
-           "transcription_metrics", "confusion_plot", "curve_plot", "bars_plot", "score_plots"]
+           "transcription_metrics", "confusion_plot", "curve_plot", "bars_plot", "score_plots", "waterfall_plot"]
 
 DEFAULT_RESAMPLES = 300
 
@@ -158,7 +158,11 @@ def transcription_metrics(hypotheses: Sequence[str], references: Sequence[str], 
 # Plot data. A card may carry `"plots": {title: spec}`; the dashboard draws every spec it finds and the CLI prints
 # them with the card, so `core` stays free of plotting libraries. Three kinds of spec:
 #   {"kind": "confusion", "labels": [...], "matrix": [[count, ...], ...]}          rows true, columns predicted
-#   {"kind": "curve", "x": [...], "y": [...], "x_label", "y_label", "diagonal": bool, "note": str}
+#   {"kind": "curve", "x": [...], "y": [...], "x_label", "y_label", "diagonal": bool, "note": str,
+#    optional "name": str, "lines": {name: [...]} (more lines over the same x), "band": {"lower", "upper", "label"}}
+#   x may be numbers or text (dates); a missing y (None) leaves a gap
+#   {"kind": "waterfall", "labels": [...], "values": [...], "measures": ["absolute" | "relative" | "total", ...],
+#    "value_label", "note"}  a start, signed steps and the total they reach (e.g. a score's reason codes)
 #   {"kind": "bars", "labels": [...], "values": [...], "value_label", "note": str}  e.g. AP per class, WER per utterance
 
 
@@ -174,20 +178,48 @@ def confusion_plot(labels: Sequence[Any], matrix: Any) -> dict[str, Any]:
     return {"kind": "confusion", "labels": [str(label) for label in labels], "matrix": matrix.astype(int).tolist()}
 
 
-def curve_plot(x: Sequence[float], y: Sequence[float], x_label: str, y_label: str, diagonal: bool = False,
-               note: str | None = None, max_points: int = 200) -> dict[str, Any]:
-    """A line spec, thinned to at most `max_points` points (the ends are kept).
+def curve_plot(x: Sequence[Any], y: Sequence[float | None], x_label: str, y_label: str, diagonal: bool = False,
+               note: str | None = None, max_points: int = 200, name: str | None = None,
+               lines: dict[str, Sequence[float | None]] | None = None,
+               band: tuple[Sequence[float | None], Sequence[float | None], str] | None = None) -> dict[str, Any]:
+    """A line spec, thinned to at most `max_points` points (the ends are kept); `lines` adds named lines and `band`
+    a shaded (lower, upper, label) interval over the same x. Numeric x is rounded, other x (dates) kept as text.
 
     >>> spec = curve_plot(np.linspace(0, 1, 1000), np.linspace(0, 1, 1000), "recall", "precision")
     >>> len(spec["x"]), spec["x"][-1]
     (200, 1.0)
+    >>> curve_plot(["2024-01-01", "2024-01-02"], [1.0, None], "date", "value", lines={"forecast": [None, 2.0]},
+    ...            band=([None, 1.5], [None, 2.5], "80% interval"))["band"]
+    {'lower': [None, 1.5], 'upper': [None, 2.5], 'label': '80% interval'}
     """
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    def values(column: Sequence[float | None]) -> np.ndarray:
+        return np.asarray([np.nan if v is None else v for v in column], dtype=float)
+
+    try:
+        x = values(x)
+        x_text = False
+    except (TypeError, ValueError):  # dates or labels
+        x, x_text = np.asarray([str(v) for v in x], dtype=object), True
+    columns = {"y": values(y), **{f"line {k}": values(v) for k, v in (lines or {}).items()}}
+    if band is not None:
+        columns.update({"lower": values(band[0]), "upper": values(band[1])})
+    if any(len(c) != len(x) for c in columns.values()):
+        raise ValueError(f"curve_plot: every series needs {len(x)} values (one per x)")
     if len(x) > max_points:
         keep = np.unique(np.linspace(0, len(x) - 1, max_points).round().astype(int))
-        x, y = x[keep], y[keep]
-    spec = {"kind": "curve", "x": [round(float(v), 5) for v in x], "y": [round(float(v), 5) for v in y],
+        x, columns = x[keep], {k: c[keep] for k, c in columns.items()}
+
+    def plain(column: np.ndarray) -> list[float | None]:
+        return [None if not np.isfinite(v) else round(float(v), 5) for v in column]
+
+    spec = {"kind": "curve", "x": list(x) if x_text else plain(x), "y": plain(columns["y"]),
             "x_label": x_label, "y_label": y_label, "diagonal": diagonal}
+    if name:
+        spec["name"] = name
+    if lines:
+        spec["lines"] = {k: plain(columns[f"line {k}"]) for k in lines}
+    if band is not None:
+        spec["band"] = {"lower": plain(columns["lower"]), "upper": plain(columns["upper"]), "label": band[2]}
     return {**spec, "note": note} if note else spec
 
 
@@ -237,3 +269,17 @@ def score_plots(y_true: Sequence[bool], scores: Sequence[float], positive: str =
                                           f"observed share {positive}", diagonal=True,
                                           note=f"{bins} equal-count bins; on the diagonal = calibrated")
     return plots
+
+
+def waterfall_plot(start: tuple[str, float], steps: Sequence[tuple[str, float]], total: tuple[str, float],
+                   value_label: str, note: str | None = None) -> dict[str, Any]:
+    """A waterfall spec: a starting value, signed steps, and the total they reach.
+
+    >>> waterfall_plot(("average", 600), [("income", 12.5), ("debt", -30)], ("score", 582.5), "points")["measures"]
+    ['absolute', 'relative', 'relative', 'total']
+    """
+    labels = [str(start[0])] + [str(label) for label, _ in steps] + [str(total[0])]
+    values = [float(start[1])] + [float(value) for _, value in steps] + [float(total[1])]
+    spec = {"kind": "waterfall", "labels": labels, "values": [round(v, 5) for v in values],
+            "measures": ["absolute"] + ["relative"] * len(steps) + ["total"], "value_label": value_label}
+    return {**spec, "note": note} if note else spec

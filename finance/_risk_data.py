@@ -49,6 +49,7 @@ class RiskData:
     time_column: str | None = None
     id_columns: tuple[str, ...] = field(default_factory=tuple)
     positive_label: str | None = None  # the target value meaning "default"; guessed when None
+    target_error: str | None = None  # why no target was found (target None): evaluation then uses the model's own
 
     def __len__(self) -> int:
         return self.frame.height

@@ -21,7 +21,8 @@ from core.errors import InputError
 __all__ = ["gbm_matrix", "fit_gbm", "gbm_trials", "lightgbm_feature_names", "GBMFamily", "fit_scorecard", "ScorecardFamily",
            "logistic_path", "fit_logistic", "LogisticFamily", "BlendFamily", "fit_calibrator", "Calibrator", "logit", "sigmoid"]
 
-LOGISTIC_CS = (0.001, 0.003, 0.01, 0.03, 0.1, 1.0)  # inverse L2 strengths tried, weakest penalty last
+LOGISTIC_CS = (0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 1.0)  # inverse L2 strengths tried, weakest penalty last
+TIE_BREAK = 1e-4  # isotonic PD mixed with this share of sigmoid(margin): strictly rising, so calibration ties no one
 CODE_LIMIT = 12  # a numeric column with at most this many distinct values also gets one 0/1 column per value
 # The LightGBM search space: each trial draws one value per parameter (trial 0 is the Config's own values).
 GBM_SPACE = {"learning_rate": (0.03, 0.05, 0.1), "num_leaves": (4, 7, 15, 31), "min_child_samples": (10, 20, 50, 100),
@@ -332,8 +333,9 @@ class Calibrator:
         margin = np.asarray(margin, dtype=float)
         if self.state["method"] == "platt":
             return sigmoid(self.state["slope"] * margin + self.state["intercept"])
-        if self.state["method"] == "isotonic":
-            pd = np.interp(margin, self.state["x"], self.state["y"])
+        if self.state["method"] == "isotonic":  # + a tiny rising term, so the steps' flat parts keep the margin's order
+            share = self.state.get("tie_break", 0.0)
+            pd = (1 - share) * np.interp(margin, self.state["x"], self.state["y"]) + share * sigmoid(margin)
             return np.clip(pd, 1e-6, 1 - 1e-6)
         return sigmoid(margin)
 
@@ -349,7 +351,7 @@ def _fit_isotonic(margin: np.ndarray, y: np.ndarray) -> dict[str, Any]:
     from sklearn.isotonic import IsotonicRegression
 
     model = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(margin, y)
-    return {"method": "isotonic", "x": model.X_thresholds_.tolist(), "y": model.y_thresholds_.tolist()}
+    return {"method": "isotonic", "x": model.X_thresholds_.tolist(), "y": model.y_thresholds_.tolist(), "tie_break": TIE_BREAK}
 
 
 def fit_calibrator(margin: np.ndarray, y: np.ndarray, seed: int = 0) -> tuple[Calibrator, dict[str, float]]:

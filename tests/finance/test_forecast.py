@@ -120,7 +120,26 @@ def test_evaluate_card_carries_per_horizon_metrics(fitted):
     assert [row["horizon"] for row in card["per_horizon"]] == [1, 2, 3]
     assert set(card["candidates"]) >= {"naive", "drift", "auto_arima", "lightgbm", "nbeats"}
     assert card["candidates"]["naive"]["relative_mae_h1"] == 1.0
-    json.dumps(card)
+    bars = next(spec for title, spec in card["plots"].items() if title.startswith("Relative MAE by horizon"))
+    assert bars["labels"] == ["h1", "h2", "h3"] and bars["values"][0] == pytest.approx(card["per_horizon"][0]["relative_mae"], abs=1e-4)
+    curve = next(spec for title, spec in card["plots"].items() if title.startswith("Backtest"))
+    assert len(curve["x"]) == len(curve["y"]) == len(curve["lines"]["forecast (h1)"]) == len(curve["band"]["lower"])
+    assert all(lo <= hi for lo, hi in zip(curve["band"]["lower"], curve["band"]["upper"]))
+    json.dumps(card, allow_nan=False)
+
+
+def test_forecast_plot_joins_history_forecast_and_interval(fitted):
+    from apps.plots import figure
+    from finance.forecast import forecast_plot
+
+    series = random_walk(60, seed=4)
+    history = {"id": "s", "values": series["value"].to_list()}
+    record = fitted.predict([history])[0]
+    spec = forecast_plot(history, record, points=40)
+    assert len(spec["x"]) == 40 + record["horizon"] and spec["y"][-1] is None
+    assert spec["lines"]["forecast"][-record["horizon"]:] == pytest.approx(record["forecast"], abs=1e-4)
+    assert spec["band"]["upper"][-1] == pytest.approx(record["upper_95"][-1], abs=1e-4)
+    assert figure("Forecast", spec) is not None
 
 
 def test_long_format_and_file_reading(tmp_path):

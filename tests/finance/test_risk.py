@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ from core.errors import InputError
 from finance.risk import RiskScorer, pd_from_score, score_from_pd
 from tests.finance.contract_cases import synthetic_applicants
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "finance.risk"
+SHARED = Path(os.environ.get("VERTICALS_SHARED", Path(__file__).resolve().parents[2].parent / "shared")) / "data" / "finance.risk"
 TAIWAN = SHARED / "taiwan_default_of_credit_card_clients" / "UCI_Credit_Card_even.csv"
 GERMAN = SHARED / "statlog_german_credit" / "german_even.data"
 
@@ -102,6 +103,12 @@ def test_explain_gives_reason_codes_that_add_up(auto_model, data):
     assert all(r["points"] < 0 and "points" in r["text"] for r in explained["reasons"])
     assert explained["reasons"] == sorted(explained["reasons"], key=lambda r: r["points"])
     assert isinstance(auto_model.explain([row, row]), list)
+    from apps.plots import figure
+    from finance.risk import score_waterfall
+
+    spec = score_waterfall(explained, shown=2)  # the page's waterfall: two characteristics, the rest summed, the score
+    assert spec["measures"][0] == "absolute" and spec["measures"][-1] == "total" and spec["values"][-1] == explained["score"]
+    assert abs(sum(spec["values"][:-1]) - explained["score"]) < 1.0 and figure("waterfall", spec) is not None
 
 
 def test_scale_is_pdo_based():
@@ -159,6 +166,12 @@ def test_uci_data_file_by_position_with_one_two_target(tmp_path):
     assert model.card["label_map"]["positive"] == "2" and "UCI" in model.card["label_map"]["rule"]
     card = model.evaluate(RiskScorer.read_data(path, target="3"))
     assert card["n"] == 120
+    untargeted = RiskScorer.read_data(path)  # `verticals evaluate` without --target: the model's own target column
+    assert untargeted.target is None and model.evaluate(untargeted)["metrics"] == card["metrics"]
+    with pytest.raises(InputError, match="pass --target"):  # training has no model to ask
+        RiskScorer().fit(untargeted, config=fast(family="scorecard"))
+    with pytest.raises(InputError, match="pass --target"):
+        RiskScorer.check_data(path)
 
 
 def test_time_split_and_identifier_dropping(tmp_path):
@@ -223,13 +236,25 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 @pytest.mark.skipif(not GERMAN.exists(), reason="shared data not present")
 @pytest.mark.parametrize("path, target", [(GERMAN, "-1"), (TAIWAN, "default.payment.next.month")])
 def test_cli_train_then_evaluate_shared_files(path, target, tmp_path):
+    """The acceptance's commands on the files as published: train on a seeded stratified half, evaluate the other
+    half without --target (the model knows its target, also for the headerless German file)."""
+    from sklearn.model_selection import train_test_split
+
+    header, *rows = path.read_text().splitlines() if path.suffix == ".csv" else [None, *path.read_text().splitlines()]
+    labels = [row.replace(",", " ").split()[-1] for row in rows]
+    halves = train_test_split(np.arange(len(rows)), test_size=0.5, stratify=labels, random_state=0)
+    files = []
+    for name, index in zip("AB", halves):
+        files.append(tmp_path / f"{name}{path.suffix}")
+        files[-1].write_text("\n".join(([header] if header else []) + [rows[i] for i in index]) + "\n")
     out = tmp_path / "model"
-    trained = _cli("train", "finance.risk", "--data", str(path), "--target", target, "--out", str(out))
+    trained = _cli("train", "finance.risk", "--data", str(files[0]), "--target", target, "--out", str(out))
     assert trained.returncode == 0, trained.stderr[-2000:]
-    evaluated = _cli("evaluate", "finance.risk", "--model", str(out), "--data", str(path), "--target", target, "--json")
+    evaluated = _cli("evaluate", "finance.risk", "--model", str(out), "--data", str(files[1]), "--json")
     assert evaluated.returncode == 0, evaluated.stderr[-2000:]
     card = json.loads(evaluated.stdout)
-    assert card["metrics"]["auc"]["value"] > 0.75
+    assert card["metrics"]["auc"]["value"] > (0.74 if path == GERMAN else 0.77)  # bench: 0.775 / 0.789 on this split
+    assert {"ROC curve", "Calibration", "Default rate by risk band"} <= set(card["plots"])
 
 
 @pytest.mark.slow
@@ -316,3 +341,69 @@ def test_sequence_summaries_are_derived_from_raw_columns():
     assert "PAY_max" in {c["feature"] for c in model.explain(row)["contributions"]}
     plain = RiskScorer().fit(frame, config=fast(family="logistic", sequence_summaries=False))
     assert not [f for f in plain.card["features"] if "derived" in f]
+
+
+def test_resume_reuses_the_cross_validation_of_the_same_run_only(data, tmp_path):
+    first = RiskScorer().fit(data, config=fast(), run_dir=tmp_path / "run")
+    assert first.card["training"]["reused_cv_fits"] == 0
+    stored = sorted((tmp_path / "run" / "cv").rglob("*.npz"))
+    assert stored and all(np.load(p, allow_pickle=False).files for p in stored)  # plain arrays, no pickle
+    resumed = RiskScorer().fit(data, config=fast(), run_dir=tmp_path / "run", resume=True)
+    assert resumed.card["training"]["reused_cv_fits"] == len(stored)
+    assert resumed.card["selection"]["cv_auc"] == first.card["selection"]["cv_auc"]
+    assert resumed.predict(data.head(5)) == first.predict(data.head(5))
+    other = RiskScorer().fit(data.head(300), config=fast(), run_dir=tmp_path / "run", resume=True)  # other data: nothing reused
+    assert other.card["training"]["reused_cv_fits"] == 0
+    fresh = RiskScorer().fit(data, config=fast(), run_dir=tmp_path / "run")  # no resume: recomputed, not read
+    assert fresh.card["training"]["reused_cv_fits"] == 0
+
+
+def test_interrupted_fit_resumes_from_the_folds_it_finished(data, tmp_path):
+    def stop_at_gbm(record):
+        if "gbm" in record["stage"]:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        RiskScorer().fit(data, config=fast(), run_dir=tmp_path / "run", callbacks=[stop_at_gbm])
+    resumed = RiskScorer().fit(data, config=fast(), run_dir=tmp_path / "run", resume=True)
+    assert resumed.card["training"]["reused_cv_fits"] >= 4  # the logistic and scorecard folds, and the first gbm fit
+    assert resumed.predict(data.head(5)) == RiskScorer().fit(data, config=fast()).predict(data.head(5))
+
+
+def test_blend_takes_the_most_even_shares_within_one_standard_error():
+    from finance.risk import _simplex, _within_one_se
+
+    grid = _simplex(3, 6)
+    assert grid[0].tolist() == pytest.approx([1 / 3] * 3) and len(grid) == 28
+    table = np.tile([0.70, 0.72, 0.74, 0.76], (len(grid), 1))  # every mix scores the same: the even one is kept
+    table[5] += [0.012, -0.008, 0.006, -0.006]  # better on average, but not fold by fold: noise
+    assert _within_one_se(table, 4) == 0
+    table[5] += 0.01  # better on every fold: chosen
+    assert _within_one_se(table, 4) == 5
+
+
+def test_evaluate_card_plots_render(auto_model, data):
+    from apps.plots import figure
+
+    plots = auto_model.evaluate(data)["plots"]
+    assert {"ROC curve", "Precision-recall curve", "Calibration", "Default rate by risk band"} <= set(plots)
+    assert any(title.startswith("KS") for title in plots)
+    bands = plots["Default rate by risk band"]
+    assert all(0 <= v <= 1 for v in bands["values"]) and sum(int(label.split("n = ")[1].rstrip(")")) for label in
+                                                              bands["labels"]) == data.height
+    for title, spec in plots.items():
+        assert figure(title, spec) is not None, title
+
+
+def test_isotonic_calibration_keeps_the_ranking_of_the_margins():
+    from sklearn.metrics import roc_auc_score
+
+    from finance._risk_models import _fit_isotonic, Calibrator
+
+    rng = np.random.default_rng(0)
+    margin = rng.normal(size=3000)
+    y = (rng.uniform(size=3000) < 1 / (1 + np.exp(-margin))).astype(int)
+    pd = Calibrator(_fit_isotonic(margin, y))(margin)
+    assert len(np.unique(pd)) == len(margin)  # no ties from the isotonic steps
+    assert roc_auc_score(y, pd) == pytest.approx(roc_auc_score(y, margin), abs=1e-9)
+    assert abs(pd.mean() - y.mean()) < 1e-3  # still calibrated
