@@ -126,21 +126,14 @@ def draw_evaluation(card: dict) -> None:
 
 
 def risk_section() -> None:
-    source = common.model_selector(TASK, key="risk")
-    model = common.run_safely(common.load_model, TASK, source)
-    if model is None:
-        return
-    show_model_card(model)
-    predict, evaluate, retrain = st.tabs(["Predict", "Evaluate", "Retrain"])
-    with predict:
-        predict_tab(model)
-    with evaluate:
+    def evaluate(model) -> None:
         target = st.text_input("Target column (name or number; blank = the model's)", key="risk-eval-target")
         card = common.evaluate_tab(TASK, model, read_options={"target": target.strip() or model.card.get("target")},
                                    suffixes=SUFFIXES)
         if card is not None and "psi_table" in card:  # the card's plots are drawn by evaluate_tab (apps/plots.py)
             show_psi(card.get("psi_table", []), (card["metrics"].get("psi_score") or {}).get("value"))
-    with retrain:
+
+    def retrain() -> None:
         st.caption("CSV / Parquet / headerless whitespace .data (columns numbered from 0). Gradient boosting, a WoE "
                    "scorecard and a regularised logistic regression are cross-validated with their blend, and the best "
                    "is kept; force one with family=gbm, family=scorecard, family=logistic or family=blend in the overrides.")
@@ -150,6 +143,8 @@ def risk_section() -> None:
         if time_column.strip():
             options["time"] = time_column.strip()
         common.retrain_tab(TASK, options={k: v for k, v in options.items() if v is not None}, suffixes=SUFFIXES)
+
+    common.task_page(TASK, "risk", predict_tab, evaluate=evaluate, retrain=retrain, about=show_model_card)
 
 
 def forecast_section() -> None:

@@ -151,24 +151,19 @@ def show_model_card(model) -> None:
 
 def render() -> None:
     """Draw the forecasting section (model choice, Predict / Evaluate / Retrain tabs)."""
-    source = common.model_selector(TASK, key="forecast")
-    model = common.run_safely(common.load_model, TASK, source)
-    if model is None:
-        return
-    show_model_card(model)
-    predict, evaluate, retrain = st.tabs(["Predict", "Evaluate", "Retrain"])
-    with predict:
-        predict_tab(model)
-    with evaluate:
+    def evaluate(model) -> None:
         st.caption("Upload a series: the card is a rolling-origin backtest of this model's method over its last "
                    f"{model.config.test_size} points (horizon {model.config.horizon}).")
         card = common.evaluate_tab(TASK, model, read_options=read_options_for("evaluate"), suffixes=SUFFIXES)
         if card is not None and "candidates" in card:
             st.dataframe(candidate_table(card), hide_index=True, width="stretch")
-    with retrain:
+
+    def retrain() -> None:
         st.caption("CSV / Parquet with a date and a value column (or long format id, date, value). Overrides such as "
                    "horizon=10 or selection=best go in the box below.")
         common.retrain_tab(TASK, options=read_options_for("train"), suffixes=SUFFIXES)
+
+    common.task_page(TASK, "forecast", predict_tab, evaluate=evaluate, retrain=retrain, about=show_model_card)
 
 
 def read_options_for(key: str) -> dict:

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from core.artifacts import hash_frame, read_card, save_model_dir
+from core.artifacts import hash_frame, read_card
 from core.config import TaskConfig, config_from_dict, config_to_dict
 from core.data import read_table
 from core.errors import InputError, ModelNotFoundError
@@ -307,6 +307,7 @@ class RiskScorer(TaskModel):
     """
 
     task: ClassVar[str] = "finance.risk"
+    libraries: ClassVar[tuple[str, ...]] = ("lightgbm", "optbinning", "scipy")
     default_batch_size: ClassVar[int] = 4096
 
     @dataclass(frozen=True)
@@ -966,15 +967,11 @@ class RiskScorer(TaskModel):
         return {"n": int(len(scores)), "psi_score": psi_score, "psi_table": table}
 
     # -- persistence ----------------------------------------------------------------------------------------------------
-    def save(self, path: str | Path) -> Path:
-        """A folder with card.json, calibrator.json and model.txt (LightGBM text) or scorecard.json (bins, WoE, points)."""
+    # save() is core.TaskModel's: this card, then calibrator.json and model.txt (LightGBM text), scorecard.json
+    # (bins, WoE, points) or logistic.json
+    def save_card(self) -> dict[str, Any]:
         self._require_fitted("family_", "schema_")
         card = dict(self.card_)
-
-        def write(folder: Path) -> None:
-            self.family_.save(folder)
-            (folder / "calibrator.json").write_text(json.dumps(self.calibrator_.state), encoding="utf-8")
-
         files = {"gbm": "model.txt (LightGBM text with the real feature names: lightgbm.Booster(model_file=...))",
                  "scorecard": "scorecard.json (per variable: splits or category groups, WoE, coefficient; "
                               "logit(PD) = intercept + sum coefficient * WoE)",
@@ -987,7 +984,11 @@ class RiskScorer(TaskModel):
                                ", then calibrator.json")
         else:
             card["weights"] = files[card["family"]] + ("" if card["family"] == "scorecard" else ", then calibrator.json")
-        return save_model_dir(path, card, write_weights=write, libraries=["lightgbm", "optbinning", "scipy"])
+        return card
+
+    def write_weights(self, folder: Path) -> None:
+        self.family_.save(folder)
+        (folder / "calibrator.json").write_text(json.dumps(self.calibrator_.state), encoding="utf-8")
 
 
 EMBEDDED_CONFIG = RiskScorer.Config(**EMBEDDED_CONFIG_CHANGES)
