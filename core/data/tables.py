@@ -19,7 +19,7 @@ from typing import Any
 from core.data.paths import require_path
 from core.errors import InputError
 
-__all__ = ["read_table", "scan_table", "require_columns", "reader_options", "TABLE_SUFFIXES", "NULL_VALUES",
+__all__ = ["read_table", "scan_table", "iter_table", "require_columns", "reader_options", "TABLE_SUFFIXES", "NULL_VALUES",
            "READER_OPTIONS"]
 
 TABLE_SUFFIXES = {".csv", ".tsv", ".tab", ".txt", ".parquet", ".pq", ".jsonl", ".ndjson", ".json", ".data"}
@@ -470,6 +470,43 @@ def scan_table(path: str | Path, separator: str | None = None):
     except (pl.exceptions.PolarsError, OSError) as error:
         raise InputError(f"cannot read {path.name}: {error}") from error
     raise InputError(f"{path.name}: lazy scanning supports .csv .tsv .parquet .jsonl; convert the file or use read_table()")
+
+
+def iter_table(path: str | Path, rows: int = 131_072, separator: str | None = None) -> Iterator[Any]:
+    """A table as polars DataFrames of at most `rows` rows, for files larger than memory.
+
+    Parquet is streamed row group by row group (pyarrow); other formats are read whole by `read_table` (CSV needs
+    the whole file to decide its column types and report bad values by row) and handed over in slices.
+
+    >>> import polars as pl, tempfile; p = Path(tempfile.mkdtemp()) / "t.parquet"
+    >>> pl.DataFrame({"a": range(5)}).write_parquet(p)
+    >>> [b.height for b in iter_table(p, rows=2)]
+    [2, 2, 1]
+    """
+    import polars as pl
+
+    path = require_path(path, "table file")
+    if path.suffix.lower() not in {".parquet", ".pq"} or path.is_dir():
+        frame = read_table(path, separator)
+        for start in range(0, frame.height, rows):
+            yield frame.slice(start, rows)
+        return
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        source = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as error:
+        raise InputError(f"cannot read {path.name} as Parquet: {str(error).splitlines()[0]}") from error
+    if len(set(source.schema_arrow.names)) != len(source.schema_arrow.names):
+        raise InputError(f"{path.name} has duplicated column names")
+    if source.metadata.num_rows == 0:
+        raise InputError(f"{path.name} has a header but no rows")
+    try:
+        for batch in source.iter_batches(batch_size=rows):
+            yield pl.from_arrow(batch)
+    except (pa.ArrowException, OSError) as error:
+        raise InputError(f"cannot read {path.name}: {str(error).splitlines()[0]}") from error
 
 
 def read_table(path: str | Path, separator: str | None = None, columns: Iterable[str] | None = None,
