@@ -155,17 +155,17 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(report, default=str) if args.json else "\n".join(f"{k}: {v}" for k, v in report.items()))
         return 0 if report.get("ok", True) else EXIT_BAD_INPUT
     if args.command == "predict":
-        from core.stream import output_format, stream_predict
+        from core import stream
 
-        output_format(args.output)
+        stream.output_format(args.output)
         reading = {k: v for k, v in options.items() if k != "engine"}  # `--option engine=...` picks who runs, not how to read
-        batches = iter(cls.read_input_batches(args.input, **reading))  # streamed: read, predicted, written batch by batch
+        batches = iter(cls.read_input_batches(args.input, rows=stream.STREAM_ROWS, **reading))  # read, predicted, written
         first = next(batches, None)  # bad input is reported before the model loads
         batches = itertools.chain([] if first is None else [first], batches)
         with progress.cli_bar(f"loading the {args.task} model"):
             model = registry.load(args.task, args.model, device=args.device)
-        stream_predict(model, batches, args.output, id_column=options.get("id"),  # one record per input, its id first
-                       batch_size=args.batch_size, **_predict_options(model, reading))
+        stream.stream_predict(model, batches, args.output, id_column=options.get("id"),  # one record per input, id first
+                              batch_size=args.batch_size, **_predict_options(model, reading))
         return 0
     if args.command == "evaluate":
         data = cls.read_data(args.data, **options)

@@ -6,6 +6,7 @@ leaves neither a partial target nor the temp file. `stream_predict` is what `ver
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -68,6 +69,8 @@ class RecordWriter:
                 raise InputError("Parquet output needs a file: pass --output NAME.parquet")
             self._handle = sys.stdout
             return self
+        if self.path.name in {"", ".", ".."} or self.path.is_dir():
+            raise InputError(f"cannot write a file at {str(self.path)!r}: it is a folder; give a file path")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             descriptor, temp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
@@ -92,7 +95,10 @@ class RecordWriter:
             if self._parquet is not None:
                 self._parquet.close()
             if kind is None:
+                _sync(self._temp)
                 os.replace(self._temp, self.path)
+        except OSError as error:
+            raise InputError(f"cannot write {self.path}: {error.strerror or error}; choose a writable location") from error
         finally:
             if self._temp is not None and self._temp.exists():
                 self._temp.unlink()
@@ -102,27 +108,40 @@ class RecordWriter:
         """Write a list of records (dicts, keys in output order)."""
         if not records:
             return
-        if self.format == "jsonl":
-            self._handle.write("".join(json.dumps(r, default=str) + "\n" for r in records))
-        else:
-            import pyarrow as pa
-
-            try:
-                table = pa.Table.from_pylist([{k: _plain(v) for k, v in r.items()} for r in records])
-            except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
-                raise InputError(f"records cannot be written as Parquet ({error}); write JSONL instead") from error
-            self._write_table(table)
+        with self._errors():
+            self._write_records(records)
         self.rows += len(records)
 
     def write_frame(self, frame: Any) -> None:
         """Write a polars DataFrame of records (one per row): columnar, no per-row Python for Parquet."""
         if frame.height == 0:
             return
-        if self.format == "jsonl":
-            self._handle.write("".join(json.dumps(r, default=str) + "\n" for r in frame.iter_rows(named=True)))
-        else:
-            self._write_table(frame.to_arrow())
+        with self._errors():
+            if self.format == "jsonl":
+                self._handle.write("".join(json.dumps(r, default=str) + "\n" for r in frame.iter_rows(named=True)))
+            else:
+                self._write_table(frame.to_arrow())
         self.rows += frame.height
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except OSError as error:  # a full disk, a closed pipe
+            raise InputError(f"cannot write {self.path or 'to stdout'}: {error.strerror or error}") from error
+
+    def _write_records(self, records: list[dict[str, Any]]) -> None:
+        if self.format == "jsonl":
+            self._handle.write("".join(json.dumps(r, default=str) + "\n" for r in records))
+        else:
+            import pyarrow as pa
+
+            try:
+                names = list(dict.fromkeys(name for record in records for name in record))  # every record's keys
+                table = pa.table({name: [_plain(r.get(name)) for r in records] for name in names})
+            except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+                raise InputError(f"records cannot be written as Parquet ({error}); write JSONL instead") from error
+            self._write_table(table)
 
     def _write_table(self, table: Any) -> None:
         import pyarrow as pa
@@ -151,6 +170,18 @@ class RecordWriter:
             fields.append(pa.field(ERROR_FIELD, pa.string()))
         self._schema = pa.schema(fields)
         self._parquet = pq.ParquetWriter(str(self._temp), self._schema, compression="zstd")
+
+
+def _sync(path: Path) -> None:
+    """Flush the finished temp file to disk and give it the permissions a plain new file gets (mkstemp's are 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _empty_table() -> Any:

@@ -495,7 +495,7 @@ def iter_table(path: str | Path, rows: int = 131_072, separator: str | None = No
     import pyarrow.parquet as pq
 
     try:
-        source = pq.ParquetFile(path)
+        source = pq.ParquetFile(path, pre_buffer=False)  # pre-buffering keeps the row groups read: memory grows
     except (pa.ArrowException, OSError) as error:
         raise InputError(f"cannot read {path.name} as Parquet: {str(error).splitlines()[0]}") from error
     if len(set(source.schema_arrow.names)) != len(source.schema_arrow.names):
