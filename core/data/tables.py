@@ -28,6 +28,8 @@ READER_OPTIONS = ("separator", "encoding", "quote", "header", "decimal", "date_f
 SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 SEPARATOR_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t", "pipe": "|", "space": " "}
 HEAD_BYTES = 256 * 1024
+STREAM_TEXT_BYTES = 64 * 1024 * 1024  # `iter_table` streams delimited text above this size (types from the head)
+HEAD_ROWS = 100_000  # rows whose types a streamed delimited file keeps
 _DELIMITED = {".csv", ".tsv", ".tab", ".txt"}
 _WORKBOOKS = {".xlsx", ".xlsm", ".xls", ".ods", ".numbers"}
 SAVE_AS_CSV = "save the sheet as CSV (in Excel: File > Save As > CSV UTF-8) and pass that file"
@@ -275,20 +277,21 @@ def _trim_partial(head: bytes) -> bytes:
     return head if end < 0 or len(head) < HEAD_BYTES else head[:end + 1]
 
 
-def _read_delimited(path: Path, separator: str | None, encoding: str | None = None):
+def _read_delimited(path: Path, separator: str | None, encoding: str | None = None, n_rows: int | None = None,
+                    layout: _Layout | None = None):
     import polars as pl
 
-    layout = _Layout(path, separator, encoding)
+    layout = layout or _Layout(path, separator, encoding)
     names = layout.header_names()
-    frame = _parse(layout)
+    frame = _parse(layout, n_rows)
     if layout.header and current_option("header") is None and _looks_headerless(names, frame):
         layout.header = False  # e.g. UCI's `sentence<TAB>label` files as published: the first line is data
-        frame = _parse(layout)
+        frame = _parse(layout, n_rows)
     if layout.header:
         _check_names(names, layout.name)
     if layout.separator != "," and not layout.decimal_comma and _has_decimal_commas(frame):
         layout.decimal_comma = True  # `;`-separated exports from European spreadsheets write 1,5 for one and a half
-        frame = _parse(layout)
+        frame = _parse(layout, n_rows)
     if not layout.header:
         names = [str(i) for i in range(frame.width)]
     elif len(names) == frame.width:
@@ -308,17 +311,17 @@ def _looks_headerless(names: list[str], frame) -> bool:
         and all(len(name) > 40 or name.count(" ") >= 5 or (" " in name and name.rstrip()[-1:] in ".!?") for name in others)
 
 
-def _parse(layout: _Layout):
+def _parse(layout: _Layout, n_rows: int | None = None):
     import polars as pl
 
     try:
-        return pl.read_csv(layout.source(), **layout.csv_options())
+        return pl.read_csv(layout.source(), n_rows=n_rows, **layout.csv_options())
     except pl.exceptions.ComputeError as error:
         if "utf-8" not in str(error) or layout.encoding != "utf-8":
             raise _shape_error(layout, error) from error
     layout.load_text()  # invalid UTF-8 past the sniffed head: detect the encoding on the whole file
     try:
-        return pl.read_csv(layout.source(), **layout.csv_options())
+        return pl.read_csv(layout.source(), n_rows=n_rows, **layout.csv_options())
     except pl.exceptions.ComputeError as error:
         raise _shape_error(layout, error) from error
 
@@ -475,8 +478,10 @@ def scan_table(path: str | Path, separator: str | None = None):
 def iter_table(path: str | Path, rows: int = 131_072, separator: str | None = None) -> Iterator[Any]:
     """A table as polars DataFrames of at most `rows` rows, for files larger than memory.
 
-    Parquet is streamed row group by row group (pyarrow); other formats are read whole by `read_table` (CSV needs
-    the whole file to decide its column types and report bad values by row) and handed over in slices.
+    Parquet is streamed row group by row group (pyarrow). UTF-8 CSV/TSV over `STREAM_TEXT_BYTES` is streamed too:
+    separator, header, decimal mark and column types are decided by `read_table`'s rules on its first `HEAD_ROWS`
+    rows, and a later value that does not fit its column is an `InputError` naming its row and column. Smaller or
+    non-UTF-8 text and other formats are read whole by `read_table` and handed over in slices.
 
     >>> import polars as pl, tempfile; p = Path(tempfile.mkdtemp()) / "t.parquet"
     >>> pl.DataFrame({"a": range(5)}).write_parquet(p)
@@ -486,7 +491,13 @@ def iter_table(path: str | Path, rows: int = 131_072, separator: str | None = No
     import polars as pl
 
     path = require_path(path, "table file")
-    if path.suffix.lower() not in {".parquet", ".pq"} or path.is_dir():
+    suffix = path.suffix.lower()
+    if suffix in _DELIMITED and path.is_file() and path.stat().st_size > STREAM_TEXT_BYTES:
+        layout = _Layout(path, separator)
+        if layout.encoding == "utf-8":
+            yield from _iter_delimited(path, layout, rows)
+            return
+    if suffix not in {".parquet", ".pq"} or path.is_dir():
         frame = read_table(path, separator)
         for start in range(0, frame.height, rows):
             yield frame.slice(start, rows)
@@ -507,6 +518,71 @@ def iter_table(path: str | Path, rows: int = 131_072, separator: str | None = No
             yield pl.from_arrow(batch)
     except (pa.ArrowException, OSError) as error:
         raise InputError(f"cannot read {path.name}: {str(error).splitlines()[0]}") from error
+
+
+def _iter_delimited(path: Path, layout: _Layout, rows: int) -> Iterator[Any]:
+    """Batches of a large UTF-8 delimited file, typed as `read_table` types its first `HEAD_ROWS` rows."""
+    import polars as pl
+
+    head = _read_delimited(path, None, n_rows=HEAD_ROWS, layout=layout)  # settles layout.header / decimal_comma too
+    options = {k: v for k, v in layout.csv_options().items() if k not in ("encoding", "infer_schema_length")}
+    scan = pl.scan_csv(path, infer_schema=False, **options)  # every column as text, typed below batch by batch
+    raw = scan.collect_schema().names()
+    if not layout.header:
+        names = [str(i) for i in range(len(raw))]
+    else:
+        given = layout.header_names()
+        names = [n if n.strip() else f"unnamed_{i}" for i, n in enumerate(given)] if len(given) == len(raw) else raw
+    types = dict(zip(head.columns, head.dtypes))
+    row, pending = 0, None  # rows seen so far; trailing empty rows held until a filled row follows them
+    try:
+        for batch in scan.collect_batches(chunk_size=rows):
+            batch = batch.rename(dict(zip(batch.columns, names))).select(head.columns)
+            batch = _typed_batch(batch, types, layout, row)
+            row += batch.height
+            if pending is not None:
+                batch = pl.concat([pending, batch])
+            filled = batch.select(pl.any_horizontal(pl.all().is_not_null())).to_series().arg_true()
+            keep = int(filled[-1]) + 1 if len(filled) else 0
+            pending = batch.slice(keep) if keep < batch.height else None
+            if keep:
+                yield batch.head(keep)
+    except pl.exceptions.PolarsError as error:
+        raise _shape_error(layout, error) from error
+
+
+def _typed_batch(batch, types: dict[str, Any], layout: _Layout, start: int):
+    """Text columns of one batch cast to the head's types; a value that does not fit names its row and column."""
+    import polars as pl
+
+    columns = []
+    for name, dtype in types.items():
+        text = batch[name]
+        if dtype == pl.String or dtype == pl.Null:
+            columns.append(text)
+            continue
+        clean = text.str.strip_chars()
+        if dtype == pl.Boolean:
+            lower = clean.str.to_lowercase()
+            value = (lower == "true").zip_with(lower.is_in(["true", "false"]), pl.Series(name, [None] * len(lower), pl.Boolean))
+        else:
+            if layout.decimal_comma:
+                clean = clean.str.replace(",", ".", literal=True)
+            elif layout.separator == ",":
+                clean = pl.Series(name, clean).zip_with(~clean.str.contains(_THOUSANDS.pattern).fill_null(False),
+                                                         clean.str.replace_all(",", "", literal=True))
+            value = clean.cast(dtype, strict=False)
+            if dtype.is_integer() and value.null_count() > text.null_count():  # decimals after whole numbers: go on as such
+                decimals = clean.cast(pl.Float64, strict=False)
+                value = decimals if decimals.null_count() < value.null_count() else value
+        bad = (value.is_null() & text.is_not_null()).arg_true()
+        if len(bad):
+            index = int(bad[0])
+            raise InputError(f"{layout.name}: row {start + index + 1}, column {name!r}: {text[index]!r} is not "
+                             f"{'a number' if dtype.is_numeric() else dtype}, as the column's first {HEAD_ROWS:,} rows are; "
+                             "correct it or leave the cell empty")
+        columns.append(value.alias(name))
+    return pl.DataFrame(columns)
 
 
 def read_table(path: str | Path, separator: str | None = None, columns: Iterable[str] | None = None,

@@ -125,11 +125,15 @@ def test_streamed_risk_predict_matches_the_in_memory_records(risk_model, applica
     assert [r["id"] for r in _jsonl(by_id)] == applicants["applicant"].to_list()
     assert [r["pd"] for r in _jsonl(by_id)] == [r["pd"] for r in expected]
 
+    from core.data import tables
+
     csv = tmp_path / "applicants.csv"
-    applicants.write_csv(csv)  # CSV is read whole (types decided on the whole file), then streamed in slices
-    assert main(["predict", "finance.risk", "--model", str(risk_model), "--input", str(csv), "--output", str(out)]) == 0
-    assert [r["row"] for r in _jsonl(out)] == list(range(1, 1001))
-    assert [r["pd"] for r in _jsonl(out)] == pytest.approx([r["pd"] for r in expected], abs=1e-8)
+    applicants.write_csv(csv)
+    for streamed_above in (2**40, 0):  # a small CSV is read whole, then sliced; a large one is read in batches
+        monkeypatch.setattr(tables, "STREAM_TEXT_BYTES", streamed_above)
+        assert main(["predict", "finance.risk", "--model", str(risk_model), "--input", str(csv), "--output", str(out)]) == 0
+        assert [r["row"] for r in _jsonl(out)] == list(range(1, 1001))
+        assert [r["pd"] for r in _jsonl(out)] == pytest.approx([r["pd"] for r in expected], abs=1e-8)
 
 
 def test_bad_value_deep_in_a_streamed_file_is_exit_2_and_leaves_nothing(risk_model, applicants, tmp_path, monkeypatch,
@@ -158,3 +162,36 @@ def test_columnar_risk_scores_equal_the_per_record_rules(risk_model, applicants)
     assert table["score"].to_list() == [int(round(float(s))) for s in model._scores(pd)]
     assert table["risk_band"].to_list() == [next(b for t, b in BANDS if p < t) for p in pd]
     assert len(set(table["risk_band"].to_list())) > 1 and np.isfinite(table["pd"].to_numpy()).all()
+
+
+CSV_CASES = {
+    "thousands_padding_booleans.csv": 'id,amount,name,flag\n1,"1,234.5",x,true\n2, 12 ,y,false\n3,7,z,\n4,8,,true\n'
+                                      '5,9,w,false\n6,10,v,true\n7,2.5,u,false\n,,,\n',
+    "semicolon_decimal_commas.csv": "id;amount;name\n1;1,5;x\n2;2,5;y\n3;3;z\n4;4;w\n5;5;v\n6;6,5;u\n7;7;t\n",
+    "quotes_kept.tsv": 'text\tlabel\nhe said "hi"\t1\nok\t0\na\t1\nb\t0\nc\t1\nd\t0\ne\t1\n',
+}
+
+
+@pytest.mark.parametrize("name", sorted(CSV_CASES))
+def test_large_csv_streams_with_the_whole_file_readers_rules(name, tmp_path, monkeypatch):
+    from core.data import tables
+
+    monkeypatch.setattr(tables, "STREAM_TEXT_BYTES", 0)  # stream every file, typed on its first 5 rows
+    monkeypatch.setattr(tables, "HEAD_ROWS", 5)
+    path = tmp_path / name
+    path.write_text(CSV_CASES[name])
+    batches = list(tables.iter_table(path, rows=3))
+    assert len(batches) >= 2 and pl.concat(batches).equals(tables.read_table(path))
+
+
+def test_large_csv_value_that_does_not_fit_names_row_and_column(tmp_path, monkeypatch):
+    from core.data import tables
+
+    monkeypatch.setattr(tables, "STREAM_TEXT_BYTES", 0)
+    monkeypatch.setattr(tables, "HEAD_ROWS", 5)
+    path = tmp_path / "late.csv"
+    path.write_text("id,x\n" + "".join(f"{i},{i}\n" for i in range(1, 9)) + "9,2.5\n10,lots\n")
+    with pytest.raises(InputError, match=r"late.csv: row 10, column 'x': 'lots' is not a number"):
+        list(tables.iter_table(path, rows=3))
+    path.write_text("id,x\n" + "".join(f"{i},{i}\n" for i in range(1, 9)) + "9,2.5\n")
+    assert pl.concat(list(tables.iter_table(path, rows=3)))["x"].to_list()[-2:] == [8.0, 2.5]  # decimals go on as such
