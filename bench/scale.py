@@ -6,7 +6,7 @@
   child from GNU time, wall time of each child, load average before and after).
 - vision.classification: `verticals predict` over folders of 200 and 2,000 small JPEGs: peak RSS of each run.
 
-Run: .venv/bin/python bench/scale.py [--rows 8000000] [--images 200,2000] [--skip-images] [--skip-risk]
+Run: .venv/bin/python bench/scale.py [--rows 8000000] [--images 200,2000] [--skip-images] [--skip-risk] [--csv 500000,2000000]
 Writes bench/results/scale.json (the "streaming" key; other keys of that file are kept). Scratch files go to
 $VERTICALS_SCALE_DIR (default: a temp folder). The Taiwan credit file of the shared data is used for training when
 present, else a synthetic table with the same columns.
@@ -54,9 +54,11 @@ for name in features:
         columns.append(frame[name].cast(pl.Float64).to_numpy())
 x = np.column_stack(columns)
 del frame, columns
+prepared = time.perf_counter()
 pd = booster.predict(x)
 done = time.perf_counter()
-print(json.dumps({"rows": len(pd), "read_s": read - started, "predict_s": done - read, "mean_pd": float(pd.mean())}))
+print(json.dumps({"rows": len(pd), "read_s": read - started, "prepare_s": prepared - read, "predict_s": done - prepared,
+                  "mean_pd": float(pd.mean())}))
 """
 
 
@@ -147,23 +149,28 @@ def _big_parquet(source: Path, path: Path, rows: int, chunk: int = 500_000) -> N
     temp.replace(path)
 
 
-def risk(folder: Path, rows: int) -> dict:
-    """Train a gbm model, build the big file, stream-score it, run the LightGBM reference; PASS/FAIL per limit."""
+def risk(folder: Path, rows: int, summaries: bool = True) -> dict:
+    """Train a gbm model, build the big file, stream-score it, run the LightGBM reference; PASS/FAIL per limit.
+
+    `summaries=False` trains with `--set sequence_summaries=false`: the booster then reads the file's columns as they
+    are, so the reference does nothing but read and `Booster.predict`.
+    """
     import polars as pl
 
     folder.mkdir(parents=True, exist_ok=True)
     table, chosen = _training_table(folder)
-    model = folder / "risk-gbm"
+    model = folder / ("risk-gbm" if summaries else "risk-gbm-raw")
     if not (model / "card.json").is_file():
         _measure(_cli("train", "finance.risk", "--data", str(table), "--target", TARGET, "--out", str(model),
-                      "--set", "family=gbm", "--json"), cwd=ROOT, env=_environment())
+                      "--set", "family=gbm", "--set", f"sequence_summaries={str(summaries).lower()}", "--json"),
+                 cwd=ROOT, env=_environment())
     card = json.loads((model / "card.json").read_text())
     schema = card["features"]
     features = [f["name"] for f in schema]
     summaries = {f["name"]: [f["derived"]["stat"], f["derived"]["columns"]] for f in schema if "derived" in f}
     big = folder / f"applicants_{rows}.parquet"
     _big_parquet(table, big, rows)
-    out = folder / "scores.parquet"
+    out = folder / f"scores_{model.name}.parquet"
     ours = _timed(_cli("predict", "finance.risk", "--model", str(model), "--input", str(big), "--output", str(out)),
                   cwd=ROOT, env=_environment())
     scored = pl.scan_parquet(out).select(pl.len(), pl.col("id").n_unique().alias("ids"), pl.col("pd").mean()).collect().row(0)
@@ -179,11 +186,30 @@ def risk(folder: Path, rows: int) -> dict:
         "verticals_predict": {**{k: ours[k] for k in keep}, "records_written": scored[0], "distinct_ids": scored[1],
                               "mean_pd": scored[2]},
         "lightgbm_reference": {**{k: reference[k] for k in keep}, "read_s": round(inner["read_s"], 2),
-                               "predict_s": round(inner["predict_s"], 2), "mean_raw_pd": inner["mean_pd"]},
+                               "prepare_s": round(inner["prepare_s"], 2), "predict_s": round(inner["predict_s"], 2),
+                               "mean_raw_pd": inner["mean_pd"]},
         "wall_ratio": round(ratio, 3),
         "rss_pass": ours["peak_rss_mb"] <= RSS_LIMIT_MB,
         "ratio_pass": ratio <= RATIO_LIMIT,
     }
+
+
+def risk_csv(folder: Path, counts: list[int], source_rows: int) -> dict:
+    """Peak RSS of `verticals predict finance.risk` over CSV files of each row count (first rows of the big file)."""
+    import polars as pl
+
+    model, big = folder / "risk-gbm", folder / f"applicants_{source_rows}.parquet"
+    runs = {}
+    for count in counts:
+        path = folder / f"applicants_{count}.csv"
+        if not path.is_file():
+            pl.scan_parquet(big).head(count).sink_csv(path)
+        result = _timed(_cli("predict", "finance.risk", "--model", str(model), "--input", str(path), "--output",
+                             str(folder / "scores_csv.parquet")), cwd=ROOT, env=_environment())
+        runs[str(count)] = {"csv_bytes": path.stat().st_size,
+                            **{k: result[k] for k in ("wall_s", "cpu_s", "peak_rss_mb", "loadavg_before", "loadavg_after")}}
+    small, large = runs[str(min(counts))]["peak_rss_mb"], runs[str(max(counts))]["peak_rss_mb"]
+    return {"runs": runs, "rss_growth": round(large / small - 1, 4)}
 
 
 def _trees(model_txt: Path) -> int:
@@ -231,6 +257,7 @@ def main() -> None:
     parser.add_argument("--images", default="200,2000")
     parser.add_argument("--skip-risk", action="store_true")
     parser.add_argument("--skip-images", action="store_true")
+    parser.add_argument("--csv", default="", help="also CSV inputs of these row counts, e.g. 500000,2000000 (needs --rows' file)")
     args = parser.parse_args()
     folder = Path(os.environ.get("VERTICALS_SCALE_DIR") or tempfile.mkdtemp(prefix="verticals-scale-"))
     results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
@@ -238,8 +265,13 @@ def main() -> None:
     streaming["machine"] = {"cpus": os.cpu_count(), "note": "shared machine: wall times are inflated by other load; "
                                                             "see loadavg_before/after of each run"}
     if not args.skip_risk:
-        streaming["finance.risk"] = risk(folder, args.rows)
+        streaming["finance.risk"] = risk(folder, args.rows)  # the default recipe: row summaries of PAY_*, BILL_AMT*...
         print(json.dumps(streaming["finance.risk"], indent=1))
+        streaming["finance.risk_raw_columns"] = risk(folder, args.rows, summaries=False)
+        print(json.dumps(streaming["finance.risk_raw_columns"], indent=1))
+    if args.csv:
+        streaming["finance.risk_csv"] = risk_csv(folder, [int(c) for c in args.csv.split(",")], args.rows)
+        print(json.dumps(streaming["finance.risk_csv"], indent=1))
     if not args.skip_images:
         streaming["vision.classification"] = images(folder, [int(c) for c in args.images.split(",")])
         print(json.dumps(streaming["vision.classification"], indent=1))

@@ -606,7 +606,11 @@ class RiskScorer(TaskModel):
 
     def predict_table(self, inputs: Any):
         """`predict`'s records as a polars table (`pd`, `score`, `risk_band`), computed per column, no per-row Python:
-        what streamed scoring of large files calls once per batch."""
+        what streamed scoring of large files calls once per batch.
+
+        >>> load().predict_table(pl.read_parquet("applicants.parquet")).columns  # doctest: +SKIP
+        ['pd', 'score', 'risk_band']
+        """
         import polars as pl
 
         arrays = self._arrays(inputs)

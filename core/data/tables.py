@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import copy
 import csv
 import io
 import re
@@ -524,31 +525,80 @@ def _iter_delimited(path: Path, layout: _Layout, rows: int) -> Iterator[Any]:
     """Batches of a large UTF-8 delimited file, typed as `read_table` types its first `HEAD_ROWS` rows."""
     import polars as pl
 
-    head = _read_delimited(path, None, n_rows=HEAD_ROWS, layout=layout)  # settles layout.header / decimal_comma too
-    options = {k: v for k, v in layout.csv_options().items() if k not in ("encoding", "infer_schema_length")}
-    scan = pl.scan_csv(path, infer_schema=False, **options)  # every column as text, typed below batch by batch
-    raw = scan.collect_schema().names()
+    import pyarrow as pa
+    import pyarrow.csv as arrow_csv
+
+    prefix = _head_rows_bytes(path, HEAD_ROWS)  # polars reads a whole file into memory even for its first rows
+    head_layout = copy.copy(layout)
+    head_layout.source = lambda: io.BytesIO(prefix)
+    head = _read_delimited(path, None, n_rows=HEAD_ROWS, layout=head_layout)
+    layout.header, layout.decimal_comma = head_layout.header, head_layout.decimal_comma  # as the head settled them
+    raw = pl.read_csv(io.BytesIO(prefix), n_rows=1, **{**layout.csv_options(), "infer_schema_length": 0}).columns
     if not layout.header:
         names = [str(i) for i in range(len(raw))]
     else:
         given = layout.header_names()
         names = [n if n.strip() else f"unnamed_{i}" for i, n in enumerate(given)] if len(given) == len(raw) else raw
     types = dict(zip(head.columns, head.dtypes))
+    # pyarrow's reader reads a bounded number of blocks ahead (polars' batches run ahead of a slow consumer without bound)
+    reader = arrow_csv.open_csv(
+        path, read_options=arrow_csv.ReadOptions(block_size=1 << 20, skip_rows=int(layout.header), autogenerate_column_names=True),
+        parse_options=arrow_csv.ParseOptions(delimiter=layout.separator, quote_char=layout.quote or False,
+                                             newlines_in_values=layout.quote is not None),
+        convert_options=arrow_csv.ConvertOptions(column_types={f"f{i}": pa.string() for i in range(len(raw))},
+                                                 null_values=NULL_VALUES, strings_can_be_null=True))
     row, pending = 0, None  # rows seen so far; trailing empty rows held until a filled row follows them
     try:
-        for batch in scan.collect_batches(chunk_size=rows):
-            batch = batch.rename(dict(zip(batch.columns, names))).select(head.columns)
-            batch = _typed_batch(batch, types, layout, row)
-            row += batch.height
-            if pending is not None:
-                batch = pl.concat([pending, batch])
-            filled = batch.select(pl.any_horizontal(pl.all().is_not_null())).to_series().arg_true()
-            keep = int(filled[-1]) + 1 if len(filled) else 0
-            pending = batch.slice(keep) if keep < batch.height else None
-            if keep:
-                yield batch.head(keep)
-    except pl.exceptions.PolarsError as error:
+        for whole in _regrouped(reader, rows):
+            if whole.width != len(names):
+                raise pa.ArrowInvalid(f"{whole.width} fields, expected {len(names)}")
+            whole = whole.rename(dict(zip(whole.columns, names))).select(head.columns)
+            if row == 0 and not layout.header and whole.height:  # a byte-order mark before headerless data
+                first = whole.columns[0]
+                whole = whole.with_columns(pl.col(first).str.strip_chars_start("\ufeff")) if types[first] == pl.String else whole
+            for start in range(0, whole.height, rows):
+                batch = _typed_batch(whole.slice(start, rows), types, layout, row)
+                row += batch.height
+                if pending is not None:
+                    batch = pl.concat([pending, batch])
+                filled = batch.select(pl.any_horizontal(pl.all().is_not_null())).to_series().arg_true()
+                keep = int(filled[-1]) + 1 if len(filled) else 0
+                pending = batch.slice(keep) if keep < batch.height else None
+                if keep:
+                    yield batch.head(keep)
+    except (pa.ArrowInvalid, pl.exceptions.PolarsError) as error:
         raise _shape_error(layout, error) from error
+
+
+def _regrouped(blocks: Iterable[Any], rows: int) -> Iterator[Any]:
+    """Arrow record batches (small CSV blocks) regrouped into polars DataFrames of `rows` rows (the last one shorter)."""
+    import polars as pl
+
+    held, count = [], 0
+    for block in blocks:
+        held.append(pl.from_arrow(block))
+        count += block.num_rows
+        if count >= rows:
+            whole = pl.concat(held)
+            full = whole.height - whole.height % rows
+            yield whole.head(full)
+            held, count = ([whole.slice(full)], whole.height - full) if full < whole.height else ([], 0)
+    if count:
+        yield pl.concat(held)
+
+
+def _head_rows_bytes(path: Path, rows: int) -> bytes:
+    """The file's first bytes, up to the end of line `rows` + 1 (at most 64 MB), cut at a line end."""
+    chunks, lines, size = [], 0, 0
+    with open(path, "rb") as handle:
+        while lines <= rows + 1 and size < 64 << 20:
+            chunk = handle.read(1 << 20)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+            lines, size = lines + chunk.count(b"\n"), size + len(chunk)
+    data = b"".join(chunks)
+    return data[:data.rfind(b"\n") + 1] or data
 
 
 def _typed_batch(batch, types: dict[str, Any], layout: _Layout, start: int):
