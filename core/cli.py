@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import subprocess
@@ -41,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("task")
     predict.add_argument("--input", required=True, help="input file or folder")
     predict.add_argument("--model", help="hub id or saved model folder (default: the embedded default)")
-    predict.add_argument("--output", help="write JSONL here (default: stdout)")
+    predict.add_argument("--output", help="write JSONL here, or Parquet when it ends in .parquet (default: JSONL on stdout)")
     predict.add_argument("--batch-size", type=int)
     predict.add_argument("--device", default="auto")
     data_options(predict)
@@ -159,20 +160,17 @@ def _run(args: argparse.Namespace) -> int:
 
             return predict_with_dask(args.task, args.input, args.output, model=args.model, options=options,
                                      reader_options=_reader_options(args), batch_size=args.batch_size, device=args.device)
-        from core.protocols import identify_inputs, predict_records
+        from core import stream
 
-        inputs = identify_inputs(cls.read_inputs(args.input, **options), options.get("id"))
+        stream.output_format(args.output)
+        reading = {k: v for k, v in options.items() if k != "engine"}  # `--option engine=...` picks who runs, not how to read
+        batches = iter(cls.read_input_batches(args.input, rows=stream.STREAM_ROWS, **reading))  # read, predicted, written
+        first = next(batches, None)  # bad input is reported before the model loads
+        batches = itertools.chain([] if first is None else [first], batches)
         with progress.cli_bar(f"loading the {args.task} model"):
             model = registry.load(args.task, args.model, device=args.device)
-        records = predict_records(model, inputs, batch_size=args.batch_size,  # one per input, its id first
-                                  **_predict_options(model, options))
-        lines = "".join(json.dumps(r, default=str) + "\n" for r in records)
-        if args.output is not None:
-            from core.artifacts import atomic_write_text
-
-            atomic_write_text(args.output, lines)
-        else:
-            sys.stdout.write(lines)
+        stream.stream_predict(model, batches, args.output, id_column=options.get("id"),  # one record per input, id first
+                              batch_size=args.batch_size, **_predict_options(model, reading))
         return 0
     if args.command == "evaluate":
         data = cls.read_data(args.data, **options)

@@ -24,6 +24,7 @@ __all__ = ["gbm_matrix", "fit_gbm", "gbm_trials", "lightgbm_feature_names", "GBM
 LOGISTIC_CS = (0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 1.0)  # inverse L2 strengths tried, weakest penalty last
 TIE_BREAK = 1e-4  # isotonic PD mixed with this share of sigmoid(margin): strictly rising, so calibration ties no one
 CODE_LIMIT = 12  # a numeric column with at most this many distinct values also gets one 0/1 column per value
+PARALLEL_ROWS = 50_000  # scoring batches at least this large use every core (one thread keeps small calls cheap)
 # The LightGBM search space: each trial draws one value per parameter (trial 0 is the Config's own values).
 GBM_SPACE = {"learning_rate": (0.03, 0.05, 0.1), "num_leaves": (4, 7, 15, 31), "min_child_samples": (10, 20, 50, 100),
              "l2_regularisation": (0.0, 1.0, 5.0, 20.0), "feature_fraction": (0.5, 0.7, 0.9)}
@@ -176,8 +177,9 @@ class GBMFamily:
     def margin(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
         """Raw log-odds of default, (N,)."""
         x = gbm_matrix(arrays, self.schema)
+        threads = 0 if len(x) >= PARALLEL_ROWS else 1  # 0: LightGBM's default, every core (large streamed batches)
         with self._lock:
-            return np.asarray(self.booster.predict(x, raw_score=True, num_threads=1), dtype=float)
+            return np.asarray(self.booster.predict(x, raw_score=True, num_threads=threads), dtype=float)
 
     def contributions(self, arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """(N, F) log-odds contributions per feature and (N,) bias (SHAP values from `pred_contrib`)."""

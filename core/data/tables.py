@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import copy
 import csv
 import io
 import re
@@ -19,7 +20,7 @@ from typing import Any
 from core.data.paths import require_path
 from core.errors import InputError
 
-__all__ = ["read_table", "scan_table", "require_columns", "reader_options", "TABLE_SUFFIXES", "NULL_VALUES",
+__all__ = ["read_table", "scan_table", "iter_table", "require_columns", "reader_options", "TABLE_SUFFIXES", "NULL_VALUES",
            "READER_OPTIONS"]
 
 TABLE_SUFFIXES = {".csv", ".tsv", ".tab", ".txt", ".parquet", ".pq", ".jsonl", ".ndjson", ".json", ".data"}
@@ -28,6 +29,8 @@ READER_OPTIONS = ("separator", "encoding", "quote", "header", "decimal", "date_f
 SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 SEPARATOR_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t", "pipe": "|", "space": " "}
 HEAD_BYTES = 256 * 1024
+STREAM_TEXT_BYTES = 64 * 1024 * 1024  # `iter_table` streams delimited text above this size (types from the head)
+HEAD_ROWS = 100_000  # rows whose types a streamed delimited file keeps
 _DELIMITED = {".csv", ".tsv", ".tab", ".txt"}
 _WORKBOOKS = {".xlsx", ".xlsm", ".xls", ".ods", ".numbers"}
 SAVE_AS_CSV = "save the sheet as CSV (in Excel: File > Save As > CSV UTF-8) and pass that file"
@@ -275,20 +278,21 @@ def _trim_partial(head: bytes) -> bytes:
     return head if end < 0 or len(head) < HEAD_BYTES else head[:end + 1]
 
 
-def _read_delimited(path: Path, separator: str | None, encoding: str | None = None):
+def _read_delimited(path: Path, separator: str | None, encoding: str | None = None, n_rows: int | None = None,
+                    layout: _Layout | None = None):
     import polars as pl
 
-    layout = _Layout(path, separator, encoding)
+    layout = layout or _Layout(path, separator, encoding)
     names = layout.header_names()
-    frame = _parse(layout)
+    frame = _parse(layout, n_rows)
     if layout.header and current_option("header") is None and _looks_headerless(names, frame):
         layout.header = False  # e.g. UCI's `sentence<TAB>label` files as published: the first line is data
-        frame = _parse(layout)
+        frame = _parse(layout, n_rows)
     if layout.header:
         _check_names(names, layout.name)
     if layout.separator != "," and not layout.decimal_comma and _has_decimal_commas(frame):
         layout.decimal_comma = True  # `;`-separated exports from European spreadsheets write 1,5 for one and a half
-        frame = _parse(layout)
+        frame = _parse(layout, n_rows)
     if not layout.header:
         names = [str(i) for i in range(frame.width)]
     elif len(names) == frame.width:
@@ -308,17 +312,17 @@ def _looks_headerless(names: list[str], frame) -> bool:
         and all(len(name) > 40 or name.count(" ") >= 5 or (" " in name and name.rstrip()[-1:] in ".!?") for name in others)
 
 
-def _parse(layout: _Layout):
+def _parse(layout: _Layout, n_rows: int | None = None):
     import polars as pl
 
     try:
-        return pl.read_csv(layout.source(), **layout.csv_options())
+        return pl.read_csv(layout.source(), n_rows=n_rows, **layout.csv_options())
     except pl.exceptions.ComputeError as error:
         if "utf-8" not in str(error) or layout.encoding != "utf-8":
             raise _shape_error(layout, error) from error
     layout.load_text()  # invalid UTF-8 past the sniffed head: detect the encoding on the whole file
     try:
-        return pl.read_csv(layout.source(), **layout.csv_options())
+        return pl.read_csv(layout.source(), n_rows=n_rows, **layout.csv_options())
     except pl.exceptions.ComputeError as error:
         raise _shape_error(layout, error) from error
 
@@ -470,6 +474,165 @@ def scan_table(path: str | Path, separator: str | None = None):
     except (pl.exceptions.PolarsError, OSError) as error:
         raise InputError(f"cannot read {path.name}: {error}") from error
     raise InputError(f"{path.name}: lazy scanning supports .csv .tsv .parquet .jsonl; convert the file or use read_table()")
+
+
+def iter_table(path: str | Path, rows: int = 131_072, separator: str | None = None) -> Iterator[Any]:
+    """A table as polars DataFrames of at most `rows` rows, for files larger than memory.
+
+    Parquet is streamed row group by row group (pyarrow). UTF-8 CSV/TSV over `STREAM_TEXT_BYTES` is streamed too:
+    separator, header, decimal mark and column types are decided by `read_table`'s rules on its first `HEAD_ROWS`
+    rows, and a later value that does not fit its column is an `InputError` naming its row and column. Smaller or
+    non-UTF-8 text and other formats are read whole by `read_table` and handed over in slices.
+
+    >>> import polars as pl, tempfile; p = Path(tempfile.mkdtemp()) / "t.parquet"
+    >>> pl.DataFrame({"a": range(5)}).write_parquet(p)
+    >>> [b.height for b in iter_table(p, rows=2)]
+    [2, 2, 1]
+    """
+    import polars as pl
+
+    path = require_path(path, "table file")
+    suffix = path.suffix.lower()
+    if suffix in _DELIMITED and path.is_file() and path.stat().st_size > STREAM_TEXT_BYTES:
+        layout = _Layout(path, separator)
+        if layout.encoding == "utf-8":
+            yield from _iter_delimited(path, layout, rows)
+            return
+    if suffix not in {".parquet", ".pq"} or path.is_dir():
+        frame = read_table(path, separator)
+        for start in range(0, frame.height, rows):
+            yield frame.slice(start, rows)
+        return
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        source = pq.ParquetFile(path, pre_buffer=False)  # pre-buffering keeps the row groups read: memory grows
+    except (pa.ArrowException, OSError) as error:
+        raise InputError(f"cannot read {path.name} as Parquet: {str(error).splitlines()[0]}") from error
+    if len(set(source.schema_arrow.names)) != len(source.schema_arrow.names):
+        raise InputError(f"{path.name} has duplicated column names")
+    if source.metadata.num_rows == 0:
+        raise InputError(f"{path.name} has a header but no rows")
+    try:
+        for batch in source.iter_batches(batch_size=rows):
+            yield pl.from_arrow(batch)
+    except (pa.ArrowException, OSError) as error:
+        raise InputError(f"cannot read {path.name}: {str(error).splitlines()[0]}") from error
+
+
+def _iter_delimited(path: Path, layout: _Layout, rows: int) -> Iterator[Any]:
+    """Batches of a large UTF-8 delimited file, typed as `read_table` types its first `HEAD_ROWS` rows."""
+    import polars as pl
+
+    import pyarrow as pa
+    import pyarrow.csv as arrow_csv
+
+    prefix = _head_rows_bytes(path, HEAD_ROWS)  # polars reads a whole file into memory even for its first rows
+    head_layout = copy.copy(layout)
+    head_layout.source = lambda: io.BytesIO(prefix)
+    head = _read_delimited(path, None, n_rows=HEAD_ROWS, layout=head_layout)
+    layout.header, layout.decimal_comma = head_layout.header, head_layout.decimal_comma  # as the head settled them
+    raw = pl.read_csv(io.BytesIO(prefix), n_rows=1, **{**layout.csv_options(), "infer_schema_length": 0}).columns
+    if not layout.header:
+        names = [str(i) for i in range(len(raw))]
+    else:
+        given = layout.header_names()
+        names = [n if n.strip() else f"unnamed_{i}" for i, n in enumerate(given)] if len(given) == len(raw) else raw
+    types = dict(zip(head.columns, head.dtypes))
+    # pyarrow's reader reads a bounded number of blocks ahead (polars' batches run ahead of a slow consumer without bound)
+    reader = arrow_csv.open_csv(
+        path, read_options=arrow_csv.ReadOptions(block_size=1 << 20, skip_rows=int(layout.header), autogenerate_column_names=True),
+        parse_options=arrow_csv.ParseOptions(delimiter=layout.separator, quote_char=layout.quote or False,
+                                             newlines_in_values=layout.quote is not None),
+        convert_options=arrow_csv.ConvertOptions(column_types={f"f{i}": pa.string() for i in range(len(raw))},
+                                                 null_values=NULL_VALUES, strings_can_be_null=True))
+    row, pending = 0, None  # rows seen so far; trailing empty rows held until a filled row follows them
+    try:
+        for whole in _regrouped(reader, rows):
+            if whole.width != len(names):
+                raise pa.ArrowInvalid(f"{whole.width} fields, expected {len(names)}")
+            whole = whole.rename(dict(zip(whole.columns, names))).select(head.columns)
+            if row == 0 and not layout.header and whole.height:  # a byte-order mark before headerless data
+                first = whole.columns[0]
+                whole = whole.with_columns(pl.col(first).str.strip_chars_start("\ufeff")) if types[first] == pl.String else whole
+            for start in range(0, whole.height, rows):
+                batch = _typed_batch(whole.slice(start, rows), types, layout, row)
+                row += batch.height
+                if pending is not None:
+                    batch = pl.concat([pending, batch])
+                filled = batch.select(pl.any_horizontal(pl.all().is_not_null())).to_series().arg_true()
+                keep = int(filled[-1]) + 1 if len(filled) else 0
+                pending = batch.slice(keep) if keep < batch.height else None
+                if keep:
+                    yield batch.head(keep)
+    except (pa.ArrowInvalid, pl.exceptions.PolarsError) as error:
+        raise _shape_error(layout, error) from error
+
+
+def _regrouped(blocks: Iterable[Any], rows: int) -> Iterator[Any]:
+    """Arrow record batches (small CSV blocks) regrouped into polars DataFrames of `rows` rows (the last one shorter)."""
+    import polars as pl
+
+    held, count = [], 0
+    for block in blocks:
+        held.append(pl.from_arrow(block))
+        count += block.num_rows
+        if count >= rows:
+            whole = pl.concat(held)
+            full = whole.height - whole.height % rows
+            yield whole.head(full)
+            held, count = ([whole.slice(full)], whole.height - full) if full < whole.height else ([], 0)
+    if count:
+        yield pl.concat(held)
+
+
+def _head_rows_bytes(path: Path, rows: int) -> bytes:
+    """The file's first bytes, up to the end of line `rows` + 1 (at most 64 MB), cut at a line end."""
+    chunks, lines, size = [], 0, 0
+    with open(path, "rb") as handle:
+        while lines <= rows + 1 and size < 64 << 20:
+            chunk = handle.read(1 << 20)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+            lines, size = lines + chunk.count(b"\n"), size + len(chunk)
+    data = b"".join(chunks)
+    return data[:data.rfind(b"\n") + 1] or data
+
+
+def _typed_batch(batch, types: dict[str, Any], layout: _Layout, start: int):
+    """Text columns of one batch cast to the head's types; a value that does not fit names its row and column."""
+    import polars as pl
+
+    columns = []
+    for name, dtype in types.items():
+        text = batch[name]
+        if dtype == pl.String or dtype == pl.Null:
+            columns.append(text)
+            continue
+        clean = text.str.strip_chars()
+        if dtype == pl.Boolean:
+            lower = clean.str.to_lowercase()
+            value = (lower == "true").zip_with(lower.is_in(["true", "false"]), pl.Series(name, [None] * len(lower), pl.Boolean))
+        else:
+            if layout.decimal_comma:
+                clean = clean.str.replace(",", ".", literal=True)
+            elif layout.separator == ",":
+                clean = pl.Series(name, clean).zip_with(~clean.str.contains(_THOUSANDS.pattern).fill_null(False),
+                                                         clean.str.replace_all(",", "", literal=True))
+            value = clean.cast(dtype, strict=False)
+            if dtype.is_integer() and value.null_count() > text.null_count():  # decimals after whole numbers: go on as such
+                decimals = clean.cast(pl.Float64, strict=False)
+                value = decimals if decimals.null_count() < value.null_count() else value
+        bad = (value.is_null() & text.is_not_null()).arg_true()
+        if len(bad):
+            index = int(bad[0])
+            raise InputError(f"{layout.name}: row {start + index + 1}, column {name!r}: {text[index]!r} is not "
+                             f"{'a number' if dtype.is_numeric() else dtype}, as the column's first {HEAD_ROWS:,} rows are; "
+                             "correct it or leave the cell empty")
+        columns.append(value.alias(name))
+    return pl.DataFrame(columns)
 
 
 def read_table(path: str | Path, separator: str | None = None, columns: Iterable[str] | None = None,

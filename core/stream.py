@@ -1,0 +1,275 @@
+"""Streaming predict: inputs in batches, records written as they come (JSONL or Parquet), ids kept across batches.
+
+`RecordWriter` writes to a temp file beside the target and renames it at the end, so an error or Ctrl-C mid-stream
+leaves neither a partial target nor the temp file. `stream_predict` is what `verticals predict` runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from core.errors import InputError
+
+__all__ = ["RecordWriter", "output_format", "identified_batches", "predict_batches", "stream_predict", "STREAM_ROWS"]
+
+STREAM_ROWS = 131_072  # rows (or files, lines) per input batch: bounded memory, few calls into the model
+RECORDS_PER_WRITE = 1024  # records held before they are written (inputs a task reads whole)
+PARQUET_SUFFIXES = (".parquet", ".pq")
+ERROR_FIELD = "error"
+
+
+def output_format(path: str | Path | None, format: str | None = None) -> str:
+    """`parquet` for a `.parquet` / `.pq` target, else `jsonl` (also for stdout); an explicit `format` wins.
+
+    >>> output_format("scores.parquet"), output_format("out.jsonl"), output_format(None)
+    ('parquet', 'jsonl', 'jsonl')
+    """
+    if format is not None:
+        if format not in ("jsonl", "parquet"):
+            raise InputError(f"output format must be jsonl or parquet, got {format!r}")
+        return format
+    return "parquet" if path is not None and str(path).lower().endswith(PARQUET_SUFFIXES) else "jsonl"
+
+
+class RecordWriter:
+    """Write prediction records batch by batch: JSONL (one object a line) or Parquet (one row group a batch).
+
+    `path=None` writes JSONL to stdout. A file target is written to a temp file beside it and renamed on a clean
+    exit; on any exception (Ctrl-C included) the temp file is removed and an existing target is left untouched.
+
+    >>> import polars as pl
+    >>> target = Path(tempfile.mkdtemp()) / "out.parquet"
+    >>> with RecordWriter(target) as writer:
+    ...     writer.write_batch([{"row": 1, "pd": 0.1}])
+    ...     writer.write_frame(pl.DataFrame({"row": [2], "pd": [0.2]}))
+    >>> pl.read_parquet(target).select("row", "pd").rows()
+    [(1, 0.1), (2, 0.2)]
+    """
+
+    def __init__(self, path: str | Path | None, format: str | None = None):
+        self.path = Path(path) if path is not None else None
+        self.format = output_format(path, format)
+        self.rows = 0
+        self._handle: Any = None
+        self._temp: Path | None = None
+        self._parquet: Any = None  # pyarrow.parquet.ParquetWriter, opened on the first batch
+        self._schema: Any = None
+
+    # -- lifecycle ------------------------------------------------------------------------------------------------
+    def __enter__(self) -> "RecordWriter":
+        if self.path is None:
+            if self.format == "parquet":
+                raise InputError("Parquet output needs a file: pass --output NAME.parquet")
+            self._handle = sys.stdout
+            return self
+        if self.path.name in {"", ".", ".."} or self.path.is_dir():
+            raise InputError(f"cannot write a file at {str(self.path)!r}: it is a folder; give a file path")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            descriptor, temp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        except OSError as error:
+            raise InputError(f"cannot write to {self.path.parent}: {error.strerror or error}; choose a writable folder") from error
+        self._temp = Path(temp)
+        if self.format == "jsonl":
+            self._handle = os.fdopen(descriptor, "w", encoding="utf-8", newline="\n")
+        else:
+            os.close(descriptor)
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        if self.path is None:
+            self._handle.flush()
+            return
+        try:
+            if self._handle is not None:
+                self._handle.close()
+            if kind is None and self.format == "parquet" and self._parquet is None:
+                self._open_parquet(_empty_table())  # no records: still a readable file
+            if self._parquet is not None:
+                self._parquet.close()
+            if kind is None:
+                _sync(self._temp)
+                os.replace(self._temp, self.path)
+        except OSError as error:
+            raise InputError(f"cannot write {self.path}: {error.strerror or error}; choose a writable location") from error
+        finally:
+            if self._temp is not None and self._temp.exists():
+                self._temp.unlink()
+
+    # -- writing ------------------------------------------------------------------------------------------------
+    def write_batch(self, records: list[dict[str, Any]]) -> None:
+        """Write a list of records (dicts, keys in output order)."""
+        if not records:
+            return
+        with self._errors():
+            self._write_records(records)
+        self.rows += len(records)
+
+    def write_frame(self, frame: Any) -> None:
+        """Write a polars DataFrame of records (one per row): columnar, no per-row Python for Parquet."""
+        if frame.height == 0:
+            return
+        with self._errors():
+            if self.format == "jsonl":
+                self._handle.write("".join(json.dumps(r, default=str) + "\n" for r in frame.iter_rows(named=True)))
+            else:
+                self._write_table(frame.to_arrow())
+        self.rows += frame.height
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except OSError as error:  # a full disk, a closed pipe
+            raise InputError(f"cannot write {self.path or 'to stdout'}: {error.strerror or error}") from error
+
+    def _write_records(self, records: list[dict[str, Any]]) -> None:
+        if self.format == "jsonl":
+            self._handle.write("".join(json.dumps(r, default=str) + "\n" for r in records))
+        else:
+            import pyarrow as pa
+
+            try:
+                names = list(dict.fromkeys(name for record in records for name in record))  # every record's keys
+                table = pa.table({name: [_plain(r.get(name)) for r in records] for name in names})
+            except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+                raise InputError(f"records cannot be written as Parquet ({error}); write JSONL instead") from error
+            self._write_table(table)
+
+    def _write_table(self, table: Any) -> None:
+        import pyarrow as pa
+
+        if self._parquet is None:
+            self._open_parquet(table)
+        names = self._schema.names
+        extra = [n for n in table.column_names if n not in names]
+        if extra:
+            raise InputError(f"record fields {', '.join(extra)} appeared after the first batch; Parquet needs one schema "
+                             "for the whole file: write JSONL instead (--output NAME.jsonl)")
+        columns = [table.column(n) if n in table.column_names else pa.nulls(table.num_rows, self._schema.field(n).type)
+                   for n in names]
+        try:
+            table = pa.Table.from_arrays(columns, schema=None, names=names).cast(self._schema)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as error:
+            raise InputError(f"record types changed between batches ({error}); write JSONL instead") from error
+        self._parquet.write_table(table)
+
+    def _open_parquet(self, table: Any) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]
+        if ERROR_FIELD not in table.schema.names:  # any batch may hold an input that could not be predicted
+            fields.append(pa.field(ERROR_FIELD, pa.string()))
+        self._schema = pa.schema(fields)
+        self._parquet = pq.ParquetWriter(str(self._temp), self._schema, compression="zstd")
+
+
+def _sync(path: Path) -> None:
+    """Flush the finished temp file to disk and give it the permissions a plain new file gets (mkstemp's are 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _empty_table() -> Any:
+    import pyarrow as pa
+
+    return pa.table({ERROR_FIELD: pa.array([], pa.string())})
+
+
+def _plain(value: Any) -> Any:
+    # what json.dumps(default=str) would write for values Arrow cannot hold (paths, numpy scalars)
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "item") and not isinstance(value, (list, dict)):
+        try:
+            return value.item()
+        except (TypeError, ValueError):
+            return str(value)
+    return value
+
+
+def identified_batches(batches: Iterable[Any], id_column: str | None = None) -> Iterator[Any]:
+    """Identify each input batch (`core.protocols.identify_inputs`), numbering rows / indexes on across batches.
+
+    >>> import polars as pl
+    >>> [b.ids for b in identified_batches([pl.DataFrame({"x": [1, 2]}), pl.DataFrame({"x": [3]})])]
+    [[{'row': 1}, {'row': 2}], [{'row': 3}]]
+    """
+    from core.protocols import identify_inputs
+
+    start = 0
+    for batch in batches:
+        identified = identify_inputs(batch, id_column, start=start)
+        start += len(identified)
+        if len(identified):
+            yield identified
+
+
+def predict_batches(model: Any, batches: Iterable[Any], id_column: str | None = None, batch_size: int | None = None,
+                    **options: Any) -> Iterator[Any]:
+    """Per input batch, its records: a polars DataFrame (id column first) when the model scores tables columnar
+    (`predict_table`), else a list of dicts as `core.protocols.predict_records` makes them.
+
+    >>> class Echo:
+    ...     def predict(self, items, batch_size=None): return [{"text": t} for t in items]
+    >>> [list(b) for b in predict_batches(Echo(), [["a"], ["b"]])]
+    [[{'index': 1, 'text': 'a'}], [{'index': 2, 'text': 'b'}]]
+    """
+    from core.protocols import _IdentifiedFrame, predict_records
+
+    for inputs in identified_batches(batches, id_column):
+        if isinstance(inputs, _IdentifiedFrame) and hasattr(model, "predict_table") and not options:
+            yield _with_ids(model.predict_table(inputs.frame), inputs)
+            continue
+        records: list[dict[str, Any]] = []
+        for record in predict_records(model, inputs, batch_size=batch_size, chunk=RECORDS_PER_WRITE, **options):
+            records.append(record)
+            if len(records) == RECORDS_PER_WRITE:
+                yield records
+                records = []
+        if records:
+            yield records
+
+
+def _with_ids(scored: Any, inputs: Any) -> Any:
+    import polars as pl
+
+    if scored.height != len(inputs):
+        raise InputError(f"the model returned {scored.height} records for {len(inputs)} inputs")
+    key = inputs.id_key
+    return pl.concat([pl.DataFrame([inputs.id_series.alias(key)]), scored.drop(key, strict=False)], how="horizontal")
+
+
+def stream_predict(model: Any, batches: Iterable[Any], output: str | Path | None = None, *, id_column: str | None = None,
+                   batch_size: int | None = None, format: str | None = None, **options: Any) -> int:
+    """Predict every input batch and write its records as they come; returns the number of records written.
+
+    >>> class Echo:
+    ...     def predict(self, items, batch_size=None): return [{"text": t} for t in items]
+    >>> target = Path(tempfile.mkdtemp()) / "out.jsonl"
+    >>> stream_predict(Echo(), [["a", "b"], ["c"]], target)
+    3
+    >>> target.read_text().splitlines()[-1]
+    '{"index": 3, "text": "c"}'
+    """
+    with RecordWriter(output, format) as writer:
+        for records in predict_batches(model, batches, id_column, batch_size, **options):
+            if isinstance(records, list):
+                writer.write_batch(records)
+            else:
+                writer.write_frame(records)
+        return writer.rows

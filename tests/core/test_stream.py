@@ -1,0 +1,197 @@
+"""Streaming predict: batches keep their ids, JSONL and Parquet outputs hold the in-memory records, and a failure
+mid-stream leaves neither the output nor a temp file."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+
+from core import stream
+from core.cli import main
+from core.errors import InputError
+from core.protocols import Inputs, identify_inputs, predict_records
+from core.stream import RecordWriter, stream_predict
+
+
+class Echo:
+    def predict(self, items, batch_size=None):
+        return [{"text": str(t).upper()} for t in items]
+
+
+class FailsOnThird:
+    """Scores two batches, then fails (as a bad value deep in a file would)."""
+
+    def __init__(self, error=InputError("row 7: bad value")):
+        self.calls, self.error = 0, error
+
+    def predict(self, items, batch_size=None):
+        self.calls += 1
+        if self.calls == 3:
+            raise self.error
+        return [{"text": t} for t in items]
+
+
+def _jsonl(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def risk_model(tmp_path_factory):
+    from finance.risk import RiskScorer
+    from tests.finance.contract_cases import synthetic_applicants
+
+    config = RiskScorer.Config(family="gbm", cv_folds=2, cv_repeats=1, gbm_trials=1, max_rounds=30, early_stopping_rounds=5)
+    path = tmp_path_factory.mktemp("risk") / "model"
+    RiskScorer().fit(synthetic_applicants(300, seed=0), config=config).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def applicants(tmp_path_factory):
+    from tests.finance.contract_cases import synthetic_applicants
+
+    frame = synthetic_applicants(1000, seed=3).drop("default")
+    return frame.with_columns(applicant=pl.format("a-{}", pl.int_range(pl.len())))
+
+
+def test_rows_and_indexes_number_on_across_batches(tmp_path):
+    frames = [pl.DataFrame({"x": [1, 2]}), pl.DataFrame({"x": [3, 4, 5]})]
+    assert [b.ids for b in stream.identified_batches(frames)][1] == [{"row": 3}, {"row": 4}, {"row": 5}]
+    target = tmp_path / "out.jsonl"
+    assert stream_predict(Echo(), [["a", "b"], ["c"]], target) == 3
+    assert _jsonl(target) == [{"index": 1, "text": "A"}, {"index": 2, "text": "B"}, {"index": 3, "text": "C"}]
+    lines = Inputs(["a", ""], ids=[{"line": 1}, {"line": 2}], errors={1: "empty line"})
+    assert stream_predict(Echo(), [lines], target) == 2  # already identified inputs (a text file's lines) pass through
+    assert _jsonl(target) == [{"line": 1, "text": "A"}, {"line": 2, "error": "empty line"}]
+
+
+@pytest.mark.parametrize("error", [InputError("row 7: bad value"), KeyboardInterrupt()])
+def test_a_failure_mid_stream_leaves_no_output_and_no_temp_file(tmp_path, error):
+    for name in ("out.jsonl", "out.parquet"):
+        target = tmp_path / name
+        with pytest.raises(type(error)):
+            stream_predict(FailsOnThird(error), [["a"], ["b"], ["c"], ["d"]], target)
+        assert list(tmp_path.iterdir()) == []
+    kept = tmp_path / "kept.jsonl"
+    kept.write_text("earlier results\n")
+    with pytest.raises(InputError):
+        stream_predict(FailsOnThird(), [["a"], ["b"], ["c"]], kept)
+    assert kept.read_text() == "earlier results\n" and [p.name for p in tmp_path.iterdir()] == ["kept.jsonl"]
+
+
+def test_parquet_writer_keeps_one_schema_and_an_error_column(tmp_path):
+    target = tmp_path / "out.parquet"
+    with RecordWriter(target) as writer:
+        writer.write_batch([{"row": 1, "label": None, "score": 0.5}, {"row": 2, "error": "empty line"}])
+        writer.write_batch([{"row": 3, "label": "b", "score": 1}])  # a column all empty at first; an int among floats
+        writer.write_frame(pl.DataFrame({"row": [4], "label": ["c"], "score": [0.25]}))
+    frame = pl.read_parquet(target)
+    assert frame.columns == ["row", "label", "score", "error"] and frame["row"].to_list() == [1, 2, 3, 4]
+    assert frame["label"].to_list() == [None, None, "b", "c"] and frame["score"].to_list() == [0.5, None, 1.0, 0.25]
+    assert frame["error"].to_list() == [None, "empty line", None, None]
+    with pytest.raises(InputError, match="appeared after the first batch"), RecordWriter(tmp_path / "bad.parquet") as writer:
+        writer.write_batch([{"row": 1, "label": "a"}])
+        writer.write_batch([{"row": 2, "label": "b", "boxes": [1, 2]}])
+    assert not (tmp_path / "bad.parquet").exists()
+    with pytest.raises(InputError, match="needs a file"), RecordWriter(None, "parquet"):
+        pass
+
+
+def test_streamed_risk_predict_matches_the_in_memory_records(risk_model, applicants, tmp_path, monkeypatch):
+    from finance.risk import RiskScorer
+
+    monkeypatch.setattr(stream, "STREAM_ROWS", 128)  # 1000 rows: 8 batches, the last one short
+    source = tmp_path / "applicants.parquet"
+    applicants.write_parquet(source, row_group_size=100)
+    model = RiskScorer.load(risk_model)
+    expected = list(predict_records(model, identify_inputs(applicants)))  # the in-memory path, one 1,024-row chunk
+    assert [r["row"] for r in expected] == list(range(1, 1001))
+
+    out = tmp_path / "scores.jsonl"
+    assert main(["predict", "finance.risk", "--model", str(risk_model), "--input", str(source), "--output", str(out)]) == 0
+    assert _jsonl(out) == expected
+
+    table = tmp_path / "scores.parquet"
+    assert main(["predict", "finance.risk", "--model", str(risk_model), "--input", str(source), "--output", str(table)]) == 0
+    written = pl.read_parquet(table)
+    assert written.columns == ["row", "pd", "score", "risk_band", "error"] and written["error"].null_count() == 1000
+    assert written.drop("error").to_dicts() == expected
+
+    by_id = tmp_path / "by_id.jsonl"
+    assert main(["predict", "finance.risk", "--model", str(risk_model), "--input", str(source), "--output", str(by_id),
+                 "--id", "applicant", "--option", "engine=local"]) == 0
+    assert [r["id"] for r in _jsonl(by_id)] == applicants["applicant"].to_list()
+    assert [r["pd"] for r in _jsonl(by_id)] == [r["pd"] for r in expected]
+
+    from core.data import tables
+
+    csv = tmp_path / "applicants.csv"
+    applicants.write_csv(csv)
+    for streamed_above in (2**40, 0):  # a small CSV is read whole, then sliced; a large one is read in batches
+        monkeypatch.setattr(tables, "STREAM_TEXT_BYTES", streamed_above)
+        assert main(["predict", "finance.risk", "--model", str(risk_model), "--input", str(csv), "--output", str(out)]) == 0
+        assert [r["row"] for r in _jsonl(out)] == list(range(1, 1001))
+        assert [r["pd"] for r in _jsonl(out)] == pytest.approx([r["pd"] for r in expected], abs=1e-8)
+
+
+def test_bad_value_deep_in_a_streamed_file_is_exit_2_and_leaves_nothing(risk_model, applicants, tmp_path, monkeypatch,
+                                                                         capsys):
+    monkeypatch.setattr(stream, "STREAM_ROWS", 128)
+    texts = applicants.with_columns(pl.col("income").cast(pl.String))
+    texts = texts.with_columns(income=pl.when(pl.int_range(pl.len()) == 900).then(pl.lit("lots")).otherwise("income"))
+    source = tmp_path / "applicants.parquet"
+    texts.write_parquet(source, row_group_size=100)
+    for name in ("scores.jsonl", "scores.parquet"):
+        out = tmp_path / "out" / name
+        code = main(["predict", "finance.risk", "--model", str(risk_model), "--input", str(source), "--output", str(out)])
+        assert code == 2 and "'lots'" in capsys.readouterr().err
+        assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_columnar_risk_scores_equal_the_per_record_rules(risk_model, applicants):
+    import numpy as np
+
+    from finance.risk import BANDS, RiskScorer
+
+    model = RiskScorer.load(risk_model)
+    table = model.predict_table(applicants)
+    pd = model._pd(model._arrays(applicants))
+    assert table["pd"].to_list() == [round(float(p), 8) for p in pd]
+    assert table["score"].to_list() == [int(round(float(s))) for s in model._scores(pd)]
+    assert table["risk_band"].to_list() == [next(b for t, b in BANDS if p < t) for p in pd]
+    assert len(set(table["risk_band"].to_list())) > 1 and np.isfinite(table["pd"].to_numpy()).all()
+
+
+CSV_CASES = {
+    "thousands_padding_booleans.csv": 'id,amount,name,flag\n1,"1,234.5",x,true\n2, 12 ,y,false\n3,7,z,\n4,8,,true\n'
+                                      '5,9,w,false\n6,10,v,true\n7,2.5,u,false\n,,,\n',
+    "semicolon_decimal_commas.csv": "id;amount;name\n1;1,5;x\n2;2,5;y\n3;3;z\n4;4;w\n5;5;v\n6;6,5;u\n7;7;t\n",
+    "quotes_kept.tsv": 'text\tlabel\nhe said "hi"\t1\nok\t0\na\t1\nb\t0\nc\t1\nd\t0\ne\t1\n',
+}
+
+
+@pytest.mark.parametrize("name", sorted(CSV_CASES))
+def test_large_csv_streams_with_the_whole_file_readers_rules(name, tmp_path, monkeypatch):
+    from core.data import tables
+
+    monkeypatch.setattr(tables, "STREAM_TEXT_BYTES", 0)  # stream every file, typed on its first 5 rows
+    monkeypatch.setattr(tables, "HEAD_ROWS", 5)
+    path = tmp_path / name
+    path.write_text(CSV_CASES[name])
+    batches = list(tables.iter_table(path, rows=3))
+    assert len(batches) >= 2 and pl.concat(batches).equals(tables.read_table(path))
+
+
+def test_large_csv_value_that_does_not_fit_names_row_and_column(tmp_path, monkeypatch):
+    from core.data import tables
+
+    monkeypatch.setattr(tables, "STREAM_TEXT_BYTES", 0)
+    monkeypatch.setattr(tables, "HEAD_ROWS", 5)
+    path = tmp_path / "late.csv"
+    path.write_text("id,x\n" + "".join(f"{i},{i}\n" for i in range(1, 9)) + "9,2.5\n10,lots\n")
+    with pytest.raises(InputError, match=r"late.csv: row 10, column 'x': 'lots' is not a number"):
+        list(tables.iter_table(path, rows=3))
+    path.write_text("id,x\n" + "".join(f"{i},{i}\n" for i in range(1, 9)) + "9,2.5\n")
+    assert pl.concat(list(tables.iter_table(path, rows=3)))["x"].to_list()[-2:] == [8.0, 2.5]  # decimals go on as such
