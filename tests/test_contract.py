@@ -45,7 +45,8 @@ def test_contract(task, tmp_path):
     assert all(isinstance(r, dict) and r for r in records)
     json.dumps(records)  # plain, JSON-serialisable
 
-    assert model.fit(case.fit_data, config=case.fit_config) is model
+    # fit as core.jobs calls it (run folder, resume flag, progress callbacks), for every task
+    assert model.fit(case.fit_data, config=case.fit_config, run_dir=tmp_path / "run", resume=False, callbacks=[]) is model
     after_fit = model.predict(case.predict_inputs)
     assert len(after_fit) == len(case.predict_inputs)
 
