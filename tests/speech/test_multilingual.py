@@ -120,7 +120,26 @@ def test_language_codes_accept_names_and_list_the_valid_ones():
         language_code("fr", ("en", "es"))
 
 
-def test_source_and_target_reach_the_decoder(tmp_path):
+@pytest.fixture
+def no_apertium(monkeypatch):
+    """No Apertium pair installed: --target en goes through Whisper's own speech translation."""
+    import speech.recognition as recognition
+
+    monkeypatch.setattr(recognition, "apertium_mode", lambda source, target: None)
+
+
+@pytest.fixture
+def fake_apertium(monkeypatch):
+    """An installed spa-eng pair that upper-cases the text (and records what it was given)."""
+    import speech.recognition as recognition
+
+    given = []
+    monkeypatch.setattr(recognition, "apertium_mode", lambda s, t: "spa-eng" if (s, t) == ("es", "en") else None)
+    monkeypatch.setattr(recognition, "apertium_translate", lambda texts, mode: given.extend(texts) or [t.upper() for t in texts])
+    return given
+
+
+def test_source_and_target_reach_the_decoder(tmp_path, no_apertium):
     backend = FakeWhisper()
     model = SpeechRecognizer(backend, "fake-multilingual")
     clip = str(write_wav(tmp_path / "a.wav", tone(0.5)))
@@ -132,12 +151,51 @@ def test_source_and_target_reach_the_decoder(tmp_path):
     assert record["text"] == "hello there" and record["text_language"] == "en" and record["language"] == "es"
     model.predict([clip], source="es", target="es")
     assert backend.calls[-1]["task"] == "transcribe"  # nothing to translate
-    with pytest.raises(InputError, match="only into English"):
-        model.predict([clip], target="fr")
+    with pytest.raises(InputError, match="only into English.*no Apertium pair es->fr"):
+        model.predict([clip], source="es", target="fr")
     with pytest.raises(InputError, match="unknown language 'xx'"):
         model.predict([clip], source="xx")
     with pytest.raises(InputError, match="unknown language 'de'.*en, es, fr"):  # valid Whisper code, not this model's
         model.predict([clip], source="de")
+
+
+def test_target_en_translates_the_transcript_with_apertium_where_the_pair_is_installed(fake_apertium):
+    backend = FakeWhisper(("en", "es", "fr"))
+    model = SpeechRecognizer(backend, "fake")
+    record = model.predict([tone(0.4)], source="es", target="en")[0]
+    assert backend.calls == [{"n": 1, "language": "es", "task": "transcribe"}]  # one pass: the Spanish transcript
+    assert fake_apertium == ["hola amigos"]
+    assert (record["text"], record["transcript"], record["text_language"], record["translated_by"]) == (
+        "HOLA AMIGOS", "hola amigos", "en", "apertium spa-eng")
+    assert [w["word"] for w in record["words"]] == ["hola", "amigos"]  # the spoken words, with their times
+    whisper = model.predict([tone(0.4)], source="es", target="en", translator="whisper")[0]
+    assert backend.calls[-1]["task"] == "translate" and whisper["translated_by"] == "whisper" and whisper["text"] == "hello there"
+    with pytest.raises(InputError, match="translator='nope' is not one of: auto, whisper, apertium"):
+        model.predict([tone(0.4)], target="en", translator="nope")
+
+
+def test_without_a_pair_the_detected_language_goes_through_whisper_translate(monkeypatch):
+    import speech.recognition as recognition
+
+    monkeypatch.setattr(recognition, "apertium_mode", lambda s, t: "spa-eng" if (s, t) == ("es", "en") else None)
+    monkeypatch.setattr(recognition, "apertium_translate", lambda texts, mode: [t.upper() for t in texts])
+
+    class French(FakeWhisper):  # hears French when not told, and says so
+        def transcribe(self, waves, batch_size, language=None, task="transcribe"):
+            results = super().transcribe(waves, batch_size, language or "fr", task)
+            return [{**r, "text": "bonjour" if task == "transcribe" else r["text"],
+                     "language_probability": None if language else 0.7} for r in results]
+
+    backend = French()
+    record = SpeechRecognizer(backend, "fake").predict([tone(0.4)], target="en")[0]
+    assert [c["task"] for c in backend.calls] == ["transcribe", "translate"] and backend.calls[-1]["language"] == "fr"
+    assert (record["text"], record["transcript"], record["translated_by"], record["language"]) == (
+        "hello there", "bonjour", "whisper", "fr")
+    assert record["language_probability"] == 0.7  # from the detection pass, not the forced one
+    only = SpeechRecognizer(French(), "fake").predict([tone(0.4)], target="en", translator="apertium")[0]
+    assert only["text"] == "bonjour" and any("no Apertium pair fr->en" in w for w in only["warnings"])
+    with pytest.raises(InputError, match="no Apertium pair fr->en"):
+        SpeechRecognizer(French(), "fake").predict([tone(0.4)], source="fr", target="en", translator="apertium")
 
 
 def test_unsure_whisper_output_carries_a_warning():
@@ -148,8 +206,8 @@ def test_unsure_whisper_output_carries_a_warning():
                 result["words"] = [{**w, "confidence": 0.3} for w in result["words"]]
             return results
 
-    sure = SpeechRecognizer(FakeWhisper(), "fake").predict([tone(0.4)], source="es", target="en")[0]
-    unsure = SpeechRecognizer(Unsure(), "fake").predict([tone(0.4)], source="es", target="en")[0]
+    sure = SpeechRecognizer(FakeWhisper(), "fake").predict([tone(0.4)], source="es", target="en", translator="whisper")[0]
+    unsure = SpeechRecognizer(Unsure(), "fake").predict([tone(0.4)], source="es", target="en", translator="whisper")[0]
     assert not any("low confidence" in w for w in sure["warnings"])
     assert any("mean word probability 0.30" in w and "nlp.translation" in w for w in unsure["warnings"])
 
@@ -214,7 +272,7 @@ def test_cli_refuses_an_unknown_language_before_loading_a_model(tmp_path, capsys
     assert "unknown language 'xx'" in error and "es, et" in error and "Traceback" not in error
 
 
-def test_cli_passes_source_and_target_to_predict(tmp_path, monkeypatch):
+def test_cli_passes_source_and_target_to_predict(tmp_path, monkeypatch, no_apertium):
     from core import registry
     from core.cli import main
 
