@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import random
 import re
 import time
@@ -16,7 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from core.apertium import ISO_639_3, apertium_mode, apertium_translate
-from core.artifacts import hash_frame, read_card, save_model_dir
+from core.artifacts import hash_frame, read_card
 from core.config import config_to_dict
 from core.errors import InputError, ModelNotFoundError, NotFittedError
 from core.evaluate import bars_plot, metric_card, transcription_metrics
@@ -110,6 +109,8 @@ class SpeechRecognizer(TaskModel):
     """
 
     task: ClassVar[str] = "speech.recognition"
+    libraries: ClassVar[tuple[str, ...]] = ("faster-whisper", "ctranslate2", "transformers", "torchaudio", "soundfile",
+                                            "soxr", "jiwer")
     default_batch_size: ClassVar[int] = 8
 
     @dataclasses.dataclass(frozen=True)
@@ -600,15 +601,16 @@ class SpeechRecognizer(TaskModel):
         return self
 
     # -- persistence -----------------------------------------------------------------------------------------------
-    def save(self, path: str | Path) -> Path:
-        """A folder with card.json and the weights in the back-end's own format (see the card's `weights`)."""
+    # save() is core.TaskModel's: this card, then the weights in the back-end's own format (the card's `weights`)
+    def save_card(self) -> dict[str, Any]:
         self._require_ready()
         card = {k: v for k, v in self.card.items() if k not in ("library_versions", "created")}
         card["preprocessing"] = {"sample_rate_hz": SAMPLE_RATE_HZ, "channels": "mono (mean of channels)",
                                  "resampler": "soxr HQ", "decoder": "soundfile (libsndfile)"}
-        libraries = ["faster-whisper", "ctranslate2", "transformers", "torchaudio", "soundfile", "soxr", "jiwer"]
-        return save_model_dir(path, json.loads(json.dumps(card, default=str)), write_weights=self.backend_.save,
-                              libraries=libraries)
+        return card
+
+    def write_weights(self, folder: Path) -> None:
+        self.backend_.save(folder)
 
 
 def _apertium_into(target: str) -> bool:
