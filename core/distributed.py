@@ -209,7 +209,8 @@ def _partitions(cls: type, path: str, options: dict[str, Any], size: int | None)
     for index, start in enumerate(range(0, len(inputs), size)):
         stop = min(start + size, len(inputs))
         if isinstance(inputs, _IdentifiedFrame):
-            piece = _IdentifiedFrame(inputs.frame.slice(start, stop - start), inputs.ids[start:stop])
+            piece = _IdentifiedFrame(inputs.frame.slice(start, stop - start), inputs.id_key,
+                                     inputs.id_series.slice(start, stop - start))
         else:
             from core.protocols import Inputs
 
