@@ -12,7 +12,7 @@ from pathlib import Path
 
 from core.errors import InputError, VerticalsError
 
-__all__ = ["apertium_mode", "apertium_translate", "ISO_639_3"]
+__all__ = ["apertium_mode", "apertium_translate", "data_dir", "ISO_639_3"]
 
 TIMEOUT_SECONDS = 120
 MAX_CHARACTERS = 20_000
@@ -23,7 +23,8 @@ ISO_639_3 = {"en": "eng", "es": "spa", "ca": "cat", "gl": "glg", "eu": "eus", "e
              "kk": "kaz", "tt": "tat", "be": "bel", "ru": "rus", "uk": "ukr", "mt": "mlt", "ar": "ara"}
 
 
-def _data_dir() -> Path:
+def data_dir() -> Path:
+    """Apertium's data folder (its `modes/` name the installed pairs): APERTIUM_DATADIR, else Debian's."""
     return Path(os.environ.get("APERTIUM_DATADIR", "/usr/share/apertium"))
 
 
@@ -37,7 +38,7 @@ def apertium_mode(source: str, target: str) -> str | None:
     if not source3 or not target3 or shutil.which("apertium") is None:
         return None
     mode = f"{source3}-{target3}"
-    return mode if (_data_dir() / "modes" / f"{mode}.mode").is_file() else None
+    return mode if (data_dir() / "modes" / f"{mode}.mode").is_file() else None
 
 
 def apertium_translate(texts: list[str], mode: str) -> list[str]:

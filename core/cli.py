@@ -14,6 +14,7 @@ from typing import Any
 from core import progress
 from core.data.tables import READER_OPTIONS, reader_options
 from core.errors import InputError, MissingDependencyError, VerticalsError
+from core.protocols import predict_options
 
 __all__ = ["main", "build_parser"]
 
@@ -103,14 +104,6 @@ def _reader_options(args: argparse.Namespace) -> dict[str, Any]:
     return {k: str(v) for k, v in parse_assignments(getattr(args, "option", [])).items() if k in READER_OPTIONS}
 
 
-def _predict_options(model: Any, options: dict[str, Any]) -> dict[str, Any]:
-    """The data options that the model's `predict` declares as keywords (e.g. speech's source/target languages)."""
-    import inspect
-
-    accepted = inspect.signature(model.predict).parameters
-    return {k: v for k, v in options.items() if k in accepted and k not in ("inputs", "batch_size")}
-
-
 def _print_card(card: dict[str, Any], as_json: bool) -> None:
     if card.get("warning"):  # e.g. the model does not know the data's labels: said on stderr, stdout stays one object
         print(f"warning: {card['warning']}", file=sys.stderr)
@@ -170,7 +163,7 @@ def _run(args: argparse.Namespace) -> int:
         with progress.cli_bar(f"loading the {args.task} model"):
             model = registry.load(args.task, args.model, device=args.device)
         stream.stream_predict(model, batches, args.output, id_column=options.get("id"),  # one record per input, id first
-                              batch_size=args.batch_size, **_predict_options(model, reading))
+                              batch_size=args.batch_size, **predict_options(model, reading))
         return 0
     if args.command == "evaluate":
         data = cls.read_data(args.data, **options)

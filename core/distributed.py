@@ -170,26 +170,19 @@ def _worker_model(task: str, model: str | None, device: str) -> Any:
         return _MODELS[key]
 
 
-def _predict_options(model: Any, options: dict[str, Any]) -> dict[str, Any]:
-    import inspect
-
-    accepted = inspect.signature(model.predict).parameters
-    return {k: v for k, v in options.items() if k in accepted and k not in ("inputs", "batch_size")}
-
-
 def _score_partition(task: str, model: str | None, device: str, partition: _Partition, options: dict[str, Any],
                      readers: dict[str, str], batch_size: int | None) -> list[dict[str, Any]]:
     """Runs on a worker: read the part (or take the inputs), predict with the task's normal path, ids first."""
     from core import registry
     from core.data.tables import reader_options
-    from core.protocols import identify_inputs, predict_records
+    from core.protocols import identify_inputs, predict_options, predict_records
 
     with reader_options(**readers):
         estimator = _worker_model(task, model, device)
         inputs = partition.inputs
         if partition.file is not None:
             inputs = identify_inputs(registry.task_class(task).read_inputs(partition.file, **options), options.get("id"))
-        records = list(predict_records(estimator, inputs, batch_size=batch_size, **_predict_options(estimator, options)))
+        records = list(predict_records(estimator, inputs, batch_size=batch_size, **predict_options(estimator, options)))
     if partition.name is not None:
         records = [{"file": partition.name, **r} for r in records]
     return records

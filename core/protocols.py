@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 from core.errors import InputError, NotFittedError
 
 __all__ = ["TaskModelProtocol", "TaskModel", "ProgressCallback", "iter_batches", "frame_batches", "Inputs",
-           "identify_inputs", "predict_records"]
+           "identify_inputs", "predict_options", "predict_records"]
 
 ProgressCallback = Callable[[dict[str, Any]], None]
 
@@ -153,6 +153,20 @@ class _IdentifiedFrame:
 
     def __len__(self) -> int:
         return self.frame.height
+
+
+def predict_options(model: Any, options: dict[str, Any]) -> dict[str, Any]:
+    """The data options that `model.predict` declares as keywords (e.g. speech's source/target languages).
+
+    >>> class Speech:
+    ...     def predict(self, inputs, batch_size=None, target=None): ...
+    >>> predict_options(Speech(), {"target": "en", "id": "key", "batch_size": 4})
+    {'target': 'en'}
+    """
+    import inspect
+
+    accepted = inspect.signature(model.predict).parameters
+    return {k: v for k, v in options.items() if k in accepted and k not in ("inputs", "batch_size")}
 
 
 def predict_records(model: Any, inputs: Any, batch_size: int | None = None, chunk: int = 1024,

@@ -22,8 +22,8 @@ import shlex
 import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
+from core.apertium import data_dir
 from core.errors import InputError, MissingDependencyError, VerticalsError
 
 __all__ = ["ApertiumEngine", "installed_pairs", "require_apertium", "mode_for", "MAX_CHARACTERS"]
@@ -46,10 +46,6 @@ class _UnreadableTaggerOutput(Exception):
     """The tagger printed something this module does not know; the texts are then run one process each."""
 
 
-def _data_dir() -> Path:
-    return Path(os.environ.get("APERTIUM_DATADIR", "/usr/share/apertium"))
-
-
 def _environment() -> dict[str, str]:
     return {**os.environ, "LC_ALL": "C.UTF-8"}  # lttoolbox needs a UTF-8 locale
 
@@ -70,7 +66,7 @@ def installed_pairs() -> list[tuple[str, str]]:
     >>> isinstance(installed_pairs(), list)
     True
     """
-    modes = _data_dir() / "modes"
+    modes = data_dir() / "modes"
     if shutil.which("apertium") is None or not modes.is_dir():
         return []
     pairs = []
@@ -109,7 +105,7 @@ def _stream_plan(mode: str) -> tuple[str, list[str] | None, str] | None:
     """(before, tagger, after) shell pipelines of `mode` in null-flush mode, or None when a program in it is not
     known to reset at null characters (then each text runs in its own process)."""
     program = shutil.which("apertium-wblank-mode")
-    file = _data_dir() / "modes" / f"{mode}.mode"
+    file = data_dir() / "modes" / f"{mode}.mode"
     if program is None or not file.is_file() or not all(shutil.which(p) for p in ("apertium-destxt", "apertium-retxt")):
         return None
     try:
