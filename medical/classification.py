@@ -48,10 +48,10 @@ POSITIVE_WORDS = {"abnormal", "positive", "pos", "yes", "1", "true", "present", 
                   "tumor", "tumour", "lesion", "cancer", "finding", "pneumonia", "anomaly", "pathology"}
 RECIPE = ("LP-FT from ImageNet: (1) linear probe: a logistic regression (C by cross-validated log-loss, balanced "
           "class weights) on the frozen network's pooled features of the training images and their mirror images, "
-          "folded into the new head; (2) fine-tuning of the later layers (stem and the first `frozen_blocks` stages "
-          "frozen, batch-norm statistics frozen), AdamW, warmup + cosine, flips / shifts / intensity jitter, early "
-          "stopping on the validation split's loss; the best weights are kept, and the probe-only network instead "
-          "when fine-tuning never beats it on validation")
+          "folded into the new head; (2) fine-tuning of the whole network (or all but the stem and the first "
+          "`frozen_blocks` stages) with batch-norm statistics frozen, AdamW 3e-4, 15% warmup + cosine, label "
+          "smoothing, flips / rotations / scaling / shifts / contrast jitter; the weights of the epoch with the lowest "
+          "validation loss are kept, and the probe-only network instead when fine-tuning never beats it on validation")
 DICOM_SUFFIXES = {".dcm", ".dicom"}
 RESAMPLES = 200
 
@@ -98,9 +98,11 @@ class ClassificationData:
 
 
 class _TensorDataset:
-    """Pre-processed images (N, S, S) with labels; training copies get random flips and small shifts."""
+    """Pre-processed images (N, S, S) with labels. Training copies (`augment`): "affine" = a random flip, rotation
+    (+-15 degrees), scale (0.85-1.15), shift (8%) and brightness/contrast change (20%); "shift" = a flip, a shift of
+    up to 1/32 of the side and an intensity scale (what the demo default was built with)."""
 
-    def __init__(self, images, targets, augment: bool, seed: int, mean: float = MEAN, std: float = STD):
+    def __init__(self, images, targets, augment: str | None, seed: int, mean: float = MEAN, std: float = STD):
         self.images, self.targets, self.augment, self.seed = images, targets, augment, seed
         self.mean, self.std = mean, std
 
@@ -112,13 +114,26 @@ class _TensorDataset:
 
         x = self.images[index]
         if self.augment:
+            import torchvision.transforms.v2.functional as TF
+
             generator = torch.Generator().manual_seed(hash((self.seed, index, int(torch.randint(0, 1 << 30, (1,))))) % (1 << 31))
-            if torch.rand(1, generator=generator) < 0.5:
+            if self.augment == "shift":
+                if torch.rand(1, generator=generator) < 0.5:
+                    x = torch.flip(x, dims=(-1,))
+                reach = max(4, x.shape[-1] // 32)
+                shift = torch.randint(-reach, reach + 1, (2,), generator=generator).tolist()
+                x = torch.roll(x, shifts=shift, dims=(-2, -1)) * (0.9 + 0.2 * torch.rand(1, generator=generator))
+                return _to_network(x, self.mean, self.std), self.targets[index]
+            u = torch.rand(7, generator=generator).tolist()
+            if u[0] < 0.5:
                 x = torch.flip(x, dims=(-1,))
-            reach = max(4, x.shape[-1] // 32)
-            shift = torch.randint(-reach, reach + 1, (2,), generator=generator).tolist()
-            x = torch.roll(x, shifts=shift, dims=(-2, -1))
-            x = x * (0.9 + 0.2 * torch.rand(1, generator=generator))
+            side = x.shape[-1]
+            x = TF.affine(x[None], angle=30 * u[1] - 15, translate=[round((0.16 * u[2] - 0.08) * side),
+                                                                      round((0.16 * u[3] - 0.08) * side)],
+                          scale=0.85 + 0.3 * u[4], shear=[0.0, 0.0],
+                          interpolation=TF.InterpolationMode.BILINEAR)[0]
+            contrast, brightness = 0.8 + 0.4 * u[5], 0.8 + 0.4 * u[6]
+            x = ((x - x.mean()) * contrast + x.mean() * brightness).clamp(0.0, 1.0)
         return _to_network(x, self.mean, self.std), self.targets[index]
 
 
@@ -178,12 +193,17 @@ class MedicalClassifier(TaskModel):
     class Config(TrainConfig):
         """Backbone and training settings; the defaults retrain the ImageNet EfficientNet-Lite0 (~40 images/class)."""
 
+        # chosen on the brain-MRI halves (bench/medical_retrain.py): the whole network at 3e-4 for 15 epochs lifted the
+        # held-out AUC from the probe's 0.90 / 0.88 to 0.94 / 0.91; the earlier recipe (3 stages frozen, 1e-4,
+        # patience 2) scored 0.82 / 0.84
         defaults = {
-            "batch_size": 8,
-            "lr": 0.0001,
+            "epochs": 15,
+            "batch_size": 16,
+            "lr": 0.0003,
             "weight_decay": 0.01,
+            "warmup_ratio": 0.15,
             "validation_fraction": 0.2,
-            "patience": 2,
+            "patience": None,
             "log_every_steps": 5,
         }
 
@@ -195,7 +215,9 @@ class MedicalClassifier(TaskModel):
         positive_label: str | None = None  # two classes: the positive class; None: the rule in `choose_positive`
         head_init: str = "probe"  # probe: logistic regression on frozen features (pretrained starts) | random
         fine_tune: bool = True  # False stops after the probe (the head alone)
-        frozen_blocks: int = 3  # EfficientNet stages (after the stem) kept frozen while fine-tuning a pretrained start
+        frozen_blocks: int = 0  # EfficientNet stages (after the stem) kept frozen while fine-tuning a pretrained start
+        label_smoothing: float = 0.1
+        augmentation: str = "affine"  # affine | shift | none (see _TensorDataset)
         intensity_mean: float = 0.5  # after 0.5-99.5th percentile scaling to [0, 1]; 0.5 / 0.5 is what Lite0 expects
         intensity_std: float = 0.5
 
@@ -289,7 +311,8 @@ class MedicalClassifier(TaskModel):
         train, test = lesion_demo_data()
         config = config or cls.Config(architecture="resnet10t", pretrained=False, image_size=96, epochs=5, batch_size=16,
                                       lr=2e-3, weight_decay=1e-4, patience=None, positive_label="lesion",
-                                      head_init="random", frozen_blocks=0, intensity_mean=MEAN, intensity_std=STD)
+                                      head_init="random", frozen_blocks=0, intensity_mean=MEAN, intensity_std=STD,
+                                      warmup_ratio=0.05, label_smoothing=0.0, augmentation="shift")
         model = cls(None, None, config, device)
         model.fit(train, config, run_dir=run_dir)
         card = model.evaluate(test)
@@ -613,6 +636,8 @@ class MedicalClassifier(TaskModel):
             raise InputError(f"the training data holds only the class {label_names}; classification needs two or more")
         if config.head_init not in {"probe", "random"}:
             raise InputError(f"head_init must be 'probe' or 'random', got {config.head_init!r}")
+        if config.augmentation not in {"affine", "shift", "none"}:
+            raise InputError(f"augmentation must be 'affine', 'shift' or 'none', got {config.augmentation!r}")
         positive, positive_rule = choose_positive(label_names, config.positive_label)
         if config.class_weight not in {"balanced", "none"}:
             raise InputError(f"class_weight must be 'balanced' or 'none', got {config.class_weight!r}")
@@ -640,7 +665,8 @@ class MedicalClassifier(TaskModel):
             val_index = train_index
         images = torch.stack([torch.from_numpy(prepare_image(item, config.image_size)[0]) for item in data.items])
         targets = torch.tensor([self.label_names_.index(label) for label in data.labels])
-        train_set = _TensorDataset(images[train_index], targets[train_index], True, config.seed,
+        train_set = _TensorDataset(images[train_index], targets[train_index],
+                                   None if config.augmentation == "none" else config.augmentation, config.seed,
                                    config.intensity_mean, config.intensity_std)
         val_images, val_targets = images[val_index], targets[val_index]
         weights = None
@@ -652,7 +678,8 @@ class MedicalClassifier(TaskModel):
 
         def loss_fn(model, batch):
             x, y = batch
-            return F.cross_entropy(model(x), y, weight=weights.to(x.device) if weights is not None else None)
+            return F.cross_entropy(model(x), y, weight=weights.to(x.device) if weights is not None else None,
+                                   label_smoothing=config.label_smoothing)
 
         def eval_fn(model):
             device = next(model.parameters()).device
