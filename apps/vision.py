@@ -153,8 +153,10 @@ def retrain() -> None:
     st.caption("Fine-tunes in the background; the new model appears under Model once done. Detection trains a "
                "Faster R-CNN on the ImageNet EfficientNet-Lite0 backbone for about 9 minutes (time_budget_s).")
     if task == "vision.classification":
-        st.caption("Classification retraining starts from the ImageNet EfficientNet-Lite0: a logistic-regression head "
-                   "on its frozen features, then the later layers fine-tuned (about 40 images per class is enough).")
+        st.caption("Classification retraining starts from the ImageNet EfficientNet-Lite2 that ships with Verticals: a "
+                   "logistic-regression head on its frozen features (about 40 images per class is enough; ants vs bees "
+                   "from 40 photos: 1.00 on the other 40); with 100+ images per class the later layers are then "
+                   "fine-tuned as well.")
         _retrain_sample()
     common.retrain_tab(task)
 

