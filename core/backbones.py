@@ -34,7 +34,7 @@ BACKBONE_SOURCE: dict[str, Any] = {
     "published_quality": "ImageNet-1k top-1 about 75% (published for EfficientNet-Lite0; not measured here)",
 }
 # EfficientNet-Lite2: the larger sibling from the same publisher (same layout, 260x260). On 40 photos per class its
-# frozen features separate ants from bees better than Lite0's (linear probe 0.96 against 0.91, bench/vision_retrain.py),
+# frozen features separate ants from bees better than Lite0's (linear probe 0.96 against 0.90, bench/image_retrain.py),
 # so vision retraining starts from it; the default classifier stays Lite0 (2.2x fewer operations per image).
 BACKBONES: dict[str, dict[str, Any]] = {
     "tf_efficientnet_lite0": BACKBONE_SOURCE,

@@ -46,6 +46,7 @@ DEFAULT_MEASURED = {"hymenoptera_80_top1_names_ant_or_bee": 0.80, "hymenoptera_8
 MEASURED_NOTE = ("hymenoptera_80_*: measured with bench/vision.py on 80 hymenoptera photos (the developers' shared data); "
                  "imagenet_top1_published: the published ImageNet-1k top-1 of EfficientNet-Lite0, not measured here")
 CONFUSION_PLOT_MAX_LABELS = 40  # a larger matrix stays in the card's `confusion_matrix` but is not drawn
+VALIDATION_METRICS = ("val_accuracy", "val_loss")  # what fit's validation pass returns; `monitor` names one
 PROBE_MAX_IMAGES = 2000  # the linear probe runs on a stratified sample of at most this many images
 PROBE_NOTE = ("linear_probe_accuracy: a logistic regression fitted on this model's pooled penultimate features with "
               "stratified k-fold cross-validation (out-of-fold predictions). It measures how separable the data's own "
@@ -54,8 +55,8 @@ PROBE_NOTE = ("linear_probe_accuracy: a logistic regression fitted on this model
 RECIPE = ("LP-FT: (1) linear probe: a logistic regression (C by cross-validated log-loss, balanced class weights) on "
           "the frozen network's pooled features of the training images and their mirror images, folded into a new "
           "head; with fewer than `fine_tune_min_per_class` images in some class the probe, fitted on every image, is "
-          "the model (on 40 photos per class fine-tuning lowered held-out accuracy); else (2) fine-tuning of the later layers (stem and the first `frozen_blocks` stages frozen, batch-norm "
-          "statistics frozen) with AdamW, warmup + cosine, light augmentation (random resized crop of 50-100%, flip, "
+          "the model (on 40 photos per class fine-tuning lowered held-out accuracy); else (2) fine-tuning of the later "
+          "layers (stem and the first `frozen_blocks` stages frozen, batch-norm statistics frozen) with AdamW, warmup + cosine, light augmentation (random resized crop of 50-100%, flip, "
           "colour jitter), early stopping on the validation split's `monitor`; the best weights are kept, and the probe-only "
           "network is kept instead when fine-tuning never beats it on validation")
 
@@ -195,7 +196,7 @@ class ImageClassifier(TaskModel):
         if base is None:
             model = cls.imagenet_default(device, "tf_efficientnet_lite2")
             # the short side resized to 260 and cropped square, without ImageNet's 0.89 centre zoom: on the ants/bees
-            # halves the probe scored 1.0 / 1.0 this way against 0.925 / 0.95 with the zoom (bench/vision_retrain.py)
+            # halves the probe scored 1.0 / 1.0 this way against 0.925 / 0.95 with the zoom (bench/image_retrain.py)
             model.data_config = {**model.data_config, "crop_pct": 1.0}
             return model
         kind, value = resolve_source(cls.task, base)
@@ -471,6 +472,8 @@ class ImageClassifier(TaskModel):
         config = config or ClassifierConfig()
         if config.head_init not in {"probe", "random"}:
             raise InputError(f"head_init must be 'probe' or 'random', got {config.head_init!r}")
+        if config.monitor not in VALIDATION_METRICS:
+            raise InputError(f"monitor must be one of {sorted(VALIDATION_METRICS)}, got {config.monitor!r}")
         started = time.perf_counter()
         items = self._items(data)
         labels = sorted({label for _, label, _ in items})
@@ -485,6 +488,8 @@ class ImageClassifier(TaskModel):
         given_split = any(item[2] in {"val", "valid", "validation"} for item in items)
         if probe_only and not given_split:  # the probe picks C by cross-validation: every image can train it
             train_index = val_index = list(range(len(items)))
+        held_out = val_index != train_index
+        cross_validated = probe_only and not held_out  # the card reports the probe's out-of-fold accuracy
         source = self.info.get("source") if isinstance(self.info.get("source"), dict) else {}
         base = {"model": self.name, **{k: source[k] for k in ("what", "package", "version", "sha256", "licence") if k in source}}
         if labels != self.label_names:
@@ -539,10 +544,10 @@ class ImageClassifier(TaskModel):
             return {"val_loss": total / max(1, count), "val_accuracy": correct / max(1, count)}
 
         # (2) fine-tuning of the later layers, batch-norm statistics frozen; the best weights are kept
-        with torch.inference_mode():
-            probe_metrics = {k: float(v) for k, v in eval_fn(self.network.eval()).items()}
-        if config.monitor not in probe_metrics:
-            raise InputError(f"monitor must be one of {sorted(probe_metrics)}, got {config.monitor!r}")
+        probe_metrics = {}
+        if not cross_validated:  # nothing held out and nothing to compare against: no validation pass
+            with torch.inference_mode():
+                probe_metrics = {k: float(v) for k, v in eval_fn(self.network.eval()).items()}
         result, kept, frozen = None, "probe" if probe_info else "initial", []
         if (config.fine_tune and not probe_only) or not pretrained:
             frozen = freeze_early_layers(self.network, config.frozen_blocks) if pretrained else []
@@ -562,12 +567,13 @@ class ImageClassifier(TaskModel):
             else:  # fine-tuning never beat the starting point on validation: keep the starting point
                 self.network.load_state_dict(probe_state)
         self._to_device()
-        held_out = val_index != train_index
-        held_out_metrics = {
-            "best_" + config.monitor: round(float(result.best_metric), 4) if result and result.best_metric is not None
-            else round(probe_metrics[config.monitor], 4),
-            "probe_" + config.monitor: round(probe_metrics[config.monitor], 4),
-            "steps": result.steps if result else 0, "stopped_early": bool(result and result.stopped_early)}
+        if cross_validated:
+            metrics = {"probe_cv_accuracy": probe_info.get("cv_accuracy") if probe_info else None}
+        else:
+            metrics = {"best_" + config.monitor: round(float(result.best_metric), 4) if result and result.best_metric is not None
+                       else round(probe_metrics[config.monitor], 4),
+                       "probe_" + config.monitor: round(probe_metrics[config.monitor], 4),
+                       "steps": result.steps if result else 0, "stopped_early": bool(result and result.stopped_early)}
         files = [Path(item[0]) for item in items if isinstance(item[0], (str, Path))]
         architecture = self.network.pretrained_cfg.get("architecture", self.name)
         self.name = f"{architecture} retrained ({_short(labels, 3)})"
@@ -581,10 +587,9 @@ class ImageClassifier(TaskModel):
                        "fine_tune": config.fine_tune and not probe_only, "smallest_class": smallest,
                        "frozen": frozen, "kept": kept,
                        "probe_val": {k: round(v, 4) for k, v in probe_metrics.items()} if held_out else None},
-            "metrics": held_out_metrics if held_out else {
-                "probe_cv_accuracy": probe_info.get("cv_accuracy") if probe_info else None},
-            "metrics_note": None if held_out else ("no image was held out: the probe was fitted on every image, and "
-                                                   "probe_cv_accuracy is its cross-validated (out-of-fold) accuracy"),
+            "metrics": metrics,
+            "metrics_note": ("no image was held out: the probe was fitted on every image, and probe_cv_accuracy is "
+                             "its cross-validated (out-of-fold) accuracy") if cross_validated else None,
             "train_seconds": round(time.perf_counter() - started, 1),
             "config": config_to_dict(config),
         }

@@ -196,6 +196,8 @@ def test_fit_recipe_probe_then_fine_tune(tiny, tmp_path):
     assert scratch.info["recipe"]["kept"] == "trained" and scratch.info["recipe"]["probe"] is None
     with pytest.raises(InputError, match="head_init"):
         tuned.fit(data, ClassifierConfig(head_init="magic", progress_bar=False))
+    with pytest.raises(InputError, match="monitor must be one of"):
+        tuned.fit(data, ClassifierConfig(monitor="val_auc", progress_bar=False))
 
 
 def test_retrained_lite2_opens_with_timm_alone(tmp_path):
