@@ -135,8 +135,9 @@ def risk_section() -> None:
 
     def retrain() -> None:
         st.caption("CSV / Parquet / headerless whitespace .data (columns numbered from 0). Gradient boosting, a WoE "
-                   "scorecard and a regularised logistic regression are cross-validated with their blend, and the best "
-                   "is kept; force one with family=gbm, family=scorecard, family=logistic or family=blend in the overrides.")
+                   "scorecard, a regularised logistic regression and extremely randomised trees are cross-validated with "
+                   "their blend, and the best is kept; force one with family=gbm, scorecard, logistic, forest or blend "
+                   "in the overrides.")
         target = st.text_input("Target column (name or number, e.g. -1 for the last)", key="risk-train-target")
         time_column = st.text_input("Time column for a time-based split (optional)", key="risk-train-time")
         options = {"target": target.strip() or None}

@@ -1,10 +1,11 @@
-"""The credit-risk families (LightGBM, WoE scorecard, regularised logistic), their blend and the PD calibrators,
-all stored without pickle.
+"""The credit-risk families (LightGBM, WoE scorecard, regularised logistic, extremely randomised trees), their blend
+and the PD calibrators, all stored without pickle.
 
 The scorecard is fitted with optbinning (`BinningProcess` + `Scorecard`), exported to JSON tables (bins, WoE,
 coefficients, points) and scored from those tables, so a saved scorecard needs only numpy to run. The logistic
 model is stored the same way: its input columns (one-hot codes, signed-log numbers, missing flags), their
-standardisation and coefficients as JSON.
+standardisation and coefficients as JSON. The forest (scikit-learn `ExtraTreesClassifier`) is stored as its node
+arrays in safetensors (children, split column, threshold, default share per node) and walked in numpy.
 """
 
 from __future__ import annotations
@@ -19,12 +20,17 @@ import numpy as np
 from core.errors import InputError
 
 __all__ = ["gbm_matrix", "fit_gbm", "gbm_trials", "lightgbm_feature_names", "GBMFamily", "fit_scorecard", "ScorecardFamily",
-           "logistic_path", "fit_logistic", "LogisticFamily", "BlendFamily", "fit_calibrator", "Calibrator", "logit", "sigmoid"]
+           "logistic_path", "fit_logistic", "LogisticFamily", "forest_leaves", "forest_path", "fit_forest", "ForestFamily",
+           "BlendFamily", "fit_calibrator", "Calibrator", "logit", "sigmoid"]
 
 LOGISTIC_CS = (0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 1.0)  # inverse L2 strengths tried, weakest penalty last
 TIE_BREAK = 1e-4  # isotonic PD mixed with this share of sigmoid(margin): strictly rising, so calibration ties no one
 CODE_LIMIT = 12  # a numeric column with at most this many distinct values also gets one 0/1 column per value
 PARALLEL_ROWS = 50_000  # scoring batches at least this large use every core (one thread keeps small calls cheap)
+FOREST_TREES = 300  # trees of the extremely randomised forest
+FOREST_LEAVES = (3, 10, 30)  # minimum rows per leaf tried (cross-fitted like C), raised to rows / FOREST_LEAF_ROWS
+FOREST_LEAF_ROWS = 2000  # so a tree has at most about this many leaves: the saved forest stays a few MB at any size
+FOREST_MAX_ROWS = 200_000  # above this many rows the forest family is left out (LightGBM's ground; minutes to fit)
 # The LightGBM search space: each trial draws one value per parameter (trial 0 is the Config's own values).
 GBM_SPACE = {"learning_rate": (0.03, 0.05, 0.1), "num_leaves": (4, 7, 15, 31), "min_child_samples": (10, 20, 50, 100),
              "l2_regularisation": (0.0, 1.0, 5.0, 20.0), "feature_fraction": (0.5, 0.7, 0.9)}
@@ -538,6 +544,142 @@ class LogisticFamily:
         return cls(json.loads((folder / "logistic.json").read_text(encoding="utf-8")))
 
 
+# ------------------------------------------------------------------------------------------------ Forest
+def forest_leaves(rows: int) -> tuple[int, ...]:
+    """The minimum-rows-per-leaf values tried for `rows` training rows (never so small that trees grow past about
+    FOREST_LEAF_ROWS leaves).
+
+    >>> forest_leaves(400), forest_leaves(12_000), forest_leaves(100_000)
+    ((3, 10, 30), (6, 10, 30), (50,))
+    """
+    floor = -(-int(rows) // FOREST_LEAF_ROWS)
+    return tuple(sorted({max(leaf, floor) for leaf in FOREST_LEAVES}))
+
+
+def _forest_columns(arrays: dict[str, np.ndarray], schema: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The logistic model's input columns without the 0/1 codes of numbers: trees split the number itself."""
+    return [{**f, "columns": [c for c in f["columns"] if not (f["kind"] == "numeric" and c["type"] == "equals")]}
+            for f in _logistic_columns(arrays, schema)]
+
+
+def _extra_trees(leaf: int, class_weight: str, seed: int, num_threads: int):
+    from sklearn.ensemble import ExtraTreesClassifier
+
+    return ExtraTreesClassifier(n_estimators=FOREST_TREES, min_samples_leaf=int(leaf), max_features="sqrt",
+                                class_weight="balanced" if class_weight == "balanced" else None, n_jobs=num_threads,
+                                random_state=seed)
+
+
+def forest_path(train: dict[str, np.ndarray], y: np.ndarray, test: dict[str, np.ndarray], schema: list[dict[str, Any]],
+                leaves: tuple[int, ...], class_weight: str = "none", seed: int = 0, num_threads: int = 1) -> np.ndarray:
+    """(len(leaves), N_test) log-odds of default on `test`, one forest per minimum leaf size, fitted on `train`."""
+    features = _forest_columns(train, schema)
+    x_train, x_test = _logistic_raw(train, features)[0], _logistic_raw(test, features)[0]
+    return np.stack([_forest_margin(_extra_trees(leaf, class_weight, seed, num_threads).fit(x_train, y).predict_proba(x_test)[:, 1],
+                                    class_weight, float(y.mean())) for leaf in leaves])
+
+
+def _forest_margin(p: np.ndarray, class_weight: str, prior: float) -> np.ndarray:
+    """Log-odds of the forest's mean leaf share (clipped to [0.001, 0.999]); balanced weights shift back to the prior."""
+    margin = logit(np.clip(p, 1e-3, 1 - 1e-3))
+    if class_weight == "balanced":
+        margin = margin + float(np.log(max(prior, 1e-9) / max(1 - prior, 1e-9)))
+    return margin
+
+
+def fit_forest(arrays: dict[str, np.ndarray], y: np.ndarray, schema: list[dict[str, Any]], leaf: int,
+               class_weight: str = "none", seed: int = 0, num_threads: int = 1) -> "ForestFamily":
+    """Extremely randomised trees (scikit-learn) on signed-log numbers, one-hot categories and missing flags, kept as
+    node arrays."""
+    features = _forest_columns(arrays, schema)
+    model = _extra_trees(leaf, class_weight, seed, num_threads).fit(_logistic_raw(arrays, features)[0], y)
+    trees = [estimator.tree_ for estimator in model.estimators_]
+    offsets = np.cumsum([0] + [t.node_count for t in trees[:-1]])
+    left = np.concatenate([np.where(t.children_left >= 0, t.children_left + o, -1) for t, o in zip(trees, offsets)])
+    right = np.concatenate([np.where(t.children_right >= 0, t.children_right + o, -1) for t, o in zip(trees, offsets)])
+    value = np.concatenate([t.value[:, 0, 1] / np.maximum(t.value[:, 0, :].sum(axis=1), 1e-12) for t in trees])
+    nodes = {"left": left.astype(np.int32), "right": right.astype(np.int32), "roots": offsets.astype(np.int32),
+             "column": np.concatenate([np.maximum(t.feature, 0) for t in trees]).astype(np.int32),
+             "threshold": np.concatenate([t.threshold for t in trees]).astype(np.float64), "share": value.astype(np.float64)}
+    state = {"features": features, "leaf": int(leaf), "trees": len(trees), "class_weight": class_weight,
+             "prior": float(y.mean()), "max_depth": int(max(t.max_depth for t in trees)),
+             "formula": "PD share = mean over trees of the default share in the leaf the row reaches (a row goes left "
+                        "when its column value <= threshold, compared in float32 as scikit-learn does); "
+                        "logit = log-odds of that share clipped to [0.001, 0.999]"}
+    return ForestFamily(state, nodes)
+
+
+class ForestFamily:
+    """Extremely randomised trees walked in numpy from their node arrays (no scikit-learn object is stored); per-feature
+    terms by the path decomposition (each split's change in default share goes to its feature), in log-odds."""
+
+    name = "forest"
+    chunk_rows = 4096  # rows walked at once (rows x trees node indices in memory)
+
+    def __init__(self, state: dict[str, Any], nodes: dict[str, np.ndarray]):
+        self.state, self.nodes = state, nodes
+        self._owner = np.asarray([i for i, f in enumerate(state["features"]) for _ in f["columns"]], dtype=int)
+
+    def _walk(self, x: np.ndarray, terms: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """(N,) mean default share and, with `terms`, (N, columns) its path decomposition (bias = the roots' mean share)."""
+        nodes = self.nodes
+        left, right, column, threshold, share = (nodes[k] for k in ("left", "right", "column", "threshold", "share"))
+        x = x.astype(np.float32).astype(np.float64)  # scikit-learn compares float32 inputs with float64 thresholds
+        node = np.tile(nodes["roots"].astype(np.int64), (len(x), 1))
+        parts = np.zeros((len(x), x.shape[1])) if terms else None
+        for _ in range(int(self.state["max_depth"]) + 1):
+            rows, trees = np.nonzero(left[node] >= 0)
+            if not len(rows):
+                break
+            current = node[rows, trees]
+            features = column[current]
+            following = np.where(x[rows, features] <= threshold[current], left[current], right[current])
+            if terms:
+                np.add.at(parts, (rows, features), share[following] - share[current])
+            node[rows, trees] = following
+        trees = node.shape[1]
+        return share[node].mean(axis=1), (parts / trees if terms else None)
+
+    def _shares(self, arrays: dict[str, np.ndarray], terms: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        x = _logistic_raw(arrays, self.state["features"])[0]
+        walked = [self._walk(x[start:start + self.chunk_rows], terms) for start in range(0, len(x), self.chunk_rows)]
+        if not walked:
+            return np.zeros(0), (np.zeros((0, x.shape[1])) if terms else None)
+        return np.concatenate([w[0] for w in walked]), (np.concatenate([w[1] for w in walked]) if terms else None)
+
+    def margin(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
+        return _forest_margin(self._shares(arrays, terms=False)[0], self.state["class_weight"], self.state["prior"])
+
+    def contributions(self, arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """(N, F) log-odds per feature and (N,) bias: the share decomposition, rescaled so terms + bias = margin."""
+        share, parts = self._shares(arrays, terms=True)
+        base = float(self.nodes["share"][self.nodes["roots"]].mean())
+        margin = _forest_margin(share, self.state["class_weight"], self.state["prior"])
+        bias = float(_forest_margin(np.asarray([base]), self.state["class_weight"], self.state["prior"])[0])
+        moved = share - base
+        slope = np.where(np.abs(moved) > 1e-9, (margin - bias) / np.where(np.abs(moved) > 1e-9, moved, 1.0),
+                         1.0 / max(base * (1 - base), 1e-3))
+        matrix = np.zeros((len(share), len(self.state["features"])))
+        np.add.at(matrix.T, self._owner, (parts * slope[:, None]).T)
+        return matrix, np.full(len(share), bias)
+
+    def save(self, folder) -> None:
+        import json
+
+        from safetensors.numpy import save_file
+
+        save_file({k: np.ascontiguousarray(v) for k, v in self.nodes.items()}, str(folder / "forest.safetensors"))
+        (folder / "forest.json").write_text(json.dumps(self.state, indent=1), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder, schema=None):
+        import json
+
+        from safetensors.numpy import load_file
+
+        return cls(json.loads((folder / "forest.json").read_text(encoding="utf-8")), load_file(str(folder / "forest.safetensors")))
+
+
 # ------------------------------------------------------------------------------------------------ Blend
 class BlendFamily:
     """A weighted sum of the member families' log-odds (each fitted on all rows), calibrated afterwards.
@@ -568,5 +710,6 @@ class BlendFamily:
 
     @classmethod
     def load(cls, folder, schema, weights: dict[str, float]):
-        loaders = {"gbm": GBMFamily.load, "scorecard": ScorecardFamily.load, "logistic": LogisticFamily.load}
+        loaders = {"gbm": GBMFamily.load, "scorecard": ScorecardFamily.load, "logistic": LogisticFamily.load,
+                   "forest": ForestFamily.load}
         return cls({k: loaders[k](folder, schema) for k, w in weights.items() if w}, weights)

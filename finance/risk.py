@@ -27,15 +27,16 @@ from core.protocols import TaskModel
 from core.train import MetricsLog
 from finance._risk_data import (RiskData, as_polars, build_schema, encode_target, feature_arrays, label_map_for,
                                 population_stability, psi_for, resolve_target)
-from finance._risk_models import (GBM_SPACE, LOGISTIC_CS, BlendFamily, Calibrator, GBMFamily, LogisticFamily, ScorecardFamily,
-                                  fit_calibrator, fit_gbm, fit_logistic, fit_scorecard, gbm_matrix, gbm_trials,
+from finance._risk_models import (FOREST_MAX_ROWS, FOREST_TREES, GBM_SPACE, LOGISTIC_CS, BlendFamily, Calibrator,
+                                  ForestFamily, GBMFamily, LogisticFamily, ScorecardFamily, fit_calibrator, fit_forest,
+                                  fit_gbm, fit_logistic, fit_scorecard, forest_leaves, forest_path, gbm_matrix, gbm_trials,
                                   lightgbm_feature_names, logistic_path)
 
 __all__ = ["RiskScorer", "RiskData", "load", "risk_metrics", "score_from_pd", "pd_from_score", "score_waterfall"]
 
-FAMILIES = ("gbm", "scorecard", "logistic")
-CANDIDATES = ("gbm", "scorecard", "logistic", "blend")
-DEFAULT_NAME = "credit_data-v2"
+FAMILIES = ("gbm", "scorecard", "logistic", "forest")
+CANDIDATES = ("gbm", "scorecard", "logistic", "forest", "blend")
+DEFAULT_NAME = "credit_data-v3"  # v3: the forest family joins the search and the blend
 EMBEDDED_CONFIG_CHANGES = {"cv_folds": 3, "gbm_trials": 1}  # the default builds in seconds; its CV AUC 0.84 needs no search
 BLEND_STEPS = 6  # blend shares on a grid of sixths over the families' standardised log-odds (holds the equal mix)
 READ_OPTIONS = {"target", "time", "id", "separator", "positive_label"}
@@ -233,6 +234,7 @@ class _Search:
     fold_auc: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
     details: dict[str, Any] = dataclasses.field(default_factory=dict)  # the card's selection.search
     logistic_c: float = 0.0
+    forest_leaf: int = 0
     gbm: Any = None  # the chosen LightGBM trial (a Config)
     gbm_rounds: int = 0
     gbm_fold_rounds: list[int] = dataclasses.field(default_factory=list)
@@ -315,7 +317,7 @@ class RiskScorer(TaskModel):
     class Config(TaskConfig):
         """Training settings; `family` "auto" picks gbm or scorecard by cross-validated AUC."""
 
-        family: str = "auto"  # auto | gbm | scorecard | logistic | blend
+        family: str = "auto"  # auto | gbm | scorecard | logistic | forest | blend
         cv_folds: int = 5  # < 2: one stratified (or time-ordered) hold-out split instead of cross-validation
         cv_repeats: int = 0  # repeats of the stratified CV (new shuffles); 0: by size, 4 below 1,000 rows .. 1 from 4,000
         gbm_trials: int = 20  # LightGBM settings tried (successive halving over the CV folds); 1: the values below only
@@ -381,6 +383,8 @@ class RiskScorer(TaskModel):
             model.family_ = ScorecardFamily.load(folder, model.schema_)
         elif family == "logistic":
             model.family_ = LogisticFamily.load(folder, model.schema_)
+        elif family == "forest":
+            model.family_ = ForestFamily.load(folder, model.schema_)
         elif family == "blend":
             blend = card.get("blend") or {}
             weight = float(card.get("blend_weight") or 0.5)  # cards before the logistic family: GBM share of two
@@ -515,7 +519,7 @@ class RiskScorer(TaskModel):
     def _prepare(self, data: Any, config: "RiskScorer.Config") -> _Prepared:
         """Read and check the table, encode the target, build the features and the CV folds; resolve `auto` settings."""
         if config.family not in ("auto", *CANDIDATES):
-            raise InputError(f"family must be auto, gbm, scorecard, logistic or blend, got {config.family!r}")
+            raise InputError(f"family must be auto, gbm, scorecard, logistic, forest or blend, got {config.family!r}")
         data = self._labelled(data, training=True, config=config)
         frame, target = data.frame, data.target
         if target not in frame.columns:
@@ -543,15 +547,23 @@ class RiskScorer(TaskModel):
         order = self._time_order(frame[time_column]) if split == "time" else None
         return _Prepared(config=config, frame=frame, target=target, time_column=time_column, label_map=label_map, y=y,
                          schema=schema, dropped=dropped, arrays=feature_arrays(frame, schema), split=split, order=order,
-                         families=list(FAMILIES) if config.family in ("auto", "blend") else [config.family],
+                         families=self._families(config, len(y)),
                          candidates=list(CANDIDATES) if config.family == "auto" else [config.family],
                          folds=self._folds(y, order, config), repeats=self._repeats(len(y), order, config),
                          data_hash=hash_frame(frame))
 
+    @staticmethod
+    def _families(config: "RiskScorer.Config", rows: int) -> list[str]:
+        """The families cross-validated: the forced one, or every family (the forest only up to FOREST_MAX_ROWS rows)."""
+        if config.family not in ("auto", "blend"):
+            return [config.family]
+        return [f for f in FAMILIES if f != "forest" or rows <= FOREST_MAX_ROWS]
+
     def _planned_steps(self, prepared: _Prepared) -> int:
         trials = max(1, prepared.config.gbm_trials) if "gbm" in prepared.families else 0
         gbm_fits = sum(keep * (end - start) for keep, start, end in self._rungs(trials, len(prepared.folds)))
-        return 1 + len(prepared.folds) * (("scorecard" in prepared.families) + ("logistic" in prepared.families)) + gbm_fits
+        others = sum(f in prepared.families for f in ("scorecard", "logistic", "forest"))
+        return 1 + len(prepared.folds) * others + gbm_fits
 
     def _cross_validate(self, prepared: _Prepared, progress: "_Progress", cache: "_FoldCache") -> _Search:
         """Out-of-fold log-odds of each family (its own settings chosen inside the folds), then the blend's shares."""
@@ -562,6 +574,8 @@ class RiskScorer(TaskModel):
             self._cv_scorecard(prepared, search, progress, cache)
         if "gbm" in prepared.families:
             self._cv_gbm(prepared, search, progress, cache)
+        if "forest" in prepared.families:
+            self._cv_forest(prepared, search, progress, cache)
         if "blend" in prepared.candidates and len(prepared.families) > 1:
             self._cv_blend(prepared, search)
         return search
@@ -583,6 +597,25 @@ class RiskScorer(TaskModel):
             search.oof["logistic"][k // per_repeat, test] = paths[choice[k], k // per_repeat, test]
         search.logistic_c = cs[_best(table)]
         search.details["logistic"] = {"c_grid": list(cs), "cv_auc_by_c": _rounded(_mean_auc(table)), "chosen_c": search.logistic_c}
+
+    def _cv_forest(self, prepared: _Prepared, search: _Search, progress: "_Progress", cache: "_FoldCache") -> None:
+        """Minimum rows per leaf chosen by the same folds, cross-fitted as the logistic C is."""
+        config, y, arrays, per_repeat = prepared.config, prepared.y, prepared.arrays, prepared.per_repeat
+        leaves = forest_leaves(len(prepared.folds[0][0]))
+        paths, table = np.full((len(leaves), prepared.repeats, len(y)), np.nan), np.full((len(leaves), len(prepared.folds)), np.nan)
+        for k, (train, test) in enumerate(prepared.folds):
+            margins = cache.get(f"forest-fold{k}", lambda: {"margins": forest_path(
+                _subset(arrays, train), y[train], _subset(arrays, test), prepared.schema, leaves, config.class_weight,
+                config.seed, config.num_threads)})["margins"]
+            paths[:, k // per_repeat, test] = margins
+            table[:, k] = [prepared.fold_auc(m, test) for m in margins]
+            progress(f"fold {k + 1}/{len(prepared.folds)} forest", auc=float(np.nan_to_num(table[:, k], nan=-1.0).max()))
+        choice, search.fold_auc["forest"] = _crossfit(table)
+        for k, (_, test) in enumerate(prepared.folds):
+            search.oof["forest"][k // per_repeat, test] = paths[choice[k], k // per_repeat, test]
+        search.forest_leaf = max(leaves[_best(table)], forest_leaves(len(y))[0])  # all rows: at least the size floor
+        search.details["forest"] = {"trees": FOREST_TREES, "min_rows_per_leaf_grid": list(leaves),
+                                    "cv_auc_by_leaf": _rounded(_mean_auc(table)), "chosen_min_rows_per_leaf": search.forest_leaf}
 
     def _cv_scorecard(self, prepared: _Prepared, search: _Search, progress: "_Progress", cache: "_FoldCache") -> None:
         search.fold_auc["scorecard"] = np.full(len(prepared.folds), np.nan)
@@ -657,14 +690,15 @@ class RiskScorer(TaskModel):
             prepared.candidates.remove("blend")
 
     def _choose(self, prepared: _Prepared, search: _Search) -> tuple[str, dict[str, float], dict[str, float]]:
-        """The candidate with the highest mean (cross-fitted) fold AUC; ties prefer scorecard, logistic, gbm, blend."""
+        """The candidate with the highest mean (cross-fitted) fold AUC; ties prefer scorecard, logistic, gbm, forest,
+        blend."""
         def summary(values: np.ndarray, statistic) -> float:
             finite = values[np.isfinite(values)]
             return float(statistic(finite)) if len(finite) else float("nan")
 
         cv_auc = {f: summary(search.fold_auc[f], np.mean) for f in prepared.candidates}
         cv_std = {f: summary(search.fold_auc[f], np.std) for f in prepared.candidates}
-        preference = {"scorecard": 3, "logistic": 2, "gbm": 1, "blend": 0}
+        preference = {"scorecard": 4, "logistic": 3, "gbm": 2, "forest": 1, "blend": 0}
         chosen = max(prepared.candidates, key=lambda f: (np.nan_to_num(cv_auc[f], nan=-1.0), preference[f]))
         return chosen, cv_auc, cv_std
 
@@ -683,6 +717,9 @@ class RiskScorer(TaskModel):
             fitted["scorecard"] = fit_scorecard(arrays, y, schema, config)
         if "logistic" in members:
             fitted["logistic"] = fit_logistic(arrays, y, schema, search.logistic_c, config.class_weight, config.num_threads)
+        if "forest" in members:
+            fitted["forest"] = fit_forest(arrays, y, schema, search.forest_leaf, config.class_weight, config.seed,
+                                          config.num_threads)
         self.family_ = fitted[chosen] if chosen != "blend" else BlendFamily(fitted, search.blend["effective"])
         self.schema_, self.config = schema, config
         return gbm_info
@@ -714,11 +751,13 @@ class RiskScorer(TaskModel):
                           "fold_auc": {f: _rounded(search.fold_auc[f]) for f in prepared.candidates},
                           "folds": len(prepared.folds), "folds_per_repeat": prepared.per_repeat, "repeats": prepared.repeats,
                           "split": prepared.split, "search": search.details,
-                          "rule": "highest mean fold AUC over repeated stratified CV among gbm, scorecard, logistic and "
-                                  "their log-odds blend; the logistic C, the LightGBM trial and the blend shares are "
+                          "rule": "highest mean fold AUC over repeated stratified CV among gbm, scorecard, logistic, "
+                                  "forest and their log-odds blend; the logistic C, the LightGBM trial, the forest's "
+                                  "leaf size and the blend shares are "
                                   "chosen on the other folds for each fold's AUC (cross-fitted), so the figures compare "
                                   "fairly; the blend takes the most even shares within one standard error of the best; "
-                                  "ties prefer scorecard, then logistic, then gbm"},
+                                  "ties prefer scorecard, then logistic, gbm, forest",
+                          "families": list(prepared.families)},
             "target": prepared.target, "label_map": prepared.label_map, "time_column": prepared.time_column,
             "features": prepared.schema, "dropped": prepared.dropped,
             "calibration": calibration, "gbm": gbm_info, "blend": search.blend if chosen == "blend" else None,
@@ -880,13 +919,14 @@ class RiskScorer(TaskModel):
 
     def _log_odds_by_feature(self, arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Per-feature log-odds of default relative to the training average (SHAP for GBM, WoE terms for scorecards,
-        coefficient * standardised input for the logistic model; a blend weights its members' terms)."""
+        coefficient * standardised input for the logistic model, path decomposition for the forest; a blend weights its
+        members' terms)."""
         index = {f["name"]: i for i, f in enumerate(self.schema_)}
         n = len(next(iter(arrays.values())))
         parts = []
         for family, weight in self._parts():
             matrix = np.zeros((n, len(index)))
-            if isinstance(family, (GBMFamily, LogisticFamily)):
+            if isinstance(family, (GBMFamily, LogisticFamily, ForestFamily)):
                 contributions, bias = family.contributions(arrays)
                 matrix[:, :] = contributions
             else:
@@ -994,7 +1034,9 @@ class RiskScorer(TaskModel):
                  "scorecard": "scorecard.json (per variable: splits or category groups, WoE, coefficient; "
                               "logit(PD) = intercept + sum coefficient * WoE)",
                  "logistic": "logistic.json (per feature: input columns with mean, scale and coefficient; "
-                             "logit = intercept + sum coefficient * (x - mean) / scale)"}
+                             "logit = intercept + sum coefficient * (x - mean) / scale)",
+                 "forest": "forest.json + forest.safetensors (input columns; per tree node: children, column, threshold, "
+                           "default share; logit of the mean leaf share)"}
         if card["family"] == "blend":
             members = self.family_.members
             card["weights"] = (" + ".join(files[k].split(" ")[0] for k in members) + "; logit = " +

@@ -38,7 +38,8 @@ def auto_model(data):
 
 def test_auto_selection_records_every_candidate(auto_model):
     card = auto_model.card
-    assert {"gbm", "scorecard", "logistic"} <= set(card["selection"]["cv_auc"]) <= {"gbm", "scorecard", "logistic", "blend"}
+    assert {"gbm", "scorecard", "logistic", "forest"} <= set(card["selection"]["cv_auc"]) <= {"gbm", "scorecard", "logistic",
+                                                                                                "forest", "blend"}
     assert card["family"] == max(card["selection"]["cv_auc"], key=card["selection"]["cv_auc"].get)
     assert card["metrics"]["auc"]["value"] > 0.6
     assert [f["name"] for f in card["features"]] == ["utilisation", "income", "housing"]
@@ -47,7 +48,7 @@ def test_auto_selection_records_every_candidate(auto_model):
     assert income["min"] > 0 and income["max"] > income["min"] and income["missing_rate"] > 0
 
 
-@pytest.mark.parametrize("family", ["gbm", "scorecard", "logistic"])
+@pytest.mark.parametrize("family", ["gbm", "scorecard", "logistic", "forest"])
 def test_forced_family_saves_without_pickle_and_round_trips(family, data, tmp_path):
     model = RiskScorer().fit(data, config=fast(family=family))
     assert model.card["family"] == family and list(model.card["selection"]["cv_auc"]) == [family]
@@ -56,7 +57,8 @@ def test_forced_family_saves_without_pickle_and_round_trips(family, data, tmp_pa
     assert {"card.json", "calibrator.json"} <= names
     assert ("model.txt" in names) == (family == "gbm") and ("scorecard.json" in names) == (family == "scorecard")
     assert ("logistic.json" in names) == (family == "logistic")
-    assert not [p for p in saved.rglob("*") if p.suffix in {".pkl", ".pickle", ".joblib", ".npy"}]
+    assert ({"forest.json", "forest.safetensors"} <= names) == (family == "forest")
+    assert not [p for p in saved.rglob("*") if p.suffix in {".pkl", ".pickle", ".joblib", ".npy", ".npz"}]
     rows = data.head(20)
     again = RiskScorer.load(saved)
     assert again.predict(rows) == model.predict(rows)
@@ -72,9 +74,9 @@ def test_blend_round_trip(data, tmp_path):
     model = RiskScorer().fit(data, config=fast(family="blend"))
     assert model.card["family"] == "blend"
     shares = model.card["blend"]["shares"]
-    assert set(shares) == {"gbm", "scorecard", "logistic"} and sum(shares.values()) == pytest.approx(1.0)
+    assert set(shares) == {"gbm", "scorecard", "logistic", "forest"} and sum(shares.values()) == pytest.approx(1.0)
     saved = model.save(tmp_path / "blend")
-    files = {"gbm": "model.txt", "scorecard": "scorecard.json", "logistic": "logistic.json"}
+    files = {"gbm": "model.txt", "scorecard": "scorecard.json", "logistic": "logistic.json", "forest": "forest.safetensors"}
     assert all((saved / files[f]).is_file() == (share > 0) for f, share in shares.items())
     assert RiskScorer.load(saved).predict(data.head(5)) == model.predict(data.head(5))
     explained = model.explain(data.drop("default").row(1, named=True))
@@ -296,17 +298,53 @@ def test_logistic_family_json_state_terms_and_reload(data, tmp_path):
     assert path.shape == (2, data.height) and np.abs(path[0]).max() < np.abs(path[1]).max()  # stronger L2: smaller log-odds
 
 
+@pytest.mark.parametrize("class_weight", ["none", "balanced"])
+def test_forest_walks_like_scikit_learn_and_explains_its_margin(data, class_weight, tmp_path):
+    """The saved node arrays reproduce ExtraTreesClassifier's probabilities; the path terms add up to the margin."""
+    from finance._risk_models import (ForestFamily, _extra_trees, _forest_columns, _forest_margin, _logistic_raw,
+                                      fit_forest, forest_path)
+
+    schema, arrays, y = _frame_arrays(data)
+    family = fit_forest(arrays, y, schema, leaf=5, class_weight=class_weight)
+    x = _logistic_raw(arrays, _forest_columns(arrays, schema))[0]
+    expected = _extra_trees(5, class_weight, 0, 1).fit(x, y).predict_proba(x)[:, 1]
+    np.testing.assert_allclose(family.margin(arrays), _forest_margin(expected, class_weight, float(y.mean())), atol=1e-9)
+    family.chunk_rows = 7  # rows walked in several chunks give the same result
+    matrix, bias = family.contributions(arrays)
+    assert matrix.shape == (data.height, 3)
+    np.testing.assert_allclose(bias + matrix.sum(axis=1), family.margin(arrays), atol=1e-9)
+    rent = arrays["housing"] == "rent"
+    assert matrix[rent, 2].mean() > matrix[~rent, 2].mean()  # the simulation adds default risk for renters
+    family.save(tmp_path)
+    again = ForestFamily.load(tmp_path)
+    assert np.array_equal(again.margin(arrays), family.margin(arrays))
+    unseen = {"utilisation": np.array([0.5]), "income": np.array([np.nan]), "housing": np.array(["castle"], dtype=object)}
+    assert np.isfinite(again.margin(unseen)).all()
+    path = forest_path(arrays, y, arrays, schema, leaves=(1, 50))
+    assert path.shape == (2, data.height) and np.abs(path[0]).mean() > np.abs(path[1]).mean()  # small leaves: surer
+
+
+def test_forest_leaf_sizes_bound_the_saved_size():
+    from finance._risk_models import FOREST_MAX_ROWS, forest_leaves
+
+    assert forest_leaves(400) == (3, 10, 30) and forest_leaves(15_000) == (8, 10, 30) and forest_leaves(200_000) == (100,)
+    assert RiskScorer._families(RiskScorer.Config(), FOREST_MAX_ROWS) == ["gbm", "scorecard", "logistic", "forest"]
+    assert RiskScorer._families(RiskScorer.Config(), FOREST_MAX_ROWS + 1) == ["gbm", "scorecard", "logistic"]
+    assert RiskScorer._families(RiskScorer.Config(family="forest"), 10 ** 7) == ["forest"]
+
+
 def test_repeated_cv_card_shows_every_family_with_spread(data):
     model = RiskScorer().fit(data, config=fast(cv_folds=3, cv_repeats=2, gbm_trials=4))
     selection = model.card["selection"]
     assert selection["repeats"] == 2 and selection["folds_per_repeat"] == 3 and selection["folds"] == 6
-    for family in ("gbm", "scorecard", "logistic"):
+    for family in ("gbm", "scorecard", "logistic", "forest"):
         assert 0.5 < selection["cv_auc"][family] <= 1 and selection["cv_auc_std"][family] > 0
         assert len(selection["fold_auc"][family]) == 6
         assert selection["cv_auc"][family] == pytest.approx(np.mean(selection["fold_auc"][family]), abs=1e-4)
     search = selection["search"]
     assert search["gbm"]["trials"] == 4 and 1 <= len(search["gbm"]["finalists"]) <= 3
     assert search["logistic"]["chosen_c"] in search["logistic"]["c_grid"]
+    assert search["forest"]["chosen_min_rows_per_leaf"] in search["forest"]["min_rows_per_leaf_grid"]
     assert model.card["gbm"] is None or model.card["gbm"]["params"] == search["gbm"]["chosen"]
     assert RiskScorer._repeats(250, None, RiskScorer.Config()) == 4 and RiskScorer._repeats(15000, None, RiskScorer.Config()) == 1
 
@@ -365,6 +403,7 @@ def test_interrupted_fit_resumes_from_the_folds_it_finished(data, tmp_path):
 
     with pytest.raises(KeyboardInterrupt):
         RiskScorer().fit(data, config=fast(), run_dir=tmp_path / "run", callbacks=[stop_at_gbm])
+    assert not list((tmp_path / "run" / "cv").rglob("forest-*.npz"))  # the forest comes after the gbm: not reached
     resumed = RiskScorer().fit(data, config=fast(), run_dir=tmp_path / "run", resume=True)
     assert resumed.card["training"]["reused_cv_fits"] >= 4  # the logistic and scorecard folds, and the first gbm fit
     assert resumed.predict(data.head(5)) == RiskScorer().fit(data, config=fast()).predict(data.head(5))
