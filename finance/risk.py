@@ -315,7 +315,7 @@ class RiskScorer(TaskModel):
 
     @dataclass(frozen=True)
     class Config(TaskConfig):
-        """Training settings; `family` "auto" picks gbm or scorecard by cross-validated AUC."""
+        """Training settings; `family` "auto" keeps the family or blend with the best cross-validated AUC."""
 
         family: str = "auto"  # auto | gbm | scorecard | logistic | forest | blend
         cv_folds: int = 5  # < 2: one stratified (or time-ordered) hold-out split instead of cross-validation
@@ -545,10 +545,11 @@ class RiskScorer(TaskModel):
         drop = tuple(config.drop) + tuple(data.id_columns) + ((time_column,) if time_column else ())
         schema, dropped = build_schema(frame, target, drop, summaries=config.sequence_summaries)
         order = self._time_order(frame[time_column]) if split == "time" else None
+        families = self._families(config, len(y))
+        candidates = [c for c in CANDIDATES if c in (*families, "blend")] if config.family == "auto" else [config.family]
         return _Prepared(config=config, frame=frame, target=target, time_column=time_column, label_map=label_map, y=y,
                          schema=schema, dropped=dropped, arrays=feature_arrays(frame, schema), split=split, order=order,
-                         families=self._families(config, len(y)),
-                         candidates=list(CANDIDATES) if config.family == "auto" else [config.family],
+                         families=families, candidates=candidates,
                          folds=self._folds(y, order, config), repeats=self._repeats(len(y), order, config),
                          data_hash=hash_frame(frame))
 

@@ -333,6 +333,15 @@ def test_forest_leaf_sizes_bound_the_saved_size():
     assert RiskScorer._families(RiskScorer.Config(family="forest"), 10 ** 7) == ["forest"]
 
 
+def test_auto_without_the_forest_above_its_row_limit(data, monkeypatch):
+    import finance.risk
+
+    monkeypatch.setattr(finance.risk, "FOREST_MAX_ROWS", data.height - 1)
+    model = RiskScorer().fit(data, config=fast())
+    assert "forest" not in model.card["selection"]["cv_auc"] and "forest" not in model.card["selection"]["families"]
+    assert model.card["family"] != "forest" and "forest" not in ((model.card.get("blend") or {}).get("shares") or {})
+
+
 def test_repeated_cv_card_shows_every_family_with_spread(data):
     model = RiskScorer().fit(data, config=fast(cv_folds=3, cv_repeats=2, gbm_trials=4))
     selection = model.card["selection"]
