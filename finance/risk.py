@@ -583,40 +583,44 @@ class RiskScorer(TaskModel):
 
     def _cv_logistic(self, prepared: _Prepared, search: _Search, progress: "_Progress", cache: "_FoldCache") -> None:
         """C chosen by the same folds: each fold is scored with the C best on the other folds (cross-fitted)."""
-        config, y, arrays, per_repeat = prepared.config, prepared.y, prepared.arrays, prepared.per_repeat
+        config = prepared.config
         cs = (config.logistic_c,) if config.logistic_c > 0 else LOGISTIC_CS
-        paths, table = np.full((len(cs), prepared.repeats, len(y)), np.nan), np.full((len(cs), len(prepared.folds)), np.nan)
-        for k, (train, test) in enumerate(prepared.folds):
-            margins = cache.get(f"logistic-fold{k}", lambda: {"margins": logistic_path(
-                _subset(arrays, train), y[train], _subset(arrays, test), prepared.schema, config.class_weight, cs,
-                config.num_threads)})["margins"]
-            paths[:, k // per_repeat, test] = margins
-            table[:, k] = [prepared.fold_auc(m, test) for m in margins]
-            progress(f"fold {k + 1}/{len(prepared.folds)} logistic", auc=float(np.nan_to_num(table[:, k], nan=-1.0).max()))
-        choice, search.fold_auc["logistic"] = _crossfit(table)
-        for k, (_, test) in enumerate(prepared.folds):
-            search.oof["logistic"][k // per_repeat, test] = paths[choice[k], k // per_repeat, test]
+        table = self._cv_grid(prepared, search, progress, cache, "logistic", lambda train, test: logistic_path(
+            _subset(prepared.arrays, train), prepared.y[train], _subset(prepared.arrays, test), prepared.schema,
+            config.class_weight, cs, config.num_threads))
         search.logistic_c = cs[_best(table)]
         search.details["logistic"] = {"c_grid": list(cs), "cv_auc_by_c": _rounded(_mean_auc(table)), "chosen_c": search.logistic_c}
 
     def _cv_forest(self, prepared: _Prepared, search: _Search, progress: "_Progress", cache: "_FoldCache") -> None:
         """Minimum rows per leaf chosen by the same folds, cross-fitted as the logistic C is."""
-        config, y, arrays, per_repeat = prepared.config, prepared.y, prepared.arrays, prepared.per_repeat
+        config = prepared.config
         leaves = forest_leaves(len(prepared.folds[0][0]))
-        paths, table = np.full((len(leaves), prepared.repeats, len(y)), np.nan), np.full((len(leaves), len(prepared.folds)), np.nan)
-        for k, (train, test) in enumerate(prepared.folds):
-            margins = cache.get(f"forest-fold{k}", lambda: {"margins": forest_path(
-                _subset(arrays, train), y[train], _subset(arrays, test), prepared.schema, leaves, config.class_weight,
-                config.seed, config.num_threads)})["margins"]
-            paths[:, k // per_repeat, test] = margins
-            table[:, k] = [prepared.fold_auc(m, test) for m in margins]
-            progress(f"fold {k + 1}/{len(prepared.folds)} forest", auc=float(np.nan_to_num(table[:, k], nan=-1.0).max()))
-        choice, search.fold_auc["forest"] = _crossfit(table)
-        for k, (_, test) in enumerate(prepared.folds):
-            search.oof["forest"][k // per_repeat, test] = paths[choice[k], k // per_repeat, test]
-        search.forest_leaf = max(leaves[_best(table)], forest_leaves(len(y))[0])  # all rows: at least the size floor
+        table = self._cv_grid(prepared, search, progress, cache, "forest", lambda train, test: forest_path(
+            _subset(prepared.arrays, train), prepared.y[train], _subset(prepared.arrays, test), prepared.schema, leaves,
+            config.class_weight, config.seed, config.num_threads))
+        search.forest_leaf = max(leaves[_best(table)], forest_leaves(len(prepared.y))[0])  # all rows: at least the floor
         search.details["forest"] = {"trees": FOREST_TREES, "min_rows_per_leaf_grid": list(leaves),
                                     "cv_auc_by_leaf": _rounded(_mean_auc(table)), "chosen_min_rows_per_leaf": search.forest_leaf}
+
+    @staticmethod
+    def _cv_grid(prepared: _Prepared, search: _Search, progress: "_Progress", cache: "_FoldCache", family: str,
+                 path) -> np.ndarray:
+        """A family with one setting on a grid: `path(train, test)` gives (settings, test rows) log-odds per fold. Fills
+        the family's out-of-fold log-odds, each fold at the setting best on the other folds (cross-fitted), and its fold
+        AUCs; returns the (settings, folds) AUC table."""
+        per_repeat, table, paths = prepared.per_repeat, None, None
+        for k, (train, test) in enumerate(prepared.folds):
+            margins = cache.get(f"{family}-fold{k}", lambda: {"margins": path(train, test)})["margins"]
+            if table is None:
+                table = np.full((len(margins), len(prepared.folds)), np.nan)
+                paths = np.full((len(margins), prepared.repeats, len(prepared.y)), np.nan)
+            paths[:, k // per_repeat, test] = margins
+            table[:, k] = [prepared.fold_auc(m, test) for m in margins]
+            progress(f"fold {k + 1}/{len(prepared.folds)} {family}", auc=float(np.nan_to_num(table[:, k], nan=-1.0).max()))
+        choice, search.fold_auc[family] = _crossfit(table)
+        for k, (_, test) in enumerate(prepared.folds):
+            search.oof[family][k // per_repeat, test] = paths[choice[k], k // per_repeat, test]
+        return table
 
     def _cv_scorecard(self, prepared: _Prepared, search: _Search, progress: "_Progress", cache: "_FoldCache") -> None:
         search.fold_auc["scorecard"] = np.full(len(prepared.folds), np.nan)
