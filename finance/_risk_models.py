@@ -619,6 +619,34 @@ class ForestFamily:
     def __init__(self, state: dict[str, Any], nodes: dict[str, np.ndarray]):
         self.state, self.nodes = state, nodes
         self._owner = np.asarray([i for i, f in enumerate(state["features"]) for _ in f["columns"]], dtype=int)
+        self._compiled: list[Any] | None = None
+
+    def _sklearn_trees(self) -> list[Any] | None:
+        """scikit-learn's compiled trees rebuilt from the node arrays (about 6x faster scoring than the numpy walk);
+        None where this scikit-learn's node layout is not the one expected (the numpy walk scores then)."""
+        if self._compiled is None:
+            try:
+                from sklearn.tree._tree import NODE_DTYPE, Tree
+
+                nodes, columns = self.nodes, len(self._owner)
+                bounds = [*nodes["roots"].tolist(), len(nodes["left"])]
+                trees = []
+                for start, end in zip(bounds[:-1], bounds[1:]):
+                    left, right = nodes["left"][start:end], nodes["right"][start:end]
+                    split = left >= 0
+                    table = np.zeros(end - start, dtype=NODE_DTYPE)
+                    table["left_child"], table["right_child"] = np.where(split, left - start, -1), np.where(split, right - start, -1)
+                    table["feature"] = np.where(split, nodes["column"][start:end], -2)
+                    table["threshold"] = np.where(split, nodes["threshold"][start:end], -2.0)
+                    share = nodes["share"][start:end]
+                    tree = Tree(columns, np.asarray([2], dtype=np.intp), 1)
+                    tree.__setstate__({"max_depth": int(self.state["max_depth"]), "node_count": end - start, "nodes": table,
+                                       "values": np.ascontiguousarray(np.stack([1 - share, share], axis=1)[:, None, :])})
+                    trees.append(tree)
+                self._compiled = trees
+            except (ImportError, ValueError, TypeError, KeyError):  # another layout: keep to the numpy walk
+                self._compiled = []
+        return self._compiled or None
 
     def _walk(self, x: np.ndarray, terms: bool) -> tuple[np.ndarray, np.ndarray | None]:
         """(N,) mean default share and, with `terms`, (N, columns) its path decomposition (bias = the roots' mean share)."""
@@ -648,7 +676,13 @@ class ForestFamily:
         return np.concatenate([w[0] for w in walked]), (np.concatenate([w[1] for w in walked]) if terms else None)
 
     def margin(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
-        return _forest_margin(self._shares(arrays, terms=False)[0], self.state["class_weight"], self.state["prior"])
+        trees = self._sklearn_trees()
+        if trees is None:
+            share = self._shares(arrays, terms=False)[0]
+        else:
+            x = np.ascontiguousarray(_logistic_raw(arrays, self.state["features"])[0], dtype=np.float32)
+            share = sum(tree.predict(x)[:, 1] for tree in trees) / len(trees) if len(x) else np.zeros(0)
+        return _forest_margin(share, self.state["class_weight"], self.state["prior"])
 
     def contributions(self, arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """(N, F) log-odds per feature and (N,) bias: the share decomposition, rescaled so terms + bias = margin."""

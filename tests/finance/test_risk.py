@@ -309,6 +309,9 @@ def test_forest_walks_like_scikit_learn_and_explains_its_margin(data, class_weig
     x = _logistic_raw(arrays, _forest_columns(arrays, schema))[0]
     expected = _extra_trees(5, class_weight, 0, 1).fit(x, y).predict_proba(x)[:, 1]
     np.testing.assert_allclose(family.margin(arrays), _forest_margin(expected, class_weight, float(y.mean())), atol=1e-9)
+    walked = family._shares(arrays, terms=False)[0]  # the numpy walk (explanations) = the compiled trees (scoring)
+    np.testing.assert_allclose(_forest_margin(walked, class_weight, float(y.mean())), family.margin(arrays), atol=1e-9)
+    assert family._sklearn_trees() is not None
     family.chunk_rows = 7  # rows walked in several chunks give the same result
     matrix, bias = family.contributions(arrays)
     assert matrix.shape == (data.height, 3)
