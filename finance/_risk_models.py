@@ -665,8 +665,7 @@ class ForestFamily:
             if terms:
                 np.add.at(parts, (rows, features), share[following] - share[current])
             node[rows, trees] = following
-        trees = node.shape[1]
-        return share[node].mean(axis=1), (parts / trees if terms else None)
+        return share[node].mean(axis=1), (parts / node.shape[1] if terms else None)
 
     def _shares(self, arrays: dict[str, np.ndarray], terms: bool) -> tuple[np.ndarray, np.ndarray | None]:
         x = _logistic_raw(arrays, self.state["features"])[0]
@@ -691,8 +690,8 @@ class ForestFamily:
         margin = _forest_margin(share, self.state["class_weight"], self.state["prior"])
         bias = float(_forest_margin(np.asarray([base]), self.state["class_weight"], self.state["prior"])[0])
         moved = share - base
-        slope = np.where(np.abs(moved) > 1e-9, (margin - bias) / np.where(np.abs(moved) > 1e-9, moved, 1.0),
-                         1.0 / max(base * (1 - base), 1e-3))
+        still = np.abs(moved) <= 1e-9  # at the base share: the slope of the logit there
+        slope = np.where(still, 1.0 / max(base * (1 - base), 1e-3), (margin - bias) / np.where(still, 1.0, moved))
         matrix = np.zeros((len(share), len(self.state["features"])))
         np.add.at(matrix.T, self._owner, (parts * slope[:, None]).T)
         return matrix, np.full(len(share), bias)
