@@ -332,10 +332,12 @@ class Translator(TaskModel):
 
     @classmethod
     def read_inputs(cls, path: str | Path, **options: Any) -> list[str] | list[dict[str, Any]]:
-        """Sentences to translate: a text file (one per line) or a table's source/text column (`--column`); with
+        """Sentences to translate: a text file (one per line) or a table's source/text column (`--column`), each with
+        its id (line, row or `--id` column); a blank line or cell stays as an error record, never dropped. With
         `source`/`target` languages (the CLI's --source/--target), dicts that carry them to `predict`."""
         from core.data import read_table
         from core.data.paths import require_path
+        from core.protocols import Inputs, identify_inputs
 
         path = require_path(path, "text file")
         if path.suffix.lower() in {".csv", ".tsv", ".jsonl", ".ndjson", ".parquet", ".pq", ".json"}:
@@ -343,16 +345,20 @@ class Translator(TaskModel):
             column = options.get("column") or next((c for c in ("source", "text", "sentence") if c in frame.columns), None)
             if column is None or column not in frame.columns:
                 raise InputError(f"{path.name} has no source/text column; pass --column NAME (it has: {', '.join(frame.columns)})")
-            texts = [str(v) for v in frame[column].to_list() if v is not None and str(v).strip()]
+            texts = ["" if value is None else str(value).strip() for value in frame[column].to_list()]
+            items = Inputs(texts, ids=identify_inputs(frame, options.get("id")).ids,
+                           errors={i: f"empty {column}" for i, text in enumerate(texts) if not text})
         else:
-            texts = read_text_inputs(path)  # one input per line; blank lines become error records
-        if not texts:
+            items = read_text_inputs(path)  # one input per line; blank lines become error records
+        if not any(items):
             raise InputError(f"{path.name} holds no sentences")
         source, target = options.get("source"), options.get("target")
         if source is None and target is None:
-            return texts
-        # The languages travel with the inputs, so `predict` translates the pair asked for (--source/--target).
-        return [{"source": text, "source_lang": to_iso1(source), "target_lang": to_iso1(target)} for text in texts]
+            return items
+        # The languages travel with the inputs, so `predict` translates the pair asked for (--source/--target); the
+        # ids and error records stay with them.
+        return Inputs([{"source": text, "source_lang": to_iso1(source), "target_lang": to_iso1(target)} for text in items],
+                      ids=items.ids, errors=items.errors)
 
     @classmethod
     def check_data(cls, path: str | Path, **options: Any) -> dict[str, Any]:

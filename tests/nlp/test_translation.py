@@ -95,6 +95,30 @@ def test_read_inputs_and_check_data(tmp_path):
     assert report["ok"] and report["n"] == 2 and report["pairs"] == [{"source_lang": "en", "target_lang": "es", "n": 2}]
 
 
+def test_inputs_with_languages_keep_their_ids_and_blank_error_records(tmp_path):
+    """--source/--target wrap each sentence in a dict: the line / row / id column and the blank's error record stay
+    (a blank line used to reach the translator and fail the whole call; a blank table cell was dropped)."""
+    from core.protocols import predict_records
+
+    class Echo:
+        def predict(self, items, batch_size=None):
+            texts = [item["source"] if isinstance(item, dict) else item for item in items]
+            assert all(texts)  # no blank ever reaches the translator
+            return [{"translation": text.upper()} for text in texts]
+
+    lines = Translator.read_inputs(_write(tmp_path, "in.txt", ["First.", "", "Second."]), source="en", target="Spanish")
+    assert lines[0] == {"source": "First.", "source_lang": "en", "target_lang": "es"}
+    assert list(predict_records(Echo(), lines)) == [
+        {"line": 1, "translation": "FIRST."}, {"line": 2, "error": "empty line"}, {"line": 3, "translation": "SECOND."}]
+    (tmp_path / "in.csv").write_text("id,source\na7,Hello.\nb2,\nc9,Bye.\n", encoding="utf-8")
+    for options in ({}, {"source": "en", "target": "es"}):
+        records = list(predict_records(Echo(), Translator.read_inputs(tmp_path / "in.csv", **options)))
+        assert records == [{"id": "a7", "translation": "HELLO."}, {"id": "b2", "error": "empty source"},
+                           {"id": "c9", "translation": "BYE."}]
+    (tmp_path / "rows.csv").write_text("text\nHello.\n\nBye.\n", encoding="utf-8")
+    assert Translator.read_inputs(tmp_path / "rows.csv").ids == [{"row": 1}, {"row": 2}, {"row": 3}]
+
+
 # -- the from-scratch Marian --------------------------------------------------------------------------------
 def test_saved_model_is_a_plain_transformers_folder(tiny, tmp_path):
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
