@@ -17,7 +17,7 @@ import numpy as np
 from core.artifacts import cache_dir, cached_default, hash_frame, load_tensors, read_card, save_tensors
 from core.card import compare_cards
 from core.config import config_to_dict
-from core.data import read_text_inputs
+from core.data import read_text_inputs, text_input_batches
 from core.device import pick_device
 from core.errors import ModelNotFoundError
 from core.evaluate import classification_metrics, confusion_plot, metric_card, score_plots
@@ -213,6 +213,13 @@ class SentimentModel(TaskModel):
         if path.suffix.lower() == ".txt" and path.is_file():
             return read_text_inputs(path, "text file")  # one input per line, blank lines as error records
         return text_table_inputs(path, text_column=options.get("column") or options.get("text_column"), id_column=options.get("id"))
+
+    @classmethod
+    def read_input_batches(cls, path: str | Path, rows: int = 131_072, **options: Any):
+        """`read_inputs` for streaming `predict`: a .txt file in batches of `rows` lines (a large one line by line)."""
+        if Path(path).suffix.lower() == ".txt" and Path(path).is_file():
+            return text_input_batches(path, rows, "text file")
+        return super().read_input_batches(path, rows, **options)
 
     def frame_inputs(self, batch, columns=None) -> list[str]:
         column = columns if isinstance(columns, str) else (columns[0] if columns else None)

@@ -16,7 +16,7 @@ from core.config import config_to_dict
 from core.device import pick_device, seed_everything
 from core.errors import InputError, ModelNotFoundError
 from core.evaluate import bars_plot, metric_card, text_generation_metrics
-from core.data.text import read_text_inputs
+from core.data.text import read_text_inputs, text_input_batches
 from core.protocols import TaskModel, iter_batches
 from core.train import TrainConfig
 from core.registry import missing_model_message
@@ -41,6 +41,20 @@ class _classorinstancemethod:
     def __get__(self, instance, owner):
         target = owner if instance is None else instance
         return lambda *args, **kwargs: self.function(target, *args, **kwargs)
+
+
+TABLE_INPUTS = {".csv", ".tsv", ".jsonl", ".ndjson", ".parquet", ".pq", ".json"}  # predict inputs read as tables
+
+
+def _with_languages(items: Any, source: str | None, target: str | None) -> Any:
+    """Inputs as they are, or, with --source/--target, dicts that carry the languages to `predict`, so it translates
+    the pair asked for; the ids and error records stay with them."""
+    from core.protocols import Inputs
+
+    if source is None and target is None:
+        return items
+    return Inputs([{"source": text, "source_lang": to_iso1(source), "target_lang": to_iso1(target)} for text in items],
+                  ids=items.ids, errors=items.errors)
 
 
 class Translator(TaskModel):
@@ -340,7 +354,7 @@ class Translator(TaskModel):
         from core.protocols import Inputs, identify_inputs
 
         path = require_path(path, "text file")
-        if path.suffix.lower() in {".csv", ".tsv", ".jsonl", ".ndjson", ".parquet", ".pq", ".json"}:
+        if path.suffix.lower() in TABLE_INPUTS:
             frame = read_table(path)
             column = options.get("column") or next((c for c in ("source", "text", "sentence") if c in frame.columns), None)
             if column is None or column not in frame.columns:
@@ -352,13 +366,20 @@ class Translator(TaskModel):
             items = read_text_inputs(path)  # one input per line; blank lines become error records
         if not any(items):
             raise InputError(f"{path.name} holds no sentences")
+        return _with_languages(items, options.get("source"), options.get("target"))
+
+    @classmethod
+    def read_input_batches(cls, path: str | Path, rows: int = 131_072, **options: Any):
+        """`read_inputs` for streaming `predict`: a text file in batches of `rows` lines (a large one line by line)."""
+        from core.data.paths import require_path
+
+        path = require_path(path, "text file")
+        if path.suffix.lower() in TABLE_INPUTS or not path.is_file():
+            yield from super().read_input_batches(path, rows, **options)
+            return
         source, target = options.get("source"), options.get("target")
-        if source is None and target is None:
-            return items
-        # The languages travel with the inputs, so `predict` translates the pair asked for (--source/--target); the
-        # ids and error records stay with them.
-        return Inputs([{"source": text, "source_lang": to_iso1(source), "target_lang": to_iso1(target)} for text in items],
-                      ids=items.ids, errors=items.errors)
+        for items in text_input_batches(path, rows):
+            yield _with_languages(items, source, target)
 
     @classmethod
     def check_data(cls, path: str | Path, **options: Any) -> dict[str, Any]:

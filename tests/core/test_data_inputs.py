@@ -43,6 +43,25 @@ def test_sentiment_text_file_gives_one_record_per_line_with_its_number(tiny_sent
     assert all("label" in records[i] for i in (0, 2, 4))
 
 
+def test_large_text_file_streams_line_by_line_with_the_same_records(tiny_sentiment, tmp_path, capsys, monkeypatch):
+    """A .txt over the streaming size is read line by line (no size cap): the records equal the whole-file reading."""
+    from core import stream
+    from core.data import tables
+
+    path = tmp_path / "reviews.txt"
+    path.write_text("A wonderful film.\n\nTerrible and boring.\n   \nfine\nnot bad at all\nwhat\u2028ever\n")
+    assert main(["predict", "nlp.sentiment", "--input", str(path), "--model", str(tiny_sentiment)]) == 0
+    whole = _jsonl(capsys.readouterr().out)
+    monkeypatch.setattr(tables, "STREAM_TEXT_BYTES", 0)
+    monkeypatch.setattr(stream, "STREAM_ROWS", 3)  # three lines a batch: numbering must go on across batches
+    assert main(["predict", "nlp.sentiment", "--input", str(path), "--model", str(tiny_sentiment)]) == 0
+    streamed = _jsonl(capsys.readouterr().out)
+    assert [r["line"] for r in streamed] == list(range(1, 8)) and len(whole) == 7
+    for a, b in zip(streamed, whole):  # the same records; scores equal to float precision across batch shapes
+        assert a.keys() == b.keys() and a.get("label") == b.get("label") and a.get("error") == b.get("error")
+        assert abs(a.get("score", 0) - b.get("score", 0)) < 1e-5
+
+
 def test_sentiment_table_records_carry_row_or_id(tiny_sentiment, tmp_path, capsys):
     path = tmp_path / "reviews.csv"
     path.write_text("review_id,text\nr-7,good\nr-9,bad\n")

@@ -195,3 +195,48 @@ def test_large_csv_value_that_does_not_fit_names_row_and_column(tmp_path, monkey
         list(tables.iter_table(path, rows=3))
     path.write_text("id,x\n" + "".join(f"{i},{i}\n" for i in range(1, 9)) + "9,2.5\n")
     assert pl.concat(list(tables.iter_table(path, rows=3)))["x"].to_list()[-2:] == [8.0, 2.5]  # decimals go on as such
+
+
+def _streamed_lines(path, rows=2):
+    from core.data.text import text_input_batches
+
+    return [(list(b), b.ids, b.errors) for b in text_input_batches(path, rows)]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "cp1252"])
+def test_large_text_file_streams_with_the_whole_file_readers_lines(encoding, tmp_path, monkeypatch):
+    from core.data import tables
+    from core.data.text import read_text_inputs
+
+    path = tmp_path / "lines.txt"
+    text = "café au lait\r\n\n  two\u2028parts  \n\tthree\nlast without newline" if encoding != "cp1252" else \
+        "café au lait\r\n\n  two  \n\tthree\nlast without newline"
+    path.write_bytes(text.encode(encoding))
+    whole = read_text_inputs(path)
+    monkeypatch.setattr(tables, "STREAM_TEXT_BYTES", 0)
+    batches = _streamed_lines(path)
+    assert len(batches) == 3
+    assert sum((b[0] for b in batches), []) == list(whole) == ["café au lait", "", "two\u2028parts" if encoding != "cp1252"
+                                                               else "two", "three", "last without newline"]
+    assert sum((b[1] for b in batches), []) == whole.ids and batches[0][2] == {1: "empty line"}
+
+
+def test_large_text_file_bad_bytes_late_nul_or_no_text_are_named(tmp_path, monkeypatch):
+    from core.data import tables
+
+    monkeypatch.setattr(tables, "STREAM_TEXT_BYTES", 0)
+    path = tmp_path / "late.txt"
+    path.write_bytes(("ascii line\n" * (2**20 // 11 + 5)).encode() + b"caf\xe9 late\n")  # after the sniffed first MB
+    with pytest.raises(InputError, match=r"late.txt is not UTF-8 text on line 95331 .*--option encoding=cp1252"):
+        _streamed_lines(path, rows=100_000)
+    path.write_bytes(b"fine\nbin\x00ary\n")
+    with pytest.raises(InputError, match="NUL bytes on line 2"):
+        _streamed_lines(path)
+    path.write_bytes(b"\n  \n\n")
+    with pytest.raises(InputError, match="holds no text lines"):
+        _streamed_lines(path)
+    path.write_bytes(b"caf\xe9\n")
+    with tables.reader_options(encoding="latin-1"):
+        assert _streamed_lines(path)[0][0] == ["café"]
+    with tables.reader_options(encoding="no-such-codec"), pytest.raises(InputError, match="unknown encoding"):
+        _streamed_lines(path)

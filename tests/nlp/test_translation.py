@@ -115,6 +115,18 @@ def test_inputs_with_languages_keep_their_ids_and_blank_error_records(tmp_path):
         records = list(predict_records(Echo(), Translator.read_inputs(tmp_path / "in.csv", **options)))
         assert records == [{"id": "a7", "translation": "HELLO."}, {"id": "b2", "error": "empty source"},
                            {"id": "c9", "translation": "BYE."}]
+
+
+
+def test_large_text_file_streams_in_batches_with_languages_and_line_numbers(tmp_path, monkeypatch):
+    from core.data import tables
+
+    monkeypatch.setattr(tables, "STREAM_TEXT_BYTES", 0)  # read line by line, as a file over 64 MB is
+    path = _write(tmp_path, "in.en", ["First.", "", "Second.", "Third."])
+    batches = list(Translator.read_input_batches(path, rows=3, source="en", target="es"))
+    assert [b.ids for b in batches] == [[{"line": 1}, {"line": 2}, {"line": 3}], [{"line": 4}]]
+    assert batches[0].errors == {1: "empty line"} and batches[1][0] == {"source": "Third.", "source_lang": "en", "target_lang": "es"}
+    assert [list(b) for b in Translator.read_input_batches(path, rows=3)] == [["First.", "", "Second."], ["Third."]]
     (tmp_path / "rows.csv").write_text("text\nHello.\n\nBye.\n", encoding="utf-8")
     assert Translator.read_inputs(tmp_path / "rows.csv").ids == [{"row": 1}, {"row": 2}, {"row": 3}]
 
