@@ -172,6 +172,9 @@ def _extract_zip(data: bytes, target: Path) -> Path:
     return children[0] if len(children) == 1 and children[0].is_dir() else root
 
 
+WORKBOOKS = {".xlsx", ".xlsm", ".xlsb", ".ods"}  # zip containers read as tables, never extracted
+
+
 def save_upload(uploaded_file, suffixes: set[str] | None = None) -> Path:
     """Write an uploaded file into the session folder (size-capped, type-sniffed); zips are extracted safely."""
     if uploaded_file is None:
@@ -186,7 +189,7 @@ def save_upload(uploaded_file, suffixes: set[str] | None = None) -> Path:
     kind = sniff_kind(data[:512])
     target = session_dir() / uuid.uuid4().hex[:12]
     target.mkdir(parents=True)
-    if kind == "zip" or suffix == ".zip":
+    if (kind == "zip" and suffix not in WORKBOOKS) or suffix == ".zip":  # a workbook is a zip too: kept whole
         if kind != "zip":
             raise InputError("the file is named .zip but is not a zip archive")
         return _extract_zip(data, target)

@@ -43,7 +43,7 @@ class _classorinstancemethod:
         return lambda *args, **kwargs: self.function(target, *args, **kwargs)
 
 
-TABLE_INPUTS = {".csv", ".tsv", ".jsonl", ".ndjson", ".parquet", ".pq", ".json"}  # predict inputs read as tables
+TABLE_INPUTS = {".csv", ".tsv", ".jsonl", ".ndjson", ".parquet", ".pq", ".json", ".xlsx", ".xls", ".ods"}  # predict inputs read as tables
 
 
 def _with_languages(items: Any, source: str | None, target: str | None) -> Any:

@@ -10,8 +10,10 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import copy
+import datetime
 import csv
 import io
+import logging
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -23,16 +25,18 @@ from core.errors import InputError
 __all__ = ["read_table", "scan_table", "iter_table", "require_columns", "reader_options", "TABLE_SUFFIXES", "NULL_VALUES",
            "READER_OPTIONS"]
 
-TABLE_SUFFIXES = {".csv", ".tsv", ".tab", ".txt", ".parquet", ".pq", ".jsonl", ".ndjson", ".json", ".data"}
+TABLE_SUFFIXES = {".csv", ".tsv", ".tab", ".txt", ".parquet", ".pq", ".jsonl", ".ndjson", ".json", ".data", ".xlsx", ".xlsm",
+                  ".xlsb", ".xls", ".ods"}
 NULL_VALUES = ["", "NA", "N/A", "NaN", "nan", "NULL", "null", "None", "?", "#N/A", "n/a"]
-READER_OPTIONS = ("separator", "encoding", "quote", "header", "decimal", "date_format")
+READER_OPTIONS = ("separator", "encoding", "quote", "header", "decimal", "date_format", "sheet")
 SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 SEPARATOR_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t", "pipe": "|", "space": " "}
 HEAD_BYTES = 256 * 1024
 STREAM_TEXT_BYTES = 64 * 1024 * 1024  # `iter_table` streams delimited text above this size (types from the head)
 HEAD_ROWS = 100_000  # rows whose types a streamed delimited file keeps
 _DELIMITED = {".csv", ".tsv", ".tab", ".txt"}
-_WORKBOOKS = {".xlsx", ".xlsm", ".xls", ".ods", ".numbers"}
+_WORKBOOKS = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods", ".numbers"}
+_CALAMINE = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"}  # workbooks read directly (fastexcel); .numbers is not
 SAVE_AS_CSV = "save the sheet as CSV (in Excel: File > Save As > CSV UTF-8) and pass that file"
 _OPTIONS: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("verticals_reader_options", default={})
 _NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
@@ -42,7 +46,8 @@ _DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d*,\d+\s*$")
 
 @contextlib.contextmanager
 def reader_options(**options: Any) -> Iterator[dict[str, Any]]:
-    """Reader options (`separator`, `encoding`, `quote`, `header`, `decimal`, `date_format`) for every table read inside.
+    """Reader options (`separator`, `encoding`, `quote`, `header`, `decimal`, `date_format`, `sheet`) for every table read
+    inside.
 
     The CLI's `--option key=value` lands here, so a task's own reader needs no extra arguments.
 
@@ -635,6 +640,88 @@ def _typed_batch(batch, types: dict[str, Any], layout: _Layout, start: int):
     return pl.DataFrame(columns)
 
 
+class _SheetLayout:
+    """What `_numbers_from_text` needs to name a cell of a workbook sheet: the sheet, and the row's line in it."""
+
+    separator = None  # cells hold numbers as numbers: no thousands separators to undo
+
+    def __init__(self, name: str, header: bool):
+        self.name, self.header = name, header
+
+    def record_line(self, row: int) -> int:
+        return row + (2 if self.header else 1)
+
+
+def _read_workbook(path: Path):
+    """One sheet of an Excel (.xlsx .xlsm .xlsb .xls) or OpenDocument (.ods) workbook, read by calamine through
+    fastexcel: the first sheet, or `--option sheet=NAME` (or its 1-based number). Cells keep their types (numbers,
+    dates, text); a column mixing numbers and text is text, then read by CSV's rules (a few odd values in a column of
+    numbers are refused by row and column, the null spellings are missing). Header names are checked as for CSV
+    (a name twice is refused); `--option header=false` numbers the columns from 0. Empty unnamed columns and empty
+    trailing rows go."""
+    import polars as pl
+
+    try:
+        import fastexcel
+    except ImportError as error:
+        raise InputError(f"{path.name} is a spreadsheet workbook and reading one needs fastexcel "
+                         f"(pip install fastexcel); or {SAVE_AS_CSV}") from error
+    try:
+        reader = fastexcel.read_excel(str(path))
+    except Exception as error:  # fastexcel raises its own exception types for a broken or encrypted file
+        raise InputError(f"cannot open {path.name} as a workbook ({str(error).splitlines()[0]}); {SAVE_AS_CSV}") from error
+    sheets = list(reader.sheet_names)
+    wanted = current_option("sheet")
+    if wanted is None:
+        index = 0
+    elif str(wanted) in sheets:
+        index = sheets.index(str(wanted))
+    elif str(wanted).strip().isdigit() and 1 <= int(wanted) <= len(sheets):
+        index = int(wanted) - 1
+    else:
+        raise InputError(f"{path.name} has no sheet {wanted!r}; its sheets: {', '.join(map(repr, sheets))} "
+                         "(--option sheet=NAME or its number from 1)")
+    header = _header_option(current_option("header"))
+    where = f"{path.name}, sheet {sheets[index]!r}"
+    logging.getLogger("fastexcel").setLevel(logging.ERROR)  # "could not determine dtype ... string" is not news
+    try:
+        first = reader.load_sheet(index, header_row=None, n_rows=1).to_polars()
+        sheet = reader.load_sheet(index, header_row=0 if header else None, dtype_coercion="coerce")
+        frame = sheet.to_polars()
+    except Exception as error:
+        raise InputError(f"cannot read {where}: {str(error).splitlines()[0]}") from error
+    if first.height == 0 or frame.width == 0:
+        others = [name for i, name in enumerate(sheets) if i != index]
+        raise InputError(f"{where} is empty" + (f"; pick another with --option sheet=NAME ({', '.join(map(repr, others))})"
+                                                if others else ""))
+    raw = ["" if value is None else str(value) for value in first.row(0)]
+    if header:
+        _check_names(raw, where)
+        positions = [info.absolute_index for info in sheet.selected_columns]
+        frame.columns = [raw[i].strip() if i < len(raw) and raw[i].strip() else f"unnamed_{i}" for i in positions]
+    else:
+        frame.columns = [str(i) for i in range(frame.width)]
+    nulls = [pl.when(pl.col(c).str.strip_chars().is_in(NULL_VALUES)).then(None).otherwise(pl.col(c)).alias(c)
+             for c in frame.columns if frame[c].dtype == pl.String]
+    frame = frame.with_columns(nulls) if nulls else frame
+    # a cell stores every number as a float and every date as a datetime: whole numbers are integers, midnight-only
+    # datetimes are dates (as polars' own read_excel does)
+    for name in frame.columns:
+        column = frame[name].drop_nulls()
+        if frame[name].dtype == pl.Float64 and len(column) and bool((column == column.round(0)).all()) \
+                and float(column.abs().max()) < 2**53:
+            frame = frame.with_columns(pl.col(name).cast(pl.Int64))
+        elif frame[name].dtype == pl.Datetime and len(column) and bool((column.dt.time() == datetime.time(0)).all()):
+            frame = frame.with_columns(pl.col(name).dt.date())
+    frame = frame.drop([c for c in frame.columns if c.startswith("unnamed_") and frame[c].null_count() == frame.height])
+    if frame.width:
+        filled = frame.select(pl.any_horizontal(pl.all().is_not_null())).to_series().arg_true()
+        frame = frame.head(int(filled[-1]) + 1 if len(filled) else 0)
+    if frame.height == 0 and len(sheets) > 1:
+        raise InputError(f"{where} has no rows of data; its sheets: {', '.join(map(repr, sheets))} (--option sheet=NAME)")
+    return _numbers_from_text(frame, _SheetLayout(where, header))
+
+
 def read_table(path: str | Path, separator: str | None = None, columns: Iterable[str] | None = None,
                encoding: str | None = None):
     """Read a table into a polars DataFrame; `.data` files are headerless whitespace (columns "0", "1", ...).
@@ -667,12 +754,16 @@ def read_table(path: str | Path, separator: str | None = None, columns: Iterable
             if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
                 raise InputError(f"{path.name} must hold a JSON list of records (or use .jsonl)")
             frame = pl.DataFrame(records, infer_schema_length=None)
+        elif suffix in _DELIMITED and _head_bytes(path).startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+            frame = _read_workbook(path)  # a workbook saved or renamed with a text suffix
         elif suffix in _DELIMITED:
             frame = _read_delimited(path, separator, encoding)
         elif suffix in {".parquet", ".pq", ".jsonl", ".ndjson"}:
             frame = scan_table(path, separator).collect()
+        elif suffix in _CALAMINE:
+            frame = _read_workbook(path)
         elif suffix in _WORKBOOKS:
-            raise InputError(f"{path.name} is a spreadsheet workbook; {SAVE_AS_CSV}")
+            raise InputError(f"{path.name} is a spreadsheet workbook this reader cannot open; {SAVE_AS_CSV}")
         else:
             raise InputError(f"{path.name}: unsupported table format {suffix or '(none)'}; use one of {', '.join(sorted(TABLE_SUFFIXES))}")
     except UnicodeDecodeError as error:

@@ -235,6 +235,22 @@ def test_save_upload_rejects_mismatched_and_empty(session):
         save_upload(None)
 
 
+def test_workbook_upload_is_kept_whole_and_reads_as_a_table(session, tmp_path):
+    """An .xlsx is a zip container: it is saved as the file it is, never extracted as an archive."""
+    xlsxwriter = pytest.importorskip("xlsxwriter")
+    from apps.common import save_upload
+    from core.data import read_table
+
+    book_path = tmp_path / "scores.xlsx"
+    book = xlsxwriter.Workbook(str(book_path))
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, ["text", "label"])
+    sheet.write_row(1, 0, ["fine", 1])
+    book.close()
+    saved = save_upload(FakeUpload("scores.xlsx", book_path.read_bytes()), {".csv", ".xlsx"})
+    assert saved.is_file() and saved.suffix == ".xlsx" and read_table(saved).rows() == [("fine", 1)]
+
+
 def test_save_upload_size_cap(session, monkeypatch):
     from apps import common
 

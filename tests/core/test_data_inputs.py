@@ -243,3 +243,21 @@ def test_zip_compression_ratio_is_capped(tmp_path):
         _extract_zip(many, tmp_path / "many")
     fine = _zip({"a/x.csv": b"a,b\n1,2\n" * 1000})  # small and very compressible: allowed
     assert (_extract_zip(fine, tmp_path / "fine") / "x.csv").is_file()
+
+
+def test_workbook_through_the_cli_with_a_sheet_option(tmp_path, capsys):
+    """`--option sheet=` reaches the reader through the CLI; a wrong sheet is exit 2 listing the sheets."""
+    xlsxwriter = pytest.importorskip("xlsxwriter")
+    path = tmp_path / "loans.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    book.add_worksheet("About").write_string(0, 0, "loans from 2024")
+    sheet = book.add_worksheet("Loans")
+    sheet.write_row(0, 0, ["income", "age", "default"])
+    for r in range(1, 41):
+        sheet.write_row(r, 0, [1000 + 37 * r, 20 + r % 30, r % 3 == 0])
+    book.close()
+    assert main(["check-data", "finance.risk", str(path), "--target", "default", "--option", "sheet=Loans", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["n"] == 40 and [f["name"] for f in report["features"]] == ["income", "age"]
+    assert main(["check-data", "finance.risk", str(path), "--target", "default", "--option", "sheet=Loanz"]) == 2
+    assert "its sheets: 'About', 'Loans'" in capsys.readouterr().err

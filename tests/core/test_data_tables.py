@@ -231,5 +231,69 @@ def test_crlf_tsv_and_workbooks(tmp_path):
     workbook.write_bytes(b"PK\x03\x04" + b"\x00" * 100)  # an .xlsx renamed to .csv
     with pytest.raises(InputError, match="Save As > CSV UTF-8"):
         read_table(workbook)
-    with pytest.raises(InputError, match="spreadsheet workbook"):
+    with pytest.raises(InputError, match="cannot open data.xlsx as a workbook"):
         read_table(workbook.with_suffix(".xlsx").write_bytes(b"PK\x03\x04") and workbook.with_suffix(".xlsx"))
+    with pytest.raises(InputError, match="spreadsheet workbook this reader cannot open"):
+        read_table(workbook.with_suffix(".numbers").write_bytes(b"PK\x03\x04") and workbook.with_suffix(".numbers"))
+
+
+def _workbook(path, sheets: dict[str, list[list]]):
+    """Write an .xlsx with xlsxwriter: dates as real date cells (mm/dd/yyyy), strings as text cells."""
+    import datetime
+
+    xlsxwriter = pytest.importorskip("xlsxwriter")
+    book = xlsxwriter.Workbook(str(path))
+    date_format = book.add_format({"num_format": "mm/dd/yyyy"})
+    for name, rows in sheets.items():
+        sheet = book.add_worksheet(name)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if isinstance(value, datetime.date):
+                    sheet.write_datetime(r, c, datetime.datetime.combine(value, datetime.time()), date_format)
+                elif isinstance(value, str):
+                    sheet.write_string(r, c, value)
+                elif value is not None:
+                    sheet.write_number(r, c, value)
+    book.close()
+    return path
+
+
+def test_excel_workbook_reads_with_cell_types_and_csv_rules(tmp_path):
+    """A workbook reads directly (no Save As CSV): whole numbers as integers, date cells as dates (never re-parsed
+    as day/month text), numbers typed as text as numbers, null spellings as missing, an empty unnamed column and
+    empty trailing rows dropped, the first sheet unless --option sheet= names another."""
+    import datetime
+
+    rows = [["id", "income", "opened", "status", None, "score"],
+            [1, 1000.5, datetime.date(2024, 1, 31), "good", None, "1"],
+            [2, 2000, datetime.date(2024, 2, 29), "n/a", None, "2.5"],
+            [3, None, datetime.date(2024, 12, 1), "bad", None, "NA"]]
+    path = _workbook(tmp_path / "applicants.xlsx", {"Applicants": rows, "Notes": [["read me"]]})
+    frame = read_table(path)
+    assert frame.schema == pl.Schema({"id": pl.Int64, "income": pl.Float64, "opened": pl.Date, "status": pl.String,
+                                      "score": pl.Float64})
+    assert frame.rows() == [(1, 1000.5, datetime.date(2024, 1, 31), "good", 1.0),
+                            (2, 2000.0, datetime.date(2024, 2, 29), None, 2.5),
+                            (3, None, datetime.date(2024, 12, 1), "bad", None)]
+    renamed = tmp_path / "applicants.csv"  # a workbook saved with a text suffix reads as the workbook it is
+    renamed.write_bytes(path.read_bytes())
+    assert read_table(renamed).equals(frame)
+    with reader_options(sheet="2", header="false"):
+        assert read_table(path).rows() == [("read me",)]
+    with reader_options(sheet="Notes"), pytest.raises(InputError, match="sheet 'Notes' has no rows of data"):
+        read_table(path)  # its one cell is a header
+    with reader_options(sheet="Summary"), pytest.raises(InputError, match=r"no sheet 'Summary'; its sheets: 'Applicants', 'Notes'"):
+        read_table(path)
+
+
+def test_excel_workbook_refusals_name_sheet_row_and_column(tmp_path):
+    path = _workbook(tmp_path / "book.xlsx", {"Cover": [["see the next sheet"]],
+                                              "Data": [["income", "income", "x"], [1, 2, 3]]})
+    with pytest.raises(InputError, match=r"sheet 'Cover' has no rows of data; its sheets: 'Cover', 'Data'"):
+        read_table(path)
+    with reader_options(sheet="Data"), pytest.raises(InputError, match=r"sheet 'Data': column name 'income' appears twice"):
+        read_table(path)
+    numbers = [["amount"]] + [[float(i)] for i in range(1, 30)] + [["1.000,5"]]  # one odd cell among numbers
+    path = _workbook(tmp_path / "odd.xlsx", {"Sheet1": numbers})
+    with pytest.raises(InputError, match=r"odd.xlsx, sheet 'Sheet1': row 30 \(line 31\), column 'amount': '1.000,5' is not a number"):
+        read_table(path)
