@@ -29,7 +29,7 @@ from apps import common  # noqa: E402
 
 CHAIN_SAMPLES = {"English": ("en", "I really loved this film, the acting was wonderful."),
                  "Spanish": ("es", "Me encantó esta película, los actores son maravillosos.")}
-recording = st.file_uploader("A recording (WAV/FLAC/OGG/MP3) in any language — or leave empty to use a synthesised sample",
+recording = st.file_uploader("A recording (WAV/FLAC/OGG/MP3, or a phone's M4A) in any language — or leave empty to use a synthesised sample",
                              key="chain-audio")
 sample = st.radio("Sample voice (espeak-ng)", list(CHAIN_SAMPLES), horizontal=True, key="chain-sample")
 
@@ -64,7 +64,7 @@ if st.button("Run the chain", key="chain-run"):
         from core.errors import InputError
 
         if recording is not None:
-            audio = common.save_upload(recording, {".wav", ".flac", ".ogg", ".mp3"})
+            audio = common.save_upload(recording, {".wav", ".flac", ".ogg", ".mp3", ".m4a", ".aac", ".3gp", ".webm"})
         else:
             if shutil.which("espeak-ng") is None:
                 raise InputError("espeak-ng is not installed; upload a recording instead")

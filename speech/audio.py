@@ -1,5 +1,6 @@
-"""The one place audio is decoded: soundfile in, soxr resampling, mono mix, sanity and loudness checks,
-and block-wise streaming of long files so an hour of audio is never held in memory at once."""
+"""The one place audio is decoded: soundfile in (phone and video containers such as .m4a / .aac / .3gp / .webm through
+PyAV's FFmpeg, which faster-whisper brings), soxr resampling, mono mix, sanity and loudness checks, and block-wise
+streaming of long files so an hour of audio is never held in memory at once."""
 
 from __future__ import annotations
 
@@ -18,13 +19,15 @@ __all__ = ["SAMPLE_RATE_HZ", "AUDIO_SUFFIXES", "load_audio", "stream_audio", "au
            "loudness", "audio_warnings", "to_mono", "resample", "is_audio_path"]
 
 SAMPLE_RATE_HZ = 16_000  # every model sees 16 kHz mono float32 in [-1, 1]
-AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".au", ".opus", ".w64", ".caf"}
+SOUNDFILE_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".au", ".opus", ".w64", ".caf"}
+FFMPEG_SUFFIXES = {".m4a", ".aac", ".mp4", ".m4b", ".3gp", ".amr", ".webm", ".mka", ".wma"}  # phones, voice notes, video
+AUDIO_SUFFIXES = SOUNDFILE_SUFFIXES | FFMPEG_SUFFIXES
 MAX_LOAD_SECONDS = 4 * 3600  # load_audio refuses longer inputs; stream_audio handles any length
 SILENCE_DBFS = -60.0
 
 
 def is_audio_path(path: str | Path) -> bool:
-    """True when `path` has an audio file suffix soundfile reads.
+    """True when `path` has an audio file suffix (soundfile's, or a container FFmpeg decodes).
 
     >>> is_audio_path("a.WAV"), is_audio_path("a.txt")
     (True, False)
@@ -95,7 +98,74 @@ def _open(source: Any) -> tuple[Any, str]:
         return sf.SoundFile(handle), name
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as error:
         detail = re.sub(r"<[^<>]* at 0x[0-9a-fA-F]+>", "the input", str(error))  # no object reprs in messages
-        raise InputError(f"{name} is not readable audio ({detail}); pass a WAV, FLAC, OGG or MP3 file") from error
+        refusal = InputError(f"{name} is not readable audio ({detail}); pass a WAV, FLAC, OGG, MP3 or M4A file")
+        failed = error
+    if hasattr(handle, "seek"):
+        handle.seek(0)
+    decoded = _FFmpegAudio.open(handle, name)  # AAC / AMR / WMA in .m4a .3gp .webm ... containers
+    if decoded is None:
+        raise refusal from failed
+    return decoded, name
+
+
+class _FFmpegAudio:
+    """A file soundfile cannot read (a phone's .m4a, a voice note's .3gp/.amr, a video's sound track) decoded by PyAV,
+    read the way the functions here read a `soundfile.SoundFile`: `frames` (from the container's duration),
+    `samplerate`, `read(frames, dtype="float32", always_2d=True)` in (frames, channels) blocks, and `with`."""
+
+    def __init__(self, container, stream):
+        import av
+
+        self._container, self._stream = container, stream
+        self.samplerate = int(stream.codec_context.sample_rate or stream.rate)
+        seconds = float(stream.duration * stream.time_base) if stream.duration else (container.duration or 0) / 1e6
+        self.frames = int(round(seconds * self.samplerate))
+        self._packed = av.AudioResampler(format="flt", layout=stream.codec_context.layout.name, rate=self.samplerate)
+        self._channels = len(stream.codec_context.layout.channels)
+        self._decoded = container.decode(stream)
+        self._pending: list[np.ndarray] = []
+
+    @classmethod
+    def open(cls, handle: Any, name: str) -> "_FFmpegAudio | None":
+        """The first audio track of `handle` (a path or a file object), or None when FFmpeg cannot read it either."""
+        try:
+            import av
+        except ImportError:
+            return None
+        try:
+            container = av.open(handle, "r")
+        except (av.error.FFmpegError, OSError, ValueError):
+            return None
+        if not container.streams.audio:
+            container.close()
+            raise InputError(f"{name} has no audio track")
+        return cls(container, container.streams.audio[0])
+
+    def read(self, frames: int = -1, dtype: str = "float32", always_2d: bool = True) -> np.ndarray:
+        import av
+
+        have = sum(len(block) for block in self._pending)
+        try:
+            while frames < 0 or have < frames:
+                frame = next(self._decoded, None)
+                if frame is None:
+                    break
+                for packed in self._packed.resample(frame):  # packed float32: (1, n * channels)
+                    block = packed.to_ndarray().reshape(-1, self._channels)
+                    self._pending.append(block)
+                    have += len(block)
+        except av.error.FFmpegError as error:
+            raise InputError(f"the audio could not be decoded past {have / self.samplerate:.1f} s ({error})") from error
+        joined = np.concatenate(self._pending) if self._pending else np.zeros((0, self._channels), dtype=np.float32)
+        taken, rest = (joined, None) if frames < 0 else (joined[:frames], joined[frames:])
+        self._pending = [rest] if rest is not None and len(rest) else []
+        return taken.astype(dtype, copy=False)
+
+    def __enter__(self) -> "_FFmpegAudio":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._container.close()
 
 
 def audio_duration_seconds(source: Any) -> float:
@@ -134,7 +204,7 @@ def load_audio(source: Any, sample_rate_hz: int = SAMPLE_RATE_HZ, max_seconds: f
     (16000,)
     >>> load_audio(b"not audio")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    core.errors.InputError: audio is not readable audio (...); pass a WAV, FLAC, OGG or MP3 file
+    core.errors.InputError: audio is not readable audio (...); pass a WAV, FLAC, OGG, MP3 or M4A file
     """
     if isinstance(source, (str, Path, bytes, bytearray, memoryview)) or hasattr(source, "read"):
         handle, name = _open(source)
