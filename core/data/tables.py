@@ -751,9 +751,12 @@ def read_table(path: str | Path, separator: str | None = None, columns: Iterable
             from core.data.text import read_json
 
             records = read_json(path, "JSON table")
-            if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-                raise InputError(f"{path.name} must hold a JSON list of records (or use .jsonl)")
-            frame = pl.DataFrame(records, infer_schema_length=None)
+            if isinstance(records, list) and records and all(isinstance(r, str) for r in records):
+                frame = pl.DataFrame({"text": records})  # a list of texts (an API's payload): one column, `text`
+            elif not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+                raise InputError(f"{path.name} must hold a JSON list of records, or of texts (or use .jsonl)")
+            else:
+                frame = pl.DataFrame(records, infer_schema_length=None)
         elif suffix in _DELIMITED and _head_bytes(path).startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
             frame = _read_workbook(path)  # a workbook saved or renamed with a text suffix
         elif suffix in _DELIMITED:

@@ -297,3 +297,12 @@ def test_excel_workbook_refusals_name_sheet_row_and_column(tmp_path):
     path = _workbook(tmp_path / "odd.xlsx", {"Sheet1": numbers})
     with pytest.raises(InputError, match=r"odd.xlsx, sheet 'Sheet1': row 30 \(line 31\), column 'amount': '1.000,5' is not a number"):
         read_table(path)
+
+
+def test_json_list_of_texts_is_a_text_column(tmp_path):
+    path = tmp_path / "payload.json"
+    path.write_text('["Great film.", "Awful, \\"really\\"."]', encoding="utf-8")
+    assert read_table(path).rows() == [("Great film.",), ('Awful, "really".',)] and read_table(path).columns == ["text"]
+    path.write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(InputError, match="JSON list of records, or of texts"):
+        read_table(path)
