@@ -116,7 +116,7 @@ class _FFmpegAudio:
     def __init__(self, container, stream):
         import av
 
-        self._container, self._stream = container, stream
+        self._container = container
         self.samplerate = int(stream.codec_context.sample_rate or stream.rate)
         seconds = float(stream.duration * stream.time_base) if stream.duration else (container.duration or 0) / 1e6
         self.frames = int(round(seconds * self.samplerate))

@@ -10,8 +10,8 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import copy
-import datetime
 import csv
+import datetime
 import io
 import logging
 import re
