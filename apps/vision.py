@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 
 from apps import common
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".heic", ".heif", ".avif"}
 TASKS = {"Classification": "vision.classification", "Detection": "vision.detection"}
 
 

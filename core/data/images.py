@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 from pathlib import Path
 from typing import Any
@@ -11,13 +12,24 @@ from core.errors import InputError
 
 __all__ = ["IMAGE_SUFFIXES", "MAX_PIXELS", "list_image_folder", "read_image_manifest", "manifest_items", "open_image"]
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".heic", ".heif"}  # HEIC: listed, refused with the fix
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".heic", ".heif", ".avif"}
 MAX_PIXELS = 64_000_000  # larger images are refused as possible decompression bombs
 SPLIT_NAMES = {"train", "val", "valid", "validation", "test"}
 HEIF_SUFFIXES = {".heic", ".heif", ".avif"}
 HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"}
-HEIF_FIX = ("convert it to JPEG or PNG (on an iPhone: Settings > Camera > Formats > Most Compatible; "
-            "or `heif-convert photo.heic photo.jpg`)")
+HEIF_FIX = ("install pillow-heif (pip install pillow-heif) or convert it to JPEG or PNG (on an iPhone: Settings > Camera > "
+            "Formats > Most Compatible; or `heif-convert photo.heic photo.jpg`)")
+
+
+@functools.cache
+def heif_readable() -> bool:
+    """True when HEIC/HEIF photos (an iPhone's default) decode here: pillow-heif registered as Pillow's opener."""
+    try:
+        import pillow_heif
+    except ImportError:
+        return False
+    pillow_heif.register_heif_opener()
+    return True
 
 
 def list_image_folder(root: str | Path, suffixes: set[str] = IMAGE_SUFFIXES) -> list[tuple[Path, str, str | None]]:
@@ -37,7 +49,7 @@ def list_image_folder(root: str | Path, suffixes: set[str] = IMAGE_SUFFIXES) -> 
     for folder, split in groups:
         for class_dir in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
             for file in sorted(class_dir.rglob("*")):
-                if file.is_file() and file.suffix.lower() in HEIF_SUFFIXES:
+                if file.is_file() and file.suffix.lower() in HEIF_SUFFIXES and not heif_readable():
                     raise InputError(f"{file.relative_to(root)} is a HEIC/HEIF photo, which cannot be decoded here; {HEIF_FIX}")
                 if file.is_file() and file.suffix.lower() in suffixes:
                     _require_bytes(file, root)
@@ -114,6 +126,8 @@ def open_image(source: Any, mode: str | None = "RGB", max_pixels: int = MAX_PIXE
             raise InputError(f"cannot read an image from {type(source).__name__}; pass a path, bytes or an array")
         if not data:
             raise InputError(f"{name} is empty (0 bytes)")
+        if data[4:8] == b"ftyp" and data[8:12] in HEIF_BRANDS:
+            heif_readable()  # an iPhone photo: let Pillow open HEIC through pillow-heif
         previous = Image.MAX_IMAGE_PIXELS
         Image.MAX_IMAGE_PIXELS = max_pixels
         try:
@@ -125,6 +139,9 @@ def open_image(source: Any, mode: str | None = "RGB", max_pixels: int = MAX_PIXE
             raise InputError(f"{name} is too large to decode safely (possible decompression bomb): {error}") from error
         except UnidentifiedImageError as error:
             if data[4:8] == b"ftyp" and data[8:12] in HEIF_BRANDS:
+                if heif_readable():
+                    raise InputError(f"{name} is a HEIC/HEIF photo that does not decode (truncated or corrupt); "
+                                     "re-export it from the phone or convert it to JPEG") from error
                 raise InputError(f"{name} is a HEIC/HEIF photo, which cannot be decoded here; {HEIF_FIX}") from error
             raise InputError(f"{name} is not a readable image (cannot identify image file); upload a PNG, JPEG, BMP, GIF, TIFF or WebP") from error
         except (OSError, SyntaxError, ValueError) as error:

@@ -186,13 +186,29 @@ def test_exif_orientation_is_applied():
     assert open_image(buffer.getvalue()).size == (20, 40)
 
 
-def test_heic_is_refused_with_the_fix(tmp_path):
-    heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64
-    with pytest.raises(InputError, match="HEIC.*JPEG"):
-        open_image(heic)
+def test_heic_photo_from_an_iphone_decodes_and_lists(tmp_path, monkeypatch):
+    """HEIC (an iPhone's default format) decodes through pillow-heif, in a folder and as an upload; a broken one is
+    refused as such; without pillow-heif it is refused with the fix, never silently skipped."""
+    pytest.importorskip("pillow_heif")
+    from PIL import Image
+
+    from core.data import images
+
+    rng = np.random.default_rng(0)
+    pixels = np.repeat(np.repeat(rng.integers(0, 256, (8, 12, 3), dtype=np.uint8), 8, 0), 8, 1)  # 64 x 96, blocky
     (tmp_path / "cats").mkdir()
-    (tmp_path / "cats" / "IMG_0001.HEIC").write_bytes(heic)  # never silently skipped in a folder
-    with pytest.raises(InputError, match="IMG_0001.HEIC is a HEIC/HEIF photo"):
+    photo = tmp_path / "cats" / "IMG_0001.HEIC"
+    assert images.heif_readable()
+    Image.fromarray(pixels).save(photo, format="HEIF", quality=95)
+    decoded = open_image(photo)
+    assert decoded.size == (96, 64) and decoded.mode == "RGB"
+    assert np.abs(np.asarray(decoded, dtype=int) - pixels).mean() < 12  # lossy HEVC, the same picture
+    assert [p.name for p, label, _ in list_image_folder(tmp_path)] == ["IMG_0001.HEIC"]
+    broken = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64
+    with pytest.raises(InputError, match="HEIC/HEIF photo that does not decode"):
+        open_image(broken)
+    monkeypatch.setattr(images, "heif_readable", lambda: False)  # a machine without pillow-heif
+    with pytest.raises(InputError, match="IMG_0001.HEIC is a HEIC/HEIF photo, which cannot be decoded here; install pillow-heif"):
         list_image_folder(tmp_path)
 
 
