@@ -30,8 +30,9 @@ def _pick(columns: list[str], wanted: str | None, candidates: tuple[str, ...], w
 
 
 def as_text_frame(data: Any, text_column: str | None = None, label_column: str | None = None, where: str = "the data",
-                  require_label: bool = True):
-    """Normalise a polars/pandas table, dict of lists or list of (text, label) pairs to polars `text`[, `label`]."""
+                  require_label: bool = True, allow_empty: bool = False):
+    """Normalise a polars/pandas table, dict of lists or list of (text, label) pairs to polars `text`[, `label`].
+    An empty text is refused by row unless `allow_empty` (predict inputs, which give it an error record)."""
     import polars as pl
 
     if isinstance(data, (str, Path)):
@@ -62,7 +63,7 @@ def as_text_frame(data: Any, text_column: str | None = None, label_column: str |
     if frame["text"].dtype != pl.String:
         raise InputError(f"{where}: the text column {text!r} holds {frame['text'].dtype}, not text")
     empty = frame.with_row_index().filter(pl.col("text").is_null() | (pl.col("text").str.strip_chars() == ""))
-    if empty.height:
+    if empty.height and not allow_empty:
         raise InputError(f"{where}: row {int(empty['index'][0]) + 1} has an empty text ({empty.height} empty in all); remove or fill them")
     if require_label and frame["label"].null_count():
         raise InputError(f"{where}: {frame['label'].null_count()} rows have no label; remove them or fill them in")
@@ -80,14 +81,17 @@ def read_text_table(path: str | Path, text_column: str | None = None, label_colu
 
 
 def text_table_inputs(path: str | Path, text_column: str | None = None, id_column: str | None = None):
-    """Texts of a table for `predict`, each with its id: the `id` column (or `id_column`) if any, else its row (1-based)."""
+    """Texts of a table for `predict`, each with its id: the `id` column (or `id_column`) if any, else its row (1-based);
+    an empty cell is an error record in its place, as a blank line of a text file is."""
     from core.data import read_table
     from core.protocols import Inputs, identify_inputs
 
     path = Path(path)
     table = read_table(path)
-    texts = as_text_frame(table, text_column, where=path.name, require_label=False)["text"].to_list()
-    return Inputs(texts, ids=identify_inputs(table, id_column).ids)
+    texts = as_text_frame(table, text_column, where=path.name, require_label=False, allow_empty=True)["text"].to_list()
+    texts = ["" if text is None else text for text in texts]
+    return Inputs(texts, ids=identify_inputs(table, id_column).ids,
+                  errors={i: "empty text" for i, text in enumerate(texts) if not text.strip()})
 
 
 def label_names(values: list[Any]) -> list[str]:

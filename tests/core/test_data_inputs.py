@@ -70,6 +70,10 @@ def test_sentiment_table_records_carry_row_or_id(tiny_sentiment, tmp_path, capsy
     path.write_text("text\ngood\nbad\n")
     assert main(["predict", "nlp.sentiment", "--input", str(path), "--model", str(tiny_sentiment)]) == 0
     assert [r["row"] for r in _jsonl(capsys.readouterr().out)] == [1, 2]
+    path.write_text("review_id,text\nr-7,good\nr-8,\nr-9,bad\n")  # a blank cell: an error record in its place
+    assert main(["predict", "nlp.sentiment", "--input", str(path), "--model", str(tiny_sentiment), "--id", "review_id"]) == 0
+    records = _jsonl(capsys.readouterr().out)
+    assert [r["id"] for r in records] == ["r-7", "r-8", "r-9"] and records[1] == {"id": "r-8", "error": "empty text"}
 
 
 def test_tsv_with_quote_marks_evaluates_through_the_cli(tiny_sentiment, tmp_path, capsys):
