@@ -240,7 +240,9 @@ class QAModel(TaskModel):
 
         frame = read_table(path)
         require_columns(frame, ["question", "context"], path.name)
-        return Inputs(_clean_inputs(frame.select("question", "context").to_dicts()), ids=identify_inputs(frame, options.get("id")).ids)
+        rows = [{k: "" if v is None else str(v) for k, v in row.items()} for row in frame.select("question", "context").to_dicts()]
+        errors = {i: f"empty {name}" for i, row in enumerate(rows) for name in ("context", "question") if not row[name].strip()}
+        return Inputs(rows, ids=identify_inputs(frame, options.get("id")).ids, errors=errors)  # a blank row: an error record
 
     def frame_inputs(self, batch, columns=None) -> list[dict[str, str]]:
         question, context = (columns if columns else ("question", "context"))

@@ -69,3 +69,18 @@ def test_embedded_baseline_on_xquad():
     model = QAModel.load(None, device="cpu")
     card = model.evaluate(QAModel.read_data(XQUAD))
     assert card["metrics"]["f1"]["value"] > 10
+
+
+def test_table_inputs_with_a_blank_question_give_an_error_record_in_place(tmp_path):
+    from core.protocols import predict_records
+
+    class Echo:
+        def predict(self, items, batch_size=None):
+            assert all(item["question"].strip() and item["context"].strip() for item in items)
+            return [{"answer": item["context"].split()[0]} for item in items]
+
+    path = tmp_path / "questions.csv"
+    path.write_text("id,question,context\nq1,Who?,Tom wrote it.\nq2,,Ann wrote it.\nq3,When?,\nq4,Who?,Ann wrote it.\n")
+    records = list(predict_records(Echo(), QAModel.read_inputs(path)))
+    assert records == [{"id": "q1", "answer": "Tom"}, {"id": "q2", "error": "empty question"},
+                       {"id": "q3", "error": "empty context"}, {"id": "q4", "answer": "Ann"}]
