@@ -188,17 +188,39 @@ def predict_records(model: Any, inputs: Any, batch_size: int | None = None, chun
             batch = inputs.frame.slice(start, stop - start)
         else:
             batch = [inputs[i] for i in good]
-        records = list(model.predict(batch, batch_size=batch_size, **options)) if good else []
-        if len(records) != len(good):
-            raise InputError(f"the model returned {len(records)} records for {len(good)} inputs")
+        failed: dict[int, str] = {}
+        try:
+            records = list(model.predict(batch, batch_size=batch_size, **options)) if good else []
+        except InputError:
+            if isinstance(inputs, _IdentifiedFrame) or len(good) < 2 or "path" not in inputs.ids[good[0]]:
+                raise
+            records, failed = _file_by_file(model, inputs, good, batch_size, options)  # one unreadable file of many
+        if len(records) != len(good) - len(failed):
+            raise InputError(f"the model returned {len(records)} records for {len(good) - len(failed)} inputs")
         produced = iter(records)
         for index in range(start, stop):
             identity = dict(inputs.ids[index])
-            if index in inputs.errors:
-                yield {**identity, "error": inputs.errors[index]}
+            if index in inputs.errors or index in failed:
+                yield {**identity, "error": inputs.errors.get(index) or failed[index]}
             else:
                 record = next(produced)
                 yield {**identity, **{k: v for k, v in record.items() if k not in identity}}
+
+
+def _file_by_file(model: Any, inputs: Any, good: list[int], batch_size: int | None,
+                  options: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[int, str]]:
+    """A batch of files failed: predict them one by one, so a corrupt photo or recording among thousands is an error
+    record in its place. When every file fails alike the error is not a file's: it is raised as it was."""
+    records, failed, errors = [], {}, []
+    for index in good:
+        try:
+            records.extend(model.predict([inputs[index]], batch_size=batch_size, **options))
+        except InputError as error:
+            failed[index] = str(error)
+            errors.append(error)
+    if len(failed) == len(good):
+        raise errors[0]
+    return records, failed
 
 
 class TaskModel:

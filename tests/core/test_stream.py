@@ -240,3 +240,30 @@ def test_large_text_file_bad_bytes_late_nul_or_no_text_are_named(tmp_path, monke
         assert _streamed_lines(path)[0][0] == ["café"]
     with tables.reader_options(encoding="no-such-codec"), pytest.raises(InputError, match="unknown encoding"):
         _streamed_lines(path)
+
+
+class _Photos:
+    """Predicts file paths; a file named bad* cannot be decoded, as a truncated JPEG or a broken recording cannot."""
+
+    def __init__(self, refuse_all: bool = False):
+        self.refuse_all, self.calls = refuse_all, 0
+
+    def predict(self, items, batch_size=None):
+        self.calls += 1
+        for item in items:
+            if self.refuse_all or str(item).rsplit("/", 1)[-1].startswith("bad"):
+                raise InputError("unknown language 'xx'" if self.refuse_all else f"{item} is truncated or corrupt")
+        return [{"label": str(item)[-5]} for item in items]
+
+
+def test_one_unreadable_file_among_many_is_an_error_record_in_place(tmp_path):
+    paths = [tmp_path / name for name in ("a1.jpg", "bad2.jpg", "c3.jpg")]
+    for path in paths:
+        path.write_bytes(b"x")
+    records = list(predict_records(_Photos(), paths))
+    assert records == [{"path": str(paths[0]), "label": "1"}, {"path": str(paths[1]), "error": f"{paths[1]} is truncated or corrupt"},
+                       {"path": str(paths[2]), "label": "3"}]
+    with pytest.raises(InputError, match="unknown language"):  # every file fails alike: not a file's fault, so exit 2
+        list(predict_records(_Photos(refuse_all=True), paths))
+    with pytest.raises(InputError, match="bad2 is truncated"):  # texts are not files: a refusal stays a refusal
+        list(predict_records(_Photos(), ["a1", "bad2", "c3"]))
