@@ -64,12 +64,17 @@ def read_text_inputs(path: str | Path, what: str = "text file"):
     >>> items = read_text_inputs(p); list(items), items.ids, items.errors
     (['good', '', 'bad'], [{'line': 1}, {'line': 2}, {'line': 3}], {1: 'empty line'})
     """
-    from core.protocols import Inputs
-
     texts = [line.strip() for line in read_lines(path, what)]
     if not any(texts):
         raise InputError(f"{Path(path).name} holds no text lines")
-    return Inputs(texts, ids=[{"line": i + 1} for i in range(len(texts))],
+    return _line_inputs(texts, 1)
+
+
+def _line_inputs(texts: list[str], first: int):
+    """Stripped lines as predict inputs numbered from line `first`; a blank one is an error record."""
+    from core.protocols import Inputs
+
+    return Inputs(texts, ids=[{"line": first + i} for i in range(len(texts))],
                   errors={i: "empty line" for i, text in enumerate(texts) if not text})
 
 
@@ -84,17 +89,12 @@ def text_input_batches(path: str | Path, rows: int, what: str = "text file") -> 
     [(['good', ''], [{'line': 1}, {'line': 2}], {1: 'empty line'}), (['bad', 'fine'], [{'line': 3}, {'line': 4}], {})]
     """
     from core.data.tables import STREAM_TEXT_BYTES
-    from core.protocols import Inputs
-
-    def batch(texts: list[str], first: int) -> Inputs:
-        return Inputs(texts, ids=[{"line": first + i} for i in range(len(texts))],
-                      errors={i: "empty line" for i, text in enumerate(texts) if not text})
 
     path = require_path(path, what)
     if not path.is_file() or path.stat().st_size <= STREAM_TEXT_BYTES:
         whole = read_text_inputs(path, what)
         for start in range(0, len(whole), rows):
-            yield batch(list(whole[start:start + rows]), start + 1)
+            yield _line_inputs(list(whole[start:start + rows]), start + 1)
         return
     encoding, texts, number, seen = _stream_encoding(path), [], 0, False
     for number, line in _numbered_lines(path, encoding):
@@ -103,12 +103,12 @@ def text_input_batches(path: str | Path, rows: int, what: str = "text file") -> 
         texts.append(line.strip())
         seen = seen or bool(texts[-1])
         if len(texts) == rows:
-            yield batch(texts, number - rows + 1)
+            yield _line_inputs(texts, number - rows + 1)
             texts = []
     if not seen:
         raise InputError(f"{path.name} holds no text lines")
     if texts:
-        yield batch(texts, number - len(texts) + 1)
+        yield _line_inputs(texts, number - len(texts) + 1)
 
 
 def _numbered_lines(path: Path, encoding: str) -> Iterator[tuple[int, str]]:
