@@ -17,11 +17,15 @@ PROBE_CS = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)  # inverse L2 strengths tri
 
 
 def probe_head(features: np.ndarray, targets: Sequence[int], classes: int, balanced: bool = True,
-               seed: int = 0, groups: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """A linear head (weight (classes, D), bias (classes,)) from a standardised logistic regression on `features`,
-    its C chosen by stratified cross-validation (log-loss) when every class has 3+ examples, else C = 0.1.
+               seed: int = 0, groups: Sequence[int] | None = None,
+               standardise: bool = True, keep_oof: bool = False) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """A linear head (weight (classes, D), bias (classes,)) from a logistic regression on `features`, its C chosen
+    by stratified cross-validation (log-loss) when every class has 3+ examples, else C = 0.1.
     `groups` keeps rows of one image (e.g. it and its mirror image) in the same fold, so no fold sees a copy of
-    what it is scored on. The standardisation is folded into the weights, so the head applies to raw features.
+    what it is scored on. `standardise` fits on z-scored features (the standardisation is folded into the weights,
+    so the head applies to raw features either way); False fits on the raw features, so the L2 penalty falls
+    evenly on every feature's weight instead of lifting the low-variance ones. `keep_oof` adds the cross-validated
+    out-of-fold class probabilities of every row to the info (`"oof"`, an array: take it out before saving).
 
     >>> rng = np.random.default_rng(0)
     >>> x = np.concatenate([rng.normal(0, 1, (10, 4)), rng.normal(3, 1, (10, 4))]); y = [0] * 10 + [1] * 10
@@ -34,14 +38,14 @@ def probe_head(features: np.ndarray, targets: Sequence[int], classes: int, balan
 
     x = np.asarray(features, dtype=np.float64)
     y = np.asarray(targets, dtype=np.int64)
-    mean, scale = x.mean(0), x.std(0)
+    mean, scale = (x.mean(0), x.std(0)) if standardise else (np.zeros(x.shape[1]), np.ones(x.shape[1]))
     scale[scale < 1e-8] = 1.0
     z = (x - mean) / scale
     group_ids = np.arange(len(y)) if groups is None else np.asarray(groups)
     present = np.unique(y)
     counts = np.array([len(np.unique(group_ids[y == label])) for label in present])  # distinct images per class
     weight_mode = "balanced" if balanced else None
-    chosen, scores, cv_accuracy = 0.1, {}, None
+    chosen, scores, cv_accuracy, oof = 0.1, {}, None, None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence warnings on tiny folds say nothing to the user
         if len(present) >= 2 and counts.min() >= 3:
@@ -50,10 +54,13 @@ def probe_head(features: np.ndarray, targets: Sequence[int], classes: int, balan
                 model = LogisticRegression(C=c, max_iter=3000, class_weight=weight_mode)
                 scores[c] = float(cross_val_score(model, z, y, groups=group_ids, cv=folds, scoring="neg_log_loss").mean())
             chosen = max(scores, key=scores.get)
-            # out-of-fold accuracy at the chosen C: an estimate of the probe on unseen images (C was chosen on the
-            # same folds, so it leans slightly optimistic)
+            # out-of-fold probabilities at the chosen C: an estimate of the probe on unseen images (C was chosen on
+            # the same folds, so it leans slightly optimistic)
             model = LogisticRegression(C=chosen, max_iter=3000, class_weight=weight_mode)
-            cv_accuracy = float((cross_val_predict(model, z, y, groups=group_ids, cv=folds) == y).mean())
+            fold_probabilities = cross_val_predict(model, z, y, groups=group_ids, cv=folds, method="predict_proba")
+            oof = np.zeros((len(y), classes))
+            oof[:, present] = fold_probabilities
+            cv_accuracy = float((oof.argmax(1) == y).mean())
         model = LogisticRegression(C=chosen, max_iter=3000, class_weight=weight_mode).fit(z, y)
     coef, intercept = model.coef_ / scale, model.intercept_ - (model.coef_ / scale) @ mean
     weight, bias = np.zeros((classes, x.shape[1])), np.zeros(classes)
@@ -65,8 +72,10 @@ def probe_head(features: np.ndarray, targets: Sequence[int], classes: int, balan
         for row, label in enumerate(model.classes_):
             weight[label], bias[label] = coef[row], intercept[row]
         bias[[k for k in range(classes) if k not in set(model.classes_.tolist())]] = -1e4  # classes absent from training
-    info = {"C": chosen, "cv_log_loss": {str(c): round(-s, 4) for c, s in scores.items()} or None,
+    info = {"C": chosen, "features": "standardised" if standardise else "raw", "cv_log_loss": {str(c): round(-s, 4) for c, s in scores.items()} or None,
             "cv_accuracy": None if cv_accuracy is None else round(cv_accuracy, 4), "examples": int(len(y))}
+    if keep_oof:  # (rows, classes) out-of-fold probabilities, in the rows' order; None when C was not cross-validated
+        info["oof"] = oof
     return weight.astype(np.float32), bias.astype(np.float32), info
 
 

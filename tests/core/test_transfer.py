@@ -1,0 +1,40 @@
+"""The linear probe shared by vision and medical classification (core.transfer.probe_head)."""
+
+import numpy as np
+import pytest
+
+from core.transfer import probe_head
+
+
+def _features(seed: int = 0):
+    """Two classes that differ in one high-variance feature; 30 low-variance noise features that standardisation
+    would lift to the same scale."""
+    rng = np.random.default_rng(seed)
+    y = np.array([0] * 20 + [1] * 20)
+    signal = np.where(y == 1, 4.0, 0.0) + rng.normal(0, 2.0, len(y))
+    noise = rng.normal(0, 0.01, (len(y), 30))
+    return np.column_stack([signal, noise]), y
+
+
+@pytest.mark.parametrize("standardise", [True, False])
+def test_the_folded_head_on_raw_features_gives_the_logistic_regression_probabilities(standardise):
+    from sklearn.linear_model import LogisticRegression
+
+    x, y = _features()
+    weight, bias, info = probe_head(x, y, 2, standardise=standardise)
+    logits = x @ weight.T + bias
+    probabilities = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    z = (x - x.mean(0)) / x.std(0) if standardise else x
+    reference = LogisticRegression(C=info["C"], max_iter=3000, class_weight="balanced").fit(z, y).predict_proba(z)
+    assert np.allclose(probabilities, reference, atol=1e-4)
+    assert info["features"] == ("standardised" if standardise else "raw")
+
+
+def test_out_of_fold_probabilities_cover_every_row_and_give_the_cv_accuracy():
+    x, y = _features(1)
+    _, _, info = probe_head(x, y, 3, keep_oof=True)  # a third class absent from the data gets probability 0
+    oof = info["oof"]
+    assert oof.shape == (len(y), 3) and np.allclose(oof.sum(1), 1) and np.all(oof[:, 2] == 0)
+    assert info["cv_accuracy"] == round(float((oof.argmax(1) == y).mean()), 4)
+    assert "oof" not in probe_head(x, y, 2)[2]  # only when asked: it is an array, not card material
+    assert probe_head(x[:4], y[[0, 1, 20, 21]], 2, keep_oof=True)[2]["oof"] is None  # too few to cross-validate
