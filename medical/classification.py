@@ -737,8 +737,8 @@ class MedicalClassifier(TaskModel):
                                                             config.seed, groups=owners * 2,
                                                             standardise=config.probe_standardise, keep_oof=True)
             oof = probe_info.pop("oof")
-            if oof is not None:  # an image's out-of-fold probability: the mean over it and its mirror image
-                oof = (oof[:len(train_index)] + oof[len(train_index):]) / 2
+            if oof is not None:  # the images' own rows (not their mirror images'), as predict() sees them
+                oof = oof[:len(train_index)]
             set_head(self.network_, head_weight, head_bias)
         start_state = {k: v.detach().clone() for k, v in self.network_.state_dict().items()}
         start_metrics = {}
