@@ -52,7 +52,7 @@ def decode_images(inputs: Any, mode: str = "RGB") -> list[Any]:
         try:
             images.append(open_image(item, mode=mode))
         except InputError as error:
-            raise InputError(f"image {index + 1} of {len(inputs)}: {error}") from error
+            raise InputError(f"image {index + 1} of {len(inputs)}: {error}" if len(inputs) > 1 else str(error)) from error
     return images
 
 

@@ -275,3 +275,18 @@ def test_evaluate_default_on_hymenoptera_gives_honest_card():
     card = ImageClassifier.load().evaluate(SHARED)
     assert "does not know any" in card["warning"] and card["metrics"]["accuracy"]["value"] == 0.0 and card["labels_unknown_to_model"] == ["ants", "bees"]
     assert card["metrics"]["linear_probe_accuracy"]["value"] >= 0.85
+
+
+def test_a_bad_image_is_named_by_its_place_only_among_several(tmp_path):
+    """decode_images says "image 2 of 2" in a list, and nothing of the kind for a single image (the record of a
+    file predicted on its own, after its batch failed, would otherwise read "image 1 of 1")."""
+    from vision._images import decode_images
+
+    good, bad = tmp_path / "good.png", tmp_path / "bad.png"
+    good.write_bytes(png_bytes())
+    bad.write_bytes(truncated_png())
+    with pytest.raises(InputError, match=r"^image 2 of 2: .*bad\.png"):
+        decode_images([good, bad])
+    with pytest.raises(InputError) as alone:
+        decode_images([bad])
+    assert "bad.png" in str(alone.value) and " of 1" not in str(alone.value)
