@@ -72,7 +72,8 @@ def probe_head(features: np.ndarray, targets: Sequence[int], classes: int, balan
         for row, label in enumerate(model.classes_):
             weight[label], bias[label] = coef[row], intercept[row]
         bias[[k for k in range(classes) if k not in set(model.classes_.tolist())]] = -1e4  # classes absent from training
-    info = {"C": chosen, "features": "standardised" if standardise else "raw", "cv_log_loss": {str(c): round(-s, 4) for c, s in scores.items()} or None,
+    info = {"C": chosen, "features": "standardised" if standardise else "raw",
+            "cv_log_loss": {str(c): round(-s, 4) for c, s in scores.items()} or None,
             "cv_accuracy": None if cv_accuracy is None else round(cv_accuracy, 4), "examples": int(len(y))}
     if keep_oof:  # (rows, classes) out-of-fold probabilities, in the rows' order; None when C was not cross-validated
         info["oof"] = oof

@@ -719,7 +719,7 @@ class MedicalClassifier(TaskModel):
 
         # (1) pretrained start: the linear probe on frozen features of the training images and their mirror images
         device = self._ready()
-        probe_info = None
+        probe_info, oof = None, None
         if pretrained and config.head_init == "probe":
             self.network_.eval()
             features = []
