@@ -233,9 +233,14 @@ class QAModel(TaskModel):
 
         path = Path(path)
         if path.suffix.lower() == ".json":
-            examples = read_squad(path)
-            return Inputs([{"question": e["question"], "context": e["context"]} for e in examples],
-                          ids=[{"id": e.get("id", i + 1)} for i, e in enumerate(examples)])
+            from core.data.text import read_json
+
+            data = read_json(path, "SQuAD or QA JSON")
+            if isinstance(data, dict):  # SQuAD: articles -> paragraphs -> questions, each with its own id
+                examples = read_squad(data)
+                return Inputs([{"question": e["question"], "context": e["context"]} for e in examples],
+                              ids=[{"id": e["id"]} for e in examples])
+            # a JSON list of {question, context} records reads as a table, like JSONL: `row` (1-based) or its id column
         from core.data import read_table, require_columns
 
         frame = read_table(path)

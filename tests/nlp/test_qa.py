@@ -84,3 +84,28 @@ def test_table_inputs_with_a_blank_question_give_an_error_record_in_place(tmp_pa
     records = list(predict_records(Echo(), QAModel.read_inputs(path)))
     assert records == [{"id": "q1", "answer": "Tom"}, {"id": "q2", "error": "empty question"},
                        {"id": "q3", "error": "empty context"}, {"id": "q4", "answer": "Ann"}]
+
+
+def test_json_inputs_carry_squad_ids_or_rows_like_jsonl(tmp_path):
+    """SQuAD JSON keeps each question's own id; a JSON list of records reads like JSONL: its id column, else `row`
+    (1-based), and a blank question is an error record in place."""
+    import json
+
+    from core.protocols import predict_records
+
+    class Echo:
+        def predict(self, items, batch_size=None):
+            return [{"answer": item["context"].split()[0]} for item in items]
+
+    squad = tmp_path / "squad.json"
+    squad.write_text(json.dumps({"data": [{"paragraphs": [{"context": "Tom wrote it.", "qas": [
+        {"id": "abc", "question": "Who?", "answers": []}, {"id": "def", "question": "What?", "answers": []}]}]}]}))
+    assert list(predict_records(Echo(), QAModel.read_inputs(squad))) == [{"id": "abc", "answer": "Tom"},
+                                                                          {"id": "def", "answer": "Tom"}]
+    listed = tmp_path / "list.json"
+    listed.write_text(json.dumps([{"question": "Who?", "context": "Tom wrote it."},
+                                  {"question": " ", "context": "Ann wrote it."}]))
+    assert list(predict_records(Echo(), QAModel.read_inputs(listed))) == [{"row": 1, "answer": "Tom"},
+                                                                           {"row": 2, "error": "empty question"}]
+    listed.write_text(json.dumps([{"id": "q7", "question": "Who?", "context": "Ann wrote it."}]))
+    assert list(predict_records(Echo(), QAModel.read_inputs(listed))) == [{"id": "q7", "answer": "Ann"}]
