@@ -576,7 +576,7 @@ class MedicalClassifier(TaskModel):
                 metrics[f"specificity{suffix}"] = {**metric_with_ci(on_rows(lambda p, t, k=k: binary_specificity(
                     p[:, k], t.eq(k).long(), threshold=threshold, validate_args=False)), index, resamples=RESAMPLES),
                     "positive_label": name, "meaning": f"share of non-{name} images not called {name}"}
-        return metric_card(self.task, self.card_.get("name", self.config.architecture), len(truth), metrics,
+        return metric_card(self.task, self.card_.get("name") or self.config.architecture, len(truth), metrics,
                            labels=list(self.label_names_), threshold=threshold,
                            positive_label=self.label_names_[positive] if positive is not None else None,
                            positive_rule=positive_rule,
@@ -793,7 +793,8 @@ class MedicalClassifier(TaskModel):
                             f"with Verticals on {len(data)} images; {RESEARCH_NOTICE}"),
         })
         self.card_["metrics"] = self.card_["held_out"]["metrics"]
-        self.card_.pop("name", None)
+        labels = ", ".join(self.label_names_[:3]) + (", ..." if len(self.label_names_) > 3 else "")
+        self.card_["name"] = f"{config.architecture} {'retrained' if pretrained else 'trained'} ({labels})"
         return self
 
     # -- persistence -----------------------------------------------------------------------------------------

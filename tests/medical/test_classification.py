@@ -221,6 +221,8 @@ def test_small_data_keeps_the_probe_fitted_on_every_image_with_cross_validated_m
     assert held["n"] == 16 and held["split"].startswith("none held out") and "out-of-fold" in held["split"]
     assert {"auc", "accuracy", "sensitivity", "specificity"} <= set(held["metrics"])
     assert card["metrics"] == held["metrics"]
+    reloaded = MedicalClassifier.load(model.save(tmp_path / "m"))  # evaluate names the retrained model, not null
+    assert reloaded.evaluate(folder)["model"] == f"tf_efficientnet_lite0 retrained ({', '.join(model.label_names_)})"
 
 
 def test_training_augmentation_moves_the_image_and_keeps_its_range(tmp_path):
