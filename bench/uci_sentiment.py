@@ -44,7 +44,9 @@ def main(folder: Path) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         pooled = Path(tmp) / "pooled.tsv"
         # bytes as they are: the published files may be cp1252 (imdb's dashes), which the reader detects
-        pooled.write_bytes(b"sentence\tlabel\n" + b"".join((folder / name).read_bytes() for name in FILES))
+        # (and a file without a final newline does not run into the next file's first line)
+        parts = [(folder / name).read_bytes() for name in FILES]
+        pooled.write_bytes(b"sentence\tlabel\n" + b"".join(p if p.endswith(b"\n") else p + b"\n" for p in parts))
         result["pooled_with_header"] = evaluate(pooled)
     result["goal_pooled_accuracy"] = GOAL
     result["pass"] = result["pooled_with_header"]["accuracy"] >= GOAL and all(
