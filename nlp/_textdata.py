@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from core.errors import InputError
 
-__all__ = ["TEXT_COLUMNS", "read_text_table", "text_table_inputs", "as_text_frame", "label_names", "label_indices", "split_frame"]
+__all__ = ["TEXT_COLUMNS", "read_text_table", "label_first_lines", "text_table_inputs", "as_text_frame", "label_names", "label_indices", "split_frame"]
 
 TEXT_COLUMNS = ("text", "sentence", "review", "content")
 NAMED_BINARY = ("negative", "positive")
@@ -72,12 +73,74 @@ def as_text_frame(data: Any, text_column: str | None = None, label_column: str |
 
 def read_text_table(path: str | Path, text_column: str | None = None, label_column: str | None = None,
                     require_label: bool = True):
-    """Read CSV / TSV / Parquet / JSONL with a text column (`text` or `sentence`) and a `label` column."""
+    """Read CSV / TSV / Parquet / JSONL with a text column (`text` or `sentence`) and a `label` column, or a
+    label-first text file (see `label_first_lines`) when labels are wanted and no column was named."""
     from core.data import read_table
 
     path = Path(path)
+    if require_label and text_column is None and label_column is None:
+        frame = label_first_lines(path)
+        if frame is not None:
+            return as_text_frame(frame, where=path.name)
     frame = read_table(path)
     return as_text_frame(frame, text_column, label_column, where=path.name, require_label=require_label)
+
+
+_FASTTEXT = re.compile(r"__label__(\S+)\s+(\S.*)")
+_LEADING_INT = re.compile(r"(-?\d+)[ \t]+(\S.*)")
+LABEL_FIRST_SNIFF = 200  # lines looked at to recognise a label-first file
+
+
+def label_first_lines(path: str | Path):
+    """A labelled text file with the label first on each line, as sentiment corpora are often shipped, read into
+    `text`, `label` (None when the file is not one): fastText's `__label__X text` (one label per line), or an integer
+    label, a space or tab, then the text (SentEval / Kim 2014 `stsa.binary.*`: `1 a fine film .`). A file is taken as
+    one when every non-blank line among its first 200 has that form; the text is kept whole (tabs and later numbers
+    included). Any other file returns None and is read as a table; a later line that breaks the form is an error that
+    names it.
+
+    >>> import tempfile; p = Path(tempfile.mkdtemp()) / "sst.test"; _ = p.write_text("1 a fine film .\\n0 dull , dull .\\n")
+    >>> label_first_lines(p).rows()
+    [('a fine film .', 1), ('dull , dull .', 0)]
+    >>> _ = p.write_text("__label__pos Great phone\\n\\n__label__neg Broke in a week\\n"); label_first_lines(p).rows()
+    [('Great phone', 'pos'), ('Broke in a week', 'neg')]
+    >>> _ = p.write_text("text,label\\ngood,1\\n"); label_first_lines(p) is None
+    True
+    """
+    import polars as pl
+
+    from core.data.tables import TABLE_SUFFIXES
+    from core.data.text import read_lines
+
+    path = Path(path)
+    if not path.is_file() or (path.suffix.lower() in TABLE_SUFFIXES and path.suffix.lower() != ".txt"):
+        return None
+    with open(path, "rb") as handle:
+        head = handle.read(65536)
+    if b"\x00" in head or head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+        return None  # binary, a workbook: the table reader says what it is
+    lines = head.decode("utf-8", "replace").splitlines()
+    if len(head) == 65536:
+        lines = lines[:-1]  # the last line read may be cut short
+    sample = [line.strip() for line in lines[:LABEL_FIRST_SNIFF] if line.strip()]
+    if not sample:
+        return None
+    pattern = next((p for p in (_FASTTEXT, _LEADING_INT) if all(p.fullmatch(line) for line in sample)), None)
+    if pattern is None:
+        return None
+    texts, labels = [], []
+    for number, line in enumerate(read_lines(path, "labelled text file"), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        match = pattern.fullmatch(line)
+        if match is None:
+            form = "__label__NAME text" if pattern is _FASTTEXT else "an integer label, a space, then the text"
+            raise InputError(f"{path.name}: line {number} is not '{form}' like the lines before it: {line[:60]!r}; "
+                             "fix that line, or save the file as CSV/TSV with text and label columns")
+        labels.append(match.group(1) if pattern is _FASTTEXT else int(match.group(1)))
+        texts.append(match.group(2))
+    return pl.DataFrame({"text": texts, "label": labels})
 
 
 def text_table_inputs(path: str | Path, text_column: str | None = None, id_column: str | None = None):

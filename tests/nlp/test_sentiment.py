@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -240,3 +241,24 @@ def test_rebuild_quick_variant_compares_with_the_shipped_card(tmp_path, capsys):
     auc = result["measured_quality"]["finefood_testing_great_vs_other_auc"]
     assert auc["rebuilt"] > 0.7 and "shipped" in auc
     assert SentimentModel.load(tmp_path / "rebuilt").predict(["I loved it."])[0]["label"] == "positive"
+
+
+@pytest.mark.parametrize("name, content, rows", [
+    ("stsa.binary.test", "1 a fine film .\n0 dull , dull .\n\n1 12 angry men is still great\n", [("a fine film .", 1), ("dull , dull .", 0), ("12 angry men is still great", 1)]),
+    ("train.txt", "__label__2 Great phone\n__label__1 Broke\tin a week\n", [("Great phone", "2"), ("Broke\tin a week", "1")]),
+])
+def test_label_first_text_files_are_read_as_labelled_data(tmp_path, name, content, rows):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    assert SentimentModel.read_data(path).rows() == rows
+
+
+def test_a_label_first_file_names_the_line_that_breaks_its_form(tmp_path):
+    path = tmp_path / "sst.txt"
+    path.write_text("".join(f"{i % 2} sentence {i}\n" for i in range(300)) + "no label here\n", encoding="utf-8")
+    with pytest.raises(InputError, match="line 301"):
+        SentimentModel.read_data(path)
+    plain = tmp_path / "plain.txt"  # a headerless text<TAB>label file is still read as a table
+    plain.write_text("10 minutes of nothing happens in this film .\t0\n" + "".join(f"film {i} was fine\t{i % 2}\n" for i in range(20)), encoding="utf-8")
+    assert SentimentModel.read_data(plain).row(0) == ("10 minutes of nothing happens in this film .", 0)
+    assert SentimentModel.read_inputs(path)[0] == "0 sentence 0"  # predict: a .txt file is still one text per line
