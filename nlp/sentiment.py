@@ -19,7 +19,7 @@ from core.card import compare_cards
 from core.config import config_to_dict
 from core.data import read_text_inputs, text_input_batches
 from core.device import pick_device
-from core.errors import ModelNotFoundError
+from core.errors import MissingDependencyError, ModelNotFoundError
 from core.evaluate import classification_metrics, confusion_plot, metric_card, score_plots
 from core.progress import report
 from core.protocols import TaskModel
@@ -69,7 +69,7 @@ class SentimentModel(TaskModel):
 
     def __init__(self, kind: str, labels: list[str], *, classifier=None, tokenizer=None, encoder: TextEncoder | None = None,
                  head=None, device=None, max_length: int = 128, detokenize: bool = True, name: str = "sentiment",
-                 info: dict[str, Any] | None = None):
+                 info: dict[str, Any] | None = None, lexicon_mix: dict[str, float] | None = None):
         self.kind = kind
         self.labels_ = list(labels)
         self.classifier_ = classifier
@@ -81,6 +81,7 @@ class SentimentModel(TaskModel):
         self.detokenize = detokenize
         self.name = name
         self.info = dict(info or {})
+        self.lexicon_mix = _checked_mix(lexicon_mix, self.labels_) if lexicon_mix else None
 
     # -- construction -------------------------------------------------------------------------------
     # load() is core.TaskModel's: load_default below, a folder written by save(), or a hub sequence classifier
@@ -189,7 +190,8 @@ class SentimentModel(TaskModel):
             weights = {name: value.float() for name, value in load_tensors(Path(path) / "head.safetensors").items()}
             head = torch.nn.Linear(weights["weight"].shape[1], weights["weight"].shape[0])
             head.load_state_dict(weights)
-            return cls("embedding", card["labels"], encoder=encoder, head=head.to(chosen).eval(), device=chosen, **options)
+            return cls("embedding", card["labels"], encoder=encoder, head=head.to(chosen).eval(), device=chosen,
+                       lexicon_mix=card.get("lexicon_mix"), **options)
         model = AutoModelForSequenceClassification.from_pretrained(str(path)).to(chosen).eval()
         tokenizer = AutoTokenizer.from_pretrained(str(path))
         return cls("classifier", card["labels"], classifier=model, tokenizer=tokenizer, device=chosen, **options)
@@ -245,7 +247,8 @@ class SentimentModel(TaskModel):
             self._require_fitted("head_", "encoder_")
             embeddings = self.encoder_.encode(texts, batch_size=batch_size)
             with torch.inference_mode():
-                return self.head_(embeddings.to(self.device)).float().cpu().numpy()
+                scores = self.head_(embeddings.to(self.device)).float().cpu().numpy()
+            return _mixed(scores, texts, self.lexicon_mix) if self.lexicon_mix else scores
         self._require_fitted("classifier_", "tokenizer_")
         with tokenizer_lock:
             encoded = self.tokenizer_(texts, truncation=True, max_length=self.max_length)
@@ -336,6 +339,8 @@ class SentimentModel(TaskModel):
         self.info = {"training_data_hash": hash_frame(frame), "config": config_to_dict(config),
                      "trained_on": f"{frame.height} user-supplied labelled texts",
                      "base": self.name}
+        # the lexicon weights were chosen for the default's head; a head fitted on the user's labels stands alone
+        self.lexicon_mix = None
         return self
 
     def _set_labels(self, labels: list[str]) -> None:
@@ -418,8 +423,9 @@ class SentimentModel(TaskModel):
         """What this model is, what it was trained on and how good it measured (from its card.json when loaded)."""
         # "encoder" describes the shipped form (base + delta); save() writes the whole encoder instead.
         keep = {k: v for k, v in self.info.items()
-                if k not in {"files", "library_versions", "format_version", "created", "encoder"}}
-        return {**keep, "task": self.task, "name": self.name, "kind": self.kind, "labels": self.labels_}
+                if k not in {"files", "library_versions", "format_version", "created", "encoder", "lexicon_mix"}}
+        mix = {"lexicon_mix": self.lexicon_mix} if self.lexicon_mix else {}
+        return {**keep, "task": self.task, "name": self.name, "kind": self.kind, "labels": self.labels_, **mix}
 
     # save() is core.TaskModel's: this card, then these weights, hashed and written atomically
     def save_card(self) -> dict[str, Any]:
@@ -435,6 +441,44 @@ class SentimentModel(TaskModel):
         else:
             self.classifier_.save_pretrained(folder, safe_serialization=True)
             self.tokenizer_.save_pretrained(folder)
+
+
+MIX_TERMS = ("head", "vader_compound", "textblob_polarity")  # the weights a lexicon mix gives each score
+
+
+def _checked_mix(mix: dict[str, Any], labels: list[str]) -> dict[str, float]:
+    """A card's `lexicon_mix` as floats; it needs exactly the labels negative/positive and the three weights."""
+    if list(labels) != ["negative", "positive"] or not isinstance(mix, dict) or set(mix) - {*MIX_TERMS, "note"} \
+            or not all(isinstance(mix.get(k), (int, float)) for k in MIX_TERMS):
+        raise ModelNotFoundError(f"this sentiment model's lexicon_mix {mix!r} is not one this version reads: it needs "
+                                 f"the labels negative/positive and numeric weights {', '.join(MIX_TERMS)}")
+    return {k: (float(v) if k != "note" else v) for k, v in mix.items()}
+
+
+def lexicon_scores(texts: list[str]) -> np.ndarray:
+    """(N, 2): VADER's compound score and TextBlob's (pattern) polarity of each text, both in [-1, 1]."""
+    try:
+        from textblob.en.sentiments import PatternAnalyzer
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+    except ImportError as error:
+        raise MissingDependencyError("this sentiment model mixes in the VADER and TextBlob lexicons: "
+                                     "pip install 'verticals[nlp]'") from error
+    vader, pattern = _lexicon_analyzers(SentimentIntensityAnalyzer, PatternAnalyzer)
+    return np.array([[vader.polarity_scores(t)["compound"], pattern.analyze(t)[0]] for t in texts], dtype=np.float64)
+
+
+@functools.cache
+def _lexicon_analyzers(vader_class, pattern_class):
+    return vader_class(), pattern_class()
+
+
+def _mixed(scores: np.ndarray, texts: list[str], mix: dict[str, float]) -> np.ndarray:
+    """Two-class scores [0, m] whose softmax is sigmoid(m): m = the head's positive-minus-negative margin times
+    mix["head"], plus the weighted VADER compound and TextBlob polarity of the same (detokenised) text."""
+    lexicons = lexicon_scores(texts) if len(texts) else np.zeros((0, 2))
+    margin = (scores[:, 1] - scores[:, 0]) * mix["head"] + lexicons @ np.array([mix["vader_compound"],
+                                                                                mix["textblob_polarity"]])
+    return np.stack([np.zeros_like(margin), margin], 1).astype(np.float32)
 
 
 def _shipped_encoder(folder: Path, card: dict[str, Any], device) -> TextEncoder:

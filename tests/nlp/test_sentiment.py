@@ -243,6 +243,39 @@ def test_rebuild_quick_variant_compares_with_the_shipped_card(tmp_path, capsys):
     assert SentimentModel.load(tmp_path / "rebuilt").predict(["I loved it."])[0]["label"] == "positive"
 
 
+def test_lexicon_mix_adds_vader_and_textblob_to_the_head_margin_and_survives_save_load(tmp_path):
+    from nlp.sentiment import lexicon_scores
+
+    model = SentimentModel.from_encoder(tiny_encoder_dir(tmp_path / "enc"), device="cpu")
+    with torch.no_grad():
+        model.head_.weight.normal_(0, 1, generator=torch.Generator().manual_seed(0))
+    texts = ["a wonderful , moving film .", "a dull , tedious mess .", "it is a film ."]
+    head_margin = np.diff(model.logits(texts), axis=1)[:, 0]
+    model.lexicon_mix = {"head": 0.25, "vader_compound": 0.5, "textblob_polarity": 1.5}
+    lexicons = lexicon_scores(model._prepare(texts))
+    assert lexicons[0, 0] > 0.3 and lexicons[1, 0] < -0.3 and lexicons[0, 1] > 0 > lexicons[1, 1]  # real lexicons
+    expected = 0.25 * head_margin + 0.5 * lexicons[:, 0] + 1.5 * lexicons[:, 1]
+    np.testing.assert_allclose(model.probabilities(texts)[:, 1], 1 / (1 + np.exp(-expected)), atol=1e-5)
+    again = SentimentModel.load(model.save(tmp_path / "mixed"), device="cpu")
+    assert again.card["lexicon_mix"]["textblob_polarity"] == 1.5
+    np.testing.assert_allclose(again.probabilities(texts), model.probabilities(texts), atol=1e-6)
+    again.fit(sentiment_frame(), SentimentModel.Config(epochs=2, batch_size=8, patience=None, validation_fraction=0.0))
+    assert again.lexicon_mix is None and "lexicon_mix" not in again.card  # the user's head stands alone
+
+
+def test_a_lexicon_mix_this_version_cannot_read_is_refused(tmp_path):
+    from core.errors import ModelNotFoundError
+
+    model = SentimentModel.from_encoder(tiny_encoder_dir(tmp_path / "enc"), device="cpu")
+    model.lexicon_mix = {"head": 0.25, "vader_compound": 0.5, "textblob_polarity": 1.5}
+    folder = model.save(tmp_path / "mixed")
+    card = json.loads((folder / "card.json").read_text())
+    card["lexicon_mix"] = {"head": 0.25, "vader_compound": "lots"}
+    (folder / "card.json").write_text(json.dumps(card))
+    with pytest.raises(ModelNotFoundError, match="lexicon_mix"):
+        SentimentModel.load(folder, device="cpu")
+
+
 @pytest.mark.parametrize("name, content, rows", [
     ("stsa.binary.test", "1 a fine film .\n0 dull , dull .\n\n1 12 angry men is still great\n", [("a fine film .", 1), ("dull , dull .", 0), ("12 angry men is still great", 1)]),
     ("train.txt", "__label__2 Great phone\n__label__1 Broke\tin a week\n", [("Great phone", "2"), ("Broke\tin a week", "1")]),
