@@ -52,7 +52,8 @@ def as_text_frame(data: Any, text_column: str | None = None, label_column: str |
             raise InputError(f"expected a table with text and label columns (or a file path), got {type(data).__name__}")
     columns = list(data.columns)
     if columns[:2] == ["0", "1"] and len(columns) <= 2 and text_column is None:  # a headerless `text<TAB>label` file
-        text_column, label_column = "0", label_column or "1"
+        label_first = len(columns) == 2 and data["0"].dtype != pl.String and data["1"].dtype == pl.String
+        text_column, label_column = ("1", label_column or "0") if label_first else ("0", label_column or "1")
     text = _pick(columns, text_column, TEXT_COLUMNS, "text", where)
     selected = [pl.col(text).alias("text")]
     if require_label:

@@ -295,3 +295,9 @@ def test_a_label_first_file_names_the_line_that_breaks_its_form(tmp_path):
     plain.write_text("10 minutes of nothing happens in this film .\t0\n" + "".join(f"film {i} was fine\t{i % 2}\n" for i in range(20)), encoding="utf-8")
     assert SentimentModel.read_data(plain).row(0) == ("10 minutes of nothing happens in this film .", 0)
     assert SentimentModel.read_inputs(path)[0] == "0 sentence 0"  # predict: a .txt file is still one text per line
+
+
+def test_a_headerless_label_first_tsv_takes_its_text_from_the_second_column(tmp_path):
+    path = tmp_path / "sst.tsv"
+    path.write_text("0\ta bad , boring film .\n1\ta good , moving film .\n", encoding="utf-8")
+    assert SentimentModel.read_data(path).rows() == [("a bad , boring film .", 0), ("a good , moving film .", 1)]
