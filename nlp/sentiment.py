@@ -469,7 +469,9 @@ def lexicon_scores(texts: list[str]) -> np.ndarray:
 
 @functools.cache
 def _lexicon_analyzers(vader_class, pattern_class):
-    return vader_class(), pattern_class()
+    vader, pattern = vader_class(), pattern_class()
+    pattern.analyze("good")  # pattern reads its lexicon on first use: do it here, once, not in racing threads
+    return vader, pattern
 
 
 def _mixed(scores: np.ndarray, texts: list[str], mix: dict[str, float]) -> np.ndarray:
