@@ -684,10 +684,12 @@ class MedicalClassifier(TaskModel):
         cross_validated = probe_only and val_index == train_index
         images = torch.stack([torch.from_numpy(prepare_image(item, config.image_size)[0]) for item in data.items])
         targets = torch.tensor([self.label_names_.index(label) for label in data.labels])
+        fine_tuning = (config.fine_tune and not probe_only) or not pretrained
         train_set = _TensorDataset(images[train_index], targets[train_index],
                                    None if config.augmentation == "none" else config.augmentation, config.seed,
-                                   config.intensity_mean, config.intensity_std)
-        val_images, val_targets = images[val_index], targets[val_index]
+                                   config.intensity_mean, config.intensity_std) if fine_tuning else None
+        # the probe alone on every image never runs a validation pass: no copy of the images for one
+        val_images, val_targets = (images[val_index], targets[val_index]) if not cross_validated else (None, None)
         weights = None
         if config.class_weight == "balanced":
             present = np.unique(targets[train_index].numpy())
@@ -748,7 +750,7 @@ class MedicalClassifier(TaskModel):
 
         # (2) fine-tuning (pretrained: later layers, batch-norm statistics frozen) or plain training (random init)
         result, kept, frozen = None, "probe" if probe_info else "initial", []
-        if (config.fine_tune and not probe_only) or not pretrained:
+        if fine_tuning:
             train_config = config.trainer_config()
             network = self.network_
             if pretrained:
