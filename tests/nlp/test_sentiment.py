@@ -279,6 +279,7 @@ def test_a_lexicon_mix_this_version_cannot_read_is_refused(tmp_path):
 @pytest.mark.parametrize("name, content, rows", [
     ("stsa.binary.test", "1 a fine film .\n0 dull , dull .\n\n1 12 angry men is still great\n", [("a fine film .", 1), ("dull , dull .", 0), ("12 angry men is still great", 1)]),
     ("train.txt", "__label__2 Great phone\n__label__1 Broke\tin a week\n", [("Great phone", "2"), ("Broke\tin a week", "1")]),
+    ("excel.txt", "\ufeff1 saved with a byte-order mark\n0 still read\n", [("saved with a byte-order mark", 1), ("still read", 0)]),
 ])
 def test_label_first_text_files_are_read_as_labelled_data(tmp_path, name, content, rows):
     path = tmp_path / name
