@@ -118,8 +118,8 @@ def label_first_lines(path: str | Path):
         return None
     with open(path, "rb") as handle:
         head = handle.read(65536)
-    if b"\x00" in head or head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
-        return None  # binary, a workbook: the table reader says what it is
+    if b"\x00" in head:
+        return None  # binary (a workbook, UTF-16 text): the table reader says what it is
     lines = head.decode("utf-8-sig", "replace").splitlines()
     if len(head) == 65536:
         lines = lines[:-1]  # the last line read may be cut short
