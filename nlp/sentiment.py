@@ -457,19 +457,20 @@ def _checked_mix(mix: dict[str, Any], labels: list[str]) -> dict[str, float]:
 
 def lexicon_scores(texts: list[str]) -> np.ndarray:
     """(N, 2): VADER's compound score and TextBlob's (pattern) polarity of each text, both in [-1, 1]."""
+    vader, pattern = _lexicon_analyzers()
+    scores = [[vader.polarity_scores(t)["compound"], pattern.analyze(t)[0]] for t in texts]
+    return np.array(scores, dtype=np.float64).reshape(len(texts), 2)
+
+
+@functools.cache
+def _lexicon_analyzers():
     try:
         from textblob.en.sentiments import PatternAnalyzer
         from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
     except ImportError as error:
         raise MissingDependencyError("this sentiment model mixes in the VADER and TextBlob lexicons: "
                                      "pip install 'verticals[nlp]'") from error
-    vader, pattern = _lexicon_analyzers(SentimentIntensityAnalyzer, PatternAnalyzer)
-    return np.array([[vader.polarity_scores(t)["compound"], pattern.analyze(t)[0]] for t in texts], dtype=np.float64)
-
-
-@functools.cache
-def _lexicon_analyzers(vader_class, pattern_class):
-    vader, pattern = vader_class(), pattern_class()
+    vader, pattern = SentimentIntensityAnalyzer(), PatternAnalyzer()
     pattern.analyze("good")  # pattern reads its lexicon on first use: do it here, once, not in racing threads
     return vader, pattern
 
@@ -477,7 +478,7 @@ def _lexicon_analyzers(vader_class, pattern_class):
 def _mixed(scores: np.ndarray, texts: list[str], mix: dict[str, float]) -> np.ndarray:
     """Two-class scores [0, m] whose softmax is sigmoid(m): m = the head's positive-minus-negative margin times
     mix["head"], plus the weighted VADER compound and TextBlob polarity of the same (detokenised) text."""
-    lexicons = lexicon_scores(texts) if len(texts) else np.zeros((0, 2))
+    lexicons = lexicon_scores(texts)
     margin = (scores[:, 1] - scores[:, 0]) * mix["head"] + lexicons @ np.array([mix["vader_compound"],
                                                                                 mix["textblob_polarity"]])
     return np.stack([np.zeros_like(margin), margin], 1).astype(np.float32)
