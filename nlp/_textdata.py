@@ -90,6 +90,7 @@ def read_text_table(path: str | Path, text_column: str | None = None, label_colu
 _FASTTEXT = re.compile(r"__label__(\S+)\s+(\S.*)")
 _LEADING_INT = re.compile(r"(-?\d+)[ \t]+(\S.*)")
 LABEL_FIRST_SNIFF = 200  # lines looked at to recognise a label-first file
+SNIFF_BYTES = 65536  # ... within the file's first 64 KiB
 
 
 def label_first_lines(path: str | Path):
@@ -117,11 +118,11 @@ def label_first_lines(path: str | Path):
     if not path.is_file() or (path.suffix.lower() in TABLE_SUFFIXES and path.suffix.lower() != ".txt"):
         return None
     with open(path, "rb") as handle:
-        head = handle.read(65536)
+        head = handle.read(SNIFF_BYTES)
     if b"\x00" in head:
         return None  # binary (a workbook, UTF-16 text): the table reader says what it is
     lines = head.decode("utf-8-sig", "replace").splitlines()
-    if len(head) == 65536:
+    if len(head) == SNIFF_BYTES:
         lines = lines[:-1]  # the last line read may be cut short
     sample = [line.strip() for line in lines[:LABEL_FIRST_SNIFF] if line.strip()]
     if not sample:
