@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import itertools
 import json
 import os
@@ -81,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.add_argument("--rebuild", action="store_true", help="rebuild the shipped default from scratch")
     prepare.add_argument("--quick", action="store_true", help="with --rebuild: the quick variant of the recipe")
     prepare.add_argument("--out", help="with --rebuild: write the rebuilt default here (default: a cache folder)")
+    prepare.add_argument("--data", help="with --rebuild: the labelled file a recipe's supervised stage trains on "
+                                        "(nlp.sentiment: SST-2's stsa.binary.train)")
     prepare.add_argument("--json", action="store_true")
 
     app = commands.add_parser("app", help="open the dashboard")
@@ -198,8 +201,11 @@ def _prepare(args: argparse.Namespace, cls: type) -> int:
     if rebuild is None:
         raise InputError(f"{args.task} ships no built default to rebuild (its default is built or loaded on first use; "
                          f"`verticals prepare {args.task}` does that now)")
+    options = {"data": args.data} if args.data else {}
+    if options and "data" not in inspect.signature(rebuild).parameters:
+        raise InputError(f"{args.task}'s recipe trains on no labelled file: drop --data")
     with progress.cli_bar(f"rebuilding the {args.task} default", estimate_s=getattr(cls, "rebuild_seconds", None)):
-        result = rebuild(out=args.out, quick=args.quick)
+        result = rebuild(out=args.out, quick=args.quick, **options)
     if args.json:
         print(json.dumps(result, default=str))
     else:

@@ -30,7 +30,7 @@ TASKS: dict[str, TaskSpec] = {
         "nlp.translation:Translator", "Apertium rule-based MT (Debian apertium), eng<->spa and other installed pairs",
         "Helsinki-NLP/opus-mt-en-es", "Translation", "sentences", "nlp"),
     "nlp.sentiment": TaskSpec(
-        "nlp.sentiment:SentimentModel", "packaged all-MiniLM-L6-v2 + head (and a low-rank change of it) shipped in the repository, built offline by weak supervision, its score mixed with the VADER and TextBlob lexicons (rebuild: verticals prepare nlp.sentiment --rebuild)",
+        "nlp.sentiment:SentimentModel", "packaged all-MiniLM-L6-v2 + head (and a low-rank change of it) shipped in the repository: self-trained on unlabelled reviews, then fine-tuned on the SST-2 training sentences (rebuild: verticals prepare nlp.sentiment --rebuild --data stsa.binary.train)",
         "distilbert/distilbert-base-uncased-finetuned-sst-2-english", "Sentiment", "texts", "nlp"),
     "nlp.qa": TaskSpec(
         "nlp.qa:QAModel", "packaged all-MiniLM-L6-v2 sentence retrieval + span extraction",
