@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import InputError, ModelNotFoundError
+from core.progress import report
 
 __all__ = ["TaskSpec", "TASKS", "load", "list_tasks", "task_class", "resolve_source"]
 
@@ -147,4 +148,6 @@ def load(task: str, model: str | os.PathLike | None = None, device: str = "auto"
             read_card(model, task=task)
         else:  # a folder in the field's own layout (e.g. transformers save_pretrained): still no pickle, no escaping links
             check_model_dir(model)
-    return task_class(task).load(model, device=device, **options)
+    loaded = task_class(task).load(model, device=device, **options)
+    report(1.0, f"{task} ready")  # closes a watcher's bar (a page's st.progress, the CLI's)
+    return loaded

@@ -41,3 +41,26 @@ def test_nlp_page_sentiment_and_qa(tiny_defaults):
     assert any("Answer" in m.value for m in app.markdown)
     app.radio(key="nlp-task").set_value("Translation").run()
     assert not app.exception
+
+
+def test_the_loading_bar_is_gone_after_the_load_and_on_every_rerun(tiny_defaults, monkeypatch):
+    """The bar is drawn inside Streamlit's cached loader, whose calls are replayed on each cache hit: a load that
+    reported progress must not leave a bar stuck on the page when Analyse reruns it."""
+    from streamlit.testing.v1 import AppTest
+
+    from core.progress import report
+    from nlp.sentiment import SentimentModel
+
+    load_default = SentimentModel.load_default.__func__
+
+    def reporting_load(cls, device="auto", **options):
+        report(0.7, "applying the tuned weights")  # as the shipped default's loader does
+        return load_default(cls, device, **options)
+
+    monkeypatch.setattr(SentimentModel, "load_default", classmethod(reporting_load))
+    app = AppTest.from_file(PAGE, default_timeout=120)
+    app.run()
+    assert not app.exception and not app.get("progress")
+    next(b for b in app.button if b.key == "nlp-sentiment-run").click().run()
+    assert not app.exception and app.dataframe
+    assert not app.get("progress")  # the replayed load empties its bar again
