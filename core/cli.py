@@ -191,6 +191,7 @@ def _run(args: argparse.Namespace) -> int:
 def _prepare(args: argparse.Namespace, cls: type) -> int:
     """`verticals prepare TASK`: load (building and caching) the default now; `--rebuild`: rebuild a shipped one."""
     from core import registry
+    from core.artifacts import check_output_dir
 
     if not args.rebuild:
         with progress.cli_bar(f"preparing the {args.task} default"):
@@ -204,6 +205,8 @@ def _prepare(args: argparse.Namespace, cls: type) -> int:
     options = {"data": args.data} if args.data else {}
     if options and "data" not in inspect.signature(rebuild).parameters:
         raise InputError(f"{args.task}'s recipe trains on no labelled file: drop --data")
+    if args.out:  # refused now, not after a build of many minutes
+        check_output_dir(args.out, task=args.task)
     with progress.cli_bar(f"rebuilding the {args.task} default", estimate_s=getattr(cls, "rebuild_seconds", None)):
         result = rebuild(out=args.out, quick=args.quick, **options)
     if args.json:

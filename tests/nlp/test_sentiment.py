@@ -261,6 +261,19 @@ def test_rebuilding_the_whole_recipe_asks_for_its_labelled_file(tmp_path, capsys
     assert not (tmp_path / "r").exists()
 
 
+def test_rebuild_refuses_a_folder_of_user_files_before_building(tmp_path, capsys, monkeypatch):
+    from core.cli import main
+    from nlp import _sentiment_default
+
+    monkeypatch.setattr(_sentiment_default, "build_default", lambda *a, **k: pytest.fail("built before the check"))
+    mine = tmp_path / "my-notes"
+    mine.mkdir()
+    (mine / "thesis.txt").write_text("years of work", encoding="utf-8")
+    assert main(["prepare", "nlp.sentiment", "--rebuild", "--quick", "--out", str(mine)]) == 2
+    assert "nothing was changed" in capsys.readouterr().err
+    assert (mine / "thesis.txt").read_text(encoding="utf-8") == "years of work" and len(list(mine.iterdir())) == 1
+
+
 def _senteval_file(path: Path, labels=(0, 1)) -> Path:
     """A small labelled file in SST-2's own stsa.binary form: `1 a fine film .`"""
     words = {labels[0]: ["dull", "boring", "awful", "tedious", "bad"], labels[-1]: ["lovely", "great", "moving", "fine", "superb"]}
