@@ -35,7 +35,7 @@ def throughput(batch_size: int = 32, repeats: int = 2) -> dict:
     from nlp.sentiment import SentimentModel
 
     torch.set_num_threads(THREADS)
-    model = SentimentModel.for_training(None, device="cpu")
+    model = SentimentModel.bare_classifier(device="cpu")
     texts = _texts()
     reference = pipeline("text-classification", model=model.classifier_, tokenizer=model.tokenizer_, device="cpu")
     model.detokenize = False  # same input text on both sides

@@ -51,7 +51,7 @@ class SentimentConfig(TrainConfig):
         "progress_bar": False,
     }
 
-    tune_encoder: bool = False  # embedding model: fine-tune the encoder end to end as well (slower, usually better)
+    tune_encoder: bool = True  # embedding model: fine-tune the encoder end to end too (False: the head alone, faster)
     encoder_lr: float = 2e-5  # the encoder's learning rate when tune_encoder is set
     max_length: int = 128
     text_column: str | None = None
@@ -88,9 +88,16 @@ class SentimentModel(TaskModel):
 
     @classmethod
     def for_training(cls, base: str | Path | None = None, device: str = "auto") -> "SentimentModel":
-        """Start of `verticals train`: None -> a BERT classifier initialised from the packaged MiniLM."""
-        if base is not None:
-            return cls.load(base, device=device)
+        """Start of `verticals train`: None -> the shipped default (MiniLM + head, already tuned on SST-2), which
+        `fit` tunes end to end on the user's labels (a new head when their labels are not negative/positive).
+        On the fine-food proxy (600 labelled reviews -> 1,000 others) that start scored accuracy 0.818 / AUC 0.862,
+        against 0.660 / 0.824 from the untuned MiniLM classifier (`bare_classifier`) and 0.785 / 0.840 with the
+        head alone."""
+        return cls.load(base, device=device) if base is not None else cls.load_default(device=device)
+
+    @classmethod
+    def bare_classifier(cls, device: str = "auto") -> "SentimentModel":
+        """A BERT sequence classifier initialised from the packaged MiniLM, its head untrained until fit()."""
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         path = str(minilm_path())

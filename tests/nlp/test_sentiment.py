@@ -58,7 +58,10 @@ def test_evaluate_accepts_int_and_name_labels(classifier):
 def test_embedding_head_fit_save_load_and_explain(tmp_path):
     model = SentimentModel.from_encoder(tiny_encoder_dir(tmp_path / "enc"), device="cpu")
     frame = sentiment_frame()
-    model.fit(frame, SentimentModel.Config(epochs=30, batch_size=8, lr=0.1, patience=None, validation_fraction=0.0))
+    before = {k: v.clone() for k, v in model.encoder_.model.state_dict().items()}
+    model.fit(frame, SentimentModel.Config(epochs=30, batch_size=8, lr=0.1, patience=None, validation_fraction=0.0,
+                                           tune_encoder=False))
+    assert all(torch.equal(v, before[k]) for k, v in model.encoder_.model.state_dict().items())  # the head alone
     accuracy = model.evaluate(frame)["metrics"]["accuracy"]["value"]
     assert accuracy >= 0.75  # a linear head can fit 6 distinct sentences
     saved = model.save(tmp_path / "saved")
@@ -232,6 +235,30 @@ def test_the_shipped_default_loads_without_a_build(monkeypatch):
     records = model.predict(["A wonderful, moving film.", "A dull, tedious mess."])
     assert [r["label"] for r in records] == ["positive", "negative"]
     assert sum(p.stat().st_size for p in _sentiment_default.SHIPPED.iterdir()) < 20 * 2**20
+
+
+@pytest.mark.slow  # loads and tunes the real MiniLM on a few sentences: about half a minute
+def test_train_starts_from_the_shipped_default_and_tunes_it_end_to_end(tmp_path, capsys):
+    import json
+
+    from core.artifacts import check_model_dir
+    from core.cli import main
+    from nlp import _sentiment_default
+
+    shipped = SentimentModel.load(None, device="cpu")
+    data = tmp_path / "mine.csv"
+    pl.DataFrame({"text": ["the staff were lovely", "cold food, rude staff", "great value", "never again"] * 4,
+                  "label": ["positive", "negative", "positive", "negative"] * 4}).write_csv(data)
+    assert main(["train", "nlp.sentiment", "--data", str(data), "--out", str(tmp_path / "m"), "--set", "epochs=1",
+                 "--json"]) == 0
+    card = json.loads((tmp_path / "m" / "card.json").read_text())
+    assert card["base"] == shipped.name and "SST-2" in card["base"]  # started from v4, not the bare MiniLM
+    tuned = SentimentModel.load(tmp_path / "m", device="cpu")
+    assert tuned.kind == "embedding" and tuned.lexicon_mix is None
+    changed = [k for k, v in tuned.encoder_.model.state_dict().items()
+               if not torch.equal(v, shipped.encoder_.model.state_dict()[k])]
+    assert any("attention" in k for k in changed)  # the encoder was tuned too, not only the head
+    check_model_dir(_sentiment_default.SHIPPED)  # the shipped files are untouched: every hash still matches
 
 
 @pytest.mark.slow
