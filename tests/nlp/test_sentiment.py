@@ -321,7 +321,7 @@ def test_supervised_stage_fine_tunes_encoder_and_head_on_the_labelled_file_and_s
     data = _senteval_file(tmp_path / "stsa.binary.train")
     stage = _sentiment_default.supervised_stage(model, data)
     assert stage["sentences"] == 40 and stage["held_out_tenth"] == 4 and stage["sha256"] == file_sha256(data)
-    assert 0.0 <= stage["held_out_tenth_accuracy"] <= 1.0
+    assert 0.0 <= stage["held_out_tenth_accuracy"] <= 1.0 and stage["temperature"] > 0
     assert model.labels_ == ["negative", "positive"] and model.lexicon_mix is None  # 0/1 named; the mix dropped
     changed = [k for k, v in model.encoder_.model.state_dict().items() if not torch.equal(v, before[k])]
     assert any("attention" in k for k in changed)  # the encoder was tuned, not only the head
@@ -330,6 +330,24 @@ def test_supervised_stage_fine_tunes_encoder_and_head_on_the_labelled_file_and_s
     assert "earlier stages" in card["trained_on"] and card["self_training"] == [{"pool": "p", "kept": 3}]
     with pytest.raises(InputError, match="binary labels 0"):
         _sentiment_default.supervised_stage(model, _senteval_file(tmp_path / "five.train", labels=(1, 4)))
+
+
+def test_temperature_scaling_moves_confidence_only(tmp_path):
+    from nlp._sentiment_default import calibrate_temperature
+
+    model = SentimentModel.from_encoder(tiny_encoder_dir(tmp_path / "enc"), device="cpu")
+    with torch.no_grad():
+        model.head_.weight.normal_(0, 50, generator=torch.Generator().manual_seed(0))  # wildly overconfident
+    texts = sentiment_frame()["text"].to_list()
+    before = model.logits(texts)
+    truth = before.argmax(1)
+    truth[::3] = 1 - truth[::3]  # a third of them confidently wrong
+    loss = lambda logits: float(np.mean(np.logaddexp(0, -(logits[:, 1] - logits[:, 0]) * np.where(truth == 1, 1, -1))))
+    temperature = calibrate_temperature(model, texts, truth)
+    after = model.logits(texts)
+    assert temperature > 1.0 and loss(after) < loss(before)
+    np.testing.assert_allclose(after, before / temperature, rtol=1e-4, atol=1e-5)  # folded into the head
+    assert (after.argmax(1) == before.argmax(1)).all()  # the same answers, less sure of them
 
 
 def test_lexicon_mix_adds_vader_and_textblob_to_the_head_margin_and_survives_save_load(tmp_path):
