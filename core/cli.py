@@ -215,6 +215,8 @@ def _prepare(args: argparse.Namespace, cls: type) -> int:
         print(f"rebuilt the {args.task} default in {result['out']}; weights identical to the shipped ones: {result['same_weights']}")
         for name, values in result["measured_quality"].items():
             print(f"  {name:<40} shipped {values['shipped']}  rebuilt {values['rebuilt']}")
+        for note in result.get("notes", []):
+            print(f"note: {note}")
     return 0
 
 

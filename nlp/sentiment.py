@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from core.artifacts import cache_dir, cached_default, hash_frame, load_tensors, read_card, save_tensors
+from core.artifacts import cache_dir, cached_default, file_sha256, hash_frame, load_tensors, read_card, save_tensors
 from core.card import compare_cards
 from core.config import config_to_dict
 from core.data import read_text_inputs, text_input_batches
@@ -170,6 +170,11 @@ class SentimentModel(TaskModel):
                              f"{LABELLED_DATA['published_at']}), or --quick for the weakly supervised stages 1-3 alone")
         if data is not None and not Path(data).is_file():
             raise InputError(f"--data {data}: no such file; pass the SST-2 training file ({LABELLED_DATA['file']})")
+        notes = []
+        if data is not None and (digest := file_sha256(data)) != LABELLED_DATA["sha256"]:
+            notes.append(f"--data {Path(data).name} is not the published {LABELLED_DATA['file']} the shipped default "
+                         f"trained on (sha256 {digest[:12]}..., expected {LABELLED_DATA['sha256'][:12]}...): the rebuild "
+                         "trained on it all the same, so its weights and figures differ for that reason too")
         out = Path(out) if out else cache_dir(DEFAULT_NAME + ("-quick" if quick else "") + "-rebuilt")
         with tempfile.TemporaryDirectory() as folder:
             build_default(cls, Path(folder) / "model", self_training=not quick, labelled=data)
@@ -177,8 +182,8 @@ class SentimentModel(TaskModel):
             model = cls.load_folder(Path(folder) / "model", "cpu")
             model.info["measured_quality"] = {**model.info.get("measured_quality", {}), **proxy_quality(model)}
             export_default(model, out)
-        return {"out": str(out), **compare_cards(read_card(SHIPPED) if (SHIPPED / "card.json").is_file() else {},
-                                                 read_card(out))}
+        return {"out": str(out), "notes": notes,
+                **compare_cards(read_card(SHIPPED) if (SHIPPED / "card.json").is_file() else {}, read_card(out))}
 
     @classmethod
     def load_hub(cls, hub_id: str, device: str = "auto", **options: Any) -> "SentimentModel":

@@ -188,6 +188,25 @@ def test_shipped_form_is_the_base_plus_a_small_delta(tiny_base, tmp_path):
     np.testing.assert_allclose(SentimentModel.load(resaved).probabilities(texts), loaded.probabilities(texts), atol=1e-5)
 
 
+def test_rebuild_on_another_labelled_file_says_so(tiny_base, tmp_path, monkeypatch, capsys):
+    from core.cli import main
+    from nlp import _sentiment_default
+
+    built = []
+
+    def fake_build(cls, folder, self_training=True, labelled=None):  # the recipe's shape, a tiny model
+        built.append(Path(labelled).name)
+        cls.from_encoder(tiny_base, device="cpu").save(folder)
+
+    monkeypatch.setattr(_sentiment_default, "build_default", fake_build)
+    monkeypatch.setattr(_sentiment_default, "proxy_quality", lambda model: {"finefood_testing_great_vs_other_auc": 0.5})
+    other = _senteval_file(tmp_path / "my.train")
+    assert main(["prepare", "nlp.sentiment", "--rebuild", "--data", str(other), "--out", str(tmp_path / "r")]) == 0
+    printed = capsys.readouterr().out
+    assert built == ["my.train"] and "is not the published stsa.binary.train" in printed
+    assert SentimentModel.load(tmp_path / "r", device="cpu").labels_ == ["negative", "positive"]
+
+
 def test_shipped_form_refuses_another_base_or_an_unlisted_delta(tiny_base, tmp_path):
     import json
 
