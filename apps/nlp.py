@@ -55,11 +55,12 @@ def load_with_progress(task: str, source: str | None, estimate: str = ""):
         # Runs inside the cached loader, so Streamlit records these calls and replays them on every later cache
         # hit: the bar must be emptied here, at the load's closing report, or each rerun would show it stuck.
         nonlocal bar
+        if fraction is not None and fraction >= 1.0:
+            if bar is not None:
+                bar.empty()
+            return
         if bar is None:
             bar = st.progress(0.0, text=text)
-        if fraction is not None and fraction >= 1.0:
-            bar.empty()
-            return
         bar.progress(fraction or 0.0, text=f"{text}{estimate}")
 
     with progress.reporting(show):

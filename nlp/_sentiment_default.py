@@ -20,7 +20,7 @@
    sentences (`supervised_stage`, settings in SUPERVISED: two epochs at BERT's usual fine-tuning rates, fixed before
    any run). The training file does not ship in any package, so the user supplies it for a rebuild
    (`--data stsa.binary.train`; LABELLED_DATA says where it is published and its sha256). A fit drops the lexicon mix:
-   on the file's held-out tenth the mix changed 3 of 692 sentences, within noise, so v4 stands alone.
+   on a held-out tenth of the file the best mix of the grid gained 3 of 692 sentences, within noise, so v4 stands alone.
 Stages 1-5 train on no evaluation file and on no human sentiment label; stage 6 trains on SST-2's training split only,
 never on its dev or test sentences, which measure it. Stages 1-5 take 13 (idle) to 90 (busy) minutes on 2 CPU cores,
 stage 6 about 7, so the result ships in the repository (nlp/sentiment_default: the head and a low-rank fp16 change of
