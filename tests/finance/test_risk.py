@@ -458,3 +458,21 @@ def test_isotonic_calibration_keeps_the_ranking_of_the_margins():
     assert len(np.unique(pd)) == len(margin)  # no ties from the isotonic steps
     assert roc_auc_score(y, pd) == pytest.approx(roc_auc_score(y, margin), abs=1e-9)
     assert abs(pd.mean() - y.mean()) < 1e-3  # still calibrated
+
+
+def test_the_blend_is_chosen_unless_a_single_family_beats_it_by_more_than_noise():
+    from types import SimpleNamespace
+
+    from finance.risk import _Search
+
+    prepared = SimpleNamespace(candidates=["gbm", "scorecard", "logistic", "forest", "blend"], per_repeat=3)
+    blend = np.array([0.760, 0.740, 0.750, 0.755, 0.745, 0.750])  # two repeats of three folds
+
+    def choose(forest: np.ndarray) -> str:
+        fold_auc = {"gbm": blend - 0.02, "scorecard": blend - 0.03, "logistic": blend - 0.01, "forest": forest, "blend": blend}
+        search = _Search(oof={}, fold_auc={k: np.asarray(v, dtype=float) for k, v in fold_auc.items()})
+        return RiskScorer()._choose(prepared, search)[0]
+
+    noisy = blend + np.array([0.02, -0.01, 0.015, -0.012, 0.018, -0.008])  # higher on average, by less than its spread
+    assert noisy.mean() > blend.mean() and choose(noisy) == "blend"
+    assert choose(blend + 0.03) == "forest"  # a clear, fold-by-fold lead: the single family
