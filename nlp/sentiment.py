@@ -359,9 +359,14 @@ class SentimentModel(TaskModel):
             self.max_length = config.max_length
             self._fit_classifier(train["text"].to_list(), y_train, validation["text"].to_list(), y_val, train_config,
                                  run_dir, resume, callbacks)
+        metrics = {}
+        if validation.height:  # what `verticals train` prints and the card keeps: the held-out rows' accuracy
+            predicted = self.probabilities(validation["text"].to_list()).argmax(1)
+            metrics = {"val_accuracy": round(float((predicted == np.asarray(y_val)).mean()), 4),
+                       "val_rows": validation.height}
         self.info = {"training_data_hash": hash_frame(frame), "config": config_to_dict(config),
                      "trained_on": f"{frame.height} user-supplied labelled texts",
-                     "base": self.name}
+                     "base": self.name, "metrics": metrics}
         # the lexicon weights were chosen for the default's head; a head fitted on the user's labels stands alone
         self.lexicon_mix = None
         return self

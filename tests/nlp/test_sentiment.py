@@ -99,6 +99,8 @@ def test_fit_with_new_label_set_resizes_head(classifier, tmp_path):
     three.fit(data, SentimentModel.Config(epochs=1, max_steps=1, batch_size=4))
     assert three.labels_ == ["neg", "neutral", "pos"]
     assert set(three.predict(["good"])[0]["scores"]) == {"neg", "neutral", "pos"}
+    metrics = three.card["metrics"]  # what `verticals train` prints: the held-out rows' accuracy, not `{}`
+    assert metrics["val_rows"] == 1 and metrics["val_accuracy"] in (0.0, 1.0)
 
 
 def test_predict_frame_adds_columns(classifier):
