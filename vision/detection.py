@@ -146,10 +146,12 @@ class _ProcessorCollate:
 
 
 class Detector(TaskModel):
-    """A detector: `backend` is "darknet", "torchvision", "transformers" or "haar"; `label_names[i]` names class id i.
+    """A detector: `backend` is "darknet", "torchvision", "transformers" or "haar".
 
-    For torchvision models id 0 is the background and `label_names[0]` is "__background__". Darknet ids follow the
-    80-class order of YOLO label files.
+    A record's `class_id` indexes `classes` (the class names without a background): the 80-class order of YOLO label
+    files for the COCO default, and for a fine-tuned model the training data's own order (data.yaml's `names`, COCO's
+    categories; VOC names sorted), so a YOLO-trained model's ids are the label files' ids. Torchvision networks keep
+    their background as output 0, so there `label_names[0]` is "__background__" and `class_id` is the output index - 1.
 
     >>> Detector.load("haar").predict([np.zeros((64, 64, 3), np.uint8)])[0]["detections"]
     []
@@ -174,6 +176,12 @@ class Detector(TaskModel):
         self.device = device
         self._lock = threading.Lock()
         self.processor = None
+
+    @property
+    def classes(self) -> list[str]:
+        """The class names a record's `class_id` indexes (torchvision's background output left out)."""
+        names = list(self.label_names or [])
+        return names[1:] if self.backend == "torchvision" else names
 
     # -- construction ------------------------------------------------------------------------------------
     @classmethod
@@ -412,7 +420,8 @@ class Detector(TaskModel):
         for box, score, label in zip(boxes.tolist(), scores.tolist(), labels.tolist()):
             if score < threshold or label <= 0 and self.backend == "torchvision" or not 0 <= label < len(self.label_names):
                 continue
-            records.append({"label": self.label_names[label], "class_id": int(label), "score": round(float(score), 5),
+            class_id = int(label) - 1 if self.backend == "torchvision" else int(label)
+            records.append({"label": self.label_names[label], "class_id": class_id, "score": round(float(score), 5),
                             "box": [round(float(v), 2) for v in box]})
         return records
 
@@ -517,7 +526,9 @@ class Detector(TaskModel):
                              "(verticals train vision.detection --data DATA --out DIR) or a torchvision detector")
         config = config or DetectorConfig()
         data = self._data(data)
-        classes = sorted({label for sample in data.samples for label in sample.labels} | set(data.class_names))
+        # the data's class order (YOLO ids, COCO categories), so predicted class ids are the data's own ids
+        seen = {label for sample in data.samples for label in sample.labels}
+        classes = list(dict.fromkeys(data.class_names)) + sorted(seen - set(data.class_names))
         images = decode_images([sample.image for sample in data.samples], "RGB")  # every image checked first
         wanted = ["__background__", *classes] if self.backend == "torchvision" else classes
         train_rows, val_rows = _split_rows(len(data.samples), config.validation_fraction, config.seed)
@@ -669,7 +680,7 @@ class Detector(TaskModel):
     def card(self) -> dict[str, Any]:
         """What this detector is, what it was trained on and how well it measured."""
         return {"task": self.task, "backend": self.backend, "model": self.name,
-                "classes": [n for n in self.label_names if n != "__background__"], **self.info}
+                "classes": self.classes, **self.info}
 
 
 def load(source: str | Path | None = None, device: str = "auto") -> Detector:

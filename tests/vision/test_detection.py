@@ -218,7 +218,7 @@ def test_default_is_coco80_yolo_with_coco_names_and_recorded_source():
     for detection in records[0]["detections"]:  # boxes come back in the original image's pixels
         x1, y1, x2, y2 = detection["box"]
         assert 0 <= x1 <= x2 <= 200 and 0 <= y1 <= y2 <= 120
-        assert model.label_names[detection["class_id"]] == detection["label"]
+        assert model.classes[detection["class_id"]] == detection["label"]
 
 
 def test_default_finds_a_drawn_scene_consistently(tmp_path):
@@ -327,6 +327,22 @@ def test_lite_detector_fits_on_the_clock_saves_and_reloads_identically(tmp_path)
     network = lite.build_network(len(card["label_names"]), **card["model_args"])
     network.load_state_dict(load_file(str(saved / "model.safetensors")))
     assert type(network).__name__ == "FasterRCNN"
+
+
+def test_fine_tuned_class_ids_are_the_yolo_label_ids(tmp_path):
+    """A model trained on YOLO data keeps data.yaml's class order: a record's class_id is the label files' id."""
+    from vision import _lite_detector as lite
+    from vision.detection import Detector, DetectorConfig
+
+    data = yolo_folder(tmp_path / "yolo", n=2, names=("zebra", "apple"), lines="0 0.5 0.5 0.4 0.5\n1 0.2 0.2 0.1 0.15\n")
+    model = Detector.torchvision(lite.ARCHITECTURE, ["x"], device="cpu", **TINY_LITE)
+    model.fresh_ = True
+    model.fit(data, DetectorConfig(time_budget_s=1.0, epochs=1, batch_size=2, image_size=64, progress_bar=False, threads=1))
+    assert model.label_names == ["__background__", "zebra", "apple"] and model.classes == ["zebra", "apple"]
+    detections = model.predict([str(data / "images" / "0.png")], score_threshold=0.0)[0]["detections"]
+    assert detections
+    for detection in detections:
+        assert detection["class_id"] == {"zebra": 0, "apple": 1}[detection["label"]]
 
 
 def test_lite_detector_new_classes_keep_the_body_and_time_budget_refuses_resume(tmp_path):
