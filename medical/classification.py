@@ -84,6 +84,18 @@ def prepare_image(source: Any, size: int) -> tuple[np.ndarray, MedicalImage]:
     return resized[0, 0].numpy(), image
 
 
+def _readable_study(path: Path) -> bool:
+    """Whether a file in an input folder is a study `prepare_image` reads: by suffix, or a suffix-less DICOM file."""
+    name = path.name.lower()
+    if path.suffix.lower() in IMAGE_SUFFIXES | DICOM_SUFFIXES or name.endswith((".nii", ".nii.gz")):
+        return True
+    if path.suffix:
+        return False
+    with open(path, "rb") as handle:
+        head = handle.read(132)
+    return head[128:132] == b"DICM"
+
+
 @dataclass
 class ClassificationData:
     """Labelled 2D studies: `items` are paths or arrays, `labels` class names, optional patient `groups`."""
@@ -394,13 +406,14 @@ class MedicalClassifier(TaskModel):
 
     @classmethod
     def read_inputs(cls, path: str | Path, **options: Any) -> list[Any]:
-        """An image/DICOM file, or every such file in a folder (recursively)."""
+        """An image/DICOM/NIfTI file, or every such file in a folder (recursively; DICOM files without a suffix are
+        found by their `DICM` marker, as scanners name them; hidden files are skipped)."""
         path = require_path(path, "image file or folder")
         if path.is_file():
             return [path]
-        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES | DICOM_SUFFIXES)
+        files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".") and _readable_study(p))
         if not files:
-            raise InputError(f"{path} holds no PNG/JPEG/DICOM images")
+            raise InputError(f"{path} holds no PNG/JPEG/DICOM/NIfTI images")
         return files
 
     # -- inference -------------------------------------------------------------------------------------

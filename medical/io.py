@@ -298,8 +298,11 @@ def _from_nifti_image(image, name: str) -> MedicalImage:
         raise InputError(f"{name} cannot be decoded ({type(error).__name__}: {error}); re-export the NIfTI file") from error
     while data.ndim > 3 and data.shape[-1] == 1:
         data = data[..., 0]
+    notes = []
     if data.ndim == 4:
-        data = data[..., 0]  # first time point / channel
+        notes.append(f"{name} is 4D with {data.shape[-1]} volumes (time points or channels); only the first is used: "
+                     "split it (e.g. fslsplit) to analyse the others")
+        data = data[..., 0]
     if data.ndim not in (2, 3):
         raise InputError(f"{name}: expected a 2D or 3D NIfTI image, got shape {data.shape}")
     zooms = tuple(float(z) for z in canonical.header.get_zooms()[: data.ndim])
@@ -316,7 +319,7 @@ def _from_nifti_image(image, name: str) -> MedicalImage:
     if not finite.all():
         array = np.nan_to_num(array, nan=0.0, posinf=0.0, neginf=0.0)  # NaN background of masked maps
     return MedicalImage(array.astype(np.float32), spacing, modality="MR/CT (NIfTI)", affine=np.asarray(canonical.affine),
-                        orientation="RAS", source=name)
+                        orientation="RAS", source=name, metadata={"warnings": notes} if notes else {})
 
 
 def read_nifti(path: str | Path) -> MedicalImage:

@@ -570,7 +570,7 @@ class Segmenter(TaskModel):
             records.append({
                 "shape": list(mask.shape), "spacing_mm": [float(s) for s in image.spacing],
                 "labels": self.label_volumes(mask, image), "label_names": list(self.label_names_),
-                "mask_rle": run_length(mask),
+                "mask_rle": run_length(mask), "warnings": list(image.metadata.get("warnings", [])),
             })
         return records
 

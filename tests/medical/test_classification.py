@@ -54,6 +54,23 @@ def test_dicom_image_folder_and_metrics(tmp_path):
     assert "second in sorted order" in card["positive_rule"] and card["metrics"]["sensitivity"]["positive_label"] == "mr"
 
 
+def test_input_folder_lists_nifti_and_suffixless_dicom_and_skips_hidden_files(tmp_path):
+    import nibabel as nib
+    from pydicom.data import get_testdata_file
+
+    nib.save(nib.Nifti1Image(np.zeros((8, 8, 4), np.float32), np.eye(4)), tmp_path / "vol.nii.gz")
+    (tmp_path / "scanner").mkdir()
+    shutil.copy(get_testdata_file("CT_small.dcm"), tmp_path / "scanner" / "IM0001")  # scanners' suffix-less names
+    shutil.copy(get_testdata_file("CT_small.dcm"), tmp_path / "._IM0001.dcm")  # macOS AppleDouble litter
+    (tmp_path / "notes.txt").write_text("not an image")
+    listed = MedicalClassifier.read_inputs(tmp_path)
+    assert sorted(p.name for p in listed) == ["IM0001", "vol.nii.gz"]
+    (tmp_path / "text_only").mkdir()
+    (tmp_path / "text_only" / "readme.md").write_text("no images here")
+    with pytest.raises(InputError, match="no PNG/JPEG/DICOM/NIfTI"):
+        MedicalClassifier.read_inputs(tmp_path / "text_only")
+
+
 def test_threshold_changes_sensitivity(tmp_path):
     folder = write_image_folder(tmp_path, per_class=4)
     model = MedicalClassifier.from_config(TINY, ["abnormal", "normal"], device="cpu")

@@ -87,3 +87,15 @@ def test_export_anonymises_and_refuses_input_folder(tmp_path):
     assert "InstitutionName" not in dataset and dataset.PatientIdentityRemoved == "YES"
     assert io.read_medical(out).array.shape == (128, 128)
     assert sorted(p.name for p in source.parent.iterdir()) == ["ct.dcm"]
+
+
+def test_4d_nifti_keeps_the_first_volume_and_says_so(tmp_path):
+    import nibabel as nib
+
+    data = np.random.default_rng(0).random((8, 8, 4, 3)).astype(np.float32)
+    nib.save(nib.Nifti1Image(data, np.eye(4)), tmp_path / "dwi.nii.gz")
+    image = io.read_nifti(tmp_path / "dwi.nii.gz")
+    assert image.array.shape == (4, 8, 8)
+    assert "3 volumes" in image.metadata["warnings"][0] and "only the first" in image.metadata["warnings"][0]
+    nib.save(nib.Nifti1Image(data[..., 0], np.eye(4)), tmp_path / "t1.nii.gz")
+    assert "warnings" not in io.read_nifti(tmp_path / "t1.nii.gz").metadata
