@@ -16,7 +16,7 @@ import numpy as np
 from core.errors import InputError
 
 __all__ = ["SAMPLE_RATE_HZ", "AUDIO_SUFFIXES", "load_audio", "stream_audio", "audio_duration_seconds",
-           "loudness", "audio_warnings", "to_mono", "resample", "is_audio_path"]
+           "loudness", "audio_warnings", "to_mono", "resample", "is_audio_path", "wav_truncation", "truncation_warning"]
 
 SAMPLE_RATE_HZ = 16_000  # every model sees 16 kHz mono float32 in [-1, 1]
 SOUNDFILE_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".au", ".opus", ".w64", ".caf"}
@@ -209,6 +209,10 @@ def load_audio(source: Any, sample_rate_hz: int = SAMPLE_RATE_HZ, max_seconds: f
     if isinstance(source, (str, Path, bytes, bytearray, memoryview)) or hasattr(source, "read"):
         handle, name = _open(source)
         with handle:
+            cut = wav_truncation(source)
+            if cut is not None and cut[1] < TRUNCATED_MIN_SECONDS:
+                raise InputError(f"{name} is truncated: its header declares {cut[0]:.1f} s of audio but only {cut[1]:.3f} "
+                                 "s of data are in the file; copy or export it again")
             if handle.frames == 0:
                 raise InputError(f"{name} holds no samples (0-length audio); record something and try again")
             if handle.frames / handle.samplerate > max_seconds:
@@ -290,6 +294,54 @@ def loudness(samples: np.ndarray) -> dict[str, float]:
     peak = float(np.max(np.abs(samples)))
     return {"rms_dbfs": round(20 * math.log10(max(rms, 1e-10)), 2), "peak_dbfs": round(20 * math.log10(max(peak, 1e-10)), 2),
             "clipped_fraction": round(float(np.mean(np.abs(samples) >= 0.999)), 6)}
+
+
+TRUNCATED_MIN_SECONDS = 0.1  # a truncated WAV holding less than this is refused: nothing of the recording is left
+
+
+def wav_truncation(source: Any) -> tuple[float, float] | None:
+    """(declared, present) seconds when a WAV file's data chunk runs past the end of the file (a copy or download cut
+    short), else None. Streaming writers that leave the size 0 or 0xFFFFFFFF are not called truncated.
+
+    >>> import tempfile, soundfile as sf; p = Path(tempfile.mkdtemp()) / "a.wav"
+    >>> sf.write(p, np.zeros(16000, dtype=np.int16), 16000, subtype="PCM_16")
+    >>> wav_truncation(p) is None
+    True
+    >>> _ = p.write_bytes(p.read_bytes()[:16044]); wav_truncation(p)
+    (1.0, 0.5)
+    """
+    if not isinstance(source, (str, Path)):
+        return None
+    path = Path(source)
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(65_536)
+        size = path.stat().st_size
+    except OSError:
+        return None
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    position, block_align, rate = 12, 0, 0
+    while position + 8 <= len(head):
+        chunk, length = head[position:position + 4], int.from_bytes(head[position + 4:position + 8], "little")
+        body = position + 8
+        if chunk == b"fmt " and body + 14 <= len(head):
+            rate = int.from_bytes(head[body + 4:body + 8], "little")
+            block_align = int.from_bytes(head[body + 12:body + 14], "little")
+        elif chunk == b"data":
+            present = size - body
+            if not block_align or not rate or length in (0, 0xFFFFFFFF) or length <= present:
+                return None
+            bytes_per_second = float(block_align * rate)
+            return round(length / bytes_per_second, 3), round(max(present, 0) / bytes_per_second, 3)
+        position = body + length + (length & 1)
+    return None
+
+
+def truncation_warning(declared_s: float, present_s: float) -> str:
+    """The record's warning for a truncated file that still holds something to transcribe."""
+    return (f"the file is truncated: its header declares {declared_s:.1f} s but the data ends at {present_s:.1f} s; "
+            "only the part present was transcribed (copy or export the file again)")
 
 
 def audio_warnings(samples: np.ndarray, sample_rate_hz: int = SAMPLE_RATE_HZ) -> list[str]:

@@ -25,7 +25,7 @@ from core.registry import missing_model_message
 from speech import _backends, _builtins
 from speech._data import read_speech_data
 from speech.audio import (AUDIO_SUFFIXES, SAMPLE_RATE_HZ, audio_duration_seconds, audio_warnings, load_audio, resample,
-                          stream_audio)
+                          stream_audio, truncation_warning, wav_truncation)
 
 __all__ = ["SpeechRecognizer", "normalize_text", "target_text", "language_code", "NORMALISATION"]
 
@@ -440,7 +440,9 @@ class SpeechRecognizer(TaskModel):
                 streamed.append(index)
                 continue
             samples = load_audio(item)
-            records[index] = {"duration_s": round(len(samples) / SAMPLE_RATE_HZ, 3), "warnings": audio_warnings(samples)}
+            cut = wav_truncation(item)
+            records[index] = {"duration_s": round(len(samples) / SAMPLE_RATE_HZ, 3),
+                              "warnings": [*([truncation_warning(*cut)] if cut else []), *audio_warnings(samples)]}
             step = int(window * SAMPLE_RATE_HZ)
             for start in range(0, len(samples), step):
                 pieces.append((index, start / SAMPLE_RATE_HZ, samples[start:start + step]))
@@ -471,7 +473,8 @@ class SpeechRecognizer(TaskModel):
             clipped += int(np.sum(np.abs(block) >= 0.999))
             parts.append((offset, self.backend_.transcribe([block], batch_size, **options)[0]))
             offset += len(block) / SAMPLE_RATE_HZ
-        warnings = []
+        cut = wav_truncation(path)
+        warnings = [truncation_warning(*cut)] if cut else []
         if count and 10 * np.log10(max(squares / count, 1e-20)) < -60:
             warnings.append("the audio is silent (RMS below -60 dBFS); check the microphone")
         if count and clipped / count > 0.001:

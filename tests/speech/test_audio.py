@@ -168,3 +168,19 @@ def test_folder_of_phone_recordings_lists_m4a_beside_wav(tmp_path):
     _m4a(tmp_path / "b.m4a", np.zeros(rate, dtype=np.float32), rate)
     (tmp_path / "notes.txt").write_text("not audio")
     assert [p.rsplit("/", 1)[-1] for p in SpeechRecognizer.read_inputs(tmp_path)] == ["a.wav", "b.m4a"]
+
+
+def test_truncated_wav_is_named_and_a_header_only_copy_refused(tmp_path):
+    from speech.audio import wav_truncation
+
+    whole = tmp_path / "whole.wav"
+    sf.write(whole, (tone(2.0) * 32767).astype(np.int16), SAMPLE_RATE_HZ, subtype="PCM_16")
+    assert wav_truncation(whole) is None
+    half = tmp_path / "half.wav"
+    half.write_bytes(whole.read_bytes()[:44 + SAMPLE_RATE_HZ * 2])  # header + the first second
+    assert wav_truncation(half) == (2.0, 1.0)
+    assert len(load_audio(half)) == SAMPLE_RATE_HZ  # what is there still decodes
+    header_only = tmp_path / "header.wav"
+    header_only.write_bytes(whole.read_bytes()[:60])
+    with pytest.raises(InputError, match="truncated: its header declares 2.0 s"):
+        load_audio(header_only)

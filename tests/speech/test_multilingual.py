@@ -427,3 +427,15 @@ def test_precision_names_the_compute_type_and_travels_in_the_card(tmp_path):
     assert _builtins.WHISPER_BASE_PRECISION == "native"
     with pytest.raises(InputError, match="precision 'fp8' is not one of: int8, native"):
         _backends.FasterWhisperBackend(_backends.packaged_whisper_dir(), "cpu", precision="fp8")
+
+
+def test_a_truncated_recording_says_so_in_its_record(tiny_en, tmp_path):
+    import soundfile as sf
+
+    whole = tmp_path / "whole.wav"
+    sf.write(whole, np.zeros(16_000 * 4, dtype=np.int16), 16_000, subtype="PCM_16")
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(whole.read_bytes()[:44 + 16_000 * 2 * 2])
+    record = tiny_en.predict([str(cut)])[0]
+    assert record["duration_s"] == pytest.approx(2.0)
+    assert "header declares 4.0 s but the data ends at 2.0 s" in record["warnings"][0]
