@@ -4,7 +4,9 @@ validation (boxes inside the image, known class ids), a check report, and conver
 from __future__ import annotations
 
 import json
+import math
 import shutil
+import struct
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,12 +21,19 @@ from core.errors import InputError
 
 __all__ = ["DetectionSample", "DetectionData", "read_detection_data", "convert_detection_data", "detection_report"]
 
-EDGE_TOLERANCE_PX = 1.5  # VOC is 1-based and exporters round: allow this much overshoot, then clip
+# Exporters round and YOLO tools clip: a box may overshoot an edge by the larger of 1.5 px (VOC is 1-based) and 2% of
+# that side; it is then clipped to the image and counted in a note. Further out is an error.
+EDGE_TOLERANCE_PX = 1.5
+EDGE_TOLERANCE_FRACTION = 0.02
+CLIP_NOTE_PX = 0.01  # clipping by less (float rounding of normalised YOLO boxes) is not worth a note
+ORIENTATION_TAG = 0x0112  # EXIF Orientation; 5-8 turn the stored pixels by 90 degrees, so width and height swap
+SWAPPING_ORIENTATIONS = {5, 6, 7, 8}
+PNG_EXIF_MARKERS = (b"eXIf", b"Raw profile type exif", b"XML:com.adobe.xmp")
 
 
 @dataclass
 class DetectionSample:
-    """One image and its boxes (x1, y1, x2, y2 in pixels) with class names."""
+    """One image and its boxes (x1, y1, x2, y2 in pixels of the image as displayed, EXIF orientation applied)."""
 
     image: Path
     width: int
@@ -32,6 +41,7 @@ class DetectionSample:
     boxes: np.ndarray  # (N, 4) float32, xyxy pixels
     labels: list[str]
     dropped_boxes: int = 0  # zero-area boxes removed while reading
+    clipped_boxes: int = 0  # boxes overshooting an edge within the tolerance, clipped to the image
 
 
 @dataclass
@@ -48,38 +58,96 @@ class DetectionData:
         return len(self.samples)
 
 
-def _image_size(path: Path) -> tuple[int, int]:
+def _visible(path: Path, root: Path) -> bool:
+    """False for dot-files and files in dot-folders under `root` (.DS_Store, macOS AppleDouble `._name.jpg`)."""
+    return not any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def _orientation(image: Any, path: Path) -> int:
+    """The EXIF orientation `open_image` applies (ImageOps.exif_transpose reads the same tag), pixels not decoded."""
+    if image.format == "PNG" and "exif" not in image.info and not any(m in path.read_bytes() for m in PNG_EXIF_MARKERS):
+        return 1  # Pillow's PNG getexif() decodes every pixel to look for an eXIf chunk after the image data
+    try:
+        orientation = image.getexif().get(ORIENTATION_TAG, 1)
+    except (OSError, SyntaxError, ValueError, struct.error) as error:
+        raise InputError(f"{path.name} has a corrupt EXIF block ({error}); re-save the image") from error
+    return orientation if isinstance(orientation, int) else 1
+
+
+def _image_frame(path: Path) -> tuple[int, int, int]:
+    """(width, height, EXIF orientation) as stored in the file, read from the header."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as image:
-            return image.size
+            return image.size[0], image.size[1], _orientation(image, path)
     except (UnidentifiedImageError, OSError) as error:
         raise InputError(f"{path.name} is not a readable image ({error})") from error
     except Image.DecompressionBombError as error:
         raise InputError(f"{path.name} is too large to decode safely (possible decompression bomb)") from error
 
 
-def _checked_box(box: list[float], width: int, height: int, where: str) -> list[float] | None:
+def _image_size(path: Path) -> tuple[int, int]:
+    """(width, height) of the image as displayed -- the frame `open_image` (training, prediction) hands out."""
+    width, height, orientation = _image_frame(path)
+    return (height, width) if orientation in SWAPPING_ORIENTATIONS else (width, height)
+
+
+def _check_stated_size(where: str, image: Path, stated: tuple[Any, Any], actual: tuple[int, int], fields: str) -> None:
+    """A size written in the annotation must be the image's displayed size, else its boxes are in another frame."""
+    if all(v in (None, 0) for v in stated):
+        return  # not stated (some exporters write 0): the image's own size is used
+    for value in stated:
+        if value not in (None, 0) and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                       or not math.isfinite(value) or value < 0 or not float(value).is_integer()):
+            raise InputError(f"{where}: {fields} must be whole numbers of pixels, got {stated[0]!r} x {stated[1]!r}")
+    if all(s in (None, 0) or int(s) == a for s, a in zip(stated, actual)):
+        return
+    said = " x ".join("?" if s in (None, 0) else str(int(s)) for s in stated)
+    stored_width, stored_height, orientation = _image_frame(image)
+    unturned = all(s in (None, 0) or int(s) == v for s, v in zip(stated, (stored_width, stored_height)))
+    if orientation in SWAPPING_ORIENTATIONS and unturned:
+        hint = (f"; {said} is its size before its EXIF orientation ({orientation}) turns it, so the boxes were likely drawn "
+                "on the unturned pixels: set the orientation tag to 1 (exiftool -Orientation=1 -n FILE) or redraw them")
+    else:
+        hint = "; the annotation was made for a different (resized?) image: fix its size and boxes or use the original image"
+    raise InputError(f"{where}: the annotation says {image.name} is {said} ({fields}) but the image is "
+                     f"{actual[0]} x {actual[1]} as displayed{hint}")
+
+
+def _edge_tolerance(side: int) -> float:
+    return max(EDGE_TOLERANCE_PX, EDGE_TOLERANCE_FRACTION * side)
+
+
+def _checked_box(box: list[float], width: int, height: int, where: str) -> tuple[list[float] | None, bool]:
+    """The box clipped to the image (None when it has zero area) and whether clipping moved it."""
     x1, y1, x2, y2 = (float(v) for v in box)
     if not all(np.isfinite([x1, y1, x2, y2])):
         raise InputError(f"{where}: box {box} holds NaN/inf")
-    tol = EDGE_TOLERANCE_PX
-    if x1 < -tol or y1 < -tol or x2 > width + tol or y2 > height + tol:
-        raise InputError(f"{where}: box ({x1:g}, {y1:g}, {x2:g}, {y2:g}) lies outside the {width}x{height} image; "
+    if x2 < x1 or y2 < y1:
+        raise InputError(f"{where}: box ({x1:g}, {y1:g}, {x2:g}, {y2:g}) has its {'right' if x2 < x1 else 'bottom'} edge "
+                         f"before its {'left' if x2 < x1 else 'top'} edge (swapped corners or a negative width/height); "
+                         "boxes are x1, y1, x2, y2 in pixels with x1 <= x2 and y1 <= y2: fix the annotation")
+    tol_x, tol_y = _edge_tolerance(width), _edge_tolerance(height)
+    if x1 < -tol_x or y1 < -tol_y or x2 > width + tol_x or y2 > height + tol_y:
+        raise InputError(f"{where}: box ({x1:g}, {y1:g}, {x2:g}, {y2:g}) lies outside the {width}x{height} image, past "
+                         f"the {tol_x:.1f} px (left/right) and {tol_y:.1f} px (top/bottom) of overshoot that are clipped; "
                          "fix the annotation (coordinates are x1, y1, x2, y2 in pixels)")
-    x1, y1, x2, y2 = max(0.0, x1), max(0.0, y1), min(float(width), x2), min(float(height), y2)
-    if x2 - x1 < 1 or y2 - y1 < 1:
-        return None  # degenerate (zero-area) boxes occur in public sets (BCCD): dropped and counted
-    return [x1, y1, x2, y2]
+    clipped = [min(max(x1, 0.0), width), min(max(y1, 0.0), height), min(max(x2, 0.0), width), min(max(y2, 0.0), height)]
+    if clipped[2] - clipped[0] < 1 or clipped[3] - clipped[1] < 1:
+        return None, False  # degenerate (zero-area) boxes occur in public sets (BCCD): dropped and counted
+    return clipped, max(abs(a - b) for a, b in zip(clipped, (x1, y1, x2, y2))) > CLIP_NOTE_PX
 
 
-def _sample(image: Path, boxes: list, labels: list[str], size: tuple[int, int] | None = None) -> DetectionSample:
+def _sample(image: Path, boxes: list, labels: list[str], size: tuple[int, int] | None = None,
+            wheres: list[str] | None = None) -> DetectionSample:
     width, height = size or _image_size(image)
-    checked = [_checked_box(box, width, height, image.name) for box in boxes]
-    kept = [i for i, box in enumerate(checked) if box is not None]
-    array = np.asarray([checked[i] for i in kept], dtype=np.float32).reshape(-1, 4)
-    return DetectionSample(image, int(width), int(height), array, [labels[i] for i in kept], len(boxes) - len(kept))
+    wheres = wheres or [image.name] * len(boxes)
+    checked = [_checked_box(box, width, height, where) for box, where in zip(boxes, wheres)]
+    kept = [i for i, (box, _) in enumerate(checked) if box is not None]
+    array = np.asarray([checked[i][0] for i in kept], dtype=np.float32).reshape(-1, 4)
+    return DetectionSample(image, int(width), int(height), array, [labels[i] for i in kept], len(boxes) - len(kept),
+                           sum(1 for _, clipped in checked if clipped))
 
 
 # -- format detection ---------------------------------------------------------------------------------
@@ -95,10 +163,9 @@ def detect_format(path: Path) -> str:
         return "voc"
     if (path / "labels").is_dir() or (path / "data.yaml").is_file():
         return "yolo"
-    jsons = sorted(path.glob("*.json")) + sorted((path / "annotations").glob("*.json"))
-    if jsons:
+    if _coco_files(path):
         return "coco"
-    if list(path.glob("*.xml")):
+    if any(_visible(p, path) for p in path.glob("*.xml")):
         return "voc"
     raise InputError(f"{path} is not a detection dataset: expected COCO JSON, YOLO (images/, labels/, data.yaml) "
                      "or Pascal VOC (Annotations/*.xml + JPEGImages/)")
@@ -116,14 +183,85 @@ def read_detection_data(path: str | Path, format: str | None = None, split: str 
     dropped = sum(s.dropped_boxes for s in data.samples)
     if dropped:
         data.notes.append(f"{dropped} zero-area box(es) were dropped")
+    clipped = sum(s.clipped_boxes for s in data.samples)
+    if clipped:
+        data.notes.append(f"{clipped} box(es) overshooting an image edge by at most {EDGE_TOLERANCE_FRACTION:.0%} of its side "
+                          f"(or {EDGE_TOLERANCE_PX:g} px) were clipped to the image")
     if not data.samples:
         raise InputError(f"{path} holds no annotated images")
     return data
 
 
+# -- COCO -----------------------------------------------------------------------------------------------
+def _coco_files(folder: Path) -> list[Path]:
+    candidates = sorted(folder.glob("*.json")) + sorted((folder / "annotations").glob("*.json"))
+    return [c for c in candidates if _visible(c, folder)]
+
+
+def _coco_list(coco: dict, key: str, file: str) -> list[dict]:
+    items = coco[key]
+    if not isinstance(items, list):
+        raise InputError(f"{file}: '{key}' must be a list of objects, got {type(items).__name__}")
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise InputError(f"{file}: {key}[{index}] must be an object, got {type(item).__name__}")
+    return items
+
+
+def _coco_where(file: str, kind: str, key: str, index: int, item: dict) -> str:
+    identifier = item.get("id")
+    named = isinstance(identifier, (int, str)) and not isinstance(identifier, bool)
+    return f"{file}: {kind} {identifier!r} ({key}[{index}])" if named else f"{file}: {key}[{index}]"
+
+
+def _coco_id(item: dict, key: str, where: str) -> int | str:
+    if key not in item:
+        raise InputError(f"{where} has no '{key}'")
+    value = item[key]
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise InputError(f"{where}: '{key}' must be an integer (or string) id, got {value!r}")
+    return value
+
+
+def _coco_categories(categories: list[dict], file: str) -> dict[int | str, str]:
+    names: dict[int | str, str] = {}
+    for index, category in enumerate(categories):
+        where = _coco_where(file, "category", "categories", index, category)
+        identifier = _coco_id(category, "id", where)
+        name = category.get("name")
+        if isinstance(name, bool) or not isinstance(name, (str, int)) or not str(name).strip():
+            raise InputError(f"{where} needs a 'name' (the class name), got {name!r}")
+        if identifier in names:
+            raise InputError(f"{file}: category id {identifier!r} is used twice ({names[identifier]!r} and {str(name)!r}); "
+                             "give every category its own id")
+        if str(name) in names.values():
+            other = next(k for k, v in names.items() if v == str(name))
+            raise InputError(f"{file}: categories {other!r} and {identifier!r} are both named {str(name)!r}; give each "
+                             "category its own name, or merge them into one id")
+        names[identifier] = str(name)
+    return names
+
+
+def _coco_box(annotation: dict, where: str) -> list[float]:
+    """COCO's [x, y, width, height] as [x1, y1, x2, y2]."""
+    if "bbox" not in annotation:
+        raise InputError(f"{where} has no 'bbox'; COCO boxes are [x, y, width, height] in pixels")
+    bbox = annotation["bbox"]
+    if (not isinstance(bbox, list) or len(bbox) != 4
+            or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in bbox)):
+        raise InputError(f"{where}: 'bbox' must be 4 numbers [x, y, width, height] in pixels, got {bbox!r}")
+    x, y, w, h = (float(v) for v in bbox)
+    if not all(math.isfinite(v) for v in (x, y, w, h)):
+        raise InputError(f"{where}: 'bbox' {bbox} holds NaN/inf")
+    if w < 0 or h < 0:
+        raise InputError(f"{where}: 'bbox' {bbox} has a negative width or height; COCO boxes are "
+                         "[x, y, width, height] with the top-left corner first and width, height >= 0")
+    return [x, y, x + w, y + h]
+
+
 def _read_coco(path: Path, split: str | None = None, names: str | None = None) -> DetectionData:
     if path.is_dir():
-        candidates = sorted(path.glob("*.json")) + sorted((path / "annotations").glob("*.json"))
+        candidates = _coco_files(path)
         if split:
             candidates = [c for c in candidates if split in c.stem] or candidates
         if not candidates:
@@ -132,39 +270,57 @@ def _read_coco(path: Path, split: str | None = None, names: str | None = None) -
     else:
         json_path = path
     coco = read_json(json_path, "COCO annotation file")
+    file = json_path.name
     if not isinstance(coco, dict) or not {"images", "annotations", "categories"} <= set(coco):
-        raise InputError(f"{json_path.name} is not COCO: it needs 'images', 'annotations' and 'categories'")
-    categories = {c["id"]: str(c["name"]) for c in coco["categories"]}
+        raise InputError(f"{file} is not COCO: it needs 'images', 'annotations' and 'categories'")
+    categories = _coco_categories(_coco_list(coco, "categories", file), file)
+    images = _coco_list(coco, "images", file)
     base = json_path.parent
     image_roots = [base, base / "images", base.parent / "images", base.parent]
-    by_image: dict[Any, list] = {image["id"]: [] for image in coco["images"]}
-    for annotation in coco["annotations"]:
-        if annotation.get("image_id") not in by_image:
-            raise InputError(f"{json_path.name}: annotation {annotation.get('id')} refers to unknown image_id {annotation.get('image_id')}")
-        if annotation.get("category_id") not in categories:
-            raise InputError(f"{json_path.name}: annotation {annotation.get('id')} has unknown category_id "
-                             f"{annotation.get('category_id')}; known ids: {sorted(categories)}")
-        by_image[annotation["image_id"]].append(annotation)
+    by_image: dict[Any, list] = {}
+    first_index: dict[Any, int] = {}
+    for index, image in enumerate(images):
+        where = _coco_where(file, "image", "images", index, image)
+        image_id = _coco_id(image, "id", where)
+        if not isinstance(image.get("file_name"), str) or not image["file_name"].strip():
+            raise InputError(f"{where} needs a 'file_name' (the image's path relative to the JSON), "
+                             f"got {image.get('file_name')!r}")
+        if image_id in by_image:
+            raise InputError(f"{file}: image id {image_id!r} is used twice (images[{first_index[image_id]}] "
+                             f"{images[first_index[image_id]]['file_name']} and images[{index}] {image['file_name']}); "
+                             "give every image its own id, else both would receive that id's boxes")
+        by_image[image_id], first_index[image_id] = [], index
+    for index, annotation in enumerate(_coco_list(coco, "annotations", file)):
+        where = _coco_where(file, "annotation", "annotations", index, annotation)
+        image_id, category_id = _coco_id(annotation, "image_id", where), _coco_id(annotation, "category_id", where)
+        if image_id not in by_image:
+            raise InputError(f"{where} refers to unknown image_id {image_id!r}")
+        if category_id not in categories:
+            raise InputError(f"{where} has unknown category_id {category_id!r}; known ids: {sorted(categories, key=str)}")
+        if annotation.get("iscrowd"):
+            continue  # crowd regions are not single objects: neither trained on nor scored
+        by_image[image_id].append((_coco_box(annotation, where), categories[category_id], where))
     samples = []
-    for image in coco["images"]:
-        file = None
+    for index, image in enumerate(images):
+        found = None
         for root in image_roots:
             candidate = resolve_inside(root, image["file_name"]) if root.is_dir() else None
             if candidate is not None and candidate.is_file():
-                file = candidate
+                found = candidate
                 break
-        if file is None:
-            raise InputError(f"{json_path.name}: image {image['file_name']} not found beside the JSON or in images/")
-        boxes, labels = [], []
-        for annotation in by_image[image["id"]]:
-            if annotation.get("iscrowd"):
-                continue
-            x, y, w, h = annotation["bbox"]
-            boxes.append([x, y, x + w, y + h])
-            labels.append(categories[annotation["category_id"]])
-        size = (image["width"], image["height"]) if image.get("width") and image.get("height") else None
-        samples.append(_sample(file, boxes, labels, size))
-    return DetectionData(samples, [categories[k] for k in sorted(categories)], "coco", base)
+        if found is None:
+            raise InputError(f"{file}: image {image['file_name']} not found beside the JSON or in images/")
+        size = _image_size(found)
+        _check_stated_size(_coco_where(file, "image", "images", index, image), found,
+                           (image.get("width"), image.get("height")), size, "'width' x 'height'")
+        rows = by_image[image["id"]]
+        samples.append(_sample(found, [r[0] for r in rows], [r[1] for r in rows], size,
+                               [f"{where} on {image['file_name']}" for _, _, where in rows]))
+    return DetectionData(samples, [categories[k] for k in sorted(categories, key=_id_order)], "coco", base)
+
+
+def _id_order(identifier: int | str) -> tuple[int, Any]:
+    return (0, identifier) if isinstance(identifier, int) else (1, identifier)
 
 
 # The 80 COCO class names in the order YOLO/Ultralytics number them (coco128.yaml, coco.yaml).
@@ -172,23 +328,24 @@ COCO80 = ["person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", 
 COCO_SPLITS = {"train2017", "val2017", "test2017"}
 
 
-def _yolo_names(root: Path, names: str | None) -> tuple[list[str] | None, Path | None]:
+def _yolo_names(root: Path, names: str | None) -> tuple[list[str] | None, str | None]:
+    """The class names and where they came from ('data.yaml', 'the 80 COCO names', ...), or (None, None)."""
     import yaml
 
     if names and names.lower() == "coco80":
-        return list(COCO80), None
+        return list(COCO80), "the 80 COCO names"
 
     yaml_path = None
     if names and Path(names).suffix.lower() in {".yaml", ".yml"}:
         yaml_path = require_path(names, "data.yaml")
     elif names:
-        return [n.strip() for n in names.split(",") if n.strip()], None
+        return [n.strip() for n in names.split(",") if n.strip()], "the names given"
     elif (root / "data.yaml").is_file():
         yaml_path = root / "data.yaml"
     if yaml_path is None:
         return None, None
     try:
-        config = yaml.safe_load(yaml_path.read_text(encoding="utf-8")) or {}
+        config = yaml.safe_load(yaml_path.read_text(encoding="utf-8-sig")) or {}
     except yaml.YAMLError as error:
         raise InputError(f"{yaml_path.name} is not valid YAML: {error}") from error
     listed = config.get("names") if isinstance(config, dict) else None
@@ -196,46 +353,63 @@ def _yolo_names(root: Path, names: str | None) -> tuple[list[str] | None, Path |
         listed = [str(listed[k]) for k in sorted(listed, key=int)]
     if not isinstance(listed, list) or not listed:
         raise InputError(f"{yaml_path.name} needs a 'names' list (class id -> name)")
-    return [str(n) for n in listed], yaml_path
+    return [str(n) for n in listed], yaml_path.name
+
+
+def _yolo_line(line: str, where: str, class_names: list[str] | None, source: str | None) -> tuple[int, list[float]]:
+    """One label line '<class> <x_center> <y_center> <width> <height>' (normalised) -> class id and those four."""
+    parts = line.split()
+    if len(parts) != 5:
+        raise InputError(f"{where}: expected '<class> <x_center> <y_center> <width> <height>', got {line!r}")
+    try:
+        values = [float(v) for v in parts]
+    except ValueError as error:
+        raise InputError(f"{where}: not numbers: {line!r}") from error
+    if not all(math.isfinite(v) for v in values):
+        raise InputError(f"{where}: {line!r} holds NaN/inf")
+    if not values[0].is_integer():
+        raise InputError(f"{where}: class id {parts[0]} is not a whole number; YOLO class ids are integers 0, 1, 2, ...")
+    class_id, (cx, cy, w, h) = int(values[0]), values[1:]
+    if class_id < 0:
+        raise InputError(f"{where}: unknown class id {class_id}; YOLO class ids count from 0")
+    if class_names is not None and class_id >= len(class_names):
+        raise InputError(f"{where}: unknown class id {class_id} ({source} names ids 0..{len(class_names) - 1})")
+    if w < 0 or h < 0:
+        raise InputError(f"{where}: negative box width or height in {line!r}; YOLO boxes are "
+                         "'<class> <x_center> <y_center> <width> <height>' with width, height >= 0")
+    return class_id, [cx, cy, w, h]
 
 
 def _read_yolo(path: Path, split: str | None = None, names: str | None = None) -> DetectionData:
     root = path.parent if path.is_file() else path
-    class_names, _ = _yolo_names(root, str(path) if path.is_file() else names)
+    class_names, source = _yolo_names(root, str(path) if path.is_file() else names)
     images_root = root / "images" if (root / "images").is_dir() else root
-    images = sorted(p for p in images_root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    images = sorted(p for p in images_root.rglob("*")
+                    if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() and _visible(p, images_root))
     if split:
         images = [p for p in images if split in p.relative_to(images_root).parts] or images
     if not images:
         raise InputError(f"{root} holds no images under images/")
-    rows: list[tuple[Path, list, list[int], tuple[int, int]]] = []
+    rows: list[tuple[Path, list, list[int], tuple[int, int], list[str]]] = []
     max_id = -1
     for image in images:
         relative = image.relative_to(images_root).with_suffix(".txt")
         label_file = (root / "labels" / relative) if images_root != root else image.with_suffix(".txt")
-        boxes, ids = [], []
-        size = _image_size(image)
+        boxes, ids, wheres = [], [], []
+        size = _image_size(image)  # as displayed: YOLO tools (Ultralytics) normalise in the EXIF-turned frame
         if label_file.is_file():
-            for number, line in enumerate(label_file.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
-                parts = line.split()
-                if not parts:
+            text = label_file.read_text(encoding="utf-8-sig", errors="replace")  # -sig: Windows editors write a BOM
+            for number, line in enumerate(text.splitlines(), 1):
+                if not line.split():
                     continue
-                where = f"{label_file.name} line {number}"
-                if len(parts) != 5:
-                    raise InputError(f"{where}: expected '<class> <x_center> <y_center> <width> <height>', got {line!r}")
-                try:
-                    class_id = int(parts[0])
-                    cx, cy, w, h = (float(v) for v in parts[1:])
-                except ValueError as error:
-                    raise InputError(f"{where}: not numbers: {line!r}") from error
-                if class_id < 0 or (class_names is not None and class_id >= len(class_names)):
-                    known = f"0..{len(class_names) - 1}" if class_names else ">= 0"
-                    raise InputError(f"{where}: unknown class id {class_id} (data.yaml names ids {known})")
+                where = f"{label_file.relative_to(root).as_posix()} line {number}"
+                class_id, (cx, cy, w, h) = _yolo_line(line, where, class_names, source)
                 width, height = size
                 boxes.append([(cx - w / 2) * width, (cy - h / 2) * height, (cx + w / 2) * width, (cy + h / 2) * height])
                 ids.append(class_id)
+                wheres.append(where)
                 max_id = max(max_id, class_id)
-        rows.append((image, boxes, ids, size))
+        rows.append((image, boxes, ids, size, wheres))
     notes = []
     if class_names is None and max_id < len(COCO80) and any(COCO_SPLITS & set(p.relative_to(images_root).parts) for p in images):
         # COCO's own split folder names identify the label space: use the 80 COCO names (Ultralytics order).
@@ -245,17 +419,17 @@ def _read_yolo(path: Path, split: str | None = None, names: str | None = None) -
     elif class_names is None:
         class_names = [str(i) for i in range(max_id + 1)]
         notes.append("no data.yaml: classes are named by their ids; add data.yaml with 'names' (or pass --option names=...)")
-    samples = [_sample(image, boxes, [class_names[i] for i in ids], size) for image, boxes, ids, size in rows]
+    samples = [_sample(image, boxes, [class_names[i] for i in ids], size, wheres) for image, boxes, ids, size, wheres in rows]
     return DetectionData(samples, class_names, "yolo", root, notes)
 
 
 def _read_voc(path: Path, split: str | None = None, names: str | None = None) -> DetectionData:
     root = path
     annotation_dir = root / "Annotations" if (root / "Annotations").is_dir() else root
-    files = sorted(annotation_dir.glob("*.xml"))
+    files = sorted(f for f in annotation_dir.glob("*.xml") if _visible(f, annotation_dir))
     list_file = root / "ImageSets" / "Main" / f"{split}.txt" if split else None
     if list_file is not None and list_file.is_file():
-        wanted = {line.strip() for line in list_file.read_text().splitlines() if line.strip()}
+        wanted = {line.strip() for line in list_file.read_text(encoding="utf-8-sig").splitlines() if line.strip()}
         files = [f for f in files if f.stem in wanted]
     if not files:
         raise InputError(f"{root} holds no VOC annotations (Annotations/*.xml)")
@@ -269,27 +443,43 @@ def _read_voc(path: Path, split: str | None = None, names: str | None = None) ->
         filename = tree.findtext("filename") or file.stem + ".jpg"
         image = resolve_inside(image_dir, filename)
         if not image.is_file():
-            matches = [p for p in image_dir.glob(file.stem + ".*") if p.suffix.lower() in IMAGE_SUFFIXES]
+            matches = [p for p in image_dir.glob(file.stem + ".*")
+                       if p.suffix.lower() in IMAGE_SUFFIXES and _visible(p, image_dir)]
             if not matches:
                 raise InputError(f"{file.name}: image {filename} not found in {image_dir.name}/")
             image = matches[0]
-        boxes, labels = [], []
-        for obj in tree.findall("object"):
+        size = _image_size(image)
+        _check_stated_size(file.name, image, (_voc_number(tree, "size/width"), _voc_number(tree, "size/height")), size,
+                           "<size> <width> x <height>")
+        boxes, labels, wheres = [], [], []
+        for number, obj in enumerate(tree.findall("object"), 1):
             name, box = (obj.findtext("name") or "").strip(), obj.find("bndbox")
             if not name or box is None:
-                raise InputError(f"{file.name}: an <object> lacks <name> or <bndbox>")
+                raise InputError(f"{file.name}: <object> {number} lacks <name> or <bndbox>")
             try:
                 boxes.append([float(box.findtext(k)) for k in ("xmin", "ymin", "xmax", "ymax")])
             except (TypeError, ValueError) as error:
                 raise InputError(f"{file.name}: box of {name} is not numeric") from error
             labels.append(name)
+            wheres.append(f"{file.name} <object> {number} ({name})")
             classes.add(name)
-        samples.append(_sample(image, boxes, labels))
+        samples.append(_sample(image, boxes, labels, size, wheres))
     class_names = [n.strip() for n in names.split(",")] if names else sorted(classes)
     unknown = classes - set(class_names)
     if unknown:
         raise InputError(f"unknown classes {sorted(unknown)}: not among the given names {class_names}")
     return DetectionData(samples, class_names, "voc", root)
+
+
+def _voc_number(tree: Any, key: str) -> float | str | None:
+    """A number in the XML, the raw text when it is not one (reported by the size check), None when absent."""
+    text = (tree.findtext(key) or "").strip()
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 # -- report and conversion ---------------------------------------------------------------------------
