@@ -180,7 +180,7 @@ def series_from_input(item: Any, index: int, min_length: int) -> Series:
     """One `predict` input: a dict `{values, dates?, id?}`, a list/array of numbers, or a one-series table."""
     import polars as pl
 
-    where = f"input {index}"
+    where = f"input {index + 1}"
     if hasattr(item, "columns"):
         frame = prepare_frame(item, min_length=min_length, where=where)
         series = frame_to_series(frame)

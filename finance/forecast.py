@@ -140,8 +140,9 @@ class Forecaster(TaskModel):
 
     @classmethod
     def read_inputs(cls, path: str | Path, **options: Any) -> list[dict[str, Any]]:
-        """Series to forecast from a file: one `{id, dates, values}` dict per series."""
-        return [_series_dict(s) for s in frame_to_series(cls.read_data(path, **options))]
+        """Series to forecast from a file: one `{id, dates, values}` dict per series (its length is checked by
+        `predict`, which knows how much history the model needs)."""
+        return [_series_dict(s) for s in frame_to_series(read_series_frame(path, min_length=1, **options))]
 
     @classmethod
     def check_data(cls, path: str | Path, **options: Any) -> dict[str, Any]:
@@ -339,7 +340,7 @@ class Forecaster(TaskModel):
 
     def _forecast_one(self, item: Any, index: int) -> tuple[Series, dict[str, np.ndarray], np.ndarray, np.ndarray]:
         series = series_from_input(item, index, self._min_history())
-        z = self._transform(series.values, f"input {index}")
+        z = self._transform(series.values, f"input {index + 1}")
         origin = np.array([len(z) - 1])
         forecasts = self._candidate_forecasts(z, series.dates, origin)
         return series, forecasts, self._combine(forecasts)[0], self._scales(z, origin, intervals=True)
@@ -427,13 +428,31 @@ class Forecaster(TaskModel):
         frame = frame.with_columns(pl.col("origin").cast(pl.Int64))
         return frame, method
 
+    def _evaluation_window(self, series: list[Series]) -> tuple[int, str | None]:
+        """The backtest window `evaluate` uses: `test_size`, or what the shortest series leaves room for (said in
+        the card's warning) when that is still a useful window; too short for one -> `InputError`."""
+        c = self.config
+        base = self._min_history() + 2 * c.horizon + 10  # history the method is fitted on before the window
+        floor = max(2 * c.horizon, 20)
+        shortest = min(series, key=len)
+        room = len(shortest) - base
+        if room >= c.test_size:
+            return c.test_size, None
+        if room < floor:
+            raise InputError(f"series {shortest.id!r} has {len(shortest)} points; evaluating needs at least {base + floor} "
+                             f"({base} to fit the method on before a backtest window of {floor}); give more history")
+        return room, (f"series {shortest.id!r} has {len(shortest)} points: the backtest covers its last {room} points "
+                      f"instead of test_size {c.test_size}")
+
     def evaluate(self, data: Any) -> dict[str, Any]:
         """Backtest the method over the last `test_size` points (horizon `horizon`): per-horizon MAE, relative MAE,
         MASE, sMAPE, interval coverage and width, with bootstrap CIs over origins; every candidate reported too."""
         started = time.time()
-        frame, method = self.backtest(data)
-        seconds = time.time() - started
         c = self.config
+        series = self._coerce_data(data, min_length=c.horizon + 1)
+        size, warning = self._evaluation_window(series)
+        frame, method = self.backtest(series, test_size=size)
+        seconds = time.time() - started
         metrics: dict[str, Any] = {}
         per_horizon = []
         candidates = [col.removeprefix("candidate_") for col in frame.columns if col.startswith("candidate_")]
@@ -458,9 +477,10 @@ class Forecaster(TaskModel):
                  **_backtest_plot(frame.filter((frame["id"] == series_ids[0]) & (frame["horizon"] == 1)), c.levels)}
         return metric_card(
             self.task, self.model_name, frame.filter(frame["horizon"] == 1).height, metrics,
-            horizon=c.horizon, test_size=c.test_size, series=series_ids, per_horizon=per_horizon,
+            horizon=c.horizon, test_size=size, series=series_ids, per_horizon=per_horizon,
             candidates=candidate_table, weights=method.weights_, backtest_seconds=round(seconds, 2), plots=plots,
-            protocol=(f"rolling origin over the last {c.test_size} points of each series, horizon {c.horizon}; "
+            **({"warning": warning} if warning else {}),
+            protocol=(f"rolling origin over the last {size} points of each series, horizon {c.horizon}; "
                       "the method (weights, intervals, global models) is fitted on the points before the window only"),
         )
 

@@ -221,3 +221,28 @@ def test_embedded_default_builds_and_predicts():
     model = Forecaster.load()
     [record] = model.predict([as_input(random_walk(200, seed=9))])
     assert len(record["forecast"]) == 5
+
+
+def test_evaluate_on_a_short_series_shrinks_the_window_and_says_so():
+    fitted = Forecaster(tiny_config(test_size=60))  # evaluate backtests the config: no fit needed
+    c = fitted.config
+    base = fitted._min_history() + 2 * c.horizon + 10
+    floor = max(2 * c.horizon, 20)
+    card = fitted.evaluate(random_walk(base + floor + 5, seed=3))
+    assert card["test_size"] == floor + 5 < c.test_size
+    assert f"last {floor + 5} points instead of test_size {c.test_size}" in card["warning"]
+    assert f"last {floor + 5} points" in card["protocol"]
+    with pytest.raises(InputError, match="give more history"):
+        fitted.evaluate(random_walk(base + floor - 1, seed=3))
+    full = fitted.evaluate(random_walk(base + c.test_size, seed=3))
+    assert full["test_size"] == c.test_size and "warning" not in full
+
+
+def test_predict_from_a_file_asks_for_the_history_the_model_needs(fitted, tmp_path):
+    needed = fitted._min_history()
+    for rows in (1, needed - 1):
+        path = tmp_path / f"short{rows}.csv"
+        path.write_text("time,value\n" + "".join(f"{k},{10 + k}\n" for k in range(rows)))
+        inputs = Forecaster.read_inputs(path)
+        with pytest.raises(InputError, match=f"at least {needed} are needed"):
+            fitted.predict(inputs)
