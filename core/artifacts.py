@@ -306,19 +306,27 @@ def output_lock(path: str | Path) -> Iterator[Path]:
 
     path = Path(path)
     lock_path = path.with_name(f".{path.name}.lock")
-    try:
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(lock_path, "a+", encoding="utf-8")
-    except OSError as error:
-        raise InputError(f"cannot write to {path.parent}: {error.strerror or error}; choose a writable output folder") from error
-    try:
+    while True:
+        try:
+            lock_path.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(lock_path, "a+", encoding="utf-8")
+        except OSError as error:
+            raise InputError(f"cannot write to {path.parent}: {error.strerror or error}; choose a writable output folder") from error
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
+            handle.close()
             raise InputError(f"{path} is being written by another training ({holder}); wait for it to finish "
                              "or choose another output folder") from None
+        try:  # the holder before us may have removed the file it locked: then lock the file at the path now
+            if os.stat(lock_path).st_ino == os.fstat(handle.fileno()).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        handle.close()
+    try:
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()} on {socket.gethostname()}, since "
@@ -326,6 +334,8 @@ def output_lock(path: str | Path) -> Iterator[Path]:
         handle.flush()
         yield path
     finally:
+        with contextlib.suppress(OSError):
+            lock_path.unlink()  # removed while still held, so no litter is left beside the output folder
         handle.close()  # closing releases the lock
 
 

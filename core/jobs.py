@@ -6,6 +6,7 @@ import contextlib
 import datetime as _dt
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -55,20 +56,34 @@ def run_training(task: str, data: str | Path, out: str | Path, base: str | None 
         raise InputError(f"{task} takes no training config")
     run_dir = Path(run_dir) if run_dir is not None else out.with_name(f".{out.name}.run")
     lead = int(os.environ.get("RANK", "0")) == 0  # under torchrun only rank 0 locks, records and saves
+    run_dir_existed = run_dir.exists()
     with output_lock(out) if lead else contextlib.nullcontext():
-        dataset = cls.training_data(data, **(options or {}))  # the same reading and checks as check-data
-        run = {"task": task, "data_hash": _data_hash(data), "options": {k: str(v) for k, v in (options or {}).items()},
-               "config": config_to_dict(config), "base_model": None if base is None else str(base)}
-        if lead:
-            _check_resume(run_dir, run, resume)
-        started = time.monotonic()
-        model = cls.for_training(base, device=device)
-        model.fit(dataset, config=config, run_dir=run_dir, resume=resume, callbacks=callbacks)
+        try:
+            dataset = cls.training_data(data, **(options or {}))  # the same reading and checks as check-data
+            run = {"task": task, "data_hash": _data_hash(data), "options": {k: str(v) for k, v in (options or {}).items()},
+                   "config": config_to_dict(config), "base_model": None if base is None else str(base)}
+            if lead:
+                _check_resume(run_dir, run, resume)
+            started = time.monotonic()
+            model = cls.for_training(base, device=device)
+            model.fit(dataset, config=config, run_dir=run_dir, resume=resume, callbacks=callbacks)
+        except BaseException:
+            if lead and not run_dir_existed:
+                _drop_empty_run_dir(run_dir)
+            raise
         seconds = round(time.monotonic() - started, 1)
         if not lead:
             return {"task": task, "training": {**run, "seconds": seconds}, "metrics": {}, "rank": os.environ.get("RANK")}
         saved = model.save(out)
         return _record_training(saved, run, seconds, _rows(dataset))
+
+
+def _drop_empty_run_dir(run_dir: Path) -> None:
+    """After a refused or failed training: remove the run folder this call made when it holds nothing to resume
+    (only the run record and the log); a checkpoint, or anything else, stays."""
+    with contextlib.suppress(OSError):
+        if run_dir.is_dir() and {p.name for p in run_dir.iterdir()} <= {RUN_RECORD, "metrics.jsonl"}:  # + train.LOG_NAME
+            shutil.rmtree(run_dir)
 
 
 def _data_hash(data: str | Path) -> str:

@@ -270,6 +270,8 @@ class ImageClassifier(TaskModel):
         counts: dict[str, int] = {}
         for _, label, _ in items:
             counts[label] = counts.get(label, 0) + 1
+        if len(counts) < 2:  # what train refuses, check-data refuses too
+            raise InputError(f"the data has only one class ({next(iter(counts))}); classification needs at least two")
         splits = sorted({split for _, _, split in items if split})
         return {"task": cls.task, "path": str(path), "ok": True, "n": len(items), "classes": counts,
                 "splits": splits or None, "imbalance_ratio": round(max(counts.values()) / min(counts.values()), 3)}

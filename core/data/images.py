@@ -49,6 +49,8 @@ def list_image_folder(root: str | Path, suffixes: set[str] = IMAGE_SUFFIXES) -> 
     for folder, split in groups:
         for class_dir in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
             for file in sorted(class_dir.rglob("*")):
+                if any(part.startswith(".") for part in file.relative_to(class_dir).parts):
+                    continue  # hidden files and folders: macOS AppleDouble `._x.jpg`, `.thumbnails/`, ...
                 if file.is_file() and file.suffix.lower() in HEIF_SUFFIXES and not heif_readable():
                     raise InputError(f"{file.relative_to(root)} is a HEIC/HEIF photo, which cannot be decoded here; {HEIF_FIX}")
                 if file.is_file() and file.suffix.lower() in suffixes:

@@ -188,6 +188,33 @@ def test_lock_is_held_across_processes(tmp_path):
         holder.wait()
 
 
+def test_a_refused_training_leaves_no_lock_or_empty_run_folder_but_keeps_a_checkpoint(demo_task, tmp_path, monkeypatch,
+                                                                                       capsys):
+    from core.errors import InputError
+    from tests.core.fake_task import CounterModel
+
+    data, out = _csv(tmp_path / "a.csv", [1, 2]), tmp_path / "m"
+    assert _train(DEMO, data, out) == 0
+    assert not (tmp_path / ".m.lock").exists()  # the lock goes with the training that held it
+
+    def refuse(self, data, config=None, *, run_dir=None, **_):
+        (Path(run_dir) / "metrics.jsonl").write_text('{"event": "start"}\n')
+        raise InputError("the data has only one class")
+
+    monkeypatch.setattr(CounterModel, "fit", refuse)
+    assert _train(DEMO, data, tmp_path / "n") == 2
+    assert "only one class" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".m.run", "a.csv", "m"]  # no .n.lock, no .n.run
+
+    def interrupted(self, data, config=None, *, run_dir=None, **_):
+        (Path(run_dir) / "checkpoint.pt").write_bytes(b"step 10")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(CounterModel, "fit", interrupted)
+    assert _train(DEMO, data, tmp_path / "k") == 130  # Ctrl-C
+    assert (tmp_path / ".k.run" / "checkpoint.pt").is_file() and not (tmp_path / ".k.lock").exists()  # --resume can go on
+
+
 # 5. exit 2, not tracebacks --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("out", ["", "/proc/verticals-x", "FILE/under"])
 def test_unwritable_out_is_exit_2(out, demo_task, tmp_path, capsys):

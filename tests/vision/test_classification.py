@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -123,8 +124,12 @@ def test_check_data_report(tmp_path):
     from vision.classification import ImageClassifier
 
     data = image_folder(tmp_path / "data", per_class=2)
+    (data / "cat" / "._0.png").write_bytes(b"\x00\x05\x16\x07 AppleDouble")  # macOS litter beside a photo
     report = ImageClassifier.check_data(data)
     assert report["classes"] == {"cat": 2, "dog": 2} and report["n"] == 4
+    shutil.rmtree(data / "dog")
+    with pytest.raises(InputError, match="only one class"):  # what train refuses, check-data refuses too
+        ImageClassifier.check_data(data)
 
 
 def test_predict_frame_column(tiny, tmp_path):
