@@ -45,9 +45,10 @@ def list_image_folder(root: str | Path, suffixes: set[str] = IMAGE_SUFFIXES) -> 
     children = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     splits = [c for c in children if c.name.lower() in SPLIT_NAMES]
     groups = [(s, s.name.lower()) for s in splits] if splits and len(splits) == len(children) else [(root, None)]
-    items = []
+    items, empty = [], []
     for folder, split in groups:
         for class_dir in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            count = len(items)
             for file in sorted(class_dir.rglob("*")):
                 if any(part.startswith(".") for part in file.relative_to(class_dir).parts):
                     continue  # hidden files and folders: macOS AppleDouble `._x.jpg`, `.thumbnails/`, ...
@@ -56,8 +57,13 @@ def list_image_folder(root: str | Path, suffixes: set[str] = IMAGE_SUFFIXES) -> 
                 if file.is_file() and file.suffix.lower() in suffixes:
                     _require_bytes(file, root)
                     items.append((file, class_dir.name, split))
+            if len(items) == count:
+                empty.append(class_dir.relative_to(root).as_posix())
     if not items:
         raise InputError(f"{root} holds no images in class sub-folders (expected {root}/<class>/<image>{'|'.join(sorted(suffixes))})")
+    if empty:  # as torchvision's ImageFolder: a class folder without images is a copy gone wrong, not a class
+        raise InputError(f"class folder(s) {', '.join(empty[:10])} in {root} hold no images ({'|'.join(sorted(suffixes))}); "
+                         "add its images or remove the folder")
     return items
 
 

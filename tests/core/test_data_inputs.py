@@ -281,3 +281,16 @@ def test_workbook_through_the_cli_with_a_sheet_option(tmp_path, capsys):
     assert report["n"] == 40 and [f["name"] for f in report["features"]] == ["income", "age"]
     assert main(["check-data", "finance.risk", str(path), "--target", "default", "--option", "sheet=Loanz"]) == 2
     assert "its sheets: 'About', 'Loans'" in capsys.readouterr().err
+
+
+def test_an_empty_class_folder_is_named_not_dropped(tmp_path):
+    from PIL import Image
+
+    for label in ("cat", "dog"):
+        (tmp_path / label).mkdir()
+    Image.new("L", (8, 8)).save(tmp_path / "cat" / "1.png")
+    (tmp_path / "dog" / "._1.png").write_bytes(b"AppleDouble")  # hidden litter is not an image either
+    with pytest.raises(InputError, match="class folder.* dog .*hold no images"):
+        list_image_folder(tmp_path)
+    Image.new("L", (8, 8)).save(tmp_path / "dog" / "1.png")
+    assert [(p.name, label) for p, label, _ in list_image_folder(tmp_path)] == [("1.png", "cat"), ("1.png", "dog")]
