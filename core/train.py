@@ -355,10 +355,15 @@ class Trainer:
         buffer = io.BytesIO()
         torch.save(state, buffer)
         data = buffer.getvalue()
-        atomic_write_bytes(self.run_dir / CHECKPOINT_NAME, data)
-        meta = {"sha256": hash_bytes(data), "step": state["global_step"], "epoch": state["epoch"],
-                "config": config_to_dict(self.config)}
+        # Two files cannot be replaced in one step: the metadata goes first, naming the new checkpoint's hash and the
+        # one it replaces, so an interruption between the two renames leaves a pair that still verifies.
+        previous = None
+        with contextlib.suppress(OSError, json.JSONDecodeError, AttributeError):
+            previous = json.loads((self.run_dir / CHECKPOINT_META).read_text()).get("sha256")
+        meta = {"sha256": hash_bytes(data), "previous_sha256": previous, "step": state["global_step"],
+                "epoch": state["epoch"], "config": config_to_dict(self.config)}
         atomic_write_text(self.run_dir / CHECKPOINT_META, json.dumps(meta, indent=2))
+        atomic_write_bytes(self.run_dir / CHECKPOINT_NAME, data)
 
     def _load_checkpoint(self) -> dict[str, Any] | None:
         import io
@@ -372,7 +377,7 @@ class Trainer:
             meta = json.loads((self.run_dir / CHECKPOINT_META).read_text())
         except (OSError, json.JSONDecodeError) as error:
             raise UnsafeArtifactError(f"checkpoint metadata in {self.run_dir} is missing or corrupt; delete the folder to restart") from error
-        if hash_bytes(data) != meta.get("sha256"):
+        if hash_bytes(data) not in {meta.get("sha256"), meta.get("previous_sha256")} - {None}:
             raise UnsafeArtifactError(f"checkpoint in {self.run_dir} does not match its recorded hash; it is corrupted. "
                                       "Delete it to restart training from scratch")
         return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)

@@ -112,6 +112,35 @@ def test_corrupted_checkpoint_is_refused(tmp_path):
         trainer.fit(resume=True)
 
 
+def test_interrupt_between_the_checkpoint_and_its_metadata_still_resumes(tmp_path, monkeypatch):
+    """The metadata is replaced first: a Ctrl-C before the checkpoint's own rename leaves a pair that verifies."""
+    import core.train as train_module
+
+    config = TrainConfig(epochs=2, batch_size=16, lr=0.1, progress_bar=False, checkpoint_every_steps=3, warmup_ratio=0)
+    torch.manual_seed(0)
+    reference = torch.nn.Linear(4, 2)
+    Trainer(reference, _toy(), config=config).fit()
+
+    real_write, writes = train_module.atomic_write_bytes, []
+
+    def interrupted(path, data):
+        writes.append(path)
+        if len(writes) == 2:  # the second checkpoint: its metadata is written, the checkpoint is not
+            raise KeyboardInterrupt
+        return real_write(path, data)
+
+    monkeypatch.setattr(train_module, "atomic_write_bytes", interrupted)
+    torch.manual_seed(0)
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(torch.nn.Linear(4, 2), _toy(), config=config, run_dir=tmp_path).fit()
+    monkeypatch.setattr(train_module, "atomic_write_bytes", real_write)
+    assert json.loads((tmp_path / "checkpoint.json").read_text())["step"] == 6  # ahead of checkpoint.pt (step 3)
+    torch.manual_seed(1)  # resumed weights come from the checkpoint, not this init
+    resumed = torch.nn.Linear(4, 2)
+    Trainer(resumed, _toy(), config=config, run_dir=tmp_path).fit(resume=True)
+    assert torch.equal(resumed.weight, reference.weight) and torch.equal(resumed.bias, reference.bias)
+
+
 def test_ddp_two_cpu_processes(tmp_path):
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(SCRIPT),
                "--run-dir", str(tmp_path / "ddp"), "--out", str(tmp_path / "ddp"), "--epochs", "2"]
