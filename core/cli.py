@@ -159,6 +159,7 @@ def _run(args: argparse.Namespace) -> int:
         from core import stream
 
         stream.output_format(args.output)
+        _refuse_output_over_input(args.input, args.output)
         reading = {k: v for k, v in options.items() if k != "engine"}  # `--option engine=...` picks who runs, not how to read
         batches = iter(cls.read_input_batches(args.input, rows=stream.STREAM_ROWS, **reading))  # read, predicted, written
         first = next(batches, None)  # bad input is reported before the model loads
@@ -186,6 +187,17 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(summary, default=str) if args.json else f"saved {args.task} model to {args.out}\n{json.dumps(summary['metrics'], default=str)}")
         return 0
     raise AssertionError(args.command)
+
+
+def _refuse_output_over_input(source: str, output: str | None) -> None:
+    """`predict --output` may not replace the input file (or a file inside an input folder): the records would
+    overwrite what they were predicted from."""
+    if output is None or source == "-":
+        return
+    given, target = Path(source).resolve(), Path(output).resolve()
+    if target == given or (given.is_dir() and given in target.parents and target.exists()):
+        raise InputError(f"--output {output} would overwrite the input it is predicted from; write the records to "
+                         "another file")
 
 
 def _prepare(args: argparse.Namespace, cls: type) -> int:

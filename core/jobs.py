@@ -55,6 +55,7 @@ def run_training(task: str, data: str | Path, out: str | Path, base: str | None 
     elif config_path or overrides:
         raise InputError(f"{task} takes no training config")
     run_dir = Path(run_dir) if run_dir is not None else out.with_name(f".{out.name}.run")
+    _check_run_dir(run_dir, out)
     lead = int(os.environ.get("RANK", "0")) == 0  # under torchrun only rank 0 locks, records and saves
     run_dir_existed = run_dir.exists()
     with output_lock(out) if lead else contextlib.nullcontext():
@@ -76,6 +77,25 @@ def run_training(task: str, data: str | Path, out: str | Path, base: str | None 
             return {"task": task, "training": {**run, "seconds": seconds}, "metrics": {}, "rank": os.environ.get("RANK")}
         saved = model.save(out)
         return _record_training(saved, run, seconds, _rows(dataset))
+
+
+def _check_run_dir(run_dir: Path, out: Path) -> None:
+    """The run folder holds checkpoints that training overwrites: it must be new, empty, or a run folder an earlier
+    `verticals train` made (its run record inside), and apart from the output folder; else `InputError`, nothing touched."""
+    run, model = run_dir.resolve(), out.resolve()
+    if run == model or model in run.parents or run in model.parents:
+        raise InputError(f"--run-dir {run_dir} and --out {out} overlap; the run folder keeps checkpoints and logs apart "
+                         "from the saved model: choose another run folder (or leave --run-dir out)")
+    if run_dir.exists() and not run_dir.is_dir():
+        raise InputError(f"the run folder {run_dir} is a file; pass a folder to --run-dir (it is created if missing)")
+    if run_dir.is_dir() and any(run_dir.iterdir()):
+        if (run_dir / "card.json").exists():
+            raise InputError(f"the run folder {run_dir} is a saved model; training would overwrite it: "
+                             "choose a new or empty --run-dir")
+        if not (run_dir / RUN_RECORD).is_file():
+            raise InputError(f"the run folder {run_dir} already holds files that are not a training run (no {RUN_RECORD}); "
+                             "training would overwrite them: delete them or choose a new or empty --run-dir (nothing was "
+                             "changed)")
 
 
 def _drop_empty_run_dir(run_dir: Path) -> None:
@@ -122,9 +142,9 @@ def _check_resume(run_dir: Path, run: dict[str, Any], resume: bool) -> None:
             raise InputError(f"--resume refused: the checkpoint in {run_dir} comes from another run ({'; '.join(differences)}). "
                              "Resume with the same data and config, or train without --resume")
         return
-    if resume and run_dir.is_dir() and any(run_dir.iterdir()):
-        raise InputError(f"--resume refused: {run_dir} holds no record of what its checkpoint was trained on; "
-                         "delete it and train without --resume")
+    if resume:  # a folder with files but no record was refused by _check_run_dir
+        raise InputError(f"--resume: there is no earlier run to continue in {run_dir}; train without --resume "
+                         "(or pass the --run-dir of the interrupted run)")
     atomic_write_text(record, json.dumps(run, indent=2, sort_keys=True))
 
 

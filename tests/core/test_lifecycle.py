@@ -97,12 +97,31 @@ def test_resume_with_other_data_or_config_is_refused(demo_task, tmp_path, capsys
     assert _train(DEMO, tmp_path / "a.csv", out, "--resume") == 0  # the same run resumes
 
 
+def test_run_dir_gets_the_protection_out_gets(demo_task, tmp_path, capsys):
+    data = _csv(tmp_path / "a.csv", [1, 2])
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "run.txt").write_text("my notes")
+    before = _snapshot(notes)
+    assert _train(DEMO, data, tmp_path / "o1", "--run-dir", str(notes)) == 2
+    assert "not a training run" in capsys.readouterr().err and _snapshot(notes) == before
+    assert _train(DEMO, data, tmp_path / "model", "--run-dir", str(tmp_path / "r")) == 0
+    saved = _snapshot(tmp_path / "model")
+    assert _train(DEMO, data, tmp_path / "o2", "--run-dir", str(tmp_path / "model")) == 2
+    assert "is a saved model" in capsys.readouterr().err and _snapshot(tmp_path / "model") == saved
+    assert _train(DEMO, data, tmp_path / "o3", "--run-dir", str(tmp_path / "o3")) == 2
+    assert "overlap" in capsys.readouterr().err and not (tmp_path / "o3").exists()
+    assert _train(DEMO, data, tmp_path / "o4", "--run-dir", str(tmp_path / "r")) == 0  # an earlier run folder: reused
+    assert _train(DEMO, data, tmp_path / "o5", "--resume") == 2
+    assert "no earlier run to continue" in capsys.readouterr().err
+
+
 def test_resume_without_a_run_record_is_refused(demo_task, tmp_path, capsys):
     run_dir = tmp_path / ".m.run"
     run_dir.mkdir()
     (run_dir / "checkpoint.pt").write_bytes(b"from an older version")
     assert _train(DEMO, _csv(tmp_path / "a.csv", [1]), tmp_path / "m", "--resume") == 2
-    assert "no record" in capsys.readouterr().err
+    assert "not a training run (no run.json)" in capsys.readouterr().err
 
 
 # 3. integrity cannot be switched off ------------------------------------------------------------------------
@@ -231,6 +250,16 @@ def test_unwritable_predict_output_is_exit_2(output, saved, tmp_path, capsys):
     target = str(tmp_path / output) if output[:1].isupper() else output
     code = main(["predict", DEMO, "--model", str(saved), "--input", str(saved / "weights.json"), "--output", target])
     assert code == 2 and capsys.readouterr().err.startswith("error: ")
+
+
+def test_predict_output_may_not_overwrite_its_input(saved, tmp_path, capsys):
+    texts = tmp_path / "mine.txt"
+    texts.write_text("first\nsecond\n")
+    for output in (str(texts), str(tmp_path / "." / "mine.txt")):
+        assert main(["predict", DEMO, "--model", str(saved), "--input", str(texts), "--output", output]) == 2
+        assert "would overwrite the input" in capsys.readouterr().err
+    assert texts.read_text() == "first\nsecond\n"
+    assert main(["predict", DEMO, "--model", str(saved), "--input", str(texts), "--output", str(tmp_path / "p.jsonl")]) == 0
 
 
 @pytest.mark.parametrize("task,setting,field", [
