@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--input", required=True, help="input file or folder")
     predict.add_argument("--model", help="hub id or saved model folder (default: the embedded default)")
     predict.add_argument("--output", help="write JSONL here, or Parquet when it ends in .parquet (default: JSONL on stdout)")
-    predict.add_argument("--batch-size", type=int)
+    predict.add_argument("--batch-size", type=_positive_int, help="inputs per model call (default: the task's own)")
     predict.add_argument("--device", default="auto")
     data_options(predict)
 
@@ -92,11 +92,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text}")
+    return value
+
+
 def _options(args: argparse.Namespace) -> dict[str, Any]:
     from core.config import parse_assignments
 
     options = {name: getattr(args, name) for name in DATA_OPTIONS if getattr(args, name, None) is not None}
-    options.update(parse_assignments(getattr(args, "option", [])))
+    options.update(parse_assignments(getattr(args, "option", []), "--option"))
     return {k: v for k, v in options.items() if k not in READER_OPTIONS}  # those reach every reader through reader_options
 
 
@@ -104,7 +114,7 @@ def _reader_options(args: argparse.Namespace) -> dict[str, Any]:
     """`--option separator=; encoding=cp1252 date_format=...`: how files are read, whatever the task."""
     from core.config import parse_assignments
 
-    return {k: str(v) for k, v in parse_assignments(getattr(args, "option", [])).items() if k in READER_OPTIONS}
+    return {k: str(v) for k, v in parse_assignments(getattr(args, "option", []), "--option").items() if k in READER_OPTIONS}
 
 
 def _print_card(card: dict[str, Any], as_json: bool) -> None:

@@ -14,8 +14,8 @@ from core.errors import InputError
 __all__ = ["TaskConfig", "SYNONYMS", "canonical_key", "resolve_config", "parse_assignments", "config_to_dict", "config_from_dict", "check_range", "FIELD_RANGES"]
 
 
-def parse_assignments(pairs: list[str] | None) -> dict[str, str]:
-    """Parse `key=value` strings.
+def parse_assignments(pairs: list[str] | None, flag: str = "--set") -> dict[str, str]:
+    """Parse `key=value` strings (given with `flag`, named in the error).
 
     >>> parse_assignments(["lr=0.1", "epochs=2"])
     {'lr': '0.1', 'epochs': '2'}
@@ -24,7 +24,7 @@ def parse_assignments(pairs: list[str] | None) -> dict[str, str]:
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise InputError(f"--set expects key=value, got {pair!r}")
+            raise InputError(f"{flag} expects key=value, got {pair!r}")
         result[key.strip()] = value.strip()
     return result
 

@@ -262,6 +262,16 @@ def test_predict_output_may_not_overwrite_its_input(saved, tmp_path, capsys):
     assert main(["predict", DEMO, "--model", str(saved), "--input", str(texts), "--output", str(tmp_path / "p.jsonl")]) == 0
 
 
+@pytest.mark.parametrize("extra,message", [(["--batch-size", "0"], "whole number >= 1"),
+                                           (["--batch-size", "two"], "whole number >= 1"),
+                                           (["--option", "separator"], "--option expects key=value")])
+def test_bad_predict_flags_are_exit_2_naming_the_flag(extra, message, saved, tmp_path, capsys):
+    texts = tmp_path / "in.txt"
+    texts.write_text("a\n")
+    assert main(["predict", DEMO, "--model", str(saved), "--input", str(texts), *extra]) == 2
+    assert message in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("task,setting,field", [
     ("finance.risk", "num_leaves=0", "num_leaves"),
     ("nlp.sentiment", "validation_fraction=1.5", "validation_fraction"),
