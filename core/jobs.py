@@ -76,7 +76,9 @@ def run_training(task: str, data: str | Path, out: str | Path, base: str | None 
         if not lead:
             return {"task": task, "training": {**run, "seconds": seconds}, "metrics": {}, "rank": os.environ.get("RANK")}
         saved = model.save(out)
-        return _record_training(saved, run, seconds, _rows(dataset))
+        card = _record_training(saved, run, seconds, _rows(dataset))
+        _drop_checkpoints(run_dir)
+        return card
 
 
 def _check_run_dir(run_dir: Path, out: Path) -> None:
@@ -96,6 +98,18 @@ def _check_run_dir(run_dir: Path, out: Path) -> None:
             raise InputError(f"the run folder {run_dir} already holds files that are not a training run (no {RUN_RECORD}); "
                              "training would overwrite them: delete them or choose a new or empty --run-dir (nothing was "
                              "changed)")
+
+
+def _drop_checkpoints(run_dir: Path) -> None:
+    """Once the model is saved nothing is left to resume: keep the run record and the log (small; jobs read the log),
+    drop checkpoints, best weights and caches (hundreds of MB for a network). `VERTICALS_KEEP_CHECKPOINTS=1` keeps
+    them, to inspect the last fine-tuned state."""
+    if os.environ.get("VERTICALS_KEEP_CHECKPOINTS", "") not in ("", "0"):
+        return
+    with contextlib.suppress(OSError):
+        for child in run_dir.iterdir():
+            if child.name not in {RUN_RECORD, "metrics.jsonl"}:
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
 
 
 def _drop_empty_run_dir(run_dir: Path) -> None:

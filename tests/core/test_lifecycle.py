@@ -213,8 +213,17 @@ def test_a_refused_training_leaves_no_lock_or_empty_run_folder_but_keeps_a_check
     from tests.core.fake_task import CounterModel
 
     data, out = _csv(tmp_path / "a.csv", [1, 2]), tmp_path / "m"
+    fit = CounterModel.fit
+
+    def checkpointed(self, data, config=None, *, run_dir=None, **options):
+        (Path(run_dir) / "checkpoint.pt").write_bytes(b"weights")
+        (Path(run_dir) / "metrics.jsonl").write_text('{"event": "end"}\n')
+        return fit(self, data, config, run_dir=run_dir, **options)
+
+    monkeypatch.setattr(CounterModel, "fit", checkpointed)
     assert _train(DEMO, data, out) == 0
     assert not (tmp_path / ".m.lock").exists()  # the lock goes with the training that held it
+    assert sorted(p.name for p in (tmp_path / ".m.run").iterdir()) == ["metrics.jsonl", "run.json"]  # saved: no checkpoint
 
     def refuse(self, data, config=None, *, run_dir=None, **_):
         (Path(run_dir) / "metrics.jsonl").write_text('{"event": "start"}\n')

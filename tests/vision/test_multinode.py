@@ -41,7 +41,7 @@ def _launch(tmp_path: Path, out: str, nodes: int) -> None:
     train = ["-m", "core.cli", "train", "vision.classification", "--data", str(tmp_path / "images"), "--model",
              str(tmp_path / "base"), "--out", str(tmp_path / out), "--device", "cpu", "--json",
              *[a for s in SETTINGS for a in ("--set", s)]]
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "VERTICALS_KEEP_CHECKPOINTS": "1"}
     launches = [subprocess.Popen([sys.executable, "-m", "torch.distributed.run", f"--nnodes={nodes}", f"--node_rank={rank}",
                                   f"--nproc_per_node={2 // nodes}", "--master_addr=127.0.0.1", f"--master_port={port}", *train],
                                  cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
