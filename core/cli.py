@@ -216,6 +216,10 @@ def _prepare(args: argparse.Namespace, cls: type) -> int:
     from core.artifacts import check_output_dir
 
     if not args.rebuild:
+        given = [flag for flag, value in (("--quick", args.quick), ("--out", args.out), ("--data", args.data)) if value]
+        if given:
+            raise InputError(f"{', '.join(given)} only apply with --rebuild (prepare without it loads the embedded "
+                             f"default); add --rebuild or leave {'them' if len(given) > 1 else 'it'} out")
         with progress.cli_bar(f"preparing the {args.task} default"):
             registry.load(args.task, None, device="cpu")
         print(json.dumps({"task": args.task, "ready": True}) if args.json else f"{args.task}: embedded default ready")

@@ -62,7 +62,7 @@ def run_training(task: str, data: str | Path, out: str | Path, base: str | None 
         try:
             dataset = cls.training_data(data, **(options or {}))  # the same reading and checks as check-data
             run = {"task": task, "data_hash": _data_hash(data), "options": {k: str(v) for k, v in (options or {}).items()},
-                   "config": config_to_dict(config), "base_model": None if base is None else str(base)}
+                   "config": config_to_dict(config), "base_model": _base_name(base)}
             if lead:
                 _check_resume(run_dir, run, resume)
             started = time.monotonic()
@@ -79,6 +79,14 @@ def run_training(task: str, data: str | Path, out: str | Path, base: str | None 
         card = _record_training(saved, run, seconds, _rows(dataset))
         _drop_checkpoints(run_dir)
         return card
+
+
+def _base_name(base: str | Path | None) -> str | None:
+    """The base model as the card records it: a folder by its absolute path (a relative one means nothing elsewhere),
+    a built-in name or hub id as given."""
+    if base is None:
+        return None
+    return str(Path(base).resolve()) if Path(base).exists() else str(base)
 
 
 def _check_run_dir(run_dir: Path, out: Path) -> None:

@@ -13,6 +13,7 @@ import copy
 import csv
 import datetime
 import io
+import json
 import logging
 import re
 from collections.abc import Iterable, Iterator
@@ -722,6 +723,22 @@ def _read_workbook(path: Path):
     return _numbers_from_text(frame, _SheetLayout(where, header))
 
 
+def _bad_json_line(path: Path) -> str | None:
+    """Where a JSON-lines file first breaks ("line 2 is not a JSON object (...)"), read line by line; None if no line does."""
+    with open(path, encoding="utf-8-sig", errors="replace") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except (json.JSONDecodeError, RecursionError) as error:
+                where = f" at column {error.colno}" if isinstance(error, json.JSONDecodeError) else ""
+                return f"line {number} is not valid JSON ({getattr(error, 'msg', error)}{where}); fix or remove it"
+            if not isinstance(record, dict):
+                return f"line {number} holds a JSON {type(record).__name__}, not an object of columns; write one {{...}} per line"
+    return None
+
+
 def read_table(path: str | Path, separator: str | None = None, columns: Iterable[str] | None = None,
                encoding: str | None = None):
     """Read a table into a polars DataFrame; `.data` files are headerless whitespace (columns "0", "1", ...).
@@ -773,7 +790,8 @@ def read_table(path: str | Path, separator: str | None = None, columns: Iterable
         raise InputError(f"{path.name} is not UTF-8 text ({error.reason} at byte {error.start}); re-save it as UTF-8") from error
     except pl.exceptions.PolarsError as error:
         message = str(error).splitlines()[0]
-        raise InputError(f"cannot parse {path.name}: {message}") from error
+        bad = _bad_json_line(path) if suffix in {".jsonl", ".ndjson"} else None
+        raise InputError(f"cannot parse {path.name}: {bad or message}") from error
     if len(set(frame.columns)) != len(frame.columns):
         raise InputError(f"{path.name} has duplicated column names")
     if frame.height == 0:

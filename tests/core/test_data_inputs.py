@@ -294,3 +294,15 @@ def test_an_empty_class_folder_is_named_not_dropped(tmp_path):
         list_image_folder(tmp_path)
     Image.new("L", (8, 8)).save(tmp_path / "dog" / "1.png")
     assert [(p.name, label) for p, label, _ in list_image_folder(tmp_path)] == [("1.png", "cat"), ("1.png", "dog")]
+
+
+def test_a_broken_json_lines_file_names_its_line(tmp_path):
+    from core.data import read_table
+
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"text": "good"}\n\n{"text": "bad" oops}\n{"text": "fine"}\n')
+    with pytest.raises(InputError, match=r"line 3 is not valid JSON \(Expecting ',' delimiter at column 16\)"):
+        read_table(path)
+    path.write_text('{"text": "good"}\n[1, 2]\n')
+    with pytest.raises(InputError, match="line 2 holds a JSON list, not an object"):
+        read_table(path)

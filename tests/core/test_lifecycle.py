@@ -116,6 +116,19 @@ def test_run_dir_gets_the_protection_out_gets(demo_task, tmp_path, capsys):
     assert "no earlier run to continue" in capsys.readouterr().err
 
 
+def test_the_card_names_a_base_model_folder_by_its_absolute_path(demo_task, tmp_path, monkeypatch):
+    data = _csv(tmp_path / "a.csv", [1, 2])
+    assert _train(DEMO, data, tmp_path / "base") == 0
+    monkeypatch.chdir(tmp_path)
+    assert _train(DEMO, data, tmp_path / "tuned", "--model", "base") == 0
+    assert read_card(tmp_path / "tuned")["training"]["base_model"] == str((tmp_path / "base").resolve())
+
+
+def test_prepare_flags_that_need_rebuild_are_refused_without_it(capsys):
+    assert main(["prepare", "nlp.sentiment", "--quick"]) == 2
+    assert "--quick only apply with --rebuild" in capsys.readouterr().err
+
+
 def test_resume_without_a_run_record_is_refused(demo_task, tmp_path, capsys):
     run_dir = tmp_path / ".m.run"
     run_dir.mkdir()
