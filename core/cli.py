@@ -200,12 +200,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _refuse_output_over_input(source: str, output: str | None) -> None:
-    """`predict --output` may not replace the input file (or a file inside an input folder): the records would
-    overwrite what they were predicted from."""
+    """`predict --output` may not replace the input file: the records would overwrite what they were predicted from."""
     if output is None or source == "-":
         return
-    given, target = Path(source).resolve(), Path(output).resolve()
-    if target == given or (given.is_dir() and given in target.parents and target.exists()):
+    if Path(output).resolve() == Path(source).resolve():
         raise InputError(f"--output {output} would overwrite the input it is predicted from; write the records to "
                          "another file")
 
