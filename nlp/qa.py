@@ -26,6 +26,8 @@ __all__ = ["QAModel", "load", "read_squad"]
 
 DEFAULT_NAME = "nlp-qa-minilm-retrieval-v1"
 LIBRARIES = ("transformers", "tokenizers", "torchmetrics")
+SPECIAL_TOKENS = 3  # [CLS] question [SEP] context [SEP]
+MIN_QUESTION_TOKENS = 16  # what a window must keep for the question beside the stride and the special tokens
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,12 +44,41 @@ class QAConfig(TrainConfig):
         "progress_bar": False,
     }
 
-    max_length: int = 384
-    stride: int = 128
+    max_length: int = 384  # tokens per window: special tokens + question + context
+    stride: int = 128  # context tokens shared by consecutive windows of a long context
+    max_query_length: int = 64  # a longer question keeps its first tokens (BERT's SQuAD script); also in the card
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_windows(self.max_length, self.stride, self.max_query_length)
 
 
-def read_squad(path_or_data: Any) -> list[dict[str, Any]]:
-    """Flatten SQuAD v1.1 / v2.0 JSON (path or parsed dict) into examples; malformed -> `InputError`.
+def check_windows(max_length: int, stride: int, max_query_length: int, positions: int | None = None) -> None:
+    """`InputError` naming the field, its value and its range when the windows cannot be cut: a window holds the
+    special tokens, at least `MIN_QUESTION_TOKENS` of question and more context than the stride it overlaps by.
+
+    >>> check_windows(64, 64, 64)
+    Traceback (most recent call last):
+    core.errors.InputError: config field 'stride' must be >= 1 and <= 44 (max_length 64 - 20 tokens kept for the question and special tokens), got 64
+    """
+    if not isinstance(max_query_length, int) or isinstance(max_query_length, bool) or max_query_length < 1:
+        raise InputError(f"config field 'max_query_length' must be >= 1 (question tokens kept), got {max_query_length!r}")
+    if positions is not None and max_length > positions:
+        raise InputError(f"config field 'max_length' must be >= {MIN_QUESTION_TOKENS + SPECIAL_TOKENS + 2} and <= {positions} "
+                         f"(the encoder's max_position_embeddings), got {max_length}")
+    room = MIN_QUESTION_TOKENS + SPECIAL_TOKENS + 1  # + one new context token per window
+    if max_length - room < 1:
+        raise InputError(f"config field 'max_length' must be >= {room + 1} (the question, special tokens and a stride "
+                         f"of at least 1), got {max_length}")
+    if not 1 <= stride <= max_length - room:
+        raise InputError(f"config field 'stride' must be >= 1 and <= {max_length - room} (max_length {max_length} - {room} "
+                         f"tokens kept for the question and special tokens), got {stride}")
+
+
+def read_squad(path_or_data: Any, allow_empty: bool = False) -> list[dict[str, Any]]:
+    """Flatten SQuAD v1.1 / v2.0 JSON (path or parsed dict), or a list of examples, into examples; malformed ->
+    `InputError` naming the question. A blank question or context is refused unless `allow_empty` (predict inputs,
+    where it becomes an error record).
 
     >>> read_squad({"data": [{"paragraphs": [{"context": "Paris is in France.", "qas": [
     ...     {"id": "1", "question": "Where is Paris?", "answers": [{"text": "France", "answer_start": 12}]}]}]}]})[0]["answers"]
@@ -65,7 +96,10 @@ def read_squad(path_or_data: Any) -> list[dict[str, Any]]:
         except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
             raise InputError(f"{where} is not valid JSON ({error}); pass a SQuAD v1.1/v2.0 file") from error
     if isinstance(data, list):
-        return [_check_example(dict(e), where, i) for i, e in enumerate(data)]
+        examples = [_check_example(e, where, i, allow_empty) for i, e in enumerate(data)]
+        if not examples:
+            raise InputError(f"{where} holds no questions")
+        return examples
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
         raise InputError(f"{where} is not SQuAD JSON: expected an object with a 'data' list of articles")
     examples = []
@@ -79,30 +113,94 @@ def read_squad(path_or_data: Any) -> list[dict[str, Any]]:
             for q, qa in enumerate(paragraph["qas"]):
                 if not isinstance(qa, dict) or not isinstance(qa.get("question"), str):
                     raise InputError(f"{where}: article {a} paragraph {p} question {q} has no 'question' string")
-                answers = qa.get("answers", [])
-                if not isinstance(answers, list) or not all(isinstance(x, dict) and isinstance(x.get("text"), str) for x in answers):
-                    raise InputError(f"{where}: question {qa.get('id', q)!r} has malformed 'answers' (a list of {{text, answer_start}})")
-                examples.append({"id": str(qa.get("id", f"{a}-{p}-{q}")), "question": qa["question"], "context": paragraph["context"],
-                                 "answers": [x["text"] for x in answers],
-                                 "answer_starts": [int(x.get("answer_start", -1)) for x in answers],
-                                 "is_impossible": bool(qa.get("is_impossible", not answers))})
+                identity = str(qa.get("id", f"{a}-{p}-{q}"))
+                named = f"{where}: question {identity!r}"
+                texts, starts = _answers(qa.get("answers", []), None, named)
+                examples.append(_checked({"id": identity, "question": qa["question"], "context": paragraph["context"],
+                                          "answers": texts, "answer_starts": starts,
+                                          "is_impossible": bool(qa.get("is_impossible", not texts))}, named, allow_empty))
     if not examples:
         raise InputError(f"{where} holds no questions")
     return examples
 
 
-def _check_example(example: dict[str, Any], where: str, index: int) -> dict[str, Any]:
+def _check_example(example: Any, where: str, index: int, allow_empty: bool = False) -> dict[str, Any]:
+    """One example of a JSON list: {question, context, answers} with SQuAD or datasets-style answers."""
+    if not isinstance(example, dict):
+        raise InputError(f"{where}: example {index + 1} is not an object (got {example!r:.40}); each example is "
+                         f"{{\"id\", \"question\", \"context\", \"answers\"}} (or use SQuAD's articles -> paragraphs -> qas)")
+    identity = str(example["id"]) if example.get("id") is not None else str(index)
+    named = f"{where}: example {index + 1}" + (f" (id {identity!r})" if example.get("id") is not None else "")
     if not isinstance(example.get("question"), str) or not isinstance(example.get("context"), str):
-        raise InputError(f"{where}: example {index} needs 'question' and 'context' strings")
-    answers = example.get("answers", [])
-    if isinstance(answers, dict):  # datasets-style {"text": [...], "answer_start": [...]}
-        example["answer_starts"] = list(answers.get("answer_start", []))
-        answers = list(answers.get("text", []))
-    example["answers"] = list(answers)
-    example.setdefault("answer_starts", [-1] * len(answers))
-    example.setdefault("id", str(index))
-    example.setdefault("is_impossible", not answers)
+        raise InputError(f"{named} needs 'question' and 'context' strings")
+    texts, starts = _answers(example.get("answers", []), example.get("answer_starts"), named)
+    return _checked({**example, "id": identity, "answers": texts, "answer_starts": starts,
+                     "is_impossible": bool(example.get("is_impossible", not texts))}, named, allow_empty)
+
+
+def _checked(example: dict[str, Any], named: str, allow_empty: bool) -> dict[str, Any]:
+    for field in ("question", "context"):
+        if not allow_empty and not example[field].strip():
+            raise InputError(f"{named} has an empty {field!r}; fill it in or remove the question")
     return example
+
+
+def _answers(raw: Any, starts: Any, named: str) -> tuple[list[str], list[int]]:
+    """(texts, character starts) of one question's answers, from SQuAD's list of {text, answer_start}, datasets'
+    {"text": [...], "answer_start": [...]} or a list of texts (then `starts`, read earlier, or none). -1: no offset
+    given (training finds the text in the context)."""
+    if raw is None:
+        return [], []
+    if isinstance(raw, dict):  # datasets-style; an empty answer_start list means the offsets are unknown
+        texts, offsets = raw.get("text", []), raw.get("answer_start", [])
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            raise InputError(f"{named}: 'answers.text' must be a list of strings, got {texts!r:.80}")
+        if not isinstance(offsets, list) or (offsets and len(offsets) != len(texts)):
+            raise InputError(f"{named}: 'answers.answer_start' must be a list with one offset per answer text "
+                             f"({len(texts)}), or empty to find the texts in the context; got {offsets!r:.80}")
+        return texts, [_offset(x, named) for x in offsets] or [-1] * len(texts)
+    if not isinstance(raw, list):
+        raise InputError(f"{named} has malformed 'answers' (a list of {{text, answer_start}}), got {type(raw).__name__}")
+    texts, offsets = [], []
+    for answer in raw:
+        if isinstance(answer, str):
+            texts.append(answer)
+            offsets.append(-1)
+        elif isinstance(answer, dict) and isinstance(answer.get("text"), str):
+            texts.append(answer["text"])
+            offsets.append(_offset(answer.get("answer_start", -1), named))
+        else:
+            raise InputError(f"{named} has malformed 'answers' (a list of {{text, answer_start}}): {answer!r:.80}")
+    if isinstance(starts, list) and len(starts) == len(texts) and all(x == -1 for x in offsets):  # already read once
+        offsets = [_offset(x, named) for x in starts]
+    return texts, offsets
+
+
+def _offset(value: Any, named: str) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or value < -1:
+        raise InputError(f"{named}: 'answer_start' must be the answer's character offset in the context (an integer "
+                         f">= 0), got {value!r:.40}; leave it out to have the answer text found in the context")
+    return value
+
+
+def _answer_span(example: dict[str, Any]) -> tuple[int, int] | None:
+    """Character (start, end) of the first answer located in the context: its offset, else where its text occurs."""
+    for text, start in zip(example["answers"], example["answer_starts"]):
+        if start < 0:
+            start = example["context"].find(text)
+        if start >= 0:
+            return start, start + len(text)
+    return None
+
+
+def _check_answers_located(examples: list[dict[str, Any]]) -> None:
+    """Training needs each answer's position: an answer with no offset whose text is not in its context is refused."""
+    for example in examples:
+        if example["answers"] and _answer_span(example) is None:
+            raise InputError(f"question {example['id']!r}: the answer {example['answers'][0]!r:.60} has no 'answer_start' "
+                             f"and is not in its context; give its character offset or fix the answer text")
 
 
 def _clean_inputs(inputs: Any) -> list[dict[str, str]]:
@@ -134,8 +232,9 @@ class QAModel(TaskModel):
     default_batch_size: ClassVar[int] = 16
 
     def __init__(self, kind: str, *, model=None, tokenizer=None, encoder: TextEncoder | None = None, device=None,
-                 max_length: int = 384, stride: int = 128, max_answer_tokens: int = 30, allow_no_answer: bool = False,
-                 no_answer_margin: float = 0.0, name: str = "qa", info: dict[str, Any] | None = None):
+                 max_length: int = 384, stride: int = 128, max_query_length: int = 64, max_answer_tokens: int = 30,
+                 allow_no_answer: bool = False, no_answer_margin: float = 0.0, name: str = "qa",
+                 info: dict[str, Any] | None = None):
         self.kind = kind
         self.model_ = model
         self.tokenizer_ = tokenizer
@@ -143,6 +242,7 @@ class QAModel(TaskModel):
         self.device = device
         self.max_length = max_length
         self.stride = stride
+        self.max_query_length = max_query_length
         self.max_answer_tokens = max_answer_tokens
         self.allow_no_answer = allow_no_answer
         self.no_answer_margin = no_answer_margin
@@ -202,7 +302,8 @@ class QAModel(TaskModel):
         card, device = read_card(path, task=cls.task), pick_device(device)
         settings = card.get("preprocessing", {})
         kwargs = dict(name=card.get("name", Path(path).name), info=card, max_length=settings.get("max_length", 384),
-                       stride=settings.get("stride", 128), max_answer_tokens=settings.get("max_answer_tokens", 30),
+                       stride=settings.get("stride", 128), max_query_length=settings.get("max_query_length", 64),
+                       max_answer_tokens=settings.get("max_answer_tokens", 30),
                        allow_no_answer=settings.get("allow_no_answer", False), no_answer_margin=settings.get("no_answer_margin", 0.0))
         if card.get("kind") == "retrieval":
             return cls("retrieval", encoder=TextEncoder.from_dir(Path(path) / "encoder", device, max_length=256), device=device, **kwargs)
@@ -227,6 +328,11 @@ class QAModel(TaskModel):
         return read_squad(path)
 
     @classmethod
+    def validate_training_data(cls, data: Any, **options: Any) -> None:
+        """Every answer must be locatable in its context (an offset, or its text found there)."""
+        _check_answers_located(data)
+
+    @classmethod
     def read_inputs(cls, path: str | Path, **options: Any) -> list[dict[str, str]]:
         """SQuAD JSON, or a table / JSONL with `question` and `context` columns."""
         from core.protocols import Inputs, identify_inputs
@@ -237,9 +343,11 @@ class QAModel(TaskModel):
 
             data = read_json(path, "SQuAD or QA JSON")
             if isinstance(data, dict):  # SQuAD: articles -> paragraphs -> questions, each with its own id
-                examples = read_squad(data)
+                examples = read_squad(data, allow_empty=True)
+                errors = {i: f"empty {name}" for i, e in enumerate(examples) for name in ("context", "question")
+                          if not e[name].strip()}  # a blank question: an error record under its id, as in a table
                 return Inputs([{"question": e["question"], "context": e["context"]} for e in examples],
-                              ids=[{"id": e["id"]} for e in examples])
+                              ids=[{"id": e["id"]} for e in examples], errors=errors)
             # a JSON list of {question, context} records reads as a table, like JSONL: `row` (1-based) or its id column
         from core.data import read_table, require_columns
 
@@ -289,10 +397,7 @@ class QAModel(TaskModel):
     def _predict_extractive(self, items: list[dict[str, str]], batch_size: int) -> list[dict[str, Any]]:
         import torch
 
-        with tokenizer_lock:
-            features = self.tokenizer_([x["question"] for x in items], [x["context"] for x in items], truncation="only_second",
-                                       max_length=self.max_length, stride=self.stride, return_overflowing_tokens=True,
-                                       return_offsets_mapping=True, padding="longest")
+        features = self._windows(items, padding="longest")
         mapping = features.pop("overflow_to_sample_mapping")
         offsets = features.pop("offset_mapping")
         sequence_ids = [features.sequence_ids(i) for i in range(len(mapping))]
@@ -318,6 +423,37 @@ class QAModel(TaskModel):
             records.append({"answer": item["context"][start:end], "start": int(start), "end": int(end),
                             "score": round(confidence, 6), "no_answer": False})
         return records
+
+    def _positions(self) -> int | None:
+        """The longest window this encoder takes: its position embeddings (or its tokenizer's limit, if lower)."""
+        model, tokenizer = (self.encoder_.model, self.encoder_.tokenizer) if self.kind == "retrieval" else (self.model_, self.tokenizer_)
+        limits = [getattr(model.config, "max_position_embeddings", None), getattr(tokenizer, "model_max_length", None)]
+        limits = [n for n in limits if isinstance(n, int) and 0 < n < 1_000_000]  # a tokenizer without a limit says 1e30
+        return min(limits) if limits else None
+
+    def _windows(self, items: list[dict[str, Any]], padding: str):
+        """Tokenised (question, context) windows over each context, `stride` tokens overlapping; a question longer than
+        `max_query_length` tokens keeps its first ones (BERT's SQuAD rule), so every window keeps room for context."""
+        check_windows(self.max_length, self.stride, self.max_query_length, self._positions())
+        room = min(self.max_query_length, self.max_length - self.stride - SPECIAL_TOKENS - 1)
+        with tokenizer_lock:
+            questions = self._cut_questions([x["question"] for x in items], room)
+            return self.tokenizer_(questions, [x["context"] for x in items], truncation="only_second",
+                                   max_length=self.max_length, stride=self.stride, return_overflowing_tokens=True,
+                                   return_offsets_mapping=True, padding=padding)
+
+    def _cut_questions(self, questions: list[str], tokens: int) -> list[str]:
+        """Each question cut after its first `tokens` tokens, at a token's end (re-checked: a cut word may tokenise anew)."""
+        encoded = self.tokenizer_(questions, add_special_tokens=False, return_offsets_mapping=True, truncation=True,
+                                  max_length=tokens + 1)  # one more than kept: enough to tell a long question
+        cut = list(questions)
+        for i, (ids, offsets) in enumerate(zip(encoded["input_ids"], encoded["offset_mapping"])):
+            keep = tokens
+            while len(ids) > tokens and keep > 0:
+                cut[i] = questions[i][:offsets[keep - 1][1]]
+                ids = self.tokenizer_(cut[i], add_special_tokens=False, truncation=True, max_length=tokens + 1)["input_ids"]
+                keep -= 1
+        return cut
 
     def _best_in_feature(self, starts, ends, offsets, sequence_ids, best) -> None:
         best["null"] = min(best["null"], float(starts[0] + ends[0]))
@@ -370,16 +506,19 @@ class QAModel(TaskModel):
         """Fine-tune an extractive QA head on SQuAD-format examples (a retrieval model becomes a MiniLM QA reader)."""
         config = config or QAConfig()
         examples = read_squad(data)
+        held_out = read_squad(validation_data) if validation_data is not None else None
+        _check_answers_located(examples + (held_out or []))
+        check_windows(config.max_length, config.stride, config.max_query_length, self._positions())  # this encoder's limit
         if self.kind == "retrieval":
             converted = self._as_extractive()
             self.kind, self.model_, self.tokenizer_, self.encoder_ = "extractive", converted.model_, converted.tokenizer_, None
-        if validation_data is not None:
-            train, validation = examples, read_squad(validation_data)
+        if held_out is not None:
+            train, validation = examples, held_out
         else:
             order = np.random.default_rng(config.seed).permutation(len(examples))
             n_val = int(round(len(examples) * config.validation_fraction)) if len(examples) >= 10 else 0
             validation, train = [examples[i] for i in order[:n_val]], [examples[i] for i in order[n_val:]]
-        self.max_length, self.stride = config.max_length, config.stride
+        self.max_length, self.stride, self.max_query_length = config.max_length, config.stride, config.max_query_length
         self.allow_no_answer = self.allow_no_answer or any(not e["answers"] for e in examples)
         train_rows, val_rows = self._features(train), self._features(validation) if validation else None
         if not train_rows:
@@ -404,22 +543,17 @@ class QAModel(TaskModel):
         """Tokenised windows with start/end token positions (CLS = 0 when the answer is outside / absent)."""
         if not examples:
             return []
-        with tokenizer_lock:
-            encoded = self.tokenizer_([e["question"] for e in examples], [e["context"] for e in examples], truncation="only_second",
-                                      max_length=self.max_length, stride=self.stride, return_overflowing_tokens=True,
-                                      return_offsets_mapping=True, padding="max_length")
+        encoded = self._windows(examples, padding="max_length")
         names = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoded]
         rows = []
         for i, example_index in enumerate(encoded["overflow_to_sample_mapping"]):
             example = examples[example_index]
             start_token = end_token = 0
             if example["answers"]:
-                char_start = example["answer_starts"][0]
-                if char_start < 0:
-                    char_start = example["context"].find(example["answers"][0])
-                if char_start < 0:
+                span = _answer_span(example)
+                if span is None:
                     continue
-                char_end = char_start + len(example["answers"][0])
+                char_start, char_end = span
                 sequence = encoded.sequence_ids(i)
                 offsets = encoded["offset_mapping"][i]
                 context = [t for t, s in enumerate(sequence) if s == 1]
@@ -441,6 +575,7 @@ class QAModel(TaskModel):
     # save() is core.TaskModel's: this card, then these weights, hashed and written atomically
     def save_card(self) -> dict[str, Any]:
         return {**self.card, "preprocessing": {"max_length": self.max_length, "stride": self.stride,
+                                               "max_query_length": self.max_query_length,
                                                "max_answer_tokens": self.max_answer_tokens,
                                                "allow_no_answer": self.allow_no_answer, "no_answer_margin": self.no_answer_margin}}
 

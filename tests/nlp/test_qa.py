@@ -109,3 +109,78 @@ def test_json_inputs_carry_squad_ids_or_rows_like_jsonl(tmp_path):
                                                                            {"row": 2, "error": "empty question"}]
     listed.write_text(json.dumps([{"id": "q7", "question": "Who?", "context": "Ann wrote it."}]))
     assert list(predict_records(Echo(), QAModel.read_inputs(listed))) == [{"id": "q7", "answer": "Ann"}]
+
+
+@pytest.mark.parametrize("data, named", [
+    ([1, 2], "example 1 is not an object"),
+    (["abc"], "example 1 is not an object \\(got 'abc'\\)"),
+    ([{"id": "x", "question": "Who?", "context": "Bob did it.", "answers": {"text": ["Bob"], "answer_start": [0, 4]}}],
+     "'x'.*one offset per answer text"),
+    ({"data": [{"paragraphs": [{"context": "Bob did it.", "qas": [
+        {"id": "q9", "question": "Who?", "answers": [{"text": "Bob", "answer_start": None}]}]}]}]}, "'q9'.*answer_start.*None"),
+    ({"data": [{"paragraphs": [{"context": "Bob did it.", "qas": [
+        {"id": "q9", "question": "Who?", "answers": [{"text": "Bob", "answer_start": "zero"}]}]}]}]}, "'q9'.*answer_start.*'zero'"),
+])
+def test_read_squad_names_the_example_and_field_of_malformed_data(data, named):
+    with pytest.raises(InputError, match=named):
+        read_squad(data)
+
+
+def test_blank_squad_question_is_an_error_record_in_predict_and_refused_in_evaluate(tmp_path, extractive):
+    from core.protocols import predict_records
+
+    data = squad_dict()
+    data["data"][0]["paragraphs"][0]["qas"].append({"id": "q7", "question": "  ", "answers": [{"text": "Paris", "answer_start": 0}]})
+    path = tmp_path / "squad.json"
+    path.write_text(json.dumps(data))
+    records = list(predict_records(extractive, QAModel.read_inputs(path)))
+    assert [r["id"] for r in records] == ["q1", "q7", "q2"]
+    assert records[1] == {"id": "q7", "error": "empty question"} and "answer" in records[0] and "answer" in records[2]
+    with pytest.raises(InputError, match="'q7' has an empty 'question'"):
+        QAModel.read_data(path)
+    with pytest.raises(InputError, match="'q7' has an empty 'question'"):
+        extractive.evaluate(data)
+
+
+def test_question_longer_than_the_window_keeps_its_first_tokens(extractive):
+    long_question = "Where " + "is the capital " * 60 + "?"
+    records = extractive.predict([("Where is Paris?", "Paris is the capital of France."),
+                                  (long_question, "Paris is the capital of France.")])
+    assert all(r["answer"] == "Paris is the capital of France."[r["start"]:r["end"]] for r in records)
+    data = squad_dict()
+    data["data"][0]["paragraphs"][0]["qas"][0]["question"] = long_question
+    assert extractive.evaluate(data)["n"] == 2
+    features = extractive._features(read_squad(data))
+    assert features and all(len(row["input_ids"]) == 32 for row in features)
+    assert extractive.save_card()["preprocessing"]["max_query_length"] == 64
+
+
+def test_fit_finds_answers_given_without_offsets_and_names_one_not_in_its_context():
+    model, tokenizer = tiny_qa()
+    qa = QAModel.from_model(model, tokenizer, device="cpu")
+    config = QAModel.Config(epochs=1, max_steps=1, batch_size=2, max_length=32, stride=8)
+    rows = [{"id": f"d{i}", "question": "Who won the game?", "context": "Paris won the game.",
+             "answers": {"text": ["Paris"], "answer_start": []}} for i in range(2)]
+    assert read_squad(rows)[0]["answer_starts"] == [-1]
+    assert qa.fit(rows, config).max_length == 32 and qa._features(read_squad(rows))[0]["start_positions"] > 0
+    rows[1]["answers"] = {"text": ["London"], "answer_start": []}
+    with pytest.raises(InputError, match="'d1'.*not in its context"):
+        qa.fit(rows, config)
+    with pytest.raises(InputError, match="'d1'.*not in its context"):
+        QAModel.validate_training_data(read_squad(rows))
+
+
+def test_window_settings_outside_the_encoder_are_named():
+    from core.config import resolve_config
+
+    with pytest.raises(InputError, match="'stride' must be >= 1 and <= 44.*got 64"):
+        resolve_config(QAModel.Config, overrides={"max_length": "64", "stride": "64"})
+    with pytest.raises(InputError, match="'max_query_length' must be >= 1"):
+        QAModel.Config(max_query_length=0)
+    model, tokenizer = tiny_qa()  # 128 position embeddings
+    qa = QAModel.from_model(model, tokenizer, device="cpu")
+    with pytest.raises(InputError, match="'max_length' must be .*<= 128.*got 1000"):
+        qa.fit(squad_dict(), QAModel.Config(epochs=1, max_steps=1, max_length=1000))
+    qa.max_length = 1000
+    with pytest.raises(InputError, match="'max_length' must be .*<= 128"):
+        qa.predict([("Where is Paris?", "Paris is the capital of France.")])
