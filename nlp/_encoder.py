@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
+import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from core.errors import InputError, MissingDependencyError
 
-__all__ = ["minilm_path", "clean_texts", "sorted_batches", "TextEncoder", "tokenizer_lock", "detokenize_ptb"]
+__all__ = ["minilm_path", "is_blank", "clean_texts", "sorted_batches", "TextEncoder", "tokenizer_lock", "detokenize_ptb"]
 
 # Fast tokenizers raise "Already borrowed" when one instance is used from two threads at once.
 tokenizer_lock = threading.Lock()
@@ -40,6 +41,15 @@ def detokenize_ptb(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+def is_blank(text: str) -> bool:
+    """Whether a text holds nothing but whitespace and invisible format characters (zero-width space, BOM: category Cf).
+
+    >>> is_blank(" \u200b\ufeff "), is_blank("\u200bok")
+    (True, False)
+    """
+    return all(ch.isspace() or unicodedata.category(ch) == "Cf" for ch in text)
+
+
 def clean_texts(inputs: Any, what: str = "text") -> list[str]:
     """Validate a list of non-empty strings (a single string is wrapped); anything else -> `InputError`.
 
@@ -57,7 +67,7 @@ def clean_texts(inputs: Any, what: str = "text") -> list[str]:
     for index, value in enumerate(inputs, 1):
         if not isinstance(value, str):
             raise InputError(f"{what} {index} is a {type(value).__name__}, not a string")
-        if not value.strip():
+        if is_blank(value):
             raise InputError(f"{what} {index} is empty; pass non-empty strings")
         texts.append(value)
     return texts
@@ -97,22 +107,25 @@ class TextEncoder:
         tokenizer = AutoTokenizer.from_pretrained(str(path))
         return cls(model, tokenizer, device, max_length)
 
-    def tokenize(self, texts: Sequence[str], **kwargs: Any):
+    def tokenize(self, texts: Sequence[str], max_length: int | None = None, **kwargs: Any):
         with tokenizer_lock:
-            return self.tokenizer(list(texts), truncation=True, max_length=self.max_length, **kwargs)
+            return self.tokenizer(list(texts), truncation=True, max_length=max_length or self.max_length, **kwargs)
 
-    def encode(self, texts: Sequence[str], batch_size: int = 64, progress: Callable[[int], None] | None = None):
-        """(N, H) float32 tensor of normalised mean-pooled embeddings, computed in length-sorted batches."""
+    def encode(self, texts: Sequence[str], batch_size: int = 64, progress: Callable[[int], None] | None = None,
+               max_length: int | None = None):
+        """(N, H) float32 tensor of normalised mean-pooled embeddings, computed in length-sorted batches; texts are cut
+        at `max_length` tokens (default: the encoder's own)."""
         import torch
 
         texts = list(texts)
         if not texts:
             return torch.zeros((0, self.model.config.hidden_size))
-        lengths = [len(ids) for ids in self.tokenize(texts)["input_ids"]]
+        lengths = [len(ids) for ids in self.tokenize(texts, max_length)["input_ids"]]
         output = torch.zeros((len(texts), self.model.config.hidden_size))
         with torch.inference_mode():
             for done, batch in enumerate(sorted_batches(lengths, batch_size)):
-                encoded = self.tokenize([texts[i] for i in batch], padding=True, return_tensors="pt").to(self.device)
+                encoded = self.tokenize([texts[i] for i in batch], max_length, padding=True,
+                                        return_tensors="pt").to(self.device)
                 hidden = self.model(**encoded).last_hidden_state  # (B, T, H)
                 output[batch] = mean_pool(hidden, encoded["attention_mask"]).float().cpu()
                 if progress is not None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import InputError
+from nlp._encoder import is_blank
 
 __all__ = ["TEXT_COLUMNS", "read_text_table", "label_first_lines", "text_table_inputs", "as_text_frame", "label_names", "label_indices", "split_frame"]
 
@@ -64,7 +65,8 @@ def as_text_frame(data: Any, text_column: str | None = None, label_column: str |
         raise InputError(f"{where} has no rows")
     if frame["text"].dtype != pl.String:
         raise InputError(f"{where}: the text column {text!r} holds {frame['text'].dtype}, not text")
-    empty = frame.with_row_index().filter(pl.col("text").is_null() | (pl.col("text").str.strip_chars() == ""))
+    # blank: whitespace and invisible format characters (zero-width space, BOM: Unicode category Cf) only
+    empty = frame.with_row_index().filter(pl.col("text").is_null() | pl.col("text").str.contains(r"^[\s\p{Cf}]*$"))
     if empty.height and not allow_empty:
         raise InputError(f"{where}: row {int(empty['index'][0]) + 1} has an empty text ({empty.height} empty in all); remove or fill them")
     if require_label and frame["label"].null_count():
@@ -156,7 +158,7 @@ def text_table_inputs(path: str | Path, text_column: str | None = None, id_colum
     texts = as_text_frame(table, text_column, where=path.name, require_label=False, allow_empty=True)["text"].to_list()
     texts = ["" if text is None else text for text in texts]
     return Inputs(texts, ids=identify_inputs(table, id_column).ids,
-                  errors={i: "empty text" for i, text in enumerate(texts) if not text.strip()})
+                  errors={i: "empty text" for i, text in enumerate(texts) if is_blank(text)})
 
 
 def label_names(values: list[Any]) -> list[str]:
@@ -181,28 +183,71 @@ def label_names(values: list[Any]) -> list[str]:
     return names
 
 
+LABEL_ALIASES = {"pos": "positive", "neg": "negative"}  # read against a model labelled negative/positive
+
+
+def _number(value: Any) -> int | None:
+    """A label written as an integer (1, 1.0, "1", " -2 ") as an int; anything else (names, bools) None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+        return int(value)
+    return None
+
+
 def label_indices(values: list[Any], labels: list[str]) -> list[int]:
-    """Map data labels (names, or ints indexing `labels`) to class indices; unknown -> `InputError`.
+    """Map data labels to class indices: by the model's label names (case-insensitive; pos/neg for a model labelled
+    negative/positive), or by class number 0..k-1 where the names are not numbers. When the model's names are numbers
+    (ratings "1".."5") a label that is both a name and another class's number could mean either, so the data must
+    use one convention: all names, or all numbers that are none of the names. Unknown or mixed -> `InputError`.
 
     >>> label_indices([1, "negative"], ["negative", "positive"])
     [1, 0]
+    >>> label_indices([2, 1], ["1", "2"]), label_indices([0, 1], ["negative", "positive"])
+    ([1, 0], [0, 1])
+    >>> label_indices([0, 1], ["1", "2"])
+    Traceback (most recent call last):
+    core.errors.InputError: the labels 0, 1 cannot be matched to the model's labels ['1', '2'] one way: 1 is one of its label names (class '1') and also class number 1 (class '2'), and 0 is no name, only class number 0 (class '1'). Relabel the data with the model's label names (1, 2)
     """
     lookup = {name.lower(): i for i, name in enumerate(labels)}
-    out = []
-    for value in values:
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        key = str(value).lower()
+    if sorted(lookup) == list(NAMED_BINARY):
+        lookup.update({alias: lookup[name] for alias, name in LABEL_ALIASES.items() if alias not in lookup})
+    numeric_names = any(_number(name) is not None for name in labels)
+    by_name, by_number = {}, {}  # distinct value -> class index, each way it can be read
+    for value in dict.fromkeys(values):  # distinct, in order of first appearance
+        number = _number(value)
+        key = str(number if number is not None else value).strip().lower()
         if key in lookup:
-            out.append(lookup[key])
-        elif isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(labels):
-            out.append(value)
-        elif key in {"0", "1"} and len(labels) == 2:
-            out.append(int(key))
-        else:
+            by_name[value] = lookup[key]
+        if number is not None and 0 <= number < len(labels):
+            by_number[value] = number
+        if value not in by_name and value not in by_number:
             raise InputError(f"label {value!r} is not one of the model's labels {labels}; "
                              "use those names (or 0..n-1), or retrain with fit() on your labels")
-    return out
+    if len(by_name) == len(set(by_name) | set(by_number)):  # every label is a name: names win
+        chosen = by_name
+    elif not numeric_names:  # names and class numbers cannot be confused: each label read the one way it can be
+        chosen = {**by_number, **by_name}
+    else:
+        ambiguous = [v for v in by_name if v in by_number and by_name[v] != by_number[v]]
+        named_only = [v for v in by_name if v not in by_number]
+        if not ambiguous and not named_only:  # numbers that are none of the names: class numbers throughout
+            chosen = by_number
+        else:
+            clash = ambiguous[0] if ambiguous else named_only[0]
+            other = next(v for v in by_number if v not in by_name)
+            how = (f"{clash} is one of its label names (class {labels[by_name[clash]]!r})"
+                   + (f" and also class number {by_number[clash]} (class {labels[by_number[clash]]!r})" if clash in by_number else ""))
+            raise InputError(
+                f"the labels {', '.join(str(v) for v in sorted(by_name.keys() | by_number.keys(), key=str))} cannot be "
+                f"matched to the model's labels {labels} one way: {how}, and {other} is no name, only class number "
+                f"{by_number[other]} (class {labels[by_number[other]]!r}). Relabel the data with the model's label "
+                f"names ({', '.join(labels)})")
+    return [chosen[value] for value in values]
 
 
 def split_frame(frame, validation_fraction: float, seed: int):

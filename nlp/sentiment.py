@@ -19,14 +19,14 @@ from core.card import compare_cards
 from core.config import config_to_dict
 from core.data import read_text_inputs, text_input_batches
 from core.device import pick_device
-from core.errors import InputError, MissingDependencyError, ModelNotFoundError
+from core.errors import InputError, MissingDependencyError, ModelNotFoundError, UnsafeArtifactError
 from core.evaluate import classification_metrics, confusion_plot, metric_card, score_plots
 from core.progress import report
 from core.protocols import TaskModel
 from core.registry import missing_model_message
 from core.train import TrainConfig, Trainer
-from nlp._encoder import (TextEncoder, clean_texts, detokenize_ptb, mean_pool, minilm_path, sorted_batches,
-                          tokenizer_lock)
+from nlp._encoder import (TextEncoder, clean_texts, detokenize_ptb, is_blank, mean_pool, minilm_path,
+                          sorted_batches, tokenizer_lock)
 from nlp._textdata import as_text_frame, label_indices, label_names, read_text_table, split_frame, text_table_inputs
 
 __all__ = ["SentimentModel", "load", "compare_cards"]
@@ -34,6 +34,7 @@ __all__ = ["SentimentModel", "load", "compare_cards"]
 DEFAULT_NAME = "nlp-sentiment-minilm-v3"
 QUICK_ENV = "VERTICALS_SENTIMENT_QUICK"  # "1": build (and cache) the quick variant instead of loading the shipped default
 LIBRARIES = ("transformers", "tokenizers", "sentence-transformers")
+KINDS = ("embedding", "classifier")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,7 +54,7 @@ class SentimentConfig(TrainConfig):
 
     tune_encoder: bool = True  # embedding model: fine-tune the encoder end to end too (False: the head alone, faster)
     encoder_lr: float = 2e-5  # the encoder's learning rate when tune_encoder is set
-    max_length: int = 128
+    max_length: int = 128  # tokens per text, in training and at prediction alike (at most the encoder's positions)
     text_column: str | None = None
     label_column: str | None = None
 
@@ -112,8 +113,9 @@ class SentimentModel(TaskModel):
         """Wrap an in-memory transformers sequence classifier and its tokenizer."""
         labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
         chosen = pick_device(device)
+        limit = _token_limit(model.config, tokenizer)  # a network with fewer positions than the default reads fewer tokens
         return cls("classifier", labels, classifier=model.to(chosen).eval(), tokenizer=tokenizer, device=chosen,
-                   name=name, max_length=max_length)
+                   name=name, max_length=min(max_length, limit) if limit else max_length)
 
     @classmethod
     def from_encoder(cls, encoder_dir: str | Path, labels: list[str] = ("negative", "positive"), device: str = "auto",
@@ -198,26 +200,70 @@ class SentimentModel(TaskModel):
 
     @classmethod
     def load_folder(cls, path: Path, device: str = "auto", **options: Any) -> "SentimentModel":
+        """A folder written by save(); its card must agree with its weights (kind, labels, max_length), else
+        `UnsafeArtifactError`: a hand-edited card would otherwise mislabel or drop classes without a word."""
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+        path = Path(path)
         card = read_card(path, task=cls.task)
         chosen = pick_device(device)
-        options = dict(max_length=card.get("preprocessing", {}).get("max_length", 128),
-                       detokenize=card.get("preprocessing", {}).get("detokenize", True),
-                       name=card.get("name", Path(path).name), info=card)
-        if card.get("kind") == "embedding":
+        kind, labels, files = card.get("kind"), card.get("labels"), card.get("files") or {}
+        preprocessing = card.get("preprocessing") or {}
+        if kind not in KINDS:
+            raise _mismatch(path, f"its kind is {kind!r}; a sentiment model is {' or '.join(map(repr, KINDS))}")
+        if not isinstance(labels, list) or len(labels) < 2 or not all(isinstance(n, str) and n.strip() for n in labels) \
+                or len(set(labels)) != len(labels):
+            raise _mismatch(path, f"its labels {labels!r} are not a list of two or more distinct names")
+        options = dict(max_length=preprocessing.get("max_length", 128), detokenize=preprocessing.get("detokenize", True),
+                       name=card.get("name", path.name), info=card)
+        if kind == "embedding":
             import torch
 
-            encoder = _shipped_encoder(Path(path), card, chosen) if card.get("encoder") else \
-                TextEncoder.from_dir(Path(path) / "encoder", chosen)
-            weights = {name: value.float() for name, value in load_tensors(Path(path) / "head.safetensors").items()}
-            head = torch.nn.Linear(weights["weight"].shape[1], weights["weight"].shape[0])
+            if "head.safetensors" not in files:
+                raise _mismatch(path, "its kind is 'embedding' but it lists no head.safetensors (a classifier folder? its kind "
+                                "would be 'classifier')")
+            if not card.get("encoder") and "encoder/config.json" not in files:
+                raise _mismatch(path, "its kind is 'embedding' but it lists no encoder/ folder")
+            weights = {name: value.float() for name, value in load_tensors(path / "head.safetensors").items()}
+            weight = weights.get("weight")
+            if set(weights) != {"weight", "bias"} or weight.ndim != 2 or tuple(weights["bias"].shape) != weight.shape[:1]:
+                raise _mismatch(path, f"head.safetensors holds {sorted(weights)}, not a linear head's weight and bias")
+            if weight.shape[0] != len(labels):
+                raise _mismatch(path, f"it names {len(labels)} labels {labels} but its head has {weight.shape[0]} outputs")
+            encoder = _shipped_encoder(path, card, chosen) if card.get("encoder") else \
+                TextEncoder.from_dir(path / "encoder", chosen)
+            if weight.shape[1] != encoder.model.config.hidden_size:
+                raise _mismatch(path, f"its head reads {weight.shape[1]} features but its encoder gives "
+                                f"{encoder.model.config.hidden_size}")
+            head = torch.nn.Linear(weight.shape[1], weight.shape[0])
             head.load_state_dict(weights)
-            return cls("embedding", card["labels"], encoder=encoder, head=head.to(chosen).eval(), device=chosen,
-                       lexicon_mix=card.get("lexicon_mix"), **options)
-        model = AutoModelForSequenceClassification.from_pretrained(str(path)).to(chosen).eval()
-        tokenizer = AutoTokenizer.from_pretrained(str(path))
-        return cls("classifier", card["labels"], classifier=model, tokenizer=tokenizer, device=chosen, **options)
+            model = cls("embedding", labels, encoder=encoder, head=head.to(chosen).eval(), device=chosen,
+                        lexicon_mix=card.get("lexicon_mix"), **options)
+        else:
+            if "config.json" not in files:
+                raise _mismatch(path, "its kind is 'classifier' but it lists no config.json (an embedding model's folder? its "
+                                "kind would be 'embedding')")
+            try:
+                network = AutoModelForSequenceClassification.from_pretrained(str(path)).to(chosen).eval()
+                tokenizer = AutoTokenizer.from_pretrained(str(path))
+            except (OSError, ValueError, KeyError, RuntimeError) as error:
+                raise _mismatch(path, f"its kind is 'classifier' but transformers cannot read a sequence classifier there "
+                                f"({type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''})") from error
+            own = [network.config.id2label.get(i, network.config.id2label.get(str(i))) for i in range(network.config.num_labels)]
+            if len(own) != len(labels):
+                raise _mismatch(path, f"it names {len(labels)} labels {labels} but its classifier has {len(own)} outputs")
+            if own != labels:
+                raise _mismatch(path, f"its labels {labels} differ from those in its config.json ({own}), which order the "
+                                "classifier's outputs")
+            model = cls("classifier", labels, classifier=network, tokenizer=tokenizer, device=chosen, **options)
+        limit = model.token_limit()
+        length = model.max_length
+        if isinstance(length, bool) or not isinstance(length, int) or length < 1 or (limit and length > limit):
+            raise _mismatch(path, f"its preprocessing.max_length {length!r} is not a whole number of tokens from 1 to "
+                            f"{limit or 'the encoder positions'}")
+        if not isinstance(model.detokenize, bool):
+            raise _mismatch(path, f"its preprocessing.detokenize {model.detokenize!r} is not true or false")
+        return model
 
     # -- data -----------------------------------------------------------------------------------------
     @classmethod
@@ -236,14 +282,14 @@ class SentimentModel(TaskModel):
         """Texts to score: a table with a text column, or a plain .txt file with one text per line."""
         path = Path(path)
         if path.suffix.lower() == ".txt" and path.is_file():
-            return read_text_inputs(path, "text file")  # one input per line, blank lines as error records
+            return _blank_as_empty(read_text_inputs(path, "text file"))  # one input per line, blank lines as error records
         return text_table_inputs(path, text_column=options.get("column") or options.get("text_column"), id_column=options.get("id"))
 
     @classmethod
     def read_input_batches(cls, path: str | Path, rows: int = 131_072, **options: Any):
         """`read_inputs` for streaming `predict`: a .txt file in batches of `rows` lines (a large one line by line)."""
         if Path(path).suffix.lower() == ".txt" and Path(path).is_file():
-            return text_input_batches(path, rows, "text file")
+            return map(_blank_as_empty, text_input_batches(path, rows, "text file"))
         return super().read_input_batches(path, rows, **options)
 
     def frame_inputs(self, batch, columns=None) -> list[str]:
@@ -268,7 +314,7 @@ class SentimentModel(TaskModel):
         batch_size = batch_size or self.default_batch_size
         if self.kind == "embedding":
             self._require_fitted("head_", "encoder_")
-            embeddings = self.encoder_.encode(texts, batch_size=batch_size)
+            embeddings = self.encoder_.encode(texts, batch_size=batch_size, max_length=self.max_length)
             with torch.inference_mode():
                 scores = self.head_(embeddings.to(self.device)).float().cpu().numpy()
             return _mixed(scores, texts, self.lexicon_mix) if self.lexicon_mix else scores
@@ -337,6 +383,10 @@ class SentimentModel(TaskModel):
             callbacks=(), validation_data: Any = None) -> "SentimentModel":
         """Fine-tune on labelled texts (classifier: end to end; embedding model: the head on frozen embeddings)."""
         config = config or SentimentConfig()
+        limit = self.token_limit()
+        if limit and config.max_length > limit:
+            raise InputError(f"config field 'max_length' must be from 1 to {limit}, got {config.max_length}: this model's "
+                             f"encoder has positions for {limit} tokens (longer texts are cut at max_length)")
         frame = as_text_frame(data, config.text_column, config.label_column)
         labels = label_names(frame["label"].to_list())
         if validation_data is not None:
@@ -344,6 +394,7 @@ class SentimentModel(TaskModel):
         else:
             train, validation = split_frame(frame, config.validation_fraction, config.seed)
         self._set_labels(labels)
+        self.max_length = config.max_length  # training and prediction cut texts alike; the card records it
         train_config = config.trainer_config(
             lr=config.lr or (3e-5 if self.kind != "embedding" else 1e-3 if config.tune_encoder else 1e-2),
             patience=config.patience if validation.height else None)
@@ -356,7 +407,6 @@ class SentimentModel(TaskModel):
             self._fit_head(train["text"].to_list(), y_train, validation["text"].to_list(), y_val, train_config,
                            run_dir, resume, callbacks)
         else:
-            self.max_length = config.max_length
             self._fit_classifier(train["text"].to_list(), y_train, validation["text"].to_list(), y_val, train_config,
                                  run_dir, resume, callbacks)
         metrics = {}
@@ -370,6 +420,12 @@ class SentimentModel(TaskModel):
         # the lexicon weights were chosen for the default's head; a head fitted on the user's labels stands alone
         self.lexicon_mix = None
         return self
+
+    def token_limit(self) -> int | None:
+        """The most tokens a text may have here: the encoder's position embeddings (and its tokenizer's limit)."""
+        if self.kind == "embedding":
+            return _token_limit(self.encoder_.model.config, self.encoder_.tokenizer) if self.encoder_ is not None else None
+        return _token_limit(self.classifier_.config, self.tokenizer_) if self.classifier_ is not None else None
 
     def _set_labels(self, labels: list[str]) -> None:
         import torch
@@ -390,9 +446,10 @@ class SentimentModel(TaskModel):
     def _fit_head(self, texts, y, val_texts, val_y, train_config, run_dir, resume, callbacks) -> None:
         import torch
 
-        x = self.encoder_.encode(self._prepare(texts))
+        x = self.encoder_.encode(self._prepare(texts), max_length=self.max_length)
         train = list(zip(x, torch.tensor(y)))
-        val = list(zip(self.encoder_.encode(self._prepare(val_texts)), torch.tensor(val_y))) if val_texts else None
+        val = list(zip(self.encoder_.encode(self._prepare(val_texts), max_length=self.max_length),
+                       torch.tensor(val_y))) if val_texts else None
         head = self.head_
         head.train()
         Trainer(head, train, config=train_config, val_data=val, run_dir=run_dir, callbacks=callbacks,
@@ -408,7 +465,7 @@ class SentimentModel(TaskModel):
 
         def rows(batch_texts, labels):
             with tokenizer_lock:
-                encoded = tokenizer(self._prepare(batch_texts), truncation=True, max_length=config.max_length)
+                encoded = tokenizer(self._prepare(batch_texts), truncation=True, max_length=self.max_length)
             return [{**{key: encoded[key][i] for key in encoded.keys()}, "labels": labels[i]} for i in range(len(labels))]
 
         def collate(batch):
@@ -469,6 +526,29 @@ class SentimentModel(TaskModel):
         else:
             self.classifier_.save_pretrained(folder, safe_serialization=True)
             self.tokenizer_.save_pretrained(folder)
+
+
+def _mismatch(path: Path, what: str) -> UnsafeArtifactError:
+    return UnsafeArtifactError(f"{path}: card.json does not match the weights beside it: {what}. The card was edited or "
+                              "the folder mixes two models; restore its card.json, or re-save the model with save()")
+
+
+def _token_limit(config, tokenizer) -> int | None:
+    """Tokens a BERT-style network reads at most: its position embeddings (RoBERTa-style ones start past the padding
+    index), and its tokenizer's own limit when that is smaller; None when neither says."""
+    limit = getattr(config, "max_position_embeddings", None)
+    if limit and getattr(config, "model_type", "") in {"roberta", "xlm-roberta", "camembert", "longformer"}:
+        limit -= (getattr(config, "pad_token_id", None) or 0) + 1
+    tokenizer_limit = getattr(tokenizer, "model_max_length", None)
+    if isinstance(tokenizer_limit, int) and 0 < tokenizer_limit < 1_000_000:  # unset: a huge sentinel
+        limit = min(limit, tokenizer_limit) if limit else tokenizer_limit
+    return int(limit) if limit else None
+
+
+def _blank_as_empty(items):
+    """Predict inputs whose text is only whitespace and zero-width characters get the error record of a blank line."""
+    items.errors.update({i: "empty line" for i, text in enumerate(items) if i not in items.errors and is_blank(text)})
+    return items
 
 
 MIX_TERMS = ("head", "vader_compound", "textblob_polarity")  # the weights a lexicon mix gives each score

@@ -430,3 +430,112 @@ def test_a_headerless_label_first_tsv_takes_its_text_from_the_second_column(tmp_
     path = tmp_path / "sst.tsv"
     path.write_text("0\ta bad , boring film .\n1\ta good , moving film .\n", encoding="utf-8")
     assert SentimentModel.read_data(path).rows() == [("a bad , boring film .", 0), ("a good , moving film .", 1)]
+
+
+# -- labels, cards and token limits ---------------------------------------------------------------------------------
+def test_labels_mixing_names_and_class_numbers_are_refused_not_collapsed(classifier):
+    """A model labelled "1"/"2" (trained on 2/1 labels) evaluated on 0/1 labels: 1 by name and 0 by position both meant
+    class "1", so accuracy and macro-F1 came out silently wrong."""
+    from nlp._textdata import label_indices
+
+    model, tokenizer = tiny_classifier(labels=("1", "2"))
+    rated = SentimentModel.from_classifier(model, tokenizer, device="cpu")
+    texts = ["good", "bad", "fine", "awful"]
+    with pytest.raises(InputError, match=r"the labels 0, 1 cannot be matched to the model's labels \['1', '2'\].*Relabel"):
+        rated.evaluate(pl.DataFrame({"text": texts, "label": [1, 0, 1, 0]}))
+    assert rated.evaluate(pl.DataFrame({"text": texts, "label": [2, 1, 2, 1]}))["n"] == 4  # the model's own names
+    stars = ["1", "2", "3", "4", "5"]
+    assert label_indices([5, 1, 3], stars) == [4, 0, 2]
+    with pytest.raises(InputError, match="Relabel the data with the model's label names"):
+        label_indices([0, 1, 2, 3, 4], stars)  # 0-4 against 1-5: no longer 0 and 1 both "1"
+    with pytest.raises(InputError, match="cannot be matched"):
+        label_indices([0, 5], stars)  # 5 only a name, 0 only a class number
+    assert label_indices([0, 1], ["5", "10"]) == [0, 1]  # numbers that are none of the names: class numbers
+    assert label_indices([1, "negative", "Positive", 0.0], ["negative", "positive"]) == [1, 0, 1, 0]
+
+
+def test_evaluate_reads_pos_neg_as_positive_negative(classifier):
+    texts = ["good", "bad", "fine", "awful"]
+    numbers = classifier.evaluate(pl.DataFrame({"text": texts, "label": [1, 0, 1, 0]}))
+    short = classifier.evaluate(pl.DataFrame({"text": texts, "label": ["pos", "NEG", "Pos", "neg"]}))
+    assert short["metrics"]["accuracy"] == numbers["metrics"]["accuracy"]
+    with pytest.raises(InputError, match="not one of the model's labels"):  # yes/no says nothing of which is positive
+        classifier.evaluate(pl.DataFrame({"text": texts[:2], "label": ["yes", "no"]}))
+
+
+def _edit_card(folder: Path, **changes) -> None:
+    card = json.loads((folder / "card.json").read_text())
+    card.update(changes)
+    (folder / "card.json").write_text(json.dumps(card))
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"labels": ["negative", "positive", "neutral"]}, "names 3 labels .* head has 2 outputs"),
+    ({"labels": ["negative"]}, "not a list of two or more distinct names"),
+    ({"labels": "negative"}, "not a list of two or more distinct names"),
+    ({"labels": ["positive", "positive"]}, "not a list of two or more distinct names"),
+    ({"kind": "classifier"}, "kind is 'classifier' but it lists no config.json"),
+    ({"kind": "regressor"}, "kind is 'regressor'"),
+    ({"preprocessing": {"max_length": 5000, "detokenize": True}}, "max_length 5000 is not a whole number of tokens from 1 to 128"),
+])
+def test_an_embedding_card_that_does_not_match_its_weights_is_refused(tmp_path, changes, message):
+    from core.errors import UnsafeArtifactError
+
+    folder = SentimentModel.from_encoder(tiny_encoder_dir(tmp_path / "enc"), device="cpu").save(tmp_path / "saved")
+    _edit_card(folder, **changes)
+    with pytest.raises(UnsafeArtifactError, match="card.json does not match the weights beside it: .*" + message):
+        SentimentModel.load(folder, device="cpu")
+
+
+def test_a_classifier_card_that_does_not_match_its_weights_is_refused(tmp_path):
+    from core.errors import UnsafeArtifactError
+
+    model, tokenizer = tiny_classifier()
+    folder = SentimentModel.from_classifier(model, tokenizer, device="cpu").save(tmp_path / "saved")
+    assert SentimentModel.load(folder, device="cpu").labels_ == ["negative", "positive"]
+    for changes, message in [({"labels": ["positive", "negative"]}, "differ from those in its config.json"),
+                             ({"labels": ["negative", "positive", "neutral"]}, "classifier has 2 outputs"),
+                             ({"kind": "embedding", "labels": ["negative", "positive"]}, "lists no head.safetensors")]:
+        _edit_card(folder, **changes)
+        with pytest.raises(UnsafeArtifactError, match=message):
+            SentimentModel.load(folder, device="cpu")
+
+
+def test_max_length_beyond_the_encoder_positions_is_refused_before_training(tmp_path, classifier):
+    model = SentimentModel.from_encoder(tiny_encoder_dir(tmp_path / "enc"), device="cpu")
+    for candidate in (model, classifier):  # the tiny BERT has 128 positions
+        with pytest.raises(InputError, match=r"'max_length' must be from 1 to 128, got 5000"):
+            candidate.fit(sentiment_frame(), SentimentModel.Config(epochs=1, max_length=5000, tune_encoder=False))
+
+
+def test_the_max_length_trained_with_is_the_one_predictions_use_and_the_card_records(tmp_path):
+    """`--set max_length=16` used to reach the card's config only: the embedding model kept cutting texts at its
+    encoder's 256 tokens (and its card said 128)."""
+    model = SentimentModel.from_encoder(tiny_encoder_dir(tmp_path / "enc"), device="cpu")
+    model.fit(sentiment_frame(), SentimentModel.Config(epochs=2, batch_size=8, patience=None, validation_fraction=0.0,
+                                                       tune_encoder=False, max_length=5))
+    folder = model.save(tmp_path / "saved")
+    assert json.loads((folder / "card.json").read_text())["preprocessing"]["max_length"] == 5
+    again = SentimentModel.load(folder, device="cpu")
+    assert again.max_length == 5
+    # [CLS] a wonderful and [SEP]: the texts differ only after their first three words
+    same = again.probabilities(["a wonderful and moving film", "a wonderful and i hated this waste of time"])
+    np.testing.assert_allclose(same[0], same[1], atol=1e-6)
+
+
+def test_text_of_only_zero_width_characters_is_an_empty_input(tmp_path, classifier):
+    from core.protocols import predict_records
+
+    (tmp_path / "in.txt").write_text("good film\n\u200b\n \ufeff\u200d \nbad film\n", encoding="utf-8")
+    lines = SentimentModel.read_inputs(tmp_path / "in.txt")
+    assert lines.errors == {1: "empty line", 2: "empty line"}
+    records = list(predict_records(classifier, lines))
+    assert records[1] == {"line": 2, "error": "empty line"} and records[3]["line"] == 4 and "label" in records[3]
+    streamed = list(SentimentModel.read_input_batches(tmp_path / "in.txt", rows=2))
+    assert [b.errors for b in streamed] == [{1: "empty line"}, {0: "empty line"}]
+    (tmp_path / "in.csv").write_text("text\ngood\n\u200b\n", encoding="utf-8")
+    assert SentimentModel.read_inputs(tmp_path / "in.csv").errors == {1: "empty text"}
+    with pytest.raises(InputError, match="text 2 is empty"):
+        classifier.predict(["good", "\u200b"])
+    with pytest.raises(InputError, match="row 2 has an empty text"):
+        classifier.evaluate(pl.DataFrame({"text": ["good", "\u200b"], "label": [1, 0]}))
