@@ -20,7 +20,8 @@ from core.data.text import read_text_inputs, text_input_batches
 from core.protocols import TaskModel, iter_batches
 from core.train import TrainConfig
 from core.registry import missing_model_message
-from nlp._apertium import ApertiumEngine, installed_pairs, mode_for, require_apertium
+from nlp._apertium import MAX_CHARACTERS, ApertiumEngine, installed_pairs, mode_for, require_apertium
+from nlp._encoder import is_blank
 from nlp._translation_data import COLUMNS, LANGUAGE_NAMES, read_lines, read_parallel, to_iso1, to_iso3
 
 __all__ = ["Translator", "load", "LANGUAGE_NAMES"]
@@ -44,6 +45,26 @@ class _classorinstancemethod:
 
 
 TABLE_INPUTS = {".csv", ".tsv", ".jsonl", ".ndjson", ".parquet", ".pq", ".json", ".xlsx", ".xls", ".ods"}  # predict inputs read as tables
+
+
+def _too_long(length: int) -> str:
+    return (f"has {length:,} characters, over the {MAX_CHARACTERS:,} limit of one text to translate; split it into "
+            "sentences or paragraphs, one per line")
+
+
+def _checked_lines(items: Any, empty: str = "empty line") -> Any:
+    """Predict inputs with an error record, in its place, for each text that cannot be translated: one holding only
+    whitespace and zero-width characters (as a blank line), or one over `MAX_CHARACTERS` (named by its line or row),
+    so one bad line does not stop the file."""
+    for index, text in enumerate(items):
+        if index in items.errors:
+            continue
+        if is_blank(text):
+            items.errors[index] = empty
+        elif len(text) > MAX_CHARACTERS:
+            where = " ".join(f"{key} {value}" for key, value in items.ids[index].items())
+            items.errors[index] = f"{where} {_too_long(len(text))}"
+    return items
 
 
 def _with_languages(items: Any, source: str | None, target: str | None) -> Any:
@@ -240,8 +261,10 @@ class Translator(TaskModel):
                 item = item.get("source", item.get("text"))
             if not isinstance(item, str):
                 raise InputError(f"input {index} is {type(item).__name__}, not text; pass sentences as strings")
-            if not item.strip():
+            if is_blank(item):
                 raise InputError(f"input {index} is empty; give a sentence to translate")
+            if len(item.strip()) > MAX_CHARACTERS:
+                raise InputError(f"input {index} {_too_long(len(item.strip()))}")
             items.append((item.strip(), *languages))
         return items
 
@@ -360,10 +383,11 @@ class Translator(TaskModel):
             if column is None or column not in frame.columns:
                 raise InputError(f"{path.name} has no source/text column; pass --column NAME (it has: {', '.join(frame.columns)})")
             texts = ["" if value is None else str(value).strip() for value in frame[column].to_list()]
-            items = Inputs(texts, ids=identify_inputs(frame, options.get("id")).ids,
-                           errors={i: f"empty {column}" for i, text in enumerate(texts) if not text})
+            items = _checked_lines(Inputs(texts, ids=identify_inputs(frame, options.get("id")).ids,
+                                          errors={i: f"empty {column}" for i, text in enumerate(texts) if not text}),
+                                   f"empty {column}")
         else:
-            items = read_text_inputs(path)  # one input per line; blank lines become error records
+            items = _checked_lines(read_text_inputs(path))  # one input per line; blank lines become error records
         if not any(items):
             raise InputError(f"{path.name} holds no sentences")
         return _with_languages(items, options.get("source"), options.get("target"))
@@ -379,7 +403,7 @@ class Translator(TaskModel):
             return
         source, target = options.get("source"), options.get("target")
         for items in text_input_batches(path, rows):
-            yield _with_languages(items, source, target)
+            yield _with_languages(_checked_lines(items), source, target)
 
     @classmethod
     def check_data(cls, path: str | Path, **options: Any) -> dict[str, Any]:

@@ -131,6 +131,36 @@ def test_large_text_file_streams_in_batches_with_languages_and_line_numbers(tmp_
     assert Translator.read_inputs(tmp_path / "rows.csv").ids == [{"row": 1}, {"row": 2}, {"row": 3}]
 
 
+def test_an_over_long_or_invisible_line_is_an_error_record_naming_it_and_the_rest_translate(tmp_path, monkeypatch):
+    """One 200 KB line used to stop the whole file ("a text has 199,999 characters ...", naming no line); a line of
+    a zero-width space alone reached the translator as if it were text."""
+    from core.data import tables
+    from core.protocols import predict_records
+    from nlp.translation import MAX_CHARACTERS
+
+    class Echo:
+        def predict(self, items, batch_size=None):
+            assert all(len(item) <= MAX_CHARACTERS and item.strip("\u200b") for item in items)
+            return [{"translation": item.upper()} for item in items]
+
+    long = "a" * (MAX_CHARACTERS + 1)
+    path = _write(tmp_path, "in.txt", ["First.", long, "\u200b", "Second."])
+    records = list(predict_records(Echo(), Translator.read_inputs(path)))
+    assert records[0] == {"line": 1, "translation": "FIRST."} and records[3] == {"line": 4, "translation": "SECOND."}
+    assert records[1]["line"] == 2 and records[1]["error"].startswith(f"line 2 has {MAX_CHARACTERS + 1:,} characters, over the")
+    assert records[2] == {"line": 3, "error": "empty line"}
+    monkeypatch.setattr(tables, "STREAM_TEXT_BYTES", 0)  # streamed line by line, as a file over 64 MB is
+    batches = list(Translator.read_input_batches(path, rows=2, source="en", target="es"))
+    assert set(batches[0].errors) == {1} and "line 2 has" in batches[0].errors[1] and batches[1].errors == {0: "empty line"}
+    (tmp_path / "in.csv").write_text(f"id,source\na7,Hello.\nb2,{long}\nc9,\u200b\n", encoding="utf-8")
+    table = Translator.read_inputs(tmp_path / "in.csv")
+    assert table.errors == {1: table.errors[1], 2: "empty source"} and table.errors[1].startswith("id b2 has")
+    with pytest.raises(InputError, match=r"input 1 has 20,001 characters"):  # the API names the input too
+        Translator("en", "es").predict(["Hello.", long])
+    with pytest.raises(InputError, match="input 0 is empty"):
+        Translator("en", "es").predict(["\u200b\ufeff"])
+
+
 # -- the from-scratch Marian --------------------------------------------------------------------------------
 def test_saved_model_is_a_plain_transformers_folder(tiny, tmp_path):
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
