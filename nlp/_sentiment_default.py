@@ -66,6 +66,11 @@ LEXICON_MIX = {"head": 0.25, "vader_compound": 0.5, "textblob_polarity": 1.5,
                        "weights chosen on SST-2 test sentences (727), not on the SST-2 dev halves"}
 
 
+# Tokens per text: the recipe scores its pools and calibrates at BUILD_MAX_LENGTH (whatever length a stage trains at);
+# the shipped default reads SHIPPED_MAX_LENGTH, the length every quality figure in its card was measured at.
+BUILD_MAX_LENGTH = 128
+SHIPPED_MAX_LENGTH = 256
+
 NO_LABELS = " No human sentiment labels were used."  # the weakly supervised build's trained_on ends so; stage 6 drops it
 # 6. (v4) Supervised stage: fixed a priori (BERT fine-tuning defaults), compared only on the file's held-out tenth.
 SUPERVISED = {"epochs": 2, "batch_size": 32, "lr": 1e-3, "encoder_lr": 3e-5, "max_length": 96,
@@ -150,6 +155,7 @@ def _self_train(model, lexicon: dict[str, float], log) -> list[dict]:
                               "label": ["positive" if positive[i] > 0.5 else "negative" for i in keep]})
         model.fit(frame, model.Config(epochs=1, batch_size=32, lr=1e-3, tune_encoder=True, encoder_lr=2e-5,
                                       max_length=64, patience=None, validation_fraction=0.0))
+        model.max_length = BUILD_MAX_LENGTH  # trained at 64 tokens; the next round scores at the build's length
         rounds.append({"pool": what, "kept": int(len(keep))})
         log(f"self-training round {len(rounds)}: {len(keep)} of {len(pool)} texts")
     return rounds
@@ -172,7 +178,7 @@ def build_default(cls, folder: Path, self_training: bool = True, labelled: str |
     report(0.01, "building the sentiment default: loading MiniLM and the lexicon")
     model = cls.from_encoder(minilm_path(), device="cpu", name="all-MiniLM-L6-v2 + lexicon/self-trained head")
     encoder = model.encoder_
-    encoder.max_length = 128
+    encoder.max_length = model.max_length = BUILD_MAX_LENGTH
     lexicon = {w: v for w, v in _lexicon().items() if abs(v) >= 1.0}
     rng = random.Random(0)
     words = sorted(lexicon)
@@ -230,6 +236,7 @@ def build_default(cls, folder: Path, self_training: bool = True, labelled: str |
     }
     if labelled is not None:
         supervised_stage(model, labelled)
+    model.max_length = SHIPPED_MAX_LENGTH
     model.save(folder)
 
 
@@ -251,6 +258,7 @@ def supervised_stage(model, path: str | Path) -> dict:
     report(0.8, f"supervised stage: fine-tuning on {frame.height} labelled sentences of {path.name}")
     before = dict(model.info)
     model.fit(frame, model.Config(tune_encoder=True, patience=None, **SUPERVISED))
+    model.max_length = BUILD_MAX_LENGTH  # trained at 96 tokens; calibrated at the build's length
     _, held_out = split_frame(frame, SUPERVISED["validation_fraction"], SUPERVISED["seed"])  # the split fit() made
     truth = np.array([model.labels_.index(v) for v in held_out["label"].to_list()])
     temperature = calibrate_temperature(model, held_out["text"].to_list(), truth)  # moves confidence, not answers
