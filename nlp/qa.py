@@ -14,7 +14,7 @@ import numpy as np
 from core.artifacts import hash_bytes, read_card
 from core.config import config_to_dict
 from core.device import pick_device
-from core.errors import InputError, ModelNotFoundError
+from core.errors import InputError, ModelNotFoundError, UnsafeArtifactError
 from core.evaluate import bars_plot, metric_card, metric_with_ci
 from core.protocols import TaskModel
 from core.registry import missing_model_message
@@ -305,10 +305,20 @@ class QAModel(TaskModel):
                        stride=settings.get("stride", 128), max_query_length=settings.get("max_query_length", 64),
                        max_answer_tokens=settings.get("max_answer_tokens", 30),
                        allow_no_answer=settings.get("allow_no_answer", False), no_answer_margin=settings.get("no_answer_margin", 0.0))
-        if card.get("kind") == "retrieval":
-            return cls("retrieval", encoder=TextEncoder.from_dir(Path(path) / "encoder", device, max_length=256), device=device, **kwargs)
-        model = AutoModelForQuestionAnswering.from_pretrained(str(path)).to(device).eval()
-        return cls("extractive", model=model, tokenizer=AutoTokenizer.from_pretrained(str(path)), device=device, **kwargs)
+        kind = card.get("kind", "extractive")
+        needed = ["encoder/config.json"] if kind == "retrieval" else ["config.json"]
+        if kind not in ("retrieval", "extractive") or not all((Path(path) / name).is_file() for name in needed):
+            raise UnsafeArtifactError(f"{path}: card.json does not match the files beside it (kind {kind!r}, expected "
+                                      f"{', '.join(needed)} for a QA model); it is not a QA model saved by Verticals")
+        try:
+            if kind == "retrieval":
+                return cls("retrieval", encoder=TextEncoder.from_dir(Path(path) / "encoder", device, max_length=256),
+                           device=device, **kwargs)
+            model = AutoModelForQuestionAnswering.from_pretrained(str(path)).to(device).eval()
+            return cls("extractive", model=model, tokenizer=AutoTokenizer.from_pretrained(str(path)), device=device, **kwargs)
+        except (OSError, ValueError, KeyError) as error:
+            raise UnsafeArtifactError(f"{path}: card.json does not match the weights beside it ({str(error).splitlines()[0]}); "
+                                      "it is not a QA model saved by Verticals") from error
 
     def _as_extractive(self) -> "QAModel":
         """A BERT-style QA model whose body is this retrieval model's encoder (the span head starts untrained)."""

@@ -184,3 +184,17 @@ def test_window_settings_outside_the_encoder_are_named():
     qa.max_length = 1000
     with pytest.raises(InputError, match="'max_length' must be .*<= 128"):
         qa.predict([("Where is Paris?", "Paris is the capital of France.")])
+
+
+def test_a_folder_whose_card_does_not_match_its_weights_is_refused(tmp_path, extractive):
+    import json
+
+    from core.errors import UnsafeArtifactError
+
+    saved = extractive.save(tmp_path / "qa")
+    assert QAModel.load(saved, device="cpu").kind == "extractive"
+    card = json.loads((saved / "card.json").read_text())
+    for kind in ("retrieval", "classifier"):  # another kind's card on these weights
+        (saved / "card.json").write_text(json.dumps({**card, "kind": kind}))
+        with pytest.raises(UnsafeArtifactError, match="does not match"):
+            QAModel.load(saved, device="cpu")
