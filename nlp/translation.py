@@ -502,7 +502,10 @@ class Translator(TaskModel):
                                                 "sentence chrF", worst_first=False, note="lowest first")}
         worst = [{"source": rows["source"][int(i)], "reference": references[int(i)], "hypothesis": hypotheses[int(i)],
                   "chrf": round(float(chrf[i]), 1)} for i in np.argsort(chrf, kind="stable")[:10]]
-        return metric_card(self.task, self.name_, rows.height, metrics, source_lang=source_lang, target_lang=target_lang,
+        name = self.name_
+        if getattr(self, "engine_", None) is not None:  # Apertium switches mode per pair: name the one that translated
+            name = f"apertium:{mode_for(to_iso3(source_lang), to_iso3(target_lang))}"
+        return metric_card(self.task, name, rows.height, metrics, source_lang=source_lang, target_lang=target_lang,
                            plots=plots, worst_sentences=worst)
 
     # -- training ---------------------------------------------------------------------------------------

@@ -238,6 +238,14 @@ def test_apertium_translates_and_keeps_final_period():
     assert ("en", "es") in Translator.language_pairs() and model.card["backend"] == "apertium"
 
 
+@needs_apertium
+def test_apertium_evaluate_names_the_mode_that_translated(tmp_path):
+    (tmp_path / "es_en.tsv").write_text("source\ttarget\nHola.\tHello.\nEl gato.\tThe cat.\n")
+    model = Translator.load()  # eng-spa by default
+    card = model.evaluate(Translator.read_data(tmp_path / "es_en.tsv", source="es", target="en"))
+    assert card["model"] == "apertium:spa-eng" and card["source_lang"] == "es"
+
+
 # "drunk" (adjective or participle) and "I" (numeral or pronoun) have ambiguity classes the eng-spa tagger never saw;
 # in one plain stream each changes how later sentences are tagged ("a lot of" after "Not drunk.").
 CHANGES_THE_TAGGER = ["Not drunk.", "I was there yesterday.", "He is here."]
