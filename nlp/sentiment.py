@@ -417,6 +417,7 @@ class SentimentModel(TaskModel):
         self.info = {"training_data_hash": hash_frame(frame), "config": config_to_dict(config),
                      "trained_on": f"{frame.height} user-supplied labelled texts",
                      "base": self.name, "metrics": metrics}
+        self.name = f"{self.name.split(' -> fine-tuned on ')[0]} -> fine-tuned on {frame.height} labelled texts"
         # the lexicon weights were chosen for the default's head; a head fitted on the user's labels stands alone
         self.lexicon_mix = None
         return self

@@ -57,10 +57,13 @@ def test_evaluate_accepts_int_and_name_labels(classifier):
 
 def test_embedding_head_fit_save_load_and_explain(tmp_path):
     model = SentimentModel.from_encoder(tiny_encoder_dir(tmp_path / "enc"), device="cpu")
+    base_name = model.name
     frame = sentiment_frame()
     before = {k: v.clone() for k, v in model.encoder_.model.state_dict().items()}
     model.fit(frame, SentimentModel.Config(epochs=30, batch_size=8, lr=0.1, patience=None, validation_fraction=0.0,
                                            tune_encoder=False))
+    assert model.name == f"{base_name} -> fine-tuned on {frame.height} labelled texts"  # not the base's own name
+    assert model.card["base"] == base_name
     assert all(torch.equal(v, before[k]) for k, v in model.encoder_.model.state_dict().items())  # the head alone
     accuracy = model.evaluate(frame)["metrics"]["accuracy"]["value"]
     assert accuracy >= 0.75  # a linear head can fit 6 distinct sentences
