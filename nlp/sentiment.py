@@ -353,16 +353,39 @@ class SentimentModel(TaskModel):
         results = []
         for text in clean_texts(inputs):
             words = text.split()
-            variants = [text] + [" ".join(words[:i] + words[i + 1:]) or "." for i in range(len(words))]
+            read = self._words_read(words)  # the model reads max_length tokens: words after them weigh nothing
+            kept = words[:read]
+            variants = [" ".join(kept)] + [" ".join(kept[:i] + kept[i + 1:]) or "." for i in range(read)]
             logits = torch.from_numpy(self.logits(variants)).double()
             probabilities = torch.softmax(logits, -1).numpy()
             best = int(probabilities[0].argmax())
             others = torch.cat([logits[:, :best], logits[:, best + 1:]], 1)
             log_odds = (logits[:, best] - torch.logsumexp(others, 1)).numpy()  # log p / (1 - p), stable at p ~ 1
-            weights = log_odds[0] - log_odds[1:]
-            results.append({"text": text, "label": self.labels_[best], "score": round(float(probabilities[0, best]), 6),
-                            "tokens": [{"token": w, "weight": round(float(v), 6)} for w, v in zip(words, weights)]})
+            weights = list(log_odds[0] - log_odds[1:]) + [0.0] * (len(words) - read)
+            record = {"text": text, "label": self.labels_[best], "score": round(float(probabilities[0, best]), 6),
+                      "tokens": [{"token": w, "weight": round(float(v), 6)} for w, v in zip(words, weights)]}
+            if read < len(words):
+                record["note"] = (f"the model reads the first {read} of {len(words)} words ({self.max_length} tokens); "
+                                  "the words after them carry no weight")
+            results.append(record)
         return results
+
+    def _words_read(self, words: list[str]) -> int:
+        """How many leading words fit in the `max_length` tokens the model reads (binary search on the word count)."""
+        tokenizer = self.encoder_.tokenizer if self.kind == "embedding" else self.tokenizer_
+
+        def fits(count: int) -> bool:
+            with tokenizer_lock:
+                ids = tokenizer(self._prepare([" ".join(words[:count]) or "."])[0], truncation=False, verbose=False)
+            return len(ids["input_ids"]) <= self.max_length
+
+        if fits(len(words)):
+            return len(words)
+        low, high = 0, len(words)  # fits(low) holds, fits(high) does not
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (middle, high) if fits(middle) else (low, middle)
+        return max(low, 1)
 
     # -- evaluation and training --------------------------------------------------------------------------
     def evaluate(self, data: Any) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +79,16 @@ def test_embedding_head_fit_save_load_and_explain(tmp_path):
         again.head_.bias.mul_(1e4)
     saturated = again.explain("a wonderful and moving film")[0]
     assert saturated["score"] == pytest.approx(1.0) and any(abs(t["weight"]) > 1e-3 for t in saturated["tokens"])
+    # a long text: only the words inside the max_length tokens the model reads are occluded (not one copy per word)
+    again.max_length = 16
+    calls = []
+    logits = again.logits
+    again.logits = lambda texts, *a, **k: calls.append(len(texts)) or logits(texts, *a, **k)
+    long = again.explain("good " * 5000)[0]
+    read = int(re.search(r"first (\d+) of 5000 words \(16 tokens\)", long["note"]).group(1))
+    assert len(long["tokens"]) == 5000 and 1 <= read < 16 and calls == [read + 1]
+    assert all(t["weight"] == 0.0 for t in long["tokens"][read:])
+    assert long["label"] == again.predict(["good " * 5000])[0]["label"]
 
 
 def test_embedding_model_can_tune_its_encoder_end_to_end(tmp_path):
