@@ -12,6 +12,7 @@ from core.data.paths import require_path
 from core.errors import InputError
 from speech.audio import AUDIO_SUFFIXES
 
+MANIFEST_SUFFIXES = {".csv", ".tsv", ".jsonl", ".parquet"}
 DIGIT_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 _FSDD_NAME = re.compile(r"^(\d)_([A-Za-z0-9-]+)_(\d+)$")
 FORMATS = ("a CSV/TSV/JSONL/Parquet manifest with columns audio,text[,speaker,language] (paths relative to the manifest); "
@@ -100,6 +101,14 @@ def read_speech_data(path: str | Path, audio_column: str = "audio", text_column:
     for name in ("manifest.csv", "manifest.jsonl", "manifest.tsv", "manifest.parquet"):
         if (path / name).is_file():
             return _manifest(path / name, audio_column, text_column)
+    tables = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in MANIFEST_SUFFIXES
+                    and not any(part.startswith(".") for part in p.relative_to(path).parts))
+    if len(tables) == 1:  # one table in the folder, whatever its name: the manifest
+        return _manifest(tables[0], audio_column, text_column)
+    if len(tables) > 1:
+        names = ", ".join(p.relative_to(path).as_posix() for p in tables[:5])
+        raise InputError(f"{path} holds {len(tables)} tables ({names}{', ...' if len(tables) > 5 else ''}); say which "
+                         "is the manifest: pass that file itself, or name it manifest.csv")
     audio = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
     digits = [p for p in audio if _FSDD_NAME.match(p.stem)]
     if digits and len(digits) == len(audio):

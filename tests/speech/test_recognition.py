@@ -55,8 +55,18 @@ def test_manifest_layouts(tmp_path):
     with pytest.raises(InputError, match="missing column"):
         SpeechRecognizer.read_data(wrong)
     assert SpeechRecognizer.read_data(wrong, column="path", target="label").height == 1
-    with pytest.raises(InputError, match="recognise"):
+    with pytest.raises(InputError, match="holds 4 tables .*say which is the manifest"):
         SpeechRecognizer.read_data(tmp_path)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="recognise"):
+        SpeechRecognizer.read_data(tmp_path / "empty")
+
+
+def test_a_folder_with_one_table_reads_it_as_the_manifest_whatever_its_name(tmp_path):
+    manifest = write_manifest(tmp_path / "zip", ["hello", "world"])
+    manifest.rename(manifest.with_name("my_clips.csv"))
+    (tmp_path / "zip" / "._my_clips.csv").write_text("AppleDouble")  # hidden litter is not a second table
+    assert SpeechRecognizer.read_data(tmp_path / "zip")["text"].to_list() == ["hello", "world"]
 
 
 def test_ljspeech_librispeech_and_digit_layouts(tmp_path):
