@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
+import re
 import tempfile
 import time
 import uuid
@@ -15,13 +17,13 @@ from typing import Any
 import streamlit as st
 
 from core import load as core_load
-from core.artifacts import list_saved_models, promoted_defaults
+from core.artifacts import is_model_dir, list_saved_models, models_dir, promoted_defaults
 from core.data import sniff_kind
 from core.errors import InputError, MissingDependencyError, VerticalsError
 from core.registry import TASKS, task_class
 
 __all__ = ["page_header", "task_page", "model_selector", "load_model", "save_upload", "show_error", "run_safely", "evaluate_tab",
-           "retrain_tab", "metric_card_view", "session_dir", "MAX_UPLOAD_MB"]
+           "retrain_tab", "metric_card_view", "session_dir", "scrub_paths", "display_image", "split_overrides", "MAX_UPLOAD_MB"]
 
 log = logging.getLogger("verticals.apps")
 MAX_UPLOAD_MB = 200
@@ -30,6 +32,11 @@ MAX_ZIP_UNCOMPRESSED_MB = 2_000
 MAX_ZIP_RATIO = 100  # expanded / compressed, per entry (over 16 MB) and for the archive (over 64 MB): zip bombs
 EMBEDDED = "Embedded default (offline)"
 HUB = "Hub id (needs cache or internet)"
+SAVED = "Saved: "
+MAX_DISPLAY_WIDTH = 1460  # Streamlit shrinks wider images to this width (streamlit.elements.lib.image_utils)
+# An upload's folder: <tempdir>/verticals-session-<random>/<12 hex>/ (see session_dir and save_upload)
+SESSION_PATH = re.compile(r"(?:[^\s'\"`(]*/)?verticals-session-[^/\s'\"`]+(?:/[0-9a-f]{12})?(/)?")
+HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")
 
 
 def page_header(title: str, notice: str | None = None) -> None:
@@ -57,7 +64,11 @@ def task_page(task: str, key: str, predict: Callable[[Any], None], *, evaluate: 
     Without a model (its load error is on the page) Evaluate stays empty, Retrain still works, and Predict is drawn
     only for pages whose inputs are useful alone (`inputs_without_model`: `predict(None)` shows and checks them).
     Returns the loaded model or None."""
-    source = model_selector(task, key=key)
+    try:
+        source = model_selector(task, key=key)
+    except InputError as error:  # e.g. a server path typed as a hub id: nothing is loaded
+        show_error(error)
+        source, load = None, (lambda _source: None)
     model = load(source) if load is not None else run_safely(load_model, task, source)
     if model is not None:
         if about is not None:
@@ -78,20 +89,46 @@ def task_page(task: str, key: str, predict: Callable[[Any], None], *, evaluate: 
 
 
 def model_selector(task: str, key: str) -> str | None:
-    """Let the user pick the embedded default, a saved model of this task, or a hub id; returns the `core.load` source."""
+    """Let the user pick the embedded default, a saved model of this task, or a hub id; returns the `core.load` source.
+
+    Raises InputError for a hub id that is blank or a server path (only saved models and hub ids are offered)."""
     saved = [c for c in list_saved_models() if c.get("task") == task]
-    labels = {f"Saved: {Path(c['path']).name}": c["path"] for c in saved}
+    labels = {f"{SAVED}{Path(c['path']).name}": c["path"] for c in saved}
     promoted = promoted_defaults().get(task)
     options = [EMBEDDED, *labels, HUB]
     index = next((i for i, label in enumerate(options) if labels.get(label) and Path(labels[label]).resolve() == Path(promoted or "/").resolve()), 0)
     choice = st.selectbox("Model", options, index=index, key=f"{key}-model")
+    previous = st.session_state.get(f"{key}-model-shown")
+    st.session_state[f"{key}-model-shown"] = choice
+    if previous and previous.startswith(SAVED) and previous not in options:  # the selectbox fell back on its own
+        st.warning(f"The saved model {previous[len(SAVED):]} no longer exists (deleted or moved); "
+                   f"now using: {choice.removeprefix(SAVED)}.")
     if choice == EMBEDDED:
         st.caption(f"Embedded default: {TASKS[task].default}")
         return None
     if choice == HUB:
         hub = st.text_input("Hub id", value=TASKS[task].hub_default or "", key=f"{key}-hub")
-        return hub.strip() or None
+        return _hub_source(task, hub.strip())
     return labels[choice]
+
+
+def _hub_source(task: str, text: str) -> str:
+    """A hub id typed on the page, checked: the dashboard loads saved models and hub ids, never other server paths."""
+    example = f" such as {TASKS[task].hub_default}" if TASKS[task].hub_default else " (organisation/name)"
+    if not text:
+        raise InputError(f"no hub id given: type one{example}, or choose another model above")
+    path = Path(text).expanduser()
+    looks_like_path = text.startswith((".", "/", "~", "\\")) or "\\" in text or ".." in text.split("/")
+    if looks_like_path or path.exists() or path.is_symlink():
+        with contextlib.suppress(OSError):
+            inside = models_dir().resolve() in path.resolve().parents
+            if inside and is_model_dir(path) and not path.is_symlink():
+                return str(path.resolve())
+        raise InputError(f"{text!r} is a path, not a hub id: the dashboard loads saved models (choose one under Model) "
+                         f"or a hub id{example}")
+    if not HUB_ID.fullmatch(text):
+        raise InputError(f"{text!r} is not a hub id: a hub id is organisation/name{example} (letters, digits, - _ .)")
+    return text
 
 
 @st.cache_resource(show_spinner="Loading model…", max_entries=16)
@@ -115,9 +152,17 @@ def show_error(error: Exception) -> None:
     else:
         log.exception("unexpected error in page")
         message = f"Something went wrong ({type(error).__name__}). Check the input and try again."
-    for folder in {str(session_dir()), tempfile.gettempdir(), str(Path.home())}:
-        message = message.replace(folder, "…")
-    st.error(message)
+    st.error(scrub_paths(message))
+
+
+def scrub_paths(message: str) -> str:
+    """`message` without server paths: an upload's session path becomes the file's own name, other temp and home
+    folders become "…"."""
+    message = SESSION_PATH.sub(lambda match: "" if match.group(1) else "the upload", message)
+    for folder in sorted({str(session_dir()), tempfile.gettempdir(), str(Path.home())}, key=len, reverse=True):
+        if len(folder) > 1:
+            message = message.replace(folder, "…")
+    return message
 
 
 def run_safely(fn, *args: Any, **kwargs: Any):
@@ -129,12 +174,23 @@ def run_safely(fn, *args: Any, **kwargs: Any):
         return None
 
 
+def display_image(image, width: int | None = None):
+    """A copy of a PIL image Streamlit can draw at `width` (default: the widest it draws): shrunk here so that both
+    sides stay >= 1 px, since Streamlit's own shrinking fails on a very wide, thin image."""
+    target = width or MAX_DISPLAY_WIDTH
+    if image.width <= target:
+        return image
+    return image.resize((target, max(1, round(image.height * target / image.width))))
+
+
 def _extract_zip(data: bytes, target: Path) -> Path:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as error:
         raise InputError("the upload is not a valid zip archive") from error
     members = archive.infolist()
+    if not any(not m.is_dir() for m in members):
+        raise InputError("the zip archive is empty (it holds no files); zip the folder with its files and upload that")
     if len(members) > MAX_ZIP_MEMBERS:
         raise InputError(f"the zip holds {len(members):,} files; the limit is {MAX_ZIP_MEMBERS:,}")
     expanded = sum(m.file_size for m in members)
@@ -187,6 +243,8 @@ def save_upload(uploaded_file, suffixes: set[str] | None = None) -> Path:
     original = Path(uploaded_file.name or "upload").name
     suffix = "".join(Path(original).suffixes[-2:]).lower() if original.lower().endswith(".nii.gz") else Path(original).suffix.lower()
     kind = sniff_kind(data[:512])
+    if kind is None and data.startswith(b"PK\x05\x06"):  # a zip with no entries is only its end record
+        kind = "zip"
     target = session_dir() / uuid.uuid4().hex[:12]
     target.mkdir(parents=True)
     if (kind == "zip" and suffix not in WORKBOOKS) or suffix == ".zip":  # a workbook is a zip too: kept whole
@@ -255,24 +313,125 @@ def evaluate_tab(task: str, model, read_options: dict | None = None, suffixes: s
 
 
 def retrain_tab(task: str, options: dict | None = None, suffixes: set[str] | None = None) -> None:
-    """Upload training data and start a background job; shows live progress, cancel, and the queue."""
+    """Upload training data and start a background job; shows live progress, cancel, and the queue.
+
+    A saved model is only replaced when the user ticks the box that names it; a blank name is a new unique one."""
     from core import jobs
 
     upload = st.file_uploader("Training data (file or .zip of a folder)", key=f"{task}-train-upload")
-    name = st.text_input("Name of the new model", value=f"{task.replace('.', '-')}-{time.strftime('%Y%m%d-%H%M')}", key=f"{task}-train-name")
-    overrides_text = st.text_input("Config overrides (key=value, comma-separated)", key=f"{task}-train-overrides")
+    typed = st.text_input("Name of the new model (blank: a new name with the date and time)", key=f"{task}-train-name",
+                          placeholder=f"{task.replace('.', '-')}-YYYYMMDD-HHMMSS-xxxx").strip()
+    replace = _replace_choice(task, typed)
+    overrides_text = st.text_input("Config overrides (key=value, separated by commas; lists in brackets, e.g. "
+                                   'drop=["Age", "Job"])', key=f"{task}-train-overrides")
     if upload is not None and st.button("Start training", key=f"{task}-train-start"):
         def start():
             from core.config import parse_assignments
 
+            name = _checked_name(task, typed, replace) if typed else _unique_model_name(task)
+            overrides = parse_assignments(split_overrides(overrides_text), flag="Config overrides")
             path = save_upload(upload, None if suffixes is None else suffixes | {".zip"})
-            overrides = parse_assignments([p for p in overrides_text.split(",") if p.strip()])
-            return jobs.start_job(task, path, base=None, overrides=overrides, options=options, name=name)
+            return name, jobs.start_job(task, path, base=None, overrides=overrides, options=options, name=name)
 
-        job = run_safely(start)
-        if job is not None:
+        started = run_safely(start)
+        if started is not None:
+            name, job = started
             st.session_state[f"{task}-job"] = job.id
+            st.success(f"Training started; the model will be saved as {name}.")
     _job_panel(task)
+
+
+def _model_name(typed: str) -> str:
+    """The registry folder name `core.jobs.start_job` makes of a typed name (letters, digits, - _ . kept)."""
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in typed).strip(".-")
+
+
+def _unique_model_name(task: str) -> str:
+    """A registry name nobody holds: the task, the time to the second and a short random suffix."""
+    while True:
+        name = f"{task.replace('.', '-')}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
+        if not (models_dir() / name).exists() and not _training_into(name):
+            return name
+
+
+def _training_into(name: str) -> bool:
+    """True while a queued or running job will save its model under `name`."""
+    from core import jobs
+
+    return any(not job.done and job.out and Path(job.out).name == name for job in jobs.list_jobs())
+
+
+def _held_task(name: str) -> str | None:
+    """The task of the saved model called `name` ("" when the folder is not a model, None when there is none)."""
+    folder = models_dir() / name
+    if not (folder.exists() or folder.is_symlink()):
+        return None
+    card = next((c for c in list_saved_models() if Path(c["path"]).name == name), None)
+    return (card or {}).get("task") or ""
+
+
+def _replace_choice(task: str, typed: str) -> bool:
+    """When the typed name is taken by a saved model of this task, say so and let the user tick to replace it."""
+    name = _model_name(typed)
+    if not typed or _held_task(name) != task:
+        return False
+    default = Path(promoted_defaults().get(task) or "/").name == name
+    st.warning(f"A saved model named {name} already exists{' (the dashboard default for ' + task + ')' if default else ''}. "
+               "Choose another name, or tick the box to replace it.")
+    return st.checkbox(f"Replace the existing model {name}", key=f"{task}-train-replace-{name}")
+
+
+def _checked_name(task: str, typed: str, replace: bool) -> str:
+    """The registry name for a typed one; refuses names that would replace a model the user has not agreed to lose."""
+    name = _model_name(typed)
+    if not name:
+        raise InputError(f"the model name {typed!r} has no letters or digits; type a name such as {task.replace('.', '-')}-v2")
+    held = _held_task(name)
+    if held is not None and held != task:
+        what = f"a {held} model" if held else "a folder that is not a model"
+        raise InputError(f"the name {name} is taken by {what}; choose another name (nothing was changed)")
+    if held == task and not replace:
+        raise InputError(f"a saved model named {name} already exists; choose another name, or tick "
+                         f"'Replace the existing model {name}' (nothing was started)")
+    if _training_into(name):
+        raise InputError(f"a training that is still running will save as {name}; wait for it or choose another name")
+    return name
+
+
+def split_overrides(text: str) -> list[str]:
+    """`key=value` overrides typed in one box, split at commas and new lines outside brackets and quotes.
+
+    >>> split_overrides('family=logistic, drop=["Age", "Job"]')
+    ['family=logistic', 'drop=["Age", "Job"]']
+    """
+    parts, current, closing, quote = [], [], [], None
+    for char in text:
+        if quote:
+            quote = None if char == quote else quote
+        elif char in "\"'" and (not current or "".join(current).rstrip()[-1:] in {"", "=", "[", "(", "{", ",", ":"}):
+            quote = char  # a quote opens a value or list item; an apostrophe inside a word does not
+        elif char in "[({":
+            closing.append({"[": "]", "(": ")", "{": "}"}[char])
+        elif char in "])}":
+            if not closing or closing.pop() != char:
+                raise InputError(f"config overrides: unmatched {char!r} in {text.strip()!r}; lists look like "
+                                 'drop=["Age", "Job"]')
+        elif char in ",\n" and not closing:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    if quote or closing:
+        missing = quote or closing[-1]
+        raise InputError(f"config overrides: a {missing!r} is missing in {text.strip()!r}; lists look like "
+                         'drop=["Age", "Job"]')
+    parts.append("".join(current))
+    overrides = [part.strip() for part in parts if part.strip()]
+    for part in overrides:
+        if "=" not in part:
+            raise InputError(f"config override {part!r} is not key=value; separate overrides with commas and put "
+                             'lists in brackets, e.g. epochs=20, drop=["Age", "Job"]')
+    return overrides
 
 
 @st.fragment(run_every=2.0)
@@ -293,8 +452,8 @@ def _job_panel(task: str) -> None:
             if job.status == "running" and progress.get("fraction") is not None:
                 eta = progress.get("eta_seconds")
                 st.progress(progress["fraction"], text=f"loss {progress.get('loss', float('nan')):.4g} · ETA {eta:.0f}s" if eta is not None and "loss" in progress else None)
-            if job.error:
-                st.error(job.error)
+            if job.error:  # the job's message, without the server folders its upload was in
+                st.error(scrub_paths(job.error))
             if job.status == "succeeded":
                 st.success(f"Saved to the model registry as {Path(job.out).name}")
             if not job.done and st.button("Cancel", key=f"cancel-{job.id}"):

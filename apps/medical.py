@@ -103,14 +103,15 @@ def _heat_overlay(image: np.ndarray, cam: np.ndarray, opacity: float) -> Image.I
 def _viewer(image: medical_io.MedicalImage, mask: np.ndarray | None = None, labels: list[str] | None = None) -> None:
     index = None
     if image.is_volume:
-        depth = image.array.shape[0]
-        index = st.slider("Slice", 0, depth - 1, depth // 2, key="medical-slice")
+        depth = image.array.shape[0]  # a one-slice volume is drawn as the 2D image it is (a slider needs two values)
+        index = st.slider("Slice", 0, depth - 1, depth // 2, key="medical-slice") if depth > 1 else 0
     window = _window_controls(image)
     opacity = st.slider("Mask opacity", 0.0, 1.0, 0.45, 0.05, key="medical-opacity") if mask is not None else 0.0
     grey = medical_io.to_uint8(_slice(image.array, index), **window)
     shown = _slice(mask, index) if mask is not None else None
-    st.image(_overlay(grey, shown, opacity), caption=f"{image.modality} · shape {list(image.array.shape)} · "
-             f"spacing {[round(s, 3) for s in image.spacing]} mm", width="content" if grey.shape[1] > 256 else 384)
+    width = None if grey.shape[1] > 256 else 384
+    st.image(common.display_image(_overlay(grey, shown, opacity), width), caption=f"{image.modality} · shape "
+             f"{list(image.array.shape)} · spacing {[round(s, 3) for s in image.spacing]} mm", width=width or "content")
     if mask is not None and labels:
         st.caption(" · ".join(f"{name}: rgb{tuple(int(c) for c in COLOURS[min(k, len(COLOURS) - 1)])}"
                               for k, name in enumerate(labels) if k))
@@ -157,7 +158,7 @@ def _classification_predict(model, image: medical_io.MedicalImage) -> None:
         explained = common.run_safely(model.explain, image)
         if explained is not None:
             opacity = st.slider("Heat-map opacity", 0.0, 1.0, 0.5, 0.05, key="medical-cam-opacity")
-            st.image(_heat_overlay(explained["image"], explained["cam"], opacity),
+            st.image(common.display_image(_heat_overlay(explained["image"], explained["cam"], opacity), 384),
                      caption=f"Grad-CAM for '{explained['explained_label']}' (MONAI)", width=384)
 
 

@@ -17,6 +17,11 @@ def _scalar_metrics(card):
             if isinstance(entry, dict) and isinstance(entry.get("value"), (int, float))}
 
 
+def _remember_choice() -> None:
+    """The user picked a model under Manage: that name is what Promote and Delete act on."""
+    st.session_state["manage-target"] = st.session_state.get("manage")
+
+
 if not cards:
     st.info("No saved models yet. Start a retrain from any page; finished models appear here.")
 else:
@@ -36,24 +41,48 @@ else:
         st.dataframe(pl.DataFrame({"metric": names, first: [a.get(n) for n in names], f"{second} ": [b.get(n) for n in names]}),
                      hide_index=True, width="stretch")
     st.subheader("Manage")
-    chosen = st.selectbox("Model", list(by_name), key="manage")
+    fresh = "manage" not in st.session_state  # first run of the page (or back from another page): nothing chosen yet
+    chosen = st.selectbox("Model", list(by_name), key="manage", on_change=_remember_choice)
+    # Promote and Delete act on the name the user chose, even when the list changed under it meanwhile (another tab,
+    # the CLI or a finished training): the selectbox would otherwise fall back to another model on its own.
+    target = chosen if fresh else st.session_state.get("manage-target") or chosen
+    vanished = target not in by_name
+    if vanished:
+        st.error(f"{target} no longer exists (deleted in another tab, by the CLI or on disk); nothing was done with it. "
+                 f"The list shows the models there are now; {chosen} is selected.")
     card = by_name[chosen]
     col1, col2, col3 = st.columns(3)
-    if col1.button("Promote to dashboard default", key="promote"):
-        common.run_safely(promote_model, card["task"], card["path"])
-        st.success(f"{chosen} is now the default for {card['task']}")
+    if col1.button("Promote to dashboard default", key="promote") and not vanished:
+        if common.run_safely(promote_model, by_name[target]["task"], by_name[target]["path"]) is not None:
+            st.success(f"{target} is now the default for {by_name[target]['task']}")
     data = common.run_safely(zip_model, card["path"])
     if data is not None:
         col2.download_button("Download (.zip)", data, file_name=f"{chosen}.zip", mime="application/zip", key="download")
-    if col3.button("Delete", key="delete"):
-        common.run_safely(delete_model, card["path"])
-        st.rerun()
+    if col3.button("Delete", key="delete") and not vanished:
+        st.session_state["delete-pending"] = target  # asked first: deleting cannot be undone
+    pending = st.session_state.get("delete-pending")
+    if pending is not None and (pending != target or vanished):  # another model chosen, or this one gone meanwhile
+        st.session_state.pop("delete-pending", None)
+    elif pending is not None:
+        default = promoted.get(by_name[pending]["task"]) == by_name[pending]["path"]
+        st.warning(f"Delete {pending} for good? Its folder is removed from the registry and cannot be restored"
+                   f"{' (it is the dashboard default for ' + by_name[pending]['task'] + ')' if default else ''}.")
+        yes, no = st.columns(2)
+        if yes.button(f"Yes, delete {pending}", key="delete-confirm", type="primary"):
+            st.session_state.pop("delete-pending", None)
+            if common.run_safely(lambda: delete_model(by_name[pending]["path"]) or True):
+                st.session_state.pop("manage-target", None)
+                st.rerun()
+        elif no.button("Keep it", key="delete-cancel"):
+            st.session_state.pop("delete-pending", None)
+            st.rerun()
+    st.session_state["manage-target"] = chosen
     with st.expander("Model card"):
         st.json({k: v for k, v in card.items() if k not in {"path", "files"}})
 
 st.subheader("Training jobs")
 job_rows = [{"id": j.id, "task": j.task, "status": j.status, "step": (j.progress or {}).get("step"),
-             "of": (j.progress or {}).get("total_steps"), "error": j.error or ""} for j in jobs.list_jobs()[:50]]
+             "of": (j.progress or {}).get("total_steps"), "error": common.scrub_paths(j.error or "")} for j in jobs.list_jobs()[:50]]
 if job_rows:
     st.dataframe(pl.DataFrame(job_rows), hide_index=True, width="stretch")
 else:

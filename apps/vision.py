@@ -113,12 +113,12 @@ def _classify(model, image: Image.Image) -> None:
     import polars as pl
 
     left, right = st.columns(2)
-    left.image(image, caption=f"{record[0]['label']} ({record[0]['score']:.1%})", width="stretch")
+    left.image(common.display_image(image), caption=f"{record[0]['label']} ({record[0]['score']:.1%})", width="stretch")
     right.bar_chart(pl.DataFrame(record[0]["top_k"]).to_pandas().set_index("label"), horizontal=True)
     if st.checkbox("Grad-CAM: where the model looked", key="vision-gradcam"):
         cam = common.run_safely(model.explain, image)
         if cam is not None:
-            st.image(_overlay(image, cam["heatmap"]), caption=f"Grad-CAM for {cam['label']}", width="stretch")
+            st.image(common.display_image(_overlay(image, cam["heatmap"])), caption=f"Grad-CAM for {cam['label']}", width="stretch")
 
 
 def _detect(model, image: Image.Image) -> None:
@@ -127,7 +127,7 @@ def _detect(model, image: Image.Image) -> None:
     if not record:
         return
     detections = record[0]["detections"]
-    st.image(_draw_boxes(image, detections), caption=f"{len(detections)} detection(s)", width="stretch")
+    st.image(common.display_image(_draw_boxes(image, detections)), caption=f"{len(detections)} detection(s)", width="stretch")
     if detections:
         st.dataframe([{"label": d["label"], "score": d["score"], "box (x1, y1, x2, y2)": str(d["box"])} for d in detections],
                      hide_index=True)

@@ -290,3 +290,103 @@ def test_save_upload_extracts_a_good_zip_inside_the_session(session):
     path = save_upload(FakeUpload("data.zip", _zip({"folder/a.csv": b"x\n1\n", "folder/b.csv": b"x\n2\n"})), {".csv"})
     assert session.resolve() in path.resolve().parents
     assert sorted(p.name for p in path.iterdir()) == ["a.csv", "b.csv"]
+
+
+# --- odd but valid images --------------------------------------------------------------------------------------------
+
+
+def _png(width: int, height: int) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 10, 10)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _drawn_sizes(app) -> list[str]:
+    return [image.caption for element in app.get("image") for image in element.proto.imgs]
+
+
+def test_medical_one_slice_nifti_is_drawn_as_a_2d_image(home, no_model, tmp_path):
+    nibabel = pytest.importorskip("nibabel")
+    import numpy as np
+
+    _preimport("medical", "medical.io", "medical.segmentation")
+    path = tmp_path / "one_slice.nii.gz"
+    nibabel.save(nibabel.Nifti1Image(np.random.default_rng(0).random((32, 32, 1), dtype=np.float32), np.eye(4)), str(path))
+    app = AppTest.from_file(str(APPS / "medical.py"), default_timeout=180)
+    app.session_state["medical-task"] = "Segmentation"
+    app.session_state["medical-input"] = "Upload"
+    app.run()
+    _upload(app, "medical-upload-medical.segmentation", "one_slice.nii.gz", path.read_bytes())
+    assert not app.exception, [e.message for e in app.exception]
+    assert not [s for s in app.slider if s.key == "medical-slice"] and _drawn_sizes(app)
+
+
+@pytest.mark.parametrize("task", ["Segmentation", "Classification"])
+def test_medical_very_wide_image_is_shown(home, no_model, task):
+    _preimport("medical", "medical.io", "medical.classification")
+    app = AppTest.from_file(str(APPS / "medical.py"), default_timeout=180)
+    app.session_state["medical-task"] = task
+    app.session_state["medical-input"] = "Upload"
+    app.run()
+    _upload(app, f"medical-upload-medical.{task.lower()}", "strip.png", _png(20000, 2), "image/png")
+    assert not app.exception, [e.message for e in app.exception]
+    assert _drawn_sizes(app) and not app.error
+
+
+class FakeVisionModel:
+    """What the Vision page reads from a classifier or detector; predicts without a network."""
+
+    label_names = ["strip", "other"]
+    score_threshold = 0.5
+    card = {"task": "fake"}
+
+    def predict(self, images, top_k=None, score_threshold=None):
+        if top_k is not None:
+            return [{"label": "strip", "score": 0.9, "top_k": [{"label": "strip", "score": 0.9}, {"label": "other", "score": 0.1}]}]
+        return [{"detections": [{"label": "strip", "score": 0.9, "box": [0, 0, 19999, 1]}]}]
+
+
+@pytest.mark.parametrize("task", ["Classification", "Detection"])
+def test_vision_very_wide_image_is_shown(home, monkeypatch, task):
+    from apps import common
+
+    _preimport("vision", "vision.classification")
+    monkeypatch.setattr(common, "load_model", lambda task, source: FakeVisionModel())
+    app = AppTest.from_file(str(APPS / "vision.py"), default_timeout=180)
+    app.session_state["vision-task"] = task
+    app.session_state["vision-input"] = "Upload"
+    app.run()
+    _upload(app, f"vision-upload-vision.{task.lower()}", "strip.png", _png(20000, 2), "image/png")
+    assert not app.exception, [e.message for e in app.exception]
+    assert _drawn_sizes(app) and not app.error
+
+
+def test_error_messages_name_the_upload_not_its_server_folder():
+    """show_error turns any upload path (this session's or another's) into the file's own name, in any order."""
+    def page():
+        import tempfile
+
+        from apps import common
+        from core.errors import InputError
+
+        own = common.session_dir() / "583f0c1d2e4b" / "x.nii.gz"
+        other = f"{tempfile.gettempdir()}/verticals-session-_fb99zmj/6d28c88631d7"
+        common.show_error(InputError(f"{own} is not a NIfTI file"))
+        common.show_error(InputError(f"{other}/cat holds no images"))
+        common.show_error(InputError(f"{other} holds no class folders"))
+        common.show_error(InputError(f"cannot read {tempfile.gettempdir()}/elsewhere/y.csv"))
+
+    app = AppTest.from_function(page, default_timeout=30).run()
+    assert [e.value for e in app.error] == ["x.nii.gz is not a NIfTI file", "cat holds no images",
+                                            "the upload holds no class folders", "cannot read …/elsewhere/y.csv"]
+
+
+def test_an_empty_zip_is_called_empty(session):
+    from apps.common import save_upload
+
+    with pytest.raises(InputError, match="zip archive is empty"):
+        save_upload(FakeUpload("data.zip", _zip({})), {".csv"})
+    with pytest.raises(InputError, match="zip archive is empty"):
+        save_upload(FakeUpload("data.zip", _zip({"folder/": b""})), {".csv"})

@@ -1,12 +1,20 @@
-"""AppTest of the model registry page: lists, compares, promotes, deletes."""
+"""AppTest of the model registry page: lists, compares, promotes, deletes (after a confirmation), and acts only on
+the model the user chose, even when the list changed under it meanwhile."""
 
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from core.artifacts import models_dir, promoted_defaults, save_model_dir
+from core.artifacts import delete_model, models_dir, promote_model, promoted_defaults, save_model_dir
 
 PAGE = str(Path(__file__).resolve().parents[2] / "apps" / "registry.py")
+
+
+def _save(*names: str) -> None:
+    """Saved finance.risk cards, the first oldest (the page lists the newest first)."""
+    for day, name in enumerate(names, start=1):
+        save_model_dir(models_dir() / name, {"task": "finance.risk", "created": f"2026-01-{day:02d}T00:00:00+00:00",
+                                             "metrics": {"auc": {"value": 0.7, "ci95": None}}})
 
 
 def test_registry_page_lists_and_promotes(tmp_path, monkeypatch):
@@ -21,4 +29,52 @@ def test_registry_page_lists_and_promotes(tmp_path, monkeypatch):
     assert not app.exception
     assert Path(promoted_defaults()["finance.risk"]).name == "risk-b"
     app.button(key="delete").click().run()
+    assert (models_dir() / "risk-b").exists(), "deleted without asking"
+    assert any("risk-b" in w.value and "(it is the dashboard default" in w.value for w in app.warning)
+    app.button(key="delete-confirm").click().run()
+    assert not app.exception
     assert not (models_dir() / "risk-b").exists() and "finance.risk" not in promoted_defaults()
+    assert (models_dir() / "risk-a").exists()
+
+
+def test_delete_can_be_called_off(tmp_path, monkeypatch):
+    monkeypatch.setenv("VERTICALS_HOME", str(tmp_path))
+    _save("alpha", "beta")
+    app = AppTest.from_file(PAGE, default_timeout=60).run()
+    app.selectbox(key="manage").set_value("alpha").run()
+    app.button(key="delete").click().run()
+    app.button(key="delete-cancel").click().run()
+    assert not app.exception and (models_dir() / "alpha").exists() and not app.warning
+    assert not [b for b in app.button if b.key == "delete-confirm"]
+
+
+def test_delete_and_promote_never_fall_back_to_another_model(tmp_path, monkeypatch):
+    """The chosen model is deleted elsewhere (another tab, the CLI): Delete and Promote say so and touch nothing."""
+    monkeypatch.setenv("VERTICALS_HOME", str(tmp_path))
+    _save("alpha", "beta", "gamma")
+    for action in ("delete", "promote"):
+        _save("beta")
+        app = AppTest.from_file(PAGE, default_timeout=60).run()
+        app.selectbox(key="manage").set_value("beta").run()
+        delete_model(models_dir() / "beta")  # from another tab
+        app.button(key=action).click().run()
+        assert not app.exception
+        assert any("beta no longer exists" in e.value for e in app.error), [e.value for e in app.error]
+        assert (models_dir() / "alpha").exists() and (models_dir() / "gamma").exists()
+        assert "finance.risk" not in promoted_defaults()
+        assert not [b for b in app.button if b.key == "delete-confirm"]
+
+
+def test_delete_confirmation_is_about_the_chosen_model_when_a_new_one_appears(tmp_path, monkeypatch):
+    """A training finishes while the user confirms: the new, newest model is not the one deleted."""
+    monkeypatch.setenv("VERTICALS_HOME", str(tmp_path))
+    _save("alpha", "beta")
+    promote_model("finance.risk", models_dir() / "alpha")
+    app = AppTest.from_file(PAGE, default_timeout=60).run()
+    app.selectbox(key="manage").set_value("alpha").run()
+    app.button(key="delete").click().run()
+    save_model_dir(models_dir() / "fresh", {"task": "finance.risk", "created": "2026-02-01T00:00:00+00:00"})
+    app.button(key="delete-confirm").click().run()
+    assert not app.exception
+    assert not (models_dir() / "alpha").exists()
+    assert (models_dir() / "beta").exists() and (models_dir() / "fresh").exists()

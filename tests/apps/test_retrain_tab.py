@@ -1,0 +1,110 @@
+"""The Retrain tab (apps.common.retrain_tab): a saved model is never replaced without the user's say-so, default
+names never collide, list overrides reach the job whole, and job errors name no server folder."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from core import jobs  # noqa: E402
+from core.artifacts import models_dir, promote_model, save_model_dir  # noqa: E402
+
+TASK = "finance.risk"
+CSV = b"a,b,Status\n1,2,good\n3,4,bad\n"
+
+
+def _retrain_page():
+    from apps import common
+
+    common.retrain_tab("finance.risk")
+
+
+@pytest.fixture()
+def started(tmp_path, monkeypatch):
+    """A fresh registry; start_job records what it was asked instead of training."""
+    monkeypatch.setenv("VERTICALS_HOME", str(tmp_path))
+    calls, ids = [], itertools.count()
+
+    def start_job(task, data, out=None, base=None, overrides=None, options=None, name=None):
+        calls.append({"task": task, "name": name, "overrides": overrides, "data": Path(data)})
+        return jobs.Job(id=f"job-{next(ids)}", task=task, status="queued", spec={}, created="")
+
+    monkeypatch.setattr(jobs, "start_job", start_job)
+    return calls
+
+
+def _start(app, name: str = "", overrides: str = ""):
+    app.text_input(key=f"{TASK}-train-name").set_value(name)
+    app.text_input(key=f"{TASK}-train-overrides").set_value(overrides)
+    app.file_uploader(key=f"{TASK}-train-upload").set_value(("train.csv", CSV, "text/csv")).run()
+    return app.button(key=f"{TASK}-train-start").click().run()
+
+
+def _page():
+    return AppTest.from_function(_retrain_page, default_timeout=60).run()
+
+
+def test_a_taken_name_is_refused_until_the_user_ticks_replace(started):
+    mine = save_model_dir(models_dir() / "mine", {"task": TASK, "family": "logistic"})
+    promote_model(TASK, mine)
+    app = _start(_page(), "mine")
+    assert not app.exception and not started, started
+    assert any("already exists" in e.value and "mine" in e.value for e in app.error), [e.value for e in app.error]
+    assert any("dashboard default" in w.value for w in app.warning), [w.value for w in app.warning]
+    assert (mine / "card.json").is_file()
+    app.checkbox(key=f"{TASK}-train-replace-mine").check().run()
+    app.button(key=f"{TASK}-train-start").click().run()
+    assert not app.exception and [c["name"] for c in started] == ["mine"]
+
+
+def test_a_name_held_by_another_task_or_a_running_job_is_refused(started, monkeypatch):
+    save_model_dir(models_dir() / "seg", {"task": "medical.segmentation"})
+    app = _start(_page(), "seg")
+    assert not started and any("medical.segmentation" in e.value for e in app.error)
+    running = jobs.Job(id="busy-job", task=TASK, status="running", spec={}, created="", out=str(models_dir() / "busy"))
+    monkeypatch.setattr(jobs, "list_jobs", lambda: [running])
+    app = _start(_page(), "busy")
+    assert not app.exception and not started
+    assert any("still running" in e.value for e in app.error), [e.value for e in app.error]
+
+
+def test_default_names_are_unique_within_the_same_second(started):
+    app = _page()
+    for _ in range(3):
+        _start(app)
+    names = [c["name"] for c in started]
+    assert not app.exception and len(names) == 3 and len(set(names)) == 3, names
+    assert all(n.startswith("finance-risk-") and len(n.split("-")) == 5 for n in names), names  # date, time, suffix
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('family=logistic, drop=["Age", "Job"]', {"family": "logistic", "drop": '["Age", "Job"]'}),
+    ('validation_speakers=["theo", "ann"]', {"validation_speakers": '["theo", "ann"]'}),
+    ("epochs=2, batch_size=16", {"epochs": "2", "batch_size": "16"}),
+])
+def test_list_overrides_reach_the_job_whole(started, text, expected):
+    app = _start(_page(), overrides=text)
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    assert started[-1]["overrides"] == expected
+
+
+def test_a_broken_override_says_how_to_write_lists(started):
+    app = _start(_page(), overrides='drop=["Age", "Job"')
+    assert not started and any("is missing" in e.value and "drop=[" in e.value for e in app.error)
+
+
+def test_job_errors_name_the_upload_not_the_server_folder(started, monkeypatch):
+    import tempfile
+
+    folder = f"{tempfile.gettempdir()}/verticals-session-qwcu40_q/6d28c88631d7"
+    failed = jobs.Job(id="failed-job", task=TASK, status="failed", spec={}, created="",
+                      error=f"{folder}/cat holds no images; put them in class folders; see {folder}/cat/readme.txt")
+    monkeypatch.setattr(jobs, "list_jobs", lambda: [failed])
+    app = _page()
+    errors = [e.value for e in app.error]
+    assert errors == ["cat holds no images; put them in class folders; see cat/readme.txt"], errors
