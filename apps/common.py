@@ -23,7 +23,8 @@ from core.errors import InputError, MissingDependencyError, VerticalsError
 from core.registry import TASKS, task_class
 
 __all__ = ["page_header", "task_page", "model_selector", "load_model", "save_upload", "show_error", "run_safely", "evaluate_tab",
-           "retrain_tab", "metric_card_view", "session_dir", "scrub_paths", "display_image", "split_overrides", "MAX_UPLOAD_MB"]
+           "retrain_tab", "metric_card_view", "session_dir", "scrub_paths", "display_image", "split_overrides", "escape_markdown",
+           "MAX_UPLOAD_MB"]
 
 log = logging.getLogger("verticals.apps")
 MAX_UPLOAD_MB = 200
@@ -36,6 +37,7 @@ SAVED = "Saved: "
 MAX_DISPLAY_WIDTH = 1460  # Streamlit shrinks wider images to this width (streamlit.elements.lib.image_utils)
 # An upload's folder: <tempdir>/verticals-session-<random>/<12 hex>/ (see session_dir and save_upload)
 SESSION_PATH = re.compile(r"(?:[^\s'\"`(]*/)?verticals-session-[^/\s'\"`]+(?:/[0-9a-f]{12})?(/)?")
+MARKDOWN_SPECIAL = re.compile(r"[\\`*_{}\[\]()#+\-.!|~$<>^=:]")
 HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")
 
 
@@ -172,6 +174,15 @@ def run_safely(fn, *args: Any, **kwargs: Any):
     except Exception as error:  # the page must never show a traceback
         show_error(error)
         return None
+
+
+def escape_markdown(text: str) -> str:
+    r"""`text` escaped for st.markdown, so model output such as **x** or $x^2$ is shown as typed.
+
+    >>> print(escape_markdown("**bold** $x^2$"))
+    \*\*bold\*\* \$x\^2\$
+    """
+    return MARKDOWN_SPECIAL.sub(r"\\\g<0>", text)
 
 
 def display_image(image, width: int | None = None):

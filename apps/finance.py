@@ -83,12 +83,14 @@ def predict_tab(model) -> None:
             from core.data import read_table
 
             return read_table(common.save_upload(upload, SUFFIXES))
-        frame = common.run_safely(read)
+        with st.spinner("Reading the table…"):
+            frame = common.run_safely(read)
     else:
         frame = common.run_safely(sample_applicants, model)
     if frame is None:
         return
-    scored = common.run_safely(model.predict_frame, frame)
+    with st.spinner(f"Scoring {frame.height:,} applicants…"):
+        scored = common.run_safely(model.predict_frame, frame)
     if scored is None:
         return
     st.dataframe(scored.head(500), hide_index=True, width="stretch")
@@ -97,11 +99,13 @@ def predict_tab(model) -> None:
     if target in frame.columns:
         from finance.risk import RiskData
 
-        card = common.run_safely(model.evaluate, RiskData(frame, target))
+        with st.spinner("Evaluating against the target column…"):
+            card = common.run_safely(model.evaluate, RiskData(frame, target))
         if card is not None:
             draw_evaluation(card)
     else:
-        drift = common.run_safely(model.drift, frame)
+        with st.spinner("Comparing with the training population…"):
+            drift = common.run_safely(model.drift, frame)
         if drift is not None:
             st.subheader("Population stability (PSI) vs training")
             show_psi(drift["psi_table"], drift["psi_score"])

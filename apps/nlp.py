@@ -96,7 +96,8 @@ def sentiment_section() -> None:
                     raise InputError("no text to analyse: type at least one line, or upload a table with a text column")
                 return texts, model.predict(texts), model.explain(texts[0])[0]
 
-            result = common.run_safely(run)
+            with st.spinner("Analysing…"):
+                result = common.run_safely(run)
             if result is not None:
                 texts, records, explanation = result
                 st.dataframe(pl.DataFrame({"text": texts, "label": [r["label"] for r in records],
@@ -140,11 +141,13 @@ def qa_section() -> None:
                     items = [{"question": question, "context": context}]
                 return items, model.predict(items)
 
-            result = common.run_safely(run)
+            with st.spinner("Answering…"):
+                result = common.run_safely(run)
             if result is not None:
                 items, records = result
                 first = records[0]
-                st.markdown(f"**Answer:** {html.escape(first['answer']) or '(no answer)'} · score {first['score']:.2f}")
+                answer = common.escape_markdown(first["answer"]) or "(no answer)"
+                st.markdown(f"**Answer:** {answer} · score {first['score']:.2f}")
                 st.markdown(highlight_html(items[0]["context"], first["start"], first["end"]), unsafe_allow_html=True)
                 if len(items) > 1:
                     st.dataframe(pl.DataFrame({"question": [i["question"] for i in items],

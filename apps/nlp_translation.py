@@ -76,8 +76,8 @@ def _predict(model, key: str) -> None:
     right.markdown(f"**{_language(pair[1])}**")
     for source, translation in zip(sentences, translations):
         left, right = st.columns(2)
-        left.write(source)
-        right.write(translation)
+        left.text(source)  # plain text: a sentence with **, $ or # is not Markdown
+        right.text(translation)
     records = [{"source": s, "translation": t, "source_lang": pair[0], "target_lang": pair[1]}
                for s, t in zip(sentences, translations)]
     st.download_button("Download JSONL", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),

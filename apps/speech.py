@@ -53,13 +53,13 @@ def confidence_html(words: list[dict]) -> str:
     return "<div style='line-height: 2; font-size: 1.1rem'>" + " ".join(spans) + "</div>"
 
 
-def draw_waveform(audio_bytes: bytes) -> None:
+def draw_waveform(samples) -> None:
+    """The waveform's envelope (about 2,000 points) of decoded mono samples."""
     import numpy as np
     import polars as pl
 
-    from speech.audio import SAMPLE_RATE_HZ, load_audio
+    from speech.audio import SAMPLE_RATE_HZ
 
-    samples = load_audio(audio_bytes)
     step = max(1, len(samples) // 2000)
     envelope = np.abs(samples[: len(samples) // step * step].reshape(-1, step)).max(axis=1) if step > 1 else samples
     frame = pl.DataFrame({"time_s": np.arange(len(envelope)) * step / SAMPLE_RATE_HZ, "amplitude": envelope})
@@ -74,13 +74,13 @@ def draw_transcript(record: dict) -> None:
         st.markdown(confidence_html(record["words"]), unsafe_allow_html=True)
         st.caption("Shading: the redder a word, the less sure the model is. Hover for times and confidence.")
     else:
-        st.write(record["text"] or "(no speech recognised)")
+        st.text(record["text"] or "(no speech recognised)")  # plain text: no Markdown in what was heard
     if record["words"]:
         with st.expander("Words with timestamps"):
             st.dataframe(record["words"], hide_index=True)
     if record.get("transcript") is not None and record.get("translated_by", "").startswith("apertium"):
         st.subheader("Translation")  # the words above are the spoken ones; the text is their translation
-        st.write(record["text"])
+        st.text(record["text"])
         st.caption(f"Translated by {record['translated_by']} from the transcript")
     language = ""
     if record.get("language"):
@@ -126,8 +126,13 @@ def predict(model) -> None:
         audio_bytes = recording.getvalue() if recording is not None else None
     options = language_options(model)
     if audio_bytes:
+        from speech.audio import load_audio
+
         st.audio(audio_bytes)
-        common.run_safely(draw_waveform, audio_bytes)
+        samples = common.run_safely(load_audio, audio_bytes)  # decoded once: unreadable audio is one error, no button
+        if samples is None:
+            return
+        draw_waveform(samples)
         if model is not None and st.button("Transcribe", type="primary", key="speech-run"):
             with st.spinner("Transcribing…"):
                 records = common.run_safely(model.predict, [audio_bytes], **options)

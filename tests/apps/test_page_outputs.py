@@ -1,0 +1,144 @@
+"""What pages draw around a prediction: a spinner while slow work runs, model output shown as the plain text it is
+(never Markdown), and unreadable audio reported once with nothing to transcribe. Models are stand-ins: no loading."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import wave
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from tests.apps.test_bad_uploads import _preimport, _upload  # noqa: E402
+
+APPS = Path(__file__).resolve().parents[2] / "apps"
+TRICKY = "**bold** $x^2$ # not a heading"
+
+
+@pytest.fixture()
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("VERTICALS_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+@pytest.fixture()
+def spinners(monkeypatch):
+    """Texts of every st.spinner the page opens."""
+    import streamlit
+
+    shown, real = [], streamlit.spinner
+
+    @contextlib.contextmanager
+    def spinner(text="In progress...", *args, **kwargs):
+        shown.append(text)
+        with real(text, *args, **kwargs):
+            yield
+
+    monkeypatch.setattr(streamlit, "spinner", spinner)
+    return shown
+
+
+def _use(monkeypatch, model) -> None:
+    from apps import common
+
+    monkeypatch.setattr(common, "load_model", lambda task, source: model)
+
+
+class FakeSentiment:
+    card = {"task": "nlp.sentiment"}
+
+    def predict(self, texts):
+        return [{"label": "positive", "score": 0.9} for _ in texts]
+
+    def explain(self, text):
+        return [{"label": "positive", "score": 0.9, "tokens": [{"token": "fine", "weight": 0.5}]}]
+
+
+class FakeQA:
+    card = {"task": "nlp.qa"}
+    kind = "extractive"
+
+    def predict(self, items):
+        return [{"answer": TRICKY, "score": 0.8, "start": 0, "end": 4} for _ in items]
+
+
+class FakeTranslator:
+    card = {"task": "nlp.translation"}
+    source_lang, target_lang = "en", "es"
+
+    def language_pairs(self):
+        return [("en", "es")]
+
+    def translate(self, sentences, source, target):
+        return [TRICKY for _ in sentences]
+
+
+class FakeSpeech:
+    card = {"task": "speech.recognition", "language": "en"}
+
+    def predict(self, audio, **options):
+        raise AssertionError("unreadable audio must not reach the model")
+
+
+def test_sentiment_and_qa_show_a_spinner_and_the_answer_as_typed(home, monkeypatch, spinners):
+    _preimport("nlp", "nlp.sentiment", "nlp.qa")
+    _use(monkeypatch, FakeSentiment())
+    app = AppTest.from_file(str(APPS / "nlp.py"), default_timeout=60).run()
+    app.button(key="nlp-sentiment-run").click().run()
+    assert not app.exception and app.dataframe and "Analysing…" in spinners
+    _use(monkeypatch, FakeQA())
+    app.radio(key="nlp-task").set_value("Extractive QA").run()
+    app.button(key="nlp-qa-run").click().run()
+    assert not app.exception and "Answering…" in spinners
+    answers = [m.value for m in app.markdown if m.value.startswith("**Answer:**")]
+    assert answers and r"\*\*bold\*\* \$x\^2\$ \# not a heading" in answers[0], answers
+
+
+def test_translation_output_is_plain_text(home, monkeypatch):
+    _preimport("nlp", "nlp.translation")
+    _use(monkeypatch, FakeTranslator())
+    app = AppTest.from_file(str(APPS / "nlp.py"), default_timeout=60)
+    app.session_state["nlp-task"] = "Translation"
+    app.run()
+    app.button(key="translation-run").click().run()
+    assert not app.exception
+    assert TRICKY in [t.value for t in app.text]
+    assert not [m.value for m in app.markdown if "bold" in m.value]
+
+
+def test_risk_scoring_of_a_table_shows_a_spinner(home, spinners):
+    _preimport("finance", "finance.risk")
+    from core.artifacts import cache_dir
+    from finance.risk import DEFAULT_NAME, RiskScorer
+    from tests.finance.contract_cases import synthetic_applicants, tiny_config
+
+    frame = synthetic_applicants(200)
+    model = RiskScorer().fit(frame, config=tiny_config())
+    model.save(cache_dir("finance.risk") / DEFAULT_NAME)
+    app = AppTest.from_file(str(APPS / "finance.py"), default_timeout=120)
+    app.session_state["risk-input"] = "Upload a table"
+    app.run()
+    table = frame.drop(model.card["target"]).write_csv().encode()
+    _upload(app, "risk-upload", "applicants.csv", table, "text/csv")
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    assert any(text.startswith("Scoring 200 applicants") for text in spinners), spinners
+
+
+def test_unreadable_audio_is_one_error_and_offers_no_transcribe(home, monkeypatch):
+    _preimport("speech", "speech.audio")
+    _use(monkeypatch, FakeSpeech())
+    app = AppTest.from_file(str(APPS / "speech.py"), default_timeout=60)
+    app.session_state["speech-input"] = "Upload"
+    app.run()
+    _upload(app, "speech-upload", "talk.wav", b"RIFF\x10\x00\x00\x00WAVEjunk-not-a-wave-file", "audio/wav")
+    assert not app.exception and len(app.error) == 1, [e.value for e in app.error]
+    assert not [b for b in app.button if b.key == "speech-run"]
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as sink:  # readable audio still gets its waveform and the button
+        sink.setnchannels(1), sink.setsampwidth(2), sink.setframerate(16000), sink.writeframes(b"\x00\x10" * 16000)
+    _upload(app, "speech-upload", "talk.wav", buffer.getvalue(), "audio/wav")
+    assert not app.exception and not app.error and [b for b in app.button if b.key == "speech-run"]
