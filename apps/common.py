@@ -342,7 +342,8 @@ def retrain_tab(task: str, options: dict | None = None, suffixes: set[str] | Non
             name = _checked_name(task, typed, replace) if typed else _unique_model_name(task)
             overrides = parse_assignments(split_overrides(overrides_text), flag="Config overrides")
             path = save_upload(upload, None if suffixes is None else suffixes | {".zip"})
-            return name, jobs.start_job(task, path, base=None, overrides=overrides, options=options, name=name)
+            return name, jobs.start_job(task, path, base=None, overrides=overrides, options=options, name=name,
+                                        replace=replace)
 
         started = run_safely(start)
         if started is not None:
@@ -353,8 +354,10 @@ def retrain_tab(task: str, options: dict | None = None, suffixes: set[str] | Non
 
 
 def _model_name(typed: str) -> str:
-    """The registry folder name `core.jobs.start_job` makes of a typed name (letters, digits, - _ . kept)."""
-    return "".join(c if c.isalnum() or c in "-_." else "-" for c in typed).strip(".-")
+    """The registry folder name `core.jobs.start_job` makes of a typed name."""
+    from core.jobs import model_name
+
+    return model_name(typed)
 
 
 def _unique_model_name(task: str) -> str:

@@ -296,17 +296,35 @@ def list_jobs() -> list[Job]:
     return sorted(jobs, key=lambda j: j.created, reverse=True)
 
 
+def model_name(name: str) -> str:
+    """The registry folder name a typed model name becomes (letters, digits and - _ . kept; others become -).
+
+    >>> model_name("my model/v2")
+    'my-model-v2'
+    """
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in name).strip(".-")
+
+
 def start_job(task: str, data: str | Path, out: str | Path | None = None, base: str | None = None,
-              overrides: dict[str, Any] | None = None, options: dict[str, Any] | None = None, name: str | None = None) -> Job:
-    """Start training in a background process; returns at once. The model lands in the local registry."""
+              overrides: dict[str, Any] | None = None, options: dict[str, Any] | None = None, name: str | None = None,
+              replace: bool = False) -> Job:
+    """Start training in a background process; returns at once. The model lands in the local registry.
+
+    An `out` that holds a saved model is replaced only with `replace=True`; one a queued or running job will write is
+    refused either way (`InputError`, nothing started)."""
+    from core.artifacts import is_model_dir
     from core.registry import TASKS
 
     if task not in TASKS:
         raise InputError(f"unknown task {task!r}")
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     job_id = f"{stamp}-{uuid.uuid4().hex[:6]}"
-    safe_name = "".join(c if c.isalnum() or c in "-_." else "-" for c in (name or f"{task}-{stamp}")).strip(".-") or job_id
+    safe_name = model_name(name or f"{task}-{stamp}") or job_id
     out = Path(out) if out is not None else models_dir() / safe_name
+    if any(not job.done and job.out and Path(job.out).resolve() == out.resolve() for job in list_jobs()):
+        raise InputError(f"a training that is still running will save its model as {out.name}; choose another name")
+    if is_model_dir(out) and not replace:
+        raise InputError(f"a saved model named {out.name} already exists; choose another name, or ask to replace it")
     folder = jobs_dir() / job_id
     folder.mkdir(parents=True)
     spec = {"task": task, "data": str(data), "out": str(out), "base": base, "overrides": overrides or {}, "options": options or {}}

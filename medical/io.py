@@ -299,6 +299,8 @@ def _from_nifti_image(image, name: str) -> MedicalImage:
     while data.ndim > 3 and data.shape[-1] == 1:
         data = data[..., 0]
     notes = []
+    if data.ndim == 3 and data.shape[2] == 1:
+        data = data[..., 0]  # one slice: a 2D image (its slice thickness is not a third axis to slide along)
     if data.ndim == 4:
         notes.append(f"{name} is 4D with {data.shape[-1]} volumes (time points or channels); only the first is used: "
                      "split it (e.g. fslsplit) to analyse the others")

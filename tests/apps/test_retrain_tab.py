@@ -30,7 +30,7 @@ def started(tmp_path, monkeypatch):
     monkeypatch.setenv("VERTICALS_HOME", str(tmp_path))
     calls, ids = [], itertools.count()
 
-    def start_job(task, data, out=None, base=None, overrides=None, options=None, name=None):
+    def start_job(task, data, out=None, base=None, overrides=None, options=None, name=None, replace=False):
         calls.append({"task": task, "name": name, "overrides": overrides, "data": Path(data)})
         return jobs.Job(id=f"job-{next(ids)}", task=task, status="queued", spec={}, created="")
 

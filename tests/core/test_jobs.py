@@ -1,5 +1,6 @@
 """Background jobs: a training job runs in its own process, reports progress, lands in the registry, can be cancelled."""
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -7,6 +8,7 @@ import pytest
 
 from core import jobs
 from core.artifacts import list_saved_models, save_model_dir
+from core.errors import InputError
 
 
 
@@ -33,6 +35,18 @@ def test_cancel_marks_job_and_unknown_job():
     assert cancelled.status in {"cancelled", "failed"}
     with pytest.raises(Exception):
         jobs.get_job("../etc")
+
+
+def test_start_job_replaces_a_saved_model_only_when_asked_and_never_one_being_written(tmp_path, monkeypatch):
+    monkeypatch.setenv("VERTICALS_HOME", str(tmp_path))
+    save_model_dir(tmp_path / "models" / "mine", {"task": "finance.risk"})
+    with pytest.raises(InputError, match="mine already exists"):
+        jobs.start_job("finance.risk", "/no/such.csv", name="mine")
+    assert not list(jobs.list_jobs())  # nothing started
+    running = jobs.start_job("finance.risk", "/no/such.csv", name="mine", replace=True)
+    monkeypatch.setattr(jobs, "list_jobs", lambda: [dataclasses.replace(running, status="running")])
+    with pytest.raises(InputError, match="still running will save its model as mine"):
+        jobs.start_job("finance.risk", "/no/such.csv", name="mine", replace=True)
 
 
 def test_registry_lists_saved_models(tmp_path, monkeypatch):

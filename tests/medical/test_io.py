@@ -99,3 +99,12 @@ def test_4d_nifti_keeps_the_first_volume_and_says_so(tmp_path):
     assert "3 volumes" in image.metadata["warnings"][0] and "only the first" in image.metadata["warnings"][0]
     nib.save(nib.Nifti1Image(data[..., 0], np.eye(4)), tmp_path / "t1.nii.gz")
     assert "warnings" not in io.read_nifti(tmp_path / "t1.nii.gz").metadata
+
+
+def test_a_one_slice_nifti_reads_as_a_2d_image(tmp_path):
+    import nibabel as nib
+
+    nib.save(nib.Nifti1Image(np.arange(12, dtype=np.float32).reshape(3, 4, 1), np.diag([0.5, 0.7, 3.0, 1.0])),
+             tmp_path / "one.nii.gz")
+    image = io.read_nifti(tmp_path / "one.nii.gz")
+    assert image.array.shape == (4, 3) and not image.is_volume and image.spacing == pytest.approx((0.7, 0.5))
