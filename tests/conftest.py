@@ -18,3 +18,15 @@ def _verticals_home(tmp_path_factory):
     else:
         os.environ["VERTICALS_HOME"] = str(tmp_path_factory.mktemp("verticals_home"))
     yield
+
+
+@pytest.fixture(autouse=True)
+def _restore_main_module():
+    """Streamlit's AppTest runs each page as a new `__main__` module and leaves it in sys.modules; a later test that
+    spawns processes (dask workers) would then re-run that page script in every child. Put pytest's back."""
+    import sys
+
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None and sys.modules.get("__main__") is not main:
+        sys.modules["__main__"] = main

@@ -15,7 +15,7 @@ PAGE = str(Path(__file__).resolve().parents[2] / "apps" / "nlp_translation.py")
 
 
 def _texts(app) -> str:
-    return " ".join(str(m.value) for m in [*app.markdown, *app.caption, *app.error])
+    return " ".join(str(m.value) for m in [*app.markdown, *app.caption, *app.error, *app.text])
 
 
 def test_page_runs_with_a_saved_tiny_model():
