@@ -326,13 +326,7 @@ def test_medical_one_slice_nifti_is_drawn_as_a_2d_image(home, no_model, tmp_path
 @pytest.mark.parametrize("task", ["Segmentation", "Classification"])
 def test_medical_very_wide_image_is_shown(home, no_model, task):
     _preimport("medical", "medical.io", "medical.classification")
-    app = AppTest.from_file(str(APPS / "medical.py"), default_timeout=180)
-    app.session_state["medical-task"] = task
-    app.session_state["medical-input"] = "Upload"
-    app.run()
-    _upload(app, f"medical-upload-medical.{task.lower()}", "strip.png", _png(20000, 2), "image/png")
-    assert not app.exception, [e.message for e in app.exception]
-    assert _drawn_sizes(app) and not app.error
+    _upload_a_wide_strip("medical", task)
 
 
 class FakeVisionModel:
@@ -354,11 +348,16 @@ def test_vision_very_wide_image_is_shown(home, monkeypatch, task):
 
     _preimport("vision", "vision.classification")
     monkeypatch.setattr(common, "load_model", lambda task, source: FakeVisionModel())
-    app = AppTest.from_file(str(APPS / "vision.py"), default_timeout=180)
-    app.session_state["vision-task"] = task
-    app.session_state["vision-input"] = "Upload"
+    _upload_a_wide_strip("vision", task)
+
+
+def _upload_a_wide_strip(domain: str, task: str) -> None:
+    """Upload a 20000x2 PNG on `domain`'s page for `task`: it is drawn (a display copy) and raises nothing."""
+    app = AppTest.from_file(str(APPS / f"{domain}.py"), default_timeout=180)
+    app.session_state[f"{domain}-task"] = task
+    app.session_state[f"{domain}-input"] = "Upload"
     app.run()
-    _upload(app, f"vision-upload-vision.{task.lower()}", "strip.png", _png(20000, 2), "image/png")
+    _upload(app, f"{domain}-upload-{domain}.{task.lower()}", "strip.png", _png(20000, 2), "image/png")
     assert not app.exception, [e.message for e in app.exception]
     assert _drawn_sizes(app) and not app.error
 

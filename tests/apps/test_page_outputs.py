@@ -48,6 +48,16 @@ def _use(monkeypatch, model) -> None:
     monkeypatch.setattr(common, "load_model", lambda task, source: model)
 
 
+def _page(monkeypatch, model, page: str, state: dict, *modules: str) -> AppTest:
+    """`page` run once with `model` standing in for every model it loads and `state` preset."""
+    _preimport(*modules)
+    _use(monkeypatch, model)
+    app = AppTest.from_file(str(APPS / page), default_timeout=60)
+    for key, value in state.items():
+        app.session_state[key] = value
+    return app.run()
+
+
 class FakeSentiment:
     card = {"task": "nlp.sentiment"}
 
@@ -99,11 +109,7 @@ def test_sentiment_and_qa_show_a_spinner_and_the_answer_as_typed(home, monkeypat
 
 
 def test_translation_output_is_plain_text(home, monkeypatch):
-    _preimport("nlp", "nlp.translation")
-    _use(monkeypatch, FakeTranslator())
-    app = AppTest.from_file(str(APPS / "nlp.py"), default_timeout=60)
-    app.session_state["nlp-task"] = "Translation"
-    app.run()
+    app = _page(monkeypatch, FakeTranslator(), "nlp.py", {"nlp-task": "Translation"}, "nlp", "nlp.translation")
     app.button(key="translation-run").click().run()
     assert not app.exception
     assert TRICKY in [t.value for t in app.text]
@@ -129,11 +135,7 @@ def test_risk_scoring_of_a_table_shows_a_spinner(home, spinners):
 
 
 def test_unreadable_audio_is_one_error_and_offers_no_transcribe(home, monkeypatch):
-    _preimport("speech", "speech.audio")
-    _use(monkeypatch, FakeSpeech())
-    app = AppTest.from_file(str(APPS / "speech.py"), default_timeout=60)
-    app.session_state["speech-input"] = "Upload"
-    app.run()
+    app = _page(monkeypatch, FakeSpeech(), "speech.py", {"speech-input": "Upload"}, "speech", "speech.audio")
     _upload(app, "speech-upload", "talk.wav", b"RIFF\x10\x00\x00\x00WAVEjunk-not-a-wave-file", "audio/wav")
     assert not app.exception and len(app.error) == 1, [e.value for e in app.error]
     assert not [b for b in app.button if b.key == "speech-run"]
