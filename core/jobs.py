@@ -161,7 +161,7 @@ def _check_resume(run_dir: Path, run: dict[str, Any], resume: bool) -> None:
             raise InputError(f"{record} is unreadable ({error}); delete {run_dir} and train without --resume") from error
         differences = _differences(previous, run)
         if differences:
-            raise InputError(f"--resume refused: the checkpoint in {run_dir} comes from another run ({'; '.join(differences)}). "
+            raise InputError(f"--resume refused: the run recorded in {run_dir} is another one ({'; '.join(differences)}). "
                              "Resume with the same data and config, or train without --resume")
         return
     if resume:  # a folder with files but no record was refused by _check_run_dir
