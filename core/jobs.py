@@ -55,8 +55,9 @@ def run_training(task: str, data: str | Path, out: str | Path, base: str | None 
     elif config_path or overrides:
         raise InputError(f"{task} takes no training config")
     run_dir = Path(run_dir) if run_dir is not None else out.with_name(f".{out.name}.run")
-    _check_run_dir(run_dir, out)
     lead = int(os.environ.get("RANK", "0")) == 0  # under torchrun only rank 0 locks, records and saves
+    if lead:  # the other ranks would see rank 0's run record half-written
+        _check_run_dir(run_dir, out)
     run_dir_existed = run_dir.exists()
     with output_lock(out) if lead else contextlib.nullcontext():
         try:
