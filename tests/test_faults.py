@@ -19,6 +19,7 @@ from core.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN_SETTINGS = ["epochs=5", "batch_size=2", "checkpoint_every_steps=1", "image_size=32", "augment=false",
+                  "fine_tune_min_per_class=1",  # 6 images a class: fine-tune anyway (the probe alone has no steps to kill)
                   "patience=null", "seed=0"]
 TOTAL_STEPS = 25  # 10 training images / batch 2 * 5 epochs
 
