@@ -369,10 +369,10 @@ def _unique_model_name(task: str) -> str:
 
 
 def _training_into(name: str) -> bool:
-    """True while a queued or running job will save its model under `name`."""
-    from core import jobs
+    """True while a queued or running job will save its model under `name` in the registry."""
+    from core.jobs import job_writing
 
-    return any(not job.done and job.out and Path(job.out).name == name for job in jobs.list_jobs())
+    return job_writing(models_dir() / name)
 
 
 def _held_task(name: str) -> str | None:

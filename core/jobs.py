@@ -297,6 +297,12 @@ def list_jobs() -> list[Job]:
     return sorted(jobs, key=lambda j: j.created, reverse=True)
 
 
+def job_writing(out: str | Path) -> bool:
+    """Whether a queued or running job will save its model to `out`."""
+    out = Path(out).resolve()
+    return any(not job.done and job.out and Path(job.out).resolve() == out for job in list_jobs())
+
+
 def model_name(name: str) -> str:
     """The registry folder name a typed model name becomes (letters, digits and - _ . kept; others become -).
 
@@ -322,7 +328,7 @@ def start_job(task: str, data: str | Path, out: str | Path | None = None, base: 
     job_id = f"{stamp}-{uuid.uuid4().hex[:6]}"
     safe_name = model_name(name or f"{task}-{stamp}") or job_id
     out = Path(out) if out is not None else models_dir() / safe_name
-    if any(not job.done and job.out and Path(job.out).resolve() == out.resolve() for job in list_jobs()):
+    if job_writing(out):
         raise InputError(f"a training that is still running will save its model as {out.name}; choose another name")
     if is_model_dir(out) and not replace:
         raise InputError(f"a saved model named {out.name} already exists; choose another name, or ask to replace it")

@@ -25,7 +25,7 @@ import numpy as np
 from core.artifacts import read_card
 from core.config import config_from_dict, config_to_dict
 from core.data.images import IMAGE_SUFFIXES, list_image_folder
-from core.data.paths import require_path
+from core.data.paths import is_hidden, require_path
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError, NotFittedError
 from core.evaluate import bars_plot, confusion_plot, metric_card, metric_with_ci, score_plots
@@ -411,7 +411,7 @@ class MedicalClassifier(TaskModel):
         path = require_path(path, "image file or folder")
         if path.is_file():
             return [path]
-        files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".") and _readable_study(p))
+        files = sorted(p for p in path.rglob("*") if p.is_file() and not is_hidden(p, path) and _readable_study(p))
         if not files:
             raise InputError(f"{path} holds no PNG/JPEG/DICOM/NIfTI images")
         return files

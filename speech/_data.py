@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from core.data import read_table, require_columns, resolve_inside
-from core.data.paths import require_path
+from core.data.paths import is_hidden, require_path
 from core.errors import InputError
 from speech.audio import AUDIO_SUFFIXES
 
@@ -102,7 +102,7 @@ def read_speech_data(path: str | Path, audio_column: str = "audio", text_column:
         if (path / name).is_file():
             return _manifest(path / name, audio_column, text_column)
     tables = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in MANIFEST_SUFFIXES
-                    and not any(part.startswith(".") for part in p.relative_to(path).parts))
+                    and not is_hidden(p, path))
     if len(tables) == 1:  # one table in the folder, whatever its name: the manifest
         return _manifest(tables[0], audio_column, text_column)
     if len(tables) > 1:

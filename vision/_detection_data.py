@@ -16,7 +16,7 @@ import numpy as np
 
 from core.artifacts import atomic_directory, check_output_dir
 from core.data import IMAGE_SUFFIXES, open_image, read_json, resolve_inside
-from core.data.paths import require_path
+from core.data.paths import is_hidden, require_path
 from core.errors import InputError
 
 __all__ = ["DetectionSample", "DetectionData", "read_detection_data", "convert_detection_data", "detection_report"]
@@ -56,11 +56,6 @@ class DetectionData:
 
     def __len__(self) -> int:
         return len(self.samples)
-
-
-def _visible(path: Path, root: Path) -> bool:
-    """False for dot-files and files in dot-folders under `root` (.DS_Store, macOS AppleDouble `._name.jpg`)."""
-    return not any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
 def _orientation(image: Any, path: Path) -> int:
@@ -165,7 +160,7 @@ def detect_format(path: Path) -> str:
         return "yolo"
     if _coco_files(path):
         return "coco"
-    if any(_visible(p, path) for p in path.glob("*.xml")):
+    if any(not is_hidden(p, path) for p in path.glob("*.xml")):
         return "voc"
     raise InputError(f"{path} is not a detection dataset: expected COCO JSON, YOLO (images/, labels/, data.yaml) "
                      "or Pascal VOC (Annotations/*.xml + JPEGImages/)")
@@ -195,7 +190,7 @@ def read_detection_data(path: str | Path, format: str | None = None, split: str 
 # -- COCO -----------------------------------------------------------------------------------------------
 def _coco_files(folder: Path) -> list[Path]:
     candidates = sorted(folder.glob("*.json")) + sorted((folder / "annotations").glob("*.json"))
-    return [c for c in candidates if _visible(c, folder)]
+    return [c for c in candidates if not is_hidden(c, folder)]
 
 
 def _coco_list(coco: dict, key: str, file: str) -> list[dict]:
@@ -385,7 +380,7 @@ def _read_yolo(path: Path, split: str | None = None, names: str | None = None) -
     class_names, source = _yolo_names(root, str(path) if path.is_file() else names)
     images_root = root / "images" if (root / "images").is_dir() else root
     images = sorted(p for p in images_root.rglob("*")
-                    if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() and _visible(p, images_root))
+                    if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() and not is_hidden(p, images_root))
     if split:
         images = [p for p in images if split in p.relative_to(images_root).parts] or images
     if not images:
@@ -426,7 +421,7 @@ def _read_yolo(path: Path, split: str | None = None, names: str | None = None) -
 def _read_voc(path: Path, split: str | None = None, names: str | None = None) -> DetectionData:
     root = path
     annotation_dir = root / "Annotations" if (root / "Annotations").is_dir() else root
-    files = sorted(f for f in annotation_dir.glob("*.xml") if _visible(f, annotation_dir))
+    files = sorted(f for f in annotation_dir.glob("*.xml") if not is_hidden(f, annotation_dir))
     list_file = root / "ImageSets" / "Main" / f"{split}.txt" if split else None
     if list_file is not None and list_file.is_file():
         wanted = {line.strip() for line in list_file.read_text(encoding="utf-8-sig").splitlines() if line.strip()}
@@ -444,7 +439,7 @@ def _read_voc(path: Path, split: str | None = None, names: str | None = None) ->
         image = resolve_inside(image_dir, filename)
         if not image.is_file():
             matches = [p for p in image_dir.glob(file.stem + ".*")
-                       if p.suffix.lower() in IMAGE_SUFFIXES and _visible(p, image_dir)]
+                       if p.suffix.lower() in IMAGE_SUFFIXES and not is_hidden(p, image_dir)]
             if not matches:
                 raise InputError(f"{file.name}: image {filename} not found in {image_dir.name}/")
             image = matches[0]

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from core.data import IMAGE_SUFFIXES, open_image, read_table, resolve_inside
-from core.data.paths import require_path
+from core.data.paths import is_hidden, require_path
 from core.errors import InputError
 
 __all__ = ["read_image_inputs", "decode_images", "frame_image_column"]
@@ -24,7 +24,7 @@ def read_image_inputs(path: str | Path, column: str | None = None) -> list[Path]
     path = require_path(path, "image file, folder or CSV")
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-                       and not any(part.startswith(".") for part in p.relative_to(path).parts))
+                       and not is_hidden(p, path))
         if not files:
             raise InputError(f"{path} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
         return files

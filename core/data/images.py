@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from core.data.paths import require_path, resolve_inside
+from core.data.paths import is_hidden, require_path, resolve_inside
 from core.errors import InputError
 
 __all__ = ["IMAGE_SUFFIXES", "MAX_PIXELS", "list_image_folder", "read_image_manifest", "manifest_items", "open_image"]
@@ -50,7 +50,7 @@ def list_image_folder(root: str | Path, suffixes: set[str] = IMAGE_SUFFIXES) -> 
         for class_dir in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
             count = len(items)
             for file in sorted(class_dir.rglob("*")):
-                if any(part.startswith(".") for part in file.relative_to(class_dir).parts):
+                if is_hidden(file, class_dir):
                     continue  # hidden files and folders: macOS AppleDouble `._x.jpg`, `.thumbnails/`, ...
                 if file.is_file() and file.suffix.lower() in HEIF_SUFFIXES and not heif_readable():
                     raise InputError(f"{file.relative_to(root)} is a HEIC/HEIF photo, which cannot be decoded here; {HEIF_FIX}")

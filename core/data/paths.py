@@ -6,7 +6,7 @@ from pathlib import Path
 
 from core.errors import InputError
 
-__all__ = ["resolve_inside", "sniff_kind", "require_path"]
+__all__ = ["resolve_inside", "sniff_kind", "require_path", "is_hidden"]
 
 _MAGIC = [
     (b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpeg"), (b"GIF8", "gif"), (b"BM", "bmp"),
@@ -26,6 +26,16 @@ def require_path(path: str | Path, kind: str = "file or folder") -> Path:
     if not path.exists():
         raise InputError(f"{path} does not exist; pass an existing {kind}")
     return path
+
+
+def is_hidden(path: Path, root: Path) -> bool:
+    """Whether `path` is a dot-file or lies in a dot-folder under `root` (.DS_Store, macOS AppleDouble `._x.jpg`,
+    `.thumbnails/`): never data, whatever its suffix.
+
+    >>> is_hidden(Path("/d/cat/._1.jpg"), Path("/d")), is_hidden(Path("/d/.cache/1.jpg"), Path("/d")), is_hidden(Path("/d/cat/1.jpg"), Path("/d"))
+    (True, True, False)
+    """
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
 def resolve_inside(base: str | Path, relative: str | Path) -> Path:
