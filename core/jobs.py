@@ -79,6 +79,8 @@ def run_training(task: str, data: str | Path, out: str | Path, base: str | None 
         saved = model.save(out)
         card = _record_training(saved, run, seconds, _rows(dataset))
         _drop_checkpoints(run_dir)
+        atomic_write_text(run_dir / RUN_RECORD, json.dumps({**run, "finished": {"out": str(out.resolve()), "seconds": seconds}},
+                                                           indent=2, sort_keys=True))  # `--resume` now has nothing to continue
         return card
 
 
@@ -164,6 +166,10 @@ def _check_resume(run_dir: Path, run: dict[str, Any], resume: bool) -> None:
         if differences:
             raise InputError(f"--resume refused: the run recorded in {run_dir} is another one ({'; '.join(differences)}). "
                              "Resume with the same data and config, or train without --resume")
+        if previous.get("finished"):  # its checkpoints were dropped after the save: resuming would start from scratch
+            raise InputError(f"--resume: the run recorded in {run_dir} finished and saved its model to "
+                             f"{previous['finished'].get('out')}; there is nothing to continue. Train without --resume "
+                             "to train again")
         return
     if resume:  # a folder with files but no record was refused by _check_run_dir
         raise InputError(f"--resume: there is no earlier run to continue in {run_dir}; train without --resume "

@@ -94,7 +94,10 @@ def test_resume_with_other_data_or_config_is_refused(demo_task, tmp_path, capsys
     assert _train(DEMO, tmp_path / "a.csv", out, "--resume", "--set", "learning_rate=0.5") == 2
     assert "config learning_rate: 0.1 then, 0.5 now" in capsys.readouterr().err
     assert _snapshot(out) == good
-    assert _train(DEMO, tmp_path / "a.csv", out, "--resume") == 0  # the same run resumes
+    # the same run finished and dropped its checkpoints: resuming used to train again from scratch, silently
+    assert _train(DEMO, tmp_path / "a.csv", out, "--resume") == 2
+    assert "finished and saved its model" in capsys.readouterr().err and _snapshot(out) == good
+    assert _train(DEMO, tmp_path / "a.csv", out) == 0  # training again is one flag away
 
 
 def test_run_dir_gets_the_protection_out_gets(demo_task, tmp_path, capsys):
