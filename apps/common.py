@@ -23,8 +23,8 @@ from core.errors import InputError, MissingDependencyError, VerticalsError
 from core.registry import TASKS, task_class
 
 __all__ = ["page_header", "task_page", "model_selector", "load_model", "save_upload", "show_error", "run_safely", "evaluate_tab",
-           "retrain_tab", "metric_card_view", "session_dir", "scrub_paths", "display_image", "split_overrides", "escape_markdown",
-           "MAX_UPLOAD_MB"]
+           "retrain_tab", "metric_card_view", "session_dir", "scrub_paths", "page_message", "display_image", "split_overrides",
+           "escape_markdown", "MAX_UPLOAD_MB", "PAGE_HINTS"]
 
 log = logging.getLogger("verticals.apps")
 MAX_UPLOAD_MB = 200
@@ -148,13 +148,87 @@ def load_model(task: str, source: str | None):
 
 
 def show_error(error: Exception) -> None:
-    """Show a friendly one-line error; never a traceback or a server path."""
+    """Show a friendly one-line error; never a traceback, a server path or a command-line flag."""
     if isinstance(error, (InputError, MissingDependencyError, VerticalsError)):
         message = str(error)
     else:
         log.exception("unexpected error in page")
         message = f"Something went wrong ({type(error).__name__}). Check the input and try again."
-    st.error(scrub_paths(message))
+    st.error(page_message(message))
+
+
+def _overrides(match: re.Match) -> str:
+    return ", ".join(re.findall(r"--set (\S+=\S+)", match[0])) + " in 'Config overrides' on the Retrain tab"
+
+
+_FORECAST_COLUMNS = {"time": "Date column", "value": "Value column", "id": "Id column"}
+_ENCODINGS = ("re-save it as UTF-8 (the dashboard reads UTF-8, UTF-16 and Windows-1252 text; other encodings only "
+              "through the command line)")
+# The packages' messages give command-line fixes ("pass --column NAME", "--option encoding=..."), which the CLI needs.
+# A page says instead which of its controls does it, or what to change in the data where it has no control:
+# (pattern of the CLI clause, the page's wording: a re.sub replacement or a function of the match), tried in order.
+PAGE_HINTS: tuple[tuple[re.Pattern, Any], ...] = tuple((re.compile(pattern), wording) for pattern, wording in (
+    # --option encoding= (every upload): the readers guess UTF-8 / UTF-16 / cp1252; the page has no encoding choice
+    (r"(?:re-save it as UTF-8 or )?pass (?:its|the file's(?: real)?) encoding(?:,| with)(?: e\.g\.)? --option encoding=\S+"
+     r"(?: \(Excel on Windows\), latin-1, shift_jis or gbk)?", _ENCODINGS),
+    (r"use e\.g\. --option encoding=\S+ or encoding=\S+", _ENCODINGS.replace(" it ", " the file ")),
+    # --option separator= / decimal= / sheet= / header= (tables): no such controls; the page reads what the file says
+    (r"pass --option separator=NAME \(comma, semicolon, tab or pipe\)",
+     "save it as a comma-separated CSV (the dashboard detects the separator from the file)"),
+    (r" \(or pass --option decimal=, for decimal commas\)", " (or write decimal points: 1.5, not 1,5)"),
+    (r"; pick another with --option sheet=NAME \(([^)]*)\)",
+     r"; the dashboard reads the first sheet: move the data there (the other sheets: \1)"),
+    (r" \(--option sheet=NAME(?: or its number from 1)?\)", " (the dashboard reads the first sheet: move the data there)"),
+    (r"Rename it or pass --(?:column|target) NAME \(a file without a header line: --option header=false --column 0 "
+     r"--target 1\)", "Rename the column to one of those (a file without a header line: add one, such as text,label)"),
+    # --option date_format= (forecast series): no date format control; the data says its dates
+    (r"; pass --option date_format=\S+ or --option date_format=\S+",
+     "; write them as ISO dates (2024-01-31), which cannot be misread"),
+    (r" or pass --option date_format=\.\.\.(?: \(e\.g\. [^)]*\))?", ""),
+    # --time / --value / --id: the Finance page's forecasting section has a text box for each
+    (r"name it with --(time|value|id) COLUMN", lambda match: f"type its name in '{_FORECAST_COLUMNS[match[1]]}'"),
+    # --target / --time (credit risk): the Evaluate and Retrain tabs' text boxes
+    (r"pass --target NAME or a column number", "type its name or number in 'Target column'"),
+    (r"pass --target$", "type the right one in 'Target column'"),
+    (r"pass --time COLUMN or set time_column", "type it in 'Time column for a time-based split' on the Retrain tab"),
+    # --column (translation inputs, image lists): no column choice on the page; the data names its column
+    (r"; pass --column NAME \(it has:", "; name the column of sentences source, text or sentence (it has:"),
+    (r", or pass --column$", "; rename the column to one of those"),
+    # --source / --target / --model (translation)
+    (r" \(or pass --source/--target naming them\)", " (rename its two columns so)"),
+    (r"; pass --source/--target to pick a pair, or use a model for it",
+     "; evaluate data in the model's own pair, or choose a model for the data's pair under 'Model'"),
+    (r"pass --source/--target from those", "choose one of those under 'Language pair'"),
+    (r"\((?:--model DIR or a hub id|--model)\)", "(choose it under 'Model')"),
+    # --set key=value (any fit): the Retrain tab's 'Config overrides' box takes the same key=value
+    (r"--set \S+=\S+(?: --set \S+=\S+)*", _overrides),
+    # `verticals train ... --out DIR, then evaluate with --model DIR` (vision metric cards): the Retrain tab and 'Model'
+    (r": verticals train [\w.]+ --data \w+ --out (\w+), then evaluate with --model \1",
+     " on the Retrain tab, then choose the new model under 'Model' and evaluate again"),
+    (r"\(verticals train [\w.]+ --data \w+ --out \w+\)", "(the Retrain tab)"),
+    (r" \(or pass --option names=\.\.\.\)", ""),
+    (r"; pass --option names=\.\.\. to override", "; add data.yaml with 'names' to override"),
+    (r"train from scratch \(no --model\)", "train a new model on the Retrain tab"),
+    # speech: --model whisper-base is the 'Built-in' choice; --source / --target are 'Spoken language' and 'Text'
+    (r"(?:use|pass) --model whisper-base", "choose Whisper base under 'Built-in'"),
+    (r" \(or drop --source/--target\)", ""),
+    (r"check the language \(--source\)", "check the language (for speech other than English, choose Whisper base "
+     "under 'Built-in' and set 'Spoken language')"),
+    (r"transcribe without --target and translate the transcript with nlp\.translation",
+     "choose Transcript under 'Text' and translate the transcript in the NLP page's Translation section"),
+))
+
+
+def page_message(message: str) -> str:
+    """A package's message as a page shows it: command-line fixes become the page's controls (or the change to make in
+    the data, where the page has no control), and server paths are scrubbed (`scrub_paths`).
+
+    >>> page_message("no time column found (looked for date); name it with --time COLUMN. The table has: when, price")
+    "no time column found (looked for date); type its name in 'Date column'. The table has: when, price"
+    """
+    for pattern, wording in PAGE_HINTS:
+        message = pattern.sub(wording, message)
+    return scrub_paths(message)
 
 
 def scrub_paths(message: str) -> str:
@@ -279,7 +353,7 @@ def metric_card_view(card: dict[str, Any]) -> None:
 
     st.caption(f"{card.get('task')} · {card.get('model')} · n = {card.get('n')}")
     if card.get("warning"):  # e.g. the model does not know the data's labels, and how to retrain it
-        st.warning(card["warning"])
+        st.warning(page_message(card["warning"]))
     from apps.plots import render_plots
 
     rows, extras = [], {}
@@ -293,6 +367,8 @@ def metric_card_view(card: dict[str, Any]) -> None:
         st.dataframe(pl.DataFrame(rows), hide_index=True, width="stretch")
     render_plots(card)
     for name, value in extras.items():
+        if name.endswith("notes") and isinstance(value, list):  # notes on the data, worded for the command line
+            value = [page_message(note) if isinstance(note, str) else note for note in value]
         with st.expander(name):
             st.json(value)
 
@@ -466,8 +542,8 @@ def _job_panel(task: str) -> None:
             if job.status == "running" and progress.get("fraction") is not None:
                 eta = progress.get("eta_seconds")
                 st.progress(progress["fraction"], text=f"loss {progress.get('loss', float('nan')):.4g} · ETA {eta:.0f}s" if eta is not None and "loss" in progress else None)
-            if job.error:  # the job's message, without the server folders its upload was in
-                st.error(scrub_paths(job.error))
+            if job.error:  # the job's message in the page's words, without the server folders its upload was in
+                st.error(page_message(job.error))
             if job.status == "succeeded":
                 st.success(f"Saved to the model registry as {Path(job.out).name}")
             if not job.done and st.button("Cancel", key=f"cancel-{job.id}"):

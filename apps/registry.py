@@ -82,7 +82,7 @@ else:
 
 st.subheader("Training jobs")
 job_rows = [{"id": j.id, "task": j.task, "status": j.status, "step": (j.progress or {}).get("step"),
-             "of": (j.progress or {}).get("total_steps"), "error": common.scrub_paths(j.error or "")} for j in jobs.list_jobs()[:50]]
+             "of": (j.progress or {}).get("total_steps"), "error": common.page_message(j.error or "")} for j in jobs.list_jobs()[:50]]
 if job_rows:
     st.dataframe(pl.DataFrame(job_rows), hide_index=True, width="stretch")
 else:
