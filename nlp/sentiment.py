@@ -25,6 +25,7 @@ from core.progress import report
 from core.protocols import TaskModel
 from core.registry import missing_model_message
 from core.train import TrainConfig, Trainer
+from nlp._emoji import NO_WORDS, describe_emoji, has_words
 from nlp._encoder import (TextEncoder, clean_texts, detokenize_ptb, is_blank, mean_pool, minilm_path,
                           sorted_batches, tokenizer_lock)
 from nlp._textdata import as_text_frame, label_indices, label_names, read_text_table, split_frame, text_table_inputs
@@ -298,7 +299,20 @@ class SentimentModel(TaskModel):
 
     # -- inference ------------------------------------------------------------------------------------------
     def _prepare(self, texts: list[str]) -> list[str]:
-        return [detokenize_ptb(t) for t in texts] if self.detokenize else list(texts)
+        """Texts as the network reads them, in training and prediction alike: emoji named in words when its tokenizer
+        has no tokens for them (MiniLM would read each as [UNK]), then Penn-Treebank spaces undone."""
+        texts = [describe_emoji(t) for t in texts] if self._names_emoji() else list(texts)
+        return [detokenize_ptb(t) for t in texts] if self.detokenize else texts
+
+    def _names_emoji(self) -> bool:
+        """Whether this model's tokenizer reads emoji as unknown tokens (BERT WordPiece vocabularies: yes; byte-level
+        BPE such as RoBERTa's reads them as they are). It takes `tokenizer_lock`: call `_prepare` outside it."""
+        tokenizer = getattr(self.encoder_, "tokenizer", None) if self.kind == "embedding" else self.tokenizer_
+        if tokenizer is None or tokenizer.unk_token_id is None:
+            return False
+        with tokenizer_lock:
+            ids = tokenizer("\U0001F621 \U0001F60D \U0001F642", add_special_tokens=False)["input_ids"]
+        return tokenizer.unk_token_id in ids
 
     def probabilities(self, texts: Any, batch_size: int | None = None) -> np.ndarray:
         """(N, K) class probabilities, computed in length-sorted, dynamically padded batches."""
@@ -332,17 +346,20 @@ class SentimentModel(TaskModel):
         return output
 
     def predict(self, inputs: Any, batch_size: int | None = None) -> list[dict[str, Any]]:
-        """One record per text: label, its probability, and every class probability.
+        """One record per text: label, its probability, every class probability, and warnings (a text with no word
+        the model reads, such as "!!!", is scored all the same, and says its score is a guess).
 
         >>> model.predict(["A wonderful film."])  # doctest: +SKIP
-        [{'label': 'positive', 'score': 0.97, 'scores': {'negative': 0.03, 'positive': 0.97}}]
+        [{'label': 'positive', 'score': 0.97, 'scores': {'negative': 0.03, 'positive': 0.97}, 'warnings': []}]
         """
-        probabilities = self.probabilities(inputs, batch_size)
+        texts = clean_texts(inputs)
+        probabilities = self.probabilities(texts, batch_size)
         records = []
-        for row in probabilities:
+        for text, row in zip(texts, probabilities):
             best = int(row.argmax())
             records.append({"label": self.labels_[best], "score": round(float(row[best]), 6),
-                            "scores": {name: round(float(p), 6) for name, p in zip(self.labels_, row)}})
+                            "scores": {name: round(float(p), 6) for name, p in zip(self.labels_, row)},
+                            "warnings": [] if has_words(text) else [NO_WORDS]})
         return records
 
     def explain(self, inputs: Any) -> list[dict[str, Any]]:
@@ -363,7 +380,8 @@ class SentimentModel(TaskModel):
             log_odds = (logits[:, best] - torch.logsumexp(others, 1)).numpy()  # log p / (1 - p), stable at p ~ 1
             weights = list(log_odds[0] - log_odds[1:]) + [0.0] * (len(words) - read)
             record = {"text": text, "label": self.labels_[best], "score": round(float(probabilities[0, best]), 6),
-                      "tokens": [{"token": w, "weight": round(float(v), 6)} for w, v in zip(words, weights)]}
+                      "tokens": [{"token": w, "weight": round(float(v), 6)} for w, v in zip(words, weights)],
+                      "warnings": [] if has_words(text) else [NO_WORDS]}
             if read < len(words):
                 record["note"] = (f"the model reads the first {read} of {len(words)} words ({self.max_length} tokens); "
                                   "the words after them carry no weight")
@@ -375,8 +393,9 @@ class SentimentModel(TaskModel):
         tokenizer = self.encoder_.tokenizer if self.kind == "embedding" else self.tokenizer_
 
         def fits(count: int) -> bool:
+            text = self._prepare([" ".join(words[:count]) or "."])[0]  # outside the lock: _prepare takes it too
             with tokenizer_lock:
-                ids = tokenizer(self._prepare([" ".join(words[:count]) or "."])[0], truncation=False, verbose=False)
+                ids = tokenizer(text, truncation=False, verbose=False)
             return len(ids["input_ids"]) <= self.max_length
 
         if fits(len(words)):
@@ -488,8 +507,9 @@ class SentimentModel(TaskModel):
         tokenizer = self.encoder_.tokenizer
 
         def rows(batch_texts, labels):
+            prepared = self._prepare(batch_texts)
             with tokenizer_lock:
-                encoded = tokenizer(self._prepare(batch_texts), truncation=True, max_length=self.max_length)
+                encoded = tokenizer(prepared, truncation=True, max_length=self.max_length)
             return [{**{key: encoded[key][i] for key in encoded.keys()}, "labels": labels[i]} for i in range(len(labels))]
 
         def collate(batch):
@@ -509,9 +529,10 @@ class SentimentModel(TaskModel):
         network.eval()  # encoder_.model and head_ are the trained modules themselves
 
     def _fit_classifier(self, texts, y, val_texts, val_y, train_config, run_dir, resume, callbacks) -> None:
+        texts, val_texts = self._prepare(texts), self._prepare(val_texts)
         with tokenizer_lock:
-            encoded = self.tokenizer_(self._prepare(texts), truncation=True, max_length=self.max_length)
-            val_encoded = self.tokenizer_(self._prepare(val_texts), truncation=True, max_length=self.max_length) if val_texts else None
+            encoded = self.tokenizer_(texts, truncation=True, max_length=self.max_length)
+            val_encoded = self.tokenizer_(val_texts, truncation=True, max_length=self.max_length) if val_texts else None
 
         def rows(enc, labels):
             return [{**{key: enc[key][i] for key in enc.keys()}, "labels": labels[i]} for i in range(len(labels))]

@@ -13,7 +13,7 @@ import pytest
 
 from core.errors import InputError
 from nlp.sentiment import SentimentModel
-from tests.nlp.tiny import sentiment_frame, tiny_classifier, tiny_encoder_dir
+from tests.nlp.tiny import sentiment_frame, tiny_classifier, tiny_encoder_dir, tiny_tokenizer
 
 SST = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "nlp.sentiment" / "sst2_dev_even.tsv"
 
@@ -553,3 +553,48 @@ def test_text_of_only_zero_width_characters_is_an_empty_input(tmp_path, classifi
         classifier.predict(["good", "\u200b"])
     with pytest.raises(InputError, match="row 2 has an empty text"):
         classifier.evaluate(pl.DataFrame({"text": ["good", "\u200b"], "label": [1, 0]}))
+
+
+def test_emoji_are_read_as_their_names_in_predict_explain_evaluate_and_fit(classifier):
+    from nlp._emoji import describe_emoji
+
+    # the tiny WordPiece vocabulary has no emoji (MiniLM's has none either): the network reads their names instead
+    assert classifier._prepare(["i hated it 😡", "a lovely film👍🏽", "a lovely film"]) == [
+        "i hated it pouting face", "a lovely film thumbs up: medium skin tone", "a lovely film"]
+    assert describe_emoji("❤️ it") == describe_emoji("❤ it") == "red heart it"  # with or without its selector
+    scored = classifier.probabilities(["😡😡😡", "😍", "pouting face pouting face pouting face", "smiling face with heart-eyes"])
+    np.testing.assert_allclose(scored[:2], scored[2:], atol=1e-6)
+    assert not np.allclose(scored[0], scored[1])  # two emoji are no longer the same unknown token
+    explained = classifier.explain(["😡😡😡"])[0]
+    assert explained["tokens"] == [{"token": "😡😡😡", "weight": explained["tokens"][0]["weight"]}]  # the user's words
+    assert explained["score"] == classifier.predict(["😡😡😡"])[0]["score"]
+    emoji = classifier.evaluate(pl.DataFrame({"text": ["😍 film", "😡 film"], "label": [1, 0]}))
+    named = classifier.evaluate(pl.DataFrame({"text": ["smiling face with heart-eyes film", "pouting face film"], "label": [1, 0]}))
+    assert emoji["metrics"] == named["metrics"]
+
+
+def test_a_tokenizer_that_reads_emoji_gets_them_as_they_are():
+    model, _ = tiny_classifier()
+    tokenizer = tiny_tokenizer(extra=["\U0001F621 \U0001F60D \U0001F642"])  # a vocabulary with these emoji in it
+    reading = SentimentModel.from_classifier(model, tokenizer, device="cpu")
+    assert reading._prepare(["so 😡"]) == ["so 😡"]
+
+
+def test_a_text_with_no_word_the_model_reads_says_its_score_is_a_guess(classifier):
+    texts = ["!!!", "...", "😡", ":(", "5 stars", "\U0001FAE0"]  # the last: an emoji newer than the lexicon
+    records = classifier.predict(texts)
+    guessed = [bool(r["warnings"]) for r in records]
+    assert guessed == [True, True, False, False, False, True]
+    assert "no words the model reads" in records[0]["warnings"][0] and "guess" in records[0]["warnings"][0]
+    assert [bool(r["warnings"]) for r in classifier.explain(texts)] == guessed
+    frame = classifier.predict_frame(pl.DataFrame({"text": ["good"] * 150 + ["!!!"]}))
+    assert frame["warnings"].list.len().to_list() == [0] * 150 + [1]  # a steady column, even past polars' schema rows
+
+
+@pytest.mark.slow  # loads the packaged MiniLM: a few seconds on an idle machine
+def test_the_shipped_default_reads_emoji():
+    model = SentimentModel.load(None, device="cpu")
+    records = model.predict(["😡😡😡", "😍😍😍", "!!!"])
+    assert [r["label"] for r in records[:2]] == ["negative", "positive"]
+    assert records[0]["score"] > 0.9 and records[1]["score"] > 0.9  # 0.993 and 0.998 measured; both 0.947 positive before
+    assert [bool(r["warnings"]) for r in records] == [False, False, True]
