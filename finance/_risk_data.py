@@ -13,7 +13,7 @@ from core.data.tables import NULL_VALUES
 from core.errors import InputError
 
 __all__ = ["RiskData", "as_polars", "resolve_target", "label_map_for", "encode_target", "build_schema", "feature_arrays",
-           "rows_to_frame", "describe", "normalise_label"]
+           "rows_to_frame", "describe", "normalise_label", "unseen_categories"]
 
 NULL_WORDS = {v.lower() for v in NULL_VALUES}
 BAD_WORDS = {"bad", "default", "defaulted", "yes", "y", "true", "charged off", "charged_off", "delinquent", "event"}
@@ -430,6 +430,20 @@ def feature_arrays(frame, schema: list[dict[str, Any]]) -> dict[str, np.ndarray]
             source = feature["derived"]
             arrays[feature["name"]] = _summary(source["stat"], np.column_stack([arrays[c] for c in source["columns"]]))
     return {f["name"]: arrays[f["name"]] for f in schema}
+
+
+def unseen_categories(array: np.ndarray, categories: list[str]):
+    """(values, unseen): one categorical feature's values as a polars String series and the mask of rows whose value is
+    present but not among the training `categories` (missing values are not unseen), computed per column.
+
+    >>> values, unseen = unseen_categories(np.array(["own", "castle", None], dtype=object), ["own", "rent"])
+    >>> unseen.to_list()
+    [False, True, False]
+    """
+    import polars as pl
+
+    values = pl.Series("value", array, dtype=pl.String)
+    return values, values.is_not_null() & ~values.is_in(list(categories))
 
 
 def psi_for(feature: dict[str, Any], array: np.ndarray) -> float:

@@ -26,7 +26,7 @@ from core.evaluate import bars_plot, curve_plot, metric_card, metric_with_ci, sc
 from core.protocols import TaskModel
 from core.train import MetricsLog
 from finance._risk_data import (RiskData, as_polars, build_schema, encode_target, feature_arrays, label_map_for,
-                                population_stability, psi_for, resolve_target)
+                                population_stability, psi_for, resolve_target, unseen_categories)
 from finance._risk_models import (FOREST_MAX_ROWS, FOREST_TREES, GBM_SPACE, LOGISTIC_CS, BlendFamily, Calibrator,
                                   ForestFamily, GBMFamily, LogisticFamily, ScorecardFamily, fit_calibrator, fit_forest,
                                   fit_gbm, fit_logistic, fit_scorecard, forest_leaves, forest_path, gbm_matrix, gbm_trials,
@@ -41,6 +41,9 @@ EMBEDDED_CONFIG_CHANGES = {"cv_folds": 3, "gbm_trials": 1}  # the default builds
 BLEND_STEPS = 6  # blend shares on a grid of sixths over the families' standardised log-odds (holds the equal mix)
 READ_OPTIONS = {"target", "time", "id", "separator", "positive_label"}
 BANDS = [(0.02, "A"), (0.05, "B"), (0.10, "C"), (0.20, "D"), (0.40, "E"), (1.01, "F")]
+# How each family scores a category it never saw in training (the blend: as each of its members does)
+UNSEEN_TREATMENT = {"gbm": "as missing", "scorecard": "with a neutral weight of evidence (0)",
+                    "logistic": "as none of the training categories", "forest": "as none of the training categories"}
 
 
 def score_from_pd(pd: np.ndarray, pdo: float = 20.0, base_score: float = 600.0, base_odds: float = 50.0) -> np.ndarray:
@@ -777,7 +780,8 @@ class RiskScorer(TaskModel):
                       "meaning": "score = base_score at good:bad odds base_odds; +pdo points doubles the odds"},
             "missing_and_extra_columns": "extra columns are ignored; a missing feature column is an error; empty cells, NA and "
                                          "'nan' are missing values; unseen categories are treated as missing (GBM), get "
-                                         "the scorecard's neutral WoE, or the logistic model's baseline (no code column set)",
+                                         "the scorecard's neutral WoE, or the logistic and forest models' baseline (no "
+                                         "code column set), and each record holding one says so in its warnings",
             "training": {"rows": int(len(y)), "defaults": int(y.sum()), "default_rate": float(y.mean()),
                          "data_hash": prepared.data_hash, "class_weight": config.class_weight,
                          "seconds": round(time.perf_counter() - started, 2)},
@@ -874,15 +878,16 @@ class RiskScorer(TaskModel):
         return score_from_pd(pd, **self._scale())
 
     def predict(self, inputs: Any, batch_size: int | None = None) -> list[dict[str, Any]]:
-        """PD (calibrated probability of default), score (points on the card's scale) and a risk band per applicant."""
+        """PD (calibrated probability of default), score (points on the card's scale), a risk band and `warnings` (a
+        list: each categorical value the model never saw in training, and how it was scored) per applicant."""
         return self.predict_table(inputs).to_dicts()
 
     def predict_table(self, inputs: Any):
-        """`predict`'s records as a polars table (`pd`, `score`, `risk_band`), computed per column, no per-row Python:
-        what streamed scoring of large files calls once per batch.
+        """`predict`'s records as a polars table (`pd`, `score`, `risk_band`, `warnings`), computed per column, no per-row
+        Python: what streamed scoring of large files calls once per batch.
 
         >>> load().predict_table(pl.read_parquet("applicants.parquet")).columns  # doctest: +SKIP
-        ['pd', 'score', 'risk_band']
+        ['pd', 'score', 'risk_band', 'warnings']
         """
         import polars as pl
 
@@ -891,7 +896,52 @@ class RiskScorer(TaskModel):
         scores = self._scores(pd)
         band = np.searchsorted(np.array([t for t, _ in BANDS]), pd, side="right")  # first threshold above the PD
         return pl.DataFrame({"pd": np.round(pd, 8), "score": np.rint(scores).astype(np.int64),
-                             "risk_band": pl.Series([b for _, b in BANDS], dtype=pl.String).gather(band)})
+                             "risk_band": pl.Series([b for _, b in BANDS], dtype=pl.String).gather(band),
+                             "warnings": self._unseen_warnings(arrays, len(pd))})
+
+    def _unseen_warnings(self, arrays: dict[str, np.ndarray], rows: int):
+        """Per row, a list of `column: 'value' was not in the training data; scored ...` for each categorical value
+        outside the training categories (missing values are not unseen); built per column in polars, the messages
+        only for the rows that need one."""
+        import polars as pl
+
+        empty = pl.Series("warnings", [[]], dtype=pl.List(pl.String))
+        found = []  # (shown name, values, unseen mask) per categorical feature with an unseen value
+        for feature in self.schema_:
+            if feature["kind"] == "categorical":
+                values, unseen = unseen_categories(arrays[feature["name"]], feature["categories"])
+                if unseen.any():
+                    found.append((self._shown_name(feature), values, unseen))
+        if not found:
+            return empty.new_from_index(0, rows)
+        affected = np.flatnonzero(np.logical_or.reduce([unseen.to_numpy() for _, _, unseen in found]))
+        suffix = f"' was not in the training data; scored {self._unseen_treatment()}"
+        messages = pl.select(pl.concat_list([
+            pl.when(pl.lit(unseen.gather(affected))).then(pl.concat_str([pl.lit(f"{name}: '"), pl.lit(values.gather(affected)),
+                                                                         pl.lit(suffix)]))
+            for name, values, unseen in found]).list.drop_nulls()).to_series()
+        position = np.full(rows, len(affected), dtype=np.int64)  # rows without a warning take the empty list at the end
+        position[affected] = np.arange(len(affected))
+        return pl.concat([messages, empty]).gather(position).alias("warnings")
+
+    @staticmethod
+    def _shown_name(feature: dict[str, Any]) -> str:
+        """The column name, with its description when the name is a bare column number (headerless files).
+
+        >>> RiskScorer._shown_name({"name": "3", "description": "loan purpose"}), RiskScorer._shown_name({"name": "3", "description": "3"})
+        ('3 (loan purpose)', '3')
+        """
+        name, description = feature["name"], feature.get("description")
+        return f"{name} ({description})" if name.isdigit() and description and description != name else name
+
+    def _unseen_treatment(self) -> str:
+        """How this model scores an unseen category, in words (a blend names its members' ways)."""
+        ways: dict[str, list[str]] = {}
+        for family, _ in self._parts():
+            ways.setdefault(UNSEEN_TREATMENT[family.name], []).append(family.name)
+        if len(ways) == 1:
+            return next(iter(ways))
+        return ", ".join(f"{way} ({', '.join(names)})" for way, names in ways.items())
 
     def frame_inputs(self, batch: Any, columns: Any = None):
         """The batch itself (optionally only `columns`): predict reads feature columns by name."""
@@ -908,6 +958,7 @@ class RiskScorer(TaskModel):
         points = -(self._scale()["pdo"] / math.log(2)) * log_odds  # log-odds of default up -> points down
         base = score_from_pd(1 / (1 + np.exp(-bias)), **self._scale())
         by_name = {f["name"]: f for f in self.schema_}
+        warnings_by_row = self._unseen_warnings(arrays, len(pd)).to_list()
         results = []
         for row in range(len(pd)):
             items = []
@@ -926,6 +977,7 @@ class RiskScorer(TaskModel):
                 "contributions": sorted(items, key=lambda i: i["points"]),
                 "reasons": [{**i, "text": f"{i['description']} {self._qualifier(by_name[i['feature']], i['value'])}: "
                                           f"{i['points']:+.0f} points"} for i in reasons],
+                "warnings": warnings_by_row[row],
             })
         return results[0] if single else results
 
@@ -982,7 +1034,9 @@ class RiskScorer(TaskModel):
         if drift["psi_score"] is not None:
             metrics["psi_score"] = drift["psi_score"]
         psi_table = drift["psi_table"]
-        curves: dict[str, Any] = {"plots": self._plots(y, pd, scores)}
+        curves: dict[str, Any] = {"plots": self._plots(y, pd, scores), "unseen_category_rows": drift["unseen_category_rows"]}
+        if drift["unseen_warning"]:  # the CLI says a card's warning on stderr, the dashboard above the card
+            curves["warning"] = drift["unseen_warning"]
         if y.min() != y.max():
             observed, predicted = calibration_curve(y, pd, n_bins=10, strategy="quantile")
             curves["calibration_curve"] = {"predicted_pd": predicted.tolist(), "observed_default_rate": observed.tolist()}
@@ -1017,7 +1071,9 @@ class RiskScorer(TaskModel):
         return plots
 
     def drift(self, data: Any) -> dict[str, Any]:
-        """Population stability of new applicants (no target needed): score PSI and a PSI table per feature.
+        """Population stability of new applicants (no target needed): score PSI, a PSI table per feature (with, for a
+        categorical one, the rows holding a category not seen in training), the rows holding any such category and a
+        sentence on them (None when there are none).
 
         PSI < 0.1 stable, 0.1-0.25 watch, > 0.25 shifted (the usual credit-risk reading).
         """
@@ -1030,11 +1086,31 @@ class RiskScorer(TaskModel):
         if profile:
             actual = np.bincount(np.searchsorted(profile["edges"], scores, side="right"), minlength=len(profile["edges"]) + 1) / len(scores)
             psi_score = population_stability(profile["shares"], actual.tolist())
-        table = sorted(({"feature": f["name"], "description": f["description"], "psi": round(psi_for(f, arrays[f["name"]]), 5)}
+        unseen, examples = {}, {}  # per categorical feature: the mask of rows with an unseen value; those values by count
+        for feature in self.schema_:
+            if feature["kind"] == "categorical":
+                values, unseen[feature["name"]] = unseen_categories(arrays[feature["name"]], feature["categories"])
+                if unseen[feature["name"]].any():
+                    counts = values.filter(unseen[feature["name"]]).value_counts().sort(["count", "value"], descending=[True, False])
+                    examples[feature["name"]] = counts["value"].to_list()
+        table = sorted(({"feature": f["name"], "description": f["description"], "psi": round(psi_for(f, arrays[f["name"]]), 5),
+                         "unseen_rows": int(unseen[f["name"]].sum()) if f["name"] in unseen else None}
                         for f in self.schema_), key=lambda r: -r["psi"])
         for row in table:
             row["status"] = "stable" if row["psi"] < 0.1 else "watch" if row["psi"] < 0.25 else "shifted"
-        return {"n": int(len(scores)), "psi_score": psi_score, "psi_table": table}
+        affected = int(np.logical_or.reduce([m.to_numpy() for m in unseen.values()]).sum()) if unseen else 0
+        return {"n": int(len(scores)), "psi_score": psi_score, "psi_table": table, "unseen_category_rows": affected,
+                "unseen_warning": self._unseen_summary(table, examples, affected, len(scores)) if affected else None}
+
+    def _unseen_summary(self, table: list[dict[str, Any]], examples: dict[str, list[str]], affected: int, rows: int) -> str:
+        """One sentence: how many rows hold categories the model never saw, which (the commonest), how they were scored."""
+        by_name = {f["name"]: f for f in self.schema_}
+        features = sorted((r for r in table if r["unseen_rows"]), key=lambda r: -r["unseen_rows"])
+        shown = "; ".join(f"{self._shown_name(by_name[r['feature']])}: {', '.join(repr(v) for v in examples[r['feature']][:3])}"
+                          f"{', ...' if len(examples[r['feature']]) > 3 else ''} in {r['unseen_rows']:,} rows"
+                          for r in features[:5])
+        return (f"{affected:,} of {rows:,} rows hold a category not seen in training ({shown}"
+                f"{'; ...' if len(features) > 5 else ''}); such values were scored {self._unseen_treatment()}")
 
     # -- persistence ----------------------------------------------------------------------------------------------------
     # save() is core.TaskModel's: this card, then calibrator.json and model.txt (LightGBM text), scorecard.json

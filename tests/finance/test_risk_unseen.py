@@ -1,0 +1,119 @@
+"""finance.risk on categories never seen in training: each scored record says which column and value (predict, explain,
+the streamed CLI), missing values are not unseen, and evaluate counts the rows."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import polars as pl
+import pytest
+
+from core import stream
+from core.cli import main
+from finance.risk import RiskScorer
+from tests.finance.contract_cases import synthetic_applicants
+
+UNSEEN = "was not in the training data; scored"
+
+
+def fast(**changes):
+    base = dict(cv_folds=2, cv_repeats=1, gbm_trials=1, max_rounds=30, early_stopping_rounds=5, learning_rate=0.1)
+    return RiskScorer.Config(**{**base, **changes})
+
+
+def with_purpose(frame, seed: int = 0):
+    """A second categorical feature, so one row can hold two unseen values."""
+    purposes = np.random.default_rng(seed).choice(["car", "home", "education"], frame.height)
+    return frame.with_columns(purpose=pl.Series(purposes))
+
+
+@pytest.fixture(scope="module")
+def gbm_model():
+    return RiskScorer().fit(with_purpose(synthetic_applicants(300, seed=0)), config=fast(family="gbm"))
+
+
+@pytest.fixture(scope="module")
+def saved_gbm(gbm_model, tmp_path_factory):
+    return gbm_model.save(tmp_path_factory.mktemp("risk") / "model")
+
+
+def applicant(**changes):
+    return {"utilisation": 0.4, "income": 20000.0, "housing": "own", "purpose": "car", **changes}
+
+
+def test_each_record_names_the_unseen_column_and_value(gbm_model):
+    rows = [applicant(purpose="crypto"), applicant(), applicant(purpose=None), applicant(purpose=" NA "),
+            applicant(purpose="crypto", housing="castle"), applicant(purpose=" home ")]
+    records = gbm_model.predict(rows)
+    assert [r["warnings"] for r in records[1:4]] == [[], [], []]  # known, missing and a null word are not unseen
+    assert records[0]["warnings"] == ["purpose: 'crypto' was not in the training data; scored as missing"]
+    assert records[4]["warnings"] == ["housing: 'castle' was not in the training data; scored as missing",
+                                      "purpose: 'crypto' was not in the training data; scored as missing"]
+    assert records[5]["warnings"] == []  # stripped as in training
+    assert records[0]["pd"] == records[2]["pd"]  # what the warning says: LightGBM scores it as missing
+    json.dumps(records)
+    table = gbm_model.predict_table(rows)
+    assert table.columns == ["pd", "score", "risk_band", "warnings"] and table["warnings"].dtype == pl.List(pl.String)
+    assert gbm_model.explain(rows[0])["warnings"] == records[0]["warnings"]
+    assert gbm_model.explain(rows[1])["warnings"] == []
+
+
+def test_clean_table_gets_empty_warnings(gbm_model):
+    frame = with_purpose(synthetic_applicants(200, seed=4), seed=4).drop("default")
+    table = gbm_model.predict_table(frame)
+    assert table["warnings"].dtype == pl.List(pl.String) and table["warnings"].list.len().sum() == 0
+    scored = gbm_model.predict_frame(frame.with_columns(pl.when(pl.int_range(pl.len()) == 150).then(pl.lit("crypto"))
+                                                        .otherwise(pl.col("purpose")).alias("purpose")), rows_per_chunk=64)
+    assert scored["warnings"].list.len().to_list() == [int(i == 150) for i in range(200)]
+
+
+@pytest.mark.parametrize("family, way", [("scorecard", "with a neutral weight of evidence (0)"),
+                                         ("logistic", "as none of the training categories")])
+def test_the_warning_says_how_the_family_scored_it(family, way):
+    model = RiskScorer().fit(synthetic_applicants(300, seed=0), config=fast(family=family))
+    record = model.predict([{"utilisation": 0.3, "income": None, "housing": "castle"}])[0]
+    assert record["warnings"] == [f"housing: 'castle' {UNSEEN} {way}"]
+
+
+def test_streamed_predict_warns_in_every_batch_and_keeps_one_parquet_schema(saved_gbm, monkeypatch, tmp_path):
+    monkeypatch.setattr(stream, "STREAM_ROWS", 100)  # 500 rows: 5 batches; the unseen values only in the later ones
+    frame = with_purpose(synthetic_applicants(500, seed=7), seed=7).drop("default")
+    row = pl.int_range(pl.len())
+    frame = frame.with_columns(pl.when(row == 250).then(pl.lit("crypto")).when(row == 260).then(None)
+                               .otherwise(pl.col("purpose")).alias("purpose"),
+                               pl.when(row.is_in([250, 420])).then(pl.lit("castle")).otherwise(pl.col("housing")).alias("housing"))
+    source = tmp_path / "applicants.parquet"
+    frame.write_parquet(source, row_group_size=50)
+    expected = {251: ["housing: 'castle' was not in the training data; scored as missing",
+                      "purpose: 'crypto' was not in the training data; scored as missing"],
+                421: ["housing: 'castle' was not in the training data; scored as missing"]}
+    out = tmp_path / "scores.jsonl"
+    assert main(["predict", "finance.risk", "--model", str(saved_gbm), "--input", str(source), "--output", str(out)]) == 0
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert {r["row"]: r["warnings"] for r in records if r["warnings"]} == expected and len(records) == 500
+    table = tmp_path / "scores.parquet"
+    assert main(["predict", "finance.risk", "--model", str(saved_gbm), "--input", str(source), "--output", str(table)]) == 0
+    written = pl.read_parquet(table)
+    assert written["warnings"].dtype == pl.List(pl.String)
+    assert {r: w for r, w in zip(written["row"], written["warnings"].to_list()) if w} == expected
+
+
+def test_evaluate_counts_the_rows_with_unseen_categories(gbm_model):
+    data = with_purpose(synthetic_applicants(300, seed=5), seed=5)
+    clean = gbm_model.evaluate(data)
+    assert clean["unseen_category_rows"] == 0 and "warning" not in clean
+    row = pl.int_range(pl.len())
+    shifted = data.with_columns(pl.when(row < 30).then(pl.lit("crypto")).when(row < 40).then(None)
+                                .otherwise(pl.col("purpose")).alias("purpose"),
+                                pl.when(row % 50 == 0).then(pl.lit("castle")).otherwise(pl.col("housing")).alias("housing"))
+    card = gbm_model.evaluate(shifted)
+    assert card["unseen_category_rows"] == 30 + 5  # rows 0, 50, ..., 250: one of them (0) also has crypto
+    table = {r["feature"]: r for r in card["psi_table"]}
+    assert table["purpose"]["unseen_rows"] == 30 and table["housing"]["unseen_rows"] == 6
+    assert table["income"]["unseen_rows"] is None
+    assert card["warning"].startswith("35 of 300 rows hold a category not seen in training")
+    assert "purpose: 'crypto' in 30 rows" in card["warning"] and "housing: 'castle' in 6 rows" in card["warning"]
+    drift = gbm_model.drift(shifted.drop("default"))
+    assert drift["unseen_category_rows"] == 35 and drift["unseen_warning"] == card["warning"]
+    json.dumps(card)
