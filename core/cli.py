@@ -110,6 +110,44 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
     return {k: v for k, v in options.items() if k not in READER_OPTIONS}  # those reach every reader through reader_options
 
 
+def known_option_keys(cls: type) -> list[str]:
+    """Every `--option` key `cls` reads: its `data_options`, the keywords of its `read_data` and `predict`, the CLI's
+    data flags, the reader options of every table and those of the dask engine (`engine=dask`, `workers`...).
+
+    >>> from core.protocols import TaskModel
+    >>> class Task(TaskModel):
+    ...     data_options = ("labels",)
+    ...     def predict(self, inputs, batch_size=None, top_k=5): ...
+    >>> [k for k in known_option_keys(Task) if k in ("labels", "top_k", "separator", "target", "inputs")]
+    ['labels', 'separator', 'target', 'top_k']
+    """
+    keywords = set()
+    for method in (getattr(cls, "read_data", None), getattr(cls, "predict", None)):
+        if method is not None:
+            keywords |= {name for name, p in inspect.signature(method).parameters.items()
+                         if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    from core.distributed import ENGINE_OPTIONS
+
+    keywords -= {"self", "cls", "path", "inputs", "batch_size"}
+    return sorted(keywords | set(getattr(cls, "data_options", ())) | set(DATA_OPTIONS) | set(READER_OPTIONS)
+                  | set(ENGINE_OPTIONS))
+
+
+def _check_option_keys(args: argparse.Namespace, cls: type) -> None:
+    """Refuse an `--option` key the task does not read (a typo such as `seperator=` used to be ignored silently)."""
+    import difflib
+
+    from core.config import parse_assignments
+
+    known = known_option_keys(cls)
+    for key in parse_assignments(getattr(args, "option", []), "--option"):
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            raise InputError(f"--option {key}: {args.task} reads no option of that name; {hint}"
+                             f"the options it reads: {', '.join(known)}")
+
+
 def _reader_options(args: argparse.Namespace) -> dict[str, Any]:
     """`--option separator=; encoding=cp1252 date_format=...`: how files are read, whatever the task."""
     from core.config import parse_assignments
@@ -147,14 +185,18 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "app":
         app = Path(__file__).resolve().parents[1] / "apps" / "main.py"
+        # the settings of .streamlit/config.toml, given here too: streamlit reads that file only from the working
+        # directory, and started elsewhere a crash would show its traceback, server paths included
         command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port),
-                   "--browser.gatherUsageStats", "false"]
+                   "--browser.gatherUsageStats", "false", "--client.showErrorDetails", "none",
+                   "--client.toolbarMode", "minimal", "--server.maxUploadSize", "200"]
         if args.headless:
             command += ["--server.headless", "true"]
         return subprocess.call(command)
     cls = registry.task_class(args.task)
     if args.command == "prepare":
         return _prepare(args, cls)
+    _check_option_keys(args, cls)
     options = _options(args)
     if args.command == "check-data":
         report = cls.check_data(args.path, **options)

@@ -235,6 +235,10 @@ class TaskModel:
     builtins: ClassVar[tuple[str, ...]] = ()  # named models `load_builtin` knows ("haar", "whisper-base"...)
     default_name: ClassVar[str | None] = None  # cache folder of a default that `build_default` trains on first use
     libraries: ClassVar[tuple[str, ...]] = ()  # versions recorded in the card by `save`
+    # `--option` keys the task's readers take through `**options`, beside the CLI's data flags (target, column...),
+    # the reader options every table takes (separator, encoding...) and keywords of `read_data` / `predict`, which
+    # `core.cli` finds itself; any other key is refused there, so a typo cannot be ignored silently
+    data_options: ClassVar[tuple[str, ...]] = ()
 
     # -- construction: one dispatcher, tasks fill the hooks below ----------------------------
     @classmethod

@@ -313,6 +313,7 @@ class RiskScorer(TaskModel):
     """
 
     task: ClassVar[str] = "finance.risk"
+    data_options: ClassVar[tuple[str, ...]] = ("positive_label",)
     libraries: ClassVar[tuple[str, ...]] = ("lightgbm", "optbinning", "scipy")
     default_batch_size: ClassVar[int] = 4096
 

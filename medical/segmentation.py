@@ -251,6 +251,7 @@ class Segmenter(TaskModel):
     """
 
     task: ClassVar[str] = "medical.segmentation"
+    data_options: ClassVar[tuple[str, ...]] = ("positive_label",)
     libraries: ClassVar[tuple[str, ...]] = ("monai", "nibabel", "pydicom")
     default_batch_size: ClassVar[int] = 8
 

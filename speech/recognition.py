@@ -109,6 +109,7 @@ class SpeechRecognizer(TaskModel):
     """
 
     task: ClassVar[str] = "speech.recognition"
+    data_options: ClassVar[tuple[str, ...]] = ("audio", "text", "language", "speakers", "exclude_speakers")
     libraries: ClassVar[tuple[str, ...]] = ("faster-whisper", "ctranslate2", "transformers", "torchaudio", "soundfile",
                                             "soxr", "jiwer")
     default_batch_size: ClassVar[int] = 8

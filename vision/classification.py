@@ -106,6 +106,7 @@ class ImageClassifier(TaskModel):
     """
 
     task: ClassVar[str] = "vision.classification"
+    data_options: ClassVar[tuple[str, ...]] = ("path_column", "label_column")
     libraries: ClassVar[tuple[str, ...]] = ("timm", "torchvision")
     Config: ClassVar[type] = ClassifierConfig
     default_batch_size: ClassVar[int] = 64

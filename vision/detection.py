@@ -158,6 +158,7 @@ class Detector(TaskModel):
     """
 
     task: ClassVar[str] = "vision.detection"
+    data_options: ClassVar[tuple[str, ...]] = ("format", "split", "names", "convert_to", "out")
     libraries: ClassVar[tuple[str, ...]] = ("torchvision", "transformers", "opencv-python-headless")
     Config: ClassVar[type] = DetectorConfig
     default_batch_size: ClassVar[int] = 4

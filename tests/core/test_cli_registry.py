@@ -69,3 +69,37 @@ def test_local_dir_for_another_task_is_refused(tmp_path):
     save_model_dir(tmp_path / "m", {"task": "nlp.qa"})
     with pytest.raises(InputError, match="holds a nlp.qa model"):
         load("finance.risk", tmp_path / "m")
+
+
+def test_a_misspelt_option_is_refused_with_the_near_name(tmp_path, capsys):
+    table = tmp_path / "labels.csv"
+    table.write_text("path,label\na.png,cat\n")
+    # used to be ignored: the reader fell back to its default column and the user never knew
+    assert main(["check-data", "vision.classification", str(table), "--option", "lable_column=label"]) == 2
+    err = capsys.readouterr().err
+    assert "--option lable_column" in err and "did you mean label_column?" in err
+    assert main(["check-data", "finance.forecast", str(table), "--option", "seperator=;"]) == 2
+    assert "did you mean separator?" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("task, key", [("speech.recognition", "exclude_speakers"), ("vision.detection", "convert_to"),
+                                       ("vision.classification", "top_k"), ("medical.segmentation", "patient_pattern"),
+                                       ("finance.forecast", "date_format"), ("nlp.qa", "workers"),
+                                       ("finance.risk", "positive_label"), ("nlp.sentiment", "text_column"),
+                                       ("nlp.translation", "source_lang"), ("medical.classification", "patient_pattern")])
+def test_the_options_a_task_reads_are_known_to_the_cli(task, key):
+    from core.cli import known_option_keys
+    from core.registry import task_class
+
+    assert key in known_option_keys(task_class(task))
+
+
+def test_app_hides_tracebacks_wherever_it_is_started(monkeypatch, tmp_path):
+    import core.cli
+
+    calls = []
+    monkeypatch.setattr(core.cli.subprocess, "call", lambda command: calls.append(command) or 0)
+    monkeypatch.chdir(tmp_path)  # .streamlit/config.toml is read from the working directory only
+    assert main(["app", "--headless"]) == 0
+    command = calls[0]
+    assert command[command.index("--client.showErrorDetails") + 1] == "none"
