@@ -13,7 +13,7 @@ from core.data.tables import NULL_VALUES
 from core.errors import InputError
 
 __all__ = ["RiskData", "as_polars", "resolve_target", "label_map_for", "encode_target", "build_schema", "feature_arrays",
-           "rows_to_frame", "describe", "normalise_label", "unseen_categories"]
+           "rows_to_frame", "describe", "normalise_label", "unseen_categories", "string_series"]
 
 NULL_WORDS = {v.lower() for v in NULL_VALUES}
 BAD_WORDS = {"bad", "default", "defaulted", "yes", "y", "true", "charged off", "charged_off", "delinquent", "event"}
@@ -440,10 +440,19 @@ def unseen_categories(array: np.ndarray, categories: list[str]):
     >>> unseen.to_list()
     [False, True, False]
     """
+    values = string_series(array)
+    return values, values.is_not_null() & ~values.is_in(list(categories))
+
+
+def string_series(array: np.ndarray):
+    """A categorical feature's array (str, None = missing) as a polars String series named "value".
+
+    >>> string_series(np.array([None, "own"], dtype=object)).to_list()
+    [None, 'own']
+    """
     import polars as pl
 
-    values = pl.Series("value", array, dtype=pl.String)
-    return values, values.is_not_null() & ~values.is_in(list(categories))
+    return pl.Series("value", array.tolist(), dtype=pl.String)  # polars refuses an object array that starts with None
 
 
 def psi_for(feature: dict[str, Any], array: np.ndarray) -> float:

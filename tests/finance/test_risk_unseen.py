@@ -117,3 +117,8 @@ def test_evaluate_counts_the_rows_with_unseen_categories(gbm_model):
     drift = gbm_model.drift(shifted.drop("default"))
     assert drift["unseen_category_rows"] == 35 and drift["unseen_warning"] == card["warning"]
     json.dumps(card)
+
+
+def test_a_table_whose_first_value_is_missing(gbm_model):
+    records = gbm_model.predict([applicant(purpose=None, housing=None), applicant(purpose="crypto")])
+    assert records[0]["warnings"] == [] and records[1]["warnings"] == [f"purpose: 'crypto' {UNSEEN} as missing"]
