@@ -22,9 +22,10 @@ from core.train import TrainConfig
 from core.registry import missing_model_message
 from nlp._apertium import MAX_CHARACTERS, ApertiumEngine, installed_pairs, mode_for, require_apertium
 from nlp._encoder import is_blank
-from nlp._translation_data import COLUMNS, LANGUAGE_NAMES, read_lines, read_parallel, to_iso1, to_iso3
+from nlp._translation_data import (COLUMNS, LANGUAGE_NAMES, _is_language_suffix, read_lines, read_parallel, to_iso1,
+                                   to_iso3)
 
-__all__ = ["Translator", "load", "LANGUAGE_NAMES"]
+__all__ = ["Translator", "NamedSentence", "load", "LANGUAGE_NAMES"]
 
 # Measured by bench/nlp_translation.py on the Tatoeba en-es file of the shared data (409 pairs, sacreBLEU defaults).
 APERTIUM_QUALITY = {"eng-spa": {"bleu": 27.1, "chrf": 52.2}, "spa-eng": {"bleu": 24.7, "chrf": 50.9}}
@@ -67,11 +68,40 @@ def _checked_lines(items: Any, empty: str = "empty line") -> Any:
     return items
 
 
-def _with_languages(items: Any, source: str | None, target: str | None) -> Any:
+class NamedSentence(str):
+    """A sentence from a file whose name ends in its language (`corpus.es`, Moses/Europarl style): text to whoever
+    shows or translates it as a string, and `source_lang` to `predict`, which translates from that language unless
+    told another."""
+
+    def __new__(cls, text: str, source_lang: str | None = None) -> "NamedSentence":
+        sentence = super().__new__(cls, text)
+        sentence.source_lang = source_lang  # in the instance's __dict__, which pickling (dask workers) keeps
+        return sentence
+
+
+def _language_in_name(path: Path) -> str | None:
+    """The language a file's suffix names, as an ISO 639-1 code (`corpus.es` -> "es"), when it is one this module knows
+    (`LANGUAGE_NAMES`, or a side of an installed Apertium pair); None for any other suffix (`.txt`, `.dat`).
+
+    >>> _language_in_name(Path("europarl.es")), _language_in_name(Path("corpus.eng")), _language_in_name(Path("notes.dat"))
+    ('es', 'en', None)
+    """
+    if not _is_language_suffix(path):
+        return None
+    code = to_iso1(path.suffix[1:])
+    known = set(LANGUAGE_NAMES) | {to_iso1(side) for pair in installed_pairs() for side in pair}
+    return code if code in known else None
+
+
+def _with_languages(items: Any, source: str | None, target: str | None, path: Path | None = None) -> Any:
     """Inputs as they are, or, with --source/--target, dicts that carry the languages to `predict`, so it translates
-    the pair asked for; the ids and error records stay with them."""
+    the pair asked for; the ids and error records stay with them. Without --source, a file named `name.<lang>` gives
+    its sentences that source language (`NamedSentence`)."""
     from core.protocols import Inputs
 
+    named = _language_in_name(path) if path is not None and source is None else None
+    if named is not None:
+        items = Inputs([NamedSentence(text, named) for text in items], ids=items.ids, errors=items.errors)
     if source is None and target is None:
         return items
     return Inputs([{"source": text, "source_lang": to_iso1(source), "target_lang": to_iso1(target)} for text in items],
@@ -247,8 +277,9 @@ class Translator(TaskModel):
 
     # -- inference ------------------------------------------------------------------------------------
     @staticmethod
-    def _items(inputs: Any) -> list[tuple[str, str | None, str | None]]:
-        """(text, source_lang, target_lang) per input; the languages are None unless the input names them."""
+    def _items(inputs: Any) -> list[tuple[str, str | None, str | None, str | None]]:
+        """(text, source_lang, target_lang, language of its file's name) per input; the languages are None unless the
+        input names them (a dict's source_lang/target_lang, a `NamedSentence`'s source_lang)."""
         if isinstance(inputs, str):
             inputs = [inputs]
         if not isinstance(inputs, (list, tuple)):
@@ -265,12 +296,12 @@ class Translator(TaskModel):
                 raise InputError(f"input {index} is empty; give a sentence to translate")
             if len(item.strip()) > MAX_CHARACTERS:
                 raise InputError(f"input {index} {_too_long(len(item.strip()))}")
-            items.append((item.strip(), *languages))
+            items.append((str(item.strip()), *languages, getattr(item, "source_lang", None)))
         return items
 
     @staticmethod
     def _texts(inputs: Any) -> list[str]:
-        return [text for text, _, _ in Translator._items(inputs)]
+        return [text for text, *_ in Translator._items(inputs)]
 
     def resolve_pair(self, source_lang: str | None = None, target_lang: str | None = None) -> tuple[str, str]:
         """The (source, target) pair to translate, as ISO 639-1 codes: the model's own unless told; one side given
@@ -332,7 +363,8 @@ class Translator(TaskModel):
     def predict(self, inputs: Any, batch_size: int | None = None, *, source_lang: str | None = None,
                 target_lang: str | None = None, **options: Any) -> list[dict[str, Any]]:
         """One record per sentence: source, translation, source_lang, target_lang. The pair is the model's own unless
-        `source_lang`/`target_lang` (or the CLI's `source`/`target` options, or per-input dicts) say otherwise.
+        `source_lang`/`target_lang` (or the CLI's `source`/`target` options, or per-input dicts) say otherwise; a
+        sentence read from a file `name.<lang>` (`NamedSentence`) is in that language unless they name another.
 
         >>> Translator.load().predict(["Hello."], target_lang="es")[0]["target_lang"]  # doctest: +SKIP
         'es'
@@ -343,8 +375,16 @@ class Translator(TaskModel):
         default = (source_lang or options.get("source"), target_lang or options.get("target"))
         items = self._items(inputs)
         groups: dict[tuple[str, str], list[int]] = {}
-        for index, (_, source, target) in enumerate(items):
-            pair = self.resolve_pair(source or default[0], target or default[1])
+        for index, (_, source, target, named) in enumerate(items):
+            try:
+                pair = self.resolve_pair(source or default[0] or named, target or default[1])
+                if getattr(self, "engine_", None) is None:
+                    self._check_pair(*pair)  # a one-pair network refuses others here, where the note below applies
+            except InputError as error:
+                if source or default[0] or not named:
+                    raise
+                raise InputError(f"{error}. The source language {named} is the one its file's name gives (name.<language>); "
+                                 "pass --source to say otherwise") from error
             groups.setdefault(pair, []).append(index)
         records: list[dict[str, Any]] = [{} for _ in items]
         for (source, target), indices in groups.items():
@@ -390,7 +430,7 @@ class Translator(TaskModel):
             items = _checked_lines(read_text_inputs(path))  # one input per line; blank lines become error records
         if not any(items):
             raise InputError(f"{path.name} holds no sentences")
-        return _with_languages(items, options.get("source"), options.get("target"))
+        return _with_languages(items, options.get("source"), options.get("target"), path)
 
     @classmethod
     def read_input_batches(cls, path: str | Path, rows: int = 131_072, **options: Any):
@@ -403,7 +443,7 @@ class Translator(TaskModel):
             return
         source, target = options.get("source"), options.get("target")
         for items in text_input_batches(path, rows):
-            yield _with_languages(_checked_lines(items), source, target)
+            yield _with_languages(_checked_lines(items), source, target, path)
 
     @classmethod
     def check_data(cls, path: str | Path, **options: Any) -> dict[str, Any]:

@@ -161,6 +161,38 @@ def test_an_over_long_or_invisible_line_is_an_error_record_naming_it_and_the_res
         Translator("en", "es").predict(["\u200b\ufeff"])
 
 
+def test_a_file_named_for_its_language_is_read_in_that_language(tmp_path, tiny, monkeypatch):
+    """`corp.es` with no --source used to be translated as English (the model's own source language)."""
+    import pickle
+
+    from core.data import tables
+
+    path = _write(tmp_path, "corp.es", ["Hola.", "", "Adiós."])
+    items = Translator.read_inputs(path)
+    assert items == ["Hola.", "", "Adiós."] and items.errors == {1: "empty line"}  # still text to whoever shows it
+    assert [item.source_lang for item in items] == ["es"] * 3
+    assert pickle.loads(pickle.dumps(items[0])).source_lang == "es"  # as dask sends them to its workers
+    assert [item.source_lang for batch in Translator.read_input_batches(path, rows=2) for item in batch] == ["es"] * 3
+    monkeypatch.setattr(tables, "STREAM_TEXT_BYTES", 0)  # streamed line by line, as a file over 64 MB is
+    assert [item.source_lang for batch in Translator.read_input_batches(path, rows=2) for item in batch] == ["es"] * 3
+    # --source wins over the name; --target alone keeps the name's language
+    chosen = Translator.read_inputs(path, source="en")[0]
+    assert chosen == {"source": "Hola.", "source_lang": "en", "target_lang": None}
+    assert getattr(chosen["source"], "source_lang", None) is None
+    assert Translator.read_inputs(path, target="en")[0]["source"].source_lang == "es"
+    assert Translator.read_inputs(_write(tmp_path, "corp.spa", ["Hola."]))[0].source_lang == "es"  # ISO 639-3 too
+    for name in ("corp.txt", "corp.dat", "corp.xyz", "corp"):  # no language this module knows: nothing changes
+        assert type(Translator.read_inputs(_write(tmp_path, name, ["Hola."]))[0]) is str
+    # predict (the tiny en->es network): the name's language is the source; an explicit one wins
+    english = tiny.predict(Translator.read_inputs(_write(tmp_path, "c.en", ["I like cats."])))
+    assert english == tiny.predict(["I like cats."]) and english[0]["source_lang"] == "en"
+    german = Translator.read_inputs(_write(tmp_path, "c.de", ["Ich mag Katzen."]))
+    with pytest.raises(InputError, match=r"en->es only, not de->es.*language de is the one its file's name gives.*--source"):
+        tiny.predict(german)
+    assert tiny.predict(german, source_lang="en")[0]["source_lang"] == "en"
+    assert tiny.predict([{"source": german[0], "source_lang": "en"}])[0]["source_lang"] == "en"
+
+
 # -- the from-scratch Marian --------------------------------------------------------------------------------
 def test_saved_model_is_a_plain_transformers_folder(tiny, tmp_path):
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
@@ -302,6 +334,22 @@ def test_predict_honours_languages_and_refuses_pairs_not_installed(tmp_path, cap
         assert "en->es" in error or "language code" in error, error
     with pytest.raises(InputError, match="installed pairs: en->es, es->en"):
         model.predict(["Hello."], target_lang="fr")
+
+
+@needs_apertium
+def test_cli_translates_a_file_named_name_es_from_spanish(tmp_path, capsys):
+    from core.cli import main
+
+    path = _write(tmp_path, "corp.es", ["La casa es roja."])
+    assert main(["predict", "nlp.translation", "--input", str(path)]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert (record["source_lang"], record["target_lang"], record["translation"]) == ("es", "en", "The house is red.")
+    assert main(["predict", "nlp.translation", "--input", str(path), "--source", "en"]) == 0  # an explicit --source wins
+    assert json.loads(capsys.readouterr().out)["source_lang"] == "en"
+    assert main(["predict", "nlp.translation", "--input", str(_write(tmp_path, "corp.dat", ["The house."]))]) == 0
+    assert json.loads(capsys.readouterr().out)["source_lang"] == "en"  # not a language: the model's own pair
+    assert main(["predict", "nlp.translation", "--input", str(_write(tmp_path, "corp.de", ["Das Haus."]))]) == 2
+    assert "its file's name gives" in capsys.readouterr().err
 
 
 @needs_apertium
