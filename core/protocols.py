@@ -357,7 +357,9 @@ class TaskModel:
         outputs = []
         for chunk in frame_batches(frame, rows_per_chunk):
             records = self.predict(self.frame_inputs(chunk, columns), batch_size=batch_size)
-            new = pl.DataFrame([_flatten(r) for r in records]) if records else pl.DataFrame()
+            # every record's keys: polars would take the columns from the first 100 records and drop a key
+            # (a warning, an error) that only a later record has
+            new = pl.DataFrame([_flatten(r) for r in records], infer_schema_length=None) if records else pl.DataFrame()
             clash = [c for c in new.columns if c in chunk.columns]
             if clash:
                 new = new.rename({c: f"pred_{c}" for c in clash})

@@ -267,3 +267,17 @@ def test_one_unreadable_file_among_many_is_an_error_record_in_place(tmp_path):
         list(predict_records(_Photos(refuse_all=True), paths))
     with pytest.raises(InputError, match="bad2 is truncated"):  # texts are not files: a refusal stays a refusal
         list(predict_records(_Photos(), ["a1", "bad2", "c3"]))
+
+
+def test_predict_frame_keeps_a_key_only_a_late_record_has():
+    from core.protocols import TaskModel
+
+    class Flags(TaskModel):
+        def frame_inputs(self, batch, columns=None):
+            return batch["x"].to_list()
+
+        def predict(self, inputs, batch_size=None):
+            return [{"y": x, **({"error": "bad row"} if x == 150 else {})} for x in inputs]
+
+    scored = Flags().predict_frame(pl.DataFrame({"x": list(range(200))}))
+    assert scored["error"].to_list()[150] == "bad row" and scored["error"].null_count() == 199
