@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import logging
 import re
@@ -24,7 +25,7 @@ from core.registry import TASKS, task_class
 
 __all__ = ["page_header", "task_page", "model_selector", "load_model", "save_upload", "show_error", "run_safely", "evaluate_tab",
            "retrain_tab", "metric_card_view", "session_dir", "scrub_paths", "page_message", "display_image", "split_overrides",
-           "escape_markdown", "MAX_UPLOAD_MB", "PAGE_HINTS"]
+           "escape_markdown", "kept_upload", "uploaded_table", "picked_column", "column_pickers", "MAX_UPLOAD_MB", "PAGE_HINTS"]
 
 log = logging.getLogger("verticals.apps")
 MAX_UPLOAD_MB = 200
@@ -347,6 +348,109 @@ def save_upload(uploaded_file, suffixes: set[str] | None = None) -> Path:
     return path
 
 
+MAX_KEPT_UPLOADS = 16  # uploads whose saved copy (and table head) a session keeps for its reruns
+
+
+def _kept(upload, suffixes: set[str] | None) -> dict[str, Any]:
+    uploads = st.session_state.setdefault("_verticals_uploads", {})
+    key = (getattr(upload, "file_id", None), upload.name, upload.size, None if suffixes is None else tuple(sorted(suffixes)))
+    entry = uploads.get(key)
+    if entry is None or not entry["path"].exists():
+        entry = uploads[key] = {"path": save_upload(upload, suffixes)}
+        while len(uploads) > MAX_KEPT_UPLOADS:
+            uploads.pop(next(iter(uploads)))
+    return entry
+
+
+def kept_upload(uploaded_file, suffixes: set[str] | None = None) -> Path:
+    """`save_upload`, once per upload: the page's reruns (each click, each choice) reuse the saved copy."""
+    if uploaded_file is None:
+        raise InputError("no file uploaded")
+    return _kept(uploaded_file, suffixes)["path"]
+
+
+def uploaded_table(uploaded_file, suffixes: set[str] | None = None, rows: int = 50) -> tuple[Path | None, Any]:
+    """An upload kept with `kept_upload` and the first `rows` of the table in it, read by `core.data.iter_table` as the
+    packages read tables: (path, polars head). The head is None when the upload is no table (a zip's folder, an
+    unreadable file) and the path None when it cannot be saved; the page's run then says why."""
+    if uploaded_file is None:
+        return None, None
+    try:
+        entry = _kept(uploaded_file, suffixes)
+    except VerticalsError:
+        return None, None
+    if "head" not in entry:
+        entry["head"] = _table_head(entry["path"], rows)
+    return entry["path"], entry["head"]
+
+
+def _table_head(path: Path, rows: int):
+    from core.data.tables import iter_table
+
+    if not path.is_file():
+        return None
+    batches = iter_table(path, rows=rows)
+    try:
+        return next(batches, None)
+    except VerticalsError:
+        return None
+    except Exception:  # the run reads the file again and reports it
+        log.exception("could not read the head of an uploaded table")
+        return None
+    finally:
+        batches.close()
+
+
+def picked_column(head, pick: Callable[[Any], Any]) -> str | None:
+    """The column a package reader picks by itself in a table like `head` (None when it finds none): `pick` applies the
+    reader's rule to a one-row probe where every column holds its own name (a numeric column holds its position, so a
+    rule that looks at types sees the same types) and returns the cell it read.
+
+    >>> import polars as pl
+    >>> picked_column(pl.DataFrame({"id": [7], "Text": ["fine"]}), lambda probe: probe["Text"][0])
+    'Text'
+    >>> picked_column(pl.DataFrame({"id": [7], "Text": ["fine"]}), lambda probe: probe["id"][0])
+    'id'
+    """
+    import polars as pl
+
+    columns = list(head.columns)
+    cells = []
+    for position, (name, dtype) in enumerate(head.schema.items()):
+        cell = pl.Series(name, [name], dtype=pl.String)
+        if dtype.is_numeric():
+            with contextlib.suppress(pl.exceptions.PolarsError):  # a position too large for the type: its name
+                cell = pl.Series(name, [position]).cast(dtype)
+        cells.append(cell)
+    try:
+        value = pick(pl.DataFrame(cells))
+    except VerticalsError:
+        return None
+    if isinstance(value, str):
+        return value if value in columns else None
+    is_position = isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer()
+    return columns[int(value)] if is_position and 0 <= value < len(columns) else None
+
+
+def column_pickers(head, controls: dict[str, tuple[str, Callable[[Any], Any]]], key: str) -> dict[str, str]:
+    """One select box per reader option of `controls` (option -> (label, pick)) for an uploaded table `head`: its
+    columns, preselected with the column the package picks by itself (`picked_column`). Returns the options to pass to
+    the reader: none while every box shows the package's own choice (the table reads exactly as it would alone), else
+    every chosen column."""
+    columns = list(head.columns)
+    picked = {option: picked_column(head, pick) for option, (_, pick) in controls.items()}
+    digest = hashlib.sha1("\x00".join(columns).encode()).hexdigest()[:10]  # another table: fresh boxes
+    chosen = {}
+    for place, (option, (label, _)) in zip(st.columns(len(controls)), controls.items()):
+        default = picked[option]
+        chosen[option] = place.selectbox(
+            label, columns, index=columns.index(default) if default in columns else None, placeholder="Choose a column",
+            key=f"{key}-{option}-{digest}", help="Preselected: the column read when none is chosen (found by its name)")
+    if chosen == picked:
+        return {}
+    return {option: column for option, column in chosen.items() if column is not None}
+
+
 def metric_card_view(card: dict[str, Any]) -> None:
     """Draw a metric card: scalar metrics with 95% CIs in a table, other entries as JSON."""
     import polars as pl
@@ -373,11 +477,18 @@ def metric_card_view(card: dict[str, Any]) -> None:
             st.json(value)
 
 
-def evaluate_tab(task: str, model, read_options: dict | None = None, suffixes: set[str] | None = None):
+ColumnChoice = Callable[[Path, Any, str], dict]  # (saved upload, head of its table, widget key) -> reader options
+
+
+def evaluate_tab(task: str, model, read_options: dict | None = None, suffixes: set[str] | None = None,
+                 columns: ColumnChoice | None = None):
     """Upload labelled data and show the model's metric card; returns the card on screen (or None).
 
+    `columns` draws the page's column pickers for an uploaded table and returns their reader options.
     The last card stays on screen across reruns, but only for the model that made it."""
     upload = st.file_uploader("Labelled data (file or .zip of a folder)", key=f"{task}-evaluate-upload")
+    allowed = None if suffixes is None else suffixes | {".zip"}
+    options = {**(read_options or {}), **_column_options(columns, upload, allowed, f"{task}-evaluate")}
     if upload is None or not st.button("Evaluate", key=f"{task}-evaluate-run"):
         card = st.session_state.get(f"{task}-evaluate-card")
         if card is None or st.session_state.get(f"{task}-evaluate-model") != id(model):
@@ -386,8 +497,7 @@ def evaluate_tab(task: str, model, read_options: dict | None = None, suffixes: s
         return card
 
     def run():
-        path = save_upload(upload, None if suffixes is None else suffixes | {".zip"})
-        data = task_class(task).read_data(path, **(read_options or {}))
+        data = task_class(task).read_data(kept_upload(upload, allowed), **options)
         return model.evaluate(data)
 
     with st.spinner("Evaluating…"):
@@ -399,13 +509,17 @@ def evaluate_tab(task: str, model, read_options: dict | None = None, suffixes: s
     return card
 
 
-def retrain_tab(task: str, options: dict | None = None, suffixes: set[str] | None = None) -> None:
+def retrain_tab(task: str, options: dict | None = None, suffixes: set[str] | None = None,
+                columns: ColumnChoice | None = None) -> None:
     """Upload training data and start a background job; shows live progress, cancel, and the queue.
 
+    `columns` draws the page's column pickers for an uploaded table and returns their reader options.
     A saved model is only replaced when the user ticks the box that names it; a blank name is a new unique one."""
     from core import jobs
 
     upload = st.file_uploader("Training data (file or .zip of a folder)", key=f"{task}-train-upload")
+    allowed = None if suffixes is None else suffixes | {".zip"}
+    options = {**(options or {}), **_column_options(columns, upload, allowed, f"{task}-train")}
     typed = st.text_input("Name of the new model (blank: a new name with the date and time)", key=f"{task}-train-name",
                           placeholder=f"{task.replace('.', '-')}-YYYYMMDD-HHMMSS-xxxx").strip()
     replace = _replace_choice(task, typed)
@@ -417,8 +531,8 @@ def retrain_tab(task: str, options: dict | None = None, suffixes: set[str] | Non
 
             name = _checked_name(task, typed, replace) if typed else _unique_model_name(task)
             overrides = parse_assignments(split_overrides(overrides_text), flag="Config overrides")
-            path = save_upload(upload, None if suffixes is None else suffixes | {".zip"})
-            return name, jobs.start_job(task, path, base=None, overrides=overrides, options=options, name=name,
+            path = kept_upload(upload, allowed)
+            return name, jobs.start_job(task, path, base=None, overrides=overrides, options=options or None, name=name,
                                         replace=replace)
 
         started = run_safely(start)
@@ -427,6 +541,14 @@ def retrain_tab(task: str, options: dict | None = None, suffixes: set[str] | Non
             st.session_state[f"{task}-job"] = job.id
             st.success(f"Training started; the model will be saved as {name}.")
     _job_panel(task)
+
+
+def _column_options(columns: ColumnChoice | None, upload, suffixes: set[str] | None, key: str) -> dict:
+    """The reader options a page's column pickers give for an uploaded table (none for other uploads)."""
+    if columns is None or upload is None:
+        return {}
+    path, head = uploaded_table(upload, suffixes)
+    return columns(path, head, key) if head is not None else {}
 
 
 def _model_name(typed: str) -> str:
