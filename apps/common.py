@@ -180,8 +180,6 @@ PAGE_HINTS: tuple[tuple[re.Pattern, Any], ...] = tuple((re.compile(pattern), wor
     (r"; pick another with --option sheet=NAME \(([^)]*)\)",
      r"; the dashboard reads the first sheet: move the data there (the other sheets: \1)"),
     (r" \(--option sheet=NAME(?: or its number from 1)?\)", " (the dashboard reads the first sheet: move the data there)"),
-    (r"Rename it or pass --(?:column|target) NAME \(a file without a header line: --option header=false --column 0 "
-     r"--target 1\)", "Rename the column to one of those (a file without a header line: add one, such as text,label)"),
     # --option date_format= (forecast series): no date format control; the data says its dates
     (r"; pass --option date_format=\S+ or --option date_format=\S+",
      "; write them as ISO dates (2024-01-31), which cannot be misread"),
@@ -192,8 +190,13 @@ PAGE_HINTS: tuple[tuple[re.Pattern, Any], ...] = tuple((re.compile(pattern), wor
     (r"pass --target NAME or a column number", "type its name or number in 'Target column'"),
     (r"pass --target$", "type the right one in 'Target column'"),
     (r"pass --time COLUMN or set time_column", "type it in 'Time column for a time-based split' on the Retrain tab"),
-    # --column (translation inputs, image lists): no column choice on the page; the data names its column
-    (r"; pass --column NAME \(it has:", "; name the column of sentences source, text or sentence (it has:"),
+    # --column / --target (sentiment and translation tables): the sections' 'Text column' and 'Label column' pickers
+    (r"Rename it or pass --column NAME \(a file without a header line: --option header=false --column 0 --target 1\)",
+     "Choose it under 'Text column' (a file without a header line: add one, such as text,label)"),
+    (r"Rename it or pass --target NAME \(a file without a header line: --option header=false --column 0 --target 1\)",
+     "Choose it under 'Label column' (a file without a header line: add one, such as text,label)"),
+    (r"; pass --column NAME \(it has:", "; choose it under 'Text column' (it has:"),
+    # --column (image lists): no column choice on the page; the data names its column
     (r", or pass --column$", "; rename the column to one of those"),
     # --source / --target / --model (translation)
     (r" \(or pass --source/--target naming them\)", " (rename its two columns so)"),

@@ -80,6 +80,52 @@ def _sentiment_estimate(model_class, source: str | None) -> str:
     return " (quick build, about 3 minutes on 2 CPU cores)" if quick else " (about 13 minutes on 2 CPU cores)"
 
 
+def _text_of(probe):
+    """The text column nlp.sentiment reads by itself (for `common.picked_column`)."""
+    from nlp._textdata import as_text_frame
+
+    return as_text_frame(probe, require_label=False)["text"][0]
+
+
+def _label_of(probe):
+    """The label column nlp.sentiment reads by itself (for `common.picked_column`)."""
+    import polars as pl
+
+    from nlp._textdata import as_text_frame
+
+    try:
+        return as_text_frame(probe)["label"][0]
+    except InputError:  # no text column found by its name: the label column is still found by its own
+        texts = [name for name, dtype in probe.schema.items() if dtype == pl.String]
+        if not texts:
+            raise
+        return as_text_frame(probe, text_column=texts[0])["label"][0]
+
+
+def sentiment_text_column(upload) -> dict:
+    """The 'Text column' picker for a table to score; the reader option it gives (none for a text file, read one text
+    per line)."""
+    if upload is None or Path(upload.name).suffix.lower() == ".txt":
+        return {}
+    _, head = common.uploaded_table(upload, TABLE_SUFFIXES)
+    if head is None:  # not a table: the run says what is wrong with it
+        return {}
+    return common.column_pickers(head, {"column": ("Text column", _text_of)}, "nlp-sentiment")
+
+
+def sentiment_labelled_columns(path: Path, head, key: str) -> dict:
+    """The 'Text column' and 'Label column' pickers for labelled data (Evaluate and Retrain tabs); none for a
+    label-first text file (`1 a fine film .`), which has no columns."""
+    from nlp._textdata import label_first_lines
+
+    try:
+        if label_first_lines(path) is not None:
+            return {}
+    except InputError:  # a broken label-first file: reading it says where
+        return {}
+    return common.column_pickers(head, {"column": ("Text column", _text_of), "target": ("Label column", _label_of)}, key)
+
+
 def sentiment_section() -> None:
     import polars as pl
 
@@ -87,11 +133,13 @@ def sentiment_section() -> None:
 
     def predict(model) -> None:
         text = st.text_area("Texts, one per line", value="\n".join(SAMPLE_TEXTS), key="nlp-sentiment-text", height=140)
-        upload = st.file_uploader("…or a table with a text column (CSV/TSV/JSONL/Parquet/TXT)", key="nlp-sentiment-upload")
+        upload = st.file_uploader("…or a table of texts (CSV/TSV/JSONL/Parquet/Excel) or a TXT file with one text per line",
+                                  key="nlp-sentiment-upload")
+        options = sentiment_text_column(upload)
         if st.button("Analyse", key="nlp-sentiment-run"):
             def run():
-                texts = (SentimentModel.read_inputs(common.save_upload(upload, TABLE_SUFFIXES)) if upload is not None
-                         else [line for line in text.splitlines() if line.strip()])
+                texts = (SentimentModel.read_inputs(common.kept_upload(upload, TABLE_SUFFIXES), **options)
+                         if upload is not None else [line for line in text.splitlines() if line.strip()])
                 if not texts:
                     raise InputError("no text to analyse: type at least one line, or upload a table with a text column")
                 return texts, model.predict(texts), model.explain(texts[0])[0]
@@ -107,11 +155,13 @@ def sentiment_section() -> None:
                 st.markdown(attribution_html(explanation["tokens"]), unsafe_allow_html=True)
 
     def retrain() -> None:
-        st.caption("CSV/TSV/Parquet/JSONL with a text column (text or sentence) and label (0/1 or names).")
-        common.retrain_tab(SENTIMENT, suffixes=TABLE_SUFFIXES)
+        st.caption("CSV/TSV/Parquet/JSONL/Excel with a column of texts and one of labels (0/1 or names), chosen under "
+                   "'Text column' and 'Label column' once the file is uploaded.")
+        common.retrain_tab(SENTIMENT, suffixes=TABLE_SUFFIXES, columns=sentiment_labelled_columns)
 
     common.task_page(SENTIMENT, "nlp-sentiment", predict,
-                     evaluate=lambda model: common.evaluate_tab(SENTIMENT, model, suffixes=TABLE_SUFFIXES), retrain=retrain,
+                     evaluate=lambda model: common.evaluate_tab(SENTIMENT, model, suffixes=TABLE_SUFFIXES,
+                                                                columns=sentiment_labelled_columns), retrain=retrain,
                      load=lambda source: load_with_progress(SENTIMENT, source,
                                                             estimate=_sentiment_estimate(SentimentModel, source)))
 

@@ -37,25 +37,33 @@ def _choose_pair(model, key: str) -> tuple[str, str]:
                         format_func=lambda pair: f"{_language(pair[0])} → {_language(pair[1])}")
 
 
-def _inputs(key: str) -> list[str] | None:
-    """Sentences from the text box (one per line) or an uploaded file."""
-    from nlp.translation import Translator
+def _inputs(model, key: str) -> list[str] | None:
+    """Sentences from the text box (one per line) or an uploaded file; a table's column is chosen in 'Text column'."""
+    from nlp.translation import TABLE_INPUTS, Translator
 
     mode = st.radio("Input", ["Type text", "Upload a file"], horizontal=True, key=f"{key}-input-mode")
     if mode == "Type text":
         text = st.text_area("One sentence per line", value=SAMPLE, height=150, key=f"{key}-text")
         return [line.strip() for line in text.split("\n") if line.strip()]
-    upload = st.file_uploader("Text file (one sentence per line) or table with a source/text column",
+    upload = st.file_uploader("Text file (one sentence per line) or a table with a column of sentences",
                               type=[s.lstrip(".") for s in FILE_SUFFIXES] + ["en", "es", "de", "fr"], key=f"{key}-file")
     if upload is None:
         return None
-    path = common.run_safely(common.save_upload, upload)
-    return common.run_safely(Translator.read_inputs, path) if path is not None else None
+    path = common.run_safely(common.kept_upload, upload)
+    if path is None:
+        return None
+    options = {}
+    if path.suffix.lower() in TABLE_INPUTS:  # other files are read one sentence per line
+        _, head = common.uploaded_table(upload)
+        if head is not None:
+            options = common.column_pickers(head, {"column": ("Text column", lambda probe: model.frame_inputs(probe)[0])},
+                                            key)
+    return common.run_safely(Translator.read_inputs, path, **options)
 
 
 def _predict(model, key: str) -> None:
     pair = _choose_pair(model, key)
-    sentences = _inputs(key)
+    sentences = _inputs(model, key)
     if not sentences:
         st.info("Give at least one sentence to translate.")
         return

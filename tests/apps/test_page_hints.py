@@ -51,15 +51,20 @@ class FakeSentiment:
         return [{"label": "positive", "score": 0.9, "tokens": [{"token": "fine", "weight": 0.5}]}]
 
 
-def test_sentiment_upload_errors_say_what_to_change_in_the_file(home, monkeypatch):
-    """The Sentiment section has no column or encoding choice: the page says what to change in the file."""
+def test_sentiment_upload_errors_name_the_text_column_picker(home, monkeypatch):
+    """No usual text column: the page names its 'Text column' picker, and choosing the column there reads the file. The
+    Sentiment section has no encoding choice: the page says what to change in the file."""
     _preimport("nlp", "nlp.sentiment", "nlp.qa")
     _use(monkeypatch, FakeSentiment())
     app = AppTest.from_file(str(APPS / "nlp.py"), default_timeout=60).run()
     _upload(app, "nlp-sentiment-upload", "reviews.csv", b"body,stars\nA fine film,5\n", "text/csv")
     app.button(key="nlp-sentiment-run").click().run()
-    message = _flagless_error(app, "needs a text column", "Rename the column to one of those")
+    message = _flagless_error(app, "needs a text column", "Choose it under 'Text column'")
     assert "add one, such as text,label" in message, message
+    next(box for box in app.selectbox if box.label == "Text column").set_value("body").run()
+    app.button(key="nlp-sentiment-run").click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    assert app.dataframe[0].value["text"].tolist() == ["A fine film"]
     _upload(app, "nlp-sentiment-upload", "reviews.csv", SHIFT_JIS_TABLE, "text/csv")
     app.button(key="nlp-sentiment-run").click().run()
     _flagless_error(app, "is not UTF-8 text", "re-save it as UTF-8", "other encodings only through the command line")
@@ -200,6 +205,16 @@ def test_every_cli_hint_from_a_bad_upload_is_reworded(tmp_path):
         shown = page_message(message)
         assert not FLAG.search(shown), f"{name}: {shown!r}"
         assert shown.split(";")[0].split(".")[0] == message.split(";")[0].split(".")[0], (name, shown)  # what went wrong stays
+
+
+def test_missing_column_hints_name_the_column_pickers(tmp_path):
+    """A table whose texts or labels are not under a usual name: the page names the picker that chooses them."""
+    from apps.common import page_message
+
+    messages = _package_messages(tmp_path)
+    for name, picker in (("text column", "Text column"), ("label column", "Label column"), ("translation column", "Text column")):
+        shown = page_message(messages[name])
+        assert f"under '{picker}'" in shown and "it has:" in shown, (name, shown)
 
 
 @pytest.mark.parametrize("name", sorted(WORDED))

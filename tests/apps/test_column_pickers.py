@@ -1,0 +1,305 @@
+"""Column pickers for uploaded tables: the Sentiment section (Predict, Evaluate, Retrain) and the Translation section
+let the user choose the table's text (and label) column. Each picker lists the table's columns, preselected with the
+column the package reads by itself; left so, the package reads the table exactly as it did without a picker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from tests.apps.test_bad_uploads import _preimport, _upload  # noqa: E402
+
+APPS = Path(__file__).resolve().parents[2] / "apps"
+EXPORT = b"Review Text,Rating,Date\nGreat phone,5,2024-01-01\nBroke in a week,1,2024-01-02\nFine for the price,4,2024-01-03\n"
+REVIEWS = ["Great phone", "Broke in a week", "Fine for the price"]
+
+
+@pytest.fixture()
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("VERTICALS_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+class FakeSentiment:
+    """Stands in for the sentiment model: records what the page hands it."""
+
+    card = {"task": "nlp.sentiment"}
+
+    def __init__(self):
+        self.predicted, self.evaluated = [], []
+
+    def predict(self, texts):
+        self.predicted.append(list(texts))
+        return [{"label": "positive", "score": 0.9} for _ in texts]
+
+    def explain(self, text):
+        return [{"label": "positive", "score": 0.9, "tokens": [{"token": "fine", "weight": 0.5}]}]
+
+    def evaluate(self, data):
+        self.evaluated.append(data)
+        return {"task": "nlp.sentiment", "model": "fake", "n": data.height, "metrics": {}}
+
+
+class FakeTranslator:
+    card = {"task": "nlp.translation"}
+    source_lang, target_lang = "en", "es"
+
+    def __init__(self):
+        from nlp.translation import Translator
+
+        self.translated = []
+        self.frame_inputs = Translator.frame_inputs.__get__(self)  # the package's own rule for a table's column
+
+    def language_pairs(self):
+        return [("en", "es")]
+
+    def translate(self, sentences, source, target):
+        self.translated.append(list(sentences))
+        return [f"[{source}->{target}] {s}" for s in sentences]
+
+
+def _recording(monkeypatch, cls, name: str) -> list[dict]:
+    """Record the options the page passes to the reader `cls.name` (which still reads)."""
+    calls, real = [], getattr(cls, name).__func__
+
+    def reader(klass, path, **options):
+        calls.append(options)
+        return real(klass, path, **options)
+
+    monkeypatch.setattr(cls, name, classmethod(reader))
+    return calls
+
+
+def _page(monkeypatch, model, state: dict | None = None) -> AppTest:
+    from apps import common
+
+    _preimport("nlp", "nlp.sentiment", "nlp.qa", "nlp.translation")
+    monkeypatch.setattr(common, "load_model", lambda task, source: model)
+    app = AppTest.from_file(str(APPS / "nlp.py"), default_timeout=60)
+    for key, value in (state or {}).items():
+        app.session_state[key] = value
+    return app.run()
+
+
+def _picker(app, prefix: str):
+    """The column select box whose key starts with `prefix` (its key ends with a digest of the table's columns)."""
+    boxes = [box for box in app.selectbox if box.key and box.key.startswith(prefix)]
+    assert len(boxes) == 1, [(box.label, box.key) for box in app.selectbox]
+    return boxes[0]
+
+
+def _ok(app) -> None:
+    assert not app.exception, [e.message for e in app.exception]
+    assert not app.error, [e.value for e in app.error]
+
+
+# --- Sentiment: Predict --------------------------------------------------------------------------------------------
+
+
+def test_sentiment_scores_the_column_chosen_in_the_picker(home, monkeypatch):
+    """A spreadsheet export whose texts are in 'Review Text': nothing is preselected, running says to choose it under
+    'Text column', and choosing it there scores those texts."""
+    from nlp.sentiment import SentimentModel
+
+    model = FakeSentiment()
+    calls = _recording(monkeypatch, SentimentModel, "read_inputs")
+    app = _page(monkeypatch, model)
+    _upload(app, "nlp-sentiment-upload", "export.csv", EXPORT, "text/csv")
+    picker = _picker(app, "nlp-sentiment-column-")
+    assert picker.label == "Text column" and picker.options == ["Review Text", "Rating", "Date"] and picker.value is None
+    app.button(key="nlp-sentiment-run").click().run()
+    errors = [e.value for e in app.error]
+    assert errors and "Choose it under 'Text column'" in errors[0] and "--column" not in errors[0], errors
+    _picker(app, "nlp-sentiment-column-").set_value("Review Text").run()
+    app.button(key="nlp-sentiment-run").click().run()
+    _ok(app)
+    assert calls[-1] == {"column": "Review Text"}
+    assert model.predicted[-1] == REVIEWS
+    assert app.dataframe[0].value["text"].tolist() == REVIEWS and app.dataframe[0].value["label"].tolist() == ["positive"] * 3
+
+
+TABLES = {  # (file name, content, the column nlp.sentiment reads by itself)
+    "text column": ("reviews.csv", b"id,text,Date\n1,Great phone,2024-01-01\n2,Broke in a week,2024-01-02\n", "text"),
+    "named in capitals": ("reviews.csv", b"Review,stars\nGreat phone,5\nBroke in a week,1\n", "Review"),
+    "text before sentence": ("reviews.csv", b"sentence,text\nnot this,Great phone\nnor this,Broke in a week\n", "text"),
+    "headerless": ("sst.tsv", b"A truly fine film with a very good cast.\t1\nDull and far too long for what it is.\t0\n", "0"),
+    "headerless, label first": ("sst.tsv", b"1\tA truly fine film with a very good cast.\n0\tDull and far too long for what it is.\n",
+                                "1"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TABLES))
+def test_sentiment_picker_default_reads_the_table_as_before(home, monkeypatch, tmp_path, case):
+    """Preselected: the column the package reads by itself (names matched case-insensitively and in its order; headerless
+    files by their columns' types). Left so, the reader gets no option and reads what it read without the picker."""
+    from nlp.sentiment import SentimentModel
+
+    name, content, column = TABLES[case]
+    expected = list(SentimentModel.read_inputs(_file(tmp_path, name, content)))
+    model = FakeSentiment()
+    calls = _recording(monkeypatch, SentimentModel, "read_inputs")
+    app = _page(monkeypatch, model)
+    _upload(app, "nlp-sentiment-upload", name, content)
+    assert _picker(app, "nlp-sentiment-column-").value == column
+    app.button(key="nlp-sentiment-run").click().run()
+    _ok(app)
+    assert calls[-1] == {}, calls
+    assert model.predicted[-1] == expected
+
+
+def test_a_text_file_is_read_line_by_line_without_a_picker(home, monkeypatch):
+    model = FakeSentiment()
+    app = _page(monkeypatch, model)
+    _upload(app, "nlp-sentiment-upload", "texts.txt", b"Great phone\nBroke in a week\n", "text/plain")
+    assert not [box for box in app.selectbox if box.label == "Text column"]
+    app.button(key="nlp-sentiment-run").click().run()
+    _ok(app)
+    assert model.predicted[-1] == ["Great phone", "Broke in a week"]
+
+
+# --- Sentiment: Evaluate and Retrain -------------------------------------------------------------------------------
+
+
+def test_sentiment_evaluates_the_chosen_text_and_label_columns(home, monkeypatch):
+    from nlp.sentiment import SentimentModel
+
+    model = FakeSentiment()
+    calls = _recording(monkeypatch, SentimentModel, "read_data")
+    app = _page(monkeypatch, model)
+    _upload(app, "nlp.sentiment-evaluate-upload", "export.csv", EXPORT, "text/csv")
+    text, label = _picker(app, "nlp.sentiment-evaluate-column-"), _picker(app, "nlp.sentiment-evaluate-target-")
+    assert (text.label, text.value, label.label, label.value) == ("Text column", None, "Label column", None)
+    text.set_value("Review Text")
+    _picker(app, "nlp.sentiment-evaluate-target-").set_value("Rating").run()
+    app.button(key="nlp.sentiment-evaluate-run").click().run()
+    _ok(app)
+    assert calls[-1] == {"column": "Review Text", "target": "Rating"}
+    data = model.evaluated[-1]
+    assert data["text"].to_list() == REVIEWS and data["label"].to_list() == [5, 1, 4]
+
+
+def test_sentiment_evaluate_defaults_read_the_table_as_before(home, monkeypatch, tmp_path):
+    from nlp.sentiment import SentimentModel
+
+    content = b"id,text,label\n1,Great phone,1\n2,Broke in a week,0\n"
+    expected = SentimentModel.read_data(_file(tmp_path, "labelled.csv", content))
+    model = FakeSentiment()
+    calls = _recording(monkeypatch, SentimentModel, "read_data")
+    app = _page(monkeypatch, model)
+    _upload(app, "nlp.sentiment-evaluate-upload", "labelled.csv", content, "text/csv")
+    assert _picker(app, "nlp.sentiment-evaluate-column-").value == "text"
+    assert _picker(app, "nlp.sentiment-evaluate-target-").value == "label"
+    app.button(key="nlp.sentiment-evaluate-run").click().run()
+    _ok(app)
+    assert calls[-1] == {}
+    assert model.evaluated[-1].equals(expected)
+
+
+def test_the_label_column_is_preselected_by_its_name_when_the_text_column_is_not(home, monkeypatch):
+    """'label' is found by itself even though the texts' column needs choosing; choosing only the text column reads it."""
+    from nlp.sentiment import SentimentModel
+
+    model = FakeSentiment()
+    calls = _recording(monkeypatch, SentimentModel, "read_data")
+    app = _page(monkeypatch, model)
+    _upload(app, "nlp.sentiment-evaluate-upload", "export.csv", b"Review Text,label\nGreat phone,1\nBroke in a week,0\n")
+    assert _picker(app, "nlp.sentiment-evaluate-target-").value == "label"
+    _picker(app, "nlp.sentiment-evaluate-column-").set_value("Review Text").run()
+    app.button(key="nlp.sentiment-evaluate-run").click().run()
+    _ok(app)
+    assert calls[-1] == {"column": "Review Text", "target": "label"}
+    assert model.evaluated[-1]["label"].to_list() == [1, 0]
+
+
+@pytest.fixture()
+def started(monkeypatch):
+    """start_job records what it was asked instead of training."""
+    from core import jobs
+
+    calls = []
+
+    def start_job(task, data, out=None, base=None, overrides=None, options=None, name=None, replace=False):
+        calls.append({"task": task, "data": Path(data), "options": options})
+        return jobs.Job(id=f"job-{len(calls)}", task=task, status="queued", spec={}, created="")
+
+    monkeypatch.setattr(jobs, "start_job", start_job)
+    return calls
+
+
+def test_sentiment_retrain_passes_the_chosen_columns_to_the_job(home, monkeypatch, started):
+    from nlp.sentiment import SentimentModel
+
+    app = _page(monkeypatch, FakeSentiment())
+    _upload(app, "nlp.sentiment-train-upload", "export.csv", EXPORT, "text/csv")
+    _picker(app, "nlp.sentiment-train-column-").set_value("Review Text")
+    _picker(app, "nlp.sentiment-train-target-").set_value("Rating").run()
+    app.button(key="nlp.sentiment-train-start").click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    options = started[-1]["options"]
+    assert options == {"column": "Review Text", "target": "Rating"}
+    assert SentimentModel.read_data(started[-1]["data"], **options)["text"].to_list() == REVIEWS  # what the job reads
+
+
+def test_sentiment_retrain_defaults_pass_no_column_options(home, monkeypatch, started):
+    app = _page(monkeypatch, FakeSentiment())
+    _upload(app, "nlp.sentiment-train-upload", "train.csv", b"text,label\nGreat phone,1\nBroke in a week,0\n", "text/csv")
+    assert _picker(app, "nlp.sentiment-train-column-").value == "text"
+    assert _picker(app, "nlp.sentiment-train-target-").value == "label"
+    app.button(key="nlp.sentiment-train-start").click().run()
+    assert not app.exception and started and not started[-1]["options"], started
+
+
+def test_a_label_first_text_file_has_no_columns_to_choose(home, monkeypatch):
+    model = FakeSentiment()
+    app = _page(monkeypatch, model)
+    _upload(app, "nlp.sentiment-evaluate-upload", "sst.test", b"1 a fine film .\n0 dull , dull .\n")
+    assert not [box for box in app.selectbox if box.label in {"Text column", "Label column"}]
+
+
+# --- Translation -----------------------------------------------------------------------------------------------------
+
+
+TRANSLATION = {"nlp-task": "Translation", "translation-input-mode": "Upload a file"}
+
+
+def test_translation_translates_the_column_chosen_in_the_picker(home, monkeypatch):
+    from nlp.translation import Translator
+
+    model = FakeTranslator()
+    calls = _recording(monkeypatch, Translator, "read_inputs")
+    app = _page(monkeypatch, model, TRANSLATION)
+    _upload(app, "translation-file", "phrases.csv", b"English,Notes\nHello.,greeting\nThank you.,thanks\n", "text/csv")
+    picker = _picker(app, "translation-column-")
+    assert picker.label == "Text column" and picker.options == ["English", "Notes"] and picker.value is None
+    errors = [e.value for e in app.error]
+    assert errors and "choose it under 'Text column'" in errors[0] and "--column" not in errors[0], errors
+    _picker(app, "translation-column-").set_value("English").run()
+    app.button(key="translation-run").click().run()
+    _ok(app)
+    assert calls[-1] == {"column": "English"}
+    assert model.translated[-1] == ["Hello.", "Thank you."]
+    assert "[en->es] Thank you." in [t.value for t in app.text]
+
+
+def test_translation_picker_default_reads_the_table_as_before(home, monkeypatch):
+    from nlp.translation import Translator
+
+    model = FakeTranslator()
+    calls = _recording(monkeypatch, Translator, "read_inputs")
+    app = _page(monkeypatch, model, TRANSLATION)
+    _upload(app, "translation-file", "phrases.csv", b"id,text,source\n1,not this,Hello.\n2,nor this,Thank you.\n", "text/csv")
+    assert _picker(app, "translation-column-").value == "source"
+    app.button(key="translation-run").click().run()
+    _ok(app)
+    assert calls[-1] == {}
+    assert model.translated[-1] == ["Hello.", "Thank you."]
+
+
+def _file(folder: Path, name: str, content: bytes) -> Path:
+    path = folder / name
+    path.write_bytes(content)
+    return path
