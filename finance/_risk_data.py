@@ -13,9 +13,12 @@ from core.data.tables import NULL_VALUES
 from core.errors import InputError
 
 __all__ = ["RiskData", "as_polars", "resolve_target", "label_map_for", "encode_target", "build_schema", "feature_arrays",
-           "rows_to_frame", "describe", "normalise_label", "unseen_categories", "string_series"]
+           "rows_to_frame", "describe", "normalise_label", "unseen_categories", "categorical_frame"]
 
 NULL_WORDS = {v.lower() for v in NULL_VALUES}
+# What Python's str.strip() strips: every character c with c.isspace() (polars' default strip leaves out \x1c-\x1f)
+PY_WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+                 "\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
 BAD_WORDS = {"bad", "default", "defaulted", "yes", "y", "true", "charged off", "charged_off", "delinquent", "event"}
 ID_NAMES = {"id", "rownames", "row_id", "index", "customer_id", "client_id", "applicant_id", "loan_id", "account_id", ""}
 TARGET_NAMES = ("default", "target", "label", "status", "class", "bad", "y", "default.payment.next.month", "loan_status")
@@ -226,12 +229,30 @@ def _parse_numeric(series, name: str):
 
 
 def _categorical_strings(series) -> list[str | None]:
+    return _categorical_series(series).to_list()
+
+
+def _categorical_series(series):
+    """A categorical column as a polars String series: text stripped as `str.strip()` strips, null words missing.
+
+    >>> import polars as pl
+    >>> _categorical_series(pl.Series(["  own", "NA", None, "\x1crent\u3000", "n/a "])).to_list()
+    ['own', None, None, 'rent', None]
+    """
     import polars as pl
 
     if series.dtype.is_numeric() or series.dtype == pl.Boolean:
-        return [None if v is None or (isinstance(v, float) and math.isnan(v)) else normalise_label(v) for v in series.to_list()]
-    values = series.cast(pl.String).to_list()
-    return [None if v is None or v.strip().lower() in NULL_WORDS else v.strip() for v in values]
+        return pl.Series(series.name, [None if v is None or (isinstance(v, float) and math.isnan(v)) else normalise_label(v)
+                                       for v in series.to_list()], dtype=pl.String)
+    return series.to_frame().select(_categorical_text(series.name)).to_series()
+
+
+def _categorical_text(name: str):
+    """The polars expression `_categorical_series` applies to a text column (one select can clean many columns)."""
+    import polars as pl
+
+    text = pl.col(name).cast(pl.String).str.strip_chars(PY_WHITESPACE)
+    return pl.when(text.str.to_lowercase().is_in(sorted(NULL_WORDS))).then(None).otherwise(text).alias(name)
 
 
 def _looks_german(frame, names: list[str]) -> bool:
@@ -403,11 +424,16 @@ def feature_arrays(frame, schema: list[dict[str, Any]]) -> dict[str, np.ndarray]
 
     Missing feature columns are an error; extra columns are ignored (documented default).
     """
+    import polars as pl
+
     present = set(frame.columns)
     missing = [f["name"] for f in schema if f["name"] not in present and "derived" not in f]
     if missing:
         raise InputError(f"the data lacks feature column(s) {', '.join(missing[:20])} that this model was trained on; "
                          "add them (empty cells are allowed and count as missing values)")
+    text = [f["name"] for f in schema if f["kind"] == "categorical" and not (frame[f["name"]].dtype.is_numeric()
+                                                                              or frame[f["name"]].dtype == pl.Boolean)]
+    cleaned = frame.select([_categorical_text(name) for name in text]) if text else None  # one select for every text column
     arrays = {}
     for feature in schema:
         name = feature["name"]
@@ -424,7 +450,8 @@ def feature_arrays(frame, schema: list[dict[str, Any]]) -> dict[str, np.ndarray]
                 raise InputError(f"column {name!r} holds infinite values; replace them with a number or leave them empty (missing)")
             arrays[name] = array
         else:
-            arrays[name] = np.asarray(_categorical_strings(series), dtype=object)
+            values = cleaned[name] if name in text else _categorical_series(series)
+            arrays[name] = values.to_numpy().astype(object, copy=False)
     for feature in schema:
         if "derived" in feature:
             source = feature["derived"]
@@ -432,27 +459,33 @@ def feature_arrays(frame, schema: list[dict[str, Any]]) -> dict[str, np.ndarray]
     return {f["name"]: arrays[f["name"]] for f in schema}
 
 
-def unseen_categories(array: np.ndarray, categories: list[str]):
-    """(values, unseen): one categorical feature's values as a polars String series and the mask of rows whose value is
-    present but not among the training `categories` (missing values are not unseen), computed per column.
+def unseen_categories(arrays: dict[str, np.ndarray], schema: list[dict[str, Any]]):
+    """(values, unseen): the categorical features' values as a polars frame of String columns, and per feature the mask
+    of rows whose value is present but not among its training categories (missing values are not unseen); one select.
 
-    >>> values, unseen = unseen_categories(np.array(["own", "castle", None], dtype=object), ["own", "rent"])
-    >>> unseen.to_list()
+    >>> schema = [{"name": "housing", "kind": "categorical", "categories": ["own", "rent"]}]
+    >>> values, unseen = unseen_categories({"housing": np.array(["own", "castle", None], dtype=object)}, schema)
+    >>> unseen["housing"].to_list()
     [False, True, False]
     """
-    values = string_series(array)
-    return values, values.is_not_null() & ~values.is_in(list(categories))
+    import polars as pl
+
+    values = categorical_frame(arrays, schema)
+    return values, values.select([(pl.col(f["name"]).is_not_null() & ~pl.col(f["name"]).is_in(f["categories"]))
+                                  for f in schema if f["kind"] == "categorical"])
 
 
-def string_series(array: np.ndarray):
-    """A categorical feature's array (str, None = missing) as a polars String series named "value".
+def categorical_frame(arrays: dict[str, np.ndarray], schema: list[dict[str, Any]]):
+    """The categorical features' arrays (str, None = missing) as one polars frame of String columns, in schema order.
 
-    >>> string_series(np.array([None, "own"], dtype=object)).to_list()
+    >>> categorical_frame({"h": np.array([None, "own"], dtype=object)}, [{"name": "h", "kind": "categorical"}])["h"].to_list()
     [None, 'own']
     """
     import polars as pl
 
-    return pl.Series("value", array.tolist(), dtype=pl.String)  # polars refuses an object array that starts with None
+    # from lists: polars refuses an object array that starts with None
+    return pl.DataFrame([pl.Series(f["name"], arrays[f["name"]].tolist(), dtype=pl.String)
+                         for f in schema if f["kind"] == "categorical"])
 
 
 def psi_for(feature: dict[str, Any], array: np.ndarray) -> float:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import InputError
+from finance._risk_data import categorical_frame
 
 __all__ = ["gbm_matrix", "fit_gbm", "gbm_trials", "lightgbm_feature_names", "GBMFamily", "fit_scorecard", "ScorecardFamily",
            "logistic_path", "fit_logistic", "LogisticFamily", "forest_leaves", "forest_path", "fit_forest", "ForestFamily",
@@ -58,15 +59,13 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------- LightGBM
 def gbm_matrix(arrays: dict[str, np.ndarray], schema: list[dict[str, Any]]) -> np.ndarray:
     """(N, F) float matrix: numeric as is, categoricals as their index in the training categories (unseen/missing = NaN)."""
-    columns = []
-    for feature in schema:
-        values = arrays[feature["name"]]
-        if feature["kind"] == "numeric":
-            columns.append(values.astype(float))
-        else:
-            index = {c: float(i) for i, c in enumerate(feature["categories"])}
-            columns.append(np.fromiter((index.get(v, np.nan) if v is not None else np.nan for v in values), dtype=float,
-                                       count=len(values)))
+    import polars as pl
+
+    codes = categorical_frame(arrays, schema).select([  # one select: category -> its index, anything else null -> NaN
+        pl.col(f["name"]).replace_strict(f["categories"], range(len(f["categories"])), default=None, return_dtype=pl.Float64)
+        for f in schema if f["kind"] == "categorical"])
+    columns = [arrays[f["name"]].astype(float) if f["kind"] == "numeric" else codes[f["name"]].to_numpy().astype(float)
+               for f in schema]
     return np.column_stack(columns) if columns else np.empty((0, 0))
 
 

@@ -907,20 +907,22 @@ class RiskScorer(TaskModel):
         import polars as pl
 
         empty = pl.Series("warnings", [[]], dtype=pl.List(pl.String))
-        found = []  # (shown name, values, unseen mask) per categorical feature with an unseen value
-        for feature in self.schema_:
-            if feature["kind"] == "categorical":
-                values, unseen = unseen_categories(arrays[feature["name"]], feature["categories"])
-                if unseen.any():
-                    found.append((self._shown_name(feature), values, unseen))
+        if not any(f["kind"] == "categorical" for f in self.schema_):
+            return empty.new_from_index(0, rows)
+        values, unseen = unseen_categories(arrays, self.schema_)
+        counts = unseen.sum().row(0, named=True)
+        found = [f for f in self.schema_ if counts.get(f["name"])]  # features with an unseen value, in schema order
         if not found:
             return empty.new_from_index(0, rows)
-        affected = np.flatnonzero(np.logical_or.reduce([unseen.to_numpy() for _, _, unseen in found]))
+        affected = np.flatnonzero(unseen.select(pl.any_horizontal([f["name"] for f in found])).to_series().to_numpy())
         suffix = f"' was not in the training data; scored {self._unseen_treatment()}"
-        messages = pl.select(pl.concat_list([
-            pl.when(pl.lit(unseen.gather(affected))).then(pl.concat_str([pl.lit(f"{name}: '"), pl.lit(values.gather(affected)),
-                                                                         pl.lit(suffix)]))
-            for name, values, unseen in found]).list.drop_nulls()).to_series()
+        both = pl.concat([values[affected].select([pl.col(f["name"]).alias(f"value{i}") for i, f in enumerate(found)]),
+                          unseen[affected].select([pl.col(f["name"]).alias(f"unseen{i}") for i, f in enumerate(found)])],
+                         how="horizontal")  # only the rows that need a message
+        messages = both.select(pl.concat_list([
+            pl.when(pl.col(f"unseen{i}")).then(pl.concat_str([pl.lit(f"{self._shown_name(f)}: '"), pl.col(f"value{i}"),
+                                                              pl.lit(suffix)]))
+            for i, f in enumerate(found)]).list.drop_nulls()).to_series()
         position = np.full(rows, len(affected), dtype=np.int64)  # rows without a warning take the empty list at the end
         position[affected] = np.arange(len(affected))
         return pl.concat([messages, empty]).gather(position).alias("warnings")
@@ -947,6 +949,26 @@ class RiskScorer(TaskModel):
     def frame_inputs(self, batch: Any, columns: Any = None):
         """The batch itself (optionally only `columns`): predict reads feature columns by name."""
         return batch.select(list(columns)) if columns else batch
+
+    def predict_frame(self, frame: Any, columns: Any = None, batch_size: int | None = None, rows_per_chunk: int = 4096):
+        """`TaskModel.predict_frame` scored per column: each chunk's `predict_table` beside it, no records in between
+        (faster, and `warnings` stays a list of strings where no row has one); a clashing name gets `pred_`.
+
+        >>> load().predict_frame(pl.scan_parquet("applicants.parquet")).columns[-4:]  # doctest: +SKIP
+        ['pd', 'score', 'risk_band', 'warnings']
+        """
+        import polars as pl
+
+        from core.protocols import frame_batches
+
+        outputs = []
+        for chunk in frame_batches(frame, rows_per_chunk):
+            scored = self.predict_table(self.frame_inputs(chunk, columns))
+            scored = scored.rename({c: f"pred_{c}" for c in scored.columns if c in chunk.columns})
+            outputs.append(pl.concat([chunk, scored], how="horizontal"))
+        if not outputs:
+            raise InputError("the table has no rows to score")
+        return pl.concat(outputs, how="diagonal_relaxed")
 
     def explain(self, inputs: Any, top: int = 4) -> dict[str, Any] | list[dict[str, Any]]:
         """Points per characteristic and the top reason codes in business words (for one applicant dict, or rows)."""
@@ -1082,24 +1104,27 @@ class RiskScorer(TaskModel):
         return self._drift(arrays, self._scores(self._pd(arrays)))
 
     def _drift(self, arrays: dict[str, np.ndarray], scores: np.ndarray) -> dict[str, Any]:
+        import polars as pl
+
         profile = self.card_.get("score_profile")
         psi_score = None
         if profile:
             actual = np.bincount(np.searchsorted(profile["edges"], scores, side="right"), minlength=len(profile["edges"]) + 1) / len(scores)
             psi_score = population_stability(profile["shares"], actual.tolist())
-        unseen, examples = {}, {}  # per categorical feature: the mask of rows with an unseen value; those values by count
-        for feature in self.schema_:
-            if feature["kind"] == "categorical":
-                values, unseen[feature["name"]] = unseen_categories(arrays[feature["name"]], feature["categories"])
-                if unseen[feature["name"]].any():
-                    counts = values.filter(unseen[feature["name"]]).value_counts().sort(["count", "value"], descending=[True, False])
-                    examples[feature["name"]] = counts["value"].to_list()
+        categorical = [f["name"] for f in self.schema_ if f["kind"] == "categorical"]
+        counts, examples, affected = {}, {}, 0  # per categorical feature: rows with an unseen value, those values by count
+        if categorical:
+            values, unseen = unseen_categories(arrays, self.schema_)
+            counts = unseen.sum().row(0, named=True)
+            affected = int(unseen.select(pl.any_horizontal(categorical)).to_series().sum())
+            for name in (n for n in categorical if counts[n]):
+                found = values[name].filter(unseen[name]).value_counts().sort(["count", name], descending=[True, False])
+                examples[name] = found[name].to_list()
         table = sorted(({"feature": f["name"], "description": f["description"], "psi": round(psi_for(f, arrays[f["name"]]), 5),
-                         "unseen_rows": int(unseen[f["name"]].sum()) if f["name"] in unseen else None}
+                         "unseen_rows": int(counts[f["name"]]) if f["name"] in counts else None}
                         for f in self.schema_), key=lambda r: -r["psi"])
         for row in table:
             row["status"] = "stable" if row["psi"] < 0.1 else "watch" if row["psi"] < 0.25 else "shifted"
-        affected = int(np.logical_or.reduce([m.to_numpy() for m in unseen.values()]).sum()) if unseen else 0
         return {"n": int(len(scores)), "psi_score": psi_score, "psi_table": table, "unseen_category_rows": affected,
                 "unseen_warning": self._unseen_summary(table, examples, affected, len(scores)) if affected else None}
 

@@ -63,6 +63,7 @@ def test_clean_table_gets_empty_warnings(gbm_model):
     frame = with_purpose(synthetic_applicants(200, seed=4), seed=4).drop("default")
     table = gbm_model.predict_table(frame)
     assert table["warnings"].dtype == pl.List(pl.String) and table["warnings"].list.len().sum() == 0
+    assert gbm_model.predict_frame(frame, rows_per_chunk=64).schema["warnings"] == pl.List(pl.String)
     scored = gbm_model.predict_frame(frame.with_columns(pl.when(pl.int_range(pl.len()) == 150).then(pl.lit("crypto"))
                                                         .otherwise(pl.col("purpose")).alias("purpose")), rows_per_chunk=64)
     assert scored["warnings"].list.len().to_list() == [int(i == 150) for i in range(200)]
@@ -117,6 +118,27 @@ def test_evaluate_counts_the_rows_with_unseen_categories(gbm_model):
     drift = gbm_model.drift(shifted.drop("default"))
     assert drift["unseen_category_rows"] == 35 and drift["unseen_warning"] == card["warning"]
     json.dumps(card)
+
+
+def test_per_column_conversions_equal_the_per_value_rules():
+    """The column-wise categorical cleaning and LightGBM codes give what the per-value Python rules gave."""
+    from finance._risk_data import NULL_WORDS, _categorical_series, feature_arrays
+    from finance._risk_models import gbm_matrix
+
+    rng = np.random.default_rng(0)
+    words = ["own", "Rent", "NA", "na", "N/A", "nan", "None", "?", "", "#n/a", "castle", "mort gage"]
+    pads = ["", " ", "\t", "\x1c", "\xa0", "\u3000", "\n "]
+    raw = [None if rng.uniform() < 0.1 else str(rng.choice(pads) + rng.choice(words) + rng.choice(pads)) for _ in range(2000)]
+    expected = [None if v is None or v.strip().lower() in NULL_WORDS else v.strip() for v in raw]
+    assert _categorical_series(pl.Series("h", raw, dtype=pl.String)).to_list() == expected
+    assert _categorical_series(pl.Series("h", raw, dtype=pl.String).cast(pl.Categorical)).to_list() == expected
+
+    schema = [{"name": "h", "kind": "categorical", "categories": ["own", "Rent", "mort gage"]}]
+    arrays = feature_arrays(pl.DataFrame({"h": pl.Series(raw, dtype=pl.String)}), schema)
+    assert arrays["h"].dtype == object and arrays["h"].tolist() == expected
+    index = {c: float(i) for i, c in enumerate(schema[0]["categories"])}
+    codes = [np.nan if v is None else index.get(v, np.nan) for v in expected]
+    np.testing.assert_array_equal(gbm_matrix(arrays, schema)[:, 0], codes)
 
 
 def test_a_table_whose_first_value_is_missing(gbm_model):
