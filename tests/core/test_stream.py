@@ -116,7 +116,7 @@ def test_streamed_risk_predict_matches_the_in_memory_records(risk_model, applica
     table = tmp_path / "scores.parquet"
     assert main(["predict", "finance.risk", "--model", str(risk_model), "--input", str(source), "--output", str(table)]) == 0
     written = pl.read_parquet(table)
-    assert written.columns == ["row", "pd", "score", "risk_band", "error"] and written["error"].null_count() == 1000
+    assert written.columns == ["row", "pd", "score", "risk_band", "warnings", "error"] and written["error"].null_count() == 1000
     assert written.drop("error").to_dicts() == expected
 
     by_id = tmp_path / "by_id.jsonl"
