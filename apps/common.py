@@ -25,7 +25,8 @@ from core.registry import TASKS, task_class
 
 __all__ = ["page_header", "task_page", "model_selector", "load_model", "save_upload", "show_error", "run_safely", "evaluate_tab",
            "retrain_tab", "metric_card_view", "session_dir", "scrub_paths", "page_message", "display_image", "split_overrides",
-           "escape_markdown", "kept_upload", "uploaded_table", "picked_column", "column_pickers", "MAX_UPLOAD_MB", "PAGE_HINTS"]
+           "escape_markdown", "kept_upload", "record_warnings", "prediction_table",
+           "readable_warnings", "csv_bytes", "uploaded_table", "picked_column", "column_pickers", "MAX_UPLOAD_MB", "PAGE_HINTS"]
 
 log = logging.getLogger("verticals.apps")
 MAX_UPLOAD_MB = 200
@@ -252,6 +253,92 @@ def run_safely(fn, *args: Any, **kwargs: Any):
     except Exception as error:  # the page must never show a traceback
         show_error(error)
         return None
+
+
+def record_warnings(record: dict[str, Any] | None) -> None:
+    """A prediction record's `warnings` (e.g. a text with no word the model reads, a category unseen in training), each
+    as an st.warning in the page's words (`page_message`): for views of one prediction, drawn next to it."""
+    for warning in (record or {}).get("warnings") or []:
+        st.warning(page_message(str(warning)))
+
+
+def prediction_table(table, what: str = "rows", shown: int | None = None, records: list[dict] | None = None) -> None:
+    """Draw a polars table of many predictions with its `warnings` column (lists of messages; or the warnings of
+    `records`, one per row, added as that column) as readable text in the page's words, joined with "; ". Above it,
+    when any row has a warning, how many rows do (a one-row table: its warnings whole, as `record_warnings` draws them).
+    `what` names the rows ("texts"); `shown` caps the rows drawn."""
+    import polars as pl
+
+    if records is not None and any("warnings" in record for record in records):
+        table = table.with_columns(pl.Series("warnings", [record.get("warnings") or [] for record in records],
+                                             dtype=pl.List(pl.String)))
+    rows = table.head(shown) if shown is not None else table
+    name = _warnings_column(table)
+    if name is not None:
+        lists = _warning_lists(table[name])
+        flagged = int((lists.list.len() > 0).sum())
+        if flagged and table.height == 1:
+            record_warnings({"warnings": lists.to_list()[0]})
+        elif flagged:
+            st.warning(f"{flagged:,} of {table.height:,} {what} have a warning (shown in their '{name}' column): "
+                       "their results are less reliable.")
+        rows = rows.with_columns(readable_warnings(rows[name]))
+    st.dataframe(rows, hide_index=True, width="stretch")
+
+
+def _warnings_column(table) -> str | None:
+    """The name of the predictions' warnings column: `warnings`, or `pred_warnings` where the input table had its own
+    `warnings` (`predict_frame` renames a clashing name); a column of lists, else None."""
+    import polars as pl
+
+    for name in ("pred_warnings", "warnings"):
+        dtype = table.schema.get(name)
+        if isinstance(dtype, (pl.List, pl.Array)) and not dtype.inner.is_nested():
+            return name
+    return None
+
+
+def _warning_lists(column):
+    """A warnings column (lists, or fixed-size arrays, of messages) as lists of strings, [] for a row without one."""
+    import polars as pl
+
+    if isinstance(column.dtype, pl.Array):
+        column = column.arr.to_list()
+    return column.cast(pl.List(pl.String)).fill_null([])
+
+
+def readable_warnings(column):
+    """A warnings column (a polars Series of lists of messages) as text: each message in the page's words
+    (`page_message`), a row's messages joined with "; ", "" for a row without one."""
+    import polars as pl
+
+    lists = _warning_lists(column)
+    messages = lists.explode().drop_nulls().unique().to_list()  # each distinct message reworded once
+    reworded = lists.list.eval(pl.element().replace({message: page_message(message) for message in messages}))
+    return reworded.list.join("; ").alias(column.name)
+
+
+def csv_bytes(table) -> bytes:
+    """A polars table as CSV for a download: list columns joined into text with "; " (the warnings column in the page's
+    words, as on screen), other nested values as JSON. Parquet and JSON downloads keep the real lists."""
+    import json
+
+    import polars as pl
+
+    warnings = _warnings_column(table)
+    columns = []
+    for name, dtype in table.schema.items():
+        column = table[name]
+        if name == warnings:
+            column = readable_warnings(column)
+        elif isinstance(dtype, (pl.List, pl.Array)) and not dtype.inner.is_nested():
+            column = (column.arr.to_list() if isinstance(dtype, pl.Array) else column).cast(pl.List(pl.String))
+            column = column.list.join("; ")
+        elif dtype.is_nested():
+            column = pl.Series(name, [None if value is None else json.dumps(value, ensure_ascii=False, default=str)
+                                      for value in column.to_list()], dtype=pl.String)
+        columns.append(column)
+    return pl.DataFrame(columns).write_csv().encode()
 
 
 def escape_markdown(text: str) -> str:

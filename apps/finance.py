@@ -67,6 +67,7 @@ def predict_tab(model) -> None:
         first.metric("Probability of default", f"{explained['pd']:.1%}")
         second.metric("Score", explained["score"])
         third.metric("Risk band", model.predict([applicant])[0]["risk_band"])
+        common.record_warnings(explained)  # e.g. a category the model never saw in training, and how it was scored
         from apps.plots import figure
         from finance.risk import score_waterfall
 
@@ -93,8 +94,9 @@ def predict_tab(model) -> None:
         scored = common.run_safely(model.predict_frame, frame)
     if scored is None:
         return
-    st.dataframe(scored.head(500), hide_index=True, width="stretch")
-    st.download_button("Download scored table (CSV)", scored.write_csv(), file_name="scored.csv", key="risk-download")
+    common.prediction_table(scored, "applicants", shown=500)
+    st.download_button("Download scored table (CSV)", common.csv_bytes(scored), file_name="scored.csv",
+                       mime="text/csv", key="risk-download")
     target = model.card.get("target")
     if target in frame.columns:
         from finance.risk import RiskData

@@ -101,6 +101,7 @@ def predict_tab(model) -> None:
     from finance.forecast import forecast_plot
 
     st.plotly_chart(figure("Forecast", forecast_plot(series, record, points=HISTORY_SHOWN)), width="stretch")
+    common.record_warnings(record)
     import polars as pl
 
     table = {"step": list(range(1, record["horizon"] + 1)), "forecast": record["forecast"]}

@@ -133,6 +133,8 @@ def _segmentation_predict(model, image: medical_io.MedicalImage, key: str) -> No
         return
     import polars as pl
 
+    # the warnings predict's record carries for this input, e.g. only the first volume of a 4D file was segmented
+    common.record_warnings({"warnings": image.metadata.get("warnings", [])})
     volumes = model.label_volumes(mask, image)
     rows = [{"label": name, **values} for name, values in volumes.items() if name != "background"]
     st.subheader("Volume per label" if image.is_volume else "Area per label")
@@ -152,6 +154,7 @@ def _classification_predict(model, image: medical_io.MedicalImage) -> None:
         return
     record = record[0]
     st.metric("Prediction", record["label"], f"p = {record['score']:.3f}")
+    common.record_warnings(record)
     st.bar_chart(pl.DataFrame({"class": list(record["probabilities"]), "probability": list(record["probabilities"].values())}),
                  x="class", y="probability")
     if st.checkbox("Show Grad-CAM", key="medical-gradcam"):

@@ -148,10 +148,13 @@ def sentiment_section() -> None:
                 result = common.run_safely(run)
             if result is not None:
                 texts, records, explanation = result
-                st.dataframe(pl.DataFrame({"text": texts, "label": [r["label"] for r in records],
-                                           "score": [r["score"] for r in records]}), hide_index=True, width="stretch")
+                table = pl.DataFrame({"text": texts, "label": [r["label"] for r in records],
+                                      "score": [r["score"] for r in records]})
+                common.prediction_table(table, "texts", records=records)  # e.g. "!!!": its score is a guess
                 st.caption(f"Word attributions for the first text (predicted {explanation['label']}, "
                            f"{explanation['score']:.2f}); shading = drop in the label's log-odds without the word")
+                if len(records) > 1:  # a one-text table shows its warnings above it already
+                    common.record_warnings(explanation)
                 st.markdown(attribution_html(explanation["tokens"]), unsafe_allow_html=True)
 
     def retrain() -> None:
@@ -198,11 +201,13 @@ def qa_section() -> None:
                 first = records[0]
                 answer = common.escape_markdown(first["answer"]) or "(no answer)"
                 st.markdown(f"**Answer:** {answer} · score {first['score']:.2f}")
+                common.record_warnings(first)
                 st.markdown(highlight_html(items[0]["context"], first["start"], first["end"]), unsafe_allow_html=True)
                 if len(items) > 1:
-                    st.dataframe(pl.DataFrame({"question": [i["question"] for i in items],
-                                               "answer": [r["answer"] for r in records],
-                                               "score": [r["score"] for r in records]}), hide_index=True, width="stretch")
+                    common.prediction_table(pl.DataFrame({"question": [i["question"] for i in items],
+                                                          "answer": [r["answer"] for r in records],
+                                                          "score": [r["score"] for r in records]}), "questions",
+                                            records=records)
 
     def retrain() -> None:
         st.caption("SQuAD v1.1 / v2.0 JSON. Training starts from a QA head on the packaged MiniLM encoder.")

@@ -67,8 +67,7 @@ def draw_waveform(samples) -> None:
 
 
 def draw_transcript(record: dict) -> None:
-    for warning in record.get("warnings", []):
-        st.warning(common.page_message(warning))  # e.g. low confidence: what to change on this page
+    common.record_warnings(record)  # e.g. low confidence: what to change on this page
     st.subheader("Transcript")
     if record["words"] and any(w.get("confidence") is not None for w in record["words"]):
         st.markdown(confidence_html(record["words"]), unsafe_allow_html=True)

@@ -114,6 +114,7 @@ def _classify(model, image: Image.Image) -> None:
 
     left, right = st.columns(2)
     left.image(common.display_image(image), caption=f"{record[0]['label']} ({record[0]['score']:.1%})", width="stretch")
+    common.record_warnings(record[0])
     right.bar_chart(pl.DataFrame(record[0]["top_k"]).to_pandas().set_index("label"), horizontal=True)
     if st.checkbox("Grad-CAM: where the model looked", key="vision-gradcam"):
         cam = common.run_safely(model.explain, image)
@@ -128,6 +129,7 @@ def _detect(model, image: Image.Image) -> None:
         return
     detections = record[0]["detections"]
     st.image(common.display_image(_draw_boxes(image, detections)), caption=f"{len(detections)} detection(s)", width="stretch")
+    common.record_warnings(record[0])
     if detections:
         st.dataframe([{"label": d["label"], "score": d["score"], "box (x1, y1, x2, y2)": str(d["box"])} for d in detections],
                      hide_index=True)

@@ -1,0 +1,142 @@
+"""Warnings a prediction record carries are on the page next to it (one text: each as a warning; a table: a readable
+'warnings' column and a count above it), and CSV downloads join list columns into text."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from tests.apps.test_bad_uploads import _preimport, _upload  # noqa: E402
+
+APPS = Path(__file__).resolve().parents[2] / "apps"
+
+
+@pytest.fixture()
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("VERTICALS_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+@pytest.fixture()
+def downloads(monkeypatch):
+    """The data of every st.download_button the page draws, by key."""
+    import streamlit
+
+    offered, real = {}, streamlit.download_button
+
+    def download_button(label, data, *args, **kwargs):
+        offered[kwargs.get("key")] = data
+        return real(label, data, *args, **kwargs)
+
+    monkeypatch.setattr(streamlit, "download_button", download_button)
+    return offered
+
+
+def _page(monkeypatch, model, page: str, state: dict, *modules: str) -> AppTest:
+    """`page` run once with `model` standing in for every model it loads and `state` preset."""
+    from apps import common
+
+    _preimport(*modules)
+    monkeypatch.setattr(common, "load_model", lambda task, source: model)
+    app = AppTest.from_file(str(APPS / page), default_timeout=120)
+    for key, value in state.items():
+        app.session_state[key] = value
+    return app.run()
+
+
+def _ok(app) -> None:
+    assert not app.exception, [e.message for e in app.exception]
+    assert not app.error, [e.value for e in app.error]
+
+
+# --- Sentiment: a text with no word the model reads ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_sentiment(tmp_path_factory):
+    """A real (tiny, untrained) sentiment model: its records carry the package's own warnings."""
+    from nlp.sentiment import SentimentModel
+    from tests.nlp.tiny import tiny_encoder_dir
+
+    return SentimentModel.from_encoder(tiny_encoder_dir(tmp_path_factory.mktemp("encoder") / "enc"), device="cpu",
+                                       name="tiny")
+
+
+def _analyse(monkeypatch, model, text: str) -> AppTest:
+    app = _page(monkeypatch, model, "nlp.py", {"nlp-sentiment-text": text}, "nlp", "nlp.sentiment", "nlp.qa")
+    app.button(key="nlp-sentiment-run").click().run()
+    _ok(app)
+    return app
+
+
+def test_a_sentiment_text_with_no_words_shows_its_warning(home, monkeypatch, tiny_sentiment):
+    from nlp._emoji import NO_WORDS
+
+    app = _analyse(monkeypatch, tiny_sentiment, "!!!")
+    assert [w.value for w in app.warning] == [NO_WORDS]  # one text: its warning whole, once
+    assert app.dataframe[0].value["warnings"].tolist() == [NO_WORDS]
+
+
+def test_a_sentiment_table_counts_its_warnings_and_names_them_in_a_column(home, monkeypatch, tiny_sentiment):
+    from nlp._emoji import NO_WORDS
+
+    app = _analyse(monkeypatch, tiny_sentiment, "A fine film.\n!!!\n😡 awful\n...")
+    table = app.dataframe[0].value
+    assert table.columns.tolist() == ["text", "label", "score", "warnings"]
+    assert table["warnings"].tolist() == ["", NO_WORDS, "", NO_WORDS]  # text, not lists
+    warnings = [w.value for w in app.warning]
+    assert any(w.startswith("2 of 4 texts have a warning") for w in warnings), warnings
+
+
+# --- Risk: a category not seen in training --------------------------------------------------------------------------
+
+
+def test_risk_table_with_an_unseen_category_shows_the_warnings_and_downloads_as_csv(home, monkeypatch, downloads):
+    import polars as pl
+
+    _preimport("finance", "finance.risk")
+    from finance.risk import RiskScorer
+    from tests.finance.contract_cases import synthetic_applicants, tiny_config
+
+    frame = synthetic_applicants(200)
+    model = RiskScorer().fit(frame, config=tiny_config())
+    applicants = frame.drop("default").head(5).with_columns(
+        pl.Series("housing", ["own", "houseboat", "rent", "houseboat", "mortgage"]))
+    app = _page(monkeypatch, model, "finance.py", {"risk-input": "Upload a table"}, "finance", "finance.risk")
+    _upload(app, "risk-upload", "applicants.csv", applicants.write_csv().encode(), "text/csv")
+    _ok(app)
+    shown = app.dataframe[0].value
+    flagged = [text for text in shown["warnings"].tolist() if text]
+    assert len(flagged) == 2 and all("housing: 'houseboat' was not in the training data" in t for t in flagged), flagged
+    assert shown["warnings"].tolist()[0] == ""
+    warnings = [w.value for w in app.warning]
+    assert any(w.startswith("2 of 5 applicants have a warning") for w in warnings), warnings
+    downloaded = pl.read_csv(io.BytesIO(downloads["risk-download"]))
+    assert downloaded.columns[-4:] == ["pd", "score", "risk_band", "warnings"]
+    assert downloaded["warnings"].fill_null("").to_list() == shown["warnings"].tolist()
+    # the download scored again: its own text column stays as it was; the new warnings are pred_warnings
+    _upload(app, "risk-upload", "scored.csv", downloads["risk-download"], "text/csv")
+    _ok(app)
+    shown = app.dataframe[0].value
+    assert [bool(text) for text in shown["pred_warnings"]] == [False, True, False, True, False]
+    assert any(w.startswith("2 of 5 applicants have a warning (shown in their 'pred_warnings' column)")
+               for w in [w.value for w in app.warning])
+
+
+def test_csv_bytes_joins_list_columns_and_keeps_the_rest(home):
+    import polars as pl
+
+    from apps import common
+
+    table = pl.DataFrame({"id": [1, 2], "warnings": [["a", "b"], []], "scores": [[0.5, 1.0], None],
+                          "box": [{"x": 1}, {"x": 2}]})
+    read = pl.read_csv(io.BytesIO(common.csv_bytes(table)))
+    assert read["warnings"].fill_null("").to_list() == ["a; b", ""]
+    assert read["scores"].to_list() == ["0.5; 1.0", None]
+    assert read["box"].to_list() == ['{"x": 1}', '{"x": 2}']
+    assert table["warnings"].dtype == pl.List(pl.String)  # the table itself (and a Parquet of it) keeps its lists
