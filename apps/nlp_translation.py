@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import streamlit as st
 
@@ -15,55 +16,111 @@ FILE_SUFFIXES = {".txt", ".tsv", ".csv", ".jsonl", ".parquet"}
 
 
 def _language(code: str) -> str:
+    return f"{_language_name(code)} ({code})"
+
+
+def _language_name(code: str) -> str:
     from nlp.translation import LANGUAGE_NAMES
 
-    return f"{LANGUAGE_NAMES.get(code, code)} ({code})"
+    return LANGUAGE_NAMES.get(code, code)
 
 
-def _choose_pair(model, key: str) -> tuple[str, str]:
-    """Language pair widgets: the model's pairs in a select box; free codes for multilingual models."""
-    if getattr(model, "multilingual_", False):
+def _language_suffixes() -> list[str]:
+    """File suffixes that name a language the package knows (`corpus.es`, `corpus.spa`): offered by the uploader."""
+    from nlp._translation_data import _is_language_suffix, to_iso3
+    from nlp.translation import LANGUAGE_NAMES
+
+    codes = {*LANGUAGE_NAMES, *(to_iso3(code) for code in LANGUAGE_NAMES)}
+    return sorted(code for code in codes if _is_language_suffix(Path(f"name.{code}")))  # not .sh: a script
+
+
+def _choose_pair(model, key: str, named: str | None = None, upload=None) -> tuple[str, str]:
+    """Language pair widgets: the model's pairs in a select box; free codes for multilingual models. A file whose name
+    gives its language (`named`, from `corp.es`) preselects a pair from that language, once per upload and model."""
+    multilingual = getattr(model, "multilingual_", False)
+    pairs = [] if multilingual else model.language_pairs() or [(model.source_lang, model.target_lang)]
+    default = (model.source_lang, model.target_lang)
+    marker = None if named is None else (upload.file_id, named, multilingual, tuple(pairs))
+    if marker is not None and st.session_state.get(f"{key}-named-for") != marker:  # then the user may choose another
+        st.session_state[f"{key}-named-for"] = marker
+        if multilingual:
+            st.session_state[f"{key}-src-code"] = named
+        elif len(pairs) > 1 and (match := _pair_from(named, pairs, st.session_state.get(f"{key}-pair", default), model)):
+            st.session_state[f"{key}-pair"] = match
+    if multilingual:
         left, right = st.columns(2)
         source = left.text_input("Source language code", value=model.source_lang, key=f"{key}-src-code")
         target = right.text_input("Target language code", value=model.target_lang, key=f"{key}-tgt-code")
-        return source.strip() or model.source_lang, target.strip() or model.target_lang
-    pairs = model.language_pairs() or [(model.source_lang, model.target_lang)]
-    default = (model.source_lang, model.target_lang)
-    index = pairs.index(default) if default in pairs else 0
-    if len(pairs) == 1:
+        pair = source.strip() or model.source_lang, target.strip() or model.target_lang
+    elif len(pairs) == 1:
         st.caption(f"Language pair: {_language(pairs[0][0])} → {_language(pairs[0][1])}")
-        return pairs[0]
-    return st.selectbox("Language pair", pairs, index=index, key=f"{key}-pair",
-                        format_func=lambda pair: f"{_language(pair[0])} → {_language(pair[1])}")
+        pair = pairs[0]
+    else:
+        index = pairs.index(default) if default in pairs else 0
+        pair = st.selectbox("Language pair", pairs, index=index, key=f"{key}-pair",
+                            format_func=lambda pair: f"{_language(pair[0])} → {_language(pair[1])}")
+    if named is not None:
+        _say_named_language(named, upload.name, pair, pairs)
+    return pair
 
 
-def _inputs(model, key: str) -> list[str] | None:
-    """Sentences from the text box (one per line) or an uploaded file; a table's column is chosen in 'Text column'."""
+def _pair_from(source: str, pairs: list[tuple[str, str]], current: tuple[str, str], model) -> tuple[str, str] | None:
+    """The pair to preselect for sentences in `source`: from it into the current target, the model's own target or
+    English, else its first pair from that language; None when no pair starts from it."""
+    starting = [pair for pair in pairs if pair[0] == source]
+    for target in (current[1], model.target_lang, "en"):
+        if (source, target) in starting:
+            return source, target
+    return starting[0] if starting else None
+
+
+def _say_named_language(named: str, name: str, pair: tuple[str, str], pairs: list[tuple[str, str]]) -> None:
+    """Say which source language the file name `name` gave, and whether the pair translates from it (`pairs`: the
+    model's, none for a multilingual model)."""
+    if pair[0] == named:
+        st.info(f"Translating from {_language(named)}: the language taken from the file name {name}.")
+    elif pairs and all(source != named for source, _ in pairs):
+        sources = ", ".join(dict.fromkeys(_language(source) for source, _ in pairs))
+        st.warning(f"The file name {name} says its sentences are {_language(named)}, but this model has no pair from "
+                   f"{_language_name(named)} (it translates from {sources}). Translate reads them as "
+                   f"{_language(pair[0])}; for {_language_name(named)}, choose another model under 'Model'.")
+    else:
+        st.info(f"The file name {name} says its sentences are {_language(named)}; they are translated from "
+                f"{_language(pair[0])}, as chosen.")
+
+
+def _inputs(model, key: str) -> tuple[list[str] | None, object | None]:
+    """Sentences from the text box (one per line) or an uploaded file, and the upload (None for typed text); a table's
+    column is chosen in 'Text column'. Sentences of a file named `name.<lang>` carry that language (`source_lang`)."""
     from nlp.translation import TABLE_INPUTS, Translator
 
     mode = st.radio("Input", ["Type text", "Upload a file"], horizontal=True, key=f"{key}-input-mode")
     if mode == "Type text":
         text = st.text_area("One sentence per line", value=SAMPLE, height=150, key=f"{key}-text")
-        return [line.strip() for line in text.split("\n") if line.strip()]
-    upload = st.file_uploader("Text file (one sentence per line) or a table with a column of sentences",
-                              type=[s.lstrip(".") for s in FILE_SUFFIXES] + ["en", "es", "de", "fr"], key=f"{key}-file")
+        return [line.strip() for line in text.split("\n") if line.strip()], None
+    upload = st.file_uploader("Text file (one sentence per line; a name such as corpus.es says its language) or a table "
+                              "with a column of sentences", type=[s.lstrip(".") for s in FILE_SUFFIXES] + _language_suffixes(),
+                              key=f"{key}-file")
     if upload is None:
-        return None
+        return None, None
     path = common.run_safely(common.kept_upload, upload)
     if path is None:
-        return None
+        return None, upload
     options = {}
     if path.suffix.lower() in TABLE_INPUTS:  # other files are read one sentence per line
         _, head = common.uploaded_table(upload)
         if head is not None:
             options = common.column_pickers(head, {"column": ("Text column", lambda probe: model.frame_inputs(probe)[0])},
                                             key)
-    return common.run_safely(Translator.read_inputs, path, **options)
+    return common.run_safely(Translator.read_inputs, path, **options), upload
 
 
 def _predict(model, key: str) -> None:
-    pair = _choose_pair(model, key)
-    sentences = _inputs(model, key)
+    pair_place = st.container()  # the pair is drawn above the input, once the input says its language
+    sentences, upload = _inputs(model, key)
+    named = next((s.source_lang for s in sentences or [] if getattr(s, "source_lang", None)), None)
+    with pair_place:
+        pair = _choose_pair(model, key, named, upload)
     if not sentences:
         st.info("Give at least one sentence to translate.")
         return

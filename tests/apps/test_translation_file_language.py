@@ -1,0 +1,139 @@
+"""The Translation section reads an uploaded `corp.es` as Spanish, as nlp.translation does (a file named name.<lang>):
+the pair from that language is preselected once per upload, and the page says which language the name gave, or that
+the model has no pair from it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from tests.apps.test_bad_uploads import _preimport, _upload  # noqa: E402
+
+APPS = Path(__file__).resolve().parents[2] / "apps"
+
+
+@pytest.fixture()
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("VERTICALS_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def _page(monkeypatch, model, state: dict) -> AppTest:
+    """The NLP page run once with `model` standing in for every model it loads and `state` preset."""
+    from apps import common
+
+    _preimport("nlp", "nlp.translation")
+    monkeypatch.setattr(common, "load_model", lambda task, source: model)
+    app = AppTest.from_file(str(APPS / "nlp.py"), default_timeout=120)
+    for key, value in state.items():
+        app.session_state[key] = value
+    return app.run()
+
+
+def _ok(app) -> None:
+    assert not app.exception, [e.message for e in app.exception]
+    assert not app.error, [e.value for e in app.error]
+
+
+class FakeTranslator:
+    """Stands in for a translation model with the given pairs: records the pair each translation asks for."""
+
+    card = {"task": "nlp.translation"}
+    source_lang, target_lang = "en", "es"
+
+    def __init__(self, pairs):
+        self.pairs, self.asked = pairs, []
+
+    def language_pairs(self):
+        return list(self.pairs)
+
+    def frame_inputs(self, batch, columns=None):
+        raise AssertionError("corp.es is read one sentence per line")
+
+    def translate(self, sentences, source, target):
+        self.asked.append((source, target))
+        return [f"[{source}->{target}] {s}" for s in sentences]
+
+
+TRANSLATION = {"nlp-task": "Translation", "translation-input-mode": "Upload a file"}
+SPANISH = "Hola.\nBuenos días.\n".encode()
+
+
+def _texts(app) -> list[str]:
+    return [str(e.value) for kind in ("info", "warning", "text", "markdown") for e in getattr(app, kind)]
+
+
+def test_an_uploaded_corp_es_is_translated_from_spanish_and_the_page_says_so(home, monkeypatch):
+    model = FakeTranslator([("en", "es"), ("es", "en")])
+    app = _page(monkeypatch, model, TRANSLATION)
+    assert app.selectbox(key="translation-pair").value == ("en", "es")
+    _upload(app, "translation-file", "corp.es", SPANISH, "text/plain")
+    _ok(app)
+    assert app.selectbox(key="translation-pair").value == ("es", "en")
+    assert "Translating from Spanish (es): the language taken from the file name corp.es." in [i.value for i in app.info]
+    app.button(key="translation-run").click().run()
+    _ok(app)
+    assert model.asked == [("es", "en")]
+    assert "[es->en] Hola." in [t.value for t in app.text]
+    app.selectbox(key="translation-pair").set_value(("en", "es")).run()  # preselected once: the user's choice stays
+    assert app.selectbox(key="translation-pair").value == ("en", "es")
+    assert any("corp.es says its sentences are Spanish (es); they are translated from English (en)" in t
+               for t in _texts(app)), _texts(app)
+
+
+def test_a_language_the_model_cannot_translate_from_is_said(home, monkeypatch):
+    model = FakeTranslator([("en", "es"), ("en", "ca")])
+    app = _page(monkeypatch, model, TRANSLATION)
+    _upload(app, "translation-file", "corp.fr", "Bonjour.\n".encode(), "text/plain")
+    _ok(app)
+    warnings = [w.value for w in app.warning]
+    assert any("corp.fr says its sentences are French (fr), but this model has no pair from French" in w
+               for w in warnings), warnings
+    assert app.selectbox(key="translation-pair").value == ("en", "es")  # nothing preselected
+
+
+def test_a_file_without_a_language_in_its_name_changes_nothing(home, monkeypatch):
+    model = FakeTranslator([("en", "es"), ("es", "en")])
+    app = _page(monkeypatch, model, TRANSLATION)
+    _upload(app, "translation-file", "corp.txt", b"Hello.\n", "text/plain")
+    _ok(app)
+    assert app.selectbox(key="translation-pair").value == ("en", "es") and not app.info
+
+
+def test_a_multilingual_model_gets_the_file_language_as_its_source_code(home, monkeypatch):
+    model = FakeTranslator([])
+    model.multilingual_ = True
+    app = _page(monkeypatch, model, TRANSLATION)
+    _upload(app, "translation-file", "corp.es", SPANISH, "text/plain")
+    _ok(app)
+    assert app.text_input(key="translation-src-code").value == "es"
+    assert any("the language taken from the file name corp.es" in i.value for i in app.info)
+    app.text_input(key="translation-tgt-code").set_value("en").run()
+    assert app.text_input(key="translation-src-code").value == "es"  # set once per upload, not on every rerun
+    app.button(key="translation-run").click().run()
+    assert model.asked == [("es", "en")]
+
+
+@pytest.mark.skipif(shutil.which("apertium") is None, reason="Debian apertium not installed")
+def test_the_apertium_default_translates_corp_es_from_spanish(home):
+    from nlp import _apertium
+
+    if not {("eng", "spa"), ("spa", "eng")} <= set(_apertium.installed_pairs()):
+        pytest.skip("apertium-eng-spa not installed in both directions")
+    _preimport("nlp", "nlp.translation")
+    app = AppTest.from_file(str(APPS / "nlp.py"), default_timeout=120)
+    for key, value in TRANSLATION.items():
+        app.session_state[key] = value
+    app.run()
+    _upload(app, "translation-file", "corp.es", "Hola.\n".encode(), "text/plain")
+    _ok(app)
+    assert app.selectbox(key="translation-pair").value == ("es", "en")
+    app.button(key="translation-run").click().run()
+    _ok(app)
+    texts = [t.value for t in app.text]
+    assert "Hola." in texts and "Hello." in texts, texts
