@@ -264,7 +264,7 @@ def record_warnings(record: dict[str, Any] | None) -> None:
 
 def prediction_table(table, what: str = "rows", shown: int | None = None, records: list[dict] | None = None) -> None:
     """Draw a polars table of many predictions with its `warnings` column (lists of messages; or the warnings of
-    `records`, one per row, added as that column) as readable text in the page's words, joined with "; ". Above it,
+    `records`, one per row, added as that column) as readable text in the page's words, joined with " | ". Above it,
     when any row has a warning, how many rows do (a one-row table: its warnings whole, as `record_warnings` draws them).
     `what` names the rows ("texts"); `shown` caps the rows drawn."""
     import polars as pl
@@ -309,17 +309,17 @@ def _warning_lists(column):
 
 def readable_warnings(column):
     """A warnings column (a polars Series of lists of messages) as text: each message in the page's words
-    (`page_message`), a row's messages joined with "; ", "" for a row without one."""
+    (`page_message`), a row's messages joined with " | ", "" for a row without one."""
     import polars as pl
 
     lists = _warning_lists(column)
     messages = lists.explode().drop_nulls().unique().to_list()  # each distinct message reworded once
     reworded = lists.list.eval(pl.element().replace({message: page_message(message) for message in messages}))
-    return reworded.list.join("; ").alias(column.name)
+    return reworded.list.join(" | ").alias(column.name)
 
 
 def csv_bytes(table) -> bytes:
-    """A polars table as CSV for a download: list columns joined into text with "; " (the warnings column in the page's
+    """A polars table as CSV for a download: list columns joined into text with " | " (the warnings column in the page's
     words, as on screen), other nested values as JSON. Parquet and JSON downloads keep the real lists."""
     import json
 
@@ -333,7 +333,7 @@ def csv_bytes(table) -> bytes:
             column = readable_warnings(column)
         elif isinstance(dtype, (pl.List, pl.Array)) and not dtype.inner.is_nested():
             column = (column.arr.to_list() if isinstance(dtype, pl.Array) else column).cast(pl.List(pl.String))
-            column = column.list.join("; ")
+            column = column.list.join(" | ")
         elif dtype.is_nested():
             column = pl.Series(name, [None if value is None else json.dumps(value, ensure_ascii=False, default=str)
                                       for value in column.to_list()], dtype=pl.String)

@@ -136,7 +136,7 @@ def test_csv_bytes_joins_list_columns_and_keeps_the_rest(home):
     table = pl.DataFrame({"id": [1, 2], "warnings": [["a", "b"], []], "scores": [[0.5, 1.0], None],
                           "box": [{"x": 1}, {"x": 2}]})
     read = pl.read_csv(io.BytesIO(common.csv_bytes(table)))
-    assert read["warnings"].fill_null("").to_list() == ["a; b", ""]
-    assert read["scores"].to_list() == ["0.5; 1.0", None]
+    assert read["warnings"].fill_null("").to_list() == ["a | b", ""]
+    assert read["scores"].to_list() == ["0.5 | 1.0", None]
     assert read["box"].to_list() == ['{"x": 1}', '{"x": 2}']
     assert table["warnings"].dtype == pl.List(pl.String)  # the table itself (and a Parquet of it) keeps its lists
