@@ -48,6 +48,9 @@ def test_forecast_section_dispatches_and_is_guarded(tiny_default, monkeypatch, b
         st.write("forecast stub")
     stub.render = render
     monkeypatch.setitem(sys.modules, "apps.finance_forecast", stub)
+    import apps  # `from apps import finance_forecast` reads the package attribute once another test imported the page
+
+    monkeypatch.setattr(apps, "finance_forecast", stub, raising=False)
     app = AppTest.from_file(APP, default_timeout=120).run()
     app.radio(key="finance-section").set_value("Forecasting").run()
     assert not app.exception, app.exception
