@@ -174,7 +174,16 @@ def _check_resume(run_dir: Path, run: dict[str, Any], resume: bool) -> None:
     if resume:  # a folder with files but no record was refused by _check_run_dir
         raise InputError(f"--resume: there is no earlier run to continue in {run_dir}; train without --resume "
                          "(or pass the --run-dir of the interrupted run)")
+    _clear_run_dir(run_dir)  # a new run: an earlier run's checkpoint left here would be resumed as this run's
     atomic_write_text(record, json.dumps(run, indent=2, sort_keys=True))
+
+
+def _clear_run_dir(run_dir: Path) -> None:
+    """Empty a run folder before a new run records itself there (`_check_run_dir` let only a folder an earlier
+    `verticals train` made through): its checkpoints, best weights and log belong to that earlier run."""
+    if run_dir.is_dir():
+        for child in run_dir.iterdir():
+            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
 
 
 def _differences(previous: dict[str, Any], current: dict[str, Any]) -> list[str]:

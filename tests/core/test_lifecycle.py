@@ -132,6 +132,24 @@ def test_prepare_flags_that_need_rebuild_are_refused_without_it(capsys):
     assert "--quick only apply with --rebuild" in capsys.readouterr().err
 
 
+def test_a_new_run_clears_the_checkpoints_an_earlier_run_left(demo_task, tmp_path, monkeypatch):
+    from tests.core.fake_task import CounterModel
+
+    run_dir = tmp_path / "run"
+    assert _train(DEMO, _csv(tmp_path / "a.csv", [1, 2]), tmp_path / "a", "--run-dir", str(run_dir)) == 0
+    (run_dir / "checkpoint.pt").write_bytes(b"run A's weights")  # as VERTICALS_KEEP_CHECKPOINTS=1 or a kill leaves them
+    seen = []
+
+    def killed(self, data, config=None, *, run_dir=None, resume=False, callbacks=()):
+        seen.append(sorted(p.name for p in run_dir.iterdir()))
+        raise KeyboardInterrupt  # run B dies before its first checkpoint
+
+    monkeypatch.setattr(CounterModel, "fit", killed)
+    assert _train(DEMO, _csv(tmp_path / "b.csv", [7, 9]), tmp_path / "b", "--run-dir", str(run_dir)) == 130
+    # --resume of B used to load A's checkpoint and save A's weights as a model of B's data
+    assert seen == [["run.json"]]
+
+
 def test_resume_without_a_run_record_is_refused(demo_task, tmp_path, capsys):
     run_dir = tmp_path / ".m.run"
     run_dir.mkdir()
