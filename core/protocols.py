@@ -166,7 +166,30 @@ def predict_options(model: Any, options: dict[str, Any]) -> dict[str, Any]:
     import inspect
 
     accepted = inspect.signature(model.predict).parameters
-    return {k: v for k, v in options.items() if k in accepted and k not in ("inputs", "batch_size")}
+    return {k: _option_value(k, accepted[k].annotation, v) for k, v in options.items()
+            if k in accepted and k not in ("inputs", "batch_size")}
+
+
+def _option_value(name: str, annotation: Any, value: Any) -> Any:
+    """An `--option` value (text) as the number or flag a `predict` keyword is annotated with; `InputError` if it is not.
+
+    >>> _option_value("top_k", "int", "3"), _option_value("score_threshold", "float | None", "0.5")
+    (3, 0.5)
+    """
+    if not isinstance(value, str):
+        return value
+    kinds = {part.strip() for part in str(getattr(annotation, "__name__", annotation)).split("|")} - {"None", ""}
+    if kinds == {"bool"}:
+        if value.lower() in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+            return value.lower() in {"1", "true", "yes", "on"}
+        raise InputError(f"--option {name} expects true or false, got {value!r}")
+    for kind, words in ((int, "a whole number"), (float, "a number")):
+        if kinds == {kind.__name__}:
+            try:
+                return kind(value)
+            except ValueError:
+                raise InputError(f"--option {name} expects {words}, got {value!r}") from None
+    return value
 
 
 def predict_records(model: Any, inputs: Any, batch_size: int | None = None, chunk: int = 1024,

@@ -355,8 +355,10 @@ class ImageClassifier(TaskModel):
         >>> ImageClassifier.load().predict([np.zeros((28, 28), np.uint8)])[0]["label"]  # doctest: +SKIP
         'Bag'
         """
+        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+            raise InputError(f"top_k must be a whole number >= 1 (the labels listed per image), got {top_k!r}")
         probabilities = self.predict_proba(inputs, batch_size)
-        k = max(1, min(top_k, len(self.label_names)))
+        k = min(top_k, len(self.label_names))
         records = []
         for row in probabilities:
             order = np.argsort(-row, kind="stable")[:k]

@@ -391,6 +391,9 @@ class Detector(TaskModel):
         """Boxes (x1, y1, x2, y2 pixels) with labels and scores per image, above `score_threshold`."""
         self._require_fitted("network")
         threshold = self.score_threshold if score_threshold is None else score_threshold
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 <= threshold <= 1.0:
+            raise InputError(f"score_threshold must be a number from 0 to 1 (boxes scoring below it are dropped), "
+                             f"got {threshold!r}")
         inputs = [inputs] if isinstance(inputs, (str, Path, bytes)) else list(inputs)
         if not inputs:
             raise InputError("no images given; pass a list of image paths, bytes or arrays")

@@ -103,3 +103,17 @@ def test_app_hides_tracebacks_wherever_it_is_started(monkeypatch, tmp_path):
     assert main(["app", "--headless"]) == 0
     command = calls[0]
     assert command[command.index("--client.showErrorDetails") + 1] == "none"
+
+
+def test_predict_options_arrive_as_the_types_predict_declares():
+    from core.protocols import predict_options
+
+    class Model:
+        def predict(self, inputs, batch_size=None, top_k: int = 5, threshold: float | None = None, flag: bool = False):
+            ...
+
+    # --option values are text: top_k=2 used to reach predict as "2" and fail inside it with a TypeError
+    assert predict_options(Model(), {"top_k": "2", "threshold": "0.25", "flag": "yes", "id": "key"}) == \
+        {"top_k": 2, "threshold": 0.25, "flag": True}
+    with pytest.raises(InputError, match="--option top_k expects a whole number, got 'two'"):
+        predict_options(Model(), {"top_k": "two"})

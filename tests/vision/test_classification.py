@@ -295,3 +295,11 @@ def test_a_bad_image_is_named_by_its_place_only_among_several(tmp_path):
     with pytest.raises(InputError) as alone:
         decode_images([bad])
     assert "bad.png" in str(alone.value) and " of 1" not in str(alone.value)
+
+
+def test_top_k_below_one_is_refused(tmp_path):
+    from core.errors import InputError
+    from vision.classification import ImageClassifier
+
+    with pytest.raises(InputError, match="top_k must be a whole number >= 1"):
+        ImageClassifier.load().predict([png_bytes(64, 64)], top_k=0)

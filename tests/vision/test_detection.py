@@ -371,3 +371,12 @@ def test_fit_anchors_follow_box_sizes():
     assert flat == sorted(flat) and len(set(flat)) == len(flat) == 8
     assert 15 <= flat[0] <= 35 and 130 <= flat[-1] <= 220 and len(ratios) == 3
     assert fit_anchors(np.zeros((0, 2)))[0] == [[32], [64], [128], [256]]  # too few boxes: the defaults
+
+
+@pytest.mark.parametrize("threshold", [-0.1, 1.5])
+def test_a_score_threshold_outside_0_1_is_refused(tiny_detr_dir, threshold):
+    from core.errors import InputError
+    from vision.detection import Detector
+
+    with pytest.raises(InputError, match="score_threshold must be a number from 0 to 1"):
+        Detector.load(tiny_detr_dir, device="cpu").predict([png_bytes(64, 48, seed=3)], score_threshold=threshold)
