@@ -110,42 +110,56 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
     return {k: v for k, v in options.items() if k not in READER_OPTIONS}  # those reach every reader through reader_options
 
 
-def known_option_keys(cls: type) -> list[str]:
-    """Every `--option` key `cls` reads: its `data_options`, the keywords of its `read_data` and `predict`, the CLI's
-    data flags, the reader options of every table and those of the dask engine (`engine=dask`, `workers`...).
+# what a user may type for an option, and the option meant (suggested when it is one the task reads)
+OPTION_SYNONYMS = {"sep": "separator", "delimiter": "separator", "delim": "separator", "lang": "source",
+                   "language": "source", "date": "time", "date_column": "time", "datetime": "time", "timestamp": "time",
+                   "label": "target", "y": "target", "text": "column", "text_column": "column", "sheet_name": "sheet",
+                   "charset": "encoding", "dateformat": "date_format"}
+
+
+def known_option_keys(cls: type, command: str | None = None) -> list[str]:
+    """The `--option` keys `cls` reads for `command` (None: any): for `predict`, the keywords of `read_inputs` and
+    `predict`, its `input_options` and the dask engine's (`engine=dask`, `workers`...); for the commands that read
+    labelled data, the keywords of `read_data` and its `data_options`; for both, the CLI's data flags and the reader
+    options of every table.
 
     >>> from core.protocols import TaskModel
     >>> class Task(TaskModel):
     ...     data_options = ("labels",)
     ...     def predict(self, inputs, batch_size=None, top_k=5): ...
-    >>> [k for k in known_option_keys(Task) if k in ("labels", "top_k", "separator", "target", "inputs")]
-    ['labels', 'separator', 'target', 'top_k']
+    >>> [k for k in known_option_keys(Task, "predict") if k in ("engine", "labels", "top_k", "separator", "inputs")]
+    ['engine', 'separator', 'top_k']
+    >>> [k for k in known_option_keys(Task, "evaluate") if k in ("engine", "labels", "top_k", "separator", "inputs")]
+    ['labels', 'separator']
     """
-    keywords = set()
-    for method in (getattr(cls, "read_data", None), getattr(cls, "predict", None)):
-        if method is not None:
-            keywords |= {name for name, p in inspect.signature(method).parameters.items()
-                         if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
     from core.distributed import ENGINE_OPTIONS
 
-    keywords -= {"self", "cls", "path", "inputs", "batch_size"}
-    return sorted(keywords | set(getattr(cls, "data_options", ())) | set(DATA_OPTIONS) | set(READER_OPTIONS)
-                  | set(ENGINE_OPTIONS))
+    predicting, labelled = command in (None, "predict"), command != "predict"
+    methods = [*(("read_inputs", "predict") if predicting else ()), *(("read_data",) if labelled else ())]
+    keys = set(DATA_OPTIONS) | set(READER_OPTIONS)
+    for name in methods:
+        keys |= {key for key, p in inspect.signature(getattr(cls, name)).parameters.items()
+                 if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    keys |= set(getattr(cls, "input_options", ())) | set(ENGINE_OPTIONS) if predicting else set()
+    keys |= set(getattr(cls, "data_options", ())) if labelled else set()
+    return sorted(keys - {"self", "cls", "path", "inputs", "batch_size", "rows"})
 
 
 def _check_option_keys(args: argparse.Namespace, cls: type) -> None:
-    """Refuse an `--option` key the task does not read (a typo such as `seperator=` used to be ignored silently)."""
+    """Refuse an `--option` key the task does not read for this command (a typo such as `seperator=` used to be
+    ignored silently), naming the option probably meant."""
     import difflib
 
     from core.config import parse_assignments
 
-    known = known_option_keys(cls)
+    known = known_option_keys(cls, args.command)
     for key in parse_assignments(getattr(args, "option", []), "--option"):
         if key not in known:
-            close = difflib.get_close_matches(key, known, n=1)
+            meant = OPTION_SYNONYMS.get(key.lower())
+            close = [meant] if meant in known else difflib.get_close_matches(key, known, n=1)
             hint = f"did you mean {close[0]}? " if close else ""
-            raise InputError(f"--option {key}: {args.task} reads no option of that name; {hint}"
-                             f"the options it reads: {', '.join(known)}")
+            raise InputError(f"--option {key}: {args.task} reads no option of that name for {args.command}; {hint}"
+                             f"the options it reads there: {', '.join(known)}")
 
 
 def _reader_options(args: argparse.Namespace) -> dict[str, Any]:

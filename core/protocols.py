@@ -259,9 +259,11 @@ class TaskModel:
     default_name: ClassVar[str | None] = None  # cache folder of a default that `build_default` trains on first use
     libraries: ClassVar[tuple[str, ...]] = ()  # versions recorded in the card by `save`
     # `--option` keys the task's readers take through `**options`, beside the CLI's data flags (target, column...),
-    # the reader options every table takes (separator, encoding...) and keywords of `read_data` / `predict`, which
-    # `core.cli` finds itself; any other key is refused there, so a typo cannot be ignored silently
+    # the reader options every table takes (separator, encoding...) and the keywords of `read_data`, `read_inputs`
+    # and `predict`, which `core.cli` finds itself: `data_options` for labelled data (check-data, evaluate, train),
+    # `input_options` for `predict`; any other key is refused there, so a typo cannot be ignored silently
     data_options: ClassVar[tuple[str, ...]] = ()
+    input_options: ClassVar[tuple[str, ...]] = ()
 
     # -- construction: one dispatcher, tasks fill the hooks below ----------------------------
     @classmethod

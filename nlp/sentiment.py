@@ -65,6 +65,7 @@ class SentimentModel(TaskModel):
 
     task: ClassVar[str] = "nlp.sentiment"
     data_options: ClassVar[tuple[str, ...]] = ("text_column", "label_column")
+    input_options: ClassVar[tuple[str, ...]] = ("text_column",)
     libraries: ClassVar[tuple[str, ...]] = LIBRARIES
     Config: ClassVar[type] = SentimentConfig
     rebuild_seconds: ClassVar[float] = 20 * 60  # the whole recipe on 2 idle CPU cores (the quick one: about 3 minutes)

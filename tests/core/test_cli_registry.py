@@ -94,6 +94,19 @@ def test_the_options_a_task_reads_are_known_to_the_cli(task, key):
     assert key in known_option_keys(task_class(task))
 
 
+@pytest.mark.parametrize("argv, meant", [
+    (["predict", "speech.recognition", "--input", "x.wav", "--option", "lang=de"], "did you mean source?"),
+    # read only by read_data: for predict it was accepted and ignored (an English transcript of German speech)
+    (["predict", "speech.recognition", "--input", "x.wav", "--option", "language=de"], "did you mean source?"),
+    (["check-data", "finance.forecast", "prices.csv", "--option", "date_column=Date"], "did you mean time?"),
+    (["check-data", "nlp.sentiment", "t.tsv", "--option", "engine=dask"], "for check-data"),
+    (["evaluate", "vision.classification", "--data", "d", "--option", "top_k=3"], "for evaluate"),
+])
+def test_an_option_is_known_for_the_commands_that_read_it(argv, meant, capsys):
+    assert main(argv) == 2
+    assert meant in capsys.readouterr().err
+
+
 def test_app_hides_tracebacks_wherever_it_is_started(monkeypatch, tmp_path):
     import core.cli
 
