@@ -8,10 +8,10 @@ import re
 
 from core.errors import MissingDependencyError
 
-__all__ = ["describe_emoji", "has_words", "NO_WORDS"]
+__all__ = ["describe_emoji", "has_words", "has_emoticon", "NO_WORDS"]
 
-NO_WORDS = ("the text has no words the model reads (only symbols or punctuation, or emoji it does not know): "
-            "its score is a guess")
+NO_WORDS = ("the text has no words the model reads (only symbols or punctuation, emoji it does not know, or letters "
+            "of a script its vocabulary lacks): its score is a guess")
 _VARIATION_SELECTORS = "\ufe0e\ufe0f"  # text / emoji presentation of the character before them: no meaning of their own
 
 
@@ -67,7 +67,14 @@ def has_words(text: str) -> bool:
     >>> has_words("!!!"), has_words("😡"), has_words(":("), has_words("5 stars")
     (False, True, True, True)
     """
-    if any(character.isalnum() for character in describe_emoji(text)):
-        return True
+    return any(character.isalnum() for character in describe_emoji(text)) or has_emoticon(text)
+
+
+def has_emoticon(text: str) -> bool:
+    """Whether a word of the text is an emoticon (or word) in VADER's lexicon, such as ":)" or "<3".
+
+    >>> has_emoticon("so :( today"), has_emoticon("!!!")
+    (True, False)
+    """
     lexicon = _vader().lexicon
     return any(token in lexicon or token.lower() in lexicon for token in text.split())

@@ -25,7 +25,7 @@ from core.progress import report
 from core.protocols import TaskModel
 from core.registry import missing_model_message
 from core.train import TrainConfig, Trainer
-from nlp._emoji import NO_WORDS, describe_emoji, has_words
+from nlp._emoji import NO_WORDS, describe_emoji, has_emoticon, has_words
 from nlp._encoder import (TextEncoder, clean_texts, detokenize_ptb, is_blank, mean_pool, minilm_path,
                           sorted_batches, tokenizer_lock)
 from nlp._textdata import as_text_frame, label_indices, label_names, read_text_table, split_frame, text_table_inputs
@@ -357,12 +357,28 @@ class SentimentModel(TaskModel):
         texts = clean_texts(inputs)
         probabilities = self.probabilities(texts, batch_size)
         records = []
-        for text, row in zip(texts, probabilities):
+        for text, row, unread in zip(texts, probabilities, self._no_words(texts)):
             best = int(row.argmax())
             records.append({"label": self.labels_[best], "score": round(float(row[best]), 6),
                             "scores": {name: round(float(p), 6) for name, p in zip(self.labels_, row)},
-                            "warnings": [] if has_words(text) else [NO_WORDS]})
+                            "warnings": [NO_WORDS] if unread else []})
         return records
+
+    def _no_words(self, texts: list[str]) -> list[bool]:
+        """Whether the network reads no word of each text: none of its tokens with letters or digits is known to the
+        tokenizer (Thai or full-width letters are all [UNK] to MiniLM), or it has none ("!!!"); an emoticon VADER
+        knows (":)") counts as a word. Tokenizers without an unknown token (byte-level BPE) read every script."""
+        tokenizer = getattr(self.encoder_, "tokenizer", None) if self.kind == "embedding" else self.tokenizer_
+        if tokenizer is None or tokenizer.unk_token_id is None:
+            return [not has_words(t) for t in texts]
+        prepared = self._prepare(texts)  # emoji named, as the network reads them; outside the lock (_prepare takes it)
+        with tokenizer_lock:
+            encoded = tokenizer(prepared, add_special_tokens=False, truncation=True, max_length=self.max_length)
+            tokens = [tokenizer.convert_ids_to_tokens(ids) for ids in encoded["input_ids"]]
+        unknown = tokenizer.unk_token_id
+        return [not has_emoticon(text) and not any(i != unknown and any(c.isalnum() for c in token)
+                                                     for i, token in zip(ids, names))
+                for text, ids, names in zip(texts, encoded["input_ids"], tokens)]
 
     def explain(self, inputs: Any) -> list[dict[str, Any]]:
         """Per-word attributions by occlusion: how much the predicted class's log-odds drop without each word
@@ -383,7 +399,7 @@ class SentimentModel(TaskModel):
             weights = list(log_odds[0] - log_odds[1:]) + [0.0] * (len(words) - read)
             record = {"text": text, "label": self.labels_[best], "score": round(float(probabilities[0, best]), 6),
                       "tokens": [{"token": w, "weight": round(float(v), 6)} for w, v in zip(words, weights)],
-                      "warnings": [] if has_words(text) else [NO_WORDS]}
+                      "warnings": [NO_WORDS] if self._no_words([text])[0] else []}
             if read < len(words):
                 record["note"] = (f"the model reads the first {read} of {len(words)} words ({self.max_length} tokens); "
                                   "the words after them carry no weight")

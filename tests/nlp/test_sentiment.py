@@ -581,10 +581,11 @@ def test_a_tokenizer_that_reads_emoji_gets_them_as_they_are():
 
 
 def test_a_text_with_no_word_the_model_reads_says_its_score_is_a_guess(classifier):
-    texts = ["!!!", "...", "😡", ":(", "5 stars", "\U0001FAE0"]  # the last: an emoji newer than the lexicon
+    # an emoji newer than the lexicon, then Thai and full-width letters: all [UNK] to the vocabulary (isalnum() is true)
+    texts = ["!!!", "...", "😡", ":(", "5 stars", "\U0001FAE0", "หนังแย่มาก", "ｈｏｒｒｉｂｌｅ"]
     records = classifier.predict(texts)
     guessed = [bool(r["warnings"]) for r in records]
-    assert guessed == [True, True, False, False, False, True]
+    assert guessed == [True, True, False, False, False, True, True, True]
     assert "no words the model reads" in records[0]["warnings"][0] and "guess" in records[0]["warnings"][0]
     assert [bool(r["warnings"]) for r in classifier.explain(texts)] == guessed
     frame = classifier.predict_frame(pl.DataFrame({"text": ["good"] * 150 + ["!!!"]}))
