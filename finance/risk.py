@@ -40,6 +40,7 @@ DEFAULT_NAME = "credit_data-v3"  # v3: the forest family joins the search and th
 EMBEDDED_CONFIG_CHANGES = {"cv_folds": 3, "gbm_trials": 1}  # the default builds in seconds; its CV AUC 0.84 needs no search
 BLEND_STEPS = 6  # blend shares on a grid of sixths over the families' standardised log-odds (holds the equal mix)
 READ_OPTIONS = {"target", "time", "id", "separator", "positive_label"}
+SHOWN_VALUE = 60  # characters of an unseen category a warning quotes (a free-text cell can be 100 KB)
 BANDS = [(0.02, "A"), (0.05, "B"), (0.10, "C"), (0.20, "D"), (0.40, "E"), (1.01, "F")]
 # How each family scores a category it never saw in training (the blend: as each of its members does)
 UNSEEN_TREATMENT = {"gbm": "as missing", "scorecard": "with a neutral weight of evidence (0)",
@@ -920,8 +921,8 @@ class RiskScorer(TaskModel):
                           unseen[affected].select([pl.col(f["name"]).alias(f"unseen{i}") for i, f in enumerate(found)])],
                          how="horizontal")  # only the rows that need a message
         messages = both.select(pl.concat_list([
-            pl.when(pl.col(f"unseen{i}")).then(pl.concat_str([pl.lit(f"{self._shown_name(f)}: '"), pl.col(f"value{i}"),
-                                                              pl.lit(suffix)]))
+            pl.when(pl.col(f"unseen{i}")).then(pl.concat_str([pl.lit(f"{self._shown_name(f)}: '"),
+                                                              _shortened(pl.col(f"value{i}")), pl.lit(suffix)]))
             for i, f in enumerate(found)]).list.drop_nulls()).to_series()
         position = np.full(rows, len(affected), dtype=np.int64)  # rows without a warning take the empty list at the end
         position[affected] = np.arange(len(affected))
@@ -1132,7 +1133,8 @@ class RiskScorer(TaskModel):
         """One sentence: how many rows hold categories the model never saw, which (the commonest), how they were scored."""
         by_name = {f["name"]: f for f in self.schema_}
         features = sorted((r for r in table if r["unseen_rows"]), key=lambda r: -r["unseen_rows"])
-        shown = "; ".join(f"{self._shown_name(by_name[r['feature']])}: {', '.join(repr(v) for v in examples[r['feature']][:3])}"
+        shown = "; ".join(f"{self._shown_name(by_name[r['feature']])}: "
+                          f"{', '.join(repr(v if len(v) <= SHOWN_VALUE else v[:SHOWN_VALUE - 3] + '...') for v in examples[r['feature']][:3])}"
                           f"{', ...' if len(examples[r['feature']]) > 3 else ''} in {r['unseen_rows']:,} rows"
                           for r in features[:5])
         return (f"{affected:,} of {rows:,} rows hold a category not seen in training ({shown}"
@@ -1189,3 +1191,11 @@ def default_training_frame():
 def load(source: str | Path | None = None) -> RiskScorer:
     """`RiskScorer.load`: the embedded default, a saved folder or a hub id."""
     return RiskScorer.load(source)
+
+
+def _shortened(value):
+    """A polars text expression cut to `SHOWN_VALUE` characters, "..." marking the cut."""
+    import polars as pl
+
+    return (pl.when(value.str.len_chars() > SHOWN_VALUE).then(pl.concat_str([value.str.slice(0, SHOWN_VALUE - 3), pl.lit("...")]))
+            .otherwise(value))

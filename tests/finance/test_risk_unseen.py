@@ -144,3 +144,11 @@ def test_per_column_conversions_equal_the_per_value_rules():
 def test_a_table_whose_first_value_is_missing(gbm_model):
     records = gbm_model.predict([applicant(purpose=None, housing=None), applicant(purpose="crypto")])
     assert records[0]["warnings"] == [] and records[1]["warnings"] == [f"purpose: 'crypto' {UNSEEN} as missing"]
+
+
+def test_a_long_unseen_value_is_quoted_shortened(gbm_model):
+    long = "x" * 100_000  # a free-text cell: the warning used to quote all of it, per row and in the card
+    warning = gbm_model.predict([applicant(purpose=long)])[0]["warnings"][0]
+    assert warning.startswith("purpose: '" + "x" * 57 + "...'") and len(warning) < 200
+    card = gbm_model.evaluate(pl.DataFrame([applicant(purpose=long), applicant()]).with_columns(default=pl.Series([1, 0])))
+    assert "not seen in training" in card["warning"] and len(card["warning"]) < 400
