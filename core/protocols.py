@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from core.errors import InputError, NotFittedError
 
-__all__ = ["TaskModelProtocol", "TaskModel", "ProgressCallback", "iter_batches", "frame_batches", "Inputs",
+__all__ = ["TaskModelProtocol", "TaskModel", "ProgressCallback", "iter_batches", "frame_batches", "prediction_names", "Inputs",
            "identify_inputs", "predict_options", "predict_records"]
 
 ProgressCallback = Callable[[dict[str, Any]], None]
@@ -153,6 +153,25 @@ class _IdentifiedFrame:
 
     def __len__(self) -> int:
         return self.frame.height
+
+
+def prediction_names(new: list[str], taken: list[str]) -> dict[str, str]:
+    """Renames for prediction columns whose names the scored table already has: `pred_` before the name, then
+    `pred2_`, `pred3_`... until free (a table scored twice already holds `pred_pd`).
+
+    >>> prediction_names(["pd", "score"], ["pd", "pred_pd", "income"])
+    {'pd': 'pred2_pd'}
+    """
+    names, renames = set(taken) | set(new), {}
+    for column in new:
+        if column in taken:
+            prefix, number = "pred_", 1
+            while f"{prefix}{column}" in names:
+                number += 1
+                prefix = f"pred{number}_"
+            renames[column] = f"{prefix}{column}"
+            names.add(renames[column])
+    return renames
 
 
 def predict_options(model: Any, options: dict[str, Any]) -> dict[str, Any]:
@@ -385,9 +404,7 @@ class TaskModel:
             # every record's keys: polars would take the columns from the first 100 records and drop a key
             # (a warning, an error) that only a later record has
             new = pl.DataFrame([_flatten(r) for r in records], infer_schema_length=None) if records else pl.DataFrame()
-            clash = [c for c in new.columns if c in chunk.columns]
-            if clash:
-                new = new.rename({c: f"pred_{c}" for c in clash})
+            new = new.rename(prediction_names(new.columns, chunk.columns))
             outputs.append(pl.concat([chunk, new], how="horizontal"))
         if not outputs:
             raise InputError("the table has no rows to score")

@@ -953,19 +953,19 @@ class RiskScorer(TaskModel):
 
     def predict_frame(self, frame: Any, columns: Any = None, batch_size: int | None = None, rows_per_chunk: int = 4096):
         """`TaskModel.predict_frame` scored per column: each chunk's `predict_table` beside it, no records in between
-        (faster, and `warnings` stays a list of strings where no row has one); a clashing name gets `pred_`.
+        (faster, and `warnings` stays a list of strings where no row has one); a clashing name gets `pred_` (`pred2_`...).
 
         >>> load().predict_frame(pl.scan_parquet("applicants.parquet")).columns[-4:]  # doctest: +SKIP
         ['pd', 'score', 'risk_band', 'warnings']
         """
         import polars as pl
 
-        from core.protocols import frame_batches
+        from core.protocols import frame_batches, prediction_names
 
         outputs = []
         for chunk in frame_batches(frame, rows_per_chunk):
             scored = self.predict_table(self.frame_inputs(chunk, columns))
-            scored = scored.rename({c: f"pred_{c}" for c in scored.columns if c in chunk.columns})
+            scored = scored.rename(prediction_names(scored.columns, chunk.columns))
             outputs.append(pl.concat([chunk, scored], how="horizontal"))
         if not outputs:
             raise InputError("the table has no rows to score")

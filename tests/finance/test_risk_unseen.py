@@ -152,3 +152,11 @@ def test_a_long_unseen_value_is_quoted_shortened(gbm_model):
     assert warning.startswith("purpose: '" + "x" * 57 + "...'") and len(warning) < 200
     card = gbm_model.evaluate(pl.DataFrame([applicant(purpose=long), applicant()]).with_columns(default=pl.Series([1, 0])))
     assert "not seen in training" in card["warning"] and len(card["warning"]) < 400
+
+
+def test_a_table_scored_three_times_keeps_every_round(gbm_model):
+    table = pl.DataFrame([applicant(), applicant(purpose="crypto")])
+    once = gbm_model.predict_frame(table)
+    thrice = gbm_model.predict_frame(gbm_model.predict_frame(once))  # a download scored again used to fail
+    assert [c for c in thrice.columns if c.endswith("pd")] == ["pd", "pred_pd", "pred2_pd"]
+    assert thrice["pred2_pd"].to_list() == once["pd"].to_list()
