@@ -8,7 +8,7 @@ import re
 
 from core.errors import MissingDependencyError
 
-__all__ = ["describe_emoji", "has_words", "has_emoticon", "NO_WORDS"]
+__all__ = ["describe_emoji", "has_words", "has_emoticon", "vader_analyzer", "NO_WORDS"]
 
 NO_WORDS = ("the text has no words the model reads (only symbols or punctuation, emoji it does not know, or letters "
             "of a script its vocabulary lacks): its score is a guess")
@@ -16,11 +16,12 @@ _VARIATION_SELECTORS = "\ufe0e\ufe0f"  # text / emoji presentation of the charac
 
 
 @functools.cache
-def _vader():
+def vader_analyzer():
+    """One VADER `SentimentIntensityAnalyzer` (its lexicons read once): emoji names here, the lexicon mix's scores."""
     try:
         from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
     except ImportError as error:
-        raise MissingDependencyError("sentiment reads emoji through vaderSentiment's emoji lexicon: "
+        raise MissingDependencyError("sentiment reads emoji and mixes in lexicon scores through vaderSentiment: "
                                      "pip install 'verticals[nlp]'") from error
     return SentimentIntensityAnalyzer()
 
@@ -29,7 +30,7 @@ def _vader():
 def _emoji_by_first_character() -> dict[str, list[tuple[str, str]]]:
     """{first character: [(emoji sequence, name), ...] longest first}, so skin tones and ZWJ families match whole."""
     table: dict[str, list[tuple[str, str]]] = {}
-    for sequence, name in _vader().emojis.items():
+    for sequence, name in vader_analyzer().emojis.items():
         table.setdefault(sequence[0], []).append((sequence, name))
     for entries in table.values():
         entries.sort(key=lambda entry: -len(entry[0]))
@@ -76,5 +77,5 @@ def has_emoticon(text: str) -> bool:
     >>> has_emoticon("so :( today"), has_emoticon("!!!")
     (True, False)
     """
-    lexicon = _vader().lexicon
+    lexicon = vader_analyzer().lexicon
     return any(token in lexicon or token.lower() in lexicon for token in text.split())

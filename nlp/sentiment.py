@@ -25,7 +25,7 @@ from core.progress import report
 from core.protocols import TaskModel
 from core.registry import missing_model_message
 from core.train import TrainConfig, Trainer
-from nlp._emoji import NO_WORDS, describe_emoji, has_emoticon, has_words
+from nlp._emoji import NO_WORDS, describe_emoji, has_emoticon, has_words, vader_analyzer
 from nlp._encoder import (TextEncoder, clean_texts, detokenize_ptb, is_blank, mean_pool, minilm_path,
                           sorted_batches, tokenizer_lock)
 from nlp._textdata import as_text_frame, label_indices, label_names, read_text_table, split_frame, text_table_inputs
@@ -637,11 +637,10 @@ def lexicon_scores(texts: list[str]) -> np.ndarray:
 def _lexicon_analyzers():
     try:
         from textblob.en.sentiments import PatternAnalyzer
-        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
     except ImportError as error:
         raise MissingDependencyError("this sentiment model mixes in the VADER and TextBlob lexicons: "
                                      "pip install 'verticals[nlp]'") from error
-    vader, pattern = SentimentIntensityAnalyzer(), PatternAnalyzer()
+    vader, pattern = vader_analyzer(), PatternAnalyzer()
     pattern.analyze("good")  # pattern reads its lexicon on first use: do it here, once, not in racing threads
     return vader, pattern
 
