@@ -283,15 +283,24 @@ def check_output_dir(path: str | Path, task: str | None = None) -> Path:
         if not path.is_dir() or path.is_symlink():
             raise InputError(f"{path} exists and is not a folder; choose a new output folder")
         if any(path.iterdir()):
-            held = None
+            held, listed = None, {}
             if (path / CARD_NAME).is_file():
-                with contextlib.suppress(OSError, ValueError):
-                    held = json.loads((path / CARD_NAME).read_text(encoding="utf-8")).get("task")
+                with contextlib.suppress(OSError, ValueError, AttributeError):
+                    card = json.loads((path / CARD_NAME).read_text(encoding="utf-8"))
+                    held, listed = card.get("task"), card.get("files") or {}
             if task is None or held != task:
                 what = f"a {held} model" if held else "files that are not a saved model"
                 need = f"a {task} model folder" if task else "an empty folder"
                 raise InputError(f"{path} already holds {what}; it is only replaced when it is {need}. "
                                  "Choose a new folder (nothing was changed)")
+            # a card naming the task is not enough: files the card does not list are the user's, not the model's
+            unlisted = sorted(p.relative_to(path).as_posix() for p in path.rglob("*")
+                              if (p.is_file() or p.is_symlink()) and p.relative_to(path).as_posix() != CARD_NAME
+                              and p.relative_to(path).as_posix() not in listed)
+            if unlisted:
+                raise InputError(f"{path} holds a {task} card.json but also {len(unlisted)} file(s) its card does not "
+                                 f"list ({', '.join(unlisted[:3])}{', ...' if len(unlisted) > 3 else ''}); replacing "
+                                 "the model would delete them. Choose a new folder (nothing was changed)")
     return path
 
 

@@ -122,3 +122,19 @@ def test_cached_default_is_built_once_by_parallel_first_uses(tmp_path):
     outputs = [run.communicate(timeout=120)[0].strip() for run in runs]
     assert outputs == ["demo"] * 3
     assert (tmp_path / "log").read_text().count("built") == 1
+
+
+def test_a_folder_with_a_card_of_the_task_and_user_files_is_not_replaced(tmp_path):
+    from core.artifacts import save_model_dir
+
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "card.json").write_text('{"task": "demo"}')  # a card naming the task...
+    (folder / "data.csv").write_text("my,data\n")  # ...beside the user's own files, which save() used to delete
+    (folder / "notebooks").mkdir()
+    (folder / "notebooks" / "analysis.ipynb").write_text("{}")
+    with pytest.raises(InputError, match=r"2 file\(s\) its card does not list \(data.csv, notebooks/analysis.ipynb\)"):
+        save_model_dir(folder, {"task": "demo"})
+    assert (folder / "data.csv").read_text() == "my,data\n" and (folder / "notebooks" / "analysis.ipynb").exists()
+    saved = save_model_dir(tmp_path / "model", {"task": "demo"}, lambda tmp: (tmp / "w.bin").write_bytes(b"1"))
+    assert save_model_dir(saved, {"task": "demo"}) == saved  # a saved model of the task is still replaced whole
