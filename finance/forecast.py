@@ -118,6 +118,7 @@ class Forecaster(TaskModel):
             if key in raw:
                 raw[key] = tuple(raw[key])
         model = cls(ForecastConfig(**raw))
+        _check_card(Path(path), card, model._active(), model.config.horizon)
         model.weights_ = card["weights"]
         model.quantiles_ = card["quantiles"]
         model.transform_ = card["transform"]
@@ -516,6 +517,43 @@ class Forecaster(TaskModel):
 
 
 # -- helpers ------------------------------------------------------------------------------------------------------------
+def _check_card(path: Path, card: dict[str, Any], candidates: tuple[str, ...], horizon: int) -> None:
+    """What a saved forecaster's card says it computes, checked before it is used: the weights per candidate and
+    horizon (finite, >= 0, summing to 1), the interval quantiles (finite, >= 0, widening with the level), the transform,
+    and weight files the card's hashed file list holds (a name such as ../x would be read from outside the folder).
+    `UnsafeArtifactError` names the field: a hand-edited card would otherwise forecast nonsense without a word."""
+    from core.errors import UnsafeArtifactError
+
+    def bad(what: str) -> UnsafeArtifactError:
+        return UnsafeArtifactError(f"{path}: card.json's {what}. The card was edited or is damaged; re-save the model "
+                                   "from its training run")
+
+    def series(values: Any) -> np.ndarray | None:
+        array = np.asarray(values, dtype=float) if isinstance(values, list) and len(values) == horizon else None
+        return array if array is not None and np.all(np.isfinite(array)) and np.all(array >= 0) else None
+
+    if card.get("transform") not in ("log", "none"):
+        raise bad(f"transform {card.get('transform')!r} is not log or none")
+    weights = card.get("weights")
+    if not isinstance(weights, dict) or not weights or any(name not in candidates for name in weights):
+        raise bad(f"weights must map candidates of this model ({', '.join(candidates)}) to their weights")
+    rows = [series(v) for v in weights.values()]
+    if any(r is None for r in rows) or not np.allclose(np.sum(rows, axis=0), 1.0, atol=1e-3):
+        raise bad(f"weights must be {horizon} numbers >= 0 per candidate, summing to 1 at every horizon")
+    quantiles = card.get("quantiles")
+    try:
+        levels = sorted((float(level), series(v)) for level, v in quantiles.items())
+    except (AttributeError, TypeError, ValueError):
+        levels = [(0.0, None)]
+    if not levels or any(q is None or not 0 < level < 100 for level, q in levels) or any(
+            np.any(wider < narrower) for (_, narrower), (_, wider) in zip(levels, levels[1:])):
+        raise bad(f"quantiles must map interval levels (0-100) to {horizon} numbers >= 0 that widen with the level")
+    hashed = card.get("files") or {}
+    outside = [name for name in card.get("lightgbm_files") or [] if name not in hashed]
+    if outside:
+        raise bad(f"lightgbm_files name {outside[0]!r}, which is not among the model folder's hashed files")
+
+
 def load(source: str | Path | None = None, device: str = "auto") -> Forecaster:
     """Load the embedded default forecaster or a saved one (same as `Forecaster.load`)."""
     return Forecaster.load(source, device=device)

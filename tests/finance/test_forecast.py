@@ -111,6 +111,25 @@ def test_conformal_quantile():
     assert _conformal_quantile(np.arange(1.0, 101.0), 0.8) == 81.0
 
 
+@pytest.mark.parametrize("edit, field", [
+    (lambda c: c["weights"].update({next(iter(c["weights"])): [0.5] * 3}), "weights"),  # forecasts ~10x too big before
+    (lambda c: c["quantiles"].update({"80": [-1.0] * 3}), "quantiles"),  # lower bounds above upper ones before
+    (lambda c: c["quantiles"].update({"95": [0.0] * 3}), "quantiles"),  # 95% narrower than 80%
+    (lambda c: c.update(transform="sqrt"), "transform"),
+    (lambda c: c.update(lightgbm_files=["../outside.txt"] + c["lightgbm_files"][1:]), "lightgbm_files"),
+])
+def test_a_hand_edited_card_is_refused_naming_the_field(fitted, tmp_path, edit, field):
+    from core.errors import UnsafeArtifactError
+
+    saved = fitted.save(tmp_path / "model")
+    card = json.loads((saved / "card.json").read_text())
+    edit(card)
+    (saved / "card.json").write_text(json.dumps(card))
+    (tmp_path / "outside.txt").write_text((saved / "lightgbm_h1.txt").read_text())  # a valid model, out of the folder
+    with pytest.raises(UnsafeArtifactError, match=f"card.json's {field}"):
+        Forecaster.load(saved)
+
+
 def test_evaluate_card_carries_per_horizon_metrics(fitted):
     card = fitted.evaluate(random_walk(80, seed=3))
     for h in (1, 2, 3):
