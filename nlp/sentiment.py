@@ -327,6 +327,8 @@ class SentimentModel(TaskModel):
         import torch
 
         texts = self._prepare(clean_texts(texts))
+        if not texts:  # as other tasks answer no inputs: nothing to score (the encoder would fail on an empty batch)
+            return np.zeros((0, len(self.labels_)), dtype=np.float32)
         batch_size = batch_size or self.default_batch_size
         if self.kind == "embedding":
             self._require_fitted("head_", "encoder_")
@@ -355,6 +357,8 @@ class SentimentModel(TaskModel):
         [{'label': 'positive', 'score': 0.97, 'scores': {'negative': 0.03, 'positive': 0.97}, 'warnings': []}]
         """
         texts = clean_texts(inputs)
+        if not texts:
+            return []
         probabilities = self.probabilities(texts, batch_size)
         records = []
         for text, row, unread in zip(texts, probabilities, self._no_words(texts)):

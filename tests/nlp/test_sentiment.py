@@ -599,3 +599,7 @@ def test_the_shipped_default_reads_emoji():
     assert [r["label"] for r in records[:2]] == ["negative", "positive"]
     assert records[0]["score"] > 0.9 and records[1]["score"] > 0.9  # 0.993 and 0.998 measured; both 0.947 positive before
     assert [bool(r["warnings"]) for r in records] == [False, False, True]
+
+
+def test_no_texts_give_no_records(classifier):
+    assert classifier.predict([]) == [] and classifier.probabilities(()).shape == (0, len(classifier.labels_))
