@@ -35,7 +35,7 @@ from core.train import TrainConfig, Trainer
 from medical._shared import RESEARCH_NOTICE, data_hash, patient_from_name, split_groups
 from medical.io import MedicalImage, read_medical
 
-__all__ = ["MedicalClassifier", "ClassificationData", "lesion_demo_data", "prepare_image"]
+__all__ = ["load", "MedicalClassifier", "ClassificationData", "lesion_demo_data", "prepare_image"]
 
 DEFAULT_NAME = "mni152-synthetic-lesion-resnet10t-v1"
 MEAN, STD = 0.5, 0.25  # intensity normalisation of models saved before the config carried it
@@ -873,3 +873,8 @@ def lesion_demo_data(seed: int = 0) -> tuple[ClassificationData, ClassificationD
             sets[split][1].append(label)
     return (ClassificationData(*sets["train"], source_hash="nilearn-mni152-2mm-synthetic-lesions"),
             ClassificationData(*sets["test"], source_hash="nilearn-mni152-2mm-synthetic-lesions"))
+
+
+def load(source: str | Path | None = None, device: str = "auto") -> MedicalClassifier:
+    """The embedded default classifier, a saved folder or a hub id (same as `MedicalClassifier.load`)."""
+    return MedicalClassifier.load(source, device=device)

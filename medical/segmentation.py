@@ -31,7 +31,7 @@ from medical._seg_plan import (AugmentedPatches, Fingerprint, Plan, budgeted_ada
                                plan_patch, plan_training)
 from medical.io import MedicalImage, read_medical
 
-__all__ = ["Segmenter", "SegmentationData", "brain_tissue_data", "normalise_intensity"]
+__all__ = ["load", "Segmenter", "SegmentationData", "brain_tissue_data", "normalise_intensity"]
 
 WEIGHTS_NAME = "model.safetensors"
 DEFAULT_NAME = "brain-tissue-unet2d-v1"
@@ -971,3 +971,7 @@ def brain_tissue_data() -> SegmentationData:
     return SegmentationData([image], [labels], ["mni152_2mm"], list(BRAIN_LABELS), [template.spacing], None,
                             "nilearn-mni152-2009-2mm")
 
+
+def load(source: str | Path | None = None, device: str = "auto") -> Segmenter:
+    """The embedded default segmenter, a saved folder or a hub id (same as `Segmenter.load`)."""
+    return Segmenter.load(source, device=device)
