@@ -26,7 +26,8 @@ from core.registry import TASKS, task_class
 __all__ = ["page_header", "task_page", "model_selector", "load_model", "save_upload", "show_error", "run_safely", "evaluate_tab",
            "retrain_tab", "metric_card_view", "session_dir", "scrub_paths", "page_message", "display_image", "split_overrides",
            "escape_markdown", "kept_upload", "record_warnings", "prediction_table",
-           "readable_warnings", "csv_bytes", "uploaded_table", "picked_column", "column_pickers", "MAX_UPLOAD_MB", "PAGE_HINTS"]
+           "readable_warnings", "csv_bytes", "retrain_place", "uploaded_table", "picked_column", "column_pickers",
+           "MAX_UPLOAD_MB", "PAGE_HINTS"]
 
 log = logging.getLogger("verticals.apps")
 MAX_UPLOAD_MB = 200
@@ -40,6 +41,7 @@ MAX_DISPLAY_WIDTH = 1460  # Streamlit shrinks wider images to this width (stream
 # An upload's folder: <tempdir>/verticals-session-<random>/<12 hex>/ (see session_dir and save_upload)
 SESSION_PATH = re.compile(r"(?:[^\s'\"`(]*/)?verticals-session-[^/\s'\"`]+(?:/[0-9a-f]{12})?(/)?")
 MARKDOWN_SPECIAL = re.compile(r"[\\`*_{}\[\]()#+\-.!|~$<>^=:]")
+NAMED_CONTROL = re.compile(r"\b(?:in|under|set) '")  # how PAGE_HINTS name a control: under 'Text column'
 HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")
 
 
@@ -164,6 +166,7 @@ def _overrides(match: re.Match) -> str:
 
 
 _FORECAST_COLUMNS = {"time": "Date column", "value": "Value column", "id": "Id column"}
+_WHISPER_BASE = "the embedded default under 'Model', then Whisper base under 'Built-in'"
 _ENCODINGS = ("re-save it as UTF-8 (the dashboard reads UTF-8, UTF-16 and Windows-1252 text; other encodings only "
               "through the command line)")
 # The packages' messages give command-line fixes ("pass --column NAME", "--option encoding=..."), which the CLI needs.
@@ -214,26 +217,67 @@ PAGE_HINTS: tuple[tuple[re.Pattern, Any], ...] = tuple((re.compile(pattern), wor
     (r" \(or pass --option names=\.\.\.\)", ""),
     (r"; pass --option names=\.\.\. to override", "; add data.yaml with 'names' to override"),
     (r"train from scratch \(no --model\)", "train a new model on the Retrain tab"),
-    # speech: --model whisper-base is the 'Built-in' choice; --source / --target are 'Spoken language' and 'Text'
-    (r"(?:use|pass) --model whisper-base", "choose Whisper base under 'Built-in'"),
+    # speech: --model whisper-base is the 'Built-in' choice, drawn only while 'Model' is the embedded default;
+    # --source / --target are 'Spoken language' and 'Text'
+    (r"(?:use|pass) --model whisper-base", f"choose {_WHISPER_BASE}"),
     (r" \(or drop --source/--target\)", ""),
-    (r"check the language \(--source\)", "check the language (for speech other than English, choose Whisper base "
-     "under 'Built-in' and set 'Spoken language')"),
+    (r"check the language \(--source\)", f"check the language (for speech other than English, choose {_WHISPER_BASE} "
+     "and set 'Spoken language')"),
     (r"transcribe without --target and translate the transcript with nlp\.translation",
      "choose Transcript under 'Text' and translate the transcript in the NLP page's Translation section"),
 ))
 
 
-def page_message(message: str) -> str:
+def page_message(message: str, place: str | None = None) -> str:
     """A package's message as a page shows it: command-line fixes become the page's controls (or the change to make in
     the data, where the page has no control), and server paths are scrubbed (`scrub_paths`).
 
+    `place`: where those controls are, for a message shown on a page without them (the Models page shows a job's
+    error: `retrain_place(job.task)`); each fix that names a control then says where it is.
+
     >>> page_message("no time column found (looked for date); name it with --time COLUMN. The table has: when, price")
     "no time column found (looked for date); type its name in 'Date column'. The table has: when, price"
+    >>> page_message("the file has no column 'text'; pass --column NAME (it has: body)", place="the NLP page's Retrain tab")
+    "the file has no column 'text'; on the NLP page's Retrain tab, choose it under 'Text column' (it has: body)"
     """
     for pattern, wording in PAGE_HINTS:
-        message = pattern.sub(wording, message)
+        message = pattern.sub(lambda match, wording=wording: _placed(_worded(wording, match), place), message)
     return scrub_paths(message)
+
+
+def _worded(wording: Any, match: re.Match) -> str:
+    """A PAGE_HINTS wording for one match: a function of it, or a replacement template (backreferences expanded)."""
+    return wording(match) if callable(wording) else match.expand(wording)
+
+
+def _placed(worded: str, place: str | None) -> str:
+    """A fix in the page's words, with the `place` of the controls it names (unchanged where `place` is None)."""
+    if place is None or not NAMED_CONTROL.search(worded):  # no control named: a change to make in the data
+        return worded
+    if "the Retrain tab" in worded:
+        return worded.replace("the Retrain tab", place)
+    lead, rest = re.fullmatch(r"([\W_]*)(.*)", worded, re.S).groups()  # "; choose it under ...": after the "; "
+    return f"{lead}{'On' if rest[:1].isupper() else 'on'} {place}, {rest[:1].lower()}{rest[1:]}"
+
+
+# Each task's page (apps/main.py's navigation) and its section there, for messages shown on another page
+TASK_PLACES = {"nlp.sentiment": ("NLP", "Sentiment"), "nlp.qa": ("NLP", "Extractive QA"),
+               "nlp.translation": ("NLP", "Translation"), "vision.classification": ("Vision", "Classification"),
+               "vision.detection": ("Vision", "Detection"), "speech.recognition": ("Speech", None),
+               "finance.risk": ("Finance", "Risk scoring"), "finance.forecast": ("Finance", "Forecasting"),
+               "medical.segmentation": ("Medical", "Segmentation"), "medical.classification": ("Medical", "Classification")}
+
+
+def retrain_place(task: str) -> str:
+    """Where the Retrain tab of `task` is, for `page_message(place=...)`.
+
+    >>> retrain_place("nlp.sentiment")
+    "the NLP page's Retrain tab (Sentiment)"
+    """
+    page, section = TASK_PLACES.get(task, (None, None))
+    if page is None:
+        return f"the Retrain tab of the {task} page"
+    return f"the {page} page's Retrain tab" + (f" ({section})" if section else "")
 
 
 def scrub_paths(message: str) -> str:

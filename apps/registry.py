@@ -81,8 +81,10 @@ else:
         st.json({k: v for k, v in card.items() if k not in {"path", "files"}})
 
 st.subheader("Training jobs")
+# a job's error names the controls of its task's Retrain tab: the message says where that tab is
 job_rows = [{"id": j.id, "task": j.task, "status": j.status, "step": (j.progress or {}).get("step"),
-             "of": (j.progress or {}).get("total_steps"), "error": common.page_message(j.error or "")} for j in jobs.list_jobs()[:50]]
+             "of": (j.progress or {}).get("total_steps"),
+             "error": common.page_message(j.error or "", place=common.retrain_place(j.task))} for j in jobs.list_jobs()[:50]]
 if job_rows:
     st.dataframe(pl.DataFrame(job_rows), hide_index=True, width="stretch")
 else:

@@ -123,10 +123,12 @@ def test_a_failed_retrain_names_the_target_column_box(home, monkeypatch, tmp_pat
         common.retrain_tab("finance.risk")
 
     app = AppTest.from_function(retrain_tab, default_timeout=60).run()
-    _flagless_error(app, "type its name or number in 'Target column'")
+    message = _flagless_error(app, "type its name or number in 'Target column'")
+    assert "page's" not in message, message  # the tab itself has the box
     app = AppTest.from_file(str(APPS / "registry.py"), default_timeout=60).run()
     shown = app.dataframe[0].value["error"].tolist()
-    assert shown and "'Target column'" in shown[0] and not FLAG.search(shown[0]), shown
+    assert shown and not FLAG.search(shown[0]), shown
+    assert "on the Finance page's Retrain tab (Risk scoring), type its name or number in 'Target column'" in shown[0]
 
 
 # --- the mapping itself ----------------------------------------------------------------------------------------------
@@ -180,7 +182,9 @@ WORDED = {
                          "train vision.detection --data DATA --out DIR, then evaluate with --model DIR",
                          "Fine-tune a detector on this data on the Retrain tab"),
     "low confidence": ("low confidence (mean word probability 0.41): the text may be wrong; check the language "
-                       "(--source) and the recording", "choose Whisper base under 'Built-in' and set 'Spoken language'"),
+                       "(--source) and the recording",  # 'Built-in' is drawn only while 'Model' is the embedded default
+                       "choose the embedded default under 'Model', then Whisper base under 'Built-in' and set "
+                       "'Spoken language'"),
     "loose translation": ("low confidence (mean word probability 0.41): the translation is likely loose; transcribe "
                           "without --target and translate the transcript with nlp.translation",
                           "choose Transcript under 'Text'"),
@@ -224,6 +228,19 @@ def test_hints_that_need_a_model_are_reworded(name):
     message, expected = WORDED[name]
     shown = page_message(message)
     assert expected in shown and not FLAG.search(shown), shown
+
+
+def test_a_message_shown_away_from_its_controls_says_where_they_are(tmp_path):
+    """The Models page shows a job's error: the controls its fix names are on the job's page, on the Retrain tab."""
+    from apps.common import page_message, retrain_place
+
+    text_column = _package_messages(tmp_path)["text column"]
+    shown = page_message(text_column, place=retrain_place("nlp.sentiment"))
+    assert "On the NLP page's Retrain tab (Sentiment), choose it under 'Text column'" in shown, shown
+    shown = page_message("unknown value for epochs; retrain with --set epochs=3", place=retrain_place("speech.recognition"))
+    assert shown.endswith("retrain with epochs=3 in 'Config overrides' on the Speech page's Retrain tab"), shown
+    encoding = _package_messages(tmp_path)["encoding"]  # a change to make in the file: no control, no place
+    assert page_message(encoding, place=retrain_place("nlp.sentiment")) == page_message(encoding)
 
 
 def test_the_controls_named_exist_on_the_pages():
