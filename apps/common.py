@@ -25,7 +25,7 @@ from core.registry import TASKS, task_class
 
 __all__ = ["page_header", "task_page", "model_selector", "load_model", "save_upload", "show_error", "run_safely", "evaluate_tab",
            "retrain_tab", "metric_card_view", "session_dir", "scrub_paths", "page_message", "display_image", "split_overrides",
-           "escape_markdown", "kept_upload", "record_warnings", "prediction_table",
+           "escape_markdown", "kept_upload", "record_warnings", "warning_message", "prediction_table",
            "readable_warnings", "csv_bytes", "retrain_place", "uploaded_table", "picked_column", "column_pickers",
            "MAX_UPLOAD_MB", "PAGE_HINTS"]
 
@@ -40,8 +40,11 @@ SAVED = "Saved: "
 MAX_DISPLAY_WIDTH = 1460  # Streamlit shrinks wider images to this width (streamlit.elements.lib.image_utils)
 # An upload's folder: <tempdir>/verticals-session-<random>/<12 hex>/ (see session_dir and save_upload)
 SESSION_PATH = re.compile(r"(?:[^\s'\"`(]*/)?verticals-session-[^/\s'\"`]+(?:/[0-9a-f]{12})?(/)?")
-MARKDOWN_SPECIAL = re.compile(r"[\\`*_{}\[\]()#+\-.!|~$<>^=:]")
+MARKDOWN_SPECIAL = re.compile(r"[\\`*_{}\[\]()#+\-.!|~$<>^=:&]")
 NAMED_CONTROL = re.compile(r"\b(?:in|under|set) '")  # how PAGE_HINTS name a control: under 'Text column'
+# The user's value a record warning quotes (`housing: 'castle' was not in the training data`): from the first quote that
+# opens a value to the last that closes one, so a value holding quotes itself is still one value
+QUOTED_VALUE = re.compile(r"(?<![^\s(\[:=,])'(.*)'(?![^\s)\]:;,.!?])", re.S)
 HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")
 
 
@@ -301,9 +304,28 @@ def run_safely(fn, *args: Any, **kwargs: Any):
 
 def record_warnings(record: dict[str, Any] | None) -> None:
     """A prediction record's `warnings` (e.g. a text with no word the model reads, a category unseen in training), each
-    as an st.warning in the page's words (`page_message`): for views of one prediction, drawn next to it."""
+    as an st.warning in the page's words (`warning_message`, escaped for Markdown): for views of one prediction, drawn
+    next to it."""
     for warning in (record or {}).get("warnings") or []:
-        st.warning(page_message(str(warning)))
+        st.warning(warning_message(str(warning), markdown=True))
+
+
+def warning_message(warning: str, markdown: bool = False) -> str:
+    r"""A record's warning in the page's words: the package's wording through `page_message`, the user's value it
+    quotes (`QUOTED_VALUE`) exactly as the data holds it. `markdown`: the whole text escaped (`escape_markdown`) for
+    st.warning and other Markdown, so a cell such as [a](http://b) or $x$ shows as typed.
+
+    >>> warning_message("housing: 'pass --set family=gbm' was not in the training data; scored as missing")
+    "housing: 'pass --set family=gbm' was not in the training data; scored as missing"
+    >>> print(warning_message("housing: '**x**' was not in the training data", markdown=True))
+    housing\: '\*\*x\*\*' was not in the training data
+    """
+    quoted = QUOTED_VALUE.search(warning)
+    if quoted is None:
+        shown = page_message(warning)
+    else:
+        shown = page_message(warning[:quoted.start(1)]) + quoted[1] + page_message(warning[quoted.end(1):])
+    return escape_markdown(shown) if markdown else shown
 
 
 def prediction_table(table, what: str = "rows", shown: int | None = None, records: list[dict] | None = None) -> None:
@@ -353,12 +375,13 @@ def _warning_lists(column):
 
 def readable_warnings(column):
     """A warnings column (a polars Series of lists of messages) as text: each message in the page's words
-    (`page_message`), a row's messages joined with " | ", "" for a row without one."""
+    (`warning_message`: the values it quotes from the data unchanged), a row's messages joined with " | ", "" for a
+    row without one."""
     import polars as pl
 
     lists = _warning_lists(column)
     messages = lists.explode().drop_nulls().unique().to_list()  # each distinct message reworded once
-    reworded = lists.list.eval(pl.element().replace({message: page_message(message) for message in messages}))
+    reworded = lists.list.eval(pl.element().replace({message: warning_message(message) for message in messages}))
     return reworded.list.join(" | ").alias(column.name)
 
 
@@ -590,8 +613,8 @@ def metric_card_view(card: dict[str, Any]) -> None:
     import polars as pl
 
     st.caption(f"{card.get('task')} · {card.get('model')} · n = {card.get('n')}")
-    if card.get("warning"):  # e.g. the model does not know the data's labels, and how to retrain it
-        st.warning(page_message(card["warning"]))
+    if card.get("warning"):  # e.g. the model does not know the data's labels (named as the data has them)
+        st.warning(escape_markdown(page_message(card["warning"])))
     from apps.plots import render_plots
 
     rows, extras = [], {}

@@ -32,8 +32,9 @@ def show_model_card(model) -> None:
     selection = card.get("selection", {})
     scores = ", ".join(f"{k} {v:.3f}" for k, v in selection.get("cv_auc", {}).items() if v is not None)
     st.caption(f"Family: **{card.get('family')}** ({selection.get('mode', '?')}; CV AUC: {scores}) · calibration: "
-               f"{card.get('calibration', {}).get('method')} · target {card.get('target')!r}, default = "
-               f"{card.get('label_map', {}).get('positive')!r} · trained on {card.get('training', {}).get('rows', '?')} rows")
+               f"{card.get('calibration', {}).get('method')} · target {common.escape_markdown(repr(card.get('target')))}, "
+               f"default = {common.escape_markdown(repr(card.get('label_map', {}).get('positive')))} · trained on "
+               f"{card.get('training', {}).get('rows', '?')} rows")
 
 
 def applicant_form(model) -> dict | None:
@@ -73,7 +74,8 @@ def predict_tab(model) -> None:
 
         st.plotly_chart(figure("Points per characteristic", score_waterfall(explained, shown=MAX_SHOWN)), width="stretch")
         if explained["reasons"]:
-            st.markdown("**Top reasons**\n" + "\n".join(f"- {r['text']}" for r in explained["reasons"]))
+            reasons = "\n".join(f"- {common.escape_markdown(reason['text'])}" for reason in explained["reasons"])
+            st.markdown(f"**Top reasons**\n{reasons}")
         return
     if mode == "Upload a table":
         upload = st.file_uploader("Applicants (CSV / Parquet / .data)", key="risk-upload")

@@ -89,11 +89,12 @@ if st.button("Run the chain", key="chain-run"):
     if result is not None:
         heard, (label, translated, via), sentiment = result
         left, middle, right = st.columns(3)
-        left.metric("Transcript", heard["language"])
-        left.write(heard["text"])
+        language = common.escape_markdown(str(heard["language"]))  # what was heard and made of it, shown as it is
+        left.metric("Transcript", language)
+        left.write(common.escape_markdown(heard["text"]))
         if heard.get("language_probability") is not None:
-            left.caption(f"language {heard['language']}, p = {heard['language_probability']:.2f}")
+            left.caption(f"language {language}, p = {heard['language_probability']:.2f}")
         middle.metric(label, "")
-        middle.write(translated)
+        middle.write(common.escape_markdown(translated))
         middle.caption(via)
-        right.metric("Sentiment", sentiment["label"], f"p = {sentiment['score']:.2f}")
+        right.metric("Sentiment", common.escape_markdown(str(sentiment["label"])), f"p = {sentiment['score']:.2f}")

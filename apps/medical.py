@@ -113,7 +113,8 @@ def _viewer(image: medical_io.MedicalImage, mask: np.ndarray | None = None, labe
     st.image(common.display_image(_overlay(grey, shown, opacity), width), caption=f"{image.modality} · shape "
              f"{list(image.array.shape)} · spacing {[round(s, 3) for s in image.spacing]} mm", width=width or "content")
     if mask is not None and labels:
-        st.caption(" · ".join(f"{name}: rgb{tuple(int(c) for c in COLOURS[min(k, len(COLOURS) - 1)])}"
+        st.caption(" · ".join(f"{common.escape_markdown(str(name))}: "
+                              f"rgb{tuple(int(c) for c in COLOURS[min(k, len(COLOURS) - 1)])}"
                               for k, name in enumerate(labels) if k))
 
 
@@ -153,7 +154,7 @@ def _classification_predict(model, image: medical_io.MedicalImage) -> None:
     if not record:
         return
     record = record[0]
-    st.metric("Prediction", record["label"], f"p = {record['score']:.3f}")
+    st.metric("Prediction", common.escape_markdown(str(record["label"])), f"p = {record['score']:.3f}")
     common.record_warnings(record)
     st.bar_chart(pl.DataFrame({"class": list(record["probabilities"]), "probability": list(record["probabilities"].values())}),
                  x="class", y="probability")

@@ -151,8 +151,9 @@ def sentiment_section() -> None:
                 table = pl.DataFrame({"text": texts, "label": [r["label"] for r in records],
                                       "score": [r["score"] for r in records]})
                 common.prediction_table(table, "texts", records=records)  # e.g. "!!!": its score is a guess
-                st.caption(f"Word attributions for the first text (predicted {explanation['label']}, "
-                           f"{explanation['score']:.2f}); shading = drop in the label's log-odds without the word")
+                st.caption(f"Word attributions for the first text (predicted "
+                           f"{common.escape_markdown(str(explanation['label']))}, {explanation['score']:.2f}); shading = "
+                           "drop in the label's log-odds without the word")
                 if len(records) > 1:  # a one-text table shows its warnings above it already
                     common.record_warnings(explanation)
                 st.markdown(attribution_html(explanation["tokens"]), unsafe_allow_html=True)

@@ -16,13 +16,20 @@ FILE_SUFFIXES = {".txt", ".tsv", ".csv", ".jsonl", ".parquet"}
 
 
 def _language(code: str) -> str:
-    return f"{_language_name(code)} ({code})"
+    return f"{_language_name(code)} ({_code(code)})"
 
 
 def _language_name(code: str) -> str:
     from nlp.translation import LANGUAGE_NAMES
 
-    return LANGUAGE_NAMES.get(code, code)
+    return LANGUAGE_NAMES.get(code) or _code(code)
+
+
+def _code(code: str) -> str:
+    """A language code as Markdown shows it: a code the package does not know (typed for a multilingual model) escaped."""
+    from nlp.translation import LANGUAGE_NAMES
+
+    return code if code in LANGUAGE_NAMES else common.escape_markdown(code)
 
 
 def _language_suffixes() -> list[str]:
@@ -77,6 +84,7 @@ def _pair_from(source: str, pairs: list[tuple[str, str]], current: tuple[str, st
 def _say_named_language(named: str, name: str, pair: tuple[str, str], pairs: list[tuple[str, str]]) -> None:
     """Say which source language the file name `name` gave, and whether the pair translates from it (`pairs`: the
     model's, none for a multilingual model)."""
+    name = common.escape_markdown(name)  # the user's file name, shown as it is
     if pair[0] == named:
         st.info(f"Translating from {_language(named)}: the language taken from the file name {name}.")
     elif pairs and all(source != named for source, _ in pairs):

@@ -83,11 +83,11 @@ def draw_transcript(record: dict) -> None:
         st.caption(f"Translated by {record['translated_by']} from the transcript")
     language = ""
     if record.get("language"):
-        language = f" · language {record['language']}"
+        language = f" · language {common.escape_markdown(str(record['language']))}"
         if record.get("language_probability") is not None:
             language += f" (p = {record['language_probability']:.2f})"
         if record.get("text_language") and record["text_language"] != record["language"]:
-            language += f" · text translated to {record['text_language']}"
+            language += f" · text translated to {common.escape_markdown(str(record['text_language']))}"
     st.caption(f"{record['duration_s']:.1f} s of audio{language}")
 
 

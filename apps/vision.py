@@ -113,13 +113,15 @@ def _classify(model, image: Image.Image) -> None:
     import polars as pl
 
     left, right = st.columns(2)
-    left.image(common.display_image(image), caption=f"{record[0]['label']} ({record[0]['score']:.1%})", width="stretch")
+    label = common.escape_markdown(str(record[0]["label"]))  # a class name from the training data, shown as it is
+    left.image(common.display_image(image), caption=f"{label} ({record[0]['score']:.1%})", width="stretch")
     common.record_warnings(record[0])
     right.bar_chart(pl.DataFrame(record[0]["top_k"]).to_pandas().set_index("label"), horizontal=True)
     if st.checkbox("Grad-CAM: where the model looked", key="vision-gradcam"):
         cam = common.run_safely(model.explain, image)
         if cam is not None:
-            st.image(common.display_image(_overlay(image, cam["heatmap"])), caption=f"Grad-CAM for {cam['label']}", width="stretch")
+            st.image(common.display_image(_overlay(image, cam["heatmap"])),
+                     caption=f"Grad-CAM for {common.escape_markdown(str(cam['label']))}", width="stretch")
 
 
 def _detect(model, image: Image.Image) -> None:

@@ -108,6 +108,30 @@ def test_sentiment_and_qa_show_a_spinner_and_the_answer_as_typed(home, monkeypat
     assert answers and r"\*\*bold\*\* \$x\^2\$ \# not a heading" in answers[0], answers
 
 
+class TrickyLabels(FakeSentiment):
+    """A model retrained on labels of the user's own: one reads as Markdown."""
+
+    def __init__(self):
+        self.predicted = []
+
+    def predict(self, texts):
+        self.predicted.append(list(texts))
+        return [{"label": TRICKY, "score": 0.9} for _ in texts]
+
+    def explain(self, text):
+        return [{"label": TRICKY, "score": 0.9, "tokens": [{"token": "fine", "weight": 0.5}]}]
+
+
+def test_a_predicted_label_is_shown_as_typed(home, monkeypatch):
+    from apps.common import escape_markdown
+
+    app = _page(monkeypatch, TrickyLabels(), "nlp.py", {}, "nlp", "nlp.sentiment", "nlp.qa")
+    app.button(key="nlp-sentiment-run").click().run()
+    assert not app.exception
+    captions = [c.value for c in app.caption if c.value.startswith("Word attributions")]
+    assert captions and f"predicted {escape_markdown(TRICKY)}," in captions[0], captions
+
+
 def test_translation_output_is_plain_text(home, monkeypatch):
     app = _page(monkeypatch, FakeTranslator(), "nlp.py", {"nlp-task": "Translation"}, "nlp", "nlp.translation")
     app.button(key="translation-run").click().run()

@@ -75,10 +75,11 @@ def _analyse(monkeypatch, model, text: str) -> AppTest:
 
 
 def test_a_sentiment_text_with_no_words_shows_its_warning(home, monkeypatch, tiny_sentiment):
+    from apps.common import escape_markdown
     from nlp._emoji import NO_WORDS
 
     app = _analyse(monkeypatch, tiny_sentiment, "!!!")
-    assert [w.value for w in app.warning] == [NO_WORDS]  # one text: its warning whole, once
+    assert [w.value for w in app.warning] == [escape_markdown(NO_WORDS)]  # one text: its warning whole, once
     assert app.dataframe[0].value["warnings"].tolist() == [NO_WORDS]
 
 
@@ -96,20 +97,31 @@ def test_a_sentiment_table_counts_its_warnings_and_names_them_in_a_column(home, 
 # --- Risk: a category not seen in training --------------------------------------------------------------------------
 
 
-def test_risk_table_with_an_unseen_category_shows_the_warnings_and_downloads_as_csv(home, monkeypatch, downloads):
-    import polars as pl
-
+@pytest.fixture(scope="module")
+def risk():
+    """A tiny credit-risk model and the applicants it was fitted on."""
     _preimport("finance", "finance.risk")
     from finance.risk import RiskScorer
     from tests.finance.contract_cases import synthetic_applicants, tiny_config
 
     frame = synthetic_applicants(200)
-    model = RiskScorer().fit(frame, config=tiny_config())
+    return RiskScorer().fit(frame, config=tiny_config()), frame
+
+
+def _score(monkeypatch, model, applicants, name: str = "applicants.csv") -> AppTest:
+    app = _page(monkeypatch, model, "finance.py", {"risk-input": "Upload a table"}, "finance", "finance.risk")
+    _upload(app, "risk-upload", name, applicants.write_csv().encode(), "text/csv")
+    _ok(app)
+    return app
+
+
+def test_risk_table_with_an_unseen_category_shows_the_warnings_and_downloads_as_csv(home, monkeypatch, downloads, risk):
+    import polars as pl
+
+    model, frame = risk
     applicants = frame.drop("default").head(5).with_columns(
         pl.Series("housing", ["own", "houseboat", "rent", "houseboat", "mortgage"]))
-    app = _page(monkeypatch, model, "finance.py", {"risk-input": "Upload a table"}, "finance", "finance.risk")
-    _upload(app, "risk-upload", "applicants.csv", applicants.write_csv().encode(), "text/csv")
-    _ok(app)
+    app = _score(monkeypatch, model, applicants)
     shown = app.dataframe[0].value
     flagged = [text for text in shown["warnings"].tolist() if text]
     assert len(flagged) == 2 and all("housing: 'houseboat' was not in the training data" in t for t in flagged), flagged
@@ -126,6 +138,46 @@ def test_risk_table_with_an_unseen_category_shows_the_warnings_and_downloads_as_
     assert [bool(text) for text in shown["pred_warnings"]] == [False, True, False, True, False]
     assert any(w.startswith("2 of 5 applicants have a warning (shown in their 'pred_warnings' column)")
                for w in [w.value for w in app.warning])
+
+
+CELLS = ["pass --set family=gbm", "/tmp/x/y", f"{Path.home()}/notes", "it's --option sheet=NAME ('Data') 'x'"]
+
+
+def test_risk_warnings_quote_each_cell_as_the_file_has_it(home, monkeypatch, downloads, risk):
+    """A warning's value is the user's: never reworded as a command-line hint nor scrubbed as a server path, on screen
+    and in the CSV download."""
+    import polars as pl
+
+    model, frame = risk
+    applicants = frame.drop("default").head(len(CELLS)).with_columns(pl.Series("housing", CELLS))
+    app = _score(monkeypatch, model, applicants)
+    shown = app.dataframe[0].value["warnings"].tolist()
+    for cell, warning in zip(CELLS, shown):
+        assert warning.startswith(f"housing: '{cell}' was not in the training data; scored "), (cell, warning)
+    downloaded = pl.read_csv(io.BytesIO(downloads["risk-download"]))
+    assert downloaded["warnings"].to_list() == shown
+    assert downloaded["housing"].to_list() == CELLS
+
+
+def test_a_one_row_risk_warning_shows_markdown_in_a_cell_as_typed(home, monkeypatch, risk):
+    """One row: its warning is an st.warning, whose Markdown would make a cell a live link, bold text or LaTeX."""
+    import polars as pl
+
+    from apps.common import escape_markdown
+
+    model, frame = risk
+    cell = "[click me](http://evil.example) **x** $y$"
+    app = _score(monkeypatch, model, frame.drop("default").head(1).with_columns(pl.Series("housing", [cell])), "one.csv")
+    warnings = [w.value for w in app.warning]
+    assert len(warnings) == 1 and escape_markdown(f"housing: '{cell}' was not in the training data") in warnings[0]
+    assert "[click me](" not in warnings[0] and "**x**" not in warnings[0] and "$y$" not in warnings[0], warnings
+
+
+def test_a_warning_keeps_the_value_it_quotes_and_rewords_the_rest():
+    from apps.common import warning_message
+
+    shown = warning_message("job: 'a --set b=c' is new; retrain with --set family=gbm")
+    assert shown == "job: 'a --set b=c' is new; retrain with family=gbm in 'Config overrides' on the Retrain tab", shown
 
 
 def test_csv_bytes_joins_list_columns_and_keeps_the_rest(home):
