@@ -589,14 +589,16 @@ def picked_column(head, pick: Callable[[Any], Any]) -> str | None:
     return columns[int(value)] if is_position and 0 <= value < len(columns) else None
 
 
-def column_pickers(head, controls: dict[str, tuple[str, Callable[[Any], Any]]], key: str) -> dict[str, str]:
+def column_pickers(head, controls: dict[str, tuple[str, Callable[[Any], Any]]], key: str,
+                   upload: Path | str | None = None) -> dict[str, str]:
     """One select box per reader option of `controls` (option -> (label, pick)) for an uploaded table `head`: its
-    columns, preselected with the column the package picks by itself (`picked_column`). Returns the options to pass to
-    the reader: none while every box shows the package's own choice (the table reads exactly as it would alone), else
-    every chosen column."""
+    columns, preselected with the column the package picks by itself (`picked_column`). `upload`: the saved upload the
+    table is (`kept_upload`), so that another upload gets fresh boxes, preselected for it. Returns the options to pass
+    to the reader: none while every box shows the package's own choice (the table reads exactly as it would alone),
+    else every chosen column."""
     columns = list(head.columns)
     picked = {option: picked_column(head, pick) for option, (_, pick) in controls.items()}
-    digest = hashlib.sha1("\x00".join(columns).encode()).hexdigest()[:10]  # another table: fresh boxes
+    digest = hashlib.sha1("\x00".join([str(upload), *columns]).encode()).hexdigest()[:10]  # another upload: fresh boxes
     chosen = {}
     for place, (option, (label, _)) in zip(st.columns(len(controls)), controls.items()):
         default = picked[option]

@@ -107,10 +107,10 @@ def sentiment_text_column(upload) -> dict:
     per line)."""
     if upload is None or Path(upload.name).suffix.lower() == ".txt":
         return {}
-    _, head = common.uploaded_table(upload, TABLE_SUFFIXES)
+    path, head = common.uploaded_table(upload, TABLE_SUFFIXES)
     if head is None:  # not a table: the run says what is wrong with it
         return {}
-    return common.column_pickers(head, {"column": ("Text column", _text_of)}, "nlp-sentiment")
+    return common.column_pickers(head, {"column": ("Text column", _text_of)}, "nlp-sentiment", upload=path)
 
 
 def sentiment_labelled_columns(path: Path, head, key: str) -> dict:
@@ -123,7 +123,8 @@ def sentiment_labelled_columns(path: Path, head, key: str) -> dict:
             return {}
     except InputError:  # a broken label-first file: reading it says where
         return {}
-    return common.column_pickers(head, {"column": ("Text column", _text_of), "target": ("Label column", _label_of)}, key)
+    return common.column_pickers(head, {"column": ("Text column", _text_of), "target": ("Label column", _label_of)}, key,
+                                 upload=path)
 
 
 def sentiment_section() -> None:

@@ -119,7 +119,7 @@ def _inputs(model, key: str) -> tuple[list[str] | None, object | None]:
         _, head = common.uploaded_table(upload)
         if head is not None:
             options = common.column_pickers(head, {"column": ("Text column", lambda probe: model.frame_inputs(probe)[0])},
-                                            key)
+                                            key, upload=path)
     return common.run_safely(Translator.read_inputs, path, **options), upload
 
 

@@ -303,3 +303,20 @@ def _file(folder: Path, name: str, content: bytes) -> Path:
     path = folder / name
     path.write_bytes(content)
     return path
+
+
+# --- Another upload: fresh boxes -----------------------------------------------------------------------------------
+
+
+def test_a_new_upload_with_the_same_columns_gets_its_own_preselection(home, monkeypatch):
+    """Two headerless TSVs (columns 0 and 1), the second label-first: its box preselects what the reader picks for it,
+    not the first file's choice."""
+    model = FakeSentiment()
+    app = _page(monkeypatch, model)
+    _upload(app, "nlp-sentiment-upload", "a.tsv", TABLES["headerless"][1])
+    assert _picker(app, "nlp-sentiment-column-").value == "0"
+    _upload(app, "nlp-sentiment-upload", "b.tsv", TABLES["headerless, label first"][1])
+    assert _picker(app, "nlp-sentiment-column-").value == "1"
+    app.button(key="nlp-sentiment-run").click().run()
+    _ok(app)
+    assert model.predicted[-1] == ["A truly fine film with a very good cast.", "Dull and far too long for what it is."]
