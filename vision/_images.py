@@ -1,4 +1,5 @@
-"""Image inputs shared by the vision tasks: unlabelled input lists and safe decoding of a batch."""
+"""Image inputs shared by the vision tasks: what counts as one image or many, batch sizes, unlabelled input lists,
+labelled tables, and safe decoding of a batch."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from core.data import IMAGE_SUFFIXES, open_image, read_table, resolve_inside
 from core.data.paths import is_hidden, require_path
 from core.errors import InputError
 
-__all__ = ["read_image_inputs", "decode_images", "frame_image_column"]
+__all__ = ["read_image_inputs", "image_list", "check_batch_size", "decode_images", "frame_image_column"]
 
 PATH_COLUMNS = ("path", "image", "file", "filename")
+ACCEPTED = ("an image path, bytes, a PIL image or a numpy array ((H, W) grey, (H, W, C) colour, (N, H, W, C) for N "
+            "images), or a list / tuple of them")
+CHANNELS = (1, 2, 3, 4)  # grey, grey + alpha, RGB, RGBA: what PIL builds from an (H, W, C) uint8 array
 
 
 def read_image_inputs(path: str | Path, column: str | None = None) -> list[Path]:
@@ -40,16 +44,77 @@ def read_image_inputs(path: str | Path, column: str | None = None) -> list[Path]
     return [path]
 
 
+def image_list(inputs: Any) -> list[Any]:
+    """The images in `inputs`, as a list: a path, bytes, PIL image or (H, W) / (H, W, C) array is one image; a list or
+    tuple of them, or an (N, H, W, C) array, is many. None, a table or an unsupported type -> `InputError`.
+
+    >>> import numpy as np
+    >>> len(image_list(np.zeros((64, 80, 3), np.uint8))), len(image_list(np.zeros((2, 64, 80, 3), np.uint8)))
+    (1, 2)
+    >>> image_list(None)
+    Traceback (most recent call last):
+    core.errors.InputError: no images given (None); pass an image path, bytes, a PIL image or a numpy array ((H, W) grey, (H, W, C) colour, (N, H, W, C) for N images), or a list / tuple of them
+    """
+    import numpy as np
+
+    if inputs is None:
+        raise InputError(f"no images given (None); pass {ACCEPTED}")
+    if isinstance(inputs, (str, Path, bytes, bytearray, memoryview)) or hasattr(inputs, "getbands") or hasattr(inputs, "read"):
+        return [inputs]
+    if isinstance(inputs, np.ndarray):
+        if inputs.ndim in (2, 3):
+            _check_array(inputs)
+            return [inputs]
+        if inputs.ndim == 4:
+            return list(inputs)
+        if inputs.ndim == 1 and inputs.dtype.kind in "OUS":  # an array of paths
+            return inputs.tolist()
+        raise InputError(f"an image array must be (H, W), (H, W, C) or (N, H, W, C); got shape {inputs.shape}")
+    if hasattr(inputs, "columns"):
+        raise InputError(f"a table is not a list of images; score a table of image paths with predict_frame(frame, "
+                         f"columns='path'), or pass {ACCEPTED}")
+    if isinstance(inputs, (dict, set, frozenset)) or not hasattr(inputs, "__iter__") or hasattr(inputs, "ndim"):
+        raise InputError(f"cannot read images from {type(inputs).__name__}; pass {ACCEPTED}")
+    return list(inputs)
+
+
+def _check_array(array: Any) -> None:
+    """An (H, W) or (H, W, C) image array with 1-4 channels; a stack of grey images (N, H, W) is refused with a hint."""
+    if array.ndim == 3 and array.shape[2] not in CHANNELS:
+        raise InputError(f"an (H, W, C) image array has 1 to 4 channels, got shape {array.shape}; for N grey images "
+                         "pass an (N, H, W, 1) array or a list of (H, W) arrays")
+
+
+def check_batch_size(batch_size: Any, default: int) -> int:
+    """`batch_size`, or `default` when it is None; anything but a whole number >= 1 -> `InputError`.
+
+    >>> check_batch_size(None, 64), check_batch_size(8, 64)
+    (64, 8)
+    >>> check_batch_size(0, 64)
+    Traceback (most recent call last):
+    core.errors.InputError: batch_size must be a whole number >= 1 (images per forward pass), got 0
+    """
+    import numbers
+
+    if batch_size is None:
+        return default
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+        raise InputError(f"batch_size must be a whole number >= 1 (images per forward pass), got {batch_size!r}")
+    return int(batch_size)
+
+
 def decode_images(inputs: Any, mode: str = "RGB") -> list[Any]:
-    """Decode a list of paths / bytes / arrays / PIL images into PIL images (`InputError` on the first bad one)."""
-    if isinstance(inputs, (str, Path, bytes)) or hasattr(inputs, "ndim") or hasattr(inputs, "getbands"):
-        inputs = [inputs]
-    inputs = list(inputs)
+    """Decode images (see `image_list` for what one image or many is) into PIL images (`InputError` on the first bad one)."""
+    import numpy as np
+
+    inputs = image_list(inputs)
     if not inputs:
-        raise InputError("no images given; pass a list of image paths, bytes or arrays")
+        raise InputError(f"no images given; pass {ACCEPTED}")
     images = []
     for index, item in enumerate(inputs):
         try:
+            if isinstance(item, np.ndarray):
+                _check_array(item)
             images.append(open_image(item, mode=mode))
         except InputError as error:
             raise InputError(f"image {index + 1} of {len(inputs)}: {error}" if len(inputs) > 1 else str(error)) from error

@@ -28,7 +28,8 @@ from core.evaluate import bars_plot, confusion_plot, metric_card, metric_with_ci
 from core.protocols import TaskModel, iter_batches
 from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
-from vision._images import decode_images, frame_image_column, read_image_inputs
+from vision._images import (ACCEPTED, check_batch_size, decode_images, frame_image_column, image_list,
+                            read_image_inputs)
 
 __all__ = ["ImageClassifier", "ClassifierConfig", "load", "fashion_mnist_sample"]
 
@@ -334,11 +335,12 @@ class ImageClassifier(TaskModel):
         """Class probabilities, shape (N, classes), columns in `label_names` order; with `features`, also the
         pooled penultimate features (N, D) from the same forward pass."""
         self._require_fitted("network")
-        inputs = [inputs] if isinstance(inputs, (str, Path, bytes)) else list(inputs)
+        batch_size = check_batch_size(batch_size, self.default_batch_size)
+        inputs = image_list(inputs)
         if not inputs:
-            raise InputError("no images given; pass a list of image paths, bytes or arrays")
+            raise InputError(f"no images given; pass {ACCEPTED}")
         outputs, pooled = [], []
-        for chunk in iter_batches(inputs, batch_size or self.default_batch_size):
+        for chunk in iter_batches(inputs, batch_size):
             batch = self._tensors(decode_images(chunk, self.image_mode))
             if features:
                 probabilities, chunk_features = self._forward_with_features(batch)
@@ -350,7 +352,8 @@ class ImageClassifier(TaskModel):
         return (probabilities, torch.cat(pooled).numpy()) if features else probabilities
 
     def predict(self, inputs: Any, batch_size: int | None = None, top_k: int = 5) -> list[dict[str, Any]]:
-        """Top-k labels with scores per image.
+        """Top-k labels with scores per image: one record for one image (a path, bytes, PIL image, (H, W) or
+        (H, W, C) array), one per image for a list of them or an (N, H, W, C) array.
 
         >>> ImageClassifier.load().predict([np.zeros((28, 28), np.uint8)])[0]["label"]  # doctest: +SKIP
         'Bag'
@@ -369,7 +372,10 @@ class ImageClassifier(TaskModel):
     def explain(self, inputs: Any, target: str | None = None) -> dict[str, Any]:
         """Grad-CAM of one image: `heatmap` (H x W list in [0, 1], at the model's input size) for `target` or the top class."""
         self._require_fitted("network")
-        image = decode_images(inputs if isinstance(inputs, list) else [inputs], self.image_mode)[0]
+        images = image_list(inputs)
+        if len(images) != 1:
+            raise InputError(f"explain takes one image (Grad-CAM of it), got {len(images)}; call it once per image")
+        image = decode_images(images, self.image_mode)[0]
         tensor = self._tensors([image]).to(self.device_)
         with self._lock, torch.enable_grad():
             features = self.network.forward_features(tensor)
@@ -406,6 +412,7 @@ class ImageClassifier(TaskModel):
         from torchmetrics.functional.classification import (multiclass_accuracy, multiclass_confusion_matrix,
                                                              multiclass_f1_score, multiclass_recall)
 
+        batch_size = check_batch_size(batch_size, self.default_batch_size)
         items = self._items(data)
         data_labels = sorted({label for _, label, _ in items})
         unknown = [label for label in data_labels if label not in self.label_names]

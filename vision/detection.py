@@ -25,7 +25,8 @@ from core.train import MetricsLog, TrainConfig, Trainer
 from vision import _lite_detector as lite
 from vision._darknet import DarknetYolo
 from vision._detection_data import (DetectionData, convert_detection_data, detection_report, read_detection_data)
-from vision._images import decode_images, frame_image_column, read_image_inputs
+from vision._images import (ACCEPTED, check_batch_size, decode_images, frame_image_column, image_list,
+                            read_image_inputs)
 
 __all__ = ["Detector", "DetectorConfig", "load"]
 
@@ -388,17 +389,19 @@ class Detector(TaskModel):
 
     # -- inference --------------------------------------------------------------------------------------
     def predict(self, inputs: Any, batch_size: int | None = None, score_threshold: float | None = None) -> list[dict[str, Any]]:
-        """Boxes (x1, y1, x2, y2 pixels) with labels and scores per image, above `score_threshold`."""
+        """Boxes (x1, y1, x2, y2 pixels) with labels and scores per image, above `score_threshold`: one record for one
+        image (a path, bytes, PIL image, (H, W) or (H, W, C) array), one per image for a list or an (N, H, W, C) array."""
         self._require_fitted("network")
         threshold = self.score_threshold if score_threshold is None else score_threshold
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 <= threshold <= 1.0:
             raise InputError(f"score_threshold must be a number from 0 to 1 (boxes scoring below it are dropped), "
                              f"got {threshold!r}")
-        inputs = [inputs] if isinstance(inputs, (str, Path, bytes)) else list(inputs)
+        batch_size = check_batch_size(batch_size, self.default_batch_size)
+        inputs = image_list(inputs)
         if not inputs:
-            raise InputError("no images given; pass a list of image paths, bytes or arrays")
+            raise InputError(f"no images given; pass {ACCEPTED}")
         records = []
-        for chunk in iter_batches(inputs, batch_size or self.default_batch_size):
+        for chunk in iter_batches(inputs, batch_size):
             images = decode_images(chunk, "RGB")
             for image, detections in zip(images, self._detect(images, threshold)):
                 records.append({"width": image.width, "height": image.height, "detections": detections})
@@ -466,6 +469,7 @@ class Detector(TaskModel):
         """COCO mAP@[.5:.95], mAP@.5 and recall (torchmetrics MeanAveragePrecision) with image-bootstrap CIs,
         plus per-class AP. Data classes the model cannot name are listed under `classes_unknown_to_model` (scored
         only when no class overlaps: then every AP is 0 and the card carries a `warning` on how to fine-tune)."""
+        batch_size = check_batch_size(batch_size, self.default_batch_size)
         data = self._data(data)
         known = set(self.label_names) - {"__background__"}
         data_classes = sorted({label for sample in data.samples for label in sample.labels})
