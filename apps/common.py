@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import itertools
 import logging
 import re
 import tempfile
@@ -595,7 +596,7 @@ def column_pickers(head, controls: dict[str, tuple[str, Callable[[Any], Any]]], 
     columns, preselected with the column the package picks by itself (`picked_column`). `upload`: the saved upload the
     table is (`kept_upload`), so that another upload gets fresh boxes, preselected for it. Returns the options to pass
     to the reader: none while every box shows the package's own choice (the table reads exactly as it would alone),
-    else every chosen column."""
+    else every chosen column. Raises InputError when two boxes hold the same column."""
     columns = list(head.columns)
     picked = {option: picked_column(head, pick) for option, (_, pick) in controls.items()}
     digest = hashlib.sha1("\x00".join([str(upload), *columns]).encode()).hexdigest()[:10]  # another upload: fresh boxes
@@ -605,6 +606,12 @@ def column_pickers(head, controls: dict[str, tuple[str, Callable[[Any], Any]]], 
         chosen[option] = place.selectbox(
             label, columns, index=columns.index(default) if default in columns else None, placeholder="Choose a column",
             key=f"{key}-{option}-{digest}", help="Preselected: the column read when none is chosen (found by its name)")
+    labels = {option: label for option, (label, _) in controls.items()}
+    for first, second in itertools.combinations(controls, 2):
+        if chosen[first] is not None and chosen[first] == chosen[second]:
+            what = [labels[option].removesuffix(" column").lower() for option in (first, second)]
+            raise InputError(f"{chosen[first]!r} is chosen under both {labels[first]!r} and {labels[second]!r}: choose "
+                             f"different columns for {what[0]} and {what[1]}")
     if chosen == picked:
         return {}
     return {option: column for option, column in chosen.items() if column is not None}
@@ -647,8 +654,10 @@ def evaluate_tab(task: str, model, read_options: dict | None = None, suffixes: s
     The last card stays on screen across reruns, but only for the model that made it."""
     upload = st.file_uploader("Labelled data (file or .zip of a folder)", key=f"{task}-evaluate-upload")
     allowed = None if suffixes is None else suffixes | {".zip"}
-    options = {**(read_options or {}), **_column_options(columns, upload, allowed, f"{task}-evaluate")}
-    if upload is None or not st.button("Evaluate", key=f"{task}-evaluate-run"):
+    chosen = _column_options(columns, upload, allowed, f"{task}-evaluate")
+    options = {**(read_options or {}), **(chosen or {})}
+    clicked = upload is not None and st.button("Evaluate", key=f"{task}-evaluate-run", disabled=chosen is None)
+    if not clicked or chosen is None:
         card = st.session_state.get(f"{task}-evaluate-card")
         if card is None or st.session_state.get(f"{task}-evaluate-model") != id(model):
             return None
@@ -672,25 +681,31 @@ def retrain_tab(task: str, options: dict | None = None, suffixes: set[str] | Non
                 columns: ColumnChoice | None = None) -> None:
     """Upload training data and start a background job; shows live progress, cancel, and the queue.
 
-    `columns` draws the page's column pickers for an uploaded table and returns their reader options.
+    `columns` draws the page's column pickers for an uploaded table and returns their reader options; such a table is
+    read once before the job starts, so that a column the reader cannot find is said at once, not by a failed job.
     A saved model is only replaced when the user ticks the box that names it; a blank name is a new unique one."""
     from core import jobs
 
     upload = st.file_uploader("Training data (file or .zip of a folder)", key=f"{task}-train-upload")
     allowed = None if suffixes is None else suffixes | {".zip"}
-    options = {**(options or {}), **_column_options(columns, upload, allowed, f"{task}-train")}
+    chosen = _column_options(columns, upload, allowed, f"{task}-train")
+    options = {**(options or {}), **(chosen or {})}
     typed = st.text_input("Name of the new model (blank: a new name with the date and time)", key=f"{task}-train-name",
                           placeholder=f"{task.replace('.', '-')}-YYYYMMDD-HHMMSS-xxxx").strip()
     replace = _replace_choice(task, typed)
     overrides_text = st.text_input("Config overrides (key=value, separated by commas; lists in brackets, e.g. "
                                    'drop=["Age", "Job"])', key=f"{task}-train-overrides")
-    if upload is not None and st.button("Start training", key=f"{task}-train-start"):
+    clicked = upload is not None and st.button("Start training", key=f"{task}-train-start", disabled=chosen is None)
+    if clicked and chosen is not None:
         def start():
             from core.config import parse_assignments
 
             name = _checked_name(task, typed, replace) if typed else _unique_model_name(task)
             overrides = parse_assignments(split_overrides(overrides_text), flag="Config overrides")
             path = kept_upload(upload, allowed)
+            if columns is not None:
+                with st.spinner("Checking the columns…"):
+                    task_class(task).read_data(path, **options)
             return name, jobs.start_job(task, path, base=None, overrides=overrides, options=options or None, name=name,
                                         replace=replace)
 
@@ -702,12 +717,19 @@ def retrain_tab(task: str, options: dict | None = None, suffixes: set[str] | Non
     _job_panel(task)
 
 
-def _column_options(columns: ColumnChoice | None, upload, suffixes: set[str] | None, key: str) -> dict:
-    """The reader options a page's column pickers give for an uploaded table (none for other uploads)."""
+def _column_options(columns: ColumnChoice | None, upload, suffixes: set[str] | None, key: str) -> dict | None:
+    """The reader options a page's column pickers give for an uploaded table (none for other uploads); None, with the
+    reason on the page, when the choice cannot be read (one column chosen for two purposes)."""
     if columns is None or upload is None:
         return {}
     path, head = uploaded_table(upload, suffixes)
-    return columns(path, head, key) if head is not None else {}
+    if head is None:
+        return {}
+    try:
+        return columns(path, head, key)
+    except InputError as error:
+        show_error(error)
+        return None
 
 
 def _model_name(typed: str) -> str:

@@ -305,6 +305,44 @@ def _file(folder: Path, name: str, content: bytes) -> Path:
     return path
 
 
+# --- One column for two purposes, a retrain that cannot read its table ----------------------------------------------
+
+
+def test_one_column_for_text_and_label_is_refused_before_evaluating(home, monkeypatch):
+    model = FakeSentiment()
+    app = _page(monkeypatch, model)
+    _upload(app, "nlp.sentiment-evaluate-upload", "export.csv", EXPORT, "text/csv")
+    _picker(app, "nlp.sentiment-evaluate-column-").set_value("Review Text")
+    _picker(app, "nlp.sentiment-evaluate-target-").set_value("Review Text").run()
+    errors = [e.value for e in app.error]
+    assert errors and "choose different columns for text and label" in errors[0], errors
+    assert app.button(key="nlp.sentiment-evaluate-run").disabled and not model.evaluated
+    _picker(app, "nlp.sentiment-evaluate-target-").set_value("Rating").run()
+    app.button(key="nlp.sentiment-evaluate-run").click().run()
+    _ok(app)
+    assert model.evaluated[-1]["label"].to_list() == [5, 1, 4]
+
+
+def test_one_column_for_text_and_label_starts_no_training(home, monkeypatch, started):
+    app = _page(monkeypatch, FakeSentiment())
+    _upload(app, "nlp.sentiment-train-upload", "export.csv", EXPORT, "text/csv")
+    _picker(app, "nlp.sentiment-train-column-").set_value("Review Text")
+    _picker(app, "nlp.sentiment-train-target-").set_value("Review Text").run()
+    assert any("choose different columns for text and label" in e.value for e in app.error)
+    assert app.button(key="nlp.sentiment-train-start").disabled and not started
+
+
+def test_a_retrain_without_a_text_column_is_refused_on_the_spot(home, monkeypatch, started):
+    """Left empty, 'Text column' means the reader finds none: the Retrain tab says so now, not a failed job later."""
+    app = _page(monkeypatch, FakeSentiment())
+    _upload(app, "nlp.sentiment-train-upload", "export.csv", EXPORT, "text/csv")
+    assert _picker(app, "nlp.sentiment-train-column-").value is None
+    app.button(key="nlp.sentiment-train-start").click().run()
+    assert not app.exception and not started and not app.success
+    errors = [e.value for e in app.error]
+    assert errors and "needs a text column" in errors[0] and "Choose it under 'Text column'" in errors[0], errors
+
+
 # --- Another upload: fresh boxes -----------------------------------------------------------------------------------
 
 
