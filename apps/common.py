@@ -651,15 +651,17 @@ def evaluate_tab(task: str, model, read_options: dict | None = None, suffixes: s
     """Upload labelled data and show the model's metric card; returns the card on screen (or None).
 
     `columns` draws the page's column pickers for an uploaded table and returns their reader options.
-    The last card stays on screen across reruns, but only for the model that made it."""
+    The last card stays on screen across reruns, but only for the model, upload and reader options that made it."""
     upload = st.file_uploader("Labelled data (file or .zip of a folder)", key=f"{task}-evaluate-upload")
     allowed = None if suffixes is None else suffixes | {".zip"}
     chosen = _column_options(columns, upload, allowed, f"{task}-evaluate")
     options = {**(read_options or {}), **(chosen or {})}
+    made_by = (id(model), _upload_identity(upload), repr(sorted(options.items())))
     clicked = upload is not None and st.button("Evaluate", key=f"{task}-evaluate-run", disabled=chosen is None)
     if not clicked or chosen is None:
         card = st.session_state.get(f"{task}-evaluate-card")
-        if card is None or st.session_state.get(f"{task}-evaluate-model") != id(model):
+        if card is None or st.session_state.get(f"{task}-evaluate-for") != made_by:  # another file, column or model
+            st.session_state.pop(f"{task}-evaluate-card", None)
             return None
         metric_card_view(card)
         return card
@@ -672,7 +674,7 @@ def evaluate_tab(task: str, model, read_options: dict | None = None, suffixes: s
         card = run_safely(run)
     if card is not None:
         st.session_state[f"{task}-evaluate-card"] = card
-        st.session_state[f"{task}-evaluate-model"] = id(model)
+        st.session_state[f"{task}-evaluate-for"] = made_by
         metric_card_view(card)
     return card
 
@@ -730,6 +732,11 @@ def _column_options(columns: ColumnChoice | None, upload, suffixes: set[str] | N
     except InputError as error:
         show_error(error)
         return None
+
+
+def _upload_identity(upload) -> Any:
+    """What tells one upload from another (a new upload of the same file too)."""
+    return None if upload is None else (getattr(upload, "file_id", None), upload.name, upload.size)
 
 
 def _model_name(typed: str) -> str:

@@ -343,7 +343,7 @@ def test_a_retrain_without_a_text_column_is_refused_on_the_spot(home, monkeypatc
     assert errors and "needs a text column" in errors[0] and "Choose it under 'Text column'" in errors[0], errors
 
 
-# --- Another upload: fresh boxes -----------------------------------------------------------------------------------
+# --- Another upload: fresh boxes, no card of the last one -----------------------------------------------------------
 
 
 def test_a_new_upload_with_the_same_columns_gets_its_own_preselection(home, monkeypatch):
@@ -358,3 +358,21 @@ def test_a_new_upload_with_the_same_columns_gets_its_own_preselection(home, monk
     app.button(key="nlp-sentiment-run").click().run()
     _ok(app)
     assert model.predicted[-1] == ["A truly fine film with a very good cast.", "Dull and far too long for what it is."]
+
+
+def test_an_evaluation_card_goes_with_its_upload_and_columns(home, monkeypatch):
+    model = FakeSentiment()
+    app = _page(monkeypatch, model)
+    _upload(app, "nlp.sentiment-evaluate-upload", "a.csv", b"text,label\nGreat,1\nBad,0\nFine,1\n", "text/csv")
+    app.button(key="nlp.sentiment-evaluate-run").click().run()
+    assert [c.value for c in app.caption if "n = " in c.value] == ["nlp.sentiment · fake · n = 3"]
+    app.run()  # another rerun (any click elsewhere): the card stays
+    assert [c.value for c in app.caption if "n = " in c.value] == ["nlp.sentiment · fake · n = 3"]
+    _upload(app, "nlp.sentiment-evaluate-upload", "b.csv", EXPORT, "text/csv")
+    assert not [c.value for c in app.caption if "n = " in c.value]  # a.csv's card is not b.csv's
+    _picker(app, "nlp.sentiment-evaluate-column-").set_value("Review Text")
+    _picker(app, "nlp.sentiment-evaluate-target-").set_value("Rating").run()
+    app.button(key="nlp.sentiment-evaluate-run").click().run()
+    assert [c.value for c in app.caption if "n = " in c.value] == ["nlp.sentiment · fake · n = 3"]
+    _picker(app, "nlp.sentiment-evaluate-column-").set_value("Date").run()
+    assert not [c.value for c in app.caption if "n = " in c.value]  # made with other columns
