@@ -143,16 +143,28 @@ def sentiment_section() -> None:
                          if upload is not None else [line for line in text.splitlines() if line.strip()])
                 if not texts:
                     raise InputError("no text to analyse: type at least one line, or upload a table with a text column")
-                return texts, model.predict(texts), model.explain(texts[0])[0]
+                errors = getattr(texts, "errors", {})  # a blank line or cell: an error record in its place (as the CLI)
+                scored = [text for index, text in enumerate(texts) if index not in errors]
+                if not scored:
+                    raise InputError(f"no text to analyse: none of the {len(texts)} can be scored "
+                                     f"({next(iter(errors.values()))})")
+                predicted = iter(model.predict(scored))
+                records = [{"error": errors[index]} if index in errors else next(predicted) for index in range(len(texts))]
+                return list(texts), records, model.explain(scored[0])[0]
 
             with st.spinner("Analysing…"):
                 result = common.run_safely(run)
             if result is not None:
                 texts, records, explanation = result
-                table = pl.DataFrame({"text": texts, "label": [r["label"] for r in records],
-                                      "score": [r["score"] for r in records]})
+                table = pl.DataFrame({"text": texts, "label": [r.get("label") for r in records],
+                                      "score": [r.get("score") for r in records]}, schema_overrides={"score": pl.Float64})
+                failed = [r.get("error") for r in records]
+                if any(failed):
+                    table = table.with_columns(pl.Series("error", [common.page_message(error or "") for error in failed]))
+                    st.warning(f"{sum(map(bool, failed)):,} of {len(texts):,} texts could not be scored (their 'error' "
+                               "column says why, e.g. an empty line); the others were.")
                 common.prediction_table(table, "texts", records=records)  # e.g. "!!!": its score is a guess
-                st.caption(f"Word attributions for the first text (predicted "
+                st.caption(f"Word attributions for the first scored text (predicted "
                            f"{common.escape_markdown(str(explanation['label']))}, {explanation['score']:.2f}); shading = "
                            "drop in the label's log-odds without the word")
                 if len(records) > 1:  # a one-text table shows its warnings above it already

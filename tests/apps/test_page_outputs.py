@@ -132,6 +132,23 @@ def test_a_predicted_label_is_shown_as_typed(home, monkeypatch):
     assert captions and f"predicted {escape_markdown(TRICKY)}," in captions[0], captions
 
 
+@pytest.mark.parametrize("name, content", [("reviews.txt", b"Great film\n\nAwful plot\n"),
+                                           ("reviews.csv", b'text\nGreat film\n""\nAwful plot\n')])
+def test_a_blank_line_or_empty_cell_is_an_error_row_and_the_rest_is_scored(home, monkeypatch, name, content):
+    """As the command line's predict: the blank text gets an error in its row; it no longer stops the whole table."""
+    model = TrickyLabels()
+    app = _page(monkeypatch, model, "nlp.py", {}, "nlp", "nlp.sentiment", "nlp.qa")
+    _upload(app, "nlp-sentiment-upload", name, content, "text/plain")
+    app.button(key="nlp-sentiment-run").click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    assert model.predicted == [["Great film", "Awful plot"]]
+    table = app.dataframe[0].value
+    assert table["text"].tolist() == ["Great film", "", "Awful plot"]
+    assert [label is not None for label in table["label"]] == [True, False, True]
+    assert [bool(error) for error in table["error"]] == [False, True, False]
+    assert any(w.value.startswith("1 of 3 texts could not be scored") for w in app.warning), [w.value for w in app.warning]
+
+
 def test_translation_output_is_plain_text(home, monkeypatch):
     app = _page(monkeypatch, FakeTranslator(), "nlp.py", {"nlp-task": "Translation"}, "nlp", "nlp.translation")
     app.button(key="translation-run").click().run()
