@@ -50,10 +50,20 @@ def _choose_pair(model, key: str, named: str | None = None, upload=None) -> tupl
     marker = None if named is None else (upload.file_id, named, multilingual, tuple(pairs))
     if marker is not None and st.session_state.get(f"{key}-named-for") != marker:  # then the user may choose another
         st.session_state[f"{key}-named-for"] = marker
+        preselected = None
         if multilingual:
-            st.session_state[f"{key}-src-code"] = named
+            preselected = f"{key}-src-code", named
         elif len(pairs) > 1 and (match := _pair_from(named, pairs, st.session_state.get(f"{key}-pair", default), model)):
-            st.session_state[f"{key}-pair"] = match
+            preselected = f"{key}-pair", match
+        if preselected is not None:
+            st.session_state[preselected[0]] = preselected[1]
+            st.session_state[f"{key}-named-choice"] = preselected
+    elif marker is None:  # this input names no language: what the last file's name chose goes, unless the user chose it
+        st.session_state.pop(f"{key}-named-for", None)
+        preselected = st.session_state.pop(f"{key}-named-choice", None)
+        if preselected is not None and st.session_state.get(preselected[0]) == preselected[1]:
+            st.session_state[preselected[0]] = (model.source_lang if preselected[0].endswith("-src-code") else
+                                                default if default in pairs else pairs[0])
     if multilingual:
         left, right = st.columns(2)
         source = left.text_input("Source language code", value=model.source_lang, key=f"{key}-src-code")

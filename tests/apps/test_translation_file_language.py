@@ -125,6 +125,46 @@ def test_a_multilingual_model_gets_the_file_language_as_its_source_code(home, mo
     assert model.asked == [("es", "en")]
 
 
+def test_the_next_input_without_a_language_is_translated_in_the_model_pair(home, monkeypatch):
+    """corp.es chose Spanish -> English; the next upload whose name gives no language, and typed text, are translated in
+    the model's own pair again (English sentences were 'translated' from Spanish, with nothing said)."""
+    model = FakeTranslator([("en", "es"), ("es", "en")])
+    app = _page(monkeypatch, model, TRANSLATION)
+    _upload(app, "translation-file", "corp.es", SPANISH, "text/plain")
+    assert app.selectbox(key="translation-pair").value == ("es", "en")
+    _upload(app, "translation-file", "notes.txt", b"The train leaves at eight.\n", "text/plain")
+    _ok(app)
+    assert app.selectbox(key="translation-pair").value == ("en", "es") and not app.info
+    app.button(key="translation-run").click().run()
+    assert model.asked == [("en", "es")]
+    _upload(app, "translation-file", "corp2.es", SPANISH, "text/plain")
+    assert app.selectbox(key="translation-pair").value == ("es", "en")
+    app.radio(key="translation-input-mode").set_value("Type text").run()
+    _ok(app)
+    assert app.selectbox(key="translation-pair").value == ("en", "es")
+
+
+def test_a_pair_the_user_chose_stays_for_the_next_input(home, monkeypatch):
+    model = FakeTranslator([("en", "es"), ("es", "en"), ("en", "ca")])
+    app = _page(monkeypatch, model, TRANSLATION)
+    _upload(app, "translation-file", "corp.es", SPANISH, "text/plain")
+    app.selectbox(key="translation-pair").set_value(("en", "ca")).run()
+    _upload(app, "translation-file", "notes.txt", b"The train leaves at eight.\n", "text/plain")
+    _ok(app)
+    assert app.selectbox(key="translation-pair").value == ("en", "ca")
+
+
+def test_a_multilingual_model_returns_to_its_source_code_for_a_file_without_a_language(home, monkeypatch):
+    model = FakeTranslator([])
+    model.multilingual_ = True
+    app = _page(monkeypatch, model, TRANSLATION)
+    _upload(app, "translation-file", "corp.es", SPANISH, "text/plain")
+    assert app.text_input(key="translation-src-code").value == "es"
+    _upload(app, "translation-file", "notes.txt", b"The train leaves at eight.\n", "text/plain")
+    _ok(app)
+    assert app.text_input(key="translation-src-code").value == "en"
+
+
 @pytest.mark.skipif(shutil.which("apertium") is None, reason="Debian apertium not installed")
 def test_the_apertium_default_translates_corp_es_from_spanish(home):
     from nlp import _apertium
