@@ -160,3 +160,22 @@ def test_a_table_scored_three_times_keeps_every_round(gbm_model):
     thrice = gbm_model.predict_frame(gbm_model.predict_frame(once))  # a download scored again used to fail
     assert [c for c in thrice.columns if c.endswith("pd")] == ["pd", "pred_pd", "pred2_pd"]
     assert thrice["pred2_pd"].to_list() == once["pd"].to_list()
+
+
+@pytest.mark.parametrize("edit, field", [
+    (lambda c: c.update(family="scorecard"), "family"),  # the weight files beside it are LightGBM's
+    (lambda c: c["scale"].update(pdo=0), "scale pdo"),  # every applicant scored 600 before
+    (lambda c: c["features"][0].update(kind="categorical", categories=None), "features"),
+])
+def test_a_hand_edited_risk_card_is_refused_naming_the_field(saved_gbm, tmp_path, edit, field):
+    import shutil
+
+    from core.errors import UnsafeArtifactError
+
+    edited = shutil.copytree(saved_gbm, tmp_path / "edited")
+    card = json.loads((edited / "card.json").read_text())
+    edit(card)
+    (edited / "card.json").write_text(json.dumps(card))
+    with pytest.raises(UnsafeArtifactError, match=f"card.json's {field}"):
+        RiskScorer.load(edited)
+    assert RiskScorer.load(saved_gbm).predict([applicant()])  # the saved card itself passes
