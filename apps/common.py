@@ -562,7 +562,8 @@ def _table_head(path: Path, rows: int):
 def picked_column(head, pick: Callable[[Any], Any]) -> str | None:
     """The column a package reader picks by itself in a table like `head` (None when it finds none): `pick` applies the
     reader's rule to a one-row probe where every column holds its own name (a numeric column holds its position, so a
-    rule that looks at types sees the same types) and returns the cell it read.
+    rule that looks at types sees the same types) and returns the cell it read. A rule that refuses that probe is asked
+    again with every column as text: the column it picks by its name is preselected, and its run says what is wrong.
 
     >>> import polars as pl
     >>> picked_column(pl.DataFrame({"id": [7], "Text": ["fine"]}), lambda probe: probe["Text"][0])
@@ -580,10 +581,14 @@ def picked_column(head, pick: Callable[[Any], Any]) -> str | None:
             with contextlib.suppress(pl.exceptions.PolarsError):  # a position too large for the type: its name
                 cell = pl.Series(name, [position]).cast(dtype)
         cells.append(cell)
-    try:
-        value = pick(pl.DataFrame(cells))
-    except VerticalsError:
-        return None
+    as_text = pl.DataFrame([pl.Series(name, [name], dtype=pl.String) for name in columns])
+    value = None
+    for probe in (pl.DataFrame(cells), as_text):
+        try:
+            value = pick(probe)
+            break
+        except VerticalsError:  # e.g. it found 'text' by its name and refused its numbers: asked again of text columns
+            continue
     if isinstance(value, str):
         return value if value in columns else None
     is_position = isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer()

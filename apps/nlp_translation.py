@@ -12,7 +12,7 @@ from apps import common
 TASK = "nlp.translation"
 MAX_SENTENCES = 500  # per request on the page; larger files go through `verticals predict`
 SAMPLE = "Hello, how are you?\nThe train leaves at eight in the morning.\nI would like a cup of coffee, please.\nWhere is the library?"
-FILE_SUFFIXES = {".txt", ".tsv", ".csv", ".jsonl", ".parquet"}
+TEXT_SUFFIXES = {".txt"}  # read one sentence per line; tables are what `Translator.read_inputs` reads as tables
 
 
 def _language(code: str) -> str:
@@ -117,7 +117,8 @@ def _inputs(model, key: str) -> tuple[list[str] | None, object | None]:
         text = st.text_area("One sentence per line", value=SAMPLE, height=150, key=f"{key}-text")
         return [line.strip() for line in text.split("\n") if line.strip()], None
     upload = st.file_uploader("Text file (one sentence per line; a name such as corpus.es says its language) or a table "
-                              "with a column of sentences", type=[s.lstrip(".") for s in FILE_SUFFIXES] + _language_suffixes(),
+                              "with a column of sentences (CSV/TSV/JSONL/Parquet/Excel)",
+                              type=sorted(s.lstrip(".") for s in TEXT_SUFFIXES | TABLE_INPUTS) + _language_suffixes(),
                               key=f"{key}-file")
     if upload is None:
         return None, None

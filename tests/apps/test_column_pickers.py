@@ -376,3 +376,35 @@ def test_an_evaluation_card_goes_with_its_upload_and_columns(home, monkeypatch):
     assert [c.value for c in app.caption if "n = " in c.value] == ["nlp.sentiment · fake · n = 3"]
     _picker(app, "nlp.sentiment-evaluate-column-").set_value("Date").run()
     assert not [c.value for c in app.caption if "n = " in c.value]  # made with other columns
+
+
+# --- Smaller -------------------------------------------------------------------------------------------------------
+
+
+def test_a_text_column_of_numbers_is_preselected_and_the_reader_says_what_is_wrong(home, monkeypatch):
+    """The reader picks 'text' by its name and refuses its numbers: the box shows 'text', the run the reader's reason."""
+    model = FakeSentiment()
+    app = _page(monkeypatch, model)
+    _upload(app, "nlp-sentiment-upload", "numbers.csv", b"text,label\n5,1\n3,0\n", "text/csv")
+    assert _picker(app, "nlp-sentiment-column-").value == "text"
+    app.button(key="nlp-sentiment-run").click().run()
+    errors = [e.value for e in app.error]
+    assert errors and "the text column 'text' holds Int64, not text" in errors[0], errors
+
+
+def test_translation_reads_a_workbook_as_its_package_does(home, monkeypatch, tmp_path):
+    import polars as pl
+
+    from nlp.translation import TABLE_INPUTS
+
+    model = FakeTranslator()
+    app = _page(monkeypatch, model, TRANSLATION)
+    offered = app.get("file_uploader")[0].proto.type
+    assert TABLE_INPUTS <= set(offered) and ".txt" in offered, offered  # .xlsx and .ods among them
+    book = tmp_path / "phrases.xlsx"
+    pl.DataFrame({"id": [1, 2], "source": ["Hello.", "Thank you."]}).write_excel(book)
+    _upload(app, "translation-file", "phrases.xlsx", book.read_bytes())
+    assert _picker(app, "translation-column-").value == "source"
+    app.button(key="translation-run").click().run()
+    _ok(app)
+    assert model.translated[-1] == ["Hello.", "Thank you."]
