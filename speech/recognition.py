@@ -27,7 +27,7 @@ from speech._data import read_speech_data
 from speech.audio import (AUDIO_SUFFIXES, SAMPLE_RATE_HZ, audio_duration_seconds, audio_warnings, load_audio, resample,
                           stream_audio, truncation_warning, wav_truncation)
 
-__all__ = ["SpeechRecognizer", "normalize_text", "target_text", "language_code", "NORMALISATION"]
+__all__ = ["SpeechRecognizer", "load", "normalize_text", "target_text", "language_code", "NORMALISATION"]
 
 NORMALISATION = ("Whisper's English text normaliser (transformers EnglishTextNormalizer, no spelling map): lower-case, "
                  "punctuation and bracketed text removed, numbers written as digits (fifteenth -> 15th, zero -> 0), "
@@ -101,7 +101,7 @@ def target_text(text: str) -> str:
 
 
 class SpeechRecognizer(TaskModel):
-    """Audio in (paths, bytes, 16 kHz arrays, `(array, rate)`), transcripts with timed, scored words out.
+    """Audio in (paths, bytes, file objects, 16 kHz arrays, `(array, rate)`), transcripts with timed, scored words out.
 
     >>> model = SpeechRecognizer.load()  # doctest: +SKIP
     >>> model.predict(["meeting.wav"])[0]["text"]  # doctest: +SKIP
@@ -370,6 +370,10 @@ class SpeechRecognizer(TaskModel):
         "language", "language_probability", "text_language", "duration_s", "warnings"}`, one record per input, in order;
         each names its input: the file `path`, else its 1-based `index` in `inputs`.
 
+        `inputs` is one recording (a path, bytes, a file object, a 16 kHz array, `(array, sample_rate)`), a list of
+        them, or a polars / pandas table, whose `audio` (else `path`) column is read. `batch_size` is a whole number
+        >= 1 (default `default_batch_size`).
+
         `source` forces the spoken language (a code such as "es"; detected when not given); `target` asks for text in
         that language (needs a multilingual model such as `whisper-base`). `translator` says how: "auto" (default)
         transcribes in the spoken language and translates the transcript with Apertium where that pair is installed
@@ -387,10 +391,8 @@ class SpeechRecognizer(TaskModel):
         if target and translator == "apertium" and language and not apertium_mode(language, target):
             raise InputError(f"no Apertium pair {language}->{target} is installed (apt-cache search apertium); use "
                              "translator='auto' or 'whisper'")
-        if isinstance(inputs, (str, Path, bytes, np.ndarray, dict, tuple)):
-            inputs = [inputs]
-        inputs = list(inputs)
-        batch_size = batch_size or self.default_batch_size
+        inputs = _as_inputs(inputs)
+        batch_size = _batch_size(batch_size, self.default_batch_size)
         if target is None or translator == "whisper":
             options = {"language": language, "task": whisper_task} if language or whisper_task != "transcribe" else {}
             records = self._records(inputs, batch_size, options)
@@ -615,6 +617,78 @@ class SpeechRecognizer(TaskModel):
 
     def write_weights(self, folder: Path) -> None:
         self.backend_.save(folder)
+
+
+def load(source: str | Path | None = None, device: str = "auto") -> SpeechRecognizer:
+    """Shortcut for `SpeechRecognizer.load` (`from speech import recognition; recognition.load()`): the packaged
+    Whisper tiny.en, "whisper-base", a folder written by save() or a hub id.
+
+    >>> model = load()  # doctest: +SKIP
+    >>> model.predict("meeting.wav")[0]["text"]  # doctest: +SKIP
+    'Hello everyone.'
+    """
+    return SpeechRecognizer.load(source, device=device)
+
+
+ACCEPTED = ("a path, bytes, a file object, a 16 kHz numpy array, (array, sample_rate), {'array', 'sampling_rate'}, a "
+            "list of these, or a table with an 'audio' (or 'path') column")
+AUDIO_COLUMNS = ("audio", "path")  # the columns predict takes audio from when given a table
+
+
+def _as_inputs(inputs: Any) -> list[Any]:
+    """The list of audio inputs `predict` was given: one input (a path, bytes, a file object, an array...) becomes a
+    list of one; a table gives its audio column.
+
+    >>> import io
+    >>> len(_as_inputs(io.BytesIO(b"RIFF"))), _as_inputs("a.wav"), _as_inputs((np.zeros(4), 8000))[0][1]
+    (1, ['a.wav'], 8000)
+    >>> _as_inputs(None)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    core.errors.InputError: predict needs audio, got None; pass a path, bytes, a file object, ...
+    """
+    if inputs is None:
+        raise InputError(f"predict needs audio, got None; pass {ACCEPTED}")
+    if isinstance(inputs, (str, Path, bytes, bytearray, memoryview, np.ndarray, dict, tuple)):
+        return [inputs]
+    import polars as pl
+
+    if isinstance(inputs, (pl.DataFrame, pl.LazyFrame)) or _is_pandas_frame(inputs):
+        names = inputs.collect_schema().names() if isinstance(inputs, pl.LazyFrame) else [str(c) for c in inputs.columns]
+        column = next((c for c in AUDIO_COLUMNS if c in names), None)
+        if column is None:
+            raise InputError(f"the table has no 'audio' column (audio files, bytes or arrays) nor a 'path' column; it "
+                             f"has: {', '.join(names[:30])}. Rename the audio column to 'audio', or call "
+                             "predict_frame(table, columns=<name>)")
+        if isinstance(inputs, pl.LazyFrame):
+            return inputs.select(column).collect()[column].to_list()
+        return list(inputs[column].to_list())
+    if hasattr(inputs, "read"):
+        return [inputs]  # a file object is one recording, not a list of its lines
+    try:
+        return list(inputs)
+    except TypeError:
+        raise InputError(f"predict cannot read audio from {type(inputs).__name__}; pass {ACCEPTED}") from None
+
+
+def _is_pandas_frame(value: Any) -> bool:
+    """Whether `value` is a pandas DataFrame (without importing pandas)."""
+    return any(kind.__name__ == "DataFrame" and kind.__module__.startswith("pandas") for kind in type(value).__mro__)
+
+
+def _batch_size(value: Any, default: int) -> int:
+    """`batch_size` as given (a whole number >= 1), or `default` when None.
+
+    >>> _batch_size(None, 8), _batch_size(2, 8)
+    (8, 2)
+    >>> _batch_size(2.5, 8)
+    Traceback (most recent call last):
+    core.errors.InputError: batch_size must be a whole number >= 1, got 2.5
+    """
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InputError(f"batch_size must be a whole number >= 1, got {value!r}")
+    return int(value)
 
 
 def _apertium_into(target: str) -> bool:
