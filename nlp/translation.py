@@ -562,7 +562,9 @@ class Translator(TaskModel):
             if len(known) > 1:
                 raise InputError(f"the data holds several pairs ({', '.join(f'{s}->{t}' for s, t in known)}); "
                                  "choose one with --set source_lang=xx --set target_lang=yy")
-            wanted = known[0] if known else (UNKNOWN_LANGUAGE, UNKNOWN_LANGUAGE)
+            # data that names no language is in the loaded model's pair (Apertium's en->es default): kept, not "und"
+            own = (self.source_lang, self.target_lang)
+            wanted = known[0] if known else own if None not in own else (UNKNOWN_LANGUAGE, UNKNOWN_LANGUAGE)
         source_lang, target_lang, rows = self._select_pair(frame, wanted)
         rows = rows.sample(fraction=1.0, shuffle=True, seed=config.seed)
         validation_size = int(round(rows.height * config.validation_fraction)) if rows.height >= 10 else 0

@@ -261,6 +261,14 @@ def test_missing_apertium_names_the_debian_package(monkeypatch):
 
 
 @needs_apertium
+def test_fitting_the_default_on_a_table_without_languages_keeps_its_pair():
+    model = Translator.load(device="cpu")  # Apertium en->es
+    model.fit(corpus().drop("source_lang", "target_lang"), TINY)  # used to become und->und, refusing en->es after
+    assert (model.source_lang, model.target_lang) == ("en", "es")
+    assert model.predict(["I like cats."], source_lang="en", target_lang="es")[0]["target_lang"] == "es"
+
+
+@needs_apertium
 def test_apertium_translates_and_keeps_final_period():
     model = Translator.load()
     records = model.predict(["Hello.", "How are you?"])
