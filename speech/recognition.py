@@ -17,7 +17,7 @@ import numpy as np
 from core.apertium import ISO_639_3, apertium_mode, apertium_translate
 from core.artifacts import hash_frame, read_card
 from core.config import config_to_dict
-from core.errors import InputError, ModelNotFoundError, NotFittedError
+from core.errors import InputError, ModelNotFoundError, NotFittedError, UnsafeArtifactError
 from core.evaluate import bars_plot, metric_card, transcription_metrics
 from core.protocols import TaskModel
 from core.train import TrainConfig
@@ -200,20 +200,7 @@ class SpeechRecognizer(TaskModel):
         elif backend_kind == "hf-whisper":
             backend = _backends.HFWhisperBackend.from_pretrained(path, device)
         elif backend_kind == "faster-whisper":
-            weights = card.get("weights", {})
-            package = weights.get("package")
-            if package == _builtins.WHISPER_BASE:
-                model_dir = _builtins.whisper_base_dir()
-            elif package:
-                package, model_dir = _backends.PACKAGED_MODEL, _backends.packaged_whisper_dir()
-            else:
-                model_dir = Path(weights.get("path", ""))
-            if not (model_dir / "model.bin").is_file():
-                raise ModelNotFoundError(f"the CTranslate2 weights this card points to ({model_dir}) are missing")
-            if weights.get("sha256") and _backends.file_sha256(model_dir / "model.bin") != weights["sha256"]:
-                raise InputError(f"the CTranslate2 weights in {model_dir} changed since the model was saved")
-            backend = _backends.FasterWhisperBackend(model_dir, device, beam_size=int(weights.get("beam_size", 5)),
-                                                     packaged=package or None, precision=weights.get("precision", "int8"))
+            backend = _ctranslate2_backend(path, card, device)
         else:
             raise InputError(f"{path}/card.json names an unknown speech backend {backend_kind!r}")
         return cls(backend, card.get("model", path.name), card)
@@ -689,6 +676,45 @@ def _batch_size(value: Any, default: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise InputError(f"batch_size must be a whole number >= 1, got {value!r}")
     return int(value)
+
+
+def _ctranslate2_backend(path: Path, card: dict[str, Any], device: str) -> "_backends.FasterWhisperBackend":
+    """The faster-whisper back-end of a saved folder: the CTranslate2 files inside it (`weights.files`), never a
+    folder outside it. A folder saved before the weights were copied in (its card names a `package` or `path` and the
+    weights' sha256) loads only when those weights still match that sha256."""
+    weights = card.get("weights") or {}
+    outside = {key: weights[key] for key in ("path", "package") if weights.get(key)}
+    if _backends.SAVED_NAMES["model.bin"] in card.get("files", {}):
+        if outside:
+            raise UnsafeArtifactError(f"{path}/card.json points the CTranslate2 weights outside the model folder "
+                                      f"({outside}); a saved model reads only the files it lists. Save the model again")
+        return _backends.FasterWhisperBackend.from_saved(path, card, device)
+    again = ("load the model it came from (the default, whisper-base, or the CTranslate2 folder) and save it again: the "
+             "saved folder then holds the weights itself")
+    if not outside:
+        raise UnsafeArtifactError(f"{path} holds no CTranslate2 weights and its card names none; {again}")
+    if not weights.get("sha256"):
+        raise UnsafeArtifactError(f"{path}/card.json points at CTranslate2 weights outside the model folder ({outside}) "
+                                  f"without a sha256 to check them against; refusing to load them. {again}")
+    package = weights.get("package")
+    if package == _builtins.WHISPER_BASE:
+        model_dir = _builtins.whisper_base_dir()
+    elif package:
+        package, model_dir = _backends.PACKAGED_MODEL, _backends.packaged_whisper_dir()
+    else:
+        model_dir = Path(str(weights["path"])).expanduser()
+    if not (model_dir / "model.bin").is_file():
+        raise ModelNotFoundError(f"{path} was saved by an earlier Verticals as a reference to CTranslate2 weights in "
+                                 f"{model_dir}, which are missing; {again}")
+    digest = _backends.file_sha256(model_dir / "model.bin")
+    if digest != weights["sha256"]:
+        raise UnsafeArtifactError(f"{path} was saved by an earlier Verticals as a reference to the CTranslate2 weights in "
+                                  f"{model_dir}, which changed since (sha256 {digest[:12]}..., the card records "
+                                  f"{str(weights['sha256'])[:12]}...); refusing to load them. {again}")
+    backend = _backends.FasterWhisperBackend(model_dir, device, beam_size=int(weights.get("beam_size", 5)),
+                                             packaged=package or None, precision=weights.get("precision", "int8"))
+    backend._sha256 = digest
+    return backend
 
 
 def _apertium_into(target: str) -> bool:

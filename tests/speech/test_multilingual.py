@@ -350,7 +350,7 @@ def test_whisper_base_is_a_named_builtin_with_its_hash_in_the_card(whisper_base)
 
     card = whisper_base.card
     assert card["weights"]["sha256"] == _builtins.WHISPER_BASE_SHA256 == card["source"]["sha256"]
-    assert card["weights"]["package"] == "whisper-base" and card["language"] == "multilingual"
+    assert card["weights"]["origin"] == "whisper-base" and card["language"] == "multilingual"
     assert core.load("speech.recognition", "whisper-base").backend_.languages == whisper_base.backend_.languages
     assert len(whisper_base.backend_.languages) >= 99
 

