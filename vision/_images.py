@@ -10,7 +10,8 @@ from core.data import IMAGE_SUFFIXES, open_image, read_table, resolve_inside
 from core.data.paths import is_hidden, require_path
 from core.errors import InputError
 
-__all__ = ["read_image_inputs", "image_list", "check_batch_size", "decode_images", "frame_image_column"]
+__all__ = ["read_image_inputs", "image_list", "check_batch_size", "decode_images", "frame_image_column", "is_table",
+           "frame_items"]
 
 PATH_COLUMNS = ("path", "image", "file", "filename")
 ACCEPTED = ("an image path, bytes, a PIL image or a numpy array ((H, W) grey, (H, W, C) colour, (N, H, W, C) for N "
@@ -59,7 +60,8 @@ def image_list(inputs: Any) -> list[Any]:
 
     if inputs is None:
         raise InputError(f"no images given (None); pass {ACCEPTED}")
-    if isinstance(inputs, (str, Path, bytes, bytearray, memoryview)) or hasattr(inputs, "getbands") or hasattr(inputs, "read"):
+    if isinstance(inputs, (str, Path, bytes, bytearray, memoryview)) or hasattr(inputs, "getbands") \
+            or hasattr(inputs, "read"):  # a PIL image, a file object
         return [inputs]
     if isinstance(inputs, np.ndarray):
         if inputs.ndim in (2, 3):
@@ -70,7 +72,7 @@ def image_list(inputs: Any) -> list[Any]:
         if inputs.ndim == 1 and inputs.dtype.kind in "OUS":  # an array of paths
             return inputs.tolist()
         raise InputError(f"an image array must be (H, W), (H, W, C) or (N, H, W, C); got shape {inputs.shape}")
-    if hasattr(inputs, "columns"):
+    if is_table(inputs):
         raise InputError(f"a table is not a list of images; score a table of image paths with predict_frame(frame, "
                          f"columns='path'), or pass {ACCEPTED}")
     if isinstance(inputs, (dict, set, frozenset)) or not hasattr(inputs, "__iter__") or hasattr(inputs, "ndim"):
@@ -104,7 +106,7 @@ def check_batch_size(batch_size: Any, default: int) -> int:
 
 
 def decode_images(inputs: Any, mode: str = "RGB") -> list[Any]:
-    """Decode images (see `image_list` for what one image or many is) into PIL images (`InputError` on the first bad one)."""
+    """Decode images (`image_list` says what one image or many is) into PIL images; `InputError` on the first bad one."""
     import numpy as np
 
     inputs = image_list(inputs)
@@ -129,3 +131,55 @@ def frame_image_column(batch: Any, columns: Any = None) -> list[str]:
     if name is None or name not in batch.columns:
         raise InputError(f"the table needs a column of image paths ({', '.join(PATH_COLUMNS)}); pass columns='name'")
     return [str(value) for value in batch[name].to_list()]
+
+
+def is_table(value: Any) -> bool:
+    """A pandas / polars DataFrame or LazyFrame (asked of the type: a LazyFrame's columns cost a schema pass)."""
+    return hasattr(type(value), "columns") and not isinstance(value, type)
+
+
+def frame_items(frame: Any, path_column: str = "path", label_column: str = "label") -> list[tuple[Path, str]]:
+    """(image path, label) rows of a pandas / polars table laid out like the CSV manifest of path,label; relative
+    paths resolve against the current folder (a table in memory has no folder of its own).
+
+    >>> import polars as pl
+    >>> frame_items(pl.DataFrame({"file": ["a.png"], "class": ["cat"]}))
+    Traceback (most recent call last):
+    core.errors.InputError: a table of labelled images needs the columns 'path' (image paths) and 'label' (labels); it has: file, class. Name other columns with read_data(frame, column=..., target=...)
+    """
+    import polars as pl
+
+    if isinstance(frame, pl.LazyFrame):
+        names = frame.collect_schema().names()
+        frame = frame.select([c for c in (path_column, label_column) if c in names]).collect() \
+            if {path_column, label_column} <= set(names) else frame.head(0).collect()
+    present = [str(c) for c in frame.columns]
+    if path_column not in present or label_column not in present:
+        raise InputError(f"a table of labelled images needs the columns {path_column!r} (image paths) and "
+                         f"{label_column!r} (labels); it has: {', '.join(present[:30]) or 'no columns'}. Name other columns with "
+                         "read_data(frame, column=..., target=...)")
+    items = []
+    base = Path.cwd()
+    for row, (file, label) in enumerate(zip(list(frame[path_column]), list(frame[label_column])), start=1):
+        if _empty(file) or _empty(label):
+            raise InputError(f"row {row} of the table has an empty {path_column if _empty(file) else label_column}")
+        path = Path(str(file).strip()).expanduser()
+        path = path if path.is_absolute() else base / path
+        if not path.is_file():
+            raise InputError(f"row {row} of the table: image {file} does not exist"
+                             + ("" if Path(str(file)).is_absolute() else f" (relative paths resolve against {base})"))
+        items.append((path, str(label)))
+    if not items:
+        raise InputError("the table lists no images")
+    return items
+
+
+def _empty(value: Any) -> bool:
+    """None, NaN / NaT (pandas' missing values) or a blank string."""
+    if value is None:
+        return True
+    if isinstance(value, float) and value != value:
+        return True
+    if type(value).__name__ in {"NaTType", "NAType"}:
+        return True
+    return isinstance(value, str) and not value.strip()

@@ -28,8 +28,8 @@ from core.evaluate import bars_plot, confusion_plot, metric_card, metric_with_ci
 from core.protocols import TaskModel, iter_batches
 from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
-from vision._images import (ACCEPTED, check_batch_size, decode_images, frame_image_column, image_list,
-                            read_image_inputs)
+from vision._images import (ACCEPTED, check_batch_size, decode_images, frame_image_column, frame_items,
+                            image_list, is_table, read_image_inputs)
 
 __all__ = ["ImageClassifier", "ClassifierConfig", "load", "fashion_mnist_sample"]
 
@@ -249,7 +249,12 @@ class ImageClassifier(TaskModel):
     # -- data -------------------------------------------------------------------------------------
     @classmethod
     def read_data(cls, path: str | Path, **options: Any) -> list[tuple[Path, str, str | None]]:
-        """Labelled images: an ImageFolder tree (optional train/val split folders) or a CSV of path,label."""
+        """Labelled images: an ImageFolder tree (optional train/val split folders), a CSV of path,label, or a pandas /
+        polars table with those columns (paths relative to the current folder); `column` / `target` name others."""
+        if is_table(path):
+            items = frame_items(path, options.get("column") or options.get("path_column", "path"),
+                                options.get("target") or options.get("label_column", "label"))
+            return [(file, label, None) for file, label in items]
         path = require_path(path, "ImageFolder or CSV of path,label")
         if path.is_dir():
             return list_image_folder(path)
@@ -283,12 +288,17 @@ class ImageClassifier(TaskModel):
         return frame_image_column(batch, columns)
 
     def _items(self, data: Any) -> list[tuple[Any, str, str | None]]:
-        if isinstance(data, (str, Path)):
+        if isinstance(data, (str, Path)) or is_table(data):
             return self.read_data(data)
-        try:
-            items = [(entry[0], str(entry[1]), entry[2] if len(entry) > 2 else None) for entry in data]
-        except (TypeError, IndexError) as error:
-            raise InputError("labelled data must be a folder, a CSV path or a list of (image, label) pairs") from error
+        wrong = InputError("labelled data must be a folder, a CSV path, a table with path and label columns, or a list "
+                           "of (image, label) pairs")
+        if data is None or isinstance(data, (dict, bytes)) or not hasattr(data, "__iter__"):
+            raise wrong
+        items = []
+        for entry in data:  # a string would split into characters: ("p", "a") from "path"
+            if not isinstance(entry, (tuple, list)) or len(entry) not in (2, 3):
+                raise wrong
+            items.append((entry[0], str(entry[1]), entry[2] if len(entry) > 2 else None))
         if not items:
             raise InputError("no labelled images given")
         return items

@@ -3,6 +3,8 @@ share vision._images.image_list / check_batch_size)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -90,3 +92,59 @@ def test_a_batch_size_that_is_not_a_whole_number_from_1_is_refused(model, batch_
 
 def test_a_numpy_whole_number_batch_size_is_taken(model):
     assert len(model.predict([IMAGE] * 3, batch_size=np.int64(2))) == 3
+
+
+# -- labelled tables for fit / evaluate ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory):
+    """An ImageFolder of cat / dog images and its rows as (absolute path, label)."""
+    root = image_folder(tmp_path_factory.mktemp("labelled") / "data", per_class=3)
+    rows = [(str(path), path.parent.name) for path in sorted(root.rglob("*.png"))]
+    return root, rows
+
+
+def test_evaluate_reads_a_pandas_or_polars_table_of_path_and_label(classifier, labelled):
+    """A DataFrame was iterated: its column names became (image, label) pairs ("only one class (a)")."""
+    import pandas as pd
+    import polars as pl
+
+    root, rows = labelled
+    expected = classifier.evaluate(root)
+    table = pd.DataFrame(rows, columns=["path", "label"])
+    for frame in (table, pl.from_pandas(table), pl.from_pandas(table).lazy()):
+        card = classifier.evaluate(frame)
+        assert card["n"] == 6 and card["metrics"]["accuracy"] == expected["metrics"]["accuracy"]
+        assert set(card["per_class_recall"]) == {"cat", "dog"}
+
+
+def test_a_table_follows_the_csv_column_rules_and_resolves_against_the_current_folder(classifier, labelled,
+                                                                                      monkeypatch):
+    import pandas as pd
+    import polars as pl
+
+    root, rows = labelled
+    monkeypatch.chdir(root)
+    relative = pl.DataFrame({"file": [str(Path(p).relative_to(root)) for p, _ in rows], "class": [c for _, c in rows]})
+    items = classifier.read_data(relative, column="file", target="class")
+    assert [(str(f), label) for f, label, _ in items] == rows and all(split is None for *_, split in items)
+    assert classifier.evaluate(classifier.read_data(relative, column="file", target="class"))["n"] == 6
+    with pytest.raises(InputError, match=r"needs the columns 'path' \(image paths\) and 'label'.*it has: file, class"):
+        classifier.evaluate(relative)
+    with pytest.raises(InputError, match="row 2 of the table has an empty label"):
+        classifier.evaluate(pd.DataFrame({"path": [rows[0][0], rows[1][0]], "label": ["cat", None]}))
+    with pytest.raises(InputError, match=r"row 1 of the table: image cat/9\.png does not exist \(relative paths resolve"):
+        classifier.evaluate(pd.DataFrame({"path": ["cat/9.png", rows[1][0]], "label": ["cat", "dog"]}))
+
+
+def test_fit_reads_a_table_and_refuses_a_list_of_strings(labelled):
+    import pandas as pd
+
+    from vision.classification import ClassifierConfig, ImageClassifier
+
+    _, rows = labelled
+    model = ImageClassifier.from_timm("test_resnet", ["a", "b", "c"], device="cpu")
+    config = ClassifierConfig(epochs=1, max_steps=1, batch_size=4, image_size=32, progress_bar=False)
+    model.fit(pd.DataFrame(rows, columns=["path", "label"]), config)
+    assert model.label_names == ["cat", "dog"] and model.info["trained_on"]["examples"] == 6
+    with pytest.raises(InputError, match=r"list of \(image, label\) pairs"):
+        model.fit([path for path, _ in rows], config)  # each string split into (first letter, second letter)
