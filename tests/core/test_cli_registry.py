@@ -130,3 +130,13 @@ def test_predict_options_arrive_as_the_types_predict_declares():
         {"top_k": 2, "threshold": 0.25, "flag": True}
     with pytest.raises(InputError, match="--option top_k expects a whole number, got 'two'"):
         predict_options(Model(), {"top_k": "two"})
+
+
+@pytest.mark.parametrize("task", sorted(DESIGN_TASKS))
+def test_every_task_module_has_a_module_level_load(task):
+    import importlib
+
+    from core.registry import task_class
+
+    module = importlib.import_module(task_class(task).__module__)
+    assert callable(getattr(module, "load", None)), f"{module.__name__}.load() (DESIGN: `from finance import risk; risk.load()`)"
