@@ -18,12 +18,6 @@ EXPORT = b"Review Text,Rating,Date\nGreat phone,5,2024-01-01\nBroke in a week,1,
 REVIEWS = ["Great phone", "Broke in a week", "Fine for the price"]
 
 
-@pytest.fixture()
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("VERTICALS_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
 class FakeSentiment:
     """Stands in for the sentiment model: records what the page hands it."""
 

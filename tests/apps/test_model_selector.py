@@ -28,12 +28,6 @@ def _loaded(app) -> list[str]:
     return [t.value for t in app.text if t.value.startswith("loaded ")]
 
 
-@pytest.fixture()
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("VERTICALS_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
 def _with_hub(text: str):
     app = AppTest.from_function(_page, default_timeout=30)
     app.session_state[f"{KEY}-model"] = "Hub id (needs cache or internet)"

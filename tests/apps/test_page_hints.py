@@ -14,16 +14,11 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from core.errors import InputError  # noqa: E402
 from tests.apps.test_bad_uploads import _assert_friendly_error, _preimport, _upload  # noqa: E402
+from tests.apps.test_page_outputs import FakeSentiment  # noqa: E402
 
 APPS = Path(__file__).resolve().parents[2] / "apps"
 FLAG = re.compile(r"(?<![\w-])--[a-z]")  # a command-line flag such as --column or --option
 SHIFT_JIS_TABLE = "text,label\n".encode() + "とても良い映画でした,1\n".encode("shift_jis")  # not UTF-8, not Western
-
-
-@pytest.fixture()
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("VERTICALS_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
 
 
 def _use(monkeypatch, model) -> None:
@@ -39,16 +34,6 @@ def _flagless_error(app, *fragments: str) -> str:
 
 
 # --- on the pages ----------------------------------------------------------------------------------------------------
-
-
-class FakeSentiment:
-    card = {"task": "nlp.sentiment"}
-
-    def predict(self, texts):
-        return [{"label": "positive", "score": 0.9} for _ in texts]
-
-    def explain(self, text):
-        return [{"label": "positive", "score": 0.9, "tokens": [{"token": "fine", "weight": 0.5}]}]
 
 
 def test_sentiment_upload_errors_name_the_text_column_picker(home, monkeypatch):

@@ -20,12 +20,6 @@ TRICKY = "**bold** $x^2$ # not a heading"
 
 
 @pytest.fixture()
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("VERTICALS_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
-@pytest.fixture()
 def spinners(monkeypatch):
     """Texts of every st.spinner the page opens."""
     import streamlit

@@ -17,12 +17,6 @@ APPS = Path(__file__).resolve().parents[2] / "apps"
 
 
 @pytest.fixture()
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("VERTICALS_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
-@pytest.fixture()
 def downloads(monkeypatch):
     """The data of every st.download_button the page draws, by key."""
     import streamlit

@@ -18,12 +18,6 @@ from tests.apps.test_bad_uploads import _preimport, _upload  # noqa: E402
 APPS = Path(__file__).resolve().parents[2] / "apps"
 
 
-@pytest.fixture()
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("VERTICALS_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
 def _page(monkeypatch, model, state: dict) -> AppTest:
     """The NLP page run once with `model` standing in for every model it loads and `state` preset."""
     from apps import common
