@@ -169,7 +169,7 @@ def _overrides(match: re.Match) -> str:
     return ", ".join(re.findall(r"--set (\S+=\S+)", match[0])) + " in 'Config overrides' on the Retrain tab"
 
 
-_FORECAST_COLUMNS = {"time": "Date column", "value": "Value column", "id": "Id column"}
+_FORECAST_COLUMNS = {"time": "Date column", "value": "Value column", "id": "Id column (long format)"}
 _WHISPER_BASE = "the embedded default under 'Model', then Whisper base under 'Built-in'"
 _ENCODINGS = ("re-save it as UTF-8 (the dashboard reads UTF-8, UTF-16 and Windows-1252 text; other encodings only "
               "through the command line)")
