@@ -28,6 +28,7 @@ from core.evaluate import bars_plot, confusion_plot, metric_card, metric_with_ci
 from core.protocols import TaskModel, iter_batches
 from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
+from vision._cards import check_label_names, check_preprocessing
 from vision._images import (ACCEPTED, check_batch_size, decode_images, frame_image_column, frame_items,
                             image_list, is_table, read_image_inputs)
 
@@ -217,11 +218,16 @@ class ImageClassifier(TaskModel):
 
     @classmethod
     def load_folder(cls, path: Path, device: str = "auto", **options: Any) -> "ImageClassifier":
+        """A folder written by save(); its card must agree with its network (label_names: one distinct name per
+        output; preprocessing: input_size, mean and std it can be fed with), else `UnsafeArtifactError`."""
         card = read_card(path, task=cls.task)
         try:
             network = timm.create_model("local-dir:" + str(Path(path).resolve()), pretrained=True)
         except Exception as error:  # timm raises several error types on a broken folder
             raise InputError(f"{path} holds no loadable timm model (config.json + model.safetensors): {error}") from error
+        check_label_names(Path(path), card.get("label_names"), network.num_classes)
+        first = next((m for m in network.modules() if isinstance(m, torch.nn.Conv2d)), None)
+        check_preprocessing(Path(path), card.get("preprocessing"), first.in_channels if first is not None else None)
         info = {k: card[k] for k in ("description", "trained_on", "metrics", "metrics_note", "training_data_hash", "config", "recipe",
                                       "base_model", "train_seconds") if k in card}
         return cls._ready(network, card["label_names"], card.get("preprocessing"), card.get("model", Path(path).name), info, device)
@@ -243,7 +249,7 @@ class ImageClassifier(TaskModel):
                 labels = [info.index_to_description(i) for i in range(network.num_classes)] if info else None
             except Exception:  # label metadata is optional
                 labels = None
-        labels = list(labels) if labels else [str(i) for i in range(network.num_classes)]
+        labels = _distinct(labels) if labels else [str(i) for i in range(network.num_classes)]
         return cls._ready(network, labels, None, name, {"description": f"timm {name} (pretrained)"}, device)
 
     # -- data -------------------------------------------------------------------------------------
@@ -664,6 +670,13 @@ def load(source: str | Path | None = None, device: str = "auto") -> ImageClassif
 def _short(labels: list[str], limit: int = 6) -> str:
     shown = ", ".join(labels[:limit])
     return shown + (f", ... ({len(labels)} in all)" if len(labels) > limit else "")
+
+
+def _distinct(labels: list) -> list[str]:
+    """Label names made distinct: a repeated name gets its output index (ImageNet's two "crane"s: the bird and the
+    machine), so every output can be named, saved and scored apart."""
+    names = [str(label) for label in labels]
+    return [name if names.index(name) == index else f"{name} ({index})" for index, name in enumerate(names)]
 
 
 def _plain(value: Any) -> Any:

@@ -23,6 +23,7 @@ from core.protocols import TaskModel, iter_batches
 from core.registry import missing_model_message
 from core.train import MetricsLog, TrainConfig, Trainer
 from vision import _lite_detector as lite
+from vision._cards import card_mismatch, check_label_names, head_outputs
 from vision._darknet import DarknetYolo
 from vision._detection_data import (DetectionData, convert_detection_data, detection_report, read_detection_data)
 from vision._images import (ACCEPTED, check_batch_size, decode_images, frame_image_column, image_list,
@@ -291,11 +292,14 @@ class Detector(TaskModel):
         backend = card.get("backend")
         info = {k: card[k] for k in ("description", "trained_on", "metrics", "training_data_hash", "config", "backbone",
                                      "source", "rebuild", "anchors") if k in card}
+        threshold = card.get("score_threshold", 0.3)
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 <= threshold <= 1.0:
+            raise card_mismatch(path, f"its score_threshold {threshold!r} is not a number from 0 to 1")
         if backend == "torchvision":
-            network = _build_torchvision(card["architecture"], len(card["label_names"]), card.get("model_args", {}))
-            network.load_state_dict(load_tensors(path / "model.safetensors"))
-            model = cls("torchvision", network, card["label_names"], card["architecture"], card.get("model_args", {}),
-                        card.get("model", path.name), info, card.get("score_threshold", 0.3), device)
+            labels = card.get("label_names")
+            network = _torchvision_from_card(path, card.get("architecture"), labels, card.get("model_args", {}))
+            model = cls("torchvision", network, labels, card["architecture"], card.get("model_args", {}),
+                        card.get("model", path.name), info, threshold, device)
         elif backend == "transformers":
             model = cls._load_transformers(str(path), device)
             model.name, model.info = card.get("model", path.name), info
@@ -306,6 +310,10 @@ class Detector(TaskModel):
             model = cls._darknet(device)
         else:
             raise InputError(f"{path}: unknown detector backend {backend!r} in card.json")
+        if backend != "torchvision" and "label_names" in card and card["label_names"] != model.label_names:
+            # these backends name their classes from their own weights (config.json's id2label, the built-ins)
+            raise card_mismatch(path, f"its label_names {card['label_names']!r:.120} differ from the {len(model.label_names)} "
+                                      f"classes its {backend} weights name ({', '.join(model.label_names[:6])}...)")
         model._to_device()
         return model
 
@@ -697,12 +705,43 @@ def load(source: str | Path | None = None, device: str = "auto") -> Detector:
 
 
 def _build_torchvision(architecture: str, num_classes: int, model_args: dict[str, Any]):
-    """A random-init torchvision detector from the `architecture` and `model_args` a card records."""
+    """A random-init torchvision detector from the `architecture` and `model_args` a card records (no backbone
+    weights fetched: the saved weights replace them all)."""
     if architecture == lite.ARCHITECTURE:
         return lite.build_network(num_classes, pretrained=False, **model_args)
     import torchvision
 
-    return torchvision.models.get_model(architecture, weights=None, num_classes=num_classes, **model_args)
+    return torchvision.models.get_model(architecture, weights=None, num_classes=num_classes,
+                                        **{**model_args, "weights_backbone": None})
+
+
+def _torchvision_from_card(path: Path, architecture: Any, labels: Any, model_args: Any):
+    """The card's torchvision network with the saved weights in it; `UnsafeArtifactError` when the card's label_names
+    (background first, one per output of the class head), architecture or model_args do not fit those weights."""
+    if architecture != lite.ARCHITECTURE and architecture not in TORCHVISION_ARCHITECTURES:
+        raise card_mismatch(path, f"its architecture {architecture!r:.80} is not one Verticals builds "
+                                  f"({', '.join((lite.ARCHITECTURE, *TORCHVISION_ARCHITECTURES))})")
+    if not isinstance(model_args, dict):
+        raise card_mismatch(path, f"its model_args {model_args!r:.80} is not a mapping of constructor arguments")
+    if not isinstance(labels, list) or not labels or labels[0] != "__background__":
+        raise card_mismatch(path, f"its label_names {labels!r:.120} do not start with '__background__' (a torchvision "
+                                  "detector's output 0)")
+    weights = load_tensors(path / "model.safetensors")
+    try:
+        network = _build_torchvision(architecture, len(labels), model_args)
+    except (TypeError, ValueError) as error:
+        raise card_mismatch(path, f"its model_args do not build a {architecture} ({error})") from error
+    expected = network.state_dict()
+    outputs = head_outputs(expected, weights, len(labels))
+    if outputs is not None and outputs != len(labels):
+        check_label_names(path, labels[1:], outputs - 1, head="class head (beside the background)", repeatable=("N/A",))
+    check_label_names(path, labels[1:], len(labels) - 1, repeatable=("N/A",))  # names: strings, distinct
+    try:
+        network.load_state_dict(weights)
+    except RuntimeError as error:  # missing, unexpected or reshaped tensors: the card describes another network
+        raise card_mismatch(path, f"its architecture / model_args describe a network the weights do not fit "
+                                  f"({str(error).splitlines()[0][:200]})") from error
+    return network
 
 
 def _training_threads() -> int:

@@ -303,3 +303,63 @@ def test_top_k_below_one_is_refused(tmp_path):
 
     with pytest.raises(InputError, match="top_k must be a whole number >= 1"):
         ImageClassifier.load().predict([png_bytes(64, 64)], top_k=0)
+
+
+def _edited_copy(saved: Path, folder: Path, **changes) -> Path:
+    """A copy of the saved model folder with card.json fields replaced (a hand edit; weights untouched)."""
+    shutil.copytree(saved, folder)
+    card = json.loads((folder / "card.json").read_text())
+    for key, value in changes.items():
+        if key in {"mean", "std", "input_size"}:
+            card["preprocessing"][key] = value
+        else:
+            card[key] = value
+    (folder / "card.json").write_text(json.dumps(card))
+    return folder
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"label_names": ["a", "b", "c"]}, r"label_names list 3 names \['a', 'b', 'c'\] but its head has 2 outputs"),
+    ({"label_names": ["only_one"]}, r"label_names list 1 name \['only_one'\] but its head has 2 outputs"),
+    ({"label_names": "ab"}, r"label_names 'ab' are not a list of names"),
+    ({"label_names": ["cat", 7]}, r"label_names \['cat', 7\] are not a list of names"),
+    ({"label_names": ["cat", "cat"]}, r"label_names repeat 'cat'"),
+    ({"std": [0, 0, 0]}, r"preprocessing.std \[0, 0, 0\] has a value <= 0"),
+    ({"std": [0.5, 0.5]}, r"preprocessing.std \[0.5, 0.5\] is not 1 or 3 finite numbers"),
+    ({"mean": None}, r"preprocessing.mean None is not 1 or 3 finite numbers"),
+    ({"mean": ["a", "b", "c"]}, r"preprocessing.mean \['a', 'b', 'c'\] is not"),
+    ({"input_size": [1, 32, 32]}, r"preprocessing.input_size has 1 channels but the network reads 3"),
+    ({"input_size": [3, 0, 32]}, r"preprocessing.input_size \[3, 0, 32\] is not \[channels, height, width\]"),
+], ids=["3-labels", "1-label", "string", "number", "duplicate", "std-0", "std-2", "mean-null", "mean-text",
+        "grey-size", "size-0"])
+def test_a_card_that_does_not_match_its_network_is_refused_at_load(tiny, tmp_path, changes, message):
+    """A hand-edited card loaded and mislabelled (3 names for 2 outputs), raised an IndexError (1 name), took a
+    string as 2 labels, repeated a label, or scored NaN (std 0)."""
+    from core.errors import UnsafeArtifactError
+    from vision.classification import ImageClassifier
+
+    model, data, _ = tiny
+    saved = model.save(tmp_path / "saved")
+    image = data / "cat" / "0.png"
+    assert ImageClassifier.load(saved, device="cpu").predict([image]) == model.predict([image])
+    with pytest.raises(UnsafeArtifactError, match="card.json does not match the weights beside it: its " + message):
+        ImageClassifier.load(_edited_copy(saved, tmp_path / "edited", **changes), device="cpu")
+
+
+def test_a_single_std_and_renamed_labels_still_load(tiny, tmp_path):
+    from vision.classification import ImageClassifier
+
+    model, data, _ = tiny
+    saved = model.save(tmp_path / "saved")
+    edited = ImageClassifier.load(_edited_copy(saved, tmp_path / "edited", label_names=["kitten", "puppy"],
+                                               mean=[0.5], std=[0.25]), device="cpu")
+    record = edited.predict([data / "cat" / "0.png"])[0]
+    assert record["label"] in {"kitten", "puppy"} and np.isfinite(record["score"])
+
+
+def test_repeated_hub_label_names_are_told_apart():
+    """timm names two ImageNet-1k classes "crane" (the bird, the machine): each output keeps a name of its own, so a
+    hub model saved by Verticals loads again."""
+    from vision.classification import _distinct
+
+    assert _distinct(["crane", "tench", "crane", 3]) == ["crane", "tench", "crane (2)", "3"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -380,3 +381,58 @@ def test_a_score_threshold_outside_0_1_is_refused(tiny_detr_dir, threshold):
 
     with pytest.raises(InputError, match="score_threshold must be a number from 0 to 1"):
         Detector.load(tiny_detr_dir, device="cpu").predict([png_bytes(64, 48, seed=3)], score_threshold=threshold)
+
+
+# -- a hand-edited card is checked against the weights ---------------------------------------------------------------
+def _edit_card(saved: Path, folder: Path, **changes) -> Path:
+    shutil.copytree(saved, folder)
+    card = json.loads((folder / "card.json").read_text())
+    (folder / "card.json").write_text(json.dumps({**card, **changes}))
+    return folder
+
+
+TINY_TORCHVISION = {"min_size": 96, "max_size": 96, "box_detections_per_img": 20}
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"label_names": ["__background__", "thing", "other", "extra"]},
+     r"label_names list 3 names \['thing', 'other', 'extra'\] but its class head \(beside the background\) has 2 outputs"),
+    ({"label_names": ["__background__", "thing"]}, r"label_names list 1 name \['thing'\] but its class head"),
+    ({"label_names": ["thing", "other", "extra"]}, r"label_names \[.*\] do not start with '__background__'"),
+    ({"label_names": ["__background__", "thing", "thing"]}, r"label_names repeat 'thing'"),
+    ({"label_names": "ab"}, r"label_names 'ab' do not start with '__background__'"),
+    ({"model_args": {**TINY_TORCHVISION, "num_classes": 5}}, r"model_args do not build a fasterrcnn_mobilenet_v3_large_320_fpn"),
+    ({"model_args": ["min_size"]}, r"model_args \['min_size'\] is not a mapping"),
+    ({"architecture": "fasterrcnn_resnet50_fpn"}, r"architecture / model_args describe a network the weights do not fit"),
+    ({"architecture": "os.system"}, r"architecture 'os.system' is not one Verticals builds"),
+    ({"score_threshold": 2}, r"score_threshold 2 is not a number from 0 to 1"),
+], ids=["3-classes", "1-class", "no-background", "duplicate", "string", "bad-args", "args-list", "other-net",
+        "unknown-net", "threshold"])
+def test_a_torchvision_card_that_does_not_match_its_weights_is_refused_at_load(tmp_path, changes, message):
+    """3 names for a 2-class head was a raw RuntimeError from load_state_dict; duplicates loaded."""
+    from core.errors import UnsafeArtifactError
+    from vision.detection import Detector
+
+    model = Detector.torchvision("fasterrcnn_mobilenet_v3_large_320_fpn", ["thing", "other"], device="cpu",
+                                 **TINY_TORCHVISION)
+    saved = model.save(tmp_path / "saved")
+    image = png_bytes(64, 48, seed=2)
+    assert Detector.load(saved, device="cpu").predict([image], score_threshold=0.0) == model.predict([image], score_threshold=0.0)
+    assert Detector.load(_edit_card(saved, tmp_path / "renamed", label_names=["__background__", "N/A", "N/A"]),
+                         device="cpu").classes == ["N/A", "N/A"]  # torchvision's COCO placeholders may repeat
+    # without weights_backbone=None in the card, building it fetched ImageNet backbone weights (a URLError offline)
+    assert Detector.load(_edit_card(saved, tmp_path / "args", model_args=TINY_TORCHVISION), device="cpu").backend == "torchvision"
+    with pytest.raises(UnsafeArtifactError, match="card.json does not match the weights beside it: its " + message):
+        Detector.load(_edit_card(saved, tmp_path / "edited", **changes), device="cpu")
+
+
+def test_a_card_renaming_the_classes_of_a_built_in_or_transformers_detector_is_refused(tiny_detr_dir, tmp_path):
+    """These backends name their classes from their own weights: a card naming others was ignored without a word."""
+    from core.errors import UnsafeArtifactError
+    from vision.detection import Detector
+
+    for name, model in (("haar", Detector.load("haar")), ("detr", Detector.load(tiny_detr_dir, device="cpu"))):
+        saved = model.save(tmp_path / f"saved-{name}")
+        assert Detector.load(saved, device="cpu").label_names == model.label_names
+        with pytest.raises(UnsafeArtifactError, match=r"its label_names \['a', 'b'\] differ from the"):
+            Detector.load(_edit_card(saved, tmp_path / f"{name}-edited", label_names=["a", "b"]), device="cpu")
