@@ -12,6 +12,7 @@ pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from tests.apps.test_bad_uploads import _preimport, _upload  # noqa: E402
+from tests.apps.test_translation_file_language import _ok  # noqa: E402
 
 APPS = Path(__file__).resolve().parents[2] / "apps"
 
@@ -41,11 +42,6 @@ def _page(monkeypatch, model, page: str, state: dict, *modules: str) -> AppTest:
     for key, value in state.items():
         app.session_state[key] = value
     return app.run()
-
-
-def _ok(app) -> None:
-    assert not app.exception, [e.message for e in app.exception]
-    assert not app.error, [e.value for e in app.error]
 
 
 # --- Sentiment: a text with no word the model reads ---------------------------------------------------------------
