@@ -354,15 +354,14 @@ def prediction_table(table, what: str = "rows", shown: int | None = None, record
 
 
 def _warnings_column(table) -> str | None:
-    """The name of the predictions' warnings column: `warnings`, or `pred_warnings` where the input table had its own
-    `warnings` (`predict_frame` renames a clashing name); a column of lists, else None."""
+    """The name of the predictions' warnings column: `warnings`, or `pred_warnings`, `pred2_warnings`... where the input
+    table had its own (`predict_frame` renames a clashing name and appends its columns last); a column of lists, the
+    last such one, else None."""
     import polars as pl
 
-    for name in ("pred_warnings", "warnings"):
-        dtype = table.schema.get(name)
-        if isinstance(dtype, (pl.List, pl.Array)) and not dtype.inner.is_nested():
-            return name
-    return None
+    found = [name for name, dtype in table.schema.items() if re.fullmatch(r"(pred\d*_)?warnings", name)
+             and isinstance(dtype, (pl.List, pl.Array)) and not dtype.inner.is_nested()]
+    return found[-1] if found else None
 
 
 def _warning_lists(column):

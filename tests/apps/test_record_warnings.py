@@ -182,3 +182,13 @@ def test_csv_bytes_joins_list_columns_and_keeps_the_rest(home):
     assert read["scores"].to_list() == ["0.5 | 1.0", None]
     assert read["box"].to_list() == ['{"x": 1}', '{"x": 2}']
     assert table["warnings"].dtype == pl.List(pl.String)  # the table itself (and a Parquet of it) keeps its lists
+
+
+def test_the_newest_warnings_column_of_a_table_scored_again_is_the_one_shown(home):
+    import polars as pl
+
+    from apps import common
+
+    # a download scored twice more: its earlier warnings are text, the newest (appended last) is pred2_warnings
+    table = pl.DataFrame({"warnings": ["old"], "pred_warnings": ["older"], "pred2_warnings": [["new"]]})
+    assert common._warnings_column(table) == "pred2_warnings"
