@@ -332,7 +332,8 @@ def warning_message(warning: str, markdown: bool = False) -> str:
 def prediction_table(table, what: str = "rows", shown: int | None = None, records: list[dict] | None = None) -> None:
     """Draw a polars table of many predictions with its `warnings` column (lists of messages; or the warnings of
     `records`, one per row, added as that column) as readable text in the page's words, joined with " | ". Above it,
-    when any row has a warning, how many rows do (a one-row table: its warnings whole, as `record_warnings` draws them).
+    when any row has a warning, how many rows do (a one-row table: its warnings whole, as `record_warnings` draws them);
+    a table without any warning is drawn without the column.
     `what` names the rows ("texts"); `shown` caps the rows drawn."""
     import polars as pl
 
@@ -349,7 +350,8 @@ def prediction_table(table, what: str = "rows", shown: int | None = None, record
         elif flagged:
             st.warning(f"{flagged:,} of {table.height:,} {what} have a warning (shown in their '{name}' column): "
                        "their results are less reliable.")
-        rows = rows.with_columns(readable_warnings(rows[name]))
+        # a column that is empty in every row is noise on screen (the download keeps it)
+        rows = rows.with_columns(readable_warnings(rows[name])) if flagged else rows.drop(name)
     st.dataframe(rows, hide_index=True, width="stretch")
 
 

@@ -192,3 +192,17 @@ def test_the_newest_warnings_column_of_a_table_scored_again_is_the_one_shown(hom
     # a download scored twice more: its earlier warnings are text, the newest (appended last) is pred2_warnings
     table = pl.DataFrame({"warnings": ["old"], "pred_warnings": ["older"], "pred2_warnings": [["new"]]})
     assert common._warnings_column(table) == "pred2_warnings"
+
+
+def test_a_table_without_any_warning_is_drawn_without_the_column():
+    def page():
+        import polars as pl
+
+        from apps import common
+
+        clean = pl.DataFrame({"text": ["a", "b"], "warnings": [[], []]}, schema={"text": pl.String,
+                                                                             "warnings": pl.List(pl.String)})
+        common.prediction_table(clean, "texts")
+
+    app = AppTest.from_function(page).run()
+    assert not app.exception and list(app.dataframe[0].value.columns) == ["text"] and not app.warning
