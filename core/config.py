@@ -11,7 +11,7 @@ from typing import Any
 
 from core.errors import InputError
 
-__all__ = ["TaskConfig", "SYNONYMS", "canonical_key", "resolve_config", "parse_assignments", "config_to_dict", "config_from_dict", "check_range", "FIELD_RANGES"]
+__all__ = ["TaskConfig", "SYNONYMS", "canonical_key", "resolve_config", "parse_assignments", "coerce_value", "config_to_dict", "config_from_dict", "check_range", "FIELD_RANGES"]
 
 
 def parse_assignments(pairs: list[str] | None, flag: str = "--set") -> dict[str, str]:
@@ -29,7 +29,10 @@ def parse_assignments(pairs: list[str] | None, flag: str = "--set") -> dict[str,
     return result
 
 
-def _coerce(name: str, annotation: Any, value: Any) -> Any:
+def coerce_value(name: str, annotation: Any, value: Any, what: str | None = None) -> Any:
+    """`value` (text from YAML, `--set` or `--option`) as `annotation` says; `what` names it in errors (default: the
+    config field)."""
+    what = what or f"config field {name!r}"
     if isinstance(annotation, str):
         annotation = {"int": int, "float": float, "bool": bool, "str": str}.get(annotation.split("|")[0].strip(), Any)
     origin = typing.get_origin(annotation)
@@ -39,10 +42,10 @@ def _coerce(name: str, annotation: Any, value: Any) -> Any:
             return None
         for option in options:
             try:
-                return _coerce(name, option, value)
+                return coerce_value(name, option, value, what)
             except InputError:
                 continue
-        raise InputError(f"config field {name!r}: cannot use {value!r}")
+        raise InputError(f"{what}: cannot use {value!r}")
     if origin in (tuple, list):
         if isinstance(value, str):
             try:
@@ -50,10 +53,10 @@ def _coerce(name: str, annotation: Any, value: Any) -> Any:
             except json.JSONDecodeError:
                 value = [v.strip() for v in value.split(",") if v.strip()]
         if not isinstance(value, (list, tuple)):
-            raise InputError(f"config field {name!r} expects a list, got {value!r}")
+            raise InputError(f"{what} expects a list, got {value!r}")
         args = typing.get_args(annotation)
         inner = args[0] if args else Any
-        items = [_coerce(name, inner, v) for v in value]
+        items = [coerce_value(name, inner, v, what) for v in value]
         return tuple(items) if origin is tuple else items
     if annotation is bool:
         if isinstance(value, bool):
@@ -62,14 +65,14 @@ def _coerce(name: str, annotation: Any, value: Any) -> Any:
             return True
         if str(value).lower() in {"0", "false", "no", "off"}:
             return False
-        raise InputError(f"config field {name!r} expects true/false, got {value!r}")
+        raise InputError(f"{what} expects true or false, got {value!r}")
     if annotation in (int, float):
         try:
             number = annotation(value) if not isinstance(value, bool) else None
         except (TypeError, ValueError):
             number = None
         if number is None or (annotation is int and isinstance(value, float) and not value.is_integer()):
-            raise InputError(f"config field {name!r} expects a {annotation.__name__}, got {value!r}")
+            raise InputError(f"{what} expects {'a whole number' if annotation is int else 'a number'}, got {value!r}")
         return number
     if annotation is str:
         return str(value)
@@ -240,7 +243,7 @@ def resolve_config(cls: type, base: Any = None, yaml_path: str | Path | None = N
         key, value = _canonical(cls, key, value)
         if key not in fields:
             raise InputError(f"unknown config key {key!r} for {cls.__name__}; known keys: {', '.join(fields)}")
-        changes[key] = _coerce(key, hints.get(key, fields[key].type), value)
+        changes[key] = coerce_value(key, hints.get(key, fields[key].type), value)
         check_range(key, changes[key])
     return dataclasses.replace(config, **changes)
 

@@ -195,20 +195,12 @@ def _option_value(name: str, annotation: Any, value: Any) -> Any:
     >>> _option_value("top_k", "int", "3"), _option_value("score_threshold", "float | None", "0.5")
     (3, 0.5)
     """
-    if not isinstance(value, str):
-        return value
+    from core.config import coerce_value
+
     kinds = {part.strip() for part in str(getattr(annotation, "__name__", annotation)).split("|")} - {"None", ""}
-    if kinds == {"bool"}:
-        if value.lower() in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
-            return value.lower() in {"1", "true", "yes", "on"}
-        raise InputError(f"--option {name} expects true or false, got {value!r}")
-    for kind, words in ((int, "a whole number"), (float, "a number")):
-        if kinds == {kind.__name__}:
-            try:
-                return kind(value)
-            except ValueError:
-                raise InputError(f"--option {name} expects {words}, got {value!r}") from None
-    return value
+    if not isinstance(value, str) or kinds not in ({"bool"}, {"int"}, {"float"}):  # text for a text keyword stays text
+        return value
+    return coerce_value(name, next(iter(kinds)), value, what=f"--option {name}")  # read as `--set` values are
 
 
 def predict_records(model: Any, inputs: Any, batch_size: int | None = None, chunk: int = 1024,
