@@ -392,9 +392,7 @@ class RiskScorer(TaskModel):
         elif family == "forest":
             model.family_ = ForestFamily.load(folder, model.schema_)
         elif family == "blend":
-            blend = card.get("blend") or {}
-            weight = float(card.get("blend_weight") or 0.5)  # cards before the logistic family: GBM share of two
-            model.family_ = BlendFamily.load(folder, model.schema_, blend.get("effective") or {"gbm": weight, "scorecard": 1 - weight})
+            model.family_ = BlendFamily.load(folder, model.schema_, _blend_weights(card))
         else:
             raise InputError(f"{folder}: unknown risk model family {family!r} in card.json")
         model.calibrator_ = Calibrator(json.loads((folder / "calibrator.json").read_text(encoding="utf-8")))
@@ -1121,7 +1119,7 @@ class RiskScorer(TaskModel):
             affected = int(unseen.select(pl.any_horizontal(categorical)).to_series().sum())
             for name in (n for n in categorical if counts[n]):
                 found = values[name].filter(unseen[name]).value_counts().sort(["count", name], descending=[True, False])
-                examples[name] = found[name].to_list()
+                examples[name] = found.select(_shortened(pl.col(name)).alias(name))[name].to_list()
         table = sorted(({"feature": f["name"], "description": f["description"], "psi": round(psi_for(f, arrays[f["name"]]), 5),
                          "unseen_rows": int(counts[f["name"]]) if f["name"] in counts else None}
                         for f in self.schema_), key=lambda r: -r["psi"])
@@ -1135,7 +1133,7 @@ class RiskScorer(TaskModel):
         by_name = {f["name"]: f for f in self.schema_}
         features = sorted((r for r in table if r["unseen_rows"]), key=lambda r: -r["unseen_rows"])
         shown = "; ".join(f"{self._shown_name(by_name[r['feature']])}: "
-                          f"{', '.join(repr(v if len(v) <= SHOWN_VALUE else v[:SHOWN_VALUE - 3] + '...') for v in examples[r['feature']][:3])}"
+                          f"{', '.join(repr(v) for v in examples[r['feature']][:3])}"
                           f"{', ...' if len(examples[r['feature']]) > 3 else ''} in {r['unseen_rows']:,} rows"
                           for r in features[:5])
         return (f"{affected:,} of {rows:,} rows hold a category not seen in training ({shown}"
@@ -1198,6 +1196,16 @@ FAMILY_FILES = {"gbm": ("model.txt",), "scorecard": ("scorecard.json",), "logist
                 "forest": ("forest.json", "forest.safetensors")}
 
 
+def _blend_weights(card: dict[str, Any]) -> Any:
+    """A blend's weight per member family as its card gives them (`_check_card` checks them): `blend.effective`, or on
+    cards from before the logistic family the GBM share of two (`blend_weight`)."""
+    effective = (card.get("blend") or {}).get("effective")
+    if effective:
+        return effective
+    weight = card.get("blend_weight") or 0.5
+    return {"gbm": weight, "scorecard": 1 - weight} if isinstance(weight, (int, float)) else {"gbm": weight}
+
+
 def _check_card(folder: Path, card: dict[str, Any]) -> None:
     """What a saved risk model's card says, checked against the weights beside it before they are used: the family
     (and a blend's members and weights) must be the one whose files the folder holds, the score scale must be usable,
@@ -1212,10 +1220,7 @@ def _check_card(folder: Path, card: dict[str, Any]) -> None:
         raise bad(f"family {family!r} is none of {', '.join(CANDIDATES)}")
     members = {family: 1.0}
     if family == "blend":
-        blend = card.get("blend") or {}
-        weight = card.get("blend_weight")
-        members = blend.get("effective") or ({"gbm": weight, "scorecard": 1 - weight} if isinstance(weight, (int, float))
-                                             else {"gbm": 0.5, "scorecard": 0.5})
+        members = _blend_weights(card)
         shares = list(members.values()) if isinstance(members, dict) else []
         if (not shares or any(k not in FAMILY_FILES for k in members)
                 or not all(isinstance(v, (int, float)) and math.isfinite(v) and v >= 0 for v in shares)
