@@ -22,6 +22,7 @@ __all__ = [
     "save_model_dir", "read_card", "check_model_dir", "save_tensors", "load_tensors", "safe_torch_load",
     "library_versions", "hash_files", "hash_bytes", "file_sha256", "hash_frame", "list_saved_models", "is_model_dir",
     "promoted_defaults", "promote_model", "delete_model", "zip_model", "check_output_dir", "output_lock", "cached_default",
+    "card_mismatch",
 ]
 
 CARD_NAME = "card.json"
@@ -459,6 +460,17 @@ def _verified_card(root: Path, verify_hashes: bool = True) -> dict[str, Any] | N
                                   f"({len(unlisted)} such file(s)); a model folder holds only what its card lists. "
                                   "Remove the extra files or re-save the model")
     return card
+
+
+def card_mismatch(path: str | Path, what: str) -> UnsafeArtifactError:
+    """The error for a card that does not describe the weights beside it (a hand edit, or two models in one folder),
+    `what` saying how; tasks raise it from their own checks of the card against their weights.
+
+    >>> str(card_mismatch(Path("m"), "its labels are not a list"))[:60]
+    'm: card.json does not match the weights beside it: its label'
+    """
+    return UnsafeArtifactError(f"{path}: card.json does not match the weights beside it: {what}. The card was edited or "
+                               "the folder mixes two models; restore its card.json, or re-save the model with save()")
 
 
 def _parse_card(card_path: Path) -> dict[str, Any]:

@@ -14,12 +14,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from core.artifacts import cache_dir, cached_default, file_sha256, hash_frame, load_tensors, read_card, save_tensors
+from core.artifacts import cache_dir, cached_default, card_mismatch, file_sha256, hash_frame, load_tensors, read_card, save_tensors
 from core.card import compare_cards
 from core.config import config_to_dict
 from core.data import read_text_inputs, text_input_batches
 from core.device import pick_device
-from core.errors import InputError, MissingDependencyError, ModelNotFoundError, UnsafeArtifactError
+from core.errors import InputError, MissingDependencyError, ModelNotFoundError
 from core.evaluate import classification_metrics, confusion_plot, metric_card, score_plots
 from core.progress import report
 from core.protocols import TaskModel
@@ -213,30 +213,30 @@ class SentimentModel(TaskModel):
         kind, labels, files = card.get("kind"), card.get("labels"), card.get("files") or {}
         preprocessing = card.get("preprocessing") or {}
         if kind not in KINDS:
-            raise _mismatch(path, f"its kind is {kind!r}; a sentiment model is {' or '.join(map(repr, KINDS))}")
+            raise card_mismatch(path, f"its kind is {kind!r}; a sentiment model is {' or '.join(map(repr, KINDS))}")
         if not isinstance(labels, list) or len(labels) < 2 or not all(isinstance(n, str) and n.strip() for n in labels) \
                 or len(set(labels)) != len(labels):
-            raise _mismatch(path, f"its labels {labels!r} are not a list of two or more distinct names")
+            raise card_mismatch(path, f"its labels {labels!r} are not a list of two or more distinct names")
         options = dict(max_length=preprocessing.get("max_length", 128), detokenize=preprocessing.get("detokenize", True),
                        name=card.get("name", path.name), info=card)
         if kind == "embedding":
             import torch
 
             if "head.safetensors" not in files:
-                raise _mismatch(path, "its kind is 'embedding' but it lists no head.safetensors (a classifier folder? its kind "
+                raise card_mismatch(path, "its kind is 'embedding' but it lists no head.safetensors (a classifier folder? its kind "
                                 "would be 'classifier')")
             if not card.get("encoder") and "encoder/config.json" not in files:
-                raise _mismatch(path, "its kind is 'embedding' but it lists no encoder/ folder")
+                raise card_mismatch(path, "its kind is 'embedding' but it lists no encoder/ folder")
             weights = {name: value.float() for name, value in load_tensors(path / "head.safetensors").items()}
             weight = weights.get("weight")
             if set(weights) != {"weight", "bias"} or weight.ndim != 2 or tuple(weights["bias"].shape) != weight.shape[:1]:
-                raise _mismatch(path, f"head.safetensors holds {sorted(weights)}, not a linear head's weight and bias")
+                raise card_mismatch(path, f"head.safetensors holds {sorted(weights)}, not a linear head's weight and bias")
             if weight.shape[0] != len(labels):
-                raise _mismatch(path, f"it names {len(labels)} labels {labels} but its head has {weight.shape[0]} outputs")
+                raise card_mismatch(path, f"it names {len(labels)} labels {labels} but its head has {weight.shape[0]} outputs")
             encoder = _shipped_encoder(path, card, chosen) if card.get("encoder") else \
                 TextEncoder.from_dir(path / "encoder", chosen)
             if weight.shape[1] != encoder.model.config.hidden_size:
-                raise _mismatch(path, f"its head reads {weight.shape[1]} features but its encoder gives "
+                raise card_mismatch(path, f"its head reads {weight.shape[1]} features but its encoder gives "
                                 f"{encoder.model.config.hidden_size}")
             head = torch.nn.Linear(weight.shape[1], weight.shape[0])
             head.load_state_dict(weights)
@@ -244,28 +244,28 @@ class SentimentModel(TaskModel):
                         lexicon_mix=card.get("lexicon_mix"), **options)
         else:
             if "config.json" not in files:
-                raise _mismatch(path, "its kind is 'classifier' but it lists no config.json (an embedding model's folder? its "
+                raise card_mismatch(path, "its kind is 'classifier' but it lists no config.json (an embedding model's folder? its "
                                 "kind would be 'embedding')")
             try:
                 network = AutoModelForSequenceClassification.from_pretrained(str(path)).to(chosen).eval()
                 tokenizer = AutoTokenizer.from_pretrained(str(path))
             except (OSError, ValueError, KeyError, RuntimeError) as error:
-                raise _mismatch(path, f"its kind is 'classifier' but transformers cannot read a sequence classifier there "
+                raise card_mismatch(path, f"its kind is 'classifier' but transformers cannot read a sequence classifier there "
                                 f"({type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''})") from error
             own = [network.config.id2label.get(i, network.config.id2label.get(str(i))) for i in range(network.config.num_labels)]
             if len(own) != len(labels):
-                raise _mismatch(path, f"it names {len(labels)} labels {labels} but its classifier has {len(own)} outputs")
+                raise card_mismatch(path, f"it names {len(labels)} labels {labels} but its classifier has {len(own)} outputs")
             if own != labels:
-                raise _mismatch(path, f"its labels {labels} differ from those in its config.json ({own}), which order the "
+                raise card_mismatch(path, f"its labels {labels} differ from those in its config.json ({own}), which order the "
                                 "classifier's outputs")
             model = cls("classifier", labels, classifier=network, tokenizer=tokenizer, device=chosen, **options)
         limit = model.token_limit()
         length = model.max_length
         if isinstance(length, bool) or not isinstance(length, int) or length < 1 or (limit and length > limit):
-            raise _mismatch(path, f"its preprocessing.max_length {length!r} is not a whole number of tokens from 1 to "
+            raise card_mismatch(path, f"its preprocessing.max_length {length!r} is not a whole number of tokens from 1 to "
                             f"{limit or 'the encoder positions'}")
         if not isinstance(model.detokenize, bool):
-            raise _mismatch(path, f"its preprocessing.detokenize {model.detokenize!r} is not true or false")
+            raise card_mismatch(path, f"its preprocessing.detokenize {model.detokenize!r} is not true or false")
         return model
 
     # -- data -----------------------------------------------------------------------------------------
@@ -595,9 +595,6 @@ class SentimentModel(TaskModel):
             self.tokenizer_.save_pretrained(folder)
 
 
-def _mismatch(path: Path, what: str) -> UnsafeArtifactError:
-    return UnsafeArtifactError(f"{path}: card.json does not match the weights beside it: {what}. The card was edited or "
-                              "the folder mixes two models; restore its card.json, or re-save the model with save()")
 
 
 def _token_limit(config, tokenizer) -> int | None:

@@ -7,15 +7,9 @@ import math
 from pathlib import Path
 from typing import Any, Iterable
 
-from core.errors import UnsafeArtifactError
+from core.artifacts import card_mismatch
 
 __all__ = ["card_mismatch", "check_label_names", "check_preprocessing", "head_outputs"]
-
-
-def card_mismatch(path: Path, what: str) -> UnsafeArtifactError:
-    """The error for a card that does not describe its weights (worded as nlp.sentiment's)."""
-    return UnsafeArtifactError(f"{path}: card.json does not match the weights beside it: {what}. The card was edited or "
-                               "the folder mixes two models; restore its card.json, or re-save the model with save()")
 
 
 def check_label_names(path: Path, labels: Any, outputs: int, head: str = "head",
