@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from core.errors import InputError, NotFittedError
 
-__all__ = ["TaskModelProtocol", "TaskModel", "ProgressCallback", "iter_batches", "frame_batches", "prediction_names", "Inputs",
+__all__ = ["TaskModelProtocol", "TaskModel", "ProgressCallback", "iter_batches", "frame_batches", "prediction_names", "check_batch_size", "Inputs",
            "identify_inputs", "predict_options", "predict_records"]
 
 ProgressCallback = Callable[[dict[str, Any]], None]
@@ -172,6 +172,25 @@ def prediction_names(new: list[str], taken: list[str]) -> dict[str, str]:
             renames[column] = f"{prefix}{column}"
             names.add(renames[column])
     return renames
+
+
+def check_batch_size(batch_size: Any, default: int, unit: str | None = None) -> int:
+    """`batch_size`, or `default` when it is None; anything but a whole number >= 1 -> `InputError` (`unit` says what
+    one batch holds, in the message).
+
+    >>> check_batch_size(None, 64), check_batch_size(8, 64)
+    (64, 8)
+    >>> check_batch_size(0, 64, "images per forward pass")
+    Traceback (most recent call last):
+    core.errors.InputError: batch_size must be a whole number >= 1 (images per forward pass), got 0
+    """
+    import numbers
+
+    if batch_size is None:
+        return default
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+        raise InputError(f"batch_size must be a whole number >= 1{f' ({unit})' if unit else ''}, got {batch_size!r}")
+    return int(batch_size)
 
 
 def predict_options(model: Any, options: dict[str, Any]) -> dict[str, Any]:

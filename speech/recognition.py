@@ -19,7 +19,7 @@ from core.artifacts import hash_frame, read_card
 from core.config import config_to_dict
 from core.errors import InputError, ModelNotFoundError, NotFittedError, UnsafeArtifactError
 from core.evaluate import bars_plot, metric_card, transcription_metrics
-from core.protocols import TaskModel
+from core.protocols import TaskModel, check_batch_size
 from core.train import TrainConfig
 from core.registry import missing_model_message
 from speech import _backends, _builtins
@@ -379,7 +379,7 @@ class SpeechRecognizer(TaskModel):
             raise InputError(f"no Apertium pair {language}->{target} is installed (apt-cache search apertium); use "
                              "translator='auto' or 'whisper'")
         inputs = _as_inputs(inputs)
-        batch_size = _batch_size(batch_size, self.default_batch_size)
+        batch_size = check_batch_size(batch_size, self.default_batch_size)
         if target is None or translator == "whisper":
             options = {"language": language, "task": whisper_task} if language or whisper_task != "transcribe" else {}
             records = self._records(inputs, batch_size, options)
@@ -660,22 +660,6 @@ def _as_inputs(inputs: Any) -> list[Any]:
 def _is_pandas_frame(value: Any) -> bool:
     """Whether `value` is a pandas DataFrame (without importing pandas)."""
     return any(kind.__name__ == "DataFrame" and kind.__module__.startswith("pandas") for kind in type(value).__mro__)
-
-
-def _batch_size(value: Any, default: int) -> int:
-    """`batch_size` as given (a whole number >= 1), or `default` when None.
-
-    >>> _batch_size(None, 8), _batch_size(2, 8)
-    (8, 2)
-    >>> _batch_size(2.5, 8)
-    Traceback (most recent call last):
-    core.errors.InputError: batch_size must be a whole number >= 1, got 2.5
-    """
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InputError(f"batch_size must be a whole number >= 1, got {value!r}")
-    return int(value)
 
 
 def _ctranslate2_backend(path: Path, card: dict[str, Any], device: str) -> "_backends.FasterWhisperBackend":

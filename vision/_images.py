@@ -10,7 +10,7 @@ from core.data import IMAGE_SUFFIXES, open_image, read_table, resolve_inside
 from core.data.paths import is_hidden, require_path
 from core.errors import InputError
 
-__all__ = ["read_image_inputs", "image_list", "check_batch_size", "decode_images", "frame_image_column", "is_table",
+__all__ = ["read_image_inputs", "image_list", "BATCH_UNIT", "decode_images", "frame_image_column", "is_table",
            "frame_items"]
 
 PATH_COLUMNS = ("path", "image", "file", "filename")
@@ -43,6 +43,9 @@ def read_image_inputs(path: str | Path, column: str | None = None) -> list[Path]
             raise InputError(f"{path.name} lists no images")
         return files
     return [path]
+
+
+BATCH_UNIT = "images per forward pass"  # what one batch_size counts, in its error
 
 
 def image_list(inputs: Any) -> list[Any]:
@@ -85,24 +88,6 @@ def _check_array(array: Any) -> None:
     if array.ndim == 3 and array.shape[2] not in CHANNELS:
         raise InputError(f"an (H, W, C) image array has 1 to 4 channels, got shape {array.shape}; for N grey images "
                          "pass an (N, H, W, 1) array or a list of (H, W) arrays")
-
-
-def check_batch_size(batch_size: Any, default: int) -> int:
-    """`batch_size`, or `default` when it is None; anything but a whole number >= 1 -> `InputError`.
-
-    >>> check_batch_size(None, 64), check_batch_size(8, 64)
-    (64, 8)
-    >>> check_batch_size(0, 64)
-    Traceback (most recent call last):
-    core.errors.InputError: batch_size must be a whole number >= 1 (images per forward pass), got 0
-    """
-    import numbers
-
-    if batch_size is None:
-        return default
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
-        raise InputError(f"batch_size must be a whole number >= 1 (images per forward pass), got {batch_size!r}")
-    return int(batch_size)
 
 
 def decode_images(inputs: Any, mode: str = "RGB") -> list[Any]:

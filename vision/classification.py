@@ -25,11 +25,11 @@ from core.data.paths import require_path
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError
 from core.evaluate import bars_plot, confusion_plot, metric_card, metric_with_ci
-from core.protocols import TaskModel, iter_batches
+from core.protocols import TaskModel, check_batch_size, iter_batches
 from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
 from vision._cards import check_label_names, check_preprocessing
-from vision._images import (ACCEPTED, check_batch_size, decode_images, frame_image_column, frame_items,
+from vision._images import (ACCEPTED, BATCH_UNIT, decode_images, frame_image_column, frame_items,
                             image_list, is_table, read_image_inputs)
 
 __all__ = ["ImageClassifier", "ClassifierConfig", "load", "fashion_mnist_sample"]
@@ -351,7 +351,7 @@ class ImageClassifier(TaskModel):
         """Class probabilities, shape (N, classes), columns in `label_names` order; with `features`, also the
         pooled penultimate features (N, D) from the same forward pass."""
         self._require_fitted("network")
-        batch_size = check_batch_size(batch_size, self.default_batch_size)
+        batch_size = check_batch_size(batch_size, self.default_batch_size, BATCH_UNIT)
         inputs = image_list(inputs)
         if not inputs:
             raise InputError(f"no images given; pass {ACCEPTED}")
@@ -428,7 +428,7 @@ class ImageClassifier(TaskModel):
         from torchmetrics.functional.classification import (multiclass_accuracy, multiclass_confusion_matrix,
                                                              multiclass_f1_score, multiclass_recall)
 
-        batch_size = check_batch_size(batch_size, self.default_batch_size)
+        batch_size = check_batch_size(batch_size, self.default_batch_size, BATCH_UNIT)
         items = self._items(data)
         data_labels = sorted({label for _, label, _ in items})
         unknown = [label for label in data_labels if label not in self.label_names]

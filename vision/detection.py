@@ -19,14 +19,14 @@ from core.config import config_to_dict
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError
 from core.evaluate import bars_plot, bootstrap_ci, metric_card
-from core.protocols import TaskModel, iter_batches
+from core.protocols import TaskModel, check_batch_size, iter_batches
 from core.registry import missing_model_message
 from core.train import MetricsLog, TrainConfig, Trainer
 from vision import _lite_detector as lite
 from vision._cards import card_mismatch, check_label_names, head_outputs
 from vision._darknet import DarknetYolo
 from vision._detection_data import (DetectionData, convert_detection_data, detection_report, read_detection_data)
-from vision._images import (ACCEPTED, check_batch_size, decode_images, frame_image_column, image_list,
+from vision._images import (ACCEPTED, BATCH_UNIT, decode_images, frame_image_column, image_list,
                             read_image_inputs)
 
 __all__ = ["Detector", "DetectorConfig", "load"]
@@ -404,7 +404,7 @@ class Detector(TaskModel):
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 <= threshold <= 1.0:
             raise InputError(f"score_threshold must be a number from 0 to 1 (boxes scoring below it are dropped), "
                              f"got {threshold!r}")
-        batch_size = check_batch_size(batch_size, self.default_batch_size)
+        batch_size = check_batch_size(batch_size, self.default_batch_size, BATCH_UNIT)
         inputs = image_list(inputs)
         if not inputs:
             raise InputError(f"no images given; pass {ACCEPTED}")
@@ -477,7 +477,7 @@ class Detector(TaskModel):
         """COCO mAP@[.5:.95], mAP@.5 and recall (torchmetrics MeanAveragePrecision) with image-bootstrap CIs,
         plus per-class AP. Data classes the model cannot name are listed under `classes_unknown_to_model` (scored
         only when no class overlaps: then every AP is 0 and the card carries a `warning` on how to fine-tune)."""
-        batch_size = check_batch_size(batch_size, self.default_batch_size)
+        batch_size = check_batch_size(batch_size, self.default_batch_size, BATCH_UNIT)
         data = self._data(data)
         known = set(self.label_names) - {"__background__"}
         data_classes = sorted({label for sample in data.samples for label in sample.labels})
