@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 from core.errors import InputError, NotFittedError
 
 __all__ = ["TaskModelProtocol", "TaskModel", "ProgressCallback", "iter_batches", "frame_batches", "prediction_names", "check_batch_size", "Inputs",
-           "identify_inputs", "predict_options", "predict_records"]
+           "identify_inputs", "with_ids", "predict_options", "predict_records"]
 
 ProgressCallback = Callable[[dict[str, Any]], None]
 
@@ -118,6 +118,8 @@ def identify_inputs(inputs: Any, id_column: str | None = None, start: int = 0) -
 
     if isinstance(inputs, (Inputs, _IdentifiedFrame)):
         return inputs
+    if type(inputs).__module__.startswith("pandas") and hasattr(inputs, "columns"):  # rows, not column names
+        inputs = pl.from_pandas(inputs)
     if isinstance(inputs, pl.DataFrame):
         column = id_column if id_column in inputs.columns else next((c for c in ID_COLUMNS if c in inputs.columns), None)
         if id_column and column != id_column:
@@ -136,6 +138,26 @@ def identify_inputs(inputs: Any, id_column: str | None = None, start: int = 0) -
         else:
             ids.append({"index": start + index + 1})
     return Inputs(items, ids)
+
+
+POSITION_KEYS = ("index", "row", "line")  # ids that count positions: a batch's own numbering, not the caller's
+
+
+def with_ids(inputs: Any, records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`records` (one per input, in order) with their input's id first, as DESIGN.md says every predict record is:
+    `path` for a file, `id` for a table's id column or a dict's "id", else `row` (tables) or `index` (lists), from 1.
+    A key the record already has is kept as the record says it.
+
+    >>> with_ids(["good", "bad"], [{"label": "positive"}, {"label": "negative"}])
+    [{'index': 1, 'label': 'positive'}, {'index': 2, 'label': 'negative'}]
+    >>> import polars as pl
+    >>> with_ids(pl.DataFrame({"id": ["a7"], "x": [1]}), [{"pd": 0.1}])
+    [{'id': 'a7', 'pd': 0.1}]
+    """
+    ids = identify_inputs(inputs).ids
+    if len(ids) != len(records):
+        raise ValueError(f"{len(records)} records for {len(ids)} inputs")
+    return [{**identity, **record} for identity, record in zip(ids, records)]
 
 
 class _IdentifiedFrame:
@@ -257,7 +279,7 @@ def predict_records(model: Any, inputs: Any, batch_size: int | None = None, chun
                 yield {**identity, "error": inputs.errors.get(index) or failed[index]}
             else:
                 record = next(produced)
-                yield {**identity, **{k: v for k, v in record.items() if k not in identity}}
+                yield {**identity, **{k: v for k, v in record.items() if k not in identity and k not in POSITION_KEYS}}
 
 
 def _file_by_file(model: Any, inputs: Any, good: list[int], batch_size: int | None,

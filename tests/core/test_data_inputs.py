@@ -306,3 +306,26 @@ def test_a_broken_json_lines_file_names_its_line(tmp_path):
     path.write_text('{"text": "good"}\n[1, 2]\n')
     with pytest.raises(InputError, match="line 2 holds a JSON list, not an object"):
         read_table(path)
+
+
+def test_with_ids_gives_every_record_its_input_id():
+    import pandas as pd
+
+    from core.protocols import with_ids
+
+    assert with_ids(["a", "b"], [{"label": "x"}, {"label": "y"}]) == [{"index": 1, "label": "x"}, {"index": 2, "label": "y"}]
+    assert with_ids(pd.DataFrame({"x": [5, 6]}), [{"pd": 0.1}, {"pd": 0.2}]) == [{"row": 1, "pd": 0.1}, {"row": 2, "pd": 0.2}]
+    assert with_ids([{"id": "k9", "x": 1}], [{"pd": 0.3}]) == [{"id": "k9", "pd": 0.3}]
+    with pytest.raises(ValueError):
+        with_ids(["a", "b"], [{"label": "x"}])
+
+
+def test_a_batch_own_numbering_gives_way_to_the_callers_ids():
+    from core.protocols import with_ids
+
+    class Numbering:  # a model whose predict numbers its own batch from 1, as every task's predict does
+        def predict(self, items, batch_size=None):
+            return with_ids(items, [{"text": t.upper()} for t in items])
+
+    records = list(predict_records(Numbering(), Inputs(["a", "b", "c"], ids=[{"line": 4}, {"line": 5}, {"line": 6}]), chunk=2))
+    assert records == [{"line": 4, "text": "A"}, {"line": 5, "text": "B"}, {"line": 6, "text": "C"}]
