@@ -20,6 +20,7 @@ from core.evaluate import bars_plot, curve_plot, metric_card, metric_with_ci
 from core.protocols import TaskModel
 from core.registry import missing_model_message
 from core.train import MetricsLog, TrainConfig
+from finance._cards import damaged_card
 from finance._forecast_data import (Series, frame_to_series, future_dates, prepare_frame, read_series_frame,
                                     series_from_input, series_scale)
 from finance._forecast_models import ALL_CANDIDATES, LightGBMCandidate, NBeatsCandidate, local_forecast
@@ -522,24 +523,19 @@ def _check_card(path: Path, card: dict[str, Any], candidates: tuple[str, ...], h
     horizon (finite, >= 0, summing to 1), the interval quantiles (finite, >= 0, widening with the level), the transform,
     and weight files the card's hashed file list holds (a name such as ../x would be read from outside the folder).
     `UnsafeArtifactError` names the field: a hand-edited card would otherwise forecast nonsense without a word."""
-    from core.errors import UnsafeArtifactError
-
-    def bad(what: str) -> UnsafeArtifactError:
-        return UnsafeArtifactError(f"{path}: card.json's {what}. The card was edited or is damaged; re-save the model "
-                                   "from its training run")
-
     def series(values: Any) -> np.ndarray | None:
         array = np.asarray(values, dtype=float) if isinstance(values, list) and len(values) == horizon else None
         return array if array is not None and np.all(np.isfinite(array)) and np.all(array >= 0) else None
 
     if card.get("transform") not in ("log", "none"):
-        raise bad(f"transform {card.get('transform')!r} is not log or none")
+        raise damaged_card(path, f"transform {card.get('transform')!r} is not log or none")
     weights = card.get("weights")
     if not isinstance(weights, dict) or not weights or any(name not in candidates for name in weights):
-        raise bad(f"weights must map candidates of this model ({', '.join(candidates)}) to their weights")
+        raise damaged_card(path, f"weights must map candidates of this model ({', '.join(candidates)}) to their "
+                                 "weights")
     rows = [series(v) for v in weights.values()]
     if any(r is None for r in rows) or not np.allclose(np.sum(rows, axis=0), 1.0, atol=1e-3):
-        raise bad(f"weights must be {horizon} numbers >= 0 per candidate, summing to 1 at every horizon")
+        raise damaged_card(path, f"weights must be {horizon} numbers >= 0 per candidate, summing to 1 at every horizon")
     quantiles = card.get("quantiles")
     try:
         levels = sorted((float(level), series(v)) for level, v in quantiles.items())
@@ -547,11 +543,12 @@ def _check_card(path: Path, card: dict[str, Any], candidates: tuple[str, ...], h
         levels = [(0.0, None)]
     if not levels or any(q is None or not 0 < level < 100 for level, q in levels) or any(
             np.any(wider < narrower) for (_, narrower), (_, wider) in zip(levels, levels[1:])):
-        raise bad(f"quantiles must map interval levels (0-100) to {horizon} numbers >= 0 that widen with the level")
+        raise damaged_card(path, f"quantiles must map interval levels (0-100) to {horizon} numbers >= 0 that widen with "
+                                 "the level")
     hashed = card.get("files") or {}
     outside = [name for name in card.get("lightgbm_files") or [] if name not in hashed]
     if outside:
-        raise bad(f"lightgbm_files name {outside[0]!r}, which is not among the model folder's hashed files")
+        raise damaged_card(path, f"lightgbm_files name {outside[0]!r}, which is not among the model folder's hashed files")
 
 
 def load(source: str | Path | None = None, device: str = "auto") -> Forecaster:

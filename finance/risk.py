@@ -21,10 +21,11 @@ from core.artifacts import hash_frame, read_card
 from core.config import TaskConfig, config_from_dict, config_to_dict
 from core.data import read_table
 from core.data.tables import iter_table
-from core.errors import InputError, ModelNotFoundError, UnsafeArtifactError
+from core.errors import InputError, ModelNotFoundError
 from core.evaluate import bars_plot, curve_plot, metric_card, metric_with_ci, score_plots, waterfall_plot
 from core.protocols import TaskModel
 from core.train import MetricsLog
+from finance._cards import damaged_card
 from finance._risk_data import (RiskData, as_polars, build_schema, encode_target, feature_arrays, label_map_for,
                                 population_stability, psi_for, resolve_target, unseen_categories)
 from finance._risk_models import (FOREST_MAX_ROWS, FOREST_TREES, GBM_SPACE, LOGISTIC_CS, BlendFamily, Calibrator,
@@ -1211,13 +1212,9 @@ def _check_card(folder: Path, card: dict[str, Any]) -> None:
     (and a blend's members and weights) must be the one whose files the folder holds, the score scale must be usable,
     the features well formed. `UnsafeArtifactError` names the field: an edited `family` used to score a blend with
     one member, and `pdo: 0` gave every applicant 600 points."""
-    def bad(what: str) -> UnsafeArtifactError:
-        return UnsafeArtifactError(f"{folder}: card.json's {what}. The card was edited or is damaged; re-save the model "
-                                   "from its training run")
-
     family = card.get("family")
     if family not in CANDIDATES:
-        raise bad(f"family {family!r} is none of {', '.join(CANDIDATES)}")
+        raise damaged_card(folder, f"family {family!r} is none of {', '.join(CANDIDATES)}")
     members = {family: 1.0}
     if family == "blend":
         members = _blend_weights(card)
@@ -1225,22 +1222,24 @@ def _check_card(folder: Path, card: dict[str, Any]) -> None:
         if (not shares or any(k not in FAMILY_FILES for k in members)
                 or not all(isinstance(v, (int, float)) and math.isfinite(v) and v >= 0 for v in shares)
                 or not any(shares)):
-            raise bad(f"blend weights {members!r} must give families of {', '.join(FAMILY_FILES)} finite weights >= 0, "
-                      "not all 0")
+            raise damaged_card(folder, f"blend weights {members!r} must give families of {', '.join(FAMILY_FILES)} "
+                                       "finite weights >= 0, not all 0")
     expected = {name for member, share in members.items() if share for name in FAMILY_FILES[member]}
     present = {name for name in card.get("files") or {} if any(name in names for names in FAMILY_FILES.values())}
     if present != expected:
-        raise bad(f"family {family!r} does not match the weight files beside it ({', '.join(sorted(present)) or 'none'})")
+        raise damaged_card(folder, f"family {family!r} does not match the weight files beside it "
+                                   f"({', '.join(sorted(present)) or 'none'})")
     scale = card.get("scale") or {}
     for key in ("pdo", "base_odds", "base_score"):
         value = scale.get(key, 1.0)
         if not isinstance(value, (int, float)) or not math.isfinite(value) or (key != "base_score" and value <= 0):
-            raise bad(f"scale {key} {value!r} must be a finite number{' above 0' if key != 'base_score' else ''}")
+            raise damaged_card(folder, f"scale {key} {value!r} must be a finite number"
+                                       f"{' above 0' if key != 'base_score' else ''}")
     features = card.get("features")
     if not isinstance(features, list) or not features or not all(
             isinstance(f, dict) and isinstance(f.get("name"), str) and (f.get("kind") == "numeric" or (
                 f.get("kind") == "categorical" and isinstance(f.get("categories"), list))) for f in features):
-        raise bad("features must be a list of {name, kind: numeric | categorical (with its categories)}")
+        raise damaged_card(folder, "features must be a list of {name, kind: numeric | categorical (with its categories)}")
 
 
 def _shortened(value):

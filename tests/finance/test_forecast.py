@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from core.errors import InputError
+from finance._cards import damaged_card
 from finance.forecast import Forecaster, _conformal_quantile
 from finance._forecast_models import build_features, local_forecast
 from tests.finance.contract_cases_forecast import as_input, random_walk, tiny_config
@@ -126,8 +127,10 @@ def test_a_hand_edited_card_is_refused_naming_the_field(fitted, tmp_path, edit, 
     edit(card)
     (saved / "card.json").write_text(json.dumps(card))
     (tmp_path / "outside.txt").write_text((saved / "lightgbm_h1.txt").read_text())  # a valid model, out of the folder
-    with pytest.raises(UnsafeArtifactError, match=f"card.json's {field}"):
+    with pytest.raises(UnsafeArtifactError, match=f"card.json's {field}") as refused:
         Forecaster.load(saved)
+    advice = str(damaged_card(saved, "")).split("card.json's ")[1]  # the wording risk's card check shares
+    assert str(refused.value).startswith(f"{saved}: card.json's {field}") and str(refused.value).endswith(advice)
 
 
 def test_evaluate_card_carries_per_horizon_metrics(fitted):

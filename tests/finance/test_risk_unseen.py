@@ -11,6 +11,7 @@ import pytest
 
 from core import stream
 from core.cli import main
+from finance._cards import damaged_card
 from finance.risk import RiskScorer
 from tests.finance.contract_cases import synthetic_applicants
 
@@ -176,6 +177,8 @@ def test_a_hand_edited_risk_card_is_refused_naming_the_field(saved_gbm, tmp_path
     card = json.loads((edited / "card.json").read_text())
     edit(card)
     (edited / "card.json").write_text(json.dumps(card))
-    with pytest.raises(UnsafeArtifactError, match=f"card.json's {field}"):
+    with pytest.raises(UnsafeArtifactError, match=f"card.json's {field}") as refused:
         RiskScorer.load(edited)
+    advice = str(damaged_card(edited, "")).split("card.json's ")[1]  # the wording forecast's card check shares
+    assert str(refused.value).startswith(f"{edited}: card.json's {field}") and str(refused.value).endswith(advice)
     assert RiskScorer.load(saved_gbm).predict([applicant()])  # the saved card itself passes
