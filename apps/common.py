@@ -156,13 +156,14 @@ def load_model(task: str, source: str | None):
 
 
 def show_error(error: Exception) -> None:
-    """Show a friendly one-line error; never a traceback, a server path or a command-line flag."""
+    """Show a friendly one-line error; never a traceback, a server path or a command-line flag. The message is escaped
+    for Markdown (`escape_markdown`): the user's values it quotes (a hub id, a file or column name) show as typed."""
     if isinstance(error, (InputError, MissingDependencyError, VerticalsError)):
         message = str(error)
     else:
         log.exception("unexpected error in page")
         message = f"Something went wrong ({type(error).__name__}). Check the input and try again."
-    st.error(page_message(message))
+    st.error(escape_markdown(page_message(message)))
 
 
 def _overrides(match: re.Match) -> str:
@@ -859,7 +860,7 @@ def _job_panel(task: str) -> None:
                 eta = progress.get("eta_seconds")
                 st.progress(progress["fraction"], text=f"loss {progress.get('loss', float('nan')):.4g} · ETA {eta:.0f}s" if eta is not None and "loss" in progress else None)
             if job.error:  # the job's message in the page's words, without the server folders its upload was in
-                st.error(page_message(job.error))
+                st.error(escape_markdown(page_message(job.error)))
             if job.status == "succeeded":
                 st.success(f"Saved to the model registry as {Path(job.out).name}")
             if not job.done and st.button("Cancel", key=f"cancel-{job.id}"):

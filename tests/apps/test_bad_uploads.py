@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tempfile
 import zipfile
 from pathlib import Path
@@ -73,12 +74,18 @@ def _texts(app) -> list[str]:
     return out
 
 
+def _plain(markdown: str) -> str:
+    """Markdown as it reads on screen: its escapes dropped (errors are escaped, `apps.common.escape_markdown`)."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
 def _assert_friendly_error(app, *fragments: str) -> str:
+    """The page's errors as they read on screen, joined; each holds no traceback or server path."""
     assert not app.exception, [e.message for e in app.exception]
-    errors = [e.value for e in app.error]
+    errors = [_plain(e.value) for e in app.error]
     assert errors, f"no st.error shown; rendered: {_texts(app)}"
     forbidden = {"Traceback", tempfile.gettempdir() + "/", str(Path.home()) + "/", "verticals-session-"}
-    for text in _texts(app):
+    for text in map(_plain, _texts(app)):
         for bad in forbidden:
             assert bad not in text, f"{bad!r} leaked into the page: {text!r}"
     joined = " | ".join(errors)
@@ -378,7 +385,7 @@ def test_error_messages_name_the_upload_not_its_server_folder():
         common.show_error(InputError(f"cannot read {tempfile.gettempdir()}/elsewhere/y.csv"))
 
     app = AppTest.from_function(page, default_timeout=30).run()
-    assert [e.value for e in app.error] == ["x.nii.gz is not a NIfTI file", "cat holds no images",
+    assert [_plain(e.value) for e in app.error] == ["x.nii.gz is not a NIfTI file", "cat holds no images",
                                             "the upload holds no class folders", "cannot read …/elsewhere/y.csv"]
 
 

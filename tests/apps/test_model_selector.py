@@ -70,3 +70,21 @@ def test_a_saved_model_deleted_meanwhile_is_named(home):
     app.run()
     assert not app.exception and _loaded(app) == ["loaded embedded"]
     assert any("mine no longer exists" in w.value for w in app.warning), [w.value for w in app.warning]
+
+
+@pytest.mark.parametrize("text", ["[x](http://evil)", "**bold**", "$x^2$ `code`"])
+def test_an_error_quoting_a_typed_value_shows_it_as_typed(home, text):
+    """show_error escapes the message for Markdown: a typed link, bold or LaTeX is no live link, bold or formula."""
+    from apps.common import escape_markdown
+
+    app = _with_hub(text)
+    errors = [e.value for e in app.error]
+    assert len(errors) == 1 and f"{text!r} is not a hub id" in _plain(errors[0]), errors
+    assert escape_markdown(repr(text)) in errors[0] and text not in errors[0], errors  # every Markdown mark escaped
+
+
+def _plain(markdown: str) -> str:
+    """Markdown as it reads on screen: its escapes dropped."""
+    import re
+
+    return re.sub(r"\\(.)", r"\1", markdown)

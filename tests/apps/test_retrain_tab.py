@@ -54,7 +54,7 @@ def test_a_taken_name_is_refused_until_the_user_ticks_replace(started):
     promote_model(TASK, mine)
     app = _start(_page(), "mine")
     assert not app.exception and not started, started
-    assert any("already exists" in e.value and "mine" in e.value for e in app.error), [e.value for e in app.error]
+    assert any("already exists" in _plain(e.value) and "mine" in _plain(e.value) for e in app.error), [e.value for e in app.error]
     assert any("dashboard default" in w.value for w in app.warning), [w.value for w in app.warning]
     assert (mine / "card.json").is_file()
     app.checkbox(key=f"{TASK}-train-replace-mine").check().run()
@@ -65,7 +65,7 @@ def test_a_taken_name_is_refused_until_the_user_ticks_replace(started):
 def test_a_name_held_by_another_task_or_a_running_job_is_refused(started, monkeypatch):
     save_model_dir(models_dir() / "seg", {"task": "medical.segmentation"})
     app = _start(_page(), "seg")
-    assert not started and any("medical.segmentation" in e.value for e in app.error)
+    assert not started and any("medical.segmentation" in _plain(e.value) for e in app.error)
     running = jobs.Job(id="busy-job", task=TASK, status="running", spec={}, created="", out=str(models_dir() / "busy"))
     monkeypatch.setattr(jobs, "list_jobs", lambda: [running])
     app = _start(_page(), "busy")
@@ -95,7 +95,7 @@ def test_list_overrides_reach_the_job_whole(started, text, expected):
 
 def test_a_broken_override_says_how_to_write_lists(started):
     app = _start(_page(), overrides='drop=["Age", "Job"')
-    assert not started and any("is missing" in e.value and "drop=[" in e.value for e in app.error)
+    assert not started and any("is missing" in _plain(e.value) and "drop=[" in _plain(e.value) for e in app.error)
 
 
 def test_job_errors_name_the_upload_not_the_server_folder(started, monkeypatch):
@@ -106,5 +106,22 @@ def test_job_errors_name_the_upload_not_the_server_folder(started, monkeypatch):
                       error=f"{folder}/cat holds no images; put them in class folders; see {folder}/cat/readme.txt")
     monkeypatch.setattr(jobs, "list_jobs", lambda: [failed])
     app = _page()
-    errors = [e.value for e in app.error]
+    errors = [_plain(e.value) for e in app.error]
     assert errors == ["cat holds no images; put them in class folders; see cat/readme.txt"], errors
+
+
+def test_job_errors_show_the_data_s_values_as_typed(started, monkeypatch):
+    """A job's error quoting a column named like Markdown shows the name, not a link or bold text."""
+    failed = jobs.Job(id="failed-job", task=TASK, status="failed", spec={}, created="",
+                      error="the target column '[x](http://evil) **y**' holds one class")
+    monkeypatch.setattr(jobs, "list_jobs", lambda: [failed])
+    errors = [e.value for e in _page().error]
+    assert len(errors) == 1 and "[x](" not in errors[0] and "**" not in errors[0], errors
+    assert _plain(errors[0]) == "the target column '[x](http://evil) **y**' holds one class", errors
+
+
+def _plain(markdown: str) -> str:
+    """Markdown as it reads on screen: its escapes dropped."""
+    import re
+
+    return re.sub(r"\\(.)", r"\1", markdown)
