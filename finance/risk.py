@@ -23,7 +23,7 @@ from core.data import read_table
 from core.data.tables import iter_table
 from core.errors import InputError, ModelNotFoundError
 from core.evaluate import bars_plot, curve_plot, metric_card, metric_with_ci, score_plots, waterfall_plot
-from core.protocols import TaskModel
+from core.protocols import TaskModel, with_ids
 from core.train import MetricsLog
 from finance._cards import damaged_card
 from finance._risk_data import (RiskData, as_polars, build_schema, encode_target, feature_arrays, label_map_for,
@@ -881,8 +881,16 @@ class RiskScorer(TaskModel):
 
     def predict(self, inputs: Any, batch_size: int | None = None) -> list[dict[str, Any]]:
         """PD (calibrated probability of default), score (points on the card's scale), a risk band and `warnings` (a
-        list: each categorical value the model never saw in training, and how it was scored) per applicant."""
-        return self.predict_table(inputs).to_dicts()
+        list: each categorical value the model never saw in training, and how it was scored) per applicant, after its
+        id (`core.protocols.with_ids`): `index` in a list of dicts, `row` in a table (from 1), or `id` from an id
+        column or a dict's "id".
+
+        >>> load().predict([{"id": "a7", "Income": 130, "Home": "owner"}])[0]["id"]  # doctest: +SKIP
+        'a7'
+        """
+        if not isinstance(inputs, (list, tuple)):  # pandas, lazy, a dict: one polars table, converted once
+            inputs = as_polars(inputs)
+        return with_ids(inputs, self.predict_table(inputs).to_dicts())
 
     def predict_table(self, inputs: Any):
         """`predict`'s records as a polars table (`pd`, `score`, `risk_band`, `warnings`), computed per column, no per-row

@@ -1,0 +1,52 @@
+"""finance.risk on what the user brings: every predict record carries its input's id, and evaluate reads which target
+value means default when the data codes it otherwise than the model (positive_label)."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from core.protocols import identify_inputs, predict_records
+from finance.risk import RiskScorer
+from tests.finance.contract_cases import synthetic_applicants
+
+
+def fast(**changes):
+    base = dict(cv_folds=2, cv_repeats=1, gbm_trials=1, max_rounds=30, early_stopping_rounds=5, learning_rate=0.1)
+    return RiskScorer.Config(**{**base, **changes})
+
+
+@pytest.fixture(scope="module")
+def data():
+    return synthetic_applicants(300, seed=0)
+
+
+@pytest.fixture(scope="module")
+def model(data):
+    return RiskScorer().fit(data, config=fast(family="gbm"))
+
+
+SCORES = ["pd", "score", "risk_band", "warnings"]
+
+
+def test_every_record_starts_with_its_inputs_id(model, data):
+    frame = data.drop("default").head(3)
+    rows = frame.to_dicts()
+    scores = model.predict_table(frame).to_dicts()
+    assert model.predict(rows) == [{"index": i + 1, **s} for i, s in enumerate(scores)]
+    assert model.predict(frame) == [{"row": i + 1, **s} for i, s in enumerate(scores)]
+    assert model.predict(frame.lazy()) == model.predict(frame.to_pandas()) == model.predict(frame)
+    named = frame.with_columns(ID=pl.Series(["k1", "k2", "k3"]))
+    assert [r["id"] for r in model.predict(named)] == ["k1", "k2", "k3"]
+    assert [r["id"] for r in model.predict([{**r, "id": 70 + i} for i, r in enumerate(rows)])] == [70, 71, 72]
+    assert [list(r) for r in model.predict(rows[0])] == [["row", *SCORES]]  # one applicant's dict: a table of one row
+
+
+def test_the_callers_ids_win_over_the_batchs_own(model, data):
+    frame = data.drop("default").head(5).with_columns(applicant=pl.Series([f"a{i}" for i in range(5)]),
+                                                       id=pl.Series(range(100, 105)))
+    scores = model.predict_table(frame).to_dicts()
+    by_applicant = list(predict_records(model, identify_inputs(frame, "applicant"), chunk=2))  # batches of 2 rows
+    assert by_applicant == [{"id": f"a{i}", **s} for i, s in enumerate(scores)]
+    numbered = list(predict_records(model, identify_inputs(frame.drop("id")), chunk=2))
+    assert numbered == [{"row": i + 1, **s} for i, s in enumerate(scores)]  # not each batch's own 1, 2
