@@ -238,10 +238,14 @@ def _categorical_series(series):
     >>> import polars as pl
     >>> _categorical_series(pl.Series(["  own", "NA", None, "\x1crent\u3000", "n/a "])).to_list()
     ['own', None, None, 'rent', None]
+    >>> _categorical_series(pl.Series([True, None, False])).to_list(), _categorical_series(pl.Series([1.0, 2.5])).to_list()
+    (['true', None, 'false'], ['1', '2.5'])
     """
     import polars as pl
 
-    if series.dtype.is_numeric() or series.dtype == pl.Boolean:
+    if series.dtype == pl.Boolean:  # true / false as the data writes them (a CSV's true matches a trained "true")
+        return series.cast(pl.String)
+    if series.dtype.is_numeric():
         return pl.Series(series.name, [None if v is None or (isinstance(v, float) and math.isnan(v)) else normalise_label(v)
                                        for v in series.to_list()], dtype=pl.String)
     return series.to_frame().select(_categorical_text(series.name)).to_series()

@@ -155,6 +155,21 @@ def test_a_long_unseen_value_is_quoted_shortened(gbm_model):
     assert "not seen in training" in card["warning"] and len(card["warning"]) < 400
 
 
+def test_a_boolean_column_is_quoted_and_matched_as_the_data_writes_it():
+    """A true/false column scored into a categorical feature: the warning quoted '1' / '0', and a CSV's true never
+    matched the "true" the model was trained on."""
+    data = synthetic_applicants(300, seed=0)
+    flags = np.random.default_rng(0).choice(["true", "false", "unknown"], data.height)
+    model = RiskScorer().fit(data.with_columns(flag=pl.Series(flags)), config=fast(family="logistic"))  # uses every column
+    scored = data.drop("default").head(2).with_columns(flag=pl.Series([True, None]))
+    assert [r["warnings"] for r in model.predict(scored)] == [[], []]
+    other = RiskScorer().fit(data.with_columns(flag=pl.Series(np.where(flags == "true", "yes", "no"))),
+                             config=fast(family="logistic"))
+    assert other.predict(scored.with_columns(flag=pl.Series([True, False])))[1]["warnings"] == [
+        f"flag: 'false' {UNSEEN} as none of the training categories"]
+    assert "flag: 'true' in 1 rows" in other.drift(scored)["unseen_warning"]
+
+
 def test_a_table_scored_three_times_keeps_every_round(gbm_model):
     table = pl.DataFrame([applicant(), applicant(purpose="crypto")])
     once = gbm_model.predict_frame(table)
