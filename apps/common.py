@@ -650,7 +650,10 @@ def metric_card_view(card: dict[str, Any]) -> None:
             st.json(value)
 
 
-ColumnChoice = Callable[[Path, Any, str], dict]  # (saved upload, head of its table, widget key) -> reader options
+# (saved upload, head of its table, widget key) -> reader options; InputError (said on the page, the tab's button
+# disabled) when the reader cannot read the head with them, e.g. no text column found: checked on the head the pickers
+# read already, not on a second read of the whole table
+ColumnChoice = Callable[[Path, Any, str], dict]
 
 
 def evaluate_tab(task: str, model, read_options: dict | None = None, suffixes: set[str] | None = None,
@@ -690,9 +693,9 @@ def retrain_tab(task: str, options: dict | None = None, suffixes: set[str] | Non
                 columns: ColumnChoice | None = None) -> None:
     """Upload training data and start a background job; shows live progress, cancel, and the queue.
 
-    `columns` draws the page's column pickers for an uploaded table and returns their reader options; such a table is
-    read once before the job starts, so that a column the reader cannot find is said at once, not by a failed job.
-    A saved model is only replaced when the user ticks the box that names it; a blank name is a new unique one."""
+    `columns` draws the page's column pickers for an uploaded table and returns their reader options, checked on the
+    table's head (`ColumnChoice`): a column the reader cannot find is said at once, not by a failed job, and the job is
+    the one reading the whole table. A saved model is only replaced when the user ticks the box that names it; a blank name is a new unique one."""
     from core import jobs
 
     upload = st.file_uploader("Training data (file or .zip of a folder)", key=f"{task}-train-upload")
@@ -711,12 +714,8 @@ def retrain_tab(task: str, options: dict | None = None, suffixes: set[str] | Non
 
             name = _checked_name(task, typed, replace) if typed else _unique_model_name(task)
             overrides = parse_assignments(split_overrides(overrides_text), flag="Config overrides")
-            path = kept_upload(upload, allowed)
-            if columns is not None:
-                with st.spinner("Checking the columns…"):
-                    task_class(task).read_data(path, **options)
-            return name, jobs.start_job(task, path, base=None, overrides=overrides, options=options or None, name=name,
-                                        replace=replace)
+            return name, jobs.start_job(task, kept_upload(upload, allowed), base=None, overrides=overrides,
+                                        options=options or None, name=name, replace=replace)
 
         started = run_safely(start)
         if started is not None:

@@ -115,16 +115,19 @@ def sentiment_text_column(upload) -> dict:
 
 def sentiment_labelled_columns(path: Path, head, key: str) -> dict:
     """The 'Text column' and 'Label column' pickers for labelled data (Evaluate and Retrain tabs); none for a
-    label-first text file (`1 a fine film .`), which has no columns."""
-    from nlp._textdata import label_first_lines
+    label-first text file (`1 a fine film .`), which has no columns. The reader's own checks run on the table's `head`
+    with the chosen columns (InputError: e.g. no text column found), so the table is not read whole to find out."""
+    from nlp._textdata import as_text_frame, label_first_lines
 
     try:
         if label_first_lines(path) is not None:
             return {}
     except InputError:  # a broken label-first file: reading it says where
         return {}
-    return common.column_pickers(head, {"column": ("Text column", _text_of), "target": ("Label column", _label_of)}, key,
-                                 upload=path)
+    options = common.column_pickers(head, {"column": ("Text column", _text_of), "target": ("Label column", _label_of)},
+                                    key, upload=path)
+    as_text_frame(head, options.get("column"), options.get("target"), where=path.name)  # as SentimentModel.read_data
+    return options
 
 
 def sentiment_section() -> None:

@@ -238,6 +238,40 @@ def test_sentiment_retrain_passes_the_chosen_columns_to_the_job(home, monkeypatc
     assert SentimentModel.read_data(started[-1]["data"], **options)["text"].to_list() == REVIEWS  # what the job reads
 
 
+def test_sentiment_retrain_reads_the_uploaded_table_once(home, monkeypatch, started):
+    """The pickers' head is the one read on the page (a small CSV is read whole for it): choosing the columns and
+    starting the job read it no more; the job reads it itself."""
+    from core.data import tables
+
+    reads, real = [], tables.read_table
+
+    def read_table(path, *args, **kwargs):
+        reads.append(Path(path).name)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(tables, "read_table", read_table)  # iter_table's (the head) and the package readers'
+    monkeypatch.setattr("core.data.read_table", read_table)
+    app = _page(monkeypatch, FakeSentiment())
+    _upload(app, "nlp.sentiment-train-upload", "export.csv", EXPORT, "text/csv")
+    _picker(app, "nlp.sentiment-train-column-").set_value("Review Text")
+    _picker(app, "nlp.sentiment-train-target-").set_value("Rating").run()
+    app.button(key="nlp.sentiment-train-start").click().run()
+    assert not app.exception and not app.error and started, [e.value for e in app.error]
+    assert reads == ["export.csv"], reads
+
+
+def test_sentiment_evaluate_says_a_column_the_reader_refuses_before_it_is_clicked(home, monkeypatch):
+    """A text column of numbers, chosen: the reader's reason is on the page at once, and Evaluate waits for a fix."""
+    model = FakeSentiment()
+    app = _page(monkeypatch, model)
+    _upload(app, "nlp.sentiment-evaluate-upload", "export.csv", EXPORT, "text/csv")
+    _picker(app, "nlp.sentiment-evaluate-column-").set_value("Rating")
+    _picker(app, "nlp.sentiment-evaluate-target-").set_value("Date").run()
+    errors = [e.value for e in app.error]
+    assert errors and "holds Int64" in errors[0], errors
+    assert app.button(key="nlp.sentiment-evaluate-run").disabled and not model.evaluated
+
+
 def test_sentiment_retrain_defaults_pass_no_column_options(home, monkeypatch, started):
     app = _page(monkeypatch, FakeSentiment())
     _upload(app, "nlp.sentiment-train-upload", "train.csv", b"text,label\nGreat phone,1\nBroke in a week,0\n", "text/csv")
@@ -331,7 +365,7 @@ def test_a_retrain_without_a_text_column_is_refused_on_the_spot(home, monkeypatc
     app = _page(monkeypatch, FakeSentiment())
     _upload(app, "nlp.sentiment-train-upload", "export.csv", EXPORT, "text/csv")
     assert _picker(app, "nlp.sentiment-train-column-").value is None
-    app.button(key="nlp.sentiment-train-start").click().run()
+    assert app.button(key="nlp.sentiment-train-start").disabled  # said before any click
     assert not app.exception and not started and not app.success
     errors = [e.value for e in app.error]
     assert errors and "needs a text column" in errors[0] and "Choose it under 'Text column'" in errors[0], errors
