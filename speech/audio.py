@@ -15,8 +15,8 @@ import numpy as np
 
 from core.errors import InputError
 
-__all__ = ["SAMPLE_RATE_HZ", "AUDIO_SUFFIXES", "load_audio", "stream_audio", "audio_duration_seconds",
-           "loudness", "audio_warnings", "to_mono", "resample", "is_audio_path", "wav_truncation", "truncation_warning"]
+__all__ = ["SAMPLE_RATE_HZ", "AUDIO_SUFFIXES", "load_audio", "decode_audio", "AudioTooLong", "stream_audio",
+           "audio_duration_seconds", "loudness", "audio_warnings", "to_mono", "resample", "is_audio_path", "wav_truncation", "truncation_warning"]
 
 SAMPLE_RATE_HZ = 16_000  # every model sees 16 kHz mono float32 in [-1, 1]
 SOUNDFILE_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".au", ".opus", ".w64", ".caf"}
@@ -194,6 +194,14 @@ def _array_input(source: Any) -> tuple[np.ndarray, int]:
     return np.asarray(source), SAMPLE_RATE_HZ
 
 
+class AudioTooLong(InputError):
+    """An input over the `max_seconds` of `decode_audio`: too long to load whole (stream it with `stream_audio`)."""
+
+    def __init__(self, message: str, seconds: float, truncation: tuple[float, float] | None = None):
+        super().__init__(message)
+        self.seconds, self.truncation = seconds, truncation
+
+
 def load_audio(source: Any, sample_rate_hz: int = SAMPLE_RATE_HZ, max_seconds: float = MAX_LOAD_SECONDS) -> np.ndarray:
     """Decode any supported input into mono float32 at `sample_rate_hz`; `InputError` on bad audio.
 
@@ -206,6 +214,18 @@ def load_audio(source: Any, sample_rate_hz: int = SAMPLE_RATE_HZ, max_seconds: f
     Traceback (most recent call last):
     core.errors.InputError: audio is not readable audio (...); pass a WAV, FLAC, OGG, MP3 or M4A file
     """
+    return decode_audio(source, sample_rate_hz, max_seconds)[0]
+
+
+def decode_audio(source: Any, sample_rate_hz: int = SAMPLE_RATE_HZ,
+                 max_seconds: float = MAX_LOAD_SECONDS) -> tuple[np.ndarray, tuple[float, float] | None]:
+    """`load_audio` and the input's `wav_truncation` (declared, present seconds, or None) with the file opened and its
+    WAV header read once; an input over `max_seconds` raises `AudioTooLong` before anything is decoded.
+
+    >>> samples, cut = decode_audio((np.zeros(8000, dtype=np.float32), 8000)); samples.shape, cut
+    ((16000,), None)
+    """
+    cut = None
     if isinstance(source, (str, Path, bytes, bytearray, memoryview)) or hasattr(source, "read"):
         handle, name = _open(source)
         with handle:
@@ -215,9 +235,10 @@ def load_audio(source: Any, sample_rate_hz: int = SAMPLE_RATE_HZ, max_seconds: f
                                  "s of data are in the file; copy or export it again")
             if handle.frames == 0:
                 raise InputError(f"{name} holds no samples (0-length audio); record something and try again")
-            if handle.frames / handle.samplerate > max_seconds:
-                raise InputError(f"{name} lasts {handle.frames / handle.samplerate:.0f} s, over the {max_seconds:.0f} s "
-                                 "limit for loading whole; stream it with stream_audio()")
+            seconds = handle.frames / handle.samplerate
+            if seconds > max_seconds:
+                raise AudioTooLong(f"{name} lasts {seconds:.0f} s, over the {max_seconds:.0f} s limit for loading whole; "
+                                   "stream it with stream_audio()", seconds, cut)
             samples = handle.read(dtype="float32", always_2d=True)
             rate = handle.samplerate
     else:
@@ -233,7 +254,7 @@ def load_audio(source: Any, sample_rate_hz: int = SAMPLE_RATE_HZ, max_seconds: f
         raise InputError(f"{name} holds no samples (0-length audio); record something and try again")
     mono = to_mono(samples)
     _check_finite(mono, name)
-    return resample(mono, rate, sample_rate_hz)
+    return resample(mono, rate, sample_rate_hz), cut
 
 
 def stream_audio(source: str | Path, block_seconds: float = 30.0, sample_rate_hz: int = SAMPLE_RATE_HZ,
@@ -300,8 +321,8 @@ TRUNCATED_MIN_SECONDS = 0.1  # a truncated WAV holding less than this is refused
 
 
 def wav_truncation(source: Any) -> tuple[float, float] | None:
-    """(declared, present) seconds when a WAV file's data chunk runs past the end of the file (a copy or download cut
-    short), else None. Streaming writers that leave the size 0 or 0xFFFFFFFF are not called truncated.
+    """(declared, present) seconds when a WAV file's (or WAV bytes') data chunk runs past the end of the file (a copy or
+    download cut short), else None. Streaming writers that leave the size 0 or 0xFFFFFFFF are not called truncated.
 
     >>> import tempfile, soundfile as sf; p = Path(tempfile.mkdtemp()) / "a.wav"
     >>> sf.write(p, np.zeros(16000, dtype=np.int16), 16000, subtype="PCM_16")
@@ -310,14 +331,18 @@ def wav_truncation(source: Any) -> tuple[float, float] | None:
     >>> _ = p.write_bytes(p.read_bytes()[:16044]); wav_truncation(p)
     (1.0, 0.5)
     """
-    if not isinstance(source, (str, Path)):
-        return None
-    path = Path(source)
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(65_536)
-        size = path.stat().st_size
-    except OSError:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = memoryview(source).cast("B")
+        head, size = bytes(data[:65_536]), len(data)
+    elif isinstance(source, (str, Path)):
+        path = Path(source)
+        try:
+            with open(path, "rb") as handle:
+                head = handle.read(65_536)
+            size = path.stat().st_size
+        except OSError:
+            return None
+    else:
         return None
     if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
         return None

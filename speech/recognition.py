@@ -24,8 +24,8 @@ from core.train import TrainConfig
 from core.registry import missing_model_message
 from speech import _backends, _builtins
 from speech._data import read_speech_data
-from speech.audio import (AUDIO_SUFFIXES, SAMPLE_RATE_HZ, audio_duration_seconds, audio_warnings, load_audio, resample,
-                          stream_audio, truncation_warning, wav_truncation)
+from speech.audio import (AUDIO_SUFFIXES, MAX_LOAD_SECONDS, SAMPLE_RATE_HZ, AudioTooLong, audio_duration_seconds,
+                          audio_warnings, decode_audio, load_audio, resample, stream_audio, truncation_warning)
 
 __all__ = ["SpeechRecognizer", "load", "normalize_text", "target_text", "language_code", "NORMALISATION"]
 
@@ -424,13 +424,16 @@ class SpeechRecognizer(TaskModel):
         window = self.backend_.chunk_seconds
         records: list[dict[str, Any] | None] = [None] * len(inputs)
         pieces: list[tuple[int, float, np.ndarray]] = []  # (input index, offset seconds, samples)
-        streamed: list[int] = []
+        streamed: dict[int, tuple[float, float] | None] = {}  # input index -> its truncation
         for index, item in enumerate(inputs):
-            if isinstance(item, (str, Path)) and audio_duration_seconds(item) > LONG_AUDIO_SECONDS:
-                streamed.append(index)
+            is_path = isinstance(item, (str, Path))
+            try:  # one open, one header read per file: the length, truncation and samples all come from it
+                samples, cut = decode_audio(item, max_seconds=LONG_AUDIO_SECONDS if is_path else MAX_LOAD_SECONDS)
+            except AudioTooLong as long:
+                if not is_path:
+                    raise
+                streamed[index] = long.truncation
                 continue
-            samples = load_audio(item)
-            cut = wav_truncation(item)
             records[index] = {"duration_s": round(len(samples) / SAMPLE_RATE_HZ, 3),
                               "warnings": [*([truncation_warning(*cut)] if cut else []), *audio_warnings(samples)]}
             step = int(window * SAMPLE_RATE_HZ)
@@ -442,8 +445,8 @@ class SpeechRecognizer(TaskModel):
             joined.setdefault(index, []).append((offset, output))
         for index, parts in joined.items():
             records[index] = {**_join(parts), **records[index]}
-        for index in streamed:
-            records[index] = self._transcribe_stream(inputs[index], batch_size, options)
+        for index, cut in streamed.items():
+            records[index] = self._transcribe_stream(inputs[index], batch_size, options, cut)
         for index, (item, record) in enumerate(zip(inputs, records)):
             if index not in joined and index not in streamed:  # zero-length audio: no window was decoded
                 record.update(_join([]))
@@ -454,8 +457,10 @@ class SpeechRecognizer(TaskModel):
             records[index] = {**identity, **record, "text_language": text_language}
         return records  # type: ignore[return-value]
 
-    def _transcribe_stream(self, path: str | Path, batch_size: int, options: dict[str, Any]) -> dict[str, Any]:
-        """A long file, read block by block; only one block (plus the words so far) is in memory."""
+    def _transcribe_stream(self, path: str | Path, batch_size: int, options: dict[str, Any],
+                           cut: tuple[float, float] | None) -> dict[str, Any]:
+        """A long file, read block by block; only one block (plus the words so far) is in memory. `cut`: its truncation
+        (declared, present seconds), read with its header."""
         parts, offset, squares, count, clipped = [], 0.0, 0.0, 0, 0
         for block in stream_audio(path, block_seconds=self.backend_.chunk_seconds):
             squares += float(np.square(block, dtype=np.float64).sum())
@@ -463,7 +468,6 @@ class SpeechRecognizer(TaskModel):
             clipped += int(np.sum(np.abs(block) >= 0.999))
             parts.append((offset, self.backend_.transcribe([block], batch_size, **options)[0]))
             offset += len(block) / SAMPLE_RATE_HZ
-        cut = wav_truncation(path)
         warnings = [truncation_warning(*cut)] if cut else []
         if count and 10 * np.log10(max(squares / count, 1e-20)) < -60:
             warnings.append("the audio is silent (RMS below -60 dBFS); check the microphone")

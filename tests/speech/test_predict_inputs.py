@@ -80,3 +80,47 @@ def test_module_level_load_is_the_class_load(monkeypatch):
     recognition.load("whisper-base", device="cpu")
     recognition.load()
     assert calls == [("whisper-base", "cpu"), (None, "auto")] and "load" in recognition.__all__
+
+
+def _truncated(tmp_path, seconds=4.0, kept=2.0):
+    """A 16-bit WAV whose header declares `seconds` but whose data stops after `kept` (a copy cut short)."""
+    whole = write_wav(tmp_path / "whole.wav", tone(seconds))
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(whole.read_bytes()[:44 + int(16_000 * kept) * 2])
+    return cut
+
+
+def test_each_file_is_opened_and_its_header_read_once(model, tmp_path, monkeypatch):
+    from speech import audio
+
+    opened, parsed = [], []
+    real_open, real_truncation = audio._open, audio.wav_truncation
+    monkeypatch.setattr(audio, "_open", lambda source: opened.append(source) or real_open(source))
+    monkeypatch.setattr(audio, "wav_truncation", lambda source: parsed.append(source) or real_truncation(source))
+    clips = [str(write_wav(tmp_path / f"{n}.wav", tone(0.5 + n / 10))) for n in range(3)]
+    cut = str(_truncated(tmp_path))
+    records = model.predict([*clips, cut])
+    assert opened == parsed == [*clips, cut]
+    assert [r["text"] for r in records] == ["0.5 s", "0.6 s", "0.7 s", "2.0 s"]
+    assert "declares 4.0 s but the data ends at 2.0 s" in records[-1]["warnings"][0]  # found in the one header read
+
+
+def test_a_long_truncated_file_is_streamed_with_its_warning(model, tmp_path, monkeypatch):
+    monkeypatch.setattr(recognition, "LONG_AUDIO_SECONDS", 1.0)
+    record = model.predict(str(_truncated(tmp_path, 6.0, 3.0)))[0]
+    assert record["duration_s"] == pytest.approx(3.0) and record["text"] == "3.0 s"
+    assert record["warnings"] == [recognition.truncation_warning(6.0, 3.0)]
+    with pytest.raises(InputError, match="lasts 3 s, over the 1 s limit"):  # in-memory audio is never streamed
+        from speech.audio import load_audio
+
+        load_audio(_truncated(tmp_path, 6.0, 3.0).read_bytes(), max_seconds=1.0)
+
+
+def test_truncated_wav_bytes_are_found_like_a_truncated_file(tmp_path):
+    from speech.audio import decode_audio, wav_truncation
+
+    cut = _truncated(tmp_path)
+    data = cut.read_bytes()
+    assert wav_truncation(data) == wav_truncation(bytearray(data)) == wav_truncation(cut) == (4.0, 2.0)
+    from_bytes, from_file = decode_audio(data), decode_audio(cut)
+    assert from_bytes[1] == from_file[1] == (4.0, 2.0) and (from_bytes[0] == from_file[0]).all()
