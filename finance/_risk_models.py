@@ -193,6 +193,12 @@ class GBMFamily:
             contrib = np.asarray(self.booster.predict(x, pred_contrib=True, num_threads=1), dtype=float)
         return contrib[:, :-1], contrib[:, -1]
 
+    def used_features(self) -> set[str]:
+        """The features some tree splits on: no other feature can move a score."""
+        with self._lock:
+            splits = self.booster.feature_importance("split")
+        return {f["name"] for f, count in zip(self.schema, splits) if count}
+
     def save(self, folder) -> None:
         self.booster.save_model(str(folder / "model.txt"))
 
@@ -316,6 +322,12 @@ class ScorecardFamily:
 
     def margin(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
         return self.tables["intercept"] + self.terms(arrays).sum(axis=1)
+
+    def used_features(self) -> set[str]:
+        """The variables whose value can move a score: a coefficient, and WoE that differs between bins (or for unseen
+        and missing values); a variable binned into one group scores every value alike."""
+        return {str(v["name"]) for v in self.tables["variables"]
+                if v["coefficient"] and len({*v["woe"], v.get("unseen_woe", v["missing_woe"]), v["missing_woe"]}) > 1}
 
     def save(self, folder) -> None:
         import json
@@ -531,6 +543,10 @@ class LogisticFamily:
         matrix, bias = self.contributions(arrays)
         return bias + matrix.sum(axis=1)
 
+    def used_features(self) -> set[str]:
+        """The features with a nonzero coefficient on one of their input columns."""
+        return {f["name"] for f in self.state["features"] if any(c["coefficient"] for c in f["columns"])}
+
     def save(self, folder) -> None:
         import json
 
@@ -682,6 +698,11 @@ class ForestFamily:
             share = sum(tree.predict(x)[:, 1] for tree in trees) / len(trees) if len(x) else np.zeros(0)
         return _forest_margin(share, self.state["class_weight"], self.state["prior"])
 
+    def used_features(self) -> set[str]:
+        """The features one of whose input columns some tree splits on."""
+        columns = np.unique(self.nodes["column"][self.nodes["left"] >= 0])
+        return {self.state["features"][i]["name"] for i in np.unique(self._owner[columns])}
+
     def contributions(self, arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """(N, F) log-odds per feature and (N,) bias: the share decomposition, rescaled so terms + bias = margin."""
         share, parts = self._shares(arrays, terms=True)
@@ -735,6 +756,10 @@ class BlendFamily:
 
     def margin(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
         return sum(self.weights[k] * family.margin(arrays) for k, family in self.members.items())
+
+    def used_features(self) -> set[str]:
+        """The features some member uses."""
+        return set().union(*(family.used_features() for family in self.members.values()))
 
     def save(self, folder) -> None:
         for family in self.members.values():

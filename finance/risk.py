@@ -911,26 +911,28 @@ class RiskScorer(TaskModel):
 
     def _unseen_warnings(self, arrays: dict[str, np.ndarray], rows: int):
         """Per row, a list of `column: 'value' was not in the training data; scored ...` for each categorical value
-        outside the training categories (missing values are not unseen); built per column in polars, the messages
-        only for the rows that need one."""
+        outside the training categories (missing values are not unseen) in a column the model uses (a column no member
+        family splits on or weighs cannot change the score: no warning); built per column in polars, the messages only
+        for the rows that need one."""
         import polars as pl
 
         empty = pl.Series("warnings", [[]], dtype=pl.List(pl.String))
-        if not any(f["kind"] == "categorical" for f in self.schema_):
+        used = self.family_.used_features()  # a blend: those some member uses
+        if not any(f["kind"] == "categorical" and f["name"] in used for f in self.schema_):
             return empty.new_from_index(0, rows)
         values, unseen = unseen_categories(arrays, self.schema_)
         counts = unseen.sum().row(0, named=True)
-        found = [f for f in self.schema_ if counts.get(f["name"])]  # features with an unseen value, in schema order
+        found = [f for f in self.schema_ if counts.get(f["name"]) and f["name"] in used]  # in schema order
         if not found:
             return empty.new_from_index(0, rows)
         affected = np.flatnonzero(unseen.select(pl.any_horizontal([f["name"] for f in found])).to_series().to_numpy())
-        suffix = f"' was not in the training data; scored {self._unseen_treatment()}"
         both = pl.concat([values[affected].select([pl.col(f["name"]).alias(f"value{i}") for i, f in enumerate(found)]),
                           unseen[affected].select([pl.col(f["name"]).alias(f"unseen{i}") for i, f in enumerate(found)])],
                          how="horizontal")  # only the rows that need a message
         messages = both.select(pl.concat_list([
-            pl.when(pl.col(f"unseen{i}")).then(pl.concat_str([pl.lit(f"{self._shown_name(f)}: '"),
-                                                              _shortened(pl.col(f"value{i}")), pl.lit(suffix)]))
+            pl.when(pl.col(f"unseen{i}")).then(pl.concat_str([
+                pl.lit(f"{self._shown_name(f)}: '"), _shortened(pl.col(f"value{i}")),
+                pl.lit(f"' was not in the training data; scored {self._unseen_treatment(f['name'])}")]))
             for i, f in enumerate(found)]).list.drop_nulls()).to_series()
         position = np.full(rows, len(affected), dtype=np.int64)  # rows without a warning take the empty list at the end
         position[affected] = np.arange(len(affected))
@@ -946,11 +948,13 @@ class RiskScorer(TaskModel):
         name, description = feature["name"], feature.get("description")
         return f"{name} ({description})" if name.isdigit() and description and description != name else name
 
-    def _unseen_treatment(self) -> str:
-        """How this model scores an unseen category, in words (a blend names its members' ways)."""
+    def _unseen_treatment(self, feature: str | None = None) -> str:
+        """How this model scores an unseen category (of `feature`: by the members that use it), in words (a blend names
+        its members' ways)."""
         ways: dict[str, list[str]] = {}
         for family, _ in self._parts():
-            ways.setdefault(UNSEEN_TREATMENT[family.name], []).append(family.name)
+            if feature is None or feature in family.used_features():
+                ways.setdefault(UNSEEN_TREATMENT[family.name], []).append(family.name)
         if len(ways) == 1:
             return next(iter(ways))
         return ", ".join(f"{way} ({', '.join(names)})" for way, names in ways.items())

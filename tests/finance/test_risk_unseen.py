@@ -170,6 +170,33 @@ def test_a_boolean_column_is_quoted_and_matched_as_the_data_writes_it():
     assert "flag: 'true' in 1 rows" in other.drift(scored)["unseen_warning"]
 
 
+def test_no_warning_for_a_column_the_model_does_not_use():
+    """`branch` is "south" in 3 of 300 rows: LightGBM cannot split on it (20 rows per leaf) and the scorecard bins it
+    into one group, so its value cannot move their scores; the logistic model weighs it. A blend warns as its
+    members that use the column score it."""
+    import copy
+
+    from finance._risk_models import BlendFamily
+
+    data = synthetic_applicants(300, seed=0).with_columns(
+        branch=pl.Series(["south" if i % 100 == 7 else "north" for i in range(300)]))
+    unseen = {"utilisation": 0.3, "income": 1e4, "housing": "castle", "branch": "west"}
+    models = {family: RiskScorer().fit(data, config=fast(family=family)) for family in ("gbm", "scorecard", "logistic")}
+    for family in ("gbm", "scorecard"):
+        model = models[family]
+        west, north = model.predict([unseen, {**unseen, "branch": "north"}])
+        assert west["pd"] == north["pd"] and "branch" not in model.family_.used_features()
+        assert [w.split(":")[0] for w in west["warnings"]] == ["housing"]
+        assert model.explain(unseen)["warnings"] == west["warnings"]
+    assert [w.split(":")[0] for w in models["logistic"].predict([unseen])[0]["warnings"]] == ["housing", "branch"]
+    blend = copy.copy(models["gbm"])
+    blend.family_ = BlendFamily({"gbm": models["gbm"].family_, "logistic": models["logistic"].family_},
+                                {"gbm": 0.5, "logistic": 0.5})
+    assert blend.predict([unseen])[0]["warnings"] == [
+        f"housing: 'castle' {UNSEEN} as missing (gbm), as none of the training categories (logistic)",
+        f"branch: 'west' {UNSEEN} as none of the training categories"]
+
+
 def test_a_table_scored_three_times_keeps_every_round(gbm_model):
     table = pl.DataFrame([applicant(), applicant(purpose="crypto")])
     once = gbm_model.predict_frame(table)
