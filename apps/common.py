@@ -514,12 +514,36 @@ MAX_KEPT_UPLOADS = 16  # uploads whose saved copy (and table head) a session kee
 def _kept(upload, suffixes: set[str] | None) -> dict[str, Any]:
     uploads = st.session_state.setdefault("_verticals_uploads", {})
     key = (getattr(upload, "file_id", None), upload.name, upload.size, None if suffixes is None else tuple(sorted(suffixes)))
-    entry = uploads.get(key)
+    entry = uploads.pop(key, None)  # put back last: the upload used longest ago is the one dropped
     if entry is None or not entry["path"].exists():
-        entry = uploads[key] = {"path": save_upload(upload, suffixes)}
-        while len(uploads) > MAX_KEPT_UPLOADS:
-            uploads.pop(next(iter(uploads)))
+        entry = {"path": save_upload(upload, suffixes)}
+    uploads[key] = entry
+    while len(uploads) > MAX_KEPT_UPLOADS:
+        _drop_upload(uploads.pop(next(iter(uploads)))["path"])
     return entry
+
+
+def _drop_upload(path: Path) -> None:
+    """Delete the folder `save_upload` wrote `path` into (<session folder>/<12 hex>/), unless a training that has not
+    finished reads it; nothing outside this session's folder is touched."""
+    import shutil
+
+    from core import jobs
+
+    root = session_dir().resolve()
+    try:
+        parts = Path(path).resolve().relative_to(root).parts
+    except (OSError, ValueError):  # not in this session's folder: not the app's to delete
+        return
+    folder = root / parts[0] if parts else None
+    if folder is None or not re.fullmatch(r"[0-9a-f]{12}", folder.name) or folder.is_symlink() or not folder.is_dir():
+        return
+    try:
+        reading = [Path(job.spec["data"]).resolve() for job in jobs.list_jobs() if not job.done and (job.spec or {}).get("data")]
+    except OSError:  # the jobs cannot be listed: kept, as one of them may read it
+        return
+    if not any(folder == data or folder in data.parents for data in reading):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def kept_upload(uploaded_file, suffixes: set[str] | None = None) -> Path:
