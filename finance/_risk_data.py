@@ -195,17 +195,36 @@ def label_map_for(series, positive: str | None = None) -> dict[str, str]:
     return {"positive": positive, "negative": negative, "rule": rule}
 
 
-def encode_target(series, label_map: dict[str, str]) -> np.ndarray:
-    """0/1 array (1 = default) from a target column, refusing values outside the model's two labels."""
+def encode_target(series, label_map: dict[str, str], positive_label: Any = None) -> np.ndarray:
+    """0/1 array (1 = default) from a target column in the model's two labels, refusing any other value; with
+    `positive_label`, in the data's own coding instead: that value is default, the one other value is not.
+
+    >>> import polars as pl; model = {"positive": "bad", "negative": "good"}
+    >>> encode_target(pl.Series("y", [0, 1, 0]), model, positive_label=1).tolist()
+    [0, 1, 0]
+    """
     values = _target_strings(series)
-    known = {label_map["positive"]: 1, label_map["negative"]: 0}
     missing = sum(v is None for v in values)
     if missing:
         raise InputError(f"target column {series.name!r} has {missing} missing value(s); drop those rows or fill them")
-    unknown = sorted({v for v in values if v not in known})
+    distinct = sorted(set(values))
+    if positive_label is not None:
+        positive = normalise_label(positive_label)
+        if positive not in distinct:
+            raise InputError(f"positive_label {positive!r} is not a value of {series.name!r} ({', '.join(distinct[:8])})")
+        if len(distinct) > 2:
+            raise InputError(f"target column {series.name!r} has {len(distinct)} distinct values ({', '.join(distinct[:8])}); "
+                             "with positive_label it must hold that value (default) and one other (not default)")
+        known = {d: int(d == positive) for d in distinct}
+    else:
+        known = {label_map["positive"]: 1, label_map["negative"]: 0}
+    unknown = [v for v in distinct if v not in known]
     if unknown:
         raise InputError(f"target column {series.name!r} holds {', '.join(unknown[:5])}; this model knows only "
-                         f"{label_map['positive']} (default) and {label_map['negative']}")
+                         f"{label_map['positive']} (default) and {label_map['negative']}. If the data codes default another "
+                         f"way, say which value means default: --option positive_label=VALUE on the command line, or "
+                         f"positive_label=VALUE to evaluate() or read_data() in Python; VALUE one of "
+                         f"{', '.join(distinct[:8])}")
     return np.fromiter((known[v] for v in values), dtype=np.int8, count=len(values))
 
 

@@ -27,7 +27,7 @@ from core.protocols import TaskModel, with_ids
 from core.train import MetricsLog
 from finance._cards import damaged_card
 from finance._risk_data import (RiskData, as_polars, build_schema, encode_target, feature_arrays, label_map_for,
-                                population_stability, psi_for, resolve_target, unseen_categories)
+                                normalise_label, population_stability, psi_for, resolve_target, unseen_categories)
 from finance._risk_models import (FOREST_MAX_ROWS, FOREST_TREES, GBM_SPACE, LOGISTIC_CS, BlendFamily, Calibrator,
                                   ForestFamily, GBMFamily, LogisticFamily, ScorecardFamily, fit_calibrator, fit_forest,
                                   fit_gbm, fit_logistic, fit_scorecard, forest_leaves, forest_path, gbm_matrix, gbm_trials,
@@ -1053,15 +1053,21 @@ class RiskScorer(TaskModel):
         return f"{'high' if value > feature['median'] else 'low' if value < feature['median'] else 'typical'} ({shown})"
 
     # -- evaluation ---------------------------------------------------------------------------------------------------
-    def evaluate(self, data: Any) -> dict[str, Any]:
-        """AUC, Gini, KS, Brier with 95% CIs, score PSI vs training, plus calibration and KS curves and a feature PSI table."""
+    def evaluate(self, data: Any, positive_label: Any = None) -> dict[str, Any]:
+        """AUC, Gini, KS, Brier with 95% CIs, score PSI vs training, plus calibration and KS curves and a feature PSI table.
+
+        The target holds the model's own two labels (its card's `label_map`), or, with `positive_label` (here or read
+        with the data: `read_data(path, positive_label=1)`, `--option positive_label=1`), any two values of which that
+        one means default.
+        """
         from sklearn.calibration import calibration_curve
 
         self._require_fitted("family_", "schema_")
         data = self._labelled(data, training=False)
         if data.target not in data.frame.columns:
             raise InputError(f"target column {data.target!r} is not in the data; pass --target")
-        y = encode_target(data.frame[data.target], self.card_["label_map"])
+        positive_label = positive_label if positive_label is not None else data.positive_label
+        y = encode_target(data.frame[data.target], self.card_["label_map"], positive_label)
         arrays = feature_arrays(data.frame, self.schema_)
         pd = self._pd(arrays)
         scores = self._scores(pd)
@@ -1081,6 +1087,8 @@ class RiskScorer(TaskModel):
             cum_bad = np.searchsorted(bad, thresholds, side="right") / len(bad)
             cum_good = np.searchsorted(good, thresholds, side="right") / len(good)
             curves["ks_curve"] = {"score": thresholds.tolist(), "cumulative_bad": cum_bad.tolist(), "cumulative_good": cum_good.tolist()}
+        if positive_label is not None:  # how this data's target was read, beside the model's own labels
+            curves["positive_label"] = normalise_label(positive_label)
         return metric_card(self.task, self.name, len(y), metrics, family=self.card_.get("family"),
                            label_map=self.card_.get("label_map"), psi_table=psi_table, **curves)
 

@@ -50,3 +50,29 @@ def test_the_callers_ids_win_over_the_batchs_own(model, data):
     assert by_applicant == [{"id": f"a{i}", **s} for i, s in enumerate(scores)]
     numbered = list(predict_records(model, identify_inputs(frame.drop("id")), chunk=2))
     assert numbered == [{"row": i + 1, **s} for i, s in enumerate(scores)]  # not each batch's own 1, 2
+
+
+def test_evaluate_reads_the_datas_own_default_flag_when_told_which_value_it_is(data, tmp_path):
+    from core.cli import main
+    from core.errors import InputError
+
+    named = data.with_columns(default=pl.when(pl.col("default") == 1).then(pl.lit("bad")).otherwise(pl.lit("good")))
+    named_model = RiskScorer().fit(named, config=fast(family="gbm"))  # like the embedded default: knows bad and good
+    assert named_model.card["label_map"]["positive"] == "bad"
+    expected = named_model.evaluate(named)["metrics"]
+    with pytest.raises(InputError, match=r"holds 0, 1; this model knows only bad \(default\) and good.*"
+                                         r"--option positive_label=VALUE.*VALUE one of 0, 1"):
+        named_model.evaluate(data)
+    assert named_model.evaluate(data, positive_label=1)["metrics"] == expected
+    inverted = named_model.evaluate(data.with_columns(default=1 - pl.col("default")), positive_label=0)
+    assert inverted["metrics"] == expected and inverted["positive_label"] == "0"
+    with pytest.raises(InputError, match="positive_label 'yes' is not a value of 'default'"):
+        named_model.evaluate(data, positive_label="yes")
+
+    path = tmp_path / "flags.csv"
+    data.write_csv(path)
+    assert named_model.evaluate(RiskScorer.read_data(path, positive_label=1))["metrics"] == expected
+    saved = named_model.save(tmp_path / "model")
+    assert main(["evaluate", "finance.risk", "--model", str(saved), "--data", str(path), "--json"]) == 2
+    assert main(["evaluate", "finance.risk", "--model", str(saved), "--data", str(path), "--json",
+                 "--option", "positive_label=1"]) == 0
