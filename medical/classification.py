@@ -29,7 +29,7 @@ from core.data.paths import is_hidden, require_path
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError, NotFittedError
 from core.evaluate import bars_plot, confusion_plot, metric_card, metric_with_ci, score_plots
-from core.protocols import TaskModel, iter_batches
+from core.protocols import TaskModel, iter_batches, with_ids
 from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
 from medical._shared import RESEARCH_NOTICE, data_hash, patient_from_name, split_groups
@@ -196,7 +196,7 @@ class MedicalClassifier(TaskModel):
 
     >>> model = MedicalClassifier.from_config(MedicalClassifier.Config(image_size=32), ["normal", "abnormal"])
     >>> sorted(model.predict([np.random.rand(40, 40)])[0])
-    ['label', 'positive', 'probabilities', 'score']
+    ['index', 'label', 'positive', 'probabilities', 'score']
     """
 
     task: ClassVar[str] = "medical.classification"
@@ -456,10 +456,10 @@ class MedicalClassifier(TaskModel):
         return np.concatenate(out) if out else np.zeros((0, len(self.label_names_)))
 
     def predict(self, inputs: Any, batch_size: int | None = None) -> list[dict[str, Any]]:
-        """Label, score and per-class probabilities; `positive` applies the configured threshold."""
-        if isinstance(inputs, (str, Path, np.ndarray, MedicalImage)):
-            inputs = [inputs]
-        probabilities = self.predict_proba(list(inputs), batch_size)
+        """Label, score and per-class probabilities, the input's id first (`path`, else `index` from 1); `positive`
+        applies the configured threshold."""
+        inputs = [inputs] if isinstance(inputs, (str, Path, np.ndarray, MedicalImage)) else list(inputs)
+        probabilities = self.predict_proba(inputs, batch_size)
         positive = self._positive_index()
         records = []
         for row in probabilities:
@@ -471,7 +471,7 @@ class MedicalClassifier(TaskModel):
             else:
                 record["positive"] = [n for n, p in zip(self.label_names_, row) if p >= self.config.threshold]
             records.append(record)
-        return records
+        return with_ids(inputs, records)
 
     def frame_inputs(self, batch: Any, columns: Any = None) -> list[Any]:
         """Rows of a table with an image path column (`columns` names it; default `path` or `image`)."""

@@ -21,7 +21,7 @@ from core.data.paths import require_path, resolve_inside
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError, NotFittedError
 from core.evaluate import bars_plot, metric_card, metric_with_ci
-from core.protocols import TaskModel
+from core.protocols import TaskModel, with_ids
 from core.registry import missing_model_message
 from core.train import TrainConfig, Trainer
 from medical._shared import (RESEARCH_NOTICE, data_hash, patient_from_name, run_length,
@@ -561,9 +561,9 @@ class Segmenter(TaskModel):
         return result
 
     def predict(self, inputs: Any, batch_size: int | None = None) -> list[dict[str, Any]]:
-        """Label masks (run-length coded) with per-label voxel counts and volumes, one record per input."""
-        if isinstance(inputs, (str, Path, np.ndarray, MedicalImage)):
-            inputs = [inputs]
+        """Label masks (run-length coded) with per-label voxel counts and volumes, one record per input, its id first
+        (`path` of a file or DICOM series folder, else `index` from 1)."""
+        inputs = [inputs] if isinstance(inputs, (str, Path, np.ndarray, MedicalImage)) else list(inputs)
         records = []
         for source in inputs:
             result = self.segment(source, batch_size)
@@ -573,7 +573,8 @@ class Segmenter(TaskModel):
                 "labels": self.label_volumes(mask, image), "label_names": list(self.label_names_),
                 "mask_rle": run_length(mask), "warnings": list(image.metadata.get("warnings", [])),
             })
-        return records
+        # a DICOM series is a folder: named by its path as a file is (with_ids takes only a file's name for a path)
+        return with_ids([Path(s) if isinstance(s, str) and Path(s).is_dir() else s for s in inputs], records)
 
     def frame_inputs(self, batch: Any, columns: Any = None) -> list[Any]:
         """Rows of a table with an image path column (`columns` names it; default `image` or `path`)."""

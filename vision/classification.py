@@ -25,7 +25,7 @@ from core.data.paths import require_path
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError
 from core.evaluate import bars_plot, confusion_plot, metric_card, metric_with_ci
-from core.protocols import TaskModel, check_batch_size, iter_batches
+from core.protocols import TaskModel, check_batch_size, iter_batches, with_ids
 from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
 from vision._cards import check_label_names, check_preprocessing
@@ -368,22 +368,24 @@ class ImageClassifier(TaskModel):
         return (probabilities, torch.cat(pooled).numpy()) if features else probabilities
 
     def predict(self, inputs: Any, batch_size: int | None = None, top_k: int = 5) -> list[dict[str, Any]]:
-        """Top-k labels with scores per image: one record for one image (a path, bytes, PIL image, (H, W) or
-        (H, W, C) array), one per image for a list of them or an (N, H, W, C) array.
+        """Top-k labels with scores per image, its id first (`path`, else `index` from 1): one record for one image
+        (a path, bytes, PIL image, (H, W) or (H, W, C) array), one per image for a list of them or an (N, H, W, C) array.
 
         >>> ImageClassifier.load().predict([np.zeros((28, 28), np.uint8)])[0]["label"]  # doctest: +SKIP
         'Bag'
         """
         if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
             raise InputError(f"top_k must be a whole number >= 1 (the labels listed per image), got {top_k!r}")
-        probabilities = self.predict_proba(inputs, batch_size)
+        self._require_fitted("network")
+        images = image_list(inputs)  # ids count images: an (N, H, W, C) array is N of them
+        probabilities = self.predict_proba(images, batch_size)
         k = min(top_k, len(self.label_names))
         records = []
         for row in probabilities:
             order = np.argsort(-row, kind="stable")[:k]
             top = [{"label": self.label_names[i], "score": round(float(row[i]), 6)} for i in order]
             records.append({"label": top[0]["label"], "score": top[0]["score"], "top_k": top})
-        return records
+        return with_ids(images, records)
 
     def explain(self, inputs: Any, target: str | None = None) -> dict[str, Any]:
         """Grad-CAM of one image: `heatmap` (H x W list in [0, 1], at the model's input size) for `target` or the top class."""

@@ -19,7 +19,7 @@ from core.config import config_to_dict
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError
 from core.evaluate import bars_plot, bootstrap_ci, metric_card
-from core.protocols import TaskModel, check_batch_size, iter_batches
+from core.protocols import TaskModel, check_batch_size, iter_batches, with_ids
 from core.registry import missing_model_message
 from core.train import MetricsLog, TrainConfig, Trainer
 from vision import _lite_detector as lite
@@ -397,8 +397,9 @@ class Detector(TaskModel):
 
     # -- inference --------------------------------------------------------------------------------------
     def predict(self, inputs: Any, batch_size: int | None = None, score_threshold: float | None = None) -> list[dict[str, Any]]:
-        """Boxes (x1, y1, x2, y2 pixels) with labels and scores per image, above `score_threshold`: one record for one
-        image (a path, bytes, PIL image, (H, W) or (H, W, C) array), one per image for a list or an (N, H, W, C) array."""
+        """Boxes (x1, y1, x2, y2 pixels) with labels and scores per image, above `score_threshold`, its id first (`path`,
+        else `index` from 1): one record for one image (a path, bytes, PIL image, (H, W) or (H, W, C) array), one per
+        image for a list or an (N, H, W, C) array."""
         self._require_fitted("network")
         threshold = self.score_threshold if score_threshold is None else score_threshold
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 <= threshold <= 1.0:
@@ -413,7 +414,7 @@ class Detector(TaskModel):
             images = decode_images(chunk, "RGB")
             for image, detections in zip(images, self._detect(images, threshold)):
                 records.append({"width": image.width, "height": image.height, "detections": detections})
-        return records
+        return with_ids(inputs, records)  # the list of images: ids count images, not an array's rows
 
     def _detect(self, images: list, threshold: float) -> list[list[dict[str, Any]]]:
         if self.backend == "haar":

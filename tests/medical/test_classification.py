@@ -79,6 +79,16 @@ def test_threshold_changes_sensitivity(tmp_path):
     assert model.evaluate(folder)["metrics"]["sensitivity"]["value"] == 1.0
 
 
+def test_every_record_carries_its_inputs_id(tmp_path):
+    """DESIGN.md's predict contract: one record per input, its id first (records had none)."""
+    folder = write_image_folder(tmp_path, per_class=1)
+    model = MedicalClassifier.from_config(TINY, ["abnormal", "normal"], device="cpu")
+    files = sorted(folder.rglob("*.png"))
+    records = model.predict([files[0], np.random.default_rng(0).random((40, 40)), str(files[1])])
+    assert [next(iter(r.items())) for r in records] == [("path", str(files[0])), ("index", 2), ("path", str(files[1]))]
+    assert model.predict(files[0])[0]["path"] == str(files[0])  # one file alone is one input
+
+
 def test_evaluate_card_plots_binary(tmp_path):
     import json
 

@@ -93,6 +93,30 @@ def test_sixteen_bit_png_segments_like_eight_bit(tmp_path):
     assert (mask16 == mask8).mean() > 0.97
 
 
+def test_every_record_carries_its_inputs_id(tmp_path):
+    """DESIGN.md's predict contract: one record per input, its id first (records had none); a volume is one input."""
+    image, _ = disc_pair(3, 32)
+    Image.fromarray(image).save(tmp_path / "a.png")
+    records = tiny().predict([tmp_path / "a.png", np.zeros((5, 20, 20)), str(tmp_path / "a.png")])
+    assert [next(iter(r.items())) for r in records] == [("path", str(tmp_path / "a.png")), ("index", 2),
+                                                       ("path", str(tmp_path / "a.png"))]
+    assert tiny().predict(np.zeros((20, 20)))[0]["index"] == 1
+
+
+def test_a_dicom_series_folder_given_as_text_is_named_by_its_path(tmp_path):
+    pydicom = pytest.importorskip("pydicom")
+    from pydicom.data import get_testdata_file
+
+    series = tmp_path / "series"
+    series.mkdir()
+    for k in range(2):
+        dataset = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+        dataset.ImagePositionPatient = [0.0, 0.0, float(k)]
+        dataset.save_as(series / f"s{k}.dcm")
+    [record] = tiny().predict(str(series))
+    assert next(iter(record.items())) == ("path", str(series)) and record["shape"] == [2, 128, 128]
+
+
 def test_huge_volume_through_sliding_window_matches_monai():
     import torch
     from monai.inferers import sliding_window_inference

@@ -228,7 +228,7 @@ def test_default_finds_a_drawn_scene_consistently(tmp_path):
     rng = np.random.default_rng(0)
     images = [rng.integers(0, 255, (96 + 32 * i, 160, 3), dtype=np.uint8) for i in range(3)]
     together = model.predict(images, batch_size=3, score_threshold=0.01)
-    alone = [model.predict([image], score_threshold=0.01)[0] for image in images]
+    alone = [{**model.predict([image], score_threshold=0.01)[0], "index": i + 1} for i, image in enumerate(images)]
     assert together == alone
 
 

@@ -52,6 +52,33 @@ def test_lists_tuples_and_a_4d_array_are_many(model):
     assert len(records) == 3 and records[0] == model.predict(IMAGE)[0]
 
 
+def test_every_record_carries_its_images_id(model, tmp_path):
+    """DESIGN.md's predict contract: one record per input, its id first; an (N, H, W, C) array is N images, so the
+    ids count images (1 to N), not the array's rows (records had no id at all)."""
+    stack = np.stack([IMAGE, IMAGE[::-1], IMAGE[:, ::-1]])
+    assert [list(r)[0] for r in model.predict(stack)] == ["index"] * 3
+    assert [r["index"] for r in model.predict(stack)] == [1, 2, 3]
+    assert model.predict(IMAGE)[0]["index"] == 1
+    path = tmp_path / "one.png"
+    Image.fromarray(IMAGE).save(path)
+    by_path = model.predict([str(path), png_bytes(), path])
+    assert [(list(r)[0], r[list(r)[0]]) for r in by_path] == [("path", str(path)), ("index", 2), ("path", str(path))]
+
+
+def test_the_cli_records_are_those_of_before(model, tmp_path):
+    """predict_records (the CLI, jobs, dask) keeps the caller's ids: a file's path once, no batch index beside it."""
+    from core.protocols import identify_inputs, predict_records
+
+    paths = []
+    for i in range(3):
+        paths.append(tmp_path / f"{i}.png")
+        Image.fromarray(np.roll(IMAGE, i, axis=0)).save(paths[-1])
+    records = list(predict_records(model, identify_inputs(paths), chunk=2))
+    assert [r["path"] for r in records] == [str(p) for p in paths] and not any("index" in r for r in records)
+    own = model.predict(paths)
+    assert [list(r) for r in records] == [list(r) for r in own] and records == own
+
+
 @pytest.mark.parametrize("bad", [None, 3, {"path": "a.png"}, np.zeros(5), np.zeros((1, 2, 3, 4, 5), np.uint8)],
                          ids=["none", "int", "dict", "1d", "5d"])
 def test_none_and_unsupported_inputs_are_input_errors(model, bad):
