@@ -16,7 +16,7 @@ import numpy as np
 from core.errors import InputError
 
 __all__ = ["SAMPLE_RATE_HZ", "AUDIO_SUFFIXES", "load_audio", "decode_audio", "AudioTooLong", "stream_audio",
-           "audio_duration_seconds", "loudness", "audio_warnings", "to_mono", "resample", "is_audio_path", "wav_truncation", "truncation_warning"]
+           "audio_duration_seconds", "loudness", "audio_warnings", "to_mono", "resample", "is_audio_path", "wav_truncation", "truncation_warning", "AudioBytes", "read_file_object"]
 
 SAMPLE_RATE_HZ = 16_000  # every model sees 16 kHz mono float32 in [-1, 1]
 SOUNDFILE_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".au", ".opus", ".w64", ".caf"}
@@ -85,8 +85,9 @@ def _open(source: Any) -> tuple[Any, str]:
             raise InputError(f"{name} is empty (0 bytes); pass a WAV/FLAC/OGG/MP3 file")
         handle: Any = str(path)
     elif isinstance(source, (bytes, bytearray, memoryview)):
+        name = Path(str(getattr(source, "name", None) or name)).name  # AudioBytes keep their file object's name
         if len(source) == 0:
-            raise InputError("the audio is empty (0 bytes); pass a WAV/FLAC/OGG/MP3 file")
+            raise InputError(f"{'the audio' if name == 'audio' else name} is empty (0 bytes); pass a WAV/FLAC/OGG/MP3 file")
         handle = io.BytesIO(bytes(source))
     elif hasattr(source, "read"):
         name = Path(str(getattr(source, "name", "audio"))).name
@@ -106,6 +107,38 @@ def _open(source: Any) -> tuple[Any, str]:
     if decoded is None:
         raise refusal from failed
     return decoded, name
+
+
+class AudioBytes(bytes):
+    """A recording read from a file object: its bytes, and the object's file `name` (None when it has none)."""
+
+    name: str | None = None
+
+
+def read_file_object(handle: Any) -> AudioBytes:
+    """All of a binary file object, read once from where it stands, as `AudioBytes` named after it; a seekable object is
+    put back where it stood, so it can be read again.
+
+    >>> import io; data = read_file_object(io.BytesIO(b"RIFF")); data, data.name
+    (b'RIFF', None)
+    """
+    name = getattr(handle, "name", None)
+    name = name if isinstance(name, str) and name and not name.startswith("<") else None  # not '<stdin>'
+    seekable = getattr(handle, "seekable", None)
+    start = handle.tell() if callable(seekable) and seekable() else None
+    data = handle.read()
+    if start is not None:
+        handle.seek(start)
+    if isinstance(data, str):
+        raise InputError(f"{name or 'the file object'} was opened as text; open audio in binary mode (open(path, 'rb'))")
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise InputError(f"reading {name or 'the file object'} gave {type(data).__name__}, not bytes; pass a binary file")
+    if not data and start is None:
+        raise InputError(f"{name or 'the file object'} gave no bytes: it is empty, or was read to its end before and "
+                         "cannot seek back; pass its bytes or its path to read it more than once")
+    audio = AudioBytes(data)
+    audio.name = name
+    return audio
 
 
 class _FFmpegAudio:

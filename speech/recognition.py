@@ -19,13 +19,14 @@ from core.artifacts import hash_frame, read_card
 from core.config import config_to_dict
 from core.errors import InputError, ModelNotFoundError, NotFittedError, UnsafeArtifactError
 from core.evaluate import bars_plot, metric_card, transcription_metrics
-from core.protocols import TaskModel, check_batch_size
+from core.protocols import Inputs, TaskModel, check_batch_size, identify_inputs, with_ids
 from core.train import TrainConfig
 from core.registry import missing_model_message
 from speech import _backends, _builtins
 from speech._data import read_speech_data
 from speech.audio import (AUDIO_SUFFIXES, MAX_LOAD_SECONDS, SAMPLE_RATE_HZ, AudioTooLong, audio_duration_seconds,
-                          audio_warnings, decode_audio, load_audio, resample, stream_audio, truncation_warning)
+                          audio_warnings, decode_audio, load_audio, read_file_object, resample, stream_audio,
+                          truncation_warning)
 
 __all__ = ["SpeechRecognizer", "load", "normalize_text", "target_text", "language_code", "NORMALISATION"]
 
@@ -378,17 +379,18 @@ class SpeechRecognizer(TaskModel):
         if target and translator == "apertium" and language and not apertium_mode(language, target):
             raise InputError(f"no Apertium pair {language}->{target} is installed (apt-cache search apertium); use "
                              "translator='auto' or 'whisper'")
-        inputs = _as_inputs(inputs)
         batch_size = check_batch_size(batch_size, self.default_batch_size)
+        inputs = _identified(_as_inputs(inputs))
         if target is None or translator == "whisper":
             options = {"language": language, "task": whisper_task} if language or whisper_task != "transcribe" else {}
             records = self._records(inputs, batch_size, options)
             if whisper_task == "translate":
                 for record in records:
                     record["translated_by"] = "whisper"
-            return records
-        records = self._records(inputs, batch_size, {"language": language} if language else {})
-        return self._translate(inputs, records, batch_size, target, translator)
+        else:
+            records = self._records(inputs, batch_size, {"language": language} if language else {})
+            records = self._translate(inputs, records, batch_size, target, translator)
+        return with_ids(inputs, records)
 
     def _translate(self, inputs: list[Any], records: list[dict[str, Any]], batch_size: int, target: str,
                    translator: str) -> list[dict[str, Any]]:
@@ -447,14 +449,13 @@ class SpeechRecognizer(TaskModel):
             records[index] = {**_join(parts), **records[index]}
         for index, cut in streamed.items():
             records[index] = self._transcribe_stream(inputs[index], batch_size, options, cut)
-        for index, (item, record) in enumerate(zip(inputs, records)):
+        for index, record in enumerate(records):
             if index not in joined and index not in streamed:  # zero-length audio: no window was decoded
                 record.update(_join([]))
             text_language = "en" if options.get("task") == "translate" else record.get("language")
             if self.backend_.kind == "faster-whisper":
                 record["warnings"] = [*record["warnings"], *_confidence_warnings(record["words"], options.get("task"))]
-            identity = {"path": str(item)} if isinstance(item, (str, Path)) else {"index": index + 1}
-            records[index] = {**identity, **record, "text_language": text_language}
+            record["text_language"] = text_language
         return records  # type: ignore[return-value]
 
     def _transcribe_stream(self, path: str | Path, batch_size: int, options: dict[str, Any],
@@ -659,6 +660,24 @@ def _as_inputs(inputs: Any) -> list[Any]:
         return list(inputs)
     except TypeError:
         raise InputError(f"predict cannot read audio from {type(inputs).__name__}; pass {ACCEPTED}") from None
+
+
+def _identified(inputs: list[Any]) -> Inputs:
+    """`inputs` with their ids (`core.protocols.identify_inputs`: a file's `path`, a dict's `id`, else the 1-based
+    `index`); a file object is read here, once, into bytes (its `path` is its name, when it has one), so the Whisper
+    translation pass, and a retry of the batch, read the whole recording again.
+
+    >>> import io
+    >>> items = _identified(["x.wav", io.BytesIO(b"RIFF")]); items[1], items.ids
+    (b'RIFF', [{'index': 1}, {'index': 2}])
+    """
+    items = identify_inputs(inputs)
+    for position, item in enumerate(items):
+        if hasattr(item, "read"):
+            items[position] = read_file_object(item)
+            if items[position].name:
+                items.ids[position] = {"path": items[position].name}
+    return items
 
 
 def _is_pandas_frame(value: Any) -> bool:

@@ -37,12 +37,97 @@ def clip(tmp_path):
     return write_wav(tmp_path / "clip.wav", tone(1.5))
 
 
-def test_a_file_object_is_one_recording(model, clip):
+def test_a_file_object_is_one_recording_named_by_its_file(model, clip):
     with open(clip, "rb") as handle:
         records = model.predict(handle)
     assert [r["text"] for r in records] == ["1.5 s"] and records[0]["duration_s"] == pytest.approx(1.5)
+    assert records[0]["path"] == str(clip) and "index" not in records[0]
     with open(clip, "rb") as first, open(clip, "rb") as second:
         assert [r["text"] for r in model.predict([first, second])] == ["1.5 s", "1.5 s"]
+
+
+def test_a_bytesio_is_read_once_and_left_where_it_was(model, clip):
+    import io
+
+    buffer = io.BytesIO(clip.read_bytes())
+    first = model.predict(buffer)
+    assert [(r["index"], r["text"]) for r in first] == [(1, "1.5 s")] and buffer.tell() == 0
+    assert model.predict([tone(0.5), buffer]) == [{**model.predict(tone(0.5))[0]}, {**first[0], "index": 2}]
+    with pytest.raises(InputError, match="opened as text; open audio in binary mode"):
+        with open(clip, encoding="latin-1") as text:
+            model.predict(text)
+
+
+class Stream:
+    """A file object that can only be read forwards, like an HTTP response body or a pipe (no seek, no tell)."""
+
+    def __init__(self, data: bytes):
+        self._rest = data
+
+    def read(self, size: int = -1) -> bytes:
+        size = len(self._rest) if size is None or size < 0 else size
+        taken, self._rest = self._rest[:size], self._rest[size:]
+        return taken
+
+
+def test_a_stream_that_cannot_seek_is_transcribed(model, clip):
+    assert [r["text"] for r in model.predict(Stream(clip.read_bytes()))] == ["1.5 s"]
+
+
+class Polyglot(FakeBackend):
+    """A multilingual recogniser that hears French in clips over 0.45 s and English in shorter ones, and says how long
+    each clip it decoded was, in either task."""
+
+    kind, languages = "fake-multilingual", ("en", "fr")
+
+    def transcribe(self, waves, batch_size, language=None, task="transcribe"):
+        heard = [language or ("fr" if len(w) > 0.45 * 16_000 else "en") for w in waves]
+        return [{"text": f"{task} {len(w) / 16_000:.1f} s", "words": [], "language": code}
+                for w, code in zip(waves, heard)]
+
+
+def test_whisper_translation_pass_reads_file_objects_again_and_keeps_ids(tmp_path, monkeypatch):
+    import io
+
+    monkeypatch.setattr(recognition, "apertium_mode", lambda source, target: None)  # no pair: Whisper translates
+    french = write_wav(tmp_path / "french.wav", tone(1.5))
+    model = SpeechRecognizer(Polyglot(), "fake")
+    with open(french, "rb") as handle:
+        records = model.predict([tone(0.4), io.BytesIO(french.read_bytes()), handle, Stream(french.read_bytes())],
+                                target="en")
+    assert [(r.get("index") or r.get("path"), r["text"], r.get("transcript")) for r in records] == [
+        (1, "transcribe 0.4 s", None), (2, "translate 1.5 s", "transcribe 1.5 s"),
+        (str(french), "translate 1.5 s", "transcribe 1.5 s"), (4, "translate 1.5 s", "transcribe 1.5 s")]
+    assert [r["translated_by"] for r in records[1:]] == ["whisper"] * 3
+
+
+def test_file_objects_survive_the_one_by_one_retry_after_a_bad_file(model, clip, tmp_path):
+    import io
+
+    from core.protocols import predict_records
+
+    bad = tmp_path / "bad.wav"
+    bad.write_text("not audio")
+    with open(clip, "rb") as handle:
+        inputs = [str(clip), io.BytesIO(clip.read_bytes()), handle, Stream(clip.read_bytes()), str(bad)]
+        records = list(predict_records(model, inputs))
+    assert [r.get("text") for r in records[:3]] == ["1.5 s"] * 3  # the file objects that can seek are read again
+    assert "read to its end before and cannot seek back; pass its bytes or its path" in records[3]["error"]
+    assert [r.get("index") or r.get("path") for r in records] == [str(clip), 2, 3, 4, str(bad)]  # core's ids
+    assert "bad.wav is not readable audio" in records[4]["error"]
+
+
+def test_records_carry_the_ids_core_gives_every_task(model, clip):
+    from core.protocols import with_ids
+
+    inputs = [str(clip), clip, clip.read_bytes(), tone(0.5), (tone(0.5, 8_000), 8_000),
+              {"array": tone(0.5), "sampling_rate": 16_000, "id": "call-7"}, {"array": tone(0.5), "sampling_rate": 16_000}]
+    records = model.predict(inputs)
+    ids = [{k: r[k] for k in ("path", "id", "index") if k in r} for r in records]
+    assert ids == [{"path": str(clip)}, {"path": str(clip)}, {"index": 3}, {"index": 4}, {"index": 5}, {"id": "call-7"},
+                   {"index": 7}]
+    assert ids == with_ids(inputs, [{}] * len(inputs))
+    assert list(records[0])[0] == "path"  # the id comes first
 
 
 def test_none_and_other_non_audio_say_what_is_accepted(model):
