@@ -10,7 +10,8 @@ from typing import Any
 
 from core.errors import InputError, MissingDependencyError
 
-__all__ = ["minilm_path", "is_blank", "clean_texts", "sorted_batches", "TextEncoder", "tokenizer_lock", "detokenize_ptb"]
+__all__ = ["minilm_path", "is_blank", "clean_texts", "text_ids", "unnumbered", "sorted_batches", "TextEncoder", "tokenizer_lock",
+           "detokenize_ptb"]
 
 # Fast tokenizers raise "Already borrowed" when one instance is used from two threads at once.
 tokenizer_lock = threading.Lock()
@@ -71,6 +72,31 @@ def clean_texts(inputs: Any, what: str = "text") -> list[str]:
             raise InputError(f"{what} {index} is empty; pass non-empty strings")
         texts.append(value)
     return texts
+
+
+def text_ids(inputs: Any) -> Any:
+    """Predict inputs (already checked) as `core.protocols.with_ids` should number texts: an `Inputs` keeps its own ids
+    (a file's lines, a table's rows or id column), a dict its "id", anything else is `index` from 1. Never a `path`:
+    a sentence is text to read even when it happens to name a file in the working folder ("README.md").
+
+    >>> text_ids(["good", {"id": "q7", "question": "Who?"}]).ids
+    [{'index': 1}, {'id': 'q7'}]
+    """
+    from core.protocols import Inputs
+
+    if isinstance(inputs, Inputs):
+        return inputs
+    items = [inputs] if isinstance(inputs, (str, dict)) else list(inputs)
+    return Inputs(items, ids=[{"id": item["id"]} if isinstance(item, dict) and item.get("id") is not None
+                              else {"index": number} for number, item in enumerate(items, 1)])
+
+
+def unnumbered(items: list[Any]) -> Any:
+    """`frame_inputs`' texts with no id of their own: `predict_frame` puts each record beside its table row, so an
+    `index` column (counted afresh in every chunk it scores) would only repeat the row, and wrongly after the first."""
+    from core.protocols import Inputs
+
+    return Inputs(items, ids=[{} for _ in items])
 
 
 def sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:

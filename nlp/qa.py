@@ -16,10 +16,10 @@ from core.config import config_to_dict
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError, UnsafeArtifactError
 from core.evaluate import bars_plot, metric_card, metric_with_ci
-from core.protocols import TaskModel
+from core.protocols import TaskModel, with_ids
 from core.registry import missing_model_message
 from core.train import TrainConfig, Trainer
-from nlp._encoder import TextEncoder, minilm_path, tokenizer_lock
+from nlp._encoder import TextEncoder, minilm_path, text_ids, tokenizer_lock, unnumbered
 from nlp._span_rules import best_span, content_words, split_sentences
 
 __all__ = ["QAModel", "load", "read_squad"]
@@ -369,21 +369,27 @@ class QAModel(TaskModel):
 
     def frame_inputs(self, batch, columns=None) -> list[dict[str, str]]:
         question, context = (columns if columns else ("question", "context"))
-        return _clean_inputs([{"question": q, "context": c} for q, c in zip(batch[question].to_list(), batch[context].to_list())])
+        return unnumbered(_clean_inputs([{"question": q, "context": c}
+                                         for q, c in zip(batch[question].to_list(), batch[context].to_list())]))
 
     # -- inference -----------------------------------------------------------------------------------------------
     def predict(self, inputs: Any, batch_size: int | None = None) -> list[dict[str, Any]]:
-        """One record per question: answer text, character start/end in the context, score (empty answer = no answer).
+        """One record per question, its id first (a dict's "id", else `index` from 1, or the row / id its `Inputs`
+        gives): answer text, character start/end in the context, score (empty answer = no answer).
 
         >>> model.predict([{"question": "Where is Paris?", "context": "Paris is in France."}])  # doctest: +SKIP
-        [{'answer': 'France', 'start': 12, 'end': 18, 'score': 0.91}]
+        [{'index': 1, 'answer': 'France', 'start': 12, 'end': 18, 'score': 0.91}]
         """
         items = _clean_inputs(inputs)
+        if not items:
+            return []
         if self.kind == "retrieval":
             self._require_fitted("encoder_")
-            return self._predict_retrieval(items, batch_size or self.default_batch_size)
-        self._require_fitted("model_", "tokenizer_")
-        return self._predict_extractive(items, batch_size or self.default_batch_size)
+            records = self._predict_retrieval(items, batch_size or self.default_batch_size)
+        else:
+            self._require_fitted("model_", "tokenizer_")
+            records = self._predict_extractive(items, batch_size or self.default_batch_size)
+        return with_ids(text_ids(inputs), records)
 
     def _predict_retrieval(self, items: list[dict[str, str]], batch_size: int) -> list[dict[str, Any]]:
         sentences = [split_sentences(item["context"]) for item in items]

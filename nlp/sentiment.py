@@ -22,12 +22,12 @@ from core.device import pick_device
 from core.errors import InputError, MissingDependencyError, ModelNotFoundError
 from core.evaluate import classification_metrics, confusion_plot, metric_card, score_plots
 from core.progress import report
-from core.protocols import TaskModel
+from core.protocols import TaskModel, with_ids
 from core.registry import missing_model_message
 from core.train import TrainConfig, Trainer
 from nlp._emoji import NO_WORDS, describe_emoji, has_emoticon, has_words, vader_analyzer
 from nlp._encoder import (TextEncoder, clean_texts, detokenize_ptb, is_blank, mean_pool, minilm_path,
-                          sorted_batches, tokenizer_lock)
+                          sorted_batches, text_ids, tokenizer_lock, unnumbered)
 from nlp._textdata import as_text_frame, label_indices, label_names, read_text_table, split_frame, text_table_inputs
 
 __all__ = ["SentimentModel", "load", "compare_cards"]
@@ -297,7 +297,7 @@ class SentimentModel(TaskModel):
 
     def frame_inputs(self, batch, columns=None) -> list[str]:
         column = columns if isinstance(columns, str) else (columns[0] if columns else None)
-        return as_text_frame(batch, text_column=column, require_label=False)["text"].to_list()
+        return unnumbered(as_text_frame(batch, text_column=column, require_label=False)["text"].to_list())
 
     # -- inference ------------------------------------------------------------------------------------------
     def _prepare(self, texts: list[str]) -> list[str]:
@@ -350,11 +350,12 @@ class SentimentModel(TaskModel):
         return output
 
     def predict(self, inputs: Any, batch_size: int | None = None) -> list[dict[str, Any]]:
-        """One record per text: label, its probability, every class probability, and warnings (a text with no word
-        the model reads, such as "!!!", is scored all the same, and says its score is a guess).
+        """One record per text, its id first (`index` from 1, or the line / row / id its `Inputs` gives): label, its
+        probability, every class probability, and warnings (a text with no word the model reads, such as "!!!", is
+        scored all the same, and says its score is a guess).
 
         >>> model.predict(["A wonderful film."])  # doctest: +SKIP
-        [{'label': 'positive', 'score': 0.97, 'scores': {'negative': 0.03, 'positive': 0.97}, 'warnings': []}]
+        [{'index': 1, 'label': 'positive', 'score': 0.97, 'scores': {'negative': 0.03, 'positive': 0.97}, 'warnings': []}]
         """
         texts = clean_texts(inputs)
         if not texts:
@@ -366,7 +367,7 @@ class SentimentModel(TaskModel):
             records.append({"label": self.labels_[best], "score": round(float(row[best]), 6),
                             "scores": {name: round(float(p), 6) for name, p in zip(self.labels_, row)},
                             "warnings": [NO_WORDS] if unread else []})
-        return records
+        return with_ids(text_ids(inputs), records)
 
     def _no_words(self, texts: list[str]) -> list[bool]:
         """Whether the network reads no word of each text: none of its tokens with letters or digits is known to the

@@ -17,11 +17,11 @@ from core.device import pick_device, seed_everything
 from core.errors import InputError, ModelNotFoundError
 from core.evaluate import bars_plot, metric_card, text_generation_metrics
 from core.data.text import read_text_inputs, text_input_batches
-from core.protocols import TaskModel, iter_batches
+from core.protocols import TaskModel, iter_batches, with_ids
 from core.train import TrainConfig
 from core.registry import missing_model_message
 from nlp._apertium import MAX_CHARACTERS, ApertiumEngine, installed_pairs, mode_for, require_apertium
-from nlp._encoder import is_blank
+from nlp._encoder import is_blank, text_ids, unnumbered
 from nlp._translation_data import (COLUMNS, LANGUAGE_NAMES, _is_language_suffix, read_lines, read_parallel, to_iso1,
                                    to_iso3)
 
@@ -112,7 +112,7 @@ class Translator(TaskModel):
     """Translate sentences; `load()` gives Apertium (eng->spa by default), `load("org/name")` a seq2seq model.
 
     >>> Translator.load().predict(["Hello."])  # doctest: +SKIP
-    [{'source': 'Hello.', 'translation': 'Hola.', 'source_lang': 'en', 'target_lang': 'es'}]
+    [{'index': 1, 'source': 'Hello.', 'translation': 'Hola.', 'source_lang': 'en', 'target_lang': 'es'}]
     """
 
     task: ClassVar[str] = "nlp.translation"
@@ -362,7 +362,8 @@ class Translator(TaskModel):
 
     def predict(self, inputs: Any, batch_size: int | None = None, *, source_lang: str | None = None,
                 target_lang: str | None = None, **options: Any) -> list[dict[str, Any]]:
-        """One record per sentence: source, translation, source_lang, target_lang. The pair is the model's own unless
+        """One record per sentence, its id first (`index` from 1, a dict's "id", or the line / row its `Inputs` gives):
+        source, translation, source_lang, target_lang. The pair is the model's own unless
         `source_lang`/`target_lang` (or the CLI's `source`/`target` options, or per-input dicts) say otherwise; a
         sentence read from a file `name.<lang>` (`NamedSentence`) is in that language unless they name another.
 
@@ -391,7 +392,7 @@ class Translator(TaskModel):
             texts = [items[i][0] for i in indices]
             for index, text, translation in zip(indices, texts, self.translate(texts, source, target, batch_size=batch_size)):
                 records[index] = {"source": text, "translation": translation, "source_lang": source, "target_lang": target}
-        return records
+        return with_ids(text_ids(inputs), records)
 
     def frame_inputs(self, batch: Any, columns: Any = None) -> list[str]:
         """The sentences of a polars batch: `columns` (a name) or the first of source/text/sentence."""
@@ -399,7 +400,7 @@ class Translator(TaskModel):
             (c for c in ("source", "text", "sentence") if c in batch.columns), None)
         if column is None or column not in batch.columns:
             raise InputError(f"no text column to translate; pass columns='name' (the table has: {', '.join(batch.columns)})")
-        return [value if value is not None else "" for value in batch[column].to_list()]
+        return unnumbered([value if value is not None else "" for value in batch[column].to_list()])
 
     # -- data -----------------------------------------------------------------------------------------
     @classmethod

@@ -198,3 +198,20 @@ def test_a_folder_whose_card_does_not_match_its_weights_is_refused(tmp_path, ext
         (saved / "card.json").write_text(json.dumps({**card, "kind": kind}))
         with pytest.raises(UnsafeArtifactError, match="does not match"):
             QAModel.load(saved, device="cpu")
+
+
+def test_predict_records_carry_their_input_id(extractive, tmp_path):
+    """DESIGN.md: every predict record carries its input's id (a dict's "id", else its position from 1); the CLI's
+    own ids (rows, SQuAD ids) still win over a batch's positions."""
+    from core.protocols import predict_records
+
+    context = "Paris is the capital of France."
+    records = extractive.predict([{"question": "Where is Paris?", "context": context},
+                                  {"id": "q7", "question": "Where is Paris?", "context": context}])
+    assert [list(r)[0] for r in records] == ["index", "id"] and (records[0]["index"], records[1]["id"]) == (1, "q7")
+    assert extractive.predict({"question": "Where is Paris?", "context": context})[0]["index"] == 1
+    assert extractive.predict([]) == []
+    path = tmp_path / "questions.csv"
+    path.write_text(f"question,context\nWhere is Paris?,{context}\n,{context}\n")
+    rows = list(predict_records(extractive, QAModel.read_inputs(path)))
+    assert [list(r)[0] for r in rows] == ["row", "row"] and "index" not in rows[0] and rows[1] == {"row": 2, "error": "empty question"}

@@ -603,3 +603,26 @@ def test_the_shipped_default_reads_emoji():
 
 def test_no_texts_give_no_records(classifier):
     assert classifier.predict([]) == [] and classifier.probabilities(()).shape == (0, len(classifier.labels_))
+
+
+def test_predict_records_carry_their_input_id_and_the_cli_keeps_its_own(classifier, tmp_path, monkeypatch):
+    """DESIGN.md: every predict record carries its input's id; the records had none (a list's position only)."""
+    from core.protocols import predict_records
+
+    records = classifier.predict(["a lovely film", "!!!", "😍"])
+    assert [list(r)[:2] for r in records] == [["index", "label"]] * 3 and [r["index"] for r in records] == [1, 2, 3]
+    assert [bool(r["warnings"]) for r in records] == [False, True, False]  # the no-words warning stays on its record
+    assert classifier.predict("great")[0]["index"] == 1 and classifier.predict([]) == []
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "README.md").write_text("x", encoding="utf-8")
+    assert "path" not in classifier.predict(["README.md"])[0]  # a text that names a file is still a text, numbered
+    (tmp_path / "in.csv").write_text("id,text\na7,good\nb2,\nc9,bad\n", encoding="utf-8")
+    scored = list(predict_records(classifier, SentimentModel.read_inputs(tmp_path / "in.csv")))
+    assert [list(r)[0] for r in scored] == ["id"] * 3 and [r["id"] for r in scored] == ["a7", "b2", "c9"]
+    assert all("index" not in r for r in scored) and scored[1] == {"id": "b2", "error": "empty text"}
+    (tmp_path / "in.txt").write_text("good\n\nbad\n", encoding="utf-8")
+    lines = SentimentModel.read_inputs(tmp_path / "in.txt")
+    assert [r["index"] for r in classifier.predict([lines[0], lines[2]])] == [1, 2]  # a plain list: its own positions
+    assert [list(r)[0] for r in predict_records(classifier, lines)] == ["line"] * 3
+    frame = classifier.predict_frame(pl.DataFrame({"text": ["good film", "bad film"]}))
+    assert frame.columns == ["text", "label", "score", "scores", "warnings"]  # the row beside it is its id

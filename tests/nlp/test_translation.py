@@ -118,6 +118,23 @@ def test_inputs_with_languages_keep_their_ids_and_blank_error_records(tmp_path):
 
 
 
+def test_the_command_line_keeps_its_ids_when_predict_numbers_its_records(tmp_path, tiny):
+    """predict's own `index` (a batch's positions) never reaches the CLI's records: the line or id column wins."""
+    import polars as pl
+
+    from core.protocols import predict_records
+
+    (tmp_path / "in.csv").write_text("id,source\na7,I like cats.\nb2,\n", encoding="utf-8")
+    records = list(predict_records(tiny, Translator.read_inputs(tmp_path / "in.csv")))
+    assert [list(r)[0] for r in records] == ["id", "id"] and all("index" not in r for r in records)
+    assert records[0] == {"id": "a7", **{k: v for k, v in tiny.predict(["I like cats."])[0].items() if k != "index"}}
+    lines = list(predict_records(tiny, Translator.read_inputs(_write(tmp_path, "in.txt", ["", "I like cats."]))))
+    assert [list(r)[0] for r in lines] == ["line", "line"] and "index" not in lines[1]
+    scored = tiny.predict_frame(pl.DataFrame({"source": ["I like cats."]}))
+    assert scored.columns == ["source", "pred_source", "translation", "source_lang", "target_lang"]  # its row is its id
+
+
+
 def test_large_text_file_streams_in_batches_with_languages_and_line_numbers(tmp_path, monkeypatch):
     from core.data import tables
 
@@ -185,7 +202,8 @@ def test_a_file_named_for_its_language_is_read_in_that_language(tmp_path, tiny, 
         assert type(Translator.read_inputs(_write(tmp_path, name, ["Hola."]))[0]) is str
     # predict (the tiny en->es network): the name's language is the source; an explicit one wins
     english = tiny.predict(Translator.read_inputs(_write(tmp_path, "c.en", ["I like cats."])))
-    assert english == tiny.predict(["I like cats."]) and english[0]["source_lang"] == "en"
+    assert english == [{"line": 1, **{k: v for k, v in tiny.predict(["I like cats."])[0].items() if k != "index"}}]
+    assert english[0]["source_lang"] == "en"
     german = Translator.read_inputs(_write(tmp_path, "c.de", ["Ich mag Katzen."]))
     with pytest.raises(InputError, match=r"en->es only, not de->es.*language de is the one its file's name gives.*--source"):
         tiny.predict(german)
@@ -212,9 +230,13 @@ def test_saved_model_is_a_plain_transformers_folder(tiny, tmp_path):
 
 
 def test_records_and_bad_inputs(tiny):
-    records = tiny.predict(["I like cats.", {"source": "The dog runs."}])
-    assert [set(r) for r in records] == [{"source", "translation", "source_lang", "target_lang"}] * 2
+    records = tiny.predict(["I like cats.", {"source": "The dog runs."}, {"id": "k9", "source": "I like dogs."}])
+    assert [set(r) for r in records] == [{"index", "source", "translation", "source_lang", "target_lang"}] * 2 + [
+        {"id", "source", "translation", "source_lang", "target_lang"}]
+    assert [list(r)[0] for r in records] == ["index", "index", "id"]  # its input's id first (DESIGN.md)
+    assert (records[0]["index"], records[1]["index"], records[2]["id"]) == (1, 2, "k9")
     assert records[1]["source"] == "The dog runs."
+    assert tiny.predict("Hello.")[0]["index"] == 1 and tiny.predict([]) == []
     for bad in ([""], [None], [3], 5):
         with pytest.raises(InputError):
             tiny.predict(bad)
@@ -329,7 +351,7 @@ def test_predict_honours_languages_and_refuses_pairs_not_installed(tmp_path, cap
 
     model = Translator.load()
     assert model.predict(["Hola."], source_lang="es", target_lang="en")[0] == {
-        "source": "Hola.", "translation": "Hello.", "source_lang": "es", "target_lang": "en"}
+        "index": 1, "source": "Hola.", "translation": "Hello.", "source_lang": "es", "target_lang": "en"}
     assert model.predict(["Hola."], source="ES")[0]["target_lang"] == "en"  # one side given: the only pair with it
     assert model.predict(["Hello."], source_lang="eng", target_lang="es-ES")[0]["translation"] == "Hola."
     _write(tmp_path, "in.es", ["La casa es roja."])
