@@ -22,12 +22,13 @@ from core import load as core_load
 from core.artifacts import is_model_dir, list_saved_models, models_dir, promoted_defaults
 from core.data import sniff_kind
 from core.errors import InputError, MissingDependencyError, VerticalsError
+from core.protocols import POSITION_KEYS
 from core.registry import TASKS, task_class
 
 __all__ = ["page_header", "task_page", "model_selector", "load_model", "save_upload", "show_error", "run_safely", "evaluate_tab",
            "retrain_tab", "metric_card_view", "session_dir", "scrub_paths", "page_message", "display_image", "split_overrides",
            "escape_markdown", "kept_upload", "record_warnings", "warning_message", "prediction_table",
-           "readable_warnings", "csv_bytes", "retrain_place", "uploaded_table", "picked_column", "column_pickers",
+           "readable_warnings", "without_record_ids", "csv_bytes", "retrain_place", "uploaded_table", "picked_column", "column_pickers",
            "MAX_UPLOAD_MB", "PAGE_HINTS"]
 
 log = logging.getLogger("verticals.apps")
@@ -354,6 +355,33 @@ def prediction_table(table, what: str = "rows", shown: int | None = None, record
         # a column that is empty in every row is noise on screen (the download keeps it)
         rows = rows.with_columns(readable_warnings(rows[name])) if flagged else rows.drop(name)
     st.dataframe(rows, hide_index=True, width="stretch")
+
+
+# The ids `core.protocols.with_ids` puts first in a record, as predict_frame names their columns (`pred_row` beside a
+# `row` of the input): a place among the inputs (POSITION_KEYS), or the input's id column value or file path
+RECORD_POSITION = re.compile(rf"(?:pred\d*_)?(?:{'|'.join(POSITION_KEYS)})")
+RECORD_ID = re.compile(r"(?:pred\d*_)?(?:id|path)")
+
+
+def without_record_ids(scored, inputs: list[str]):
+    """A table scored by `predict_frame` without the ids its records carry first (`core.protocols.with_ids`), which the
+    table shows already: a position (`index`, `row`: the table's own order, numbered afresh in each chunk) and an `id`
+    or `path` equal to one of the input's columns (`pred_id` beside `id`). `inputs`: the input table's columns, kept
+    whatever their names.
+
+    >>> import polars as pl
+    >>> without_record_ids(pl.DataFrame({"row": [9], "id": ["a7"], "pd": [0.1], "pred_row": [1], "pred_id": ["a7"]}),
+    ...                    ["row", "id"]).columns
+    ['row', 'id', 'pd']
+    """
+    def shown(name: str) -> bool:
+        if RECORD_POSITION.fullmatch(name):
+            return True
+        values = scored[name].to_list() if RECORD_ID.fullmatch(name) else None
+        return values is not None and any(scored[other].to_list() == values for other in inputs if other in scored.columns)
+
+    added = [name for name in scored.columns if name not in set(inputs)]
+    return scored.drop([name for name in added if shown(name)])
 
 
 def _warnings_column(table) -> str | None:

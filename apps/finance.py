@@ -96,6 +96,7 @@ def predict_tab(model) -> None:
         scored = common.run_safely(model.predict_frame, frame)
     if scored is None:
         return
+    scored = common.without_record_ids(scored, frame.columns)  # each row beside its applicant: no second row number
     common.prediction_table(scored, "applicants", shown=500)
     st.download_button("Download scored table (CSV)", common.csv_bytes(scored), file_name="scored.csv",
                        mime="text/csv", key="risk-download")
