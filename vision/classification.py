@@ -6,6 +6,7 @@ fine-tuned with frozen batch-norm statistics, early stopping, best weights kept.
 from __future__ import annotations
 
 import gzip
+import json
 import threading
 import time
 import warnings
@@ -28,7 +29,7 @@ from core.evaluate import bars_plot, confusion_plot, metric_card, metric_with_ci
 from core.protocols import TaskModel, check_batch_size, iter_batches, with_ids
 from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
-from vision._cards import check_label_names, check_preprocessing
+from vision._cards import card_mismatch, check_label_names, check_preprocessing
 from vision._images import (ACCEPTED, BATCH_UNIT, decode_images, frame_image_column, frame_items,
                             image_list, is_table, read_image_inputs)
 
@@ -226,6 +227,7 @@ class ImageClassifier(TaskModel):
         except Exception as error:  # timm raises several error types on a broken folder
             raise InputError(f"{path} holds no loadable timm model (config.json + model.safetensors): {error}") from error
         check_label_names(Path(path), card.get("label_names"), network.num_classes)
+        _check_timm_label_names(Path(path), card["label_names"])
         first = next((m for m in network.modules() if isinstance(m, torch.nn.Conv2d)), None)
         check_preprocessing(Path(path), card.get("preprocessing"), first.in_channels if first is not None else None)
         info = {k: card[k] for k in ("description", "trained_on", "metrics", "metrics_note", "training_data_hash", "config", "recipe",
@@ -661,6 +663,22 @@ class ImageClassifier(TaskModel):
         """What this model is, what it was trained on and how well it measured."""
         return {"task": self.task, "model": self.name, "label_names": self.label_names,
                 "input_size": list(self.data_config["input_size"]), **self.info}
+
+
+def _check_timm_label_names(path: Path, labels: list[str]) -> None:
+    """The card's label_names against those timm's config.json beside them names (save() writes both): a card whose
+    labels were renamed, the count kept, would otherwise load and mislabel every prediction."""
+    try:
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return  # timm has just read it; a config it cannot hold label names in has none to compare
+    if not isinstance(config, dict):
+        return
+    pretrained = config.get("pretrained_cfg") if isinstance(config.get("pretrained_cfg"), dict) else {}
+    saved = config.get("label_names", pretrained.get("label_names"))
+    if saved is not None and saved != labels:
+        raise card_mismatch(path, f"its label_names {labels!r:.120} differ from those of config.json beside it "
+                                  f"({saved!r:.120})")
 
 
 def load(source: str | Path | None = None, device: str = "auto") -> ImageClassifier:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -346,15 +347,36 @@ def test_a_card_that_does_not_match_its_network_is_refused_at_load(tiny, tmp_pat
         ImageClassifier.load(_edited_copy(saved, tmp_path / "edited", **changes), device="cpu")
 
 
-def test_a_single_std_and_renamed_labels_still_load(tiny, tmp_path):
+def test_a_single_std_still_loads(tiny, tmp_path):
     from vision.classification import ImageClassifier
 
     model, data, _ = tiny
     saved = model.save(tmp_path / "saved")
-    edited = ImageClassifier.load(_edited_copy(saved, tmp_path / "edited", label_names=["kitten", "puppy"],
-                                               mean=[0.5], std=[0.25]), device="cpu")
+    edited = ImageClassifier.load(_edited_copy(saved, tmp_path / "edited", mean=[0.5], std=[0.25]), device="cpu")
     record = edited.predict([data / "cat" / "0.png"])[0]
-    assert record["label"] in {"kitten", "puppy"} and np.isfinite(record["score"])
+    assert record["label"] in {"cat", "dog"} and np.isfinite(record["score"])
+
+
+@pytest.mark.parametrize("labels", [["kitten", "puppy"], ["dog", "cat"]], ids=["renamed", "swapped"])
+def test_renamed_labels_that_config_json_contradicts_are_refused(tiny, tmp_path, labels):
+    """timm's config.json keeps the names the head was trained on: a card renaming them (same count) loaded and
+    called every cat a kitten, or (swapped) every cat a dog."""
+    from core.errors import UnsafeArtifactError
+    from vision.classification import ImageClassifier
+
+    model, _, _ = tiny
+    saved = model.save(tmp_path / "saved")
+    message = f"card.json does not match the weights beside it: its label_names {labels!r} differ from those of " \
+              "config.json beside it (['cat', 'dog'])"
+    with pytest.raises(UnsafeArtifactError, match=re.escape(message)):
+        ImageClassifier.load(_edited_copy(saved, tmp_path / "edited", label_names=labels), device="cpu")
+
+
+def test_a_config_json_without_label_names_leaves_the_card_to_name_them(tmp_path):
+    from vision.classification import _check_timm_label_names
+
+    (tmp_path / "config.json").write_text(json.dumps({"architecture": "test_resnet", "num_classes": 2}))
+    _check_timm_label_names(tmp_path, ["kitten", "puppy"])  # nothing to compare: no error
 
 
 def test_repeated_hub_label_names_are_told_apart():
