@@ -54,6 +54,25 @@ def to_iso3(code: str) -> str:
     return ISO3.get(code, code)
 
 
+# Every ISO 639-1 code: a file named `corp.fi` is Finnish even though no pair here translates it (an error that says
+# so, not English); three-letter suffixes count only as ISO 639-3 codes of known languages (`.dat`, `.log` are types).
+ISO_639_1 = frozenset("""aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy da de
+dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu hy hz ia id ie ig ii ik io is it iu
+ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng
+nl nn no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss st su sv sw ta
+te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu""".split())
+# Language codes that are also the suffix of a program or build file: a name ending in one says nothing by itself.
+PROGRAM_SUFFIXES = {"am": ("Amharic", "an Automake file"), "as": ("Assamese", "an ActionScript or assembly file"),
+                    "cs": ("Czech", "a C# source file"), "cu": ("Church Slavonic", "a CUDA source file"),
+                    "el": ("Greek", "an Emacs Lisp file"), "gd": ("Scottish Gaelic", "a GDScript file"),
+                    "ii": ("Nuosu", "a preprocessed C++ file"), "ko": ("Korean", "a Linux kernel module"),
+                    "la": ("Latin", "a libtool archive"), "lo": ("Lao", "a libtool object"),
+                    "mk": ("Macedonian", "a Makefile"), "ml": ("Malayalam", "an OCaml or ML source file"),
+                    "ms": ("Malay", "a troff file"), "pl": ("Polish", "a Perl script"),
+                    "ps": ("Pashto", "a PostScript file"), "rm": ("Romansh", "a RealMedia file"),
+                    "sc": ("Sardinian", "a Scala or SuperCollider file"), "so": ("Somali", "a shared library"),
+                    "ss": ("Swati", "a Scheme file"), "st": ("Southern Sotho", "a Smalltalk file"),
+                    "ts": ("Tsonga", "a TypeScript file or a video stream")}
 _NOT_LANGUAGES = {"txt", "csv", "tsv", "md", "py", "gz", "zip", "xz", "bz2", "tar", "jpg", "png", "gif", "log", "xml",
                   "pdf", "doc", "yml", "bak", "tmp", "out", "sh", "ids", "pq"}
 

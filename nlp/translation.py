@@ -22,8 +22,8 @@ from core.train import TrainConfig
 from core.registry import missing_model_message
 from nlp._apertium import MAX_CHARACTERS, ApertiumEngine, installed_pairs, mode_for, require_apertium
 from nlp._encoder import is_blank, text_ids, unnumbered
-from nlp._translation_data import (COLUMNS, LANGUAGE_NAMES, _is_language_suffix, read_lines, read_parallel, to_iso1,
-                                   to_iso3)
+from nlp._translation_data import (_CODE, _NOT_LANGUAGES, COLUMNS, ISO_639_1, LANGUAGE_NAMES, PROGRAM_SUFFIXES,
+                                   read_lines, read_parallel, to_iso1, to_iso3)
 
 __all__ = ["Translator", "NamedSentence", "load", "LANGUAGE_NAMES"]
 
@@ -45,6 +45,7 @@ class _classorinstancemethod:
         return lambda *args, **kwargs: self.function(target, *args, **kwargs)
 
 
+COMPRESSED_SUFFIXES = {".gz": "gunzip -k", ".bz2": "bunzip2 -k", ".xz": "unxz -k", ".zst": "unzstd"}  # and how to undo each
 TABLE_INPUTS = {".csv", ".tsv", ".jsonl", ".ndjson", ".parquet", ".pq", ".json", ".xlsx", ".xls", ".ods"}  # predict inputs read as tables
 
 
@@ -80,17 +81,54 @@ class NamedSentence(str):
 
 
 def _language_in_name(path: Path) -> str | None:
-    """The language a file's suffix names, as an ISO 639-1 code (`corpus.es` -> "es"), when it is one this module knows
-    (`LANGUAGE_NAMES`, or a side of an installed Apertium pair); None for any other suffix (`.txt`, `.dat`).
+    """The language a text file's name gives, as an ISO 639-1 code, or None when it gives none. The rule: the name's
+    last suffix, or the one before `.txt`, names a language when it is an ISO 639-1 code (`corp.es`, `notes.es.txt`;
+    `corp.fi` too, which no pair here may translate: `predict` then says so and how to choose, never English), or the
+    ISO 639-3 code of a language this module knows (`corp.spa`; other three letters are file types: `.dat`, `.log`).
+    A code that is also a program's suffix (`PROGRAM_SUFFIXES`: `.pl` Perl, `.cs` C#) names a language only where the
+    name shows a corpus: before `.txt` (`corp.pl.txt`) or after a pair that names it (Europarl's
+    `europarl-v7.pl-en.pl`); a bare `script.pl` could be either, so it is an `InputError` that asks for `--source`.
 
     >>> _language_in_name(Path("europarl.es")), _language_in_name(Path("corpus.eng")), _language_in_name(Path("notes.dat"))
     ('es', 'en', None)
+    >>> _language_in_name(Path("notes.es.txt")), _language_in_name(Path("corp.fi")), _language_in_name(Path("notes.v2.txt"))
+    ('es', 'fi', None)
+    >>> _language_in_name(Path("europarl-v7.pl-en.pl")), _language_in_name(Path("corp.pl.txt"))
+    ('pl', 'pl')
     """
-    if not _is_language_suffix(path):
+    parts = [suffix[1:].lower() for suffix in path.suffixes]
+    before_text = bool(parts) and parts[-1] == "txt"
+    if before_text:
+        parts.pop()
+    code = parts[-1] if parts else ""
+    if not _CODE.fullmatch(code) or code in _NOT_LANGUAGES:
         return None
-    code = to_iso1(path.suffix[1:])
-    known = set(LANGUAGE_NAMES) | {to_iso1(side) for pair in installed_pairs() for side in pair}
-    return code if code in known else None
+    language = to_iso1(code)
+    if code not in ISO_639_1:
+        known = set(LANGUAGE_NAMES) | {to_iso1(side) for pair in installed_pairs() for side in pair}
+        if language not in known:
+            return None
+    if code in PROGRAM_SUFFIXES and not before_text and code not in re.split(r"[-_]", parts[-2] if len(parts) > 1 else ""):
+        name, program = PROGRAM_SUFFIXES[code]
+        raise InputError(f"{path.name}: .{code} is the code of {name} ({code}) and the suffix of {program}, so the name "
+                         f"does not say which language the file is in. To translate it from {name}, pass --source {code} "
+                         f"(Python: source='{code}') or name it {path.stem}.{code}.txt; for another language pass its "
+                         "code, e.g. --source en")
+    return language
+
+
+def _refuse_compressed(path: Path) -> None:
+    """Translation reads plain text: a compressed file (`corp.es.gz`) is refused with what to do, not read as bytes."""
+    if path.suffix.lower() not in COMPRESSED_SUFFIXES:
+        return
+    inner = path.with_suffix("")
+    try:
+        language = _language_in_name(inner)
+    except InputError:
+        language = None
+    said = f", which is read as {LANGUAGE_NAMES.get(language, language)} ({language}) from its name" if language else ""
+    raise InputError(f"{path.name} is compressed ({path.suffix}); translation reads plain text files: decompress it "
+                     f"first (e.g. {COMPRESSED_SUFFIXES[path.suffix.lower()]} {path.name}) and pass {inner.name}{said}")
 
 
 def _with_languages(items: Any, source: str | None, target: str | None, path: Path | None = None) -> Any:
@@ -412,12 +450,14 @@ class Translator(TaskModel):
     def read_inputs(cls, path: str | Path, **options: Any) -> list[str] | list[dict[str, Any]]:
         """Sentences to translate: a text file (one per line) or a table's source/text column (`--column`), each with
         its id (line, row or `--id` column); a blank line or cell stays as an error record, never dropped. With
-        `source`/`target` languages (the CLI's --source/--target), dicts that carry them to `predict`."""
+        `source`/`target` languages (the CLI's --source/--target), dicts that carry them to `predict`; without
+        `source`, a text file's name may give its language (`_language_in_name`: `corp.es`, `notes.es.txt`)."""
         from core.data import read_table
         from core.data.paths import require_path
         from core.protocols import Inputs, identify_inputs
 
         path = require_path(path, "text file")
+        _refuse_compressed(path)
         if path.suffix.lower() in TABLE_INPUTS:
             frame = read_table(path)
             column = options.get("column") or next((c for c in ("source", "text", "sentence") if c in frame.columns), None)
@@ -439,6 +479,7 @@ class Translator(TaskModel):
         from core.data.paths import require_path
 
         path = require_path(path, "text file")
+        _refuse_compressed(path)
         if path.suffix.lower() in TABLE_INPUTS or not path.is_file():
             yield from super().read_input_batches(path, rows, **options)
             return

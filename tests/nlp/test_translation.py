@@ -211,6 +211,36 @@ def test_a_file_named_for_its_language_is_read_in_that_language(tmp_path, tiny, 
     assert tiny.predict([{"source": german[0], "source_lang": "en"}])[0]["source_lang"] == "en"
 
 
+
+def test_a_language_suffix_before_txt_or_outside_the_known_list_or_shared_with_a_program(tmp_path, tiny):
+    """`notes.es.txt` was read as English; `corp.fi` (a real ISO 639-1 code no pair here has) was silently English too;
+    `script.pl` / `Program.cs` (Perl, C#) were taken for Polish and Czech."""
+    def language(name: str) -> str | None:
+        return getattr(Translator.read_inputs(_write(tmp_path, name, ["Hola."]))[0], "source_lang", None)
+
+    assert language("notes.es.txt") == "es" and language("notes.spa.txt") == "es"
+    assert [item.source_lang for batch in Translator.read_input_batches(tmp_path / "notes.es.txt", rows=1)
+            for item in batch] == ["es"]
+    for name in ("notes.v2.txt", "notes.old.txt", "notes.txt", "notes.final.txt", "corp.fin"):  # no language code
+        assert language(name) is None
+    assert language("corp.fi") == "fi"  # not English: predict says no pair reads it, and how to choose
+    with pytest.raises(InputError, match=r"not fi->es.*language fi is the one its file's name gives.*--source"):
+        tiny.predict(Translator.read_inputs(tmp_path / "corp.fi"))
+    # a code that is also a program's suffix: a language only where the name shows a corpus
+    assert language("corp.pl.txt") == "pl" and language("europarl-v7.pl-en.pl") == "pl" and language("c.en-cs.cs") == "cs"
+    for name, program in (("script.pl", "Perl"), ("Program.cs", "C#")):
+        _write(tmp_path, name, ["print 1;"])
+        with pytest.raises(InputError, match=rf"{program}.*does not say.*--source {name[-2:]}.*{name}\.txt.*--source en"):
+            Translator.read_inputs(tmp_path / name)
+        with pytest.raises(InputError, match=program):
+            next(iter(Translator.read_input_batches(tmp_path / name)))
+        assert Translator.read_inputs(tmp_path / name, source="en")[0]["source_lang"] == "en"  # --source decides
+    # a compressed corpus was read as bytes ("not UTF-8"): refused, saying how to decompress and what its name gives
+    (tmp_path / "corp.es.gz").write_bytes(__import__("gzip").compress(b"Hola.\n"))
+    for read in (Translator.read_inputs, lambda path: list(Translator.read_input_batches(path))):
+        with pytest.raises(InputError, match=r"compressed.*gunzip -k corp\.es\.gz.*corp\.es, which is read as Spanish"):
+            read(tmp_path / "corp.es.gz")
+
 # -- the from-scratch Marian --------------------------------------------------------------------------------
 def test_saved_model_is_a_plain_transformers_folder(tiny, tmp_path):
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
