@@ -278,7 +278,8 @@ class SpeechRecognizer(TaskModel):
 
     @classmethod
     def read_inputs(cls, path: str | Path, **options: Any) -> list[str]:
-        """Audio paths to transcribe: one audio file, a folder of audio files, or a manifest's audio column.
+        """Audio paths to transcribe: one audio file, a folder of audio files, or a manifest's audio column (each path
+        its id; a row without one is an error record naming the row).
 
         `source` / `target` (languages, for `predict`) are checked here so a bad code fails before a model loads.
         """
@@ -296,9 +297,23 @@ class SpeechRecognizer(TaskModel):
         from core.data import read_table, require_columns, resolve_inside
 
         column = options.get("column") or "audio"
-        frame = read_table(path)
-        require_columns(frame, [column], path.name)
-        return [str(resolve_inside(path.parent, str(a))) for a in frame[column].to_list()]
+        try:
+            frame = read_table(path)
+            require_columns(frame, [column], path.name)
+        except InputError as error:
+            raise InputError(f"{path.name} is not an audio file ({path.suffix or 'no suffix'}), so it was read as a "
+                             f"manifest of audio paths (a table with an {column!r} column): {error}") from error
+        paths, ids, errors = [], [], {}
+        for row, value in enumerate(frame[column].to_list(), start=1):
+            relative = "" if value is None else str(value).strip()
+            if relative:
+                paths.append(str(resolve_inside(path.parent, relative)))
+                ids.append({"path": paths[-1]})
+            else:  # an empty cell is not a file called "None" beside the manifest
+                errors[len(paths)] = f"row {row} of {path.name} has no audio path (its {column!r} cell is empty)"
+                paths.append("")
+                ids.append({"row": row})
+        return Inputs(paths, ids, errors)
 
     @classmethod
     def check_data(cls, path: str | Path, **options: Any) -> dict[str, Any]:

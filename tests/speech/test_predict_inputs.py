@@ -3,6 +3,8 @@ back-end; and the module-level load() of DESIGN's analysis-code pattern."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from core.errors import InputError
@@ -209,3 +211,60 @@ def test_truncated_wav_bytes_are_found_like_a_truncated_file(tmp_path):
     assert wav_truncation(data) == wav_truncation(bytearray(data)) == wav_truncation(cut) == (4.0, 2.0)
     from_bytes, from_file = decode_audio(data), decode_audio(cut)
     assert from_bytes[1] == from_file[1] == (4.0, 2.0) and (from_bytes[0] == from_file[0]).all()
+
+
+def _cli_records(monkeypatch, tmp_path, source, capsys) -> tuple[int, list[dict], str]:
+    """`verticals predict speech.recognition --input source` on the fake back-end: exit code, records, stderr."""
+    import json
+
+    from core import registry
+    from core.cli import main
+
+    monkeypatch.setattr(registry, "load", lambda task, model=None, device="auto": SpeechRecognizer(FakeBackend(), "fake"))
+    out = tmp_path / "out.jsonl"
+    code = main(["predict", "speech.recognition", "--input", str(source), "--output", str(out)])
+    records = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
+    return code, records, capsys.readouterr().err
+
+
+def test_cli_folder_of_odd_files_gives_one_clear_record_each(tmp_path, monkeypatch, capsys):
+    import numpy as np
+    import soundfile as sf
+
+    folder = tmp_path / "in"
+    write_wav(folder / "a_tone.wav", tone(0.5))
+    (folder / "b_zero.wav").write_bytes(b"")
+    stereo = np.stack([tone(1.0, 8_000), tone(1.0, 8_000, 300.0)], axis=1)
+    write_wav(folder / "c_stereo8.wav", stereo, 8_000, subtype="PCM_U8")
+    sf.write(folder / "d_mp3.wav", tone(1.2, 22_050), 22_050, format="MP3")  # an MP3 behind a .wav name
+    (folder / "e_text.wav").write_text("not audio at all")
+    (folder / "notes.txt").write_text("a note beside the recordings")
+    code, records, err = _cli_records(monkeypatch, tmp_path, folder, capsys)
+    assert code == 0 and "Traceback" not in err
+    by_name = {Path(r["path"]).name: r for r in records}
+    assert sorted(by_name) == ["a_tone.wav", "b_zero.wav", "c_stereo8.wav", "d_mp3.wav", "e_text.wav"]  # no notes.txt
+    assert by_name["a_tone.wav"]["text"] == "0.5 s" and by_name["c_stereo8.wav"]["duration_s"] == pytest.approx(1.0)
+    assert by_name["d_mp3.wav"]["duration_s"] == pytest.approx(1.2, abs=0.1)
+    assert by_name["b_zero.wav"]["error"].startswith("b_zero.wav is empty (0 bytes)")
+    assert by_name["e_text.wav"]["error"].startswith("e_text.wav is not readable audio")
+
+
+def test_cli_manifest_rows_without_audio_are_error_records_with_their_row(tmp_path, monkeypatch, capsys):
+    write_wav(tmp_path / "clip.wav", tone(0.5))
+    manifest = tmp_path / "list.csv"
+    manifest.write_text("audio,text\nclip.wav,a\nmissing.wav,b\n,c\n  ,d\n")
+    code, records, err = _cli_records(monkeypatch, tmp_path, manifest, capsys)
+    assert code == 0 and "Traceback" not in err
+    assert [r.get("path") or r.get("row") for r in records] == [str(tmp_path / "clip.wav"), str(tmp_path / "missing.wav"),
+                                                                  3, 4]
+    assert records[0]["text"] == "0.5 s" and "missing.wav does not exist" in records[1]["error"]
+    assert records[2]["error"] == "row 3 of list.csv has no audio path (its 'audio' cell is empty)"
+    assert "None" not in records[2]["error"] + records[3]["error"]
+
+
+def test_cli_a_non_audio_file_says_it_was_read_as_a_manifest(tmp_path, monkeypatch, capsys):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("remember the milk")
+    code, records, err = _cli_records(monkeypatch, tmp_path, notes, capsys)
+    assert code == 2 and not records and "Traceback" not in err
+    assert "notes.txt is not an audio file (.txt), so it was read as a manifest of audio paths" in err
