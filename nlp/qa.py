@@ -203,6 +203,20 @@ def _check_answers_located(examples: list[dict[str, Any]]) -> None:
                              f"and is not in its context; give its character offset or fix the answer text")
 
 
+def _records_table(records: Any, where: str):
+    """A parsed JSON list of {question, context} records as a polars table (what `read_table` makes of a .json list),
+    so a file `read_inputs` has parsed already is not parsed a second time."""
+    import polars as pl
+
+    if not isinstance(records, list) or not records or not all(isinstance(r, dict) for r in records):
+        raise InputError(f"{where} must hold SQuAD JSON (an object with a 'data' list) or a non-empty JSON list of "
+                         "{question, context} records (or use .jsonl)")
+    try:
+        return pl.DataFrame(records, infer_schema_length=None)
+    except (TypeError, ValueError, pl.exceptions.PolarsError) as error:
+        raise InputError(f"cannot make a table of {where}: {str(error).splitlines()[0]}") from error
+
+
 def _clean_inputs(inputs: Any) -> list[dict[str, str]]:
     if isinstance(inputs, dict):
         inputs = [inputs]
@@ -347,11 +361,13 @@ class QAModel(TaskModel):
         """SQuAD JSON, or a table / JSONL with `question` and `context` columns."""
         from core.protocols import Inputs, identify_inputs
 
+        from core.data import read_table, require_columns
+
         path = Path(path)
         if path.suffix.lower() == ".json":
             from core.data.text import read_json
 
-            data = read_json(path, "SQuAD or QA JSON")
+            data = read_json(path, "SQuAD or QA JSON")  # parsed once, whichever form it holds
             if isinstance(data, dict):  # SQuAD: articles -> paragraphs -> questions, each with its own id
                 examples = read_squad(data, allow_empty=True)
                 errors = {i: f"empty {name}" for i, e in enumerate(examples) for name in ("context", "question")
@@ -359,9 +375,9 @@ class QAModel(TaskModel):
                 return Inputs([{"question": e["question"], "context": e["context"]} for e in examples],
                               ids=[{"id": e["id"]} for e in examples], errors=errors)
             # a JSON list of {question, context} records reads as a table, like JSONL: `row` (1-based) or its id column
-        from core.data import read_table, require_columns
-
-        frame = read_table(path)
+            frame = _records_table(data, path.name)
+        else:
+            frame = read_table(path)
         require_columns(frame, ["question", "context"], path.name)
         rows = [{k: "" if v is None else str(v) for k, v in row.items()} for row in frame.select("question", "context").to_dicts()]
         errors = {i: f"empty {name}" for i, row in enumerate(rows) for name in ("context", "question") if not row[name].strip()}

@@ -215,3 +215,26 @@ def test_predict_records_carry_their_input_id(extractive, tmp_path):
     path.write_text(f"question,context\nWhere is Paris?,{context}\n,{context}\n")
     rows = list(predict_records(extractive, QAModel.read_inputs(path)))
     assert [list(r)[0] for r in rows] == ["row", "row"] and "index" not in rows[0] and rows[1] == {"row": 2, "error": "empty question"}
+
+
+def test_a_json_list_of_questions_is_parsed_once(tmp_path, monkeypatch):
+    """read_inputs parsed a .json list twice: once to see it was not SQuAD, then again as a table."""
+    from core.data import text
+
+    parsed = []
+    read_json = text.read_json
+    monkeypatch.setattr(text, "read_json", lambda *args, **kwargs: parsed.append(args[0]) or read_json(*args, **kwargs))
+    listed = tmp_path / "list.json"
+    listed.write_text(json.dumps([{"id": "q7", "question": "Who?", "context": "Ann wrote it."},
+                                  {"id": "q8", "question": "", "context": "Tom wrote it."}]))
+    items = QAModel.read_inputs(listed)
+    assert len(parsed) == 1 and list(items) == [{"question": "Who?", "context": "Ann wrote it."},
+                                                {"question": "", "context": "Tom wrote it."}]
+    assert items.ids == [{"id": "q7"}, {"id": "q8"}] and items.errors == {1: "empty question"}
+    for bad in ([], ["Who?"], [[1, 2]]):
+        listed.write_text(json.dumps(bad))
+        with pytest.raises(InputError, match="list.json must hold SQuAD JSON .* or a non-empty JSON list"):
+            QAModel.read_inputs(listed)
+    listed.write_text(json.dumps([{"question": "Who?"}]))
+    with pytest.raises(InputError, match="context"):
+        QAModel.read_inputs(listed)
