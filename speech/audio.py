@@ -16,7 +16,8 @@ import numpy as np
 from core.errors import InputError
 
 __all__ = ["SAMPLE_RATE_HZ", "AUDIO_SUFFIXES", "load_audio", "decode_audio", "AudioTooLong", "stream_audio",
-           "audio_duration_seconds", "loudness", "audio_warnings", "to_mono", "resample", "is_audio_path", "wav_truncation", "truncation_warning", "AudioBytes", "read_file_object"]
+           "audio_duration_seconds", "loudness", "audio_warnings", "to_mono", "resample", "is_audio_path", "wav_truncation",
+           "truncation_warning", "AudioBytes", "read_file_object"]
 
 SAMPLE_RATE_HZ = 16_000  # every model sees 16 kHz mono float32 in [-1, 1]
 SOUNDFILE_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".au", ".opus", ".w64", ".caf"}
