@@ -371,7 +371,8 @@ class SpeechRecognizer(TaskModel):
                 target: str | None = None, translator: str = "auto") -> list[dict[str, Any]]:
         """Transcribe each input: `{"path" or "index", "text", "words": [{"word", "start_s", "end_s", "confidence"}],
         "language", "language_probability", "text_language", "duration_s", "warnings"}`, one record per input, in order;
-        each names its input: the file `path`, else its 1-based `index` in `inputs`.
+        each names its input first (`core.protocols.with_ids`): the file `path` (a file object's name), a dict's `id`,
+        else its 1-based `index` in `inputs`. A file object is read once, into memory, and put back where it stood.
 
         `inputs` is one recording (a path, bytes, a file object, a 16 kHz array, `(array, sample_rate)`), a list of
         them, or a polars / pandas table, whose `audio` (else `path`) column is read. `batch_size` is a whole number
