@@ -194,6 +194,9 @@ class Detector(TaskModel):
         import torchvision
 
         labels = ["__background__", *[str(c) for c in classes]]
+        unknown = _unknown_model_args(architecture, model_args)
+        if unknown:
+            raise InputError(f"unknown model_args {unknown}")
         if architecture == lite.ARCHITECTURE:  # model_args: see vision._lite_detector.build_network
             pretrained = bool(model_args.pop("pretrained", True))
             model_args = {**lite.default_model_args(), **model_args}
@@ -716,6 +719,35 @@ def _build_torchvision(architecture: str, num_classes: int, model_args: dict[str
                                         **{**model_args, "weights_backbone": None})
 
 
+def _unknown_model_args(architecture: str, model_args: dict[str, Any]) -> str | None:
+    """The `model_args` keys the detector's constructor does not take, with those it takes, for an error; None when
+    all are taken (or `architecture` is not one Verticals builds: the caller names that). torchvision's builders pass
+    unknown keywords on (**kwargs) to a transform that ignores them: a misspelt `min_sise` was dropped without a word."""
+    import inspect
+
+    if architecture == lite.ARCHITECTURE:
+        functions = [lite.build_network]
+    elif architecture in TORCHVISION_ARCHITECTURES:
+        import typing
+
+        from torchvision.models import get_model_builder
+        from torchvision.models.detection.transform import GeneralizedRCNNTransform
+
+        builder = get_model_builder(architecture)
+        # the builder's own arguments, then its model class's (FasterRCNN, RetinaNet, SSD, FCOS), which pass the rest
+        # to GeneralizedRCNNTransform
+        functions = [builder, typing.get_type_hints(builder)["return"].__init__, GeneralizedRCNNTransform.__init__]
+    else:
+        return None
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    accepted = sorted({name for function in functions for name, parameter in inspect.signature(function).parameters.items()
+                       if parameter.kind in named and name != "self"})
+    unknown = [str(key) for key in model_args if key not in accepted]
+    if not unknown:
+        return None
+    return f"{', '.join(map(repr, unknown))}: {architecture} takes {', '.join(accepted)}"
+
+
 def _torchvision_from_card(path: Path, architecture: Any, labels: Any, model_args: Any):
     """The card's torchvision network with the saved weights in it; `UnsafeArtifactError` when the card's label_names
     (background first, one per output of the class head), architecture or model_args do not fit those weights."""
@@ -724,6 +756,9 @@ def _torchvision_from_card(path: Path, architecture: Any, labels: Any, model_arg
                                   f"({', '.join((lite.ARCHITECTURE, *TORCHVISION_ARCHITECTURES))})")
     if not isinstance(model_args, dict):
         raise card_mismatch(path, f"its model_args {model_args!r:.80} is not a mapping of constructor arguments")
+    unknown = _unknown_model_args(architecture, model_args)
+    if unknown:
+        raise card_mismatch(path, f"its model_args hold unknown keys {unknown}")
     if not isinstance(labels, list) or not labels or labels[0] != "__background__":
         raise card_mismatch(path, f"its label_names {labels!r:.120} do not start with '__background__' (a torchvision "
                                   "detector's output 0)")

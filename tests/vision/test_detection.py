@@ -403,10 +403,12 @@ TINY_TORCHVISION = {"min_size": 96, "max_size": 96, "box_detections_per_img": 20
     ({"label_names": "ab"}, r"label_names 'ab' do not start with '__background__'"),
     ({"model_args": {**TINY_TORCHVISION, "num_classes": 5}}, r"model_args do not build a fasterrcnn_mobilenet_v3_large_320_fpn"),
     ({"model_args": ["min_size"]}, r"model_args \['min_size'\] is not a mapping"),
+    ({"model_args": {**TINY_TORCHVISION, "min_sise": 64}},
+     r"model_args hold unknown keys 'min_sise': fasterrcnn_mobilenet_v3_large_320_fpn takes .*box_detections_per_img.*min_size"),
     ({"architecture": "fasterrcnn_resnet50_fpn"}, r"architecture / model_args describe a network the weights do not fit"),
     ({"architecture": "os.system"}, r"architecture 'os.system' is not one Verticals builds"),
     ({"score_threshold": 2}, r"score_threshold 2 is not a number from 0 to 1"),
-], ids=["3-classes", "1-class", "no-background", "duplicate", "string", "bad-args", "args-list", "other-net",
+], ids=["3-classes", "1-class", "no-background", "duplicate", "string", "bad-args", "args-list", "unknown-arg", "other-net",
         "unknown-net", "threshold"])
 def test_a_torchvision_card_that_does_not_match_its_weights_is_refused_at_load(tmp_path, changes, message):
     """3 names for a 2-class head was a raw RuntimeError from load_state_dict; duplicates loaded."""
@@ -424,6 +426,20 @@ def test_a_torchvision_card_that_does_not_match_its_weights_is_refused_at_load(t
     assert Detector.load(_edit_card(saved, tmp_path / "args", model_args=TINY_TORCHVISION), device="cpu").backend == "torchvision"
     with pytest.raises(UnsafeArtifactError, match="card.json does not match the weights beside it: its " + message):
         Detector.load(_edit_card(saved, tmp_path / "edited", **changes), device="cpu")
+
+
+@pytest.mark.parametrize("architecture, model_args, message", [
+    ("fasterrcnn_mobilenet_v3_large_320_fpn", {"min_size": 96, "box_detections_per_im": 20},
+     r"unknown model_args 'box_detections_per_im': fasterrcnn_mobilenet_v3_large_320_fpn takes .*box_detections_per_img"),
+    ("fasterrcnn_efficientnet_lite0_fpn", {"pretrained": False, "min_size": 64, "colour": 1},
+     r"unknown model_args 'min_size', 'colour': fasterrcnn_efficientnet_lite0_fpn takes anchor_sizes, .*image_size"),
+], ids=["torchvision", "lite"])
+def test_model_args_the_constructor_does_not_take_are_refused(architecture, model_args, message):
+    """torchvision's builders pass unknown keywords on to a transform that ignores them: a misspelt key was dropped."""
+    from vision.detection import Detector
+
+    with pytest.raises(InputError, match=message):
+        Detector.torchvision(architecture, ["thing"], device="cpu", **model_args)
 
 
 def test_a_card_renaming_the_classes_of_a_built_in_or_transformers_detector_is_refused(tiny_detr_dir, tmp_path):
