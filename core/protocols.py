@@ -160,6 +160,15 @@ def with_ids(inputs: Any, records: Sequence[dict[str, Any]]) -> list[dict[str, A
     return [{**identity, **record} for identity, record in zip(ids, records)]
 
 
+def _ids_or_none(inputs: Any, n: int) -> list[dict[str, Any]]:
+    """The ids `with_ids` gives `inputs`, or n empty ones when they cannot be numbered alike."""
+    try:
+        ids = identify_inputs(inputs).ids
+    except (InputError, TypeError):
+        return [{}] * n
+    return ids if len(ids) == n else [{}] * n
+
+
 class _IdentifiedFrame:
     """A polars table of predict inputs with one id per row (`id_series`, under the key `id_key`)."""
 
@@ -433,7 +442,12 @@ class TaskModel:
 
         outputs = []
         for chunk in frame_batches(frame, rows_per_chunk):
-            records = self.predict(self.frame_inputs(chunk, columns), batch_size=batch_size)
+            inputs = self.frame_inputs(chunk, columns)
+            records = self.predict(inputs, batch_size=batch_size)
+            # each record sits beside its row, so its id (`with_ids`) says nothing new: the chunk's own numbering
+            # (index / row, counted afresh per chunk) and an id or path repeating its input's are left out
+            records = [{k: v for k, v in r.items() if k not in POSITION_KEYS and not (k in identity and identity[k] == v)}
+                       for r, identity in zip(records, _ids_or_none(inputs, len(records)))]
             # every record's keys: polars would take the columns from the first 100 records and drop a key
             # (a warning, an error) that only a later record has
             new = pl.DataFrame([_flatten(r) for r in records], infer_schema_length=None) if records else pl.DataFrame()

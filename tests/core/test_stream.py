@@ -281,3 +281,19 @@ def test_predict_frame_keeps_a_key_only_a_late_record_has():
 
     scored = Flags().predict_frame(pl.DataFrame({"x": list(range(200))}))
     assert scored["error"].to_list()[150] == "bad row" and scored["error"].null_count() == 199
+
+
+def test_predict_frame_leaves_out_the_ids_records_carry():
+    from core.protocols import TaskModel, with_ids
+
+    class Rows(TaskModel):  # records numbered as every task's predict numbers them (with_ids), chunk by chunk
+        def frame_inputs(self, batch, columns=None):
+            return batch
+
+        def predict(self, inputs, batch_size=None):
+            return with_ids(inputs, [{"score": float(x)} for x in inputs["x"]])
+
+    scored = Rows().predict_frame(pl.DataFrame({"id": ["a", "b", "c"], "x": [1, 2, 3]}), rows_per_chunk=2)
+    assert scored.columns == ["id", "x", "score"] and scored["id"].to_list() == ["a", "b", "c"]
+    numbered = Rows().predict_frame(pl.DataFrame({"x": [1, 2, 3]}), rows_per_chunk=2)
+    assert numbered.columns == ["x", "score"]  # no `row` counted afresh per chunk (1, 2, 1)
