@@ -9,7 +9,8 @@ from typing import Any
 from core.errors import InputError
 from nlp._encoder import is_blank
 
-__all__ = ["TEXT_COLUMNS", "read_text_table", "label_first_lines", "text_table_inputs", "as_text_frame", "label_names", "label_indices", "split_frame"]
+__all__ = ["TEXT_COLUMNS", "read_text_table", "label_first_lines", "text_table_inputs", "as_text_frame", "label_names", "label_indices",
+           "with_positive_label", "split_frame"]
 
 TEXT_COLUMNS = ("text", "sentence", "review", "content")
 NAMED_BINARY = ("negative", "positive")
@@ -75,18 +76,49 @@ def as_text_frame(data: Any, text_column: str | None = None, label_column: str |
 
 
 def read_text_table(path: str | Path, text_column: str | None = None, label_column: str | None = None,
-                    require_label: bool = True):
+                    require_label: bool = True, positive_label: Any = None):
     """Read CSV / TSV / Parquet / JSONL with a text column (`text` or `sentence`) and a `label` column, or a
-    label-first text file (see `label_first_lines`) when labels are wanted and no column was named."""
+    label-first text file (see `label_first_lines`) when labels are wanted and no column was named; with
+    `positive_label`, labels of two values become negative/positive (`with_positive_label`)."""
     from core.data import read_table
 
     path = Path(path)
+    frame = None
     if require_label and text_column is None and label_column is None:
         frame = label_first_lines(path)
         if frame is not None:
-            return as_text_frame(frame, where=path.name)
-    frame = read_table(path)
-    return as_text_frame(frame, text_column, label_column, where=path.name, require_label=require_label)
+            frame = as_text_frame(frame, where=path.name)
+    if frame is None:
+        frame = as_text_frame(read_table(path), text_column, label_column, where=path.name, require_label=require_label)
+    return with_positive_label(frame, positive_label, path.name) if positive_label is not None else frame
+
+
+def _same_label(value: Any, wanted: Any) -> bool:
+    """Whether a data label is the label asked for: as text, or as the same whole number (1, 1.0, "1")."""
+    number = _number(value)
+    return str(value).strip().lower() == str(wanted).strip().lower() or (number is not None and number == _number(wanted))
+
+
+def with_positive_label(frame, positive_label: Any, where: str = "the data"):
+    """`frame` with its `label` column as negative/positive: `positive_label` names the value meaning positive, the
+    other value (labels hold at most two) is negative. It is how yes/no, 1/2 or good/bad labels are read against a
+    model labelled negative/positive, which cannot tell on its own which answer is the positive one.
+
+    >>> import polars as pl
+    >>> with_positive_label(pl.DataFrame({"text": ["a", "b"], "label": ["yes", "no"]}), "yes")["label"].to_list()
+    ['positive', 'negative']
+    """
+    import polars as pl
+
+    values = list(dict.fromkeys(v for v in frame["label"].to_list() if v is not None))
+    if len(values) > 2:
+        raise InputError(f"positive_label picks which of two label values means positive, but {where}'s labels hold "
+                         f"{len(values)}: {', '.join(map(str, values[:10]))}; relabel them with the model's label names")
+    if not any(_same_label(v, positive_label) for v in values):
+        raise InputError(f"positive_label {positive_label!r} is not a value of {where}'s labels "
+                         f"({', '.join(map(str, values))}); name the value that means positive")
+    names = ["positive" if _same_label(v, positive_label) else "negative" for v in frame["label"].to_list()]
+    return frame.with_columns(pl.Series("label", names, dtype=pl.String))
 
 
 _FASTTEXT = re.compile(r"__label__(\S+)\s+(\S.*)")
@@ -216,6 +248,7 @@ def label_indices(values: list[Any], labels: list[str]) -> list[int]:
     lookup = {name.lower(): i for i, name in enumerate(labels)}
     if sorted(lookup) == list(NAMED_BINARY):
         lookup.update({alias: lookup[name] for alias, name in LABEL_ALIASES.items() if alias not in lookup})
+        _refuse_unnamed_answers(values, lookup, labels)
     numeric_names = any(_number(name) is not None for name in labels)
     by_name, by_number = {}, {}  # distinct value -> class index, each way it can be read
     for value in dict.fromkeys(values):  # distinct, in order of first appearance
@@ -248,6 +281,21 @@ def label_indices(values: list[Any], labels: list[str]) -> list[int]:
                 f"{by_number[other]} (class {labels[by_number[other]]!r}). Relabel the data with the model's label "
                 f"names ({', '.join(labels)})")
     return [chosen[value] for value in values]
+
+
+def _refuse_unnamed_answers(values: list[Any], lookup: dict[str, int], labels: list[str]) -> None:
+    """Two label values that are neither the model's names nor 0/1 (yes/no, 1/2, good/bad) do not say which one is
+    positive: refused, with how to say it (`positive_label`), never guessed."""
+    distinct = list(dict.fromkeys(v for v in values if v is not None))
+    readable = [v for v in distinct if str(v).strip().lower() in lookup or (_number(v) is not None and 0 <= _number(v) < 2)]
+    if len(distinct) != 2 or len(readable) == 2 or any(str(v).strip().lower() in lookup for v in distinct):
+        return  # a model's name among them (positive/yes): the ordinary error, since that name says its own side
+    first, second = (str(v) for v in distinct)
+    unknown = next(v for v in distinct if v not in readable)
+    raise InputError(f"label {unknown!r} is not one of the model's labels {labels}, and the labels {first}, {second} do "
+                     f"not say which answer is positive. Say it: --option positive_label={first} (or ={second}) on the "
+                     f"command line, or positive_label={first!r} in read_data() or evaluate(); the other value is read "
+                     "as negative. Or relabel the data negative/positive (or 0/1)")
 
 
 def split_frame(frame, validation_fraction: float, seed: int):

@@ -28,7 +28,8 @@ from core.train import TrainConfig, Trainer
 from nlp._emoji import NO_WORDS, describe_emoji, has_emoticon, has_words, vader_analyzer
 from nlp._encoder import (TextEncoder, clean_texts, detokenize_ptb, is_blank, mean_pool, minilm_path,
                           sorted_batches, text_ids, tokenizer_lock, unnumbered)
-from nlp._textdata import as_text_frame, label_indices, label_names, read_text_table, split_frame, text_table_inputs
+from nlp._textdata import (as_text_frame, label_indices, label_names, read_text_table, split_frame, text_table_inputs,
+                            with_positive_label)
 
 __all__ = ["SentimentModel", "load", "compare_cards"]
 
@@ -64,7 +65,7 @@ class SentimentModel(TaskModel):
     """Text -> label with probabilities; `explain` gives per-word attributions (occlusion)."""
 
     task: ClassVar[str] = "nlp.sentiment"
-    data_options: ClassVar[tuple[str, ...]] = ("text_column", "label_column")
+    data_options: ClassVar[tuple[str, ...]] = ("text_column", "label_column", "positive_label")
     input_options: ClassVar[tuple[str, ...]] = ("text_column",)
     libraries: ClassVar[tuple[str, ...]] = LIBRARIES
     Config: ClassVar[type] = SentimentConfig
@@ -271,9 +272,11 @@ class SentimentModel(TaskModel):
     # -- data -----------------------------------------------------------------------------------------
     @classmethod
     def read_data(cls, path: str | Path, **options: Any):
-        """Labelled table (CSV/TSV/Parquet/JSONL) -> polars `text`, `label`; `--column`/`--target` pick the columns."""
+        """Labelled table (CSV/TSV/Parquet/JSONL) -> polars `text`, `label`; `--column`/`--target` pick the columns;
+        `positive_label` (`--option positive_label=yes`) reads two-valued labels as negative/positive, that one positive."""
         return read_text_table(path, text_column=options.get("column") or options.get("text_column"),
-                               label_column=options.get("target") or options.get("label_column"))
+                               label_column=options.get("target") or options.get("label_column"),
+                               positive_label=options.get("positive_label"))
 
     @classmethod
     def validate_training_data(cls, data: Any, **options: Any) -> None:
@@ -430,9 +433,16 @@ class SentimentModel(TaskModel):
         return max(low, 1)
 
     # -- evaluation and training --------------------------------------------------------------------------
-    def evaluate(self, data: Any) -> dict[str, Any]:
-        """Accuracy, macro-F1 and AUC with bootstrap CIs on labelled texts."""
+    def evaluate(self, data: Any, positive_label: Any = None) -> dict[str, Any]:
+        """Accuracy, macro-F1 and AUC with bootstrap CIs on labelled texts. Labels are the model's names (or class
+        numbers); with `positive_label`, any two values (yes/no) of which that one is positive, for a model labelled
+        negative/positive."""
         frame = as_text_frame(data)
+        if positive_label is not None:
+            if sorted(name.lower() for name in self.labels_) != ["negative", "positive"]:
+                raise InputError(f"positive_label reads two-valued labels as negative/positive, but this model's labels "
+                                 f"are {self.labels_}; relabel the data with those names")
+            frame = with_positive_label(frame, positive_label)
         truth = np.asarray(label_indices(frame["label"].to_list(), self.labels_), dtype=int)
         probabilities = self.probabilities(frame["text"].to_list())
         predicted = probabilities.argmax(1)

@@ -477,6 +477,35 @@ def test_evaluate_reads_pos_neg_as_positive_negative(classifier):
         classifier.evaluate(pl.DataFrame({"text": texts[:2], "label": ["yes", "no"]}))
 
 
+def test_yes_no_labels_are_read_with_positive_label_and_refused_without_it_saying_how(classifier, tmp_path, capsys):
+    """yes/no labels were refused as 'not one of the model's labels', without a word on how to say which is positive."""
+    from core.cli import main
+
+    texts = ["good", "bad", "fine", "awful"]
+    numbers = classifier.evaluate(pl.DataFrame({"text": texts, "label": [1, 0, 1, 0]}))
+    answers = pl.DataFrame({"text": texts, "label": ["yes", "no", "yes", "no"]})
+    with pytest.raises(InputError, match=r"do not say which answer is positive.*--option positive_label=yes \(or =no\)"
+                                         r".*positive_label='yes' in read_data\(\) or evaluate\(\)"):
+        classifier.evaluate(answers)
+    with pytest.raises(InputError, match="positive_label=2 \\(or =1\\)"):  # ratings 1/2 as well
+        classifier.evaluate(pl.DataFrame({"text": texts[:2], "label": [2, 1]}))
+    assert classifier.evaluate(answers, positive_label="yes")["metrics"] == numbers["metrics"]
+    flipped = classifier.evaluate(answers, positive_label="no")  # the user's word, never a guess: no is positive here
+    assert flipped["metrics"] == classifier.evaluate(pl.DataFrame({"text": texts, "label": [0, 1, 0, 1]}))["metrics"]
+    with pytest.raises(InputError, match="'maybe' is not a value of .*yes, no"):
+        classifier.evaluate(answers, positive_label="maybe")
+    with pytest.raises(InputError, match="hold 3"):
+        classifier.evaluate(answers.with_columns(pl.Series("label", ["yes", "no", "maybe", "no"])), positive_label="yes")
+    (tmp_path / "answers.csv").write_text("text,label\ngood,1\nbad,2\nfine,1\nawful,2\n", encoding="utf-8")
+    read = SentimentModel.read_data(tmp_path / "answers.csv", positive_label="1")  # what --option gives: text
+    assert read["label"].to_list() == ["positive", "negative"] * 2
+    assert "positive_label" in SentimentModel.data_options  # so the CLI's --option accepts it
+    model_dir = classifier.save(tmp_path / "model")
+    assert main(["evaluate", "nlp.sentiment", "--model", str(model_dir), "--data", str(tmp_path / "answers.csv"),
+                 "--option", "positive_label=1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["metrics"] == numbers["metrics"]
+
+
 def _edit_card(folder: Path, **changes) -> None:
     card = json.loads((folder / "card.json").read_text())
     card.update(changes)
