@@ -7,13 +7,49 @@ from __future__ import annotations
 import functools
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-__all__ = ["probe_head", "set_head", "FrozenNormNetwork", "freeze_early_layers", "PROBE_CS"]
+__all__ = ["probe_head", "set_head", "FrozenNormNetwork", "freeze_early_layers", "PROBE_CS", "ProbePlan", "plan_probe",
+           "VALIDATION_SPLITS"]
 
 PROBE_CS = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)  # inverse L2 strengths tried by the probe's cross-validation
+VALIDATION_SPLITS = ("val", "valid", "validation")  # split names that mark an image as held out for validation
+
+
+@dataclass(frozen=True)
+class ProbePlan:
+    """What `plan_probe` decided: whether the probe alone is the model, and the images that train and validate it."""
+
+    probe_only: bool  # the linear probe alone is the model (no fine-tuning)
+    smallest_class: int  # training images in the smallest class
+    train_index: list[int]
+    val_index: list[int]
+    cross_validated: bool  # no image held out: the metrics are the probe's cross-validated (out-of-fold) ones
+
+
+def plan_probe(labels: Sequence[str], splits: Sequence[str | None] | None, train_index: Sequence[int],
+               val_index: Sequence[int], *, pretrained: bool, head_init: str, fine_tune: bool,
+               fine_tune_min_per_class: int) -> ProbePlan:
+    """The probe-only rule of LP-FT, one for vision and medical: from a pretrained start with a probe head, the probe
+    alone is the model when fine-tuning is off or some class has fewer than `fine_tune_min_per_class` images; it then
+    picks C by cross-validation, so every image trains it (`train_index` = `val_index` = all) unless the data names a
+    validation split. `labels` / `splits`: one per image; the indexes: the split the caller chose.
+
+    >>> plan = plan_probe(["a", "a", "b"], None, [0, 1], [2], pretrained=True, head_init="probe", fine_tune=True,
+    ...                   fine_tune_min_per_class=100)
+    >>> plan.probe_only, plan.train_index, plan.val_index, plan.cross_validated
+    (True, [0, 1, 2], [0, 1, 2], True)
+    """
+    smallest = min(list(labels).count(label) for label in set(labels))
+    probe_only = pretrained and head_init == "probe" and (not fine_tune or smallest < fine_tune_min_per_class)
+    given_split = splits is not None and any(split in VALIDATION_SPLITS for split in splits)
+    train_index, val_index = list(train_index), list(val_index)
+    if probe_only and not given_split:  # the probe picks C by cross-validation: every image can train it
+        train_index = val_index = list(range(len(labels)))
+    return ProbePlan(probe_only, smallest, train_index, val_index, probe_only and val_index == train_index)
 
 
 def probe_head(features: np.ndarray, targets: Sequence[int], classes: int, balanced: bool = True,

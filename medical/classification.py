@@ -646,7 +646,7 @@ class MedicalClassifier(TaskModel):
         from sklearn.metrics import roc_auc_score
         from sklearn.utils.class_weight import compute_class_weight
 
-        from core.transfer import FrozenNormNetwork, freeze_early_layers, probe_head, set_head
+        from core.transfer import FrozenNormNetwork, freeze_early_layers, plan_probe, probe_head, set_head
 
         started = time.perf_counter()
         if not isinstance(data, ClassificationData):
@@ -688,13 +688,11 @@ class MedicalClassifier(TaskModel):
         train_index, val_index = self._split(data, config)
         if not val_index:
             val_index = train_index
-        smallest = min(data.labels.count(label) for label in label_names)
-        probe_only = pretrained and config.head_init == "probe" and (
-            not config.fine_tune or smallest < config.fine_tune_min_per_class)
-        given_split = data.splits is not None and any(s in {"val", "valid", "validation"} for s in data.splits)
-        if probe_only and not given_split:  # the probe picks C by cross-validation: every image can train it
-            train_index = val_index = list(range(len(data)))
-        cross_validated = probe_only and val_index == train_index
+        plan = plan_probe(data.labels, data.splits, train_index, val_index, pretrained=pretrained,
+                          head_init=config.head_init, fine_tune=config.fine_tune,
+                          fine_tune_min_per_class=config.fine_tune_min_per_class)
+        probe_only, smallest, train_index, val_index = plan.probe_only, plan.smallest_class, plan.train_index, plan.val_index
+        cross_validated = plan.cross_validated
         images = torch.stack([torch.from_numpy(prepare_image(item, config.image_size)[0]) for item in data.items])
         targets = torch.tensor([self.label_names_.index(label) for label in data.labels])
         fine_tuning = (config.fine_tune and not probe_only) or not pretrained

@@ -498,7 +498,7 @@ class ImageClassifier(TaskModel):
     def fit(self, data: Any, config: ClassifierConfig | None = None, *, run_dir: str | Path | None = None,
             resume: bool = False, callbacks=()) -> "ImageClassifier":
         """Retrain on labelled images with the LP-FT recipe (`RECIPE`); train/val split taken from the data when none is given."""
-        from core.transfer import FrozenNormNetwork, freeze_early_layers, probe_head, set_head
+        from core.transfer import FrozenNormNetwork, freeze_early_layers, plan_probe, probe_head, set_head
 
         self._require_fitted("network")
         config = config or ClassifierConfig()
@@ -514,14 +514,12 @@ class ImageClassifier(TaskModel):
         images = decode_images([item[0] for item in items], self.image_mode)  # every file checked before training
         train_index, val_index = _split(items, config.validation_fraction, config.seed)
         pretrained = bool(self.info.get("pretrained", True))  # random-init networks skip the probe and freezing
-        smallest = min(sum(1 for _, label, _ in items if label == name) for name in labels)
-        probe_only = pretrained and config.head_init == "probe" and (
-            not config.fine_tune or smallest < config.fine_tune_min_per_class)
-        given_split = any(item[2] in {"val", "valid", "validation"} for item in items)
-        if probe_only and not given_split:  # the probe picks C by cross-validation: every image can train it
-            train_index = val_index = list(range(len(items)))
+        plan = plan_probe([item[1] for item in items], [item[2] for item in items], train_index, val_index,
+                          pretrained=pretrained, head_init=config.head_init, fine_tune=config.fine_tune,
+                          fine_tune_min_per_class=config.fine_tune_min_per_class)
+        probe_only, smallest, train_index, val_index = plan.probe_only, plan.smallest_class, plan.train_index, plan.val_index
         held_out = val_index != train_index
-        cross_validated = probe_only and not held_out  # the card reports the probe's out-of-fold accuracy
+        cross_validated = plan.cross_validated  # the card reports the probe's out-of-fold accuracy
         source = self.info.get("source") if isinstance(self.info.get("source"), dict) else {}
         base = {"model": self.name, **{k: source[k] for k in ("what", "package", "version", "sha256", "licence") if k in source}}
         if labels != self.label_names:

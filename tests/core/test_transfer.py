@@ -38,3 +38,32 @@ def test_out_of_fold_probabilities_cover_every_row_and_give_the_cv_accuracy():
     assert info["cv_accuracy"] == round(float((oof.argmax(1) == y).mean()), 4)
     assert "oof" not in probe_head(x, y, 2)[2]  # only when asked: it is an array, not card material
     assert probe_head(x[:4], y[[0, 1, 20, 21]], 2, keep_oof=True)[2]["oof"] is None  # too few to cross-validate
+
+
+def test_the_probe_alone_is_the_model_below_the_fine_tune_minimum_fitted_on_every_image():
+    """The probe-only rule vision and medical classification share (core.transfer.plan_probe)."""
+    from core.transfer import plan_probe
+
+    labels = ["a"] * 100 + ["b"] * 99
+    rule = {"pretrained": True, "head_init": "probe", "fine_tune": True, "fine_tune_min_per_class": 100}
+    train, val = list(range(150)), list(range(150, 199))
+    plan = plan_probe(labels, None, train, val, **rule)
+    assert plan.probe_only and plan.smallest_class == 99 and plan.cross_validated
+    assert plan.train_index == plan.val_index == list(range(199))  # every image: the probe picks C by cross-validation
+    enough = plan_probe(labels, None, train, val, **{**rule, "fine_tune_min_per_class": 99})
+    assert not enough.probe_only and (enough.train_index, enough.val_index) == (train, val) and not enough.cross_validated
+    assert plan_probe(["a"] * 500 + ["b"] * 500, None, train, val, **{**rule, "fine_tune": False}).probe_only
+    for other in ({"pretrained": False}, {"head_init": "random"}):  # random starts and heads always fine-tune
+        assert not plan_probe(labels, None, train, val, **{**rule, **other}).probe_only
+
+
+def test_a_named_validation_split_keeps_its_images_out_of_the_probe():
+    from core.transfer import plan_probe
+
+    labels, splits = ["a", "a", "b", "b"], ["train", "valid", "train", None]
+    rule = {"pretrained": True, "head_init": "probe", "fine_tune": True, "fine_tune_min_per_class": 100}
+    plan = plan_probe(labels, splits, [0, 2, 3], [1], **rule)
+    assert plan.probe_only and (plan.train_index, plan.val_index) == ([0, 2, 3], [1]) and not plan.cross_validated
+    # tiny data that fine-tunes validates on its training images: that is not the probe's cross-validation
+    tuned = plan_probe(labels, None, [0, 1, 2, 3], [0, 1, 2, 3], **{**rule, "fine_tune_min_per_class": 1})
+    assert not tuned.probe_only and not tuned.cross_validated
