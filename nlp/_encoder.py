@@ -10,7 +10,7 @@ from typing import Any
 
 from core.errors import InputError, MissingDependencyError
 
-__all__ = ["minilm_path", "is_blank", "clean_texts", "text_ids", "unnumbered", "sorted_batches", "TextEncoder", "tokenizer_lock",
+__all__ = ["minilm_path", "is_blank", "clean_texts", "text_ids", "sorted_batches", "TextEncoder", "tokenizer_lock",
            "detokenize_ptb"]
 
 # Fast tokenizers raise "Already borrowed" when one instance is used from two threads at once.
@@ -89,14 +89,6 @@ def text_ids(inputs: Any) -> Any:
     items = [inputs] if isinstance(inputs, (str, dict)) else list(inputs)
     return Inputs(items, ids=[{"id": item["id"]} if isinstance(item, dict) and item.get("id") is not None
                               else {"index": number} for number, item in enumerate(items, 1)])
-
-
-def unnumbered(items: list[Any]) -> Any:
-    """`frame_inputs`' texts with no id of their own: `predict_frame` puts each record beside its table row, so an
-    `index` column (counted afresh in every chunk it scores) would only repeat the row, and wrongly after the first."""
-    from core.protocols import Inputs
-
-    return Inputs(items, ids=[{} for _ in items])
 
 
 def sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:

@@ -19,7 +19,7 @@ from core.evaluate import bars_plot, metric_card, metric_with_ci
 from core.protocols import TaskModel, with_ids
 from core.registry import missing_model_message
 from core.train import TrainConfig, Trainer
-from nlp._encoder import TextEncoder, minilm_path, text_ids, tokenizer_lock, unnumbered
+from nlp._encoder import TextEncoder, minilm_path, text_ids, tokenizer_lock
 from nlp._span_rules import best_span, content_words, split_sentences
 
 __all__ = ["QAModel", "load", "read_squad"]
@@ -385,8 +385,7 @@ class QAModel(TaskModel):
 
     def frame_inputs(self, batch, columns=None) -> list[dict[str, str]]:
         question, context = (columns if columns else ("question", "context"))
-        return unnumbered(_clean_inputs([{"question": q, "context": c}
-                                         for q, c in zip(batch[question].to_list(), batch[context].to_list())]))
+        return _clean_inputs([{"question": q, "context": c} for q, c in zip(batch[question].to_list(), batch[context].to_list())])
 
     # -- inference -----------------------------------------------------------------------------------------------
     def predict(self, inputs: Any, batch_size: int | None = None) -> list[dict[str, Any]]:

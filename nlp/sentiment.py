@@ -27,7 +27,7 @@ from core.registry import missing_model_message
 from core.train import TrainConfig, Trainer
 from nlp._emoji import NO_WORDS, describe_emoji, has_emoticon, has_words, vader_analyzer
 from nlp._encoder import (TextEncoder, clean_texts, detokenize_ptb, is_blank, mean_pool, minilm_path,
-                          sorted_batches, text_ids, tokenizer_lock, unnumbered)
+                          sorted_batches, text_ids, tokenizer_lock)
 from nlp._textdata import (as_text_frame, label_indices, label_names, read_text_table, split_frame, text_table_inputs,
                             with_positive_label)
 
@@ -300,7 +300,7 @@ class SentimentModel(TaskModel):
 
     def frame_inputs(self, batch, columns=None) -> list[str]:
         column = columns if isinstance(columns, str) else (columns[0] if columns else None)
-        return unnumbered(as_text_frame(batch, text_column=column, require_label=False)["text"].to_list())
+        return as_text_frame(batch, text_column=column, require_label=False)["text"].to_list()
 
     # -- inference ------------------------------------------------------------------------------------------
     def _prepare(self, texts: list[str]) -> list[str]:

@@ -21,7 +21,7 @@ from core.protocols import TaskModel, iter_batches, with_ids
 from core.train import TrainConfig
 from core.registry import missing_model_message
 from nlp._apertium import MAX_CHARACTERS, ApertiumEngine, installed_pairs, mode_for, require_apertium
-from nlp._encoder import is_blank, text_ids, unnumbered
+from nlp._encoder import is_blank, text_ids
 from nlp._translation_data import (_CODE, _NOT_LANGUAGES, COLUMNS, ISO_639_1, LANGUAGE_NAMES, PROGRAM_SUFFIXES,
                                    read_lines, read_parallel, to_iso1, to_iso3)
 
@@ -438,7 +438,7 @@ class Translator(TaskModel):
             (c for c in ("source", "text", "sentence") if c in batch.columns), None)
         if column is None or column not in batch.columns:
             raise InputError(f"no text column to translate; pass columns='name' (the table has: {', '.join(batch.columns)})")
-        return unnumbered([value if value is not None else "" for value in batch[column].to_list()])
+        return [value if value is not None else "" for value in batch[column].to_list()]
 
     # -- data -----------------------------------------------------------------------------------------
     @classmethod
