@@ -21,6 +21,8 @@ __all__ = ["main", "build_parser"]
 
 EXIT_BAD_INPUT = 2
 DATA_OPTIONS = ("target", "source", "time", "value", "id", "column")
+FLAG_MEANINGS = {"target": "a target column or language", "source": "a source language", "time": "a date/time column",
+                 "value": "a value column", "id": "an id column", "column": "an input column"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -136,13 +138,41 @@ def known_option_keys(cls: type, command: str | None = None) -> list[str]:
 
     predicting, labelled = command in (None, "predict"), command != "predict"
     methods = [*(("read_inputs", "predict") if predicting else ()), *(("read_data",) if labelled else ())]
-    keys = set(DATA_OPTIONS) | set(READER_OPTIONS)
+    keys = set(task_flags(cls, command)) | set(READER_OPTIONS)
     for name in methods:
         keys |= {key for key, p in inspect.signature(getattr(cls, name)).parameters.items()
                  if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
     keys |= set(getattr(cls, "input_options", ())) | set(ENGINE_OPTIONS) if predicting else set()
     keys |= set(getattr(cls, "data_options", ())) if labelled else set()
     return sorted(keys - {"self", "cls", "path", "inputs", "batch_size", "rows"})
+
+
+def task_flags(cls: type, command: str | None = None) -> tuple[str, ...]:
+    """The CLI data flags `cls` reads for `command` (None: any): its `input_flags` for predict, its `data_flags` for
+    the commands that read labelled data, every flag where it declares none.
+
+    >>> from core.protocols import TaskModel
+    >>> class Task(TaskModel):
+    ...     data_flags, input_flags = ("target", "column"), ("column",)
+    >>> task_flags(Task, "predict"), task_flags(Task, "evaluate"), task_flags(Task)
+    (('column',), ('target', 'column'), ('target', 'column'))
+    """
+    names = {"predict": ("input_flags",), None: ("input_flags", "data_flags")}.get(command, ("data_flags",))
+    declared = [getattr(cls, name, None) for name in names]
+    if any(flags is None for flags in declared):
+        return DATA_OPTIONS
+    return tuple(flag for flag in DATA_OPTIONS if any(flag in flags for flags in declared))
+
+
+def _check_flags(args: argparse.Namespace, cls: type) -> None:
+    """Refuse a data flag (`--time` on sentiment) the task does not read for this command, rather than ignore it."""
+    reads = task_flags(cls, args.command)
+    for flag in DATA_OPTIONS:
+        if getattr(args, flag, None) is not None and flag not in reads:
+            taken = f"the flags it reads there: {', '.join('--' + f for f in reads)}" if reads else \
+                "it reads none of --target, --source, --time, --value, --id, --column there"
+            raise InputError(f"--{flag}: {args.task} {args.command} does not read {FLAG_MEANINGS[flag]}; drop --{flag} "
+                             f"({taken})")
 
 
 def _check_option_keys(args: argparse.Namespace, cls: type) -> None:
@@ -152,6 +182,7 @@ def _check_option_keys(args: argparse.Namespace, cls: type) -> None:
 
     from core.config import parse_assignments
 
+    _check_flags(args, cls)
     known = known_option_keys(cls, args.command)
     for key in parse_assignments(getattr(args, "option", []), "--option"):
         if key not in known:

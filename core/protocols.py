@@ -325,6 +325,11 @@ class TaskModel:
     # `input_options` for `predict`; any other key is refused there, so a typo cannot be ignored silently
     data_options: ClassVar[tuple[str, ...]] = ()
     input_options: ClassVar[tuple[str, ...]] = ()
+    # the CLI's data flags (--target --source --time --value --id --column) the task reads: `data_flags` from labelled
+    # data (check-data, evaluate, train), `input_flags` for predict; `core.cli` refuses any other (a --time given to
+    # sentiment used to be ignored silently). None: not declared, every flag is taken
+    data_flags: ClassVar[tuple[str, ...] | None] = None
+    input_flags: ClassVar[tuple[str, ...] | None] = None
 
     # -- construction: one dispatcher, tasks fill the hooks below ----------------------------
     @classmethod

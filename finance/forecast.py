@@ -76,6 +76,8 @@ class Forecaster(TaskModel):
     """
 
     task: ClassVar[str] = "finance.forecast"
+    data_flags: ClassVar[tuple[str, ...]] = ("time", "value", "id")  # date, value and series id columns
+    input_flags: ClassVar[tuple[str, ...]] = ("time", "value", "id")
     libraries: ClassVar[tuple[str, ...]] = ("lightgbm", "statsforecast")
     Config: ClassVar[type] = ForecastConfig
     default_batch_size: ClassVar[int] = 16

@@ -316,6 +316,8 @@ class RiskScorer(TaskModel):
 
     task: ClassVar[str] = "finance.risk"
     data_options: ClassVar[tuple[str, ...]] = ("positive_label",)
+    data_flags: ClassVar[tuple[str, ...]] = ("target", "time", "id")  # time: the out-of-time split's column
+    input_flags: ClassVar[tuple[str, ...]] = ("id",)  # extra columns, the target among them, are ignored
     libraries: ClassVar[tuple[str, ...]] = ("lightgbm", "optbinning", "scipy")
     default_batch_size: ClassVar[int] = 4096
 

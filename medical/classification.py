@@ -200,6 +200,8 @@ class MedicalClassifier(TaskModel):
     """
 
     task: ClassVar[str] = "medical.classification"
+    data_flags: ClassVar[tuple[str, ...]] = ("id", "target", "column")  # patient id, label and path columns
+    input_flags: ClassVar[tuple[str, ...]] = ()  # files and folders, named by path
     libraries: ClassVar[tuple[str, ...]] = ("timm", "monai", "pydicom")
     default_batch_size: ClassVar[int] = 32
 

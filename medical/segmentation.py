@@ -252,6 +252,8 @@ class Segmenter(TaskModel):
 
     task: ClassVar[str] = "medical.segmentation"
     data_options: ClassVar[tuple[str, ...]] = ("positive_label",)
+    data_flags: ClassVar[tuple[str, ...]] = ("id",)  # the patient id column of a manifest
+    input_flags: ClassVar[tuple[str, ...]] = ()  # files, folders and DICOM series, named by path
     libraries: ClassVar[tuple[str, ...]] = ("monai", "nibabel", "pydicom")
     default_batch_size: ClassVar[int] = 8
 

@@ -241,6 +241,8 @@ class QAModel(TaskModel):
     """(question, context) -> answer span with character offsets and a score."""
 
     task: ClassVar[str] = "nlp.qa"
+    data_flags: ClassVar[tuple[str, ...]] = ()  # SQuAD files name their own fields
+    input_flags: ClassVar[tuple[str, ...]] = ("id",)
     libraries: ClassVar[tuple[str, ...]] = LIBRARIES
     Config: ClassVar[type] = QAConfig
     default_batch_size: ClassVar[int] = 16

@@ -65,6 +65,8 @@ class SentimentModel(TaskModel):
     """Text -> label with probabilities; `explain` gives per-word attributions (occlusion)."""
 
     task: ClassVar[str] = "nlp.sentiment"
+    data_flags: ClassVar[tuple[str, ...]] = ("target", "column")  # label and text columns
+    input_flags: ClassVar[tuple[str, ...]] = ("column", "id")
     data_options: ClassVar[tuple[str, ...]] = ("text_column", "label_column", "positive_label")
     input_options: ClassVar[tuple[str, ...]] = ("text_column",)
     libraries: ClassVar[tuple[str, ...]] = LIBRARIES

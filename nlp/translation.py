@@ -154,6 +154,8 @@ class Translator(TaskModel):
     """
 
     task: ClassVar[str] = "nlp.translation"
+    data_flags: ClassVar[tuple[str, ...]] = ("source", "target")  # the languages
+    input_flags: ClassVar[tuple[str, ...]] = ("source", "target", "column", "id")
     libraries: ClassVar[tuple[str, ...]] = ("transformers", "tokenizers", "sacrebleu")
     default_batch_size: ClassVar[int] = 16
 

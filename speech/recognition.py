@@ -110,6 +110,8 @@ class SpeechRecognizer(TaskModel):
     """
 
     task: ClassVar[str] = "speech.recognition"
+    data_flags: ClassVar[tuple[str, ...]] = ("source", "target", "column")  # language, text and audio columns
+    input_flags: ClassVar[tuple[str, ...]] = ("source", "target", "column", "id")  # target: the language to write
     data_options: ClassVar[tuple[str, ...]] = ("audio", "text", "language", "speakers", "exclude_speakers")
     libraries: ClassVar[tuple[str, ...]] = ("faster-whisper", "ctranslate2", "transformers", "torchaudio", "soundfile",
                                             "soxr", "jiwer")

@@ -110,6 +110,8 @@ class ImageClassifier(TaskModel):
 
     task: ClassVar[str] = "vision.classification"
     data_options: ClassVar[tuple[str, ...]] = ("path_column", "label_column")
+    data_flags: ClassVar[tuple[str, ...]] = ("target", "column")  # label and path columns of a CSV
+    input_flags: ClassVar[tuple[str, ...]] = ("column",)  # the path column of a CSV
     libraries: ClassVar[tuple[str, ...]] = ("timm", "torchvision")
     Config: ClassVar[type] = ClassifierConfig
     default_batch_size: ClassVar[int] = 64

@@ -161,6 +161,8 @@ class Detector(TaskModel):
 
     task: ClassVar[str] = "vision.detection"
     data_options: ClassVar[tuple[str, ...]] = ("format", "split", "names", "convert_to", "out")
+    data_flags: ClassVar[tuple[str, ...]] = ()  # VOC / YOLO / COCO layouts name their own files
+    input_flags: ClassVar[tuple[str, ...]] = ("column",)  # the path column of a CSV
     libraries: ClassVar[tuple[str, ...]] = ("torchvision", "transformers", "opencv-python-headless")
     Config: ClassVar[type] = DetectorConfig
     default_batch_size: ClassVar[int] = 4

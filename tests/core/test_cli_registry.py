@@ -107,6 +107,29 @@ def test_an_option_is_known_for_the_commands_that_read_it(argv, meant, capsys):
     assert meant in capsys.readouterr().err
 
 
+def test_every_task_declares_the_data_flags_it_reads():
+    from core.cli import DATA_OPTIONS
+    from core.registry import task_class
+
+    for task in DESIGN_TASKS:
+        for name in ("data_flags", "input_flags"):
+            flags = getattr(task_class(task), name)
+            assert flags is not None and set(flags) <= set(DATA_OPTIONS), (task, name, flags)
+
+
+@pytest.mark.parametrize("argv, said", [
+    # each was accepted and ignored: a sentiment table has no time, a folder of images no --id column
+    (["check-data", "nlp.sentiment", "reviews.csv", "--time", "date"], "--time: nlp.sentiment check-data does not read"),
+    (["evaluate", "vision.detection", "--data", "voc", "--target", "label"], "it reads none of"),
+    (["predict", "finance.risk", "--input", "a.csv", "--target", "default"], "the flags it reads there: --id"),
+    (["predict", "medical.classification", "--input", "scans", "--id", "patient"], "drop --id"),
+    (["check-data", "nlp.sentiment", "reviews.csv", "--option", "time=date"], "--option time"),
+])
+def test_a_data_flag_the_task_does_not_read_is_refused(argv, said, capsys):
+    assert main(argv) == 2
+    assert said in capsys.readouterr().err
+
+
 def test_app_hides_tracebacks_wherever_it_is_started(monkeypatch, tmp_path):
     import core.cli
 
