@@ -519,29 +519,47 @@ def save_upload(uploaded_file, suffixes: set[str] | None = None) -> Path:
     kind = sniff_kind(data[:512])
     if kind is None and data.startswith(b"PK\x05\x06"):  # a zip with no entries is only its end record
         kind = "zip"
-    target = session_dir() / uuid.uuid4().hex[:12]
-    target.mkdir(parents=True)
     if (kind == "zip" and suffix not in WORKBOOKS) or suffix == ".zip":  # a workbook is a zip too: kept whole
         if kind != "zip":
             raise InputError("the file is named .zip but is not a zip archive")
-        return _extract_zip(data, target)
+        return _written(lambda target: _extract_zip(data, target))
     if suffixes is not None and suffix not in suffixes:
         raise InputError(f"unsupported file type {suffix or '(none)'}; upload one of: {', '.join(sorted(suffixes))} (or a .zip)")
     image_suffixes = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".gif": "gif", ".bmp": "bmp", ".wav": "wav", ".flac": "flac"}
     if suffix in image_suffixes and kind is not None and kind != image_suffixes[suffix]:
         raise InputError(f"the file is named {suffix} but its content is {kind}; rename or re-export it")
     safe_name = "".join(c if c.isalnum() or c in "-_." else "_" for c in original).lstrip(".") or f"upload{suffix}"
-    path = target / safe_name
-    path.write_bytes(data)
-    return path
+
+    def write(target: Path) -> Path:
+        (target / safe_name).write_bytes(data)
+        return target / safe_name
+
+    return _written(write)
+
+
+def _written(write: Callable[[Path], Path]) -> Path:
+    """`write(folder)` into a new <12 hex> folder of the session folder; a write that fails (a refused zip, a full
+    disk) leaves no folder behind, since nothing will read or delete it."""
+    import shutil
+
+    target = session_dir() / uuid.uuid4().hex[:12]
+    target.mkdir(parents=True)
+    try:
+        return write(target)
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)
+        raise
 
 
 MAX_KEPT_UPLOADS = 16  # uploads whose saved copy (and table head) a session keeps for its reruns
 
 
 def _kept(upload, suffixes: set[str] | None) -> dict[str, Any]:
+    """The session's entry for an upload ({"path": its saved copy, "head": ...}): one per name and bytes (and accepted
+    suffixes), so each rerun, each click and a second upload of the same file reuse the copy `save_upload` made."""
     uploads = st.session_state.setdefault("_verticals_uploads", {})
-    key = (getattr(upload, "file_id", None), upload.name, upload.size, None if suffixes is None else tuple(sorted(suffixes)))
+    data = upload.getvalue()
+    key = (upload.name, len(data), hashlib.sha256(data).hexdigest(), None if suffixes is None else tuple(sorted(suffixes)))
     entry = uploads.pop(key, None)  # put back last: the upload used longest ago is the one dropped
     if entry is None or not entry["path"].exists():
         entry = {"path": save_upload(upload, suffixes)}
@@ -575,7 +593,8 @@ def _drop_upload(path: Path) -> None:
 
 
 def kept_upload(uploaded_file, suffixes: set[str] | None = None) -> Path:
-    """`save_upload`, once per upload: the page's reruns (each click, each choice) reuse the saved copy."""
+    """`save_upload`, once per upload (same name and bytes): the page's reruns (each click, each choice) reuse the
+    saved copy, and the session keeps at most MAX_KEPT_UPLOADS of them. Pages save every upload through this."""
     if uploaded_file is None:
         raise InputError("no file uploaded")
     return _kept(uploaded_file, suffixes)["path"]

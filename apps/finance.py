@@ -85,7 +85,7 @@ def predict_tab(model) -> None:
         def read():
             from core.data import read_table
 
-            return read_table(common.save_upload(upload, SUFFIXES))
+            return read_table(common.kept_upload(upload, SUFFIXES))
         with st.spinner("Reading the table…"):
             frame = common.run_safely(read)
     else:

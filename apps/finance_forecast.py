@@ -76,7 +76,7 @@ def choose_series(model):
     options = read_options()
     if upload is None:
         return None
-    frame = common.run_safely(lambda: Forecaster.read_data(common.save_upload(upload, SUFFIXES), **options))
+    frame = common.run_safely(lambda: Forecaster.read_data(common.kept_upload(upload, SUFFIXES), **options))
     if frame is None:
         return None
     ids = frame["id"].unique(maintain_order=True).to_list()

@@ -64,7 +64,7 @@ if st.button("Run the chain", key="chain-run"):
         from core.errors import InputError
 
         if recording is not None:
-            audio = common.save_upload(recording, {".wav", ".flac", ".ogg", ".mp3", ".m4a", ".aac", ".3gp", ".webm"})
+            audio = common.kept_upload(recording, {".wav", ".flac", ".ogg", ".mp3", ".m4a", ".aac", ".3gp", ".webm"})
         else:
             if shutil.which("espeak-ng") is None:
                 raise InputError("espeak-ng is not installed; upload a recording instead")

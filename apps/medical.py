@@ -56,7 +56,7 @@ def _input(task: str) -> tuple[medical_io.MedicalImage | None, str | None]:
                               key=f"medical-upload-{task}")
     if upload is None:
         return None, None
-    path = common.run_safely(common.save_upload, upload, UPLOAD_SUFFIXES)
+    path = common.run_safely(common.kept_upload, upload, UPLOAD_SUFFIXES)
     if path is None:
         return None, None
     return common.run_safely(medical_io.read_medical, path), f"upload:{upload.file_id}"

@@ -206,7 +206,7 @@ def qa_section() -> None:
         if st.button("Answer", key="nlp-qa-run"):
             def run():
                 if upload is not None:
-                    items = QAModel.read_inputs(common.save_upload(upload, {".json", *TABLE_SUFFIXES}))
+                    items = QAModel.read_inputs(common.kept_upload(upload, {".json", *TABLE_SUFFIXES}))
                 else:
                     items = [{"question": question, "context": context}]
                 return items, model.predict(items)

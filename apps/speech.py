@@ -118,7 +118,7 @@ def predict(model) -> None:
     elif mode == "Upload":
         upload = st.file_uploader("Audio file", type=sorted(s.lstrip(".") for s in SUFFIXES), key="speech-upload")
         if upload is not None:
-            path = common.run_safely(common.save_upload, upload, SUFFIXES)
+            path = common.run_safely(common.kept_upload, upload, SUFFIXES)
             audio_bytes = path.read_bytes() if path is not None else None
     else:
         recording = st.audio_input("Record from the microphone", key="speech-record")

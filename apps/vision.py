@@ -78,7 +78,7 @@ def _input_image(task: str) -> Image.Image | None:
         return None
     from core.data import open_image
 
-    path = common.run_safely(common.save_upload, upload, IMAGE_SUFFIXES)
+    path = common.run_safely(common.kept_upload, upload, IMAGE_SUFFIXES)
     return common.run_safely(open_image, path) if path is not None else None
 
 
