@@ -17,6 +17,12 @@ def _scalar_metrics(card):
             if isinstance(entry, dict) and isinstance(entry.get("value"), (int, float))}
 
 
+def _shown(name: str) -> str:
+    """A model's folder name in Markdown (errors, warnings, buttons): as it is on disk, e.g. **x** or [a](b) made by the
+    CLI, never bold or a link."""
+    return common.escape_markdown(name)
+
+
 def _remember_choice() -> None:
     """The user picked a model under Manage: that name is what Promote and Delete act on."""
     st.session_state["manage-target"] = st.session_state.get("manage")
@@ -48,13 +54,13 @@ else:
     target = chosen if fresh else st.session_state.get("manage-target") or chosen
     vanished = target not in by_name
     if vanished:
-        st.error(f"{target} no longer exists (deleted in another tab, by the CLI or on disk); nothing was done with it. "
-                 f"The list shows the models there are now; {chosen} is selected.")
+        st.error(f"{_shown(target)} no longer exists (deleted in another tab, by the CLI or on disk); nothing was done "
+                 f"with it. The list shows the models there are now; {_shown(chosen)} is selected.")
     card = by_name[chosen]
     col1, col2, col3 = st.columns(3)
     if col1.button("Promote to dashboard default", key="promote") and not vanished:
         if common.run_safely(promote_model, by_name[target]["task"], by_name[target]["path"]) is not None:
-            st.success(f"{target} is now the default for {by_name[target]['task']}")
+            st.success(f"{_shown(target)} is now the default for {by_name[target]['task']}")
     data = common.run_safely(zip_model, card["path"])
     if data is not None:
         col2.download_button("Download (.zip)", data, file_name=f"{chosen}.zip", mime="application/zip", key="download")
@@ -65,10 +71,10 @@ else:
         st.session_state.pop("delete-pending", None)
     elif pending is not None:
         default = promoted.get(by_name[pending]["task"]) == by_name[pending]["path"]
-        st.warning(f"Delete {pending} for good? Its folder is removed from the registry and cannot be restored"
+        st.warning(f"Delete {_shown(pending)} for good? Its folder is removed from the registry and cannot be restored"
                    f"{' (it is the dashboard default for ' + by_name[pending]['task'] + ')' if default else ''}.")
         yes, no = st.columns(2)
-        if yes.button(f"Yes, delete {pending}", key="delete-confirm", type="primary"):
+        if yes.button(f"Yes, delete {_shown(pending)}", key="delete-confirm", type="primary"):
             st.session_state.pop("delete-pending", None)
             if common.run_safely(lambda: delete_model(by_name[pending]["path"]) or True):
                 st.session_state.pop("manage-target", None)

@@ -1,6 +1,7 @@
 """AppTest of the model registry page: lists, compares, promotes, deletes (after a confirmation), and acts only on
 the model the user chose, even when the list changed under it meanwhile."""
 
+import re
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -17,6 +18,11 @@ def _save(*names: str) -> None:
                                              "metrics": {"auc": {"value": 0.7, "ci95": None}}})
 
 
+def _plain(markdown: str) -> str:
+    """Markdown as it reads on screen: its escapes dropped (model names are escaped, apps.common.escape_markdown)."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
 def test_registry_page_lists_and_promotes(tmp_path, monkeypatch):
     monkeypatch.setenv("VERTICALS_HOME", str(tmp_path))
     for name, auc in (("risk-a", 0.7), ("risk-b", 0.8)):
@@ -30,7 +36,7 @@ def test_registry_page_lists_and_promotes(tmp_path, monkeypatch):
     assert Path(promoted_defaults()["finance.risk"]).name == "risk-b"
     app.button(key="delete").click().run()
     assert (models_dir() / "risk-b").exists(), "deleted without asking"
-    assert any("risk-b" in w.value and "(it is the dashboard default" in w.value for w in app.warning)
+    assert any("risk-b" in _plain(w.value) and "(it is the dashboard default" in _plain(w.value) for w in app.warning)
     app.button(key="delete-confirm").click().run()
     assert not app.exception
     assert not (models_dir() / "risk-b").exists() and "finance.risk" not in promoted_defaults()
@@ -59,7 +65,7 @@ def test_delete_and_promote_never_fall_back_to_another_model(tmp_path, monkeypat
         delete_model(models_dir() / "beta")  # from another tab
         app.button(key=action).click().run()
         assert not app.exception
-        assert any("beta no longer exists" in e.value for e in app.error), [e.value for e in app.error]
+        assert any("beta no longer exists" in _plain(e.value) for e in app.error), [e.value for e in app.error]
         assert (models_dir() / "alpha").exists() and (models_dir() / "gamma").exists()
         assert "finance.risk" not in promoted_defaults()
         assert not [b for b in app.button if b.key == "delete-confirm"]
@@ -78,3 +84,25 @@ def test_delete_confirmation_is_about_the_chosen_model_when_a_new_one_appears(tm
     assert not app.exception
     assert not (models_dir() / "alpha").exists()
     assert (models_dir() / "beta").exists() and (models_dir() / "fresh").exists()
+
+
+def test_model_names_show_as_they_are_on_disk(tmp_path, monkeypatch):
+    """Folders the CLI made, named **x** or [a](b): the page's messages and buttons show the names, not bold or links."""
+    monkeypatch.setenv("VERTICALS_HOME", str(tmp_path))
+    bold, link = "**x**", "[a](b)"
+    _save(bold, link, "beta")
+    app = AppTest.from_file(PAGE, default_timeout=60).run()
+    app.selectbox(key="manage").set_value(bold).run()
+    app.button(key="promote").click().run()
+    assert not app.exception
+    assert [s.value for s in app.success] == [r"\*\*x\*\* is now the default for finance.risk"]
+    app.selectbox(key="manage").set_value(link).run()
+    app.button(key="delete").click().run()
+    assert [w.value for w in app.warning if w.value.startswith("Delete")] == [
+        r"Delete \[a\]\(b\) for good? Its folder is removed from the registry and cannot be restored."]
+    assert [b.label for b in app.button if b.key == "delete-confirm"] == [r"Yes, delete \[a\]\(b\)"]
+    delete_model(models_dir() / link)  # from another tab
+    app.button(key="delete").click().run()
+    assert not app.exception
+    assert [_plain(e.value) for e in app.error][0].startswith(f"{link} no longer exists")
+    assert all("[a](b)" not in e.value for e in app.error)
