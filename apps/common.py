@@ -112,8 +112,8 @@ def model_selector(task: str, key: str) -> str | None:
     previous = st.session_state.get(f"{key}-model-shown")
     st.session_state[f"{key}-model-shown"] = choice
     if previous and previous.startswith(SAVED) and previous not in options:  # the selectbox fell back on its own
-        st.warning(f"The saved model {previous[len(SAVED):]} no longer exists (deleted or moved); "
-                   f"now using: {choice.removeprefix(SAVED)}.")
+        st.warning(f"The saved model {escape_markdown(previous[len(SAVED):])} no longer exists (deleted or moved); "
+                   f"now using: {escape_markdown(choice.removeprefix(SAVED))}.")
     if choice == EMBEDDED:
         st.caption(f"Embedded default: {TASKS[task].default}")
         return None
@@ -792,7 +792,7 @@ def retrain_tab(task: str, options: dict | None = None, suffixes: set[str] | Non
         if started is not None:
             name, job = started
             st.session_state[f"{task}-job"] = job.id
-            st.success(f"Training started; the model will be saved as {name}.")
+            st.success(f"Training started; the model will be saved as {escape_markdown(name)}.")
     _job_panel(task)
 
 
@@ -853,9 +853,9 @@ def _replace_choice(task: str, typed: str) -> bool:
     if not typed or _held_task(name) != task:
         return False
     default = Path(promoted_defaults().get(task) or "/").name == name
-    st.warning(f"A saved model named {name} already exists{' (the dashboard default for ' + task + ')' if default else ''}. "
+    st.warning(f"A saved model named {escape_markdown(name)} already exists{' (the dashboard default for ' + task + ')' if default else ''}. "
                "Choose another name, or tick the box to replace it.")
-    return st.checkbox(f"Replace the existing model {name}", key=f"{task}-train-replace-{name}")
+    return st.checkbox(f"Replace the existing model {escape_markdown(name)}", key=f"{task}-train-replace-{name}")
 
 
 def _checked_name(task: str, typed: str, replace: bool) -> str:
@@ -932,6 +932,6 @@ def _job_panel(task: str) -> None:
             if job.error:  # the job's message in the page's words, without the server folders its upload was in
                 st.error(escape_markdown(page_message(job.error)))
             if job.status == "succeeded":
-                st.success(f"Saved to the model registry as {Path(job.out).name}")
+                st.success(f"Saved to the model registry as {escape_markdown(Path(job.out).name)}")
             if not job.done and st.button("Cancel", key=f"cancel-{job.id}"):
                 jobs.cancel_job(job.id)

@@ -88,3 +88,14 @@ def _plain(markdown: str) -> str:
     import re
 
     return re.sub(r"\\(.)", r"\1", markdown)
+
+
+def test_a_deleted_saved_model_is_named_as_on_disk(home):
+    """A folder the CLI named **x**: the warning names it as it is, not in bold."""
+    save_model_dir(models_dir() / "**x**", {"task": "nlp.sentiment"})
+    app = AppTest.from_function(_page, default_timeout=30).run()
+    app.selectbox(key=f"{KEY}-model").set_value("Saved: **x**").run()
+    shutil.rmtree(models_dir() / "**x**")
+    app.run()
+    warnings = [w.value for w in app.warning if "no longer exists" in w.value]
+    assert warnings and warnings[0].startswith(r"The saved model \*\*x\*\* no longer exists"), warnings

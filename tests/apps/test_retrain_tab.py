@@ -125,3 +125,16 @@ def _plain(markdown: str) -> str:
     import re
 
     return re.sub(r"\\(.)", r"\1", markdown)
+
+
+def test_a_model_name_shows_as_named(started):
+    """Names keep '_' (core.jobs.model_name): __x__ is named as it is, not in bold, in the warning, box and success."""
+    save_model_dir(models_dir() / "__x__", {"task": TASK, "family": "logistic"})
+    app = _start(_page(), "__x__")
+    assert any(w.value.startswith(r"A saved model named \_\_x\_\_ already exists") for w in app.warning), [
+        w.value for w in app.warning]
+    box = app.checkbox(key=f"{TASK}-train-replace-__x__")
+    assert box.label == r"Replace the existing model \_\_x\_\_"
+    box.check().run()
+    app.button(key=f"{TASK}-train-start").click().run()
+    assert [s.value for s in app.success] == [r"Training started; the model will be saved as \_\_x\_\_."]
