@@ -584,8 +584,13 @@ def test_text_of_only_zero_width_characters_is_an_empty_input(tmp_path, classifi
         classifier.evaluate(pl.DataFrame({"text": ["good", "\u200b"], "label": [1, 0]}))
 
 
-def test_emoji_are_read_as_their_names_in_predict_explain_evaluate_and_fit(classifier):
+def test_emoji_are_read_as_their_names_in_predict_explain_evaluate_and_fit():
     from nlp._emoji import describe_emoji
+
+    # at BERT's initializer_range the tiny network scores every text within ~1e-5 of 0.5, too close to np.allclose's
+    # tolerance to tell two texts apart (this test flaked): a wider one spreads their scores by ~0.1
+    model, tokenizer = tiny_classifier(initializer_range=0.2)
+    classifier = SentimentModel.from_classifier(model, tokenizer, device="cpu", name="tiny")
 
     # the tiny WordPiece vocabulary has no emoji (MiniLM's has none either): the network reads their names instead
     assert classifier._prepare(["i hated it 😡", "a lovely film👍🏽", "a lovely film"]) == [
@@ -593,7 +598,8 @@ def test_emoji_are_read_as_their_names_in_predict_explain_evaluate_and_fit(class
     assert describe_emoji("❤️ it") == describe_emoji("❤ it") == "red heart it"  # with or without its selector
     scored = classifier.probabilities(["😡😡😡", "😍", "pouting face pouting face pouting face", "smiling face with heart-eyes"])
     np.testing.assert_allclose(scored[:2], scored[2:], atol=1e-6)
-    assert not np.allclose(scored[0], scored[1])  # two emoji are no longer the same unknown token
+    # two emoji are no longer the same unknown token (read as [UNK], both score within float noise, ~1e-6, alike)
+    assert np.abs(scored[0] - scored[1]).max() > 0.01
     explained = classifier.explain(["😡😡😡"])[0]
     assert explained["tokens"] == [{"token": "😡😡😡", "weight": explained["tokens"][0]["weight"]}]  # the user's words
     assert explained["score"] == classifier.predict(["😡😡😡"])[0]["score"]

@@ -10,23 +10,27 @@ SENTENCES = [
     "Paris is the capital of France.", "The Super Bowl was played in 2016 in Santa Clara.",
     "Who won the game?", "Where is Paris?", "When was the game played?", "Tesla was born in 1856 in Smiljan.",
 ]
+SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
 def tiny_tokenizer(extra: list[str] | None = None):
-    """A BERT-style WordPiece tokenizer trained on a few sentences."""
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+    """A BERT-style WordPiece tokenizer over a few sentences: their words, letters and ##letters, in sorted order."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
-    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
-    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    trainer = trainers.WordPieceTrainer(vocab_size=300, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
-    tokenizer.train_from_iterator(SENTENCES + (extra or []), trainer)
+    # a vocabulary listed, not trained: tokenizers' WordPieceTrainer breaks ties between merges in hash order, so its
+    # vocabulary (and the random embedding row each token gets under a fixed seed) changed from run to run
+    normalizer, pre_tokenizer = normalizers.BertNormalizer(lowercase=True), pre_tokenizers.BertPreTokenizer()
+    words = {word for sentence in SENTENCES + (extra or [])
+             for word, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(sentence))}
+    letters = {letter for word in words for letter in word}
+    vocab = SPECIAL_TOKENS + sorted(words | letters | {"##" + letter for letter in letters})
+    tokenizer = Tokenizer(models.WordPiece({token: i for i, token in enumerate(vocab)}, unk_token="[UNK]"))
+    tokenizer.normalizer, tokenizer.pre_tokenizer = normalizer, pre_tokenizer
+    tokenizer.add_special_tokens(SPECIAL_TOKENS)
     cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
     tokenizer.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)])
-    from tokenizers import decoders
-
     tokenizer.decoder = decoders.WordPiece()
     return PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
                                    sep_token="[SEP]", mask_token="[MASK]")
@@ -39,14 +43,16 @@ def tiny_config(vocab_size: int, **extra):
                       intermediate_size=64, max_position_embeddings=128, **extra)
 
 
-def tiny_classifier(labels=("negative", "positive")):
+def tiny_classifier(labels=("negative", "positive"), initializer_range: float = 0.02):
+    """A random BERT classifier; at BERT's initializer_range (0.02) its probabilities differ by ~1e-5 between texts,
+    a larger one (0.2) makes them differ by ~0.1, for tests that tell two texts apart by their scores."""
     import torch
     from transformers import BertForSequenceClassification
 
     torch.manual_seed(0)
     tokenizer = tiny_tokenizer()
     config = tiny_config(len(tokenizer), num_labels=len(labels), id2label=dict(enumerate(labels)),
-                         label2id={n: i for i, n in enumerate(labels)})
+                         label2id={n: i for i, n in enumerate(labels)}, initializer_range=initializer_range)
     return BertForSequenceClassification(config).eval(), tokenizer
 
 
