@@ -29,6 +29,7 @@ __all__ = ["page_header", "task_page", "model_selector", "load_model", "save_upl
            "retrain_tab", "metric_card_view", "session_dir", "scrub_paths", "page_message", "display_image", "split_overrides",
            "escape_markdown", "kept_upload", "record_warnings", "warning_message", "prediction_table",
            "readable_warnings", "without_record_ids", "csv_bytes", "retrain_place", "uploaded_table", "picked_column", "column_pickers",
+           "data_labels", "positive_label_choice",
            "MAX_UPLOAD_MB", "PAGE_HINTS"]
 
 log = logging.getLogger("verticals.apps")
@@ -200,6 +201,11 @@ PAGE_HINTS: tuple[tuple[re.Pattern, Any], ...] = tuple((re.compile(pattern), wor
     (r"pass --target NAME or a column number", "type its name or number in 'Target column'"),
     (r"pass --target$", "type the right one in 'Target column'"),
     (r"pass --time COLUMN or set time_column", "type it in 'Time column for a time-based split' on the Retrain tab"),
+    # --option positive_label= (evaluating labels coded another way): the Evaluate tabs' select boxes
+    (r"--option positive_label=VALUE on the command line, or positive_label=VALUE to evaluate\(\) or read_data\(\) in "
+     r"Python; VALUE one of ", "choose it under 'Value that means default' on the Evaluate tab, one of "),
+    (r"Say it: --option positive_label=(.*?) \(or =(.*?)\) on the command line, or positive_label=.*? in read_data\(\) "
+     r"or evaluate\(\);", r"Say it: choose \1 or \2 under 'Value that means positive' on the Evaluate tab;"),
     # --column / --target (sentiment and translation tables): the sections' 'Text column' and 'Label column' pickers
     (r"Rename it or pass --column NAME \(a file without a header line: --option header=false --column 0 --target 1\)",
      "Choose it under 'Text column' (a file without a header line: add one, such as text,label)"),
@@ -693,6 +699,43 @@ def column_pickers(head, controls: dict[str, tuple[str, Callable[[Any], Any]]], 
     if chosen == picked:
         return {}
     return {option: column for option, column in chosen.items() if column is not None}
+
+
+MAX_LABEL_CHOICES = 20  # label values a 'Value that means ...' box offers; more: no box (the run says what is wrong)
+
+
+def data_labels(path: Path, options: dict, read: Callable[..., list]) -> list:
+    """The distinct label values of the labelled data in an upload, as `read(path, **options)` (the package's reader,
+    without positive_label) lists them; [] when it cannot read them (the run says why). Read once per upload and
+    options: the page's reruns reuse the values."""
+    cache = st.session_state.setdefault("_verticals_label_values", {})
+    key = (str(path), repr(sorted(options.items())))
+    if key not in cache:
+        try:
+            values = list(dict.fromkeys(value for value in read(path, **options) if value is not None))
+        except VerticalsError:
+            values = []
+        except Exception:  # the run reads the file again and reports it
+            log.exception("could not read the labels of an uploaded table")
+            values = []
+        cache[key] = values[:MAX_LABEL_CHOICES + 1]
+        while len(cache) > MAX_KEPT_UPLOADS:
+            cache.pop(next(iter(cache)))
+    return cache[key]
+
+
+def positive_label_choice(values: list, label: str, automatic: str, key: str) -> dict:
+    """A select box for the reader option `positive_label` (which label value is the positive class: default, positive
+    sentiment), offering the data's label `values` after `automatic` (nothing passed: the package reads the labels
+    by itself, as the model names them); none for fewer than two values or more than MAX_LABEL_CHOICES. Returns
+    {"positive_label": value} for a chosen value, else {}."""
+    if not 1 < len(values) <= MAX_LABEL_CHOICES:
+        return {}
+    digest = hashlib.sha1(repr(values).encode()).hexdigest()[:10]  # other labels (another upload): a fresh box
+    choice = st.selectbox(label, [None, *values], format_func=lambda value: automatic if value is None else str(value),
+                          key=f"{key}-positive-{digest}", help="Which of the data's label values is the positive class; "
+                          "the other is read as the negative one")
+    return {} if choice is None else {"positive_label": choice}
 
 
 def metric_card_view(card: dict[str, Any]) -> None:

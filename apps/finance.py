@@ -134,11 +134,29 @@ def draw_evaluation(card: dict) -> None:
     show_psi(card.get("psi_table", []), (card["metrics"].get("psi_score") or {}).get("value"))
 
 
+def target_values(path, **options) -> list:
+    """The values of the target column of labelled applicants, as finance.risk reads them (for `common.data_labels`)."""
+    from finance.risk import RiskScorer
+
+    data = RiskScorer.read_data(path, **options)
+    return [] if data.target is None else data.frame[data.target].unique(maintain_order=True).sort(nulls_last=True).to_list()
+
+
+def default_value_choice(model, path, options: dict, key: str) -> dict:
+    """The Evaluate tab's 'Value that means default' box for an uploaded table: its target's values, after 'automatic'
+    (the model's own labels); the chosen one is passed as positive_label (e.g. 1 where the model says bad/good)."""
+    labels = model.card.get("label_map") or {}
+    automatic = f"automatic (the model's labels: {labels.get('positive')} = default, {labels.get('negative')} = not)"
+    return common.positive_label_choice(common.data_labels(path, options, target_values), "Value that means default",
+                                        automatic, key)
+
+
 def risk_section() -> None:
     def evaluate(model) -> None:
         target = st.text_input("Target column (name or number; blank = the model's)", key="risk-eval-target")
-        card = common.evaluate_tab(TASK, model, read_options={"target": target.strip() or model.card.get("target")},
-                                   suffixes=SUFFIXES)
+        options = {"target": target.strip() or model.card.get("target")}
+        card = common.evaluate_tab(TASK, model, read_options=options, suffixes=SUFFIXES,
+                                   columns=lambda path, head, key: default_value_choice(model, path, options, key))
         if card is not None and "psi_table" in card:  # the card's plots are drawn by evaluate_tab (apps/plots.py)
             show_psi(card.get("psi_table", []), (card["metrics"].get("psi_score") or {}).get("value"))
 

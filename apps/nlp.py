@@ -130,6 +130,30 @@ def sentiment_labelled_columns(path: Path, head, key: str) -> dict:
     return options
 
 
+def sentiment_labels(path, **options) -> list:
+    """The label values of labelled texts, as nlp.sentiment reads them (for `common.data_labels`)."""
+    from nlp.sentiment import SentimentModel
+
+    return SentimentModel.read_data(path, **options)["label"].unique(maintain_order=True).to_list()
+
+
+def sentiment_evaluate_columns(model) -> common.ColumnChoice:
+    """The Evaluate tab's pickers (`sentiment_labelled_columns`) and, for a model labelled negative/positive, a 'Value
+    that means positive' box offering the data's two label values (yes/no, 1/2) after 'automatic'; the chosen one is
+    passed as positive_label."""
+    names = [str(name) for name in (model.card.get("labels") or [])]
+
+    def columns(path: Path, head, key: str) -> dict:
+        options = sentiment_labelled_columns(path, head, key)
+        if sorted(name.lower() for name in names) != ["negative", "positive"]:  # positive_label reads into those two
+            return options
+        values = common.data_labels(path, options, sentiment_labels)
+        automatic = f"automatic (the model's labels: {', '.join(names)}, or 0/1)"
+        return {**options, **common.positive_label_choice(values, "Value that means positive", automatic, key)}
+
+    return columns
+
+
 def sentiment_section() -> None:
     import polars as pl
 
@@ -181,7 +205,7 @@ def sentiment_section() -> None:
 
     common.task_page(SENTIMENT, "nlp-sentiment", predict,
                      evaluate=lambda model: common.evaluate_tab(SENTIMENT, model, suffixes=TABLE_SUFFIXES,
-                                                                columns=sentiment_labelled_columns), retrain=retrain,
+                                                                columns=sentiment_evaluate_columns(model)), retrain=retrain,
                      load=lambda source: load_with_progress(SENTIMENT, source,
                                                             estimate=_sentiment_estimate(SentimentModel, source)))
 

@@ -1,0 +1,106 @@
+"""Evaluate tabs with labels coded another way than the model's (finance.risk and nlp.sentiment `positive_label`): a
+select box offers the data's label values after 'automatic', the choice reaches the package, and the package's
+refusal names that box instead of a command-line option."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from tests.apps.test_bad_uploads import _preimport, _upload  # noqa: E402
+
+APPS = Path(__file__).resolve().parents[2] / "apps"
+
+
+def _plain(markdown: str) -> str:
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
+def _box(app, label: str):
+    return next((box for box in app.selectbox if box.label == label), None)
+
+
+@pytest.fixture()
+def risk_page(home):
+    """The Finance page with a tiny risk model as its default, trained on a bad/good target."""
+    _preimport("finance", "finance.risk")
+    import polars as pl
+
+    from core.artifacts import cache_dir
+    from finance.risk import DEFAULT_NAME, RiskScorer
+    from tests.finance.contract_cases import synthetic_applicants, tiny_config
+
+    frame = synthetic_applicants(200)
+    coded = frame.with_columns(pl.when(pl.col("default") == 1).then(pl.lit("bad")).otherwise(pl.lit("good")).alias("default"))
+    RiskScorer().fit(coded, config=tiny_config()).save(cache_dir("finance.risk") / DEFAULT_NAME)
+    app = AppTest.from_file(str(APPS / "finance.py"), default_timeout=120).run()
+    assert not app.exception, app.exception
+    return app, frame
+
+
+def test_risk_evaluate_takes_the_value_that_means_default(risk_page):
+    app, frame = risk_page
+    _upload(app, "finance.risk-evaluate-upload", "scored.csv", frame.write_csv().encode(), "text/csv")
+    box = _box(app, "Value that means default")
+    assert box is not None and box.options[0].startswith("automatic") and sorted(box.options[1:]) == ["0", "1"]
+    app.button(key="finance.risk-evaluate-run").click().run()
+    errors = [_plain(e.value) for e in app.error]
+    assert errors and "under 'Value that means default' on the Evaluate tab, one of 0, 1" in errors[0], errors
+    assert not [e for e in errors if "--option" in e or "read_data()" in e]
+    _box(app, "Value that means default").set_value(1).run()
+    app.button(key="finance.risk-evaluate-run").click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    assert any("n = 200" in c.value for c in app.caption), [c.value for c in app.caption]
+
+
+def test_risk_evaluate_with_the_model_s_own_labels_reads_them_automatically(risk_page):
+    app, frame = risk_page
+    import polars as pl
+
+    coded = frame.with_columns(pl.when(pl.col("default") == 1).then(pl.lit("bad")).otherwise(pl.lit("good")).alias("default"))
+    _upload(app, "finance.risk-evaluate-upload", "scored.csv", coded.write_csv().encode(), "text/csv")
+    app.button(key="finance.risk-evaluate-run").click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+
+
+class YesNoSentiment:
+    """Stands in for a sentiment model labelled negative/positive: evaluates with the package's own label reading."""
+
+    card = {"task": "nlp.sentiment", "labels": ["negative", "positive"]}
+    labels_ = ["negative", "positive"]
+
+    def __init__(self):
+        self.evaluated = []
+
+    def evaluate(self, data):
+        from nlp._textdata import label_indices
+
+        label_indices(data["label"].to_list(), self.labels_)  # refuses yes/no, as SentimentModel.evaluate does
+        self.evaluated.append(data)
+        return {"task": "nlp.sentiment", "model": "fake", "n": data.height, "metrics": {}}
+
+
+def test_sentiment_evaluate_takes_the_value_that_means_positive(home, monkeypatch):
+    from apps import common
+
+    _preimport("nlp", "nlp.sentiment", "nlp.qa")
+    model = YesNoSentiment()
+    monkeypatch.setattr(common, "load_model", lambda task, source: model)
+    app = AppTest.from_file(str(APPS / "nlp.py"), default_timeout=60).run()
+    content = b"text,label\nGreat phone,yes\nBroke in a week,no\nFine for the price,yes\n"
+    _upload(app, "nlp.sentiment-evaluate-upload", "survey.csv", content, "text/csv")
+    box = _box(app, "Value that means positive")
+    assert box is not None and box.options[0].startswith("automatic") and box.options[1:] == ["yes", "no"]
+    app.button(key="nlp.sentiment-evaluate-run").click().run()
+    errors = [_plain(e.value) for e in app.error]
+    assert errors and "Say it: choose yes or no under 'Value that means positive' on the Evaluate tab" in errors[0], errors
+    assert not [e for e in errors if "--option" in e or "read_data()" in e] and not model.evaluated
+    _box(app, "Value that means positive").set_value("yes").run()
+    app.button(key="nlp.sentiment-evaluate-run").click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    assert model.evaluated[-1]["label"].to_list() == ["positive", "negative", "positive"]
