@@ -9,6 +9,7 @@ from typing import Any
 from core.data import read_lines, read_table
 from core.data.paths import require_path
 from core.errors import InputError
+from nlp._apertium import installed_pairs
 
 __all__ = ["ISO3", "LANGUAGE_NAMES", "to_iso1", "to_iso3", "read_parallel", "read_lines", "COLUMNS"]
 
@@ -77,38 +78,156 @@ _NOT_LANGUAGES = {"txt", "csv", "tsv", "md", "py", "gz", "zip", "xz", "bz2", "ta
                   "pdf", "doc", "yml", "bak", "tmp", "out", "sh", "ids", "pq"}
 
 
+COMPRESSED_SUFFIXES = {".gz": "gunzip -k", ".bz2": "bunzip2 -k", ".xz": "unxz -k", ".zst": "unzstd"}  # and how to undo each
+
+
 def _is_language_suffix(path: Path) -> bool:
     code = path.suffix[1:].lower()
     return _CODE.fullmatch(code) is not None and code not in _NOT_LANGUAGES
 
 
+def _language_in_name(path: Path) -> str | None:
+    """The language a text file's name gives, as an ISO 639-1 code, or None when it gives none. The rule: the name's
+    last suffix, or the one before `.txt`, names a language when it is an ISO 639-1 code (`corp.es`, `notes.es.txt`;
+    `corp.fi` too, which no pair here may translate: `predict` then says so and how to choose, never English), or the
+    ISO 639-3 code of a language this module knows (`corp.spa`; other three letters are file types: `.dat`, `.log`).
+    A code that is also a program's suffix (`PROGRAM_SUFFIXES`: `.pl` Perl, `.cs` C#) names a language only where the
+    name shows a corpus: before `.txt` (`corp.pl.txt`) or after a pair that names it (Europarl's
+    `europarl-v7.pl-en.pl`); a bare `script.pl` could be either, so it is an `InputError` that asks for `--source`.
+    Predict's inputs and the line-aligned files of training data (`read_parallel`) are named by this one rule.
+
+    >>> _language_in_name(Path("europarl.es")), _language_in_name(Path("corpus.eng")), _language_in_name(Path("notes.dat"))
+    ('es', 'en', None)
+    >>> _language_in_name(Path("notes.es.txt")), _language_in_name(Path("corp.fi")), _language_in_name(Path("notes.v2.txt"))
+    ('es', 'fi', None)
+    >>> _language_in_name(Path("europarl-v7.pl-en.pl")), _language_in_name(Path("corp.pl.txt"))
+    ('pl', 'pl')
+    """
+    parts = [suffix[1:].lower() for suffix in path.suffixes]
+    before_text = bool(parts) and parts[-1] == "txt"
+    if before_text:
+        parts.pop()
+    code = parts[-1] if parts else ""
+    if not _CODE.fullmatch(code) or code in _NOT_LANGUAGES:
+        return None
+    language = to_iso1(code)
+    if code not in ISO_639_1:
+        known = set(LANGUAGE_NAMES) | {to_iso1(side) for pair in installed_pairs() for side in pair}
+        if language not in known:
+            return None
+    if code in PROGRAM_SUFFIXES and not before_text and code not in re.split(r"[-_]", parts[-2] if len(parts) > 1 else ""):
+        name, program = PROGRAM_SUFFIXES[code]
+        raise InputError(f"{path.name}: .{code} is the code of {name} ({code}) and the suffix of {program}, so the name "
+                         f"does not say which language the file is in. To translate it from {name}, pass --source {code} "
+                         f"(Python: source='{code}') or name it {path.stem}.{code}.txt; for another language pass its "
+                         "code, e.g. --source en")
+    return language
+
+
+def _refuse_compressed(path: Path) -> None:
+    """Translation reads plain text: a compressed file (`corp.es.gz`) is refused with what to do, not read as bytes."""
+    if path.suffix.lower() not in COMPRESSED_SUFFIXES:
+        return
+    inner = path.with_suffix("")
+    try:
+        language = _language_in_name(inner)
+    except InputError:
+        language = None
+    said = f", which is read as {LANGUAGE_NAMES.get(language, language)} ({language}) from its name" if language else ""
+    raise InputError(f"{path.name} is compressed ({path.suffix}); translation reads plain text files: decompress it "
+                     f"first (e.g. {COMPRESSED_SUFFIXES[path.suffix.lower()]} {path.name}) and pass {inner.name}{said}")
+
+
+def _codes(*options: str | None) -> set[str]:
+    """The ISO 639-1 codes among --source/--target (which may name table columns instead: those are left out)."""
+    codes = set()
+    for option in filter(None, options):
+        try:
+            codes.add(to_iso1(option))
+        except InputError:
+            continue
+    return codes
+
+
+def _file_language(path: Path, chosen: set[str]) -> str | None:
+    """The language of one line-aligned file by `_language_in_name`; a code that is also a program's suffix
+    (`corp.pl`: Polish or Perl) counts when --source/--target names it (`chosen`), else the name is an InputError."""
+    try:
+        return _language_in_name(path)
+    except InputError:
+        code = (path.suffixes[-1] if path.suffixes else "")[1:].lower()
+        if code in chosen:
+            return code
+        name, program = PROGRAM_SUFFIXES[code]
+        stem = path.name[: -len(code) - 1]
+        raise InputError(f"{path.name}: .{code} is the code of {name} ({code}) and the suffix of {program}, so the name "
+                         f"does not say that the file holds {name} sentences. Pass --source {code} or --target {code} "
+                         f"(Python: source='{code}') to read it as {name}, or name it {stem}.{code}.txt") from None
+
+
+def _corpus_stem(path: Path) -> str:
+    """The name a line-aligned set shares: `corp` for `corp.en`, `corp.en.txt` and `corp.en.gz`."""
+    name = path.name
+    for suffix in [*COMPRESSED_SUFFIXES, ".txt"]:
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+    return name.rsplit(".", 1)[0]
+
+
+def _siblings(path: Path, chosen: set[str]) -> dict[str, list[Path | InputError]]:
+    """language -> the files of `path`'s line-aligned set in that language (`stem.<lang>`, `stem.<lang>.txt`, or a
+    compressed one), or the InputError that a program-suffix name (`stem.pl`) raises, kept until the file is wanted."""
+    stem, found = _corpus_stem(path), {}
+    for other in sorted(path.parent.glob("*")):
+        if not other.is_file() or not other.name.startswith(stem + ".") or _corpus_stem(other) != stem:
+            continue
+        named = other.with_suffix("") if other.suffix.lower() in COMPRESSED_SUFFIXES else other
+        try:
+            language = _file_language(named, chosen)
+        except InputError as error:
+            language = (named.suffixes[-1] if named.suffixes else "")[1:].lower()
+            found.setdefault(language, []).append(error)
+            continue
+        if language is not None:
+            found.setdefault(language, []).append(other)
+    return found
+
+
 def _twins(path: Path, source: str | None, target: str | None) -> list[tuple[Path, str, Path, str]]:
-    """(source file, source lang, target file, target lang) for each pair the options and siblings allow."""
-    stem, suffix = path.with_suffix(""), path.suffix[1:]
-    siblings = {p.suffix[1:]: p for p in path.parent.glob(f"{stem.name}.*")
-                if p.is_file() and p.name == stem.name + p.suffix and _is_language_suffix(p)}
+    """(source file, source lang, target file, target lang) for each pair the options and siblings allow. Files are
+    named as predict's inputs are (`_language_in_name`): `corp.en` + `corp.es`, `corp.en.txt` + `corp.es.txt`."""
+    chosen = _codes(source, target)
+    own = _file_language(path, chosen)
+    stem, siblings = _corpus_stem(path), _siblings(path, chosen)
+    siblings[own] = [path]  # the file given is its language's file, whatever else shares the name
 
     def file(language: str) -> Path:
-        if language in siblings:
-            return siblings[language]
-        candidates = [code for code in siblings if to_iso1(code) == to_iso1(language)]
-        if not candidates:
-            raise InputError(f"no file {stem.name}.{language} beside {path.name}; line-aligned data is two files "
+        candidates = siblings.get(to_iso1(language), [])
+        for candidate in candidates:
+            if isinstance(candidate, InputError):
+                raise candidate
+        plain = [p for p in candidates if p.suffix.lower() not in COMPRESSED_SUFFIXES]
+        if len(plain) > 1:
+            raise InputError(f"{' and '.join(p.name for p in plain)} are both the {language} side of {stem}; keep one")
+        if not plain and candidates:
+            _refuse_compressed(candidates[0])
+        if not plain:
+            raise InputError(f"no file {stem}.{language} beside {path.name}; line-aligned data is two files "
                              f"name.<source> and name.<target> (found: {', '.join(sorted(siblings)) or 'none'})")
-        return siblings[candidates[0]]
+        return plain[0]
 
     if source and target:
-        if to_iso1(suffix) not in {to_iso1(source), to_iso1(target)}:
+        if own not in {to_iso1(source), to_iso1(target)}:
             raise InputError(f"{path.name} is neither the .{source} nor the .{target} file; pass one of the two")
         pairs = [(source, target)]
     elif source or target:
         given = source or target
-        others = [code for code in sorted(siblings) if to_iso1(code) != to_iso1(given)]
-        if to_iso1(suffix) != to_iso1(given):
-            others = [suffix]
+        others = [code for code in sorted(siblings) if code != to_iso1(given)]
+        if own != to_iso1(given):
+            others = [own]
         pairs = [(given, other) if source else (other, given) for other in others]
     else:
-        pairs = [(suffix, other) for other in sorted(siblings) if other != suffix]
+        pairs = [(own, other) for other in sorted(siblings) if other != own]
     if not pairs:
         raise InputError(f"no twin file beside {path.name}: line-aligned data is two files name.<source> and "
                          f"name.<target> (e.g. corpus.en + corpus.es); or use a TSV/JSONL with source,target columns")
@@ -169,18 +288,29 @@ def _from_table(path: Path, source: str | None, target: str | None):
     return out.with_columns(pl.col("source").str.strip_chars(), pl.col("target").str.strip_chars())
 
 
+def _named_code(path: Path) -> str | None:
+    """The language a file's name gives (`_language_in_name`, through a compressed suffix: `corp.es.gz` too), or the
+    code of a program-suffix name (`corp.pl`), which `_twins` settles with --source/--target."""
+    named = path.with_suffix("") if path.suffix.lower() in COMPRESSED_SUFFIXES else path
+    try:
+        return _language_in_name(named)
+    except InputError:
+        return named.suffix[1:].lower()
+
+
 def _file_in_folder(folder: Path, source: str | None) -> Path:
     """The corpus inside a folder (e.g. an unzipped upload): its one table, or one file of its line-aligned set."""
     files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
     tables = [p for p in files if p.suffix.lower() in {".tsv", ".csv", ".jsonl", ".ndjson", ".parquet", ".pq"}]
-    aligned = [p for p in files if _is_language_suffix(p)]
+    aligned = [p for p in files if _named_code(p) is not None]
     if len(tables) == 1 and not aligned:
         return tables[0]
     if aligned and not tables:
-        stems = {p.with_suffix("") for p in aligned}
+        stems = {(p.parent, _corpus_stem(p)) for p in aligned}
         if len(stems) == 1 and len(aligned) >= 2:
-            chosen = [p for p in aligned if source and to_iso1(p.suffix[1:]) == to_iso1(source)]
-            return (chosen or aligned)[0]
+            plain = [p for p in aligned if p.suffix.lower() not in COMPRESSED_SUFFIXES]
+            chosen = [p for p in plain if _named_code(p) in _codes(source)]
+            return (chosen or plain or aligned)[0]
     raise InputError(f"{folder.name} should hold one TSV/CSV/JSONL table or one set of line-aligned files name.<lang> "
                      f"(found {len(tables)} table(s) and {len(aligned)} language file(s))")
 
@@ -207,11 +337,12 @@ def read_parallel(path: str | Path, source: str | None = None, target: str | Non
     path = require_path(path, "parallel corpus (TSV/JSONL with source,target or two line-aligned files)")
     if path.is_dir():
         path = _file_in_folder(path, source)
+    _refuse_compressed(path)
     if path.stat().st_size == 0:
         raise InputError(f"{path.name} is empty")
     if path.suffix.lower() in {".tsv", ".csv", ".jsonl", ".ndjson", ".json", ".parquet", ".pq"}:
         frame = _from_table(path, source, target)
-    elif _is_language_suffix(path):
+    elif _named_code(path) is not None:
         parts = []
         for source_file, source_lang, target_file, target_lang in _twins(path, source, target):
             sources, targets = _aligned(source_file, target_file)

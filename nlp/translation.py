@@ -22,8 +22,8 @@ from core.train import TrainConfig
 from core.registry import missing_model_message
 from nlp._apertium import MAX_CHARACTERS, ApertiumEngine, installed_pairs, mode_for, require_apertium
 from nlp._encoder import is_blank, text_ids
-from nlp._translation_data import (_CODE, _NOT_LANGUAGES, COLUMNS, ISO_639_1, LANGUAGE_NAMES, PROGRAM_SUFFIXES,
-                                   read_lines, read_parallel, to_iso1, to_iso3)
+from nlp._translation_data import (COLUMNS, LANGUAGE_NAMES, _language_in_name, _refuse_compressed, read_lines,
+                                   read_parallel, to_iso1, to_iso3)
 
 __all__ = ["Translator", "NamedSentence", "load", "LANGUAGE_NAMES"]
 
@@ -45,7 +45,6 @@ class _classorinstancemethod:
         return lambda *args, **kwargs: self.function(target, *args, **kwargs)
 
 
-COMPRESSED_SUFFIXES = {".gz": "gunzip -k", ".bz2": "bunzip2 -k", ".xz": "unxz -k", ".zst": "unzstd"}  # and how to undo each
 TABLE_INPUTS = {".csv", ".tsv", ".jsonl", ".ndjson", ".parquet", ".pq", ".json", ".xlsx", ".xls", ".ods"}  # predict inputs read as tables
 
 
@@ -78,57 +77,6 @@ class NamedSentence(str):
         sentence = super().__new__(cls, text)
         sentence.source_lang = source_lang  # in the instance's __dict__, which pickling (dask workers) keeps
         return sentence
-
-
-def _language_in_name(path: Path) -> str | None:
-    """The language a text file's name gives, as an ISO 639-1 code, or None when it gives none. The rule: the name's
-    last suffix, or the one before `.txt`, names a language when it is an ISO 639-1 code (`corp.es`, `notes.es.txt`;
-    `corp.fi` too, which no pair here may translate: `predict` then says so and how to choose, never English), or the
-    ISO 639-3 code of a language this module knows (`corp.spa`; other three letters are file types: `.dat`, `.log`).
-    A code that is also a program's suffix (`PROGRAM_SUFFIXES`: `.pl` Perl, `.cs` C#) names a language only where the
-    name shows a corpus: before `.txt` (`corp.pl.txt`) or after a pair that names it (Europarl's
-    `europarl-v7.pl-en.pl`); a bare `script.pl` could be either, so it is an `InputError` that asks for `--source`.
-
-    >>> _language_in_name(Path("europarl.es")), _language_in_name(Path("corpus.eng")), _language_in_name(Path("notes.dat"))
-    ('es', 'en', None)
-    >>> _language_in_name(Path("notes.es.txt")), _language_in_name(Path("corp.fi")), _language_in_name(Path("notes.v2.txt"))
-    ('es', 'fi', None)
-    >>> _language_in_name(Path("europarl-v7.pl-en.pl")), _language_in_name(Path("corp.pl.txt"))
-    ('pl', 'pl')
-    """
-    parts = [suffix[1:].lower() for suffix in path.suffixes]
-    before_text = bool(parts) and parts[-1] == "txt"
-    if before_text:
-        parts.pop()
-    code = parts[-1] if parts else ""
-    if not _CODE.fullmatch(code) or code in _NOT_LANGUAGES:
-        return None
-    language = to_iso1(code)
-    if code not in ISO_639_1:
-        known = set(LANGUAGE_NAMES) | {to_iso1(side) for pair in installed_pairs() for side in pair}
-        if language not in known:
-            return None
-    if code in PROGRAM_SUFFIXES and not before_text and code not in re.split(r"[-_]", parts[-2] if len(parts) > 1 else ""):
-        name, program = PROGRAM_SUFFIXES[code]
-        raise InputError(f"{path.name}: .{code} is the code of {name} ({code}) and the suffix of {program}, so the name "
-                         f"does not say which language the file is in. To translate it from {name}, pass --source {code} "
-                         f"(Python: source='{code}') or name it {path.stem}.{code}.txt; for another language pass its "
-                         "code, e.g. --source en")
-    return language
-
-
-def _refuse_compressed(path: Path) -> None:
-    """Translation reads plain text: a compressed file (`corp.es.gz`) is refused with what to do, not read as bytes."""
-    if path.suffix.lower() not in COMPRESSED_SUFFIXES:
-        return
-    inner = path.with_suffix("")
-    try:
-        language = _language_in_name(inner)
-    except InputError:
-        language = None
-    said = f", which is read as {LANGUAGE_NAMES.get(language, language)} ({language}) from its name" if language else ""
-    raise InputError(f"{path.name} is compressed ({path.suffix}); translation reads plain text files: decompress it "
-                     f"first (e.g. {COMPRESSED_SUFFIXES[path.suffix.lower()]} {path.name}) and pass {inner.name}{said}")
 
 
 def _with_languages(items: Any, source: str | None, target: str | None, path: Path | None = None) -> Any:

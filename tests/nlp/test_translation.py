@@ -67,6 +67,57 @@ def test_misaligned_or_missing_twins_are_input_errors(tmp_path):
         Translator.read_data(tmp_path / "a.en", target="de")
 
 
+def test_twin_files_are_named_by_the_rule_predict_reads_a_name_by(tmp_path):
+    """Training data used its own rule: `corp.en.txt` + `corp.es.txt` were no twins, `corp.dat` was a language "dat",
+    `corp.pl` (Polish or Perl) was Polish without a word, and a `corp.es.gz` twin was "no twin" (or, given, "not a
+    table")."""
+    pairs = [("Hi.", "Hola.", "en", "es"), ("Bye.", "Adiós.", "en", "es")]
+    text = tmp_path / "text"
+    text.mkdir()
+    _write(text, "corp.en.txt", ["Hi.", "Bye."])
+    _write(text, "corp.es.txt", ["Hola.", "Adiós."])
+    _write(text, "corp.txt", ["not a side"])  # no language in its name
+    assert Translator.read_data(text / "corp.en.txt").rows() == pairs
+    assert Translator.read_data(text / "corp.es.txt", source="en").rows() == pairs
+    assert Translator.read_data(text, source="en").rows() == pairs  # a folder holding the set
+    assert Translator.check_data(text / "corp.en.txt")["pairs"] == [{"source_lang": "en", "target_lang": "es", "n": 2}]
+    _write(text, "corp.spa", ["Hola.", "Adiós."])  # ISO 639-3, the same language again
+    with pytest.raises(InputError, match=r"corp\.es\.txt and corp\.spa are both the es side of corp; keep one"):
+        Translator.read_data(text / "corp.en.txt")
+
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    _write(plain, "c.en", ["Hi.", "Bye."])
+    _write(plain, "c.es", ["Hola.", "Adiós."])
+    for name in ("c.dat", "c.fin", "c.log"):  # file types, not languages (three letters count only as known codes)
+        _write(plain, name, ["x", "y"])
+    assert Translator.read_data(plain / "c.en").rows() == pairs
+    _write(plain, "c.pl", ["Cześć.", "Pa."])  # Polish, or a Perl script: the options say which
+    with pytest.raises(InputError, match=r"c\.pl: \.pl is the code of Polish.*Perl.*--target pl.*c\.pl\.txt"):
+        Translator.read_data(plain / "c.en")
+    assert Translator.read_data(plain / "c.en", target="es").rows() == pairs  # c.pl is not wanted
+    assert Translator.read_data(plain / "c.en", target="pl")["target"].to_list() == ["Cześć.", "Pa."]
+    europarl = tmp_path / "europarl"
+    europarl.mkdir()
+    _write(europarl, "europarl-v7.pl-en.pl", ["Cześć."])
+    _write(europarl, "europarl-v7.pl-en.en", ["Hi."])
+    assert Translator.read_data(europarl / "europarl-v7.pl-en.en").rows() == [("Hi.", "Cześć.", "en", "pl")]
+
+    packed = tmp_path / "packed"
+    packed.mkdir()
+    _write(packed, "c.en", ["Hi."])
+    (packed / "c.es.gz").write_bytes(__import__("gzip").compress("Hola.\n".encode()))
+    hint = r"c\.es\.gz is compressed.*gunzip -k c\.es\.gz.*pass c\.es, which is read as Spanish"
+    for read in (lambda: Translator.read_data(packed / "c.en"), lambda: Translator.read_data(packed / "c.es.gz"),
+                 lambda: Translator.read_data(packed / "c.en", source="en", target="es"), lambda: Translator.read_data(packed)):
+        with pytest.raises(InputError, match=hint):
+            read()
+    (packed / "c.en").unlink()
+    (packed / "c.en.gz").write_bytes(__import__("gzip").compress(b"Hi.\n"))
+    with pytest.raises(InputError, match=r"is compressed.*gunzip -k c\.e[ns]\.gz"):
+        Translator.read_data(packed)  # a folder of compressed twins
+
+
 def test_unicode_line_separator_does_not_break_alignment(tmp_path):
     _write(tmp_path, "u.en", ["a\u2028b", "c"])
     _write(tmp_path, "u.es", ["x", "y"])
