@@ -219,6 +219,15 @@ PAGE_HINTS: tuple[tuple[re.Pattern, Any], ...] = tuple((re.compile(pattern), wor
     (r"; pass --source/--target to pick a pair, or use a model for it",
      "; evaluate data in the model's own pair, or choose a model for the data's pair under 'Model'"),
     (r"pass --source/--target from those", "choose one of those under 'Language pair'"),
+    # a file name that may or may not give its language (corp.pl: Polish or Perl): Predict reads it as naming none
+    (r"To translate it from ([^,]+?), pass --source (\w+) \(Python: source='\w+'\) or name it (\S+); for another "
+     r"language pass its code, e\.g\. --source en",
+     r"It is translated from the language chosen under 'Language pair' (for a multilingual model, typed in 'Source "
+     r"language code'): choose \1 (\2) there, or another language; or name the file \3 to have it read as \1"),
+    # ... Evaluate and Retrain have no language control: the file's name says it
+    (r"Pass --source (\w+) or --target \1 \(Python: source='\1'\) to read it as ([^,]+), or name it (\S+)",
+     r"Name it \3 to have it read as \2"),
+    (r"; pass --source to say otherwise", "; choose another pair under 'Language pair' to say otherwise"),
     (r"\((?:--model DIR or a hub id|--model)\)", "(choose it under 'Model')"),
     # --set key=value (any fit): the Retrain tab's 'Config overrides' box takes the same key=value
     (r"--set \S+=\S+(?: --set \S+=\S+)*", _overrides),

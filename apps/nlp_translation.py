@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -32,13 +33,18 @@ def _code(code: str) -> str:
     return code if code in LANGUAGE_NAMES else common.escape_markdown(code)
 
 
+@functools.lru_cache(maxsize=1)
 def _language_suffixes() -> list[str]:
-    """File suffixes that name a language the package knows (`corpus.es`, `corpus.spa`): offered by the uploader."""
-    from nlp._translation_data import _is_language_suffix, to_iso3
-    from nlp.translation import LANGUAGE_NAMES
+    """File suffixes that name a language by the package's own rule (`_language_in_name`), offered by the uploader:
+    every ISO 639-1 code (`corp.fi`, also `.pl` and `.cs`, which the package reads as Polish or Czech only where the
+    name shows a corpus, `europarl-v7.pl-en.pl`, and otherwise says how to choose) and the ISO 639-3 codes it knows
+    (`corp.spa`); not `.sh`, a script."""
+    from nlp._apertium import installed_pairs
+    from nlp._translation_data import ISO_639_1, to_iso3
+    from nlp.translation import _language_in_name
 
-    codes = {*LANGUAGE_NAMES, *(to_iso3(code) for code in LANGUAGE_NAMES)}
-    return sorted(code for code in codes if _is_language_suffix(Path(f"name.{code}")))  # not .sh: a script
+    codes = {*ISO_639_1, *(to_iso3(code) for code in ISO_639_1), *(code for pair in installed_pairs() for code in pair)}
+    return sorted(code for code in codes if _language_in_name(Path(f"name.{code}.txt")) is not None)
 
 
 def _choose_pair(model, key: str, named: str | None = None, upload=None) -> tuple[str, str]:
@@ -131,7 +137,25 @@ def _inputs(model, key: str) -> tuple[list[str] | None, object | None]:
         if head is not None:
             options = common.column_pickers(head, {"column": ("Text column", lambda probe: model.frame_inputs(probe)[0])},
                                             key, upload=path)
+    elif (ambiguous := _ambiguous_name(path)) is not None:  # corp.pl: Polish or Perl; the pair chosen here says which
+        st.info(common.escape_markdown(common.page_message(ambiguous)))
+        items = common.run_safely(Translator.read_inputs, path, source=model.source_lang)  # the name read as no language
+        return (None if items is None else [item["source"] if isinstance(item, dict) else item for item in items]), upload
     return common.run_safely(Translator.read_inputs, path, **options), upload
+
+
+def _ambiguous_name(path: Path) -> str | None:
+    """The package's message for a text file whose name may or may not give its language (`corp.pl`: Polish, or a Perl
+    file; `_language_in_name`), None for any other name. The page then reads it as naming none: the language is the one
+    chosen under 'Language pair', which the message names (PAGE_HINTS)."""
+    from core.errors import InputError
+    from nlp.translation import _language_in_name
+
+    try:
+        _language_in_name(path)
+    except InputError as error:
+        return str(error)
+    return None
 
 
 def _predict(model, key: str) -> None:

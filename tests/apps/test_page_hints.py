@@ -133,8 +133,12 @@ def _table(tmp_path: Path, name: str, data: bytes | str) -> Path:
 
 def _package_messages(tmp_path: Path) -> dict[str, str]:
     """Errors the packages raise on bad uploads, each carrying a CLI hint."""
+    import polars as pl
+
     from core.data import read_table
     from finance.forecast import Forecaster
+    from finance.risk import encode_target
+    from nlp._textdata import label_indices
     from nlp.sentiment import SentimentModel
     from nlp.translation import Translator
 
@@ -149,6 +153,9 @@ def _package_messages(tmp_path: Path) -> dict[str, str]:
         "unknown dates": _raised(lambda: Forecaster.read_data(_table(tmp_path, "h.csv", "date,value\nJan 1st,1\n"))),
         "translation column": _raised(lambda: Translator.read_inputs(_table(tmp_path, "i.csv", "english\nhi\n"))),
         "parallel columns": _raised(lambda: Translator.read_data(_table(tmp_path, "j.csv", "english,spanish\nhi,hola\n"))),
+        "ambiguous file name": _raised(lambda: Translator.read_inputs(_table(tmp_path, "corp.pl", "Dzień dobry.\n"))),
+        "default value": _raised(lambda: encode_target(pl.Series("default", [0, 1]), {"positive": "bad", "negative": "good"})),
+        "positive value": _raised(lambda: label_indices(["yes", "no"], ["negative", "positive"])),
     }
 
 
@@ -179,6 +186,13 @@ WORDED = {
                       "(--model DIR or a hub id), or install the Apertium pair", "(choose it under 'Model')"),
     "sheet": ("book.xlsx, sheet 'Notes' is empty; pick another with --option sheet=NAME ('Data')",
               "the dashboard reads the first sheet: move the data there (the other sheets: 'Data')"),
+    "ambiguous corpus file": ("corp.pl: .pl is the code of Polish (pl) and the suffix of a Perl script, so the name does "
+                              "not say that the file holds Polish sentences. Pass --source pl or --target pl (Python: "
+                              "source='pl') to read it as Polish, or name it corp.pl.txt",
+                              "Name it corp.pl.txt to have it read as Polish"),
+    "named language": ("this model has no pair from fi. The source language fi is the one its file's name gives "
+                       "(name.<language>); pass --source to say otherwise",
+                       "choose another pair under 'Language pair' to say otherwise"),
     "risk target": ("target column 'default' is not in the data; pass --target",
                     "type the right one in 'Target column'"),
     "time split": ("a time-based split needs a time column: pass --time COLUMN or set time_column",
@@ -204,6 +218,19 @@ def test_missing_column_hints_name_the_column_pickers(tmp_path):
     for name, picker in (("text column", "Text column"), ("label column", "Label column"), ("translation column", "Text column")):
         shown = page_message(messages[name])
         assert f"under '{picker}'" in shown and "it has:" in shown, (name, shown)
+
+
+def test_label_value_and_language_hints_name_their_boxes(tmp_path):
+    """0/1 against bad/good, yes/no against negative/positive, corp.pl (Polish or Perl): the Evaluate tabs' value boxes
+    and the Translation section's 'Language pair' say it, with the values or the language the message gave."""
+    from apps.common import page_message
+
+    messages = _package_messages(tmp_path)
+    for name, expected in (("default value", "choose it under 'Value that means default' on the Evaluate tab, one of 0, 1"),
+                           ("positive value", "choose yes or no under 'Value that means positive' on the Evaluate tab"),
+                           ("ambiguous file name", "under 'Language pair'")):
+        shown = page_message(messages[name])
+        assert expected in shown and not FLAG.search(shown) and "Python" not in shown, (name, shown)
 
 
 @pytest.mark.parametrize("name", sorted(WORDED))

@@ -177,3 +177,32 @@ def test_the_apertium_default_translates_corp_es_from_spanish(home):
     _ok(app)
     texts = [t.value for t in app.text]
     assert "Hola." in texts and "Hello." in texts, texts
+
+
+def test_the_uploader_takes_every_suffix_the_package_reads_as_a_language(home, monkeypatch):
+    """corp.fi (any ISO 639-1 code), corp.pl and corp.spa are read by nlp.translation: the uploader offers them."""
+    from nlp._translation_data import ISO_639_1
+    from nlp.translation import _language_in_name
+
+    app = _page(monkeypatch, FakeTranslator([("en", "es")]), TRANSLATION)
+    offered = set(next(u for u in app.get("file_uploader") if u.proto.id.endswith("translation-file")).proto.type)
+    read = {f".{code}" for code in ISO_639_1 if _language_in_name(Path(f"corp.{code}.txt")) is not None}
+    assert read <= offered and {".fi", ".pl", ".cs", ".spa", ".txt", ".csv"} <= offered, read - offered
+    assert ".sh" not in offered
+
+
+def test_a_bare_corp_pl_is_read_and_translated_from_the_chosen_pair(home, monkeypatch):
+    """corp.pl is Polish or Perl: the package refuses to guess and asks for --source; the page says to choose the
+    language under 'Language pair' and translates from the pair chosen there."""
+    model = FakeTranslator([("en", "es"), ("pl", "en")])
+    app = _page(monkeypatch, model, TRANSLATION)
+    _upload(app, "translation-file", "corp.pl", "Dzień dobry.\nDziękuję.\n".encode(), "text/plain")
+    _ok(app)
+    said = [text for text in _texts(app) if "corp.pl" in text]
+    assert said and "choose Polish (pl) there" in said[0] and "under 'Language pair'" in said[0], said
+    assert not [text for text in _texts(app) if "--source" in text or "Python:" in text]
+    app.selectbox(key="translation-pair").set_value(("pl", "en")).run()
+    app.button(key="translation-run").click().run()
+    _ok(app)
+    assert model.asked == [("pl", "en")]
+    assert "[pl->en] Dzień dobry." in [t.value for t in app.text]
