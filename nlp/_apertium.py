@@ -77,15 +77,15 @@ def installed_pairs() -> list[tuple[str, str]]:
     return pairs
 
 
-def mode_for(source3: str, target3: str) -> str:
-    """The Apertium mode name for a pair of ISO 639-3 codes, or `InputError` listing the installed ones."""
+def mode_for(source3: str, target3: str, install: str) -> str:
+    """The Apertium mode name for a pair of ISO 639-3 codes, or `InputError` listing the installed ones and saying
+    what to `install` (`nlp._translation_data.apertium_install_hint`: a package name only where one is known)."""
     require_apertium()
     pairs = installed_pairs()
     if (source3, target3) not in pairs:
         shown = ", ".join(f"{s}->{t}" for s, t in pairs) or "none"
         raise InputError(
-            f"Apertium has no {source3}->{target3} pair installed (installed: {shown}). Install the Debian package "
-            f"apertium-{source3}-{target3} or apertium-{target3}-{source3} if it exists (apt-cache search apertium), "
+            f"Apertium has no {source3}->{target3} pair installed (installed: {shown}). {install[:1].upper()}{install[1:]}; "
             "choose an installed pair, or use a seq2seq model trained for this pair (verticals train nlp.translation)")
     return f"{source3}-{target3}"
 

@@ -22,8 +22,8 @@ from core.train import TrainConfig
 from core.registry import missing_model_message
 from nlp._apertium import MAX_CHARACTERS, ApertiumEngine, installed_pairs, mode_for, require_apertium
 from nlp._encoder import is_blank, text_ids
-from nlp._translation_data import (COLUMNS, LANGUAGE_NAMES, _language_in_name, _refuse_compressed, read_lines,
-                                   read_parallel, to_iso1, to_iso3)
+from nlp._translation_data import (COLUMNS, LANGUAGE_NAMES, _language_in_name, _refuse_compressed,
+                                   apertium_install_hint, read_lines, read_parallel, to_iso1, to_iso3)
 
 __all__ = ["Translator", "NamedSentence", "load", "LANGUAGE_NAMES"]
 
@@ -77,6 +77,11 @@ class NamedSentence(str):
         sentence = super().__new__(cls, text)
         sentence.source_lang = source_lang  # in the instance's __dict__, which pickling (dask workers) keeps
         return sentence
+
+
+def _apertium_mode(source_lang: str, target_lang: str) -> str:
+    """The installed Apertium mode for two languages, or `InputError` saying what to install (`mode_for`)."""
+    return mode_for(to_iso3(source_lang), to_iso3(target_lang), apertium_install_hint(source_lang, target_lang))
 
 
 def _with_languages(items: Any, source: str | None, target: str | None, path: Path | None = None) -> Any:
@@ -178,7 +183,7 @@ class Translator(TaskModel):
         require_apertium()
         source_lang, target_lang = to_iso1(source_lang), to_iso1(target_lang)
         model = cls(source_lang, target_lang, device)
-        model.engine_ = ApertiumEngine(mode_for(to_iso3(source_lang), to_iso3(target_lang)))
+        model.engine_ = ApertiumEngine(_apertium_mode(source_lang, target_lang))
         model.name_ = f"apertium:{model.engine_.mode}"
         return model
 
@@ -314,8 +319,8 @@ class Translator(TaskModel):
         if getattr(self, "engine_", None) is not None and choice not in pairs:
             installed = ", ".join(f"{s}->{t}" for s, t in pairs) or "none"
             raise InputError(f"Apertium has no {choice[0]}->{choice[1]} pair installed (installed pairs: {installed}); "
-                             f"pass --source/--target from those, install the Debian package apertium-{to_iso3(choice[0])}-"
-                             f"{to_iso3(choice[1])} if it exists, or use a model trained for that pair (--model)")
+                             f"pass --source/--target from those, {apertium_install_hint(*choice)}, or use a model "
+                             "trained for that pair (--model)")
         return choice
 
     def translate(self, texts: list[str], source_lang: str | None = None, target_lang: str | None = None,
@@ -326,7 +331,7 @@ class Translator(TaskModel):
         if getattr(self, "engine_", None) is not None:
             engine = self.engine_
             if (source_lang, target_lang) != (to_iso1(self.source_lang), to_iso1(self.target_lang)):
-                engine = ApertiumEngine(mode_for(to_iso3(source_lang), to_iso3(target_lang)))
+                engine = ApertiumEngine(_apertium_mode(source_lang, target_lang))
             return engine.translate(list(texts))
         self._check_pair(source_lang, target_lang)
         return self._generate(list(texts), source_lang, target_lang, batch_size or self.default_batch_size)
@@ -536,7 +541,7 @@ class Translator(TaskModel):
                   "chrf": round(float(chrf[i]), 1)} for i in np.argsort(chrf, kind="stable")[:10]]
         name = self.name_
         if getattr(self, "engine_", None) is not None:  # Apertium switches mode per pair: name the one that translated
-            name = f"apertium:{mode_for(to_iso3(source_lang), to_iso3(target_lang))}"
+            name = f"apertium:{_apertium_mode(source_lang, target_lang)}"
         return metric_card(self.task, name, rows.height, metrics, source_lang=source_lang, target_lang=target_lang,
                            plots=plots, worst_sentences=worst)
 

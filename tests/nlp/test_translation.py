@@ -363,6 +363,35 @@ def test_missing_apertium_names_the_debian_package(monkeypatch):
     assert Translator.language_pairs() == []
 
 
+def test_a_missing_apertium_pair_names_its_debian_package_by_iso_639_3_codes(monkeypatch):
+    """fi (outside the old 24-language table) asked for apertium-fi-spa, an ISO 639-1 name no Debian package has;
+    bh (Bihari, a group of languages with no ISO 639-3 code) got apertium-bh-spa: now no name is made up."""
+    from nlp import _translation_data, translation
+    from nlp._translation_data import ISO3, ISO_639_1, apertium_install_hint
+
+    pairs = [("eng", "spa"), ("spa", "eng")]
+    for module in (_apertium, translation, _translation_data):
+        monkeypatch.setattr(module, "installed_pairs", lambda: pairs)
+    for module in (_apertium, translation):
+        monkeypatch.setattr(module, "require_apertium", lambda: "apertium")
+    with pytest.raises(InputError, match=r"no fin->spa pair installed.*Install the Debian package apertium-fin-spa or "
+                                         r"apertium-spa-fin if it exists"):
+        Translator.load(source_lang="fi", target_lang="es")
+    model = Translator.load(device="cpu")  # en->es
+    with pytest.raises(InputError, match=r"no fi->es pair.*install the Debian package apertium-fin-spa or apertium-spa-fin"):
+        model.predict(["Hei."], source_lang="fi")
+    for load in (lambda: Translator.load(source_lang="bh", target_lang="es"),
+                 lambda: model.predict(["x"], source_lang="bh")):
+        with pytest.raises(InputError, match=r"[Nn]o Apertium package is known for bh \(apt-cache search apertium") as raised:
+            load()
+        assert "apertium-bh" not in str(raised.value) and "apertium-spa-bh" not in str(raised.value)
+    assert apertium_install_hint("hr", "en").startswith("install the Debian package apertium-hbs-eng ")  # Apertium's
+    assert apertium_install_hint("no", "nb").startswith("install the Debian package apertium-nor-nob ")
+    assert set(ISO3) == ISO_639_1 - {"bh"} | {"sh"} and all(len(code) == 3 for code in ISO3.values())
+    assert len(set(ISO3.values())) == len(ISO3)  # one code each way: to_iso1 reads them back
+    assert [_translation_data.to_iso1(code) for code in ("fin", "deu", "zho")] == ["fi", "de", "zh"]
+
+
 @needs_apertium
 def test_fitting_the_default_on_a_table_without_languages_keeps_its_pair():
     model = Translator.load(device="cpu")  # Apertium en->es
