@@ -19,7 +19,7 @@ from core.artifacts import hash_frame, read_card
 from core.config import config_to_dict
 from core.errors import InputError, ModelNotFoundError, NotFittedError, UnsafeArtifactError
 from core.evaluate import bars_plot, metric_card, transcription_metrics
-from core.protocols import Inputs, TaskModel, check_batch_size, identify_inputs, with_ids
+from core.protocols import ID_COLUMNS, Inputs, TaskModel, check_batch_size, identify_inputs, with_ids
 from core.train import TrainConfig
 from core.registry import missing_model_message
 from speech import _backends, _builtins
@@ -281,7 +281,9 @@ class SpeechRecognizer(TaskModel):
     @classmethod
     def read_inputs(cls, path: str | Path, **options: Any) -> list[str]:
         """Audio paths to transcribe: one audio file, a folder of audio files, or a manifest's audio column (each path
-        its id; a row without one is an error record naming the row).
+        its id; a row without one is an error record naming the row). A manifest's id column (`id`: the CLI's --id,
+        else one named id, ID, key... as `core.protocols.identify_inputs` finds them) names its rows first, each
+        beside its path.
 
         `source` / `target` (languages, for `predict`) are checked here so a bad code fails before a model loads.
         """
@@ -305,16 +307,18 @@ class SpeechRecognizer(TaskModel):
         except InputError as error:
             raise InputError(f"{path.name} is not an audio file ({path.suffix or 'no suffix'}), so it was read as a "
                              f"manifest of audio paths (a table with an {column!r} column): {error}") from error
+        rows = identify_inputs(frame, options.get("id"))  # an unknown --id column is an InputError naming the columns
+        named = rows.ids if rows.id_key == "id" else [{}] * frame.height
         paths, ids, errors = [], [], {}
         for row, value in enumerate(frame[column].to_list(), start=1):
             relative = "" if value is None else str(value).strip()
-            if relative:
+            if relative:  # the path stays beside an id: core retries a failed batch file by file (`predict_records`)
                 paths.append(str(resolve_inside(path.parent, relative)))
-                ids.append({"path": paths[-1]})
+                ids.append({**named[row - 1], "path": paths[-1]})
             else:  # an empty cell is not a file called "None" beside the manifest
                 errors[len(paths)] = f"row {row} of {path.name} has no audio path (its {column!r} cell is empty)"
                 paths.append("")
-                ids.append({"row": row})
+                ids.append(named[row - 1] or {"row": row})
         return Inputs(paths, ids, errors)
 
     @classmethod
@@ -374,7 +378,8 @@ class SpeechRecognizer(TaskModel):
         """Transcribe each input: `{"path" or "index", "text", "words": [{"word", "start_s", "end_s", "confidence"}],
         "language", "language_probability", "text_language", "duration_s", "warnings"}`, one record per input, in order;
         each names its input first (`core.protocols.with_ids`): the file `path` (a file object's name), a dict's `id`,
-        else its 1-based `index` in `inputs`. A file object is read once, into memory, and put back where it stood.
+        a table's id column (`id`, then the file's `path`), else its 1-based `index` in `inputs`. A file object is read
+        once, into memory, and put back where it stood.
 
         `inputs` is one recording (a path, bytes, a file object, a 16 kHz array, `(array, sample_rate)`), a list of
         them, or a polars / pandas table, whose `audio` (else `path`) column is read. `batch_size` is a whole number
@@ -398,7 +403,7 @@ class SpeechRecognizer(TaskModel):
             raise InputError(f"no Apertium pair {language}->{target} is installed (apt-cache search apertium); use "
                              "translator='auto' or 'whisper'")
         batch_size = check_batch_size(batch_size, self.default_batch_size)
-        inputs = _identified(_as_inputs(inputs))
+        inputs = _identified(_as_inputs(inputs), _table_ids(inputs))
         if target is None or translator == "whisper":
             options = {"language": language, "task": whisper_task} if language or whisper_task != "transcribe" else {}
             records = self._records(inputs, batch_size, options)
@@ -680,14 +685,37 @@ def _as_inputs(inputs: Any) -> list[Any]:
         raise InputError(f"predict cannot read audio from {type(inputs).__name__}; pass {ACCEPTED}") from None
 
 
-def _identified(inputs: list[Any]) -> Inputs:
+def _table_ids(inputs: Any) -> list[dict[str, Any]] | None:
+    """The ids a table's id column gives its rows (`{"id": ...}`; the column as `core.protocols.identify_inputs` finds
+    it: id, ID, key...), or None for a table without one, or inputs that are no table.
+
+    >>> import polars as pl
+    >>> _table_ids(pl.DataFrame({"key": ["a7"], "audio": ["x.wav"]})), _table_ids(pl.DataFrame({"audio": ["x.wav"]}))
+    ([{'id': 'a7'}], None)
+    """
+    import polars as pl
+
+    if not (isinstance(inputs, (pl.DataFrame, pl.LazyFrame)) or _is_pandas_frame(inputs)):
+        return None
+    names = inputs.collect_schema().names() if isinstance(inputs, pl.LazyFrame) else [str(c) for c in inputs.columns]
+    column = next((c for c in ID_COLUMNS if c in names), None)
+    if column is None:
+        return None
+    values = inputs.select(column).collect()[column] if isinstance(inputs, pl.LazyFrame) else inputs[column]
+    return [{"id": value} for value in values.to_list()]
+
+
+def _identified(inputs: list[Any], table_ids: list[dict[str, Any]] | None = None) -> Inputs:
     """`inputs` with their ids (`core.protocols.identify_inputs`: a file's `path`, a dict's `id`, else the 1-based
-    `index`); a file object is read here, once, into bytes (its `path` is its name, when it has one), so the Whisper
-    translation pass, and a retry of the batch, read the whole recording again.
+    `index`; `table_ids`, a table's id column, first where given); a file object is read here, once, into bytes (its
+    `path` is its name, when it has one), so the Whisper translation pass, and a retry of the batch, read the whole
+    recording again.
 
     >>> import io
     >>> items = _identified(["x.wav", io.BytesIO(b"RIFF")]); items[1], items.ids
     (b'RIFF', [{'index': 1}, {'index': 2}])
+    >>> _identified(["x.wav"], [{"id": "a7"}]).ids
+    [{'id': 'a7'}]
     """
     items = identify_inputs(inputs)
     for position, item in enumerate(items):
@@ -695,6 +723,8 @@ def _identified(inputs: list[Any]) -> Inputs:
             items[position] = read_file_object(item)
             if items[position].name:
                 items.ids[position] = {"path": items[position].name}
+    if table_ids is not None:  # the row's id, then its file's path where it has one (the path-by-file retry needs it)
+        items.ids = [{**named, **{k: v for k, v in own.items() if k == "path"}} for named, own in zip(table_ids, items.ids)]
     return items
 
 

@@ -151,6 +151,24 @@ def test_a_table_gives_its_audio_or_path_column(model, clip):
             model.predict(table)
 
 
+def test_a_table_with_an_id_column_names_its_rows_by_it(model, clip):
+    """DESIGN: records carry their input's id, a table's id column among them; speech gave each row its path (or its
+    index), whatever id column the table had."""
+    import pandas as pd
+    import polars as pl
+
+    for table in (pl.DataFrame({"id": ["a7", "b2"], "audio": [str(clip), str(clip)]}),
+                  pd.DataFrame({"key": ["a7", "b2"], "audio": [str(clip), str(clip)]}),
+                  pl.DataFrame({"audio": [str(clip), str(clip)], "ID": ["a7", "b2"]}).lazy()):
+        records = model.predict(table)
+        assert [list(r)[:2] for r in records] == [["id", "path"]] * 2  # the id first, the file's path beside it
+        assert [(r["id"], r["path"], r["text"]) for r in records] == [("a7", str(clip), "1.5 s"), ("b2", str(clip), "1.5 s")]
+    arrays = model.predict(pl.DataFrame({"id": [7, 9], "audio": [tone(0.5), tone(0.7)]}))  # no file: no path
+    assert [(r["id"], "path" in r, r["text"]) for r in arrays] == [(7, False, "0.5 s"), (9, False, "0.7 s")]
+    # a table without an id column: each row still named by its file
+    assert [r["path"] for r in model.predict(pl.DataFrame({"audio": [str(clip)], "text": ["x"]}))] == [str(clip)]
+
+
 def test_batch_size_is_a_whole_number_of_at_least_one(model):
     clips = [tone(0.5), tone(0.6)]
     for bad in (2.5, "4", 0, -1, True):
@@ -213,8 +231,8 @@ def test_truncated_wav_bytes_are_found_like_a_truncated_file(tmp_path):
     assert from_bytes[1] == from_file[1] == (4.0, 2.0) and (from_bytes[0] == from_file[0]).all()
 
 
-def _cli_records(monkeypatch, tmp_path, source, capsys) -> tuple[int, list[dict], str]:
-    """`verticals predict speech.recognition --input source` on the fake back-end: exit code, records, stderr."""
+def _cli_records(monkeypatch, tmp_path, source, capsys, *flags: str) -> tuple[int, list[dict], str]:
+    """`verticals predict speech.recognition --input source [flags]` on the fake back-end: exit code, records, stderr."""
     import json
 
     from core import registry
@@ -222,7 +240,8 @@ def _cli_records(monkeypatch, tmp_path, source, capsys) -> tuple[int, list[dict]
 
     monkeypatch.setattr(registry, "load", lambda task, model=None, device="auto": SpeechRecognizer(FakeBackend(), "fake"))
     out = tmp_path / "out.jsonl"
-    code = main(["predict", "speech.recognition", "--input", str(source), "--output", str(out)])
+    out.unlink(missing_ok=True)
+    code = main(["predict", "speech.recognition", "--input", str(source), "--output", str(out), *flags])
     records = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
     return code, records, capsys.readouterr().err
 
@@ -260,6 +279,24 @@ def test_cli_manifest_rows_without_audio_are_error_records_with_their_row(tmp_pa
     assert records[0]["text"] == "0.5 s" and "missing.wav does not exist" in records[1]["error"]
     assert records[2]["error"] == "row 3 of list.csv has no audio path (its 'audio' cell is empty)"
     assert "None" not in records[2]["error"] + records[3]["error"]
+
+
+def test_cli_manifest_id_column_names_its_records(tmp_path, monkeypatch, capsys):
+    """A manifest's id column (or --id) was ignored: its records were named by path; an unknown --id said nothing."""
+    write_wav(tmp_path / "clip.wav", tone(0.5))
+    manifest = tmp_path / "calls.csv"
+    manifest.write_text("id,audio,caller\nr1,clip.wav,ann\nr2,missing.wav,bob\nr3,,cy\n")
+    code, records, err = _cli_records(monkeypatch, tmp_path, manifest, capsys)
+    assert code == 0 and "Traceback" not in err
+    clip, missing = str(tmp_path / "clip.wav"), str(tmp_path / "missing.wav")
+    assert [{k: r[k] for k in ("id", "path", "row") if k in r} for r in records] == [
+        {"id": "r1", "path": clip}, {"id": "r2", "path": missing}, {"id": "r3"}]
+    assert records[0]["text"] == "0.5 s" and "missing.wav does not exist" in records[1]["error"]  # still file by file
+    assert records[2]["error"] == "row 3 of calls.csv has no audio path (its 'audio' cell is empty)"
+    code, records, err = _cli_records(monkeypatch, tmp_path, manifest, capsys, "--id", "caller")
+    assert code == 0 and [r["id"] for r in records] == ["ann", "bob", "cy"]
+    code, records, err = _cli_records(monkeypatch, tmp_path, manifest, capsys, "--id", "nobody")
+    assert code == 2 and not records and "no id column 'nobody'" in err
 
 
 def test_cli_a_non_audio_file_says_it_was_read_as_a_manifest(tmp_path, monkeypatch, capsys):
