@@ -356,8 +356,10 @@ def read_parallel(path: str | Path, source: str | None = None, target: str | Non
     """Read a parallel corpus into a polars table with columns source, target, source_lang, target_lang.
 
     Tables (.tsv .csv .jsonl .parquet) need source/target columns (or `source`/`target` naming columns); a file named
-    `name.<lang>` is one half of two line-aligned files: its twin is found beside it, `source`/`target` give the
-    languages, and with several twins every pair is read. A folder holding one such corpus is accepted too.
+    `name.<lang>` or `name.<lang>.txt` (by `_language_in_name`, the rule predict reads a file's language by) is one
+    half of two line-aligned files: its twin is found beside it, `source`/`target` give the languages, and with several
+    twins every pair is read. A folder holding one such corpus is accepted too; a compressed file is refused, saying
+    how to decompress it.
 
     >>> import tempfile; d = Path(tempfile.mkdtemp())
     >>> _ = (d / "c.en").write_text("Hi.\\nBye.\\n"); _ = (d / "c.es").write_text("Hola.\\nAdiós.\\n")
