@@ -236,6 +236,8 @@ class SentimentModel(TaskModel):
                 raise card_mismatch(path, f"head.safetensors holds {sorted(weights)}, not a linear head's weight and bias")
             if weight.shape[0] != len(labels):
                 raise card_mismatch(path, f"it names {len(labels)} labels {labels} but its head has {weight.shape[0]} outputs")
+            if "encoder/config.json" in files:
+                _check_encoder_labels(path, labels)
             encoder = _shipped_encoder(path, card, chosen) if card.get("encoder") else \
                 TextEncoder.from_dir(path / "encoder", chosen)
             if weight.shape[1] != encoder.model.config.hidden_size:
@@ -600,6 +602,9 @@ class SentimentModel(TaskModel):
     def write_weights(self, folder: Path) -> None:
         """Classifier: save_pretrained (safetensors + tokenizer); embedding model: `encoder/` + `head.safetensors`."""
         if self.kind == "embedding":
+            # the head's output order, where transformers keeps it, so that load can tell a card whose labels were edited
+            config = self.encoder_.model.config
+            config.id2label, config.label2id = dict(enumerate(self.labels_)), {n: i for i, n in enumerate(self.labels_)}
             self.encoder_.model.save_pretrained(folder / "encoder", safe_serialization=True)
             self.encoder_.tokenizer.save_pretrained(folder / "encoder")
             save_tensors(folder / "head.safetensors", self.head_.state_dict())
@@ -620,6 +625,32 @@ def _token_limit(config, tokenizer) -> int | None:
     if isinstance(tokenizer_limit, int) and 0 < tokenizer_limit < 1_000_000:  # unset: a huge sentinel
         limit = min(limit, tokenizer_limit) if limit else tokenizer_limit
     return int(limit) if limit else None
+
+
+def _check_encoder_labels(path: Path, labels: list[str]) -> None:
+    """An embedding folder's labels against the head's output order its encoder/config.json records (id2label, written
+    by save() since this check); folders saved before it record none, or transformers' LABEL_0... placeholders: skipped.
+    The shipped default lists no encoder/config.json (its encoder is the packaged MiniLM plus a delta): not checked."""
+    import json
+    import re
+
+    try:
+        id2label = json.loads((path / "encoder" / "config.json").read_text(encoding="utf-8")).get("id2label")
+    except (OSError, ValueError, AttributeError) as error:
+        raise card_mismatch(path, f"its encoder/config.json cannot be read as JSON ({error})") from error
+    if not isinstance(id2label, dict) or not id2label:
+        return
+    try:
+        own = [id2label[key] for key in sorted(id2label, key=int)]
+    except (TypeError, ValueError):
+        raise card_mismatch(path, f"its encoder/config.json's id2label {id2label!r} is not numbered by class") from None
+    if all(isinstance(name, str) and re.fullmatch(r"LABEL_\d+", name) for name in own):
+        return  # transformers' placeholders: the encoder's config says nothing about this head
+    # a name both record at different places is a reordered card (an encoder folder taken from another classifier
+    # before this check may record names of its own: those alone are no mismatch)
+    if any(name in own and own.index(name) != index for index, name in enumerate(labels)):
+        raise card_mismatch(path, f"its labels {labels} differ from those in its encoder/config.json ({own}), which "
+                            "order the head's outputs")
 
 
 def _blank_as_empty(items):

@@ -520,6 +520,7 @@ def _edit_card(folder: Path, **changes) -> None:
     ({"kind": "classifier"}, "kind is 'classifier' but it lists no config.json"),
     ({"kind": "regressor"}, "kind is 'regressor'"),
     ({"preprocessing": {"max_length": 5000, "detokenize": True}}, "max_length 5000 is not a whole number of tokens from 1 to 128"),
+    ({"labels": ["positive", "negative"]}, r"labels \['positive', 'negative'\] differ from those in its encoder/config.json"),
 ])
 def test_an_embedding_card_that_does_not_match_its_weights_is_refused(tmp_path, changes, message):
     from core.errors import UnsafeArtifactError
@@ -528,6 +529,26 @@ def test_an_embedding_card_that_does_not_match_its_weights_is_refused(tmp_path, 
     _edit_card(folder, **changes)
     with pytest.raises(UnsafeArtifactError, match="card.json does not match the weights beside it: .*" + message):
         SentimentModel.load(folder, device="cpu")
+
+
+def test_an_embedding_folder_saved_before_its_encoder_recorded_the_labels_still_loads(tmp_path):
+    """Folders saved before save() wrote the head's labels into encoder/config.json (none there, or transformers'
+    LABEL_0 placeholders) load as they did: the order check is skipped for them."""
+    from core.artifacts import file_sha256
+
+    folder = SentimentModel.from_encoder(tiny_encoder_dir(tmp_path / "enc"), device="cpu").save(tmp_path / "saved")
+    config_path = folder / "encoder" / "config.json"
+    assert json.loads(config_path.read_text())["id2label"] == {"0": "negative", "1": "positive"}
+    for id2label in (None, {"0": "LABEL_0", "1": "LABEL_1"}):
+        config = json.loads(config_path.read_text())
+        config.pop("id2label", None)
+        config.pop("label2id", None)
+        if id2label:
+            config["id2label"] = id2label
+        config_path.write_text(json.dumps(config))
+        card = json.loads((folder / "card.json").read_text())
+        _edit_card(folder, labels=["positive", "negative"], files={**card["files"], "encoder/config.json": file_sha256(config_path)})
+        assert SentimentModel.load(folder, device="cpu").labels_ == ["positive", "negative"]
 
 
 def test_a_classifier_card_that_does_not_match_its_weights_is_refused(tmp_path):
