@@ -177,12 +177,13 @@ def frame_to_series(frame) -> list[Series]:
 
 
 def series_from_input(item: Any, index: int, min_length: int) -> Series:
-    """One `predict` input: a dict `{values, dates?, id?}`, a list/array of numbers, or a one-series table."""
+    """One `predict` input: a dict `{values, dates?, id?}`, a list/array of numbers, or a one-series table; `index`
+    counts from 0, and a series without an id is named `series_<index + 1>`, as its errors ("input <index + 1>") count."""
     import polars as pl
 
     where = f"input {index + 1}"
     if hasattr(item, "columns"):
-        frame = prepare_frame(item, min_length=min_length, where=where)
+        frame = prepare_frame(item, min_length=min_length, where=where, default_id=f"series_{index + 1}")
         series = frame_to_series(frame)
         if len(series) != 1:
             raise InputError(f"{where} holds {len(series)} series; pass one table per series")
@@ -190,9 +191,10 @@ def series_from_input(item: Any, index: int, min_length: int) -> Series:
     if isinstance(item, dict):
         if "values" not in item:
             raise InputError(f"{where} is a dict without 'values'; pass {{'values': [...], 'dates': [...]}}")
-        values, dates, name = item["values"], item.get("dates"), str(item.get("id", f"series_{index}"))
+        values, dates = item["values"], item.get("dates")
+        name = str(item["id"]) if item.get("id") is not None else f"series_{index + 1}"
     elif isinstance(item, (list, tuple, np.ndarray)):
-        values, dates, name = item, None, f"series_{index}"
+        values, dates, name = item, None, f"series_{index + 1}"
     else:
         raise InputError(f"{where} is a {type(item).__name__}; pass a list of numbers, a dict with 'values' "
                          "(and 'dates'), or a table with date and value columns")

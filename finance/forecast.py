@@ -352,6 +352,10 @@ class Forecaster(TaskModel):
     def predict(self, inputs: Any, batch_size: int | None = None) -> list[dict[str, Any]]:
         """Forecast each series (`{values, dates?, id?}`, list of numbers, or a date/value table) `horizon` steps ahead.
 
+        Each record's `id` is its series' own (a dict's "id", a table's id column, a file's stem on the CLI); a series
+        without one is `series_N`, N its position in `inputs` counted from 1 as errors count them ("input 2: ...");
+        one series or table alone is input 1. No inputs give `[]`.
+
         >>> Forecaster().predict([[1.0, 2.0]])
         Traceback (most recent call last):
         core.errors.NotFittedError: this Forecaster is not fitted; call fit() or load() first
@@ -359,8 +363,10 @@ class Forecaster(TaskModel):
         self._require()
         if hasattr(inputs, "columns") or isinstance(inputs, dict):
             inputs = [inputs]
-        if not isinstance(inputs, (list, tuple)) or not inputs:
-            raise InputError("predict takes a non-empty list of series")
+        if not isinstance(inputs, (list, tuple)):
+            raise InputError("predict takes a list of series")
+        if not inputs:  # nothing to forecast: no records, as every task answers
+            return []
         records = []
         for index, item in enumerate(inputs):
             series, forecasts, ours, scale = self._forecast_one(item, index)

@@ -217,6 +217,18 @@ def test_explain_decomposes_the_forecast(fitted):
     assert explanation["units"] == "log-return"
 
 
+def test_unnamed_series_number_from_1_as_their_errors_do(fitted):
+    walk = random_walk(60, seed=2)
+    values = walk["value"].to_list()
+    records = fitted.predict([values, {"values": values, "id": "mine"}, {"values": values}, walk.drop("id"), walk])
+    assert [r["id"] for r in records] == ["series_1", "mine", "series_3", "series_4", "demo"]
+    assert fitted.predict(walk.drop("id"))[0]["id"] == "series_1"  # one table alone is input 1
+    assert fitted.predict({"values": values})[0]["id"] == "series_1"
+    with pytest.raises(InputError, match="input 2: .*'series_2'"):  # the error and the id count alike
+        fitted.predict([values, [1.0, 2.0]])
+    assert fitted.predict([]) == []
+
+
 def test_predict_frame_with_list_column(fitted):
     frame = pl.DataFrame({"values": [random_walk(40, seed=s)["value"].to_list() for s in range(2)]})
     scored = fitted.predict_frame(frame)
