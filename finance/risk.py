@@ -884,14 +884,18 @@ class RiskScorer(TaskModel):
     def predict(self, inputs: Any, batch_size: int | None = None) -> list[dict[str, Any]]:
         """PD (calibrated probability of default), score (points on the card's scale), a risk band and `warnings` (a
         list: each categorical value the model never saw in training, and how it was scored) per applicant, after its
-        id (`core.protocols.with_ids`): `index` in a list of dicts, `row` in a table (from 1), or `id` from an id
-        column or a dict's "id".
+        id (`core.protocols.with_ids`): `index` in a list of dicts (one dict: a list of one), `row` in a table (from 1),
+        or `id` from an id column or a dict's "id". No inputs (`[]`, a table without rows) give `[]`.
 
         >>> load().predict([{"id": "a7", "Income": 130, "Home": "owner"}])[0]["id"]  # doctest: +SKIP
         'a7'
         """
-        if not isinstance(inputs, (list, tuple)):  # pandas, lazy, a dict: one polars table, converted once
+        if isinstance(inputs, dict) and not any(isinstance(v, (list, tuple, np.ndarray)) for v in inputs.values()):
+            inputs = [inputs]  # one applicant numbers as a list of one (index 1); a dict of columns stays a table
+        if not isinstance(inputs, (list, tuple)):  # pandas, lazy, a dict of columns: one polars table, converted once
             inputs = as_polars(inputs)
+        if len(inputs) == 0:  # nothing to score: no records, as every task answers
+            return []
         return with_ids(inputs, self.predict_table(inputs).to_dicts())
 
     def predict_table(self, inputs: Any):

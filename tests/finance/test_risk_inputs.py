@@ -39,7 +39,10 @@ def test_every_record_starts_with_its_inputs_id(model, data):
     named = frame.with_columns(ID=pl.Series(["k1", "k2", "k3"]))
     assert [r["id"] for r in model.predict(named)] == ["k1", "k2", "k3"]
     assert [r["id"] for r in model.predict([{**r, "id": 70 + i} for i, r in enumerate(rows)])] == [70, 71, 72]
-    assert [list(r) for r in model.predict(rows[0])] == [["row", *SCORES]]  # one applicant's dict: a table of one row
+    assert model.predict(rows[0]) == model.predict(rows[:1]) == [{"index": 1, **scores[0]}]  # one dict: a list of one
+    assert model.predict({"id": "k9", **rows[0]})[0]["id"] == "k9"
+    assert [r["row"] for r in model.predict({k: [v] * 2 for k, v in rows[0].items()})] == [1, 2]  # a dict of columns
+    assert model.predict([]) == model.predict(()) == model.predict(frame.head(0)) == []  # as every task answers
 
 
 def test_the_callers_ids_win_over_the_batchs_own(model, data):
