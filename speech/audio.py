@@ -17,7 +17,7 @@ from core.errors import InputError
 
 __all__ = ["SAMPLE_RATE_HZ", "AUDIO_SUFFIXES", "load_audio", "decode_audio", "AudioTooLong", "stream_audio",
            "audio_duration_seconds", "loudness", "audio_warnings", "to_mono", "resample", "is_audio_path", "wav_truncation",
-           "truncation_warning", "AudioBytes", "read_file_object"]
+           "truncation_warning", "AudioBytes", "read_file_object", "is_array_and_rate"]
 
 SAMPLE_RATE_HZ = 16_000  # every model sees 16 kHz mono float32 in [-1, 1]
 SOUNDFILE_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".au", ".opus", ".w64", ".caf"}
@@ -216,6 +216,24 @@ def audio_duration_seconds(source: Any) -> float:
     return len(samples) / float(rate)
 
 
+def is_array_and_rate(value: Any) -> bool:
+    """Whether a tuple is one recording as `(array, sample_rate)`: samples (an array, or a list of numbers) and a whole
+    number of hertz. Any other tuple, ("a.wav", "b.wav") say, is a sequence of inputs, as a list is.
+
+    >>> is_array_and_rate((np.zeros(4), 8000)), is_array_and_rate(("a.wav", "b.wav")), is_array_and_rate((np.zeros(4), True))
+    (True, False, False)
+    """
+    import numbers
+
+    if not isinstance(value, tuple) or len(value) != 2:
+        return False
+    samples, rate = value
+    array_like = isinstance(samples, np.ndarray) or hasattr(samples, "__array__") or (
+        isinstance(samples, list) and all(isinstance(x, numbers.Real) for x in samples[:16]))
+    whole = isinstance(rate, numbers.Integral) or (isinstance(rate, numbers.Real) and float(rate).is_integer())
+    return array_like and whole and not isinstance(rate, (bool, np.bool_))
+
+
 def _array_input(source: Any) -> tuple[np.ndarray, int]:
     if isinstance(source, dict):
         array = source.get("array", source.get("audio"))
@@ -223,8 +241,11 @@ def _array_input(source: Any) -> tuple[np.ndarray, int]:
         if array is None:
             raise InputError("an audio dict needs 'array' and 'sampling_rate' keys")
         return np.asarray(array), int(rate)
-    if isinstance(source, tuple) and len(source) == 2 and np.isscalar(source[1]):
+    if is_array_and_rate(source):
         return np.asarray(source[0]), int(source[1])
+    if isinstance(source, tuple):
+        raise InputError(f"a tuple is one recording only as (array, sample_rate), got a tuple of {len(source)} "
+                         f"({', '.join(type(x).__name__ for x in source[:4])}); pass several inputs as a list")
     return np.asarray(source), SAMPLE_RATE_HZ
 
 

@@ -25,8 +25,8 @@ from core.registry import missing_model_message
 from speech import _backends, _builtins
 from speech._data import read_speech_data
 from speech.audio import (AUDIO_SUFFIXES, MAX_LOAD_SECONDS, SAMPLE_RATE_HZ, AudioTooLong, audio_duration_seconds,
-                          audio_warnings, decode_audio, load_audio, read_file_object, resample, stream_audio,
-                          truncation_warning)
+                          audio_warnings, decode_audio, is_array_and_rate, load_audio, read_file_object, resample,
+                          stream_audio, truncation_warning)
 
 __all__ = ["SpeechRecognizer", "load", "normalize_text", "target_text", "language_code", "NORMALISATION"]
 
@@ -663,8 +663,8 @@ def _as_inputs(inputs: Any) -> list[Any]:
     """
     if inputs is None:
         raise InputError(f"predict needs audio, got None; pass {ACCEPTED}")
-    if isinstance(inputs, (str, Path, bytes, bytearray, memoryview, np.ndarray, dict, tuple)):
-        return [inputs]
+    if isinstance(inputs, (str, Path, bytes, bytearray, memoryview, np.ndarray, dict)) or is_array_and_rate(inputs):
+        return [inputs]  # one recording; any other tuple is a sequence of inputs, as a list is
     import polars as pl
 
     if isinstance(inputs, (pl.DataFrame, pl.LazyFrame)) or _is_pandas_frame(inputs):

@@ -305,3 +305,17 @@ def test_cli_a_non_audio_file_says_it_was_read_as_a_manifest(tmp_path, monkeypat
     code, records, err = _cli_records(monkeypatch, tmp_path, notes, capsys)
     assert code == 2 and not records and "Traceback" not in err
     assert "notes.txt is not an audio file (.txt), so it was read as a manifest of audio paths" in err
+
+
+def test_a_tuple_of_inputs_is_a_sequence_like_a_list_and_only_array_and_rate_is_one_recording(model, tmp_path):
+    import numpy as np
+
+    first, second = write_wav(tmp_path / "a.wav", tone(1.5)), write_wav(tmp_path / "b.wav", tone(0.5))
+    records = model.predict((str(first), str(second)))  # was "invalid literal for int()": read as (array, rate)
+    assert [(r["path"], r["text"]) for r in records] == [(str(first), "1.5 s"), (str(second), "0.5 s")]
+    three = model.predict((str(first), str(second), str(first)))  # was "the audio array has dtype <U12"
+    assert [r["text"] for r in three] == ["1.5 s", "0.5 s", "1.5 s"]
+    assert [r["text"] for r in model.predict((tone(1.0), tone(0.5)))] == ["1.0 s", "0.5 s"]  # two arrays
+    for pair in [(tone(1.0, 8000, 300.0), 8000), (tone(1.0, 8000, 300.0), np.int64(8000)),
+                 (list(tone(1.0, 8000, 300.0)), 8000)]:
+        assert [r["text"] for r in model.predict(pair)] == ["1.0 s"]  # (array, sample_rate): one recording
