@@ -338,8 +338,14 @@ class SpeechRecognizer(TaskModel):
                 "empty_transcripts": sum(1 for t in texts if not t)}
 
     def frame_inputs(self, batch: Any, columns: Any = None) -> list[Any]:
-        """The audio column (default "audio") of a polars batch as predict inputs."""
-        column = columns if isinstance(columns, str) else (columns[0] if columns else "audio")
+        """The audio column of a polars batch as predict inputs: `columns`, else the first of AUDIO_COLUMNS ("audio",
+        then "path") the table has, as `predict(table)` reads it."""
+        column = columns if isinstance(columns, str) else (columns[0] if columns else None)
+        if column is None:
+            column = next((c for c in AUDIO_COLUMNS if c in batch.columns), None)
+            if column is None:
+                raise InputError(f"the table has no 'audio' column (audio files, bytes or arrays) nor a 'path' column; "
+                                 f"it has: {', '.join(batch.columns[:30])}. Pass columns=<name>")
         if column not in batch.columns:
             raise InputError(f"the table has no {column!r} column of audio paths; pass columns=<name>")
         return batch[column].to_list()

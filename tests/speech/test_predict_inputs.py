@@ -319,3 +319,16 @@ def test_a_tuple_of_inputs_is_a_sequence_like_a_list_and_only_array_and_rate_is_
     for pair in [(tone(1.0, 8000, 300.0), 8000), (tone(1.0, 8000, 300.0), np.int64(8000)),
                  (list(tone(1.0, 8000, 300.0)), 8000)]:
         assert [r["text"] for r in model.predict(pair)] == ["1.0 s"]  # (array, sample_rate): one recording
+
+
+def test_predict_frame_falls_back_to_a_path_column_as_predict_does(model, clip):
+    import polars as pl
+
+    table = pl.DataFrame({"path": [str(clip)]})  # was "the table has no 'audio' column"
+    scored = model.predict_frame(table)
+    assert scored["path"].to_list() == [str(clip)] and scored["text"].to_list() == ["1.5 s"]
+    assert scored["text"].to_list() == [r["text"] for r in model.predict(table)]
+    both = model.predict_frame(pl.DataFrame({"audio": [str(clip)], "path": ["elsewhere.wav"]}))
+    assert both["text"].to_list() == ["1.5 s"]  # "audio" first, as predict reads it
+    with pytest.raises(InputError, match="no 'audio' column .* nor a 'path' column; it has: file"):
+        model.predict_frame(pl.DataFrame({"file": [str(clip)]}))
