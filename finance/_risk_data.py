@@ -157,7 +157,41 @@ def _target_strings(series) -> list[str | None]:
         return [None if (v is None or math.isnan(v)) else normalise_label(v) for v in values.tolist()]
     if series.dtype == pl.String:
         return [None if v is None or v.strip().lower() in NULL_WORDS else v.strip() for v in series.to_list()]
+    if series.dtype == pl.Boolean:  # true / false, as the data writes them (not 1 / 0)
+        return [None if v is None else ("true" if v else "false") for v in series.to_list()]
     return [None if v is None else normalise_label(v) for v in series.to_list()]
+
+
+def _flag_word(value: str) -> str | None:
+    """'true' / 'false' for any spelling of a yes/no flag word or 1 / 0, else None."""
+    return {"true": "true", "1": "true", "false": "false", "0": "false"}.get(value.strip().lower())
+
+
+def _target_value(positive: Any, distinct: list[str]) -> str:
+    """`positive` as the value of a target with values `distinct` it names: itself, or for a true/false target any
+    spelling of true / false (True, TRUE, 1 / 0). A value it does not name comes back normalised, for the refusal.
+
+    >>> _target_value("True", ["false", "true"]), _target_value(1, ["false", "true"]), _target_value("2", ["1", "2"])
+    ('true', 'true', '2')
+    """
+    text = normalise_label(positive)
+    if text in distinct or not distinct or not all(d.lower() in ("true", "false") for d in distinct):
+        return text
+    word = _flag_word(text)
+    return next((d for d in distinct if d.lower() == word), text)
+
+
+def _flag_aliases(label_map: dict[str, str]) -> dict[str, int]:
+    """The model's labels (1 = default) and, when they are a true/false or 1/0 flag, the other spelling of each: a
+    model trained on a true/false target evaluates data coded 1/0 and the reverse (models saved before Boolean targets
+    read as true/false hold 1/0)."""
+    known = {label_map["positive"]: 1, label_map["negative"]: 0}
+    words = {_flag_word(label) for label in known}
+    if words == {"true", "false"}:
+        for label, flag in list(known.items()):
+            for spelling in ("true", "1") if _flag_word(label) == "true" else ("false", "0"):
+                known.setdefault(spelling, flag)
+    return known
 
 
 def label_map_for(series, positive: str | None = None) -> dict[str, str]:
@@ -178,12 +212,13 @@ def label_map_for(series, positive: str | None = None) -> dict[str, str]:
         raise InputError(f"target column {series.name!r} has {len(distinct)} distinct values ({', '.join(distinct[:8])}); "
                          "credit risk needs a binary default flag (e.g. 0/1, good/bad)")
     if positive is not None:
-        positive = normalise_label(positive)
+        positive = _target_value(positive, distinct)
         if positive not in distinct:
             raise InputError(f"positive_label {positive!r} is not a value of {series.name!r} ({', '.join(distinct)})")
         rule = "set by positive_label"
     elif set(distinct) in ({"0", "1"}, {"False", "True"}, {"false", "true"}):
-        positive, rule = [d for d in distinct if d in {"1", "True", "true"}][0], "0/1 flag: 1 is default"
+        positive = [d for d in distinct if d in {"1", "True", "true"}][0]
+        rule = "0/1 flag: 1 is default" if positive == "1" else f"true/false flag: {positive} is default"
     elif [d for d in distinct if d.lower() in BAD_WORDS]:
         positive, rule = [d for d in distinct if d.lower() in BAD_WORDS][0], "named value taken as default"
     elif set(distinct) == {"1", "2"}:
@@ -209,7 +244,7 @@ def encode_target(series, label_map: dict[str, str], positive_label: Any = None)
         raise InputError(f"target column {series.name!r} has {missing} missing value(s); drop those rows or fill them")
     distinct = sorted(set(values))
     if positive_label is not None:
-        positive = normalise_label(positive_label)
+        positive = _target_value(positive_label, distinct)
         if positive not in distinct:
             raise InputError(f"positive_label {positive!r} is not a value of {series.name!r} ({', '.join(distinct[:8])})")
         if len(distinct) > 2:
@@ -217,7 +252,7 @@ def encode_target(series, label_map: dict[str, str], positive_label: Any = None)
                              "with positive_label it must hold that value (default) and one other (not default)")
         known = {d: int(d == positive) for d in distinct}
     else:
-        known = {label_map["positive"]: 1, label_map["negative"]: 0}
+        known = _flag_aliases(label_map)
     unknown = [v for v in distinct if v not in known]
     if unknown:
         raise InputError(f"target column {series.name!r} holds {', '.join(unknown[:5])}; this model knows only "

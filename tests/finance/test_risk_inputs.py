@@ -79,3 +79,31 @@ def test_evaluate_reads_the_datas_own_default_flag_when_told_which_value_it_is(d
     assert main(["evaluate", "finance.risk", "--model", str(saved), "--data", str(path), "--json"]) == 2
     assert main(["evaluate", "finance.risk", "--model", str(saved), "--data", str(path), "--json",
                  "--option", "positive_label=1"]) == 0
+
+
+def test_a_true_false_target_reads_as_true_false_and_takes_any_spelling(data, tmp_path):
+    from core.cli import main
+    from core.errors import InputError
+    from finance._risk_data import encode_target, label_map_for
+
+    flags = data.with_columns(default=pl.col("default") == 1)  # a Boolean column, as a CSV's true/false reads
+    path = tmp_path / "flags.csv"
+    flags.write_csv(path)
+    assert RiskScorer.read_data(path).frame["default"].dtype == pl.Boolean
+    assert RiskScorer.check_data(path)["label_map"]["positive"] == "true"  # was '1' of '0, 1'
+    for spelling in ("true", "True", "TRUE", True, 1):
+        assert label_map_for(flags["default"], spelling)["positive"] == "true"
+    assert label_map_for(flags["default"], "False")["positive"] == "false"
+    with pytest.raises(InputError, match=r"positive_label 'maybe' is not a value of 'default' \(false, true\)"):
+        label_map_for(flags["default"], "maybe")
+    model = RiskScorer().fit(RiskScorer.read_data(path, positive_label="True"), config=fast(family="gbm"))
+    assert {k: model.card["label_map"][k] for k in ("positive", "negative")} == {"positive": "true", "negative": "false"}
+    expected = model.evaluate(flags)["metrics"]
+    assert model.evaluate(data)["metrics"] == expected  # 1/0 data on a true/false model: the same flag
+    assert model.evaluate(flags.with_columns(default=~pl.col("default")), positive_label="false")["metrics"] == expected
+    old = {"positive": "1", "negative": "0"}  # a model saved before, trained on the same column read as 1/0
+    assert encode_target(flags["default"], old).tolist() == data["default"].to_list()
+    saved = model.save(tmp_path / "model")
+    assert main(["evaluate", "finance.risk", "--model", str(saved), "--data", str(path), "--json",
+                 "--option", "positive_label=true"]) == 0
+    assert main(["check-data", "finance.risk", str(path), "--option", "positive_label=TRUE"]) == 0
