@@ -9,7 +9,12 @@ from typing import Any, Iterable
 
 from core.artifacts import card_mismatch
 
-__all__ = ["card_mismatch", "check_label_names", "check_preprocessing", "head_outputs"]
+__all__ = ["card_mismatch", "check_label_names", "check_preprocessing", "match_preprocessing", "head_outputs"]
+
+PREPROCESSING_KEYS = ("input_size", "interpolation", "mean", "std", "crop_pct", "crop_mode")  # timm's data config
+INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "box", "hamming", "lanczos")  # timm's str_to_interp_mode names
+CROP_MODES = ("center", "squash", "border")  # timm's transforms_imagenet_eval
+CROP_PCT_MAX = 2.0  # timm's own models use 0.8 to 1.15: the resized side is the input side / crop_pct
 
 
 def check_label_names(path: Path, labels: Any, outputs: int, head: str = "head",
@@ -33,7 +38,8 @@ def check_label_names(path: Path, labels: Any, outputs: int, head: str = "head",
 
 def check_preprocessing(path: Path, preprocessing: Any, channels: int | None = None) -> None:
     """The card's `preprocessing`: input_size (channels, height, width), mean and std (1 or `channels` finite numbers
-    each, std > 0); `channels` is what the network's first convolution reads."""
+    each, std > 0), and where given interpolation, crop_pct and crop_mode as timm's transforms take them; `channels` is
+    what the network's first convolution reads."""
     if preprocessing is None:
         return
     if not isinstance(preprocessing, dict):
@@ -52,6 +58,55 @@ def check_preprocessing(path: Path, preprocessing: Any, channels: int | None = N
     if not all(v > 0 for v in preprocessing["std"]):
         raise card_mismatch(path, f"its preprocessing.std {preprocessing['std']} has a value <= 0 (pixels are divided "
                                   "by it)")
+    interpolation = preprocessing.get("interpolation", "bilinear")
+    if interpolation not in INTERPOLATIONS:
+        raise card_mismatch(path, f"its preprocessing.interpolation {_quoted(interpolation)} is not one of "
+                                  f"{', '.join(INTERPOLATIONS)}")
+    crop_pct = preprocessing.get("crop_pct")
+    if crop_pct is not None and not (_finite(crop_pct) and 0 < crop_pct <= CROP_PCT_MAX):
+        raise card_mismatch(path, f"its preprocessing.crop_pct {_quoted(crop_pct)} is not a number above 0 and at most "
+                                  f"{CROP_PCT_MAX:g} (the share of the resized image kept by the centre crop)")
+    crop_mode = preprocessing.get("crop_mode")
+    if crop_mode is not None and crop_mode not in CROP_MODES:
+        raise card_mismatch(path, f"its preprocessing.crop_mode {_quoted(crop_mode)} is not one of {', '.join(CROP_MODES)}")
+
+
+def match_preprocessing(path: Path, preprocessing: dict[str, Any], saved: Any) -> dict[str, Any]:
+    """The card's (checked) `preprocessing` against `saved`, the `pretrained_cfg` of timm's config.json beside it (both
+    written by save() from one data config; config.json is hashed, card.json cannot be): a value that differs is
+    `card_mismatch`, a key only config.json holds is taken from it. Keys config.json lacks (older folders) are not
+    compared. A single mean / std value matches the same value repeated per channel (timm writes it so).
+
+    >>> match_preprocessing(Path("m"), {"mean": [0.5], "crop_pct": 1.0}, {"mean": [0.5, 0.5, 0.5], "crop_pct": 1.0,
+    ...                                                                    "crop_mode": "center"})
+    {'mean': [0.5], 'crop_pct': 1.0, 'crop_mode': 'center'}
+    >>> match_preprocessing(Path("m"), {"crop_pct": 0.3}, {"crop_pct": 1.0})
+    Traceback (most recent call last):
+    core.errors.UnsafeArtifactError: m: card.json does not match the weights beside it: its preprocessing.crop_pct 0.3 differs from the 1.0 of config.json beside it (the pretrained_cfg timm reads). The card was edited or the folder mixes two models; restore its card.json, or re-save the model with save()
+    """
+    if not isinstance(saved, dict):
+        return preprocessing
+    matched = dict(preprocessing)
+    for key in PREPROCESSING_KEYS:
+        if key not in saved:
+            continue
+        if key not in matched:
+            matched[key] = saved[key]
+        elif not _same(matched[key], saved[key], repeat=key in {"mean", "std"}):
+            raise card_mismatch(path, f"its preprocessing.{key} {_quoted(matched[key])} differs from the "
+                                      f"{_quoted(saved[key])} of config.json beside it (the pretrained_cfg timm reads)")
+    return matched
+
+
+def _same(card: Any, saved: Any, repeat: bool = False) -> bool:
+    """Equal values: numbers to float precision, lists / tuples alike; with `repeat`, one number equals it repeated."""
+    if isinstance(card, (list, tuple)) and isinstance(saved, (list, tuple)):
+        if repeat and len(card) == 1 and len(saved) > 1:
+            card = list(card) * len(saved)
+        return len(card) == len(saved) and all(_same(a, b) for a, b in zip(card, saved))
+    if _finite(card) and _finite(saved):
+        return math.isclose(card, saved, rel_tol=1e-6, abs_tol=1e-9)
+    return type(card) is type(saved) and card == saved
 
 
 def head_outputs(expected: dict[str, Any], saved: dict[str, Any], labels: int) -> int | None:

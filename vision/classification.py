@@ -29,7 +29,7 @@ from core.evaluate import bars_plot, confusion_plot, metric_card, metric_with_ci
 from core.protocols import TaskModel, check_batch_size, iter_batches, with_ids
 from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
-from vision._cards import card_mismatch, check_label_names, check_preprocessing
+from vision._cards import card_mismatch, check_label_names, check_preprocessing, match_preprocessing
 from vision._images import (ACCEPTED, BATCH_UNIT, decode_images, frame_image_column, frame_items,
                             image_list, is_table, read_image_inputs)
 
@@ -222,19 +222,26 @@ class ImageClassifier(TaskModel):
     @classmethod
     def load_folder(cls, path: Path, device: str = "auto", **options: Any) -> "ImageClassifier":
         """A folder written by save(); its card must agree with its network (label_names: one distinct name per
-        output; preprocessing: input_size, mean and std it can be fed with), else `UnsafeArtifactError`."""
+        output; preprocessing: input_size, mean and std it can be fed with, interpolation / crop_pct / crop_mode timm
+        takes, each as config.json's pretrained_cfg says), else `UnsafeArtifactError`."""
         card = read_card(path, task=cls.task)
         try:
             network = timm.create_model("local-dir:" + str(Path(path).resolve()), pretrained=True)
         except Exception as error:  # timm raises several error types on a broken folder
             raise InputError(f"{path} holds no loadable timm model (config.json + model.safetensors): {error}") from error
         check_label_names(Path(path), card.get("label_names"), network.num_classes)
-        _check_timm_label_names(Path(path), card["label_names"])
+        config = _timm_config(Path(path))
+        _check_timm_label_names(Path(path), card["label_names"], config)
         first = next((m for m in network.modules() if isinstance(m, torch.nn.Conv2d)), None)
-        check_preprocessing(Path(path), card.get("preprocessing"), first.in_channels if first is not None else None)
+        channels = first.in_channels if first is not None else None
+        preprocessing = card.get("preprocessing")
+        check_preprocessing(Path(path), preprocessing, channels)
+        if preprocessing is not None:  # what runs is what config.json (hashed, read by timm alone) says
+            preprocessing = match_preprocessing(Path(path), preprocessing, config.get("pretrained_cfg"))
+            check_preprocessing(Path(path), preprocessing, channels)
         info = {k: card[k] for k in ("description", "trained_on", "metrics", "metrics_note", "training_data_hash", "config", "recipe",
                                       "base_model", "train_seconds") if k in card}
-        return cls._ready(network, card["label_names"], card.get("preprocessing"), card.get("model", Path(path).name), info, device)
+        return cls._ready(network, card["label_names"], preprocessing, card.get("model", Path(path).name), info, device)
 
     @classmethod
     def load_hub(cls, name: str, device: str = "auto", **options: Any) -> "ImageClassifier":
@@ -665,15 +672,19 @@ class ImageClassifier(TaskModel):
                 "input_size": list(self.data_config["input_size"]), **self.info}
 
 
-def _check_timm_label_names(path: Path, labels: list[str]) -> None:
-    """The card's label_names against those timm's config.json beside them names (save() writes both): a card whose
-    labels were renamed, the count kept, would otherwise load and mislabel every prediction."""
+def _timm_config(path: Path) -> dict[str, Any]:
+    """timm's config.json in a saved folder, or {} when it holds no mapping (timm has just read it: nothing to compare)."""
     try:
         config = json.loads((path / "config.json").read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return  # timm has just read it; a config it cannot hold label names in has none to compare
-    if not isinstance(config, dict):
-        return
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
+def _check_timm_label_names(path: Path, labels: list[str], config: dict[str, Any] | None = None) -> None:
+    """The card's label_names against those timm's config.json beside them names (save() writes both): a card whose
+    labels were renamed, the count kept, would otherwise load and mislabel every prediction."""
+    config = _timm_config(path) if config is None else config
     pretrained = config.get("pretrained_cfg") if isinstance(config.get("pretrained_cfg"), dict) else {}
     saved = config.get("label_names", pretrained.get("label_names"))
     if saved is not None and saved != labels:

@@ -311,8 +311,10 @@ def _edited_copy(saved: Path, folder: Path, **changes) -> Path:
     shutil.copytree(saved, folder)
     card = json.loads((folder / "card.json").read_text())
     for key, value in changes.items():
-        if key in {"mean", "std", "input_size"}:
+        if key in {"mean", "std", "input_size", "interpolation", "crop_pct", "crop_mode"}:
             card["preprocessing"][key] = value
+        elif key == "drop":
+            card["preprocessing"].pop(value)
         else:
             card[key] = value
     (folder / "card.json").write_text(json.dumps(card))
@@ -348,13 +350,65 @@ def test_a_card_that_does_not_match_its_network_is_refused_at_load(tiny, tmp_pat
 
 
 def test_a_single_std_still_loads(tiny, tmp_path):
+    """One mean / std for every channel (timm writes it repeated per channel in config.json) loads as saved."""
+    from vision.classification import ImageClassifier
+
+    model, data, _ = tiny
+    single = ImageClassifier(model.network, model.label_names, {**model.data_config, "mean": (0.5,), "std": (0.25,)},
+                             device="cpu")
+    single._to_device()
+    loaded = ImageClassifier.load(single.save(tmp_path / "saved"), device="cpu")
+    assert loaded.data_config["mean"] == [0.5] and loaded.data_config["std"] == [0.25]
+    record = loaded.predict([data / "cat" / "0.png"])[0]
+    assert record == single.predict([data / "cat" / "0.png"])[0] and np.isfinite(record["score"])
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"crop_pct": 0.3}, r"preprocessing.crop_pct 0.3 differs from the 1.0 of config.json beside it"),
+    ({"input_size": [3, 48, 48]}, r"preprocessing.input_size \[3, 48, 48\] differs from the \[3, 32, 32\] of config.json"),
+    ({"mean": [0.1, 0.2, 0.3]}, r"preprocessing.mean \[0.1, 0.2, 0.3\] differs from the \[0.5, 0.5, 0.5\]"),
+    ({"std": [0.3]}, r"preprocessing.std \[0.3\] differs from the \[0.5, 0.5, 0.5\]"),
+    ({"interpolation": "nearest"}, r"preprocessing.interpolation 'nearest' differs from the 'bilinear'"),
+    ({"crop_mode": "squash"}, r"preprocessing.crop_mode 'squash' differs from the 'center'"),
+    ({"interpolation": "bogus"}, r"preprocessing.interpolation 'bogus' is not one of nearest, bilinear, bicubic"),
+    ({"interpolation": None}, r"preprocessing.interpolation None is not one of"),
+    ({"crop_pct": -1}, r"preprocessing.crop_pct -1 is not a number above 0"),
+    ({"crop_pct": "abc"}, r"preprocessing.crop_pct 'abc' is not a number above 0"),
+    ({"crop_pct": float("nan")}, r"preprocessing.crop_pct nan is not a number above 0"),
+    ({"crop_mode": "bogus"}, r"preprocessing.crop_mode 'bogus' is not one of center, squash, border"),
+], ids=["crop-0.3", "size", "mean", "std", "nearest", "squash", "bogus-interpolation", "null-interpolation",
+        "crop-negative", "crop-text", "crop-nan", "bogus-crop-mode"])
+def test_preprocessing_the_card_alone_changes_is_refused_at_load(tiny, tmp_path, changes, message):
+    """card.json's preprocessing is what predict runs, config.json (hashed) holds the pretrained_cfg it was saved with:
+    crop_pct 0.3, another size, mean or interpolation loaded and changed every score; 'bogus' loaded and predict
+    raised timm's KeyError, crop_pct -1 a ValueError, 'abc' a TypeError; crop_mode 'bogus' was taken."""
+    from core.errors import UnsafeArtifactError
+    from vision.classification import ImageClassifier
+
+    model, _, _ = tiny
+    saved = model.save(tmp_path / "saved")
+    with pytest.raises(UnsafeArtifactError, match="card.json does not match the weights beside it: its " + message):
+        ImageClassifier.load(_edited_copy(saved, tmp_path / "edited", **changes), device="cpu")
+
+
+def test_preprocessing_the_card_lacks_is_taken_from_config_json(tiny, tmp_path):
+    """A key only config.json holds is what timm alone would use: crop_pct 1.0, not timm's 0.875 default."""
     from vision.classification import ImageClassifier
 
     model, data, _ = tiny
     saved = model.save(tmp_path / "saved")
-    edited = ImageClassifier.load(_edited_copy(saved, tmp_path / "edited", mean=[0.5], std=[0.25]), device="cpu")
-    record = edited.predict([data / "cat" / "0.png"])[0]
-    assert record["label"] in {"cat", "dog"} and np.isfinite(record["score"])
+    loaded = ImageClassifier.load(_edited_copy(saved, tmp_path / "edited", drop="crop_pct"), device="cpu")
+    assert loaded.data_config["crop_pct"] == 1.0
+    assert loaded.predict([data / "cat" / "0.png"]) == model.predict([data / "cat" / "0.png"])
+
+
+def test_a_config_json_without_preprocessing_leaves_the_card_to_say_it(tmp_path):
+    """Older or hand-built folders: nothing in config.json to compare, the card's checked values are used."""
+    from vision._cards import match_preprocessing
+
+    card = {"input_size": [3, 32, 32], "mean": [0.5], "std": [0.5], "crop_pct": 0.9}
+    assert match_preprocessing(tmp_path, card, None) == card
+    assert match_preprocessing(tmp_path, card, {"num_classes": 2}) == card
 
 
 @pytest.mark.parametrize("labels", [["kitten", "puppy"], ["dog", "cat"]], ids=["renamed", "swapped"])
