@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,10 +90,11 @@ def _head(path: Path, size: int = 512) -> bytes:
 
 
 def read_medical(source: Any, **options: Any) -> MedicalImage:
-    """Read a DICOM file or series folder, NIfTI file, PNG/JPEG/TIFF, or wrap an array, as a `MedicalImage`.
+    """Read a DICOM file or series folder, NIfTI file, PNG/JPEG/TIFF (a path, the file's bytes or an open binary
+    file), a PIL image, or wrap an array ((H, W), (H, W, 1|3|4) pixels, (Z, H, W) volume), as a `MedicalImage`.
 
-    >>> read_medical(np.zeros((4, 5))).array.shape
-    (4, 5)
+    >>> read_medical(np.zeros((4, 5))).array.shape, read_medical(np.zeros((4, 5, 1))).array.shape
+    ((4, 5), (4, 5))
     """
     if isinstance(source, MedicalImage):
         return source
@@ -100,8 +102,19 @@ def read_medical(source: Any, **options: Any) -> MedicalImage:
         return _from_array(source)
     if hasattr(source, "get_fdata") and hasattr(source, "affine"):  # a nibabel image object
         return _from_nifti_image(source, "array")
+    if _is_pil_image(source):  # one picture already decoded
+        return _picture(source, "image")
+    if isinstance(source, (bytes, bytearray, memoryview)):  # one encoded file, not a list of numbers
+        return _from_encoded(bytes(source), "bytes", **options)
+    if hasattr(source, "read") and not isinstance(source, (str, Path)):  # an open file: its bytes are one file
+        name = Path(str(getattr(source, "name", "") or "file object")).name
+        data = "" if isinstance(source, io.TextIOBase) else source.read()
+        if isinstance(data, str):
+            raise InputError(f"{name} was opened as text; open it in binary mode (open(path, 'rb')) or pass its path")
+        return _from_encoded(bytes(data), name, **options)
     if not isinstance(source, (str, Path)):
-        raise InputError(f"cannot read a medical image from {type(source).__name__}; pass a path or a numpy array")
+        raise InputError(f"cannot read a medical image from {type(source).__name__}; pass a path, the file's bytes, "
+                         "a PIL image or a numpy array")
     path = require_path(source, "image, DICOM or NIfTI file")
     if path.is_dir():
         return read_dicom_series(path)
@@ -121,8 +134,60 @@ def read_medical(source: Any, **options: Any) -> MedicalImage:
     raise InputError(f"{path.name} is not a DICOM, NIfTI or image file; use .dcm, .nii/.nii.gz, .png or .jpg")
 
 
+def _is_pil_image(source: Any) -> bool:
+    image_module = sys.modules.get("PIL.Image")  # a PIL image means PIL is imported already
+    return image_module is not None and isinstance(source, image_module.Image)
+
+
+# largest decompressed .nii.gz read from bytes: a gzip bomb stops here, not in memory
+MAX_DECOMPRESSED_BYTES = 4 << 30
+
+
+def _from_encoded(data: bytes, name: str, **options: Any) -> MedicalImage:
+    """One encoded file held in memory (bytes or an open file): PNG/JPEG/TIFF..., DICOM or NIfTI (.nii, .nii.gz),
+    told apart by their first bytes."""
+    if not data:
+        raise InputError(f"{name} is empty (0 bytes)")
+    # the DICM marker first: a DICOM preamble may itself be another format's header (DICOM-TIFF dual files)
+    kind = "dicom" if data[128:132] == b"DICM" else sniff_kind(data[:512])
+    if kind == "gzip":
+        import zlib
+
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            inner = inflater.decompress(data, MAX_DECOMPRESSED_BYTES)
+        except zlib.error as error:
+            raise InputError(f"{name} is gzip data that does not decompress ({error}); re-export the NIfTI file") from error
+        if inflater.unconsumed_tail:
+            raise InputError(f"{name} decompresses to over {MAX_DECOMPRESSED_BYTES >> 30} GiB; pass its path instead")
+        if sniff_kind(inner[:512]) != "nifti":
+            raise InputError(f"{name} is gzip-compressed but not a NIfTI file (.nii.gz); pass a DICOM, NIfTI or "
+                             "image file")
+        data, kind = inner, "nifti"
+    if kind == "nifti":
+        import nibabel as nib
+
+        try:
+            image = nib.Nifti1Image.from_bytes(data)
+        except Exception as error:
+            raise InputError(f"{name} is not a readable NIfTI file ({error})") from error
+        return _from_nifti_image(image, name)
+    if kind == "dicom":
+        return _dicom_image(_read_dataset(io.BytesIO(data), name), name, name, **options)
+    if kind in {"png", "jpeg", "bmp", "gif", "tiff", "webp"}:
+        from core.data.images import open_image
+
+        return _picture(open_image(data, mode=None), name)
+    with contextlib.suppress(InputError):
+        return _dicom_image(_read_dataset(io.BytesIO(data), name), name, name, **options)  # DICOM without preamble
+    raise InputError(f"{name} is not a DICOM, NIfTI or image file (PNG, JPEG, TIFF...) as far as its first bytes "
+                     "tell; pass the file's path")
+
+
 def _from_array(array: np.ndarray) -> MedicalImage:
     array = np.asarray(array)
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]  # (H, W, 1): one grey channel, not H slices of W x 1 pixels
     if array.ndim == 3 and array.shape[-1] in (3, 4) and array.shape[0] > 4:
         array = array[..., :3].mean(axis=-1)  # (H, W, C) colour picture -> grey
     if array.ndim not in (2, 3) or array.size == 0 or min(array.shape) == 0:
@@ -144,14 +209,20 @@ def read_picture(path: str | Path) -> MedicalImage:
     """
     from core.data.images import open_image
 
-    image = open_image(path, mode=None)
+    return _picture(open_image(path, mode=None), str(path))
+
+
+def _picture(image: Any, source: str) -> MedicalImage:
+    """A decoded PIL image as a grey `MedicalImage` (16-bit and float modes keep their values)."""
+    if image.width == 0 or image.height == 0:
+        raise InputError(f"{source} has zero width or height")
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         array = np.asarray(image, dtype=np.float32)
     elif image.mode in ("L", "1", "P", "LA", "RGB", "RGBA", "CMYK", "YCbCr"):
         array = np.asarray(image.convert("L"), dtype=np.float32)
     else:
         array = np.asarray(image.convert("L"), dtype=np.float32)
-    return MedicalImage(array, (1.0, 1.0), modality="OT", source=str(path), metadata={"mode": image.mode})
+    return MedicalImage(array, (1.0, 1.0), modality="OT", source=source, metadata={"mode": image.mode})
 
 
 def _dicom_pixels(dataset, name: str) -> np.ndarray:
@@ -183,22 +254,26 @@ def _dicom_pixels(dataset, name: str) -> np.ndarray:
     return pixels
 
 
-def _read_dataset(path: Path):
+def _read_dataset(path: Path | io.BytesIO, name: str | None = None):
+    """A pydicom Dataset from a path or an in-memory file (`name` for messages)."""
     import pydicom
     from pydicom.errors import InvalidDicomError
 
+    name = name or Path(path).name
     try:
         return pydicom.dcmread(path, force=False)
     except InvalidDicomError:
+        if isinstance(path, io.BytesIO):
+            path.seek(0)
         try:
             dataset = pydicom.dcmread(path, force=True)
         except Exception as error:
-            raise InputError(f"{path.name} is not a DICOM file ({error})") from error
+            raise InputError(f"{name} is not a DICOM file ({error})") from error
         if "SOPClassUID" not in dataset and "PixelData" not in dataset:
-            raise InputError(f"{path.name} is not a DICOM file")
+            raise InputError(f"{name} is not a DICOM file")
         return dataset
     except Exception as error:
-        raise InputError(f"{path.name} is truncated or not a valid DICOM file ({error})") from error
+        raise InputError(f"{name} is truncated or not a valid DICOM file ({error})") from error
 
 
 def _dicom_spacing(dataset) -> tuple[float, float]:
@@ -232,8 +307,11 @@ def read_dicom(path: str | Path, frame: int | None = None) -> MedicalImage:
     ('CT', (128, 128))
     """
     path = require_path(path, "DICOM file")
-    dataset = _read_dataset(path)
-    pixels = _dicom_pixels(dataset, path.name)
+    return _dicom_image(_read_dataset(path), path.name, str(path), frame)
+
+
+def _dicom_image(dataset, name: str, source: str, frame: int | None = None) -> MedicalImage:
+    pixels = _dicom_pixels(dataset, name)
     row, column = _dicom_spacing(dataset)
     frames = int(dataset.get("NumberOfFrames", 1) or 1)
     if pixels.ndim == 3 and frames > 1:
@@ -244,7 +322,7 @@ def read_dicom(path: str | Path, frame: int | None = None) -> MedicalImage:
     else:
         spacing = (row, column)
     return MedicalImage(pixels, spacing, modality=str(dataset.get("Modality", "OT")), orientation="LPS",
-                        source=str(path), metadata=_dicom_metadata(dataset))
+                        source=source, metadata=_dicom_metadata(dataset))
 
 
 def read_dicom_series(folder: str | Path) -> MedicalImage:

@@ -108,3 +108,42 @@ def test_a_one_slice_nifti_reads_as_a_2d_image(tmp_path):
              tmp_path / "one.nii.gz")
     image = io.read_nifti(tmp_path / "one.nii.gz")
     assert image.array.shape == (4, 3) and not image.is_volume and image.spacing == pytest.approx((0.7, 0.5))
+
+
+def test_a_trailing_axis_of_one_is_a_grey_channel_not_a_volume():
+    """(H, W, 1) was read as H slices of W x 1 pixels."""
+    array = np.random.default_rng(0).random((6, 5, 1))
+    image = io.read_medical(array)
+    assert image.array.shape == (6, 5) and not image.is_volume
+    assert np.array_equal(image.array, array[..., 0].astype(np.float32))
+    assert io.read_medical(np.zeros((3, 6, 5))).array.shape == (3, 6, 5)  # a volume stays one
+
+
+def test_bytes_open_files_and_pil_images_are_one_encoded_file(tmp_path):
+    """PIL images were 'not iterable', bytes were iterated ('from int'), open files refused ('from bytes')."""
+    pixels = (np.random.default_rng(1).random((9, 7)) * 255).astype(np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "a.png")
+    expected = io.read_medical(tmp_path / "a.png").array
+    with open(tmp_path / "a.png", "rb") as handle:
+        sources = [Image.open(tmp_path / "a.png"), (tmp_path / "a.png").read_bytes(),
+                   bytearray((tmp_path / "a.png").read_bytes()), handle]
+        for source in sources:
+            assert np.array_equal(io.read_medical(source).array, expected), type(source).__name__
+    dicom = get_testdata_file("CT_small.dcm")  # its preamble is a TIFF header: the DICM marker decides
+    with open(dicom, "rb") as handle:
+        assert np.array_equal(io.read_medical(handle.read()).array, io.read_medical(dicom).array)
+    volume = np.random.default_rng(2).random((4, 5, 6)).astype(np.float32)
+    for name in ("v.nii", "v.nii.gz"):
+        io.write_nifti(volume, tmp_path / name)
+        read = io.read_medical((tmp_path / name).read_bytes())
+        assert read.array.shape == (4, 5, 6) and np.allclose(read.array, io.read_medical(tmp_path / name).array)
+    with pytest.raises(InputError, match="not a DICOM, NIfTI or image file"):
+        io.read_medical(b"hello, not an image")
+    with pytest.raises(InputError, match="gzip-compressed but not a NIfTI"):
+        import gzip
+
+        io.read_medical(gzip.compress(b"hello"))
+    with pytest.raises(InputError, match="empty"):
+        io.read_medical(b"")
+    with open(tmp_path / "v.nii") as text, pytest.raises(InputError, match="binary mode"):
+        io.read_medical(text)
