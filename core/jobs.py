@@ -174,8 +174,33 @@ def _check_resume(run_dir: Path, run: dict[str, Any], resume: bool) -> None:
     if resume:  # a folder with files but no record was refused by _check_run_dir
         raise InputError(f"--resume: there is no earlier run to continue in {run_dir}; train without --resume "
                          "(or pass the --run-dir of the interrupted run)")
+    _refuse_to_drop_an_interrupted_run(run_dir, run)
     _clear_run_dir(run_dir)  # a new run: an earlier run's checkpoint left here would be resumed as this run's
     atomic_write_text(record, json.dumps(run, indent=2, sort_keys=True))
+
+
+def _refuse_to_drop_an_interrupted_run(run_dir: Path, run: dict[str, Any]) -> None:
+    """A new run (no `--resume`) may not empty a run folder that holds an interrupted run's checkpoint: hours of
+    training, which `--resume` would continue; `InputError` says how to go on, nothing is touched. A finished run's
+    leftovers (`VERTICALS_KEEP_CHECKPOINTS=1`) may go: its model was saved."""
+    record = run_dir / RUN_RECORD
+    if not record.is_file():
+        return
+    kept = sorted(p.name for p in run_dir.iterdir() if p.name not in {RUN_RECORD, "metrics.jsonl"})
+    if not kept:
+        return
+    try:
+        previous = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        previous = {}
+    if previous.get("finished"):
+        return
+    differences = _differences(previous, run) if previous else ["its run record is unreadable"]
+    which = f"another run's ({'; '.join(differences)})" if differences else "this same run's"
+    raise InputError(f"the run folder {run_dir} holds {which} interrupted training ({', '.join(kept[:4])}); a new run "
+                     "would delete it. Pass --resume to continue it" + (" with the data and config it used" if differences
+                                                                         else "") +
+                     f", choose another --run-dir, or delete {run_dir} to start over (nothing was changed)")
 
 
 def _clear_run_dir(run_dir: Path) -> None:
@@ -190,8 +215,10 @@ def _differences(previous: dict[str, Any], current: dict[str, Any]) -> list[str]
     def shown(value: Any) -> str:
         return f"{value[:12]}…" if isinstance(value, str) and len(value) > 16 else json.dumps(value)
 
+    if previous.get("task") != current.get("task"):  # another task's run: its data, options and config mean nothing here
+        return [f"task {previous.get('task')} then, {current.get('task')} now"]
     found = []
-    for key in ("task", "data_hash", "options", "base_model"):
+    for key in ("data_hash", "options", "base_model"):
         if previous.get(key) != current.get(key):
             found.append(f"{key.replace('_', ' ')}: {shown(previous.get(key))} then, {shown(current.get(key))} now")
     old_config, new_config = previous.get("config") or {}, current.get("config") or {}

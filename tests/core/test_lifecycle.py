@@ -150,6 +150,30 @@ def test_a_new_run_clears_the_checkpoints_an_earlier_run_left(demo_task, tmp_pat
     assert seen == [["run.json"]]
 
 
+def test_a_new_run_keeps_an_interrupted_runs_checkpoint(demo_task, tmp_path, monkeypatch, capsys):
+    from tests.core.fake_task import CounterModel
+
+    def interrupted(self, data, config=None, *, run_dir=None, **_):
+        (Path(run_dir) / "checkpoint.pt").write_bytes(b"step 10 of a long run")
+        raise KeyboardInterrupt
+
+    fit = CounterModel.fit
+    monkeypatch.setattr(CounterModel, "fit", interrupted)
+    data = _csv(tmp_path / "a.csv", [1, 2])
+    assert _train(DEMO, data, tmp_path / "m") == 130
+    monkeypatch.setattr(CounterModel, "fit", fit)
+    run_dir, before = tmp_path / ".m.run", (tmp_path / ".m.run" / "checkpoint.pt").read_bytes()
+    capsys.readouterr()
+    # another training pointed at that run folder used to empty it, checkpoint and all, without a word
+    assert _train(DEMO, _csv(tmp_path / "b.csv", [7, 9]), tmp_path / "other", "--run-dir", str(run_dir)) == 2
+    assert "another run's (data hash" in capsys.readouterr().err
+    assert _train(DEMO, data, tmp_path / "m") == 2  # the same command again, without --resume
+    said = capsys.readouterr().err
+    assert "this same run's interrupted training (checkpoint.pt)" in said and "Pass --resume to continue it" in said
+    assert (run_dir / "checkpoint.pt").read_bytes() == before and not (tmp_path / "other").exists()
+    assert _train(DEMO, data, tmp_path / "m", "--resume") == 0  # what the message says works
+
+
 def test_resume_without_a_run_record_is_refused(demo_task, tmp_path, capsys):
     run_dir = tmp_path / ".m.run"
     run_dir.mkdir()
