@@ -7,8 +7,10 @@ import inspect
 import itertools
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -244,10 +246,16 @@ def _run(args: argparse.Namespace) -> int:
     _check_option_keys(args, cls)
     options = _options(args)
     if args.command == "check-data":
-        report = cls.check_data(args.path, **options)
+        try:
+            report = cls.check_data(args.path, **options)
+        except InputError as error:  # --json: the one object says so too (stdout was empty)
+            if args.json:
+                print(json.dumps({"task": args.task, "path": args.path, "ok": False, "error": str(error)}))
+            raise
         print(json.dumps(report, default=str) if args.json else "\n".join(f"{k}: {v}" for k, v in report.items()))
         return 0 if report.get("ok", True) else EXIT_BAD_INPUT
     if args.command == "predict":
+        options = _engine_checked(options)
         if options.get("engine") == "dask":  # partitions scored on dask workers (core/distributed.py)
             from core.distributed import predict_with_dask
 
@@ -284,6 +292,20 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(summary, default=str) if args.json else f"saved {args.task} model to {args.out}\n{json.dumps(summary['metrics'], default=str)}")
         return 0
     raise AssertionError(args.command)
+
+
+def _engine_checked(options: dict[str, Any]) -> dict[str, Any]:
+    """`--option engine=` is local (the default) or dask, in any case and spacing; the dask engine's own options
+    (workers, scheduler, partition_size) only with it. Anything else used to run locally without a word."""
+    from core.distributed import ENGINE_OPTIONS
+
+    engine = str(options.get("engine", "local")).strip().lower()
+    if engine not in ("local", "dask"):
+        raise InputError(f"--option engine={options['engine']}: the engines are local (the default) and dask")
+    stray = [k for k in ENGINE_OPTIONS if k != "engine" and k in options]
+    if stray and engine != "dask":
+        raise InputError(f"--option {stray[0]} applies to the dask engine only: add --option engine=dask, or drop it")
+    return {**options, "engine": engine} if "engine" in options else options
 
 
 def _refuse_output_over_input(source: str, output: str | None) -> None:
@@ -343,6 +365,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0)
+    installing = threading.current_thread() is threading.main_thread()  # signal handlers live in the main thread
+    previous = _on_terminate(_terminated) if installing else None
     try:
         with reader_options(**_reader_options(args)):
             return _run(args)
@@ -352,9 +376,27 @@ def main(argv: list[str] | None = None) -> int:
     except VerticalsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as stop:  # Ctrl-C, or a SIGTERM (kill, a CI timeout, docker stop): temp files and locks go
+        terminated = isinstance(stop, Terminated)
+        print("terminated" if terminated else "interrupted", file=sys.stderr)
+        return 143 if terminated else 130
+    finally:
+        if installing:
+            _on_terminate(previous if previous is not None else signal.SIG_DFL)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program stands so that it unwinds as from Ctrl-C: every `finally` and `except
+    BaseException` that removes a temp file, a lock or an empty run folder runs."""
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
+def _on_terminate(handler: Any) -> Any:
+    """Install `handler` for SIGTERM; returns the one it replaces."""
+    return signal.signal(signal.SIGTERM, handler)
 
 
 if __name__ == "__main__":

@@ -163,3 +163,12 @@ def test_every_task_module_has_a_module_level_load(task):
 
     module = importlib.import_module(task_class(task).__module__)
     assert callable(getattr(module, "load", None)), f"{module.__name__}.load() (DESIGN: `from finance import risk; risk.load()`)"
+
+
+def test_check_data_json_prints_one_object_when_the_data_is_refused(tmp_path, capsys):
+    data = tmp_path / "one.csv"
+    data.write_text("text,label\na,1\nb,1\n")  # one class: refused by the reader
+    assert main(["check-data", "nlp.sentiment", str(data), "--json"]) == 2
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)  # stdout was empty: a script reading the report got nothing to parse
+    assert report["ok"] is False and report["task"] == "nlp.sentiment" and report["error"] in captured.err

@@ -329,6 +329,35 @@ def test_predict_output_may_not_overwrite_its_input(saved, tmp_path, capsys):
     assert main(["predict", DEMO, "--model", str(saved), "--input", str(texts), "--output", str(tmp_path / "p.jsonl")]) == 0
 
 
+def test_sigterm_unwinds_like_ctrl_c(saved, tmp_path, monkeypatch, capsys):
+    import os
+    import signal
+
+    from tests.core.fake_task import CounterModel
+
+    def killed(self, inputs, batch_size=None):  # `kill`, a CI timeout or `docker stop` in the middle of a predict
+        os.kill(os.getpid(), signal.SIGTERM)
+        return [{"value": 1.0} for _ in inputs]
+
+    texts = tmp_path / "in.txt"
+    texts.write_text("a\nb\n")
+    monkeypatch.setattr(CounterModel, "predict", killed)
+    assert main(["predict", DEMO, "--model", str(saved), "--input", str(texts), "--output", str(tmp_path / "o" / "p.jsonl")]) == 143
+    assert "terminated" in capsys.readouterr().err
+    assert list((tmp_path / "o").iterdir()) == []  # the temp file went, as after Ctrl-C; it used to stay
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is the CLI's only while it runs
+
+
+@pytest.mark.parametrize("option, said", [("engine=spark", "the engines are local"),
+                                          ("workers=4", "applies to the dask engine only")])
+def test_an_engine_option_is_checked(saved, tmp_path, option, said, capsys):
+    texts = tmp_path / "in.txt"
+    texts.write_text("a\n")
+    assert main(["predict", DEMO, "--model", str(saved), "--input", str(texts), "--option", option]) == 2
+    assert said in capsys.readouterr().err
+    assert main(["predict", DEMO, "--model", str(saved), "--input", str(texts), "--option", "engine= Local"]) == 0
+
+
 @pytest.mark.parametrize("extra,message", [(["--batch-size", "0"], "whole number >= 1"),
                                            (["--batch-size", "two"], "whole number >= 1"),
                                            (["--option", "separator"], "--option expects key=value")])
