@@ -1186,11 +1186,13 @@ class RiskScorer(TaskModel):
                                ", then calibrator.json")
         else:
             card["weights"] = files[card["family"]] + ("" if card["family"] == "scorecard" else ", then calibrator.json")
+        card["weights"] += f"; {ENCODING_FILE}: the target's labels and the features (names, kinds, categories) they read"
         return card
 
     def write_weights(self, folder: Path) -> None:
         self.family_.save(folder)
         (folder / "calibrator.json").write_text(json.dumps(self.calibrator_.state), encoding="utf-8")
+        (folder / ENCODING_FILE).write_text(json.dumps(_encoding(self.card_), indent=1), encoding="utf-8")
 
 
 EMBEDDED_CONFIG = RiskScorer.Config(**EMBEDDED_CONFIG_CHANGES)
@@ -1219,6 +1221,7 @@ def load(source: str | Path | None = None) -> RiskScorer:
     return RiskScorer.load(source)
 
 
+ENCODING_FILE = "encoding.json"  # how the weights read the data: the target's labels, feature names, kinds, categories
 FAMILY_FILES = {"gbm": ("model.txt",), "scorecard": ("scorecard.json",), "logistic": ("logistic.json",),
                 "forest": ("forest.json", "forest.safetensors")}
 
@@ -1266,6 +1269,68 @@ def _check_card(folder: Path, card: dict[str, Any]) -> None:
             isinstance(f, dict) and isinstance(f.get("name"), str) and (f.get("kind") == "numeric" or (
                 f.get("kind") == "categorical" and isinstance(f.get("categories"), list))) for f in features):
         raise damaged_card(folder, "features must be a list of {name, kind: numeric | categorical (with its categories)}")
+    _check_card_against_weights(folder, card, sorted(expected))
+
+
+def _encoding(card: dict[str, Any]) -> dict[str, Any]:
+    """What the weights were fitted to read, kept beside them (encoding.json, hashed with them): the target and which
+    of its values is default, each feature's name and kind and a categorical one's categories (LightGBM's category
+    codes are their positions). The card's copy is checked against it at load."""
+    label_map = card.get("label_map") or {}
+    return {"target": card.get("target"), "label_map": {k: label_map.get(k) for k in ("positive", "negative")},
+            "features": [{"name": f.get("name"), "kind": f.get("kind"),
+                          **({"categories": f.get("categories")} if f.get("kind") == "categorical" else {})}
+                         for f in card.get("features") or []]}
+
+
+def _check_card_against_weights(folder: Path, card: dict[str, Any], weight_files: list[str]) -> None:
+    """The card's target labels and features against what the hashed files beside it record: encoding.json (folders
+    saved since it was added; older ones have none and load as before), LightGBM's feature names in model.txt, the
+    features of logistic.json and forest.json (names and kinds in order, their categories) and scorecard.json's
+    variables. A swapped label_map inverted every PD; a dropped, renamed or re-kinded feature or a renamed category
+    loaded and then failed, asked for a column the weights never use, or scored a known category as unseen."""
+    features = card["features"]
+    by_name = {f["name"]: f for f in features}
+
+    def refuse(what: str, file: str) -> None:
+        raise damaged_card(folder, f"{what} do not match the weights in {file}")
+
+    def categories_known(name: str, values: list[Any], file: str) -> None:
+        missing = [v for v in values if v not in (by_name[name].get("categories") or [])]
+        if missing:
+            refuse(f"features ({name!r}: categories {', '.join(repr(str(v)) for v in missing[:3])} missing)", file)
+
+    if ENCODING_FILE in (card.get("files") or {}):
+        try:
+            recorded = json.loads((folder / ENCODING_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise damaged_card(folder, f"{ENCODING_FILE} is unreadable ({error})") from error
+        ours = _encoding(card)
+        if ours["label_map"] != recorded.get("label_map") or ours["target"] != recorded.get("target"):
+            refuse("target and label_map", ENCODING_FILE)
+        if ours["features"] != recorded.get("features"):
+            refuse("features", ENCODING_FILE)
+    for file in weight_files:
+        if file == "model.txt":
+            with open(folder / file, encoding="utf-8") as handle:
+                names = next((line.strip().split("=", 1)[1].split() for line in handle if line.startswith("feature_names=")), None)
+            if names is not None and names != lightgbm_feature_names(features):
+                refuse("features", file)
+        elif file in ("logistic.json", "forest.json", "scorecard.json"):
+            state = json.loads((folder / file).read_text(encoding="utf-8"))
+            if file == "scorecard.json":
+                for variable in state.get("variables", []):
+                    if variable.get("name") not in by_name or by_name[variable["name"]]["kind"] != variable.get("kind"):
+                        refuse(f"features (scorecard variable {variable.get('name')!r})", file)
+                    if variable.get("kind") == "categorical":
+                        categories_known(variable["name"], [c for group in variable.get("groups", []) for c in group], file)
+                continue
+            weighed = state.get("features", [])
+            if [(f.get("name"), f.get("kind")) for f in weighed] != [(f["name"], f["kind"]) for f in features]:
+                refuse("features", file)
+            for feature in weighed:
+                if feature["kind"] == "categorical":
+                    categories_known(feature["name"], [c["value"] for c in feature["columns"] if c["type"] == "equals"], file)
 
 
 def _shortened(value):

@@ -95,7 +95,7 @@ def test_dask_gbm_trains_on_all_rows_and_saves_the_local_format(tmp_path, cluste
     assert training["engine"] == "dask" and training["workers"] == 2 and training["scheduler"] == cluster
     assert training["rows"] == 1200 and training["parts"] == 4 and "lightgbm.DaskLGBMClassifier" in training["note"]
     assert card["family"] == "gbm" and card["gbm"]["trained_on"].startswith("all 1,200 rows")
-    assert sorted(p.name for p in (tmp_path / "M_dask").iterdir()) == ["calibrator.json", "card.json", "model.txt"]
+    assert sorted(p.name for p in (tmp_path / "M_dask").iterdir()) == ["calibrator.json", "card.json", "encoding.json", "model.txt"]
     local = RiskScorer().fit(frame, config=RiskScorer.Config(family="gbm", gbm_trials=1, cv_folds=2))
     # the saved folder needs neither dask nor distributed to load and predict
     code = ("import sys, json; from finance.risk import load; m = load(sys.argv[1]); "

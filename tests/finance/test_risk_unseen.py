@@ -224,3 +224,58 @@ def test_a_hand_edited_risk_card_is_refused_naming_the_field(saved_gbm, tmp_path
     advice = str(damaged_card(edited, "")).split("card.json's ")[1]  # the wording forecast's card check shares
     assert str(refused.value).startswith(f"{edited}: card.json's {field}") and str(refused.value).endswith(advice)
     assert RiskScorer.load(saved_gbm).predict([applicant()])  # the saved card itself passes
+
+
+def _swap_labels(card):
+    card["label_map"].update(positive=card["label_map"]["negative"], negative=card["label_map"]["positive"])
+
+
+def _rename_category(card):
+    housing = next(f for f in card["features"] if f["name"] == "housing")
+    housing["categories"] = [c.upper() for c in housing["categories"]]
+
+
+EDITS = {"label_map swapped": (_swap_labels, "target and label_map"),
+         "last feature dropped": (lambda c: c["features"].pop(), "features"),
+         "feature renamed": (lambda c: c["features"][0].update(name="renamed"), "features"),
+         "category renamed": (_rename_category, "features")}
+
+
+@pytest.fixture(scope="module")
+def saved_families(tmp_path_factory):
+    data = with_purpose(synthetic_applicants(300, seed=0))
+    folder = tmp_path_factory.mktemp("families")
+    return {family: RiskScorer().fit(data, config=fast(family=family)).save(folder / family)
+            for family in ("gbm", "scorecard", "logistic", "forest")}
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+@pytest.mark.parametrize("family", ["gbm", "scorecard", "logistic", "forest"])
+@pytest.mark.parametrize("with_encoding", [True, False])
+def test_a_card_that_disagrees_with_its_weights_is_refused(saved_families, tmp_path, family, edit, with_encoding):
+    """The card's labels and features against the hashed files beside it: encoding.json (new folders), and without it
+    (folders saved before it) what the family's own weight files record."""
+    import shutil
+
+    from core.errors import UnsafeArtifactError
+
+    edited = shutil.copytree(saved_families[family], tmp_path / "edited")
+    card = json.loads((edited / "card.json").read_text())
+    if not with_encoding:  # a folder saved before encoding.json: it loads as before
+        del card["files"]["encoding.json"]
+        (edited / "encoding.json").unlink()
+        (edited / "card.json").write_text(json.dumps(card))
+        assert RiskScorer.load(edited).predict([applicant()]) == RiskScorer.load(saved_families[family]).predict([applicant()])
+    change, field = EDITS[edit]
+    change(card)
+    (edited / "card.json").write_text(json.dumps(card))
+    undetectable = not with_encoding and (edit == "label_map swapped"  # nothing but encoding.json records the labels
+                                    or (edit == "category renamed" and family == "gbm")  # model.txt holds codes only
+                                    or (edit == "last feature dropped" and family == "scorecard"
+                                        and "purpose" not in {v["name"] for v in json.loads(
+                                            (edited / "scorecard.json").read_text())["variables"]}))
+    if undetectable:  # an old folder: no weight file says it, it loads as before
+        RiskScorer.load(edited)
+        return
+    with pytest.raises(UnsafeArtifactError, match=f"card.json's {field}( \\(.*\\))? do not match the weights in"):
+        RiskScorer.load(edited)
