@@ -24,7 +24,7 @@ from core.registry import missing_model_message
 from core.train import MetricsLog, TrainConfig, Trainer
 from vision import _lite_detector as lite
 from vision._cards import card_mismatch, check_label_names, head_outputs
-from vision._darknet import DarknetYolo
+from vision._darknet import INPUT_SIZE, NMS_IOU, DarknetYolo
 from vision._detection_data import (DetectionData, convert_detection_data, detection_report, read_detection_data)
 from vision._images import (ACCEPTED, BATCH_UNIT, decode_images, frame_image_column, image_list,
                             read_image_inputs)
@@ -48,6 +48,9 @@ HAAR_CASCADES = {
     "license_plate": ("haarcascade_russian_plate_number.xml", 24),
 }
 HAAR_MAX_SIDE = 640  # cascades run on a downscaled copy; boxes are mapped back
+BUILT_IN_ARCHITECTURES = {"haar": "haar", "darknet": "yolov3-tiny"}  # backend -> the card's architecture
+DARKNET_INPUT_SIZE, DARKNET_NMS_IOU = INPUT_SIZE, NMS_IOU
+DARKNET_INPUT_SIZES = range(32, 2048 + 1, 32)  # yolov3-tiny's strides: a multiple of 32 pixels
 
 
 @dataclass(frozen=True)
@@ -253,7 +256,7 @@ class Detector(TaskModel):
         return cls.load(base, device=device)
 
     @classmethod
-    def _haar(cls, device: str = "auto") -> "Detector":
+    def _haar(cls, device: str = "auto", score_threshold: float = 0.5) -> "Detector":
         import cv2
 
         cascades = {}
@@ -267,20 +270,23 @@ class Detector(TaskModel):
                                "probabilities. Retrain (a torchvision detector) for other objects.",
                 "trained_on": "OpenCV's pretrained cascades (opencv-python-headless)",
                 "metrics": {"faces_found": "97/100 faces, 0/100 false alarms (OFFLINE.md sanity check)"}}
-        model = cls("haar", cascades, list(HAAR_CASCADES), "haar", {}, "opencv-haar-cascades", info, score_threshold=0.5, device=device)
+        model = cls("haar", cascades, list(HAAR_CASCADES), "haar", {}, "opencv-haar-cascades", info, score_threshold=score_threshold,
+                    device=device)
         model._to_device()
         return model
 
     @classmethod
-    def _darknet(cls, device: str = "auto") -> "Detector":
-        network = DarknetYolo()  # checks the three files' sha256 before loading
-        info = {"description": "YOLOv3-tiny, 80 COCO classes, run by OpenCV dnn: letterboxed to 416x416, boxes mapped "
-                               "back to the image, class-aware NMS (IoU 0.45). COCO's class names and YOLO's class ids.",
+    def _darknet(cls, device: str = "auto", input_size: int = DARKNET_INPUT_SIZE, nms_iou: float = DARKNET_NMS_IOU,
+                 score_threshold: float = 0.25) -> "Detector":
+        network = DarknetYolo(input_size, nms_iou)  # checks the three files' sha256 before loading
+        info = {"description": f"YOLOv3-tiny, 80 COCO classes, run by OpenCV dnn: letterboxed to {input_size}x{input_size}, "
+                               f"boxes mapped back to the image, class-aware NMS (IoU {nms_iou:g}). COCO's class names and "
+                               "YOLO's class ids.",
                 "trained_on": "COCO 2017 train (80 classes), by the Darknet authors",
                 "source": network.describe(), "input_size": network.input_size, "nms_iou": network.nms_iou,
                 "metrics": {"measured": DARKNET_MEASURED}}
         model = cls("darknet", network, list(network.label_names), "yolov3-tiny", {}, "yolov3-tiny-coco80", info,
-                    score_threshold=0.25, device=device)
+                    score_threshold=score_threshold, device=device)
         model._to_device()
         return model
 
@@ -309,12 +315,22 @@ class Detector(TaskModel):
             model = cls._load_transformers(str(path), device)
             model.name, model.info = card.get("model", path.name), info
             model.score_threshold = card.get("score_threshold", model.score_threshold)
-        elif backend == "haar":
-            model = cls._haar(device)
-        elif backend == "darknet":
-            model = cls._darknet(device)
+        elif backend in BUILT_IN_ARCHITECTURES:
+            _check_built_in_card(path, backend, card)
+            kept = {"score_threshold": threshold} if "score_threshold" in card else {}
+            if backend == "haar":
+                model = cls._haar(device, **kept)
+            else:  # the letterbox size and NMS IoU saved with it (older cards: the defaults they ran with)
+                model = cls._darknet(device, card.get("input_size", DARKNET_INPUT_SIZE),
+                                     card.get("nms_iou", DARKNET_NMS_IOU), **kept)
         else:
             raise InputError(f"{path}: unknown detector backend {backend!r} in card.json")
+        if backend == "transformers" and card.get("architecture", model.architecture) != model.architecture:
+            raise card_mismatch(path, f"its architecture {card['architecture']!r:.80} differs from the "
+                                      f"{model.architecture!r} its config.json builds")
+        if backend == "transformers" and card.get("model_args") not in (None, {}):
+            raise card_mismatch(path, f"its model_args {card['model_args']!r:.120} are not read: a transformers detector "
+                                      "is built from its config.json")
         if backend != "torchvision" and "label_names" in card and card["label_names"] != model.label_names:
             # these backends name their classes from their own weights (config.json's id2label, the built-ins)
             raise card_mismatch(path, f"its label_names {card['label_names']!r:.120} differ from the {len(model.label_names)} "
@@ -686,9 +702,12 @@ class Detector(TaskModel):
     # save() is core.TaskModel's: this card, then these weights, hashed and written atomically
     def save_card(self) -> dict[str, Any]:
         self._require_fitted("network")
-        return {"task": self.task, "backend": self.backend, "model": self.name, "architecture": self.architecture,
+        card = {"task": self.task, "backend": self.backend, "model": self.name, "architecture": self.architecture,
                 "label_names": self.label_names, "model_args": self.model_args, "score_threshold": self.score_threshold,
                 "box_format": "xyxy pixels", **self.info}
+        if self.backend == "darknet":  # the settings it runs with, read back by load_folder
+            card.update(input_size=self.network.input_size, nms_iou=self.network.nms_iou)
+        return card
 
     def write_weights(self, folder: Path) -> None:
         """model.safetensors (torchvision, constructor args in the card) or save_pretrained (transformers)."""
@@ -748,6 +767,28 @@ def _unknown_model_args(architecture: str, model_args: dict[str, Any]) -> str | 
     if not unknown:
         return None
     return f"{', '.join(map(repr, unknown))}: {architecture} takes {', '.join(accepted)}"
+
+
+def _check_built_in_card(path: Path, backend: str, card: dict[str, Any]) -> None:
+    """A Haar or yolov3-tiny card names its built-in, takes no model_args, and (yolov3-tiny) a letterbox side that is a
+    multiple of 32 and an NMS IoU from 0 to 1; `UnsafeArtifactError` otherwise (such edits loaded and were ignored)."""
+    expected = BUILT_IN_ARCHITECTURES[backend]
+    if card.get("architecture", expected) != expected:
+        raise card_mismatch(path, f"its architecture {card['architecture']!r:.80} is not the {backend} built-in's "
+                                  f"({expected!r}); a {backend} card runs that built-in only")
+    if card.get("model_args") not in (None, {}):
+        raise card_mismatch(path, f"its model_args {card['model_args']!r:.120} are not read: the {expected} built-in "
+                                  "takes no constructor arguments")
+    if backend != "darknet":
+        return
+    size = card.get("input_size", DARKNET_INPUT_SIZE)
+    if isinstance(size, bool) or not isinstance(size, int) or size not in DARKNET_INPUT_SIZES:
+        raise card_mismatch(path, f"its input_size {size!r:.80} is not a whole number of pixels from 32 to 2048 in "
+                                  f"steps of 32 (yolov3-tiny's letterbox side; {DARKNET_INPUT_SIZE} by default)")
+    iou = card.get("nms_iou", DARKNET_NMS_IOU)
+    if isinstance(iou, bool) or not isinstance(iou, (int, float)) or not 0.0 <= iou <= 1.0:
+        raise card_mismatch(path, f"its nms_iou {iou!r:.80} is not a number from 0 to 1 (the overlap above which "
+                                  "non-maximum suppression drops a box)")
 
 
 def _torchvision_from_card(path: Path, architecture: Any, labels: Any, model_args: Any):

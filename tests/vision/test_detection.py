@@ -452,3 +452,77 @@ def test_a_card_renaming_the_classes_of_a_built_in_or_transformers_detector_is_r
         assert Detector.load(saved, device="cpu").label_names == model.label_names
         with pytest.raises(UnsafeArtifactError, match=r"its label_names \['a', 'b'\] differ from the"):
             Detector.load(_edit_card(saved, tmp_path / f"{name}-edited", label_names=["a", "b"]), device="cpu")
+
+
+def test_a_built_in_detector_keeps_its_score_threshold_and_settings_through_save(tmp_path):
+    """load_folder rebuilt the built-ins with their defaults: a saved 0.9 came back 0.25 (yolov3-tiny), 0.95 as 0.5
+    (Haar); the letterbox side and NMS IoU saved on the card were ignored."""
+    from vision.detection import Detector
+
+    haar = Detector.load("haar")
+    haar.score_threshold = 0.95
+    assert Detector.load(haar.save(tmp_path / "haar"), device="cpu").score_threshold == 0.95
+    model = _darknet_or_skip()
+    model.score_threshold, model.network.input_size, model.network.nms_iou = 0.9, 320, 0.6
+    saved = model.save(tmp_path / "yolo")
+    card = json.loads((saved / "card.json").read_text())
+    assert (card["score_threshold"], card["input_size"], card["nms_iou"]) == (0.9, 320, 0.6)
+    again = Detector.load(saved, device="cpu")
+    assert (again.score_threshold, again.network.input_size, again.network.nms_iou) == (0.9, 320, 0.6)
+    image = np.random.default_rng(4).integers(0, 255, (96, 80, 3), dtype=np.uint8)
+    assert again.predict([image], score_threshold=0.01) == model.predict([image], score_threshold=0.01)
+    # a card saved before input_size / nms_iou were read back runs with the defaults it ran with then
+    older = {k: v for k, v in card.items() if k not in {"input_size", "nms_iou"}}
+    (tmp_path / "older").mkdir()
+    for file in saved.iterdir():
+        shutil.copy(file, tmp_path / "older" / file.name)
+    (tmp_path / "older" / "card.json").write_text(json.dumps(older))
+    old = Detector.load(tmp_path / "older", device="cpu")
+    assert (old.score_threshold, old.network.input_size, old.network.nms_iou) == (0.9, 416, 0.45)
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"input_size": -5}, r"input_size -5 is not a whole number of pixels from 32 to 2048 in steps of 32"),
+    ({"input_size": 400}, r"input_size 400 is not a whole number of pixels"),
+    ({"input_size": "416"}, r"input_size '416' is not a whole number of pixels"),
+    ({"nms_iou": 5.0}, r"nms_iou 5.0 is not a number from 0 to 1"),
+    ({"nms_iou": None}, r"nms_iou None is not a number from 0 to 1"),
+    ({"architecture": "yolov4"}, r"architecture 'yolov4' is not the darknet built-in's \('yolov3-tiny'\)"),
+    ({"model_args": {"min_sise": 3}}, r"model_args \{'min_sise': 3\} are not read: the yolov3-tiny built-in takes no"),
+    ({"score_threshold": 1.5}, r"score_threshold 1.5 is not a number from 0 to 1"),
+], ids=["size-negative", "size-400", "size-text", "iou-5", "iou-null", "yolov4", "model-args", "threshold"])
+def test_a_darknet_card_with_settings_it_cannot_run_is_refused_at_load(tmp_path, changes, message):
+    """input_size -5, nms_iou 5.0, architecture yolov4 and model_args loaded and were ignored without a word."""
+    from core.errors import UnsafeArtifactError
+    from vision.detection import Detector
+
+    saved = _darknet_or_skip().save(tmp_path / "saved")
+    with pytest.raises(UnsafeArtifactError, match="card.json does not match the weights beside it: its " + message):
+        Detector.load(_edit_card(saved, tmp_path / "edited", **changes), device="cpu")
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"architecture": "yolov3-tiny"}, r"architecture 'yolov3-tiny' is not the haar built-in's \('haar'\)"),
+    ({"model_args": {"scaleFactor": 1.05}}, r"model_args \{'scaleFactor': 1.05\} are not read"),
+], ids=["architecture", "model-args"])
+def test_a_haar_card_naming_another_network_or_arguments_is_refused(tmp_path, changes, message):
+    from core.errors import UnsafeArtifactError
+    from vision.detection import Detector
+
+    saved = Detector.load("haar").save(tmp_path / "saved")
+    with pytest.raises(UnsafeArtifactError, match="card.json does not match the weights beside it: its " + message):
+        Detector.load(_edit_card(saved, tmp_path / "edited", **changes), device="cpu")
+
+
+def test_a_transformers_card_naming_another_architecture_is_refused(tiny_detr_dir, tmp_path):
+    from core.errors import UnsafeArtifactError
+    from vision.detection import Detector
+
+    model = Detector.load(tiny_detr_dir, device="cpu")
+    model.score_threshold = 0.8
+    saved = model.save(tmp_path / "saved")
+    assert Detector.load(saved, device="cpu").score_threshold == 0.8
+    with pytest.raises(UnsafeArtifactError, match=r"its architecture 'yolos' differs from the 'detr' its config.json"):
+        Detector.load(_edit_card(saved, tmp_path / "arch", architecture="yolos"), device="cpu")
+    with pytest.raises(UnsafeArtifactError, match=r"its model_args \{'num_queries': 9\} are not read"):
+        Detector.load(_edit_card(saved, tmp_path / "args", model_args={"num_queries": 9}), device="cpu")
