@@ -61,6 +61,7 @@ class RecordWriter:
         self._temp: Path | None = None
         self._parquet: Any = None  # pyarrow.parquet.ParquetWriter, opened on the first batch
         self._schema: Any = None
+        self._pending: list[dict[str, Any]] = []  # Parquet: error records held until a record shows the full schema
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
     def __enter__(self) -> "RecordWriter":
@@ -90,6 +91,8 @@ class RecordWriter:
         try:
             if self._handle is not None:
                 self._handle.close()
+            if kind is None and self._pending:  # every record was an error record
+                self._write_records([])
             if kind is None and self.format == "parquet" and self._parquet is None:
                 self._open_parquet(_empty_table())  # no records: still a readable file
             if self._parquet is not None:
@@ -136,6 +139,12 @@ class RecordWriter:
         else:
             import pyarrow as pa
 
+            if self._parquet is None:  # the file's schema comes from its first batch: error records alone (1,024
+                # blank rows at the top of a table) lack the prediction fields, so they wait for a predicted record
+                if records and all(ERROR_FIELD in r for r in records) and len(self._pending) < PENDING_ERRORS:
+                    self._pending.extend(records)
+                    return
+                records, self._pending = self._pending + records, []
             try:
                 names = list(dict.fromkeys(name for record in records for name in record))  # every record's keys
                 table = pa.table({name: [_plain(r.get(name)) for r in records] for name in names})
@@ -165,11 +174,21 @@ class RecordWriter:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]
+        def widened(kind: Any) -> Any:  # a type no value has shown yet (all null, or lists all empty) is taken as text
+            if pa.types.is_null(kind):
+                return pa.string()
+            if pa.types.is_list(kind) and pa.types.is_null(kind.value_type):
+                return pa.list_(pa.string())
+            return kind
+
+        fields = [pa.field(f.name, widened(f.type)) for f in table.schema]
         if ERROR_FIELD not in table.schema.names:  # any batch may hold an input that could not be predicted
             fields.append(pa.field(ERROR_FIELD, pa.string()))
         self._schema = pa.schema(fields)
         self._parquet = pq.ParquetWriter(str(self._temp), self._schema, compression="zstd")
+
+
+PENDING_ERRORS = 1_000_000  # error records held back for the Parquet schema, at most (then written as they are)
 
 
 def _sync(path: Path) -> None:
@@ -211,12 +230,29 @@ def identified_batches(batches: Iterable[Any], id_column: str | None = None) -> 
     """
     from core.protocols import identify_inputs
 
-    start = 0
+    start, seen = 0, {}
     for batch in batches:
         identified = identify_inputs(batch, id_column, start=start)
+        if getattr(identified, "id_key", None) == "id":
+            _check_ids(identified.id_series, start, seen, id_column)
         start += len(identified)
         if len(identified):
             yield identified
+
+
+def _check_ids(ids: Any, start: int, seen: dict[Any, int], named: str | None) -> None:
+    """An id column's values name each record so the output joins back: an empty or repeated one -> `InputError`
+    naming the rows (`seen`: id -> row, across batches)."""
+    column = f"--id column {ids.name!r}" if named else f"the id column {ids.name!r} (taken as the records' ids)"
+    fix = "pass --id with a column of unique ids" + ("" if named else f", or rename {ids.name!r} to number the records by row")
+    if ids.null_count():
+        row = start + ids.is_null().arg_true()[0] + 1
+        raise InputError(f"row {row}: {column} is empty, so its record could not be joined back; {fix}")
+    for offset, value in enumerate(ids.to_list()):
+        if value in seen:
+            raise InputError(f"rows {seen[value]} and {start + offset + 1}: {column} repeats {value!r}, so their records "
+                             f"could not be told apart; {fix}")
+        seen[value] = start + offset + 1
 
 
 def predict_batches(model: Any, batches: Iterable[Any], id_column: str | None = None, batch_size: int | None = None,

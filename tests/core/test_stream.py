@@ -297,3 +297,47 @@ def test_predict_frame_leaves_out_the_ids_records_carry():
     assert scored.columns == ["id", "x", "score"] and scored["id"].to_list() == ["a", "b", "c"]
     numbered = Rows().predict_frame(pl.DataFrame({"x": [1, 2, 3]}), rows_per_chunk=2)
     assert numbered.columns == ["x", "score"]  # no `row` counted afresh per chunk (1, 2, 1)
+
+
+@pytest.mark.parametrize("ids, said", [([1, None, 3], "row 2: the id column 'id' (taken as the records' ids) is empty"),
+                                       (["a", "b", "a"], "rows 1 and 3: the id column 'id' (taken as the records' ids) repeats 'a'")])
+def test_empty_or_repeated_ids_are_refused(ids, said, tmp_path):
+    from core.stream import stream_predict
+
+    class Echo:
+        def predict(self, items, batch_size=None):
+            return [{"text": t} for t in items]
+
+    frame = pl.DataFrame({"id": ids, "text": ["x", "y", "z"]})
+    target = tmp_path / "out.jsonl"
+    with pytest.raises(InputError, match=said.replace("(", r"\(").replace(")", r"\)")):  # the records could not join back
+        stream_predict(Echo(), [frame.slice(0, 2), frame.slice(2)], target)
+    assert not target.exists() and list(tmp_path.iterdir()) == []
+    with pytest.raises(InputError, match="--id column 'id'"):
+        stream_predict(Echo(), [frame], target, id_column="id")
+
+
+def test_parquet_takes_its_schema_from_the_first_predicted_record(tmp_path):
+    from core.stream import RecordWriter
+
+    target = tmp_path / "out.parquet"
+    with RecordWriter(target) as writer:  # 1,030 blank rows at the top of a table: a first batch of error records only
+        writer.write_batch([{"row": i + 1, "error": "empty text"} for i in range(1024)])
+        writer.write_batch([{"row": 1025, "error": "empty text"}, {"row": 1026, "label": "positive", "score": 0.9}])
+    table = pl.read_parquet(target)
+    assert table.height == 1026 and table.columns == ["row", "error", "label", "score"]
+    assert table["label"].to_list()[-1] == "positive" and table["row"].to_list()[:2] == [1, 2]
+    only_errors = tmp_path / "errors.parquet"
+    with RecordWriter(only_errors) as writer:
+        writer.write_batch([{"row": 1, "error": "empty text"}])
+    assert pl.read_parquet(only_errors).rows() == [(1, "empty text")]
+
+
+def test_parquet_takes_warnings_that_first_come_in_a_later_batch(tmp_path):
+    from core.stream import RecordWriter
+
+    target = tmp_path / "out.parquet"
+    with RecordWriter(target) as writer:  # the first batch's warning lists are all empty: list<null> to arrow
+        writer.write_batch([{"row": 1, "label": "positive", "warnings": []}])
+        writer.write_batch([{"row": 2, "label": "negative", "warnings": ["no words the model reads"]}])
+    assert pl.read_parquet(target)["warnings"].to_list() == [[], ["no words the model reads"]]
