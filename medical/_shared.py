@@ -1,15 +1,16 @@
-"""Helpers shared by medical segmentation and classification: group splits, run-length masks, hub folders."""
+"""Helpers shared by medical segmentation and classification: group splits, run-length masks, predict inputs."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from core.errors import InputError
+from core.protocols import Inputs, identify_inputs, with_ids
 
 RESEARCH_NOTICE = "Research use only, not for diagnosis."
 
@@ -90,3 +91,68 @@ def plain(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return value.tolist()
     return value
+
+
+def _is_one_study(inputs: Any) -> bool:
+    """Whether predict's `inputs` is one study (a path, array, PIL image, the file's bytes, an open file, a nibabel
+    image...) rather than a list of them."""
+    from medical.io import MedicalImage, _is_pil_image
+
+    if isinstance(inputs, (str, Path, np.ndarray, bytes, bytearray, memoryview, MedicalImage)):
+        return True
+    if hasattr(inputs, "read") or (hasattr(inputs, "get_fdata") and hasattr(inputs, "affine")):
+        return True
+    return _is_pil_image(inputs)  # a PIL image iterates nothing useful
+
+
+def predict_inputs(inputs: Any) -> list[Any]:
+    """predict's inputs as a list: one study is a list of one; `Inputs` (with their ids and errors) pass through.
+
+    >>> len(predict_inputs(np.zeros((4, 4)))), len(predict_inputs([np.zeros((4, 4))] * 2)), predict_inputs([])
+    (1, 2, [])
+    """
+    if inputs is None:
+        raise InputError("predict needs images, got None; pass a path, the file's bytes, a PIL image, a numpy array "
+                         "or a list of them")
+    if isinstance(inputs, Inputs):
+        return inputs
+    if _is_one_study(inputs):
+        return [inputs]
+    try:
+        return list(inputs)
+    except TypeError:  # not iterable: one input, which read_medical refuses by its type
+        return [inputs]
+
+
+def records_with_errors(inputs: list[Any], predict_good: Callable[[list[Any]], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """One record per input, its id first (`with_ids`): `predict_good` on the inputs that can be read, an
+    `{"error": why}` record for those `Inputs.errors` names (an empty path cell of a table)."""
+    errors = getattr(inputs, "errors", {})
+    produced = iter(predict_good([item for index, item in enumerate(inputs) if index not in errors]))
+    records = [{"error": errors[index]} if index in errors else next(produced) for index in range(len(inputs))]
+    return with_ids(inputs, records)
+
+
+def frame_paths(batch: Any, columns: Any, preferred: tuple[str, ...]) -> Inputs:
+    """A table's image column (`columns` names it, else the first of `preferred` it has) as predict inputs: paths
+    (or a cell's bytes); an empty cell is an error record in its row, not a file called "None".
+
+    >>> import polars as pl
+    >>> frame_paths(pl.DataFrame({"path": ["a.png", None]}), None, ("path",)).errors
+    {1: "no image: the 'path' cell is empty"}
+    """
+    names = batch.columns
+    column = columns if isinstance(columns, str) else next((c for c in preferred if c in names), None)
+    if column is None or column not in names:
+        raise InputError(f"pass columns='<image path column>'; the table has {names}")
+    items, errors = [], {}
+    for index, value in enumerate(batch[column].to_list()):
+        if isinstance(value, (bytes, bytearray)) and value:
+            items.append(bytes(value))  # a binary column: each cell is one encoded file
+            continue
+        text = "" if value is None else str(value).strip()
+        if not text:
+            errors[index] = f"no image: the {column!r} cell is empty"
+        items.append(Path(text) if text else None)
+    return Inputs(items, identify_inputs(items).ids, errors)
+

@@ -29,10 +29,11 @@ from core.data.paths import is_hidden, require_path
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError, NotFittedError
 from core.evaluate import bars_plot, confusion_plot, metric_card, metric_with_ci, score_plots
-from core.protocols import TaskModel, iter_batches, with_ids
+from core.protocols import TaskModel, iter_batches
 from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
-from medical._shared import RESEARCH_NOTICE, data_hash, patient_from_name, split_groups
+from medical._shared import (RESEARCH_NOTICE, data_hash, frame_paths, patient_from_name, predict_inputs,
+                             records_with_errors, split_groups)
 from medical.io import MedicalImage, read_medical
 
 __all__ = ["load", "MedicalClassifier", "ClassificationData", "lesion_demo_data", "prepare_image"]
@@ -460,7 +461,9 @@ class MedicalClassifier(TaskModel):
     def predict(self, inputs: Any, batch_size: int | None = None) -> list[dict[str, Any]]:
         """Label, score and per-class probabilities, the input's id first (`path`, else `index` from 1); `positive`
         applies the configured threshold."""
-        inputs = [inputs] if isinstance(inputs, (str, Path, np.ndarray, MedicalImage)) else list(inputs)
+        return records_with_errors(predict_inputs(inputs), lambda good: self._records(good, batch_size))
+
+    def _records(self, inputs: list[Any], batch_size: int | None) -> list[dict[str, Any]]:
         probabilities = self.predict_proba(inputs, batch_size)
         positive = self._positive_index()
         records = []
@@ -473,15 +476,12 @@ class MedicalClassifier(TaskModel):
             else:
                 record["positive"] = [n for n, p in zip(self.label_names_, row) if p >= self.config.threshold]
             records.append(record)
-        return with_ids(inputs, records)
+        return records
 
     def frame_inputs(self, batch: Any, columns: Any = None) -> list[Any]:
-        """Rows of a table with an image path column (`columns` names it; default `path` or `image`)."""
-        names = batch.columns
-        column = columns if isinstance(columns, str) else next((c for c in ("path", "image") if c in names), None)
-        if column is None or column not in names:
-            raise InputError(f"pass columns='<image path column>'; the table has {names}")
-        return [Path(p) for p in batch[column].to_list()]
+        """Rows of a table with an image path column (`columns` names it; default `path` or `image`); an empty cell
+        gives its row an error record."""
+        return frame_paths(batch, columns, ("path", "image"))
 
     def _target_layer(self) -> str:
         info = getattr(self.network_, "feature_info", None)
@@ -499,6 +499,8 @@ class MedicalClassifier(TaskModel):
         from monai.visualize import GradCAM
 
         source = inputs[0] if isinstance(inputs, list) else inputs
+        if hasattr(source, "read"):  # an open file is read once, for the image and for its record
+            source = read_medical(source)
         device = self._ready()
         array, _ = prepare_image(source, self.config.image_size)
         x = self._normalise(torch.from_numpy(array))[None].to(device)

@@ -21,11 +21,11 @@ from core.data.paths import require_path, resolve_inside
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError, NotFittedError
 from core.evaluate import bars_plot, metric_card, metric_with_ci
-from core.protocols import TaskModel, with_ids
+from core.protocols import Inputs, TaskModel
 from core.registry import missing_model_message
 from core.train import TrainConfig, Trainer
-from medical._shared import (RESEARCH_NOTICE, data_hash, patient_from_name, run_length,
-                             split_groups)
+from medical._shared import (RESEARCH_NOTICE, data_hash, frame_paths, patient_from_name, predict_inputs,
+                             records_with_errors, run_length, split_groups)
 from medical._seg_nets import LITE_UNET, MONAI_UNET, build_network
 from medical._seg_plan import (AugmentedPatches, Fingerprint, Plan, budgeted_adamw, fingerprint, plan_augmentation,
                                plan_patch, plan_training)
@@ -565,26 +565,23 @@ class Segmenter(TaskModel):
     def predict(self, inputs: Any, batch_size: int | None = None) -> list[dict[str, Any]]:
         """Label masks (run-length coded) with per-label voxel counts and volumes, one record per input, its id first
         (`path` of a file or DICOM series folder, else `index` from 1)."""
-        inputs = [inputs] if isinstance(inputs, (str, Path, np.ndarray, MedicalImage)) else list(inputs)
-        records = []
-        for source in inputs:
-            result = self.segment(source, batch_size)
-            image, mask = result["image"], result["mask"]
-            records.append({
-                "shape": list(mask.shape), "spacing_mm": [float(s) for s in image.spacing],
+        inputs = predict_inputs(inputs)
+        if not isinstance(inputs, Inputs):
+            # a DICOM series is a folder: named by its path as a file is (with_ids takes only a file's name for a path)
+            inputs = [Path(s) if isinstance(s, str) and Path(s).is_dir() else s for s in inputs]
+        return records_with_errors(inputs, lambda good: [self._record(source, batch_size) for source in good])
+
+    def _record(self, source: Any, batch_size: int | None) -> dict[str, Any]:
+        result = self.segment(source, batch_size)
+        image, mask = result["image"], result["mask"]
+        return {"shape": list(mask.shape), "spacing_mm": [float(s) for s in image.spacing],
                 "labels": self.label_volumes(mask, image), "label_names": list(self.label_names_),
-                "mask_rle": run_length(mask), "warnings": list(image.metadata.get("warnings", [])),
-            })
-        # a DICOM series is a folder: named by its path as a file is (with_ids takes only a file's name for a path)
-        return with_ids([Path(s) if isinstance(s, str) and Path(s).is_dir() else s for s in inputs], records)
+                "mask_rle": run_length(mask), "warnings": list(image.metadata.get("warnings", []))}
 
     def frame_inputs(self, batch: Any, columns: Any = None) -> list[Any]:
-        """Rows of a table with an image path column (`columns` names it; default `image` or `path`)."""
-        names = batch.columns
-        column = columns if isinstance(columns, str) else next((c for c in ("image", "path") if c in names), None)
-        if column is None or column not in names:
-            raise InputError(f"pass columns='<image path column>'; the table has {names}")
-        return [Path(p) for p in batch[column].to_list()]
+        """Rows of a table with an image path column (`columns` names it; default `image` or `path`); an empty cell
+        gives its row an error record."""
+        return frame_paths(batch, columns, ("image", "path"))
 
     # -- evaluation -----------------------------------------------------------------------------------
     def _check_labels(self, data: SegmentationData) -> None:

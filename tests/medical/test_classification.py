@@ -301,3 +301,29 @@ def test_embedded_demo_default():
         pytest.skip("set VERTICALS_SLOW_DEFAULTS=1 to train the demo default")
     model = MedicalClassifier.load(None, device="cpu")
     assert model.label_names_ == ["lesion", "no_lesion"] and "DEMO" in model.card["description"]
+
+
+def test_one_image_of_any_kind_is_one_input_and_an_empty_path_cell_is_an_error_record(tmp_path):
+    """A PIL image was 'not iterable', bytes were iterated, an open file was refused, (H, W, 1) was scored as a
+    volume's one-pixel-wide middle slice, and a missing path cell was a TypeError from Path(None)."""
+    import polars as pl
+    from PIL import Image
+
+    model = MedicalClassifier.from_config(TINY, ["abnormal", "normal"], device="cpu")
+    pixels = (np.random.default_rng(0).random((40, 36)) * 255).astype(np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "a.png")
+    [expected] = model.predict(tmp_path / "a.png")
+    with open(tmp_path / "a.png", "rb") as handle:
+        for source in (Image.open(tmp_path / "a.png"), (tmp_path / "a.png").read_bytes(), handle):
+            [record] = model.predict(source)
+            assert next(iter(record.items())) == ("index", 1), type(source).__name__
+            assert record["probabilities"] == expected["probabilities"], type(source).__name__
+    array = pixels.astype(np.float32)
+    assert model.predict(array[..., None])[0]["probabilities"] == model.predict(array)[0]["probabilities"]
+    assert model.predict([]) == []
+    with pytest.raises(InputError, match="pass the file's path"):
+        model.predict([b"not an image"])
+    scored = model.predict_frame(pl.DataFrame({"path": [str(tmp_path / "a.png"), None, "  "]}))
+    assert scored["label"].to_list()[0] == expected["label"] and scored["label"].to_list()[1:] == [None, None]
+    assert scored["error"].to_list() == [None] + ["no image: the 'path' cell is empty"] * 2
+

@@ -286,3 +286,26 @@ def test_shipped_tissue_default_loads_without_training(monkeypatch):
     assert card.metrics["dice"]["value"] > 0.6 and set(card.files) == {"model.safetensors"}
     masks = model.predict([np.random.default_rng(0).random((64, 64)).astype("float32")])
     assert len(masks) == 1
+
+
+def test_one_image_of_any_kind_is_one_input_and_an_empty_path_cell_is_an_error_record(tmp_path):
+    """A PIL image was 'not iterable', bytes were iterated, an open file was refused, (H, W, 1) came back as a 3-D
+    mask [H, W, 1], and a missing path cell was a TypeError from Path(None)."""
+    import polars as pl
+
+    model = tiny()
+    image, _ = disc_pair(5, 24)
+    Image.fromarray(image).save(tmp_path / "a.png")
+    [expected] = model.predict(tmp_path / "a.png")
+    with open(tmp_path / "a.png", "rb") as handle:
+        for source in (Image.open(tmp_path / "a.png"), (tmp_path / "a.png").read_bytes(), handle):
+            [record] = model.predict(source)
+            assert next(iter(record.items())) == ("index", 1), type(source).__name__
+            assert record["mask_rle"] == expected["mask_rle"] and record["shape"] == [24, 24], type(source).__name__
+    [record] = model.predict(image[..., None].astype(np.float32))
+    assert record["shape"] == [24, 24] and record["mask_rle"] == model.predict(image.astype(np.float32))[0]["mask_rle"]
+    assert model.predict([]) == []
+    scored = model.predict_frame(pl.DataFrame({"image": [str(tmp_path / "a.png"), None]}))
+    assert scored["shape"].to_list() == [[24, 24], None]
+    assert scored["error"].to_list() == [None, "no image: the 'image' cell is empty"]
+
