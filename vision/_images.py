@@ -9,8 +9,9 @@ from typing import Any
 from core.data import IMAGE_SUFFIXES, open_image, read_table, resolve_inside
 from core.data.paths import is_hidden, require_path
 from core.errors import InputError
+from core.protocols import Inputs, identify_inputs
 
-__all__ = ["read_image_inputs", "image_list", "BATCH_UNIT", "decode_images", "frame_image_column", "is_table",
+__all__ = ["read_image_inputs", "identified_images", "image_list", "BATCH_UNIT", "decode_images", "frame_image_column", "is_table",
            "frame_items"]
 
 PATH_COLUMNS = ("path", "image", "file", "filename")
@@ -19,8 +20,11 @@ ACCEPTED = ("an image path, bytes, a PIL image or a numpy array ((H, W) grey, (H
 CHANNELS = (1, 2, 3, 4)  # grey, grey + alpha, RGB, RGBA: what PIL builds from an (H, W, C) uint8 array
 
 
-def read_image_inputs(path: str | Path, column: str | None = None) -> list[Path]:
-    """Image paths for `predict`: one image file, a folder (searched recursively) or a CSV with a path column.
+def read_image_inputs(path: str | Path, column: str | None = None, id_column: str | None = None) -> list[Path] | Inputs:
+    """Image paths for `predict`: one image file, a folder (searched recursively) or a table (CSV, TSV, Parquet, JSONL)
+    with a path column. A table's rows are `Inputs`, each named by its row's id (`id_column`, else an id column as
+    `core.protocols.identify_inputs` finds it: id, ID, key...; else `row` from 1) beside its image's `path`; a row with
+    an empty path cell is an error record in its place, so the records join back to the table.
 
     >>> read_image_inputs("/no/such/folder")
     Traceback (most recent call last):
@@ -38,11 +42,55 @@ def read_image_inputs(path: str | Path, column: str | None = None) -> list[Path]
         name = column or next((c for c in PATH_COLUMNS if c in frame.columns), None)
         if name is None or name not in frame.columns:
             raise InputError(f"{path.name} needs a column of image paths (one of {', '.join(PATH_COLUMNS)}), or pass --column")
-        files = [resolve_inside(path.parent, str(value)) for value in frame[name].to_list() if value is not None]
-        if not files:
+        if frame.height == 0:
             raise InputError(f"{path.name} lists no images")
-        return files
+        rows = identify_inputs(frame, id_column)  # an unknown id column is an InputError naming the columns
+        named = rows.ids if rows.id_key == "id" else [{"row": row} for row in range(1, frame.height + 1)]
+        files, ids, errors = [], [], {}
+        for row, value in enumerate(frame[name].to_list(), start=1):
+            if _empty(value):  # an empty cell is not an image called "None" beside the table
+                errors[len(files)] = f"row {row} of {path.name} has no image path (its {name!r} cell is empty)"
+                files.append("")
+                ids.append(named[row - 1])
+            else:  # the path stays beside the row's id: core retries a failed batch file by file (predict_records)
+                files.append(resolve_inside(path.parent, str(value).strip()))
+                ids.append({**named[row - 1], "path": str(files[-1])})
+        return Inputs(files, ids, errors)
     return [path]
+
+
+def identified_images(inputs: Any) -> Inputs:
+    """`image_list(inputs)` with the id each record carries (`core.protocols.with_ids`: a file's `path`, else `index`
+    from 1); a file object is read here, once, into bytes, its `path` its name where it has one (as speech names a
+    recording's), and put back where it stood.
+
+    >>> import io
+    >>> items = identified_images([io.BytesIO(b"GIF89a"), "no/such.png"]); items[0], items.ids
+    (b'GIF89a', [{'index': 1}, {'index': 2}])
+    """
+    items = identify_inputs(image_list(inputs))
+    for position, item in enumerate(items):
+        if hasattr(item, "read") and not hasattr(item, "getbands"):
+            items[position], name = _read_file_object(item)
+            if name:
+                items.ids[position] = {"path": name}
+    return items
+
+
+def _read_file_object(handle: Any) -> tuple[bytes, str | None]:
+    """All of a binary file object from where it stands, and its file name (None for a buffer or '<stdin>')."""
+    name = getattr(handle, "name", None)
+    name = name if isinstance(name, str) and name and not name.startswith("<") else None
+    seekable = getattr(handle, "seekable", None)
+    start = handle.tell() if callable(seekable) and seekable() else None
+    data = handle.read()
+    if start is not None:
+        handle.seek(start)
+    if isinstance(data, str):
+        raise InputError(f"{name or 'the file object'} was opened as text; open images in binary mode (open(path, 'rb'))")
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise InputError(f"reading {name or 'the file object'} gave {type(data).__name__}, not bytes; pass a binary file")
+    return bytes(data), name
 
 
 BATCH_UNIT = "images per forward pass"  # what one batch_size counts, in its error

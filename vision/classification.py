@@ -31,7 +31,7 @@ from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
 from vision._cards import card_mismatch, check_label_names, check_preprocessing, match_preprocessing
 from vision._images import (ACCEPTED, BATCH_UNIT, decode_images, frame_image_column, frame_items,
-                            image_list, is_table, read_image_inputs)
+                            identified_images, image_list, is_table, read_image_inputs)
 
 __all__ = ["ImageClassifier", "ClassifierConfig", "load", "fashion_mnist_sample"]
 
@@ -111,7 +111,7 @@ class ImageClassifier(TaskModel):
     task: ClassVar[str] = "vision.classification"
     data_options: ClassVar[tuple[str, ...]] = ("path_column", "label_column")
     data_flags: ClassVar[tuple[str, ...]] = ("target", "column")  # label and path columns of a CSV
-    input_flags: ClassVar[tuple[str, ...]] = ("column",)  # the path column of a CSV
+    input_flags: ClassVar[tuple[str, ...]] = ("column", "id")  # the path and id columns of a table
     libraries: ClassVar[tuple[str, ...]] = ("timm", "torchvision")
     Config: ClassVar[type] = ClassifierConfig
     default_batch_size: ClassVar[int] = 64
@@ -282,9 +282,10 @@ class ImageClassifier(TaskModel):
         return [(file, label, None) for file, label in items]
 
     @classmethod
-    def read_inputs(cls, path: str | Path, **options: Any) -> list[Path]:
-        """Images to classify: an image file, a folder of images, or a CSV with a path column."""
-        return read_image_inputs(path, options.get("column"))
+    def read_inputs(cls, path: str | Path, **options: Any) -> Any:
+        """Images to classify: an image file, a folder of images, or a table with a path column (`column`), its rows
+        named by their id column (`id`) or row (`vision._images.read_image_inputs`)."""
+        return read_image_inputs(path, options.get("column"), options.get("id"))
 
     @classmethod
     def check_data(cls, path: str | Path, **options: Any) -> dict[str, Any]:
@@ -379,8 +380,9 @@ class ImageClassifier(TaskModel):
         return (probabilities, torch.cat(pooled).numpy()) if features else probabilities
 
     def predict(self, inputs: Any, batch_size: int | None = None, top_k: int = 5) -> list[dict[str, Any]]:
-        """Top-k labels with scores per image, its id first (`path`, else `index` from 1): one record for one image
-        (a path, bytes, PIL image, (H, W) or (H, W, C) array), one per image for a list of them or an (N, H, W, C) array.
+        """Top-k labels with scores per image, its id first (`path`, a file object's name, else `index` from 1): one
+        record for one image (a path, bytes, a binary file object, PIL image, (H, W) or (H, W, C) array), one per image
+        for a list of them or an (N, H, W, C) array; no images, no records.
 
         >>> ImageClassifier.load().predict([np.zeros((28, 28), np.uint8)])[0]["label"]  # doctest: +SKIP
         'Bag'
@@ -388,8 +390,11 @@ class ImageClassifier(TaskModel):
         if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
             raise InputError(f"top_k must be a whole number >= 1 (the labels listed per image), got {top_k!r}")
         self._require_fitted("network")
-        images = image_list(inputs)  # ids count images: an (N, H, W, C) array is N of them
-        probabilities = self.predict_proba(images, batch_size)
+        batch_size = check_batch_size(batch_size, self.default_batch_size, BATCH_UNIT)
+        images = identified_images(inputs)  # ids count images (an (N, H, W, C) array is N); a file object is read once
+        if not images:
+            return []
+        probabilities = self.predict_proba(list(images), batch_size)
         k = min(top_k, len(self.label_names))
         records = []
         for row in probabilities:

@@ -26,8 +26,7 @@ from vision import _lite_detector as lite
 from vision._cards import card_mismatch, check_label_names, head_outputs
 from vision._darknet import INPUT_SIZE, NMS_IOU, DarknetYolo
 from vision._detection_data import (DetectionData, convert_detection_data, detection_report, read_detection_data)
-from vision._images import (ACCEPTED, BATCH_UNIT, decode_images, frame_image_column, image_list,
-                            read_image_inputs)
+from vision._images import BATCH_UNIT, decode_images, frame_image_column, identified_images, read_image_inputs
 
 __all__ = ["Detector", "DetectorConfig", "load"]
 
@@ -165,7 +164,7 @@ class Detector(TaskModel):
     task: ClassVar[str] = "vision.detection"
     data_options: ClassVar[tuple[str, ...]] = ("format", "split", "names", "convert_to", "out")
     data_flags: ClassVar[tuple[str, ...]] = ()  # VOC / YOLO / COCO layouts name their own files
-    input_flags: ClassVar[tuple[str, ...]] = ("column",)  # the path column of a CSV
+    input_flags: ClassVar[tuple[str, ...]] = ("column", "id")  # the path and id columns of a table
     libraries: ClassVar[tuple[str, ...]] = ("torchvision", "transformers", "opencv-python-headless")
     Config: ClassVar[type] = DetectorConfig
     default_batch_size: ClassVar[int] = 4
@@ -385,9 +384,10 @@ class Detector(TaskModel):
         return read_detection_data(path, format=options.get("format"), split=options.get("split"), names=options.get("names"))
 
     @classmethod
-    def read_inputs(cls, path: str | Path, **options: Any) -> list[Path]:
-        """Images to run on: an image file, a folder of images, or a CSV with a path column."""
-        return read_image_inputs(path, options.get("column"))
+    def read_inputs(cls, path: str | Path, **options: Any) -> Any:
+        """Images to run on: an image file, a folder of images, or a table with a path column (`column`), its rows
+        named by their id column (`id`) or row (`vision._images.read_image_inputs`)."""
+        return read_image_inputs(path, options.get("column"), options.get("id"))
 
     @classmethod
     def check_data(cls, path: str | Path, **options: Any) -> dict[str, Any]:
@@ -419,17 +419,15 @@ class Detector(TaskModel):
     # -- inference --------------------------------------------------------------------------------------
     def predict(self, inputs: Any, batch_size: int | None = None, score_threshold: float | None = None) -> list[dict[str, Any]]:
         """Boxes (x1, y1, x2, y2 pixels) with labels and scores per image, above `score_threshold`, its id first (`path`,
-        else `index` from 1): one record for one image (a path, bytes, PIL image, (H, W) or (H, W, C) array), one per
-        image for a list or an (N, H, W, C) array."""
+        a file object's name, else `index` from 1): one record for one image (a path, bytes, a binary file object, PIL
+        image, (H, W) or (H, W, C) array), one per image for a list or an (N, H, W, C) array; no images, no records."""
         self._require_fitted("network")
         threshold = self.score_threshold if score_threshold is None else score_threshold
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 <= threshold <= 1.0:
             raise InputError(f"score_threshold must be a number from 0 to 1 (boxes scoring below it are dropped), "
                              f"got {threshold!r}")
         batch_size = check_batch_size(batch_size, self.default_batch_size, BATCH_UNIT)
-        inputs = image_list(inputs)
-        if not inputs:
-            raise InputError(f"no images given; pass {ACCEPTED}")
+        inputs = identified_images(inputs)  # a file object read once, named by its file
         records = []
         for chunk in iter_batches(inputs, batch_size):
             images = decode_images(chunk, "RGB")

@@ -95,8 +95,67 @@ def test_a_table_or_a_stack_of_grey_images_gets_a_hint(model):
         model.predict(np.zeros((5, 28, 28), np.uint8))  # five grey images, or one with 28 channels: refused
     with pytest.raises(InputError, match=r"^image 2 of 2: .*\(N, H, W, 1\)"):
         model.predict([IMAGE, np.zeros((5, 28, 28), np.uint8)])
-    with pytest.raises(InputError, match="no images given"):
-        model.predict([])
+
+
+def test_no_images_give_no_records(model):
+    """predict([]) raised an InputError where nlp, speech and medical return [] (no inputs, no records)."""
+    assert model.predict([]) == [] and model.predict(()) == [] and model.predict(np.zeros((0, 8, 8, 3), np.uint8)) == []
+    with pytest.raises(InputError, match="batch_size must be a whole number >= 1"):
+        model.predict([], batch_size=0)
+
+
+def test_a_binary_file_object_is_named_by_its_file(model, tmp_path):
+    """A file object got its `index` as id where speech gives its name as `path`; it is read once and put back."""
+    import io
+
+    path = tmp_path / "one.png"
+    Image.fromarray(IMAGE).save(path)
+    with open(path, "rb") as handle:
+        handle.read(3)
+        handle.seek(0)
+        record = model.predict(handle)[0]
+        assert handle.tell() == 0
+        assert model.predict([png_bytes(), handle])[1]["path"] == str(path)
+    assert list(record)[0] == "path" and record["path"] == str(path)
+    assert {k: v for k, v in record.items() if k != "path"} == \
+        {k: v for k, v in model.predict(path)[0].items() if k != "path"}
+    assert model.predict(io.BytesIO(path.read_bytes()))[0]["index"] == 1  # a buffer has no name
+    with open(path, encoding="latin-1") as text, pytest.raises(InputError, match="opened as text; open images in binary"):
+        model.predict(text)
+
+
+def test_cli_table_rows_each_get_a_record_with_their_id(model, tmp_path, capsys, monkeypatch):
+    """A blank path cell was dropped (2 records for 3 rows) and the id column ignored: every row now gets a record,
+    named by its id column (--id, or one called id) or its row, an error record for the blank cell."""
+    import json
+
+    from core import registry
+    from core.cli import main
+
+    monkeypatch.setattr(registry, "load", lambda *args, **kwargs: model)
+    (tmp_path / "img").mkdir()
+    for name in ("bee.png", "bee2.png"):
+        Image.fromarray(IMAGE).save(tmp_path / "img" / name)
+    table = tmp_path / "img3.csv"
+    table.write_text("id,path\nr1,img/bee.png\nr2,\nr3,img/bee2.png\n")
+    task = model.task
+
+    def predicted(*flags):
+        assert main(["predict", task, "--input", str(table), *flags]) == 0
+        return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
+
+    records = predicted()
+    assert [r["id"] for r in records] == ["r1", "r2", "r3"] and len(records) == 3
+    assert records[0]["path"] == str(tmp_path / "img" / "bee.png") and "error" not in records[0]
+    assert records[1] == {"id": "r2", "error": "row 2 of img3.csv has no image path (its 'path' cell is empty)"}
+    assert records[2]["path"] == str(tmp_path / "img" / "bee2.png") and list(records[2])[:2] == ["id", "path"]
+    table.write_text("key,name,file\nk1,a,img/bee.png\nk2,b,\n")
+    assert [(r.get("id"), "error" in r) for r in predicted("--id", "name", "--column", "file")] == [("a", False), ("b", True)]
+    assert main(["predict", task, "--input", str(table), "--id", "nope", "--column", "file"]) == 2
+    assert "no id column 'nope'" in capsys.readouterr().err
+    table.write_text("path\nimg/bee.png\n\nimg/bee2.png\n")  # no id column: rows from 1
+    records = predicted()
+    assert [r["row"] for r in records] == [1, 2, 3] and "error" in records[1] and "path" in records[2]
 
 
 def test_explain_takes_exactly_one_image(classifier):
