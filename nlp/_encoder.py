@@ -10,8 +10,8 @@ from typing import Any
 
 from core.errors import InputError, MissingDependencyError
 
-__all__ = ["minilm_path", "is_blank", "clean_texts", "text_ids", "sorted_batches", "TextEncoder", "tokenizer_lock",
-           "detokenize_ptb"]
+__all__ = ["minilm_path", "is_blank", "clean_texts", "text_ids", "plain_id", "error_records", "sorted_batches",
+           "TextEncoder", "tokenizer_lock", "detokenize_ptb"]
 
 # Fast tokenizers raise "Already borrowed" when one instance is used from two threads at once.
 tokenizer_lock = threading.Lock()
@@ -74,6 +74,27 @@ def clean_texts(inputs: Any, what: str = "text") -> list[str]:
     return texts
 
 
+def plain_id(value: Any) -> Any:
+    """An id as JSON writes it: a numpy scalar (`np.int64(3)`, from an array or a pandas column) as its Python value.
+
+    >>> import numpy as np
+    >>> type(plain_id(np.int64(3))).__name__, plain_id("q7")
+    ('int', 'q7')
+    """
+    return value.item() if type(value).__module__ == "numpy" and hasattr(value, "item") else value
+
+
+def error_records(model: Any, inputs: Any, batch_size: int | None, **options: Any) -> list[dict[str, Any]] | None:
+    """For `predict`: inputs that say some of their items cannot be predicted (`core.protocols.Inputs` with `.errors`:
+    a file's blank lines, a table's empty cells) give an error record in each such place and the model's records for
+    the rest, as `core.protocols.predict_records` streams them for the CLI; None for any other inputs."""
+    from core.protocols import Inputs, predict_records
+
+    if not isinstance(inputs, Inputs) or not inputs.errors:
+        return None
+    return list(predict_records(model, inputs, batch_size, **options))
+
+
 def text_ids(inputs: Any) -> Any:
     """Predict inputs (already checked) as `core.protocols.with_ids` should number texts: an `Inputs` keeps its own ids
     (a file's lines, a table's rows or id column), a dict its "id", anything else is `index` from 1. Never a `path`:
@@ -87,7 +108,7 @@ def text_ids(inputs: Any) -> Any:
     if isinstance(inputs, Inputs):
         return inputs
     items = [inputs] if isinstance(inputs, (str, dict)) else list(inputs)
-    return Inputs(items, ids=[{"id": item["id"]} if isinstance(item, dict) and item.get("id") is not None
+    return Inputs(items, ids=[{"id": plain_id(item["id"])} if isinstance(item, dict) and item.get("id") is not None
                               else {"index": number} for number, item in enumerate(items, 1)])
 
 

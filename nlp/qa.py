@@ -19,7 +19,7 @@ from core.evaluate import bars_plot, metric_card, metric_with_ci
 from core.protocols import TaskModel, with_ids
 from core.registry import missing_model_message
 from core.train import TrainConfig, Trainer
-from nlp._encoder import TextEncoder, minilm_path, text_ids, tokenizer_lock
+from nlp._encoder import TextEncoder, error_records, minilm_path, text_ids, tokenizer_lock
 from nlp._span_rules import best_span, content_words, split_sentences
 
 __all__ = ["QAModel", "load", "read_squad"]
@@ -397,6 +397,8 @@ class QAModel(TaskModel):
         >>> model.predict([{"question": "Where is Paris?", "context": "Paris is in France."}])  # doctest: +SKIP
         [{'index': 1, 'answer': 'France', 'start': 12, 'end': 18, 'score': 0.91}]
         """
+        if (records := error_records(self, inputs, batch_size)) is not None:
+            return records  # read_inputs' blank questions and contexts: error records in their places
         items = _clean_inputs(inputs)
         if not items:
             return []

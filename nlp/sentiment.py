@@ -26,7 +26,7 @@ from core.protocols import TaskModel, with_ids
 from core.registry import missing_model_message
 from core.train import TrainConfig, Trainer
 from nlp._emoji import NO_WORDS, describe_emoji, has_emoticon, has_words, vader_analyzer
-from nlp._encoder import (TextEncoder, clean_texts, detokenize_ptb, is_blank, mean_pool, minilm_path,
+from nlp._encoder import (TextEncoder, clean_texts, detokenize_ptb, error_records, is_blank, mean_pool, minilm_path,
                           sorted_batches, text_ids, tokenizer_lock)
 from nlp._textdata import (as_text_frame, label_indices, label_names, read_text_table, split_frame, text_table_inputs,
                             with_positive_label)
@@ -364,6 +364,8 @@ class SentimentModel(TaskModel):
         >>> model.predict(["A wonderful film."])  # doctest: +SKIP
         [{'index': 1, 'label': 'positive', 'score': 0.97, 'scores': {'negative': 0.03, 'positive': 0.97}, 'warnings': []}]
         """
+        if (records := error_records(self, inputs, batch_size)) is not None:
+            return records  # read_inputs' blank lines and empty cells: error records in their places
         texts = clean_texts(inputs)
         if not texts:
             return []

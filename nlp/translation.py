@@ -21,7 +21,7 @@ from core.protocols import TaskModel, iter_batches, with_ids
 from core.train import TrainConfig
 from core.registry import missing_model_message
 from nlp._apertium import MAX_CHARACTERS, ApertiumEngine, installed_pairs, mode_for, require_apertium
-from nlp._encoder import is_blank, text_ids
+from nlp._encoder import error_records, is_blank, text_ids
 from nlp._translation_data import (COLUMNS, LANGUAGE_NAMES, _language_in_name, _refuse_compressed,
                                    apertium_install_hint, read_lines, read_parallel, to_iso1, to_iso3)
 
@@ -66,6 +66,13 @@ def _checked_lines(items: Any, empty: str = "empty line") -> Any:
             where = " ".join(f"{key} {value}" for key, value in items.ids[index].items())
             items.errors[index] = f"{where} {_too_long(len(text))}"
     return items
+
+
+_FRAME_ROW = "__verticals_row__"  # predict_frame's row numbers (from 1), beside the table while it is scored
+
+
+class _FrameSentences(list):
+    """A table column's sentences (`frame_inputs`): predict leaves out each record's `source`, the cell beside it."""
 
 
 class NamedSentence(str):
@@ -278,7 +285,7 @@ class Translator(TaskModel):
         if not isinstance(inputs, (list, tuple)):
             raise InputError(f"predict() takes a list of sentences, got {type(inputs).__name__}")
         items = []
-        for index, item in enumerate(inputs):
+        for index, item in enumerate(inputs, 1):  # numbered from 1, as sentiment and QA number theirs
             languages = (None, None)
             if isinstance(item, dict):
                 languages = (to_iso1(item.get("source_lang")), to_iso1(item.get("target_lang")))
@@ -366,6 +373,9 @@ class Translator(TaskModel):
         unknown = set(options) - {"source", "target"}
         if unknown:
             raise InputError(f"unknown option(s) for translation: {', '.join(sorted(unknown))}; use source, target")
+        if (records := error_records(self, inputs, batch_size, source_lang=source_lang, target_lang=target_lang,
+                                     **options)) is not None:
+            return records  # read_inputs' blank lines and empty cells: error records in their places
         default = (source_lang or options.get("source"), target_lang or options.get("target"))
         items = self._items(inputs)
         groups: dict[tuple[str, str], list[int]] = {}
@@ -385,15 +395,37 @@ class Translator(TaskModel):
             texts = [items[i][0] for i in indices]
             for index, text, translation in zip(indices, texts, self.translate(texts, source, target, batch_size=batch_size)):
                 records[index] = {"source": text, "translation": translation, "source_lang": source, "target_lang": target}
+        if isinstance(inputs, _FrameSentences):  # predict_frame: the text column is already there
+            records = [{k: v for k, v in record.items() if k != "source"} for record in records]
         return with_ids(text_ids(inputs), records)
+
+    def predict_frame(self, frame: Any, columns: Any = None, batch_size: int | None = None,
+                      rows_per_chunk: int = 4096):
+        """`TaskModel.predict_frame`: the table with translation, source_lang and target_lang added (not `source`, a
+        copy of the text column); an empty cell is an `InputError` naming its row, from 1 over the whole table."""
+        import polars as pl
+
+        if type(frame).__module__.startswith("pandas"):
+            frame = pl.from_pandas(frame)
+        if not isinstance(frame, (pl.DataFrame, pl.LazyFrame)):
+            return super().predict_frame(frame, columns, batch_size, rows_per_chunk)  # which says what it takes
+        numbered = frame.with_row_index(_FRAME_ROW, offset=1)  # chunks are sliced: each row keeps its place for errors
+        return super().predict_frame(numbered, columns, batch_size, rows_per_chunk).drop(_FRAME_ROW)
 
     def frame_inputs(self, batch: Any, columns: Any = None) -> list[str]:
         """The sentences of a polars batch: `columns` (a name) or the first of source/text/sentence."""
+        names = [c for c in batch.columns if c != _FRAME_ROW]
         column = columns if isinstance(columns, str) else next(
-            (c for c in ("source", "text", "sentence") if c in batch.columns), None)
-        if column is None or column not in batch.columns:
-            raise InputError(f"no text column to translate; pass columns='name' (the table has: {', '.join(batch.columns)})")
-        return [value if value is not None else "" for value in batch[column].to_list()]
+            (c for c in ("source", "text", "sentence") if c in names), None)
+        if column is None or column not in names:
+            raise InputError(f"no text column to translate; pass columns='name' (the table has: {', '.join(names)})")
+        values = batch[column].to_list()
+        rows = batch[_FRAME_ROW].to_list() if _FRAME_ROW in batch.columns else range(1, len(values) + 1)
+        empty = [row for row, value in zip(rows, values) if value is None or (isinstance(value, str) and is_blank(value))]
+        if empty:
+            raise InputError(f"the table: row {empty[0]} has an empty {column!r} cell"
+                             f"{f' ({len(empty)} empty near it)' if len(empty) > 1 else ''}; remove or fill them")
+        return _FrameSentences(values)
 
     # -- data -----------------------------------------------------------------------------------------
     @classmethod

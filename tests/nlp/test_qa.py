@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from core.errors import InputError
@@ -238,3 +239,23 @@ def test_a_json_list_of_questions_is_parsed_once(tmp_path, monkeypatch):
     listed.write_text(json.dumps([{"question": "Who?"}]))
     with pytest.raises(InputError, match="context"):
         QAModel.read_inputs(listed)
+
+
+def test_predict_given_read_inputs_with_a_blank_question_gives_its_error_record(extractive, tmp_path):
+    """`model.predict(QAModel.read_inputs(path))` raised on a blank question; the CLI gave it an error record in its
+    place, and so does predict now."""
+    context = "Paris is the capital of France."
+    path = tmp_path / "questions.csv"
+    path.write_text(f"id,question,context\nq1,Where is Paris?,{context}\nq2,,{context}\n")
+    records = extractive.predict(QAModel.read_inputs(path))
+    alone = {k: v for k, v in extractive.predict([{"question": "Where is Paris?", "context": context}])[0].items()
+             if k != "index"}
+    assert records == [{"id": "q1", **alone}, {"id": "q2", "error": "empty question"}]
+
+
+def test_a_numpy_id_is_given_back_as_a_python_value_json_can_write(extractive):
+    context = "Paris is the capital of France."
+    records = extractive.predict([{"id": np.int64(3), "question": "Where is Paris?", "context": context},
+                                  {"id": np.str_("q7"), "question": "Where is Paris?", "context": context}])
+    assert [type(r["id"]) for r in records] == [int, str] and records[0]["id"] == 3
+    json.dumps(records)  # was "Object of type int64 is not JSON serializable"

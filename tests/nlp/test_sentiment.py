@@ -682,3 +682,17 @@ def test_predict_records_carry_their_input_id_and_the_cli_keeps_its_own(classifi
     assert [list(r)[0] for r in predict_records(classifier, lines)] == ["line"] * 3
     frame = classifier.predict_frame(pl.DataFrame({"text": ["good film", "bad film"]}))
     assert frame.columns == ["text", "label", "score", "scores", "warnings"]  # the row beside it is its id
+
+
+def test_predict_given_read_inputs_with_blank_lines_gives_their_error_records(classifier, tmp_path):
+    """`m.predict(m.read_inputs("sent.txt"))` raised "text 2 is empty" for a blank line 2; the CLI gave it an error
+    record in its place, and so does predict now (a plain list with a blank text is still refused)."""
+    (tmp_path / "sent.txt").write_text("good film\n\nbad film\n", encoding="utf-8")
+    records = classifier.predict(SentimentModel.read_inputs(tmp_path / "sent.txt"))
+    alone = [{k: v for k, v in r.items() if k != "index"} for r in classifier.predict(["good film", "bad film"])]
+    assert records == [{"line": 1, **alone[0]}, {"line": 2, "error": "empty line"}, {"line": 3, **alone[1]}]
+    (tmp_path / "in.csv").write_text("id,text\na7,good film\nb2,\n", encoding="utf-8")
+    assert classifier.predict(SentimentModel.read_inputs(tmp_path / "in.csv")) == [
+        {"id": "a7", **alone[0]}, {"id": "b2", "error": "empty text"}]
+    with pytest.raises(InputError, match="text 2 is empty"):
+        classifier.predict(["good film", " "])

@@ -182,7 +182,36 @@ def test_the_command_line_keeps_its_ids_when_predict_numbers_its_records(tmp_pat
     lines = list(predict_records(tiny, Translator.read_inputs(_write(tmp_path, "in.txt", ["", "I like cats."]))))
     assert [list(r)[0] for r in lines] == ["line", "line"] and "index" not in lines[1]
     scored = tiny.predict_frame(pl.DataFrame({"source": ["I like cats."]}))
-    assert scored.columns == ["source", "pred_source", "translation", "source_lang", "target_lang"]  # its row is its id
+    assert scored.columns == ["source", "translation", "source_lang", "target_lang"]  # its row is its id
+
+
+def test_predict_given_read_inputs_with_blank_lines_gives_their_error_records(tmp_path, tiny):
+    """`tiny.predict(Translator.read_inputs(path))` raised "input 1 is empty" for a blank line 2; the CLI gave it an
+    error record in its place, and so does predict now."""
+    alone = {k: v for k, v in tiny.predict(["I like cats."])[0].items() if k != "index"}
+    for options in ({}, {"source": "en", "target": "es"}):
+        records = tiny.predict(Translator.read_inputs(_write(tmp_path, "notes.txt", ["I like cats.", "", "I like cats."]),
+                                                      **options))
+        assert records == [{"line": 1, **alone}, {"line": 2, "error": "empty line"}, {"line": 3, **alone}]
+    (tmp_path / "in.csv").write_text("id,source\na7,I like cats.\nb2,\n", encoding="utf-8")
+    assert tiny.predict(Translator.read_inputs(tmp_path / "in.csv")) == [{"id": "a7", **alone},
+                                                                         {"id": "b2", "error": "empty source"}]
+
+
+def test_predict_frame_leaves_out_the_source_echo_and_names_an_empty_cell_by_its_row(tiny):
+    """predict_frame added `pred_source`, a copy of the input column; an empty cell failed the table as "input 1"
+    (counted from 0, in its chunk): it names its row, from 1 over the whole table, as sentiment does."""
+    scored = tiny.predict_frame(pl.DataFrame({"text": ["I like cats.", "I like dogs."]}).lazy(), rows_per_chunk=1)
+    assert scored.columns == ["text", "translation", "source_lang", "target_lang"]
+    assert scored["translation"].to_list() == [r["translation"] for r in tiny.predict(["I like cats.", "I like dogs."])]
+    with pytest.raises(InputError, match="the table: row 2 has an empty 'source' cell"):
+        tiny.predict_frame(pl.DataFrame({"source": ["Hello.", None]}))
+    with pytest.raises(InputError, match="the table: row 3 has an empty 'source' cell"):
+        tiny.predict_frame(pl.DataFrame({"source": ["Hello.", "Bye.", " "]}), rows_per_chunk=2)
+    import pandas as pd
+
+    assert tiny.predict_frame(pd.DataFrame({"source": ["I like cats."]})).columns == ["source", "translation",
+                                                                                      "source_lang", "target_lang"]
 
 
 
@@ -223,10 +252,12 @@ def test_an_over_long_or_invisible_line_is_an_error_record_naming_it_and_the_res
     (tmp_path / "in.csv").write_text(f"id,source\na7,Hello.\nb2,{long}\nc9,\u200b\n", encoding="utf-8")
     table = Translator.read_inputs(tmp_path / "in.csv")
     assert table.errors == {1: table.errors[1], 2: "empty source"} and table.errors[1].startswith("id b2 has")
-    with pytest.raises(InputError, match=r"input 1 has 20,001 characters"):  # the API names the input too
+    with pytest.raises(InputError, match=r"input 2 has 20,001 characters"):  # the API names the input too, from 1
         Translator("en", "es").predict(["Hello.", long])
-    with pytest.raises(InputError, match="input 0 is empty"):
+    with pytest.raises(InputError, match="input 1 is empty"):
         Translator("en", "es").predict(["\u200b\ufeff"])
+    with pytest.raises(InputError, match="input 2 is empty"):  # was "input 1": counted from 0
+        Translator("en", "es").predict(["Hello.", " "])
 
 
 def test_a_file_named_for_its_language_is_read_in_that_language(tmp_path, tiny, monkeypatch):
