@@ -156,3 +156,28 @@ def frame_paths(batch: Any, columns: Any, preferred: tuple[str, ...]) -> Inputs:
         items.append(Path(text) if text else None)
     return Inputs(items, identify_inputs(items).ids, errors)
 
+
+def check_saved_labels(folder: Path, labels: Any, outputs: int | None, recorded: Any = None,
+                       recorded_in: str = "") -> list[str]:
+    """The card's `labels` against what the hashed weight files record: one distinct name per network output and,
+    where the weights name them (`recorded`, read from `recorded_in`), the same names in the same order. A hand-edited
+    card (names swapped, one dropped) would otherwise load and mislabel every prediction.
+
+    >>> check_saved_labels(Path("m"), ["a", "b"], 2, ["b", "a"], "config.json")
+    Traceback (most recent call last):
+    core.errors.UnsafeArtifactError: m: card.json does not match the weights beside it: its labels ['a', 'b'] differ from those config.json records (['b', 'a']). The card was edited or the folder mixes two models; restore its card.json, or re-save the model with save()
+    """
+    from core.artifacts import card_mismatch
+
+    if not isinstance(labels, list) or not labels or not all(isinstance(n, str) and n.strip() for n in labels):
+        raise card_mismatch(folder, f"its labels {str(labels)[:120]} are not a list of names (one per network output)")
+    repeated = sorted({n for n in labels if labels.count(n) > 1})
+    if repeated:
+        raise card_mismatch(folder, f"its labels repeat {', '.join(map(repr, repeated))}; each output needs its own name")
+    if outputs is not None and len(labels) != outputs:
+        raise card_mismatch(folder, f"its labels list {len(labels)} name{'s' * (len(labels) != 1)} {str(labels)[:120]} "
+                                    f"but the network has {outputs} outputs")
+    if recorded is not None and list(recorded) != labels:
+        raise card_mismatch(folder, f"its labels {str(labels)[:120]} differ from those {recorded_in} records "
+                                    f"({str(list(recorded))[:120]})")
+    return labels

@@ -32,8 +32,8 @@ from core.evaluate import bars_plot, confusion_plot, metric_card, metric_with_ci
 from core.protocols import TaskModel, iter_batches
 from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
-from medical._shared import (RESEARCH_NOTICE, data_hash, frame_paths, patient_from_name, predict_inputs,
-                             records_with_errors, split_groups)
+from medical._shared import (RESEARCH_NOTICE, check_saved_labels, data_hash, frame_paths, patient_from_name,
+                             predict_inputs, records_with_errors, split_groups)
 from medical.io import MedicalImage, read_medical
 
 __all__ = ["load", "MedicalClassifier", "ClassificationData", "lesion_demo_data", "prepare_image"]
@@ -318,6 +318,7 @@ class MedicalClassifier(TaskModel):
             network = timm.create_model(f"local-dir:{folder}", pretrained=True)
         except Exception as error:
             raise InputError(f"cannot load the timm model in {folder} ({error}); the folder is incomplete") from error
+        check_saved_labels(folder, card.get("labels"), _outputs(network), *_config_label_names(folder))
         saved = dict(card.get("config") or {})
         if "intensity_mean" not in saved:  # saved before the config carried it: the card's preprocessing says it
             preprocessing = card.get("preprocessing") or {}
@@ -841,6 +842,29 @@ class MedicalClassifier(TaskModel):
                                                              "num_classes": len(self.label_names_)},
                     safe_serialization=True, data_config=data_config)
         json.loads((folder / "config.json").read_text())  # fail early on a broken config
+
+
+def _outputs(network) -> int | None:
+    """How many classes a timm network's head scores."""
+    outputs = getattr(network, "num_classes", None)
+    if isinstance(outputs, int):
+        return outputs
+    head = network.get_classifier() if hasattr(network, "get_classifier") else None
+    return getattr(head, "out_features", None)
+
+
+def _config_label_names(folder: Path) -> tuple[Any, str]:
+    """(label names, "config.json") as timm's config.json in a saved folder records them (write_weights puts them
+    there); None when it names none."""
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None, "config.json"  # timm has just read it; one it cannot hold names in names none
+    if not isinstance(config, dict):
+        return None, "config.json"
+    pretrained = config.get("pretrained_cfg") if isinstance(config.get("pretrained_cfg"), dict) else {}
+    names = config.get("label_names", pretrained.get("label_names"))
+    return (names if isinstance(names, list) else None), "config.json"
 
 
 def lesion_demo_data(seed: int = 0) -> tuple[ClassificationData, ClassificationData]:

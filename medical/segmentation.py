@@ -7,6 +7,7 @@ from nilearn's MNI152 template and tissue maps, cached. Research use only, not f
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,13 +20,13 @@ from core.card import compare_cards
 from core.config import config_from_dict, config_to_dict
 from core.data.paths import require_path, resolve_inside
 from core.device import pick_device
-from core.errors import InputError, ModelNotFoundError, NotFittedError
+from core.errors import InputError, ModelNotFoundError, NotFittedError, UnsafeArtifactError
 from core.evaluate import bars_plot, metric_card, metric_with_ci
 from core.protocols import Inputs, TaskModel
 from core.registry import missing_model_message
 from core.train import TrainConfig, Trainer
-from medical._shared import (RESEARCH_NOTICE, data_hash, frame_paths, patient_from_name, predict_inputs,
-                             records_with_errors, run_length, split_groups)
+from medical._shared import (RESEARCH_NOTICE, check_saved_labels, data_hash, frame_paths, patient_from_name,
+                             predict_inputs, records_with_errors, run_length, split_groups)
 from medical._seg_nets import LITE_UNET, MONAI_UNET, build_network
 from medical._seg_plan import (AugmentedPatches, Fingerprint, Plan, budgeted_adamw, fingerprint, plan_augmentation,
                                plan_patch, plan_training)
@@ -34,6 +35,7 @@ from medical.io import MedicalImage, read_medical
 __all__ = ["load", "Segmenter", "SegmentationData", "brain_tissue_data", "normalise_intensity"]
 
 WEIGHTS_NAME = "model.safetensors"
+LABELS_METADATA = "label_names"  # safetensors metadata key: the labels as JSON, one per output channel
 DEFAULT_NAME = "brain-tissue-unet2d-v1"
 SHIPPED = Path(__file__).with_name("segmentation_default")  # the default above, committed (216 KB)
 BRAIN_LABELS = ["background", "grey_matter", "white_matter", "csf"]
@@ -376,6 +378,9 @@ class Segmenter(TaskModel):
             network.load_state_dict(load_tensors(folder / WEIGHTS_NAME))
         except RuntimeError as error:
             raise InputError(f"weights in {folder} do not fit the network described in card.json ({error})") from error
+        # out_channels is the weights' own: load_state_dict above refused a card that gives the head another size
+        check_saved_labels(folder, card.get("labels"), network_info["args"].get("out_channels"),
+                           *_recorded_labels(folder, card))
         config = config_from_dict(cls.Config, card.get("config"))
         return cls(network.eval(), card["labels"], config, device, card)
 
@@ -952,7 +957,33 @@ class Segmenter(TaskModel):
         return {**self.card, "config": config_to_dict(self.config)}
 
     def write_weights(self, folder: Path) -> None:
-        save_tensors(folder / WEIGHTS_NAME, dict(self.network_.state_dict()))
+        """`model.safetensors`, the label names in its metadata (load compares the card's with them)."""
+        save_tensors(folder / WEIGHTS_NAME, dict(self.network_.state_dict()),
+                     metadata={LABELS_METADATA: json.dumps(list(self.label_names_))})
+
+
+def _recorded_labels(folder: Path, card: dict[str, Any]) -> tuple[Any, str]:
+    """(label names, where) as the hashed weights record them: the safetensors metadata of folders saved since it
+    carries them, else the shipped default's names when these are its weights (same sha256); None when neither."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(folder / WEIGHTS_NAME), framework="pt") as weights:
+            text = (weights.metadata() or {}).get(LABELS_METADATA)
+    except Exception as error:  # load_tensors has just read the file; keep its errors' type anyway
+        raise UnsafeArtifactError(f"{folder / WEIGHTS_NAME} is not a valid safetensors file ({error})") from error
+    if text is not None:
+        try:
+            names = json.loads(text)
+        except json.JSONDecodeError:
+            names = text
+        return names, f"the metadata of {WEIGHTS_NAME}"
+    shipped = (SHIPPED / "card.json")
+    if shipped.is_file():
+        digest = (read_card(SHIPPED, check=False).get("files") or {}).get(WEIGHTS_NAME)
+        if digest is not None and (card.get("files") or {}).get(WEIGHTS_NAME) == digest:
+            return list(BRAIN_LABELS), f"the shipped default's {WEIGHTS_NAME} (brain tissue)"
+    return None, ""
 
 
 def brain_tissue_data() -> SegmentationData:

@@ -327,3 +327,36 @@ def test_one_image_of_any_kind_is_one_input_and_an_empty_path_cell_is_an_error_r
     assert scored["label"].to_list()[0] == expected["label"] and scored["label"].to_list()[1:] == [None, None]
     assert scored["error"].to_list() == [None] + ["no image: the 'path' cell is empty"] * 2
 
+
+def test_a_card_whose_labels_differ_from_the_weights_is_refused(tmp_path):
+    """Swapped labels loaded and called every lesion no_lesion; three names for a two-output head loaded too."""
+    import hashlib
+    import json
+
+    from core.errors import UnsafeArtifactError
+
+    model = MedicalClassifier.from_config(TINY, ["lesion", "no_lesion"], device="cpu")
+    folder = model.save(tmp_path / "m")
+
+    def edited(name, labels, config_labels=...):
+        copy = shutil.copytree(folder, tmp_path / name)
+        card = json.loads((copy / "card.json").read_text())
+        card["labels"] = labels
+        if config_labels is not ...:  # what a folder whose config.json names no labels holds
+            config = json.loads((copy / "config.json").read_text())
+            config.pop("label_names")
+            (copy / "config.json").write_text(json.dumps(config))
+            card["files"]["config.json"] = hashlib.sha256((copy / "config.json").read_bytes()).hexdigest()
+        (copy / "card.json").write_text(json.dumps(card))
+        return copy
+
+    for name, labels in (("swapped", ["no_lesion", "lesion"]), ("three", ["lesion", "no_lesion", "x"]),
+                         ("repeated", ["lesion", "lesion"]), ("renamed", ["lesion", "normal"])):
+        with pytest.raises(UnsafeArtifactError, match="card.json does not match the weights"):
+            MedicalClassifier.load(edited(name, labels), device="cpu")
+    # a config.json that names no labels: the count is still checked against the head
+    assert MedicalClassifier.load(edited("unnamed", ["no_lesion", "lesion"], None), device="cpu").label_names_ == [
+        "no_lesion", "lesion"]
+    with pytest.raises(UnsafeArtifactError, match="3 names .* 2 outputs"):
+        MedicalClassifier.load(edited("unnamed3", ["a", "b", "c"], None), device="cpu")
+    assert MedicalClassifier.load(folder, device="cpu").label_names_ == ["lesion", "no_lesion"]

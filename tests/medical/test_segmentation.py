@@ -309,3 +309,39 @@ def test_one_image_of_any_kind_is_one_input_and_an_empty_path_cell_is_an_error_r
     assert scored["shape"].to_list() == [[24, 24], None]
     assert scored["error"].to_list() == [None, "no image: the 'image' cell is empty"]
 
+
+def test_a_card_whose_labels_differ_from_the_weights_is_refused(tmp_path):
+    """Swapped labels loaded (grey matter reported as white matter); three names for a four-output U-Net loaded."""
+    import hashlib
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    from core.errors import UnsafeArtifactError
+    from medical import segmentation
+
+    def edited(folder, name, labels, strip_metadata=False):
+        copy = shutil.copytree(folder, tmp_path / name)
+        card = json.loads((copy / "card.json").read_text())
+        card["labels"] = labels
+        if strip_metadata:  # as the code before this check saved it: no label names beside the tensors
+            save_file(load_file(str(copy / "model.safetensors")), str(copy / "model.safetensors"))
+            card["files"]["model.safetensors"] = hashlib.sha256((copy / "model.safetensors").read_bytes()).hexdigest()
+        (copy / "card.json").write_text(json.dumps(card))
+        return copy
+
+    shipped = segmentation.SHIPPED
+    swapped = ["background", "white_matter", "grey_matter", "csf"]
+    for name, labels in (("swapped", swapped), ("three", ["background", "grey_matter", "white_matter"])):
+        with pytest.raises(UnsafeArtifactError, match="card.json does not match the weights"):
+            Segmenter.load(edited(shipped, name, labels), device="cpu")
+    saved = tiny(("background", "disc", "ring")).save(tmp_path / "m")
+    with pytest.raises(UnsafeArtifactError, match="differ from those the metadata of model.safetensors records"):
+        Segmenter.load(edited(saved, "saved_swapped", ["background", "ring", "disc"]), device="cpu")
+    # saved before the weights carried label names: only the count can be checked
+    old = edited(saved, "old", ["background", "ring", "disc"], strip_metadata=True)
+    assert Segmenter.load(old, device="cpu").label_names_ == ["background", "ring", "disc"]
+    with pytest.raises(UnsafeArtifactError, match="2 names .* 3 outputs"):
+        Segmenter.load(edited(saved, "old_two", ["background", "disc"], strip_metadata=True), device="cpu")
+    assert Segmenter.load(saved, device="cpu").label_names_ == ["background", "disc", "ring"]
+    assert Segmenter.load(shipped, device="cpu").label_names_ == ["background", "grey_matter", "white_matter", "csf"]
