@@ -6,6 +6,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from core.errors import InputError
 from nlp._encoder import is_blank
 
@@ -93,31 +95,55 @@ def read_text_table(path: str | Path, text_column: str | None = None, label_colu
     return with_positive_label(frame, positive_label, path.name) if positive_label is not None else frame
 
 
-def _same_label(value: Any, wanted: Any) -> bool:
-    """Whether a data label is the label asked for: as text, or as the same whole number (1, 1.0, "1")."""
+def _label_key(value: Any) -> str:
+    """A label as positive_label matches it: case-insensitive text, a whole number as its digits (1, 1.0, "1"), and a
+    truth value as the 0/1 it stands for (True, "true", 1 alike), so a Boolean or 0/1 target takes any of them.
+
+    >>> [_label_key(v) for v in (True, 1.0, " TRUE ", "Yes", 0)]
+    ['1', '1', '1', 'yes', '0']
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return "1" if value else "0"
     number = _number(value)
-    return str(value).strip().lower() == str(wanted).strip().lower() or (number is not None and number == _number(wanted))
+    if number is not None:
+        return str(number)
+    text = str(value).strip().lower()
+    return {"true": "1", "false": "0"}.get(text, text)
+
+
+def _same_label(value: Any, wanted: Any) -> bool:
+    """Whether a data label is the label asked for (`_label_key`: as text, case aside, or the same whole number or
+    truth value)."""
+    return _label_key(value) == _label_key(wanted)
 
 
 def with_positive_label(frame, positive_label: Any, where: str = "the data"):
     """`frame` with its `label` column as negative/positive: `positive_label` names the value meaning positive, the
-    other value (labels hold at most two) is negative. It is how yes/no, 1/2 or good/bad labels are read against a
-    model labelled negative/positive, which cannot tell on its own which answer is the positive one.
+    other value (labels hold at most two, case aside: Yes and yes are one) is negative. It is how yes/no, 1/2 or
+    good/bad labels are read against a model labelled negative/positive, which cannot tell on its own which answer is
+    the positive one. Labels already negative/positive (data read with this positive_label) stay as they are.
 
     >>> import polars as pl
-    >>> with_positive_label(pl.DataFrame({"text": ["a", "b"], "label": ["yes", "no"]}), "yes")["label"].to_list()
+    >>> with_positive_label(pl.DataFrame({"text": ["a", "b"], "label": ["yes", "No"]}), "YES")["label"].to_list()
     ['positive', 'negative']
+    >>> with_positive_label(pl.DataFrame({"text": ["a"], "label": ["positive"]}), "yes")["label"].to_list()
+    ['positive']
     """
     import polars as pl
 
-    values = list(dict.fromkeys(v for v in frame["label"].to_list() if v is not None))
-    if len(values) > 2:
+    labels = frame["label"].to_list()
+    values = list(dict.fromkeys(v for v in labels if v is not None))
+    keys = list(dict.fromkeys(_label_key(v) for v in values))
+    if len(keys) > 2:
         raise InputError(f"positive_label picks which of two label values means positive, but {where}'s labels hold "
-                         f"{len(values)}: {', '.join(map(str, values[:10]))}; relabel them with the model's label names")
-    if not any(_same_label(v, positive_label) for v in values):
+                         f"{len(keys)}: {', '.join(map(str, values[:10]))}; relabel them with the model's label names")
+    wanted = _label_key(positive_label)
+    if wanted not in keys:
+        if set(keys) <= set(NAMED_BINARY):  # relabelled already (read_data with this positive_label): read once only
+            return frame
         raise InputError(f"positive_label {positive_label!r} is not a value of {where}'s labels "
                          f"({', '.join(map(str, values))}); name the value that means positive")
-    names = ["positive" if _same_label(v, positive_label) else "negative" for v in frame["label"].to_list()]
+    names = [None if v is None else "positive" if _label_key(v) == wanted else "negative" for v in labels]
     return frame.with_columns(pl.Series("label", names, dtype=pl.String))
 
 

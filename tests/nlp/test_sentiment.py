@@ -506,6 +506,30 @@ def test_yes_no_labels_are_read_with_positive_label_and_refused_without_it_sayin
     assert json.loads(capsys.readouterr().out)["metrics"] == numbers["metrics"]
 
 
+def test_positive_label_is_read_once_case_aside_and_in_its_natural_spellings(classifier, tmp_path):
+    """read_data(positive_label="yes") then evaluate(positive_label="yes") was refused ('yes' is not a value of the
+    data's labels positive, negative); Yes/yes/no/No were four values; True for 0/1 labels, and 1 for a Boolean
+    target, were refused."""
+    texts = ["good", "bad", "fine", "awful"]
+    numbers = classifier.evaluate(pl.DataFrame({"text": texts, "label": [1, 0, 1, 0]}))["metrics"]
+    (tmp_path / "yn.csv").write_text("text,label\ngood,yes\nbad,no\nfine,yes\nawful,no\n", encoding="utf-8")
+    read = SentimentModel.read_data(tmp_path / "yn.csv", positive_label="yes")
+    for again in ("yes", "positive", "YES"):  # the original value or the relabelled one: relabelled once, not twice
+        assert classifier.evaluate(read, positive_label=again)["metrics"] == numbers
+    mixed = pl.DataFrame({"text": texts, "label": ["Yes", "no", "yes", "No"]})
+    assert classifier.evaluate(mixed, positive_label="yes")["metrics"] == numbers
+    for label in (True, 1, "true", "1", np.int64(1)):
+        assert classifier.evaluate(pl.DataFrame({"text": texts, "label": [1, 0, 1, 0]}), positive_label=label)["metrics"] == numbers
+        assert classifier.evaluate(pl.DataFrame({"text": texts, "label": [True, False, True, False]}),
+                                   positive_label=label)["metrics"] == numbers
+    flipped = classifier.evaluate(pl.DataFrame({"text": texts, "label": [True, False, True, False]}), positive_label=False)
+    assert flipped["metrics"] == classifier.evaluate(pl.DataFrame({"text": texts, "label": [0, 1, 0, 1]}))["metrics"]
+    with pytest.raises(InputError, match="'maybe' is not a value of .*yes, no"):  # still refused when it names neither
+        classifier.evaluate(mixed.with_columns(pl.Series("label", ["yes", "no"] * 2)), positive_label="maybe")
+    with pytest.raises(InputError, match="hold 3"):
+        classifier.evaluate(mixed.with_columns(pl.Series("label", ["Yes", "no", "maybe", "No"])), positive_label="yes")
+
+
 def _edit_card(folder: Path, **changes) -> None:
     card = json.loads((folder / "card.json").read_text())
     card.update(changes)
