@@ -68,7 +68,10 @@ def identified_images(inputs: Any) -> Inputs:
     >>> items = identified_images([io.BytesIO(b"GIF89a"), "no/such.png"]); items[0], items.ids
     (b'GIF89a', [{'index': 1}, {'index': 2}])
     """
-    items = identify_inputs(image_list(inputs))
+    if isinstance(inputs, Inputs):  # read_image_inputs' rows: their ids and error rows kept
+        items = Inputs(list(inputs), inputs.ids, inputs.errors)
+    else:
+        items = identify_inputs(image_list(inputs))
     for position, item in enumerate(items):
         if hasattr(item, "read") and not hasattr(item, "getbands"):
             items[position], name = _read_file_object(item)

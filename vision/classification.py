@@ -26,7 +26,7 @@ from core.data.paths import require_path
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError
 from core.evaluate import bars_plot, confusion_plot, metric_card, metric_with_ci
-from core.protocols import TaskModel, check_batch_size, iter_batches, with_ids
+from core.protocols import TaskModel, check_batch_size, iter_batches, predict_records, with_ids
 from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
 from vision._cards import card_mismatch, check_label_names, check_preprocessing, match_preprocessing
@@ -394,6 +394,8 @@ class ImageClassifier(TaskModel):
         images = identified_images(inputs)  # ids count images (an (N, H, W, C) array is N); a file object is read once
         if not images:
             return []
+        if images.errors:  # a table's rows without an image (read_image_inputs): error records in their places
+            return list(predict_records(self, images, batch_size, top_k=top_k))
         probabilities = self.predict_proba(list(images), batch_size)
         k = min(top_k, len(self.label_names))
         records = []

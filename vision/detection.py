@@ -19,7 +19,7 @@ from core.config import config_to_dict
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError
 from core.evaluate import bars_plot, bootstrap_ci, metric_card
-from core.protocols import TaskModel, check_batch_size, iter_batches, with_ids
+from core.protocols import TaskModel, check_batch_size, iter_batches, predict_records, with_ids
 from core.registry import missing_model_message
 from core.train import MetricsLog, TrainConfig, Trainer
 from vision import _lite_detector as lite
@@ -428,6 +428,8 @@ class Detector(TaskModel):
                              f"got {threshold!r}")
         batch_size = check_batch_size(batch_size, self.default_batch_size, BATCH_UNIT)
         inputs = identified_images(inputs)  # a file object read once, named by its file
+        if inputs.errors:  # a table's rows without an image (read_image_inputs): error records in their places
+            return list(predict_records(self, inputs, batch_size, score_threshold=threshold))
         records = []
         for chunk in iter_batches(inputs, batch_size):
             images = decode_images(chunk, "RGB")

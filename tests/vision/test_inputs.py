@@ -156,6 +156,10 @@ def test_cli_table_rows_each_get_a_record_with_their_id(model, tmp_path, capsys,
     table.write_text("path\nimg/bee.png\n\nimg/bee2.png\n")  # no id column: rows from 1
     records = predicted()
     assert [r["row"] for r in records] == [1, 2, 3] and "error" in records[1] and "path" in records[2]
+    # predict() given read_inputs' rows gives the records the CLI writes
+    assert model.predict(type(model).read_inputs(table)) == records
+    table.write_text("id,path\nr1,img/bee.png\n")
+    assert [list(r)[:2] for r in model.predict(type(model).read_inputs(table))] == [["id", "path"]]
 
 
 def test_explain_takes_exactly_one_image(classifier):
