@@ -28,7 +28,7 @@ from core.train import TrainConfig, Trainer
 from medical._shared import (RESEARCH_NOTICE, check_saved_labels, data_hash, frame_paths, patient_from_name,
                              predict_inputs, records_with_errors, run_length, split_groups)
 from medical._seg_nets import LITE_UNET, MONAI_UNET, build_network
-from medical._seg_plan import (AugmentedPatches, Fingerprint, Plan, budgeted_adamw, fingerprint, plan_augmentation,
+from medical._seg_plan import (AugmentedPatches, Fingerprint, budgeted_adamw, fingerprint, plan_augmentation,
                                plan_patch, plan_training)
 from medical.io import MedicalImage, read_medical
 
@@ -964,7 +964,7 @@ class Segmenter(TaskModel):
 
 def _recorded_labels(folder: Path, card: dict[str, Any]) -> tuple[Any, str]:
     """(label names, where) as the hashed weights record them: the safetensors metadata of folders saved since it
-    carries them, else the shipped default's names when these are its weights (same sha256); None when neither."""
+    carries them (the shipped default's too); None for older folders."""
     from safetensors import safe_open
 
     try:
@@ -978,11 +978,6 @@ def _recorded_labels(folder: Path, card: dict[str, Any]) -> tuple[Any, str]:
         except json.JSONDecodeError:
             names = text
         return names, f"the metadata of {WEIGHTS_NAME}"
-    shipped = (SHIPPED / "card.json")
-    if shipped.is_file():
-        digest = (read_card(SHIPPED, check=False).get("files") or {}).get(WEIGHTS_NAME)
-        if digest is not None and (card.get("files") or {}).get(WEIGHTS_NAME) == digest:
-            return list(BRAIN_LABELS), f"the shipped default's {WEIGHTS_NAME} (brain tissue)"
     return None, ""
 
 
