@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from core.data.paths import require_path, sniff_kind
+from core.data.paths import read_file_object, require_path, sniff_kind
 from core.errors import InputError
 
 __all__ = [
@@ -107,11 +107,8 @@ def read_medical(source: Any, **options: Any) -> MedicalImage:
     if isinstance(source, (bytes, bytearray, memoryview)):  # one encoded file, not a list of numbers
         return _from_encoded(bytes(source), "bytes", **options)
     if hasattr(source, "read") and not isinstance(source, (str, Path)):  # an open file: its bytes are one file
-        name = Path(str(getattr(source, "name", "") or "file object")).name
-        data = "" if isinstance(source, io.TextIOBase) else source.read()
-        if isinstance(data, str):
-            raise InputError(f"{name} was opened as text; open it in binary mode (open(path, 'rb')) or pass its path")
-        return _from_encoded(bytes(data), name, **options)
+        data, name = read_file_object(source, "images")  # read once; a seekable file is put back for another read
+        return _from_encoded(data, Path(name).name if name else "file object", **options)
     if not isinstance(source, (str, Path)):
         raise InputError(f"cannot read a medical image from {type(source).__name__}; pass a path, the file's bytes, "
                          "a PIL image or a numpy array")

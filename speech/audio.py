@@ -118,25 +118,14 @@ class AudioBytes(bytes):
 
 def read_file_object(handle: Any) -> AudioBytes:
     """All of a binary file object, read once from where it stands, as `AudioBytes` named after it; a seekable object is
-    put back where it stood, so it can be read again.
+    put back where it stood, so it can be read again (`core.data.paths.read_file_object`).
 
     >>> import io; data = read_file_object(io.BytesIO(b"RIFF")); data, data.name
     (b'RIFF', None)
     """
-    name = getattr(handle, "name", None)
-    name = name if isinstance(name, str) and name and not name.startswith("<") else None  # not '<stdin>'
-    seekable = getattr(handle, "seekable", None)
-    start = handle.tell() if callable(seekable) and seekable() else None
-    data = handle.read()
-    if start is not None:
-        handle.seek(start)
-    if isinstance(data, str):
-        raise InputError(f"{name or 'the file object'} was opened as text; open audio in binary mode (open(path, 'rb'))")
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise InputError(f"reading {name or 'the file object'} gave {type(data).__name__}, not bytes; pass a binary file")
-    if not data and start is None:
-        raise InputError(f"{name or 'the file object'} gave no bytes: it is empty, or was read to its end before and "
-                         "cannot seek back; pass its bytes or its path to read it more than once")
+    from core.data.paths import read_file_object as read_once
+
+    data, name = read_once(handle, "audio")
     audio = AudioBytes(data)
     audio.name = name
     return audio

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from core.data import IMAGE_SUFFIXES, open_image, read_table, resolve_inside
-from core.data.paths import is_hidden, require_path
+from core.data.paths import is_hidden, read_file_object, require_path
 from core.errors import InputError
 from core.protocols import Inputs, identify_inputs
 
@@ -74,26 +74,10 @@ def identified_images(inputs: Any) -> Inputs:
         items = identify_inputs(image_list(inputs))
     for position, item in enumerate(items):
         if hasattr(item, "read") and not hasattr(item, "getbands"):
-            items[position], name = _read_file_object(item)
+            items[position], name = read_file_object(item, "images")
             if name:
                 items.ids[position] = {"path": name}
     return items
-
-
-def _read_file_object(handle: Any) -> tuple[bytes, str | None]:
-    """All of a binary file object from where it stands, and its file name (None for a buffer or '<stdin>')."""
-    name = getattr(handle, "name", None)
-    name = name if isinstance(name, str) and name and not name.startswith("<") else None
-    seekable = getattr(handle, "seekable", None)
-    start = handle.tell() if callable(seekable) and seekable() else None
-    data = handle.read()
-    if start is not None:
-        handle.seek(start)
-    if isinstance(data, str):
-        raise InputError(f"{name or 'the file object'} was opened as text; open images in binary mode (open(path, 'rb'))")
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise InputError(f"reading {name or 'the file object'} gave {type(data).__name__}, not bytes; pass a binary file")
-    return bytes(data), name
 
 
 BATCH_UNIT = "images per forward pass"  # what one batch_size counts, in its error

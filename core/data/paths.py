@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
+from typing import Any
 
 from core.errors import InputError
 
-__all__ = ["resolve_inside", "sniff_kind", "require_path", "is_hidden"]
+__all__ = ["resolve_inside", "sniff_kind", "require_path", "is_hidden", "read_file_object"]
 
 _MAGIC = [
     (b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpeg"), (b"GIF8", "gif"), (b"BM", "bmp"),
@@ -76,3 +78,33 @@ def sniff_kind(head: bytes) -> str | None:
     if head[344:348] in (b"n+1\x00", b"ni1\x00"):
         return "nifti"
     return None
+
+
+def read_file_object(handle: Any, kind: str = "files") -> tuple[bytes, str | None]:
+    """All of a binary file object, read once from where it stands, and its file name (None for a buffer or
+    '<stdin>'); a seekable object is put back where it stood, so it can be read again. A text-mode object, or one
+    that gives no bytes and cannot seek back, is an `InputError` (`kind`: what it should hold, in the message).
+
+    >>> import io; read_file_object(io.BytesIO(b"RIFF"))
+    (b'RIFF', None)
+    >>> read_file_object(io.StringIO("x"), "images")
+    Traceback (most recent call last):
+    core.errors.InputError: the file object was opened as text; open images in binary mode (open(path, 'rb'))
+    """
+    name = getattr(handle, "name", None)
+    name = name if isinstance(name, str) and name and not name.startswith("<") else None  # not '<stdin>'
+    if isinstance(handle, io.TextIOBase):  # reading would decode the bytes as text, and fail on the first non-UTF-8
+        raise InputError(f"{name or 'the file object'} was opened as text; open {kind} in binary mode (open(path, 'rb'))")
+    seekable = getattr(handle, "seekable", None)
+    start = handle.tell() if callable(seekable) and seekable() else None
+    data = handle.read()
+    if start is not None:
+        handle.seek(start)
+    if isinstance(data, str):
+        raise InputError(f"{name or 'the file object'} was opened as text; open {kind} in binary mode (open(path, 'rb'))")
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise InputError(f"reading {name or 'the file object'} gave {type(data).__name__}, not bytes; pass a binary file")
+    if not data and start is None:
+        raise InputError(f"{name or 'the file object'} gave no bytes: it is empty, or was read to its end before and "
+                         "cannot seek back; pass its bytes or its path to read it more than once")
+    return bytes(data), name
