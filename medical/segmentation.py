@@ -18,7 +18,7 @@ import numpy as np
 from core.artifacts import cache_dir, load_tensors, read_card, save_tensors
 from core.card import compare_cards
 from core.config import config_from_dict, config_to_dict
-from core.data.paths import require_path, resolve_inside
+from core.data.paths import is_hidden, require_path, resolve_inside
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError, NotFittedError, UnsafeArtifactError
 from core.evaluate import bars_plot, metric_card, metric_with_ci
@@ -471,19 +471,30 @@ class Segmenter(TaskModel):
 
     @classmethod
     def read_inputs(cls, path: str | Path, **options: Any) -> list[Any]:
-        """A file (image, DICOM, NIfTI), a DICOM series folder, or a folder of such files."""
+        """A file (image, DICOM, NIfTI), a DICOM series folder, or a folder of such files, searched recursively as
+        vision and medical.classification do (hidden files and folders skipped). One rule for every folder, the given
+        one and each below it: a folder whose own files are all `.dcm` or suffix-less is one DICOM series, one input
+        (read with what lies below it, as `read_dicom_series` does); any other folder contributes each image, DICOM
+        or NIfTI file it holds, and its subfolders are looked at the same way."""
+        from medical.io import is_medical_file
+
         path = require_path(path, "image, volume or folder")
         if path.is_file():
             return [path]
-        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
-        if files and all(p.suffix.lower() in {".dcm", ""} for p in files):
-            return [path]  # one DICOM series
-        from medical.io import is_medical_file
-
-        chosen = [p for p in files if is_medical_file(p)]
+        chosen: list[Path] = []
+        folders = [path]
+        while folders:
+            folder = folders.pop()
+            entries = sorted(p for p in folder.iterdir() if not is_hidden(p, path))
+            files = [p for p in entries if p.is_file()]
+            if files and all(p.suffix.lower() in {".dcm", ""} for p in files):
+                chosen.append(folder)  # one DICOM series
+                continue
+            chosen.extend(p for p in files if is_medical_file(p))
+            folders.extend(p for p in entries if p.is_dir())
         if not chosen:
-            raise InputError(f"{path} holds no images, DICOM or NIfTI files")
-        return chosen
+            raise InputError(f"{path} holds no images, DICOM or NIfTI files (searched its subfolders too)")
+        return sorted(chosen)
 
     # -- inference --------------------------------------------------------------------------------
     def _torch_device(self):

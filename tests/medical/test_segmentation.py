@@ -345,3 +345,29 @@ def test_a_card_whose_labels_differ_from_the_weights_is_refused(tmp_path):
         Segmenter.load(edited(saved, "old_two", ["background", "disc"], strip_metadata=True), device="cpu")
     assert Segmenter.load(saved, device="cpu").label_names_ == ["background", "disc", "ring"]
     assert Segmenter.load(shipped, device="cpu").label_names_ == ["background", "grey_matter", "white_matter", "csf"]
+
+
+def test_an_input_folder_is_searched_recursively_and_a_dicom_series_subfolder_is_one_input(tmp_path):
+    """`predict --input seg` with seg/x.png and seg/inner/y.png gave one record: only the top level was listed."""
+    import shutil
+
+    from pydicom.data import get_testdata_file
+
+    image, _ = disc_pair(3, 24)
+    (tmp_path / "inner").mkdir()
+    Image.fromarray(image).save(tmp_path / "x.png")
+    Image.fromarray(image).save(tmp_path / "inner" / "y.png")
+    Image.fromarray(image).save(tmp_path / "._z.png")  # macOS litter
+    (tmp_path / ".thumbnails").mkdir()
+    Image.fromarray(image).save(tmp_path / ".thumbnails" / "t.png")
+    assert Segmenter.read_inputs(tmp_path) == [tmp_path / "inner" / "y.png", tmp_path / "x.png"]
+    series = tmp_path / "inner" / "series"
+    series.mkdir()
+    for name in ("IM0001", "IM0002.dcm"):
+        shutil.copy(get_testdata_file("CT_small.dcm"), series / name)
+    assert Segmenter.read_inputs(tmp_path) == [series, tmp_path / "inner" / "y.png", tmp_path / "x.png"]
+    assert Segmenter.read_inputs(series) == [series]  # the given folder itself: the same rule
+    (tmp_path / "empty" / "deeper").mkdir(parents=True)
+    (tmp_path / "empty" / "deeper" / "notes.txt").write_text("no images")
+    with pytest.raises(InputError, match="no images, DICOM or NIfTI"):
+        Segmenter.read_inputs(tmp_path / "empty")
