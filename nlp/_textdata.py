@@ -11,7 +11,7 @@ import numpy as np
 from core.errors import InputError
 from nlp._encoder import is_blank
 
-__all__ = ["TEXT_COLUMNS", "read_text_table", "label_first_lines", "text_table_inputs", "as_text_frame", "label_names", "label_indices",
+__all__ = ["TEXT_COLUMNS", "read_text_table", "label_first_lines", "text_table_inputs", "frame_text_inputs", "as_text_frame", "label_names", "label_indices",
            "with_positive_label", "split_frame"]
 
 TEXT_COLUMNS = ("text", "sentence", "review", "content")
@@ -34,10 +34,28 @@ def _pick(columns: list[str], wanted: str | None, candidates: tuple[str, ...], w
                      "(a file without a header line: --option header=false --column 0 --target 1)")
 
 
+def frame_text_inputs(batch: Any, text_column: str | None = None, where: str = "the table"):
+    """A table's texts as predict inputs (`core.protocols.Inputs`, for `predict_frame`): the text column (`text_column`,
+    else the first of TEXT_COLUMNS) with an error record for each empty cell, which sits beside its row; the rest are
+    predicted.
+
+    >>> import polars as pl
+    >>> frame_text_inputs(pl.DataFrame({"review": ["fine", None]})).errors
+    {1: "the 'review' cell is empty"}
+    """
+    from core.protocols import Inputs
+
+    column: list[str] = []
+    frame = as_text_frame(batch, text_column, where=where, require_label=False, allow_empty=True, picked=column)
+    texts = ["" if text is None else text for text in frame["text"].to_list()]
+    return Inputs(texts, errors={i: f"the {column[0]!r} cell is empty" for i, text in enumerate(texts) if is_blank(text)})
+
+
 def as_text_frame(data: Any, text_column: str | None = None, label_column: str | None = None, where: str = "the data",
-                  require_label: bool = True, allow_empty: bool = False):
+                  require_label: bool = True, allow_empty: bool = False, picked: list[str] | None = None):
     """Normalise a polars/pandas table, dict of lists or list of (text, label) pairs to polars `text`[, `label`].
-    An empty text is refused by row unless `allow_empty` (predict inputs, which give it an error record)."""
+    An empty text is refused by row unless `allow_empty` (predict inputs, which give it an error record); `picked`, a
+    list, gets the name of the column read as text."""
     import polars as pl
 
     if isinstance(data, (str, Path)):
@@ -59,6 +77,8 @@ def as_text_frame(data: Any, text_column: str | None = None, label_column: str |
         label_first = len(columns) == 2 and data["0"].dtype != pl.String and data["1"].dtype == pl.String
         text_column, label_column = ("1", label_column or "0") if label_first else ("0", label_column or "1")
     text = _pick(columns, text_column, TEXT_COLUMNS, "text", where)
+    if picked is not None:
+        picked.append(text)
     selected = [pl.col(text).alias("text")]
     if require_label:
         label = _pick(columns, label_column, ("label", "labels", "target", "sentiment", "y"), "label", where)
@@ -66,6 +86,8 @@ def as_text_frame(data: Any, text_column: str | None = None, label_column: str |
     frame = data.select(selected)
     if frame.height == 0:
         raise InputError(f"{where} has no rows")
+    if frame["text"].dtype == pl.Null:  # every cell missing (a column polars could give no type): empty texts
+        frame = frame.with_columns(pl.col("text").cast(pl.String))
     if frame["text"].dtype != pl.String:
         raise InputError(f"{where}: the text column {text!r} holds {frame['text'].dtype}, not text")
     # blank: whitespace and invisible format characters (zero-width space, BOM: Unicode category Cf) only

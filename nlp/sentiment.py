@@ -28,8 +28,8 @@ from core.train import TrainConfig, Trainer
 from nlp._emoji import NO_WORDS, describe_emoji, has_emoticon, has_words, vader_analyzer
 from nlp._encoder import (TextEncoder, clean_texts, detokenize_ptb, error_records, is_blank, mean_pool, minilm_path,
                           sorted_batches, text_ids, tokenizer_lock)
-from nlp._textdata import (as_text_frame, label_indices, label_names, read_text_table, split_frame, text_table_inputs,
-                            with_positive_label)
+from nlp._textdata import (as_text_frame, frame_text_inputs, label_indices, label_names, read_text_table, split_frame,
+                            text_table_inputs, with_positive_label)
 
 __all__ = ["SentimentModel", "load", "compare_cards"]
 
@@ -303,8 +303,9 @@ class SentimentModel(TaskModel):
         return super().read_input_batches(path, rows, **options)
 
     def frame_inputs(self, batch, columns=None) -> list[str]:
+        """A table's texts (`columns` names their column); an empty cell gives its row an error, the rest are scored."""
         column = columns if isinstance(columns, str) else (columns[0] if columns else None)
-        return as_text_frame(batch, text_column=column, require_label=False)["text"].to_list()
+        return frame_text_inputs(batch, text_column=column)
 
     # -- inference ------------------------------------------------------------------------------------------
     def _prepare(self, texts: list[str]) -> list[str]:

@@ -17,7 +17,7 @@ from core.device import pick_device, seed_everything
 from core.errors import InputError, ModelNotFoundError
 from core.evaluate import bars_plot, metric_card, text_generation_metrics
 from core.data.text import read_text_inputs, text_input_batches
-from core.protocols import TaskModel, iter_batches, with_ids
+from core.protocols import Inputs, TaskModel, iter_batches, with_ids
 from core.train import TrainConfig
 from core.registry import missing_model_message
 from nlp._apertium import MAX_CHARACTERS, ApertiumEngine, installed_pairs, mode_for, require_apertium
@@ -68,11 +68,12 @@ def _checked_lines(items: Any, empty: str = "empty line") -> Any:
     return items
 
 
-_FRAME_ROW = "__verticals_row__"  # predict_frame's row numbers (from 1), beside the table while it is scored
-
-
-class _FrameSentences(list):
+class _FrameSentences(Inputs):
     """A table column's sentences (`frame_inputs`): predict leaves out each record's `source`, the cell beside it."""
+
+
+def _without_source(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in record.items() if k != "source"} for record in records]
 
 
 class NamedSentence(str):
@@ -374,8 +375,8 @@ class Translator(TaskModel):
         if unknown:
             raise InputError(f"unknown option(s) for translation: {', '.join(sorted(unknown))}; use source, target")
         if (records := error_records(self, inputs, batch_size, source_lang=source_lang, target_lang=target_lang,
-                                     **options)) is not None:
-            return records  # read_inputs' blank lines and empty cells: error records in their places
+                                     **options)) is not None:  # blank lines, empty cells: error records in their places
+            return _without_source(records) if isinstance(inputs, _FrameSentences) else records
         default = (source_lang or options.get("source"), target_lang or options.get("target"))
         items = self._items(inputs)
         groups: dict[tuple[str, str], list[int]] = {}
@@ -396,36 +397,28 @@ class Translator(TaskModel):
             for index, text, translation in zip(indices, texts, self.translate(texts, source, target, batch_size=batch_size)):
                 records[index] = {"source": text, "translation": translation, "source_lang": source, "target_lang": target}
         if isinstance(inputs, _FrameSentences):  # predict_frame: the text column is already there
-            records = [{k: v for k, v in record.items() if k != "source"} for record in records]
+            records = _without_source(records)
         return with_ids(text_ids(inputs), records)
 
-    def predict_frame(self, frame: Any, columns: Any = None, batch_size: int | None = None,
-                      rows_per_chunk: int = 4096):
-        """`TaskModel.predict_frame`: the table with translation, source_lang and target_lang added (not `source`, a
-        copy of the text column); an empty cell is an `InputError` naming its row, from 1 over the whole table."""
-        import polars as pl
-
-        if type(frame).__module__.startswith("pandas"):
-            frame = pl.from_pandas(frame)
-        if not isinstance(frame, (pl.DataFrame, pl.LazyFrame)):
-            return super().predict_frame(frame, columns, batch_size, rows_per_chunk)  # which says what it takes
-        numbered = frame.with_row_index(_FRAME_ROW, offset=1)  # chunks are sliced: each row keeps its place for errors
-        return super().predict_frame(numbered, columns, batch_size, rows_per_chunk).drop(_FRAME_ROW)
+    # predict_frame is core.TaskModel's: translation, source_lang and target_lang beside each row (not `source`, a copy
+    # of its cell), or an error beside an empty cell
 
     def frame_inputs(self, batch: Any, columns: Any = None) -> list[str]:
-        """The sentences of a polars batch: `columns` (a name) or the first of source/text/sentence."""
-        names = [c for c in batch.columns if c != _FRAME_ROW]
+        """The sentences of a polars batch: `columns` (a name) or the first of source/text/sentence; an empty cell, or
+        one over `MAX_CHARACTERS`, gives its row an error and the other rows are translated."""
+        names = list(batch.columns)
         column = columns if isinstance(columns, str) else next(
             (c for c in ("source", "text", "sentence") if c in names), None)
         if column is None or column not in names:
             raise InputError(f"no text column to translate; pass columns='name' (the table has: {', '.join(names)})")
-        values = batch[column].to_list()
-        rows = batch[_FRAME_ROW].to_list() if _FRAME_ROW in batch.columns else range(1, len(values) + 1)
-        empty = [row for row, value in zip(rows, values) if value is None or (isinstance(value, str) and is_blank(value))]
-        if empty:
-            raise InputError(f"the table: row {empty[0]} has an empty {column!r} cell"
-                             f"{f' ({len(empty)} empty near it)' if len(empty) > 1 else ''}; remove or fill them")
-        return _FrameSentences(values)
+        values = ["" if value is None else value for value in batch[column].to_list()]
+        errors = {}
+        for index, value in enumerate(values):
+            if isinstance(value, str) and is_blank(value):
+                errors[index] = f"the {column!r} cell is empty"
+            elif isinstance(value, str) and len(value.strip()) > MAX_CHARACTERS:
+                errors[index] = f"the {column!r} cell {_too_long(len(value.strip()))}"
+        return _FrameSentences(values, errors=errors)
 
     # -- data -----------------------------------------------------------------------------------------
     @classmethod

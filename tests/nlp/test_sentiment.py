@@ -720,3 +720,20 @@ def test_predict_given_read_inputs_with_blank_lines_gives_their_error_records(cl
         {"id": "a7", **alone[0]}, {"id": "b2", "error": "empty text"}]
     with pytest.raises(InputError, match="text 2 is empty"):
         classifier.predict(["good film", " "])
+
+
+def test_predict_frame_gives_an_empty_cell_an_error_beside_its_row_and_scores_the_rest(classifier):
+    """An empty cell stopped the whole table ("row 2 has an empty text", its row counted afresh in each 4,096-row
+    chunk): it is an error value beside its row now, as medical's empty path cell is, and the other rows are scored."""
+    table = pl.DataFrame({"id": ["a", "b", "c", "d"], "text": ["good film", None, "bad film", " \u200b"]})
+    for chunk in (4096, 1, 3):
+        scored = classifier.predict_frame(table, rows_per_chunk=chunk)
+        assert scored.columns == ["id", "text", "label", "score", "scores", "warnings", "error"]  # no index/row column
+        assert scored["error"].to_list() == [None, "the 'text' cell is empty", None, "the 'text' cell is empty"]
+        assert [label is None for label in scored["label"].to_list()] == [False, True, False, True]
+        alone = classifier.predict(["good film", "bad film"])
+        assert scored["score"].to_list()[::2] == [r["score"] for r in alone]
+    assert classifier.predict_frame(pl.DataFrame({"review": [None, "fine"]}))["error"].to_list() == [
+        "the 'review' cell is empty", None]
+    every = classifier.predict_frame(pl.DataFrame({"text": [None, None]}))  # a column of nulls only (polars: Null)
+    assert every["error"].to_list() == ["the 'text' cell is empty"] * 2

@@ -198,16 +198,24 @@ def test_predict_given_read_inputs_with_blank_lines_gives_their_error_records(tm
                                                                          {"id": "b2", "error": "empty source"}]
 
 
-def test_predict_frame_leaves_out_the_source_echo_and_names_an_empty_cell_by_its_row(tiny):
-    """predict_frame added `pred_source`, a copy of the input column; an empty cell failed the table as "input 1"
-    (counted from 0, in its chunk): it names its row, from 1 over the whole table, as sentiment does."""
+def test_predict_frame_leaves_out_the_source_echo_and_gives_an_empty_cell_an_error_beside_its_row(tiny):
+    """predict_frame added `pred_source`, a copy of the input column; an empty cell stopped the whole table: it is an
+    error value beside its row (as medical's empty path cell is), and the other rows are translated."""
+    from nlp._apertium import MAX_CHARACTERS
+
     scored = tiny.predict_frame(pl.DataFrame({"text": ["I like cats.", "I like dogs."]}).lazy(), rows_per_chunk=1)
     assert scored.columns == ["text", "translation", "source_lang", "target_lang"]
-    assert scored["translation"].to_list() == [r["translation"] for r in tiny.predict(["I like cats.", "I like dogs."])]
-    with pytest.raises(InputError, match="the table: row 2 has an empty 'source' cell"):
-        tiny.predict_frame(pl.DataFrame({"source": ["Hello.", None]}))
-    with pytest.raises(InputError, match="the table: row 3 has an empty 'source' cell"):
-        tiny.predict_frame(pl.DataFrame({"source": ["Hello.", "Bye.", " "]}), rows_per_chunk=2)
+    translations = [r["translation"] for r in tiny.predict(["I like cats.", "I like dogs."])]
+    assert scored["translation"].to_list() == translations
+    table = pl.DataFrame({"source": ["I like cats.", None, "I like dogs.", " ", "x" * (MAX_CHARACTERS + 1)]})
+    for chunk in (4096, 2):
+        scored = tiny.predict_frame(table, rows_per_chunk=chunk)
+        assert scored.columns == ["source", "translation", "source_lang", "target_lang", "error"]  # no id/row column
+        assert scored["translation"].to_list() == [translations[0], None, translations[1], None, None]
+        errors = scored["error"].to_list()
+        assert errors[:4] == [None, "the 'source' cell is empty", None, "the 'source' cell is empty"]
+        assert errors[4].startswith(f"the 'source' cell has {MAX_CHARACTERS + 1:,} characters, over the")
+    assert tiny.predict_frame(pl.DataFrame({"source": [None]}))["error"].to_list() == ["the 'source' cell is empty"]
     import pandas as pd
 
     assert tiny.predict_frame(pd.DataFrame({"source": ["I like cats."]})).columns == ["source", "translation",
