@@ -441,7 +441,9 @@ class Translator(TaskModel):
         if path.suffix.lower() in TABLE_INPUTS:
             frame = read_table(path)
             column = options.get("column") or next((c for c in ("source", "text", "sentence") if c in frame.columns), None)
-            if column is None or column not in frame.columns:
+            if options.get("column") and column not in frame.columns:
+                raise InputError(f"{path.name} has no column {column!r}; it has: {', '.join(frame.columns)}")
+            if column is None:
                 raise InputError(f"{path.name} has no source/text column; pass --column NAME (it has: {', '.join(frame.columns)})")
             texts = ["" if value is None else str(value).strip() for value in frame[column].to_list()]
             items = _checked_lines(Inputs(texts, ids=identify_inputs(frame, options.get("id")).ids,

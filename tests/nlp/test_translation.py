@@ -582,3 +582,18 @@ def test_cli_evaluates_shared_files_as_they_are(capsys):
     card = json.loads(capsys.readouterr().out)
     assert card["n"] == 409 and card["metrics"]["chrf"]["value"] > 40
     assert main(["evaluate", "nlp.translation", "--data", str(SHARED / "multi30k_test_2016_flickr_even.en"), "--json"]) == 2
+
+
+def test_cli_names_a_missing_column_it_was_given(tmp_path, capsys):
+    """`--column nope` said "t.csv has no source/text column; pass --column NAME" though --column was passed."""
+    from core.cli import main
+
+    (tmp_path / "t.csv").write_text("id,text\nk1,Hola mundo.\n", encoding="utf-8")
+    assert main(["predict", "nlp.translation", "--input", str(tmp_path / "t.csv"), "--column", "nope"]) == 2
+    error = capsys.readouterr().err
+    assert "t.csv has no column 'nope'; it has: id, text" in error and "pass --column" not in error, error
+    with pytest.raises(InputError, match="no column 'nope'; it has: id, text"):
+        list(Translator.read_input_batches(tmp_path / "t.csv", column="nope"))
+    (tmp_path / "u.csv").write_text("id,words\nk1,Hola mundo.\n", encoding="utf-8")
+    with pytest.raises(InputError, match="u.csv has no source/text column; pass --column NAME"):  # none given: as before
+        Translator.read_inputs(tmp_path / "u.csv")
