@@ -30,13 +30,20 @@ def _frame(rows: list[dict[str, Any]], where: str):
 
 def _manifest(path: Path, audio_column: str, text_column: str):
     frame = read_table(path)
-    require_columns(frame, [audio_column, text_column], path.name)
+    try:
+        require_columns(frame, [audio_column, text_column], path.name)
+    except InputError as error:
+        raise InputError(f"{error}; name the columns with --column AUDIO --target TEXT (column=, target= in Python)") from error
     rows = []
     speakers = frame["speaker"].cast(str).to_list() if "speaker" in frame.columns else [None] * frame.height
     for index, (audio, text, speaker) in enumerate(zip(frame[audio_column].to_list(), frame[text_column].to_list(), speakers)):
-        if audio is None or text is None:
-            raise InputError(f"{path.name} row {index + 1}: empty {audio_column!r} or {text_column!r}")
-        rows.append({"audio": str(resolve_inside(path.parent, str(audio))), "text": str(text), "speaker": speaker})
+        # a blank cell is the empty one in another spelling (polars reads "" as null, "  " as text)
+        empty = [name for name, value in ((audio_column, audio), (text_column, text)) if value is None or not str(value).strip()]
+        if empty:
+            cells = " and ".join(repr(name) for name in empty)
+            raise InputError(f"{path.name} row {index + 1}: the {cells} cell{'s are' if len(empty) > 1 else ' is'} empty; "
+                             "fill or drop that row")
+        rows.append({"audio": str(resolve_inside(path.parent, str(audio).strip())), "text": str(text), "speaker": speaker})
     result = _frame(rows, path.name)
     if "language" in frame.columns:  # the spoken language of each row, when the manifest says it
         import polars as pl

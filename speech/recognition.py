@@ -298,15 +298,20 @@ class SpeechRecognizer(TaskModel):
             if not files:
                 raise InputError(f"{path} holds no audio files ({', '.join(sorted(AUDIO_SUFFIXES))})")
             return files
-        from core.data import read_table, require_columns, resolve_inside
+        from core.data import read_table, resolve_inside
 
-        column = options.get("column") or "audio"
         try:
             frame = read_table(path)
-            require_columns(frame, [column], path.name)
         except InputError as error:
             raise InputError(f"{path.name} is not an audio file ({path.suffix or 'no suffix'}), so it was read as a "
-                             f"manifest of audio paths (a table with an {column!r} column): {error}") from error
+                             f"manifest of audio paths (a table with an 'audio' column): {error}") from error
+        column = options.get("column") or next((c for c in AUDIO_COLUMNS if c in frame.columns), "audio")
+        if column not in frame.columns:
+            wanted = repr(column) if options.get("column") else " or ".join(repr(c) for c in AUDIO_COLUMNS)
+            raise InputError(f"{path.name} is not an audio file ({path.suffix or 'no suffix'}), so it was read as a "
+                             f"manifest of audio paths, but it has no {wanted} column (it has: {', '.join(frame.columns[:30])}); "
+                             f"name the column of audio paths with --column (column= in Python), e.g. "
+                             f"--column {_audio_path_column(frame) or frame.columns[0]}")
         rows = identify_inputs(frame, options.get("id"))  # an unknown --id column is an InputError naming the columns
         named = rows.ids if rows.id_key == "id" else [{}] * frame.height
         paths, ids, errors = [], [], {}
@@ -323,7 +328,10 @@ class SpeechRecognizer(TaskModel):
 
     @classmethod
     def check_data(cls, path: str | Path, **options: Any) -> dict[str, Any]:
-        """Validation report: counts, total duration, unreadable files, characters (no training)."""
+        """Validation report: counts, total duration, unreadable files, characters (no training). `empty_transcripts`
+        counts rows whose transcript has nothing left once normalised (punctuation only, or only fillers such as
+        "um" that WER ignores): evaluate refuses them, so each is also a problem naming its row. (A blank cell is
+        refused when the data is read.)"""
         frame = cls.read_data(path, **options)
         problems, seconds = [], 0.0
         for audio in frame["audio"].to_list():
@@ -331,11 +339,15 @@ class SpeechRecognizer(TaskModel):
                 seconds += audio_duration_seconds(audio)
             except InputError as error:
                 problems.append(str(error))
+        stated = frame["language"].to_list() if "language" in frame.columns else [None] * frame.height
         texts = [target_text(t) for t in frame["text"].to_list()]
+        empty = [row for row, (raw, text, code) in enumerate(zip(frame["text"].to_list(), texts, stated), start=1)
+                 if not text or not normalize_text(raw, language_code(code))]
+        problems += [f"row {row}: the transcript {frame['text'][row - 1]!r} is empty once normalised" for row in empty]
         return {"task": cls.task, "path": str(path), "ok": not problems, "n": frame.height,
                 "audio_hours": round(seconds / 3600, 4), "speakers": frame["speaker"].drop_nulls().n_unique(),
                 "characters": "".join(sorted({c for t in texts for c in t})), "problems": problems[:20],
-                "empty_transcripts": sum(1 for t in texts if not t)}
+                "empty_transcripts": len(empty)}
 
     def frame_inputs(self, batch: Any, columns: Any = None) -> list[Any]:
         """The audio column of a polars batch as predict inputs: `columns`, else the first of AUDIO_COLUMNS ("audio",
@@ -654,6 +666,15 @@ def load(source: str | Path | None = None, device: str = "auto") -> SpeechRecogn
 ACCEPTED = ("a path, bytes, a file object, a 16 kHz numpy array, (array, sample_rate), {'array', 'sampling_rate'}, a "
             "list of these, or a table with an 'audio' (or 'path') column")
 AUDIO_COLUMNS = ("audio", "path")  # the columns predict takes audio from when given a table
+
+
+def _audio_path_column(frame: Any) -> str | None:
+    """The first column whose first filled cell names an audio file, to suggest as --column."""
+    for name in frame.columns:
+        value = next((v for v in frame[name].to_list() if v is not None and str(v).strip()), None)
+        if value is not None and Path(str(value).strip()).suffix.lower() in AUDIO_SUFFIXES:
+            return name
+    return None
 
 
 def _as_inputs(inputs: Any) -> list[Any]:

@@ -307,6 +307,23 @@ def test_cli_a_non_audio_file_says_it_was_read_as_a_manifest(tmp_path, monkeypat
     assert "notes.txt is not an audio file (.txt), so it was read as a manifest of audio paths" in err
 
 
+def test_cli_a_manifest_without_an_audio_column_lists_its_columns_and_suggests_column(tmp_path, monkeypatch, capsys):
+    """`key,file` said only "missing column(s) audio", though `--column file` works; a `path` column is read as
+    predict(table) reads it."""
+    write_wav(tmp_path / "a.wav", tone(0.5))
+    manifest = tmp_path / "m2.csv"
+    manifest.write_text("key,file\nk,a.wav\n")
+    code, records, err = _cli_records(monkeypatch, tmp_path, manifest, capsys)
+    assert code == 2 and not records
+    assert "no 'audio' or 'path' column (it has: key, file)" in err and "--column file" in err
+    code, records, err = _cli_records(monkeypatch, tmp_path, manifest, capsys, "--column", "file")
+    assert code == 0 and records[0]["path"] == str(tmp_path / "a.wav")
+    code, records, err = _cli_records(monkeypatch, tmp_path, manifest, capsys, "--column", "nope")
+    assert code == 2 and "no 'nope' column (it has: key, file)" in err and "--column file" in err
+    (tmp_path / "p.csv").write_text("path\na.wav\n")
+    assert list(SpeechRecognizer.read_inputs(tmp_path / "p.csv")) == [str(tmp_path / "a.wav")]
+
+
 def test_a_tuple_of_inputs_is_a_sequence_like_a_list_and_only_array_and_rate_is_one_recording(model, tmp_path):
     import numpy as np
 

@@ -62,6 +62,29 @@ def test_manifest_layouts(tmp_path):
         SpeechRecognizer.read_data(tmp_path / "empty")
 
 
+def test_an_empty_manifest_cell_is_named_and_check_data_counts_transcripts_empty_once_normalised(tmp_path):
+    """"row 1: empty 'audio' or 'text'" did not say which; empty_transcripts counted what a manifest never let through."""
+    manifest = write_manifest(tmp_path, ["hello", "world"])
+    for rows, message in (("clips/0.wav,", "row 1: the 'text' cell is empty"),
+                          ("clips/0.wav,hi\nclips/1.wav,   ", "row 2: the 'text' cell is empty"),
+                          (",hi", "row 1: the 'audio' cell is empty"),
+                          (" , ", "row 1: the 'audio' and 'text' cells are empty")):
+        manifest.write_text(f"audio,text\n{rows}\n")
+        with pytest.raises(InputError, match=message):
+            SpeechRecognizer.read_data(manifest)
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("file,transcript\nclips/0.wav,hi\n")
+    with pytest.raises(InputError, match="name the columns with --column AUDIO --target TEXT"):
+        SpeechRecognizer.read_data(wrong)
+    manifest.write_text("audio,text\nclips/0.wav,hello\nclips/1.wav,...\nclips/0.wav,um\n")
+    report = SpeechRecognizer.check_data(manifest)
+    assert report["empty_transcripts"] == 2 and not report["ok"]
+    assert report["problems"] == ["row 2: the transcript '...' is empty once normalised",
+                                  "row 3: the transcript 'um' is empty once normalised"]
+    manifest.write_text("audio,text\nclips/0.wav,hello\n")
+    assert SpeechRecognizer.check_data(manifest)["empty_transcripts"] == 0
+
+
 def test_a_folder_with_one_table_reads_it_as_the_manifest_whatever_its_name(tmp_path):
     manifest = write_manifest(tmp_path / "zip", ["hello", "world"])
     manifest.rename(manifest.with_name("my_clips.csv"))
