@@ -10,7 +10,8 @@ from typing import Any
 
 from core.errors import InputError, MissingDependencyError
 
-__all__ = ["minilm_path", "is_blank", "clean_texts", "text_ids", "plain_id", "error_records", "sorted_batches",
+__all__ = ["minilm_path", "is_blank", "clean_texts", "text_ids", "plain_id", "error_records", "refuse_column_flags",
+           "sorted_batches",
            "TextEncoder", "tokenizer_lock", "detokenize_ptb"]
 
 # Fast tokenizers raise "Already borrowed" when one instance is used from two threads at once.
@@ -93,6 +94,24 @@ def error_records(model: Any, inputs: Any, batch_size: int | None, **options: An
     if not isinstance(inputs, Inputs) or not inputs.errors:
         return None
     return list(predict_records(model, inputs, batch_size, **options))
+
+
+COLUMN_FLAGS = {"id": "--id", "column": "--column", "text_column": "--option text_column"}
+
+
+def refuse_column_flags(path: Path, options: dict[str, Any]) -> None:
+    """A text file read one text per line has no columns: an --id or --column given for it would be ignored without
+    a word, so it is refused (its records are numbered by line); tables keep them.
+
+    >>> refuse_column_flags(Path("x.txt"), {"id": "key"})
+    Traceback (most recent call last):
+    core.errors.InputError: x.txt is a text file, one text per line: it has no columns for --id to name (its records are numbered by line). Drop --id, or pass a table (CSV, TSV, JSONL, Parquet) that has the column
+    """
+    given = next((flag for key, flag in COLUMN_FLAGS.items() if options.get(key) not in (None, "")), None)
+    if given is not None:
+        raise InputError(f"{path.name} is a text file, one text per line: it has no columns for {given} to name (its "
+                         f"records are numbered by line). Drop {given}, or pass a table (CSV, TSV, JSONL, Parquet) "
+                         "that has the column")
 
 
 def text_ids(inputs: Any) -> Any:

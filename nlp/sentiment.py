@@ -27,7 +27,7 @@ from core.registry import missing_model_message
 from core.train import TrainConfig, Trainer
 from nlp._emoji import NO_WORDS, describe_emoji, has_emoticon, has_words, vader_analyzer
 from nlp._encoder import (TextEncoder, clean_texts, detokenize_ptb, error_records, is_blank, mean_pool, minilm_path,
-                          sorted_batches, text_ids, tokenizer_lock)
+                          refuse_column_flags, sorted_batches, text_ids, tokenizer_lock)
 from nlp._textdata import (as_text_frame, frame_text_inputs, label_indices, label_names, read_text_table, split_frame,
                             text_table_inputs, with_positive_label)
 
@@ -292,6 +292,7 @@ class SentimentModel(TaskModel):
         """Texts to score: a table with a text column, or a plain .txt file with one text per line."""
         path = Path(path)
         if path.suffix.lower() == ".txt" and path.is_file():
+            refuse_column_flags(path, options)
             return _blank_as_empty(read_text_inputs(path, "text file"))  # one input per line, blank lines as error records
         return text_table_inputs(path, text_column=options.get("column") or options.get("text_column"), id_column=options.get("id"))
 
@@ -299,6 +300,7 @@ class SentimentModel(TaskModel):
     def read_input_batches(cls, path: str | Path, rows: int = 131_072, **options: Any):
         """`read_inputs` for streaming `predict`: a .txt file in batches of `rows` lines (a large one line by line)."""
         if Path(path).suffix.lower() == ".txt" and Path(path).is_file():
+            refuse_column_flags(Path(path), options)
             return map(_blank_as_empty, text_input_batches(path, rows, "text file"))
         return super().read_input_batches(path, rows, **options)
 

@@ -21,7 +21,7 @@ from core.protocols import Inputs, TaskModel, iter_batches, with_ids
 from core.train import TrainConfig
 from core.registry import missing_model_message
 from nlp._apertium import MAX_CHARACTERS, ApertiumEngine, installed_pairs, mode_for, require_apertium
-from nlp._encoder import error_records, is_blank, text_ids
+from nlp._encoder import error_records, is_blank, refuse_column_flags, text_ids
 from nlp._translation_data import (COLUMNS, LANGUAGE_NAMES, _language_in_name, _refuse_compressed,
                                    apertium_install_hint, read_lines, read_parallel, to_iso1, to_iso3)
 
@@ -450,6 +450,7 @@ class Translator(TaskModel):
                                           errors={i: f"empty {column}" for i, text in enumerate(texts) if not text}),
                                    f"empty {column}")
         else:
+            refuse_column_flags(path, options)
             items = _checked_lines(read_text_inputs(path))  # one input per line; blank lines become error records
         if not any(items):
             raise InputError(f"{path.name} holds no sentences")
@@ -465,6 +466,7 @@ class Translator(TaskModel):
         if path.suffix.lower() in TABLE_INPUTS or not path.is_file():
             yield from super().read_input_batches(path, rows, **options)
             return
+        refuse_column_flags(path, options)
         source, target = options.get("source"), options.get("target")
         for items in text_input_batches(path, rows):
             yield _with_languages(_checked_lines(items), source, target, path)

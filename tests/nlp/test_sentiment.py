@@ -737,3 +737,21 @@ def test_predict_frame_gives_an_empty_cell_an_error_beside_its_row_and_scores_th
         "the 'review' cell is empty", None]
     every = classifier.predict_frame(pl.DataFrame({"text": [None, None]}))  # a column of nulls only (polars: Null)
     assert every["error"].to_list() == ["the 'text' cell is empty"] * 2
+
+
+def test_a_text_file_refuses_column_flags_it_has_no_columns_for(tmp_path, capsys):
+    """`--id key` on a .txt was silently ignored (a text file has no columns); its records are numbered by line."""
+    from core.cli import main
+
+    (tmp_path / "x.txt").write_text("good film\nbad film\n", encoding="utf-8")
+    for flags, named in ((["--id", "key"], "--id"), (["--column", "review"], "--column")):
+        assert main(["predict", "nlp.sentiment", "--input", str(tmp_path / "x.txt"), *flags]) == 2
+        error = capsys.readouterr().err
+        assert f"x.txt is a text file, one text per line: it has no columns for {named}" in error, error
+        assert "numbered by line" in error
+    with pytest.raises(InputError, match="no columns for --id"):
+        list(SentimentModel.read_input_batches(tmp_path / "x.txt", id="key"))
+    with pytest.raises(InputError, match="no columns for --option text_column"):
+        SentimentModel.read_inputs(tmp_path / "x.txt", text_column="review")
+    (tmp_path / "t.csv").write_text("key,text\nk1,good film\n", encoding="utf-8")
+    assert SentimentModel.read_inputs(tmp_path / "t.csv", id="key").ids == [{"id": "k1"}]  # a table's --id still works

@@ -597,3 +597,14 @@ def test_cli_names_a_missing_column_it_was_given(tmp_path, capsys):
     (tmp_path / "u.csv").write_text("id,words\nk1,Hola mundo.\n", encoding="utf-8")
     with pytest.raises(InputError, match="u.csv has no source/text column; pass --column NAME"):  # none given: as before
         Translator.read_inputs(tmp_path / "u.csv")
+
+
+def test_a_text_file_refuses_column_flags_it_has_no_columns_for(tmp_path):
+    """`--id key` / `--column text` on a text file were silently ignored; its records are numbered by line."""
+    path = _write(tmp_path, "notes.txt", ["I like cats."])
+    with pytest.raises(InputError, match="notes.txt is a text file, one text per line: it has no columns for --id"):
+        Translator.read_inputs(path, id="key")
+    with pytest.raises(InputError, match="no columns for --column"):
+        list(Translator.read_input_batches(path, column="text"))
+    (tmp_path / "t.csv").write_text("key,text\nk1,I like cats.\n", encoding="utf-8")
+    assert Translator.read_inputs(tmp_path / "t.csv", id="key").ids == [{"id": "k1"}]  # a table's --id still works
