@@ -11,8 +11,8 @@ import numpy as np
 from core.errors import InputError
 from nlp._encoder import is_blank
 
-__all__ = ["TEXT_COLUMNS", "read_text_table", "label_first_lines", "text_table_inputs", "frame_text_inputs", "as_text_frame", "label_names", "label_indices",
-           "with_positive_label", "split_frame"]
+__all__ = ["TEXT_COLUMNS", "read_text_table", "label_first_lines", "text_table_inputs", "frame_text_inputs",
+           "as_text_frame", "label_names", "label_indices", "with_positive_label", "unnamed_answers", "split_frame"]
 
 TEXT_COLUMNS = ("text", "sentence", "review", "content")
 NAMED_BINARY = ("negative", "positive")
@@ -331,15 +331,35 @@ def label_indices(values: list[Any], labels: list[str]) -> list[int]:
     return [chosen[value] for value in values]
 
 
-def _refuse_unnamed_answers(values: list[Any], lookup: dict[str, int], labels: list[str]) -> None:
-    """Two label values that are neither the model's names nor 0/1 (yes/no, 1/2, good/bad) do not say which one is
-    positive: refused, with how to say it (`positive_label`), never guessed."""
-    distinct = list(dict.fromkeys(v for v in values if v is not None))
+def unnamed_answers(values: list[Any], lookup: dict[str, int] | None = None) -> list[Any] | None:
+    """The two label values, case aside (`_label_key`: Yes and yes are one), that are neither names in `lookup` (a
+    negative/positive model's, with pos/neg) nor both class numbers 0/1 (yes/no, 1/2, good/bad): their first
+    spellings, for they do not say which one is positive; None for any other labels.
+
+    >>> unnamed_answers(["Yes", "no", "yes", "No"]), unnamed_answers([1, 0]), unnamed_answers(["positive", "meh"])
+    (['Yes', 'no'], None, None)
+    """
+    if lookup is None:
+        lookup = {"negative": 0, "positive": 1, **{alias: NAMED_BINARY.index(name) for alias, name in LABEL_ALIASES.items()}}
+    spellings: dict[str, Any] = {}
+    for value in values:
+        if value is not None:
+            spellings.setdefault(_label_key(value), value)
+    distinct = list(spellings.values())
     readable = [v for v in distinct if str(v).strip().lower() in lookup or (_number(v) is not None and 0 <= _number(v) < 2)]
     if len(distinct) != 2 or len(readable) == 2 or any(str(v).strip().lower() in lookup for v in distinct):
-        return  # a model's name among them (positive/yes): the ordinary error, since that name says its own side
+        return None  # a model's name among them (positive/yes): the ordinary error, since that name says its own side
+    return distinct
+
+
+def _refuse_unnamed_answers(values: list[Any], lookup: dict[str, int], labels: list[str]) -> None:
+    """Two label values (case aside) that are neither the model's names nor 0/1 (yes/no, 1/2, good/bad) do not say
+    which one is positive: refused, with how to say it (`positive_label`), never guessed."""
+    distinct = unnamed_answers(values, lookup)
+    if distinct is None:
+        return
     first, second = (str(v) for v in distinct)
-    unknown = next(v for v in distinct if v not in readable)
+    unknown = next(v for v in distinct if not (_number(v) is not None and 0 <= _number(v) < 2))
     raise InputError(f"label {unknown!r} is not one of the model's labels {labels}, and the labels {first}, {second} do "
                      f"not say which answer is positive. Say it: --option positive_label={first} (or ={second}) on the "
                      f"command line, or positive_label={first!r} in read_data() or evaluate(); the other value is read "

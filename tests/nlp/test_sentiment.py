@@ -755,3 +755,20 @@ def test_a_text_file_refuses_column_flags_it_has_no_columns_for(tmp_path, capsys
         SentimentModel.read_inputs(tmp_path / "x.txt", text_column="review")
     (tmp_path / "t.csv").write_text("key,text\nk1,good film\n", encoding="utf-8")
     assert SentimentModel.read_inputs(tmp_path / "t.csv", id="key").ids == [{"id": "k1"}]  # a table's --id still works
+
+
+def test_mixed_case_two_valued_labels_get_the_positive_label_hint(classifier):
+    """Yes/yes/no/No (two values, case aside) got the plain "not one of the model's labels" error, without the hint on
+    how to say which answer is positive that yes/no gets."""
+    texts = ["good", "bad", "fine", "awful"]
+    with pytest.raises(InputError, match=r"the labels Yes, no do not say which answer is positive.*"
+                                         r"--option positive_label=Yes \(or =no\)"):
+        classifier.evaluate(pl.DataFrame({"text": texts, "label": ["Yes", "no", "yes", "No"]}))
+    with pytest.raises(InputError, match="positive_label=Good"):
+        classifier.evaluate(pl.DataFrame({"text": texts, "label": ["Good", "BAD ", "good", "bad"]}))
+    with pytest.raises(InputError, match="not one of the model's labels") as three:  # three values: no single hint
+        classifier.evaluate(pl.DataFrame({"text": texts, "label": ["Yes", "no", "maybe", "No"]}))
+    assert "positive_label" not in str(three.value)
+    with pytest.raises(InputError, match="not one of the model's labels") as named:  # a name the model knows: its side
+        classifier.evaluate(pl.DataFrame({"text": texts, "label": ["Positive", "meh", "positive", "meh"]}))
+    assert "positive_label" not in str(named.value)
