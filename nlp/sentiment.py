@@ -29,7 +29,7 @@ from nlp._emoji import NO_WORDS, describe_emoji, has_emoticon, has_words, vader_
 from nlp._encoder import (TextEncoder, clean_texts, detokenize_ptb, error_records, is_blank, mean_pool, minilm_path,
                           refuse_column_flags, sorted_batches, text_ids, tokenizer_lock)
 from nlp._textdata import (as_text_frame, frame_text_inputs, label_indices, label_names, read_text_table, split_frame,
-                            text_table_inputs, with_positive_label)
+                            text_table_inputs, unnamed_answers, with_positive_label)
 
 __all__ = ["SentimentModel", "load", "compare_cards"]
 
@@ -281,6 +281,19 @@ class SentimentModel(TaskModel):
         return read_text_table(path, text_column=options.get("column") or options.get("text_column"),
                                label_column=options.get("target") or options.get("label_column"),
                                positive_label=options.get("positive_label"))
+
+    @classmethod
+    def check_data(cls, path: str | Path, **options: Any) -> dict[str, Any]:
+        """`TaskModel.check_data`, with a note when the labels are two values (yes/no, 2/1) that a negative/positive
+        model such as the default cannot read without `positive_label` (evaluate refuses them; train learns them)."""
+        data = cls.training_data(path, **options)  # read once: what TaskModel.check_data reads
+        report = {"task": cls.task, "path": str(path), "ok": True, "n": data.height}
+        if options.get("positive_label") is None and (answers := unnamed_answers(data["label"].to_list())) is not None:
+            first, second = answers
+            report["notes"] = [f"the labels {first}, {second} do not say which is positive: evaluating against a "
+                               f"negative/positive model (the default) needs --option positive_label=VALUE ({first} or "
+                               f"{second}); train learns them as they are"]
+        return report
 
     @classmethod
     def validate_training_data(cls, data: Any, **options: Any) -> None:

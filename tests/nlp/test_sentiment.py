@@ -772,3 +772,21 @@ def test_mixed_case_two_valued_labels_get_the_positive_label_hint(classifier):
     with pytest.raises(InputError, match="not one of the model's labels") as named:  # a name the model knows: its side
         classifier.evaluate(pl.DataFrame({"text": texts, "label": ["Positive", "meh", "positive", "meh"]}))
     assert "positive_label" not in str(named.value)
+
+
+def test_check_data_notes_that_two_unnamed_labels_need_positive_label_to_evaluate(tmp_path, capsys):
+    """check-data said ok: True for labels 2/1 (or yes/no) that `evaluate` with the default refuses ("do not say which
+    is positive"): the data is fine (ok stays True), and the report says what evaluating it needs."""
+    from core.cli import main
+
+    (tmp_path / "l12.csv").write_text("text,label\ngood,2\nbad,1\nfine,2\nawful,1\n", encoding="utf-8")
+    assert main(["check-data", "nlp.sentiment", str(tmp_path / "l12.csv"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is True and report["n"] == 4 and len(report["notes"]) == 1
+    assert "--option positive_label=VALUE (2 or 1)" in report["notes"][0] and "negative/positive" in report["notes"][0]
+    (tmp_path / "yn.csv").write_text("text,label\ngood,Yes\nbad,no\nfine,yes\n", encoding="utf-8")
+    assert "(Yes or no)" in SentimentModel.check_data(tmp_path / "yn.csv")["notes"][0]
+    assert "notes" not in SentimentModel.check_data(tmp_path / "yn.csv", positive_label="yes")  # said: nothing to note
+    (tmp_path / "named.csv").write_text("text,label\ngood,positive\nbad,negative\n", encoding="utf-8")
+    assert SentimentModel.check_data(tmp_path / "named.csv") == {"task": "nlp.sentiment", "path": str(tmp_path / "named.csv"),
+                                                                 "ok": True, "n": 2}
