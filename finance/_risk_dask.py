@@ -94,22 +94,24 @@ def check_parts(path: str | Path, **options: Any) -> dict[str, Any]:
     """
     import polars as pl
 
-    from finance._risk_data import label_map_for
+    from finance._risk_data import _target_strings, label_map_for
 
     parts = read_parts(path, **options)
     rows, values = 0, {}
     for file in parts.files:
         frame = _read_part(file, parts.separator).select(parts.target)
         rows += frame.height
-        for value, count in frame.group_by(parts.target).len().iter_rows():
+        counted = frame.group_by(parts.target).len(name="__rows")
+        # each value as the in-memory path writes it (true/false, 1 not 1.0, text stripped; NA words missing)
+        for value, count in zip(_target_strings(counted[parts.target]), counted["__rows"].to_list()):
             values[value] = values.get(value, 0) + count
     if values.get(None):
         raise InputError(f"target column {parts.target!r} has {values[None]} missing value(s); drop those rows or fill them")
     top = max(values.values(), default=1)  # a stand-in column with the values in their proportions (at most 1,000 rows)
-    label_map = label_map_for(pl.Series(parts.target, [v for v, c in values.items() for _ in range(max(1, round(1000 * c / top)))]),
-                              parts.positive_label)
+    label_map = label_map_for(pl.Series(parts.target, [v for v, c in values.items() for _ in range(max(1, round(1000 * c / top)))],
+                                        dtype=pl.String), parts.positive_label)
     return {"task": "finance.risk", "path": str(path), "ok": True, "n": rows, "parts": len(parts.files),
-            "target": parts.target, "label_map": label_map, "target_counts": {str(k): v for k, v in values.items()},
+            "target": parts.target, "label_map": label_map, "target_counts": dict(sorted(values.items())),
             "columns": parts.columns}
 
 

@@ -92,7 +92,8 @@ def rows_to_frame(rows: list[Any]):
         raise InputError("no rows given; pass one dict of feature values per applicant")
     bad = next((i for i, r in enumerate(rows) if not isinstance(r, dict)), None)
     if bad is not None:
-        raise InputError(f"row {bad} is a {type(rows[bad]).__name__}; each applicant must be a dict of feature -> value")
+        # counted from 1, as the records' ids count them
+        raise InputError(f"row {bad + 1} is a {type(rows[bad]).__name__}; each applicant must be a dict of feature -> value")
     names: list[str] = []
     for row in rows:
         for key in row:
@@ -230,9 +231,25 @@ def label_map_for(series, positive: str | None = None) -> dict[str, str]:
     return {"positive": positive, "negative": negative, "rule": rule}
 
 
+def positive_value(series, positive_label: Any) -> str:
+    """`positive_label` as the value of the target column `series` it names (True, 1 or TRUE is 'true' of a true/false
+    target); an InputError when it names none.
+
+    >>> import polars as pl; positive_value(pl.Series("y", [True, False]), True), positive_value(pl.Series("y", [1, 2]), 2.0)
+    ('true', '2')
+    """
+    distinct = sorted({v for v in _target_strings(series) if v is not None})
+    positive = _target_value(positive_label, distinct)
+    if positive not in distinct:
+        raise InputError(f"positive_label {positive!r} is not a value of {series.name!r} ({', '.join(distinct[:8])})")
+    return positive
+
+
 def encode_target(series, label_map: dict[str, str], positive_label: Any = None) -> np.ndarray:
     """0/1 array (1 = default) from a target column in the model's two labels, refusing any other value; with
-    `positive_label`, in the data's own coding instead: that value is default, the one other value is not.
+    `positive_label`, in the data's own coding instead: that value is default, the one other value is not. A
+    `positive_label` that contradicts the model on its own values (the model's default is `yes`, the data's values are
+    yes/no, positive_label=no) is refused: it would score the model against a swapped target.
 
     >>> import polars as pl; model = {"positive": "bad", "negative": "good"}
     >>> encode_target(pl.Series("y", [0, 1, 0]), model, positive_label=1).tolist()
@@ -244,9 +261,13 @@ def encode_target(series, label_map: dict[str, str], positive_label: Any = None)
         raise InputError(f"target column {series.name!r} has {missing} missing value(s); drop those rows or fill them")
     distinct = sorted(set(values))
     if positive_label is not None:
-        positive = _target_value(positive_label, distinct)
-        if positive not in distinct:
-            raise InputError(f"positive_label {positive!r} is not a value of {series.name!r} ({', '.join(distinct[:8])})")
+        positive = positive_value(series, positive_label)
+        model = _flag_aliases(label_map)
+        if all(d in model for d in distinct) and model[positive] != 1:
+            raise InputError(f"positive_label {positive!r} contradicts the model: it was trained to treat "
+                             f"{label_map['positive']!r} as default and {label_map['negative']!r} as not, the values this "
+                             f"data's {series.name!r} holds; drop positive_label (or pass positive_label="
+                             f"{label_map['positive']}), or recode the target if its values mean the opposite here")
         if len(distinct) > 2:
             raise InputError(f"target column {series.name!r} has {len(distinct)} distinct values ({', '.join(distinct[:8])}); "
                              "with positive_label it must hold that value (default) and one other (not default)")

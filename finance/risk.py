@@ -27,7 +27,7 @@ from core.protocols import TaskModel, with_ids
 from core.train import MetricsLog
 from finance._cards import damaged_card
 from finance._risk_data import (RiskData, as_polars, build_schema, encode_target, feature_arrays, label_map_for,
-                                normalise_label, population_stability, psi_for, resolve_target, unseen_categories)
+                                population_stability, positive_value, psi_for, resolve_target, unseen_categories)
 from finance._risk_models import (FOREST_MAX_ROWS, FOREST_TREES, GBM_SPACE, LOGISTIC_CS, BlendFamily, Calibrator,
                                   ForestFamily, GBMFamily, LogisticFamily, ScorecardFamily, fit_calibrator, fit_forest,
                                   fit_gbm, fit_logistic, fit_scorecard, forest_leaves, forest_path, gbm_matrix, gbm_trials,
@@ -1093,8 +1093,8 @@ class RiskScorer(TaskModel):
             cum_bad = np.searchsorted(bad, thresholds, side="right") / len(bad)
             cum_good = np.searchsorted(good, thresholds, side="right") / len(good)
             curves["ks_curve"] = {"score": thresholds.tolist(), "cumulative_bad": cum_bad.tolist(), "cumulative_good": cum_good.tolist()}
-        if positive_label is not None:  # how this data's target was read, beside the model's own labels
-            curves["positive_label"] = normalise_label(positive_label)
+        if positive_label is not None:  # how this data's target was read (True as 'true'), beside the model's own labels
+            curves["positive_label"] = positive_value(data.frame[data.target], positive_label)
         return metric_card(self.task, self.name, len(y), metrics, family=self.card_.get("family"),
                            label_map=self.card_.get("label_map"), psi_table=psi_table, **curves)
 

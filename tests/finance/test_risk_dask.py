@@ -80,6 +80,20 @@ def test_local_engine_reads_a_folder_of_parts(tmp_path):
     assert sum(report["target_counts"].values()) == 400
 
 
+def test_parts_target_counts_are_keyed_as_the_in_memory_path_writes_the_values(tmp_path):
+    """A true/false target's counts came out as "True"/"False" beside a label_map of true/false."""
+    import polars as pl
+
+    from finance.risk import RiskScorer
+
+    frame = _frame(40).with_columns(default=pl.col("default") == 1)
+    report = RiskScorer.check_data(str(_parts(tmp_path / "flags", frame, 2)))
+    assert set(report["target_counts"]) == {"true", "false"} and report["label_map"]["positive"] == "true"
+    assert report["target_counts"]["true"] == int(frame["default"].sum())
+    floats = _frame(40).with_columns(pl.col("default").cast(pl.Float64))  # 1.0 / 0.0, as a NaN-holding column reads
+    assert set(RiskScorer.check_data(str(_parts(tmp_path / "floats", floats, 2)))["target_counts"]) == {"0", "1"}
+
+
 @pytest.mark.slow  # ~10 s alone, 25 s on a loaded 2-core machine (LightGBM's network set-up between the workers)
 def test_dask_gbm_trains_on_all_rows_and_saves_the_local_format(tmp_path, cluster):  # noqa: F811
     """engine=dask on 4 parts: the card says dask, 2 workers, all rows; the folder loads and predicts without dask."""

@@ -100,10 +100,44 @@ def test_a_true_false_target_reads_as_true_false_and_takes_any_spelling(data, tm
     assert {k: model.card["label_map"][k] for k in ("positive", "negative")} == {"positive": "true", "negative": "false"}
     expected = model.evaluate(flags)["metrics"]
     assert model.evaluate(data)["metrics"] == expected  # 1/0 data on a true/false model: the same flag
-    assert model.evaluate(flags.with_columns(default=~pl.col("default")), positive_label="false")["metrics"] == expected
+    with pytest.raises(InputError, match="positive_label 'false' contradicts the model: it was trained to treat 'true' as "
+                                         "default"):  # the same values, swapped: scored against the opposite target
+        model.evaluate(flags.with_columns(default=~pl.col("default")), positive_label="false")
     old = {"positive": "1", "negative": "0"}  # a model saved before, trained on the same column read as 1/0
     assert encode_target(flags["default"], old).tolist() == data["default"].to_list()
     saved = model.save(tmp_path / "model")
     assert main(["evaluate", "finance.risk", "--model", str(saved), "--data", str(path), "--json",
                  "--option", "positive_label=true"]) == 0
     assert main(["check-data", "finance.risk", str(path), "--option", "positive_label=TRUE"]) == 0
+
+
+def test_evaluate_records_positive_label_as_resolved_and_refuses_one_contradicting_the_model(data, tmp_path):
+    """positive_label=True was recorded as typed; a model trained with yes as default scored AUC 0.22 in silence
+    against positive_label=no on the same yes/no target."""
+    from core.cli import main
+    from core.errors import InputError
+
+    flags = data.with_columns(default=pl.col("default") == 1)
+    flag_model = RiskScorer().fit(flags, config=fast(family="gbm"))
+    for given in (True, "True", "TRUE", 1):
+        assert flag_model.evaluate(flags, positive_label=given)["positive_label"] == "true"
+    words = data.with_columns(default=pl.when(pl.col("default") == 1).then(pl.lit("yes")).otherwise(pl.lit("no")))
+    model = RiskScorer().fit(words, config=fast(family="gbm", positive_label="yes"))
+    assert model.card["label_map"]["positive"] == "yes"
+    assert model.evaluate(words, positive_label="yes")["positive_label"] == "yes"
+    with pytest.raises(InputError, match="positive_label 'no' contradicts the model: it was trained to treat 'yes' as "
+                                         "default and 'no' as not"):
+        model.evaluate(words, positive_label="no")
+    path = tmp_path / "words.csv"
+    words.write_csv(path)
+    saved = model.save(tmp_path / "model")
+    assert main(["evaluate", "finance.risk", "--model", str(saved), "--data", str(path), "--json",
+                 "--option", "positive_label=no"]) == 2
+    with pytest.raises(InputError, match="positive_label '0' contradicts"):  # 1/0 data on a true/false model
+        flag_model.evaluate(data, positive_label=0)
+
+
+def test_a_row_that_is_not_a_dict_is_counted_from_one_as_ids_are(model, data):
+    rows = data.drop("default").head(2).to_dicts()
+    with pytest.raises(Exception, match="row 2 is a list; each applicant must be a dict"):
+        model.predict([rows[0], list(rows[1].values())])
