@@ -12,7 +12,8 @@ from core.errors import InputError
 from nlp._encoder import is_blank
 
 __all__ = ["TEXT_COLUMNS", "read_text_table", "label_first_lines", "text_table_inputs", "frame_text_inputs",
-           "as_text_frame", "label_names", "label_indices", "with_positive_label", "unnamed_answers", "split_frame"]
+           "as_text_frame", "label_names", "label_indices", "with_positive_label", "recorded_positive",
+           "unnamed_answers", "split_frame"]
 
 TEXT_COLUMNS = ("text", "sentence", "review", "content")
 NAMED_BINARY = ("negative", "positive")
@@ -166,7 +167,23 @@ def with_positive_label(frame, positive_label: Any, where: str = "the data"):
         raise InputError(f"positive_label {positive_label!r} is not a value of {where}'s labels "
                          f"({', '.join(map(str, values))}); name the value that means positive")
     names = [None if v is None else "positive" if _label_key(v) == wanted else "negative" for v in labels]
-    return frame.with_columns(pl.Series("label", names, dtype=pl.String))
+    relabelled = frame.with_columns(pl.Series("label", names, dtype=pl.String))
+    return _remember_positive(relabelled, next(v for v in values if _label_key(v) == wanted))
+
+
+def _remember_positive(frame, value: Any):
+    """`frame` with `frame.positive_label`: the data's own label value read as positive (Yes for positive_label='YES'),
+    which evaluate's metric card records, also when read_data relabelled the data before evaluate was called."""
+    try:
+        frame.positive_label = value
+    except AttributeError:  # a table type that takes no attributes: the card just does not say it
+        pass
+    return frame
+
+
+def recorded_positive(data: Any) -> Any:
+    """The positive label value `with_positive_label` read `data` with (`_remember_positive`), or None."""
+    return getattr(data, "positive_label", None) if not isinstance(data, (str, Path)) else None
 
 
 _FASTTEXT = re.compile(r"__label__(\S+)\s+(\S.*)")

@@ -29,7 +29,7 @@ from nlp._emoji import NO_WORDS, describe_emoji, has_emoticon, has_words, vader_
 from nlp._encoder import (TextEncoder, clean_texts, detokenize_ptb, error_records, is_blank, mean_pool, minilm_path,
                           refuse_column_flags, sorted_batches, text_ids, tokenizer_lock)
 from nlp._textdata import (as_text_frame, frame_text_inputs, label_indices, label_names, read_text_table, split_frame,
-                            text_table_inputs, unnamed_answers, with_positive_label)
+                            recorded_positive, text_table_inputs, unnamed_answers, with_positive_label)
 
 __all__ = ["SentimentModel", "load", "compare_cards"]
 
@@ -460,11 +460,13 @@ class SentimentModel(TaskModel):
         numbers); with `positive_label`, any two values (yes/no) of which that one is positive, for a model labelled
         negative/positive."""
         frame = as_text_frame(data)
+        resolved = recorded_positive(data)  # read_data(path, positive_label=...) relabelled the data already
         if positive_label is not None:
             if sorted(name.lower() for name in self.labels_) != ["negative", "positive"]:
                 raise InputError(f"positive_label reads two-valued labels as negative/positive, but this model's labels "
                                  f"are {self.labels_}; relabel the data with those names")
             frame = with_positive_label(frame, positive_label)
+            resolved = next(v for v in (resolved, recorded_positive(frame), positive_label) if v is not None)
         truth = np.asarray(label_indices(frame["label"].to_list(), self.labels_), dtype=int)
         probabilities = self.probabilities(frame["text"].to_list())
         predicted = probabilities.argmax(1)
@@ -474,7 +476,9 @@ class SentimentModel(TaskModel):
         plots = {"Confusion matrix": confusion_plot(self.labels_, np.bincount(truth * k + predicted, minlength=k * k).reshape(k, k))}
         if k == 2:  # PR curve, ROC and calibration of the second label (e.g. "positive")
             plots.update(score_plots(truth == 1, probabilities[:, 1], positive=str(self.labels_[1])))
-        return metric_card(self.task, self.name, frame.height, metrics, plots=plots)
+        # the data's own value read as positive (finance.risk's card records it alike)
+        recorded = {"positive_label": resolved} if resolved is not None else {}
+        return metric_card(self.task, self.name, frame.height, metrics, plots=plots, **recorded)
 
     def fit(self, data: Any, config: SentimentConfig | None = None, *, run_dir=None, resume: bool = False,
             callbacks=(), validation_data: Any = None) -> "SentimentModel":

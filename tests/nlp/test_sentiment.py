@@ -790,3 +790,24 @@ def test_check_data_notes_that_two_unnamed_labels_need_positive_label_to_evaluat
     (tmp_path / "named.csv").write_text("text,label\ngood,positive\nbad,negative\n", encoding="utf-8")
     assert SentimentModel.check_data(tmp_path / "named.csv") == {"task": "nlp.sentiment", "path": str(tmp_path / "named.csv"),
                                                                  "ok": True, "n": 2}
+
+
+def test_the_metric_card_records_the_positive_label_as_resolved(classifier, tmp_path, capsys):
+    """The card did not say which value was read as positive (finance.risk's card does): it records the data's own
+    value that positive_label named, whether evaluate was given it or read_data (the CLI's --option) was."""
+    from core.cli import main
+
+    texts = ["good", "bad", "fine", "awful"]
+    mixed = pl.DataFrame({"text": texts, "label": ["Yes", "no", "yes", "No"]})
+    assert classifier.evaluate(mixed, positive_label="YES")["positive_label"] == "Yes"  # the data's spelling
+    assert classifier.evaluate(pl.DataFrame({"text": texts, "label": [True, False] * 2}), positive_label=1)[
+        "positive_label"] is True
+    assert "positive_label" not in classifier.evaluate(pl.DataFrame({"text": texts, "label": [1, 0, 1, 0]}))
+    (tmp_path / "answers.csv").write_text("text,label\ngood,1\nbad,2\nfine,1\nawful,2\n", encoding="utf-8")
+    read = SentimentModel.read_data(tmp_path / "answers.csv", positive_label="1")
+    assert classifier.evaluate(read)["positive_label"] == 1
+    assert classifier.evaluate(read, positive_label="positive")["positive_label"] == 1  # read once, recorded once
+    model_dir = classifier.save(tmp_path / "model")
+    assert main(["evaluate", "nlp.sentiment", "--model", str(model_dir), "--data", str(tmp_path / "answers.csv"),
+                 "--option", "positive_label=2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["positive_label"] == 2
