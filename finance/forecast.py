@@ -28,6 +28,7 @@ from finance._forecast_models import ALL_CANDIDATES, LightGBMCandidate, NBeatsCa
 __all__ = ["Forecaster", "ForecastConfig", "load", "default_series", "forecast_plot"]
 
 DEFAULT_NAME = "finance.forecast"
+_FRAME_ROW = "__verticals_row__"  # predict_frame's row positions (from 0), beside the table while it is scored
 FLAT_WIDTH = 0.01  # a constant series gets intervals narrower than this fraction of its level
 
 
@@ -155,14 +156,28 @@ class Forecaster(TaskModel):
         return {"task": cls.task, "path": str(path), "ok": True, "n": int(sum(len(s) for s in series)),
                 "series": [{"id": s.id, "length": len(s), "first": _date(s, 0), "last": _date(s, -1)} for s in series]}
 
+    def predict_frame(self, frame: Any, columns: Any = None, batch_size: int | None = None, rows_per_chunk: int = 4096):
+        """`TaskModel.predict_frame`: the table with each row's forecast beside it; a row without an id is `series_N`
+        and an error names `input N`, N its row from 1 over the whole table (not within its 4,096-row chunk)."""
+        import polars as pl
+
+        if type(frame).__module__.startswith("pandas"):
+            frame = pl.from_pandas(frame)
+        if not isinstance(frame, (pl.DataFrame, pl.LazyFrame)):
+            return super().predict_frame(frame, columns, batch_size, rows_per_chunk)  # which says what it takes
+        numbered = frame.with_row_index(_FRAME_ROW)  # chunks are sliced: each row keeps its place
+        return super().predict_frame(numbered, columns, batch_size, rows_per_chunk).drop(_FRAME_ROW)
+
     def frame_inputs(self, batch: Any, columns: Any = None) -> list[dict[str, Any]]:
         """Rows holding a list column of values (default `values`, optional `dates`, `id`) -> predict inputs."""
         column = columns if isinstance(columns, str) else "values"
         if column not in batch.columns:
             raise InputError(f"predict_frame needs a list column {column!r} holding each series' values")
         rows = batch.to_dicts()
-        return [{"values": r[column], **({"dates": r["dates"]} if r.get("dates") is not None else {}),
-                 **({"id": r["id"]} if r.get("id") is not None else {})} for r in rows]
+        inputs = _FrameSeries({"values": r[column], **({"dates": r["dates"]} if r.get("dates") is not None else {}),
+                               **({"id": r["id"]} if r.get("id") is not None else {})} for r in rows)
+        inputs.first = int(rows[0][_FRAME_ROW]) if rows and _FRAME_ROW in rows[0] else 0
+        return inputs
 
     def _coerce_data(self, data: Any, min_length: int) -> list[Series]:
         if isinstance(data, (str, Path)):
@@ -368,7 +383,8 @@ class Forecaster(TaskModel):
         if not inputs:  # nothing to forecast: no records, as every task answers
             return []
         records = []
-        for index, item in enumerate(inputs):
+        first = getattr(inputs, "first", 0)  # predict_frame's chunk: its first row's place in the table
+        for index, item in enumerate(inputs, start=first):
             series, forecasts, ours, scale = self._forecast_one(item, index)
             record = {"id": series.id, "horizon": self.config.horizon, "dates": future_dates(series.dates, self.config.horizon),
                       "forecast": _round(self._inverse(ours))}
@@ -656,6 +672,12 @@ def _forecast_metrics(part, levels: Sequence[int], resamples: int = 200) -> dict
         out[f"coverage_{level}"] = metric_with_ci(lambda x: float(np.mean(x)), inside, resamples=resamples)
         out[f"width_{level}"] = metric_with_ci(lambda x: float(np.mean(x)), upper - lower, resamples=resamples)
     return out
+
+
+class _FrameSeries(list):
+    """A table chunk's series (`frame_inputs`); `first` is its first row's position in the whole table (from 0)."""
+
+    first = 0
 
 
 def _series_dict(series: Series) -> dict[str, Any]:

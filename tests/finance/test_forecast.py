@@ -280,3 +280,20 @@ def test_predict_from_a_file_asks_for_the_history_the_model_needs(fitted, tmp_pa
         inputs = Forecaster.read_inputs(path)
         with pytest.raises(InputError, match=f"at least {needed} are needed"):
             fitted.predict(inputs)
+
+
+def test_predict_frame_numbers_unnamed_series_over_the_whole_table_not_per_chunk(fitted):
+    """Rows without an id were `series_N` counted within each 4,096-row chunk: two rows could both be series_1."""
+    values = [random_walk(30, seed=s)["value"].to_list() for s in range(5)]
+    frame = pl.DataFrame({"values": values, "id": [None, "b", None, None, None]})
+    scored = fitted.predict_frame(frame, rows_per_chunk=2)
+    assert scored.columns[:2] == ["values", "id"] and "__verticals_row__" not in scored.columns
+    # the records' ids beside the table's (an id the row already has is not repeated)
+    assert scored["pred_id"].to_list() == ["series_1", None, "series_3", "series_4", "series_5"]
+    assert scored["forecast"].to_list() == fitted.predict_frame(frame)["forecast"].to_list()
+    lazy = fitted.predict_frame(frame.drop("id").lazy(), rows_per_chunk=2)
+    assert lazy["id"].to_list() == [f"series_{n}" for n in range(1, 6)]
+    assert fitted.predict_frame(frame.drop("id").to_pandas(), rows_per_chunk=3)["id"].to_list() == lazy["id"].to_list()
+    short = pl.DataFrame({"values": values[:3] + [[1.0]]})
+    with pytest.raises(InputError, match="input 4"):  # the error counts alike, in the second chunk
+        fitted.predict_frame(short, rows_per_chunk=2)
