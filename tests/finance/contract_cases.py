@@ -50,8 +50,7 @@ def _risk_case(tmp_path) -> ContractCase:
             [{"income": 1.0, "housing": "own"}],  # a feature column missing
             [{**good, "income": float("inf")}],  # infinity is not a value
             ["not a row"],
-            [],
-        ],
+        ],  # no rows are no records (predict([]) == [], as every task answers), not a bad input
         bad_fit_data=[
             data.drop("default"),  # no target
             data.with_columns(pl.lit(0).alias("default")),  # constant target
