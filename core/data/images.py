@@ -102,7 +102,7 @@ def open_image(source: Any, mode: str | None = "RGB", max_pixels: int = MAX_PIXE
 
     >>> open_image(b"not an image")
     Traceback (most recent call last):
-    core.errors.InputError: input is not a readable image (cannot identify image file); upload a PNG, JPEG, BMP, GIF, TIFF or WebP
+    core.errors.InputError: input is not a readable image (cannot identify image file); use a PNG, JPEG, BMP, GIF, TIFF or WebP file
     """
     import numpy as np
     from PIL import Image, UnidentifiedImageError
@@ -151,7 +151,7 @@ def open_image(source: Any, mode: str | None = "RGB", max_pixels: int = MAX_PIXE
                     raise InputError(f"{name} is a HEIC/HEIF photo that does not decode (truncated or corrupt); "
                                      "re-export it from the phone or convert it to JPEG") from error
                 raise InputError(f"{name} is a HEIC/HEIF photo, which cannot be decoded here; {HEIF_FIX}") from error
-            raise InputError(f"{name} is not a readable image (cannot identify image file); upload a PNG, JPEG, BMP, GIF, TIFF or WebP") from error
+            raise InputError(f"{name} is not a readable image (cannot identify image file); use a PNG, JPEG, BMP, GIF, TIFF or WebP file") from error
         except (OSError, SyntaxError, ValueError) as error:
             raise InputError(f"{name} is truncated or corrupt ({error}); re-export the image") from error
         finally:
