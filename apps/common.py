@@ -204,6 +204,8 @@ PAGE_HINTS: tuple[tuple[re.Pattern, Any], ...] = tuple((re.compile(pattern), wor
     # --option positive_label= (evaluating labels coded another way): the Evaluate tabs' select boxes
     (r"--option positive_label=VALUE on the command line, or positive_label=VALUE to evaluate\(\) or read_data\(\) in "
      r"Python; VALUE one of ", "choose it under 'Value that means default' on the Evaluate tab, one of "),
+    (r"^positive_label (.*?) contradicts the model: (.*?); drop positive_label \(or pass positive_label=(.*?)\), or recode",
+     r"'Value that means default' \1 contradicts the model: \2; choose 'automatic' (or \3) there, or recode"),
     (r"Say it: --option positive_label=(.*?) \(or =(.*?)\) on the command line, or positive_label=.*? in read_data\(\) "
      r"or evaluate\(\);", r"Say it: choose \1 or \2 under 'Value that means positive' on the Evaluate tab;"),
     # --column / --target (sentiment and translation tables): the sections' 'Text column' and 'Label column' pickers

@@ -231,6 +231,15 @@ def test_label_value_and_language_hints_name_their_boxes(tmp_path):
                            ("ambiguous file name", "under 'Language pair'")):
         shown = page_message(messages[name])
         assert expected in shown and not FLAG.search(shown) and "Python" not in shown, (name, shown)
+    import polars as pl
+
+    from finance.risk import encode_target
+
+    contradiction = _raised(lambda: encode_target(pl.Series("default", ["yes", "no"]), {"positive": "yes", "negative": "no"},
+                                                  positive_label="no"))  # yes/no data, the model's default is yes
+    shown = page_message(contradiction)
+    assert shown.startswith("'Value that means default' 'no' contradicts the model") and "positive_label" not in shown, shown
+    assert "choose 'automatic' (or yes) there" in shown
 
 
 @pytest.mark.parametrize("name", sorted(WORDED))
