@@ -749,8 +749,10 @@ def positive_label_choice(values: list, label: str, automatic: str, key: str) ->
     return {} if choice is None else {"positive_label": choice}
 
 
-def metric_card_view(card: dict[str, Any]) -> None:
-    """Draw a metric card: scalar metrics with 95% CIs in a table, other entries as JSON."""
+def metric_card_view(card: dict[str, Any], key: str) -> None:
+    """Draw a metric card: scalar metrics with 95% CIs in a table, other entries as JSON.
+
+    `key` names the caller (e.g. f"{task}-evaluate"), prefixing the plots' widget keys (see `render_plots`)."""
     import polars as pl
 
     st.caption(f"{card.get('task')} · {card.get('model')} · n = {card.get('n')}")
@@ -767,7 +769,7 @@ def metric_card_view(card: dict[str, Any]) -> None:
             extras[name] = value
     if rows:
         st.dataframe(pl.DataFrame(rows), hide_index=True, width="stretch")
-    render_plots(card)
+    render_plots(card, key)
     for name, value in extras.items():
         if name.endswith("notes") and isinstance(value, list):  # notes on the data, worded for the command line
             value = [page_message(note) if isinstance(note, str) else note for note in value]
@@ -798,7 +800,7 @@ def evaluate_tab(task: str, model, read_options: dict | None = None, suffixes: s
         if card is None or st.session_state.get(f"{task}-evaluate-for") != made_by:  # another file, column or model
             st.session_state.pop(f"{task}-evaluate-card", None)
             return None
-        metric_card_view(card)
+        metric_card_view(card, f"{task}-evaluate")
         return card
 
     def run():
@@ -810,7 +812,7 @@ def evaluate_tab(task: str, model, read_options: dict | None = None, suffixes: s
     if card is not None:
         st.session_state[f"{task}-evaluate-card"] = card
         st.session_state[f"{task}-evaluate-for"] = made_by
-        metric_card_view(card)
+        metric_card_view(card, f"{task}-evaluate")
     return card
 
 

@@ -129,7 +129,7 @@ def sample_applicants(model):
 
 
 def draw_evaluation(card: dict) -> None:
-    common.metric_card_view(card)  # metrics with CIs and the card's plots (ROC, PR, calibration, KS, risk bands)
+    common.metric_card_view(card, "finance.risk-predict")  # metrics with CIs and the card's plots (ROC, PR, calibration, KS, risk bands)
     st.subheader("Population stability (PSI) vs training")
     show_psi(card.get("psi_table", []), (card["metrics"].get("psi_score") or {}).get("value"))
 

@@ -137,9 +137,9 @@ def draw_card(card: dict) -> None:
         third.metric("80% interval coverage", f"{metrics['coverage_80']['value']:.1%}")
     from apps.plots import render_plots
 
-    render_plots(card)  # relative MAE by horizon; actual vs forecast over the backtest with the interval
+    render_plots(card, "finance.forecast-backtest")  # relative MAE by horizon; actual vs forecast over the backtest with the interval
     with st.expander("Full metric card"):
-        common.metric_card_view({**card, "plots": {}})
+        common.metric_card_view({**card, "plots": {}}, "finance.forecast-backtest-card")
 
 
 def show_model_card(model) -> None:

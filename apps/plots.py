@@ -58,8 +58,11 @@ def figure(title: str, spec: dict[str, Any]):
     return fig
 
 
-def render_plots(card: dict[str, Any]) -> int:
-    """Draw every plot in the card, two per row; returns how many were drawn."""
+def render_plots(card: dict[str, Any], key: str) -> int:
+    """Draw every plot in the card, two per row; returns how many were drawn.
+
+    `key` names the caller (e.g. "finance.risk-predict"): each chart's widget key starts with it, so two places on
+    one page drawing the same card (Predict's evaluation of a labelled table, the Evaluate tab) do not clash."""
     plots = [(title, spec) for title, spec in (card.get("plots") or {}).items() if isinstance(spec, dict)]
     drawn = 0
     for start in range(0, len(plots), 2):
@@ -68,7 +71,7 @@ def render_plots(card: dict[str, Any]) -> int:
             fig = figure(title, spec)
             if fig is None:
                 continue
-            column.plotly_chart(fig, width="stretch", key=f"plot-{card.get('task')}-{title}")
+            column.plotly_chart(fig, width="stretch", key=f"plot-{key}-{card.get('task')}-{title}")
             if spec.get("note"):
                 column.caption(spec["note"])
             drawn += 1

@@ -36,7 +36,7 @@ def test_confusion_spec_checks_its_shape():
 def _page(card: dict) -> None:
     from apps.common import metric_card_view
 
-    metric_card_view(card)
+    metric_card_view(card, "test")
 
 
 def test_metric_card_view_draws_the_plots():
@@ -50,3 +50,31 @@ def test_metric_card_view_shows_the_cards_warning():
     card = {**card_with_plots(), "warning": "the model does not know any of the data's labels"}
     at = AppTest.from_function(_page, kwargs={"card": card}, default_timeout=60).run()
     assert not at.exception and [w.value for w in at.warning] == [card["warning"]]
+
+
+def test_a_card_drawn_twice_on_one_page_draws_both(home):
+    """finance.risk: a labelled table scored on Predict and the same table evaluated on the Evaluate tab both draw the
+    card's plots (one chart key per place, not per task and title: StreamlitDuplicateElementKey before)."""
+    from tests.apps.test_bad_uploads import _preimport, _upload
+
+    _preimport("finance", "finance.risk")
+    from pathlib import Path
+
+    from core.artifacts import cache_dir
+    from finance.risk import DEFAULT_NAME, RiskScorer
+    from tests.finance.contract_cases import synthetic_applicants, tiny_config
+
+    frame = synthetic_applicants(200)
+    RiskScorer().fit(frame, config=tiny_config()).save(cache_dir("finance.risk") / DEFAULT_NAME)
+    app = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "apps" / "finance.py"), default_timeout=120).run()
+    app.radio(key="risk-input").set_value("Upload a table").run()
+    data = frame.write_csv().encode()
+    _upload(app, "risk-upload", "applicants.csv", data, "text/csv")
+    predicted = len(app.get("plotly_chart"))
+    assert not app.exception and predicted > 0
+    _upload(app, "finance.risk-evaluate-upload", "applicants.csv", data, "text/csv")
+    app.button(key="finance.risk-evaluate-run").click().run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert len(app.get("plotly_chart")) == 2 * predicted
+    app.run()  # the Evaluate card stays on screen on the next rerun, beside Predict's
+    assert not app.exception and len(app.get("plotly_chart")) == 2 * predicted
