@@ -44,8 +44,9 @@ else:
     a, b = _scalar_metrics(by_name[first]), _scalar_metrics(by_name[second])
     names = sorted(set(a) | set(b))
     if names:
-        st.dataframe(pl.DataFrame({"metric": names, first: [a.get(n) for n in names], f"{second} ": [b.get(n) for n in names]}),
-                     hide_index=True, width="stretch")
+        # "A: name" and "B: name" never clash with "metric" nor with each other, whatever the models are called
+        st.dataframe(pl.DataFrame({"metric": names, f"A: {first}": [a.get(n) for n in names],
+                                   f"B: {second}": [b.get(n) for n in names]}), hide_index=True, width="stretch")
     st.subheader("Manage")
     fresh = "manage" not in st.session_state  # first run of the page (or back from another page): nothing chosen yet
     chosen = st.selectbox("Model", list(by_name), key="manage", on_change=_remember_choice)

@@ -106,3 +106,21 @@ def test_model_names_show_as_they_are_on_disk(tmp_path, monkeypatch):
     assert not app.exception
     assert [_plain(e.value) for e in app.error][0].startswith(f"{link} no longer exists")
     assert all("[a](b)" not in e.value for e in app.error)
+
+
+def test_compare_keeps_the_metric_names_whatever_the_models_are_called(tmp_path, monkeypatch):
+    """A model named 'metric' overwrote the metric-name column of the Compare table (and a model compared with itself
+    relied on a trailing space)."""
+    monkeypatch.setenv("VERTICALS_HOME", str(tmp_path))
+    for name, auc in (("metric", 0.7), ("risk-v2", 0.8)):
+        save_model_dir(models_dir() / name, {"task": "finance.risk", "metrics": {"auc": {"value": auc, "ci95": None},
+                                                                                 "ks": {"value": auc / 2, "ci95": None}}})
+    app = AppTest.from_file(PAGE, default_timeout=60).run()
+    app.selectbox(key="cmp-a").set_value("metric").run()
+    app.selectbox(key="cmp-b").set_value("risk-v2").run()
+    assert not app.exception
+    table = app.dataframe[1].value
+    assert list(table.columns) == ["metric", "A: metric", "B: risk-v2"]
+    assert list(table["metric"]) == ["auc", "ks"] and list(table["A: metric"]) == [0.7, 0.35]
+    app.selectbox(key="cmp-b").set_value("metric").run()
+    assert not app.exception and list(app.dataframe[1].value.columns) == ["metric", "A: metric", "B: metric"]
