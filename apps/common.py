@@ -201,7 +201,12 @@ PAGE_HINTS: tuple[tuple[re.Pattern, Any], ...] = tuple((re.compile(pattern), wor
     (r"pass --target NAME or a column number", "type its name or number in 'Target column'"),
     (r"pass --target$", "type the right one in 'Target column'"),
     (r"pass --time COLUMN or set time_column", "type it in 'Time column for a time-based split' on the Retrain tab"),
-    # --option positive_label= (evaluating labels coded another way): the Evaluate tabs' select boxes
+    # --option positive_label= (evaluating labels coded another way): the Evaluate tabs' select boxes, offered for
+    # data of two values only (positive_label reads two): three or more are recoded in the data
+    (r"If the data codes default another way, say which value means default: --option positive_label=VALUE on the "
+     r"command line, or positive_label=VALUE to evaluate\(\) or read_data\(\) in Python; VALUE one of ([^,]*, [^,]*, .*)$",
+     r"It holds more than two values (\1): recode it as two, one meaning default and one not, then choose which under "
+     r"'Value that means default' on the Evaluate tab"),
     (r"--option positive_label=VALUE on the command line, or positive_label=VALUE to evaluate\(\) or read_data\(\) in "
      r"Python; VALUE one of ", "choose it under 'Value that means default' on the Evaluate tab, one of "),
     (r"^positive_label (.*?) contradicts the model: (.*?); drop positive_label \(or pass positive_label=(.*?)\), or recode",
@@ -712,7 +717,7 @@ def column_pickers(head, controls: dict[str, tuple[str, Callable[[Any], Any]]], 
     return {option: column for option, column in chosen.items() if column is not None}
 
 
-MAX_LABEL_CHOICES = 20  # label values a 'Value that means ...' box offers; more: no box (the run says what is wrong)
+MAX_LABEL_CHOICES = 20  # label values data_labels keeps (a 'Value that means ...' box is offered for two only)
 
 
 def data_labels(path: Path, options: dict, read: Callable[..., list]) -> list:
@@ -735,12 +740,18 @@ def data_labels(path: Path, options: dict, read: Callable[..., list]) -> list:
     return cache[key]
 
 
-def positive_label_choice(values: list, label: str, automatic: str, key: str) -> dict:
+def positive_label_choice(values: list, label: str, automatic: str, key: str,
+                          same: Callable[[Any], Any] = lambda value: value) -> dict:
     """A select box for the reader option `positive_label` (which label value is the positive class: default, positive
     sentiment), offering the data's label `values` after `automatic` (nothing passed: the package reads the labels
-    by itself, as the model names them); none for fewer than two values or more than MAX_LABEL_CHOICES. Returns
-    {"positive_label": value} for a chosen value, else {}."""
-    if not 1 < len(values) <= MAX_LABEL_CHOICES:
+    by itself, as the model names them); only for data of exactly two values as `same` tells them apart (e.g.
+    case-insensitively: Yes/yes/no is two), since positive_label reads two values into the model's two and refuses
+    any other number whichever is chosen. Returns {"positive_label": value} for a chosen value, else {}."""
+    firsts: dict = {}
+    for value in values:  # the first spelling of each value
+        firsts.setdefault(same(value), value)
+    values = list(firsts.values())
+    if len(values) != 2:
         return {}
     digest = hashlib.sha1(repr(values).encode()).hexdigest()[:10]  # other labels (another upload): a fresh box
     choice = st.selectbox(label, [None, *values], format_func=lambda value: automatic if value is None else str(value),

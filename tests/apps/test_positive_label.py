@@ -104,3 +104,40 @@ def test_sentiment_evaluate_takes_the_value_that_means_positive(home, monkeypatc
     app.button(key="nlp.sentiment-evaluate-run").click().run()
     assert not app.exception and not app.error, [e.value for e in app.error]
     assert model.evaluated[-1]["label"].to_list() == ["positive", "negative", "positive"]
+
+
+def test_risk_evaluate_offers_no_default_value_for_three_target_values(risk_page):
+    """positive_label reads two values only: a target of 0/1/2 gets no 'Value that means default' box (any choice
+    failed), and what the run says names no positive_label."""
+    app, frame = risk_page
+    import polars as pl
+
+    three = frame.with_columns(pl.Series("default", ([0, 1, 2] * frame.height)[:frame.height]))
+    _upload(app, "finance.risk-evaluate-upload", "three.csv", three.write_csv().encode(), "text/csv")
+    assert _box(app, "Value that means default") is None
+    app.button(key="finance.risk-evaluate-run").click().run()
+    assert not app.exception
+    assert not [e for e in app.error if "positive_label" in e.value or "--option" in e.value], [e.value for e in app.error]
+    assert any("recode it as two" in _plain(e.value) for e in app.error), [e.value for e in app.error]
+
+
+def test_sentiment_evaluate_offers_a_positive_value_for_exactly_two_values(home, monkeypatch):
+    """Three or more label values: no 'Value that means positive' box (any choice was refused); Yes/yes/no counts as
+    two values, as positive_label reads them case-insensitively."""
+    from apps import common
+
+    _preimport("nlp", "nlp.sentiment", "nlp.qa")
+    model = YesNoSentiment()
+    monkeypatch.setattr(common, "load_model", lambda task, source: model)
+    app = AppTest.from_file(str(APPS / "nlp.py"), default_timeout=60).run()
+    _upload(app, "nlp.sentiment-evaluate-upload", "three.csv", b"text,label\nGreat,pos\nBroke,neg\nmeh,neutral\n", "text/csv")
+    assert not app.exception and _box(app, "Value that means positive") is None
+    app.button(key="nlp.sentiment-evaluate-run").click().run()
+    assert app.error and not [e for e in app.error if "positive_label" in e.value], [e.value for e in app.error]
+    _upload(app, "nlp.sentiment-evaluate-upload", "cased.csv", b"text,label\nGreat,Yes\nBroke,no\nFine,yes\n", "text/csv")
+    box = _box(app, "Value that means positive")
+    assert box is not None and box.options[1:] == ["Yes", "no"]
+    box.set_value("Yes").run()
+    app.button(key="nlp.sentiment-evaluate-run").click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    assert model.evaluated[-1]["label"].to_list() == ["positive", "negative", "positive"]
