@@ -127,7 +127,24 @@ def sentiment_labelled_columns(path: Path, head, key: str) -> dict:
     options = common.column_pickers(head, {"column": ("Text column", _text_of), "target": ("Label column", _label_of)},
                                     key, upload=path)
     as_text_frame(head, options.get("column"), options.get("target"), where=path.name)  # as SentimentModel.read_data
+    if options.get("target") is not None and _header_looks_like_data(head, options["target"]):
+        st.warning(f"The first row of {common.escape_markdown(path.name)} is read as its column names "
+                   f"({common.escape_markdown(', '.join(repr(str(name)) for name in head.columns))}), not as an example: "
+                   "it is left out of the data. If the file has no header line, add one (such as text,label) and upload "
+                   "it again.")
     return options
+
+
+def _header_looks_like_data(head, label_column: str) -> bool:
+    """Whether the chosen label column's name reads as one of its labels (a number, or a value the column holds): the
+    first row of a file without a header line (`1<TAB>Great phone`) taken for column names."""
+    name = str(label_column).strip().lower()
+    try:
+        float(name)
+        return True
+    except ValueError:
+        pass
+    return name in {str(value).strip().lower() for value in head[label_column].to_list() if value is not None}
 
 
 def sentiment_labels(path, **options) -> list:

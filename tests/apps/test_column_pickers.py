@@ -436,3 +436,29 @@ def test_translation_reads_a_workbook_as_its_package_does(home, monkeypatch, tmp
     app.button(key="translation-run").click().run()
     _ok(app)
     assert model.translated[-1] == ["Hello.", "Thank you."]
+
+
+@pytest.mark.parametrize("content, text, label", [(b"1\tGreat phone\n0\tAwful\n1\tLovely\n", "Great phone", "1"),
+                                                  (b"Great phone\t1\nAwful\t0\nLovely\t1\n", "Great phone", "1")])
+def test_a_headerless_file_s_first_row_chosen_as_column_names_is_said(home, monkeypatch, content, text, label):
+    """A TSV without a header line: choosing its first row's values as columns evaluated n = 2 without a word; the page
+    says the first row is read as column names and left out of the data."""
+    model = FakeSentiment()
+    app = _page(monkeypatch, model)
+    _upload(app, "nlp.sentiment-evaluate-upload", "headerless.tsv", content)
+    assert not [w for w in app.warning if "first row" in w.value]
+    _picker(app, "nlp.sentiment-evaluate-column-").set_value(text).run()
+    _picker(app, "nlp.sentiment-evaluate-target-").set_value(label).run()
+    warnings = [w.value.replace("\\", "") for w in app.warning]
+    assert any("The first row of headerless.tsv is read as its column names" in w and "add one (such as text,label)" in w
+               for w in warnings), warnings
+    app.button(key="nlp.sentiment-evaluate-run").click().run()
+    assert not app.exception and any("first row" in w.value for w in app.warning)
+
+
+def test_a_table_with_a_header_line_gets_no_first_row_warning(home, monkeypatch):
+    app = _page(monkeypatch, FakeSentiment())
+    _upload(app, "nlp.sentiment-evaluate-upload", "export.csv", EXPORT, "text/csv")
+    _picker(app, "nlp.sentiment-evaluate-column-").set_value("Review Text").run()
+    _picker(app, "nlp.sentiment-evaluate-target-").set_value("Rating").run()
+    assert not [w for w in app.warning if "first row" in w.value]
