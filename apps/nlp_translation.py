@@ -11,7 +11,7 @@ import streamlit as st
 from apps import common
 
 TASK = "nlp.translation"
-MAX_SENTENCES = 500  # per request on the page; larger files go through `verticals predict`
+MAX_SENTENCES = 500  # per request on the page; the rest of a larger file is left out (the page says so)
 SAMPLE = "Hello, how are you?\nThe train leaves at eight in the morning.\nI would like a cup of coffee, please.\nWhere is the library?"
 TEXT_SUFFIXES = {".txt"}  # read one sentence per line; tables are what `Translator.read_inputs` reads as tables
 
@@ -168,8 +168,9 @@ def _predict(model, key: str) -> None:
         st.info("Give at least one sentence to translate.")
         return
     if len(sentences) > MAX_SENTENCES:
-        st.warning(f"Only the first {MAX_SENTENCES} of {len(sentences)} sentences are translated here; "
-                   "use `verticals predict nlp.translation --input FILE` for the rest.")
+        st.warning(f"This page translates the first {MAX_SENTENCES:,} of the {len(sentences):,} sentences; the other "
+                   f"{len(sentences) - MAX_SENTENCES:,} are not translated or shown, and the download holds only the first "
+                   f"{MAX_SENTENCES:,}.")
         sentences = sentences[:MAX_SENTENCES]
     if st.button("Translate", type="primary", key=f"{key}-run"):
         with st.spinner(f"Translating {len(sentences)} sentence(s)…"):

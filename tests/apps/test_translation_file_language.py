@@ -206,3 +206,16 @@ def test_a_bare_corp_pl_is_read_and_translated_from_the_chosen_pair(home, monkey
     _ok(app)
     assert model.asked == [("pl", "en")]
     assert "[pl->en] Dzień dobry." in [t.value for t in app.text]
+
+
+def test_a_file_over_the_page_limit_says_the_rest_is_left_out(home, monkeypatch):
+    """Over MAX_SENTENCES: the page says it translates the first ones and the rest are not shown (no CLI command)."""
+    from apps.nlp_translation import MAX_SENTENCES
+
+    model = FakeTranslator([("en", "es")])
+    app = _page(monkeypatch, model, TRANSLATION)
+    _upload(app, "translation-file", "many.txt", b"".join(b"Sentence %d.\n" % i for i in range(MAX_SENTENCES + 1)))
+    warnings = [_plain(w.value) for w in app.warning]
+    assert any(f"translates the first {MAX_SENTENCES:,} of the {MAX_SENTENCES + 1:,} sentences" in w
+               and "the download holds only the first" in w for w in warnings), warnings
+    assert not [w for w in warnings if "verticals predict" in w or "--input" in w]
