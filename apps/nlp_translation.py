@@ -87,6 +87,11 @@ def _choose_pair(model, key: str, named: str | None = None, upload=None) -> tupl
     return pair
 
 
+def _pairs(model) -> list[tuple[str, str]]:
+    """The pairs of a model that is not multilingual: its own, else its one source and target."""
+    return model.language_pairs() or [(model.source_lang, model.target_lang)]
+
+
 def _pair_from(source: str, pairs: list[tuple[str, str]], current: tuple[str, str], model) -> tuple[str, str] | None:
     """The pair to preselect for sentences in `source`: from it into the current target, the model's own target or
     English, else its first pair from that language; None when no pair starts from it."""
@@ -113,24 +118,25 @@ def _say_named_language(named: str, name: str, pair: tuple[str, str], pairs: lis
                 f"{_language(pair[0])}, as chosen.")
 
 
-def _inputs(model, key: str) -> tuple[list[str] | None, object | None]:
-    """Sentences from the text box (one per line) or an uploaded file, and the upload (None for typed text); a table's
-    column is chosen in 'Text column'. Sentences of a file named `name.<lang>` carry that language (`source_lang`)."""
-    from nlp.translation import TABLE_INPUTS, Translator
+def _inputs(model, key: str) -> tuple[list[str] | None, object | None, str | None]:
+    """Sentences from the text box (one per line) or an uploaded file, the upload (None for typed text) and the language
+    an ambiguous file name may give (`corp.pl`: pl) when the model has no pair from it, else None; a table's column is
+    chosen in 'Text column'. Sentences of a file named `name.<lang>` carry that language (`source_lang`)."""
+    from nlp.translation import TABLE_INPUTS, Translator, _language_in_name
 
     mode = st.radio("Input", ["Type text", "Upload a file"], horizontal=True, key=f"{key}-input-mode")
     if mode == "Type text":
         text = st.text_area("One sentence per line", value=SAMPLE, height=150, key=f"{key}-text")
-        return [line.strip() for line in text.split("\n") if line.strip()], None
+        return [line.strip() for line in text.split("\n") if line.strip()], None, None
     upload = st.file_uploader("Text file (one sentence per line; a name such as corpus.es says its language) or a table "
                               "with a column of sentences (CSV/TSV/JSONL/Parquet/Excel)",
                               type=sorted(s.lstrip(".") for s in TEXT_SUFFIXES | TABLE_INPUTS) + _language_suffixes(),
                               key=f"{key}-file")
     if upload is None:
-        return None, None
+        return None, None, None
     path = common.run_safely(common.kept_upload, upload)
     if path is None:
-        return None, upload
+        return None, upload, None
     options = {}
     if path.suffix.lower() in TABLE_INPUTS:  # other files are read one sentence per line
         _, head = common.uploaded_table(upload)
@@ -138,10 +144,15 @@ def _inputs(model, key: str) -> tuple[list[str] | None, object | None]:
             options = common.column_pickers(head, {"column": ("Text column", lambda probe: model.frame_inputs(probe)[0])},
                                             key, upload=path)
     elif (ambiguous := _ambiguous_name(path)) is not None:  # corp.pl: Polish or Perl; the pair chosen here says which
-        st.info(common.escape_markdown(common.page_message(ambiguous)))
+        maybe = _language_in_name(Path(f"{upload.name}.txt"))  # as corp.pl.txt: pl
+        pairs = [] if getattr(model, "multilingual_", False) else _pairs(model)
+        untranslatable = maybe is not None and bool(pairs) and all(source != maybe for source, _ in pairs)
+        if not untranslatable:  # else no pair to choose for it: said as for corp.pl.txt, once the pair is drawn
+            st.info(common.escape_markdown(common.page_message(ambiguous)))
         items = common.run_safely(Translator.read_inputs, path, source=model.source_lang)  # the name read as no language
-        return (None if items is None else [item["source"] if isinstance(item, dict) else item for item in items]), upload
-    return common.run_safely(Translator.read_inputs, path, **options), upload
+        sentences = None if items is None else [item["source"] if isinstance(item, dict) else item for item in items]
+        return sentences, upload, maybe if untranslatable else None
+    return common.run_safely(Translator.read_inputs, path, **options), upload, None
 
 
 def _ambiguous_name(path: Path) -> str | None:
@@ -160,10 +171,12 @@ def _ambiguous_name(path: Path) -> str | None:
 
 def _predict(model, key: str) -> None:
     pair_place = st.container()  # the pair is drawn above the input, once the input says its language
-    sentences, upload = _inputs(model, key)
+    sentences, upload, untranslatable = _inputs(model, key)
     named = next((s.source_lang for s in sentences or [] if getattr(s, "source_lang", None)), None)
     with pair_place:
         pair = _choose_pair(model, key, named, upload)
+        if untranslatable is not None:  # corp.pl for a model without Polish: warned as corp.pl.txt is
+            _say_named_language(untranslatable, upload.name, pair, _pairs(model))
     if not sentences:
         st.info("Give at least one sentence to translate.")
         return

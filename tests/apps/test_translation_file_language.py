@@ -219,3 +219,25 @@ def test_a_file_over_the_page_limit_says_the_rest_is_left_out(home, monkeypatch)
     assert any(f"translates the first {MAX_SENTENCES:,} of the {MAX_SENTENCES + 1:,} sentences" in w
                and "the download holds only the first" in w for w in warnings), warnings
     assert not [w for w in warnings if "verticals predict" in w or "--input" in w]
+
+
+@pytest.mark.parametrize("name", ["corp.pl", "corp.pl.txt"])
+def test_a_polish_file_for_a_model_without_polish_is_warned_of(home, monkeypatch, name):
+    """corp.pl (Polish or Perl) got only an info naming Polish under 'Language pair', which had none; it is warned of as
+    corp.pl.txt is."""
+    model = FakeTranslator([("en", "es"), ("es", "en")])
+    app = _page(monkeypatch, model, TRANSLATION)
+    _upload(app, "translation-file", name, "Dzień dobry\n".encode(), "text/plain")
+    assert not app.exception
+    warnings = [_plain(w.value) for w in app.warning]
+    assert any(f"The file name {name} says its sentences are Polish (pl), but this model has no pair from Polish" in w
+               for w in warnings), warnings
+    assert not [i for i in app.info if "Language pair" in i.value]
+
+
+def test_corp_pl_for_a_model_with_polish_keeps_its_hint(home, monkeypatch):
+    model = FakeTranslator([("en", "es"), ("pl", "en")])
+    app = _page(monkeypatch, model, TRANSLATION)
+    _upload(app, "translation-file", "corp.pl", "Dzień dobry\n".encode(), "text/plain")
+    assert not app.exception and not app.warning
+    assert any("choose Polish (pl) there" in _plain(i.value) for i in app.info), [i.value for i in app.info]
