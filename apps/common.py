@@ -30,10 +30,12 @@ __all__ = ["page_header", "task_page", "model_selector", "load_model", "save_upl
            "escape_markdown", "kept_upload", "record_warnings", "warning_message", "prediction_table",
            "readable_warnings", "without_record_ids", "csv_bytes", "retrain_place", "uploaded_table", "picked_column", "column_pickers",
            "data_labels", "positive_label_choice",
-           "MAX_UPLOAD_MB", "PAGE_HINTS"]
+           "MAX_UPLOAD_MB", "PAGE_HINTS", "AUDIO_SUFFIXES"]
 
 log = logging.getLogger("verticals.apps")
 MAX_UPLOAD_MB = 200
+# recordings the Speech page's uploader takes (speech.recognition reads them with ffmpeg); the Home page's chain too
+AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".opus", ".m4a", ".aac", ".3gp", ".amr", ".webm"}
 MAX_ZIP_MEMBERS = 20_000
 MAX_ZIP_UNCOMPRESSED_MB = 2_000
 MAX_ZIP_RATIO = 100  # expanded / compressed, per entry (over 16 MB) and for the archive (over 64 MB): zip bombs

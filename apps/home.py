@@ -1,5 +1,7 @@
 """Home page: what Verticals is and every task with its embedded default."""
 
+from pathlib import Path
+
 import polars as pl
 import streamlit as st
 
@@ -29,7 +31,7 @@ from apps import common  # noqa: E402
 
 CHAIN_SAMPLES = {"English": ("en", "I really loved this film, the acting was wonderful."),
                  "Spanish": ("es", "Me encantó esta película, los actores son maravillosos.")}
-recording = st.file_uploader("A recording (WAV/FLAC/OGG/MP3, or a phone's M4A) in any language — or leave empty to use a synthesised sample",
+recording = st.file_uploader("A recording (WAV/FLAC/OGG/MP3/OPUS/AIFF, or a phone's M4A/AMR) in any language — or leave empty to use a synthesised sample",
                              key="chain-audio")
 sample = st.radio("Sample voice (espeak-ng)", list(CHAIN_SAMPLES), horizontal=True, key="chain-sample")
 
@@ -64,7 +66,11 @@ if st.button("Run the chain", key="chain-run"):
         from core.errors import InputError
 
         if recording is not None:
-            audio = common.kept_upload(recording, {".wav", ".flac", ".ogg", ".mp3", ".m4a", ".aac", ".3gp", ".webm"})
+            suffix = Path(recording.name or "").suffix.lower()
+            if suffix not in common.AUDIO_SUFFIXES:  # the Speech page's formats; a .zip is no recording
+                raise InputError(f"{recording.name} is not a recording this page reads; upload one of: "
+                                 f"{', '.join(sorted(common.AUDIO_SUFFIXES))}")
+            audio = common.kept_upload(recording, common.AUDIO_SUFFIXES)
         else:
             if shutil.which("espeak-ng") is None:
                 raise InputError("espeak-ng is not installed; upload a recording instead")

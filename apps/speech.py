@@ -18,7 +18,7 @@ from apps import common  # noqa: E402
 from core.errors import InputError  # noqa: E402
 
 TASK = "speech.recognition"
-SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".opus", ".m4a", ".aac", ".3gp", ".amr", ".webm"}
+SUFFIXES = common.AUDIO_SUFFIXES
 DATA_SUFFIXES = {".csv", ".tsv", ".jsonl", ".parquet", ".txt"}
 SAMPLES = ["The quick brown fox jumps over the lazy dog.", "Please call Stella and ask her to bring these things.",
            "Seven eight nine zero one two three.", "El niño lee un libro en la escuela.",
