@@ -548,7 +548,8 @@ def save_upload(uploaded_file, suffixes: set[str] | None = None) -> Path:
             raise InputError("the file is named .zip but is not a zip archive")
         return _written(lambda target: _extract_zip(data, target))
     if suffixes is not None and suffix not in suffixes:
-        raise InputError(f"unsupported file type {suffix or '(none)'}; upload one of: {', '.join(sorted(suffixes))} (or a .zip)")
+        zipped = "" if ".zip" in suffixes else " (or a .zip)"  # said once where the list names it
+        raise InputError(f"unsupported file type {suffix or '(none)'}; upload one of: {', '.join(sorted(suffixes))}{zipped}")
     image_suffixes = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".gif": "gif", ".bmp": "bmp", ".wav": "wav", ".flac": "flac"}
     if suffix in image_suffixes and kind is not None and kind != image_suffixes[suffix]:
         raise InputError(f"the file is named {suffix} but its content is {kind}; rename or re-export it")

@@ -242,6 +242,18 @@ def test_save_upload_rejects_mismatched_and_empty(session):
         save_upload(None)
 
 
+def test_an_unsupported_type_names_a_zip_once(session):
+    """A list of types that holds .zip said '..., .zip (or a .zip)'."""
+    from apps.common import save_upload
+
+    with pytest.raises(InputError) as listed:
+        save_upload(FakeUpload("notes.exe", PNG), {".csv", ".zip"})
+    assert str(listed.value).endswith("upload one of: .csv, .zip")
+    with pytest.raises(InputError) as unlisted:
+        save_upload(FakeUpload("notes.exe", PNG), {".csv"})
+    assert str(unlisted.value).endswith("upload one of: .csv (or a .zip)")
+
+
 def test_workbook_upload_is_kept_whole_and_reads_as_a_table(session, tmp_path):
     """An .xlsx is a zip container: it is saved as the file it is, never extracted as an archive."""
     xlsxwriter = pytest.importorskip("xlsxwriter")
