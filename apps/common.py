@@ -215,6 +215,8 @@ PAGE_HINTS: tuple[tuple[re.Pattern, Any], ...] = tuple((re.compile(pattern), wor
      r"'Value that means default' \1 contradicts the model: \2; choose 'automatic' (or \3) there, or recode"),
     (r"Say it: --option positive_label=(.*?) \(or =(.*?)\) on the command line, or positive_label=.*? in read_data\(\) "
      r"or evaluate\(\);", r"Say it: choose \1 or \2 under 'Value that means positive' on the Evaluate tab;"),
+    # fit() (sentiment labels the model lacks): the page's Retrain tab trains on them
+    (r", or retrain with fit\(\) on your labels", ", or retrain on your labels on the Retrain tab"),
     # --column / --target (sentiment and translation tables): the sections' 'Text column' and 'Label column' pickers
     (r"Rename it or pass --column NAME \(a file without a header line: --option header=false --column 0 --target 1\)",
      "Choose it under 'Text column' (a file without a header line: add one, such as text,label)"),

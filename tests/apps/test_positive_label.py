@@ -134,6 +134,8 @@ def test_sentiment_evaluate_offers_a_positive_value_for_exactly_two_values(home,
     assert not app.exception and _box(app, "Value that means positive") is None
     app.button(key="nlp.sentiment-evaluate-run").click().run()
     assert app.error and not [e for e in app.error if "positive_label" in e.value], [e.value for e in app.error]
+    assert any("retrain on your labels on the Retrain tab" in _plain(e.value) for e in app.error), [e.value for e in app.error]
+    assert not [e for e in app.error if "fit()" in _plain(e.value)]
     _upload(app, "nlp.sentiment-evaluate-upload", "cased.csv", b"text,label\nGreat,Yes\nBroke,no\nFine,yes\n", "text/csv")
     box = _box(app, "Value that means positive")
     assert box is not None and box.options[1:] == ["Yes", "no"]
