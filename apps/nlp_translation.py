@@ -16,8 +16,13 @@ SAMPLE = "Hello, how are you?\nThe train leaves at eight in the morning.\nI woul
 TEXT_SUFFIXES = {".txt"}  # read one sentence per line; tables are what `Translator.read_inputs` reads as tables
 
 
-def _language(code: str) -> str:
-    return f"{_language_name(code)} ({_code(code)})"
+def _language(code: str, markdown: bool = True) -> str:
+    """A language as the page names it: `Spanish (es)`, or the bare code where the package has no name for it (`fi`);
+    `markdown=False` for plain-text widgets (select-box options), which show the code unescaped."""
+    from nlp.translation import LANGUAGE_NAMES
+
+    name = LANGUAGE_NAMES.get(code)
+    return f"{name} ({code})" if name else _code(code) if markdown else code
 
 
 def _language_name(code: str) -> str:
@@ -81,7 +86,7 @@ def _choose_pair(model, key: str, named: str | None = None, upload=None) -> tupl
     else:
         index = pairs.index(default) if default in pairs else 0
         pair = st.selectbox("Language pair", pairs, index=index, key=f"{key}-pair",
-                            format_func=lambda pair: f"{_language(pair[0])} → {_language(pair[1])}")
+                            format_func=lambda pair: f"{_language(pair[0], False)} → {_language(pair[1], False)}")
     if named is not None:
         _say_named_language(named, upload.name, pair, pairs)
     return pair

@@ -241,3 +241,20 @@ def test_corp_pl_for_a_model_with_polish_keeps_its_hint(home, monkeypatch):
     _upload(app, "translation-file", "corp.pl", "Dzień dobry\n".encode(), "text/plain")
     assert not app.exception and not app.warning
     assert any("choose Polish (pl) there" in _plain(i.value) for i in app.info), [i.value for i in app.info]
+
+
+def test_a_code_without_a_name_reads_as_itself_and_select_box_options_are_not_escaped(home, monkeypatch):
+    """'fi (fi)' for a code the package has no name for, and 'pt\\-BR' in the 'Language pair' options (plain text, not
+    Markdown): the code alone, as typed; Markdown still escapes it."""
+    model = FakeTranslator([("en", "pt-BR"), ("pt-BR", "en"), ("fi", "en")])
+    model.target_lang = "pt-BR"
+    app = _page(monkeypatch, model, TRANSLATION)
+    assert app.selectbox(key="translation-pair").options == ["English (en) → pt-BR", "pt-BR → English (en)",
+                                                              "fi → English (en)"]
+    _upload(app, "translation-file", "corp.fi", b"Hyvaa huomenta.\n", "text/plain")
+    _ok(app)
+    assert app.selectbox(key="translation-pair").value == ("fi", "en")
+    assert "Translating from fi: the language taken from the file name corp.fi." in _texts(app)
+    app.button(key="translation-run").click().run()
+    _ok(app)
+    assert "**fi**" in [m.value for m in app.markdown]
