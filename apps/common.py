@@ -277,6 +277,22 @@ def page_message(message: str, place: str | None = None) -> str:
     return scrub_paths(message)
 
 
+def uploaded_audio_error(error: InputError, name: str | None) -> InputError:
+    """The speech package's refusal of a recording the page's uploader took (`name`: the uploaded file's name, said
+    for the package's 'audio'), with the formats that uploader accepts (AUDIO_SUFFIXES) in place of the command line's
+    'pass a WAV, FLAC, OGG, MP3 or M4A file'.
+
+    >>> str(uploaded_audio_error(InputError("audio is not readable audio (bad); pass a WAV, FLAC, OGG, MP3 or M4A file"), "a.wav"))
+    'a.wav is not readable audio (bad); upload a recording as one of: .3gp, .aac, .aif, .aiff, .amr, .flac, .m4a, .mp3, .ogg, .opus, .wav, .webm'
+    """
+    message = str(error)
+    if name:
+        message = re.sub(r"^(?:the )?audio (?=is |could )", lambda match: f"{name} ", message)
+    message = re.sub(r"; pass an? (?:WAV|audio)\b[^;]*? file$",
+                     f"; upload a recording as one of: {', '.join(sorted(AUDIO_SUFFIXES))}", message)
+    return InputError(message)
+
+
 def _worded(wording: Any, match: re.Match) -> str:
     """A PAGE_HINTS wording for one match: a function of it, or a replacement template (backreferences expanded)."""
     return wording(match) if callable(wording) else match.expand(wording)

@@ -77,7 +77,12 @@ if st.button("Run the chain", key="chain-run"):
             voice, sentence = CHAIN_SAMPLES[sample]
             audio = common.session_dir() / f"chain-sample-{voice}.wav"
             subprocess.run(["espeak-ng", "-v", voice, "-w", str(audio), "-s", "150", sentence], check=True, timeout=30)
-        heard = speech_model().predict([str(audio)])[0]
+        try:
+            heard = speech_model().predict([str(audio)])[0]
+        except InputError as error:  # an unreadable upload: named, with the formats the uploader takes
+            if recording is None:
+                raise
+            raise common.uploaded_audio_error(error, recording.name) from error
         if not heard["text"].strip():
             raise InputError("no speech was recognised in the recording")
         heard["language"] = heard.get("language") or "en"

@@ -111,7 +111,7 @@ def load(source: str | None):
 
 def predict(model) -> None:
     mode = st.radio("Audio", ["Sample", "Upload", "Record"], horizontal=True, key="speech-input")
-    audio_bytes = None
+    audio_bytes, uploaded_name = None, None
     if mode == "Sample":
         sentence = st.selectbox("Sample sentence (synthesised with espeak-ng)", SAMPLES, key="speech-sample")
         audio_bytes = common.run_safely(synthesise, sentence)
@@ -119,7 +119,7 @@ def predict(model) -> None:
         upload = st.file_uploader("Audio file", type=sorted(s.lstrip(".") for s in SUFFIXES), key="speech-upload")
         if upload is not None:
             path = common.run_safely(common.kept_upload, upload, SUFFIXES)
-            audio_bytes = path.read_bytes() if path is not None else None
+            audio_bytes, uploaded_name = (path.read_bytes() if path is not None else None), upload.name
     else:
         recording = st.audio_input("Record from the microphone", key="speech-record")
         audio_bytes = recording.getvalue() if recording is not None else None
@@ -128,7 +128,13 @@ def predict(model) -> None:
         from speech.audio import load_audio
 
         st.audio(audio_bytes)
-        samples = common.run_safely(load_audio, audio_bytes)  # decoded once: unreadable audio is one error, no button
+        def decode():
+            try:
+                return load_audio(audio_bytes)
+            except InputError as error:  # an upload's refusal names the file and the uploader's formats
+                raise (common.uploaded_audio_error(error, uploaded_name) if uploaded_name else error) from error
+
+        samples = common.run_safely(decode)  # decoded once: unreadable audio is one error, no button
         if samples is None:
             return
         draw_waveform(samples)

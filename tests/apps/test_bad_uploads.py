@@ -169,6 +169,21 @@ def test_speech_unreadable_audio_message_has_no_object_repr(home, no_model):
     assert " object at 0x" not in message, message
 
 
+def test_speech_unreadable_upload_names_the_file_and_the_uploaders_formats(home, no_model):
+    """'audio is not readable audio (...); pass a WAV, FLAC, OGG, MP3 or M4A file' named no file and fewer formats than
+    the uploader takes: the page names the upload and lists the formats it accepts (common.AUDIO_SUFFIXES)."""
+    from apps import common
+
+    _preimport("speech", "speech.audio")
+    app = AppTest.from_file(str(APPS / "speech.py"), default_timeout=120)
+    app.session_state["speech-input"] = "Upload"
+    app.run()
+    _upload(app, "speech-upload", "talk.mp3", b"hello world", "audio/mpeg")
+    message = _assert_friendly_error(app).replace("\\", "")
+    assert message.startswith("talk.mp3 is not readable audio (") and "pass a WAV" not in message, message
+    assert message.endswith("; upload a recording as one of: " + ", ".join(sorted(common.AUDIO_SUFFIXES))), message
+
+
 def test_medical_zip_slip_and_garbage_image(home, no_model):
     _preimport("medical", "medical.io", "medical.classification")
     app = AppTest.from_file(str(APPS / "medical.py"), default_timeout=180)

@@ -50,3 +50,22 @@ def test_the_chain_takes_the_recordings_the_speech_page_takes(home, monkeypatch)
         app.button(key="chain-run").click().run()
         errors = [e.value.replace("\\", "") for e in app.error]
         assert errors and all(".opus" in e and ".amr" in e and "zip)" not in e for e in errors), errors
+
+
+def test_the_chain_names_an_unreadable_recording_and_the_uploaders_formats(home, monkeypatch):
+    """The package's 'pass a WAV, FLAC, OGG, MP3 or M4A file' for an unreadable upload: the chain says to upload one of
+    the formats its uploader takes."""
+    from apps import common
+    from core.errors import InputError
+
+    class Unreadable(FakeChainModel):
+        def predict(self, inputs, **options):
+            raise InputError("voice.opus is not readable audio (bad header); pass a WAV, FLAC, OGG, MP3 or M4A file")
+
+    monkeypatch.setattr(common, "load_model", lambda task, source: Unreadable())
+    app = AppTest.from_file(str(APPS / "home.py"), default_timeout=60).run()
+    app.file_uploader(key="chain-audio").set_value(("voice.opus", b"OggS" + b"\x00" * 60, "audio/ogg")).run()
+    app.button(key="chain-run").click().run()
+    errors = [e.value.replace("\\", "") for e in app.error]
+    assert errors == ["voice.opus is not readable audio (bad header); upload a recording as one of: "
+                      + ", ".join(sorted(common.AUDIO_SUFFIXES))], errors
