@@ -635,27 +635,53 @@ def _drop_upload(path: Path) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def kept_upload(uploaded_file, suffixes: set[str] | None = None) -> Path:
+def kept_upload(uploaded_file, suffixes: set[str] | None = None, one_file: str | None = None) -> Path:
     """`save_upload`, once per upload (same name and bytes): the page's reruns (each click, each choice) reuse the
-    saved copy, and the session keeps at most MAX_KEPT_UPLOADS of them. Pages save every upload through this."""
+    saved copy, and the session keeps at most MAX_KEPT_UPLOADS of them. Pages save every upload through this.
+
+    `one_file`: what a tab that reads one file takes ("table", "SQuAD JSON file"); a .zip is then the one file of
+    `suffixes` in it (`the_one_file`)."""
     if uploaded_file is None:
         raise InputError("no file uploaded")
-    return _kept(uploaded_file, suffixes)["path"]
+    path = _kept(uploaded_file, suffixes)["path"]
+    return path if one_file is None else the_one_file(path, suffixes, one_file)
 
 
-def uploaded_table(uploaded_file, suffixes: set[str] | None = None, rows: int = 50) -> tuple[Path | None, Any]:
+def the_one_file(path: Path, suffixes: set[str] | None, what: str) -> Path:
+    """For a tab that reads one file (`what`: "table"): a saved upload's file, or for a .zip's folder the one file of
+    `suffixes` in it at any depth; InputError saying to upload the `what` itself where it holds none or several."""
+    if not path.is_dir():
+        return path
+    readable = (suffixes or set()) - {".zip"}
+    found = sorted(file for file in path.rglob("*") if file.is_file() and file.suffix.lower() in readable
+                   and not any(part.startswith((".", "__MACOSX")) for part in file.relative_to(path).parts))
+    if len(found) == 1:
+        return found[0]
+    kinds = ", ".join(sorted(readable))
+    upload_it = f"upload the {what} itself, " + (f"one of: {kinds}" if len(readable) > 1 else f"a {kinds} file")
+    if found:
+        shown = ", ".join(file.relative_to(path).as_posix() for file in found[:5]) + (", ..." if len(found) > 5 else "")
+        raise InputError(f"the .zip holds {len(found)} files this tab could read ({shown}); {upload_it}")
+    raise InputError(f"the .zip holds no {what} this tab reads; {upload_it}")
+
+
+def uploaded_table(uploaded_file, suffixes: set[str] | None = None, rows: int = 50,
+                   one_file: str | None = None) -> tuple[Path | None, Any]:
     """An upload kept with `kept_upload` and the first `rows` of the table in it, read by `core.data.iter_table` as the
     packages read tables: (path, polars head). The head is None when the upload is no table (a zip's folder, an
-    unreadable file) and the path None when it cannot be saved; the page's run then says why."""
+    unreadable file) and the path None when it cannot be saved; the page's run then says why. `one_file`: as for
+    `kept_upload`, a .zip holding one table is that table."""
     if uploaded_file is None:
         return None, None
     try:
         entry = _kept(uploaded_file, suffixes)
+        path = entry["path"] if one_file is None else the_one_file(entry["path"], suffixes, one_file)
     except VerticalsError:
         return None, None
-    if "head" not in entry:
-        entry["head"] = _table_head(entry["path"], rows)
-    return entry["path"], entry["head"]
+    heads = entry.setdefault("heads", {})
+    if path not in heads:
+        heads[path] = _table_head(path, rows)
+    return path, heads[path]
 
 
 def _table_head(path: Path, rows: int):
@@ -816,14 +842,15 @@ ColumnChoice = Callable[[Path, Any, str], dict]
 
 
 def evaluate_tab(task: str, model, read_options: dict | None = None, suffixes: set[str] | None = None,
-                 columns: ColumnChoice | None = None):
+                 columns: ColumnChoice | None = None, one_file: str | None = None):
     """Upload labelled data and show the model's metric card; returns the card on screen (or None).
 
-    `columns` draws the page's column pickers for an uploaded table and returns their reader options.
+    `columns` draws the page's column pickers for an uploaded table and returns their reader options. `one_file`: what
+    the tab reads where it reads one file, not a folder ("table"): a .zip is the one such file in it (`kept_upload`).
     The last card stays on screen across reruns, but only for the model, upload and reader options that made it."""
     upload = st.file_uploader("Labelled data (file or .zip of a folder)", key=f"{task}-evaluate-upload")
     allowed = None if suffixes is None else suffixes | {".zip"}
-    chosen = _column_options(columns, upload, allowed, f"{task}-evaluate")
+    chosen = _column_options(columns, upload, allowed, f"{task}-evaluate", one_file)
     options = {**(read_options or {}), **(chosen or {})}
     made_by = (id(model), _upload_identity(upload), repr(sorted(options.items())))
     clicked = upload is not None and st.button("Evaluate", key=f"{task}-evaluate-run", disabled=chosen is None)
@@ -836,7 +863,7 @@ def evaluate_tab(task: str, model, read_options: dict | None = None, suffixes: s
         return card
 
     def run():
-        data = task_class(task).read_data(kept_upload(upload, allowed), **options)
+        data = task_class(task).read_data(kept_upload(upload, allowed, one_file), **options)
         return model.evaluate(data)
 
     with st.spinner("Evaluating…"):
@@ -849,7 +876,7 @@ def evaluate_tab(task: str, model, read_options: dict | None = None, suffixes: s
 
 
 def retrain_tab(task: str, options: dict | None = None, suffixes: set[str] | None = None,
-                columns: ColumnChoice | None = None) -> None:
+                columns: ColumnChoice | None = None, one_file: str | None = None) -> None:
     """Upload training data and start a background job; shows live progress, cancel, and the queue.
 
     `columns` draws the page's column pickers for an uploaded table and returns their reader options, checked on the
@@ -859,7 +886,7 @@ def retrain_tab(task: str, options: dict | None = None, suffixes: set[str] | Non
 
     upload = st.file_uploader("Training data (file or .zip of a folder)", key=f"{task}-train-upload")
     allowed = None if suffixes is None else suffixes | {".zip"}
-    chosen = _column_options(columns, upload, allowed, f"{task}-train")
+    chosen = _column_options(columns, upload, allowed, f"{task}-train", one_file)
     options = {**(options or {}), **(chosen or {})}
     typed = st.text_input("Name of the new model (blank: a new name with the date and time)", key=f"{task}-train-name",
                           placeholder=f"{task.replace('.', '-')}-YYYYMMDD-HHMMSS-xxxx").strip()
@@ -873,7 +900,7 @@ def retrain_tab(task: str, options: dict | None = None, suffixes: set[str] | Non
 
             name = _checked_name(task, typed, replace) if typed else _unique_model_name(task)
             overrides = parse_assignments(split_overrides(overrides_text), flag="Config overrides")
-            return name, jobs.start_job(task, kept_upload(upload, allowed), base=None, overrides=overrides,
+            return name, jobs.start_job(task, kept_upload(upload, allowed, one_file), base=None, overrides=overrides,
                                         options=options or None, name=name, replace=replace)
 
         started = run_safely(start)
@@ -884,12 +911,13 @@ def retrain_tab(task: str, options: dict | None = None, suffixes: set[str] | Non
     _job_panel(task)
 
 
-def _column_options(columns: ColumnChoice | None, upload, suffixes: set[str] | None, key: str) -> dict | None:
+def _column_options(columns: ColumnChoice | None, upload, suffixes: set[str] | None, key: str,
+                    one_file: str | None = None) -> dict | None:
     """The reader options a page's column pickers give for an uploaded table (none for other uploads); None, with the
     reason on the page, when the choice cannot be read (one column chosen for two purposes)."""
     if columns is None or upload is None:
         return {}
-    path, head = uploaded_table(upload, suffixes)
+    path, head = uploaded_table(upload, suffixes, one_file=one_file)
     if head is None:
         return {}
     try:

@@ -85,7 +85,7 @@ def predict_tab(model) -> None:
         def read():
             from core.data import read_table
 
-            return read_table(common.kept_upload(upload, SUFFIXES))
+            return read_table(common.kept_upload(upload, SUFFIXES, one_file="table"))
         with st.spinner("Reading the table…"):
             frame = common.run_safely(read)
     else:
@@ -155,7 +155,7 @@ def risk_section() -> None:
     def evaluate(model) -> None:
         target = st.text_input("Target column (name or number; blank = the model's)", key="risk-eval-target")
         options = {"target": target.strip() or model.card.get("target")}
-        card = common.evaluate_tab(TASK, model, read_options=options, suffixes=SUFFIXES,
+        card = common.evaluate_tab(TASK, model, read_options=options, suffixes=SUFFIXES, one_file="table",
                                    columns=lambda path, head, key: default_value_choice(model, path, options, key))
         if card is not None and "psi_table" in card:  # the card's plots are drawn by evaluate_tab (apps/plots.py)
             show_psi(card.get("psi_table", []), (card["metrics"].get("psi_score") or {}).get("value"))
@@ -170,7 +170,8 @@ def risk_section() -> None:
         options = {"target": target.strip() or None}
         if time_column.strip():
             options["time"] = time_column.strip()
-        common.retrain_tab(TASK, options={k: v for k, v in options.items() if v is not None}, suffixes=SUFFIXES)
+        common.retrain_tab(TASK, options={k: v for k, v in options.items() if v is not None}, suffixes=SUFFIXES,
+                           one_file="table")
 
     common.task_page(TASK, "risk", predict_tab, evaluate=evaluate, retrain=retrain, about=show_model_card)
 

@@ -107,7 +107,7 @@ def sentiment_text_column(upload) -> dict:
     per line)."""
     if upload is None or Path(upload.name).suffix.lower() == ".txt":
         return {}
-    path, head = common.uploaded_table(upload, TABLE_SUFFIXES)
+    path, head = common.uploaded_table(upload, TABLE_SUFFIXES, one_file="table")
     if head is None:  # not a table: the run says what is wrong with it
         return {}
     return common.column_pickers(head, {"column": ("Text column", _text_of)}, "nlp-sentiment", upload=path)
@@ -184,7 +184,7 @@ def sentiment_section() -> None:
         options = sentiment_text_column(upload)
         if st.button("Analyse", key="nlp-sentiment-run"):
             def run():
-                texts = (SentimentModel.read_inputs(common.kept_upload(upload, TABLE_SUFFIXES), **options)
+                texts = (SentimentModel.read_inputs(common.kept_upload(upload, TABLE_SUFFIXES, "table"), **options)
                          if upload is not None else [line for line in text.splitlines() if line.strip()])
                 if not texts:
                     raise InputError("no text to analyse: type at least one line, or upload a table with a text column")
@@ -219,10 +219,10 @@ def sentiment_section() -> None:
     def retrain() -> None:
         st.caption("CSV/TSV/Parquet/JSONL/Excel with a column of texts and one of labels (0/1 or names), chosen under "
                    "'Text column' and 'Label column' once the file is uploaded.")
-        common.retrain_tab(SENTIMENT, suffixes=TABLE_SUFFIXES, columns=sentiment_labelled_columns)
+        common.retrain_tab(SENTIMENT, suffixes=TABLE_SUFFIXES, columns=sentiment_labelled_columns, one_file="table")
 
     common.task_page(SENTIMENT, "nlp-sentiment", predict,
-                     evaluate=lambda model: common.evaluate_tab(SENTIMENT, model, suffixes=TABLE_SUFFIXES,
+                     evaluate=lambda model: common.evaluate_tab(SENTIMENT, model, suffixes=TABLE_SUFFIXES, one_file="table",
                                                                 columns=sentiment_evaluate_columns(model)), retrain=retrain,
                      load=lambda source: load_with_progress(SENTIMENT, source,
                                                             estimate=_sentiment_estimate(SentimentModel, source)))
@@ -248,7 +248,8 @@ def qa_section() -> None:
         if st.button("Answer", key="nlp-qa-run"):
             def run():
                 if upload is not None:
-                    items = QAModel.read_inputs(common.kept_upload(upload, {".json", *TABLE_SUFFIXES}))
+                    items = QAModel.read_inputs(common.kept_upload(upload, {".json", *TABLE_SUFFIXES},
+                                                                      "SQuAD JSON file or table"))
                 else:
                     items = [{"question": question, "context": context}]
                 return items, model.predict(items)
@@ -270,10 +271,11 @@ def qa_section() -> None:
 
     def retrain() -> None:
         st.caption("SQuAD v1.1 / v2.0 JSON. Training starts from a QA head on the packaged MiniLM encoder.")
-        common.retrain_tab(QA, suffixes={".json"})
+        common.retrain_tab(QA, suffixes={".json"}, one_file="SQuAD JSON file")
 
     common.task_page(QA, "nlp-qa", predict, about=about, retrain=retrain,
-                     evaluate=lambda model: common.evaluate_tab(QA, model, suffixes={".json"}))
+                     evaluate=lambda model: common.evaluate_tab(QA, model, suffixes={".json"},
+                                                                 one_file="SQuAD JSON file"))
 
 
 def translation_section() -> None:

@@ -219,6 +219,74 @@ def test_finance_empty_and_wrong_table_upload(home):
     _assert_friendly_error(app)
 
 
+def test_a_zip_of_one_table_is_that_table_on_the_risk_tabs(home):
+    """A .zip holding one table (in nested folders) said 'the upload is a folder; pass a table file (...)': Evaluate
+    and Predict read the table in it; a .zip without one says to upload the table, with the formats the tab reads."""
+    _preimport("finance", "finance.risk")
+    from core.artifacts import cache_dir
+    from finance.risk import DEFAULT_NAME, RiskScorer
+    from tests.finance.contract_cases import synthetic_applicants, tiny_config
+
+    frame = synthetic_applicants(200)
+    RiskScorer().fit(frame, config=tiny_config()).save(cache_dir("finance.risk") / DEFAULT_NAME)
+    nested = _zip({"export/2024/applicants.csv": frame.write_csv().encode(), "export/notes/readme.txt": b"hello"})
+    app = AppTest.from_file(str(APPS / "finance.py"), default_timeout=180).run()
+    _upload(app, "finance.risk-evaluate-upload", "export.zip", nested, "application/zip")
+    app.button(key="finance.risk-evaluate-run").click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    assert any("n = 200" in c.value for c in app.caption), [c.value for c in app.caption]
+    _upload(app, "finance.risk-evaluate-upload", "notes.zip", _zip({"a/readme.txt": b"hi"}), "application/zip")
+    app.button(key="finance.risk-evaluate-run").click().run()
+    message = _assert_friendly_error(app)
+    assert message == ("the .zip holds no table this tab reads; upload the table itself, one of: .csv, .data, .jsonl, "
+                       ".ods, .parquet, .tsv, .xls, .xlsx"), message  # apps/finance.py's SUFFIXES
+    app = AppTest.from_file(str(APPS / "finance.py"), default_timeout=180)
+    app.session_state["risk-input"] = "Upload a table"
+    app.run()
+    _upload(app, "risk-upload", "flat.zip", _zip({"applicants.csv": frame.write_csv().encode()}), "application/zip")
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    _upload(app, "risk-upload", "two.zip", _zip({"a.csv": b"x\n1\n", "b/c.parquet": b"PAR1"}), "application/zip")
+    assert _assert_friendly_error(app).startswith("the .zip holds 2 files this tab could read (a.csv, b/c.parquet); "
+                                                  "upload the table itself, one of: .csv")
+
+
+def test_a_zip_of_one_table_is_that_table_on_sentiment_predict(tiny_sentiment):
+    """Sentiment Predict reads the one table in a .zip, with its 'Text column' picker; two tables are refused."""
+    _preimport("nlp", "nlp.sentiment", "nlp.qa")
+    app = AppTest.from_file(str(APPS / "nlp.py"), default_timeout=120).run()
+    _upload(app, "nlp-sentiment-upload", "reviews.zip", _zip({"export/reviews.csv": b"id,review\n1,a fine film\n"}))
+    assert [b.value for b in app.selectbox if b.label == "Text column"] == ["review"]
+    app.button(key="nlp-sentiment-run").click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    _upload(app, "nlp-sentiment-upload", "two.zip", _zip({"a.csv": b"review\nok\n", "b.txt": b"fine\n"}))
+    app.button(key="nlp-sentiment-run").click().run()
+    assert _assert_friendly_error(app) == ("the .zip holds 2 files this tab could read (a.csv, b.txt); upload the "
+                                           "table itself, one of: .csv, .jsonl, .ods, .parquet, .tsv, .txt, .xls, .xlsx")
+
+
+def test_a_zip_without_a_squad_file_on_qa_evaluate_says_to_upload_it(home, no_model, monkeypatch):
+    """QA Evaluate with a nested .zip said 'outer does not exist or is not a file; pass a SQuAD JSON file'."""
+    from apps import common
+
+    _preimport("nlp", "nlp.sentiment", "nlp.qa")
+
+    class Model:
+        card = {"task": "nlp.qa"}
+
+        def evaluate(self, data):
+            return {"task": "nlp.qa", "metrics": {"f1": {"value": 1.0}}, "n": len(data)}
+
+    monkeypatch.setattr(common, "load_model", lambda task, source: Model())
+    app = AppTest.from_file(str(APPS / "nlp.py"), default_timeout=120)
+    app.session_state["nlp-task"] = "Extractive QA"
+    app.run()
+    nested = _zip({"outer/inner/data.csv": b"text,label\ngood,1\n", "outer/other/readme.txt": b"hello"})
+    _upload(app, "nlp.qa-evaluate-upload", "nested.zip", nested, "application/zip")
+    app.button(key="nlp.qa-evaluate-run").click().run()
+    assert _assert_friendly_error(app) == ("the .zip holds no SQuAD JSON file this tab reads; upload the SQuAD JSON "
+                                           "file itself, a .json file")
+
+
 # --- save_upload directly --------------------------------------------------------------------------------------------
 
 
