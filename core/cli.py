@@ -91,8 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.add_argument("--json", action="store_true")
 
     app = commands.add_parser("app", help="open the dashboard")
-    app.add_argument("--port", type=int, default=8501)
-    app.add_argument("--headless", action="store_true")
+    app.add_argument("--port", type=int, default=8501, help="the port the dashboard listens on (default 8501)")
+    app.add_argument("--headless", action="store_true", help="do not open a browser (servers, containers)")
     return parser
 
 
@@ -246,12 +246,7 @@ def _run(args: argparse.Namespace) -> int:
     _check_option_keys(args, cls)
     options = _options(args)
     if args.command == "check-data":
-        try:
-            report = cls.check_data(args.path, **options)
-        except InputError as error:  # --json: the one object says so too (stdout was empty)
-            if args.json:
-                print(json.dumps({"task": args.task, "path": args.path, "ok": False, "error": str(error)}))
-            raise
+        report = cls.check_data(args.path, **options)
         print(json.dumps(report, default=str) if args.json else "\n".join(f"{k}: {v}" for k, v in report.items()))
         return 0 if report.get("ok", True) else EXIT_BAD_INPUT
     if args.command == "predict":
@@ -325,7 +320,7 @@ def _prepare(args: argparse.Namespace, cls: type) -> int:
     if not args.rebuild:
         given = [flag for flag, value in (("--quick", args.quick), ("--out", args.out), ("--data", args.data)) if value]
         if given:
-            raise InputError(f"{', '.join(given)} only apply with --rebuild (prepare without it loads the embedded "
+            raise InputError(f"{', '.join(given)} only {'apply' if len(given) > 1 else 'applies'} with --rebuild (prepare without it loads the embedded "
                              f"default); add --rebuild or leave {'them' if len(given) > 1 else 'it'} out")
         with progress.cli_bar(f"preparing the {args.task} default"):
             registry.load(args.task, None, device="cpu")
@@ -372,9 +367,11 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args)
     except (InputError, MissingDependencyError) as error:
         print(f"error: {error}", file=sys.stderr)
+        _json_error(args, error)
         return EXIT_BAD_INPUT
     except VerticalsError as error:
         print(f"error: {error}", file=sys.stderr)
+        _json_error(args, error)
         return 1
     except KeyboardInterrupt as stop:  # Ctrl-C, or a SIGTERM (kill, a CI timeout, docker stop): temp files and locks go
         terminated = isinstance(stop, Terminated)
@@ -383,6 +380,12 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if installing:
             _on_terminate(previous if previous is not None else signal.SIG_DFL)
+
+
+def _json_error(args: argparse.Namespace, error: Exception) -> None:
+    """With --json, stdout holds exactly one JSON object even when the command is refused: {ok: false, error}."""
+    if getattr(args, "json", False):
+        print(json.dumps({"task": getattr(args, "task", None), "ok": False, "error": str(error)}))
 
 
 class Terminated(KeyboardInterrupt):

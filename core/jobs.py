@@ -197,10 +197,13 @@ def _refuse_to_drop_an_interrupted_run(run_dir: Path, run: dict[str, Any]) -> No
         return
     differences = _differences(previous, run) if previous else ["its run record is unreadable"]
     which = f"another run's ({'; '.join(differences)})" if differences else "this same run's"
+    if not previous or previous.get("task") != run.get("task"):  # --resume could not continue it from this command
+        resume = "Continue it with its own train command and --resume"
+    else:
+        resume = "Pass --resume to continue it" + (" with the data and config it used" if differences else "")
     raise InputError(f"the run folder {run_dir} holds {which} interrupted training ({', '.join(kept[:4])}); a new run "
-                     "would delete it. Pass --resume to continue it" + (" with the data and config it used" if differences
-                                                                         else "") +
-                     f", choose another --run-dir, or delete {run_dir} to start over (nothing was changed)")
+                     f"would delete it. {resume}, choose another --run-dir, or delete {run_dir} to start over (nothing "
+                     "was changed)")
 
 
 def _clear_run_dir(run_dir: Path) -> None:

@@ -234,21 +234,23 @@ def identified_batches(batches: Iterable[Any], id_column: str | None = None) -> 
     for batch in batches:
         identified = identify_inputs(batch, id_column, start=start)
         if getattr(identified, "id_key", None) == "id":
-            _check_ids(identified.id_series, start, seen, id_column)
+            _check_ids(identified.id_series.to_list(), identified.id_series.name, start, seen, id_column)
+        elif any("id" in identity for identity in getattr(identified, "ids", [])[:1]):  # a reader's own Inputs
+            _check_ids([identity.get("id") for identity in identified.ids], id_column or "id", start, seen, id_column)
         start += len(identified)
         if len(identified):
             yield identified
 
 
-def _check_ids(ids: Any, start: int, seen: dict[Any, int], named: str | None) -> None:
+def _check_ids(values: list[Any], name: str, start: int, seen: dict[Any, int], named: str | None) -> None:
     """An id column's values name each record so the output joins back: an empty or repeated one -> `InputError`
     naming the rows (`seen`: id -> row, across batches)."""
-    column = f"--id column {ids.name!r}" if named else f"the id column {ids.name!r} (taken as the records' ids)"
-    fix = "pass --id with a column of unique ids" + ("" if named else f", or rename {ids.name!r} to number the records by row")
-    if ids.null_count():
-        row = start + ids.is_null().arg_true()[0] + 1
-        raise InputError(f"row {row}: {column} is empty, so its record could not be joined back; {fix}")
-    for offset, value in enumerate(ids.to_list()):
+    column = f"--id column {name!r}" if named else f"the id column {name!r} (taken as the records' ids)"
+    fix = "pass --id with a column of unique ids" + ("" if named else f", or rename {name!r} to number the records by row")
+    empty = next((offset for offset, value in enumerate(values) if value is None or value == ""), None)
+    if empty is not None:
+        raise InputError(f"row {start + empty + 1}: {column} is empty, so its record could not be joined back; {fix}")
+    for offset, value in enumerate(values):
         if value in seen:
             raise InputError(f"rows {seen[value]} and {start + offset + 1}: {column} repeats {value!r}, so their records "
                              f"could not be told apart; {fix}")

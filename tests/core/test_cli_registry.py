@@ -165,10 +165,15 @@ def test_every_task_module_has_a_module_level_load(task):
     assert callable(getattr(module, "load", None)), f"{module.__name__}.load() (DESIGN: `from finance import risk; risk.load()`)"
 
 
-def test_check_data_json_prints_one_object_when_the_data_is_refused(tmp_path, capsys):
+@pytest.mark.parametrize("command", ["check-data", "evaluate", "train", "prepare"])
+def test_json_prints_one_object_when_the_command_is_refused(command, tmp_path, capsys):
     data = tmp_path / "one.csv"
     data.write_text("text,label\na,1\nb,1\n")  # one class: refused by the reader
-    assert main(["check-data", "nlp.sentiment", str(data), "--json"]) == 2
+    argv = {"check-data": ["check-data", "nlp.sentiment", str(data)],
+            "evaluate": ["evaluate", "nlp.sentiment", "--data", str(data), "--target", "nope"],
+            "train": ["train", "nlp.sentiment", "--data", str(data), "--out", str(tmp_path / "m")],
+            "prepare": ["prepare", "nlp.sentiment", "--quick"]}[command]
+    assert main([*argv, "--json"]) == 2
     captured = capsys.readouterr()
     report = json.loads(captured.out)  # stdout was empty: a script reading the report got nothing to parse
     assert report["ok"] is False and report["task"] == "nlp.sentiment" and report["error"] in captured.err

@@ -129,7 +129,7 @@ def test_the_card_names_a_base_model_folder_by_its_absolute_path(demo_task, tmp_
 
 def test_prepare_flags_that_need_rebuild_are_refused_without_it(capsys):
     assert main(["prepare", "nlp.sentiment", "--quick"]) == 2
-    assert "--quick only apply with --rebuild" in capsys.readouterr().err
+    assert "--quick only applies with --rebuild" in capsys.readouterr().err
 
 
 def test_a_new_run_clears_the_checkpoints_an_earlier_run_left(demo_task, tmp_path, monkeypatch):

@@ -341,3 +341,19 @@ def test_parquet_takes_warnings_that_first_come_in_a_later_batch(tmp_path):
         writer.write_batch([{"row": 1, "label": "positive", "warnings": []}])
         writer.write_batch([{"row": 2, "label": "negative", "warnings": ["no words the model reads"]}])
     assert pl.read_parquet(target)["warnings"].to_list() == [[], ["no words the model reads"]]
+
+
+def test_a_readers_own_ids_are_checked_too(tmp_path):
+    from core.stream import stream_predict
+
+    class Echo:
+        def predict(self, items, batch_size=None):
+            return [{"text": t} for t in items]
+
+    # text and image readers hand over Inputs with their id column's values (not a polars table)
+    batch = Inputs(["great", "bad"], ids=[{"id": 1}, {"id": 1}])
+    with pytest.raises(InputError, match="rows 1 and 2: .* repeats 1"):
+        stream_predict(Echo(), [batch], tmp_path / "out.jsonl")
+    with pytest.raises(InputError, match="row 2: --id column 'key' is empty"):
+        stream_predict(Echo(), [Inputs(["a", "b"], ids=[{"id": "k1"}, {"id": None}])], tmp_path / "out.jsonl", id_column="key")
+    assert stream_predict(Echo(), [Inputs(["a"], ids=[{"line": 1}])], tmp_path / "out.jsonl") == 1  # lines need no check
