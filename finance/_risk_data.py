@@ -169,17 +169,26 @@ def _flag_word(value: str) -> str | None:
 
 
 def _target_value(positive: Any, distinct: list[str]) -> str:
-    """`positive` as the value of a target with values `distinct` it names: itself, or for a true/false target any
-    spelling of true / false (True, TRUE, 1 / 0). A value it does not name comes back normalised, for the refusal.
+    """`positive` as the value of a target with values `distinct` it names: itself, the one value spelled the same but
+    for case (YES for yes), or for a true/false or 1/0 target any spelling of true / false (True, TRUE, 1 / 0; "true"
+    is 1 of a 0/1 target). A value it does not name comes back normalised, for the refusal.
 
     >>> _target_value("True", ["false", "true"]), _target_value(1, ["false", "true"]), _target_value("2", ["1", "2"])
     ('true', 'true', '2')
+    >>> _target_value("YES", ["no", "yes"]), _target_value("true", ["0", "1"]), _target_value("FALSE", ["0", "1"])
+    ('yes', '1', '0')
     """
     text = normalise_label(positive)
-    if text in distinct or not distinct or not all(d.lower() in ("true", "false") for d in distinct):
+    if text in distinct or not distinct:
+        return text
+    same = [d for d in distinct if d.lower() == text.lower()]
+    if len(same) == 1:
+        return same[0]
+    words = [_flag_word(d) for d in distinct]
+    if None in words or len(set(words)) != len(words):  # not a flag target (each value one of true / false)
         return text
     word = _flag_word(text)
-    return next((d for d in distinct if d.lower() == word), text)
+    return next((d for d, w in zip(distinct, words) if w == word), text)
 
 
 def _flag_aliases(label_map: dict[str, str]) -> dict[str, int]:

@@ -137,6 +137,34 @@ def test_evaluate_records_positive_label_as_resolved_and_refuses_one_contradicti
         flag_model.evaluate(data, positive_label=0)
 
 
+def test_positive_label_matches_the_targets_value_whatever_its_case_and_true_false_names_1_0(model, data, tmp_path):
+    """positive_label=YES on yes/no data was refused (nlp.sentiment took it), and positive_label=true (text) on a 0/1
+    target was refused though Python True was read as 1."""
+    from core.cli import main
+    from core.errors import InputError
+    from finance._risk_data import label_map_for
+
+    words = data.with_columns(default=pl.when(pl.col("default") == 1).then(pl.lit("yes")).otherwise(pl.lit("no")))
+    for given in ("YES", "Yes", "yes"):
+        assert label_map_for(words["default"], given)["positive"] == "yes"
+    assert label_map_for(words["default"], "NO")["positive"] == "no"
+    expected = model.evaluate(data)["metrics"]
+    for given in ("true", "TRUE", True, 1, "1"):
+        result = model.evaluate(data, positive_label=given)
+        assert result["positive_label"] == "1" and result["metrics"] == expected
+    with pytest.raises(InputError, match="positive_label '0' contradicts the model"):  # false is 0, not the model's 1
+        model.evaluate(data, positive_label="false")
+    with pytest.raises(InputError, match=r"positive_label 'maybe' is not a value of 'default' \(0, 1\)"):
+        model.evaluate(data, positive_label="maybe")
+    path = tmp_path / "words.csv"
+    words.write_csv(path)
+    assert main(["check-data", "finance.risk", str(path), "--option", "positive_label=YES"]) == 0
+    flags = tmp_path / "flags.csv"
+    data.write_csv(flags)
+    assert main(["evaluate", "finance.risk", "--model", str(model.save(tmp_path / "model")), "--data", str(flags),
+                 "--json", "--option", "positive_label=true"]) == 0
+
+
 def test_a_row_that_is_not_a_dict_is_counted_from_one_as_ids_are(model, data):
     rows = data.drop("default").head(2).to_dicts()
     with pytest.raises(Exception, match="row 2 is a list; each applicant must be a dict"):
