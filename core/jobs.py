@@ -431,5 +431,15 @@ def _run(job_id: str) -> int:
         lock.close()
 
 
+def _stop_on_sigterm() -> None:
+    """`cancel_job` sends SIGTERM: raise KeyboardInterrupt where the runner stands, so the training unwinds as from
+    Ctrl-C (its output lock and an empty run folder go, a checkpoint stays); by default the process just died."""
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt("cancelled")
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 if __name__ == "__main__":
+    _stop_on_sigterm()
     sys.exit(_run(sys.argv[1]))

@@ -71,3 +71,20 @@ def test_job_trains_in_background_and_lands_in_registry(tmp_path):
     saved = {c["task"]: c for c in list_saved_models()}
     assert Path(saved["finance.risk"]["path"]).name == "risk-job-test"
     assert job.progress  # the runner's metrics log was read
+
+
+def test_a_cancelled_runner_leaves_no_output_lock(tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "m"
+    code = ("import os, signal, time\n"
+            "from core import jobs\n"
+            "from core.artifacts import output_lock\n"
+            "jobs._stop_on_sigterm()\n"
+            f"with output_lock({str(out)!r}):\n"
+            "    os.kill(os.getpid(), signal.SIGTERM)  # as cancel_job does\n"
+            "    time.sleep(30)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "KeyboardInterrupt" in done.stderr
+    assert not (tmp_path / ".m.lock").exists()  # it stayed, and named a dead process, after every cancel
