@@ -127,7 +127,7 @@ def dask_client(scheduler: str | None = None, workers: int = 2, processes: bool 
     if int(workers) < 1:
         raise InputError(f"workers must be >= 1, got {workers}")
     cluster = LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=processes, dashboard_address=None,
-                           silence_logs=logging.ERROR)
+                           silence_logs=logging.CRITICAL)  # a part's refusal reaches the caller as its error, once
     try:
         with Client(cluster) as client:
             client.run(_stdout_to_stderr)  # libraries print from workers (LightGBM's network set-up); stdout stays ours
@@ -180,9 +180,14 @@ def _score_partition(task: str, model: str | None, device: str, partition: _Part
     with reader_options(**readers):
         estimator = _worker_model(task, model, device)
         inputs = partition.inputs
-        if partition.file is not None:
-            inputs = identify_inputs(registry.task_class(task).read_inputs(partition.file, **options), options.get("id"))
-        records = list(predict_records(estimator, inputs, batch_size=batch_size, **predict_options(estimator, options)))
+        try:
+            if partition.file is not None:
+                inputs = identify_inputs(registry.task_class(task).read_inputs(partition.file, **options), options.get("id"))
+            records = list(predict_records(estimator, inputs, batch_size=batch_size, **predict_options(estimator, options)))
+        except InputError as error:
+            if partition.name is None:
+                raise
+            raise InputError(f"part {partition.name}: {error}") from error  # which of many files
     if partition.name is not None:
         records = [{"file": partition.name, **r} for r in records]
     return records
@@ -215,6 +220,19 @@ def _partitions(cls: type, path: str, options: dict[str, Any], size: int | None)
     return parts
 
 
+def _check_part_ids(ids: dict[int, list[Any]], named: str | None) -> None:
+    """The records' ids over every part, in input order, as the local path checks them (core.stream): an empty or
+    repeated id is an `InputError` naming the rows, counted over all parts."""
+    from core.stream import _check_ids
+
+    seen: dict[Any, int] = {}
+    start = 0
+    for index in sorted(ids):
+        if ids[index]:
+            _check_ids(ids[index], named or "id", start, seen, named)
+        start += len(ids[index])
+
+
 def _write_part(folder: Path, index: int, records: list[dict[str, Any]], parquet: bool) -> Path:
     import json
 
@@ -227,6 +245,20 @@ def _write_part(folder: Path, index: int, records: list[dict[str, Any]], parquet
         target = folder / f"part-{index:06d}.jsonl"
         target.write_text("".join(json.dumps(r, default=str) + "\n" for r in records), encoding="utf-8")
     return target
+
+
+def _as_local_schema(frame: Any) -> Any:
+    """Parquet columns as the local path writes them (core.stream.RecordWriter): an `error` column always, and a type
+    no value showed (all null, lists all empty) as text."""
+    import polars as pl
+
+    from core.stream import ERROR_FIELD
+
+    schema = frame.collect_schema()
+    casts = {name: pl.String for name, kind in schema.items() if kind == pl.Null}
+    casts |= {name: pl.List(pl.String) for name, kind in schema.items() if kind == pl.List(pl.Null)}
+    frame = frame.with_columns(pl.col(name).cast(kind) for name, kind in casts.items())
+    return frame if ERROR_FIELD in schema else frame.with_columns(pl.lit(None, dtype=pl.String).alias(ERROR_FIELD))
 
 
 def _combine(parts: list[Path], output: Path | None, parquet: bool) -> None:
@@ -243,8 +275,9 @@ def _combine(parts: list[Path], output: Path | None, parquet: bool) -> None:
         if parquet:
             import polars as pl
 
-            frames = [pl.scan_parquet(p) for p in parts]
-            pl.concat(frames, how="diagonal_relaxed").sink_parquet(temporary)
+            frames = pl.concat([pl.scan_parquet(p) for p in parts], how="diagonal_relaxed")
+            frames = _as_local_schema(frames)
+            frames.sink_parquet(temporary)
         else:
             with open(temporary, "wb") as out:
                 for part in parts:
@@ -289,10 +322,14 @@ def predict_with_dask(task: str, input: str | os.PathLike, output: str | os.Path
         with dask_client(engine.get("scheduler"), workers, processes=True) as client:
             futures = {client.submit(_score_partition, task, model, device, part, options, dict(reader_options or {}),
                                      batch_size, pure=False): part.index for part in partitions}
+            ids: dict[int, list[Any]] = {}
             for future in as_completed(futures):  # written as each partition completes, whatever the order
                 index = futures[future]
-                written[index] = _write_part(folder, index, future.result(), parquet)
+                records = future.result()
+                ids[index] = [r.get("id") for r in records] if any("id" in r for r in records[:1]) else []
+                written[index] = _write_part(folder, index, records, parquet)
                 future.release()
+        _check_part_ids(ids, options.get("id"))
         _combine([written[i] for i in sorted(written)], out, parquet)
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -59,7 +59,8 @@ def test_dask_predict_of_parts_equals_local_predict(risk_parts, cluster, tmp_pat
     common = ["predict", "finance.risk", "--model", str(risk_parts / "M"), "--option", "engine=dask",
               "--option", f"scheduler={cluster}"]
     assert main([*common, "--input", str(risk_parts / "parts"), "--output", str(tmp_path / "out.parquet")]) == 0
-    assert pl.read_parquet(tmp_path / "out.parquet").to_dicts() == expected
+    # the Parquet file has the local path's schema: an error column (empty here) beside the records' fields
+    assert pl.read_parquet(tmp_path / "out.parquet").to_dicts() == [{**r, "error": None} for r in expected]
     assert main([*common, "--input", str(risk_parts / "parts" / "**" / "*.parquet"), "--output", str(tmp_path / "o.jsonl")]) == 0
     assert [json.loads(line) for line in (tmp_path / "o.jsonl").read_text().splitlines()] == expected
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # temporary parts removed
@@ -98,3 +99,25 @@ def test_dask_predict_bad_input(tmp_path, capsys):
     assert "no files match" in capsys.readouterr().err
     with pytest.raises(InputError, match="partition_size must be >= 1"):
         predict_with_dask("finance.risk", tmp_path, options={"partition_size": "-1"})
+
+
+def test_ids_over_parts_are_checked_as_the_local_path_checks_them():
+    from core.distributed import _check_part_ids
+
+    _check_part_ids({0: ["a", "b"], 1: ["c"]}, None)
+    with pytest.raises(InputError, match="rows 1 and 3: .* repeats 'x'"):  # a part's ids against the earlier parts'
+        _check_part_ids({1: ["x"], 0: ["x", "y"]}, None)
+    with pytest.raises(InputError, match="row 3: --id column 'key' is empty"):
+        _check_part_ids({0: ["a", "b"], 1: [None]}, "key")
+
+
+def test_parquet_parts_are_written_with_the_local_schema(tmp_path):
+    import polars as pl
+
+    from core.distributed import _combine
+
+    part = tmp_path / "part-000000.parquet"
+    pl.DataFrame({"row": [1], "pd": [0.1], "warnings": [[]]}).write_parquet(part)
+    _combine([part], tmp_path / "out.parquet", parquet=True)
+    table = pl.read_parquet(tmp_path / "out.parquet")
+    assert table.schema["warnings"] == pl.List(pl.String) and table.schema["error"] == pl.String  # as local predict writes
