@@ -1186,7 +1186,8 @@ class RiskScorer(TaskModel):
                                ", then calibrator.json")
         else:
             card["weights"] = files[card["family"]] + ("" if card["family"] == "scorecard" else ", then calibrator.json")
-        card["weights"] += f"; {ENCODING_FILE}: the target's labels and the features (names, kinds, categories) they read"
+        card["weights"] += (f"; {ENCODING_FILE}: the target's labels and the features (names, kinds, categories) they read"
+                            + (", and the blend's shares and weights" if card["family"] == "blend" else ""))
         return card
 
     def write_weights(self, folder: Path) -> None:
@@ -1253,6 +1254,7 @@ def _check_card(folder: Path, card: dict[str, Any]) -> None:
                 or not any(shares)):
             raise damaged_card(folder, f"blend weights {members!r} must give families of {', '.join(FAMILY_FILES)} "
                                        "finite weights >= 0, not all 0")
+        _check_blend(folder, card.get("blend"))
     expected = {name for member, share in members.items() if share for name in FAMILY_FILES[member]}
     present = {name for name in card.get("files") or {} if any(name in names for names in FAMILY_FILES.values())}
     if present != expected:
@@ -1272,15 +1274,46 @@ def _check_card(folder: Path, card: dict[str, Any]) -> None:
     _check_card_against_weights(folder, card, sorted(expected))
 
 
+def _check_blend(folder: Path, blend: Any) -> None:
+    """A blend card's `blend` record against itself: `shares` (each family's share of the standardised log-odds) are
+    finite, >= 0 and sum to 1 over the families of `effective`, and each `effective` weight (what scores) is its share
+    over its family's `scales` (the spread of its out-of-fold log-odds), within rounding. An edited `effective` (gbm
+    5.0, two families' values swapped) changed every PD while `shares` still said the chosen mix; edited shares were
+    ignored. Cards from before the blend record (`blend_weight` only) have nothing to check here."""
+    if not isinstance(blend, dict) or "shares" not in blend:
+        return
+    shares, scales, effective = blend.get("shares"), blend.get("scales"), blend.get("effective")
+
+    def finite(value: Any) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+    if (not isinstance(shares, dict) or not isinstance(effective, dict) or set(shares) != set(effective)
+            or not all(finite(v) and v >= 0 for v in shares.values()) or not math.isclose(sum(shares.values()), 1.0, abs_tol=1e-6)):
+        raise damaged_card(folder, f"blend shares {shares!r} must give each family of blend.effective "
+                                   f"({', '.join(effective) if isinstance(effective, dict) else effective!r}) a share >= 0, "
+                                   "the shares summing to 1")
+    if "scales" in blend:
+        if not isinstance(scales, dict) or not all(finite(scales.get(f)) and scales[f] > 0 for f in shares):
+            raise damaged_card(folder, f"blend scales {scales!r} must give each family a finite scale above 0")
+        wrong = [f for f in shares if not (finite(effective[f])
+                                           and math.isclose(effective[f], shares[f] / scales[f], rel_tol=1e-6, abs_tol=1e-12))]
+        if wrong:
+            raise damaged_card(folder, f"blend effective weights ({', '.join(f'{f} {effective[f]!r}' for f in wrong)}) "
+                                       "must each be the family's share over its scale")
+
+
 def _encoding(card: dict[str, Any]) -> dict[str, Any]:
     """What the weights were fitted to read, kept beside them (encoding.json, hashed with them): the target and which
     of its values is default, each feature's name and kind and a categorical one's categories (LightGBM's category
-    codes are their positions). The card's copy is checked against it at load."""
+    codes are their positions), and a blend's shares, scales and effective weights (None for a single family). The
+    card's copy is checked against it at load."""
     label_map = card.get("label_map") or {}
     return {"target": card.get("target"), "label_map": {k: label_map.get(k) for k in ("positive", "negative")},
             "features": [{"name": f.get("name"), "kind": f.get("kind"),
                           **({"categories": f.get("categories")} if f.get("kind") == "categorical" else {})}
-                         for f in card.get("features") or []]}
+                         for f in card.get("features") or []],
+            "blend": ({k: blend.get(k) for k in ("shares", "scales", "effective")}
+                      if card.get("family") == "blend" and isinstance(blend := card.get("blend"), dict) else None)}
 
 
 def _check_card_against_weights(folder: Path, card: dict[str, Any], weight_files: list[str]) -> None:
@@ -1310,6 +1343,8 @@ def _check_card_against_weights(folder: Path, card: dict[str, Any], weight_files
             refuse("target and label_map", ENCODING_FILE)
         if ours["features"] != recorded.get("features"):
             refuse("features", ENCODING_FILE)
+        if "blend" in recorded and ours["blend"] != recorded["blend"]:  # saved since the blend was recorded there
+            refuse("blend shares, scales and effective weights", ENCODING_FILE)
     for file in weight_files:
         if file == "model.txt":
             with open(folder / file, encoding="utf-8") as handle:

@@ -279,3 +279,94 @@ def test_a_card_that_disagrees_with_its_weights_is_refused(saved_families, tmp_p
         return
     with pytest.raises(UnsafeArtifactError, match=f"card.json's {field}( \\(.*\\))? do not match the weights in"):
         RiskScorer.load(edited)
+
+
+@pytest.fixture(scope="module")
+def saved_blend(tmp_path_factory):
+    model = RiskScorer().fit(with_purpose(synthetic_applicants(300, seed=0)), config=fast(family="blend"))
+    return model.save(tmp_path_factory.mktemp("blend") / "model")
+
+
+def _edited_blend(saved, folder, change, encoding="new"):
+    """A copy of the saved blend with `change(card["blend"])` applied; encoding "new" keeps encoding.json, "today" drops
+    its blend entry (folders saved earlier today), "none" drops the file (folders saved before it)."""
+    import shutil
+
+    from core.artifacts import file_sha256
+
+    edited = shutil.copytree(saved, folder)
+    card = json.loads((edited / "card.json").read_text())
+    if encoding == "today":
+        recorded = json.loads((edited / "encoding.json").read_text())
+        del recorded["blend"]
+        (edited / "encoding.json").write_text(json.dumps(recorded))
+        card["files"]["encoding.json"] = file_sha256(edited / "encoding.json")
+    elif encoding == "none":
+        del card["files"]["encoding.json"]
+        (edited / "encoding.json").unlink()
+    change(card["blend"])
+    (edited / "card.json").write_text(json.dumps(card))
+    return edited
+
+
+def _two_members(blend):
+    """Two families the blend weighs with different shares (the first the larger)."""
+    used = sorted((f for f, s in blend["shares"].items() if s > 0), key=lambda f: -blend["shares"][f])
+    return used[0], next(f for f in blend["shares"] if blend["shares"][f] != blend["shares"][used[0]])
+
+
+def _swap_effective(blend):
+    a, b = _two_members(blend)
+    blend["effective"][a], blend["effective"][b] = blend["effective"][b], blend["effective"][a]
+
+
+def _consistent_swap(blend):
+    """Share moved between two members and the effective weights recomputed from them: consistent in the card alone."""
+    a, b = [f for f, s in blend["shares"].items() if s > 0][:2]
+    blend["shares"][a], blend["shares"][b] = blend["shares"][a] / 2, blend["shares"][b] + blend["shares"][a] / 2
+    blend["effective"] = {f: s / blend["scales"][f] for f, s in blend["shares"].items()}
+
+
+def _first_negative(blend):
+    a, b = _two_members(blend)
+    blend["shares"][a], blend["shares"][b] = -0.5, blend["shares"][b] + blend["shares"][a] + 0.5
+
+
+BLEND_EDITS = {"effective gbm 5.0": lambda b: b["effective"].update(gbm=5.0),
+               "effective swapped": _swap_effective,
+               "shares all on gbm": lambda b: b.update(shares={f: float(f == "gbm") for f in b["shares"]}),
+               "negative share": _first_negative,
+               "family dropped from shares": lambda b: b["shares"].pop(_two_members(b)[1]),
+               "shares not summing to 1": lambda b: b["shares"].update(gbm=b["shares"]["gbm"] + 0.5)}
+
+
+@pytest.mark.parametrize("encoding", ["new", "today", "none"])
+@pytest.mark.parametrize("edit", sorted(BLEND_EDITS))
+def test_an_edited_blend_record_is_refused_for_every_folder(saved_blend, tmp_path, edit, encoding):
+    """blend.effective edited (gbm 5.0, two families swapped) loaded and changed every PD; blend.shares edited alone
+    (all on gbm, negative, a family dropped) loaded and was ignored. Checked against each other in every folder."""
+    from core.errors import UnsafeArtifactError
+
+    if encoding != "new":  # an unedited copy loads and scores as the saved folder
+        unedited = _edited_blend(saved_blend, tmp_path / "unedited", lambda b: None, encoding)
+        assert RiskScorer.load(unedited).predict([applicant()]) == RiskScorer.load(saved_blend).predict([applicant()])
+    edited = _edited_blend(saved_blend, tmp_path / "edited", BLEND_EDITS[edit], encoding)
+    with pytest.raises(UnsafeArtifactError, match="card.json's blend (shares|effective weights)"):
+        RiskScorer.load(edited)
+
+
+@pytest.mark.parametrize("encoding", ["new", "today", "none"])
+def test_a_blend_edited_consistently_is_refused_where_encoding_json_records_it(saved_blend, tmp_path, encoding):
+    """Shares swapped with the effective weights recomputed to match: only encoding.json (saved since it records the
+    blend) can tell; folders without that record load as before."""
+    from core.errors import UnsafeArtifactError
+
+    assert json.loads((saved_blend / "encoding.json").read_text())["blend"]["effective"] == json.loads(
+        (saved_blend / "card.json").read_text())["blend"]["effective"]
+    edited = _edited_blend(saved_blend, tmp_path / "edited", _consistent_swap, encoding)
+    if encoding != "new":
+        RiskScorer.load(edited)
+        return
+    with pytest.raises(UnsafeArtifactError, match="card.json's blend shares, scales and effective weights do not match "
+                                                  "the weights in encoding.json"):
+        RiskScorer.load(edited)
