@@ -161,6 +161,15 @@ def with_positive_label(frame, positive_label: Any, where: str = "the data"):
         raise InputError(f"positive_label picks which of two label values means positive, but {where}'s labels hold "
                          f"{len(keys)}: {', '.join(map(str, values[:10]))}; relabel them with the model's label names")
     wanted = _label_key(positive_label)
+    own = {name: name for name in NAMED_BINARY} | LABEL_ALIASES  # the model's own names (pos/neg as well)
+    if keys and all(key in own for key in keys) and own.get(wanted) == "negative":
+        # the data already says which is positive in the model's words: reading the model's negative as positive
+        # would score it against a swapped truth (accuracy 0 on its own labels), as finance.risk refuses alike
+        raise InputError(f"positive_label {positive_label!r} contradicts the model: it was trained to treat 'positive' "
+                         f"as positive and 'negative' as negative, the values {where}'s labels hold "
+                         f"({', '.join(map(str, values))}); drop positive_label (or pass positive_label=positive), or "
+                         "relabel the data if its labels mean the opposite here (positive_label is for labels such as "
+                         "yes/no that do not say which is positive)")
     if wanted not in keys:
         if set(keys) <= set(NAMED_BINARY):  # relabelled already (read_data with this positive_label): read once only
             return frame

@@ -530,6 +530,36 @@ def test_positive_label_is_read_once_case_aside_and_in_its_natural_spellings(cla
         classifier.evaluate(mixed.with_columns(pl.Series("label", ["Yes", "no", "maybe", "No"])), positive_label="yes")
 
 
+def test_positive_label_naming_the_models_negative_on_its_own_labels_is_refused(classifier, tmp_path, capsys):
+    """Data labelled positive/negative with positive_label=negative was read swapped: accuracy 0.0, AUC 0.0, rc 0
+    (finance.risk refuses the like). The model's own labels say which is positive; positive_label may not flip them."""
+    from core.cli import main
+
+    texts = ["good", "bad", "fine", "awful"]
+    own = pl.DataFrame({"text": texts, "label": ["positive", "negative", "positive", "negative"]})
+    numbers = classifier.evaluate(own)["metrics"]
+    contradicts = r"positive_label '?(negative|NEGATIVE|neg)'? contradicts the model.*drop positive_label"
+    for label in ("negative", "NEGATIVE", "neg"):
+        with pytest.raises(InputError, match=contradicts):
+            classifier.evaluate(own, positive_label=label)
+    with pytest.raises(InputError, match=contradicts):  # pos/neg are the model's names too
+        classifier.evaluate(own.with_columns(pl.Series("label", ["pos", "neg"] * 2)), positive_label="neg")
+    for label in ("positive", "pos"):  # agreeing with the model stays allowed
+        assert classifier.evaluate(own, positive_label=label)["metrics"] == numbers
+    (tmp_path / "s_pn.csv").write_text("text,label\ngood,positive\nbad,negative\nfine,positive\nawful,negative\n",
+                                       encoding="utf-8")
+    with pytest.raises(InputError, match=contradicts):
+        SentimentModel.read_data(tmp_path / "s_pn.csv", positive_label="negative")
+    model_dir = classifier.save(tmp_path / "model")
+    assert main(["evaluate", "nlp.sentiment", "--model", str(model_dir), "--data", str(tmp_path / "s_pn.csv"),
+                 "--option", "positive_label=negative", "--json"]) != 0
+    assert "contradicts the model" in capsys.readouterr().err
+    # labels that do not say which is positive (yes/no, 0/1) still take either value
+    answers = pl.DataFrame({"text": texts, "label": ["no", "yes", "no", "yes"]})
+    assert classifier.evaluate(answers, positive_label="no")["metrics"] == numbers
+    assert classifier.evaluate(pl.DataFrame({"text": texts, "label": [0, 1, 0, 1]}), positive_label=0)["metrics"] == numbers
+
+
 def _edit_card(folder: Path, **changes) -> None:
     card = json.loads((folder / "card.json").read_text())
     card.update(changes)
