@@ -627,6 +627,7 @@ class SentimentModel(TaskModel):
             # the head's output order, where transformers keeps it, so that load can tell a card whose labels were edited
             config = self.encoder_.model.config
             config.id2label, config.label2id = dict(enumerate(self.labels_)), {n: i for i, n in enumerate(self.labels_)}
+            setattr(config, HEAD_LABELS_MARK, True)  # these id2label are this head's, not a hub model's own
             self.encoder_.model.save_pretrained(folder / "encoder", safe_serialization=True)
             self.encoder_.tokenizer.save_pretrained(folder / "encoder")
             save_tensors(folder / "head.safetensors", self.head_.state_dict())
@@ -649,23 +650,41 @@ def _token_limit(config, tokenizer) -> int | None:
     return int(limit) if limit else None
 
 
+# the key save() writes into an embedding folder's encoder/config.json beside id2label: those names are the head's
+# labels in its output order, so the card must list exactly them (a hub encoder's id2label carries no such key)
+HEAD_LABELS_MARK = "verticals_head_labels"
+
+
 def _check_encoder_labels(path: Path, labels: list[str]) -> None:
     """An embedding folder's labels against the head's output order its encoder/config.json records (id2label, written
     by save() since this check); folders saved before it record none, or transformers' LABEL_0... placeholders: skipped.
-    The shipped default lists no encoder/config.json (its encoder is the packaged MiniLM plus a delta): not checked."""
+    The shipped default lists no encoder/config.json (its encoder is the packaged MiniLM plus a delta): not checked.
+    Folders whose config carries `HEAD_LABELS_MARK` (saved since it was added) must list exactly those names in that
+    order. Folders saved between the id2label check and the mark cannot be told from an encoder taken from a hub
+    classifier with names of its own, so only a name both lists hold at different places is refused there: a card
+    whose labels were both swapped and renamed (pos/neg for negative/positive) still loads from such a folder."""
     import json
     import re
 
     try:
-        id2label = json.loads((path / "encoder" / "config.json").read_text(encoding="utf-8")).get("id2label")
+        config = json.loads((path / "encoder" / "config.json").read_text(encoding="utf-8"))
+        id2label, marked = config.get("id2label"), config.get(HEAD_LABELS_MARK) is True
     except (OSError, ValueError, AttributeError) as error:
         raise card_mismatch(path, f"its encoder/config.json cannot be read as JSON ({error})") from error
+    if marked and not (isinstance(id2label, dict) and id2label):
+        raise card_mismatch(path, f"its encoder/config.json marks its id2label as the head's labels but records none "
+                            f"({id2label!r})")
     if not isinstance(id2label, dict) or not id2label:
         return
     try:
         own = [id2label[key] for key in sorted(id2label, key=int)]
     except (TypeError, ValueError):
         raise card_mismatch(path, f"its encoder/config.json's id2label {id2label!r} is not numbered by class") from None
+    if marked:
+        if own != list(labels):
+            raise card_mismatch(path, f"its labels {labels} differ from those in its encoder/config.json ({own}), which "
+                                "name and order the head's outputs")
+        return
     if all(isinstance(name, str) and re.fullmatch(r"LABEL_\d+", name) for name in own):
         return  # transformers' placeholders: the encoder's config says nothing about this head
     # a name both record at different places is a reordered card (an encoder folder taken from another classifier

@@ -575,6 +575,10 @@ def _edit_card(folder: Path, **changes) -> None:
     ({"kind": "regressor"}, "kind is 'regressor'"),
     ({"preprocessing": {"max_length": 5000, "detokenize": True}}, "max_length 5000 is not a whole number of tokens from 1 to 128"),
     ({"labels": ["positive", "negative"]}, r"labels \['positive', 'negative'\] differ from those in its encoder/config.json"),
+    # swapped and renamed: no name in common with id2label, so the check by shared names let these load mislabelled
+    ({"labels": ["pos", "neg"]}, r"labels \['pos', 'neg'\] differ from those in its encoder/config.json"),
+    ({"labels": ["good", "bad"]}, r"labels \['good', 'bad'\] differ from those in its encoder/config.json"),
+    ({"labels": ["neg", "pos"]}, r"labels \['neg', 'pos'\] differ from those in its encoder/config.json"),
 ])
 def test_an_embedding_card_that_does_not_match_its_weights_is_refused(tmp_path, changes, message):
     from core.errors import UnsafeArtifactError
@@ -597,12 +601,36 @@ def test_an_embedding_folder_saved_before_its_encoder_recorded_the_labels_still_
         config = json.loads(config_path.read_text())
         config.pop("id2label", None)
         config.pop("label2id", None)
+        config.pop("verticals_head_labels", None)  # the mark save() writes since; folders saved before lack it
         if id2label:
             config["id2label"] = id2label
         config_path.write_text(json.dumps(config))
         card = json.loads((folder / "card.json").read_text())
         _edit_card(folder, labels=["positive", "negative"], files={**card["files"], "encoder/config.json": file_sha256(config_path)})
         assert SentimentModel.load(folder, device="cpu").labels_ == ["positive", "negative"]
+
+
+def test_an_embedding_folder_marks_its_head_labels_and_unmarked_ones_keep_the_shared_name_check(tmp_path):
+    """save() marks encoder/config.json's id2label as the head's own (verticals_head_labels), so a card renamed and
+    swapped (pos/neg for negative/positive) is refused. A folder saved before the mark, whose id2label cannot be told
+    from a hub classifier's own names, is only refused where a name both hold sits elsewhere (the documented limit)."""
+    from core.artifacts import file_sha256
+    from core.errors import UnsafeArtifactError
+
+    folder = SentimentModel.from_encoder(tiny_encoder_dir(tmp_path / "enc"), device="cpu").save(tmp_path / "saved")
+    config_path = folder / "encoder" / "config.json"
+    assert json.loads(config_path.read_text())["verticals_head_labels"] is True
+    assert SentimentModel.load(folder, device="cpu").labels_ == ["negative", "positive"]
+    config = json.loads(config_path.read_text())
+    config.pop("verticals_head_labels")
+    config_path.write_text(json.dumps(config))
+    card = json.loads((folder / "card.json").read_text())
+    files = {**card["files"], "encoder/config.json": file_sha256(config_path)}
+    _edit_card(folder, labels=["pos", "neg"], files=files)
+    assert SentimentModel.load(folder, device="cpu").labels_ == ["pos", "neg"]  # unmarked: no name in common
+    _edit_card(folder, labels=["positive", "negative"], files=files)
+    with pytest.raises(UnsafeArtifactError, match="differ from those in its encoder/config.json"):
+        SentimentModel.load(folder, device="cpu")
 
 
 def test_a_classifier_card_that_does_not_match_its_weights_is_refused(tmp_path):
