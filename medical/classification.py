@@ -325,7 +325,9 @@ class MedicalClassifier(TaskModel):
             saved["intensity_mean"] = (preprocessing.get("mean") or [MEAN])[0]
             saved["intensity_std"] = (preprocessing.get("std") or [STD])[0]
         config = config_from_dict(cls.Config, saved)
-        return cls(network.eval(), card["labels"], config, device, card)
+        model = cls(network.eval(), card["labels"], config, device, card)
+        _check_card_runs(folder, card, model, _config_json(folder).get("architecture"))
+        return model
 
     @classmethod
     def train_default(cls, device: str = "auto", config: "MedicalClassifier.Config | None" = None, run_dir=None) -> "MedicalClassifier":
@@ -851,6 +853,71 @@ def _outputs(network) -> int | None:
         return outputs
     head = network.get_classifier() if hasattr(network, "get_classifier") else None
     return getattr(head, "out_features", None)
+
+
+def _config_json(folder: Path) -> dict[str, Any]:
+    """timm's config.json of a saved folder ({} when it cannot be read as a mapping)."""
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
+def _timm_name(name: Any) -> str | None:
+    """'resnet10t.c3_in1k' / 'timm:resnet10t' -> 'resnet10t'; None for a hub id (its config.json names the timm
+    architecture under another name) or a non-string."""
+    if not isinstance(name, str) or name.startswith("hf-hub:") or "/" in name:
+        return None
+    return name.split(":")[-1].split(".")[0]
+
+
+def _check_card_runs(folder: Path, card: dict[str, Any], model: "MedicalClassifier", built: Any) -> None:
+    """Refuse (`card_mismatch`, naming the field) a card whose positive_label, architecture or
+    preprocessing.image_size contradicts what the loaded model runs, or is out of range: a hand edit of any of
+    them loaded and changed nothing that predict does."""
+    from core.artifacts import card_mismatch
+
+    labels = model.label_names_
+    if "positive_label" in card and card["positive_label"] is not None:
+        given = card["positive_label"]
+        if len(labels) != 2:
+            raise card_mismatch(folder, f"its positive_label {given!r:.80} is set but the model has {len(labels)} "
+                                        "classes (every class is scored one-vs-rest; it should be null)")
+        if not isinstance(given, str) or given not in labels:
+            raise card_mismatch(folder, f"its positive_label {given!r:.80} is not one of the labels {labels}")
+        try:
+            used = labels[model._positive_index()]
+        except InputError as error:  # the saved config's positive_label is itself not a label
+            raise card_mismatch(folder, f"its config.positive_label is not usable ({error})") from error
+        if given != used:
+            raise card_mismatch(folder, f"its positive_label {given!r} differs from the class predict treats as "
+                                        f"positive ({used!r}, from the saved config / label rule)")
+    ran = _timm_name(model.config.architecture)
+    for field, value in (("architecture", card.get("architecture")), ("config.architecture", model.config.architecture)):
+        if value is None and field == "architecture":
+            continue
+        name = _timm_name(value)
+        if not isinstance(value, str):
+            raise card_mismatch(folder, f"its {field} {value!r:.80} is not a timm architecture name")
+        if name is not None and isinstance(built, str) and name != _timm_name(built):
+            raise card_mismatch(folder, f"its {field} {value!r:.80} is not the network the weights build "
+                                        f"({built!r:.80}, from config.json)")
+        if field == "architecture" and name is not None and ran is not None and name != ran:
+            raise card_mismatch(folder, f"its architecture {value!r:.80} differs from config.architecture {ran!r:.80}")
+    preprocessing = card.get("preprocessing")
+    if isinstance(preprocessing, dict) and "image_size" in preprocessing:
+        size = preprocessing["image_size"]
+        if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= 8192:
+            raise card_mismatch(folder, f"its preprocessing.image_size {size!r:.80} is not a whole number of pixels "
+                                        "from 1 to 8192")
+        if size != model.config.image_size:
+            raise card_mismatch(folder, f"its preprocessing.image_size {size} differs from the size images are resized "
+                                        f"to (config.image_size {model.config.image_size})")
+    if isinstance(model.config.image_size, bool) or not isinstance(model.config.image_size, int) \
+            or not 1 <= model.config.image_size <= 8192:
+        raise card_mismatch(folder, f"its config.image_size {model.config.image_size!r:.80} is not a whole number of "
+                                    "pixels from 1 to 8192")
 
 
 def _config_label_names(folder: Path) -> tuple[Any, str]:

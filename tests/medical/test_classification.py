@@ -360,3 +360,40 @@ def test_a_card_whose_labels_differ_from_the_weights_is_refused(tmp_path):
     with pytest.raises(UnsafeArtifactError, match="3 names .* 2 outputs"):
         MedicalClassifier.load(edited("unnamed3", ["a", "b", "c"], None), device="cpu")
     assert MedicalClassifier.load(folder, device="cpu").label_names_ == ["lesion", "no_lesion"]
+
+
+def test_a_card_that_contradicts_what_runs_is_refused_naming_the_field(tmp_path):
+    """positive_label 'zzz' / 'no_lesion' (predict still treated lesion as positive), architecture 'resnet18' (the
+    weights build test_resnet) and preprocessing.image_size -3 all loaded and predicted as before."""
+    import json
+
+    from core.errors import UnsafeArtifactError
+
+    model = MedicalClassifier.from_config(dataclasses.replace(TINY, positive_label="lesion"), ["lesion", "no_lesion"],
+                                          device="cpu")
+    model.card_["positive_label"] = "lesion"
+    folder = model.save(tmp_path / "m")
+    assert MedicalClassifier.load(folder, device="cpu").card["positive_label"] == "lesion"
+
+    def edited(name, *path_value):
+        copy = shutil.copytree(folder, tmp_path / name)
+        card = json.loads((copy / "card.json").read_text())
+        *path, value = path_value
+        target = card
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+        (copy / "card.json").write_text(json.dumps(card))
+        return copy
+
+    for name, path_value, field in (("zzz", ("positive_label", "zzz"), "positive_label 'zzz' is not one of"),
+                                    ("neg", ("positive_label", "no_lesion"), "positive_label 'no_lesion' differs"),
+                                    ("arch", ("architecture", "resnet18"), "architecture 'resnet18' is not the network"),
+                                    ("carch", ("config", "architecture", "resnet18"), "config.architecture"),
+                                    ("size", ("preprocessing", "image_size", -3), "preprocessing.image_size -3"),
+                                    ("size64", ("preprocessing", "image_size", 64), "preprocessing.image_size 64")):
+        with pytest.raises(UnsafeArtifactError, match=f"card.json does not match the weights beside it: .*{field}"):
+            MedicalClassifier.load(edited(name, *path_value), device="cpu")
+    # a card with no positive_label (a model saved untrained) still loads
+    assert MedicalClassifier.load(edited("none", "positive_label", None), device="cpu").label_names_ == [
+        "lesion", "no_lesion"]
