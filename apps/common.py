@@ -213,6 +213,10 @@ PAGE_HINTS: tuple[tuple[re.Pattern, Any], ...] = tuple((re.compile(pattern), wor
      r"Python; VALUE one of ", "choose it under 'Value that means default' on the Evaluate tab, one of "),
     (r"^positive_label (.*?) contradicts the model: (.*?); drop positive_label \(or pass positive_label=(.*?)\), or recode",
      r"'Value that means default' \1 contradicts the model: \2; choose 'automatic' (or \3) there, or recode"),
+    (r"^positive_label (.*?) contradicts the model: (.*?); drop positive_label \(or pass positive_label=(.*?)\), or "
+     r"relabel the data if its labels mean the opposite here \(.*\)$",
+     r"'Value that means positive' \1 contradicts the model: \2; choose 'automatic' (or \3) there, or relabel the "
+     r"data if its labels mean the opposite here"),
     (r"Say it: --option positive_label=(.*?) \(or =(.*?)\) on the command line, or positive_label=.*? in read_data\(\) "
      r"or evaluate\(\);", r"Say it: choose \1 or \2 under 'Value that means positive' on the Evaluate tab;"),
     # fit() (sentiment labels the model lacks): the page's Retrain tab trains on them

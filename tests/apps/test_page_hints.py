@@ -240,6 +240,13 @@ def test_label_value_and_language_hints_name_their_boxes(tmp_path):
     shown = page_message(contradiction)
     assert shown.startswith("'Value that means default' 'no' contradicts the model") and "positive_label" not in shown, shown
     assert "choose 'automatic' (or yes) there" in shown
+    from nlp._textdata import with_positive_label
+
+    flipped = _raised(lambda: with_positive_label(pl.DataFrame({"text": ["a", "b"], "label": ["positive", "negative"]}),
+                                                  "negative", "reviews.csv"))  # the model's own labels, read flipped
+    shown = page_message(flipped)
+    assert shown.startswith("'Value that means positive' 'negative' contradicts the model") and "positive_label" not in shown
+    assert "choose 'automatic' (or positive) there" in shown, shown
 
 
 @pytest.mark.parametrize("name", sorted(WORDED))
