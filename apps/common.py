@@ -13,7 +13,7 @@ import time
 import uuid
 import zipfile
 from pathlib import Path
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import streamlit as st
@@ -792,17 +792,19 @@ def data_labels(path: Path, options: dict, read: Callable[..., list]) -> list:
 
 
 def positive_label_choice(values: list, label: str, automatic: str, key: str,
-                          same: Callable[[Any], Any] = lambda value: value) -> dict:
+                          same: Callable[[Any], Any] = lambda value: value, model_labels: Sequence[Any] = ()) -> dict:
     """A select box for the reader option `positive_label` (which label value is the positive class: default, positive
     sentiment), offering the data's label `values` after `automatic` (nothing passed: the package reads the labels
     by itself, as the model names them); only for data of exactly two values as `same` tells them apart (e.g.
     case-insensitively: Yes/yes/no is two), since positive_label reads two values into the model's two and refuses
-    any other number whichever is chosen. Returns {"positive_label": value} for a chosen value, else {}."""
+    any other number whichever is chosen; not for data labelled with the `model_labels` themselves, which say which is
+    which (choosing the model's negative one is refused as a contradiction). Returns {"positive_label": value} for a
+    chosen value, else {}."""
     firsts: dict = {}
     for value in values:  # the first spelling of each value
         firsts.setdefault(same(value), value)
     values = list(firsts.values())
-    if len(values) != 2:
+    if len(values) != 2 or (model_labels and set(firsts) <= {same(label) for label in model_labels}):
         return {}
     digest = hashlib.sha1(repr(values).encode()).hexdigest()[:10]  # other labels (another upload): a fresh box
     choice = st.selectbox(label, [None, *values], format_func=lambda value: automatic if value is None else str(value),

@@ -148,7 +148,7 @@ def default_value_choice(model, path, options: dict, key: str) -> dict:
     labels = model.card.get("label_map") or {}
     automatic = f"automatic (the model's labels: {labels.get('positive')} = default, {labels.get('negative')} = not)"
     return common.positive_label_choice(common.data_labels(path, options, target_values), "Value that means default",
-                                        automatic, key)
+                                        automatic, key, model_labels=[labels.get("positive"), labels.get("negative")])
 
 
 def risk_section() -> None:

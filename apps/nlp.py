@@ -167,7 +167,8 @@ def sentiment_evaluate_columns(model) -> common.ColumnChoice:
         values = common.data_labels(path, options, sentiment_labels)
         automatic = f"automatic (the model's labels: {', '.join(names)}, or 0/1)"
         return {**options, **common.positive_label_choice(values, "Value that means positive", automatic, key,
-                                                                same=lambda value: str(value).strip().lower())}
+                                                                same=lambda value: str(value).strip().lower(),
+                                                                model_labels=names)}
 
     return columns
 

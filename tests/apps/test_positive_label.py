@@ -64,6 +64,7 @@ def test_risk_evaluate_with_the_model_s_own_labels_reads_them_automatically(risk
 
     coded = frame.with_columns(pl.when(pl.col("default") == 1).then(pl.lit("bad")).otherwise(pl.lit("good")).alias("default"))
     _upload(app, "finance.risk-evaluate-upload", "scored.csv", coded.write_csv().encode(), "text/csv")
+    assert _box(app, "Value that means default") is None  # bad/good: the model's own labels say which is default
     app.button(key="finance.risk-evaluate-run").click().run()
     assert not app.exception and not app.error, [e.value for e in app.error]
 
@@ -143,3 +144,6 @@ def test_sentiment_evaluate_offers_a_positive_value_for_exactly_two_values(home,
     app.button(key="nlp.sentiment-evaluate-run").click().run()
     assert not app.exception and not app.error, [e.value for e in app.error]
     assert model.evaluated[-1]["label"].to_list() == ["positive", "negative", "positive"]
+    # labelled with the model's own names: they say which is which, and choosing 'negative' would be refused
+    _upload(app, "nlp.sentiment-evaluate-upload", "own.csv", b"text,label\nGreat,Positive\nBroke,negative\n", "text/csv")
+    assert _box(app, "Value that means positive") is None
