@@ -4,6 +4,7 @@ conformal intervals per horizon, and evaluation as a no-look-ahead backtest of t
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -123,6 +124,7 @@ class Forecaster(TaskModel):
                 raw[key] = tuple(raw[key])
         model = cls(ForecastConfig(**raw))
         _check_card(Path(path), card, model._active(), model.config.horizon)
+        _check_card_against_method(Path(path), card, model.config.horizon)
         model.weights_ = card["weights"]
         model.quantiles_ = card["quantiles"]
         model.transform_ = card["transform"]
@@ -134,7 +136,11 @@ class Forecaster(TaskModel):
             model.lightgbm_ = model._new_lightgbm().load_strings(texts)
         if "nbeats" in model._active():
             arguments = card["nbeats_arguments"]
-            model.nbeats_ = NBeatsCandidate(**arguments).load_state(load_tensors(path / "nbeats.safetensors"))
+            try:
+                model.nbeats_ = NBeatsCandidate(**arguments).load_state(load_tensors(path / "nbeats.safetensors"))
+            except (RuntimeError, TypeError, ValueError) as error:  # torch: size mismatch / missing keys for NBeatsNet
+                raise damaged_card(path, f"nbeats_arguments {arguments!r} do not match the weights in nbeats.safetensors "
+                                         f"({str(error).splitlines()[0]})") from error
         return model
 
     # -- data ----------------------------------------------------------------------------------------------
@@ -539,9 +545,46 @@ class Forecaster(TaskModel):
                 (folder / name).write_text(text, encoding="utf-8")
         if self.nbeats_ is not None:
             save_tensors(folder / "nbeats.safetensors", self.nbeats_.state())
+        record = _method({"weights": self.weights_, "transform": self.transform_, "lightgbm_files": self._lightgbm_files(),
+                          "nbeats_arguments": self.nbeats_.arguments() if self.nbeats_ is not None else None},
+                         self.config.horizon)
+        (folder / METHOD_FILE).write_text(json.dumps(record, indent=1), encoding="utf-8")
 
 
 # -- helpers ------------------------------------------------------------------------------------------------------------
+METHOD_FILE = "method.json"  # how the weight files combine, hashed with them: the card's copy is checked against it
+
+
+def _method(card: dict[str, Any], horizon: int) -> dict[str, Any]:
+    """What the saved weights compute with, kept beside them (method.json, hashed with them): the horizon, the
+    transform, each candidate's weight per horizon, the LightGBM file of each horizon in order and N-BEATS' arguments."""
+    return {"horizon": horizon, "transform": card.get("transform"), "weights": card.get("weights"),
+            "lightgbm_files": list(card.get("lightgbm_files") or []), "nbeats_arguments": card.get("nbeats_arguments")}
+
+
+def _check_card_against_method(path: Path, card: dict[str, Any], horizon: int) -> None:
+    """The card against the hashed files beside it: method.json (folders saved since it was added; older ones have
+    none and load as before), and for every folder the LightGBM file names, one per horizon in order (lightgbm_h1.txt
+    first: the model text records nothing of its horizon). Swapped weights, reversed lightgbm_files or transform log
+    edited to none loaded and changed every forecast."""
+    files = card.get("lightgbm_files") or []
+    expected = [f"lightgbm_h{h + 1}.txt" for h in range(horizon)]
+    if files and files != expected:
+        raise damaged_card(path, f"lightgbm_files {files!r} must be one file per horizon in order "
+                                 f"({', '.join(expected)})")
+    if METHOD_FILE not in (card.get("files") or {}):
+        return
+    try:
+        recorded = json.loads((path / METHOD_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise damaged_card(path, f"{METHOD_FILE} is unreadable ({error})") from error
+    ours = _method(card, horizon)
+    for field in ("horizon", "transform", "weights", "lightgbm_files", "nbeats_arguments"):
+        if not isinstance(recorded, dict) or ours[field] != recorded.get(field):
+            raise damaged_card(path, f"{'config horizon' if field == 'horizon' else field} do not match the weights "
+                                     f"in {METHOD_FILE}")
+
+
 def _check_card(path: Path, card: dict[str, Any], candidates: tuple[str, ...], horizon: int) -> None:
     """What a saved forecaster's card says it computes, checked before it is used: the weights per candidate and
     horizon (finite, >= 0, summing to 1), the interval quantiles (finite, >= 0, widening with the level), the transform,

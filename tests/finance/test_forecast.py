@@ -297,3 +297,70 @@ def test_predict_frame_numbers_unnamed_series_over_the_whole_table_not_per_chunk
     short = pl.DataFrame({"values": values[:3] + [[1.0]]})
     with pytest.raises(InputError, match="input 4"):  # the error counts alike, in the second chunk
         fitted.predict_frame(short, rows_per_chunk=2)
+
+
+def _edited(saved, folder, change, method=True):
+    """A copy of `saved` with `change(card)` applied; method=False drops method.json (folders saved before it)."""
+    import shutil
+
+    edited = shutil.copytree(saved, folder)
+    card = json.loads((edited / "card.json").read_text())
+    if not method:
+        del card["files"]["method.json"]
+        (edited / "method.json").unlink()
+    change(card)
+    (edited / "card.json").write_text(json.dumps(card))
+    return edited
+
+
+def _swap_weights(card):
+    a, b = [name for name, w in card["weights"].items()][:2]
+    card["weights"][a], card["weights"][b] = card["weights"][b], card["weights"][a]
+
+
+FORECAST_EDITS = {  # edit: (change, field refused with method.json, field refused without it or None: loads as before)
+    "nbeats window 20": (lambda c: c["nbeats_arguments"].update(window=20), "nbeats_arguments", "nbeats_arguments"),
+    "nbeats horizon 4": (lambda c: c["nbeats_arguments"].update(horizon=4), "nbeats_arguments", "nbeats_arguments"),
+    "lightgbm_files reversed": (lambda c: c["lightgbm_files"].reverse(), "lightgbm_files", "lightgbm_files"),
+    "weights swapped": (_swap_weights, "weights", None),
+    "transform log to none": (lambda c: c.update(transform="none" if c["transform"] == "log" else "log"), "transform", None),
+}
+
+
+@pytest.fixture(scope="module")
+def saved_forecaster(fitted, tmp_path_factory):
+    return fitted.save(tmp_path_factory.mktemp("forecast") / "model")
+
+
+@pytest.mark.parametrize("method", [True, False])
+@pytest.mark.parametrize("edit", sorted(FORECAST_EDITS))
+def test_a_card_that_disagrees_with_its_weights_is_refused(saved_forecaster, tmp_path, edit, method):
+    """nbeats_arguments window 20 (or horizon) raised torch's raw 'Error(s) in loading state_dict for NBeatsNet';
+    swapped weights, reversed lightgbm_files and transform log -> none loaded and changed every forecast. method.json
+    (new folders) records them; without it the LightGBM file names and N-BEATS' tensors still tell some."""
+    from core.errors import UnsafeArtifactError
+
+    card = json.loads((saved_forecaster / "card.json").read_text())
+    assert "nbeats_arguments" in card and card["lightgbm_files"] and len(card["weights"]) >= 2
+    change, field, old_field = FORECAST_EDITS[edit]
+    if not method:  # an unedited folder saved before method.json loads and forecasts as before
+        unedited = _edited(saved_forecaster, tmp_path / "unedited", lambda c: None, method=False)
+        series = as_input(random_walk(60, seed=2))
+        assert Forecaster.load(unedited).predict([series]) == Forecaster.load(saved_forecaster).predict([series])
+    edited = _edited(saved_forecaster, tmp_path / "edited", change, method)
+    expected = field if method else old_field
+    if expected is None:
+        Forecaster.load(edited)
+        return
+    with pytest.raises(UnsafeArtifactError, match=f"card.json's {expected}"):
+        Forecaster.load(edited)
+
+
+def test_a_damaged_nbeats_card_exits_2_on_the_cli(saved_forecaster, tmp_path, capsys):
+    from core.cli import main
+
+    edited = _edited(saved_forecaster, tmp_path / "edited", lambda c: c["nbeats_arguments"].update(window=20), method=False)
+    path = tmp_path / "series.csv"
+    random_walk(60, seed=2).write_csv(path)
+    assert main(["predict", "finance.forecast", "--model", str(edited), str(path)]) == 2
+    assert "Error(s) in loading state_dict" not in capsys.readouterr().err
