@@ -382,7 +382,9 @@ class Segmenter(TaskModel):
         check_saved_labels(folder, card.get("labels"), network_info["args"].get("out_channels"),
                            *_recorded_labels(folder, card))
         config = config_from_dict(cls.Config, card.get("config"))
-        return cls(network.eval(), card["labels"], config, device, card)
+        model = cls(network.eval(), card["labels"], config, device, card)
+        _check_preprocessing_runs(folder, card.get("preprocessing"), model)
+        return model
 
     @classmethod
     def load_default(cls, device: str = "auto", **options: Any) -> "Segmenter":
@@ -1012,3 +1014,40 @@ def brain_tissue_data() -> SegmentationData:
 def load(source: str | Path | None = None, device: str = "auto") -> Segmenter:
     """The embedded default segmenter, a saved folder or a hub id (same as `Segmenter.load`)."""
     return Segmenter.load(source, device=device)
+
+
+def _check_preprocessing_runs(folder: Path, preprocessing: Any, model: "Segmenter") -> None:
+    """Refuse (`card_mismatch`, naming the field) a card whose preprocessing roi_size, overlap, flip_averaging or
+    spatial_dims is out of range or is not what inference runs: predict reads the saved config, never this block, so
+    an edited roi_size [0, 0], overlap 1.5 or flip_averaging false loaded and predicted exactly as before."""
+    from core.artifacts import card_mismatch
+
+    overlap = model.config.overlap
+    if isinstance(overlap, bool) or not isinstance(overlap, (int, float)) or not 0 <= overlap < 1:
+        raise card_mismatch(folder, f"its config.overlap {overlap!r:.80} is not a number from 0 to below 1")
+    for name in ("patch_size", "infer_size"):
+        edge = getattr(model.config, name)
+        if edge is not None and (isinstance(edge, bool) or not isinstance(edge, int) or edge < 1):
+            raise card_mismatch(folder, f"its config.{name} {edge!r:.80} is not a whole number of pixels above 0")
+    if preprocessing is None:
+        return
+    if not isinstance(preprocessing, dict):
+        raise card_mismatch(folder, f"its preprocessing {preprocessing!r:.80} is not a mapping")
+    runs = model._preprocessing()
+    roi = preprocessing.get("roi_size", runs["roi_size"])
+    if not isinstance(roi, list) or not roi or any(isinstance(e, bool) or not isinstance(e, int) or e < 1 for e in roi):
+        raise card_mismatch(folder, f"its preprocessing.roi_size {roi!r:.80} is not a list of whole numbers of pixels "
+                                    "above 0")
+    value = preprocessing.get("overlap", runs["overlap"])
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise card_mismatch(folder, f"its preprocessing.overlap {value!r:.80} is not a number from 0 to below 1 (the "
+                                    "share of each sliding window that overlaps the next)")
+    flips = preprocessing.get("flip_averaging", runs["flip_averaging"])
+    if not isinstance(flips, bool):
+        raise card_mismatch(folder, f"its preprocessing.flip_averaging {flips!r:.80} is not true or false")
+    for key in ("spatial_dims", "roi_size", "overlap", "flip_averaging"):
+        if key in preprocessing and preprocessing[key] != runs[key]:
+            source = {"flip_averaging": "config.tta and tta_chosen", "roi_size": "config.infer_size / patch_size"}
+            raise card_mismatch(folder, f"its preprocessing.{key} {preprocessing[key]!r:.80} is not what inference "
+                                        f"runs ({runs[key]!r:.80}, from {source.get(key, 'config.' + key)}); predict "
+                                        "does not read this field")

@@ -371,3 +371,43 @@ def test_an_input_folder_is_searched_recursively_and_a_dicom_series_subfolder_is
     (tmp_path / "empty" / "deeper" / "notes.txt").write_text("no images")
     with pytest.raises(InputError, match="no images, DICOM or NIfTI"):
         Segmenter.read_inputs(tmp_path / "empty")
+
+
+def test_a_card_whose_preprocessing_is_not_what_runs_is_refused(tmp_path):
+    """roi_size [0, 0], overlap 1.5 and a flipped flip_averaging loaded and predicted exactly as before: inference
+    reads the saved config, never the card's preprocessing block, so the card no longer described what ran."""
+    import dataclasses
+    import shutil
+
+    from core.errors import UnsafeArtifactError
+
+    model = Segmenter.load(None, device="cpu")
+    folder = model.save(tmp_path / "m")
+    flipped = Segmenter.load(folder, device="cpu")
+    flipped.config = dataclasses.replace(flipped.config, tta="on")
+    tta = flipped.save(tmp_path / "tta")
+    assert Segmenter.load(tta, device="cpu").card["preprocessing"]["flip_averaging"] is True
+
+    def edited(source, name, key, value):
+        copy = shutil.copytree(source, tmp_path / name)
+        card = json.loads((copy / "card.json").read_text())
+        card["preprocessing"][key] = value
+        (copy / "card.json").write_text(json.dumps(card))
+        return copy
+
+    for source, name, key, value, says in (
+            (folder, "roi0", "roi_size", [0, 0], r"preprocessing.roi_size \[0, 0\] is not a list"),
+            (folder, "roi32", "roi_size", [32, 32], r"preprocessing.roi_size \[32, 32\] is not what inference runs"),
+            (folder, "overlap", "overlap", 1.5, "preprocessing.overlap 1.5 is not a number from 0 to below 1"),
+            (folder, "overlap5", "overlap", 0.5, "preprocessing.overlap 0.5 is not what inference runs"),
+            (folder, "flipon", "flip_averaging", True, "preprocessing.flip_averaging True is not what inference runs"),
+            (tta, "flipoff", "flip_averaging", False, "preprocessing.flip_averaging False is not what inference runs")):
+        with pytest.raises(UnsafeArtifactError, match=f"card.json does not match the weights beside it: its {says}"):
+            Segmenter.load(edited(source, name, key, value), device="cpu")
+    # older cards without the block's newer keys still load
+    copy = shutil.copytree(folder, tmp_path / "old")
+    card = json.loads((copy / "card.json").read_text())
+    for key in ("roi_size", "flip_averaging"):
+        card["preprocessing"].pop(key)
+    (copy / "card.json").write_text(json.dumps(card))
+    assert Segmenter.load(copy, device="cpu").card["preprocessing"]["roi_size"] == [64, 64]
