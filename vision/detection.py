@@ -47,6 +47,7 @@ HAAR_CASCADES = {
     "license_plate": ("haarcascade_russian_plate_number.xml", 24),
 }
 HAAR_MAX_SIDE = 640  # cascades run on a downscaled copy; boxes are mapped back
+BOX_FORMAT = "xyxy pixels"  # what every backend's predict returns; save_card writes it, load refuses another
 BUILT_IN_ARCHITECTURES = {"haar": "haar", "darknet": "yolov3-tiny"}  # backend -> the card's architecture
 DARKNET_INPUT_SIZE, DARKNET_NMS_IOU = INPUT_SIZE, NMS_IOU
 DARKNET_INPUT_SIZES = range(32, 2048 + 1, 32)  # yolov3-tiny's strides: a multiple of 32 pixels
@@ -322,6 +323,9 @@ class Detector(TaskModel):
             else:  # the letterbox size and NMS IoU saved with it (older cards: the defaults they ran with)
                 model = cls._darknet(device, card.get("input_size", DARKNET_INPUT_SIZE),
                                      card.get("nms_iou", DARKNET_NMS_IOU), **kept)
+            if card.get("model", model.name) != model.name:  # a built-in runs under its own name, never the card's
+                raise card_mismatch(path, f"its model {card['model']!r:.80} is not the {backend} built-in it runs "
+                                          f"({model.name!r})")
         else:
             raise InputError(f"{path}: unknown detector backend {backend!r} in card.json")
         if backend == "transformers" and card.get("architecture", model.architecture) != model.architecture:
@@ -334,6 +338,9 @@ class Detector(TaskModel):
             # these backends name their classes from their own weights (config.json's id2label, the built-ins)
             raise card_mismatch(path, f"its label_names {card['label_names']!r:.120} differ from the {len(model.label_names)} "
                                       f"classes its {backend} weights name ({', '.join(model.label_names[:6])}...)")
+        if card.get("box_format", BOX_FORMAT) != BOX_FORMAT:  # every backend predicts corner boxes in pixels
+            raise card_mismatch(path, f"its box_format {card['box_format']!r:.80} is not what predict returns "
+                                      f"({BOX_FORMAT!r}: x1, y1, x2, y2 in the image's pixels)")
         model._to_device()
         return model
 
@@ -704,7 +711,7 @@ class Detector(TaskModel):
         self._require_fitted("network")
         card = {"task": self.task, "backend": self.backend, "model": self.name, "architecture": self.architecture,
                 "label_names": self.label_names, "model_args": self.model_args, "score_threshold": self.score_threshold,
-                "box_format": "xyxy pixels", **self.info}
+                "box_format": BOX_FORMAT, **self.info}
         if self.backend == "darknet":  # the settings it runs with, read back by load_folder
             card.update(input_size=self.network.input_size, nms_iou=self.network.nms_iou)
         return card

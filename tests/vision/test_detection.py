@@ -490,7 +490,10 @@ def test_a_built_in_detector_keeps_its_score_threshold_and_settings_through_save
     ({"architecture": "yolov4"}, r"architecture 'yolov4' is not the darknet built-in's \('yolov3-tiny'\)"),
     ({"model_args": {"min_sise": 3}}, r"model_args \{'min_sise': 3\} are not read: the yolov3-tiny built-in takes no"),
     ({"score_threshold": 1.5}, r"score_threshold 1.5 is not a number from 0 to 1"),
-], ids=["size-negative", "size-400", "size-text", "iou-5", "iou-null", "yolov4", "model-args", "threshold"])
+    ({"box_format": "cxcywh"}, r"box_format 'cxcywh' is not what predict returns \('xyxy pixels'"),
+    ({"model": "yolov3-full"}, r"model 'yolov3-full' is not the darknet built-in it runs \('yolov3-tiny-coco80'\)"),
+], ids=["size-negative", "size-400", "size-text", "iou-5", "iou-null", "yolov4", "model-args", "threshold",
+        "box-format", "model-name"])
 def test_a_darknet_card_with_settings_it_cannot_run_is_refused_at_load(tmp_path, changes, message):
     """input_size -5, nms_iou 5.0, architecture yolov4 and model_args loaded and were ignored without a word."""
     from core.errors import UnsafeArtifactError
@@ -504,7 +507,9 @@ def test_a_darknet_card_with_settings_it_cannot_run_is_refused_at_load(tmp_path,
 @pytest.mark.parametrize("changes, message", [
     ({"architecture": "yolov3-tiny"}, r"architecture 'yolov3-tiny' is not the haar built-in's \('haar'\)"),
     ({"model_args": {"scaleFactor": 1.05}}, r"model_args \{'scaleFactor': 1.05\} are not read"),
-], ids=["architecture", "model-args"])
+    ({"box_format": "cxcywh"}, r"box_format 'cxcywh' is not what predict returns"),
+    ({"model": "yolov3-full"}, r"model 'yolov3-full' is not the haar built-in it runs \('opencv-haar-cascades'\)"),
+], ids=["architecture", "model-args", "box-format", "model-name"])
 def test_a_haar_card_naming_another_network_or_arguments_is_refused(tmp_path, changes, message):
     from core.errors import UnsafeArtifactError
     from vision.detection import Detector
