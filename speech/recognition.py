@@ -204,6 +204,7 @@ class SpeechRecognizer(TaskModel):
             backend = _backends.HFWhisperBackend.from_pretrained(path, device)
         elif backend_kind == "faster-whisper":
             backend = _ctranslate2_backend(path, card, device)
+            _check_ctranslate2_card(path, card, backend)
         else:
             raise InputError(f"{path}/card.json names an unknown speech backend {backend_kind!r}")
         return cls(backend, card.get("model", path.name), card)
@@ -797,6 +798,33 @@ def _ctranslate2_backend(path: Path, card: dict[str, Any], device: str) -> "_bac
                                              packaged=package or None, precision=weights.get("precision", "int8"))
     backend._sha256 = digest
     return backend
+
+
+# the compute types each saved precision runs as (CPU, CUDA): the card records the one of the device it was saved on
+_COMPUTE_TYPES = {"int8": ("int8", "int8_float16"), "native": ("float32", "float16")}
+
+
+def _check_ctranslate2_card(path: Path, card: dict[str, Any], backend: Any) -> None:
+    """Refuse (`card_mismatch`, naming the field) a faster-whisper card whose language is not the model's (an
+    English-only model is "en", a multilingual one "multilingual"), whose weights.beam_size is not a whole number from 1
+    to 64 (it is read and used), or whose weights.compute_type is not one its precision runs as: an edited language
+    "es" on tiny.en, beam_size 0 or compute_type float16 on an int8 model loaded and ran as before."""
+    from core.artifacts import card_mismatch
+
+    weights = card.get("weights") if isinstance(card.get("weights"), dict) else {}
+    beam = weights.get("beam_size", 5)
+    if isinstance(beam, bool) or not isinstance(beam, int) or not 1 <= beam <= 64:
+        raise card_mismatch(path, f"its weights.beam_size {beam!r:.80} is not a whole number from 1 to 64")
+    compute = weights.get("compute_type")
+    allowed = _COMPUTE_TYPES.get(backend.precision, (backend.compute_type,))
+    if compute is not None and compute not in allowed:
+        raise card_mismatch(path, f"its weights.compute_type {compute!r:.80} is not one the {backend.precision} weights "
+                                  f"run as ({' or '.join(allowed)}; this device runs {backend.compute_type})")
+    language = "multilingual" if backend.multilingual else backend.language
+    if "language" in card and card["language"] != language:
+        raise card_mismatch(path, f"its language {card['language']!r:.80} is not the model's ({language!r}: "
+                                  + ("it transcribes English only)" if not backend.multilingual else
+                                     "it detects the language of each input; pass language= to predict to fix one)"))
 
 
 def _apertium_into(target: str) -> bool:

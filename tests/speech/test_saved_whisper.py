@@ -93,6 +93,23 @@ def test_a_card_pointing_outside_its_folder_is_refused(saved, tmp_path, no_packa
             SpeechRecognizer.load(edited, device="cpu")
 
 
+def test_a_card_contradicting_what_runs_is_refused_naming_the_field(saved, tmp_path):
+    """language 'es' on the English-only tiny.en, beam_size 0 and compute_type float16 on the int8 model loaded and
+    transcribed as before; a card saved on CUDA (int8_float16) still loads on the CPU."""
+    _, folder = saved
+    for name, edit, says in [
+        ("es", lambda c: c.update(language="es"), r"its language 'es' is not the model's \('en'"),
+        ("beam0", lambda c: c["weights"].update(beam_size=0), "its weights.beam_size 0 is not a whole number"),
+        ("beamtext", lambda c: c["weights"].update(beam_size="5"), "its weights.beam_size '5' is not a whole number"),
+        ("fp16", lambda c: c["weights"].update(compute_type="float16"), "its weights.compute_type 'float16' is not one"),
+    ]:
+        edited = _edit_card(shutil.copytree(folder, tmp_path / name), edit)
+        with pytest.raises(UnsafeArtifactError, match="card.json does not match the weights beside it: " + says):
+            SpeechRecognizer.load(edited, device="cpu")
+    cuda = _edit_card(shutil.copytree(folder, tmp_path / "cuda"), lambda c: c["weights"].update(compute_type="int8_float16"))
+    assert SpeechRecognizer.load(cuda, device="cpu").backend_.beam_size == 5
+
+
 def test_changed_weights_in_the_folder_are_refused(saved, tmp_path):
     _, folder = saved
     copy = shutil.copytree(folder, tmp_path / "changed")
