@@ -58,7 +58,7 @@ def test_speech_evaluate_tab_lists_worst_utterances(tiny_saved_model, monkeypatc
 
     def fake_evaluate_tab(task, model, read_options=None, suffixes=None):
         st.session_state[f"{task}-evaluate-model"] = id(model)
-        common.metric_card_view(card)
+        common.metric_card_view(card, f"{task}-evaluate")
         return card
 
     monkeypatch.setattr(common, "evaluate_tab", fake_evaluate_tab)
