@@ -21,7 +21,7 @@ from core.evaluate import bars_plot, curve_plot, metric_card, metric_with_ci
 from core.protocols import TaskModel
 from core.registry import missing_model_message
 from core.train import MetricsLog, TrainConfig
-from finance._cards import damaged_card
+from finance._cards import damaged_card, recorded_beside
 from finance._forecast_data import (Series, frame_to_series, future_dates, prepare_frame, read_series_frame,
                                     series_from_input, series_scale)
 from finance._forecast_models import ALL_CANDIDATES, LightGBMCandidate, NBeatsCandidate, local_forecast
@@ -572,15 +572,12 @@ def _check_card_against_method(path: Path, card: dict[str, Any], horizon: int) -
     if files and files != expected:
         raise damaged_card(path, f"lightgbm_files {files!r} must be one file per horizon in order "
                                  f"({', '.join(expected)})")
-    if METHOD_FILE not in (card.get("files") or {}):
+    recorded = recorded_beside(path, card, METHOD_FILE)
+    if recorded is None:
         return
-    try:
-        recorded = json.loads((path / METHOD_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise damaged_card(path, f"{METHOD_FILE} is unreadable ({error})") from error
     ours = _method(card, horizon)
     for field in ("horizon", "transform", "weights", "lightgbm_files", "nbeats_arguments"):
-        if not isinstance(recorded, dict) or ours[field] != recorded.get(field):
+        if ours[field] != recorded.get(field):
             raise damaged_card(path, f"{'config horizon' if field == 'horizon' else field} do not match the weights "
                                      f"in {METHOD_FILE}")
 

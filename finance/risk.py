@@ -25,7 +25,7 @@ from core.errors import InputError, ModelNotFoundError
 from core.evaluate import bars_plot, curve_plot, metric_card, metric_with_ci, score_plots, waterfall_plot
 from core.protocols import TaskModel, with_ids
 from core.train import MetricsLog
-from finance._cards import damaged_card
+from finance._cards import damaged_card, recorded_beside
 from finance._risk_data import (RiskData, as_polars, build_schema, encode_target, feature_arrays, label_map_for,
                                 population_stability, positive_value, psi_for, resolve_target, unseen_categories)
 from finance._risk_models import (FOREST_MAX_ROWS, FOREST_TREES, GBM_SPACE, LOGISTIC_CS, BlendFamily, Calibrator,
@@ -1333,11 +1333,8 @@ def _check_card_against_weights(folder: Path, card: dict[str, Any], weight_files
         if missing:
             refuse(f"features ({name!r}: categories {', '.join(repr(str(v)) for v in missing[:3])} missing)", file)
 
-    if ENCODING_FILE in (card.get("files") or {}):
-        try:
-            recorded = json.loads((folder / ENCODING_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
-            raise damaged_card(folder, f"{ENCODING_FILE} is unreadable ({error})") from error
+    recorded = recorded_beside(folder, card, ENCODING_FILE)
+    if recorded is not None:
         ours = _encoding(card)
         if ours["label_map"] != recorded.get("label_map") or ours["target"] != recorded.get("target"):
             refuse("target and label_map", ENCODING_FILE)
