@@ -234,31 +234,14 @@ def _check_part_ids(ids: dict[int, list[Any]], named: str | None) -> None:
 
 
 def _write_part(folder: Path, index: int, records: list[dict[str, Any]], parquet: bool) -> Path:
-    import json
+    """One partition's records, written as the local path writes its output (core.stream.RecordWriter: Parquet with
+    an `error` column and text for a type no value showed), so the joined file has the local schema."""
+    from core.stream import RecordWriter
 
-    if parquet:
-        import polars as pl
-
-        target = folder / f"part-{index:06d}.parquet"
-        pl.DataFrame(records, infer_schema_length=None).write_parquet(target)
-    else:
-        target = folder / f"part-{index:06d}.jsonl"
-        target.write_text("".join(json.dumps(r, default=str) + "\n" for r in records), encoding="utf-8")
+    target = folder / f"part-{index:06d}.{'parquet' if parquet else 'jsonl'}"
+    with RecordWriter(target) as writer:
+        writer.write_batch(records)
     return target
-
-
-def _as_local_schema(frame: Any) -> Any:
-    """Parquet columns as the local path writes them (core.stream.RecordWriter): an `error` column always, and a type
-    no value showed (all null, lists all empty) as text."""
-    import polars as pl
-
-    from core.stream import ERROR_FIELD
-
-    schema = frame.collect_schema()
-    casts = {name: pl.String for name, kind in schema.items() if kind == pl.Null}
-    casts |= {name: pl.List(pl.String) for name, kind in schema.items() if kind == pl.List(pl.Null)}
-    frame = frame.with_columns(pl.col(name).cast(kind) for name, kind in casts.items())
-    return frame if ERROR_FIELD in schema else frame.with_columns(pl.lit(None, dtype=pl.String).alias(ERROR_FIELD))
 
 
 def _combine(parts: list[Path], output: Path | None, parquet: bool) -> None:
@@ -275,9 +258,7 @@ def _combine(parts: list[Path], output: Path | None, parquet: bool) -> None:
         if parquet:
             import polars as pl
 
-            frames = pl.concat([pl.scan_parquet(p) for p in parts], how="diagonal_relaxed")
-            frames = _as_local_schema(frames)
-            frames.sink_parquet(temporary)
+            pl.concat([pl.scan_parquet(p) for p in parts], how="diagonal_relaxed").sink_parquet(temporary)
         else:
             with open(temporary, "wb") as out:
                 for part in parts:

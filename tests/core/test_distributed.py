@@ -114,10 +114,9 @@ def test_ids_over_parts_are_checked_as_the_local_path_checks_them():
 def test_parquet_parts_are_written_with_the_local_schema(tmp_path):
     import polars as pl
 
-    from core.distributed import _combine
+    from core.distributed import _combine, _write_part
 
-    part = tmp_path / "part-000000.parquet"
-    pl.DataFrame({"row": [1], "pd": [0.1], "warnings": [[]]}).write_parquet(part)
+    part = _write_part(tmp_path, 0, [{"row": 1, "pd": 0.1, "warnings": []}], parquet=True)
     _combine([part], tmp_path / "out.parquet", parquet=True)
     table = pl.read_parquet(tmp_path / "out.parquet")
     assert table.schema["warnings"] == pl.List(pl.String) and table.schema["error"] == pl.String  # as local predict writes
