@@ -72,6 +72,29 @@ def current_option(name: str, given: Any = None) -> Any:
     return given if given is not None else _OPTIONS.get().get(name)
 
 
+# The reader options each kind of file reads; `date_format` is read wherever dates are text, so any kind may take it.
+_READ_BY = {"delimited text": {"separator", "encoding", "quote", "header", "decimal"},
+            "a whitespace-separated .data file": {"encoding"},
+            "a workbook": {"sheet", "header"},
+            "Parquet": set(), "JSON": set()}
+
+
+def _refuse_unread_options(path: Path, kind: str) -> None:
+    """`InputError` for a `reader_options` value this kind of file would silently ignore (`sheet` on a CSV,
+    `separator` on a workbook), naming the options it does read.
+
+    >>> with reader_options(sheet="Data"):
+    ...     _refuse_unread_options(Path("loans.csv"), "delimited text")
+    Traceback (most recent call last):
+    core.errors.InputError: loans.csv is delimited text, which does not use --option sheet (it reads: decimal, encoding, header, quote, separator); drop it
+    """
+    unread = sorted(k for k, v in _OPTIONS.get().items() if v is not None and k != "date_format" and k not in _READ_BY[kind])
+    if unread:
+        reads = ", ".join(sorted(_READ_BY[kind])) or "none"
+        raise InputError(f"{path.name} is {kind}, which does not use --option {', '.join(unread)} "
+                         f"(it reads: {reads}); drop {'them' if len(unread) > 1 else 'it'}")
+
+
 # -- encodings --------------------------------------------------------------------------------------------
 def _decode(data: bytes, name: str, encoding: str | None) -> tuple[str, str]:
     """(text, encoding used): a given encoding, a BOM, UTF-8, or cp1252 when the bytes read as Western text."""
@@ -219,6 +242,7 @@ class _Layout:
         head = _head_bytes(path)
         if head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
             raise InputError(f"{path.name} is a spreadsheet workbook (Excel/ODS), not text; {SAVE_AS_CSV}")
+        _refuse_unread_options(path, "delimited text")
         whole = len(head) < HEAD_BYTES
         self.text: str | None = None  # the decoded file, kept only when polars cannot read the bytes as they are
         encoding = current_option("encoding", encoding)
@@ -464,6 +488,8 @@ def scan_table(path: str | Path, separator: str | None = None):
 
     path = require_path(path, "table file")
     suffix = path.suffix.lower()
+    if suffix in {".parquet", ".pq", ".jsonl", ".ndjson"}:
+        _refuse_unread_options(path, "Parquet" if suffix in {".parquet", ".pq"} else "JSON")
     try:
         if suffix in {".parquet", ".pq"}:
             return pl.scan_parquet(path)
@@ -512,6 +538,7 @@ def iter_table(path: str | Path, rows: int = 131_072, separator: str | None = No
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    _refuse_unread_options(path, "Parquet")
     try:
         source = pq.ParquetFile(path, pre_buffer=False)  # pre-buffering keeps the row groups read: memory grows
     except (pa.ArrowException, OSError) as error:
@@ -662,6 +689,7 @@ def _read_workbook(path: Path):
     trailing rows go."""
     import polars as pl
 
+    _refuse_unread_options(path, "a workbook")
     try:
         import fastexcel
     except ImportError as error:
@@ -763,10 +791,12 @@ def read_table(path: str | Path, separator: str | None = None, columns: Iterable
         raise InputError(f"{path.name} is empty")
     try:
         if suffix == ".data":
+            _refuse_unread_options(path, "a whitespace-separated .data file")
             frame = _read_whitespace(path)
         elif suffix == ".json":
             from core.data.text import read_json
 
+            _refuse_unread_options(path, "JSON")
             records = read_json(path, "JSON table")
             if isinstance(records, list) and records and all(isinstance(r, str) for r in records):
                 frame = pl.DataFrame({"text": records})  # a list of texts (an API's payload): one column, `text`

@@ -283,6 +283,24 @@ def test_workbook_through_the_cli_with_a_sheet_option(tmp_path, capsys):
     assert "its sheets: 'About', 'Loans'" in capsys.readouterr().err
 
 
+def test_a_reader_option_the_file_does_not_use_is_refused_not_ignored(tmp_path, capsys):
+    """`--option sheet=` on a CSV, or `separator=` on a workbook or Parquet, used to be ignored without a word: the
+    user believed a sheet or separator had been chosen. Each is exit 2 naming the options that file does read."""
+    import polars as pl
+
+    rows = pl.DataFrame({"income": [1000 + 37 * r for r in range(40)], "default": [r % 3 == 0 for r in range(40)]})
+    csv, parquet = tmp_path / "loans.csv", tmp_path / "loans.parquet"
+    rows.write_csv(csv)
+    rows.write_parquet(parquet)
+    assert main(["check-data", "finance.risk", str(csv), "--target", "default", "--option", "sheet=Loans"]) == 2
+    assert "loans.csv is delimited text, which does not use --option sheet (it reads: decimal, encoding, header, " \
+           "quote, separator)" in capsys.readouterr().err
+    assert main(["check-data", "finance.risk", str(parquet), "--target", "default", "--option", "separator=;"]) == 2
+    assert "loans.parquet is Parquet, which does not use --option separator (it reads: none)" in capsys.readouterr().err
+    assert main(["check-data", "finance.risk", str(csv), "--target", "default", "--option", "separator=,",
+                 "--option", "date_format=%Y"]) == 0  # options the file reads, and date_format anywhere, still pass
+
+
 def test_an_empty_class_folder_is_named_not_dropped(tmp_path):
     from PIL import Image
 

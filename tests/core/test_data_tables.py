@@ -284,6 +284,8 @@ def test_excel_workbook_reads_with_cell_types_and_csv_rules(tmp_path):
         read_table(path)  # its one cell is a header
     with reader_options(sheet="Summary"), pytest.raises(InputError, match=r"no sheet 'Summary'; its sheets: 'Applicants', 'Notes'"):
         read_table(path)
+    with reader_options(separator=";"), pytest.raises(InputError, match=r"is a workbook, which does not use --option separator"):
+        read_table(path)  # the workbook's cells are not split by a separator: refused, not ignored
 
 
 def test_excel_workbook_refusals_name_sheet_row_and_column(tmp_path):
