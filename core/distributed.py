@@ -16,7 +16,7 @@ from typing import Any
 
 from core.errors import InputError, MissingDependencyError
 
-__all__ = ["PART_SUFFIXES", "is_parts", "list_parts", "hash_parts", "dask_client", "predict_with_dask"]
+__all__ = ["PART_SUFFIXES", "is_parts", "list_parts", "shared_columns", "hash_parts", "dask_client", "predict_with_dask"]
 
 PART_SUFFIXES = (".parquet", ".pq", ".csv", ".tsv", ".jsonl", ".ndjson")
 ENGINE_OPTIONS = ("engine", "scheduler", "workers", "partition_size")  # options of the engine, not of the task's reader
@@ -200,6 +200,7 @@ def _partitions(cls: type, path: str, options: dict[str, Any], size: int | None)
 
     if is_parts(path):
         root, files = list_parts(path)
+        shared_columns(root, files)
         return [_Partition(i, str(f.resolve()), f.relative_to(root).as_posix()) for i, f in enumerate(files)]
     inputs = identify_inputs(cls.read_inputs(path, **options), options.get("id"))
     size = size or (TABLE_PARTITION_ROWS if isinstance(inputs, _IdentifiedFrame) else FILE_PARTITION_ITEMS)
@@ -218,6 +219,39 @@ def _partitions(cls: type, path: str, options: dict[str, Any], size: int | None)
     if not parts:
         raise InputError(f"{path} holds nothing to predict")
     return parts
+
+
+def shared_columns(root: Path, files: list[Path], separator: str | None = None) -> list[str]:
+    """The columns of the first part (in its order), which every part must hold (in any order): otherwise an
+    `InputError` naming the part and the columns it lacks or adds. Parts that differ would give one output whose
+    records mix `id` and `row`, or score and train a part on columns the others lack. Reads no rows.
+
+    >>> import tempfile, polars as pl; d = Path(tempfile.mkdtemp())
+    >>> pl.DataFrame({"x": [1], "y": [2]}).write_parquet(d / "a.parquet")
+    >>> pl.DataFrame({"y": [3], "z": [4]}).write_parquet(d / "b.parquet")
+    >>> shared_columns(d, [d / "a.parquet", d / "b.parquet"])
+    Traceback (most recent call last):
+    core.errors.InputError: the parts do not share one schema: b.parquet lacks x; adds z, compared with a.parquet; write every part with the same columns
+    """
+    from core.data.tables import scan_table
+
+    def columns(file: Path) -> list[str]:
+        try:
+            return list(scan_table(file, separator).collect_schema().names())
+        except InputError:
+            raise
+        except Exception as error:  # polars / arrow errors on a damaged part
+            raise InputError(f"cannot read the columns of {file.relative_to(root).as_posix()}: {error}") from error
+
+    expected = columns(files[0])
+    for file in files[1:]:
+        names = columns(file)
+        if set(names) != set(expected):
+            lacks, adds = sorted(set(expected) - set(names)), sorted(set(names) - set(expected))
+            what = "; ".join(([f"lacks {', '.join(lacks[:10])}"] if lacks else []) + ([f"adds {', '.join(adds[:10])}"] if adds else []))
+            raise InputError(f"the parts do not share one schema: {file.relative_to(root).as_posix()} {what}, compared with "
+                             f"{files[0].relative_to(root).as_posix()}; write every part with the same columns")
+    return expected
 
 
 def _check_part_ids(ids: dict[int, list[Any]], named: str | None) -> None:

@@ -39,17 +39,6 @@ class RiskParts:
     separator: str | None = None
 
 
-def _part_columns(file: str, separator: str | None) -> list[str]:
-    from core.data.tables import scan_table
-
-    try:
-        return list(scan_table(file, separator).collect_schema().names())
-    except InputError:
-        raise
-    except Exception as error:  # polars / arrow errors on a damaged part
-        raise InputError(f"cannot read the columns of {file}: {error}") from error
-
-
 def read_parts(path: str | Path, **options: Any) -> RiskParts:
     """List the parts of a folder or glob, check they share one set of columns and hold the target; reads no rows.
 
@@ -58,7 +47,7 @@ def read_parts(path: str | Path, **options: Any) -> RiskParts:
     >>> parts = read_parts(d / "*.parquet"); len(parts.files), parts.target
     (2, 'default')
     """
-    from core.distributed import list_parts
+    from core.distributed import list_parts, shared_columns
     from finance._risk_data import resolve_target
 
     unknown = set(options) - READ_OPTIONS - {"column", "source", "value"}
@@ -66,15 +55,7 @@ def read_parts(path: str | Path, **options: Any) -> RiskParts:
         raise InputError(f"unknown option(s) for finance.risk: {', '.join(sorted(unknown))}; known: {', '.join(sorted(READ_OPTIONS))}")
     root, files = list_parts(path)
     separator = options.get("separator")
-    columns = _part_columns(str(files[0]), separator)
-    for file in files[1:]:
-        other = _part_columns(str(file), separator)
-        if set(other) != set(columns):
-            missing, extra = sorted(set(columns) - set(other)), sorted(set(other) - set(columns))
-            raise InputError(f"the parts do not share one schema: {file.relative_to(root)} "
-                             f"{'lacks ' + ', '.join(missing[:10]) if missing else ''}"
-                             f"{' and ' if missing and extra else ''}{'adds ' + ', '.join(extra[:10]) if extra else ''} "
-                             f"compared with {files[0].relative_to(root)}; write every part with the same columns")
+    columns = shared_columns(root, files, separator)
     target = resolve_target(columns, options.get("target"))
     time_column = options.get("time")
     if time_column is not None and time_column not in columns:

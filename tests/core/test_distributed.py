@@ -101,6 +101,20 @@ def test_dask_predict_bad_input(tmp_path, capsys):
         predict_with_dask("finance.risk", tmp_path, options={"partition_size": "-1"})
 
 
+def test_parts_with_other_columns_are_refused_before_any_worker_starts(tmp_path, capsys):
+    """A part that lacks a column, or adds one (an `id` column in one export only), used to be scored: its records
+    carried `id` where the others carried `row`. Now exit 2 naming the part and the columns, before a cluster starts."""
+    import polars as pl
+
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    pl.DataFrame({"x1": [0.1, 0.2], "kind": ["a", "b"]}).write_parquet(parts / "a.parquet")
+    pl.DataFrame({"kind": ["b", "a"], "x1": [0.3, 0.4]}).write_parquet(parts / "b.parquet")  # same columns, other order
+    pl.DataFrame({"id": ["u", "v"], "x1": [0.5, 0.6]}).write_parquet(parts / "c.parquet")
+    assert main(["predict", "finance.risk", "--input", str(parts), "--option", "engine=dask"]) == 2
+    assert "c.parquet lacks kind; adds id, compared with a.parquet" in capsys.readouterr().err
+
+
 def test_ids_over_parts_are_checked_as_the_local_path_checks_them():
     from core.distributed import _check_part_ids
 
