@@ -361,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_:
         return int(exit_.code or 0)
     installing = threading.current_thread() is threading.main_thread()  # signal handlers live in the main thread
-    previous = _on_terminate(_terminated) if installing else None
+    previous = unwind_on_sigterm() if installing else None
     try:
         with reader_options(**_reader_options(args)):
             return _run(args)
@@ -379,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
         return 143 if terminated else 130
     finally:
         if installing:
-            _on_terminate(previous if previous is not None else signal.SIG_DFL)
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 def _json_error(args: argparse.Namespace, error: Exception) -> None:
@@ -397,9 +397,10 @@ def _terminated(signum: int, frame: Any) -> None:
     raise Terminated()
 
 
-def _on_terminate(handler: Any) -> Any:
-    """Install `handler` for SIGTERM; returns the one it replaces."""
-    return signal.signal(signal.SIGTERM, handler)
+def unwind_on_sigterm() -> Any:
+    """Make SIGTERM raise `Terminated` where the program stands (the CLI, and the job runner that `cancel_job` stops);
+    returns the handler it replaces. By default the process just died, leaving its temp files and locks."""
+    return signal.signal(signal.SIGTERM, _terminated)
 
 
 if __name__ == "__main__":

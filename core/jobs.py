@@ -431,15 +431,8 @@ def _run(job_id: str) -> int:
         lock.close()
 
 
-def _stop_on_sigterm() -> None:
-    """`cancel_job` sends SIGTERM: raise KeyboardInterrupt where the runner stands, so the training unwinds as from
-    Ctrl-C (its output lock and an empty run folder go, a checkpoint stays); by default the process just died."""
-    def stop(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt("cancelled")
-
-    signal.signal(signal.SIGTERM, stop)
-
-
 if __name__ == "__main__":
-    _stop_on_sigterm()
+    from core.cli import unwind_on_sigterm
+
+    unwind_on_sigterm()  # cancel_job sends SIGTERM: the training unwinds as from Ctrl-C (lock and empty run folder go)
     sys.exit(_run(sys.argv[1]))
