@@ -383,6 +383,7 @@ class RiskScorer(TaskModel):
     def load_folder(cls, folder: Path, device: str = "auto", **options: Any) -> "RiskScorer":
         card = read_card(folder, task=cls.task)
         _check_card(folder, card)
+        calibrator = _calibrator_state(folder, card)
         model = cls()
         model.schema_ = card["features"]
         family = card.get("family")
@@ -398,7 +399,7 @@ class RiskScorer(TaskModel):
             model.family_ = BlendFamily.load(folder, model.schema_, _blend_weights(card))
         else:
             raise InputError(f"{folder}: unknown risk model family {family!r} in card.json")
-        model.calibrator_ = Calibrator(json.loads((folder / "calibrator.json").read_text(encoding="utf-8")))
+        model.calibrator_ = Calibrator(calibrator)
         model.config = _config_from_dict(card.get("config", {}))
         model.card_ = {k: v for k, v in card.items() if k not in {"files", "format_version", "created", "library_versions"}}
         return model
@@ -1192,7 +1193,7 @@ class RiskScorer(TaskModel):
 
     def write_weights(self, folder: Path) -> None:
         self.family_.save(folder)
-        (folder / "calibrator.json").write_text(json.dumps(self.calibrator_.state), encoding="utf-8")
+        (folder / CALIBRATOR_FILE).write_text(json.dumps(self.calibrator_.state), encoding="utf-8")
         (folder / ENCODING_FILE).write_text(json.dumps(_encoding(self.card_), indent=1), encoding="utf-8")
 
 
@@ -1222,6 +1223,7 @@ def load(source: str | Path | None = None) -> RiskScorer:
     return RiskScorer.load(source)
 
 
+CALIBRATOR_FILE = "calibrator.json"  # the PD calibrator over the family's log-odds: its method and fitted state
 ENCODING_FILE = "encoding.json"  # how the weights read the data: the target's labels, feature names, kinds, categories
 FAMILY_FILES = {"gbm": ("model.txt",), "scorecard": ("scorecard.json",), "logistic": ("logistic.json",),
                 "forest": ("forest.json", "forest.safetensors")}
@@ -1272,6 +1274,23 @@ def _check_card(folder: Path, card: dict[str, Any]) -> None:
                 f.get("kind") == "categorical" and isinstance(f.get("categories"), list))) for f in features):
         raise damaged_card(folder, "features must be a list of {name, kind: numeric | categorical (with its categories)}")
     _check_card_against_weights(folder, card, sorted(expected))
+
+
+def _calibrator_state(folder: Path, card: dict[str, Any]) -> dict[str, Any]:
+    """The PD calibrator the folder holds (calibrator.json, hashed with the weights; none without the file), which the
+    card's `calibration.method` must name: "none" (a scorecard's "none (logistic scorecard PD)") for a calibrator of
+    none, else its method. An edited method (none beside a fitted calibrator, isotonic beside a Platt one) loaded and
+    was ignored."""
+    state = recorded_beside(folder, card, CALIBRATOR_FILE)
+    if state is None:  # save has always written one; a folder without it holds no calibrator
+        state = {"method": "none"}
+    held = state.get("method")
+    method = (card.get("calibration") or {}).get("method") if isinstance(card.get("calibration"), dict) else None
+    named = method.split(" ", 1)[0] if isinstance(method, str) else None  # "none (logistic scorecard PD)": none
+    if named != held or (held != "none" and method != held):
+        beside = f"{CALIBRATOR_FILE} ({held})" if CALIBRATOR_FILE in (card.get("files") or {}) else f"no {CALIBRATOR_FILE}"
+        raise damaged_card(folder, f"calibration.method {method!r} does not match the calibrator beside it ({beside})")
+    return state
 
 
 def _check_blend(folder: Path, blend: Any) -> None:

@@ -370,3 +370,72 @@ def test_a_blend_edited_consistently_is_refused_where_encoding_json_records_it(s
     with pytest.raises(UnsafeArtifactError, match="card.json's blend shares, scales and effective weights do not match "
                                                   "the weights in encoding.json"):
         RiskScorer.load(edited)
+
+
+def _without_calibrator(folder):
+    card = json.loads((folder / "card.json").read_text())
+    del card["files"]["calibrator.json"]
+    (folder / "calibrator.json").unlink()
+    (folder / "card.json").write_text(json.dumps(card))
+
+
+CALIBRATION_EDITS = {  # (family, the edit, the calibrator beside it as the refusal names it)
+    "none beside a fitted calibrator": ("gbm", lambda c: c["calibration"].update(method="none"), "calibrator.json (platt)"),
+    "another method": ("gbm", lambda c: c["calibration"].update(method="isotonic"), "calibrator.json (platt)"),
+    "a method with words after it": ("gbm", lambda c: c["calibration"].update(method="platt (edited)"), "calibrator.json (platt)"),
+    "the record dropped": ("gbm", lambda c: c.pop("calibration"), "calibrator.json (platt)"),
+    "a method for the scorecard": ("scorecard", lambda c: c["calibration"].update(method="platt"), "calibrator.json (none)"),
+    "a method without its file": ("gbm", _without_calibrator, "no calibrator.json"),
+}
+
+
+@pytest.mark.parametrize("edit", sorted(CALIBRATION_EDITS))
+def test_a_calibration_method_the_folder_does_not_hold_is_refused(saved_families, tmp_path, edit):
+    """calibration.method against calibrator.json: set to none beside a Platt calibrator, to isotonic, or to platt with
+    no calibrator.json, the card loaded and its method was ignored."""
+    import shutil
+
+    from core.errors import UnsafeArtifactError
+
+    family, change, beside = CALIBRATION_EDITS[edit]
+    edited = shutil.copytree(saved_families[family], tmp_path / "edited")
+    if change is _without_calibrator:
+        change(edited)
+    else:
+        card = json.loads((edited / "card.json").read_text())
+        change(card)
+        (edited / "card.json").write_text(json.dumps(card))
+    with pytest.raises(UnsafeArtifactError, match="card.json's calibration.method") as refused:
+        RiskScorer.load(edited)
+    advice = str(damaged_card(edited, "")).split("card.json's ")[1]
+    assert str(refused.value).endswith(f"does not match the calibrator beside it ({beside}){advice}")
+
+
+def test_a_scorecard_without_a_calibrator_file_agrees_with_its_card(saved_families, tmp_path):
+    """The scorecard's card says "none (logistic scorecard PD)": a folder without calibrator.json holds just that."""
+    import shutil
+
+    edited = shutil.copytree(saved_families["scorecard"], tmp_path / "edited")
+    _without_calibrator(edited)
+    assert RiskScorer.load(edited).predict([applicant()]) == RiskScorer.load(saved_families["scorecard"]).predict([applicant()])
+
+
+def test_every_saved_calibration_loads_as_saved(saved_families, saved_blend, gbm_model, tmp_path):
+    """What save writes (platt, the scorecard's none, isotonic) loads and scores as the model that saved it."""
+    import copy
+
+    from finance._risk_models import Calibrator, _fit_isotonic
+
+    isotonic = copy.copy(gbm_model)
+    margin = np.linspace(-3, 3, 200)
+    defaults = (np.random.default_rng(0).uniform(size=200) < 1 / (1 + np.exp(-margin))).astype(int)
+    isotonic.calibrator_ = Calibrator(_fit_isotonic(margin, defaults))
+    isotonic.card_ = {**gbm_model.card_, "calibration": {**gbm_model.card_["calibration"], "method": "isotonic"}}
+    folders = {**saved_families, "blend": saved_blend, "isotonic": isotonic.save(tmp_path / "isotonic")}
+    methods = {}
+    for name, folder in folders.items():
+        loaded = RiskScorer.load(folder)
+        methods[name] = loaded.card["calibration"]["method"]
+        assert loaded.calibrator_.state == json.loads((folder / "calibrator.json").read_text())
+    assert methods["scorecard"].startswith("none") and methods["gbm"] == "platt" and methods["isotonic"] == "isotonic"
+    assert RiskScorer.load(folders["isotonic"]).predict([applicant()]) == isotonic.predict([applicant()])
