@@ -22,7 +22,7 @@ from core.errors import InputError
 __all__ = [
     "MedicalImage", "WINDOW_PRESETS", "read_medical", "read_dicom", "read_dicom_series", "read_nifti", "read_picture",
     "apply_window", "to_uint8", "anonymize_dataset", "export_dicom", "write_nifti", "IDENTIFYING_TAGS",
-    "MEDICAL_SUFFIXES", "is_medical_file",
+    "MEDICAL_SUFFIXES", "is_medical_file", "is_dicom_file",
 ]
 
 # (center, width) in Hounsfield units; the usual radiology presets.
@@ -84,6 +84,24 @@ def is_medical_file(path: str | Path) -> bool:
     return name.endswith((".nii", ".nii.gz", ".dcm", ".dicom")) or Path(name).suffix in MEDICAL_SUFFIXES - {".gz"}
 
 
+def is_dicom_file(path: str | Path) -> bool:
+    """True for a `.dcm`/`.dicom` file, one with the `DICM` marker at byte 128, or a suffix-less file pydicom reads
+    as DICOM without that preamble; a suffix-less file that is none of these (a README) is not one."""
+    path = Path(path)
+    if path.suffix.lower() in {".dcm", ".dicom"}:
+        return True
+    head = _head(path, 132)
+    if len(head) >= 132 and head[128:132] == b"DICM":
+        return True
+    if path.suffix or not head:
+        return False
+    try:
+        _read_dataset(path)
+    except InputError:
+        return False
+    return True
+
+
 def _head(path: Path, size: int = 512) -> bytes:
     with open(path, "rb") as handle:
         return handle.read(size)
@@ -118,7 +136,8 @@ def read_medical(source: Any, **options: Any) -> MedicalImage:
     if path.stat().st_size == 0:
         raise InputError(f"{path.name} is empty (0 bytes)")
     head = _head(path, 512)
-    kind = sniff_kind(head)
+    # the DICM marker first, as for bytes: a DICOM preamble may itself be another format's header (DICOM-TIFF)
+    kind = "dicom" if head[128:132] == b"DICM" else sniff_kind(head)
     name = path.name.lower()
     if kind == "gzip" or name.endswith((".nii", ".nii.gz")) or kind == "nifti":
         return read_nifti(path)
@@ -185,7 +204,7 @@ def _from_array(array: np.ndarray) -> MedicalImage:
     array = np.asarray(array)
     if array.ndim == 3 and array.shape[-1] == 1:
         array = array[..., 0]  # (H, W, 1): one grey channel, not H slices of W x 1 pixels
-    if array.ndim == 3 and array.shape[-1] in (3, 4) and array.shape[0] > 4:
+    if array.ndim == 3 and array.shape[-1] in (3, 4) and _is_colour(array):
         array = array[..., :3].mean(axis=-1)  # (H, W, C) colour picture -> grey
     if array.ndim not in (2, 3) or array.size == 0 or min(array.shape) == 0:
         raise InputError(f"an image must be 2D (H, W) or a 3D volume (Z, H, W); got shape {array.shape}")
@@ -195,6 +214,22 @@ def _from_array(array: np.ndarray) -> MedicalImage:
     if not np.isfinite(array).all():
         raise InputError("the image holds NaN or infinite values; fix or mask them before segmenting")
     return MedicalImage(array, (1.0,) * array.ndim, source="array")
+
+
+def _is_colour(array: np.ndarray) -> bool:
+    """Whether a 3D array whose last axis is 3 or 4 is an (H, W, RGB[A]) picture rather than a (Z, H, W) volume.
+    Over 4 rows it is a picture (a volume 3-4 voxels wide is implausible), as is uint8 (pixels, not intensities);
+    a non-uint8 array of 1-4 rows may be either (a short colour strip, or a few slices 3-4 voxels wide): refused.
+
+    >>> _is_colour(np.zeros((3, 9, 3), np.uint8)), _is_colour(np.zeros((9, 9, 3)))
+    (True, True)
+    """
+    if array.shape[0] > 4 or array.dtype == np.uint8:
+        return True
+    raise InputError(f"an array of shape {array.shape} ({array.dtype}) could be a colour image (H, W, "
+                     f"{array.shape[-1]}) or a volume of {array.shape[0]} slices {array.shape[-1]} voxels wide; "
+                     "pass a colour image as uint8 pixels or a PIL image, a grey image as (H, W), or a volume as "
+                     "a NIfTI file or DICOM series")
 
 
 def read_picture(path: str | Path) -> MedicalImage:
@@ -328,8 +363,7 @@ def read_dicom_series(folder: str | Path) -> MedicalImage:
     files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
     slices = []
     for file in files:
-        head = _head(file, 132)
-        if len(head) >= 132 and head[128:132] == b"DICM" or file.suffix.lower() in {".dcm", ".dicom"}:
+        if is_dicom_file(file):
             dataset = _read_dataset(file)
             if "PixelData" in dataset:
                 slices.append((file, dataset))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -476,9 +477,10 @@ class Segmenter(TaskModel):
         """A file (image, DICOM, NIfTI), a DICOM series folder, or a folder of such files, searched recursively as
         vision and medical.classification do (hidden files and folders skipped). One rule for every folder, the given
         one and each below it: a folder whose own files are all `.dcm` or suffix-less is one DICOM series, one input
-        (read with what lies below it, as `read_dicom_series` does); any other folder contributes each image, DICOM
+        (read with what lies below it, as `read_dicom_series` does), once its suffix-less files that are not DICOM
+        are skipped with a warning (a folder of only those is no series); any other folder contributes each image, DICOM
         or NIfTI file it holds, and its subfolders are looked at the same way."""
-        from medical.io import is_medical_file
+        from medical.io import is_dicom_file, is_medical_file
 
         path = require_path(path, "image, volume or folder")
         if path.is_file():
@@ -490,8 +492,14 @@ class Segmenter(TaskModel):
             entries = sorted(p for p in folder.iterdir() if not is_hidden(p, path))
             files = [p for p in entries if p.is_file()]
             if files and all(p.suffix.lower() in {".dcm", ""} for p in files):
-                chosen.append(folder)  # one DICOM series
-                continue
+                # a suffix-less file may be a scanner's DICOM slice or a README: only DICOM makes a series
+                strays = [p for p in files if not p.suffix and not is_dicom_file(p)]
+                if strays:
+                    warnings.warn(f"skipped {', '.join(str(p) for p in strays)}: no suffix and not a DICOM file (no "
+                                  "DICM marker at byte 128, pydicom cannot read it)")
+                if len(strays) < len(files):
+                    chosen.append(folder)  # one DICOM series
+                    continue
             chosen.extend(p for p in files if is_medical_file(p))
             folders.extend(p for p in entries if p.is_dir())
         if not chosen:
@@ -627,8 +635,6 @@ class Segmenter(TaskModel):
             dice.append(dice_metric(y_pred, y_true)[0].numpy())
             iou.append(iou_metric(y_pred, y_true)[0].numpy())
             if hausdorff:
-                import warnings
-
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # empty prediction/ground truth -> nan/inf, reported as missing
                     values = hd_metric(y_pred, y_true, spacing=list(spacing)[: mask_true.ndim])[0].numpy()

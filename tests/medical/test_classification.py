@@ -397,3 +397,15 @@ def test_a_card_that_contradicts_what_runs_is_refused_naming_the_field(tmp_path)
     # a card with no positive_label (a model saved untrained) still loads
     assert MedicalClassifier.load(edited("none", "positive_label", None), device="cpu").label_names_ == [
         "lesion", "no_lesion"]
+
+
+@pytest.mark.parametrize("rows", [3, 4])
+def test_a_short_colour_strip_is_one_picture_and_an_ambiguous_float_one_is_refused(rows):
+    """(3, W, 3) uint8 pixels were read as a volume and classified by its middle 'slice', a 20 x 3 column."""
+    from medical.classification import prepare_image
+
+    strip = (np.random.default_rng(0).random((rows, 20, 3)) * 255).astype(np.uint8)
+    square, image = prepare_image(strip, 8)
+    assert image.array.shape == (rows, 20) and not image.is_volume and square.shape == (8, 8)
+    with pytest.raises(InputError, match="colour image .* or a volume"):
+        prepare_image(strip.astype(np.float32), 8)

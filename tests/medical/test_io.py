@@ -147,3 +147,27 @@ def test_bytes_open_files_and_pil_images_are_one_encoded_file(tmp_path):
         io.read_medical(b"")
     with open(tmp_path / "v.nii") as text, pytest.raises(InputError, match="binary mode"):
         io.read_medical(text)
+
+
+def test_a_colour_image_of_four_rows_or_fewer_is_a_picture_not_a_volume():
+    """(3, W, 3) and (4, W, 3) uint8 pixels were read as volumes of 3-4 slices 3 pixels wide."""
+    for rows, channels in ((1, 3), (3, 3), (4, 3), (4, 4)):
+        pixels = (np.random.default_rng(rows).random((rows, 7, channels)) * 255).astype(np.uint8)
+        image = io.read_medical(pixels)
+        assert image.array.shape == (rows, 7) and not image.is_volume
+        assert np.allclose(image.array, pixels[..., :3].mean(axis=-1))
+    assert io.read_medical(np.zeros((9, 7, 3))).array.shape == (9, 7)  # over 4 rows: colour, as before
+    assert io.read_medical(np.zeros((3, 6, 5))).array.shape == (3, 6, 5)  # a volume stays one
+    assert io.read_medical(np.zeros((3, 64, 64), np.float32)).is_volume  # channel-first-like (C, H, W) too
+    with pytest.raises(InputError, match=r"could be a colour image \(H, W, 3\) or a volume of 3 slices.*uint8"):
+        io.read_medical(np.zeros((3, 7, 3), np.float32))
+
+
+def test_a_suffixless_file_is_dicom_only_when_it_reads_as_dicom(tmp_path):
+    """A README in a series folder counted by name (no suffix) as a DICOM slice."""
+    import shutil
+
+    (tmp_path / "README").write_text("not a scan\n" * 20)
+    shutil.copy(get_testdata_file("CT_small.dcm"), tmp_path / "IM0001")
+    assert io.is_dicom_file(tmp_path / "IM0001") and not io.is_dicom_file(tmp_path / "README")
+    assert io.read_medical(tmp_path).array.shape == io.read_medical(tmp_path / "IM0001").array.shape

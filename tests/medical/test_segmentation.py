@@ -411,3 +411,32 @@ def test_a_card_whose_preprocessing_is_not_what_runs_is_refused(tmp_path):
         card["preprocessing"].pop(key)
     (copy / "card.json").write_text(json.dumps(card))
     assert Segmenter.load(copy, device="cpu").card["preprocessing"]["roi_size"] == [64, 64]
+
+
+def test_a_folder_of_only_a_suffixless_file_that_is_not_dicom_is_no_series(tmp_path):
+    """seg/notes/README (no DICM marker, not DICOM) was taken as a DICOM series, one input that failed later."""
+    import shutil
+
+    from pydicom.data import get_testdata_file
+
+    image, _ = disc_pair(3, 24)
+    Image.fromarray(image).save(tmp_path / "x.png")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "README").write_text("scans from the March batch\n" * 20)
+    with pytest.warns(UserWarning, match="README: no suffix and not a DICOM file"):
+        assert Segmenter.read_inputs(tmp_path) == [tmp_path / "x.png"]
+    with pytest.warns(UserWarning, match="README"), pytest.raises(InputError, match="no images, DICOM or NIfTI"):
+        Segmenter.read_inputs(tmp_path / "notes")
+    shutil.copy(get_testdata_file("CT_small.dcm"), tmp_path / "notes" / "IM0001")  # a series beside a stray README
+    with pytest.warns(UserWarning, match="README"):
+        assert Segmenter.read_inputs(tmp_path) == [tmp_path / "notes", tmp_path / "x.png"]
+
+
+@pytest.mark.parametrize("rows", [3, 4])
+def test_a_short_colour_strip_is_one_picture_and_an_ambiguous_float_one_is_refused(rows):
+    """(3, W, 3) uint8 pixels were read as a volume of 3 slices 3 pixels wide."""
+    strip = (np.random.default_rng(0).random((rows, 20, 3)) * 255).astype(np.uint8)
+    record = tiny().predict(strip)[0]
+    assert list(record["shape"]) == [rows, 20]
+    with pytest.raises(InputError, match="colour image .* or a volume"):
+        tiny().segment(strip.astype(np.float32))
