@@ -924,12 +924,12 @@ class RiskScorer(TaskModel):
         import polars as pl
 
         empty = pl.Series("warnings", [[]], dtype=pl.List(pl.String))
-        used = self.family_.used_features()  # a blend: those some member uses
-        if not any(f["kind"] == "categorical" and f["name"] in used for f in self.schema_):
+        scored = self._scored_categorical()
+        if not scored:
             return empty.new_from_index(0, rows)
         values, unseen = unseen_categories(arrays, self.schema_)
         counts = unseen.sum().row(0, named=True)
-        found = [f for f in self.schema_ if counts.get(f["name"]) and f["name"] in used]  # in schema order
+        found = [f for f in scored if counts[f["name"]]]  # in schema order
         if not found:
             return empty.new_from_index(0, rows)
         affected = np.flatnonzero(unseen.select(pl.any_horizontal([f["name"] for f in found])).to_series().to_numpy())
@@ -944,6 +944,13 @@ class RiskScorer(TaskModel):
         position = np.full(rows, len(affected), dtype=np.int64)  # rows without a warning take the empty list at the end
         position[affected] = np.arange(len(affected))
         return pl.concat([messages, empty]).gather(position).alias("warnings")
+
+    def _scored_categorical(self) -> list[dict[str, Any]]:
+        """The categorical features (in schema order) whose unseen values are reported, by predict's warnings and by
+        evaluate's and drift's count: those the model uses (a blend: some member), as a column no family splits on or
+        weighs cannot change the score."""
+        used = self.family_.used_features()
+        return [f for f in self.schema_ if f["kind"] == "categorical" and f["name"] in used]
 
     @staticmethod
     def _shown_name(feature: dict[str, Any]) -> str:
@@ -1123,8 +1130,8 @@ class RiskScorer(TaskModel):
 
     def drift(self, data: Any) -> dict[str, Any]:
         """Population stability of new applicants (no target needed): score PSI, a PSI table per feature (with, for a
-        categorical one, the rows holding a category not seen in training), the rows holding any such category and a
-        sentence on them (None when there are none).
+        categorical one, the rows holding a category not seen in training), the rows holding any such category in a
+        column the model uses (the columns predict warns about) and a sentence on them (None when there are none).
 
         PSI < 0.1 stable, 0.1-0.25 watch, > 0.25 shifted (the usual credit-risk reading).
         """
@@ -1140,12 +1147,14 @@ class RiskScorer(TaskModel):
             actual = np.bincount(np.searchsorted(profile["edges"], scores, side="right"), minlength=len(profile["edges"]) + 1) / len(scores)
             psi_score = population_stability(profile["shares"], actual.tolist())
         categorical = [f["name"] for f in self.schema_ if f["kind"] == "categorical"]
+        scored = [f["name"] for f in self._scored_categorical()]  # the rows and values reported: as predict warns
         counts, examples, affected = {}, {}, 0  # per categorical feature: rows with an unseen value, those values by count
         if categorical:
             values, unseen = unseen_categories(arrays, self.schema_)
             counts = unseen.sum().row(0, named=True)
-            affected = int(unseen.select(pl.any_horizontal(categorical)).to_series().sum())
-            for name in (n for n in categorical if counts[n]):
+            if scored:
+                affected = int(unseen.select(pl.any_horizontal(scored)).to_series().sum())
+            for name in (n for n in scored if counts[n]):
                 found = values[name].filter(unseen[name]).value_counts().sort(["count", name], descending=[True, False])
                 examples[name] = found.select(_shortened(pl.col(name)).alias(name))[name].to_list()
         table = sorted(({"feature": f["name"], "description": f["description"], "psi": round(psi_for(f, arrays[f["name"]]), 5),
@@ -1159,7 +1168,7 @@ class RiskScorer(TaskModel):
     def _unseen_summary(self, table: list[dict[str, Any]], examples: dict[str, list[str]], affected: int, rows: int) -> str:
         """One sentence: how many rows hold categories the model never saw, which (the commonest), how they were scored."""
         by_name = {f["name"]: f for f in self.schema_}
-        features = sorted((r for r in table if r["unseen_rows"]), key=lambda r: -r["unseen_rows"])
+        features = sorted((r for r in table if r["feature"] in examples), key=lambda r: -r["unseen_rows"])
         shown = "; ".join(f"{self._shown_name(by_name[r['feature']])}: "
                           f"{', '.join(repr(v) for v in examples[r['feature']][:3])}"
                           f"{', ...' if len(examples[r['feature']]) > 3 else ''} in {r['unseen_rows']:,} rows"

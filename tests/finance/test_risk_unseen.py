@@ -197,6 +197,27 @@ def test_no_warning_for_a_column_the_model_does_not_use():
         f"branch: 'west' {UNSEEN} as none of the training categories"]
 
 
+def test_evaluate_counts_unseen_categories_only_in_columns_the_model_uses():
+    """evaluate's and drift's "N rows hold a category not seen in training" counted `branch`, which the GBM never
+    splits on, while predict (rightly) warned of none of those rows: the count and sentence follow predict's rule; the
+    PSI table still says per column how many rows hold one."""
+    data = synthetic_applicants(300, seed=0).with_columns(
+        branch=pl.Series(["south" if i % 100 == 7 else "north" for i in range(300)]))
+    row = pl.int_range(pl.len())
+    shifted = data.with_columns(pl.when(row < 20).then(pl.lit("west")).otherwise(pl.col("branch")).alias("branch"),
+                                pl.when(row % 50 == 1).then(pl.lit("castle")).otherwise(pl.col("housing")).alias("housing"))
+    for family, rows, named in (("gbm", 6, ["housing"]), ("logistic", 20 + 5, ["branch", "housing"])):
+        model = RiskScorer().fit(data, config=fast(family=family))
+        warned = [w.split(":")[0] for r in model.predict(shifted.drop("default")) for w in r["warnings"]]
+        card = model.evaluate(shifted)
+        assert card["unseen_category_rows"] == rows == len({i for i, r in enumerate(model.predict(shifted.drop("default")))
+                                                            if r["warnings"]}), family
+        assert card["warning"].startswith(f"{rows} of 300 rows hold a category not seen in training")
+        assert sorted(set(warned)) == named and ("branch: 'west'" in card["warning"]) == ("branch" in named)
+        assert {r["feature"]: r["unseen_rows"] for r in card["psi_table"] if r["unseen_rows"]} == {"branch": 20, "housing": 6}
+        assert model.drift(shifted.drop("default"))["unseen_warning"] == card["warning"]
+
+
 def test_a_table_scored_three_times_keeps_every_round(gbm_model):
     table = pl.DataFrame([applicant(), applicant(purpose="crypto")])
     once = gbm_model.predict_frame(table)
