@@ -264,6 +264,7 @@ class SentimentModel(TaskModel):
                 raise card_mismatch(path, f"its labels {labels} differ from those in its config.json ({own}), which order the "
                                 "classifier's outputs")
             model = cls("classifier", labels, classifier=network, tokenizer=tokenizer, device=chosen, **options)
+        _check_pooling(path, kind, preprocessing)  # after the kind is checked against the files: it fixes the pooling
         limit = model.token_limit()
         length = model.max_length
         if isinstance(length, bool) or not isinstance(length, int) or length < 1 or (limit and length > limit):
@@ -619,7 +620,7 @@ class SentimentModel(TaskModel):
     # save() is core.TaskModel's: this card, then these weights, hashed and written atomically
     def save_card(self) -> dict[str, Any]:
         return {**self.card, "preprocessing": {"max_length": self.max_length, "detokenize": self.detokenize,
-                                               "pooling": "mean, L2-normalised" if self.kind == "embedding" else "model"}}
+                                               "pooling": POOLING[self.kind]}}
 
     def write_weights(self, folder: Path) -> None:
         """Classifier: save_pretrained (safetensors + tokenizer); embedding model: `encoder/` + `head.safetensors`."""
@@ -648,6 +649,25 @@ def _token_limit(config, tokenizer) -> int | None:
     if isinstance(tokenizer_limit, int) and 0 < tokenizer_limit < 1_000_000:  # unset: a huge sentinel
         limit = min(limit, tokenizer_limit) if limit else tokenizer_limit
     return int(limit) if limit else None
+
+
+# the pooling each kind runs, fixed by its code: an embedding model mean-pools its encoder (`mean_pool`), a classifier
+# pools inside its own network; a folder's kind is checked against its files, so its pooling follows from them
+POOLING = {"embedding": "mean, L2-normalised", "classifier": "model"}
+
+
+def _check_pooling(path: Path, kind: str, preprocessing: dict[str, Any]) -> None:
+    """A card's `preprocessing.pooling` against the pooling its kind runs (`POOLING`); no code reads the field, so an
+    edited one would describe a pooling that never runs. A card without it is not checked (save always writes it)."""
+    if "pooling" not in preprocessing:
+        return
+    pooling = preprocessing["pooling"]
+    if not isinstance(pooling, str) or pooling not in POOLING.values():
+        raise card_mismatch(path, f"its preprocessing.pooling {pooling!r} is not a pooling this version runs "
+                            f"({' or '.join(map(repr, POOLING.values()))})")
+    if pooling != POOLING[kind]:
+        raise card_mismatch(path, f"its preprocessing.pooling {pooling!r} is not what its {kind} weights run "
+                            f"({POOLING[kind]!r})")
 
 
 # the key save() writes into an embedding folder's encoder/config.json beside id2label: those names are the head's

@@ -574,6 +574,15 @@ def _edit_card(folder: Path, **changes) -> None:
     ({"kind": "classifier"}, "kind is 'classifier' but it lists no config.json"),
     ({"kind": "regressor"}, "kind is 'regressor'"),
     ({"preprocessing": {"max_length": 5000, "detokenize": True}}, "max_length 5000 is not a whole number of tokens from 1 to 128"),
+    # pooling is fixed by the kind (no code reads the field): a name that never runs, or another kind's, is refused
+    ({"preprocessing": {"max_length": 128, "detokenize": True, "pooling": "cls"}},
+     r"preprocessing.pooling 'cls' is not a pooling this version runs \('mean, L2-normalised' or 'model'\)"),
+    ({"preprocessing": {"max_length": 128, "detokenize": True, "pooling": ["mean"]}},
+     r"preprocessing.pooling \['mean'\] is not a pooling this version runs"),
+    ({"preprocessing": {"max_length": 128, "detokenize": True, "pooling": "model"}},
+     r"preprocessing.pooling 'model' is not what its embedding weights run \('mean, L2-normalised'\)"),
+    ({"preprocessing": {"max_length": 128, "detokenize": "yes", "pooling": "mean, L2-normalised"}},
+     "preprocessing.detokenize 'yes' is not true or false"),
     ({"labels": ["positive", "negative"]}, r"labels \['positive', 'negative'\] differ from those in its encoder/config.json"),
     # swapped and renamed: no name in common with id2label, so the check by shared names let these load mislabelled
     ({"labels": ["pos", "neg"]}, r"labels \['pos', 'neg'\] differ from those in its encoder/config.json"),
@@ -641,10 +650,30 @@ def test_a_classifier_card_that_does_not_match_its_weights_is_refused(tmp_path):
     assert SentimentModel.load(folder, device="cpu").labels_ == ["negative", "positive"]
     for changes, message in [({"labels": ["positive", "negative"]}, "differ from those in its config.json"),
                              ({"labels": ["negative", "positive", "neutral"]}, "classifier has 2 outputs"),
-                             ({"kind": "embedding", "labels": ["negative", "positive"]}, "lists no head.safetensors")]:
+                             ({"kind": "embedding", "labels": ["negative", "positive"]}, "lists no head.safetensors"),
+                             ({"kind": "classifier", "preprocessing": {"max_length": 128, "detokenize": True,
+                                                                       "pooling": "mean, L2-normalised"}},
+                              r"pooling 'mean, L2-normalised' is not what its classifier weights run \('model'\)")]:
         _edit_card(folder, **changes)
         with pytest.raises(UnsafeArtifactError, match=message):
             SentimentModel.load(folder, device="cpu")
+
+
+def test_the_card_s_preprocessing_says_what_a_loaded_model_runs(tmp_path):
+    """Saved folders round-trip with the pooling their kind runs; a card without pooling still loads; detokenize is
+    read from the card and run (the field is the setting, not a note beside it)."""
+    model, tokenizer = tiny_classifier()
+    folders = {"embedding": SentimentModel.from_encoder(tiny_encoder_dir(tmp_path / "enc"), device="cpu").save(tmp_path / "e"),
+               "classifier": SentimentModel.from_classifier(model, tokenizer, device="cpu").save(tmp_path / "c")}
+    for kind, pooling in (("embedding", "mean, L2-normalised"), ("classifier", "model")):
+        folder = folders[kind]
+        assert json.loads((folder / "card.json").read_text())["preprocessing"]["pooling"] == pooling
+        assert SentimentModel.load(folder, device="cpu").kind == kind
+        _edit_card(folder, preprocessing={"max_length": 64, "detokenize": False})  # no pooling recorded: not checked
+        loaded = SentimentModel.load(folder, device="cpu")
+        assert (loaded.max_length, loaded.detokenize) == (64, False)
+        assert loaded._prepare(["is n't it ?"]) == ["is n't it ?"]
+        assert loaded.save_card()["preprocessing"] == {"max_length": 64, "detokenize": False, "pooling": pooling}
 
 
 def test_max_length_beyond_the_encoder_positions_is_refused_before_training(tmp_path, classifier):
