@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from core.artifacts import check_model_dir, hash_frame, read_card
+from core.artifacts import card_mismatch, check_model_dir, hash_frame, read_card
 from core.config import config_to_dict
 from core.device import pick_device, seed_everything
 from core.errors import InputError, ModelNotFoundError
@@ -92,6 +92,25 @@ def _apertium_mode(source_lang: str, target_lang: str) -> str:
     return mode_for(to_iso3(source_lang), to_iso3(target_lang), apertium_install_hint(source_lang, target_lang))
 
 
+def _check_apertium_mode(path: Path, card: dict[str, Any]) -> None:
+    """An Apertium card's `apertium_mode` against the mode its own pair runs: load picks the mode from
+    source_lang/target_lang (`mode_for`: ISO 639-3 codes joined by "-"), never from this field, so an edited one
+    would name a program that does not run; refused (`UnsafeArtifactError`). A card without it is not checked."""
+    if "apertium_mode" not in card:
+        return
+    recorded, pair = card["apertium_mode"], (card.get("source_lang"), card.get("target_lang"))
+    try:
+        codes = [to_iso3(code) if isinstance(code, str) else None for code in pair]
+    except InputError:
+        codes = [None]
+    if None in codes:
+        raise card_mismatch(path, f"its source_lang/target_lang {pair[0]!r}/{pair[1]!r} are not language codes")
+    runs = "-".join(codes)
+    if recorded != runs:
+        raise card_mismatch(path, f"its apertium_mode {recorded!r} is not the mode its pair {pair[0]}->{pair[1]} runs "
+                            f"({runs!r}); the mode follows from source_lang and target_lang")
+
+
 def _with_languages(items: Any, source: str | None, target: str | None, path: Path | None = None) -> Any:
     """Inputs as they are, or, with --source/--target, dicts that carry the languages to `predict`, so it translates
     the pair asked for; the ids and error records stay with them. Without --source, a file named `name.<lang>` gives
@@ -166,6 +185,7 @@ class Translator(TaskModel):
         if (path / "card.json").is_file():
             card = read_card(path, task=cls.task)
             if card.get("backend") == "apertium":
+                _check_apertium_mode(path, card)
                 return cls._from_apertium(source_lang or card["source_lang"], target_lang or card["target_lang"], device)
             return cls._from_seq2seq(path, device, source_lang, target_lang, card=card)
         if not (path / "config.json").is_file():

@@ -608,3 +608,37 @@ def test_a_text_file_refuses_column_flags_it_has_no_columns_for(tmp_path):
         list(Translator.read_input_batches(path, column="text"))
     (tmp_path / "t.csv").write_text("key,text\nk1,I like cats.\n", encoding="utf-8")
     assert Translator.read_inputs(tmp_path / "t.csv", id="key").ids == [{"id": "k1"}]  # a table's --id still works
+
+
+def test_an_apertium_card_whose_mode_disagrees_with_its_pair_is_refused(tmp_path):
+    """Load picks the Apertium mode from the card's source_lang/target_lang, never from apertium_mode: an edited mode
+    (spa-eng on an en->es card) used to load and run eng-spa while the card named another program."""
+    from core.errors import UnsafeArtifactError
+
+    model = Translator("en", "es", device="cpu")
+    model.engine_, model.name_ = _apertium.ApertiumEngine("eng-spa"), "apertium:eng-spa"  # no Apertium run to save
+    folder = model.save(tmp_path / "apertium")
+    saved = json.loads((folder / "card.json").read_text())
+    assert saved["apertium_mode"] == "eng-spa"
+
+    def edited(**changes) -> Path:
+        (folder / "card.json").write_text(json.dumps({**saved, **changes}))
+        return folder
+
+    for changes, message in [({"apertium_mode": "spa-eng"}, r"its apertium_mode 'spa-eng' is not the mode its pair "
+                                                             r"en->es runs \('eng-spa'\)"),
+                             ({"apertium_mode": "eng-spa_US"}, "its apertium_mode 'eng-spa_US' is not the mode"),
+                             ({"apertium_mode": None}, "its apertium_mode None is not the mode"),
+                             ({"source_lang": "es", "target_lang": "en"}, r"its apertium_mode 'eng-spa' is not the mode its pair es->en"),
+                             ({"source_lang": "x1"}, "its source_lang/target_lang 'x1'/'es' are not language codes")]:
+        with pytest.raises(UnsafeArtifactError, match="card.json does not match the weights beside it: " + message):
+            Translator.load(edited(**changes), device="cpu")
+        with pytest.raises(UnsafeArtifactError, match=message):  # asking for another pair does not make the card true
+            Translator.load(edited(**changes), device="cpu", source_lang="es", target_lang="en")
+    if HAS_APERTIUM:
+        assert Translator.load(edited(), device="cpu").name_ == "apertium:eng-spa"
+        reversed_pair = Translator.load(edited(source_lang="es", target_lang="en", apertium_mode="spa-eng"), device="cpu")
+        assert reversed_pair.card["apertium_mode"] == "spa-eng"
+        unrecorded = {k: v for k, v in saved.items() if k != "apertium_mode"}  # a card without the field: not checked
+        (folder / "card.json").write_text(json.dumps(unrecorded))
+        assert Translator.load(folder, device="cpu").card["apertium_mode"] == "eng-spa"
