@@ -16,8 +16,8 @@ import numpy as np
 from core.errors import InputError
 
 __all__ = ["SAMPLE_RATE_HZ", "AUDIO_SUFFIXES", "load_audio", "decode_audio", "AudioTooLong", "stream_audio",
-           "audio_duration_seconds", "loudness", "audio_warnings", "to_mono", "resample", "is_audio_path", "wav_truncation",
-           "truncation_warning", "AudioBytes", "read_file_object", "is_array_and_rate"]
+           "audio_duration_seconds", "loudness", "audio_warnings", "silence_warning", "to_mono", "resample",
+           "is_audio_path", "wav_truncation", "truncation_warning", "AudioBytes", "read_file_object", "is_array_and_rate"]
 
 SAMPLE_RATE_HZ = 16_000  # every model sees 16 kHz mono float32 in [-1, 1]
 SOUNDFILE_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".au", ".opus", ".w64", ".caf"}
@@ -413,16 +413,30 @@ def truncation_warning(declared_s: float, present_s: float) -> str:
             "only the part present was transcribed (copy or export the file again)")
 
 
-def audio_warnings(samples: np.ndarray, sample_rate_hz: int = SAMPLE_RATE_HZ) -> list[str]:
-    """Human-readable warnings about silent, clipped or very short audio (empty list when fine).
+def silence_warning(from_microphone: bool = False) -> str:
+    """The warning for audio below `SILENCE_DBFS`, worded by its source: a microphone recording, or a file (or array).
+
+    >>> silence_warning(from_microphone=True)
+    'the recording is silent (RMS below -60 dBFS); check the microphone is connected and not muted'
+    """
+    if from_microphone:
+        return (f"the recording is silent (RMS below {SILENCE_DBFS:.0f} dBFS); check the microphone is connected and "
+                "not muted")
+    return (f"the audio is silent or nearly silent (RMS below {SILENCE_DBFS:.0f} dBFS); check the file is the "
+            "recording you meant")
+
+
+def audio_warnings(samples: np.ndarray, sample_rate_hz: int = SAMPLE_RATE_HZ, from_microphone: bool = False) -> list[str]:
+    """Human-readable warnings about silent, clipped or very short audio (empty list when fine); `from_microphone`:
+    the samples were just recorded live, so silence points at the microphone rather than at the file.
 
     >>> audio_warnings(np.zeros(16000, dtype=np.float32))
-    ['the audio is silent (RMS below -60 dBFS); check the microphone']
+    ['the audio is silent or nearly silent (RMS below -60 dBFS); check the file is the recording you meant']
     """
     level = loudness(samples)
     warnings = []
     if level["rms_dbfs"] < SILENCE_DBFS:
-        warnings.append(f"the audio is silent (RMS below {SILENCE_DBFS:.0f} dBFS); check the microphone")
+        warnings.append(silence_warning(from_microphone))
     elif level["clipped_fraction"] > 0.001:
         warnings.append(f"{level['clipped_fraction']:.1%} of samples are clipped; lower the recording gain")
     if len(samples) < 0.1 * sample_rate_hz:

@@ -26,7 +26,7 @@ from speech import _backends, _builtins
 from speech._data import read_speech_data
 from speech.audio import (AUDIO_SUFFIXES, MAX_LOAD_SECONDS, SAMPLE_RATE_HZ, AudioTooLong, audio_duration_seconds,
                           audio_warnings, decode_audio, is_array_and_rate, load_audio, read_file_object, resample,
-                          stream_audio, truncation_warning)
+                          silence_warning, stream_audio, truncation_warning)
 
 __all__ = ["SpeechRecognizer", "load", "normalize_text", "target_text", "language_code", "NORMALISATION"]
 
@@ -393,7 +393,7 @@ class SpeechRecognizer(TaskModel):
         return source, "transcribe", target
 
     def predict(self, inputs: Any, batch_size: int | None = None, source: str | None = None,
-                target: str | None = None, translator: str = "auto") -> list[dict[str, Any]]:
+                target: str | None = None, translator: str = "auto", from_microphone: bool = False) -> list[dict[str, Any]]:
         """Transcribe each input: `{"path" or "index", "text", "words": [{"word", "start_s", "end_s", "confidence"}],
         "language", "language_probability", "text_language", "duration_s", "warnings"}`, one record per input, in order;
         each names its input first (`core.protocols.with_ids`): the file `path` (a file object's name), a dict's `id`,
@@ -411,6 +411,9 @@ class SpeechRecognizer(TaskModel):
         speech -> English translation; "whisper" always uses Whisper's; "apertium" only Apertium. `translated_by` says
         which one made the text. Apertium keeps 2-3x more of the nouns than Whisper base's translation on synthetic
         Spanish (bench/results/speech.json).
+
+        `from_microphone=True` says the inputs were just recorded live (the dashboard's recorder): a silent one is then
+        worded as a microphone to check, not as a file that may be the wrong recording.
         """
         self._require_ready()
         if translator not in TRANSLATORS:
@@ -425,17 +428,17 @@ class SpeechRecognizer(TaskModel):
         inputs = _identified(_as_inputs(inputs), _table_ids(inputs))
         if target is None or translator == "whisper":
             options = {"language": language, "task": whisper_task} if language or whisper_task != "transcribe" else {}
-            records = self._records(inputs, batch_size, options)
+            records = self._records(inputs, batch_size, options, from_microphone)
             if whisper_task == "translate":
                 for record in records:
                     record["translated_by"] = "whisper"
         else:
-            records = self._records(inputs, batch_size, {"language": language} if language else {})
-            records = self._translate(inputs, records, batch_size, target, translator)
+            records = self._records(inputs, batch_size, {"language": language} if language else {}, from_microphone)
+            records = self._translate(inputs, records, batch_size, target, translator, from_microphone)
         return with_ids(inputs, records)
 
     def _translate(self, inputs: list[Any], records: list[dict[str, Any]], batch_size: int, target: str,
-                   translator: str) -> list[dict[str, Any]]:
+                   translator: str, from_microphone: bool = False) -> list[dict[str, Any]]:
         """Bring each transcript into `target`: Apertium for an installed pair, else Whisper's speech translation
         (target English, `translator="auto"`), else the transcript with a warning."""
         by_mode: dict[str, list[int]] = {}
@@ -457,14 +460,17 @@ class SpeechRecognizer(TaskModel):
                 records[index] = {**records[index], "transcript": records[index]["text"], "text": english,
                                   "text_language": target, "translated_by": f"apertium {mode}"}
         for heard, rows in by_language.items():
-            again = self._records([inputs[i] for i in rows], batch_size, {"language": heard, "task": "translate"})
+            again = self._records([inputs[i] for i in rows], batch_size, {"language": heard, "task": "translate"},
+                                  from_microphone)
             for index, record in zip(rows, again):
                 records[index] = {**record, "language_probability": records[index]["language_probability"],
                                   "transcript": records[index]["text"], "translated_by": "whisper"}
         return records
 
-    def _records(self, inputs: list[Any], batch_size: int, options: dict[str, Any]) -> list[dict[str, Any]]:
-        """One record per input, decoded with the Whisper `options` (language, task)."""
+    def _records(self, inputs: list[Any], batch_size: int, options: dict[str, Any],
+                 from_microphone: bool = False) -> list[dict[str, Any]]:
+        """One record per input, decoded with the Whisper `options` (language, task); `from_microphone` words the
+        silence warning."""
         window = self.backend_.chunk_seconds
         records: list[dict[str, Any] | None] = [None] * len(inputs)
         pieces: list[tuple[int, float, np.ndarray]] = []  # (input index, offset seconds, samples)
@@ -479,7 +485,8 @@ class SpeechRecognizer(TaskModel):
                 streamed[index] = long.truncation
                 continue
             records[index] = {"duration_s": round(len(samples) / SAMPLE_RATE_HZ, 3),
-                              "warnings": [*([truncation_warning(*cut)] if cut else []), *audio_warnings(samples)]}
+                              "warnings": [*([truncation_warning(*cut)] if cut else []),
+                                           *audio_warnings(samples, from_microphone=from_microphone)]}
             step = int(window * SAMPLE_RATE_HZ)
             for start in range(0, len(samples), step):
                 pieces.append((index, start / SAMPLE_RATE_HZ, samples[start:start + step]))
@@ -513,7 +520,7 @@ class SpeechRecognizer(TaskModel):
             offset += len(block) / SAMPLE_RATE_HZ
         warnings = [truncation_warning(*cut)] if cut else []
         if count and 10 * np.log10(max(squares / count, 1e-20)) < -60:
-            warnings.append("the audio is silent (RMS below -60 dBFS); check the microphone")
+            warnings.append(silence_warning())  # streamed: a long file, never a live recording
         if count and clipped / count > 0.001:
             warnings.append(f"{clipped / count:.1%} of samples are clipped; lower the recording gain")
         return {**_join(parts), "duration_s": round(offset, 3), "warnings": warnings}

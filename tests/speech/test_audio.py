@@ -83,6 +83,8 @@ def test_bytes_file_objects_arrays_and_tuples(tmp_path):
 
 def test_warnings_for_silence_and_clipping():
     assert "silent" in audio_warnings(np.zeros(16_000, dtype=np.float32))[0]
+    assert "microphone" not in audio_warnings(np.zeros(16_000, dtype=np.float32))[0]  # a file: its wording, not the mic's
+    assert "microphone" in audio_warnings(np.zeros(16_000, dtype=np.float32), from_microphone=True)[0]
     assert "clipped" in audio_warnings(np.ones(16_000, dtype=np.float32))[0]
     assert audio_warnings(tone(1.0)) == []
 

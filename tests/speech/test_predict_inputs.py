@@ -349,3 +349,18 @@ def test_predict_frame_falls_back_to_a_path_column_as_predict_does(model, clip):
     assert both["text"].to_list() == ["1.5 s"]  # "audio" first, as predict reads it
     with pytest.raises(InputError, match="no 'audio' column .* nor a 'path' column; it has: file"):
         model.predict_frame(pl.DataFrame({"file": [str(clip)]}))
+
+
+def test_the_silence_warning_names_the_microphone_only_for_a_live_recording(model, tmp_path, monkeypatch):
+    """A silent upload was told to 'check the microphone'."""
+    import numpy as np
+
+    silent = str(write_wav(tmp_path / "silent.wav", np.zeros(16_000, dtype=np.float32)))
+    from_file = model.predict(silent)[0]["warnings"]
+    assert from_file == ["the audio is silent or nearly silent (RMS below -60 dBFS); check the file is the recording "
+                         "you meant"]
+    live = model.predict(Path(silent).read_bytes(), from_microphone=True)[0]["warnings"]
+    assert live == ["the recording is silent (RMS below -60 dBFS); check the microphone is connected and not muted"]
+    monkeypatch.setattr(recognition, "LONG_AUDIO_SECONDS", 0.5)  # a long file is streamed: worded as a file too
+    assert model.predict(silent)[0]["warnings"] == from_file
+    assert not any("microphone" in w for w in model.predict(np.zeros(16_000, dtype=np.float32))[0]["warnings"])
