@@ -92,6 +92,10 @@ def predict_tab(model) -> None:
         frame = common.run_safely(sample_applicants, model)
     if frame is None:
         return
+    target = model.card.get("target")
+    if target in frame.columns:  # scored, then evaluated against it: its labels may mean default another way
+        values = frame[target].drop_nulls().unique(maintain_order=True).sort().to_list()
+        chosen = default_value_choice(model, values, f"{TASK}-predict")
     with st.spinner(f"Scoring {frame.height:,} applicants…"):
         scored = common.run_safely(model.predict_frame, frame)
     if scored is None:
@@ -100,12 +104,18 @@ def predict_tab(model) -> None:
     common.prediction_table(scored, "applicants", shown=500)
     st.download_button("Download scored table (CSV)", common.csv_bytes(scored), file_name="scored.csv",
                        mime="text/csv", key="risk-download")
-    target = model.card.get("target")
     if target in frame.columns:
         from finance.risk import RiskData
 
+        def evaluate():
+            try:
+                return model.evaluate(RiskData(frame, target), **chosen)
+            except InputError as error:  # the page's wording names the Evaluate tab's box; this tab has its own
+                shown = common.page_message(str(error)).replace(" on the Evaluate tab", " on this tab")
+                raise InputError(shown) from error
+
         with st.spinner("Evaluating against the target column…"):
-            card = common.run_safely(model.evaluate, RiskData(frame, target))
+            card = common.run_safely(evaluate)
         if card is not None:
             draw_evaluation(card)
     else:
@@ -142,13 +152,14 @@ def target_values(path, **options) -> list:
     return [] if data.target is None else data.frame[data.target].unique(maintain_order=True).sort(nulls_last=True).to_list()
 
 
-def default_value_choice(model, path, options: dict, key: str) -> dict:
-    """The Evaluate tab's 'Value that means default' box for an uploaded table: its target's values, after 'automatic'
-    (the model's own labels); the chosen one is passed as positive_label (e.g. 1 where the model says bad/good)."""
+def default_value_choice(model, values: list, key: str) -> dict:
+    """The 'Value that means default' box (Evaluate and Predict tabs, each with its `key`) for labelled applicants: the
+    target's `values`, after 'automatic' (the model's own labels); the chosen one is passed as positive_label (e.g. 1
+    where the model says bad/good)."""
     labels = model.card.get("label_map") or {}
     automatic = f"automatic (the model's labels: {labels.get('positive')} = default, {labels.get('negative')} = not)"
-    return common.positive_label_choice(common.data_labels(path, options, target_values), "Value that means default",
-                                        automatic, key, model_labels=[labels.get("positive"), labels.get("negative")])
+    return common.positive_label_choice(values, "Value that means default", automatic, key,
+                                        model_labels=[labels.get("positive"), labels.get("negative")])
 
 
 def risk_section() -> None:
@@ -156,7 +167,8 @@ def risk_section() -> None:
         target = st.text_input("Target column (name or number; blank = the model's)", key="risk-eval-target")
         options = {"target": target.strip() or model.card.get("target")}
         card = common.evaluate_tab(TASK, model, read_options=options, suffixes=SUFFIXES, one_file="table",
-                                   columns=lambda path, head, key: default_value_choice(model, path, options, key))
+                                   columns=lambda path, head, key: default_value_choice(
+                                       model, common.data_labels(path, options, target_values), key))
         if card is not None and "psi_table" in card:  # the card's plots are drawn by evaluate_tab (apps/plots.py)
             show_psi(card.get("psi_table", []), (card["metrics"].get("psi_score") or {}).get("value"))
 
