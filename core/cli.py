@@ -273,7 +273,7 @@ def _run(args: argparse.Namespace) -> int:
         data = cls.read_data(args.data, **options)
         with progress.cli_bar(f"loading the {args.task} model"):
             model = registry.load(args.task, args.model, device=args.device)
-        _print_card(model.evaluate(data), args.json)
+        _print_card(model.evaluate(data, **predict_options(model, options, "evaluate")), args.json)  # e.g. positive_label
         return 0
     if args.command == "train":
         from core.config import parse_assignments

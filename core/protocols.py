@@ -224,19 +224,23 @@ def check_batch_size(batch_size: Any, default: int, unit: str | None = None) -> 
     return int(batch_size)
 
 
-def predict_options(model: Any, options: dict[str, Any]) -> dict[str, Any]:
-    """The data options that `model.predict` declares as keywords (e.g. speech's source/target languages).
+def predict_options(model: Any, options: dict[str, Any], method: str = "predict") -> dict[str, Any]:
+    """The data options that `model.predict` (or `model.<method>`, e.g. evaluate) declares as keywords (e.g. speech's
+    source/target languages, risk's and sentiment's positive_label for evaluate).
 
     >>> class Speech:
     ...     def predict(self, inputs, batch_size=None, target=None): ...
+    ...     def evaluate(self, data, positive_label=None): ...
     >>> predict_options(Speech(), {"target": "en", "id": "key", "batch_size": 4})
     {'target': 'en'}
+    >>> predict_options(Speech(), {"target": "en", "positive_label": "yes"}, "evaluate")
+    {'positive_label': 'yes'}
     """
     import inspect
 
-    accepted = inspect.signature(model.predict).parameters
+    accepted = inspect.signature(getattr(model, method)).parameters
     return {k: _option_value(k, accepted[k].annotation, v) for k, v in options.items()
-            if k in accepted and k not in ("inputs", "batch_size")}
+            if k in accepted and k not in ("inputs", "data", "batch_size")}
 
 
 def _option_value(name: str, annotation: Any, value: Any) -> Any:

@@ -898,3 +898,18 @@ def test_the_metric_card_records_the_positive_label_as_resolved(classifier, tmp_
     assert main(["evaluate", "nlp.sentiment", "--model", str(model_dir), "--data", str(tmp_path / "answers.csv"),
                  "--option", "positive_label=2", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["positive_label"] == 2
+
+
+
+def test_the_cli_passes_positive_label_to_evaluate_itself(classifier, tmp_path, capsys, monkeypatch):
+    """The CLI gave positive_label to read_data only, and the card learnt it from an attribute set on the polars frame;
+    a table type that takes no attributes lost it. The CLI now also passes evaluate's own keywords."""
+    from core.cli import main
+    from nlp import _textdata
+
+    monkeypatch.setattr(_textdata, "_remember_positive", lambda frame, value: frame)  # a frame that keeps no attribute
+    (tmp_path / "answers.csv").write_text("text,label\ngood,1\nbad,2\nfine,1\nawful,2\n", encoding="utf-8")
+    model_dir = classifier.save(tmp_path / "model")
+    assert main(["evaluate", "nlp.sentiment", "--model", str(model_dir), "--data", str(tmp_path / "answers.csv"),
+                 "--option", "positive_label=2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["positive_label"] == "2"
