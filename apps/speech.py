@@ -139,8 +139,8 @@ def predict(model) -> None:
             return
         draw_waveform(samples)
         if model is not None and st.button("Transcribe", type="primary", key="speech-run"):
-            with st.spinner("Transcribing…"):
-                records = common.run_safely(model.predict, [audio_bytes], **options)
+            with st.spinner("Transcribing…"):  # a silent recording points at the microphone, a silent file at the file
+                records = common.run_safely(model.predict, [audio_bytes], from_microphone=mode == "Record", **options)
             if records:
                 st.session_state["speech-result"] = (hash((audio_bytes, str(options))), records[0])
         shown = st.session_state.get("speech-result")

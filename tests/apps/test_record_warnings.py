@@ -206,3 +206,34 @@ def test_a_table_without_any_warning_is_drawn_without_the_column():
 
     app = AppTest.from_function(page).run()
     assert not app.exception and list(app.dataframe[0].value.columns) == ["text"] and not app.warning
+
+
+# --- Speech: a silent recording points at the microphone, a silent upload at the file ------------------------------
+
+
+def _silent_wav(folder: Path) -> bytes:
+    import numpy as np
+
+    from tests.speech.helpers import write_wav
+
+    return write_wav(folder / "silent.wav", np.zeros(16_000, dtype=np.float32)).read_bytes()
+
+
+@pytest.mark.parametrize("mode, said, not_said", [("Record", "check the microphone", "check the file"),
+                                                  ("Upload", "check the file", "microphone")])
+def test_a_silent_speech_input_is_worded_by_where_it_came_from(home, tmp_path, monkeypatch, mode, said, not_said):
+    """The page passes from_microphone=True for its recorder only: a silent upload was not told to check the mic,
+    and a silent recording was told to check the file."""
+    from speech.recognition import SpeechRecognizer
+    from tests.speech.test_predict_inputs import FakeBackend
+
+    app = _page(monkeypatch, SpeechRecognizer(FakeBackend(), "fake"), "speech.py", {"speech-input": mode}, "speech",
+                "speech.audio")
+    if mode == "Record":
+        app.audio_input(key="speech-record").set_value(("recording.wav", _silent_wav(tmp_path), "audio/wav")).run()
+    else:
+        _upload(app, "speech-upload", "talk.wav", _silent_wav(tmp_path), "audio/wav")
+    app.button(key="speech-run").click().run()
+    _ok(app)
+    warnings = [w.value for w in app.warning]
+    assert any(said in w for w in warnings) and not any(not_said in w for w in warnings), warnings
