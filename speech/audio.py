@@ -16,7 +16,8 @@ import numpy as np
 from core.errors import InputError
 
 __all__ = ["SAMPLE_RATE_HZ", "AUDIO_SUFFIXES", "load_audio", "decode_audio", "AudioTooLong", "stream_audio",
-           "audio_duration_seconds", "loudness", "audio_warnings", "silence_warning", "to_mono", "resample",
+           "audio_duration_seconds", "loudness", "audio_warnings", "silence_warning", "clipping_warning",
+           "to_mono", "resample",
            "is_audio_path", "wav_truncation", "truncation_warning", "AudioBytes", "read_file_object", "is_array_and_rate"]
 
 SAMPLE_RATE_HZ = 16_000  # every model sees 16 kHz mono float32 in [-1, 1]
@@ -426,9 +427,23 @@ def silence_warning(from_microphone: bool = False) -> str:
             "recording you meant")
 
 
+def clipping_warning(clipped_fraction: float, from_microphone: bool = False) -> str:
+    """The warning for audio with more than 0.1 % of samples at full scale, worded by its source like `silence_warning`.
+
+    >>> clipping_warning(0.05, from_microphone=True)
+    '5.0% of the recording is clipped; lower the microphone input gain (or move back from it) and record again'
+    >>> clipping_warning(0.05)
+    '5.0% of samples are clipped (the file was recorded too loud); words may be misheard'
+    """
+    if from_microphone:
+        return (f"{clipped_fraction:.1%} of the recording is clipped; lower the microphone input gain (or move back "
+                "from it) and record again")
+    return f"{clipped_fraction:.1%} of samples are clipped (the file was recorded too loud); words may be misheard"
+
+
 def audio_warnings(samples: np.ndarray, sample_rate_hz: int = SAMPLE_RATE_HZ, from_microphone: bool = False) -> list[str]:
     """Human-readable warnings about silent, clipped or very short audio (empty list when fine); `from_microphone`:
-    the samples were just recorded live, so silence points at the microphone rather than at the file.
+    the samples were just recorded live, so silence and clipping point at the microphone rather than at the file.
 
     >>> audio_warnings(np.zeros(16000, dtype=np.float32))
     ['the audio is silent or nearly silent (RMS below -60 dBFS); check the file is the recording you meant']
@@ -438,7 +453,7 @@ def audio_warnings(samples: np.ndarray, sample_rate_hz: int = SAMPLE_RATE_HZ, fr
     if level["rms_dbfs"] < SILENCE_DBFS:
         warnings.append(silence_warning(from_microphone))
     elif level["clipped_fraction"] > 0.001:
-        warnings.append(f"{level['clipped_fraction']:.1%} of samples are clipped; lower the recording gain")
+        warnings.append(clipping_warning(level["clipped_fraction"], from_microphone))
     if len(samples) < 0.1 * sample_rate_hz:
         warnings.append("the audio is shorter than 0.1 s")
     return warnings

@@ -25,8 +25,8 @@ from core.registry import missing_model_message
 from speech import _backends, _builtins
 from speech._data import read_speech_data
 from speech.audio import (AUDIO_SUFFIXES, MAX_LOAD_SECONDS, SAMPLE_RATE_HZ, AudioTooLong, audio_duration_seconds,
-                          audio_warnings, decode_audio, is_array_and_rate, load_audio, read_file_object, resample,
-                          silence_warning, stream_audio, truncation_warning)
+                          audio_warnings, clipping_warning, decode_audio, is_array_and_rate, load_audio, read_file_object,
+                          resample, silence_warning, stream_audio, truncation_warning)
 
 __all__ = ["SpeechRecognizer", "load", "normalize_text", "target_text", "language_code", "NORMALISATION"]
 
@@ -522,7 +522,7 @@ class SpeechRecognizer(TaskModel):
         if count and 10 * np.log10(max(squares / count, 1e-20)) < -60:
             warnings.append(silence_warning())  # streamed: a long file, never a live recording
         if count and clipped / count > 0.001:
-            warnings.append(f"{clipped / count:.1%} of samples are clipped; lower the recording gain")
+            warnings.append(clipping_warning(clipped / count))  # a file too
         return {**_join(parts), "duration_s": round(offset, 3), "warnings": warnings}
 
     # -- evaluation ---------------------------------------------------------------------------------------------

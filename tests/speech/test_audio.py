@@ -89,6 +89,16 @@ def test_warnings_for_silence_and_clipping():
     assert audio_warnings(tone(1.0)) == []
 
 
+def test_the_clipping_warning_names_the_gain_only_for_a_live_recording():
+    """A clipped file was told to 'lower the recording gain', which it cannot; only the microphone's is lowered."""
+    loud = np.ones(16_000, dtype=np.float32)
+    from_file = audio_warnings(loud)
+    assert from_file == ["100.0% of samples are clipped (the file was recorded too loud); words may be misheard"]
+    live = audio_warnings(loud, from_microphone=True)
+    assert live == ["100.0% of the recording is clipped; lower the microphone input gain (or move back from it) and "
+                    "record again"]
+
+
 def test_stream_matches_whole_decode(tmp_path):
     samples = tone(7.3, 22_050)
     path = write_wav(tmp_path / "long.wav", samples, 22_050)

@@ -364,3 +364,17 @@ def test_the_silence_warning_names_the_microphone_only_for_a_live_recording(mode
     monkeypatch.setattr(recognition, "LONG_AUDIO_SECONDS", 0.5)  # a long file is streamed: worded as a file too
     assert model.predict(silent)[0]["warnings"] == from_file
     assert not any("microphone" in w for w in model.predict(np.zeros(16_000, dtype=np.float32))[0]["warnings"])
+
+
+def test_the_clipping_warning_names_the_microphone_only_for_a_live_recording(model, tmp_path, monkeypatch):
+    """A clipped upload was told to 'lower the recording gain'; a streamed long file is worded as a file too."""
+    import numpy as np
+
+    loud = str(write_wav(tmp_path / "loud.wav", np.ones(16_000, dtype=np.float32)))
+    from_file = model.predict(loud)[0]["warnings"]
+    assert len(from_file) == 1 and "the file was recorded too loud" in from_file[0] and "gain" not in from_file[0]
+    live = model.predict(Path(loud).read_bytes(), from_microphone=True)[0]["warnings"]
+    assert len(live) == 1 and "lower the microphone input gain" in live[0]
+    monkeypatch.setattr(recognition, "LONG_AUDIO_SECONDS", 0.5)
+    streamed = model.predict(loud)[0]["warnings"]
+    assert len(streamed) == 1 and "the file was recorded too loud" in streamed[0]
