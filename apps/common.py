@@ -181,6 +181,7 @@ _ENCODINGS = ("re-save it as UTF-8 (the dashboard reads UTF-8, UTF-16 and Window
 # The packages' messages give command-line fixes ("pass --column NAME", "--option encoding=..."), which the CLI needs.
 # A page says instead which of its controls does it, or what to change in the data where it has no control:
 # (pattern of the CLI clause, the page's wording: a re.sub replacement or a function of the match), tried in order.
+# VALUE_BOX_TAB in a wording stands for the tab holding the 'Value that means …' box (page_message's value_box_tab).
 PAGE_HINTS: tuple[tuple[re.Pattern, Any], ...] = tuple((re.compile(pattern), wording) for pattern, wording in (
     # --option encoding= (every upload): the readers guess UTF-8 / UTF-16 / cp1252; the page has no encoding choice
     (r"(?:re-save it as UTF-8 or )?pass (?:its|the file's(?: real)?) encoding(?:,| with)(?: e\.g\.)? --option encoding=\S+"
@@ -208,9 +209,9 @@ PAGE_HINTS: tuple[tuple[re.Pattern, Any], ...] = tuple((re.compile(pattern), wor
     (r"If the data codes default another way, say which value means default: --option positive_label=VALUE on the "
      r"command line, or positive_label=VALUE to evaluate\(\) or read_data\(\) in Python; VALUE one of ([^,]*, [^,]*, .*)$",
      r"It holds more than two values (\1): recode it as two, one meaning default and one not, then choose which under "
-     r"'Value that means default' on the Evaluate tab"),
+     r"'Value that means default' on VALUE_BOX_TAB"),
     (r"--option positive_label=VALUE on the command line, or positive_label=VALUE to evaluate\(\) or read_data\(\) in "
-     r"Python; VALUE one of ", "choose it under 'Value that means default' on the Evaluate tab, one of "),
+     r"Python; VALUE one of ", "choose it under 'Value that means default' on VALUE_BOX_TAB, one of "),
     (r"^positive_label (.*?) contradicts the model: (.*?); drop positive_label \(or pass positive_label=(.*?)\), or recode",
      r"'Value that means default' \1 contradicts the model: \2; choose 'automatic' (or \3) there, or recode"),
     (r"^positive_label (.*?) contradicts the model: (.*?); drop positive_label \(or pass positive_label=(.*?)\), or "
@@ -218,7 +219,7 @@ PAGE_HINTS: tuple[tuple[re.Pattern, Any], ...] = tuple((re.compile(pattern), wor
      r"'Value that means positive' \1 contradicts the model: \2; choose 'automatic' (or \3) there, or relabel the "
      r"data if its labels mean the opposite here"),
     (r"Say it: --option positive_label=(.*?) \(or =(.*?)\) on the command line, or positive_label=.*? in read_data\(\) "
-     r"or evaluate\(\);", r"Say it: choose \1 or \2 under 'Value that means positive' on the Evaluate tab;"),
+     r"or evaluate\(\);", r"Say it: choose \1 or \2 under 'Value that means positive' on VALUE_BOX_TAB;"),
     # fit() (sentiment labels the model lacks): the page's Retrain tab trains on them
     (r", or retrain with fit\(\) on your labels", ", or retrain on your labels on the Retrain tab"),
     # --column / --target (sentiment and translation tables): the sections' 'Text column' and 'Label column' pickers
@@ -264,12 +265,15 @@ PAGE_HINTS: tuple[tuple[re.Pattern, Any], ...] = tuple((re.compile(pattern), wor
 ))
 
 
-def page_message(message: str, place: str | None = None) -> str:
+def page_message(message: str, place: str | None = None, value_box_tab: str = "the Evaluate tab") -> str:
     """A package's message as a page shows it: command-line fixes become the page's controls (or the change to make in
     the data, where the page has no control), and server paths are scrubbed (`scrub_paths`).
 
     `place`: where those controls are, for a message shown on a page without them (the Models page shows a job's
     error: `retrain_place(job.task)`); each fix that names a control then says where it is.
+
+    `value_box_tab`: the tab holding the 'Value that means default/positive' box a label-value fix names; "this tab"
+    where the message is shown beside such a box of its own (the risk Predict tab).
 
     >>> page_message("no time column found (looked for date); name it with --time COLUMN. The table has: when, price")
     "no time column found (looked for date); type its name in 'Date column'. The table has: when, price"
@@ -277,7 +281,8 @@ def page_message(message: str, place: str | None = None) -> str:
     "the file has no column 'text'; on the NLP page's Retrain tab, choose it under 'Text column' (it has: body)"
     """
     for pattern, wording in PAGE_HINTS:
-        message = pattern.sub(lambda match, wording=wording: _placed(_worded(wording, match), place), message)
+        message = pattern.sub(lambda match, wording=wording: _placed(_worded(wording, match, value_box_tab), place),
+                              message)
     return scrub_paths(message)
 
 
@@ -297,9 +302,12 @@ def uploaded_audio_error(error: InputError, name: str | None) -> InputError:
     return InputError(message)
 
 
-def _worded(wording: Any, match: re.Match) -> str:
-    """A PAGE_HINTS wording for one match: a function of it, or a replacement template (backreferences expanded)."""
-    return wording(match) if callable(wording) else match.expand(wording)
+def _worded(wording: Any, match: re.Match, value_box_tab: str = "the Evaluate tab") -> str:
+    """A PAGE_HINTS wording for one match: a function of it, or a replacement template (backreferences expanded,
+    VALUE_BOX_TAB filled in first so that a user's value the match quotes is never read as the placeholder)."""
+    if callable(wording):
+        return wording(match)
+    return match.expand(wording.replace("VALUE_BOX_TAB", value_box_tab.replace("\\", "\\\\")))
 
 
 def _placed(worded: str, place: str | None) -> str:

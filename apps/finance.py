@@ -110,9 +110,8 @@ def predict_tab(model) -> None:
         def evaluate():
             try:
                 return model.evaluate(RiskData(frame, target), **chosen)
-            except InputError as error:  # the page's wording names the Evaluate tab's box; this tab has its own
-                shown = common.page_message(str(error)).replace(" on the Evaluate tab", " on this tab")
-                raise InputError(shown) from error
+            except InputError as error:  # the box it names is this tab's own, not the Evaluate tab's
+                raise InputError(common.page_message(str(error), value_box_tab="this tab")) from error
 
         with st.spinner("Evaluating against the target column…"):
             card = common.run_safely(evaluate)

@@ -249,6 +249,28 @@ def test_label_value_and_language_hints_name_their_boxes(tmp_path):
     assert "choose 'automatic' (or positive) there" in shown, shown
 
 
+def test_label_value_hints_say_which_tab_holds_their_box(tmp_path):
+    """The 'Value that means …' boxes are on the Evaluate tabs, and on the risk Predict tab for a table with its target:
+    the page names the tab it shows the message on (value_box_tab), with no rewriting of the page's wording after."""
+    import polars as pl
+
+    from apps.common import page_message
+    from finance.risk import encode_target
+
+    messages = _package_messages(tmp_path)
+    three = _raised(lambda: encode_target(pl.Series("default", [0, 1, 2]), {"positive": "bad", "negative": "good"}))
+    for message, box in ((messages["default value"], "under 'Value that means default' {}, one of 0, 1"),
+                         (messages["positive value"], "under 'Value that means positive' {};"),
+                         (three, "recode it as two, one meaning default and one not, then choose which under "
+                                 "'Value that means default' {}")):
+        assert box.format("on the Evaluate tab") in page_message(message), page_message(message)
+        here = page_message(message, value_box_tab="this tab")
+        assert box.format("on this tab") in here and "Evaluate tab" not in here, here
+    quoted = "target column 'VALUE_BOX_TAB' holds x; --option positive_label=VALUE on the command line, or " \
+             "positive_label=VALUE to evaluate() or read_data() in Python; VALUE one of x, y"
+    assert page_message(quoted, value_box_tab="this tab").startswith("target column 'VALUE_BOX_TAB' holds x; choose it")
+
+
 @pytest.mark.parametrize("name", sorted(WORDED))
 def test_hints_that_need_a_model_are_reworded(name):
     from apps.common import page_message
