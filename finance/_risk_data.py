@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from core.data.labels import label_key, label_matcher
 from core.data.tables import NULL_VALUES
 from core.errors import InputError
 
@@ -163,11 +164,6 @@ def _target_strings(series) -> list[str | None]:
     return [None if v is None else normalise_label(v) for v in series.to_list()]
 
 
-def _flag_word(value: str) -> str | None:
-    """'true' / 'false' for any spelling of a yes/no flag word or 1 / 0, else None."""
-    return {"true": "true", "1": "true", "false": "false", "0": "false"}.get(value.strip().lower())
-
-
 def _target_value(positive: Any, distinct: list[str]) -> str:
     """`positive` as the value of a target with values `distinct` it names: itself, the one value spelled the same but
     for case (YES for yes), or for a true/false or 1/0 target any spelling of true / false (True, TRUE, 1 / 0; "true"
@@ -181,14 +177,9 @@ def _target_value(positive: Any, distinct: list[str]) -> str:
     text = normalise_label(positive)
     if text in distinct or not distinct:
         return text
-    same = [d for d in distinct if d.lower() == text.lower()]
-    if len(same) == 1:
-        return same[0]
-    words = [_flag_word(d) for d in distinct]
-    if None in words or len(set(words)) != len(words):  # not a flag target (each value one of true / false)
-        return text
-    word = _flag_word(text)
-    return next((d for d, w in zip(distinct, words) if w == word), text)
+    key = label_matcher(distinct)  # the one rule of every task (core.data.labels)
+    same = [d for d in distinct if key(d) == key(positive)]
+    return same[0] if len(same) == 1 else text
 
 
 def _flag_aliases(label_map: dict[str, str]) -> dict[str, int]:
@@ -196,10 +187,9 @@ def _flag_aliases(label_map: dict[str, str]) -> dict[str, int]:
     model trained on a true/false target evaluates data coded 1/0 and the reverse (models saved before Boolean targets
     read as true/false hold 1/0)."""
     known = {label_map["positive"]: 1, label_map["negative"]: 0}
-    words = {_flag_word(label) for label in known}
-    if words == {"true", "false"}:
+    if {label_key(label) for label in known} == {"0", "1"}:
         for label, flag in list(known.items()):
-            for spelling in ("true", "1") if _flag_word(label) == "true" else ("false", "0"):
+            for spelling in ("true", "1") if label_key(label) == "1" else ("false", "0"):
                 known.setdefault(spelling, flag)
     return known
 

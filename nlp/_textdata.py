@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
+from core.data.labels import label_matcher, whole_number
 from core.errors import InputError
 from nlp._encoder import is_blank
 
@@ -118,28 +118,6 @@ def read_text_table(path: str | Path, text_column: str | None = None, label_colu
     return with_positive_label(frame, positive_label, path.name) if positive_label is not None else frame
 
 
-def _label_key(value: Any) -> str:
-    """A label as positive_label matches it: case-insensitive text, a whole number as its digits (1, 1.0, "1"), and a
-    truth value as the 0/1 it stands for (True, "true", 1 alike), so a Boolean or 0/1 target takes any of them.
-
-    >>> [_label_key(v) for v in (True, 1.0, " TRUE ", "Yes", 0)]
-    ['1', '1', '1', 'yes', '0']
-    """
-    if isinstance(value, (bool, np.bool_)):
-        return "1" if value else "0"
-    number = _number(value)
-    if number is not None:
-        return str(number)
-    text = str(value).strip().lower()
-    return {"true": "1", "false": "0"}.get(text, text)
-
-
-def _same_label(value: Any, wanted: Any) -> bool:
-    """Whether a data label is the label asked for (`_label_key`: as text, case aside, or the same whole number or
-    truth value)."""
-    return _label_key(value) == _label_key(wanted)
-
-
 def with_positive_label(frame, positive_label: Any, where: str = "the data"):
     """`frame` with its `label` column as negative/positive: `positive_label` names the value meaning positive, the
     other value (labels hold at most two, case aside: Yes and yes are one) is negative. It is how yes/no, 1/2 or
@@ -156,11 +134,12 @@ def with_positive_label(frame, positive_label: Any, where: str = "the data"):
 
     labels = frame["label"].to_list()
     values = list(dict.fromkeys(v for v in labels if v is not None))
-    keys = list(dict.fromkeys(_label_key(v) for v in values))
+    label_key = label_matcher(values)  # case aside; true/1 and false/0 alike only for a flag (core.data.labels)
+    keys = list(dict.fromkeys(label_key(v) for v in values))
     if len(keys) > 2:
         raise InputError(f"positive_label picks which of two label values means positive, but {where}'s labels hold "
                          f"{len(keys)}: {', '.join(map(str, values[:10]))}; relabel them with the model's label names")
-    wanted = _label_key(positive_label)
+    wanted = label_key(positive_label)
     own = {name: name for name in NAMED_BINARY} | LABEL_ALIASES  # the model's own names (pos/neg as well)
     if keys and all(key in own for key in keys) and own.get(wanted) == "negative":
         # the data already says which is positive in the model's words: reading the model's negative as positive
@@ -175,9 +154,9 @@ def with_positive_label(frame, positive_label: Any, where: str = "the data"):
             return frame
         raise InputError(f"positive_label {positive_label!r} is not a value of {where}'s labels "
                          f"({', '.join(map(str, values))}); name the value that means positive")
-    names = [None if v is None else "positive" if _label_key(v) == wanted else "negative" for v in labels]
+    names = [None if v is None else "positive" if label_key(v) == wanted else "negative" for v in labels]
     relabelled = frame.with_columns(pl.Series("label", names, dtype=pl.String))
-    return _remember_positive(relabelled, next(v for v in values if _label_key(v) == wanted))
+    return _remember_positive(relabelled, next(v for v in values if label_key(v) == wanted))
 
 
 def _remember_positive(frame, value: Any):
@@ -292,19 +271,6 @@ def label_names(values: list[Any]) -> list[str]:
 LABEL_ALIASES = {"pos": "positive", "neg": "negative"}  # read against a model labelled negative/positive
 
 
-def _number(value: Any) -> int | None:
-    """A label written as an integer (1, 1.0, "1", " -2 ") as an int; anything else (names, bools) None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
-        return int(value)
-    return None
-
-
 def label_indices(values: list[Any], labels: list[str]) -> list[int]:
     """Map data labels to class indices: by the model's label names (case-insensitive; pos/neg for a model labelled
     negative/positive), or by class number 0..k-1 where the names are not numbers. When the model's names are numbers
@@ -323,10 +289,10 @@ def label_indices(values: list[Any], labels: list[str]) -> list[int]:
     if sorted(lookup) == list(NAMED_BINARY):
         lookup.update({alias: lookup[name] for alias, name in LABEL_ALIASES.items() if alias not in lookup})
         _refuse_unnamed_answers(values, lookup, labels)
-    numeric_names = any(_number(name) is not None for name in labels)
+    numeric_names = any(whole_number(name) is not None for name in labels)
     by_name, by_number = {}, {}  # distinct value -> class index, each way it can be read
     for value in dict.fromkeys(values):  # distinct, in order of first appearance
-        number = _number(value)
+        number = whole_number(value)
         key = str(number if number is not None else value).strip().lower()
         if key in lookup:
             by_name[value] = lookup[key]
@@ -358,7 +324,7 @@ def label_indices(values: list[Any], labels: list[str]) -> list[int]:
 
 
 def unnamed_answers(values: list[Any], lookup: dict[str, int] | None = None) -> list[Any] | None:
-    """The two label values, case aside (`_label_key`: Yes and yes are one), that are neither names in `lookup` (a
+    """The two label values, case aside (`core.data.labels`: Yes and yes are one), that are neither names in `lookup` (a
     negative/positive model's, with pos/neg) nor both class numbers 0/1 (yes/no, 1/2, good/bad): their first
     spellings, for they do not say which one is positive; None for any other labels.
 
@@ -368,11 +334,12 @@ def unnamed_answers(values: list[Any], lookup: dict[str, int] | None = None) -> 
     if lookup is None:
         lookup = {"negative": 0, "positive": 1, **{alias: NAMED_BINARY.index(name) for alias, name in LABEL_ALIASES.items()}}
     spellings: dict[str, Any] = {}
+    key = label_matcher(values)
     for value in values:
         if value is not None:
-            spellings.setdefault(_label_key(value), value)
+            spellings.setdefault(key(value), value)
     distinct = list(spellings.values())
-    readable = [v for v in distinct if str(v).strip().lower() in lookup or (_number(v) is not None and 0 <= _number(v) < 2)]
+    readable = [v for v in distinct if str(v).strip().lower() in lookup or (whole_number(v) is not None and 0 <= whole_number(v) < 2)]
     if len(distinct) != 2 or len(readable) == 2 or any(str(v).strip().lower() in lookup for v in distinct):
         return None  # a model's name among them (positive/yes): the ordinary error, since that name says its own side
     return distinct
@@ -385,7 +352,7 @@ def _refuse_unnamed_answers(values: list[Any], lookup: dict[str, int], labels: l
     if distinct is None:
         return
     first, second = (str(v) for v in distinct)
-    unknown = next(v for v in distinct if not (_number(v) is not None and 0 <= _number(v) < 2))
+    unknown = next(v for v in distinct if not (whole_number(v) is not None and 0 <= whole_number(v) < 2))
     raise InputError(f"label {unknown!r} is not one of the model's labels {labels}, and the labels {first}, {second} do "
                      f"not say which answer is positive. Say it: --option positive_label={first} (or ={second}) on the "
                      f"command line, or positive_label={first!r} in read_data() or evaluate(); the other value is read "

@@ -1,0 +1,59 @@
+"""How a label value is matched to the one a user names (`positive_label`), the same in every task: text case aside,
+a whole number as its digits (1, 1.0 and "1" alike), and, for a true/false or 0/1 column only, a truth value as the
+0/1 it stands for (True, "TRUE" and 1 alike). "true" never names the 1 of a 1/2-coded column."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+__all__ = ["whole_number", "label_key", "label_matcher"]
+
+
+def whole_number(value: Any) -> int | None:
+    """A label written as an integer (1, 1.0, "1", " -2 ") as an int; anything else (names, bools, 1.5) None.
+
+    >>> whole_number("2"), whole_number(2.0), whole_number(True), whole_number("2.5")
+    (2, 2, None, None)
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return int(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+        return int(value)
+    return None
+
+
+def _text_key(value: Any) -> str:
+    """Case-insensitive stripped text, a whole number as its digits, a truth value as true / false."""
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    number = whole_number(value)
+    return str(number) if number is not None else str(value).strip().lower()
+
+
+def label_key(value: Any) -> str:
+    """A label of a true/false or 0/1 column as `positive_label` matches it: `_text_key`, with true / false as 1 / 0.
+
+    >>> [label_key(v) for v in (True, 1.0, " TRUE ", "Yes", 0, "false")]
+    ['1', '1', '1', 'yes', '0', '0']
+    """
+    text = _text_key(value)
+    return {"true": "1", "false": "0"}.get(text, text)
+
+
+def label_matcher(values: Iterable[Any]) -> Callable[[Any], str]:
+    """The key by which the labels `values` are matched to a named one: `label_key` when they are a flag (true/false
+    or 0/1, in any spelling), else case-insensitive text and whole numbers, truth words being only words.
+
+    >>> flag, coded = label_matcher(["0", "1"]), label_matcher([1, 2])
+    >>> flag("TRUE") == flag(1), coded("true") == coded(1), coded("2") == coded(2.0), coded("Bad") == coded("bad")
+    (True, False, True, True)
+    """
+    keys = {label_key(v) for v in values if v is not None}
+    return label_key if keys and keys <= {"0", "1"} else _text_key
