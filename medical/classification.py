@@ -34,7 +34,7 @@ from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
 from medical._shared import (RESEARCH_NOTICE, check_saved_labels, data_hash, frame_paths, patient_from_name,
                              predict_inputs, records_with_errors, split_groups)
-from medical.io import MedicalImage, read_medical
+from medical.io import MedicalImage, is_dicom_file, read_medical
 
 __all__ = ["load", "MedicalClassifier", "ClassificationData", "lesion_demo_data", "prepare_image"]
 
@@ -86,15 +86,11 @@ def prepare_image(source: Any, size: int) -> tuple[np.ndarray, MedicalImage]:
 
 
 def _readable_study(path: Path) -> bool:
-    """Whether a file in an input folder is a study `prepare_image` reads: by suffix, or a suffix-less DICOM file."""
-    name = path.name.lower()
-    if path.suffix.lower() in IMAGE_SUFFIXES | DICOM_SUFFIXES or name.endswith((".nii", ".nii.gz")):
+    """Whether a file in an input folder is a study `prepare_image` reads: an image or NIfTI by suffix, else DICOM by
+    `medical.io.is_dicom_file`'s rule (as series folders are read: the marker, or preamble-less DICOM pydicom reads)."""
+    if path.suffix.lower() in IMAGE_SUFFIXES or path.name.lower().endswith((".nii", ".nii.gz")):
         return True
-    if path.suffix:
-        return False
-    with open(path, "rb") as handle:
-        head = handle.read(132)
-    return head[128:132] == b"DICM"
+    return is_dicom_file(path)
 
 
 @dataclass
@@ -413,7 +409,7 @@ class MedicalClassifier(TaskModel):
     @classmethod
     def read_inputs(cls, path: str | Path, **options: Any) -> list[Any]:
         """An image/DICOM/NIfTI file, or every such file in a folder (recursively; DICOM files without a suffix are
-        found by their `DICM` marker, as scanners name them; hidden files are skipped)."""
+        found as `medical.io.is_dicom_file` finds them, as scanners name them; hidden files are skipped)."""
         path = require_path(path, "image file or folder")
         if path.is_file():
             return [path]

@@ -71,6 +71,27 @@ def test_input_folder_lists_nifti_and_suffixless_dicom_and_skips_hidden_files(tm
         MedicalClassifier.read_inputs(tmp_path / "text_only")
 
 
+def test_input_folder_finds_suffixless_dicom_as_series_folders_do(tmp_path):
+    """A suffix-less DICOM file without the 128-byte preamble (no DICM marker) was skipped by read_inputs, though
+    medical.io reads it and takes it as a series slice: one rule, medical.io.is_dicom_file, for both."""
+    import io as stdlib_io
+
+    import pydicom
+    from pydicom.data import get_testdata_file
+
+    from medical import io
+
+    dataset = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    dataset.preamble = None
+    buffer = stdlib_io.BytesIO()
+    pydicom.dcmwrite(buffer, dataset, enforce_file_format=False)
+    assert buffer.getvalue()[128:132] != b"DICM"
+    (tmp_path / "IM0002").write_bytes(buffer.getvalue())
+    (tmp_path / "README").write_text("not a scan\n" * 20)
+    assert io.is_dicom_file(tmp_path / "IM0002") and not io.is_dicom_file(tmp_path / "README")
+    assert [p.name for p in MedicalClassifier.read_inputs(tmp_path)] == ["IM0002"]
+
+
 def test_threshold_changes_sensitivity(tmp_path):
     folder = write_image_folder(tmp_path, per_class=4)
     model = MedicalClassifier.from_config(TINY, ["abnormal", "normal"], device="cpu")
