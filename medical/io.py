@@ -37,6 +37,9 @@ WINDOW_PRESETS: dict[str, tuple[float, float]] = {
     "bone": (400.0, 1800.0),
 }
 
+# PIL's "L" weights for R, G, B (ITU-R 601-2 luma): how every colour input becomes grey (`_to_grey`)
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)
+
 MEDICAL_SUFFIXES = {".dcm", ".dicom", ".nii", ".gz", ".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 
 # DICOM attributes that identify a patient, operator or institution; removed or blanked on export.
@@ -205,7 +208,7 @@ def _from_array(array: np.ndarray) -> MedicalImage:
     if array.ndim == 3 and array.shape[-1] == 1:
         array = array[..., 0]  # (H, W, 1): one grey channel, not H slices of W x 1 pixels
     if array.ndim == 3 and array.shape[-1] in (3, 4) and _is_colour(array):
-        array = array[..., :3].mean(axis=-1)  # (H, W, C) colour picture -> grey
+        array = _to_grey(array)  # (H, W, C) colour picture -> grey, as the same picture read from a file
     if array.ndim not in (2, 3) or array.size == 0 or min(array.shape) == 0:
         raise InputError(f"an image must be 2D (H, W) or a 3D volume (Z, H, W); got shape {array.shape}")
     if not np.issubdtype(array.dtype, np.number) or array.dtype == np.complex128:
@@ -214,6 +217,24 @@ def _from_array(array: np.ndarray) -> MedicalImage:
     if not np.isfinite(array).all():
         raise InputError("the image holds NaN or infinite values; fix or mask them before segmenting")
     return MedicalImage(array, (1.0,) * array.ndim, source="array")
+
+
+def _to_grey(pixels: np.ndarray) -> np.ndarray:
+    """Colour pixels (..., 3 or 4) as grey (...) float32 by PIL's "L" conversion (ITU-R 601-2 luma: 0.299 R + 0.587 G
+    + 0.114 B; alpha ignored), the one a colour picture file gets: an array, a PNG and a colour DICOM of one picture
+    read alike. uint8 goes through PIL itself (its rounding too); other dtypes are weighted the same, unrounded.
+
+    >>> _to_grey(np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255]]], np.uint8))
+    array([[ 76., 150.,  29.]], dtype=float32)
+    """
+    rgb = np.asarray(pixels)[..., :3]
+    if rgb.dtype != np.uint8:
+        return (rgb.astype(np.float64) @ np.array(LUMA_WEIGHTS)).astype(np.float32)
+    from PIL import Image
+
+    rows = np.ascontiguousarray(rgb.reshape(-1, rgb.shape[-2], 3))  # (rows, W, 3): any frames stacked as rows
+    grey = np.asarray(Image.fromarray(rows).convert("L"), dtype=np.float32)
+    return grey.reshape(rgb.shape[:-1])
 
 
 def _is_colour(array: np.ndarray) -> bool:
@@ -274,7 +295,7 @@ def _dicom_pixels(dataset, name: str) -> np.ndarray:
             from pydicom.pixels import convert_color_space
 
             pixels = convert_color_space(pixels, photometric, "RGB")
-        pixels = pixels[..., :3].astype(np.float32).mean(axis=-1)
+        pixels = _to_grey(pixels)
     pixels = pixels.astype(np.float32)
     slope = float(dataset.get("RescaleSlope", 1) or 1)
     intercept = float(dataset.get("RescaleIntercept", 0) or 0)

@@ -149,13 +149,45 @@ def test_bytes_open_files_and_pil_images_are_one_encoded_file(tmp_path):
         io.read_medical(text)
 
 
+def _colour_dicom(pixels: np.ndarray):
+    """A secondary-capture-like RGB DICOM dataset of uint8 `pixels` (H, W, 3), built on CT_small's header."""
+    dataset = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    dataset.SamplesPerPixel, dataset.PhotometricInterpretation, dataset.PlanarConfiguration = 3, "RGB", 0
+    dataset.BitsAllocated, dataset.BitsStored, dataset.HighBit, dataset.PixelRepresentation = 8, 8, 7, 0
+    dataset.Rows, dataset.Columns = pixels.shape[:2]
+    dataset.RescaleSlope, dataset.RescaleIntercept = 1, 0
+    dataset.PixelData = np.ascontiguousarray(pixels).tobytes()
+    return dataset
+
+
+def test_a_colour_array_reads_as_the_same_picture_saved_as_a_png(tmp_path):
+    """A colour array was averaged to grey but a colour PNG converted by PIL's weighted "L" (ITU-R 601-2), so one
+    picture gave different values by how it was passed: now every colour input uses PIL's conversion."""
+    pixels = (np.random.default_rng(0).random((12, 9, 3)) * 255).astype(np.uint8)
+    pixels[0, :3] = [[255, 0, 0], [0, 255, 0], [0, 0, 255]]  # pure red, green, blue: the weights differ most
+    Image.fromarray(pixels).save(tmp_path / "picture.png")
+    from_file = io.read_medical(tmp_path / "picture.png").array
+    assert np.array_equal(io.read_medical(pixels).array, from_file)
+    assert np.array_equal(io.read_medical((tmp_path / "picture.png").read_bytes()).array, from_file)
+    assert list(from_file[0, :3]) == [76.0, 150.0, 29.0]  # not 85, 85, 85
+    rgba = np.concatenate([pixels, np.full((12, 9, 1), 128, np.uint8)], axis=-1)  # alpha ignored, as PIL does
+    Image.fromarray(rgba).save(tmp_path / "picture-rgba.png")
+    assert np.array_equal(io.read_medical(rgba).array, from_file)
+    assert np.array_equal(io.read_medical(tmp_path / "picture-rgba.png").array, from_file)
+    floats = io.read_medical(pixels.astype(np.float32)).array  # the same weights, without PIL's rounding to levels
+    assert np.abs(floats - from_file).max() <= 0.5 and not np.array_equal(floats, from_file)
+    dataset = _colour_dicom(pixels)  # a colour DICOM of the picture reads alike too
+    dataset.save_as(tmp_path / "picture.dcm")
+    assert np.array_equal(io.read_medical(tmp_path / "picture.dcm").array, from_file)
+
+
 def test_a_colour_image_of_four_rows_or_fewer_is_a_picture_not_a_volume():
     """(3, W, 3) and (4, W, 3) uint8 pixels were read as volumes of 3-4 slices 3 pixels wide."""
     for rows, channels in ((1, 3), (3, 3), (4, 3), (4, 4)):
         pixels = (np.random.default_rng(rows).random((rows, 7, channels)) * 255).astype(np.uint8)
         image = io.read_medical(pixels)
         assert image.array.shape == (rows, 7) and not image.is_volume
-        assert np.allclose(image.array, pixels[..., :3].mean(axis=-1))
+        assert np.array_equal(image.array, np.asarray(Image.fromarray(pixels).convert("L"), np.float32))
     assert io.read_medical(np.zeros((9, 7, 3))).array.shape == (9, 7)  # over 4 rows: colour, as before
     assert io.read_medical(np.zeros((3, 6, 5))).array.shape == (3, 6, 5)  # a volume stays one
     assert io.read_medical(np.zeros((3, 64, 64), np.float32)).is_volume  # channel-first-like (C, H, W) too
