@@ -440,7 +440,8 @@ class ImageClassifier(TaskModel):
     # -- evaluation ------------------------------------------------------------------------------------
     def evaluate(self, data: Any, batch_size: int | None = None) -> dict[str, Any]:
         """Accuracy, top-5 accuracy, macro-F1 (with bootstrap CIs), per-class recall, the confusion matrix, and a
-        linear probe on the model's features (`linear_probe_accuracy`).
+        linear probe on the model's features (`linear_probe_accuracy`). Macro-F1 is sklearn's default: the mean over
+        the classes in the truth or the predictions, so a class the model predicts that the data lacks counts as 0.
 
         Images of classes the model does not know count as errors; they are listed under
         `labels_unknown_to_model`, and when no class overlaps the card carries a `warning` on how to retrain.
@@ -470,9 +471,9 @@ class ImageClassifier(TaskModel):
         def top5(y, s):
             return float(multiclass_accuracy(torch.from_numpy(s), torch.from_numpy(y), classes, average="micro", top_k=5))
 
-        def macro_f1(y, s):
+        def macro_f1(y, s):  # sklearn's default: the mean over the classes in the truth or the predictions
             per_class = multiclass_f1_score(torch.from_numpy(s), torch.from_numpy(y), classes, average=None)
-            return float(per_class[present].mean())
+            return float(per_class[np.union1d(y, s.argmax(1))].mean())
 
         metrics = {"accuracy": metric_with_ci(accuracy, targets, scores), "macro_f1": metric_with_ci(macro_f1, targets, scores)}
         if len(self.label_names) >= 5:

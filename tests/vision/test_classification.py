@@ -57,6 +57,21 @@ def test_evaluate_card_and_label_mismatch(tiny, tmp_path):
     assert "does not know 1" in card["warning"] and card["labels_unknown_to_model"] == ["bee"] and card["per_class_recall"]["bee"] == 0.0
 
 
+def test_macro_f1_is_sklearn_s_default(tiny, tmp_path, monkeypatch):
+    """Macro-F1 averaged the classes of the data only: a class the model predicted that the data lacks (dog, for every
+    bee) was left out, 0.5 where sklearn gives 1/3."""
+    from sklearn.metrics import f1_score
+
+    model, _, _ = tiny
+    partial = image_folder(tmp_path / "partial", classes=("cat", "bee"), per_class=3)
+    truth = [label for _, label, _ in model._items(partial)]
+    chosen = np.array([[1.0, 0.0] if label == "cat" else [0.0, 1.0] for label in truth], dtype=np.float32)
+    monkeypatch.setattr(model, "predict_proba", lambda images, batch_size, features=False: (chosen, np.eye(len(truth))))
+    card = model.evaluate(partial)
+    predicted = ["cat" if row[0] else "dog" for row in chosen]
+    assert card["metrics"]["macro_f1"]["value"] == pytest.approx(f1_score(truth, predicted, average="macro")) == 1 / 3
+
+
 def test_evaluate_unknown_labels_gives_honest_card_and_probe(tiny, tmp_path):
     """No label in common: accuracy 0 (unknown classes are errors), a warning, and a linear probe on the features."""
     model, _, _ = tiny
