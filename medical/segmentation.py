@@ -645,8 +645,9 @@ class Segmenter(TaskModel):
         return result
 
     def evaluate(self, data: Any) -> dict[str, Any]:
-        """Dice, IoU and Hausdorff-95 (MONAI; mean over foreground labels, per-label too) with bootstrap CIs over items,
-        plus "Dice per case" bars (lowest first) and, with several foreground labels, "Dice per label" bars."""
+        """Dice, IoU and Hausdorff-95 (MONAI; mean over foreground labels, per-label too) with bootstrap CIs over the
+        cases each mean is over (its `cases`; ci95 None under 2), plus "Dice per case" bars (lowest first) and, with
+        several foreground labels, "Dice per label" bars."""
         if not isinstance(data, SegmentationData):
             data = self.read_data(data)
         self._ready()
@@ -657,14 +658,13 @@ class Segmenter(TaskModel):
         value_dice = self._value_dice(predicted, data)
         metrics: dict[str, Any] = {}
 
-        def mean_of(column: np.ndarray):
-            def statistic(rows):
-                rows = rows.astype(int)
-                values = column[rows]
-                return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
-            return statistic
+        def mean_with_ci(column: np.ndarray) -> dict[str, Any]:
+            # bootstrap over the cases the mean is over (a label's Dice: the cases whose truth holds it), so a mean
+            # of one case gets ci95 None (core's rule for under 2 rows), not the interval [value, value]
+            cases = np.flatnonzero(np.isfinite(column))
+            entry = metric_with_ci(lambda rows: float(np.mean(column[rows.astype(int)])), cases)
+            return {**entry, "cases": len(cases)}
 
-        index = np.arange(len(predicted))
         plots: dict[str, Any] = {}
         for name, values in scores.items():
             per_item = np.array([np.nanmean(v) if np.isfinite(v).any() else np.nan for v in values])
@@ -672,14 +672,14 @@ class Segmenter(TaskModel):
                 plots["Dice per case"] = bars_plot(data.names, per_item, "Dice", worst_first=False,
                                                    note="mean over foreground labels; lowest first")
             if np.isfinite(per_item).any():
-                metrics[name] = metric_with_ci(mean_of(per_item), index)
+                metrics[name] = mean_with_ci(per_item)
             for k, label in enumerate(self.label_names_[1:]):
                 column = values[:, k]
                 if np.isfinite(column).any():
-                    metrics[f"{name}_{label}"] = metric_with_ci(mean_of(column), index)
+                    metrics[f"{name}_{label}"] = mean_with_ci(column)
         for name, column in value_dice.items():  # binary masks: Dice of each file value, whichever is foreground
             if np.isfinite(column).any():
-                metrics[name] = metric_with_ci(mean_of(column), index)
+                metrics[name] = mean_with_ci(column)
         if "hd95" in metrics:
             metrics["hd95"]["unit"] = "mm" if any(s != (1.0,) * len(s) for s in data.spacings) else "pixels"
         foreground = self.label_names_[1:]

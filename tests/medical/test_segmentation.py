@@ -72,6 +72,35 @@ def test_evaluate_card_plots_dice_per_case_and_per_label(tmp_path):
     assert all(figure(title, spec) is not None for title, spec in card["plots"].items())  # the dashboard can draw each
 
 
+def _fixed_predictions(model, predicted):
+    """`model` segments its inputs, in order, as the given masks (evaluate's arithmetic without a trained net)."""
+    masks = iter(predicted)
+    model._segment_array = lambda image, batch_size: next(masks).astype(np.uint8)
+    return model
+
+
+def test_a_label_dice_over_one_case_has_no_interval_and_each_dice_says_its_cases():
+    """A label in the truth of 1 case of 4 bootstrapped over all 4 cases gave the degenerate ci95 [v, v]; a mean over
+    under 2 cases has ci95 None (core's bootstrap_ci rule) and every mean says how many cases it is over."""
+    from medical.segmentation import SegmentationData
+
+    pairs = [disc_pair(k, 24) for k in range(4)]
+    masks = [mask.astype(np.int64) for _, mask in pairs]
+    masks[0] = np.where(np.arange(24)[None, :] < 4, 2, masks[0])  # a bar (label 2) in case 0 only
+    predicted = [m.copy() for m in masks]
+    predicted[0] = np.where(np.arange(24)[None, :] < 2, 2, masks[0] * (masks[0] == 1))  # half the bar found
+    predicted[1] = np.zeros_like(masks[1])  # disc missed in case 1
+    data = SegmentationData.from_arrays([image for image, _ in pairs], masks, ["background", "disc", "bar"])
+    model = _fixed_predictions(tiny(labels=("background", "disc", "bar")), predicted)
+    metrics = model.evaluate(data)["metrics"]
+    assert metrics["dice_bar"]["value"] == pytest.approx(2 * 48 / (48 + 96))
+    assert metrics["dice_bar"]["ci95"] is None and metrics["dice_bar"]["cases"] == 1
+    assert metrics["dice_disc"]["cases"] == 4 and metrics["dice_disc"]["ci95"] is not None
+    low, high = metrics["dice_disc"]["ci95"]
+    assert 0 <= low < metrics["dice_disc"]["value"] <= high <= 1
+    assert metrics["dice"]["cases"] == 4 and metrics["iou_bar"]["cases"] == 1
+
+
 def test_missing_mask_is_input_error(tmp_path):
     root = write_pairs(tmp_path, count=2)
     (root / "masks" / "case1.png").unlink()
