@@ -686,14 +686,28 @@ class Segmenter(TaskModel):
         if len(foreground) > 1:
             plots["Dice per label"] = bars_plot(foreground, [metrics.get(f"dice_{label}", {}).get("value")
                                                              for label in foreground], "Dice",
-                                                note="mean over cases where the label is present")
-        extra: dict[str, Any] = {}
+                                                note="mean over cases whose truth holds the label")
+        extra: dict[str, Any] = {"dice_left_out": self._left_out(predicted, data)}
         if data.mask_values is not None and value_dice:
             extra["mask_values"] = {"positive_label": int(data.mask_values[1]), "background_value": int(data.mask_values[0]),
                                     "note": f"dice = Dice of mask value {data.mask_values[1]} (the positive label); "
                                             f"dice_value_V = Dice of the pixels whose mask value is V"}
         return metric_card(self.task, self.card_.get("name", "unet"), len(predicted), metrics,
                            labels=list(self.label_names_), plots=plots, **extra)
+
+    def _left_out(self, predicted: list[np.ndarray], data: SegmentationData) -> dict[str, Any]:
+        """Per foreground label: the cases MONAI's ignore_empty leaves out of its Dice, and the false positives there."""
+        per_label = {}
+        for k, label in enumerate(self.label_names_[1:], start=1):
+            empty = [int((mask_pred == k).sum()) for mask_pred, mask_true in zip(predicted, data.masks)
+                     if not (mask_true == k).any()]  # predicted voxels of each case whose truth lacks the label
+            per_label[label] = {"cases": len(empty), "false_positive_cases": sum(v > 0 for v in empty),
+                                "false_positive_voxels": sum(empty)}
+        return {"rule": "MONAI's ignore_empty (its default): a case whose truth has no voxel of a label is left out "
+                        "of that label's Dice, IoU and HD95, even where the model predicts the label; per label, "
+                        "cases = how many were left out, false_positive_cases = those where the model predicts it, "
+                        "false_positive_voxels = the voxels (pixels in 2D) it predicts there",
+                "per_label": per_label}
 
     # -- training ----------------------------------------------------------------------------------
     def _units(self, data: SegmentationData) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:

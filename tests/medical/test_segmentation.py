@@ -101,6 +101,25 @@ def test_a_label_dice_over_one_case_has_no_interval_and_each_dice_says_its_cases
     assert metrics["dice"]["cases"] == 4 and metrics["iou_bar"]["cases"] == 1
 
 
+def test_cases_without_a_label_in_the_truth_are_left_out_of_its_dice_and_their_false_positives_reported():
+    """MONAI's ignore_empty drops a case whose truth lacks a label from that label's Dice, even where the model
+    predicts hundreds of voxels of it: the card says so and counts those false positives per label."""
+    from medical.segmentation import SegmentationData
+
+    pairs = [disc_pair(k, 24) for k in range(3)]
+    masks = [mask.astype(np.int64) for _, mask in pairs]
+    masks[2] = np.zeros_like(masks[2])  # case 2: no disc in the truth
+    predicted = [m.copy() for m in masks]
+    predicted[2] = np.ones_like(masks[2])  # ... but the model calls every pixel disc
+    data = SegmentationData.from_arrays([image for image, _ in pairs], masks, ["background", "disc"])
+    card = _fixed_predictions(tiny(), predicted).evaluate(data)
+    assert card["metrics"]["dice_disc"]["value"] == 1.0 and card["metrics"]["dice_disc"]["cases"] == 2
+    left_out = card["dice_left_out"]
+    assert left_out["per_label"] == {"disc": {"cases": 1, "false_positive_cases": 1, "false_positive_voxels": 24 * 24}}
+    assert "left out" in left_out["rule"] and "ignore_empty" in left_out["rule"]
+    json.dumps(card, allow_nan=False)
+
+
 def test_missing_mask_is_input_error(tmp_path):
     root = write_pairs(tmp_path, count=2)
     (root / "masks" / "case1.png").unlink()
