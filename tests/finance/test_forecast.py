@@ -364,3 +364,41 @@ def test_a_damaged_nbeats_card_exits_2_on_the_cli(saved_forecaster, tmp_path, ca
     random_walk(60, seed=2).write_csv(path)
     assert main(["predict", "finance.forecast", "--model", str(edited), str(path)]) == 2
     assert "Error(s) in loading state_dict" not in capsys.readouterr().err
+
+
+def _backtest_frame(origins: int, horizon: int, errors: np.ndarray, series_ids=("a",)) -> pl.DataFrame:
+    """A backtest-shaped frame: one row per series, origin and horizon, forecast = actual + errors (same order)."""
+    rows = [(s, o, h) for s in series_ids for o in range(origins) for h in range(1, horizon + 1)]
+    actual = np.full(len(rows), 100.0)
+    return pl.DataFrame({"id": [r[0] for r in rows], "origin": [r[1] for r in rows], "horizon": [r[2] for r in rows],
+                         "actual": actual, "forecast": actual + errors, "candidate_naive": actual + 1.0,
+                         "mase_scale": np.ones(len(rows)), "lower_80": actual - 1.0, "upper_80": actual + 1.0})
+
+
+def test_overall_ci_resamples_whole_origins_so_correlated_horizons_widen_it():
+    from core.evaluate import bootstrap_ci
+    from finance.forecast import _forecast_metrics, _metric_by_origin, _origin_blocks
+
+    origins, horizon = 60, 10
+    shared = np.random.default_rng(0).normal(0.0, 1.0, origins)  # one error per origin, the same at every horizon
+    frame = _backtest_frame(origins, horizon, np.repeat(shared, horizon))
+    card = _forecast_metrics(frame, (80,))
+    low, high = card["mae"]["ci95"]
+    row_low, row_high = bootstrap_ci(lambda a, f: float(np.mean(np.abs(a - f))), frame["actual"].to_numpy(),
+                                     frame["forecast"].to_numpy(), resamples=200)
+    assert high - low > 2 * (row_high - row_low)  # ~sqrt(10) wider: 60 independent origins, not 600 rows
+    # every resample holds whole origins: each (series, origin) drawn comes with all its horizons
+    blocks = _origin_blocks(frame)
+    assert len(blocks) == origins and all(len(b) == horizon for b in blocks)
+    units = (frame["origin"].to_numpy(), frame["horizon"].to_numpy())
+
+    def whole(origin: np.ndarray, step: np.ndarray) -> float:
+        counts = np.bincount(origin, minlength=origins)
+        for o in np.flatnonzero(counts):
+            assert sorted(step[origin == o].tolist()) == sorted(list(range(1, horizon + 1)) * (counts[o] // horizon))
+        assert np.all(counts % horizon == 0)
+        return 0.0
+
+    _metric_by_origin(whole, blocks, *units, resamples=20)
+    # per horizon, one row per origin: the same units
+    assert all(len(b) == 1 for b in _origin_blocks(frame.filter(pl.col("horizon") == 2)))
