@@ -1,5 +1,6 @@
 """Detection datasets: COCO JSON, YOLO (images/, labels/, data.yaml) and Pascal VOC readers with strict
-validation (boxes inside the image, known class ids), a check report, and conversion between the three."""
+validation (boxes inside the image, known class ids), a check report, and conversion between the three.
+COCO crowd regions (`iscrowd: 1`) are kept apart from the boxes: never trained on, ignored when scoring as in COCO."""
 
 from __future__ import annotations
 
@@ -42,6 +43,10 @@ class DetectionSample:
     labels: list[str]
     dropped_boxes: int = 0  # zero-area boxes removed while reading
     clipped_boxes: int = 0  # boxes overshooting an edge within the tolerance, clipped to the image
+    # COCO `iscrowd: 1` regions: not objects to train on; in scoring a detection on one is neither a true nor a false
+    # positive (pycocotools' ignore regions)
+    crowd_boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), dtype=np.float32))  # (M, 4) xyxy pixels
+    crowd_labels: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -135,14 +140,18 @@ def _checked_box(box: list[float], width: int, height: int, where: str) -> tuple
 
 
 def _sample(image: Path, boxes: list, labels: list[str], size: tuple[int, int] | None = None,
-            wheres: list[str] | None = None) -> DetectionSample:
+            wheres: list[str] | None = None, crowd: list[bool] | None = None) -> DetectionSample:
     width, height = size or _image_size(image)
     wheres = wheres or [image.name] * len(boxes)
+    crowd = crowd or [False] * len(boxes)
     checked = [_checked_box(box, width, height, where) for box, where in zip(boxes, wheres)]
-    kept = [i for i, (box, _) in enumerate(checked) if box is not None]
+    kept = [i for i, (box, _) in enumerate(checked) if box is not None and not crowd[i]]
+    crowds = [i for i, (box, _) in enumerate(checked) if box is not None and crowd[i]]
     array = np.asarray([checked[i][0] for i in kept], dtype=np.float32).reshape(-1, 4)
-    return DetectionSample(image, int(width), int(height), array, [labels[i] for i in kept], len(boxes) - len(kept),
-                           sum(1 for _, clipped in checked if clipped))
+    crowd_array = np.asarray([checked[i][0] for i in crowds], dtype=np.float32).reshape(-1, 4)
+    return DetectionSample(image, int(width), int(height), array, [labels[i] for i in kept],
+                           len(boxes) - len(kept) - len(crowds), sum(1 for _, clipped in checked if clipped),
+                           crowd_array, [labels[i] for i in crowds])
 
 
 # -- format detection ---------------------------------------------------------------------------------
@@ -182,6 +191,10 @@ def read_detection_data(path: str | Path, format: str | None = None, split: str 
     if clipped:
         data.notes.append(f"{clipped} box(es) overshooting an image edge by at most {EDGE_TOLERANCE_FRACTION:.0%} of its side "
                           f"(or {EDGE_TOLERANCE_PX:g} px) were clipped to the image")
+    crowd = sum(len(s.crowd_labels) for s in data.samples)
+    if crowd:
+        data.notes.append(f"{crowd} crowd region(s) (COCO iscrowd 1) are not trained on and are ignored when scoring, "
+                          "as in COCO: a detection on one is neither a true nor a false positive")
     if not data.samples:
         raise InputError(f"{path} holds no annotated images")
     return data
@@ -292,9 +305,9 @@ def _read_coco(path: Path, split: str | None = None, names: str | None = None) -
             raise InputError(f"{where} refers to unknown image_id {image_id!r}")
         if category_id not in categories:
             raise InputError(f"{where} has unknown category_id {category_id!r}; known ids: {sorted(categories, key=str)}")
-        if annotation.get("iscrowd"):
-            continue  # crowd regions are not single objects: neither trained on nor scored
-        by_image[image_id].append((_coco_box(annotation, where), categories[category_id], where))
+        # crowd regions are not single objects: kept apart, never trained on, ignored in scoring as pycocotools does
+        by_image[image_id].append((_coco_box(annotation, where), categories[category_id], where,
+                                   bool(annotation.get("iscrowd"))))
     samples = []
     for index, image in enumerate(images):
         found = None
@@ -310,7 +323,7 @@ def _read_coco(path: Path, split: str | None = None, names: str | None = None) -
                            (image.get("width"), image.get("height")), size, "'width' x 'height'")
         rows = by_image[image["id"]]
         samples.append(_sample(found, [r[0] for r in rows], [r[1] for r in rows], size,
-                               [f"{where} on {image['file_name']}" for _, _, where in rows]))
+                               [f"{r[2]} on {image['file_name']}" for r in rows], [r[3] for r in rows]))
     return DetectionData(samples, [categories[k] for k in sorted(categories, key=_id_order)], "coco", base)
 
 
@@ -479,7 +492,8 @@ def _voc_number(tree: Any, key: str) -> float | str | None:
 
 # -- report and conversion ---------------------------------------------------------------------------
 def detection_report(data: DetectionData, decode: bool = True) -> dict[str, Any]:
-    """Counts per class, boxes per image, and the decoded check of every image (InputError on a bad one)."""
+    """Counts per class, boxes per image, and the decoded check of every image (InputError on a bad one). Crowd
+    regions are not boxes: they are counted apart (`crowd_regions`)."""
     if decode:
         for sample in data.samples:
             open_image(sample.image)
@@ -490,12 +504,13 @@ def detection_report(data: DetectionData, decode: bool = True) -> dict[str, Any]
     boxes = sum(len(s.labels) for s in data.samples)
     return {"format": data.format, "images": len(data.samples), "boxes": boxes,
             "images_without_boxes": sum(1 for s in data.samples if not s.labels), "classes": counts,
-            "notes": data.notes,
+            "crowd_regions": sum(len(s.crowd_labels) for s in data.samples), "notes": data.notes,
             "convert": "Detector.convert(data, out_dir, to='coco'|'yolo'|'voc') writes the same data in another format"}
 
 
 def convert_detection_data(data: DetectionData, out_dir: str | Path, to: str) -> Path:
-    """Write `data` as COCO (annotations.json + images/), YOLO (images/, labels/, data.yaml) or VOC, atomically."""
+    """Write `data` as COCO (annotations.json + images/), YOLO (images/, labels/, data.yaml) or VOC, atomically.
+    Crowd regions stay `iscrowd: 1` in COCO; YOLO and VOC cannot mark one, so they are left out there."""
     import yaml
 
     to = to.lower()
@@ -514,11 +529,11 @@ def convert_detection_data(data: DetectionData, out_dir: str | Path, to: str) ->
             shutil.copyfile(sample.image, image_dir / name)
             if to == "coco":
                 coco["images"].append({"id": index + 1, "file_name": f"images/{name}", "width": sample.width, "height": sample.height})
-                for box, label in zip(sample.boxes.tolist(), sample.labels):
-                    x1, y1, x2, y2 = box
-                    coco["annotations"].append({"id": len(coco["annotations"]) + 1, "image_id": index + 1,
-                                                "category_id": names.index(label) + 1, "bbox": [x1, y1, x2 - x1, y2 - y1],
-                                                "area": (x2 - x1) * (y2 - y1), "iscrowd": 0})
+                for boxes, labels, crowd in ((sample.boxes, sample.labels, 0), (sample.crowd_boxes, sample.crowd_labels, 1)):
+                    for (x1, y1, x2, y2), label in zip(boxes.tolist(), labels):
+                        coco["annotations"].append({"id": len(coco["annotations"]) + 1, "image_id": index + 1,
+                                                    "category_id": names.index(label) + 1, "bbox": [x1, y1, x2 - x1, y2 - y1],
+                                                    "area": (x2 - x1) * (y2 - y1), "iscrowd": crowd})
             elif to == "yolo":
                 lines = []
                 for (x1, y1, x2, y2), label in zip(sample.boxes.tolist(), sample.labels):

@@ -504,8 +504,10 @@ class Detector(TaskModel):
     # -- evaluation --------------------------------------------------------------------------------------
     def evaluate(self, data: Any, batch_size: int | None = None, resamples: int = 50) -> dict[str, Any]:
         """COCO mAP@[.5:.95], mAP@.5 and recall (torchmetrics MeanAveragePrecision) with image-bootstrap CIs,
-        plus per-class AP. Data classes the model cannot name are listed under `classes_unknown_to_model` (scored
-        only when no class overlaps: then every AP is 0 and the card carries a `warning` on how to fine-tune)."""
+        plus per-class AP. Crowd regions (COCO iscrowd 1) are ignored as in COCO: a detection on one is neither a true
+        nor a false positive, and they are not ground-truth boxes to find. Data classes the model cannot name are
+        listed under `classes_unknown_to_model` (scored only when no class overlaps: then every AP is 0 and the card
+        carries a `warning` on how to fine-tune)."""
         batch_size = check_batch_size(batch_size, self.default_batch_size, BATCH_UNIT)
         data = self._data(data)
         known = set(self.label_names) - {"__background__"}
@@ -528,9 +530,7 @@ class Detector(TaskModel):
             preds.append({"boxes": torch.tensor([d["box"] for d in kept], dtype=torch.float32).reshape(-1, 4),
                           "scores": torch.tensor([d["score"] for d in kept], dtype=torch.float32),
                           "labels": torch.tensor([index[d["label"]] for d in kept], dtype=torch.int64)})
-            keep = [i for i, label in enumerate(sample.labels) if label in index]
-            targets.append({"boxes": torch.as_tensor(sample.boxes[keep], dtype=torch.float32).reshape(-1, 4),
-                            "labels": torch.tensor([index[sample.labels[i]] for i in keep], dtype=torch.int64)})
+            targets.append(_target(sample, index))
         full = _map(preds, targets, class_metrics=True)
         rows = np.arange(len(preds))
         metrics = {}
@@ -620,9 +620,7 @@ class Detector(TaskModel):
                     continue
                 chunk = [TF.to_dtype(TF.pil_to_tensor(im), torch.float32, scale=True).to(device) for im in chunk_images]
                 preds.extend({k: v.cpu() for k, v in out.items()} for out in model(chunk))
-            for sample in val_samples:
-                targets.append({"boxes": torch.as_tensor(sample.boxes).reshape(-1, 4),
-                                "labels": torch.tensor([label_index[label] for label in sample.labels], dtype=torch.int64)})
+            targets.extend(_target(sample, label_index) for sample in val_samples)
             result = _map(preds, targets)
             return {"val_map": float(result["map"]), "val_map_50": float(result["map_50"])}
 
@@ -843,6 +841,18 @@ def _training_threads() -> int:
 def _final_eval_reserve(n_val: int) -> float:
     """Seconds kept back from the training budget for the last validation pass and the save."""
     return 5.0 + 1.0 * n_val
+
+
+def _target(sample: Any, index: dict[str, int]) -> dict[str, torch.Tensor]:
+    """A sample's boxes of the classes in `index` and its crowd regions, flagged `iscrowd` so that pycocotools ignores
+    them (a detection matching one is neither a true nor a false positive), for MeanAveragePrecision."""
+    boxes = [*sample.boxes.reshape(-1, 4).tolist(), *sample.crowd_boxes.reshape(-1, 4).tolist()]
+    labels = [*sample.labels, *sample.crowd_labels]
+    crowd = [0] * len(sample.labels) + [1] * len(sample.crowd_labels)
+    keep = [i for i, label in enumerate(labels) if label in index]
+    return {"boxes": torch.tensor([boxes[i] for i in keep], dtype=torch.float32).reshape(-1, 4),
+            "labels": torch.tensor([index[labels[i]] for i in keep], dtype=torch.int64),
+            "iscrowd": torch.tensor([crowd[i] for i in keep], dtype=torch.int64)}
 
 
 def _map(preds: list[dict], targets: list[dict], class_metrics: bool = False) -> dict[str, Any]:

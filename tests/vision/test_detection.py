@@ -54,6 +54,74 @@ def test_check_data_report_and_convert_option(tmp_path):
     assert (tmp_path / "as_coco" / "annotations.json").is_file()
 
 
+def _crowd_coco(root: Path) -> Path:
+    """Three 96x96 images, COCO layout: persons and a face, one person crowd region on the first image."""
+    (root / "images").mkdir(parents=True)
+    images, annotations = [], []
+    boxes = {1: [([10, 10, 20, 30], 1, 0), ([50, 10, 40, 60], 1, 1)], 2: [([20, 20, 30, 40], 1, 0)],
+             3: [([30, 30, 25, 25], 2, 0)]}
+    for image_id, rows in boxes.items():
+        (root / "images" / f"{image_id}.png").write_bytes(png_bytes(96, 96, seed=image_id))
+        images.append({"id": image_id, "file_name": f"{image_id}.png", "width": 96, "height": 96})
+        for bbox, category_id, crowd in rows:
+            annotations.append({"id": len(annotations) + 1, "image_id": image_id, "category_id": category_id,
+                                "bbox": bbox, "area": bbox[2] * bbox[3], "iscrowd": crowd})
+    (root / "annotations.json").write_text(json.dumps({"images": images, "annotations": annotations,
+                                                       "categories": [{"id": 1, "name": "person"}, {"id": 2, "name": "face"}]}))
+    return root / "annotations.json"
+
+
+def test_crowd_regions_are_ignored_in_scoring_as_pycocotools_does(tmp_path, monkeypatch):
+    """A detection on a COCO crowd region is neither a true nor a false positive: the card equals COCOeval's; crowd
+    regions are neither training boxes nor counted as boxes."""
+    import contextlib
+    import io
+
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    from vision.detection import Detector, _DetectionDataset
+
+    annotations = _crowd_coco(tmp_path / "coco")
+    # (image id, label, score, xyxy): two on the crowd region (one inside it) outrank a true hit and a miss
+    detections = [(1, "person", 0.95, [52, 12, 88, 68]), (1, "person", 0.9, [60, 20, 70, 40]),
+                  (1, "person", 0.8, [10, 10, 30, 40]), (1, "person", 0.85, [0, 60, 20, 90]),
+                  (2, "person", 0.7, [21, 21, 50, 61]), (2, "face", 0.6, [60, 60, 80, 80]),
+                  (3, "face", 0.75, [31, 30, 55, 56]), (3, "person", 0.5, [30, 30, 55, 55])]
+    model = Detector.load("haar")
+
+    def predict(paths, *args, **kwargs):
+        return [{"path": str(path), "detections": [{"label": label, "score": score, "box": box}
+                                                   for image_id, label, score, box in detections
+                                                   if Path(path).name == f"{image_id}.png"]} for path in paths]
+
+    monkeypatch.setattr(model, "predict", predict)
+    card = model.evaluate(annotations, resamples=2)
+    category = {"person": 1, "face": 2}
+    results = [{"image_id": image_id, "category_id": category[label], "score": score,
+                "bbox": [x1, y1, x2 - x1, y2 - y1]} for image_id, label, score, (x1, y1, x2, y2) in detections]
+    with contextlib.redirect_stdout(io.StringIO()):
+        truth = COCO(str(annotations))
+        coco_eval = COCOeval(truth, truth.loadRes(results), "bbox")
+        coco_eval.evaluate()
+        coco_eval.accumulate()
+        coco_eval.summarize()
+    for name, stat in (("map", 0), ("map_50", 1), ("recall", 8)):
+        assert card["metrics"][name]["value"] == pytest.approx(coco_eval.stats[stat], abs=1e-6), name
+    precision = coco_eval.eval["precision"][:, :, 0, 0, 2]  # person: (IoU, recall) at area all, 100 detections
+    assert card["per_class_ap"]["person"] == pytest.approx(float(np.mean(precision[precision > -1])), abs=1e-4)
+
+    data = Detector.read_data(annotations)
+    assert data.samples[0].labels == ["person"] and data.samples[0].crowd_labels == ["person"]
+    assert any("crowd region" in note for note in data.notes)
+    report = Detector.check_data(annotations)
+    assert report["boxes"] == 3 and report["classes"] == {"person": 2, "face": 1} and report["crowd_regions"] == 1
+    trained = _DetectionDataset([None], data.samples[:1], {"person": 1, "face": 2}, augment=False)
+    assert trained.samples[0].boxes.tolist() == [[10, 10, 30, 40]]  # the training target holds no crowd region
+    again = Detector.read_data(Detector.convert(data, tmp_path / "converted", to="coco") / "annotations.json")
+    assert again.samples[0].crowd_boxes.tolist() == [[50, 10, 90, 70]]
+
+
 def test_haar_builtin_contract(tmp_path):
     from vision.detection import Detector
 
