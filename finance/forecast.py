@@ -420,7 +420,8 @@ class Forecaster(TaskModel):
     # -- evaluation -------------------------------------------------------------------------------------------------
     def backtest(self, data: Any, test_size: int | None = None):
         """Rolling-origin backtest of this method: fit a copy on everything before the last `test_size` points,
-        forecast from every origin inside them. Only the config is used, so an unfitted Forecaster backtests too.
+        forecast from every origin inside them. Only the config is used, so an unfitted Forecaster backtests too;
+        transform=auto is decided on all the data given (as `fit(data)` would), so values <= 0 in the window mean none.
 
         Returns `(frame, fitted_copy)`: a polars frame with one row per series, origin and horizon (actual,
         forecast, interval bounds, every candidate's forecast) and the copy fitted on the pre-window history."""
@@ -435,12 +436,22 @@ class Forecaster(TaskModel):
             raise InputError(f"series {short[0].id!r} has {len(short[0])} points; a backtest over the last {size} needs "
                              f"at least {needed} (lower test_size or give more history)")
         history = [Series(s.id, s.values[:len(s) - size], None if s.dates is None else s.dates[:len(s) - size]) for s in series]
-        method = Forecaster(self.config).fit(history)
+        config = c
+        if c.transform == "auto":  # decided on all the data given, as fit(data) would: zeros in the window -> none
+            config = dataclasses.replace(c, transform="log" if all(np.all(s.values > 0) for s in series) else "none")
+        for s in series:
+            visible = int(self._origins(len(s), size)[-1]) + 1  # the forecasts read values up to the last origin only
+            if config.transform == "log" and np.any(s.values[:visible] <= 0):
+                raise InputError(f"series {s.id!r} holds values <= 0 inside the backtest window, and transform=log "
+                                 "cannot forecast from them (log prices); evaluate with --set transform=none (or auto, "
+                                 "which chooses none for such data)")
+        method = Forecaster(config).fit(history)
         rows = []
         for s in series:
-            z = method._transform(s.values, f"series {s.id!r}")
-            origins = method._origins(len(z), size)
-            forecasts = method._candidate_forecasts(z, s.dates, origins)
+            origins = method._origins(len(s), size)
+            visible = int(origins[-1]) + 1  # actuals after it are compared on the original scale, never logged
+            z = method._transform(s.values[:visible], f"series {s.id!r}")
+            forecasts = method._candidate_forecasts(z, None if s.dates is None else s.dates[:visible], origins)
             ours = method._combine(forecasts)
             scale = method._scales(z, origins, intervals=True)
             mase_scale = series_scale(s.values[:len(s) - size])
@@ -511,7 +522,7 @@ class Forecaster(TaskModel):
         return metric_card(
             self.task, self.model_name, frame.filter(frame["horizon"] == 1).height, metrics,
             horizon=c.horizon, test_size=size, series=series_ids, per_horizon=per_horizon,
-            candidates=candidate_table, weights=method.weights_, backtest_seconds=round(seconds, 2), plots=plots,
+            candidates=candidate_table, weights=method.weights_, transform=method.transform_, backtest_seconds=round(seconds, 2), plots=plots,
             **({"warning": warning} if warning else {}),
             protocol=(f"rolling origin over the last {size} points of each series, horizon {c.horizon}; "
                       "the method (weights, intervals, global models) is fitted on the points before the window only"),

@@ -402,3 +402,24 @@ def test_overall_ci_resamples_whole_origins_so_correlated_horizons_widen_it():
     _metric_by_origin(whole, blocks, *units, resamples=20)
     # per horizon, one row per origin: the same units
     assert all(len(b) == 1 for b in _origin_blocks(frame.filter(pl.col("horizon") == 2)))
+
+
+def _with_values(frame: pl.DataFrame, start: int, stop: int, value: float) -> pl.DataFrame:
+    values = frame["value"].to_numpy().copy()
+    values[start:stop] = value
+    return frame.with_columns(pl.Series("value", values))
+
+
+def test_zeros_in_the_evaluation_window_evaluate_with_transform_auto():
+    data = _with_values(random_walk(120, seed=3), 104, 108, 0.0)  # positive history, zeros in the window
+    card = Forecaster(tiny_config()).evaluate(data)  # transform=auto: none, as fit(data) would choose
+    assert card["transform"] == "none"
+    assert card["metrics"]["mae"]["value"] >= 0
+    json.dumps(card, allow_nan=False)
+    # zeros only among the last actuals (never an origin) need no log: transform=log evaluates too
+    tail = _with_values(random_walk(120, seed=3), 118, 120, 0.0)
+    frame, method = Forecaster(tiny_config(transform="log")).backtest(tail, test_size=20)
+    assert method.transform_ == "log" and (frame["actual"] == 0.0).sum() > 0
+    assert np.all(np.isfinite(frame["forecast"].to_numpy()))
+    with pytest.raises(InputError, match=r"inside the backtest window.*transform=none"):
+        Forecaster(tiny_config(transform="log")).evaluate(data)
