@@ -457,17 +457,32 @@ class MedicalClassifier(TaskModel):
                 out.append(torch.softmax(logits.float(), dim=1).cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, len(self.label_names_)))
 
+    def _decide(self, probabilities: np.ndarray, positive: int | None) -> np.ndarray:
+        """Predicted class indices from (n, classes) probabilities: with a `positive` class (two classes) it when its
+        probability reaches the configured threshold, else the other class; otherwise the most probable class."""
+        if positive is None:
+            return probabilities.argmax(1)
+        return np.where(probabilities[:, positive] >= self.config.threshold, positive, 1 - positive)
+
+    def _decision_rule(self, positive: int | None) -> str:
+        """`_decide`'s rule in words."""
+        if positive is None:
+            return "predicted = most probable class"
+        names = self.label_names_
+        return (f"predicted {names[positive]} when P({names[positive]}) >= {self.config.threshold:g}, "
+                f"else {names[1 - positive]}")
+
     def predict(self, inputs: Any, batch_size: int | None = None) -> list[dict[str, Any]]:
-        """Label, score and per-class probabilities, the input's id first (`path`, else `index` from 1); `positive`
-        applies the configured threshold."""
+        """Label (`_decide`: two classes at the configured threshold), its score and per-class probabilities, the
+        input's id first (`path`, else `index` from 1); `positive` applies the configured threshold."""
         return records_with_errors(predict_inputs(inputs), lambda good: self._records(good, batch_size))
 
     def _records(self, inputs: list[Any], batch_size: int | None) -> list[dict[str, Any]]:
         probabilities = self.predict_proba(inputs, batch_size)
         positive = self._positive_index()
         records = []
-        for row in probabilities:
-            best = int(row.argmax())
+        for row, best in zip(probabilities, self._decide(probabilities, positive)):
+            best = int(best)
             record = {"label": self.label_names_[best], "score": round(float(row[best]), 6),
                       "probabilities": {n: round(float(p), 6) for n, p in zip(self.label_names_, row)}}
             if positive is not None:
@@ -520,6 +535,7 @@ class MedicalClassifier(TaskModel):
     def evaluate(self, data: Any) -> dict[str, Any]:
         """Accuracy, macro-F1, AUC (macro and per class), sensitivity/specificity at the threshold, with CIs
         (torchmetrics; bootstrap over images), plus plots: confusion matrix, and PR / ROC / calibration (binary).
+        Accuracy, F1 and the confusion matrix use predict's labels (`decision_rule`: two classes at `threshold`).
 
         Two classes: AUC, sensitivity and specificity are those of the positive class (`positive_label` of the
         data's options, else the model's, else the rule of `choose_positive`); each metric names it."""
@@ -544,11 +560,20 @@ class MedicalClassifier(TaskModel):
         classes = len(self.label_names_)
         threshold = self.config.threshold
         index = np.arange(len(truth))
+        positive, positive_rule = self._positive(positive_label)
+        # accuracy, F1 and the confusion matrix at predict's decision rule: the threshold the card names (two classes)
+        decided = torch.from_numpy(self._decide(probabilities.numpy(), positive)).long()
 
         def on_rows(function):
             def statistic(rows):
                 rows = torch.from_numpy(rows.astype(np.int64))
                 return float(function(probabilities[rows], truth[rows]))
+            return statistic
+
+        def on_decided(function):
+            def statistic(rows):
+                rows = torch.from_numpy(rows.astype(np.int64))
+                return float(function(decided[rows], truth[rows]))
             return statistic
 
         def auc_of(k):
@@ -559,12 +584,11 @@ class MedicalClassifier(TaskModel):
             return function
 
         metrics: dict[str, Any] = {
-            "accuracy": metric_with_ci(on_rows(lambda p, t: multiclass_accuracy(
-                p.argmax(1), t, classes, average="micro", validate_args=False)), index, resamples=RESAMPLES),
-            "macro_f1": metric_with_ci(on_rows(lambda p, t: multiclass_f1_score(
-                p.argmax(1), t, classes, average="macro", validate_args=False)), index, resamples=RESAMPLES),
+            "accuracy": metric_with_ci(on_decided(lambda d, t: multiclass_accuracy(
+                d, t, classes, average="micro", validate_args=False)), index, resamples=RESAMPLES),
+            "macro_f1": metric_with_ci(on_decided(lambda d, t: multiclass_f1_score(
+                d, t, classes, average="macro", validate_args=False)), index, resamples=RESAMPLES),
         }
-        positive, positive_rule = self._positive(positive_label)
         present = set(truth.tolist())
         per_class_auc = []
         for k in range(classes):
@@ -594,24 +618,20 @@ class MedicalClassifier(TaskModel):
                     "positive_label": name, "meaning": f"share of non-{name} images not called {name}"}
         return metric_card(self.task, self.card_.get("name") or self.config.architecture, len(truth), metrics,
                            labels=list(self.label_names_), threshold=threshold,
+                           decision_rule=self._decision_rule(positive),
                            positive_label=self.label_names_[positive] if positive is not None else None,
                            positive_rule=positive_rule,
-                           plots=self._plots(probabilities.numpy(), truth.numpy(), positive, metrics))
+                           plots=self._plots(probabilities.numpy(), truth.numpy(), decided.numpy(), positive, metrics))
 
-    def _plots(self, probabilities: np.ndarray, truth: np.ndarray, positive: int | None,
+    def _plots(self, probabilities: np.ndarray, truth: np.ndarray, predicted: np.ndarray, positive: int | None,
                metrics: dict[str, Any]) -> dict[str, Any]:
         """Confusion matrix at the card's decision rule; binary: PR, ROC, calibration; multi-class: AUC per class."""
         from sklearn.metrics import confusion_matrix
 
         names, classes = list(self.label_names_), len(self.label_names_)
-        if positive is not None:
-            # the positive class when its probability reaches the threshold, else the other class
-            predicted = np.where(probabilities[:, positive] >= self.config.threshold, positive, 1 - positive)
-            rule = f"predicted {names[positive]} when P({names[positive]}) >= {self.config.threshold:g}"
-        else:
-            predicted, rule = probabilities.argmax(1), "predicted = most probable class"
         matrix = confusion_matrix(truth, predicted, labels=list(range(classes)))
-        plots: dict[str, Any] = {"Confusion matrix": {**confusion_plot(names, matrix), "note": rule}}
+        plots: dict[str, Any] = {"Confusion matrix": {**confusion_plot(names, matrix),
+                                                      "note": self._decision_rule(positive)}}
         if positive is not None:
             plots.update(score_plots(truth == positive, probabilities[:, positive], positive=names[positive]))
         else:

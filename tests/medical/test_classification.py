@@ -100,6 +100,29 @@ def test_threshold_changes_sensitivity(tmp_path):
     assert model.evaluate(folder)["metrics"]["sensitivity"]["value"] == 1.0
 
 
+def test_accuracy_f1_and_confusion_are_at_the_threshold_like_predicts_labels(tmp_path):
+    """Sensitivity/specificity used the threshold but accuracy/F1 the most probable class: at threshold 0.3 every
+    threshold-dependent metric, the confusion matrix and predict's labels follow one rule, which the card names."""
+    folder = write_image_folder(tmp_path, per_class=3)
+    data = MedicalClassifier.read_data(folder)
+    model = MedicalClassifier.from_config(dataclasses.replace(TINY, threshold=0.3), ["abnormal", "normal"], device="cpu")
+    # P(abnormal) 0.4 for the abnormal images (argmax: normal; threshold 0.3: abnormal), 0.1 for the normal ones
+    p_abnormal = np.array([0.4 if label == "abnormal" else 0.1 for label in data.labels])
+    model.predict_proba = lambda inputs, batch_size=None: np.stack([p_abnormal, 1 - p_abnormal], 1)[: len(inputs)]
+    card = model.evaluate(data)
+    metrics = card["metrics"]
+    assert card["positive_label"] == "abnormal" and card["threshold"] == 0.3
+    assert metrics["sensitivity"]["value"] == metrics["specificity"]["value"] == 1.0
+    assert metrics["accuracy"]["value"] == metrics["macro_f1"]["value"] == 1.0  # argmax gave 0.5 and 1/3
+    assert card["decision_rule"] == "predicted abnormal when P(abnormal) >= 0.3, else normal"
+    assert card["plots"]["Confusion matrix"]["matrix"] == [[3, 0], [0, 3]]
+    assert metrics["auc"]["value"] == 1.0
+    records = model.predict(list(data.items))
+    assert [r["label"] for r in records] == list(data.labels) and all(r["positive"] == (r["label"] == "abnormal")
+                                                                     for r in records)
+    assert [r["score"] for r in records] == [0.4 if label == "abnormal" else 0.9 for label in data.labels]
+
+
 def test_every_record_carries_its_inputs_id(tmp_path):
     """DESIGN.md's predict contract: one record per input, its id first (records had none)."""
     folder = write_image_folder(tmp_path, per_class=1)
