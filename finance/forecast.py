@@ -512,18 +512,21 @@ class Forecaster(TaskModel):
             naive = part["candidate_naive"].to_numpy()
             actual = part["actual"].to_numpy()
             for name in candidates:
-                ratio = _mae(actual, part[f"candidate_{name}"].to_numpy()) / max(_mae(actual, naive), 1e-12)
-                candidate_table[name]["relative_mae" + (suffix or "_mean")] = round(ratio, 4)
+                ratio = _relative_mae(actual, part[f"candidate_{name}"].to_numpy(), naive)
+                candidate_table[name]["relative_mae" + (suffix or "_mean")] = round(ratio, 4) if math.isfinite(ratio) else None
         series_ids = frame["id"].unique(maintain_order=True).to_list()
+        per_series, notes = _per_series(frame)
+        if metrics["relative_mae"]["value"] is None or not math.isfinite(metrics["relative_mae"]["value"]):
+            notes.append("relative MAE is undefined (None): the naive forecast is exact at every backtest origin")
         plots = {"Relative MAE by horizon (vs naive; < 1 beats the random walk)": bars_plot(
                      [f"h{row['horizon']}" for row in per_horizon], [row["relative_mae"] for row in per_horizon],
                      "relative MAE", note="MAE of ours / MAE of the naive forecast, over the backtest origins"),
                  **_backtest_plot(frame.filter((frame["id"] == series_ids[0]) & (frame["horizon"] == 1)), c.levels)}
         return metric_card(
             self.task, self.model_name, frame.filter(frame["horizon"] == 1).height, metrics,
-            horizon=c.horizon, test_size=size, series=series_ids, per_horizon=per_horizon,
+            horizon=c.horizon, test_size=size, series=series_ids, per_horizon=per_horizon, per_series=per_series,
             candidates=candidate_table, weights=method.weights_, transform=method.transform_, backtest_seconds=round(seconds, 2), plots=plots,
-            **({"warning": warning} if warning else {}),
+            **({"warning": warning} if warning else {}), **({"notes": notes} if notes else {}),
             protocol=(f"rolling origin over the last {size} points of each series, horizon {c.horizon}; "
                       "the method (weights, intervals, global models) is fitted on the points before the window only"),
         )
@@ -702,6 +705,36 @@ def _mae(actual: np.ndarray, forecast: np.ndarray) -> float:
     return float(mean_absolute_error(actual, forecast))
 
 
+def _relative_mae(actual: np.ndarray, forecast: np.ndarray, naive: np.ndarray) -> float:
+    """Pooled MAE of `forecast` over the naive forecast's (sum |e| / sum |e_naive|); NaN where naive is exact (a
+    series constant over the window): no ratio means anything there.
+
+    >>> _relative_mae(np.array([1.0, 1.0]), np.array([1.5, 1.0]), np.array([1.0, 1.0]))
+    nan
+    """
+    naive_mae = _mae(actual, naive)
+    # exp(log(x)) round trips leave ~1e-16 relative error: "exact" is relative to the values' size
+    if naive_mae <= 1e-9 * float(np.mean(np.abs(actual))) or naive_mae == 0:
+        return float("nan")
+    return _mae(actual, forecast) / naive_mae
+
+
+def _per_series(frame) -> tuple[list[dict[str, Any]], list[str]]:
+    """Each series' MAE, naive MAE and relative MAE over all its origins and horizons, and notes on the series whose
+    relative MAE is undefined."""
+    rows, notes = [], []
+    for (series_id,), part in frame.group_by(["id"], maintain_order=True):
+        actual, forecast, naive = (part[name].to_numpy() for name in ("actual", "forecast", "candidate_naive"))
+        ratio = _relative_mae(actual, forecast, naive)
+        rows.append({"id": series_id, "mae": _mae(actual, forecast), "naive_mae": _mae(actual, naive),
+                     "relative_mae": ratio if math.isfinite(ratio) else None})
+        if not math.isfinite(ratio):
+            notes.append(f"series {series_id!r}: the naive forecast is exact over the whole backtest window (a constant "
+                         "series), so its relative MAE is undefined (None); the pooled relative MAE still counts its "
+                         "errors, in the numerator only")
+    return rows, notes
+
+
 def _origin_blocks(part) -> list[np.ndarray]:
     """Row positions of each resampling unit of a backtest frame: one series x origin, with all its horizons."""
     rows = part.with_row_index("_row").group_by(["id", "origin"], maintain_order=True).agg("_row")["_row"]
@@ -740,7 +773,7 @@ def _forecast_metrics(part, levels: Sequence[int], resamples: int = 200) -> dict
 
     out = {
         "mae": with_ci(lambda a, f: _mae(a, f), actual, forecast),
-        "relative_mae": with_ci(lambda a, f, n: _mae(a, f) / max(_mae(a, n), 1e-12), actual, forecast, naive),
+        "relative_mae": with_ci(_relative_mae, actual, forecast, naive),
         "mase": with_ci(lambda a, f, s: _mae(a / s, f / s), actual, forecast, scale),
         "smape": with_ci(lambda a, f: float(smape(torch.from_numpy(f.astype(float)), torch.from_numpy(a.astype(float)))),
                          actual, forecast),

@@ -423,3 +423,23 @@ def test_zeros_in_the_evaluation_window_evaluate_with_transform_auto():
     assert np.all(np.isfinite(frame["forecast"].to_numpy()))
     with pytest.raises(InputError, match=r"inside the backtest window.*transform=none"):
         Forecaster(tiny_config(transform="log")).evaluate(data)
+
+
+def test_relative_mae_is_none_for_a_series_the_naive_forecast_gets_exactly_right():
+    config = tiny_config()
+    flat = random_walk(120, seed=4, series_id="flat")
+    start = 120 - config.test_size - 1  # the first backtest origin: from it on the series is constant
+    flat = _with_values(flat, start, 120, float(flat["value"][start]))
+    card = Forecaster(config).evaluate(pl.concat([random_walk(120, seed=3), flat]))
+    rows = {row["id"]: row for row in card["per_series"]}
+    assert rows["flat"]["naive_mae"] == pytest.approx(0.0, abs=1e-9) and rows["flat"]["relative_mae"] is None
+    assert rows["demo"]["relative_mae"] == pytest.approx(rows["demo"]["mae"] / rows["demo"]["naive_mae"])
+    assert any("'flat'" in note and "undefined" in note for note in card["notes"])
+    # the pooled figure stays defined: both series' errors over the demo series' naive errors (equal row counts)
+    pooled = (rows["demo"]["mae"] + rows["flat"]["mae"]) / (rows["demo"]["naive_mae"] + rows["flat"]["naive_mae"])
+    assert card["metrics"]["relative_mae"]["value"] == pytest.approx(pooled, rel=1e-6) and pooled < 100
+    # only the flat series: no ratio at all, said so, instead of |e| / 1e-12
+    alone = Forecaster(config).evaluate(flat)
+    assert alone["metrics"]["relative_mae"]["value"] is None and alone["metrics"]["relative_mae_h1"]["value"] is None
+    assert alone["candidates"]["drift"]["relative_mae_mean"] is None and alone["notes"]
+    json.dumps(alone, allow_nan=False)
