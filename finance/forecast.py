@@ -520,13 +520,14 @@ class Forecaster(TaskModel):
             notes.append("relative MAE is undefined (None): the naive forecast is exact at every backtest origin")
         plots = {"Relative MAE by horizon (vs naive; < 1 beats the random walk)": bars_plot(
                      [f"h{row['horizon']}" for row in per_horizon], [row["relative_mae"] for row in per_horizon],
-                     "relative MAE", note="MAE of ours / MAE of the naive forecast, over the backtest origins"),
+                     "relative MAE", note="sum |error| of ours / sum |error| of the naive forecast, pooled over every "
+                                          "series and backtest origin"),
                  **_backtest_plot(frame.filter((frame["id"] == series_ids[0]) & (frame["horizon"] == 1)), c.levels)}
         return metric_card(
             self.task, self.model_name, frame.filter(frame["horizon"] == 1).height, metrics,
             horizon=c.horizon, test_size=size, series=series_ids, per_horizon=per_horizon, per_series=per_series,
             candidates=candidate_table, weights=method.weights_, transform=method.transform_, backtest_seconds=round(seconds, 2), plots=plots,
-            **({"warning": warning} if warning else {}), **({"notes": notes} if notes else {}),
+            **({"warning": warning} if warning else {}), **({"notes": notes} if notes else {}), definitions=DEFINITIONS,
             protocol=(f"rolling origin over the last {size} points of each series, horizon {c.horizon}; "
                       "the method (weights, intervals, global models) is fitted on the points before the window only"),
         )
@@ -567,6 +568,16 @@ class Forecaster(TaskModel):
 
 
 # -- helpers ------------------------------------------------------------------------------------------------------------
+DEFINITIONS = {  # how evaluate()'s figures pool series, origins and horizons (written into its card)
+    "relative_mae": "pooled: sum |actual - forecast| / sum |actual - naive forecast| over every series and origin "
+                    "(and every horizon for the overall figure; _hN: that horizon only), so series with larger values "
+                    "weigh more, as in a pooled MASE; per_series gives each series' own ratio (None where the naive "
+                    "forecast is exact)",
+    "mae": "mean |actual - forecast| over every series, origin (and horizon), in the series' units",
+    "mase": "mean |actual - forecast| / scale, the scale being each series' mean |one-step change| before the window",
+    "smape": "symmetric MAPE (torchmetrics) over every series, origin (and horizon)",
+    "ci95": "percentile bootstrap resampling origins: each series x origin is drawn with all its horizons",
+}
 METHOD_FILE = "method.json"  # how the weight files combine, hashed with them: the card's copy is checked against it
 
 

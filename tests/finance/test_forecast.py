@@ -142,6 +142,8 @@ def test_evaluate_card_carries_per_horizon_metrics(fitted):
     assert [row["horizon"] for row in card["per_horizon"]] == [1, 2, 3]
     assert set(card["candidates"]) >= {"naive", "drift", "auto_arima", "lightgbm", "nbeats"}
     assert card["candidates"]["naive"]["relative_mae_h1"] == 1.0
+    assert "pooled" in card["definitions"]["relative_mae"] and "sum |actual - forecast|" in card["definitions"]["relative_mae"]
+    assert "origin" in card["definitions"]["ci95"]
     bars = next(spec for title, spec in card["plots"].items() if title.startswith("Relative MAE by horizon"))
     assert bars["labels"] == ["h1", "h2", "h3"] and bars["values"][0] == pytest.approx(card["per_horizon"][0]["relative_mae"], abs=1e-4)
     curve = next(spec for title, spec in card["plots"].items() if title.startswith("Backtest"))
