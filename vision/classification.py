@@ -660,7 +660,7 @@ class ImageClassifier(TaskModel):
     def save_card(self) -> dict[str, Any]:
         self._require_fitted("network")
         return {"task": self.task, "model": self.name, "label_names": self.label_names,
-                "preprocessing": _plain(self.data_config), **self.info}
+                "preprocessing": _plain(self.data_config), **self.info, "usage": USAGE}
 
     def write_weights(self, folder: Path) -> None:
         from timm.models import save_for_hf
@@ -678,6 +678,24 @@ class ImageClassifier(TaskModel):
         """What this model is, what it was trained on and how well it measured."""
         return {"task": self.task, "model": self.name, "label_names": self.label_names,
                 "input_size": list(self.data_config["input_size"]), **self.info}
+
+
+# how to open a saved folder with timm alone (the card's `usage`): the same probabilities as predict_proba
+USAGE = """\
+# folder: the saved model folder (str or pathlib.Path); images: a list of image file paths
+import timm, torch
+from PIL import Image, ImageOps
+model = timm.create_model("local-dir:" + str(folder), pretrained=True).eval()  # pretrained=False: random weights
+config = timm.data.resolve_data_config({}, model=model)
+transform = timm.data.create_transform(**config)
+labels = model.pretrained_cfg["label_names"]
+mode = "L" if config["input_size"][0] == 1 else "RGB"
+with torch.no_grad():
+    batch = torch.stack([transform(ImageOps.exif_transpose(Image.open(path)).convert(mode)) for path in images])
+    probabilities = model(batch).softmax(-1)
+predictions = [{"label": labels[int(row.argmax())], "score": float(row.max()),
+                "scores": dict(zip(labels, row.tolist()))} for row in probabilities]
+"""
 
 
 def _timm_config(path: Path) -> dict[str, Any]:

@@ -712,6 +712,7 @@ class Detector(TaskModel):
                 "box_format": BOX_FORMAT, **self.info}
         if self.backend == "darknet":  # the settings it runs with, read back by load_folder
             card.update(input_size=self.network.input_size, nms_iou=self.network.nms_iou)
+        card["usage"] = _usage(self.backend, self.architecture)
         return card
 
     def write_weights(self, folder: Path) -> None:
@@ -732,6 +733,49 @@ class Detector(TaskModel):
 def load(source: str | Path | None = None, device: str = "auto") -> Detector:
     """Shortcut for `Detector.load` (Haar cascades when `source` is None)."""
     return Detector.load(source, device=device)
+
+
+def _usage(backend: str, architecture: str) -> str:
+    """The card's `usage`: how to open a saved folder of this backend without this product (a snippet, or what can be
+    opened where the field's libraries alone cannot rebuild the detector)."""
+    if backend == "torchvision" and architecture in TORCHVISION_ARCHITECTURES:
+        return """\
+# folder: the saved model folder (str or pathlib.Path); images: a list of image file paths
+# torchvision alone (not compared with predict by a test: the product may differ in image handling)
+import json, pathlib, torch, torchvision
+from PIL import Image
+from safetensors.torch import load_file
+folder = pathlib.Path(folder)
+card = json.loads((folder / "card.json").read_text())
+network = torchvision.models.get_model(card["architecture"], weights=None, weights_backbone=None,
+                                       num_classes=len(card["label_names"]), **card["model_args"])
+network.load_state_dict(load_file(str(folder / "model.safetensors")))
+network.eval()
+with torch.no_grad():
+    outputs = network([torchvision.transforms.functional.to_tensor(Image.open(p).convert("RGB")) for p in images])
+predictions = [[{"label": card["label_names"][int(label)], "score": float(score), "box_xyxy": box.tolist()}
+                for box, label, score in zip(out["boxes"], out["labels"], out["scores"])
+                if score >= card["score_threshold"]] for out in outputs]  # label_names[0] is the background
+"""
+    if backend == "torchvision":
+        return (f"model.safetensors is the state_dict of {architecture}, a detector this product builds "
+                "(vision/_lite_detector.py: torchvision's FasterRCNN with an FPN on timm's EfficientNet-Lite0, "
+                "constructor arguments in the card's model_args); safetensors.torch.load_file opens the tensors, but "
+                "torchvision alone has no builder for it, so no snippet runs it without this product.")
+    if backend == "transformers":
+        return """\
+# folder: the saved model folder (str or pathlib.Path); images: a list of image file paths
+# transformers alone (not compared with predict by a test: the product may differ in image handling)
+import json, pathlib
+from transformers import pipeline
+card = json.loads((pathlib.Path(folder) / "card.json").read_text())
+detector = pipeline("object-detection", model=str(folder))
+predictions = [detector(path, threshold=card["score_threshold"]) for path in images]
+"""
+    return (f"this folder holds no weights: it names the {architecture} built-in "
+            f"({'OpenCV Haar cascades from cv2.data.haarcascades' if backend == 'haar' else 'COCO yolov3-tiny run by cv2.dnn.readNetFromDarknet'})"
+            ", which this product runs with its own settings (score_threshold and, for yolov3-tiny, input_size and "
+            "nms_iou in the card); there is nothing further to open.")
 
 
 def _build_torchvision(architecture: str, num_classes: int, model_args: dict[str, Any]):

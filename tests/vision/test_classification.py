@@ -454,3 +454,17 @@ def test_repeated_hub_label_names_are_told_apart():
     from vision.classification import _distinct
 
     assert _distinct(["crane", "tench", "crane", 3]) == ["crane", "tench", "crane (2)", "3"]
+
+
+def test_the_cards_usage_opens_the_folder_with_timm_alone_and_predicts_the_same(tiny):
+    """card.json's `usage` runs as written (folder a Path) without this product and gives predict's probabilities."""
+    from tests.vision._fixtures import run_usage
+
+    model, data, root = tiny
+    saved = model.save(root / "usage")
+    images = [str(data / "cat" / "0.png"), str(data / "dog" / "1.png")]
+    plain = run_usage(saved, images=images)
+    ours = model.predict(images, top_k=2)
+    assert [p["label"] for p in plain] == [r["label"] for r in ours]
+    for row, record in zip(plain, ours):
+        assert row["scores"] == pytest.approx({t["label"]: t["score"] for t in record["top_k"]}, abs=1e-5)
