@@ -148,9 +148,7 @@ class FasterWhisperBackend:
         weights = {"format": "ctranslate2", "compute_type": self.compute_type, "precision": self.precision,
                    "beam_size": self.beam_size, "sha256": self.sha256,
                    "files": {name: SAVED_NAMES.get(name, name) for name in self.sources},
-                   "origin": self.packaged or self.model_dir.name,
-                   "usage": "faster_whisper.WhisperModel(folder, files={name: (folder / stored).read_bytes() for name, "
-                            "stored in weights['files'].items()}), or copy the folder and rename model.ct2 to model.bin"}
+                   "origin": self.packaged or self.model_dir.name}  # how to open it: the card's top-level usage
         return {"weights": weights, "architecture": "whisper (encoder-decoder)",
                 "language": "multilingual" if self.multilingual else self.language,
                 "silence": f"windows where Silero VAD (faster-whisper) finds no speech are not decoded: {VAD_NOTE}"}

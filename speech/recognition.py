@@ -654,10 +654,73 @@ class SpeechRecognizer(TaskModel):
         card = {k: v for k, v in self.card.items() if k not in ("library_versions", "created")}
         card["preprocessing"] = {"sample_rate_hz": SAMPLE_RATE_HZ, "channels": "mono (mean of channels)",
                                  "resampler": "soxr HQ", "decoder": "soundfile (libsndfile)"}
+        card["usage"] = _usage(self.backend_.kind)  # older cards kept it as weights.usage (no code reads either)
         return card
 
     def write_weights(self, folder: Path) -> None:
         self.backend_.save(folder)
+
+
+# how to open a saved folder without this product (the card's `usage`), per back-end; audio is read as predict reads
+# it (soundfile, mono mean, soxr HQ to 16 kHz)
+_USAGE_AUDIO = """\
+# folder: the saved model folder (str or pathlib.Path); audio: a list of audio file paths (soundfile formats)
+import json, pathlib, soundfile, soxr
+folder = pathlib.Path(folder)
+card = json.loads((folder / "card.json").read_text())
+def read(path):  # mono float32 at 16 kHz, as the product decodes it
+    wave, rate = soundfile.read(path, dtype="float32", always_2d=True)
+    wave = wave.mean(1)
+    return wave if rate == 16000 else soxr.resample(wave, rate, 16000, quality="HQ").astype("float32")
+"""
+_USAGE_BACKEND = {
+    "faster-whisper": """\
+import faster_whisper
+weights = card["weights"]  # model.bin is stored as model.ct2: pass the files by their CTranslate2 names
+model = faster_whisper.WhisperModel(str(folder), device="cpu",  # on CUDA: device="cuda", compute_type "int8_float16"
+                                    compute_type={"int8": "int8", "native": "float32"}[weights.get("precision", "int8")],
+                                    files={name: (folder / stored).read_bytes() for name, stored in weights["files"].items()})
+language = None if card["language"] == "multilingual" else card["language"]
+predictions = []
+for path in audio:  # the product gives "" without decoding where Silero VAD hears no speech (card's `silence`)
+    segments, info = model.transcribe(read(path), beam_size=weights["beam_size"], language=language,
+                                      word_timestamps=True)
+    predictions.append({"text": "".join(s.text for s in segments).strip(), "language": info.language})
+""",
+    "hf-ctc": """\
+import torch
+from transformers import AutoModelForCTC, AutoProcessor
+processor = AutoProcessor.from_pretrained(str(folder))
+network = AutoModelForCTC.from_pretrained(str(folder)).eval()
+predictions = []
+for path in audio:  # one pass per clip: the product decodes audio over 20 s in windows
+    inputs = processor(read(path), sampling_rate=16000, return_tensors="pt")
+    with torch.no_grad():
+        ids = network(input_values=inputs["input_values"]).logits.argmax(-1)[0]
+    predictions.append({"text": processor.decode(ids.tolist()).strip()})
+""",
+    "hf-whisper": """\
+import torch
+from transformers import AutoProcessor, WhisperForConditionalGeneration
+processor = AutoProcessor.from_pretrained(str(folder))
+network = WhisperForConditionalGeneration.from_pretrained(str(folder)).eval()
+predictions = []
+for path in audio:  # one 30 s window per clip: the product decodes longer audio window by window
+    features = processor.feature_extractor(read(path), sampling_rate=16000, return_tensors="pt").input_features
+    with torch.no_grad():
+        tokens = network.generate(features, max_new_tokens=128)
+    predictions.append({"text": processor.batch_decode(tokens, skip_special_tokens=True)[0].strip()})
+"""}
+_USAGE_COMPACT = ("model.safetensors holds the weights of this product's own network (speech._compact.CompactCTC: log-mel "
+                  "+ conv subsampling + torchaudio Conformer + CTC over the characters of vocabulary.json, constructor "
+                  "arguments in the card's constructor_args); safetensors.torch.load_file opens the tensors, but no "
+                  "library outside this product builds the network, so no snippet runs it without this product.")
+
+
+def _usage(kind: str) -> str:
+    """The card's `usage`: a snippet that transcribes `audio` from a saved folder of this back-end without this
+    product, or (the compact model) what can be opened."""
+    return _USAGE_AUDIO + _USAGE_BACKEND[kind] if kind in _USAGE_BACKEND else _USAGE_COMPACT
 
 
 def load(source: str | Path | None = None, device: str = "auto") -> SpeechRecognizer:

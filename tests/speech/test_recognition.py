@@ -291,3 +291,14 @@ def test_embedded_default_reads_48k_stereo_24bit(tmp_path):
     model = SpeechRecognizer.load(device="cpu")
     first, second = model.predict([str(original), str(converted)])
     assert normalize_text(second["text"]) == normalize_text(first["text"]) == "in being comparatively modern"
+
+
+def test_the_cards_usage_transcribes_a_ctc_folder_with_transformers_alone_as_predict_does(tmp_path):
+    """card.json's `usage` runs as written, folder a str, without this product, and gives predict's text."""
+    from tests.speech.helpers import run_usage, tiny_wav2vec2, tone, write_wav
+
+    model = SpeechRecognizer.from_transformers(*tiny_wav2vec2(tmp_path), device="cpu")
+    folder = model.save(tmp_path / "saved")
+    clips = [str(write_wav(tmp_path / f"{i}.wav", tone(0.6 + 0.3 * i, seed=i))) for i in range(2)]
+    plain = run_usage(str(folder), audio=clips)
+    assert [p["text"] for p in plain] == [r["text"] for r in model.predict(clips)]

@@ -163,3 +163,18 @@ def test_saved_whisper_base_holds_its_weights_and_precision(tmp_path, monkeypatc
     assert loaded.backend_.languages == model.backend_.languages and loaded.card["weights"]["origin"] == "whisper-base"
     if CLIP.is_file():
         assert loaded.predict(str(CLIP))[0]["text"] == model.predict(str(CLIP))[0]["text"]
+
+
+def test_the_cards_usage_transcribes_with_faster_whisper_alone_as_predict_does(saved):
+    """card.json's `usage` (at the top level, no longer weights.usage) runs as written, folder a Path, without this
+    product, and gives predict's text."""
+    from tests.speech.helpers import run_usage
+
+    model, folder = saved
+    card = json.loads((folder / "card.json").read_text())
+    assert "usage" not in card["weights"]
+    clips = [str(p) for p in sorted(CLIP.parent.glob("LJ001-000[12].wav"))]
+    if not clips:
+        pytest.skip("the LJSpeech clips are not here")
+    plain = run_usage(folder, audio=clips)
+    assert [p["text"] for p in plain] == [r["text"] for r in model.predict(clips)]
