@@ -612,7 +612,8 @@ class QAModel(TaskModel):
         return {**self.card, "preprocessing": {"max_length": self.max_length, "stride": self.stride,
                                                "max_query_length": self.max_query_length,
                                                "max_answer_tokens": self.max_answer_tokens,
-                                               "allow_no_answer": self.allow_no_answer, "no_answer_margin": self.no_answer_margin}}
+                                               "allow_no_answer": self.allow_no_answer, "no_answer_margin": self.no_answer_margin},
+                "usage": USAGE_RETRIEVAL if self.kind == "retrieval" else USAGE_EXTRACTIVE}
 
     def write_weights(self, folder: Path) -> None:
         """Extractive models via save_pretrained; the retrieval baseline as `encoder/`."""
@@ -622,6 +623,43 @@ class QAModel(TaskModel):
         else:
             self.model_.save_pretrained(folder, safe_serialization=True)
             self.tokenizer_.save_pretrained(folder)
+
+
+# how to open a saved folder without this product (the card's `usage`)
+USAGE_EXTRACTIVE = """\
+# folder: the saved model folder (str or pathlib.Path); questions, contexts: lists of strings, one pair per answer
+# the best span (start + end logit, at most max_answer_tokens long) over the card's windows; not compared with predict
+# by a test: the product also cuts questions at max_query_length tokens and may answer "" (allow_no_answer)
+import json, pathlib, torch
+from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+settings = json.loads((pathlib.Path(folder) / "card.json").read_text())["preprocessing"]
+tokenizer = AutoTokenizer.from_pretrained(str(folder))
+network = AutoModelForQuestionAnswering.from_pretrained(str(folder)).eval()
+predictions = []
+for question, context in zip(questions, contexts):
+    encoded = tokenizer(question, context, truncation="only_second", max_length=settings["max_length"],
+                        stride=settings["stride"], return_overflowing_tokens=True, return_offsets_mapping=True,
+                        padding=True, return_tensors="pt")
+    offsets = encoded.pop("offset_mapping")
+    encoded.pop("overflow_to_sample_mapping", None)
+    with torch.no_grad():
+        output = network(**encoded)
+    best = None
+    for window in range(len(offsets)):
+        in_context = torch.tensor([part == 1 for part in encoded.sequence_ids(window)])
+        scores = output.start_logits[window][:, None] + output.end_logits[window][None, :]  # (start, end)
+        allowed = in_context[:, None] & in_context[None, :]
+        allowed &= torch.ones_like(allowed).triu().tril(settings["max_answer_tokens"] - 1)
+        scores = scores.masked_fill(~allowed, -float("inf"))
+        start, end = divmod(int(scores.argmax()), scores.shape[1])
+        if best is None or float(scores[start, end]) > best[0]:
+            best = (float(scores[start, end]), int(offsets[window][start][0]), int(offsets[window][end][1]))
+    predictions.append({"answer": context[best[1]:best[2]], "start": best[1], "end": best[2]})
+"""
+USAGE_RETRIEVAL = ("encoder/ is a sentence encoder transformers opens (AutoModel and AutoTokenizer from "
+                   "folder/encoder; embeddings: attention-masked mean of last_hidden_state, L2-normalised); the "
+                   "product picks the context sentence whose embedding is closest to the question's, then a span in it "
+                   "by its own answer-type rules (nlp/_span_rules.py), so no library's QA pipeline reproduces it.")
 
 
 def load(source: str | Path | None = None, device: str = "auto") -> QAModel:

@@ -620,7 +620,8 @@ class SentimentModel(TaskModel):
     # save() is core.TaskModel's: this card, then these weights, hashed and written atomically
     def save_card(self) -> dict[str, Any]:
         return {**self.card, "preprocessing": {"max_length": self.max_length, "detokenize": self.detokenize,
-                                               "pooling": POOLING[self.kind]}}
+                                               "pooling": POOLING[self.kind]},
+                "usage": _usage(self.kind, bool(self.lexicon_mix))}
 
     def write_weights(self, folder: Path) -> None:
         """Classifier: save_pretrained (safetensors + tokenizer); embedding model: `encoder/` + `head.safetensors`."""
@@ -672,6 +673,66 @@ def _check_pooling(path: Path, kind: str, preprocessing: dict[str, Any]) -> None
 
 # the key save() writes into an embedding folder's encoder/config.json beside id2label: those names are the head's
 # labels in its output order, so the card must list exactly them (a hub encoder's id2label carries no such key)
+# how to open a saved folder with transformers alone (the card's `usage`), per kind: the same probabilities as
+# probabilities() for texts without emoji (a BERT vocabulary reads none: the product first names them in words)
+_USAGE_START = """\
+# folder: the saved model folder (str or pathlib.Path); texts: a list of strings
+import json, pathlib, re, torch
+folder = pathlib.Path(folder)
+card = json.loads((folder / "card.json").read_text())
+def detokenize(text):  # undo Penn-Treebank spaces ("is n't ," -> "isn't,"), as the product does
+    text = re.sub(r" (n't|'s|'re|'ve|'ll|'d|'m)\\b", r"\\1", text)
+    text = re.sub(r" ([,.!?;:%)])", r"\\1", text)
+    text = re.sub(r"([($]) ", r"\\1", text)
+    return re.sub(r"\\s+", " ", text).strip()
+texts = [detokenize(text) if card["preprocessing"]["detokenize"] else text for text in texts]
+"""
+_USAGE_KIND = {
+    "embedding": """\
+from safetensors.torch import load_file
+from transformers import AutoModel, AutoTokenizer
+tokenizer = AutoTokenizer.from_pretrained(str(folder / "encoder"))
+encoder = AutoModel.from_pretrained(str(folder / "encoder")).eval()
+head = load_file(str(folder / "head.safetensors"))  # a linear layer on the mean-pooled, L2-normalised embedding
+with torch.no_grad():
+    encoded = tokenizer(texts, padding=True, truncation=True, max_length=card["preprocessing"]["max_length"],
+                        return_tensors="pt")
+    hidden = encoder(**encoded).last_hidden_state  # (B, T, H)
+    mask = encoded["attention_mask"].unsqueeze(-1).float()
+    embeddings = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1)
+    logits = embeddings @ head["weight"].float().T + head["bias"].float()
+""",
+    "classifier": """\
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+tokenizer = AutoTokenizer.from_pretrained(str(folder))
+network = AutoModelForSequenceClassification.from_pretrained(str(folder)).eval()
+with torch.no_grad():
+    encoded = tokenizer(texts, padding=True, truncation=True, max_length=card["preprocessing"]["max_length"],
+                        return_tensors="pt")
+    logits = network(**encoded).logits
+"""}
+_USAGE_MIX = """\
+# lexicon_mix: the positive margin mixes the head with VADER's compound and TextBlob's polarity of the same texts
+from textblob import TextBlob
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+mix, vader = card["lexicon_mix"], SentimentIntensityAnalyzer()
+lexicons = torch.tensor([[vader.polarity_scores(t)["compound"], TextBlob(t).sentiment.polarity] for t in texts])
+margin = (logits[:, 1] - logits[:, 0]) * mix["head"] + lexicons @ torch.tensor([mix["vader_compound"],
+                                                                                mix["textblob_polarity"]])
+logits = torch.stack([torch.zeros_like(margin), margin], 1)
+"""
+_USAGE_END = """\
+probabilities = logits.float().softmax(-1)
+predictions = [{"label": card["labels"][int(row.argmax())], "score": float(row.max()),
+                "scores": dict(zip(card["labels"], row.tolist()))} for row in probabilities]
+"""
+
+
+def _usage(kind: str, lexicon_mix: bool) -> str:
+    """The card's `usage`: a snippet that opens a folder of this kind without this product and scores `texts`."""
+    return _USAGE_START + _USAGE_KIND[kind] + (_USAGE_MIX if lexicon_mix else "") + _USAGE_END
+
+
 HEAD_LABELS_MARK = "verticals_head_labels"
 
 

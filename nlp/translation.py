@@ -706,12 +706,35 @@ class Translator(TaskModel):
             return super().save(path)
 
     def save_card(self) -> dict[str, Any]:
-        return self.card
+        return {**self.card, "usage": _usage(self.card["backend"])}
 
     def write_weights(self, folder: Path) -> None:
         if self.card["backend"] != "apertium":  # Apertium settings are the card alone
             self.network_.save_pretrained(folder)
             self.tokenizer_.save_pretrained(folder)
+
+
+def _usage(backend: str) -> str:
+    """The card's `usage`: how to open a saved folder without this product (a transformers snippet for seq2seq
+    models; for Apertium, what the folder holds)."""
+    if backend == "apertium":
+        return ("this folder holds no weights: Apertium is rule-based, and the card names its language pair "
+                "(apertium_mode) and flags; outside this product run the same translation with the Debian apertium "
+                "package and its apertium-<pair> data: echo 'text' | apertium -u <apertium_mode>.")
+    return """\
+# folder: the saved model folder (str or pathlib.Path); texts: a list of strings in the card's source_lang
+# (not compared with predict by a test: for multilingual models such as M2M100 / NLLB / mBART the product also sets
+# tokenizer.src_lang and forced_bos_token_id from source_lang / target_lang, and a T5 model reads a task prefix)
+import json, pathlib, torch
+from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+card = json.loads((pathlib.Path(folder) / "card.json").read_text())
+tokenizer = AutoTokenizer.from_pretrained(str(folder))
+network = AutoModelForSeq2SeqLM.from_pretrained(str(folder)).eval()
+with torch.no_grad():
+    tokens = network.generate(**tokenizer(texts, return_tensors="pt", padding=True, truncation=True),
+                              **card["preprocessing"]["generation"])
+predictions = [{"translation": text.strip()} for text in tokenizer.batch_decode(tokens, skip_special_tokens=True)]
+"""
 
 
 def _target_code(model: Translator, target_lang: str) -> str:

@@ -401,6 +401,10 @@ def test_lexicon_mix_adds_vader_and_textblob_to_the_head_margin_and_survives_sav
     again = SentimentModel.load(model.save(tmp_path / "mixed"), device="cpu")
     assert again.card["lexicon_mix"]["textblob_polarity"] == 1.5
     np.testing.assert_allclose(again.probabilities(texts), model.probabilities(texts), atol=1e-6)
+    from tests.nlp.tiny import run_usage  # the card's usage mixes the same lexicons without this product
+
+    plain = run_usage(str(tmp_path / "mixed"), texts=texts)
+    np.testing.assert_allclose([p["scores"]["positive"] for p in plain], model.probabilities(texts)[:, 1], atol=1e-5)
     again.fit(sentiment_frame(), SentimentModel.Config(epochs=2, batch_size=8, patience=None, validation_fraction=0.0))
     assert again.lexicon_mix is None and "lexicon_mix" not in again.card  # the user's head stands alone
 
@@ -913,3 +917,23 @@ def test_the_cli_passes_positive_label_to_evaluate_itself(classifier, tmp_path, 
     assert main(["evaluate", "nlp.sentiment", "--model", str(model_dir), "--data", str(tmp_path / "answers.csv"),
                  "--option", "positive_label=2", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["positive_label"] == "2"
+
+
+@pytest.mark.parametrize("kind", ["embedding", "classifier"])
+def test_the_cards_usage_opens_the_folder_with_transformers_alone_and_predicts_the_same(kind, tmp_path):
+    """card.json's `usage` runs as written (folder a str) without this product and gives predict's probabilities."""
+    from tests.nlp.tiny import run_usage
+
+    if kind == "embedding":
+        model = SentimentModel.from_encoder(tiny_encoder_dir(tmp_path / "enc"), device="cpu")
+        model.fit(sentiment_frame(), SentimentModel.Config(epochs=5, batch_size=8, lr=0.1, patience=None,
+                                                           validation_fraction=0.0, tune_encoder=False))
+    else:
+        model = SentimentModel.from_classifier(*tiny_classifier(initializer_range=0.2), device="cpu", name="tiny")
+    saved = model.save(tmp_path / "saved")
+    texts = ["a wonderful and moving film", "it 's a dull boring mess , is n't it ?", "terrible plot"]
+    plain = run_usage(str(saved), texts=texts)
+    ours = model.predict(texts)
+    assert [p["label"] for p in plain] == [r["label"] for r in ours]
+    for row, record in zip(plain, ours):
+        assert row["scores"] == pytest.approx(record["scores"], abs=1e-5)
