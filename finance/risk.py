@@ -1198,6 +1198,7 @@ class RiskScorer(TaskModel):
             card["weights"] = files[card["family"]] + ("" if card["family"] == "scorecard" else ", then calibrator.json")
         card["weights"] += (f"; {ENCODING_FILE}: the target's labels and the features (names, kinds, categories) they read"
                             + (", and the blend's shares and weights" if card["family"] == "blend" else ""))
+        card["usage"] = _usage(card["family"], list(self.family_.members) if card["family"] == "blend" else [])
         return card
 
     def write_weights(self, folder: Path) -> None:
@@ -1207,6 +1208,32 @@ class RiskScorer(TaskModel):
 
 
 EMBEDDED_CONFIG = RiskScorer.Config(**EMBEDDED_CONFIG_CHANGES)
+
+
+
+def _usage(family: str, members: list[str]) -> str:
+    """The card's `usage`: what a saved folder of this family opens with outside this product (a risk score is this
+    product's combination of its files, so a sentence, not a snippet)."""
+    rows = (f"rows as {ENCODING_FILE}'s features list them, in that order: numeric columns as floats, categorical ones "
+            "as integer codes (the index of the value in that feature's categories)")
+    calibrated = (f"; the product's probability then maps that logit through {CALIBRATOR_FILE} (platt: "
+                  "sigmoid(slope * logit + intercept); isotonic: its thresholds)")
+    if family == "gbm":
+        return ("model.txt is a LightGBM model: lightgbm.Booster(model_file=str(folder / 'model.txt')).predict(X, "
+                f"raw_score=True) gives its logit for {rows}" + calibrated + ".")
+    if family == "blend":
+        gbm = ("model.txt is the LightGBM member (lightgbm.Booster(model_file=...), predict(X, raw_score=True) "
+               f"for {rows}); " if "gbm" in members else "")
+        return (gbm + f"the product's score blends the members {', '.join(members)} (their files and the logit "
+                "weights are in the card's weights line; scorecard.json and logistic.json are plain formulas, "
+                "forest.json + forest.safetensors this product's own tree layout)" + calibrated +
+                "; no single library's model reproduces the blend.")
+    if family == "scorecard":
+        return ("scorecard.json is this product's scorecard, readable as plain JSON (per variable: splits or category "
+                "groups, WoE, coefficient; logit(PD) = intercept + sum coefficient * WoE); no library opens it as a "
+                "model.")
+    return (f"{family} files are plain JSON / safetensors in this product's own layout (see the card's weights line), "
+            f"fed {rows}" + calibrated + "; no library opens them as a model.")
 
 
 def _config_from_dict(values: dict[str, Any]) -> RiskScorer.Config:
