@@ -85,6 +85,36 @@ def prepare_image(source: Any, size: int) -> tuple[np.ndarray, MedicalImage]:
     return resized[0, 0].numpy(), image
 
 
+# how to open a saved folder with timm alone (the card's `usage`): predict's probabilities for 2-D images; timm's own
+# transform (resolve_data_config) would not scale by percentiles nor pad to square
+USAGE = """\
+# folder: the saved model folder (str or pathlib.Path); images: a list of 2-D image files (PNG, JPEG); the product also
+# reads DICOM / NIfTI (a volume's middle slice), not done here
+import json, pathlib, numpy as np, timm, torch
+import torch.nn.functional as F
+from PIL import Image
+folder = pathlib.Path(folder)
+card = json.loads((folder / "card.json").read_text())
+network = timm.create_model("local-dir:" + str(folder), pretrained=True).eval()  # pretrained=False: random weights
+size, mean, std = card["preprocessing"]["image_size"], card["preprocessing"]["mean"][0], card["preprocessing"]["std"][0]
+def prepare(path):  # 0.5-99.5th percentile scaling to [0, 1], zero-pad to square, bilinear resize, grey to 3 channels
+    grey = np.asarray(Image.open(path).convert("L"), dtype=np.float32)
+    low, high = np.percentile(grey, [0.5, 99.5])
+    grey = np.clip((grey - low) / (float(high - low) or 1.0), 0, 1)
+    height, width = grey.shape
+    side = max(height, width)
+    square = np.zeros((side, side), np.float32)
+    square[(side - height) // 2:(side - height) // 2 + height, (side - width) // 2:(side - width) // 2 + width] = grey
+    x = F.interpolate(torch.from_numpy(square)[None, None], size=(size, size), mode="bilinear",
+                      antialias=side > size, align_corners=False)[0]
+    return ((x - mean) / std).expand(3, -1, -1)
+with torch.no_grad():
+    probabilities = network(torch.stack([prepare(path) for path in images])).softmax(-1)
+# the label: the most probable class; with two classes the product's is the card's decision_rule (threshold)
+predictions = [{"probabilities": dict(zip(card["labels"], row.tolist()))} for row in probabilities]
+"""
+
+
 def _readable_study(path: Path) -> bool:
     """Whether a file in an input folder is a study `prepare_image` reads: an image or NIfTI by suffix, else DICOM by
     `medical.io.is_dicom_file`'s rule (as series folders are read: the marker, or preamble-less DICOM pydicom reads)."""
@@ -847,7 +877,7 @@ class MedicalClassifier(TaskModel):
     def save_card(self) -> dict[str, Any]:
         if self.network_ is None:
             raise NotFittedError("nothing to save: fit() or load() a model first")
-        return {**self.card, "config": config_to_dict(self.config)}
+        return {**self.card, "config": config_to_dict(self.config), "usage": USAGE}
 
     def write_weights(self, folder: Path) -> None:
         """`config.json` + `model.safetensors`, loadable with `timm.create_model("local-dir:...")`."""

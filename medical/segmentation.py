@@ -987,12 +987,43 @@ class Segmenter(TaskModel):
     def save_card(self) -> dict[str, Any]:
         if self.network_ is None:
             raise NotFittedError("nothing to save: fit() or load() a model first")
-        return {**self.card, "config": config_to_dict(self.config)}
+        return {**self.card, "config": config_to_dict(self.config), "usage": USAGE}
 
     def write_weights(self, folder: Path) -> None:
         """`model.safetensors`, the label names in its metadata (load compares the card's with them)."""
         save_tensors(folder / WEIGHTS_NAME, dict(self.network_.state_dict()),
                      metadata={LABELS_METADATA: json.dumps(list(self.label_names_))})
+
+
+# how to open a saved folder with MONAI alone (the card's `usage`): predict's label map of a 2-D image
+USAGE = """\
+# folder: the saved model folder (str or pathlib.Path); images: a list of 2-D greyscale image files (PNG, JPEG) for a
+# 2-D model; the product also reads NIfTI / DICOM (volumes as (Z, H, W), NIfTI reoriented to RAS), not done here
+import json, pathlib, numpy as np, torch
+from PIL import Image
+from monai.inferers import sliding_window_inference
+from monai.networks.nets import UNet
+from safetensors.torch import load_file
+folder = pathlib.Path(folder)
+card = json.loads((folder / "card.json").read_text())
+network = UNet(**card["network"]["args"])
+network.load_state_dict(load_file(str(folder / "model.safetensors")))
+network.eval()
+settings = card["preprocessing"]
+flips = [(), (-1,), (-2,), (-1, -2)] if settings.get("flip_averaging") else [()]
+def scores(x):  # sliding windows, gaussian blending
+    return sliding_window_inference(x, settings["roi_size"], 4, network, overlap=settings["overlap"],
+                                    mode=settings["blend"])
+predictions = []
+for path in images:
+    grey = np.asarray(Image.open(path).convert("L"), dtype=np.float32)
+    low, high = np.percentile(grey, [1, 99])
+    x = torch.from_numpy(((grey - low) / (float(high - low) or 1.0)).astype(np.float32))[None, None]  # not clipped
+    with torch.no_grad():  # with flip averaging: the mean softmax over the flipped copies, flipped back
+        total = scores(x) if flips == [()] else sum(scores(x.flip(a) if a else x).softmax(1).flip(a) if a
+                                                    else scores(x).softmax(1) for a in flips) / len(flips)
+    predictions.append(total.argmax(1)[0].numpy())  # (H, W) label indices into card["labels"]
+"""
 
 
 def _recorded_labels(folder: Path, card: dict[str, Any]) -> tuple[Any, str]:
