@@ -553,6 +553,7 @@ class Forecaster(TaskModel):
                     metrics={"selection_relative_mae": (self.selection_ or {}).get("relative_mae")})
         if self.nbeats_ is not None:
             card["nbeats_arguments"] = self.nbeats_.arguments()
+        card["usage"] = USAGE
         return card
 
     def write_weights(self, folder: Path) -> None:
@@ -580,6 +581,15 @@ DEFINITIONS = {  # how evaluate()'s figures pool series, origins and horizons (w
 }
 METHOD_FILE = "method.json"  # how the weight files combine, hashed with them: the card's copy is checked against it
 
+
+
+# what a saved folder opens with outside this product (the card's `usage`): a forecast is this product's ensemble
+USAGE = ("lightgbm_h<k>.txt are LightGBM models, one per horizon step k (lightgbm.Booster(model_file=str(folder / "
+         "'lightgbm_h1.txt'))); their features are this product's lags and calendar columns of the transformed series "
+         "(Booster.feature_name() lists them), and nbeats.safetensors holds the tensors of this product's N-BEATS "
+         "(safetensors.torch.load_file opens them; nbeats_arguments in the card); method.json gives each member's "
+         "per-horizon weight and the transform (log: exp of the blend); the forecast is that weighted blend of the "
+         "members (the naive forecast among them), so no single library's model reproduces it.")
 
 def _method(card: dict[str, Any], horizon: int) -> dict[str, Any]:
     """What the saved weights compute with, kept beside them (method.json, hashed with them): the horizon, the
