@@ -21,6 +21,7 @@ __all__ = [
     "CARD_NAME", "home", "models_dir", "cache_dir", "atomic_write_text", "atomic_write_bytes", "atomic_directory",
     "save_model_dir", "read_card", "check_model_dir", "save_tensors", "load_tensors", "safe_torch_load",
     "library_versions", "hash_files", "hash_bytes", "file_sha256", "hash_frame", "list_saved_models", "is_model_dir",
+    "write_card", "card_digest", "check_card_digest", "default_mode",
     "promoted_defaults", "promote_model", "delete_model", "zip_model", "check_output_dir", "output_lock", "cached_default",
     "card_mismatch",
 ]
@@ -61,6 +62,26 @@ def cache_dir(name: str) -> Path:
     return path
 
 
+def _umask() -> int:
+    """The process umask, read without changing it (Linux `/proc`), else by the set-and-restore idiom."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def default_mode(path: str | Path, directory: bool = False) -> None:
+    """Give a file from `mkstemp` (0600) or a folder from `mkdtemp` (0700) the mode an ordinary `open` / `mkdir` would
+    (0666 / 0777 less the umask), so a saved model or output is readable by the team, a serving user or dask workers
+    as the user's other files are."""
+    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     """Write `data` to `path` through a temp file and `os.replace`, so readers never see half a file.
 
@@ -80,6 +101,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        default_mode(tmp)
         os.replace(tmp, path)
     except BaseException as error:
         with contextlib.suppress(OSError):
@@ -112,6 +134,7 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+        default_mode(tmp, directory=True)
     except OSError as error:
         raise InputError(f"cannot write to {path.parent}: {error.strerror or error}; choose a writable folder") from error
     backup = None
@@ -245,7 +268,7 @@ def save_model_dir(path: str | Path, card: dict[str, Any], write_weights=None, l
     """Write a model directory atomically: `write_weights(tmp_dir)` writes the weights, then `card.json`.
 
     The card gains `format_version`, `created`, `library_versions` and a SHA-256 per file, which
-    `check_model_dir` verifies on load.
+    `check_model_dir` verifies on load, and its own digest (`write_card`), which `check_card_digest` verifies.
 
     >>> d = save_model_dir(Path(tempfile.mkdtemp()) / "m", {"task": "demo"})
     >>> read_card(d)["task"]
@@ -258,16 +281,55 @@ def save_model_dir(path: str | Path, card: dict[str, Any], write_weights=None, l
         if write_weights is not None:
             write_weights(tmp)
         full = {
-            "format_version": FORMAT_VERSION,
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             **card,
+            "format_version": FORMAT_VERSION,  # what this save writes, whatever card it started from
             "library_versions": {**library_versions(libraries), **card.get("library_versions", {})},
             "files": _file_hashes(tmp),
         }
-        full = json.loads(json.dumps(full, default=_json_default))
-        full = ModelCard.from_dict(full, where=f"card of {Path(path).name}").to_dict()  # schema checked before it lands
-        (tmp / CARD_NAME).write_text(json.dumps(full, indent=2), encoding="utf-8")
+        full = ModelCard.from_dict(json.loads(json.dumps(full, default=_json_default)),
+                                   where=f"card of {Path(path).name}").to_dict()  # schema checked before it lands
+        write_card(tmp, full)
     return Path(path)
+
+
+CARD_DIGEST = "card_sha256"
+
+
+def card_digest(card: dict[str, Any]) -> str:
+    """SHA-256 of a card's canonical JSON (sorted keys, no spaces), its own `card_sha256` left out.
+
+    >>> card_digest({"task": "demo", "files": {}}) == card_digest({"files": {}, "task": "demo", "card_sha256": "x"})
+    True
+    """
+    body = {k: v for k, v in card.items() if k != CARD_DIGEST}
+    return hash_bytes(json.dumps(body, sort_keys=True, separators=(",", ":"), default=_json_default).encode("utf-8"))
+
+
+def write_card(folder: str | Path, card: dict[str, Any]) -> dict[str, Any]:
+    """Write `card.json` into a model folder with its digest (`card_sha256`), atomically; returns the card written.
+    Every writer of a card goes through here (save, and the training record a job adds), so any later edit of any
+    field, a threshold or a scale as much as a label, is refused at load (`check_card_digest`)."""
+    card = json.loads(json.dumps(card, default=_json_default))
+    card[CARD_DIGEST] = card_digest(card)
+    atomic_write_text(Path(folder) / CARD_NAME, json.dumps(card, indent=2))
+    return card
+
+
+def check_card_digest(path: str | Path) -> None:
+    """Refuse a folder whose `card.json` differs from what save wrote: `UnsafeArtifactError` when its `card_sha256`
+    does not match the card. Cards of format 2 must carry it; older cards (format 1) have none and are not checked.
+    Runs after a task's own card checks (`TaskModel.load`), which name the field they find changed."""
+    card_path = Path(path) / CARD_NAME
+    raw = json.loads(card_path.read_text(encoding="utf-8"))
+    if int(raw.get("format_version", 1)) < 2 and CARD_DIGEST not in raw:
+        return
+    if raw.get(CARD_DIGEST) != card_digest(raw):
+        raise UnsafeArtifactError(
+            f"{path}: card.json was changed after it was saved (its {CARD_DIGEST} does not match): a field that "
+            "decides predictions, such as a threshold, a scale or the preprocessing, may no longer be what the weights "
+            "were saved with. Restore its card.json, or save the model again from where it was made; to change how it "
+            "predicts, use the predict options or verticals train --set, not card.json")
 
 
 def check_output_dir(path: str | Path, task: str | None = None) -> Path:

@@ -193,9 +193,9 @@ PENDING_ERRORS = 1_000_000  # error records held back for the Parquet schema, at
 
 def _sync(path: Path) -> None:
     """Flush the finished temp file to disk and give it the permissions a plain new file gets (mkstemp's are 0600)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(path, 0o666 & ~mask)
+    from core.artifacts import default_mode
+
+    default_mode(path)
     descriptor = os.open(path, os.O_RDONLY)
     try:
         os.fsync(descriptor)
