@@ -10,7 +10,7 @@ from core.errors import UnsafeArtifactError
 
 __all__ = ["ModelCard", "Training", "normalise_card", "validate_card", "card_data_hash", "compare_cards"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the card carries card_sha256, its own digest (core.artifacts.card_digest)
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 # Older cards kept the training-data hash at the top level under these names; they now live in training.data_hash.
 _LEGACY_HASH_KEYS = ("training_data_hash", "data_hash")
@@ -124,6 +124,8 @@ def validate_card(card: dict[str, Any], where: str = "card.json") -> dict[str, A
     for key, kind in typed.items():
         if key in card and card[key] is not None and not isinstance(card[key], kind):
             _fail(where, f"field {key!r} must be a {kind.__name__}")
+    if "card_sha256" in card and not (isinstance(card["card_sha256"], str) and _SHA256.match(card["card_sha256"])):
+        _fail(where, "field 'card_sha256' must be the card's 64-hex sha256")
     if card.get("format_version", FORMAT_VERSION) > FORMAT_VERSION:
         _fail(where, f"format_version {card['format_version']} is newer than this Verticals reads ({FORMAT_VERSION}); upgrade")
     for name, entry in (card.get("metrics") or {}).items():

@@ -233,7 +233,7 @@ def _differences(previous: dict[str, Any], current: dict[str, Any]) -> list[str]
 
 def _record_training(saved: Path, run: dict[str, Any], seconds: float, rows: int | None) -> dict[str, Any]:
     """Fill the card's `training` section the same way for every task (the task's own data hash wins when it has one)."""
-    from core.artifacts import CARD_NAME, read_card
+    from core.artifacts import read_card, write_card
     from core.card import ModelCard
 
     card = read_card(saved, check=False)  # written and hashed by save() a moment ago, under our lock; schema still checked
@@ -246,8 +246,7 @@ def _record_training(saved: Path, run: dict[str, Any], seconds: float, rows: int
         "base_model": run["base_model"],
     })
     card = ModelCard.from_dict({**card, "training": training}).to_dict()
-    atomic_write_text(saved / CARD_NAME, json.dumps(card, indent=2))  # card.json is not in its own file list
-    return card
+    return write_card(saved, card)  # with its digest recomputed (card.json is not in its own file list)
 
 
 @dataclass

@@ -311,6 +311,17 @@ def _file_by_file(model: Any, inputs: Any, good: list[int], batch_size: int | No
     return records, failed
 
 
+def _checked_folder(cls: type, folder: Path, device: str, **options: Any) -> Any:
+    """`cls.load_folder`, then the card's own digest (`core.artifacts.check_card_digest`): the task's checks of its
+    card against its weights run first and name the field they find changed; the digest refuses any other edit."""
+    from core.artifacts import check_card_digest
+
+    model = cls.load_folder(folder, device, **options)
+    if (folder / "card.json").is_file():
+        check_card_digest(folder)
+    return model
+
+
 class TaskModel:
     """Shared behaviour of task models; subclasses implement the task-specific parts.
 
@@ -352,7 +363,7 @@ class TaskModel:
             return cls.load_default(device, **options)
         if kind == "hub":
             return cls.load_hub(str(where), device, **options)
-        return cls.load_folder(Path(where), device, **options)
+        return _checked_folder(cls, Path(where), device, **options)
 
     @classmethod
     def load_default(cls, device: str = "auto", **options: Any) -> "TaskModel":
@@ -365,7 +376,7 @@ class TaskModel:
             raise NotImplementedError(f"{cls.__name__} sets neither default_name (with build_default) nor load_default")
         return cached_default(cache_dir(cls.task) / cls.default_name,
                               lambda folder: cls.build_default(folder, device=device, **options),
-                              lambda folder: cls.load_folder(folder, device, **options))
+                              lambda folder: _checked_folder(cls, folder, device, **options))
 
     @classmethod
     def build_default(cls, folder: Path, device: str = "auto", **options: Any) -> None:

@@ -138,3 +138,55 @@ def test_a_folder_with_a_card_of_the_task_and_user_files_is_not_replaced(tmp_pat
     assert (folder / "data.csv").read_text() == "my,data\n" and (folder / "notebooks" / "analysis.ipynb").exists()
     saved = save_model_dir(tmp_path / "model", {"task": "demo"}, lambda tmp: (tmp / "w.bin").write_bytes(b"1"))
     assert save_model_dir(saved, {"task": "demo"}) == saved  # a saved model of the task is still replaced whole
+
+
+def test_any_edit_of_a_saved_card_is_refused_at_load(tmp_path):
+    """A field no task check covers (risk's scale: base score 600 -> 900 moved every score by 300) loaded silently.
+    The card now carries its own digest: an edit is refused, a re-save is not, and an older card (format 1, no
+    digest) still loads. The CLI says the same in one line with exit 2."""
+    import json
+    import shutil
+
+    from core.artifacts import card_digest, check_card_digest, write_card
+    from core.cli import main
+    from core.errors import UnsafeArtifactError
+    from finance.risk import RiskScorer
+    from tests.finance.contract_cases import synthetic_applicants
+
+    config = RiskScorer.Config(family="gbm", cv_folds=2, cv_repeats=1, gbm_trials=1, max_rounds=20)
+    saved = RiskScorer().fit(synthetic_applicants(200, seed=0), config=config).save(tmp_path / "m")
+    card = json.loads((saved / "card.json").read_text())
+    assert card["format_version"] == 2 and card["card_sha256"] == card_digest(card)
+    check_card_digest(saved)
+    edited = shutil.copytree(saved, tmp_path / "edited")
+    (edited / "card.json").write_text(json.dumps({**card, "scale": {**card["scale"], "base_score": 900}}))
+    with pytest.raises(UnsafeArtifactError, match="card.json was changed after it was saved"):
+        RiskScorer.load(edited)
+    assert main(["predict", "finance.risk", "--model", str(edited), "--input", str(tmp_path / "none.csv")]) == 2
+    older = shutil.copytree(saved, tmp_path / "older")  # as saved before the digest: loads, unchecked
+    (older / "card.json").write_text(json.dumps({**{k: v for k, v in card.items() if k != "card_sha256"},
+                                                 "format_version": 1}))
+    applicant = {"utilisation": 0.4, "income": 20000.0, "housing": "own"}
+    assert RiskScorer.load(older).predict([applicant]) == RiskScorer.load(saved).predict([applicant])
+    stripped = shutil.copytree(saved, tmp_path / "stripped")  # the digest deleted from a format-2 card
+    (stripped / "card.json").write_text(json.dumps({k: v for k, v in card.items() if k != "card_sha256"}))
+    with pytest.raises(UnsafeArtifactError, match="changed after it was saved"):
+        RiskScorer.load(stripped)
+    write_card(edited, {**card, "scale": {**card["scale"], "base_score": 900}})  # re-sealed: the digest agrees again
+    check_card_digest(edited)
+
+
+def test_saved_files_get_the_mode_plain_files_get(tmp_path):
+    """mkstemp/mkdtemp made every saved model 0600/0700: a team, a serving user or dask workers could not read it."""
+    import stat
+
+    from core.artifacts import atomic_write_text
+
+    previous = os.umask(0o022)
+    try:
+        folder = save_model_dir(tmp_path / "m", {"task": "demo"}, lambda tmp: (tmp / "w.txt").write_text("1"))
+        written = atomic_write_text(tmp_path / "out.csv", "a\n")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o755
+    assert stat.S_IMODE((folder / "card.json").stat().st_mode) == stat.S_IMODE(written.stat().st_mode) == 0o644

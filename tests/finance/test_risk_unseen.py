@@ -14,6 +14,7 @@ from core.cli import main
 from finance._cards import damaged_card
 from finance.risk import RiskScorer
 from tests.finance.contract_cases import synthetic_applicants
+from core.artifacts import write_card
 
 UNSEEN = "was not in the training data; scored"
 
@@ -239,7 +240,7 @@ def test_a_hand_edited_risk_card_is_refused_naming_the_field(saved_gbm, tmp_path
     edited = shutil.copytree(saved_gbm, tmp_path / "edited")
     card = json.loads((edited / "card.json").read_text())
     edit(card)
-    (edited / "card.json").write_text(json.dumps(card))
+    write_card(edited, card)
     with pytest.raises(UnsafeArtifactError, match=f"card.json's {field}") as refused:
         RiskScorer.load(edited)
     advice = str(damaged_card(edited, "")).split("card.json's ")[1]  # the wording forecast's card check shares
@@ -285,11 +286,11 @@ def test_a_card_that_disagrees_with_its_weights_is_refused(saved_families, tmp_p
     if not with_encoding:  # a folder saved before encoding.json: it loads as before
         del card["files"]["encoding.json"]
         (edited / "encoding.json").unlink()
-        (edited / "card.json").write_text(json.dumps(card))
+        write_card(edited, card)
         assert RiskScorer.load(edited).predict([applicant()]) == RiskScorer.load(saved_families[family]).predict([applicant()])
     change, field = EDITS[edit]
     change(card)
-    (edited / "card.json").write_text(json.dumps(card))
+    write_card(edited, card)
     undetectable = not with_encoding and (edit == "label_map swapped"  # nothing but encoding.json records the labels
                                     or (edit == "category renamed" and family == "gbm")  # model.txt holds codes only
                                     or (edit == "last feature dropped" and family == "scorecard"
@@ -326,7 +327,7 @@ def _edited_blend(saved, folder, change, encoding="new"):
         del card["files"]["encoding.json"]
         (edited / "encoding.json").unlink()
     change(card["blend"])
-    (edited / "card.json").write_text(json.dumps(card))
+    write_card(edited, card)
     return edited
 
 
@@ -397,7 +398,7 @@ def _without_calibrator(folder):
     card = json.loads((folder / "card.json").read_text())
     del card["files"]["calibrator.json"]
     (folder / "calibrator.json").unlink()
-    (folder / "card.json").write_text(json.dumps(card))
+    write_card(folder, card)
 
 
 CALIBRATION_EDITS = {  # (family, the edit, the calibrator beside it as the refusal names it)
@@ -425,7 +426,7 @@ def test_a_calibration_method_the_folder_does_not_hold_is_refused(saved_families
     else:
         card = json.loads((edited / "card.json").read_text())
         change(card)
-        (edited / "card.json").write_text(json.dumps(card))
+        write_card(edited, card)
     with pytest.raises(UnsafeArtifactError, match="card.json's calibration.method") as refused:
         RiskScorer.load(edited)
     advice = str(damaged_card(edited, "")).split("card.json's ")[1]

@@ -13,6 +13,7 @@ import pytest
 from core.errors import InputError
 from medical.classification import MedicalClassifier
 from tests.medical._fixtures import write_image_folder
+from core.artifacts import write_card
 
 TINY = MedicalClassifier.Config(architecture="test_resnet", pretrained=False, image_size=32, epochs=1, batch_size=4,
                                 max_steps=2)
@@ -325,7 +326,7 @@ def test_models_saved_before_the_intensity_fields_keep_their_normalisation(tmp_p
     for key in ("intensity_mean", "intensity_std"):
         card["config"].pop(key)
     card["preprocessing"]["std"] = [0.25] * 3
-    (folder / "card.json").write_text(json.dumps(card))
+    write_card(folder, card)
     loaded = MedicalClassifier.load_folder(folder, "cpu")  # card hashes cover weights only
     assert loaded.config.intensity_std == 0.25 and loaded.config.intensity_mean == 0.5
 
@@ -391,7 +392,7 @@ def test_a_card_whose_labels_differ_from_the_weights_is_refused(tmp_path):
             config.pop("label_names")
             (copy / "config.json").write_text(json.dumps(config))
             card["files"]["config.json"] = hashlib.sha256((copy / "config.json").read_bytes()).hexdigest()
-        (copy / "card.json").write_text(json.dumps(card))
+        write_card(copy, card)
         return copy
 
     for name, labels in (("swapped", ["no_lesion", "lesion"]), ("three", ["lesion", "no_lesion", "x"]),
@@ -427,7 +428,7 @@ def test_a_card_that_contradicts_what_runs_is_refused_naming_the_field(tmp_path)
         for key in path[:-1]:
             target = target[key]
         target[path[-1]] = value
-        (copy / "card.json").write_text(json.dumps(card))
+        write_card(copy, card)
         return copy
 
     for name, path_value, field in (("zzz", ("positive_label", "zzz"), "positive_label 'zzz' is not one of"),

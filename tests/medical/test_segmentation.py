@@ -15,6 +15,7 @@ from medical import io
 from medical._shared import decode_run_length
 from medical.segmentation import Segmenter
 from tests.medical._fixtures import disc_pair, write_pairs
+from core.artifacts import write_card
 
 TINY = Segmenter.Config(channels=(4, 8), num_res_units=0, patch_size=16, epochs=1, samples_per_epoch=8, batch_size=4,
                         max_steps=2)
@@ -375,7 +376,7 @@ def test_a_card_whose_labels_differ_from_the_weights_is_refused(tmp_path):
         if strip_metadata:  # as the code before this check saved it: no label names beside the tensors
             save_file(load_file(str(copy / "model.safetensors")), str(copy / "model.safetensors"))
             card["files"]["model.safetensors"] = hashlib.sha256((copy / "model.safetensors").read_bytes()).hexdigest()
-        (copy / "card.json").write_text(json.dumps(card))
+        write_card(copy, card)
         return copy
 
     shipped = segmentation.SHIPPED
@@ -440,7 +441,7 @@ def test_a_card_whose_preprocessing_is_not_what_runs_is_refused(tmp_path):
         copy = shutil.copytree(source, tmp_path / name)
         card = json.loads((copy / "card.json").read_text())
         card["preprocessing"][key] = value
-        (copy / "card.json").write_text(json.dumps(card))
+        write_card(copy, card)
         return copy
 
     for source, name, key, value, says in (
@@ -457,7 +458,7 @@ def test_a_card_whose_preprocessing_is_not_what_runs_is_refused(tmp_path):
     card = json.loads((copy / "card.json").read_text())
     for key in ("roi_size", "flip_averaging"):
         card["preprocessing"].pop(key)
-    (copy / "card.json").write_text(json.dumps(card))
+    write_card(copy, card)
     assert Segmenter.load(copy, device="cpu").card["preprocessing"]["roi_size"] == [64, 64]
 
 

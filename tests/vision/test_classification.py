@@ -12,6 +12,7 @@ import pytest
 
 from core.errors import InputError
 from tests.vision._fixtures import image_folder, png_bytes, truncated_png
+from core.artifacts import write_card
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "vision.classification" / "hymenoptera_subset" / "train"
 
@@ -332,7 +333,7 @@ def _edited_copy(saved: Path, folder: Path, **changes) -> Path:
             card["preprocessing"].pop(value)
         else:
             card[key] = value
-    (folder / "card.json").write_text(json.dumps(card))
+    write_card(folder, card)
     return folder
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from core.errors import InputError
 from tests.vision._fixtures import png_bytes, yolo_folder
+from core.artifacts import write_card
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "vision.detection"
 
@@ -455,7 +456,7 @@ def test_a_score_threshold_outside_0_1_is_refused(tiny_detr_dir, threshold):
 def _edit_card(saved: Path, folder: Path, **changes) -> Path:
     shutil.copytree(saved, folder)
     card = json.loads((folder / "card.json").read_text())
-    (folder / "card.json").write_text(json.dumps({**card, **changes}))
+    write_card(folder, {**card, **changes})
     return folder
 
 
@@ -544,7 +545,7 @@ def test_a_built_in_detector_keeps_its_score_threshold_and_settings_through_save
     (tmp_path / "older").mkdir()
     for file in saved.iterdir():
         shutil.copy(file, tmp_path / "older" / file.name)
-    (tmp_path / "older" / "card.json").write_text(json.dumps(older))
+    write_card(tmp_path / "older", older)
     old = Detector.load(tmp_path / "older", device="cpu")
     assert (old.score_threshold, old.network.input_size, old.network.nms_iou) == (0.9, 416, 0.45)
 
