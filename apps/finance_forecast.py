@@ -41,14 +41,24 @@ def bundled_series(label: str, points: int = 1500):
     return prepare_frame(frame.tail(points).with_columns(id=pl.lit(name)))
 
 
+def _rounded(value, digits: int = 4):
+    """A metric for a table cell: None stays None (relative MAE is undefined where the naive forecast is exact)."""
+    return None if value is None else round(value, digits)
+
+
+def shown(value, spec: str) -> str:
+    """A metric as the page's tiles show it; 'n/a' where the card has none (e.g. a series flat over the backtest)."""
+    return "n/a" if value is None else format(value, spec)
+
+
 def candidate_table(card: dict):
     """Relative MAE (vs naive) per horizon of ours and every candidate, with the weights ours gives them."""
     import polars as pl
 
     horizon = card["horizon"]
     rows = [{"model": "ours (" + card["model"] + ")",
-             **{f"h{h}": round(card["metrics"][f"relative_mae_h{h}"]["value"], 4) for h in range(1, horizon + 1)},
-             "mean": round(card["metrics"]["relative_mae"]["value"], 4), "weight h1": None}]
+             **{f"h{h}": _rounded(card["metrics"][f"relative_mae_h{h}"]["value"]) for h in range(1, horizon + 1)},
+             "mean": _rounded(card["metrics"]["relative_mae"]["value"]), "weight h1": None}]
     for name, table in card["candidates"].items():
         rows.append({"model": name, **{f"h{h}": table[f"relative_mae_h{h}"] for h in range(1, horizon + 1)},
                      "mean": table["relative_mae_mean"], "weight h1": (card["weights"].get(name) or [0.0])[0]})
@@ -131,10 +141,10 @@ def draw_card(card: dict) -> None:
     st.dataframe(candidate_table(card), hide_index=True, width="stretch")
     metrics = card["metrics"]
     first, second, third = st.columns(3)
-    first.metric("Relative MAE (mean over horizons)", f"{metrics['relative_mae']['value']:.3f}")
-    second.metric("MASE", f"{metrics['mase']['value']:.3f}")
+    first.metric("Relative MAE (mean over horizons)", shown(metrics["relative_mae"]["value"], ".3f"))
+    second.metric("MASE", shown(metrics["mase"]["value"], ".3f"))
     if "coverage_80" in metrics:
-        third.metric("80% interval coverage", f"{metrics['coverage_80']['value']:.1%}")
+        third.metric("80% interval coverage", shown(metrics["coverage_80"]["value"], ".1%"))
     from apps.plots import render_plots
 
     render_plots(card, "finance.forecast-backtest")  # relative MAE by horizon; actual vs forecast over the backtest with the interval

@@ -31,3 +31,21 @@ def test_forecast_page_draws_forecast_and_backtest(tiny_default):
     assert not app.exception, app.exception
     assert not app.error, [e.value for e in app.error]
     assert any("Relative MAE" in m.label for m in app.metric)
+
+
+def test_the_backtest_table_and_tiles_show_an_undefined_relative_mae_as_n_a():
+    """A series flat over the backtest has no relative MAE (None in the card); the page's round() and :.3f crashed."""
+    import polars as pl
+
+    from apps.finance_forecast import candidate_table, shown
+    from finance.forecast import Forecaster
+
+    config = tiny_config()
+    flat = random_walk(120, seed=4, series_id="flat")
+    start = 120 - config.test_size - 1
+    flat = flat.with_columns(pl.when(pl.int_range(pl.len()) >= start).then(flat["value"][start])
+                             .otherwise(pl.col("value")).alias("value"))
+    card = Forecaster(config).evaluate(flat)
+    assert card["metrics"]["relative_mae"]["value"] is None
+    assert candidate_table(card).row(0, named=True)["mean"] is None
+    assert shown(card["metrics"]["relative_mae"]["value"], ".3f") == "n/a" and shown(0.5, ".1%") == "50.0%"
