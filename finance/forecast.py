@@ -272,7 +272,7 @@ class Forecaster(TaskModel):
         """Per-horizon weights from scaled backtest errors (rows = origins); worse-than-naive candidates get 0."""
         horizon = self.config.horizon
         mae = {name: np.mean(e, axis=0) for name, e in errors.items()}
-        relative = {name: (m / np.maximum(mae["naive"], 1e-12)) for name, m in mae.items()}
+        relative = {name: _ratio(m, mae["naive"]) for name, m in mae.items()}  # NaN where naive is exact: not eligible
         weights = {name: [0.0] * horizon for name in errors}
         for h in range(horizon):
             # Ties with naive (seasonal naive at h = season, ETS collapsing to naive) add nothing: only strict gains count.
@@ -294,7 +294,7 @@ class Forecaster(TaskModel):
             for n, value in raw.items():
                 weights[n][h] = value / total
         self.weights_ = {n: [round(float(w), 6) for w in ws] for n, ws in weights.items() if any(ws)}
-        return {name: [float(v) for v in relative[name]] for name in errors}
+        return {name: _finite(relative[name]) for name in errors}
 
     def fit(self, data: Any, config: ForecastConfig | None = None, *, run_dir: str | Path | None = None,
             resume: bool = False, callbacks: Sequence[Callable[[dict[str, Any]], None]] = ()) -> "Forecaster":
@@ -342,8 +342,8 @@ class Forecaster(TaskModel):
         self.quantiles_ = {str(level): [_conformal_quantile(residuals[:, h], level / 100) for h in range(c.horizon)]
                            for level in c.levels}
         progress(2, "backtested candidates and set weights")
-        ours = np.mean(residuals, axis=0) / np.maximum(np.mean(stacked["naive"], axis=0), 1e-12)
-        self.selection_ = {"origins": int(residuals.shape[0]), "relative_mae": {**relative, "ours": ours.tolist()}}
+        ours = _ratio(np.mean(residuals, axis=0), np.mean(stacked["naive"], axis=0))
+        self.selection_ = {"origins": int(residuals.shape[0]), "relative_mae": {**relative, "ours": _finite(ours)}}
         if c.refit_global:
             self._train_global([(z, s.dates, len(z) - 1) for z, s in zip(zs, series)], run_dir=run_dir, resume=resume,
                                callbacks=callbacks)
@@ -724,6 +724,22 @@ def _mae(actual: np.ndarray, forecast: np.ndarray) -> float:
     from sklearn.metrics import mean_absolute_error
 
     return float(mean_absolute_error(actual, forecast))
+
+
+def _ratio(mae: np.ndarray, naive_mae: np.ndarray) -> np.ndarray:
+    """Scaled MAE over the naive forecast's, per horizon; NaN where the naive forecast is exact (a series flat over the
+    selection window), where a ratio says nothing (it used to be |e| / 1e-12, e.g. 3e9 in the card).
+
+    >>> _ratio(np.array([0.5, 0.2]), np.array([1.0, 0.0]))
+    array([0.5, nan])
+    """
+    naive_mae = np.asarray(naive_mae, dtype=float)
+    return np.divide(mae, naive_mae, out=np.full(naive_mae.shape, np.nan), where=naive_mae > 1e-12)
+
+
+def _finite(values: np.ndarray) -> list[float | None]:
+    """Values for the card's JSON: NaN as None."""
+    return [float(v) if np.isfinite(v) else None for v in values]
 
 
 def _relative_mae(actual: np.ndarray, forecast: np.ndarray, naive: np.ndarray) -> float:

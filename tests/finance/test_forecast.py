@@ -14,6 +14,7 @@ from finance._cards import damaged_card
 from finance.forecast import Forecaster, _conformal_quantile
 from finance._forecast_models import build_features, local_forecast
 from tests.finance.contract_cases_forecast import as_input, random_walk, tiny_config
+from core.artifacts import write_card
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "finance.forecast" / "us_stocks_etfs_daily"
 
@@ -125,7 +126,7 @@ def test_a_hand_edited_card_is_refused_naming_the_field(fitted, tmp_path, edit, 
     saved = fitted.save(tmp_path / "model")
     card = json.loads((saved / "card.json").read_text())
     edit(card)
-    (saved / "card.json").write_text(json.dumps(card))
+    write_card(saved, card)
     (tmp_path / "outside.txt").write_text((saved / "lightgbm_h1.txt").read_text())  # a valid model, out of the folder
     with pytest.raises(UnsafeArtifactError, match=f"card.json's {field}") as refused:
         Forecaster.load(saved)
@@ -307,11 +308,15 @@ def _edited(saved, folder, change, method=True):
 
     edited = shutil.copytree(saved, folder)
     card = json.loads((edited / "card.json").read_text())
-    if not method:
+    if not method:  # as saved then: card format 1, without the digest
         del card["files"]["method.json"]
         (edited / "method.json").unlink()
+        card = {**{k: v for k, v in card.items() if k != "card_sha256"}, "format_version": 1}
     change(card)
-    (edited / "card.json").write_text(json.dumps(card))
+    if method:
+        write_card(edited, card)  # re-sealed: the task's own checks are what is tested
+    else:
+        (edited / "card.json").write_text(json.dumps(card))
     return edited
 
 
@@ -445,3 +450,16 @@ def test_relative_mae_is_none_for_a_series_the_naive_forecast_gets_exactly_right
     assert alone["metrics"]["relative_mae"]["value"] is None and alone["metrics"]["relative_mae_h1"]["value"] is None
     assert alone["candidates"]["drift"]["relative_mae_mean"] is None and alone["notes"]
     json.dumps(alone, allow_nan=False)
+
+
+def test_a_series_flat_over_the_selection_window_gets_no_absurd_ratio_and_naive_weights():
+    """fit divided by max(naive MAE, 1e-12): a series flat over the selection window put ratios like 1e11 in the card."""
+    config = tiny_config()
+    flat = random_walk(120, seed=4, series_id="flat")
+    flat = _with_values(flat, 60, 120, float(flat["value"][60]))
+    model = Forecaster(config).fit(flat)
+    relative = model.selection_["relative_mae"]
+    assert all(v is None or v < 1e6 for values in relative.values() for v in values)
+    assert relative["naive"] == [None] * config.horizon  # undefined, not 0/1e-12
+    json.dumps(model.selection_, allow_nan=False)
+    assert model.predict(flat)[0]["forecast"] == pytest.approx([float(flat["value"][-1])] * config.horizon, rel=1e-6)
