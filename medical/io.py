@@ -390,6 +390,7 @@ def read_dicom_series(folder: str | Path) -> MedicalImage:
                 slices.append((file, dataset))
     if not slices:
         raise InputError(f"{folder} holds no DICOM image files; pass a folder of .dcm slices")
+    _refuse_mixed_series(folder, slices)
     if len(slices) == 1:
         return read_dicom(slices[0][0])
 
@@ -414,6 +415,25 @@ def read_dicom_series(folder: str | Path) -> MedicalImage:
     row, column = _dicom_spacing(first)
     return MedicalImage(np.stack(arrays), (thickness, row, column), modality=str(first.get("Modality", "OT")),
                         orientation="LPS", source=str(folder), metadata={**_dicom_metadata(first), "slices": len(arrays)})
+
+
+def _refuse_mixed_series(folder: Path, slices: list) -> None:
+    """Slices of two series (SeriesInstanceUID) stacked together interleave into one wrong volume: refused, naming each."""
+    series: dict[str, list] = {}
+    for file, dataset in slices:
+        series.setdefault(str(dataset.get("SeriesInstanceUID", "")), []).append((file, dataset))
+    if len(series) < 2:
+        return
+    described = []
+    for uid, members in series.items():
+        dataset = members[0][1]
+        folders = sorted({file.parent.relative_to(folder).as_posix() for file, _ in members})
+        where = ", ".join("the folder itself" if name == "." else name for name in folders)
+        description = str(dataset.get("SeriesDescription", "") or "no description")
+        described.append(f"UID {uid or '(none)'} '{description}' ({len(members)} slices in {where})")
+    raise InputError(f"{folder} holds {len(series)} DICOM series, which would be stacked into one interleaved "
+                     f"volume: {'; '.join(described)}. Put one series per folder, or pass the folder of the series "
+                     "to read")
 
 
 def _from_nifti_image(image, name: str) -> MedicalImage:

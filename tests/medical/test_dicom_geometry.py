@@ -1,0 +1,51 @@
+"""DICOM series geometry: one series per folder, even slice steps, MONOCHROME1, affines; NIfTI masks on the input grid."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.errors import InputError
+from medical import io
+
+pydicom = pytest.importorskip("pydicom")
+from pydicom.data import get_testdata_file  # noqa: E402
+from pydicom.uid import generate_uid  # noqa: E402
+
+
+def _series(folder, positions, uid=None, description="axial", pixels=None, photometric=None):
+    """CT_small slices at z `positions` (mm) of one series; returns its SeriesInstanceUID."""
+    folder.mkdir(parents=True, exist_ok=True)
+    uid = uid or generate_uid()
+    for k, z in enumerate(positions):
+        dataset = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+        dataset.SeriesInstanceUID, dataset.SOPInstanceUID = uid, generate_uid()
+        dataset.SeriesDescription, dataset.InstanceNumber = description, k + 1
+        dataset.ImagePositionPatient = [0.0, 0.0, float(z)]
+        dataset.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+        if pixels is not None:
+            dataset.PixelData = np.asarray(pixels[k], np.int16).tobytes()
+        if photometric:
+            dataset.PhotometricInterpretation = photometric
+        dataset.save_as(folder / f"s{k:03d}.dcm")
+    return uid
+
+
+def test_two_series_in_one_folder_are_refused_by_name(tmp_path):
+    first = _series(tmp_path / "study", [0.0, 2.5, 5.0], description="arterial")
+    second = _series(tmp_path / "other", [1.25, 3.75], description="venous")
+    for file in (tmp_path / "other").iterdir():
+        file.rename(tmp_path / "study" / f"b_{file.name}")
+    with pytest.raises(InputError, match="2 DICOM series") as error:
+        io.read_dicom_series(tmp_path / "study")
+    message = str(error.value)
+    assert first in message and second in message and "arterial" in message and "venous" in message
+    assert "3 slices" in message and "2 slices" in message and "one series per folder" in message
+
+
+def test_a_series_in_a_subfolder_is_not_merged_into_its_parent(tmp_path):
+    _series(tmp_path / "study", [0.0, 2.5])
+    _series(tmp_path / "study" / "localizer", [0.0, 2.5], description="scout")
+    with pytest.raises(InputError, match="localizer"):
+        io.read_dicom_series(tmp_path / "study")
+    assert io.read_dicom_series(tmp_path / "study" / "localizer").array.shape == (2, 128, 128)
