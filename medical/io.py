@@ -10,6 +10,7 @@ import contextlib
 import io
 import os
 import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -413,8 +414,32 @@ def read_dicom_series(folder: str | Path) -> MedicalImage:
     first = slices[0][1]
     thickness = float(np.median(np.abs(steps))) if len(steps) and np.any(steps) else float(first.get("SliceThickness", 1.0) or 1.0)
     row, column = _dicom_spacing(first)
+    notes = []
+    if all(d.get("ImagePositionPatient") is not None and d.get("ImageOrientationPatient") is not None for _, d in slices):
+        uneven = _uneven_steps(positions, thickness)
+        if uneven:
+            notes.append(f"{folder.name}: {uneven}")
+            warnings.warn(notes[-1], stacklevel=2)
+    metadata = {**_dicom_metadata(first), "slices": len(arrays), **({"warnings": notes} if notes else {})}
     return MedicalImage(np.stack(arrays), (thickness, row, column), modality=str(first.get("Modality", "OT")),
-                        orientation="LPS", source=str(folder), metadata={**_dicom_metadata(first), "slices": len(arrays)})
+                        orientation="LPS", source=str(folder), metadata=metadata)
+
+
+def _uneven_steps(positions: list[float], step_mm: float) -> str | None:
+    """What is wrong when slice positions (mm along the normal, sorted) are not evenly `step_mm` apart, as
+    dcm2niix / ITK flag it: missing slices, or two slices at one position; None when even.
+
+    >>> _uneven_steps([0.0, 2.5, 5.0, 7.5, 15.0], 2.5)
+    'slice positions are unevenly spaced (the volume uses 2.5 mm): 7.5 -> 15 mm (7.5 mm); slices are missing or repeated, so distances and volumes along the slices are wrong; export the complete series'
+    """
+    tolerance = max(0.01 * step_mm, 1e-3)  # rounding in ImagePositionPatient, not a missing slice
+    gaps = [f"{a:g} -> {b:g} mm ({b - a:g} mm)" for a, b in zip(positions, positions[1:])
+            if abs((b - a) - step_mm) > tolerance]
+    if not gaps:
+        return None
+    shown = "; ".join(gaps[:5]) + (f"; and {len(gaps) - 5} more" if len(gaps) > 5 else "")
+    return (f"slice positions are unevenly spaced (the volume uses {step_mm:g} mm): {shown}; slices are missing or "
+            "repeated, so distances and volumes along the slices are wrong; export the complete series")
 
 
 def _refuse_mixed_series(folder: Path, slices: list) -> None:

@@ -49,3 +49,17 @@ def test_a_series_in_a_subfolder_is_not_merged_into_its_parent(tmp_path):
     with pytest.raises(InputError, match="localizer"):
         io.read_dicom_series(tmp_path / "study")
     assert io.read_dicom_series(tmp_path / "study" / "localizer").array.shape == (2, 128, 128)
+
+
+def test_a_missing_slice_is_reported_with_its_positions(tmp_path):
+    _series(tmp_path / "gap", [0.0, 2.5, 5.0, 7.5, 15.0, 17.5, 20.0])
+    with pytest.warns(UserWarning, match=r"7.5 -> 15 mm") as caught:
+        volume = io.read_dicom_series(tmp_path / "gap")
+    assert volume.spacing[0] == pytest.approx(2.5)
+    assert volume.metadata["warnings"] == [str(caught[0].message)]  # predict records carry these
+
+
+def test_an_even_series_has_no_warning(tmp_path, recwarn):
+    _series(tmp_path / "even", [0.0, 2.5, 5.0, 7.5])
+    assert "warnings" not in io.read_dicom_series(tmp_path / "even").metadata
+    assert not [w for w in recwarn if "unevenly" in str(w.message)]
