@@ -588,21 +588,38 @@ class Segmenter(TaskModel):
             result[name] = entry
         return result
 
-    def predict(self, inputs: Any, batch_size: int | None = None) -> list[dict[str, Any]]:
-        """Label masks (run-length coded) with per-label voxel counts and volumes, one record per input, its id first
-        (`path` of a file or DICOM series folder, else `index` from 1)."""
+    def predict(self, inputs: Any, batch_size: int | None = None, masks: str | Path | None = None) -> list[dict[str, Any]]:
+        """Label masks with per-label voxel counts and volumes, one record per input, its id first (`path` of a file or
+        DICOM series folder, else `index` from 1).
+
+        `mask_rle` is the mask run-length coded in C order (last axis fastest) over `shape`, which is the grid
+        `mask_grid` names: for NIfTI the closest canonical RAS grid as (z, y, x) with y reversed, not the file's own
+        voxel order; `mask_affine` (NIfTI) maps that grid's indices, in `shape`'s order, to the file's world mm.
+        `decode_run_length(record["mask_rle"], record["shape"])` gives the label array (values index `label_names`).
+        `masks` (CLI: `--option masks=DIR`) also writes each mask to DIR, made if missing: `<input stem>.nii.gz` for
+        NIfTI, DICOM and volume inputs, `<input stem>.png` (pixel value = label index) for 2-D pictures; the record's
+        `mask_path` names it."""
         inputs = predict_inputs(inputs)
         if not isinstance(inputs, Inputs):
             # a DICOM series is a folder: named by its path as a file is (with_ids takes only a file's name for a path)
             inputs = [Path(s) if isinstance(s, str) and Path(s).is_dir() else s for s in inputs]
-        return records_with_errors(inputs, lambda good: [self._record(source, batch_size) for source in good])
+        folder = _mask_folder(masks)
+        taken: set[str] = set()
+        return records_with_errors(inputs, lambda good: [self._record(source, batch_size, folder, taken, number)
+                                                         for number, source in enumerate(good, 1)])
 
-    def _record(self, source: Any, batch_size: int | None) -> dict[str, Any]:
+    def _record(self, source: Any, batch_size: int | None, folder: Path | None = None, taken: set[str] | None = None,
+                number: int = 1) -> dict[str, Any]:
         result = self.segment(source, batch_size)
         image, mask = result["image"], result["mask"]
-        return {"shape": list(mask.shape), "spacing_mm": [float(s) for s in image.spacing],
-                "labels": self.label_volumes(mask, image), "label_names": list(self.label_names_),
-                "mask_rle": run_length(mask), "warnings": list(image.metadata.get("warnings", []))}
+        record = {"shape": list(mask.shape), "spacing_mm": [float(s) for s in image.spacing],
+                  "labels": self.label_volumes(mask, image), "label_names": list(self.label_names_),
+                  "mask_rle": run_length(mask), **_mask_grid(image, mask.shape),
+                  "warnings": list(image.metadata.get("warnings", []))}
+        if folder is not None:
+            record["mask_path"] = str(_write_mask(mask, image, source, folder, taken if taken is not None else set(),
+                                                  number))
+        return record
 
     def frame_inputs(self, batch: Any, columns: Any = None) -> list[Any]:
         """Rows of a table with an image path column (`columns` names it; default `image` or `path`); an empty cell
@@ -993,6 +1010,69 @@ class Segmenter(TaskModel):
         """`model.safetensors`, the label names in its metadata (load compares the card's with them)."""
         save_tensors(folder / WEIGHTS_NAME, dict(self.network_.state_dict()),
                      metadata={LABELS_METADATA: json.dumps(list(self.label_names_))})
+
+
+
+def _mask_grid(image: MedicalImage, shape: tuple[int, ...]) -> dict[str, Any]:
+    """What the axes of a predicted mask (and its run-length code) are, and for NIfTI the affine of that grid: the
+    canonical RAS affine `read_nifti` keeps, composed with its (x, y, z) -> (z, y reversed, x) reordering."""
+    if image.orientation == "RAS" and image.affine is not None:
+        height = shape[-2]
+        if len(shape) == 3:  # record index (a, b, c) -> canonical voxel (i, j, k) = (c, height-1-b, a)
+            order = np.array([[0, 0, 1, 0], [0, -1, 0, height - 1], [1, 0, 0, 0], [0, 0, 0, 1]], dtype=float)
+            grid = ("canonical RAS voxel grid of the input (nibabel as_closest_canonical), axes (z, y, x) with y "
+                    "reversed: z runs inferior to superior, y anterior to posterior, x left to right")
+        else:  # record index (b, c) -> canonical voxel (c, height-1-b, 0)
+            order = np.array([[0, 1, 0, 0], [-1, 0, 0, height - 1], [0, 0, 1, 0], [0, 0, 0, 1]], dtype=float)
+            grid = ("canonical RAS pixel grid of the input's one slice, axes (y, x) with y reversed: y runs anterior "
+                    "to posterior, x left to right")
+        affine = np.asarray(image.affine, dtype=float) @ order
+        return {"mask_grid": grid, "mask_affine": [[round(float(v), 6) for v in row] for row in affine]}
+    if image.orientation == "LPS":
+        grid = ("DICOM pixel grid, axes (slice, row, column): slices ascending along the slice normal, rows and columns "
+                "as stored" if len(shape) == 3 else "DICOM pixel grid, axes (row, column) as stored")
+    else:
+        grid = "the input's own pixel grid, axes (z, row, column)" if len(shape) == 3 else \
+            "the input's own pixel grid, axes (row, column)"
+    return {"mask_grid": grid, "mask_affine": None}
+
+
+def _mask_folder(masks: str | Path | None) -> Path | None:
+    """The folder `predict(masks=...)` writes mask files into, made if missing; refused if it is a file."""
+    if masks is None or str(masks).strip() == "":
+        return None
+    folder = Path(masks).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"masks={masks} is a file; pass a folder to write the mask files into")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _write_mask(mask: np.ndarray, image: MedicalImage, source: Any, folder: Path, taken: set[str], number: int) -> Path:
+    """Write one predicted mask atomically: NIfTI (label indices, uint8) for NIfTI, DICOM and volumes, PNG for 2-D
+    pictures; named by the input's stem (`mask_<n>` for arrays and bytes), `-2`, `-3`... for a stem already written."""
+    import io as bytes_io
+
+    from PIL import Image
+
+    from core.artifacts import atomic_write_bytes
+    from medical.io import write_nifti
+
+    stem = _stem(Path(source)) if isinstance(source, (str, Path)) else f"mask_{number}"
+    nifti = image.is_volume or image.orientation is not None  # NIfTI / DICOM keep their geometry; pictures are PNG
+    suffix = ".nii.gz" if nifti else ".png"
+    name, copy = stem, 1
+    while name + suffix in taken:  # two inputs of one name (in different folders) must not overwrite each other
+        copy += 1
+        name = f"{stem}-{copy}"
+    taken.add(name + suffix)
+    path = folder / (name + suffix)
+    labels = mask.astype(np.uint8)
+    if nifti:
+        return write_nifti(labels, path, affine=image.affine, spacing=image.spacing)
+    buffer = bytes_io.BytesIO()
+    Image.fromarray(labels).save(buffer, format="PNG")  # (H, W) uint8: a grey PNG of label indices
+    return atomic_write_bytes(path, buffer.getvalue())
 
 
 # how to open a saved folder with MONAI alone (the card's `usage`): predict's label map of a 2-D image

@@ -489,3 +489,67 @@ def test_a_short_colour_strip_is_one_picture_and_an_ambiguous_float_one_is_refus
     assert list(record["shape"]) == [rows, 20]
     with pytest.raises(InputError, match="colour image .* or a volume"):
         tiny().segment(strip.astype(np.float32))
+
+
+def _lps_volume(tmp_path):
+    """A (6, 7, 5) NIfTI in LPS orientation (x and y reversed), every voxel a different value."""
+    import nibabel as nib
+
+    data = np.arange(6 * 7 * 5, dtype=np.float32).reshape(6, 7, 5)
+    affine = np.array([[-2.0, 0, 0, 10], [0, -1.5, 0, 20], [0, 0, 3.0, -5], [0, 0, 0, 1]])
+    path = tmp_path / "in" / "vol.nii.gz"
+    path.parent.mkdir()
+    nib.save(nib.Nifti1Image(data, affine), str(path))
+    return path, data, affine
+
+
+def test_a_nifti_record_names_its_mask_grid_and_its_affine_maps_that_grid_to_the_files_world(tmp_path):
+    """A tester could not map `mask_rle` back onto the input: its grid (RAS, (z, y, x), y reversed) was unsaid."""
+    path, data, affine = _lps_volume(tmp_path)
+    [record] = tiny().predict([path])
+    assert record["shape"] == [5, 7, 6] and "canonical RAS" in record["mask_grid"] and "(z, y, x)" in record["mask_grid"]
+    grid = io.read_medical(path).array  # the grid the mask lies on: each voxel's value says which input voxel it is
+    mask_affine = np.asarray(record["mask_affine"])
+    for index in [(0, 0, 0), (4, 6, 5), (2, 3, 1), (1, 0, 4)]:
+        source = np.argwhere(data == grid[index])[0]
+        assert np.allclose(mask_affine @ [*index, 1], affine @ [*source, 1])
+    assert decode_run_length(record["mask_rle"], record["shape"]).shape == grid.shape
+    [picture] = tiny().predict([np.zeros((20, 20))])
+    assert picture["mask_affine"] is None and "(row, column)" in picture["mask_grid"]
+
+
+def test_predict_writes_each_mask_beside_its_record_nifti_on_the_inputs_world_and_png_for_pictures(tmp_path):
+    import nibabel as nib
+
+    path, _, affine = _lps_volume(tmp_path)
+    for folder in ("a", "b"):  # two pictures of one name in different folders: both kept
+        (tmp_path / folder).mkdir()
+        Image.fromarray(disc_pair(3, 32)[0]).save(tmp_path / folder / "scan.png")
+    out = tmp_path / "masks" / "deep"
+    records = tiny().predict([path, tmp_path / "a" / "scan.png", tmp_path / "b" / "scan.png"], masks=out)
+    assert [r["mask_path"] for r in records] == [str(out / "vol.nii.gz"), str(out / "scan.png"), str(out / "scan-2.png")]
+    for record in records[1:]:
+        written = np.asarray(Image.open(record["mask_path"]))
+        assert (written == decode_run_length(record["mask_rle"], record["shape"])).all()
+    saved = nib.load(records[0]["mask_path"])
+    mask = decode_run_length(records[0]["mask_rle"], records[0]["shape"])
+    # every voxel of the written file holds the label of the record's voxel at the same world position
+    world_to_record = np.linalg.inv(np.asarray(records[0]["mask_affine"]))
+    for index in np.ndindex(saved.shape):
+        record_index = np.rint(world_to_record @ saved.affine @ [*index, 1])[:3].astype(int)
+        assert saved.get_fdata()[index] == mask[tuple(record_index)]
+    assert np.allclose(np.abs(np.diag(saved.affine))[:3], np.abs(np.diag(affine))[:3])
+    with pytest.raises(InputError, match="is a file"):
+        tiny().predict([path], masks=path)
+
+
+def test_cli_predict_option_masks_writes_the_mask_files(tmp_path):
+    from core.cli import main
+
+    path, _, _ = _lps_volume(tmp_path)
+    saved = tiny().save(tmp_path / "model")
+    output = tmp_path / "records.jsonl"
+    assert main(["predict", "medical.segmentation", "--model", str(saved), "--input", str(path.parent),
+                 "--output", str(output), "--option", f"masks={tmp_path / 'masks'}"]) == 0
+    [record] = [json.loads(line) for line in output.read_text().splitlines()]
+    assert record["mask_path"] == str(tmp_path / "masks" / "vol.nii.gz") and Path(record["mask_path"]).is_file()
