@@ -298,14 +298,29 @@ def _dicom_pixels(dataset, name: str) -> np.ndarray:
             pixels = convert_color_space(pixels, photometric, "RGB")
         pixels = _to_grey(pixels)
     pixels = pixels.astype(np.float32)
+    if photometric == "MONOCHROME1" and samples == 1:  # low values are bright: invert so bright means high everywhere
+        pixels = _stored_range_sum(dataset) - pixels
     slope = float(dataset.get("RescaleSlope", 1) or 1)
     intercept = float(dataset.get("RescaleIntercept", 0) or 0)
     pixels = pixels * slope + intercept
     if not np.isfinite(pixels).any():
         raise InputError(f"{name} holds no finite pixel (every value is NaN or infinite); re-export the image")
-    if photometric == "MONOCHROME1":  # low values are bright: invert so bright means high everywhere
-        pixels = pixels.max() + pixels.min() - pixels
     return pixels
+
+
+def _stored_range_sum(dataset) -> float:
+    """Lowest + highest value a stored pixel can take (BitsStored, PixelRepresentation): MONOCHROME1 is inverted as
+    that minus the stored value, one rule for every slice of a series whatever each slice holds (0 for float data).
+
+    >>> from pydicom import Dataset; d = Dataset(); d.BitsStored, d.PixelRepresentation = 12, 0; _stored_range_sum(d)
+    4095.0
+    """
+    if "FloatPixelData" in dataset or "DoubleFloatPixelData" in dataset or dataset.get("BitsStored") is None:
+        return 0.0  # float pixel data: plain negation
+    bits = int(dataset.BitsStored)
+    if int(dataset.get("PixelRepresentation", 0) or 0) == 1:
+        return -1.0  # signed: -2**(bits-1) + 2**(bits-1) - 1
+    return float(2**bits - 1)
 
 
 def _read_dataset(path: Path | io.BytesIO, name: str | None = None):

@@ -63,3 +63,20 @@ def test_an_even_series_has_no_warning(tmp_path, recwarn):
     _series(tmp_path / "even", [0.0, 2.5, 5.0, 7.5])
     assert "warnings" not in io.read_dicom_series(tmp_path / "even").metadata
     assert not [w for w in recwarn if "unevenly" in str(w.message)]
+
+
+def test_monochrome1_inverts_every_slice_by_one_rule(tmp_path):
+    base = np.full((128, 128), 1000, np.int16)
+    base[40:80, 40:80] = 1500
+    hot = base.copy()
+    hot[:5, :5] = 3000  # a bright spot on one slice only must not shift that slice's other values
+    _series(tmp_path / "mono1", [0.0, 2.5], pixels=[base, hot], photometric="MONOCHROME1")
+    volume = io.read_dicom_series(tmp_path / "mono1").array
+    assert volume[0, 100, 100] == volume[1, 100, 100]
+    assert volume[0, 60, 60] == volume[1, 60, 60] < volume[0, 100, 100]  # stored 1500 is darker than 1000
+    plain = io.read_dicom(get_testdata_file("CT_small.dcm"))
+    dataset = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    dataset.PhotometricInterpretation = "MONOCHROME1"
+    dataset.save_as(tmp_path / "mono1.dcm")
+    inverted = io.read_dicom(tmp_path / "mono1.dcm")
+    assert np.corrcoef(plain.array.ravel(), inverted.array.ravel())[0, 1] == pytest.approx(-1.0)
