@@ -65,6 +65,9 @@ class MedicalImage:
     orientation: str | None = None  # axis codes such as "RAS" (NIfTI) or "LPS" (DICOM patient frame)
     source: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
+    # the file's own voxel grid (NIfTI: header, shape, reorientation to RAS): `write_nifti(mask, path, like=image)`
+    # writes a mask onto it, as nibabel would load the input
+    source_grid: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def is_volume(self) -> bool:
@@ -510,8 +513,10 @@ def _from_nifti_image(image, name: str) -> MedicalImage:
         raise InputError(f"{name} holds no finite voxel (every value is NaN or infinite); the volume is empty, re-export it")
     if not finite.all():
         array = np.nan_to_num(array, nan=0.0, posinf=0.0, neginf=0.0)  # NaN background of masked maps
+    grid = {"header": image.header.copy(), "affine": np.asarray(image.affine), "shape": tuple(image.shape),
+            "canonical_shape": tuple(canonical.shape), "orientation": nib.orientations.io_orientation(image.affine)}
     return MedicalImage(array.astype(np.float32), spacing, modality="MR/CT (NIfTI)", affine=np.asarray(canonical.affine),
-                        orientation="RAS", source=name, metadata={"warnings": notes} if notes else {})
+                        orientation="RAS", source=name, metadata={"warnings": notes} if notes else {}, source_grid=grid)
 
 
 def read_nifti(path: str | Path) -> MedicalImage:
@@ -609,8 +614,10 @@ def export_dicom(source: str | Path, out_dir: str | Path, anonymize: bool = True
 
 
 def write_nifti(array: np.ndarray, path: str | Path, affine: np.ndarray | None = None,
-                spacing: tuple[float, ...] | None = None, refuse_inside: list[str | Path] = ()) -> Path:
-    """Write a (Z, H, W) / (H, W) array (e.g. a label mask) as NIfTI, inverting `read_nifti`'s axis order."""
+                spacing: tuple[float, ...] | None = None, refuse_inside: list[str | Path] = (),
+                like: MedicalImage | None = None) -> Path:
+    """Write a (Z, H, W) / (H, W) array (e.g. a label mask) as NIfTI, inverting `read_nifti`'s axis order; `like`,
+    the image the array was computed on, puts it on that image's grid (a NIfTI input: its shape, affine, qform/sform)."""
     import nibabel as nib
 
     from core.artifacts import atomic_write_bytes
@@ -618,12 +625,18 @@ def write_nifti(array: np.ndarray, path: str | Path, affine: np.ndarray | None =
     path = Path(path)
     _refuse_input_folder(path.parent, [Path(p) for p in refuse_inside])
     array = np.asarray(array)
+    if like is not None and array.shape != like.array.shape:
+        raise InputError(f"the mask has shape {array.shape} but the image {like.source} has {like.array.shape}; "
+                         "a mask is written on the grid of the image it was computed on")
     data = np.transpose(array[:, ::-1, :], (2, 1, 0)) if array.ndim == 3 else array[::-1, :].T
+    if like is not None:
+        affine, spacing = like.affine, like.spacing
     if affine is None:
         zooms = list(spacing or (1.0,) * array.ndim)[::-1]
         affine = np.diag([*zooms, *([1.0] * (4 - len(zooms)))])
     dtype = np.uint8 if array.dtype.kind in "iub" and array.max(initial=0) < 256 else np.float32
-    image = nib.Nifti1Image(data.astype(dtype), affine)
+    grid = like.source_grid if like is not None else None
+    image = _on_source_grid(data.astype(dtype), grid) if grid else nib.Nifti1Image(data.astype(dtype), affine)
     suffix = ".nii.gz" if str(path).endswith(".gz") else ".nii"
     tmp = path.with_name(f".{path.name}.{os.getpid()}{suffix}")
     nib.save(image, str(tmp))
@@ -631,3 +644,26 @@ def write_nifti(array: np.ndarray, path: str | Path, affine: np.ndarray | None =
         return atomic_write_bytes(path, tmp.read_bytes())
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _on_source_grid(data: np.ndarray, grid: dict[str, Any]):
+    """Canonical (RAS) voxels `data` back on the NIfTI file's own grid: reorientation undone, the file's affine and
+    header (qform/sform codes included) kept, so the mask lines up voxel for voxel with the input."""
+    import nibabel as nib
+    from nibabel.orientations import apply_orientation, ornt_transform
+
+    spatial = tuple(grid["canonical_shape"][:3])
+    data = data.reshape(spatial + (1,) * (3 - len(spatial)))  # a one-slice (x, y, 1) input read as 2D gets its axis back
+    back = ornt_transform(np.array([[0, 1], [1, 1], [2, 1]]), grid["orientation"])  # RAS -> the file's axes
+    data = apply_orientation(data, back).reshape(tuple(grid["shape"][:3]))
+    header = grid["header"].copy()
+    header.set_data_dtype(data.dtype)
+    header.set_slope_inter(None, None)  # the input's intensity scaling does not apply to labels
+    header["cal_min"], header["cal_max"], header["intent_code"] = 0, 0, 0
+    image = nib.Nifti1Image(data, grid["affine"], header=header)
+    qform, qform_code = grid["header"].get_qform(coded=True)
+    sform, sform_code = grid["header"].get_sform(coded=True)
+    image.set_qform(qform if qform is not None else grid["affine"], int(qform_code))
+    image.set_sform(sform if sform is not None else grid["affine"], int(sform_code))
+    return image
+

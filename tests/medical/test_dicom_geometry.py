@@ -80,3 +80,30 @@ def test_monochrome1_inverts_every_slice_by_one_rule(tmp_path):
     dataset.save_as(tmp_path / "mono1.dcm")
     inverted = io.read_dicom(tmp_path / "mono1.dcm")
     assert np.corrcoef(plain.array.ravel(), inverted.array.ravel())[0, 1] == pytest.approx(-1.0)
+
+
+@pytest.mark.parametrize("axes", ["LPS", "sagittal PIL"])
+def test_a_mask_written_like_a_nifti_input_is_on_its_grid(tmp_path, axes):
+    nib = pytest.importorskip("nibabel")
+    data = np.random.default_rng(0).integers(-100, 100, (6, 7, 5)).astype(np.int16)  # (x, y, z) file voxels
+    if axes == "LPS":
+        affine = np.array([[-2.0, 0, 0, 40], [0, -1.5, 0, 30], [0, 0, 3.0, -20], [0, 0, 0, 1]])
+    else:  # voxel axes: i -> posterior, j -> inferior, k -> left
+        affine = np.array([[0, 0, -3.0, 10], [-2.0, 0, 0, 5], [0, -1.5, 0, 7], [0, 0, 0, 1]])
+    source = nib.Nifti1Image(data, affine)
+    source.set_qform(affine, 1)
+    source.set_sform(affine, 4)
+    nib.save(source, tmp_path / "input.nii.gz")
+    image = io.read_medical(tmp_path / "input.nii.gz")
+    mask = (image.array > 0).astype(np.uint8)  # computed on the canonical (Z, H, W) array
+    written = nib.load(io.write_nifti(mask, tmp_path / "mask.nii.gz", like=image))
+    assert written.shape == data.shape
+    assert np.allclose(written.affine, affine)
+    assert int(written.header["qform_code"]) == 1 and int(written.header["sform_code"]) == 4
+    assert np.array_equal(np.asarray(written.dataobj), (data > 0).astype(np.uint8))  # voxel for voxel
+
+
+def test_a_mask_of_another_shape_is_refused(tmp_path):
+    image = io.read_medical(np.zeros((3, 4, 5)))
+    with pytest.raises(InputError, match="shape"):
+        io.write_nifti(np.zeros((3, 4, 4), np.uint8), tmp_path / "mask.nii.gz", like=image)
