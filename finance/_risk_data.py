@@ -403,11 +403,52 @@ def _summary_features(frame, schema: list[dict[str, Any]]) -> list[dict[str, Any
     return derived
 
 
-def build_schema(frame, target: str, drop: tuple[str, ...] = (), summaries: bool = False
-                 ) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+LEAK_AUC = 0.99  # a single feature that ranks defaults this well (either direction) is almost surely the outcome itself
+
+
+def _auc(score: np.ndarray, y: np.ndarray) -> float:
+    """Mann-Whitney AUC of `score` for 0/1 `y` (ties count half)."""
+    from scipy.stats import rankdata
+
+    positive = y == 1
+    n1, n0 = int(positive.sum()), int(len(y) - positive.sum())
+    if n1 == 0 or n0 == 0:
+        return 0.5
+    return float((rankdata(score)[positive].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def separation_auc(frame, feature: dict[str, Any], y: np.ndarray) -> float:
+    """How well one feature alone ranks the target, as max(AUC, 1 - AUC): numeric values as they are (missing as the
+    lowest, then the highest value); categories by their default rate on the other half of the rows (cross-fitted, so
+    a near-unique code does not separate by memorising)."""
+    name = feature["name"]
+    if feature["kind"] == "numeric":
+        array = _parse_numeric(frame[name], name)[0].to_numpy().astype(float)
+        missing = np.isnan(array)
+        best = 0.5
+        for fill in ((-np.inf, np.inf) if missing.any() else (0.0,)):
+            auc = _auc(np.where(missing, fill, array), y)
+            best = max(best, auc, 1 - auc)
+        return best
+    values = np.array(["\0missing" if v is None else v for v in _categorical_strings(frame[name])], dtype=object)
+    codes = np.unique(values, return_inverse=True)[1]
+    half = np.random.default_rng(0).permutation(len(y)) % 2 == 0
+    score = np.empty(len(y))
+    for fit, apply in ((half, ~half), (~half, half)):
+        counts = np.bincount(codes[fit], minlength=codes.max() + 1)
+        bads = np.bincount(codes[fit], weights=y[fit], minlength=codes.max() + 1)
+        rates = np.where(counts > 0, bads / np.maximum(counts, 1), y[fit].mean())  # an unseen category: the base rate
+        score[apply] = rates[codes[apply]]
+    auc = _auc(score, y)
+    return max(auc, 1 - auc)
+
+
+def build_schema(frame, target: str, drop: tuple[str, ...] = (), summaries: bool = False, y: np.ndarray | None = None,
+                 keep: tuple[str, ...] = ()) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
     """Feature list (name, kind, dtype, training ranges) and the columns left out with the reason why.
 
     With `summaries`, each sequence of numeric columns (PAY_0, PAY_2, ... PAY_6) also gets row summaries as features.
+    With the encoded target `y`, a feature that alone separates it almost perfectly (a leak) is dropped unless in `keep`.
     """
     import polars as pl
 
@@ -472,6 +513,13 @@ def build_schema(frame, target: str, drop: tuple[str, ...] = (), summaries: bool
             schema.append({"name": name, "kind": "categorical", "dtype": str(series.dtype), "description": describe(name, german),
                            "categories": categories, "missing_rate": float(values.count(None) / height),
                            "psi_expected": _categorical_shares(values, categories)})
+    if y is not None:
+        suspects = {f["name"]: separation_auc(frame, f, y) for f in schema if f["name"] not in keep}
+        for name, auc in suspects.items():
+            if auc >= LEAK_AUC:
+                dropped.append({"column": name, "reason": f"separates the target almost perfectly (single-feature AUC "
+                                f"{math.floor(auc * 1000) / 1000:.3f}): likely a leak; keep it with --set keep={name}"})
+        schema = [f for f in schema if suspects.get(f["name"], 0.0) < LEAK_AUC]
     if not schema:
         raise InputError("no usable feature columns remain besides the target "
                          f"({', '.join(d['column'] + ': ' + d['reason'] for d in dropped) or 'none given'})")

@@ -125,6 +125,16 @@ def risk_metrics(y: Sequence[int], pd: Sequence[float], resamples: int = 200) ->
     return metrics
 
 
+def leak_warning(dropped: list[dict[str, str]]) -> str | None:
+    """The warning for columns dropped because each alone separates the target almost perfectly (None without any)."""
+    leaks = [d["column"] for d in dropped if d["reason"].startswith("separates the target")]
+    if not leaks:
+        return None
+    return (f"column(s) {', '.join(leaks)} alone separate the target almost perfectly (single-feature AUC >= 0.99), "
+            "so they most likely hold the outcome (a leak) and were dropped from the features; "
+            f"keep one on purpose with --set keep={leaks[0]}")
+
+
 def _subset(arrays: dict[str, np.ndarray], index: np.ndarray) -> dict[str, np.ndarray]:
     return {name: values[index] for name, values in arrays.items()}
 
@@ -219,6 +229,7 @@ class _Prepared:
     folds: list[tuple[np.ndarray, np.ndarray]]
     repeats: int
     data_hash: str
+    warning: str | None = None  # leak suspects dropped from the features: said in the card and on stderr
 
     @property
     def per_repeat(self) -> int:
@@ -333,6 +344,7 @@ class RiskScorer(TaskModel):
         time_column: str | None = None
         positive_label: str | None = None  # the "default" value of the target; guessed (and recorded) when None
         drop: tuple[str, ...] = ()  # columns to leave out (identifiers are detected and dropped anyway)
+        keep: tuple[str, ...] = ()  # columns kept although they alone separate the target almost perfectly (leak suspects)
         sequence_summaries: bool = True  # add row mean/max/min/count>0/spread of column sequences (PAY_0 .. PAY_6)
         monotone: tuple[str, ...] = ()  # "feature:+1" (PD rises with it) or "feature:-1", for both families
         class_weight: str = "auto"  # auto (balanced below 5% defaults) | none | balanced
@@ -472,10 +484,14 @@ class RiskScorer(TaskModel):
             raise InputError(data.target_error)
         label_map = label_map_for(data.frame[data.target], options.get("positive_label"))
         y = encode_target(data.frame[data.target], label_map)
-        schema, dropped = build_schema(data.frame, data.target, tuple(data.id_columns) + ((data.time_column,) if data.time_column else ()))
-        return {"task": cls.task, "path": str(path), "ok": True, "n": data.frame.height, "target": data.target,
-                "label_map": label_map, "default_rate": float(y.mean()),
-                "features": [{k: f[k] for k in ("name", "kind", "dtype", "missing_rate")} for f in schema], "dropped": dropped}
+        schema, dropped = build_schema(data.frame, data.target, tuple(data.id_columns) + ((data.time_column,) if data.time_column else ()),
+                                       y=y)
+        report = {"task": cls.task, "path": str(path), "ok": True, "n": data.frame.height, "target": data.target,
+                  "label_map": label_map, "default_rate": float(y.mean()),
+                  "features": [{k: f[k] for k in ("name", "kind", "dtype", "missing_rate")} for f in schema], "dropped": dropped}
+        if leak_warning(dropped):
+            report["warning"] = leak_warning(dropped)
+        return report
 
     def _labelled(self, data: Any, training: bool, config: "RiskScorer.Config | None" = None) -> RiskData:
         if isinstance(data, (str, Path)):
@@ -513,6 +529,10 @@ class RiskScorer(TaskModel):
         started = time.perf_counter()
         config = config or self.config or self.Config()
         prepared = self._prepare(data, config)
+        if prepared.warning:  # never silent: the CLI's train summary shows `training`, this reaches stderr too
+            import warnings
+
+            warnings.warn(prepared.warning, UserWarning, stacklevel=2)
         progress = _Progress(run_dir, callbacks, started, total=self._planned_steps(prepared))
         cache = _FoldCache(run_dir, _fingerprint(prepared), resume)
         search = self._cross_validate(prepared, progress, cache)
@@ -551,7 +571,7 @@ class RiskScorer(TaskModel):
         if split == "time" and time_column is None:
             raise InputError("a time-based split needs a time column: pass --time COLUMN or set time_column")
         drop = tuple(config.drop) + tuple(data.id_columns) + ((time_column,) if time_column else ())
-        schema, dropped = build_schema(frame, target, drop, summaries=config.sequence_summaries)
+        schema, dropped = build_schema(frame, target, drop, summaries=config.sequence_summaries, y=y, keep=tuple(config.keep))
         order = self._time_order(frame[time_column]) if split == "time" else None
         families = self._families(config, len(y))
         candidates = [c for c in CANDIDATES if c in (*families, "blend")] if config.family == "auto" else [config.family]
@@ -559,7 +579,7 @@ class RiskScorer(TaskModel):
                          schema=schema, dropped=dropped, arrays=feature_arrays(frame, schema), split=split, order=order,
                          families=families, candidates=candidates,
                          folds=self._folds(y, order, config), repeats=self._repeats(len(y), order, config),
-                         data_hash=hash_frame(frame))
+                         data_hash=hash_frame(frame), warning=leak_warning(dropped))
 
     @staticmethod
     def _families(config: "RiskScorer.Config", rows: int) -> list[str]:
@@ -795,6 +815,8 @@ class RiskScorer(TaskModel):
             "score_profile": {"edges": edges, "shares": shares.tolist()},
             "config": config_to_dict(config),
         }
+        if prepared.warning:  # in the card and in `train`'s summary (its `training`)
+            card["warning"] = card["training"]["warning"] = prepared.warning
         scorecard = self.family_ if isinstance(self.family_, ScorecardFamily) else getattr(self.family_, "scorecard", None)
         if scorecard is not None:  # the waterfall's baseline: each characteristic at its training average
             card["scorecard_average_terms"] = scorecard.terms(prepared.arrays).mean(axis=0).tolist()

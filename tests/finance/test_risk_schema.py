@@ -1,0 +1,48 @@
+"""finance.risk's feature scan: what it leaves out of the features and says so (leaks, identifiers, dates)."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from finance.risk import RiskScorer
+from tests.finance.contract_cases import synthetic_applicants
+
+
+def fast(**changes):
+    base = dict(family="logistic", cv_folds=2, cv_repeats=1, gbm_trials=1, max_rounds=5, early_stopping_rounds=2)
+    return RiskScorer.Config(**{**base, **changes})
+
+
+def dropped_reasons(card_or_report) -> dict[str, str]:
+    return {d["column"]: d["reason"] for d in card_or_report["dropped"]}
+
+
+def test_a_copy_of_the_target_is_dropped_as_a_leak_with_a_warning_unless_kept(tmp_path):
+    data = synthetic_applicants(300, seed=1)
+    data = data.with_columns(pl.col("default").alias("outcome_copy"),
+                             pl.when(pl.col("default") == 1).then(pl.lit("bad")).otherwise(pl.lit("good")).alias("status_text"))
+    with pytest.warns(UserWarning, match="outcome_copy"):
+        card = RiskScorer().fit(data, config=fast()).card_
+    reasons = dropped_reasons(card)
+    assert {"outcome_copy", "status_text"} <= set(reasons)
+    assert "likely a leak; keep it with --set keep=outcome_copy" in reasons["outcome_copy"]
+    assert "single-feature AUC 1.000" in reasons["outcome_copy"]
+    assert "outcome_copy" in card["warning"] and card["training"]["warning"] == card["warning"]
+    assert {f["name"] for f in card["features"]} == {"utilisation", "income", "housing"}
+    assert card["metrics"]["auc"]["value"] < 0.95  # the honest features only
+
+    kept = RiskScorer().fit(data, config=fast(keep=("outcome_copy",))).card_
+    assert "outcome_copy" in {f["name"] for f in kept["features"]}
+
+    path = tmp_path / "applicants.csv"
+    data.write_csv(path)
+    report = RiskScorer.check_data(path, target="default")
+    assert {"outcome_copy", "status_text"} <= set(dropped_reasons(report)) and "outcome_copy" in report["warning"]
+
+
+def test_honest_features_raise_no_leak_warning():
+    data = synthetic_applicants(300, seed=2)
+    card = RiskScorer().fit(data, config=fast()).card_
+    assert "warning" not in card and not card["dropped"]
