@@ -403,6 +403,31 @@ def _summary_features(frame, schema: list[dict[str, Any]]) -> list[dict[str, Any
     return derived
 
 
+ID_TOKENS = {"id", "no", "nr", "num", "number", "key", "ref", "code", "identifier"}
+
+
+def id_like_name(name: str) -> bool:
+    """Whether a column's name has an identifier word (id, no, num, number, key, ref, code) as a word of its own.
+
+    >>> [id_like_name(n) for n in ("application_no", "AppId", "loan-ref", "income", "num", "paid", "code2")]
+    [True, True, True, False, True, False, True]
+    """
+    words = re.split(r"[^a-z]+", re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower())
+    return any(w in ID_TOKENS for w in words)
+
+
+def _identifier_like(name: str, series, finite: np.ndarray, unique: np.ndarray, height: int) -> bool:
+    """A whole number unique to each row, named like an identifier or counting up by one step (sorted)."""
+    if series.dtype.is_float() or len(finite) != height or len(unique) != height or height < 3:
+        return False
+    if not np.all(finite == np.round(finite)):
+        return False
+    if id_like_name(name):
+        return True
+    steps = np.diff(unique)
+    return bool(np.mean(steps == np.median(steps)) >= 0.9)  # consecutive numbers, a few skipped at most
+
+
 LEAK_AUC = 0.99  # a single feature that ranks defaults this well (either direction) is almost surely the outcome itself
 
 
@@ -485,6 +510,9 @@ def build_schema(frame, target: str, drop: tuple[str, ...] = (), summaries: bool
             unique = np.unique(finite)
             if name.lower() in ID_NAMES and len(unique) == height:
                 dropped.append({"column": name, "reason": "identifier (unique per row)"})
+                continue
+            if name not in keep and _identifier_like(name, series, finite, unique, height):
+                dropped.append({"column": name, "reason": "identifier-like (unique integer per row)"})
                 continue
             if len(unique) <= 1 and len(finite) == height:
                 dropped.append({"column": name, "reason": "constant"})

@@ -46,3 +46,20 @@ def test_honest_features_raise_no_leak_warning():
     data = synthetic_applicants(300, seed=2)
     card = RiskScorer().fit(data, config=fast()).card_
     assert "warning" not in card and not card["dropped"]
+
+
+def test_a_unique_integer_numbering_the_rows_is_dropped_as_an_identifier_but_a_unique_float_stays():
+    from finance._risk_data import build_schema
+
+    data = synthetic_applicants(300, seed=3).sort("default")  # a file sorted by outcome: the numbering leaks it
+    rng = np.random.default_rng(0)
+    data = data.with_columns(pl.Series("application_no", np.arange(500001, 500301)),  # no id-like name needed...
+                             pl.Series("serial", np.arange(10, 3010, 10)),  # ...when the numbers count up evenly
+                             pl.Series("loan_ref", rng.permutation(10**6)[:300]),  # any unique integer named like an id
+                             pl.Series("balance", rng.uniform(0, 1e4, 300)),  # unique per row but a float: a feature
+                             pl.Series("age", rng.integers(18, 80, 300)))  # integers that repeat: a feature
+    schema, dropped = build_schema(data, "default")
+    reasons = {d["column"]: d["reason"] for d in dropped}
+    for name in ("application_no", "serial", "loan_ref"):
+        assert reasons[name] == "identifier-like (unique integer per row)"
+    assert {"balance", "age", "income", "utilisation"} <= {f["name"] for f in schema}
