@@ -57,6 +57,7 @@ RECIPE = ("LP-FT from ImageNet: (1) linear probe: a logistic regression (C by cr
           "validation loss are kept, and the probe-only network instead when fine-tuning never beats it on validation")
 DICOM_SUFFIXES = {".dcm", ".dicom"}
 RESAMPLES = 200
+MIN_IMAGES_TO_MEASURE = 3  # a class needs 3+ images for core.transfer.probe_head to cross-validate (or a split to hold some out)
 
 
 def prepare_image(source: Any, size: int) -> tuple[np.ndarray, MedicalImage]:
@@ -839,14 +840,25 @@ class MedicalClassifier(TaskModel):
         else:
             held_data = ClassificationData([data.items[i] for i in val_index], [data.labels[i] for i in val_index])
             card = self.evaluate(held_data)
-            split = (("patient-level split" if data.groups is not None else "stratified image split")
-                     if val_index is not train_index else "training data (too few images to hold any out)")
+            split = ("patient-level split" if data.groups is not None else "stratified image split")
+        measured = {k: round(v["value"], 4) for k, v in card["metrics"].items() if v["value"] is not None}
+        out_of_fold = cross_validated and probe_info and oof is not None
+        # otherwise scored on images it trained on (too few to hold any out): no estimate of how it does on new ones
+        on_training = not out_of_fold and set(val_index) <= set(train_index)
+        training_set = None
+        self.card_.pop("warning", None)
+        if on_training:
+            split = "none: too few images to hold any out, so the model is not measured"
+            training_set = {"n": card["n"], "note": "how the model fits the images it trained on, not how it does on "
+                                                    "new ones", "metrics": measured}
+            self.card_["warning"] = _too_few_warning(data.labels)
+            warnings.warn(self.card_["warning"])
         self.card_.update({
             "config": config_to_dict(config), "labels": list(self.label_names_),
             "positive_label": self.label_names_[positive] if positive is not None else None, "positive_rule": positive_rule,
             "training_data_hash": data.source_hash, "data_hash": data.source_hash, "training_items": len(train_index),
-            "held_out": {"n": card["n"], "split": split,
-                         "metrics": {k: round(v["value"], 4) for k, v in card["metrics"].items() if v["value"] is not None}},
+            "held_out": {"n": 0 if on_training else card["n"], "split": split, "metrics": {} if on_training else measured},
+            "training_set_metrics": training_set,
             "base_model": base,
             "recipe": {"summary": RECIPE if pretrained else "random init: all layers trained, early stopping on validation loss",
                        "probe": probe_info, "fine_tune": bool(config.fine_tune and not probe_only),
@@ -890,6 +902,27 @@ class MedicalClassifier(TaskModel):
                                                              "num_classes": len(self.label_names_)},
                     safe_serialization=True, data_config=data_config)
         json.loads((folder / "config.json").read_text())  # fail early on a broken config
+
+
+def _too_few_warning(labels: list[str]) -> str:
+    """Why a trained model has no metrics: the classes with too few images to hold any out, and how many are needed.
+
+    >>> _too_few_warning(["normal"] * 50 + ["abnormal"])[:78]
+    "too few images of class 'abnormal' (1 of 51; normal 50) to measure the model o"
+    """
+    counts = {label: labels.count(label) for label in sorted(set(labels))}
+    short = {label: n for label, n in counts.items() if n < MIN_IMAGES_TO_MEASURE}
+    after = ("no metrics are reported (training_set_metrics only says how it fits the images it trained on, not how it "
+             "does on new ones; a class this small is not learned reliably either)")
+    if not short:
+        return (f"too few images ({len(labels)}) to hold any out and measure the model: add images (at least 4 in all "
+                f"and {MIN_IMAGES_TO_MEASURE} of each class, far more for a usable estimate); {after}")
+    others = "; " + ", ".join(f"{label} {n}" for label, n in counts.items() if label not in short) if len(short) == 1 else ""
+    named = ", ".join(f"'{label}' ({n} of {len(labels)}{others})" for label, n in short.items())
+    needed = ", ".join(f"{MIN_IMAGES_TO_MEASURE - n} more '{label}'" for label, n in short.items())
+    return (f"too few images of {'class' if len(short) == 1 else 'classes'} {named} to measure the model on images it did not train on: at least "
+            f"{MIN_IMAGES_TO_MEASURE} images of every class are needed ({needed}), far more for a usable estimate; "
+            f"{after}")
 
 
 def _outputs(network) -> int | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shutil
 from pathlib import Path
@@ -454,3 +455,38 @@ def test_a_short_colour_strip_is_one_picture_and_an_ambiguous_float_one_is_refus
     assert image.array.shape == (rows, 20) and not image.is_volume and square.shape == (8, 8)
     with pytest.raises(InputError, match="colour image .* or a volume"):
         prepare_image(strip.astype(np.float32), 8)
+
+
+def test_a_class_too_small_to_hold_out_gives_no_metrics_and_a_warning_naming_it(tmp_path, capsys):
+    """A tester trained on 50 normal and 1 abnormal image: the card's metrics were all 1.0 on the training images,
+    as if held out, with nothing said. Now no metrics, the training-set figures under their own name, and a warning."""
+    from core.cli import main
+
+    folder = write_image_folder(tmp_path / "data", per_class=6)
+    for file in sorted((folder / "abnormal").iterdir())[1:]:
+        file.unlink()
+    with pytest.warns(UserWarning, match=r"too few images of class 'abnormal' \(1 of 7; normal 6\).*2 more 'abnormal'"):
+        model = MedicalClassifier.for_training(None, device="cpu").fit(folder, MedicalClassifier.Config(image_size=32))
+    card = model.card
+    assert card["metrics"] == {} and card["held_out"]["metrics"] == {} and card["held_out"]["n"] == 0
+    assert card["held_out"]["split"].startswith("none: too few images")
+    assert card["training_set_metrics"]["n"] == 7 and "accuracy" in card["training_set_metrics"]["metrics"]
+    assert "at least 3 images of every class" in card["warning"]
+    saved = model.save(tmp_path / "model")
+    assert MedicalClassifier.load(saved).card["warning"] == card["warning"]
+
+    out = tmp_path / "cli"
+    with pytest.warns(UserWarning, match="too few images of class 'abnormal'"):  # Python prints it on stderr
+        assert main(["train", "medical.classification", "--data", str(folder), "--out", str(out), "--set",
+                     "image_size=32", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["metrics"] == {}
+
+
+def test_enough_images_to_cross_validate_keep_metrics_and_no_warning(tmp_path):
+    import warnings
+
+    folder = write_image_folder(tmp_path / "data", per_class=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        model = MedicalClassifier.for_training(None, device="cpu").fit(folder, MedicalClassifier.Config(image_size=32))
+    assert "warning" not in model.card and model.card["training_set_metrics"] is None and model.card["metrics"]
