@@ -428,6 +428,31 @@ def _identifier_like(name: str, series, finite: np.ndarray, unique: np.ndarray, 
     return bool(np.mean(steps == np.median(steps)) >= 0.9)  # consecutive numbers, a few skipped at most
 
 
+DATE_REASON = "a date: not a feature (pass it as --time for a time-ordered split)"
+DATE_TEXT = (r"^(\d{4}-\d{1,2}-\d{1,2}([T ]\S+)?|\d{4}/\d{1,2}/\d{1,2}|"
+             r"\d{1,2}[/.-]\d{1,2}[/.-](\d{4}|\d{2})([ T]\d{1,2}:\d{2}\S*)?)$")
+
+
+def _is_date(series) -> bool:
+    """A typed date/datetime column, or text whose every value is written as a date that core.data.dates reads."""
+    import polars as pl
+
+    from core.data.dates import parse_dates
+
+    if series.dtype == pl.Date or isinstance(series.dtype, pl.Datetime):
+        return True
+    if series.dtype != pl.String:
+        return False
+    text = series.drop_nulls().str.strip_chars()
+    if text.is_empty() or not text.str.contains(DATE_TEXT).all():
+        return False
+    try:
+        parse_dates(text, name=series.name)
+    except InputError as error:
+        return "ambiguous" in str(error)  # day/month order unknown, but dates all the same
+    return True
+
+
 LEAK_AUC = 0.99  # a single feature that ranks defaults this well (either direction) is almost surely the outcome itself
 
 
@@ -485,6 +510,9 @@ def build_schema(frame, target: str, drop: tuple[str, ...] = (), summaries: bool
         series = frame[name]
         if name in drop:
             dropped.append({"column": name, "reason": "excluded by option"})
+            continue
+        if name not in keep and _is_date(series):  # days since 1970 would rank rows by when they came, not by risk
+            dropped.append({"column": name, "reason": DATE_REASON})
             continue
         if series.dtype.is_float():
             values = series.to_numpy()

@@ -63,3 +63,25 @@ def test_a_unique_integer_numbering_the_rows_is_dropped_as_an_identifier_but_a_u
     for name in ("application_no", "serial", "loan_ref"):
         assert reasons[name] == "identifier-like (unique integer per row)"
     assert {"balance", "age", "income", "utilisation"} <= {f["name"] for f in schema}
+
+
+def test_date_columns_typed_or_written_as_text_are_not_features(tmp_path):
+    from finance._risk_data import build_schema
+
+    data = synthetic_applicants(300, seed=4, with_time=True)  # application_date: a polars Date
+    data = data.with_columns(pl.col("application_date").cast(pl.Datetime).alias("decided_at"),
+                             pl.col("application_date").dt.strftime("%Y-%m-%d").alias("date_text"),
+                             pl.col("application_date").dt.strftime("%d/%m/%Y").alias("date_dmy"))
+    schema, dropped = build_schema(data, "default")
+    reasons = {d["column"]: d["reason"] for d in dropped}
+    for name in ("application_date", "decided_at", "date_text", "date_dmy"):
+        assert reasons[name] == "a date: not a feature (pass it as --time for a time-ordered split)"
+    assert {f["name"] for f in schema} == {"utilisation", "income", "housing"}
+
+    path = tmp_path / "applicants.csv"  # read back from a file, and given as --time: the split's clock, no feature
+    data.write_csv(path)
+    report = RiskScorer.check_data(path, target="default", time="date_text")
+    assert {d["column"] for d in report["dropped"]} >= {"application_date", "decided_at", "date_dmy"}
+    card = RiskScorer().fit(RiskScorer.read_data(path, target="default", time="date_text"), config=fast()).card_
+    assert card["time_column"] == "date_text" and card["selection"]["split"] == "time"
+    assert {f["name"] for f in card["features"]} == {"utilisation", "income", "housing"}
