@@ -432,15 +432,32 @@ def read_dicom_series(folder: str | Path) -> MedicalImage:
     first = slices[0][1]
     thickness = float(np.median(np.abs(steps))) if len(steps) and np.any(steps) else float(first.get("SliceThickness", 1.0) or 1.0)
     row, column = _dicom_spacing(first)
-    notes = []
+    notes, affine = [], None
     if all(d.get("ImagePositionPatient") is not None and d.get("ImageOrientationPatient") is not None for _, d in slices):
         uneven = _uneven_steps(positions, thickness)
         if uneven:
             notes.append(f"{folder.name}: {uneven}")
             warnings.warn(notes[-1], stacklevel=2)
+        affine = _dicom_affine(first, arrays[0].shape[0], thickness)
     metadata = {**_dicom_metadata(first), "slices": len(arrays), **({"warnings": notes} if notes else {})}
     return MedicalImage(np.stack(arrays), (thickness, row, column), modality=str(first.get("Modality", "OT")),
-                        orientation="LPS", source=str(folder), metadata=metadata)
+                        affine=affine, orientation="LPS", source=str(folder), metadata=metadata)
+
+
+def _dicom_affine(first, rows: int, step_mm: float) -> np.ndarray:
+    """RAS affine (as dcm2niix / nibabel) of the NIfTI voxels `write_nifti` makes of a (Z, H, W) series: x = column,
+    y = row counted from the bottom, z = slice; from the first slice's ImagePositionPatient, ImageOrientationPatient,
+    PixelSpacing and the slice step along the normal. DICOM's patient frame is LPS: x and y are negated."""
+    orientation = np.asarray(first.ImageOrientationPatient, float)
+    along_row, along_column = orientation[:3], orientation[3:]  # direction of increasing column, of increasing row
+    normal = np.cross(along_row, along_column)
+    row_mm, column_mm = _dicom_spacing(first)  # PixelSpacing: between rows, between columns
+    lps = np.eye(4)
+    lps[:3, 0] = column_mm * along_row
+    lps[:3, 1] = -row_mm * along_column  # y counts rows from the bottom (write_nifti flips H)
+    lps[:3, 2] = step_mm * normal  # slices are sorted along the normal
+    lps[:3, 3] = np.asarray(first.ImagePositionPatient, float) + (rows - 1) * row_mm * along_column
+    return np.diag([-1.0, -1.0, 1.0, 1.0]) @ lps
 
 
 def _uneven_steps(positions: list[float], step_mm: float) -> str | None:
@@ -637,6 +654,9 @@ def write_nifti(array: np.ndarray, path: str | Path, affine: np.ndarray | None =
     dtype = np.uint8 if array.dtype.kind in "iub" and array.max(initial=0) < 256 else np.float32
     grid = like.source_grid if like is not None else None
     image = _on_source_grid(data.astype(dtype), grid) if grid else nib.Nifti1Image(data.astype(dtype), affine)
+    if not grid and like is not None and like.orientation == "LPS" and like.affine is not None:
+        image.set_qform(affine, 1)  # a DICOM series' scanner frame, the codes dcm2niix writes
+        image.set_sform(affine, 1)
     suffix = ".nii.gz" if str(path).endswith(".gz") else ".nii"
     tmp = path.with_name(f".{path.name}.{os.getpid()}{suffix}")
     nib.save(image, str(tmp))

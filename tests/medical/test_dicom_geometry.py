@@ -107,3 +107,31 @@ def test_a_mask_of_another_shape_is_refused(tmp_path):
     image = io.read_medical(np.zeros((3, 4, 5)))
     with pytest.raises(InputError, match="shape"):
         io.write_nifti(np.zeros((3, 4, 4), np.uint8), tmp_path / "mask.nii.gz", like=image)
+
+
+@pytest.mark.parametrize("orientation", [[1, 0, 0, 0, 1, 0], [1, 0, 0, 0, 0, -1]], ids=["axial", "coronal"])
+def test_a_mask_of_a_dicom_series_sits_where_its_pixels_are(tmp_path, orientation):
+    nib = pytest.importorskip("nibabel")
+    folder = tmp_path / "series"
+    folder.mkdir()
+    row_cosines, column_cosines = np.array(orientation[:3], float), np.array(orientation[3:], float)
+    normal = np.cross(row_cosines, column_cosines)
+    origin = np.array([-80.0, -120.0, 30.0])
+    for k in (2, 0, 3, 1):  # written out of order
+        dataset = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+        dataset.SOPInstanceUID, dataset.InstanceNumber = generate_uid(), k + 1
+        dataset.ImageOrientationPatient = orientation
+        dataset.ImagePositionPatient = list(origin + 2.5 * k * normal)
+        dataset.PixelSpacing = [0.8, 0.6]  # between rows, between columns
+        dataset.save_as(folder / f"s{k}.dcm")
+    image = io.read_dicom_series(folder)
+    assert image.affine is not None
+    mask = np.zeros(image.array.shape, np.uint8)
+    slice_index, row, column = 3, 10, 100
+    mask[slice_index, row, column] = 1
+    written = nib.load(io.write_nifti(mask, tmp_path / "mask.nii.gz", like=image))
+    voxel = np.argwhere(np.asarray(written.dataobj) == 1)[0]
+    lps = origin + 2.5 * slice_index * normal + row * 0.8 * column_cosines + column * 0.6 * row_cosines
+    ras = nib.affines.apply_affine(written.affine, voxel)
+    assert np.allclose(ras, lps * [-1, -1, 1])  # LPS -> RAS: not mirrored left-right
+    assert int(written.header["qform_code"]) == 1 and int(written.header["sform_code"]) == 1
