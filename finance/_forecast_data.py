@@ -216,16 +216,44 @@ def series_from_input(item: Any, index: int, min_length: int) -> Series:
     return frame_to_series(frame)[0]
 
 
+def _calendar_dates(dates: np.ndarray, horizon: int) -> list[str] | None:
+    """The next dates of monthly, quarterly, half-yearly or yearly data on the calendar (month end, month start or one
+    day of the month, as pandas' ME / MS steps), or None when the dates are not a steady count of months apart."""
+    days = dates.astype("datetime64[D]")
+    months = days.astype("datetime64[M]")
+    month_steps = np.diff(months).astype(int)
+    step = int(np.median(month_steps))
+    if step < 1 or np.mean(month_steps == step) < 0.9:
+        return None
+    ahead = months[-1] + step * np.arange(1, horizon + 1)
+    if np.all(days == (months + 1).astype("datetime64[D]") - 1):  # month ends (31 Jan, 28/29 Feb, ...)
+        return [str(d) for d in (ahead + 1).astype("datetime64[D]") - 1]
+    day_of_month = (days - months.astype("datetime64[D]")).astype(int)
+    if np.all(day_of_month == day_of_month[-1]):  # one day of the month (the 1st, the 15th), clipped to short months
+        month_length = ((ahead + 1).astype("datetime64[D]") - ahead.astype("datetime64[D]")).astype(int)
+        return [str(d) for d in ahead.astype("datetime64[D]") + np.minimum(day_of_month[-1], month_length - 1)]
+    return None
+
+
 def future_dates(dates: np.ndarray | None, horizon: int) -> list[str] | None:
-    """Dates of the next `horizon` steps: business days for weekday-only daily data, else the median step.
+    """Dates of the next `horizon` steps: business days for weekday-only daily data, calendar months for monthly (and
+    quarterly, yearly) data at month ends or on one day of the month, else the median step.
 
     >>> future_dates(np.array(["2024-01-04", "2024-01-05"], dtype="datetime64[D]"), 2)
     ['2024-01-08', '2024-01-09']
+    >>> future_dates(np.array(["2017-10-31", "2017-11-30"], dtype="datetime64[D]"), 3)
+    ['2017-12-31', '2018-01-31', '2018-02-28']
+    >>> future_dates(np.array(["2017-06-30", "2017-09-30"], dtype="datetime64[D]"), 2)
+    ['2017-12-31', '2018-03-31']
     """
     if dates is None or len(dates) < 2:
         return None
     steps = np.diff(dates[-200:]).astype(int)
     step = int(np.median(steps)) if len(steps) else 1
+    if step >= 28:  # a month or more apart: step on the calendar, not by a number of days
+        calendar = _calendar_dates(dates[-200:], horizon)
+        if calendar is not None:
+            return calendar
     last = dates[-1]
     weekdays = ((dates[-200:].astype("datetime64[D]").view("int64") - 4) % 7)  # 0 = Monday
     if step == 1 and not np.isin(weekdays, [5, 6]).any():

@@ -463,3 +463,19 @@ def test_a_series_flat_over_the_selection_window_gets_no_absurd_ratio_and_naive_
     assert relative["naive"] == [None] * config.horizon  # undefined, not 0/1e-12
     json.dumps(model.selection_, allow_nan=False)
     assert model.predict(flat)[0]["forecast"] == pytest.approx([float(flat["value"][-1])] * config.horizon, rel=1e-6)
+
+
+@pytest.mark.parametrize("dates, expected", [
+    (pl.date_range(pl.date(2010, 1, 1), pl.date(2017, 11, 1), "1mo", eager=True).dt.month_end(),  # month ends
+     ["2017-12-31", "2018-01-31", "2018-02-28"]),
+    (pl.date_range(pl.date(2010, 1, 1), pl.date(2017, 11, 1), "1mo", eager=True),  # month starts
+     ["2017-12-01", "2018-01-01", "2018-02-01"]),
+    (pl.date_range(pl.date(2010, 3, 1), pl.date(2017, 9, 1), "3mo", eager=True).dt.month_end(),  # quarter ends
+     ["2017-12-31", "2018-03-31", "2018-06-30"]),
+    (pl.date_range(pl.date(2000, 12, 1), pl.date(2017, 12, 1), "1y", eager=True).dt.month_end(),  # year ends
+     ["2018-12-31", "2019-12-31", "2020-12-31"]),
+])
+def test_monthly_and_quarterly_forecast_dates_stay_on_the_calendar(fitted, dates, expected):
+    values = np.linspace(100, 120, len(dates)).tolist()
+    [record] = fitted.predict([{"id": "monthly", "values": values, "dates": [str(d) for d in dates]}])
+    assert record["dates"] == expected
