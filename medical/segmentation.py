@@ -1069,7 +1069,7 @@ def _write_mask(mask: np.ndarray, image: MedicalImage, source: Any, folder: Path
     path = folder / (name + suffix)
     labels = mask.astype(np.uint8)
     if nifti:
-        return write_nifti(labels, path, affine=image.affine, spacing=image.spacing)
+        return write_nifti(labels, path, like=image)  # on the input file's own grid, affine and qform/sform codes
     buffer = bytes_io.BytesIO()
     Image.fromarray(labels).save(buffer, format="PNG")  # (H, W) uint8: a grey PNG of label indices
     return atomic_write_bytes(path, buffer.getvalue())

@@ -538,7 +538,10 @@ def test_predict_writes_each_mask_beside_its_record_nifti_on_the_inputs_world_an
     for index in np.ndindex(saved.shape):
         record_index = np.rint(world_to_record @ saved.affine @ [*index, 1])[:3].astype(int)
         assert saved.get_fdata()[index] == mask[tuple(record_index)]
-    assert np.allclose(np.abs(np.diag(saved.affine))[:3], np.abs(np.diag(affine))[:3])
+    source = nib.load(path)  # on the input's own voxel grid: its shape, affine and codes, as fslmaths needs
+    assert saved.shape == source.shape and np.allclose(saved.affine, source.affine)
+    assert (int(saved.header["qform_code"]), int(saved.header["sform_code"])) == \
+        (int(source.header["qform_code"]), int(source.header["sform_code"]))
     with pytest.raises(InputError, match="is a file"):
         tiny().predict([path], masks=path)
 
