@@ -283,7 +283,10 @@ def _run(args: argparse.Namespace) -> int:
                             overrides=parse_assignments(args.set), options=options, run_dir=args.run_dir,
                             resume=args.resume, device=args.device)
         summary = {"task": args.task, "out": str(args.out), "metrics": card.get("metrics", {}),
-                   "data_hash": card["training"]["data_hash"], "training": card["training"]}
+                   "data_hash": card["training"]["data_hash"], "training": card["training"],
+                   **({"warning": card["warning"]} if card.get("warning") else {})}
+        if card.get("warning"):  # e.g. too few images of a class to measure, a feature that leaks the target
+            print(f"warning: {card['warning']}", file=sys.stderr)
         print(json.dumps(summary, default=str) if args.json else f"saved {args.task} model to {args.out}\n{json.dumps(summary['metrics'], default=str)}")
         return 0
     raise AssertionError(args.command)

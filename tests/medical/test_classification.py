@@ -479,7 +479,10 @@ def test_a_class_too_small_to_hold_out_gives_no_metrics_and_a_warning_naming_it(
     with pytest.warns(UserWarning, match="too few images of class 'abnormal'"):  # Python prints it on stderr
         assert main(["train", "medical.classification", "--data", str(folder), "--out", str(out), "--set",
                      "image_size=32", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out.splitlines()[-1])["metrics"] == {}
+    printed = capsys.readouterr()
+    summary = json.loads(printed.out.splitlines()[-1])
+    assert summary["metrics"] == {} and "too few images of class 'abnormal'" in summary["warning"]
+    assert "warning: too few images of class 'abnormal'" in printed.err  # one plain line, as evaluate prints its own
 
 
 def test_enough_images_to_cross_validate_keep_metrics_and_no_warning(tmp_path):
