@@ -402,7 +402,7 @@ def test_lexicon_mix_adds_vader_and_textblob_to_the_head_margin_and_survives_sav
     again = SentimentModel.load(model.save(tmp_path / "mixed"), device="cpu")
     assert again.card["lexicon_mix"]["textblob_polarity"] == 1.5
     np.testing.assert_allclose(again.probabilities(texts), model.probabilities(texts), atol=1e-6)
-    from tests.nlp.tiny import run_usage  # the card's usage mixes the same lexicons without this product
+    from tests.common import run_usage  # the card's usage mixes the same lexicons without this product
 
     plain = run_usage(str(tmp_path / "mixed"), texts=texts)
     np.testing.assert_allclose([p["scores"]["positive"] for p in plain], model.probabilities(texts)[:, 1], atol=1e-5)
@@ -923,7 +923,7 @@ def test_the_cli_passes_positive_label_to_evaluate_itself(classifier, tmp_path, 
 @pytest.mark.parametrize("kind", ["embedding", "classifier"])
 def test_the_cards_usage_opens_the_folder_with_transformers_alone_and_predicts_the_same(kind, tmp_path):
     """card.json's `usage` runs as written (folder a str) without this product and gives predict's probabilities."""
-    from tests.nlp.tiny import run_usage
+    from tests.common import run_usage
 
     if kind == "embedding":
         model = SentimentModel.from_encoder(tiny_encoder_dir(tmp_path / "enc"), device="cpu")

@@ -295,7 +295,8 @@ def test_embedded_default_reads_48k_stereo_24bit(tmp_path):
 
 def test_the_cards_usage_transcribes_a_ctc_folder_with_transformers_alone_as_predict_does(tmp_path):
     """card.json's `usage` runs as written, folder a str, without this product, and gives predict's text."""
-    from tests.speech.helpers import run_usage, tiny_wav2vec2, tone, write_wav
+    from tests.common import run_usage
+    from tests.speech.helpers import tiny_wav2vec2, tone, write_wav
 
     model = SpeechRecognizer.from_transformers(*tiny_wav2vec2(tmp_path), device="cpu")
     folder = model.save(tmp_path / "saved")

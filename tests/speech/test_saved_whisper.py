@@ -169,7 +169,7 @@ def test_saved_whisper_base_holds_its_weights_and_precision(tmp_path, monkeypatc
 def test_the_cards_usage_transcribes_with_faster_whisper_alone_as_predict_does(saved):
     """card.json's `usage` (at the top level, no longer weights.usage) runs as written, folder a Path, without this
     product, and gives predict's text."""
-    from tests.speech.helpers import run_usage
+    from tests.common import run_usage
 
     model, folder = saved
     card = json.loads((folder / "card.json").read_text())

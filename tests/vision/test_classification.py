@@ -459,7 +459,7 @@ def test_repeated_hub_label_names_are_told_apart():
 
 def test_the_cards_usage_opens_the_folder_with_timm_alone_and_predicts_the_same(tiny):
     """card.json's `usage` runs as written (folder a Path) without this product and gives predict's probabilities."""
-    from tests.vision._fixtures import run_usage
+    from tests.common import run_usage
 
     model, data, root = tiny
     saved = model.save(root / "usage")
