@@ -16,8 +16,11 @@ STOPWORDS = set("""a an the of in on at to for from by with and or but is are wa
 whom whose when where why how that this these those it its as into than then there their they he she his her him i you we
 our us not no yes can could would should will may might has have had about over under after before during between many
 much name named called one some any""".split())
+PLACE_CUES = {"in", "at", "to", "from", "near", "into", "towards", "across", "through"}
 MONTHS = "january february march april may june july august september october november december".split()
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-.,%$]*[A-Za-z0-9%]|[A-Za-z0-9]")
+# A letter or digit in any script ([^\W_] is \w without the underscore); combining accents (U+0300-U+036F)
+# may follow inside a word, so decomposed "Sa\u0303o" stays one word.
+_WORD = re.compile(r"[^\W_](?:[^\W_]|[\u0300-\u036f'\-.,%$])*(?:[^\W_]|[\u0300-\u036f%])|[^\W_]")
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -56,7 +59,12 @@ def _answer_type(question: str) -> str:
     return "other"
 
 
-def _fits(kind: str, words: list[str]) -> float:
+def _is_name_word(word: str) -> bool:
+    return word[:1].isupper() and word.lower() not in STOPWORDS
+
+
+def _fits(kind: str, words: list[str], before: str = "", after: str = "") -> float:
+    """How well `words` fit the answer type; `before`/`after` are the words right next to the span ("" if none)."""
     text = " ".join(words)
     has_digit = any(ch.isdigit() for ch in text)
     capitalised = sum(w[:1].isupper() for w in words) / len(words)
@@ -66,6 +74,10 @@ def _fits(kind: str, words: list[str]) -> float:
         year = bool(re.search(r"\b1\d{3}\b|\b20\d{2}\b", text))
         return 1.0 if year or any(w.lower() in MONTHS for w in words) else 0.3 * has_digit
     if kind in ("person", "place"):
+        if _is_name_word(before) or _is_name_word(after):
+            capitalised *= 0.5  # the span cuts a name in two ("Zoë" of "Zoë Çelik")
+        if kind == "place" and before.lower() not in PLACE_CUES:
+            capitalised *= 0.8  # places mostly follow "in", "to", "from"...
         return capitalised
     return 0.5 + 0.3 * capitalised + 0.2 * has_digit
 
@@ -88,7 +100,9 @@ def best_span(question: str, context: str, start: int, end: int) -> tuple[int, i
             lowered = [w.lower().strip(".,") for w in span]
             if lowered[0] in STOPWORDS or lowered[-1] in STOPWORDS or any(w in asked for w in lowered):
                 continue
-            fit = _fits(kind, span)
+            before = words[i - 1][2] if i > 0 and context[words[i - 1][1]:words[i][0]].isspace() else ""
+            after = words[j][2] if j < len(words) and context[words[j - 1][1]:words[j][0]].isspace() else ""
+            fit = _fits(kind, span, before, after)
             distance = min((min(abs(a - i), abs(a - (j - 1))) for a in anchors), default=len(words))
             proximity = 1.0 / (1.0 + distance / 3)
             brevity = 1.0 / (1.0 + 0.15 * (length - 1)) if kind != "other" else 1.0 / (1.0 + 0.05 * abs(length - 3))
