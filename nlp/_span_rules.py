@@ -22,6 +22,11 @@ MONTHS = "january february march april may june july august september october no
 # may follow inside a word, so decomposed "Sa\u0303o" stays one word.
 _WORD = re.compile(r"[^\W_](?:[^\W_]|[\u0300-\u036f'\-.,%$])*(?:[^\W_]|[\u0300-\u036f%])|[^\W_]")
 
+# ".!?" then spaces then a letter that is not lower case (any script), a digit or an opening quote; or "。！？" (with its
+# closing brackets) then any spaces.
+_SENTENCE_END = re.compile(r"[.!?]\s+(?=\S)|(?P<cjk>[。！？｡][」』）)\"”’]*)(?P<space>\s*)")
+_OPENERS = "\"'(“‘«¿¡[「『"
+
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """Character spans of sentences.
@@ -30,8 +35,17 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     [(0, 4), (5, 15)]
     """
     spans, start = [], 0
-    for match in re.finditer(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])", text):
-        spans.append((start, match.start()))
+    for match in _SENTENCE_END.finditer(text):
+        if match.group("cjk") is not None:  # 。！？ end a sentence with or without a space after
+            end = match.start("space")
+        else:
+            following = text[match.end():match.end() + 1]
+            # A letter that is not lower case: upper or title case in any script, or a script without case (東, ع).
+            starts = (following.isalpha() and not following.islower()) or following.isdigit() or following in _OPENERS
+            if not starts:
+                continue  # "e.g. the" or "3.5 km" go on
+            end = match.start() + 1
+        spans.append((start, end))
         start = match.end()
     spans.append((start, len(text)))
     return [(s, e) for s, e in spans if text[s:e].strip()]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nlp._span_rules import best_span, content_words
+from nlp._span_rules import best_span, content_words, split_sentences
 
 CONTEXT = "Café owner Zoë Çelik went to Zürich in 2019. Later she moved to São Paulo."
 
@@ -24,3 +24,14 @@ def test_content_words_are_whole_words_in_any_script():
     assert content_words("Where did Zoë go to São Paulo?") == {"zoë", "go", "são", "paulo"}
     assert content_words("Wo liegt Zürich?") >= {"zürich"}
     assert "sa\u0303o" in content_words("Sa\u0303o Paulo")  # decomposed accent stays inside the word
+
+
+@pytest.mark.parametrize("text, sentences", [
+    ("Er kam spät. Über den Berg ging er. 東京は大きい。北京も大きい。",
+     ["Er kam spät.", "Über den Berg ging er.", "東京は大きい。", "北京も大きい。"]),
+    ("Он пришёл. Потом ушёл.", ["Он пришёл.", "Потом ушёл."]),
+    ("次だ！ 最後？", ["次だ！", "最後？"]),
+    ("See e.g. the dog. Then 3.5 km! \"Yes,\" he said.", ["See e.g. the dog.", "Then 3.5 km!", "\"Yes,\" he said."]),
+])
+def test_sentences_split_before_capitals_of_any_script_and_after_cjk_stops(text, sentences):
+    assert [text[start:end] for start, end in split_sentences(text)] == sentences
