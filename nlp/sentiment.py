@@ -388,28 +388,46 @@ class SentimentModel(TaskModel):
             return []
         probabilities = self.probabilities(texts, batch_size)
         records = []
-        for text, row, unread in zip(texts, probabilities, self._no_words(texts)):
+        for text, row, (unread, length) in zip(texts, probabilities, zip(*self._reading(texts))):
             best = int(row.argmax())
+            warnings = [NO_WORDS] if unread else []
+            if length > self.max_length:  # the network scored only the first max_length tokens
+                words = text.split()
+                if (read := self._words_read(words)) < len(words):
+                    warnings.append(f"{self._cut_note(read, len(words))}; the rest was not scored")
             records.append({"label": self.labels_[best], "score": round(float(row[best]), 6),
                             "scores": {name: round(float(p), 6) for name, p in zip(self.labels_, row)},
-                            "warnings": [NO_WORDS] if unread else []})
+                            "warnings": warnings})
         return with_ids(text_ids(inputs), records)
 
     def _no_words(self, texts: list[str]) -> list[bool]:
-        """Whether the network reads no word of each text: none of its tokens with letters or digits is known to the
-        tokenizer (Thai or full-width letters are all [UNK] to MiniLM), or it has none ("!!!"); an emoticon VADER
-        knows (":)") counts as a word. Tokenizers without an unknown token (byte-level BPE) read every script."""
+        """Whether the network reads no word of each text (see `_reading`)."""
+        return self._reading(texts)[0]
+
+    def _reading(self, texts: list[str]) -> tuple[list[bool], list[int]]:
+        """For each text, whether the network reads no word of it, and its length in tokens (special ones included;
+        0 where there is no tokenizer). No word: none of its first `max_length` tokens with letters or digits is known
+        to the tokenizer (Thai or full-width letters are all [UNK] to MiniLM), or it has none ("!!!"); an emoticon
+        VADER knows (":)") counts as a word. Tokenizers without an unknown token (byte-level BPE) read every script."""
         tokenizer = getattr(self.encoder_, "tokenizer", None) if self.kind == "embedding" else self.tokenizer_
-        if tokenizer is None or tokenizer.unk_token_id is None:
-            return [not has_words(t) for t in texts]
+        if tokenizer is None:
+            return [not has_words(t) for t in texts], [0] * len(texts)
         prepared = self._prepare(texts)  # emoji named, as the network reads them; outside the lock (_prepare takes it)
         with tokenizer_lock:
-            encoded = tokenizer(prepared, add_special_tokens=False, truncation=True, max_length=self.max_length)
-            tokens = [tokenizer.convert_ids_to_tokens(ids) for ids in encoded["input_ids"]]
+            encoded = tokenizer(prepared, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
+            special = tokenizer.num_special_tokens_to_add(pair=False)
+            tokens = [tokenizer.convert_ids_to_tokens(ids[:self.max_length]) for ids in encoded]
+        lengths = [len(ids) + special for ids in encoded]
+        if tokenizer.unk_token_id is None:
+            return [not has_words(t) for t in texts], lengths
         unknown = tokenizer.unk_token_id
         return [not has_emoticon(text) and not any(i != unknown and any(c.isalnum() for c in token)
                                                      for i, token in zip(ids, names))
-                for text, ids, names in zip(texts, encoded["input_ids"], tokens)]
+                for text, ids, names in zip(texts, encoded, tokens)], lengths
+
+    def _cut_note(self, read: int, total: int) -> str:
+        """What a text longer than the model reads loses, said alike by predict's warning and explain's note."""
+        return f"the model reads the first {read} of {total} words ({self.max_length} tokens)"
 
     def explain(self, inputs: Any) -> list[dict[str, Any]]:
         """Per-word attributions by occlusion: how much the predicted class's log-odds drop without each word
@@ -432,8 +450,7 @@ class SentimentModel(TaskModel):
                       "tokens": [{"token": w, "weight": round(float(v), 6)} for w, v in zip(words, weights)],
                       "warnings": [NO_WORDS] if self._no_words([text])[0] else []}
             if read < len(words):
-                record["note"] = (f"the model reads the first {read} of {len(words)} words ({self.max_length} tokens); "
-                                  "the words after them carry no weight")
+                record["note"] = f"{self._cut_note(read, len(words))}; the words after them carry no weight"
             results.append(record)
         return results
 

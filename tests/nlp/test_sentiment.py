@@ -938,3 +938,17 @@ def test_the_cards_usage_opens_the_folder_with_transformers_alone_and_predicts_t
     assert [p["label"] for p in plain] == [r["label"] for r in ours]
     for row, record in zip(plain, ours):
         assert row["scores"] == pytest.approx(record["scores"], abs=1e-5)
+
+
+def test_predict_warns_when_a_text_is_longer_than_the_model_reads(tmp_path):
+    model, tokenizer = tiny_classifier()
+    classifier = SentimentModel.from_classifier(model, tokenizer, device="cpu", max_length=16)
+    long = "a lovely film " * 50
+    short_record, long_record = classifier.predict(["a lovely film", long])
+    assert short_record["warnings"] == []
+    read = int(re.search(r"first (\d+) of 150 words \(16 tokens\)", classifier.explain(long)[0]["note"]).group(1))
+    assert long_record["warnings"] == [f"the model reads the first {read} of 150 words (16 tokens); the rest was not scored"]
+    embedding = SentimentModel.from_encoder(tiny_encoder_dir(tmp_path / "enc"), device="cpu")
+    embedding.max_length = 16
+    assert "the rest was not scored" in embedding.predict([long])[0]["warnings"][-1]
+    assert embedding.predict(["a lovely film"])[0]["warnings"] == []
