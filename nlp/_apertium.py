@@ -41,6 +41,10 @@ _STATELESS_MESSAGES = re.compile(r"Problem with word '[^\n]*' [^\n]*\n|Warning: 
                                  r"tag '[^\n]*' of '[^\n]*'\n[ \t]*This is because of an incomplete tagset definition "
                                  r"or a dictionary error\n")
 
+# A tag such as <a href="x">, </p> or <br/>: a text holding one is deformatted as HTML, which keeps the markup
+# (plain-text deformatting would translate "<a>" as the article, "<un>").
+_MARKUP = re.compile(r"</?[A-Za-z][\w:.-]*(?:\s[^<>]*)?/?>")
+
 
 class _UnreadableTaggerOutput(Exception):
     """The tagger printed something this module does not know; the texts are then run one process each."""
@@ -180,16 +184,18 @@ class ApertiumEngine:
             if len(text) > MAX_CHARACTERS:
                 raise InputError(f"a text has {len(text):,} characters, over the {MAX_CHARACTERS:,} limit; split it")
         lines = [[line.strip() for line in text.rstrip("\n").split("\n")] for text in texts]
-        units = sorted({line for group in lines for line in group if line})  # each distinct line once
-        if units:
+        distinct = sorted({line for group in lines for line in group if line})  # each distinct line once
+        if distinct:
             require_apertium()
+        units = [line for line in distinct if not _MARKUP.search(line)]
+        marked = [line for line in distinct if _MARKUP.search(line)]
         plan = _stream_plan(self.mode)
         try:
-            outputs = self._stream(units, plan) if plan else self._one_by_one(units)
+            outputs = self._stream(units, plan) if plan and units else self._one_by_one(units)
         except _UnreadableTaggerOutput as error:
             logging.getLogger(__name__).warning("Apertium tagger output not understood (%s); one process per text", error)
             outputs = self._one_by_one(units)
-        translated = dict(zip(units, outputs))
+        translated = dict(zip(units, outputs)) | dict(zip(marked, self._one_by_one(marked, "html")))
         target = self.mode.split("-")[1]
         return ["\n".join(_clean(translated[line], target, line) if line else "" for line in group) for group in lines]
 
@@ -255,9 +261,13 @@ class ApertiumEngine:
         return tagged
 
     # -- one process per text (modes with other programs) --------------------------------------------------------
-    def _one_by_one(self, units: list[str]) -> list[str]:
+    def _one_by_one(self, units: list[str], text_format: str = "txt") -> list[str]:
+        """Each unit in its own `apertium` process, deformatted as `text_format` (txt, or html to keep markup)."""
+        if not units:
+            return []
+
         def one(text: str) -> str:
-            output = _run([require_apertium(), "-u", self.mode], text, self.mode).rstrip("\n")
+            output = _run([require_apertium(), "-f", text_format, "-u", self.mode], text, self.mode).rstrip("\n")
             if "\n" in output:
                 raise VerticalsError(f"Apertium ({self.mode}) returned several lines for one; the output is misaligned")
             return output

@@ -643,3 +643,11 @@ def test_an_apertium_card_whose_mode_disagrees_with_its_pair_is_refused(tmp_path
         unrecorded = {k: v for k, v in saved.items() if k != "apertium_mode"}  # a card without the field: not checked
         write_card(folder, unrecorded)
         assert Translator.load(folder, device="cpu").card["apertium_mode"] == "eng-spa"
+
+
+@needs_apertium
+def test_apertium_keeps_html_markup_and_plain_text_as_before():
+    engine = _apertium.ApertiumEngine("eng-spa")
+    marked, plain = engine.translate(['Click <a href="x">here</a>', "x < y and a & b"])
+    assert marked == 'Clic <a href="x">aquí</a>'  # plain-text deformatting made it '<un href="x">aquí</un>'
+    assert plain == engine._one_by_one(["x < y and a & b"])[0] and "&amp;" not in plain
