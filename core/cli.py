@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -204,7 +205,7 @@ def _reader_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def _print_card(card: dict[str, Any], as_json: bool) -> None:
     if card.get("warning"):  # e.g. the model does not know the data's labels: said on stderr, stdout stays one object
-        print(f"warning: {card['warning']}", file=sys.stderr)
+        _say_warning(card["warning"])
     if as_json:
         print(json.dumps(card, default=str))
         return
@@ -286,7 +287,7 @@ def _run(args: argparse.Namespace) -> int:
                    "data_hash": card["training"]["data_hash"], "training": card["training"],
                    **({"warning": card["warning"]} if card.get("warning") else {})}
         if card.get("warning"):  # e.g. too few images of a class to measure, a feature that leaks the target
-            print(f"warning: {card['warning']}", file=sys.stderr)
+            _say_warning(card["warning"])
         print(json.dumps(summary, default=str) if args.json else f"saved {args.task} model to {args.out}\n{json.dumps(summary['metrics'], default=str)}")
         return 0
     raise AssertionError(args.command)
@@ -351,6 +352,31 @@ def _prepare(args: argparse.Namespace, cls: type) -> int:
     return 0
 
 
+_OURS = tuple(str(Path(__file__).resolve().parents[1] / name) + os.sep
+              for name in ("core", "nlp", "vision", "speech", "finance", "medical", "apps"))
+_SAID: set[str] = set()  # the warnings this command has printed
+
+
+def _say_warning(text: str) -> None:
+    """One plain `warning: ...` line on stderr, once per command: a card's warning and the same text raised as a
+    Python warning while it was made (a risk leak, a class too small to measure) are said once."""
+    if text not in _SAID:
+        _SAID.add(text)
+        print(f"warning: {text}", file=sys.stderr)
+
+
+def _show_warning(message: Any, category: type, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+    """`warnings.showwarning` during a command: this project's UserWarnings as `_say_warning` lines (not
+    file:line: UserWarning: ... plus a source line); others as Python shows them."""
+    if issubclass(category, UserWarning) and str(Path(filename).resolve()).startswith(_OURS):
+        _say_warning(str(message))
+    else:
+        _PYTHON_SHOWWARNING(message, category, filename, lineno, file, line)
+
+
+_PYTHON_SHOWWARNING = warnings.showwarning
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `verticals` console script; returns the exit code.
 
@@ -365,6 +391,8 @@ def main(argv: list[str] | None = None) -> int:
         return int(exit_.code or 0)
     installing = threading.current_thread() is threading.main_thread()  # signal handlers live in the main thread
     previous = unwind_on_sigterm() if installing else None
+    shown, warnings.showwarning = warnings.showwarning, _show_warning
+    _SAID.clear()
     try:
         with reader_options(**_reader_options(args)):
             return _run(args)
@@ -381,6 +409,7 @@ def main(argv: list[str] | None = None) -> int:
         print("terminated" if terminated else "interrupted", file=sys.stderr)
         return 143 if terminated else 130
     finally:
+        warnings.showwarning = shown
         if installing:
             signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
