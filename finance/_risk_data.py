@@ -457,14 +457,10 @@ LEAK_AUC = 0.99  # a single feature that ranks defaults this well (either direct
 
 
 def _auc(score: np.ndarray, y: np.ndarray) -> float:
-    """Mann-Whitney AUC of `score` for 0/1 `y` (ties count half)."""
-    from scipy.stats import rankdata
+    """sklearn's ROC AUC of `score` for 0/1 `y` (ties count half); 0.5 when `y` holds one class."""
+    from sklearn.metrics import roc_auc_score
 
-    positive = y == 1
-    n1, n0 = int(positive.sum()), int(len(y) - positive.sum())
-    if n1 == 0 or n0 == 0:
-        return 0.5
-    return float((rankdata(score)[positive].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+    return float(roc_auc_score(y, score)) if 0 < int(np.sum(y == 1)) < len(y) else 0.5
 
 
 def separation_auc(frame, feature: dict[str, Any], y: np.ndarray) -> float:
@@ -476,7 +472,8 @@ def separation_auc(frame, feature: dict[str, Any], y: np.ndarray) -> float:
         array = _parse_numeric(frame[name], name)[0].to_numpy().astype(float)
         missing = np.isnan(array)
         best = 0.5
-        for fill in ((-np.inf, np.inf) if missing.any() else (0.0,)):
+        low, high = (np.nanmin(array) - 1, np.nanmax(array) + 1) if (~missing).any() else (0.0, 0.0)
+        for fill in ((low, high) if missing.any() else (0.0,)):  # missing ranked lowest, then highest
             auc = _auc(np.where(missing, fill, array), y)
             best = max(best, auc, 1 - auc)
         return best
