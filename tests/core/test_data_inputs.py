@@ -274,7 +274,7 @@ def test_workbook_through_the_cli_with_a_sheet_option(tmp_path, capsys):
     sheet = book.add_worksheet("Loans")
     sheet.write_row(0, 0, ["income", "age", "default"])
     for r in range(1, 41):
-        sheet.write_row(r, 0, [1000 + 37 * r, 20 + r % 30, r % 3 == 0])
+        sheet.write_row(r, 0, [1000 + 37 * r + (r * r) % 11, 20 + r % 30, r % 3 == 0])
     book.close()
     assert main(["check-data", "finance.risk", str(path), "--target", "default", "--option", "sheet=Loans", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
@@ -288,7 +288,8 @@ def test_a_reader_option_the_file_does_not_use_is_refused_not_ignored(tmp_path, 
     user believed a sheet or separator had been chosen. Each is exit 2 naming the options that file does read."""
     import polars as pl
 
-    rows = pl.DataFrame({"income": [1000 + 37 * r for r in range(40)], "default": [r % 3 == 0 for r in range(40)]})
+    incomes = [1000 + 37 * r + (r * r) % 11 for r in range(40)]  # not evenly spaced: a step of 37 reads as an id now
+    rows = pl.DataFrame({"income": incomes, "default": [r % 3 == 0 for r in range(40)]})
     csv, parquet = tmp_path / "loans.csv", tmp_path / "loans.parquet"
     rows.write_csv(csv)
     rows.write_parquet(parquet)
