@@ -529,7 +529,10 @@ def _from_nifti_image(image, name: str) -> MedicalImage:
     if not finite.any():
         raise InputError(f"{name} holds no finite voxel (every value is NaN or infinite); the volume is empty, re-export it")
     if not finite.all():
-        array = np.nan_to_num(array, nan=0.0, posinf=0.0, neginf=0.0)  # NaN background of masked maps
+        bad = int(array.size - finite.sum())  # NaN background of masked maps: read as 0, and said
+        notes.append(f"{name}: {bad} voxel(s) ({bad / array.size:.1%}) are NaN or infinite and were read as 0 (e.g. "
+                     "the background of a masked map); mask or fill them if they are not background")
+        array = np.nan_to_num(array, nan=0.0, posinf=0.0, neginf=0.0)
     grid = {"header": image.header.copy(), "affine": np.asarray(image.affine), "shape": tuple(image.shape),
             "canonical_shape": tuple(canonical.shape), "orientation": nib.orientations.io_orientation(image.affine)}
     return MedicalImage(array.astype(np.float32), spacing, modality="MR/CT (NIfTI)", affine=np.asarray(canonical.affine),

@@ -101,6 +101,20 @@ def test_4d_nifti_keeps_the_first_volume_and_says_so(tmp_path):
     assert "warnings" not in io.read_nifti(tmp_path / "t1.nii.gz").metadata
 
 
+def test_nan_voxels_of_a_nifti_read_as_zero_and_are_said(tmp_path):
+    """A masked statistical map's NaN background was zeroed without a word (an array with NaN is refused)."""
+    import nibabel as nib
+
+    data = np.random.default_rng(0).random((6, 5, 4)).astype(np.float32)
+    data[0, :, :] = np.nan
+    nib.save(nib.Nifti1Image(data, np.eye(4)), tmp_path / "map.nii.gz")
+    image = io.read_nifti(tmp_path / "map.nii.gz")
+    assert np.isfinite(image.array).all() and (image.array == 0).sum() == 20
+    assert any("20 voxel(s) (16.7%) are NaN or infinite and were read as 0" in w for w in image.metadata["warnings"])
+    nib.save(nib.Nifti1Image(np.nan_to_num(data), np.eye(4)), tmp_path / "clean.nii.gz")
+    assert "warnings" not in io.read_nifti(tmp_path / "clean.nii.gz").metadata
+
+
 def test_a_one_slice_nifti_reads_as_a_2d_image(tmp_path):
     import nibabel as nib
 
