@@ -462,6 +462,12 @@ class Segmenter(TaskModel):
         for image_path, mask_path in zip(image_paths, mask_paths):
             image = read_medical(image_path)
             mask = read_medical(mask_path)
+            if image.affine is not None and mask.affine is not None and image.array.shape == mask.array.shape \
+                    and not np.allclose(image.affine, mask.affine, atol=1e-2):
+                # the voxels line up by index only: a mask of another scan or space would score as if it fit
+                raise InputError(f"{mask_path.name} lies on another grid than {image_path.name} (their affines "
+                                 "differ): resample the mask onto the image (e.g. nibabel.processing.resample_from_to) "
+                                 "or pair it with the image it was drawn on")
             images.append(image.array)
             masks.append(np.round(mask.array) if mask.array.dtype.kind == "f" and np.allclose(mask.array, np.round(mask.array)) else mask.array)
             spacings.append(image.spacing)

@@ -189,6 +189,22 @@ def test_2d_model_on_a_volume_and_3d_model_refuses_2d():
         tiny(spatial_dims=3).predict([np.zeros((20, 20))])
 
 
+def test_a_mask_on_another_grid_than_its_image_is_refused(tmp_path):
+    """A mask NIfTI with another affine (another scan's, 1 mm identity) scored Dice 1.0: only shapes were compared."""
+    import nibabel as nib
+
+    (tmp_path / "images").mkdir()
+    (tmp_path / "labels").mkdir()
+    volume = np.stack([disc_pair(z, 24)[0] for z in range(4)]).astype(np.float32)
+    io.write_nifti(volume, tmp_path / "images" / "p0.nii.gz", spacing=(2.0, 1.0, 1.0))
+    io.write_nifti((volume > 140).astype(np.uint8), tmp_path / "labels" / "p0.nii.gz", spacing=(2.0, 1.0, 1.0))
+    assert len(Segmenter.read_data(tmp_path).images) == 1  # the same grid: read
+    mask = nib.load(tmp_path / "labels" / "p0.nii.gz")
+    nib.save(nib.Nifti1Image(np.asarray(mask.dataobj), np.eye(4)), tmp_path / "labels" / "p0.nii.gz")
+    with pytest.raises(InputError, match="p0.nii.gz lies on another grid than p0.nii.gz .*resample the mask"):
+        Segmenter.read_data(tmp_path)
+
+
 def test_nifti_volumes_with_label_volumes_and_patient_split(tmp_path):
     (tmp_path / "images").mkdir()
     (tmp_path / "labels").mkdir()
