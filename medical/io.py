@@ -500,7 +500,7 @@ def _from_nifti_image(image, name: str) -> MedicalImage:
     import nibabel as nib
 
     try:
-        canonical = nib.as_closest_canonical(image)
+        canonical = nib.as_closest_canonical(_with_three_axes(image))
         data = np.asarray(canonical.get_fdata(dtype=np.float32))
     except (EOFError, OSError, ValueError, nib.filebasedimages.ImageFileError) as error:
         raise InputError(f"{name} is truncated or corrupt ({error}); re-export the NIfTI file") from error
@@ -509,15 +509,19 @@ def _from_nifti_image(image, name: str) -> MedicalImage:
     while data.ndim > 3 and data.shape[-1] == 1:
         data = data[..., 0]
     notes = []
-    if data.ndim == 3 and data.shape[2] == 1:
-        data = data[..., 0]  # one slice: a 2D image (its slice thickness is not a third axis to slide along)
+    zooms = tuple(float(z) for z in canonical.header.get_zooms()[:3])
+    flat = [axis for axis in range(3) if data.ndim == 3 and data.shape[axis] == 1]
+    if flat and (flat[-1] == 2 or len(image.shape) == 2):
+        # one slice: a 2D image (its slice thickness is not a third axis to slide along); a 2D file whose plane is
+        # sagittal or coronal in world space keeps its two in-plane axes in RAS order
+        data = np.take(data, 0, axis=flat[-1])
+        zooms = tuple(z for axis, z in enumerate(zooms) if axis != flat[-1])
     if data.ndim == 4:
         notes.append(f"{name} is 4D with {data.shape[-1]} volumes (time points or channels); only the first is used: "
                      "split it (e.g. fslsplit) to analyse the others")
         data = data[..., 0]
     if data.ndim not in (2, 3):
         raise InputError(f"{name}: expected a 2D or 3D NIfTI image, got shape {data.shape}")
-    zooms = tuple(float(z) for z in canonical.header.get_zooms()[: data.ndim])
     if data.ndim == 3:
         # RAS (x, y, z) -> (Z, H, W) = axial slices, so slice k is an axial image like a DICOM series.
         array = np.ascontiguousarray(np.transpose(data, (2, 1, 0))[:, ::-1, :])
@@ -537,6 +541,19 @@ def _from_nifti_image(image, name: str) -> MedicalImage:
             "canonical_shape": tuple(canonical.shape), "orientation": nib.orientations.io_orientation(image.affine)}
     return MedicalImage(array.astype(np.float32), spacing, modality="MR/CT (NIfTI)", affine=np.asarray(canonical.affine),
                         orientation="RAS", source=name, metadata={"warnings": notes} if notes else {}, source_grid=grid)
+
+
+def _with_three_axes(image):
+    """A 2D NIfTI image as (x, y, 1), so nibabel can reorient it to canonical as it does volumes."""
+    import nibabel as nib
+
+    if len(image.shape) != 2:
+        return image
+    data = np.asanyarray(image.dataobj)[..., None]  # scaled values; the copied header's slope no longer applies
+    header = image.header.copy() if isinstance(image.header, nib.Nifti1Header) else None
+    if header is not None:
+        header.set_slope_inter(None, None)
+    return nib.Nifti1Image(data, image.affine, header=header)
 
 
 def read_nifti(path: str | Path) -> MedicalImage:
@@ -656,7 +673,8 @@ def write_nifti(array: np.ndarray, path: str | Path, affine: np.ndarray | None =
         affine = np.diag([*zooms, *([1.0] * (4 - len(zooms)))])
     dtype = np.uint8 if array.dtype.kind in "iub" and array.max(initial=0) < 256 else np.float32
     grid = like.source_grid if like is not None else None
-    image = _on_source_grid(data.astype(dtype), grid) if grid else nib.Nifti1Image(data.astype(dtype), affine)
+    image = _on_source_grid(to_file_voxels(array.astype(dtype), like), grid) if grid else \
+        nib.Nifti1Image(data.astype(dtype), affine)
     if not grid and like is not None and like.orientation == "LPS" and like.affine is not None:
         image.set_qform(affine, 1)  # a DICOM series' scanner frame, the codes dcm2niix writes
         image.set_sform(affine, 1)
@@ -669,16 +687,30 @@ def write_nifti(array: np.ndarray, path: str | Path, affine: np.ndarray | None =
         tmp.unlink(missing_ok=True)
 
 
-def _on_source_grid(data: np.ndarray, grid: dict[str, Any]):
-    """Canonical (RAS) voxels `data` back on the NIfTI file's own grid: reorientation undone, the file's affine and
-    header (qform/sform codes included) kept, so the mask lines up voxel for voxel with the input."""
-    import nibabel as nib
+def to_file_voxels(array: np.ndarray, image: MedicalImage) -> np.ndarray | None:
+    """An array on `image.array`'s grid (e.g. its mask) in the voxel order of the NIfTI file `image` was read from, as
+    `nib.load(path).get_fdata()` indexes it (spatial axes only); None when `image` is not a NIfTI file."""
+    grid = image.source_grid
+    if not grid:
+        return None
+    array = np.asarray(array)
+    if array.shape != image.array.shape:
+        raise InputError(f"the array has shape {array.shape} but the image {image.source} has {image.array.shape}")
     from nibabel.orientations import apply_orientation, ornt_transform
 
+    # read_nifti's (Z, H, W) axial slices (y reversed) -> canonical RAS (x, y, z) -> as_closest_canonical undone
+    data = np.transpose(array[:, ::-1, :], (2, 1, 0)) if array.ndim == 3 else array[::-1, :].T
     spatial = tuple(grid["canonical_shape"][:3])
-    data = data.reshape(spatial + (1,) * (3 - len(spatial)))  # a one-slice (x, y, 1) input read as 2D gets its axis back
+    data = data.reshape(spatial + (1,) * (3 - len(spatial)))  # a one-slice input read as 2D gets its flat axis back
     back = ornt_transform(np.array([[0, 1], [1, 1], [2, 1]]), grid["orientation"])  # RAS -> the file's axes
-    data = apply_orientation(data, back).reshape(tuple(grid["shape"][:3]))
+    return apply_orientation(data, back).reshape(tuple(grid["shape"][:3]))
+
+
+def _on_source_grid(data: np.ndarray, grid: dict[str, Any]):
+    """Voxels in the NIfTI file's own order (`to_file_voxels`) as an image with the file's affine and header
+    (qform/sform codes included), so the mask lines up voxel for voxel with the input."""
+    import nibabel as nib
+
     header = grid["header"].copy()
     header.set_data_dtype(data.dtype)
     header.set_slope_inter(None, None)  # the input's intensity scaling does not apply to labels

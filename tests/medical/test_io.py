@@ -217,3 +217,24 @@ def test_a_suffixless_file_is_dicom_only_when_it_reads_as_dicom(tmp_path):
     shutil.copy(get_testdata_file("CT_small.dcm"), tmp_path / "IM0001")
     assert io.is_dicom_file(tmp_path / "IM0001") and not io.is_dicom_file(tmp_path / "README")
     assert io.read_medical(tmp_path).array.shape == io.read_medical(tmp_path / "IM0001").array.shape
+
+
+@pytest.mark.parametrize("affine", [np.diag([-0.5, 0.7, 1.0, 1.0]),  # x flipped
+                                    np.diag([-0.5, -0.7, 1.0, 1.0]),  # LPS, as ITK writes
+                                    np.array([[0, -0.7, 0, 0], [0.5, 0, 0, 0], [0, 0, 1.0, 0], [0, 0, 0, 1]])])
+def test_a_2d_nifti_off_ras_reads_reoriented_to_canonical_and_its_mask_writes_back_on_its_grid(tmp_path, affine):
+    """A 2-D NIfTI whose affine is not RAS failed: nibabel's as_closest_canonical wants three axes."""
+    import nibabel as nib
+
+    data = np.arange(12, dtype=np.float32).reshape(3, 4)
+    nib.save(nib.Nifti1Image(data, affine), tmp_path / "slice.nii.gz")
+    image = io.read_nifti(tmp_path / "slice.nii.gz")
+    # the same pixels resampled to RAS by nibabel, then read: the picture a RAS file of this slice gives
+    canonical = nib.as_closest_canonical(nib.Nifti1Image(data[..., None], affine))
+    nib.save(canonical, tmp_path / "ras.nii.gz")
+    expected = io.read_nifti(tmp_path / "ras.nii.gz")
+    assert not image.is_volume and np.array_equal(image.array, expected.array)
+    assert image.spacing == pytest.approx(expected.spacing)
+    written = nib.load(io.write_nifti(image.array, tmp_path / "back.nii.gz", like=image))
+    assert written.shape == (3, 4) and np.allclose(written.affine, affine)
+    assert np.array_equal(np.asarray(written.dataobj), data)
