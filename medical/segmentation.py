@@ -31,7 +31,7 @@ from medical._shared import (RESEARCH_NOTICE, check_saved_labels, data_hash, fra
 from medical._seg_nets import LITE_UNET, MONAI_UNET, build_network
 from medical._seg_plan import (AugmentedPatches, Fingerprint, budgeted_adamw, fingerprint, plan_augmentation,
                                plan_patch, plan_training)
-from medical.io import MedicalImage, read_medical
+from medical.io import MedicalImage, read_medical, to_file_voxels
 
 __all__ = ["load", "Segmenter", "SegmentationData", "brain_tissue_data", "normalise_intensity"]
 
@@ -599,9 +599,11 @@ class Segmenter(TaskModel):
         DICOM series folder, else `index` from 1).
 
         `mask_rle` is the mask run-length coded in C order (last axis fastest) over `shape`, which is the grid
-        `mask_grid` names: for NIfTI the closest canonical RAS grid as (z, y, x) with y reversed, not the file's own
-        voxel order; `mask_affine` (NIfTI) maps that grid's indices, in `shape`'s order, to the file's world mm.
-        `decode_run_length(record["mask_rle"], record["shape"])` gives the label array (values index `label_names`).
+        `mask_grid` names: the input's own voxel grid as stored (for NIfTI the file's (i, j, k) as
+        `nib.load(path).get_fdata()` indexes it, whatever its orientation; `spacing_mm` then in that order too), so
+        `decode_run_length(record["mask_rle"], record["shape"])` gives the label array (values index `label_names`)
+        voxel for voxel against the input array; `mask_affine` (NIfTI) is the file's affine, which maps that grid's
+        indices to world mm.
         `masks` (CLI: `--option masks=DIR`) also writes each mask to DIR, made if missing: `<input stem>.nii.gz` for
         NIfTI, DICOM and volume inputs, `<input stem>.png` (pixel value = label index) for 2-D pictures; the record's
         `mask_path` names it."""
@@ -618,9 +620,10 @@ class Segmenter(TaskModel):
                 number: int = 1) -> dict[str, Any]:
         result = self.segment(source, batch_size)
         image, mask = result["image"], result["mask"]
-        record = {"shape": list(mask.shape), "spacing_mm": [float(s) for s in image.spacing],
+        stored, spacing = _as_stored(mask, image)
+        record = {"shape": list(stored.shape), "spacing_mm": spacing,
                   "labels": self.label_volumes(mask, image), "label_names": list(self.label_names_),
-                  "mask_rle": run_length(mask), **_mask_grid(image, mask.shape),
+                  "mask_rle": run_length(stored), **_mask_grid(image, stored.shape),
                   "warnings": list(image.metadata.get("warnings", []))}
         if folder is not None:
             record["mask_path"] = str(_write_mask(mask, image, source, folder, taken if taken is not None else set(),
@@ -1019,20 +1022,23 @@ class Segmenter(TaskModel):
 
 
 
+def _as_stored(mask: np.ndarray, image: MedicalImage) -> tuple[np.ndarray, list[float]]:
+    """The mask and its spacing on the input's voxel grid as stored: a NIfTI file's own (i, j, k), not the canonical
+    (Z, H, W) axial view segmentation ran on (what a user decoding the record against their input array expects)."""
+    stored = to_file_voxels(mask, image)
+    if stored is None:
+        return mask, [float(s) for s in image.spacing]
+    zooms = image.source_grid["header"].get_zooms()
+    return stored, [float(zooms[axis]) if axis < len(zooms) else 1.0 for axis in range(stored.ndim)]
+
+
 def _mask_grid(image: MedicalImage, shape: tuple[int, ...]) -> dict[str, Any]:
-    """What the axes of a predicted mask (and its run-length code) are, and for NIfTI the affine of that grid: the
-    canonical RAS affine `read_nifti` keeps, composed with its (x, y, z) -> (z, y reversed, x) reordering."""
-    if image.orientation == "RAS" and image.affine is not None:
-        height = shape[-2]
-        if len(shape) == 3:  # record index (a, b, c) -> canonical voxel (i, j, k) = (c, height-1-b, a)
-            order = np.array([[0, 0, 1, 0], [0, -1, 0, height - 1], [1, 0, 0, 0], [0, 0, 0, 1]], dtype=float)
-            grid = ("canonical RAS voxel grid of the input (nibabel as_closest_canonical), axes (z, y, x) with y "
-                    "reversed: z runs inferior to superior, y anterior to posterior, x left to right")
-        else:  # record index (b, c) -> canonical voxel (c, height-1-b, 0)
-            order = np.array([[0, 1, 0, 0], [-1, 0, 0, height - 1], [0, 0, 1, 0], [0, 0, 0, 1]], dtype=float)
-            grid = ("canonical RAS pixel grid of the input's one slice, axes (y, x) with y reversed: y runs anterior "
-                    "to posterior, x left to right")
-        affine = np.asarray(image.affine, dtype=float) @ order
+    """What the axes of a predicted mask (and its run-length code) are, and for NIfTI the affine of that grid."""
+    if image.source_grid:
+        axes = "(i, j, k)" if len(shape) == 3 else "(i, j)"
+        grid = (f"the NIfTI file's own voxel grid, axes {axes} as stored (nib.load(path).get_fdata() order, "
+                "not reoriented); mask_affine is the file's affine")
+        affine = np.asarray(image.source_grid["affine"], dtype=float)
         return {"mask_grid": grid, "mask_affine": [[round(float(v), 6) for v in row] for row in affine]}
     if image.orientation == "LPS":
         grid = ("DICOM pixel grid, axes (slice, row, column): slices ascending along the slice normal, rows and columns "

@@ -13,6 +13,7 @@ from PIL import Image
 from core.errors import InputError
 from medical import io
 from medical._shared import decode_run_length
+from medical.io import read_medical
 from medical.segmentation import Segmenter
 from tests.medical._fixtures import disc_pair, write_pairs
 from core.artifacts import write_card
@@ -225,7 +226,7 @@ def test_nifti_volumes_with_label_volumes_and_patient_split(tmp_path):
     assert {"dice", "iou"} <= set(card["metrics"]) and card["n"] == 4
     # NIfTI spacing (2 mm slices) makes the volume per label physical
     record = model.predict([tmp_path / "images" / "p0.nii.gz"])[0]
-    assert record["spacing_mm"] == [2.0, 1.0, 1.0]
+    assert record["spacing_mm"] == [1.0, 1.0, 2.0]  # the file's own (i, j, k) order, as its mask_rle
 
 
 def test_save_layout_is_safetensors_with_constructor_args(tmp_path):
@@ -519,19 +520,44 @@ def _lps_volume(tmp_path):
     return path, data, affine
 
 
+class _EchoModel(Segmenter):
+    """A 'segmenter' whose mask is its input's pixel values (mod 256): shows where every input voxel lands."""
+
+    def segment(self, source, batch_size=None):
+        image = read_medical(source)
+        return {"image": image, "mask": image.array.astype(np.int64) % 256}
+
+
 def test_a_nifti_record_names_its_mask_grid_and_its_affine_maps_that_grid_to_the_files_world(tmp_path):
     """A tester could not map `mask_rle` back onto the input: its grid (RAS, (z, y, x), y reversed) was unsaid."""
     path, data, affine = _lps_volume(tmp_path)
     [record] = tiny().predict([path])
-    assert record["shape"] == [5, 7, 6] and "canonical RAS" in record["mask_grid"] and "(z, y, x)" in record["mask_grid"]
-    grid = io.read_medical(path).array  # the grid the mask lies on: each voxel's value says which input voxel it is
-    mask_affine = np.asarray(record["mask_affine"])
-    for index in [(0, 0, 0), (4, 6, 5), (2, 3, 1), (1, 0, 4)]:
-        source = np.argwhere(data == grid[index])[0]
-        assert np.allclose(mask_affine @ [*index, 1], affine @ [*source, 1])
-    assert decode_run_length(record["mask_rle"], record["shape"]).shape == grid.shape
+    assert record["shape"] == [6, 7, 5] and "own voxel grid" in record["mask_grid"] and "(i, j, k)" in record["mask_grid"]
+    assert np.allclose(record["mask_affine"], affine) and record["spacing_mm"] == [2.0, 1.5, 3.0]
+    assert decode_run_length(record["mask_rle"], record["shape"]).shape == data.shape
     [picture] = tiny().predict([np.zeros((20, 20))])
     assert picture["mask_affine"] is None and "(row, column)" in picture["mask_grid"]
+
+
+@pytest.mark.parametrize("flip", [(-1, -1, 1), (-1, 1, 1), (1, 1, -1)])
+@pytest.mark.parametrize("planar", [False, True])
+def test_mask_rle_decodes_in_the_input_files_voxel_order(tmp_path, flip, planar):
+    """`mask_rle` was on the canonical RAS grid: decoded against an LPS or flipped input's own array it was transposed
+    and mirrored. Kaggle-style run-length codes are against the image as stored."""
+    import nibabel as nib
+
+    shape = (6, 7) if planar else (6, 7, 5)
+    data = np.arange(int(np.prod(shape)), dtype=np.float32).reshape(shape) % 251
+    affine = np.diag([2.0 * flip[0], 1.5 * flip[1], 3.0 * flip[2], 1.0])
+    path = tmp_path / "in.nii.gz"
+    nib.save(nib.Nifti1Image(data, affine), str(path))
+    model = _EchoModel.from_config(TINY, ["background", "disc"], device="cpu")
+    [record] = model.predict([path], masks=tmp_path / "masks")
+    decoded = decode_run_length(record["mask_rle"], record["shape"])
+    assert decoded.shape == shape and np.array_equal(decoded, data.astype(np.int64))
+    assert np.allclose(record["mask_affine"], affine) and "own voxel grid" in record["mask_grid"]
+    written = nib.load(record["mask_path"])  # the mask file and the record say the same, voxel for voxel
+    assert np.array_equal(np.asarray(written.dataobj), decoded) and np.allclose(written.affine, affine)
 
 
 def test_predict_writes_each_mask_beside_its_record_nifti_on_the_inputs_world_and_png_for_pictures(tmp_path):
@@ -549,11 +575,8 @@ def test_predict_writes_each_mask_beside_its_record_nifti_on_the_inputs_world_an
         assert (written == decode_run_length(record["mask_rle"], record["shape"])).all()
     saved = nib.load(records[0]["mask_path"])
     mask = decode_run_length(records[0]["mask_rle"], records[0]["shape"])
-    # every voxel of the written file holds the label of the record's voxel at the same world position
-    world_to_record = np.linalg.inv(np.asarray(records[0]["mask_affine"]))
-    for index in np.ndindex(saved.shape):
-        record_index = np.rint(world_to_record @ saved.affine @ [*index, 1])[:3].astype(int)
-        assert saved.get_fdata()[index] == mask[tuple(record_index)]
+    # the written file holds the record's mask voxel for voxel, and both lie on the input's own grid
+    assert np.array_equal(np.asarray(saved.dataobj), mask) and np.allclose(records[0]["mask_affine"], saved.affine)
     source = nib.load(path)  # on the input's own voxel grid: its shape, affine and codes, as fslmaths needs
     assert saved.shape == source.shape and np.allclose(saved.affine, source.affine)
     assert (int(saved.header["qform_code"]), int(saved.header["sform_code"])) == \
