@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from importlib import metadata
 from pathlib import Path
@@ -318,11 +319,14 @@ def write_card(folder: str | Path, card: dict[str, Any]) -> dict[str, Any]:
 
 def check_card_digest(path: str | Path) -> None:
     """Refuse a folder whose `card.json` differs from what save wrote: `UnsafeArtifactError` when its `card_sha256`
-    does not match the card. Cards of format 2 must carry it; older cards (format 1) have none and are not checked.
-    Runs after a task's own card checks (`TaskModel.load`), which name the field they find changed."""
+    does not match the card. Cards of format 2 must carry it; older cards (format 1) have none and load with a
+    warning that says so. Runs after a task's own card checks (`TaskModel.load`), which name the field they find changed."""
     card_path = Path(path) / CARD_NAME
     raw = json.loads(card_path.read_text(encoding="utf-8"))
     if int(raw.get("format_version", 1)) < 2 and CARD_DIGEST not in raw:
+        warnings.warn(f"{Path(path).name}: its card.json is unsealed (format 1, saved before cards carried "
+                      f"{CARD_DIGEST}), so an edit of it cannot be detected; save the model again (load it and call "
+                      "save, or retrain it) to seal its card", UserWarning, stacklevel=3)
         return
     if raw.get(CARD_DIGEST) != card_digest(raw):
         raise UnsafeArtifactError(

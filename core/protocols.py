@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -312,14 +313,26 @@ def _file_by_file(model: Any, inputs: Any, good: list[int], batch_size: int | No
 
 
 def _checked_folder(cls: type, folder: Path, device: str, **options: Any) -> Any:
-    """`cls.load_folder`, then the card's own digest (`core.artifacts.check_card_digest`): the task's checks of its
-    card against its weights run first and name the field they find changed; the digest refuses any other edit."""
-    from core.artifacts import check_card_digest
+    """`cls.load_folder`, whose card is checked against its own digest there (`_sealed`)."""
+    return cls.load_folder(folder, device, **options)
 
-    model = cls.load_folder(folder, device, **options)
-    if (folder / "card.json").is_file():
-        check_card_digest(folder)
-    return model
+
+def _sealed(load_folder: Callable[..., Any]) -> Callable[..., Any]:
+    """A task's `load_folder`, then the card's own digest (`core.artifacts.check_card_digest`): the task's checks of
+    its card against its weights run first and name the field they find changed; the digest refuses any other edit.
+    `TaskModel.__init_subclass__` wraps every task's hook with it, so a caller of `load_folder` itself (a notebook,
+    a test, a task loading its shipped default) gets the same check as `load`."""
+    @functools.wraps(load_folder)
+    def checked(cls: type, path: Path, device: str = "auto", **options: Any) -> Any:
+        from core.artifacts import check_card_digest
+
+        model = load_folder(cls, path, device, **options)
+        if (Path(path) / "card.json").is_file():
+            check_card_digest(path)
+        return model
+
+    checked.__sealed__ = True
+    return checked
 
 
 class TaskModel:
@@ -345,6 +358,12 @@ class TaskModel:
     # sentiment used to be ignored silently). None: not declared, every flag is taken
     data_flags: ClassVar[tuple[str, ...] | None] = None
     input_flags: ClassVar[tuple[str, ...] | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        hook = cls.__dict__.get("load_folder")
+        if isinstance(hook, classmethod) and not getattr(hook.__func__, "__sealed__", False):
+            cls.load_folder = classmethod(_sealed(hook.__func__))
 
     # -- construction: one dispatcher, tasks fill the hooks below ----------------------------
     @classmethod

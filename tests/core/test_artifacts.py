@@ -167,13 +167,50 @@ def test_any_edit_of_a_saved_card_is_refused_at_load(tmp_path):
     (older / "card.json").write_text(json.dumps({**{k: v for k, v in card.items() if k != "card_sha256"},
                                                  "format_version": 1}))
     applicant = {"utilisation": 0.4, "income": 20000.0, "housing": "own"}
-    assert RiskScorer.load(older).predict([applicant]) == RiskScorer.load(saved).predict([applicant])
+    with pytest.warns(UserWarning, match="older: its card.json is unsealed .*save the model again"):
+        assert RiskScorer.load(older).predict([applicant]) == RiskScorer.load(saved).predict([applicant])
     stripped = shutil.copytree(saved, tmp_path / "stripped")  # the digest deleted from a format-2 card
     (stripped / "card.json").write_text(json.dumps({k: v for k, v in card.items() if k != "card_sha256"}))
     with pytest.raises(UnsafeArtifactError, match="changed after it was saved"):
         RiskScorer.load(stripped)
     write_card(edited, {**card, "scale": {**card["scale"], "base_score": 900}})  # re-sealed: the digest agrees again
     check_card_digest(edited)
+
+
+def test_load_folder_itself_checks_the_seal(tmp_path):
+    """`load` checked the card's digest, but a task's `load_folder` called directly (a notebook, a shipped default)
+    did not. Every task's hook is now sealed by `TaskModel.__init_subclass__`."""
+    import json
+    import shutil
+
+    from core.errors import UnsafeArtifactError
+    from core.registry import task_class
+    from finance.risk import RiskScorer
+    from tests.finance.contract_cases import synthetic_applicants
+
+    config = RiskScorer.Config(family="gbm", cv_folds=2, cv_repeats=1, gbm_trials=1, max_rounds=20)
+    saved = RiskScorer().fit(synthetic_applicants(200, seed=0), config=config).save(tmp_path / "m")
+    RiskScorer.load_folder(saved)
+    edited = shutil.copytree(saved, tmp_path / "edited")
+    card = json.loads((edited / "card.json").read_text())
+    (edited / "card.json").write_text(json.dumps({**card, "scale": {**card["scale"], "base_score": 900}}))
+    with pytest.raises(UnsafeArtifactError, match="card.json was changed after it was saved"):
+        RiskScorer.load_folder(edited)
+    for task in ("nlp.sentiment", "vision.classification", "speech.recognition", "medical.segmentation",
+                 "finance.forecast"):
+        assert getattr(task_class(task).load_folder, "__sealed__", False), task
+
+
+def test_shipped_default_cards_are_sealed():
+    """The defaults committed to the repository had format-1 cards, which nothing sealed."""
+    import json
+
+    from core.artifacts import card_digest
+
+    root = Path(__file__).resolve().parents[2]
+    for folder in ("nlp/sentiment_default", "medical/segmentation_default"):
+        card = json.loads((root / folder / "card.json").read_text())
+        assert card["format_version"] == 2 and card["card_sha256"] == card_digest(card), folder
 
 
 def test_saved_files_get_the_mode_plain_files_get(tmp_path):
