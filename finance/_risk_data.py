@@ -37,11 +37,17 @@ DESCRIPTIONS = {
     "BILL_AMT1": "bill amount last month", **{f"BILL_AMT{i}": f"bill amount {i} months ago" for i in range(2, 7)},
     "PAY_AMT1": "amount repaid last month", **{f"PAY_AMT{i}": f"amount repaid {i} months ago" for i in range(2, 7)},
 }
-# UCI Statlog German credit (`german.data`, columns by position); recognised by its A<i><code> categorical values.
+# UCI Statlog German credit (`german.data`, columns by position); recognised by its A<i><code> categorical values
+# whatever the columns are named (`_german_descriptions`).
 GERMAN = ["checking account status", "loan duration (months)", "credit history", "loan purpose", "credit amount",
           "savings", "years employed", "instalment rate (% of income)", "personal status and sex", "other debtors or guarantors",
           "years at residence", "property", "age", "other instalment plans", "housing", "existing credits at this bank",
           "job", "dependants", "telephone", "foreign worker"]
+# The same 20 attributes as OpenML's credit-g names them (values spelled out there instead of A-codes)
+CREDIT_G = ["checking_status", "duration", "credit_history", "purpose", "credit_amount", "savings_status",
+            "employment", "installment_commitment", "personal_status", "other_parties", "residence_since",
+            "property_magnitude", "age", "other_payment_plans", "housing", "existing_credits", "job", "num_dependents",
+            "own_telephone", "foreign_worker"]
 
 
 @dataclass
@@ -333,21 +339,47 @@ def _categorical_text(name: str):
     return pl.when(text.str.to_lowercase().is_in(sorted(NULL_WORDS))).then(None).otherwise(text).alias(name)
 
 
-def _looks_german(frame, names: list[str]) -> bool:
-    if len(names) < 20 or names[:20] != [str(i) for i in range(20)]:
-        return False
-    column = frame[names[0]]
-    return column.dtype == __import__("polars").String and bool(column.str.contains(r"^A1\d$").all())
+def _german_code_attribute(values: list[str]) -> int | None:
+    """The German credit attribute (1-20) whose A<attribute><code> values a column holds (A410: attribute 4)."""
+    if not values or not all(re.fullmatch(r"A\d{2,3}", v) for v in values):
+        return None
+    attributes = {4 if v == "A410" else int(v[1:-1]) for v in values}
+    return attributes.pop() if len(attributes) == 1 else None
 
 
-def describe(name: str, german: bool = False) -> str:
-    """Business words for a column name.
+def _german_descriptions(frame, names: list[str]) -> dict[str, str]:
+    """Column name -> business words when the table is UCI Statlog German credit, whatever its columns are named.
 
-    >>> describe("LIMIT_BAL"), describe("debt_to_income")
-    ('credit limit', 'debt to income')
+    Recognised by its coded values: the 20 attributes in file order (from the first column holding A11..A14), and each
+    column of A<i><code> values in that window coding attribute i (headerless `0`..`19`, `Attribute1`.. or any names);
+    or, with the values spelled out (OpenML credit-g), by credit-g's column names.
     """
-    if german and name.isdigit() and int(name) < len(GERMAN):
-        return GERMAN[int(name)]
+    import polars as pl
+
+    named = {n: GERMAN[CREDIT_G.index(n)] for n in names if n in CREDIT_G}
+    if len(named) >= 15:
+        return named
+    start = next((i for i, n in enumerate(names[:5]) if frame[n].dtype == pl.String
+                  and _german_code_attribute(frame[n].drop_nulls().unique().to_list()) == 1), None)
+    if start is None or len(names) < start + 20:
+        return {}
+    coded = 0
+    for i, name in enumerate(names[start:start + 20]):
+        if frame[name].dtype == pl.String:
+            if _german_code_attribute(frame[name].drop_nulls().unique().to_list()) != i + 1:
+                return {}
+            coded += 1
+    return {name: GERMAN[i] for i, name in enumerate(names[start:start + 20])} if coded >= 10 else {}
+
+
+def describe(name: str, german: dict[str, str] | None = None) -> str:
+    """Business words for a column name (`german`: `_german_descriptions`' words for this table's columns).
+
+    >>> describe("LIMIT_BAL"), describe("debt_to_income"), describe("Attribute5", {"Attribute5": "credit amount"})
+    ('credit limit', 'debt to income', 'credit amount')
+    """
+    if german and name in german:
+        return german[name]
     return DESCRIPTIONS.get(name) or re.sub(r"[_.\s]+", " ", name).strip().lower() or name
 
 
@@ -355,17 +387,36 @@ SUMMARY_STATS = ("mean", "max", "min", "positive_count", "std")
 
 
 def sequence_groups(names: list[str], minimum: int = 3) -> dict[str, list[str]]:
-    """Numeric columns that repeat one measure over periods (a word stem + a number), by stem, in column order.
+    """Numeric columns repeating one measure over periods (a word stem + consecutive numbers), by stem, in number order.
+
+    A stem's numbers must run without gaps (PAY_AMT1 .. PAY_AMT6), except one step of 2 from a first period numbered 0
+    or 1 (Taiwan's PAY_0, PAY_2 .. PAY_6); columns merely sharing a prefix (c1, c4, c7) are no sequence. Of several
+    runs under one stem, the longest (the first on ties) is kept.
 
     >>> sequence_groups(["PAY_0", "PAY_2", "PAY_3", "PAY_AMT1", "PAY_AMT2", "AGE", "4", "5", "6"])
     {'PAY': ['PAY_0', 'PAY_2', 'PAY_3']}
+    >>> sequence_groups(["c1", "c4", "c7", "x10", "x11", "x12", "x20", "b1", "b4", "b6", "b7"])
+    {'x': ['x10', 'x11', 'x12']}
     """
-    groups: dict[str, list[str]] = {}
+    groups: dict[str, dict[int, str]] = {}
     for name in names:
         match = re.fullmatch(r"(.*?[A-Za-z][^0-9]*?)[_.\s-]?(\d+)", name)
         if match:
-            groups.setdefault(match.group(1), []).append(name)
-    return {stem: columns for stem, columns in groups.items() if len(columns) >= minimum}
+            groups.setdefault(match.group(1), {}).setdefault(int(match.group(2)), name)
+    result = {}
+    for stem, numbered in groups.items():
+        numbers = sorted(numbered)
+        runs: list[list[int]] = []
+        for i, number in enumerate(numbers):
+            step = number - numbers[i - 1] if i else None
+            if runs and (step == 1 or (step == 2 and len(runs) == 1 and runs[0] in ([0], [1]))):  # PAY_0, PAY_2
+                runs[-1].append(number)
+            else:
+                runs.append([number])
+        best = max(runs, key=len)
+        if len(best) >= minimum:
+            result[stem] = [numbered[n] for n in best]
+    return result
 
 
 def _summary(stat: str, matrix: np.ndarray) -> np.ndarray:
@@ -501,7 +552,7 @@ def build_schema(frame, target: str, drop: tuple[str, ...] = (), summaries: bool
 
     schema, dropped = [], []
     names = [c for c in frame.columns if c != target]
-    german = _looks_german(frame, names)
+    german = _german_descriptions(frame, names)
     height = frame.height
     for name in names:
         series = frame[name]
