@@ -36,6 +36,24 @@ def split_groups(groups: Sequence[str], validation_fraction: float, seed: int) -
     return train, val
 
 
+def describe_split(method: str, groups: Sequence[Any], grouped_by: str, train_index: Sequence[int],
+                   val_index: Sequence[int], folds: int | None = None) -> dict[str, Any]:
+    """The card's account of how validation was split: the method, what one group is (a patient: all of a patient's
+    items stay on one side / in one fold), and how many groups each side holds.
+
+    >>> describe_split("one train/validation split", ["a", "a", "b", "c"], "patient", [0, 1, 2], [3])
+    {'method': 'one train/validation split', 'grouped_by': 'patient', 'groups': 3, 'train_groups': 2, 'validation_groups': 1}
+    """
+    record = {"method": method, "grouped_by": grouped_by, "groups": len(set(groups))}
+    if folds is not None:
+        return {**record, "folds": folds}
+    train, held = {groups[i] for i in train_index}, {groups[i] for i in val_index}
+    record.update(train_groups=len(train), validation_groups=len(held))
+    if set(train_index) != set(val_index) and train & held:  # only a split the data laid out itself can do this
+        record["groups_on_both_sides"] = len(train & held)
+    return record
+
+
 def patient_from_name(name: str, pattern: str | None) -> str | None:
     """Patient id from a file name by a regex (its first group, else the whole match).
 

@@ -32,8 +32,8 @@ from core.evaluate import bars_plot, confusion_plot, metric_card, metric_with_ci
 from core.protocols import TaskModel, iter_batches
 from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
-from medical._shared import (RESEARCH_NOTICE, check_saved_labels, data_hash, frame_paths, patient_from_name,
-                             predict_inputs, records_with_errors, split_groups)
+from medical._shared import (RESEARCH_NOTICE, check_saved_labels, data_hash, describe_split, frame_paths,
+                             patient_from_name, predict_inputs, records_with_errors, split_groups)
 from medical.io import MedicalImage, is_dicom_file, read_medical
 
 __all__ = ["load", "MedicalClassifier", "ClassificationData", "lesion_demo_data", "prepare_image"]
@@ -833,14 +833,24 @@ class MedicalClassifier(TaskModel):
             else:  # fine-tuning never beat the probe on validation: keep the probe
                 self.network_.load_state_dict(start_state)
         self.network_.eval()
+        given_split = data.splits is not None and any(s in {"val", "valid", "validation"} for s in data.splits)
+        owner_of = data.groups if data.groups is not None else [str(i) for i in range(len(data))]
+        grouped_by = "patient" if data.groups is not None else "image"
         if cross_validated and probe_info and oof is not None:  # the probe's out-of-fold predictions stand in
             split = ("none held out: the probe was fitted on every image; metrics are its cross-validated "
                      "(out-of-fold) predictions, at a C chosen on the same folds")
             card = self._metric_card(torch.from_numpy(oof).float(), targets, data.positive_label)
+            validation = describe_split("stratified group k-fold cross-validation of the probe", owner_of,
+                                        grouped_by + (" (with its mirror image)" if grouped_by == "image" else ""),
+                                        train_index, val_index, folds=_probe_folds(owner_of, data.labels, train_index))
         else:
             held_data = ClassificationData([data.items[i] for i in val_index], [data.labels[i] for i in val_index])
             card = self.evaluate(held_data)
-            split = ("patient-level split" if data.groups is not None else "stratified image split")
+            split = ("the folder layout's train/val split" if given_split else
+                     "patient-level split" if data.groups is not None else "stratified image split")
+            method = ("the folder layout's train/ and val/ folders" if given_split else "one train/validation split"
+                      if data.groups is not None else "one train/validation split, stratified by class")
+            validation = describe_split(method, owner_of, grouped_by, train_index, val_index)
         measured = {k: round(v["value"], 4) for k, v in card["metrics"].items() if v["value"] is not None}
         out_of_fold = cross_validated and probe_info and oof is not None
         # otherwise scored on images it trained on (too few to hold any out): no estimate of how it does on new ones
@@ -849,6 +859,7 @@ class MedicalClassifier(TaskModel):
         self.card_.pop("warning", None)
         if on_training:
             split = "none: too few images to hold any out, so the model is not measured"
+            validation = {**validation, "method": "none: every image trained the model"}
             training_set = {"n": card["n"], "note": "how the model fits the images it trained on, not how it does on "
                                                     "new ones", "metrics": measured}
             self.card_["warning"] = _too_few_warning(data.labels)
@@ -857,7 +868,8 @@ class MedicalClassifier(TaskModel):
             "config": config_to_dict(config), "labels": list(self.label_names_),
             "positive_label": self.label_names_[positive] if positive is not None else None, "positive_rule": positive_rule,
             "training_data_hash": data.source_hash, "data_hash": data.source_hash, "training_items": len(train_index),
-            "held_out": {"n": 0 if on_training else card["n"], "split": split, "metrics": {} if on_training else measured},
+            "held_out": {"n": 0 if on_training else card["n"], "split": split, "metrics": {} if on_training else measured,
+                         "validation": validation},
             "training_set_metrics": training_set,
             "base_model": base,
             "recipe": {"summary": RECIPE if pretrained else "random init: all layers trained, early stopping on validation loss",
@@ -1050,3 +1062,13 @@ def lesion_demo_data(seed: int = 0) -> tuple[ClassificationData, ClassificationD
 def load(source: str | Path | None = None, device: str = "auto") -> MedicalClassifier:
     """The embedded default classifier, a saved folder or a hub id (same as `MedicalClassifier.load`)."""
     return MedicalClassifier.load(source, device=device)
+
+
+def _probe_folds(owners: list[str], labels: list[str], train_index: list[int]) -> int | None:
+    """How many folds core.transfer.probe_head cross-validates over: 5, or fewer when some class has fewer owners
+    (patients, else images); None when it does not cross-validate (a class under 3 owners)."""
+    per_class: dict[str, set[str]] = {}
+    for i in train_index:
+        per_class.setdefault(labels[i], set()).add(owners[i])
+    smallest = min((len(owned) for owned in per_class.values()), default=0)
+    return min(5, smallest) if len(per_class) >= 2 and smallest >= 3 else None

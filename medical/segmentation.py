@@ -26,8 +26,8 @@ from core.evaluate import bars_plot, metric_card, metric_with_ci
 from core.protocols import Inputs, TaskModel
 from core.registry import missing_model_message
 from core.train import TrainConfig, Trainer
-from medical._shared import (RESEARCH_NOTICE, check_saved_labels, data_hash, frame_paths, patient_from_name,
-                             predict_inputs, records_with_errors, run_length, split_groups)
+from medical._shared import (RESEARCH_NOTICE, check_saved_labels, data_hash, describe_split, frame_paths,
+                             patient_from_name, predict_inputs, records_with_errors, run_length, split_groups)
 from medical._seg_nets import LITE_UNET, MONAI_UNET, build_network
 from medical._seg_plan import (AugmentedPatches, Fingerprint, budgeted_adamw, fingerprint, plan_augmentation,
                                plan_patch, plan_training)
@@ -882,6 +882,7 @@ class Segmenter(TaskModel):
         self.network_.eval()
         tta = self._choose_tta(val_data, started) if config.tta == "auto" else None
         held = self._held_out_card(val_data, val_index is train_index)
+        held["validation"] = _validation_split(data, groups, train_index, val_index, config, val_index is train_index)
         self.card_.update({"config": config_to_dict(self.config), "labels": list(self.label_names_),
                            "training_data_hash": data.source_hash, "data_hash": data.source_hash, "training_items": len(data),
                            "held_out": held, "metrics": held["metrics"]})
@@ -1020,6 +1021,20 @@ class Segmenter(TaskModel):
         save_tensors(folder / WEIGHTS_NAME, dict(self.network_.state_dict()),
                      metadata={LABELS_METADATA: json.dumps(list(self.label_names_))})
 
+
+
+def _validation_split(data: SegmentationData, groups: list[str], train_index: list[int], val_index: list[int],
+                      config: "Segmenter.Config", same_as_train: bool) -> dict[str, Any]:
+    """The card's account of the train/validation split of `Segmenter._units`: what one group is and how many."""
+    if data.groups is not None:
+        grouped_by = "patient"
+    elif len(data) == 1 and any(":" in group for group in groups):
+        grouped_by = "block of 4 adjacent slices of the one volume"
+    else:
+        grouped_by = "item (an image or a volume, its slices together)"
+    method = ("none: one group only, validated on the training data" if same_as_train else
+              f"one train/validation split (validation_fraction={config.validation_fraction}, seed={config.seed})")
+    return describe_split(method, groups, grouped_by, train_index, val_index)
 
 
 def _as_stored(mask: np.ndarray, image: MedicalImage) -> tuple[np.ndarray, list[float]]:

@@ -33,6 +33,34 @@ def test_csv_with_patient_ids_splits_by_patient(tmp_path):
     assert not {data.groups[i] for i in train} & {data.groups[i] for i in val}
     model.fit(data, TINY)
     assert model.card["held_out"]["split"] == "patient-level split"
+    # the card says the split kept patients whole, and over how many (6 patients of 2 images)
+    validation = model.card["held_out"]["validation"]
+    assert validation["grouped_by"] == "patient" and validation["groups"] == 6 and "groups_on_both_sides" not in validation
+    assert validation["train_groups"] + validation["validation_groups"] == 6 and validation["validation_groups"] >= 1
+
+
+def test_the_card_names_the_probes_patient_grouped_folds(tmp_path):
+    """Patients stayed in one cross-validation fold, but the card did not say so, nor how many folds and patients."""
+    folder = write_image_folder(tmp_path, per_class=8)
+    rows = ["path,label,patient"]
+    for k, file in enumerate(sorted(folder.rglob("*.png"))):
+        rows.append(f"{file.relative_to(tmp_path)},{file.parent.name},p{k // 2}")  # 4 patients a class, 2 images each
+    (tmp_path / "list.csv").write_text("\n".join(rows) + "\n")
+    data = MedicalClassifier.read_data(tmp_path / "list.csv", id="patient")
+    model = MedicalClassifier.for_training(None, device="cpu").fit(data, MedicalClassifier.Config(image_size=32))
+    assert model.card["held_out"]["validation"] == {"method": "stratified group k-fold cross-validation of the probe",
+                                                    "grouped_by": "patient", "groups": 8, "folds": 4}
+
+
+def test_a_folder_split_is_named_as_such_in_the_card(tmp_path):
+    """train/ and val/ folders decided the split, but the card called it a stratified image split."""
+    write_image_folder(tmp_path / "data" / "train", per_class=4)
+    write_image_folder(tmp_path / "data" / "val", per_class=2)
+    model = MedicalClassifier.for_training(None, device="cpu").fit(tmp_path / "data", TINY)
+    held = model.card["held_out"]
+    assert held["split"] == "the folder layout's train/val split" and held["n"] == 4
+    assert held["validation"]["method"] == "the folder layout's train/ and val/ folders"
+    assert (held["validation"]["train_groups"], held["validation"]["validation_groups"]) == (8, 4)
 
 
 def test_manifest_paths_may_not_escape(tmp_path):
@@ -292,6 +320,8 @@ def test_small_data_keeps_the_probe_fitted_on_every_image_with_cross_validated_m
     assert card["training_items"] == 16 and recipe["probe"]["examples"] == 32  # every image and its mirror image
     held = card["held_out"]
     assert held["n"] == 16 and held["split"].startswith("none held out") and "out-of-fold" in held["split"]
+    assert held["validation"] == {"method": "stratified group k-fold cross-validation of the probe",
+                                  "grouped_by": "image (with its mirror image)", "groups": 16, "folds": 5}
     assert {"auc", "accuracy", "sensitivity", "specificity"} <= set(held["metrics"])
     assert card["metrics"] == held["metrics"]
     reloaded = MedicalClassifier.load(model.save(tmp_path / "m"))  # evaluate names the retrained model, not null

@@ -222,11 +222,27 @@ def test_nifti_volumes_with_label_volumes_and_patient_split(tmp_path):
     model = Segmenter.for_training(None, device="cpu")
     model.fit(data, TINY)
     assert model.card["held_out"]["split"] == "held-out split"
+    validation = model.card["held_out"]["validation"]  # patients kept whole, and how many, said in the card
+    assert validation["grouped_by"] == "patient" and validation["groups"] == 2
+    assert (validation["train_groups"], validation["validation_groups"]) == (1, 1)
     card = model.evaluate(Segmenter.read_data(tmp_path))
     assert {"dice", "iou"} <= set(card["metrics"]) and card["n"] == 4
     # NIfTI spacing (2 mm slices) makes the volume per label physical
     record = model.predict([tmp_path / "images" / "p0.nii.gz"])[0]
     assert record["spacing_mm"] == [1.0, 1.0, 2.0]  # the file's own (i, j, k) order, as its mask_rle
+
+
+def test_the_card_says_what_one_validation_group_is_without_patient_ids(tmp_path):
+    """Without patient ids the card did not say the split kept an item (or, for one volume, blocks of slices) whole."""
+    from medical.segmentation import SegmentationData
+
+    model = tiny().fit(Segmenter.read_data(write_pairs(tmp_path / "pairs", count=3)), TINY)
+    validation = model.card["held_out"]["validation"]
+    assert validation["grouped_by"].startswith("item") and validation["groups"] == 3
+    volume = np.stack([disc_pair(z, 24)[0] for z in range(8)]).astype(np.float32)
+    one = SegmentationData([volume], [(volume > 140).astype(np.uint8)], ["v"], ["background", "disc"], [(1.0,) * 3])
+    validation = tiny().fit(one, TINY).card["held_out"]["validation"]
+    assert validation["grouped_by"] == "block of 4 adjacent slices of the one volume" and validation["groups"] == 2
 
 
 def test_save_layout_is_safetensors_with_constructor_args(tmp_path):
