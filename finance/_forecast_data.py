@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,12 +15,14 @@ from core.data.dates import parse_dates
 from core.errors import InputError
 
 __all__ = ["Series", "read_series_frame", "prepare_frame", "frame_to_series", "series_from_input", "future_dates",
-           "TIME_NAMES", "VALUE_NAMES", "ID_NAMES"]
+           "infer_frequency", "frequency_from_span", "frequency_mismatch", "irregularity", "infer_calendar",
+           "check_calendar", "calendar_holidays", "TIME_NAMES", "VALUE_NAMES", "ID_NAMES", "CALENDARS"]
 
 TIME_NAMES = ("date", "Date", "ds", "time", "timestamp", "Datetime", "datetime")
 VALUE_NAMES = ("value", "Value", "y", "close", "Close", "adj_close", "Adj Close", "price", "Price")
 ID_NAMES = ("id", "unique_id", "ticker", "symbol", "series")
 KNOWN_OPTIONS = {"time", "value", "id"}
+PREDICT_OPTIONS = {"calendar"}  # `--option calendar=NYSE` reaches predict(), not the reader
 ALIASES = {"target": "value", "column": "value"}  # the CLI's --target / --column name the value column too
 
 
@@ -50,7 +53,7 @@ def _pick(columns: list[str], given: str | None, names: tuple[str, ...], role: s
 
 
 def _check_options(options: dict[str, Any]) -> dict[str, Any]:
-    unknown = sorted(k for k, v in options.items() if v is not None and k not in KNOWN_OPTIONS | set(ALIASES) | {"source"})
+    unknown = sorted(k for k, v in options.items() if v is not None and k not in KNOWN_OPTIONS | set(ALIASES) | PREDICT_OPTIONS | {"source"})
     if unknown:
         raise InputError(f"unknown option(s) {', '.join(unknown)} for finance.forecast; use time=, value= and id=")
     chosen = {k: options.get(k) for k in KNOWN_OPTIONS}
@@ -111,8 +114,28 @@ def prepare_frame(frame: Any, time: str | None = None, value: str | None = None,
         raise InputError(f"value column {value_col!r} has type {raw.dtype}; it must hold numbers")
     ids = frame[id_col].cast(pl.String) if id_col else pl.Series("id", [default_id] * frame.height)
     out = pl.DataFrame({"id": ids, "date": dates, "value": numbers})
+    _refuse_intraday(frame[time_col], out, time_col, value_col, where)
     _validate(out, value_col, time_col, min_length, where)
     return out
+
+
+def _refuse_intraday(column, out, time_col: str, value_col: str, where: str) -> None:
+    """Times of day that make one date repeat (hourly, minute bars): said as such, not as a duplicated date."""
+    import polars as pl
+
+    if not isinstance(column.dtype, pl.Datetime) and column.dtype != pl.String:
+        return
+    if not out.select(pl.struct("id", "date").is_duplicated().any()).item():
+        return
+    stamps = column if isinstance(column.dtype, pl.Datetime) else parse_dates(column, where=where, name=time_col)
+    timed = pl.DataFrame({"id": out["id"], "stamp": stamps})
+    if timed.select(pl.struct("id", "stamp").is_duplicated().any()).item():
+        return  # the same time twice: _validate names the duplicated date
+    hours = timed.select(pl.col("stamp").diff().over("id").dt.total_minutes().median()).item()
+    step = f"a step of about {hours / 60:g} hours" if hours is not None else "several times a day"
+    raise InputError(f"{where}: time column {time_col!r} holds several times a day (intraday data, {step}); this "
+                     "forecaster works on daily or longer steps: aggregate to one value per day first (e.g. each day's "
+                     f"last {value_col!r}: frame.group_by_dynamic({time_col!r}, every='1d').agg(pl.col({value_col!r}).last()))")
 
 
 def _validate(frame, value_col: str, time_col: str, min_length: int, where: str) -> None:
@@ -235,12 +258,23 @@ def _calendar_dates(dates: np.ndarray, horizon: int) -> list[str] | None:
     return None
 
 
-def future_dates(dates: np.ndarray | None, horizon: int) -> list[str] | None:
-    """Dates of the next `horizon` steps: business days for weekday-only daily data, calendar months for monthly (and
-    quarterly, yearly) data at month ends or on one day of the month, else the median step.
+def _weekdays_only(dates: np.ndarray) -> bool:
+    """Daily data on weekdays only (business days): a median step of one day and no Saturday or Sunday among the
+    last 200 dates."""
+    steps = np.diff(dates[-200:]).astype(int)
+    weekdays = (dates[-200:].astype("datetime64[D]").view("int64") - 4) % 7  # 0 = Monday
+    return len(steps) > 0 and int(np.median(steps)) == 1 and not np.isin(weekdays, [5, 6]).any()
+
+
+def future_dates(dates: np.ndarray | None, horizon: int, holidays: np.ndarray | None = None) -> list[str] | None:
+    """Dates of the next `horizon` steps: business days for weekday-only daily data (skipping `holidays`, an exchange's
+    closed weekdays), calendar months for monthly (and quarterly, yearly) data at month ends or on one day of the month,
+    else the median step.
 
     >>> future_dates(np.array(["2024-01-04", "2024-01-05"], dtype="datetime64[D]"), 2)
     ['2024-01-08', '2024-01-09']
+    >>> future_dates(np.array(["2024-12-23", "2024-12-24"], dtype="datetime64[D]"), 2, np.array(["2024-12-25"], dtype="datetime64[D]"))
+    ['2024-12-26', '2024-12-27']
     >>> future_dates(np.array(["2017-10-31", "2017-11-30"], dtype="datetime64[D]"), 3)
     ['2017-12-31', '2018-01-31', '2018-02-28']
     >>> future_dates(np.array(["2017-06-30", "2017-09-30"], dtype="datetime64[D]"), 2)
@@ -255,11 +289,199 @@ def future_dates(dates: np.ndarray | None, horizon: int) -> list[str] | None:
         if calendar is not None:
             return calendar
     last = dates[-1]
-    weekdays = ((dates[-200:].astype("datetime64[D]").view("int64") - 4) % 7)  # 0 = Monday
-    if step == 1 and not np.isin(weekdays, [5, 6]).any():
-        return [str(d) for d in np.busday_offset(last, np.arange(1, horizon + 1), roll="forward")]
+    if _weekdays_only(dates):
+        closed = np.zeros(0, dtype="datetime64[D]") if holidays is None else np.asarray(holidays, dtype="datetime64[D]")
+        return [str(d) for d in np.busday_offset(last, np.arange(1, horizon + 1), roll="forward", holidays=closed)]
     step = max(1, step)
     return [str(last + np.timedelta64(step * k, "D")) for k in range(1, horizon + 1)]
+
+
+# -- frequency ---------------------------------------------------------------------------------------------------------
+_NAMED_STEPS = (((6, 8), "weekly"), ((27, 33), "monthly"), ((85, 97), "quarterly"), ((178, 188), "half-yearly"),
+                ((360, 370), "yearly"))  # median step in days -> name
+SEASON_LENGTHS = {"business-daily": 5, "daily": 7, "weekly": 52, "monthly": 12, "quarterly": 4, "half-yearly": 2,
+                  "yearly": 1}  # the seasonal period to train with at each frequency (--set season_length=)
+_UNITS = {"business-daily": "trading days", "daily": "days", "weekly": "weeks", "monthly": "months",
+          "quarterly": "quarters", "half-yearly": "half-years", "yearly": "years"}
+
+
+def _named_step(step: int) -> str:
+    for (low, high), name in _NAMED_STEPS:
+        if low <= step <= high:
+            return name
+    return f"every {step} days"
+
+
+def infer_frequency(dates: np.ndarray | None) -> str | None:
+    """The data's frequency from its median step: business-daily (weekdays only), daily, weekly, monthly, quarterly,
+    half-yearly, yearly or `every N days`; None for an integer time index or a single date.
+
+    >>> infer_frequency(np.array(["2024-01-31", "2024-02-29", "2024-03-31"], dtype="datetime64[D]"))
+    'monthly'
+    >>> infer_frequency(np.array(["2024-01-05", "2024-01-08", "2024-01-09", "2024-01-10"], dtype="datetime64[D]"))
+    'business-daily'
+    """
+    if dates is None or len(dates) < 2:
+        return None
+    step = int(np.median(np.diff(dates.astype("datetime64[D]")).astype(int)))
+    if step <= 1:
+        return "business-daily" if _weekdays_only(dates.astype("datetime64[D]")) else "daily"
+    return _named_step(step)
+
+
+def frequency_from_span(first: Any, last: Any, length: int) -> str | None:
+    """A frequency estimated from a series' first and last dates and its length (cards saved before the frequency was
+    recorded keep these); None for an integer time index.
+
+    >>> frequency_from_span("2004-01-02", "2015-12-31", 3000)
+    'business-daily'
+    """
+    try:
+        span = int((np.datetime64(str(last), "D") - np.datetime64(str(first), "D")).astype(int))
+    except ValueError:  # integer time index
+        return None
+    if length < 2 or span <= 0:
+        return None
+    average = span / (length - 1)
+    if average < 1.2:
+        return "daily"
+    if average < 2.0:  # 7/5 days a step, a little more with holidays
+        return "business-daily"
+    return _named_step(round(average))
+
+
+def _family(frequency: str) -> str:
+    return "daily" if frequency in ("business-daily", "daily") else frequency  # a step is a day either way
+
+
+def frequency_mismatch(frequency: str | None, fitted: str | None, horizon: int) -> str | None:
+    """The warning for data of another frequency than the model was fitted on (None when they agree or one is unknown).
+    Business-daily and daily data count as one: a step is a day either way.
+
+    >>> frequency_mismatch("monthly", "business-daily", 5)[:60]
+    'monthly data, but this model was fitted on business-daily da'
+    """
+    if frequency is None or fitted is None or _family(frequency) == _family(fitted):
+        return None
+    unit = _UNITS.get(frequency, "steps")
+    season = SEASON_LENGTHS.get(frequency)
+    return (f"{frequency} data, but this model was fitted on {fitted} data: its lags, rolling windows, seasonal period "
+            f"and candidate weights count {fitted} steps, and its {horizon}-step horizon is {horizon} {unit} here, so "
+            "its forecasts and intervals are not calibrated for these data; retrain it on data of this frequency "
+            f"(verticals train finance.forecast --data FILE --out DIR{f' --set season_length={season}' if season else ''})")
+
+
+def irregularity(dates: np.ndarray | None) -> str | None:
+    """Why a dated series is irregular (over 5% of its steps far from its usual step, or a gap of over 5 usual steps
+    and 2 weeks), or None: the lags, seasonal period and horizon count rows, not time.
+
+    >>> days = np.arange(np.datetime64("2024-01-01"), np.datetime64("2024-03-01"))
+    >>> irregularity(days) is None, irregularity(np.r_[days, np.datetime64("2024-06-01")])[:53]
+    (True, 'irregular series: a gap of 93 days after 2024-02-29 (')
+    """
+    if dates is None or len(dates) < 3:
+        return None
+    days = dates.astype("datetime64[D]")
+    steps = np.diff(days).astype(int)
+    step = float(np.median(steps))
+    off = (steps < 0.75 * step - 1) | (steps > 1.25 * step + 4)  # business days: holidays and long weekends fit
+    widest = int(np.argmax(steps))
+    big = steps[widest] > max(5 * step, step + 14)
+    if np.mean(off) <= 0.05 and not big:
+        return None
+    usual = f"{step:g} day{'s' if step != 1 else ''}"
+    gap = f"a gap of {steps[widest]} days after {days[widest]} ({np.mean(off):.0%} of its steps are far from its usual {usual})"
+    return (f"irregular series: {gap}; the lags, seasonal period and horizon count rows, not time, so fill or resample "
+            "it to a regular frequency before forecasting (polars' upsample, pandas' asfreq)")
+
+
+# -- exchange calendars (the holidays package, in the finance extra) ------------------------------------------------------
+CALENDARS = ("NYSE", "TSX", "LSE", "ECB", "XETR", "XPAR", "SIX", "JPX", "HKEX", "ASX", "XNSE")  # tried by calendar=auto
+_EVIDENCE_DAYS = 1100  # calendar=auto reads the weekdays missing from about the last 3 years of history
+
+
+def _holidays_module():
+    from core.errors import require
+
+    return require("holidays", "finance")
+
+
+def check_calendar(name: str | None) -> str | None:
+    """A calendar option as given: None / auto (inferred), none (weekdays only) or an exchange code the holidays
+    package knows (NYSE, ECB, LSE...), upper-cased; `InputError` otherwise.
+
+    >>> check_calendar("nyse"), check_calendar("None"), check_calendar(None)
+    ('NYSE', 'none', 'auto')
+    """
+    if name is None or str(name).strip().lower() in ("", "auto"):
+        return "auto"
+    if str(name).strip().lower() == "none":
+        return "none"
+    code = str(name).strip().upper()
+    known = _holidays_module().list_supported_financial()
+    if code not in known:
+        raise InputError(f"calendar {name!r} is not an exchange calendar the holidays package knows; use auto, none or "
+                         f"one of {', '.join(sorted(known))}")
+    return code
+
+
+def calendar_holidays(name: str, first: np.datetime64, last: np.datetime64) -> np.ndarray:
+    """The weekdays exchange `name` is closed between two dates (inclusive), as sorted datetime64[D].
+
+    >>> [str(d) for d in calendar_holidays("NYSE", np.datetime64("2024-12-20"), np.datetime64("2025-01-03"))]
+    ['2024-12-25', '2025-01-01']
+    """
+    years = tuple(range(int(str(first)[:4]), int(str(last)[:4]) + 1))
+    days = _closed_days(name, years)
+    return days[(days >= first) & (days <= last)]
+
+
+@functools.lru_cache(maxsize=256)
+def _closed_days(name: str, years: tuple[int, ...]) -> np.ndarray:
+    """Weekday holidays of an exchange over whole years (memoised: predict asks for every series)."""
+    found = _holidays_module().financial_holidays(name, years=years)
+    days = np.array(sorted(str(d) for d in found), dtype="datetime64[D]")
+    return days[((days.view("int64") - 4) % 7) < 5]
+
+
+def infer_calendar(dates: np.ndarray | None, fallback: str | None = None) -> str | None:
+    """The exchange calendar whose holidays best explain the weekdays missing from a business-daily history (nearly all
+    its holidays in the window missing, at least 2 of them, best F1 of missing days explained): NYSE, ECB... `fallback`
+    (the calendar the model was fitted with) when the history holds too few holidays to tell and traded on none of
+    its; None for other data or none fitting.
+
+    >>> days = np.arange(np.datetime64("2023-01-02"), np.datetime64("2024-12-31"))
+    >>> days = days[((days.view("int64") - 4) % 7) < 5]
+    >>> infer_calendar(np.setdiff1d(days, calendar_holidays("NYSE", days[0], days[-1]))), infer_calendar(days)
+    ('NYSE', None)
+    """
+    if dates is None or len(dates) < 2 or not _weekdays_only(dates.astype("datetime64[D]")):
+        return None
+    days = dates.astype("datetime64[D]")
+    days = days[days >= days[-1] - _EVIDENCE_DAYS]
+    weekdays = np.arange(days[0], days[-1] + 1)
+    weekdays = weekdays[((weekdays.view("int64") - 4) % 7) < 5]
+    missing = np.setdiff1d(weekdays, days)
+    try:
+        _holidays_module()
+    except ImportError:
+        return None
+    best, best_f1 = None, 0.0
+    for name in CALENDARS:
+        closed = calendar_holidays(name, days[0], days[-1])
+        if not len(closed):
+            continue
+        hits = len(np.intersect1d(closed, missing))
+        precision, recall = hits / len(closed), hits / max(len(missing), 1)
+        f1 = 2 * precision * recall / (precision + recall) if hits else 0.0
+        if hits >= 2 and precision >= 0.9 and f1 > best_f1:
+            best, best_f1 = name, f1
+    if best is not None:
+        return best
+    if fallback and fallback not in ("none", "auto") and len(missing) < 2:
+        traded = np.intersect1d(calendar_holidays(fallback, days[0], days[-1]), days)
+        return fallback if not len(traded) else None
+    return None
 
 
 def series_scale(values: np.ndarray) -> float:

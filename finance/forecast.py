@@ -7,6 +7,8 @@ import dataclasses
 import json
 import math
 import time
+import warnings
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +24,9 @@ from core.protocols import TaskModel
 from core.registry import missing_model_message
 from core.train import MetricsLog, TrainConfig
 from finance._cards import damaged_card, recorded_beside
-from finance._forecast_data import (Series, frame_to_series, future_dates, prepare_frame, read_series_frame,
-                                    series_from_input, series_scale)
+from finance._forecast_data import (Series, calendar_holidays, check_calendar, frame_to_series, frequency_from_span,
+                                    frequency_mismatch, future_dates, infer_calendar, infer_frequency, irregularity,
+                                    prepare_frame, read_series_frame, series_from_input, series_scale)
 from finance._forecast_models import ALL_CANDIDATES, LightGBMCandidate, NBeatsCandidate, local_forecast
 
 __all__ = ["Forecaster", "ForecastConfig", "load", "default_series", "forecast_plot"]
@@ -355,6 +358,7 @@ class Forecaster(TaskModel):
                                                            "value": all_values})),
             "series": [{"id": s.id, "length": len(s), "first": _date(s, 0), "last": _date(s, -1)} for s in series],
             "fit_seconds": round(time.time() - started, 2),
+            **_data_calendar(series),
         }
         progress(4, "done")
         return self
@@ -370,12 +374,15 @@ class Forecaster(TaskModel):
         forecasts = self._candidate_forecasts(z, series.dates, origin)
         return series, forecasts, self._combine(forecasts)[0], self._scales(z, origin, intervals=True)
 
-    def predict(self, inputs: Any, batch_size: int | None = None) -> list[dict[str, Any]]:
+    def predict(self, inputs: Any, batch_size: int | None = None, calendar: str | None = None) -> list[dict[str, Any]]:
         """Forecast each series (`{values, dates?, id?}`, list of numbers, or a date/value table) `horizon` steps ahead.
 
         Each record's `id` is its series' own (a dict's "id", a table's id column, a file's stem on the CLI); a series
         without one is `series_N`, N its position in `inputs` counted from 1 as errors count them ("input 2: ...");
-        one series or table alone is input 1. No inputs give `[]`.
+        one series or table alone is input 1. No inputs give `[]`. Business-daily series continue on the exchange
+        `calendar` (auto: the one whose holidays the history is missing, e.g. NYSE; none: every weekday; or a code of
+        the holidays package), named in the record beside the data's `frequency`; `warnings` says when that frequency
+        is not the one the model was fitted on, or the series is irregular.
 
         >>> Forecaster().predict([[1.0, 2.0]])
         Traceback (most recent call last):
@@ -389,19 +396,50 @@ class Forecaster(TaskModel):
         if not inputs:  # nothing to forecast: no records, as every task answers
             return []
         records = []
+        chosen = check_calendar(calendar)
+        fitted = self.fitted_frequency
         first = getattr(inputs, "first", 0)  # predict_frame's chunk: its first row's place in the table
         for index, item in enumerate(inputs, start=first):
             series, forecasts, ours, scale = self._forecast_one(item, index)
-            record = {"id": series.id, "horizon": self.config.horizon, "dates": future_dates(series.dates, self.config.horizon),
-                      "forecast": _round(self._inverse(ours))}
+            frequency = infer_frequency(series.dates)
+            exchange, closed = self._calendar(series.dates, chosen)
+            mismatch = frequency_mismatch(frequency, fitted, self.config.horizon)
+            if mismatch:  # said once per command on the CLI (same text), and in each record
+                warnings.warn(mismatch, UserWarning, stacklevel=2)
+            record = {"id": series.id, "horizon": self.config.horizon,
+                      "dates": future_dates(series.dates, self.config.horizon, closed),
+                      "frequency": frequency, "calendar": exchange, "forecast": _round(self._inverse(ours))}
             for level, quantiles in self.quantiles_.items():
                 width = np.asarray(quantiles) * scale[0]
                 record[f"lower_{level}"] = _round(self._inverse(ours - width))
                 record[f"upper_{level}"] = _round(self._inverse(ours + width))
             record["model"] = self.model_name
             record["weights"] = {n: _round(np.asarray(w)) for n, w in self.weights_.items()}
+            record["warnings"] = [m for m in (mismatch, irregularity(series.dates)) if m]
             records.append(record)
         return records
+
+    @property
+    def fitted_frequency(self) -> str | None:
+        """The frequency of the data this model was fitted on (its card's; estimated from the fitted series' first and
+        last dates and length for cards saved before it was recorded); None for an integer time index."""
+        if "frequency" in self.info_:
+            return self.info_["frequency"]
+        found = [frequency_from_span(s.get("first"), s.get("last"), int(s.get("length", 0)))
+                 for s in self.info_.get("series") or []]
+        return Counter(f for f in found if f).most_common(1)[0][0] if any(found) else None
+
+    def _calendar(self, dates: np.ndarray | None, chosen: str) -> tuple[str | None, np.ndarray | None]:
+        """The exchange calendar a business-daily series continues on and its closed weekdays ahead: `chosen`, or for
+        auto the one its history's missing weekdays fit (else the model's own); "none" for every weekday, None for
+        data that are not business-daily."""
+        if infer_frequency(dates) != "business-daily":
+            return None, None
+        exchange = chosen if chosen != "auto" else infer_calendar(dates, fallback=self.info_.get("calendar")) or "none"
+        if exchange == "none":
+            return exchange, None
+        last = dates[-1].astype("datetime64[D]")
+        return exchange, calendar_holidays(exchange, last, last + np.timedelta64(2 * self.config.horizon + 30, "D"))
 
     def explain(self, inputs: Any) -> dict[str, Any]:
         """Forecast decomposition: each candidate's forecast and its weighted contribution (log-return units)."""
@@ -495,6 +533,14 @@ class Forecaster(TaskModel):
         c = self.config
         series = self._coerce_data(data, min_length=c.horizon + 1)
         size, warning = self._evaluation_window(series)
+        described = _data_calendar(series)
+        said = [warning] if warning else []
+        mismatch = frequency_mismatch(described.get("frequency"), self.fitted_frequency, c.horizon)
+        if mismatch:
+            said.append(f"{mismatch}. The backtest refits the method on these data with this model's settings "
+                        f"(season_length {c.season_length}, lags {c.lags}), so its figures are not this fitted model's")
+        said += [f"series {s.id!r}: {note}" for s in series if (note := irregularity(s.dates))]
+        warning = "; ".join(said) or None
         frame, method = self.backtest(series, test_size=size)
         seconds = time.time() - started
         metrics: dict[str, Any] = {}
@@ -527,6 +573,7 @@ class Forecaster(TaskModel):
             self.task, self.model_name, frame.filter(frame["horizon"] == 1).height, metrics,
             horizon=c.horizon, test_size=size, series=series_ids, per_horizon=per_horizon, per_series=per_series,
             candidates=candidate_table, weights=method.weights_, transform=method.transform_, backtest_seconds=round(seconds, 2), plots=plots,
+            frequency=described.get("frequency"), model_frequency=self.fitted_frequency,
             **({"warning": warning} if warning else {}), **({"notes": notes} if notes else {}), definitions=DEFINITIONS,
             protocol=(f"rolling origin over the last {size} points of each series, horizon {c.horizon}; "
                       "the method (weights, intervals, global models) is fitted on the points before the window only"),
@@ -537,6 +584,7 @@ class Forecaster(TaskModel):
     def card(self) -> dict[str, Any]:
         """What this model is, what it was fitted on, and how its candidates backtested."""
         return {"task": self.task, "model": self.model_name, "candidates": list(self._active()),
+                "frequency": self.fitted_frequency, "calendar": self.info_.get("calendar"),
                 "weights": self.weights_, "quantiles": self.quantiles_, "transform": self.transform_,
                 "selection": self.selection_, "info": self.info_, "config": config_to_dict(self.config)}
 
@@ -827,6 +875,19 @@ class _FrameSeries(list):
     """A table chunk's series (`frame_inputs`); `first` is its first row's position in the whole table (from 0)."""
 
     first = 0
+
+
+def _data_calendar(series: Sequence[Series]) -> dict[str, Any]:
+    """The frequency most of the series have and, for business-daily data, the exchange calendar most of them fit
+    (recorded in the card at fit: predict warns on data of another frequency and falls back to this calendar)."""
+    frequencies = Counter(f for f in (infer_frequency(s.dates) for s in series) if f)
+    if not frequencies:
+        return {}
+    frequency = frequencies.most_common(1)[0][0]
+    if frequency != "business-daily":
+        return {"frequency": frequency}
+    exchanges = Counter(infer_calendar(s.dates) or "none" for s in series if infer_frequency(s.dates) == frequency)
+    return {"frequency": frequency, "calendar": exchanges.most_common(1)[0][0]}
 
 
 def _series_dict(series: Series) -> dict[str, Any]:

@@ -1,0 +1,159 @@
+"""finance.forecast: the data's frequency against the model's, irregular and intraday series, exchange holidays in the
+business-day continuation (holidays package; synthetic dates only)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import polars as pl
+import pytest
+
+from core.errors import InputError
+from finance._forecast_data import calendar_holidays, infer_calendar, infer_frequency, prepare_frame
+from finance.forecast import Forecaster
+from tests.finance.contract_cases_forecast import random_walk, tiny_config
+
+pytest.importorskip("holidays")
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return Forecaster(tiny_config()).fit(random_walk(120, seed=1))  # business days, no holiday missing
+
+
+def _weekdays(first: str, last: str) -> np.ndarray:
+    days = np.arange(np.datetime64(first), np.datetime64(last) + 1)
+    return days[((days.view("int64") - 4) % 7) < 5]
+
+
+def _trading_days(first: str, last: str, exchange: str) -> np.ndarray:
+    """The weekdays exchange `exchange` is open, from the holidays package's own calendar."""
+    days = _weekdays(first, last)
+    return np.setdiff1d(days, calendar_holidays(exchange, days[0], days[-1]))
+
+
+def _input(dates: np.ndarray, seed: int = 0) -> dict:
+    values = 100 * np.exp(np.cumsum(np.random.default_rng(seed).normal(0, 0.01, len(dates))))
+    return {"id": "s", "values": values.tolist(), "dates": [str(d) for d in dates]}
+
+
+@pytest.mark.parametrize("step, expected", [
+    ("1d", "daily"), ("1w", "weekly"), ("1mo", "monthly"), ("3mo", "quarterly"), ("6mo", "half-yearly"), ("1y", "yearly"),
+])
+def test_the_data_frequency_is_named_from_its_median_step(step, expected):
+    dates = pl.date_range(pl.date(2000, 1, 31), pl.date(2020, 1, 31), step, eager=True).to_numpy().astype("datetime64[D]")
+    assert infer_frequency(dates) == expected
+    assert infer_frequency(_weekdays("2024-01-01", "2024-03-01")) == "business-daily"
+
+
+def test_the_card_records_the_frequency_and_predict_warns_on_another(fitted, tmp_path):
+    assert fitted.card["frequency"] == "business-daily" and fitted.card["calendar"] == "none"
+    saved = json.loads((fitted.save(tmp_path / "model") / "card.json").read_text())
+    assert saved["frequency"] == "business-daily" and saved["info"]["frequency"] == "business-daily"
+    [same] = fitted.predict([_input(_weekdays("2024-01-01", "2024-04-01"))])
+    assert same["frequency"] == "business-daily" and same["warnings"] == []
+    monthly = pl.date_range(pl.date(2015, 1, 1), pl.date(2020, 1, 1), "1mo", eager=True).dt.month_end()
+    with pytest.warns(UserWarning, match="monthly data, but this model was fitted on business-daily data"):
+        [record] = fitted.predict([_input(monthly.to_numpy().astype("datetime64[D]"))])
+    assert record["frequency"] == "monthly" and record["calendar"] is None
+    [warning] = record["warnings"]
+    assert "3 months here" in warning and "verticals train finance.forecast" in warning and "season_length=12" in warning
+
+
+def test_a_card_saved_before_the_frequency_was_recorded_is_estimated_from_its_span(fitted):
+    old = Forecaster(fitted.config)
+    old.weights_, old.quantiles_, old.transform_ = fitted.weights_, fitted.quantiles_, fitted.transform_
+    old.lightgbm_, old.nbeats_ = fitted.lightgbm_, fitted.nbeats_
+    old.info_ = {k: v for k, v in fitted.info_.items() if k not in ("frequency", "calendar")}
+    assert old.fitted_frequency == "business-daily"
+    weekly = pl.date_range(pl.date(2018, 1, 1), pl.date(2020, 1, 1), "1w", eager=True).to_numpy().astype("datetime64[D]")
+    with pytest.warns(UserWarning, match="weekly data"):
+        [record] = old.predict([_input(weekly)])
+    assert "weekly data" in record["warnings"][0]
+
+
+def test_evaluate_names_the_frequency_and_warns_when_it_is_not_the_models(fitted):
+    monthly = pl.date_range(pl.date(2010, 1, 1), pl.date(2015, 12, 1), "1mo", eager=True).dt.month_end()
+    frame = pl.DataFrame({"date": monthly, "value": _input(monthly.to_numpy().astype("datetime64[D]"))["values"]})
+    card = fitted.evaluate(frame)
+    assert card["frequency"] == "monthly" and card["model_frequency"] == "business-daily"
+    assert "monthly data, but this model was fitted on business-daily data" in card["warning"]
+    assert "refits the method on these data" in card["warning"]
+
+
+def test_an_irregular_series_is_said_to_be(fitted):
+    days = _weekdays("2023-01-02", "2023-06-30")
+    gapped = np.r_[days[:60], days[100:]]  # 40 business days missing
+    [record] = fitted.predict([_input(gapped)])
+    [warning] = record["warnings"]
+    assert warning.startswith("irregular series: a gap of 59 days after 2023-03-24") and "resample" in warning
+    [regular] = fitted.predict([_input(days)])
+    assert regular["warnings"] == []
+
+
+def test_intraday_data_are_refused_as_such_not_as_a_duplicated_date():
+    stamps = pl.datetime_range(pl.datetime(2024, 1, 2, 9), pl.datetime(2024, 1, 4, 16), "1h", eager=True)
+    frame = pl.DataFrame({"timestamp": stamps, "close": np.linspace(1, 2, len(stamps))})
+    with pytest.raises(InputError, match="intraday data, a step of about 1 hours.*one value per day"):
+        prepare_frame(frame)
+    text = frame.with_columns(pl.col("timestamp").dt.strftime("%Y-%m-%d %H:%M"))
+    with pytest.raises(InputError, match="intraday"):
+        prepare_frame(text)
+    twice = pl.DataFrame({"date": ["2024-01-02", "2024-01-02"], "value": [1.0, 2.0]})
+    with pytest.raises(InputError, match="duplicated"):
+        prepare_frame(twice)
+
+
+def test_business_days_skip_the_exchange_holidays_the_history_is_missing(fitted):
+    history = _trading_days("2022-01-03", "2024-12-20", "NYSE")
+    assert infer_calendar(history) == "NYSE"
+    [record] = fitted.predict([_input(history)])
+    assert record["calendar"] == "NYSE"
+    assert record["dates"] == ["2024-12-23", "2024-12-24", "2024-12-26"]  # not 25 Dec
+    [plain] = fitted.predict([_input(history)], calendar="none")
+    assert plain["calendar"] == "none" and plain["dates"] == ["2024-12-23", "2024-12-24", "2024-12-25"]
+    year_end = _trading_days("2022-01-03", "2024-12-30", "NYSE")
+    assert fitted.predict([_input(year_end)])[0]["dates"] == ["2024-12-31", "2025-01-02", "2025-01-03"]  # not 1 Jan
+
+
+def test_the_calendar_whose_holidays_fit_best_is_chosen():
+    ecb = _trading_days("2022-01-03", "2024-12-20", "ECB")
+    assert infer_calendar(ecb) == "ECB"  # Easter Monday and 1 May missing, MLK day traded: not NYSE
+    assert infer_calendar(_weekdays("2022-01-03", "2024-12-20")) is None  # every weekday traded: no calendar
+    monthly = pl.date_range(pl.date(2015, 1, 1), pl.date(2020, 1, 1), "1mo", eager=True).to_numpy().astype("datetime64[D]")
+    assert infer_calendar(monthly) is None
+
+
+def test_a_chosen_calendar_is_used_and_a_bad_one_refused(fitted):
+    history = _weekdays("2024-10-01", "2024-12-20")  # no holiday missing: auto says none
+    assert fitted.predict([_input(history)])[0]["calendar"] == "none"
+    [record] = fitted.predict([_input(history)], calendar="nyse")
+    assert record["calendar"] == "NYSE" and "2024-12-25" not in record["dates"]
+    with pytest.raises(InputError, match="calendar 'MARS' is not an exchange calendar"):
+        fitted.predict([_input(history)], calendar="MARS")
+
+
+def test_a_short_history_falls_back_to_the_calendar_the_model_was_fitted_on(fitted):
+    days = _trading_days("2023-06-01", "2024-06-28", "NYSE")
+    nyse = Forecaster(tiny_config()).fit(pl.DataFrame({"date": days, "value": _input(days)["values"]}))
+    assert nyse.card["calendar"] == "NYSE"
+    short = _trading_days("2024-11-01", "2024-12-20", "NYSE")  # Thanksgiving only: too little to tell
+    assert infer_calendar(short) is None
+    assert nyse.predict([_input(short)])[0]["calendar"] == "NYSE"
+    assert fitted.predict([_input(short)])[0]["calendar"] == "none"
+
+
+def test_the_cli_takes_the_calendar_option(fitted, tmp_path, capsys):
+    from core.cli import main
+
+    folder = fitted.save(tmp_path / "model")
+    history = _trading_days("2022-01-03", "2024-12-20", "NYSE")
+    path = tmp_path / "prices.csv"
+    pl.DataFrame({"date": history, "value": _input(history)["values"]}).write_csv(path)
+    for option, expected in (("calendar=none", "2024-12-25"), ("calendar=NYSE", "2024-12-26")):
+        out = tmp_path / f"{option}.jsonl"
+        assert main(["predict", "finance.forecast", "--input", str(path), "--model", str(folder), "--option", option,
+                     "--output", str(out)]) == 0
+        record = json.loads(out.read_text().splitlines()[0])
+        assert record["dates"][-1] == expected
