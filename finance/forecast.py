@@ -160,10 +160,15 @@ class Forecaster(TaskModel):
 
     @classmethod
     def check_data(cls, path: str | Path, **options: Any) -> dict[str, Any]:
-        """Validation report: series, lengths, date range."""
+        """Validation report: series, lengths, date range, frequency, the exchange calendar business-daily series
+        fit, and whether a series is irregular."""
         series = frame_to_series(cls.training_data(path, **options))
-        return {"task": cls.task, "path": str(path), "ok": True, "n": int(sum(len(s) for s in series)),
-                "series": [{"id": s.id, "length": len(s), "first": _date(s, 0), "last": _date(s, -1)} for s in series]}
+        rows = []
+        for s in series:
+            note = irregularity(s.dates)
+            rows.append({"id": s.id, "length": len(s), "first": _date(s, 0), "last": _date(s, -1),
+                         "frequency": infer_frequency(s.dates), **_data_calendar([s]), **({"warning": note} if note else {})})
+        return {"task": cls.task, "path": str(path), "ok": True, "n": int(sum(len(s) for s in series)), "series": rows}
 
     def predict_frame(self, frame: Any, columns: Any = None, batch_size: int | None = None, rows_per_chunk: int = 4096):
         """`TaskModel.predict_frame`: the table with each row's forecast beside it; a row without an id is `series_N`
@@ -324,6 +329,9 @@ class Forecaster(TaskModel):
         if self.transform_ is None:
             raise InputError(f"transform must be auto, log or none, got {c.transform!r}")
         zs = [self._transform(s.values, f"series {s.id!r}") for s in series]
+        for s in series:
+            if note := irregularity(s.dates):  # the lags count rows: a gap is learnt as one step
+                warnings.warn(f"series {s.id!r}: {note}", UserWarning, stacklevel=2)
         # 1. train global models on history before the selection window, 2. backtest every candidate there.
         size = min(c.selection_size, max(c.horizon + 1, (min(len(z) for z in zs) - self._min_history()) // 2))
         plan = [(z, s.dates, self._origins(len(z), size)) for z, s in zip(zs, series)]

@@ -157,3 +157,18 @@ def test_the_cli_takes_the_calendar_option(fitted, tmp_path, capsys):
                      "--output", str(out)]) == 0
         record = json.loads(out.read_text().splitlines()[0])
         assert record["dates"][-1] == expected
+
+
+def test_check_data_and_fit_say_the_frequency_calendar_and_irregularity(tmp_path):
+    days = _trading_days("2022-01-03", "2024-12-20", "NYSE")
+    gapped = np.r_[days[:300], days[340:]]
+    frame = pl.concat([pl.DataFrame({"id": "regular", "date": days, "value": _input(days)["values"]}),
+                       pl.DataFrame({"id": "gapped", "date": gapped, "value": _input(gapped)["values"]})])
+    path = tmp_path / "long.csv"
+    frame.write_csv(path)
+    report = Forecaster.check_data(path)
+    regular, irregular = report["series"]
+    assert (regular["frequency"], regular["calendar"], "warning" in regular) == ("business-daily", "NYSE", False)
+    assert irregular["warning"].startswith("irregular series: a gap of")
+    with pytest.warns(UserWarning, match="series 'gapped': irregular series"):
+        Forecaster(tiny_config(max_train_points=600)).fit(frame)
