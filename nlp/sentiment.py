@@ -26,6 +26,7 @@ from core.protocols import TaskModel, with_ids
 from core.registry import missing_model_message
 from core.train import TrainConfig, Trainer
 from nlp._emoji import NO_WORDS, describe_emoji, has_emoticon, has_words, vader_analyzer
+from nlp._sentiment_text import MARKUP_REMOVED, TAG_PATTERN, language_warning, strip_markup
 from nlp._encoder import (TextEncoder, clean_texts, detokenize_ptb, error_records, is_blank, mean_pool, minilm_path,
                           refuse_column_flags, sorted_batches, text_ids, tokenizer_lock)
 from nlp._textdata import (as_text_frame, frame_text_inputs, label_indices, label_names, read_text_table, split_frame,
@@ -34,6 +35,7 @@ from nlp._textdata import (as_text_frame, frame_text_inputs, label_indices, labe
 __all__ = ["SentimentModel", "load", "compare_cards"]
 
 DEFAULT_NAME = "nlp-sentiment-minilm-v3"
+DEFAULT_LANGUAGE = "en"  # the shipped default was trained on English sentences only (SST-2, English reviews, tweets)
 QUICK_ENV = "VERTICALS_SENTIMENT_QUICK"  # "1": build (and cache) the quick variant instead of loading the shipped default
 LIBRARIES = ("transformers", "tokenizers", "sentence-transformers")
 KINDS = ("embedding", "classifier")
@@ -151,13 +153,15 @@ class SentimentModel(TaskModel):
 
         folder, quick = cls.default_cache()
         if not quick and (SHIPPED / "card.json").is_file():
-            return cls.load_folder(SHIPPED, device)
+            model = cls.load_folder(SHIPPED, device)
+        else:
+            def build(target: Path) -> None:
+                report(0.0, "building the sentiment default" + (" (quick build)" if quick else ""))
+                build_default(cls, target, self_training=not quick)
 
-        def build(target: Path) -> None:
-            report(0.0, "building the sentiment default" + (" (quick build)" if quick else ""))
-            build_default(cls, target, self_training=not quick)
-
-        return cached_default(folder, build, lambda target: cls.load_folder(target, device))
+            model = cached_default(folder, build, lambda target: cls.load_folder(target, device))
+        model.info.setdefault("language", DEFAULT_LANGUAGE)  # its card (and a copy save() writes) says so
+        return model
 
     @classmethod
     def rebuild_default(cls, out: str | Path | None = None, quick: bool = False,
@@ -325,9 +329,11 @@ class SentimentModel(TaskModel):
 
     # -- inference ------------------------------------------------------------------------------------------
     def _prepare(self, texts: list[str]) -> list[str]:
-        """Texts as the network reads them, in training and prediction alike: emoji named in words when its tokenizer
-        has no tokens for them (MiniLM would read each as [UNK]), then Penn-Treebank spaces undone."""
-        texts = [describe_emoji(t) for t in texts] if self._names_emoji() else list(texts)
+        """Texts as the network reads them, in training, evaluation and prediction alike: HTML markup removed (tags,
+        entities; `strip_markup`), emoji named in words when its tokenizer has no tokens for them (MiniLM would read
+        each as [UNK]), then Penn-Treebank spaces undone."""
+        texts = [strip_markup(t) for t in texts]
+        texts = [describe_emoji(t) for t in texts] if self._names_emoji() else texts
         return [detokenize_ptb(t) for t in texts] if self.detokenize else texts
 
     def _names_emoji(self) -> bool:
@@ -390,15 +396,30 @@ class SentimentModel(TaskModel):
         records = []
         for text, row, (unread, length) in zip(texts, probabilities, zip(*self._reading(texts))):
             best = int(row.argmax())
-            warnings = [NO_WORDS] if unread else []
+            plain = strip_markup(text)  # what the network read (`_prepare`)
+            warnings = self._reading_warnings(text, plain, unread)
             if length > self.max_length:  # the network scored only the first max_length tokens
-                words = text.split()
+                words = plain.split()
                 if (read := self._words_read(words)) < len(words):
                     warnings.append(f"{self._cut_note(read, len(words))}; the rest was not scored")
             records.append({"label": self.labels_[best], "score": round(float(row[best]), 6),
                             "scores": {name: round(float(p), 6) for name, p in zip(self.labels_, row)},
                             "warnings": warnings})
         return with_ids(text_ids(inputs), records)
+
+    def language(self) -> str | None:
+        """The language this model was trained on, as its card records it ("en" for the shipped default and for a
+        model fitted on English texts); None when unknown (a hub model, a fit on texts that are not English)."""
+        return self.info.get("language")
+
+    def _language_warning(self, text: str) -> str | None:
+        """`language_warning` for a model trained on English; a model of another (or unknown) language gets none."""
+        return language_warning(text) if self.language() == DEFAULT_LANGUAGE else None
+
+    def _reading_warnings(self, text: str, plain: str, unread: bool) -> list[str]:
+        """predict's and explain's warnings on what the network read of a text (`plain`: the text without markup)."""
+        foreign = None if unread else self._language_warning(plain)
+        return [note for note, said in ((MARKUP_REMOVED, plain != text), (NO_WORDS, unread), (foreign, foreign)) if said]
 
     def _no_words(self, texts: list[str]) -> list[bool]:
         """Whether the network reads no word of each text (see `_reading`)."""
@@ -435,7 +456,8 @@ class SentimentModel(TaskModel):
         import torch
 
         results = []
-        for text in clean_texts(inputs):
+        for original in clean_texts(inputs):
+            text = strip_markup(original)  # the words the network reads are those without markup
             words = text.split()
             read = self._words_read(words)  # the model reads max_length tokens: words after them weigh nothing
             kept = words[:read]
@@ -448,7 +470,7 @@ class SentimentModel(TaskModel):
             weights = list(log_odds[0] - log_odds[1:]) + [0.0] * (len(words) - read)
             record = {"text": text, "label": self.labels_[best], "score": round(float(probabilities[0, best]), 6),
                       "tokens": [{"token": w, "weight": round(float(v), 6)} for w, v in zip(words, weights)],
-                      "warnings": [NO_WORDS] if self._no_words([text])[0] else []}
+                      "warnings": self._reading_warnings(original, text, self._no_words([text])[0])}
             if read < len(words):
                 record["note"] = f"{self._cut_note(read, len(words))}; the words after them carry no weight"
             results.append(record)
@@ -496,6 +518,8 @@ class SentimentModel(TaskModel):
             plots.update(score_plots(truth == 1, probabilities[:, 1], positive=str(self.labels_[1])))
         # the data's own value read as positive (finance.risk's card records it alike)
         recorded = {"positive_label": resolved} if resolved is not None else {}
+        if notes := _reading_notes(frame["text"].to_list(), self):
+            recorded["notes"] = notes
         return metric_card(self.task, self.name, frame.height, metrics, plots=plots, **recorded)
 
     def fit(self, data: Any, config: SentimentConfig | None = None, *, run_dir=None, resume: bool = False,
@@ -533,9 +557,15 @@ class SentimentModel(TaskModel):
             predicted = self.probabilities(validation["text"].to_list()).argmax(1)
             metrics = {"val_accuracy": round(float((predicted == np.asarray(y_val)).mean()), 4),
                        "val_rows": validation.height}
+        texts = frame["text"].to_list()
+        foreign = sum(language_warning(strip_markup(text)) is not None for text in texts)
         self.info = {"training_data_hash": hash_frame(frame), "config": config_to_dict(config),
                      "trained_on": f"{frame.height} user-supplied labelled texts",
-                     "base": self.name, "metrics": metrics}
+                     "base": self.name, "metrics": metrics,
+                     # English when at most a tenth of the texts look otherwise: predict then warns on non-English text
+                     "language": DEFAULT_LANGUAGE if foreign <= 0.1 * len(texts) else None}
+        if notes := _reading_notes(texts, None):
+            self.info["notes"] = notes
         self.name = f"{self.name.split(' -> fine-tuned on ')[0]} -> fine-tuned on {frame.height} labelled texts"
         # the lexicon weights were chosen for the default's head; a head fitted on the user's labels stands alone
         self.lexicon_mix = None
@@ -702,6 +732,19 @@ def detokenize(text):  # undo Penn-Treebank spaces ("is n't ," -> "isn't,"), as 
     text = re.sub(r" ([,.!?;:%)])", r"\\1", text)
     text = re.sub(r"([($]) ", r"\\1", text)
     return re.sub(r"\\s+", " ", text).strip()
+""" + f"""\
+import html
+MARKUP = re.compile({TAG_PATTERN!r}, re.IGNORECASE | re.DOTALL)
+""" + """\
+def strip_markup(text):  # HTML tags and entities removed (repeated until nothing changes), as the product does
+    current = text
+    for _ in range(3):
+        stripped = html.unescape(MARKUP.sub(" ", current))
+        if stripped == current:
+            break
+        current = stripped
+    return text if current == text else re.sub(r"\\s+", " ", current).strip()
+texts = [strip_markup(text) for text in texts]
 texts = [detokenize(text) if card["preprocessing"]["detokenize"] else text for text in texts]
 """
 _USAGE_KIND = {
@@ -790,6 +833,19 @@ def _check_encoder_labels(path: Path, labels: list[str]) -> None:
     if any(name in own and own.index(name) != index for index, name in enumerate(labels)):
         raise card_mismatch(path, f"its labels {labels} differ from those in its encoder/config.json ({own}), which "
                             "order the head's outputs")
+
+
+def _reading_notes(texts: list[str], model: SentimentModel | None) -> list[str]:
+    """What evaluate's card (and a fit's) says of its texts: how many held HTML markup, removed before scoring, and
+    (for a model trained on English) how many look like another language."""
+    notes = []
+    plain = [strip_markup(text) for text in texts]
+    if marked := sum(p != t for p, t in zip(plain, texts)):
+        notes.append(f"{marked} of {len(texts)} texts held HTML markup (tags, entities), removed before reading them")
+    if model is not None and (foreign := sum(model._language_warning(p) is not None for p in plain)):
+        notes.append(f"{foreign} of {len(texts)} texts look like they are not English: the model was trained on "
+                     "English, their scores are guesses")
+    return notes
 
 
 def _blank_as_empty(items):

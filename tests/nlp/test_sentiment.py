@@ -932,7 +932,8 @@ def test_the_cards_usage_opens_the_folder_with_transformers_alone_and_predicts_t
     else:
         model = SentimentModel.from_classifier(*tiny_classifier(initializer_range=0.2), device="cpu", name="tiny")
     saved = model.save(tmp_path / "saved")
-    texts = ["a wonderful and moving film", "it 's a dull boring mess , is n't it ?", "terrible plot"]
+    texts = ["a wonderful and moving film", "it 's a dull boring mess , is n't it ?", "terrible plot",
+             "a lovely<br /><br />story &amp; great acting"]
     plain = run_usage(str(saved), texts=texts)
     ours = model.predict(texts)
     assert [p["label"] for p in plain] == [r["label"] for r in ours]
@@ -952,3 +953,80 @@ def test_predict_warns_when_a_text_is_longer_than_the_model_reads(tmp_path):
     embedding.max_length = 16
     assert "the rest was not scored" in embedding.predict([long])[0]["warnings"][-1]
     assert embedding.predict(["a lovely film"])[0]["warnings"] == []
+
+
+def test_html_markup_is_removed_before_scoring_training_and_explaining_and_said():
+    from nlp._sentiment_text import MARKUP_REMOVED, strip_markup
+
+    model, tokenizer = tiny_classifier(initializer_range=0.2)
+    classifier = SentimentModel.from_classifier(model, tokenizer, device="cpu", name="tiny")
+    marked = ["a wonderful <i>and</i> moving film<br /><br />i loved every minute", "terrible plot &amp; awful acting",
+              "<p>a dull boring mess</p><!-- scraped -->"]
+    plain = ["a wonderful and moving film i loved every minute", "terrible plot & awful acting", "a dull boring mess"]
+    assert [strip_markup(t) for t in marked] == plain and strip_markup(plain[1]) == plain[1]  # twice: no change
+    assert classifier._prepare(marked) == classifier._prepare(plain)  # what fit, evaluate and predict read
+    np.testing.assert_allclose(classifier.probabilities(marked), classifier.probabilities(plain), atol=1e-6)
+    records = classifier.predict(marked + plain + ["i <3 it, <grin> 5 < 6"])
+    assert [r["warnings"] for r in records] == [[MARKUP_REMOVED]] * 3 + [[]] * 4  # "<3", "<grin>": text, not tags
+    explained = classifier.explain(marked[:1])[0]
+    assert [t["token"] for t in explained["tokens"]] == plain[0].split() and explained["warnings"] == [MARKUP_REMOVED]
+    card = classifier.evaluate(pl.DataFrame({"text": marked + plain, "label": [1, 0, 0, 1, 0, 0]}))
+    assert card["notes"] == ["3 of 6 texts held HTML markup (tags, entities), removed before reading them"]
+    fitted = SentimentModel.from_classifier(*tiny_classifier(), device="cpu", name="tiny")
+    fitted.fit(pl.DataFrame({"text": marked * 4, "label": [1, 0, 0] * 4}),
+               SentimentModel.Config(epochs=1, batch_size=4, validation_fraction=0.0, patience=None))
+    assert fitted.info["notes"] == ["12 of 12 texts held HTML markup (tags, entities), removed before reading them"]
+
+
+SPANISH = "La película fue muy buena y los actores son excelentes."
+GERMAN = "Der Film war sehr langweilig und die Schauspieler waren schlecht."
+FRENCH = "Ce film est magnifique, les acteurs sont excellents et j'ai adoré la fin."
+ENGLISH_TEXTS = ["Loved it!", "Terrible.", "Great product, fast shipping, would buy again!",
+                 "I watched Le Fabuleux Destin d'Amélie Poulain last night and loved it",
+                 "Juliette Binoche and Daniel Auteuil shine in Michael Haneke's Caché.",
+                 "@JetBlue thanks for the great flight to San Juan #happy #travel",
+                 "Excellent acting, gorgeous cinematography, weak script, overlong runtime, predictable ending",
+                 "Gérard Depardieu, Catherine Deneuve, François Truffaut: Le Dernier Métro, superb",
+                 "the movie was okay I guess , nothing special but the music was good"]
+
+
+def test_text_that_looks_not_english_is_flagged_for_a_model_trained_on_english_only():
+    from nlp._sentiment_text import language_warning
+
+    foreign = [SPANISH, GERMAN, FRENCH, "No me gustó nada, es una pérdida de tiempo y de dinero.",
+               "Фильм был очень хорошим, мне понравилось.", "この映画はとても良かったです。"]
+    assert all(language_warning(t) for t in foreign)
+    assert not any(language_warning(t) for t in ENGLISH_TEXTS)
+    assert "Cyrillic script" in language_warning(foreign[4]) and "guess" in language_warning(SPANISH)
+    classifier = SentimentModel.from_classifier(*tiny_classifier(), device="cpu", name="tiny")
+    assert classifier.language() is None  # a hub classifier's language is unknown: no warning
+    assert not any(r["warnings"] for r in classifier.predict([SPANISH, GERMAN]))
+    classifier.info["language"] = "en"  # what the shipped default's card says
+    records = classifier.predict([SPANISH, GERMAN, FRENCH] + ENGLISH_TEXTS)
+    assert [bool(r["warnings"]) for r in records] == [True] * 3 + [False] * len(ENGLISH_TEXTS)
+    assert "not English" in records[0]["warnings"][0] and "not English" in classifier.explain(GERMAN)[0]["warnings"][0]
+    card = classifier.evaluate(pl.DataFrame({"text": [SPANISH, "a lovely film"], "label": [1, 1]}))
+    assert card["notes"] == ["1 of 2 texts look like they are not English: the model was trained on English, their "
+                             "scores are guesses"]
+
+
+def test_a_model_fitted_on_another_language_does_not_warn_and_one_fitted_on_english_does(tmp_path):
+    config = SentimentModel.Config(epochs=1, batch_size=4, validation_fraction=0.0, patience=None)
+    spanish = pl.DataFrame({"text": [SPANISH, "La película fue aburrida y los actores son malos, no me gustó nada."] * 4,
+                            "label": [1, 0] * 4})
+    model = SentimentModel.from_classifier(*tiny_classifier(), device="cpu", name="tiny")
+    model.info["language"] = "en"
+    model.fit(spanish, config)
+    assert model.language() is None and model.predict([SPANISH])[0]["warnings"] == []
+    model.fit(sentiment_frame(), config)
+    assert model.language() == "en" and model.predict([SPANISH])[0]["warnings"]
+    assert SentimentModel.load(model.save(tmp_path / "english"), device="cpu").language() == "en"  # the card keeps it
+
+
+@pytest.mark.slow  # loads the packaged MiniLM
+def test_the_shipped_default_is_english_and_warns_on_other_languages_and_on_markup():
+    model = SentimentModel.load(None, device="cpu")
+    assert model.language() == "en"
+    records = model.predict([GERMAN, "Great film.<br /><br />Tom &amp; Jerry&#39;s best.", "Loved it!"])
+    assert "not English" in records[0]["warnings"][0] and "markup" in records[1]["warnings"][0]
+    assert records[2]["warnings"] == []
