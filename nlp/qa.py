@@ -3,8 +3,11 @@ or the embedded offline baseline (MiniLM sentence retrieval + answer-type span r
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import json
+import re
+import string
 import tempfile
 from pathlib import Path
 from typing import Any, ClassVar
@@ -243,14 +246,15 @@ class QAModel(TaskModel):
     task: ClassVar[str] = "nlp.qa"
     data_flags: ClassVar[tuple[str, ...]] = ()  # SQuAD files name their own fields
     input_flags: ClassVar[tuple[str, ...]] = ("id",)
+    data_options: ClassVar[tuple[str, ...]] = ("null_threshold",)  # evaluate's (`--option null_threshold=0.4`)
     libraries: ClassVar[tuple[str, ...]] = LIBRARIES
     Config: ClassVar[type] = QAConfig
     default_batch_size: ClassVar[int] = 16
 
     def __init__(self, kind: str, *, model=None, tokenizer=None, encoder: TextEncoder | None = None, device=None,
                  max_length: int = 384, stride: int = 128, max_query_length: int = 64, max_answer_tokens: int = 30,
-                 allow_no_answer: bool = False, no_answer_margin: float = 0.0, name: str = "qa",
-                 info: dict[str, Any] | None = None):
+                 allow_no_answer: bool = False, no_answer_margin: float = 0.0, null_threshold: float | None = None,
+                 name: str = "qa", info: dict[str, Any] | None = None):
         self.kind = kind
         self.model_ = model
         self.tokenizer_ = tokenizer
@@ -262,6 +266,7 @@ class QAModel(TaskModel):
         self.max_answer_tokens = max_answer_tokens
         self.allow_no_answer = allow_no_answer
         self.no_answer_margin = no_answer_margin
+        self.null_threshold = null_threshold
         self.name = name
         self.info = dict(info or {})
 
@@ -303,7 +308,8 @@ class QAModel(TaskModel):
         return cls("retrieval", encoder=TextEncoder.from_dir(encoder_dir, chosen, max_length=256), device=chosen, name=name,
                    info={"description": "sentence retrieval with a MiniLM encoder + answer-type span rules; no QA-trained "
                                         "weights exist offline, so expect low exact match. Fine-tune (fit) for a real reader.",
-                         "limits": "answers come from one sentence; no no-answer detection; English rules"})
+                         "limits": "answers come from one sentence; abstains only with null_threshold (off by "
+                                   "default: no unanswerable data chose one); English rules"})
 
     @classmethod
     def from_model(cls, model, tokenizer, device: str = "auto", name: str = "extractive", **options: Any) -> "QAModel":
@@ -320,7 +326,8 @@ class QAModel(TaskModel):
         kwargs = dict(name=card.get("name", Path(path).name), info=card, max_length=settings.get("max_length", 384),
                        stride=settings.get("stride", 128), max_query_length=settings.get("max_query_length", 64),
                        max_answer_tokens=settings.get("max_answer_tokens", 30),
-                       allow_no_answer=settings.get("allow_no_answer", False), no_answer_margin=settings.get("no_answer_margin", 0.0))
+                       allow_no_answer=settings.get("allow_no_answer", False), no_answer_margin=settings.get("no_answer_margin", 0.0),
+                       null_threshold=_checked_threshold(settings.get("null_threshold"), f"{path}: card.json's null_threshold"))
         kind = card.get("kind", "extractive")
         needed = ["encoder/config.json"] if kind == "retrieval" else ["config.json"]
         if kind not in ("retrieval", "extractive") or not all((Path(path) / name).is_file() for name in needed):
@@ -390,14 +397,17 @@ class QAModel(TaskModel):
         return _clean_inputs([{"question": q, "context": c} for q, c in zip(batch[question].to_list(), batch[context].to_list())])
 
     # -- inference -----------------------------------------------------------------------------------------------
-    def predict(self, inputs: Any, batch_size: int | None = None) -> list[dict[str, Any]]:
+    def predict(self, inputs: Any, batch_size: int | None = None, null_threshold: float | None = None) -> list[dict[str, Any]]:
         """One record per question, its id first (a dict's "id", else `index` from 1, or the row / id its `Inputs`
-        gives): answer text, character start/end in the context, score (empty answer = no answer).
+        gives): answer text, character start/end in the context, score, and `no_answer`. With `null_threshold` (or the
+        model's own, its card's `preprocessing.null_threshold`; None: off) a best span scoring below it is no answer
+        (SQuAD 2.0): answer "", start and end -1, `no_answer` true, the score the span had. 0 never abstains.
 
         >>> model.predict([{"question": "Where is Paris?", "context": "Paris is in France."}])  # doctest: +SKIP
-        [{'index': 1, 'answer': 'France', 'start': 12, 'end': 18, 'score': 0.91}]
+        [{'index': 1, 'answer': 'France', 'start': 12, 'end': 18, 'score': 0.91, 'no_answer': False}]
         """
-        if (records := error_records(self, inputs, batch_size)) is not None:
+        threshold = _checked_threshold(self.null_threshold if null_threshold is None else null_threshold)
+        if (records := error_records(self, inputs, batch_size, null_threshold=threshold)) is not None:
             return records  # read_inputs' blank questions and contexts: error records in their places
         items = _clean_inputs(inputs)
         if not items:
@@ -408,6 +418,9 @@ class QAModel(TaskModel):
         else:
             self._require_fitted("model_", "tokenizer_")
             records = self._predict_extractive(items, batch_size or self.default_batch_size)
+        if threshold is not None:
+            records = [{**record, "answer": "", "start": -1, "end": -1, "no_answer": True}
+                       if not record["no_answer"] and record["score"] < threshold else record for record in records]
         return with_ids(text_ids(inputs), records)
 
     def _predict_retrieval(self, items: list[dict[str, str]], batch_size: int) -> list[dict[str, Any]]:
@@ -426,7 +439,7 @@ class QAModel(TaskModel):
             start, end, span_score = best_span(item["question"], item["context"], *spans[chosen])
             score = float(np.clip(0.5 * span_score + 0.5 * relevance[chosen] / 2, 0, 1))
             records.append({"answer": item["context"][start:end], "start": start, "end": end, "score": round(score, 6),
-                            "sentence": [int(spans[chosen][0]), int(spans[chosen][1])]})
+                            "no_answer": False, "sentence": [int(spans[chosen][0]), int(spans[chosen][1])]})
         return records
 
     def _predict_extractive(self, items: list[dict[str, str]], batch_size: int) -> list[dict[str, Any]]:
@@ -507,34 +520,42 @@ class QAModel(TaskModel):
                     best.update(score=score, start=int(offsets[s][0]), end=int(offsets[e][1]))
 
     # -- evaluation and training -------------------------------------------------------------------------------------
-    def evaluate(self, data: Any) -> dict[str, Any]:
-        """Exact match and F1 (SQuAD rules, torchmetrics; v2: an empty prediction matches a no-answer question)."""
-        from torchmetrics.functional.text import squad
-
+    def evaluate(self, data: Any, null_threshold: float | None = None) -> dict[str, Any]:
+        """Exact match and F1 as the official SQuAD v2.0 script computes them (on v1.1 data the same as v1.1's): the
+        best over a question's answers; a question without answers (`is_impossible`) scores 1 only for an empty
+        prediction. With unanswerable questions in the data, the card also splits them: has_answer_* / no_answer_*
+        (the script's HasAns / NoAns). `null_threshold` as in `predict`."""
         examples = read_squad(data)
-        predictions = self.predict([{"question": e["question"], "context": e["context"]} for e in examples])
-        exact, f1 = [], []
-        for example, prediction in zip(examples, predictions):
-            if not example["answers"]:  # SQuAD v2 unanswerable: right only when we abstain
-                hit = 100.0 * (prediction["answer"] == "")
-                exact.append(hit)
-                f1.append(hit)
-                continue
-            scores = squad([{"prediction_text": prediction["answer"], "id": example["id"]}],
-                           [{"answers": {"text": example["answers"], "answer_start": example["answer_starts"]}, "id": example["id"]}])
-            exact.append(float(scores["exact_match"]))
-            f1.append(float(scores["f1"]))
-        exact_array, f1_array = np.array(exact), np.array(f1)
-        metrics = {"exact_match": metric_with_ci(lambda a: float(np.mean(a)), exact_array),
-                   "f1": metric_with_ci(lambda a: float(np.mean(a)), f1_array)}
+        predictions = self.predict([{"question": e["question"], "context": e["context"]} for e in examples],
+                                   null_threshold=null_threshold)
+        exact, f1 = np.zeros(len(examples)), np.zeros(len(examples))
+        for i, (example, prediction) in enumerate(zip(examples, predictions)):
+            exact[i], f1[i] = squad_scores(example["answers"], prediction["answer"])
+        answerable = np.array([any(_normalize_answer(a) for a in e["answers"]) for e in examples])
+
+        def mean(a):
+            return float(np.mean(a))
+
+        metrics = {"exact_match": metric_with_ci(mean, exact), "f1": metric_with_ci(mean, f1)}
+        extra: dict[str, Any] = {}
+        if not answerable.all():  # SQuAD 2.0 data: the script's HasAns / NoAns split
+            for name, subset in (("has_answer", answerable), ("no_answer", ~answerable)):
+                if subset.any():
+                    metrics[f"{name}_exact_match"] = metric_with_ci(mean, exact[subset])
+                    metrics[f"{name}_f1"] = metric_with_ci(mean, f1[subset])
+            extra["questions"] = {"has_answer": int(answerable.sum()), "no_answer": int((~answerable).sum())}
+        threshold = self.null_threshold if null_threshold is None else null_threshold
+        extra["abstained"] = sum(bool(p.get("no_answer")) for p in predictions)
+        if threshold is not None:
+            extra["null_threshold"] = threshold
         names = [str(e.get("id") or i) for i, e in enumerate(examples)]
-        plots = {"F1 per question": bars_plot(names, f1_array, "F1 (SQuAD rules, %)", worst_first=False,
+        plots = {"F1 per question": bars_plot(names, f1, "F1 (SQuAD rules, %)", worst_first=False,
                                               note="lowest first")}
         worst = [{"id": names[i], "question": examples[i]["question"], "answers": examples[i]["answers"][:3],
-                  "prediction": predictions[i]["answer"], "f1": round(float(f1_array[i]), 2)}
-                 for i in np.argsort(f1_array, kind="stable")[:10]]
+                  "prediction": predictions[i]["answer"], "f1": round(float(f1[i]), 2)}
+                 for i in np.argsort(f1, kind="stable")[:10]]
         return metric_card(self.task, self.name, len(examples), metrics, scale="percent", plots=plots,
-                           worst_questions=worst)
+                           worst_questions=worst, **extra)
 
     def fit(self, data: Any, config: QAConfig | None = None, *, run_dir=None, resume: bool = False, callbacks=(),
             validation_data: Any = None) -> "QAModel":
@@ -612,7 +633,8 @@ class QAModel(TaskModel):
         return {**self.card, "preprocessing": {"max_length": self.max_length, "stride": self.stride,
                                                "max_query_length": self.max_query_length,
                                                "max_answer_tokens": self.max_answer_tokens,
-                                               "allow_no_answer": self.allow_no_answer, "no_answer_margin": self.no_answer_margin},
+                                               "allow_no_answer": self.allow_no_answer, "no_answer_margin": self.no_answer_margin,
+                                               "null_threshold": self.null_threshold},
                 "usage": USAGE_RETRIEVAL if self.kind == "retrieval" else USAGE_EXTRACTIVE}
 
     def write_weights(self, folder: Path) -> None:
@@ -623,6 +645,52 @@ class QAModel(TaskModel):
         else:
             self.model_.save_pretrained(folder, safe_serialization=True)
             self.tokenizer_.save_pretrained(folder)
+
+
+def _checked_threshold(value: Any, what: str = "null_threshold") -> float | None:
+    """A no-answer threshold: None (off) or a number from 0 to 1 (records' scores lie there); else `InputError`."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise InputError(f"{what} must be a number from 0 to 1 (a best span scoring below it is no answer; 0: never "
+                         f"abstain), got {value!r}")
+    return float(value)
+
+
+def _normalize_answer(text: str) -> str:
+    """SQuAD's answer normalisation (the official v1.1/v2.0 scripts): lower case, no punctuation, no articles, single
+    spaces.
+
+    >>> _normalize_answer("The  Eiffel-Tower!")
+    'eiffeltower'
+    """
+    text = "".join(ch for ch in text.lower() if ch not in set(string.punctuation))
+    return " ".join(re.sub(r"\b(a|an|the)\b", " ", text, flags=re.UNICODE).split())
+
+
+def squad_scores(answers: list[str], prediction: str) -> tuple[float, float]:
+    """(exact match, F1) in percent of one prediction, as the official SQuAD v2.0 script scores it: the best over the
+    answers that normalise to something; a question with none is answered only by an empty prediction (1 if both
+    are empty). On answerable questions this is the v1.1 script's score.
+
+    >>> squad_scores(["Denver Broncos"], "the Broncos"), squad_scores([], ""), squad_scores([], "Broncos")
+    ((0.0, 66.66666666666666), (100.0, 100.0), (0.0, 0.0))
+    """
+    golds = [a for a in answers if _normalize_answer(a)] or [""]
+    predicted = _normalize_answer(prediction).split()
+
+    def f1(gold: str) -> float:
+        tokens = _normalize_answer(gold).split()
+        if not tokens or not predicted:
+            return float(tokens == predicted)
+        same = sum((collections.Counter(tokens) & collections.Counter(predicted)).values())
+        if same == 0:
+            return 0.0
+        precision, recall = same / len(predicted), same / len(tokens)
+        return 2 * precision * recall / (precision + recall)
+
+    exact = max(float(_normalize_answer(gold) == _normalize_answer(prediction)) for gold in golds)
+    return 100.0 * exact, 100.0 * max(f1(gold) for gold in golds)
 
 
 # how to open a saved folder without this product (the card's `usage`)

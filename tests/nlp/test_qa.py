@@ -259,3 +259,50 @@ def test_a_numpy_id_is_given_back_as_a_python_value_json_can_write(extractive):
                                   {"id": np.str_("q7"), "question": "Where is Paris?", "context": context}])
     assert [type(r["id"]) for r in records] == [int, str] and records[0]["id"] == 3
     json.dumps(records)  # was "Object of type int64 is not JSON serializable"
+
+
+def test_squad_scores_are_the_official_v2_script_s():
+    from nlp.qa import squad_scores
+
+    # the official evaluate-v2.0.py: normalised exact match, token F1, best over the answers; no answer: 1 if both empty
+    assert squad_scores(["Denver Broncos", "The Broncos"], "the Broncos!") == (100.0, 100.0)
+    assert squad_scores(["Denver Broncos"], "Broncos") == (0.0, pytest.approx(200 / 3))
+    assert squad_scores(["Santa Clara, California"], "Levi's Stadium") == (0.0, 0.0)
+    assert squad_scores([], "") == (100.0, 100.0) and squad_scores([], "Paris") == (0.0, 0.0)
+    assert squad_scores(["the"], "") == (100.0, 100.0)  # an answer that normalises to nothing counts as none (as there)
+
+
+def test_null_threshold_abstains_below_it_and_evaluate_splits_has_and_no_answer(tmp_path):
+    from core.cli import known_option_keys
+
+    model = QAModel.from_encoder(tiny_encoder_dir(tmp_path / "enc"), device="cpu")
+    questions = [{"question": "Where is Paris?", "context": "Paris is the capital of France."},
+                 {"question": "Who won the game?", "context": "Paris is the capital of France."}]
+    kept = model.predict(questions)
+    assert [r["no_answer"] for r in kept] == [False, False] and all(r["answer"] for r in kept)
+    assert model.predict(questions, null_threshold=0) == kept
+    abstained = model.predict(questions, null_threshold=1)
+    assert [(r["answer"], r["start"], r["end"], r["no_answer"]) for r in abstained] == [("", -1, -1, True)] * 2
+    assert [r["score"] for r in abstained] == [r["score"] for r in kept]  # the score the rejected span had
+    middle = sorted(r["score"] for r in kept)
+    if middle[0] < middle[1]:
+        split = model.predict(questions, null_threshold=(middle[0] + middle[1]) / 2)
+        assert sorted(r["no_answer"] for r in split) == [False, True]
+    with pytest.raises(InputError, match="null_threshold must be a number from 0 to 1"):
+        model.predict(questions, null_threshold=1.5)
+
+    always = model.evaluate(squad_dict(version_2=True), null_threshold=1)  # two answerable questions, one not
+    metrics = always["metrics"]
+    assert metrics["no_answer_exact_match"]["value"] == metrics["no_answer_f1"]["value"] == 100.0
+    assert metrics["has_answer_exact_match"]["value"] == metrics["has_answer_f1"]["value"] == 0.0
+    assert metrics["f1"]["value"] == pytest.approx(100 / 3) and always["questions"] == {"has_answer": 2, "no_answer": 1}
+    assert always["abstained"] == 3 and always["null_threshold"] == 1
+    never = model.evaluate(squad_dict(version_2=True))
+    assert never["metrics"]["no_answer_f1"]["value"] == 0.0 and never["abstained"] == 0
+    assert "has_answer_f1" not in model.evaluate(squad_dict())["metrics"]  # v1.1 data: nothing to split
+
+    model.null_threshold = 1  # the model's own threshold travels in its card
+    loaded = QAModel.load(model.save(tmp_path / "saved"), device="cpu")
+    assert loaded.null_threshold == 1 and all(r["no_answer"] for r in loaded.predict(questions))
+    assert loaded.predict(questions, null_threshold=0) == kept  # 0 turns it off for one call
+    assert "null_threshold" in known_option_keys(QAModel, "predict") and "null_threshold" in known_option_keys(QAModel, "evaluate")
