@@ -223,6 +223,103 @@ def _scorecard_frame(arrays: dict[str, np.ndarray], schema: list[dict[str, Any]]
     return pd.DataFrame(data)
 
 
+SCORECARD_TRENDS = ("auto", "auto_heuristic", "auto_asc_desc", "ascending", "descending", "concave", "convex", "peak",
+                    "valley", "peak_heuristic", "valley_heuristic", "none")  # optbinning's monotonic_trend values
+IV_VARIABLES = 30  # variables the card's information-value table lists (highest IV first); the rest by name and IV only
+IV_BINS = 25  # bins listed per variable (the rest summed in one "... more bins" row)
+IV_CATEGORIES = 8  # categories named per categorical bin (a group of 300 rare codes lists 8, then how many more)
+
+
+def scorecard_binning_params(schema: list[dict[str, Any]], config: Any) -> dict[str, dict[str, Any]]:
+    """optbinning `OptimalBinning` settings per variable: the WoE trend of numeric bins (`scorecard_trend`, a user's
+    `monotone` entry overriding it for its feature), the fewest defaults and non-defaults a bin may hold
+    (`scorecard_min_bin_events`) and the share below which categories are grouped into one "others" bin
+    (`scorecard_cat_cutoff`); settings left at optbinning's defaults are not passed.
+
+    >>> from types import SimpleNamespace as C
+    >>> schema = [{"name": "age", "kind": "numeric"}, {"name": "debt", "kind": "numeric"}, {"name": "job", "kind": "x"}]
+    >>> params = scorecard_binning_params(schema, C(monotone=("age:-1",), scorecard_trend="auto_asc_desc",
+    ...                                             scorecard_min_bin_events=5, scorecard_cat_cutoff=0.01))
+    >>> params["age"]["monotonic_trend"], params["debt"]["monotonic_trend"], params["job"]
+    ('descending', 'auto_asc_desc', {'min_bin_n_event': 5, 'min_bin_n_nonevent': 5, 'cat_cutoff': 0.01})
+    """
+    trend = str(getattr(config, "scorecard_trend", "auto"))
+    if trend not in SCORECARD_TRENDS:
+        raise InputError(f"scorecard_trend must be one of {', '.join(SCORECARD_TRENDS)}, got {trend!r}")
+    events = int(getattr(config, "scorecard_min_bin_events", 0) or 0)
+    cutoff = float(getattr(config, "scorecard_cat_cutoff", 0.0) or 0.0)
+    if events < 0:
+        raise InputError(f"scorecard_min_bin_events must be 0 (no minimum) or more, got {events}")
+    if not 0.0 <= cutoff < 1.0:
+        raise InputError(f"scorecard_cat_cutoff must be a share in [0, 1) (0: no rare-category group), got {cutoff}")
+    monotone = _monotone_map(config.monotone)
+    params: dict[str, dict[str, Any]] = {}
+    for feature in schema:
+        entry: dict[str, Any] = {}
+        if events:
+            entry.update(min_bin_n_event=events, min_bin_n_nonevent=events)
+        if feature["kind"] == "numeric":
+            sign = monotone.get(feature["name"])
+            chosen = trend if sign is None else ("ascending" if sign > 0 else "descending")
+            if chosen != "auto":  # optbinning's own default
+                entry["monotonic_trend"] = chosen
+        elif cutoff > 0:
+            entry["cat_cutoff"] = cutoff
+        if entry:
+            params[feature["name"]] = entry
+    return params
+
+
+def _iv_number(value: Any, digits: int = 4) -> float | None:
+    value = float(value)
+    return round(value, digits) if np.isfinite(value) else None
+
+
+def _iv_bin_label(label: Any) -> str:
+    """A bin's label as text: an interval as optbinning prints it, a category group as its first categories."""
+    if isinstance(label, (list, tuple, np.ndarray)):
+        values = [str(v) for v in label]
+        return "[" + ", ".join(values[:IV_CATEGORIES]) + (f", ... {len(values) - IV_CATEGORIES} more" if
+                                                          len(values) > IV_CATEGORIES else "") + "]"
+    return str(label)
+
+
+def information_values(process, schema: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each binned variable's information value, Gini and bin table (bin, count, defaults, event rate, WoE, IV), from
+    optbinning's `binning_table.build()`, highest IV first: JSON-safe and small (IV_VARIABLES tables of IV_BINS bins).
+
+    Selected says whether the scorecard keeps the variable (optbinning drops variables its selection criteria reject).
+    """
+    import warnings
+
+    selected = set(process.get_support(names=True))
+    rows = []
+    for feature in schema:
+        name = feature["name"]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            table = process.get_binned_variable(name).binning_table
+            frame = table.build(show_digits=4)
+        bins = []
+        for record in frame.iloc[:-1].itertuples(index=False):  # the last row is optbinning's totals
+            values = dict(zip(frame.columns, record))
+            bins.append({"bin": _iv_bin_label(values["Bin"]), "count": int(values["Count"]),
+                         "defaults": int(values["Event"]), "event_rate": _iv_number(values["Event rate"]),
+                         "woe": _iv_number(values["WoE"]), "iv": _iv_number(values["IV"], 5)})
+        bins = [b for b in bins if b["count"] or b["bin"] not in ("Special", "Missing")]  # empty: no such values
+        if len(bins) > IV_BINS:
+            rest = bins[IV_BINS - 1:]
+            bins = bins[:IV_BINS - 1] + [{"bin": f"... {len(rest)} more bins", "count": sum(b["count"] for b in rest),
+                                          "defaults": sum(b["defaults"] for b in rest), "event_rate": None, "woe": None,
+                                          "iv": _iv_number(sum(b["iv"] or 0.0 for b in rest), 5)}]
+        rows.append({"variable": name, "description": feature.get("description", name), "iv": _iv_number(table.iv),
+                     "gini": _iv_number(table.gini), "selected": name in selected, "bins": bins})
+    rows.sort(key=lambda r: -(r["iv"] or 0.0))
+    for row in rows[IV_VARIABLES:]:
+        row.pop("bins")
+    return rows
+
+
 def fit_scorecard(arrays: dict[str, np.ndarray], y: np.ndarray, schema: list[dict[str, Any]], config: Any,
                   return_optbinning: bool = False):
     """Fit optbinning's BinningProcess + Scorecard (WoE logistic regression) and export it to JSON tables."""
@@ -234,11 +331,8 @@ def fit_scorecard(arrays: dict[str, np.ndarray], y: np.ndarray, schema: list[dic
     schema = [f for f in schema if "derived" not in f]  # original columns only: binning already shapes each one
     names = [f["name"] for f in schema]
     categorical = [f["name"] for f in schema if f["kind"] == "categorical"]
-    monotone = _monotone_map(config.monotone)
-    fit_params = {name: {"monotonic_trend": "ascending" if sign > 0 else "descending"}
-                  for name, sign in monotone.items() if name in names and name not in categorical}
     process = BinningProcess(names, categorical_variables=categorical or None, max_n_prebins=20, min_prebin_size=0.05,
-                             binning_fit_params=fit_params or None, n_jobs=1)
+                             binning_fit_params=scorecard_binning_params(schema, config) or None, n_jobs=1)
     estimator = LogisticRegression(C=config.scorecard_c, max_iter=2000,
                                    class_weight="balanced" if config.class_weight == "balanced" else None)
     scorecard = Scorecard(binning_process=process, estimator=estimator, scaling_method="pdo_odds",
@@ -257,7 +351,8 @@ def fit_scorecard(arrays: dict[str, np.ndarray], y: np.ndarray, schema: list[dic
         positives = max(float(y.mean()), 1e-9)
         intercept += float(np.log(positives / (1 - positives)))
     summary = [{"variable": str(r.Variable), "bin": str(r.Bin), "points": float(r.Points)} for r in points.itertuples()]
-    family = ScorecardFamily({"intercept": intercept, "variables": tables, "optbinning_points": summary})
+    family = ScorecardFamily({"intercept": intercept, "variables": tables, "optbinning_points": summary,
+                              "information_value": information_values(scorecard.binning_process_, schema)})
     return (family, scorecard) if return_optbinning else family
 
 
@@ -279,7 +374,7 @@ def _export_tables(scorecard, schema: list[dict[str, Any]]) -> list[dict[str, An
             tables.append({"name": name, "kind": "numeric", "coefficient": float(coefficient), "splits": splits.tolist(),
                            "woe": [float(w) for w in woe[:-1]], "missing_woe": float(woe[-1])})
         else:
-            groups = [[str(c) for c in group] for group in binned.splits]
+            groups = [[str(c) for c in group] for group in binned.splits]  # with cat_cutoff: rare ones the last group
             probes = np.asarray([g[0] for g in groups] + ["\x00unseen\x00", np.nan], dtype=object)
             woe = binned.transform(probes, metric="woe", metric_missing="empirical")
             tables.append({"name": name, "kind": "categorical", "coefficient": float(coefficient), "groups": groups,

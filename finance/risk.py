@@ -31,7 +31,7 @@ from finance._risk_data import (RiskData, as_polars, build_schema, encode_target
 from finance._risk_models import (FOREST_MAX_ROWS, FOREST_TREES, GBM_SPACE, LOGISTIC_CS, BlendFamily, Calibrator,
                                   ForestFamily, GBMFamily, LogisticFamily, ScorecardFamily, fit_calibrator, fit_forest,
                                   fit_gbm, fit_logistic, fit_scorecard, forest_leaves, forest_path, gbm_matrix, gbm_trials,
-                                  lightgbm_feature_names, logistic_path)
+                                  lightgbm_feature_names, logistic_path, scorecard_binning_params)
 
 __all__ = ["RiskScorer", "RiskData", "load", "risk_metrics", "score_from_pd", "pd_from_score", "score_waterfall"]
 
@@ -358,6 +358,9 @@ class RiskScorer(TaskModel):
         early_stopping_rounds: int = 50
         validation_fraction: float = 0.2
         scorecard_c: float = 1.0  # inverse L2 strength of the scorecard's logistic regression
+        scorecard_trend: str = "auto_asc_desc"  # WoE trend of numeric scorecard bins (optbinning's monotonic_trend)
+        scorecard_min_bin_events: int = 5  # fewest defaults and non-defaults per scorecard bin; 0: no minimum
+        scorecard_cat_cutoff: float = 0.01  # categories below this share grouped into one "others" bin; 0: none
         logistic_c: float = 0.0  # inverse L2 strength of the logistic family; 0: chosen by CV from LOGISTIC_CS
         pdo: float = 20.0  # points to double the odds
         base_score: float = 600.0
@@ -572,6 +575,7 @@ class RiskScorer(TaskModel):
             raise InputError("a time-based split needs a time column: pass --time COLUMN or set time_column")
         drop = tuple(config.drop) + tuple(data.id_columns) + ((time_column,) if time_column else ())
         schema, dropped = build_schema(frame, target, drop, summaries=config.sequence_summaries, y=y, keep=tuple(config.keep))
+        scorecard_binning_params(schema, config)  # a bad scorecard_* setting fails here, before any fit
         order = self._time_order(frame[time_column]) if split == "time" else None
         families = self._families(config, len(y))
         candidates = [c for c in CANDIDATES if c in (*families, "blend")] if config.family == "auto" else [config.family]
@@ -820,6 +824,8 @@ class RiskScorer(TaskModel):
         scorecard = self.family_ if isinstance(self.family_, ScorecardFamily) else getattr(self.family_, "scorecard", None)
         if scorecard is not None:  # the waterfall's baseline: each characteristic at its training average
             card["scorecard_average_terms"] = scorecard.terms(prepared.arrays).mean(axis=0).tolist()
+            if scorecard.tables.get("information_value"):  # per variable: IV, Gini and its bin table, highest IV first
+                card["information_value"] = scorecard.tables["information_value"]
         return card
 
     @staticmethod
