@@ -55,6 +55,7 @@ def test_squad_v2_no_answer_and_scoring(extractive):
 
 def test_retrieval_baseline_rules_and_fit_converts(tmp_path):
     model = QAModel.from_encoder(tiny_encoder_dir(tmp_path / "enc"), device="cpu")
+    model.null_threshold = None  # the span rules themselves: a random tiny encoder's scores say nothing of answerability
     context = "Paris is the capital of France. The Super Bowl was played in 2016 in Santa Clara."
     record = model.predict([{"question": "In what year was the Super Bowl played?", "context": context}])[0]
     assert record["answer"] == "2016"
@@ -275,7 +276,11 @@ def test_squad_scores_are_the_official_v2_script_s():
 def test_null_threshold_abstains_below_it_and_evaluate_splits_has_and_no_answer(tmp_path):
     from core.cli import known_option_keys
 
+    from nlp.qa import RETRIEVAL_NULL_THRESHOLD
+
     model = QAModel.from_encoder(tiny_encoder_dir(tmp_path / "enc"), device="cpu")
+    assert model.null_threshold == RETRIEVAL_NULL_THRESHOLD  # the baseline abstains by default
+    model.null_threshold = None
     questions = [{"question": "Where is Paris?", "context": "Paris is the capital of France."},
                  {"question": "Who won the game?", "context": "Paris is the capital of France."}]
     kept = model.predict(questions)
@@ -306,3 +311,80 @@ def test_null_threshold_abstains_below_it_and_evaluate_splits_has_and_no_answer(
     assert loaded.null_threshold == 1 and all(r["no_answer"] for r in loaded.predict(questions))
     assert loaded.predict(questions, null_threshold=0) == kept  # 0 turns it off for one call
     assert "null_threshold" in known_option_keys(QAModel, "predict") and "null_threshold" in known_option_keys(QAModel, "evaluate")
+    model.null_threshold = None  # saved as null: stays off when loaded
+    assert QAModel.load(model.save(tmp_path / "off"), device="cpu").null_threshold is None
+    card = json.loads((tmp_path / "off" / "card.json").read_text())
+    assert card["preprocessing"]["null_threshold"] is None
+
+
+# The choice set RETRIEVAL_NULL_THRESHOLD was chosen on: paragraphs written for it, on topics outside the XQuAD subset
+# that measures the model; SQuAD 2.0 form (answers [] = unanswerable).
+CHOICE_PARAGRAPHS = [
+    ("Honey bees live in colonies of up to 60,000 workers. A single queen lays all the eggs, up to 2,000 a day in "
+     "summer. Workers collect nectar from flowers and turn it into honey, which the colony eats during the winter.",
+     [("How many workers can a honey bee colony hold?", "up to 60,000"), ("Who lays the eggs in a colony?", "A single queen"),
+      ("What do workers turn nectar into?", "honey")],
+     ["What colour are the queen's wings?"]),
+    ("The Amazon River flows through Peru, Colombia and Brazil before it reaches the Atlantic Ocean. It carries more "
+     "water than any other river, about a fifth of all the fresh water that rivers pour into the oceans.",
+     [("Which ocean does the Amazon reach?", "the Atlantic Ocean"),
+      ("Which countries does the Amazon flow through?", "Peru, Colombia and Brazil"),
+      ("How much of the rivers' fresh water does the Amazon carry?", "about a fifth")],
+     ["Who was the first European to sail up the Amazon?"]),
+    ("Chess is played on a board of 64 squares. Each player starts with sixteen pieces, and the game ends when a king "
+     "is checkmated. The first official world champion was Wilhelm Steinitz, who won the title in 1886.",
+     [("How many squares does a chess board have?", "64"),
+      ("Who was the first official world chess champion?", "Wilhelm Steinitz"), ("When did Steinitz win the title?", "1886")],
+     ["Who was the world champion in 1950?"]),
+    ("Coffee plants grow best in the tropics, between the Tropic of Cancer and the Tropic of Capricorn. Brazil has "
+     "been the largest producer for more than 150 years. The two main species are arabica and robusta.",
+     [("Which country is the largest coffee producer?", "Brazil"),
+      ("What are the two main species of coffee?", "arabica and robusta"), ("Where do coffee plants grow best?", "in the tropics")],
+     ["How much caffeine is in a cup of arabica?"]),
+    ("Mount Vesuvius erupted in the year 79, burying the Roman towns of Pompeii and Herculaneum under ash. The volcano "
+     "last erupted in 1944, during the Second World War, and about three million people live near it today.",
+     [("When did Vesuvius bury Pompeii?", "79"), ("Which towns were buried under ash?", "Pompeii and Herculaneum"),
+      ("When did Vesuvius last erupt?", "1944")],
+     ["How tall is Mount Vesuvius?"]),
+    ("The violin has four strings tuned in fifths. Antonio Stradivari made about 1,100 instruments in his workshop in "
+     "Cremona, and around 650 of them survive. A violin's bow is usually strung with horsehair.",
+     [("How many strings does a violin have?", "four"), ("Where was Stradivari's workshop?", "Cremona"),
+      ("What is a violin's bow strung with?", "horsehair")],
+     ["Who taught Stradivari to make violins?"]),
+]
+
+
+def choice_set() -> list[dict]:
+    """36 questions: 18 answerable, 6 unanswerable about their own paragraph, 12 asked of the next paragraph."""
+    examples = []
+    for p, (context, answerable, unanswerable) in enumerate(CHOICE_PARAGRAPHS):
+        other = CHOICE_PARAGRAPHS[(p + 1) % len(CHOICE_PARAGRAPHS)][0]
+        examples += [{"id": f"p{p}a{q}", "question": question, "context": context, "answers": [answer]}
+                     for q, (question, answer) in enumerate(answerable)]
+        examples += [{"id": f"p{p}u{q}", "question": question, "context": context, "answers": []}
+                     for q, question in enumerate(unanswerable)]
+        examples += [{"id": f"p{p}o{q}", "question": question, "context": other, "answers": []}
+                     for q, (question, _) in enumerate(answerable[:2])]
+    return examples
+
+
+def test_the_choice_set_is_well_formed():
+    examples = read_squad(choice_set())
+    assert len(examples) == 36 and sum(bool(e["answers"]) for e in examples) == 18
+    assert all(e["answers"][0] in e["context"] for e in examples if e["answers"])
+
+
+@pytest.mark.slow  # the packaged MiniLM: about a minute on 2 busy cores
+def test_the_retrieval_default_s_null_threshold_is_the_best_on_its_choice_set():
+    from nlp.qa import RETRIEVAL_NULL_THRESHOLD, squad_scores
+
+    model = QAModel.load(None, device="cpu")
+    assert model.null_threshold == RETRIEVAL_NULL_THRESHOLD
+    examples = choice_set()
+    spans = model.predict([{"question": e["question"], "context": e["context"]} for e in examples], null_threshold=0)
+    grid = [round(0.05 * i, 2) for i in range(20)]
+    f1 = [np.mean([squad_scores(e["answers"], "" if p["score"] < t else p["answer"])[1] for e, p in zip(examples, spans)])
+          for t in grid]
+    assert grid[int(np.argmax(f1))] == RETRIEVAL_NULL_THRESHOLD  # argmax: the lowest of equal bests
+    card = model.evaluate(choice_set())
+    assert card["metrics"]["f1"]["value"] == pytest.approx(max(f1)) and card["questions"] == {"has_answer": 18, "no_answer": 18}
