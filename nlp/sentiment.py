@@ -381,8 +381,9 @@ class SentimentModel(TaskModel):
 
     def predict(self, inputs: Any, batch_size: int | None = None) -> list[dict[str, Any]]:
         """One record per text, its id first (`index` from 1, or the line / row / id its `Inputs` gives): label, its
-        probability, every class probability, and warnings (a text with no word the model reads, such as "!!!", is
-        scored all the same, and says its score is a guess).
+        probability, every class probability, and warnings: HTML markup removed before scoring; no word the model
+        reads ("!!!": scored all the same, its score a guess); a text that looks not English, from a model whose card
+        says it was trained on English (`language()`); a text longer than the model reads.
 
         >>> model.predict(["A wonderful film."])  # doctest: +SKIP
         [{'index': 1, 'label': 'positive', 'score': 0.97, 'scores': {'negative': 0.03, 'positive': 0.97}, 'warnings': []}]
