@@ -55,7 +55,6 @@ def test_squad_v2_no_answer_and_scoring(extractive):
 
 def test_retrieval_baseline_rules_and_fit_converts(tmp_path):
     model = QAModel.from_encoder(tiny_encoder_dir(tmp_path / "enc"), device="cpu")
-    model.null_threshold = None  # the span rules themselves: a random tiny encoder's scores say nothing of answerability
     context = "Paris is the capital of France. The Super Bowl was played in 2016 in Santa Clara."
     record = model.predict([{"question": "In what year was the Super Bowl played?", "context": context}])[0]
     assert record["answer"] == "2016"
@@ -276,11 +275,8 @@ def test_squad_scores_are_the_official_v2_script_s():
 def test_null_threshold_abstains_below_it_and_evaluate_splits_has_and_no_answer(tmp_path):
     from core.cli import known_option_keys
 
-    from nlp.qa import RETRIEVAL_NULL_THRESHOLD
-
     model = QAModel.from_encoder(tiny_encoder_dir(tmp_path / "enc"), device="cpu")
-    assert model.null_threshold == RETRIEVAL_NULL_THRESHOLD  # the baseline abstains by default
-    model.null_threshold = None
+    assert model.null_threshold is None  # off by default: on answerable-only data abstaining only costs F1
     questions = [{"question": "Where is Paris?", "context": "Paris is the capital of France."},
                  {"question": "Who won the game?", "context": "Paris is the capital of France."}]
     kept = model.predict(questions)
@@ -379,12 +375,11 @@ def test_the_retrieval_default_s_null_threshold_is_the_best_on_its_choice_set():
     from nlp.qa import RETRIEVAL_NULL_THRESHOLD, squad_scores
 
     model = QAModel.load(None, device="cpu")
-    assert model.null_threshold == RETRIEVAL_NULL_THRESHOLD
     examples = choice_set()
     spans = model.predict([{"question": e["question"], "context": e["context"]} for e in examples], null_threshold=0)
     grid = [round(0.05 * i, 2) for i in range(20)]
     f1 = [np.mean([squad_scores(e["answers"], "" if p["score"] < t else p["answer"])[1] for e, p in zip(examples, spans)])
           for t in grid]
     assert grid[int(np.argmax(f1))] == RETRIEVAL_NULL_THRESHOLD  # argmax: the lowest of equal bests
-    card = model.evaluate(choice_set())
+    card = model.evaluate(choice_set(), null_threshold=RETRIEVAL_NULL_THRESHOLD)
     assert card["metrics"]["f1"]["value"] == pytest.approx(max(f1)) and card["questions"] == {"has_answer": 18, "no_answer": 18}
