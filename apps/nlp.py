@@ -232,7 +232,7 @@ def sentiment_section() -> None:
 def qa_section() -> None:
     import polars as pl
 
-    from nlp.qa import QAModel
+    from nlp.qa import RETRIEVAL_NULL_THRESHOLD, QAModel
 
     def about(model) -> None:
         if getattr(model, "kind", "") == "retrieval":
@@ -246,6 +246,11 @@ def qa_section() -> None:
         question = st.text_input("Question", value=SAMPLE_QUESTION, key="nlp-qa-question")
         upload = st.file_uploader("…or many questions: SQuAD JSON, or a table with question and context columns",
                                   key="nlp-qa-upload")
+        abstain = st.checkbox("Say \"no answer\" when the best span scores below a threshold (SQuAD 2.0)",
+                              key="nlp-qa-abstain")
+        threshold = st.slider("No-answer threshold", 0.0, 1.0, RETRIEVAL_NULL_THRESHOLD, 0.05, key="nlp-qa-threshold",
+                              disabled=not abstain, help="0.6 was best for the offline default on a small set of "
+                              "answerable and unanswerable questions; off, the model's own setting applies")
         if st.button("Answer", key="nlp-qa-run"):
             def run():
                 if upload is not None:
@@ -253,7 +258,7 @@ def qa_section() -> None:
                                                                       "SQuAD JSON file or table"))
                 else:
                     items = [{"question": question, "context": context}]
-                return items, model.predict(items)
+                return items, model.predict(items, null_threshold=threshold if abstain else None)
 
             with st.spinner("Answering…"):
                 result = common.run_safely(run)

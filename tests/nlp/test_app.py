@@ -39,6 +39,11 @@ def test_nlp_page_sentiment_and_qa(tiny_defaults):
     next(b for b in app.button if b.key == "nlp-qa-run").click().run()
     assert not app.exception and not app.error
     assert any("Answer" in m.value for m in app.markdown)
+    assert not any("(no answer)" in m.value for m in app.markdown)  # abstention is off unless asked for
+    app.checkbox(key="nlp-qa-abstain").check().run()
+    app.slider(key="nlp-qa-threshold").set_value(1.0).run()
+    next(b for b in app.button if b.key == "nlp-qa-run").click().run()
+    assert not app.exception and any("**Answer:** (no answer)" in m.value for m in app.markdown)
     app.radio(key="nlp-task").set_value("Translation").run()
     assert not app.exception
 
