@@ -103,10 +103,16 @@ def predict_tab(model) -> None:
     series = {"id": frame["id"][0], "values": frame["value"].to_list(), "dates": [str(d) for d in frame["date"].to_list()]}
     if frame["date"].dtype.is_integer():
         series.pop("dates")
-    records = common.run_safely(model.predict, [series])
+    from finance.forecast import CALENDARS
+
+    calendar = st.selectbox("Exchange calendar (business-daily data)", ["auto", "none", *CALENDARS], key="forecast-calendar",
+                            help="auto: the exchange whose holidays the history is missing; none: every weekday")
+    records = common.run_safely(model.predict, [series], calendar=calendar)
     if not records:
         return
     record = records[0]
+    st.caption(f"Data: {record.get('frequency') or 'frequency unknown'}"
+               + (f" · calendar {record['calendar']}" if record.get("calendar") else ""))
     from apps.plots import figure
     from finance.forecast import forecast_plot
 

@@ -24,12 +24,12 @@ from core.protocols import TaskModel
 from core.registry import missing_model_message
 from core.train import MetricsLog, TrainConfig
 from finance._cards import damaged_card, recorded_beside
-from finance._forecast_data import (Series, calendar_holidays, check_calendar, frame_to_series, frequency_from_span,
+from finance._forecast_data import (CALENDARS, Series, calendar_holidays, check_calendar, frame_to_series, frequency_from_span,
                                     frequency_mismatch, future_dates, infer_calendar, infer_frequency, irregularity,
                                     prepare_frame, read_series_frame, series_from_input, series_scale)
 from finance._forecast_models import ALL_CANDIDATES, LightGBMCandidate, NBeatsCandidate, local_forecast
 
-__all__ = ["Forecaster", "ForecastConfig", "load", "default_series", "forecast_plot"]
+__all__ = ["Forecaster", "ForecastConfig", "load", "default_series", "forecast_plot", "CALENDARS"]
 
 DEFAULT_NAME = "finance.forecast"
 _FRAME_ROW = "__verticals_row__"  # predict_frame's row positions (from 0), beside the table while it is scored
