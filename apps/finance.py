@@ -35,6 +35,16 @@ def show_model_card(model) -> None:
                f"{card.get('calibration', {}).get('method')} · target {common.escape_markdown(repr(card.get('target')))}, "
                f"default = {common.escape_markdown(repr(card.get('label_map', {}).get('positive')))} · trained on "
                f"{card.get('training', {}).get('rows', '?')} rows")
+    values = card.get("information_value")
+    if values:
+        import polars as pl
+
+        with st.expander("Information value (the scorecard's bins)"):
+            st.dataframe(pl.DataFrame([{k: v.get(k) for k in ("variable", "description", "iv", "gini", "selected")}
+                                       for v in values]), hide_index=True, width="stretch", key="risk-iv")
+            chosen = st.selectbox("Bins of", [v["variable"] for v in values], key="risk-iv-variable")
+            bins = next(v["bins"] for v in values if v["variable"] == chosen)
+            st.dataframe(pl.DataFrame(bins), hide_index=True, width="stretch", key="risk-iv-bins")
 
 
 def applicant_form(model) -> dict | None:

@@ -31,6 +31,26 @@ def test_risk_page_scores_one_applicant(tiny_default):
     assert "Probability of default" in labels and "Score" in labels
 
 
+def test_risk_page_shows_the_scorecard_information_values(tmp_path, monkeypatch):
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from core.artifacts import cache_dir
+    from finance.risk import DEFAULT_NAME, RiskScorer
+
+    monkeypatch.setenv("VERTICALS_HOME", str(tmp_path / "home"))
+    config = RiskScorer.Config(family="scorecard", cv_folds=2, cv_repeats=1, scorecard_min_bin_events=0)
+    model = RiskScorer().fit(synthetic_applicants(300), config=config)
+    model.save(cache_dir("finance.risk") / DEFAULT_NAME)
+    st.cache_resource.clear()  # not the model an earlier test's page loaded
+    app = AppTest.from_file(APP, default_timeout=120).run()
+    assert not app.exception, app.exception
+    shown = next(e for e in app.expander if e.label.startswith("Information value"))
+    table, bins = (d.value for d in shown.dataframe)
+    assert list(table["variable"]) == [v["variable"] for v in model.card["information_value"]]
+    assert len(bins) == len(model.card["information_value"][0]["bins"])
+
+
 @pytest.mark.parametrize("broken", [False, True])
 def test_forecast_section_dispatches_and_is_guarded(tiny_default, monkeypatch, broken):
     import sys
