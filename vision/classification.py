@@ -31,7 +31,7 @@ from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
 from vision._cards import card_mismatch, check_label_names, check_preprocessing, match_preprocessing
 from vision._images import (ACCEPTED, BATCH_UNIT, decode_images, frame_image_column, frame_items,
-                            identified_images, image_list, is_table, read_image_inputs)
+                            identified_images, image_list, is_table, predict_in_place, read_image_inputs)
 
 __all__ = ["ImageClassifier", "ClassifierConfig", "load", "fashion_mnist_sample"]
 
@@ -396,7 +396,12 @@ class ImageClassifier(TaskModel):
             return []
         if images.errors:  # a table's rows without an image (read_image_inputs): error records in their places
             return list(predict_records(self, images, batch_size, top_k=top_k))
-        probabilities = self.predict_proba(list(images), batch_size)
+        try:
+            probabilities = self.predict_proba(list(images), batch_size)
+        except InputError:
+            if len(images) < 2:
+                raise
+            return predict_in_place(self, images, batch_size, top_k=top_k)  # an error record in the bad image's place
         k = min(top_k, len(self.label_names))
         records = []
         for row in probabilities:

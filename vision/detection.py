@@ -26,7 +26,8 @@ from vision import _lite_detector as lite
 from vision._cards import card_mismatch, check_label_names, head_outputs
 from vision._darknet import INPUT_SIZE, NMS_IOU, DarknetYolo
 from vision._detection_data import (DetectionData, convert_detection_data, detection_report, read_detection_data)
-from vision._images import BATCH_UNIT, decode_images, frame_image_column, identified_images, read_image_inputs
+from vision._images import (BATCH_UNIT, decode_images, frame_image_column, identified_images, predict_in_place,
+                            read_image_inputs)
 
 __all__ = ["Detector", "DetectorConfig", "load"]
 
@@ -439,7 +440,12 @@ class Detector(TaskModel):
             return list(predict_records(self, inputs, batch_size, score_threshold=threshold))
         records = []
         for chunk in iter_batches(inputs, batch_size):
-            images = decode_images(chunk, "RGB")
+            try:
+                images = decode_images(chunk, "RGB")
+            except InputError:
+                if len(inputs) < 2:
+                    raise
+                return predict_in_place(self, inputs, batch_size, score_threshold=threshold)  # an error record in its place
             for image, detections in zip(images, self._detect(images, threshold)):
                 records.append({"width": image.width, "height": image.height, "detections": detections})
         return with_ids(inputs, records)  # the list of images: ids count images, not an array's rows

@@ -469,3 +469,22 @@ def test_the_cards_usage_opens_the_folder_with_timm_alone_and_predicts_the_same(
     assert [p["label"] for p in plain] == [r["label"] for r in ours]
     for row, record in zip(plain, ours):
         assert row["scores"] == pytest.approx({t["label"]: t["score"] for t in record["top_k"]}, abs=1e-5)
+
+
+def test_predict_list_with_a_corrupt_photo_or_text_file_gives_error_records_in_place(tiny, tmp_path):
+    """The Python API failed the whole list on one bad photo (the CLI gave an error record): now one record per input,
+    an `error` record in the bad one's place; a list where every image fails still raises."""
+    model, data, _ = tiny
+    broken, text = tmp_path / "broken.jpg", tmp_path / "notes.txt"
+    broken.write_bytes(truncated_png())
+    text.write_text("not an image")
+    good = data / "cat" / "0.png"
+    records = model.predict([good, broken, png_bytes(32, 32), text], top_k=1)
+    assert len(records) == 4
+    assert records[0]["path"] == str(good) and "label" in records[0] and "error" not in records[0]
+    assert records[1]["path"] == str(broken) and "broken.jpg" in records[1]["error"] and "label" not in records[1]
+    assert records[2]["index"] == 3 and "label" in records[2]
+    assert records[3]["path"] == str(text) and "error" in records[3]
+    assert records[0]["label"] == model.predict([good], top_k=1)[0]["label"]
+    with pytest.raises(InputError, match="broken.jpg"):
+        model.predict([broken, text])

@@ -600,3 +600,20 @@ def test_a_transformers_card_naming_another_architecture_is_refused(tiny_detr_di
         Detector.load(_edit_card(saved, tmp_path / "arch", architecture="yolos"), device="cpu")
     with pytest.raises(UnsafeArtifactError, match=r"its model_args \{'num_queries': 9\} are not read"):
         Detector.load(_edit_card(saved, tmp_path / "args", model_args={"num_queries": 9}), device="cpu")
+
+
+def test_predict_list_with_a_corrupt_photo_gives_an_error_record_in_place(tmp_path):
+    """Detection's Python API failed the whole list on one bad photo; now an `error` record stands in its place."""
+    from tests.vision._fixtures import truncated_png
+    from vision.detection import Detector
+
+    good, broken = tmp_path / "good.png", tmp_path / "broken.jpg"
+    good.write_bytes(png_bytes(80, 80))
+    broken.write_bytes(truncated_png())
+    model = Detector.load("haar")
+    records = model.predict([good, broken, good])
+    assert [("error" in r) for r in records] == [False, True, False]
+    assert records[1]["path"] == str(broken) and "broken.jpg" in records[1]["error"]
+    assert records[0]["width"] == 80 and records[2]["path"] == str(good)
+    with pytest.raises(InputError, match="broken.jpg"):
+        model.predict([broken, broken])
