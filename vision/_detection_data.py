@@ -47,6 +47,25 @@ class DetectionSample:
     # positive (pycocotools' ignore regions)
     crowd_boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), dtype=np.float32))  # (M, 4) xyxy pixels
     crowd_labels: list[str] = field(default_factory=list)
+    split: str | None = None  # "train" / "val" where the data declares its split (data.yaml, COCO files, VOC ImageSets)
+
+
+TRAIN_SPLITS = {"train", "train2017", "training"}
+VAL_SPLITS = {"val", "valid", "validation", "val2017"}
+
+
+def split_name(name: str) -> str | None:
+    """"train" / "val" for a split's folder or file name (train2017, valid, instances_val2017...), else None.
+
+    >>> split_name("instances_val2017"), split_name("train"), split_name("test")
+    ('val', 'train', None)
+    """
+    words = set(name.lower().replace("-", "_").split("_"))
+    if words & TRAIN_SPLITS:
+        return "train"
+    if words & VAL_SPLITS:
+        return "val"
+    return None
 
 
 @dataclass
@@ -140,7 +159,7 @@ def _checked_box(box: list[float], width: int, height: int, where: str) -> tuple
 
 
 def _sample(image: Path, boxes: list, labels: list[str], size: tuple[int, int] | None = None,
-            wheres: list[str] | None = None, crowd: list[bool] | None = None) -> DetectionSample:
+            wheres: list[str] | None = None, crowd: list[bool] | None = None, split: str | None = None) -> DetectionSample:
     width, height = size or _image_size(image)
     wheres = wheres or [image.name] * len(boxes)
     crowd = crowd or [False] * len(boxes)
@@ -151,7 +170,7 @@ def _sample(image: Path, boxes: list, labels: list[str], size: tuple[int, int] |
     crowd_array = np.asarray([checked[i][0] for i in crowds], dtype=np.float32).reshape(-1, 4)
     return DetectionSample(image, int(width), int(height), array, [labels[i] for i in kept],
                            len(boxes) - len(kept) - len(crowds), sum(1 for _, clipped in checked if clipped),
-                           crowd_array, [labels[i] for i in crowds])
+                           crowd_array, [labels[i] for i in crowds], split)
 
 
 # -- format detection ---------------------------------------------------------------------------------
@@ -274,9 +293,20 @@ def _read_coco(path: Path, split: str | None = None, names: str | None = None) -
             candidates = [c for c in candidates if split in c.stem] or candidates
         if not candidates:
             raise InputError(f"{path} holds no COCO .json annotation file")
+        by_split = {kind: [c for c in candidates if split_name(c.stem) == kind] for kind in ("train", "val")}
+        if not split and len(by_split["train"]) == 1 and len(by_split["val"]) == 1:
+            # instances_train.json + instances_val.json: both read, each image keeping its split
+            parts = [_read_coco_file(by_split[kind][0], kind) for kind in ("train", "val")]
+            classes = list(dict.fromkeys(parts[0].class_names + parts[1].class_names))
+            return DetectionData(parts[0].samples + parts[1].samples, classes, "coco", parts[0].root,
+                                 [f"train: {by_split['train'][0].name}, val: {by_split['val'][0].name}"])
         json_path = candidates[0]
     else:
         json_path = path
+    return _read_coco_file(json_path, split_name(json_path.stem))
+
+
+def _read_coco_file(json_path: Path, split: str | None) -> DetectionData:
     coco = read_json(json_path, "COCO annotation file")
     file = json_path.name
     if not isinstance(coco, dict) or not {"images", "annotations", "categories"} <= set(coco):
@@ -323,7 +353,7 @@ def _read_coco(path: Path, split: str | None = None, names: str | None = None) -
                            (image.get("width"), image.get("height")), size, "'width' x 'height'")
         rows = by_image[image["id"]]
         samples.append(_sample(found, [r[0] for r in rows], [r[1] for r in rows], size,
-                               [f"{r[2]} on {image['file_name']}" for r in rows], [r[3] for r in rows]))
+                               [f"{r[2]} on {image['file_name']}" for r in rows], [r[3] for r in rows], split))
     return DetectionData(samples, [categories[k] for k in sorted(categories, key=_id_order)], "coco", base)
 
 
@@ -398,6 +428,7 @@ def _read_yolo(path: Path, split: str | None = None, names: str | None = None) -
         images = [p for p in images if split in p.relative_to(images_root).parts] or images
     if not images:
         raise InputError(f"{root} holds no images under images/")
+    splits = _yolo_splits(root, path if path.is_file() else root / "data.yaml", images_root, images)
     rows: list[tuple[Path, list, list[int], tuple[int, int], list[str]]] = []
     max_id = -1
     for image in images:
@@ -427,8 +458,46 @@ def _read_yolo(path: Path, split: str | None = None, names: str | None = None) -
     elif class_names is None:
         class_names = [str(i) for i in range(max_id + 1)]
         notes.append("no data.yaml: classes are named by their ids; add data.yaml with 'names' (or pass --option names=...)")
-    samples = [_sample(image, boxes, [class_names[i] for i in ids], size, wheres) for image, boxes, ids, size, wheres in rows]
+    samples = [_sample(image, boxes, [class_names[i] for i in ids], size, wheres, split=splits[image])
+               for image, boxes, ids, size, wheres in rows]
     return DetectionData(samples, class_names, "yolo", root, notes)
+
+
+def _yolo_splits(root: Path, yaml_path: Path, images_root: Path, images: list[Path]) -> dict[Path, str | None]:
+    """Each image's split: the folders data.yaml's `train:` / `val:` name (relative to its `path:`, else to the
+    folder), else a split folder in its path (images/train, images/val2017); None when the two name one folder."""
+    import yaml
+
+    folders: dict[str, list[Path]] = {"train": [], "val": []}
+    config = None
+    if yaml_path.is_file():
+        try:
+            config = yaml.safe_load(yaml_path.read_text(encoding="utf-8-sig"))
+        except yaml.YAMLError:
+            config = None  # _yolo_names has reported it
+    if isinstance(config, dict):
+        base = yaml_path.parent
+        if isinstance(config.get("path"), str) and (base / config["path"]).is_dir():
+            base = (base / config["path"])
+        for kind in ("train", "val"):
+            entries = config.get(kind)
+            for entry in entries if isinstance(entries, list) else [entries]:
+                if isinstance(entry, str) and entry.strip() and (base / entry).is_dir():
+                    folders[kind].append((base / entry).resolve())
+    if set(folders["train"]) == set(folders["val"]):  # converted data (train: images, val: images): no split declared
+        folders = {"train": [], "val": []}
+    splits: dict[Path, str | None] = {}
+    for image in images:
+        resolved, found, depth = image.resolve(), None, -1
+        for kind, roots in folders.items():
+            for folder in roots:
+                if folder in resolved.parents and len(folder.parts) > depth:
+                    found, depth = kind, len(folder.parts)
+        if found is None and not any(folders.values()):
+            named = [split_name(part) for part in image.relative_to(images_root).parts[:-1]]
+            found = next((name for name in named if name), None)
+        splits[image] = found
+    return splits
 
 
 def _read_voc(path: Path, split: str | None = None, names: str | None = None) -> DetectionData:
@@ -441,6 +510,13 @@ def _read_voc(path: Path, split: str | None = None, names: str | None = None) ->
         files = [f for f in files if f.stem in wanted]
     if not files:
         raise InputError(f"{root} holds no VOC annotations (Annotations/*.xml)")
+    listed = {}  # ImageSets/Main/train.txt and val.txt: each image's split
+    for kind in ("train", "val"):
+        split_file = root / "ImageSets" / "Main" / f"{kind}.txt"
+        if split_file.is_file():
+            for line in split_file.read_text(encoding="utf-8-sig").splitlines():
+                if line.split():
+                    listed.setdefault(line.split()[0], kind)
     image_dir = root / "JPEGImages" if (root / "JPEGImages").is_dir() else annotation_dir
     samples, classes = [], set()
     for file in files:
@@ -471,7 +547,7 @@ def _read_voc(path: Path, split: str | None = None, names: str | None = None) ->
             labels.append(name)
             wheres.append(f"{file.name} <object> {number} ({name})")
             classes.add(name)
-        samples.append(_sample(image, boxes, labels, size, wheres))
+        samples.append(_sample(image, boxes, labels, size, wheres, split=listed.get(file.stem)))
     class_names = [n.strip() for n in names.split(",")] if names else sorted(classes)
     unknown = classes - set(class_names)
     if unknown:
@@ -504,7 +580,9 @@ def detection_report(data: DetectionData, decode: bool = True) -> dict[str, Any]
     boxes = sum(len(s.labels) for s in data.samples)
     return {"format": data.format, "images": len(data.samples), "boxes": boxes,
             "images_without_boxes": sum(1 for s in data.samples if not s.labels), "classes": counts,
-            "crowd_regions": sum(len(s.crowd_labels) for s in data.samples), "notes": data.notes,
+            "crowd_regions": sum(len(s.crowd_labels) for s in data.samples),
+            "splits": {kind: sum(1 for s in data.samples if s.split == kind) for kind in ("train", "val")}
+            if any(s.split for s in data.samples) else None, "notes": data.notes,
             "convert": "Detector.convert(data, out_dir, to='coco'|'yolo'|'voc') writes the same data in another format"}
 
 

@@ -582,7 +582,7 @@ class Detector(TaskModel):
         classes = list(dict.fromkeys(data.class_names)) + sorted(seen - set(data.class_names))
         images = decode_images([sample.image for sample in data.samples], "RGB")  # every image checked first
         wanted = ["__background__", *classes] if self.backend == "torchvision" else classes
-        train_rows, val_rows = _split_rows(len(data.samples), config.validation_fraction, config.seed)
+        train_rows, val_rows, split = _data_split(data, config.validation_fraction, config.seed)
         anchors = None
         if getattr(self, "fresh_", False) and self.architecture == lite.ARCHITECTURE:
             model_args = {**self.model_args, "image_size": config.image_size}
@@ -677,7 +677,7 @@ class Detector(TaskModel):
         info = {
             "description": f"{self.backend} {self.architecture} fine-tuned on {len(data)} {data.format.upper()} images",
             "trained_on": {"images": len(data), "train": len(train_rows), "val": len(val_rows), "classes": classes,
-                           "format": data.format},
+                           "format": data.format, "split": split},
             "training_data_hash": hash_files(sorted({s.image for s in data.samples})),
             "metrics": {**metrics, "fit_seconds": round(time.perf_counter() - started, 1)},
             "recipe": recipe,
@@ -920,6 +920,20 @@ def _cached_statistic(preds: list[dict], targets: list[dict], key: str):
         value = float(_map([preds[i] for i in chosen], [targets[i] for i in chosen])[key])
         return value if value >= 0 else float("nan")  # torchmetrics reports -1 when undefined
     return statistic
+
+
+def _data_split(data: DetectionData, validation_fraction: float, seed: int) -> tuple[list[int], list[int], str]:
+    """The data's own train/val split when it declares both (data.yaml, COCO train/val files, VOC ImageSets; images
+    of other splits left out), else `_split_rows`; and how the split was made, for the card."""
+    train = [i for i, sample in enumerate(data.samples) if sample.split == "train"]
+    val = [i for i, sample in enumerate(data.samples) if sample.split == "val"]
+    if train and val:
+        left = len(data.samples) - len(train) - len(val)
+        return train, val, ("the data's own train/val split" + (f" ({left} image(s) of neither split left out)" if left else ""))
+    train, val = _split_rows(len(data.samples), validation_fraction, seed)
+    how = ("none: validated on the training images (fewer than 5 images or no validation_fraction)" if train == val
+           else f"random hold-out of {len(val)} image(s) (validation_fraction {validation_fraction:g}, seed {seed})")
+    return train, val, how
 
 
 def _split_rows(n: int, validation_fraction: float, seed: int) -> tuple[list[int], list[int]]:

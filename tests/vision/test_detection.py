@@ -617,3 +617,61 @@ def test_predict_list_with_a_corrupt_photo_gives_an_error_record_in_place(tmp_pa
     assert records[0]["width"] == 80 and records[2]["path"] == str(good)
     with pytest.raises(InputError, match="broken.jpg"):
         model.predict([broken, broken])
+
+
+def _yolo_with_split(root: Path) -> Path:
+    """A YOLO folder with images/train (4 images) and images/val (2) and data.yaml naming them."""
+    for kind, n in (("train", 4), ("val", 2)):
+        (root / "images" / kind).mkdir(parents=True)
+        (root / "labels" / kind).mkdir(parents=True)
+        for i in range(n):
+            (root / "images" / kind / f"{kind}{i}.png").write_bytes(png_bytes(64, 48, seed=i + (10 if kind == "val" else 0)))
+            (root / "labels" / kind / f"{kind}{i}.txt").write_text("0 0.5 0.5 0.4 0.5\n")
+    (root / "data.yaml").write_text("path: .\ntrain: images/train\nval: images/val\nnames: [cell]\n")
+    return root
+
+
+def test_the_datas_own_train_val_split_is_read_and_used_for_validation(tmp_path):
+    """Detection pooled a YOLO / COCO / VOC dataset's train and val images and validated on a random pick: now each
+    sample keeps its split, fit trains on train and validates on val, and the card says so."""
+    from vision import _lite_detector as lite
+    from vision.detection import Detector, DetectorConfig, _data_split
+
+    yolo = Detector.read_data(_yolo_with_split(tmp_path / "yolo"))
+    assert sorted((s.image.name, s.split) for s in yolo.samples)[:2] == [("train0.png", "train"), ("train1.png", "train")]
+    train, val, how = _data_split(yolo, 0.2, 0)
+    assert [yolo.samples[i].image.name for i in val] == ["val0.png", "val1.png"] and len(train) == 4
+    assert "own train/val split" in how and Detector.check_data(tmp_path / "yolo")["splits"] == {"train": 4, "val": 2}
+    # the split folders alone (no train:/val: in data.yaml) say the same
+    (tmp_path / "yolo" / "data.yaml").write_text("names: [cell]\n")
+    assert {s.split for s in Detector.read_data(tmp_path / "yolo").samples} == {"train", "val"}
+    # converted data (data.yaml's train and val are one folder) declares no split
+    converted = Detector.read_data(Detector.convert(yolo, tmp_path / "converted", to="yolo"))
+    assert {s.split for s in converted.samples} == {None} and "random hold-out" in _data_split(converted, 0.2, 0)[2]
+
+    # COCO: instances_train.json + instances_val.json in one folder are both read, each image keeping its split
+    coco = Detector.convert(yolo, tmp_path / "coco", to="coco")
+    annotations = json.loads((coco / "annotations.json").read_text())
+    for kind in ("train", "val"):
+        keep = [image for image in annotations["images"] if image["file_name"].startswith(f"images/{kind}")]
+        ids = {image["id"] for image in keep}
+        part = {**annotations, "images": keep, "annotations": [a for a in annotations["annotations"] if a["image_id"] in ids]}
+        (coco / f"instances_{kind}.json").write_text(json.dumps(part))
+    (coco / "annotations.json").unlink()
+    data = Detector.read_data(coco)
+    assert len(data) == 6 and sorted(s.split for s in data.samples) == ["train"] * 4 + ["val"] * 2
+
+    # VOC: ImageSets/Main/train.txt and val.txt
+    voc = Detector.convert(yolo, tmp_path / "voc", to="voc")
+    (voc / "ImageSets" / "Main").mkdir(parents=True)
+    (voc / "ImageSets" / "Main" / "train.txt").write_text("".join(f"train{i}\n" for i in range(4)))
+    (voc / "ImageSets" / "Main" / "val.txt").write_text("val0\nval1\n")
+    data = Detector.read_data(voc)
+    assert {s.image.stem: s.split for s in data.samples}["val1"] == "val" and _data_split(data, 0.2, 0)[2].startswith("the data's own")
+
+    model = Detector.torchvision(lite.ARCHITECTURE, ["x"], device="cpu", **TINY_LITE)
+    model.fresh_ = True
+    model.fit(tmp_path / "yolo", DetectorConfig(time_budget_s=1.0, epochs=1, batch_size=2, image_size=64,
+                                                progress_bar=False, threads=1))
+    trained_on = model.info["trained_on"]
+    assert (trained_on["train"], trained_on["val"]) == (4, 2) and "own train/val split" in trained_on["split"]
