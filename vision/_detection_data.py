@@ -1,6 +1,7 @@
 """Detection datasets: COCO JSON, YOLO (images/, labels/, data.yaml) and Pascal VOC readers with strict
 validation (boxes inside the image, known class ids), a check report, and conversion between the three.
-COCO crowd regions (`iscrowd: 1`) are kept apart from the boxes: never trained on, ignored when scoring as in COCO."""
+COCO crowd regions (`iscrowd: 1`) and VOC difficult objects (`<difficult>1`) are kept apart from the boxes as ignore
+regions: never trained on, ignored when scoring (neither hit nor miss) as COCO and VOC score them."""
 
 from __future__ import annotations
 
@@ -47,6 +48,8 @@ class DetectionSample:
     # positive (pycocotools' ignore regions)
     crowd_boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), dtype=np.float32))  # (M, 4) xyxy pixels
     crowd_labels: list[str] = field(default_factory=list)
+    # per ignore region: "crowd" (COCO iscrowd 1) or "difficult" (VOC <difficult>1); missing entries are "crowd"
+    crowd_kinds: list[str] = field(default_factory=list)
     split: str | None = None  # "train" / "val" where the data declares its split (data.yaml, COCO files, VOC ImageSets)
 
 
@@ -159,7 +162,8 @@ def _checked_box(box: list[float], width: int, height: int, where: str) -> tuple
 
 
 def _sample(image: Path, boxes: list, labels: list[str], size: tuple[int, int] | None = None,
-            wheres: list[str] | None = None, crowd: list[bool] | None = None, split: str | None = None) -> DetectionSample:
+            wheres: list[str] | None = None, crowd: list[bool | str] | None = None, split: str | None = None) -> DetectionSample:
+    """`crowd[i]`: False for a box, else the kind of ignore region it is (True or "crowd", "difficult")."""
     width, height = size or _image_size(image)
     wheres = wheres or [image.name] * len(boxes)
     crowd = crowd or [False] * len(boxes)
@@ -170,7 +174,8 @@ def _sample(image: Path, boxes: list, labels: list[str], size: tuple[int, int] |
     crowd_array = np.asarray([checked[i][0] for i in crowds], dtype=np.float32).reshape(-1, 4)
     return DetectionSample(image, int(width), int(height), array, [labels[i] for i in kept],
                            len(boxes) - len(kept) - len(crowds), sum(1 for _, clipped in checked if clipped),
-                           crowd_array, [labels[i] for i in crowds], split)
+                           crowd_array, [labels[i] for i in crowds],
+                           ["difficult" if crowd[i] == "difficult" else "crowd" for i in crowds], split)
 
 
 # -- format detection ---------------------------------------------------------------------------------
@@ -210,13 +215,23 @@ def read_detection_data(path: str | Path, format: str | None = None, split: str 
     if clipped:
         data.notes.append(f"{clipped} box(es) overshooting an image edge by at most {EDGE_TOLERANCE_FRACTION:.0%} of its side "
                           f"(or {EDGE_TOLERANCE_PX:g} px) were clipped to the image")
-    crowd = sum(len(s.crowd_labels) for s in data.samples)
+    difficult = sum(region_kinds(s).count("difficult") for s in data.samples)
+    crowd = sum(len(s.crowd_labels) for s in data.samples) - difficult
+    if difficult:
+        data.notes.append(f"{difficult} difficult object(s) (VOC <difficult>1) are not trained on and are ignored when "
+                          "scoring, as in the VOC protocol: a detection on one is neither a true nor a false positive")
     if crowd:
         data.notes.append(f"{crowd} crowd region(s) (COCO iscrowd 1) are not trained on and are ignored when scoring, "
                           "as in COCO: a detection on one is neither a true nor a false positive")
     if not data.samples:
         raise InputError(f"{path} holds no annotated images")
     return data
+
+
+def region_kinds(sample: DetectionSample) -> list[str]:
+    """The kind of each of a sample's ignore regions: "crowd" or "difficult"."""
+    kinds = list(sample.crowd_kinds)
+    return kinds + ["crowd"] * (len(sample.crowd_labels) - len(kinds))
 
 
 # -- COCO -----------------------------------------------------------------------------------------------
@@ -337,7 +352,7 @@ def _read_coco_file(json_path: Path, split: str | None) -> DetectionData:
             raise InputError(f"{where} has unknown category_id {category_id!r}; known ids: {sorted(categories, key=str)}")
         # crowd regions are not single objects: kept apart, never trained on, ignored in scoring as pycocotools does
         by_image[image_id].append((_coco_box(annotation, where), categories[category_id], where,
-                                   bool(annotation.get("iscrowd"))))
+                                   "difficult" if annotation.get("difficult") else bool(annotation.get("iscrowd"))))
     samples = []
     for index, image in enumerate(images):
         found = None
@@ -535,7 +550,7 @@ def _read_voc(path: Path, split: str | None = None, names: str | None = None) ->
         size = _image_size(image)
         _check_stated_size(file.name, image, (_voc_number(tree, "size/width"), _voc_number(tree, "size/height")), size,
                            "<size> <width> x <height>")
-        boxes, labels, wheres = [], [], []
+        boxes, labels, wheres, difficult = [], [], [], []
         for number, obj in enumerate(tree.findall("object"), 1):
             name, box = (obj.findtext("name") or "").strip(), obj.find("bndbox")
             if not name or box is None:
@@ -546,8 +561,10 @@ def _read_voc(path: Path, split: str | None = None, names: str | None = None) ->
                 raise InputError(f"{file.name}: box of {name} is not numeric") from error
             labels.append(name)
             wheres.append(f"{file.name} <object> {number} ({name})")
+            # VOC protocol: a difficult object is neither hit nor miss -> an ignore region, as COCO's crowd regions
+            difficult.append("difficult" if (obj.findtext("difficult") or "0").strip().lower() in {"1", "true"} else False)
             classes.add(name)
-        samples.append(_sample(image, boxes, labels, size, wheres, split=listed.get(file.stem)))
+        samples.append(_sample(image, boxes, labels, size, wheres, difficult, split=listed.get(file.stem)))
     class_names = [n.strip() for n in names.split(",")] if names else sorted(classes)
     unknown = classes - set(class_names)
     if unknown:
@@ -569,7 +586,7 @@ def _voc_number(tree: Any, key: str) -> float | str | None:
 # -- report and conversion ---------------------------------------------------------------------------
 def detection_report(data: DetectionData, decode: bool = True) -> dict[str, Any]:
     """Counts per class, boxes per image, and the decoded check of every image (InputError on a bad one). Crowd
-    regions are not boxes: they are counted apart (`crowd_regions`)."""
+    regions and VOC difficult objects are not boxes: they are counted apart (`crowd_regions`, `difficult_objects`)."""
     if decode:
         for sample in data.samples:
             open_image(sample.image)
@@ -580,7 +597,8 @@ def detection_report(data: DetectionData, decode: bool = True) -> dict[str, Any]
     boxes = sum(len(s.labels) for s in data.samples)
     return {"format": data.format, "images": len(data.samples), "boxes": boxes,
             "images_without_boxes": sum(1 for s in data.samples if not s.labels), "classes": counts,
-            "crowd_regions": sum(len(s.crowd_labels) for s in data.samples),
+            "crowd_regions": sum(region_kinds(s).count("crowd") for s in data.samples),
+            "difficult_objects": sum(region_kinds(s).count("difficult") for s in data.samples),
             "splits": {kind: sum(1 for s in data.samples if s.split == kind) for kind in ("train", "val")}
             if any(s.split for s in data.samples) else None, "notes": data.notes,
             "convert": "Detector.convert(data, out_dir, to='coco'|'yolo'|'voc') writes the same data in another format"}
@@ -588,7 +606,9 @@ def detection_report(data: DetectionData, decode: bool = True) -> dict[str, Any]
 
 def convert_detection_data(data: DetectionData, out_dir: str | Path, to: str) -> Path:
     """Write `data` as COCO (annotations.json + images/), YOLO (images/, labels/, data.yaml) or VOC, atomically.
-    Crowd regions stay `iscrowd: 1` in COCO; YOLO and VOC cannot mark one, so they are left out there."""
+    Crowd regions stay `iscrowd: 1` in COCO; YOLO and VOC cannot mark one, so they are left out there. VOC difficult
+    objects stay `<difficult>1` in VOC and are `iscrowd: 1` with `difficult: 1` in COCO (ignored alike, read back as
+    difficult); YOLO cannot mark one, so they are left out there."""
     import yaml
 
     to = to.lower()
@@ -607,11 +627,13 @@ def convert_detection_data(data: DetectionData, out_dir: str | Path, to: str) ->
             shutil.copyfile(sample.image, image_dir / name)
             if to == "coco":
                 coco["images"].append({"id": index + 1, "file_name": f"images/{name}", "width": sample.width, "height": sample.height})
-                for boxes, labels, crowd in ((sample.boxes, sample.labels, 0), (sample.crowd_boxes, sample.crowd_labels, 1)):
-                    for (x1, y1, x2, y2), label in zip(boxes.tolist(), labels):
-                        coco["annotations"].append({"id": len(coco["annotations"]) + 1, "image_id": index + 1,
-                                                    "category_id": names.index(label) + 1, "bbox": [x1, y1, x2 - x1, y2 - y1],
-                                                    "area": (x2 - x1) * (y2 - y1), "iscrowd": crowd})
+                kinds = [None] * len(sample.labels) + region_kinds(sample)
+                regions = sample.boxes.tolist() + sample.crowd_boxes.tolist()
+                for ((x1, y1, x2, y2), label, kind) in zip(regions, sample.labels + sample.crowd_labels, kinds):
+                    annotation = {"id": len(coco["annotations"]) + 1, "image_id": index + 1,
+                                  "category_id": names.index(label) + 1, "bbox": [x1, y1, x2 - x1, y2 - y1],
+                                  "area": (x2 - x1) * (y2 - y1), "iscrowd": int(kind is not None)}
+                    coco["annotations"].append({**annotation, "difficult": 1} if kind == "difficult" else annotation)
             elif to == "yolo":
                 lines = []
                 for (x1, y1, x2, y2), label in zip(sample.boxes.tolist(), sample.labels):
@@ -636,10 +658,13 @@ def _voc_xml(filename: str, sample: DetectionSample) -> str:
     size = ElementTree.SubElement(root, "size")
     for key, value in (("width", sample.width), ("height", sample.height), ("depth", 3)):
         ElementTree.SubElement(size, key).text = str(value)
-    for (x1, y1, x2, y2), label in zip(sample.boxes.tolist(), sample.labels):
+    difficult = [(box, label) for box, label, kind in zip(sample.crowd_boxes.tolist(), sample.crowd_labels,
+                                                          region_kinds(sample)) if kind == "difficult"]
+    objects = [(box, label, "0") for box, label in zip(sample.boxes.tolist(), sample.labels)]
+    for (x1, y1, x2, y2), label, flag in objects + [(box, label, "1") for box, label in difficult]:
         obj = ElementTree.SubElement(root, "object")
         ElementTree.SubElement(obj, "name").text = label
-        ElementTree.SubElement(obj, "difficult").text = "0"
+        ElementTree.SubElement(obj, "difficult").text = flag
         box = ElementTree.SubElement(obj, "bndbox")
         for key, value in (("xmin", x1), ("ymin", y1), ("xmax", x2), ("ymax", y2)):
             ElementTree.SubElement(box, key).text = f"{value:.1f}"

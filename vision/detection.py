@@ -510,9 +510,9 @@ class Detector(TaskModel):
     # -- evaluation --------------------------------------------------------------------------------------
     def evaluate(self, data: Any, batch_size: int | None = None, resamples: int = 50) -> dict[str, Any]:
         """COCO mAP@[.5:.95], mAP@.5 and recall (torchmetrics MeanAveragePrecision) with image-bootstrap CIs,
-        plus per-class AP. Crowd regions (COCO iscrowd 1) are ignored as in COCO: a detection on one is neither a true
-        nor a false positive, and they are not ground-truth boxes to find. Data classes the model cannot name are
-        listed under `classes_unknown_to_model` (scored only when no class overlaps: then every AP is 0 and the card
+        plus per-class AP. Crowd regions (COCO iscrowd 1) and VOC difficult objects are ignored as in COCO and VOC: a
+        detection on one is neither a true nor a false positive, and they are not ground-truth boxes to find. Data
+        classes the model cannot name are listed under `classes_unknown_to_model` (scored only when no class overlaps: then every AP is 0 and the card
         carries a `warning` on how to fine-tune)."""
         batch_size = check_batch_size(batch_size, self.default_batch_size, BATCH_UNIT)
         data = self._data(data)

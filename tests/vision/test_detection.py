@@ -675,3 +675,41 @@ def test_the_datas_own_train_val_split_is_read_and_used_for_validation(tmp_path)
                                                 progress_bar=False, threads=1))
     trained_on = model.info["trained_on"]
     assert (trained_on["train"], trained_on["val"]) == (4, 2) and "own train/val split" in trained_on["split"]
+
+
+def _voc_with_difficult(root: Path) -> Path:
+    """One 96x96 VOC image: a plain person and a difficult one."""
+    (root / "Annotations").mkdir(parents=True)
+    (root / "JPEGImages").mkdir()
+    (root / "JPEGImages" / "a.png").write_bytes(png_bytes(96, 96))
+    objects = "".join(f"<object><name>person</name><difficult>{flag}</difficult><bndbox><xmin>{x1}</xmin><ymin>{y1}</ymin>"
+                      f"<xmax>{x2}</xmax><ymax>{y2}</ymax></bndbox></object>"
+                      for flag, (x1, y1, x2, y2) in ((0, (10, 10, 40, 50)), (1, (55, 40, 90, 90))))
+    (root / "Annotations" / "a.xml").write_text(f"<annotation><filename>a.png</filename><size><width>96</width>"
+                                                f"<height>96</height><depth>3</depth></size>{objects}</annotation>")
+    return root
+
+
+def test_voc_difficult_objects_are_ignored_in_scoring_and_kept_through_convert(tmp_path, monkeypatch):
+    """VOC <difficult>1 objects were scored as ground truth: a miss on one lowered recall and AP. Under the VOC protocol
+    they are neither hit nor miss: ignore regions (as COCO crowd), counted by check-data, kept through convert."""
+    from vision.detection import Detector
+
+    voc = _voc_with_difficult(tmp_path / "voc")
+    data = Detector.read_data(voc)
+    assert data.samples[0].labels == ["person"] and data.samples[0].crowd_boxes.tolist() == [[55, 40, 90, 90]]
+    assert any("difficult" in note for note in data.notes)
+    report = Detector.check_data(voc)
+    assert report["boxes"] == 1 and report["difficult_objects"] == 1 and report["crowd_regions"] == 0
+    model = Detector.load("haar")
+    found = [{"label": "person", "score": 0.9, "box": [10, 10, 40, 50]}]
+    monkeypatch.setattr(model, "predict", lambda paths, *a, **k: [{"path": str(p), "detections": found} for p in paths])
+    card = model.evaluate(voc, resamples=2)
+    assert card["metrics"]["recall"]["value"] == pytest.approx(1.0) and card["metrics"]["map"]["value"] == pytest.approx(1.0)
+    found.append({"label": "person", "score": 0.95, "box": [56, 41, 90, 90]})  # a hit on the difficult one: no false positive
+    assert model.evaluate(voc, resamples=2)["metrics"]["map"]["value"] == pytest.approx(1.0)
+    for kind in ("voc", "coco"):
+        folder = Detector.convert(data, tmp_path / f"as_{kind}", to=kind)
+        again = Detector.read_data(folder / "annotations.json" if kind == "coco" else folder)
+        assert again.samples[0].crowd_kinds == ["difficult"] and again.samples[0].crowd_boxes.tolist() == [[55, 40, 90, 90]]
+    assert "<difficult>1</difficult>" in (tmp_path / "as_voc" / "Annotations" / "a.xml").read_text()
