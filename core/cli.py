@@ -200,7 +200,10 @@ def _reader_options(args: argparse.Namespace) -> dict[str, Any]:
     """`--option separator=; encoding=cp1252 date_format=...`: how files are read, whatever the task."""
     from core.config import parse_assignments
 
-    return {k: str(v) for k, v in parse_assignments(getattr(args, "option", []), "--option").items() if k in READER_OPTIONS}
+    options = {k: str(v) for k, v in parse_assignments(getattr(args, "option", []), "--option").items() if k in READER_OPTIONS}
+    if getattr(args, "id", None):  # ids are names, as written: 001 and 01 are two records, not one repeated 1
+        options["text_columns"] = ",".join(filter(None, [options.get("text_columns"), str(args.id)]))
+    return options
 
 
 def _print_card(card: dict[str, Any], as_json: bool) -> None:

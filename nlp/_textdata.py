@@ -114,7 +114,8 @@ def read_text_table(path: str | Path, text_column: str | None = None, label_colu
         if frame is not None:
             frame = as_text_frame(frame, where=path.name)
     if frame is None:
-        frame = as_text_frame(read_table(path), text_column, label_column, where=path.name, require_label=require_label)
+        frame = as_text_frame(read_table(path, text_columns=[text_column] if text_column else TEXT_COLUMNS), text_column,
+                              label_column, where=path.name, require_label=require_label)
     return with_positive_label(frame, positive_label, path.name) if positive_label is not None else frame
 
 
@@ -239,7 +240,7 @@ def text_table_inputs(path: str | Path, text_column: str | None = None, id_colum
     from core.protocols import Inputs, identify_inputs
 
     path = Path(path)
-    table = read_table(path)
+    table = read_table(path, text_columns=[text_column] if text_column else TEXT_COLUMNS)
     texts = as_text_frame(table, text_column, where=path.name, require_label=False, allow_empty=True)["text"].to_list()
     texts = ["" if text is None else text for text in texts]
     return Inputs(texts, ids=identify_inputs(table, id_column).ids,

@@ -395,7 +395,7 @@ class QAModel(TaskModel):
             # a JSON list of {question, context} records reads as a table, like JSONL: `row` (1-based) or its id column
             frame = _records_table(data, path.name)
         else:
-            frame = read_table(path)
+            frame = read_table(path, text_columns=["question", "context"])
         require_columns(frame, ["question", "context"], path.name)
         rows = [{k: "" if v is None else str(v) for k, v in row.items()} for row in frame.select("question", "context").to_dicts()]
         errors = {i: f"empty {name}" for i, row in enumerate(rows) for name in ("context", "question") if not row[name].strip()}

@@ -29,7 +29,7 @@ def _frame(rows: list[dict[str, Any]], where: str):
 
 
 def _manifest(path: Path, audio_column: str, text_column: str):
-    frame = read_table(path)
+    frame = read_table(path, text_columns=[audio_column, text_column, "speaker"])  # a transcript "1.50" stays as said
     try:
         require_columns(frame, [audio_column, text_column], path.name)
     except InputError as error:

@@ -72,7 +72,7 @@ def read_image_manifest(path: str | Path, path_column: str = "path", label_colum
     from core.data.tables import read_table, require_columns
 
     path = require_path(path, "CSV manifest")
-    frame = read_table(path)
+    frame = read_table(path, text_columns=[path_column, label_column])  # a label 007 or 1.50 stays as written
     require_columns(frame, [path_column, label_column], path.name)
     return manifest_items(frame, path, path_column, label_column)
 

@@ -29,7 +29,7 @@ __all__ = ["read_table", "scan_table", "iter_table", "require_columns", "reader_
 TABLE_SUFFIXES = {".csv", ".tsv", ".tab", ".txt", ".parquet", ".pq", ".jsonl", ".ndjson", ".json", ".data", ".xlsx", ".xlsm",
                   ".xlsb", ".xls", ".ods"}
 NULL_VALUES = ["", "NA", "N/A", "NaN", "nan", "NULL", "null", "None", "?", "#N/A", "n/a"]
-READER_OPTIONS = ("separator", "encoding", "quote", "header", "decimal", "date_format", "sheet")
+READER_OPTIONS = ("separator", "encoding", "quote", "header", "decimal", "date_format", "sheet", "text_columns")
 SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 SEPARATOR_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t", "pipe": "|", "space": " "}
 HEAD_BYTES = 256 * 1024
@@ -43,6 +43,7 @@ _OPTIONS: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("verti
 _NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 _THOUSANDS = re.compile(r"^\s*[+-]?\d{1,3}(,\d{3})+(\.\d+)?\s*$")
 _DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d*,\d+\s*$")
+_LEADING_ZERO = re.compile(r"^\s*0\d+\s*$")  # 007, 01234: a code (zip, id, label), not the number 7
 
 
 @contextlib.contextmanager
@@ -72,7 +73,8 @@ def current_option(name: str, given: Any = None) -> Any:
     return given if given is not None else _OPTIONS.get().get(name)
 
 
-# The reader options each kind of file reads; `date_format` is read wherever dates are text, so any kind may take it.
+# The reader options each kind of file reads; `date_format` is read wherever dates are text and `text_columns` by
+# every kind, so any kind may take them.
 _READ_BY = {"delimited text": {"separator", "encoding", "quote", "header", "decimal"},
             "a whitespace-separated .data file": {"encoding"},
             "a workbook": {"sheet", "header"},
@@ -88,7 +90,8 @@ def _refuse_unread_options(path: Path, kind: str) -> None:
     Traceback (most recent call last):
     core.errors.InputError: loans.csv is delimited text, which does not use --option sheet (it reads: decimal, encoding, header, quote, separator); drop it
     """
-    unread = sorted(k for k, v in _OPTIONS.get().items() if v is not None and k != "date_format" and k not in _READ_BY[kind])
+    unread = sorted(k for k, v in _OPTIONS.get().items()
+                    if v is not None and k not in ("date_format", "text_columns") and k not in _READ_BY[kind])
     if unread:
         reads = ", ".join(sorted(_READ_BY[kind])) or "none"
         raise InputError(f"{path.name} is {kind}, which does not use --option {', '.join(unread)} "
@@ -232,12 +235,42 @@ def _header_option(value: Any) -> bool:
     raise InputError(f"header must be true or false, got {value!r}")
 
 
+def text_column_names(given: Iterable[str] | str | None = ()) -> set[str]:
+    """Columns read as text exactly as written (`007` stays `007`, `1.50` stays `1.50`): those a caller names (a
+    manifest's labels, a translation's sentences, an `--id` column) and `--option text_columns=zip,code`.
+
+    >>> with reader_options(text_columns="zip, code"):
+    ...     sorted(text_column_names(["id"]))
+    ['code', 'id', 'zip']
+    """
+    names = {given} if isinstance(given, str) else set(given or ())
+    option = current_option("text_columns")
+    if option:
+        names |= {name.strip() for name in str(option).split(",") if name.strip()}
+    return names
+
+
+def _as_text(frame, names: set[str]):
+    """Typed columns (workbook cells, Parquet, JSON) of `names` as text: whole numbers without a trailing `.0`."""
+    import polars as pl
+
+    changed = []
+    for name in names & set(frame.columns):
+        column = frame[name]
+        if column.dtype == pl.String:
+            continue
+        if column.dtype.is_float() and bool((column.drop_nulls() == column.drop_nulls().round(0)).all()):
+            column = column.cast(pl.Int64, strict=False)
+        changed.append(column.cast(pl.String).alias(name))
+    return frame.with_columns(changed) if changed else frame
+
+
 # -- reading ------------------------------------------------------------------------------------------------------
 class _Layout:
     """How a delimited file is written: encoding, separator, quote character, header, decimal mark."""
 
     def __init__(self, path: Path, separator: str | None = None, encoding: str | None = None, quote: Any = None,
-                 header: Any = None, decimal: Any = None):
+                 header: Any = None, decimal: Any = None, text_columns: Iterable[str] = ()):
         self.path, self.name = path, path.name
         head = _head_bytes(path)
         if head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
@@ -260,6 +293,18 @@ class _Layout:
         if decimal not in (None, ".", ","):
             raise InputError(f"decimal must be '.' or ',', got {decimal!r}")
         self.decimal_comma = decimal == ","
+        self.text_columns = text_column_names(text_columns) | self._coded_columns() if self.header else set()
+
+    def _coded_columns(self) -> set[str]:
+        """Columns whose values in the file's head include a zero-padded whole number (007, 01234): codes, kept as
+        text so a zip code, an id or a label `007` is not read as the number 7."""
+        names = self.header_names()
+        coded: set[str] = set()
+        for line in self.lines[1:]:
+            for name, value in zip(names, _split_line(line, self.separator, self.quote)):
+                if name not in coded and _LEADING_ZERO.match(value.strip().strip(self.quote or '"')):
+                    coded.add(name)
+        return coded
 
     def load_text(self, encoding: str | None = None) -> str:
         if self.text is None:
@@ -280,8 +325,14 @@ class _Layout:
                 "another one, pass --option separator=NAME (comma, semicolon, tab or pipe)")
 
     def csv_options(self) -> dict[str, Any]:
-        return dict(separator=self.separator, quote_char=self.quote, has_header=self.header, null_values=NULL_VALUES,
-                    infer_schema_length=None, decimal_comma=self.decimal_comma, encoding="utf8")
+        text = {name: "String" for name in self.text_columns if self.header}
+        options = dict(separator=self.separator, quote_char=self.quote, has_header=self.header, null_values=NULL_VALUES,
+                       infer_schema_length=None, decimal_comma=self.decimal_comma, encoding="utf8")
+        if text:
+            import polars as pl
+
+            options["schema_overrides"] = {name: pl.String for name in text}
+        return options
 
     def record_line(self, row: int) -> int:
         """The 1-based file line where data row `row` (0-based) starts."""
@@ -309,10 +360,8 @@ def _trim_partial(head: bytes) -> bytes:
 
 
 def _read_delimited(path: Path, separator: str | None, encoding: str | None = None, n_rows: int | None = None,
-                    layout: _Layout | None = None):
-    import polars as pl
-
-    layout = layout or _Layout(path, separator, encoding)
+                    layout: _Layout | None = None, text_columns: Iterable[str] = ()):
+    layout = layout or _Layout(path, separator, encoding, text_columns=text_columns)
     names = layout.header_names()
     frame = _parse(layout, n_rows)
     if layout.header and current_option("header") is None and _looks_headerless(names, frame):
@@ -402,7 +451,7 @@ def _numbers_from_text(frame, layout: _Layout):
 
     for name in frame.columns:
         column = frame[name]
-        if column.dtype != pl.String:
+        if column.dtype != pl.String or name in layout.text_columns:
             continue
         values = column.drop_nulls()
         if not len(values):
@@ -508,7 +557,8 @@ def scan_table(path: str | Path, separator: str | None = None):
     raise InputError(f"{path.name}: lazy scanning supports .csv .tsv .parquet .jsonl; convert the file or use read_table()")
 
 
-def iter_table(path: str | Path, rows: int = 131_072, separator: str | None = None) -> Iterator[Any]:
+def iter_table(path: str | Path, rows: int = 131_072, separator: str | None = None,
+               text_columns: Iterable[str] = ()) -> Iterator[Any]:
     """A table as polars DataFrames of at most `rows` rows, for files larger than memory.
 
     Parquet is streamed row group by row group (pyarrow). UTF-8 CSV/TSV over `STREAM_TEXT_BYTES` is streamed too:
@@ -526,12 +576,12 @@ def iter_table(path: str | Path, rows: int = 131_072, separator: str | None = No
     path = require_path(path, "table file")
     suffix = path.suffix.lower()
     if suffix in _DELIMITED and path.is_file() and path.stat().st_size > STREAM_TEXT_BYTES:
-        layout = _Layout(path, separator)
+        layout = _Layout(path, separator, text_columns=text_columns)
         if layout.encoding == "utf-8":
             yield from _iter_delimited(path, layout, rows)
             return
     if suffix not in {".parquet", ".pq"} or path.is_dir():
-        frame = read_table(path, separator)
+        frame = read_table(path, separator, text_columns=text_columns)
         for start in range(0, frame.height, rows):
             yield frame.slice(start, rows)
         return
@@ -547,9 +597,10 @@ def iter_table(path: str | Path, rows: int = 131_072, separator: str | None = No
         raise InputError(f"{path.name} has duplicated column names")
     if source.metadata.num_rows == 0:
         raise InputError(f"{path.name} has a header but no rows")
+    text = text_column_names(text_columns)
     try:
         for batch in source.iter_batches(batch_size=rows):
-            yield pl.from_arrow(batch)
+            yield _as_text(pl.from_arrow(batch), text)
     except (pa.ArrowException, OSError) as error:
         raise InputError(f"cannot read {path.name}: {str(error).splitlines()[0]}") from error
 
@@ -675,6 +726,7 @@ class _SheetLayout:
 
     def __init__(self, name: str, header: bool):
         self.name, self.header = name, header
+        self.text_columns = text_column_names()  # named text columns stay text (typed cells: `_as_text` in read_table)
 
     def record_line(self, row: int) -> int:
         return row + (2 if self.header else 1)
@@ -768,11 +820,13 @@ def _bad_json_line(path: Path) -> str | None:
 
 
 def read_table(path: str | Path, separator: str | None = None, columns: Iterable[str] | None = None,
-               encoding: str | None = None):
+               encoding: str | None = None, text_columns: Iterable[str] = ()):
     """Read a table into a polars DataFrame; `.data` files are headerless whitespace (columns "0", "1", ...).
 
     The literal strings in `NULL_VALUES` (including `nan`) are read as missing values. For CSV/TSV the
     separator (`,` `;` tab `|`), encoding and quoting are sniffed unless given (here or by `reader_options`).
+    `text_columns` (and `--option text_columns=`) are read as text exactly as written, as is a column of codes
+    with a zero-padded number such as `007` (see `text_column_names`).
 
     >>> import tempfile; p = Path(tempfile.mkdtemp()) / "t.data"; _ = p.write_text("1 A 2.5\\n3 B nan\\n")
     >>> read_table(p).columns
@@ -807,7 +861,7 @@ def read_table(path: str | Path, separator: str | None = None, columns: Iterable
         elif suffix in _DELIMITED and _head_bytes(path).startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
             frame = _read_workbook(path)  # a workbook saved or renamed with a text suffix
         elif suffix in _DELIMITED:
-            frame = _read_delimited(path, separator, encoding)
+            frame = _read_delimited(path, separator, encoding, text_columns=text_columns)
         elif suffix in {".parquet", ".pq", ".jsonl", ".ndjson"}:
             frame = scan_table(path, separator).collect()
         elif suffix in _CALAMINE:
@@ -826,6 +880,7 @@ def read_table(path: str | Path, separator: str | None = None, columns: Iterable
         raise InputError(f"{path.name} has duplicated column names")
     if frame.height == 0:
         raise InputError(f"{path.name} has a header but no rows")
+    frame = _as_text(frame, text_column_names(text_columns))  # typed cells (workbooks, Parquet, JSON) as text too
     if columns is not None:
         require_columns(frame, columns, path.name)
         frame = frame.select(list(columns))

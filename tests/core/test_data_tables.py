@@ -308,3 +308,40 @@ def test_json_list_of_texts_is_a_text_column(tmp_path):
     path.write_text("[1, 2]", encoding="utf-8")
     with pytest.raises(InputError, match="JSON list of records, or of texts"):
         read_table(path)
+
+
+def test_codes_and_named_text_columns_are_read_as_written(tmp_path):
+    """`007` became 7 and `1.50` became 1.5: labels, ids and sentences that look numeric were rewritten silently."""
+    from core.data.images import read_image_manifest
+    from PIL import Image
+
+    (tmp_path / "pics").mkdir()
+    for name in ("a", "b"):
+        Image.new("RGB", (4, 4)).save(tmp_path / "pics" / f"{name}.png")
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("path,label,amount\npics/a.png,7,1.50\npics/b.png,10,2\n")
+    assert [label for _, label in read_image_manifest(manifest)] == ["7", "10"]
+    manifest.write_text("path,label,amount,zip\npics/a.png,007,1.50,02134\npics/b.png,010,2,90210\n")
+    frame = read_table(manifest)
+    assert frame["label"].to_list() == ["007", "010"] and frame["zip"].to_list() == ["02134", "90210"]  # codes
+    assert frame["amount"].to_list() == [1.5, 2.0]  # a number stays a number unless named
+    assert read_table(manifest, text_columns=["amount"])["amount"].to_list() == ["1.50", "2"]
+    with reader_options(text_columns="amount"):
+        assert read_table(manifest)["amount"].to_list() == ["1.50", "2"]
+    assert [label for _, label in read_image_manifest(manifest)] == ["007", "010"]
+    workbook = tmp_path / "m.parquet"  # typed cells: whole numbers without a trailing .0
+    pl.DataFrame({"id": [1.0, 2.0], "score": [0.5, 1.5]}).write_parquet(workbook)
+    assert read_table(workbook, text_columns=["id", "score"]).rows() == [("1", "0.5"), ("2", "1.5")]
+
+
+def test_the_cli_reads_an_id_column_as_written(tmp_path, capsys):
+    """ids 001 and 01 were read as 1 and 1, and refused as repeated; 0003 came back as 3."""
+    import json
+
+    from core.cli import main
+
+    table = tmp_path / "reviews.csv"
+    table.write_text("ref,text\n1.10,a fine film\n1.1,a dull film\n0003,fine\n")
+    assert main(["predict", "nlp.sentiment", "--input", str(table), "--id", "ref"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["id"] for r in records] == ["1.10", "1.1", "0003"]
