@@ -50,6 +50,7 @@ MEASURED_NOTE = ("hymenoptera_80_*: measured with bench/vision.py on 80 hymenopt
                  "imagenet_top1_published: the published ImageNet-1k top-1 of EfficientNet-Lite0, not measured here")
 CONFUSION_PLOT_MAX_LABELS = 40  # a larger matrix stays in the card's `confusion_matrix` but is not drawn
 VALIDATION_METRICS = ("val_accuracy", "val_loss")  # what fit's validation pass returns; `monitor` names one
+MIN_IMAGES_TO_MEASURE = 3  # a class needs 3+ images for core.transfer.probe_head to cross-validate (as medical's)
 PROBE_MAX_IMAGES = 2000  # the linear probe runs on a stratified sample of at most this many images
 PROBE_NOTE = ("linear_probe_accuracy: a logistic regression fitted on this model's pooled penultimate features with "
               "stratified k-fold cross-validation (out-of-fold predictions). It measures how separable the data's own "
@@ -619,13 +620,26 @@ class ImageClassifier(TaskModel):
             else:  # fine-tuning never beat the starting point on validation: keep the starting point
                 self.network.load_state_dict(probe_state)
         self._to_device()
+        out_of_fold = cross_validated and bool(probe_info) and probe_info.get("cv_accuracy") is not None
+        # else, with nothing held out, it could only be scored on the images it trained on: not a measure (as medical)
+        on_training = not out_of_fold and set(val_index) <= set(train_index)
+        training_set, warning = None, None
         if cross_validated:
-            metrics = {"probe_cv_accuracy": probe_info.get("cv_accuracy") if probe_info else None}
+            metrics = {"probe_cv_accuracy": probe_info["cv_accuracy"]} if out_of_fold else {}
         else:
             metrics = {"best_" + config.monitor: round(float(result.best_metric), 4) if result and result.best_metric is not None
                        else round(probe_metrics[config.monitor], 4),
                        "probe_" + config.monitor: round(probe_metrics[config.monitor], 4),
                        "steps": result.steps if result else 0, "stopped_early": bool(result and result.stopped_early)}
+        if on_training:
+            with torch.inference_mode():
+                fitted = {k: round(float(v), 4) for k, v in eval_fn(self.network.eval()).items()}
+            training_set = {"n": len(val_index), "note": "how the model fits the images it trained on, not how it does "
+                                                         "on new ones", "metrics": {"accuracy": fitted["val_accuracy"],
+                                                                                    "loss": fitted["val_loss"]}}
+            metrics = {k: v for k, v in metrics.items() if k in {"steps", "stopped_early"}}  # how it ran, not how well
+            warning = _too_few_warning([item[1] for item in items])
+            warnings.warn(warning)
         files = [Path(item[0]) for item in items if isinstance(item[0], (str, Path))]
         architecture = self.network.pretrained_cfg.get("architecture", self.name)
         self.name = f"{architecture} retrained ({_short(labels, 3)})"
@@ -641,7 +655,11 @@ class ImageClassifier(TaskModel):
                        "probe_val": {k: round(v, 4) for k, v in probe_metrics.items()} if held_out else None},
             "metrics": metrics,
             "metrics_note": ("no image was held out: the probe was fitted on every image, and probe_cv_accuracy is "
-                             "its cross-validated (out-of-fold) accuracy") if cross_validated else None,
+                             "its cross-validated (out-of-fold) accuracy") if out_of_fold else
+            ("not measured: no image was held out and too few to cross-validate; training_set_metrics only says how it "
+             "fits the images it trained on") if on_training else None,
+            "training_set_metrics": training_set,
+            **({"warning": warning} if warning else {}),
             "train_seconds": round(time.perf_counter() - started, 1),
             "config": config_to_dict(config),
         }
@@ -779,6 +797,28 @@ def _linear_probe(features: np.ndarray, labels: list[str], seed: int = 0) -> dic
     metric = metric_with_ci(lambda t, p: float(accuracy_score(t.astype(str), p.astype(str))), y, predicted)
     return {"metric": metric, "folds": folds, "images": int(len(y)), "feature_dim": int(x.shape[1]),
             "sampled": sampled, "note": PROBE_NOTE}
+
+
+def _too_few_warning(labels: list[str]) -> str:
+    """Why a retrained model has no metrics (medical.classification's wording): the classes with too few images to hold
+    any out or cross-validate the probe, and how many are needed.
+
+    >>> _too_few_warning(["cat"] * 50 + ["dog"])[:74]
+    "too few images of class 'dog' (1 of 51; cat 50) to measure the model on im"
+    """
+    counts = {label: labels.count(label) for label in sorted(set(labels))}
+    short = {label: n for label, n in counts.items() if n < MIN_IMAGES_TO_MEASURE}
+    after = ("no metrics are reported (training_set_metrics only says how it fits the images it trained on, not how it "
+             "does on new ones; a class this small is not learned reliably either)")
+    if not short:
+        return (f"too few images ({len(labels)}) to hold any out and measure the model: add images (at least 10 in all "
+                f"and {MIN_IMAGES_TO_MEASURE} of each class, far more for a usable estimate); {after}")
+    others = "; " + ", ".join(f"{label} {n}" for label, n in counts.items() if label not in short) if len(short) == 1 else ""
+    named = ", ".join(f"'{label}' ({n} of {len(labels)}{others})" for label, n in short.items())
+    needed = ", ".join(f"{MIN_IMAGES_TO_MEASURE - n} more '{label}'" for label, n in short.items())
+    return (f"too few images of {'class' if len(short) == 1 else 'classes'} {named} to measure the model on images it "
+            f"did not train on: at least {MIN_IMAGES_TO_MEASURE} images of every class are needed ({needed}), far more "
+            f"for a usable estimate; {after}")
 
 
 def _split(items: list, validation_fraction: float, seed: int) -> tuple[list[int], list[int]]:

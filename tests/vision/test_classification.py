@@ -488,3 +488,29 @@ def test_predict_list_with_a_corrupt_photo_or_text_file_gives_error_records_in_p
     assert records[0]["label"] == model.predict([good], top_k=1)[0]["label"]
     with pytest.raises(InputError, match="broken.jpg"):
         model.predict([broken, text])
+
+
+def test_a_class_too_small_to_measure_gives_no_metric_a_warning_and_training_set_metrics(tmp_path):
+    """A class of 1 image: the card said `probe_cv_accuracy: null` with no warning, and its note still called it a
+    cross-validated accuracy. Now, as medical.classification: no metric, a UserWarning and the card's `warning`
+    naming the class, and `training_set_metrics` (how it fits the images it trained on)."""
+    from core.device import seed_everything
+    from vision.classification import ClassifierConfig, ImageClassifier
+
+    seed_everything(1)
+    data = image_folder(tmp_path / "data", per_class=4)
+    for extra in (data / "dog" / "1.png", data / "dog" / "2.png", data / "dog" / "3.png"):
+        extra.unlink()
+    model = ImageClassifier.from_timm("test_resnet", ["x", "y"], device="cpu")
+    model.data_config = {**model.data_config, "input_size": (3, 32, 32), "crop_pct": 1.0}
+    model.info["pretrained"] = True  # the probe-only recipe, as from the ImageNet start
+    with pytest.warns(UserWarning, match=r"too few images of class 'dog' \(1 of 5; cat 4\)"):
+        model.fit(data, ClassifierConfig(progress_bar=False))
+    card = model.card
+    assert card["metrics"] == {} and "2 more 'dog'" in card["warning"]
+    assert "cross-validated" not in card["metrics_note"] and card["training_set_metrics"]["n"] == 5
+    assert 0.0 <= card["training_set_metrics"]["metrics"]["accuracy"] <= 1.0
+    enough = image_folder(tmp_path / "enough", per_class=4)
+    model.fit(enough, ClassifierConfig(progress_bar=False))  # 4 of each: cross-validated, no warning
+    assert set(model.card["metrics"]) == {"probe_cv_accuracy"} and model.card["metrics"]["probe_cv_accuracy"] is not None
+    assert "warning" not in model.card and model.card["training_set_metrics"] is None
