@@ -24,6 +24,7 @@ from nlp._apertium import MAX_CHARACTERS, ApertiumEngine, installed_pairs, mode_
 from nlp._encoder import error_records, is_blank, refuse_column_flags, text_ids
 from nlp._translation_data import (COLUMNS, LANGUAGE_NAMES, _language_in_name, _refuse_compressed,
                                    apertium_install_hint, read_lines, read_parallel, to_iso1, to_iso3)
+from nlp._translation_text import looks_like, split_sentences
 
 __all__ = ["Translator", "NamedSentence", "load", "LANGUAGE_NAMES"]
 
@@ -32,6 +33,7 @@ APERTIUM_QUALITY = {"eng-spa": {"bleu": 27.1, "chrf": 52.2}, "spa-eng": {"bleu":
 UNKNOWN_LANGUAGE = "und"  # ISO 639 "undetermined", for corpora that do not name their languages
 _NLLB_SCRIPTS = {"ru": "Cyrl", "mk": "Cyrl", "zh": "Hans", "ja": "Jpan", "ar": "Arab"}
 _VALIDATION_SENTENCES = 200  # at most this many held-out sentences are translated to score a fit
+_UNSPACED = {"zh", "ja", "th"}  # targets whose sentences are joined without a space
 
 
 class _classorinstancemethod:
@@ -157,7 +159,7 @@ class Translator(TaskModel):
         ffn_dim: int = 1024
         dropout: float = 0.1
         label_smoothing: float = 0.1
-        max_length: int = 128  # tokens per sentence (longer ones are truncated)
+        max_length: int = 128  # tokens per sentence (a longer training pair is cut; predict splits a longer line)
         num_beams: int = 4
         source_lang: str | None = None  # pick a pair when the data holds several
         target_lang: str | None = None
@@ -176,7 +178,9 @@ class Translator(TaskModel):
     def load_default(cls, device: str = "auto", source_lang: str | None = None, target_lang: str | None = None,
                      **options: Any) -> "Translator":
         """Apertium rule-based MT through the Debian packages (no weights): en->es unless told."""
-        return cls._from_apertium(source_lang or "en", target_lang or "es", device)
+        model = cls._from_apertium(source_lang or "en", target_lang or "es", device)
+        model.assumed_source_ = source_lang is None  # predict checks that unstated input looks like it
+        return model
 
     @classmethod
     def load_folder(cls, path: Path, device: str = "auto", source_lang: str | None = None,
@@ -236,6 +240,7 @@ class Translator(TaskModel):
         model.fixed_pair_ = fixed if None not in fixed else None
         if model.fixed_pair_ is not None and source_lang and target_lang and not model._is_multilingual():
             model._check_pair(to_iso1(source_lang), to_iso1(target_lang))
+        model.assumed_source_ = source_lang is None and fixed[0] is None
         model.name_ = card.get("name") or str(reference)
         model.generation_ = {"num_beams": 4, "max_length": 256, **card.get("preprocessing", {}).get("generation", {})}
         model.metrics_ = card.get("metrics", {})
@@ -354,37 +359,97 @@ class Translator(TaskModel):
     def translate(self, texts: list[str], source_lang: str | None = None, target_lang: str | None = None,
                   batch_size: int | None = None) -> list[str]:
         """Translations of `texts` (plain strings) for a pair, by default the model's own."""
+        return [translation for translation, _ in self._translations(texts, source_lang, target_lang, batch_size)]
+
+    def _translations(self, texts: list[str], source_lang: str | None = None, target_lang: str | None = None,
+                      batch_size: int | None = None) -> list[tuple[str, dict[str, Any]]]:
+        """(translation, what predict's record says of it: a `note`, `warnings`) per text (`_generate`)."""
         self._require_fitted("name_")
         source_lang, target_lang = to_iso1(source_lang or self.source_lang), to_iso1(target_lang or self.target_lang)
         if getattr(self, "engine_", None) is not None:
             engine = self.engine_
             if (source_lang, target_lang) != (to_iso1(self.source_lang), to_iso1(self.target_lang)):
                 engine = ApertiumEngine(_apertium_mode(source_lang, target_lang))
-            return engine.translate(list(texts))
+            return [(translation, {}) for translation in engine.translate(list(texts))]
         self._check_pair(source_lang, target_lang)
         return self._generate(list(texts), source_lang, target_lang, batch_size or self.default_batch_size)
 
-    def _generate(self, texts: list[str], source_lang: str, target_lang: str, batch_size: int) -> list[str]:
+    def _input_limit(self) -> int:
+        """Tokens of one input the network reads: the generation `max_length`, capped by the tokenizer's and the
+        position table's own limits."""
+        limits = [self.generation_["max_length"], getattr(self.tokenizer_, "model_max_length", None),
+                  getattr(self.network_.config, "max_position_embeddings", None)]
+        return min(limit for limit in limits if isinstance(limit, int) and 0 < limit < 1_000_000)
+
+    def _pieces(self, text: str, prefix: str, limit: int) -> list[tuple[str, bool]]:
+        """(piece, whether it is still over `limit` tokens) for the parts of `text` the network reads one at a time:
+        the text whole when it fits; else its sentences, and a sentence still too long in windows of words, each
+        ending after the window's last comma/semicolon/colon where one falls in its second half. Only a single word
+        over the limit stays over it (and is cut)."""
+        def length(part: str) -> int:
+            return len(self.tokenizer_(prefix + part, truncation=False, verbose=False)["input_ids"])
+
+        if length(text) <= limit:
+            return [(text, False)]
+        pieces = []
+        for sentence in split_sentences(text):
+            if length(sentence) <= limit:
+                pieces.append((sentence, False))
+                continue
+            window: list[str] = []
+            for word in sentence.split():  # the window fits the limit, unless it is one word that does not
+                while window and length(" ".join(window + [word])) > limit:
+                    cut = next((i + 1 for i in range(len(window) - 1, len(window) // 2 - 1, -1)
+                                if window[i][-1] in ",;:"), len(window))
+                    pieces.append((" ".join(window[:cut]), length(" ".join(window[:cut])) > limit))
+                    window = window[cut:]
+                window.append(word)
+            if window:
+                pieces.append((" ".join(window), length(" ".join(window)) > limit))
+        return pieces
+
+    def _generate(self, texts: list[str], source_lang: str, target_lang: str,
+                  batch_size: int) -> list[tuple[str, dict[str, Any]]]:
+        """(translation, note/warnings) per text. A text longer than the network reads at once (`_input_limit`) is
+        translated in pieces (`_pieces`) joined in order, so none of it is dropped; the note says so, and a warning
+        names any piece that still had to be cut."""
         import torch
 
         generation = self.generation_
         outputs = []
         with self._lock:
             prefix, extra = self._language_setup(source_lang, target_lang)
-            for batch in iter_batches(texts, batch_size):
+            limit = self._input_limit()
+            split = [self._pieces(text, prefix, limit) for text in texts]
+            for batch in iter_batches([piece for pieces in split for piece, _ in pieces], batch_size):
                 encoded = self.tokenizer_([prefix + text for text in batch], padding=True, truncation=True,
-                                          max_length=generation["max_length"], return_tensors="pt")
+                                          max_length=limit, return_tensors="pt")
                 encoded = {k: v.to(self.device_) for k, v in encoded.items() if k in ("input_ids", "attention_mask")}
                 with torch.inference_mode():
                     generated = self.network_.generate(**encoded, num_beams=generation["num_beams"],
                                                        max_new_tokens=generation["max_length"], **extra)
                 outputs += [" ".join(t.split()) for t in self.tokenizer_.batch_decode(generated, skip_special_tokens=True)]
-        return outputs
+        joiner = "" if target_lang in _UNSPACED else " "
+        results, start = [], 0
+        for pieces in split:
+            translated, start = outputs[start:start + len(pieces)], start + len(pieces)
+            said: dict[str, Any] = {}
+            if len(pieces) > 1:
+                said["note"] = (f"the line is longer than the {limit} tokens the model reads at once: it was translated "
+                                f"in {len(pieces)} pieces (its sentences, a long sentence in parts), joined in order")
+            if cut := sum(over for _, over in pieces):
+                which = "the line" if len(pieces) == 1 else f"{cut} of its {len(pieces)} pieces"
+                said["warnings"] = [f"{which} had a single word over the {limit} tokens the model reads at once: "
+                                    f"cut to {limit} tokens, the rest of it was not translated"]
+            results.append((joiner.join(t for t in translated if t), said))
+        return results
 
     def predict(self, inputs: Any, batch_size: int | None = None, *, source_lang: str | None = None,
                 target_lang: str | None = None, **options: Any) -> list[dict[str, Any]]:
         """One record per sentence, its id first (`index` from 1, a dict's "id", or the line / row its `Inputs` gives):
-        source, translation, source_lang, target_lang. The pair is the model's own unless
+        source, translation, source_lang, target_lang; a `note` when a line too long for a seq2seq model to read at
+        once was translated in pieces, and `warnings` when part of it was still cut or when the text does not look like
+        the source language assumed (none was given, `looks_like`). The pair is the model's own unless
         `source_lang`/`target_lang` (or the CLI's `source`/`target` options, or per-input dicts) say otherwise; a
         sentence read from a file `name.<lang>` (`NamedSentence`) is in that language unless they name another.
 
@@ -400,7 +465,10 @@ class Translator(TaskModel):
         default = (source_lang or options.get("source"), target_lang or options.get("target"))
         items = self._items(inputs)
         groups: dict[tuple[str, str], list[int]] = {}
+        unstated = set()  # inputs whose source language nobody gave: the model's assumed one is checked against them
         for index, (_, source, target, named) in enumerate(items):
+            if not (source or default[0] or named) and getattr(self, "assumed_source_", False):
+                unstated.add(index)
             try:
                 pair = self.resolve_pair(source or default[0] or named, target or default[1])
                 if getattr(self, "engine_", None) is None:
@@ -414,8 +482,15 @@ class Translator(TaskModel):
         records: list[dict[str, Any]] = [{} for _ in items]
         for (source, target), indices in groups.items():
             texts = [items[i][0] for i in indices]
-            for index, text, translation in zip(indices, texts, self.translate(texts, source, target, batch_size=batch_size)):
-                records[index] = {"source": text, "translation": translation, "source_lang": source, "target_lang": target}
+            translations = self._translations(texts, source, target, batch_size=batch_size)
+            checked = [i for i in indices if i in unstated]
+            others = dict(zip(checked, looks_like([items[i][0] for i in checked], source, prefer=target)))
+            for index, text, (translation, said) in zip(indices, texts, translations):
+                records[index] = {"source": text, "translation": translation, "source_lang": source, "target_lang": target,
+                                  **said}
+                if others.get(index):
+                    records[index]["warnings"] = [*said.get("warnings", []), _assumed_source_warning(
+                        others[index], source, target)]
         if isinstance(inputs, _FrameSentences):  # predict_frame: the text column is already there
             records = _without_source(records)
         return with_ids(text_ids(inputs), records)
@@ -626,6 +701,9 @@ class Translator(TaskModel):
         else:
             self._check_pair(source_lang, target_lang)
         self.source_lang, self.target_lang = source_lang, target_lang
+        # still assumed only if neither the config nor the data named the source language
+        self.assumed_source_ = (getattr(self, "assumed_source_", False) and config.source_lang is None
+                                and rows["source_lang"].drop_nulls().len() == 0)
         self.fixed_pair_ = (source_lang, target_lang) if from_scratch else getattr(self, "fixed_pair_", None)
         prefix, _ = self._language_setup(source_lang, target_lang)
         if hasattr(self.tokenizer_, "tgt_lang") and getattr(self.tokenizer_, "src_lang", None):
@@ -712,6 +790,20 @@ class Translator(TaskModel):
         if self.card["backend"] != "apertium":  # Apertium settings are the card alone
             self.network_.save_pretrained(folder)
             self.tokenizer_.save_pretrained(folder)
+
+
+def _assumed_source_warning(other: str, source_lang: str, target_lang: str) -> str:
+    """predict's warning for a text that looks like `other` (a language code or a script's name, `looks_like`) when
+    nobody gave its source language and the model assumed `source_lang`."""
+    def named(code: str) -> str:
+        return f"{LANGUAGE_NAMES[code]} ({code})" if code in LANGUAGE_NAMES else code
+
+    if other not in LANGUAGE_NAMES:  # a script: its language is for the user to say
+        return (f"the text is in {other}, not {named(source_lang)} as assumed (no source language was given); "
+                "pass --source with its language code (source_lang in Python)")
+    target = source_lang if other == target_lang else target_lang
+    return (f"the text looks like {named(other)}, not {named(source_lang)} as assumed (no source language was given); "
+            f"pass --source {other} --target {target} (source_lang, target_lang in Python)")
 
 
 def _usage(backend: str) -> str:

@@ -651,3 +651,93 @@ def test_apertium_keeps_html_markup_and_plain_text_as_before():
     marked, plain = engine.translate(['Click <a href="x">here</a>', "x < y and a & b"])
     assert marked == 'Clic <a href="x">aquí</a>'  # plain-text deformatting made it '<un href="x">aquí</un>'
     assert plain == engine._one_by_one(["x < y and a & b"])[0] and "&amp;" not in plain
+
+
+# -- a line longer than a seq2seq model reads at once ---------------------------------------------------------
+def _inputs_read(model, monkeypatch) -> list[str]:
+    """What the network is given to translate (decoded), appended to as `generate` runs."""
+    seen, generate = [], model.network_.generate
+
+    def spy(**encoded):
+        seen.extend(model.tokenizer_.batch_decode(encoded["input_ids"], skip_special_tokens=True))
+        return generate(**encoded)
+
+    monkeypatch.setattr(model.network_, "generate", spy)
+    return seen
+
+
+def test_a_line_over_the_input_limit_is_translated_in_sentences_and_nothing_is_dropped(tiny, monkeypatch):
+    """A line over `max_length` tokens (24 for the tiny model) was cut to its first tokens: the model translated its
+    first sentence or so, with no word of the rest and nothing in the record to say so."""
+    sentences = [source for source, _ in PAIRS] * 3
+    line = " ".join(sentences)
+    assert len(tiny.tokenizer_(line, verbose=False)["input_ids"]) > 4 * tiny.generation_["max_length"]
+
+    def as_read(text: str) -> str:  # what the tiny vocabulary keeps of a text ("?" is unknown to it)
+        return " ".join(tiny.tokenizer_.decode(tiny.tokenizer_(text)["input_ids"], skip_special_tokens=True).split())
+
+    read = _inputs_read(tiny, monkeypatch)
+    record = tiny.predict([line, "I like cats."])
+    assert [" ".join(text.split()) for text in read] == [as_read(s) for s in sentences + ["I like cats."]]  # all, whole
+    assert record[0]["note"] == (f"the line is longer than the 24 tokens the model reads at once: it was translated in "
+                                 f"{len(sentences)} pieces (its sentences, a long sentence in parts), joined in order")
+    assert "warnings" not in record[0] and set(record[1]) == {"index", "source", "translation", "source_lang", "target_lang"}
+    assert tiny.translate([line]) == [record[0]["translation"]]  # evaluate and the page (translate) split it alike
+
+    read.clear()
+    words = "I like cats and dogs and bread , we eat bread".split() * 8  # one sentence, over the limit alone
+    record = tiny.predict([" ".join(words)])[0]
+    assert " ".join(" ".join(read).split()) == as_read(" ".join(words)) and len(read) > 1 and "warnings" not in record
+    assert all(len(tiny.tokenizer_(piece)["input_ids"]) <= 24 for piece in read)
+    assert f"translated in {len(read)} pieces" in record["note"]
+
+
+def test_a_single_word_over_the_input_limit_is_cut_with_a_warning(tiny):
+    word = "Supercalifragilisticexpialidocious" * 3
+    assert len(tiny.tokenizer_(word, verbose=False)["input_ids"]) > 24
+    record = tiny.predict([f"I like {word} cats."])[0]
+    assert record["warnings"] == ["1 of its 3 pieces had a single word over the 24 tokens the model reads at once: "
+                                  "cut to 24 tokens, the rest of it was not translated"]
+    assert "in 3 pieces" in record["note"]
+
+
+# -- input that does not look like the source language assumed --------------------------------------------------
+SPANISH = ["La casa es roja.", "Hola.", "El gato es negro y duerme en la cama.", "Me gustan los perros."]
+ENGLISH = ["The house is red.", "Hello.", "Charles de Gaulle was a French general.", "I like dogs.",
+           "We ate paella con pollo at a tapas bar in Madrid.", "Los Angeles is big, and so is Buenos Aires.", "OK.",
+           "Die Hard is a film about a cop in a tower.", "No, it isn't.", "She sang La Bamba and Despacito."]
+
+
+def test_looks_like_names_spanish_and_leaves_english_alone():
+    from nlp._translation_text import looks_like
+
+    assert looks_like(SPANISH, "en", prefer="es") == ["es"] * 4
+    assert looks_like(ENGLISH, "en", prefer="es") == [None] * len(ENGLISH)
+    assert looks_like(ENGLISH, "es", prefer="en")[0] == "en" and looks_like(SPANISH, "es", prefer="en") == [None] * 4
+    assert looks_like(["Привет, как у тебя дела?"], "en") == ["Cyrillic script"]
+    assert looks_like(["Hola."], "en") == [None]  # one word alone says too little
+
+
+@needs_apertium
+def test_text_unlike_the_assumed_source_language_is_warned_in_its_record(tmp_path, capsys):
+    """Without --source the default assumes en->es: Spanish came back as itself, the record said source_lang "en"."""
+    from core.cli import main
+
+    model = Translator.load()
+    warning = ("the text looks like Spanish (es), not English (en) as assumed (no source language was given); pass "
+               "--source es --target en (source_lang, target_lang in Python)")
+    assert [r["warnings"] for r in model.predict(SPANISH)] == [[warning]] * 4
+    assert all("warnings" not in r for r in model.predict(ENGLISH))  # no false alarm on English
+    assert all("warnings" not in r for r in model.predict(SPANISH, source_lang="en"))  # stated: the user's word holds
+    assert all("warnings" not in r for r in Translator.load(source_lang="en").predict(SPANISH))
+    # the other direction: --target en makes es the source
+    assert all("warnings" not in r for r in model.predict(SPANISH, target_lang="en"))
+    assert model.predict(["The house is red and the cat is black."], target_lang="en")[0]["warnings"] == [
+        "the text looks like English (en), not Spanish (es) as assumed (no source language was given); pass "
+        "--source en --target es (source_lang, target_lang in Python)"]
+    assert main(["predict", "nlp.translation", "--input", str(_write(tmp_path, "notes.txt", SPANISH[:1]))]) == 0
+    assert json.loads(capsys.readouterr().out)["warnings"] == [warning]
+    assert main(["predict", "nlp.translation", "--input", str(tmp_path / "notes.txt"), "--source", "es"]) == 0
+    assert "warnings" not in json.loads(capsys.readouterr().out)
+    assert main(["predict", "nlp.translation", "--input", str(_write(tmp_path, "english.txt", ENGLISH))]) == 0
+    assert "warnings" not in capsys.readouterr().out
