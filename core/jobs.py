@@ -371,7 +371,11 @@ def start_job(task: str, data: str | Path, out: str | Path | None = None, base: 
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     job_id = f"{stamp}-{uuid.uuid4().hex[:6]}"
     safe_name = model_name(name or f"{task}-{stamp}") or job_id
-    out = Path(out) if out is not None else models_dir() / safe_name
+    # the runner starts in the repository: the caller's relative paths are resolved here, against the caller's folder
+    data = Path(data).expanduser().resolve()
+    out = Path(out).expanduser().resolve() if out is not None else models_dir() / safe_name
+    if base is not None and Path(str(base)).expanduser().exists():
+        base = str(Path(str(base)).expanduser().resolve())  # a folder; a hub id or a built-in name stays as given
     if job_writing(out):
         raise InputError(f"a training that is still running will save its model as {out.name}; choose another name")
     if is_model_dir(out) and not replace:

@@ -49,6 +49,19 @@ def test_start_job_replaces_a_saved_model_only_when_asked_and_never_one_being_wr
         jobs.start_job("finance.risk", "/no/such.csv", name="mine", replace=True)
 
 
+def test_relative_paths_are_the_callers_not_the_repositorys(tmp_path, monkeypatch):
+    """The runner starts in the repository: a relative `data` was looked for there (and a relative `out` written
+    there), not in the caller's folder."""
+    monkeypatch.setenv("VERTICALS_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine").mkdir()
+    job = jobs.start_job("finance.risk", "applicants.csv", out="mine/model", base="mine")
+    spec = jobs.get_job(job.id).spec
+    jobs.cancel_job(job.id)
+    assert spec["data"] == str(tmp_path / "applicants.csv") and spec["out"] == str(tmp_path / "mine" / "model")
+    assert spec["base"] == str(tmp_path / "mine")
+
+
 def test_registry_lists_saved_models(tmp_path, monkeypatch):
     monkeypatch.setenv("VERTICALS_HOME", str(tmp_path))
     save_model_dir(tmp_path / "models" / "m1", {"task": "finance.risk"})
