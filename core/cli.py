@@ -409,12 +409,28 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt as stop:  # Ctrl-C, or a SIGTERM (kill, a CI timeout, docker stop): temp files and locks go
         terminated = isinstance(stop, Terminated)
-        print("terminated" if terminated else "interrupted", file=sys.stderr)
+        said = ("terminated" if terminated else "interrupted") + _what_was_kept(args)
+        print(said, file=sys.stderr)
+        _json_error(args, InterruptedError(said))
         return 143 if terminated else 130
     finally:
         warnings.showwarning = shown
         if installing:
             signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+def _what_was_kept(args: argparse.Namespace) -> str:
+    """For an interrupted `train`: whether its run folder kept a checkpoint to `--resume` from."""
+    if getattr(args, "command", None) != "train" or not getattr(args, "out", None):
+        return ""
+    from core.train import CHECKPOINT_NAME
+
+    out = Path(args.out)
+    run_dir = Path(args.run_dir) if getattr(args, "run_dir", None) else out.with_name(f".{out.name}.run")
+    if (run_dir / CHECKPOINT_NAME).is_file():
+        return f"; its checkpoint is kept in {run_dir}: run the same command with --resume to continue"
+    return ("; no checkpoint was kept (the task keeps none, or it stopped before the first one; a time-budgeted "
+            "training cannot resume), so run the command again to start over")
 
 
 def _json_error(args: argparse.Namespace, error: Exception) -> None:

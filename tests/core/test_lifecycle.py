@@ -297,8 +297,19 @@ def test_a_refused_training_leaves_no_lock_or_empty_run_folder_but_keeps_a_check
         raise KeyboardInterrupt
 
     monkeypatch.setattr(CounterModel, "fit", interrupted)
+    capsys.readouterr()
     assert _train(DEMO, data, tmp_path / "k") == 130  # Ctrl-C
     assert (tmp_path / ".k.run" / "checkpoint.pt").is_file() and not (tmp_path / ".k.lock").exists()  # --resume can go on
+    said = capsys.readouterr()  # with --json, stdout still holds one JSON object; stderr says what can go on
+    assert json.loads(said.out)["ok"] is False and "run the same command with --resume" in said.err
+
+    def stopped_early(self, data, config=None, *, run_dir=None, **_):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(CounterModel, "fit", stopped_early)
+    assert _train(DEMO, data, tmp_path / "j") == 130
+    said = capsys.readouterr()
+    assert "no checkpoint was kept" in json.loads(said.out)["error"] and "no checkpoint was kept" in said.err
 
 
 # 5. exit 2, not tracebacks --------------------------------------------------------------------------------------
