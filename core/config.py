@@ -230,7 +230,13 @@ def resolve_config(cls: type, base: Any = None, yaml_path: str | Path | None = N
 
         try:
             loaded = yaml.safe_load(Path(yaml_path).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError, UnicodeDecodeError) as error:
+        except yaml.YAMLError as error:  # one line: what is wrong and where, not the parser's multi-line dump
+            mark = getattr(error, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+            problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+            raise InputError(f"config {yaml_path} is not valid YAML{where}: {problem}; write one `field: value` per "
+                             "line") from error
+        except (OSError, UnicodeDecodeError) as error:
             raise InputError(f"cannot read config {yaml_path}: {error}") from error
         if not isinstance(loaded, dict):
             raise InputError(f"config {yaml_path} must be a mapping of field: value")

@@ -83,3 +83,15 @@ def test_defaults_cannot_name_an_unknown_field():
 def test_trainer_config_carries_every_shared_field():
     config = task_class("nlp.qa").Config(grad_accum_steps=4)
     assert config.trainer_config().grad_accum_steps == 4 and type(config.trainer_config()) is TrainConfig
+
+
+def test_a_bad_yaml_config_is_one_line_naming_where(tmp_path):
+    """The parser's multi-line dump reached the user; the README promises a one-line reason."""
+    from finance.risk import RiskScorer
+
+    config = tmp_path / "cfg.yaml"
+    config.write_text("max_rounds: 20\nfamily: [gbm\n")
+    with pytest.raises(InputError) as refused:
+        resolve_config(RiskScorer.Config, yaml_path=config)
+    said = str(refused.value)
+    assert "\n" not in said and "is not valid YAML at line" in said
