@@ -578,7 +578,10 @@ def cached_default(folder: str | Path, build: Callable[[Path], Any], load: Calla
     """
     import fcntl
 
-    folder, is_built = Path(folder), is_built or is_model_dir
+    folder = Path(folder)
+    if is_built is None:  # a model folder; one an older Verticals built (an unsealed card, format 1) is built again
+        def is_built(path: Path) -> bool:
+            return is_model_dir(path) and not _older_card(path)
     if is_built(folder):
         return load(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -587,6 +590,14 @@ def cached_default(folder: str | Path, build: Callable[[Path], Any], load: Calla
         if not is_built(folder):
             build(folder)
     return load(folder)
+
+
+def _older_card(folder: Path) -> bool:
+    """A model folder whose card predates the seal (format 1): for a cached default, built by an older Verticals."""
+    try:
+        return int(json.loads((folder / CARD_NAME).read_text(encoding="utf-8")).get("format_version", 1)) < FORMAT_VERSION
+    except (OSError, ValueError, TypeError, AttributeError):
+        return False  # unreadable: `load` says what is wrong with it
 
 
 def list_saved_models(root: str | Path | None = None) -> list[dict[str, Any]]:

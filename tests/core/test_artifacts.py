@@ -227,3 +227,24 @@ def test_saved_files_get_the_mode_plain_files_get(tmp_path):
         os.umask(previous)
     assert stat.S_IMODE(folder.stat().st_mode) == 0o755
     assert stat.S_IMODE((folder / "card.json").stat().st_mode) == stat.S_IMODE(written.stat().st_mode) == 0o644
+
+
+def test_a_cached_default_an_older_version_built_is_built_again(tmp_path):
+    """A default cached before cards were sealed loaded with the 'unsealed' warning on every command, whose advice
+    (save it again) a user who never saved it cannot follow. It is now built again, once."""
+    import json
+    import warnings
+
+    from core.artifacts import cached_default, read_card
+
+    built = []
+    folder = tmp_path / "default"
+    build = lambda f: built.append(save_model_dir(f, {"task": "demo", "build": len(built)}))  # noqa: E731
+    cached_default(folder, build, read_card)
+    card = json.loads((folder / "card.json").read_text())
+    (folder / "card.json").write_text(json.dumps({**{k: v for k, v in card.items() if k != "card_sha256"},
+                                                  "format_version": 1}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert cached_default(folder, build, read_card)["build"] == 1 and len(built) == 2
+        assert cached_default(folder, build, read_card)["build"] == 1 and len(built) == 2  # once
