@@ -19,12 +19,18 @@ def parse_assignments(pairs: list[str] | None, flag: str = "--set") -> dict[str,
 
     >>> parse_assignments(["lr=0.1", "epochs=2"])
     {'lr': '0.1', 'epochs': '2'}
+    >>> parse_assignments(["calendar=NYSE", "calendar=ECB"], "--option")
+    Traceback (most recent call last):
+    core.errors.InputError: --option calendar is given twice ('NYSE' and 'ECB'); give it once
     """
     result = {}
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise InputError(f"{flag} expects key=value, got {pair!r}")
+        if key.strip() in result and result[key.strip()] != value.strip():  # the last one used to win silently
+            raise InputError(f"{flag} {key.strip()} is given twice ({result[key.strip()]!r} and {value.strip()!r}); "
+                             "give it once")
         result[key.strip()] = value.strip()
     return result
 
