@@ -541,7 +541,8 @@ class QAModel(TaskModel):
         exact, f1 = np.zeros(len(examples)), np.zeros(len(examples))
         for i, (example, prediction) in enumerate(zip(examples, predictions)):
             exact[i], f1[i] = squad_scores(example["answers"], prediction["answer"])
-        answerable = np.array([any(_normalize_answer(a) for a in e["answers"]) for e in examples])
+        # the official script's has-answer rule: any gold answer at all, even one that normalises to nothing ("the")
+        answerable = np.array([bool(e["answers"]) for e in examples])
 
         def mean(a):
             return float(np.mean(a))

@@ -383,3 +383,15 @@ def test_the_retrieval_default_s_null_threshold_is_the_best_on_its_choice_set():
     assert grid[int(np.argmax(f1))] == RETRIEVAL_NULL_THRESHOLD  # argmax: the lowest of equal bests
     card = model.evaluate(choice_set(), null_threshold=RETRIEVAL_NULL_THRESHOLD)
     assert card["metrics"]["f1"]["value"] == pytest.approx(max(f1)) and card["questions"] == {"has_answer": 18, "no_answer": 18}
+
+
+def test_evaluate_splits_has_and_no_answer_by_the_official_rule_any_gold_answer_at_all(tmp_path):
+    # the official SQuAD v2 script: has-answer is bool(qa["answers"]); an answer "the" normalises to "" yet counts
+    data = squad_dict(version_2=True)
+    context = data["data"][0]["paragraphs"][0]["context"]
+    data["data"][0]["paragraphs"][0]["qas"].append(
+        {"id": "q4", "question": "Which article?", "answers": [{"text": "the", "answer_start": context.index("the")}]})
+    model = QAModel.from_encoder(tiny_encoder_dir(tmp_path / "enc"), device="cpu")
+    card = model.evaluate(data, null_threshold=1)
+    assert card["questions"] == {"has_answer": 3, "no_answer": 1}
+    assert card["metrics"]["no_answer_exact_match"]["value"] == 100.0  # only q3, where abstaining is right
