@@ -7,30 +7,46 @@ import html
 import re
 import unicodedata
 
-__all__ = ["strip_markup", "MARKUP_REMOVED", "language_warning"]
+__all__ = ["strip_markup", "MARKUP_REMOVED", "TAG_PATTERN", "ENTITY_PATTERN", "language_warning"]
 
 # HTML elements by name (not any <word>: "<grin>" or "<3" in a tweet is text, not markup); script/style lose their body
 _ELEMENTS = ("a|abbr|b|big|blockquote|body|br|center|cite|code|dd|div|dl|dt|em|font|h[1-6]|head|hr|html|i|img|li|"
              "ol|p|pre|q|s|small|span|strike|strong|sub|sup|table|tbody|td|th|thead|tr|tt|u|ul|meta|link|title|"
              "section|article|header|footer|nav|figure|figcaption|iframe|input|label|button|form|wbr|mark|ins|del")
-TAG_PATTERN = (r"<!--.*?-->|<(script|style)\b[^>]*>.*?</\1\s*>|</?(?:" + _ELEMENTS + r")(?:\s[^<>]*)?/?\s*>")
+# A tag is real markup only in markup's own form: the element's name right after "<" (or "</"), then ">", "/>" or
+# whitespace and name="value" / name='value' / name=value attributes; "<b and y>" or "i<p && q>0" is text, not a tag
+_VALUE = r"""(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+)"""
+_ATTRIBUTES = r"(?:\s+[A-Za-z_:][-\w:.]*\s*=\s*" + _VALUE + r")*\s*"
+TAG_PATTERN = (r"<!--.*?-->|<(script|style)" + _ATTRIBUTES + r">.*?</\1\s*>|</?(?:" + _ELEMENTS + r")\b(?!-)"
+               + _ATTRIBUTES + r"/?>")
 _TAG = re.compile(TAG_PATTERN, re.IGNORECASE | re.DOTALL)
+# Entities only in their complete form, with the semicolon: "&amp;", "&#39;", "&#x27;"; "&region=" or "I do&not"
+# (which html.unescape alone reads as "®ion=" and "I do¬") are text
+ENTITY_PATTERN = r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});"
+_ENTITY = re.compile(ENTITY_PATTERN)
+
+
+def _unescape(text: str) -> str:
+    """The text with its complete entities (`ENTITY_PATTERN`) decoded; an unknown name ("&foo;") stays as written."""
+    return _ENTITY.sub(lambda match: html.unescape(match.group()), text)
+
+
 MARKUP_REMOVED = "the text's HTML markup (tags such as <br />, entities such as &amp;) was removed before scoring"
 
 
 def strip_markup(text: str) -> str:
-    """The text without HTML tags (each becomes a space) and with entities unescaped; a text with neither comes back
-    unchanged. Repeated until nothing changes, so twice-escaped markup ("&lt;br&gt;") goes too and a second call is
+    """The text without HTML tags (each becomes a space) and with entities unescaped (only complete ones, ending in
+    ";"); a text with neither comes back unchanged (so a changed text is one that held markup). Repeated until nothing changes, so twice-escaped markup ("&lt;br&gt;") goes too and a second call is
     a no-op (training, prediction and explain may each meet the same text).
 
     >>> strip_markup("Great film.<br /><br />Tom &amp; Jerry&#39;s best. <3")
     "Great film. Tom & Jerry's best. <3"
-    >>> strip_markup("5 < 6 & 7 > 2, <grin>")
-    '5 < 6 & 7 > 2, <grin>'
+    >>> strip_markup("5 < 6 & 7 > 2, <grin>, if x<b and y>c, I do&not like it")
+    '5 < 6 & 7 > 2, <grin>, if x<b and y>c, I do&not like it'
     """
     current = text
     for _ in range(3):
-        stripped = html.unescape(_TAG.sub(" ", current))
+        stripped = _unescape(_TAG.sub(" ", current))
         if stripped == current:
             break
         current = stripped

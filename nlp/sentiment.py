@@ -26,7 +26,7 @@ from core.protocols import TaskModel, with_ids
 from core.registry import missing_model_message
 from core.train import TrainConfig, Trainer
 from nlp._emoji import NO_WORDS, describe_emoji, has_emoticon, has_words, vader_analyzer
-from nlp._sentiment_text import MARKUP_REMOVED, TAG_PATTERN, language_warning, strip_markup
+from nlp._sentiment_text import ENTITY_PATTERN, MARKUP_REMOVED, TAG_PATTERN, language_warning, strip_markup
 from nlp._encoder import (TextEncoder, clean_texts, detokenize_ptb, error_records, is_blank, mean_pool, minilm_path,
                           refuse_column_flags, sorted_batches, text_ids, tokenizer_lock)
 from nlp._textdata import (as_text_frame, frame_text_inputs, label_indices, label_names, read_text_table, split_frame,
@@ -736,11 +736,12 @@ def detokenize(text):  # undo Penn-Treebank spaces ("is n't ," -> "isn't,"), as 
 """ + f"""\
 import html
 MARKUP = re.compile({TAG_PATTERN!r}, re.IGNORECASE | re.DOTALL)
+ENTITY = re.compile({ENTITY_PATTERN!r})
 """ + """\
-def strip_markup(text):  # HTML tags and entities removed (repeated until nothing changes), as the product does
+def strip_markup(text):  # HTML tags and entities (with their ";") removed, repeated until nothing changes, as the product does
     current = text
     for _ in range(3):
-        stripped = html.unescape(MARKUP.sub(" ", current))
+        stripped = ENTITY.sub(lambda match: html.unescape(match.group()), MARKUP.sub(" ", current))
         if stripped == current:
             break
         current = stripped

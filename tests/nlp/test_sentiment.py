@@ -933,7 +933,7 @@ def test_the_cards_usage_opens_the_folder_with_transformers_alone_and_predicts_t
         model = SentimentModel.from_classifier(*tiny_classifier(initializer_range=0.2), device="cpu", name="tiny")
     saved = model.save(tmp_path / "saved")
     texts = ["a wonderful and moving film", "it 's a dull boring mess , is n't it ?", "terrible plot",
-             "a lovely<br /><br />story &amp; great acting"]
+             "a lovely<br /><br />story &amp; great acting", "i do&not like it &reg if x<b and y>c"]
     plain = run_usage(str(saved), texts=texts)
     ours = model.predict(texts)
     assert [p["label"] for p in plain] == [r["label"] for r in ours]
@@ -1030,3 +1030,16 @@ def test_the_shipped_default_is_english_and_warns_on_other_languages_and_on_mark
     records = model.predict([GERMAN, "Great film.<br /><br />Tom &amp; Jerry&#39;s best.", "Loved it!"])
     assert "not English" in records[0]["warnings"][0] and "markup" in records[1]["warnings"][0]
     assert records[2]["warnings"] == []
+
+
+def test_plain_text_that_only_resembles_markup_is_left_as_written_and_not_said_to_hold_markup():
+    from nlp._sentiment_text import strip_markup
+
+    plain = ["https://shop.example/item?id=7&region=us&not_found=1", "I do&not like it", "&copy &times &para text",
+             "if x<b and y>c then it's great", "use i<p && q>0 in C", "it is not <i love> it", "x < p>y"]
+    assert [strip_markup(t) for t in plain] == plain  # entities without ";" and "<b and y>" are text
+    assert strip_markup('I do&not; <b class="x" id=y>like</b> it &#169; &#xA9;<br/>') == "I do\u00ac like it \u00a9 \u00a9"
+    classifier = SentimentModel.from_classifier(*tiny_classifier(initializer_range=0.2), device="cpu", name="tiny")
+    assert classifier._prepare(plain) == plain
+    assert not any(r["warnings"] for r in classifier.predict(plain))  # nothing removed: nothing said
+    assert "notes" not in classifier.evaluate(pl.DataFrame({"text": plain, "label": [1, 0, 1, 0, 1, 0, 1]}))
