@@ -16,7 +16,7 @@ from core.errors import InputError
 
 __all__ = ["Series", "read_series_frame", "prepare_frame", "frame_to_series", "series_from_input", "future_dates",
            "infer_frequency", "frequency_from_span", "frequency_mismatch", "irregularity", "infer_calendar",
-           "check_calendar", "calendar_holidays", "TIME_NAMES", "VALUE_NAMES", "ID_NAMES", "CALENDARS"]
+           "check_calendar", "calendar_holidays", "business_month_dates", "TIME_NAMES", "VALUE_NAMES", "ID_NAMES", "CALENDARS"]
 
 TIME_NAMES = ("date", "Date", "ds", "time", "timestamp", "Datetime", "datetime")
 VALUE_NAMES = ("value", "Value", "y", "close", "Close", "adj_close", "Adj Close", "price", "Price")
@@ -239,9 +239,10 @@ def series_from_input(item: Any, index: int, min_length: int) -> Series:
     return frame_to_series(frame)[0]
 
 
-def _calendar_dates(dates: np.ndarray, horizon: int) -> list[str] | None:
+def _calendar_dates(dates: np.ndarray, horizon: int, holidays: np.ndarray | None = None) -> list[str] | None:
     """The next dates of monthly, quarterly, half-yearly or yearly data on the calendar (month end, month start or one
-    day of the month, as pandas' ME / MS steps), or None when the dates are not a steady count of months apart."""
+    day of the month, as pandas' ME / MS steps; the last or first business day of the month, as BME / BMS / BQE,
+    rolled over weekends and `holidays`), or None when the dates are not a steady count of months apart."""
     days = dates.astype("datetime64[D]")
     months = days.astype("datetime64[M]")
     month_steps = np.diff(months).astype(int)
@@ -249,27 +250,66 @@ def _calendar_dates(dates: np.ndarray, horizon: int) -> list[str] | None:
     if step < 1 or np.mean(month_steps == step) < 0.9:
         return None
     ahead = months[-1] + step * np.arange(1, horizon + 1)
-    if np.all(days == (months + 1).astype("datetime64[D]") - 1):  # month ends (31 Jan, 28/29 Feb, ...)
+    ends, starts = (months + 1).astype("datetime64[D]") - 1, months.astype("datetime64[D]")
+    if np.all(days == ends):  # month ends (31 Jan, 28/29 Feb, ...)
         return [str(d) for d in (ahead + 1).astype("datetime64[D]") - 1]
-    day_of_month = (days - months.astype("datetime64[D]")).astype(int)
+    closed = np.zeros(0, dtype="datetime64[D]") if holidays is None else np.asarray(holidays, dtype="datetime64[D]")
+    kind = _business_month_kind(days)
+    if kind == "end":
+        next_ends = (ahead + 1).astype("datetime64[D]") - 1
+        return [str(d) for d in np.busday_offset(next_ends, 0, roll="backward", holidays=closed)]
+    if kind == "start":
+        return [str(d) for d in np.busday_offset(ahead.astype("datetime64[D]"), 0, roll="forward", holidays=closed)]
+    day_of_month = (days - starts).astype(int)
     if np.all(day_of_month == day_of_month[-1]):  # one day of the month (the 1st, the 15th), clipped to short months
         month_length = ((ahead + 1).astype("datetime64[D]") - ahead.astype("datetime64[D]")).astype(int)
         return [str(d) for d in ahead.astype("datetime64[D]") + np.minimum(day_of_month[-1], month_length - 1)]
     return None
 
 
+def _business_month_kind(days: np.ndarray) -> str | None:
+    """"end" for dates on the last business day of their months (at most 2 more weekdays, an exchange's holidays, after
+    each and 80% exact), "start" for the first, else None (month ends themselves included)."""
+    months = days.astype("datetime64[M]")
+    ends, starts = (months + 1).astype("datetime64[D]") - 1, months.astype("datetime64[D]")
+    if np.all(days == ends) or not np.all(np.is_busday(days)):
+        return None  # (all on the 1st, weekdays by chance, stay "one day of the month")
+    after, before = np.busday_count(days + 1, ends + 1), np.busday_count(starts, days)
+    if np.all(after <= 2) and np.mean(after == 0) >= 0.8:
+        return "end"
+    if np.all(before <= 2) and np.mean(before == 0) >= 0.8 and not np.all(days == starts):
+        return "start"
+    return None
+
+
+def business_month_dates(dates: np.ndarray | None) -> bool:
+    """Whether monthly (quarterly, yearly) dates fall on the last or first business day of their months, where an
+    exchange calendar rolls the continuation.
+
+    >>> business_month_dates(np.array(["2024-04-30", "2024-05-31", "2024-06-28"], dtype="datetime64[D]"))
+    True
+    >>> business_month_dates(np.array(["2024-04-30", "2024-05-31", "2024-06-30"], dtype="datetime64[D]"))
+    False
+    """
+    if dates is None or len(dates) < 2 or int(np.median(np.diff(dates[-200:]).astype(int))) < 28:
+        return False
+    return _calendar_dates(dates[-200:], 1) is not None and _business_month_kind(dates[-200:].astype("datetime64[D]")) is not None
+
+
 def _weekdays_only(dates: np.ndarray) -> bool:
-    """Daily data on weekdays only (business days): a median step of one day and no Saturday or Sunday among the
-    last 200 dates."""
+    """Daily data on weekdays only (business days): a median step of one day and, among the last 200 dates, at most 1%
+    on a Saturday or Sunday (an exchange's special weekend session does not make the series daily), none in a short
+    one."""
     steps = np.diff(dates[-200:]).astype(int)
     weekdays = (dates[-200:].astype("datetime64[D]").view("int64") - 4) % 7  # 0 = Monday
-    return len(steps) > 0 and int(np.median(steps)) == 1 and not np.isin(weekdays, [5, 6]).any()
+    weekend = int(np.isin(weekdays, [5, 6]).sum())
+    return len(steps) > 0 and int(np.median(steps)) == 1 and weekend <= 0.01 * len(weekdays)
 
 
 def future_dates(dates: np.ndarray | None, horizon: int, holidays: np.ndarray | None = None) -> list[str] | None:
     """Dates of the next `horizon` steps: business days for weekday-only daily data (skipping `holidays`, an exchange's
-    closed weekdays), calendar months for monthly (and quarterly, yearly) data at month ends or on one day of the month,
-    else the median step.
+    closed weekdays), calendar months for monthly (and quarterly, yearly) data at month ends, on one day of the month
+    or on the last / first business day of the month (skipping `holidays` too), else the median step.
 
     >>> future_dates(np.array(["2024-01-04", "2024-01-05"], dtype="datetime64[D]"), 2)
     ['2024-01-08', '2024-01-09']
@@ -279,19 +319,22 @@ def future_dates(dates: np.ndarray | None, horizon: int, holidays: np.ndarray | 
     ['2017-12-31', '2018-01-31', '2018-02-28']
     >>> future_dates(np.array(["2017-06-30", "2017-09-30"], dtype="datetime64[D]"), 2)
     ['2017-12-31', '2018-03-31']
+    >>> future_dates(np.array(["2024-04-30", "2024-05-31", "2024-06-28"], dtype="datetime64[D]"), 3)
+    ['2024-07-31', '2024-08-30', '2024-09-30']
     """
     if dates is None or len(dates) < 2:
         return None
     steps = np.diff(dates[-200:]).astype(int)
     step = int(np.median(steps)) if len(steps) else 1
     if step >= 28:  # a month or more apart: step on the calendar, not by a number of days
-        calendar = _calendar_dates(dates[-200:], horizon)
+        calendar = _calendar_dates(dates[-200:], horizon, holidays)
         if calendar is not None:
             return calendar
     last = dates[-1]
     if _weekdays_only(dates):
         closed = np.zeros(0, dtype="datetime64[D]") if holidays is None else np.asarray(holidays, dtype="datetime64[D]")
-        return [str(d) for d in np.busday_offset(last, np.arange(1, horizon + 1), roll="forward", holidays=closed)]
+        # rolled back: after a weekend session (a Saturday) the next date is the Monday, not the Tuesday
+        return [str(d) for d in np.busday_offset(last, np.arange(1, horizon + 1), roll="backward", holidays=closed)]
     step = max(1, step)
     return [str(last + np.timedelta64(step * k, "D")) for k in range(1, horizon + 1)]
 

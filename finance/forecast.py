@@ -24,8 +24,8 @@ from core.protocols import TaskModel
 from core.registry import missing_model_message
 from core.train import MetricsLog, TrainConfig
 from finance._cards import damaged_card, recorded_beside
-from finance._forecast_data import (CALENDARS, Series, calendar_holidays, check_calendar, frame_to_series, frequency_from_span,
-                                    frequency_mismatch, future_dates, infer_calendar, infer_frequency, irregularity,
+from finance._forecast_data import (CALENDARS, Series, business_month_dates, calendar_holidays, check_calendar,
+                                    frame_to_series, frequency_from_span, frequency_mismatch, future_dates, infer_calendar, infer_frequency, irregularity,
                                     prepare_frame, read_series_frame, series_from_input, series_scale)
 from finance._forecast_models import ALL_CANDIDATES, LightGBMCandidate, NBeatsCandidate, local_forecast
 
@@ -410,10 +410,11 @@ class Forecaster(TaskModel):
         for index, item in enumerate(inputs, start=first):
             series, forecasts, ours, scale = self._forecast_one(item, index)
             frequency = infer_frequency(series.dates)
-            exchange, closed = self._calendar(series.dates, chosen)
+            exchange, closed, unused = self._calendar(series.dates, chosen)
             mismatch = frequency_mismatch(frequency, fitted, self.config.horizon)
-            if mismatch:  # said once per command on the CLI (same text), and in each record
-                warnings.warn(mismatch, UserWarning, stacklevel=2)
+            for said in (mismatch, unused):  # said once per command on the CLI (same text), and in each record
+                if said:
+                    warnings.warn(said, UserWarning, stacklevel=2)
             record = {"id": series.id, "horizon": self.config.horizon,
                       "dates": future_dates(series.dates, self.config.horizon, closed),
                       "frequency": frequency, "calendar": exchange, "forecast": _round(self._inverse(ours))}
@@ -423,7 +424,7 @@ class Forecaster(TaskModel):
                 record[f"upper_{level}"] = _round(self._inverse(ours + width))
             record["model"] = self.model_name
             record["weights"] = {n: _round(np.asarray(w)) for n, w in self.weights_.items()}
-            record["warnings"] = [m for m in (mismatch, irregularity(series.dates)) if m]
+            record["warnings"] = [m for m in (mismatch, unused, irregularity(series.dates)) if m]
             records.append(record)
         return records
 
@@ -437,17 +438,26 @@ class Forecaster(TaskModel):
                  for s in self.info_.get("series") or []]
         return Counter(f for f in found if f).most_common(1)[0][0] if any(found) else None
 
-    def _calendar(self, dates: np.ndarray | None, chosen: str) -> tuple[str | None, np.ndarray | None]:
-        """The exchange calendar a business-daily series continues on and its closed weekdays ahead: `chosen`, or for
-        auto the one its history's missing weekdays fit (else the model's own); "none" for every weekday, None for
-        data that are not business-daily."""
-        if infer_frequency(dates) != "business-daily":
-            return None, None
+    def _calendar(self, dates: np.ndarray | None, chosen: str) -> tuple[str | None, np.ndarray | None, str | None]:
+        """The exchange calendar a business-daily series continues on, its closed weekdays ahead and a warning: `chosen`,
+        or for auto the one its history's missing weekdays fit (else the model's own); "none" for every weekday. Monthly
+        (quarterly...) data on the last / first business day of the month take a chosen calendar too; for other data
+        the calendar is None, and a chosen one is warned about as not applying, never dropped silently."""
+        frequency = infer_frequency(dates)
+        months = frequency != "business-daily" and business_month_dates(dates)
+        if frequency != "business-daily" and not (months and chosen != "auto"):
+            if chosen in ("auto", "none"):
+                return None, None, None
+            these = f"these are {frequency} data on other days" if frequency else "this series has no dates"
+            return None, None, (f"calendar={chosen} is not used: an exchange calendar applies to business-daily data and "
+                                f"to dates on the last or first business day of each month, and {these}; leave the "
+                                "calendar option out for them")
         exchange = chosen if chosen != "auto" else infer_calendar(dates, fallback=self.info_.get("calendar")) or "none"
         if exchange == "none":
-            return exchange, None
+            return exchange, None, None
         last = dates[-1].astype("datetime64[D]")
-        return exchange, calendar_holidays(exchange, last, last + np.timedelta64(2 * self.config.horizon + 30, "D"))
+        ahead = 2 * self.config.horizon + 30 if not months else 400 * self.config.horizon + 40  # up to yearly steps
+        return exchange, calendar_holidays(exchange, last, last + np.timedelta64(ahead, "D")), None
 
     def explain(self, inputs: Any) -> dict[str, Any]:
         """Forecast decomposition: each candidate's forecast and its weighted contribution (log-return units)."""

@@ -172,3 +172,46 @@ def test_check_data_and_fit_say_the_frequency_calendar_and_irregularity(tmp_path
     assert irregular["warning"].startswith("irregular series: a gap of")
     with pytest.warns(UserWarning, match="series 'gapped': irregular series"):
         Forecaster(tiny_config(max_train_points=600)).fit(frame)
+
+
+@pytest.mark.parametrize("freq, expected", [
+    ("BME", ["2024-07-31", "2024-08-30", "2024-09-30"]),
+    ("BMS", ["2024-08-01", "2024-09-02", "2024-10-01"]),
+    ("BQE", ["2024-09-30", "2024-12-31", "2025-03-31"]),
+])
+def test_business_month_ends_and_starts_stay_on_the_calendar(fitted, freq, expected):
+    pd = pytest.importorskip("pandas")
+    start = "2014-01-31" if freq != "BQE" else "1993-03-31"
+    dates = pd.date_range(start, periods=126, freq=freq).values.astype("datetime64[D]")
+    assert str(dates[-1]) in ("2024-06-28", "2024-07-01")
+    with pytest.warns(UserWarning, match="but this model was fitted on business-daily"):
+        [record] = fitted.predict([_input(dates)])
+    assert record["dates"] == expected
+
+
+def test_a_chosen_calendar_rolls_business_month_ends_over_its_holidays(fitted):
+    pd = pytest.importorskip("pandas")
+    dates = pd.date_range("2014-01-31", "2024-02-29", freq="BME").values.astype("datetime64[D]")
+    with pytest.warns(UserWarning, match="monthly data"):
+        plain = fitted.predict([_input(dates)])[0]
+        nyse = fitted.predict([_input(dates)], calendar="NYSE")[0]
+    assert plain["dates"][0] == "2024-03-29" and nyse["dates"][0] == "2024-03-28"  # Good Friday, 29 March 2024
+    assert nyse["calendar"] == "NYSE"
+
+
+def test_one_weekend_session_keeps_a_series_business_daily_on_its_calendar(fitted):
+    days = _trading_days("2021-01-04", "2024-07-02", "NYSE")[-880:]
+    days = np.sort(np.r_[days, np.datetime64("2024-06-15")])  # one Saturday session
+    assert infer_frequency(days) == "business-daily" and infer_calendar(days) == "NYSE"
+    [record] = fitted.predict([_input(days)])
+    assert record["calendar"] == "NYSE" and record["dates"] == ["2024-07-03", "2024-07-05", "2024-07-08"]
+    assert fitted.predict([_input(days)], calendar="NYSE")[0]["dates"] == ["2024-07-03", "2024-07-05", "2024-07-08"]
+    saturday = np.r_[days[:-1][days[:-1] < np.datetime64("2024-06-15")], np.datetime64("2024-06-15")]
+    assert fitted.predict([_input(saturday)])[0]["dates"][0] == "2024-06-17"  # the Monday after a Saturday session
+
+
+def test_a_chosen_calendar_that_cannot_apply_is_warned_about_not_dropped(fitted):
+    weekly = pl.date_range(pl.date(2018, 1, 1), pl.date(2020, 1, 1), "1w", eager=True).to_numpy().astype("datetime64[D]")
+    with pytest.warns(UserWarning, match="calendar=NYSE is not used.*weekly data"):
+        [record] = fitted.predict([_input(weekly)], calendar="NYSE")
+    assert record["calendar"] is None and any("calendar=NYSE is not used" in w for w in record["warnings"])
