@@ -537,10 +537,13 @@ def _from_nifti_image(image, name: str) -> MedicalImage:
         notes.append(f"{name}: {bad} voxel(s) ({bad / array.size:.1%}) are NaN or infinite and were read as 0 (e.g. "
                      "the background of a masked map); mask or fill them if they are not background")
         array = np.nan_to_num(array, nan=0.0, posinf=0.0, neginf=0.0)
+    metadata: dict[str, Any] = {"warnings": notes} if notes else {}
+    if not finite.all():
+        metadata["nonfinite_voxels"] = bad  # a mask reader refuses these: a NaN label is no background
     grid = {"header": image.header.copy(), "affine": np.asarray(image.affine), "shape": tuple(image.shape),
             "canonical_shape": tuple(canonical.shape), "orientation": nib.orientations.io_orientation(image.affine)}
     return MedicalImage(array.astype(np.float32), spacing, modality="MR/CT (NIfTI)", affine=np.asarray(canonical.affine),
-                        orientation="RAS", source=name, metadata={"warnings": notes} if notes else {}, source_grid=grid)
+                        orientation="RAS", source=name, metadata=metadata, source_grid=grid)
 
 
 def _with_three_axes(image):

@@ -81,6 +81,7 @@ class SegmentationData:
     groups: list[str] | None = None  # patient ids, for a patient-level split
     source_hash: str | None = None
     mask_values: list[int] | None = None  # binary masks: the file's value of class 0 and class 1, e.g. [0, 255]
+    warnings: list[str] = dataclasses.field(default_factory=list)  # what reading changed, e.g. NaN voxels read as 0
 
     def __len__(self) -> int:
         return len(self.images)
@@ -106,6 +107,22 @@ class SegmentationData:
 def _to_image(array: Any, name: str) -> np.ndarray:
     image = read_medical(np.asarray(array)).array
     return image
+
+
+def _data_warning(notes: list[str]) -> str | None:
+    """The data's reading notes as one warning (a card's `warning`, a CLI `warning:` line); None without any."""
+    if not notes:
+        return None
+    more = f"; and {len(notes) - 5} more image(s) like these" if len(notes) > 5 else ""
+    return "; ".join(notes[:5]) + more
+
+
+def _shown(path: Path, root: Path) -> str:
+    """`path` as the user sees it in the data: relative to the data folder (masks/c1.nii.gz), else as given."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _default_label_names(max_label: int) -> list[str]:
@@ -458,16 +475,24 @@ class Segmenter(TaskModel):
                 groups = [str(v) for v in frame[id].to_list()]
             elif patient_pattern:
                 groups = [patient_from_name(p.name, patient_pattern) for p in image_paths]
-        images, masks, spacings = [], [], []
+        images, masks, spacings, notes = [], [], [], []
+        root = path if path.is_dir() else path.parent
         for image_path, mask_path in zip(image_paths, mask_paths):
             image = read_medical(image_path)
             mask = read_medical(mask_path)
+            bad = int(mask.metadata.get("nonfinite_voxels", 0))
+            if bad:  # read as 0 they would become background: a label nobody drew
+                raise InputError(f"{_shown(mask_path, root)}: {bad} mask voxel(s) are NaN or infinite; a mask holds "
+                                 "integer labels only: fill them with the background value (e.g. "
+                                 "np.nan_to_num(mask, nan=0)) or the label they belong to, and save it again")
             if image.affine is not None and mask.affine is not None and image.array.shape == mask.array.shape \
                     and not np.allclose(image.affine, mask.affine, atol=1e-2):
                 # the voxels line up by index only: a mask of another scan or space would score as if it fit
-                raise InputError(f"{mask_path.name} lies on another grid than {image_path.name} (their affines "
-                                 "differ): resample the mask onto the image (e.g. nibabel.processing.resample_from_to) "
-                                 "or pair it with the image it was drawn on")
+                raise InputError(f"{_shown(mask_path, root)} lies on another grid than {_shown(image_path, root)} "
+                                 "(their affines differ): resample the mask onto the image (e.g. "
+                                 "nibabel.processing.resample_from_to) or pair it with the image it was drawn on")
+            for note in image.metadata.get("warnings", []):  # e.g. NaN voxels read as 0: kept with the data, and said
+                notes.append(f"{_shown(image_path, root)}: {note.removeprefix(image_path.name + ': ')}")
             images.append(image.array)
             masks.append(np.round(mask.array) if mask.array.dtype.kind == "f" and np.allclose(mask.array, np.round(mask.array)) else mask.array)
             spacings.append(image.spacing)
@@ -475,8 +500,22 @@ class Segmenter(TaskModel):
         names = [p.name for p in image_paths]
         masks, top, mask_values = _normalise_masks(masks, images, names, label_names, positive_label)
         label_names = label_names or _default_label_names(top)
+        if notes:  # one `warning:` line from the CLI, the same text as the card's warning (said once)
+            warnings.warn(_data_warning(notes))
         return SegmentationData(images, masks, names, list(label_names), spacings, groups,
-                                data_hash(list(image_paths) + list(mask_paths)), mask_values)
+                                data_hash(list(image_paths) + list(mask_paths)), mask_values, notes)
+
+    @classmethod
+    def check_data(cls, path: str | Path, **options: Any) -> dict[str, Any]:
+        """What `train` would read: the count, and a `warning` where reading changed the data (NaN voxels read as 0)."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            data = cls.training_data(path, **options)
+        warning = _data_warning(data.warnings)
+        for said in caught:  # the report's `warning` line says the data's; the CLI would print it twice
+            if str(said.message) != warning:
+                warnings.warn_explicit(said.message, said.category, said.filename, said.lineno)
+        return {"task": cls.task, "path": str(path), "ok": True, "n": len(data), **({"warning": warning} if warning else {})}
 
     @classmethod
     def read_inputs(cls, path: str | Path, **options: Any) -> list[Any]:
@@ -718,6 +757,8 @@ class Segmenter(TaskModel):
             extra["mask_values"] = {"positive_label": int(data.mask_values[1]), "background_value": int(data.mask_values[0]),
                                     "note": f"dice = Dice of mask value {data.mask_values[1]} (the positive label); "
                                             f"dice_value_V = Dice of the pixels whose mask value is V"}
+        if data.warnings:  # e.g. NaN voxels of an image read as 0: the scores are of the data as read
+            extra["warning"] = _data_warning(data.warnings)
         return metric_card(self.task, self.card_.get("name", "unet"), len(predicted), metrics,
                            labels=list(self.label_names_), plots=plots, **extra)
 
@@ -893,6 +934,9 @@ class Segmenter(TaskModel):
                                       "time_budget_s": config.time_budget_s, "stopped": stopped, "tta": tta,
                                       "seconds": round(time.monotonic() - started, 1)}
         self.card_.pop("name", None)
+        self.card_.pop("warning", None)  # a base model's warning was about its own data
+        if data.warnings:
+            self.card_["warning"] = _data_warning(data.warnings)
         what = "U-Net on the ImageNet EfficientNet-Lite0 encoder" if kind == LITE_UNET else "MONAI U-Net"
         self.card_["description"] = (f"{self.config.spatial_dims}D {what} trained with Verticals on {len(data)} "
                                      f"labelled item(s); {RESEARCH_NOTICE}")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -202,8 +204,49 @@ def test_a_mask_on_another_grid_than_its_image_is_refused(tmp_path):
     assert len(Segmenter.read_data(tmp_path).images) == 1  # the same grid: read
     mask = nib.load(tmp_path / "labels" / "p0.nii.gz")
     nib.save(nib.Nifti1Image(np.asarray(mask.dataobj), np.eye(4)), tmp_path / "labels" / "p0.nii.gz")
-    with pytest.raises(InputError, match="p0.nii.gz lies on another grid than p0.nii.gz .*resample the mask"):
+    with pytest.raises(InputError, match="^labels/p0.nii.gz lies on another grid than images/p0.nii.gz .*resample the mask"):
+        Segmenter.read_data(tmp_path)  # each named by its folder, not "p0.nii.gz ... than p0.nii.gz"
+
+
+def _nan_pair(folder, image_nan: bool, mask_nan: bool):
+    import nibabel as nib
+
+    (folder / "images").mkdir()
+    (folder / "labels").mkdir()
+    volume = np.stack([disc_pair(z, 24)[0] for z in range(4)]).astype(np.float32)
+    mask = (volume > 140).astype(np.float32)
+    affine = np.diag([1.0, 1.0, 2.0, 1.0])
+    if image_nan:
+        volume[0, :2, :3] = np.nan
+    if mask_nan:
+        mask[1, :2, :] = np.nan
+        mask[2, 0, 0] = np.inf
+    nib.save(nib.Nifti1Image(np.transpose(volume, (2, 1, 0)), affine), str(folder / "images" / "p0.nii.gz"))
+    nib.save(nib.Nifti1Image(np.transpose(mask, (2, 1, 0)), affine), str(folder / "labels" / "p0.nii.gz"))
+
+
+def test_a_nifti_mask_with_nan_voxels_is_refused_not_read_as_background(tmp_path):
+    """NaN mask voxels became 0 (background) once medical.io read NIfTI NaN as 0: the isfinite refusal could not fire."""
+    _nan_pair(tmp_path, image_nan=False, mask_nan=True)
+    with pytest.raises(InputError, match=r"^labels/p0.nii.gz: 49 mask voxel\(s\) are NaN or infinite.*background value"):
         Segmenter.read_data(tmp_path)
+
+
+def test_nan_image_voxels_read_as_0_are_said_by_read_data_check_data_and_evaluate(tmp_path):
+    """The note medical.io writes for NaN voxels read as 0 was dropped: read_data kept only the array."""
+    _nan_pair(tmp_path, image_nan=True, mask_nan=False)
+    with pytest.warns(UserWarning, match=r"images/p0.nii.gz: 6 voxel\(s\) .* NaN or infinite and were read as 0"):
+        data = Segmenter.read_data(tmp_path)
+    assert len(data.warnings) == 1 and data.warnings[0].startswith("images/p0.nii.gz: 6 voxel(s)")
+    assert np.isfinite(data.images[0]).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # said once, as the report's `warning` (the CLI prints the report's lines)
+        report = Segmenter.check_data(tmp_path)
+    assert report["warning"] == data.warnings[0]
+    model = tiny(spatial_dims=3)
+    model.fit(data, dataclasses.replace(TINY, spatial_dims=3))
+    assert model.card["warning"] == data.warnings[0]
+    assert model.evaluate(data)["warning"] == data.warnings[0]
 
 
 def test_nifti_volumes_with_label_volumes_and_patient_split(tmp_path):
