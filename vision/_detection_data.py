@@ -410,16 +410,23 @@ def _yolo_names(root: Path, names: str | None) -> tuple[list[str] | None, str | 
 
 
 def _yolo_line(line: str, where: str, class_names: list[str] | None, source: str | None) -> tuple[int, list[float]]:
-    """One label line '<class> <x_center> <y_center> <width> <height>' (normalised) -> class id and those four."""
+    """One label line '<class> <x_center> <y_center> <width> <height>' (normalised) -> class id and those four. A
+    segmentation line '<class> x1 y1 x2 y2 x3 y3 ...' (a polygon of 3+ points) becomes its bounding box, as
+    Ultralytics trains a detector on segmentation labels."""
     parts = line.split()
-    if len(parts) != 5:
-        raise InputError(f"{where}: expected '<class> <x_center> <y_center> <width> <height>', got {line!r}")
+    polygon = len(parts) >= 7 and len(parts) % 2 == 1
+    if len(parts) != 5 and not polygon:
+        raise InputError(f"{where}: expected '<class> <x_center> <y_center> <width> <height>' (a box) or '<class> x1 y1 "
+                         f"x2 y2 x3 y3 ...' (a polygon of 3+ points, read as its bounding box), got {line!r}")
     try:
         values = [float(v) for v in parts]
     except ValueError as error:
         raise InputError(f"{where}: not numbers: {line!r}") from error
     if not all(math.isfinite(v) for v in values):
         raise InputError(f"{where}: {line!r} holds NaN/inf")
+    if polygon:  # Ultralytics' segments2boxes: the polygon's extent, as a normalised centre box
+        xs, ys = values[1::2], values[2::2]
+        values = [values[0], (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2, max(xs) - min(xs), max(ys) - min(ys)]
     if not values[0].is_integer():
         raise InputError(f"{where}: class id {parts[0]} is not a whole number; YOLO class ids are integers 0, 1, 2, ...")
     class_id, (cx, cy, w, h) = int(values[0]), values[1:]
@@ -445,7 +452,7 @@ def _read_yolo(path: Path, split: str | None = None, names: str | None = None) -
         raise InputError(f"{root} holds no images under images/")
     splits = _yolo_splits(root, path if path.is_file() else root / "data.yaml", images_root, images)
     rows: list[tuple[Path, list, list[int], tuple[int, int], list[str]]] = []
-    max_id = -1
+    max_id, polygons = -1, 0
     for image in images:
         relative = image.relative_to(images_root).with_suffix(".txt")
         label_file = (root / "labels" / relative) if images_root != root else image.with_suffix(".txt")
@@ -460,11 +467,14 @@ def _read_yolo(path: Path, split: str | None = None, names: str | None = None) -
                 class_id, (cx, cy, w, h) = _yolo_line(line, where, class_names, source)
                 width, height = size
                 boxes.append([(cx - w / 2) * width, (cy - h / 2) * height, (cx + w / 2) * width, (cy + h / 2) * height])
+                polygons += len(line.split()) > 5
                 ids.append(class_id)
                 wheres.append(where)
                 max_id = max(max_id, class_id)
         rows.append((image, boxes, ids, size, wheres))
     notes = []
+    if polygons:
+        notes.append(f"{polygons} segmentation polygon(s) were read as their bounding boxes (as Ultralytics does)")
     if class_names is None and max_id < len(COCO80) and any(COCO_SPLITS & set(p.relative_to(images_root).parts) for p in images):
         # COCO's own split folder names identify the label space: use the 80 COCO names (Ultralytics order).
         class_names = list(COCO80)

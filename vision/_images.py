@@ -11,8 +11,8 @@ from core.data.paths import is_hidden, read_file_object, require_path
 from core.errors import InputError
 from core.protocols import POSITION_KEYS, Inputs, _file_by_file, identify_inputs
 
-__all__ = ["read_image_inputs", "identified_images", "image_list", "BATCH_UNIT", "decode_images", "frame_image_column", "is_table",
-           "frame_items", "predict_in_place"]
+__all__ = ["read_image_inputs", "manifest_path", "read_manifest", "identified_images", "image_list", "BATCH_UNIT",
+           "decode_images", "frame_image_column", "is_table", "frame_items", "predict_in_place"]
 
 PATH_COLUMNS = ("path", "image", "file", "filename")
 ACCEPTED = ("an image path, bytes, a PIL image or a numpy array ((H, W) grey, (H, W, C) colour, (N, H, W, C) for N "
@@ -53,10 +53,21 @@ def read_image_inputs(path: str | Path, column: str | None = None, id_column: st
                 files.append("")
                 ids.append(named[row - 1])
             else:  # the path stays beside the row's id: core retries a failed batch file by file (predict_records)
-                files.append(resolve_inside(path.parent, str(value).strip()))
+                files.append(manifest_path(path.parent, str(value).strip()))
                 ids.append({**named[row - 1], "path": str(files[-1])})
         return Inputs(files, ids, errors)
     return [path]
+
+
+def manifest_path(base: Path, value: str) -> Path:
+    """A manifest's path resolved inside its folder (`core.data.resolve_inside`); one written on Windows
+    (`pics\\img0.png`) that is not found as written is read with its backslashes as separators.
+
+    >>> import tempfile; d = Path(tempfile.mkdtemp()); (d / "pics").mkdir(); _ = (d / "pics" / "a.png").write_bytes(b"x")
+    >>> manifest_path(d, "pics\\\\a.png").relative_to(d.resolve()).as_posix()
+    'pics/a.png'
+    """
+    return resolve_inside(base, _windows_path(base, value))
 
 
 def identified_images(inputs: Any) -> Inputs:
@@ -149,8 +160,9 @@ def _check_array(array: Any) -> None:
                          "pass an (N, H, W, 1) array or a list of (H, W) arrays")
 
 
-def decode_images(inputs: Any, mode: str = "RGB") -> list[Any]:
-    """Decode images (`image_list` says what one image or many is) into PIL images; `InputError` on the first bad one."""
+def decode_images(inputs: Any, mode: str = "RGB", root: Path | None = None) -> list[Any]:
+    """Decode images (`image_list` says what one image or many is) into PIL images; `InputError` on the first bad one,
+    a file under `root` named by its path there (`cat/broken.jpg`: its class folder), not its name alone."""
     import numpy as np
 
     inputs = image_list(inputs)
@@ -163,8 +175,40 @@ def decode_images(inputs: Any, mode: str = "RGB") -> list[Any]:
                 _check_array(item)
             images.append(open_image(item, mode=mode))
         except InputError as error:
-            raise InputError(f"image {index + 1} of {len(inputs)}: {error}" if len(inputs) > 1 else str(error)) from error
+            message = str(error)
+            if root is not None and isinstance(item, (str, Path)) and message.startswith(Path(item).name + " "):
+                file, folder = Path(item).absolute(), Path(root).absolute()
+                named = file.relative_to(folder).as_posix() if folder in file.parents else str(file)
+                message = named + message[len(file.name):]
+            raise InputError(f"image {index + 1} of {len(inputs)}: {message}" if len(inputs) > 1 else message) from error
     return images
+
+
+def read_manifest(path: Path, path_column: str = "path", label_column: str = "label") -> list[tuple[Path, str]]:
+    """`core.data.read_image_manifest`, a path written on Windows (`pics\\img0.png`) found as `manifest_path` finds it."""
+    import polars as pl
+
+    from core.data import require_columns
+    from core.data.images import manifest_items
+
+    frame = read_table(path)
+    require_columns(frame, [path_column, label_column], path.name)
+    if frame[path_column].dtype == pl.String:
+        fixed = [_windows_path(path.parent, value) for value in frame[path_column].to_list()]
+        frame = frame.with_columns(pl.Series(path_column, fixed, dtype=pl.String))
+    return manifest_items(frame, path, path_column, label_column)
+
+
+def _windows_path(base: Path, value: str | None) -> str | None:
+    """`value` with backslashes as separators when it is not found as written and is found that way."""
+    if not isinstance(value, str) or "\\" not in value:
+        return value
+    try:
+        if resolve_inside(base, value.strip()).exists() or not resolve_inside(base, value.strip().replace("\\", "/")).exists():
+            return value
+    except InputError:  # a path leaving the folder: refused where it is resolved, as written
+        return value
+    return value.strip().replace("\\", "/")
 
 
 def frame_image_column(batch: Any, columns: Any = None) -> list[str]:
@@ -209,6 +253,8 @@ def frame_items(frame: Any, path_column: str = "path", label_column: str = "labe
             raise InputError(f"row {row} of the table has an empty {path_column if _empty(file) else label_column}")
         path = Path(str(file).strip()).expanduser()
         path = path if path.is_absolute() else base / path
+        if not path.is_file() and "\\" in str(file) and (base / str(file).strip().replace("\\", "/")).is_file():
+            path = base / str(file).strip().replace("\\", "/")  # a path written on Windows
         if not path.is_file():
             raise InputError(f"row {row} of the table: image {file} does not exist"
                              + ("" if Path(str(file)).is_absolute() else f" (relative paths resolve against {base})"))

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from core.artifacts import hash_files, read_card
 from core.config import config_to_dict
-from core.data import list_image_folder, read_image_manifest
+from core.data import IMAGE_SUFFIXES, list_image_folder
 from core.data.paths import require_path
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError
@@ -31,7 +31,8 @@ from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
 from vision._cards import card_mismatch, check_label_names, check_preprocessing, match_preprocessing
 from vision._images import (ACCEPTED, BATCH_UNIT, decode_images, frame_image_column, frame_items,
-                            identified_images, image_list, is_table, predict_in_place, read_image_inputs)
+                            identified_images, image_list, is_table, predict_in_place, read_image_inputs,
+                            read_manifest)
 
 __all__ = ["ImageClassifier", "ClassifierConfig", "load", "fashion_mnist_sample"]
 
@@ -275,8 +276,8 @@ class ImageClassifier(TaskModel):
             return [(file, label, None) for file, label in items]
         path = require_path(path, "ImageFolder or CSV of path,label")
         if path.is_dir():
-            return list_image_folder(path)
-        items = read_image_manifest(path, options.get("column") or options.get("path_column", "path"),
+            return _image_folder(path)
+        items = read_manifest(path, options.get("column") or options.get("path_column", "path"),
                                     options.get("target") or options.get("label_column", "label"))
         if not items:
             raise InputError(f"{path.name} lists no images")
@@ -292,7 +293,7 @@ class ImageClassifier(TaskModel):
     def check_data(cls, path: str | Path, **options: Any) -> dict[str, Any]:
         """Decode every image and report counts per class (InputError on the first bad file)."""
         items = cls.read_data(path, **options)
-        decode_images([item[0] for item in items])
+        decode_images([item[0] for item in items], root=_data_root(path))
         counts: dict[str, int] = {}
         for _, label, _ in items:
             counts[label] = counts.get(label, 0) + 1
@@ -534,7 +535,8 @@ class ImageClassifier(TaskModel):
         labels = sorted({label for _, label, _ in items})
         if len(labels) < 2:
             raise InputError(f"the data has only one class ({labels[0]}); classification needs at least two")
-        images = decode_images([item[0] for item in items], self.image_mode)  # every file checked before training
+        # every file checked before training, a bad one named by its class folder
+        images = decode_images([item[0] for item in items], self.image_mode, root=_data_root(data))
         train_index, val_index = _split(items, config.validation_fraction, config.seed)
         pretrained = bool(self.info.get("pretrained", True))  # random-init networks skip the probe and freezing
         plan = plan_probe([item[1] for item in items], [item[2] for item in items], train_index, val_index,
@@ -819,6 +821,44 @@ def _too_few_warning(labels: list[str]) -> str:
     return (f"too few images of {'class' if len(short) == 1 else 'classes'} {named} to measure the model on images it "
             f"did not train on: at least {MIN_IMAGES_TO_MEASURE} images of every class are needed ({needed}), far more "
             f"for a usable estimate; {after}")
+
+
+MAC_ZIP_FOLDER = "__MACOSX"  # what a Mac's zip adds beside the data: resource forks (`._x.jpg`), never images
+
+
+def _image_folder(root: Path) -> list[tuple[Path, str, str | None]]:
+    """`core.data.list_image_folder`, a zip's `__MACOSX/` folder skipped as `.DS_Store` is (at the top or beside the
+    class folders of a train/val split); core's own listing where there is none."""
+    from core.data.images import SPLIT_NAMES
+    from core.data.paths import is_hidden
+
+    def folders(parent: Path) -> list[Path]:
+        return sorted(p for p in parent.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != MAC_ZIP_FOLDER)
+
+    children = folders(root) if root.is_dir() else []
+    if not root.is_dir() or not any((folder / MAC_ZIP_FOLDER).is_dir() for folder in (root, *children)):
+        return list_image_folder(root)
+    splits = [c for c in children if c.name.lower() in SPLIT_NAMES]
+    groups = [(s, s.name.lower()) for s in splits] if splits and len(splits) == len(children) else [(root, None)]
+    items, empty = [], []
+    for folder, split in groups:
+        for class_dir in folders(folder):
+            found = [(file, class_dir.name, split) for file in sorted(class_dir.rglob("*")) if not is_hidden(file, class_dir)
+                     and file.is_file() and file.suffix.lower() in IMAGE_SUFFIXES]
+            items.extend(found)
+            if not found:
+                empty.append(class_dir.relative_to(root).as_posix())
+    if not items or empty:  # core says what is wrong, in its words
+        return list_image_folder(root)
+    return items
+
+
+def _data_root(data: Any) -> Path | None:
+    """The folder a bad image is named from: an ImageFolder itself, a manifest's folder."""
+    if not isinstance(data, (str, Path)):
+        return None
+    path = Path(data).expanduser()
+    return path if path.is_dir() else path.parent
 
 
 def _split(items: list, validation_fraction: float, seed: int) -> tuple[list[int], list[int]]:

@@ -580,7 +580,7 @@ class Detector(TaskModel):
         # the data's class order (YOLO ids, COCO categories), so predicted class ids are the data's own ids
         seen = {label for sample in data.samples for label in sample.labels}
         classes = list(dict.fromkeys(data.class_names)) + sorted(seen - set(data.class_names))
-        images = decode_images([sample.image for sample in data.samples], "RGB")  # every image checked first
+        images = decode_images([sample.image for sample in data.samples], "RGB", root=data.root)  # every image checked first
         wanted = ["__background__", *classes] if self.backend == "torchvision" else classes
         train_rows, val_rows, split = _data_split(data, config.validation_fraction, config.seed)
         anchors = None

@@ -514,3 +514,35 @@ def test_a_class_too_small_to_measure_gives_no_metric_a_warning_and_training_set
     model.fit(enough, ClassifierConfig(progress_bar=False))  # 4 of each: cross-validated, no warning
     assert set(model.card["metrics"]) == {"probe_cv_accuracy"} and model.card["metrics"]["probe_cv_accuracy"] is not None
     assert "warning" not in model.card and model.card["training_set_metrics"] is None
+
+
+def test_a_windows_manifest_a_mac_zip_and_a_bad_image_named_by_its_class_folder(tmp_path):
+    """A manifest written on Windows (`pics\\img0.png`) failed "does not exist"; a zip extracted on a Mac (its
+    `__MACOSX/` folder) was refused as an empty class; a corrupt image in an ImageFolder was named by its file name
+    only ("image 1 of 5: broken.jpg ...")."""
+    from vision.classification import ImageClassifier
+
+    root = image_folder(tmp_path / "csv", classes=("pics",), per_class=2)
+    (root / "labels.csv").write_text("path,label\npics\\0.png,cat\npics\\1.png,dog\n")
+    items = ImageClassifier.read_data(root / "labels.csv")
+    assert [(p.relative_to(root.resolve()).as_posix(), label) for p, label, _ in items] == [("pics/0.png", "cat"),
+                                                                                           ("pics/1.png", "dog")]
+    (root / "inputs.csv").write_text("path\npics\\1.png\n")
+    from vision._images import read_image_inputs
+
+    assert Path(read_image_inputs(root / "inputs.csv")[0]).name == "1.png"
+
+    mac = image_folder(tmp_path / "mac")
+    (mac / "__MACOSX" / "cat").mkdir(parents=True)
+    (mac / "__MACOSX" / "cat" / "._0.png").write_bytes(b"\x00\x05\x16\x07")
+    assert sorted({label for _, label, _ in ImageClassifier.read_data(mac)}) == ["cat", "dog"]
+    split = tmp_path / "split"
+    image_folder(split / "train")
+    image_folder(split / "val", per_class=1)
+    (split / "__MACOSX" / "train").mkdir(parents=True)
+    items = ImageClassifier.read_data(split)
+    assert {(label, s) for _, label, s in items} == {("cat", "train"), ("dog", "train"), ("cat", "val"), ("dog", "val")}
+
+    (mac / "dog" / "broken.jpg").write_bytes(truncated_png())
+    with pytest.raises(InputError, match=r"image \d of 7: dog/broken\.jpg is truncated or corrupt"):
+        ImageClassifier.check_data(mac)

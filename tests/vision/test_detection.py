@@ -713,3 +713,17 @@ def test_voc_difficult_objects_are_ignored_in_scoring_and_kept_through_convert(t
         again = Detector.read_data(folder / "annotations.json" if kind == "coco" else folder)
         assert again.samples[0].crowd_kinds == ["difficult"] and again.samples[0].crowd_boxes.tolist() == [[55, 40, 90, 90]]
     assert "<difficult>1</difficult>" in (tmp_path / "as_voc" / "Annotations" / "a.xml").read_text()
+
+
+def test_a_yolo_segmentation_polygon_is_read_as_its_bounding_box(tmp_path):
+    """A YOLO segmentation label line (a polygon) was refused with no fix; it is now its bounding box, as Ultralytics
+    trains a detector on segmentation labels, and a note says so."""
+    from vision.detection import Detector
+
+    root = yolo_folder(tmp_path / "yolo", n=1, lines="0 0.25 0.25 0.75 0.25 0.5 0.75\n0 0.5 0.5 0.2 0.2\n")
+    data = Detector.read_data(root)  # 64 x 48 images
+    assert data.samples[0].boxes.tolist()[0] == pytest.approx([16, 12, 48, 36])
+    assert any("polygon" in note for note in data.notes)
+    (root / "labels" / "0.txt").write_text("0 0.5 0.5 0.2 0.2 0.3\n")
+    with pytest.raises(InputError, match="a polygon of 3\\+ points"):
+        Detector.read_data(root)
