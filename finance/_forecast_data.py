@@ -414,9 +414,27 @@ def frequency_mismatch(frequency: str | None, fitted: str | None, horizon: int) 
             f"(verticals train finance.forecast --data FILE --out DIR{f' --set season_length={season}' if season else ''})")
 
 
+def _missing_steps(days: np.ndarray, steps: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray, str]:
+    """Per step: how many usual steps are missing in it, the count that makes it a gap to report, and the unit."""
+    if step <= 1 and _weekdays_only(days):  # weekdays skipped; holidays and bridges (up to 4) are not gaps
+        return np.busday_count(days[:-1] + 1, days[1:]), np.full(len(steps), 5), "business days"
+    if step <= 1:  # calendar days; a weekly closure of another market (Fri-Sat) marks its holidays as no gap too
+        weekends = np.mean(steps >= 3) > 0.05
+        return steps - 1, np.full(len(steps), 5 if weekends else 2), "days"
+    if step >= 28:  # months are 28 to 31 days: count calendar months
+        months = days.astype("datetime64[M]")
+        month_steps = np.diff(months).astype(int)
+        usual = max(1, int(np.median(month_steps)))
+        unit = {1: "months", 3: "quarters", 6: "half-years", 12: "years"}.get(usual, f"steps of {usual} months")
+        return np.rint(month_steps / usual).astype(int) - 1, np.full(len(steps), 2), unit
+    unit = "weeks" if 6 <= step <= 8 else f"steps of {step:g} days"
+    return np.rint(steps / step).astype(int) - 1, np.full(len(steps), 2), unit
+
+
 def irregularity(dates: np.ndarray | None) -> str | None:
-    """Why a dated series is irregular (over 5% of its steps far from its usual step, or a gap of over 5 usual steps
-    and 2 weeks), or None: the lags, seasonal period and horizon count rows, not time.
+    """Why a dated series is irregular (over 5% of its steps far from its usual step, or a gap of 2 usual steps or
+    more missing: 5 business days or more for business-daily data, whose holidays are not gaps), or None: the lags,
+    seasonal period and horizon count rows, not time.
 
     >>> days = np.arange(np.datetime64("2024-01-01"), np.datetime64("2024-03-01"))
     >>> irregularity(days) is None, irregularity(np.r_[days, np.datetime64("2024-06-01")])[:53]
@@ -428,12 +446,19 @@ def irregularity(dates: np.ndarray | None) -> str | None:
     steps = np.diff(days).astype(int)
     step = float(np.median(steps))
     off = (steps < 0.75 * step - 1) | (steps > 1.25 * step + 4)  # business days: holidays and long weekends fit
-    widest = int(np.argmax(steps))
-    big = steps[widest] > max(5 * step, step + 14)
-    if np.mean(off) <= 0.05 and not big:
+    missing, threshold, unit = _missing_steps(days, steps, step)
+    gaps = np.flatnonzero(missing >= threshold)
+    if np.mean(off) <= 0.05 and not len(gaps):
         return None
     usual = f"{step:g} day{'s' if step != 1 else ''}"
-    gap = f"a gap of {steps[widest]} days after {days[widest]} ({np.mean(off):.0%} of its steps are far from its usual {usual})"
+    if len(gaps):
+        widest = int(gaps[np.argmax(steps[gaps])])
+        others = f", and {len(gaps) - 1} other gap{'s' if len(gaps) > 2 else ''} of 2 or more" if len(gaps) > 1 else ""
+        gap = (f"a gap of {steps[widest]} days after {days[widest]} ({missing[widest]} {unit} missing{others}; "
+               f"{np.mean(off):.0%} of its steps are far from its usual {usual})")
+    else:
+        widest = int(np.argmax(steps))
+        gap = f"a gap of {steps[widest]} days after {days[widest]} ({np.mean(off):.0%} of its steps are far from its usual {usual})"
     return (f"irregular series: {gap}; the lags, seasonal period and horizon count rows, not time, so fill or resample "
             "it to a regular frequency before forecasting (polars' upsample, pandas' asfreq)")
 

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from core.errors import InputError
-from finance._forecast_data import calendar_holidays, infer_calendar, infer_frequency, prepare_frame
+from finance._forecast_data import calendar_holidays, infer_calendar, infer_frequency, irregularity, prepare_frame
 from finance.forecast import Forecaster
 from tests.finance.contract_cases_forecast import random_walk, tiny_config
 
@@ -215,3 +215,22 @@ def test_a_chosen_calendar_that_cannot_apply_is_warned_about_not_dropped(fitted)
     with pytest.warns(UserWarning, match="calendar=NYSE is not used.*weekly data"):
         [record] = fitted.predict([_input(weekly)], calendar="NYSE")
     assert record["calendar"] is None and any("calendar=NYSE is not used" in w for w in record["warnings"])
+
+
+def test_gaps_of_two_steps_or_more_are_reported_and_holidays_are_not(tmp_path):
+    pd = pytest.importorskip("pandas")
+    months = pd.date_range("2014-01-31", periods=60, freq="ME").values.astype("datetime64[D]")
+    weeks = pd.date_range("2014-01-05", periods=100, freq="W").values.astype("datetime64[D]")
+    gapped_months, gapped_weeks = np.r_[months[:30], months[34:]], np.r_[weeks[:30], weeks[33:]]
+    assert "4 months missing" in irregularity(gapped_months) and "after 2016-06-30" in irregularity(gapped_months)
+    assert irregularity(gapped_weeks).startswith("irregular series: a gap of 28 days after 2014-07-27 (3 weeks missing")
+    assert irregularity(months) is None and irregularity(np.r_[months[:30], months[31:]]) is None  # one step: not said
+    days = _trading_days("2022-01-03", "2024-12-20", "NYSE")
+    assert irregularity(days) is None  # holidays and long weekends are no gaps
+    assert "5 business days missing" in irregularity(np.r_[days[:300], days[305:]])
+    assert irregularity(np.r_[days[:300], days[304:]]) is None
+    frame = pl.DataFrame({"date": gapped_months, "value": _input(gapped_months)["values"]})
+    path = tmp_path / "monthly.csv"
+    frame.write_csv(path)
+    [row] = Forecaster.check_data(path)["series"]
+    assert row["frequency"] == "monthly" and "4 months missing" in row["warning"]
