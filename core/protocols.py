@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from core.errors import InputError, NotFittedError
 
-__all__ = ["TaskModelProtocol", "TaskModel", "ProgressCallback", "iter_batches", "frame_batches", "prediction_names", "check_batch_size", "Inputs",
+__all__ = ["TaskModelProtocol", "TaskModel", "predict_in_place", "ProgressCallback", "iter_batches", "frame_batches", "prediction_names", "check_batch_size", "Inputs",
            "identify_inputs", "with_ids", "predict_options", "predict_records"]
 
 ProgressCallback = Callable[[dict[str, Any]], None]
@@ -294,6 +294,30 @@ def predict_records(model: Any, inputs: Any, batch_size: int | None = None, chun
             else:
                 record = next(produced)
                 yield {**identity, **{k: v for k, v in record.items() if k not in identity and k not in POSITION_KEYS}}
+
+
+def predict_in_place(model: Any, images: "Inputs", batch_size: int | None, **options: Any) -> list[dict[str, Any]]:
+    """For a task's `predict` whose batch failed on a file that does not decode: each input predicted alone
+    (`_file_by_file`, as the CLI does), so a corrupt photo among others is an `error` record in its place, one record
+    per input, ids first. When every input fails the first error is raised.
+
+    >>> class Echo:
+    ...     def predict(self, items, batch_size=None):
+    ...         if items[0] == "bad": raise InputError("bad is truncated or corrupt")
+    ...         return [{"label": items[0]}]
+    >>> predict_in_place(Echo(), Inputs(["ok", "bad"]), None)
+    [{'index': 1, 'label': 'ok'}, {'index': 2, 'error': 'bad is truncated or corrupt'}]
+    """
+    good = [index for index in range(len(images)) if index not in images.errors]
+    records, failed = _file_by_file(model, images, good, batch_size, options)  # every image failing: raised there
+    produced, placed = iter(records), []
+    for index, identity in enumerate(images.ids):
+        if index in images.errors or index in failed:
+            placed.append({**identity, "error": images.errors.get(index) or failed[index]})
+        else:  # the record of an image predicted alone numbers it 1: its place here is the caller's
+            record = next(produced)
+            placed.append({**identity, **{k: v for k, v in record.items() if k not in identity and k not in POSITION_KEYS}})
+    return placed
 
 
 def _file_by_file(model: Any, inputs: Any, good: list[int], batch_size: int | None,

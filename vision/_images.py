@@ -9,10 +9,10 @@ from typing import Any
 from core.data import IMAGE_SUFFIXES, open_image, read_table, resolve_inside
 from core.data.paths import is_hidden, read_file_object, require_path
 from core.errors import InputError
-from core.protocols import POSITION_KEYS, Inputs, _file_by_file, identify_inputs
+from core.protocols import Inputs, identify_inputs
 
 __all__ = ["read_image_inputs", "manifest_path", "read_manifest", "identified_images", "image_list", "BATCH_UNIT",
-           "decode_images", "frame_image_column", "is_table", "frame_items", "predict_in_place"]
+           "decode_images", "frame_image_column", "is_table", "frame_items"]
 
 PATH_COLUMNS = ("path", "image", "file", "filename")
 ACCEPTED = ("an image path, bytes, a PIL image or a numpy array ((H, W) grey, (H, W, C) colour, (N, H, W, C) for N "
@@ -89,30 +89,6 @@ def identified_images(inputs: Any) -> Inputs:
             if name:
                 items.ids[position] = {"path": name}
     return items
-
-
-def predict_in_place(model: Any, images: Inputs, batch_size: int | None, **options: Any) -> list[dict[str, Any]]:
-    """A batch failed on an image that does not decode: each image predicted alone (core's `_file_by_file`, as the CLI
-    does), so a corrupt photo among others is an `error` record in its place, one record per input, ids first. When
-    every image fails the first error is raised.
-
-    >>> class Echo:
-    ...     def predict(self, items, batch_size=None):
-    ...         if items[0] == "bad": raise InputError("bad is truncated or corrupt")
-    ...         return [{"label": items[0]}]
-    >>> predict_in_place(Echo(), Inputs(["ok", "bad"]), None)
-    [{'index': 1, 'label': 'ok'}, {'index': 2, 'error': 'bad is truncated or corrupt'}]
-    """
-    good = [index for index in range(len(images)) if index not in images.errors]
-    records, failed = _file_by_file(model, images, good, batch_size, options)  # every image failing: raised there
-    produced, placed = iter(records), []
-    for index, identity in enumerate(images.ids):
-        if index in images.errors or index in failed:
-            placed.append({**identity, "error": images.errors.get(index) or failed[index]})
-        else:  # the record of an image predicted alone numbers it 1: its place here is the caller's
-            record = next(produced)
-            placed.append({**identity, **{k: v for k, v in record.items() if k not in identity and k not in POSITION_KEYS}})
-    return placed
 
 
 BATCH_UNIT = "images per forward pass"  # what one batch_size counts, in its error

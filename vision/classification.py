@@ -26,12 +26,12 @@ from core.data.paths import require_path
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError
 from core.evaluate import bars_plot, confusion_plot, metric_card, metric_with_ci
-from core.protocols import TaskModel, check_batch_size, iter_batches, predict_records, with_ids
+from core.protocols import TaskModel, check_batch_size, iter_batches, predict_in_place, predict_records, with_ids
 from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
 from vision._cards import card_mismatch, check_label_names, check_preprocessing, match_preprocessing
 from vision._images import (ACCEPTED, BATCH_UNIT, decode_images, frame_image_column, frame_items,
-                            identified_images, image_list, is_table, predict_in_place, read_image_inputs,
+                            identified_images, image_list, is_table, read_image_inputs,
                             read_manifest)
 
 __all__ = ["ImageClassifier", "ClassifierConfig", "load", "fashion_mnist_sample"]

@@ -19,14 +19,14 @@ from core.config import config_to_dict
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError
 from core.evaluate import bars_plot, bootstrap_ci, metric_card
-from core.protocols import TaskModel, check_batch_size, iter_batches, predict_records, with_ids
+from core.protocols import TaskModel, check_batch_size, iter_batches, predict_in_place, predict_records, with_ids
 from core.registry import missing_model_message
 from core.train import MetricsLog, TrainConfig, Trainer
 from vision import _lite_detector as lite
 from vision._cards import card_mismatch, check_label_names, head_outputs
 from vision._darknet import INPUT_SIZE, NMS_IOU, DarknetYolo
 from vision._detection_data import (DetectionData, convert_detection_data, detection_report, read_detection_data)
-from vision._images import (BATCH_UNIT, decode_images, frame_image_column, identified_images, predict_in_place,
+from vision._images import (BATCH_UNIT, decode_images, frame_image_column, identified_images,
                             read_image_inputs)
 
 __all__ = ["Detector", "DetectorConfig", "load"]
