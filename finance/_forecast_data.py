@@ -63,17 +63,34 @@ def _check_options(options: dict[str, Any]) -> dict[str, Any]:
     return chosen
 
 
-def _to_dates(column, name: str, where: str = "the data"):
+def _yyyymmdd(column) -> bool:
+    """Whether an integer or text column holds 8-digit dates like 20210104 only (every one a valid date, 1800-2199)."""
     import polars as pl
+
+    text = column.cast(pl.String).str.strip_chars().drop_nulls()
+    if not len(text) or not text.str.contains(r"^(18|19|20|21)\d{6}$").all():
+        return False
+    return text.str.strptime(pl.Date, "%Y%m%d", strict=False).null_count() == 0
+
+
+def _to_dates(column, name: str, where: str = "the data"):
+    """The time column as dates (text in any format core.data.dates infers or `--option date_format=` names, and
+    YYYYMMDD integers or text such as 20210104), or an integer time index (0, 1, 2...)."""
+    import polars as pl
+
+    from core.data.tables import current_option
 
     if column.dtype in (pl.Date,):
         return column
     if isinstance(column.dtype, pl.Datetime):
         return column.dt.date()
-    if column.dtype.is_integer():
-        return column.cast(pl.Int64)
-    if column.dtype == pl.String:
-        return parse_dates(column, where=where, name=name).dt.date()  # one format for every row, offsets honoured
+    if column.dtype.is_integer() or column.dtype == pl.String:
+        given = current_option("date_format")
+        if not given and _yyyymmdd(column):  # 20210104: a date, not the 20-millionth step of a time index
+            given = "%Y%m%d"
+        if column.dtype.is_integer() and not given:
+            return column.cast(pl.Int64)
+        return parse_dates(column.cast(pl.String), given, where=where, name=name).dt.date()  # one format, offsets honoured
     raise InputError(f"time column {name!r} has type {column.dtype}; it must hold dates (or an integer time index)")
 
 
@@ -123,7 +140,7 @@ def _refuse_intraday(column, out, time_col: str, value_col: str, where: str) -> 
     """Times of day that make one date repeat (hourly, minute bars): said as such, not as a duplicated date."""
     import polars as pl
 
-    if not isinstance(column.dtype, pl.Datetime) and column.dtype != pl.String:
+    if not isinstance(column.dtype, pl.Datetime) and column.dtype != pl.String or _yyyymmdd(column):
         return
     if not out.select(pl.struct("id", "date").is_duplicated().any()).item():
         return

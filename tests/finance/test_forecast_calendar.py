@@ -234,3 +234,22 @@ def test_gaps_of_two_steps_or_more_are_reported_and_holidays_are_not(tmp_path):
     frame.write_csv(path)
     [row] = Forecaster.check_data(path)["series"]
     assert row["frequency"] == "monthly" and "4 months missing" in row["warning"]
+
+
+def test_yyyymmdd_integer_dates_are_read_as_dates(tmp_path):
+    from core.data.tables import reader_options
+
+    days = _trading_days("2021-01-04", "2024-07-02", "NYSE")
+    numbers = [int(str(d).replace("-", "")) for d in days]
+    path = tmp_path / "prices.csv"
+    pl.DataFrame({"date": numbers, "value": _input(days)["values"]}).write_csv(path)
+    [row] = Forecaster.check_data(path)["series"]
+    assert (row["first"], row["last"], row["frequency"], row["calendar"]) == ("2021-01-04", "2024-07-02", "business-daily", "NYSE")
+    text = prepare_frame(pl.DataFrame({"date": [str(n) for n in numbers[:5]], "value": [1.0] * 5}))
+    assert text["date"].dtype == pl.Date and str(text["date"][0]) == "2021-01-04"
+    index = prepare_frame(pl.DataFrame({"date": list(range(5)), "value": [1.0] * 5}))  # a time index stays one
+    assert index["date"].dtype == pl.Int64
+    not_dates = prepare_frame(pl.DataFrame({"date": [20211399, 20211400], "value": [1.0, 2.0]}))
+    assert not_dates["date"].dtype == pl.Int64
+    with reader_options(date_format="%Y%m%d"):
+        assert prepare_frame(pl.DataFrame({"date": numbers[:3], "value": [1.0] * 3}))["date"].dtype == pl.Date
