@@ -424,18 +424,20 @@ class MedicalClassifier(TaskModel):
         """What `train` would read, decoded as train decodes it (a bad file is an InputError naming it): counts per
         class, the split, and which class is positive and why."""
         data = cls.read_data(path, **options)
+        notes: list[str] = []
         for item in data.items:
             try:
-                prepare_image(item, 32)
+                notes += _reading_notes(prepare_image(item, 32)[1])
             except InputError as error:
                 raise InputError(f"{getattr(item, 'name', 'an image')}: {error}") from error
+        warning = _notes_warning(notes)
         labels = sorted(set(data.labels))
         index, rule = choose_positive(labels, data.positive_label)
         counts = {label: data.labels.count(label) for label in labels}
         return {"task": cls.task, "path": str(path), "ok": True, "n": len(data), "classes": counts,
                 "positive_label": labels[index] if index is not None else None, "positive_rule": rule,
                 "splits": sorted({s for s in data.splits if s}) if data.splits else None,
-                "patients": len(set(data.groups)) if data.groups else None}
+                "patients": len(set(data.groups)) if data.groups else None, **({"warning": warning} if warning else {})}
 
     @classmethod
     def read_inputs(cls, path: str | Path, **options: Any) -> list[Any]:
@@ -578,9 +580,19 @@ class MedicalClassifier(TaskModel):
         unknown = sorted(set(data.labels) - set(self.label_names_))
         if unknown:
             raise InputError(f"labels {unknown} are unknown to this model (it knows {self.label_names_}); retrain on them")
-        probabilities = torch.from_numpy(self.predict_proba(data.items)).float()
+        notes, parts = [], []
+        for batch in iter_batches(list(data.items), self.default_batch_size):  # read once, for the scores and the notes
+            images = [read_medical(item) for item in batch]
+            notes += [note for image in images for note in _reading_notes(image)]
+            parts.append(self.predict_proba(images))
+        probabilities = torch.from_numpy(np.concatenate(parts) if parts else np.zeros((0, len(self.label_names_)))).float()
         truth = torch.tensor([self.label_names_.index(label) for label in data.labels])
-        return self._metric_card(probabilities, truth, data.positive_label)
+        card = self._metric_card(probabilities, truth, data.positive_label)
+        warning = _notes_warning(notes)
+        if warning:  # e.g. NaN voxels of a NIfTI read as 0: the scores are of the images as read
+            warnings.warn(warning)
+            card["warning"] = f"{card['warning']}; {warning}" if card.get("warning") else warning
+        return card
 
     def _metric_card(self, probabilities, truth, positive_label: str | None) -> dict[str, Any]:
         """`evaluate`'s card from (N, classes) probabilities and (N,) class indices."""
@@ -747,7 +759,16 @@ class MedicalClassifier(TaskModel):
                           fine_tune_min_per_class=config.fine_tune_min_per_class)
         probe_only, smallest, train_index, val_index = plan.probe_only, plan.smallest_class, plan.train_index, plan.val_index
         cross_validated = plan.cross_validated
-        images = torch.stack([torch.from_numpy(prepare_image(item, config.image_size)[0]) for item in data.items])
+        arrays, notes = [], []
+        for item in data.items:  # each decoded image let go once resized; what reading changed kept as notes
+            array, image = prepare_image(item, config.image_size)
+            arrays.append(torch.from_numpy(array))
+            notes += _reading_notes(image)
+        images = torch.stack(arrays)
+        del arrays
+        reading_warning = _notes_warning(notes)
+        if reading_warning:  # e.g. NaN voxels of a NIfTI read as 0
+            warnings.warn(reading_warning)
         targets = torch.tensor([self.label_names_.index(label) for label in data.labels])
         fine_tuning = (config.fine_tune and not probe_only) or not pretrained
         train_set = _TensorDataset(images[train_index], targets[train_index],
@@ -864,6 +885,8 @@ class MedicalClassifier(TaskModel):
                                                     "new ones", "metrics": measured}
             self.card_["warning"] = _too_few_warning(data.labels)
             warnings.warn(self.card_["warning"])
+        if reading_warning:
+            self.card_["warning"] = "; ".join(filter(None, [self.card_.get("warning"), reading_warning]))
         self.card_.update({
             "config": config_to_dict(config), "labels": list(self.label_names_),
             "positive_label": self.label_names_[positive] if positive is not None else None, "positive_rule": positive_rule,
@@ -914,6 +937,19 @@ class MedicalClassifier(TaskModel):
                                                              "num_classes": len(self.label_names_)},
                     safe_serialization=True, data_config=data_config)
         json.loads((folder / "config.json").read_text())  # fail early on a broken config
+
+
+def _reading_notes(image: MedicalImage) -> list[str]:
+    """What reading changed in an image, as `medical.io` notes it (e.g. NaN voxels read as 0), each naming the file."""
+    return [str(note) for note in image.metadata.get("warnings", [])]
+
+
+def _notes_warning(notes: list[str]) -> str | None:
+    """Reading notes as one warning (the card's, a CLI `warning:` line); None without any."""
+    if not notes:
+        return None
+    more = f"; and {len(notes) - 5} more image(s) like these" if len(notes) > 5 else ""
+    return "; ".join(notes[:5]) + more
 
 
 def _too_few_warning(labels: list[str]) -> str:

@@ -524,3 +524,29 @@ def test_enough_images_to_cross_validate_keep_metrics_and_no_warning(tmp_path):
         warnings.simplefilter("error", UserWarning)
         model = MedicalClassifier.for_training(None, device="cpu").fit(folder, MedicalClassifier.Config(image_size=32))
     assert "warning" not in model.card and model.card["training_set_metrics"] is None and model.card["metrics"]
+
+
+def test_nan_voxels_of_a_nifti_read_as_0_are_said_by_check_data_fit_and_evaluate(tmp_path):
+    """medical.io reads NIfTI NaN voxels as 0 with a note; check-data, train and evaluate dropped it (prepare_image
+    kept only the array)."""
+    import warnings
+
+    import nibabel as nib
+
+    folder = write_image_folder(tmp_path, per_class=4)
+    rows = ["path,label"] + [f"{p.relative_to(tmp_path)},{p.parent.name}" for p in sorted(folder.rglob("*.png"))]
+    picture = np.arange(64, dtype=np.float32).reshape(8, 8)
+    picture[:2, :3] = np.nan
+    nib.save(nib.Nifti1Image(picture, np.eye(4)), tmp_path / "scan.nii.gz")
+    (tmp_path / "list.csv").write_text("\n".join(rows + ["scan.nii.gz,abnormal"]) + "\n")
+    said = r"scan.nii.gz: 6 voxel\(s\) .* NaN or infinite and were read as 0"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        report = MedicalClassifier.check_data(tmp_path / "list.csv")
+    assert "scan.nii.gz: 6 voxel(s)" in report["warning"]
+    with pytest.warns(UserWarning, match=said):
+        model = MedicalClassifier.for_training(None, device="cpu").fit(tmp_path / "list.csv", TINY)
+    assert "scan.nii.gz: 6 voxel(s)" in model.card["warning"]
+    with pytest.warns(UserWarning, match=said):
+        card = model.evaluate(tmp_path / "list.csv")
+    assert "scan.nii.gz: 6 voxel(s)" in card["warning"] and card["n"] == 9
