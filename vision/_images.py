@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from core.data import IMAGE_SUFFIXES, open_image, read_table, resolve_inside
-from core.data.paths import is_hidden, read_file_object, require_path
+from core.data import IMAGE_SUFFIXES, open_image, read_table
+from core.data.paths import is_hidden, manifest_path, read_file_object, require_path
 from core.errors import InputError
 from core.protocols import Inputs, identify_inputs
 
-__all__ = ["read_image_inputs", "manifest_path", "read_manifest", "identified_images", "image_list", "BATCH_UNIT",
+__all__ = ["read_image_inputs", "identified_images", "image_list", "BATCH_UNIT",
            "decode_images", "frame_image_column", "is_table", "frame_items"]
 
 PATH_COLUMNS = ("path", "image", "file", "filename")
@@ -57,17 +57,6 @@ def read_image_inputs(path: str | Path, column: str | None = None, id_column: st
                 ids.append({**named[row - 1], "path": str(files[-1])})
         return Inputs(files, ids, errors)
     return [path]
-
-
-def manifest_path(base: Path, value: str) -> Path:
-    """A manifest's path resolved inside its folder (`core.data.resolve_inside`); one written on Windows
-    (`pics\\img0.png`) that is not found as written is read with its backslashes as separators.
-
-    >>> import tempfile; d = Path(tempfile.mkdtemp()); (d / "pics").mkdir(); _ = (d / "pics" / "a.png").write_bytes(b"x")
-    >>> manifest_path(d, "pics\\\\a.png").relative_to(d.resolve()).as_posix()
-    'pics/a.png'
-    """
-    return resolve_inside(base, _windows_path(base, value))
 
 
 def identified_images(inputs: Any) -> Inputs:
@@ -158,33 +147,6 @@ def decode_images(inputs: Any, mode: str = "RGB", root: Path | None = None) -> l
                 message = named + message[len(file.name):]
             raise InputError(f"image {index + 1} of {len(inputs)}: {message}" if len(inputs) > 1 else message) from error
     return images
-
-
-def read_manifest(path: Path, path_column: str = "path", label_column: str = "label") -> list[tuple[Path, str]]:
-    """`core.data.read_image_manifest`, a path written on Windows (`pics\\img0.png`) found as `manifest_path` finds it."""
-    import polars as pl
-
-    from core.data import require_columns
-    from core.data.images import manifest_items
-
-    frame = read_table(path)
-    require_columns(frame, [path_column, label_column], path.name)
-    if frame[path_column].dtype == pl.String:
-        fixed = [_windows_path(path.parent, value) for value in frame[path_column].to_list()]
-        frame = frame.with_columns(pl.Series(path_column, fixed, dtype=pl.String))
-    return manifest_items(frame, path, path_column, label_column)
-
-
-def _windows_path(base: Path, value: str | None) -> str | None:
-    """`value` with backslashes as separators when it is not found as written and is found that way."""
-    if not isinstance(value, str) or "\\" not in value:
-        return value
-    try:
-        if resolve_inside(base, value.strip()).exists() or not resolve_inside(base, value.strip().replace("\\", "/")).exists():
-            return value
-    except InputError:  # a path leaving the folder: refused where it is resolved, as written
-        return value
-    return value.strip().replace("\\", "/")
 
 
 def frame_image_column(batch: Any, columns: Any = None) -> list[str]:

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from core.artifacts import hash_files, read_card
 from core.config import config_to_dict
-from core.data import IMAGE_SUFFIXES, list_image_folder
+from core.data import list_image_folder, read_image_manifest
 from core.data.paths import require_path
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError
@@ -31,8 +31,7 @@ from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
 from vision._cards import card_mismatch, check_label_names, check_preprocessing, match_preprocessing
 from vision._images import (ACCEPTED, BATCH_UNIT, decode_images, frame_image_column, frame_items,
-                            identified_images, image_list, is_table, read_image_inputs,
-                            read_manifest)
+                            identified_images, image_list, is_table, read_image_inputs)
 
 __all__ = ["ImageClassifier", "ClassifierConfig", "load", "fashion_mnist_sample"]
 
@@ -276,8 +275,8 @@ class ImageClassifier(TaskModel):
             return [(file, label, None) for file, label in items]
         path = require_path(path, "ImageFolder or CSV of path,label")
         if path.is_dir():
-            return _image_folder(path)
-        items = read_manifest(path, options.get("column") or options.get("path_column", "path"),
+            return list_image_folder(path)
+        items = read_image_manifest(path, options.get("column") or options.get("path_column", "path"),
                                     options.get("target") or options.get("label_column", "label"))
         if not items:
             raise InputError(f"{path.name} lists no images")
@@ -821,36 +820,6 @@ def _too_few_warning(labels: list[str]) -> str:
     return (f"too few images of {'class' if len(short) == 1 else 'classes'} {named} to measure the model on images it "
             f"did not train on: at least {MIN_IMAGES_TO_MEASURE} images of every class are needed ({needed}), far more "
             f"for a usable estimate; {after}")
-
-
-MAC_ZIP_FOLDER = "__MACOSX"  # what a Mac's zip adds beside the data: resource forks (`._x.jpg`), never images
-
-
-def _image_folder(root: Path) -> list[tuple[Path, str, str | None]]:
-    """`core.data.list_image_folder`, a zip's `__MACOSX/` folder skipped as `.DS_Store` is (at the top or beside the
-    class folders of a train/val split); core's own listing where there is none."""
-    from core.data.images import SPLIT_NAMES
-    from core.data.paths import is_hidden
-
-    def folders(parent: Path) -> list[Path]:
-        return sorted(p for p in parent.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != MAC_ZIP_FOLDER)
-
-    children = folders(root) if root.is_dir() else []
-    if not root.is_dir() or not any((folder / MAC_ZIP_FOLDER).is_dir() for folder in (root, *children)):
-        return list_image_folder(root)
-    splits = [c for c in children if c.name.lower() in SPLIT_NAMES]
-    groups = [(s, s.name.lower()) for s in splits] if splits and len(splits) == len(children) else [(root, None)]
-    items, empty = [], []
-    for folder, split in groups:
-        for class_dir in folders(folder):
-            found = [(file, class_dir.name, split) for file in sorted(class_dir.rglob("*")) if not is_hidden(file, class_dir)
-                     and file.is_file() and file.suffix.lower() in IMAGE_SUFFIXES]
-            items.extend(found)
-            if not found:
-                empty.append(class_dir.relative_to(root).as_posix())
-    if not items or empty:  # core says what is wrong, in its words
-        return list_image_folder(root)
-    return items
 
 
 def _data_root(data: Any) -> Path | None:

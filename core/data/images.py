@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from core.data.paths import is_hidden, require_path, resolve_inside
+from core.data.paths import is_hidden, manifest_path, require_path
 from core.errors import InputError
 
 __all__ = ["IMAGE_SUFFIXES", "MAX_PIXELS", "list_image_folder", "read_image_manifest", "manifest_items", "open_image"]
@@ -42,12 +42,12 @@ def list_image_folder(root: str | Path, suffixes: set[str] = IMAGE_SUFFIXES) -> 
     root = require_path(root, "image folder")
     if not root.is_dir():
         raise InputError(f"{root} is not a folder; an ImageFolder has one sub-folder per class")
-    children = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    children = sorted(p for p in root.iterdir() if p.is_dir() and not is_hidden(p, root))  # .git/, __MACOSX/
     splits = [c for c in children if c.name.lower() in SPLIT_NAMES]
     groups = [(s, s.name.lower()) for s in splits] if splits and len(splits) == len(children) else [(root, None)]
     items, empty = [], []
     for folder, split in groups:
-        for class_dir in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        for class_dir in sorted(p for p in folder.iterdir() if p.is_dir() and not is_hidden(p, folder)):
             count = len(items)
             for file in sorted(class_dir.rglob("*")):
                 if is_hidden(file, class_dir):
@@ -83,7 +83,7 @@ def manifest_items(frame, manifest: Path, path_column: str = "path", label_colum
     for file, label in zip(frame[path_column].to_list(), frame[label_column].to_list()):
         if file is None or label is None:
             raise InputError(f"{manifest.name} has an empty path or label")
-        resolved = resolve_inside(manifest.parent, str(file))
+        resolved = manifest_path(manifest.parent, str(file))  # a Windows manifest's pics\\a.png too
         if not resolved.is_file():
             raise InputError(f"{manifest.name}: image {file} does not exist")
         _require_bytes(resolved, manifest.parent)

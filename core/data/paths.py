@@ -8,7 +8,7 @@ from typing import Any
 
 from core.errors import InputError
 
-__all__ = ["resolve_inside", "sniff_kind", "require_path", "is_hidden", "read_file_object"]
+__all__ = ["resolve_inside", "manifest_path", "sniff_kind", "require_path", "is_hidden", "read_file_object"]
 
 _MAGIC = [
     (b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpeg"), (b"GIF8", "gif"), (b"BM", "bmp"),
@@ -30,14 +30,36 @@ def require_path(path: str | Path, kind: str = "file or folder") -> Path:
     return path
 
 
+MAC_ZIP_FOLDER = "__MACOSX"  # what a Mac's zip adds beside the data: resource forks (`._x.jpg`), never data
+
+
 def is_hidden(path: Path, root: Path) -> bool:
     """Whether `path` is a dot-file or lies in a dot-folder under `root` (.DS_Store, macOS AppleDouble `._x.jpg`,
-    `.thumbnails/`): never data, whatever its suffix.
+    `.thumbnails/`) or in a Mac zip's `__MACOSX/` folder: never data, whatever its suffix.
 
     >>> is_hidden(Path("/d/cat/._1.jpg"), Path("/d")), is_hidden(Path("/d/.cache/1.jpg"), Path("/d")), is_hidden(Path("/d/cat/1.jpg"), Path("/d"))
     (True, True, False)
+    >>> is_hidden(Path("/d/__MACOSX/cat"), Path("/d"))
+    True
     """
-    return any(part.startswith(".") for part in path.relative_to(root).parts)
+    return any(part.startswith(".") or part == MAC_ZIP_FOLDER for part in path.relative_to(root).parts)
+
+
+def manifest_path(base: str | Path, value: str) -> Path:
+    """A manifest's path resolved inside its folder (`resolve_inside`); one written on Windows (`pics\\img0.png`) that
+    is not found as written is read with its backslashes as separators.
+
+    >>> import tempfile; d = Path(tempfile.mkdtemp()); (d / "pics").mkdir(); _ = (d / "pics" / "a.png").write_bytes(b"x")
+    >>> manifest_path(d, "pics\\\\a.png").relative_to(d.resolve()).as_posix()
+    'pics/a.png'
+    """
+    value = str(value).strip()
+    resolved = resolve_inside(base, value)
+    if "\\" in value and not resolved.exists():
+        slashed = resolve_inside(base, value.replace("\\", "/"))
+        if slashed.exists():
+            return slashed
+    return resolved
 
 
 def resolve_inside(base: str | Path, relative: str | Path) -> Path:
