@@ -26,6 +26,7 @@ from core.protocols import TaskModel, with_ids
 from core.registry import missing_model_message
 from core.train import TrainConfig, Trainer
 from nlp._emoji import NO_WORDS, describe_emoji, has_emoticon, has_words, vader_analyzer
+from nlp._language import english_texts
 from nlp._sentiment_text import ENTITY_PATTERN, MARKUP_REMOVED, TAG_PATTERN, language_warning, strip_markup
 from nlp._encoder import (TextEncoder, clean_texts, detokenize_ptb, error_records, is_blank, mean_pool, minilm_path,
                           refuse_column_flags, sorted_batches, text_ids, tokenizer_lock)
@@ -559,12 +560,12 @@ class SentimentModel(TaskModel):
             metrics = {"val_accuracy": round(float((predicted == np.asarray(y_val)).mean()), 4),
                        "val_rows": validation.height}
         texts = frame["text"].to_list()
-        foreign = sum(language_warning(strip_markup(text)) is not None for text in texts)
         self.info = {"training_data_hash": hash_frame(frame), "config": config_to_dict(config),
                      "trained_on": f"{frame.height} user-supplied labelled texts",
                      "base": self.name, "metrics": metrics,
-                     # English when at most a tenth of the texts look otherwise: predict then warns on non-English text
-                     "language": DEFAULT_LANGUAGE if foreign <= 0.1 * len(texts) else None}
+                     # English on positive evidence (most texts hold English function words, at most a tenth look
+                     # otherwise): predict then warns on non-English text; a language the lists do not know is None
+                     "language": DEFAULT_LANGUAGE if english_texts([strip_markup(t) for t in texts]) else None}
         if notes := _reading_notes(texts, None):
             self.info["notes"] = notes
         self.name = f"{self.name.split(' -> fine-tuned on ')[0]} -> fine-tuned on {frame.height} labelled texts"

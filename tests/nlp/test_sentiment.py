@@ -1043,3 +1043,44 @@ def test_plain_text_that_only_resembles_markup_is_left_as_written_and_not_said_t
     assert classifier._prepare(plain) == plain
     assert not any(r["warnings"] for r in classifier.predict(plain))  # nothing removed: nothing said
     assert "notes" not in classifier.evaluate(pl.DataFrame({"text": plain, "label": [1, 0, 1, 0, 1, 0, 1]}))
+
+
+TURKISH = ["Film çok güzeldi ve oyuncular harikaydı, çok beğendim.", "Berbat bir filmdi, hiç beğenmedim.",
+           "Harika bir ürün, tavsiye ederim.", "Kargo çok geç geldi, ürün kırık.", "Fiyatına göre gayet iyi bir ürün.",
+           "Hiç memnun kalmadım, iade ettim."]
+
+
+def test_a_fit_on_a_language_the_lists_do_not_know_records_no_language():
+    config = SentimentModel.Config(epochs=1, batch_size=4, validation_fraction=0.0, patience=None)
+    model = SentimentModel.from_classifier(*tiny_classifier(), device="cpu", name="tiny")
+    model.fit(pl.DataFrame({"text": TURKISH * 2, "label": [1, 0, 1, 0, 1, 0] * 2}), config)
+    assert model.language() is None  # no English evidence: not "en" (a default of English was a guess)
+    model.fit(pl.DataFrame({"text": ["#love #happy #fun #summer", "5/5", "ok"] * 4, "label": [1, 0, 1] * 4}), config)
+    assert model.language() is None  # too few words to say
+    model.fit(sentiment_frame(), config)
+    assert model.language() == "en"
+
+
+def test_the_language_warning_spares_hashtags_terse_english_reviews_and_lists_and_catches_turkish():
+    from nlp._sentiment_text import language_warning
+
+    english = ["#blessed #love #summer #beach #sunset #happy #family #friends #fun #instagood #photooftheday #travel",
+               "fast shipping, great quality, excellent price, highly recommend, five stars, amazing seller, perfect fit",
+               "Pros: battery life, bright screen, sturdy build, light weight. Cons: slow charging, glossy finish, "
+               "loud fan, high price", "@JetBlue https://example.com/x?y=1 #travel #happy #love #summer #fun #beach lol"]
+    assert [language_warning(t) for t in english] == [None] * len(english)
+    assert language_warning(TURKISH[0]) and "not English" in language_warning(TURKISH[0])
+    polish = "Bardzo dobry produkt, szybka wysyłka, polecam wszystkim, świetna jakość, cena rewelacyjna, kupię ponownie"
+    assert language_warning(polish)  # no function word of the lists, and no English word either
+
+
+def test_sentiment_and_translation_share_one_language_module():
+    import nlp._sentiment_text as sentiment_text
+    import nlp._translation_text as translation_text
+    from nlp._language import FUNCTION_WORDS, looks_like, not_english
+
+    assert not hasattr(translation_text, "FUNCTION_WORDS") and not hasattr(sentiment_text, "ENGLISH")
+    assert not_english("Фильм был очень хорошим, мне понравилось.") == "Cyrillic script"
+    assert looks_like(["Фильм был очень хорошим, мне понравилось."], "en") == ["Cyrillic script"]
+    assert looks_like([SPANISH], "en") == ["es"] and not_english(SPANISH) == "another language"
+    assert "really" in FUNCTION_WORDS["en"] and "unos" in FUNCTION_WORDS["es"]  # the two former lists, merged

@@ -709,7 +709,7 @@ ENGLISH = ["The house is red.", "Hello.", "Charles de Gaulle was a French genera
 
 
 def test_looks_like_names_spanish_and_leaves_english_alone():
-    from nlp._translation_text import looks_like
+    from nlp._language import looks_like
 
     assert looks_like(SPANISH, "en", prefer="es") == ["es"] * 4
     assert looks_like(ENGLISH, "en", prefer="es") == [None] * len(ENGLISH)
