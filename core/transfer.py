@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["probe_head", "set_head", "FrozenNormNetwork", "freeze_early_layers", "PROBE_CS", "ProbePlan", "plan_probe",
+__all__ = ["probe_head", "set_head", "too_few_to_measure", "MIN_IMAGES_TO_MEASURE", "FrozenNormNetwork", "freeze_early_layers", "PROBE_CS", "ProbePlan", "plan_probe",
            "VALIDATION_SPLITS"]
 
 PROBE_CS = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)  # inverse L2 strengths tried by the probe's cross-validation
@@ -175,3 +175,29 @@ def FrozenNormNetwork(network):  # noqa: N802 - a factory that reads like the cl
     (True, False)
     """
     return _frozen_norm_class()(network)
+
+
+MIN_IMAGES_TO_MEASURE = 3  # a class needs 3+ images for `probe_head` to cross-validate (or a split to hold some out)
+
+
+def too_few_to_measure(labels: Sequence[str], min_total: int) -> str:
+    """Why a retrained classifier has no metrics: the classes with fewer than `MIN_IMAGES_TO_MEASURE` images (or, when
+    every class has them, fewer than `min_total` images in all) to hold any out, and how many more are needed.
+
+    >>> too_few_to_measure(["cat"] * 50 + ["dog"], 10)[:74]
+    "too few images of class 'dog' (1 of 51; cat 50) to measure the model on im"
+    """
+    labels = list(labels)
+    counts = {label: labels.count(label) for label in sorted(set(labels))}
+    short = {label: n for label, n in counts.items() if n < MIN_IMAGES_TO_MEASURE}
+    after = ("no metrics are reported (training_set_metrics only says how it fits the images it trained on, not how it "
+             "does on new ones; a class this small is not learned reliably either)")
+    if not short:
+        return (f"too few images ({len(labels)}) to hold any out and measure the model: add images (at least {min_total} "
+                f"in all and {MIN_IMAGES_TO_MEASURE} of each class, far more for a usable estimate); {after}")
+    others = "; " + ", ".join(f"{label} {n}" for label, n in counts.items() if label not in short) if len(short) == 1 else ""
+    named = ", ".join(f"'{label}' ({n} of {len(labels)}{others})" for label, n in short.items())
+    needed = ", ".join(f"{MIN_IMAGES_TO_MEASURE - n} more '{label}'" for label, n in short.items())
+    return (f"too few images of {'class' if len(short) == 1 else 'classes'} {named} to measure the model on images it "
+            f"did not train on: at least {MIN_IMAGES_TO_MEASURE} images of every class are needed ({needed}), far more "
+            f"for a usable estimate; {after}")

@@ -57,7 +57,6 @@ RECIPE = ("LP-FT from ImageNet: (1) linear probe: a logistic regression (C by cr
           "validation loss are kept, and the probe-only network instead when fine-tuning never beats it on validation")
 DICOM_SUFFIXES = {".dcm", ".dicom"}
 RESAMPLES = 200
-MIN_IMAGES_TO_MEASURE = 3  # a class needs 3+ images for core.transfer.probe_head to cross-validate (or a split to hold some out)
 
 
 def prepare_image(source: Any, size: int) -> tuple[np.ndarray, MedicalImage]:
@@ -712,7 +711,8 @@ class MedicalClassifier(TaskModel):
         from sklearn.metrics import roc_auc_score
         from sklearn.utils.class_weight import compute_class_weight
 
-        from core.transfer import FrozenNormNetwork, freeze_early_layers, plan_probe, probe_head, set_head
+        from core.transfer import (FrozenNormNetwork, freeze_early_layers, plan_probe, probe_head, set_head,
+                                   too_few_to_measure)
 
         started = time.perf_counter()
         if not isinstance(data, ClassificationData):
@@ -883,7 +883,7 @@ class MedicalClassifier(TaskModel):
             validation = {**validation, "method": "none: every image trained the model"}
             training_set = {"n": card["n"], "note": "how the model fits the images it trained on, not how it does on "
                                                     "new ones", "metrics": measured}
-            self.card_["warning"] = _too_few_warning(data.labels)
+            self.card_["warning"] = too_few_to_measure(data.labels, 4)
             warnings.warn(self.card_["warning"])
         if reading_warning:
             self.card_["warning"] = "; ".join(filter(None, [self.card_.get("warning"), reading_warning]))
@@ -950,27 +950,6 @@ def _notes_warning(notes: list[str]) -> str | None:
         return None
     more = f"; and {len(notes) - 5} more image(s) like these" if len(notes) > 5 else ""
     return "; ".join(notes[:5]) + more
-
-
-def _too_few_warning(labels: list[str]) -> str:
-    """Why a trained model has no metrics: the classes with too few images to hold any out, and how many are needed.
-
-    >>> _too_few_warning(["normal"] * 50 + ["abnormal"])[:78]
-    "too few images of class 'abnormal' (1 of 51; normal 50) to measure the model o"
-    """
-    counts = {label: labels.count(label) for label in sorted(set(labels))}
-    short = {label: n for label, n in counts.items() if n < MIN_IMAGES_TO_MEASURE}
-    after = ("no metrics are reported (training_set_metrics only says how it fits the images it trained on, not how it "
-             "does on new ones; a class this small is not learned reliably either)")
-    if not short:
-        return (f"too few images ({len(labels)}) to hold any out and measure the model: add images (at least 4 in all "
-                f"and {MIN_IMAGES_TO_MEASURE} of each class, far more for a usable estimate); {after}")
-    others = "; " + ", ".join(f"{label} {n}" for label, n in counts.items() if label not in short) if len(short) == 1 else ""
-    named = ", ".join(f"'{label}' ({n} of {len(labels)}{others})" for label, n in short.items())
-    needed = ", ".join(f"{MIN_IMAGES_TO_MEASURE - n} more '{label}'" for label, n in short.items())
-    return (f"too few images of {'class' if len(short) == 1 else 'classes'} {named} to measure the model on images it did not train on: at least "
-            f"{MIN_IMAGES_TO_MEASURE} images of every class are needed ({needed}), far more for a usable estimate; "
-            f"{after}")
 
 
 def _outputs(network) -> int | None:

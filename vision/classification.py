@@ -50,7 +50,6 @@ MEASURED_NOTE = ("hymenoptera_80_*: measured with bench/vision.py on 80 hymenopt
                  "imagenet_top1_published: the published ImageNet-1k top-1 of EfficientNet-Lite0, not measured here")
 CONFUSION_PLOT_MAX_LABELS = 40  # a larger matrix stays in the card's `confusion_matrix` but is not drawn
 VALIDATION_METRICS = ("val_accuracy", "val_loss")  # what fit's validation pass returns; `monitor` names one
-MIN_IMAGES_TO_MEASURE = 3  # a class needs 3+ images for core.transfer.probe_head to cross-validate (as medical's)
 PROBE_MAX_IMAGES = 2000  # the linear probe runs on a stratified sample of at most this many images
 PROBE_NOTE = ("linear_probe_accuracy: a logistic regression fitted on this model's pooled penultimate features with "
               "stratified k-fold cross-validation (out-of-fold predictions). It measures how separable the data's own "
@@ -521,7 +520,8 @@ class ImageClassifier(TaskModel):
     def fit(self, data: Any, config: ClassifierConfig | None = None, *, run_dir: str | Path | None = None,
             resume: bool = False, callbacks=()) -> "ImageClassifier":
         """Retrain on labelled images with the LP-FT recipe (`RECIPE`); train/val split taken from the data when none is given."""
-        from core.transfer import FrozenNormNetwork, freeze_early_layers, plan_probe, probe_head, set_head
+        from core.transfer import (FrozenNormNetwork, freeze_early_layers, plan_probe, probe_head, set_head,
+                                   too_few_to_measure)
 
         self._require_fitted("network")
         config = config or ClassifierConfig()
@@ -639,7 +639,7 @@ class ImageClassifier(TaskModel):
                                                          "on new ones", "metrics": {"accuracy": fitted["val_accuracy"],
                                                                                     "loss": fitted["val_loss"]}}
             metrics = {k: v for k, v in metrics.items() if k in {"steps", "stopped_early"}}  # how it ran, not how well
-            warning = _too_few_warning([item[1] for item in items])
+            warning = too_few_to_measure([item[1] for item in items], 10)
             warnings.warn(warning)
         files = [Path(item[0]) for item in items if isinstance(item[0], (str, Path))]
         architecture = self.network.pretrained_cfg.get("architecture", self.name)
@@ -798,28 +798,6 @@ def _linear_probe(features: np.ndarray, labels: list[str], seed: int = 0) -> dic
     metric = metric_with_ci(lambda t, p: float(accuracy_score(t.astype(str), p.astype(str))), y, predicted)
     return {"metric": metric, "folds": folds, "images": int(len(y)), "feature_dim": int(x.shape[1]),
             "sampled": sampled, "note": PROBE_NOTE}
-
-
-def _too_few_warning(labels: list[str]) -> str:
-    """Why a retrained model has no metrics (medical.classification's wording): the classes with too few images to hold
-    any out or cross-validate the probe, and how many are needed.
-
-    >>> _too_few_warning(["cat"] * 50 + ["dog"])[:74]
-    "too few images of class 'dog' (1 of 51; cat 50) to measure the model on im"
-    """
-    counts = {label: labels.count(label) for label in sorted(set(labels))}
-    short = {label: n for label, n in counts.items() if n < MIN_IMAGES_TO_MEASURE}
-    after = ("no metrics are reported (training_set_metrics only says how it fits the images it trained on, not how it "
-             "does on new ones; a class this small is not learned reliably either)")
-    if not short:
-        return (f"too few images ({len(labels)}) to hold any out and measure the model: add images (at least 10 in all "
-                f"and {MIN_IMAGES_TO_MEASURE} of each class, far more for a usable estimate); {after}")
-    others = "; " + ", ".join(f"{label} {n}" for label, n in counts.items() if label not in short) if len(short) == 1 else ""
-    named = ", ".join(f"'{label}' ({n} of {len(labels)}{others})" for label, n in short.items())
-    needed = ", ".join(f"{MIN_IMAGES_TO_MEASURE - n} more '{label}'" for label, n in short.items())
-    return (f"too few images of {'class' if len(short) == 1 else 'classes'} {named} to measure the model on images it "
-            f"did not train on: at least {MIN_IMAGES_TO_MEASURE} images of every class are needed ({needed}), far more "
-            f"for a usable estimate; {after}")
 
 
 def _data_root(data: Any) -> Path | None:
