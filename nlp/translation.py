@@ -24,7 +24,7 @@ from nlp._apertium import MAX_CHARACTERS, ApertiumEngine, installed_pairs, mode_
 from nlp._encoder import error_records, is_blank, refuse_column_flags, text_ids
 from nlp._language import looks_like
 from nlp._translation_data import (COLUMNS, LANGUAGE_NAMES, _language_in_name, _refuse_compressed,
-                                   apertium_install_hint, read_lines, read_parallel, to_iso1, to_iso3)
+                                   apertium_install_hint, read_parallel, to_iso1, to_iso3)
 from nlp._translation_text import split_sentences
 
 __all__ = ["Translator", "NamedSentence", "load", "LANGUAGE_NAMES"]
