@@ -296,7 +296,7 @@ def predict_records(model: Any, inputs: Any, batch_size: int | None = None, chun
                 yield {**identity, **{k: v for k, v in record.items() if k not in identity and k not in POSITION_KEYS}}
 
 
-def predict_in_place(model: Any, images: "Inputs", batch_size: int | None, **options: Any) -> list[dict[str, Any]]:
+def predict_in_place(model: Any, images: Any, batch_size: int | None, **options: Any) -> list[dict[str, Any]]:
     """For a task's `predict` whose batch failed on a file that does not decode: each input predicted alone
     (`_file_by_file`, as the CLI does), so a corrupt photo among others is an `error` record in its place, one record
     per input, ids first. When every input fails the first error is raised.
@@ -305,9 +305,10 @@ def predict_in_place(model: Any, images: "Inputs", batch_size: int | None, **opt
     ...     def predict(self, items, batch_size=None):
     ...         if items[0] == "bad": raise InputError("bad is truncated or corrupt")
     ...         return [{"label": items[0]}]
-    >>> predict_in_place(Echo(), Inputs(["ok", "bad"]), None)
+    >>> predict_in_place(Echo(), ["ok", "bad"], None)
     [{'index': 1, 'label': 'ok'}, {'index': 2, 'error': 'bad is truncated or corrupt'}]
     """
+    images = identify_inputs(images)
     good = [index for index in range(len(images)) if index not in images.errors]
     records, failed = _file_by_file(model, images, good, batch_size, options)  # every image failing: raised there
     produced, placed = iter(records), []

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import InputError
-from core.protocols import Inputs, identify_inputs, with_ids
+from core.protocols import Inputs, identify_inputs, predict_in_place, with_ids
 
 RESEARCH_NOTICE = "Research use only, not for diagnosis."
 
@@ -142,11 +142,20 @@ def predict_inputs(inputs: Any) -> list[Any]:
         return [inputs]
 
 
-def records_with_errors(inputs: list[Any], predict_good: Callable[[list[Any]], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+def records_with_errors(inputs: list[Any], predict_good: Callable[[list[Any]], list[dict[str, Any]]],
+                        model: Any = None, batch_size: int | None = None, **options: Any) -> list[dict[str, Any]]:
     """One record per input, its id first (`with_ids`): `predict_good` on the inputs that can be read, an
-    `{"error": why}` record for those `Inputs.errors` names (an empty path cell of a table)."""
+    `{"error": why}` record for those `Inputs.errors` names (an empty path cell of a table). With `model`, a batch
+    that fails on one unreadable study is predicted study by study (`core.protocols.predict_in_place`), so the bad
+    one is an error record in its place, as the CLI gives."""
     errors = getattr(inputs, "errors", {})
-    produced = iter(predict_good([item for index, item in enumerate(inputs) if index not in errors]))
+    good = [item for index, item in enumerate(inputs) if index not in errors]
+    try:
+        produced = iter(predict_good(good))
+    except InputError:
+        if model is None or len(good) < 2:
+            raise
+        return predict_in_place(model, identify_inputs(inputs), batch_size, **options)
     records = [{"error": errors[index]} if index in errors else next(produced) for index in range(len(inputs))]
     return with_ids(inputs, records)
 

@@ -507,7 +507,7 @@ class MedicalClassifier(TaskModel):
     def predict(self, inputs: Any, batch_size: int | None = None) -> list[dict[str, Any]]:
         """Label (`_decide`: two classes at the configured threshold), its score and per-class probabilities, the
         input's id first (`path`, else `index` from 1); `positive` applies the configured threshold."""
-        return records_with_errors(predict_inputs(inputs), lambda good: self._records(good, batch_size))
+        return records_with_errors(predict_inputs(inputs), lambda good: self._records(good, batch_size), self, batch_size)
 
     def _records(self, inputs: list[Any], batch_size: int | None) -> list[dict[str, Any]]:
         probabilities = self.predict_proba(inputs, batch_size)

@@ -653,7 +653,8 @@ class Segmenter(TaskModel):
         folder = _mask_folder(masks)
         taken: set[str] = set()
         return records_with_errors(inputs, lambda good: [self._record(source, batch_size, folder, taken, number)
-                                                         for number, source in enumerate(good, 1)])
+                                                         for number, source in enumerate(good, 1)],
+                                   self, batch_size, masks=masks)
 
     def _record(self, source: Any, batch_size: int | None, folder: Path | None = None, taken: set[str] | None = None,
                 number: int = 1) -> dict[str, Any]:

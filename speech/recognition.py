@@ -19,7 +19,7 @@ from core.artifacts import hash_frame, read_card
 from core.config import config_to_dict
 from core.errors import InputError, ModelNotFoundError, NotFittedError, UnsafeArtifactError
 from core.evaluate import bars_plot, metric_card, transcription_metrics
-from core.protocols import ID_COLUMNS, Inputs, TaskModel, check_batch_size, identify_inputs, with_ids
+from core.protocols import ID_COLUMNS, Inputs, TaskModel, check_batch_size, identify_inputs, predict_in_place, with_ids
 from core.train import TrainConfig
 from core.registry import missing_model_message
 from speech import _backends, _builtins
@@ -429,6 +429,16 @@ class SpeechRecognizer(TaskModel):
                              "translator='auto' or 'whisper'")
         batch_size = check_batch_size(batch_size, self.default_batch_size)
         inputs = _identified(_as_inputs(inputs), _table_ids(inputs))
+        try:
+            return self._predict(inputs, batch_size, language, target, translator, whisper_task, from_microphone)
+        except InputError:
+            if len(inputs) - len(getattr(inputs, "errors", {})) < 2:
+                raise  # one recording among others that does not decode: an error record in its place, as the CLI
+            return predict_in_place(self, inputs, batch_size, source=source, target=target, translator=translator,
+                                    from_microphone=from_microphone)
+
+    def _predict(self, inputs: Any, batch_size: int, language: str | None, target: str | None, translator: str,
+                 whisper_task: str, from_microphone: bool) -> list[dict[str, Any]]:
         if target is None or translator == "whisper":
             options = {"language": language, "task": whisper_task} if language or whisper_task != "transcribe" else {}
             records = self._records(inputs, batch_size, options, from_microphone, check_source=True)

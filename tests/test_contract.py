@@ -72,3 +72,31 @@ def test_contract(task, tmp_path):
     for bad in case.bad_fit_data:
         with pytest.raises(InputError):
             model.fit(bad, config=case.fit_config)
+
+
+FILE_TASKS = {"medical.classification": ".png", "medical.segmentation": ".png", "speech.recognition": ".wav",
+              "vision.classification": ".png", "vision.detection": ".png"}
+
+
+@pytest.mark.parametrize("task", sorted(FILE_TASKS))
+def test_a_corrupt_file_among_others_is_an_error_record_in_its_place(task, tmp_path):
+    """Python `predict([...])` raised for the whole list on one truncated photo or recording; the CLI gave an error
+    record in its place. Both now do; a list where every file fails still raises."""
+    import numpy as np
+
+    case = CASES[task](tmp_path)
+    good, bad = tmp_path / f"good{FILE_TASKS[task]}", tmp_path / f"bad{FILE_TASKS[task]}"
+    if FILE_TASKS[task] == ".wav":
+        import soundfile as sf
+
+        sf.write(good, (0.1 * np.sin(np.arange(16000) / 8)).astype(np.float32), 16000)
+    else:
+        from PIL import Image
+
+        Image.fromarray((np.random.default_rng(0).random((48, 48, 3)) * 255).astype(np.uint8)).save(good)
+    bad.write_bytes(good.read_bytes()[:60])
+    records = case.model.predict([good, bad])
+    assert len(records) == 2 and "error" not in records[0] and records[0]["path"] == str(good)
+    assert records[1]["path"] == str(bad) and "bad" in records[1]["error"]
+    with pytest.raises(InputError):
+        case.model.predict([bad, bad])
