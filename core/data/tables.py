@@ -33,6 +33,7 @@ READER_OPTIONS = ("separator", "encoding", "quote", "header", "decimal", "date_f
 SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 SEPARATOR_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t", "pipe": "|", "space": " "}
 HEAD_BYTES = 256 * 1024
+CODE_SCAN_BYTES = 32 * 1024 * 1024  # files up to this size are read once as text to find their columns of codes
 STREAM_TEXT_BYTES = 64 * 1024 * 1024  # `iter_table` streams delimited text above this size (types from the head)
 HEAD_ROWS = 100_000  # rows whose types a streamed delimited file keeps
 _DELIMITED = {".csv", ".tsv", ".tab", ".txt"}
@@ -296,9 +297,23 @@ class _Layout:
         self.text_columns = text_column_names(text_columns) | self._coded_columns() if self.header else set()
 
     def _coded_columns(self) -> set[str]:
-        """Columns whose values in the file's head include a zero-padded whole number (007, 01234): codes, kept as
-        text so a zip code, an id or a label `007` is not read as the number 7."""
+        """Columns whose values include a zero-padded whole number (007, 01234): codes, kept as text so a zip code, an
+        id or a label `007` is not read as the number 7. The whole file is looked at when it is small enough to read
+        twice (`CODE_SCAN_BYTES`), else its head. A first line that looks like data (a number or a code among its
+        "names") is no header to name codes by: the headerless check decides."""
         names = self.header_names()
+        if any(_NUMBER.match(name) or _LEADING_ZERO.match(name) for name in names):
+            return set()
+        if self.path.stat().st_size <= CODE_SCAN_BYTES:
+            import polars as pl
+
+            try:
+                raw = pl.read_csv(self.source(), separator=self.separator, quote_char=self.quote, has_header=True,
+                                  infer_schema_length=0, encoding="utf8", truncate_ragged_lines=True)
+            except pl.exceptions.PolarsError:
+                raw = None  # malformed: the typed read says where
+            if raw is not None:
+                return {name for name in raw.columns if raw[name].str.contains(_LEADING_ZERO.pattern).any()}
         coded: set[str] = set()
         for line in self.lines[1:]:
             for name, value in zip(names, _split_line(line, self.separator, self.quote)):
@@ -724,15 +739,15 @@ class _SheetLayout:
 
     separator = None  # cells hold numbers as numbers: no thousands separators to undo
 
-    def __init__(self, name: str, header: bool):
+    def __init__(self, name: str, header: bool, text_columns: set[str] = frozenset()):
         self.name, self.header = name, header
-        self.text_columns = text_column_names()  # named text columns stay text (typed cells: `_as_text` in read_table)
+        self.text_columns = set(text_columns)  # text cells of named columns and of codes (001) stay as written
 
     def record_line(self, row: int) -> int:
         return row + (2 if self.header else 1)
 
 
-def _read_workbook(path: Path):
+def _read_workbook(path: Path, text_columns: Iterable[str] = ()):
     """One sheet of an Excel (.xlsx .xlsm .xlsb .xls) or OpenDocument (.ods) workbook, read by calamine through
     fastexcel: the first sheet, or `--option sheet=NAME` (or its 1-based number). Cells keep their types (numbers,
     dates, text); a column mixing numbers and text is text, then read by CSV's rules (a few odd values in a column of
@@ -800,7 +815,8 @@ def _read_workbook(path: Path):
         frame = frame.head(int(filled[-1]) + 1 if len(filled) else 0)
     if frame.height == 0 and len(sheets) > 1:
         raise InputError(f"{where} has no rows of data; its sheets: {', '.join(map(repr, sheets))} (--option sheet=NAME)")
-    return _numbers_from_text(frame, _SheetLayout(where, header))
+    coded = {c for c in frame.columns if frame[c].dtype == pl.String and frame[c].str.contains(_LEADING_ZERO.pattern).any()}
+    return _numbers_from_text(frame, _SheetLayout(where, header, text_column_names(text_columns) | coded))
 
 
 def _bad_json_line(path: Path) -> str | None:
@@ -859,13 +875,13 @@ def read_table(path: str | Path, separator: str | None = None, columns: Iterable
             else:
                 frame = pl.DataFrame(records, infer_schema_length=None)
         elif suffix in _DELIMITED and _head_bytes(path).startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
-            frame = _read_workbook(path)  # a workbook saved or renamed with a text suffix
+            frame = _read_workbook(path, text_columns)  # a workbook saved or renamed with a text suffix
         elif suffix in _DELIMITED:
             frame = _read_delimited(path, separator, encoding, text_columns=text_columns)
         elif suffix in {".parquet", ".pq", ".jsonl", ".ndjson"}:
             frame = scan_table(path, separator).collect()
         elif suffix in _CALAMINE:
-            frame = _read_workbook(path)
+            frame = _read_workbook(path, text_columns)
         elif suffix in _WORKBOOKS:
             raise InputError(f"{path.name} is a spreadsheet workbook this reader cannot open; {SAVE_AS_CSV}")
         else:

@@ -345,3 +345,19 @@ def test_the_cli_reads_an_id_column_as_written(tmp_path, capsys):
     assert main(["predict", "nlp.sentiment", "--input", str(table), "--id", "ref"]) == 0
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["id"] for r in records] == ["1.10", "1.1", "0003"]
+
+
+def test_codes_in_workbooks_late_in_the_file_and_headerless_files(tmp_path):
+    """Text cells 001 / 01 of a workbook merged as 1; a zip 01760 after line 5,000 became 1760; a headerless file
+    whose first line held a code lost that line as a header."""
+    rows = [(f"img{i}.png", ["001", "01", "2"][i % 3], ["02134", "00501", "90210"][i % 3]) for i in range(12)]
+    pl.DataFrame(rows, schema=["path", "label", "zip"], orient="row").write_excel(tmp_path / "w.xlsx")
+    frame = read_table(tmp_path / "w.xlsx", text_columns=["label"])
+    assert frame["label"].to_list()[:3] == ["001", "01", "2"] and frame["zip"].to_list()[:3] == ["02134", "00501", "90210"]
+    late = tmp_path / "late.csv"
+    late.write_text("zip,x\n" + "".join(f"{20000 + i},{i}\n" for i in range(5500)) + "01760,1\n00501,2\n")
+    assert read_table(late)["zip"].to_list()[-2:] == ["01760", "00501"]
+    headerless = tmp_path / "h.csv"
+    headerless.write_text("".join(f"0.{i},0{i},{i},this is a long sentence with many words in it number {i}.\n"
+                                  for i in range(1, 4)))
+    assert read_table(headerless).columns == ["0", "1", "2", "3"] and read_table(headerless).height == 3
