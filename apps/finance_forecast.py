@@ -107,7 +107,7 @@ def predict_tab(model) -> None:
 
     calendar = st.selectbox("Exchange calendar (business-daily data)", ["auto", "none", *CALENDARS], key="forecast-calendar",
                             help="auto: the exchange whose holidays the history is missing; none: every weekday")
-    records = common.run_safely(model.predict, [series], calendar=calendar)
+    records = common.run_safely(model.predict, [series], **({} if calendar == "auto" else {"calendar": calendar}))
     if not records:
         return
     record = records[0]

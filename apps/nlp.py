@@ -258,7 +258,7 @@ def qa_section() -> None:
                                                                       "SQuAD JSON file or table"))
                 else:
                     items = [{"question": question, "context": context}]
-                return items, model.predict(items, null_threshold=threshold if abstain else None)
+                return items, model.predict(items, **({"null_threshold": threshold} if abstain else {}))
 
             with st.spinner("Answering…"):
                 result = common.run_safely(run)
