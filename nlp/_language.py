@@ -8,7 +8,7 @@ import functools
 import re
 import unicodedata
 
-__all__ = ["FUNCTION_WORDS", "ENGLISH", "FOREIGN", "MIN_WORDS", "words", "script", "not_english", "english_texts",
+__all__ = ["FUNCTION_WORDS", "ENGLISH", "ENGLISH_HOMOGRAPHS", "FOREIGN", "MIN_WORDS", "words", "script", "not_english", "english_texts",
            "looks_like"]
 
 # Function words per language: frequent in any prose of that language. A word two languages share counts for both,
@@ -34,8 +34,14 @@ FUNCTION_WORDS = {language: frozenset(words.split()) for language, words in {
     "nl": """de het een van en ik je niet dat op te voor zijn maar met ook wel nog heel is er wat""",
 }.items()}
 ENGLISH = FUNCTION_WORDS["en"]
-# the other languages' function words that are no English word ("a", "in", "no", "is" are left out)
-FOREIGN = frozenset().union(*(v for k, v in FUNCTION_WORDS.items() if k != "en")) - ENGLISH
+# other languages' function words that English prose also writes ("die hard", "war movie", "gut feeling", "plus",
+# "pros and con", "sin", "per se", "van", "met", "den", "hay", "yo ho ho", "um", "er", "la la la", "heel", "ma", "na",
+# "op", "son", "era", "pour", "non-stop", "e-mail", "love em", "amazon.com"...): evidence of no language but English
+ENGLISH_HOMOGRAPHS = frozenset("""die war gut plus con sin per se van met den hay yo um la er heel ma na op son era
+                                  pour sans non e em com ho ha lo mi da al tout wat dos""".split())
+# the other languages' function words that are no English word ("a", "in", "no", "is", and the homographs above,
+# are left out): an English text holds none of them
+FOREIGN = frozenset().union(*(v for k, v in FUNCTION_WORDS.items() if k != "en")) - ENGLISH - ENGLISH_HOMOGRAPHS
 MIN_WORDS = 6  # fewer words say too little: "Amélie, magnifique!" or "gr8 movie lol" are left alone
 MIN_FUNCTION_WORDS = 2  # fewer say too little: "Hola." or "Tom Smith" alone is left to the rest of the text
 _LETTERS = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")

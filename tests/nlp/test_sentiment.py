@@ -1074,6 +1074,25 @@ def test_the_language_warning_spares_hashtags_terse_english_reviews_and_lists_an
     assert language_warning(polish)  # no function word of the lists, and no English word either
 
 
+def test_english_words_that_other_languages_also_write_are_no_foreign_evidence():
+    """"die", "war", "gut", "plus", "con", "sin", "per se", "la la la", "yo ho ho"... are English words too: English
+    reviews full of them were flagged "looks like it is not English"."""
+    from nlp._language import ENGLISH_HOMOGRAPHS, FOREIGN, not_english
+    from nlp._sentiment_text import language_warning
+
+    english = ["great war movie, die hard fans will love, plus gut wrenching scenes, con: too long",
+               "pros: cheap, fast, quiet. cons: sin of a manual, per se useless",
+               "um er la la la, yo ho ho and a bottle of rum"]
+    assert [not_english(t) for t in english] == [None] * len(english)
+    assert [language_warning(t) for t in english] == [None] * len(english)
+    assert not FOREIGN & ENGLISH_HOMOGRAPHS and {"die", "war", "gut", "la", "yo", "van", "met"} <= ENGLISH_HOMOGRAPHS
+    # the other languages are still told apart on the words English lacks
+    for text in (SPANISH, GERMAN, FRENCH, "Il film è molto bello e gli attori sono bravi, mi è piaciuto.",
+                 "O filme é muito bom e os atores são ótimos, gostei da história.",
+                 "De film is heel goed en de acteurs zijn geweldig, ik vond het mooi."):
+        assert not_english(text) == "another language" and language_warning(text)
+
+
 def test_sentiment_and_translation_share_one_language_module():
     import nlp._sentiment_text as sentiment_text
     import nlp._translation_text as translation_text
