@@ -73,6 +73,33 @@ def _yyyymmdd(column) -> bool:
     return text.str.strptime(pl.Date, "%Y%m%d", strict=False).null_count() == 0
 
 
+def _refuse_bad_yyyymmdd(column, name: str, where: str) -> None:
+    """An `InputError` naming the values that are not dates when a column is YYYYMMDD dates but for a few (all values
+    8 digits, 95% or more valid dates, e.g. 20190231 among them): not a misleading "out of order", nor a row index.
+
+    >>> import polars as pl
+    >>> _refuse_bad_yyyymmdd(pl.Series([20190227, 20190228, 20190231] + [20190301] * 20), "date", "the data")
+    Traceback (most recent call last):
+    ...
+    core.errors.InputError: the data: time column 'date' holds YYYYMMDD dates but row 3: 20190231 is not a date (YYYYMMDD); correct or drop it
+    """
+    import polars as pl
+
+    text = column.cast(pl.String).str.strip_chars()
+    present = text.is_not_null().to_numpy()
+    if not present.any() or not text.drop_nulls().str.contains(r"^(18|19|20|21)\d{6}$").all():
+        return
+    parsed = text.str.strptime(pl.Date, "%Y%m%d", strict=False)
+    bad = np.flatnonzero(present & parsed.is_null().to_numpy())
+    if not len(bad) or len(bad) > 0.05 * present.sum():
+        return
+    named = ", ".join(f"row {int(row) + 1}: {text[int(row)]}" for row in bad[:5])
+    more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
+    verb = "is" if len(bad) == 1 else "are"
+    raise InputError(f"{where}: time column {name!r} holds YYYYMMDD dates but {named}{more} {verb} not a date "
+                     "(YYYYMMDD); correct or drop it")
+
+
 def _to_dates(column, name: str, where: str = "the data"):
     """The time column as dates (text in any format core.data.dates infers or `--option date_format=` names, and
     YYYYMMDD integers or text such as 20210104), or an integer time index (0, 1, 2...)."""
@@ -88,6 +115,8 @@ def _to_dates(column, name: str, where: str = "the data"):
         given = current_option("date_format")
         if not given and _yyyymmdd(column):  # 20210104: a date, not the 20-millionth step of a time index
             given = "%Y%m%d"
+        elif not given:
+            _refuse_bad_yyyymmdd(column, name, where)  # 20190231 among YYYYMMDD dates: named, not a row index
         if column.dtype.is_integer() and not given:
             return column.cast(pl.Int64)
         return parse_dates(column.cast(pl.String), given, where=where, name=name).dt.date()  # one format, offsets honoured
@@ -431,10 +460,13 @@ def frequency_mismatch(frequency: str | None, fitted: str | None, horizon: int) 
             f"(verticals train finance.forecast --data FILE --out DIR{f' --set season_length={season}' if season else ''})")
 
 
-def _missing_steps(days: np.ndarray, steps: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray, str]:
-    """Per step: how many usual steps are missing in it, the count that makes it a gap to report, and the unit."""
+def _missing_steps(days: np.ndarray, steps: np.ndarray, step: float,
+                   holidays: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, str]:
+    """Per step: how many usual steps are missing in it, the count that makes it a gap to report, and the unit.
+    Business days are counted net of `holidays` (the exchange's closed weekdays): its own closures are no gap."""
     if step <= 1 and _weekdays_only(days):  # weekdays skipped; holidays and bridges (up to 4) are not gaps
-        return np.busday_count(days[:-1] + 1, days[1:]), np.full(len(steps), 5), "business days"
+        closed = np.zeros(0, dtype="datetime64[D]") if holidays is None else np.asarray(holidays, dtype="datetime64[D]")
+        return np.busday_count(days[:-1] + 1, days[1:], holidays=closed), np.full(len(steps), 5), "business days"
     if step <= 1:  # calendar days; a weekly closure of another market (Fri-Sat) marks its holidays as no gap too
         weekends = np.mean(steps >= 3) > 0.05
         return steps - 1, np.full(len(steps), 5 if weekends else 2), "days"
@@ -448,10 +480,10 @@ def _missing_steps(days: np.ndarray, steps: np.ndarray, step: float) -> tuple[np
     return np.rint(steps / step).astype(int) - 1, np.full(len(steps), 2), unit
 
 
-def irregularity(dates: np.ndarray | None) -> str | None:
+def irregularity(dates: np.ndarray | None, holidays: np.ndarray | None = None) -> str | None:
     """Why a dated series is irregular (over 5% of its steps far from its usual step, or a gap of 2 usual steps or
-    more missing: 5 business days or more for business-daily data, whose holidays are not gaps), or None: the lags,
-    seasonal period and horizon count rows, not time.
+    more missing: 5 business days or more for business-daily data, whose holidays are not gaps, nor the weekdays in
+    `holidays`, its exchange's closures), or None: the lags, seasonal period and horizon count rows, not time.
 
     >>> days = np.arange(np.datetime64("2024-01-01"), np.datetime64("2024-03-01"))
     >>> irregularity(days) is None, irregularity(np.r_[days, np.datetime64("2024-06-01")])[:53]
@@ -463,7 +495,9 @@ def irregularity(dates: np.ndarray | None) -> str | None:
     steps = np.diff(days).astype(int)
     step = float(np.median(steps))
     off = (steps < 0.75 * step - 1) | (steps > 1.25 * step + 4)  # business days: holidays and long weekends fit
-    missing, threshold, unit = _missing_steps(days, steps, step)
+    if holidays is not None and step <= 1 and _weekdays_only(days):  # a step over the exchange's closures is usual
+        off &= np.busday_count(days[:-1] + 1, days[1:], holidays=np.asarray(holidays, dtype="datetime64[D]")) > 4
+    missing, threshold, unit = _missing_steps(days, steps, step, holidays)
     gaps = np.flatnonzero(missing >= threshold)
     if np.mean(off) <= 0.05 and not len(gaps):
         return None
@@ -481,7 +515,7 @@ def irregularity(dates: np.ndarray | None) -> str | None:
 
 
 # -- exchange calendars (the holidays package, in the finance extra) ------------------------------------------------------
-CALENDARS = ("NYSE", "TSX", "LSE", "ECB", "XETR", "XPAR", "SIX", "JPX", "HKEX", "ASX", "XNSE")  # tried by calendar=auto
+CALENDARS = ("NYSE", "TSX", "LSE", "ECB", "XETR", "XPAR", "SIX", "JPX", "HKEX", "ASX", "XNSE", "XSHG")  # tried by calendar=auto
 _EVIDENCE_DAYS = 1100  # calendar=auto reads the weekdays missing from about the last 3 years of history
 
 

@@ -165,7 +165,7 @@ class Forecaster(TaskModel):
         series = frame_to_series(cls.training_data(path, **options))
         rows = []
         for s in series:
-            note = irregularity(s.dates)
+            note = _irregularity(s.dates)
             rows.append({"id": s.id, "length": len(s), "first": _date(s, 0), "last": _date(s, -1),
                          "frequency": infer_frequency(s.dates), **_data_calendar([s]), **({"warning": note} if note else {})})
         return {"task": cls.task, "path": str(path), "ok": True, "n": int(sum(len(s) for s in series)), "series": rows}
@@ -330,7 +330,7 @@ class Forecaster(TaskModel):
             raise InputError(f"transform must be auto, log or none, got {c.transform!r}")
         zs = [self._transform(s.values, f"series {s.id!r}") for s in series]
         for s in series:
-            if note := irregularity(s.dates):  # the lags count rows: a gap is learnt as one step
+            if note := _irregularity(s.dates):  # the lags count rows: a gap is learnt as one step
                 warnings.warn(f"series {s.id!r}: {note}", UserWarning, stacklevel=2)
         # 1. train global models on history before the selection window, 2. backtest every candidate there.
         size = min(c.selection_size, max(c.horizon + 1, (min(len(z) for z in zs) - self._min_history()) // 2))
@@ -424,7 +424,7 @@ class Forecaster(TaskModel):
                 record[f"upper_{level}"] = _round(self._inverse(ours + width))
             record["model"] = self.model_name
             record["weights"] = {n: _round(np.asarray(w)) for n, w in self.weights_.items()}
-            record["warnings"] = [m for m in (mismatch, unused, irregularity(series.dates)) if m]
+            record["warnings"] = [m for m in (mismatch, unused, _irregularity(series.dates, exchange)) if m]
             records.append(record)
         return records
 
@@ -557,7 +557,7 @@ class Forecaster(TaskModel):
         if mismatch:
             said.append(f"{mismatch}. The backtest refits the method on these data with this model's settings "
                         f"(season_length {c.season_length}, lags {c.lags}), so its figures are not this fitted model's")
-        said += [f"series {s.id!r}: {note}" for s in series if (note := irregularity(s.dates))]
+        said += [f"series {s.id!r}: {note}" for s in series if (note := _irregularity(s.dates))]
         warning = "; ".join(said) or None
         frame, method = self.backtest(series, test_size=size)
         seconds = time.time() - started
@@ -893,6 +893,16 @@ class _FrameSeries(list):
     """A table chunk's series (`frame_inputs`); `first` is its first row's position in the whole table (from 0)."""
 
     first = 0
+
+
+def _irregularity(dates: np.ndarray | None, exchange: str | None = "auto") -> str | None:
+    """`irregularity` net of the closed weekdays of the series' exchange (`exchange`, or for auto the one its missing
+    weekdays fit): the exchange's own holidays (Spring Festival, Golden Week...) are no gap."""
+    name = infer_calendar(dates) if exchange == "auto" else exchange
+    if dates is None or len(dates) < 2 or not name or name == "none":
+        return irregularity(dates)
+    days = dates.astype("datetime64[D]")
+    return irregularity(dates, calendar_holidays(name, days[0], days[-1]))
 
 
 def _data_calendar(series: Sequence[Series]) -> dict[str, Any]:

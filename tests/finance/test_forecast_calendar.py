@@ -253,3 +253,39 @@ def test_yyyymmdd_integer_dates_are_read_as_dates(tmp_path):
     assert not_dates["date"].dtype == pl.Int64
     with reader_options(date_format="%Y%m%d"):
         assert prepare_frame(pl.DataFrame({"date": numbers[:3], "value": [1.0] * 3}))["date"].dtype == pl.Date
+
+
+def test_the_exchanges_own_closures_are_no_gap(fitted, tmp_path):
+    days = _weekdays("2021-01-04", "2023-12-29")  # Shanghai: weekdays less Spring Festival and Golden Week (5 each)
+    closed = calendar_holidays("XSHG", days[0], days[-1])
+    weeks = [d for d in closed if str(d)[5:7] in ("01", "02", "10")]
+    weeks = np.array([d for d in weeks if np.sum(np.abs((np.array(weeks) - d).astype(int)) <= 7) >= 4], dtype="datetime64[D]")
+    dates = np.setdiff1d(days, weeks)
+    assert "5 business days missing" in irregularity(dates)  # weekdays only: 5 missing is a gap
+    assert irregularity(dates, calendar_holidays("XSHG", dates[0], dates[-1])) is None
+    [record] = fitted.predict([_input(dates)], calendar="XSHG")
+    assert record["calendar"] == "XSHG" and not [w for w in record["warnings"] if "irregular" in w]
+    full = _trading_days("2021-01-04", "2023-12-29", "XSHG")  # every XSHG closure missing: inferred, and no gap
+    assert infer_calendar(full) == "XSHG"
+    [record] = fitted.predict([_input(full)])
+    assert record["calendar"] == "XSHG" and not [w for w in record["warnings"] if "irregular" in w]
+    path = tmp_path / "shanghai.csv"
+    pl.DataFrame({"date": [str(d) for d in full], "value": _input(full)["values"]}).write_csv(path)
+    [row] = Forecaster.check_data(path)["series"]
+    assert row["calendar"] == "XSHG" and "warning" not in row
+
+
+def test_an_invalid_yyyymmdd_date_among_valid_ones_is_named(tmp_path):
+    days = _trading_days("2019-01-02", "2021-12-31", "NYSE")
+    numbers = [int(str(d).replace("-", "")) for d in days]
+    values = _input(days)["values"]
+    middle = numbers[:30] + [20190231] + numbers[31:]
+    with pytest.raises(InputError, match=r"row 31: 20190231 is not a date \(YYYYMMDD\); correct or drop it"):
+        prepare_frame(pl.DataFrame({"date": middle, "value": values}))
+    last = numbers[:-1] + [20211232]
+    path = tmp_path / "prices.csv"
+    pl.DataFrame({"date": last, "value": values}).write_csv(path)
+    with pytest.raises(InputError, match=rf"row {len(numbers)}: 20211232 is not a date"):
+        Forecaster.check_data(path)
+    as_text = prepare_frame(pl.DataFrame({"date": [str(n) for n in numbers], "value": values}))
+    assert as_text["date"].dtype == pl.Date
