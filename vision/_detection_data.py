@@ -329,7 +329,10 @@ def _read_coco_file(json_path: Path, split: str | None) -> DetectionData:
     categories = _coco_categories(_coco_list(coco, "categories", file), file)
     images = _coco_list(coco, "images", file)
     base = json_path.parent
-    image_roots = [base, base / "images", base.parent / "images", base.parent]
+    # COCO's own layout: annotations/instances_train2017.json beside train2017/ (or images/train2017/)
+    named = json_path.stem.rsplit("_", 1)[-1]
+    image_roots = [base, base / "images", base.parent / "images", base.parent, base.parent / named,
+                   base.parent / "images" / named]
     by_image: dict[Any, list] = {}
     first_index: dict[Any, int] = {}
     for index, image in enumerate(images):
@@ -362,7 +365,8 @@ def _read_coco_file(json_path: Path, split: str | None) -> DetectionData:
                 found = candidate
                 break
         if found is None:
-            raise InputError(f"{file}: image {image['file_name']} not found beside the JSON or in images/")
+            raise InputError(f"{file}: image {image['file_name']} not found beside the JSON, in images/ or in "
+                             f"{named}/ beside the JSON's folder (COCO's layout)")
         size = _image_size(found)
         _check_stated_size(_coco_where(file, "image", "images", index, image), found,
                            (image.get("width"), image.get("height")), size, "'width' x 'height'")

@@ -233,3 +233,17 @@ def test_dot_files_are_ignored(tmp_path):
     json_path = coco(tmp_path / "coco", coco_document())
     (json_path.parent / "._ann.json").write_bytes(appledouble)
     assert read_detection_data(json_path.parent).format == "coco"
+
+
+def test_coco_s_own_layout_finds_its_images(tmp_path):
+    """annotations/instances_train2017.json beside train2017/ (COCO as downloaded): 'image not found'."""
+    png(tmp_path / "train2017" / "a.png", 32, 32)
+    png(tmp_path / "val2017" / "b.png", 32, 32)
+    (tmp_path / "annotations").mkdir()
+    (tmp_path / "annotations" / "instances_train2017.json").write_text(json.dumps(coco_document()))
+    validation = coco_document(images=[{"id": 1, "file_name": "b.png"}])
+    (tmp_path / "annotations" / "instances_val2017.json").write_text(json.dumps(validation))
+    data = read_detection_data(tmp_path / "annotations" / "instances_train2017.json")
+    assert [s.image.name for s in data.samples] == ["a.png"]
+    data = read_detection_data(tmp_path / "annotations")
+    assert sorted((s.image.name, s.split) for s in data.samples) == [("a.png", "train"), ("b.png", "val")]
