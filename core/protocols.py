@@ -286,14 +286,7 @@ def predict_records(model: Any, inputs: Any, batch_size: int | None = None, chun
             records, failed = _file_by_file(model, inputs, good, batch_size, options)  # one unreadable file of many
         if len(records) != len(good) - len(failed):
             raise InputError(f"the model returned {len(records)} records for {len(good) - len(failed)} inputs")
-        produced = iter(records)
-        for index in range(start, stop):
-            identity = dict(inputs.ids[index])
-            if index in inputs.errors or index in failed:
-                yield {**identity, "error": inputs.errors.get(index) or failed[index]}
-            else:
-                record = next(produced)
-                yield {**identity, **{k: v for k, v in record.items() if k not in identity and k not in POSITION_KEYS}}
+        yield from _placed(inputs, range(start, stop), records, failed)
 
 
 def predict_in_place(model: Any, images: Any, batch_size: int | None, **options: Any) -> list[dict[str, Any]]:
@@ -311,14 +304,21 @@ def predict_in_place(model: Any, images: Any, batch_size: int | None, **options:
     images = identify_inputs(images)
     good = [index for index in range(len(images)) if index not in images.errors]
     records, failed = _file_by_file(model, images, good, batch_size, options)  # every image failing: raised there
-    produced, placed = iter(records), []
-    for index, identity in enumerate(images.ids):
-        if index in images.errors or index in failed:
-            placed.append({**identity, "error": images.errors.get(index) or failed[index]})
-        else:  # the record of an image predicted alone numbers it 1: its place here is the caller's
+    return list(_placed(images, range(len(images)), records, failed))
+
+
+def _placed(inputs: Any, indexes: range, records: list[dict[str, Any]], failed: dict[int, str]) -> Iterator[dict[str, Any]]:
+    """Each input's record at its place, its id first: an error record for the inputs `inputs.errors` or `failed`
+    name, else the next of `records` (a record's own position keys give way: an input predicted alone numbers itself 1,
+    its place here is the caller's)."""
+    produced = iter(records)
+    for index in indexes:
+        identity = dict(inputs.ids[index])
+        if index in inputs.errors or index in failed:
+            yield {**identity, "error": inputs.errors.get(index) or failed[index]}
+        else:
             record = next(produced)
-            placed.append({**identity, **{k: v for k, v in record.items() if k not in identity and k not in POSITION_KEYS}})
-    return placed
+            yield {**identity, **{k: v for k, v in record.items() if k not in identity and k not in POSITION_KEYS}}
 
 
 def _file_by_file(model: Any, inputs: Any, good: list[int], batch_size: int | None,
