@@ -32,6 +32,12 @@ def jobs_dir() -> Path:
     return path
 
 
+def run_folder(out: str | Path, run_dir: str | Path | None = None) -> Path:
+    """Where a training keeps its checkpoints and log: `run_dir`, else `.<out>.run` beside `--out`."""
+    out = Path(out)
+    return Path(run_dir) if run_dir is not None else out.with_name(f".{out.name}.run")
+
+
 def run_training(task: str, data: str | Path, out: str | Path, base: str | None = None, config_path: str | Path | None = None,
                  overrides: dict[str, Any] | None = None, options: dict[str, Any] | None = None, run_dir: str | Path | None = None,
                  resume: bool = False, callbacks=(), device: str = "auto") -> dict[str, Any]:
@@ -54,7 +60,7 @@ def run_training(task: str, data: str | Path, out: str | Path, base: str | None 
         config = resolve_config(config_cls, yaml_path=config_path, overrides=overrides)
     elif config_path or overrides:
         raise InputError(f"{task} takes no training config")
-    run_dir = Path(run_dir) if run_dir is not None else out.with_name(f".{out.name}.run")
+    run_dir = run_folder(out, run_dir)
     lead = int(os.environ.get("RANK", "0")) == 0  # under torchrun only rank 0 locks, records and saves
     if lead:  # the other ranks would see rank 0's run record half-written
         _check_run_dir(run_dir, out)
