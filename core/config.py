@@ -112,9 +112,9 @@ FIELD_RANGES: dict[str, tuple[float, float, bool, bool]] = {
     **dict.fromkeys(("num_leaves", "lgbm_leaves"), (2, _INF, True, False)),
     # cv_folds < 2: one hold-out split; cv_repeats 0: chosen by data size
     **dict.fromkeys(("seed", "weight_decay", "patience", "num_workers", "cv_folds", "cv_repeats", "time_mask_width", "spec_augment_masks",
-                     "num_res_units"), _AT_LEAST_0),
-    **dict.fromkeys(("validation_fraction", "val_fraction", "label_smoothing", "dropout", "overlap", "warmup_ratio"),
-                    _FRACTION),
+                     "num_res_units", "scorecard_min_bin_events"), _AT_LEAST_0),
+    **dict.fromkeys(("validation_fraction", "val_fraction", "label_smoothing", "dropout", "overlap", "warmup_ratio",
+                     "scorecard_cat_cutoff"), _FRACTION),
     **dict.fromkeys(("threshold", "min_lr_ratio"), _PROBABILITY),  # min_lr_ratio 1.0: a constant learning rate
 }
 

@@ -246,12 +246,9 @@ def scorecard_binning_params(schema: list[dict[str, Any]], config: Any) -> dict[
     trend = str(getattr(config, "scorecard_trend", "auto"))
     if trend not in SCORECARD_TRENDS:
         raise InputError(f"scorecard_trend must be one of {', '.join(SCORECARD_TRENDS)}, got {trend!r}")
+    # their ranges (events >= 0, 0 <= cutoff < 1) are checked with every config field's (core.config.FIELD_RANGES)
     events = int(getattr(config, "scorecard_min_bin_events", 0) or 0)
     cutoff = float(getattr(config, "scorecard_cat_cutoff", 0.0) or 0.0)
-    if events < 0:
-        raise InputError(f"scorecard_min_bin_events must be 0 (no minimum) or more, got {events}")
-    if not 0.0 <= cutoff < 1.0:
-        raise InputError(f"scorecard_cat_cutoff must be a share in [0, 1) (0: no rare-category group), got {cutoff}")
     monotone = _monotone_map(config.monotone)
     params: dict[str, dict[str, Any]] = {}
     for feature in schema:
