@@ -25,7 +25,9 @@ from core.train import MetricsLog, TrainConfig, Trainer
 from vision import _lite_detector as lite
 from vision._cards import card_mismatch, check_label_names, head_outputs
 from vision._darknet import INPUT_SIZE, NMS_IOU, DarknetYolo
-from vision._detection_data import (DetectionData, convert_detection_data, detection_report, read_detection_data)
+from vision._detection_data import (DetectionData, convert_detection_data, detection_report, read_detection_data,
+                                    region_kinds)
+from vision._detection_scoring import CROWD, DIFFICULT, mean_average_precision
 from vision._images import (BATCH_UNIT, decode_images, frame_image_column, identified_images,
                             read_image_inputs)
 
@@ -894,11 +896,12 @@ def _final_eval_reserve(n_val: int) -> float:
 
 
 def _target(sample: Any, index: dict[str, int]) -> dict[str, torch.Tensor]:
-    """A sample's boxes of the classes in `index` and its crowd regions, flagged `iscrowd` so that pycocotools ignores
-    them (a detection matching one is neither a true nor a false positive), for MeanAveragePrecision."""
+    """A sample's boxes of the classes in `index` and its ignore regions, for `mean_average_precision`: `iscrowd` is
+    CROWD for a COCO crowd region (scored as pycocotools does) and DIFFICULT for a VOC difficult object (scored as the
+    VOC devkit does); a detection matching either is neither a true nor a false positive."""
     boxes = [*sample.boxes.reshape(-1, 4).tolist(), *sample.crowd_boxes.reshape(-1, 4).tolist()]
     labels = [*sample.labels, *sample.crowd_labels]
-    crowd = [0] * len(sample.labels) + [1] * len(sample.crowd_labels)
+    crowd = [0] * len(sample.labels) + [DIFFICULT if kind == "difficult" else CROWD for kind in region_kinds(sample)]
     keep = [i for i, label in enumerate(labels) if label in index]
     return {"boxes": torch.tensor([boxes[i] for i in keep], dtype=torch.float32).reshape(-1, 4),
             "labels": torch.tensor([index[labels[i]] for i in keep], dtype=torch.int64),
@@ -906,11 +909,7 @@ def _target(sample: Any, index: dict[str, int]) -> dict[str, torch.Tensor]:
 
 
 def _map(preds: list[dict], targets: list[dict], class_metrics: bool = False) -> dict[str, Any]:
-    from torchmetrics.detection import MeanAveragePrecision
-
-    metric = MeanAveragePrecision(iou_type="bbox", class_metrics=class_metrics, backend="pycocotools")
-    metric.update(preds, targets)
-    return metric.compute()
+    return mean_average_precision(preds, targets, class_metrics=class_metrics)
 
 
 def _cached_statistic(preds: list[dict], targets: list[dict], key: str):

@@ -727,3 +727,38 @@ def test_a_yolo_segmentation_polygon_is_read_as_its_bounding_box(tmp_path):
     (root / "labels" / "0.txt").write_text("0 0.5 0.5 0.2 0.2 0.3\n")
     with pytest.raises(InputError, match="a polygon of 3\\+ points"):
         Detector.read_data(root)
+
+
+def _one_image_with_an_ignore_region(kind: str):
+    """A 100x100 image: a person at (0, 0, 20, 20) and a large ignore region (40, 0, 100, 100) of `kind`."""
+    from vision._detection_data import DetectionSample
+
+    return DetectionSample(Path("a.png"), 100, 100, np.array([[0, 0, 20, 20]], np.float32), ["person"],
+                           crowd_boxes=np.array([[40, 0, 100, 100]], np.float32), crowd_labels=["person"],
+                           crowd_kinds=[kind])
+
+
+def _scored(sample, detections: list[tuple[float, list[float]]]) -> dict:
+    import torch
+
+    from vision.detection import _map, _target
+
+    preds = [{"boxes": torch.tensor([box for _, box in detections], dtype=torch.float32).reshape(-1, 4),
+              "scores": torch.tensor([score for score, _ in detections], dtype=torch.float32),
+              "labels": torch.zeros(len(detections), dtype=torch.int64)}]
+    return _map(preds, [_target(sample, {"person": 0})])
+
+
+def test_a_voc_difficult_object_is_matched_by_iou_and_a_coco_crowd_region_by_the_detections_area():
+    """VOC difficult objects were scored by pycocotools' crowd rule (intersection over the detection's area): a
+    detection barely touching a large difficult object was ignored. Under the VOC devkit's rule it is matched by IoU
+    against every object, and ignored only when its best match is a difficult one; crowd regions keep COCO's rule."""
+    hit = (0.9, [0, 0, 20, 20])
+    touching = (0.95, [30, 0, 50, 20])  # on the region: 200 px of its 400, IoU 200 / 6200 with the region
+    crowd, difficult = _one_image_with_an_ignore_region("crowd"), _one_image_with_an_ignore_region("difficult")
+    assert float(_scored(crowd, [hit, touching])["map_50"]) == pytest.approx(1.0)  # COCO: 0.5 of it inside -> ignored
+    assert float(_scored(difficult, [hit, touching])["map_50"]) == pytest.approx(0.5)  # VOC: IoU < .5 -> false positive
+    # on the difficult object (IoU >= .5), twice: both ignored, as the devkit never counts a difficult one as found
+    on_it = [(0.97, [42, 2, 100, 100]), (0.96, [40, 0, 96, 96])]
+    assert float(_scored(difficult, [hit, *on_it])["map_50"]) == pytest.approx(1.0)
+    assert float(_scored(difficult, [hit])["mar_100"]) == pytest.approx(1.0)  # the difficult object is not one to find

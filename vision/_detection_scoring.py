@@ -1,0 +1,111 @@
+"""Detection mAP: pycocotools' COCOeval (through torchmetrics) with each kind of ignore region scored by its own
+protocol: a COCO crowd region as COCO does (matched by intersection over the detection's area), a VOC difficult object
+as the VOC devkit does (matched by ordinary IoU against every object; a detection whose best match is one is ignored)."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+
+__all__ = ["CROWD", "DIFFICULT", "mean_average_precision"]
+
+CROWD = 1  # the `iscrowd` value of a COCO crowd region in a target
+DIFFICULT = 2  # the `iscrowd` value of a VOC difficult object in a target (passed through torchmetrics untouched)
+
+
+def mean_average_precision(preds: list[dict], targets: list[dict], class_metrics: bool = False) -> dict[str, Any]:
+    """torchmetrics' MeanAveragePrecision (pycocotools backend) over `preds` and `targets`, whose `iscrowd` is 0 for
+    an object, `CROWD` for a crowd region and `DIFFICULT` for a VOC difficult object."""
+    from torchmetrics.detection import MeanAveragePrecision
+    from torchmetrics.detection.helpers import CocoBackend
+
+    class Backend(CocoBackend):
+        @property
+        def cocoeval(self) -> object:
+            return _difficult_aware_cocoeval()
+
+    metric = MeanAveragePrecision(iou_type="bbox", class_metrics=class_metrics, backend="pycocotools")
+    metric._coco_backend = Backend("pycocotools")
+    metric.update(preds, targets)
+    return metric.compute()
+
+
+@functools.cache
+def _difficult_aware_cocoeval() -> type:
+    from pycocotools.cocoeval import COCOeval
+
+    class DifficultAwareCOCOeval(COCOeval):
+        """COCOeval whose ground truths with `iscrowd` DIFFICULT are VOC difficult objects; without any, it is
+        COCOeval itself."""
+
+        def __init__(self, cocoGt=None, cocoDt=None, iouType="segm"):  # noqa: N803 (pycocotools' names)
+            for annotation in (cocoGt.anns.values() if cocoGt is not None else ()):
+                if annotation.get("iscrowd") == DIFFICULT:  # an object for IoU (not a crowd region), flagged apart
+                    annotation["iscrowd"], annotation["difficult"] = 0, 1
+            super().__init__(cocoGt, cocoDt, iouType)
+
+        def evaluateImg(self, imgId, catId, aRng, maxDet):  # noqa: N802, N803
+            # torchmetrics keeps useCats on (per-class matching), the only mode the VOC rule is written for here
+            if not any(g.get("difficult") for g in self._gts[imgId, catId]):
+                return super().evaluateImg(imgId, catId, aRng, maxDet)
+            return _evaluate_with_difficult(self, imgId, catId, aRng, maxDet)
+
+    return DifficultAwareCOCOeval
+
+
+def _evaluate_with_difficult(coco_eval: Any, image_id: Any, category_id: Any, area_range: list[float],
+                             max_detections: int) -> dict[str, Any]:
+    """pycocotools' `COCOeval.evaluateImg` for an image and class with difficult objects. At each IoU threshold a
+    detection whose best ordinary-IoU match among all objects (difficult ones included, crowd regions not) reaches the
+    threshold and is a difficult object is ignored, as in the VOC devkit; every other detection is matched as
+    COCOeval matches it, against the objects and crowd regions (difficult ones left out)."""
+    params = coco_eval.params
+    truths, detections = coco_eval._gts[image_id, category_id], coco_eval._dts[image_id, category_id]
+    for truth in truths:
+        truth["_ignore"] = int(bool(truth["ignore"] or truth.get("difficult")
+                                    or truth["area"] < area_range[0] or truth["area"] > area_range[1]))
+    truth_order = np.argsort([g["_ignore"] for g in truths], kind="mergesort")  # ignored last, as COCOeval
+    truths = [truths[i] for i in truth_order]
+    detection_order = np.argsort([-d["score"] for d in detections], kind="mergesort")
+    detections = [detections[i] for i in detection_order[:max_detections]]
+    crowd = np.array([bool(g["iscrowd"]) for g in truths])
+    difficult = np.array([bool(g.get("difficult")) for g in truths])
+    ious = coco_eval.ious[image_id, category_id]
+    ious = ious[:, truth_order] if len(ious) else ious  # (D, G); crowd columns are over the detection's area
+    n_thresholds, n_truths, n_detections = len(params.iouThrs), len(truths), len(detections)
+    truth_matches = np.zeros((n_thresholds, n_truths))
+    detection_matches = np.zeros((n_thresholds, n_detections))
+    truth_ignored = np.array([g["_ignore"] for g in truths])
+    detection_ignored = np.zeros((n_thresholds, n_detections))
+    if len(ious):
+        ordinary = np.where(crowd[None, :], -1.0, ious)
+        best, best_iou = ordinary.argmax(axis=1), ordinary.max(axis=1)
+        for t_index, threshold in enumerate(params.iouThrs):
+            least = min(threshold, 1 - 1e-10)
+            for d_index, detection in enumerate(detections):
+                if difficult[best[d_index]] and best_iou[d_index] >= least:
+                    detection_ignored[t_index, d_index] = 1  # VOC: on a difficult object, neither hit nor miss
+                    continue
+                iou, match = least, -1
+                for g_index in range(n_truths):  # COCOeval's matching, difficult objects left out
+                    if difficult[g_index] or truth_matches[t_index, g_index] > 0 and not crowd[g_index]:
+                        continue
+                    if match > -1 and truth_ignored[match] == 0 and truth_ignored[g_index] == 1:
+                        break
+                    if ious[d_index, g_index] < iou:
+                        continue
+                    iou, match = ious[d_index, g_index], g_index
+                if match == -1:
+                    continue
+                detection_ignored[t_index, d_index] = truth_ignored[match]
+                detection_matches[t_index, d_index] = truths[match]["id"]
+                truth_matches[t_index, match] = detection["id"]
+    outside = np.array([d["area"] < area_range[0] or d["area"] > area_range[1] for d in detections]).reshape(1, -1)
+    detection_ignored = np.logical_or(detection_ignored, np.logical_and(detection_matches == 0,
+                                                                        np.repeat(outside, n_thresholds, 0)))
+    return {"image_id": image_id, "category_id": category_id, "aRng": area_range, "maxDet": max_detections,
+            "dtIds": [d["id"] for d in detections], "gtIds": [g["id"] for g in truths],
+            "dtMatches": detection_matches, "gtMatches": truth_matches, "dtScores": [d["score"] for d in detections],
+            "gtIgnore": truth_ignored, "dtIgnore": detection_ignored}
