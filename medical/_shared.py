@@ -1,4 +1,5 @@
-"""Helpers shared by medical segmentation and classification: group splits, run-length masks, predict inputs."""
+"""Helpers shared by medical segmentation and classification: group splits, run-length masks, predict inputs and
+records, reading notes."""
 
 from __future__ import annotations
 
@@ -140,6 +141,29 @@ def predict_inputs(inputs: Any) -> list[Any]:
         return list(inputs)
     except TypeError:  # not iterable: one input, which read_medical refuses by its type
         return [inputs]
+
+
+def reading_notes(image: Any) -> list[str]:
+    """What reading changed in a `MedicalImage`, as `medical.io` notes it (e.g. NaN voxels read as 0), each naming
+    the file: a predict record's `warnings`, and the notes a data set's warning joins (`notes_warning`).
+
+    >>> from medical.io import MedicalImage
+    >>> reading_notes(MedicalImage(np.zeros((2, 2)), (1.0, 1.0), metadata={"warnings": ["a.nii: 1 voxel(s) ..."]}))
+    ['a.nii: 1 voxel(s) ...']
+    """
+    return [str(note) for note in image.metadata.get("warnings", [])]
+
+
+def notes_warning(notes: Sequence[str]) -> str | None:
+    """Reading notes as one warning (a card's `warning`, a CLI `warning:` line); None without any.
+
+    >>> notes_warning(["x.nii: 3 voxel(s) read as 0"] * 7)[-59:]
+    'x.nii: 3 voxel(s) read as 0; and 2 more image(s) like these'
+    """
+    if not notes:
+        return None
+    more = f"; and {len(notes) - 5} more image(s) like these" if len(notes) > 5 else ""
+    return "; ".join(notes[:5]) + more
 
 
 def records_with_errors(inputs: list[Any], predict_good: Callable[[list[Any]], list[dict[str, Any]]],

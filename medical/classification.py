@@ -33,7 +33,8 @@ from core.protocols import TaskModel, iter_batches
 from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
 from medical._shared import (RESEARCH_NOTICE, check_saved_labels, data_hash, describe_split, frame_paths,
-                             patient_from_name, predict_inputs, records_with_errors, split_groups)
+                             notes_warning, patient_from_name, predict_inputs, reading_notes, records_with_errors,
+                             split_groups)
 from medical.io import MedicalImage, is_dicom_file, read_medical
 
 __all__ = ["load", "MedicalClassifier", "ClassificationData", "lesion_demo_data", "prepare_image"]
@@ -223,7 +224,7 @@ class MedicalClassifier(TaskModel):
 
     >>> model = MedicalClassifier.from_config(MedicalClassifier.Config(image_size=32), ["normal", "abnormal"])
     >>> sorted(model.predict([np.random.rand(40, 40)])[0])
-    ['index', 'label', 'positive', 'probabilities', 'score']
+    ['index', 'label', 'positive', 'probabilities', 'score', 'warnings']
     """
 
     task: ClassVar[str] = "medical.classification"
@@ -426,10 +427,10 @@ class MedicalClassifier(TaskModel):
         notes: list[str] = []
         for item in data.items:
             try:
-                notes += _reading_notes(prepare_image(item, 32)[1])
+                notes += reading_notes(prepare_image(item, 32)[1])
             except InputError as error:
                 raise InputError(f"{getattr(item, 'name', 'an image')}: {error}") from error
-        warning = _notes_warning(notes)
+        warning = notes_warning(notes)
         labels = sorted(set(data.labels))
         index, rule = choose_positive(labels, data.positive_label)
         counts = {label: data.labels.count(label) for label in labels}
@@ -506,14 +507,20 @@ class MedicalClassifier(TaskModel):
 
     def predict(self, inputs: Any, batch_size: int | None = None) -> list[dict[str, Any]]:
         """Label (`_decide`: two classes at the configured threshold), its score and per-class probabilities, the
-        input's id first (`path`, else `index` from 1); `positive` applies the configured threshold."""
+        input's id first (`path`, else `index` from 1); `positive` applies the configured threshold; `warnings` says
+        what reading changed in the image (e.g. NaN voxels of a NIfTI read as 0), as segmentation's records do."""
         return records_with_errors(predict_inputs(inputs), lambda good: self._records(good, batch_size), self, batch_size)
 
     def _records(self, inputs: list[Any], batch_size: int | None) -> list[dict[str, Any]]:
-        probabilities = self.predict_proba(inputs, batch_size)
+        notes, parts = [], []
+        for batch in iter_batches(list(inputs), batch_size or self.default_batch_size):  # read once: scores and notes
+            images = [read_medical(item) for item in batch]
+            notes += [reading_notes(image) for image in images]
+            parts.append(self.predict_proba(images, batch_size))
+        probabilities = np.concatenate(parts) if parts else np.zeros((0, len(self.label_names_)))
         positive = self._positive_index()
         records = []
-        for row, best in zip(probabilities, self._decide(probabilities, positive)):
+        for row, best, said in zip(probabilities, self._decide(probabilities, positive), notes):
             best = int(best)
             record = {"label": self.label_names_[best], "score": round(float(row[best]), 6),
                       "probabilities": {n: round(float(p), 6) for n, p in zip(self.label_names_, row)}}
@@ -521,7 +528,7 @@ class MedicalClassifier(TaskModel):
                 record["positive"] = bool(row[positive] >= self.config.threshold)
             else:
                 record["positive"] = [n for n, p in zip(self.label_names_, row) if p >= self.config.threshold]
-            records.append(record)
+            records.append({**record, "warnings": said})
         return records
 
     def frame_inputs(self, batch: Any, columns: Any = None) -> list[Any]:
@@ -582,12 +589,12 @@ class MedicalClassifier(TaskModel):
         notes, parts = [], []
         for batch in iter_batches(list(data.items), self.default_batch_size):  # read once, for the scores and the notes
             images = [read_medical(item) for item in batch]
-            notes += [note for image in images for note in _reading_notes(image)]
+            notes += [note for image in images for note in reading_notes(image)]
             parts.append(self.predict_proba(images))
         probabilities = torch.from_numpy(np.concatenate(parts) if parts else np.zeros((0, len(self.label_names_)))).float()
         truth = torch.tensor([self.label_names_.index(label) for label in data.labels])
         card = self._metric_card(probabilities, truth, data.positive_label)
-        warning = _notes_warning(notes)
+        warning = notes_warning(notes)
         if warning:  # e.g. NaN voxels of a NIfTI read as 0: the scores are of the images as read
             warnings.warn(warning)
             card["warning"] = f"{card['warning']}; {warning}" if card.get("warning") else warning
@@ -763,10 +770,10 @@ class MedicalClassifier(TaskModel):
         for item in data.items:  # each decoded image let go once resized; what reading changed kept as notes
             array, image = prepare_image(item, config.image_size)
             arrays.append(torch.from_numpy(array))
-            notes += _reading_notes(image)
+            notes += reading_notes(image)
         images = torch.stack(arrays)
         del arrays
-        reading_warning = _notes_warning(notes)
+        reading_warning = notes_warning(notes)
         if reading_warning:  # e.g. NaN voxels of a NIfTI read as 0
             warnings.warn(reading_warning)
         targets = torch.tensor([self.label_names_.index(label) for label in data.labels])
@@ -937,19 +944,6 @@ class MedicalClassifier(TaskModel):
                                                              "num_classes": len(self.label_names_)},
                     safe_serialization=True, data_config=data_config)
         json.loads((folder / "config.json").read_text())  # fail early on a broken config
-
-
-def _reading_notes(image: MedicalImage) -> list[str]:
-    """What reading changed in an image, as `medical.io` notes it (e.g. NaN voxels read as 0), each naming the file."""
-    return [str(note) for note in image.metadata.get("warnings", [])]
-
-
-def _notes_warning(notes: list[str]) -> str | None:
-    """Reading notes as one warning (the card's, a CLI `warning:` line); None without any."""
-    if not notes:
-        return None
-    more = f"; and {len(notes) - 5} more image(s) like these" if len(notes) > 5 else ""
-    return "; ".join(notes[:5]) + more
 
 
 def _outputs(network) -> int | None:

@@ -27,7 +27,8 @@ from core.protocols import Inputs, TaskModel
 from core.registry import missing_model_message
 from core.train import TrainConfig, Trainer
 from medical._shared import (RESEARCH_NOTICE, check_saved_labels, data_hash, describe_split, frame_paths,
-                             patient_from_name, predict_inputs, records_with_errors, run_length, split_groups)
+                             notes_warning, patient_from_name, predict_inputs, reading_notes, records_with_errors,
+                             run_length, split_groups)
 from medical._seg_nets import LITE_UNET, MONAI_UNET, build_network
 from medical._seg_plan import (AugmentedPatches, Fingerprint, budgeted_adamw, fingerprint, plan_augmentation,
                                plan_patch, plan_training)
@@ -107,14 +108,6 @@ class SegmentationData:
 def _to_image(array: Any, name: str) -> np.ndarray:
     image = read_medical(np.asarray(array)).array
     return image
-
-
-def _data_warning(notes: list[str]) -> str | None:
-    """The data's reading notes as one warning (a card's `warning`, a CLI `warning:` line); None without any."""
-    if not notes:
-        return None
-    more = f"; and {len(notes) - 5} more image(s) like these" if len(notes) > 5 else ""
-    return "; ".join(notes[:5]) + more
 
 
 def _shown(path: Path, root: Path) -> str:
@@ -491,7 +484,7 @@ class Segmenter(TaskModel):
                 raise InputError(f"{_shown(mask_path, root)} lies on another grid than {_shown(image_path, root)} "
                                  "(their affines differ): resample the mask onto the image (e.g. "
                                  "nibabel.processing.resample_from_to) or pair it with the image it was drawn on")
-            for note in image.metadata.get("warnings", []):  # e.g. NaN voxels read as 0: kept with the data, and said
+            for note in reading_notes(image):  # e.g. NaN voxels read as 0: kept with the data, and said
                 notes.append(f"{_shown(image_path, root)}: {note.removeprefix(image_path.name + ': ')}")
             images.append(image.array)
             masks.append(np.round(mask.array) if mask.array.dtype.kind == "f" and np.allclose(mask.array, np.round(mask.array)) else mask.array)
@@ -501,7 +494,7 @@ class Segmenter(TaskModel):
         masks, top, mask_values = _normalise_masks(masks, images, names, label_names, positive_label)
         label_names = label_names or _default_label_names(top)
         if notes:  # one `warning:` line from the CLI, the same text as the card's warning (said once)
-            warnings.warn(_data_warning(notes))
+            warnings.warn(notes_warning(notes))
         return SegmentationData(images, masks, names, list(label_names), spacings, groups,
                                 data_hash(list(image_paths) + list(mask_paths)), mask_values, notes)
 
@@ -511,7 +504,7 @@ class Segmenter(TaskModel):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             data = cls.training_data(path, **options)
-        warning = _data_warning(data.warnings)
+        warning = notes_warning(data.warnings)
         for said in caught:  # the report's `warning` line says the data's; the CLI would print it twice
             if str(said.message) != warning:
                 warnings.warn_explicit(said.message, said.category, said.filename, said.lineno)
@@ -664,7 +657,7 @@ class Segmenter(TaskModel):
         record = {"shape": list(stored.shape), "spacing_mm": spacing,
                   "labels": self.label_volumes(mask, image), "label_names": list(self.label_names_),
                   "mask_rle": run_length(stored), **_mask_grid(image, stored.shape),
-                  "warnings": list(image.metadata.get("warnings", []))}
+                  "warnings": reading_notes(image)}
         if folder is not None:
             record["mask_path"] = str(_write_mask(mask, image, source, folder, taken if taken is not None else set(),
                                                   number))
@@ -759,7 +752,7 @@ class Segmenter(TaskModel):
                                     "note": f"dice = Dice of mask value {data.mask_values[1]} (the positive label); "
                                             f"dice_value_V = Dice of the pixels whose mask value is V"}
         if data.warnings:  # e.g. NaN voxels of an image read as 0: the scores are of the data as read
-            extra["warning"] = _data_warning(data.warnings)
+            extra["warning"] = notes_warning(data.warnings)
         return metric_card(self.task, self.card_.get("name", "unet"), len(predicted), metrics,
                            labels=list(self.label_names_), plots=plots, **extra)
 
@@ -937,7 +930,7 @@ class Segmenter(TaskModel):
         self.card_.pop("name", None)
         self.card_.pop("warning", None)  # a base model's warning was about its own data
         if data.warnings:
-            self.card_["warning"] = _data_warning(data.warnings)
+            self.card_["warning"] = notes_warning(data.warnings)
         what = "U-Net on the ImageNet EfficientNet-Lite0 encoder" if kind == LITE_UNET else "MONAI U-Net"
         self.card_["description"] = (f"{self.config.spatial_dims}D {what} trained with Verticals on {len(data)} "
                                      f"labelled item(s); {RESEARCH_NOTICE}")

@@ -550,3 +550,27 @@ def test_nan_voxels_of_a_nifti_read_as_0_are_said_by_check_data_fit_and_evaluate
     with pytest.warns(UserWarning, match=said):
         card = model.evaluate(tmp_path / "list.csv")
     assert "scan.nii.gz: 6 voxel(s)" in card["warning"] and card["n"] == 9
+
+
+def test_predict_records_carry_the_nan_voxels_note_as_segmentations_do(tmp_path):
+    """check-data, fit and evaluate said NIfTI NaN voxels read as 0, but predict's records did not: `_records` kept only
+    the probabilities. Each record now has `warnings`, the reading notes segmentation's records carry."""
+    import nibabel as nib
+    import polars as pl
+
+    from medical.segmentation import Segmenter
+
+    picture = np.arange(64, dtype=np.float32).reshape(8, 8)
+    picture[:2, :3] = np.nan
+    nib.save(nib.Nifti1Image(picture, np.eye(4)), tmp_path / "scan.nii.gz")
+    nib.save(nib.Nifti1Image(np.nan_to_num(picture), np.eye(4)), tmp_path / "clean.nii.gz")
+    model = MedicalClassifier.from_config(TINY, ["abnormal", "normal"], device="cpu")
+    records = model.predict([tmp_path / "scan.nii.gz", tmp_path / "clean.nii.gz"])
+    [note] = records[0]["warnings"]
+    assert note.startswith("scan.nii.gz: 6 voxel(s)") and "NaN or infinite and were read as 0" in note
+    assert records[1]["warnings"] == []
+    segmenter = Segmenter.from_config(Segmenter.Config(channels=(4, 8), num_res_units=0, patch_size=16),
+                                      ["background", "disc"], device="cpu")
+    assert segmenter.predict([tmp_path / "scan.nii.gz"])[0]["warnings"] == [note]  # the same words as segmentation's
+    frame = model.predict_frame(pl.DataFrame({"path": [str(tmp_path / "scan.nii.gz")]}))
+    assert frame["warnings"].to_list() == [[note]]
