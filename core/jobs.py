@@ -370,10 +370,9 @@ def start_job(task: str, data: str | Path, out: str | Path | None = None, base: 
     An `out` that holds a saved model is replaced only with `replace=True`; one a queued or running job will write is
     refused either way (`InputError`, nothing started)."""
     from core.artifacts import is_model_dir
-    from core.registry import TASKS
+    from core.registry import check_task
 
-    if task not in TASKS:
-        raise InputError(f"unknown task {task!r}")
+    check_task(task)
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     job_id = f"{stamp}-{uuid.uuid4().hex[:6]}"
     safe_name = model_name(name or f"{task}-{stamp}") or job_id

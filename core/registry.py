@@ -70,10 +70,24 @@ def list_tasks() -> dict[str, TaskSpec]:
     return dict(TASKS)
 
 
+def check_task(task: str) -> None:
+    """Refuse a task name not in the table, naming the closest one (a typo such as `nlp.sentimnt`).
+
+    >>> check_task("nlp.sentimnt")
+    Traceback (most recent call last):
+    core.errors.InputError: unknown task 'nlp.sentimnt'; did you mean nlp.sentiment? choose one of: nlp.translation, nlp.sentiment, nlp.qa, vision.classification, vision.detection, speech.recognition, finance.risk, finance.forecast, medical.segmentation, medical.classification
+    """
+    import difflib
+
+    if task not in TASKS:
+        close = difflib.get_close_matches(str(task), list(TASKS), n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
+        raise InputError(f"unknown task {task!r}; {hint}choose one of: {', '.join(TASKS)}")
+
+
 def task_class(task: str) -> type:
     """Import and return the model class of `task` (the only place task modules are imported by name)."""
-    if task not in TASKS:
-        raise InputError(f"unknown task {task!r}; choose one of: {', '.join(TASKS)}")
+    check_task(task)
     module_name, class_name = TASKS[task].target.split(":")
     try:
         module = importlib.import_module(module_name)
@@ -136,8 +150,7 @@ def load(task: str, model: str | os.PathLike | None = None, device: str = "auto"
     Traceback (most recent call last):
     core.errors.InputError: unknown task 'no.such.task'; choose one of: nlp.translation, nlp.sentiment, nlp.qa, vision.classification, vision.detection, speech.recognition, finance.risk, finance.forecast, medical.segmentation, medical.classification
     """
-    if task not in TASKS:
-        task_class(task)  # raises the unknown-task error
+    check_task(task)
     kind, _ = resolve_source(task, model)
     if kind == "local":
         from pathlib import Path

@@ -53,6 +53,17 @@ def test_unknown_task():
         load("nope")
 
 
+def test_unknown_task_names_the_closest(tmp_path):
+    """A typo in the task name suggests the task meant, from the registry, the CLI and a background job alike."""
+    from core.jobs import start_job
+
+    with pytest.raises(InputError, match="did you mean finance.risk"):
+        load("finance.rsk")
+    with pytest.raises(InputError, match="did you mean nlp.sentiment"):
+        start_job("nlp.sentimnt", tmp_path)
+    assert not list(tmp_path.iterdir())
+
+
 def test_resolve_source(tmp_path):
     assert resolve_source("nlp.sentiment", None) == ("embedded", None)
     assert resolve_source("nlp.sentiment", "org/model") == ("hub", "org/model")
