@@ -21,7 +21,8 @@ from core.data import IMAGE_SUFFIXES, open_image, read_json, resolve_inside
 from core.data.paths import is_hidden, require_path
 from core.errors import InputError
 
-__all__ = ["DetectionSample", "DetectionData", "read_detection_data", "convert_detection_data", "detection_report"]
+__all__ = ["DetectionSample", "DetectionData", "read_detection_data", "convert_detection_data", "detection_report",
+           "declared_split"]
 
 # Exporters round and YOLO tools clip: a box may overshoot an edge by the larger of 1.5 px (VOC is 1-based) and 2% of
 # that side; it is then clipped to the image and counted in a note. Further out is an error.
@@ -50,7 +51,9 @@ class DetectionSample:
     crowd_labels: list[str] = field(default_factory=list)
     # per ignore region: "crowd" (COCO iscrowd 1) or "difficult" (VOC <difficult>1); missing entries are "crowd"
     crowd_kinds: list[str] = field(default_factory=list)
-    split: str | None = None  # "train" / "val" where the data declares its split (data.yaml, COCO files, VOC ImageSets)
+    # "train" / "val" where the data declares its split (data.yaml, COCO files, VOC ImageSets); "both" when it lists the
+    # image in both (trained on, not validated on: see `declared_split`)
+    split: str | None = None
 
 
 TRAIN_SPLITS = {"train", "train2017", "training"}
@@ -226,6 +229,22 @@ def read_detection_data(path: str | Path, format: str | None = None, split: str 
     if not data.samples:
         raise InputError(f"{path} holds no annotated images")
     return data
+
+
+def declared_split(data: DetectionData) -> tuple[list[int], list[int], list[Path]]:
+    """The data's own split: the rows to train on, the rows to validate on, and the images it lists in both train and
+    val -- trained on and left out of validation, since a validation image also trained on flatters the score that
+    picks the best weights. An image is one file: COCO train and val JSONs naming the same file give two samples."""
+    train = [i for i, sample in enumerate(data.samples) if sample.split in {"train", "both"}]
+    trained = {data.samples[i].image.resolve() for i in train}
+    val, both = [], [data.samples[i].image for i in train if data.samples[i].split == "both"]
+    for i, sample in enumerate(data.samples):
+        if sample.split == "val":
+            if sample.image.resolve() in trained:
+                both.append(sample.image)
+            else:
+                val.append(i)
+    return train, val, list(dict.fromkeys(both))
 
 
 def region_kinds(sample: DetectionSample) -> list[str]:
@@ -494,7 +513,8 @@ def _read_yolo(path: Path, split: str | None = None, names: str | None = None) -
 
 def _yolo_splits(root: Path, yaml_path: Path, images_root: Path, images: list[Path]) -> dict[Path, str | None]:
     """Each image's split: the folders data.yaml's `train:` / `val:` name (relative to its `path:`, else to the
-    folder), else a split folder in its path (images/train, images/val2017); None when the two name one folder."""
+    folder; the deepest one holding the image decides, "both" when one folder is named by both), else a split folder
+    in its path (images/train, images/val2017); None when the two name the same folders."""
     import yaml
 
     folders: dict[str, list[Path]] = {"train": [], "val": []}
@@ -522,6 +542,8 @@ def _yolo_splits(root: Path, yaml_path: Path, images_root: Path, images: list[Pa
             for folder in roots:
                 if folder in resolved.parents and len(folder.parts) > depth:
                     found, depth = kind, len(folder.parts)
+                elif folder in resolved.parents and len(folder.parts) == depth and found != kind:
+                    found = "both"  # train: [a, b] and val: b
         if found is None and not any(folders.values()):
             named = [split_name(part) for part in image.relative_to(images_root).parts[:-1]]
             found = next((name for name in named if name), None)
@@ -539,13 +561,14 @@ def _read_voc(path: Path, split: str | None = None, names: str | None = None) ->
         files = [f for f in files if f.stem in wanted]
     if not files:
         raise InputError(f"{root} holds no VOC annotations (Annotations/*.xml)")
-    listed = {}  # ImageSets/Main/train.txt and val.txt: each image's split
+    listed: dict[str, str] = {}  # ImageSets/Main/train.txt and val.txt: each image's split ("both" when in the two)
     for kind in ("train", "val"):
         split_file = root / "ImageSets" / "Main" / f"{kind}.txt"
         if split_file.is_file():
             for line in split_file.read_text(encoding="utf-8-sig").splitlines():
                 if line.split():
-                    listed.setdefault(line.split()[0], kind)
+                    stem = line.split()[0]
+                    listed[stem] = kind if listed.get(stem, kind) == kind else "both"
     image_dir = root / "JPEGImages" if (root / "JPEGImages").is_dir() else annotation_dir
     samples, classes = [], set()
     for file in files:
@@ -613,9 +636,14 @@ def detection_report(data: DetectionData, decode: bool = True) -> dict[str, Any]
             "images_without_boxes": sum(1 for s in data.samples if not s.labels), "classes": counts,
             "crowd_regions": sum(region_kinds(s).count("crowd") for s in data.samples),
             "difficult_objects": sum(region_kinds(s).count("difficult") for s in data.samples),
-            "splits": {kind: sum(1 for s in data.samples if s.split == kind) for kind in ("train", "val")}
-            if any(s.split for s in data.samples) else None, "notes": data.notes,
+            "splits": _split_counts(data) if any(s.split for s in data.samples) else None, "notes": data.notes,
             "convert": "Detector.convert(data, out_dir, to='coco'|'yolo'|'voc') writes the same data in another format"}
+
+
+def _split_counts(data: DetectionData) -> dict[str, int]:
+    """Images to train and to validate on in the data's own split, and those it lists in both (trained on only)."""
+    train, val, both = declared_split(data)
+    return {"train": len(train), "val": len(val), **({"in_both": len(both)} if both else {})}
 
 
 def convert_detection_data(data: DetectionData, out_dir: str | Path, to: str) -> Path:

@@ -1,6 +1,7 @@
 """Detection mAP: pycocotools' COCOeval (through torchmetrics) with each kind of ignore region scored by its own
-protocol: a COCO crowd region as COCO does (matched by intersection over the detection's area), a VOC difficult object
-as the VOC devkit does (matched by ordinary IoU against every object; a detection whose best match is one is ignored)."""
+protocol: a COCO crowd region as COCO does (matched by intersection over the detection's area), a VOC difficult
+object as the VOC devkit does (matched by ordinary IoU against every object; a detection whose best match is one is
+ignored)."""
 
 from __future__ import annotations
 

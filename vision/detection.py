@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -25,8 +26,8 @@ from core.train import MetricsLog, TrainConfig, Trainer
 from vision import _lite_detector as lite
 from vision._cards import card_mismatch, check_label_names, head_outputs
 from vision._darknet import INPUT_SIZE, NMS_IOU, DarknetYolo
-from vision._detection_data import (DetectionData, convert_detection_data, detection_report, read_detection_data,
-                                    region_kinds)
+from vision._detection_data import (DetectionData, convert_detection_data, declared_split, detection_report,
+                                    read_detection_data, region_kinds)
 from vision._detection_scoring import CROWD, DIFFICULT, mean_average_precision
 from vision._images import (BATCH_UNIT, decode_images, frame_image_column, identified_images,
                             read_image_inputs)
@@ -584,7 +585,9 @@ class Detector(TaskModel):
         classes = list(dict.fromkeys(data.class_names)) + sorted(seen - set(data.class_names))
         images = decode_images([sample.image for sample in data.samples], "RGB", root=data.root)  # every image checked first
         wanted = ["__background__", *classes] if self.backend == "torchvision" else classes
-        train_rows, val_rows, split = _data_split(data, config.validation_fraction, config.seed)
+        train_rows, val_rows, split, split_warning = _data_split(data, config.validation_fraction, config.seed)
+        if split_warning:  # said now (stderr through the CLI) and kept in the card
+            warnings.warn(split_warning)
         anchors = None
         if getattr(self, "fresh_", False) and self.architecture == lite.ARCHITECTURE:
             model_args = {**self.model_args, "image_size": config.image_size}
@@ -684,6 +687,7 @@ class Detector(TaskModel):
             "metrics": {**metrics, "fit_seconds": round(time.perf_counter() - started, 1)},
             "recipe": recipe,
             "config": config_to_dict(config),
+            **({"warning": split_warning} if split_warning else {}),
         }
         if self.architecture == lite.ARCHITECTURE:
             from core.backbones import BACKBONE_SOURCE
@@ -921,18 +925,31 @@ def _cached_statistic(preds: list[dict], targets: list[dict], key: str):
     return statistic
 
 
-def _data_split(data: DetectionData, validation_fraction: float, seed: int) -> tuple[list[int], list[int], str]:
+def _data_split(data: DetectionData, validation_fraction: float,
+                seed: int) -> tuple[list[int], list[int], str, str | None]:
     """The data's own train/val split when it declares both (data.yaml, COCO train/val files, VOC ImageSets; images
-    of other splits left out), else `_split_rows`; and how the split was made, for the card."""
-    train = [i for i, sample in enumerate(data.samples) if sample.split == "train"]
-    val = [i for i, sample in enumerate(data.samples) if sample.split == "val"]
+    of other splits left out), else `_split_rows`; how the split was made, for the card; and a warning when the data
+    lists images in both train and val (they are trained on and left out of validation)."""
+    train, val, both = declared_split(data)
+    warning = None
+    if both:
+        names = ", ".join(path.name for path in both[:5]) + (", ..." if len(both) > 5 else "")
+        warning = (f"{len(both)} image(s) are listed in both the data's train and val splits ({names}): they are "
+                   "trained on and left out of validation, since validating on trained images would flatter the score "
+                   "that picks the best weights" + ("" if val else "; no val image is left, so the training images "
+                                                   "are split as data without a split is"))
     if train and val:
-        left = len(data.samples) - len(train) - len(val)
-        return train, val, ("the data's own train/val split" + (f" ({left} image(s) of neither split left out)" if left else ""))
-    train, val = _split_rows(len(data.samples), validation_fraction, seed)
-    how = ("none: validated on the training images (fewer than 5 images or no validation_fraction)" if train == val
-           else f"random hold-out of {len(val)} image(s) (validation_fraction {validation_fraction:g}, seed {seed})")
-    return train, val, how
+        left = sum(1 for sample in data.samples if sample.split not in {"train", "val", "both"})
+        how = "the data's own train/val split" + (f" ({left} image(s) of neither split left out)" if left else "")
+        return train, val, how + (f" ({len(both)} image(s) in both trained on only)" if both else ""), warning
+    if train and both:  # every val image is a training image: hold out some of the training images
+        kept, held = _split_rows(len(train), validation_fraction, seed)
+        rows = ([train[i] for i in kept], [train[i] for i in held])
+    else:
+        rows = _split_rows(len(data.samples), validation_fraction, seed)
+    how = ("none: validated on the training images (fewer than 5 images or no validation_fraction)" if rows[0] == rows[1]
+           else f"random hold-out of {len(rows[1])} image(s) (validation_fraction {validation_fraction:g}, seed {seed})")
+    return rows[0], rows[1], how, warning
 
 
 def _split_rows(n: int, validation_fraction: float, seed: int) -> tuple[list[int], list[int]]:

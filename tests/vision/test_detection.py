@@ -639,7 +639,8 @@ def test_the_datas_own_train_val_split_is_read_and_used_for_validation(tmp_path)
 
     yolo = Detector.read_data(_yolo_with_split(tmp_path / "yolo"))
     assert sorted((s.image.name, s.split) for s in yolo.samples)[:2] == [("train0.png", "train"), ("train1.png", "train")]
-    train, val, how = _data_split(yolo, 0.2, 0)
+    train, val, how, warning = _data_split(yolo, 0.2, 0)
+    assert warning is None
     assert [yolo.samples[i].image.name for i in val] == ["val0.png", "val1.png"] and len(train) == 4
     assert "own train/val split" in how and Detector.check_data(tmp_path / "yolo")["splits"] == {"train": 4, "val": 2}
     # the split folders alone (no train:/val: in data.yaml) say the same
@@ -762,3 +763,67 @@ def test_a_voc_difficult_object_is_matched_by_iou_and_a_coco_crowd_region_by_the
     on_it = [(0.97, [42, 2, 100, 100]), (0.96, [40, 0, 96, 96])]
     assert float(_scored(difficult, [hit, *on_it])["map_50"]) == pytest.approx(1.0)
     assert float(_scored(difficult, [hit])["mar_100"]) == pytest.approx(1.0)  # the difficult object is not one to find
+
+
+def _voc_with_split(root: Path, train: list[str], val: list[str]) -> Path:
+    """A VOC folder of 64x48 images a0..a5, one cell each, with ImageSets/Main/train.txt and val.txt as given."""
+    (root / "Annotations").mkdir(parents=True)
+    (root / "JPEGImages").mkdir()
+    (root / "ImageSets" / "Main").mkdir(parents=True)
+    for i in range(6):
+        (root / "JPEGImages" / f"a{i}.png").write_bytes(png_bytes(64, 48, seed=i))
+        (root / "Annotations" / f"a{i}.xml").write_text(
+            f"<annotation><filename>a{i}.png</filename><size><width>64</width><height>48</height></size><object><name>"
+            "cell</name><bndbox><xmin>10</xmin><ymin>10</ymin><xmax>40</xmax><ymax>30</ymax></bndbox></object></annotation>")
+    (root / "ImageSets" / "Main" / "train.txt").write_text("".join(f"{name}\n" for name in train))
+    (root / "ImageSets" / "Main" / "val.txt").write_text("".join(f"{name}\n" for name in val))
+    return root
+
+
+def test_images_in_both_the_datas_train_and_val_splits_are_trained_on_and_not_validated_on(tmp_path):
+    """An image listed in both train.txt and val.txt (or in COCO's train and val JSONs) was used for one split or both
+    without a word: validating on trained images flatters the score that picks the best weights. Now fit warns (stderr
+    and the card), naming how many and which, trains on them and leaves them out of validation."""
+    from vision import _lite_detector as lite
+    from vision.detection import Detector, DetectorConfig, _data_split
+
+    voc = _voc_with_split(tmp_path / "voc", ["a0", "a1", "a2", "a3"], ["a3", "a4", "a5"])
+    data = Detector.read_data(voc)
+    train, val, how, warning = _data_split(data, 0.2, 0)
+    names = lambda rows: sorted(data.samples[i].image.stem for i in rows)  # noqa: E731
+    assert names(train) == ["a0", "a1", "a2", "a3"] and names(val) == ["a4", "a5"]
+    assert warning.startswith("1 image(s) are listed in both") and "a3.png" in warning and "own train/val" in how
+    assert Detector.check_data(voc)["splits"] == {"train": 4, "val": 2, "in_both": 1}
+
+    # COCO: the same file in instances_train.json and instances_val.json is two samples; the val one is left out
+    coco = Detector.convert(data, tmp_path / "coco", to="coco")
+    annotations = json.loads((coco / "annotations.json").read_text())
+    for kind, stems in (("train", {"a0", "a1", "a2", "a3"}), ("val", {"a3", "a4", "a5"})):
+        keep = [image for image in annotations["images"] if Path(image["file_name"]).stem in stems]
+        ids = {image["id"] for image in keep}
+        part = {**annotations, "images": keep, "annotations": [a for a in annotations["annotations"] if a["image_id"] in ids]}
+        (coco / f"instances_{kind}.json").write_text(json.dumps(part))
+    (coco / "annotations.json").unlink()
+    coco_data = Detector.read_data(coco)
+    train, val, _, warning = _data_split(coco_data, 0.2, 0)
+    assert len(coco_data) == 7 and len(train) == 4 and sorted(coco_data.samples[i].image.stem for i in val) == ["a4", "a5"]
+    assert "1 image(s)" in warning and "a3.png" in warning
+
+    # every val image also in train: a random hold-out of the training images instead
+    same = Detector.read_data(_voc_with_split(tmp_path / "same", [f"a{i}" for i in range(6)], ["a4", "a5"]))
+    train, val, how, warning = _data_split(same, 0.2, 0)
+    assert "random hold-out" in how and "no val image is left" in warning and not set(train) & set(val)
+    # YOLO: data.yaml naming one folder in both train: and val:
+    yolo = _yolo_with_split(tmp_path / "yolo")
+    (yolo / "data.yaml").write_text("path: .\ntrain: [images/train, images/val]\nval: images/val\nnames: [cell]\n")
+    assert Detector.check_data(yolo)["splits"] == {"train": 6, "val": 0, "in_both": 2}
+
+    model = Detector.torchvision(lite.ARCHITECTURE, ["x"], device="cpu", **TINY_LITE)
+    model.fresh_ = True
+    with pytest.warns(UserWarning, match=r"1 image\(s\) are listed in both .*a3\.png"):
+        model.fit(voc, DetectorConfig(time_budget_s=1.0, epochs=1, batch_size=2, image_size=64, progress_bar=False,
+                                      threads=1))
+    assert (model.info["trained_on"]["train"], model.info["trained_on"]["val"]) == (4, 2)
+    assert "a3.png" in model.card["warning"]
+    model.save(tmp_path / "saved")
+    assert "a3.png" in json.loads((tmp_path / "saved" / "card.json").read_text())["warning"]
