@@ -110,6 +110,22 @@ def _to_image(array: Any, name: str) -> np.ndarray:
     return image
 
 
+def _refuse_nonfinite_mask(mask: np.ndarray, name: str, read_as_zero: int = 0) -> None:
+    """Refuse a mask with NaN or infinite voxels, whatever its format: those in `mask` (DICOM, float TIFF, arrays) and
+    `read_as_zero`, those its reader already made 0 (NIfTI's `nonfinite_voxels`). As 0 they would be background, a
+    label nobody drew; as anything else, a guess.
+
+    >>> _refuse_nonfinite_mask(np.array([[0.0, np.nan]]), "m.dcm")
+    Traceback (most recent call last):
+    core.errors.InputError: m.dcm: 1 mask voxel(s) are NaN or infinite; a mask holds integer labels only: fill them with the background value (e.g. np.nan_to_num(mask, nan=0)) or the label they belong to, and save it again
+    """
+    bad = int(read_as_zero) + (int(np.size(mask) - np.isfinite(mask).sum()) if np.asarray(mask).dtype.kind == "f" else 0)
+    if bad:
+        raise InputError(f"{name}: {bad} mask voxel(s) are NaN or infinite; a mask holds integer labels only: fill them "
+                         "with the background value (e.g. np.nan_to_num(mask, nan=0)) or the label they belong to, and "
+                         "save it again")
+
+
 def _shown(path: Path, root: Path) -> str:
     """`path` as the user sees it in the data: relative to the data folder (masks/c1.nii.gz), else as given."""
     try:
@@ -134,7 +150,8 @@ def _normalise_masks(masks: list[np.ndarray], images: list[np.ndarray], names: l
             raise InputError(f"{name}: mask shape {mask.shape} does not match image shape {image.shape}; "
                              "masks must have exactly the image's size")
         if mask.dtype.kind == "f":
-            if not np.isfinite(mask).all() or not np.all(mask == np.round(mask)):
+            _refuse_nonfinite_mask(mask, name)
+            if not np.all(mask == np.round(mask)):
                 raise InputError(f"{name}: the mask holds non-integer values; save masks as integer label images "
                                  "(PNG, not JPEG) or NIfTI with integer labels")
         if mask.dtype.kind == "b":
@@ -473,11 +490,7 @@ class Segmenter(TaskModel):
         for image_path, mask_path in zip(image_paths, mask_paths):
             image = read_medical(image_path)
             mask = read_medical(mask_path)
-            bad = int(mask.metadata.get("nonfinite_voxels", 0))
-            if bad:  # read as 0 they would become background: a label nobody drew
-                raise InputError(f"{_shown(mask_path, root)}: {bad} mask voxel(s) are NaN or infinite; a mask holds "
-                                 "integer labels only: fill them with the background value (e.g. "
-                                 "np.nan_to_num(mask, nan=0)) or the label they belong to, and save it again")
+            _refuse_nonfinite_mask(mask.array, _shown(mask_path, root), mask.metadata.get("nonfinite_voxels", 0))
             if image.affine is not None and mask.affine is not None and image.array.shape == mask.array.shape \
                     and not np.allclose(image.affine, mask.affine, atol=1e-2):
                 # the voxels line up by index only: a mask of another scan or space would score as if it fit

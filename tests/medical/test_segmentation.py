@@ -16,7 +16,7 @@ from core.errors import InputError
 from medical import io
 from medical._shared import decode_run_length
 from medical.io import read_medical
-from medical.segmentation import Segmenter
+from medical.segmentation import SegmentationData, Segmenter
 from tests.medical._fixtures import disc_pair, write_pairs
 from core.artifacts import write_card
 
@@ -230,6 +230,48 @@ def test_a_nifti_mask_with_nan_voxels_is_refused_not_read_as_background(tmp_path
     _nan_pair(tmp_path, image_nan=False, mask_nan=True)
     with pytest.raises(InputError, match=r"^labels/p0.nii.gz: 49 mask voxel\(s\) are NaN or infinite.*background value"):
         Segmenter.read_data(tmp_path)
+
+
+def _float_dicom(path: Path, array: np.ndarray) -> None:
+    """A single-frame DICOM holding float pixels (Float Pixel Data), as some tools export a label map."""
+    pydicom = pytest.importorskip("pydicom")
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    meta = FileMetaDataset()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = "1.2.840.10008.5.1.4.1.1.7", generate_uid()
+    dataset = Dataset()
+    dataset.file_meta = meta
+    dataset.SOPClassUID, dataset.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+    dataset.Modality, dataset.Rows, dataset.Columns, dataset.SamplesPerPixel = "OT", *array.shape, 1
+    dataset.PhotometricInterpretation, dataset.BitsAllocated = "MONOCHROME2", 32
+    dataset.FloatPixelData = array.astype("<f4").tobytes()
+    pydicom.dcmwrite(path, dataset, enforce_file_format=True)
+
+
+@pytest.mark.parametrize("suffix", [".dcm", ".tif", "array"])
+def test_a_mask_with_nan_voxels_is_refused_alike_in_every_format(tmp_path, suffix):
+    """A DICOM (or float TIFF, or array) mask holding NaN got "the mask holds non-integer values; save masks as integer
+    label images", not the NaN refusal a NIfTI mask gets: one check (`_refuse_nonfinite_mask`) now serves every format."""
+    said = (r": 3 mask voxel\(s\) are NaN or infinite; a mask holds integer labels only: fill them with the background "
+            r"value \(e\.g\. np\.nan_to_num\(mask, nan=0\)\) or the label they belong to, and save it again$")
+    mask = disc_pair(0, 24)[1].astype(np.float32)
+    mask[0, :2] = np.nan
+    mask[1, 0] = np.inf
+    if suffix == "array":
+        with pytest.raises(InputError, match="^item_0" + said):
+            SegmentationData.from_arrays([disc_pair(0, 24)[0]], [mask])
+        return
+    root = write_pairs(tmp_path, count=2)
+    (root / "masks" / "case0.png").unlink()
+    if suffix == ".dcm":
+        _float_dicom(root / "masks" / "case0.dcm", mask)
+    else:
+        Image.fromarray(mask, mode="F").save(root / "masks" / "case0.tif")
+    assert not np.isfinite(read_medical(root / "masks" / f"case0{suffix}").array).all()  # the reader keeps NaN as NaN
+    with pytest.raises(InputError, match=f"^masks/case0\\{suffix}" + said):
+        Segmenter.read_data(root)
 
 
 def test_nan_image_voxels_read_as_0_are_said_by_read_data_check_data_and_evaluate(tmp_path):
