@@ -413,11 +413,12 @@ class Translator(TaskModel):
                   batch_size: int) -> list[tuple[str, dict[str, Any]]]:
         """(translation, note/warnings) per text. A text longer than the network reads at once (`_input_limit`) is
         translated in pieces (`_pieces`) joined in order, so none of it is dropped; the note says so, and a warning
-        names any piece that still had to be cut."""
+        names any piece that still had to be cut, or whose translation ran to the generation cap (`_capped`)."""
         import torch
 
         generation = self.generation_
-        outputs = []
+        cap = generation["max_length"]  # new tokens per piece's translation
+        outputs, capped = [], []
         with self._lock:
             prefix, extra = self._language_setup(source_lang, target_lang)
             limit = self._input_limit()
@@ -428,12 +429,14 @@ class Translator(TaskModel):
                 encoded = {k: v.to(self.device_) for k, v in encoded.items() if k in ("input_ids", "attention_mask")}
                 with torch.inference_mode():
                     generated = self.network_.generate(**encoded, num_beams=generation["num_beams"],
-                                                       max_new_tokens=generation["max_length"], **extra)
+                                                       max_new_tokens=cap, **extra)
                 outputs += [" ".join(t.split()) for t in self.tokenizer_.batch_decode(generated, skip_special_tokens=True)]
+                capped += self._capped(generated, cap)
         joiner = "" if target_lang in _UNSPACED else " "
         results, start = [], 0
         for pieces in split:
-            translated, start = outputs[start:start + len(pieces)], start + len(pieces)
+            translated, stopped = outputs[start:start + len(pieces)], sum(capped[start:start + len(pieces)])
+            start += len(pieces)
             said: dict[str, Any] = {}
             if len(pieces) > 1:
                 said["note"] = (f"the line is longer than the {limit} tokens the model reads at once: it was translated "
@@ -442,17 +445,38 @@ class Translator(TaskModel):
                 which = "the line" if len(pieces) == 1 else f"{cut} of its {len(pieces)} pieces"
                 said["warnings"] = [f"{which} had a single word over the {limit} tokens the model reads at once: "
                                     f"cut to {limit} tokens, the rest of it was not translated"]
+            if stopped:
+                which = f"the translation of {stopped} of its {len(pieces)} pieces" if len(pieces) > 1 else "the translation"
+                said["warnings"] = [*said.get("warnings", []), (
+                    f"{which} stopped at the max_length cap of {cap} tokens and may be incomplete; split the line into "
+                    "shorter sentences, or, for a model trained from scratch by verticals train, retrain it with a larger "
+                    "cap (--set max_length=N; Translator.Config(max_length=N) in Python)")]
             results.append((joiner.join(t for t in translated if t), said))
         return results
+
+    def _capped(self, generated: Any, cap: int) -> list[bool]:
+        """Per row of `generate`'s output (decoder start token first): whether its translation ran to `cap` new tokens
+        without ending, so it was probably cut short. A row that ended has an end-of-sequence token before its last
+        position (padding follows it); one at the last position ends it unless the model forces one there at the cap
+        (`forced_eos_token_id`, as Marian models do), where a translation that ended and one cut look the same."""
+        if generated.shape[1] - 1 < cap:  # no row reached the cap
+            return [False] * generated.shape[0]
+        config = self.network_.generation_config
+        eos = config.eos_token_id
+        ends = set(eos if isinstance(eos, (list, tuple)) else [] if eos is None else [eos])
+        forced = getattr(config, "forced_eos_token_id", None) is not None
+        return [not ends & set(row[:-1]) and (row[-1] not in ends or forced)
+                for row in generated[:, -cap:].tolist()]
 
     def predict(self, inputs: Any, batch_size: int | None = None, *, source_lang: str | None = None,
                 target_lang: str | None = None, **options: Any) -> list[dict[str, Any]]:
         """One record per sentence, its id first (`index` from 1, a dict's "id", or the line / row its `Inputs` gives):
         source, translation, source_lang, target_lang; a `note` when a line too long for a seq2seq model to read at
-        once was translated in pieces, and `warnings` when part of it was still cut or when the text does not look like
-        the source language assumed (none was given, `looks_like`). The pair is the model's own unless
-        `source_lang`/`target_lang` (or the CLI's `source`/`target` options, or per-input dicts) say otherwise; a
-        sentence read from a file `name.<lang>` (`NamedSentence`) is in that language unless they name another.
+        once was translated in pieces, and `warnings` when part of it was still cut, when its translation stopped at the
+        generation cap (max_length new tokens), or when the text does not look like the source language assumed (none
+        was given, `looks_like`). The pair is the model's own unless `source_lang`/`target_lang` (or the CLI's
+        `source`/`target` options, or per-input dicts) say otherwise; a sentence read from a file `name.<lang>`
+        (`NamedSentence`) is in that language unless they name another.
 
         >>> Translator.load().predict(["Hello."], target_lang="es")[0]["target_lang"]  # doctest: +SKIP
         'es'

@@ -27,6 +27,14 @@ def tiny():
     return tiny_translator()
 
 
+def _cap_warning(which: str = "the translation", cap: int = 24) -> str:
+    """predict's warning for a translation that ran to the generation cap: the one-step tiny model never ends one
+    before it (Marian forces its end-of-sequence token there), so its records carry it."""
+    return (f"{which} stopped at the max_length cap of {cap} tokens and may be incomplete; split the line into shorter "
+            "sentences, or, for a model trained from scratch by verticals train, retrain it with a larger cap "
+            "(--set max_length=N; Translator.Config(max_length=N) in Python)")
+
+
 def _write(folder: Path, name: str, lines: list[str]) -> Path:
     path = folder / name
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -183,7 +191,7 @@ def test_the_command_line_keeps_its_ids_when_predict_numbers_its_records(tmp_pat
     lines = list(predict_records(tiny, Translator.read_inputs(_write(tmp_path, "in.txt", ["", "I like cats."]))))
     assert [list(r)[0] for r in lines] == ["line", "line"] and "index" not in lines[1]
     scored = tiny.predict_frame(pl.DataFrame({"source": ["I like cats."]}))
-    assert scored.columns == ["source", "translation", "source_lang", "target_lang"]  # its row is its id
+    assert scored.columns == ["source", "translation", "source_lang", "target_lang", "warnings"]  # its row is its id
 
 
 def test_predict_given_read_inputs_with_blank_lines_gives_their_error_records(tmp_path, tiny):
@@ -205,13 +213,13 @@ def test_predict_frame_leaves_out_the_source_echo_and_gives_an_empty_cell_an_err
     from nlp._apertium import MAX_CHARACTERS
 
     scored = tiny.predict_frame(pl.DataFrame({"text": ["I like cats.", "I like dogs."]}).lazy(), rows_per_chunk=1)
-    assert scored.columns == ["text", "translation", "source_lang", "target_lang"]
+    assert scored.columns == ["text", "translation", "source_lang", "target_lang", "warnings"]  # the tiny model's cap
     translations = [r["translation"] for r in tiny.predict(["I like cats.", "I like dogs."])]
     assert scored["translation"].to_list() == translations
     table = pl.DataFrame({"source": ["I like cats.", None, "I like dogs.", " ", "x" * (MAX_CHARACTERS + 1)]})
     for chunk in (4096, 2):
         scored = tiny.predict_frame(table, rows_per_chunk=chunk)
-        assert scored.columns == ["source", "translation", "source_lang", "target_lang", "error"]  # no id/row column
+        assert scored.columns == ["source", "translation", "source_lang", "target_lang", "warnings", "error"]  # no id/row
         assert scored["translation"].to_list() == [translations[0], None, translations[1], None, None]
         errors = scored["error"].to_list()
         assert errors[:4] == [None, "the 'source' cell is empty", None, "the 'source' cell is empty"]
@@ -220,7 +228,8 @@ def test_predict_frame_leaves_out_the_source_echo_and_gives_an_empty_cell_an_err
     import pandas as pd
 
     assert tiny.predict_frame(pd.DataFrame({"source": ["I like cats."]})).columns == ["source", "translation",
-                                                                                      "source_lang", "target_lang"]
+                                                                                      "source_lang", "target_lang",
+                                                                                      "warnings"]
 
 
 
@@ -352,8 +361,9 @@ def test_saved_model_is_a_plain_transformers_folder(tiny, tmp_path):
 
 def test_records_and_bad_inputs(tiny):
     records = tiny.predict(["I like cats.", {"source": "The dog runs."}, {"id": "k9", "source": "I like dogs."}])
-    assert [set(r) for r in records] == [{"index", "source", "translation", "source_lang", "target_lang"}] * 2 + [
-        {"id", "source", "translation", "source_lang", "target_lang"}]
+    keys = {"source", "translation", "source_lang", "target_lang", "warnings"}
+    assert [set(r) for r in records] == [{"index", *keys}] * 2 + [{"id", *keys}]
+    assert [r["warnings"] for r in records] == [[_cap_warning()]] * 3
     assert [list(r)[0] for r in records] == ["index", "index", "id"]  # its input's id first (DESIGN.md)
     assert (records[0]["index"], records[1]["index"], records[2]["id"]) == (1, 2, "k9")
     assert records[1]["source"] == "The dog runs."
@@ -681,13 +691,16 @@ def test_a_line_over_the_input_limit_is_translated_in_sentences_and_nothing_is_d
     assert [" ".join(text.split()) for text in read] == [as_read(s) for s in sentences + ["I like cats."]]  # all, whole
     assert record[0]["note"] == (f"the line is longer than the 24 tokens the model reads at once: it was translated in "
                                  f"{len(sentences)} pieces (its sentences, a long sentence in parts), joined in order")
-    assert "warnings" not in record[0] and set(record[1]) == {"index", "source", "translation", "source_lang", "target_lang"}
+    pieces = len(sentences)  # no word was cut; the tiny model ran each piece's translation to its cap
+    assert record[0]["warnings"] == [_cap_warning(f"the translation of {pieces} of its {pieces} pieces")]
+    assert set(record[1]) == {"index", "source", "translation", "source_lang", "target_lang", "warnings"}
     assert tiny.translate([line]) == [record[0]["translation"]]  # evaluate and the page (translate) split it alike
 
     read.clear()
     words = "I like cats and dogs and bread , we eat bread".split() * 8  # one sentence, over the limit alone
     record = tiny.predict([" ".join(words)])[0]
-    assert " ".join(" ".join(read).split()) == as_read(" ".join(words)) and len(read) > 1 and "warnings" not in record
+    assert " ".join(" ".join(read).split()) == as_read(" ".join(words)) and len(read) > 1
+    assert record["warnings"] == [_cap_warning(f"the translation of {len(read)} of its {len(read)} pieces")]
     assert all(len(tiny.tokenizer_(piece)["input_ids"]) <= 24 for piece in read)
     assert f"translated in {len(read)} pieces" in record["note"]
 
@@ -697,8 +710,37 @@ def test_a_single_word_over_the_input_limit_is_cut_with_a_warning(tiny):
     assert len(tiny.tokenizer_(word, verbose=False)["input_ids"]) > 24
     record = tiny.predict([f"I like {word} cats."])[0]
     assert record["warnings"] == ["1 of its 3 pieces had a single word over the 24 tokens the model reads at once: "
-                                  "cut to 24 tokens, the rest of it was not translated"]
+                                  "cut to 24 tokens, the rest of it was not translated",
+                                  _cap_warning("the translation of 3 of its 3 pieces")]
     assert "in 3 pieces" in record["note"]
+
+
+# -- a translation that runs to the generation cap ------------------------------------------------------------------
+def test_a_translation_that_runs_to_the_generation_cap_is_warned_in_its_record(tiny, monkeypatch):
+    """generate stops at max_new_tokens (the generation max_length): a translation that got there was probably cut
+    short, and its record said nothing of it."""
+    import torch
+
+    assert tiny.predict(["I like cats."])[0]["warnings"] == [_cap_warning()]  # its end-of-sequence forced at the cap
+    monkeypatch.setattr(tiny.network_.generation_config, "forced_eos_token_id", None)
+    assert tiny.predict(["I like cats."])[0]["warnings"] == [_cap_warning()]  # no end-of-sequence at all
+    bias = torch.zeros_like(tiny.network_.final_logits_bias)
+    bias[..., tiny.tokenizer_.eos_token_id] = 1e4  # the network ends every translation at once, under the cap
+    monkeypatch.setattr(tiny.network_, "final_logits_bias", bias)
+    assert "warnings" not in tiny.predict(["I like cats."])[0]
+
+
+def test_a_row_is_capped_when_it_runs_to_the_cap_without_ending(tiny, monkeypatch):
+    import torch
+
+    eos, pad = tiny.tokenizer_.eos_token_id, tiny.tokenizer_.pad_token_id
+    rows = torch.tensor([[pad, 5, eos, pad, pad],  # ended early: padded after its end
+                         [pad, 5, 6, 7, 8],  # ran to the cap without ending
+                         [pad, 5, 6, 7, eos]])  # ended at the cap: forced there or its own, they look the same
+    assert tiny._capped(rows, 4) == [False, True, True]
+    assert tiny._capped(rows[:, :4], 4) == [False, False, False]  # no row reached the cap
+    monkeypatch.setattr(tiny.network_.generation_config, "forced_eos_token_id", None)
+    assert tiny._capped(rows, 4) == [False, True, False]  # unforced, an end at the cap is the model's own
 
 
 # -- input that does not look like the source language assumed --------------------------------------------------
