@@ -839,18 +839,25 @@ def _usage(backend: str) -> str:
                 "(apertium_mode) and flags; outside this product run the same translation with the Debian apertium "
                 "package and its apertium-<pair> data: echo 'text' | apertium -u <apertium_mode>.")
     return """\
-# folder: the saved model folder (str or pathlib.Path); texts: a list of strings in the card's source_lang
-# (not compared with predict by a test: for multilingual models such as M2M100 / NLLB / mBART the product also sets
-# tokenizer.src_lang and forced_bos_token_id from source_lang / target_lang, and a T5 model reads a task prefix)
+# folder: the saved model folder (str or pathlib.Path); texts: a list of strings in the card's source_lang.
+# A line longer than the model's input limit is cut by this snippet (truncation=True: the rest of it is not
+# translated), whereas Verticals' predict splits such a line into its sentences, translates them and joins them.
+# Short lines give predict's translations (a test compares them for a Marian model); for multilingual models such as
+# M2M100 / NLLB / mBART the product also sets tokenizer.src_lang and forced_bos_token_id from source_lang /
+# target_lang, and a T5 model reads a task prefix.
 import json, pathlib, torch
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 card = json.loads((pathlib.Path(folder) / "card.json").read_text())
+generation = card["preprocessing"]["generation"]  # num_beams; max_length: new tokens per translation (max_new_tokens)
 tokenizer = AutoTokenizer.from_pretrained(str(folder))
 network = AutoModelForSeq2SeqLM.from_pretrained(str(folder)).eval()
+limits = [generation["max_length"], tokenizer.model_max_length, getattr(network.config, "max_position_embeddings", None)]
+limit = min(n for n in limits if isinstance(n, int) and 0 < n < 1_000_000)  # input tokens the model reads at once
+encoded = tokenizer(texts, return_tensors="pt", padding=True, truncation=True, max_length=limit)
 with torch.no_grad():
-    tokens = network.generate(**tokenizer(texts, return_tensors="pt", padding=True, truncation=True),
-                              **card["preprocessing"]["generation"])
-predictions = [{"translation": text.strip()} for text in tokenizer.batch_decode(tokens, skip_special_tokens=True)]
+    tokens = network.generate(input_ids=encoded["input_ids"], attention_mask=encoded["attention_mask"],
+                              num_beams=generation["num_beams"], max_new_tokens=generation["max_length"])
+predictions = [{"translation": " ".join(text.split())} for text in tokenizer.batch_decode(tokens, skip_special_tokens=True)]
 """
 
 

@@ -743,6 +743,31 @@ def test_a_row_is_capped_when_it_runs_to_the_cap_without_ending(tiny, monkeypatc
     assert tiny._capped(rows, 4) == [False, True, False]  # unforced, an end at the cap is the model's own
 
 
+# -- the card's usage snippet -------------------------------------------------------------------------------------
+def test_the_cards_usage_snippet_translates_short_lines_as_predict_does(tiny, tmp_path):
+    """The snippet passed the card's generation dict to generate: its max_length (new tokens for predict) meant the
+    whole output there, one token fewer; and it did not say that it cuts a long line that predict translates whole."""
+    import torch
+
+    model = Translator.load(tiny.save(tmp_path / "tiny"), device="cpu")
+    torch.manual_seed(0)
+    with torch.no_grad():  # weights far from the one-step model's, so that its translations differ between lines
+        for name, parameter in model.network_.named_parameters():
+            if "embed_positions" not in name:  # sinusoidal, not saved
+                parameter.add_(torch.randn_like(parameter) * 0.5)
+    folder = model.save(tmp_path / "varied")
+    texts = [source for source, _ in PAIRS]
+    expected = [record["translation"] for record in model.predict(texts)]
+    assert len(set(expected)) > 1
+    usage = json.loads((folder / "card.json").read_text())["usage"]
+    assert "max_new_tokens=" in usage and "**card" not in usage
+    assert "is cut by this snippet" in usage and "splits such a line into its sentences" in usage
+    for folder_given in (folder, str(folder)):
+        scope = {"folder": folder_given, "texts": texts}
+        exec(usage, scope)
+        assert [prediction["translation"] for prediction in scope["predictions"]] == expected
+
+
 # -- input that does not look like the source language assumed --------------------------------------------------
 SPANISH = ["La casa es roja.", "Hola.", "El gato es negro y duerme en la cama.", "Me gustan los perros."]
 ENGLISH = ["The house is red.", "Hello.", "Charles de Gaulle was a French general.", "I like dogs.",
