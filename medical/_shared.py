@@ -166,20 +166,36 @@ def notes_warning(notes: Sequence[str]) -> str | None:
     return "; ".join(notes[:5]) + more
 
 
-def records_with_errors(inputs: list[Any], predict_good: Callable[[list[Any]], list[dict[str, Any]]],
-                        model: Any = None, batch_size: int | None = None, **options: Any) -> list[dict[str, Any]]:
-    """One record per input, its id first (`with_ids`): `predict_good` on the inputs that can be read, an
-    `{"error": why}` record for those `Inputs.errors` names (an empty path cell of a table). With `model`, a batch
-    that fails on one unreadable study is predicted study by study (`core.protocols.predict_in_place`), so the bad
-    one is an error record in its place, as the CLI gives."""
+class _ByPlace:
+    """`predict_in_place`'s model for `records_with_errors`: its inputs are places, predicted by `predict_at`."""
+
+    def __init__(self, predict_at: Callable[[list[int]], list[dict[str, Any]]]):
+        self.predict_at = predict_at
+
+    def predict(self, places: list[int], batch_size: int | None = None) -> list[dict[str, Any]]:
+        return self.predict_at(list(places))
+
+
+def records_with_errors(inputs: list[Any], predict_at: Callable[[list[int]], list[dict[str, Any]]],
+                        batch_size: int | None = None) -> list[dict[str, Any]]:
+    """One record per input, its id first (`with_ids`): `predict_at(places)` predicts the inputs at those places
+    (indexes into `inputs`) that can be read, an `{"error": why}` record for those `Inputs.errors` names (an empty path
+    cell of a table). A batch that fails on one unreadable study is predicted study by study, through `predict_at` again
+    (`core.protocols.predict_in_place`), so the bad one is an error record in its place, as the CLI gives, and what
+    `predict_at` derives from a place (a mask file's name) is the same on both paths.
+
+    >>> records_with_errors(["a", "b"], lambda places: [{"at": p} for p in places])
+    [{'index': 1, 'at': 0}, {'index': 2, 'at': 1}]
+    """
     errors = getattr(inputs, "errors", {})
-    good = [item for index, item in enumerate(inputs) if index not in errors]
+    places = [index for index in range(len(inputs)) if index not in errors]
     try:
-        produced = iter(predict_good(good))
+        produced = iter(predict_at(places))
     except InputError:
-        if model is None or len(good) < 2:
+        if len(places) < 2:
             raise
-        return predict_in_place(model, identify_inputs(inputs), batch_size, **options)
+        identified = identify_inputs(inputs)
+        return predict_in_place(_ByPlace(predict_at), Inputs(range(len(inputs)), identified.ids, errors), batch_size)
     records = [{"error": errors[index]} if index in errors else next(produced) for index in range(len(inputs))]
     return with_ids(inputs, records)
 

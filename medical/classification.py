@@ -509,7 +509,9 @@ class MedicalClassifier(TaskModel):
         """Label (`_decide`: two classes at the configured threshold), its score and per-class probabilities, the
         input's id first (`path`, else `index` from 1); `positive` applies the configured threshold; `warnings` says
         what reading changed in the image (e.g. NaN voxels of a NIfTI read as 0), as segmentation's records do."""
-        return records_with_errors(predict_inputs(inputs), lambda good: self._records(good, batch_size), self, batch_size)
+        inputs = predict_inputs(inputs)
+        return records_with_errors(inputs, lambda places: self._records([inputs[p] for p in places], batch_size),
+                                   batch_size)
 
     def _records(self, inputs: list[Any], batch_size: int | None) -> list[dict[str, Any]]:
         notes, parts = [], []

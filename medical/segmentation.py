@@ -649,21 +649,21 @@ class Segmenter(TaskModel):
         `decode_run_length(record["mask_rle"], record["shape"])` gives the label array (values index `label_names`)
         voxel for voxel against the input array; `mask_affine` (NIfTI) is the file's affine, which maps that grid's
         indices to world mm.
-        `masks` (CLI: `--option masks=DIR`) also writes each mask to DIR, made if missing: `<input stem>.nii.gz` for
-        NIfTI, DICOM and volume inputs, `<input stem>.png` (pixel value = label index) for 2-D pictures; the record's
-        `mask_path` names it."""
+        `masks` (CLI: `--option masks=DIR`) also writes each mask to DIR, made if missing: `<name>.nii.gz` for NIfTI,
+        DICOM and volume inputs, `<name>.png` (pixel value = label index) for 2-D pictures, `<name>` as `_mask_names`
+        gives it (the input's stem, `-2`, `-3`... for a stem an earlier input has); the record's `mask_path` names it."""
         inputs = predict_inputs(inputs)
         if not isinstance(inputs, Inputs):
             # a DICOM series is a folder: named by its path as a file is (with_ids takes only a file's name for a path)
             inputs = [Path(s) if isinstance(s, str) and Path(s).is_dir() else s for s in inputs]
         folder = _mask_folder(masks)
-        taken: set[str] = set()
-        return records_with_errors(inputs, lambda good: [self._record(source, batch_size, folder, taken, number)
-                                                         for number, source in enumerate(good, 1)],
-                                   self, batch_size, masks=masks)
+        # named before any is predicted: a batch and its study-by-study retry (`records_with_errors`) name alike
+        names = _mask_names(inputs) if folder is not None else None
+        return records_with_errors(inputs, lambda places: [self._record(inputs[p], batch_size, folder, names and names[p])
+                                                           for p in places], batch_size)
 
-    def _record(self, source: Any, batch_size: int | None, folder: Path | None = None, taken: set[str] | None = None,
-                number: int = 1) -> dict[str, Any]:
+    def _record(self, source: Any, batch_size: int | None, folder: Path | None = None,
+                name: str | None = None) -> dict[str, Any]:
         result = self.segment(source, batch_size)
         image, mask = result["image"], result["mask"]
         stored, spacing = _as_stored(mask, image)
@@ -672,8 +672,7 @@ class Segmenter(TaskModel):
                   "mask_rle": run_length(stored), **_mask_grid(image, stored.shape),
                   "warnings": reading_notes(image)}
         if folder is not None:
-            record["mask_path"] = str(_write_mask(mask, image, source, folder, taken if taken is not None else set(),
-                                                  number))
+            record["mask_path"] = str(_write_mask(mask, image, folder, name or "mask"))
         return record
 
     def frame_inputs(self, batch: Any, columns: Any = None) -> list[Any]:
@@ -1126,9 +1125,35 @@ def _mask_folder(masks: str | Path | None) -> Path | None:
     return folder
 
 
-def _write_mask(mask: np.ndarray, image: MedicalImage, source: Any, folder: Path, taken: set[str], number: int) -> Path:
-    """Write one predicted mask atomically: NIfTI (label indices, uint8) for NIfTI, DICOM and volumes, PNG for 2-D
-    pictures; named by the input's stem (`mask_<n>` for arrays and bytes), `-2`, `-3`... for a stem already written."""
+def _mask_names(inputs: list[Any]) -> list[str | None]:
+    """The name (no suffix) of each input's mask file, None for an input `Inputs.errors` names: the input's stem
+    (`mask_<n>` for arrays and bytes, n its place from 1, as its record's `index`), `-2`, `-3`... for a stem an
+    earlier input has, ignoring case (one file on macOS and Windows) and suffix (`x.png` and `x.nii.gz` would be two
+    masks of one stem, which a folder of masks paired by name cannot tell apart).
+
+    >>> _mask_names([Path("a/scan.nii.gz"), Path("b/SCAN.png"), np.zeros((2, 2)), Path("mask_3.dcm")])
+    ['scan', 'SCAN-2', 'mask_3', 'mask_3-2']
+    """
+    errors = getattr(inputs, "errors", {})
+    names: list[str | None] = []
+    taken: set[str] = set()
+    for index, source in enumerate(inputs):
+        if index in errors:
+            names.append(None)
+            continue
+        stem = _stem(Path(source)) if isinstance(source, (str, Path)) else f"mask_{index + 1}"
+        name, copy = stem, 1
+        while name.lower() in taken:  # two inputs of one name (in different folders) must not overwrite each other
+            copy += 1
+            name = f"{stem}-{copy}"
+        taken.add(name.lower())
+        names.append(name)
+    return names
+
+
+def _write_mask(mask: np.ndarray, image: MedicalImage, folder: Path, name: str) -> Path:
+    """Write one predicted mask atomically as `folder/<name>` (`_mask_names`): NIfTI (label indices, uint8) for NIfTI,
+    DICOM and volumes, PNG for 2-D pictures."""
     import io as bytes_io
 
     from PIL import Image
@@ -1136,15 +1161,8 @@ def _write_mask(mask: np.ndarray, image: MedicalImage, source: Any, folder: Path
     from core.artifacts import atomic_write_bytes
     from medical.io import write_nifti
 
-    stem = _stem(Path(source)) if isinstance(source, (str, Path)) else f"mask_{number}"
     nifti = image.is_volume or image.orientation is not None  # NIfTI / DICOM keep their geometry; pictures are PNG
-    suffix = ".nii.gz" if nifti else ".png"
-    name, copy = stem, 1
-    while name + suffix in taken:  # two inputs of one name (in different folders) must not overwrite each other
-        copy += 1
-        name = f"{stem}-{copy}"
-    taken.add(name + suffix)
-    path = folder / (name + suffix)
+    path = folder / (name + (".nii.gz" if nifti else ".png"))
     labels = mask.astype(np.uint8)
     if nifti:
         return write_nifti(labels, path, like=image)  # on the input file's own grid, affine and qform/sform codes

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import warnings
 from pathlib import Path
 
@@ -684,6 +685,42 @@ def test_predict_writes_each_mask_beside_its_record_nifti_on_the_inputs_world_an
         (int(source.header["qform_code"]), int(source.header["sform_code"]))
     with pytest.raises(InputError, match="is a file"):
         tiny().predict([path], masks=path)
+
+
+def test_same_stem_inputs_keep_their_own_masks_when_a_bad_study_sends_the_batch_one_by_one(tmp_path):
+    """A batch that failed on one unreadable study was predicted again input by input, each a predict call of its own
+    with its own set of names taken: a/scan.png and b/scan.png both wrote scan.png (the second over the first) and every
+    array mask_1.png. Names are now decided once for the whole call, the same way whichever path predicts."""
+    import nibabel as nib
+
+    model = _EchoModel.from_config(TINY, ["background", "disc"], device="cpu")
+    inputs = []
+    for seed, folder in enumerate(("a", "b"), 1):  # two pictures of one stem in different folders, different pixels
+        (tmp_path / folder).mkdir()
+        Image.fromarray(disc_pair(seed, 32)[0]).save(tmp_path / folder / "scan.png")
+        inputs.append(tmp_path / folder / "scan.png")
+    (tmp_path / "c").mkdir()
+    nib.save(nib.Nifti1Image(np.arange(30, dtype=np.float32).reshape(5, 6), np.eye(4)), tmp_path / "c" / "scan.nii.gz")
+    (tmp_path / "c" / "odd.png").write_bytes(np.arange(64, dtype=np.uint8).tobytes())  # replaced by a good one below
+    inputs += [tmp_path / "c" / "scan.nii.gz", tmp_path / "c" / "odd.png", np.full((9, 9), 7.0)]
+    out = tmp_path / "masks"
+    names = ["scan.png", "scan-2.png", "scan-3.nii.gz", None, "mask_5.png"]
+
+    def check(records):
+        assert [Path(r["mask_path"]).name if "mask_path" in r else None for r in records] == names
+        assert sorted(p.name for p in out.iterdir()) == sorted(n for n in names if n)  # none overwrote another
+        for record in (r for r in records if "mask_path" in r):
+            written = nib.load(record["mask_path"]).dataobj if record["mask_path"].endswith(".nii.gz") \
+                else Image.open(record["mask_path"])
+            assert np.array_equal(np.asarray(written), decode_run_length(record["mask_rle"], record["shape"]))
+
+    records = model.predict(inputs, masks=out)  # one study does not decode: the one-by-one path
+    assert "error" in records[3] and "mask_path" not in records[3]
+    check(records)
+    shutil.rmtree(out)
+    Image.fromarray(disc_pair(9, 32)[0]).save(tmp_path / "c" / "odd.png")
+    names[3] = "odd.png"
+    check(model.predict(inputs, masks=out))  # every study decodes: the batch path names them alike
 
 
 def test_cli_predict_option_masks_writes_the_mask_files(tmp_path):
