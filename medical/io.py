@@ -11,7 +11,7 @@ import io
 import os
 import sys
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -218,9 +218,31 @@ def _from_array(array: np.ndarray) -> MedicalImage:
     if not np.issubdtype(array.dtype, np.number) or array.dtype == np.complex128:
         raise InputError(f"image arrays must be numeric, got {array.dtype}")
     array = array.astype(np.float32, copy=False)
-    if not np.isfinite(array).all():
-        raise InputError("the image holds NaN or infinite values; fix or mask them before segmenting")
-    return MedicalImage(array, (1.0,) * array.ndim, source="array")
+    return _read_as_finite(MedicalImage(array, (1.0,) * array.ndim, source="array"), "array")
+
+
+def _read_as_finite(image: MedicalImage, name: str) -> MedicalImage:
+    """`image` with its NaN / infinite voxels read as 0 and said, one rule for every reader (NIfTI, DICOM, pictures,
+    arrays): a note naming `name` in `metadata["warnings"]` (a predict record's `warnings`, check-data's `warning`) and
+    the count in `metadata["nonfinite_voxels"]` (a mask reader refuses those: a NaN label is no background). An image
+    with no finite voxel is refused.
+
+    >>> image = _read_as_finite(MedicalImage(np.array([[1.0, np.nan]]), (1.0, 1.0)), "a.dcm")
+    >>> image.array, image.metadata["nonfinite_voxels"]
+    (array([[1., 0.]]), 1)
+    """
+    finite = np.isfinite(image.array)
+    if finite.all():
+        return image
+    if not finite.any():
+        raise InputError(f"{name} holds no finite voxel (every value is NaN or infinite); the image is empty, "
+                         "re-export it")
+    bad = int(image.array.size - finite.sum())  # e.g. the NaN background of a masked map: read as 0, and said
+    note = (f"{name}: {bad} voxel(s) ({bad / image.array.size:.1%}) are NaN or infinite and were read as 0 (e.g. the "
+            "background of a masked map); mask or fill them if they are not background")
+    metadata = {**image.metadata, "warnings": [*image.metadata.get("warnings", []), note], "nonfinite_voxels": bad}
+    return replace(image, array=np.where(finite, image.array, 0).astype(image.array.dtype, copy=False),
+                   metadata=metadata)
 
 
 def _to_grey(pixels: np.ndarray) -> np.ndarray:
@@ -279,7 +301,8 @@ def _picture(image: Any, source: str) -> MedicalImage:
         array = np.asarray(image.convert("L"), dtype=np.float32)
     else:
         array = np.asarray(image.convert("L"), dtype=np.float32)
-    return MedicalImage(array, (1.0, 1.0), modality="OT", source=source, metadata={"mode": image.mode})
+    return _read_as_finite(MedicalImage(array, (1.0, 1.0), modality="OT", source=source, metadata={"mode": image.mode}),
+                           Path(source).name)  # a float TIFF may hold NaN
 
 
 def _dicom_pixels(dataset, name: str) -> np.ndarray:
@@ -305,10 +328,8 @@ def _dicom_pixels(dataset, name: str) -> np.ndarray:
         pixels = _stored_range_sum(dataset) - pixels
     slope = float(dataset.get("RescaleSlope", 1) or 1)
     intercept = float(dataset.get("RescaleIntercept", 0) or 0)
-    pixels = pixels * slope + intercept
-    if not np.isfinite(pixels).any():
-        raise InputError(f"{name} holds no finite pixel (every value is NaN or infinite); re-export the image")
-    return pixels
+    with np.errstate(over="ignore", invalid="ignore"):  # NaN / inf (float pixel data, a rescale past float32): said by
+        return pixels * slope + intercept  # _read_as_finite, which reads them as 0
 
 
 def _stored_range_sum(dataset) -> float:
@@ -393,8 +414,9 @@ def _dicom_image(dataset, name: str, source: str, frame: int | None = None) -> M
         spacing: tuple[float, ...] = (thickness, row, column) if pixels.ndim == 3 else (row, column)
     else:
         spacing = (row, column)
-    return MedicalImage(pixels, spacing, modality=str(dataset.get("Modality", "OT")), orientation="LPS",
-                        source=source, metadata=_dicom_metadata(dataset))
+    image = MedicalImage(pixels, spacing, modality=str(dataset.get("Modality", "OT")), orientation="LPS",
+                         source=source, metadata=_dicom_metadata(dataset))
+    return _read_as_finite(image, name)
 
 
 def read_dicom_series(folder: str | Path) -> MedicalImage:
@@ -440,8 +462,9 @@ def read_dicom_series(folder: str | Path) -> MedicalImage:
             warnings.warn(notes[-1], stacklevel=2)
         affine = _dicom_affine(first, arrays[0].shape[0], thickness)
     metadata = {**_dicom_metadata(first), "slices": len(arrays), **({"warnings": notes} if notes else {})}
-    return MedicalImage(np.stack(arrays), (thickness, row, column), modality=str(first.get("Modality", "OT")),
-                        affine=affine, orientation="LPS", source=str(folder), metadata=metadata)
+    volume = MedicalImage(np.stack(arrays), (thickness, row, column), modality=str(first.get("Modality", "OT")),
+                          affine=affine, orientation="LPS", source=str(folder), metadata=metadata)
+    return _read_as_finite(volume, folder.name)
 
 
 def _dicom_affine(first, rows: int, step_mm: float) -> np.ndarray:
@@ -529,21 +552,12 @@ def _from_nifti_image(image, name: str) -> MedicalImage:
     else:
         array = np.ascontiguousarray(data.T[::-1, :])
         spacing = (zooms[1], zooms[0])
-    finite = np.isfinite(array)
-    if not finite.any():
-        raise InputError(f"{name} holds no finite voxel (every value is NaN or infinite); the volume is empty, re-export it")
-    if not finite.all():
-        bad = int(array.size - finite.sum())  # NaN background of masked maps: read as 0, and said
-        notes.append(f"{name}: {bad} voxel(s) ({bad / array.size:.1%}) are NaN or infinite and were read as 0 (e.g. "
-                     "the background of a masked map); mask or fill them if they are not background")
-        array = np.nan_to_num(array, nan=0.0, posinf=0.0, neginf=0.0)
     metadata: dict[str, Any] = {"warnings": notes} if notes else {}
-    if not finite.all():
-        metadata["nonfinite_voxels"] = bad  # a mask reader refuses these: a NaN label is no background
     grid = {"header": image.header.copy(), "affine": np.asarray(image.affine), "shape": tuple(image.shape),
             "canonical_shape": tuple(canonical.shape), "orientation": nib.orientations.io_orientation(image.affine)}
-    return MedicalImage(array.astype(np.float32), spacing, modality="MR/CT (NIfTI)", affine=np.asarray(canonical.affine),
+    read = MedicalImage(array.astype(np.float32), spacing, modality="MR/CT (NIfTI)", affine=np.asarray(canonical.affine),
                         orientation="RAS", source=name, metadata=metadata, source_grid=grid)
+    return _read_as_finite(read, name)
 
 
 def _with_three_axes(image):

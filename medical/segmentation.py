@@ -95,19 +95,20 @@ class SegmentationData:
         >>> SegmentationData.from_arrays([np.zeros((8, 8))], [np.zeros((8, 8), int)]).label_names
         ['background', 'label_1']
         """
-        pairs = [(_to_image(i, f"image {k}"), np.asarray(m)) for k, (i, m) in enumerate(zip(images, masks))]
+        read = [(read_medical(np.asarray(i)), np.asarray(m)) for i, m in zip(images, masks)]
         if len(images) != len(masks):
             raise InputError(f"{len(images)} images but {len(masks)} masks; give one mask per image")
-        names = [f"item_{k}" for k in range(len(pairs))]
+        names = [f"item_{k}" for k in range(len(read))]
+        pairs = [(image.array, mask) for image, mask in read]
         masks_checked, found, values = _normalise_masks([m for _, m in pairs], [i for i, _ in pairs], names, label_names)
         labels = list(label_names) if label_names else _default_label_names(found)
+        # e.g. NaN voxels read as 0 (`read_medical` names an array "array"): said per item, as read_data says files
+        notes = [f"{name}: {note.removeprefix('array: ')}" for name, (image, _) in zip(names, read)
+                 for note in reading_notes(image)]
+        if notes:
+            warnings.warn(notes_warning(notes))
         return cls([i for i, _ in pairs], masks_checked, names, labels, [(1.0,) * i.ndim for i, _ in pairs], groups,
-                   mask_values=values)
-
-
-def _to_image(array: Any, name: str) -> np.ndarray:
-    image = read_medical(np.asarray(array)).array
-    return image
+                   mask_values=values, warnings=notes)
 
 
 def _refuse_nonfinite_mask(mask: np.ndarray, name: str, read_as_zero: int = 0) -> None:

@@ -40,3 +40,22 @@ def write_image_folder(root: Path, per_class: int = 4, size: int = 32) -> Path:
                 image = np.where(mask > 0, image.min(), image).astype(image.dtype)
             Image.fromarray(image).save(root / label / f"{label}_{k}.png")
     return root
+
+
+def write_float_dicom(path: Path, array: np.ndarray) -> Path:
+    """A single-frame DICOM holding float pixels (Float Pixel Data), as some tools export a parametric or label map."""
+    import pydicom
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    meta = FileMetaDataset()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = "1.2.840.10008.5.1.4.1.1.7", generate_uid()
+    dataset = Dataset()
+    dataset.file_meta = meta
+    dataset.SOPClassUID, dataset.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+    dataset.Modality, dataset.Rows, dataset.Columns, dataset.SamplesPerPixel = "OT", *array.shape, 1
+    dataset.PhotometricInterpretation, dataset.BitsAllocated = "MONOCHROME2", 32
+    dataset.FloatPixelData = array.astype("<f4").tobytes()
+    pydicom.dcmwrite(path, dataset, enforce_file_format=True)
+    return path

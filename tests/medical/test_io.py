@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -113,6 +115,43 @@ def test_nan_voxels_of_a_nifti_read_as_zero_and_are_said(tmp_path):
     assert any("20 voxel(s) (16.7%) are NaN or infinite and were read as 0" in w for w in image.metadata["warnings"])
     nib.save(nib.Nifti1Image(np.nan_to_num(data), np.eye(4)), tmp_path / "clean.nii.gz")
     assert "warnings" not in io.read_nifti(tmp_path / "clean.nii.gz").metadata
+
+
+def test_a_dicom_rescale_overflowing_to_inf_reads_as_0_and_is_said(tmp_path):
+    """A rescale slope taking a pixel past float32 gave inf, kept (only an all-NaN DICOM was refused); it now reads as
+    0 with NIfTI's note, through the one rule every reader shares."""
+    from tests.medical._fixtures import write_float_dicom
+
+    picture = np.ones((4, 5), np.float32)
+    picture[0, 0] = 3e38
+    path = write_float_dicom(tmp_path / "map.dcm", picture)
+    dataset = pydicom.dcmread(path)
+    dataset.RescaleSlope, dataset.RescaleIntercept = 10, 0
+    dataset.save_as(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the overflow is said in the note, not as a numpy RuntimeWarning
+        image = io.read_medical(path)
+    assert np.isfinite(image.array).all() and image.array[0, 0] == 0 and image.array[1, 1] == 10
+    assert image.metadata["warnings"] == ["map.dcm: 1 voxel(s) (5.0%) are NaN or infinite and were read as 0 (e.g. the "
+                                          "background of a masked map); mask or fill them if they are not background"]
+
+
+@pytest.mark.parametrize("kind", ["dcm", "tif", "array"])
+def test_an_image_with_no_finite_pixel_is_refused_in_every_format(tmp_path, kind):
+    from tests.medical._fixtures import write_float_dicom
+
+    empty = np.full((4, 5), np.nan, np.float32)
+    empty[0, 0] = np.inf
+    if kind == "array":
+        source = empty
+    elif kind == "tif":
+        source = tmp_path / "empty.tif"
+        Image.fromarray(empty, mode="F").save(source)
+    else:
+        source = write_float_dicom(tmp_path / "empty.dcm", empty)
+    name = "array" if kind == "array" else f"empty.{kind}"
+    with pytest.raises(InputError, match=f"^{name} holds no finite voxel"):
+        io.read_medical(source)
 
 
 def test_a_one_slice_nifti_reads_as_a_2d_image(tmp_path):

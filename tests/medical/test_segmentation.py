@@ -18,7 +18,7 @@ from medical import io
 from medical._shared import decode_run_length
 from medical.io import read_medical
 from medical.segmentation import SegmentationData, Segmenter
-from tests.medical._fixtures import disc_pair, write_pairs
+from tests.medical._fixtures import disc_pair, write_float_dicom, write_pairs
 from core.artifacts import write_card
 
 TINY = Segmenter.Config(channels=(4, 8), num_res_units=0, patch_size=16, epochs=1, samples_per_epoch=8, batch_size=4,
@@ -235,20 +235,8 @@ def test_a_nifti_mask_with_nan_voxels_is_refused_not_read_as_background(tmp_path
 
 def _float_dicom(path: Path, array: np.ndarray) -> None:
     """A single-frame DICOM holding float pixels (Float Pixel Data), as some tools export a label map."""
-    pydicom = pytest.importorskip("pydicom")
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
-
-    meta = FileMetaDataset()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = "1.2.840.10008.5.1.4.1.1.7", generate_uid()
-    dataset = Dataset()
-    dataset.file_meta = meta
-    dataset.SOPClassUID, dataset.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
-    dataset.Modality, dataset.Rows, dataset.Columns, dataset.SamplesPerPixel = "OT", *array.shape, 1
-    dataset.PhotometricInterpretation, dataset.BitsAllocated = "MONOCHROME2", 32
-    dataset.FloatPixelData = array.astype("<f4").tobytes()
-    pydicom.dcmwrite(path, dataset, enforce_file_format=True)
+    pytest.importorskip("pydicom")
+    write_float_dicom(path, array)
 
 
 @pytest.mark.parametrize("suffix", [".dcm", ".tif", "array"])
@@ -270,7 +258,7 @@ def test_a_mask_with_nan_voxels_is_refused_alike_in_every_format(tmp_path, suffi
         _float_dicom(root / "masks" / "case0.dcm", mask)
     else:
         Image.fromarray(mask, mode="F").save(root / "masks" / "case0.tif")
-    assert not np.isfinite(read_medical(root / "masks" / f"case0{suffix}").array).all()  # the reader keeps NaN as NaN
+    assert read_medical(root / "masks" / f"case0{suffix}").metadata["nonfinite_voxels"] == 3  # read as 0, counted
     with pytest.raises(InputError, match=f"^masks/case0\\{suffix}" + said):
         Segmenter.read_data(root)
 
@@ -290,6 +278,76 @@ def test_nan_image_voxels_read_as_0_are_said_by_read_data_check_data_and_evaluat
     model.fit(data, dataclasses.replace(TINY, spatial_dims=3))
     assert model.card["warning"] == data.warnings[0]
     assert model.evaluate(data)["warning"] == data.warnings[0]
+
+
+def _nan_image(tmp_path: Path, kind: str):
+    """A 24 x 24 picture with 2 NaN, 1 inf and 1 -inf pixels as a Float Pixel Data DICOM, a float TIFF or an array;
+    returns the source and the note its reading gives (the words NIfTI's NaN voxels get)."""
+    picture = disc_pair(0, 24)[0].astype(np.float32)
+    picture[0, :2], picture[1, 0], picture[2, 0] = np.nan, np.inf, -np.inf
+    if kind == "array":
+        source, name = picture, "array"
+    elif kind == ".dcm":
+        source = tmp_path / "scan.dcm"
+        _float_dicom(source, picture)
+        name = "scan.dcm"
+    else:
+        source, name = tmp_path / "scan.tif", "scan.tif"
+        Image.fromarray(picture, mode="F").save(source)
+    return source, (f"{name}: 4 voxel(s) (0.7%) are NaN or infinite and were read as 0 (e.g. the background of a "
+                    "masked map); mask or fill them if they are not background")
+
+
+@pytest.mark.parametrize("kind", [".dcm", ".tif", "array"])
+def test_nan_pixels_of_a_dicom_tiff_or_array_image_read_as_0_and_said_by_both_tasks_predict(tmp_path, kind):
+    """Only NIfTI read NaN/inf voxels as 0 with a note: a Float Pixel Data DICOM and a float TIFF kept them (NaN
+    through the percentile scaling into the network, no warning), an array was refused. One reader rule now serves
+    every format, for segmentation and classification alike."""
+    from medical.classification import MedicalClassifier
+
+    source, note = _nan_image(tmp_path, kind)
+    image = read_medical(source)
+    assert np.isfinite(image.array).all() and image.metadata["nonfinite_voxels"] == 4
+    [record] = tiny().predict([source])
+    assert "error" not in record and record["warnings"] == [note]
+    assert sum(label["voxels"] for label in record["labels"].values()) == 24 * 24
+    classifier = MedicalClassifier.from_config(MedicalClassifier.Config(architecture="test_resnet", pretrained=False,
+                                                                        image_size=32), ["abnormal", "normal"],
+                                               device="cpu")
+    [record] = classifier.predict([source])
+    assert "error" not in record and record["warnings"] == [note]
+    assert np.isfinite(list(record["probabilities"].values())).all() and np.isfinite(record["score"])
+
+
+@pytest.mark.parametrize("kind", [".dcm", ".tif"])
+def test_nan_pixels_of_a_dicom_or_tiff_image_are_said_by_check_data_of_both_tasks(tmp_path, kind):
+    """check-data said NIfTI NaN voxels read as 0, but not those of a DICOM or float TIFF image (kept as NaN)."""
+    from medical.classification import MedicalClassifier
+    from tests.medical._fixtures import write_image_folder
+
+    root = write_pairs(tmp_path / "pairs", count=2)
+    (root / "images" / "case0.png").unlink()
+    source, note = _nan_image(tmp_path, kind)
+    shutil.copy(source, root / "images" / f"case0{kind}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        report = Segmenter.check_data(root)
+    assert report["warning"] == f"images/case0{kind}: {note.removeprefix(source.name + ': ')}"
+    folder = write_image_folder(tmp_path / "classes", per_class=2)
+    shutil.copy(source, folder / "abnormal" / source.name)
+    assert MedicalClassifier.check_data(folder)["warning"] == note
+
+
+def test_nan_pixels_of_arrays_given_to_from_arrays_read_as_0_and_said(tmp_path):
+    """from_arrays refused an image array holding NaN, which a NIfTI file of the same voxels read as 0 with a note."""
+    picture, _ = _nan_image(tmp_path, "array")
+    with pytest.warns(UserWarning, match=r"^item_0: 4 voxel\(s\) \(0.7%\) are NaN or infinite and were read as 0"):
+        data = SegmentationData.from_arrays([picture], [disc_pair(0, 24)[1]])
+    assert np.isfinite(data.images[0]).all() and data.warnings == [
+        "item_0: 4 voxel(s) (0.7%) are NaN or infinite and were read as 0 (e.g. the background of a masked map); "
+        "mask or fill them if they are not background"]
+    with pytest.raises(InputError, match=r"^array holds no finite voxel \(every value is NaN or infinite\)"):
+        SegmentationData.from_arrays([np.full((24, 24), np.nan)], [disc_pair(0, 24)[1]])
 
 
 def test_nifti_volumes_with_label_volumes_and_patient_split(tmp_path):
