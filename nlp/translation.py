@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -35,6 +35,7 @@ UNKNOWN_LANGUAGE = "und"  # ISO 639 "undetermined", for corpora that do not name
 _NLLB_SCRIPTS = {"ru": "Cyrl", "mk": "Cyrl", "zh": "Hans", "ja": "Jpan", "ar": "Arab"}
 _VALIDATION_SENTENCES = 200  # at most this many held-out sentences are translated to score a fit
 _UNSPACED = {"zh", "ja", "th"}  # targets whose sentences are joined without a space
+SCRATCH_MAX_LENGTH = 128  # Config.max_length of a model trained from scratch when none is given
 
 
 class _classorinstancemethod:
@@ -160,7 +161,12 @@ class Translator(TaskModel):
         ffn_dim: int = 1024
         dropout: float = 0.1
         label_smoothing: float = 0.1
-        max_length: int = 128  # tokens per sentence (a longer training pair is cut; predict splits a longer line)
+        # Tokens per sentence: a training pair's source and target are cut to it, predict reads a line in pieces of at
+        # most this many and generates at most this many new tokens per piece (the cap its warning names). None: 128
+        # (SCRATCH_MAX_LENGTH) from scratch; when fine-tuning, the loaded model's own cap (its card's; 256 for a hub
+        # model), pairs cut where predict cuts its input. Given when fine-tuning, it replaces the loaded cap, up to
+        # the model's position table; the card records the value used.
+        max_length: int | None = None
         num_beams: int = 4
         source_lang: str | None = None  # pick a pair when the data holds several
         target_lang: str | None = None
@@ -449,10 +455,23 @@ class Translator(TaskModel):
                 which = f"the translation of {stopped} of its {len(pieces)} pieces" if len(pieces) > 1 else "the translation"
                 said["warnings"] = [*said.get("warnings", []), (
                     f"{which} stopped at the max_length cap of {cap} tokens and may be incomplete; split the line into "
-                    "shorter sentences, or, for a model trained from scratch by verticals train, retrain it with a larger "
-                    "cap (--set max_length=N; Translator.Config(max_length=N) in Python)")]
+                    "shorter sentences, or retrain the model with --set max_length=N for a larger cap "
+                    "(Translator.Config(max_length=N) in Python)")]
             results.append((joiner.join(t for t in translated if t), said))
         return results
+
+    def _set_max_length(self, max_length: int) -> None:
+        """A fine-tuning run's `Config.max_length` as this seq2seq model's generation cap and, where its tokenizer reads
+        fewer tokens (a from-scratch model's own, saved at its max_length), as the input limit too; over the network's
+        position table (`max_position_embeddings`) it could not be generated, so it is refused."""
+        positions = getattr(self.network_.config, "max_position_embeddings", None)
+        if isinstance(positions, int) and max_length > positions:
+            raise InputError(f"config field 'max_length' must be <= {positions} for {self.name_} (the positions its "
+                             f"network has), got {max_length}")
+        self.generation_ = {**self.generation_, "max_length": max_length}
+        reads = getattr(self.tokenizer_, "model_max_length", None)
+        if isinstance(reads, int) and reads < max_length:
+            self.tokenizer_.model_max_length = max_length
 
     def _capped(self, generated: Any, cap: int) -> list[bool]:
         """Per row of `generate`'s output (decoder start token first): whether its translation ran to `cap` new tokens
@@ -719,12 +738,17 @@ class Translator(TaskModel):
         from_scratch = getattr(self, "network_", None) is None or config.from_scratch
         seed_everything(config.seed)
         if from_scratch:
+            config = replace(config, max_length=config.max_length or SCRATCH_MAX_LENGTH)
             tokenizer = _train_tokenizer(train["source"].to_list() + train["target"].to_list(), config, run_dir, resume)
             network = _marian(tokenizer, config)
             self._set_network(network, tokenizer)
             self.generation_ = {"num_beams": config.num_beams, "max_length": config.max_length}
         else:
             self._check_pair(source_lang, target_lang)
+            if config.max_length is not None:  # given: it replaces the loaded model's cap; unset: that cap stays
+                self._set_max_length(config.max_length)
+            config = replace(config, max_length=self.generation_["max_length"])  # the card records the cap used
+        pair_length = self._input_limit()  # tokens of a training source/target: what predict reads at once
         self.source_lang, self.target_lang = source_lang, target_lang
         # still assumed only if neither the config nor the data named the source language
         self.assumed_source_ = (getattr(self, "assumed_source_", False) and config.source_lang is None
@@ -736,7 +760,7 @@ class Translator(TaskModel):
 
         def encode(part) -> list[dict[str, list[int]]]:
             encoded = self.tokenizer_([prefix + s for s in part["source"].to_list()], text_target=part["target"].to_list(),
-                                      truncation=True, max_length=config.max_length)
+                                      truncation=True, max_length=pair_length)
             return [{"input_ids": i, "labels": l} for i, l in zip(encoded["input_ids"], encoded["labels"])]
 
         pad_id = self.tokenizer_.pad_token_id if self.tokenizer_.pad_token_id is not None else 0

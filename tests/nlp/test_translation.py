@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -31,8 +32,8 @@ def _cap_warning(which: str = "the translation", cap: int = 24) -> str:
     """predict's warning for a translation that ran to the generation cap: the one-step tiny model never ends one
     before it (Marian forces its end-of-sequence token there), so its records carry it."""
     return (f"{which} stopped at the max_length cap of {cap} tokens and may be incomplete; split the line into shorter "
-            "sentences, or, for a model trained from scratch by verticals train, retrain it with a larger cap "
-            "(--set max_length=N; Translator.Config(max_length=N) in Python)")
+            "sentences, or retrain the model with --set max_length=N for a larger cap (Translator.Config(max_length=N) "
+            "in Python)")
 
 
 def _write(folder: Path, name: str, lines: list[str]) -> Path:
@@ -741,6 +742,68 @@ def test_a_row_is_capped_when_it_runs_to_the_cap_without_ending(tiny, monkeypatc
     assert tiny._capped(rows[:, :4], 4) == [False, False, False]  # no row reached the cap
     monkeypatch.setattr(tiny.network_.generation_config, "forced_eos_token_id", None)
     assert tiny._capped(rows, 4) == [False, True, False]  # unforced, an end at the cap is the model's own
+
+
+def _fine_tune(folder: Path, max_length, monkeypatch=None, pairs=PAIRS) -> tuple[Translator, list[dict]]:
+    """The saved tiny model (cap 24) fine-tuned one step with `max_length` (None: not given), and the encoded
+    training and validation pairs the Trainer got."""
+    import core.train
+
+    seen = []
+    if monkeypatch is not None:
+        trainer = core.train.Trainer
+
+        def recording(network, data, **kwargs):
+            seen.extend([*data, *(kwargs.get("val_data") or [])])
+            return trainer(network, data, **kwargs)
+
+        monkeypatch.setattr(core.train, "Trainer", recording)
+    given = {field.name: getattr(TINY, field.name) for field in dataclasses.fields(TINY) if field.name != "max_length"}
+    config = Translator.Config(**given, **({} if max_length is None else {"max_length": max_length}))
+    return Translator.load(folder, device="cpu").fit(corpus(pairs), config), seen
+
+
+def test_fine_tuning_with_a_given_max_length_raises_the_cap_and_the_card_records_it(tiny, tmp_path):
+    """`verticals train --model M --set max_length=N` kept the loaded model's cap (24 here, 256 for a hub model): the
+    warning's advice had no effect and nothing said so."""
+    folder = tiny.save(tmp_path / "tiny")
+    tuned, _ = _fine_tune(folder, 40)
+    assert tuned.generation_["max_length"] == 40 and tuned._input_limit() == 40  # position table: 64
+    assert tuned.predict(["I like cats."])[0]["warnings"] == [_cap_warning(cap=40)]
+    card = json.loads((tuned.save(tmp_path / "tuned") / "card.json").read_text())
+    assert card["preprocessing"]["generation"]["max_length"] == 40 and card["config"]["max_length"] == 40
+    reloaded = Translator.load(tmp_path / "tuned", device="cpu")
+    assert reloaded.generation_["max_length"] == 40 and reloaded._input_limit() == 40
+
+
+def test_fine_tuning_without_max_length_keeps_the_loaded_cap_and_records_it(tiny, tmp_path):
+    assert Translator.Config().max_length is None  # unset: the model's own
+    tuned, _ = _fine_tune(tiny.save(tmp_path / "tiny"), None)
+    assert tuned.generation_["max_length"] == 24
+    card = json.loads((tuned.save(tmp_path / "tuned") / "card.json").read_text())
+    assert card["preprocessing"]["generation"]["max_length"] == 24 and card["config"]["max_length"] == 24
+
+
+def test_a_model_trained_from_scratch_without_max_length_gets_128():
+    config = Translator.Config(**{f.name: getattr(TINY, f.name) for f in dataclasses.fields(TINY) if f.name != "max_length"})
+    model = Translator.for_training(device="cpu").fit(corpus(), config)
+    assert model.generation_["max_length"] == 128 == model.tokenizer_.model_max_length == model.trained_config_["max_length"]
+
+
+def test_a_fine_tuning_max_length_over_the_position_table_is_refused_before_training(tiny, tmp_path):
+    folder = tiny.save(tmp_path / "tiny")
+    with pytest.raises(InputError, match=r"'max_length' must be <= 64 for .*got 65"):
+        _fine_tune(folder, 65)
+    assert _fine_tune(folder, 64)[0].generation_["max_length"] == 64
+
+
+def test_fine_tuning_cuts_training_pairs_where_predict_cuts_its_input(tiny, tmp_path, monkeypatch):
+    """A pair longer than max_length is cut to the given value, or, unset, to the loaded model's own input limit."""
+    long = (" ".join(["I like cats and dogs."] * 12), " ".join(["Me gustan los gatos y los perros."] * 12))
+    folder = tiny.save(tmp_path / "tiny")
+    for max_length, cut in ((None, 24), (40, 40)):
+        _, seen = _fine_tune(folder, max_length, monkeypatch, pairs=[*PAIRS, long])
+        assert max(len(e["input_ids"]) for e in seen) == cut == max(len(e["labels"]) for e in seen)
 
 
 # -- the card's usage snippet -------------------------------------------------------------------------------------
