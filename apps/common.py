@@ -171,7 +171,15 @@ def show_error(error: Exception) -> None:
 
 
 def _overrides(match: re.Match) -> str:
-    return ", ".join(re.findall(r"--set (\S+=\S+)", match[0])) + " in 'Config overrides' on the Retrain tab"
+    """`--set a=1 --set b=2;` -> `a=1, b=2 in 'Config overrides' on the Retrain tab;`: punctuation the sentence puts
+    after the last value stays the sentence's.
+
+    >>> import re; re.sub(r"--set \S+=\S+(?: --set \S+=\S+)*", _overrides, "retrain with --set max_length=N; or")
+    "retrain with max_length=N in 'Config overrides' on the Retrain tab; or"
+    """
+    text = match[0].rstrip(";:,.)")
+    return (", ".join(re.findall(r"--set (\S+=\S+)", text)) + " in 'Config overrides' on the Retrain tab"
+            + match[0][len(text):])
 
 
 _FORECAST_COLUMNS = {"time": "Date column", "value": "Value column", "id": "Id column (long format)"}
@@ -246,6 +254,7 @@ PAGE_HINTS: tuple[tuple[re.Pattern, Any], ...] = tuple((re.compile(pattern), wor
     (r"; pass --source to say otherwise", "; choose another pair under 'Language pair' to say otherwise"),
     (r"\((?:--model DIR or a hub id|--model)\)", "(choose it under 'Model')"),
     # --set key=value (any fit): the Retrain tab's 'Config overrides' box takes the same key=value
+    (r" \(\w+\.Config\([^()]*\) in Python\)", ""),  # the Python spelling of a --set, said after it
     (r"--set \S+=\S+(?: --set \S+=\S+)*", _overrides),
     # `verticals train ... --out DIR, then evaluate with --model DIR` (vision metric cards): the Retrain tab and 'Model'
     (r": verticals train [\w.]+ --data \w+ --out (\w+), then evaluate with --model \1",
