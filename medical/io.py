@@ -427,7 +427,7 @@ def read_dicom_series(folder: str | Path) -> MedicalImage:
     for file in files:
         if is_dicom_file(file):
             dataset = _read_dataset(file)
-            if "PixelData" in dataset:
+            if any(key in dataset for key in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):  # float slices too
                 slices.append((file, dataset))
     if not slices:
         raise InputError(f"{folder} holds no DICOM image files; pass a folder of .dcm slices")

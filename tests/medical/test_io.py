@@ -154,6 +154,24 @@ def test_an_image_with_no_finite_pixel_is_refused_in_every_format(tmp_path, kind
         io.read_medical(source)
 
 
+def test_a_series_of_float_pixel_data_slices_reads_with_its_nan_voxels_said(tmp_path):
+    """A folder of Float Pixel Data slices was "no DICOM image files" (only PixelData counted as an image); read, its
+    NaN voxels are 0 and said once for the series, as a NIfTI volume's are."""
+    from tests.medical._fixtures import write_float_dicom
+
+    for k in range(3):
+        picture = np.full((4, 5), float(k + 1), np.float32)
+        picture[0, 0] = np.nan
+        dataset = pydicom.dcmread(write_float_dicom(tmp_path / f"s{k}.dcm", picture))
+        dataset.InstanceNumber = k + 1
+        dataset.save_as(tmp_path / f"s{k}.dcm")
+    image = io.read_medical(tmp_path)
+    assert image.array.shape == (3, 4, 5) and image.array[:, 1, 1].tolist() == [1.0, 2.0, 3.0]
+    assert image.metadata["nonfinite_voxels"] == 3 and image.metadata["warnings"] == [
+        f"{tmp_path.name}: 3 voxel(s) (5.0%) are NaN or infinite and were read as 0 (e.g. the background of a masked "
+        "map); mask or fill them if they are not background"]
+
+
 def test_a_one_slice_nifti_reads_as_a_2d_image(tmp_path):
     import nibabel as nib
 
