@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
+import io
 import json
 import math
 import time
@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from core.artifacts import hash_frame, read_card
+from core.artifacts import atomic_write_bytes, hash_frame, read_card
 from core.config import TaskConfig, config_from_dict, config_to_dict
 from core.data import read_table
 from core.data.tables import iter_table
@@ -309,11 +309,9 @@ class _FoldCache:
                 self.reused += 1
                 return result
         result = compute()
-        self.folder.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-        with open(partial, "wb") as handle:
-            np.savez(handle, **{name: np.asarray(value) for name, value in result.items()})
-        os.replace(partial, path)
+        buffer = io.BytesIO()
+        np.savez(buffer, **{name: np.asarray(value) for name, value in result.items()})
+        atomic_write_bytes(path, buffer.getvalue())  # a full disk: a one-line error and no partial file left
         return result
 
 

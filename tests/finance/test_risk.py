@@ -408,6 +408,31 @@ def test_resume_reuses_the_cross_validation_of_the_same_run_only(data, tmp_path)
     assert fresh.card["training"]["reused_cv_fits"] == 0
 
 
+def test_a_full_disk_while_keeping_a_fold_is_a_one_line_error_and_leaves_no_partial_file(tmp_path, monkeypatch):
+    """The cross-validation cache writes through core.artifacts.atomic_write_bytes: a full disk (ENOSPC) is an
+    InputError naming the file, and no half-written `.partial` / temp file stays in the run folder."""
+    import errno
+
+    from finance.risk import _FoldCache
+
+    cache = _FoldCache(tmp_path / "run", "abc", resume=False)
+    real_fdopen = os.fdopen
+
+    def full(fd, *args, **kwargs):
+        handle = real_fdopen(fd, *args, **kwargs)
+
+        def refuse(data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        handle.write = refuse
+        return handle
+
+    monkeypatch.setattr(os, "fdopen", full)
+    with pytest.raises(InputError, match="No space left on device"):
+        cache.get("logistic-fold1", lambda: {"p": np.arange(3.0)})
+    assert [p.name for p in (tmp_path / "run").rglob("*") if p.is_file()] == []
+
+
 def test_interrupted_fit_resumes_from_the_folds_it_finished(data, tmp_path):
     def stop_at_gbm(record):
         if "gbm" in record["stage"]:
