@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import inspect
 import itertools
 import json
@@ -407,6 +408,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         _json_error(args, error)
         return 1
+    except Exception as error:  # noqa: BLE001 - only the machine's own refusals are said in one line; the rest re-raise
+        said = _environment_failure(error)
+        if said is None:
+            raise
+        print(f"error: {said}", file=sys.stderr)
+        _json_error(args, RuntimeError(said))
+        return 1
     except KeyboardInterrupt as stop:  # Ctrl-C, or a SIGTERM (kill, a CI timeout, docker stop): temp files and locks go
         terminated = isinstance(stop, Terminated)
         said = ("terminated" if terminated else "interrupted") + _what_was_kept(args)
@@ -431,6 +439,32 @@ def _what_was_kept(args: argparse.Namespace) -> str:
         return f"; its checkpoint is kept in {run_dir}: run the same command with --resume to continue"
     return ("; no checkpoint was kept (the task keeps none, or it stopped before the first one; a time-budgeted "
             "training cannot resume), so run the command again to start over")
+
+
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+_NOT_WRITABLE = (errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+def _environment_failure(error: BaseException) -> str | None:
+    """A full disk or a folder the program may not write (read-only file system, permissions), said in one line with
+    the file and the fix; None for anything else (a bug keeps its traceback). Libraries that write in native code
+    (safetensors) report a full disk only in their message.
+
+    >>> _environment_failure(OSError(errno.ENOSPC, "No space left on device", "/m/w.bin"))
+    'no space left on the device holding /m/w.bin: free some space, or write elsewhere (--out, --run-dir, or VERTICALS_HOME for the cache of defaults), and run the command again'
+    >>> _environment_failure(ValueError("bad")) is None
+    True
+    """
+    code = getattr(error, "errno", None)
+    where = getattr(error, "filename", None)
+    place = f" holding {where}" if where else ""
+    if code in _DISK_FULL or "No space left on device" in str(error) or "Disk quota exceeded" in str(error):
+        return (f"no space left on the device{place}: free some space, or write elsewhere (--out, --run-dir, or "
+                "VERTICALS_HOME for the cache of defaults), and run the command again")
+    if isinstance(error, OSError) and code in _NOT_WRITABLE:
+        return (f"{where or 'a file'}: {error.strerror or error}; check its permissions, or write to a folder you may "
+                "write (--out, --run-dir, --output, or VERTICALS_HOME for the cache of defaults)")
+    return None
 
 
 def _json_error(args: argparse.Namespace, error: Exception) -> None:

@@ -188,3 +188,31 @@ def test_json_prints_one_object_when_the_command_is_refused(command, tmp_path, c
     captured = capsys.readouterr()
     report = json.loads(captured.out)  # stdout was empty: a script reading the report got nothing to parse
     assert report["ok"] is False and report["task"] == "nlp.sentiment" and report["error"] in captured.err
+
+
+@pytest.mark.parametrize("failure", [OSError(28, "No space left on device", "/m/.w.tmp"),
+                                     RuntimeError("SafetensorError: Error while serializing: No space left on device"),
+                                     OSError(30, "Read-only file system", "/cache/x")])
+def test_a_full_disk_or_read_only_folder_is_one_line_and_one_json_object(failure, tmp_path, capsys, monkeypatch):
+    """The machine refusing a write (ENOSPC, safetensors' own full-disk error, EROFS) is said in one line with the
+    file and the fix, exit 1, and `--json` still prints one object; a plain bug keeps its traceback."""
+    import core.cli
+
+    def fail(args):
+        raise failure
+
+    monkeypatch.setattr(core.cli, "_run", fail)
+    assert main(["evaluate", "finance.risk", "--data", str(tmp_path / "x.csv"), "--json"]) == 1
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert report["ok"] is False and captured.err.count("\n") == 1 and "Traceback" not in captured.err
+    assert ("free some space" if "space" in str(failure) else "check its permissions") in report["error"]
+    if getattr(failure, "filename", None):
+        assert failure.filename in report["error"]
+
+    def bug(args):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(core.cli, "_run", bug)
+    with pytest.raises(ZeroDivisionError):
+        main(["evaluate", "finance.risk", "--data", str(tmp_path / "x.csv")])
