@@ -5,11 +5,12 @@ a whole number as its digits (1, 1.0 and "1" alike), and, for a true/false or 0/
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from typing import Any, Callable, Iterable
 
 import numpy as np
 
-__all__ = ["whole_number", "label_key", "label_matcher"]
+__all__ = ["whole_number", "label_key", "label_matcher", "check_label_spellings"]
 
 
 def whole_number(value: Any) -> int | None:
@@ -57,3 +58,36 @@ def label_matcher(values: Iterable[Any]) -> Callable[[Any], str]:
     """
     keys = {label_key(v) for v in values if v is not None}
     return label_key if keys and keys <= {"0", "1"} else _text_key
+
+
+def check_label_spellings(labels: Iterable[Any], what: str = "the training labels") -> str | None:
+    """Class labels that are one label written two ways. Variants that differ only in spaces around them ('positive'
+    and 'positive ') are refused (`InputError`): a stray space never names another class. Variants that differ only in
+    case ('yes', 'Yes') return a warning, since a few tasks have such classes on purpose (letters 'A' and 'a'); None
+    when every label is written one way.
+
+    >>> check_label_spellings(["yes", "no", "Yes"])
+    "the training labels 'Yes' and 'yes' differ only in case: they are trained as separate classes; if they mean one class, write it one way in the data"
+    >>> check_label_spellings(["pos", "neg", "pos "])
+    Traceback (most recent call last):
+    core.errors.InputError: the training labels 'pos' and 'pos ' differ only in spaces around them, so they would be trained as separate classes: write each class one way in the data (strip the spaces)
+    """
+    from core.errors import InputError
+
+    names = sorted({str(label) for label in labels if label is not None})
+    spaced: dict[str, list[str]] = defaultdict(list)
+    cased: dict[str, list[str]] = defaultdict(list)
+    for name in names:
+        spaced[name.strip()].append(name)
+    for stripped, variants in spaced.items():
+        if len(variants) > 1:
+            shown = " and ".join(repr(v) for v in sorted(variants, key=len)[:4])
+            raise InputError(f"{what} {shown} differ only in spaces around them, so they would be trained as separate "
+                             "classes: write each class one way in the data (strip the spaces)")
+        cased[stripped.casefold()].append(stripped)
+    twins = [sorted(variants) for variants in cased.values() if len(variants) > 1]
+    if not twins:
+        return None
+    shown = "; ".join(" and ".join(repr(v) for v in variants[:4]) for variants in twins[:3])
+    return (f"{what} {shown} differ only in case: they are trained as separate classes; if they mean one class, "
+            "write it one way in the data")

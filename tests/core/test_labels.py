@@ -28,3 +28,18 @@ def test_sentiment_and_risk_read_positive_label_by_one_rule():
         with_positive_label(coded, "true")
     with pytest.raises(InputError, match="not a value"):
         positive_value(pl.Series("y", [1, 2]), "true")
+
+
+def test_label_spellings_refuse_spaces_and_warn_on_case():
+    """One label written two ways: spaces around it are refused (never a class of its own), case is a warning (letters
+    'A' and 'a' can be classes on purpose); labels written one way pass."""
+    import pytest
+
+    from core.data.labels import check_label_spellings
+    from core.errors import InputError
+
+    with pytest.raises(InputError, match="'positive' and 'positive ' differ only in spaces"):
+        check_label_spellings(["positive", "Positive", "positive ", "negative"])
+    warning = check_label_spellings(["NEGATIVE", "Negative", "negative", "positive"], "the labels")
+    assert warning.startswith("the labels 'NEGATIVE' and 'Negative' and 'negative' differ only in case"), warning
+    assert check_label_spellings(["pos", "neg", 1, None]) is None
