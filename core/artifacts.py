@@ -147,16 +147,17 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
             backup = path.with_name(f".{path.name}.old-{os.getpid()}")
             os.replace(path, backup)
         os.replace(tmp, path)
-        if backup is not None:
-            shutil.rmtree(backup, ignore_errors=True)
-    except OSError as error:
+    except BaseException as error:  # a full disk as much as Ctrl-C or SIGTERM between the two renames
         shutil.rmtree(tmp, ignore_errors=True)
-        if backup is not None and backup.exists() and not path.exists():
-            os.replace(backup, path)  # put the previous model back where it was
-        raise InputError(f"could not save to {path}: {error.strerror or error}; the previous contents are untouched") from error
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if backup is not None and backup.exists() and not path.exists() and not path.is_symlink():
+            with contextlib.suppress(OSError):
+                os.replace(backup, path)  # put the previous model back where it was
+        if isinstance(error, OSError):
+            raise InputError(f"could not save to {path}: {error.strerror or error}; the previous contents are "
+                             "untouched") from error
         raise
+    if backup is not None:
+        shutil.rmtree(backup, ignore_errors=True)
 
 
 def library_versions(names: Iterable[str] = ()) -> dict[str, str]:

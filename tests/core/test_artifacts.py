@@ -248,3 +248,26 @@ def test_a_cached_default_an_older_version_built_is_built_again(tmp_path):
         warnings.simplefilter("error")
         assert cached_default(folder, build, read_card)["build"] == 1 and len(built) == 2
         assert cached_default(folder, build, read_card)["build"] == 1 and len(built) == 2  # once
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, SystemExit])
+def test_a_save_stopped_between_its_two_renames_puts_the_previous_model_back(tmp_path, monkeypatch, stop):
+    """Ctrl-C or SIGTERM (raised as an exception by the CLI) after the old model was set aside (`.m.old-PID`) and
+    before the new one took its place deleted the new model and left the old one hidden: `m` was gone."""
+    import core.artifacts
+
+    path = _save(tmp_path / "m", value=1.0)
+    real_replace = os.replace
+
+    def replace(src, dst):
+        if str(src).endswith(".tmp") and Path(src).is_dir():  # the new model's folder, after the old one was set aside
+            raise stop()
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(core.artifacts.os, "replace", replace)
+    with pytest.raises(stop):
+        _save(path, value=2.0)
+    monkeypatch.undo()
+    assert torch.equal(load_tensors(path / "model.safetensors")["w"], torch.ones(2, 2))
+    assert read_card(path)["task"] == "demo"
+    assert [p.name for p in tmp_path.iterdir()] == ["m"]  # neither the backup nor the temp folder is left
