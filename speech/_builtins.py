@@ -1,11 +1,12 @@
 """Named built-in speech models (`--model whisper-base`) and the one-time assembly of the multilingual Whisper
-base from its two PyPI halves into the Verticals cache, checked against the SHA-256 recorded here."""
+base from its two PyPI halves into the Verticals cache, checked against the SHA-256s recorded here (on each load too)."""
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
 import shutil
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -119,13 +120,27 @@ def _is_assembled(folder: Path, model_sha256: str) -> bool:
 
 
 def whisper_base_dir() -> Path:
-    """The assembled Whisper base folder (joined on first use); its model.bin is re-hashed on every load and rebuilt
-    from the installed packages when the cached copy no longer matches the recorded SHA-256."""
+    """The assembled Whisper base folder (joined on first use); every file of it is re-hashed on every load and the
+    folder rebuilt from the installed packages, with a warning, when a cached copy no longer matches its recorded SHA-256."""
     folder = assemble_whisper_base()
-    if sha256_of_file(folder / "model.bin") != WHISPER_BASE_SHA256:
+    damaged = _damaged_files(folder, WHISPER_BASE_SHA256, WHISPER_BASE_FILES)
+    if damaged:
+        said = (f"the cached Whisper base in {folder} has changed since it was assembled ({', '.join(damaged)} no longer "
+                f"match{'es' if len(damaged) == 1 else ''} the recorded SHA-256)")
         (folder / "ASSEMBLED.sha256").unlink(missing_ok=True)  # a damaged cache: join the halves again
-        folder = assemble_whisper_base()
+        try:
+            folder = assemble_whisper_base()
+        except (MissingDependencyError, UnsafeArtifactError) as error:
+            raise type(error)(f"{said} and cannot be rebuilt: {error}") from error
+        warnings.warn(f"{said}; it was joined again from the installed packages")
     return folder
+
+
+def _damaged_files(folder: Path, model_sha256: str, expected_files: dict[str, str]) -> list[str]:
+    """The files of an assembled folder that are missing or differ from their recorded SHA-256 (model.bin first)."""
+    expected = {"model.bin": model_sha256, **expected_files}
+    return [name for name, sha in expected.items()
+            if not (folder / name).is_file() or sha256_of_file(folder / name) != sha]
 
 
 def builtin_card(name: str) -> dict[str, Any]:

