@@ -83,6 +83,49 @@ def _plain(value: Any) -> Any:
     return value
 
 
+MIN_PER_CLASS_TO_RANK = 5  # fewer examples of a class: a ranking metric (AUC, Gini, KS) gets no interval, and a warning
+
+
+def class_balance_warning(y_true: Sequence[Any], metrics: str = "AUC", unit: str = "rows") -> str | None:
+    """Why a ranking metric over `y_true` is missing or rests on too little: the evaluation data hold one class only
+    (the metric is not defined), or a class with fewer than `MIN_PER_CLASS_TO_RANK` examples (a value with no usable
+    interval). None when every class has enough. A task's `evaluate` passes it as the card's `warning`.
+
+    >>> class_balance_warning(["good"] * 6)
+    "the evaluation data hold one class only ('good', 6 rows): AUC is not defined without both classes, so it is not reported; evaluate on data holding both"
+    >>> class_balance_warning([1, 0, 0, 0, 0], "AUC, Gini and KS")
+    'only 1 of the 5 rows is of class 1: AUC, Gini and KS rest on 1 example(s) and have no 95% interval; evaluate on more data (at least 5 of each class) for a usable estimate'
+    >>> class_balance_warning([1, 0] * 5) is None
+    True
+    """
+    values = [v.item() if isinstance(v, np.generic) else v for v in y_true]
+    counts: dict[Any, int] = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    if not counts:
+        return None
+    if len(counts) == 1:
+        (only, n), = counts.items()
+        return (f"the evaluation data hold one class only ({only!r}, {n} {unit}): {metrics} is not defined without both "
+                "classes, so it is not reported; evaluate on data holding both")
+    label, fewest = min(counts.items(), key=lambda item: item[1])
+    if fewest >= MIN_PER_CLASS_TO_RANK:
+        return None
+    return (f"only {fewest} of the {len(values)} {unit} {'is' if fewest == 1 else 'are'} of class {label}: {metrics} rest "
+            f"on {fewest} example(s) and have no 95% interval; evaluate on more data (at least {MIN_PER_CLASS_TO_RANK} of "
+            "each class) for a usable estimate")
+
+
+def joined_warnings(*warnings: str | None) -> str | None:
+    """Several warnings for one card's `warning` field, in order, each once; None when there are none.
+
+    >>> joined_warnings(None, "a", "b", "a")
+    'a; b'
+    """
+    kept = list(dict.fromkeys(w for w in warnings if w))
+    return "; ".join(kept) or None
+
+
 def classification_metrics(y_true: Sequence[Any], y_pred: Sequence[Any], scores: np.ndarray | None = None,
                            labels: Sequence[Any] | None = None, resamples: int = DEFAULT_RESAMPLES) -> dict[str, Any]:
     """Accuracy, macro-F1 (+ AUC from `scores`: (n,) positive-class or (n, k) probabilities), with CIs. Macro-F1 is
@@ -122,6 +165,9 @@ def classification_metrics(y_true: Sequence[Any], y_pred: Sequence[Any], scores:
             metrics["auc"] = metric_with_ci(auc, index, resamples=resamples)
         except ValueError:
             pass
+        else:
+            if min(np.unique(y_true, return_counts=True)[1]) < MIN_PER_CLASS_TO_RANK:
+                metrics["auc"]["ci95"] = None  # resamples of a class this small: an interval of [1, 1] from 1 example
     return metrics
 
 

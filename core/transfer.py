@@ -180,24 +180,27 @@ def FrozenNormNetwork(network):  # noqa: N802 - a factory that reads like the cl
 MIN_IMAGES_TO_MEASURE = 3  # a class needs 3+ images for `probe_head` to cross-validate (or a split to hold some out)
 
 
-def too_few_to_measure(labels: Sequence[str], min_total: int) -> str:
-    """Why a retrained classifier has no metrics: the classes with fewer than `MIN_IMAGES_TO_MEASURE` images (or, when
-    every class has them, fewer than `min_total` images in all) to hold any out, and how many more are needed.
+def too_few_to_measure(labels: Sequence[str], min_total: int, unit: str = "images") -> str:
+    """Why a retrained classifier has no metrics: the classes with fewer than `MIN_IMAGES_TO_MEASURE` examples (or,
+    when every class has them, fewer than `min_total` in all) to hold any out, and how many more are needed. `unit`
+    names the examples: images, texts.
 
     >>> too_few_to_measure(["cat"] * 50 + ["dog"], 10)[:74]
     "too few images of class 'dog' (1 of 51; cat 50) to measure the model on im"
+    >>> too_few_to_measure(["pos", "neg", "pos", "pos"], 10, unit="texts")[:60]
+    "too few texts of class 'neg' (1 of 4; pos 3) to measure the "
     """
     labels = list(labels)
     counts = {label: labels.count(label) for label in sorted(set(labels))}
     short = {label: n for label, n in counts.items() if n < MIN_IMAGES_TO_MEASURE}
-    after = ("no metrics are reported (training_set_metrics only says how it fits the images it trained on, not how it "
-             "does on new ones; a class this small is not learned reliably either)")
+    after = (f"no metrics are reported (training_set_metrics only says how it fits the {unit} it trained on, not how "
+             "it does on new ones; a class this small is not learned reliably either)")
     if not short:
-        return (f"too few images ({len(labels)}) to hold any out and measure the model: add images (at least {min_total} "
+        return (f"too few {unit} ({len(labels)}) to hold any out and measure the model: add {unit} (at least {min_total} "
                 f"in all and {MIN_IMAGES_TO_MEASURE} of each class, far more for a usable estimate); {after}")
     others = "; " + ", ".join(f"{label} {n}" for label, n in counts.items() if label not in short) if len(short) == 1 else ""
     named = ", ".join(f"'{label}' ({n} of {len(labels)}{others})" for label, n in short.items())
     needed = ", ".join(f"{MIN_IMAGES_TO_MEASURE - n} more '{label}'" for label, n in short.items())
-    return (f"too few images of {'class' if len(short) == 1 else 'classes'} {named} to measure the model on images it "
-            f"did not train on: at least {MIN_IMAGES_TO_MEASURE} images of every class are needed ({needed}), far more "
+    return (f"too few {unit} of {'class' if len(short) == 1 else 'classes'} {named} to measure the model on {unit} it "
+            f"did not train on: at least {MIN_IMAGES_TO_MEASURE} {unit} of every class are needed ({needed}), far more "
             f"for a usable estimate; {after}")

@@ -18,3 +18,19 @@ def test_macro_f1_is_sklearn_s_default_whatever_labels_the_model_has():
     predicted[0] = "neutral"  # predicted but not in the truth: it counts, as in sklearn
     metrics = classification_metrics(truth, predicted, labels=["negative", "neutral", "positive"])
     assert metrics["macro_f1"]["value"] == f1_score(truth, predicted, average="macro")
+
+
+def test_auc_of_a_class_with_one_example_has_no_interval_and_a_warning():
+    """One default among five rows: AUC 1.0 came with a 95% CI of [1.0, 1.0] from resamples of that one example."""
+    import numpy as np
+
+    from core.evaluate import class_balance_warning, classification_metrics
+
+    y = np.array([1, 0, 0, 0, 0])
+    metrics = classification_metrics(y, y, scores=np.array([0.9, 0.1, 0.2, 0.3, 0.4]))
+    assert metrics["auc"]["value"] == 1.0 and metrics["auc"]["ci95"] is None
+    assert "rest on 1 example(s)" in class_balance_warning(y)
+    wide = np.array([1, 0] * 10)
+    assert classification_metrics(wide, wide, scores=wide * 0.8 + 0.1)["auc"]["ci95"] is not None
+    assert class_balance_warning(wide) is None
+    assert "one class only" in class_balance_warning([0, 0, 0])
