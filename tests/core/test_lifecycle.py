@@ -340,6 +340,16 @@ def test_predict_output_may_not_overwrite_its_input(saved, tmp_path, capsys):
     assert main(["predict", DEMO, "--model", str(saved), "--input", str(texts), "--output", str(tmp_path / "p.jsonl")]) == 0
 
 
+def test_predict_output_may_not_land_inside_a_saved_model(saved, tmp_path, capsys):
+    """A records file in the model folder is one its card does not list: every later load was refused."""
+    texts = tmp_path / "mine.txt"
+    texts.write_text("first\n")
+    for output in (saved / "scores.jsonl", saved / "sub" / "scores.jsonl"):
+        assert main(["predict", DEMO, "--model", str(saved), "--input", str(texts), "--output", str(output)]) == 2
+        assert "inside the saved model folder" in capsys.readouterr().err and not output.exists()
+    assert main(["predict", DEMO, "--model", str(saved), "--input", str(texts)]) == 0
+
+
 def test_sigterm_unwinds_like_ctrl_c(saved, tmp_path, monkeypatch, capsys):
     import os
     import signal
