@@ -7,6 +7,7 @@ import datetime as _dt
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import warnings
@@ -24,7 +25,7 @@ __all__ = [
     "library_versions", "hash_files", "hash_bytes", "file_sha256", "hash_frame", "list_saved_models", "is_model_dir",
     "write_card", "card_digest", "check_card_digest", "default_mode",
     "promoted_defaults", "promote_model", "delete_model", "zip_model", "check_output_dir", "output_lock", "cached_default",
-    "card_mismatch",
+    "card_mismatch", "recover_model_dir",
 ]
 
 CARD_NAME = "card.json"
@@ -118,6 +119,81 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
+# Beside a folder M that a save is replacing: the previous M set aside (`.M.old-PID`) while the new one (`.M.PID-xxxxxxxx.tmp`,
+# from mkdtemp) takes its place, each named by the pid of the saving process, so a later save or load can tell a live
+# save's folders from those of a save that died (kill -9, power loss) and finish its work.
+_BACKUP = re.compile(r"old-(\d+)")
+_TEMP = re.compile(r"(\d+)-[a-z0-9_]{8}\.tmp")
+_HELD: set[str] = set()  # backup and temp folders of this process's saves in progress (never another save's leftovers)
+
+
+def _saver_alive(folder: Path, pid: int) -> bool:
+    """Whether the save that made `folder` may still be running: its pid is alive (this process: while it holds it)."""
+    if pid == os.getpid():
+        return str(folder) in _HELD
+    if pid <= 0:
+        return True  # not a pid a save writes: leave it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # alive as another user's process, or unknowable: leave its folders alone
+        return True
+    return True
+
+
+def _leftovers(path: Path) -> tuple[list[tuple[Path, int]], list[tuple[Path, int]]]:
+    """(backups, temp folders) that saves to `path` left beside it, each with the pid of the process that made it."""
+    prefix = f".{path.name}."
+    backups, temps = [], []
+    with contextlib.suppress(OSError):
+        for entry in path.parent.iterdir():
+            if entry.name.startswith(prefix):
+                rest = entry.name[len(prefix):]
+                if match := _BACKUP.fullmatch(rest):
+                    backups.append((entry, int(match[1])))
+                elif match := _TEMP.fullmatch(rest):
+                    temps.append((entry, int(match[1])))
+    return backups, temps
+
+
+def recover_model_dir(path: str | Path) -> bool:
+    """Put back the model a save to `path` set aside (`.<name>.old-PID`) when that save died between its two renames
+    (kill -9, power loss): `path` was then missing, the previous model hidden beside it. Only leftovers of a dead
+    process are touched; while any save to `path` is between its renames nothing is. Returns True when a model was
+    put back (with a warning). The unfinished new model is not used: its save never completed, so the folder goes
+    back to what it held before, as for any failed save. Called on each save to and load from a folder.
+
+    >>> folder = Path(tempfile.mkdtemp()) / "m"
+    >>> recover_model_dir(folder)
+    False
+    """
+    path = Path(path)
+    if path.name in {"", ".", ".."}:
+        return False
+    backups, _ = _leftovers(path)
+    if not backups or any(_saver_alive(folder, pid) for folder, pid in backups):
+        return False
+    if path.exists() or path.is_symlink():
+        return False
+    folder, pid = max(backups, key=lambda item: _ctime(item[0]))  # the last model set aside is the one M held
+    try:
+        os.replace(folder, path)
+    except OSError:  # another process put it back first, or the folder cannot be written: nothing to do here
+        return False
+    warnings.warn(f"{path} was missing: a save to it (process {pid}) was stopped between setting the previous model "
+                  f"aside as {folder.name} and putting the new one in place; the previous model was put back",
+                  UserWarning, stacklevel=2)
+    return True
+
+
+def _ctime(path: Path) -> float:
+    try:
+        return path.stat().st_ctime
+    except OSError:
+        return 0.0
+
+
 @contextlib.contextmanager
 def atomic_directory(path: str | Path) -> Iterator[Path]:
     """Yield a temp folder beside `path`; on success it replaces `path` whole, on failure it vanishes.
@@ -132,6 +208,7 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
     ['a.txt']
     """
     path = Path(path)
+    recover_model_dir(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
@@ -339,7 +416,8 @@ def check_card_digest(path: str | Path) -> None:
 
 def check_output_dir(path: str | Path, task: str | None = None) -> Path:
     """Refuse an output folder whose contents would be lost: only a new or empty folder, or a saved model of the
-    same `task` (replaced whole), may be written. Nothing is touched here.
+    same `task` (replaced whole), may be written. Nothing is touched here, but for a model an interrupted save set
+    aside, which is put back first (`recover_model_dir`).
 
     >>> check_output_dir(Path(tempfile.mkdtemp()) / "new").name
     'new'
@@ -347,6 +425,7 @@ def check_output_dir(path: str | Path, task: str | None = None) -> Path:
     path = Path(path)
     if not str(path).strip() or path.name in {"", ".", ".."}:
         raise InputError(f"output folder {str(path)!r} is not a folder name; give a new folder path")
+    recover_model_dir(path)  # a model an interrupted save set aside is back before the folder is judged
     if path.exists() or path.is_symlink():
         if not path.is_dir() or path.is_symlink():
             raise InputError(f"{path} exists and is not a folder; choose a new output folder")
@@ -479,6 +558,7 @@ def _verified_card(root: Path, verify_hashes: bool = True) -> dict[str, Any] | N
     """`check_model_dir`'s checks; returns the parsed card (None for a folder without one), so it is read once."""
     import stat
 
+    recover_model_dir(root)
     if not root.is_dir():
         raise InputError(f"{root} is not a folder; pass a directory written by save()")
     resolved_root = root.resolve()
@@ -580,6 +660,7 @@ def cached_default(folder: str | Path, build: Callable[[Path], Any], load: Calla
     import fcntl
 
     folder = Path(folder)
+    recover_model_dir(folder)  # a rebuild killed between its renames left the previous build aside
     if is_built is None:  # a model folder; one an older Verticals built (an unsealed card, format 1) is built again
         def is_built(path: Path) -> bool:
             return is_model_dir(path) and not _older_card(path)

@@ -271,3 +271,80 @@ def test_a_save_stopped_between_its_two_renames_puts_the_previous_model_back(tmp
     assert torch.equal(load_tensors(path / "model.safetensors")["w"], torch.ones(2, 2))
     assert read_card(path)["task"] == "demo"
     assert [p.name for p in tmp_path.iterdir()] == ["m"]  # neither the backup nor the temp folder is left
+
+
+def _killed_between_renames(path, value):
+    """Run a save of `path` in a child process that is killed (SIGKILL) once the old model is set aside."""
+    import subprocess
+    import sys
+
+    script = (
+        "import os, signal, sys, torch\n"
+        "from pathlib import Path\n"
+        "import core.artifacts\n"
+        "from core.artifacts import save_model_dir, save_tensors\n"
+        "real = os.replace\n"
+        "def replace(src, dst):\n"
+        "    if '.old-' in Path(src).name:  # the swap finished: not this test's case\n"
+        "        return real(src, dst)\n"
+        "    if Path(src).is_dir() and str(src).endswith('.tmp'):\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)  # power lost after the old model was set aside\n"
+        "    return real(src, dst)\n"
+        "core.artifacts.os.replace = replace\n"
+        "save_model_dir(sys.argv[1], {'task': 'demo', 'labels': ['a', 'b']}, write_weights=lambda d: save_tensors(\n"
+        "    d / 'model.safetensors', {'w': torch.full((2, 2), float(sys.argv[2]))}))\n")
+    root = Path(__file__).resolve().parents[2]
+    run = subprocess.run([sys.executable, "-c", script, str(path), str(value)], cwd=root, capture_output=True, timeout=120)
+    assert run.returncode == -9, run.stderr
+    return run
+
+
+def test_a_save_killed_between_its_two_renames_is_put_back_on_the_next_load(tmp_path):
+    """kill -9 after `m` was set aside as `.m.old-PID` and before the new model took its place left no `m`: the
+    previous model hid beside it, and `evaluate --model m` said it was not found."""
+    import warnings
+
+    path = _save(tmp_path / "m", value=1.0)
+    _killed_between_renames(path, 2.0)
+    assert not path.exists() and any(p.name.startswith(".m.old-") for p in tmp_path.iterdir())  # the window was hit
+    with pytest.warns(UserWarning, match=r"m was missing: a save to it .* the previous model was put back"):
+        card = read_card(path)
+    assert card["task"] == "demo"
+    assert torch.equal(load_tensors(path / "model.safetensors")["w"], torch.ones(2, 2))
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".m.old-")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_card(path)  # once
+
+
+def test_a_save_killed_between_its_two_renames_is_put_back_before_the_next_save(tmp_path):
+    from core.artifacts import check_output_dir
+
+    path = _save(tmp_path / "m", value=1.0)
+    _killed_between_renames(path, 2.0)
+    with pytest.warns(UserWarning, match="previous model was put back"):  # judged by what it held, not as a new folder
+        with pytest.raises(InputError, match="already holds a demo model"):
+            check_output_dir(path, task="other")
+    _save(path, value=3.0)
+    assert torch.equal(load_tensors(path / "model.safetensors")["w"], torch.full((2, 2), 3.0))
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".m.old-")]
+
+
+def test_the_backup_of_a_live_save_is_left_alone(tmp_path):
+    """A save between its renames in another process: its `.m.old-PID` is not taken back from under it."""
+    import subprocess
+    import sys
+
+    path = _save(tmp_path / "m", value=1.0)
+    saver = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        backup = tmp_path / f".m.old-{saver.pid}"
+        os.replace(path, backup)
+        with pytest.raises(InputError, match="is not a folder"):
+            read_card(path)
+        assert backup.is_dir() and not path.exists()
+    finally:
+        saver.kill()
+        saver.wait()
+    with pytest.warns(UserWarning, match="previous model was put back"):
+        assert read_card(path)["task"] == "demo"  # once its process is gone, the next load puts it back
