@@ -22,7 +22,8 @@ from core.config import TaskConfig, config_from_dict, config_to_dict
 from core.data import read_table
 from core.data.tables import iter_table
 from core.errors import InputError, ModelNotFoundError
-from core.evaluate import bars_plot, curve_plot, metric_card, metric_with_ci, score_plots, waterfall_plot
+from core.evaluate import (MIN_PER_CLASS_TO_RANK, bars_plot, class_balance_warning, curve_plot, joined_warnings,
+                           metric_card, metric_with_ci, score_plots, waterfall_plot)
 from core.protocols import TaskModel, with_ids
 from core.train import MetricsLog
 from finance._cards import damaged_card, recorded_beside
@@ -98,7 +99,8 @@ def _ks(y: np.ndarray, p: np.ndarray) -> float:
 
 
 def risk_metrics(y: Sequence[int], pd: Sequence[float], resamples: int = 200) -> dict[str, Any]:
-    """AUC, Gini, KS and Brier (sklearn/scipy) with bootstrap 95% CIs, plus the observed default rate and mean PD.
+    """AUC, Gini, KS and Brier (sklearn/scipy) with bootstrap 95% CIs (none for AUC, Gini and KS when a class has fewer
+    than MIN_PER_CLASS_TO_RANK rows), plus the observed default rate and mean PD.
 
     >>> m = risk_metrics([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], resamples=20); m["auc"]["value"], m["gini"]["value"]
     (0.75, 0.5)
@@ -118,6 +120,9 @@ def risk_metrics(y: Sequence[int], pd: Sequence[float], resamples: int = 200) ->
         interval = metrics["auc"]["ci95"]  # Gini = 2 AUC - 1 is monotone in AUC: its interval maps over
         metrics["gini"] = {"value": 2 * metrics["auc"]["value"] - 1, "ci95": [2 * v - 1 for v in interval] if interval else None}
         metrics["ks"] = metric_with_ci(lambda t, p: _ks(t, p.astype(float)), y, pd, resamples=resamples)
+        if min(int(y.sum()), int(len(y) - y.sum())) < MIN_PER_CLASS_TO_RANK:
+            for name in ("auc", "gini", "ks"):  # resamples of a class this small: an interval of [1, 1] from 1 example
+                metrics[name]["ci95"] = None
     metrics["brier"] = metric_with_ci(lambda t, p: brier_score_loss(t.astype(int), p.astype(float), labels=[0, 1]), y, pd,
                                       resamples=resamples)
     metrics["default_rate"] = float(y.mean())
@@ -1117,8 +1122,11 @@ class RiskScorer(TaskModel):
             metrics["psi_score"] = drift["psi_score"]
         psi_table = drift["psi_table"]
         curves: dict[str, Any] = {"plots": self._plots(y, pd, scores), "unseen_category_rows": drift["unseen_category_rows"]}
-        if drift["unseen_warning"]:  # the CLI says a card's warning on stderr, the dashboard above the card
-            curves["warning"] = drift["unseen_warning"]
+        # the CLI says a card's warning on stderr, the dashboard above the card
+        warning = joined_warnings(class_balance_warning(np.where(y == 1, "default", "non-default"), "AUC, Gini and KS"),
+                                  drift["unseen_warning"])
+        if warning:
+            curves["warning"] = warning
         if y.min() != y.max():
             observed, predicted = calibration_curve(y, pd, n_bins=10, strategy="quantile")
             curves["calibration_curve"] = {"predicted_pd": predicted.tolist(), "observed_default_rate": observed.tolist()}

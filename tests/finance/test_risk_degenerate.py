@@ -1,0 +1,41 @@
+"""finance.risk on degenerate data: duplicated rows, all-empty columns, values beyond float32, tiny evaluation sets."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from finance.risk import RiskScorer
+from tests.finance.contract_cases import synthetic_applicants
+
+
+def fast(**changes):
+    base = dict(cv_folds=2, cv_repeats=1, gbm_trials=2, max_rounds=40, early_stopping_rounds=10, learning_rate=0.1)
+    return RiskScorer.Config(**{**base, **changes})
+
+
+@pytest.fixture(scope="module")
+def data():
+    return synthetic_applicants(300, seed=3)
+
+
+@pytest.fixture(scope="module")
+def model(data):
+    return RiskScorer().fit(data, config=fast(family="logistic"))
+
+
+def test_evaluate_on_one_class_says_why_auc_gini_and_ks_are_missing(model, data):
+    card = model.evaluate(data.filter(pl.col("default") == 0).head(20))
+    assert not {"auc", "gini", "ks"} & set(card["metrics"])
+    assert "one class only" in card["warning"] and "AUC, Gini and KS" in card["warning"]
+
+
+def test_evaluate_with_one_default_has_no_interval_for_auc_gini_ks_and_warns(model, data):
+    few = pl.concat([data.filter(pl.col("default") == 1).head(1), data.filter(pl.col("default") == 0).head(4)])
+    card = model.evaluate(few)
+    assert all(card["metrics"][name]["ci95"] is None for name in ("auc", "gini", "ks"))
+    assert card["metrics"]["brier"]["value"] is not None
+    assert "only 1 of the 5 rows is of class default" in card["warning"]
+    assert "warning" not in model.evaluate(data)  # enough of both classes: no warning, intervals kept
+    assert model.evaluate(data)["metrics"]["auc"]["ci95"] is not None
