@@ -18,11 +18,18 @@ from typing import Any
 
 from core.artifacts import atomic_write_text, home, models_dir
 from core.errors import InputError
+from core.train import BEST_NAME, CHECKPOINT_META, CHECKPOINT_NAME, LOG_NAME
 
-__all__ = ["Job", "run_training", "start_job", "get_job", "list_jobs", "cancel_job", "jobs_dir"]
+__all__ = ["Job", "run_training", "start_job", "get_job", "list_jobs", "cancel_job", "jobs_dir", "resumable_state"]
 
 TERMINAL = {"succeeded", "failed", "cancelled"}
 RUN_RECORD = "run.json"  # what a run directory's checkpoint was trained on (task, data hash, options, config, base)
+RUN_FORMAT = "verticals-run/1"  # the run record's "format": how a run.json of ours is told from another tool's
+RUN_KEYS = {"task", "data_hash", "options", "config", "base_model"}  # every run record has held these (older: no format)
+# What a training leaves in its run folder for --resume: the Trainer's checkpoint, its metadata and best weights,
+# finance.risk's cross-validation cache, nlp.translation's tokenizer. Only these, the record and the log are ever deleted.
+RUN_STATE = (CHECKPOINT_NAME, CHECKPOINT_META, BEST_NAME, "cv", "tokenizer.json")
+RUN_FILES = {RUN_RECORD, LOG_NAME, *RUN_STATE}
 
 
 def jobs_dir() -> Path:
@@ -68,8 +75,9 @@ def run_training(task: str, data: str | Path, out: str | Path, base: str | None 
     with output_lock(out) if lead else contextlib.nullcontext():
         try:
             dataset = cls.training_data(data, **(options or {}))  # the same reading and checks as check-data
-            run = {"task": task, "data_hash": _data_hash(data), "options": {k: str(v) for k, v in (options or {}).items()},
-                   "config": config_to_dict(config), "base_model": _base_name(base)}
+            run = {"format": RUN_FORMAT, "task": task, "data_hash": _data_hash(data),
+                   "options": {k: str(v) for k, v in (options or {}).items()}, "config": config_to_dict(config),
+                   "base_model": _base_name(base)}
             if lead:
                 _check_resume(run_dir, run, resume)
             started = time.monotonic()
@@ -115,25 +123,80 @@ def _check_run_dir(run_dir: Path, out: Path) -> None:
             raise InputError(f"the run folder {run_dir} already holds files that are not a training run (no {RUN_RECORD}); "
                              "training would overwrite them: delete them or choose a new or empty --run-dir (nothing was "
                              "changed)")
+        _run_record(run_dir)  # a run.json of another tool's (or hand-made) is refused
+
+
+def _run_record(run_dir: Path) -> dict[str, Any] | None:
+    """The run record `run_training` wrote in `run_dir` (None when there is none); a `run.json` that is not one (another
+    tool's, hand-made, unreadable) is `InputError`: the folder is the user's, not a run folder."""
+    record = run_dir / RUN_RECORD
+    if not record.is_file():
+        return None
+    try:
+        previous = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        why = f"it is unreadable ({error})"
+    else:
+        if isinstance(previous, dict) and (previous.get("format") == RUN_FORMAT or (  # older records had no format
+                RUN_KEYS <= set(previous) and isinstance(previous["task"], str) and isinstance(previous["data_hash"], str))):
+            return previous
+        why = f"it has no {'/'.join(sorted(RUN_KEYS))}"
+    raise InputError(f"the run folder {run_dir} holds a {RUN_RECORD} that is not a Verticals run record ({why}), so its "
+                     "files are taken for yours; training would overwrite them: choose a new or empty --run-dir "
+                     "(nothing was changed)")
+
+
+def _state_files(run_dir: Path) -> list[str]:
+    """The run-state files (`RUN_STATE`) present in `run_dir`."""
+    return [name for name in RUN_STATE if (run_dir / name).exists() or (run_dir / name).is_symlink()]
+
+
+def resumable_state(run_dir: str | Path) -> list[str]:
+    """What an interrupted training left in `run_dir` for `--resume` to continue (checkpoint, best weights, risk's
+    cross-validation cache, translation's tokenizer); `[]` when there is nothing, or the run recorded there finished.
+
+    >>> resumable_state("no/such/run/folder")
+    []
+    """
+    run_dir = Path(run_dir)
+    try:
+        record = _run_record(run_dir)
+    except InputError:  # not a run folder of ours
+        return []
+    if record is None or record.get("finished"):
+        return []
+    return _state_files(run_dir)
+
+
+def _our_files(run_dir: Path, names: set[str]) -> list[Path]:
+    """The files among `names` in `run_dir`, with the temp files an interrupted atomic write of one left
+    (`.<name>.<random>.tmp`); nothing else in the folder is Verticals'."""
+    def ours(name: str) -> bool:
+        return name in names or (name.endswith(".tmp") and any(name.startswith(f".{kept}.") for kept in names))
+
+    return [child for child in run_dir.iterdir() if ours(child.name)]
+
+
+def _remove(path: Path) -> None:
+    shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
 
 
 def _drop_checkpoints(run_dir: Path) -> None:
     """Once the model is saved nothing is left to resume: keep the run record and the log (small; jobs read the log),
     drop checkpoints, best weights and caches (hundreds of MB for a network). `VERTICALS_KEEP_CHECKPOINTS=1` keeps
-    them, to inspect the last fine-tuned state."""
+    them, to inspect the last fine-tuned state. Files Verticals does not write there are left alone."""
     if os.environ.get("VERTICALS_KEEP_CHECKPOINTS", "") not in ("", "0"):
         return
     with contextlib.suppress(OSError):
-        for child in run_dir.iterdir():
-            if child.name not in {RUN_RECORD, "metrics.jsonl"}:
-                shutil.rmtree(child) if child.is_dir() else child.unlink()
+        for child in _our_files(run_dir, set(RUN_STATE)):
+            _remove(child)
 
 
 def _drop_empty_run_dir(run_dir: Path) -> None:
     """After a refused or failed training: remove the run folder this call made when it holds nothing to resume
     (only the run record and the log); a checkpoint, or anything else, stays."""
     with contextlib.suppress(OSError):
-        if run_dir.is_dir() and {p.name for p in run_dir.iterdir()} <= {RUN_RECORD, "metrics.jsonl"}:  # + train.LOG_NAME
+        if run_dir.is_dir() and {p.name for p in run_dir.iterdir()} <= {RUN_RECORD, LOG_NAME}:
             shutil.rmtree(run_dir)
 
 
@@ -162,12 +225,8 @@ def _rows(dataset: Any) -> int | None:
 
 def _check_resume(run_dir: Path, run: dict[str, Any], resume: bool) -> None:
     """Record what this run trains on; with `resume`, refuse a checkpoint made by a different run (saying what differs)."""
-    record = run_dir / RUN_RECORD
-    if resume and record.is_file():
-        try:
-            previous = json.loads(record.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as error:
-            raise InputError(f"{record} is unreadable ({error}); delete {run_dir} and train without --resume") from error
+    previous = _run_record(run_dir)
+    if resume and previous is not None:
         differences = _differences(previous, run)
         if differences:
             raise InputError(f"--resume refused: the run recorded in {run_dir} is another one ({'; '.join(differences)}). "
@@ -180,30 +239,23 @@ def _check_resume(run_dir: Path, run: dict[str, Any], resume: bool) -> None:
     if resume:  # a folder with files but no record was refused by _check_run_dir
         raise InputError(f"--resume: there is no earlier run to continue in {run_dir}; train without --resume "
                          "(or pass the --run-dir of the interrupted run)")
-    _refuse_to_drop_an_interrupted_run(run_dir, run)
+    _refuse_to_drop_an_interrupted_run(run_dir, previous, run)
     _clear_run_dir(run_dir)  # a new run: an earlier run's checkpoint left here would be resumed as this run's
-    atomic_write_text(record, json.dumps(run, indent=2, sort_keys=True))
+    atomic_write_text(run_dir / RUN_RECORD, json.dumps(run, indent=2, sort_keys=True))
 
 
-def _refuse_to_drop_an_interrupted_run(run_dir: Path, run: dict[str, Any]) -> None:
+def _refuse_to_drop_an_interrupted_run(run_dir: Path, previous: dict[str, Any] | None, run: dict[str, Any]) -> None:
     """A new run (no `--resume`) may not empty a run folder that holds an interrupted run's checkpoint: hours of
     training, which `--resume` would continue; `InputError` says how to go on, nothing is touched. A finished run's
     leftovers (`VERTICALS_KEEP_CHECKPOINTS=1`) may go: its model was saved."""
-    record = run_dir / RUN_RECORD
-    if not record.is_file():
+    if previous is None or previous.get("finished"):
         return
-    kept = sorted(p.name for p in run_dir.iterdir() if p.name not in {RUN_RECORD, "metrics.jsonl"})
+    kept = _state_files(run_dir)
     if not kept:
         return
-    try:
-        previous = json.loads(record.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        previous = {}
-    if previous.get("finished"):
-        return
-    differences = _differences(previous, run) if previous else ["its run record is unreadable"]
+    differences = _differences(previous, run)
     which = f"another run's ({'; '.join(differences)})" if differences else "this same run's"
-    if not previous or previous.get("task") != run.get("task"):  # --resume could not continue it from this command
+    if previous.get("task") != run.get("task"):  # --resume could not continue it from this command
         resume = "Continue it with its own train command and --resume"
     else:
         resume = "Pass --resume to continue it" + (" with the data and config it used" if differences else "")
@@ -213,11 +265,11 @@ def _refuse_to_drop_an_interrupted_run(run_dir: Path, run: dict[str, Any]) -> No
 
 
 def _clear_run_dir(run_dir: Path) -> None:
-    """Empty a run folder before a new run records itself there (`_check_run_dir` let only a folder an earlier
-    `verticals train` made through): its checkpoints, best weights and log belong to that earlier run."""
+    """Empty a run folder of what an earlier run wrote before a new run records itself there: its checkpoints, best
+    weights and log belong to that earlier run. Only files Verticals writes there go (`RUN_FILES`); others stay."""
     if run_dir.is_dir():
-        for child in run_dir.iterdir():
-            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+        for child in _our_files(run_dir, RUN_FILES):
+            _remove(child)
 
 
 def _differences(previous: dict[str, Any], current: dict[str, Any]) -> list[str]:

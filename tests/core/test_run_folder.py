@@ -1,0 +1,108 @@
+"""The training run folder (`--run-dir`, `.<out>.run`): only a run folder of ours is used, only our files in it are
+ever deleted, one training holds it at a time, and --resume continues only its own checkpoint."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from core import jobs, registry
+from core.cli import main
+
+DEMO = "demo.counter"
+
+
+@pytest.fixture
+def demo_task(monkeypatch):
+    spec = registry.TaskSpec("tests.core.fake_task:CounterModel", "mean of y", None, "Demo", "rows", "core")
+    monkeypatch.setitem(registry.TASKS, DEMO, spec)
+    return DEMO
+
+
+def _csv(path: Path, values) -> Path:
+    path.write_text("x,y\n" + "".join(f"{i},{v}\n" for i, v in enumerate(values)))
+    return path
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _train(data, out, *extra):
+    return main(["train", DEMO, "--data", str(data), "--out", str(out), "--json", *extra])
+
+
+# finding: a folder of the user's holding a file named run.json was taken for a run folder -----------------------------
+@pytest.mark.parametrize("record", [
+    {"experiment": "my hand-made notes", "owner": "alice"},
+    {"experiment": "thesis run 7", "finished": True},
+    "not json at all {",
+])
+def test_a_run_json_of_another_tool_is_refused_and_nothing_is_touched(record, demo_task, tmp_path, capsys):
+    mine = tmp_path / "myexp"
+    (mine / "plots").mkdir(parents=True)
+    (mine / "run.json").write_text(record if isinstance(record, str) else json.dumps(record))
+    (mine / "metrics.jsonl").write_text('{"epoch": 1, "my_metric": 0.5}\n')
+    (mine / "results.csv").write_text("precious results")
+    (mine / "plots" / "fig1.png").write_bytes(b"png")
+    before = _snapshot(mine)
+    assert _train(_csv(tmp_path / "a.csv", [1, 2]), tmp_path / "m", "--run-dir", str(mine)) == 2
+    error = capsys.readouterr().err
+    assert "not a Verticals run record" in error and "nothing was changed" in error and error.count("\n") == 1
+    assert _snapshot(mine) == before and not (tmp_path / "m").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "myexp"]  # no lock file left either
+
+
+def test_a_run_record_of_an_older_version_is_still_ours(demo_task, tmp_path):
+    data, run_dir = _csv(tmp_path / "a.csv", [1, 2]), tmp_path / "run"
+    assert _train(data, tmp_path / "m", "--run-dir", str(run_dir)) == 0
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["format"] == jobs.RUN_FORMAT
+    del record["format"]  # as written before the record carried its format
+    (run_dir / "run.json").write_text(json.dumps(record))
+    assert _train(data, tmp_path / "m2", "--run-dir", str(run_dir)) == 0
+
+
+def test_only_files_verticals_writes_are_deleted_from_a_run_folder(demo_task, tmp_path, monkeypatch):
+    data, run_dir = _csv(tmp_path / "a.csv", [1, 2]), tmp_path / "run"
+    assert _train(data, tmp_path / "m", "--run-dir", str(run_dir)) == 0
+    (run_dir / "notes.txt").write_text("the user's")
+    (run_dir / "mine").mkdir()
+    (run_dir / "mine" / "x.csv").write_text("1")
+    (run_dir / "checkpoint.pt").write_bytes(b"a finished run's kept checkpoint")
+    (run_dir / ".checkpoint.pt.k2j3.tmp").write_bytes(b"half a checkpoint")
+    assert _train(data, tmp_path / "m2", "--run-dir", str(run_dir)) == 0  # a new run clears the earlier one's files
+    assert sorted(p.name for p in run_dir.iterdir()) == ["mine", "notes.txt", "run.json"]
+    assert (run_dir / "notes.txt").read_text() == "the user's" and (run_dir / "mine" / "x.csv").read_text() == "1"
+
+    from tests.core.fake_task import CounterModel
+
+    fit = CounterModel.fit
+
+    def checkpointed(self, data, config=None, *, run_dir=None, **options):
+        (Path(run_dir) / "checkpoint.pt").write_bytes(b"weights")
+        (Path(run_dir) / "cv").mkdir()
+        return fit(self, data, config, run_dir=run_dir, **options)
+
+    monkeypatch.setattr(CounterModel, "fit", checkpointed)
+    assert _train(data, tmp_path / "m3", "--run-dir", str(run_dir)) == 0  # saved: its checkpoints go, the user's stay
+    assert sorted(p.name for p in run_dir.iterdir()) == ["mine", "notes.txt", "run.json"]
+
+
+def test_resumable_state_names_what_resume_continues(demo_task, tmp_path, monkeypatch):
+    """An interrupted finance.risk keeps only its cross-validation cache: that is state to resume too (the CLI said
+    'no checkpoint was kept ... run the command again', and the rerun was refused)."""
+    from tests.core.fake_task import CounterModel
+
+    def interrupted(self, data, config=None, *, run_dir=None, **_):
+        (Path(run_dir) / "cv" / "f1").mkdir(parents=True)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(CounterModel, "fit", interrupted)
+    data, run_dir = _csv(tmp_path / "a.csv", [1, 2]), tmp_path / ".m.run"
+    assert _train(data, tmp_path / "m") == 130
+    assert jobs.resumable_state(run_dir) == ["cv"]
+    monkeypatch.undo()
+    assert jobs.resumable_state(tmp_path / "nowhere") == []
