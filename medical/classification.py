@@ -25,10 +25,12 @@ import numpy as np
 from core.artifacts import read_card
 from core.config import config_from_dict, config_to_dict
 from core.data.images import IMAGE_SUFFIXES, list_image_folder
+from core.data.labels import check_label_spellings
 from core.data.paths import is_hidden, require_path
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError, NotFittedError
-from core.evaluate import bars_plot, confusion_plot, metric_card, metric_with_ci, score_plots
+from core.evaluate import (bars_plot, class_balance_warning, confusion_plot, joined_warnings, metric_card, metric_with_ci,
+                           score_plots)
 from core.protocols import TaskModel, iter_batches
 from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
@@ -734,6 +736,10 @@ class MedicalClassifier(TaskModel):
         label_names = sorted(set(data.labels))
         if len(label_names) < 2:
             raise InputError(f"the training data holds only the class {label_names}; classification needs two or more")
+        # 'no' and 'no ' (a folder name may end in a space) refused; 'no' and 'No' trained apart, with a warning
+        spelling_warning = check_label_spellings(label_names, "the class labels")
+        if spelling_warning:
+            warnings.warn(spelling_warning)
         if config.head_init not in {"probe", "random"}:
             raise InputError(f"head_init must be 'probe' or 'random', got {config.head_init!r}")
         if config.augmentation not in {"affine", "shift", "none"}:
@@ -894,8 +900,9 @@ class MedicalClassifier(TaskModel):
                                                     "new ones", "metrics": measured}
             self.card_["warning"] = too_few_to_measure(data.labels, 4)
             warnings.warn(self.card_["warning"])
-        if reading_warning:
-            self.card_["warning"] = "; ".join(filter(None, [self.card_.get("warning"), reading_warning]))
+        warning = joined_warnings(spelling_warning, self.card_.get("warning"), reading_warning)
+        if warning:
+            self.card_["warning"] = warning
         self.card_.update({
             "config": config_to_dict(config), "labels": list(self.label_names_),
             "positive_label": self.label_names_[positive] if positive is not None else None, "positive_rule": positive_rule,

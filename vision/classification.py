@@ -22,10 +22,11 @@ import torch.nn.functional as F
 from core.artifacts import hash_files, read_card
 from core.config import config_to_dict
 from core.data import list_image_folder, read_image_manifest
+from core.data.labels import check_label_spellings
 from core.data.paths import require_path
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError
-from core.evaluate import bars_plot, confusion_plot, metric_card, metric_with_ci
+from core.evaluate import bars_plot, class_balance_warning, confusion_plot, joined_warnings, metric_card, metric_with_ci
 from core.protocols import TaskModel, check_batch_size, iter_batches, predict_in_place, predict_records, with_ids
 from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
@@ -534,6 +535,10 @@ class ImageClassifier(TaskModel):
         labels = sorted({label for _, label, _ in items})
         if len(labels) < 2:
             raise InputError(f"the data has only one class ({labels[0]}); classification needs at least two")
+        # 'ant' and 'ant ' (a folder name may end in a space) refused; 'ant' and 'Ant' trained apart, with a warning
+        spelling_warning = check_label_spellings(labels, "the class labels")
+        if spelling_warning:
+            warnings.warn(spelling_warning)
         # every file checked before training, a bad one named by its class folder
         images = decode_images([item[0] for item in items], self.image_mode, root=_data_root(data))
         train_index, val_index = _split(items, config.validation_fraction, config.seed)
@@ -660,7 +665,7 @@ class ImageClassifier(TaskModel):
             ("not measured: no image was held out and too few to cross-validate; training_set_metrics only says how it "
              "fits the images it trained on") if on_training else None,
             "training_set_metrics": training_set,
-            **({"warning": warning} if warning else {}),
+            **({"warning": joined_warnings(spelling_warning, warning)} if spelling_warning or warning else {}),
             "train_seconds": round(time.perf_counter() - started, 1),
             "config": config_to_dict(config),
         }

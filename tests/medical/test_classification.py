@@ -574,3 +574,19 @@ def test_predict_records_carry_the_nan_voxels_note_as_segmentations_do(tmp_path)
     assert segmenter.predict([tmp_path / "scan.nii.gz"])[0]["warnings"] == [note]  # the same words as segmentation's
     frame = model.predict_frame(pl.DataFrame({"path": [str(tmp_path / "scan.nii.gz")]}))
     assert frame["warnings"].to_list() == [[note]]
+
+
+def test_class_labels_differing_only_in_spaces_are_refused_and_in_case_are_warned_at_fit(tmp_path):
+    """A tester trained on yes/Yes/YES and no/No/NO: a six-class model, with only a "too few images" warning. Labels
+    differing only in spaces around them (a class folder named 'no ' on Linux) are refused before training; labels
+    differing only in case are trained apart, with the card's `warning` saying so (core.data.labels)."""
+    folder = write_image_folder(tmp_path / "spaced", per_class=3)
+    shutil.copytree(folder / "normal", folder / "normal ")
+    with pytest.raises(InputError, match="'normal' and 'normal ' differ only in spaces"):
+        MedicalClassifier.for_training(None, device="cpu").fit(folder, TINY)
+    cased = write_image_folder(tmp_path / "cased", per_class=3)
+    shutil.copytree(cased / "normal", cased / "Normal")
+    with pytest.warns(UserWarning, match="differ only in case"):
+        model = MedicalClassifier.for_training(None, device="cpu").fit(cased, TINY)
+    assert "'Normal' and 'normal' differ only in case" in model.card["warning"]
+    assert model.label_names_ == ["Normal", "abnormal", "normal"]

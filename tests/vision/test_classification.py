@@ -546,3 +546,24 @@ def test_a_windows_manifest_a_mac_zip_and_a_bad_image_named_by_its_class_folder(
     (mac / "dog" / "broken.jpg").write_bytes(truncated_png())
     with pytest.raises(InputError, match=r"image \d of 7: dog/broken\.jpg is truncated or corrupt"):
         ImageClassifier.check_data(mac)
+
+
+def test_class_labels_differing_only_in_spaces_are_refused_and_in_case_are_warned_at_fit(tmp_path):
+    """Class folders yes/Yes and 'no '/no gave a model of as many classes, nothing said. Labels differing only in
+    spaces around them are refused before training; only in case, trained apart with the card's `warning` saying so."""
+    from vision.classification import ClassifierConfig, ImageClassifier
+
+    model = ImageClassifier.from_timm("test_resnet", ["x", "y"], device="cpu")
+    model.data_config = {**model.data_config, "input_size": (3, 32, 32), "crop_pct": 1.0}
+    spaced = image_folder(tmp_path / "spaced", classes=("no", "no ", "yes"), per_class=2)
+    with pytest.raises(InputError, match="'no' and 'no ' differ only in spaces"):
+        model.fit(spaced, ClassifierConfig(progress_bar=False))
+    assert model.label_names == ["x", "y"]  # refused before anything changed
+    pairs = [(str(file), file.parent.name) for file in sorted(spaced.rglob("*.png"))]  # a list of (image, label) too
+    with pytest.raises(InputError, match="differ only in spaces"):
+        model.fit(pairs, ClassifierConfig(progress_bar=False))
+    cased = image_folder(tmp_path / "cased", classes=("no", "yes", "Yes"), per_class=2)
+    with pytest.warns(UserWarning, match="differ only in case"):
+        model.fit(cased, ClassifierConfig(progress_bar=False, epochs=1))
+    assert "'Yes' and 'yes' differ only in case" in model.card["warning"]
+    assert model.label_names == ["Yes", "no", "yes"]
