@@ -613,6 +613,9 @@ def build_schema(frame, target: str, drop: tuple[str, ...] = (), summaries: bool
             if len(counts) <= 1 and None not in values:
                 dropped.append({"column": name, "reason": "constant"})
                 continue
+            if not counts:  # every cell empty: nothing to bin or split on (optbinning refuses it, naming no column)
+                dropped.append({"column": name, "reason": "all values missing"})
+                continue
             categories = sorted(counts, key=lambda c: (-counts[c], c))
             schema.append({"name": name, "kind": "categorical", "dtype": str(series.dtype), "description": describe(name, german),
                            "categories": categories, "missing_rate": float(values.count(None) / height),

@@ -140,6 +140,20 @@ def leak_warning(dropped: list[dict[str, str]]) -> str | None:
             f"keep one on purpose with --set keep={leaks[0]}")
 
 
+def empty_warning(dropped: list[dict[str, str]]) -> str | None:
+    """The warning for columns dropped because every value in them is missing (None without any)."""
+    empty = [d["column"] for d in dropped if d["reason"] == "all values missing"]
+    if not empty:
+        return None
+    return (f"column(s) {', '.join(empty[:20])}{' ...' if len(empty) > 20 else ''} hold no values (every cell empty) and "
+            "were left out of the features; fill them or drop them from the data")
+
+
+def dropped_warning(dropped: list[dict[str, str]]) -> str | None:
+    """The card's and check-data's warning about dropped columns: leak suspects, then all-empty columns."""
+    return joined_warnings(leak_warning(dropped), empty_warning(dropped))
+
+
 def _subset(arrays: dict[str, np.ndarray], index: np.ndarray) -> dict[str, np.ndarray]:
     return {name: values[index] for name, values in arrays.items()}
 
@@ -234,7 +248,7 @@ class _Prepared:
     folds: list[tuple[np.ndarray, np.ndarray]]
     repeats: int
     data_hash: str
-    warning: str | None = None  # leak suspects dropped from the features: said in the card and on stderr
+    warning: str | None = None  # leak suspects and empty columns dropped from the features: said in the card and on stderr
 
     @property
     def per_repeat(self) -> int:
@@ -495,8 +509,8 @@ class RiskScorer(TaskModel):
         report = {"task": cls.task, "path": str(path), "ok": True, "n": data.frame.height, "target": data.target,
                   "label_map": label_map, "default_rate": float(y.mean()),
                   "features": [{k: f[k] for k in ("name", "kind", "dtype", "missing_rate")} for f in schema], "dropped": dropped}
-        if leak_warning(dropped):
-            report["warning"] = leak_warning(dropped)
+        if dropped_warning(dropped):
+            report["warning"] = dropped_warning(dropped)
         return report
 
     def _labelled(self, data: Any, training: bool, config: "RiskScorer.Config | None" = None) -> RiskData:
@@ -586,7 +600,7 @@ class RiskScorer(TaskModel):
                          schema=schema, dropped=dropped, arrays=feature_arrays(frame, schema), split=split, order=order,
                          families=families, candidates=candidates,
                          folds=self._folds(y, order, config), repeats=self._repeats(len(y), order, config),
-                         data_hash=hash_frame(frame), warning=leak_warning(dropped))
+                         data_hash=hash_frame(frame), warning=dropped_warning(dropped))
 
     @staticmethod
     def _families(config: "RiskScorer.Config", rows: int) -> list[str]:

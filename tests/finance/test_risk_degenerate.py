@@ -39,3 +39,16 @@ def test_evaluate_with_one_default_has_no_interval_for_auc_gini_ks_and_warns(mod
     assert "only 1 of the 5 rows is of class default" in card["warning"]
     assert "warning" not in model.evaluate(data)  # enough of both classes: no warning, intervals kept
     assert model.evaluate(data)["metrics"]["auc"]["ci95"] is not None
+
+
+def test_an_all_empty_column_is_left_out_and_named_in_the_warning(data, tmp_path):
+    empty = data.with_columns(pl.lit(None, dtype=pl.String).alias("notes"))
+    with pytest.warns(UserWarning, match="notes hold no values"):
+        model = RiskScorer().fit(empty, config=fast(family="scorecard"))
+    assert {"column": "notes", "reason": "all values missing"} in model.card["dropped"]
+    assert "notes" not in [f["name"] for f in model.card["features"]]
+    assert "notes hold no values" in model.card["warning"] and "notes" in model.card["training"]["warning"]
+    path = tmp_path / "empty.csv"
+    empty.write_csv(path)  # read back, the column is all empty cells
+    report = RiskScorer.check_data(path, target="default")
+    assert {"column": "notes", "reason": "all values missing"} in report["dropped"] and "notes" in report["warning"]
