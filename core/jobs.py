@@ -51,7 +51,8 @@ def run_training(task: str, data: str | Path, out: str | Path, base: str | None 
     """The one training path used by `verticals train`, background jobs and the dashboard; returns the saved card.
 
     `out` must be new, empty, or a saved model of the same task (else `InputError`, nothing touched); one training
-    at a time may write it. `resume` continues only a run of the same task, data, options, config and base model.
+    at a time may write it, and one at a time may use the run folder (locked the same way, so neither can be another
+    training's --out or run folder). `resume` continues only a run of the same task, data, options, config and base model.
     The saved card's `training` section (data hash, rows, seconds, config, base model) is filled the same way for
     every task.
     """
@@ -71,8 +72,12 @@ def run_training(task: str, data: str | Path, out: str | Path, base: str | None 
     lead = int(os.environ.get("RANK", "0")) == 0  # under torchrun only rank 0 locks, records and saves
     if lead:  # the other ranks would see rank 0's run record half-written
         _check_run_dir(run_dir, out)
-    run_dir_existed = run_dir.exists()
-    with output_lock(out) if lead else contextlib.nullcontext():
+    with contextlib.ExitStack() as held:
+        if lead:  # the run folder is locked as --out is: no other training may use it as its --out or run folder
+            held.enter_context(output_lock(out))
+            held.enter_context(output_lock(run_dir))
+            _check_run_dir(run_dir, out)  # again, now that no other training can change it
+        run_dir_existed = run_dir.exists()
         try:
             dataset = cls.training_data(data, **(options or {}))  # the same reading and checks as check-data
             run = {"format": RUN_FORMAT, "task": task, "data_hash": _data_hash(data),

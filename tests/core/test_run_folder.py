@@ -106,3 +106,42 @@ def test_resumable_state_names_what_resume_continues(demo_task, tmp_path, monkey
     assert jobs.resumable_state(run_dir) == ["cv"]
     monkeypatch.undo()
     assert jobs.resumable_state(tmp_path / "nowhere") == []
+
+
+# finding: the run folder had no lock of its own ---------------------------------------------------------------------
+def test_a_run_folder_that_is_another_trainings_out_is_refused_naming_it(demo_task, tmp_path, capsys):
+    """Training B used as --run-dir the --out training A was writing: A failed at its save, after all its training."""
+    import os
+
+    from core.artifacts import output_lock
+
+    data, busy = _csv(tmp_path / "a.csv", [1, 2]), tmp_path / "pa"
+    with output_lock(busy):  # training A writes --out pa (not created until its save)
+        assert _train(data, tmp_path / "qb", "--run-dir", str(busy)) == 2
+        error = capsys.readouterr().err
+        assert f"pid {os.getpid()}" in error and "being written by another training" in error
+        assert not busy.exists() and not (tmp_path / "qb").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv"]  # no lock file, no run folder left
+
+
+def test_a_run_folder_is_held_for_the_whole_training(demo_task, tmp_path, monkeypatch, capsys):
+    """Two trainings shared one --run-dir: their logs interleaved and one --resume continued the other's checkpoint."""
+    from core.artifacts import output_lock
+    from core.errors import InputError
+    from tests.core.fake_task import CounterModel
+
+    data, shared = _csv(tmp_path / "a.csv", [1, 2]), tmp_path / "shared"
+    fit, refused = CounterModel.fit, []
+
+    def second_training_meanwhile(self, data_, config=None, *, run_dir=None, **options):
+        assert main(["train", DEMO, "--data", str(data), "--out", str(tmp_path / "s2"), "--run-dir", str(run_dir)]) == 2
+        refused.append(capsys.readouterr().err)
+        with pytest.raises(InputError, match="being written by another training"):  # nor as another's --out
+            with output_lock(run_dir):
+                pass
+        return fit(self, data_, config, run_dir=run_dir, **options)
+
+    monkeypatch.setattr(CounterModel, "fit", second_training_meanwhile)
+    assert _train(data, tmp_path / "s1", "--run-dir", str(shared)) == 0
+    assert "being written by another training (pid" in refused[0] and not (tmp_path / "s2").exists()
+    assert not (tmp_path / ".shared.lock").exists()
