@@ -187,6 +187,17 @@ def recover_model_dir(path: str | Path) -> bool:
     return True
 
 
+def _remove_stale(path: Path) -> None:
+    """Delete what dead saves to `path` left beside it (kill -9 mid-save): their unfinished temp folders, and, once
+    `path` holds a model again, the previous models they set aside. Live saves' folders are left alone."""
+    backups, temps = _leftovers(path)
+    stale = [folder for folder, pid in temps if not _saver_alive(folder, pid)]
+    if path.exists():
+        stale += [folder for folder, pid in backups if not _saver_alive(folder, pid)]
+    for folder in stale:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _ctime(path: Path) -> float:
     try:
         return path.stat().st_ctime
@@ -209,9 +220,11 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
     """
     path = Path(path)
     recover_model_dir(path)
+    _remove_stale(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}-", suffix=".tmp"))
+        _HELD.add(str(tmp))
         default_mode(tmp, directory=True)
     except OSError as error:
         raise InputError(f"cannot write to {path.parent}: {error.strerror or error}; choose a writable folder") from error
@@ -222,6 +235,9 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
             if not path.is_dir():
                 raise InputError(f"{path} exists and is not a folder; choose another output path")
             backup = path.with_name(f".{path.name}.old-{os.getpid()}")
+            _HELD.add(str(backup))
+            if backup.exists():  # left by an earlier save of this process that was stopped while deleting it
+                shutil.rmtree(backup)
             os.replace(path, backup)
         os.replace(tmp, path)
     except BaseException as error:  # a full disk as much as Ctrl-C or SIGTERM between the two renames
@@ -233,6 +249,8 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
             raise InputError(f"could not save to {path}: {error.strerror or error}; the previous contents are "
                              "untouched") from error
         raise
+    finally:
+        _HELD.difference_update({str(tmp), str(backup)})
     if backup is not None:
         shutil.rmtree(backup, ignore_errors=True)
 
@@ -416,8 +434,8 @@ def check_card_digest(path: str | Path) -> None:
 
 def check_output_dir(path: str | Path, task: str | None = None) -> Path:
     """Refuse an output folder whose contents would be lost: only a new or empty folder, or a saved model of the
-    same `task` (replaced whole), may be written. Nothing is touched here, but for a model an interrupted save set
-    aside, which is put back first (`recover_model_dir`).
+    same `task` (replaced whole), may be written. Nothing is touched here but what saves killed mid-way left beside
+    it: a model set aside is put back first (`recover_model_dir`), their temp folders are deleted.
 
     >>> check_output_dir(Path(tempfile.mkdtemp()) / "new").name
     'new'
@@ -426,6 +444,7 @@ def check_output_dir(path: str | Path, task: str | None = None) -> Path:
     if not str(path).strip() or path.name in {"", ".", ".."}:
         raise InputError(f"output folder {str(path)!r} is not a folder name; give a new folder path")
     recover_model_dir(path)  # a model an interrupted save set aside is back before the folder is judged
+    _remove_stale(path)
     if path.exists() or path.is_symlink():
         if not path.is_dir() or path.is_symlink():
             raise InputError(f"{path} exists and is not a folder; choose a new output folder")

@@ -348,3 +348,63 @@ def test_the_backup_of_a_live_save_is_left_alone(tmp_path):
         saver.wait()
     with pytest.warns(UserWarning, match="previous model was put back"):
         assert read_card(path)["task"] == "demo"  # once its process is gone, the next load puts it back
+
+
+def _killed_save(path, stage):
+    """A save of `path` in a child process killed (SIGKILL) while writing its weights ("writing") or once the new model
+    is in place, before the previous one is deleted ("swapped")."""
+    import subprocess
+    import sys
+
+    script = (
+        "import os, signal, sys, torch\n"
+        "from pathlib import Path\n"
+        "import core.artifacts\n"
+        "from core.artifacts import save_model_dir, save_tensors\n"
+        "real = core.artifacts.shutil.rmtree\n"
+        "def rmtree(folder, *args, **kwargs):\n"
+        "    if '.old-' in Path(folder).name and sys.argv[2] == 'swapped':\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "    return real(folder, *args, **kwargs)\n"
+        "core.artifacts.shutil.rmtree = rmtree\n"
+        "def write(folder):\n"
+        "    save_tensors(folder / 'model.safetensors', {'w': torch.full((2, 2), 2.0)})\n"
+        "    if sys.argv[2] == 'writing':\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "save_model_dir(sys.argv[1], {'task': 'demo', 'labels': ['a', 'b']}, write_weights=write)\n")
+    root = Path(__file__).resolve().parents[2]
+    run = subprocess.run([sys.executable, "-c", script, str(path), stage], cwd=root, capture_output=True, timeout=120)
+    assert run.returncode == -9, run.stderr
+
+
+def test_the_temp_folder_of_a_save_is_named_by_its_process(tmp_path):
+    import re
+
+    with atomic_directory(tmp_path / "m") as tmp:
+        assert re.fullmatch(rf"\.m\.{os.getpid()}-[a-z0-9_]{{8}}\.tmp", tmp.name), tmp.name
+
+
+def test_the_next_save_removes_what_killed_saves_left_beside_the_folder(tmp_path):
+    """kill -9 mid-save left model-sized `.m.xxxx.tmp` folders and `.m.old-PID` backups that nothing ever removed."""
+    import subprocess
+    import sys
+
+    path = _save(tmp_path / "m", value=1.0)
+    def left():
+        return [p.name for p in tmp_path.iterdir() if p.name != "m"]
+
+    _killed_save(path, "swapped")
+    assert len(left()) == 1 and ".m.old-" in left()[0], left()
+    assert torch.equal(load_tensors(path / "model.safetensors")["w"], torch.full((2, 2), 2.0))  # the swap was done
+    _killed_save(path, "writing")  # this save removed the backup the killed one left
+    assert len(left()) == 1 and left()[0].endswith(".tmp"), left()
+    saver = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        live = tmp_path / f".m.{saver.pid}-abcdefgh.tmp"  # a save in progress in another process
+        live.mkdir()
+        _save(path, value=3.0)
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, "m"])
+    finally:
+        saver.kill()
+        saver.wait()
+    assert torch.equal(load_tensors(path / "model.safetensors")["w"], torch.full((2, 2), 3.0))
