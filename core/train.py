@@ -361,7 +361,7 @@ class Trainer:
         with contextlib.suppress(OSError, json.JSONDecodeError, AttributeError):
             previous = json.loads((self.run_dir / CHECKPOINT_META).read_text()).get("sha256")
         meta = {"sha256": hash_bytes(data), "previous_sha256": previous, "step": state["global_step"],
-                "epoch": state["epoch"], "config": config_to_dict(self.config)}
+                "epoch": state["epoch"], "config": config_to_dict(self.config), "examples": len(self.train_data)}
         atomic_write_text(self.run_dir / CHECKPOINT_META, json.dumps(meta, indent=2))
         atomic_write_bytes(self.run_dir / CHECKPOINT_NAME, data)
 
@@ -380,7 +380,21 @@ class Trainer:
         if hash_bytes(data) not in {meta.get("sha256"), meta.get("previous_sha256")} - {None}:
             raise UnsafeArtifactError(f"checkpoint in {self.run_dir} does not match its recorded hash; it is corrupted. "
                                       "Delete it to restart training from scratch")
+        self._check_same_run(meta)
         return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+
+    def _check_same_run(self, meta: dict[str, Any]) -> None:
+        """Resume only the checkpoint this training made: its recorded config (seed included) and number of training
+        examples must be this run's, else `InputError` naming what differs (another training's checkpoint)."""
+        recorded, now = meta.get("config") or {}, config_to_dict(self.config)
+        differences = [f"{name}: {json.dumps(recorded[name])} then, {json.dumps(now[name])} now"
+                       for name in sorted(set(recorded) & set(now)) if recorded[name] != now[name]]  # fields added later: unknown
+        if meta.get("examples") is not None and meta["examples"] != len(self.train_data):
+            differences.append(f"training examples: {meta['examples']} then, {len(self.train_data)} now")
+        if differences:
+            raise InputError(f"--resume refused: the checkpoint in {self.run_dir} was made by another training "
+                             f"({'; '.join(differences)}). Resume with the data and settings it used, or train without "
+                             "--resume in a new --run-dir (nothing was changed)")
 
     # -- the loop --------------------------------------------------------------------------------------
     def fit(self, resume: bool = False) -> TrainResult:

@@ -153,3 +153,27 @@ def test_ddp_two_cpu_processes(tmp_path):
     assert steps == 2 * 3  # 80 examples / 2 ranks / batch 8 = 5 batches -> 3 optimizer steps (accumulate 2) per epoch
     history = json.loads((tmp_path / "ddp.rank0.json").read_text())["history"]
     assert history[-1]["val_loss"] < history[0]["val_loss"] + 1e-6
+
+
+def _interrupted_at(step):
+    def callback(record):
+        if record.get("event") == "tick" and record["step"] == step:
+            raise KeyboardInterrupt
+
+    return callback
+
+
+def test_resume_refuses_another_trainings_checkpoint(tmp_path):
+    """Two trainings shared a run folder: one's --resume continued the other's checkpoint (other seed, other data)."""
+    config = TrainConfig(epochs=2, batch_size=16, progress_bar=False, checkpoint_every_steps=2, seed=1)
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(torch.nn.Linear(4, 2), _toy(), config=config, run_dir=tmp_path, callbacks=[_interrupted_at(5)]).fit()
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    other_seed = TrainConfig(epochs=2, batch_size=16, progress_bar=False, checkpoint_every_steps=2, seed=2)
+    with pytest.raises(InputError, match=r"made by another training \(seed: 1 then, 2 now\)"):
+        Trainer(torch.nn.Linear(4, 2), _toy(), config=other_seed, run_dir=tmp_path).fit(resume=True)
+    with pytest.raises(InputError, match="training examples: 128 then, 96 now"):
+        Trainer(torch.nn.Linear(4, 2), _toy(96), config=config, run_dir=tmp_path).fit(resume=True)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    result = Trainer(torch.nn.Linear(4, 2), _toy(), config=config, run_dir=tmp_path).fit(resume=True)
+    assert result.steps == 16  # its own checkpoint still resumes
