@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import warnings
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -18,9 +19,10 @@ from core.artifacts import cache_dir, cached_default, card_mismatch, file_sha256
 from core.card import compare_cards
 from core.config import config_to_dict
 from core.data import read_text_inputs, text_input_batches
+from core.data.labels import check_label_spellings
 from core.device import pick_device
 from core.errors import InputError, MissingDependencyError, ModelNotFoundError
-from core.evaluate import classification_metrics, confusion_plot, metric_card, score_plots
+from core.evaluate import classification_metrics, confusion_plot, joined_warnings, metric_card, score_plots
 from core.progress import report
 from core.protocols import TaskModel, with_ids
 from core.registry import missing_model_message
@@ -513,7 +515,13 @@ class SentimentModel(TaskModel):
         probabilities = self.probabilities(frame["text"].to_list())
         predicted = probabilities.argmax(1)
         names = np.array(self.labels_, dtype=object)
-        metrics = classification_metrics(names[truth], names[predicted], scores=probabilities, labels=self.labels_)
+        from sklearn.exceptions import UndefinedMetricWarning
+
+        with warnings.catch_warnings():
+            # a label of the model's that the data lack: sklearn warns once per bootstrap resample (hundreds of lines);
+            # classification_metrics already reports that AUC as None
+            warnings.simplefilter("ignore", UndefinedMetricWarning)
+            metrics = classification_metrics(names[truth], names[predicted], scores=probabilities, labels=self.labels_)
         k = len(self.labels_)
         plots = {"Confusion matrix": confusion_plot(self.labels_, np.bincount(truth * k + predicted, minlength=k * k).reshape(k, k))}
         if k == 2:  # PR curve, ROC and calibration of the second label (e.g. "positive")
@@ -533,6 +541,10 @@ class SentimentModel(TaskModel):
             raise InputError(f"config field 'max_length' must be from 1 to {limit}, got {config.max_length}: this model's "
                              f"encoder has positions for {limit} tokens (longer texts are cut at max_length)")
         frame = as_text_frame(data, config.text_column, config.label_column)
+        # 'positive ' beside 'positive' is refused; 'Positive' beside it is warned of (they are trained apart)
+        spelling_warning = check_label_spellings(frame["label"].to_list())
+        if spelling_warning:
+            warnings.warn(spelling_warning)
         labels = label_names(frame["label"].to_list())
         if validation_data is not None:
             train, validation = frame, as_text_frame(validation_data, config.text_column, config.label_column)
@@ -543,8 +555,8 @@ class SentimentModel(TaskModel):
         train_config = config.trainer_config(
             lr=config.lr or (3e-5 if self.kind != "embedding" else 1e-3 if config.tune_encoder else 1e-2),
             patience=config.patience if validation.height else None)
-        y_train = label_indices(train["label"].to_list(), labels)
-        y_val = label_indices(validation["label"].to_list(), labels) if validation.height else []
+        y_train = _training_indices(train["label"].to_list(), labels, exact=bool(spelling_warning))
+        y_val = _training_indices(validation["label"].to_list(), labels, exact=bool(spelling_warning)) if validation.height else []
         if self.kind == "embedding" and config.tune_encoder:
             self._fit_encoder(train["text"].to_list(), y_train, validation["text"].to_list(), y_val, train_config,
                               config, run_dir, resume, callbacks)
@@ -566,6 +578,8 @@ class SentimentModel(TaskModel):
                      # English on positive evidence (most texts hold English function words, at most a tenth look
                      # otherwise): predict then warns on non-English text; a language the lists do not know is None
                      "language": DEFAULT_LANGUAGE if english_texts([strip_markup(t) for t in texts]) else None}
+        if warning := joined_warnings(spelling_warning):
+            self.info["warning"] = warning
         if notes := _reading_notes(texts, None):
             self.info["notes"] = notes
         self.name = f"{self.name.split(' -> fine-tuned on ')[0]} -> fine-tuned on {frame.height} labelled texts"
@@ -687,6 +701,14 @@ class SentimentModel(TaskModel):
             self.tokenizer_.save_pretrained(folder)
 
 
+
+
+def _training_indices(values: list[Any], labels: list[str], exact: bool) -> list[int]:
+    """Class indices of training labels. `exact` (labels that differ only in case, 'Yes' and 'yes'): each spelling
+    is its own class, as the card's warning says; `label_indices` would read them case-insensitively as one."""
+    if not exact:
+        return label_indices(values, labels)
+    return [labels.index(str(v)) if str(v) in labels else label_indices([v], labels)[0] for v in values]
 
 
 def _token_limit(config, tokenizer) -> int | None:

@@ -1,0 +1,51 @@
+"""Sentiment on degenerate data: labels spelled two ways, one-class evaluation data, too few texts to measure."""
+
+from __future__ import annotations
+
+import warnings
+
+import polars as pl
+import pytest
+
+from core.errors import InputError
+from nlp.sentiment import SentimentModel
+from tests.nlp.tiny import tiny_classifier
+
+TEXTS = ["a wonderful and moving film", "great acting and a lovely story", "i loved every minute of it",
+         "a dull boring mess", "terrible plot and awful acting", "i hated this waste of time"]
+QUICK = SentimentModel.Config(epochs=1, max_steps=1, batch_size=4)
+
+
+def _classifier(labels=("negative", "positive")) -> SentimentModel:
+    model, tokenizer = tiny_classifier(labels)
+    return SentimentModel.from_classifier(model, tokenizer, device="cpu", name="tiny")
+
+
+def test_labels_differing_only_in_spaces_are_refused_and_only_in_case_warned_of_on_the_card():
+    spaced = pl.DataFrame({"text": TEXTS * 2, "label": ["positive", "positive "] * 3 + ["negative"] * 6})
+    with pytest.raises(InputError, match="differ only in spaces"):
+        _classifier().fit(spaced, QUICK)
+    cased = pl.DataFrame({"text": TEXTS * 3,
+                          "label": ["positive", "Positive", "positive"] * 3 + ["negative", "NEGATIVE", "negative"] * 3})
+    with pytest.warns(UserWarning, match="differ only in case"):
+        model = _classifier().fit(cased, QUICK)
+    assert model.labels_ == ["NEGATIVE", "Positive", "negative", "positive"]
+    assert "'NEGATIVE' and 'negative'" in model.card["warning"] and "'Positive' and 'positive'" in model.card["warning"]
+
+
+def test_labels_differing_only_in_case_are_trained_as_the_separate_classes_the_warning_names():
+    from nlp.sentiment import _training_indices
+
+    labels = ["NEGATIVE", "Positive", "negative", "positive"]
+    # not read case-insensitively into one of the two (the other spelling's class never trained)
+    assert _training_indices(["Positive", "positive", "NEGATIVE", "negative"], labels, exact=True) == [1, 3, 0, 2]
+    assert _training_indices([1, 0], ["negative", "positive"], exact=False) == [1, 0]
+
+
+def test_evaluate_does_not_repeat_sklearn_s_undefined_auc_warning_for_each_resample():
+    model = _classifier(("Negative", "negative", "positive"))  # a label the 0/1 data never hold
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        card = model.evaluate(pl.DataFrame({"text": TEXTS * 2, "label": [1, 0] * 6}))
+    assert [str(w.message) for w in caught if "UndefinedMetric" in type(w.message).__name__] == []
+    assert card["metrics"]["auc"]["value"] is None
