@@ -84,6 +84,21 @@ def default_mode(path: str | Path, directory: bool = False) -> None:
     os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
 
 
+def _default_modes(folder: Path) -> None:
+    """`default_mode` for every file and folder under `folder` (symlinks left as they are): what a task's writers put
+    there, safetensors' `save_file` (0600 through its own temp file), `save_pretrained` or torch, gets the mode
+    an ordinary `open` / `mkdir` would, executable files keeping their execute bits."""
+    mask = _umask()
+    for root, folders, files in os.walk(folder):
+        for name in folders:
+            if not os.path.islink(os.path.join(root, name)):
+                os.chmod(os.path.join(root, name), 0o777 & ~mask)
+        for name in files:
+            file = os.path.join(root, name)
+            if not os.path.islink(file):
+                os.chmod(file, (0o777 if os.stat(file).st_mode & 0o111 else 0o666) & ~mask)
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     """Write `data` to `path` through a temp file and `os.replace`, so readers never see half a file.
 
@@ -231,6 +246,7 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
     backup = None
     try:
         yield tmp
+        _default_modes(tmp)  # readable by the team, a serving user or dask workers, whoever wrote the files
         if path.exists():
             if not path.is_dir():
                 raise InputError(f"{path} exists and is not a folder; choose another output path")

@@ -408,3 +408,27 @@ def test_the_next_save_removes_what_killed_saves_left_beside_the_folder(tmp_path
         saver.kill()
         saver.wait()
     assert torch.equal(load_tensors(path / "model.safetensors")["w"], torch.full((2, 2), 3.0))
+
+
+def test_every_file_and_folder_a_task_writes_into_a_save_gets_the_plain_mode(tmp_path):
+    """safetensors' save_file (0.8) writes 0600 through a temp file of its own: forest.safetensors, a sentiment
+    encoder's model.safetensors were unreadable by a serving user or dask workers running as another user."""
+    import stat
+
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    def write(folder):
+        save_file({"w": np.zeros(3)}, str(folder / "forest.safetensors"))
+        (folder / "encoder").mkdir(mode=0o700)
+        os.close(os.open(folder / "encoder" / "model.safetensors", os.O_CREAT | os.O_WRONLY, 0o600))
+        os.close(os.open(folder / "encoder" / "run.sh", os.O_CREAT | os.O_WRONLY, 0o700))
+
+    previous = os.umask(0o022)
+    try:
+        folder = save_model_dir(tmp_path / "m", {"task": "demo"}, write)
+    finally:
+        os.umask(previous)
+    modes = {p.relative_to(folder).as_posix(): oct(stat.S_IMODE(p.stat().st_mode)) for p in folder.rglob("*")}
+    assert modes == {"forest.safetensors": "0o644", "encoder": "0o755", "encoder/model.safetensors": "0o644",
+                     "encoder/run.sh": "0o755", "card.json": "0o644"}
