@@ -541,6 +541,30 @@ def separation_auc(frame, feature: dict[str, Any], y: np.ndarray) -> float:
     return max(auc, 1 - auc)
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # LightGBM, sklearn's checks and optbinning hold features as float32
+
+
+def refuse_non_finite(name: str, values: np.ndarray, float32: bool = False) -> None:
+    """An InputError naming the column and first row (from 1) of an infinite value, or with `float32` (training) of a
+    value beyond what float32 holds (about 3.4e38), which the model libraries read as infinity.
+
+    >>> refuse_non_finite("x", np.array([1.0, 1e300]), float32=True)
+    Traceback (most recent call last):
+    core.errors.InputError: column 'x' holds 1e+300 in row 2 (rows numbered from 1), beyond the about 3.4e+38 that float32 holds (the model libraries read it as infinity); replace it with a smaller number or leave it empty (missing)
+    """
+    infinite = np.flatnonzero(np.isinf(values))
+    if len(infinite):
+        raise InputError(f"column {name!r} holds infinite values ({len(infinite)}, the first in row {infinite[0] + 1}, rows "
+                         "numbered from 1); replace them with a number or leave them empty (missing)")
+    if float32:
+        huge = np.flatnonzero(np.abs(np.nan_to_num(values)) > FLOAT32_MAX)
+        if len(huge):
+            raise InputError(f"column {name!r} holds {values[huge[0]]:.6g} in row {huge[0] + 1} (rows numbered from 1)"
+                             f"{f' and {len(huge) - 1} more' if len(huge) > 1 else ''}, beyond the about {FLOAT32_MAX:.2g} "
+                             "that float32 holds (the model libraries read it as infinity); replace it with a smaller "
+                             "number or leave it empty (missing)")
+
+
 def build_schema(frame, target: str, drop: tuple[str, ...] = (), summaries: bool = False, y: np.ndarray | None = None,
                  keep: tuple[str, ...] = ()) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
     """Feature list (name, kind, dtype, training ranges) and the columns left out with the reason why.
@@ -564,8 +588,7 @@ def build_schema(frame, target: str, drop: tuple[str, ...] = (), summaries: bool
             continue
         if series.dtype.is_float():
             values = series.to_numpy()
-            if np.isinf(values).any():
-                raise InputError(f"column {name!r} holds infinite values; replace them with a number or leave them empty (missing)")
+            refuse_non_finite(name, values)
         is_text = series.dtype in (pl.String, pl.Categorical) or isinstance(series.dtype, pl.Enum)
         if is_text:
             parsed, junk = _parse_numeric(series, name)
@@ -580,8 +603,7 @@ def build_schema(frame, target: str, drop: tuple[str, ...] = (), summaries: bool
         if kind == "numeric":
             values, _ = _parse_numeric(series, name)
             array = values.to_numpy().astype(float)
-            if np.isinf(array).any():
-                raise InputError(f"column {name!r} holds infinite values; replace them with a number or leave them empty (missing)")
+            refuse_non_finite(name, array, float32=True)
             finite = array[~np.isnan(array)]
             unique = np.unique(finite)
             if name.lower() in ID_NAMES and len(unique) == height:
@@ -679,8 +701,7 @@ def feature_arrays(frame, schema: list[dict[str, Any]]) -> dict[str, np.ndarray]
                 raise InputError(f"column {name!r} must be numeric but holds {', '.join(repr(j) for j in junk)}; "
                                  "fix those values or leave them empty (missing)")
             array = parsed.to_numpy().astype(float)
-            if np.isinf(array).any():
-                raise InputError(f"column {name!r} holds infinite values; replace them with a number or leave them empty (missing)")
+            refuse_non_finite(name, array)
             arrays[name] = array
         else:
             values = cleaned[name] if name in text else _categorical_series(series)

@@ -27,7 +27,7 @@ from core.evaluate import (MIN_PER_CLASS_TO_RANK, bars_plot, class_balance_warni
 from core.protocols import TaskModel, with_ids
 from core.train import MetricsLog
 from finance._cards import damaged_card, recorded_beside
-from finance._risk_data import (RiskData, as_polars, build_schema, encode_target, feature_arrays, label_map_for,
+from finance._risk_data import (FLOAT32_MAX, RiskData, as_polars, build_schema, encode_target, feature_arrays, label_map_for,
                                 population_stability, positive_value, psi_for, resolve_target, unseen_categories)
 from finance._risk_models import (FOREST_MAX_ROWS, FOREST_TREES, GBM_SPACE, LOGISTIC_CS, BlendFamily, Calibrator,
                                   ForestFamily, GBMFamily, LogisticFamily, ScorecardFamily, fit_calibrator, fit_forest,
@@ -43,6 +43,7 @@ EMBEDDED_CONFIG_CHANGES = {"cv_folds": 3, "gbm_trials": 1}  # the default builds
 BLEND_STEPS = 6  # blend shares on a grid of sixths over the families' standardised log-odds (holds the equal mix)
 READ_OPTIONS = {"target", "time", "id", "separator", "positive_label"}
 SHOWN_VALUE = 60  # characters of an unseen category a warning quotes (a free-text cell can be 100 KB)
+FAR_OUTSIDE_SPANS = 10  # a value beyond the training range by more than this many times its width gets a record warning
 BANDS = [(0.02, "A"), (0.05, "B"), (0.10, "C"), (0.20, "D"), (0.40, "E"), (1.01, "F")]
 # How each family scores a category it never saw in training (the blend: as each of its members does)
 UNSEEN_TREATMENT = {"gbm": "as missing", "scorecard": "with a neutral weight of evidence (0)",
@@ -959,7 +960,46 @@ class RiskScorer(TaskModel):
         band = np.searchsorted(np.array([t for t, _ in BANDS]), pd, side="right")  # first threshold above the PD
         return pl.DataFrame({"pd": np.round(pd, 8), "score": np.rint(scores).astype(np.int64),
                              "risk_band": pl.Series([b for _, b in BANDS], dtype=pl.String).gather(band),
-                             "warnings": self._unseen_warnings(arrays, len(pd))})
+                             "warnings": self._record_warnings(arrays, len(pd))})
+
+    def _record_warnings(self, arrays: dict[str, np.ndarray], rows: int):
+        """Per row, the unseen-category warnings, then the out-of-range ones (`_range_warnings`)."""
+        import polars as pl
+
+        unseen = self._unseen_warnings(arrays, rows)
+        far = self._range_warnings(arrays)
+        if not far:
+            return unseen
+        extra = [[]] * rows
+        for row, messages in far.items():
+            extra[row] = messages
+        return unseen.list.concat(pl.Series("warnings", extra, dtype=pl.List(pl.String))).alias("warnings")
+
+    def _range_warnings(self, arrays: dict[str, np.ndarray]) -> dict[int, list[str]]:
+        """{row: messages} for each numeric value the model uses that float32 cannot hold (the model libraries read it
+        as infinity) or that lies more than FAR_OUTSIDE_SPANS times the training range's width beyond it (the card's
+        min/max): the score then rests on no training data like it. Only rows holding one appear."""
+        used = self.family_.used_features()
+        sources = {c for f in self.schema_ if "derived" in f and f["name"] in used for c in f["derived"]["columns"]}
+        found: dict[int, list[str]] = {}
+        for feature in self.schema_:
+            name = feature["name"]
+            if feature["kind"] != "numeric" or "derived" in feature or (name not in used and name not in sources):
+                continue
+            low, high = feature.get("min"), feature.get("max")
+            if low is None or high is None:
+                continue
+            values = arrays[name]
+            margin = FAR_OUTSIDE_SPANS * (high - low)
+            with np.errstate(invalid="ignore"):
+                flagged = np.flatnonzero((np.abs(values) > FLOAT32_MAX) | (values > high + margin) | (values < low - margin))
+            for row in flagged.tolist():
+                value = float(values[row])
+                why = (f"beyond what float32 holds (about ±{FLOAT32_MAX:.2g})"
+                       if abs(value) > FLOAT32_MAX else f"far outside the training range [{low:.6g}, {high:.6g}]")
+                found.setdefault(row, []).append(f"{self._shown_name(feature)}: {value:.6g} is {why}; the score rests on "
+                                                 "no training data like it, check the value")
+        return found
 
     def _unseen_warnings(self, arrays: dict[str, np.ndarray], rows: int):
         """Per row, a list of `column: 'value' was not in the training data; scored ...` for each categorical value
@@ -1053,7 +1093,7 @@ class RiskScorer(TaskModel):
         points = -(self._scale()["pdo"] / math.log(2)) * log_odds  # log-odds of default up -> points down
         base = score_from_pd(1 / (1 + np.exp(-bias)), **self._scale())
         by_name = {f["name"]: f for f in self.schema_}
-        warnings_by_row = self._unseen_warnings(arrays, len(pd)).to_list()
+        warnings_by_row = self._record_warnings(arrays, len(pd)).to_list()
         results = []
         for row in range(len(pd)):
             items = []

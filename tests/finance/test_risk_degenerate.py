@@ -52,3 +52,26 @@ def test_an_all_empty_column_is_left_out_and_named_in_the_warning(data, tmp_path
     empty.write_csv(path)  # read back, the column is all empty cells
     report = RiskScorer.check_data(path, target="default")
     assert {"column": "notes", "reason": "all values missing"} in report["dropped"] and "notes" in report["warning"]
+
+
+def test_training_refuses_a_value_beyond_float32_naming_column_and_row(data):
+    from core.errors import InputError
+
+    huge = data.with_columns(pl.Series("income", [None, None, 1e300] + data["income"].to_list()[3:], dtype=pl.Float64))
+    with pytest.raises(InputError, match=r"column 'income' holds 1e\+300 in row 3 .*float32"):
+        RiskScorer().fit(huge, config=fast(family="scorecard"))
+    infinite = data.with_columns(pl.Series("utilisation", [0.5, float("inf")] + data["utilisation"].to_list()[2:]))
+    with pytest.raises(InputError, match=r"column 'utilisation' holds infinite values .*row 2"):
+        RiskScorer().fit(infinite, config=fast(family="scorecard"))
+
+
+def test_predict_warns_per_record_of_a_value_float32_cannot_hold_or_far_outside_training(model, data):
+    rows = data.drop("default").head(3).to_dicts()
+    rows[0]["income"], rows[1]["utilisation"] = 1e300, 50.0
+    records = model.predict(rows)
+    assert any("income: 1e+300 is beyond what float32 holds" in w for w in records[0]["warnings"])
+    assert any("utilisation: 50 is far outside the training range" in w for w in records[1]["warnings"])
+    assert records[2]["warnings"] == []
+    assert model.explain(rows[0])["warnings"] == records[0]["warnings"]
+    normal = model.predict(data.drop("default"))
+    assert all(r["warnings"] == [] for r in normal)  # the training data itself: never far outside its own range
