@@ -22,7 +22,8 @@ from core.data import read_text_inputs, text_input_batches
 from core.data.labels import check_label_spellings
 from core.device import pick_device
 from core.errors import InputError, MissingDependencyError, ModelNotFoundError
-from core.evaluate import classification_metrics, confusion_plot, joined_warnings, metric_card, score_plots
+from core.evaluate import (class_balance_warning, classification_metrics, confusion_plot, joined_warnings, metric_card,
+                           score_plots)
 from core.progress import report
 from core.protocols import TaskModel, with_ids
 from core.registry import missing_model_message
@@ -530,6 +531,9 @@ class SentimentModel(TaskModel):
         recorded = {"positive_label": resolved} if resolved is not None else {}
         if notes := _reading_notes(frame["text"].to_list(), self):
             recorded["notes"] = notes
+        # one class in the data (no AUC), or a class too small for AUC's interval: said, not silently left out
+        if warning := joined_warnings(recorded.get("warning"), class_balance_warning(names[truth], "AUC", "texts")):
+            recorded["warning"] = warning
         return metric_card(self.task, self.name, frame.height, metrics, plots=plots, **recorded)
 
     def fit(self, data: Any, config: SentimentConfig | None = None, *, run_dir=None, resume: bool = False,

@@ -49,3 +49,13 @@ def test_evaluate_does_not_repeat_sklearn_s_undefined_auc_warning_for_each_resam
         card = model.evaluate(pl.DataFrame({"text": TEXTS * 2, "label": [1, 0] * 6}))
     assert [str(w.message) for w in caught if "UndefinedMetric" in type(w.message).__name__] == []
     assert card["metrics"]["auc"]["value"] is None
+
+
+def test_evaluate_on_one_class_says_why_auc_is_missing():
+    model = _classifier()
+    card = model.evaluate(pl.DataFrame({"text": TEXTS, "label": [1] * 6}))
+    assert "auc" not in card["metrics"]
+    assert card["warning"].startswith("the evaluation data hold one class only ('positive', 6 texts): AUC is not defined")
+    few = model.evaluate(pl.DataFrame({"text": TEXTS * 2, "label": [1] * 10 + [0] * 2}))
+    assert few["metrics"]["auc"]["ci95"] is None and "only 2 of the 12 texts are of class negative" in few["warning"]
+    assert "warning" not in model.evaluate(pl.DataFrame({"text": TEXTS * 2, "label": [1, 0] * 6}))
