@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.artifacts import atomic_write_bytes, atomic_write_text, hash_bytes
+from core.artifacts import atomic_write_bytes, atomic_write_text, hash_bytes, save_tensors
 from core.config import TaskConfig, config_to_dict
 from core.device import autocast_dtype, pick_device, seed_everything, to_device
 from core.errors import InputError, UnsafeArtifactError
@@ -120,7 +120,6 @@ class _FitRun:
     world: int
     batches_per_epoch: int
     total_steps: int
-    save_file: Callable
     running_loss: Any
     started: float
     running_count: int = 0
@@ -375,13 +374,34 @@ class Trainer:
         data = (self.run_dir / CHECKPOINT_NAME).read_bytes()
         try:
             meta = json.loads((self.run_dir / CHECKPOINT_META).read_text())
-        except (OSError, json.JSONDecodeError) as error:
-            raise UnsafeArtifactError(f"checkpoint metadata in {self.run_dir} is missing or corrupt; delete the folder to restart") from error
+            if not isinstance(meta, dict):
+                raise json.JSONDecodeError("not an object", "", 0)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise self._damaged(CHECKPOINT_META, "missing or corrupt") from error
         if hash_bytes(data) not in {meta.get("sha256"), meta.get("previous_sha256")} - {None}:
-            raise UnsafeArtifactError(f"checkpoint in {self.run_dir} does not match its recorded hash; it is corrupted. "
-                                      "Delete it to restart training from scratch")
+            raise self._damaged(CHECKPOINT_NAME, "it does not match its recorded hash")
         self._check_same_run(meta)
-        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        try:
+            return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        except Exception as error:  # hashed, yet unreadable: written by another torch, or not a checkpoint at all
+            raise self._damaged(CHECKPOINT_NAME, f"unreadable: {error}") from error
+
+    def _damaged(self, name: str, why: str) -> UnsafeArtifactError:
+        """A run file `--resume` cannot use (truncated, edited, replaced): what to do instead, nothing touched."""
+        return UnsafeArtifactError(f"cannot resume: {self.run_dir / name} is damaged ({why}). Start over: train without "
+                                   f"--resume with a new --run-dir, or delete {self.run_dir} first (nothing was changed)")
+
+    def _load_best(self, model, load_file) -> dict[str, Any]:
+        """The best weights kept in the run folder, checked to be whole and to fit `model`."""
+        path = self.run_dir / BEST_NAME
+        try:
+            weights = load_file(str(path))
+        except Exception as error:  # safetensors raises its own types for a truncated or garbled file
+            raise self._damaged(BEST_NAME, f"not a whole safetensors file: {error}") from error
+        expected = {name: tuple(value.shape) for name, value in model.state_dict().items()}
+        if {name: tuple(value.shape) for name, value in weights.items()} != expected:
+            raise self._damaged(BEST_NAME, "its weights do not fit this model")
+        return weights
 
     def _check_same_run(self, meta: dict[str, Any]) -> None:
         """Resume only the checkpoint this training made: its recorded config (seed included) and number of training
@@ -400,7 +420,7 @@ class Trainer:
     def fit(self, resume: bool = False) -> TrainResult:
         """Train; with `resume=True` continue from the checkpoint in `run_dir` (same final weights)."""
         import torch
-        from safetensors.torch import load_file, save_file
+        from safetensors.torch import load_file
 
         config = self.config
         if config.grad_accum_steps < 1 or config.batch_size < 1 or config.epochs < 1:
@@ -413,10 +433,10 @@ class Trainer:
             self._amp_dtype = {"auto": autocast_dtype(device), "bf16": torch.bfloat16, "fp16": torch.float16, "off": None}.get(config.amp, "?")
             if self._amp_dtype == "?":
                 raise InputError(f"amp must be auto, bf16, fp16 or off, got {config.amp!r}")
-            return self._fit(resume, rank, world, device, load_file, save_file)
+            return self._fit(resume, rank, world, device, load_file)
 
-    def _fit(self, resume, rank, world, device, load_file, save_file) -> TrainResult:
-        run = self._setup(rank, world, device, save_file)
+    def _fit(self, resume, rank, world, device, load_file) -> TrainResult:
+        run = self._setup(rank, world, device)
         self._restore(run, resume, load_file)
         self._emit(run.log, "start", total_steps=run.total_steps, epochs=self.config.epochs,
                    examples=len(self.train_data), world_size=world)
@@ -432,7 +452,7 @@ class Trainer:
         return self._finish(run)
 
     # -- the loop's parts (Lightning's fit loop: setup, advance, done, finish) ---------------------------------
-    def _setup(self, rank: int, world: int, device, save_file) -> "_FitRun":
+    def _setup(self, rank: int, world: int, device) -> "_FitRun":
         import torch
 
         config = self.config
@@ -458,13 +478,15 @@ class Trainer:
             scheduler=self._schedule(optimizer, total_steps),
             scaler=torch.amp.GradScaler(device.type, enabled=self._amp_dtype == torch.float16 and device.type == "cuda"),
             log=MetricsLog(self.run_dir, enabled=rank == 0), device=device, rank=rank, world=world,
-            batches_per_epoch=batches_per_epoch, total_steps=total_steps, save_file=save_file,
+            batches_per_epoch=batches_per_epoch, total_steps=total_steps,
             running_loss=torch.zeros((), device=device), started=time.time())
 
     def _restore(self, run: "_FitRun", resume: bool, load_file) -> None:
         """Continue from the checkpoint (weights, optimizer, schedule, RNG and loop counters) when resuming."""
         checkpoint = self._load_checkpoint() if resume else None
         if checkpoint is not None:
+            if (self.run_dir / BEST_NAME).is_file():  # checked before anything is restored or logged
+                run.best_weights = self._load_best(run.model, load_file)
             run.model.load_state_dict(checkpoint["model"])
             run.optimizer.load_state_dict(checkpoint["optimizer"])
             run.scheduler.load_state_dict(checkpoint["scheduler"])
@@ -472,8 +494,6 @@ class Trainer:
             run.state = LoopState.from_checkpoint(checkpoint)
             _set_rng_state(checkpoint["rng"])
             self._emit(run.log, "resume", step=run.state.global_step, epoch=run.state.epoch)
-            if self.run_dir is not None and (self.run_dir / BEST_NAME).is_file():
-                run.best_weights = load_file(str(self.run_dir / BEST_NAME))
         elif resume and run.rank == 0 and self.run_dir is not None:
             self._emit(run.log, "resume", step=0, epoch=0, note="no checkpoint found; starting from scratch")
         run.stop_reason = self._done(run)
@@ -573,8 +593,8 @@ class Trainer:
         if self._improved(metrics[config.monitor], state.best):
             state.best, state.best_step, state.bad_evals = metrics[config.monitor], state.global_step, 0
             run.best_weights = {k: v.detach().clone().cpu() for k, v in run.model.state_dict().items()}
-            if self.run_dir is not None and run.rank == 0:
-                run.save_file({k: v.contiguous() for k, v in run.best_weights.items()}, str(self.run_dir / BEST_NAME))
+            if self.run_dir is not None and run.rank == 0:  # atomically: a kill mid-write leaves the previous best whole
+                save_tensors(self.run_dir / BEST_NAME, run.best_weights)
         else:
             state.bad_evals += 1
         self._emit(run.log, "eval", **record, best=state.best, total_steps=run.total_steps)

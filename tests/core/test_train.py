@@ -177,3 +177,58 @@ def test_resume_refuses_another_trainings_checkpoint(tmp_path):
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
     result = Trainer(torch.nn.Linear(4, 2), _toy(), config=config, run_dir=tmp_path).fit(resume=True)
     assert result.steps == 16  # its own checkpoint still resumes
+
+
+def _improving():
+    scores = iter([1.0 / (i + 1) for i in range(100)])
+    return lambda model: {"val_loss": next(scores)}
+
+
+def test_best_weights_are_written_atomically(tmp_path, monkeypatch):
+    """best.safetensors was written in place: a kill mid-write left a truncated file that --resume crashed on."""
+    import os
+
+    config = TrainConfig(epochs=1, batch_size=16, progress_bar=False, eval_every_steps=2, checkpoint_every_steps=2)
+    real_fsync, writes = os.fsync, []
+
+    def killed_while_writing_the_second_best(fd):
+        if "best.safetensors" in os.readlink(f"/proc/self/fd/{fd}"):
+            writes.append(fd)
+            if len(writes) == 2:
+                raise KeyboardInterrupt
+        return real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", killed_while_writing_the_second_best)
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(torch.nn.Linear(4, 2), _toy(), config=config, eval_fn=_improving(), run_dir=tmp_path).fit()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.safetensors", "checkpoint.json", "checkpoint.pt",
+                                                         "metrics.jsonl"]  # no half-written temp file left
+    assert set(load_file(str(tmp_path / "best.safetensors"))) == {"weight", "bias"}  # the first best, whole
+
+
+@pytest.mark.parametrize("damage", ["truncated", "other model", "hashed garbage"])
+def test_damaged_run_files_make_resume_say_how_to_start_over(damage, tmp_path):
+    from safetensors.torch import save_file
+
+    config = TrainConfig(epochs=1, batch_size=16, progress_bar=False, eval_every_steps=2, checkpoint_every_steps=2)
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(torch.nn.Linear(4, 2), _toy(), config=config, eval_fn=_improving(), run_dir=tmp_path,
+                callbacks=[_interrupted_at(5)]).fit()
+    best, named = tmp_path / "best.safetensors", "best.safetensors"
+    if damage == "truncated":  # as a kill while writing it in place left it
+        best.write_bytes(best.read_bytes()[:100])
+    elif damage == "other model":
+        save_file({"weight": torch.zeros(3, 4), "bias": torch.zeros(3)}, str(best))
+    else:  # a checkpoint.pt whose metadata names its hash, yet not a torch checkpoint
+        from core.artifacts import hash_bytes
+
+        named, garbage = "checkpoint.pt", b"not a checkpoint"
+        meta = json.loads((tmp_path / "checkpoint.json").read_text())
+        (tmp_path / "checkpoint.pt").write_bytes(garbage)
+        (tmp_path / "checkpoint.json").write_text(json.dumps({**meta, "sha256": hash_bytes(garbage)}))
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    with pytest.raises(InputError) as refused:
+        Trainer(torch.nn.Linear(4, 2), _toy(), config=config, eval_fn=_improving(), run_dir=tmp_path).fit(resume=True)
+    said = str(refused.value)
+    assert f"{tmp_path / named} is damaged" in said and "without --resume with a new --run-dir" in said
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # not even a log line
