@@ -28,6 +28,7 @@ from core.progress import report
 from core.protocols import TaskModel, with_ids
 from core.registry import missing_model_message
 from core.train import TrainConfig, Trainer
+from core.transfer import MIN_IMAGES_TO_MEASURE, too_few_to_measure
 from nlp._emoji import NO_WORDS, describe_emoji, has_emoticon, has_words, vader_analyzer
 from nlp._language import english_texts
 from nlp._sentiment_text import ENTITY_PATTERN, MARKUP_REMOVED, TAG_PATTERN, language_warning, strip_markup
@@ -43,6 +44,7 @@ DEFAULT_LANGUAGE = "en"  # the shipped default was trained on English sentences 
 QUICK_ENV = "VERTICALS_SENTIMENT_QUICK"  # "1": build (and cache) the quick variant instead of loading the shipped default
 LIBRARIES = ("transformers", "tokenizers", "sentence-transformers")
 KINDS = ("embedding", "classifier")
+MIN_TEXTS_TO_MEASURE = 10  # fewer texts in all: none are held out (split_frame's threshold), the model is not measured
 
 
 @dataclasses.dataclass(frozen=True)
@@ -550,8 +552,14 @@ class SentimentModel(TaskModel):
         if spelling_warning:
             warnings.warn(spelling_warning)
         labels = label_names(frame["label"].to_list())
+        classes = [labels[i] for i in _training_indices(frame["label"].to_list(), labels, exact=bool(spelling_warning))]
+        # under 10 texts, or a class under MIN_IMAGES_TO_MEASURE: none can be held out to measure the model on
+        too_few = validation_data is None and (frame.height < MIN_TEXTS_TO_MEASURE or min(
+            classes.count(label) for label in set(classes)) < MIN_IMAGES_TO_MEASURE)
         if validation_data is not None:
             train, validation = frame, as_text_frame(validation_data, config.text_column, config.label_column)
+        elif too_few:
+            train, validation = frame, frame.clear()
         else:
             train, validation = split_frame(frame, config.validation_fraction, config.seed)
         self._set_labels(labels)
@@ -570,11 +578,18 @@ class SentimentModel(TaskModel):
         else:
             self._fit_classifier(train["text"].to_list(), y_train, validation["text"].to_list(), y_val, train_config,
                                  run_dir, resume, callbacks)
-        metrics = {}
+        metrics, training_set, measure_warning = {}, None, None
         if validation.height:  # what `verticals train` prints and the card keeps: the held-out rows' accuracy
             predicted = self.probabilities(validation["text"].to_list()).argmax(1)
             metrics = {"val_accuracy": round(float((predicted == np.asarray(y_val)).mean()), 4),
                        "val_rows": validation.height}
+        elif too_few:  # as vision: no metric, only how it fits the texts it trained on, and why
+            predicted = self.probabilities(train["text"].to_list()).argmax(1)
+            training_set = {"n": train.height, "note": "how the model fits the texts it trained on, not how it does on "
+                                                       "new ones",
+                            "metrics": {"accuracy": round(float((predicted == np.asarray(y_train)).mean()), 4)}}
+            measure_warning = too_few_to_measure(classes, MIN_TEXTS_TO_MEASURE, unit="texts")
+            warnings.warn(measure_warning)
         texts = frame["text"].to_list()
         self.info = {"training_data_hash": hash_frame(frame), "config": config_to_dict(config),
                      "trained_on": f"{frame.height} user-supplied labelled texts",
@@ -582,7 +597,10 @@ class SentimentModel(TaskModel):
                      # English on positive evidence (most texts hold English function words, at most a tenth look
                      # otherwise): predict then warns on non-English text; a language the lists do not know is None
                      "language": DEFAULT_LANGUAGE if english_texts([strip_markup(t) for t in texts]) else None}
-        if warning := joined_warnings(spelling_warning):
+        if training_set:
+            self.info.update(metrics_note="not measured: too few texts to hold any out; training_set_metrics only says "
+                                          "how it fits the texts it trained on", training_set_metrics=training_set)
+        if warning := joined_warnings(spelling_warning, measure_warning):
             self.info["warning"] = warning
         if notes := _reading_notes(texts, None):
             self.info["notes"] = notes

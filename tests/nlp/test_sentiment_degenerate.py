@@ -59,3 +59,25 @@ def test_evaluate_on_one_class_says_why_auc_is_missing():
     few = model.evaluate(pl.DataFrame({"text": TEXTS * 2, "label": [1] * 10 + [0] * 2}))
     assert few["metrics"]["auc"]["ci95"] is None and "only 2 of the 12 texts are of class negative" in few["warning"]
     assert "warning" not in model.evaluate(pl.DataFrame({"text": TEXTS * 2, "label": [1, 0] * 6}))
+
+
+@pytest.mark.parametrize("labels", [[1, 0, 0], [1, 0, 0, 0], [1] + [0] * 11], ids=["3 texts", "4 texts", "1 positive"])
+def test_too_few_texts_to_hold_any_out_give_training_set_metrics_and_a_warning_not_a_metric(labels):
+    frame = pl.DataFrame({"text": (TEXTS * 2)[:len(labels)], "label": labels})
+    with pytest.warns(UserWarning, match="too few texts"):
+        model = _classifier().fit(frame, QUICK)
+    card = model.card
+    assert card["metrics"] == {} and card["training_set_metrics"]["n"] == len(labels)
+    assert 0 <= card["training_set_metrics"]["metrics"]["accuracy"] <= 1 and "not measured" in card["metrics_note"]
+    assert card["warning"].startswith("too few texts") and "training_set_metrics" in card["warning"]
+    if len(labels) > 10:
+        assert card["warning"].startswith("too few texts of class 'positive' (1 of 12; negative 11)")
+
+
+def test_enough_texts_are_measured_on_held_out_ones_without_a_warning():
+    frame = pl.DataFrame({"text": TEXTS * 2, "label": [1, 1, 1, 0, 0, 0] * 2})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        model = _classifier().fit(frame, QUICK)
+    assert model.card["metrics"]["val_rows"] == 1 and "warning" not in model.card
+    assert "training_set_metrics" not in model.card
