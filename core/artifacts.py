@@ -635,7 +635,8 @@ def _verified_card(root: Path, verify_hashes: bool = True) -> dict[str, Any] | N
             digest = hashlib.sha256()
             _hash_file(file, digest)
             if digest.hexdigest() != expected:
-                raise UnsafeArtifactError(f"{name} does not match its hash in card.json; the file is corrupted or was changed")
+                raise UnsafeArtifactError(f"{name} does not match its hash in card.json; the file is corrupted or was "
+                                          f"changed ({file}). Restore the folder from a copy, or train and save the model again")
     unlisted = sorted(set(present) - set(files) - {CARD_NAME})
     if unlisted:
         raise UnsafeArtifactError(f"{unlisted[0]} is in the model folder but not in card.json's file list "
@@ -686,6 +687,11 @@ def cached_default(folder: str | Path, build: Callable[[Path], Any], load: Calla
     the others wait and load its result. `is_built(folder)` says whether a build is complete (default: a model
     folder with its card), for assets that are not model folders (e.g. weights joined from package parts).
 
+    `folder` is a cache this product builds, never a default shipped in the repository: a model folder there that
+    `load` refuses as damaged (`UnsafeArtifactError`: a file that does not match its hash, a changed or broken
+    card.json) or that holds files but no card.json is moved aside to `<folder>.damaged-<time>` and built again, with
+    a warning naming both folders, instead of being refused on every use with advice a user cannot follow.
+
     >>> built = []
     >>> folder = Path(tempfile.mkdtemp()) / "default"
     >>> build = lambda f: built.append(save_model_dir(f, {"task": "demo"}))
@@ -696,17 +702,65 @@ def cached_default(folder: str | Path, build: Callable[[Path], Any], load: Calla
 
     folder = Path(folder)
     recover_model_dir(folder)  # a rebuild killed between its renames left the previous build aside
+    model_folder = is_built is None
     if is_built is None:  # a model folder; one an older Verticals built (an unsealed card, format 1) is built again
         def is_built(path: Path) -> bool:
             return is_model_dir(path) and not _older_card(path)
+    damaged: tuple[tuple[int, int] | None, str] | None = None
     if is_built(folder):
-        return load(folder)
+        seen = _folder_identity(folder)
+        try:
+            return load(folder)
+        except UnsafeArtifactError as error:
+            if not model_folder:
+                raise
+            damaged = (seen, str(error))
     folder.parent.mkdir(parents=True, exist_ok=True)
     with open(folder.with_name(f".{folder.name}.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if the build fails
+        if damaged is not None and _folder_identity(folder) == damaged[0]:  # not already rebuilt by another process
+            _set_aside(folder, damaged[1])
+        elif model_folder and _holds_files_but_no_card(folder):
+            _set_aside(folder, f"it holds files but no {CARD_NAME}")
         if not is_built(folder):
             build(folder)
     return load(folder)
+
+
+def _folder_identity(folder: Path) -> tuple[int, int] | None:
+    """(device, inode) of a folder: a rebuild (atomic_directory) gives the folder at that path a new one."""
+    try:
+        stat = folder.stat()
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def _holds_files_but_no_card(folder: Path) -> bool:
+    if not (folder.exists() or folder.is_symlink()) or (folder / CARD_NAME).is_file():
+        return False
+    try:
+        return not folder.is_dir() or folder.is_symlink() or any(folder.iterdir())
+    except OSError:
+        return True
+
+
+def _set_aside(folder: Path, why: str) -> Path:
+    """Move a damaged cached default aside to `<folder>.damaged-<UTC time>` (kept for a look, not deleted)."""
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    aside = folder.with_name(f"{folder.name}.damaged-{stamp}")
+    for count in range(2, 100):
+        if not (aside.exists() or aside.is_symlink()):
+            break
+        aside = folder.with_name(f"{folder.name}.damaged-{stamp}-{count}")
+    try:
+        os.replace(folder, aside)
+    except OSError as error:
+        raise InputError(f"the cached default {folder} is damaged ({why}) and could not be moved aside to {aside} "
+                         f"({error.strerror or error}); delete {folder} and run again to build it anew") from error
+    warnings.warn(f"the cached default {folder} was damaged ({why}); it was moved aside to {aside} (delete that folder "
+                  "when you no longer need it) and is being built again", UserWarning, stacklevel=3)
+    return aside
 
 
 def _older_card(folder: Path) -> bool:

@@ -432,3 +432,108 @@ def test_every_file_and_folder_a_task_writes_into_a_save_gets_the_plain_mode(tmp
     modes = {p.relative_to(folder).as_posix(): oct(stat.S_IMODE(p.stat().st_mode)) for p in folder.rglob("*")}
     assert modes == {"forest.safetensors": "0o644", "encoder": "0o755", "encoder/model.safetensors": "0o644",
                      "encoder/run.sh": "0o755", "card.json": "0o644"}
+
+
+def _cached_demo(folder, built):
+    from core.artifacts import cached_default
+
+    def build(target):
+        built.append(target)
+        _save(target, value=float(len(built)))
+
+    def load(target):  # as a task's load_folder: the folder's files, then the card's seal
+        from core.artifacts import check_card_digest
+
+        read_card(target)
+        check_card_digest(target)
+        return load_tensors(target / "model.safetensors")
+
+    return cached_default(folder, build, load)
+
+
+def test_a_damaged_cached_default_is_moved_aside_and_built_again(tmp_path):
+    """A truncated file in a cached default was refused on every use ('does not match its hash'), naming no path,
+    and nothing (not even prepare --rebuild) repaired it: the task's default stayed broken for good."""
+    import warnings
+
+    built = []
+    folder = tmp_path / "defaults" / "demo" / "v1"
+    assert torch.equal(_cached_demo(folder, built)["w"], torch.ones(2, 2)) and len(built) == 1
+    with open(folder / "model.safetensors", "r+b") as handle:
+        handle.truncate(40)
+    with pytest.warns(UserWarning, match="was damaged") as caught:
+        assert torch.equal(_cached_demo(folder, built)["w"], torch.full((2, 2), 2.0)) and len(built) == 2
+    aside = [p for p in folder.parent.iterdir() if p.name.startswith("v1.damaged-")]
+    assert len(aside) == 1 and (aside[0] / "model.safetensors").stat().st_size == 40  # kept as it was, not deleted
+    message = str(caught[0].message)
+    assert str(folder) in message and str(aside[0]) in message and "does not match its hash" in message
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert torch.equal(_cached_demo(folder, built)["w"], torch.full((2, 2), 2.0)) and len(built) == 2  # once
+
+
+@pytest.mark.parametrize("damage", ["card.json deleted", "card.json not JSON", "card.json edited", "a stray file"])
+def test_a_cached_default_without_a_usable_card_is_moved_aside_and_built_again(tmp_path, damage):
+    """A cache folder without card.json was refused as 'files that are not a saved model ... Choose a new folder',
+    which a user cannot do for a task's default."""
+    built = []
+    folder = tmp_path / "v1"
+    _cached_demo(folder, built)
+    card = folder / "card.json"
+    if damage == "card.json deleted":
+        card.unlink()
+    elif damage == "card.json not JSON":
+        card.write_text('{"task":')
+    elif damage == "card.json edited":
+        card.write_text(card.read_text().replace('"a"', '"z"'))
+    else:
+        (folder / "notes.txt").write_text("x")
+    with pytest.warns(UserWarning, match=r"v1 was damaged .* moved aside to .*v1\.damaged-"):
+        assert torch.equal(_cached_demo(folder, built)["w"], torch.full((2, 2), 2.0)) and len(built) == 2
+    assert len([p for p in tmp_path.iterdir() if p.name.startswith("v1.damaged-")]) == 1
+
+
+def test_a_damaged_cached_default_another_process_rebuilt_is_not_moved_aside(tmp_path):
+    """Two first uses find the same damage: the one that waited for the lock loads the other's rebuild."""
+    from core.artifacts import cached_default
+
+    built, calls = [], []
+    folder = tmp_path / "v1"
+    _cached_demo(folder, built)
+    (folder / "model.safetensors").write_bytes(b"damaged")
+
+    def load(target):
+        calls.append(target)
+        if len(calls) == 1:  # meanwhile another process moved the damaged folder aside and built it again
+            os.replace(target, tmp_path / "v1.damaged-other")
+            _save(target, value=5.0)
+            raise UnsafeArtifactError("model.safetensors does not match its hash in card.json")
+        return read_card(target)
+
+    assert cached_default(folder, lambda target: built.append(target), load)["task"] == "demo"
+    assert len(built) == 1 and sorted(p.name for p in tmp_path.iterdir()) == [".v1.lock", "v1", "v1.damaged-other"]
+    assert torch.equal(load_tensors(folder / "model.safetensors")["w"], torch.full((2, 2), 5.0))
+
+
+def test_an_asset_that_is_not_a_model_folder_is_not_moved_aside(tmp_path):
+    """`is_built` given (weights joined from packages): its own check decides a rebuild; a refusal is the caller's."""
+    from core.artifacts import cached_default
+
+    folder = tmp_path / "asset"
+    folder.mkdir()
+    (folder / "model.bin").write_text("x")
+
+    def load(target):
+        raise UnsafeArtifactError("refused")
+
+    with pytest.raises(UnsafeArtifactError, match="refused"):
+        cached_default(folder, lambda target: None, load, is_built=lambda target: True)
+    assert [p.name for p in tmp_path.iterdir()] == ["asset"]
+
+
+def test_a_file_that_does_not_match_its_hash_is_named_with_its_folder(tmp_path):
+    path = _save(tmp_path / "m")
+    (path / "model.safetensors").write_bytes(b"changed")
+    with pytest.raises(UnsafeArtifactError, match="does not match its hash") as caught:
+        read_card(path)
+    assert str(path / "model.safetensors") in str(caught.value) and "save the model again" in str(caught.value)
