@@ -155,6 +155,25 @@ def dropped_warning(dropped: list[dict[str, str]]) -> str | None:
     return joined_warnings(leak_warning(dropped), empty_warning(dropped))
 
 
+def duplicate_groups(frame, schema: list[dict[str, Any]], target: str) -> tuple[np.ndarray | None, int]:
+    """(group id per row, rows repeating an earlier one) over the feature columns and the target: identical rows share
+    an id; (None, 0) when every row is distinct."""
+    columns = [f["name"] for f in schema if "derived" not in f] + [target]
+    hashes = frame.select(columns).hash_rows(seed=0).to_numpy()
+    distinct, groups = np.unique(hashes, return_inverse=True)
+    duplicates = int(len(hashes) - len(distinct))
+    return (groups, duplicates) if duplicates else (None, 0)
+
+
+def duplicate_warning(duplicates: int, rows: int) -> str | None:
+    """The warning for rows that repeat another exactly (None without any)."""
+    if not duplicates:
+        return None
+    return (f"{duplicates} of the {rows} rows repeat another row exactly (same features and target); cross-validation "
+            "keeps the copies of a row in one fold, so the reported AUC is not inflated by scoring rows the model "
+            "trained on, but the model still weighs repeated rows more: drop duplicates unless they are real repeats")
+
+
 def _subset(arrays: dict[str, np.ndarray], index: np.ndarray) -> dict[str, np.ndarray]:
     return {name: values[index] for name, values in arrays.items()}
 
@@ -249,7 +268,9 @@ class _Prepared:
     folds: list[tuple[np.ndarray, np.ndarray]]
     repeats: int
     data_hash: str
-    warning: str | None = None  # leak suspects and empty columns dropped from the features: said in the card and on stderr
+    warning: str | None = None  # leak suspects and empty columns dropped, repeated rows: said in the card and on stderr
+    groups: np.ndarray | None = None  # one id per distinct row (features and target) when some repeat, else None
+    duplicate_rows: int = 0  # rows that repeat an earlier one exactly (same features and target)
 
     @property
     def per_repeat(self) -> int:
@@ -493,7 +514,7 @@ class RiskScorer(TaskModel):
 
     @classmethod
     def check_data(cls, path: str | Path, **options: Any) -> dict[str, Any]:
-        """Validation report without training: rows, label mapping, feature kinds, dropped columns."""
+        """Validation report without training: rows, label mapping, feature kinds, dropped columns, repeated rows."""
         from core.distributed import is_parts
 
         if is_parts(path):  # a folder or glob of parts: their files, shared columns and rows, nothing loaded whole
@@ -510,8 +531,11 @@ class RiskScorer(TaskModel):
         report = {"task": cls.task, "path": str(path), "ok": True, "n": data.frame.height, "target": data.target,
                   "label_map": label_map, "default_rate": float(y.mean()),
                   "features": [{k: f[k] for k in ("name", "kind", "dtype", "missing_rate")} for f in schema], "dropped": dropped}
-        if dropped_warning(dropped):
-            report["warning"] = dropped_warning(dropped)
+        _, duplicates = duplicate_groups(data.frame, schema, data.target)
+        report["duplicate_rows"] = duplicates
+        warning = joined_warnings(dropped_warning(dropped), duplicate_warning(duplicates, data.frame.height))
+        if warning:
+            report["warning"] = warning
         return report
 
     def _labelled(self, data: Any, training: bool, config: "RiskScorer.Config | None" = None) -> RiskData:
@@ -594,14 +618,16 @@ class RiskScorer(TaskModel):
         drop = tuple(config.drop) + tuple(data.id_columns) + ((time_column,) if time_column else ())
         schema, dropped = build_schema(frame, target, drop, summaries=config.sequence_summaries, y=y, keep=tuple(config.keep))
         scorecard_binning_params(schema, config)  # a bad scorecard_* setting fails here, before any fit
+        groups, duplicates = duplicate_groups(frame, schema, target)
         order = self._time_order(frame[time_column]) if split == "time" else None
         families = self._families(config, len(y))
         candidates = [c for c in CANDIDATES if c in (*families, "blend")] if config.family == "auto" else [config.family]
         return _Prepared(config=config, frame=frame, target=target, time_column=time_column, label_map=label_map, y=y,
                          schema=schema, dropped=dropped, arrays=feature_arrays(frame, schema), split=split, order=order,
                          families=families, candidates=candidates,
-                         folds=self._folds(y, order, config), repeats=self._repeats(len(y), order, config),
-                         data_hash=hash_frame(frame), warning=dropped_warning(dropped))
+                         folds=self._folds(y, order, config, groups), repeats=self._repeats(len(y), order, config),
+                         data_hash=hash_frame(frame), groups=groups, duplicate_rows=duplicates,
+                         warning=joined_warnings(dropped_warning(dropped), duplicate_warning(duplicates, len(y))))
 
     @staticmethod
     def _families(config: "RiskScorer.Config", rows: int) -> list[str]:
@@ -695,7 +721,7 @@ class RiskScorer(TaskModel):
                 alive = [alive[i] for i in np.argsort(-_mean_auc(table[alive, :start]), kind="stable")[:keep]]
             for k in range(start, end):
                 train, test = folds[k]
-                inner, valid = self._inner_split(train, y, prepared.order, config)
+                inner, valid = self._inner_split(train, y, prepared.order, config, prepared.groups)
                 for t in alive:
                     def run(t=t, test=test, inner=inner, valid=valid) -> dict[str, np.ndarray]:
                         booster, rounds = fit_gbm(x[inner], y[inner], prepared.schema, trials[t], valid=(x[valid], y[valid]))
@@ -831,6 +857,7 @@ class RiskScorer(TaskModel):
                                          "code column set), and each record holding one says so in its warnings",
             "training": {"rows": int(len(y)), "defaults": int(y.sum()), "default_rate": float(y.mean()),
                          "data_hash": prepared.data_hash, "class_weight": config.class_weight,
+                         "duplicate_rows": prepared.duplicate_rows,
                          "seconds": round(time.perf_counter() - started, 2)},
             "metrics": risk_metrics(y[held_out], self.calibrator_(first[held_out]), resamples=100),
             "metrics_note": "out-of-fold (cross-validated) on the training data",
@@ -861,13 +888,25 @@ class RiskScorer(TaskModel):
         return np.argsort(series.to_physical().to_numpy(), kind="stable")
 
     @staticmethod
-    def _folds(y: np.ndarray, order: np.ndarray | None, config) -> list[tuple[np.ndarray, np.ndarray]]:
-        from sklearn.model_selection import RepeatedStratifiedKFold, train_test_split
+    def _folds(y: np.ndarray, order: np.ndarray | None, config, groups: np.ndarray | None = None
+               ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The CV splits: forward chaining in time, or repeated stratified k-fold; with `groups` (rows repeated exactly),
+        stratified group k-fold, so copies of a row never sit on both sides of a split and inflate the held-out AUC."""
+        from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedGroupKFold, train_test_split
 
         index = np.arange(len(y))
         if order is not None:  # forward chaining: train on the past, test on the next block
             blocks = np.array_split(order, max(config.cv_folds, 1) + 1)
             return [(np.concatenate(blocks[:i + 1]), blocks[i + 1]) for i in range(len(blocks) - 1)]
+        if groups is not None:
+            distinct = int(min(len(np.unique(groups[y == 1])), len(np.unique(groups[y == 0]))))
+            if config.cv_folds < 2:  # one hold-out share of about validation_fraction, whole groups only
+                splits = max(2, min(int(round(1 / config.validation_fraction)), distinct))
+                return [next(StratifiedGroupKFold(splits, shuffle=True, random_state=config.seed).split(index, y, groups))]
+            folds = max(2, min(config.cv_folds, distinct))
+            repeats = RiskScorer._repeats(len(y), order, config)
+            return [split for r in range(repeats)
+                    for split in StratifiedGroupKFold(folds, shuffle=True, random_state=config.seed + r).split(index, y, groups)]
         if config.cv_folds < 2:
             train, test = train_test_split(index, test_size=config.validation_fraction, stratify=y, random_state=config.seed)
             return [(train, test)]
@@ -896,13 +935,20 @@ class RiskScorer(TaskModel):
         return [(min(keep, trials), start, end) for keep, start, end in rungs if end > start]
 
     @staticmethod
-    def _inner_split(train: np.ndarray, y: np.ndarray, order: np.ndarray | None, config) -> tuple[np.ndarray, np.ndarray]:
-        """Early-stopping split of a training fold: the latest rows (time split) or a stratified share."""
-        from sklearn.model_selection import train_test_split
+    def _inner_split(train: np.ndarray, y: np.ndarray, order: np.ndarray | None, config, groups: np.ndarray | None = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Early-stopping split of a training fold: the latest rows (time split) or a stratified share (of whole groups
+        of repeated rows when some repeat, so early stopping does not watch copies of rows it trains on)."""
+        from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
         cut = max(1, int(round(len(train) * config.validation_fraction)))
         if order is not None:
             return train[:-cut], train[-cut:]  # fold indices are in time order
+        if groups is not None and len(np.unique(groups[train])) >= 2:
+            inner, valid = next(GroupShuffleSplit(1, test_size=config.validation_fraction, random_state=config.seed)
+                                .split(train, groups=groups[train]))
+            if y[train][valid].min() != y[train][valid].max():  # early stopping needs both classes to score
+                return train[inner], train[valid]
         stratify = y[train] if min(int(y[train].sum()), int(len(train) - y[train].sum())) >= 2 else None
         return tuple(train_test_split(train, test_size=cut, stratify=stratify, random_state=config.seed))
 

@@ -75,3 +75,38 @@ def test_predict_warns_per_record_of_a_value_float32_cannot_hold_or_far_outside_
     assert model.explain(rows[0])["warnings"] == records[0]["warnings"]
     normal = model.predict(data.drop("default"))
     assert all(r["warnings"] == [] for r in normal)  # the training data itself: never far outside its own range
+
+
+def test_copies_of_a_row_stay_in_one_fold_and_distinct_rows_keep_the_stratified_folds(data):
+    from sklearn.model_selection import RepeatedStratifiedKFold
+
+    from finance.risk import duplicate_groups
+
+    doubled = pl.concat([data, data])
+    model = RiskScorer()
+    prepared = model._prepare(doubled, fast(cv_repeats=2))
+    assert prepared.duplicate_rows == data.height and len(np.unique(prepared.groups)) == data.height
+    for train, test in prepared.folds:
+        assert not set(prepared.groups[train]) & set(prepared.groups[test])
+        assert 0.5 * prepared.y.mean() < prepared.y[test].mean() < 1.5 * prepared.y.mean()  # still stratified
+    inner, valid = RiskScorer._inner_split(prepared.folds[0][0], prepared.y, None, prepared.config, prepared.groups)
+    assert not set(prepared.groups[inner]) & set(prepared.groups[valid])
+    assert duplicate_groups(data, prepared.schema, "default") == (None, 0)
+    plain = model._prepare(data, fast(cv_folds=3, cv_repeats=2))  # no repeats: the folds are exactly as before
+    index = np.arange(data.height)
+    expected = RepeatedStratifiedKFold(n_splits=3, n_repeats=2, random_state=0).split(index, plain.y)
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(plain.folds, expected, strict=True))
+
+
+def test_duplicated_rows_do_not_inflate_the_cv_auc_and_are_counted_in_card_and_check_data(data, tmp_path):
+    config = fast(family="gbm", cv_repeats=1)
+    base = RiskScorer().fit(data, config=config).card["metrics"]["auc"]["value"]
+    with pytest.warns(UserWarning, match=f"{4 * data.height} of the {5 * data.height} rows repeat another row"):
+        card = RiskScorer().fit(pl.concat([data] * 5), config=config).card
+    assert card["training"]["duplicate_rows"] == 4 * data.height and "repeat another row" in card["warning"]
+    assert card["metrics"]["auc"]["value"] < base + 0.05  # every row five times: was 0.99 against 0.73
+    path = tmp_path / "twice.csv"
+    pl.concat([data, data]).write_csv(path)
+    report = RiskScorer.check_data(path, target="default")
+    assert report["duplicate_rows"] == data.height and f"{data.height} of the {2 * data.height} rows" in report["warning"]
+    assert RiskScorer.check_data(tmp_path / "twice.csv", target="default")["ok"]
