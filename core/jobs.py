@@ -335,6 +335,16 @@ class Job:
         return self.status in TERMINAL
 
 
+@contextlib.contextmanager
+def _locked(path: Path):
+    """Hold an exclusive lock on `path` (created if missing) for a short check-and-write; others wait their turn."""
+    import fcntl
+
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield  # closing the file releases the lock
+
+
 def _write(job_folder: Path, **fields: Any) -> dict[str, Any]:
     path = job_folder / "job.json"
     current = json.loads(path.read_text()) if path.exists() else {}
@@ -438,20 +448,24 @@ def start_job(task: str, data: str | Path, out: str | Path | None = None, base: 
     out = Path(out).expanduser().resolve() if out is not None else models_dir() / safe_name
     if base is not None and Path(str(base)).expanduser().exists():
         base = str(Path(str(base)).expanduser().resolve())  # a folder; a hub id or a built-in name stays as given
-    if job_writing(out):
-        raise InputError(f"a training that is still running will save its model as {out.name}; choose another name")
-    if is_model_dir(out) and not replace:
-        raise InputError(f"a saved model named {out.name} already exists; choose another name, or ask to replace it")
     folder = jobs_dir() / job_id
-    folder.mkdir(parents=True)
     spec = {"task": task, "data": str(data), "out": str(out), "base": base, "overrides": overrides or {}, "options": options or {}}
-    created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-    _write(folder, id=job_id, task=task, status="queued", spec=spec, created=created, out=str(out))
-    log = open(folder / "log.txt", "ab")
-    process = subprocess.Popen([sys.executable, "-m", "core.jobs", job_id], stdout=log, stderr=subprocess.STDOUT,
-                               stdin=subprocess.DEVNULL, start_new_session=True, cwd=Path(__file__).resolve().parents[1],
-                               env={**os.environ, "VERTICALS_HOME": str(home())})
-    log.close()
+    with _locked(jobs_dir() / ".start.lock"):  # checked and registered in one step: two sessions cannot both take a name
+        if job_writing(out):
+            raise InputError(f"a training that is still running will save its model as {out.name}; choose another name")
+        if is_model_dir(out) and not replace:
+            raise InputError(f"a saved model named {out.name} already exists; choose another name, or ask to replace it")
+        folder.mkdir(parents=True)
+        created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        _write(folder, id=job_id, task=task, status="queued", spec=spec, created=created, out=str(out))
+    try:
+        with open(folder / "log.txt", "ab") as log:
+            process = subprocess.Popen([sys.executable, "-m", "core.jobs", job_id], stdout=log, stderr=subprocess.STDOUT,
+                                       stdin=subprocess.DEVNULL, start_new_session=True,
+                                       cwd=Path(__file__).resolve().parents[1], env={**os.environ, "VERTICALS_HOME": str(home())})
+    except OSError as error:  # the name is free again
+        _write(folder, status="failed", error=f"could not start the training process: {error.strerror or error}")
+        raise InputError(f"could not start the training process: {error.strerror or error}") from error
     _write(folder, pid=process.pid)
     return get_job(job_id)
 

@@ -101,3 +101,41 @@ def test_a_cancelled_runner_leaves_no_output_lock(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode != 0 and "Terminated" in done.stderr
     assert not (tmp_path / ".m.lock").exists()  # it stayed, and named a dead process, after every cancel
+
+
+def test_two_jobs_started_at_once_with_one_name_are_not_both_accepted(tmp_path, monkeypatch):
+    """Two dashboard sessions started a job named alike at the same moment: both were accepted, and the registry kept
+    only the second model."""
+    import os
+    import threading
+    from types import SimpleNamespace
+
+    monkeypatch.setenv("VERTICALS_HOME", str(tmp_path))
+    monkeypatch.setattr(jobs.subprocess, "Popen", lambda *a, **k: SimpleNamespace(pid=os.getpid()))  # no runner
+    checked, real_check, outcomes = threading.Event(), jobs.job_writing, []
+
+    def slow_check(out):  # the first session is between its check and its registration when the second one checks
+        free = real_check(out)
+        if not checked.is_set():
+            checked.set()
+            time.sleep(0.5)
+        return free
+
+    monkeypatch.setattr(jobs, "job_writing", slow_check)
+
+    def session():
+        try:
+            outcomes.append(jobs.start_job("finance.risk", tmp_path / "a.csv", name="same").status)
+        except InputError as error:
+            outcomes.append(str(error))
+
+    first = threading.Thread(target=session)
+    first.start()
+    assert checked.wait(10)
+    second = threading.Thread(target=session)
+    second.start()
+    first.join(10)
+    second.join(10)
+    accepted = [outcome for outcome in outcomes if outcome == "queued"]
+    assert len(accepted) == 1 and any("still running will save its model as same" in o for o in outcomes), outcomes
+    assert [job.status for job in jobs.list_jobs()] == ["queued"]
