@@ -34,6 +34,7 @@ APERTIUM_QUALITY = {"eng-spa": {"bleu": 27.1, "chrf": 52.2}, "spa-eng": {"bleu":
 UNKNOWN_LANGUAGE = "und"  # ISO 639 "undetermined", for corpora that do not name their languages
 _NLLB_SCRIPTS = {"ru": "Cyrl", "mk": "Cyrl", "zh": "Hans", "ja": "Jpan", "ar": "Arab"}
 _VALIDATION_SENTENCES = 200  # at most this many held-out sentences are translated to score a fit
+_LANGUAGE_SAMPLE = 200  # at most this many source lines of evaluation data are checked against the assumed language
 _UNSPACED = {"zh", "ja", "th"}  # targets whose sentences are joined without a space
 SCRATCH_MAX_LENGTH = 128  # Config.max_length of a model trained from scratch when none is given
 
@@ -710,8 +711,26 @@ class Translator(TaskModel):
         name = self.name_
         if getattr(self, "engine_", None) is not None:  # Apertium switches mode per pair: name the one that translated
             name = f"apertium:{_apertium_mode(source_lang, target_lang)}"
+        warning = self._unlike_assumed_source(rows, source_lang, target_lang)
         return metric_card(self.task, name, rows.height, metrics, source_lang=source_lang, target_lang=target_lang,
-                           plots=plots, worst_sentences=worst)
+                           plots=plots, worst_sentences=worst, **({"warning": warning} if warning else {}))
+
+    def _unlike_assumed_source(self, rows, source_lang: str, target_lang: str) -> str | None:
+        """evaluate's form of predict's warning: source lines that nobody gave a language for look like another one
+        than the model assumed (more than a tenth of an evenly spaced sample of `_LANGUAGE_SAMPLE`); None otherwise."""
+        import polars as pl
+        from collections import Counter
+
+        if not getattr(self, "assumed_source_", False):
+            return None
+        unstated = rows.filter(pl.col("source_lang").is_null())["source"].to_list()
+        sample = unstated[::max(1, len(unstated) // _LANGUAGE_SAMPLE)][:_LANGUAGE_SAMPLE]
+        others = Counter(other for other in looks_like(sample, source_lang, prefer=target_lang) if other)
+        if not others or sum(others.values()) * 10 <= len(sample):  # a stray line or two: not the data's language
+            return None
+        other, count = others.most_common(1)[0]
+        return (f"{count} of the {len(sample)} source lines checked: "
+                f"{_assumed_source_warning(other, source_lang, target_lang)}")
 
     # -- training ---------------------------------------------------------------------------------------
     def fit(self, data: Any, config: "Translator.Config | None" = None, *, run_dir: str | Path | None = None,
