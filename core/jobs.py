@@ -23,6 +23,7 @@ from core.train import BEST_NAME, CHECKPOINT_META, CHECKPOINT_NAME, LOG_NAME
 __all__ = ["Job", "run_training", "start_job", "get_job", "list_jobs", "cancel_job", "jobs_dir", "resumable_state"]
 
 TERMINAL = {"succeeded", "failed", "cancelled"}
+CANCEL_WAIT_S = 10.0  # how long cancel_job waits for the runner to stop and say what is on disk
 RUN_RECORD = "run.json"  # what a run directory's checkpoint was trained on (task, data hash, options, config, base)
 RUN_FORMAT = "verticals-run/1"  # the run record's "format": how a run.json of ours is told from another tool's
 RUN_KEYS = {"task", "data_hash", "options", "config", "base_model"}  # every run record has held these (older: no format)
@@ -324,6 +325,7 @@ class Job:
     pid: int | None = None
     out: str | None = None
     error: str | None = None
+    note: str | None = None  # e.g. a cancel that came after the model was saved
     progress: dict[str, Any] | None = None
 
     @property
@@ -347,10 +349,35 @@ def _locked(path: Path):
 
 def _write(job_folder: Path, **fields: Any) -> dict[str, Any]:
     path = job_folder / "job.json"
-    current = json.loads(path.read_text()) if path.exists() else {}
-    current.update(fields)
-    atomic_write_text(path, json.dumps(current, indent=2, default=str))
+    with _locked(job_folder / ".job.lock"):  # the runner and cancel_job update one record: neither loses the other's
+        current = json.loads(path.read_text()) if path.exists() else {}
+        current.update(fields)
+        atomic_write_text(path, json.dumps(current, indent=2, default=str))
     return current
+
+
+def _identity(folder: str | Path) -> list[int] | None:
+    """Which folder is at `folder` now (device, inode): a save replaces the folder whole, so a new model is a new one."""
+    with contextlib.suppress(OSError):
+        stat = os.stat(folder)
+        return [stat.st_dev, stat.st_ino]
+    return None
+
+
+def _settle_cancel(folder: Path) -> dict[str, Any]:
+    """Record how a cancelled job ended from what is on disk: its model saved before the cancel took effect (a
+    `succeeded` job, saying the cancel came too late), or not saved (`cancelled`; the output is as it was)."""
+    from core.artifacts import is_model_dir
+
+    record = json.loads((folder / "job.json").read_text())
+    if record["status"] in TERMINAL:
+        return record
+    out = record.get("out")
+    if "out_before" in record and out and is_model_dir(out) and _identity(out) != record["out_before"]:
+        return _write(folder, status="succeeded", error=None, finished=time.time(),
+                      note=f"the cancel came after the model was saved to {out}; the new model is kept")
+    return _write(folder, status="cancelled", finished=time.time(),
+                  note=f"cancelled before the model was saved; {out} is as it was")
 
 
 def _alive(pid: int | None) -> bool:
@@ -392,14 +419,18 @@ def _progress(folder: Path) -> dict[str, Any]:
 
 
 def get_job(job_id: str) -> Job:
-    """Read a job (status, progress, result) from disk; a dead runner is reported as failed."""
+    """Read a job (status, progress, result) from disk; a dead runner is reported as failed (as cancelled, or as
+    succeeded, when it was cancelled: what is on disk decides)."""
     folder = jobs_dir() / job_id
     if not (folder / "job.json").is_file() or os.sep in job_id or job_id.startswith("."):
         raise InputError(f"no job {job_id!r}")
     record = json.loads((folder / "job.json").read_text())
     if record["status"] in {"queued", "running"} and record.get("pid") and not _alive(record["pid"]):
-        record = _write(folder, status="failed", error=record.get("error") or "the job process ended unexpectedly; see its log")
-    job = Job(**{k: record.get(k) for k in ("id", "task", "status", "spec", "created", "pid", "out", "error")})
+        if record.get("cancel_requested"):
+            record = _settle_cancel(folder)
+        else:
+            record = _write(folder, status="failed", error=record.get("error") or "the job process ended unexpectedly; see its log")
+    job = Job(**{k: record.get(k) for k in ("id", "task", "status", "spec", "created", "pid", "out", "error", "note")})
     job.progress = _progress(folder)
     return job
 
@@ -471,28 +502,45 @@ def start_job(task: str, data: str | Path, out: str | Path | None = None, base: 
 
 
 def cancel_job(job_id: str) -> Job:
-    """Stop a queued or running job (its whole process group); the registry is left untouched."""
+    """Stop a queued or running job (its whole process group) and report what is on disk: `cancelled` when the model
+    was not saved (an `out` being replaced is as it was), `succeeded` with a note when the save had already completed.
+    Waits up to `CANCEL_WAIT_S` for the runner to stop; the runner alone records the outcome."""
     job = get_job(job_id)
-    if not job.done and job.pid:
+    if job.done:
+        return job
+    _write(job.folder, cancel_requested=time.time())
+    if job.pid:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(job.pid, signal.SIGTERM)
-        _write(job.folder, status="cancelled")
+        deadline = time.monotonic() + CANCEL_WAIT_S
+        while _alive(job.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
     return get_job(job_id)
 
 
 def _run(job_id: str) -> int:
-    """Runner process body: wait for the device lock (one job per device), train, record the outcome."""
+    """Runner process body: train, record the outcome; a cancel (SIGTERM, as `Terminated`) is recorded by what is on
+    disk, even when it lands after the model was saved."""
+    folder = jobs_dir() / job_id
+    try:
+        return _train_job(folder)
+    except KeyboardInterrupt:  # cancel_job's SIGTERM, wherever it landed: waiting, training, saving or after it
+        _settle_cancel(folder)
+        return 1
+
+
+def _train_job(folder: Path) -> int:
+    """Wait for the device lock (one job per device), train, record the outcome."""
     import fcntl
 
-    folder = jobs_dir() / job_id
-    record = json.loads((folder / "job.json").read_text())
-    spec = record["spec"]
+    spec = json.loads((folder / "job.json").read_text())["spec"]
     lock = open(jobs_dir() / "device.lock", "w")
     fcntl.flock(lock, fcntl.LOCK_EX)  # queued until the previous job on this device finishes
     try:
-        if json.loads((folder / "job.json").read_text())["status"] == "cancelled":
+        if json.loads((folder / "job.json").read_text()).get("cancel_requested"):
+            _settle_cancel(folder)
             return 1
-        _write(folder, status="running", started=time.time())
+        _write(folder, status="running", started=time.time(), out_before=_identity(spec["out"]))
         try:
             card = run_training(spec["task"], spec["data"], spec["out"], base=spec.get("base"),
                                 overrides=spec.get("overrides"), options=spec.get("options"), run_dir=folder / "run")

@@ -139,3 +139,54 @@ def test_two_jobs_started_at_once_with_one_name_are_not_both_accepted(tmp_path, 
     accepted = [outcome for outcome in outcomes if outcome == "queued"]
     assert len(accepted) == 1 and any("still running will save its model as same" in o for o in outcomes), outcomes
     assert [job.status for job in jobs.list_jobs()] == ["queued"]
+
+
+@pytest.mark.parametrize("saved", [True, False])
+def test_a_cancel_reports_what_is_on_disk(saved, tmp_path, monkeypatch):
+    """A cancel that landed as the job finished said `cancelled` though the model was saved (with replace=True the user
+    would believe the old model survived)."""
+    import json
+    import os
+    from types import SimpleNamespace
+
+    from core.cli import Terminated
+
+    monkeypatch.setenv("VERTICALS_HOME", str(tmp_path))
+    monkeypatch.setattr(jobs.subprocess, "Popen", lambda *a, **k: SimpleNamespace(pid=os.getpid()))  # run below
+    save_model_dir(tmp_path / "models" / "fin", {"task": "finance.risk", "metrics": {"version": 1}})
+    job = jobs.start_job("finance.risk", tmp_path / "a.csv", name="fin", replace=True)
+
+    def training(task, data, out, **_):
+        if saved:  # the save completed; the SIGTERM lands before the runner records it
+            save_model_dir(out, {"task": task, "metrics": {"version": 2}})
+        raise Terminated()
+
+    monkeypatch.setattr(jobs, "run_training", training)
+    try:
+        assert jobs._run(job.id) == 1
+    except KeyboardInterrupt:
+        pytest.fail("the runner let the cancel through without recording what is on disk")
+    job = jobs.get_job(job.id)
+    version = json.loads((tmp_path / "models" / "fin" / "card.json").read_text())["metrics"]["version"]["value"]
+    if saved:
+        assert job.status == "succeeded" and version == 2 and "cancel came after the model was saved" in job.note
+    else:
+        assert job.status == "cancelled" and version == 1 and "is as it was" in job.note
+
+
+def test_cancel_waits_for_the_runner_and_settles_by_the_disk(tmp_path, monkeypatch):
+    import os
+    import subprocess
+    import sys
+    from types import SimpleNamespace
+
+    monkeypatch.setenv("VERTICALS_HOME", str(tmp_path))
+    runner = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+    monkeypatch.setattr(jobs.subprocess, "Popen", lambda *a, **k: SimpleNamespace(pid=runner.pid))
+    job = jobs.start_job("finance.risk", tmp_path / "a.csv", name="fin")
+    jobs._write(job.folder, status="running", out_before=None)
+    save_model_dir(tmp_path / "models" / "fin", {"task": "finance.risk"})  # saved just before the SIGTERM killed it
+    cancelled = jobs.cancel_job(job.id)  # the runner dies of the SIGTERM without recording anything
+    runner.wait(5)
+    assert cancelled.status == "succeeded" and "cancel came after the model was saved" in cancelled.note
+    assert os.path.isdir(tmp_path / "models" / "fin")
