@@ -109,6 +109,9 @@ def resolve_source(task: str, model: str | os.PathLike | None) -> tuple[str, Any
     if model is None or str(model) in {"", "default", "embedded"}:
         return "embedded", None
     path = Path(model).expanduser()
+    from core.artifacts import recover_model_dir
+
+    recover_model_dir(path)  # a save killed between its two renames left the previous model beside the path
     if path.exists():
         if not path.is_dir():
             raise ModelNotFoundError(f"{model} is a file; a local model is a folder written by save()")

@@ -317,6 +317,16 @@ def test_a_save_killed_between_its_two_renames_is_put_back_on_the_next_load(tmp_
         read_card(path)  # once
 
 
+def test_a_model_path_a_killed_save_left_missing_is_put_back_when_the_registry_resolves_it(tmp_path):
+    """`evaluate --model m` resolves the path before any card is read: a missing `m` was taken for a hub id."""
+    from core.registry import resolve_source
+
+    path = _save(tmp_path / "m", value=1.0)
+    _killed_between_renames(path, 2.0)
+    with pytest.warns(UserWarning, match="previous model was put back"):
+        assert resolve_source("demo", str(path)) == ("local", path)
+
+
 def test_a_save_killed_between_its_two_renames_is_put_back_before_the_next_save(tmp_path):
     from core.artifacts import check_output_dir
 
