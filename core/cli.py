@@ -345,7 +345,7 @@ def _prepare(args: argparse.Namespace, cls: type) -> int:
     rebuild = getattr(cls, "rebuild_default", None)
     if rebuild is None:
         raise InputError(f"{args.task} ships no built default to rebuild (its default is built or loaded on first use; "
-                         f"`verticals prepare {args.task}` does that now)")
+                         f"`verticals prepare {args.task}` does that now, and builds a damaged cached copy again)")
     options = {"data": args.data} if args.data else {}
     if options and "data" not in inspect.signature(rebuild).parameters:
         raise InputError(f"{args.task}'s recipe trains on no labelled file: drop --data")
