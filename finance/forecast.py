@@ -510,7 +510,10 @@ class Forecaster(TaskModel):
             forecasts = method._candidate_forecasts(z, None if s.dates is None else s.dates[:visible], origins)
             ours = method._combine(forecasts)
             scale = method._scales(z, origins, intervals=True)
-            mase_scale = series_scale(s.values[:len(s) - size])
+            before = s.values[:len(s) - size]
+            # MASE's scale; NaN for a history flat before the window, where MASE is undefined (series_scale's 1.0 fallback
+            # suits intervals, not a ratio: a perfect forecast off by float error showed as MASE 7e-15)
+            mase_scale = series_scale(before) if np.any(np.diff(before)) else float("nan")
             for h in range(c.horizon):
                 target = origins + h + 1
                 row = {"id": [s.id] * len(origins), "origin": origins, "horizon": [h + 1] * len(origins),
@@ -580,6 +583,11 @@ class Forecaster(TaskModel):
                 candidate_table[name]["relative_mae" + (suffix or "_mean")] = round(ratio, 4) if math.isfinite(ratio) else None
         series_ids = frame["id"].unique(maintain_order=True).to_list()
         per_series, notes = _per_series(frame)
+        flat = frame.filter(frame["mase_scale"].is_nan())["id"].unique(maintain_order=True).to_list()
+        if flat:
+            notes.append(f"MASE leaves out series {', '.join(repr(i) for i in flat[:10])}{' ...' if len(flat) > 10 else ''}: "
+                         "constant before the backtest window, so the naive scale is 0 and MASE undefined"
+                         + (" (None: no series has a scale)" if len(flat) == len(series_ids) else ""))
         if metrics["relative_mae"]["value"] is None or not math.isfinite(metrics["relative_mae"]["value"]):
             notes.append("relative MAE is undefined (None): the naive forecast is exact at every backtest origin")
         plots = {"Relative MAE by horizon (vs naive; < 1 beats the random walk)": bars_plot(
@@ -641,7 +649,8 @@ DEFINITIONS = {  # how evaluate()'s figures pool series, origins and horizons (w
                     "weigh more, as in a pooled MASE; per_series gives each series' own ratio (None where the naive "
                     "forecast is exact)",
     "mae": "mean |actual - forecast| over every series, origin (and horizon), in the series' units",
-    "mase": "mean |actual - forecast| / scale, the scale being each series' mean |one-step change| before the window",
+    "mase": "mean |actual - forecast| / scale, the scale being each series' mean |one-step change| before the window "
+            "(a series flat there has no scale and is left out; None when every series is)",
     "smape": "symmetric MAPE (torchmetrics) over every series, origin (and horizon)",
     "ci95": "percentile bootstrap resampling origins: each series x origin is drawn with all its horizons",
 }
@@ -803,6 +812,32 @@ def _ratio(mae: np.ndarray, naive_mae: np.ndarray) -> np.ndarray:
     return np.divide(mae, naive_mae, out=np.full(naive_mae.shape, np.nan), where=naive_mae > 1e-12)
 
 
+def _mase(actual: np.ndarray, forecast: np.ndarray, scale: np.ndarray) -> float:
+    """Mean |actual - forecast| / scale over the rows whose series has a scale (NaN: flat before the window, where the
+    naive scale is 0 and MASE undefined); NaN when none has.
+
+    >>> _mase(np.array([2.0, 5.0]), np.array([1.0, 5.0]), np.array([2.0, np.nan]))
+    0.5
+    """
+    scaled = np.isfinite(scale)
+    if not scaled.any():
+        return float("nan")
+    return _mae(actual[scaled] / scale[scaled], forecast[scaled] / scale[scaled])
+
+
+def _inside(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """Whether each actual lies in its interval, a value equal to a bound up to float error counting as inside: a
+    constant forecast perfectly has an interval of zero width that the log/exp round trip misses by ~1e-15.
+
+    >>> _inside(np.array([42.0, 43.0]), np.array([42.00000000000001, 42.0]), np.array([42.00000000000001, 42.5]))
+    array([ True, False])
+    """
+    def close(bound: np.ndarray) -> np.ndarray:
+        return np.isclose(actual, bound, rtol=1e-9, atol=0.0)
+
+    return ((actual >= lower) | close(lower)) & ((actual <= upper) | close(upper))
+
+
 def _finite(values: np.ndarray) -> list[float | None]:
     """Values for the card's JSON: NaN as None."""
     return [float(v) if np.isfinite(v) else None for v in values]
@@ -877,13 +912,13 @@ def _forecast_metrics(part, levels: Sequence[int], resamples: int = 200) -> dict
     out = {
         "mae": with_ci(lambda a, f: _mae(a, f), actual, forecast),
         "relative_mae": with_ci(_relative_mae, actual, forecast, naive),
-        "mase": with_ci(lambda a, f, s: _mae(a / s, f / s), actual, forecast, scale),
+        "mase": with_ci(_mase, actual, forecast, scale),
         "smape": with_ci(lambda a, f: float(smape(torch.from_numpy(f.astype(float)), torch.from_numpy(a.astype(float)))),
                          actual, forecast),
     }
     for level in levels:
         lower, upper = part[f"lower_{level}"].to_numpy(), part[f"upper_{level}"].to_numpy()
-        inside = ((actual >= lower) & (actual <= upper)).astype(float)
+        inside = _inside(actual, lower, upper).astype(float)
         out[f"coverage_{level}"] = with_ci(lambda x: float(np.mean(x)), inside)
         out[f"width_{level}"] = with_ci(lambda x: float(np.mean(x)), upper - lower)
     return out
