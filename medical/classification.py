@@ -29,8 +29,8 @@ from core.data.labels import check_label_spellings
 from core.data.paths import is_hidden, require_path
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError, NotFittedError
-from core.evaluate import (bars_plot, class_balance_warning, confusion_plot, joined_warnings, metric_card, metric_with_ci,
-                           score_plots)
+from core.evaluate import (MIN_PER_CLASS_TO_RANK, bars_plot, class_balance_warning, confusion_plot, joined_warnings,
+                           metric_card, metric_with_ci, score_plots)
 from core.protocols import TaskModel, iter_batches
 from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
@@ -415,9 +415,9 @@ class MedicalClassifier(TaskModel):
             items, labels = [item for item, _ in rows], [label for _, label in rows]
             groups = [str(v) for v in frame[id].to_list()] if id else (
                 [patient_from_name(p.name, patient_pattern) for p in items] if patient_pattern else None)
-        if len(set(labels)) < 2:
-            raise InputError(f"{path} holds only the class {sorted(set(labels))}; classification needs two or more")
-        if positive_label is not None:
+        if not labels:
+            raise InputError(f"{path} holds no images")
+        if positive_label is not None and len(set(labels)) > 1:  # one class (to evaluate): the model's labels decide
             choose_positive(sorted(set(labels)), positive_label)  # a label the data does not hold is refused here
         return ClassificationData(items, labels, groups, splits, data_hash(items), positive_label)
 
@@ -426,6 +426,8 @@ class MedicalClassifier(TaskModel):
         """What `train` would read, decoded as train decodes it (a bad file is an InputError naming it): counts per
         class, the split, and which class is positive and why."""
         data = cls.read_data(path, **options)
+        if len(set(data.labels)) < 2:  # what train refuses, check-data refuses too (evaluate scores one class)
+            raise InputError(f"{path} holds only the class {sorted(set(data.labels))}; classification needs two or more")
         notes: list[str] = []
         for item in data.items:
             try:
@@ -601,14 +603,13 @@ class MedicalClassifier(TaskModel):
         warning = notes_warning(notes)
         if warning:  # e.g. NaN voxels of a NIfTI read as 0: the scores are of the images as read
             warnings.warn(warning)
-            card["warning"] = f"{card['warning']}; {warning}" if card.get("warning") else warning
+            card["warning"] = joined_warnings(card.get("warning"), warning)
         return card
 
     def _metric_card(self, probabilities, truth, positive_label: str | None) -> dict[str, Any]:
         """`evaluate`'s card from (N, classes) probabilities and (N,) class indices."""
         import torch
-        from torchmetrics.functional.classification import (binary_auroc, binary_recall, binary_specificity,
-                                                            multiclass_accuracy, multiclass_f1_score)
+        from sklearn.metrics import f1_score, roc_auc_score
 
         classes = len(self.label_names_)
         threshold = self.config.threshold
@@ -616,31 +617,39 @@ class MedicalClassifier(TaskModel):
         positive, positive_rule = self._positive(positive_label)
         # accuracy, F1 and the confusion matrix at predict's decision rule: the threshold the card names (two classes)
         decided = torch.from_numpy(self._decide(probabilities.numpy(), positive)).long()
+        # numpy and sklearn, in float64 (torchmetrics' float32 gave accuracy 0.6000000238418579 for 0.6)
+        scores, targets, calls = probabilities.numpy(), truth.numpy(), decided.numpy()
 
         def on_rows(function):
             def statistic(rows):
-                rows = torch.from_numpy(rows.astype(np.int64))
-                return float(function(probabilities[rows], truth[rows]))
+                rows = rows.astype(np.int64)
+                return float(function(scores[rows], targets[rows]))
             return statistic
 
         def on_decided(function):
             def statistic(rows):
-                rows = torch.from_numpy(rows.astype(np.int64))
-                return float(function(decided[rows], truth[rows]))
+                rows = rows.astype(np.int64)
+                return float(function(calls[rows], targets[rows]))
             return statistic
 
         def auc_of(k):
             def function(p, t):
-                if t.eq(k).all() or t.ne(k).all():
+                if (t == k).all() or (t != k).all():
                     raise ValueError("one class in this resample")
-                return binary_auroc(p[:, k], t.eq(k).long(), validate_args=False)
+                return roc_auc_score(t == k, p[:, k])
+            return function
+
+        def share_called(k, of_class):  # sensitivity (of_class) or specificity at the threshold; 0 with none to share
+            def function(p, t):
+                rows = (t == k) if of_class else (t != k)
+                called = p[rows, k] > threshold  # torchmetrics' binary_recall / binary_specificity rule, as before
+                return float(np.mean(called if of_class else ~called)) if rows.any() else 0.0
             return function
 
         metrics: dict[str, Any] = {
-            "accuracy": metric_with_ci(on_decided(lambda d, t: multiclass_accuracy(
-                d, t, classes, average="micro", validate_args=False)), index, resamples=RESAMPLES),
-            "macro_f1": metric_with_ci(on_decided(lambda d, t: multiclass_f1_score(
-                d, t, classes, average="macro", validate_args=False)), index, resamples=RESAMPLES),
+            "accuracy": metric_with_ci(on_decided(lambda d, t: np.mean(d == t)), index, resamples=RESAMPLES),
+            "macro_f1": metric_with_ci(on_decided(lambda d, t: f1_score(t, d, average="macro", zero_division=0)),
+                                       index, resamples=RESAMPLES),
         }
         present = set(truth.tolist())
         per_class_auc = []
@@ -658,23 +667,30 @@ class MedicalClassifier(TaskModel):
             for name in ("auc", f"auc_{self.label_names_[positive]}"):
                 if name in metrics:
                     metrics[name]["positive_label"] = self.label_names_[positive]
+        if min(np.bincount(targets, minlength=classes)[sorted(present)]) < MIN_PER_CLASS_TO_RANK:
+            for name in metrics:  # as core.evaluate: resamples of a class under 5 give no usable interval
+                if name == "auc" or name.startswith("auc_"):
+                    metrics[name]["ci95"] = None
         for k in ([positive] if positive is not None else range(classes)):
             suffix = "" if positive is not None else f"_{self.label_names_[k]}"
             name = self.label_names_[k]
             if k in present:
-                metrics[f"sensitivity{suffix}"] = {**metric_with_ci(on_rows(lambda p, t, k=k: binary_recall(
-                    p[:, k], t.eq(k).long(), threshold=threshold, validate_args=False)), index, resamples=RESAMPLES),
+                metrics[f"sensitivity{suffix}"] = {**metric_with_ci(on_rows(share_called(k, True)), index,
+                                                                    resamples=RESAMPLES),
                     "positive_label": name, "meaning": f"share of {name} images called {name}"}
             if present - {k}:
-                metrics[f"specificity{suffix}"] = {**metric_with_ci(on_rows(lambda p, t, k=k: binary_specificity(
-                    p[:, k], t.eq(k).long(), threshold=threshold, validate_args=False)), index, resamples=RESAMPLES),
+                metrics[f"specificity{suffix}"] = {**metric_with_ci(on_rows(share_called(k, False)), index,
+                                                                    resamples=RESAMPLES),
                     "positive_label": name, "meaning": f"share of non-{name} images not called {name}"}
+        # one class: no AUC; a class of 1-4 images: an AUC without an interval
+        balance = class_balance_warning([self.label_names_[k] for k in targets], "AUC", "images")
         return metric_card(self.task, self.card_.get("name") or self.config.architecture, len(truth), metrics,
                            labels=list(self.label_names_), threshold=threshold,
                            decision_rule=self._decision_rule(positive),
                            positive_label=self.label_names_[positive] if positive is not None else None,
                            positive_rule=positive_rule,
-                           plots=self._plots(probabilities.numpy(), truth.numpy(), decided.numpy(), positive, metrics))
+                           plots=self._plots(probabilities.numpy(), truth.numpy(), decided.numpy(), positive, metrics),
+                           **({"warning": balance} if balance else {}))
 
     def _plots(self, probabilities: np.ndarray, truth: np.ndarray, predicted: np.ndarray, positive: int | None,
                metrics: dict[str, Any]) -> dict[str, Any]:

@@ -590,3 +590,36 @@ def test_class_labels_differing_only_in_spaces_are_refused_and_in_case_are_warne
         model = MedicalClassifier.for_training(None, device="cpu").fit(cased, TINY)
     assert "'Normal' and 'normal' differ only in case" in model.card["warning"]
     assert model.label_names_ == ["Normal", "abnormal", "normal"]
+
+
+def test_evaluate_on_one_class_or_a_tiny_class_warns_the_auc_has_no_interval_and_values_are_float64(tmp_path):
+    """Evaluation data of one class, or with a class of 1-4 images: nothing was said, and the AUC of 2 abnormal images
+    had a bootstrap interval; values were torchmetrics' float32 (accuracy 0.6000000238418579). As core.evaluate now:
+    the card's `warning` (class_balance_warning) and no AUC interval. Data of one class can be evaluated (sensitivity)."""
+    from medical.classification import ClassificationData
+
+    folder = write_image_folder(tmp_path / "data", per_class=8)
+    data = MedicalClassifier.read_data(folder)
+    keep = [i for i, label in enumerate(data.labels) if label == "normal"] + [
+        i for i, label in enumerate(data.labels) if label == "abnormal"][:2]
+    thin = ClassificationData([data.items[i] for i in keep], [data.labels[i] for i in keep])
+    model = MedicalClassifier.from_config(TINY, ["abnormal", "normal"], device="cpu")
+    p_abnormal = np.array([0.9, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.6, 0.8])  # one normal image called abnormal
+    model.predict_proba = lambda inputs, batch_size=None: np.stack([p_abnormal, 1 - p_abnormal], 1)[: len(inputs)]
+    card = model.evaluate(thin)
+    metrics = card["metrics"]
+    assert metrics["accuracy"]["value"] == 0.9 and type(metrics["accuracy"]["value"]) is float
+    assert metrics["auc"]["value"] == metrics["auc_abnormal"]["value"] == 14 / 16
+    assert metrics["auc"]["ci95"] is None and metrics["auc_abnormal"]["ci95"] is None
+    assert metrics["sensitivity"]["value"] == 1.0 and metrics["specificity"]["value"] == 0.875
+    assert "only 2 of the 10 images are of class abnormal: AUC rest on 2 example(s)" in card["warning"]
+
+    lonely = tmp_path / "lonely"
+    shutil.copytree(folder / "normal", lonely / "normal")
+    card = model.evaluate(lonely)  # was refused by read_data: "holds only the class ['normal']"
+    assert "auc" not in card["metrics"] and "specificity" in card["metrics"] and "sensitivity" not in card["metrics"]
+    assert "one class only ('normal', 8 images): AUC is not defined" in card["warning"]
+    with pytest.raises(InputError, match="holds only the class"):
+        MedicalClassifier.check_data(lonely)
+    even = write_image_folder(tmp_path / "even", per_class=5)
+    assert "warning" not in MedicalClassifier.from_config(TINY, ["abnormal", "normal"], device="cpu").evaluate(even)

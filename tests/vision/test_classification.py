@@ -52,7 +52,8 @@ def test_evaluate_card_and_label_mismatch(tiny, tmp_path):
     model, data, _ = tiny
     card = model.evaluate(data)
     assert {"accuracy", "macro_f1", "linear_probe_accuracy"} <= set(card["metrics"]) and set(card["per_class_recall"]) == {"cat", "dog"}
-    assert "warning" not in card and "labels_unknown_to_model" not in card
+    assert "labels_unknown_to_model" not in card  # 3 images of each class: only that they are few is said
+    assert card["warning"].startswith("only 3 of the 6 images are of class cat: per_class_recall rest on 3 example(s)")
     partial = image_folder(tmp_path / "partial", classes=("cat", "bee"), per_class=2)
     card = model.evaluate(partial)
     assert "does not know 1" in card["warning"] and card["labels_unknown_to_model"] == ["bee"] and card["per_class_recall"]["bee"] == 0.0
@@ -567,3 +568,25 @@ def test_class_labels_differing_only_in_spaces_are_refused_and_in_case_are_warne
         model.fit(cased, ClassifierConfig(progress_bar=False, epochs=1))
     assert "'Yes' and 'yes' differ only in case" in model.card["warning"]
     assert model.label_names == ["Yes", "no", "yes"]
+
+
+def test_evaluate_on_one_class_or_a_tiny_class_warns_and_values_are_float64(tiny, tmp_path, monkeypatch):
+    """Evaluation data of one class, or with a class of 1-4 images, gave a card with nothing said
+    (core.evaluate.class_balance_warning); values were torchmetrics' float32 (accuracy 0.800000011920929)."""
+    model, _, _ = tiny
+    lonely = image_folder(tmp_path / "lonely", classes=("cat",), per_class=5)
+    right = np.array([[1.0, 0.0]] * 4 + [[0.0, 1.0]], dtype=np.float32)  # 4 of the 5 cats called cat
+    monkeypatch.setattr(model, "predict_proba", lambda images, batch_size, features=False: (right, np.eye(5)))
+    card = model.evaluate(lonely)
+    assert card["metrics"]["accuracy"]["value"] == 0.8 and type(card["metrics"]["accuracy"]["value"]) is float
+    assert card["metrics"]["macro_f1"]["value"] == pytest.approx((2 * 0.8 / 1.8 + 0.0) / 2)  # cat's F1 and dog's 0
+    assert "one class only ('cat', 5 images)" in card["warning"] and "linear_probe_accuracy" not in card["metrics"]
+    json.dumps(card, allow_nan=False)
+    thin = image_folder(tmp_path / "thin", classes=("cat", "dog"), per_class=6)
+    for extra in sorted((thin / "dog").iterdir())[2:]:
+        extra.unlink()
+    monkeypatch.undo()
+    card = model.evaluate(thin)
+    assert "only 2 of the 8 images are of class dog" in card["warning"]
+    even = image_folder(tmp_path / "even", classes=("cat", "dog"), per_class=5)
+    assert "warning" not in model.evaluate(even)
