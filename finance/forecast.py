@@ -231,7 +231,10 @@ class Forecaster(TaskModel):
         return values.astype(float)
 
     def _inverse(self, z: np.ndarray) -> np.ndarray:
-        return np.exp(z) if self.transform_ == "log" else z
+        if self.transform_ != "log":
+            return z
+        with np.errstate(over="ignore"):  # beyond float64 (a history reaching 1e300): inf, which the records make null
+            return np.exp(z)
 
     def _train_global(self, pieces, run_dir=None, resume=False, callbacks=()) -> None:
         active = self._active()
@@ -424,7 +427,10 @@ class Forecaster(TaskModel):
                 record[f"upper_{level}"] = _round(self._inverse(ours + width))
             record["model"] = self.model_name
             record["weights"] = {n: _round(np.asarray(w)) for n, w in self.weights_.items()}
-            record["warnings"] = [m for m in (mismatch, unused, _irregularity(series.dates, exchange)) if m]
+            overflow = _null_overflow(series, record)
+            if overflow:  # said on stderr too: a record written to --output is not read on the terminal
+                warnings.warn(overflow, UserWarning, stacklevel=2)
+            record["warnings"] = [m for m in (mismatch, unused, _irregularity(series.dates, exchange), overflow) if m]
             records.append(record)
         return records
 
@@ -962,5 +968,22 @@ def _date(series: Series, index: int) -> str | int:
     return str(series.dates[index]) if series.dates is not None else int(np.arange(len(series))[index])
 
 
-def _round(values: np.ndarray) -> list[float]:
-    return [round(float(v), 6) for v in np.asarray(values).ravel()]
+def _round(values: np.ndarray) -> list[float | None]:
+    """Values for a record's JSON, rounded; a non-finite one (an overflowing forecast) as None, never Infinity."""
+    with np.errstate(invalid="ignore"):
+        return [round(float(v), 6) if np.isfinite(v) else None for v in np.asarray(values, dtype=float).ravel()]
+
+
+def _null_overflow(series: Series, record: dict[str, Any]) -> str | None:
+    """When a forecast or bound is too large for float64, every value of the record's forecast and intervals becomes
+    null (the finite ones rest on the same runaway input) and this returns the record warning naming the series and the
+    date of its largest value; None when every value is finite."""
+    bounds = [k for k in record if k == "forecast" or k.startswith(("lower_", "upper_"))]
+    if not any(v is None for k in bounds for v in record[k]):
+        return None
+    for key in bounds:
+        record[key] = [None] * len(record[key])
+    peak = int(np.argmax(np.abs(series.values)))
+    where = f"on {series.dates[peak]}" if series.dates is not None else f"at point {peak + 1}"
+    return (f"series {series.id!r}: the forecast or its interval is too large for a float (beyond about 1.8e308), so "
+            f"the forecast and intervals are null: the history reaches {series.values[peak]:.6g} {where}; check that value")

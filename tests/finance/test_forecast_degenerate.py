@@ -33,3 +33,22 @@ def test_mase_keeps_series_that_have_a_scale():
     card = Forecaster(tiny_config()).evaluate(random_walk(120, seed=3))
     assert card["metrics"]["mase"]["value"] > 0
     assert not any("MASE" in note for note in card.get("notes", []))
+
+
+def test_a_forecast_that_overflows_is_null_with_a_record_warning_never_infinity():
+    import warnings
+
+    model = Forecaster(tiny_config(transform="log", candidates=("drift",))).fit(random_walk(120, seed=1))  # naive: fast
+    history = random_walk(120, seed=2)
+    values = history["value"].to_list()
+    values[-1] = 1e300  # finite, but its log-scale forecast exp()s beyond float64
+    series = {"id": "huge", "values": values, "dates": [str(d) for d in history["date"].to_list()]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no numpy overflow warning
+        with pytest.warns(UserWarning, match="too large for a float"):
+            record, normal = model.predict([series, {**series, "id": "ok", "values": history["value"].to_list()}])
+    assert record["forecast"] == [None] * model.config.horizon and record["upper_80"] == [None] * model.config.horizon
+    last_date = str(history["date"][-1])
+    assert any("'huge'" in w and "1e+300" in w and last_date in w for w in record["warnings"])
+    json.dumps(record, allow_nan=False)
+    assert all(v is not None for v in normal["forecast"]) and not any("too large" in w for w in normal["warnings"])
