@@ -19,7 +19,7 @@ from core.artifacts import hash_files, load_tensors, read_card, save_tensors
 from core.config import config_to_dict
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError
-from core.evaluate import bars_plot, bootstrap_ci, metric_card
+from core.evaluate import bars_plot, bootstrap_ci, joined_warnings, metric_card
 from core.protocols import TaskModel, check_batch_size, iter_batches, predict_in_place, predict_records, with_ids
 from core.registry import missing_model_message
 from core.train import MetricsLog, TrainConfig, Trainer
@@ -523,7 +523,7 @@ class Detector(TaskModel):
         data_classes = sorted({label for sample in data.samples for label in sample.labels})
         common = [c for c in data_classes if c in known]
         warning = None
-        if not common:  # score it as it is: the model finds none of these classes, so every AP is 0 -- and say why
+        if data_classes and not common:  # score it as it is: the model finds none of these classes, so every AP is 0 -- and say why
             hint = (" (YOLO labels without data.yaml are named by class id; add data.yaml with 'names')"
                     if any(n.startswith("no data.yaml") for n in data.notes) else "")
             warning = (f"the model detects {', '.join(sorted(known)[:8])}{'...' if len(known) > 8 else ''} but the data's "
@@ -545,6 +545,9 @@ class Detector(TaskModel):
         metrics = {}
         for key, name in (("map", "map"), ("map_50", "map_50"), ("mar_100", "recall")):
             value = float(full[key])
+            if value < 0:  # pycocotools' -1: no ground-truth box to score, so undefined (null), never a value
+                metrics[name] = {"value": None, "ci95": None}
+                continue
             statistic = _cached_statistic(preds, targets, key)
             metrics[name] = {"value": value, "ci95": bootstrap_ci(statistic, rows, resamples=resamples)}
         classes = [common[int(c)] for c in full["classes"].reshape(-1).tolist()]
@@ -562,6 +565,21 @@ class Detector(TaskModel):
         ignored = [c for c in data_classes if c not in known]
         if ignored:
             extra["classes_unknown_to_model"] = ignored
+        no_boxes = None
+        if all(metrics[name]["value"] is None for name in metrics):
+            # false positives can still be counted: every detection at the model's own threshold is one
+            threshold = self.score_threshold
+            found = sum(d["score"] >= threshold for record in predictions for d in record["detections"])
+            extra["detections"] = {"n": int(found), "score_threshold": threshold,
+                                   "note": "detections at the model's score threshold; with no box to find, each is a "
+                                           "false positive"}
+            no_boxes = (f"the data hold no ground-truth boxes to score ({len(data)} images), so mAP, mAP@0.5, recall and "
+                        f"per-class AP are undefined (null), not 0; the model made {found} detection(s) at its score "
+                        f"threshold {threshold:g} on them, each a false positive. Evaluate on images with labelled boxes")
+        dropped = sum(sample.dropped_boxes for sample in data.samples)
+        dropped_warning = (f"{dropped} zero-area ground-truth box(es) were dropped while reading the data (as check-data "
+                           "reports): they are not scored; fix or remove them in the labels") if dropped else None
+        warning = joined_warnings(warning, no_boxes, dropped_warning)
         if warning:
             extra["warning"] = warning
         if data.notes:

@@ -827,3 +827,30 @@ def test_images_in_both_the_datas_train_and_val_splits_are_trained_on_and_not_va
     assert "a3.png" in model.card["warning"]
     model.save(tmp_path / "saved")
     assert "a3.png" in json.loads((tmp_path / "saved" / "card.json").read_text())["warning"]
+
+
+def test_data_without_boxes_gives_null_metrics_and_says_why_and_dropped_zero_area_boxes_are_warned(tmp_path, monkeypatch):
+    """Evaluation data with no ground-truth box: mAP, mAP@0.5 and recall were pycocotools' -1 ("undefined") and the
+    warning said the data's classes "are : none in common". Now null, a warning saying the data hold no boxes and how
+    many detections (each a false positive) the model made. Zero-area boxes dropped while reading were only a data
+    note: now the warning says so, as check-data does."""
+    from vision.detection import Detector
+
+    model = Detector.load("haar")  # score threshold 0.5
+    found = [{"label": "face", "score": 0.9, "box": [1, 1, 20, 20]}, {"label": "face", "score": 0.2, "box": [5, 5, 9, 9]}]
+    monkeypatch.setattr(model, "predict", lambda paths, *args, **kwargs: [
+        {"path": str(path), "detections": found} for path in paths])
+    empty = yolo_folder(tmp_path / "empty", n=3, names=("face",), lines="")
+    card = model.evaluate(empty, resamples=2)
+    assert {name: entry["value"] for name, entry in card["metrics"].items()} == {"map": None, "map_50": None,
+                                                                                 "recall": None}
+    assert all(entry["ci95"] is None for entry in card["metrics"].values()) and card["per_class_ap"] == {}
+    assert "none in common" not in card["warning"] and "hold no ground-truth boxes to score (3 images)" in card["warning"]
+    assert "3 detection(s) at its score threshold 0.5" in card["warning"] and card["detections"]["n"] == 3
+    json.dumps(card, allow_nan=False)
+
+    boxes = yolo_folder(tmp_path / "zero", n=2, names=("face",), lines="0 0.5 0.5 0.4 0.5\n0 0.5 0.5 0.0 0.5\n")
+    assert any("2 zero-area box(es) were dropped" in note for note in Detector.read_data(boxes).notes)
+    card = model.evaluate(boxes, resamples=2)
+    assert "2 zero-area ground-truth box(es) were dropped" in card["warning"]
+    assert card["metrics"]["map"]["value"] is not None and "detections" not in card
