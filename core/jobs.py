@@ -146,7 +146,8 @@ def _run_record(run_dir: Path) -> dict[str, Any] | None:
         if isinstance(previous, dict) and (previous.get("format") == RUN_FORMAT or (  # older records had no format
                 RUN_KEYS <= set(previous) and isinstance(previous["task"], str) and isinstance(previous["data_hash"], str))):
             return previous
-        why = f"it has no {'/'.join(sorted(RUN_KEYS))}"
+        missing = sorted(RUN_KEYS - set(previous)) if isinstance(previous, dict) else []
+        why = f"it has no {', '.join(missing)}" if missing else "its fields are not a run record's"
     raise InputError(f"the run folder {run_dir} holds a {RUN_RECORD} that is not a Verticals run record ({why}), so its "
                      "files are taken for yours; training would overwrite them: choose a new or empty --run-dir "
                      "(nothing was changed)")
