@@ -439,12 +439,12 @@ def _what_was_kept(args: argparse.Namespace) -> str:
     """For an interrupted `train`: whether its run folder kept a checkpoint to `--resume` from."""
     if getattr(args, "command", None) != "train" or not getattr(args, "out", None):
         return ""
-    from core.jobs import run_folder
-    from core.train import CHECKPOINT_NAME
+    from core.jobs import resumable_state, run_folder
 
     run_dir = run_folder(args.out, getattr(args, "run_dir", None))
-    if (run_dir / CHECKPOINT_NAME).is_file():
-        return f"; its checkpoint is kept in {run_dir}: run the same command with --resume to continue"
+    kept = resumable_state(run_dir)  # a checkpoint, best weights, risk's cross-validation cache...
+    if kept:
+        return f"; its progress ({', '.join(kept)}) is kept in {run_dir}: run the same command with --resume to continue"
     return ("; no checkpoint was kept (the task keeps none, or it stopped before the first one; a time-budgeted "
             "training cannot resume), so run the command again to start over")
 

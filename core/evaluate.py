@@ -106,14 +106,17 @@ def class_balance_warning(y_true: Sequence[Any], metrics: str = "AUC", unit: str
         return None
     if len(counts) == 1:
         (only, n), = counts.items()
-        return (f"the evaluation data hold one class only ({only!r}, {n} {unit}): {metrics} is not defined without both "
-                "classes, so it is not reported; evaluate on data holding both")
+        plural = " and " in metrics or "," in metrics
+        return (f"the evaluation data hold one class only ({only!r}, {n} {unit}): {metrics} {'are' if plural else 'is'} "
+                f"not defined without both classes, so {'they are' if plural else 'it is'} not reported; evaluate on "
+                "data holding both")
     label, fewest = min(counts.items(), key=lambda item: item[1])
     if fewest >= MIN_PER_CLASS_TO_RANK:
         return None
-    return (f"only {fewest} of the {len(values)} {unit} {'is' if fewest == 1 else 'are'} of class {label}: {metrics} rest "
-            f"on {fewest} example(s) and have no 95% interval; evaluate on more data (at least {MIN_PER_CLASS_TO_RANK} of "
-            "each class) for a usable estimate")
+    plural = " and " in metrics or "," in metrics
+    return (f"only {fewest} of the {len(values)} {unit} {'is' if fewest == 1 else 'are'} of class {label}: {metrics} "
+            f"{'rest' if plural else 'rests'} on {fewest} example(s) and {'have' if plural else 'has'} no 95% interval; "
+            f"evaluate on more data (at least {MIN_PER_CLASS_TO_RANK} of each class) for a usable estimate")
 
 
 def joined_warnings(*warnings: str | None) -> str | None:

@@ -88,7 +88,12 @@ def run_training(task: str, data: str | Path, out: str | Path, base: str | None 
                 _check_resume(run_dir, run, resume)
             started = time.monotonic()
             model = cls.for_training(base, device=device)
-            model.fit(dataset, config=config, run_dir=run_dir, resume=resume, callbacks=callbacks)
+            try:
+                model.fit(dataset, config=config, run_dir=run_dir, resume=resume, callbacks=callbacks)
+            except InputError:
+                if lead and not resume:  # refused data or config: the state this fresh run kept resumes nothing,
+                    _drop_checkpoints(run_dir)  # since the rerun's data or config must differ (and would be refused)
+                raise
         except BaseException:
             if lead and not run_dir_existed:
                 _drop_empty_run_dir(run_dir)

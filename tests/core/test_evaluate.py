@@ -29,7 +29,7 @@ def test_auc_of_a_class_with_one_example_has_no_interval_and_a_warning():
     y = np.array([1, 0, 0, 0, 0])
     metrics = classification_metrics(y, y, scores=np.array([0.9, 0.1, 0.2, 0.3, 0.4]))
     assert metrics["auc"]["value"] == 1.0 and metrics["auc"]["ci95"] is None
-    assert "rest on 1 example(s)" in class_balance_warning(y)
+    assert "AUC rests on 1 example(s) and has no 95% interval" in class_balance_warning(y)
     wide = np.array([1, 0] * 10)
     assert classification_metrics(wide, wide, scores=wide * 0.8 + 0.1)["auc"]["ci95"] is not None
     assert class_balance_warning(wide) is None

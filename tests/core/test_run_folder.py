@@ -91,7 +91,7 @@ def test_only_files_verticals_writes_are_deleted_from_a_run_folder(demo_task, tm
     assert sorted(p.name for p in run_dir.iterdir()) == ["mine", "notes.txt", "run.json"]
 
 
-def test_resumable_state_names_what_resume_continues(demo_task, tmp_path, monkeypatch):
+def test_resumable_state_names_what_resume_continues(demo_task, tmp_path, monkeypatch, capsys):
     """An interrupted finance.risk keeps only its cross-validation cache: that is state to resume too (the CLI said
     'no checkpoint was kept ... run the command again', and the rerun was refused)."""
     from tests.core.fake_task import CounterModel
@@ -104,8 +104,42 @@ def test_resumable_state_names_what_resume_continues(demo_task, tmp_path, monkey
     data, run_dir = _csv(tmp_path / "a.csv", [1, 2]), tmp_path / ".m.run"
     assert _train(data, tmp_path / "m") == 130
     assert jobs.resumable_state(run_dir) == ["cv"]
+    said = capsys.readouterr().err
+    assert "its progress (cv) is kept" in said and "--resume" in said and "no checkpoint" not in said
     monkeypatch.undo()
     assert jobs.resumable_state(tmp_path / "nowhere") == []
+
+
+def test_a_fresh_training_refused_at_fit_leaves_nothing_to_resume_and_the_fixed_rerun_runs(demo_task, tmp_path,
+                                                                                            monkeypatch, capsys):
+    """finance.risk refused bad data after keeping some folds: the rerun on fixed data was refused as 'another run's
+    interrupted training; pass --resume'. A resumed run refused at fit keeps its state (it may be another's)."""
+    from core.errors import InputError
+    from tests.core.fake_task import CounterModel
+
+    fit = CounterModel.fit
+
+    def refused(self, data, config=None, *, run_dir=None, **options):
+        (Path(run_dir) / "cv" / "f1").mkdir(parents=True, exist_ok=True)
+        raise InputError("the data hold an all-empty column")
+
+    monkeypatch.setattr(CounterModel, "fit", refused)
+    data, run_dir = _csv(tmp_path / "a.csv", [1, 2]), tmp_path / ".m.run"
+    assert _train(data, tmp_path / "m") == 2
+    assert jobs.resumable_state(run_dir) == []
+    assert _train(data, tmp_path / "m", "--resume") == 2  # refused on resume: its state stays
+    monkeypatch.setattr(CounterModel, "fit", fit)
+    assert _train(_csv(tmp_path / "a.csv", [1, 2, 3]), tmp_path / "m") == 0
+
+    def interrupted(self, data, config=None, *, run_dir=None, **_):
+        (Path(run_dir) / "cv" / "f1").mkdir(parents=True)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(CounterModel, "fit", interrupted)
+    assert _train(data, tmp_path / "m4") == 130
+    monkeypatch.setattr(CounterModel, "fit", refused)
+    assert _train(data, tmp_path / "m4", "--resume") == 2
+    assert jobs.resumable_state(tmp_path / ".m4.run") == ["cv"]  # a resumed run refused at fit keeps its state
 
 
 # finding: the run folder had no lock of its own ---------------------------------------------------------------------
