@@ -22,7 +22,7 @@ from core.config import config_from_dict, config_to_dict
 from core.data.paths import is_hidden, require_path, resolve_inside
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError, NotFittedError, UnsafeArtifactError
-from core.evaluate import bars_plot, metric_card, metric_with_ci
+from core.evaluate import bars_plot, joined_warnings, metric_card, metric_with_ci
 from core.protocols import Inputs, TaskModel
 from core.registry import missing_model_message
 from core.train import TrainConfig, Trainer
@@ -411,6 +411,8 @@ class Segmenter(TaskModel):
         check_saved_labels(folder, card.get("labels"), network_info["args"].get("out_channels"),
                            *_recorded_labels(folder, card))
         config = config_from_dict(cls.Config, card.get("config"))
+        if not card.get("name"):  # saved before fit named the model (evaluate's `model` was None): named by its folder
+            card = {**card, "name": Path(folder).name}
         model = cls(network.eval(), card["labels"], config, device, card)
         _check_preprocessing_runs(folder, card.get("preprocessing"), model)
         return model
@@ -759,29 +761,53 @@ class Segmenter(TaskModel):
             plots["Dice per label"] = bars_plot(foreground, [metrics.get(f"dice_{label}", {}).get("value")
                                                              for label in foreground], "Dice",
                                                 note="mean over cases whose truth holds the label")
-        extra: dict[str, Any] = {"dice_left_out": self._left_out(predicted, data)}
+        extra: dict[str, Any] = {"dice_left_out": self._left_out(predicted, data, by_value=bool(value_dice))}
         if data.mask_values is not None and value_dice:
             extra["mask_values"] = {"positive_label": int(data.mask_values[1]), "background_value": int(data.mask_values[0]),
                                     "note": f"dice = Dice of mask value {data.mask_values[1]} (the positive label); "
                                             f"dice_value_V = Dice of the pixels whose mask value is V"}
-        if data.warnings:  # e.g. NaN voxels of an image read as 0: the scores are of the data as read
-            extra["warning"] = notes_warning(data.warnings)
-        return metric_card(self.task, self.card_.get("name", "unet"), len(predicted), metrics,
+        # e.g. NaN voxels of an image read as 0: the scores are of the data as read
+        warning = joined_warnings(self._undefined_warning(extra["dice_left_out"], data),
+                                  notes_warning(data.warnings) if data.warnings else None)
+        if warning:
+            extra["warning"] = warning
+        return metric_card(self.task, self.card_.get("name") or self._architecture(self.config), len(predicted), metrics,
                            labels=list(self.label_names_), plots=plots, **extra)
 
-    def _left_out(self, predicted: list[np.ndarray], data: SegmentationData) -> dict[str, Any]:
-        """Per foreground label: the cases MONAI's ignore_empty leaves out of its Dice, and the false positives there."""
-        per_label = {}
-        for k, label in enumerate(self.label_names_[1:], start=1):
+    def _left_out(self, predicted: list[np.ndarray], data: SegmentationData, by_value: bool = False) -> dict[str, Any]:
+        """Per foreground label (and per mask value with `by_value`): the cases MONAI's ignore_empty leaves out of its
+        Dice, and the false positives there."""
+        def counted(k: int) -> dict[str, int]:
             empty = [int((mask_pred == k).sum()) for mask_pred, mask_true in zip(predicted, data.masks)
                      if not (mask_true == k).any()]  # predicted voxels of each case whose truth lacks the label
-            per_label[label] = {"cases": len(empty), "false_positive_cases": sum(v > 0 for v in empty),
-                                "false_positive_voxels": sum(empty)}
-        return {"rule": "MONAI's ignore_empty (its default): a case whose truth has no voxel of a label is left out "
-                        "of that label's Dice, IoU and HD95, even where the model predicts the label; per label, "
-                        "cases = how many were left out, false_positive_cases = those where the model predicts it, "
-                        "false_positive_voxels = the voxels (pixels in 2D) it predicts there",
-                "per_label": per_label}
+            return {"cases": len(empty), "false_positive_cases": sum(v > 0 for v in empty),
+                    "false_positive_voxels": sum(empty)}
+
+        result = {"rule": "MONAI's ignore_empty (its default): a case whose truth has no voxel of a label is left out "
+                          "of that label's Dice, IoU and HD95, even where the model predicts the label; per label, "
+                          "cases = how many were left out, false_positive_cases = those where the model predicts it, "
+                          "false_positive_voxels = the voxels (pixels in 2D) it predicts there",
+                  "per_label": {label: counted(k) for k, label in enumerate(self.label_names_[1:], start=1)}}
+        if by_value:  # binary masks: dice_value_V leaves out a case whose truth has no pixel of value V, alike
+            result["per_mask_value"] = {str(value): counted(k) for k, value in enumerate(data.mask_values)}
+        return result
+
+    def _undefined_warning(self, left_out: dict[str, Any], data: SegmentationData) -> str | None:
+        """The labels (and mask values) no reference mask holds: their Dice is undefined, so not reported; how many
+        voxels of each the model predicted anyway (all false positives)."""
+        unit = "pixels" if all(mask.ndim == 2 for mask in data.masks) else "voxels"
+        absent = [(f"Dice, IoU and HD95 of {label} are", entry) for label, entry in left_out["per_label"].items()]
+        absent += [(f"Dice of mask value {value} (dice_value_{value}) is", entry)
+                   for value, entry in left_out.get("per_mask_value", {}).items()]
+        said = []
+        for what, entry in absent:
+            if len(data) and entry["cases"] == len(data):
+                said.append(f"{what} undefined: no reference mask "
+                            f"holds it, so not reported; the model predicted {entry['false_positive_voxels']:,} {unit} "
+                            f"of it in {entry['false_positive_cases']} of the {len(data)} case(s), all false positives")
+        if not said:
+            return None
+        return "; ".join(said) + " (MONAI's ignore_empty: see dice_left_out); evaluate on masks that hold the structure"
 
     # -- training ----------------------------------------------------------------------------------
     def _units(self, data: SegmentationData) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
@@ -940,7 +966,8 @@ class Segmenter(TaskModel):
             self.card_["recipe"] = {"fingerprint": fp.to_dict(), "plan": plan.to_dict() if plan else None,
                                       "time_budget_s": config.time_budget_s, "stopped": stopped, "tta": tta,
                                       "seconds": round(time.monotonic() - started, 1)}
-        self.card_.pop("name", None)
+        labels = ", ".join(self.label_names_[1:4]) + (", ..." if len(self.label_names_) > 4 else "")
+        self.card_["name"] = f"{self._architecture(self.config)} trained ({labels})"  # evaluate's `model`, as medical.classification's
         self.card_.pop("warning", None)  # a base model's warning was about its own data
         if data.warnings:
             self.card_["warning"] = notes_warning(data.warnings)
@@ -1009,7 +1036,7 @@ class Segmenter(TaskModel):
     def _val_dice(self, val_data: SegmentationData, flips: list[tuple[int, ...]]) -> float:
         """Mean validation Dice over foreground labels; binary masks: over both mask values (whichever is the structure)."""
         predicted = [self._segment_prepared(image, flips=flips) for image in val_data.images]
-        by_value = self._value_dice(predicted, val_data)
+        by_value = self._value_dice(predicted, val_data, ignore_empty=False)  # which weights to keep: as before
         if by_value:
             dice = np.stack(list(by_value.values()), 1)
         else:
@@ -1020,8 +1047,10 @@ class Segmenter(TaskModel):
         batch = _to_tensor_batch([normalised])
         return self.infer_logits(batch, flips=flips).argmax(1)[0].cpu().numpy().astype(np.uint8)
 
-    def _value_dice(self, predicted: list[np.ndarray], data: SegmentationData) -> dict[str, np.ndarray]:
-        """Binary masks: per-item Dice of each file value (0 and 255: both the structure and its complement)."""
+    def _value_dice(self, predicted: list[np.ndarray], data: SegmentationData,
+                    ignore_empty: bool = True) -> dict[str, np.ndarray]:
+        """Binary masks: per-item Dice of each file value (0 and 255: both the structure and its complement). With
+        `ignore_empty`, as MONAI's Dice of a label: an item whose truth lacks the value is left out (NaN), not 0."""
         if data.mask_values is None or len(self.label_names_) != 2:
             return {}
         result = {}
@@ -1030,7 +1059,8 @@ class Segmenter(TaskModel):
             for mask_pred, mask_true in zip(predicted, data.masks):
                 p, t = mask_pred == index, mask_true == index
                 total = int(p.sum()) + int(t.sum())
-                scores.append(2.0 * int((p & t).sum()) / total if total else np.nan)
+                left_out = not total or (ignore_empty and not t.any())
+                scores.append(np.nan if left_out else 2.0 * int((p & t).sum()) / total)
             result[f"dice_value_{value}"] = np.array(scores, dtype=float)
         return result
 

@@ -791,3 +791,56 @@ def test_cli_predict_option_masks_writes_the_mask_files(tmp_path):
                  "--output", str(output), "--option", f"masks={tmp_path / 'masks'}"]) == 0
     [record] = [json.loads(line) for line in output.read_text().splitlines()]
     assert record["mask_path"] == str(tmp_path / "masks" / "vol.nii.gz") and Path(record["mask_path"]).is_file()
+
+
+def test_masks_without_a_label_anywhere_say_its_dice_is_undefined_and_the_false_positives():
+    """Masks entirely background: the text card showed only "n=3", no metric and no warning (the model's foreground
+    pixels only under dice_left_out in JSON). Now a warning: Dice is undefined for a label no reference mask holds,
+    with the false-positive voxels the model predicted."""
+    pairs = [disc_pair(k, 24) for k in range(3)]
+    masks = [np.zeros((24, 24), np.int64) for _ in pairs]
+    predicted = [np.zeros((24, 24), np.int64), np.ones((24, 24), np.int64), np.pad(np.ones((2, 3)), ((0, 22), (0, 21)))]
+    data = SegmentationData.from_arrays([image for image, _ in pairs], masks, ["background", "disc"])
+    card = _fixed_predictions(tiny(), predicted).evaluate(data)
+    assert card["metrics"] == {}
+    assert card["warning"].startswith("Dice, IoU and HD95 of disc are undefined: no reference mask holds it, so not "
+                                      "reported; the model predicted 582 pixels of it in 2 of the 3 case(s), all false "
+                                      "positives")
+    assert card["dice_left_out"]["per_label"]["disc"] == {"cases": 3, "false_positive_cases": 2,
+                                                         "false_positive_voxels": 582}
+    some = [m.copy() for m in masks]
+    some[0] = pairs[0][1].astype(np.int64)  # one case holds the disc: its Dice is defined, nothing to warn of
+    card = _fixed_predictions(tiny(), predicted).evaluate(
+        SegmentationData.from_arrays([image for image, _ in pairs], some, ["background", "disc"]))
+    assert "warning" not in card and card["metrics"]["dice"]["cases"] == 1
+
+
+def test_dice_of_a_mask_value_no_reference_mask_holds_is_left_out_as_a_labels_is(tmp_path):
+    """Masks entirely foreground (255): dice_value_0 was 0.0 while a label absent from the truth is left out
+    (MONAI's ignore_empty). Now every label and mask value follows one rule: left out, counted and warned of."""
+    root = write_pairs(tmp_path / "full", count=3)
+    for mask in (root / "masks").iterdir():
+        Image.fromarray(np.full((24, 24), 255, np.uint8)).save(mask)
+    data = Segmenter.read_data(root)
+    assert data.mask_values == [0, 255]
+    predicted = [np.ones((24, 24), np.int64)] * 2 + [np.pad(np.ones((20, 24)), ((0, 4), (0, 0)))]  # 96 background
+    card = _fixed_predictions(tiny(), predicted).evaluate(data)
+    metrics = card["metrics"]
+    assert "dice_value_0" not in metrics and metrics["dice_value_255"]["cases"] == 3
+    assert card["dice_left_out"]["per_mask_value"]["0"] == {"cases": 3, "false_positive_cases": 1,
+                                                          "false_positive_voxels": 96}
+    assert "Dice of mask value 0 (dice_value_0) is undefined" in card["warning"] and "96 pixels" in card["warning"]
+
+
+def test_the_cards_model_names_a_trained_and_a_saved_segmentation_model(tmp_path):
+    """`verticals evaluate` printed `model None` for a saved segmentation model: fit popped the card's name."""
+    data = write_pairs(tmp_path / "d", count=3)
+    model = tiny()
+    model.fit(data, dataclasses.replace(TINY, time_budget_s=None))
+    assert model.evaluate(data)["model"] == model.card["name"] == "unet trained (disc)"
+    folder = model.save(tmp_path / "m")
+    assert Segmenter.load(folder, device="cpu").evaluate(data)["model"] == model.card["name"]
+    card = json.loads((folder / "card.json").read_text())
+    card["name"] = None  # as saved before
+    write_card(folder, card)
+    assert Segmenter.load(folder, device="cpu").evaluate(data)["model"] == "m"
