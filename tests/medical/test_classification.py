@@ -612,7 +612,7 @@ def test_evaluate_on_one_class_or_a_tiny_class_warns_the_auc_has_no_interval_and
     assert metrics["auc"]["value"] == metrics["auc_abnormal"]["value"] == 14 / 16
     assert metrics["auc"]["ci95"] is None and metrics["auc_abnormal"]["ci95"] is None
     assert metrics["sensitivity"]["value"] == 1.0 and metrics["specificity"]["value"] == 0.875
-    assert "only 2 of the 10 images are of class abnormal: AUC rest on 2 example(s)" in card["warning"]
+    assert "only 2 of the 10 images are of class abnormal: AUC rests on 2 example(s)" in card["warning"]
 
     lonely = tmp_path / "lonely"
     shutil.copytree(folder / "normal", lonely / "normal")
