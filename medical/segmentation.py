@@ -771,7 +771,8 @@ class Segmenter(TaskModel):
                                   notes_warning(data.warnings) if data.warnings else None)
         if warning:
             extra["warning"] = warning
-        return metric_card(self.task, self.card_.get("name") or self._architecture(self.config), len(predicted), metrics,
+        name = self.card_.get("name") or self._architecture(self.config)
+        return metric_card(self.task, name, len(predicted), metrics,
                            labels=list(self.label_names_), plots=plots, **extra)
 
     def _left_out(self, predicted: list[np.ndarray], data: SegmentationData, by_value: bool = False) -> dict[str, Any]:
@@ -967,7 +968,8 @@ class Segmenter(TaskModel):
                                       "time_budget_s": config.time_budget_s, "stopped": stopped, "tta": tta,
                                       "seconds": round(time.monotonic() - started, 1)}
         labels = ", ".join(self.label_names_[1:4]) + (", ..." if len(self.label_names_) > 4 else "")
-        self.card_["name"] = f"{self._architecture(self.config)} trained ({labels})"  # evaluate's `model`, as medical.classification's
+        # evaluate's `model`, named as medical.classification names a trained model
+        self.card_["name"] = f"{self._architecture(self.config)} trained ({labels})"
         self.card_.pop("warning", None)  # a base model's warning was about its own data
         if data.warnings:
             self.card_["warning"] = notes_warning(data.warnings)

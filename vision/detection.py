@@ -523,7 +523,8 @@ class Detector(TaskModel):
         data_classes = sorted({label for sample in data.samples for label in sample.labels})
         common = [c for c in data_classes if c in known]
         warning = None
-        if data_classes and not common:  # score it as it is: the model finds none of these classes, so every AP is 0 -- and say why
+        # score it as it is: the model finds none of these classes, so every AP is 0 -- and say why (no class: no box)
+        if data_classes and not common:
             hint = (" (YOLO labels without data.yaml are named by class id; add data.yaml with 'names')"
                     if any(n.startswith("no data.yaml") for n in data.notes) else "")
             warning = (f"the model detects {', '.join(sorted(known)[:8])}{'...' if len(known) > 8 else ''} but the data's "
