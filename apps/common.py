@@ -1072,5 +1072,8 @@ def _job_panel(task: str) -> None:
                 st.error(escape_markdown(page_message(job.error)))
             if job.status == "succeeded":
                 st.success(f"Saved to the model registry as {escape_markdown(Path(job.out).name)}")
+            if job.note:  # a cancel: said by what is on disk, without the server folder the job's note names
+                st.info("The cancel came after the model was saved: the new model is kept." if job.status == "succeeded"
+                        else "Cancelled before the model was saved: the registry is as it was.")
             if not job.done and st.button("Cancel", key=f"cancel-{job.id}"):
                 jobs.cancel_job(job.id)

@@ -138,3 +138,13 @@ def test_a_model_name_shows_as_named(started):
     box.check().run()
     app.button(key=f"{TASK}-train-start").click().run()
     assert [s.value for s in app.success] == [r"Training started; the model will be saved as \_\_x\_\_."]
+
+
+@pytest.mark.parametrize("status, said", [("succeeded", "the new model is kept"), ("cancelled", "the registry is as it was")])
+def test_a_cancel_is_said_by_what_is_on_disk_without_the_server_folder(started, monkeypatch, tmp_path, status, said):
+    """core.jobs settles a cancel by the disk (a cancel that came after the save is `succeeded` with a note)."""
+    job = jobs.Job(id="late-cancel", task=TASK, status=status, spec={}, created="", out=str(tmp_path / "models" / "m"),
+                   note=f"the cancel came after the model was saved to {tmp_path}/models/m; the new model is kept")
+    monkeypatch.setattr(jobs, "list_jobs", lambda: [job])
+    shown = [i.value for i in _page().info]
+    assert any(said in text for text in shown) and not any(str(tmp_path) in text for text in shown), shown
