@@ -75,17 +75,16 @@ def check_label_spellings(labels: Iterable[Any], what: str = "the training label
     from core.errors import InputError
 
     names = sorted({str(label) for label in labels if label is not None})
-    spaced: dict[str, list[str]] = defaultdict(list)
-    cased: dict[str, list[str]] = defaultdict(list)
+    alike: dict[str, list[str]] = defaultdict(list)  # by the label with spaces around it and case set aside
     for name in names:
-        spaced[name.strip()].append(name)
-    for stripped, variants in spaced.items():
-        if len(variants) > 1:
-            shown = " and ".join(repr(v) for v in sorted(variants, key=len)[:4])
-            raise InputError(f"{what} {shown} differ only in spaces around them, so they would be trained as separate "
-                             "classes: write each class one way in the data (strip the spaces)")
-        cased[stripped.casefold()].append(stripped)
-    twins = [sorted(variants) for variants in cased.values() if len(variants) > 1]
+        alike[name.strip().casefold()].append(name)
+    twins = [sorted(variants) for variants in alike.values() if len(variants) > 1]
+    spaced = [variants for variants in twins if any(v != v.strip() for v in variants)]
+    if spaced:
+        shown = " and ".join(repr(v) for v in spaced[0][:4])
+        raise InputError(f"{what} {shown} differ only in spaces around them{' (and case)' if len({v.strip() for v in spaced[0]}) > 1 else ''}, "
+                         "so they would be trained as separate classes: write each class one way in the data (strip "
+                         "the spaces)")
     if not twins:
         return None
     shown = "; ".join(" and ".join(repr(v) for v in variants[:4]) for variants in twins[:3])

@@ -43,3 +43,14 @@ def test_label_spellings_refuse_spaces_and_warn_on_case():
     warning = check_label_spellings(["NEGATIVE", "Negative", "negative", "positive"], "the labels")
     assert warning.startswith("the labels 'NEGATIVE' and 'Negative' and 'negative' differ only in case"), warning
     assert check_label_spellings(["pos", "neg", 1, None]) is None
+
+
+def test_a_label_with_spaces_and_another_case_is_refused_too():
+    """'YES ' beside 'yes' differs in case as well: it was only warned of as a case variant, shown stripped."""
+    import pytest
+
+    from core.data.labels import check_label_spellings
+    from core.errors import InputError
+
+    with pytest.raises(InputError, match=r"'YES ' and 'yes' differ only in spaces around them \(and case\)"):
+        check_label_spellings(["yes", "YES ", "no"])
