@@ -639,12 +639,13 @@ class MedicalClassifier(TaskModel):
                 return roc_auc_score(t == k, p[:, k])
             return function
 
-        def share_called(k, of_class):  # sensitivity (of_class) or specificity at the threshold; 0 with none to share
-            def function(p, t):
-                rows = (t == k) if of_class else (t != k)
-                called = p[rows, k] > threshold  # torchmetrics' binary_recall / binary_specificity rule, as before
-                return float(np.mean(called if of_class else ~called)) if rows.any() else 0.0
-            return function
+        def share_called(k, of_class):  # sensitivity (of_class) or specificity; 0 with none to share
+            def statistic(rows):
+                rows = rows.astype(np.int64)
+                t, called = targets[rows], calls[rows] == k  # called as predict calls: the card's decision rule
+                mine = (t == k) if of_class else (t != k)
+                return float(np.mean(called[mine] if of_class else ~called[mine])) if mine.any() else 0.0
+            return statistic
 
         metrics: dict[str, Any] = {
             "accuracy": metric_with_ci(on_decided(lambda d, t: np.mean(d == t)), index, resamples=RESAMPLES),
@@ -675,11 +676,11 @@ class MedicalClassifier(TaskModel):
             suffix = "" if positive is not None else f"_{self.label_names_[k]}"
             name = self.label_names_[k]
             if k in present:
-                metrics[f"sensitivity{suffix}"] = {**metric_with_ci(on_rows(share_called(k, True)), index,
+                metrics[f"sensitivity{suffix}"] = {**metric_with_ci(share_called(k, True), index,
                                                                     resamples=RESAMPLES),
                     "positive_label": name, "meaning": f"share of {name} images called {name}"}
             if present - {k}:
-                metrics[f"specificity{suffix}"] = {**metric_with_ci(on_rows(share_called(k, False)), index,
+                metrics[f"specificity{suffix}"] = {**metric_with_ci(share_called(k, False), index,
                                                                     resamples=RESAMPLES),
                     "positive_label": name, "meaning": f"share of non-{name} images not called {name}"}
         # one class: no AUC; a class of 1-4 images: an AUC without an interval

@@ -153,6 +153,19 @@ def test_accuracy_f1_and_confusion_are_at_the_threshold_like_predicts_labels(tmp
     assert [r["score"] for r in records] == [0.4 if label == "abnormal" else 0.9 for label in data.labels]
 
 
+def test_sensitivity_counts_a_score_at_the_threshold_as_called_as_predict_does(tmp_path):
+    """Sensitivity counted P = threshold as not called (torchmetrics' >), predict's label as called (>=)."""
+    folder = write_image_folder(tmp_path, per_class=3)
+    data = MedicalClassifier.read_data(folder)
+    model = MedicalClassifier.from_config(dataclasses.replace(TINY, threshold=0.25), ["abnormal", "normal"], device="cpu")
+    p_abnormal = np.array([0.25 if label == "abnormal" else 0.125 for label in data.labels])  # exactly at the threshold
+    model.predict_proba = lambda inputs, batch_size=None: np.stack([p_abnormal, 1 - p_abnormal], 1)[: len(inputs)]
+    metrics = model.evaluate(data)["metrics"]
+    assert all(r["label"] == "abnormal" for r in model.predict([i for i, l in zip(data.items, data.labels)
+                                                                 if l == "abnormal"]))
+    assert metrics["sensitivity"]["value"] == metrics["specificity"]["value"] == metrics["accuracy"]["value"] == 1.0
+
+
 def test_every_record_carries_its_inputs_id(tmp_path):
     """DESIGN.md's predict contract: one record per input, its id first (records had none)."""
     folder = write_image_folder(tmp_path, per_class=1)
