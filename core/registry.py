@@ -53,7 +53,8 @@ TASKS: dict[str, TaskSpec] = {
         "finance.forecast:Forecaster", "backtest-selected ensemble fitted on S&P 500 daily closes (gt::sp500)",
         None, "Price forecasting", "series", "finance"),
     "medical.segmentation": TaskSpec(
-        "medical.segmentation:Segmenter", "2D U-Net for brain tissue (GM/WM/CSF) trained on first use on nilearn's MNI152",
+        "medical.segmentation:Segmenter", "2D MONAI U-Net for brain tissue (GM/WM/CSF) trained on nilearn's MNI152 maps, shipped in the "
+        "repository (rebuild: verticals prepare medical.segmentation --rebuild)",
         None, "Medical segmentation", "image/volume paths or arrays", "medical"),
     "medical.classification": TaskSpec(
         "medical.classification:MedicalClassifier", "demo: timm resnet10t trained on first use on synthetic MNI152 lesions; retraining starts from ImageNet EfficientNet-Lite0",

@@ -216,3 +216,15 @@ def test_a_full_disk_or_read_only_folder_is_one_line_and_one_json_object(failure
     monkeypatch.setattr(core.cli, "_run", bug)
     with pytest.raises(ZeroDivisionError):
         main(["evaluate", "finance.risk", "--data", str(tmp_path / "x.csv")])
+
+
+def test_the_task_table_says_which_defaults_ship_in_the_repository():
+    """`verticals tasks` said the segmentation default was trained on first use; it ships in the repository."""
+    from core.registry import TASKS
+
+    root = Path(__file__).resolve().parents[2]
+    for task, spec in TASKS.items():
+        package, name = task.split(".")
+        shipped = (root / package / f"{name}_default" / "card.json").is_file()
+        assert ("shipped in the" in spec.default) == shipped, (task, spec.default)
+        assert not (shipped and "first use" in spec.default), (task, spec.default)
