@@ -222,6 +222,8 @@ def test_the_task_table_says_which_defaults_ship_in_the_repository():
     """`verticals tasks` said the segmentation default was trained on first use; it ships in the repository."""
     from core.registry import TASKS
 
+    from pathlib import Path
+
     root = Path(__file__).resolve().parents[2]
     for task, spec in TASKS.items():
         package, name = task.split(".")
