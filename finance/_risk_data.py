@@ -576,6 +576,7 @@ def build_schema(frame, target: str, drop: tuple[str, ...] = (), summaries: bool
 
     schema, dropped = [], []
     names = [c for c in frame.columns if c != target]
+    _check_keep(keep, names, target, drop)
     german = _german_descriptions(frame, names)
     height = frame.height
     for name in names:
@@ -606,16 +607,18 @@ def build_schema(frame, target: str, drop: tuple[str, ...] = (), summaries: bool
             refuse_non_finite(name, array, float32=True)
             finite = array[~np.isnan(array)]
             unique = np.unique(finite)
-            if name.lower() in ID_NAMES and len(unique) == height:
+            if name not in keep and name.lower() in ID_NAMES and len(unique) == height:
                 dropped.append({"column": name, "reason": "identifier (unique per row)"})
                 continue
             if name not in keep and _identifier_like(name, series, finite, unique, height):
                 dropped.append({"column": name, "reason": "identifier-like (unique integer per row)"})
                 continue
             if len(unique) <= 1 and len(finite) == height:
+                _refuse_kept(name, keep, "constant")
                 dropped.append({"column": name, "reason": "constant"})
                 continue
             if len(finite) == 0:
+                _refuse_kept(name, keep, "all values missing")
                 dropped.append({"column": name, "reason": "all values missing"})
                 continue
             edges = np.unique(np.quantile(finite, np.linspace(0.1, 0.9, 9))).tolist()
@@ -629,13 +632,15 @@ def build_schema(frame, target: str, drop: tuple[str, ...] = (), summaries: bool
             for v in values:
                 if v is not None:
                     counts[v] = counts.get(v, 0) + 1
-            if name.lower() in ID_NAMES or (len(counts) > 100 and len(counts) > 0.5 * height):
+            if name not in keep and (name.lower() in ID_NAMES or (len(counts) > 100 and len(counts) > 0.5 * height)):
                 dropped.append({"column": name, "reason": "identifier-like text (almost unique per row)"})
                 continue
             if len(counts) <= 1 and None not in values:
+                _refuse_kept(name, keep, "constant")
                 dropped.append({"column": name, "reason": "constant"})
                 continue
             if not counts:  # every cell empty: nothing to bin or split on (optbinning refuses it, naming no column)
+                _refuse_kept(name, keep, "all values missing")
                 dropped.append({"column": name, "reason": "all values missing"})
                 continue
             categories = sorted(counts, key=lambda c: (-counts[c], c))
@@ -655,6 +660,27 @@ def build_schema(frame, target: str, drop: tuple[str, ...] = (), summaries: bool
     if summaries:
         schema += _summary_features(frame, schema)
     return schema, dropped
+
+
+def _check_keep(keep: tuple[str, ...], names: list[str], target: str, drop: tuple[str, ...]) -> None:
+    """Refuse a `keep` name that cannot be honoured: not a column, the target, or also left out by drop / --id / --time."""
+    absent = [k for k in keep if k not in names and k != target]
+    if absent:
+        raise InputError(f"keep names {', '.join(repr(k) for k in absent)}, not a column of the data; "
+                         f"it has: {', '.join(names[:30])}")
+    if target in keep:
+        raise InputError(f"keep names the target column {target!r}; it cannot also be a feature")
+    both = [k for k in keep if k in drop]
+    if both:
+        raise InputError(f"{', '.join(repr(k) for k in both)} is both kept (keep) and left out (drop, --id or --time); "
+                         "name it in one of them only")
+
+
+def _refuse_kept(name: str, keep: tuple[str, ...], reason: str) -> None:
+    """A kept column with nothing to learn from (one value, or none) is refused rather than silently dropped."""
+    if name in keep:
+        raise InputError(f"column {name!r} is in keep but is {reason}: it holds nothing a model can learn from; "
+                         "remove it from keep")
 
 
 def _numeric_shares(array: np.ndarray, edges: list[float]) -> list[float]:

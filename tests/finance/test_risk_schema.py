@@ -65,6 +65,36 @@ def test_a_unique_integer_numbering_the_rows_is_dropped_as_an_identifier_but_a_u
     assert {"balance", "age", "income", "utilisation"} <= {f["name"] for f in schema}
 
 
+def test_keep_overrides_every_drop_rule_including_the_identifier_names():
+    """`keep` keeps a column whatever rule would drop it (ID, customer_id, a numbered row, a date, id-like text)."""
+    from core.errors import InputError
+    from finance._risk_data import build_schema
+
+    data = synthetic_applicants(300, seed=5, with_time=True)
+    rng = np.random.default_rng(0)
+    data = data.with_columns(pl.Series("ID", rng.permutation(300) + 1), pl.Series("customer_id", np.arange(300)),
+                             pl.Series("app_no", rng.permutation(10**6)[:300]),
+                             pl.Series("id", [f"c{i:04d}" for i in rng.permutation(300)]))
+    kept = ("ID", "customer_id", "app_no", "application_date", "id")
+    _, dropped = build_schema(data, "default")
+    assert set(kept) <= {d["column"] for d in dropped}
+    schema, dropped = build_schema(data, "default", keep=kept)
+    assert set(kept) <= {f["name"] for f in schema} and not dropped
+
+    card = RiskScorer().fit(data.drop("application_date", "id"), config=fast(keep=("ID",))).card_
+    assert "ID" in {f["name"] for f in card["features"]} and "ID" not in dropped_reasons(card)
+    assert "customer_id" in dropped_reasons(card)
+
+    # a keep that cannot be honoured is refused, saying why, never silently ignored
+    flat = data.with_columns(pl.lit(1.0).alias("flat"), pl.lit(None, dtype=pl.Float64).alias("empty"))
+    for keep, words in ((("Id",), "'Id', not a column"), (("default",), "the target"), (("flat",), "constant"),
+                        (("empty",), "all values missing")):
+        with pytest.raises(InputError, match=words):
+            build_schema(flat, "default", keep=keep)
+    with pytest.raises(InputError, match="both kept"):
+        build_schema(data, "default", drop=("ID",), keep=("ID",))
+
+
 def test_date_columns_typed_or_written_as_text_are_not_features(tmp_path):
     from finance._risk_data import build_schema
 
