@@ -633,7 +633,7 @@ class Forecaster(TaskModel):
                     metrics={"selection_relative_mae": (self.selection_ or {}).get("relative_mae")})
         if self.nbeats_ is not None:
             card["nbeats_arguments"] = self.nbeats_.arguments()
-        card["usage"] = USAGE
+        card["usage"] = _usage(list(self.weights_), lightgbm=self.lightgbm_ is not None, nbeats=self.nbeats_ is not None)
         return card
 
     def write_weights(self, folder: Path) -> None:
@@ -664,13 +664,25 @@ METHOD_FILE = "method.json"  # how the weight files combine, hashed with them: t
 
 
 
-# what a saved folder opens with outside this product (the card's `usage`): a forecast is this product's ensemble
-USAGE = ("lightgbm_h<k>.txt are LightGBM models, one per horizon step k (lightgbm.Booster(model_file=str(folder / "
-         "'lightgbm_h1.txt'))); their features are this product's lags and calendar columns of the transformed series "
-         "(Booster.feature_name() lists them), and nbeats.safetensors holds the tensors of this product's N-BEATS "
-         "(safetensors.torch.load_file opens them; nbeats_arguments in the card); method.json gives each member's "
-         "per-horizon weight and the transform (log: exp of the blend); the forecast is that weighted blend of the "
-         "members (the naive forecast among them), so no single library's model reproduces it.")
+# what a saved folder opens with outside this product (the card's `usage`): a forecast is this product's ensemble,
+# described by what the folder holds (no N-BEATS file named in a folder without one)
+def _usage(members: list[str], lightgbm: bool, nbeats: bool) -> str:
+    """The card's `usage`: the files this folder holds, how they open, and how method.json blends the members."""
+    files = []
+    if lightgbm:
+        files.append("lightgbm_h<k>.txt are LightGBM models, one per horizon step k (lightgbm.Booster(model_file=str("
+                     "folder / 'lightgbm_h1.txt'))); their features are this product's lags and calendar columns of the "
+                     "transformed series (Booster.feature_name() lists them)")
+    if nbeats:
+        files.append("nbeats.safetensors holds the tensors of this product's N-BEATS (safetensors.torch.load_file "
+                     "opens them; nbeats_arguments in the card)")
+    local = [m for m in members if m not in ("lightgbm", "nbeats")]
+    held = ("; ".join(files) + "; " if files else "This folder holds no model weights: ")
+    return (f"{held}{', '.join(local) or 'no member'} {'is' if len(local) == 1 else 'are'} recomputed from the series "
+            "itself at each forecast; method.json gives each member's per-horizon weight and the transform (log: exp of "
+            f"the blend); the forecast is that weighted blend of the members ({', '.join(members)}), so no single "
+            "library's model reproduces it.")
+
 
 def _method(card: dict[str, Any], horizon: int) -> dict[str, Any]:
     """What the saved weights compute with, kept beside them (method.json, hashed with them): the horizon, the

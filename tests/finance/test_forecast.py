@@ -50,6 +50,21 @@ def test_save_load_round_trip_without_pickle(fitted, tmp_path):
     assert Forecaster.load(saved).predict([series]) == fitted.predict([series])
 
 
+@pytest.mark.parametrize("candidates", [None, ("drift", "lightgbm"), ("drift",)])
+def test_the_card_usage_names_only_the_files_the_folder_holds(fitted, tmp_path, candidates):
+    """The usage described nbeats.safetensors and nbeats_arguments in a folder that had neither (no N-BEATS member)."""
+    model = fitted if candidates is None else Forecaster(tiny_config(candidates=candidates)).fit(random_walk(120, seed=1))
+    saved = model.save(tmp_path / "model")
+    card = json.loads((saved / "card.json").read_text())
+    names = {p.name for p in saved.iterdir()}
+    has_nbeats, has_lightgbm = "nbeats.safetensors" in names, "lightgbm_h1.txt" in names
+    assert has_nbeats == (candidates is None) and has_lightgbm == (candidates != ("drift",))
+    assert ("nbeats.safetensors" in card["usage"]) == ("nbeats_arguments" in card["usage"]) == has_nbeats
+    assert ("nbeats_arguments" in card) == has_nbeats
+    assert ("lightgbm_h<k>.txt" in card["usage"]) == has_lightgbm
+    assert "method.json" in card["usage"] and all(member in card["usage"] for member in card["weights"])
+
+
 def test_no_future_value_reaches_a_past_prediction(fitted):
     """Candidates, features and the full backtest only read values up to each origin."""
     base = random_walk(100, seed=5)
