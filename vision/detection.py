@@ -772,18 +772,20 @@ def _usage(backend: str, architecture: str) -> str:
     if backend == "torchvision" and architecture in TORCHVISION_ARCHITECTURES:
         return """\
 # folder: the saved model folder (str or pathlib.Path); images: a list of image file paths
-# torchvision alone (not compared with predict by a test: the product may differ in image handling)
+# torchvision alone: the same boxes and scores as predict (8-bit images; predict stretches 16-bit ones to 0-255)
 import json, pathlib, torch, torchvision
-from PIL import Image
+from PIL import Image, ImageOps
 from safetensors.torch import load_file
 folder = pathlib.Path(folder)
 card = json.loads((folder / "card.json").read_text())
-network = torchvision.models.get_model(card["architecture"], weights=None, weights_backbone=None,
-                                       num_classes=len(card["label_names"]), **card["model_args"])
+# no backbone download: the saved weights replace them all (model_args may already name weights_backbone)
+network = torchvision.models.get_model(card["architecture"], weights=None, num_classes=len(card["label_names"]),
+                                       **{**card["model_args"], "weights_backbone": None})
 network.load_state_dict(load_file(str(folder / "model.safetensors")))
 network.eval()
-with torch.no_grad():
-    outputs = network([torchvision.transforms.functional.to_tensor(Image.open(p).convert("RGB")) for p in images])
+with torch.no_grad():  # EXIF orientation applied, as predict does for phone photos
+    outputs = network([torchvision.transforms.functional.to_tensor(ImageOps.exif_transpose(Image.open(p)).convert("RGB"))
+                       for p in images])
 predictions = [[{"label": card["label_names"][int(label)], "score": float(score), "box_xyxy": box.tolist()}
                 for box, label, score in zip(out["boxes"], out["labels"], out["scores"])
                 if score >= card["score_threshold"]] for out in outputs]  # label_names[0] is the background

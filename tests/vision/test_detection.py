@@ -497,6 +497,35 @@ def test_a_torchvision_card_that_does_not_match_its_weights_is_refused_at_load(t
         Detector.load(_edit_card(saved, tmp_path / "edited", **changes), device="cpu")
 
 
+def test_the_cards_usage_opens_a_torchvision_detector_with_torchvision_alone_and_finds_the_same_boxes(tmp_path):
+    """The card records model_args {"weights_backbone": None, ...} (no backbone download) and the snippet passed
+    weights_backbone=None beside **model_args: "got multiple values for keyword argument" for every trained
+    torchvision detector. No test ran the snippet. A photo stored sideways (EXIF orientation) is turned as predict does."""
+    from PIL import Image
+
+    from tests.common import run_usage
+    from vision.detection import Detector
+
+    model = Detector.torchvision("fasterrcnn_mobilenet_v3_large_320_fpn", ["thing", "other"], device="cpu",
+                                 **TINY_TORCHVISION)
+    assert model.model_args["weights_backbone"] is None  # what `train` writes into the card
+    model.score_threshold = 0.0  # random init: low scores, every box kept for the comparison
+    saved = model.save(tmp_path / "saved")
+    images = [tmp_path / "plain.png", tmp_path / "sideways.jpg"]
+    images[0].write_bytes(png_bytes(64, 48, seed=2))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees to show
+    Image.fromarray(np.random.default_rng(3).integers(0, 256, (40, 72, 3), dtype=np.uint8)).save(
+        images[1], format="JPEG", exif=exif.tobytes())
+    plain = run_usage(saved, images=[str(path) for path in images])
+    ours = model.predict([str(path) for path in images])
+    assert any(record["detections"] for record in ours) and ours[1]["width"] == 40
+    for rows, record in zip(plain, ours):
+        assert [(row["label"], row["score"]) for row in rows] == [
+            (d["label"], pytest.approx(d["score"], abs=1e-4)) for d in record["detections"]]
+        assert [row["box_xyxy"] for row in rows] == [pytest.approx(d["box"], abs=0.02) for d in record["detections"]]
+
+
 @pytest.mark.parametrize("architecture, model_args, message", [
     ("fasterrcnn_mobilenet_v3_large_320_fpn", {"min_size": 96, "box_detections_per_im": 20},
      r"unknown model_args 'box_detections_per_im': fasterrcnn_mobilenet_v3_large_320_fpn takes .*box_detections_per_img"),
