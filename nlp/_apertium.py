@@ -41,6 +41,14 @@ _STATELESS_MESSAGES = re.compile(r"Problem with word '[^\n]*' [^\n]*\n|Warning: 
                                  r"tag '[^\n]*' of '[^\n]*'\n[ \t]*This is because of an incomplete tagset definition "
                                  r"or a dictionary error\n")
 
+# What predict does to Apertium's output (`_clean`), also written out in the card's usage: two or more spaces or tabs
+# in a row (Apertium leaves two where it drops a word) become one space and the ends are stripped; a one-sentence
+# translation (no SENTENCE_BREAK) into a language in OPENING_MARKS, ending in a closing mark as its source does, gets
+# the opening one.
+SPACE_RUN = r"[ \t]{2,}"
+SENTENCE_BREAK = r"[.!?]\s"
+OPENING_MARKS = {"spa": (("?", "¿"), ("!", "¡"))}  # target (ISO 639-3): (closing, opening) marks Apertium drops
+
 # A tag such as <a href="x">, </p> or <br/>: a text holding one is deformatted as HTML, which keeps the markup
 # (plain-text deformatting would translate "<a>" as the article, "<un>").
 _MARKUP = re.compile(r"</?[A-Za-z][\w:.-]*(?:\s[^<>]*)?/?>")
@@ -95,10 +103,11 @@ def mode_for(source3: str, target3: str, install: str) -> str:
 
 
 def _clean(text: str, target3: str, source: str) -> str:
-    text = re.sub(r"[ \t]{2,}", " ", text).strip()
+    """What predict makes of Apertium's output for one line (the card's `usage` spells out the same steps)."""
+    text = re.sub(SPACE_RUN, " ", text).strip()
     # Apertium drops Spanish opening marks; restore them for a single question/exclamation.
-    if target3 == "spa" and text and not re.search(r"[.!?]\s", text):
-        for closing, opening in (("?", "¿"), ("!", "¡")):
+    if text and not re.search(SENTENCE_BREAK, text):
+        for closing, opening in OPENING_MARKS.get(target3, ()):
             if text.endswith(closing) and opening not in text and source.rstrip().endswith(closing):
                 text = opening + text
     return text

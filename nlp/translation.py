@@ -20,7 +20,8 @@ from core.data.text import read_text_inputs, text_input_batches
 from core.protocols import Inputs, TaskModel, iter_batches, with_ids
 from core.train import TrainConfig
 from core.registry import missing_model_message
-from nlp._apertium import MAX_CHARACTERS, ApertiumEngine, installed_pairs, mode_for, require_apertium
+from nlp._apertium import (_MARKUP, MAX_CHARACTERS, OPENING_MARKS, SENTENCE_BREAK, SPACE_RUN, ApertiumEngine,
+                            installed_pairs, mode_for, require_apertium)
 from nlp._encoder import error_records, is_blank, refuse_column_flags, text_ids
 from nlp._language import looks_like
 from nlp._translation_data import (COLUMNS, LANGUAGE_NAMES, _language_in_name, _refuse_compressed,
@@ -878,9 +879,7 @@ def _usage(backend: str) -> str:
     """The card's `usage`: how to open a saved folder without this product (a transformers snippet for seq2seq
     models; for Apertium, what the folder holds)."""
     if backend == "apertium":
-        return ("this folder holds no weights: Apertium is rule-based, and the card names its language pair "
-                "(apertium_mode) and flags; outside this product run the same translation with the Debian apertium "
-                "package and its apertium-<pair> data: echo 'text' | apertium -u <apertium_mode>.")
+        return _apertium_usage()
     return """\
 # folder: the saved model folder (str or pathlib.Path); texts: a list of strings in the card's source_lang.
 # A line longer than the model's input limit is cut by this snippet (truncation=True: the rest of it is not
@@ -901,6 +900,44 @@ with torch.no_grad():
     tokens = network.generate(input_ids=encoded["input_ids"], attention_mask=encoded["attention_mask"],
                               num_beams=generation["num_beams"], max_new_tokens=generation["max_length"])
 predictions = [{"translation": " ".join(text.split())} for text in tokenizer.batch_decode(tokens, skip_special_tokens=True)]
+"""
+
+
+def _apertium_usage() -> str:
+    """An Apertium card's `usage`: the raw command, then each step predict takes after it (`_apertium._clean`, built
+    from the same constants) as a runnable snippet."""
+    marks = "; ".join(f"{target}: " + ", ".join(f'"{opening}" before a final "{closing}"' for closing, opening in pairs)
+                      for target, pairs in OPENING_MARKS.items())
+    return f"""\
+# This folder holds no weights: Apertium is rule-based, and the card names its language pair (apertium_mode) and flags.
+# Outside this product, with the Debian apertium package and its apertium-<pair> data, `echo 'text' | apertium -u
+# <apertium_mode>` gives Apertium's raw output. predict then changes it; these steps are all it adds:
+# 1. each line of a text is translated on its own, with the spaces around it stripped (a blank line stays blank);
+#    a line holding markup such as <b> or </p> is read as HTML (apertium -f html), which keeps the tags;
+# 2. two or more spaces or tabs in a row (Apertium leaves two where it drops a word) become one space, and the ends
+#    are stripped;
+# 3. a one-sentence translation ending in a closing mark, as its source line does, gets the opening mark Apertium
+#    drops, by target language ({marks}).
+# The snippet below does the same. folder: the saved model folder (str or pathlib.Path); text: one text in the card's
+# source_lang.
+import json, os, pathlib, re, subprocess
+card = json.loads((pathlib.Path(folder) / "card.json").read_text(encoding="utf-8"))
+mode = card["apertium_mode"]
+opening_marks = {OPENING_MARKS!r}.get(mode.split("-")[1], ())
+def translate_line(line):
+    line = line.strip()
+    if not line:
+        return ""
+    text_format = "html" if re.search({_MARKUP.pattern!r}, line) else "txt"
+    raw = subprocess.run(["apertium", "-f", text_format, "-u", mode], input=line, capture_output=True, encoding="utf-8",
+                         env={{**os.environ, "LC_ALL": "C.UTF-8"}}, check=True).stdout
+    translation = re.sub({SPACE_RUN!r}, " ", raw).strip()
+    if translation and not re.search({SENTENCE_BREAK!r}, translation):  # one sentence
+        for closing, opening in opening_marks:
+            if translation.endswith(closing) and opening not in translation and line.endswith(closing):
+                translation = opening + translation
+    return translation
+prediction = {{"translation": "\\n".join(translate_line(line) for line in text.rstrip("\\n").split("\\n"))}}
 """
 
 

@@ -664,6 +664,83 @@ def test_apertium_keeps_html_markup_and_plain_text_as_before():
     assert plain == engine._one_by_one(["x < y and a & b"])[0] and "&amp;" not in plain
 
 
+# -- an Apertium card's usage: the raw `apertium -u` command, then each step predict adds after it -----------------
+_USAGE_TEXTS = ["Did you do it by yourself?", "  All you want is power.  ", "What did you tell him?", "Come here!",
+                "Who? Me.", "Why not!", "Line one?\n\n  Line two!", 'Click <a href="x">here</a>']
+# Apertium's raw output for the lines above (as eng-spa 3.8 prints them: a space before, two where a word dropped)
+_RAW = {"Did you do it by yourself?": " Tú  él por tú?", "All you want is power.": "Todo  quieres es poder.",
+        "What did you tell him?": "Qué   le dices?", "Come here!": "Venga  aquí!", "Who? Me.": "Quién? Yo.",
+        "Why not!": "Por qué no", "Line one?": "Línea \tuno?", "Line two!": "Línea  dos!",
+        'Click <a href="x">here</a>': 'Clic <a href="x">aquí</a>'}
+
+
+def _usage_translation(usage: str, folder: Path, text: str) -> str:
+    """The translation the card's usage snippet gives for `text` (folder and text are the names it reads)."""
+    namespace = {"folder": folder, "text": text}
+    exec(usage, namespace)  # noqa: S102 - our own card's snippet, as a user would paste it
+    return namespace["prediction"]["translation"]
+
+
+@pytest.mark.parametrize("mode", ["eng-spa", "spa-eng"])
+def test_apertium_usage_names_and_does_each_step_predict_adds_after_apertium(mode, tmp_path, monkeypatch):
+    """The usage said `echo text | apertium -u <mode>` ran "the same translation"; predict strips the line, collapses
+    the double spaces Apertium leaves and adds the Spanish opening marks, so 4 of 8 Tatoeba lines differed. The usage
+    now names each step (from `_apertium`'s own constants) and its snippet gives predict's output for Apertium's."""
+    from nlp.translation import _usage
+
+    usage = _usage("apertium")
+    for pairs in _apertium.OPENING_MARKS.values():
+        for closing, opening in pairs:
+            assert f'"{opening}" before a final "{closing}"' in usage
+    for step in ("apertium -u", "apertium -f html", "spaces around it stripped", "two or more spaces or tabs in a row"):
+        assert step in usage
+    assert "the same translation" not in usage
+
+    def raw(line: str) -> str:
+        return _RAW[line] + "\n"
+
+    calls = []
+
+    def fake_run(arguments, input, **_):  # noqa: A002 - subprocess.run's own name
+        calls.append((tuple(arguments[1:-1]), input))
+        return subprocess.CompletedProcess(arguments, 0, stdout=raw(input), stderr="")
+
+    folder = tmp_path / "apertium"
+    folder.mkdir()
+    (folder / "card.json").write_text(json.dumps({"apertium_mode": mode}), encoding="utf-8")
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    snippet = [_usage_translation(usage, folder, text) for text in _USAGE_TEXTS]
+    monkeypatch.undo()
+    # predict's engine on the same raw output: one `apertium -f <format> -u <mode>` process per line
+    engine_calls = []
+
+    def fake_engine_run(arguments, data, what, merge_stderr=False):
+        engine_calls.append((tuple(arguments[1:-1]), data))
+        return raw(data)
+
+    monkeypatch.setattr(_apertium, "_stream_plan", lambda mode: None)
+    monkeypatch.setattr(_apertium, "require_apertium", lambda: "apertium")
+    monkeypatch.setattr(_apertium, "_run", fake_engine_run)
+    assert snippet == _apertium.ApertiumEngine(mode).translate(_USAGE_TEXTS)
+    assert sorted(set(calls)) == sorted(set(engine_calls))  # the same flags, on the same stripped lines
+    if mode == "eng-spa":
+        assert snippet[:4] == ["¿Tú él por tú?", "Todo quieres es poder.", "¿Qué le dices?", "¡Venga aquí!"]
+        assert snippet[4:] == ["Quién? Yo.", "Por qué no", "¿Línea uno?\n\n¡Línea dos!", 'Clic <a href="x">aquí</a>']
+    else:
+        assert snippet[0] == "Tú él por tú?"
+
+
+@needs_apertium
+def test_apertium_usage_snippet_gives_predicts_translations(tmp_path):
+    """Outside the product, the saved card's usage run with the real Apertium gives predict's translations."""
+    model = Translator.load()
+    folder = model.save(tmp_path / "apertium")
+    usage = json.loads((folder / "card.json").read_text(encoding="utf-8"))["usage"]
+    texts = [text for text in _USAGE_TEXTS if text.strip()]
+    assert [_usage_translation(usage, folder, text) for text in texts] == [
+        record["translation"] for record in model.predict(texts)]
+
+
 # -- a line longer than a seq2seq model reads at once ---------------------------------------------------------
 def _inputs_read(model, monkeypatch) -> list[str]:
     """What the network is given to translate (decoded), appended to as `generate` runs."""
