@@ -360,6 +360,26 @@ def _sealed(load_folder: Callable[..., Any]) -> Callable[..., Any]:
     return checked
 
 
+def _configured(fit: Callable[..., Any]) -> Callable[..., Any]:
+    """A task's `fit` taking its config as the task's `Config`, or as a dict of the same fields (`{"epochs": 1}`, as
+    `--set epochs=1` and a YAML `--config` give them: unknown keys refused, values converted and range-checked);
+    anything else is an `InputError` naming what to pass. A dict used to fail deep inside the task."""
+    @functools.wraps(fit)
+    def configured(self: Any, data: Any, config: Any = None, *args: Any, **options: Any) -> Any:
+        config_cls = getattr(type(self), "Config", None)
+        if config_cls is not None and config is not None and not isinstance(config, config_cls):
+            if not isinstance(config, dict):
+                raise InputError(f"config must be {type(self).__name__}.Config(...) or a dict of its fields, got "
+                                 f"{type(config).__name__}")
+            from core.config import resolve_config
+
+            config = resolve_config(config_cls, overrides=config)
+        return fit(self, data, config, *args, **options)
+
+    configured.__configured__ = True
+    return configured
+
+
 class TaskModel:
     """Shared behaviour of task models; subclasses implement the task-specific parts.
 
@@ -389,6 +409,9 @@ class TaskModel:
         hook = cls.__dict__.get("load_folder")
         if isinstance(hook, classmethod) and not getattr(hook.__func__, "__sealed__", False):
             cls.load_folder = classmethod(_sealed(hook.__func__))
+        fit = cls.__dict__.get("fit")
+        if callable(fit) and not getattr(fit, "__configured__", False):
+            cls.fit = _configured(fit)
 
     # -- construction: one dispatcher, tasks fill the hooks below ----------------------------
     @classmethod

@@ -426,3 +426,32 @@ def test_only_rank_0_locks_and_saves_under_torchrun(demo_task, tmp_path, monkeyp
     with output_lock(out):  # rank 0 holds the folder while the other ranks train beside it
         assert _train(DEMO, _csv(tmp_path / "a.csv", [1, 2]), out) == 0
     assert not out.exists() and json.loads(capsys.readouterr().out)["data_hash"]
+
+
+def test_fit_takes_its_config_as_a_dict_of_the_same_fields():
+    """`fit(data, {"epochs": 1})` failed with an AttributeError deep in the task; a dict is read as `--set` values are
+    (converted, unknown keys and wrong types refused), and anything else is named."""
+    import dataclasses
+
+    import polars as pl
+
+    from core.errors import InputError
+    from finance.risk import RiskScorer
+
+    seen = []
+
+    class Spy(RiskScorer):
+        def fit(self, data, config=None, **options):
+            seen.append(config)
+            return self
+
+    data = pl.DataFrame({"x": [1.0, 2.0], "default": [0, 1]})
+    Spy().fit(data, {"cv_folds": "3", "family": "logistic"})
+    assert isinstance(seen[-1], RiskScorer.Config) and (seen[-1].cv_folds, seen[-1].family) == (3, "logistic")
+    config = dataclasses.replace(RiskScorer.Config(), cv_folds=4)
+    Spy().fit(data, config=config)
+    assert seen[-1] is config
+    with pytest.raises(InputError, match="cv_fold"):
+        Spy().fit(data, {"cv_fold": 3})
+    with pytest.raises(InputError, match="config must be Spy.Config"):
+        Spy().fit(data, "epochs=1")
