@@ -113,8 +113,15 @@ def prepare(path):  # 0.5-99.5th percentile scaling to [0, 1], zero-pad to squar
     return ((x - mean) / std).expand(3, -1, -1)
 with torch.no_grad():
     probabilities = network(torch.stack([prepare(path) for path in images])).softmax(-1)
-# the label: the most probable class; with two classes the product's is the card's decision_rule (threshold)
-predictions = [{"probabilities": dict(zip(card["labels"], row.tolist()))} for row in probabilities]
+# the label, as predict gives it: with two classes the card's positive_label when its probability reaches the card's
+# config.threshold, else the other class; with more classes the most probable one
+positive, threshold = card["positive_label"], card["config"]["threshold"]
+def decide(scores):
+    if positive is None:
+        return max(scores, key=scores.get)
+    return positive if scores[positive] >= threshold else next(name for name in scores if name != positive)
+predictions = [{"label": decide(scores), "probabilities": scores}
+               for scores in (dict(zip(card["labels"], row.tolist())) for row in probabilities)]
 """
 
 
@@ -957,7 +964,9 @@ class MedicalClassifier(TaskModel):
     def save_card(self) -> dict[str, Any]:
         if self.network_ is None:
             raise NotFittedError("nothing to save: fit() or load() a model first")
-        return {**self.card, "config": config_to_dict(self.config), "usage": USAGE}
+        positive = self._positive_index()  # named in every saved card (the usage reads it), fitted or not
+        return {**self.card, "positive_label": self.label_names_[positive] if positive is not None else None,
+                "config": config_to_dict(self.config), "usage": USAGE}
 
     def write_weights(self, folder: Path) -> None:
         """`config.json` + `model.safetensors`, loadable with `timm.create_model("local-dir:...")`."""

@@ -246,6 +246,42 @@ def test_saved_folder_is_timm_hub_layout(tmp_path):
     assert network.num_classes == 2
 
 
+def _card_fields_read(usage: str) -> list[list[str]]:
+    """The card fields a usage snippet reads (`card["a"]["b"]` -> ["a", "b"])."""
+    import re
+
+    return [re.findall(r'\["([^"]+)"\]', match) for match in re.findall(r'card((?:\["[^"]+"\])+)', usage)]
+
+
+def test_the_cards_usage_opens_the_folder_with_timm_alone_and_labels_as_predict_does(tmp_path):
+    """The usage said the label follows "the card's decision_rule (threshold)": a saved card has no such field (the
+    threshold is config.threshold). The snippet now labels as predict does from fields every saved card holds."""
+    from tests.common import run_usage
+
+    folder = write_image_folder(tmp_path / "data", per_class=3)
+    images = [str(path) for path in sorted(folder.rglob("*.png"))]
+    model = MedicalClassifier.from_config(TINY, ["abnormal", "normal"], device="cpu")
+    p_abnormal = np.sort(model.predict_proba(images)[:, 0])
+    # a threshold between two images' P(abnormal): some are called abnormal below 0.5, or normal above it
+    model.config = dataclasses.replace(model.config, threshold=float(p_abnormal[2] + p_abnormal[3]) / 2)
+    saved = model.save(tmp_path / "m")
+    card = json.loads((saved / "card.json").read_text())
+    assert "decision_rule" not in card["usage"]
+    fields = _card_fields_read(card["usage"])
+    assert ["positive_label"] in fields and ["config", "threshold"] in fields
+    for path in fields:  # every field the snippet names is in the saved card
+        value = card
+        for key in path:
+            assert isinstance(value, dict) and key in value, (path, sorted(card))
+            value = value[key]
+    plain = run_usage(saved, images=images)
+    ours = model.predict(images)
+    assert [row["label"] for row in plain] == [record["label"] for record in ours]
+    assert sorted({record["label"] for record in ours}) == ["abnormal", "normal"]
+    for row, record in zip(plain, ours):
+        assert row["probabilities"] == pytest.approx(record["probabilities"], abs=1e-5)
+
+
 @pytest.mark.parametrize("labels, positive, rule", [
     (["abnormal", "normal"], "abnormal", "'normal' reads as the negative class"),
     (["0_normal", "1_abnormal"], "1_abnormal", "'0_normal' reads as the negative class"),
