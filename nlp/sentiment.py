@@ -592,7 +592,9 @@ class SentimentModel(TaskModel):
             warnings.warn(measure_warning)
         texts = frame["text"].to_list()
         self.info = {"training_data_hash": hash_frame(frame), "config": config_to_dict(config),
-                     "trained_on": f"{frame.height} user-supplied labelled texts",
+                     "trained_on": _trained_on(train.height, validation.height, validation_data is not None),
+                     # training.rows: the texts the weights saw (not those held out); core.jobs keeps a task's own count
+                     "training": {"rows": train.height, "validation_rows": validation.height},
                      "base": self.name, "metrics": metrics,
                      # English on positive evidence (most texts hold English function words, at most a tenth look
                      # otherwise): predict then warns on non-English text; a language the lists do not know is None
@@ -604,7 +606,7 @@ class SentimentModel(TaskModel):
             self.info["warning"] = warning
         if notes := _reading_notes(texts, None):
             self.info["notes"] = notes
-        self.name = f"{self.name.split(' -> fine-tuned on ')[0]} -> fine-tuned on {frame.height} labelled texts"
+        self.name = f"{self.name.split(' -> fine-tuned on ')[0]} -> fine-tuned on {train.height} labelled texts"
         # the lexicon weights were chosen for the default's head; a head fitted on the user's labels stands alone
         self.lexicon_mix = None
         return self
@@ -723,6 +725,24 @@ class SentimentModel(TaskModel):
             self.tokenizer_.save_pretrained(folder)
 
 
+
+
+def _trained_on(trained: int, validated: int, separate: bool) -> str:
+    """The card's `trained_on`: the texts fit trained on, and those it measured on (held out of the data, never trained
+    on, or given apart as validation data).
+
+    >>> _trained_on(72, 8, separate=False)
+    '72 user-supplied labelled texts (of 80 given; the other 8 were held out for validation, not trained on)'
+    >>> _trained_on(80, 20, separate=True)
+    '80 user-supplied labelled texts (and 20 other texts given for validation, not trained on)'
+    """
+    if not validated:
+        return f"{trained} user-supplied labelled texts (all of them; none held out for validation)"
+    if separate:
+        return (f"{trained} user-supplied labelled texts (and {validated} other texts given for validation, not "
+                "trained on)")
+    return (f"{trained} user-supplied labelled texts (of {trained + validated} given; the other {validated} were "
+            "held out for validation, not trained on)")
 
 
 def _training_indices(values: list[Any], labels: list[str], exact: bool) -> list[int]:

@@ -1103,3 +1103,36 @@ def test_sentiment_and_translation_share_one_language_module():
     assert looks_like(["Фильм был очень хорошим, мне понравилось."], "en") == ["Cyrillic script"]
     assert looks_like([SPANISH], "en") == ["es"] and not_english(SPANISH) == "another language"
     assert "really" in FUNCTION_WORDS["en"] and "unos" in FUNCTION_WORDS["es"]  # the two former lists, merged
+
+
+def test_the_card_counts_the_texts_trained_on_apart_from_those_held_out(tmp_path, capsys):
+    """The card said trained_on "80 user-supplied labelled texts" and training.rows 80, although 8 of them were held out
+    for validation and never trained on: it now gives the texts trained on, those held out, and the total."""
+    from core.cli import main
+
+    model, tokenizer = tiny_classifier()
+    base = SentimentModel.from_classifier(model, tokenizer, device="cpu", name="tiny").save(tmp_path / "base")
+    data = tmp_path / "mine.csv"
+    pl.DataFrame({"text": [f"lovely film {i}" if i % 2 else f"dull film {i}" for i in range(20)],
+                  "label": ["positive" if i % 2 else "negative" for i in range(20)]}).write_csv(data)
+    assert main(["train", "nlp.sentiment", "--data", str(data), "--model", str(base), "--out", str(tmp_path / "m"),
+                 "--set", "epochs=1", "--set", "max_steps=1", "--json"]) == 0
+    capsys.readouterr()
+    card = json.loads((tmp_path / "m" / "card.json").read_text())
+    held_out = card["metrics"]["val_rows"]["value"]
+    assert 0 < held_out < 20
+    assert card["training"]["rows"] == 20 - held_out and card["training"]["validation_rows"] == held_out
+    assert card["trained_on"] == (f"{20 - held_out} user-supplied labelled texts (of 20 given; the other {held_out} "
+                                  "were held out for validation, not trained on)")
+    assert card["name"].endswith(f"-> fine-tuned on {20 - held_out} labelled texts")
+
+    apart = SentimentModel.load(base, device="cpu").fit(
+        pl.read_csv(data), SentimentModel.Config(epochs=1, max_steps=1),
+        validation_data=pl.DataFrame({"text": ["great", "awful"], "label": ["positive", "negative"]}))
+    assert apart.card["trained_on"] == ("20 user-supplied labelled texts (and 2 other texts given for validation, not "
+                                        "trained on)")
+    assert apart.card["training"] == {"rows": 20, "validation_rows": 2}
+    whole = SentimentModel.load(base, device="cpu").fit(pl.read_csv(data), SentimentModel.Config(
+        epochs=1, max_steps=1, validation_fraction=0.0))
+    assert whole.card["trained_on"] == "20 user-supplied labelled texts (all of them; none held out for validation)"
+    assert whole.card["training"]["rows"] == 20 and whole.card["training"]["validation_rows"] == 0
