@@ -14,7 +14,7 @@ from core.data.tables import NULL_VALUES
 from core.errors import InputError
 
 __all__ = ["RiskData", "as_polars", "resolve_target", "label_map_for", "encode_target", "build_schema", "feature_arrays",
-           "rows_to_frame", "describe", "normalise_label", "unseen_categories", "categorical_frame"]
+           "rows_to_frame", "describe", "normalise_label", "unseen_categories", "categorical_frame", "summary_recipe"]
 
 NULL_WORDS = {v.lower() for v in NULL_VALUES}
 # What Python's str.strip() strips: every character c with c.isspace() (polars' default strip leaves out \x1c-\x1f)
@@ -419,14 +419,37 @@ def sequence_groups(names: list[str], minimum: int = 3) -> dict[str, list[str]]:
     return result
 
 
+# How each row summary is computed from the (rows, source columns) float matrix, NaN = missing: the numpy function
+# over axis 1 and its ddof. Written per derived feature into encoding.json (summary_recipe) and read by _summary, so
+# the recipe a folder records is the one predict runs.
+SUMMARY_RECIPES = {"mean": {"numpy": "nanmean"}, "max": {"numpy": "nanmax"}, "min": {"numpy": "nanmin"},
+                   "std": {"numpy": "nanstd", "ddof": 0},  # the population spread (divides by the cells present)
+                   "positive_count": {"numpy": "count_greater_than_0"}}  # np.sum(matrix > 0, axis=1): NaN is not > 0
+SUMMARY_MISSING = "skip: a missing (NaN) cell is left out; a row whose every source cell is missing gives NaN"
+
+
+def summary_recipe(derived: dict[str, Any]) -> dict[str, Any]:
+    """A derived feature's exact recipe, machine-readable: the statistic, its source columns in order, the numpy
+    function over each row (axis 1) with its ddof, and the missing-value rule.
+
+    >>> summary_recipe({"stat": "std", "columns": ["PAY_0", "PAY_2", "PAY_3"]})["ddof"]
+    0
+    """
+    return {"stat": derived.get("stat"), "columns": list(derived.get("columns") or []), "axis": 1,
+            **SUMMARY_RECIPES.get(derived.get("stat"), {}), "missing": SUMMARY_MISSING}
+
+
 def _summary(stat: str, matrix: np.ndarray) -> np.ndarray:
     import warnings
 
+    recipe = SUMMARY_RECIPES[stat]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-missing rows give NaN (missing), which is what we want
-        if stat == "positive_count":
-            return np.where(np.isnan(matrix).all(axis=1), np.nan, (matrix > 0).sum(axis=1).astype(float))
-        return {"mean": np.nanmean, "max": np.nanmax, "min": np.nanmin, "std": np.nanstd}[stat](matrix, axis=1)
+        if recipe["numpy"] == "count_greater_than_0":
+            values = (matrix > 0).sum(axis=1).astype(float)
+        else:
+            values = getattr(np, recipe["numpy"])(matrix, axis=1, **({"ddof": recipe["ddof"]} if "ddof" in recipe else {}))
+    return np.where(np.isnan(matrix).all(axis=1), np.nan, values)
 
 
 def _summary_features(frame, schema: list[dict[str, Any]]) -> list[dict[str, Any]]:

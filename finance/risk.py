@@ -28,7 +28,8 @@ from core.protocols import TaskModel, with_ids
 from core.train import MetricsLog
 from finance._cards import damaged_card, recorded_beside
 from finance._risk_data import (FLOAT32_MAX, RiskData, as_polars, build_schema, encode_target, feature_arrays, label_map_for,
-                                population_stability, positive_value, psi_for, resolve_target, unseen_categories)
+                                population_stability, positive_value, psi_for, resolve_target, summary_recipe,
+                                unseen_categories)
 from finance._risk_models import (FOREST_MAX_ROWS, FOREST_TREES, GBM_SPACE, LOGISTIC_CS, BlendFamily, Calibrator,
                                   ForestFamily, GBMFamily, LogisticFamily, ScorecardFamily, fit_calibrator, fit_forest,
                                   fit_gbm, fit_logistic, fit_scorecard, forest_leaves, forest_path, gbm_matrix, gbm_trials,
@@ -1330,9 +1331,11 @@ class RiskScorer(TaskModel):
                                ", then calibrator.json")
         else:
             card["weights"] = files[card["family"]] + ("" if card["family"] == "scorecard" else ", then calibrator.json")
-        card["weights"] += (f"; {ENCODING_FILE}: the target's labels and the features (names, kinds, categories) they read"
+        card["weights"] += (f"; {ENCODING_FILE}: the target's labels and the features (names, kinds, categories, "
+                            "derived features' recipes) they read"
                             + (", and the blend's shares and weights" if card["family"] == "blend" else ""))
-        card["usage"] = _usage(card["family"], list(self.family_.members) if card["family"] == "blend" else [])
+        card["usage"] = _usage(card["family"], list(self.family_.members) if card["family"] == "blend" else [],
+                               derived=any("derived" in f for f in card["features"]))
         return card
 
     def write_weights(self, folder: Path) -> None:
@@ -1345,16 +1348,58 @@ EMBEDDED_CONFIG = RiskScorer.Config(**EMBEDDED_CONFIG_CHANGES)
 
 
 
-def _usage(family: str, members: list[str]) -> str:
-    """The card's `usage`: what a saved folder of this family opens with outside this product (a risk score is this
-    product's combination of its files, so a sentence, not a snippet)."""
+# The gbm folder's usage (the card's `usage`): numpy and lightgbm alone give predict's pd, the derived features
+# recomputed from encoding.json's recipes (tests/finance/test_risk_usage.py runs it in a fresh Python)
+GBM_USAGE = """\
+# folder: the saved model folder (str or pathlib.Path); data: {column name: list of values} for the applicants, numbers
+# as floats and categorical values as their text, None (or NaN) = missing. model.txt is a LightGBM model that reads
+# encoding.json's features in order: numeric as floats, categorical as the index of the value in its categories
+# (unseen or missing: NaN); a feature with a 'derived' recipe is a row summary of the source columns it lists, in order:
+# the numpy function over each row (axis 1) with its ddof, missing cells skipped, NaN where every one is missing.
+# calibrator.json maps LightGBM's logit to the probability of default.
+import json, pathlib
+import numpy as np, lightgbm as lgb
+folder = pathlib.Path(folder)
+enc = json.loads((folder / "encoding.json").read_text()); cal = json.loads((folder / "calibrator.json").read_text())
+ops = {"nanmean": np.nanmean, "nanmax": np.nanmax, "nanmin": np.nanmin, "nanstd": np.nanstd,
+       "count_greater_than_0": lambda a, axis: np.sum(a > 0, axis=axis)}
+columns = []
+for f in enc["features"]:
+    if "derived" in f:
+        d = f["derived"]; a = np.column_stack([np.asarray(data[c], dtype=float) for c in d["columns"]])
+        v = ops[d["numpy"]](a, axis=d["axis"], **({"ddof": d["ddof"]} if "ddof" in d else {})).astype(float)
+        columns.append(np.where(np.isnan(a).all(axis=1), np.nan, v))
+    elif f["kind"] == "categorical":
+        index = {c: i for i, c in enumerate(f["categories"])}
+        columns.append(np.array([index.get(x, np.nan) for x in data[f["name"]]], dtype=float))
+    else:
+        columns.append(np.asarray(data[f["name"]], dtype=float))
+logit = lgb.Booster(model_file=str(folder / "model.txt")).predict(np.column_stack(columns), raw_score=True)
+if cal["method"] == "platt":
+    pd = 1 / (1 + np.exp(-(cal["slope"] * logit + cal["intercept"])))
+elif cal["method"] == "isotonic":  # plus a tiny share of the sigmoid, so the flat steps keep the logit's order
+    share = cal.get("tie_break", 0.0)
+    pd = (1 - share) * np.interp(logit, cal["x"], cal["y"]) + share / (1 + np.exp(-logit))
+else:
+    pd = 1 / (1 + np.exp(-logit))
+predictions = np.clip(pd, 1e-6, 1 - 1e-6).tolist()  # predict's pd, one per applicant
+"""
+
+
+def _usage(family: str, members: list[str], derived: bool = False) -> str:
+    """The card's `usage`: what a saved folder of this family opens with outside this product (a gbm folder: code
+    that gives predict's pd with numpy and lightgbm; the others, a sentence)."""
     rows = (f"rows as {ENCODING_FILE}'s features list them, in that order: numeric columns as floats, categorical ones "
             "as integer codes (the index of the value in that feature's categories)")
+    if derived:
+        rows += (f"; a feature with a 'derived' entry in {ENCODING_FILE} is a row summary this product computes from "
+                 "the source columns it lists, in order: the numpy function over each row (axis 1) with its ddof, "
+                 "missing cells skipped, NaN where every source cell is missing")
     calibrated = (f"; the product's probability then maps that logit through {CALIBRATOR_FILE} (platt: "
-                  "sigmoid(slope * logit + intercept); isotonic: its thresholds)")
+                  "sigmoid(slope * logit + intercept); isotonic: (1 - tie_break) * numpy.interp(logit, x, y) + "
+                  "tie_break * sigmoid(logit)), clipped to [1e-6, 1 - 1e-6]")
     if family == "gbm":
-        return ("model.txt is a LightGBM model: lightgbm.Booster(model_file=str(folder / 'model.txt')).predict(X, "
-                f"raw_score=True) gives its logit for {rows}" + calibrated + ".")
+        return GBM_USAGE
     if family == "blend":
         gbm = ("model.txt is the LightGBM member (lightgbm.Booster(model_file=...), predict(X, raw_score=True) "
                f"for {rows}); " if "gbm" in members else "")
@@ -1499,7 +1544,8 @@ def _encoding(card: dict[str, Any]) -> dict[str, Any]:
     label_map = card.get("label_map") or {}
     return {"target": card.get("target"), "label_map": {k: label_map.get(k) for k in ("positive", "negative")},
             "features": [{"name": f.get("name"), "kind": f.get("kind"),
-                          **({"categories": f.get("categories")} if f.get("kind") == "categorical" else {})}
+                          **({"categories": f.get("categories")} if f.get("kind") == "categorical" else {}),
+                          **({"derived": summary_recipe(f["derived"])} if isinstance(f.get("derived"), dict) else {})}
                          for f in card.get("features") or []],
             "blend": ({k: blend.get(k) for k in ("shares", "scales", "effective")}
                       if card.get("family") == "blend" and isinstance(blend := card.get("blend"), dict) else None)}
@@ -1527,7 +1573,11 @@ def _check_card_against_weights(folder: Path, card: dict[str, Any], weight_files
         ours = _encoding(card)
         if ours["label_map"] != recorded.get("label_map") or ours["target"] != recorded.get("target"):
             refuse("target and label_map", ENCODING_FILE)
-        if ours["features"] != recorded.get("features"):
+        features = ours["features"]
+        if not any(isinstance(f, dict) and "derived" in f for f in recorded.get("features") or []):
+            # saved before the derived features' recipes were recorded there: compared without them
+            features = [{k: v for k, v in f.items() if k != "derived"} for f in features]
+        if features != recorded.get("features"):
             refuse("features", ENCODING_FILE)
         if "blend" in recorded and ours["blend"] != recorded["blend"]:  # saved since the blend was recorded there
             refuse("blend shares, scales and effective weights", ENCODING_FILE)
