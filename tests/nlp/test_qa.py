@@ -395,3 +395,21 @@ def test_evaluate_splits_has_and_no_answer_by_the_official_rule_any_gold_answer_
     card = model.evaluate(data, null_threshold=1)
     assert card["questions"] == {"has_answer": 3, "no_answer": 1}
     assert card["metrics"]["no_answer_exact_match"]["value"] == 100.0  # only q3, where abstaining is right
+
+
+def test_the_card_counts_the_questions_trained_on_apart_from_those_held_out():
+    """trained_on said "20 user-supplied SQuAD-format questions" when 2 of them were held out for validation and
+    never trained on: the card now gives the questions trained on, those held out, and the total."""
+    model, tokenizer = tiny_qa()
+    qa = QAModel.from_model(model, tokenizer, device="cpu")
+    config = QAModel.Config(epochs=1, max_steps=1, batch_size=2, max_length=32, stride=8)
+    rows = [{"id": f"d{i}", "question": "Who won the game?", "context": f"Paris won the game {i}.",
+             "answers": {"text": ["Paris"], "answer_start": [0]}} for i in range(20)]
+    card = qa.fit(rows, config).card
+    assert card["trained_on"] == ("18 user-supplied SQuAD-format questions (of 20 given; the other 2 were held out for "
+                                  "validation, not trained on)")
+    assert card["training"] == {"rows": 18, "validation_rows": 2}
+    card = qa.fit(rows[:18], config, validation_data=rows[18:]).card
+    assert card["trained_on"] == ("18 user-supplied SQuAD-format questions (and 2 other questions given for "
+                                  "validation, not trained on)")
+    assert qa.fit(rows[:5], config).card["training"] == {"rows": 5, "validation_rows": 0}
