@@ -931,8 +931,10 @@ class MedicalClassifier(TaskModel):
             "config": config_to_dict(config), "labels": list(self.label_names_),
             "positive_label": self.label_names_[positive] if positive is not None else None, "positive_rule": positive_rule,
             "training_data_hash": data.source_hash, "data_hash": data.source_hash, "training_items": len(train_index),
-            "held_out": {"n": 0 if on_training else card["n"], "split": split, "metrics": {} if on_training else measured,
-                         "validation": validation},
+            # n: images held out (none when the probe's out-of-fold predictions stand in: out_of_fold_n of them)
+            "held_out": {"n": 0 if on_training or out_of_fold else card["n"], "split": split,
+                         "metrics": {} if on_training else measured, "validation": validation,
+                         **({"out_of_fold_n": card["n"]} if out_of_fold else {})},
             "training_set_metrics": training_set,
             "base_model": base,
             "recipe": {"summary": RECIPE if pretrained else "random init: all layers trained, early stopping on validation loss",

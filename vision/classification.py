@@ -659,7 +659,9 @@ class ImageClassifier(TaskModel):
         self.info = {
             "description": f"timm {architecture} retrained on {len(items)} images of {len(labels)} classes ({_short(labels)})",
             "base_model": base,
-            "trained_on": {"examples": len(items), "train": len(train_index), "val": len(val_index), "classes": labels},
+            # nothing held out (val 0): the probe's figure is cross-validated over the training images, in these folds
+            "trained_on": {"examples": len(items), "train": len(train_index), "val": len(val_index) if held_out else 0,
+                           **({"cross_validated_folds": min(5, smallest)} if out_of_fold else {}), "classes": labels},
             "training_data_hash": hash_files(files) if len(files) == len(items) else None,
             "recipe": {"summary": RECIPE if pretrained else "random init: all layers trained, early stopping on validation",
                        "head_init": config.head_init, "probe": probe_info,
@@ -668,7 +670,7 @@ class ImageClassifier(TaskModel):
                        "probe_val": {k: round(v, 4) for k, v in probe_metrics.items()} if held_out else None},
             "metrics": metrics,
             "metrics_note": ("no image was held out: the probe was fitted on every image, and probe_cv_accuracy is "
-                             "its cross-validated (out-of-fold) accuracy") if out_of_fold else
+                             f"its cross-validated (out-of-fold, {min(5, smallest)} folds) accuracy") if out_of_fold else
             ("not measured: no image was held out and too few to cross-validate; training_set_metrics only says how it "
              "fits the images it trained on") if on_training else None,
             "training_set_metrics": training_set,

@@ -197,6 +197,9 @@ def test_fit_recipe_probe_then_fine_tune(tiny, tmp_path):
     # no validation split: the probe saw every image, and the card says its figure is cross-validated
     assert probe_only.info["trained_on"]["train"] == probe_only.info["trained_on"]["examples"]
     assert set(probe_only.info["metrics"]) == {"probe_cv_accuracy"} and "held out" in probe_only.info["metrics_note"]
+    # the card said val: 12 (every image) beside "no image was held out": none was, and the folds are named
+    assert probe_only.info["trained_on"]["val"] == 0 and probe_only.info["trained_on"]["cross_validated_folds"] == 5
+    assert "5 folds" in probe_only.info["metrics_note"]
     assert probe_only.info["train_seconds"] >= 0 and probe_only.info["base_model"]["model"] == "test_resnet"
     # the probe alone separates these training images as well as sklearn's own logistic regression does
     train_files = sorted(data.rglob("*.png"))
