@@ -931,6 +931,8 @@ class MedicalClassifier(TaskModel):
             "config": config_to_dict(config), "labels": list(self.label_names_),
             "positive_label": self.label_names_[positive] if positive is not None else None, "positive_rule": positive_rule,
             "training_data_hash": data.source_hash, "data_hash": data.source_hash, "training_items": len(train_index),
+            # training.rows: the images the weights saw, those held out apart (core.jobs keeps this count)
+            "training": {"rows": len(train_index), "validation_rows": 0 if on_training or out_of_fold else len(val_index)},
             # n: images held out (none when the probe's out-of-fold predictions stand in: out_of_fold_n of them)
             "held_out": {"n": 0 if on_training or out_of_fold else card["n"], "split": split,
                          "metrics": {} if on_training else measured, "validation": validation,

@@ -663,6 +663,8 @@ class ImageClassifier(TaskModel):
             "trained_on": {"examples": len(items), "train": len(train_index), "val": len(val_index) if held_out else 0,
                            **({"cross_validated_folds": min(5, smallest)} if out_of_fold else {}), "classes": labels},
             "training_data_hash": hash_files(files) if len(files) == len(items) else None,
+            # training.rows: the images the weights saw, those held out apart (core.jobs keeps this count)
+            "training": {"rows": len(train_index), "validation_rows": len(val_index) if held_out else 0},
             "recipe": {"summary": RECIPE if pretrained else "random init: all layers trained, early stopping on validation",
                        "head_init": config.head_init, "probe": probe_info,
                        "fine_tune": config.fine_tune and not probe_only, "smallest_class": smallest,

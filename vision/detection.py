@@ -703,6 +703,8 @@ class Detector(TaskModel):
             "trained_on": {"images": len(data), "train": len(train_rows), "val": len(val_rows), "classes": classes,
                            "format": data.format, "split": split},
             "training_data_hash": hash_files(sorted({s.image for s in data.samples})),
+            # training.rows: the images the weights saw, those held out apart (core.jobs keeps this count)
+            "training": {"rows": len(train_rows), "validation_rows": 0 if train_rows == val_rows else len(val_rows)},
             "metrics": {**metrics, "fit_seconds": round(time.perf_counter() - started, 1)},
             "recipe": recipe,
             "config": config_to_dict(config),

@@ -61,6 +61,14 @@ def test_a_folder_split_is_named_as_such_in_the_card(tmp_path):
     assert held["split"] == "the folder layout's train/val split" and held["n"] == 4
     assert held["validation"]["method"] == "the folder layout's train/ and val/ folders"
     assert (held["validation"]["train_groups"], held["validation"]["validation_groups"]) == (8, 4)
+    # `train`'s card said training.rows 12, every image: the 4 of val/ were not trained on
+    from core.cli import main
+
+    settings = ["architecture=test_resnet", "pretrained=false", "image_size=32", "epochs=1", "batch_size=4", "max_steps=2"]
+    assert main(["train", "medical.classification", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "m"),
+                 *[part for setting in settings for part in ("--set", setting)]]) == 0
+    training = json.loads((tmp_path / "m" / "card.json").read_text())["training"]
+    assert (training["rows"], training["validation_rows"]) == (8, 4)
 
 
 def test_manifest_paths_may_not_escape(tmp_path):
@@ -370,6 +378,7 @@ def test_small_data_keeps_the_probe_fitted_on_every_image_with_cross_validated_m
     held = card["held_out"]
     assert held["split"].startswith("none held out") and "out-of-fold" in held["split"]
     assert held["n"] == 0 and held["out_of_fold_n"] == 16  # n was 16 beside "none held out"
+    assert card["training"] == {"rows": 16, "validation_rows": 0}
     assert held["validation"] == {"method": "stratified group k-fold cross-validation of the probe",
                                   "grouped_by": "image (with its mirror image)", "groups": 16, "folds": 5}
     assert {"auc", "accuracy", "sensitivity", "specificity"} <= set(held["metrics"])

@@ -200,6 +200,7 @@ def test_fit_recipe_probe_then_fine_tune(tiny, tmp_path):
     # the card said val: 12 (every image) beside "no image was held out": none was, and the folds are named
     assert probe_only.info["trained_on"]["val"] == 0 and probe_only.info["trained_on"]["cross_validated_folds"] == 5
     assert "5 folds" in probe_only.info["metrics_note"]
+    assert probe_only.info["training"] == {"rows": 12, "validation_rows": 0}
     assert probe_only.info["train_seconds"] >= 0 and probe_only.info["base_model"]["model"] == "test_resnet"
     # the probe alone separates these training images as well as sklearn's own logistic regression does
     train_files = sorted(data.rglob("*.png"))
@@ -215,6 +216,10 @@ def test_fit_recipe_probe_then_fine_tune(tiny, tmp_path):
     tuned.fit(data, ClassifierConfig(epochs=2, batch_size=4, fine_tune_min_per_class=1, progress_bar=False),
               run_dir=tmp_path / "run")
     assert tuned.info["recipe"]["kept"] in {"probe", "fine-tuned"} and tuned.info["metrics"]["steps"] > 0
+    # the saved card's training.rows was all 12 images: 2 were held out for validation, not trained on
+    assert (tuned.info["trained_on"]["train"], tuned.info["trained_on"]["val"]) == (10, 2)
+    training = json.loads((tuned.save(tmp_path / "tuned") / "card.json").read_text())["training"]
+    assert (training["rows"], training["validation_rows"]) == (10, 2)
     assert all(p.requires_grad for p in tuned.network.parameters())
     scratch = ImageClassifier.from_timm("test_resnet", ["cat", "dog"], device="cpu")  # random init: no probe, no freezing
     scratch.data_config = dict(model.data_config)

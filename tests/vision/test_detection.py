@@ -855,7 +855,10 @@ def test_images_in_both_the_datas_train_and_val_splits_are_trained_on_and_not_va
     assert (model.info["trained_on"]["train"], model.info["trained_on"]["val"]) == (4, 2)
     assert "a3.png" in model.card["warning"]
     model.save(tmp_path / "saved")
-    assert "a3.png" in json.loads((tmp_path / "saved" / "card.json").read_text())["warning"]
+    saved = json.loads((tmp_path / "saved" / "card.json").read_text())
+    assert "a3.png" in saved["warning"]
+    # training.rows was every image the data listed (validation ones too), not the 4 the weights saw
+    assert (saved["training"]["rows"], saved["training"]["validation_rows"]) == (4, 2)
 
 
 def test_data_without_boxes_gives_null_metrics_and_says_why_and_dropped_zero_area_boxes_are_warned(tmp_path, monkeypatch):
