@@ -8,7 +8,7 @@ from typing import Any
 
 from core.errors import UnsafeArtifactError
 
-__all__ = ["ModelCard", "Training", "normalise_card", "validate_card", "card_data_hash", "compare_cards"]
+__all__ = ["ModelCard", "Training", "normalise_card", "validate_card", "card_data_hash", "compare_cards", "trained_on"]
 
 FORMAT_VERSION = 2  # 2: the card carries card_sha256, its own digest (core.artifacts.card_digest)
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -163,3 +163,21 @@ def compare_cards(shipped: dict[str, Any], rebuilt: dict[str, Any]) -> dict[str,
     return {"measured_quality": {name: {"shipped": before.get(name), "rebuilt": after.get(name)}
                                  for name in sorted(set(before) | set(after))},
             "same_weights": shipped.get("files") == rebuilt.get("files")}
+
+
+def trained_on(trained: int, validated: int, separate: bool, what: str, others: str) -> str:
+    """A card's `trained_on` for user data: the `trained` examples fit trained on and the `validated` ones it measured
+    on, held out of the data or given apart (`separate`) as validation data, never trained on. `what` names the
+    examples, `others` the validation ones.
+
+    >>> trained_on(72, 8, False, "user-supplied labelled texts", "texts")
+    '72 user-supplied labelled texts (of 80 given; the other 8 were held out for validation, not trained on)'
+    >>> trained_on(80, 20, True, "user-supplied labelled texts", "texts")
+    '80 user-supplied labelled texts (and 20 other texts given for validation, not trained on)'
+    """
+    if not validated:
+        return f"{trained} {what} (all of them; none held out for validation)"
+    if separate:
+        return f"{trained} {what} (and {validated} other {others} given for validation, not trained on)"
+    return (f"{trained} {what} (of {trained + validated} given; the other {validated} were held out for validation, "
+            "not trained on)")

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from core.artifacts import hash_bytes, read_card
+from core.card import trained_on
 from core.config import config_to_dict
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError, UnsafeArtifactError
@@ -603,7 +604,8 @@ class QAModel(TaskModel):
         self.model_.eval()
         self.info = {"training_data_hash": hash_bytes(json.dumps(examples, sort_keys=True).encode()),
                      "config": config_to_dict(config),
-                     "trained_on": _trained_on(len(train), len(validation), held_out is not None),
+                     "trained_on": trained_on(len(train), len(validation), held_out is not None,
+                                              "user-supplied SQuAD-format questions", "questions"),
                      # training.rows: the questions the weights saw (not those held out); core.jobs keeps this count
                      "training": {"rows": len(train), "validation_rows": len(validation)},
                      "base": self.name}
@@ -743,21 +745,6 @@ USAGE_RETRIEVAL = ("encoder/ is a sentence encoder transformers opens (AutoModel
                    "product picks the context sentence whose embedding is closest to the question's, then a span in it "
                    "by its own answer-type rules (nlp/_span_rules.py), so no library's QA pipeline reproduces it.")
 
-
-def _trained_on(trained: int, validated: int, separate: bool) -> str:
-    """The card's `trained_on`: the questions fit trained on, and those it validated on (held out of the data, never
-    trained on, or given apart as validation data).
-
-    >>> _trained_on(18, 2, separate=False)
-    '18 user-supplied SQuAD-format questions (of 20 given; the other 2 were held out for validation, not trained on)'
-    """
-    if not validated:
-        return f"{trained} user-supplied SQuAD-format questions (all of them; none held out for validation)"
-    if separate:
-        return (f"{trained} user-supplied SQuAD-format questions (and {validated} other questions given for "
-                "validation, not trained on)")
-    return (f"{trained} user-supplied SQuAD-format questions (of {trained + validated} given; the other {validated} "
-            "were held out for validation, not trained on)")
 
 
 def load(source: str | Path | None = None, device: str = "auto") -> QAModel:

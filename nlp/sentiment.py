@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from core.artifacts import cache_dir, cached_default, card_mismatch, file_sha256, hash_frame, load_tensors, read_card, save_tensors
-from core.card import compare_cards
+from core.card import compare_cards, trained_on
 from core.config import config_to_dict
 from core.data import read_text_inputs, text_input_batches
 from core.data.labels import check_label_spellings
@@ -592,7 +592,8 @@ class SentimentModel(TaskModel):
             warnings.warn(measure_warning)
         texts = frame["text"].to_list()
         self.info = {"training_data_hash": hash_frame(frame), "config": config_to_dict(config),
-                     "trained_on": _trained_on(train.height, validation.height, validation_data is not None),
+                     "trained_on": trained_on(train.height, validation.height, validation_data is not None, "user-supplied labelled texts",
+                                                "texts"),
                      # training.rows: the texts the weights saw (not those held out); core.jobs keeps a task's own count
                      "training": {"rows": train.height, "validation_rows": validation.height},
                      "base": self.name, "metrics": metrics,
@@ -723,26 +724,6 @@ class SentimentModel(TaskModel):
         else:
             self.classifier_.save_pretrained(folder, safe_serialization=True)
             self.tokenizer_.save_pretrained(folder)
-
-
-
-
-def _trained_on(trained: int, validated: int, separate: bool) -> str:
-    """The card's `trained_on`: the texts fit trained on, and those it measured on (held out of the data, never trained
-    on, or given apart as validation data).
-
-    >>> _trained_on(72, 8, separate=False)
-    '72 user-supplied labelled texts (of 80 given; the other 8 were held out for validation, not trained on)'
-    >>> _trained_on(80, 20, separate=True)
-    '80 user-supplied labelled texts (and 20 other texts given for validation, not trained on)'
-    """
-    if not validated:
-        return f"{trained} user-supplied labelled texts (all of them; none held out for validation)"
-    if separate:
-        return (f"{trained} user-supplied labelled texts (and {validated} other texts given for validation, not "
-                "trained on)")
-    return (f"{trained} user-supplied labelled texts (of {trained + validated} given; the other {validated} were "
-            "held out for validation, not trained on)")
 
 
 def _training_indices(values: list[Any], labels: list[str], exact: bool) -> list[int]:
