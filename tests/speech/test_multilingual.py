@@ -80,12 +80,17 @@ def test_assembly_names_the_missing_package(tmp_path, monkeypatch):
         _builtins.assemble_whisper_base(tmp_path / "other")
 
 
-def test_cached_copy_is_rehashed_and_rebuilt_when_damaged(tmp_path, monkeypatch):
+def _use_fake_packages(tmp_path: Path, monkeypatch) -> None:
+    """The whisper-base assembly reads `_fake_packages` and their hashes, into a cache under tmp_path."""
     dirs, sha, files = _fake_packages(tmp_path)
     monkeypatch.setenv("VERTICALS_HOME", str(tmp_path / "home"))
     monkeypatch.setattr(_builtins, "_package_dirs", lambda: dirs)
     monkeypatch.setattr(_builtins, "WHISPER_BASE_SHA256", sha)
     monkeypatch.setattr(_builtins, "WHISPER_BASE_FILES", files)
+
+
+def test_cached_copy_is_rehashed_and_rebuilt_when_damaged(tmp_path, monkeypatch):
+    _use_fake_packages(tmp_path, monkeypatch)
     folder = _builtins.whisper_base_dir()
     assert folder.parent.name == "speech.recognition" and (folder / "model.bin").read_bytes() == b"half one|half two"
     (folder / "model.bin").write_bytes(b"bit rot")
@@ -96,11 +101,7 @@ def test_cached_copy_is_rehashed_and_rebuilt_when_damaged(tmp_path, monkeypatch)
 @pytest.mark.parametrize("name", ["tokenizer.json", "vocabulary.json", "config.json"])
 def test_every_cached_file_is_rehashed_and_rebuilt_with_a_warning(tmp_path, monkeypatch, name):
     # the tester swapped two token ids in the cached tokenizer.json: wrong words, exit 0, no warning
-    dirs, sha, files = _fake_packages(tmp_path)
-    monkeypatch.setenv("VERTICALS_HOME", str(tmp_path / "home"))
-    monkeypatch.setattr(_builtins, "_package_dirs", lambda: dirs)
-    monkeypatch.setattr(_builtins, "WHISPER_BASE_SHA256", sha)
-    monkeypatch.setattr(_builtins, "WHISPER_BASE_FILES", files)
+    _use_fake_packages(tmp_path, monkeypatch)
     folder = _builtins.whisper_base_dir()
     original = (folder / name).read_bytes()
     (folder / name).write_text(json.dumps({"name": name, "swapped": [1, 0]}))
@@ -114,12 +115,8 @@ def test_every_cached_file_is_rehashed_and_rebuilt_with_a_warning(tmp_path, monk
 
 
 def test_a_damaged_cache_without_the_packages_is_refused(tmp_path, monkeypatch):
-    dirs, sha, files = _fake_packages(tmp_path)
     installed = _builtins._package_dirs  # looks the (here absent) packages up
-    monkeypatch.setenv("VERTICALS_HOME", str(tmp_path / "home"))
-    monkeypatch.setattr(_builtins, "_package_dirs", lambda: dirs)
-    monkeypatch.setattr(_builtins, "WHISPER_BASE_SHA256", sha)
-    monkeypatch.setattr(_builtins, "WHISPER_BASE_FILES", files)
+    _use_fake_packages(tmp_path, monkeypatch)
     folder = _builtins.whisper_base_dir()
     (folder / "tokenizer.json").write_text("{}")
     monkeypatch.setattr(_builtins, "WHISPER_BASE_PACKAGES", ("no_such_package_here_1", "no_such_package_here_2"))
