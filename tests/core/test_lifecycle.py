@@ -11,19 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from core import registry
 from core.artifacts import check_model_dir, read_card
 from core.cli import main
 from core.errors import UnsafeArtifactError
 
-DEMO = "demo.counter"
-
-
-@pytest.fixture
-def demo_task(monkeypatch):
-    spec = registry.TaskSpec("tests.core.fake_task:CounterModel", "mean of y", None, "Demo", "rows", "core")
-    monkeypatch.setitem(registry.TASKS, DEMO, spec)
-    return DEMO
+from tests.core.conftest import DEMO
 
 
 def _csv(path: Path, values) -> Path:

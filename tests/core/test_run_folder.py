@@ -8,26 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from core import jobs, registry
+from core import jobs
 from core.cli import main
 
-DEMO = "demo.counter"
-
-
-@pytest.fixture
-def demo_task(monkeypatch):
-    spec = registry.TaskSpec("tests.core.fake_task:CounterModel", "mean of y", None, "Demo", "rows", "core")
-    monkeypatch.setitem(registry.TASKS, DEMO, spec)
-    return DEMO
-
-
-def _csv(path: Path, values) -> Path:
-    path.write_text("x,y\n" + "".join(f"{i},{v}\n" for i, v in enumerate(values)))
-    return path
-
-
-def _snapshot(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+from tests.core.conftest import DEMO
+from tests.core.test_lifecycle import _csv, _snapshot
 
 
 def _train(data, out, *extra):
