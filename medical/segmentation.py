@@ -662,6 +662,8 @@ class Segmenter(TaskModel):
         folder = _mask_folder(masks)
         # named before any is predicted: a batch and its study-by-study retry (`records_with_errors`) name alike
         names = _mask_names(inputs) if folder is not None else None
+        if folder is not None:
+            _refuse_masks_over_inputs(folder, inputs, names)
         return records_with_errors(inputs, lambda places: [self._record(inputs[p], batch_size, folder, names and names[p])
                                                            for p in places], batch_size)
 
@@ -1156,6 +1158,24 @@ def _mask_folder(masks: str | Path | None) -> Path | None:
         raise InputError(f"masks={masks} is a file; pass a folder to write the mask files into")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def _refuse_masks_over_inputs(folder: Path, inputs: Any, names: list[str | None]) -> None:
+    """`masks=DIR` may not write over an input (a mask takes its input's stem: masks written into the inputs' own
+    folder replaced the scans) nor into a saved model's folder (a file its card does not list breaks the model)."""
+    from core.artifacts import is_model_dir
+
+    where = folder.resolve()
+    model = next((f for f in (where, *where.parents) if is_model_dir(f)), None)
+    if model is not None:
+        raise InputError(f"masks={folder} is inside the saved model folder {model}: a file its card does not list "
+                         "would make the model refuse to load; write the masks to another folder")
+    given = {Path(item).resolve() for item in inputs if isinstance(item, (str, Path)) and Path(item).is_file()}
+    for name in filter(None, names):
+        for suffix in (".nii.gz", ".png"):
+            if (where / (name + suffix)).resolve() in given:
+                raise InputError(f"masks={folder} would write the mask {name + suffix} over the input of that name; "
+                                 "write the masks to another folder (nothing was written)")
 
 
 def _mask_names(inputs: list[Any]) -> list[str | None]:

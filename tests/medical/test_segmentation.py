@@ -745,6 +745,25 @@ def test_predict_writes_each_mask_beside_its_record_nifti_on_the_inputs_world_an
         tiny().predict([path], masks=path)
 
 
+def test_masks_may_not_write_over_the_inputs_or_into_a_saved_model(tmp_path):
+    """masks= the inputs' own folder replaced each scan by its mask (same stem, same suffix), exit 0; into a saved model
+    it added a file the card does not list."""
+    model = _EchoModel.from_config(TINY, ["background", "disc"], device="cpu")
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    Image.fromarray(disc_pair(1, 32)[0]).save(scans / "slice.png")
+    before = (scans / "slice.png").read_bytes()
+    with pytest.raises(InputError, match="over the input of that name"):
+        model.predict([scans / "slice.png"], masks=scans)
+    assert (scans / "slice.png").read_bytes() == before
+    saved = model.save(tmp_path / "m")
+    with pytest.raises(InputError, match="inside the saved model folder"):
+        model.predict([scans / "slice.png"], masks=saved)
+    listed = set(json.loads((Path(saved) / "card.json").read_text())["files"]) | {"card.json"}
+    assert {p.name for p in Path(saved).iterdir()} == listed
+    assert "mask_path" in model.predict([scans / "slice.png"], masks=tmp_path / "elsewhere")[0]
+
+
 def test_same_stem_inputs_keep_their_own_masks_when_a_bad_study_sends_the_batch_one_by_one(tmp_path):
     """A batch that failed on one unreadable study was predicted again input by input, each a predict call of its own
     with its own set of names taken: a/scan.png and b/scan.png both wrote scan.png (the second over the first) and every
