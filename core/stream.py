@@ -62,6 +62,7 @@ class RecordWriter:
         self._parquet: Any = None  # pyarrow.parquet.ParquetWriter, opened on the first batch
         self._schema: Any = None
         self._pending: list[dict[str, Any]] = []  # Parquet: error records held until a record shows the full schema
+        self._direct = False  # writing straight into a device or pipe (no temp file to rename over it)
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
     def __enter__(self) -> "RecordWriter":
@@ -72,6 +73,17 @@ class RecordWriter:
             return self
         if self.path.name in {"", ".", ".."} or self.path.is_dir():
             raise InputError(f"cannot write a file at {str(self.path)!r}: it is a folder; give a file path")
+        target = self.path.resolve() if self.path.is_symlink() else self.path  # a link to a file: the file is replaced
+        if target.exists() and not target.is_file():  # /dev/null, /dev/stdout, a FIFO: written into, never replaced
+            if self.format == "parquet":
+                raise InputError(f"{self.path} is not a regular file (a device or a pipe); Parquet output needs a file")
+            try:
+                self._handle = open(target, "w", encoding="utf-8", newline="\n")
+            except OSError as error:
+                raise InputError(f"cannot write {self.path}: {error.strerror or error}") from error
+            self._direct = True
+            return self
+        self.path = target
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             descriptor, temp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
@@ -87,6 +99,9 @@ class RecordWriter:
     def __exit__(self, kind, error, traceback) -> None:
         if self.path is None:
             self._handle.flush()
+            return
+        if self._direct:
+            self._handle.close()
             return
         try:
             if self._handle is not None:

@@ -357,3 +357,28 @@ def test_a_readers_own_ids_are_checked_too(tmp_path):
     with pytest.raises(InputError, match="row 2: --id column 'key' is empty"):
         stream_predict(Echo(), [Inputs(["a", "b"], ids=[{"id": "k1"}, {"id": None}])], tmp_path / "out.jsonl", id_column="key")
     assert stream_predict(Echo(), [Inputs(["a"], ids=[{"line": 1}])], tmp_path / "out.jsonl") == 1  # lines need no check
+
+
+def test_output_into_a_device_or_through_a_link_is_written_into_not_replaced(tmp_path):
+    """--output /dev/null (or a link to /dev/stdout) was replaced by a regular file: the temp file was renamed over it
+    (as root, the system's own node). A link to a regular file keeps the link and replaces the file."""
+    import os
+    import stat
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    link = tmp_path / "null-link"
+    link.symlink_to("/dev/null")
+    with RecordWriter(link) as writer:
+        writer.write_batch([{"index": 1, "label": "a"}])
+    assert link.is_symlink() and stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    with pytest.raises(InputError, match="Parquet output needs a file"):
+        with RecordWriter(fifo, format="parquet"):
+            pass
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    real = tmp_path / "real.jsonl"
+    real.write_text("old\n")
+    (tmp_path / "to-real").symlink_to(real)
+    with RecordWriter(tmp_path / "to-real") as writer:
+        writer.write_batch([{"index": 1, "label": "b"}])
+    assert (tmp_path / "to-real").is_symlink() and real.read_text().strip() == '{"index": 1, "label": "b"}'
