@@ -747,6 +747,38 @@ class _SheetLayout:
         return row + (2 if self.header else 1)
 
 
+WORKBOOK_MAX_UNPACKED = 1 << 30  # bytes of a workbook's parts unpacked: Excel's own row limit is about a few hundred MB
+WORKBOOK_MAX_RATIO = 200  # unpacked / packed size: a sheet's XML packs about 5-20 times; a zip bomb, thousands
+
+
+def _refuse_workbook_bomb(path: Path) -> None:
+    """A workbook is a zip (xlsx, ods): one that unpacks past `WORKBOOK_MAX_UNPACKED`, or packs more tightly than any
+    sheet does, is refused before the reader unpacks it into memory (a 4 MB file unpacking to 1.5 GB aborted the
+    process, the dashboard's with it). Legacy .xls files are not zips and pass.
+
+    >>> import io, zipfile, tempfile
+    >>> bomb = Path(tempfile.mkdtemp()) / "bomb.xlsx"
+    >>> with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z: z.writestr("xl/worksheets/sheet1.xml", "0" * 50_000_000)
+    >>> _refuse_workbook_bomb(bomb)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    core.errors.InputError: bomb.xlsx unpacks to 50 MB from 0.0 MB (about ... times): far more than a spreadsheet packs, so it is not read (a zip bomb); save the sheet as CSV and pass that
+    """
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        return
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError):
+        return  # the reader says what is wrong with it
+    packed = max(path.stat().st_size, 1)
+    if unpacked > WORKBOOK_MAX_UNPACKED or unpacked > WORKBOOK_MAX_RATIO * max(packed, 1 << 16):
+        raise InputError(f"{path.name} unpacks to {unpacked / 1e6:.0f} MB from {packed / 1e6:.1f} MB (about "
+                         f"{unpacked // packed} times): far more than a spreadsheet packs, so it is not read (a zip "
+                         "bomb); save the sheet as CSV and pass that")
+
+
 def _read_workbook(path: Path, text_columns: Iterable[str] = ()):
     """One sheet of an Excel (.xlsx .xlsm .xlsb .xls) or OpenDocument (.ods) workbook, read by calamine through
     fastexcel: the first sheet, or `--option sheet=NAME` (or its 1-based number). Cells keep their types (numbers,
@@ -762,6 +794,7 @@ def _read_workbook(path: Path, text_columns: Iterable[str] = ()):
     except ImportError as error:
         raise InputError(f"{path.name} is a spreadsheet workbook and reading one needs fastexcel "
                          f"(pip install fastexcel); or {SAVE_AS_CSV}") from error
+    _refuse_workbook_bomb(path)
     try:
         reader = fastexcel.read_excel(str(path))
     except Exception as error:  # fastexcel raises its own exception types for a broken or encrypted file

@@ -361,3 +361,19 @@ def test_codes_in_workbooks_late_in_the_file_and_headerless_files(tmp_path):
     headerless.write_text("".join(f"0.{i},0{i},{i},this is a long sentence with many words in it number {i}.\n"
                                   for i in range(1, 4)))
     assert read_table(headerless).columns == ["0", "1", "2", "3"] and read_table(headerless).height == 3
+
+
+def test_a_workbook_that_unpacks_like_a_zip_bomb_is_refused_before_it_is_read(tmp_path):
+    """A 4 MB .xlsx unpacking to 1.5 GB of sheet XML aborted the reader (a Rust allocation failure, exit 134) and with
+    it the dashboard's process; it is refused from the zip's own directory, before anything is unpacked."""
+    import zipfile
+
+    from core.data import read_table
+    from core.errors import InputError
+
+    bomb = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/worksheets/sheet1.xml", "<c><v>0</v></c>" * 4_000_000)
+    with pytest.raises(InputError, match="far more than a spreadsheet packs"):
+        read_table(bomb)
