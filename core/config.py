@@ -235,7 +235,13 @@ def resolve_config(cls: type, base: Any = None, yaml_path: str | Path | None = N
         import yaml
 
         try:
-            loaded = yaml.safe_load(Path(yaml_path).read_text(encoding="utf-8")) or {}
+            text = Path(yaml_path).read_text(encoding="utf-8")
+            alias = next((e for e in yaml.parse(text, Loader=yaml.SafeLoader) if isinstance(e, yaml.AliasEvent)), None)
+            if alias is not None:  # nested aliases multiply into billions of values (a 346-byte file hung train)
+                raise InputError(f"config {yaml_path} uses a YAML alias (*{alias.anchor}) at line "
+                                 f"{alias.start_mark.line + 1}: a config is read without anchors and aliases; write "
+                                 "the values out")
+            loaded = yaml.safe_load(text) or {}
         except yaml.YAMLError as error:  # one line: what is wrong and where, not the parser's multi-line dump
             mark = getattr(error, "problem_mark", None)
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

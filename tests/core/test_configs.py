@@ -95,3 +95,17 @@ def test_a_bad_yaml_config_is_one_line_naming_where(tmp_path):
         resolve_config(RiskScorer.Config, yaml_path=config)
     said = str(refused.value)
     assert "\n" not in said and "is not valid YAML at line" in said
+
+
+def test_a_yaml_config_with_aliases_is_refused_before_they_multiply(tmp_path):
+    """A 346-byte config of nested anchors under a known key ("billion laughs") hung `train` in value conversion."""
+    from finance.risk import RiskScorer
+
+    rows = ["a: &a [x, x, x, x, x, x, x, x, x]"] + [f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]"
+                                                    for a, b in zip("abcdefgh", "bcdefghi")]
+    config = tmp_path / "laughs.yaml"
+    config.write_text("\n".join(rows) + "\ndrop: *i\n")
+    with pytest.raises(InputError, match=r"uses a YAML alias \(\*a\) at line 2"):
+        resolve_config(RiskScorer.Config, yaml_path=config)
+    (tmp_path / "plain.yaml").write_text("family: logistic\n")
+    assert resolve_config(RiskScorer.Config, yaml_path=tmp_path / "plain.yaml").family == "logistic"
