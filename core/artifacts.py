@@ -548,6 +548,38 @@ def is_model_dir(path: str | Path) -> bool:
     return path.is_dir() and (path / CARD_NAME).is_file()
 
 
+def _is_safetensors(path: Path) -> bool:
+    """True when `path` starts as a safetensors file does: an 8-byte little-endian header length, then that many bytes
+    of a JSON object, within the file (a pickle of protocol 0 or 1 renamed .safetensors reached the loader)."""
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+        if len(head) < 8:
+            return False
+        length = int.from_bytes(head, "little")
+        if not 2 <= length <= min(size - 8, 100 << 20):
+            return False
+        try:
+            header = json.loads(handle.read(length))
+        except (UnicodeDecodeError, ValueError):
+            return False
+    return isinstance(header, dict)
+
+
+def _check_shard_index(path: Path, relative: str) -> None:
+    """A sharded checkpoint's index (`model.safetensors.index.json`) may name only files beside it: a weight map
+    pointing at `../outside.safetensors` or an absolute path made a sealed folder load weights from outside it."""
+    try:
+        index = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise UnsafeArtifactError(f"{relative} is not a readable JSON index: {error}") from error
+    weight_map = index.get("weight_map", {}) if isinstance(index, dict) else {}
+    for shard in set(weight_map.values()) if isinstance(weight_map, dict) else ():
+        if not isinstance(shard, str) or Path(shard).name != shard or shard in {"", ".", ".."}:
+            raise UnsafeArtifactError(f"{relative} maps weights to {shard!r}, not a file beside it in the model folder; "
+                                      "refusing to load")
+
+
 def _is_pickle_container(path: Path) -> bool:
     """True for files that deserialise through pickle whatever their suffix: raw pickles, torch.save zips, legacy tars."""
     import tarfile
@@ -620,6 +652,7 @@ def _verified_card(root: Path, verify_hashes: bool = True) -> dict[str, Any] | N
         present[relative] = item
     card_path = root / CARD_NAME
     if not card_path.is_file():
+        _check_formats(present)
         return None
     card = _parse_card(card_path)
     files = card["files"]
@@ -642,7 +675,21 @@ def _verified_card(root: Path, verify_hashes: bool = True) -> dict[str, Any] | N
         raise UnsafeArtifactError(f"{unlisted[0]} is in the model folder but not in card.json's file list "
                                   f"({len(unlisted)} such file(s)); a model folder holds only what its card lists. "
                                   "Remove the extra files or re-save the model")
+    _check_formats(present)  # after the hashes: a changed file is named as changed first
     return card
+
+
+def _check_formats(present: dict[str, Path]) -> None:
+    """Files whose name promises a format are that format: a `.safetensors` has a safetensors header, and a shard
+    index names only files beside it (a card can be written by anyone: its hashes prove no origin)."""
+    for relative, item in present.items():
+        if not item.is_file():
+            continue
+        if item.name.endswith(".safetensors") and not _is_safetensors(item):
+            raise UnsafeArtifactError(f"{relative} is not a safetensors file (no safetensors header: another format "
+                                      "renamed, or a damaged file); save the weights again with safetensors")
+        if item.name.endswith(".index.json"):
+            _check_shard_index(item, relative)
 
 
 def card_mismatch(path: str | Path, what: str) -> UnsafeArtifactError:

@@ -547,3 +547,33 @@ def test_a_file_that_does_not_match_its_hash_is_named_with_its_folder(tmp_path):
     with pytest.raises(UnsafeArtifactError, match="does not match its hash") as caught:
         read_card(path)
     assert str(path / "model.safetensors") in str(caught.value) and "save the model again" in str(caught.value)
+
+
+def test_a_renamed_pickle_or_damaged_file_as_safetensors_and_a_shard_index_leaving_the_folder_are_refused(tmp_path):
+    """A protocol-0 pickle saved as model.safetensors reached the loader (a 35-line SafetensorError, exit 1); a shard
+    index mapping weights to ../outside.safetensors made a sealed folder read weights from outside it."""
+    import json
+    import pickle
+
+    from core.artifacts import check_model_dir
+    from core.errors import UnsafeArtifactError
+
+    for name, body in (("p0", pickle.dumps({"w": 1}, protocol=0)), ("short", b"\x01\x00"),
+                       ("nojson", (20).to_bytes(8, "little") + b"x" * 20)):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "model.safetensors").write_bytes(body)
+        with pytest.raises(UnsafeArtifactError, match="not a safetensors file"):
+            check_model_dir(folder)
+    good = _save(tmp_path / "good", value=1.0)
+    check_model_dir(good)
+    for shard in ("../outside.safetensors", "/tmp/x.safetensors", "sub/../../x.safetensors"):
+        folder = tmp_path / f"index{len(shard)}"
+        folder.mkdir()
+        (folder / "model.safetensors.index.json").write_text(json.dumps({"weight_map": {"w": shard}}))
+        with pytest.raises(UnsafeArtifactError, match="not a file beside it"):
+            check_model_dir(folder)
+    (tmp_path / "fine").mkdir()
+    (tmp_path / "fine" / "model.safetensors.index.json").write_text(
+        json.dumps({"weight_map": {"w": "model-00001-of-00001.safetensors"}}))
+    check_model_dir(tmp_path / "fine")
