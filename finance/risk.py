@@ -1573,11 +1573,11 @@ def _check_card_against_weights(folder: Path, card: dict[str, Any], weight_files
         ours = _encoding(card)
         if ours["label_map"] != recorded.get("label_map") or ours["target"] != recorded.get("target"):
             refuse("target and label_map", ENCODING_FILE)
-        features = ours["features"]
+        encoded = ours["features"]  # not `features`: the card's, which the family files are checked against below
         if not any(isinstance(f, dict) and "derived" in f for f in recorded.get("features") or []):
             # saved before the derived features' recipes were recorded there: compared without them
-            features = [{k: v for k, v in f.items() if k != "derived"} for f in features]
-        if features != recorded.get("features"):
+            encoded = [{k: v for k, v in f.items() if k != "derived"} for f in encoded]
+        if encoded != recorded.get("features"):
             refuse("features", ENCODING_FILE)
         if "blend" in recorded and ours["blend"] != recorded["blend"]:  # saved since the blend was recorded there
             refuse("blend shares, scales and effective weights", ENCODING_FILE)

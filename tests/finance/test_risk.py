@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 from core.errors import InputError
-from finance.risk import RiskScorer, pd_from_score, score_from_pd
+from finance.risk import RiskData, RiskScorer, pd_from_score, score_from_pd
 from tests.finance.contract_cases import synthetic_applicants
 
 SHARED = Path(os.environ.get("VERTICALS_SHARED", Path(__file__).resolve().parents[2].parent / "shared")) / "data" / "finance.risk"
@@ -501,3 +501,25 @@ def test_the_blend_is_chosen_unless_a_single_family_beats_it_by_more_than_noise(
     noisy = blend + np.array([0.02, -0.01, 0.015, -0.012, 0.018, -0.008])  # higher on average, by less than its spread
     assert noisy.mean() > blend.mean() and choose(noisy) == "blend"
     assert choose(blend + 0.03) == "forest"  # a clear, fold-by-fold lead: the single family
+
+
+def test_a_saved_german_shaped_model_loads_with_its_described_feature_names(tmp_path):
+    """Headerless German credit columns (0..19, A<i><code> values) are named in model.txt with their descriptions
+    (`0_checking_account_status`); a change to the load check compared model.txt with encoding.json's features, which
+    carry no description, and refused every such folder as damaged."""
+    import numpy as np
+    import polars as pl
+
+    rng = np.random.default_rng(0)
+    numeric = {2, 5, 8, 11, 13, 16, 18}
+    columns = {}
+    for attribute in range(1, 21):
+        if attribute in numeric:
+            columns[str(attribute - 1)] = rng.integers(1, 60, 240).tolist()
+        else:
+            columns[str(attribute - 1)] = [f"A{attribute}{code}" for code in rng.integers(1, 4, 240)]
+    frame = pl.DataFrame(columns).with_columns(pl.Series("20", rng.integers(1, 3, 240)))
+    model = RiskScorer().fit(RiskData(frame, "20"), config=fast(family="gbm"))
+    assert model.card["features"][0].get("description") == "checking account status"
+    loaded = RiskScorer.load(model.save(tmp_path / "m"))
+    assert loaded.predict(frame.head(3)) == model.predict(frame.head(3))
