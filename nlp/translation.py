@@ -38,6 +38,7 @@ _VALIDATION_SENTENCES = 200  # at most this many held-out sentences are translat
 _LANGUAGE_SAMPLE = 200  # at most this many source lines of evaluation data are checked against the assumed language
 _UNSPACED = {"zh", "ja", "th"}  # targets whose sentences are joined without a space
 SCRATCH_MAX_LENGTH = 128  # Config.max_length of a model trained from scratch when none is given
+SCRATCH_NUM_BEAMS = 4  # Config.num_beams of a model trained from scratch when none is given
 
 
 class _classorinstancemethod:
@@ -169,7 +170,9 @@ class Translator(TaskModel):
         # model), pairs cut where predict cuts its input. Given when fine-tuning, it replaces the loaded cap, up to
         # the model's position table; the card records the value used.
         max_length: int | None = None
-        num_beams: int = 4
+        # beams of the beam search predict runs. None: 4 (SCRATCH_NUM_BEAMS) from scratch; when fine-tuning, the
+        # loaded model's own (its card's; 4 for a hub model). Given when fine-tuning, it replaces it; the card records it
+        num_beams: int | None = None
         source_lang: str | None = None  # pick a pair when the data holds several
         target_lang: str | None = None
         from_scratch: bool = False  # retrain a seq2seq model from scratch instead of fine-tuning it
@@ -758,7 +761,8 @@ class Translator(TaskModel):
         from_scratch = getattr(self, "network_", None) is None or config.from_scratch
         seed_everything(config.seed)
         if from_scratch:
-            config = replace(config, max_length=config.max_length or SCRATCH_MAX_LENGTH)
+            config = replace(config, max_length=config.max_length or SCRATCH_MAX_LENGTH,
+                             num_beams=config.num_beams or SCRATCH_NUM_BEAMS)
             tokenizer = _train_tokenizer(train["source"].to_list() + train["target"].to_list(), config, run_dir, resume)
             network = _marian(tokenizer, config)
             self._set_network(network, tokenizer)
@@ -767,7 +771,10 @@ class Translator(TaskModel):
             self._check_pair(source_lang, target_lang)
             if config.max_length is not None:  # given: it replaces the loaded model's cap; unset: that cap stays
                 self._set_max_length(config.max_length)
-            config = replace(config, max_length=self.generation_["max_length"])  # the card records the cap used
+            if config.num_beams is not None:  # given: it replaces the loaded model's beams; unset: they stay
+                self.generation_ = {**self.generation_, "num_beams": config.num_beams}
+            # the card records the cap and beams used
+            config = replace(config, max_length=self.generation_["max_length"], num_beams=self.generation_["num_beams"])
         pair_length = self._input_limit()  # tokens of a training source/target: what predict reads at once
         self.source_lang, self.target_lang = source_lang, target_lang
         # still assumed only if neither the config nor the data named the source language

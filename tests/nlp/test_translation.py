@@ -861,6 +861,22 @@ def test_fine_tuning_without_max_length_keeps_the_loaded_cap_and_records_it(tiny
     assert card["preprocessing"]["generation"]["max_length"] == 24 and card["config"]["max_length"] == 24
 
 
+def test_fine_tuning_honours_a_given_num_beams_and_keeps_the_loaded_one_otherwise(tiny, tmp_path):
+    """`--set num_beams=N` was ignored when fine-tuning, as max_length was: the loaded model's beams stayed."""
+    folder = tiny.save(tmp_path / "tiny")
+    loaded = Translator.load(folder, device="cpu").generation_["num_beams"]
+    given = {f.name: getattr(TINY, f.name) for f in dataclasses.fields(TINY) if f.name not in ("max_length", "num_beams")}
+    assert Translator.Config().num_beams is None
+    kept = Translator.load(folder, device="cpu").fit(corpus(PAIRS), Translator.Config(**given))
+    assert kept.generation_["num_beams"] == loaded
+    tuned = Translator.load(folder, device="cpu").fit(corpus(PAIRS), Translator.Config(**given, num_beams=loaded + 2))
+    assert tuned.generation_["num_beams"] == loaded + 2
+    card = json.loads((tuned.save(tmp_path / "tuned") / "card.json").read_text())
+    assert card["preprocessing"]["generation"]["num_beams"] == card["config"]["num_beams"] == loaded + 2
+    scratch = Translator.for_training(device="cpu").fit(corpus(), Translator.Config(**given))
+    assert scratch.generation_["num_beams"] == 4
+
+
 def test_a_model_trained_from_scratch_without_max_length_gets_128():
     config = Translator.Config(**{f.name: getattr(TINY, f.name) for f in dataclasses.fields(TINY) if f.name != "max_length"})
     model = Translator.for_training(device="cpu").fit(corpus(), config)
