@@ -548,6 +548,13 @@ def is_model_dir(path: str | Path) -> bool:
     return path.is_dir() and (path / CARD_NAME).is_file()
 
 
+def model_dir_holding(path: str | Path) -> Path | None:
+    """The saved model folder `path` is (or lies inside), None when there is none: a file written there is one its
+    card does not list, and the model would be refused from then on (predict's --output and masks= check it)."""
+    where = Path(path).resolve()
+    return next((folder for folder in (where, *where.parents) if is_model_dir(folder)), None)
+
+
 def _is_safetensors(path: Path) -> bool:
     """True when `path` starts as a safetensors file does: an 8-byte little-endian header length, then that many bytes
     of a JSON object, within the file (a pickle of protocol 0 or 1 renamed .safetensors reached the loader)."""

@@ -314,7 +314,7 @@ def _engine_checked(options: dict[str, Any]) -> dict[str, Any]:
 def _refuse_output_over_input(source: str, output: str | None) -> None:
     """`predict --output` may not replace the input file (the records would overwrite what they were predicted from),
     nor land inside a saved model's folder (a file its card does not list: the model would be refused from then on)."""
-    from core.artifacts import is_model_dir
+    from core.artifacts import model_dir_holding
 
     if output is None:
         return
@@ -322,7 +322,7 @@ def _refuse_output_over_input(source: str, output: str | None) -> None:
     if source != "-" and target == Path(source).resolve():
         raise InputError(f"--output {output} would overwrite the input it is predicted from; write the records to "
                          "another file")
-    model = next((folder for folder in target.parents if is_model_dir(folder)), None)
+    model = model_dir_holding(target.parent)
     if model is not None:
         raise InputError(f"--output {output} is inside the saved model folder {model}: a file its card does not list "
                          "would make the model refuse to load; write the records outside it")

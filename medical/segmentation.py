@@ -1163,10 +1163,10 @@ def _mask_folder(masks: str | Path | None) -> Path | None:
 def _refuse_masks_over_inputs(folder: Path, inputs: Any, names: list[str | None]) -> None:
     """`masks=DIR` may not write over an input (a mask takes its input's stem: masks written into the inputs' own
     folder replaced the scans) nor into a saved model's folder (a file its card does not list breaks the model)."""
-    from core.artifacts import is_model_dir
+    from core.artifacts import model_dir_holding
 
     where = folder.resolve()
-    model = next((f for f in (where, *where.parents) if is_model_dir(f)), None)
+    model = model_dir_holding(where)
     if model is not None:
         raise InputError(f"masks={folder} is inside the saved model folder {model}: a file its card does not list "
                          "would make the model refuse to load; write the masks to another folder")
