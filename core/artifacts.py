@@ -134,16 +134,33 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
-# Beside a folder M that a save is replacing: the previous M set aside (`.M.old-PID`) while the new one (`.M.PID-xxxxxxxx.tmp`,
-# from mkdtemp) takes its place, each named by the pid of the saving process, so a later save or load can tell a live
-# save's folders from those of a save that died (kill -9, power loss) and finish its work.
-_BACKUP = re.compile(r"old-(\d+)")
-_TEMP = re.compile(r"(\d+)-[a-z0-9_]{8}\.tmp")
+# Beside a folder M that a save is replacing: the previous M set aside (`.M.old-PID.HOST`) while the new one
+# (`.M.PID.HOST-xxxxxxxx.tmp`, from mkdtemp) takes its place, each named by the pid and host of the saving process, so a
+# later save or load can tell a live save's folders from those of a save that died (kill -9, power loss) and finish its
+# work. HOST is 8 hex digits of the host name: a pid says nothing about a process on another machine sharing the folder
+# (NFS), so another host's folders are left alone. Names without HOST (saves before it was added) are judged here.
+_BACKUP = re.compile(r"old-(\d+)(?:\.([0-9a-f]{8}))?")
+_TEMP = re.compile(r"(\d+)(?:\.([0-9a-f]{8}))?-[a-z0-9_]{8}\.tmp")
 _HELD: set[str] = set()  # backup and temp folders of this process's saves in progress (never another save's leftovers)
 
 
-def _saver_alive(folder: Path, pid: int) -> bool:
-    """Whether the save that made `folder` may still be running: its pid is alive (this process: while it holds it)."""
+def host_tag() -> str:
+    """8 hex digits naming this machine in the folders a save leaves beside a model (see `_saver_alive`).
+
+    >>> len(host_tag()), host_tag() == host_tag()
+    (8, True)
+    """
+    import socket
+
+    return hashlib.sha256(socket.gethostname().encode("utf-8", "surrogateescape")).hexdigest()[:8]
+
+
+def _saver_alive(folder: Path, pid: int, host: str | None = None) -> bool:
+    """Whether the save that made `folder` may still be running: its pid is alive (this process: while it holds it).
+    A folder made on another host (`host` differs from this one's tag) is always taken as live: its pid cannot be
+    checked from here."""
+    if host is not None and host != host_tag():
+        return True
     if pid == os.getpid():
         return str(folder) in _HELD
     if pid <= 0:
@@ -157,8 +174,9 @@ def _saver_alive(folder: Path, pid: int) -> bool:
     return True
 
 
-def _leftovers(path: Path) -> tuple[list[tuple[Path, int]], list[tuple[Path, int]]]:
-    """(backups, temp folders) that saves to `path` left beside it, each with the pid of the process that made it."""
+def _leftovers(path: Path) -> tuple[list[tuple[Path, int, str | None]], list[tuple[Path, int, str | None]]]:
+    """(backups, temp folders) that saves to `path` left beside it, each with the pid and host tag of the process that
+    made it (None for names from before host tags)."""
     prefix = f".{path.name}."
     backups, temps = [], []
     with contextlib.suppress(OSError):
@@ -166,9 +184,9 @@ def _leftovers(path: Path) -> tuple[list[tuple[Path, int]], list[tuple[Path, int
             if entry.name.startswith(prefix):
                 rest = entry.name[len(prefix):]
                 if match := _BACKUP.fullmatch(rest):
-                    backups.append((entry, int(match[1])))
+                    backups.append((entry, int(match[1]), match[2]))
                 elif match := _TEMP.fullmatch(rest):
-                    temps.append((entry, int(match[1])))
+                    temps.append((entry, int(match[1]), match[2]))
     return backups, temps
 
 
@@ -187,11 +205,11 @@ def recover_model_dir(path: str | Path) -> bool:
     if path.name in {"", ".", ".."}:
         return False
     backups, _ = _leftovers(path)
-    if not backups or any(_saver_alive(folder, pid) for folder, pid in backups):
+    if not backups or any(_saver_alive(*backup) for backup in backups):
         return False
     if path.exists() or path.is_symlink():
         return False
-    folder, pid = max(backups, key=lambda item: _ctime(item[0]))  # the last model set aside is the one M held
+    folder, pid, _ = max(backups, key=lambda item: _ctime(item[0]))  # the last model set aside is the one M held
     try:
         os.replace(folder, path)
     except OSError:  # another process put it back first, or the folder cannot be written: nothing to do here
@@ -206,9 +224,9 @@ def _remove_stale(path: Path) -> None:
     """Delete what dead saves to `path` left beside it (kill -9 mid-save): their unfinished temp folders, and, once
     `path` holds a model again, the previous models they set aside. Live saves' folders are left alone."""
     backups, temps = _leftovers(path)
-    stale = [folder for folder, pid in temps if not _saver_alive(folder, pid)]
+    stale = [folder for folder, pid, host in temps if not _saver_alive(folder, pid, host)]
     if path.exists():
-        stale += [folder for folder, pid in backups if not _saver_alive(folder, pid)]
+        stale += [folder for folder, pid, host in backups if not _saver_alive(folder, pid, host)]
     for folder in stale:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -238,7 +256,8 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
     _remove_stale(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}-", suffix=".tmp"))
+        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.{host_tag()}-",
+                                    suffix=".tmp"))
         _HELD.add(str(tmp))
         default_mode(tmp, directory=True)
     except OSError as error:
@@ -250,7 +269,7 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
         if path.exists():
             if not path.is_dir():
                 raise InputError(f"{path} exists and is not a folder; choose another output path")
-            backup = path.with_name(f".{path.name}.old-{os.getpid()}")
+            backup = path.with_name(f".{path.name}.old-{os.getpid()}.{host_tag()}")
             _HELD.add(str(backup))
             if backup.exists():  # left by an earlier save of this process that was stopped while deleting it
                 shutil.rmtree(backup)

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -386,6 +387,12 @@ def _settle_cancel(folder: Path) -> dict[str, Any]:
                   note=f"cancelled before the model was saved; {out} is as it was")
 
 
+def _this_host(record: dict[str, Any]) -> bool:
+    """Whether the job's runner was started on this machine (jobs before hosts were recorded: taken as this one's). Its
+    pid says nothing on another machine sharing VERTICALS_HOME: that job is neither judged dead nor signalled here."""
+    return record.get("host") in (None, socket.gethostname())
+
+
 def _alive(pid: int | None) -> bool:
     if not pid:
         return False
@@ -431,7 +438,8 @@ def get_job(job_id: str) -> Job:
     if not (folder / "job.json").is_file() or os.sep in job_id or job_id.startswith("."):
         raise InputError(f"no job {job_id!r}")
     record = json.loads((folder / "job.json").read_text())
-    if record["status"] in {"queued", "running"} and record.get("pid") and not _alive(record["pid"]):
+    if (record["status"] in {"queued", "running"} and record.get("pid") and _this_host(record)
+            and not _alive(record["pid"])):
         if record.get("cancel_requested"):
             record = _settle_cancel(folder)
         else:
@@ -503,7 +511,7 @@ def start_job(task: str, data: str | Path, out: str | Path | None = None, base: 
     except OSError as error:  # the name is free again
         _write(folder, status="failed", error=f"could not start the training process: {error.strerror or error}")
         raise InputError(f"could not start the training process: {error.strerror or error}") from error
-    _write(folder, pid=process.pid)
+    _write(folder, pid=process.pid, host=socket.gethostname())
     return get_job(job_id)
 
 
@@ -514,6 +522,10 @@ def cancel_job(job_id: str) -> Job:
     job = get_job(job_id)
     if job.done:
         return job
+    record = json.loads((job.folder / "job.json").read_text())
+    if not _this_host(record):
+        raise InputError(f"job {job_id} runs on {record['host']}, not on this machine ({socket.gethostname()}); cancel "
+                         "it there (a process id means nothing across machines)")
     _write(job.folder, cancel_requested=time.time())
     if job.pid:
         with contextlib.suppress(ProcessLookupError, PermissionError):

@@ -4,12 +4,13 @@ import json
 import os
 from pathlib import Path
 import pickle
+import shutil
 
 import pytest
 import torch
 
-from core.artifacts import (atomic_directory, check_model_dir, load_tensors, read_card, safe_torch_load, save_model_dir,
-                            save_tensors)
+from core.artifacts import (atomic_directory, check_model_dir, host_tag, load_tensors, read_card, safe_torch_load,
+                            save_model_dir, save_tensors)
 from core.errors import InputError, UnsafeArtifactError
 
 
@@ -391,7 +392,27 @@ def test_the_temp_folder_of_a_save_is_named_by_its_process(tmp_path):
     import re
 
     with atomic_directory(tmp_path / "m") as tmp:
-        assert re.fullmatch(rf"\.m\.{os.getpid()}-[a-z0-9_]{{8}}\.tmp", tmp.name), tmp.name
+        assert re.fullmatch(rf"\.m\.{os.getpid()}\.{host_tag()}-[a-z0-9_]{{8}}\.tmp", tmp.name), tmp.name
+
+
+def test_what_a_save_on_another_host_left_is_never_judged_by_its_pid_here(tmp_path):
+    """A model folder on a share two machines write: a pid from another host says nothing here (this host may not run
+    it, or runs an unrelated process under it), so its save's temp folder and set-aside model are left alone, while
+    this host's dead saves' leftovers (and names from before host tags) are still cleaned and put back."""
+    other = "0" * 8 if host_tag() != "0" * 8 else "1" * 8
+    dead = 2 ** 22 + 12345  # above pid_max's default: no process here
+    path = _save(tmp_path / "m", value=1.0)
+    elsewhere = [tmp_path / f".m.{dead}.{other}-abcdefgh.tmp", tmp_path / f".m.old-{dead}.{other}"]
+    here = [tmp_path / f".m.{dead}.{host_tag()}-abcdefgh.tmp", tmp_path / f".m.{dead}-ijklmnop.tmp",
+            tmp_path / f".m.old-{dead + 1}.{host_tag()}"]
+    for folder in elsewhere + here:
+        folder.mkdir()
+    _save(path, value=2.0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([p.name for p in elsewhere] + ["m"])
+    shutil.rmtree(path)  # m missing, another host's save between its renames: its backup is not taken from under it
+    with pytest.raises(InputError):
+        read_card(path)
+    assert elsewhere[1].is_dir() and not path.exists()
 
 
 def test_the_next_save_removes_what_killed_saves_left_beside_the_folder(tmp_path):

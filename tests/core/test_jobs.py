@@ -190,3 +190,22 @@ def test_cancel_waits_for_the_runner_and_settles_by_the_disk(tmp_path, monkeypat
     runner.wait(5)
     assert cancelled.status == "succeeded" and "cancel came after the model was saved" in cancelled.note
     assert os.path.isdir(tmp_path / "models" / "fin")
+
+
+def test_a_job_started_on_another_host_is_neither_judged_dead_nor_signalled_here(tmp_path, monkeypatch):
+    """VERTICALS_HOME on a share two machines use: a running job's pid from the other machine is not a process here
+    (get_job marked it failed) or is an unrelated one (cancel_job sent SIGTERM to its process group)."""
+    from types import SimpleNamespace
+
+    monkeypatch.setenv("VERTICALS_HOME", str(tmp_path))
+    monkeypatch.setattr(jobs.subprocess, "Popen", lambda *a, **k: SimpleNamespace(pid=2 ** 22 + 12345))  # no such pid
+    job = jobs.start_job("finance.risk", tmp_path / "a.csv", name="far")
+    assert jobs.get_job(job.id).status == "failed"  # this host's record: a dead pid is a dead runner
+    job = jobs.start_job("finance.risk", tmp_path / "a.csv", name="far2")
+    jobs._write(job.folder, status="running", host="gpu-node-7")
+    assert jobs.get_job(job.id).status == "running"
+    signalled = []
+    monkeypatch.setattr(jobs.os, "killpg", lambda pid, sig: signalled.append((pid, sig)))
+    with pytest.raises(InputError, match="runs on gpu-node-7, not on this machine"):
+        jobs.cancel_job(job.id)
+    assert not signalled and jobs.get_job(job.id).status == "running"
