@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import InputError
+from finance._lightgbm_text import check_model_text
 
 __all__ = ["LOCAL", "GLOBAL", "ALL_CANDIDATES", "local_forecast", "build_features", "LightGBMCandidate",
            "NBeatsCandidate", "NBeatsNet"]
@@ -157,9 +158,13 @@ class LightGBMCandidate:
     def model_strings(self) -> list[str]:
         return [b.model_to_string() for b in self.boosters_]
 
-    def load_strings(self, texts: Sequence[str]) -> "LightGBMCandidate":
+    def load_strings(self, texts: Sequence[str], sources: Sequence[str] | None = None) -> "LightGBMCandidate":
+        """Boosters from saved model texts, each checked first (`sources` name them in a refusal: the saved files)."""
         import lightgbm as lgb
 
+        sources = sources or [f"LightGBM model for horizon step {h}" for h in range(1, len(texts) + 1)]
+        for text, source in zip(texts, sources, strict=True):
+            check_model_text(text, source)  # a forged tree could otherwise hang or crash LightGBM
         self.boosters_ = [lgb.Booster(model_str=text) for text in texts]
         return self
 

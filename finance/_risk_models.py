@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import InputError
+from finance._lightgbm_text import read_model_text
 from finance._risk_data import categorical_frame
 
 __all__ = ["gbm_matrix", "fit_gbm", "gbm_trials", "lightgbm_feature_names", "GBMFamily", "fit_scorecard", "ScorecardFamily",
@@ -206,7 +207,8 @@ class GBMFamily:
     def load(cls, folder, schema):
         import lightgbm as lgb
 
-        return cls(lgb.Booster(model_file=str(folder / "model.txt")), schema)
+        # the checked text itself is what LightGBM reads (a forged tree could otherwise hang or crash it)
+        return cls(lgb.Booster(model_str=read_model_text(folder / "model.txt")), schema)
 
 
 # ------------------------------------------------------------------------------------------------ Scorecard

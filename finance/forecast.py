@@ -28,6 +28,7 @@ from finance._forecast_data import (CALENDARS, Series, business_month_dates, cal
                                     frame_to_series, frequency_from_span, frequency_mismatch, future_dates, infer_calendar, infer_frequency, irregularity,
                                     prepare_frame, read_series_frame, series_from_input, series_scale)
 from finance._forecast_models import ALL_CANDIDATES, LightGBMCandidate, NBeatsCandidate, local_forecast
+from finance._lightgbm_text import read_model_text
 
 __all__ = ["Forecaster", "ForecastConfig", "load", "default_series", "forecast_plot", "CALENDARS"]
 
@@ -135,8 +136,9 @@ class Forecaster(TaskModel):
         model.info_ = card.get("info", {})
         path = Path(path)
         if "lightgbm" in model._active():
-            texts = [(path / name).read_text(encoding="utf-8") for name in card["lightgbm_files"]]
-            model.lightgbm_ = model._new_lightgbm().load_strings(texts)
+            files = [path / name for name in card["lightgbm_files"]]
+            texts = [read_model_text(file, check=False) for file in files]  # load_strings checks them
+            model.lightgbm_ = model._new_lightgbm().load_strings(texts, [str(file) for file in files])
         if "nbeats" in model._active():
             arguments = card["nbeats_arguments"]
             try:
