@@ -103,14 +103,18 @@ class Inputs(list):
             raise ValueError(f"{len(self.ids)} ids for {len(self)} inputs")
 
 
-def identify_inputs(inputs: Any, id_column: str | None = None, start: int = 0) -> Any:
+def identify_inputs(inputs: Any, id_column: str | None = None, start: int = 0, paths: bool = False) -> Any:
     """Attach an id to every predict input: file paths for files, `row` (1-based) or an id column for tables.
 
     Already identified `Inputs` pass through; a polars table keeps its type and gets its ids in `.ids`.
     `start` is how many inputs came before (a streamed batch): rows and indexes number on from there.
+    With `paths` (a task whose text inputs are file paths: images, audio, scans), every one-line string is a `path`,
+    a missing file's as much as a present one's, so its error record joins back on `path` like its neighbours'.
 
     >>> identify_inputs([Path("a.png")]).ids
     [{'path': 'a.png'}]
+    >>> identify_inputs(["no/such.png"]).ids, identify_inputs(["no/such.png"], paths=True).ids
+    ([{'index': 1}], [{'path': 'no/such.png'}])
     >>> import polars as pl
     >>> identify_inputs(pl.DataFrame({"x": [1, 2]})).ids
     [{'row': 1}, {'row': 2}]
@@ -132,7 +136,8 @@ def identify_inputs(inputs: Any, id_column: str | None = None, start: int = 0) -
     items = list(inputs)
     ids = []
     for index, item in enumerate(items):
-        if isinstance(item, Path) or (isinstance(item, str) and len(item) < 4096 and "\n" not in item and Path(item).is_file()):
+        if isinstance(item, Path) or (isinstance(item, str) and len(item) < 4096 and "\n" not in item
+                                      and ((paths and item.strip()) or _names_a_file(item))):
             ids.append({"path": str(item)})
         elif isinstance(item, dict) and item.get("id") is not None:
             ids.append({"id": item["id"]})
@@ -144,10 +149,23 @@ def identify_inputs(inputs: Any, id_column: str | None = None, start: int = 0) -
 POSITION_KEYS = ("index", "row", "line")  # ids that count positions: a batch's own numbering, not the caller's
 
 
-def with_ids(inputs: Any, records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def _names_a_file(text: str) -> bool:
+    """Whether `text` is the path of an existing file; a text no file can be named (a 300-letter line: too long for
+    one path component) is not, rather than an OSError.
+
+    >>> _names_a_file("a" * 300), _names_a_file("Great film.")
+    (False, False)
+    """
+    try:
+        return Path(text).is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def with_ids(inputs: Any, records: Sequence[dict[str, Any]], paths: bool = False) -> list[dict[str, Any]]:
     """`records` (one per input, in order) with their input's id first, as DESIGN.md says every predict record is:
     `path` for a file, `id` for a table's id column or a dict's "id", else `row` (tables) or `index` (lists), from 1.
-    A key the record already has is kept as the record says it.
+    A key the record already has is kept as the record says it. `paths`: as `identify_inputs`'.
 
     >>> with_ids(["good", "bad"], [{"label": "positive"}, {"label": "negative"}])
     [{'index': 1, 'label': 'positive'}, {'index': 2, 'label': 'negative'}]
@@ -155,7 +173,7 @@ def with_ids(inputs: Any, records: Sequence[dict[str, Any]]) -> list[dict[str, A
     >>> with_ids(pl.DataFrame({"id": ["a7"], "x": [1]}), [{"pd": 0.1}])
     [{'id': 'a7', 'pd': 0.1}]
     """
-    ids = identify_inputs(inputs).ids
+    ids = identify_inputs(inputs, paths=paths).ids
     if len(ids) != len(records):
         raise ValueError(f"{len(records)} records for {len(ids)} inputs")
     return [{**identity, **record} for identity, record in zip(ids, records)]

@@ -136,11 +136,15 @@ def predict_inputs(inputs: Any) -> list[Any]:
     if isinstance(inputs, Inputs):
         return inputs
     if _is_one_study(inputs):
-        return [inputs]
+        return identify_inputs([inputs], paths=True)
+    if hasattr(type(inputs), "columns") and not isinstance(inputs, type):  # a pandas / polars table iterates its columns
+        raise InputError("a table is not a list of studies; score a table of image paths with "
+                         "predict_frame(frame, columns='path'), or pass a list of paths")
     try:
-        return list(inputs)
+        items = list(inputs)
     except TypeError:  # not iterable: one input, which read_medical refuses by its type
-        return [inputs]
+        items = [inputs]
+    return identify_inputs(items, paths=True)  # a missing file's error record keeps its `path`, as its neighbours
 
 
 def reading_notes(image: Any) -> list[str]:

@@ -867,11 +867,27 @@ def _identified(inputs: list[Any], table_ids: list[dict[str, Any]] | None = None
 
     >>> import io
     >>> items = _identified(["x.wav", io.BytesIO(b"RIFF")]); items[1], items.ids
-    (b'RIFF', [{'index': 1}, {'index': 2}])
-    >>> _identified(["x.wav"], [{"id": "a7"}]).ids
-    [{'id': 'a7'}]
+    (b'RIFF', [{'path': 'x.wav'}, {'index': 2}])
+    >>> _identified(["x.wav"], [{"id": "a7"}]).ids  # a table's id, then the file's path
+    [{'id': 'a7', 'path': 'x.wav'}]
+    >>> items = _identified([{"id": "u1", "audio": "x.wav"}]); items[0], items.ids
+    ('x.wav', [{'id': 'u1'}])
     """
-    items = identify_inputs(inputs)
+    named = {}
+    if any(isinstance(item, dict) and "array" not in item for item in inputs):
+        plain = []  # {"id": ..., "audio": <a recording>} (or "path"): the recording, named by the dict's id
+        for position, item in enumerate(inputs):  # a datasets-style {"array", "sampling_rate"} dict is itself one
+            audio = next((item[key] for key in AUDIO_COLUMNS if item.get(key) is not None), None) \
+                if isinstance(item, dict) and "array" not in item else None
+            if audio is not None:
+                if item.get("id") is not None:
+                    named[position] = {"id": item["id"]}
+                item = audio
+            plain.append(item)
+        inputs = plain
+    items = identify_inputs(inputs, paths=True)  # a missing file's record keeps its path, as its neighbours'
+    for position, identity in named.items():
+        items.ids[position] = identity
     for position, item in enumerate(items):
         if hasattr(item, "read"):
             items[position] = read_file_object(item)

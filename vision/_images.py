@@ -66,12 +66,12 @@ def identified_images(inputs: Any) -> Inputs:
 
     >>> import io
     >>> items = identified_images([io.BytesIO(b"GIF89a"), "no/such.png"]); items[0], items.ids
-    (b'GIF89a', [{'index': 1}, {'index': 2}])
+    (b'GIF89a', [{'index': 1}, {'path': 'no/such.png'}])
     """
     if isinstance(inputs, Inputs):  # read_image_inputs' rows: their ids and error rows kept
         items = Inputs(list(inputs), inputs.ids, inputs.errors)
     else:
-        items = identify_inputs(image_list(inputs))
+        items = identify_inputs(image_list(inputs), paths=True)  # a missing file's record keeps its path
     for position, item in enumerate(items):
         if hasattr(item, "read") and not hasattr(item, "getbands"):
             items[position], name = read_file_object(item, "images")

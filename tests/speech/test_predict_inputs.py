@@ -379,3 +379,12 @@ def test_the_clipping_warning_names_the_microphone_only_for_a_live_recording(mod
     monkeypatch.setattr(recognition, "LONG_AUDIO_SECONDS", 0.5)
     streamed = model.predict(loud)[0]["warnings"]
     assert len(streamed) == 1 and "the file was recorded too loud" in streamed[0]
+
+
+def test_a_dict_with_an_id_and_its_audio_is_one_recording_named_by_the_id(model, clip, tmp_path):
+    """The docstring promised a dict's `id`; `{"id", "audio"}` was refused as an audio array of strings. A missing
+    file among the inputs keeps its `path`, as a present one's record does, so records join back on it."""
+    records = model.predict([{"id": "u1", "audio": str(clip)}, {"id": "u2", "path": clip.read_bytes()}, str(clip),
+                             str(tmp_path / "typo.wav")])
+    assert [r.get("id") or r.get("path") for r in records] == ["u1", "u2", str(clip), str(tmp_path / "typo.wav")]
+    assert [r.get("text") for r in records[:3]] == ["1.5 s"] * 3 and "typo.wav" in records[3]["error"]
