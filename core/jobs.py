@@ -87,6 +87,7 @@ def run_training(task: str, data: str | Path, out: str | Path, base: str | None 
                    "base_model": _base_name(base)}
             if lead:
                 _check_resume(run_dir, run, resume)
+            earlier = _logged_runs(run_dir) if resume and lead else None  # what the interrupted run(s) had done
             started = time.monotonic()
             model = cls.for_training(base, device=device)
             try:
@@ -103,7 +104,7 @@ def run_training(task: str, data: str | Path, out: str | Path, base: str | None 
         if not lead:
             return {"task": task, "training": {**run, "seconds": seconds}, "metrics": {}, "rank": os.environ.get("RANK")}
         saved = model.save(out)
-        card = _record_training(saved, run, seconds, _rows(dataset))
+        card = _record_training(saved, run, seconds, _rows(dataset), earlier)
         _drop_checkpoints(run_dir)
         atomic_write_text(run_dir / RUN_RECORD, json.dumps({**run, "finished": {"out": str(out.resolve()), "seconds": seconds}},
                                                            indent=2, sort_keys=True))  # `--resume` now has nothing to continue
@@ -302,8 +303,38 @@ def _differences(previous: dict[str, Any], current: dict[str, Any]) -> list[str]
     return found
 
 
-def _record_training(saved: Path, run: dict[str, Any], seconds: float, rows: int | None) -> dict[str, Any]:
-    """Fill the card's `training` section the same way for every task (the task's own data hash wins when it has one)."""
+def _logged_runs(run_dir: Path) -> dict[str, Any] | None:
+    """What the training log of an interrupted run says it did before this resume: how many runs wrote it, their
+    seconds (first to last event of each) and the last step logged; None without a log (tasks that train without
+    core's Trainer) or without a run in it.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp()); log = folder / LOG_NAME
+    >>> _ = log.write_text(chr(10).join(['{"event": "start", "time": 10.0}', '{"event": "step", "time": 14.5, "step": 3}']))
+    >>> _logged_runs(folder)
+    {'runs': 1, 'seconds': 4.5, 'last_step': 3}
+    """
+    runs, last_step = [], None
+    with contextlib.suppress(OSError):
+        for line in (run_dir / LOG_NAME).read_text(encoding="utf-8").splitlines():
+            with contextlib.suppress(ValueError, TypeError, AttributeError):
+                event = json.loads(line)
+                moment = float(event["time"])
+                if event.get("event") == "start" or not runs:
+                    runs.append([moment, moment])
+                runs[-1][1] = max(runs[-1][1], moment)
+                if isinstance(event.get("step"), int):
+                    last_step = event["step"]
+    if not runs:
+        return None
+    return {"runs": len(runs), "seconds": round(sum(end - begin for begin, end in runs), 1), "last_step": last_step}
+
+
+def _record_training(saved: Path, run: dict[str, Any], seconds: float, rows: int | None,
+                     earlier: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Fill the card's `training` section the same way for every task (the task's own data hash wins when it has one).
+    A resumed run (`earlier`: `_logged_runs` of its interrupted runs) says so under `resumed`, and its `seconds` add
+    the interrupted runs' logged seconds to this one's."""
     from core.artifacts import read_card, write_card
     from core.card import ModelCard
 
@@ -312,10 +343,13 @@ def _record_training(saved: Path, run: dict[str, Any], seconds: float, rows: int
     training.update({
         "data_hash": training.get("data_hash") or run["data_hash"],
         "rows": training.get("rows") or rows,
-        "seconds": seconds,
+        "seconds": round(seconds + (earlier["seconds"] if earlier else 0.0), 1),
         "config": training.get("config") or run["config"] or card.get("config") or {},
         "base_model": run["base_model"],
     })
+    if earlier:
+        training["resumed"] = {"interrupted_runs": earlier["runs"], "from_step": earlier["last_step"],
+                               "seconds_before": earlier["seconds"], "seconds_this_run": seconds}
     card = ModelCard.from_dict({**card, "training": training}).to_dict()
     return write_card(saved, card)  # with its digest recomputed (card.json is not in its own file list)
 

@@ -164,3 +164,28 @@ def test_a_run_folder_is_held_for_the_whole_training(demo_task, tmp_path, monkey
     assert _train(data, tmp_path / "s1", "--run-dir", str(shared)) == 0
     assert "being written by another training (pid" in refused[0] and not (tmp_path / "s2").exists()
     assert not (tmp_path / ".shared.lock").exists()
+
+
+def test_a_resumed_training_says_so_in_its_card_with_the_seconds_of_every_run(demo_task, tmp_path, monkeypatch):
+    """After kill -9 and --resume the card had no sign of the resume, and `training.seconds` counted only the resumed
+    process (the run folder's log, which is not in the model folder, was the only trace)."""
+    from core.train import LOG_NAME
+    from tests.core.fake_task import CounterModel
+
+    def interrupted(self, data, config=None, *, run_dir=None, **_):
+        (Path(run_dir) / "checkpoint.pt").write_bytes(b"weights")
+        events = [{"event": "start", "time": 100.0}, {"event": "step", "time": 130.0, "step": 7}]
+        (Path(run_dir) / LOG_NAME).write_text("".join(json.dumps(event) + "\n" for event in events))
+        raise KeyboardInterrupt
+
+    fit = CounterModel.fit
+    monkeypatch.setattr(CounterModel, "fit", interrupted)
+    data = _csv(tmp_path / "a.csv", [1, 2])
+    assert _train(data, tmp_path / "m") == 130
+    monkeypatch.setattr(CounterModel, "fit", fit)
+    assert _train(data, tmp_path / "m", "--resume") == 0
+    training = json.loads((tmp_path / "m" / "card.json").read_text())["training"]
+    assert training["resumed"]["interrupted_runs"] == 1 and training["resumed"]["from_step"] == 7
+    assert training["resumed"]["seconds_before"] == 30.0 and training["seconds"] >= 30.0
+    assert _train(data, tmp_path / "m2") == 0  # a run that was not resumed says nothing of it
+    assert "resumed" not in json.loads((tmp_path / "m2" / "card.json").read_text())["training"]
