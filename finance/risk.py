@@ -386,6 +386,7 @@ class RiskScorer(TaskModel):
         drop: tuple[str, ...] = ()  # columns to leave out (identifiers are detected and dropped anyway)
         keep: tuple[str, ...] = ()  # columns kept although they alone separate the target almost perfectly (leak suspects)
         sequence_summaries: bool = True  # add row mean/max/min/count>0/spread of column sequences (PAY_0 .. PAY_6)
+        sequence_ratios: bool = False  # add shares between amount columns: BILL_AMT1 / LIMIT_BAL, PAY_AMT1 / BILL_AMT1
         monotone: tuple[str, ...] = ()  # "feature:+1" (PD rises with it) or "feature:-1", for both families
         class_weight: str = "auto"  # auto (balanced below 5% defaults) | none | balanced
         learning_rate: float = 0.03
@@ -617,7 +618,8 @@ class RiskScorer(TaskModel):
         if split == "time" and time_column is None:
             raise InputError("a time-based split needs a time column: pass --time COLUMN or set time_column")
         drop = tuple(config.drop) + tuple(data.id_columns) + ((time_column,) if time_column else ())
-        schema, dropped = build_schema(frame, target, drop, summaries=config.sequence_summaries, y=y, keep=tuple(config.keep))
+        schema, dropped = build_schema(frame, target, drop, summaries=config.sequence_summaries, y=y, keep=tuple(config.keep),
+                                       ratios=config.sequence_ratios)
         scorecard_binning_params(schema, config)  # a bad scorecard_* setting fails here, before any fit
         groups, duplicates = duplicate_groups(frame, schema, target)
         order = self._time_order(frame[time_column]) if split == "time" else None
@@ -1355,14 +1357,17 @@ GBM_USAGE = """\
 # as floats and categorical values as their text, None (or NaN) = missing. model.txt is a LightGBM model that reads
 # encoding.json's features in order: numeric as floats, categorical as the index of the value in its categories
 # (unseen or missing: NaN); a feature with a 'derived' recipe is a row summary of the source columns it lists, in order:
-# the numpy function over each row (axis 1) with its ddof, missing cells skipped, NaN where every one is missing.
+# the numpy function over each row (axis 1) with its ddof, missing cells skipped, NaN where every one is missing; a
+# 'ratio' is the first source column over the second, NaN where the second is not above 0.
 # calibrator.json maps LightGBM's logit to the probability of default.
 import json, pathlib
 import numpy as np, lightgbm as lgb
 folder = pathlib.Path(folder)
 enc = json.loads((folder / "encoding.json").read_text()); cal = json.loads((folder / "calibrator.json").read_text())
 ops = {"nanmean": np.nanmean, "nanmax": np.nanmax, "nanmin": np.nanmin, "nanstd": np.nanstd,
-       "count_greater_than_0": lambda a, axis: np.sum(a > 0, axis=axis)}
+       "count_greater_than_0": lambda a, axis: np.sum(a > 0, axis=axis),
+       "first_over_second_where_second_above_0":  # a share: NaN where the second column is not above 0
+           lambda a, axis: np.where(a[:, 1] > 0, a[:, 0] / np.where(a[:, 1] > 0, a[:, 1], 1.0), np.nan)}
 columns = []
 for f in enc["features"]:
     if "derived" in f:
@@ -1394,7 +1399,8 @@ def _usage(family: str, members: list[str], derived: bool = False) -> str:
     if derived:
         rows += (f"; a feature with a 'derived' entry in {ENCODING_FILE} is a row summary this product computes from "
                  "the source columns it lists, in order: the numpy function over each row (axis 1) with its ddof, "
-                 "missing cells skipped, NaN where every source cell is missing")
+                 "missing cells skipped, NaN where every source cell is missing; a 'ratio' is the first source "
+                 "column over the second, NaN where the second is not above 0")
     calibrated = (f"; the product's probability then maps that logit through {CALIBRATOR_FILE} (platt: "
                   "sigmoid(slope * logit + intercept); isotonic: (1 - tie_break) * numpy.interp(logit, x, y) + "
                   "tie_break * sigmoid(logit)), clipped to [1e-6, 1 - 1e-6]")

@@ -76,3 +76,59 @@ def test_credit_g_names_get_the_german_words_but_other_tables_keep_theirs():
                                                                                          "purpose": "purpose"}
     shuffled = _german_like().select(["1", "0", *map(str, range(2, 21))])  # codes in the wrong places: no German words
     assert {f["description"] for f in build_schema(shuffled, "20")[0]}.isdisjoint(GERMAN[:2])
+
+
+def _card_like(n: int = 400, seed: int = 0) -> pl.DataFrame:
+    """Taiwan's layout: a credit limit, a status sequence, bill and payment sequences, age; default from utilisation."""
+    rng = np.random.default_rng(seed)
+    limit = rng.choice(np.arange(1, 60) * 10_000, n).astype(float)
+    bills = np.column_stack([limit * rng.uniform(-0.05, 1.0, n) for _ in range(6)]).round()
+    pays = np.maximum(0, bills * rng.uniform(0, 0.3, (n, 6))).round()
+    columns = {"LIMIT_BAL": limit, "AGE": rng.integers(21, 70, n)}
+    columns |= {name: rng.integers(-2, 8, n) for name in TAIWAN_COLUMNS[6:12]}
+    columns |= {f"BILL_AMT{k + 1}": bills[:, k] for k in range(6)} | {f"PAY_AMT{k + 1}": pays[:, k] for k in range(6)}
+    columns["default"] = (rng.random(n) < 1 / (1 + np.exp(2 - 3 * bills[:, 0] / limit))).astype(int)
+    return pl.DataFrame(columns)
+
+
+def test_amount_sequences_get_their_shares_of_the_limit_and_of_each_other():
+    """Utilisation (bill / limit) and payment / bill, found from the data's shape: amount sequences (many values) over
+    a single amount column at least as large (LIMIT_BAL, not AGE), and the smaller sequence over the larger one period
+    by period; a status sequence (PAY_0 ..: few values) takes no part, and NaN is where the denominator is not > 0."""
+    frame = _card_like()
+    schema, _ = build_schema(frame, "default", summaries=True, ratios=True)
+    ratios = {f["name"]: f["derived"]["columns"] for f in schema if f.get("derived", {}).get("stat") == "ratio"}
+    assert list(ratios) == ([f"BILL_AMT{k}_per_LIMIT_BAL" for k in range(1, 7)]
+                            + [f"PAY_AMT{k}_per_LIMIT_BAL" for k in range(1, 7)]
+                            + [f"PAY_AMT{k}_per_BILL_AMT{k}" for k in range(1, 7)])
+    assert ratios["PAY_AMT2_per_BILL_AMT2"] == ["PAY_AMT2", "BILL_AMT2"]
+    from finance._risk_data import feature_arrays
+
+    arrays = feature_arrays(frame, schema)
+    bill, pay = frame["BILL_AMT1"].to_numpy(), frame["PAY_AMT1"].to_numpy()
+    share = arrays["PAY_AMT1_per_BILL_AMT1"]
+    assert np.isnan(share[bill <= 0]).all() and np.allclose(share[bill > 0], pay[bill > 0] / bill[bill > 0])
+    assert np.allclose(arrays["BILL_AMT3_per_LIMIT_BAL"], frame["BILL_AMT3"].to_numpy() / frame["LIMIT_BAL"].to_numpy())
+    plain, _ = build_schema(frame, "default", summaries=True)
+    assert not [f for f in plain if f.get("derived", {}).get("stat") == "ratio"]  # off unless asked
+    german, _ = build_schema(_german_like(), "default", summaries=True, ratios=True)
+    assert not [f for f in german if "derived" in f]  # no amount sequences: nothing derived
+
+
+def test_a_saved_model_with_shares_predicts_the_same_outside_the_product(tmp_path):
+    """The card's usage recomputes the shares from encoding.json's recipe (numpy and lightgbm alone)."""
+    import json
+
+    from finance.risk import RiskScorer
+
+    frame = _card_like(n=300)
+    model = RiskScorer().fit(frame.rename({"default": "target"}), config={
+        "family": "gbm", "gbm_trials": 1, "cv_repeats": 1, "cv_folds": 3, "sequence_ratios": True})
+    model.save(tmp_path / "m")
+    card = json.loads((tmp_path / "m" / "card.json").read_text())
+    data = {c: frame[c].to_list()[:25] for c in frame.columns if c != "default"}
+    scope = {"folder": str(tmp_path / "m"), "data": data}
+    exec(card["usage"], scope)
+    expected = [r["pd"] for r in RiskScorer.load(tmp_path / "m").predict(frame.drop("default").head(25))]
+    assert np.allclose(scope["predictions"], expected, atol=1e-9)
+    assert any("_per_" in f["name"] for f in json.loads((tmp_path / "m" / "encoding.json").read_text())["features"])
