@@ -25,7 +25,7 @@ import numpy as np
 from core.artifacts import read_card
 from core.config import config_from_dict, config_to_dict
 from core.data.images import IMAGE_SUFFIXES, list_image_folder
-from core.data.labels import check_label_spellings
+from core.data.labels import check_label_spellings, normal_form
 from core.data.paths import is_hidden, require_path
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError, NotFittedError
@@ -215,9 +215,10 @@ def choose_positive(labels: list[str], given: str | None = None) -> tuple[int | 
                              "(every class is scored one-vs-rest)")
         return None, "more than two classes: every class is scored one-vs-rest"
     if given is not None:
-        if str(given) not in labels:
+        forms = [normal_form(label) for label in labels]  # a label from a Mac folder name (NFD) is the one typed (NFC)
+        if normal_form(str(given)) not in forms:
             raise InputError(f"positive_label {given!r} is not one of the labels {labels}; pass one of them")
-        return labels.index(str(given)), f"positive_label={given} (given)"
+        return forms.index(normal_form(str(given))), f"positive_label={given} (given)"
     keys = [_label_key(label) for label in labels]
     negative = [k in NEGATIVE_WORDS for k in keys]
     if sum(negative) == 1:
@@ -471,6 +472,12 @@ class MedicalClassifier(TaskModel):
             self.network_.to(device)
         return device
 
+    def _in_own_spelling(self, data: ClassificationData) -> ClassificationData:
+        """`data` with each label written as this model's label of the same NFC form: a model trained on folders from
+        a Mac (names decomposed, NFD) knows the labels a manifest types (NFC)."""
+        own = {normal_form(name): name for name in self.label_names_}
+        return dataclasses.replace(data, labels=[own.get(normal_form(label), label) for label in data.labels])
+
     def _positive_index(self, given: str | None = None) -> int | None:
         """The positive class: `given` (evaluate's option), else the config's, else the rule of `choose_positive`."""
         return self._positive(given)[0]
@@ -596,6 +603,7 @@ class MedicalClassifier(TaskModel):
         if not isinstance(data, ClassificationData):
             data = self.read_data(data)
         self._ready()
+        data = self._in_own_spelling(data)
         unknown = sorted(set(data.labels) - set(self.label_names_))
         if unknown:
             raise InputError(f"labels {unknown} are unknown to this model (it knows {self.label_names_}); retrain on them")
@@ -755,6 +763,8 @@ class MedicalClassifier(TaskModel):
         config = config or self.config
         if data.positive_label is not None:
             config = dataclasses.replace(config, positive_label=data.positive_label)
+        if self.network_ is not None:
+            data = self._in_own_spelling(data)
         if len(data) == 0:
             raise InputError("no images to train on")
         label_names = sorted(set(data.labels))

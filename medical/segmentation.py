@@ -19,6 +19,7 @@ import numpy as np
 from core.artifacts import cache_dir, load_tensors, read_card, save_tensors
 from core.card import compare_cards
 from core.config import config_from_dict, config_to_dict
+from core.data.labels import normal_form
 from core.data.paths import is_hidden, require_path, resolve_inside
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError, NotFittedError, UnsafeArtifactError
@@ -209,10 +210,12 @@ def _pair_folder(root: Path) -> tuple[list[Path], list[Path]]:
         raise InputError(f"{root} needs an images folder ({'/'.join(IMAGE_DIRS[:3])}) and a masks folder "
                          f"({'/'.join(MASK_DIRS[:4])}) with matching file names, or a CSV with image,mask columns")
     images = sorted(p for p in image_dir.iterdir() if p.is_file() and not p.name.startswith("."))
-    masks = {_stem(p): p for p in mask_dir.iterdir() if p.is_file() and not p.name.startswith(".")}
+    # paired by name in NFC: a folder that came through a Mac zip holds its names decomposed (NFD), the same names to
+    # a reader; each file is still opened by its own name
+    masks = {normal_form(_stem(p)): p for p in mask_dir.iterdir() if p.is_file() and not p.name.startswith(".")}
     pairs_i, pairs_m, missing = [], [], []
     for image in images:
-        stem = _stem(image)
+        stem = normal_form(_stem(image))
         candidates = [stem] + [stem + s for s in MASK_SUFFIXES]
         mask = next((masks[c] for c in candidates if c in masks), None)
         if mask is None:

@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 from typing import Any
 
+from core.data.labels import normal_form
 from core.data.paths import is_hidden, manifest_path, require_path
 from core.errors import InputError
 
@@ -33,7 +34,9 @@ def heif_readable() -> bool:
 
 
 def list_image_folder(root: str | Path, suffixes: set[str] = IMAGE_SUFFIXES) -> list[tuple[Path, str, str | None]]:
-    """List an ImageFolder tree as (path, label, split); `root/{train,val}/<label>/*` splits are kept.
+    """List an ImageFolder tree as (path, label, split); `root/{train,val}/<label>/*` splits are kept. A label is its
+    folder's name in NFC (`normal_form`): a Mac stores names decomposed, so a folder `Tumör` from a Mac zip is the label
+    typed `Tumör`, and two folders whose names differ only in that form are one class.
 
     >>> import tempfile; d = Path(tempfile.mkdtemp()); (d / "cat").mkdir(); _ = (d / "cat" / "1.png").write_bytes(b"x")
     >>> [(p.name, label, split) for p, label, split in list_image_folder(d)]
@@ -56,7 +59,7 @@ def list_image_folder(root: str | Path, suffixes: set[str] = IMAGE_SUFFIXES) -> 
                     raise InputError(f"{file.relative_to(root)} is a HEIC/HEIF photo, which cannot be decoded here; {HEIF_FIX}")
                 if file.is_file() and file.suffix.lower() in suffixes:
                     _require_bytes(file, root)
-                    items.append((file, class_dir.name, split))
+                    items.append((file, normal_form(class_dir.name), split))
             if len(items) == count:
                 empty.append(class_dir.relative_to(root).as_posix())
     if not items:
@@ -78,7 +81,8 @@ def read_image_manifest(path: str | Path, path_column: str = "path", label_colum
 
 
 def manifest_items(frame, manifest: Path, path_column: str = "path", label_column: str = "label") -> list[tuple[Path, str]]:
-    """(image path, label) rows of a manifest table; paths resolve inside the manifest's folder and must exist."""
+    """(image path, label) rows of a manifest table; paths resolve inside the manifest's folder and must exist; labels
+    in NFC (`normal_form`), as a class folder's name is read."""
     items = []
     for file, label in zip(frame[path_column].to_list(), frame[label_column].to_list()):
         if file is None or label is None:
@@ -87,7 +91,7 @@ def manifest_items(frame, manifest: Path, path_column: str = "path", label_colum
         if not resolved.is_file():
             raise InputError(f"{manifest.name}: image {file} does not exist")
         _require_bytes(resolved, manifest.parent)
-        items.append((resolved, str(label)))
+        items.append((resolved, normal_form(str(label))))
     return items
 
 
