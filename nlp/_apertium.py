@@ -21,6 +21,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 
 from core.apertium import data_dir
@@ -188,11 +189,12 @@ class ApertiumEngine:
 
     def translate(self, texts: list[str]) -> list[str]:
         """Translations of `texts`, in order; each text is translated as if it were alone. A text of k lines comes
-        back as k lines (each line is its own unit)."""
+        back as k lines (each line is its own unit). Text is read in Unicode NFC: Apertium's dictionaries hold composed
+        letters, and a decomposed 'está' (from a PDF, a Mac file name) was analysed as 'esta' + a stray accent."""
         for text in texts:
             if len(text) > MAX_CHARACTERS:
                 raise InputError(f"a text has {len(text):,} characters, over the {MAX_CHARACTERS:,} limit; split it")
-        lines = [[line.strip() for line in text.rstrip("\n").split("\n")] for text in texts]
+        lines = [[unicodedata.normalize("NFC", line).strip() for line in text.rstrip("\n").split("\n")] for text in texts]
         distinct = sorted({line for group in lines for line in group if line})  # each distinct line once
         if distinct:
             require_apertium()

@@ -9,6 +9,8 @@ import json
 import re
 import string
 import tempfile
+import unicodedata
+import warnings
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -197,21 +199,73 @@ def _offset(value: Any, named: str) -> int:
 
 
 def _answer_span(example: dict[str, Any]) -> tuple[int, int] | None:
-    """Character (start, end) of the first answer located in the context: its offset, else where its text occurs."""
+    """Character (start, end) of the first answer located in the context: its text at its offset, else the place
+    where its text occurs nearest that offset (the first place when no offset is given), else the same for the text
+    in Unicode NFC (a decomposed answer in a composed context, or the reverse); None when no answer is found.
+
+    >>> _answer_span({"context": "Paris is in France.", "answers": ["France"], "answer_starts": [9]})
+    (12, 18)
+    """
+    context = example["context"]
     for text, start in zip(example["answers"], example["answer_starts"]):
-        if start < 0:
-            start = example["context"].find(text)
-        if start >= 0:
+        if start >= 0 and context[start:start + len(text)] == text:
             return start, start + len(text)
+        places = _places(context, text) or _normal_places(context, text)
+        if places:
+            return min(places, key=lambda span: abs(span[0] - start)) if start >= 0 else places[0]
     return None
 
 
-def _check_answers_located(examples: list[dict[str, Any]]) -> None:
-    """Training needs each answer's position: an answer with no offset whose text is not in its context is refused."""
+def _places(context: str, text: str) -> list[tuple[int, int]]:
+    """Every (start, end) where `text` occurs in `context`."""
+    if not text:
+        return [(0, 0)]
+    places, at = [], context.find(text)
+    while at >= 0:
+        places.append((at, at + len(text)))
+        at = context.find(text, at + 1)
+    return places
+
+
+def _normal_places(context: str, text: str) -> list[tuple[int, int]]:
+    """Every (start, end) of `context` that reads as `text` once both are in NFC. The context is normalised piece by
+    piece (each letter with the combining marks after it), so a place in the normalised context maps back to one here."""
+    wanted = unicodedata.normalize("NFC", text)
+    cuts = [i for i, ch in enumerate(context) if i == 0 or not unicodedata.combining(ch)] + [len(context)]
+    origin, pieces, position = {}, [], 0  # position in the normalised context -> position in the context
+    for begin, end in zip(cuts, cuts[1:]):
+        origin[position] = begin
+        pieces.append(unicodedata.normalize("NFC", context[begin:end]))
+        position += len(pieces[-1])
+    origin[position] = len(context)
+    return [(origin[start], origin[end]) for start, end in _places("".join(pieces), wanted)
+            if start in origin and end in origin]
+
+
+def _check_answers_located(examples: list[dict[str, Any]]) -> str | None:
+    """Training needs each answer's position: a question none of whose answers is in its context is refused. Answers
+    whose text is not at their answer_start (found elsewhere, `_answer_span`) are a warning, returned and raised."""
+    misplaced = []
     for example in examples:
         if example["answers"] and _answer_span(example) is None:
-            raise InputError(f"question {example['id']!r}: the answer {example['answers'][0]!r:.60} has no 'answer_start' "
-                             f"and is not in its context; give its character offset or fix the answer text")
+            text, start = example["answers"][0], example["answer_starts"][0]
+            if start < 0:
+                raise InputError(f"question {example['id']!r}: the answer {text!r:.60} has no 'answer_start' and is not "
+                                 f"in its context; give its character offset or fix the answer text")
+            raise InputError(f"question {example['id']!r}: the answer {text!r:.60} is neither at its answer_start {start} "
+                             f"(the context there reads {example['context'][start:start + len(text)]!r:.60}) nor anywhere "
+                             "else in its context; fix the answer text or its offset")
+        for text, start in zip(example["answers"], example["answer_starts"]):
+            if start >= 0 and example["context"][start:start + len(text)] != text:
+                decomposed = " (the answer is written decomposed, NFD)" if unicodedata.is_normalized("NFC", text) is False else ""
+                misplaced.append(f"question {example['id']!r:.40}: {text!r:.40} at {start} reads "
+                                 f"{example['context'][start:start + len(text)]!r:.40}{decomposed}")
+    if not misplaced:
+        return None
+    warning = (f"{len(misplaced)} answer(s) are not at their answer_start, e.g. {'; '.join(misplaced[:3])}; training "
+               "uses the place of the text nearest the offset (in Unicode NFC if need be); check how the offsets were made")
+    warnings.warn(warning)
+    return warning
 
 
 def _records_table(records: Any, where: str):
@@ -372,8 +426,16 @@ class QAModel(TaskModel):
 
     @classmethod
     def validate_training_data(cls, data: Any, **options: Any) -> None:
-        """Every answer must be locatable in its context (an offset, or its text found there)."""
+        """Every question must have an answer located in its context (its text at its offset, or found there); answers
+        not at their offset are a warning."""
         _check_answers_located(data)
+
+    @classmethod
+    def check_data(cls, path: str | Path, **options: Any) -> dict[str, Any]:
+        """`TaskModel.check_data`, with a `warning` naming the answers whose text is not at their answer_start."""
+        data = cls.read_data(path, **options)
+        warning = _check_answers_located(data)
+        return {"task": cls.task, "path": str(path), "ok": True, "n": len(data), **({"warning": warning} if warning else {})}
 
     @classmethod
     def read_inputs(cls, path: str | Path, **options: Any) -> list[dict[str, str]]:
@@ -675,12 +737,12 @@ def _checked_threshold(value: Any, what: str = "null_threshold") -> float | None
 
 def _normalize_answer(text: str) -> str:
     """SQuAD's answer normalisation (the official v1.1/v2.0 scripts): lower case, no punctuation, no articles, single
-    spaces.
+    spaces; first Unicode NFC, so a decomposed answer ('u' + U+0308) is the composed one ('ü') it reads as.
 
     >>> _normalize_answer("The  Eiffel-Tower!")
     'eiffeltower'
     """
-    text = "".join(ch for ch in text.lower() if ch not in set(string.punctuation))
+    text = "".join(ch for ch in unicodedata.normalize("NFC", text).lower() if ch not in set(string.punctuation))
     return " ".join(re.sub(r"\b(a|an|the)\b", " ", text, flags=re.UNICODE).split())
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
+import unicodedata
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -384,7 +385,8 @@ class Translator(TaskModel):
                 engine = ApertiumEngine(_apertium_mode(source_lang, target_lang))
             return [(translation, {}) for translation in engine.translate(list(texts))]
         self._check_pair(source_lang, target_lang)
-        return self._generate(list(texts), source_lang, target_lang, batch_size or self.default_batch_size)
+        texts = [unicodedata.normalize("NFC", text) for text in texts]  # canonically equivalent text, one translation
+        return self._generate(texts, source_lang, target_lang, batch_size or self.default_batch_size)
 
     def _input_limit(self) -> int:
         """Tokens of one input the network reads: the generation `max_length`, capped by the tokenizer's and the

@@ -78,7 +78,7 @@ def tiny_encoder_dir(path: Path) -> Path:
 
 
 def squad_dict(version_2: bool = False) -> dict:
-    qas = [{"id": "q1", "question": "Where is Paris?", "answers": [{"text": "France", "answer_start": 28}]},
+    qas = [{"id": "q1", "question": "Where is Paris?", "answers": [{"text": "France", "answer_start": 24}]},
            {"id": "q2", "question": "When was the game played?", "answers": [{"text": "2016", "answer_start": 27}]}]
     context = "Paris is the capital of France."
     context2 = "The Super Bowl was played in 2016 in Santa Clara."
