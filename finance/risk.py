@@ -983,7 +983,12 @@ class RiskScorer(TaskModel):
         id (`core.protocols.with_ids`): `index` in a list of dicts (one dict: a list of one), `row` in a table (from 1),
         or `id` from an id column or a dict's "id". No inputs (`[]`, a table without rows) give `[]`.
 
-        >>> load().predict([{"id": "a7", "Income": 130, "Home": "owner"}])[0]["id"]  # doctest: +SKIP
+        >>> import polars as pl
+        >>> rng = np.random.default_rng(0); income = rng.uniform(20, 200, 300)
+        >>> applicants = pl.DataFrame({"Income": income, "Home": rng.choice(["owner", "rent"], 300),
+        ...                            "default": (rng.uniform(size=300) < np.where(income < 60, 0.5, 0.1)).astype(int)})
+        >>> model = RiskScorer().fit(applicants, RiskScorer.Config(family="logistic", cv_folds=2, cv_repeats=1))
+        >>> model.predict([{"id": "a7", "Income": 130, "Home": "owner"}])[0]["id"]
         'a7'
         """
         if isinstance(inputs, dict) and not any(isinstance(v, (list, tuple, np.ndarray)) for v in inputs.values()):
@@ -1439,9 +1444,10 @@ def default_training_frame():
     return frame.drop([c for c in ("rownames",) if c in frame.columns])
 
 
-def load(source: str | Path | None = None) -> RiskScorer:
-    """`RiskScorer.load`: the embedded default, a saved folder or a hub id."""
-    return RiskScorer.load(source)
+def load(source: str | Path | None = None, device: str = "auto") -> RiskScorer:
+    """`RiskScorer.load`: the embedded default, a saved folder or a hub id (`device` as every task's load takes it;
+    the LightGBM and linear families run on the CPU)."""
+    return RiskScorer.load(source, device=device)
 
 
 CALIBRATOR_FILE = "calibrator.json"  # the PD calibrator over the family's log-odds: its method and fitted state
