@@ -13,6 +13,7 @@ import copy
 import csv
 import datetime
 import io
+import itertools
 import json
 import logging
 import re
@@ -23,8 +24,8 @@ from typing import Any
 from core.data.paths import require_path
 from core.errors import InputError
 
-__all__ = ["read_table", "scan_table", "iter_table", "require_columns", "reader_options", "TABLE_SUFFIXES", "NULL_VALUES",
-           "READER_OPTIONS"]
+__all__ = ["read_table", "scan_table", "iter_table", "require_columns", "separator_hint", "reader_options", "TABLE_SUFFIXES",
+           "NULL_VALUES", "READER_OPTIONS"]
 
 TABLE_SUFFIXES = {".csv", ".tsv", ".tab", ".txt", ".parquet", ".pq", ".jsonl", ".ndjson", ".json", ".data", ".xlsx", ".xlsm",
                   ".xlsb", ".xls", ".ods"}
@@ -45,6 +46,28 @@ _NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 _THOUSANDS = re.compile(r"^\s*[+-]?\d{1,3}(,\d{3})+(\.\d+)?\s*$")
 _DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d*,\d+\s*$")
 _LEADING_ZERO = re.compile(r"^\s*0\d+\s*$")  # 007, 01234: a code (zip, id, label), not the number 7
+_GROUP_MARKS = (",", ".", " ", "\u00a0", "\u202f", "'", "\u2019")  # 1,234 1.234 1 234 (NBSP, NNBSP) 1'234 1’234
+_MARK_NAMES = {",": "','", ".": "'.'", " ": "a space", "\u00a0": "a no-break space", "\u202f": "a narrow no-break space",
+               "'": "\"'\"", "\u2019": "'\u2019'", "indian": "',' in Indian lakh groups"}
+
+
+def _number_conventions() -> list[tuple[str, str | None, str]]:
+    """(decimal mark, group mark or None, pattern) of each way a spreadsheet writes a number: a group mark splits
+    the whole part in threes after the first group of 1-3 digits (no leading zero, so `012 345` stays a code), or
+    Indian style (`1,23,456.00`: twos, then the last three); `1.2.3` and `12,34,5` fit none."""
+    conventions = []  # patterns for polars (Rust regex): a mark in a class, `[.]`, reads the same in both engines
+    for decimal in ".,":
+        fraction = f"(?:[{decimal}][0-9]+)?"
+        conventions.append((decimal, None, rf"^[+-]?[0-9]+{fraction}$"))
+        for group in _GROUP_MARKS:
+            if group != decimal:
+                conventions.append((decimal, group, rf"^-?(?:0|[1-9][0-9]{{0,2}})(?:[{group}][0-9]{{3}})*{fraction}$"))
+        if decimal == ".":
+            conventions.append((decimal, "indian", rf"^-?(?:[0-9]{{1,3}}|[1-9][0-9]?(?:,[0-9]{{2}})*,[0-9]{{3}}){fraction}$"))
+    return conventions
+
+
+_CONVENTIONS = _number_conventions()
 
 
 @contextlib.contextmanager
@@ -100,8 +123,10 @@ def _refuse_unread_options(path: Path, kind: str) -> None:
 
 
 # -- encodings --------------------------------------------------------------------------------------------
-def _decode(data: bytes, name: str, encoding: str | None) -> tuple[str, str]:
-    """(text, encoding used): a given encoding, a BOM, UTF-8, or cp1252 when the bytes read as Western text."""
+def _decode(data: bytes, name: str, encoding: str | None, quiet: bool = False) -> tuple[str, str]:
+    """(text, encoding used): a given encoding, a BOM, UTF-8, or a Windows code page (cp1252, or cp1250 / cp1254 when
+    the cp1252 reading holds their tell-tale letters) when the bytes read as Western text; a code page other than plain
+    cp1252, or a doubt about it, is said in a `UserWarning` unless `quiet`."""
     if encoding:
         try:
             return data.decode(encoding), encoding
@@ -125,9 +150,81 @@ def _decode(data: bytes, name: str, encoding: str | None) -> tuple[str, str]:
     except UnicodeDecodeError:
         text = None
     if text is not None and _looks_western(text):
-        return text, "cp1252"
+        return _western_code_page(data, text, name, quiet)
     raise InputError(f"{name} is not UTF-8 text (byte 0x{data[utf8_error.start]:02x} on line {line}); re-save it as UTF-8 "
                      "or pass its encoding, e.g. --option encoding=cp1252 (Excel on Windows), latin-1, shift_jis or gbk")
+
+
+# Letters a Central-European (cp1250) or Turkish (cp1254) file shows when read as cp1252: Polish ł ą ż Ł Ą Ż become
+# the symbols ³ ¹ ¿ £ ¥ ¯, ś ź Ś become œ Ÿ Œ, Turkish ı ğ ş İ Ğ Ş become the Icelandic ý ð þ Ý Ð Þ. Each reading is
+# scored by how many such out-of-place characters it holds next to letters; š ž Š Ž are the same bytes in all three.
+_MISREAD_SYMBOLS = set("¹³¿¡£¥¯¤¦¬¨¼½¾ˇ˘˙´¸˝˛")  # odd before a letter (m³ or ¿Qué, after a space, are not)
+_CODE_PAGE_LETTERS = {
+    "cp1252": set("ÝýÐðÞþŸ"),  # Turkish ı ğ ş İ Ğ Ş and Polish ź read as cp1252
+    "cp1250": set("đĐţŢŕŔĺĹ"),  # French à, Icelandic ð þ read as cp1250
+}
+_TURKISH_LETTERS = set("ÇĞİÖŞÜçğıöşüÂÎÛâîû")
+MISREAD_SCAN_BYTES = 1 << 20  # bytes of a non-UTF-8 file whose letters decide its code page
+_CODE_PAGE_NAMES = {"cp1250": "Central European (Polish, Czech, Hungarian ...)", "cp1254": "Turkish"}
+
+
+def _misread_patterns() -> dict[str, re.Pattern]:
+    """Per code page, what `_misread_count` counts: symbols before a letter (¿ ¡ only inside a word), the code page's
+    odd letters next to a letter (for cp1254, any non-ASCII letter outside Turkish's), and for cp1252 œ Œ not before
+    u, i, e, y (cœur, œil) and ì ù inside a word (Czech ě ů; Italian's sit at a word's end)."""
+    letter, symbols = r"[^\W\d_]", "".join(sorted(_MISREAD_SYMBOLS - set("¿¡")))
+    patterns = {}
+    for encoding in ("cp1252", "cp1250", "cp1254"):
+        odd = "[" + "".join(sorted(_CODE_PAGE_LETTERS.get(encoding, ()))) + "]"
+        if encoding == "cp1254":
+            odd = "(?:(?![" + "".join(sorted(_TURKISH_LETTERS)) + r"])[^\W\d_\x00-\x7f])"
+        alternatives = [f"[{symbols}](?={letter})", f"(?<={letter})[¿¡](?={letter})", f"(?<={letter}){odd}", f"{odd}(?={letter})"]
+        if encoding == "cp1252":
+            alternatives += [f"(?<={letter})[œŒ](?![uieyUIEY])", f"[œŒ](?={letter})(?![uieyUIEY])", f"(?<={letter})[ìù](?={letter})"]
+        patterns[encoding] = re.compile("|".join(alternatives))
+    return patterns
+
+
+_MISREAD_PATTERNS = _misread_patterns()
+
+
+def _misread_count(text: str, encoding: str) -> int:
+    """Characters of `text` that sit oddly for a file written in `encoding` (see `_misread_patterns`)."""
+    return sum(1 for _ in _MISREAD_PATTERNS[encoding].finditer(text))
+
+
+def _western_code_page(data: bytes, text: str, name: str, quiet: bool) -> tuple[str, str]:
+    """The cp1252 reading `text`, or the cp1250 / cp1254 one when that holds far fewer out-of-place characters;
+    a guess is said (and how to force an encoding) in a `UserWarning`."""
+    head = data[:MISREAD_SCAN_BYTES]  # one byte a character: the head is evidence enough, and quick to score
+    odd = _misread_count(text[:len(head)], "cp1252")
+    if not odd:
+        return text, "cp1252"
+    readings = []
+    for encoding in ("cp1250", "cp1254"):
+        try:
+            readings.append((_misread_count(head.decode(encoding), encoding), encoding))
+        except UnicodeDecodeError:
+            continue
+    best = min(readings, default=None)
+    chosen = (odd, "cp1252", text)
+    if best is not None and best[0] * 4 < odd:
+        with contextlib.suppress(UnicodeDecodeError):  # a byte past the head it lacks: cp1252 it stays
+            chosen = (best[0], best[1], data.decode(best[1]))
+    if not quiet:
+        import warnings
+
+        words = itertools.islice(re.finditer(r"\w*[^\x00-\x7f]\w*", chosen[2]), 200)
+        sample = sorted({word.group() for word in words})[:3]
+        if chosen[1] == "cp1252":
+            warnings.warn(f"{name} was read as cp1252 (Windows Western), but some of its words look like another code "
+                          f"page's ({', '.join(sample)}); if they are garbled, pass --option encoding=cp1250 (Central "
+                          "European) or --option encoding=cp1254 (Turkish)", UserWarning, stacklevel=3)
+        else:
+            warnings.warn(f"{name} is not UTF-8: it was read as {chosen[1]} ({_CODE_PAGE_NAMES[chosen[1]]} Windows text, "
+                          f"e.g. {', '.join(sample)}); if that is wrong, pass --option encoding=NAME (e.g. cp1252)",
+                          UserWarning, stacklevel=3)
+    return chosen[2], chosen[1]
 
 
 def _looks_western(text: str) -> bool:
@@ -158,11 +255,15 @@ def _sniff_separator(lines: list[str], suffix: str) -> str:
         width = len(_split_line(header, separator, quote))
         if width > 1 and all(len(_split_line(line, separator, quote)) == width for line in sample):
             consistent.append((separator, width))
-    if any(separator == default for separator, _ in consistent):
+    if not consistent:
         return default
-    if consistent:
-        return max(consistent, key=lambda item: item[1])[0]
-    return default
+    # the widest consistent split wins (`Konto;Zinssatz, %;Kündigung` is 3 columns, not 2); on a tie the suffix's
+    # default, unless its commas sit only between digits in the rows: decimal commas (`Datum;Kurs, EUR` / `02.01.2024;101,5`)
+    widest = max(width for _, width in consistent)
+    top = [separator for separator, width in consistent if width == widest]
+    if "," in top and len(top) > 1 and not any(re.search(r"(?<!\d),|,(?!\d)", line) for line in sample):
+        top.remove(",")
+    return default if default in top else top[0]
 
 
 def _sniff_quote(lines: list[str], separator: str) -> str | None:
@@ -280,7 +381,7 @@ class _Layout:
         whole = len(head) < HEAD_BYTES
         self.text: str | None = None  # the decoded file, kept only when polars cannot read the bytes as they are
         encoding = current_option("encoding", encoding)
-        text, self.encoding = _decode(head if whole else _trim_partial(head), path.name, encoding)
+        text, self.encoding = _decode(head if whole else _trim_partial(head), path.name, encoding, quiet=True)
         if self.encoding != "utf-8":
             self.load_text(encoding)
             text = self.text
@@ -294,6 +395,7 @@ class _Layout:
         if decimal not in (None, ".", ","):
             raise InputError(f"decimal must be '.' or ',', got {decimal!r}")
         self.decimal_comma = decimal == ","
+        self.number_marks: dict[str, tuple[str, str | None]] = {}  # column -> (decimal, group) its text numbers use
         self.text_columns = text_column_names(text_columns) | self._coded_columns() if self.header else set()
 
     def _coded_columns(self) -> set[str]:
@@ -384,9 +486,11 @@ def _read_delimited(path: Path, separator: str | None, encoding: str | None = No
         frame = _parse(layout, n_rows)
     if layout.header:
         _check_names(names, layout.name)
-    if layout.separator != "," and not layout.decimal_comma and _has_decimal_commas(frame):
+    if layout.separator != "," and not layout.decimal_comma and _has_decimal_commas(frame, layout):
         layout.decimal_comma = True  # `;`-separated exports from European spreadsheets write 1,5 for one and a half
         frame = _parse(layout, n_rows)
+    if layout.decimal_comma:
+        frame = _dotted_as_text(frame, layout, n_rows)
     if not layout.header:
         names = [str(i) for i in range(frame.width)]
     elif len(names) == frame.width:
@@ -447,23 +551,117 @@ def _check_names(names: list[str], where: str) -> None:
         seen[name] = index
 
 
-def _has_decimal_commas(frame) -> bool:
+def _has_decimal_commas(frame, layout=None) -> bool:
+    """A text column of numbers whose only reading has `,` as decimal mark (`1,5`, `1.234,56`, `1 234,5`), or which
+    reads either way (`1,234`): the file writes decimal commas."""
     import polars as pl
 
     for name in frame.columns:
         column = frame[name]
-        if column.dtype == pl.String:
-            values = column.drop_nulls()
+        if column.dtype == pl.String and (layout is None or name not in layout.text_columns):
+            values = column.drop_nulls().str.strip_chars()
             if len(values) and values.str.contains(",").any() and \
-                    values.str.contains(r"^\s*[+-]?(\d+|\d*,\d+)\s*$").all():
+                    (values.str.contains(r"^[+-]?[0-9]*,[0-9]+$").all() or
+                     any(decimal == "," for decimal, _ in _number_readings(values))):
                 return True
     return False
 
 
-def _numbers_from_text(frame, layout: _Layout):
-    """Text columns of numbers: `1,234.5` thousands become numbers; a few odd values in a numeric column are refused."""
+def _dotted_as_text(frame, layout: _Layout, n_rows: int | None):
+    """Numeric columns of a decimal-comma file that polars read from text with a `.` (`1.169`), as that text: there
+    a `.` groups digits (1.169 is 1169), so `_numbers_from_text` reads them by their convention."""
     import polars as pl
 
+    floats = [name for name in frame.columns if frame[name].dtype.is_float()]
+    if not floats:
+        return frame
+    raw = pl.read_csv(layout.source(), n_rows=n_rows, **{**layout.csv_options(), "infer_schema_length": 0})
+    dotted = [name for name in floats if name in raw.columns and raw[name].str.contains(".", literal=True).any()]
+    return frame.with_columns([raw[name] for name in dotted]) if dotted else frame
+
+
+def _number_readings(values) -> dict[tuple[str, str | None], Any]:
+    """(decimal, group) -> the values (a polars String Series, stripped, no nulls) as plain numbers (`1234.5`), for
+    each convention all the values fit and whose marks they use; {} when they are not all numbers of one convention
+    (or hold no mark at all)."""
+    readings: dict[tuple[str, str | None], Any] = {}
+    for decimal, group, pattern in _CONVENTIONS:
+        mark = "," if group == "indian" else group
+        if not (values.str.contains(mark or decimal, literal=True).any() and values.str.contains(pattern).all()):
+            continue  # not all fit, or no value uses the marks (then it reads as plainer convention does)
+        plain = values.str.replace_all(mark, "", literal=True) if mark else values
+        readings[(decimal, group)] = plain.str.replace(decimal, ".", literal=True) if decimal != "." else plain
+    return readings
+
+
+def _grouped_numbers(frame, layout) -> tuple[Any, list[str]]:
+    """Text columns whose every value is a number in one convention (`1.234,56`, `1 234,5`, `1'234.50`, `1,23,456.00`,
+    a quoted `"1,5"`) as numbers, and the notes on the conventions guessed. A column that reads two ways (`1,234`) takes
+    the file's decimal mark: `--option decimal=,` or the sniffed one, else that of the file's unambiguous columns, else
+    `.` in a comma-separated file (1,234 is 1234); with no evidence it stays text."""
+    import polars as pl
+
+    if layout.separator is None:
+        return frame, []  # a workbook's cells hold numbers as numbers: a text cell among them is an odd value
+    decided, ambiguous = {}, {}
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype != pl.String or name in layout.text_columns:
+            continue
+        values = column.drop_nulls().str.strip_chars()
+        if not len(values) or not values.str.contains(r"[0-9]").all():
+            continue
+        readings = _number_readings(values)
+        numbers = list(readings.values())
+        if numbers and all(other.equals(numbers[0]) for other in numbers[1:]):
+            decided[name] = min(readings, key=lambda marks: marks[1] is not None)  # the plainer convention
+        elif readings:
+            ambiguous[name] = readings
+    if layout.decimal_comma:
+        file_decimal = ","
+    else:
+        marks = {decided[name][0] for name in decided if decided[name] != (".", None)}
+        file_decimal = marks.pop() if len(marks) == 1 else "." if layout.separator == "," else None
+    for name, readings in ambiguous.items():
+        fitting = [marks for marks in readings if marks[0] == file_decimal]
+        if fitting:
+            decided[name] = min(fitting, key=lambda marks: marks[1] is not None)
+    notes: dict[tuple[str, str | None], list[str]] = {}
+    for name, (decimal, group) in decided.items():
+        mark = "," if group == "indian" else group
+        text = frame[name].str.strip_chars()
+        text = text.str.replace_all(mark, "", literal=True) if mark else text
+        text = text.str.replace(decimal, ".", literal=True) if decimal != "." else text
+        numbers = text.cast(pl.Float64, strict=False)  # amounts, as `1,234` thousands always were read
+        if numbers.null_count() != frame[name].null_count():
+            continue
+        frame = frame.with_columns(numbers.alias(name))
+        layout.number_marks[name] = (decimal, group)
+        quiet = group is None and (decimal == "." or layout.decimal_comma) or \
+            (decimal, group) == (".", ",") and layout.separator == ","  # as read before: no news
+        if not quiet:
+            notes.setdefault((decimal, group), []).append(repr(name) + (" (its values read either way; the file's "
+                                                                        "decimal mark decided)" if name in ambiguous else ""))
+    said = []
+    for (decimal, group), names in notes.items():
+        example = {None: "1234", "indian": "1,23,456"}.get(group, f"1{group}234")
+        said.append(f"{', '.join(names)} read as numbers written {example}{decimal}5 ({_MARK_NAMES[decimal]} "
+                    f"decimal mark" + (f", digits grouped by {_MARK_NAMES[group]}" if group else "") + ")")
+    return frame, said
+
+
+def _numbers_from_text(frame, layout: _Layout):
+    """Text columns of numbers: grouped (`1,234.5`, `1.234,5`, `1 234,5`, `1'234.5`) or with a quoted decimal comma
+    (`"1,5"`) become numbers, a guessed convention said in a `UserWarning`; a few odd values in a numeric column are
+    refused."""
+    import polars as pl
+
+    frame, said = _grouped_numbers(frame, layout)
+    if said:
+        import warnings
+
+        warnings.warn(f"{layout.name}: {'; '.join(said)}; if that is wrong, pass --option decimal=. or decimal=, (or "
+                      "--option text_columns=NAME to keep a column as text)", UserWarning, stacklevel=4)
     for name in frame.columns:
         column = frame[name]
         if column.dtype != pl.String or name in layout.text_columns:
@@ -472,10 +670,6 @@ def _numbers_from_text(frame, layout: _Layout):
         if not len(values):
             continue
         stripped = values.str.strip_chars()
-        if layout.separator == "," and stripped.str.contains(_THOUSANDS.pattern).any() and \
-                (stripped.str.contains(_THOUSANDS.pattern) | stripped.str.contains(_NUMBER.pattern)).all():
-            frame = frame.with_columns(pl.col(name).str.strip_chars().str.replace_all(",", "").cast(pl.Float64))
-            continue
         numeric = stripped.str.contains(_NUMBER.pattern)
         bad = int((~numeric).sum())
         if bad == 0:  # numbers padded with spaces
@@ -715,7 +909,12 @@ def _typed_batch(batch, types: dict[str, Any], layout: _Layout, start: int):
             lower = clean.str.to_lowercase()
             value = (lower == "true").zip_with(lower.is_in(["true", "false"]), pl.Series(name, [None] * len(lower), pl.Boolean))
         else:
-            if layout.decimal_comma:
+            if name in layout.number_marks:  # as the head's values were written: 1.234,5 or 1 234,5 or 1'234.5
+                decimal, group = layout.number_marks[name]
+                group = "," if group == "indian" else group
+                clean = clean.str.replace_all(group, "", literal=True) if group else clean
+                clean = clean.str.replace(decimal, ".", literal=True) if decimal != "." else clean
+            elif layout.decimal_comma:
                 clean = clean.str.replace(",", ".", literal=True)
             elif layout.separator == ",":
                 clean = pl.Series(name, clean).zip_with(~clean.str.contains(_THOUSANDS.pattern).fill_null(False),
@@ -947,4 +1146,17 @@ def require_columns(frame: Any, names: Iterable[str], where: str = "the table") 
     present = list(frame.columns if not hasattr(frame, "collect_schema") else frame.collect_schema().names())
     missing = [n for n in names if n not in present]
     if missing:
-        raise InputError(f"{where} is missing column(s) {', '.join(missing)}; it has: {', '.join(present[:30])}")
+        raise InputError(f"{where} is missing column(s) {', '.join(missing)}; it has: {', '.join(present[:30])}"
+                         + separator_hint(present))
+
+
+def separator_hint(names: Iterable[str]) -> str:
+    """"; ...pass --option separator=NAME" when column names hold another separator (`Datum;Kurs` read on `,`), else "".
+
+    >>> separator_hint(["Konto;Laufzeit", "EUR"])
+    '; the column names hold a semicolon: if that separates the columns, pass --option separator=semicolon'
+    """
+    for separator, word in SEPARATORS.items():  # a comma in a name is common (`Zinssatz, %`): not a hint
+        if separator != "," and any(separator in str(name) for name in names):
+            return f"; the column names hold a {word}: if that separates the columns, pass --option separator={word}"
+    return ""
