@@ -3,6 +3,7 @@ intervals, backtest table of every candidate; Evaluate and Retrain tabs. `apps/f
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from pathlib import Path
 
@@ -132,14 +133,20 @@ def predict_tab(model) -> None:
     size = model.config.test_size
     st.caption(f"Backtest: the method is refitted on all but the last {size} points, then forecasts from every origin "
                "inside them with no look-ahead. This takes a while on long series.")
+    # the last backtest stays on screen, but only for the model and series that made it (the backtest reads no
+    # calendar: it scores the series' own points)
+    made_by = (id(model), hashlib.sha1(repr(series).encode()).hexdigest())
     if st.button("Run backtest", key="forecast-backtest"):
         with st.spinner("Backtesting every candidate…"):
             card = common.run_safely(model.evaluate, frame)
         if card is not None:
             st.session_state["forecast-backtest-card"] = card
+            st.session_state["forecast-backtest-for"] = made_by
     card = st.session_state.get("forecast-backtest-card")
-    if card is not None:
+    if card is not None and st.session_state.get("forecast-backtest-for") == made_by:
         draw_card(card)
+    elif card is not None:  # another series or model: its card is not this one's
+        st.session_state.pop("forecast-backtest-card", None)
 
 
 def draw_card(card: dict) -> None:
