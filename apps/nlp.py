@@ -183,10 +183,16 @@ def sentiment_section() -> None:
         upload = st.file_uploader("…or a table of texts (CSV/TSV/JSONL/Parquet/Excel) or a TXT file with one text per line",
                                   key="nlp-sentiment-upload")
         options = sentiment_text_column(upload)
+        attribute = st.checkbox("Word attributions for the first text (slower: the model reruns once per word it "
+                                "reads, up to about a minute for a long review)", key="nlp-sentiment-explain")
         if st.button("Analyse", key="nlp-sentiment-run"):
             def run():
+                from nlp._encoder import is_blank
+
+                # a typed line of only spaces or invisible characters (a zero-width space pasted from a web page) is
+                # blank, as the model's own check reads it: skipped, not sent to fail the whole batch
                 texts = (SentimentModel.read_inputs(common.kept_upload(upload, TABLE_SUFFIXES, "table"), **options)
-                         if upload is not None else [line for line in text.splitlines() if line.strip()])
+                         if upload is not None else [line for line in text.splitlines() if not is_blank(line)])
                 if not texts:
                     raise InputError("no text to analyse: type at least one line, or upload a table with a text column")
                 errors = getattr(texts, "errors", {})  # a blank line or cell: an error record in its place (as the CLI)
@@ -196,7 +202,7 @@ def sentiment_section() -> None:
                                      f"({next(iter(errors.values()))})")
                 predicted = iter(model.predict(scored))
                 records = [{"error": errors[index]} if index in errors else next(predicted) for index in range(len(texts))]
-                return list(texts), records, model.explain(scored[0])[0]
+                return list(texts), records, model.explain(scored[0])[0] if attribute else None
 
             with st.spinner("Analysing…"):
                 result = common.run_safely(run)
@@ -210,11 +216,15 @@ def sentiment_section() -> None:
                     st.warning(f"{sum(map(bool, failed)):,} of {len(texts):,} texts could not be scored (their 'error' "
                                "column says why, e.g. an empty line); the others were.")
                 common.prediction_table(table, "texts", records=records)  # e.g. "!!!": its score is a guess
+                if explanation is None:
+                    return
                 st.caption(f"Word attributions for the first scored text (predicted "
                            f"{common.escape_markdown(str(explanation['label']))}, {explanation['score']:.2f}); shading = "
                            "drop in the label's log-odds without the word")
                 if len(records) > 1:  # a one-text table shows its warnings above it already
                     common.record_warnings(explanation)
+                if explanation.get("note"):  # a text longer than the model reads: the words after carry no weight
+                    st.caption(common.escape_markdown(common.page_message(explanation["note"])))
                 st.markdown(attribution_html(explanation["tokens"]), unsafe_allow_html=True)
 
     def retrain() -> None:

@@ -119,7 +119,7 @@ class TrickyLabels(FakeSentiment):
 def test_a_predicted_label_is_shown_as_typed(home, monkeypatch):
     from apps.common import escape_markdown
 
-    app = _page(monkeypatch, TrickyLabels(), "nlp.py", {}, "nlp", "nlp.sentiment", "nlp.qa")
+    app = _page(monkeypatch, TrickyLabels(), "nlp.py", {"nlp-sentiment-explain": True}, "nlp", "nlp.sentiment", "nlp.qa")
     app.button(key="nlp-sentiment-run").click().run()
     assert not app.exception
     captions = [c.value for c in app.caption if c.value.startswith("Word attributions")]
