@@ -22,7 +22,7 @@ from core.config import config_to_dict
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError, UnsafeArtifactError
 from core.evaluate import bars_plot, metric_card, metric_with_ci
-from core.protocols import TaskModel, with_ids
+from core.protocols import TaskModel, check_batch_size, with_ids
 from core.registry import missing_model_message
 from core.train import TrainConfig, Trainer
 from nlp._encoder import TextEncoder, error_records, minilm_path, text_ids, tokenizer_lock
@@ -480,6 +480,7 @@ class QAModel(TaskModel):
         [{'index': 1, 'answer': 'France', 'start': 12, 'end': 18, 'score': 0.91, 'no_answer': False}]
         """
         threshold = _checked_threshold(self.null_threshold if null_threshold is None else null_threshold)
+        batch_size = check_batch_size(batch_size, self.default_batch_size)
         if (records := error_records(self, inputs, batch_size, null_threshold=threshold)) is not None:
             return records  # read_inputs' blank questions and contexts: error records in their places
         items = _clean_inputs(inputs)

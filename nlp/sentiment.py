@@ -25,7 +25,7 @@ from core.errors import InputError, MissingDependencyError, ModelNotFoundError
 from core.evaluate import (class_balance_warning, classification_metrics, confusion_plot, joined_warnings, metric_card,
                            score_plots)
 from core.progress import report
-from core.protocols import TaskModel, with_ids
+from core.protocols import TaskModel, check_batch_size, with_ids
 from core.registry import missing_model_message
 from core.train import TrainConfig, Trainer
 from core.transfer import MIN_IMAGES_TO_MEASURE, too_few_to_measure
@@ -394,6 +394,7 @@ class SentimentModel(TaskModel):
         >>> model.predict(["A wonderful film."])  # doctest: +SKIP
         [{'index': 1, 'label': 'positive', 'score': 0.97, 'scores': {'negative': 0.03, 'positive': 0.97}, 'warnings': []}]
         """
+        batch_size = check_batch_size(batch_size, self.default_batch_size)
         if (records := error_records(self, inputs, batch_size)) is not None:
             return records  # read_inputs' blank lines and empty cells: error records in their places
         texts = clean_texts(inputs)

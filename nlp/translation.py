@@ -18,7 +18,7 @@ from core.device import pick_device, seed_everything
 from core.errors import InputError, ModelNotFoundError
 from core.evaluate import bars_plot, metric_card, text_generation_metrics
 from core.data.text import read_text_inputs, text_input_batches
-from core.protocols import Inputs, TaskModel, iter_batches, with_ids
+from core.protocols import Inputs, TaskModel, check_batch_size, iter_batches, with_ids
 from core.train import TrainConfig
 from core.registry import missing_model_message
 from nlp._apertium import (_MARKUP, MAX_CHARACTERS, OPENING_MARKS, SENTENCE_BREAK, SPACE_RUN, ApertiumEngine,
@@ -510,6 +510,7 @@ class Translator(TaskModel):
         unknown = set(options) - {"source", "target"}
         if unknown:
             raise InputError(f"unknown option(s) for translation: {', '.join(sorted(unknown))}; use source, target")
+        batch_size = check_batch_size(batch_size, self.default_batch_size)
         if (records := error_records(self, inputs, batch_size, source_lang=source_lang, target_lang=target_lang,
                                      **options)) is not None:  # blank lines, empty cells: error records in their places
             return _without_source(records) if isinstance(inputs, _FrameSentences) else records
