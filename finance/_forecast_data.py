@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,8 @@ from core.data import read_table, require_columns
 from core.data.dates import parse_dates
 from core.errors import InputError
 
-__all__ = ["Series", "read_series_frame", "prepare_frame", "frame_to_series", "series_from_input", "future_dates",
+__all__ = ["Series", "read_series_frame", "prepare_frame", "frame_to_series", "series_from_input", "series_from_inputs",
+           "future_dates",
            "infer_frequency", "frequency_from_span", "frequency_mismatch", "irregularity", "infer_calendar",
            "check_calendar", "calendar_holidays", "business_month_dates", "TIME_NAMES", "VALUE_NAMES", "ID_NAMES", "CALENDARS"]
 
@@ -100,6 +102,23 @@ def _refuse_bad_yyyymmdd(column, name: str, where: str) -> None:
                      "(YYYYMMDD); correct or drop it")
 
 
+EXCEL_EPOCH_SERIAL = 25569  # 1970-01-01 as an Excel serial date (day 0: 1899-12-30, its 1900 leap-day bug included)
+EXCEL_SERIALS = (20000, 80000)  # 1954-10-03 .. 2119-01-10
+
+
+def _excel_serial(column, name: str) -> bool:
+    """Whether an integer time column is Excel serial dates: its name says date or time, every value lies in
+    EXCEL_SERIALS, and its distinct values step forward by whole days, at most a year apart (calendar steps)."""
+    lowered = name.lower()
+    if not ("date" in lowered or "time" in lowered or lowered in {n.lower() for n in TIME_NAMES}):
+        return False
+    values = column.drop_nulls().to_numpy()
+    if not len(values) or values.min() < EXCEL_SERIALS[0] or values.max() > EXCEL_SERIALS[1]:
+        return False
+    steps = np.diff(np.unique(values))
+    return bool(len(steps) == 0 or steps.max() <= 366)
+
+
 def _to_dates(column, name: str, where: str = "the data"):
     """The time column as dates (text in any format core.data.dates infers or `--option date_format=` names, and
     YYYYMMDD integers or text such as 20210104), or an integer time index (0, 1, 2...)."""
@@ -118,6 +137,12 @@ def _to_dates(column, name: str, where: str = "the data"):
         elif not given:
             _refuse_bad_yyyymmdd(column, name, where)  # 20190231 among YYYYMMDD dates: named, not a row index
         if column.dtype.is_integer() and not given:
+            if _excel_serial(column, name):
+                warnings.warn(f"{where}: time column {name!r} holds integers {int(column.min())}..{int(column.max())}, "
+                              "read as Excel serial dates (days since 1899-12-30); to read them as a step index "
+                              "instead, rename the column (e.g. to 'step') and pass --time step (time= in Python)",
+                              UserWarning, stacklevel=2)
+                return (column.cast(pl.Int64) - EXCEL_EPOCH_SERIAL).cast(pl.Date)  # polars dates count from 1970-01-01
             return column.cast(pl.Int64)
         return parse_dates(column.cast(pl.String), given, where=where, name=name).dt.date()  # one format, offsets honoured
     raise InputError(f"time column {name!r} has type {column.dtype}; it must hold dates (or an integer time index)")
@@ -245,6 +270,15 @@ def frame_to_series(frame) -> list[Series]:
     return result
 
 
+def series_from_inputs(item: Any, index: int, min_length: int) -> list[Series]:
+    """The series of one `predict` input: each series of a table (one series, or long format `id, date, value` as
+    `read_data` returns it), else the one series `series_from_input` reads."""
+    if hasattr(item, "columns"):
+        return frame_to_series(prepare_frame(item, min_length=min_length, where=f"input {index + 1}",
+                                             default_id=f"series_{index + 1}"))
+    return [series_from_input(item, index, min_length)]
+
+
 def series_from_input(item: Any, index: int, min_length: int) -> Series:
     """One `predict` input: a dict `{values, dates?, id?}`, a list/array of numbers, or a one-series table; `index`
     counts from 0, and a series without an id is named `series_<index + 1>`, as its errors ("input <index + 1>") count."""
@@ -252,8 +286,7 @@ def series_from_input(item: Any, index: int, min_length: int) -> Series:
 
     where = f"input {index + 1}"
     if hasattr(item, "columns"):
-        frame = prepare_frame(item, min_length=min_length, where=where, default_id=f"series_{index + 1}")
-        series = frame_to_series(frame)
+        series = series_from_inputs(item, index, min_length)
         if len(series) != 1:
             raise InputError(f"{where} holds {len(series)} series; pass one table per series")
         return series[0]

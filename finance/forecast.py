@@ -26,7 +26,8 @@ from core.train import MetricsLog, TrainConfig
 from finance._cards import damaged_card, recorded_beside
 from finance._forecast_data import (CALENDARS, Series, business_month_dates, calendar_holidays, check_calendar,
                                     frame_to_series, frequency_from_span, frequency_mismatch, future_dates, infer_calendar, infer_frequency, irregularity,
-                                    prepare_frame, read_series_frame, series_from_input, series_scale)
+                                    prepare_frame, read_series_frame, series_from_input, series_from_inputs,
+                                    series_scale)
 from finance._forecast_models import ALL_CANDIDATES, LightGBMCandidate, NBeatsCandidate, local_forecast
 from finance._lightgbm_text import read_model_text
 
@@ -366,11 +367,16 @@ class Forecaster(TaskModel):
         progress(3, "trained global candidates on the full history")
         import polars as pl
 
+        # the card's training.rows: the points fitted (each series' last max_train_points); without refit_global the
+        # global models never saw the selection window, which is then held out (validation_rows)
+        points = int(sum(len(s) for s in series))
+        trained = points if c.refit_global else int(sum(int(o[0]) + 1 for _, _, o in plan))
         self.info_ = {
             "training_data_hash": hash_frame(pl.DataFrame({"id": [s.id for s in series for _ in s.values],
                                                            "value": all_values})),
             "series": [{"id": s.id, "length": len(s), "first": _date(s, 0), "last": _date(s, -1)} for s in series],
             "fit_seconds": round(time.time() - started, 2),
+            "training": {"rows": trained, "validation_rows": points - trained},
             **_data_calendar(series),
         }
         progress(4, "done")
@@ -381,14 +387,17 @@ class Forecaster(TaskModel):
         self._require_fitted("weights_", "quantiles_", "transform_")
 
     def _forecast_one(self, item: Any, index: int) -> tuple[Series, dict[str, np.ndarray], np.ndarray, np.ndarray]:
-        series = series_from_input(item, index, self._min_history())
+        return self._forecast_series(series_from_input(item, index, self._min_history()), index)
+
+    def _forecast_series(self, series: Series, index: int) -> tuple[Series, dict[str, np.ndarray], np.ndarray, np.ndarray]:
         z = self._transform(series.values, f"input {index + 1}")
         origin = np.array([len(z) - 1])
         forecasts = self._candidate_forecasts(z, series.dates, origin)
         return series, forecasts, self._combine(forecasts)[0], self._scales(z, origin, intervals=True)
 
     def predict(self, inputs: Any, batch_size: int | None = None, calendar: str | None = None) -> list[dict[str, Any]]:
-        """Forecast each series (`{values, dates?, id?}`, list of numbers, or a date/value table) `horizon` steps ahead.
+        """Forecast each series (`{values, dates?, id?}`, list of numbers, or a date/value table: one series, or long
+        format `id, date, value` as `read_data` returns it, one record per series) `horizon` steps ahead.
 
         Each record's `id` is its series' own (a dict's "id", a table's id column, a file's stem on the CLI); a series
         without one is `series_N`, N its position in `inputs` counted from 1 as errors count them ("input 2: ...");
@@ -412,8 +421,10 @@ class Forecaster(TaskModel):
         chosen = check_calendar(calendar)
         fitted = self.fitted_frequency
         first = getattr(inputs, "first", 0)  # predict_frame's chunk: its first row's place in the table
-        for index, item in enumerate(inputs, start=first):
-            series, forecasts, ours, scale = self._forecast_one(item, index)
+        every = ((index, one) for index, item in enumerate(inputs, start=first)
+                 for one in series_from_inputs(item, index, self._min_history()))  # a long table: each of its series
+        for index, series in every:
+            series, forecasts, ours, scale = self._forecast_series(series, index)
             frequency = infer_frequency(series.dates)
             exchange, closed, unused = self._calendar(series.dates, chosen)
             mismatch = frequency_mismatch(frequency, fitted, self.config.horizon)
@@ -633,6 +644,8 @@ class Forecaster(TaskModel):
         card.update(lightgbm_files=self._lightgbm_files(), preprocessing={"transform": self.transform_},
                     training_data_hash=self.info_.get("training_data_hash"), data_hash=self.info_.get("training_data_hash"),
                     metrics={"selection_relative_mae": (self.selection_ or {}).get("relative_mae")})
+        if self.info_.get("training"):  # what fit() knows; `verticals train` overwrites seconds with its own wall time
+            card["training"] = {**self.info_["training"], "seconds": self.info_.get("fit_seconds")}
         if self.nbeats_ is not None:
             card["nbeats_arguments"] = self.nbeats_.arguments()
         card["usage"] = _usage(list(self.weights_), lightgbm=self.lightgbm_ is not None, nbeats=self.nbeats_ is not None)
