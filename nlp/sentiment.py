@@ -299,6 +299,8 @@ class SentimentModel(TaskModel):
         model such as the default cannot read without `positive_label` (evaluate refuses them; train learns them)."""
         data = cls.training_data(path, **options)  # read once: what TaskModel.check_data reads
         report = {"task": cls.task, "path": str(path), "ok": True, "n": data.height}
+        if spelling := check_label_spellings(data["label"].to_list()):  # case variants: trained apart, said here
+            report["warning"] = spelling
         if options.get("positive_label") is None and (answers := unnamed_answers(data["label"].to_list())) is not None:
             first, second = answers
             report["notes"] = [f"the labels {first}, {second} do not say which is positive: evaluating against a "
@@ -308,7 +310,9 @@ class SentimentModel(TaskModel):
 
     @classmethod
     def validate_training_data(cls, data: Any, **options: Any) -> None:
-        """Training needs at least two classes (the label map `fit` builds)."""
+        """Training needs at least two classes (the label map `fit` builds), each written one way: labels differing
+        only in spaces, invisible characters or Unicode form are refused here, so check-data says so before train."""
+        check_label_spellings(data["label"].to_list())
         label_names(data["label"].to_list())
 
     @classmethod

@@ -94,3 +94,17 @@ def test_check_data_names_answers_not_at_their_offset_and_refuses_one_found_nowh
     assert report["ok"] and "'q0'" in report["warning"] and "'q1'" in report["warning"] and "'q2'" not in report["warning"]
     with pytest.raises(InputError, match="'q0'.*neither at its answer_start 5"):
         QAModel.check_data(_squad(tmp_path, [("Berlin", 5)]))
+
+
+def test_sentiment_check_data_refuses_labels_written_two_ways_and_warns_of_case(tmp_path, capsys):
+    """check-data said ok: True for labels 'gut' and 'gut<U+200B>' (train refused them); case variants are said too."""
+    from core.cli import main
+
+    twins = tmp_path / "twins.csv"
+    twins.write_text("text,label\ngood film,gut\nbad film,schlecht\nnice,gut\u200b\n", encoding="utf-8")
+    assert main(["check-data", "nlp.sentiment", str(twins)]) == 2
+    assert "invisible characters (U+200B)" in capsys.readouterr().err
+    cased = tmp_path / "cased.csv"
+    cased.write_text("text,label\ngood film,gut\nbad film,schlecht\nok,Gut\n", encoding="utf-8")
+    assert main(["check-data", "nlp.sentiment", str(cased), "--json"]) == 0
+    assert "differ only in case" in capsys.readouterr().out
