@@ -20,7 +20,7 @@ from core.artifacts import hash_frame, load_tensors, read_card, save_tensors
 from core.config import config_to_dict
 from core.errors import InputError, ModelNotFoundError
 from core.evaluate import bars_plot, curve_plot, metric_card, metric_with_ci
-from core.protocols import TaskModel
+from core.protocols import TaskModel, check_batch_size
 from core.registry import missing_model_message
 from core.train import MetricsLog, TrainConfig
 from finance._cards import damaged_card, recorded_beside
@@ -411,6 +411,7 @@ class Forecaster(TaskModel):
         core.errors.NotFittedError: this Forecaster is not fitted; call fit() or load() first
         """
         self._require()
+        check_batch_size(batch_size, self.default_batch_size)  # series are forecast one by one; a bad value is refused
         if hasattr(inputs, "columns") or isinstance(inputs, dict):
             inputs = [inputs]
         if not isinstance(inputs, (list, tuple)):

@@ -24,7 +24,7 @@ from core.data.tables import iter_table
 from core.errors import InputError, ModelNotFoundError
 from core.evaluate import (MIN_PER_CLASS_TO_RANK, bars_plot, class_balance_warning, curve_plot, joined_warnings,
                            metric_card, metric_with_ci, score_plots, waterfall_plot)
-from core.protocols import TaskModel, with_ids
+from core.protocols import TaskModel, check_batch_size, with_ids
 from core.train import MetricsLog
 from finance._cards import damaged_card, recorded_beside
 from finance._risk_data import (FLOAT32_MAX, RiskData, as_polars, build_schema, encode_target, feature_arrays, label_map_for,
@@ -991,6 +991,7 @@ class RiskScorer(TaskModel):
         >>> model.predict([{"id": "a7", "Income": 130, "Home": "owner"}])[0]["id"]
         'a7'
         """
+        check_batch_size(batch_size, self.default_batch_size)  # every row is scored at once; a bad value is still refused
         if isinstance(inputs, dict) and not any(isinstance(v, (list, tuple, np.ndarray)) for v in inputs.values()):
             inputs = [inputs]  # one applicant numbers as a list of one (index 1); a dict of columns stays a table
         if not isinstance(inputs, (list, tuple)):  # pandas, lazy, a dict of columns: one polars table, converted once
