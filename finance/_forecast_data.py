@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from core.data import read_table, require_columns
+from core.data.tables import separator_hint
 from core.data.dates import parse_dates
 from core.errors import InputError
 
@@ -43,7 +44,8 @@ class Series:
 def _pick(columns: list[str], given: str | None, names: tuple[str, ...], role: str, flag: str, required: bool = True):
     if given:
         if given not in columns:
-            raise InputError(f"{role} column {given!r} is not in the table; it has: {', '.join(columns[:30])}")
+            raise InputError(f"{role} column {given!r} is not in the table; it has: {', '.join(columns[:30])}"
+                             f"{separator_hint(columns)}")
         return given
     for name in names:
         if name in columns:

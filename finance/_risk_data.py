@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from core.data.labels import label_key, label_matcher
-from core.data.tables import NULL_VALUES
+from core.data.tables import NULL_VALUES, separator_hint
 from core.errors import InputError
 
 __all__ = ["RiskData", "as_polars", "resolve_target", "label_map_for", "encode_target", "build_schema", "feature_arrays",
@@ -152,7 +152,8 @@ def resolve_target(columns: list[str], target: Any) -> str:
         if -len(columns) <= index < len(columns):
             return columns[index]
         raise InputError(f"target column number {index} is out of range: the table has {len(columns)} columns (0-{len(columns) - 1})")
-    raise InputError(f"target column {text!r} is not in the table; it has: {', '.join(columns[:30])}")
+    raise InputError(f"target column {text!r} is not in the table; it has: {', '.join(columns[:30])}"
+                     f"{separator_hint(columns)}")
 
 
 def _target_strings(series) -> list[str | None]:

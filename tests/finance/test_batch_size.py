@@ -25,3 +25,4 @@ def test_risk_and_forecast_refuse_a_batch_size_that_is_not_a_whole_number_of_at_
     forecast = Forecaster().fit(series, config={"candidates": ("naive", "drift"), "horizon": 2, "selection_size": 20, "test_size": 10})
     with pytest.raises(InputError, match="batch_size"):
         forecast.predict([[1.0, 2.0, 3.0, 4.0]], batch_size=bad)
+
