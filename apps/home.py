@@ -5,14 +5,15 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
+from apps.common import default_caption
 from core import list_tasks
 from core.artifacts import list_saved_models
 
 st.title("Verticals")
 st.write("Vertical machine-learning tasks on one shared core. Every task works offline with an embedded default; "
          "bring a hub model or retrain on your own data from each page.")
-rows = [{"task": name, "what": spec.title, "embedded default": spec.default, "hub default": spec.hub_default or "—"}
-        for name, spec in list_tasks().items()]
+rows = [{"task": name, "what": spec.title, "embedded default": default_caption(name), "hub default": spec.hub_default or "—"}
+        for name, spec in list_tasks().items()]  # in the page's words: no command-line rebuild notes
 st.dataframe(pl.DataFrame(rows), hide_index=True, width="stretch")
 saved = list_saved_models()
 st.subheader("Saved models")

@@ -12,6 +12,8 @@ def test_home_page_lists_every_task():
     assert not app.exception
     table = app.dataframe[0].value
     assert "finance.risk" in set(table["task"]) and len(table) == 10
+    defaults = " ".join(str(v) for v in table["embedded default"])
+    assert "verticals prepare" not in defaults and "shipped in the repository" in defaults  # the page's words, no CLI
 
 
 def test_main_navigation_runs_home():
