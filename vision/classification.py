@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from core.artifacts import hash_files, read_card
 from core.config import config_to_dict
 from core.data import list_image_folder, read_image_manifest
-from core.data.labels import check_label_spellings
+from core.data.labels import check_label_spellings, normal_form
 from core.data.paths import require_path
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError
@@ -456,7 +456,8 @@ class ImageClassifier(TaskModel):
         from torchmetrics.functional.classification import multiclass_confusion_matrix, multiclass_recall
 
         batch_size = check_batch_size(batch_size, self.default_batch_size, BATCH_UNIT)
-        items = self._items(data)
+        own = {normal_form(name): name for name in self.label_names}  # a model trained on a Mac's (NFD) folder names
+        items = [(image, own.get(normal_form(label), label), *rest) for image, label, *rest in self._items(data)]
         data_labels = sorted({label for _, label, _ in items})
         unknown = [label for label in data_labels if label not in self.label_names]
         if len(unknown) == len(data_labels) and len(data_labels) < 2:

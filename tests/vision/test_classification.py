@@ -598,3 +598,16 @@ def test_evaluate_on_one_class_or_a_tiny_class_warns_and_values_are_float64(tiny
     assert "only 2 of the 8 images are of class dog" in card["warning"]
     even = image_folder(tmp_path / "even", classes=("cat", "dog"), per_class=5)
     assert "warning" not in model.evaluate(even)
+
+
+def test_a_model_trained_on_decomposed_folder_names_knows_the_labels_typed_composed(tmp_path):
+    """A model trained on a Mac's class folders keeps NFD label names ('Tumo\\u0308r'); folders and manifests are now
+    read in NFC ('Tum\\u00f6r'), so evaluating it called every such image a class it does not know."""
+    from vision.classification import ImageClassifier
+
+    decomposed = "Bie\u0308ne"  # 'Biëne' as a Mac writes it
+    model = ImageClassifier.from_timm("test_resnet", ["cat", decomposed], device="cpu")
+    model.data_config = {**model.data_config, "input_size": (3, 32, 32), "crop_pct": 1.0}
+    data = image_folder(tmp_path / "data", classes=("cat", "Bi\u00ebne"), per_class=2)
+    card = model.evaluate(data)
+    assert "labels_unknown_to_model" not in card and set(card["per_class_recall"]) == {"cat", decomposed}
