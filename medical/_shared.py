@@ -103,6 +103,127 @@ def data_hash(paths: Sequence[Path]) -> str:
     return hash_files(sorted(set(paths)))
 
 
+def items_hash(items: Sequence[Any]) -> str:
+    """Hash of labelled data given in memory: `data_hash` when every item is a file path, else one SHA-256 over each
+    item in order (a file's name and bytes, an encoded file's bytes, an array's or PIL image's shape, type and pixels).
+
+    >>> items_hash([np.zeros((2, 2))]) == items_hash([np.zeros((2, 2))]) != items_hash([np.ones((2, 2))])
+    True
+    """
+    import hashlib
+
+    from core.artifacts import hash_files
+
+    if items and all(isinstance(item, Path) and item.exists() for item in items):
+        return data_hash(items)
+    digest = hashlib.sha256()
+    for item in items:
+        if isinstance(item, (str, Path)):
+            if not Path(item).exists():
+                raise InputError(f"{item} does not exist")
+            digest.update(hash_files([item]).encode())
+        elif isinstance(item, (bytes, bytearray, memoryview)):
+            digest.update(bytes(item))
+        else:
+            pixels = getattr(item, "array", item)  # a MedicalImage's pixels
+            try:
+                array = np.ascontiguousarray(np.asarray(pixels))
+            except Exception:  # an object numpy cannot read (an open file): its type only
+                array = np.asarray(type(item).__name__)
+            if array.dtype == object:
+                array = np.asarray(repr(type(item).__name__))
+            digest.update(f"{array.shape}{array.dtype.str}".encode())
+            digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def is_table(value: Any) -> bool:
+    """A pandas / polars DataFrame or LazyFrame (asked of the type: a LazyFrame's columns cost a schema pass)."""
+    return hasattr(type(value), "columns") and not isinstance(value, type)
+
+
+def _empty(value: Any) -> bool:
+    """None, NaN / NaT (pandas' missing values) or a blank string."""
+    if value is None:
+        return True
+    if isinstance(value, float) and value != value:
+        return True
+    if type(value).__name__ in {"NaTType", "NAType"}:
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+def table_columns(frame: Any, columns: Sequence[str], what: str) -> list[list[Any]]:
+    """The cells of `columns` of a pandas / polars table (or LazyFrame), one list per column; a missing column or an
+    empty cell is an `InputError` (`what` says what the table holds, e.g. "labelled images").
+
+    >>> import polars as pl
+    >>> table_columns(pl.DataFrame({"file": ["a.png"]}), ["path", "label"], "labelled images")
+    Traceback (most recent call last):
+    core.errors.InputError: a table of labelled images needs the columns 'path' and 'label'; it has: file
+    """
+    import polars as pl
+
+    if isinstance(frame, pl.LazyFrame):
+        names = frame.collect_schema().names()
+        frame = frame.select([c for c in columns if c in names]).collect() if set(columns) <= set(names) else frame.head(0).collect()
+    present = [str(c) for c in frame.columns]
+    missing = [c for c in columns if c not in present]
+    if missing:
+        raise InputError(f"a table of {what} needs the columns {' and '.join(map(repr, columns))}; it has: "
+                         f"{', '.join(present[:30]) or 'no columns'}")
+    cells = [list(frame[c]) for c in columns]
+    for row, values in enumerate(zip(*cells), start=1):
+        for column, value in zip(columns, values):
+            if _empty(value):
+                raise InputError(f"row {row} of the table has an empty {column!r} cell")
+    if not cells or not cells[0]:
+        raise InputError(f"the table lists no {what}")
+    return cells
+
+
+def table_path(value: Any, row: int, column: str) -> Path:
+    """A table cell naming a file, as a path: a relative one resolves against the current folder (a table in memory
+    has no folder of its own); the file must exist."""
+    text = str(value).strip()
+    base = Path.cwd()
+    path = Path(text).expanduser()
+    path = path if path.is_absolute() else base / path
+    if not path.exists() and "\\" in text and (base / text.replace("\\", "/")).exists():
+        path = base / text.replace("\\", "/")  # a path written on Windows
+    if not path.exists():
+        raise InputError(f"row {row} of the table: {column} {text} does not exist"
+                         + ("" if Path(text).is_absolute() else f" (relative paths resolve against {base})"))
+    return path
+
+
+def labelled_pairs(data: Any, wrong: str) -> list[tuple[Any, Any]]:
+    """A list (or other iterable) of (image, label-or-mask) pairs; a path given as text becomes a `Path`. Anything
+    else (a dict, one string, a pair that is not two things) is an `InputError` saying `wrong` (what is taken).
+
+    >>> labelled_pairs([("a.png", "cat")], "pass pairs")
+    [(PosixPath('a.png'), 'cat')]
+    >>> labelled_pairs({"a.png": "cat"}, "pass pairs")
+    Traceback (most recent call last):
+    core.errors.InputError: pass pairs; got dict
+    """
+    if data is None or isinstance(data, (dict, str, bytes, bytearray, memoryview, np.ndarray)) \
+            or not hasattr(data, "__iter__"):
+        raise InputError(f"{wrong}; got {type(data).__name__}")
+    pairs = []
+    for position, entry in enumerate(data, start=1):  # a string would split into characters: ("p", "a") from "path"
+        if not isinstance(entry, (tuple, list)) or len(entry) != 2:
+            raise InputError(f"{wrong}; item {position} is {type(entry).__name__}"
+                             + (f" of {len(entry)}" if isinstance(entry, (tuple, list)) else ""))
+        image, target = entry
+        if _empty(image) or (not isinstance(target, np.ndarray) and _empty(target)):
+            raise InputError(f"pair {position} has an empty {'image' if _empty(image) else 'label or mask'}")
+        pairs.append((Path(image) if isinstance(image, str) else image, target))
+    if not pairs:
+        raise InputError(f"no labelled images given; {wrong}")
+    return pairs
+
+
 def plain(value: Any) -> Any:
     """Numbers/arrays to JSON-ready Python values."""
     if isinstance(value, np.generic):

@@ -31,12 +31,12 @@ from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError, NotFittedError
 from core.evaluate import (MIN_PER_CLASS_TO_RANK, bars_plot, class_balance_warning, confusion_plot, joined_warnings,
                            metric_card, metric_with_ci, score_plots)
-from core.protocols import TaskModel, iter_batches
+from core.protocols import TaskModel, check_batch_size, iter_batches
 from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
-from medical._shared import (RESEARCH_NOTICE, check_saved_labels, data_hash, describe_split, frame_paths,
-                             notes_warning, patient_from_name, predict_inputs, reading_notes, records_with_errors,
-                             split_groups)
+from medical._shared import (RESEARCH_NOTICE, check_saved_labels, data_hash, describe_split, frame_paths, is_table,
+                             items_hash, labelled_pairs, notes_warning, patient_from_name, predict_inputs,
+                             reading_notes, records_with_errors, split_groups, table_columns, table_path)
 from medical.io import MedicalImage, is_dicom_file, read_medical
 
 __all__ = ["load", "MedicalClassifier", "ClassificationData", "lesion_demo_data", "prepare_image"]
@@ -392,16 +392,23 @@ class MedicalClassifier(TaskModel):
 
     # -- data ----------------------------------------------------------------------------------------
     @classmethod
-    def read_data(cls, path: str | Path, id: str | None = None, patient_pattern: str | None = None,
+    def read_data(cls, path: Any, id: str | None = None, patient_pattern: str | None = None,
                   target: str | None = None, column: str | None = None, positive_label: str | None = None,
                   **options: Any) -> ClassificationData:
-        """ImageFolder (`root/<class>/*`, optional `train/`/`val/` level; PNG/JPEG/DICOM) or a CSV of path,label
-        [,patient]. `id` names the CSV patient column; `patient_pattern` (regex) takes it from file names;
-        `positive_label` names the positive class of two-class data (else the rule of `choose_positive`)."""
+        """ImageFolder (`root/<class>/*`, optional `train/`/`val/` level; PNG/JPEG/DICOM), a CSV of path,label
+        [,patient], a pandas / polars table with those columns (relative paths against the current folder), or a list
+        of (image, label) pairs (image: a path, array, PIL image or the file's bytes, as predict takes; label: a class
+        name). `id` names the patient column; `patient_pattern` (regex) takes it from file names; `positive_label`
+        names the positive class of two-class data (else the rule of `choose_positive`)."""
         unknown = set(options) - {"source", "time", "value"}
         if unknown:
             raise InputError(f"unknown option(s) {sorted(unknown)} for {cls.task}; known: id, patient_pattern, target, "
                              "column, positive_label")
+        if not isinstance(path, (str, Path)):  # in memory: a table or a list of pairs (`model.fit(train_df)`)
+            items, labels, groups = _in_memory_data(path, id, patient_pattern, target, column)
+            if positive_label is not None and len(set(labels)) > 1:
+                choose_positive(sorted(set(labels)), positive_label)
+            return ClassificationData(items, labels, groups, None, items_hash(items), positive_label)
         path = require_path(path, "ImageFolder or CSV manifest")
         splits = None
         if path.is_dir():
@@ -503,7 +510,8 @@ class MedicalClassifier(TaskModel):
         device = self._ready()
         out = []
         with torch.inference_mode():
-            for batch in iter_batches(list(inputs), batch_size or self.default_batch_size):
+            for batch in iter_batches(list(inputs), check_batch_size(batch_size, self.default_batch_size,
+                                                                     "images per forward pass")):
                 logits = self.network_(self._tensor(list(batch)).to(device))
                 out.append(torch.softmax(logits.float(), dim=1).cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, len(self.label_names_)))
@@ -527,6 +535,7 @@ class MedicalClassifier(TaskModel):
         """Label (`_decide`: two classes at the configured threshold), its score and per-class probabilities, the
         input's id first (`path`, else `index` from 1); `positive` applies the configured threshold; `warnings` says
         what reading changed in the image (e.g. NaN voxels of a NIfTI read as 0), as segmentation's records do."""
+        batch_size = check_batch_size(batch_size, self.default_batch_size, "images per forward pass")
         inputs = predict_inputs(inputs)
         return records_with_errors(inputs, lambda places: self._records([inputs[p] for p in places], batch_size),
                                    batch_size)
@@ -1081,6 +1090,48 @@ def _config_label_names(folder: Path) -> tuple[Any, str]:
     pretrained = config.get("pretrained_cfg") if isinstance(config.get("pretrained_cfg"), dict) else {}
     names = config.get("label_names", pretrained.get("label_names"))
     return (names if isinstance(names, list) else None), "config.json"
+
+
+# what fit / evaluate / read_data take, said when given something else
+DATA_TAKEN = ("labelled images for medical.classification are an ImageFolder folder, a CSV of path,label, a pandas / "
+              "polars table with path and label columns, or a list of (image, label) pairs (image: a path, numpy "
+              "array, PIL image or the file's bytes; label: a class name)")
+
+
+def _in_memory_data(data: Any, id: str | None, patient_pattern: str | None, target: str | None,
+                    column: str | None) -> tuple[list[Any], list[str], list[str] | None]:
+    """(items, labels, patient groups) of labelled images given in memory: a table of path,label[,id] (paths relative
+    to the current folder) or a list of (image, label) pairs; labels in NFC, as folder names are read.
+
+    >>> _in_memory_data([(np.zeros((4, 4)), "normal")], None, None, None, None)[1]
+    ['normal']
+    """
+    groups = None
+    if is_table(data):
+        path_column, label_column = column or "path", target or "label"
+        cells = table_columns(data, [path_column, label_column] + ([id] if id else []), "labelled images")
+        items: list[Any] = [table_path(value, row, path_column) for row, value in enumerate(cells[0], start=1)]
+        raw_labels = cells[1]
+        if id:
+            groups = [str(value) for value in cells[2]]
+    else:
+        if id:
+            raise InputError(f"id= names a patient column of a table or CSV; a list of pairs has none (pass "
+                             f"patient_pattern=, or a table with an {id!r} column)")
+        pairs = labelled_pairs(data, DATA_TAKEN)
+        items, raw_labels = [image for image, _ in pairs], [label for _, label in pairs]
+    labels = []
+    for position, label in enumerate(raw_labels, start=1):
+        if isinstance(label, (bool, np.bool_)) or not isinstance(label, (str, int, np.integer)):
+            raise InputError(f"item {position}: a label is a class name (text), got {type(label).__name__}; "
+                             f"{DATA_TAKEN}")
+        labels.append(normal_form(str(label).strip()))
+    if patient_pattern:
+        unnamed = next((k for k, item in enumerate(items, start=1) if not isinstance(item, Path)), None)
+        if unnamed is not None:
+            raise InputError(f"patient_pattern= reads patient ids from file names; item {unnamed} is not a file path")
+        groups = [patient_from_name(item.name, patient_pattern) for item in items]
+    return items, labels, groups
 
 
 def lesion_demo_data(seed: int = 0) -> tuple[ClassificationData, ClassificationData]:

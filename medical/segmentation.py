@@ -24,12 +24,12 @@ from core.data.paths import is_hidden, require_path, resolve_inside
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError, NotFittedError, UnsafeArtifactError
 from core.evaluate import bars_plot, joined_warnings, metric_card, metric_with_ci
-from core.protocols import Inputs, TaskModel
+from core.protocols import Inputs, TaskModel, check_batch_size
 from core.registry import missing_model_message
 from core.train import TrainConfig, Trainer
-from medical._shared import (RESEARCH_NOTICE, check_saved_labels, data_hash, describe_split, frame_paths,
-                             notes_warning, patient_from_name, predict_inputs, reading_notes, records_with_errors,
-                             run_length, split_groups)
+from medical._shared import (RESEARCH_NOTICE, check_saved_labels, data_hash, describe_split, frame_paths, is_table,
+                             items_hash, labelled_pairs, notes_warning, patient_from_name, predict_inputs,
+                             reading_notes, records_with_errors, run_length, split_groups, table_columns, table_path)
 from medical._seg_nets import LITE_UNET, MONAI_UNET, build_network
 from medical._seg_plan import (AugmentedPatches, Fingerprint, budgeted_adamw, fingerprint, plan_augmentation,
                                plan_patch, plan_training)
@@ -126,6 +126,50 @@ def _refuse_nonfinite_mask(mask: np.ndarray, name: str, read_as_zero: int = 0) -
         raise InputError(f"{name}: {bad} mask voxel(s) are NaN or infinite; a mask holds integer labels only: fill them "
                          "with the background value (e.g. np.nan_to_num(mask, nan=0)) or the label they belong to, and "
                          "save it again")
+
+
+# what fit / evaluate / read_data take, said when given something else
+DATA_TAKEN = ("image/mask pairs for medical.segmentation are a folder with images/ and masks/ (matching names), a CSV "
+              "of image,mask, a pandas / polars table with image and mask columns, or a list of (image, mask) pairs "
+              "(image: a path, numpy array, PIL image or the file's bytes; mask: a path or an integer array of the "
+              "image's shape)")
+
+
+def _read_pair_part(source: Any, name: str) -> MedicalImage:
+    """One image of a labelled pair, as predict reads it; a file is read as before, an in-memory image's error names
+    its pair (`name`, e.g. item_2)."""
+    if isinstance(source, Path):
+        return read_medical(source)
+    try:
+        return read_medical(source)
+    except InputError as error:
+        raise InputError(f"{name}: {error}") from error
+
+
+def _read_mask(source: Any, name: str) -> MedicalImage:
+    """One mask of a labelled pair: a file as `read_medical` reads it, an array as its integer labels (no colour to grey
+    conversion: a (H, W, 3) array is a 3-slice label volume, not a picture).
+
+    >>> _read_mask(np.array([[0, 1]], bool), "m").array
+    array([[0, 1]], dtype=uint8)
+    """
+    if isinstance(source, np.ndarray):
+        array = source[..., 0] if source.ndim == 3 and source.shape[-1] == 1 else source
+        if array.dtype.kind == "b":
+            array = array.astype(np.uint8)
+        if array.dtype.kind not in "uif" or array.ndim not in (2, 3) or array.size == 0:
+            raise InputError(f"{name}: a mask array holds integer labels, (H, W) or (Z, H, W); got {array.dtype} of "
+                             f"shape {array.shape}")
+        return MedicalImage(array, (1.0,) * array.ndim, source="array")
+    if isinstance(source, Path):
+        return read_medical(source)
+    if isinstance(source, (list, tuple)) or source is None or isinstance(source, (int, float)):
+        raise InputError(f"{name}: a mask is a file path or a numpy array of integer labels, got "
+                         f"{type(source).__name__}; {DATA_TAKEN}")
+    try:
+        return read_medical(source)
+    except InputError as error:
+        raise InputError(f"{name}: {error}") from error
 
 
 def _shown(path: Path, root: Path) -> str:
@@ -458,11 +502,14 @@ class Segmenter(TaskModel):
 
     # -- data -----------------------------------------------------------------------------------
     @classmethod
-    def read_data(cls, path: str | Path, labels: str | list[str] | None = None, id: str | None = None,
+    def read_data(cls, path: Any, labels: str | list[str] | None = None, id: str | None = None,
                   patient_pattern: str | None = None, image_column: str = "image", mask_column: str = "mask",
                   **options: Any) -> SegmentationData:
-        """Image/mask folder pairs (`images/` + `masks/` or `image/` + `label/`, matching names; PNG, DICOM, NIfTI)
-        or a CSV with image,mask[,patient] columns. `labels` names the classes ("background,liver,tumour")."""
+        """Image/mask folder pairs (`images/` + `masks/` or `image/` + `label/`, matching names; PNG, DICOM, NIfTI),
+        a CSV with image,mask[,patient] columns, a pandas / polars table with those columns (relative paths against the
+        current folder), or a list of (image, mask) pairs (image: a path, array, PIL image or the file's bytes, as
+        predict takes; mask: a path or an integer array of the image's shape). `labels` names the classes
+        ("background,liver,tumour")."""
         unknown = set(options) - {"source", "target", "time", "value", "column", "positive_label"}
         if unknown:
             raise InputError(f"unknown option(s) {sorted(unknown)} for {cls.task}; known: labels, id, patient_pattern, "
@@ -473,49 +520,76 @@ class Segmenter(TaskModel):
                 positive_label = int(positive_label)
             except ValueError as error:
                 raise InputError(f"positive_label must be a mask value such as 0 or 255, got {positive_label!r}") from error
-        path = require_path(path, "segmentation data folder or CSV")
         groups = None
-        if path.is_dir():
-            image_paths, mask_paths = _pair_folder(path)
+        if not isinstance(path, (str, Path)):  # in memory: a table or a list of pairs (`model.fit(pairs)`)
+            root = Path.cwd()
+            if is_table(path):
+                cells = table_columns(path, [image_column, mask_column] + ([id] if id else []), "image/mask pairs")
+                image_sources: list[Any] = [table_path(v, row, image_column) for row, v in enumerate(cells[0], start=1)]
+                mask_sources: list[Any] = [table_path(v, row, mask_column) for row, v in enumerate(cells[1], start=1)]
+                if id:
+                    groups = [str(v) for v in cells[2]]
+            else:
+                if id:
+                    raise InputError(f"id= names a patient column of a table or CSV; a list of pairs has none (pass "
+                                     f"patient_pattern=, or a table with an {id!r} column)")
+                pairs = labelled_pairs(path, DATA_TAKEN)
+                image_sources = [image for image, _ in pairs]
+                mask_sources = [Path(mask) if isinstance(mask, str) else mask for _, mask in pairs]
             if patient_pattern:
-                groups = [patient_from_name(p.name, patient_pattern) for p in image_paths]
+                unnamed = next((k for k, item in enumerate(image_sources, start=1) if not isinstance(item, Path)), None)
+                if unnamed is not None:
+                    raise InputError(f"patient_pattern= reads patient ids from file names; image {unnamed} is not a "
+                                     "file path")
+                groups = [patient_from_name(p.name, patient_pattern) for p in image_sources]
         else:
-            from core.data.tables import read_table, require_columns
+            path = require_path(path, "segmentation data folder or CSV")
+            root = path if path.is_dir() else path.parent
+            if path.is_dir():
+                image_sources, mask_sources = _pair_folder(path)
+                if patient_pattern:
+                    groups = [patient_from_name(p.name, patient_pattern) for p in image_sources]
+            else:
+                from core.data.tables import read_table, require_columns
 
-            frame = read_table(path)
-            columns = [image_column, mask_column] + ([id] if id else [])
-            require_columns(frame, columns, path.name)
-            image_paths = [resolve_inside(path.parent, str(v)) for v in frame[image_column].to_list()]
-            mask_paths = [resolve_inside(path.parent, str(v)) for v in frame[mask_column].to_list()]
-            if id:
-                groups = [str(v) for v in frame[id].to_list()]
-            elif patient_pattern:
-                groups = [patient_from_name(p.name, patient_pattern) for p in image_paths]
-        images, masks, spacings, notes = [], [], [], []
-        root = path if path.is_dir() else path.parent
-        for image_path, mask_path in zip(image_paths, mask_paths):
-            image = read_medical(image_path)
-            mask = read_medical(mask_path)
-            _refuse_nonfinite_mask(mask.array, _shown(mask_path, root), mask.metadata.get("nonfinite_voxels", 0))
+                frame = read_table(path)
+                columns = [image_column, mask_column] + ([id] if id else [])
+                require_columns(frame, columns, path.name)
+                image_sources = [resolve_inside(path.parent, str(v)) for v in frame[image_column].to_list()]
+                mask_sources = [resolve_inside(path.parent, str(v)) for v in frame[mask_column].to_list()]
+                if id:
+                    groups = [str(v) for v in frame[id].to_list()]
+                elif patient_pattern:
+                    groups = [patient_from_name(p.name, patient_pattern) for p in image_sources]
+        images, masks, spacings, notes, names = [], [], [], [], []
+        for k, (image_source, mask_source) in enumerate(zip(image_sources, mask_sources), start=1):
+            image_name = _shown(image_source, root) if isinstance(image_source, Path) else f"item_{k}"
+            mask_name = _shown(mask_source, root) if isinstance(mask_source, Path) else f"mask of item_{k}"
+            image = _read_pair_part(image_source, image_name)
+            mask = _read_mask(mask_source, mask_name)
+            _refuse_nonfinite_mask(mask.array, mask_name, mask.metadata.get("nonfinite_voxels", 0))
             if image.affine is not None and mask.affine is not None and image.array.shape == mask.array.shape \
                     and not np.allclose(image.affine, mask.affine, atol=1e-2):
                 # the voxels line up by index only: a mask of another scan or space would score as if it fit
-                raise InputError(f"{_shown(mask_path, root)} lies on another grid than {_shown(image_path, root)} "
+                raise InputError(f"{mask_name} lies on another grid than {image_name} "
                                  "(their affines differ): resample the mask onto the image (e.g. "
                                  "nibabel.processing.resample_from_to) or pair it with the image it was drawn on")
+            read_as = image_source.name if isinstance(image_source, Path) else image.source
             for note in reading_notes(image):  # e.g. NaN voxels read as 0: kept with the data, and said
-                notes.append(f"{_shown(image_path, root)}: {note.removeprefix(image_path.name + ': ')}")
+                notes.append(f"{image_name}: {note.removeprefix(read_as + ': ')}")
             images.append(image.array)
             masks.append(np.round(mask.array) if mask.array.dtype.kind == "f" and np.allclose(mask.array, np.round(mask.array)) else mask.array)
             spacings.append(image.spacing)
+            names.append(image_source.name if isinstance(image_source, Path) else image_name)
         label_names = [s.strip() for s in labels.split(",")] if isinstance(labels, str) else labels
-        names = [p.name for p in image_paths]
         masks, top, mask_values = _normalise_masks(masks, images, names, label_names, positive_label)
+        sources = list(image_sources) + list(mask_sources)
+        source_hash = data_hash(sources) if isinstance(path, (str, Path)) else items_hash(sources)
         label_names = label_names or _default_label_names(top)
         if notes:  # one `warning:` line from the CLI, the same text as the card's warning (said once)
             warnings.warn(notes_warning(notes))
-        return SegmentationData(images, masks, names, list(label_names), spacings, groups,
-                                data_hash(list(image_paths) + list(mask_paths)), mask_values, notes)
+        return SegmentationData(images, masks, names, list(label_names), spacings, groups, source_hash, mask_values,
+                                notes)
 
     @classmethod
     def check_data(cls, path: str | Path, **options: Any) -> dict[str, Any]:
@@ -627,6 +701,7 @@ class Segmenter(TaskModel):
 
     def segment(self, source: Any, batch_size: int | None = None) -> dict[str, Any]:
         """Segment one input; returns {"image": MedicalImage, "mask": uint8 label array of the same shape}."""
+        batch_size = check_batch_size(batch_size, self.default_batch_size, "slices or windows per forward pass")
         image = read_medical(source)
         if image.array.ndim == 3 and min(image.array.shape) < 1:
             raise InputError(f"empty volume {image.array.shape}")
@@ -658,6 +733,7 @@ class Segmenter(TaskModel):
         `masks` (CLI: `--option masks=DIR`) also writes each mask to DIR, made if missing: `<name>.nii.gz` for NIfTI,
         DICOM and volume inputs, `<name>.png` (pixel value = label index) for 2-D pictures, `<name>` as `_mask_names`
         gives it (the input's stem, `-2`, `-3`... for a stem an earlier input has); the record's `mask_path` names it."""
+        batch_size = check_batch_size(batch_size, self.default_batch_size, "slices or windows per forward pass")
         inputs = predict_inputs(inputs)
         if not isinstance(inputs, Inputs):
             # a DICOM series is a folder: named by its path as a file is (with_ids takes only a file's name for a path)
@@ -816,9 +892,10 @@ class Segmenter(TaskModel):
         return "; ".join(said) + " (MONAI's ignore_empty: see dice_left_out); evaluate on masks that hold the structure"
 
     # -- training ----------------------------------------------------------------------------------
-    def _units(self, data: SegmentationData) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
-        """Training units (2D slices for a 2D net, whole items for a 3D net) with their split group."""
-        images, masks, groups = [], [], []
+    def _units(self, data: SegmentationData) -> tuple[list[np.ndarray], list[np.ndarray], list[str], list[int]]:
+        """Training units (2D slices for a 2D net, whole items for a 3D net) with their split group and the index of
+        the item each comes from."""
+        images, masks, groups, items = [], [], [], []
         single = len(data) == 1 and data.groups is None
         for k, (image, mask) in enumerate(zip(data.images, data.masks)):
             group = data.groups[k] if data.groups is not None else str(k)
@@ -829,13 +906,15 @@ class Segmenter(TaskModel):
                     masks.append(mask[z])
                     # one volume alone: hold out interleaved blocks of 4 slices
                     groups.append(f"{group}:{z // 4}" if single else group)
+                    items.append(k)
             else:
                 if image.ndim != self.config.spatial_dims:
                     raise InputError(f"{data.names[k]} is {image.ndim}D but the model is {self.config.spatial_dims}D")
                 images.append(normalised)
                 masks.append(mask)
                 groups.append(group)
-        return images, masks, groups
+                items.append(k)
+        return images, masks, groups, items
 
     def _align_values(self, data: SegmentationData) -> SegmentationData:
         """Binary data with class 1 = the mask value this model calls foreground (its `positive_label`)."""
@@ -881,7 +960,7 @@ class Segmenter(TaskModel):
             config = dataclasses.replace(config, architecture="lite0-unet", channels=None, spatial_dims=2)
         divisor = self._network_args(config, len(self.label_names_))[2]
         self._check_labels(data)
-        images, masks, groups = self._units(data)
+        images, masks, groups, unit_items = self._units(data)
         train_index, val_index = split_groups(groups, config.validation_fraction, config.seed)
         if not val_index:
             val_index = train_index  # one item only: validation on the training data (said in the card)
@@ -965,6 +1044,7 @@ class Segmenter(TaskModel):
         held["validation"] = _validation_split(data, groups, train_index, val_index, config, val_index is train_index)
         self.card_.update({"config": config_to_dict(self.config), "labels": list(self.label_names_),
                            "training_data_hash": data.source_hash, "data_hash": data.source_hash, "training_items": len(data),
+                           "training": _training_rows(unit_items, train_index, val_index, val_index is train_index),
                            "held_out": held, "metrics": held["metrics"]})
         if data.mask_values is not None:
             self.card_.update(mask_values=list(data.mask_values), positive_label=int(data.mask_values[1]))
@@ -1123,6 +1203,22 @@ def _validation_split(data: SegmentationData, groups: list[str], train_index: li
     method = ("none: one group only, validated on the training data" if same_as_train else
               f"one train/validation split (validation_fraction={config.validation_fraction}, seed={config.seed})")
     return describe_split(method, groups, grouped_by, train_index, val_index)
+
+
+def _training_rows(unit_items: list[int], train_index: list[int], val_index: list[int],
+                   same_as_train: bool) -> dict[str, int]:
+    """The card's `training.rows` (the items, images or volumes, the weights were trained on) and `validation_rows`
+    (those held out whole for validation); core.jobs keeps these counts. One volume split by blocks of slices trains
+    on some of its slices and validates on the others: it is one trained row, none held out whole.
+
+    >>> _training_rows([0, 1, 2, 3, 4], [0, 1, 2, 3], [4], False)
+    {'rows': 4, 'validation_rows': 1}
+    >>> _training_rows([0, 0, 0, 0], [0, 1], [2, 3], False)
+    {'rows': 1, 'validation_rows': 0}
+    """
+    trained = {unit_items[i] for i in train_index}
+    held = set() if same_as_train else {unit_items[i] for i in val_index} - trained
+    return {"rows": len(trained), "validation_rows": len(held)}
 
 
 def _as_stored(mask: np.ndarray, image: MedicalImage) -> tuple[np.ndarray, list[float]]:
