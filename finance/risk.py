@@ -386,7 +386,7 @@ class RiskScorer(TaskModel):
         drop: tuple[str, ...] = ()  # columns to leave out (identifiers are detected and dropped anyway)
         keep: tuple[str, ...] = ()  # columns kept although they alone separate the target almost perfectly (leak suspects)
         sequence_summaries: bool = True  # add row mean/max/min/count>0/spread of column sequences (PAY_0 .. PAY_6)
-        sequence_ratios: bool = False  # add shares between amount columns: BILL_AMT1 / LIMIT_BAL, PAY_AMT1 / BILL_AMT1
+        sequence_ratios: bool = True  # add shares between amount columns: BILL_AMT1 / LIMIT_BAL, PAY_AMT1 / BILL_AMT1
         monotone: tuple[str, ...] = ()  # "feature:+1" (PD rises with it) or "feature:-1", for both families
         class_weight: str = "auto"  # auto (balanced below 5% defaults) | none | balanced
         learning_rate: float = 0.03
