@@ -190,6 +190,20 @@ def _leftovers(path: Path) -> tuple[list[tuple[Path, int, str | None]], list[tup
     return backups, temps
 
 
+def being_saved(path: str | Path) -> bool:
+    """Whether a save to `path` is under way in a live process (its temp folder or the previous model it set aside is
+    beside `path`): a reader that finds `path` missing or changing should wait and read it again.
+
+    >>> being_saved(Path(tempfile.mkdtemp()) / "m")
+    False
+    """
+    path = Path(path)
+    if path.name in {"", ".", ".."}:
+        return False
+    backups, temps = _leftovers(path)
+    return any(_saver_alive(*leftover) for leftover in backups + temps)
+
+
 def recover_model_dir(path: str | Path) -> bool:
     """Put back the model a save to `path` set aside (`.<name>.old-PID`) when that save died between its two renames
     (kill -9, power loss): `path` was then missing, the previous model hidden beside it. Only leftovers of a dead
@@ -851,31 +865,57 @@ def list_saved_models(root: str | Path | None = None) -> list[dict[str, Any]]:
     if root.is_dir():
         for child in root.iterdir():
             if is_model_dir(child) and not child.name.startswith("."):
-                with contextlib.suppress(InputError):
+                with contextlib.suppress(InputError, OSError):
                     cards.append({**read_card(child, check=False), "path": str(child)})
+            elif match := re.fullmatch(r"\.(.+)\.old-(\d+)(?:\.([0-9a-f]{8}))?", child.name):
+                # a model between a live save's two renames: listed by its name from the copy set aside, not missing
+                original = root / match[1]
+                if not original.exists() and _saver_alive(child, int(match[2]), match[3]) and is_model_dir(child):
+                    with contextlib.suppress(InputError, OSError):
+                        cards.append({**read_card(child, check=False), "path": str(original)})
     return sorted(cards, key=lambda c: c.get("created", ""), reverse=True)
 
 
-def promoted_defaults() -> dict[str, str]:
-    """Saved models promoted to be a task's dashboard default (`$VERTICALS_HOME/promoted.json`)."""
-    path = home() / "promoted.json"
+def _promoted_file() -> dict[str, str]:
+    """`promoted.json` as written: task -> folder, whether or not each folder is there this moment (one being
+    re-saved is missing between its save's two renames, and a rewrite must not drop it)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads((home() / "promoted.json").read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return {}
-    return {k: v for k, v in data.items() if isinstance(v, str) and is_model_dir(v)} if isinstance(data, dict) else {}
+    return {k: v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
+
+
+@contextlib.contextmanager
+def _promotions_locked() -> Iterator[dict[str, str]]:
+    """`promoted.json` read, changed by the caller and written back under an exclusive lock (`.promoted.lock`), so two
+    people promoting or deleting at once both keep their change (each rewrite used to drop the other's)."""
+    import fcntl
+
+    lock = home() / ".promoted.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a+", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        current = _promoted_file()
+        yield current
+        atomic_write_text(home() / "promoted.json", json.dumps(current, indent=2))
+
+
+def promoted_defaults() -> dict[str, str]:
+    """Saved models promoted to be a task's dashboard default (`$VERTICALS_HOME/promoted.json`), those present."""
+    return {k: v for k, v in _promoted_file().items() if is_model_dir(v) or being_saved(v)}
 
 
 def promote_model(task: str, path: str | Path | None) -> dict[str, str]:
     """Make the saved model at `path` the dashboard default of `task` (None: back to the embedded default)."""
-    current = promoted_defaults()
-    if path is None:
-        current.pop(task, None)
-    else:
+    if path is not None:
         read_card(path, task=task)
-        current[task] = str(Path(path).resolve())
-    atomic_write_text(home() / "promoted.json", json.dumps(current, indent=2))
-    return current
+    with _promotions_locked() as current:
+        if path is None:
+            current.pop(task, None)
+        else:
+            current[task] = str(Path(path).resolve())
+    return promoted_defaults()
 
 
 def delete_model(path: str | Path) -> None:
@@ -884,8 +924,9 @@ def delete_model(path: str | Path) -> None:
     if root not in target.parents or not is_model_dir(target):
         raise InputError("only models inside the local registry can be deleted")
     shutil.rmtree(target)
-    promoted = {k: v for k, v in promoted_defaults().items() if Path(v).resolve() != target}
-    atomic_write_text(home() / "promoted.json", json.dumps(promoted, indent=2))
+    with _promotions_locked() as promoted:
+        for task in [k for k, v in promoted.items() if Path(v).resolve() == target]:
+            del promoted[task]
 
 
 def zip_model(path: str | Path) -> bytes:

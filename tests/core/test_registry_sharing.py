@@ -1,0 +1,71 @@
+"""A team sharing one VERTICALS_HOME: promotions made at once are all kept, and a model being re-saved stays listed
+and promoted while its save swaps folders."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from core.artifacts import host_tag, list_saved_models, models_dir, promoted_defaults, save_model_dir
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_promotions_made_at_once_by_two_processes_are_both_kept(tmp_path, monkeypatch):
+    """promote_model read, changed and rewrote promoted.json with no lock: of two people promoting models of two tasks
+    at once, one promotion was lost (20 in 20 trials). Here two processes promote at one signal, 12 times over."""
+    import time
+
+    monkeypatch.setenv("VERTICALS_HOME", str(tmp_path))
+    tasks = ("finance.risk", "finance.forecast")
+    for task in tasks:
+        save_model_dir(models_dir() / task, {"task": task})
+    script = ("import sys, time\nfrom pathlib import Path\nfrom core.artifacts import models_dir, promote_model\n"
+              "task, signals = sys.argv[1], Path(sys.argv[2])\n"
+              "for trial in range(12):\n"
+              "    while not (signals / f'go{trial}').exists():\n        time.sleep(0.0005)\n"
+              "    promote_model(task, models_dir() / task)\n"
+              "    (signals / f'{task}-done{trial}').touch()\n")
+    signals = tmp_path / "signals"
+    signals.mkdir()
+    env = {**os.environ, "VERTICALS_HOME": str(tmp_path)}
+    runs = [subprocess.Popen([sys.executable, "-c", script, task, str(signals)], cwd=ROOT, env=env) for task in tasks]
+    kept = []
+    try:
+        for trial in range(12):
+            (tmp_path / "promoted.json").write_text("{}")
+            (signals / f"go{trial}").touch()
+            deadline = time.monotonic() + 60
+            while not all((signals / f"{task}-done{trial}").exists() for task in tasks) and time.monotonic() < deadline:
+                time.sleep(0.005)
+            kept.append(set(json.loads((tmp_path / "promoted.json").read_text())))
+    finally:
+        codes = [run.wait(60) for run in runs]
+    assert codes == [0, 0] and kept == [set(tasks)] * 12, kept
+
+
+def test_a_model_between_its_saves_two_renames_is_still_listed_and_promoted(tmp_path, monkeypatch):
+    """While a save swaps folders the model's name is briefly missing: the registry listed no model, and a promotion
+    written meanwhile dropped it as deleted."""
+    monkeypatch.setenv("VERTICALS_HOME", str(tmp_path))
+    path = save_model_dir(models_dir() / "risk", {"task": "finance.risk"})
+    save_model_dir(models_dir() / "other", {"task": "finance.forecast"})
+    from core.artifacts import promote_model
+
+    promote_model("finance.risk", path)
+    aside = path.with_name(f".risk.old-{os.getpid()}.{host_tag()}")  # this process's save, between its renames
+    from core import artifacts
+
+    artifacts._HELD.add(str(aside))
+    try:
+        os.replace(path, aside)
+        assert [Path(card["path"]).name for card in list_saved_models()].count("risk") == 1
+        assert "finance.risk" in promoted_defaults()
+        promote_model("finance.forecast", models_dir() / "other")  # a promotion of another task meanwhile
+        os.replace(aside, path)
+    finally:
+        artifacts._HELD.discard(str(aside))
+    assert set(promoted_defaults()) == {"finance.risk", "finance.forecast"}
