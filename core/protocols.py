@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from core.errors import InputError, NotFittedError
+from core.errors import InputError, ModelNotFoundError, NotFittedError
 
 __all__ = ["TaskModelProtocol", "TaskModel", "predict_in_place", "ProgressCallback", "iter_batches", "frame_batches", "prediction_names", "check_batch_size", "Inputs",
            "identify_inputs", "with_ids", "predict_options", "predict_records"]
@@ -355,6 +357,51 @@ def _file_by_file(model: Any, inputs: Any, good: list[int], batch_size: int | No
     return records, failed
 
 
+LOAD_WAIT_S = 30.0  # how long `load` waits out another process's save of the folder it reads
+
+
+def _folder_identity(folder: Path | None) -> tuple[int, int] | None:
+    """(device, inode) of a model folder: a save replaces the folder whole, so a new inode means a new model."""
+    try:
+        stat = os.stat(folder) if folder is not None else None
+    except (OSError, ValueError):
+        return None
+    return (stat.st_dev, stat.st_ino) if stat else None
+
+
+def _changing(folder: Path | None, before: tuple[int, int] | None) -> bool:
+    """Whether `folder` is being replaced by a live save, or was replaced since `before` (its identity then)."""
+    from core.artifacts import being_saved
+
+    return folder is not None and (being_saved(folder) or _folder_identity(folder) != before)
+
+
+def read_settled(source: Any, read: Callable[[], Any]) -> Any:
+    """`read()` of the model folder `source`, done again, whole, while a save in another process is replacing that
+    folder (its two renames leave it missing for a moment, and a read that straddles them finds one version's card
+    with the other's files): a team member loading a model as another re-saves it got 'not found' or 'does not match
+    its hash' for a good model. Waits up to `LOAD_WAIT_S`; a folder removed while being read is a
+    `ModelNotFoundError`. Sources that are not folders (None, a hub id) are read once."""
+    folder = None if source is None or str(source) in {"", "default", "embedded"} else Path(source).expanduser()
+    deadline = time.monotonic() + LOAD_WAIT_S
+    while True:
+        before = _folder_identity(folder)
+        try:
+            result = read()
+            if _folder_identity(folder) == before:
+                return result
+        except (InputError, OSError) as error:  # a save of `folder` in another process may be swapping it
+            if not _changing(folder, before) or time.monotonic() > deadline:
+                if isinstance(error, OSError) and folder is not None:  # removed while being read (a delete)
+                    raise ModelNotFoundError(f"{folder} changed or was removed while it was being loaded "
+                                             f"({error.strerror or error}); load it again") from error
+                raise
+        if time.monotonic() > deadline:
+            raise InputError(f"{folder} kept changing while it was being loaded (saves to it for over "
+                             f"{LOAD_WAIT_S:.0f} s); load it once its training has saved it")
+        time.sleep(0.1)  # the save's two renames take milliseconds: read the folder again, whole
+
+
 def _checked_folder(cls: type, folder: Path, device: str, **options: Any) -> Any:
     """`cls.load_folder`, whose card is checked against its own digest there (`_sealed`)."""
     return cls.load_folder(folder, device, **options)
@@ -443,12 +490,15 @@ class TaskModel:
 
         if source is not None and str(source) in cls.builtins and not Path(str(source)).exists():
             return cls.load_builtin(str(source), device, **options)
-        kind, where = resolve_source(cls.task, source)
-        if kind == "embedded":
-            return cls.load_default(device, **options)
-        if kind == "hub":
-            return cls.load_hub(str(where), device, **options)
-        return _checked_folder(cls, Path(where), device, **options)
+        def once() -> "TaskModel":
+            kind, where = resolve_source(cls.task, source)
+            if kind == "embedded":
+                return cls.load_default(device, **options)
+            if kind == "hub":
+                return cls.load_hub(str(where), device, **options)
+            return _checked_folder(cls, Path(where), device, **options)
+
+        return read_settled(source, once)
 
     @classmethod
     def load_default(cls, device: str = "auto", **options: Any) -> "TaskModel":

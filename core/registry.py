@@ -156,17 +156,23 @@ def load(task: str, model: str | os.PathLike | None = None, device: str = "auto"
     Traceback (most recent call last):
     core.errors.InputError: unknown task 'no.such.task'; choose one of: nlp.translation, nlp.sentiment, nlp.qa, vision.classification, vision.detection, speech.recognition, finance.risk, finance.forecast, medical.segmentation, medical.classification
     """
+    from core.protocols import read_settled
+
     check_task(task)
-    kind, _ = resolve_source(task, model)
-    if kind == "local":
-        from pathlib import Path
 
-        from core.artifacts import check_model_dir, read_card
+    def once():
+        kind, _ = resolve_source(task, model)
+        if kind == "local":
+            from pathlib import Path
 
-        if (Path(model) / "card.json").is_file():
-            read_card(model, task=task)
-        else:  # a folder in the field's own layout (e.g. transformers save_pretrained): still no pickle, no escaping links
-            check_model_dir(model)
-    loaded = task_class(task).load(model, device=device, **options)
+            from core.artifacts import check_model_dir, read_card
+
+            if (Path(model) / "card.json").is_file():
+                read_card(model, task=task)
+            else:  # a folder in the field's own layout (e.g. transformers save_pretrained): no pickle, no escaping links
+                check_model_dir(model)
+        return task_class(task).load(model, device=device, **options)
+
+    loaded = read_settled(model, once)  # read again, whole, while another process's save replaces the folder
     report(1.0, f"{task} ready")  # closes a watcher's bar (a page's st.progress, the CLI's)
     return loaded
