@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from core.card import FORMAT_VERSION, ModelCard
-from core.errors import InputError, UnsafeArtifactError
+from core.errors import InputError, UnsafeArtifactError, write_error
 
 __all__ = [
     "CARD_NAME", "home", "models_dir", "cache_dir", "atomic_write_text", "atomic_write_bytes", "atomic_directory",
@@ -112,7 +112,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as error:
-        raise InputError(f"cannot write {path}: {error.strerror or error}; choose a writable location") from error
+        raise write_error(f"cannot write {path}: {error.strerror or error}; choose a writable location", error) from error
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -124,7 +124,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         if isinstance(error, OSError):
-            raise InputError(f"cannot write {path}: {error.strerror or error}; choose a writable location") from error
+            raise write_error(f"cannot write {path}: {error.strerror or error}; choose a writable location", error) from error
         raise
     return path
 
@@ -275,7 +275,7 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
         _HELD.add(str(tmp))
         default_mode(tmp, directory=True)
     except OSError as error:
-        raise InputError(f"cannot write to {path.parent}: {error.strerror or error}; choose a writable folder") from error
+        raise write_error(f"cannot write to {path.parent}: {error.strerror or error}; choose a writable folder", error) from error
     backup = None
     try:
         yield tmp
@@ -295,8 +295,8 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
             with contextlib.suppress(OSError):
                 os.replace(backup, path)  # put the previous model back where it was
         if isinstance(error, OSError):
-            raise InputError(f"could not save to {path}: {error.strerror or error}; the previous contents are "
-                             "untouched") from error
+            raise write_error(f"could not save to {path}: {error.strerror or error}; the previous contents are "
+                              "untouched", error) from error
         raise
     finally:
         _HELD.difference_update({str(tmp), str(backup)})
@@ -535,7 +535,7 @@ def output_lock(path: str | Path) -> Iterator[Path]:
             lock_path.parent.mkdir(parents=True, exist_ok=True)
             handle = open(lock_path, "a+", encoding="utf-8")
         except OSError as error:
-            raise InputError(f"cannot write to {path.parent}: {error.strerror or error}; choose a writable output folder") from error
+            raise write_error(f"cannot write to {path.parent}: {error.strerror or error}; choose a writable output folder", error) from error
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -1,4 +1,5 @@
-"""The `verticals` command line: tasks, predict, evaluate, train, check-data, prepare, app. Exit 2 on bad input."""
+"""The `verticals` command line: tasks, predict, evaluate, train, check-data, prepare, app. Exit 2 on bad input, 1 when
+the machine fails (a full disk, a read-only folder), 141 when the reader of stdout has gone (`| head -1`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import inspect
 import itertools
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -24,14 +26,35 @@ from core.protocols import predict_options
 __all__ = ["main", "build_parser"]
 
 EXIT_BAD_INPUT = 2
+# stdout's reader closed the pipe (`verticals tasks | head -1`): 128 + SIGPIPE, what a shell reports for `yes | head -1`
+# and for CLIs killed by SIGPIPE (cat, grep); 0 would hide a reader that died early, 1 and 2 would read as a failure
+EXIT_BROKEN_PIPE = 128 + 13
 DATA_OPTIONS = ("target", "source", "time", "value", "id", "column")
 FLAG_MEANINGS = {"target": "a target column or language", "source": "a source language", "time": "a date/time column",
                  "value": "a value column", "id": "an id column", "column": "an input column"}
 
 
+class UsageError(SystemExit):
+    """The parser refused the command line (a missing --data, an unknown flag): exit 2, its message kept for --json."""
+
+    def __init__(self, message: str):
+        super().__init__(EXIT_BAD_INPUT)
+        self.message = message
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser whose refusals (usage on stderr, exit 2 as before) keep their message, so that `main` can
+    also print `{"ok": false, "error": ...}` when the command line asked for --json."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise UsageError(f"{self.prog}: {message}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs)."""
-    parser = argparse.ArgumentParser(prog="verticals", description="Vertical ML tasks on one core: predict, evaluate, train.")
+    parser = _Parser(prog="verticals", description="Vertical ML tasks on one core: predict, evaluate, train.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     tasks = commands.add_parser("tasks", help="list every task with its embedded default")
@@ -50,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("task")
     predict.add_argument("--input", required=True, help="input file or folder")
     predict.add_argument("--model", help="hub id or saved model folder (default: the embedded default)")
-    predict.add_argument("--output", help="write JSONL here, or Parquet when it ends in .parquet (default: JSONL on stdout)")
+    predict.add_argument("--output", help="write JSONL here, CSV when it ends in .csv, Parquet when it ends in .parquet "
+                                          "(default, or -: JSONL on stdout)")
     predict.add_argument("--batch-size", type=_positive_int, help="inputs per model call (default: the task's own)")
     predict.add_argument("--device", default="auto")
     data_options(predict)
@@ -255,9 +279,16 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(report, default=str) if args.json else "\n".join(f"{k}: {v}" for k, v in report.items()))
         return 0 if report.get("ok", True) else EXIT_BAD_INPUT
     if args.command == "predict":
+        if args.output == "-":  # as for most Unix tools, `-` is stdout (it wrote a file named `-`)
+            args.output = None
         options = _engine_checked(options)
         if options.get("engine") == "dask":  # partitions scored on dask workers (core/distributed.py)
             from core.distributed import predict_with_dask
+            from core.stream import output_format
+
+            if output_format(args.output) == "csv":  # its parts are JSONL or Parquet: a .csv would hold JSONL
+                raise InputError(f"--output {args.output}: the dask engine writes JSONL or Parquet; name the output "
+                                 ".jsonl or .parquet, or drop --option engine=dask to write CSV")
 
             return predict_with_dask(args.task, args.input, args.output, model=args.model, options=options,
                                      reader_options=_reader_options(args), batch_size=args.batch_size, device=args.device)
@@ -395,10 +426,33 @@ def main(argv: list[str] | None = None) -> int:
     >>> main(["evaluate", "no.such.task", "--data", "x"])
     2
     """
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # stdout's reader has gone (`| head -1`): Python's advice (docs: signal, "Note on
+        # SIGPIPE"): point stdout at /dev/null so the flush at exit cannot fail again, and end quietly
+        _quiet_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _quiet_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no file descriptor (a test's captured stdout): nothing to flush
+        pass
+
+
+def _main(argv: list[str] | None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if not _is_terminal(sys.stderr):  # transformers' and the hub's tqdm bars ("Loading weights") would fill a log
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # with carriage returns; read when they load
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+    except UsageError as refused:  # with --json, stdout still holds one object
+        _json_error(_asked(sys.argv[1:] if argv is None else argv), RuntimeError(refused.message))
+        return EXIT_BAD_INPUT
     except SystemExit as exit_:
         return int(exit_.code or 0)
     installing = threading.current_thread() is threading.main_thread()  # signal handlers live in the main thread
@@ -407,7 +461,11 @@ def main(argv: list[str] | None = None) -> int:
     _SAID.clear()
     try:
         with reader_options(**_reader_options(args)):
-            return _run(args)
+            code = _run(args)
+        sys.stdout.flush()  # a closed pipe is found here, inside the handlers, not in the interpreter's flush at exit
+        return code
+    except BrokenPipeError:
+        raise
     except (InputError, MissingDependencyError) as error:
         print(f"error: {error}", file=sys.stderr)
         _json_error(args, error)
@@ -418,7 +476,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except Exception as error:  # noqa: BLE001 - only the machine's own refusals are said in one line; the rest re-raise
         said = _environment_failure(error)
-        if said is None:
+        if said is None:  # a bug: its traceback follows on stderr, and --json still gets its one object on stdout
+            _json_error(args, RuntimeError(_one_line(error)))
             raise
         print(f"error: {said}", file=sys.stderr)
         _json_error(args, RuntimeError(said))
@@ -433,6 +492,27 @@ def main(argv: list[str] | None = None) -> int:
         warnings.showwarning = shown
         if installing:
             signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # replaced or closed
+        return False
+
+
+def _asked(argv: list[str]) -> argparse.Namespace:
+    """What a refused command line asked for, as far as `_json_error` needs it: --json, and the task named."""
+    words = [str(word) for word in argv]
+    words = words[:words.index("--")] if "--" in words else words
+    task = words[1] if len(words) > 1 and words[0] != "tasks" and not words[1].startswith("-") else None
+    return argparse.Namespace(json="--json" in words, task=task)
+
+
+def _one_line(error: BaseException) -> str:
+    """`Type: first line of the message`, for an error with no message of our own."""
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
 
 
 def _what_was_kept(args: argparse.Namespace) -> str:
@@ -451,18 +531,27 @@ def _what_was_kept(args: argparse.Namespace) -> str:
 
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 _NOT_WRITABLE = (errno.EROFS, errno.EACCES, errno.EPERM)
+# LightGBM's full disk: "Cannot write binary data to F, wrote N of M bytes", no errno
+_SHORT_WRITE = re.compile(r"Cannot write binary data to (?P<file>.+?), wrote (?P<done>\d+) of (?P<all>\d+) bytes")
 
 
 def _environment_failure(error: BaseException) -> str | None:
     """A full disk or a folder the program may not write (read-only file system, permissions), said in one line with
     the file and the fix; None for anything else (a bug keeps its traceback). Libraries that write in native code
-    (safetensors) report a full disk only in their message.
+    (safetensors) report a full disk only in their message; LightGBM only that it wrote part of a file.
 
     >>> _environment_failure(OSError(errno.ENOSPC, "No space left on device", "/m/w.bin"))
     'no space left on the device holding /m/w.bin: free some space, or write elsewhere (--out, --run-dir, or VERTICALS_HOME for the cache of defaults), and run the command again'
+    >>> _environment_failure(RuntimeError("Cannot write binary data to /m/model.txt, wrote 8 of 90 bytes"))[:74]
+    'could not write /m/model.txt (8 of 90 bytes written): the disk is probably'
     >>> _environment_failure(ValueError("bad")) is None
     True
     """
+    short = _SHORT_WRITE.search(str(error))
+    if short:
+        return (f"could not write {short['file']} ({short['done']} of {short['all']} bytes written): the disk is "
+                "probably full; free some space, or write elsewhere (--out, --run-dir, or VERTICALS_HOME for the cache "
+                "of defaults), and run the command again")
     code = getattr(error, "errno", None)
     where = getattr(error, "filename", None)
     place = f" holding {where}" if where else ""
@@ -478,7 +567,7 @@ def _environment_failure(error: BaseException) -> str | None:
 def _json_error(args: argparse.Namespace, error: Exception) -> None:
     """With --json, stdout holds exactly one JSON object even when the command is refused: {ok: false, error}."""
     if getattr(args, "json", False):
-        print(json.dumps({"task": getattr(args, "task", None), "ok": False, "error": str(error)}))
+        print(json.dumps({"task": getattr(args, "task", None), "ok": False, "error": str(error)}), flush=True)
 
 
 class Terminated(KeyboardInterrupt):

@@ -1,4 +1,4 @@
-"""Streaming predict: inputs in batches, records written as they come (JSONL or Parquet), ids kept across batches.
+"""Streaming predict: inputs in batches, records written as they come (JSONL, CSV or Parquet), ids kept across batches.
 
 `RecordWriter` writes to a temp file beside the target and renames it at the end, so an error or Ctrl-C mid-stream
 leaves neither a partial target nor the temp file. `stream_predict` is what `verticals predict` runs.
@@ -7,6 +7,7 @@ leaves neither a partial target nor the temp file. `stream_predict` is what `ver
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import os
 import sys
@@ -15,31 +16,36 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from core.errors import InputError
+from core.errors import InputError, write_error
 
 __all__ = ["RecordWriter", "output_format", "identified_batches", "predict_batches", "stream_predict", "STREAM_ROWS"]
 
 STREAM_ROWS = 131_072  # rows (or files, lines) per input batch: bounded memory, few calls into the model
 RECORDS_PER_WRITE = 1024  # records held before they are written (inputs a task reads whole)
 PARQUET_SUFFIXES = (".parquet", ".pq")
+CSV_SUFFIXES = (".csv",)
+FORMATS = ("jsonl", "csv", "parquet")
 ERROR_FIELD = "error"
 
 
 def output_format(path: str | Path | None, format: str | None = None) -> str:
-    """`parquet` for a `.parquet` / `.pq` target, else `jsonl` (also for stdout); an explicit `format` wins.
+    """`parquet` for a `.parquet` / `.pq` target, `csv` for a `.csv` one, else `jsonl` (also for stdout); an explicit
+    `format` wins.
 
-    >>> output_format("scores.parquet"), output_format("out.jsonl"), output_format(None)
-    ('parquet', 'jsonl', 'jsonl')
+    >>> output_format("scores.parquet"), output_format("out.csv"), output_format("out.jsonl"), output_format(None)
+    ('parquet', 'csv', 'jsonl', 'jsonl')
     """
     if format is not None:
-        if format not in ("jsonl", "parquet"):
-            raise InputError(f"output format must be jsonl or parquet, got {format!r}")
+        if format not in FORMATS:
+            raise InputError(f"output format must be one of {', '.join(FORMATS)}, got {format!r}")
         return format
-    return "parquet" if path is not None and str(path).lower().endswith(PARQUET_SUFFIXES) else "jsonl"
+    name = str(path).lower() if path is not None else ""
+    return "parquet" if name.endswith(PARQUET_SUFFIXES) else "csv" if name.endswith(CSV_SUFFIXES) else "jsonl"
 
 
 class RecordWriter:
-    """Write prediction records batch by batch: JSONL (one object a line) or Parquet (one row group a batch).
+    """Write prediction records batch by batch: JSONL (one object a line), CSV (a header from the first records, lists
+    and objects as JSON text) or Parquet (one row group a batch).
 
     `path=None` writes JSONL to stdout. A file target is written to a temp file beside it and renamed on a clean
     exit; on any exception (Ctrl-C included) the temp file is removed and an existing target is left untouched.
@@ -61,7 +67,9 @@ class RecordWriter:
         self._temp: Path | None = None
         self._parquet: Any = None  # pyarrow.parquet.ParquetWriter, opened on the first batch
         self._schema: Any = None
-        self._pending: list[dict[str, Any]] = []  # Parquet: error records held until a record shows the full schema
+        self._pending: list[dict[str, Any]] = []  # Parquet, CSV: error records held until a record shows the full schema
+        self._csv: Any = None  # csv.writer, opened on the first batch
+        self._columns: list[str] = []  # CSV: the header
         self._direct = False  # writing straight into a device or pipe (no temp file to rename over it)
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
@@ -80,7 +88,7 @@ class RecordWriter:
             try:
                 self._handle = open(target, "w", encoding="utf-8", newline="\n")
             except OSError as error:
-                raise InputError(f"cannot write {self.path}: {error.strerror or error}") from error
+                raise write_error(f"cannot write {self.path}: {error.strerror or error}", error) from error
             self._direct = True
             return self
         self.path = target
@@ -88,26 +96,30 @@ class RecordWriter:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             descriptor, temp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
         except OSError as error:
-            raise InputError(f"cannot write to {self.path.parent}: {error.strerror or error}; choose a writable folder") from error
+            raise write_error(f"cannot write to {self.path.parent}: {error.strerror or error}; choose a writable folder",
+                              error) from error
         self._temp = Path(temp)
-        if self.format == "jsonl":
+        if self.format in ("jsonl", "csv"):
             self._handle = os.fdopen(descriptor, "w", encoding="utf-8", newline="\n")
         else:
             os.close(descriptor)
         return self
 
     def __exit__(self, kind, error, traceback) -> None:
-        if self.path is None:
-            self._handle.flush()
-            return
-        if self._direct:
-            self._handle.close()
+        if self.path is None or self._direct:
+            with self._errors():
+                if kind is None and self._pending:  # every record was an error record
+                    self._write_records([])
+                if self.path is None:
+                    self._handle.flush()
+                else:
+                    self._handle.close()
             return
         try:
+            if kind is None and self._pending:
+                self._write_records([])
             if self._handle is not None:
                 self._handle.close()
-            if kind is None and self._pending:  # every record was an error record
-                self._write_records([])
             if kind is None and self.format == "parquet" and self._parquet is None:
                 self._open_parquet(_empty_table())  # no records: still a readable file
             if self._parquet is not None:
@@ -116,7 +128,8 @@ class RecordWriter:
                 _sync(self._temp)
                 os.replace(self._temp, self.path)
         except OSError as error:
-            raise InputError(f"cannot write {self.path}: {error.strerror or error}; choose a writable location") from error
+            raise write_error(f"cannot write {self.path}: {error.strerror or error}; choose a writable location",
+                              error) from error
         finally:
             if self._temp is not None and self._temp.exists():
                 self._temp.unlink()
@@ -137,6 +150,8 @@ class RecordWriter:
         with self._errors():
             if self.format == "jsonl":
                 self._handle.write("".join(json.dumps(r, default=str) + "\n" for r in frame.iter_rows(named=True)))
+            elif self.format == "csv":
+                self._write_records(list(frame.iter_rows(named=True)))
             else:
                 self._write_table(frame.to_arrow())
         self.rows += frame.height
@@ -145,27 +160,50 @@ class RecordWriter:
     def _errors(self) -> Iterator[None]:
         try:
             yield
-        except OSError as error:  # a full disk, a closed pipe
-            raise InputError(f"cannot write {self.path or 'to stdout'}: {error.strerror or error}") from error
+        except BrokenPipeError:  # the reader of stdout is gone (`| head -1`): the CLI ends quietly, not as bad input
+            raise
+        except OSError as error:  # a full disk, a read-only file system: the machine's failure (exit 1), not the input's
+            raise write_error(f"cannot write {self.path or 'to stdout'}: {error.strerror or error}", error) from error
 
     def _write_records(self, records: list[dict[str, Any]]) -> None:
         if self.format == "jsonl":
             self._handle.write("".join(json.dumps(r, default=str) + "\n" for r in records))
+            return
+        if (self._parquet if self.format == "parquet" else self._csv) is None:  # the file's columns come from its first
+            # batch: error records alone (1,024 blank rows at the top of a table) lack the prediction fields, so they
+            # wait for a predicted record
+            if records and all(ERROR_FIELD in r for r in records) and len(self._pending) < PENDING_ERRORS:
+                self._pending.extend(records)
+                return
+            records, self._pending = self._pending + records, []
+        if self.format == "csv":
+            self._write_csv(records)
         else:
             import pyarrow as pa
 
-            if self._parquet is None:  # the file's schema comes from its first batch: error records alone (1,024
-                # blank rows at the top of a table) lack the prediction fields, so they wait for a predicted record
-                if records and all(ERROR_FIELD in r for r in records) and len(self._pending) < PENDING_ERRORS:
-                    self._pending.extend(records)
-                    return
-                records, self._pending = self._pending + records, []
             try:
                 names = list(dict.fromkeys(name for record in records for name in record))  # every record's keys
                 table = pa.table({name: [_plain(r.get(name)) for r in records] for name in names})
             except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
                 raise InputError(f"records cannot be written as Parquet ({error}); write JSONL instead") from error
             self._write_table(table)
+
+    def _write_csv(self, records: list[dict[str, Any]]) -> None:
+        """CSV rows under the header of the first records (plus `error`): text as is, other values as JSON writes them
+        (numbers, true/false, lists and objects), None as an empty cell."""
+        if not records:
+            return
+        if self._csv is None:
+            self._columns = list(dict.fromkeys(name for record in records for name in record))
+            if ERROR_FIELD not in self._columns:  # any batch may hold an input that could not be predicted
+                self._columns.append(ERROR_FIELD)
+            self._csv = csv.writer(self._handle, lineterminator="\n")
+            self._csv.writerow(self._columns)
+        extra = [name for name in dict.fromkeys(n for record in records for n in record) if name not in self._columns]
+        if extra:
+            raise InputError(f"record fields {', '.join(extra)} appeared after the first batch; CSV needs one header "
+                             "for the whole file: write JSONL instead (--output NAME.jsonl)")
+        self._csv.writerows([_cell(record.get(name)) for name in self._columns] for record in records)
 
     def _write_table(self, table: Any) -> None:
         import pyarrow as pa
@@ -222,6 +260,15 @@ def _empty_table() -> Any:
     import pyarrow as pa
 
     return pa.table({ERROR_FIELD: pa.array([], pa.string())})
+
+
+def _cell(value: Any) -> str:
+    """One CSV cell: text as is, None empty, anything else as JSON (what the JSONL output holds for it)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(_plain(value), default=str)
 
 
 def _plain(value: Any) -> Any:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import core.artifacts
-from core.errors import InputError
+from core.errors import StorageError
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN_SETTINGS = ["epochs=5", "batch_size=2", "checkpoint_every_steps=1", "image_size=32", "augment=false",
@@ -133,7 +133,7 @@ def test_full_disk_while_writing_weights_keeps_previous_model(saved, monkeypatch
 
     monkeypatch.setattr(classification, "save_for_hf", full_disk, raising=False)
     monkeypatch.setattr("timm.models.save_for_hf", full_disk)
-    with pytest.raises(InputError, match="No space left"):
+    with pytest.raises(StorageError, match="No space left"):
         model.save(target)
     _intact(target, before)
 
@@ -145,7 +145,7 @@ def test_full_disk_on_first_rename_keeps_previous_model(saved, monkeypatch):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(core.artifacts.os, "replace", failing_replace)
-    with pytest.raises(InputError):
+    with pytest.raises(StorageError):
         model.save(target)
     monkeypatch.undo()
     _intact(target, before)
@@ -161,7 +161,7 @@ def test_failure_on_final_rename_keeps_previous_model(saved, monkeypatch):
         return real_replace(src, dst)
 
     monkeypatch.setattr(core.artifacts.os, "replace", replace)
-    with pytest.raises(InputError):
+    with pytest.raises(StorageError):
         model.save(target)
     monkeypatch.undo()
     _intact(target, before)
@@ -173,7 +173,7 @@ def test_read_only_output_folder_keeps_previous_model(saved):
     parent = target.parent
     parent.chmod(0o555)
     try:
-        with pytest.raises(InputError, match="writable|could not save|cannot write"):
+        with pytest.raises(StorageError, match="writable|could not save|cannot write"):
             model.save(target)
     finally:
         parent.chmod(0o755)

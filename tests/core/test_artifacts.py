@@ -11,7 +11,7 @@ import torch
 
 from core.artifacts import (atomic_directory, check_model_dir, host_tag, load_tensors, read_card, safe_torch_load,
                             save_model_dir, save_tensors)
-from core.errors import InputError, UnsafeArtifactError
+from core.errors import InputError, StorageError, UnsafeArtifactError
 
 
 def _save(path, value=1.0):
@@ -74,7 +74,7 @@ def test_failed_save_keeps_previous_model(tmp_path):
         save_tensors(folder / "model.safetensors", {"w": torch.zeros(2, 2)})
         raise OSError(28, "No space left on device")
 
-    with pytest.raises(InputError, match="No space left"):
+    with pytest.raises(StorageError, match="No space left"):
         save_model_dir(path, {"task": "demo"}, write_weights=boom)
     assert torch.equal(load_tensors(path / "model.safetensors")["w"], torch.ones(2, 2))
     assert [p.name for p in tmp_path.iterdir()] == ["m"]  # no temp folder left behind
@@ -86,7 +86,7 @@ def test_read_only_output_folder(tmp_path):
     folder.mkdir()
     folder.chmod(0o500)
     try:
-        with pytest.raises(InputError, match="cannot write"):
+        with pytest.raises(StorageError, match="cannot write"):
             _save(folder / "m")
     finally:
         folder.chmod(0o700)

@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from core.errors import InputError
+from core.errors import InputError, StorageError
 from finance.risk import RiskData, RiskScorer, pd_from_score, score_from_pd
 from tests.finance.contract_cases import synthetic_applicants
 
@@ -409,8 +409,8 @@ def test_resume_reuses_the_cross_validation_of_the_same_run_only(data, tmp_path)
 
 
 def test_a_full_disk_while_keeping_a_fold_is_a_one_line_error_and_leaves_no_partial_file(tmp_path, monkeypatch):
-    """The cross-validation cache writes through core.artifacts.atomic_write_bytes: a full disk (ENOSPC) is an
-    InputError naming the file, and no half-written `.partial` / temp file stays in the run folder."""
+    """The cross-validation cache writes through core.artifacts.atomic_write_bytes: a full disk (ENOSPC) is a
+    StorageError (exit 1) naming the file, and no half-written `.partial` / temp file stays in the run folder."""
     import errno
 
     from finance.risk import _FoldCache
@@ -428,7 +428,7 @@ def test_a_full_disk_while_keeping_a_fold_is_a_one_line_error_and_leaves_no_part
         return handle
 
     monkeypatch.setattr(os, "fdopen", full)
-    with pytest.raises(InputError, match="No space left on device"):
+    with pytest.raises(StorageError, match="No space left on device"):
         cache.get("logistic-fold1", lambda: {"p": np.arange(3.0)})
     assert [p.name for p in (tmp_path / "run").rglob("*") if p.is_file()] == []
 
