@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from core.artifacts import atomic_write_text, home, models_dir
-from core.errors import InputError
+from core.errors import InputError, VerticalsError
 from core.train import BEST_NAME, CHECKPOINT_META, CHECKPOINT_NAME, LOG_NAME
 
 __all__ = ["Job", "run_training", "start_job", "get_job", "list_jobs", "cancel_job", "jobs_dir", "resumable_state"]
@@ -600,7 +600,7 @@ def _train_job(folder: Path) -> int:
             import traceback
 
             traceback.print_exc()
-            message = str(error) if isinstance(error, InputError) else f"{type(error).__name__}: {error}"
+            message = str(error) if isinstance(error, VerticalsError) else f"{type(error).__name__}: {error}"
             _write(folder, status="failed", error=message, finished=time.time())
             return 1
         _write(folder, status="succeeded", finished=time.time(), metrics=card.get("metrics", {}))

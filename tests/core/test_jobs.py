@@ -209,3 +209,22 @@ def test_a_job_started_on_another_host_is_neither_judged_dead_nor_signalled_here
     with pytest.raises(InputError, match="runs on gpu-node-7, not on this machine"):
         jobs.cancel_job(job.id)
     assert not signalled and jobs.get_job(job.id).status == "running"
+
+
+def test_a_job_stopped_by_a_full_disk_says_so_in_plain_words(tmp_path, monkeypatch):
+    """A StorageError (full disk, read-only folder: not an InputError) was recorded as 'StorageError: ...'."""
+    import os
+    from types import SimpleNamespace
+
+    from core.errors import StorageError
+
+    monkeypatch.setenv("VERTICALS_HOME", str(tmp_path))
+    monkeypatch.setattr(jobs.subprocess, "Popen", lambda *a, **k: SimpleNamespace(pid=os.getpid()))  # run below
+    job = jobs.start_job("finance.risk", tmp_path / "a.csv", name="full")
+
+    def training(*_, **__):
+        raise StorageError("could not save to m: No space left on device")
+
+    monkeypatch.setattr(jobs, "run_training", training)
+    assert jobs._run(job.id) == 1
+    assert jobs.get_job(job.id).error == "could not save to m: No space left on device"
