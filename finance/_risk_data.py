@@ -469,17 +469,10 @@ def _summary_features(frame, schema: list[dict[str, Any]]) -> list[dict[str, Any
             name = f"{stem}_{stat}"
             if name in taken:
                 continue
-            values = _summary(stat, matrix)
-            finite = values[~np.isnan(values)]
-            if len(np.unique(finite)) <= 1:
-                continue
-            edges = np.unique(np.quantile(finite, np.linspace(0.1, 0.9, 9))).tolist()
-            derived.append({"name": name, "kind": "numeric", "dtype": "Float64",
-                            "description": f"{stat.replace('_', ' ')} of {describe(stem)} over {columns[0]}..{columns[-1]}",
-                            "derived": {"stat": stat, "columns": columns},
-                            "min": float(finite.min()), "max": float(finite.max()), "median": float(np.median(finite)),
-                            "missing_rate": float(1 - len(finite) / len(values)), "psi_edges": edges,
-                            "psi_expected": _numeric_shares(values, edges)})
+            feature = _derived_feature(name, f"{stat.replace('_', ' ')} of {describe(stem)} over "
+                                       f"{columns[0]}..{columns[-1]}", stat, columns, _summary(stat, matrix))
+            if feature:
+                derived.append(feature)
     return derived
 
 
@@ -526,18 +519,25 @@ def _ratio_features(frame, schema: list[dict[str, Any]]) -> list[dict[str, Any]]
         name = f"{numerator}_per_{denominator}"
         if name in taken:
             continue
-        values = _summary("ratio", np.column_stack([arrays[numerator], arrays[denominator]]))
-        finite = values[~np.isnan(values)]
-        if len(np.unique(finite)) <= 1:
-            continue
-        edges = np.unique(np.quantile(finite, np.linspace(0.1, 0.9, 9))).tolist()
-        derived.append({"name": name, "kind": "numeric", "dtype": "Float64",
-                        "description": f"{describe(numerator)} as a share of {describe(denominator)}",
-                        "derived": {"stat": "ratio", "columns": [numerator, denominator]},
-                        "min": float(finite.min()), "max": float(finite.max()), "median": float(np.median(finite)),
-                        "missing_rate": float(1 - len(finite) / len(values)), "psi_edges": edges,
-                        "psi_expected": _numeric_shares(values, edges)})
+        feature = _derived_feature(name, f"{describe(numerator)} as a share of {describe(denominator)}", "ratio",
+                                   [numerator, denominator],
+                                   _summary("ratio", np.column_stack([arrays[numerator], arrays[denominator]])))
+        if feature:
+            derived.append(feature)
     return derived
+
+
+def _derived_feature(name: str, description: str, stat: str, columns: list[str], values: np.ndarray) -> dict | None:
+    """A derived feature's schema entry (its recipe, training range and PSI bins), None when it takes one value."""
+    finite = values[~np.isnan(values)]
+    if len(np.unique(finite)) <= 1:
+        return None
+    edges = np.unique(np.quantile(finite, np.linspace(0.1, 0.9, 9))).tolist()
+    return {"name": name, "kind": "numeric", "dtype": "Float64", "description": description,
+            "derived": {"stat": stat, "columns": list(columns)},
+            "min": float(finite.min()), "max": float(finite.max()), "median": float(np.median(finite)),
+            "missing_rate": float(1 - len(finite) / len(values)), "psi_edges": edges,
+            "psi_expected": _numeric_shares(values, edges)}
 
 
 ID_TOKENS = {"id", "no", "nr", "num", "number", "key", "ref", "code", "identifier"}

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from core.data.tables import is_empty_cell
 from core.errors import InputError
 from core.protocols import Inputs, identify_inputs, predict_in_place, with_ids
 
@@ -142,17 +143,6 @@ def is_table(value: Any) -> bool:
     return hasattr(type(value), "columns") and not isinstance(value, type)
 
 
-def _empty(value: Any) -> bool:
-    """None, NaN / NaT (pandas' missing values) or a blank string."""
-    if value is None:
-        return True
-    if isinstance(value, float) and value != value:
-        return True
-    if type(value).__name__ in {"NaTType", "NAType"}:
-        return True
-    return isinstance(value, str) and not value.strip()
-
-
 def table_columns(frame: Any, columns: Sequence[str], what: str) -> list[list[Any]]:
     """The cells of `columns` of a pandas / polars table (or LazyFrame), one list per column; a missing column or an
     empty cell is an `InputError` (`what` says what the table holds, e.g. "labelled images").
@@ -175,7 +165,7 @@ def table_columns(frame: Any, columns: Sequence[str], what: str) -> list[list[An
     cells = [list(frame[c]) for c in columns]
     for row, values in enumerate(zip(*cells), start=1):
         for column, value in zip(columns, values):
-            if _empty(value):
+            if is_empty_cell(value):
                 raise InputError(f"row {row} of the table has an empty {column!r} cell")
     if not cells or not cells[0]:
         raise InputError(f"the table lists no {what}")
@@ -216,8 +206,8 @@ def labelled_pairs(data: Any, wrong: str) -> list[tuple[Any, Any]]:
             raise InputError(f"{wrong}; item {position} is {type(entry).__name__}"
                              + (f" of {len(entry)}" if isinstance(entry, (tuple, list)) else ""))
         image, target = entry
-        if _empty(image) or (not isinstance(target, np.ndarray) and _empty(target)):
-            raise InputError(f"pair {position} has an empty {'image' if _empty(image) else 'label or mask'}")
+        if is_empty_cell(image) or (not isinstance(target, np.ndarray) and is_empty_cell(target)):
+            raise InputError(f"pair {position} has an empty {'image' if is_empty_cell(image) else 'label or mask'}")
         pairs.append((Path(image) if isinstance(image, str) else image, target))
     if not pairs:
         raise InputError(f"no labelled images given; {wrong}")

@@ -8,6 +8,7 @@ from typing import Any
 
 from core.data import IMAGE_SUFFIXES, open_image, read_table
 from core.data.paths import is_hidden, manifest_path, read_file_object, require_path
+from core.data.tables import is_empty_cell
 from core.errors import InputError
 from core.protocols import Inputs, identify_inputs
 
@@ -48,7 +49,7 @@ def read_image_inputs(path: str | Path, column: str | None = None, id_column: st
         named = rows.ids if rows.id_key == "id" else [{"row": row} for row in range(1, frame.height + 1)]
         files, ids, errors = [], [], {}
         for row, value in enumerate(frame[name].to_list(), start=1):
-            if _empty(value):  # an empty cell is not an image called "None" beside the table
+            if is_empty_cell(value):  # an empty cell is not an image called "None" beside the table
                 errors[len(files)] = f"row {row} of {path.name} has no image path (its {name!r} cell is empty)"
                 files.append("")
                 ids.append(named[row - 1])
@@ -187,8 +188,8 @@ def frame_items(frame: Any, path_column: str = "path", label_column: str = "labe
     items = []
     base = Path.cwd()
     for row, (file, label) in enumerate(zip(list(frame[path_column]), list(frame[label_column])), start=1):
-        if _empty(file) or _empty(label):
-            raise InputError(f"row {row} of the table has an empty {path_column if _empty(file) else label_column}")
+        if is_empty_cell(file) or is_empty_cell(label):
+            raise InputError(f"row {row} of the table has an empty {path_column if is_empty_cell(file) else label_column}")
         path = Path(str(file).strip()).expanduser()
         path = path if path.is_absolute() else base / path
         if not path.is_file() and "\\" in str(file) and (base / str(file).strip().replace("\\", "/")).is_file():
@@ -202,12 +203,3 @@ def frame_items(frame: Any, path_column: str = "path", label_column: str = "labe
     return items
 
 
-def _empty(value: Any) -> bool:
-    """None, NaN / NaT (pandas' missing values) or a blank string."""
-    if value is None:
-        return True
-    if isinstance(value, float) and value != value:
-        return True
-    if type(value).__name__ in {"NaTType", "NAType"}:
-        return True
-    return isinstance(value, str) and not value.strip()

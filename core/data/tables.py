@@ -24,7 +24,7 @@ from typing import Any
 from core.data.paths import require_path
 from core.errors import InputError
 
-__all__ = ["read_table", "scan_table", "iter_table", "require_columns", "separator_hint", "reader_options", "TABLE_SUFFIXES",
+__all__ = ["read_table", "is_empty_cell", "scan_table", "iter_table", "require_columns", "separator_hint", "reader_options", "TABLE_SUFFIXES",
            "NULL_VALUES", "READER_OPTIONS"]
 
 TABLE_SUFFIXES = {".csv", ".tsv", ".tab", ".txt", ".parquet", ".pq", ".jsonl", ".ndjson", ".json", ".data", ".xlsx", ".xlsm",
@@ -1160,3 +1160,18 @@ def separator_hint(names: Iterable[str]) -> str:
         if separator != "," and any(separator in str(name) for name in names):
             return f"; the column names hold a {word}: if that separates the columns, pass --option separator={word}"
     return ""
+
+
+def is_empty_cell(value: Any) -> bool:
+    """Whether a table cell holds nothing: None, NaN / NaT (pandas' missing values) or a blank string.
+
+    >>> [is_empty_cell(v) for v in (None, float("nan"), "  ", "a.png", 0)]
+    [True, True, True, False, False]
+    """
+    if value is None:
+        return True
+    if isinstance(value, float) and value != value:
+        return True
+    if type(value).__name__ in {"NaTType", "NAType"}:
+        return True
+    return isinstance(value, str) and not value.strip()
