@@ -187,6 +187,24 @@ def table_path(value: Any, row: int, column: str) -> Path:
     return path
 
 
+def table_or_pairs(data: Any, columns: tuple[str, str], id: str | None, what: str, wrong: str,
+                   second_is_path: bool) -> tuple[list[Any], list[Any], list[str] | None]:
+    """(images, labels or masks, patient groups or None) of in-memory data: a table's two `columns` (its `id` column
+    the groups; paths resolved by `table_path`, the second too when `second_is_path`), else a list of pairs
+    (`labelled_pairs`), which names no patients."""
+    if is_table(data):
+        cells = table_columns(data, list(columns) + ([id] if id else []), what)
+        firsts = [table_path(value, row, columns[0]) for row, value in enumerate(cells[0], start=1)]
+        seconds = ([table_path(value, row, columns[1]) for row, value in enumerate(cells[1], start=1)]
+                   if second_is_path else cells[1])
+        return firsts, seconds, ([str(value) for value in cells[2]] if id else None)
+    if id:
+        raise InputError(f"id= names a patient column of a table or CSV; a list of pairs has none (pass "
+                         f"patient_pattern=, or a table with an {id!r} column)")
+    pairs = labelled_pairs(data, wrong)
+    return [first for first, _ in pairs], [second for _, second in pairs], None
+
+
 def labelled_pairs(data: Any, wrong: str) -> list[tuple[Any, Any]]:
     """A list (or other iterable) of (image, label-or-mask) pairs; a path given as text becomes a `Path`. Anything
     else (a dict, one string, a pair that is not two things) is an `InputError` saying `wrong` (what is taken).

@@ -34,9 +34,9 @@ from core.evaluate import (MIN_PER_CLASS_TO_RANK, bars_plot, class_balance_warni
 from core.protocols import TaskModel, check_batch_size, iter_batches
 from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
-from medical._shared import (RESEARCH_NOTICE, check_saved_labels, data_hash, describe_split, frame_paths, is_table,
-                             items_hash, labelled_pairs, notes_warning, patient_from_name, predict_inputs,
-                             reading_notes, records_with_errors, split_groups, table_columns, table_path)
+from medical._shared import (RESEARCH_NOTICE, check_saved_labels, data_hash, describe_split, frame_paths, items_hash,
+                             notes_warning, patient_from_name, predict_inputs, reading_notes, records_with_errors,
+                             split_groups, table_or_pairs)
 from medical.io import MedicalImage, is_dicom_file, read_medical
 
 __all__ = ["load", "MedicalClassifier", "ClassificationData", "lesion_demo_data", "prepare_image"]
@@ -1106,20 +1106,8 @@ def _in_memory_data(data: Any, id: str | None, patient_pattern: str | None, targ
     >>> _in_memory_data([(np.zeros((4, 4)), "normal")], None, None, None, None)[1]
     ['normal']
     """
-    groups = None
-    if is_table(data):
-        path_column, label_column = column or "path", target or "label"
-        cells = table_columns(data, [path_column, label_column] + ([id] if id else []), "labelled images")
-        items: list[Any] = [table_path(value, row, path_column) for row, value in enumerate(cells[0], start=1)]
-        raw_labels = cells[1]
-        if id:
-            groups = [str(value) for value in cells[2]]
-    else:
-        if id:
-            raise InputError(f"id= names a patient column of a table or CSV; a list of pairs has none (pass "
-                             f"patient_pattern=, or a table with an {id!r} column)")
-        pairs = labelled_pairs(data, DATA_TAKEN)
-        items, raw_labels = [image for image, _ in pairs], [label for _, label in pairs]
+    items, raw_labels, groups = table_or_pairs(data, (column or "path", target or "label"), id, "labelled images",
+                                               DATA_TAKEN, second_is_path=False)
     labels = []
     for position, label in enumerate(raw_labels, start=1):
         if isinstance(label, (bool, np.bool_)) or not isinstance(label, (str, int, np.integer)):

@@ -27,9 +27,9 @@ from core.evaluate import bars_plot, joined_warnings, metric_card, metric_with_c
 from core.protocols import Inputs, TaskModel, check_batch_size
 from core.registry import missing_model_message
 from core.train import TrainConfig, Trainer
-from medical._shared import (RESEARCH_NOTICE, check_saved_labels, data_hash, describe_split, frame_paths, is_table,
-                             items_hash, labelled_pairs, notes_warning, patient_from_name, predict_inputs,
-                             reading_notes, records_with_errors, run_length, split_groups, table_columns, table_path)
+from medical._shared import (RESEARCH_NOTICE, check_saved_labels, data_hash, describe_split, frame_paths, items_hash,
+                             notes_warning, patient_from_name, predict_inputs, reading_notes, records_with_errors,
+                             run_length, split_groups, table_or_pairs)
 from medical._seg_nets import LITE_UNET, MONAI_UNET, build_network
 from medical._seg_plan import (AugmentedPatches, Fingerprint, budgeted_adamw, fingerprint, plan_augmentation,
                                plan_patch, plan_training)
@@ -523,19 +523,9 @@ class Segmenter(TaskModel):
         groups = None
         if not isinstance(path, (str, Path)):  # in memory: a table or a list of pairs (`model.fit(pairs)`)
             root = Path.cwd()
-            if is_table(path):
-                cells = table_columns(path, [image_column, mask_column] + ([id] if id else []), "image/mask pairs")
-                image_sources: list[Any] = [table_path(v, row, image_column) for row, v in enumerate(cells[0], start=1)]
-                mask_sources: list[Any] = [table_path(v, row, mask_column) for row, v in enumerate(cells[1], start=1)]
-                if id:
-                    groups = [str(v) for v in cells[2]]
-            else:
-                if id:
-                    raise InputError(f"id= names a patient column of a table or CSV; a list of pairs has none (pass "
-                                     f"patient_pattern=, or a table with an {id!r} column)")
-                pairs = labelled_pairs(path, DATA_TAKEN)
-                image_sources = [image for image, _ in pairs]
-                mask_sources = [Path(mask) if isinstance(mask, str) else mask for _, mask in pairs]
+            image_sources, mask_sources, groups = table_or_pairs(path, (image_column, mask_column), id,
+                                                                 "image/mask pairs", DATA_TAKEN, second_is_path=True)
+            mask_sources = [Path(mask) if isinstance(mask, str) else mask for mask in mask_sources]
             if patient_pattern:
                 unnamed = next((k for k, item in enumerate(image_sources, start=1) if not isinstance(item, Path)), None)
                 if unnamed is not None:
