@@ -121,7 +121,11 @@ def test_vision_detects_on_a_bundled_sample(page):
 def test_nlp_sentiment_and_translation(page):
     _open(page, "NLP")
     _clean(page, "NLP")
-    _press(page, "nlp-sentiment-run", timeout_s=300)  # the MiniLM default may still be loading
+    attributions = page.locator(f"{_keyed('nlp-sentiment-explain')} label").first
+    attributions.wait_for(timeout=300_000)  # the MiniLM default may still be loading
+    attributions.click()  # word attributions are opt-in (slow on a long review); the flow shows them
+    settle(page)
+    _press(page, "nlp-sentiment-run", timeout_s=300)
     caption = _wait_for(page, page.get_by_text(re.compile(r"predicted (negative|positive), \d\.\d\d")), "NLP sentiment")
     # one label per sample text, in the dataframe's accessibility grid (the cells themselves are drawn on a canvas)
     cells = page.locator("[data-testid='stDataFrame'] [role='gridcell']")
