@@ -96,9 +96,9 @@ def _run_card_usage(model: SpeechRecognizer, folder: Path, audio: list[str]) -> 
 
 
 def _same_transcript(ours: str, theirs: str) -> bool:
-    """The snippet's text is predict's: equal alone in a process, and in a full test run at most two words in nine
-    apart (the int8 decoder of this borderline synthetic clip gave 'fox jump' in one process and 'fog stumps' in
-    another after hundreds of other tests, with the same threads: floating-point summation order)."""
+    """The snippet's text is predict's: equal in fresh processes, and at most two words in nine apart in a full test
+    run (there the snippet's subprocess decoded this borderline synthetic clip as 'fox jump' where predict, and the
+    snippet in a fresh process at any thread count, say 'fog stumps'; the cause was not found)."""
     import jiwer
 
     return bool(ours) and (ours == theirs or jiwer.wer(ours.lower(), theirs.lower()) <= 0.25)
