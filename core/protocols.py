@@ -164,10 +164,10 @@ def _names_a_file(text: str) -> bool:
         return False
 
 
-def with_ids(inputs: Any, records: Sequence[dict[str, Any]], paths: bool = False) -> list[dict[str, Any]]:
+def with_ids(inputs: Any, records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """`records` (one per input, in order) with their input's id first, as DESIGN.md says every predict record is:
     `path` for a file, `id` for a table's id column or a dict's "id", else `row` (tables) or `index` (lists), from 1.
-    A key the record already has is kept as the record says it. `paths`: as `identify_inputs`'.
+    A key the record already has is kept as the record says it.
 
     >>> with_ids(["good", "bad"], [{"label": "positive"}, {"label": "negative"}])
     [{'index': 1, 'label': 'positive'}, {'index': 2, 'label': 'negative'}]
@@ -175,7 +175,7 @@ def with_ids(inputs: Any, records: Sequence[dict[str, Any]], paths: bool = False
     >>> with_ids(pl.DataFrame({"id": ["a7"], "x": [1]}), [{"pd": 0.1}])
     [{'id': 'a7', 'pd': 0.1}]
     """
-    ids = identify_inputs(inputs, paths=paths).ids
+    ids = identify_inputs(inputs).ids
     if len(ids) != len(records):
         raise ValueError(f"{len(records)} records for {len(ids)} inputs")
     return [{**identity, **record} for identity, record in zip(ids, records)]
