@@ -867,7 +867,7 @@ def list_saved_models(root: str | Path | None = None) -> list[dict[str, Any]]:
             if is_model_dir(child) and not child.name.startswith("."):
                 with contextlib.suppress(InputError, OSError):
                     cards.append({**read_card(child, check=False), "path": str(child)})
-            elif match := re.fullmatch(r"\.(.+)\.old-(\d+)(?:\.([0-9a-f]{8}))?", child.name):
+            elif match := re.fullmatch(rf"\.(.+)\.{_BACKUP.pattern}", child.name):  # the name `atomic_directory` gives
                 # a model between a live save's two renames: listed by its name from the copy set aside, not missing
                 original = root / match[1]
                 if not original.exists() and _saver_alive(child, int(match[2]), match[3]) and is_model_dir(child):
