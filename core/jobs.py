@@ -367,6 +367,7 @@ class Job:
     out: str | None = None
     error: str | None = None
     note: str | None = None  # e.g. a cancel that came after the model was saved
+    host: str | None = None  # the machine its runner was started on (None: recorded before hosts were)
     progress: dict[str, Any] | None = None
 
     @property
@@ -421,10 +422,10 @@ def _settle_cancel(folder: Path) -> dict[str, Any]:
                   note=f"cancelled before the model was saved; {out} is as it was")
 
 
-def _this_host(record: dict[str, Any]) -> bool:
-    """Whether the job's runner was started on this machine (jobs before hosts were recorded: taken as this one's). Its
+def _this_host(host: str | None) -> bool:
+    """Whether a job's runner was started on this machine (jobs before hosts were recorded: taken as this one's). Its
     pid says nothing on another machine sharing VERTICALS_HOME: that job is neither judged dead nor signalled here."""
-    return record.get("host") in (None, socket.gethostname())
+    return host in (None, socket.gethostname())
 
 
 def _alive(pid: int | None) -> bool:
@@ -472,13 +473,14 @@ def get_job(job_id: str) -> Job:
     if not (folder / "job.json").is_file() or os.sep in job_id or job_id.startswith("."):
         raise InputError(f"no job {job_id!r}")
     record = json.loads((folder / "job.json").read_text())
-    if (record["status"] in {"queued", "running"} and record.get("pid") and _this_host(record)
+    if (record["status"] in {"queued", "running"} and record.get("pid") and _this_host(record.get("host"))
             and not _alive(record["pid"])):
         if record.get("cancel_requested"):
             record = _settle_cancel(folder)
         else:
             record = _write(folder, status="failed", error=record.get("error") or "the job process ended unexpectedly; see its log")
-    job = Job(**{k: record.get(k) for k in ("id", "task", "status", "spec", "created", "pid", "out", "error", "note")})
+    job = Job(**{k: record.get(k) for k in ("id", "task", "status", "spec", "created", "pid", "out", "error", "note",
+                                            "host")})
     job.progress = _progress(folder)
     return job
 
@@ -556,9 +558,8 @@ def cancel_job(job_id: str) -> Job:
     job = get_job(job_id)
     if job.done:
         return job
-    record = json.loads((job.folder / "job.json").read_text())
-    if not _this_host(record):
-        raise InputError(f"job {job_id} runs on {record['host']}, not on this machine ({socket.gethostname()}); cancel "
+    if not _this_host(job.host):
+        raise InputError(f"job {job_id} runs on {job.host}, not on this machine ({socket.gethostname()}); cancel "
                          "it there (a process id means nothing across machines)")
     _write(job.folder, cancel_requested=time.time())
     if job.pid:
