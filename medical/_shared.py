@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from core.data.tables import is_empty_cell
+from core.data.tables import is_empty_cell, is_table
 from core.errors import InputError
 from core.protocols import Inputs, identify_inputs, predict_in_place, with_ids
 
@@ -138,10 +138,6 @@ def items_hash(items: Sequence[Any]) -> str:
     return digest.hexdigest()
 
 
-def is_table(value: Any) -> bool:
-    """A pandas / polars DataFrame or LazyFrame (asked of the type: a LazyFrame's columns cost a schema pass)."""
-    return hasattr(type(value), "columns") and not isinstance(value, type)
-
 
 def table_columns(frame: Any, columns: Sequence[str], what: str) -> list[list[Any]]:
     """The cells of `columns` of a pandas / polars table (or LazyFrame), one list per column; a missing column or an
@@ -266,7 +262,7 @@ def predict_inputs(inputs: Any) -> list[Any]:
         return inputs
     if _is_one_study(inputs):
         return identify_inputs([inputs], paths=True)
-    if hasattr(type(inputs), "columns") and not isinstance(inputs, type):  # a pandas / polars table iterates its columns
+    if is_table(inputs):  # a pandas / polars table iterates its columns
         raise InputError("a table is not a list of studies; score a table of image paths with "
                          "predict_frame(frame, columns='path'), or pass a list of paths")
     try:

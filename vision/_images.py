@@ -8,12 +8,12 @@ from typing import Any
 
 from core.data import IMAGE_SUFFIXES, open_image, read_table
 from core.data.paths import is_hidden, manifest_path, read_file_object, require_path
-from core.data.tables import is_empty_cell
+from core.data.tables import is_empty_cell, is_table
 from core.errors import InputError
 from core.protocols import Inputs, identify_inputs
 
 __all__ = ["read_image_inputs", "identified_images", "image_list", "BATCH_UNIT",
-           "decode_images", "frame_image_column", "is_table", "frame_items"]
+           "decode_images", "frame_image_column", "frame_items"]
 
 PATH_COLUMNS = ("path", "image", "file", "filename")
 ACCEPTED = ("an image path, bytes, a PIL image or a numpy array ((H, W) grey, (H, W, C) colour, (N, H, W, C) for N "
@@ -159,10 +159,6 @@ def frame_image_column(batch: Any, columns: Any = None) -> list[str]:
         raise InputError(f"the table needs a column of image paths ({', '.join(PATH_COLUMNS)}); pass columns='name'")
     return [str(value) for value in batch[name].to_list()]
 
-
-def is_table(value: Any) -> bool:
-    """A pandas / polars DataFrame or LazyFrame (asked of the type: a LazyFrame's columns cost a schema pass)."""
-    return hasattr(type(value), "columns") and not isinstance(value, type)
 
 
 def frame_items(frame: Any, path_column: str = "path", label_column: str = "label") -> list[tuple[Path, str]]:

@@ -24,6 +24,7 @@ from core.config import config_to_dict
 from core.data import list_image_folder, read_image_manifest
 from core.data.labels import check_label_spellings, normal_form
 from core.data.paths import require_path
+from core.data.tables import is_table
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError
 from core.evaluate import bars_plot, class_balance_warning, confusion_plot, joined_warnings, metric_card, metric_with_ci
@@ -32,7 +33,7 @@ from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
 from vision._cards import card_mismatch, check_label_names, check_preprocessing, match_preprocessing
 from vision._images import (ACCEPTED, BATCH_UNIT, decode_images, frame_image_column, frame_items,
-                            identified_images, image_list, is_table, read_image_inputs)
+                            identified_images, image_list, read_image_inputs)
 
 __all__ = ["ImageClassifier", "ClassifierConfig", "load", "fashion_mnist_sample"]
 

@@ -24,7 +24,7 @@ from typing import Any
 from core.data.paths import require_path
 from core.errors import InputError
 
-__all__ = ["read_table", "is_empty_cell", "scan_table", "iter_table", "require_columns", "separator_hint", "reader_options", "TABLE_SUFFIXES",
+__all__ = ["read_table", "is_empty_cell", "is_table", "scan_table", "iter_table", "require_columns", "separator_hint", "reader_options", "TABLE_SUFFIXES",
            "NULL_VALUES", "READER_OPTIONS"]
 
 TABLE_SUFFIXES = {".csv", ".tsv", ".tab", ".txt", ".parquet", ".pq", ".jsonl", ".ndjson", ".json", ".data", ".xlsx", ".xlsm",
@@ -1175,3 +1175,13 @@ def is_empty_cell(value: Any) -> bool:
     if type(value).__name__ in {"NaTType", "NAType"}:
         return True
     return isinstance(value, str) and not value.strip()
+
+
+def is_table(value: Any) -> bool:
+    """A pandas / polars DataFrame or LazyFrame (asked of the type: a LazyFrame's columns cost a schema pass).
+
+    >>> import polars as pl
+    >>> is_table(pl.DataFrame({"a": [1]})), is_table(pl.DataFrame), is_table(["a.png"])
+    (True, False, False)
+    """
+    return hasattr(type(value), "columns") and not isinstance(value, type)
