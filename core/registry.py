@@ -88,6 +88,17 @@ def check_task(task: str) -> None:
         raise InputError(f"unknown task {task!r}; {hint}choose one of: {', '.join(TASKS)}")
 
 
+def _card_task(folder: str | os.PathLike) -> str:
+    """The task a saved model's card names, for a hint only (the card is read, not trusted); else a placeholder."""
+    import json
+
+    try:
+        named = json.loads((Path(folder) / "card.json").read_text(encoding="utf-8")).get("task")
+    except (OSError, ValueError, AttributeError):
+        named = None
+    return named if named in TASKS else "<task>"
+
+
 def task_class(task: str) -> type:
     """Import and return the model class of `task` (the only place task modules are imported by name)."""
     check_task(task)
@@ -158,6 +169,9 @@ def load(task: str, model: str | os.PathLike | None = None, device: str = "auto"
     """
     from core.protocols import read_settled
 
+    if task not in TASKS and Path(str(task)).is_dir():  # load("models/m"): the folder given in the task's place
+        raise InputError(f"{task!r} is a folder, not a task name: give the task first, then the folder, e.g. "
+                         f"core.load({_card_task(task)!r}, {str(task)!r})")
     check_task(task)
 
     def once():

@@ -64,6 +64,20 @@ def test_unknown_task_names_the_closest(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+def test_a_folder_in_the_task_place_names_the_call_meant(tmp_path):
+    """core.load("models/m") (the folder where the task goes) says to give the task first, naming the card's task."""
+    import re
+
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "card.json").write_text(json.dumps({"task": "nlp.sentiment"}), encoding="utf-8")
+    with pytest.raises(InputError, match=re.escape(f"core.load('nlp.sentiment', '{folder}')")):
+        load(str(folder))
+    (folder / "card.json").unlink()
+    with pytest.raises(InputError, match="give the task first"):
+        load(folder)
+
+
 def test_resolve_source(tmp_path):
     assert resolve_source("nlp.sentiment", None) == ("embedded", None)
     assert resolve_source("nlp.sentiment", "org/model") == ("hub", "org/model")
