@@ -341,10 +341,13 @@ def _calendar_dates(dates: np.ndarray, horizon: int, holidays: np.ndarray | None
         return [str(d) for d in np.busday_offset(next_ends, 0, roll="backward", holidays=closed)]
     if kind == "start":
         return [str(d) for d in np.busday_offset(ahead.astype("datetime64[D]"), 0, roll="forward", holidays=closed)]
+    # one day of the month (the 1st, the 15th, the 30th), clipped to short months: 30th-dated data hold 28/29 February,
+    # so the day is the latest one seen, and every date must be that day or its month's last when the month is shorter
     day_of_month = (days - starts).astype(int)
-    if np.all(day_of_month == day_of_month[-1]):  # one day of the month (the 1st, the 15th), clipped to short months
+    anchor = int(day_of_month.max())
+    if np.all(day_of_month == np.minimum(anchor, (ends - starts).astype(int))):
         month_length = ((ahead + 1).astype("datetime64[D]") - ahead.astype("datetime64[D]")).astype(int)
-        return [str(d) for d in ahead.astype("datetime64[D]") + np.minimum(day_of_month[-1], month_length - 1)]
+        return [str(d) for d in ahead.astype("datetime64[D]") + np.minimum(anchor, month_length - 1)]
     return None
 
 
