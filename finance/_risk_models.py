@@ -589,7 +589,18 @@ def logistic_path(train: dict[str, np.ndarray], y: np.ndarray, test: dict[str, n
             model.set_params(C=c)
             model.fit(x_train, y)
             margins[list(cs).index(c)] = model.decision_function(x_test)
-    return margins
+    # the same prior shift `fit_logistic` gives the final model: the calibrator is fitted on these margins and then
+    # applied to the final model's, so both must be on one scale (without it the shift was applied twice: PDs 10x low)
+    return margins + _balanced_shift(y, class_weight)
+
+
+def _balanced_shift(y: np.ndarray, class_weight: str) -> float:
+    """The log-odds that undo class weighting's prior shift (0 without balanced weights): log(p / (1 - p)) of the
+    training default rate p, added to the intercept of a model fitted with balanced weights."""
+    if class_weight != "balanced":
+        return 0.0
+    positives = max(float(np.mean(y)), 1e-9)
+    return float(np.log(positives / (1 - positives)))
 
 
 def fit_logistic(arrays: dict[str, np.ndarray], y: np.ndarray, schema: list[dict[str, Any]], c: float,
@@ -602,10 +613,7 @@ def fit_logistic(arrays: dict[str, np.ndarray], y: np.ndarray, schema: list[dict
     _standardise(raw, features)
     with threadpool_limits(num_threads):
         model = _logistic_model(c, class_weight).fit(_standardised(raw, features), y)
-    intercept = float(model.intercept_[0])
-    if class_weight == "balanced":  # undo the prior shift of class weighting, as for the scorecard
-        positives = max(float(y.mean()), 1e-9)
-        intercept += float(np.log(positives / (1 - positives)))
+    intercept = float(model.intercept_[0]) + _balanced_shift(y, class_weight)  # as for the scorecard, and as CV's margins
     for column, coefficient in zip((c for f in features for c in f["columns"]), model.coef_[0]):
         column["coefficient"] = float(coefficient)
     return LogisticFamily({"intercept": intercept, "c": float(c), "features": features,
