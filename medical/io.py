@@ -43,7 +43,10 @@ LUMA_WEIGHTS = (0.299, 0.587, 0.114)
 
 MEDICAL_SUFFIXES = {".dcm", ".dicom", ".nii", ".gz", ".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 
-# DICOM attributes that identify a patient, operator or institution; removed or blanked on export.
+# DICOM attributes that identify a patient, operator, device or institution, or are free text that may name them, after
+# the DICOM PS3.15 Annex E Basic Application Level Confidentiality Profile: `anonymize_dataset` removes them at every
+# nesting level (the top-level PatientName / PatientID become "ANONYMOUS"). It also blanks every person name (PN),
+# removes every comment, blanks dates and times and replaces instance UIDs, which no list of names can cover.
 IDENTIFYING_TAGS = (
     "PatientName", "PatientID", "PatientBirthDate", "PatientBirthTime", "PatientSex", "PatientAge", "PatientAddress",
     "PatientTelephoneNumbers", "OtherPatientIDs", "OtherPatientNames", "OtherPatientIDsSequence", "PatientMotherBirthName",
@@ -51,7 +54,35 @@ IDENTIFYING_TAGS = (
     "OperatorsName", "PhysiciansOfRecord", "NameOfPhysiciansReadingStudy", "RequestingPhysician", "InstitutionName",
     "InstitutionAddress", "InstitutionalDepartmentName", "StationName", "AccessionNumber", "StudyID",
     "DeviceSerialNumber", "IssuerOfPatientID", "PatientInsurancePlanCodeSequence", "MedicalRecordLocator",
+    "PatientBirthName", "PatientSize", "PatientWeight", "PatientTelecomInformation", "PatientReligiousPreference",
+    "PatientBirthDateInAlternativeCalendar", "PatientDeathDateInAlternativeCalendar", "PatientAlternativeCalendar",
+    "PatientInstitutionResidence", "PatientState", "PatientTransportArrangements", "Occupation",
+    "AdditionalPatientHistory", "CountryOfResidence", "RegionOfResidence", "MedicalAlerts", "Allergies", "SmokingStatus",
+    "PregnancyStatus", "LastMenstrualDate", "SpecialNeeds", "ResponsiblePerson", "ResponsibleOrganization",
+    "IssuerOfPatientIDQualifiersSequence", "PersonAddress", "PersonTelephoneNumbers", "PersonTelecomInformation",
+    "PersonIdentificationCodeSequence", "InstitutionCodeSequence", "InstitutionalDepartmentTypeCodeSequence",
+    "ReferringPhysicianAddress", "ReferringPhysicianTelephoneNumbers", "ReferringPhysicianIdentificationSequence",
+    "PhysiciansOfRecordIdentificationSequence", "PerformingPhysicianIdentificationSequence",
+    "PhysiciansReadingStudyIdentificationSequence", "OperatorIdentificationSequence",
+    "ConsultingPhysicianIdentificationSequence", "AdmissionID", "IssuerOfAdmissionIDSequence",
+    "AdmittingDiagnosesDescription", "AdmittingDiagnosesCodeSequence", "CurrentPatientLocation", "ServiceEpisodeID",
+    "ServiceEpisodeDescription", "RequestedProcedureID", "RequestedProcedureDescription", "ReasonForStudy",
+    "ReasonForTheRequestedProcedure", "RequestingService", "ScheduledProcedureStepID",
+    "ScheduledProcedureStepDescription", "ScheduledStationName", "ScheduledStationAETitle", "PerformedProcedureStepID",
+    "PerformedProcedureStepDescription", "PerformedStationName", "PerformedStationAETitle", "PerformedLocation",
+    "StudyDescription", "SeriesDescription", "ProtocolName", "DerivationDescription", "TextString", "TopicTitle",
+    "TopicAuthor", "TopicKeywords", "TopicSubject", "VerifyingOrganization", "InstanceCreatorUID", "DeviceUID",
+    "DigitalSignaturesSequence", "OriginalAttributesSequence", "ModifiedAttributesSequence", "RequestAttributesSequence",
+    "ReferencedPatientSequence", "ReferencedPatientPhotoSequence", "ReferencedPatientAliasSequence",
+    "PatientClinicalTrialParticipationSequence", "ClinicalTrialSponsorName", "ClinicalTrialSubjectID",
+    "ClinicalTrialSubjectReadingID", "ClinicalTrialSiteName", "ClinicalTrialCoordinatingCenterName",
+    "ClinicalTrialTimePointDescription", "ClinicalTrialSeriesDescription", "ClinicalTrialProtocolEthicsCommitteeName",
+    "ClinicalTrialProtocolEthicsCommitteeApprovalNumber", "DetectorID", "GantryID", "SourceSerialNumber", "PlateID",
+    "CassetteID", "UniqueDeviceIdentifier",
 )
+
+# what `anonymize_dataset` writes into DeidentificationMethod (LO values, 64 characters at most): what it did
+DEIDENTIFICATION_METHOD = "Verticals: IDs, names, comments, private tags, UIDs (PS3.15)"
 
 
 @dataclass
@@ -617,30 +648,55 @@ def to_uint8(array: np.ndarray, **window: Any) -> np.ndarray:
 
 
 def anonymize_dataset(dataset, keep_dates: bool = False):
-    """Blank / remove patient-identifying attributes of a pydicom Dataset (in place); returns it.
+    """Remove / blank patient-identifying attributes of a pydicom Dataset in place, at every nesting level (items of
+    sequences too), after the DICOM PS3.15 Basic Application Level Confidentiality Profile; returns it.
+
+    Removed: `IDENTIFYING_TAGS`, every private tag, every comment (`...Comments`); blanked: every other person name
+    (PN), and every date and time (DA, DT, TM) unless `keep_dates`. Instance UIDs (study, series, SOP instance, frame
+    of reference, and their references) are replaced by UIDs derived from them, so the files of one series stay one
+    series and references between them still resolve. Only then are PatientIdentityRemoved = YES and
+    DeidentificationMethod set. Pixels are not looked at: text burned into the image stays (BurnedInAnnotation).
 
     >>> from pydicom.data import get_testdata_file; import pydicom
     >>> ds = anonymize_dataset(pydicom.dcmread(get_testdata_file("CT_small.dcm"))); str(ds.PatientName)
     'ANONYMOUS'
     """
-    dataset.remove_private_tags()
-    for keyword in IDENTIFYING_TAGS:
-        if keyword in dataset:
-            if keyword == "PatientName":
-                dataset.PatientName = "ANONYMOUS"
-            elif keyword == "PatientID":
-                dataset.PatientID = "ANONYMOUS"
-            else:
-                delattr(dataset, keyword)
-    if not keep_dates:
-        for element in list(dataset.iterall()):
-            if element.VR in ("DA", "DT", "TM") and element.keyword not in ("ContentDate",):
-                element.value = ""
-    for sequence_keyword in ("RequestAttributesSequence", "ReferencedPatientSequence"):
-        if sequence_keyword in dataset:
-            delattr(dataset, sequence_keyword)
+    from pydicom.uid import UID, generate_uid
+
+    identifying = set(IDENTIFYING_TAGS)
+    dataset.remove_private_tags()  # recursive (Dataset.walk)
+
+    def clean(holder, element) -> None:
+        keyword = element.keyword
+        if holder is dataset and keyword in ("PatientName", "PatientID"):
+            element.value = "ANONYMOUS"
+        elif keyword in identifying or keyword.endswith(("Comments", "Comment")):
+            del holder[element.tag]
+        elif element.VR == "PN":
+            element.value = ""
+        elif element.VR in ("DA", "DT", "TM") and not keep_dates:
+            element.value = ""
+        elif element.VR == "UI" and element.value:
+            element.value = [_replaced_uid(UID(str(uid)), generate_uid) for uid in element.value] \
+                if element.VM > 1 else _replaced_uid(UID(str(element.value)), generate_uid)
+
+    dataset.walk(clean)
+    meta = getattr(dataset, "file_meta", None)
+    if meta is not None and "MediaStorageSOPInstanceUID" in meta and "SOPInstanceUID" in dataset:
+        meta.MediaStorageSOPInstanceUID = dataset.SOPInstanceUID
     dataset.PatientIdentityRemoved = "YES"
+    dataset.DeidentificationMethod = [DEIDENTIFICATION_METHOD, "dates and times kept" if keep_dates else
+                                      "dates and times blanked"]
+    dataset.LongitudinalTemporalInformationModified = "UNMODIFIED" if keep_dates else "REMOVED"
     return dataset
+
+
+def _replaced_uid(uid, generate_uid) -> str:
+    """A well-known UID (SOP class, transfer syntax, coding scheme: pydicom's dictionary names it) as it is; any other
+    (an instance UID, which may carry a site's root and a date) as a UID derived from it, the same for every file."""
+    if uid.name != str(uid):
+        return str(uid)
+    return str(generate_uid(entropy_srcs=["verticals-anonymise", str(uid)]))
 
 
 def _refuse_input_folder(out_path: Path, inputs: list[Path]) -> None:
