@@ -357,10 +357,46 @@ def _dicom_pixels(dataset, name: str) -> np.ndarray:
     pixels = pixels.astype(np.float32)
     if photometric == "MONOCHROME1" and samples == 1:  # low values are bright: invert so bright means high everywhere
         pixels = _stored_range_sum(dataset) - pixels
-    slope = float(dataset.get("RescaleSlope", 1) or 1)
-    intercept = float(dataset.get("RescaleIntercept", 0) or 0)
+    slope, intercept = _rescale(dataset, pixels.ndim)
     with np.errstate(over="ignore", invalid="ignore"):  # NaN / inf (float pixel data, a rescale past float32): said by
         return pixels * slope + intercept  # _read_as_finite, which reads them as 0
+
+
+def _is_enhanced(dataset) -> bool:
+    """An Enhanced (multi-frame) image: geometry and rescale sit in its functional groups, not at the top level."""
+    return "SharedFunctionalGroupsSequence" in dataset or "PerFrameFunctionalGroupsSequence" in dataset
+
+
+def _functional(dataset, frame: int, macro: str, keyword: str) -> Any:
+    """`keyword` of an Enhanced file's functional group `macro` (e.g. PixelMeasuresSequence) for `frame` (0-based):
+    the frame's own group first, then the shared one (PS3.3 C.7.6.16), then the top level; None when none holds it."""
+    for groups, index in (("PerFrameFunctionalGroupsSequence", frame), ("SharedFunctionalGroupsSequence", 0)):
+        items = dataset.get(groups)
+        if items and index < len(items):
+            inner = items[index].get(macro)
+            if inner and inner[0].get(keyword) not in (None, ""):
+                return inner[0].get(keyword)
+    value = dataset.get(keyword)
+    return None if value in (None, "") else value
+
+
+def _frame_count(dataset) -> int:
+    return int(dataset.get("NumberOfFrames", 1) or 1)
+
+
+def _rescale(dataset, ndim: int) -> tuple[Any, Any]:
+    """RescaleSlope and RescaleIntercept: the top level's, or an Enhanced file's Pixel Value Transformation per frame
+    ((frames, 1, 1) arrays for a (frames, H, W) array), as PS3.3 places them for Enhanced CT / MR / PET."""
+    if not _is_enhanced(dataset):
+        return float(dataset.get("RescaleSlope", 1) or 1), float(dataset.get("RescaleIntercept", 0) or 0)
+    frames = _frame_count(dataset) if ndim == 3 else 1
+    slopes = [float(_functional(dataset, k, "PixelValueTransformationSequence", "RescaleSlope") or 1)
+              for k in range(frames)]
+    intercepts = [float(_functional(dataset, k, "PixelValueTransformationSequence", "RescaleIntercept") or 0)
+                  for k in range(frames)]
+    if ndim != 3:
+        return slopes[0], intercepts[0]
+    return np.asarray(slopes, np.float32)[:, None, None], np.asarray(intercepts, np.float32)[:, None, None]
 
 
 def _stored_range_sum(dataset) -> float:
@@ -436,8 +472,10 @@ def read_dicom(path: str | Path, frame: int | None = None) -> MedicalImage:
 
 def _dicom_image(dataset, name: str, source: str, frame: int | None = None) -> MedicalImage:
     pixels = _dicom_pixels(dataset, name)
+    if _is_enhanced(dataset):
+        return _read_as_finite(_enhanced_image(dataset, pixels, name, source, frame), name)
     row, column = _dicom_spacing(dataset)
-    frames = int(dataset.get("NumberOfFrames", 1) or 1)
+    frames = _frame_count(dataset)
     if pixels.ndim == 3 and frames > 1:
         if frame is not None:
             pixels = pixels[frame]
@@ -448,6 +486,72 @@ def _dicom_image(dataset, name: str, source: str, frame: int | None = None) -> M
     image = MedicalImage(pixels, spacing, modality=str(dataset.get("Modality", "OT")), orientation="LPS",
                          source=source, metadata=_dicom_metadata(dataset))
     return _read_as_finite(image, name)
+
+
+def _enhanced_image(dataset, pixels: np.ndarray, name: str, source: str, frame: int | None) -> MedicalImage:
+    """An Enhanced multi-frame file (CT / MR / PET...) as a `MedicalImage`: pixel spacing, slice spacing, orientation
+    and each frame's position from its functional groups (rescale: `_dicom_pixels`). Frames with positions are sorted
+    along the slice normal, as a series' slices, and give the affine. What one volume cannot hold is refused: frames
+    of several orientations or pixel spacings, or several frames at one position (time points, echoes, b-values)."""
+    frames = pixels.shape[0] if pixels.ndim == 3 else 1
+    chosen = range(frames) if frame is None else [frame]
+    if frame is not None and not 0 <= frame < frames:
+        raise InputError(f"{name} has {frames} frame(s); frame={frame} does not exist (frames count from 0)")
+    measures = {(_floats(_functional(dataset, k, "PixelMeasuresSequence", "PixelSpacing")) or (1.0, 1.0))
+                for k in chosen}
+    orientations = {_floats(_functional(dataset, k, "PlaneOrientationSequence", "ImageOrientationPatient"))
+                    for k in chosen}
+    positions = [_floats(_functional(dataset, k, "PlanePositionSequence", "ImagePositionPatient")) for k in chosen]
+    if len(measures) > 1 or len(orientations) > 1:
+        what = f"{len(measures)} pixel spacings" if len(measures) > 1 else f"{len(orientations)} orientations"
+        raise InputError(f"{name} is an Enhanced multi-frame DICOM whose frames have {what}, which no one volume can "
+                         "hold; read one frame (read_dicom(path, frame=k)) or convert the file to one volume per "
+                         "stack (e.g. dcm2niix)")
+    row, column = next(iter(measures))
+    orientation = next(iter(orientations))
+    located = orientation is not None and len(orientation) == 6 and all(p is not None and len(p) == 3
+                                                                          for p in positions)
+    normal = np.cross(orientation[:3], orientation[3:]) if located else None
+    metadata = {**_dicom_metadata(dataset), "PixelSpacing": [row, column]}
+    if located:
+        metadata["ImageOrientationPatient"] = list(orientation)
+    first_thickness = _functional(dataset, chosen[0], "PixelMeasuresSequence", "SliceThickness")
+    if pixels.ndim == 2 or frame is not None:  # one frame: a 2D image
+        pixels = pixels if pixels.ndim == 2 else pixels[frame]
+        affine = _dicom_affine(orientation, positions[0], (row, column), pixels.shape[0],
+                               float(first_thickness or 1.0)) if located else None
+        return MedicalImage(pixels, (row, column), modality=str(dataset.get("Modality", "OT")), affine=affine,
+                            orientation="LPS", source=source, metadata=metadata)
+    step = _functional(dataset, 0, "PixelMeasuresSequence", "SpacingBetweenSlices") or first_thickness or 1.0
+    affine = None
+    if located:
+        along = [float(np.dot(normal, p)) for p in positions]
+        order = np.argsort(along, kind="stable")
+        along = [along[k] for k in order]
+        distinct = len({round(a, 3) for a in along})
+        if distinct < frames:
+            raise InputError(f"{name} is an Enhanced multi-frame DICOM of {frames} frames at {distinct} slice "
+                             "positions (several time points, echoes or b-values per position), which no one volume "
+                             "can hold; read one frame (read_dicom(path, frame=k)) or split the file into one volume "
+                             "per time point / echo (e.g. dcm2niix)")
+        pixels = pixels[order]
+        steps = np.diff(along)
+        step = float(np.median(steps)) if len(steps) else float(step)
+        uneven = _uneven_steps(along, step)
+        if uneven:
+            metadata["warnings"] = [f"{name}: {uneven}"]
+            warnings.warn(metadata["warnings"][-1], stacklevel=3)
+        affine = _dicom_affine(orientation, positions[int(order[0])], (row, column), pixels.shape[1], step)
+    metadata["slices"] = frames
+    return MedicalImage(pixels, (float(step), row, column), modality=str(dataset.get("Modality", "OT")),
+                        affine=affine, orientation="LPS", source=source, metadata=metadata)
+
+
+def _floats(value: Any) -> tuple[float, ...] | None:
+    """A DICOM multi-value (DS) as a tuple of floats (hashable, comparable); None for a missing value."""
+    if value is None:
+        return None
+    return tuple(round(float(v), 6) for v in value)
 
 
 def read_dicom_series(folder: str | Path) -> MedicalImage:
@@ -491,26 +595,28 @@ def read_dicom_series(folder: str | Path) -> MedicalImage:
         if uneven:
             notes.append(f"{folder.name}: {uneven}")
             warnings.warn(notes[-1], stacklevel=2)
-        affine = _dicom_affine(first, arrays[0].shape[0], thickness)
+        affine = _dicom_affine(first.ImageOrientationPatient, first.ImagePositionPatient, _dicom_spacing(first),
+                               arrays[0].shape[0], thickness)
     metadata = {**_dicom_metadata(first), "slices": len(arrays), **({"warnings": notes} if notes else {})}
     volume = MedicalImage(np.stack(arrays), (thickness, row, column), modality=str(first.get("Modality", "OT")),
                           affine=affine, orientation="LPS", source=str(folder), metadata=metadata)
     return _read_as_finite(volume, folder.name)
 
 
-def _dicom_affine(first, rows: int, step_mm: float) -> np.ndarray:
-    """RAS affine (as dcm2niix / nibabel) of the NIfTI voxels `write_nifti` makes of a (Z, H, W) series: x = column,
-    y = row counted from the bottom, z = slice; from the first slice's ImagePositionPatient, ImageOrientationPatient,
-    PixelSpacing and the slice step along the normal. DICOM's patient frame is LPS: x and y are negated."""
-    orientation = np.asarray(first.ImageOrientationPatient, float)
+def _dicom_affine(orientation, position, pixel_spacing, rows: int, step_mm: float) -> np.ndarray:
+    """RAS affine (as dcm2niix / nibabel) of the NIfTI voxels `write_nifti` makes of a (Z, H, W) series or an (H, W)
+    slice: x = column, y = row counted from the bottom, z = slice; from the first slice's ImageOrientationPatient and
+    ImagePositionPatient, its PixelSpacing (between rows, between columns) and the slice step along the normal (a
+    slice's thickness for one slice). DICOM's patient frame is LPS: x and y are negated."""
+    orientation = np.asarray(orientation, float)
     along_row, along_column = orientation[:3], orientation[3:]  # direction of increasing column, of increasing row
     normal = np.cross(along_row, along_column)
-    row_mm, column_mm = _dicom_spacing(first)  # PixelSpacing: between rows, between columns
+    row_mm, column_mm = (float(v) for v in pixel_spacing)
     lps = np.eye(4)
     lps[:3, 0] = column_mm * along_row
     lps[:3, 1] = -row_mm * along_column  # y counts rows from the bottom (write_nifti flips H)
     lps[:3, 2] = step_mm * normal  # slices are sorted along the normal
-    lps[:3, 3] = np.asarray(first.ImagePositionPatient, float) + (rows - 1) * row_mm * along_column
+    lps[:3, 3] = np.asarray(position, float) + (rows - 1) * row_mm * along_column
     return np.diag([-1.0, -1.0, 1.0, 1.0]) @ lps
 
 

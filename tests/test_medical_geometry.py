@@ -76,3 +76,86 @@ def test_anonymised_export_can_keep_dates(tmp_path):
     dataset.ContentDate = "20240105"
     io.anonymize_dataset(dataset, keep_dates=True)
     assert dataset.ContentDate == "20240105" and dataset.LongitudinalTemporalInformationModified == "UNMODIFIED"
+
+
+def _enhanced_ct(path, positions, spacings=None, per_frame_intercept=None):
+    """An Enhanced CT file (4 frames of 32 x 40) with geometry and rescale only in its functional groups."""
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    enhanced_ct = "1.2.840.10008.5.1.4.1.1.2.1"
+    frames = len(positions)
+    stored = np.full((frames, 32, 40), 24, np.uint16)
+    stored[:, 8:24, 10:30] = 1064
+    for k in range(frames):
+        stored[k, 0, 0] = 100 + k  # tells the frames apart
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = enhanced_ct, generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    dataset = Dataset()
+    dataset.file_meta, dataset.preamble = meta, b"\0" * 128
+    dataset.SOPClassUID, dataset.SOPInstanceUID, dataset.Modality = enhanced_ct, meta.MediaStorageSOPInstanceUID, "CT"
+    dataset.Rows, dataset.Columns, dataset.NumberOfFrames = 32, 40, frames
+    dataset.SamplesPerPixel, dataset.PhotometricInterpretation = 1, "MONOCHROME2"
+    dataset.BitsAllocated, dataset.BitsStored, dataset.HighBit, dataset.PixelRepresentation = 16, 12, 11, 0
+    shared = Dataset()
+    measures = Dataset()
+    measures.PixelSpacing, measures.SliceThickness, measures.SpacingBetweenSlices = [0.5, 0.6], 2.5, 2.5
+    shared.PixelMeasuresSequence = Sequence([measures])
+    plane = Dataset()
+    plane.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+    shared.PlaneOrientationSequence = Sequence([plane])
+    rescale = Dataset()
+    rescale.RescaleIntercept, rescale.RescaleSlope, rescale.RescaleType = -1024, 1, "HU"
+    shared.PixelValueTransformationSequence = Sequence([rescale])
+    dataset.SharedFunctionalGroupsSequence = Sequence([shared])
+    items = []
+    for k, z in enumerate(positions):
+        item, where = Dataset(), Dataset()
+        where.ImagePositionPatient = [-10.0, -8.0, float(z)]
+        item.PlanePositionSequence = Sequence([where])
+        if spacings is not None:
+            own = Dataset()
+            own.PixelSpacing, own.SliceThickness = spacings[k], 2.5
+            item.PixelMeasuresSequence = Sequence([own])
+        if per_frame_intercept is not None and k == 0:
+            own_rescale = Dataset()
+            own_rescale.RescaleIntercept, own_rescale.RescaleSlope = per_frame_intercept, 1
+            item.PixelValueTransformationSequence = Sequence([own_rescale])
+        items.append(item)
+    dataset.PerFrameFunctionalGroupsSequence = Sequence(items)
+    dataset.PixelData = stored.tobytes()
+    dataset.save_as(path, enforce_file_format=True)
+    return stored
+
+
+def test_enhanced_multiframe_reads_rescale_and_geometry_from_functional_groups(tmp_path):
+    import nibabel as nib
+
+    positions = [107.5, 105.0, 102.5, 100.0]  # frames stored top to bottom
+    stored = _enhanced_ct(tmp_path / "enh.dcm", positions, per_frame_intercept=-1000)
+    image = io.read_medical(tmp_path / "enh.dcm")
+    assert image.spacing == pytest.approx((2.5, 0.5, 0.6)) and image.array.shape == (4, 32, 40)
+    assert image.array[:3, 16, 20].tolist() == [40.0, 40.0, 40.0] and image.array[:3, 30, 35].tolist() == [-1000.0] * 3
+    assert image.array[3, 16, 20] == 1064 - 1000  # the first stored frame's own intercept, now the last slice
+    assert [image.array[k, 0, 0] for k in range(4)] == [103 - 1024, 102 - 1024, 101 - 1024, 100 - 1000]  # ascending
+    assert image.affine is not None
+    # voxel (column c, row r, slice k) of the written mask lies where the DICOM tags put frame pixel (r, c)
+    path = io.write_nifti(np.ones(image.array.shape, np.uint8), tmp_path / "mask.nii.gz", like=image)
+    written = nib.load(path)
+    assert written.get_sform(coded=True)[1] == 1 and written.header.get_zooms() == pytest.approx((0.6, 0.5, 2.5))
+    for k, (r, c) in enumerate([(0, 0), (31, 39), (5, 7), (12, 3)]):
+        lps = np.array([-10.0 + 0.6 * c, -8.0 + 0.5 * r, 100.0 + 2.5 * k])
+        ras = (written.affine @ [c, 31 - r, k, 1])[:3]
+        assert ras == pytest.approx(lps * [-1, -1, 1], abs=1e-4)
+    assert stored.shape == (4, 32, 40)
+
+
+def test_enhanced_multiframe_one_volume_cannot_hold_is_refused(tmp_path):
+    _enhanced_ct(tmp_path / "dynamic.dcm", [100.0, 102.5, 100.0, 102.5])  # two time points at two positions
+    with pytest.raises(InputError, match="2 slice positions"):
+        io.read_medical(tmp_path / "dynamic.dcm")
+    assert io.read_dicom(tmp_path / "dynamic.dcm", frame=2).array.shape == (32, 40)
+    _enhanced_ct(tmp_path / "mixed.dcm", [100.0, 102.5], spacings=[[0.5, 0.6], [0.7, 0.7]])
+    with pytest.raises(InputError, match="2 pixel spacings"):
+        io.read_medical(tmp_path / "mixed.dcm")
