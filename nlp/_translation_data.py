@@ -12,7 +12,7 @@ from core.errors import InputError
 from nlp._apertium import installed_pairs
 
 __all__ = ["ISO3", "LANGUAGE_NAMES", "to_iso1", "to_iso3", "apertium_install_hint", "read_parallel", "read_lines",
-           "COLUMNS"]
+           "COLUMNS", "named_sources", "remember_named_sources"]
 
 COLUMNS = ["source", "target", "source_lang", "target_lang"]
 # ISO 639-1 -> ISO 639-3, for every ISO 639-1 code (ISO_639_1) and sh: Apertium's Debian packages (apertium-eng-spa),
@@ -352,6 +352,22 @@ def _file_in_folder(folder: Path, source: str | None) -> Path:
                      f"(found {len(tables)} table(s) and {len(aligned)} language file(s))")
 
 
+def remember_named_sources(frame, named: dict[str, str]):
+    """`frame` with `frame.named_sources`: source language -> the name of the line-aligned file whose suffix alone
+    gave it (no --source), so evaluate checks those lines against it as it checks lines of no stated language; a
+    suffix is a guess (swapped `corp.en`/`corp.es` files are a common mix-up). Kept only where the table takes it."""
+    try:
+        frame.named_sources = dict(named)
+    except AttributeError:  # a table type that takes no attributes: its lines are just not checked
+        pass
+    return frame
+
+
+def named_sources(data: Any) -> dict[str, str]:
+    """The languages a line-aligned corpus's file names gave (`remember_named_sources`), or {}."""
+    return dict(getattr(data, "named_sources", None) or {}) if not isinstance(data, (str, Path)) else {}
+
+
 def read_parallel(path: str | Path, source: str | None = None, target: str | None = None, **options: Any):
     """Read a parallel corpus into a polars table with columns source, target, source_lang, target_lang.
 
@@ -382,13 +398,15 @@ def read_parallel(path: str | Path, source: str | None = None, target: str | Non
     if path.suffix.lower() in {".tsv", ".csv", ".jsonl", ".ndjson", ".json", ".parquet", ".pq"}:
         frame = _from_table(path, source, target)
     elif _named_code(path) is not None:
-        parts = []
+        parts, named = [], {}
         for source_file, source_lang, target_file, target_lang in _twins(path, source, target):
             sources, targets = _aligned(source_file, target_file)
             parts.append(pl.DataFrame({"source": sources, "target": targets,
                                        "source_lang": [source_lang] * len(sources), "target_lang": [target_lang] * len(sources)},
                                       schema={name: pl.String for name in COLUMNS}))
-        frame = pl.concat(parts)
+            if source is None:  # the source language is the file name's guess, not the user's word
+                named.setdefault(source_lang, source_file.name)
+        frame = remember_named_sources(pl.concat(parts), named)
     else:
         raise InputError(f"{path.name}: translation data is a TSV/CSV/JSONL/Parquet table with source,target columns, or "
                          "two line-aligned files name.<lang> (e.g. corpus.en + corpus.es)")

@@ -26,7 +26,8 @@ from nlp._apertium import (_MARKUP, MAX_CHARACTERS, OPENING_MARKS, SENTENCE_BREA
 from nlp._encoder import error_records, is_blank, refuse_column_flags, text_ids
 from nlp._language import looks_like
 from nlp._translation_data import (COLUMNS, LANGUAGE_NAMES, _language_in_name, _refuse_compressed,
-                                   apertium_install_hint, read_parallel, to_iso1, to_iso3)
+                                   apertium_install_hint, named_sources, read_parallel, remember_named_sources, to_iso1,
+                                   to_iso3)
 from nlp._translation_text import split_sentences
 
 __all__ = ["Translator", "NamedSentence", "load", "LANGUAGE_NAMES"]
@@ -517,10 +518,14 @@ class Translator(TaskModel):
         default = (source_lang or options.get("source"), target_lang or options.get("target"))
         items = self._items(inputs)
         groups: dict[tuple[str, str], list[int]] = {}
-        unstated = set()  # inputs whose source language nobody gave: the model's assumed one is checked against them
+        # inputs whose source language nobody gave (False) or only their file's name did (True): the language they
+        # are translated from is checked against them
+        unstated: dict[int, bool] = {}
         for index, (_, source, target, named) in enumerate(items):
             if not (source or default[0] or named) and getattr(self, "assumed_source_", False):
-                unstated.add(index)
+                unstated[index] = False
+            elif named and not (source or default[0]):  # a suffix is a guess: swapped corp.en/corp.es files
+                unstated[index] = True
             try:
                 pair = self.resolve_pair(source or default[0] or named, target or default[1])
                 if getattr(self, "engine_", None) is None:
@@ -542,7 +547,7 @@ class Translator(TaskModel):
                                   **said}
                 if others.get(index):
                     records[index]["warnings"] = [*said.get("warnings", []), _assumed_source_warning(
-                        others[index], source, target)]
+                        others[index], source, target, named="its file's name" if unstated[index] else None)]
         if isinstance(inputs, _FrameSentences):  # predict_frame: the text column is already there
             records = _without_source(records)
         return with_ids(text_ids(inputs), records)
@@ -634,7 +639,8 @@ class Translator(TaskModel):
         import polars as pl
 
         if isinstance(data, (str, Path)):
-            return read_parallel(data)
+            data = read_parallel(data)
+        named = named_sources(data)  # kept through the select below (`remember_named_sources`)
         if isinstance(data, (list, tuple)):
             if not data:
                 raise InputError("no sentence pairs given")
@@ -667,7 +673,7 @@ class Translator(TaskModel):
             raise InputError("no sentence pairs given")
         if bad.height:
             raise InputError(f"{bad.height} pair(s) have an empty source or target; remove them")
-        return data
+        return remember_named_sources(data, named) if named else data
 
     def _select_pair(self, frame, wanted: tuple[str | None, str | None] = (None, None)):
         """(source_lang, target_lang, rows) of the data this model should translate."""
@@ -704,7 +710,8 @@ class Translator(TaskModel):
     def evaluate(self, data: Any) -> dict[str, Any]:
         """Corpus sacreBLEU and chrF with bootstrap 95% CIs on a parallel corpus."""
         self._require_fitted("name_")
-        source_lang, target_lang, rows = self._select_pair(self._frame(data))
+        frame = self._frame(data)
+        source_lang, target_lang, rows = self._select_pair(frame)
         hypotheses = self.translate(rows["source"].to_list(), source_lang, target_lang)
         references = rows["target"].to_list()
         metrics = text_generation_metrics(hypotheses, references)
@@ -718,26 +725,30 @@ class Translator(TaskModel):
         name = self.name_
         if getattr(self, "engine_", None) is not None:  # Apertium switches mode per pair: name the one that translated
             name = f"apertium:{_apertium_mode(source_lang, target_lang)}"
-        warning = self._unlike_assumed_source(rows, source_lang, target_lang)
+        warning = self._unlike_assumed_source(rows, source_lang, target_lang, named_sources(frame).get(source_lang))
         return metric_card(self.task, name, rows.height, metrics, source_lang=source_lang, target_lang=target_lang,
                            plots=plots, worst_sentences=worst, **({"warning": warning} if warning else {}))
 
-    def _unlike_assumed_source(self, rows, source_lang: str, target_lang: str) -> str | None:
-        """evaluate's form of predict's warning: source lines that nobody gave a language for look like another one
-        than the model assumed (more than a tenth of an evenly spaced sample of `_LANGUAGE_SAMPLE`); None otherwise."""
+    def _unlike_assumed_source(self, rows, source_lang: str, target_lang: str, named: str | None = None) -> str | None:
+        """evaluate's form of predict's warning: source lines that nobody gave a language for, or whose language only
+        their file's name gave (`named`, that file's name: a suffix is a guess), look like another one than the one
+        they are translated from (more than a tenth of an evenly spaced sample of `_LANGUAGE_SAMPLE`); None otherwise."""
         import polars as pl
         from collections import Counter
 
-        if not getattr(self, "assumed_source_", False):
+        if named is not None:  # every line of a line-aligned corpus has its file's language
+            unstated = rows["source"].to_list()
+        elif getattr(self, "assumed_source_", False):
+            unstated = rows.filter(pl.col("source_lang").is_null())["source"].to_list()
+        else:
             return None
-        unstated = rows.filter(pl.col("source_lang").is_null())["source"].to_list()
         sample = unstated[::max(1, len(unstated) // _LANGUAGE_SAMPLE)][:_LANGUAGE_SAMPLE]
         others = Counter(other for other in looks_like(sample, source_lang, prefer=target_lang) if other)
         if not others or sum(others.values()) * 10 <= len(sample):  # a stray line or two: not the data's language
             return None
         other, count = others.most_common(1)[0]
         return (f"{count} of the {len(sample)} source lines checked: "
-                f"{_assumed_source_warning(other, source_lang, target_lang)}")
+                f"{_assumed_source_warning(other, source_lang, target_lang, named=named and f'the name of {named}')}")
 
     # -- training ---------------------------------------------------------------------------------------
     def fit(self, data: Any, config: "Translator.Config | None" = None, *, run_dir: str | Path | None = None,
@@ -871,17 +882,24 @@ class Translator(TaskModel):
             self.tokenizer_.save_pretrained(folder)
 
 
-def _assumed_source_warning(other: str, source_lang: str, target_lang: str) -> str:
+def _assumed_source_warning(other: str, source_lang: str, target_lang: str, named: str | None = None) -> str:
     """predict's warning for a text that looks like `other` (a language code or a script's name, `looks_like`) when
-    nobody gave its source language and the model assumed `source_lang`."""
-    def named(code: str) -> str:
+    nobody gave its source language and the model assumed `source_lang`, or when only a file's name gave it (`named`
+    says which: "its file's name" for predict's lines, "the name of corp.en" for evaluate's line-aligned files)."""
+    def called(code: str) -> str:
         return f"{LANGUAGE_NAMES[code]} ({code})" if code in LANGUAGE_NAMES else code
 
+    why = "as assumed (no source language was given)" if named is None else f"as {named} says (name.<language>)"
+    if named is not None and named.startswith("the name of "):  # line-aligned data: --source would read the twin file
+        fix = ("rename the line-aligned files so each one's suffix names the language of its lines (are the two "
+               "swapped?)")
+        return (f"the text {'is in' if other not in LANGUAGE_NAMES else 'looks like'} {called(other)}, not "
+                f"{called(source_lang)} {why}; {fix}")
     if other not in LANGUAGE_NAMES:  # a script: its language is for the user to say
-        return (f"the text is in {other}, not {named(source_lang)} as assumed (no source language was given); "
+        return (f"the text is in {other}, not {called(source_lang)} {why}; "
                 "pass --source with its language code (source_lang in Python)")
     target = source_lang if other == target_lang else target_lang
-    return (f"the text looks like {named(other)}, not {named(source_lang)} as assumed (no source language was given); "
+    return (f"the text looks like {called(other)}, not {called(source_lang)} {why}; "
             f"pass --source {other} --target {target} (source_lang, target_lang in Python)")
 
 
