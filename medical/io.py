@@ -483,8 +483,14 @@ def _dicom_image(dataset, name: str, source: str, frame: int | None = None) -> M
         spacing: tuple[float, ...] = (thickness, row, column) if pixels.ndim == 3 else (row, column)
     else:
         spacing = (row, column)
-    image = MedicalImage(pixels, spacing, modality=str(dataset.get("Modality", "OT")), orientation="LPS",
-                         source=source, metadata=_dicom_metadata(dataset))
+    affine = None
+    orientation, position = dataset.get("ImageOrientationPatient"), dataset.get("ImagePositionPatient")
+    if pixels.ndim == 2 and frames == 1 and orientation is not None and position is not None:
+        # one slice in the patient frame: its mask NIfTI goes where the slice is, as a series' does
+        thickness = float(dataset.get("SliceThickness", 1.0) or 1.0)
+        affine = _dicom_affine(orientation, position, (row, column), pixels.shape[0], thickness)
+    image = MedicalImage(pixels, spacing, modality=str(dataset.get("Modality", "OT")), affine=affine,
+                         orientation="LPS", source=source, metadata=_dicom_metadata(dataset))
     return _read_as_finite(image, name)
 
 

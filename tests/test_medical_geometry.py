@@ -159,3 +159,20 @@ def test_enhanced_multiframe_one_volume_cannot_hold_is_refused(tmp_path):
     _enhanced_ct(tmp_path / "mixed.dcm", [100.0, 102.5], spacings=[[0.5, 0.6], [0.7, 0.7]])
     with pytest.raises(InputError, match="2 pixel spacings"):
         io.read_medical(tmp_path / "mixed.dcm")
+
+
+@pytest.mark.parametrize("orientation", [[1, 0, 0, 0, 1, 0], [0.939693, 0.342020, 0, -0.342020, 0.939693, 0]])
+def test_mask_of_one_dicom_slice_lies_where_the_slice_is(tmp_path, orientation):
+    import nibabel as nib
+
+    dataset = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    dataset.ImagePositionPatient, dataset.ImageOrientationPatient = [-120.0, -100.0, 37.5], orientation
+    dataset.PixelSpacing = [0.8, 0.6]
+    dataset.save_as(tmp_path / "slice.dcm")
+    image = io.read_medical(tmp_path / "slice.dcm")
+    written = nib.load(io.write_nifti(np.ones((128, 128), np.uint8), tmp_path / "mask.nii.gz", like=image))
+    assert written.get_sform(coded=True)[1] == 1 and written.get_qform(coded=True)[1] == 1
+    along_row, along_column = np.asarray(orientation[:3]), np.asarray(orientation[3:])
+    for r, c in [(0, 0), (127, 0), (0, 127), (40, 90)]:
+        lps = np.array([-120.0, -100.0, 37.5]) + c * 0.6 * along_row + r * 0.8 * along_column
+        assert (written.affine @ [c, 127 - r, 0, 1])[:3] == pytest.approx(lps * [-1, -1, 1], abs=1e-4)
