@@ -21,7 +21,7 @@ from core.errors import InputError
 from finance._lightgbm_text import read_model_text
 from finance._risk_data import categorical_frame
 
-__all__ = ["gbm_matrix", "fit_gbm", "gbm_trials", "lightgbm_feature_names", "GBMFamily", "fit_scorecard", "ScorecardFamily",
+__all__ = ["gbm_matrix", "fit_gbm", "check_monotone", "MONOTONE_FAMILIES", "gbm_trials", "lightgbm_feature_names", "GBMFamily", "fit_scorecard", "ScorecardFamily",
            "logistic_path", "fit_logistic", "LogisticFamily", "forest_leaves", "forest_path", "fit_forest", "ForestFamily",
            "BlendFamily", "fit_calibrator", "Calibrator", "logit", "sigmoid"]
 
@@ -95,6 +95,42 @@ def _monotone_map(entries: tuple[str, ...]) -> dict[str, int]:
             raise InputError(f"monotone entry {entry!r} must look like 'feature:+1' (PD rises with it) or 'feature:-1'")
         result[name.strip()] = -1 if sign.strip().startswith("-") else 1
     return result
+
+
+MONOTONE_FAMILIES = ("gbm", "scorecard")  # the families that honour `monotone` (and so their blend); logistic and forest can not
+
+
+def check_monotone(entries: tuple[str, ...], schema: list[dict[str, Any]], dropped: list[dict[str, str]] = ()
+                   ) -> dict[str, int]:
+    """`_monotone_map` of `entries`, each name checked against the features: a name that is no feature (a typo, another
+    case, a column left out and why) or names a categorical one is an InputError naming it and the numeric columns a
+    constraint can take. A constraint never applied used to train silently as if it held.
+
+    >>> schema = [{"name": "age", "kind": "numeric"}, {"name": "job", "kind": "categorical"}]
+    >>> check_monotone(("age:-1",), schema)
+    {'age': -1}
+    >>> check_monotone(("Age:+1",), schema)
+    Traceback (most recent call last):
+    core.errors.InputError: monotone names 'Age', which is not a feature column (did you mean 'age'? names are case-sensitive); a constraint takes one of the numeric columns: age
+    """
+    monotone = _monotone_map(entries)
+    kinds = {f["name"]: f["kind"] for f in schema}
+    numeric = [f["name"] for f in schema if f["kind"] == "numeric" and "derived" not in f]
+    valid = f"a constraint takes one of the numeric columns: {', '.join(numeric[:40]) or 'none'}{' ...' if len(numeric) > 40 else ''}"
+    reasons = {d["column"]: d["reason"] for d in dropped}
+    for name in monotone:
+        if kinds.get(name) == "numeric":
+            continue
+        if name in kinds:
+            raise InputError(f"monotone names {name!r}, a categorical column: its values have no order to be monotone in; "
+                             f"remove it from monotone ({valid})")
+        if name in reasons:
+            raise InputError(f"monotone names {name!r}, which was left out of the features ({reasons[name]}); "
+                             f"remove it from monotone ({valid})")
+        similar = [n for n in kinds if n.lower() == name.lower()]
+        hint = f" (did you mean {similar[0]!r}? names are case-sensitive)" if similar else ""
+        raise InputError(f"monotone names {name!r}, which is not a feature column{hint}; {valid}")
+    return monotone
 
 
 def lightgbm_feature_names(schema: list[dict[str, Any]]) -> list[str]:
@@ -321,7 +357,27 @@ def information_values(process, schema: list[dict[str, Any]]) -> list[dict[str, 
 
 def fit_scorecard(arrays: dict[str, np.ndarray], y: np.ndarray, schema: list[dict[str, Any]], config: Any,
                   return_optbinning: bool = False):
-    """Fit optbinning's BinningProcess + Scorecard (WoE logistic regression) and export it to JSON tables."""
+    """Fit optbinning's BinningProcess + Scorecard (WoE logistic regression) and export it to JSON tables.
+
+    A `monotone` column's bins follow its trend, but the regression can still give its WoE a reversed coefficient
+    (columns that move together), which turns PD the other way: such a column is left out and the scorecard refitted
+    (PD then flat in it), the tables naming it under `monotone_left_out`.
+    """
+    monotone = _monotone_map(config.monotone)
+    left_out: list[str] = []
+    while True:
+        family, scorecard = _fit_scorecard([f for f in schema if f["name"] not in left_out], arrays, y, config)
+        # optbinning's WoE falls as the default rate rises, so a coefficient above 0 turns the trend round
+        turned = [v["name"] for v in family.tables["variables"] if v["name"] in monotone and v["coefficient"] > 0]
+        if not turned:
+            break
+        left_out += turned
+    if left_out:
+        family.tables["monotone_left_out"] = left_out
+    return (family, scorecard) if return_optbinning else family
+
+
+def _fit_scorecard(schema: list[dict[str, Any]], arrays: dict[str, np.ndarray], y: np.ndarray, config: Any):
     import warnings
 
     from optbinning import BinningProcess, Scorecard
@@ -352,7 +408,7 @@ def fit_scorecard(arrays: dict[str, np.ndarray], y: np.ndarray, schema: list[dic
     summary = [{"variable": str(r.Variable), "bin": str(r.Bin), "points": float(r.Points)} for r in points.itertuples()]
     family = ScorecardFamily({"intercept": intercept, "variables": tables, "optbinning_points": summary,
                               "information_value": information_values(scorecard.binning_process_, schema)})
-    return (family, scorecard) if return_optbinning else family
+    return family, scorecard
 
 
 def _export_tables(scorecard, schema: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -30,10 +30,10 @@ from finance._cards import damaged_card, recorded_beside
 from finance._risk_data import (FLOAT32_MAX, RiskData, as_polars, build_schema, encode_target, feature_arrays, label_map_for,
                                 population_stability, positive_value, psi_for, resolve_target, summary_recipe,
                                 unseen_categories)
-from finance._risk_models import (FOREST_MAX_ROWS, FOREST_TREES, GBM_SPACE, LOGISTIC_CS, BlendFamily, Calibrator,
-                                  ForestFamily, GBMFamily, LogisticFamily, ScorecardFamily, fit_calibrator, fit_forest,
-                                  fit_gbm, fit_logistic, fit_scorecard, forest_leaves, forest_path, gbm_matrix, gbm_trials,
-                                  lightgbm_feature_names, logistic_path, scorecard_binning_params)
+from finance._risk_models import (FOREST_MAX_ROWS, FOREST_TREES, GBM_SPACE, LOGISTIC_CS, MONOTONE_FAMILIES, BlendFamily,
+                                  Calibrator, ForestFamily, GBMFamily, LogisticFamily, ScorecardFamily, check_monotone,
+                                  fit_calibrator, fit_forest, fit_gbm, fit_logistic, fit_scorecard, forest_leaves, forest_path,
+                                  gbm_matrix, gbm_trials, lightgbm_feature_names, logistic_path, scorecard_binning_params)
 
 __all__ = ["RiskScorer", "RiskData", "load", "risk_metrics", "score_from_pd", "pd_from_score", "score_waterfall"]
 
@@ -272,6 +272,7 @@ class _Prepared:
     warning: str | None = None  # leak suspects and empty columns dropped, repeated rows: said in the card and on stderr
     groups: np.ndarray | None = None  # one id per distinct row (features and target) when some repeat, else None
     duplicate_rows: int = 0  # rows that repeat an earlier one exactly (same features and target)
+    monotone: dict[str, Any] | None = None  # `RiskScorer._monotone`: constraints, derived features and families left out
 
     @property
     def per_repeat(self) -> int:
@@ -387,7 +388,8 @@ class RiskScorer(TaskModel):
         keep: tuple[str, ...] = ()  # columns kept although they alone separate the target almost perfectly (leak suspects)
         sequence_summaries: bool = True  # add row mean/max/min/count>0/spread of column sequences (PAY_0 .. PAY_6)
         sequence_ratios: bool = True  # add shares between amount columns: BILL_AMT1 / LIMIT_BAL, PAY_AMT1 / BILL_AMT1
-        monotone: tuple[str, ...] = ()  # "feature:+1" (PD rises with it) or "feature:-1", for both families
+        monotone: tuple[str, ...] = ()  # "feature:+1" (PD rises with it) or "feature:-1": gbm and scorecard (and their
+        # blend) only, the logistic and forest families left out; features derived from the column are not built
         class_weight: str = "auto"  # auto (balanced below 5% defaults) | none | balanced
         learning_rate: float = 0.03
         num_leaves: int = 15
@@ -620,6 +622,9 @@ class RiskScorer(TaskModel):
         drop = tuple(config.drop) + tuple(data.id_columns) + ((time_column,) if time_column else ())
         schema, dropped = build_schema(frame, target, drop, summaries=config.sequence_summaries, y=y, keep=tuple(config.keep),
                                        ratios=config.sequence_ratios)
+        monotone = self._monotone(config, schema, dropped)
+        if monotone is not None:
+            schema = [f for f in schema if f["name"] not in monotone["derived_features_not_built"]]
         scorecard_binning_params(schema, config)  # a bad scorecard_* setting fails here, before any fit
         groups, duplicates = duplicate_groups(frame, schema, target)
         order = self._time_order(frame[time_column]) if split == "time" else None
@@ -629,15 +634,37 @@ class RiskScorer(TaskModel):
                          schema=schema, dropped=dropped, arrays=feature_arrays(frame, schema), split=split, order=order,
                          families=families, candidates=candidates,
                          folds=self._folds(y, order, config, groups), repeats=self._repeats(len(y), order, config),
-                         data_hash=hash_frame(frame), groups=groups, duplicate_rows=duplicates,
+                         data_hash=hash_frame(frame), groups=groups, duplicate_rows=duplicates, monotone=monotone,
                          warning=joined_warnings(dropped_warning(dropped), duplicate_warning(duplicates, len(y))))
 
     @staticmethod
+    def _monotone(config: "RiskScorer.Config", schema: list[dict[str, Any]], dropped: list[dict[str, str]]
+                  ) -> dict[str, Any] | None:
+        """What `monotone` does to this fit (None when unset): its constraints (each name checked against the features),
+        the derived features not built because a constrained column feeds them (a ratio or row summary of the column
+        is free to move against the constraint: LIMIT_BAL:-1 still let PD rise with LIMIT_BAL through BILL_AMT1 /
+        LIMIT_BAL) and the families left out because they cannot honour it (logistic, forest); the card records it."""
+        if not config.monotone:
+            return None
+        constraints = check_monotone(tuple(config.monotone), schema, dropped)
+        if config.family not in ("auto", "blend", *MONOTONE_FAMILIES):
+            raise InputError(f"family={config.family} cannot honour monotone ({', '.join(config.monotone)}): only "
+                             f"{' and '.join(MONOTONE_FAMILIES)} (and their blend) can; use one of them or auto, "
+                             "or drop monotone")
+        unbuilt = [f["name"] for f in schema if "derived" in f and set(f["derived"]["columns"]) & set(constraints)]
+        left_out = [f for f in FAMILIES if f not in MONOTONE_FAMILIES] if config.family in ("auto", "blend") else []
+        return {"constraints": constraints, "derived_features_not_built": unbuilt, "families_left_out": left_out,
+                "note": "PD is monotone in each constrained column: derived features built from it are not built and "
+                        f"only {' and '.join(MONOTONE_FAMILIES)} (and their blend) are fitted"}
+
+    @staticmethod
     def _families(config: "RiskScorer.Config", rows: int) -> list[str]:
-        """The families cross-validated: the forced one, or every family (the forest only up to FOREST_MAX_ROWS rows)."""
+        """The families cross-validated: the forced one, or every family (the forest only up to FOREST_MAX_ROWS rows;
+        with `monotone`, only the families that honour it)."""
         if config.family not in ("auto", "blend"):
             return [config.family]
-        return [f for f in FAMILIES if f != "forest" or rows <= FOREST_MAX_ROWS]
+        return [f for f in FAMILIES if (f != "forest" or rows <= FOREST_MAX_ROWS)
+                and (not config.monotone or f in MONOTONE_FAMILIES)]
 
     def _planned_steps(self, prepared: _Prepared) -> int:
         trials = max(1, prepared.config.gbm_trials) if "gbm" in prepared.families else 0
@@ -867,6 +894,12 @@ class RiskScorer(TaskModel):
             "score_profile": {"edges": edges, "shares": shares.tolist()},
             "config": config_to_dict(config),
         }
+        if prepared.monotone is not None:
+            card["monotone"] = dict(prepared.monotone)
+            turned = scorecard.tables.get("monotone_left_out") if (
+                scorecard := self.family_ if isinstance(self.family_, ScorecardFamily) else getattr(self.family_, "scorecard", None)) else None
+            if turned:  # the scorecard's regression reversed their trend: left out of it (PD flat in them there)
+                card["monotone"]["scorecard_variables_left_out"] = turned
         if prepared.warning:  # in the card and in `train`'s summary (its `training`)
             card["warning"] = card["training"]["warning"] = prepared.warning
         scorecard = self.family_ if isinstance(self.family_, ScorecardFamily) else getattr(self.family_, "scorecard", None)

@@ -37,3 +37,49 @@ def test_balanced_class_weight_keeps_held_out_pd_at_the_default_rate(family):
     pd_ = np.asarray([r["pd"] for r in model.predict(test.drop("default"))])
     observed = float(test["default"].mean())
     assert 0.6 * observed < pd_.mean() < 1.5 * observed, (pd_.mean(), observed)
+
+
+@pytest.mark.parametrize("entry, message", [
+    ("NOPE:+1", "'NOPE', which is not a feature column"),
+    ("Utilisation:+1", "did you mean 'utilisation'"),
+    ("housing:+1", "'housing', a categorical column"),
+])
+def test_monotone_naming_no_numeric_feature_is_refused(entry, message):
+    """A typo, another case or a categorical column trained silently as if the constraint held."""
+    with pytest.raises(InputError, match=message) as error:
+        RiskScorer().fit(synthetic_applicants(200, seed=1), config=fast(family="scorecard", monotone=(entry,)))
+    assert "numeric columns: utilisation, income" in str(error.value)
+
+
+def _limits(n: int, seed: int) -> pl.DataFrame:
+    """A limit and three bills: risk lives in the bill / limit share, which the ratio features (BILL_AMTk_per_LIMIT_BAL)
+    capture: at a fixed bill PD falls as the limit grows."""
+    rng = np.random.default_rng(seed)
+    limit = rng.uniform(10_000, 200_000, n).round(0)
+    bills = {f"BILL_AMT{k}": (limit * rng.uniform(0.05, 1.0, n)).round(0) for k in (1, 2, 3)}
+    share = bills["BILL_AMT1"] / limit
+    default = (rng.uniform(size=n) < 1 / (1 + np.exp(-(-2.5 + 4.0 * share)))).astype(int)
+    return pl.DataFrame({"LIMIT_BAL": limit, **bills, "default": default})
+
+
+@pytest.mark.parametrize("family", ["gbm", "auto"])
+def test_monotone_constraint_holds_for_the_pd_as_its_column_sweeps(family):
+    """LIMIT_BAL:+1 must hold for PD as LIMIT_BAL alone moves; unconstrained ratio features built from LIMIT_BAL (and the
+    logistic and forest families) let PD fall with it."""
+    data = _limits(1500, seed=4)
+    model = RiskScorer().fit(data, config=fast(family=family, monotone=("LIMIT_BAL:+1",), max_rounds=80))
+    grid = np.linspace(10_000, 200_000, 30)
+    for applicant in data.drop("default").head(15).to_dicts():
+        pds = [r["pd"] for r in model.predict([{**applicant, "LIMIT_BAL": float(v)} for v in grid])]
+        assert all(b >= a - 1e-12 for a, b in zip(pds, pds[1:])), (applicant, pds)
+    card = model.card
+    assert not [f["name"] for f in card["features"] if "LIMIT_BAL" in f.get("derived", {}).get("columns", [])]
+    assert "BILL_AMT1_per_LIMIT_BAL" in card["monotone"]["derived_features_not_built"]
+    if family == "auto":
+        assert card["monotone"]["families_left_out"] == ["logistic", "forest"]
+        assert set(card["selection"]["families"]) <= {"gbm", "scorecard"}
+
+
+def test_monotone_with_a_family_that_cannot_honour_it_is_refused():
+    with pytest.raises(InputError, match="family=logistic cannot honour monotone"):
+        RiskScorer().fit(synthetic_applicants(200, seed=1), config=fast(family="logistic", monotone=("utilisation:+1",)))
