@@ -426,8 +426,11 @@ def main(argv: list[str] | None = None) -> int:
     >>> main(["evaluate", "no.such.task", "--data", "x"])
     2
     """
+    closed = sys.stdout is None  # started with stdout closed (`>&-`, some service managers): Python sets it to None
+    if closed:
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # what nobody reads goes nowhere; results are refused below
     try:
-        return _main(argv)
+        return _main(argv, stdout_closed=closed)
     except BrokenPipeError:  # stdout's reader has gone (`| head -1`): Python's advice (docs: signal, "Note on
         # SIGPIPE"): point stdout at /dev/null so the flush at exit cannot fail again, and end quietly
         _quiet_stdout()
@@ -443,7 +446,7 @@ def _quiet_stdout() -> None:
         pass
 
 
-def _main(argv: list[str] | None) -> int:
+def _main(argv: list[str] | None, stdout_closed: bool = False) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if not _is_terminal(sys.stderr):  # transformers' and the hub's tqdm bars ("Loading weights") would fill a log
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # with carriage returns; read when they load
@@ -455,6 +458,11 @@ def _main(argv: list[str] | None) -> int:
         return EXIT_BAD_INPUT
     except SystemExit as exit_:
         return int(exit_.code or 0)
+    if stdout_closed and _result_on_stdout(args):
+        print(f"error: stdout is closed, and `verticals {args.command}` writes its result there: run it with stdout "
+              "open (e.g. > result.txt)" + (", or give --output FILE" if args.command == "predict" else ""),
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
     installing = threading.current_thread() is threading.main_thread()  # signal handlers live in the main thread
     previous = unwind_on_sigterm() if installing else None
     shown, warnings.showwarning = warnings.showwarning, _show_warning
@@ -492,6 +500,14 @@ def _main(argv: list[str] | None) -> int:
         warnings.showwarning = shown
         if installing:
             signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+def _result_on_stdout(args: argparse.Namespace) -> bool:
+    """Whether the command's result is what it prints (a task list, a metric card, a data report, records without
+    --output), so that a closed stdout would lose it; train, prepare and app say only progress there."""
+    if args.command == "predict":
+        return getattr(args, "output", None) in (None, "-")
+    return args.command in ("tasks", "evaluate", "check-data")
 
 
 def _is_terminal(stream: Any) -> bool:

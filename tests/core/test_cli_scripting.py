@@ -241,3 +241,33 @@ def test_csv_output_with_the_dask_engine_is_refused(saved, texts, tmp_path, caps
     code = main(["predict", DEMO, "--model", str(saved), "--input", str(texts), "--output", str(out),
                  "--option", "engine=dask"])
     assert code == 2 and "the dask engine writes JSONL or Parquet" in capsys.readouterr().err and not out.exists()
+
+
+def test_a_closed_stdout_refuses_a_result_that_would_go_there_and_ends_cleanly_otherwise(tmp_path):
+    """Started with stdout closed (`>&-`, a service manager), a command whose result is printed exits 2 saying so;
+    before, every command ended in an AttributeError traceback on sys.stdout.flush(), exit 1."""
+    def run(*argv):
+        return subprocess.run([sys.executable, "-m", "core.cli", *argv], cwd=ROOT, capture_output=False, text=True,
+                              stderr=subprocess.PIPE, preexec_fn=lambda: os.close(1), timeout=300)
+
+    done = run("tasks")
+    assert done.returncode == 2 and "stdout is closed" in done.stderr and "Traceback" not in done.stderr
+    done = run("evaluate", "no.such.task", "--data", "x")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert core.cli._result_on_stdout(core.cli.build_parser().parse_args(
+        ["predict", "nlp.sentiment", "--input", "x", "--output", "o.jsonl"])) is False
+
+
+def test_a_relative_or_unusable_verticals_home_is_absolute_or_one_line(tmp_path, monkeypatch, capsys):
+    """A relative VERTICALS_HOME names one folder wherever it is read (a job runner starts in another cwd); a home
+    that is a file is one line naming it and the fix, not a NotADirectoryError traceback."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("VERTICALS_HOME", "rel_home")
+    assert core.artifacts.home() == tmp_path / "rel_home"
+    (tmp_path / "a_file").write_text("x")
+    monkeypatch.setenv("VERTICALS_HOME", str(tmp_path / "a_file"))
+    with pytest.raises(InputError, match="must be a folder you may write; set VERTICALS_HOME"):
+        core.artifacts.cache_dir("finance.risk")
+    assert main(["prepare", "finance.risk"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: cannot create") and "Traceback" not in "\n".join(err)
