@@ -41,7 +41,8 @@ def home() -> Path:
     >>> home().name in {"verticals"} or "VERTICALS_HOME" in os.environ
     True
     """
-    return Path(os.environ.get("VERTICALS_HOME") or Path.home() / ".cache" / "verticals")
+    # absolute: a relative VERTICALS_HOME would name another folder in a job runner started in another cwd
+    return Path(os.environ.get("VERTICALS_HOME") or Path.home() / ".cache" / "verticals").expanduser().absolute()
 
 
 def models_dir() -> Path:
@@ -59,8 +60,17 @@ def cache_dir(name: str) -> Path:
     >>> cache_dir("doctest").name
     'doctest'
     """
-    path = home() / "defaults" / name
-    path.mkdir(parents=True, exist_ok=True)
+    return make_home_dir(home() / "defaults" / name)
+
+
+def make_home_dir(path: Path) -> Path:
+    """Create `path`, a folder under the Verticals home; a home that cannot hold it (a file, a path that cannot be
+    created, a read-only disk) is a one-line error naming the home and the fix, not a traceback."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise write_error(f"cannot create {path} ({error.strerror or error}): the Verticals home {home()} must be a "
+                          "folder you may write; set VERTICALS_HOME to one", error) from error
     return path
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.artifacts import atomic_write_text, home, models_dir
+from core.artifacts import atomic_write_text, home, make_home_dir, models_dir
 from core.errors import InputError, VerticalsError
 from core.train import BEST_NAME, CHECKPOINT_META, CHECKPOINT_NAME, LOG_NAME
 
@@ -36,9 +36,7 @@ RUN_FILES = {RUN_RECORD, LOG_NAME, *RUN_STATE}
 
 def jobs_dir() -> Path:
     """Where job folders live (`$VERTICALS_HOME/jobs`)."""
-    path = home() / "jobs"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return make_home_dir(home() / "jobs")
 
 
 def run_folder(out: str | Path, run_dir: str | Path | None = None) -> Path:
