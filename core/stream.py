@@ -267,14 +267,31 @@ def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        return value
+        return _utf8(value)
     return json.dumps(_plain(value), default=str)
+
+
+def _utf8(text: str) -> str:
+    r"""Text UTF-8 can hold: a file name whose bytes are not UTF-8 (Python keeps them as lone surrogates, `caf\udce9`)
+    is written with the bytes escaped, as `caf\xe9`; other text is returned as is.
+
+    >>> _utf8("caf\udce9.jpg"), _utf8("café.jpg")
+    ('caf\\xe9.jpg', 'café.jpg')
+    """
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        try:
+            return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:  # a surrogate that stands for no byte (from JSON text): its code point escaped
+            return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _plain(value: Any) -> Any:
     # what json.dumps(default=str) would write for values Arrow cannot hold (paths, numpy scalars)
-    if isinstance(value, Path):
-        return str(value)
+    if isinstance(value, (str, Path)):
+        return _utf8(str(value))
     if hasattr(value, "item") and not isinstance(value, (list, dict)):
         try:
             return value.item()

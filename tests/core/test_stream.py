@@ -382,3 +382,14 @@ def test_output_into_a_device_or_through_a_link_is_written_into_not_replaced(tmp
     with RecordWriter(tmp_path / "to-real") as writer:
         writer.write_batch([{"index": 1, "label": "b"}])
     assert (tmp_path / "to-real").is_symlink() and real.read_text().strip() == '{"index": 1, "label": "b"}'
+
+
+@pytest.mark.parametrize("name", ["out.csv", "out.parquet"])
+def test_a_file_name_that_is_not_utf8_is_written_with_its_bytes_escaped(name, tmp_path):
+    """A Latin-1 file name (`caf\\xe9.jpg`; Python holds it as `caf\\udce9`) is one row like any other in CSV and
+    Parquet, as in JSONL, instead of a UnicodeEncodeError that lost the whole run."""
+    records = [{"path": "caf\udce9.jpg", "label": "cat"}, {"path": "ok.jpg", "label": "dog"}]
+    with RecordWriter(tmp_path / name) as writer:
+        writer.write_batch(records)
+    read = pl.read_csv(tmp_path / name) if name.endswith(".csv") else pl.read_parquet(tmp_path / name)
+    assert read["path"].to_list() == ["caf\\xe9.jpg", "ok.jpg"] and read["label"].to_list() == ["cat", "dog"]
