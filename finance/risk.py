@@ -156,11 +156,15 @@ def dropped_warning(dropped: list[dict[str, str]]) -> str | None:
     return joined_warnings(leak_warning(dropped), empty_warning(dropped))
 
 
-def duplicate_groups(frame, schema: list[dict[str, Any]], target: str) -> tuple[np.ndarray | None, int]:
-    """(group id per row, rows repeating an earlier one) over the feature columns and the target: identical rows share
-    an id; (None, 0) when every row is distinct."""
-    columns = [f["name"] for f in schema if "derived" not in f] + [target]
-    hashes = frame.select(columns).hash_rows(seed=0).to_numpy()
+def duplicate_groups(frame, schema: list[dict[str, Any]], y: np.ndarray) -> tuple[np.ndarray | None, int]:
+    """(group id per row, rows repeating an earlier one) over the feature columns and the encoded 0/1 target `y`:
+    identical rows share an id; (None, 0) when every row is distinct. The encoded label, not the target column as
+    written: hashes of 1/0 and 1.0/0.0 differ, which gave the same table other folds and another model."""
+    import polars as pl
+
+    columns = frame.select([f["name"] for f in schema if "derived" not in f])
+    label = pl.Series("\x00label", np.asarray(y, dtype=np.int8))  # a name no column of the data has
+    hashes = columns.with_columns(label).hash_rows(seed=0).to_numpy()
     distinct, groups = np.unique(hashes, return_inverse=True)
     duplicates = int(len(hashes) - len(distinct))
     return (groups, duplicates) if duplicates else (None, 0)
@@ -535,7 +539,7 @@ class RiskScorer(TaskModel):
         report = {"task": cls.task, "path": str(path), "ok": True, "n": data.frame.height, "target": data.target,
                   "label_map": label_map, "default_rate": float(y.mean()),
                   "features": [{k: f[k] for k in ("name", "kind", "dtype", "missing_rate")} for f in schema], "dropped": dropped}
-        _, duplicates = duplicate_groups(data.frame, schema, data.target)
+        _, duplicates = duplicate_groups(data.frame, schema, y)
         report["duplicate_rows"] = duplicates
         warning = joined_warnings(dropped_warning(dropped), duplicate_warning(duplicates, data.frame.height))
         if warning:
@@ -626,7 +630,7 @@ class RiskScorer(TaskModel):
         if monotone is not None:
             schema = [f for f in schema if f["name"] not in monotone["derived_features_not_built"]]
         scorecard_binning_params(schema, config)  # a bad scorecard_* setting fails here, before any fit
-        groups, duplicates = duplicate_groups(frame, schema, target)
+        groups, duplicates = duplicate_groups(frame, schema, y)
         order = self._time_order(frame[time_column]) if split == "time" else None
         families = self._families(config, len(y))
         candidates = [c for c in CANDIDATES if c in (*families, "blend")] if config.family == "auto" else [config.family]

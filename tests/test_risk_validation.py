@@ -83,3 +83,17 @@ def test_monotone_constraint_holds_for_the_pd_as_its_column_sweeps(family):
 def test_monotone_with_a_family_that_cannot_honour_it_is_refused():
     with pytest.raises(InputError, match="family=logistic cannot honour monotone"):
         RiskScorer().fit(synthetic_applicants(200, seed=1), config=fast(family="logistic", monotone=("utilisation:+1",)))
+
+
+def test_a_target_written_as_floats_gives_the_same_duplicate_groups_folds_and_model():
+    """1/0 and 1.0/0.0 are one label; hashing the raw target column gave repeated rows other group ids and folds."""
+    data = synthetic_applicants(200, seed=5)
+    data = pl.concat([data, data.head(60)])  # repeated rows: the folds are grouped
+    floats = data.with_columns(pl.col("default").cast(pl.Float64))
+    config = fast(family="logistic")
+    one, two = RiskScorer()._prepare(data, config), RiskScorer()._prepare(floats, config)
+    assert np.array_equal(one.groups, two.groups)
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(one.folds, two.folds, strict=True))
+    rows = data.drop("default").head(20)
+    first, second = RiskScorer().fit(data, config=config), RiskScorer().fit(floats, config=config)
+    assert [r["pd"] for r in first.predict(rows)] == [r["pd"] for r in second.predict(rows)]

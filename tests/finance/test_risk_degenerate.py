@@ -91,7 +91,7 @@ def test_copies_of_a_row_stay_in_one_fold_and_distinct_rows_keep_the_stratified_
         assert 0.5 * prepared.y.mean() < prepared.y[test].mean() < 1.5 * prepared.y.mean()  # still stratified
     inner, valid = RiskScorer._inner_split(prepared.folds[0][0], prepared.y, None, prepared.config, prepared.groups)
     assert not set(prepared.groups[inner]) & set(prepared.groups[valid])
-    assert duplicate_groups(data, prepared.schema, "default") == (None, 0)
+    assert duplicate_groups(data, prepared.schema, prepared.y[:data.height]) == (None, 0)
     plain = model._prepare(data, fast(cv_folds=3, cv_repeats=2))  # no repeats: the folds are exactly as before
     index = np.arange(data.height)
     expected = RepeatedStratifiedKFold(n_splits=3, n_repeats=2, random_state=0).split(index, plain.y)
