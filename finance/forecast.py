@@ -225,11 +225,20 @@ class Forecaster(TaskModel):
     def _min_history(self) -> int:
         return max(self.config.window + 1, self.config.season_length + 1, self.config.horizon + 1)
 
-    def _transform(self, values: np.ndarray, where: str) -> np.ndarray:
+    def _check_history(self, series: Series, where: str) -> None:
+        """`InputError` when a series to forecast is shorter than the history the model's candidates read."""
+        needed = self._min_history()
+        if len(series) < needed:
+            raise InputError(f"{where}: series {series.id!r} has {len(series)} rows; at least {needed} are needed "
+                             "(more rows than the horizon, plus history to learn from)")
+
+    def _transform(self, values: np.ndarray, where: str, dates: np.ndarray | None = None) -> np.ndarray:
         if self.transform_ == "log":
             if np.any(values <= 0):
-                raise InputError(f"{where} holds values <= 0, but this model forecasts log prices; "
-                                 "pass positive prices or retrain with --set transform=none")
+                first = int(np.flatnonzero(values <= 0)[0])
+                at = f"on {dates[first]}" if dates is not None else f"at point {first + 1}"
+                raise InputError(f"{where} holds values <= 0 (the first {at}: {values[first]:g}), but this model "
+                                 "forecasts log prices; pass positive prices or retrain with --set transform=none")
             return np.log(values)
         return values.astype(float)
 
@@ -334,7 +343,7 @@ class Forecaster(TaskModel):
         self.transform_ = {"auto": "log" if np.all(all_values > 0) else "none", "log": "log", "none": "none"}.get(c.transform)
         if self.transform_ is None:
             raise InputError(f"transform must be auto, log or none, got {c.transform!r}")
-        zs = [self._transform(s.values, f"series {s.id!r}") for s in series]
+        zs = [self._transform(s.values, f"series {s.id!r}", s.dates) for s in series]
         for s in series:
             if note := _irregularity(s.dates):  # the lags count rows: a gap is learnt as one step
                 warnings.warn(f"series {s.id!r}: {note}", UserWarning, stacklevel=2)
@@ -387,10 +396,11 @@ class Forecaster(TaskModel):
         self._require_fitted("weights_", "quantiles_", "transform_")
 
     def _forecast_one(self, item: Any, index: int) -> tuple[Series, dict[str, np.ndarray], np.ndarray, np.ndarray]:
-        return self._forecast_series(series_from_input(item, index, self._min_history()), index)
+        return self._forecast_series(series_from_input(item, index, 1), index)  # its length: checked there
 
     def _forecast_series(self, series: Series, index: int) -> tuple[Series, dict[str, np.ndarray], np.ndarray, np.ndarray]:
-        z = self._transform(series.values, f"input {index + 1}")
+        self._check_history(series, f"input {index + 1}")
+        z = self._transform(series.values, f"input {index + 1}: series {series.id!r}", series.dates)
         origin = np.array([len(z) - 1])
         forecasts = self._candidate_forecasts(z, series.dates, origin)
         return series, forecasts, self._combine(forecasts)[0], self._scales(z, origin, intervals=True)
@@ -405,6 +415,10 @@ class Forecaster(TaskModel):
         `calendar` (auto: the one whose holidays the history is missing, e.g. NYSE; none: every weekday; or a code of
         the holidays package), named in the record beside the data's `frequency`; `warnings` says when that frequency
         is not the one the model was fitted on, or the series is irregular.
+
+        A series that cannot be forecast among others (too short, values <= 0 for a log model, an input that does not
+        read) is a record `{"id", "error"}` in its place, as the other tasks answer a bad input in a batch, and the
+        rest are forecast; when every series fails, the first error is raised (`InputError`).
 
         >>> Forecaster().predict([[1.0, 2.0]])
         Traceback (most recent call last):
@@ -422,31 +436,48 @@ class Forecaster(TaskModel):
         chosen = check_calendar(calendar)
         fitted = self.fitted_frequency
         first = getattr(inputs, "first", 0)  # predict_frame's chunk: its first row's place in the table
-        every = ((index, one) for index, item in enumerate(inputs, start=first)
-                 for one in series_from_inputs(item, index, self._min_history()))  # a long table: each of its series
-        for index, series in every:
-            series, forecasts, ours, scale = self._forecast_series(series, index)
-            frequency = infer_frequency(series.dates)
-            exchange, closed, unused = self._calendar(series.dates, chosen)
-            mismatch = frequency_mismatch(frequency, fitted, self.config.horizon)
-            for said in (mismatch, unused):  # said once per command on the CLI (same text), and in each record
-                if said:
-                    warnings.warn(said, UserWarning, stacklevel=2)
-            record = {"id": series.id, "horizon": self.config.horizon,
-                      "dates": future_dates(series.dates, self.config.horizon, closed),
-                      "frequency": frequency, "calendar": exchange, "forecast": _round(self._inverse(ours))}
-            for level, quantiles in self.quantiles_.items():
-                width = np.asarray(quantiles) * scale[0]
-                record[f"lower_{level}"] = _round(self._inverse(ours - width))
-                record[f"upper_{level}"] = _round(self._inverse(ours + width))
-            record["model"] = self.model_name
-            record["weights"] = {n: _round(np.asarray(w)) for n, w in self.weights_.items()}
-            overflow = _null_overflow(series, record)
-            if overflow:  # said on stderr too: a record written to --output is not read on the terminal
-                warnings.warn(overflow, UserWarning, stacklevel=2)
-            record["warnings"] = [m for m in (mismatch, unused, _irregularity(series.dates, exchange), overflow) if m]
-            records.append(record)
+        errors: list[InputError] = []
+        for index, item in enumerate(inputs, start=first):
+            try:  # a long table: each of its series (their lengths are checked one by one, below)
+                found = series_from_inputs(item, index, 1)
+            except InputError as error:
+                errors.append(error)
+                records.append({"id": _input_id(item, index), "error": str(error)})
+                continue
+            for series in found:
+                try:
+                    record = self._forecast_record(series, index, chosen, fitted)
+                except InputError as error:
+                    errors.append(error)
+                    record = {"id": series.id, "error": str(error)}
+                records.append(record)
+        if errors and len(errors) == len(records):  # nothing could be forecast: the input's error, as one input's
+            raise errors[0]
         return records
+
+    def _forecast_record(self, series: Series, index: int, chosen: str, fitted: str | None) -> dict[str, Any]:
+        """One series' predict record (`InputError` when it cannot be forecast)."""
+        series, forecasts, ours, scale = self._forecast_series(series, index)
+        frequency = infer_frequency(series.dates)
+        exchange, closed, unused = self._calendar(series.dates, chosen)
+        mismatch = frequency_mismatch(frequency, fitted, self.config.horizon)
+        for said in (mismatch, unused):  # said once per command on the CLI (same text), and in each record
+            if said:
+                warnings.warn(said, UserWarning, stacklevel=3)
+        record = {"id": series.id, "horizon": self.config.horizon,
+                  "dates": future_dates(series.dates, self.config.horizon, closed),
+                  "frequency": frequency, "calendar": exchange, "forecast": _round(self._inverse(ours))}
+        for level, quantiles in self.quantiles_.items():
+            width = np.asarray(quantiles) * scale[0]
+            record[f"lower_{level}"] = _round(self._inverse(ours - width))
+            record[f"upper_{level}"] = _round(self._inverse(ours + width))
+        record["model"] = self.model_name
+        record["weights"] = {n: _round(np.asarray(w)) for n, w in self.weights_.items()}
+        overflow = _null_overflow(series, record)
+        if overflow:  # said on stderr too: a record written to --output is not read on the terminal
+            warnings.warn(overflow, UserWarning, stacklevel=3)
+        record["warnings"] = [m for m in (mismatch, unused, _irregularity(series.dates, exchange), overflow) if m]
+        return record
 
     @property
     def fitted_frequency(self) -> str | None:
@@ -985,6 +1016,11 @@ def _data_calendar(series: Sequence[Series]) -> dict[str, Any]:
         return {"frequency": frequency}
     exchanges = Counter(infer_calendar(s.dates) or "none" for s in series if infer_frequency(s.dates) == frequency)
     return {"frequency": frequency, "calendar": exchanges.most_common(1)[0][0]}
+
+
+def _input_id(item: Any, index: int) -> str:
+    """The id of a predict input that could not be read: its dict's "id", else `series_<index + 1>` as errors count."""
+    return str(item["id"]) if isinstance(item, dict) and item.get("id") is not None else f"series_{index + 1}"
 
 
 def _series_dict(series: Series) -> dict[str, Any]:

@@ -242,8 +242,10 @@ def test_unnamed_series_number_from_1_as_their_errors_do(fitted):
     assert [r["id"] for r in records] == ["series_1", "mine", "series_3", "series_4", "demo"]
     assert fitted.predict(walk.drop("id"))[0]["id"] == "series_1"  # one table alone is input 1
     assert fitted.predict({"values": values})[0]["id"] == "series_1"
-    with pytest.raises(InputError, match="input 2: .*'series_2'"):  # the error and the id count alike
-        fitted.predict([values, [1.0, 2.0]])
+    short = fitted.predict([values, [1.0, 2.0]])[1]  # a series that cannot be forecast among others: an error record
+    assert short["id"] == "series_2" and short["error"].startswith("input 2: series 'series_2'")  # counted alike
+    with pytest.raises(InputError, match="input 1: .*'series_1'"):  # alone, it is raised
+        fitted.predict([[1.0, 2.0]])
     assert fitted.predict([]) == []
 
 
@@ -313,8 +315,10 @@ def test_predict_frame_numbers_unnamed_series_over_the_whole_table_not_per_chunk
     assert lazy["id"].to_list() == [f"series_{n}" for n in range(1, 6)]
     assert fitted.predict_frame(frame.drop("id").to_pandas(), rows_per_chunk=3)["id"].to_list() == lazy["id"].to_list()
     short = pl.DataFrame({"values": values[:3] + [[1.0]]})
-    with pytest.raises(InputError, match="input 4"):  # the error counts alike, in the second chunk
-        fitted.predict_frame(short, rows_per_chunk=2)
+    errors = fitted.predict_frame(short, rows_per_chunk=2)["error"].to_list()  # the error counts alike, in chunk 2
+    assert errors[:3] == [None] * 3 and errors[3].startswith("input 4: series 'series_4'")
+    with pytest.raises(InputError, match="input 4"):  # a chunk of it alone: raised
+        fitted.predict_frame(short, rows_per_chunk=1)
 
 
 def _edited(saved, folder, change, method=True):

@@ -28,3 +28,69 @@ def test_monthly_data_on_the_29th_or_30th_continue_on_that_day_of_the_month(day,
     dates = _monthly_on(day)
     assert str(dates[-1]) == f"2019-12-{day}"
     assert future_dates(dates, 12) == expected
+
+
+# -- one bad series among others ----------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def fitted():
+    from finance.forecast import Forecaster
+    from tests.finance.contract_cases_forecast import random_walk, tiny_config
+
+    return Forecaster(tiny_config()).fit(random_walk(120, seed=1))
+
+
+def _long_table(*parts):
+    import polars as pl
+
+    return pl.concat(list(parts))
+
+
+def test_a_short_series_in_a_long_table_is_an_error_record_and_the_others_are_forecast(fitted):
+    """One new 3-point SKU made predict raise for the whole table: nothing was forecast for the others."""
+    from tests.finance.contract_cases_forecast import as_input, random_walk
+
+    table = _long_table(random_walk(60, seed=2, series_id="s0"), random_walk(3, seed=3, series_id="tiny"),
+                        random_walk(50, seed=4, series_id="s2"))
+    records = fitted.predict(table)
+    assert [r["id"] for r in records] == ["s0", "tiny", "s2"]
+    assert "forecast" in records[0] and "forecast" in records[2]
+    assert set(records[1]) == {"id", "error"} and "'tiny' has 3 rows" in records[1]["error"]
+    listed = fitted.predict([as_input(random_walk(60, seed=2, series_id="a")), {"id": "new", "values": [1.0, 2.0, 3.0]}])
+    assert "forecast" in listed[0] and listed[1]["id"] == "new" and "has 3 rows" in listed[1]["error"]
+
+
+def test_a_non_positive_series_among_others_is_an_error_record_naming_it_and_its_date(fitted):
+    """Finding 6 too: the error named only `input 4`, a position, not the series nor where its first value <= 0 is."""
+    import polars as pl
+
+    from tests.finance.contract_cases_forecast import random_walk
+
+    zero = random_walk(60, seed=5, series_id="zero").with_columns(
+        pl.when(pl.int_range(pl.len()) >= 40).then(0.0).otherwise(pl.col("value")).alias("value"))
+    records = fitted.predict(_long_table(random_walk(60, seed=2, series_id="s0"), zero))
+    assert "forecast" in records[0]
+    assert records[1]["id"] == "zero"
+    assert "series 'zero' holds values <= 0 (the first on 2020-02-26: 0)" in records[1]["error"]
+
+
+def test_when_every_series_fails_the_first_error_is_raised(fitted):
+    from core.errors import InputError
+
+    with pytest.raises(InputError, match="'b' has 2 rows"):
+        fitted.predict([{"id": "b", "values": [1.0, 2.0]}, {"id": "c", "values": [1.0]}])
+
+
+def test_the_cli_writes_the_others_forecasts_and_an_error_line_for_the_short_series(fitted, tmp_path):
+    import json
+
+    from core.cli import main
+    from tests.finance.contract_cases_forecast import random_walk
+
+    model = fitted.save(tmp_path / "model")
+    table = _long_table(random_walk(60, seed=2, series_id="s0"), random_walk(5, seed=3, series_id="tiny"))
+    table.write_csv(tmp_path / "long.csv")
+    out = tmp_path / "out.jsonl"
+    assert main(["predict", "finance.forecast", "--model", str(model), "--input", str(tmp_path / "long.csv"),
+                 "--output", str(out)]) == 0
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["id"] for r in records] == ["s0", "tiny"] and "forecast" in records[0] and "error" in records[1]
