@@ -101,6 +101,31 @@ def _require_bytes(file: Path, root: Path) -> None:
                          "remove it or replace it with the real file")
 
 
+def to_uint8(array: Any) -> Any:
+    """8-bit pixels for a picture of another depth, the same picture whatever its depth: unsigned integers scaled by
+    their type's full range (16-bit / 257), floats in [0, 1] times 255, floats in [0, 255] as they are; anything else
+    (signed or 32-bit integers past 16 bits, floats of another range) stretched from its own min to its max.
+
+    >>> import numpy as np
+    >>> to_uint8(np.array([[0, 257, 65535]], np.uint16)).tolist(), to_uint8(np.full((1, 2), 0.5)).tolist()
+    ([[0, 1, 255]], [[128, 128]])
+    """
+    import numpy as np
+
+    low, high = float(array.min()), float(array.max())
+    if array.dtype.kind == "u":
+        scaled = array.astype(np.float64) * (255.0 / np.iinfo(array.dtype).max)
+    elif array.dtype.kind == "i" and low >= 0 and high <= 65535:  # PIL's mode "I" holds 16-bit PNGs as int32
+        scaled = array.astype(np.float64) / (257.0 if high > 255 else 1.0)
+    elif array.dtype.kind == "f" and low >= 0 and high <= 1:
+        scaled = array.astype(np.float64) * 255.0
+    elif array.dtype.kind == "f" and low >= 0 and high <= 255:
+        scaled = array.astype(np.float64)
+    else:
+        scaled = (array.astype(np.float64) - low) / (high - low or 1) * 255.0
+    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+
+
 def open_image(source: Any, mode: str | None = "RGB", max_pixels: int = MAX_PIXELS):
     """Decode an image safely: path, bytes, PIL image or array in; PIL image out; bad input -> `InputError`.
 
@@ -120,8 +145,7 @@ def open_image(source: Any, mode: str | None = "RGB", max_pixels: int = MAX_PIXE
         if array.dtype != np.uint8:
             if not np.isfinite(array).all():
                 raise InputError("the image array holds NaN or inf values")
-            low, high = float(array.min()), float(array.max())
-            array = ((array - low) / (high - low or 1) * 255).astype(np.uint8)
+            array = to_uint8(array)
         image = Image.fromarray(array.squeeze() if array.ndim == 3 and array.shape[2] == 1 else array)
     else:
         name = "input"
@@ -166,9 +190,9 @@ def open_image(source: Any, mode: str | None = "RGB", max_pixels: int = MAX_PIXE
     if image.width == 0 or image.height == 0:
         raise InputError("the image has zero width or height")
     if mode is not None and image.mode != mode:
-        if image.mode in ("I;16", "I;16B", "I", "F") and mode in ("RGB", "L"):
-            array = np.asarray(image, dtype=np.float32)
-            low, high = float(array.min()), float(array.max())
-            image = Image.fromarray(((array - low) / (high - low or 1) * 255).astype(np.uint8))
+        if image.mode.startswith("I;16") and mode in ("RGB", "L"):
+            image = Image.fromarray(to_uint8(np.asarray(image).astype(np.uint16)))
+        elif image.mode in ("I", "F") and mode in ("RGB", "L"):
+            image = Image.fromarray(to_uint8(np.asarray(image)))
         image = image.convert(mode)
     return image

@@ -348,3 +348,20 @@ def test_a_batch_own_numbering_gives_way_to_the_callers_ids():
 
     records = list(predict_records(Numbering(), Inputs(["a", "b", "c"], ids=[{"line": 4}, {"line": 5}, {"line": 6}]), chunk=2))
     assert records == [{"line": 4, "text": "A"}, {"line": 5, "text": "B"}, {"line": 6, "text": "C"}]
+
+
+def test_a_picture_decodes_the_same_whatever_its_bit_depth():
+    """8-bit and 16-bit PNGs of one picture, and the picture as floats in [0, 1], give the same pixels; before, every
+    non-8-bit picture was stretched to full contrast (a dark photo turned bright, a mid-grey float image black)."""
+    import numpy as np
+    from PIL import Image
+
+    picture = (np.random.default_rng(0).random((20, 30)) * 89).astype(np.uint8)  # a dark photo
+    encoded = {}
+    for name, pixels in {"8-bit": picture, "16-bit": picture.astype(np.uint16) * 257}.items():
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, "PNG")
+        encoded[name] = np.asarray(open_image(buffer.getvalue()))
+    assert np.array_equal(encoded["8-bit"], encoded["16-bit"])
+    assert np.array_equal(np.asarray(open_image(picture.astype(np.float32) / 255)), encoded["8-bit"])
+    assert np.asarray(open_image(np.full((4, 4), 0.5))).mean() == 128
