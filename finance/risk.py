@@ -33,7 +33,8 @@ from finance._risk_data import (FLOAT32_MAX, RiskData, as_polars, build_schema, 
 from finance._risk_models import (FOREST_MAX_ROWS, FOREST_TREES, GBM_SPACE, LOGISTIC_CS, MONOTONE_FAMILIES, BlendFamily,
                                   Calibrator, ForestFamily, GBMFamily, LogisticFamily, ScorecardFamily, check_monotone,
                                   fit_calibrator, fit_forest, fit_gbm, fit_logistic, fit_scorecard, forest_leaves, forest_path,
-                                  gbm_matrix, gbm_trials, lightgbm_feature_names, logistic_path, scorecard_binning_params)
+                                  gbm_matrix, gbm_trials, lightgbm_feature_names, logistic_path, logit,
+                                  scorecard_binning_params)
 
 __all__ = ["RiskScorer", "RiskData", "load", "risk_metrics", "score_from_pd", "pd_from_score", "score_waterfall"]
 
@@ -1175,15 +1176,21 @@ class RiskScorer(TaskModel):
         return pl.concat(outputs, how="diagonal_relaxed")
 
     def explain(self, inputs: Any, top: int = 4) -> dict[str, Any] | list[dict[str, Any]]:
-        """Points per characteristic and the top reason codes in business words (for one applicant dict, or rows)."""
+        """Points per characteristic and the top reason codes in business words (for one applicant dict, or rows).
+
+        `base_points` is the calibrated score of the average applicant (every characteristic at its training
+        average); each characteristic's points are its log-odds on the calibrated scale, so base_points + the points
+        + `calibration_points` (what rounding to whole points leaves, under a point) = score."""
         single = isinstance(inputs, dict)
         arrays = self._arrays(inputs)
         pd = self._pd(arrays)
         scores = self._scores(pd)
         names = [f["name"] for f in self.schema_]
         log_odds, bias = self._log_odds_by_feature(arrays)  # (N, F) and (N,): margin = bias + row sum
-        points = -(self._scale()["pdo"] / math.log(2)) * log_odds  # log-odds of default up -> points down
-        base = score_from_pd(1 / (1 + np.exp(-bias)), **self._scale())
+        slope = self._calibrated_slope(bias, bias + log_odds.sum(axis=1))
+        # log-odds of default up -> points down; on the calibrated scale, so the points account for the score
+        points = -(self._scale()["pdo"] / math.log(2)) * slope[:, None] * log_odds
+        base = score_from_pd(np.clip(self.calibrator_(bias), 1e-6, 1 - 1e-6), **self._scale())  # the average applicant
         by_name = {f["name"]: f for f in self.schema_}
         warnings_by_row = self._record_warnings(arrays, len(pd)).to_list()
         results = []
@@ -1200,13 +1207,28 @@ class RiskScorer(TaskModel):
             results.append({
                 "pd": round(float(pd[row]), 8), "score": int(round(float(scores[row]))), "family": self.card_.get("family"),
                 "base_points": round(float(base[row]), 2),
-                "calibration_points": round(float(scores[row]) - raw_total, 2),
+                "calibration_points": round(round(float(scores[row])) - raw_total, 2),  # the sum is the score shown
                 "contributions": sorted(items, key=lambda i: i["points"]),
                 "reasons": [{**i, "text": f"{i['description']} {self._qualifier(by_name[i['feature']], i['value'])}: "
                                           f"{i['points']:+.0f} points"} for i in reasons],
                 "warnings": warnings_by_row[row],
             })
         return results[0] if single else results
+
+    def _calibrated_slope(self, bias: np.ndarray, margin: np.ndarray, step: float = 1e-4) -> np.ndarray:
+        """Per row, how far the calibrated log-odds move per unit of the family's log-odds between the average
+        applicant (`bias`) and this one (`margin`): the secant of logit(calibrator) (Platt: its slope; the local slope
+        where the two nearly meet). Feature log-odds times it sum to the calibrated change, so a waterfall from the
+        calibrated average applicant reaches the score with no unexplained calibration step (it held up to 35% of
+        the feature effect: a Platt slope of 1.13, an intercept of 0.69)."""
+        def calibrated(m: np.ndarray) -> np.ndarray:
+            return logit(np.clip(self.calibrator_(m), 1e-6, 1 - 1e-6))
+
+        moved = margin - bias
+        near = np.abs(moved) < 1e-6
+        secant = (calibrated(margin) - calibrated(bias)) / np.where(near, 1.0, moved)
+        local = (calibrated(bias + step) - calibrated(bias - step)) / (2 * step)
+        return np.where(near, local, secant)
 
     def _log_odds_by_feature(self, arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Per-feature log-odds of default relative to the training average (SHAP for GBM, WoE terms for scorecards,

@@ -97,3 +97,21 @@ def test_a_target_written_as_floats_gives_the_same_duplicate_groups_folds_and_mo
     rows = data.drop("default").head(20)
     first, second = RiskScorer().fit(data, config=config), RiskScorer().fit(floats, config=config)
     assert [r["pd"] for r in first.predict(rows)] == [r["pd"] for r in second.predict(rows)]
+
+
+@pytest.mark.parametrize("family", ["gbm", "logistic"])
+def test_explanation_points_are_on_the_calibrated_scale(family):
+    """The points were on the family's raw log-odds: a 'calibration' step linear in them held up to a third of the
+    feature effect. Scaled by the calibrator, they account for the score; the average applicant's base is calibrated."""
+    from finance.risk import score_from_pd
+
+    data = synthetic_applicants(400, seed=1)
+    model = RiskScorer().fit(data, config=fast(family=family))
+    model.calibrator_.state.update(method="platt", slope=1.4, intercept=0.7)  # a calibrator far from the identity
+    explained = model.explain(data.drop("default").head(40))
+    for e in explained:
+        assert abs(e["calibration_points"]) <= 0.5 + 0.05 * len(e["contributions"])  # rounding only
+        total = e["base_points"] + sum(c["points"] for c in e["contributions"]) + e["calibration_points"]
+        assert abs(total - e["score"]) < 0.05  # the score shown, exactly (to the points' two decimals)
+    log_odds, bias = model._log_odds_by_feature(model._arrays(data.drop("default").head(1)))
+    assert explained[0]["base_points"] == pytest.approx(float(score_from_pd(1 / (1 + np.exp(-(1.4 * bias[0] + 0.7))))), abs=0.01)
