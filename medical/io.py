@@ -23,7 +23,7 @@ from core.errors import InputError
 __all__ = [
     "MedicalImage", "WINDOW_PRESETS", "read_medical", "read_dicom", "read_dicom_series", "read_nifti", "read_picture",
     "apply_window", "to_uint8", "anonymize_dataset", "export_dicom", "write_nifti", "IDENTIFYING_TAGS",
-    "MEDICAL_SUFFIXES", "is_medical_file", "is_dicom_file",
+    "MEDICAL_SUFFIXES", "is_medical_file", "is_dicom_file", "index_to_world", "on_image_grid",
 ]
 
 # (center, width) in Hounsfield units; the usual radiology presets.
@@ -889,6 +889,94 @@ def to_file_voxels(array: np.ndarray, image: MedicalImage) -> np.ndarray | None:
     data = data.reshape(spatial + (1,) * (3 - len(spatial)))  # a one-slice input read as 2D gets its flat axis back
     back = ornt_transform(np.array([[0, 1], [1, 1], [2, 1]]), grid["orientation"])  # RAS -> the file's axes
     return apply_orientation(data, back).reshape(tuple(grid["shape"][:3]))
+
+
+def index_to_world(image: MedicalImage) -> np.ndarray | None:
+    """The 4x4 map from an index of `image.array` ((z, h, w); (0, h, w) for a 2D image) to world RAS mm, or None when
+    the image has no geometry. A NIfTI file goes through its own voxel order (`to_file_voxels`); any other image with an
+    affine (a DICOM file or series) through the voxels `write_nifti` makes of it: (w, h counted from the bottom, z)."""
+    if image.affine is None and not image.source_grid:
+        return None
+    shape = image.array.shape if image.is_volume else (1, *image.array.shape)
+    to_voxel = np.zeros((4, 4))
+    to_voxel[3, 3] = 1.0
+    if not image.source_grid:
+        to_voxel[0, 2] = 1.0  # x = column
+        to_voxel[1, 1], to_voxel[1, 3] = -1.0, shape[1] - 1  # y = rows from the bottom
+        to_voxel[2, 0] = 1.0  # z = slice
+        return np.asarray(image.affine, float) @ to_voxel
+    # where each array index lands among the file's voxels: one signed axis of the array per axis of the file
+    indices = [_file_order(axis, image) for axis in np.indices(image.array.shape)]
+    if not image.is_volume:
+        indices = [np.zeros_like(indices[0]), *indices]
+    origin = [float(index[0, 0, 0]) for index in indices]
+    unmatched_array, unmatched_file = [0, 1, 2], []
+    for file_axis in range(3):
+        if indices[0].shape[file_axis] < 2:
+            unmatched_file.append(file_axis)
+            continue
+        step = [0, 0, 0]
+        step[file_axis] = 1
+        moved = [float(index[tuple(step)]) - start for index, start in zip(indices, origin)]
+        array_axis = int(np.argmax(np.abs(moved)))
+        to_voxel[file_axis, array_axis] = moved[array_axis]  # +1 or -1
+        to_voxel[file_axis, 3] = -moved[array_axis] * origin[array_axis]
+        unmatched_array.remove(array_axis)
+    for file_axis, array_axis in zip(unmatched_file, unmatched_array):
+        to_voxel[file_axis, array_axis] = 1.0  # one-voxel axes: index 0 on both sides
+    return np.asarray(image.source_grid["affine"], float) @ to_voxel
+
+
+def _file_order(array: np.ndarray, image: MedicalImage) -> np.ndarray:
+    """`to_file_voxels` of `array`, as a 3D array (a 2D file gets a third axis of one voxel)."""
+    stored = to_file_voxels(array, image)
+    return stored.reshape(stored.shape + (1,) * (3 - stored.ndim))
+
+
+def on_image_grid(mask: MedicalImage, image: MedicalImage, mask_name: str, image_name: str) -> np.ndarray:
+    """`mask.array` on `image.array`'s voxel grid, when both have a geometry and the mask's voxels are the image's in
+    another order (flipped or permuted axes: a NIfTI mask drawn on a DICOM series, a mask stored LPS for a RAS scan):
+    the same voxel centres in world space within 1% of a voxel. A mask on another grid is refused (resample it); one
+    without geometry (PNG) or on an image without one is returned as it is."""
+    to_world_image, to_world_mask = index_to_world(image), index_to_world(mask)
+    if to_world_image is None or to_world_mask is None:
+        return mask.array
+    shape = image.array.shape if image.is_volume else (1, *image.array.shape)
+    mask_array = mask.array if mask.is_volume else mask.array[None]
+    refused = InputError(f"{mask_name} lies on another grid than {image_name} (their voxel centres differ in world "
+                         "space): resample the mask onto the image (e.g. nibabel.processing.resample_from_to) or pair "
+                         "it with the image it was drawn on")
+    try:
+        mapping = np.linalg.solve(to_world_image, to_world_mask)  # mask index -> image index
+    except np.linalg.LinAlgError:  # a degenerate affine (a zero zoom) places nothing: voxel order as stored
+        return mask.array
+    axes: list[int | None] = [None, None, None]  # the mask axis each image axis takes, and in which direction
+    signs = [1, 1, 1]
+    free = [axis for axis in range(3) if mask_array.shape[axis] > 1]
+    for mask_axis in free:
+        column = mapping[:3, mask_axis]
+        image_axis = int(np.argmax(np.abs(column)))
+        if axes[image_axis] is not None or abs(abs(column[image_axis]) - 1) > 0.01:
+            raise refused  # another spacing, or axes not along the image's
+        axes[image_axis], signs[image_axis] = mask_axis, int(np.sign(column[image_axis]))
+    rest = [axis for axis in range(3) if axis not in free]
+    axes = [axis if axis is not None else rest.pop(0) for axis in axes]
+    moved = np.transpose(mask_array, axes)
+    moved = moved[tuple(slice(None, None, -1) if sign < 0 else slice(None) for sign in signs)]
+    if moved.shape != shape:
+        raise refused
+    corners = np.array([[z, h, w, 1.0] for z in (0, shape[0] - 1) for h in (0, shape[1] - 1) for w in (0, shape[2] - 1)])
+    back = np.zeros((4, 4))  # image index -> mask index, of the reordering just made
+    back[3, 3] = 1
+    for image_axis, (mask_axis, sign) in enumerate(zip(axes, signs)):
+        back[mask_axis, image_axis] = sign
+        back[mask_axis, 3] = 0 if sign > 0 else mask_array.shape[mask_axis] - 1
+    planar = [a for a in range(3) if shape[a] > 1]
+    tolerance = 0.01 * min(float(np.linalg.norm(to_world_image[:3, a])) for a in planar) if planar else 1e-3
+    gaps = np.linalg.norm((corners @ to_world_image.T - corners @ back.T @ to_world_mask.T)[:, :3], axis=1)
+    if gaps.max() > tolerance:
+        raise refused
+    return moved if image.is_volume else moved[0]
 
 
 def _on_source_grid(data: np.ndarray, grid: dict[str, Any]):

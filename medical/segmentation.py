@@ -33,7 +33,7 @@ from medical._shared import (RESEARCH_NOTICE, check_saved_labels, data_hash, des
 from medical._seg_nets import LITE_UNET, MONAI_UNET, build_network
 from medical._seg_plan import (AugmentedPatches, Fingerprint, budgeted_adamw, fingerprint, plan_augmentation,
                                plan_patch, plan_training)
-from medical.io import MedicalImage, read_medical, to_file_voxels
+from medical.io import MedicalImage, on_image_grid, read_medical, to_file_voxels
 
 __all__ = ["load", "Segmenter", "SegmentationData", "brain_tissue_data", "normalise_intensity"]
 
@@ -558,12 +558,9 @@ class Segmenter(TaskModel):
             image = _read_pair_part(image_source, image_name)
             mask = _read_mask(mask_source, mask_name)
             _refuse_nonfinite_mask(mask.array, mask_name, mask.metadata.get("nonfinite_voxels", 0))
-            if image.affine is not None and mask.affine is not None and image.array.shape == mask.array.shape \
-                    and not np.allclose(image.affine, mask.affine, atol=1e-2):
-                # the voxels line up by index only: a mask of another scan or space would score as if it fit
-                raise InputError(f"{mask_name} lies on another grid than {image_name} "
-                                 "(their affines differ): resample the mask onto the image (e.g. "
-                                 "nibabel.processing.resample_from_to) or pair it with the image it was drawn on")
+            # compared in world space: a NIfTI mask of a DICOM series (voxels in another order) is put on the
+            # series' grid; a mask of another scan or space, which would score as if it fit, is refused
+            mask = dataclasses.replace(mask, array=on_image_grid(mask, image, mask_name, image_name))
             read_as = image_source.name if isinstance(image_source, Path) else image.source
             for note in reading_notes(image):  # e.g. NaN voxels read as 0: kept with the data, and said
                 notes.append(f"{image_name}: {note.removeprefix(read_as + ': ')}")

@@ -176,3 +176,49 @@ def test_mask_of_one_dicom_slice_lies_where_the_slice_is(tmp_path, orientation):
     for r, c in [(0, 0), (127, 0), (0, 127), (40, 90)]:
         lps = np.array([-120.0, -100.0, 37.5]) + c * 0.6 * along_row + r * 0.8 * along_column
         assert (written.affine @ [c, 127 - r, 0, 1])[:3] == pytest.approx(lps * [-1, -1, 1], abs=1e-4)
+
+
+def _labelled_series(folder, orientation):
+    """A 3-slice series of CT_small at `orientation` with spacing 0.8 x 0.6 x 2.5 mm, and labels (Z, H, W) on it."""
+    folder.mkdir(parents=True)
+    normal = np.cross(orientation[:3], orientation[3:])
+    labels = np.zeros((3, 128, 128), np.uint8)
+    labels[0, 10:30, 5:60] = 1  # not symmetric in any axis: a flip or a transposition shows
+    labels[2, 70:120, 90:100] = 2
+    for k in range(3):
+        dataset = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+        dataset.ImageOrientationPatient, dataset.PixelSpacing = orientation, [0.8, 0.6]
+        dataset.ImagePositionPatient = list(np.array([-60.0, -40.0, 20.0]) + 2.5 * (2 - k) * normal)  # stored reversed
+        dataset.SOPInstanceUID = pydicom.uid.generate_uid()
+        dataset.save_as(folder / f"s{k}.dcm")
+    return labels
+
+
+@pytest.mark.parametrize("orientation", [[1, 0, 0, 0, 1, 0], [0.939693, 0.342020, 0, 0, 0, -1]])
+def test_a_dicom_series_pairs_with_the_nifti_mask_written_for_it(tmp_path, orientation):
+    import nibabel as nib
+
+    from medical.segmentation import Segmenter
+
+    labels = _labelled_series(tmp_path / "series", orientation)
+    series = io.read_medical(tmp_path / "series")
+    (tmp_path / "masks").mkdir()
+    written = io.write_nifti(labels, tmp_path / "masks" / "series.nii.gz", like=series)
+    (tmp_path / "pairs.csv").write_text("image,mask\nseries,masks/series.nii.gz\n")
+    data = Segmenter.read_data(tmp_path / "pairs.csv")
+    assert np.array_equal(data.masks[0], labels)
+    # the same mask stored in another voxel order (as another tool may write it) pairs too
+    image = nib.load(written)
+    reorder = np.array([[1, -1], [0, 1], [2, -1]])  # i -> -j, j -> i, k -> -k
+    flipped = nib.Nifti1Image(nib.orientations.apply_orientation(np.asarray(image.dataobj), reorder),
+                              image.affine @ nib.orientations.inv_ornt_aff(reorder, image.shape))
+    nib.save(flipped, tmp_path / "masks" / "other.nii.gz")
+    (tmp_path / "pairs.csv").write_text("image,mask\nseries,masks/other.nii.gz\n")
+    assert np.array_equal(Segmenter.read_data(tmp_path / "pairs.csv").masks[0], labels)
+    # a mask one voxel off is another grid
+    shifted = nib.Nifti1Image(np.asarray(image.dataobj), image.affine @ np.array(
+        [[1, 0, 0, 1], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]], float))
+    nib.save(shifted, tmp_path / "masks" / "shifted.nii.gz")
+    (tmp_path / "pairs.csv").write_text("image,mask\nseries,masks/shifted.nii.gz\n")
+    with pytest.raises(InputError, match="another grid"):
+        Segmenter.read_data(tmp_path / "pairs.csv")
