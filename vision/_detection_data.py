@@ -476,6 +476,8 @@ def _read_yolo(path: Path, split: str | None = None, names: str | None = None) -
     splits = _yolo_splits(root, path if path.is_file() else root / "data.yaml", images_root, images)
     rows: list[tuple[Path, list, list[int], tuple[int, int], list[str]]] = []
     max_id, polygons = -1, 0
+    # no names given, but COCO's own split folder names identify the label space: the 80 COCO names (Ultralytics order)
+    coco = class_names is None and any(COCO_SPLITS & set(p.relative_to(images_root).parts) for p in images)
     for image in images:
         relative = image.relative_to(images_root).with_suffix(".txt")
         label_file = (root / "labels" / relative) if images_root != root else image.with_suffix(".txt")
@@ -488,6 +490,10 @@ def _read_yolo(path: Path, split: str | None = None, names: str | None = None) -
                     continue
                 where = f"{label_file.relative_to(root).as_posix()} line {number}"
                 class_id, (cx, cy, w, h) = _yolo_line(line, where, class_names, source)
+                if coco and class_id >= len(COCO80):  # one stray id would otherwise rename every class to its number
+                    raise InputError(f"{where}: class id {class_id}, but COCO has ids 0..{len(COCO80) - 1} (the "
+                                     "train2017/val2017 folders identify COCO); add a data.yaml naming your classes "
+                                     "(or pass --option names=...) if they are not COCO's")
                 width, height = size
                 boxes.append([(cx - w / 2) * width, (cy - h / 2) * height, (cx + w / 2) * width, (cy + h / 2) * height])
                 polygons += len(line.split()) > 5
@@ -498,8 +504,7 @@ def _read_yolo(path: Path, split: str | None = None, names: str | None = None) -
     notes = []
     if polygons:
         notes.append(f"{polygons} segmentation polygon(s) were read as their bounding boxes (as Ultralytics does)")
-    if class_names is None and max_id < len(COCO80) and any(COCO_SPLITS & set(p.relative_to(images_root).parts) for p in images):
-        # COCO's own split folder names identify the label space: use the 80 COCO names (Ultralytics order).
+    if coco:
         class_names = list(COCO80)
         notes.append("no data.yaml: the train2017/val2017 folders identify COCO, so class ids use the 80 COCO names "
                      "(Ultralytics order); pass --option names=... to override")
