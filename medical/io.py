@@ -677,9 +677,10 @@ def _from_nifti_image(image, name: str) -> MedicalImage:
     notes = []
     zooms = tuple(float(z) for z in canonical.header.get_zooms()[:3])
     flat = [axis for axis in range(3) if data.ndim == 3 and data.shape[axis] == 1]
-    if flat and (flat[-1] == 2 or len(image.shape) == 2):
-        # one slice: a 2D image (its slice thickness is not a third axis to slide along); a 2D file whose plane is
-        # sagittal or coronal in world space keeps its two in-plane axes in RAS order
+    if flat:
+        # one slice, whatever its flat axis (dcm2niix writes a sagittal slice as (117, 95, 1) with a left-right third
+        # axis): a 2D image, its thickness no third axis to slide along; a sagittal or coronal plane keeps its two
+        # in-plane axes in RAS order
         data = np.take(data, 0, axis=flat[-1])
         zooms = tuple(z for axis, z in enumerate(zooms) if axis != flat[-1])
     if data.ndim == 4:

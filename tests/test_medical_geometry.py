@@ -222,3 +222,21 @@ def test_a_dicom_series_pairs_with_the_nifti_mask_written_for_it(tmp_path, orien
     (tmp_path / "pairs.csv").write_text("image,mask\nseries,masks/shifted.nii.gz\n")
     with pytest.raises(InputError, match="another grid"):
         Segmenter.read_data(tmp_path / "pairs.csv")
+
+
+@pytest.mark.parametrize("flat_world_axis", [0, 1, 2])
+def test_a_one_voxel_thick_nifti_is_a_2d_image_whatever_its_flat_axis(tmp_path, flat_world_axis):
+    import nibabel as nib
+
+    data = np.arange(20 * 30, dtype=np.float32).reshape(20, 30, 1)
+    in_plane = [axis for axis in range(3) if axis != flat_world_axis]
+    affine = np.zeros((4, 4))
+    affine[in_plane[0], 0], affine[in_plane[1], 1], affine[flat_world_axis, 2], affine[3, 3] = 0.5, 0.7, 3.0, 1.0
+    nib.save(nib.Nifti1Image(data, affine), tmp_path / "slice.nii.gz")
+    image = io.read_medical(tmp_path / "slice.nii.gz")
+    assert not image.is_volume and image.array.shape == (30, 20) and image.spacing == pytest.approx((0.7, 0.5))
+    assert image.array[29, 0] == data[0, 0, 0] and image.array[0, 19] == data[19, 29, 0]  # rows run up the 2nd axis
+    mask = (image.array > 300).astype(np.uint8)
+    written = nib.load(io.write_nifti(mask, tmp_path / "mask.nii.gz", like=image))
+    assert written.shape == (20, 30, 1) and np.array_equal(np.asarray(written.dataobj), (data > 300).astype(np.uint8))
+    assert np.allclose(written.affine, affine)
