@@ -491,6 +491,34 @@ def check_card_digest(path: str | Path) -> None:
             "predicts, use the predict options or verticals train --set, not card.json")
 
 
+NAME_MAX = 255  # bytes in one file name: ext4, XFS, btrfs, tmpfs, NTFS (as UTF-16 units), APFS
+
+
+def check_output_path(path: str | Path, room: int) -> Path:
+    """Refuse an output path that cannot be written, before anything is: a name too long to leave `room` bytes for
+    the temp, lock and set-aside names written beside it, or a parent that is a file, not a folder.
+
+    >>> check_output_path(Path("out") / ("x" * 250), room=32)
+    Traceback (most recent call last):
+    core.errors.InputError: the name xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx... is 250 bytes; names written beside it take up to 32 more and a file name may hold 255: use a name of at most 223 bytes
+    """
+    path = Path(path)
+    for part in path.parts:
+        size = len(os.fsencode(part))
+        if size + (room if part == path.name else 0) > NAME_MAX:
+            limit = NAME_MAX - room if part == path.name else NAME_MAX
+            more = f"names written beside it take up to {room} more and " if part == path.name and room else ""
+            raise InputError(f"the name {part[:30]}... is {size} bytes; {more}a file name may hold {NAME_MAX}: use a "
+                             f"name of at most {limit} bytes")
+    for parent in path.parents:  # the nearest part of it that exists must be a folder
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(f"{parent} is a file, not a folder, so nothing can be written inside it; choose "
+                                 "another output path")
+            break
+    return path
+
+
 def check_output_dir(path: str | Path, task: str | None = None) -> Path:
     """Refuse an output folder whose contents would be lost: only a new or empty folder, or a saved model of the
     same `task` (replaced whole), may be written. Nothing is touched here but what saves killed mid-way left beside
@@ -502,6 +530,7 @@ def check_output_dir(path: str | Path, task: str | None = None) -> Path:
     path = Path(path)
     if not str(path).strip() or path.name in {"", ".", ".."}:
         raise InputError(f"output folder {str(path)!r} is not a folder name; give a new folder path")
+    check_output_path(path, room=32)  # `.<name>.<pid>.<host>-<random>.tmp` is the longest name written beside it
     recover_model_dir(path)  # a model an interrupted save set aside is back before the folder is judged
     _remove_stale(path)
     if path.exists() or path.is_symlink():
@@ -561,11 +590,15 @@ def output_lock(path: str | Path) -> Iterator[Path]:
             pass
         handle.close()
     try:
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} on {socket.gethostname()}, since "
-                     f"{_dt.datetime.now().isoformat(timespec='seconds')}")
-        handle.flush()
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()} on {socket.gethostname()}, since "
+                         f"{_dt.datetime.now().isoformat(timespec='seconds')}")
+            handle.flush()
+        except OSError as error:  # a full disk fails here, where the error itself names no file
+            raise write_error(f"cannot write {lock_path}: {error.strerror or error}; free some space or choose "
+                              "another output folder", error) from error
         yield path
     finally:
         with contextlib.suppress(OSError):

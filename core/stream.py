@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from core.artifacts import check_output_path
 from core.errors import InputError, write_error
 
 __all__ = ["RecordWriter", "output_format", "identified_batches", "predict_batches", "stream_predict", "STREAM_ROWS"]
@@ -79,6 +80,7 @@ class RecordWriter:
                 raise InputError("Parquet output needs a file: pass --output NAME.parquet")
             self._handle = sys.stdout
             return self
+        check_output_path(self.path, room=0)  # the temp name beside it is cut to fit
         if self.path.name in {"", ".", ".."} or self.path.is_dir():
             raise InputError(f"cannot write a file at {str(self.path)!r}: it is a folder; give a file path")
         target = self.path.resolve() if self.path.is_symlink() else self.path  # a link to a file: the file is replaced
@@ -94,7 +96,8 @@ class RecordWriter:
         self.path = target
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            descriptor, temp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+            stem = os.fsencode(self.path.name)[:200].decode("utf-8", "ignore")  # any legal name leaves room for it
+            descriptor, temp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{stem}.", suffix=".tmp")
         except OSError as error:
             raise write_error(f"cannot write to {self.path.parent}: {error.strerror or error}; choose a writable folder",
                               error) from error

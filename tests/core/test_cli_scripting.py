@@ -271,3 +271,49 @@ def test_a_relative_or_unusable_verticals_home_is_absolute_or_one_line(tmp_path,
     assert main(["prepare", "finance.risk"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error: cannot create") and "Traceback" not in "\n".join(err)
+
+
+def test_long_names_and_a_file_as_parent_are_refused_saying_why(tmp_path, capsys):
+    """A legal 250-byte --output name is written (the temp name beside it is cut to fit); a name too long for the
+    file system, or too long to leave room for train's lock and temp names, and a parent that is a file are one line
+    saying so; before: 'choose a writable folder', 'File exists', or an OSError traceback."""
+    name = tmp_path / ("a" * 244 + ".jsonl")
+    with RecordWriter(name) as writer:
+        writer.write_batch([{"index": 1, "label": "x"}])
+    assert name.read_text().count("\n") == 1 and len(list(tmp_path.iterdir())) == 1
+    with pytest.raises(InputError, match="is 306 bytes; a file name may hold 255"):
+        RecordWriter(tmp_path / ("b" * 300 + ".jsonl")).__enter__()
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(InputError, match="afile is a file, not a folder"):
+        RecordWriter(tmp_path / "afile" / "o.jsonl").__enter__()
+    with pytest.raises(InputError, match="use a name of at most 223 bytes"):
+        core.artifacts.check_output_dir(tmp_path / ("c" * 240))
+    assert main(["train", "finance.risk", "--data", str(tmp_path / "none.csv"), "--target", "y",
+                 "--out", str(tmp_path / "afile" / "m")]) == 2
+    assert "afile is a file, not a folder" in capsys.readouterr().err
+
+
+def test_a_full_disk_at_the_training_lock_names_the_lock_file(tmp_path, monkeypatch):
+    """The lock's write fails at flush on a full disk, with no file name in the error: the message names it."""
+    import builtins
+
+    real_open = builtins.open
+
+    class Full:
+        def __init__(self, handle):
+            self.handle = handle
+
+        def __getattr__(self, name):
+            return getattr(self.handle, name)
+
+        def flush(self):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    def opener(file, *args, **kwargs):
+        handle = real_open(file, *args, **kwargs)
+        return Full(handle) if str(file).endswith(".lock") else handle
+
+    monkeypatch.setattr(builtins, "open", opener)
+    with pytest.raises(StorageError, match=r"cannot write .*\.m\.lock: No space left on device"):
+        with core.artifacts.output_lock(tmp_path / "m"):
+            pass
