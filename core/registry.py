@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,9 +108,32 @@ def task_class(task: str) -> type:
         module = importlib.import_module(module_name)
     except ImportError as error:
         if error.name and error.name.split(".")[0] == module_name.split(".")[0] and module_name in str(error):
+            shadow = _shadowing(module_name.split(".")[0])
+            if shadow:
+                raise InputError(f"{module_name.split('.')[0]!r} is {shadow}, not Verticals' package, so task {task} "
+                                 "cannot be imported: rename that file or folder, or run from another folder") from error
             raise InputError(f"task {task} is not implemented in this installation ({error})") from error
         raise
     return getattr(module, class_name)
+
+
+def _shadowing(package: str) -> str | None:
+    """Where `package` was found, when it is not the package beside core (a user's `finance.py` next to their script
+    comes first on sys.path); None when it is ours."""
+    import sys
+
+    found = sys.modules.get(package)
+    origin = getattr(found, "__file__", None) if found is not None else None
+    if origin is None:
+        try:
+            spec = importlib.util.find_spec(package)
+        except (ImportError, ValueError):
+            return None
+        origin = spec.origin if spec is not None else None
+    ours = Path(__file__).resolve().parents[1] / package
+    if origin is None or Path(origin).resolve().parent == ours:
+        return None
+    return str(origin)
 
 
 def resolve_source(task: str, model: str | os.PathLike | None) -> tuple[str, Any]:

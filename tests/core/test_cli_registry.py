@@ -244,3 +244,13 @@ def test_the_task_table_says_which_defaults_ship_in_the_repository():
         shipped = (root / package / f"{name}_default" / "card.json").is_file()
         assert ("shipped in the" in spec.default) == shipped, (task, spec.default)
         assert not (shipped and "first use" in spec.default), (task, spec.default)
+
+
+def test_a_users_file_named_like_a_package_is_named_as_the_cause(tmp_path):
+    """A `finance.py` next to the user's script hides the finance package: the error names that file; before, it said
+    the task was not implemented in this installation."""
+    (tmp_path / "finance.py").write_text("RATES = {}\n")
+    done = subprocess.run([sys.executable, "-c", "import core; core.load('finance.risk')"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert f"'finance' is {tmp_path / 'finance.py'}, not Verticals' package" in done.stderr
