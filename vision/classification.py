@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import threading
 import time
 import warnings
@@ -549,7 +550,7 @@ class ImageClassifier(TaskModel):
         if spelling_warning:
             warnings.warn(spelling_warning)
         # every file checked before training, a bad one named by its class folder
-        images = decode_images([item[0] for item in items], self.image_mode, root=_data_root(data))
+        images = decode_images([item[0] for item in items], self.image_mode, root=_data_root(data, items))
         train_index, val_index = _split(items, config.validation_fraction, config.seed)
         pretrained = bool(self.info.get("pretrained", True))  # random-init networks skip the probe and freezing
         plan = plan_probe([item[1] for item in items], [item[2] for item in items], train_index, val_index,
@@ -818,12 +819,24 @@ def _linear_probe(features: np.ndarray, labels: list[str], seed: int = 0) -> dic
             "sampled": sampled, "note": PROBE_NOTE}
 
 
-def _data_root(data: Any) -> Path | None:
-    """The folder a bad image is named from: an ImageFolder itself, a manifest's folder."""
-    if not isinstance(data, (str, Path)):
+def _data_root(data: Any, items: list | None = None) -> Path | None:
+    """The folder a bad image is named from: an ImageFolder itself, a manifest's folder; for labelled items (what the
+    CLI reads and passes to `fit`, or a user's (path, label) list) the folder holding them all, above a train/val
+    folder they all sit in, so that train names a bad file (`bees/photo.jpg`) as check-data does."""
+    if isinstance(data, (str, Path)):
+        path = Path(data).expanduser()
+        return path if path.is_dir() else path.parent
+    files = [item for item in items or () if isinstance(item[0], (str, Path))]
+    if not files:
         return None
-    path = Path(data).expanduser()
-    return path if path.is_dir() else path.parent
+    try:
+        common = Path(os.path.commonpath([Path(file).absolute().parent for file, *_ in files]))
+    except ValueError:  # paths on different drives
+        return None
+    splits = {item[2] for item in files}
+    if None not in splits and common.name.lower() in splits:  # list_image_folder's root/train/<class>/...: one split
+        common = common.parent
+    return common
 
 
 def _split(items: list, validation_fraction: float, seed: int) -> tuple[list[int], list[int]]:
