@@ -13,7 +13,7 @@ from core.data.labels import label_key, label_matcher
 from core.data.tables import NULL_VALUES, separator_hint
 from core.errors import InputError
 
-__all__ = ["RiskData", "as_polars", "resolve_target", "label_map_for", "encode_target", "build_schema", "feature_arrays",
+__all__ = ["RiskData", "as_polars", "resolve_target", "label_map_for", "label_warning", "encode_target", "build_schema", "feature_arrays",
            "rows_to_frame", "describe", "normalise_label", "unseen_categories", "categorical_frame", "summary_recipe"]
 
 NULL_WORDS = {v.lower() for v in NULL_VALUES}
@@ -235,6 +235,26 @@ def label_map_for(series, positive: str | None = None) -> dict[str, str]:
         positive, rule = min(distinct, key=lambda d: (counts[d], d)), "minority class taken as default"
     negative = [d for d in distinct if d != positive][0]
     return {"positive": positive, "negative": negative, "rule": rule}
+
+
+GENERIC_WORDS = {"yes", "y", "true"}  # of BAD_WORDS, the ones that say nothing about which outcome the column counts
+
+
+def label_warning(label_map: dict[str, str], target: str) -> str | None:
+    """The warning for a default class guessed from a generic word (yes / y / true): a `repaid` or `paid_on_time`
+    column is yes for the good outcome, and the model then gives the probability of repaying (None otherwise; clear
+    words such as bad, default or charged off need none).
+
+    >>> label_warning({"positive": "yes", "negative": "no", "rule": "named value taken as default"}, "repaid")[:61]
+    "target 'repaid': 'yes' was taken as the default (bad) outcome"
+    """
+    positive = label_map.get("positive")
+    if label_map.get("rule") != "named value taken as default" or str(positive).lower() not in GENERIC_WORDS:
+        return None
+    negative = label_map.get("negative")
+    return (f"target {target!r}: {positive!r} was taken as the default (bad) outcome and {negative!r} as non-default, "
+            f"guessed from the word {positive!r} alone; if {positive!r} is the good outcome (e.g. repaid), pass "
+            f"--option positive_label={negative}, else --option positive_label={positive} to say so")
 
 
 def positive_value(series, positive_label: Any) -> str:

@@ -28,7 +28,7 @@ from core.protocols import TaskModel, check_batch_size, with_ids
 from core.train import MetricsLog
 from finance._cards import damaged_card, recorded_beside
 from finance._risk_data import (FLOAT32_MAX, RiskData, as_polars, build_schema, encode_target, feature_arrays, label_map_for,
-                                population_stability, positive_value, psi_for, resolve_target, summary_recipe,
+                                label_warning, population_stability, positive_value, psi_for, resolve_target, summary_recipe,
                                 unseen_categories)
 from finance._risk_models import (FOREST_MAX_ROWS, FOREST_TREES, GBM_SPACE, LOGISTIC_CS, MONOTONE_FAMILIES, BlendFamily,
                                   Calibrator, ForestFamily, GBMFamily, LogisticFamily, ScorecardFamily, check_monotone,
@@ -542,7 +542,8 @@ class RiskScorer(TaskModel):
                   "features": [{k: f[k] for k in ("name", "kind", "dtype", "missing_rate")} for f in schema], "dropped": dropped}
         _, duplicates = duplicate_groups(data.frame, schema, y)
         report["duplicate_rows"] = duplicates
-        warning = joined_warnings(dropped_warning(dropped), duplicate_warning(duplicates, data.frame.height))
+        warning = joined_warnings(label_warning(label_map, data.target), dropped_warning(dropped),
+                                  duplicate_warning(duplicates, data.frame.height))
         if warning:
             report["warning"] = warning
         return report
@@ -640,7 +641,8 @@ class RiskScorer(TaskModel):
                          families=families, candidates=candidates,
                          folds=self._folds(y, order, config, groups), repeats=self._repeats(len(y), order, config),
                          data_hash=hash_frame(frame), groups=groups, duplicate_rows=duplicates, monotone=monotone,
-                         warning=joined_warnings(dropped_warning(dropped), duplicate_warning(duplicates, len(y))))
+                         warning=joined_warnings(label_warning(label_map, target), dropped_warning(dropped),
+                                                 duplicate_warning(duplicates, len(y))))
 
     @staticmethod
     def _monotone(config: "RiskScorer.Config", schema: list[dict[str, Any]], dropped: list[dict[str, str]]

@@ -115,3 +115,27 @@ def test_explanation_points_are_on_the_calibrated_scale(family):
         assert abs(total - e["score"]) < 0.05  # the score shown, exactly (to the points' two decimals)
     log_odds, bias = model._log_odds_by_feature(model._arrays(data.drop("default").head(1)))
     assert explained[0]["base_points"] == pytest.approx(float(score_from_pd(1 / (1 + np.exp(-(1.4 * bias[0] + 0.7))))), abs=0.01)
+
+
+def _worded(words: tuple[str, str], name: str) -> pl.DataFrame:
+    data = synthetic_applicants(200, seed=1)
+    return data.with_columns(pl.when(pl.col("default") == 1).then(pl.lit(words[0])).otherwise(pl.lit(words[1])).alias(name)
+                             ).drop("default")
+
+
+def test_a_default_class_guessed_from_yes_is_warned_about_with_the_override(tmp_path):
+    """`repaid` yes/no: yes was taken as default with no warning, so the model gave the probability of repaying."""
+    data = _worded(("yes", "no"), "repaid")
+    with pytest.warns(UserWarning, match=r"'yes' was taken as the default .*--option positive_label=no"):
+        model = RiskScorer().fit((data, "repaid"), config=fast(family="scorecard"))
+    assert "positive_label=no" in model.card["warning"]
+    path = tmp_path / "repaid.csv"
+    data.write_csv(path)
+    assert "positive_label=no" in RiskScorer.check_data(path, target="repaid")["warning"]
+
+
+@pytest.mark.parametrize("words", [("bad", "good"), ("Charged Off", "Fully Paid")])
+def test_a_clear_default_word_is_not_warned_about(words, tmp_path):
+    path = tmp_path / "status.csv"
+    _worded(words, "status").write_csv(path)
+    assert "positive_label" not in (RiskScorer.check_data(path, target="status").get("warning") or "")
