@@ -10,8 +10,8 @@ from typing import Any
 
 from core.errors import InputError, MissingDependencyError
 
-__all__ = ["minilm_path", "is_blank", "clean_texts", "text_ids", "plain_id", "error_records", "refuse_column_flags",
-           "sorted_batches",
+__all__ = ["minilm_path", "is_blank", "clean_texts", "text_ids", "plain_id", "error_records", "errors_in_place",
+           "text_problem", "refuse_column_flags", "sorted_batches",
            "TextEncoder", "tokenizer_lock", "detokenize_ptb"]
 
 # Fast tokenizers raise "Already borrowed" when one instance is used from two threads at once.
@@ -67,12 +67,23 @@ def clean_texts(inputs: Any, what: str = "text") -> list[str]:
         raise InputError(f"expected a list of {what} strings, got {type(inputs).__name__}")
     texts = []
     for index, value in enumerate(inputs, 1):
-        if not isinstance(value, str):
-            raise InputError(f"{what} {index} is a {type(value).__name__}, not a string")
-        if is_blank(value):
-            raise InputError(f"{what} {index} is empty; pass non-empty strings")
+        if (problem := text_problem(index, value, what)) is not None:
+            raise InputError(problem)
         texts.append(value)
     return texts
+
+
+def text_problem(index: int, value: Any, what: str = "text") -> str | None:
+    """Why text `index` (from 1) of a predict list cannot be scored (`clean_texts`' rule), or None.
+
+    >>> text_problem(2, " "), text_problem(1, "ok")
+    ('text 2 is empty; pass non-empty strings', None)
+    """
+    if not isinstance(value, str):
+        return f"{what} {index} is a {type(value).__name__}, not a string"
+    if is_blank(value):
+        return f"{what} {index} is empty; pass non-empty strings"
+    return None
 
 
 def plain_id(value: Any) -> Any:
@@ -94,6 +105,31 @@ def error_records(model: Any, inputs: Any, batch_size: int | None, **options: An
     if not isinstance(inputs, Inputs) or not inputs.errors:
         return None
     return list(predict_records(model, inputs, batch_size, **options))
+
+
+def errors_in_place(model: Any, inputs: Any, batch_size: int | None, problem: Callable[[int, Any], str | None],
+                    **options: Any) -> list[dict[str, Any]] | None:
+    """For `predict` on a plain Python list: as the CLI does for a blank line, each item `problem` refuses (an empty
+    text, a None) gets an error record in its place, saying why, and the others are predicted
+    (`core.protocols.predict_records`); None when no item is refused, or for inputs that are no list. When every item
+    is refused, the first one's `InputError` is raised, as vision's predict does for a list of unreadable images.
+
+    >>> class Echo:
+    ...     def predict(self, items, batch_size=None): return [{"index": 1, "text": t} for t in items]
+    >>> errors_in_place(Echo(), ["a", ""], None, text_problem)
+    [{'index': 1, 'text': 'a'}, {'index': 2, 'error': 'text 2 is empty; pass non-empty strings'}]
+    """
+    from core.protocols import Inputs
+
+    if isinstance(inputs, Inputs) or not isinstance(inputs, (list, tuple)):
+        return None
+    errors = {index: said for index, item in enumerate(inputs) if (said := problem(index + 1, item)) is not None}
+    if not errors:
+        return None
+    if len(errors) == len(inputs):
+        raise InputError(errors[0])
+    items = list(inputs)
+    return error_records(model, Inputs(items, ids=text_ids(items).ids, errors=errors), batch_size, **options)
 
 
 COLUMN_FLAGS = {"id": "--id", "column": "--column", "text_column": "--option text_column"}

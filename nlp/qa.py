@@ -25,7 +25,7 @@ from core.evaluate import bars_plot, metric_card, metric_with_ci
 from core.protocols import TaskModel, check_batch_size, with_ids
 from core.registry import missing_model_message
 from core.train import TrainConfig, Trainer
-from nlp._encoder import TextEncoder, error_records, minilm_path, text_ids, tokenizer_lock
+from nlp._encoder import TextEncoder, error_records, errors_in_place, minilm_path, text_ids, tokenizer_lock
 from nlp._span_rules import best_span, content_words, split_sentences
 
 __all__ = ["QAModel", "load", "read_squad"]
@@ -289,17 +289,25 @@ def _clean_inputs(inputs: Any) -> list[dict[str, str]]:
         raise InputError(f"QA inputs are a list of {{'question', 'context'}} dicts (or (question, context) pairs), got {type(inputs).__name__}")
     cleaned = []
     for i, item in enumerate(inputs, 1):
-        if isinstance(item, (tuple, list)) and len(item) == 2:
+        if (problem := _input_problem(i, item)) is not None:
+            raise InputError(problem)
+        if isinstance(item, (tuple, list)):
             item = {"question": item[0], "context": item[1]}
-        if not isinstance(item, dict):
-            raise InputError(f"QA input {i} is a {type(item).__name__}; pass {{'question': ..., 'context': ...}}")
-        question, context = item.get("question"), item.get("context")
-        if not isinstance(question, str) or not question.strip():
-            raise InputError(f"QA input {i} has an empty or missing 'question'")
-        if not isinstance(context, str) or not context.strip():
-            raise InputError(f"QA input {i} has an empty or missing 'context'")
-        cleaned.append({"question": question, "context": context})
+        cleaned.append({"question": item["question"], "context": item["context"]})
     return cleaned
+
+
+def _input_problem(index: int, item: Any) -> str | None:
+    """Why QA input `index` (from 1) cannot be answered (no question/context dict or pair, an empty question or
+    context), or None."""
+    if isinstance(item, (tuple, list)) and len(item) == 2:
+        item = {"question": item[0], "context": item[1]}
+    if not isinstance(item, dict):
+        return f"QA input {index} is a {type(item).__name__}; pass {{'question': ..., 'context': ...}}"
+    for name in ("question", "context"):
+        if not isinstance(item.get(name), str) or not item[name].strip():
+            return f"QA input {index} has an empty or missing {name!r}"
+    return None
 
 
 class QAModel(TaskModel):
@@ -474,7 +482,9 @@ class QAModel(TaskModel):
         gives): answer text, character start/end in the context, score, and `no_answer`. With `null_threshold` (default: the
         model's own, its card's `preprocessing.null_threshold`; None: off; `RETRIEVAL_NULL_THRESHOLD` is the retrieval
         baseline's suggested value) a best span scoring below it is no answer
-        (SQuAD 2.0): answer "", start and end -1, `no_answer` true, the score the span had. 0 never abstains.
+        (SQuAD 2.0): answer "", start and end -1, `no_answer` true, the score the span had. 0 never abstains. In a list of
+        several, an empty question or context is an `error` record in its place, as the CLI gives; only a list where
+        every input is refused raises `InputError`.
 
         >>> model.predict([{"question": "Where is Paris?", "context": "Paris is in France."}])  # doctest: +SKIP
         [{'index': 1, 'answer': 'France', 'start': 12, 'end': 18, 'score': 0.91, 'no_answer': False}]
@@ -483,6 +493,8 @@ class QAModel(TaskModel):
         batch_size = check_batch_size(batch_size, self.default_batch_size)
         if (records := error_records(self, inputs, batch_size, null_threshold=threshold)) is not None:
             return records  # read_inputs' blank questions and contexts: error records in their places
+        if (records := errors_in_place(self, inputs, batch_size, _input_problem, null_threshold=threshold)) is not None:
+            return records  # a list's empty questions or contexts: error records in their places, as the CLI gives
         items = _clean_inputs(inputs)
         if not items:
             return []

@@ -32,8 +32,8 @@ from core.transfer import MIN_IMAGES_TO_MEASURE, too_few_to_measure
 from nlp._emoji import NO_WORDS, describe_emoji, has_emoticon, has_words, vader_analyzer
 from nlp._language import english_texts
 from nlp._sentiment_text import ENTITY_PATTERN, MARKUP_REMOVED, TAG_PATTERN, language_warning, strip_markup
-from nlp._encoder import (TextEncoder, clean_texts, detokenize_ptb, error_records, is_blank, mean_pool, minilm_path,
-                          refuse_column_flags, sorted_batches, text_ids, tokenizer_lock)
+from nlp._encoder import (TextEncoder, clean_texts, detokenize_ptb, error_records, errors_in_place, is_blank, mean_pool,
+                          minilm_path, refuse_column_flags, sorted_batches, text_ids, text_problem, tokenizer_lock)
 from nlp._textdata import (as_text_frame, frame_text_inputs, label_indices, label_names, read_text_table, split_frame,
                             recorded_positive, text_table_inputs, unnamed_answers, with_positive_label)
 
@@ -393,7 +393,9 @@ class SentimentModel(TaskModel):
         """One record per text, its id first (`index` from 1, or the line / row / id its `Inputs` gives): label, its
         probability, every class probability, and warnings: HTML markup removed before scoring; no word the model
         reads ("!!!": scored all the same, its score a guess); a text that looks not English, from a model whose card
-        says it was trained on English (`language()`); a text longer than the model reads.
+        says it was trained on English (`language()`); a text longer than the model reads. In a list of several, an
+        empty text (or one that is no string) is an `error` record in its place, as the CLI gives a blank line; only a
+        list where every text is refused raises `InputError`.
 
         >>> model.predict(["A wonderful film."])  # doctest: +SKIP
         [{'index': 1, 'label': 'positive', 'score': 0.97, 'scores': {'negative': 0.03, 'positive': 0.97}, 'warnings': []}]
@@ -401,6 +403,8 @@ class SentimentModel(TaskModel):
         batch_size = check_batch_size(batch_size, self.default_batch_size)
         if (records := error_records(self, inputs, batch_size)) is not None:
             return records  # read_inputs' blank lines and empty cells: error records in their places
+        if (records := errors_in_place(self, inputs, batch_size, text_problem)) is not None:
+            return records  # a list's empty texts: error records in their places, as the CLI gives a blank line
         texts = clean_texts(inputs)
         if not texts:
             return []

@@ -23,7 +23,7 @@ from core.train import TrainConfig
 from core.registry import missing_model_message
 from nlp._apertium import (_MARKUP, MAX_CHARACTERS, OPENING_MARKS, SENTENCE_BREAK, SPACE_RUN, ApertiumEngine,
                             installed_pairs, mode_for, require_apertium)
-from nlp._encoder import error_records, is_blank, refuse_column_flags, text_ids
+from nlp._encoder import error_records, errors_in_place, is_blank, refuse_column_flags, text_ids
 from nlp._language import looks_like
 from nlp._translation_data import (COLUMNS, LANGUAGE_NAMES, _language_in_name, _refuse_compressed,
                                    apertium_install_hint, named_sources, read_parallel, remember_named_sources, to_iso1,
@@ -75,6 +75,19 @@ def _checked_lines(items: Any, empty: str = "empty line") -> Any:
             where = " ".join(f"{key} {value}" for key, value in items.ids[index].items())
             items.errors[index] = f"{where} {_too_long(len(text))}"
     return items
+
+
+def _input_problem(index: int, item: Any) -> str | None:
+    """Why input `index` (from 1) of a predict list cannot be translated (not text, empty, too long), or None."""
+    if isinstance(item, dict):
+        item = item.get("source", item.get("text"))
+    if not isinstance(item, str):
+        return f"input {index} is {type(item).__name__}, not text; pass sentences as strings"
+    if is_blank(item):
+        return f"input {index} is empty; give a sentence to translate"
+    if len(item.strip()) > MAX_CHARACTERS:
+        return f"input {index} {_too_long(len(item.strip()))}"
+    return None
 
 
 class _FrameSentences(Inputs):
@@ -329,13 +342,9 @@ class Translator(TaskModel):
             languages = (None, None)
             if isinstance(item, dict):
                 languages = (to_iso1(item.get("source_lang")), to_iso1(item.get("target_lang")))
-                item = item.get("source", item.get("text"))
-            if not isinstance(item, str):
-                raise InputError(f"input {index} is {type(item).__name__}, not text; pass sentences as strings")
-            if is_blank(item):
-                raise InputError(f"input {index} is empty; give a sentence to translate")
-            if len(item.strip()) > MAX_CHARACTERS:
-                raise InputError(f"input {index} {_too_long(len(item.strip()))}")
+            if (problem := _input_problem(index, item)) is not None:
+                raise InputError(problem)
+            item = item.get("source", item.get("text")) if isinstance(item, dict) else item
             items.append((str(item.strip()), *languages, getattr(item, "source_lang", None)))
         return items
 
@@ -503,7 +512,9 @@ class Translator(TaskModel):
         generation cap (max_length new tokens), or when the text does not look like the source language assumed (none
         was given, `looks_like`). The pair is the model's own unless `source_lang`/`target_lang` (or the CLI's
         `source`/`target` options, or per-input dicts) say otherwise; a sentence read from a file `name.<lang>`
-        (`NamedSentence`) is in that language unless they name another.
+        (`NamedSentence`) is in that language unless they name another. In a list of several, an empty sentence (or
+        one too long, or no text) is an `error` record in its place, as the CLI gives a blank line; only a list where
+        every sentence is refused raises `InputError`.
 
         >>> Translator.load().predict(["Hello."], target_lang="es")[0]["target_lang"]  # doctest: +SKIP
         'es'
@@ -515,6 +526,9 @@ class Translator(TaskModel):
         if (records := error_records(self, inputs, batch_size, source_lang=source_lang, target_lang=target_lang,
                                      **options)) is not None:  # blank lines, empty cells: error records in their places
             return _without_source(records) if isinstance(inputs, _FrameSentences) else records
+        if (records := errors_in_place(self, inputs, batch_size, _input_problem, source_lang=source_lang,
+                                       target_lang=target_lang, **options)) is not None:
+            return records  # a list's empty sentences: error records in their places, as the CLI gives a blank line
         default = (source_lang or options.get("source"), target_lang or options.get("target"))
         items = self._items(inputs)
         groups: dict[tuple[str, str], list[int]] = {}

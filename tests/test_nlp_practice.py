@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import InputError
 from nlp import _apertium
 from nlp.translation import NamedSentence, Translator
 from tests.nlp.contract_cases_translation import tiny_translator
@@ -64,3 +65,42 @@ def test_the_cli_says_so_for_swapped_files(tmp_path, capsys):
     assert "warning: 4 of the 4 source lines checked: the text looks like Spanish (es)" in capsys.readouterr().err
     assert main(["predict", "nlp.translation", "--input", str(tmp_path / "x.en")]) == 0
     assert capsys.readouterr().out.count("as its file's name says") == 4
+
+
+# -- Python predict: one bad item among others is an error record in its place, as the CLI gives ---------------------
+def test_translation_predict_gives_an_empty_sentence_an_error_record_and_translates_the_rest(tiny):
+    alone = tiny.predict(["I like cats.", "The dog runs."])
+    records = tiny.predict(["I like cats.", "", "The dog runs.", None])
+    assert records[1] == {"index": 2, "error": "input 2 is empty; give a sentence to translate"}
+    assert records[3] == {"index": 4, "error": "input 4 is NoneType, not text; pass sentences as strings"}
+    assert [records[0], records[2]] == [alone[0], {**alone[1], "index": 3}]
+    keyed = tiny.predict([{"id": "a", "source": "I like cats."}, {"id": "b", "source": " "}])
+    assert keyed[0]["id"] == "a" and keyed[1] == {"id": "b", "error": "input 2 is empty; give a sentence to translate"}
+    with pytest.raises(InputError, match="input 1 is empty"):  # every input refused: raised, as before
+        tiny.predict(["", " "])
+
+
+def test_sentiment_predict_gives_an_empty_text_an_error_record_and_scores_the_rest():
+    from nlp.sentiment import SentimentModel
+
+    model = SentimentModel.load()
+    alone = model.predict(["Great film.", "Awful film."])
+    records = model.predict(["Great film.", "", "Awful film."])
+    assert records == [alone[0], {"index": 2, "error": "text 2 is empty; pass non-empty strings"},
+                       {**alone[1], "index": 3}]
+    with pytest.raises(InputError, match="text 1 is empty"):
+        model.predict([""])
+
+
+def test_qa_predict_gives_an_empty_question_an_error_record_and_answers_the_rest():
+    from nlp.qa import QAModel
+
+    model = QAModel.load()
+    good = {"question": "Where is Paris?", "context": "Paris is the capital of France."}
+    alone = model.predict([good])
+    records = model.predict([good, {"id": "q2", "question": "", "context": "Some text."}, ("Where is Paris?", " ")])
+    assert records[0] == alone[0]
+    assert records[1] == {"id": "q2", "error": "QA input 2 has an empty or missing 'question'"}
+    assert records[2] == {"index": 3, "error": "QA input 3 has an empty or missing 'context'"}
+    with pytest.raises(InputError, match="QA input 1 has an empty"):
+        model.predict([{"question": " ", "context": "x"}])

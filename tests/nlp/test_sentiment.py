@@ -715,8 +715,9 @@ def test_text_of_only_zero_width_characters_is_an_empty_input(tmp_path, classifi
     assert [b.errors for b in streamed] == [{1: "empty line"}, {0: "empty line"}]
     (tmp_path / "in.csv").write_text("text\ngood\n\u200b\n", encoding="utf-8")
     assert SentimentModel.read_inputs(tmp_path / "in.csv").errors == {1: "empty text"}
-    with pytest.raises(InputError, match="text 2 is empty"):
-        classifier.predict(["good", "\u200b"])
+    assert classifier.predict(["good", "\u200b"])[1] == {"index": 2, "error": "text 2 is empty; pass non-empty strings"}
+    with pytest.raises(InputError, match="text 1 is empty"):  # only a list where every text is empty raises
+        classifier.predict(["\u200b"])
     with pytest.raises(InputError, match="row 2 has an empty text"):
         classifier.evaluate(pl.DataFrame({"text": ["good", "\u200b"], "label": [1, 0]}))
 
@@ -802,7 +803,7 @@ def test_predict_records_carry_their_input_id_and_the_cli_keeps_its_own(classifi
 
 def test_predict_given_read_inputs_with_blank_lines_gives_their_error_records(classifier, tmp_path):
     """`m.predict(m.read_inputs("sent.txt"))` raised "text 2 is empty" for a blank line 2; the CLI gave it an error
-    record in its place, and so does predict now (a plain list with a blank text is still refused)."""
+    record in its place, and so does predict now (a plain list with a blank text too)."""
     (tmp_path / "sent.txt").write_text("good film\n\nbad film\n", encoding="utf-8")
     records = classifier.predict(SentimentModel.read_inputs(tmp_path / "sent.txt"))
     alone = [{k: v for k, v in r.items() if k != "index"} for r in classifier.predict(["good film", "bad film"])]
@@ -810,8 +811,8 @@ def test_predict_given_read_inputs_with_blank_lines_gives_their_error_records(cl
     (tmp_path / "in.csv").write_text("id,text\na7,good film\nb2,\n", encoding="utf-8")
     assert classifier.predict(SentimentModel.read_inputs(tmp_path / "in.csv")) == [
         {"id": "a7", **alone[0]}, {"id": "b2", "error": "empty text"}]
-    with pytest.raises(InputError, match="text 2 is empty"):
-        classifier.predict(["good film", " "])
+    assert classifier.predict(["good film", " "]) == [{"index": 1, **alone[0]},
+                                                      {"index": 2, "error": "text 2 is empty; pass non-empty strings"}]
 
 
 def test_predict_frame_gives_an_empty_cell_an_error_beside_its_row_and_scores_the_rest(classifier):

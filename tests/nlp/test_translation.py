@@ -271,12 +271,12 @@ def test_an_over_long_or_invisible_line_is_an_error_record_naming_it_and_the_res
     (tmp_path / "in.csv").write_text(f"id,source\na7,Hello.\nb2,{long}\nc9,\u200b\n", encoding="utf-8")
     table = Translator.read_inputs(tmp_path / "in.csv")
     assert table.errors == {1: table.errors[1], 2: "empty source"} and table.errors[1].startswith("id b2 has")
-    with pytest.raises(InputError, match=r"input 2 has 20,001 characters"):  # the API names the input too, from 1
-        Translator("en", "es").predict(["Hello.", long])
+    with pytest.raises(InputError, match=r"input 1 has 20,001 characters"):  # the API names the input too, from 1
+        Translator("en", "es").predict([long])
     with pytest.raises(InputError, match="input 1 is empty"):
         Translator("en", "es").predict(["\u200b\ufeff"])
-    with pytest.raises(InputError, match="input 2 is empty"):  # was "input 1": counted from 0
-        Translator("en", "es").predict(["Hello.", " "])
+    with pytest.raises(InputError, match="input 1 is empty"):  # only a list where every input is refused raises
+        Translator("en", "es").predict([" ", " "])
 
 
 def test_a_file_named_for_its_language_is_read_in_that_language(tmp_path, tiny, monkeypatch):
