@@ -30,11 +30,11 @@ from finance._cards import damaged_card, recorded_beside
 from finance._risk_data import (FLOAT32_MAX, RiskData, as_polars, build_schema, encode_target, feature_arrays, label_map_for,
                                 label_warning, population_stability, positive_value, psi_for, resolve_target, summary_recipe,
                                 unseen_categories)
-from finance._risk_models import (FOREST_MAX_ROWS, FOREST_TREES, GBM_SPACE, LOGISTIC_CS, MONOTONE_FAMILIES, BlendFamily,
-                                  Calibrator, ForestFamily, GBMFamily, LogisticFamily, ScorecardFamily, check_monotone,
-                                  fit_calibrator, fit_forest, fit_gbm, fit_logistic, fit_scorecard, forest_leaves, forest_path,
-                                  gbm_matrix, gbm_trials, lightgbm_feature_names, logistic_path, logit,
-                                  scorecard_binning_params)
+from finance._risk_models import (CODE_LIMIT, FOREST_MAX_ROWS, FOREST_TREES, GBM_SPACE, LOGISTIC_CS, MONOTONE_FAMILIES,
+                                  BlendFamily, Calibrator, ForestFamily, GBMFamily, LogisticFamily, ScorecardFamily,
+                                  check_monotone, fit_calibrator, fit_forest, fit_gbm, fit_logistic, fit_scorecard,
+                                  forest_leaves, forest_path, gbm_matrix, gbm_trials, lightgbm_feature_names, logistic_path,
+                                  logit, scorecard_binning_params)
 
 __all__ = ["RiskScorer", "RiskData", "load", "risk_metrics", "score_from_pd", "pd_from_score", "score_waterfall"]
 
@@ -90,6 +90,19 @@ def score_waterfall(explained: dict[str, Any], shown: int = 8) -> dict[str, Any]
     if abs(explained["calibration_points"]) >= 0.5:
         steps.append(("calibration", explained["calibration_points"]))
     return waterfall_plot(("average applicant", explained["base_points"]), steps, ("score", explained["score"]), "points")
+
+
+def _integer_codes(feature: dict[str, Any]) -> bool:
+    """Whether a numeric feature reads as an integer code: a source column whose training values are whole numbers
+    spanning fewer than CODE_LIMIT steps (SEX 1-2, EDUCATION 0-6, PAY_0 -2..8), not an amount or a count of months.
+
+    >>> _integer_codes({"name": "SEX", "min": 1.0, "max": 2.0, "median": 2.0}), _integer_codes({"min": 4.0, "max": 72.0})
+    (True, False)
+    """
+    low, high = feature.get("min"), feature.get("max")
+    if "derived" in feature or not isinstance(low, (int, float)) or not isinstance(high, (int, float)):
+        return False
+    return float(low).is_integer() and float(high).is_integer() and high - low < CODE_LIMIT
 
 
 def _ks(y: np.ndarray, p: np.ndarray) -> float:
@@ -1260,11 +1273,16 @@ class RiskScorer(TaskModel):
 
     @staticmethod
     def _qualifier(feature: dict[str, Any], value: Any) -> str:
+        """How a reason names the applicant's value: "is rent", "high (12,000)", "= 1" for an integer code column
+        (few whole values: SEX, EDUCATION, an instalment-rate class), where "low (1)" read as an order it may not have
+        and "typical (3)" as no reason at all."""
         if value is None:
             return "missing"
         if feature["kind"] == "categorical":
             return f"is {value}"
         shown = f"{value:,.0f}" if abs(value) >= 100 or float(value).is_integer() else f"{value:.2f}"
+        if _integer_codes(feature) and float(value).is_integer():
+            return f"= {shown}"
         return f"{'high' if value > feature['median'] else 'low' if value < feature['median'] else 'typical'} ({shown})"
 
     # -- evaluation ---------------------------------------------------------------------------------------------------

@@ -139,3 +139,18 @@ def test_a_clear_default_word_is_not_warned_about(words, tmp_path):
     path = tmp_path / "status.csv"
     _worded(words, "status").write_csv(path)
     assert "positive_label" not in (RiskScorer.check_data(path, target="status").get("warning") or "")
+
+
+def test_reasons_for_an_integer_code_column_name_the_code_not_low_or_high():
+    """SEX 1/2 read "sex low (1)", an instalment-rate class 3 "typical (3)" as an adverse reason; amounts keep high/low."""
+    data = synthetic_applicants(400, seed=2)
+    rng = np.random.default_rng(0)
+    sex = np.where(data["default"].to_numpy() == 1, rng.choice([1, 2], data.height, p=[0.8, 0.2]),
+                   rng.choice([1, 2], data.height, p=[0.3, 0.7]))
+    model = RiskScorer().fit(data.with_columns(pl.Series("sex", sex)), config=fast(family="logistic"))
+    reasons = [r for e in model.explain([{"utilisation": 0.5, "income": 20000.0, "housing": "own", "sex": 1}])
+               for r in e["reasons"]]
+    texts = {r["feature"]: r["text"] for r in reasons}
+    assert texts["sex"].startswith("sex = 1:"), texts
+    by_name = {f["name"]: f for f in model.schema_}
+    assert RiskScorer._qualifier(by_name["income"], 20000.0).startswith(("low", "high", "typical"))
