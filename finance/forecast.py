@@ -222,15 +222,36 @@ class Forecaster(TaskModel):
         c = self.config
         return c.trainer_config()
 
-    def _min_history(self) -> int:
-        return max(self.config.window + 1, self.config.season_length + 1, self.config.horizon + 1)
+    def _history_needs(self, active: Sequence[str] | None = None) -> dict[str, tuple[int, str, str]]:
+        """The history the active candidates read before their first forecast: {candidate: (points, what sets them,
+        how to need less)}. N-BEATS reads its input window, seasonal naive a season, and every candidate one point more
+        than the horizon ("all"); LightGBM's lag and rolling features are missing values at first, which it takes."""
+        c = self.config
+        active = self._active() if active is None else active
+        needs = {"all": (c.horizon + 1, f"the horizon ({c.horizon}) + 1", "lower --set horizon=")}
+        if "nbeats" in active:
+            needs["nbeats"] = (c.window + 1, f"N-BEATS' input window (window={c.window}) + 1",
+                               "leave nbeats out of --set candidates= or lower --set window=")
+        if "seasonal_naive" in active:
+            needs["seasonal_naive"] = (c.season_length + 1, f"seasonal naive's season (season_length={c.season_length}) + 1",
+                                       "leave seasonal_naive out of --set candidates= or lower --set season_length=")
+        return needs
+
+    def _min_history(self, active: Sequence[str] | None = None) -> int:
+        return max(points for points, _, _ in self._history_needs(active).values())
+
+    def _floor(self, active: Sequence[str] | None = None) -> tuple[str, str]:
+        """What sets the minimum history and how to need less, said in a too-short error."""
+        _, reason, how = max(self._history_needs(active).values(), key=lambda need: need[0])
+        return reason, how
 
     def _check_history(self, series: Series, where: str) -> None:
         """`InputError` when a series to forecast is shorter than the history the model's candidates read."""
         needed = self._min_history()
         if len(series) < needed:
-            raise InputError(f"{where}: series {series.id!r} has {len(series)} rows; at least {needed} are needed "
-                             "(more rows than the horizon, plus history to learn from)")
+            reason, how = self._floor()
+            raise InputError(f"{where}: series {series.id!r} has {len(series)} rows; this model needs at least {needed} "
+                             f"(set by {reason}); give more history, or retrain the model to need less: {how}")
 
     def _transform(self, values: np.ndarray, where: str, dates: np.ndarray | None = None) -> np.ndarray:
         if self.transform_ == "log":
@@ -335,8 +356,8 @@ class Forecaster(TaskModel):
             for callback in callbacks:
                 callback(record)
 
-        minimum = self._min_history() + 2 * c.horizon + 10
-        series = self._coerce_data(data, min_length=minimum)
+        series = self._coerce_data(data, min_length=2)
+        self._fit_candidates_to(series)
         series = [Series(s.id, s.values[-c.max_train_points:], None if s.dates is None else s.dates[-c.max_train_points:])
                   for s in series]
         all_values = np.concatenate([s.values for s in series])
@@ -381,6 +402,7 @@ class Forecaster(TaskModel):
         points = int(sum(len(s) for s in series))
         trained = points if c.refit_global else int(sum(int(o[0]) + 1 for _, _, o in plan))
         self.info_ = {
+            **({"warnings": self._fit_warnings} if self._fit_warnings else {}),
             "training_data_hash": hash_frame(pl.DataFrame({"id": [s.id for s in series for _ in s.values],
                                                            "value": all_values})),
             "series": [{"id": s.id, "length": len(s), "first": _date(s, 0), "last": _date(s, -1)} for s in series],
@@ -390,6 +412,39 @@ class Forecaster(TaskModel):
         }
         progress(4, "done")
         return self
+
+    def _fit_candidates_to(self, series: Sequence[Series]) -> None:
+        """Leave out the candidates whose history need the shortest series cannot meet (N-BEATS' 40-point window
+        first), said in a warning and the card; `InputError` saying what sets the minimum when even naive, drift and
+        the statistical candidates cannot fit. The config keeps the candidates actually fitted, so the saved model
+        loads and predicts with them."""
+        c = self.config
+        backtest = 2 * c.horizon + 10  # the rolling-origin backtest that weights the candidates and calibrates intervals
+        shortest = min(series, key=len)
+        active = list(self._active())
+        dropped = []
+        for name in ("nbeats", "seasonal_naive"):  # the candidates that read more than the horizon
+            if len(shortest) >= self._min_history(active) + backtest:
+                break
+            if name in active and self._min_history([n for n in active if n != name]) < self._min_history(active):
+                active.remove(name)
+                dropped.append(name)
+        needed = self._min_history(active) + backtest
+        self._fit_warnings = []
+        if len(shortest) < needed:
+            reason, how = self._floor(active)
+            raise InputError(f"the data: series {shortest.id!r} has {len(shortest)} rows; training needs at least "
+                             f"{needed}: {self._min_history(active)} of history before the first backtest origin (set by "
+                             f"{reason}) plus 2 x horizon + 10 = {backtest} for the backtest that weights the candidates "
+                             f"and calibrates the intervals; give more history, or to need less: {how}")
+        if dropped:
+            full = self._min_history() + backtest
+            self.config = dataclasses.replace(c, candidates=tuple(n for n in c.candidates if n not in dropped))
+            said = (f"candidate(s) {', '.join(dropped)} left out: series {shortest.id!r} has {len(shortest)} rows, and "
+                    f"with it training needs {full} (set by {self._floor(active + dropped)[0]}); fitted with "
+                    f"{', '.join(self._active())}")
+            warnings.warn(said, UserWarning, stacklevel=3)
+            self._fit_warnings.append(said)
 
     # -- inference ------------------------------------------------------------------------------------------------
     def _require(self) -> None:
@@ -676,6 +731,8 @@ class Forecaster(TaskModel):
         card.update(lightgbm_files=self._lightgbm_files(), preprocessing={"transform": self.transform_},
                     training_data_hash=self.info_.get("training_data_hash"), data_hash=self.info_.get("training_data_hash"),
                     metrics={"selection_relative_mae": (self.selection_ or {}).get("relative_mae")})
+        if self.info_.get("warnings"):  # candidates left out, a short backtest...: `verticals train` says it on stderr
+            card["warning"] = "; ".join(self.info_["warnings"])
         if self.info_.get("training"):  # what fit() knows; `verticals train` overwrites seconds with its own wall time
             card["training"] = {**self.info_["training"], "seconds": self.info_.get("fit_seconds")}
         if self.nbeats_ is not None:

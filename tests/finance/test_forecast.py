@@ -298,7 +298,7 @@ def test_predict_from_a_file_asks_for_the_history_the_model_needs(fitted, tmp_pa
         path = tmp_path / f"short{rows}.csv"
         path.write_text("time,value\n" + "".join(f"{k},{10 + k}\n" for k in range(rows)))
         inputs = Forecaster.read_inputs(path)
-        with pytest.raises(InputError, match=f"at least {needed} are needed"):
+        with pytest.raises(InputError, match=f"needs at least {needed} \\(set by N-BEATS. input window \\(window=8\\) \\+ 1\\); give more history, or retrain"):
             fitted.predict(inputs)
 
 

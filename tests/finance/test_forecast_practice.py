@@ -94,3 +94,40 @@ def test_the_cli_writes_the_others_forecasts_and_an_error_line_for_the_short_ser
                  "--output", str(out)]) == 0
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in records] == ["s0", "tiny"] and "forecast" in records[0] and "error" in records[1]
+
+
+# -- the minimum history comes from the candidates in use ---------------------------------------------------------------
+def _monthly48():
+    import polars as pl
+
+    rng = np.random.default_rng(0)
+    dates = pl.date_range(pl.date(2016, 1, 1), pl.date(2019, 12, 1), "1mo", eager=True).dt.month_end()
+    return pl.DataFrame({"id": ["m48"] * 48, "date": dates, "value": 100 * np.exp(np.cumsum(rng.normal(0, 0.02, 48)))})
+
+
+def test_four_years_of_monthly_data_train_without_nbeats_and_the_card_says_so(tmp_path):
+    """48 monthly points were refused (at least 61 needed) because of N-BEATS' 40-point window, even when N-BEATS was
+    not a candidate."""
+    import json
+
+    from finance.forecast import Forecaster, ForecastConfig
+
+    statistical = Forecaster(ForecastConfig(candidates=("naive", "drift", "auto_ets"), season_length=12)).fit(_monthly48())
+    assert statistical._active() == ("naive", "drift", "auto_ets") and "warnings" not in statistical.info_
+    assert statistical.predict([{"id": "new", "values": list(np.linspace(100, 110, 30))}])[0]["forecast"]
+    with pytest.warns(UserWarning, match=r"nbeats left out: series 'm48' has 48 rows.*needs 61 \(set by N-BEATS"):
+        default = Forecaster(ForecastConfig(season_length=12, epochs=1, max_steps=2)).fit(_monthly48())
+    assert "nbeats" not in default._active() and "lightgbm" in default._active() and default.nbeats_ is None
+    saved = default.save(tmp_path / "m48")
+    card = json.loads((saved / "card.json").read_text())
+    assert "nbeats" not in card["candidates"] and "nbeats left out" in card["warning"]
+    assert Forecaster.load(saved).predict([{"values": _monthly48()["value"].to_list()}])[0]["forecast"]
+
+
+def test_too_short_to_train_says_what_sets_the_minimum_and_how_to_lower_it():
+    from core.errors import InputError
+    from finance.forecast import Forecaster, ForecastConfig
+
+    with pytest.raises(InputError, match=r"'m48' has 15 rows; training needs at least 26: 6 of history .*set by the "
+                                         r"horizon \(5\) \+ 1\) plus 2 x horizon \+ 10 = 20 .*to need less: lower --set horizon="):
+        Forecaster(ForecastConfig(candidates=("naive", "drift"))).fit(_monthly48().head(15))
