@@ -62,9 +62,29 @@ DICOM_SUFFIXES = {".dcm", ".dicom"}
 RESAMPLES = 200
 
 
+def middle_slice(image: MedicalImage) -> MedicalImage:
+    """A 2D image as it is; a volume (Z, H, W) as its middle slice, which is all the 2D classifier looks at, with a
+    note saying so in `metadata["warnings"]` (a predict record's `warnings`, a card's warning).
+
+    >>> middle_slice(read_medical(np.zeros((10, 4, 5)))).metadata["warnings"][0][:66]
+    'array: a volume of 10 slices; the 2D classifier looked at slice 5 '
+    """
+    if not image.is_volume:
+        return image
+    count, index = image.array.shape[0], image.array.shape[0] // 2
+    name = Path(image.source).name if image.source else "volume"
+    along = "axial, from inferior" if image.orientation == "RAS" else "along the slice normal" \
+        if image.orientation == "LPS" else "first axis"
+    note = (f"{name}: a volume of {count} slices; the 2D classifier looked at slice {index} (counting from 0, {along}) "
+            "only: classify other slices by passing them as 2D images")
+    metadata = {**image.metadata, "warnings": [*image.metadata.get("warnings", []), note]}
+    return dataclasses.replace(image, array=image.array[index], spacing=tuple(image.spacing[1:]), affine=None,
+                               source_grid=None, metadata=metadata)
+
+
 def prepare_image(source: Any, size: int) -> tuple[np.ndarray, MedicalImage]:
-    """Read any 2D study (volume -> middle slice), scale by the 0.5-99.5th percentiles, pad square, resize:
-    returns a (size, size) float32 array in [0, 1] and the `MedicalImage` read.
+    """Read any 2D study (volume -> middle slice, said in its warnings), scale by the 0.5-99.5th percentiles, pad
+    square, resize: returns a (size, size) float32 array in [0, 1] and the `MedicalImage` read (2D).
 
     >>> prepare_image(np.arange(12.0).reshape(3, 4), 8)[0].shape
     (8, 8)
@@ -72,10 +92,8 @@ def prepare_image(source: Any, size: int) -> tuple[np.ndarray, MedicalImage]:
     import torch
     import torch.nn.functional as F
 
-    image = read_medical(source)
+    image = middle_slice(read_medical(source))
     array = image.array
-    if array.ndim == 3:
-        array = array[array.shape[0] // 2]
     low, high = np.percentile(array, [0.5, 99.5])
     array = np.clip((array - low) / (float(high - low) or 1.0), 0.0, 1.0).astype(np.float32)
     height, width = array.shape
@@ -543,7 +561,7 @@ class MedicalClassifier(TaskModel):
     def _records(self, inputs: list[Any], batch_size: int | None) -> list[dict[str, Any]]:
         notes, parts = [], []
         for batch in iter_batches(list(inputs), batch_size or self.default_batch_size):  # read once: scores and notes
-            images = [read_medical(item) for item in batch]
+            images = [middle_slice(read_medical(item)) for item in batch]
             notes += [reading_notes(image) for image in images]
             parts.append(self.predict_proba(images, batch_size))
         probabilities = np.concatenate(parts) if parts else np.zeros((0, len(self.label_names_)))
@@ -618,7 +636,7 @@ class MedicalClassifier(TaskModel):
             raise InputError(f"labels {unknown} are unknown to this model (it knows {self.label_names_}); retrain on them")
         notes, parts = [], []
         for batch in iter_batches(list(data.items), self.default_batch_size):  # read once, for the scores and the notes
-            images = [read_medical(item) for item in batch]
+            images = [middle_slice(read_medical(item)) for item in batch]
             notes += [note for image in images for note in reading_notes(image)]
             parts.append(self.predict_proba(images))
         probabilities = torch.from_numpy(np.concatenate(parts) if parts else np.zeros((0, len(self.label_names_)))).float()

@@ -240,3 +240,21 @@ def test_a_one_voxel_thick_nifti_is_a_2d_image_whatever_its_flat_axis(tmp_path, 
     written = nib.load(io.write_nifti(mask, tmp_path / "mask.nii.gz", like=image))
     assert written.shape == (20, 30, 1) and np.array_equal(np.asarray(written.dataobj), (data > 300).astype(np.uint8))
     assert np.allclose(written.affine, affine)
+
+
+def test_classifying_a_volume_says_which_slice_was_looked_at(tmp_path):
+    import nibabel as nib
+
+    from medical.classification import MedicalClassifier
+
+    config = MedicalClassifier.Config(architecture="test_resnet", pretrained=False, image_size=32, epochs=1,
+                                      batch_size=4, max_steps=2)
+    model = MedicalClassifier.from_config(config, ["abnormal", "normal"], device="cpu")
+    volume = np.random.default_rng(0).random((40, 36, 10)).astype(np.float32)
+    nib.save(nib.Nifti1Image(volume, np.eye(4)), tmp_path / "scan.nii.gz")
+    [record] = model.predict(tmp_path / "scan.nii.gz")
+    assert len(record["warnings"]) == 1 and record["warnings"][0].startswith("scan.nii.gz: a volume of 10 slices")
+    assert "slice 5" in record["warnings"][0]
+    middle = volume[:, :, 5].T[::-1]  # the axial slice as a 2D image: what was scored
+    assert model.predict(np.ascontiguousarray(middle))[0]["probabilities"] == record["probabilities"]
+    assert model.predict(np.ascontiguousarray(middle))[0]["warnings"] == []
