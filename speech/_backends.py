@@ -4,8 +4,10 @@ the trainable ones also turn (waves, texts) into a loss."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -158,16 +160,46 @@ class FasterWhisperBackend:
             if not has_speech(wave):  # digital silence and low noise: Whisper would invent "You", so do not ask it
                 results.append({"text": "", "words": [], "language": language or self.language, "language_probability": None})
                 continue
+            options = {"beam_size": self.beam_size, "language": language or self.language, "task": task,
+                       "word_timestamps": True}
             with self.lock:
-                segments, info = self.model.transcribe(wave, beam_size=self.beam_size, language=language or self.language,
-                                                       task=task, word_timestamps=True)
-                segments = list(segments)
+                segments, info = self.model.transcribe(wave, **options)
+                segments = self._complete_tail(wave, list(segments), options)
             words = [{"word": w.word.strip(), "start_s": round(float(w.start), 3), "end_s": round(float(w.end), 3),
                       "confidence": round(float(w.probability), 4)} for s in segments for w in (s.words or [])]
             forced = language is not None or not self.multilingual
             results.append({"text": "".join(s.text for s in segments).strip(), "words": words, "language": info.language,
                             "language_probability": None if forced else round(float(info.language_probability), 4)})
         return results
+
+    def _complete_tail(self, wave: np.ndarray, segments: list[Any], options: dict[str, Any]) -> list[Any]:
+        """`segments` with the end of the recording they lost, if they lost it (call with the lock held).
+
+        faster-whisper's word-timestamp path resumes each 30 s window at the last word's end, so its last window is
+        often short, and Whisper decodes it with the text so far as its prompt; it can then close the window early
+        ("...the immediate predecessors of the" for "...of the true printed book."), the last word's timing stretched
+        over the words never written, to the end of the audio. So when the last word ends at the end of `wave`, the
+        audio of the last segment is decoded again on its own (no prompt), and its words replace the last segment's
+        when they repeat that segment's last words and go on past them (timestamps from that decode, so sane again).
+        A clip whose one segment starts at 0 is not decoded twice: that would be the same decode."""
+        spoken = [segment for segment in segments if segment.words]
+        if not spoken or spoken[-1].words[-1].end < len(wave) / SAMPLE_RATE_HZ - TAIL_SECONDS:
+            return segments
+        last = spoken[-1]
+        start = int(round(float(last.start) * SAMPLE_RATE_HZ))
+        if start < SAMPLE_RATE_HZ:  # within the first second: the same window, decoded the same way
+            return segments
+        again, _ = self.model.transcribe(wave[start:], **options)
+        again = [segment for segment in again if segment.words]
+        kept, heard = _plain_words(last.words), _plain_words([w for s in again for w in s.words])
+        overlap = kept[-min(3, len(kept)):]
+        ends = [i + len(overlap) for i in range(len(heard) - len(overlap) + 1) if heard[i:i + len(overlap)] == overlap]
+        if not ends or ends[-1] >= len(heard) or len(heard) <= len(kept):
+            return segments  # the decode on its own adds nothing after the words already there
+        offset = start / SAMPLE_RATE_HZ
+        shifted = [dataclasses.replace(s, start=s.start + offset, end=s.end + offset, words=[
+            dataclasses.replace(w, start=w.start + offset, end=w.end + offset) for w in s.words]) for s in again]
+        return [*segments[:segments.index(last)], *shifted]
 
     def detect_language(self, waves: list[np.ndarray]) -> list[tuple[str, float] | None]:
         """The language Whisper hears in each wave's first 30 s and its probability (one encoder pass and one decoder
@@ -208,6 +240,18 @@ class FasterWhisperBackend:
             if name == "model.bin" and file_sha256(target) != self.sha256:
                 raise InputError(f"the CTranslate2 weights at {source} changed since this model was loaded; load the "
                                  "model again before saving it")
+
+
+TAIL_SECONDS = 0.1  # a last word ending this close to the end of the audio may have swallowed the words after it
+
+
+def _plain_words(words: list[Any]) -> list[str]:
+    """faster-whisper words as lower-case letters and digits, to compare two decodes of the same speech.
+
+    >>> from types import SimpleNamespace as W; _plain_words([W(word=" Book."), W(word=" 42-line")])
+    ['book', '42line']
+    """
+    return [re.sub(r"\W+", "", w.word.lower()) for w in words]
 
 
 VAD_THRESHOLD = 0.2  # Silero speech probability: every spoken digit of FSDD reaches 0.27, white noise at -40 dBFS 0.09
