@@ -289,6 +289,11 @@ class Forecaster(TaskModel):
                 result[name] = self.nbeats_.forecast(z, dates, origins)
             else:
                 result[name] = local_forecast(name, z, origins, c.horizon, c.season_length, c.max_fit_points, c.refit_every)
+        flat = self._flat(z, origins) if any(name in result for name in ("lightgbm", "nbeats")) else None
+        if flat is not None and flat.any():  # the global models' learnt drift (S&P's, for the default) would move a level
+            for name in ("lightgbm", "nbeats"):  # that has not moved over the window: it stays flat, as every local one
+                if name in result:
+                    result[name][flat] = z[origins[flat]][:, None]
         return result
 
     def _combine(self, forecasts: dict[str, np.ndarray]) -> np.ndarray:
@@ -297,11 +302,16 @@ class Forecaster(TaskModel):
             total += forecasts[name] * np.asarray(weights)[None, :]
         return total
 
+    def _flat(self, z: np.ndarray, origins: np.ndarray) -> np.ndarray:
+        """Whether the last `scale_window` points up to each origin hold no change at all (a constant series)."""
+        window = self.config.scale_window
+        return np.array([np.ptp(z[max(0, t - window):t + 1]) == 0 for t in origins], dtype=bool)
+
     def _scales(self, z: np.ndarray, origins: np.ndarray, intervals: bool = False) -> np.ndarray:
         window = self.config.scale_window
         scales = np.array([series_scale(z[max(0, t - window):t + 1]) for t in origins])
         if intervals:  # a window without any change: intervals at most FLAT_WIDTH of the level, not the unit fallback
-            flat = np.array([np.ptp(z[max(0, t - window):t + 1]) == 0 for t in origins], dtype=bool)
+            flat = self._flat(z, origins)
             widest = max((max(q) for q in (self.quantiles_ or {}).values()), default=1.0) or 1.0
             level = np.ones(len(origins)) if self.transform_ == "log" else np.abs(z[origins])
             scales = np.where(flat, FLAT_WIDTH / 2 * 0.8 * level / widest, scales)

@@ -131,3 +131,18 @@ def test_too_short_to_train_says_what_sets_the_minimum_and_how_to_lower_it():
     with pytest.raises(InputError, match=r"'m48' has 15 rows; training needs at least 26: 6 of history .*set by the "
                                          r"horizon \(5\) \+ 1\) plus 2 x horizon \+ 10 = 20 .*to need less: lower --set horizon="):
         Forecaster(ForecastConfig(candidates=("naive", "drift"))).fit(_monthly48().head(15))
+
+
+# -- a constant series ----------------------------------------------------------------------------------------------------
+def test_a_constant_history_is_forecast_exactly_constant_by_every_candidate(fitted):
+    """LightGBM's learnt drift moved a 42.0 history to 42.04 at h5 (it alone gave 42.02...42.25, with weight)."""
+    from finance.forecast import Forecaster
+    from tests.finance.contract_cases_forecast import random_walk, tiny_config
+
+    model = Forecaster(tiny_config(lgbm_estimators=50)).fit(random_walk(300, seed=7))
+    model.weights_ = {"naive": [0.5] * 3, "lightgbm": [0.5] * 3}  # LightGBM weighs, as it did in the report
+    dates = [str(d) for d in random_walk(60, seed=1)["date"].to_list()]
+    [record] = model.predict([{"id": "flat", "values": [42.0] * 60, "dates": dates}])
+    assert record["forecast"] == [42.0] * 3
+    explained = model.explain({"values": [42.0] * 60, "dates": dates})
+    assert explained["candidates"]["lightgbm"] == [42.0] * 3 and explained["candidates"]["nbeats"] == [42.0] * 3
