@@ -319,11 +319,14 @@ def _iv_bin_label(label: Any) -> str:
     return str(label)
 
 
-def information_values(process, schema: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def information_values(process, schema: list[dict[str, Any]], min_events: int = 0) -> list[dict[str, Any]]:
     """Each binned variable's information value, Gini and bin table (bin, count, defaults, event rate, WoE, IV), from
     optbinning's `binning_table.build()`, highest IV first: JSON-safe and small (IV_VARIABLES tables of IV_BINS bins).
 
-    Selected says whether the scorecard keeps the variable (optbinning drops variables its selection criteria reject).
+    Selected says whether the scorecard keeps the variable and it can move a score: optbinning drops variables its
+    selection criteria reject, and a variable binned into one bin (IV 0) scores every value alike. The bin of rare
+    categories (each under `scorecard_cat_cutoff`, grouped by optbinning outside the event minimum) is labelled
+    "others: ..." and, holding fewer than `min_events` defaults or non-defaults, carries a note saying so.
     """
     import warnings
 
@@ -333,22 +336,32 @@ def information_values(process, schema: list[dict[str, Any]]) -> list[dict[str, 
         name = feature["name"]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            table = process.get_binned_variable(name).binning_table
+            binned = process.get_binned_variable(name)
+            table = binned.binning_table
             frame = table.build(show_digits=4)
+        others = getattr(binned, "_cat_others", None)
+        others = {str(c) for c in others} if others is not None else set()
         bins = []
         for record in frame.iloc[:-1].itertuples(index=False):  # the last row is optbinning's totals
             values = dict(zip(frame.columns, record))
-            bins.append({"bin": _iv_bin_label(values["Bin"]), "count": int(values["Count"]),
-                         "defaults": int(values["Event"]), "event_rate": _iv_number(values["Event rate"]),
-                         "woe": _iv_number(values["WoE"]), "iv": _iv_number(values["IV"], 5)})
+            label = values["Bin"]
+            grouped = bool(others) and isinstance(label, (list, tuple, np.ndarray)) and {str(v) for v in label} == others
+            entry = {"bin": ("others: " if grouped else "") + _iv_bin_label(label), "count": int(values["Count"]),
+                     "defaults": int(values["Event"]), "event_rate": _iv_number(values["Event rate"]),
+                     "woe": _iv_number(values["WoE"]), "iv": _iv_number(values["IV"], 5)}
+            if grouped and min_events and min(entry["defaults"], entry["count"] - entry["defaults"]) < min_events:
+                entry["note"] = (f"rare categories grouped; fewer than {min_events} defaults or non-defaults, "
+                                 "so its WoE rests on too few applicants to be reliable")
+            bins.append(entry)
         bins = [b for b in bins if b["count"] or b["bin"] not in ("Special", "Missing")]  # empty: no such values
+        moves = len({b["woe"] for b in bins if b["count"]}) > 1  # one bin (or one WoE): no score difference
         if len(bins) > IV_BINS:
             rest = bins[IV_BINS - 1:]
             bins = bins[:IV_BINS - 1] + [{"bin": f"... {len(rest)} more bins", "count": sum(b["count"] for b in rest),
                                           "defaults": sum(b["defaults"] for b in rest), "event_rate": None, "woe": None,
                                           "iv": _iv_number(sum(b["iv"] or 0.0 for b in rest), 5)}]
         rows.append({"variable": name, "description": feature.get("description", name), "iv": _iv_number(table.iv),
-                     "gini": _iv_number(table.gini), "selected": name in selected, "bins": bins})
+                     "gini": _iv_number(table.gini), "selected": name in selected and moves, "bins": bins})
     rows.sort(key=lambda r: -(r["iv"] or 0.0))
     for row in rows[IV_VARIABLES:]:
         row.pop("bins")
@@ -407,7 +420,8 @@ def _fit_scorecard(schema: list[dict[str, Any]], arrays: dict[str, np.ndarray], 
         intercept += float(np.log(positives / (1 - positives)))
     summary = [{"variable": str(r.Variable), "bin": str(r.Bin), "points": float(r.Points)} for r in points.itertuples()]
     family = ScorecardFamily({"intercept": intercept, "variables": tables, "optbinning_points": summary,
-                              "information_value": information_values(scorecard.binning_process_, schema)})
+                              "information_value": information_values(scorecard.binning_process_, schema,
+                                                                      int(getattr(config, "scorecard_min_bin_events", 0) or 0))})
     return family, scorecard
 
 

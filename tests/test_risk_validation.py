@@ -154,3 +154,19 @@ def test_reasons_for_an_integer_code_column_name_the_code_not_low_or_high():
     assert texts["sex"].startswith("sex = 1:"), texts
     by_name = {f["name"]: f for f in model.schema_}
     assert RiskScorer._qualifier(by_name["income"], 20000.0).startswith(("low", "high", "typical"))
+
+
+def test_iv_table_labels_a_thin_others_bin_and_does_not_select_a_one_bin_variable():
+    """German 'purpose': the one applicant of A48 showed as its own bin '[A48]' (1 applicant, 0 defaults) though bins
+    hold 5+ of each; 'foreign' in one bin (IV 0) was listed as selected."""
+    data = synthetic_applicants(400, seed=1)
+    purpose = np.where(np.arange(data.height) % 2 == 0, "car", "furniture").astype(object)
+    purpose[7] = "boat"  # one applicant: under the 1% cutoff
+    foreign = np.where(np.arange(data.height) % 25 == 0, "no", "yes")  # 4%: too few defaults for a bin of its own
+    model = RiskScorer().fit(data.with_columns(pl.Series("purpose", purpose.tolist()), pl.Series("foreign", foreign)),
+                             config=fast(family="scorecard"))
+    table = {row["variable"]: row for row in model.card["information_value"]}
+    others = [b for b in table["purpose"]["bins"] if "boat" in b["bin"]]
+    assert others and others[0]["bin"].startswith("others: ") and "fewer than 5" in others[0]["note"]
+    assert len([b for b in table["foreign"]["bins"] if b["count"]]) == 1 and table["foreign"]["selected"] is False
+    assert table["utilisation"]["selected"] is True
