@@ -310,6 +310,42 @@ def _input_problem(index: int, item: Any) -> str | None:
     return None
 
 
+def _split_by_context(examples: list[dict[str, Any]], fraction: float,
+                      seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str | None]:
+    """(train, validation, why there is no validation or None) for fit without validation data. Whole paragraphs are
+    held out (all the questions of one context together, as SQuAD splits by article), so no held-out question is
+    asked of a context the model trained on; paragraphs in a seeded random order are held out while each brings the
+    held-out count nearer `fraction` of the questions, and at least one paragraph is always trained on.
+
+    >>> rows = [{"context": c, "question": q} for c in "abcde" for q in "xy"]
+    >>> train, validation, _ = _split_by_context(rows, 0.2, 0)
+    >>> len(validation), {r["context"] for r in validation} & {r["context"] for r in train}
+    (2, set())
+    """
+    target = int(round(len(examples) * fraction)) if len(examples) >= 10 else 0
+    if target == 0:
+        return examples, [], ("not measured: too few questions to hold any out for validation (10 or more are needed "
+                              "at this validation_fraction); pass validation data to measure the model")
+    groups: dict[str, list[int]] = {}
+    for index, example in enumerate(examples):
+        groups.setdefault(example["context"], []).append(index)
+    if len(groups) < 2:
+        return examples, [], ("not measured: all the questions share one context, and validation questions must come "
+                              "from paragraphs the model did not train on; pass validation data to measure the model")
+    keys = list(groups)
+    held: list[int] = []
+    for position in np.random.default_rng(seed).permutation(len(keys)):
+        size = len(groups[keys[position]])
+        if abs(len(held) + size - target) < abs(len(held) - target) and len(held) + size < len(examples):
+            held += groups[keys[position]]
+    if not held:
+        return examples, [], ("not measured: every paragraph holds too many of the questions to hold one out for "
+                              "validation; pass validation data to measure the model")
+    chosen = set(held)
+    return ([e for i, e in enumerate(examples) if i not in chosen], [e for i, e in enumerate(examples) if i in chosen],
+            None)
+
+
 class QAModel(TaskModel):
     """(question, context) -> answer span with character offsets and a score."""
 
@@ -656,11 +692,9 @@ class QAModel(TaskModel):
             converted = self._as_extractive()
             self.kind, self.model_, self.tokenizer_, self.encoder_ = "extractive", converted.model_, converted.tokenizer_, None
         if held_out is not None:
-            train, validation = examples, held_out
+            train, validation, why_none = examples, held_out, None
         else:
-            order = np.random.default_rng(config.seed).permutation(len(examples))
-            n_val = int(round(len(examples) * config.validation_fraction)) if len(examples) >= 10 else 0
-            validation, train = [examples[i] for i in order[:n_val]], [examples[i] for i in order[n_val:]]
+            train, validation, why_none = _split_by_context(examples, config.validation_fraction, config.seed)
         self.max_length, self.stride, self.max_query_length = config.max_length, config.stride, config.max_query_length
         self.allow_no_answer = self.allow_no_answer or any(not e["answers"] for e in examples)
         train_rows, val_rows = self._features(train), self._features(validation) if validation else None
@@ -677,13 +711,20 @@ class QAModel(TaskModel):
         Trainer(self.model_, train_rows, config=train_config, val_data=val_rows or None, collate_fn=collate, run_dir=run_dir,
                 callbacks=callbacks, device=str(self.device)).fit(resume=resume)
         self.model_.eval()
+        metrics = {}
+        if validation:  # what `verticals train` prints and the card keeps: the held-out questions' EM / F1
+            measured = self.evaluate(validation)["metrics"]
+            metrics = {"val_exact_match": round(measured["exact_match"]["value"], 2),
+                       "val_f1": round(measured["f1"]["value"], 2), "val_rows": len(validation)}
         self.info = {"training_data_hash": hash_bytes(json.dumps(examples, sort_keys=True).encode()),
                      "config": config_to_dict(config),
                      "trained_on": trained_on(len(train), len(validation), held_out is not None,
                                               "user-supplied SQuAD-format questions", "questions"),
                      # training.rows: the questions the weights saw (not those held out); core.jobs keeps this count
                      "training": {"rows": len(train), "validation_rows": len(validation)},
-                     "base": self.name}
+                     "base": self.name, "metrics": metrics}
+        if why_none:
+            self.info["metrics_note"] = why_none
         return self
 
     def _features(self, examples: list[dict[str, Any]]) -> list[dict[str, Any]]:

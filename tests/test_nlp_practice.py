@@ -104,3 +104,37 @@ def test_qa_predict_gives_an_empty_question_an_error_record_and_answers_the_rest
     assert records[2] == {"index": 3, "error": "QA input 3 has an empty or missing 'context'"}
     with pytest.raises(InputError, match="QA input 1 has an empty"):
         model.predict([{"question": " ", "context": "x"}])
+
+
+# -- QA train: whole paragraphs are held out, and the card reports how the held-out questions scored ----------------
+def _qa_rows(contexts: int, per_context: int) -> list[dict]:
+    rows = []
+    for c in range(contexts):
+        context = f"Team {c} won the game {c} in the city of Paris{c}."
+        for q in range(per_context):
+            answer = ["Paris", "Team", "game"][q % 3] + ("" if q % 3 else str(c))
+            rows.append({"id": f"c{c}q{q}", "question": f"Question {q} about game {c}?", "context": context,
+                         "answers": {"text": [answer], "answer_start": [context.index(answer)]}})
+    return rows
+
+
+def test_qa_fit_holds_out_whole_paragraphs_and_reports_their_scores(monkeypatch):
+    """74 XQuAD questions on 6 paragraphs: all 7 held-out questions shared a paragraph with training questions, and
+    the trained card's metrics were {}."""
+    from nlp.qa import QAModel
+    from tests.nlp.tiny import tiny_qa
+
+    seen = []
+    features = QAModel._features
+    monkeypatch.setattr(QAModel, "_features", lambda self, examples: seen.append(examples) or features(self, examples))
+    model, tokenizer = tiny_qa()
+    qa = QAModel.from_model(model, tokenizer, device="cpu")
+    config = QAModel.Config(epochs=1, max_steps=1, batch_size=2, max_length=32, stride=8)
+    card = qa.fit(_qa_rows(10, 3), config).card
+    trained, held_out = seen[0], seen[1]
+    assert len(held_out) == 3 and not {e["context"] for e in held_out} & {e["context"] for e in trained}
+    assert set(card["metrics"]) == {"val_exact_match", "val_f1", "val_rows"} and card["metrics"]["val_rows"] == 3
+    assert 0 <= card["metrics"]["val_f1"] <= 100 and "metrics_note" not in card
+    alone = qa.fit(_qa_rows(1, 12), config).card  # one paragraph: nothing can be held out apart from the rest
+    assert alone["metrics"] == {} and alone["training"]["validation_rows"] == 0
+    assert alone["metrics_note"].startswith("not measured: all the questions share one context")
