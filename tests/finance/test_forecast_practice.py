@@ -146,3 +146,23 @@ def test_a_constant_history_is_forecast_exactly_constant_by_every_candidate(fitt
     assert record["forecast"] == [42.0] * 3
     explained = model.explain({"values": [42.0] * 60, "dates": dates})
     assert explained["candidates"]["lightgbm"] == [42.0] * 3 and explained["candidates"]["nbeats"] == [42.0] * 3
+
+
+# -- a short series among long ones ---------------------------------------------------------------------------------------
+def test_a_short_series_does_not_shrink_the_backtest_of_the_others():
+    """The shortest series set the selection window for all: one 75-point series cut 1,492 origins to 39 and changed
+    every other series' weights and intervals."""
+    import polars as pl
+
+    from finance.forecast import Forecaster
+    from tests.finance.contract_cases_forecast import random_walk, tiny_config
+
+    config = tiny_config(candidates=("drift",), selection_size=100)
+    long = pl.concat([random_walk(400, seed=1, series_id="a"), random_walk(400, seed=2, series_id="b")])
+    alone = Forecaster(config).fit(long)
+    short = random_walk(60, seed=3, series_id="new")
+    both = Forecaster(config).fit(pl.concat([long, short]))
+    assert alone.selection_["origins"] == 2 * (100 - 3 + 1)  # selection_size 100, horizon 3: 98 origins each
+    # the short series adds its own: half its 60 - 4 points beyond the minimum history (horizon + 1 for naive and
+    # drift) = 28, less the horizon, + 1
+    assert both.selection_["origins"] == alone.selection_["origins"] + 26
