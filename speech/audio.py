@@ -17,7 +17,7 @@ from core.errors import InputError
 
 __all__ = ["SAMPLE_RATE_HZ", "AUDIO_SUFFIXES", "load_audio", "decode_audio", "AudioTooLong", "stream_audio",
            "audio_duration_seconds", "loudness", "audio_warnings", "silence_warning", "clipping_warning",
-           "to_mono", "resample",
+           "above_full_scale_warning", "to_mono", "downmix", "resample",
            "is_audio_path", "wav_truncation", "truncation_warning", "AudioBytes", "read_file_object", "is_array_and_rate"]
 
 SAMPLE_RATE_HZ = 16_000  # every model sees 16 kHz mono float32 in [-1, 1]
@@ -26,6 +26,8 @@ FFMPEG_SUFFIXES = {".m4a", ".aac", ".mp4", ".m4b", ".3gp", ".amr", ".webm", ".mk
 AUDIO_SUFFIXES = SOUNDFILE_SUFFIXES | FFMPEG_SUFFIXES
 MAX_LOAD_SECONDS = 4 * 3600  # load_audio refuses longer inputs; stream_audio handles any length
 SILENCE_DBFS = -60.0
+CANCEL_DB = 20.0  # a mono mix this much quieter than its loudest channel: the channels cancel each other
+FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")  # soundfile subtypes of float samples, which may go past full scale unclipped
 
 
 def is_audio_path(path: str | Path) -> bool:
@@ -49,6 +51,34 @@ def to_mono(samples: np.ndarray) -> np.ndarray:
     elif samples.ndim != 1:
         raise InputError(f"audio must be 1-D (samples) or 2-D (samples, channels), got shape {samples.shape}")
     return samples.astype(np.float32, copy=False)
+
+
+def downmix(samples: np.ndarray) -> tuple[np.ndarray, str | None]:
+    """`to_mono` and None, unless the channels cancel when averaged (the mix more than `CANCEL_DB` dB quieter than the
+    loudest channel, as when one side of a balanced lead is wired with inverted polarity): then the loudest channel
+    alone, and a warning saying so.
+
+    >>> speech = np.sin(np.linspace(0, 100, 1000)); mono, note = downmix(np.stack([speech, -speech], axis=1))
+    >>> bool(np.allclose(mono, speech)), note[:47]
+    (True, 'the channels cancel each other when mixed to mo')
+    >>> downmix(np.stack([speech, np.zeros(1000)], axis=1))[1] is None  # one silent channel: the mix is only 6 dB down
+    True
+    """
+    samples = np.asarray(samples)
+    mono = to_mono(samples)
+    if samples.ndim != 2 or samples.shape[1] < 2 or not len(mono):
+        return mono, None
+    channel_rms = np.sqrt(np.mean(np.square(samples, dtype=np.float64), axis=0))
+    loudest = int(np.argmax(channel_rms))
+    mix_rms = float(np.sqrt(np.mean(np.square(mono, dtype=np.float64))))
+    if channel_rms[loudest] < 10 ** (SILENCE_DBFS / 20) or mix_rms > channel_rms[loudest] * 10 ** (-CANCEL_DB / 20):
+        return mono, None
+    drop = 20 * math.log10(channel_rms[loudest] / max(mix_rms, 1e-10))
+    quieter = "over 60" if drop > 60 else f"{drop:.0f}"
+    return (samples[:, loudest].astype(np.float32, copy=False),
+            f"the channels cancel each other when mixed to mono (the mix is {quieter} dB quieter than channel "
+            f"{loudest + 1}, as when one is wired with inverted polarity), so channel {loudest + 1}, the loudest, was "
+            "used alone; fix the wiring, or export that channel as a mono file")
 
 
 def resample(samples: np.ndarray, from_hz: int, to_hz: int = SAMPLE_RATE_HZ) -> np.ndarray:
@@ -262,10 +292,14 @@ def load_audio(source: Any, sample_rate_hz: int = SAMPLE_RATE_HZ, max_seconds: f
     return decode_audio(source, sample_rate_hz, max_seconds)[0]
 
 
-def decode_audio(source: Any, sample_rate_hz: int = SAMPLE_RATE_HZ,
-                 max_seconds: float = MAX_LOAD_SECONDS) -> tuple[np.ndarray, tuple[float, float] | None]:
+def decode_audio(source: Any, sample_rate_hz: int = SAMPLE_RATE_HZ, max_seconds: float = MAX_LOAD_SECONDS,
+                 report: dict[str, Any] | None = None) -> tuple[np.ndarray, tuple[float, float] | None]:
     """`load_audio` and the input's `wav_truncation` (declared, present seconds, or None) with the file opened and its
     WAV header read once; an input over `max_seconds` raises `AudioTooLong` before anything is decoded.
+
+    `report`, when given, is filled with what decoding found: "warnings" (the channels cancelled, so one was used) and
+    "level", the input's `loudness` at its own rate, before resampling, with clipping counted at its format's limit
+    (integer PCM at full scale; float samples may go past it unclipped), for `audio_warnings`.
 
     >>> samples, cut = decode_audio((np.zeros(8000, dtype=np.float32), 8000)); samples.shape, cut
     ((16000,), None)
@@ -286,28 +320,43 @@ def decode_audio(source: Any, sample_rate_hz: int = SAMPLE_RATE_HZ,
                                    "stream it with stream_audio()", seconds, cut)
             samples = handle.read(dtype="float32", always_2d=True)
             rate = handle.samplerate
+            float_data, at_limit = getattr(handle, "subtype", None) in FLOAT_SUBTYPES, None
     else:
         samples, rate = _array_input(source)
         name = "the audio array"
         if samples.dtype.kind not in "fiu":
             raise InputError(f"{name} has dtype {samples.dtype}; pass numbers (float in [-1, 1] or int PCM)")
+        float_data, at_limit = samples.dtype.kind == "f", None
         if samples.dtype.kind in "iu":
-            samples = samples.astype(np.float32) / float(np.iinfo(samples.dtype).max)
+            limits = np.iinfo(samples.dtype)
+            at_limit = float(np.mean((samples == limits.min) | (samples == limits.max))) if samples.size else 0.0
+            if samples.dtype.kind == "u":  # unsigned PCM: silence is the middle value (128 for 8-bit), as soundfile reads it
+                middle = limits.max // 2 + 1
+                samples = (samples.astype(np.float32) - middle) / float(middle)
+            else:
+                samples = samples.astype(np.float32) / float(limits.max)
         if samples.ndim == 2 and samples.shape[0] <= 8 < samples.shape[1]:
             samples = samples.T  # (channels, samples) -> (samples, channels)
     if samples.size == 0:
         raise InputError(f"{name} holds no samples (0-length audio); record something and try again")
-    mono = to_mono(samples)
+    mono, note = downmix(samples)
     _check_finite(mono, name)
+    if report is not None:
+        level = loudness(mono, float_data=float_data)
+        if at_limit is not None:  # integer samples: at the dtype's limits, whatever the scaling
+            level["clipped_fraction"] = round(at_limit, 6)
+        report.update(warnings=[note] if note else [], level=level)
     return resample(mono, rate, sample_rate_hz), cut
 
 
 def stream_audio(source: str | Path, block_seconds: float = 30.0, sample_rate_hz: int = SAMPLE_RATE_HZ,
-                 read_frames: int = 65_536) -> Iterator[np.ndarray]:
+                 read_frames: int = 65_536, report: dict[str, Any] | None = None) -> Iterator[np.ndarray]:
     """Yield consecutive mono float32 blocks of `block_seconds` at `sample_rate_hz` from a file of any length.
 
     The file is read `read_frames` at a time and resampled with soxr's streaming resampler, so memory
-    stays bounded by one block whatever the file's duration.
+    stays bounded by one block whatever the file's duration. `report`, when given, is filled as `decode_audio` fills
+    it, without the level: "warnings" (the channels cancelled, so one was used where they did) and "float_data"
+    (the file holds float samples, which may go past full scale unclipped).
 
     >>> import tempfile, soundfile as sf; p = Path(tempfile.mkdtemp()) / "a.wav"
     >>> sf.write(p, np.zeros(8000 * 3, dtype=np.float32), 8000)
@@ -326,10 +375,15 @@ def stream_audio(source: str | Path, block_seconds: float = 30.0, sample_rate_hz
             stream = soxr.ResampleStream(handle.samplerate, sample_rate_hz, 1, dtype="float32", quality="HQ")
         pending: list[np.ndarray] = []
         pending_samples = 0
+        notes: list[str] = []
+        if report is not None:
+            report.update(warnings=notes, float_data=getattr(handle, "subtype", None) in FLOAT_SUBTYPES)
         while True:
             frames = handle.read(read_frames, dtype="float32", always_2d=True)
             last = len(frames) < read_frames
-            mono = to_mono(frames) if len(frames) else np.zeros(0, dtype=np.float32)
+            mono, note = downmix(frames) if len(frames) else (np.zeros(0, dtype=np.float32), None)
+            if note and not notes:  # said once: read by read, where the channels cancel
+                notes.append(note)
             _check_finite(mono, name)
             if stream is not None:
                 mono = stream.resample_chunk(mono, last=last)
@@ -347,19 +401,26 @@ def stream_audio(source: str | Path, block_seconds: float = 30.0, sample_rate_hz
             yield np.concatenate(pending)
 
 
-def loudness(samples: np.ndarray) -> dict[str, float]:
-    """RMS and peak level in dBFS and the fraction of clipped samples.
+def loudness(samples: np.ndarray, float_data: bool = False) -> dict[str, Any]:
+    """RMS and peak level in dBFS, the fraction of clipped samples and whether any sample is above full scale.
+
+    Clipped samples are those at full scale (|x| >= 0.999); `float_data`: the samples are float, which go past full
+    scale unclipped, so only those at it (0.999 <= |x| <= 1) count, and the ones past it make `above_full_scale`.
 
     >>> loudness(np.full(100, 0.5, dtype=np.float32))["rms_dbfs"]
     -6.02
+    >>> [loudness(np.full(100, 8.0), float_data)["clipped_fraction"] for float_data in (False, True)]
+    [1.0, 0.0]
     """
     samples = np.asarray(samples, dtype=np.float32)
     if samples.size == 0:
-        return {"rms_dbfs": float("-inf"), "peak_dbfs": float("-inf"), "clipped_fraction": 0.0}
+        return {"rms_dbfs": float("-inf"), "peak_dbfs": float("-inf"), "clipped_fraction": 0.0, "above_full_scale": False}
     rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
-    peak = float(np.max(np.abs(samples)))
+    magnitude = np.abs(samples)
+    peak = float(np.max(magnitude))
+    clipped = (magnitude >= 0.999) & (magnitude <= 1.0) if float_data else magnitude >= 0.999
     return {"rms_dbfs": round(20 * math.log10(max(rms, 1e-10)), 2), "peak_dbfs": round(20 * math.log10(max(peak, 1e-10)), 2),
-            "clipped_fraction": round(float(np.mean(np.abs(samples) >= 0.999)), 6)}
+            "clipped_fraction": round(float(np.mean(clipped)), 6), "above_full_scale": bool(float_data and peak > 1.0)}
 
 
 TRUNCATED_MIN_SECONDS = 0.1  # a truncated WAV holding less than this is refused: nothing of the recording is left
@@ -441,19 +502,36 @@ def clipping_warning(clipped_fraction: float, from_microphone: bool = False) -> 
     return f"{clipped_fraction:.1%} of samples are clipped (the file was recorded too loud); words may be misheard"
 
 
-def audio_warnings(samples: np.ndarray, sample_rate_hz: int = SAMPLE_RATE_HZ, from_microphone: bool = False) -> list[str]:
-    """Human-readable warnings about silent, clipped or very short audio (empty list when fine); `from_microphone`:
-    the samples were just recorded live, so silence and clipping point at the microphone rather than at the file.
+def above_full_scale_warning(peak_dbfs: float) -> str:
+    """The warning for float audio past full scale: not clipped, but it would be if saved as integer PCM.
+
+    >>> above_full_scale_warning(18.06)[:60]
+    'the level is above 0 dBFS (float samples peak at +18.1 dBFS)'
+    """
+    return (f"the level is above 0 dBFS (float samples peak at {peak_dbfs:+.1f} dBFS); nothing is clipped and the "
+            "samples were used as they are, but lower the level before saving the audio as integer PCM, which would clip it")
+
+
+def audio_warnings(samples: np.ndarray, sample_rate_hz: int = SAMPLE_RATE_HZ, from_microphone: bool = False,
+                   level: dict[str, Any] | None = None) -> list[str]:
+    """Human-readable warnings about silent, clipped, above-full-scale or very short audio (empty list when fine);
+    `from_microphone`: the samples were just recorded live, so silence and clipping point at the microphone rather than
+    at the file; `level`: the input's `loudness` before resampling (`decode_audio`'s report), which says what is
+    clipped (else the samples' own, every sample at or past full scale counted as clipped).
 
     >>> audio_warnings(np.zeros(16000, dtype=np.float32))
     ['the audio is silent or nearly silent (RMS below -60 dBFS); check the file is the recording you meant']
     """
-    level = loudness(samples)
+    heard = loudness(samples)
+    level = level or heard
     warnings = []
-    if level["rms_dbfs"] < SILENCE_DBFS:
+    if heard["rms_dbfs"] < SILENCE_DBFS:
         warnings.append(silence_warning(from_microphone))
-    elif level["clipped_fraction"] > 0.001:
-        warnings.append(clipping_warning(level["clipped_fraction"], from_microphone))
+    else:
+        if level["clipped_fraction"] > 0.001:
+            warnings.append(clipping_warning(level["clipped_fraction"], from_microphone))
+        if level.get("above_full_scale"):
+            warnings.append(above_full_scale_warning(level["peak_dbfs"]))
     if len(samples) < 0.1 * sample_rate_hz:
         warnings.append("the audio is shorter than 0.1 s")
     return warnings

@@ -24,9 +24,9 @@ from core.train import TrainConfig
 from core.registry import missing_model_message
 from speech import _backends, _builtins
 from speech._data import read_speech_data
-from speech.audio import (AUDIO_SUFFIXES, MAX_LOAD_SECONDS, SAMPLE_RATE_HZ, AudioTooLong, audio_duration_seconds,
-                          audio_warnings, clipping_warning, decode_audio, is_array_and_rate, load_audio, read_file_object,
-                          resample, silence_warning, stream_audio, truncation_warning)
+from speech.audio import (AUDIO_SUFFIXES, MAX_LOAD_SECONDS, SAMPLE_RATE_HZ, AudioTooLong, above_full_scale_warning,
+                          audio_duration_seconds, audio_warnings, clipping_warning, decode_audio, is_array_and_rate,
+                          load_audio, read_file_object, resample, silence_warning, stream_audio, truncation_warning)
 
 __all__ = ["SpeechRecognizer", "load", "normalize_text", "target_text", "language_code", "NORMALISATION"]
 
@@ -496,16 +496,19 @@ class SpeechRecognizer(TaskModel):
         streamed: dict[int, tuple[float, float] | None] = {}  # input index -> its truncation
         for index, item in enumerate(inputs):
             is_path = isinstance(item, (str, Path))
+            report: dict[str, Any] = {}  # what decoding found: a channel used alone, the level at the input's format
             try:  # one open, one header read per file: the length, truncation and samples all come from it
-                samples, cut = decode_audio(item, max_seconds=LONG_AUDIO_SECONDS if is_path else MAX_LOAD_SECONDS)
+                samples, cut = decode_audio(item, max_seconds=LONG_AUDIO_SECONDS if is_path else MAX_LOAD_SECONDS,
+                                            report=report)
             except AudioTooLong as long:
                 if not is_path:
                     raise
                 streamed[index] = long.truncation
                 continue
             records[index] = {"duration_s": round(len(samples) / SAMPLE_RATE_HZ, 3),
-                              "warnings": [*([truncation_warning(*cut)] if cut else []),
-                                           *audio_warnings(samples, from_microphone=from_microphone)]}
+                              "warnings": [*([truncation_warning(*cut)] if cut else []), *report["warnings"],
+                                           *audio_warnings(samples, from_microphone=from_microphone,
+                                                           level=report["level"])]}
             step = int(window * SAMPLE_RATE_HZ)
             for start in range(0, len(samples), step):
                 pieces.append((index, start / SAMPLE_RATE_HZ, samples[start:start + step]))
@@ -535,20 +538,27 @@ class SpeechRecognizer(TaskModel):
         """A long file, read block by block; only one block (plus the words so far) is in memory. `cut`: its truncation
         (declared, present seconds), read with its header; `detect`: the back-end's `detect_language`, to check a
         forced language."""
-        parts, offset, squares, count, clipped, heard = [], 0.0, 0.0, 0, 0, []
-        for block in stream_audio(path, block_seconds=self.backend_.chunk_seconds):
+        parts, offset, squares, count, clipped, peak, heard = [], 0.0, 0.0, 0, 0, 0.0, []
+        report: dict[str, Any] = {}  # a channel used alone; float samples (past full scale is not clipped)
+        for block in stream_audio(path, block_seconds=self.backend_.chunk_seconds, report=report):
             squares += float(np.square(block, dtype=np.float64).sum())
             count += len(block)
-            clipped += int(np.sum(np.abs(block) >= 0.999))
+            magnitude = np.abs(block)
+            clipped += int(np.sum((magnitude >= 0.999) & (magnitude <= 1.0) if report["float_data"] else magnitude >= 0.999))
+            peak = max(peak, float(magnitude.max(initial=0.0)))
             parts.append((offset, self.backend_.transcribe([block], batch_size, **options)[0]))
             heard.extend(detect([block]) if detect else [])
             offset += len(block) / SAMPLE_RATE_HZ
         warnings = [truncation_warning(*cut)] if cut else []
+        warnings.extend(report.get("warnings", []))
         warnings.extend(_source_mismatch(options.get("language"), heard))
         if count and 10 * np.log10(max(squares / count, 1e-20)) < -60:
             warnings.append(silence_warning())  # streamed: a long file, never a live recording
-        if count and clipped / count > 0.001:
-            warnings.append(clipping_warning(clipped / count))  # a file too
+        else:
+            if count and clipped / count > 0.001:
+                warnings.append(clipping_warning(clipped / count))  # a file too
+            if report.get("float_data") and peak > 1.0:
+                warnings.append(above_full_scale_warning(20 * np.log10(peak)))
         return {**_join(parts), "duration_s": round(offset, 3), "warnings": warnings}
 
     # -- evaluation ---------------------------------------------------------------------------------------------

@@ -122,3 +122,109 @@ def test_a_five_minute_recording_keeps_its_last_words(tmp_path):
     last = re.findall(r"[a-z']+", texts[-1].lower())[-3:]  # "...the true printed book,"
     assert re.findall(r"[a-z']+", record["text"].lower())[-3:] == last
     assert record["words"][-1]["end_s"] < 300.0 - 0.1
+
+
+# -- a fake recogniser for the audio checks: its "text" is the RMS level (dBFS) of what it was given --------------
+class _Level:
+    kind = "fake"
+    chunk_seconds = 30.0
+    trainable = False
+    ready = True
+
+    def transcribe(self, waves, batch_size, **options):
+        return [{"text": f"{20 * np.log10(max(float(np.sqrt(np.mean(np.square(w)))), 1e-10)):.0f} dB", "words": []}
+                for w in waves]
+
+    def card_fields(self):
+        return {}
+
+
+@pytest.fixture
+def levels():
+    from speech.recognition import SpeechRecognizer
+
+    return SpeechRecognizer(_Level(), "fake")
+
+
+def _speech(seconds=1.5, rate=16_000):
+    from tests.speech.helpers import tone
+
+    return tone(seconds, rate)
+
+
+def test_channels_that_cancel_when_mixed_use_the_loudest_one_and_say_so(levels, tmp_path, monkeypatch):
+    """A balanced lead wired with one side inverted: left = speech, right = -speech. The mix was silence, so the
+    record was an empty transcript and a 'silent' warning, with each channel at full level."""
+    import soundfile as sf
+
+    from speech import recognition
+    from speech.audio import load_audio
+
+    speech = _speech()
+    path = tmp_path / "antiphase.wav"
+    sf.write(path, np.stack([speech, -speech * 0.9], axis=1), 16_000, subtype="FLOAT")
+    assert np.allclose(load_audio(path), speech, atol=1e-6), "the loudest channel, as it is"
+    for record in (levels.predict([str(path)])[0], levels.predict([(np.stack([speech, -speech], axis=1), 16_000)])[0]):
+        assert record["text"] == "-13 dB"
+        assert not any("silent" in w for w in record["warnings"])
+        assert any("channels cancel" in w and "channel 1" in w for w in record["warnings"])
+    monkeypatch.setattr(recognition, "LONG_AUDIO_SECONDS", 0.5)  # a long file, streamed block by block: the same
+    streamed = levels.predict([str(path)])[0]
+    assert streamed["text"] == "-13 dB" and any("channels cancel" in w for w in streamed["warnings"])
+    assert not any("silent" in w for w in streamed["warnings"])
+
+
+def test_channels_that_do_not_cancel_are_still_averaged_without_a_warning(levels):
+    from speech.audio import load_audio
+    from tests.speech.helpers import tone
+
+    speech = _speech()
+    for right in (speech, np.zeros_like(speech), tone(1.5, 16_000, 300.0, seed=1)):  # same, one silent, different
+        record = levels.predict([(np.stack([speech, right], axis=1), 16_000)])[0]
+        assert not any("channels cancel" in w for w in record["warnings"])
+
+    assert np.allclose(load_audio((np.stack([speech, np.zeros_like(speech)], axis=1), 16_000)), speech / 2)
+
+
+def test_unsigned_8_bit_pcm_arrays_are_centred_as_soundfile_reads_them(levels, tmp_path):
+    """uint8 silence (128) decoded to +0.5, a DC offset that hid the silence (no warning, RMS -6 dBFS)."""
+    import soundfile as sf
+
+    from speech.audio import load_audio
+
+    silence = np.full(32_000, 128, np.uint8)
+    assert float(np.abs(load_audio((silence, 16_000))).max()) == 0.0
+    assert any("silent" in w for w in levels.predict([(silence, 16_000)])[0]["warnings"])
+    speech = np.clip(np.round(_speech() * 127 + 128), 0, 255).astype(np.uint8)
+    sf.write(tmp_path / "u8.wav", (speech.astype(np.float32) - 128) / 128, 16_000, subtype="PCM_U8")
+    assert np.allclose(load_audio((speech, 16_000)), load_audio(tmp_path / "u8.wav"), atol=1e-6)
+    assert np.allclose(load_audio((np.array([0, 128, 255], np.uint8), 16_000)), [-1.0, 0.0, 127 / 128])
+
+
+def test_float_audio_above_full_scale_is_not_called_clipped(levels, tmp_path, monkeypatch):
+    """A 32-bit float WAV with peaks at +12 dBFS and nothing clipped was reported '..% of samples are clipped'."""
+    import soundfile as sf
+
+    from speech import recognition
+
+    path = tmp_path / "loud.wav"
+    sf.write(path, _speech() * 8, 16_000, subtype="FLOAT")
+    for record in (levels.predict([str(path)])[0], levels.predict([(_speech() * 8, 16_000)])[0]):
+        assert not any("of samples are clipped" in w for w in record["warnings"]), record["warnings"]
+        assert any(w.startswith("the level is above 0 dBFS (float samples peak at +") for w in record["warnings"])
+    monkeypatch.setattr(recognition, "LONG_AUDIO_SECONDS", 0.5)
+    streamed = levels.predict([str(path)])[0]["warnings"]
+    assert not any("of samples are clipped" in w for w in streamed) and any("above 0 dBFS" in w for w in streamed)
+
+
+def test_integer_and_float_audio_at_full_scale_is_still_called_clipped(levels, tmp_path):
+    """Clipping is counted at the input's own rate: a clipped 44.1 kHz 16-bit file rings past 1.0 once resampled."""
+    import soundfile as sf
+
+    loud = np.clip(_speech(1.5, 44_100) * 8, -1, 1)
+    for subtype in ("PCM_16", "FLOAT"):
+        sf.write(tmp_path / f"{subtype}.wav", loud, 44_100, subtype=subtype)
+        warnings = levels.predict([str(tmp_path / f"{subtype}.wav")])[0]["warnings"]
+        assert any("of samples are clipped" in w for w in warnings) and not any("above 0 dBFS" in w for w in warnings)
+    pcm = np.round(loud * 32767).astype(np.int16)
+    assert any("of samples are clipped" in w for w in levels.predict([(pcm, 44_100)])[0]["warnings"])
