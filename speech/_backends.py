@@ -167,6 +167,7 @@ class FasterWhisperBackend:
                 segments = self._complete_tail(wave, list(segments), options)
             words = [{"word": w.word.strip(), "start_s": round(float(w.start), 3), "end_s": round(float(w.end), 3),
                       "confidence": round(float(w.probability), 4)} for s in segments for w in (s.words or [])]
+            _start_at_sound(words, wave)
             forced = language is not None or not self.multilingual
             results.append({"text": "".join(s.text for s in segments).strip(), "words": words, "language": info.language,
                             "language_probability": None if forced else round(float(info.language_probability), 4)})
@@ -240,6 +241,35 @@ class FasterWhisperBackend:
             if name == "model.bin" and file_sha256(target) != self.sha256:
                 raise InputError(f"the CTranslate2 weights at {source} changed since this model was loaded; load the "
                                  "model again before saving it")
+
+
+ONSET_FRAME_SECONDS = 0.01
+ONSET_BELOW_LOUDEST_DB = 50.0  # a 10 ms frame this far below the window's loudest (or under -80 dBFS) is silence
+
+
+def _start_at_sound(words: list[dict[str, Any]], wave: np.ndarray) -> None:
+    """Move each word's start in `words` (seconds into `wave`) forward to its first 10 ms frame that is not silence.
+
+    Whisper's alignment starts a word after a long silence up to about a second early (10 s of digital silence, then
+    "In" at 9.18 s for speech from 10.01 s): the start is put where the sound begins. Only silence is skipped, frames
+    more than `ONSET_BELOW_LOUDEST_DB` below the loudest, so a recording with a noise floor keeps its starts; a word
+    with no sound in its span keeps its timing.
+
+    >>> words = [{"start_s": 0.5, "end_s": 1.5}]; _start_at_sound(words, np.r_[np.zeros(16_000), np.ones(8_000)])
+    >>> words
+    [{'start_s': 1.0, 'end_s': 1.5}]
+    """
+    frame = int(ONSET_FRAME_SECONDS * SAMPLE_RATE_HZ)
+    count = len(wave) // frame
+    if not words or not count:
+        return
+    rms = np.sqrt(np.mean(np.square(wave[:count * frame].reshape(count, frame), dtype=np.float64), axis=1))
+    sound = rms >= max(1e-4, float(rms.max()) * 10 ** (-ONSET_BELOW_LOUDEST_DB / 20))
+    for word in words:
+        first, last = int(word["start_s"] / ONSET_FRAME_SECONDS), int(np.ceil(word["end_s"] / ONSET_FRAME_SECONDS))
+        heard = np.flatnonzero(sound[first:last])
+        if len(heard) and heard[0] > 0:
+            word["start_s"] = min(round((first + int(heard[0])) * ONSET_FRAME_SECONDS, 3), word["end_s"])
 
 
 TAIL_SECONDS = 0.1  # a last word ending this close to the end of the audio may have swallowed the words after it

@@ -228,3 +228,25 @@ def test_integer_and_float_audio_at_full_scale_is_still_called_clipped(levels, t
         assert any("of samples are clipped" in w for w in warnings) and not any("above 0 dBFS" in w for w in warnings)
     pcm = np.round(loud * 32767).astype(np.int16)
     assert any("of samples are clipped" in w for w in levels.predict([(pcm, 44_100)])[0]["warnings"])
+
+
+def test_a_word_after_a_long_silence_starts_where_its_sound_does(monkeypatch):
+    """10 s of digital silence, then speech at 10.01 s: Whisper's alignment started "In" at 9.18 s."""
+
+    class Late(_CutShort):
+        def transcribe(self, audio, **options):
+            return iter([_segment(0.0, 11.0, [(" In", 9.18, 10.22), (" being", 10.22, 10.56)])]), INFO
+
+    wave = np.r_[np.zeros(10 * SAMPLE_RATE_HZ, np.float32), _speech(1.0)]
+    words = _backend(Late(), monkeypatch).transcribe([wave], 1)[0]["words"]
+    assert [(w["word"], w["start_s"], w["end_s"]) for w in words] == [("In", 10.0, 10.22), ("being", 10.22, 10.56)]
+
+
+def test_a_word_whose_span_is_all_sound_or_all_silence_keeps_its_start(monkeypatch):
+    class Steady(_CutShort):
+        def transcribe(self, audio, **options):
+            return iter([_segment(0.0, 3.0, [(" hum", 0.5, 1.0), (" hush", 2.2, 2.5)])]), INFO
+
+    wave = np.r_[_speech(2.0), np.zeros(SAMPLE_RATE_HZ, np.float32)]  # sound to 2 s, then silence
+    words = _backend(Steady(), monkeypatch).transcribe([wave], 1)[0]["words"]
+    assert [(w["start_s"], w["end_s"]) for w in words] == [(0.5, 1.0), (2.2, 2.5)]
