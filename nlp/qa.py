@@ -346,6 +346,53 @@ def _split_by_context(examples: list[dict[str, Any]], fraction: float,
             None)
 
 
+class _Composed:
+    """A context in NFC, as the model reads it, with the way back to the text given: `text` is the NFC form, and
+    `original_record` turns a record's offsets into that text into offsets into the original. Each run of
+    characters that composes together (a letter and its combining marks, a Hangul syllable's jamo) maps as a whole,
+    so a span never splits one; text already in NFC (nearly all) passes through unchanged.
+
+    >>> form = _Composed("Cafe\u0301 in 1854.")
+    >>> form.text, form.original_record({"answer": "Café", "start": 0, "end": 4}, "Cafe\u0301 in 1854.")
+    ('Café in 1854.', {'answer': 'Cafe\u0301', 'start': 0, 'end': 5})
+    """
+
+    def __init__(self, text: str):
+        self.text, self.starts, self.ends = text, None, None
+        if unicodedata.is_normalized("NFC", text):
+            return
+        runs: list[tuple[int, int]] = []  # [start, end) in the original, each composing on its own
+        for index, character in enumerate(text):
+            if runs and not self._starts_run(text[runs[-1][0]:index], character):
+                runs[-1] = (runs[-1][0], index + 1)
+            else:
+                runs.append((index, index + 1))
+        pieces = [unicodedata.normalize("NFC", text[start:end]) for start, end in runs]
+        self.text = "".join(pieces)
+        self.starts, self.ends = [], [0]  # per NFC position: where its run starts / where the run before it ends
+        for (start, end), piece in zip(runs, pieces):
+            self.starts += [start] * len(piece)
+            self.ends += [end] * len(piece)
+        self.starts.append(len(text))
+
+    @staticmethod
+    def _starts_run(run: str, character: str) -> bool:
+        """Whether `character` composes apart from the run before it: a starter that does not combine with it."""
+        return (unicodedata.combining(character) == 0
+                and unicodedata.normalize("NFC", run + character) == unicodedata.normalize("NFC", run) + unicodedata.normalize("NFC", character))
+
+    def original_record(self, record: dict[str, Any], original: str) -> dict[str, Any]:
+        """`record` with its start/end (and a retrieval record's `sentence`) as offsets into `original`, and its
+        answer cut from it."""
+        if self.starts is None or record.get("start", -1) < 0:
+            return record
+        start, end = self.starts[record["start"]], self.ends[record["end"]]
+        mapped = {**record, "answer": original[start:end], "start": start, "end": end}
+        if "sentence" in record:
+            mapped["sentence"] = [self.starts[record["sentence"][0]], self.ends[record["sentence"][1]]]
+        return mapped
+
+
 class QAModel(TaskModel):
     """(question, context) -> answer span with character offsets and a score."""
 
@@ -534,12 +581,18 @@ class QAModel(TaskModel):
         items = _clean_inputs(inputs)
         if not items:
             return []
+        # the model reads NFC (a decomposed "cafe\u0301", as macOS pastes it, is the "café" a question asks about);
+        # offsets and answers are the user's own text's
+        composed = [_Composed(item["context"]) for item in items]
+        readable = [{"question": unicodedata.normalize("NFC", item["question"]), "context": form.text}
+                    for item, form in zip(items, composed)]
         if self.kind == "retrieval":
             self._require_fitted("encoder_")
-            records = self._predict_retrieval(items, batch_size or self.default_batch_size)
+            records = self._predict_retrieval(readable, batch_size or self.default_batch_size)
         else:
             self._require_fitted("model_", "tokenizer_")
-            records = self._predict_extractive(items, batch_size or self.default_batch_size)
+            records = self._predict_extractive(readable, batch_size or self.default_batch_size)
+        records = [form.original_record(record, item["context"]) for form, item, record in zip(composed, items, records)]
         if threshold is not None:
             records = [{**record, "answer": "", "start": -1, "end": -1, "no_answer": True}
                        if not record["no_answer"] and record["score"] < threshold else record for record in records]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -138,3 +139,49 @@ def test_qa_fit_holds_out_whole_paragraphs_and_reports_their_scores(monkeypatch)
     alone = qa.fit(_qa_rows(1, 12), config).card  # one paragraph: nothing can be held out apart from the rest
     assert alone["metrics"] == {} and alone["training"]["validation_rows"] == 0
     assert alone["metrics_note"].startswith("not measured: all the questions share one context")
+
+
+# -- QA: the same text in NFD or NFC gives the same answer; offsets stay the user's own text's ------------------------
+def test_qa_answers_a_decomposed_context_as_the_composed_one_with_offsets_into_it():
+    """"When was the café opened?" answered 'José García in 1854' (0.82) on the NFC context but abstained (0.69)
+    at null_threshold=0.7 on the same context in NFD, as macOS pastes it: "café" never matched "cafe\\u0301"."""
+    from nlp.qa import QAModel
+
+    model = QAModel.load()
+    context = "Café culture arrived early. The café was opened by José García in 1854 in Lisbon."
+    question = "When was the café opened?"
+    composed = model.predict([{"question": question, "context": context}], null_threshold=0.7)[0]
+    assert not composed["no_answer"]
+    for form in ("NFD", "NFKD"):
+        for asked in (question, unicodedata.normalize(form, question)):
+            given = unicodedata.normalize(form, context)
+            record = model.predict([{"question": asked, "context": given}], null_threshold=0.7)[0]
+            assert record["score"] == composed["score"] and not record["no_answer"]
+            assert given[record["start"]:record["end"]] == record["answer"]
+            assert unicodedata.normalize("NFC", record["answer"]) == composed["answer"]
+            start, end = record["sentence"]
+            assert unicodedata.normalize("NFC", given[start:end]) == context[slice(*composed["sentence"])]
+
+
+def test_qa_offsets_into_a_decomposed_context_never_split_a_letter_from_its_marks():
+    from nlp.qa import _Composed
+
+    original = "Se\u0301oul \u1100\u1161\u11a8 and Zu\u0308rich in 1999 (cafe\u0301)."
+    form = _Composed(original)
+    assert form.text == "Séoul \uac01 and Zürich in 1999 (café)."
+    for start in range(len(form.text) + 1):
+        for end in range(start, len(form.text) + 1):
+            mapped = form.original_record({"answer": "", "start": start, "end": end}, original)
+            assert unicodedata.normalize("NFC", mapped["answer"]) == form.text[start:end]
+    assert form.original_record({"answer": "", "start": -1, "end": -1}, original)["start"] == -1  # no answer: as is
+
+
+def test_qa_extractive_reader_gives_offsets_into_a_decomposed_context():
+    from nlp.qa import QAModel
+    from tests.nlp.tiny import tiny_qa
+
+    model, tokenizer = tiny_qa()
+    reader = QAModel.from_model(model, tokenizer, device="cpu", max_length=32, stride=8)
+    context = unicodedata.normalize("NFD", "Zürich and Genève are cities. " * 6)
+    for record in reader.predict([{"question": "Where is Zürich?", "context": context}]):
+        assert record["no_answer"] or context[record["start"]:record["end"]] == record["answer"]
