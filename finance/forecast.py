@@ -408,7 +408,7 @@ class Forecaster(TaskModel):
                                                               for h in range(c.horizon)]).tolist() for level in c.levels}
         if thin := _thin_levels(len(residuals), c.levels):
             said = (f"the interval widths rest on {len(residuals)} backtest errors per horizon, too few for the {thin} "
-                    f"level{'s' if ', ' in thin else ''} (at least {_errors_needed(max(c.levels))} wanted): its quantile is "
+                    f"level{'s' if ', ' in thin else ''} (at least {_errors_needed(max(c.levels))} wanted): a quantile is then "
                     "one of the few largest errors, so coverage is rough; give longer history or raise selection_size")
             warnings.warn(said, UserWarning, stacklevel=2)
             self._fit_warnings.append(said)
