@@ -114,6 +114,30 @@ def _ks(y: np.ndarray, p: np.ndarray) -> float:
     return float(ks_2samp(p[y == 1], p[y == 0], method="asymp").statistic)
 
 
+def calibration_in_the_large_warning(y: Sequence[int], pd: Sequence[float]) -> str | None:
+    """A sentence when the PDs' sum is far from the defaults seen (a validator's calibration-in-the-large check): the
+    defaults' count against the sum of the PDs, z-scored by their Poisson-binomial spread; |z| > 3 and the ratio of
+    mean PD to default rate outside 0.67-1.5. None when they agree.
+
+    >>> calibration_in_the_large_warning([0] * 97 + [1] * 3, [0.03] * 100) is None
+    True
+    >>> calibration_in_the_large_warning([0] * 900 + [1] * 100, [0.01] * 1000)[:60]
+    'mean predicted PD 1.00% against an observed default rate of '
+    """
+    y, pd = np.asarray(y, dtype=float), np.asarray(pd, dtype=float)
+    expected, spread = float(pd.sum()), float(np.sqrt(np.sum(pd * (1 - pd))))
+    if len(y) == 0 or spread == 0:
+        return None
+    z = (float(y.sum()) - expected) / spread
+    ratio = float(pd.mean()) / max(float(y.mean()), 1e-12)
+    if abs(z) <= 3 or 0.67 <= ratio <= 1.5:
+        return None
+    return (f"mean predicted PD {pd.mean():.2%} against an observed default rate of {y.mean():.2%} "
+            f"({int(y.sum())} defaults where the PDs expect {expected:.1f}, z = {z:+.1f}): the PDs are not calibrated "
+            "for this data (its default rate differs from the training data's, or the population changed); ranking "
+            "(AUC, Gini, KS) is unaffected, but recalibrate or retrain before using PDs for expected loss or pricing")
+
+
 def risk_metrics(y: Sequence[int], pd: Sequence[float], resamples: int = 200) -> dict[str, Any]:
     """AUC, Gini, KS and Brier (sklearn/scipy) with bootstrap 95% CIs (none for AUC, Gini and KS when a class has fewer
     than MIN_PER_CLASS_TO_RANK rows), plus the observed default rate and mean PD.
@@ -1312,7 +1336,7 @@ class RiskScorer(TaskModel):
         curves: dict[str, Any] = {"plots": self._plots(y, pd, scores), "unseen_category_rows": drift["unseen_category_rows"]}
         # the CLI says a card's warning on stderr, the dashboard above the card
         warning = joined_warnings(class_balance_warning(np.where(y == 1, "default", "non-default"), "AUC, Gini and KS"),
-                                  drift["unseen_warning"])
+                                  drift["unseen_warning"], calibration_in_the_large_warning(y, pd))
         if warning:
             curves["warning"] = warning
         if y.min() != y.max():

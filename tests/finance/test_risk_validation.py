@@ -170,3 +170,18 @@ def test_iv_table_labels_a_thin_others_bin_and_does_not_select_a_one_bin_variabl
     assert others and others[0]["bin"].startswith("others: ") and "fewer than 5" in others[0]["note"]
     assert len([b for b in table["foreign"]["bins"] if b["count"]]) == 1 and table["foreign"]["selected"] is False
     assert table["utilisation"]["selected"] is True
+
+
+def test_evaluate_warns_when_the_pds_miss_the_default_rate_of_the_data():
+    """Calibration in the large, as a validator checks it: scored on applicants whose default rate is a tenth of the
+    training data's, the card warns that the PDs are not calibrated for this data (AUC alone would not show it); on
+    data like the training data it says nothing."""
+    data = synthetic_applicants(600, seed=3)
+    model = RiskScorer().fit(data.head(300), config=fast(family="logistic"))
+    rest = data.tail(300)
+    assert "not calibrated" not in (model.evaluate(rest).get("warning") or "")
+    defaults, others = rest.filter(pl.col("default") == 1), rest.filter(pl.col("default") == 0)
+    shifted = pl.concat([others, defaults.head(max(2, others.height // 50))])
+    card = model.evaluate(shifted)
+    assert "the PDs are not calibrated for this data" in card["warning"]
+    assert card["metrics"]["mean_pd"]["value"] > 3 * card["metrics"]["default_rate"]["value"]
