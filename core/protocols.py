@@ -290,6 +290,7 @@ def predict_records(model: Any, inputs: Any, batch_size: int | None = None, chun
     """
     inputs = identify_inputs(inputs)
     total = len(inputs)
+    predicted = False  # whether an earlier chunk gave a record: then a chunk failing whole is its inputs' own fault
     for start in range(0, total, chunk):
         stop = min(start + chunk, total)
         good = [i for i in range(start, stop) if i not in inputs.errors]
@@ -300,12 +301,14 @@ def predict_records(model: Any, inputs: Any, batch_size: int | None = None, chun
         failed: dict[int, str] = {}
         try:
             records = list(model.predict(batch, batch_size=batch_size, **options)) if good else []
-        except InputError:
-            if isinstance(inputs, _IdentifiedFrame) or len(good) < 2 or "path" not in inputs.ids[good[0]]:
+        except InputError:  # files (`path`) or named items (`id`, e.g. forecast series): each predicted alone
+            if (isinstance(inputs, _IdentifiedFrame) or not {"path", "id"} & set(inputs.ids[good[0]])
+                    or (len(good) < 2 and not predicted)):
                 raise
-            records, failed = _file_by_file(model, inputs, good, batch_size, options)  # one unreadable file of many
+            records, failed = _file_by_file(model, inputs, good, batch_size, options, all_may_fail=predicted)
         if len(records) != len(good) - len(failed):
             raise InputError(f"the model returned {len(records)} records for {len(good) - len(failed)} inputs")
+        predicted = predicted or bool(records)
         yield from _placed(inputs, range(start, stop), records, failed)
 
 
@@ -341,10 +344,11 @@ def _placed(inputs: Any, indexes: range, records: list[dict[str, Any]], failed: 
             yield {**identity, **{k: v for k, v in record.items() if k not in identity and k not in POSITION_KEYS}}
 
 
-def _file_by_file(model: Any, inputs: Any, good: list[int], batch_size: int | None,
-                  options: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[int, str]]:
+def _file_by_file(model: Any, inputs: Any, good: list[int], batch_size: int | None, options: dict[str, Any],
+                  all_may_fail: bool = False) -> tuple[list[dict[str, Any]], dict[int, str]]:
     """A batch of files failed: predict them one by one, so a corrupt photo or recording among thousands is an error
-    record in its place. When every file fails alike the error is not a file's: it is raised as it was."""
+    record in its place. When every file fails alike the error is not a file's: it is raised as it was (unless
+    `all_may_fail`: earlier inputs of the same call were predicted, so the model is not at fault)."""
     records, failed, errors = [], {}, []
     for index in good:
         try:
@@ -352,7 +356,7 @@ def _file_by_file(model: Any, inputs: Any, good: list[int], batch_size: int | No
         except InputError as error:
             failed[index] = str(error)
             errors.append(error)
-    if len(failed) == len(good):
+    if len(failed) == len(good) and not all_may_fail:
         raise errors[0]
     return records, failed
 

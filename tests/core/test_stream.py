@@ -393,3 +393,20 @@ def test_a_file_name_that_is_not_utf8_is_written_with_its_bytes_escaped(name, tm
         writer.write_batch(records)
     read = pl.read_csv(tmp_path / name) if name.endswith(".csv") else pl.read_parquet(tmp_path / name)
     assert read["path"].to_list() == ["caf\\xe9.jpg", "ok.jpg"] and read["label"].to_list() == ["cat", "dog"]
+
+
+def test_a_last_chunk_that_fails_whole_is_error_records_when_earlier_inputs_were_predicted():
+    """A forecast of 3 series streamed 2 at a time: the last chunk holds one short series only. It is an error record
+    in its place (before, the whole run was lost); a call whose every input fails still raises."""
+    class Forecaster:
+        def predict(self, items, batch_size=None):
+            if any(item == "short" for item in items):
+                raise InputError("series 'c' is too short")
+            return [{"forecast": item} for item in items]
+
+    ids = [{"id": name} for name in "abc"]
+    records = list(predict_records(Forecaster(), Inputs(["ok", "ok", "short"], ids=ids), chunk=2))
+    assert records == [{"id": "a", "forecast": "ok"}, {"id": "b", "forecast": "ok"},
+                       {"id": "c", "error": "series 'c' is too short"}]
+    with pytest.raises(InputError, match="too short"):
+        list(predict_records(Forecaster(), Inputs(["short", "short"], ids=ids[:2]), chunk=2))
