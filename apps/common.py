@@ -24,6 +24,7 @@ from core.data import sniff_kind
 from core.errors import InputError, MissingDependencyError, VerticalsError
 from core.protocols import POSITION_KEYS
 from core.registry import TASKS, task_class
+from core.stream import spreadsheet_safe
 
 __all__ = ["page_header", "task_page", "model_selector", "load_model", "save_upload", "show_error", "run_safely", "evaluate_tab",
            "retrain_tab", "metric_card_view", "session_dir", "scrub_paths", "page_message", "display_image", "split_overrides",
@@ -540,8 +541,16 @@ def csv_bytes(table) -> bytes:
         elif dtype.is_nested():
             column = pl.Series(name, [None if value is None else json.dumps(value, ensure_ascii=False, default=str)
                                       for value in column.to_list()], dtype=pl.String)
+        if column.dtype == pl.String:  # a cell a spreadsheet would run as a formula is shown as text (OWASP); a
+            # joined list of numbers ("-0.5 | 1.0") cannot call anything and is left as it reads
+            column = column.map_elements(_csv_safe, return_dtype=pl.String)
         columns.append(column)
     return pl.DataFrame(columns).write_csv().encode()
+
+
+def _csv_safe(text: str) -> str:
+    first = text.split(" | ", 1)[0]  # a cell starts as its first item does: a number, plain text or a formula
+    return text if spreadsheet_safe(first) == first else "'" + text
 
 
 def escape_markdown(text: str) -> str:
@@ -878,7 +887,7 @@ def metric_card_view(card: dict[str, Any], key: str) -> None:
     `key` names the caller (e.g. f"{task}-evaluate"), prefixing the plots' widget keys (see `render_plots`)."""
     import polars as pl
 
-    st.caption(f"{card.get('task')} · {card.get('model')} · n = {card.get('n')}")
+    st.caption(escape_markdown(f"{card.get('task')} · {card.get('model')} · n = {card.get('n')}"))  # names hold labels
     if card.get("warning"):  # e.g. the model does not know the data's labels (named as the data has them)
         st.warning(escape_markdown(page_message(card["warning"])))
     from apps.plots import render_plots

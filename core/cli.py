@@ -237,14 +237,14 @@ def _print_card(card: dict[str, Any], as_json: bool) -> None:
     if as_json:
         print(json.dumps(card, default=str))
         return
-    print(f"{card.get('task')} · model {card.get('model')} · n={card.get('n')}")
+    print(_printable(f"{card.get('task')} · model {card.get('model')} · n={card.get('n')}"))
     for name, entry in card.get("metrics", {}).items():
         value, ci = entry.get("value"), entry.get("ci95")
         shown = f"{value:.4f}" if isinstance(value, float) else json.dumps(value)[:120]
         interval = f"  (95% CI {ci[0]:.4f}-{ci[1]:.4f})" if ci else ""
-        print(f"  {name:<24} {shown}{interval}")
+        print(_printable(f"  {name:<24} {shown}{interval}"))  # a class name is part of a per-class metric's name
     if card.get("plots"):
-        print(f"  plots (data in --json): {', '.join(card['plots'])}")
+        print(_printable(f"  plots (data in --json): {', '.join(card['plots'])}"))
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -276,7 +276,7 @@ def _run(args: argparse.Namespace) -> int:
     options = _options(args)
     if args.command == "check-data":
         report = cls.check_data(args.path, **options)
-        print(json.dumps(report, default=str) if args.json else "\n".join(f"{k}: {v}" for k, v in report.items()))
+        print(json.dumps(report, default=str) if args.json else "\n".join(_printable(f"{k}: {v}") for k, v in report.items()))
         return 0 if report.get("ok", True) else EXIT_BAD_INPUT
     if args.command == "predict":
         if args.output == "-":  # as for most Unix tools, `-` is stdout (it wrote a file named `-`)
@@ -400,12 +400,26 @@ _OURS = tuple(str(Path(__file__).resolve().parents[1] / name) + os.sep
 _SAID: set[str] = set()  # the warnings this command has printed
 
 
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _printable(text: Any) -> str:
+    r"""`text` for a terminal or a log, on one line: control characters (ESC sequences that recolour, clear or link;
+    a CR or newline that would fake another `error:` line) and bidi overrides shown escaped, as Python writes them.
+    Names in messages come from users' files (a column, a class folder, a path).
+
+    >>> _printable("col\x1b[2J\nerror: fake")
+    'col\\x1b[2J\\nerror: fake'
+    """
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text))
+
+
 def _say_warning(text: str) -> None:
     """One plain `warning: ...` line on stderr, once per command: a card's warning and the same text raised as a
     Python warning while it was made (a risk leak, a class too small to measure) are said once."""
     if text not in _SAID:
         _SAID.add(text)
-        print(f"warning: {text}", file=sys.stderr)
+        print(f"warning: {_printable(text)}", file=sys.stderr)
 
 
 def _show_warning(message: Any, category: type, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
@@ -475,11 +489,11 @@ def _main(argv: list[str] | None, stdout_closed: bool = False) -> int:
     except BrokenPipeError:
         raise
     except (InputError, MissingDependencyError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {_printable(error)}", file=sys.stderr)
         _json_error(args, error)
         return EXIT_BAD_INPUT
     except VerticalsError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {_printable(error)}", file=sys.stderr)
         _json_error(args, error)
         return 1
     except Exception as error:  # noqa: BLE001 - only the machine's own refusals are said in one line; the rest re-raise
@@ -487,7 +501,7 @@ def _main(argv: list[str] | None, stdout_closed: bool = False) -> int:
         if said is None:  # a bug: its traceback follows on stderr, and --json still gets its one object on stdout
             _json_error(args, RuntimeError(_one_line(error)))
             raise
-        print(f"error: {said}", file=sys.stderr)
+        print(f"error: {_printable(said)}", file=sys.stderr)
         _json_error(args, RuntimeError(said))
         return 1
     except KeyboardInterrupt as stop:  # Ctrl-C, or a SIGTERM (kill, a CI timeout, docker stop): temp files and locks go

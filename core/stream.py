@@ -7,7 +7,6 @@ leaves neither a partial target nor the temp file. `stream_predict` is what `ver
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
 import os
 import sys
@@ -69,7 +68,7 @@ class RecordWriter:
         self._parquet: Any = None  # pyarrow.parquet.ParquetWriter, opened on the first batch
         self._schema: Any = None
         self._pending: list[dict[str, Any]] = []  # Parquet, CSV: error records held until a record shows the full schema
-        self._csv: Any = None  # csv.writer, opened on the first batch
+        self._csv: Any = None  # True once the header is written (on the first batch)
         self._columns: list[str] = []  # CSV: the header
         self._direct = False  # writing straight into a device or pipe (no temp file to rename over it)
 
@@ -152,7 +151,7 @@ class RecordWriter:
             return
         with self._errors():
             if self.format == "jsonl":
-                self._handle.write("".join(json.dumps(r, default=str) + "\n" for r in frame.iter_rows(named=True)))
+                self._handle.write("".join(_json_line(r) for r in frame.iter_rows(named=True)))
             elif self.format == "csv":
                 self._write_records(list(frame.iter_rows(named=True)))
             else:
@@ -170,7 +169,7 @@ class RecordWriter:
 
     def _write_records(self, records: list[dict[str, Any]]) -> None:
         if self.format == "jsonl":
-            self._handle.write("".join(json.dumps(r, default=str) + "\n" for r in records))
+            self._handle.write("".join(_json_line(r) for r in records))
             return
         if (self._parquet if self.format == "parquet" else self._csv) is None:  # the file's columns come from its first
             # batch: error records alone (1,024 blank rows at the top of a table) lack the prediction fields, so they
@@ -200,13 +199,13 @@ class RecordWriter:
             self._columns = list(dict.fromkeys(name for record in records for name in record))
             if ERROR_FIELD not in self._columns:  # any batch may hold an input that could not be predicted
                 self._columns.append(ERROR_FIELD)
-            self._csv = csv.writer(self._handle, lineterminator="\n")
-            self._csv.writerow(self._columns)
+            self._csv = True
+            self._handle.write(csv_line(self._columns))
         extra = [name for name in dict.fromkeys(n for record in records for n in record) if name not in self._columns]
         if extra:
             raise InputError(f"record fields {', '.join(extra)} appeared after the first batch; CSV needs one header "
                              "for the whole file: write JSONL instead (--output NAME.jsonl)")
-        self._csv.writerows([_cell(record.get(name)) for name in self._columns] for record in records)
+        self._handle.write("".join(csv_line([_cell(record.get(name)) for name in self._columns]) for record in records))
 
     def _write_table(self, table: Any) -> None:
         import pyarrow as pa
@@ -266,12 +265,66 @@ def _empty_table() -> Any:
 
 
 def _cell(value: Any) -> str:
-    """One CSV cell: text as is, None empty, anything else as JSON (what the JSONL output holds for it)."""
+    """One CSV cell: text as is (but for `spreadsheet_safe`), None empty, anything else as JSON (what the JSONL output
+    holds for it)."""
     if value is None:
         return ""
     if isinstance(value, str):
-        return _utf8(value)
+        return spreadsheet_safe(_utf8(value))
     return json.dumps(_plain(value), default=str)
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """Text a spreadsheet would run as a formula (it starts with = + - @, a tab or a CR: OWASP's CSV injection list)
+    with a leading apostrophe, so Excel or LibreOffice shows it as text; numbers such as -5 are left as they are.
+
+    >>> spreadsheet_safe("=1+1"), spreadsheet_safe("@SUM(A1)"), spreadsheet_safe("-5"), spreadsheet_safe("ok")
+    ("'=1+1", "'@SUM(A1)", '-5', 'ok')
+    """
+    if not text.startswith(_FORMULA_START):
+        return text
+    try:
+        float(text)
+        return text
+    except ValueError:
+        return "'" + text
+
+
+def csv_line(cells: list[str]) -> str:
+    r"""One CSV line (RFC 4180): a cell holding a comma, a quote, a newline or a CR is quoted (Python's csv module
+    leaves a CR bare when lines end in \n, and readers then split the record there).
+
+    >>> csv_line(["a", "b,c", "x\ry"])
+    'a,"b,c","x\ry"\n'
+    """
+    return ",".join(f'"{c.replace(chr(34), chr(34) * 2)}"' if any(ch in c for ch in ',"\n\r') else c
+                    for c in cells) + "\n"
+
+
+def _json_line(record: dict[str, Any]) -> str:
+    r"""One JSONL line. A lone surrogate (a file name whose bytes are not UTF-8) is written as the CSV and Parquet
+    outputs write it (`caf\xe9`), not as `\udce9`, which strict JSON readers (polars, Rust, Go) refuse.
+
+    >>> _json_line({"path": "caf\udce9.jpg", "face": "\U0001F600"})
+    '{"path": "caf\\\\xe9.jpg", "face": "\\ud83d\\ude00"}\n'
+    """
+    line = json.dumps(record, default=str)
+    if "\\ud" in line:  # \ud800-\udfff: a surrogate pair (fine) or a lone one
+        line = json.dumps(_utf8_deep(record), default=str)
+    return line + "\n"
+
+
+def _utf8_deep(value: Any) -> Any:
+    if isinstance(value, str):
+        return _utf8(value)
+    if isinstance(value, dict):
+        return {_utf8_deep(k): _utf8_deep(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_utf8_deep(v) for v in value]
+    return value
 
 
 def _utf8(text: str) -> str:

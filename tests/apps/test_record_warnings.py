@@ -237,3 +237,31 @@ def test_a_silent_speech_input_is_worded_by_where_it_came_from(home, tmp_path, m
     _ok(app)
     warnings = [w.value for w in app.warning]
     assert any(said in w for w in warnings) and not any(not_said in w for w in warnings), warnings
+
+
+def test_csv_download_neutralises_formulas_and_the_card_caption_is_not_markdown(home):
+    """The page's CSV download gives a formula-looking cell a leading apostrophe (numbers and joined number lists
+    stay as they are), and the Evaluate caption shows a model name holding class names as typed, not as Markdown."""
+    import polars as pl
+
+    from apps import common
+
+    table = pl.DataFrame({"id": ["=1+1", "-5", "ok"], "scores": [[-0.5, 1.0], [1.0], [2.0]],
+                          "labels": [["@x", "y"], ["a"], ["b"]]})
+    read = pl.read_csv(io.BytesIO(common.csv_bytes(table)), infer_schema=False)
+    assert read["id"].to_list() == ["'=1+1", "-5", "ok"]
+    assert read["scores"].to_list() == ["-0.5 | 1.0", "1.0", "2.0"]
+    assert read["labels"].to_list() == ["'@x | y", "a", "b"]
+    from streamlit.testing.v1 import AppTest
+
+    def page(card):
+        from apps.common import metric_card_view
+
+        metric_card_view(card, "test")
+
+    card = {"task": "vision.classification", "model": "head over ![x](http://evil/beacon.png) [a](javascript:alert(1))",
+            "n": 3, "metrics": {"accuracy": {"value": 1.0, "ci95": None}}}
+    at = AppTest.from_function(page, kwargs={"card": card}, default_timeout=60).run()
+    assert not at.exception
+    caption = at.caption[0].value
+    assert "\\[a\\]" in caption and "!\\[x\\]" in caption

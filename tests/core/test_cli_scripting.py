@@ -317,3 +317,16 @@ def test_a_full_disk_at_the_training_lock_names_the_lock_file(tmp_path, monkeypa
     with pytest.raises(StorageError, match=r"cannot write .*\.m\.lock: No space left on device"):
         with core.artifacts.output_lock(tmp_path / "m"):
             pass
+
+
+def test_names_from_files_cannot_drive_the_terminal_or_fake_an_error_line(tmp_path, capsys):
+    """A path, column or class name holding ESC sequences, a CR or a newline is shown escaped on the one error or
+    warning line; before, it recoloured or cleared the terminal and a newline printed a fake second `error:` line."""
+    bad = str(tmp_path / "x\x1b[2J\nerror: all good\r")
+    assert main(["predict", "nlp.sentiment", "--input", bad]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "\x1b" not in err and "\r" not in err and "\\x1b[2J\\nerror: all good\\r" in err
+    core.cli._SAID.clear()
+    core.cli._say_warning("class \x1b]8;;http://x\x07link\x1b]8;;\x07 is small")
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "\x1b" not in err and "\x07" not in err

@@ -410,3 +410,26 @@ def test_a_last_chunk_that_fails_whole_is_error_records_when_earlier_inputs_were
                        {"id": "c", "error": "series 'c' is too short"}]
     with pytest.raises(InputError, match="too short"):
         list(predict_records(Forecaster(), Inputs(["short", "short"], ids=ids[:2]), chunk=2))
+
+
+def test_csv_output_neutralises_formulas_and_quotes_a_cr(tmp_path):
+    """OWASP CSV injection: a cell starting = + - @ TAB or CR gets a leading apostrophe (numbers such as -5 stay);
+    a CR inside a cell is quoted, so a reader does not split the record there and turn '\\r=1+1' into another id."""
+    records = [{"id": "=HYPERLINK(\"http://x\",\"click\")", "score": -5.0, "text": "-5"},
+               {"id": "a\r=1+1", "score": 1.0, "text": "@SUM(A1)"}]
+    with RecordWriter(tmp_path / "out.csv") as writer:
+        writer.write_batch(records)
+    read = pl.read_csv(tmp_path / "out.csv")
+    assert read.height == 2
+    assert read["id"].to_list() == ["'=HYPERLINK(\"http://x\",\"click\")", "a\r=1+1"]
+    assert read["text"].to_list() == [-5, "'@SUM(A1)"] or read["text"].to_list() == ["-5", "'@SUM(A1)"]
+    assert read["score"].to_list() == [-5.0, 1.0]
+
+
+def test_jsonl_output_of_a_file_name_that_is_not_utf8_is_strict_json(tmp_path):
+    """JSONL wrote a lone surrogate as \\udce9, which polars (and Rust / Go readers) refuse: it is now caf\\xe9, as in
+    CSV and Parquet, so the three outputs join on path."""
+    with RecordWriter(tmp_path / "out.jsonl") as writer:
+        writer.write_batch([{"path": "caf\udce9.jpg", "label": "cat"}, {"path": "x.jpg", "label": "\U0001F600"}])
+    read = pl.read_ndjson(tmp_path / "out.jsonl")
+    assert read["path"].to_list() == ["caf\\xe9.jpg", "x.jpg"] and read["label"].to_list() == ["cat", "\U0001F600"]
