@@ -103,8 +103,9 @@ def _require_bytes(file: Path, root: Path) -> None:
 
 def to_uint8(array: Any) -> Any:
     """8-bit pixels for a picture of another depth, the same picture whatever its depth: unsigned integers scaled by
-    their type's full range (16-bit / 257), floats in [0, 1] times 255, floats in [0, 255] as they are; anything else
-    (signed or 32-bit integers past 16 bits, floats of another range) stretched from its own min to its max.
+    their type's full range (16-bit / 257), floats in [0, 1] times 255, floats in [0, 255] as they are (clipped: a
+    bicubic resize overshoots both ranges a little); anything else (signed or 32-bit integers past 16 bits, floats of
+    another range) stretched from its own min to its max.
 
     >>> import numpy as np
     >>> to_uint8(np.array([[0, 257, 65535]], np.uint16)).tolist(), to_uint8(np.full((1, 2), 0.5)).tolist()
@@ -117,9 +118,9 @@ def to_uint8(array: Any) -> Any:
         scaled = array.astype(np.float64) * (255.0 / np.iinfo(array.dtype).max)
     elif array.dtype.kind == "i" and low >= 0 and high <= 65535:  # PIL's mode "I" holds 16-bit PNGs as int32
         scaled = array.astype(np.float64) / (257.0 if high > 255 else 1.0)
-    elif array.dtype.kind == "f" and low >= 0 and high <= 1:
+    elif array.dtype.kind == "f" and low >= -0.5 and high <= 1.5:  # [0, 1], with the overshoot resizing leaves
         scaled = array.astype(np.float64) * 255.0
-    elif array.dtype.kind == "f" and low >= 0 and high <= 255:
+    elif array.dtype.kind == "f" and low >= -64 and high <= 320:  # [0, 255], with overshoot
         scaled = array.astype(np.float64)
     else:
         scaled = (array.astype(np.float64) - low) / (high - low or 1) * 255.0

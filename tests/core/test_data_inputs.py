@@ -365,3 +365,17 @@ def test_a_picture_decodes_the_same_whatever_its_bit_depth():
     assert np.array_equal(encoded["8-bit"], encoded["16-bit"])
     assert np.array_equal(np.asarray(open_image(picture.astype(np.float32) / 255)), encoded["8-bit"])
     assert np.asarray(open_image(np.full((4, 4), 0.5))).mean() == 128
+
+
+def test_a_float_picture_with_resize_overshoot_keeps_its_brightness():
+    """One pixel at 1.001 or -0.001 in a [0, 1] picture (what a bicubic resize leaves) no longer switches the whole
+    picture to another scale (mean 102 -> 0.4 before) or to a stretch."""
+    import numpy as np
+
+    picture = np.random.default_rng(1).random((20, 30)) * 0.8
+    plain = np.asarray(open_image(picture)).astype(int)
+    for value in (1.001, -0.001):
+        overshoot = picture.copy()
+        overshoot[0, 0] = value
+        assert np.abs(np.asarray(open_image(overshoot)).astype(int) - plain)[1:].max() <= 0
+    assert 95 < plain.mean() < 110
