@@ -821,8 +821,12 @@ def _refuse_input_folder(out_path: Path, inputs: list[Path]) -> None:
 
 
 def export_dicom(source: str | Path, out_dir: str | Path, anonymize: bool = True) -> Path:
-    """Copy a DICOM file into `out_dir` (never into the input's folder), anonymised by default; returns the new path."""
+    """Copy a DICOM file into `out_dir` (never into the input's folder), anonymised by default; returns the new path.
+
+    An anonymised copy is named from its new SOPInstanceUID (`anonymised_<UID>.dcm`), never from the source's name,
+    which often holds the patient's name, MRN or accession number; a copy kept as it is keeps the source's name."""
     from core.artifacts import atomic_write_bytes
+    from pydicom.uid import generate_uid
 
     source = require_path(source, "DICOM file")
     out_dir = Path(out_dir)
@@ -832,7 +836,13 @@ def export_dicom(source: str | Path, out_dir: str | Path, anonymize: bool = True
         anonymize_dataset(dataset)
     buffer = io.BytesIO()
     dataset.save_as(buffer, enforce_file_format=False)
-    name = "anonymised_" + source.name if anonymize else source.name
+    name = source.name
+    if anonymize:
+        # the new (derived) SOPInstanceUID; a file without one gets a UID derived from its anonymised bytes
+        uid = str(dataset.get("SOPInstanceUID", "") or "")
+        if not uid or not all(part.isdigit() for part in uid.split(".")):
+            uid = str(generate_uid(entropy_srcs=[buffer.getvalue().hex()]))
+        name = f"anonymised_{uid}.dcm"
     return atomic_write_bytes(out_dir / name, buffer.getvalue())
 
 

@@ -258,3 +258,16 @@ def test_classifying_a_volume_says_which_slice_was_looked_at(tmp_path):
     middle = volume[:, :, 5].T[::-1]  # the axial slice as a 2D image: what was scored
     assert model.predict(np.ascontiguousarray(middle))[0]["probabilities"] == record["probabilities"]
     assert model.predict(np.ascontiguousarray(middle))[0]["warnings"] == []
+
+
+def test_anonymised_export_is_not_named_after_the_source(tmp_path):
+    source_dir = tmp_path / "in"
+    source_dir.mkdir()
+    source = source_dir / "DOE_JOHN_MRN12345_CT.dcm"
+    _identified_ct(source, "1.2.3.99")
+    out = io.export_dicom(source, tmp_path / "out")
+    assert "DOE" not in out.name and "MRN" not in out.name and out.suffix == ".dcm"
+    assert out.name == f"anonymised_{pydicom.dcmread(out).SOPInstanceUID}.dcm"
+    assert io.export_dicom(source, tmp_path / "out") == out  # the same source, the same name
+    kept = io.export_dicom(source, tmp_path / "kept", anonymize=False)
+    assert kept.name == source.name
