@@ -23,6 +23,7 @@ from core.errors import InputError
 __all__ = [
     "MedicalImage", "WINDOW_PRESETS", "read_medical", "read_dicom", "read_dicom_series", "read_nifti", "read_picture",
     "apply_window", "to_uint8", "anonymize_dataset", "export_dicom", "write_nifti", "IDENTIFYING_TAGS",
+    "FREE_TEXT_REMOVED", "FREE_TEXT_BLANKED", "FREE_TEXT_DUMMY",
     "MEDICAL_SUFFIXES", "is_medical_file", "is_dicom_file", "index_to_world", "on_image_grid",
 ]
 
@@ -80,6 +81,62 @@ IDENTIFYING_TAGS = (
     "ClinicalTrialProtocolEthicsCommitteeApprovalNumber", "DetectorID", "GantryID", "SourceSerialNumber", "PlateID",
     "CassetteID", "UniqueDeviceIdentifier",
 )
+
+# The free text (LO, SH, ST, LT, UT, UN) that PS3.15 Table E.1-1 lists beyond `IDENTIFYING_TAGS`, where a name, an ID or
+# a place is typed: an SR's TextValue, a ContrastBolusAgent "for MRN12345", RT plan names, specimen and order numbers.
+# Removed (X, X/Z, X/D):
+FREE_TEXT_REMOVED = (
+    "AcquisitionContextDescription", "AcquisitionDeviceProcessingDescription", "AcquisitionProtocolDescription",
+    "AddressTrial", "AnnotationGroupDescription", "Arbitrary", "BarcodeValue", "BeamDescription",
+    "BolusDescription", "BranchOfService", "CameraOwnerName", "ChannelDerivationDescription", "ChannelLabel",
+    "ClinicalTrialSeriesID", "CommentsOnRadiationDose", "CommentsOnThePerformedProcedureStep",
+    "CompensatorDescription", "ConfidentialityConstraintOnPatientDataDescription", "ContainerComponentID",
+    "ContainerDescription", "ContributionDescription", "DecompositionDescription", "DeviceDescription",
+    "DischargeDiagnosisDescription", "DisplacementReferenceLabel", "DistributionAddress",
+    "DoseReferenceDescription", "EntityDescription", "EntityName", "EquipmentFrameOfReferenceDescription",
+    "FilterLookupTableDescription", "FixationDeviceDescription", "FractionGroupDescription", "GPSMapDatum",
+    "GPSSatellites", "GeneratorID", "HardcopyCreationDeviceID", "HumanPerformerOrganization", "Impressions",
+    "InsurancePlanIdentification", "InterpretationDiagnosisDescription", "InterpretationID",
+    "InterpretationIDIssuer", "InterpretationText", "IssuerOfAdmissionID", "IssuerOfClinicalTrialProtocolID",
+    "IssuerOfClinicalTrialSeriesID", "IssuerOfClinicalTrialSiteID", "IssuerOfClinicalTrialSubjectID",
+    "IssuerOfClinicalTrialSubjectReadingID", "IssuerOfClinicalTrialTimePointID", "IssuerOfServiceEpisodeID",
+    "LabelText", "LensMake", "LensModel", "LensSerialNumber", "LongDeviceDescription", "ModifiedImageDescription",
+    "MultienergyAcquisitionDescription", "MultiplexGroupLabel", "OrderCallbackPhoneNumber",
+    "OrderCallbackTelecomInformation", "OrderEntererLocation", "PatientSetupPhotoDescription",
+    "PatientTreatmentPreparationMethodDescription", "PatientTreatmentPreparationProcedureParameterDescription",
+    "PositionAcquisitionTemplateDescription", "PositionAcquisitionTemplateName", "PreMedication",
+    "PrescriptionDescription", "PriorTreatmentDoseDescription", "PyramidDescription", "PyramidLabel",
+    "ROIDescription", "ROIGenerationDescription", "ROIObservationDescription", "ROIObservationLabel",
+    "RTPlanDescription", "RTPlanName", "RTTreatmentApproachLabel", "ReasonForOmissionDescription",
+    "ReasonForTheImagingServiceRequest", "ReasonForVisit", "RequestedContrastAgent", "RequestedProcedureLocation",
+    "RequestedSeriesDescription", "RespiratoryMotionCompensationTechniqueDescription", "ResultsID",
+    "ResultsIDIssuer", "ScheduledPatientInstitutionResidence", "ScheduledProcedureStepLocation",
+    "ScheduledStudyLocation", "SecondaryCaptureDeviceID", "SetupTechniqueDescription", "ShieldingDeviceDescription",
+    "SlideIdentifier", "SourceManufacturer", "SpecimenAccessionNumber", "SpecimenDetailedDescription",
+    "SpecimenShortDescription", "StructureSetDescription", "StructureSetName", "StudyIDIssuer",
+    "TelephoneNumberTrial", "TextValue", "TimezoneOffsetFromUTC", "TreatmentMachineName", "TreatmentSite",
+    "TreatmentSites", "WaveformFilterDescription", "XRayDetectorLabel",
+)
+# blanked (Z, Z/D):
+FREE_TEXT_BLANKED = (
+    "ClinicalTrialProtocolName", "ClinicalTrialSiteID", "ClinicalTrialTimePointID",
+    "ConceptualVolumeCombinationDescription", "ConceptualVolumeDescription", "ContrastBolusAgent",
+    "FillerOrderNumberImagingServiceRequest", "FractionationNotes", "ManufacturerDeviceIdentifier",
+    "PlacerOrderNumberImagingServiceRequest", "PrescriptionNotes", "ROIName", "RTAccessoryDeviceSlotID",
+    "RTAccessoryHolderSlotID", "RTPhysicianIntentNarrative", "RadiationGenerationModeDescription",
+    "ReasonForSuperseding", "SourceOfPreviousValues", "TreatmentTechniqueNotes",
+)
+# given the dummy value "ANONYMISED" (D: the attribute must keep a value):
+FREE_TEXT_DUMMY = (
+    "AcquisitionFieldOfViewLabel", "AnnotationGroupLabel", "ClinicalTrialProtocolID", "ContainerIdentifier",
+    "DeviceLabel", "EntityLabel", "EntityLongLabel", "InterlockDescription", "InterlockOriginDescription",
+    "ModifyingSystem", "RTPlanLabel", "RTPrescriptionLabel", "RTToleranceSetLabel",
+    "RadiationDoseIdentificationLabel", "RadiationDoseInVivoMeasurementLabel", "RadiationGenerationModeLabel",
+    "SelectorLOValue", "SelectorLTValue", "SelectorSHValue", "SelectorSTValue", "SelectorUNValue",
+    "SelectorUTValue", "SpecimenIdentifier", "StructureSetLabel", "TreatmentPositionGroupLabel",
+    "TreatmentToleranceViolationDescription", "UnformattedTextValue", "UserContentLabel", "UserContentLongLabel",
+)
+DUMMY_TEXT = "ANONYMISED"
 
 # what `anonymize_dataset` writes into DeidentificationMethod (LO values, 64 characters at most): what it did
 DEIDENTIFICATION_METHOD = "Verticals: IDs, names, comments, private tags, UIDs (PS3.15)"
@@ -764,8 +821,10 @@ def anonymize_dataset(dataset, keep_dates: bool = False):
     """Remove / blank patient-identifying attributes of a pydicom Dataset in place, at every nesting level (items of
     sequences too), after the DICOM PS3.15 Basic Application Level Confidentiality Profile; returns it.
 
-    Removed: `IDENTIFYING_TAGS`, every private tag, every comment (`...Comments`); blanked: every other person name
-    (PN), and every date and time (DA, DT, TM) unless `keep_dates`. Instance UIDs (study, series, SOP instance, frame
+    Removed: `IDENTIFYING_TAGS`, the free text of `FREE_TEXT_REMOVED` (an SR's TextValue...), every private tag, every
+    comment (`...Comments`); blanked: `FREE_TEXT_BLANKED` (ContrastBolusAgent...), every other person name (PN), and
+    every date and time (DA, DT, TM) unless `keep_dates`; `FREE_TEXT_DUMMY` (labels such as RTPlanLabel) become
+    "ANONYMISED". Instance UIDs (study, series, SOP instance, frame
     of reference, and their references) are replaced by UIDs derived from them, so the files of one series stay one
     series and references between them still resolve. Only then are PatientIdentityRemoved = YES and
     DeidentificationMethod set. Pixels are not looked at: text burned into the image stays (BurnedInAnnotation).
@@ -776,7 +835,8 @@ def anonymize_dataset(dataset, keep_dates: bool = False):
     """
     from pydicom.uid import UID, generate_uid
 
-    identifying = set(IDENTIFYING_TAGS)
+    identifying = set(IDENTIFYING_TAGS) | set(FREE_TEXT_REMOVED)
+    blanked, dummy = set(FREE_TEXT_BLANKED), set(FREE_TEXT_DUMMY)
     dataset.remove_private_tags()  # recursive (Dataset.walk)
 
     def clean(holder, element) -> None:
@@ -785,6 +845,9 @@ def anonymize_dataset(dataset, keep_dates: bool = False):
             element.value = "ANONYMOUS"
         elif keyword in identifying or keyword.endswith(("Comments", "Comment")):
             del holder[element.tag]
+        elif keyword in blanked or keyword in dummy:
+            text = DUMMY_TEXT if keyword in dummy else ""
+            element.value = text.encode("ascii") if element.VR in ("UN", "OB") else text
         elif element.VR == "PN":
             element.value = ""
         elif element.VR in ("DA", "DT", "TM") and not keep_dates:

@@ -271,3 +271,25 @@ def test_anonymised_export_is_not_named_after_the_source(tmp_path):
     assert io.export_dicom(source, tmp_path / "out") == out  # the same source, the same name
     kept = io.export_dicom(source, tmp_path / "kept", anonymize=False)
     assert kept.name == source.name
+
+
+def test_anonymised_export_removes_the_profiles_free_text_at_every_level(tmp_path):
+    source_dir = tmp_path / "in"
+    source_dir.mkdir()
+    dataset = _identified_ct(source_dir / "ct.dcm", "1.2.3.99")
+    item = Dataset()
+    item.ValueType, item.TextValue = "TEXT", "Patient John Doe, MRN12345, seen by Dr Smith"
+    dataset.ContentSequence = Sequence([item])
+    dataset.ContrastBolusAgent = "Contrast for MRN12345"
+    dataset.RTPlanLabel = "Doe MRN12345"
+    dataset.ReasonForVisit = "John Doe fell, MRN12345"
+    dataset.save_as(source_dir / "ct.dcm")
+    out = io.export_dicom(source_dir / "ct.dcm", tmp_path / "out")
+    assert b"MRN12345" not in out.read_bytes() and b"Doe" not in out.read_bytes()
+    written = pydicom.dcmread(out)
+    assert "TextValue" not in written.ContentSequence[0] and "ReasonForVisit" not in written
+    assert written.ContrastBolusAgent == "" and written.RTPlanLabel == io.DUMMY_TEXT
+    assert io.read_medical(out).array.shape == (128, 128)
+    from pydicom import datadict
+    for keyword in io.FREE_TEXT_REMOVED + io.FREE_TEXT_BLANKED + io.FREE_TEXT_DUMMY:  # all real free-text keywords
+        assert datadict.dictionary_VR(datadict.tag_for_keyword(keyword)) in ("LO", "SH", "ST", "LT", "UT", "UN")
