@@ -302,8 +302,11 @@ def _run(args: argparse.Namespace) -> int:
         batches = itertools.chain([] if first is None else [first], batches)
         with progress.cli_bar(f"loading the {args.task} model"):
             model = registry.load(args.task, args.model, device=args.device)
+        summary: list[str] = []  # records written to a file are not read on the terminal: their warnings are summed up
         stream.stream_predict(model, batches, args.output, id_column=options.get("id"),  # one record per input, id first
-                              batch_size=args.batch_size, **predict_options(model, reading))
+                              batch_size=args.batch_size, summary=summary, **predict_options(model, reading))
+        for said in summary:
+            _say_warning(said)
         return 0
     if args.command == "evaluate":
         data = cls.read_data(args.data, **options)

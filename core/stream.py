@@ -6,6 +6,7 @@ leaves neither a partial target nor the temp file. `stream_predict` is what `ver
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import os
@@ -71,6 +72,9 @@ class RecordWriter:
         self._csv: Any = None  # True once the header is written (on the first batch)
         self._columns: list[str] = []  # CSV: the header
         self._direct = False  # writing straight into a device or pipe (no temp file to rename over it)
+        self.warned = 0  # records with a non-empty `warnings` list, and how often each text came (for a summary)
+        self.failed = 0  # error records
+        self.warning_texts: collections.Counter = collections.Counter()
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
     def __enter__(self) -> "RecordWriter":
@@ -144,6 +148,8 @@ class RecordWriter:
         with self._errors():
             self._write_records(records)
         self.rows += len(records)
+        self._tally(record.get("warnings") for record in records)
+        self.failed += sum(ERROR_FIELD in record and record[ERROR_FIELD] is not None for record in records)
 
     def write_frame(self, frame: Any) -> None:
         """Write a polars DataFrame of records (one per row): columnar, no per-row Python for Parquet."""
@@ -157,6 +163,29 @@ class RecordWriter:
             else:
                 self._write_table(frame.to_arrow())
         self.rows += frame.height
+        if "warnings" in frame.columns:
+            self._tally(frame["warnings"].to_list())
+        if ERROR_FIELD in frame.columns:
+            self.failed += frame.height - frame[ERROR_FIELD].null_count()
+
+    def _tally(self, warnings_of_records: Iterable[Any]) -> None:
+        for said in warnings_of_records:
+            if said:
+                self.warned += 1
+                for text in (said if isinstance(said, list) else [said])[:3]:
+                    if len(self.warning_texts) < 1000 or text in self.warning_texts:
+                        self.warning_texts[str(text)] += 1
+
+    def summary(self) -> str | None:
+        """One sentence on the records that carry warnings or errors, for a terminal that does not see the file."""
+        said = []
+        if self.failed:
+            said.append(f"{self.failed} of {self.rows} inputs could not be predicted (their `{ERROR_FIELD}` field)")
+        if self.warned:
+            text, count = self.warning_texts.most_common(1)[0] if self.warning_texts else ("", 0)
+            said.append(f"{self.warned} of {self.rows} records carry warnings (their `warnings` field); the most common, "
+                        f"on {count}: {text}")
+        return f"in {self.path}: " + "; ".join(said) if said and self.path is not None else None
 
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:
@@ -428,7 +457,8 @@ def _with_ids(scored: Any, inputs: Any) -> Any:
 
 
 def stream_predict(model: Any, batches: Iterable[Any], output: str | Path | None = None, *, id_column: str | None = None,
-                   batch_size: int | None = None, format: str | None = None, **options: Any) -> int:
+                   batch_size: int | None = None, format: str | None = None, summary: list | None = None,
+                   **options: Any) -> int:
     """Predict every input batch and write its records as they come; returns the number of records written.
 
     >>> class Echo:
@@ -445,4 +475,6 @@ def stream_predict(model: Any, batches: Iterable[Any], output: str | Path | None
                 writer.write_batch(records)
             else:
                 writer.write_frame(records)
-        return writer.rows
+    if summary is not None and writer.summary():  # said after the file is in place
+        summary.append(writer.summary())
+    return writer.rows

@@ -433,3 +433,23 @@ def test_jsonl_output_of_a_file_name_that_is_not_utf8_is_strict_json(tmp_path):
         writer.write_batch([{"path": "caf\udce9.jpg", "label": "cat"}, {"path": "x.jpg", "label": "\U0001F600"}])
     read = pl.read_ndjson(tmp_path / "out.jsonl")
     assert read["path"].to_list() == ["caf\\xe9.jpg", "x.jpg"] and read["label"].to_list() == ["cat", "\U0001F600"]
+
+
+def test_records_written_to_a_file_have_their_warnings_and_errors_summed_up_for_the_terminal(tmp_path):
+    """predict --output: 16 of 20 translations warned that the file looked like another language, and nothing on the
+    terminal said so; the writer now sums the warnings and error records up in one sentence the CLI says on stderr."""
+    class Translator:
+        def predict(self, items, batch_size=None):
+            return [{"text": t, "warnings": ["looks like Spanish, not English"] if t.startswith("es") else []}
+                    for t in items]
+
+    summary: list[str] = []
+    lines = ["es uno", "es dos", "en three", ""]
+    stream_predict(Translator(), [Inputs(lines, ids=[{"line": i + 1} for i in range(4)], errors={3: "empty line"})],
+                   tmp_path / "out.jsonl", summary=summary)
+    assert summary == [f"in {tmp_path / 'out.jsonl'}: 1 of 4 inputs could not be predicted (their `error` field); "
+                       "2 of 4 records carry warnings (their `warnings` field); the most common, on 2: looks like "
+                       "Spanish, not English"]
+    summary.clear()
+    stream_predict(Translator(), [["en a"]], tmp_path / "quiet.jsonl", summary=summary)
+    assert summary == []
