@@ -733,6 +733,10 @@ def _from_nifti_image(image, name: str) -> MedicalImage:
         data = data[..., 0]
     notes = []
     zooms = tuple(float(z) for z in canonical.header.get_zooms()[:3])
+    if data.ndim == 4:  # first, so that a one-slice time series is a 2D image as a one-slice volume is
+        notes.append(f"{name} is 4D with {data.shape[-1]} volumes (time points or channels); only the first is used: "
+                     "split it (e.g. fslsplit) to analyse the others")
+        data = data[..., 0]
     flat = [axis for axis in range(3) if data.ndim == 3 and data.shape[axis] == 1]
     if flat:
         # one slice, whatever its flat axis (dcm2niix writes a sagittal slice as (117, 95, 1) with a left-right third
@@ -740,10 +744,6 @@ def _from_nifti_image(image, name: str) -> MedicalImage:
         # in-plane axes in RAS order
         data = np.take(data, 0, axis=flat[-1])
         zooms = tuple(z for axis, z in enumerate(zooms) if axis != flat[-1])
-    if data.ndim == 4:
-        notes.append(f"{name} is 4D with {data.shape[-1]} volumes (time points or channels); only the first is used: "
-                     "split it (e.g. fslsplit) to analyse the others")
-        data = data[..., 0]
     if data.ndim not in (2, 3):
         raise InputError(f"{name}: expected a 2D or 3D NIfTI image, got shape {data.shape}")
     if data.ndim == 3:

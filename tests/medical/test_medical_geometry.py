@@ -293,3 +293,23 @@ def test_anonymised_export_removes_the_profiles_free_text_at_every_level(tmp_pat
     from pydicom import datadict
     for keyword in io.FREE_TEXT_REMOVED + io.FREE_TEXT_BLANKED + io.FREE_TEXT_DUMMY:  # all real free-text keywords
         assert datadict.dictionary_VR(datadict.tag_for_keyword(keyword)) in ("LO", "SH", "ST", "LT", "UT", "UN")
+
+
+@pytest.mark.parametrize("flat_axis", [0, 1, 2])
+def test_a_one_voxel_thick_4d_nifti_is_a_2d_image_of_its_first_volume(tmp_path, flat_axis):
+    import nibabel as nib
+
+    shape = [20, 30]
+    shape.insert(flat_axis, 1)
+    data = np.arange(20 * 30 * 3, dtype=np.float32).reshape(*shape, 3)
+    affine = np.diag([0.5, 0.7, 3.0, 1.0])
+    nib.save(nib.Nifti1Image(data, affine), tmp_path / "series.nii.gz")
+    nib.save(nib.Nifti1Image(data[..., 0], affine), tmp_path / "first.nii.gz")
+    image, first = io.read_medical(tmp_path / "series.nii.gz"), io.read_medical(tmp_path / "first.nii.gz")
+    assert not image.is_volume and image.array.shape == first.array.shape and image.spacing == first.spacing
+    assert np.array_equal(image.array, first.array)
+    assert "3 volumes" in image.metadata["warnings"][0] and "only the first" in image.metadata["warnings"][0]
+    mask = (image.array > 300).astype(np.uint8)
+    written = nib.load(io.write_nifti(mask, tmp_path / "mask.nii.gz", like=image))
+    assert written.shape[:3] == tuple(shape)
+    assert np.array_equal(np.asarray(written.dataobj).reshape(shape), (data[..., 0] > 300).astype(np.uint8))
