@@ -274,16 +274,33 @@ def qa_section() -> None:
                 result = common.run_safely(run)
             if result is not None:
                 items, records = result
-                first = records[0]
-                answer = common.escape_markdown(first["answer"]) or "(no answer)"
-                st.markdown(f"**Answer:** {answer} · score {first['score']:.2f}")
-                common.record_warnings(first)
-                st.markdown(highlight_html(items[0]["context"], first["start"], first["end"]), unsafe_allow_html=True)
+                # an empty question or context is an error record in its place (nlp.qa errors_in_place), as the
+                # Sentiment section shows them: the highlighted answer is the first answered item's
+                answered = [(item, record) for item, record in zip(items, records) if "error" not in record]
+                failed = [record.get("error") for record in records]
+                if not answered:
+                    st.error(f"None of the {len(records):,} questions could be answered "
+                             f"({common.page_message(next(error for error in failed if error))}).")
+                else:
+                    item, first = answered[0]
+                    answer = common.escape_markdown(first["answer"]) or "(no answer)"
+                    st.markdown(f"**Answer:** {answer} · score {first['score']:.2f}")
+                    if len(items) > 1:
+                        st.caption(f"The highlighted answer is question {records.index(first) + 1}'s: "
+                                   f"{common.escape_markdown(str(item.get('question', '')))}")
+                    common.record_warnings(first)
+                    st.markdown(highlight_html(item["context"], first["start"], first["end"]), unsafe_allow_html=True)
                 if len(items) > 1:
-                    common.prediction_table(pl.DataFrame({"question": [i["question"] for i in items],
-                                                          "answer": [r["answer"] for r in records],
-                                                          "score": [r["score"] for r in records]}), "questions",
-                                            records=records)
+                    table = pl.DataFrame({"question": [str(i.get("question") or "") for i in items],
+                                          "answer": [r.get("answer") for r in records],
+                                          "score": [r.get("score") for r in records]},
+                                         schema_overrides={"answer": pl.String, "score": pl.Float64})
+                    if any(failed):
+                        table = table.with_columns(pl.Series("error", [common.page_message(error or "")
+                                                                       for error in failed]))
+                        st.warning(f"{sum(map(bool, failed)):,} of {len(items):,} questions could not be answered "
+                                   "(their 'error' column says why, e.g. an empty question); the others were.")
+                    common.prediction_table(table, "questions", records=records)
 
     def retrain() -> None:
         st.caption("SQuAD v1.1 / v2.0 JSON. Training starts from a QA head on the packaged MiniLM encoder.")
