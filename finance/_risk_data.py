@@ -238,20 +238,74 @@ def label_map_for(series, positive: str | None = None) -> dict[str, str]:
 
 
 GENERIC_WORDS = {"yes", "y", "true"}  # of BAD_WORDS, the ones that say nothing about which outcome the column counts
+# Words of a target's name that say which outcome it counts (`target_outcome`): a bad one (default, delinquent ...) or
+# a good one (repaid, paid, performing ...); "no", "non", "not" before one turns it (non_default is good, not_paid bad).
+BAD_NAME_WORDS = {"default", "defaults", "defaulted", "defaulter", "bad", "delinquent", "delinquency", "chargeoff",
+                  "chargedoff", "writeoff", "writtenoff", "unpaid", "nonpayment", "nonperforming", "npl", "late",
+                  "overdue", "arrears", "dpd"}
+GOOD_NAME_WORDS = {"repaid", "repay", "repays", "repayment", "paid", "paidoff", "good", "performing", "nondefault",
+                   "creditworthy"}
+NEGATIONS = {"no", "non", "not", "never"}
+GLUED = {("charged", "off"): "chargeoff", ("charge", "off"): "chargeoff", ("written", "off"): "writeoff",
+         ("write", "off"): "writeoff", ("paid", "off"): "paidoff"}
+
+
+def target_outcome(target: str) -> tuple[str, str] | None:
+    """("bad" or "good", the word) when the target's name says which outcome it counts (`default`, `is_delinquent`,
+    `charged_off`; `repaid`, `paid_on_time`, `non_default`), None when it does not (`status`, `y`) or says both
+    (`good_bad`).
+
+    >>> target_outcome("default.payment.next.month"), target_outcome("loanRepaid"), target_outcome("non_default")
+    (('bad', 'default'), ('good', 'repaid'), ('good', 'non default'))
+    >>> target_outcome("loan_status"), target_outcome("good_bad"), target_outcome("not_paid")
+    (None, None, ('bad', 'not paid'))
+    """
+    tokens = [t for t in re.split(r"[^a-z]+", re.sub(r"([a-z])([A-Z])", r"\1_\2", str(target)).lower()) if t]
+    for pair, word in GLUED.items():
+        tokens = re.sub(rf"\b{pair[0]} {pair[1]}\b", word, " ".join(tokens)).split()
+    found: dict[str, str] = {}
+    for i, token in enumerate(tokens):
+        kind = "bad" if token in BAD_NAME_WORDS else "good" if token in GOOD_NAME_WORDS else None
+        if kind is None:
+            continue
+        if i and tokens[i - 1] in NEGATIONS:
+            kind, token = ("good" if kind == "bad" else "bad"), f"{tokens[i - 1]} {token}"
+        found.setdefault(kind, token)
+    return next(iter(found.items())) if len(found) == 1 else None
 
 
 def label_warning(label_map: dict[str, str], target: str) -> str | None:
-    """The warning for a default class guessed from a generic word (yes / y / true): a `repaid` or `paid_on_time`
-    column is yes for the good outcome, and the model then gives the probability of repaying (None otherwise; clear
-    words such as bad, default or charged off need none).
+    """The warning for a default class the data may mean the other way round (None when the values or the name settle
+    it, or positive_label said so):
+
+    - the target's name is a good-outcome word (repaid, paid, good, performing ...) and the default class was guessed
+      (1 of a 0/1 flag, yes, true, the minority ...), not named by a clear value such as bad or charged off: `repaid`
+      1/0 is 1 for repaying, and the model would give the probability of repaying;
+    - the name says nothing (status, y) and the default class was guessed from a generic word (yes / y / true).
+
+    A name that is itself a bad-outcome word (default, bad, delinquent, charged_off) says what yes or 1 means: no
+    warning.
 
     >>> label_warning({"positive": "yes", "negative": "no", "rule": "named value taken as default"}, "repaid")[:61]
     "target 'repaid': 'yes' was taken as the default (bad) outcome"
+    >>> label_warning({"positive": "1", "negative": "0", "rule": "0/1 flag: 1 is default"}, "repaid")[-72:]
+    'pass --option positive_label=0, else --option positive_label=1 to say so'
+    >>> label_warning({"positive": "yes", "negative": "no", "rule": "named value taken as default"}, "default") is None
+    True
     """
-    positive = label_map.get("positive")
-    if label_map.get("rule") != "named value taken as default" or str(positive).lower() not in GENERIC_WORDS:
+    positive, negative, rule = label_map.get("positive"), label_map.get("negative"), label_map.get("rule")
+    if rule == "set by positive_label":
         return None
-    negative = label_map.get("negative")
+    outcome = target_outcome(target)
+    if outcome is not None and outcome[0] == "good":
+        if str(positive).lower() in BAD_WORDS - GENERIC_WORDS:  # the value itself says default (bad, charged off)
+            return None
+        return (f"target {target!r}: {positive!r} was taken as the default (bad) outcome and {negative!r} as non-default "
+                f"({rule}), but the name {target!r} reads as the good outcome ({outcome[1]}); if {positive!r} means "
+                f"{outcome[1]}, the model would give the probability of the good outcome: pass "
+                f"--option positive_label={negative}, else --option positive_label={positive} to say so")
+    if outcome is not None or rule != "named value taken as default" or str(positive).lower() not in GENERIC_WORDS:
+        return None
     return (f"target {target!r}: {positive!r} was taken as the default (bad) outcome and {negative!r} as non-default, "
             f"guessed from the word {positive!r} alone; if {positive!r} is the good outcome (e.g. repaid), pass "
             f"--option positive_label={negative}, else --option positive_label={positive} to say so")

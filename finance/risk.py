@@ -647,7 +647,8 @@ class RiskScorer(TaskModel):
         time_column = data.time_column or config.time_column
         if time_column is not None and time_column not in frame.columns:
             raise InputError(f"time column {time_column!r} is not in the data")
-        label_map = label_map_for(frame[target], data.positive_label or config.positive_label)
+        label_map = label_map_for(frame[target], data.positive_label if data.positive_label is not None  # 0 says so too
+                                    else config.positive_label)
         y = encode_target(frame[target], label_map)
         positives, negatives = int(y.sum()), int(len(y) - y.sum())
         if min(positives, negatives) < 5:

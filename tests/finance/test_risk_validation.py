@@ -3,6 +3,8 @@ constraint and its column names, duplicate groups, explanation points, label gue
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import polars as pl
 import pytest
@@ -120,7 +122,7 @@ def test_explanation_points_are_on_the_calibrated_scale(family):
 def _worded(words: tuple[str, str], name: str) -> pl.DataFrame:
     data = synthetic_applicants(200, seed=1)
     return data.with_columns(pl.when(pl.col("default") == 1).then(pl.lit(words[0])).otherwise(pl.lit(words[1])).alias(name)
-                             ).drop("default")
+                             ).drop("default" if name != "default" else [])
 
 
 def test_a_default_class_guessed_from_yes_is_warned_about_with_the_override(tmp_path):
@@ -185,3 +187,47 @@ def test_evaluate_warns_when_the_pds_miss_the_default_rate_of_the_data():
     card = model.evaluate(shifted)
     assert "the PDs are not calibrated for this data" in card["warning"]
     assert card["metrics"]["mean_pd"]["value"] > 3 * card["metrics"]["default_rate"]["value"]
+
+
+@pytest.mark.parametrize("name", ["default", "is_delinquent", "charged_off", "BadLoan"])
+def test_a_bad_outcome_target_name_with_yes_no_is_not_warned_about(name, tmp_path):
+    """`default` yes/no warned 'guessed from the word yes alone' on every check-data and train: the name says what yes means."""
+    path = tmp_path / "yesno.csv"
+    _worded(("yes", "no"), name).write_csv(path)
+    report = RiskScorer.check_data(path, target=name)
+    assert report["label_map"]["positive"] == "yes"
+    assert "positive_label" not in (report.get("warning") or "")
+
+
+@pytest.mark.parametrize("name, words", [("repaid", (1, 0)), ("paid_on_time", ("true", "false")),
+                                         ("performing", ("yes", "no")), ("good", ("Y", "N")), ("non_default", (2, 1))])
+def test_a_good_outcome_target_name_is_warned_about_whatever_the_coding(name, words, tmp_path):
+    """`repaid` 1/0 (1 = repaid) took 1 as default silently ('0/1 flag'), so the model gave the probability of repaying."""
+    path = tmp_path / "good.csv"
+    _worded(words, name).write_csv(path)
+    report = RiskScorer.check_data(path, target=name)
+    first, other = (str(w) for w in words)
+    assert report["label_map"]["positive"] == first
+    assert f"{first!r} was taken as the default (bad) outcome" in report["warning"]
+    assert f"reads as the good outcome" in report["warning"]
+    assert f"--option positive_label={other}," in report["warning"]
+    settled = RiskScorer.check_data(path, target=name, positive_label=other)  # the advice taken: no warning, flipped
+    assert "positive_label" not in (settled.get("warning") or "")
+    assert settled["default_rate"] == pytest.approx(1 - report["default_rate"])
+
+
+def test_a_good_outcome_name_with_a_clear_bad_value_is_not_warned_about(tmp_path):
+    path = tmp_path / "loan.csv"
+    _worded(("Charged Off", "Fully Paid"), "loan_paid").write_csv(path)
+    assert "positive_label" not in (RiskScorer.check_data(path, target="loan_paid").get("warning") or "")
+
+
+def test_positive_label_0_read_with_the_data_is_used_by_fit(tmp_path):
+    """read_data(path, positive_label=0) was dropped by fit (`0 or None`): 1 was guessed as default again."""
+    path = tmp_path / "repaid.csv"
+    _worded((1, 0), "repaid").write_csv(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no label warning: positive_label said which value is default
+        model = RiskScorer().fit(RiskScorer.read_data(path, target="repaid", positive_label=0), config=fast(family="scorecard"))
+    assert model.card["label_map"]["positive"] == "0"
+    assert "positive_label" not in (model.card.get("warning") or "")
