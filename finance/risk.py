@@ -46,6 +46,7 @@ BLEND_STEPS = 6  # blend shares on a grid of sixths over the families' standardi
 READ_OPTIONS = {"target", "time", "id", "separator", "positive_label"}
 SHOWN_VALUE = 60  # characters of an unseen category a warning quotes (a free-text cell can be 100 KB)
 FAR_OUTSIDE_SPANS = 10  # a value beyond the training range by more than this many times its width gets a record warning
+REASON_MIN_POINTS = 0.5  # an adverse reason costs more than this (shown as -1 point or more); "-0 points" is none
 BANDS = [(0.02, "A"), (0.05, "B"), (0.10, "C"), (0.20, "D"), (0.40, "E"), (1.01, "F")]
 # How each family scores a category it never saw in training (the blend: as each of its members does)
 UNSEEN_TREATMENT = {"gbm": "as missing", "scorecard": "with a neutral weight of evidence (0)",
@@ -925,7 +926,9 @@ class RiskScorer(TaskModel):
             "features": prepared.schema, "dropped": prepared.dropped,
             "calibration": calibration, "gbm": gbm_info, "blend": search.blend if chosen == "blend" else None,
             "scale": {"pdo": config.pdo, "base_score": config.base_score, "base_odds": config.base_odds,
-                      "meaning": "score = base_score at good:bad odds base_odds; +pdo points doubles the odds"},
+                      "meaning": "score = base_score at good:bad odds base_odds; +pdo points doubles the odds",
+                      "reasons": f"explain's reason codes: the characteristics costing more than {REASON_MIN_POINTS} "
+                                 "points (1 point or more as shown), worst first"},
             "missing_and_extra_columns": "extra columns are ignored; a missing feature column is an error; empty cells, NA and "
                                          "'nan' are missing values; unseen categories are treated as missing (GBM), get "
                                          "the scorecard's neutral WoE, or the logistic and forest models' baseline (no "
@@ -1220,7 +1223,11 @@ class RiskScorer(TaskModel):
 
         `base_points` is the calibrated score of the average applicant (every characteristic at its training
         average); each characteristic's points are its log-odds on the calibrated scale, so base_points + the points
-        + `calibration_points` (what rounding to whole points leaves, under a point) = score."""
+        + `calibration_points` (what rounding to whole points leaves, under a point) = score.
+
+        `reasons` are the adverse ones, worst first, at most `top`: characteristics that cost more than
+        `REASON_MIN_POINTS` (half a point, so 1 point or more as shown); one that rounds to "-0 points" has no
+        material effect on the score and fills no reason slot (it stays in `contributions`)."""
         single = isinstance(inputs, dict)
         arrays = self._arrays(inputs)
         pd = self._pd(arrays)
@@ -1243,7 +1250,7 @@ class RiskScorer(TaskModel):
                               (float(value) if by_name[name]["kind"] == "numeric" else str(value)),
                               "points": round(float(points[row, column]), 2)})
             raw_total = float(base[row]) + sum(i["points"] for i in items)
-            reasons = sorted((i for i in items if i["points"] < 0), key=lambda i: i["points"])[:top]
+            reasons = sorted((i for i in items if i["points"] < -REASON_MIN_POINTS), key=lambda i: i["points"])[:top]
             results.append({
                 "pd": round(float(pd[row]), 8), "score": int(round(float(scores[row]))), "family": self.card_.get("family"),
                 "base_points": round(float(base[row]), 2),

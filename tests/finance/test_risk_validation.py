@@ -231,3 +231,21 @@ def test_positive_label_0_read_with_the_data_is_used_by_fit(tmp_path):
         model = RiskScorer().fit(RiskScorer.read_data(path, target="repaid", positive_label=0), config=fast(family="scorecard"))
     assert model.card["label_map"]["positive"] == "0"
     assert "positive_label" not in (model.card.get("warning") or "")
+
+
+def test_reasons_leave_out_characteristics_worth_under_half_a_point():
+    """German credit showed 'foreign worker is A201: -0 points' (-0.33) in a top-4 reason slot: no material effect."""
+    data = synthetic_applicants(400, seed=3)
+    rng = np.random.default_rng(3)
+    noise = pl.Series("branch", rng.choice(["a", "b", "c"], data.height))  # unrelated to default: tiny points
+    model = RiskScorer().fit(data.with_columns(noise, pl.Series("tenure", rng.uniform(0, 10, data.height))),
+                             config=fast(family="logistic"))
+    explained = model.explain(data.with_columns(noise, pl.Series("tenure", rng.uniform(0, 10, data.height))
+                                                ).drop("default").head(80), top=10)
+    small = [c for e in explained for c in e["contributions"] if -0.5 <= c["points"] < 0]
+    assert small  # the case exists in this data
+    reasons = [r for e in explained for r in e["reasons"]]
+    assert reasons and all(r["points"] < -0.5 and "-0 points" not in r["text"] for r in reasons), reasons
+    for e in explained:  # every adverse characteristic over the threshold is still a reason, worst first
+        assert [r["feature"] for r in e["reasons"]] == [c["feature"] for c in e["contributions"] if c["points"] < -0.5]
+    assert "0.5 points" in model.card["scale"]["reasons"]
