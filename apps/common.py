@@ -30,7 +30,7 @@ __all__ = ["page_header", "task_page", "model_selector", "load_model", "save_upl
            "retrain_tab", "metric_card_view", "session_dir", "scrub_paths", "page_message", "display_image", "split_overrides",
            "escape_markdown", "kept_upload", "record_warnings", "warning_message", "prediction_table",
            "readable_warnings", "without_record_ids", "csv_bytes", "retrain_place", "uploaded_table", "picked_column", "column_pickers",
-           "data_labels", "positive_label_choice",
+           "data_labels", "positive_label_choice", "saved_card_warning", "model_warning", "show_training_warning",
            "MAX_UPLOAD_MB", "PAGE_HINTS", "AUDIO_SUFFIXES"]
 
 log = logging.getLogger("verticals.apps")
@@ -92,6 +92,7 @@ def task_page(task: str, key: str, predict: Callable[[Any], None], *, evaluate: 
         else:
             with st.expander("About this model"):
                 st.json({k: v for k, v in model.card.items() if k not in {"files", "library_versions"}})
+        show_training_warning(model_warning(model, source))
     predict_tab, evaluate_tab_, retrain_tab_ = st.tabs(["Predict", "Evaluate", "Retrain"])
     with predict_tab:
         if model is not None or inputs_without_model:  # the load error is on the page already
@@ -179,6 +180,37 @@ def load_model(task: str, source: str | None):
     return _cached_model(task, source, stamp)
 
 
+def saved_card_warning(folder: str | Path | None) -> str | None:
+    """The `warning` a saved model's card.json carries (what training said on stderr: a guessed yes/no target, too few
+    backtest errors for the intervals), or None (no folder, no card, no warning)."""
+    import json
+
+    from core.artifacts import CARD_NAME
+
+    if not folder:
+        return None
+    try:
+        warning = json.loads((Path(folder) / CARD_NAME).read_text(encoding="utf-8")).get("warning")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return str(warning) if warning else None
+
+
+def model_warning(model, source: str | None = None) -> str | None:
+    """A loaded model's training warning: its card's `warning`, else the one its saved folder's card.json carries (a
+    model whose `card` property leaves it out)."""
+    warning = (getattr(model, "card", None) or {}).get("warning")
+    if warning:
+        return str(warning)
+    return saved_card_warning(source) if source and Path(source).is_dir() else None
+
+
+def show_training_warning(warning: str | None) -> None:
+    """A model's training warning as an st.warning in the page's words (nothing without one)."""
+    if warning:
+        st.warning(f"Training warning: {escape_markdown(page_message(warning))}")
+
+
 def show_error(error: Exception) -> None:
     """Show a friendly one-line error; never a traceback, a server path or a command-line flag. The message is escaped
     for Markdown (`escape_markdown`): the user's values it quotes (a hub id, a file or column name) show as typed."""
@@ -252,6 +284,9 @@ PAGE_HINTS: tuple[tuple[re.Pattern, Any], ...] = tuple((re.compile(pattern), wor
      r"relabel the data if its labels mean the opposite here \(.*\)$",
      r"'Value that means positive' \1 contradicts the model: \2; choose 'automatic' (or \3) there, or relabel the "
      r"data if its labels mean the opposite here"),
+    # ... a yes/no target guessed in training (the card's warning): Config has positive_label, so the Retrain tab's box
+    (r"pass --option positive_label=(\S+), else --option positive_label=(\S+) to say so",
+     r"retrain with positive_label=\1 in 'Config overrides' on the Retrain tab (else positive_label=\2) to say so"),
     (r"Say it: --option positive_label=(.*?) \(or =(.*?)\) on the command line, or positive_label=.*? in read_data\(\) "
      r"or evaluate\(\);", r"Say it: choose \1 or \2 under 'Value that means positive' on VALUE_BOX_TAB;"),
     # fit() (sentiment labels the model lacks): the page's Retrain tab trains on them
@@ -1145,6 +1180,7 @@ def _job_panel(task: str) -> None:
                 st.error(escape_markdown(page_message(job.error)))
             if job.status == "succeeded":
                 st.success(f"Saved to the model registry as {escape_markdown(Path(job.out).name)}")
+                show_training_warning(saved_card_warning(job.out))  # e.g. a guessed yes/no target: said with it
             if job.note:  # a cancel: said by what is on disk, without the server folder the job's note names
                 st.info("The cancel came after the model was saved: the new model is kept." if job.status == "succeeded"
                         else "Cancelled before the model was saved: the registry is as it was.")

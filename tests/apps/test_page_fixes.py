@@ -3,6 +3,7 @@ training warnings on the page, and CLI syntax in forecast messages put into the 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -62,3 +63,91 @@ def test_a_qa_upload_with_an_empty_question_shows_it_in_place(home, monkeypatch,
     assert table["answer"].tolist()[empty] is None
     assert "empty or missing 'question'" in table["error"].tolist()[empty]
     assert [a for i, a in enumerate(table["answer"].tolist()) if i != empty] == ["nine", "nine"]
+
+
+# --- Training warnings: with the succeeded job, and in the loaded model's part ---------------------------------------
+
+RISK_WARNING = ("target 'repaid': 'yes' was taken as the default (bad) outcome and 'no' as non-default, guessed from "
+                "the word 'yes' alone; if 'yes' is the good outcome (e.g. repaid), pass --option positive_label=no, "
+                "else --option positive_label=yes to say so")
+RISK_WARNING_SHOWN = ("Training warning: target 'repaid': 'yes' was taken as the default (bad) outcome and 'no' as "
+                      "non-default, guessed from the word 'yes' alone; if 'yes' is the good outcome (e.g. repaid), "
+                      "retrain with positive_label=no in 'Config overrides' on the Retrain tab (else "
+                      "positive_label=yes) to say so")
+FORECAST_WARNING = ("the interval widths rest on 11 backtest errors per horizon, too few for the 80%, 95% levels (at "
+                    "least 50 wanted): a quantile is then one of the few largest errors, so coverage is rough; give "
+                    "longer history or raise selection_size")
+
+
+def _retrain_panel():
+    from apps import common
+
+    common.retrain_tab("finance.risk", suffixes={".csv"}, one_file="table")
+
+
+def test_a_succeeded_job_shows_its_model_s_training_warning(home, monkeypatch):
+    """The panel said only 'Saved to the model registry as ...': a model guessing that 'yes' means default was deployed
+    without a word."""
+    from core import jobs
+    from core.artifacts import models_dir, save_model_dir
+
+    saved = save_model_dir(models_dir() / "finance-risk-1", {"task": "finance.risk", "warning": RISK_WARNING})
+    monkeypatch.setattr(jobs, "list_jobs", lambda: [jobs.Job(id="job-1", task="finance.risk", status="succeeded",
+                                                             spec={}, created="", out=str(saved))])
+    app = AppTest.from_function(_retrain_panel, default_timeout=30).run()
+    _ok(app)
+    assert [s.value for s in app.success] == ["Saved to the model registry as finance\\-risk\\-1"]
+    assert _shown(app) == [RISK_WARNING_SHOWN]
+
+
+def test_a_succeeded_job_without_a_warning_shows_none(home, monkeypatch):
+    from core import jobs
+    from core.artifacts import models_dir, save_model_dir
+
+    saved = save_model_dir(models_dir() / "finance-risk-2", {"task": "finance.risk"})
+    monkeypatch.setattr(jobs, "list_jobs", lambda: [jobs.Job(id="job-2", task="finance.risk", status="succeeded",
+                                                             spec={}, created="", out=str(saved))])
+    app = AppTest.from_function(_retrain_panel, default_timeout=30).run()
+    _ok(app)
+    assert app.success and not app.warning
+
+
+class CardOnly:
+    """A loaded model: only its card."""
+
+    def __init__(self, card: dict):
+        self.card = card
+
+
+def _model_part(task: str, card: dict) -> None:
+    """task_page for `task` with a model of `card` (the about part drawn empty): what it shows about the model."""
+    from apps import common
+    from tests.apps.test_page_fixes import CardOnly
+
+    common.task_page(task, "warn", lambda model: None, load=lambda source: CardOnly(card),
+                     about=lambda model: None, evaluate=lambda model: None, retrain=lambda: None)
+
+
+def _shown(app) -> list[str]:
+    """The page's warnings, without the Markdown escapes st.warning's text carries."""
+    return [re.sub(r"\\(.)", r"\1", w.value) for w in app.warning]
+
+
+def test_a_loaded_risk_model_shows_its_card_s_training_warning(home):
+    app = AppTest.from_function(_model_part, default_timeout=30,
+                                args=("finance.risk", {"task": "finance.risk", "warning": RISK_WARNING})).run()
+    _ok(app)
+    assert _shown(app) == [RISK_WARNING_SHOWN]
+
+
+def test_a_saved_forecast_model_shows_the_warning_its_card_json_carries(home):
+    """finance.forecast's loaded `card` leaves out the `warning` its card.json has: read from the saved folder."""
+    from apps.common import SAVED
+    from core.artifacts import models_dir, save_model_dir
+
+    save_model_dir(models_dir() / "fc-short", {"task": "finance.forecast", "warning": FORECAST_WARNING})
+    app = AppTest.from_function(_model_part, default_timeout=30, args=("finance.forecast", {"task": "finance.forecast"}))
+    app.session_state["warn-model"] = f"{SAVED}fc-short"
+    app.run()
+    _ok(app)
+    assert _shown(app) == [f"Training warning: {FORECAST_WARNING}"]
