@@ -16,7 +16,8 @@ from core.data.tables import separator_hint
 from core.data.dates import parse_dates
 from core.errors import InputError
 
-__all__ = ["Series", "read_series_frame", "prepare_frame", "frame_to_series", "series_from_input", "series_from_inputs",
+__all__ = ["Series", "UnreadableSeries", "read_series_frame", "read_series", "prepare_frame", "prepare_series",
+           "frame_to_series", "series_from_input", "series_from_inputs",
            "future_dates",
            "infer_frequency", "frequency_from_span", "frequency_mismatch", "irregularity", "infer_calendar",
            "check_calendar", "calendar_holidays", "business_month_dates", "TIME_NAMES", "VALUE_NAMES", "ID_NAMES", "CALENDARS"]
@@ -150,14 +151,56 @@ def _to_dates(column, name: str, where: str = "the data"):
     raise InputError(f"time column {name!r} has type {column.dtype}; it must hold dates (or an integer time index)")
 
 
+class UnreadableSeries(dict):
+    """A series of a long table that fails its own checks (a missing or non-numeric value, an empty, duplicated or
+    out-of-order date, too few rows): `{"id", "error"}`, which `predict` answers with that error record in its place."""
+
+    @property
+    def exception(self) -> InputError:
+        return InputError(self["error"])
+
+
 def prepare_frame(frame: Any, time: str | None = None, value: str | None = None, id: str | None = None,
                   min_length: int = 2, where: str = "the data", default_id: str = "series"):
-    """Validate a table and return the canonical polars frame `id, date, value` (sorted input required).
+    """Validate a table and return the canonical polars frame `id, date, value` (sorted input required); the first
+    problem of any series is an `InputError`.
 
     >>> import polars as pl
     >>> prepare_frame(pl.DataFrame({"Date": ["2020-01-01", "2020-01-02"], "Close": [1.0, 2.0]})).columns
     ['id', 'date', 'value']
     """
+    out, junk, value_col, time_col = _canonical(frame, time, value, id, where, default_id)
+    problems = _series_problems(out, junk, value_col, time_col, min_length, where)
+    if problems:
+        raise InputError(next(iter(problems.values())))
+    return out
+
+
+def prepare_series(frame: Any, time: str | None = None, value: str | None = None, id: str | None = None,
+                   min_length: int = 2, where: str = "the data",
+                   default_id: str = "series") -> list[Series | UnreadableSeries]:
+    """The series of a table in its order, each one that fails its own checks (a missing or non-numeric value, an
+    empty, duplicated or out-of-order date, fewer than `min_length` rows) an `UnreadableSeries` in its place, so the
+    others can still be forecast; a problem of the whole table (no such column, empty ids, interleaved series) is an
+    `InputError`.
+
+    >>> import polars as pl
+    >>> table = pl.DataFrame({"id": ["a", "a", "b", "b"], "date": ["2020-01-01", "2020-01-02"] * 2, "value": [1.0, 2.0, None, 2.0]})
+    >>> [type(s).__name__ for s in prepare_series(table)]
+    ['Series', 'UnreadableSeries']
+    """
+    import polars as pl
+
+    out, junk, value_col, time_col = _canonical(frame, time, value, id, where, default_id)
+    problems = _series_problems(out, junk, value_col, time_col, min_length, where)
+    good = {s.id: s for s in frame_to_series(out.filter(~pl.col("id").is_in(list(problems))))}
+    return [UnreadableSeries(id=name, error=problems[name]) if name in problems else good[name]
+            for name in out["id"].unique(maintain_order=True).to_list()]
+
+
+def _canonical(frame: Any, time: str | None, value: str | None, id: str | None, where: str, default_id: str):
+    """The canonical frame `id, date, value` after the checks of the whole table, the mask of its non-numeric value
+    cells, and the value and time columns' names."""
     import polars as pl
 
     if not isinstance(frame, pl.DataFrame):
@@ -176,20 +219,16 @@ def prepare_frame(frame: Any, time: str | None = None, value: str | None = None,
     raw = frame[value_col]
     if raw.dtype == pl.String:
         numbers = raw.str.strip_chars().cast(pl.Float64, strict=False)
-        junk = raw.filter(numbers.is_null() & raw.is_not_null())
-        if len(junk):
-            row = int(np.flatnonzero((numbers.is_null() & raw.is_not_null()).to_numpy())[0])
-            raise InputError(f"value column {value_col!r} holds non-numeric text (e.g. {junk[0]!r} at row {row + 1}); "
-                             "clean the file so it holds numbers only")
+        junk = pl.select(pl.when(numbers.is_null()).then(raw)).to_series()  # the cells that are not numbers, else null
     elif raw.dtype.is_numeric():
-        numbers = raw.cast(pl.Float64)
+        numbers, junk = raw.cast(pl.Float64), pl.Series([None] * frame.height, dtype=pl.String)
     else:
         raise InputError(f"value column {value_col!r} has type {raw.dtype}; it must hold numbers")
     ids = frame[id_col].cast(pl.String) if id_col else pl.Series("id", [default_id] * frame.height)
     out = pl.DataFrame({"id": ids, "date": dates, "value": numbers})
     _refuse_intraday(frame[time_col], out, time_col, value_col, where)
-    _validate(out, value_col, time_col, min_length, where)
-    return out
+    _check_table(out, where)
+    return out, junk, value_col, time_col
 
 
 def _refuse_intraday(column, out, time_col: str, value_col: str, where: str) -> None:
@@ -203,7 +242,7 @@ def _refuse_intraday(column, out, time_col: str, value_col: str, where: str) -> 
     stamps = column if isinstance(column.dtype, pl.Datetime) else parse_dates(column, where=where, name=time_col)
     timed = pl.DataFrame({"id": out["id"], "stamp": stamps})
     if timed.select(pl.struct("id", "stamp").is_duplicated().any()).item():
-        return  # the same time twice: _validate names the duplicated date
+        return  # the same time twice: _series_problems names the duplicated date
     hours = timed.select(pl.col("stamp").diff().over("id").dt.total_minutes().median()).item()
     step = f"a step of about {hours / 60:g} hours" if hours is not None else "several times a day"
     raise InputError(f"{where}: time column {time_col!r} holds several times a day (intraday data, {step}); this "
@@ -211,41 +250,52 @@ def _refuse_intraday(column, out, time_col: str, value_col: str, where: str) -> 
                      f"last {value_col!r}: frame.group_by_dynamic({time_col!r}, every='1d').agg(pl.col({value_col!r}).last()))")
 
 
-def _validate(frame, value_col: str, time_col: str, min_length: int, where: str) -> None:
-    import polars as pl
-
-    values = frame["value"].to_numpy()
-    bad = np.flatnonzero(~np.isfinite(values.astype(float)))
-    if len(bad):
-        row = int(bad[0])
-        raise InputError(f"{where}: value column {value_col!r} has a missing, NaN or infinite value at row {row + 1} "
-                         f"(date {frame['date'][row]}); fill or drop it before forecasting")
-    if frame["date"].null_count():
-        row = int(np.flatnonzero(frame["date"].is_null().to_numpy())[0])
-        raise InputError(f"{where}: time column {time_col!r} is empty at row {row + 1}")
+def _check_table(frame, where: str) -> None:
+    """The checks of a whole long table: every row has an id, and each series' rows are contiguous."""
     if frame["id"].null_count():
         raise InputError(f"{where}: the id column has empty values")
-    checked = frame.with_row_index("row").with_columns(previous=pl.col("date").shift(1).over("id"))
-    duplicated = checked.filter(pl.col("date") == pl.col("previous"))
-    if duplicated.height:
-        first = duplicated.row(0, named=True)
-        raise InputError(f"{where}: date {first['date']} is duplicated (row {first['row'] + 1}, series {first['id']!r}); "
-                         "keep one value per date")
-    disordered = checked.filter(pl.col("date") < pl.col("previous"))
-    if disordered.height:
-        first = disordered.row(0, named=True)
-        raise InputError(f"{where}: dates out of order at row {first['row'] + 1} ({first['date']} comes after "
-                         f"{first['previous']}, series {first['id']!r}); sort the file by date (oldest first)")
     ids = frame["id"].to_numpy()
     change = np.flatnonzero(ids[1:] != ids[:-1])
     if len(set(ids[np.r_[0, change + 1]].tolist())) != len(change) + 1:
         raise InputError(f"{where}: rows of one series are not contiguous; sort the long table by id, then date")
+
+
+def _series_problems(frame, junk, value_col: str, time_col: str, min_length: int,
+                     where: str) -> dict[str, str]:
+    """Each failing series' first problem, by series in table order: non-numeric text, a missing, NaN or infinite
+    value, an empty, duplicated or out-of-order date, too few rows (checked in that order, on the whole table at once;
+    rows are the table's, from 1)."""
+    import polars as pl
+
+    checked = frame.with_row_index("row").with_columns(previous=pl.col("date").shift(1).over("id"),
+                                                       junk=junk)
+    found: list[tuple[int, int, str, str]] = []  # (check, row, id, message)
+
+    def first_rows(check: int, condition, said) -> None:
+        for row in checked.filter(condition).group_by("id", maintain_order=True).first().iter_rows(named=True):
+            found.append((check, row["row"], row["id"], said(row)))
+
+    first_rows(0, pl.col("junk").is_not_null(), lambda r: f"{where}: value column {value_col!r} holds non-numeric text (e.g. "
+               f"{r['junk']!r} at row {r['row'] + 1}, series {r['id']!r}); clean the file so it holds numbers only")
+    first_rows(1, pl.col("junk").is_null() & ~pl.col("value").is_finite().fill_null(False),
+               lambda r: f"{where}: value column {value_col!r} has a missing, NaN or infinite value at row "
+                         f"{r['row'] + 1} (date {r['date']}, series {r['id']!r}); fill or drop it before forecasting")
+    first_rows(2, pl.col("date").is_null(),
+               lambda r: f"{where}: time column {time_col!r} is empty at row {r['row'] + 1} (series {r['id']!r})")
+    first_rows(3, pl.col("date") == pl.col("previous"),
+               lambda r: f"{where}: date {r['date']} is duplicated (row {r['row'] + 1}, series {r['id']!r}); "
+                         "keep one value per date")
+    first_rows(4, pl.col("date") < pl.col("previous"),
+               lambda r: f"{where}: dates out of order at row {r['row'] + 1} ({r['date']} comes after "
+                         f"{r['previous']}, series {r['id']!r}); sort the file by date (oldest first)")
     lengths = frame.group_by("id", maintain_order=True).len()
-    short = lengths.filter(pl.col("len") < min_length)
-    if short.height:
-        first = short.row(0, named=True)
-        raise InputError(f"{where}: series {first['id']!r} has {first['len']} rows; at least {min_length} are needed "
-                         "(more rows than the horizon, plus history to learn from)")
+    for row in lengths.filter(pl.col("len") < min_length).iter_rows(named=True):
+        found.append((5, 0, row["id"], f"{where}: series {row['id']!r} has {row['len']} rows; at least {min_length} "
+                                       "are needed (more rows than the horizon, plus history to learn from)"))
+    problems: dict[str, str] = {}
+    for _, _, name, message in sorted(found, key=lambda f: (f[0], f[1])):
+        problems.setdefault(name, message)
+    return problems
 
 
 def read_series_frame(path: str | Path, min_length: int = 2, **options: Any):
@@ -260,6 +310,14 @@ def read_series_frame(path: str | Path, min_length: int = 2, **options: Any):
     return prepare_frame(read_table(path), **chosen, min_length=min_length, where=name, default_id=name.split(".")[0])
 
 
+def read_series(path: str | Path, min_length: int = 2, **options: Any) -> list[Series | UnreadableSeries]:
+    """The series of a CSV/Parquet file (options `time`, `value`, `id`), one that fails its own checks (a missing value,
+    a duplicated date...) an `UnreadableSeries` in its place: `prepare_series` on the file."""
+    chosen = _check_options(options)
+    name = Path(path).name
+    return prepare_series(read_table(path), **chosen, min_length=min_length, where=name, default_id=name.split(".")[0])
+
+
 def frame_to_series(frame) -> list[Series]:
     """Split a canonical frame into `Series` (dates as numpy datetime64[D] or None for integer time)."""
     import polars as pl
@@ -272,12 +330,14 @@ def frame_to_series(frame) -> list[Series]:
     return result
 
 
-def series_from_inputs(item: Any, index: int, min_length: int) -> list[Series]:
+def series_from_inputs(item: Any, index: int, min_length: int) -> list[Series | UnreadableSeries]:
     """The series of one `predict` input: each series of a table (one series, or long format `id, date, value` as
-    `read_data` returns it), else the one series `series_from_input` reads."""
+    `read_data` returns it), one that fails its own checks an `UnreadableSeries` in its place (as `read_inputs`
+    gives it too), else the one series `series_from_input` reads."""
     if hasattr(item, "columns"):
-        return frame_to_series(prepare_frame(item, min_length=min_length, where=f"input {index + 1}",
-                                             default_id=f"series_{index + 1}"))
+        return prepare_series(item, min_length=min_length, where=f"input {index + 1}", default_id=f"series_{index + 1}")
+    if isinstance(item, UnreadableSeries):
+        return [item]
     return [series_from_input(item, index, min_length)]
 
 
@@ -291,7 +351,11 @@ def series_from_input(item: Any, index: int, min_length: int) -> Series:
         series = series_from_inputs(item, index, min_length)
         if len(series) != 1:
             raise InputError(f"{where} holds {len(series)} series; pass one table per series")
+        if isinstance(series[0], UnreadableSeries):
+            raise series[0].exception
         return series[0]
+    if isinstance(item, UnreadableSeries):
+        raise item.exception
     if isinstance(item, dict):
         if "values" not in item:
             raise InputError(f"{where} is a dict without 'values'; pass {{'values': [...], 'dates': [...]}}")
@@ -316,7 +380,10 @@ def series_from_input(item: Any, index: int, min_length: int) -> Series:
             raise InputError(f"{where} has {len(dates)} dates for {len(numbers)} values; give one date per value")
         frame = pl.DataFrame({"id": [name] * len(numbers), "date": [str(d) for d in dates], "value": numbers})
         frame = frame.with_columns(_to_dates(frame["date"], "dates").alias("date"))
-    _validate(frame, "values", "dates", min_length, where)
+    problems = _series_problems(frame, pl.Series([None] * frame.height, dtype=pl.String), "values", "dates",
+                                min_length, where)
+    if problems:
+        raise InputError(next(iter(problems.values())))
     return frame_to_series(frame)[0]
 
 

@@ -26,8 +26,8 @@ from core.train import MetricsLog, TrainConfig
 from finance._cards import damaged_card, recorded_beside
 from finance._forecast_data import (CALENDARS, Series, business_month_dates, calendar_holidays, check_calendar,
                                     frame_to_series, frequency_from_span, frequency_mismatch, future_dates, infer_calendar, infer_frequency, irregularity,
-                                    prepare_frame, read_series_frame, series_from_input, series_from_inputs,
-                                    series_scale)
+                                    prepare_frame, read_series, read_series_frame, series_from_input, series_from_inputs,
+                                    series_scale, UnreadableSeries)
 from finance._forecast_models import ALL_CANDIDATES, LightGBMCandidate, NBeatsCandidate, local_forecast
 from finance._lightgbm_text import read_model_text
 
@@ -158,8 +158,10 @@ class Forecaster(TaskModel):
     @classmethod
     def read_inputs(cls, path: str | Path, **options: Any) -> list[dict[str, Any]]:
         """Series to forecast from a file: one `{id, dates, values}` dict per series (its length is checked by
-        `predict`, which knows how much history the model needs)."""
-        return [_series_dict(s) for s in frame_to_series(read_series_frame(path, min_length=1, **options))]
+        `predict`, which knows how much history the model needs); a series that fails its own checks (a missing value,
+        a duplicated or out-of-order date) is an `UnreadableSeries` `{id, error}` in its place, which `predict` answers
+        with that error record while the others are forecast."""
+        return [s if isinstance(s, UnreadableSeries) else _series_dict(s) for s in read_series(path, min_length=1, **options)]
 
     @classmethod
     def check_data(cls, path: str | Path, **options: Any) -> dict[str, Any]:
@@ -495,8 +497,8 @@ class Forecaster(TaskModel):
         the holidays package), named in the record beside the data's `frequency`; `warnings` says when that frequency
         is not the one the model was fitted on, or the series is irregular.
 
-        A series that cannot be forecast among others (too short, values <= 0 for a log model, an input that does not
-        read) is a record `{"id", "error"}` in its place, as the other tasks answer a bad input in a batch, and the
+        A series that cannot be forecast among others (too short, values <= 0 for a log model, a missing or non-numeric
+        value, an empty, duplicated or out-of-order date, an input that does not read) is a record `{"id", "error"}` in its place, as the other tasks answer a bad input in a batch, and the
         rest are forecast; when every series fails, the first error is raised (`InputError`).
 
         >>> Forecaster().predict([[1.0, 2.0]])
@@ -524,6 +526,10 @@ class Forecaster(TaskModel):
                 records.append({"id": _input_id(item, index), "error": str(error)})
                 continue
             for series in found:
+                if isinstance(series, UnreadableSeries):  # a missing value, a duplicated date... in one series
+                    errors.append(series.exception)
+                    records.append(dict(series))
+                    continue
                 try:
                     record = self._forecast_record(series, index, chosen, fitted)
                 except InputError as error:

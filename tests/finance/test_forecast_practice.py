@@ -96,6 +96,80 @@ def test_the_cli_writes_the_others_forecasts_and_an_error_line_for_the_short_ser
     assert [r["id"] for r in records] == ["s0", "tiny"] and "forecast" in records[0] and "error" in records[1]
 
 
+
+def _with_hole(series_id: str, seed: int):
+    """A 60-point series with an empty value cell at its 11th row."""
+    import polars as pl
+
+    from tests.finance.contract_cases_forecast import random_walk
+
+    walk = random_walk(60, seed=seed, series_id=series_id)
+    return walk.with_columns(pl.when(pl.int_range(pl.len()) == 10).then(None).otherwise(pl.col("value")).alias("value"))
+
+
+def _with_repeated_date(series_id: str, seed: int):
+    import polars as pl
+
+    from tests.finance.contract_cases_forecast import random_walk
+
+    walk = random_walk(60, seed=seed, series_id=series_id)
+    return walk.with_columns(pl.when(pl.int_range(pl.len()) == 20).then(pl.col("date").shift(1)).otherwise(pl.col("date"))
+                             .alias("date"))
+
+
+def test_a_series_with_a_hole_or_a_repeated_date_is_an_error_record_and_the_others_are_forecast(fitted):
+    """Review finding 4: one empty value cell or one duplicated date in one series of a long table raised for the
+    whole table (the checks ran before the table was split), so no series was forecast."""
+    from tests.finance.contract_cases_forecast import random_walk
+
+    table = _long_table(random_walk(60, seed=2, series_id="s0"), _with_hole("hole", 3), _with_repeated_date("dup", 4),
+                        random_walk(50, seed=5, series_id="s3"))
+    records = fitted.predict(table)
+    assert [r["id"] for r in records] == ["s0", "hole", "dup", "s3"]
+    assert "forecast" in records[0] and "forecast" in records[3]
+    assert set(records[1]) == {"id", "error"} and set(records[2]) == {"id", "error"}
+    assert records[1]["error"].startswith("input 1: value column 'value' has a missing, NaN or infinite value at row 71 ")
+    assert "series 'hole'" in records[1]["error"]
+    assert records[2]["error"].startswith("input 1: date 2020-01-28 is duplicated (row 141, series 'dup')")
+    assert fitted.predict(table.filter(table["id"] != "hole"))[0]["forecast"] == records[0]["forecast"]
+
+
+def test_a_table_whose_every_series_fails_raises_the_first_error(fitted):
+    from core.errors import InputError
+
+    with pytest.raises(InputError, match=r"^input 1: value column 'value' has a missing.* at row 11 .*series 'hole'"):
+        fitted.predict(_long_table(_with_hole("hole", 3), _with_repeated_date("dup", 4)))
+
+
+def test_the_cli_writes_the_others_forecasts_and_an_error_line_for_a_series_with_a_hole(fitted, tmp_path):
+    import json
+
+    from core.cli import main
+    from tests.finance.contract_cases_forecast import random_walk
+
+    model = fitted.save(tmp_path / "model")
+    _long_table(random_walk(60, seed=2, series_id="s0"), _with_hole("hole", 3), _with_repeated_date("dup", 4)).write_csv(
+        tmp_path / "long.csv")
+    out = tmp_path / "out.jsonl"
+    assert main(["predict", "finance.forecast", "--model", str(model), "--input", str(tmp_path / "long.csv"),
+                 "--output", str(out)]) == 0
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["id"] for r in records] == ["s0", "hole", "dup"] and "forecast" in records[0]
+    assert records[1]["error"].startswith("long.csv: value column 'value' has a missing, NaN or infinite value at row 71 ")
+    assert records[2]["error"].startswith("long.csv: date 2020-01-28 is duplicated (row 141, series 'dup')")
+
+
+def test_training_data_with_a_hole_in_one_series_are_still_refused_whole(tmp_path):
+    """Training is all or nothing: a series left out silently would change the model."""
+    from core.errors import InputError
+    from finance.forecast import Forecaster
+    from tests.finance.contract_cases_forecast import random_walk
+
+    _long_table(random_walk(60, seed=2, series_id="s0"), _with_hole("hole", 3)).write_csv(tmp_path / "long.csv")
+    with pytest.raises(InputError, match=r"^long.csv: value column 'value' has a missing.* at row 71 "):
+        Forecaster.read_data(tmp_path / "long.csv")
+
+
 # -- the minimum history comes from the candidates in use ---------------------------------------------------------------
 def _monthly48():
     import polars as pl
