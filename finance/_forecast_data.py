@@ -198,16 +198,43 @@ def prepare_series(frame: Any, time: str | None = None, value: str | None = None
             for name in out["id"].unique(maintain_order=True).to_list()]
 
 
+def _from_pandas(frame: Any, where: str):
+    """A pandas table as polars; a column mixing numbers and text (an object column holding 'n/a' among floats) is read
+    as text, so that the checks below name its value and row instead of refusing the whole table."""
+    import polars as pl
+
+    try:
+        return pl.from_pandas(frame)
+    except (TypeError, ValueError, pl.exceptions.PolarsError) as error:
+        failure = error
+    try:
+        columns = {}
+        for name in frame.columns:
+            try:
+                columns[str(name)] = pl.from_pandas(frame[name])
+            except (TypeError, ValueError, pl.exceptions.PolarsError):
+                columns[str(name)] = pl.from_pandas(frame[name].astype("string"))  # numbers as their shortest text
+        if len(columns) == len(frame.columns):
+            return pl.DataFrame(columns)
+    except (TypeError, ValueError, AttributeError, pl.exceptions.PolarsError):
+        pass
+    raise InputError(f"{where}: expected a table with date and value columns, got {type(frame).__name__} "
+                     f"({str(failure).splitlines()[0] if str(failure) else type(failure).__name__})") from failure
+
+
 def _canonical(frame: Any, time: str | None, value: str | None, id: str | None, where: str, default_id: str):
     """The canonical frame `id, date, value` after the checks of the whole table, the mask of its non-numeric value
     cells, and the value and time columns' names."""
     import polars as pl
 
     if not isinstance(frame, pl.DataFrame):
-        try:
-            frame = pl.from_pandas(frame) if hasattr(frame, "columns") else pl.DataFrame(frame)
-        except (TypeError, ValueError, pl.exceptions.PolarsError) as error:
-            raise InputError(f"{where}: expected a table with date and value columns, got {type(frame).__name__}") from error
+        if type(frame).__module__.startswith("pandas") and hasattr(frame, "columns"):
+            frame = _from_pandas(frame, where)
+        else:
+            try:
+                frame = pl.from_pandas(frame) if hasattr(frame, "columns") else pl.DataFrame(frame)
+            except (TypeError, ValueError, pl.exceptions.PolarsError) as error:
+                raise InputError(f"{where}: expected a table with date and value columns, got {type(frame).__name__}") from error
     columns = list(frame.columns)
     if frame.height == 0:
         raise InputError(f"{where} has no rows")

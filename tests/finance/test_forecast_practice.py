@@ -170,6 +170,25 @@ def test_training_data_with_a_hole_in_one_series_are_still_refused_whole(tmp_pat
         Forecaster.read_data(tmp_path / "long.csv")
 
 
+def test_a_text_cell_in_a_pandas_value_column_is_named_with_its_row_and_value(fitted):
+    """Review finding 5: an object column with one 'n/a' among floats was "expected a table with date and value
+    columns, got DataFrame", although it is one."""
+    from core.errors import InputError
+    from tests.finance.contract_cases_forecast import random_walk
+
+    good = random_walk(60, seed=2, series_id="s0").to_pandas()
+    text = random_walk(60, seed=3, series_id="text").to_pandas()
+    text["value"] = text["value"].astype(object)
+    text.iloc[30, 2] = "n/a"
+    with pytest.raises(InputError, match=r"^input 1: value column 'value' holds non-numeric text \(e\.g\. 'n/a' at row 31, "
+                                         r"series 'text'\)"):
+        fitted.predict(text)
+    import pandas as pd
+
+    records = fitted.predict(pd.concat([good, text], ignore_index=True))
+    assert "forecast" in records[0] and "'n/a' at row 91" in records[1]["error"]
+    assert records[0]["forecast"] == fitted.predict(good)[0]["forecast"]  # the numbers read as text are the same
+
 # -- the minimum history comes from the candidates in use ---------------------------------------------------------------
 def _monthly48():
     import polars as pl
