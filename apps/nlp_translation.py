@@ -189,26 +189,44 @@ def _predict(model, key: str) -> None:
         st.warning(f"This page translates the first {MAX_SENTENCES:,} of the {len(sentences):,} sentences; the other "
                    f"{len(sentences) - MAX_SENTENCES:,} are not translated or shown, and the download holds only the first "
                    f"{MAX_SENTENCES:,}.")
-        sentences = sentences[:MAX_SENTENCES]
+        sentences = _first(sentences, MAX_SENTENCES)
     if st.button("Translate", type="primary", key=f"{key}-run"):
         with st.spinner(f"Translating {len(sentences)} sentence(s)…"):
-            translations = common.run_safely(model.translate, sentences, pair[0], pair[1])
-        st.session_state[f"{key}-result"] = (sentences, translations, pair) if translations is not None else None
+            # predict's records, as the CLI writes them: an empty cell or line is an error record in its place
+            records = common.run_safely(model.predict, sentences, source_lang=pair[0], target_lang=pair[1])
+        st.session_state[f"{key}-result"] = (list(sentences), records, pair) if records is not None else None
     result = st.session_state.get(f"{key}-result")
     if not result:
         return
-    sentences, translations, pair = result  # kept so the download button's rerun still shows the output
+    sentences, records, pair = result  # kept so the download button's rerun still shows the output
+    failed = sum("error" in record for record in records)
+    if failed:
+        st.warning(f"{failed:,} of {len(records):,} sentences could not be translated (each says why in its place, "
+                   "e.g. an empty cell); the others were.")
     left, right = st.columns(2)
     left.markdown(f"**{_language(pair[0])}**")
     right.markdown(f"**{_language(pair[1])}**")
-    for source, translation in zip(sentences, translations):
+    for source, record in zip(sentences, records):
         left, right = st.columns(2)
-        left.text(source)  # plain text: a sentence with **, $ or # is not Markdown
-        right.text(translation)
-    records = [{"source": s, "translation": t, "source_lang": pair[0], "target_lang": pair[1]}
-               for s, t in zip(sentences, translations)]
-    st.download_button("Download JSONL", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
+        left.text(str(source))  # plain text: a sentence with **, $ or # is not Markdown
+        if "error" in record:
+            right.caption(f"Not translated: {common.escape_markdown(common.page_message(str(record['error'])))}")
+        else:
+            right.text(record.get("translation", ""))
+            for warning in record.get("warnings") or []:
+                right.caption(common.warning_message(str(warning), markdown=True))
+    st.download_button("Download JSONL", "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in records),
                        file_name="translations.jsonl", mime="application/json", key=f"{key}-download")
+
+
+def _first(sentences, count: int):
+    """The first `count` sentences, keeping what a file's `Inputs` say of them (their lines or rows, the empty ones)."""
+    from core.protocols import Inputs
+
+    if not isinstance(sentences, Inputs):
+        return sentences[:count]
+    return Inputs(sentences[:count], ids=sentences.ids[:count],
+                  errors={index: said for index, said in sentences.errors.items() if index < count})
 
 
 def render(key: str = "translation") -> None:

@@ -12,6 +12,7 @@ pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from tests.apps.test_bad_uploads import _preimport, _upload  # noqa: E402
+from tests.apps.test_translation_file_language import translation_records  # noqa: E402
 
 APPS = Path(__file__).resolve().parents[2] / "apps"
 EXPORT = b"Review Text,Rating,Date\nGreat phone,5,2024-01-01\nBroke in a week,1,2024-01-02\nFine for the price,4,2024-01-03\n"
@@ -41,6 +42,7 @@ class FakeSentiment:
 class FakeTranslator:
     card = {"task": "nlp.translation"}
     source_lang, target_lang = "en", "es"
+    predict = translation_records
 
     def __init__(self):
         from nlp.translation import Translator

@@ -151,3 +151,65 @@ def test_a_saved_forecast_model_shows_the_warning_its_card_json_carries(home):
     app.run()
     _ok(app)
     assert _shown(app) == [f"Training warning: {FORECAST_WARNING}"]
+
+
+# --- Translation: an empty cell is an error record in its place, on the page and in the download ----------------------
+
+
+class EmptyCellTranslator:
+    """predict as nlp.translation gives it for a table read by read_inputs: an error record for an empty cell."""
+
+    card = {"task": "nlp.translation"}
+    source_lang, target_lang = "en", "es"
+
+    def __init__(self):
+        from nlp.translation import Translator
+
+        self.frame_inputs = Translator.frame_inputs.__get__(self)
+
+    def language_pairs(self):
+        return [("en", "es")]
+
+    def translate(self, sentences, source, target):  # as the package's: '' for an empty text
+        return [f"[es] {s}" if s else "" for s in sentences]
+
+    def predict(self, sentences, source_lang=None, target_lang=None):
+        errors = getattr(sentences, "errors", {})
+        return [{**sentences.ids[i], "error": errors[i]} if i in errors else
+                {**sentences.ids[i], "source": s, "translation": f"[es] {s}", "source_lang": source_lang,
+                 "target_lang": target_lang} for i, s in enumerate(sentences)]
+
+
+def test_an_empty_cell_is_translated_as_an_error_record_not_a_blank(home, monkeypatch):
+    """The page called translate(), which gives '' for an empty cell: shown and downloaded as a blank translation,
+    where the CLI gives {"row": 2, "error": "empty text"}."""
+    import json
+
+    import streamlit
+
+    from apps import common
+
+    offered, real = {}, streamlit.download_button
+
+    def download_button(label, data, *args, **kwargs):
+        offered[kwargs.get("key")] = data
+        return real(label, data, *args, **kwargs)
+
+    monkeypatch.setattr(streamlit, "download_button", download_button)
+    _preimport("nlp", "nlp.sentiment", "nlp.qa", "nlp.translation")
+    monkeypatch.setattr(common, "load_model", lambda task, source: EmptyCellTranslator())
+    app = AppTest.from_file(str(APPS / "nlp.py"), default_timeout=120)
+    app.session_state["nlp-task"] = "Translation"
+    app.session_state["translation-input-mode"] = "Upload a file"
+    app.run()
+    _upload(app, "translation-file", "s.csv", b'text\nThe house is small.\n""\nI like green tea.\n', "text/csv")
+    app.button(key="translation-run").click().run()
+    _ok(app)
+    assert [w.value for w in app.warning] == ["1 of 3 sentences could not be translated (each says why in its place, "
+                                              "e.g. an empty cell); the others were."]
+    assert "Not translated: empty text" in [c.value for c in app.caption]
+    assert [t.value for t in app.text if t.value.startswith("[es]")] == ["[es] The house is small.",
+                                                                          "[es] I like green tea."]
+    records = [json.loads(line) for line in offered["translation-download"].splitlines()]
+    assert records[1] == {"row": 2, "error": "empty text"}
+    assert [r.get("translation") for r in records] == ["[es] The house is small.", None, "[es] I like green tea."]

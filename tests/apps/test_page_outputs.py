@@ -14,6 +14,7 @@ pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from tests.apps.test_bad_uploads import _preimport, _upload  # noqa: E402
+from tests.apps.test_translation_file_language import translation_records  # noqa: E402
 
 APPS = Path(__file__).resolve().parents[2] / "apps"
 TRICKY = "**bold** $x^2$ # not a heading"
@@ -73,6 +74,7 @@ class FakeQA:
 class FakeTranslator:
     card = {"task": "nlp.translation"}
     source_lang, target_lang = "en", "es"
+    predict = translation_records
 
     def language_pairs(self):
         return [("en", "es")]

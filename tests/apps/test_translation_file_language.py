@@ -35,8 +35,18 @@ def _ok(app) -> None:
     assert not app.error, [e.value for e in app.error]
 
 
+def translation_records(model, sentences, source_lang=None, target_lang=None) -> list[dict]:
+    """A fake's `predict` (what the page calls): its `translate` as records, as nlp.translation's predict gives them."""
+    return [{"index": index + 1, "source": sentence, "translation": translation, "source_lang": source_lang,
+             "target_lang": target_lang}
+            for index, (sentence, translation) in enumerate(zip(sentences, model.translate(sentences, source_lang,
+                                                                                          target_lang)))]
+
+
 class FakeTranslator:
     """Stands in for a translation model with the given pairs: records the pair each translation asks for."""
+
+    predict = translation_records
 
     card = {"task": "nlp.translation"}
     source_lang, target_lang = "en", "es"
