@@ -234,6 +234,15 @@ def _overrides(match: re.Match) -> str:
             + match[0][len(text):])
 
 
+def _set_values(flags: str) -> str:
+    """` --set a=1 --set b=2` -> `a=1, b=2` (the values a Retrain tab's 'Config overrides' box takes).
+
+    >>> _set_values(" --set season_length=12 --set horizon=3")
+    'season_length=12, horizon=3'
+    """
+    return ", ".join(re.findall(r"--set (\S+=\S+)", flags))
+
+
 _FORECAST_COLUMNS = {"time": "Date column", "value": "Value column", "id": "Id column (long format)"}
 _WHISPER_BASE = "the embedded default under 'Model', then Whisper base under 'Built-in'"
 _ENCODINGS = ("re-save it as UTF-8 (the dashboard reads UTF-8, UTF-16 and Windows-1252 text; other encodings only "
@@ -316,6 +325,15 @@ PAGE_HINTS: tuple[tuple[re.Pattern, Any], ...] = tuple((re.compile(pattern), wor
     (r"\((?:--model DIR or a hub id|--model)\)", "(choose it under 'Model')"),
     # --set key=value (any fit): the Retrain tab's 'Config overrides' box takes the same key=value
     (r" \(\w+\.Config\([^()]*\) in Python\)", ""),  # the Python spelling of a --set, said after it
+    # a whole `verticals train TASK --data FILE --out DIR --set k=v` (forecast's frequency mismatch): the Retrain tab
+    (r"\(verticals train [\w.]+ --data \w+ --out \w+((?: --set \S+=[^\s)]+)+)\)",
+     lambda match: f"(on the Retrain tab, with {_set_values(match[1])} in 'Config overrides')"),
+    (r"verticals train [\w.]+ --data \w+ --out \w+((?: --set \S+=\S+)+)",
+     lambda match: f"on the Retrain tab, with {_set_values(match[1])} in 'Config overrides'"),
+    # `--set key=` with no value, a key to change (forecast's history needs): "leave nbeats out of --set candidates= or
+    # lower --set window=" names both keys before the place
+    (r"--set (\w+)= or (\w+) --set (\w+)=(?!\S)", r"\1= or \2 \3= in 'Config overrides' on the Retrain tab"),
+    (r"--set (\w+)=(?!\S)", r"\1= in 'Config overrides' on the Retrain tab"),
     (r"--set \S+=\S+(?: --set \S+=\S+)*", _overrides),
     # `verticals train ... --out DIR, then evaluate with --model DIR` (vision metric cards): the Retrain tab and 'Model'
     (r": verticals train [\w.]+ --data \w+ --out (\w+), then evaluate with --model \1",

@@ -108,7 +108,7 @@ def predict_tab(model) -> None:
 
     calendar = st.selectbox("Exchange calendar (business-daily data)", ["auto", "none", *CALENDARS], key="forecast-calendar",
                             help="auto: the exchange whose holidays the history is missing; none: every weekday")
-    records = common.run_safely(model.predict, [series], **({} if calendar == "auto" else {"calendar": calendar}))
+    records = common.run_safely(_predict_one, model, series, **({} if calendar == "auto" else {"calendar": calendar}))
     if not records:
         return
     record = records[0]
@@ -147,6 +147,20 @@ def predict_tab(model) -> None:
         draw_card(card)
     elif card is not None:  # another series or model: its card is not this one's
         st.session_state.pop("forecast-backtest-card", None)
+
+
+def _predict_one(model, series: dict, **options):
+    """`model.predict([series])`, its refusal naming the series the user chose, not its place in the one-series list
+    the page passes ("input 1: series 'newsku' has 20 rows" -> "series 'newsku' has 20 rows")."""
+    try:
+        return model.predict([series], **options)
+    except InputError as error:
+        message = str(error)
+        if not message.startswith("input 1: "):
+            raise
+        rest = message[len("input 1: "):]
+        named = f"'{series['id']}'" in rest
+        raise InputError(rest if named else f"series '{series['id']}': {rest}") from error
 
 
 def draw_card(card: dict) -> None:

@@ -213,3 +213,78 @@ def test_an_empty_cell_is_translated_as_an_error_record_not_a_blank(home, monkey
     records = [json.loads(line) for line in offered["translation-download"].splitlines()]
     assert records[1] == {"row": 2, "error": "empty text"}
     assert [r.get("translation") for r in records] == ["[es] The house is small.", None, "[es] I like green tea."]
+
+
+# --- Forecast messages in the page's words ------------------------------------------------------------------------------
+
+NBEATS_NEEDS = ("series 'newsku' has 20 rows; this model needs at least 41 (set by N-BEATS' input window (window=40) "
+                "+ 1); give more history, or retrain the model to need less: leave nbeats out of --set candidates= or "
+                "lower --set window=")
+
+
+@pytest.mark.parametrize("message, shown", [
+    (NBEATS_NEEDS, NBEATS_NEEDS.replace("--set candidates= or lower --set window=",
+                                        "candidates= or lower window= in 'Config overrides' on the Retrain tab")),
+    ("retrain the model to need less: lower --set horizon=",
+     "retrain the model to need less: lower horizon= in 'Config overrides' on the Retrain tab"),
+    ("retrain with --set max_length=N; or", "retrain with max_length=N in 'Config overrides' on the Retrain tab; or"),
+])
+def test_a_set_key_without_a_value_is_put_in_page_words(message, shown):
+    """`--set key=` with no value kept its CLI flag: the pattern wanted a value after '='."""
+    from apps.common import page_message
+
+    assert page_message(message) == shown
+
+
+def test_a_whole_train_command_with_set_values_is_put_in_page_words():
+    """The monthly-data warning read 'retrain it on data of this frequency (verticals train finance.forecast --data
+    FILE --out DIR season_length=12 in 'Config overrides' on the Retrain tab)': half a command, half page advice."""
+    from apps.common import page_message
+    from finance._forecast_data import frequency_mismatch
+
+    shown = page_message(frequency_mismatch("monthly", "business-daily", 5))
+    assert shown.endswith("retrain it on data of this frequency (on the Retrain tab, with season_length=12 in "
+                          "'Config overrides')"), shown
+    assert "verticals" not in shown and "--" not in shown
+    assert page_message("retrain it: verticals train finance.forecast --data FILE --out DIR --set season_length=12 "
+                        "--set horizon=3") == ("retrain it: on the Retrain tab, with season_length=12, horizon=3 in "
+                                               "'Config overrides'")
+    assert page_message("(verticals train finance.forecast --data FILE --out DIR)") == "(the Retrain tab)"
+
+
+class ShortSeriesForecaster:
+    """Refuses every series as too short, as finance.forecast does: by its place in the list ('input 1')."""
+
+    card = {"task": "finance.forecast", "model": "fake", "weights": {}, "info": {}}
+
+    class config:  # noqa: N801 - read as model.config.<field>
+        test_size, horizon = 5, 2
+
+    def predict(self, series, **options):
+        from core.errors import InputError
+
+        raise InputError(f"input 1: series '{series[0]['id']}' has 3 rows; this model needs at least 41 (set by "
+                         "N-BEATS' input window (window=40) + 1); give more history, or retrain the model to need less: "
+                         "leave nbeats out of --set candidates= or lower --set window=")
+
+
+def test_a_too_short_forecast_series_is_named_and_its_fix_in_page_words(home, monkeypatch):
+    """The page passes one series at a time, so the package's 'input 1' named the third series of an upload."""
+    from apps import common
+
+    _preimport("finance", "finance.forecast", "finance.risk")
+    monkeypatch.setattr(common, "load_model", lambda task, source: ShortSeriesForecaster())
+    app = AppTest.from_file(str(APPS / "finance.py"), default_timeout=60)
+    app.session_state["finance-section"] = "Forecasting"
+    app.session_state["forecast-mode"] = "Upload a file"
+    app.run()
+    _upload(app, "forecast-upload", "multi.csv",
+            b"id,date,value\nspy,2024-01-01,1\nspy,2024-01-02,2\nspy,2024-01-03,3\n"
+            b"newsku,2024-01-01,1\nnewsku,2024-01-02,2\nnewsku,2024-01-03,3\n", "text/csv")
+    picker = next(s for s in app.selectbox if "newsku" in [str(o) for o in s.options])
+    picker.set_value("newsku").run()
+    assert not app.exception, [e.message for e in app.exception]
+    errors = [re.sub(r"\\(.)", r"\1", e.value) for e in app.error]
+    assert errors == ["series 'newsku' has 3 rows; this model needs at least 41 (set by N-BEATS' input window "
+                      "(window=40) + 1); give more history, or retrain the model to need less: leave nbeats out of "
+                      "candidates= or lower window= in 'Config overrides' on the Retrain tab"], errors
