@@ -748,7 +748,9 @@ class Forecaster(TaskModel):
         return {"task": self.task, "model": self.model_name, "candidates": list(self._active()),
                 "frequency": self.fitted_frequency, "calendar": self.info_.get("calendar"),
                 "weights": self.weights_, "quantiles": self.quantiles_, "transform": self.transform_,
-                "selection": self.selection_, "info": self.info_, "config": config_to_dict(self.config)}
+                "selection": self.selection_, "info": self.info_, "config": config_to_dict(self.config),
+                # candidates left out, a thin backtest...: `verticals train` says it on stderr, a page beside the model
+                **({"warning": "; ".join(self.info_["warnings"])} if (self.info_ or {}).get("warnings") else {})}
 
     # save() is core.TaskModel's: card.json (weights, interval quantiles, config), then the LightGBM text models and
     # the N-BEATS safetensors
@@ -761,8 +763,6 @@ class Forecaster(TaskModel):
         card.update(lightgbm_files=self._lightgbm_files(), preprocessing={"transform": self.transform_},
                     training_data_hash=self.info_.get("training_data_hash"), data_hash=self.info_.get("training_data_hash"),
                     metrics={"selection_relative_mae": (self.selection_ or {}).get("relative_mae")})
-        if self.info_.get("warnings"):  # candidates left out, a short backtest...: `verticals train` says it on stderr
-            card["warning"] = "; ".join(self.info_["warnings"])
         if self.info_.get("training"):  # what fit() knows; `verticals train` overwrites seconds with its own wall time
             card["training"] = {**self.info_["training"], "seconds": self.info_.get("fit_seconds")}
         if self.nbeats_ is not None:

@@ -216,6 +216,7 @@ def test_four_years_of_monthly_data_train_without_nbeats_and_the_card_says_so(tm
     card = json.loads((saved / "card.json").read_text())
     assert "nbeats" not in card["candidates"] and "nbeats left out" in card["warning"]
     assert Forecaster.load(saved).predict([{"values": _monthly48()["value"].to_list()}])[0]["forecast"]
+    assert "nbeats left out" in Forecaster.load(saved).card["warning"]  # a page shows the loaded model's warning
 
 
 def test_too_short_to_train_says_what_sets_the_minimum_and_how_to_lower_it():
