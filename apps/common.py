@@ -197,9 +197,11 @@ def saved_card_warning(folder: str | Path | None) -> str | None:
 
 
 def model_warning(model, source: str | None = None) -> str | None:
-    """A loaded model's training warning: its card's `warning`, else the one its saved folder's card.json carries (a
-    model whose `card` property leaves it out)."""
-    warning = (getattr(model, "card", None) or {}).get("warning")
+    """A loaded model's training warning: its card's `warning`; else its card's `info` `warnings` joined with "; " (what
+    finance.forecast's save writes as card.json's `warning`, which its `card` property leaves out), else the one its
+    saved folder's card.json carries."""
+    card = getattr(model, "card", None) or {}
+    warning = card.get("warning") or "; ".join(map(str, (card.get("info") or {}).get("warnings") or []))
     if warning:
         return str(warning)
     return saved_card_warning(source) if source and Path(source).is_dir() else None

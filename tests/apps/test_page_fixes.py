@@ -140,6 +140,14 @@ def test_a_loaded_risk_model_shows_its_card_s_training_warning(home):
     assert _shown(app) == [RISK_WARNING_SHOWN]
 
 
+def test_a_forecast_model_shows_the_warnings_its_card_info_holds(home):
+    """finance.forecast's `card` property has its training warnings only in `info` (card.json's `warning` joins them)."""
+    card = {"task": "finance.forecast", "info": {"warnings": [FORECAST_WARNING]}}
+    app = AppTest.from_function(_model_part, default_timeout=30, args=("finance.forecast", card)).run()
+    _ok(app)
+    assert _shown(app) == [f"Training warning: {FORECAST_WARNING}"]
+
+
 def test_a_saved_forecast_model_shows_the_warning_its_card_json_carries(home):
     """finance.forecast's loaded `card` leaves out the `warning` its card.json has: read from the saved folder."""
     from apps.common import SAVED
