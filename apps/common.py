@@ -942,7 +942,8 @@ def metric_card_view(card: dict[str, Any], key: str) -> None:
     `key` names the caller (e.g. f"{task}-evaluate"), prefixing the plots' widget keys (see `render_plots`)."""
     import polars as pl
 
-    st.caption(escape_markdown(f"{card.get('task')} · {card.get('model')} · n = {card.get('n')}"))  # names hold labels
+    st.caption(f"{card.get('task')} · {escape_markdown(str(card.get('model')))} · n = {card.get('n')}")  # a model's
+    # name holds its class names, which are the user's
     if card.get("warning"):  # e.g. the model does not know the data's labels (named as the data has them)
         st.warning(escape_markdown(page_message(card["warning"])))
     from apps.plots import render_plots

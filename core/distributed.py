@@ -257,9 +257,9 @@ def shared_columns(root: Path, files: list[Path], separator: str | None = None) 
 def _check_part_ids(ids: dict[int, list[Any]], named: str | None) -> None:
     """The records' ids over every part, in input order, as the local path checks them (core.stream): an empty or
     repeated id is an `InputError` naming the rows, counted over all parts."""
-    from core.stream import _check_ids
+    from core.stream import _check_ids, _SeenIds
 
-    seen: dict[Any, int] = {}
+    seen = _SeenIds()
     start = 0
     for index in sorted(ids):
         if ids[index]:

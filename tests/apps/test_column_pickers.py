@@ -395,15 +395,15 @@ def test_an_evaluation_card_goes_with_its_upload_and_columns(home, monkeypatch):
     app = _page(monkeypatch, model)
     _upload(app, "nlp.sentiment-evaluate-upload", "a.csv", b"text,label\nGreat,1\nBad,0\nFine,1\n", "text/csv")
     app.button(key="nlp.sentiment-evaluate-run").click().run()
-    assert [c.value.replace("\\", "") for c in app.caption if "n \\= " in c.value] == ["nlp.sentiment · fake · n = 3"]
+    assert [c.value for c in app.caption if "n = " in c.value] == ["nlp.sentiment · fake · n = 3"]
     app.run()  # another rerun (any click elsewhere): the card stays
-    assert [c.value.replace("\\", "") for c in app.caption if "n \\= " in c.value] == ["nlp.sentiment · fake · n = 3"]
+    assert [c.value for c in app.caption if "n = " in c.value] == ["nlp.sentiment · fake · n = 3"]
     _upload(app, "nlp.sentiment-evaluate-upload", "b.csv", EXPORT, "text/csv")
     assert not [c.value for c in app.caption if "n = " in c.value]  # a.csv's card is not b.csv's
     _picker(app, "nlp.sentiment-evaluate-column-").set_value("Review Text")
     _picker(app, "nlp.sentiment-evaluate-target-").set_value("Rating").run()
     app.button(key="nlp.sentiment-evaluate-run").click().run()
-    assert [c.value.replace("\\", "") for c in app.caption if "n \\= " in c.value] == ["nlp.sentiment · fake · n = 3"]
+    assert [c.value for c in app.caption if "n = " in c.value] == ["nlp.sentiment · fake · n = 3"]
     _picker(app, "nlp.sentiment-evaluate-column-").set_value("Date").run()
     assert not [c.value for c in app.caption if "n = " in c.value]  # made with other columns
 
