@@ -197,9 +197,9 @@ def saved_card_warning(folder: str | Path | None) -> str | None:
 
 
 def model_warning(model, source: str | None = None) -> str | None:
-    """A loaded model's training warning: its card's `warning`; else its card's `info` `warnings` joined with "; " (what
-    finance.forecast's save writes as card.json's `warning`, which its `card` property leaves out), else the one its
-    saved folder's card.json carries."""
+    """A loaded model's training warning: its card's `warning`; else its card's `info` `warnings` joined with "; " (where
+    finance.forecast keeps them; its `card` carries them as `warning` too), else the one its saved folder's card.json
+    carries."""
     card = getattr(model, "card", None) or {}
     warning = card.get("warning") or "; ".join(map(str, (card.get("info") or {}).get("warnings") or []))
     if warning:

@@ -503,13 +503,13 @@ def check_output_path(path: str | Path, room: int) -> Path:
     core.errors.InputError: the name xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx... is 250 bytes; names written beside it take up to 32 more and a file name may hold 255: use a name of at most 223 bytes
     """
     path = Path(path)
-    for part in path.parts:
-        size = len(os.fsencode(part))
-        if size + (room if part == path.name else 0) > NAME_MAX:
-            limit = NAME_MAX - room if part == path.name else NAME_MAX
-            more = f"names written beside it take up to {room} more and " if part == path.name and room else ""
+    last = len(path.parts) - 1
+    for at, part in enumerate(path.parts):
+        size, beside = len(os.fsencode(part)), room if at == last else 0  # only the name itself gets names beside it
+        if size + beside > NAME_MAX:
+            more = f"names written beside it take up to {beside} more and " if beside else ""
             raise InputError(f"the name {part[:30]}... is {size} bytes; {more}a file name may hold {NAME_MAX}: use a "
-                             f"name of at most {limit} bytes")
+                             f"name of at most {NAME_MAX - beside} bytes")
     for parent in path.parents:  # the nearest part of it that exists must be a folder
         if parent.exists():
             if not parent.is_dir():
@@ -935,8 +935,7 @@ def _promotions_locked() -> Iterator[dict[str, str]]:
     people promoting or deleting at once both keep their change (each rewrite used to drop the other's)."""
     import fcntl
 
-    lock = home() / ".promoted.lock"
-    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock = make_home_dir(home()) / ".promoted.lock"
     with open(lock, "a+", encoding="utf-8") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         current = _promoted_file()

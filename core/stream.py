@@ -172,9 +172,9 @@ class RecordWriter:
         for said in warnings_of_records:
             if said:
                 self.warned += 1
-                for text in (said if isinstance(said, list) else [said])[:3]:
+                for text in map(str, (said if isinstance(said, list) else [said])[:3]):
                     if len(self.warning_texts) < 1000 or text in self.warning_texts:
-                        self.warning_texts[str(text)] += 1
+                        self.warning_texts[text] += 1
 
     def summary(self) -> str | None:
         """One sentence on the records that carry warnings or errors, for a terminal that does not see the file."""
@@ -514,6 +514,6 @@ def stream_predict(model: Any, batches: Iterable[Any], output: str | Path | None
                 writer.write_batch(records)
             else:
                 writer.write_frame(records)
-    if summary is not None and writer.summary():  # said after the file is in place
-        summary.append(writer.summary())
+    if summary is not None and (said := writer.summary()):  # said after the file is in place
+        summary.append(said)
     return writer.rows
