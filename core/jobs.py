@@ -303,7 +303,8 @@ def _differences(previous: dict[str, Any], current: dict[str, Any]) -> list[str]
 
 def _logged_runs(run_dir: Path) -> dict[str, Any] | None:
     """What the training log of an interrupted run says it did before this resume: how many runs wrote it, their
-    seconds (first to last event of each) and the last step logged; None without a log (tasks that train without
+    seconds (first to last event of each: the Trainer logs `interrupted` when a run stops) and the step this resume
+    starts from (the kept checkpoint's, else the last step logged); None without a log (tasks that train without
     core's Trainer) or without a run in it.
 
     >>> import tempfile
@@ -311,6 +312,9 @@ def _logged_runs(run_dir: Path) -> dict[str, Any] | None:
     >>> _ = log.write_text(chr(10).join(['{"event": "start", "time": 10.0}', '{"event": "step", "time": 14.5, "step": 3}']))
     >>> _logged_runs(folder)
     {'runs': 1, 'seconds': 4.5, 'last_step': 3}
+    >>> _ = (folder / CHECKPOINT_META).write_text('{"step": 2}')  # the step a resume really starts from
+    >>> _logged_runs(folder)["last_step"]
+    2
     """
     runs, last_step = [], None
     with contextlib.suppress(OSError):
@@ -325,6 +329,9 @@ def _logged_runs(run_dir: Path) -> dict[str, Any] | None:
                     last_step = event["step"]
     if not runs:
         return None
+    with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
+        step = json.loads((run_dir / CHECKPOINT_META).read_text(encoding="utf-8")).get("step")
+        last_step = step if isinstance(step, int) and not isinstance(step, bool) else last_step
     return {"runs": len(runs), "seconds": round(sum(end - begin for begin, end in runs), 1), "last_step": last_step}
 
 

@@ -446,6 +446,10 @@ class Trainer:
                 self._advance_epoch(run)
             if self.config.checkpoint_every_steps:
                 self._save_checkpoint(self._snapshot(run))
+        except BaseException:  # Ctrl-C, SIGTERM, a failure: the log says when this run stopped and where it was, so
+            with contextlib.suppress(Exception):  # a resumed card counts its seconds (core.jobs._logged_runs)
+                run.log.write("interrupted", step=run.state.global_step, epoch=run.state.epoch)
+            raise
         finally:
             if run.progress is not None:
                 run.progress.stop()

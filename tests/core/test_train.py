@@ -232,3 +232,26 @@ def test_damaged_run_files_make_resume_say_how_to_start_over(damage, tmp_path):
     said = str(refused.value)
     assert f"{tmp_path / named} is damaged" in said and "without --resume with a new --run-dir" in said
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # not even a log line
+
+
+def test_an_interrupted_run_logs_when_it_stopped_and_the_resume_names_the_checkpoints_step(tmp_path):
+    """A run stopped (Ctrl-C) before its first `step` log line left only `start` in the log: the resumed card said
+    from_step None and seconds_before 0.0 though checkpoints had been kept. The run now logs `interrupted`, and the
+    step a resume starts from is the kept checkpoint's."""
+    import time
+
+    from core.jobs import _logged_runs
+
+    def slow_then_stopped(record):
+        if record.get("event") == "tick":
+            time.sleep(0.2)
+            if record["step"] == 5:
+                raise KeyboardInterrupt
+
+    config = TrainConfig(epochs=3, batch_size=16, progress_bar=False, checkpoint_every_steps=2, log_every_steps=100)
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(torch.nn.Linear(4, 2), _toy(), config=config, run_dir=tmp_path, callbacks=[slow_then_stopped]).fit()
+    events = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [e["event"] for e in events] == ["start", "interrupted"] and events[-1]["step"] == 5
+    earlier = _logged_runs(tmp_path)
+    assert earlier["runs"] == 1 and earlier["last_step"] == 4 and earlier["seconds"] >= 0.8
