@@ -920,13 +920,26 @@ def list_saved_models(root: str | Path | None = None) -> list[dict[str, Any]]:
 
 
 def _promoted_file() -> dict[str, str]:
-    """`promoted.json` as written: task -> folder, whether or not each folder is there this moment (one being
-    re-saved is missing between its save's two renames, and a rewrite must not drop it)."""
+    """`promoted.json` as read: task -> absolute folder, whether or not each folder is there this moment (one being
+    re-saved is missing between its save's two renames, and a rewrite must not drop it). A folder inside the home is
+    stored relative to it (`models/risk-v2`), so a home copied or moved elsewhere promotes its own copy."""
     try:
         data = json.loads((home() / "promoted.json").read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return {}
-    return {k: v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: str(home() / v) if not Path(v).is_absolute() else v for k, v in data.items() if isinstance(v, str)}
+
+
+def _stored_promotions(current: dict[str, str]) -> dict[str, str]:
+    """`current` as `promoted.json` keeps it: folders inside the home relative to it, others absolute."""
+    root = home().resolve()
+    stored = {}
+    for task, folder in current.items():
+        path = Path(folder).resolve()
+        stored[task] = path.relative_to(root).as_posix() if root in path.parents else str(path)
+    return stored
 
 
 @contextlib.contextmanager
@@ -940,12 +953,21 @@ def _promotions_locked() -> Iterator[dict[str, str]]:
         fcntl.flock(handle, fcntl.LOCK_EX)
         current = _promoted_file()
         yield current
-        atomic_write_text(home() / "promoted.json", json.dumps(current, indent=2))
+        atomic_write_text(home() / "promoted.json", json.dumps(_stored_promotions(current), indent=2))
 
 
 def promoted_defaults() -> dict[str, str]:
-    """Saved models promoted to be a task's dashboard default (`$VERTICALS_HOME/promoted.json`), those present."""
-    return {k: v for k, v in _promoted_file().items() if is_model_dir(v) or being_saved(v)}
+    """Saved models promoted to be a task's dashboard default (`$VERTICALS_HOME/promoted.json`), those present. One
+    that is gone (deleted or moved outside the registry) is left out with a UserWarning naming it, since its task is
+    back on the embedded default."""
+    present = {}
+    for task, folder in _promoted_file().items():
+        if is_model_dir(folder) or being_saved(folder):
+            present[task] = folder
+        else:
+            warnings.warn(f"the model promoted as {task}'s default, {folder}, is gone (deleted or moved): {task} uses "
+                          "its embedded default until another model is promoted", UserWarning, stacklevel=2)
+    return present
 
 
 def promote_model(task: str, path: str | Path | None) -> dict[str, str]:

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from core.artifacts import host_tag, list_saved_models, models_dir, promoted_defaults, save_model_dir
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,3 +109,25 @@ def test_loading_a_model_while_another_process_re_saves_it_gets_one_whole_model(
     finally:
         writer.wait(60)
     assert seen <= expected and seen
+
+
+def test_a_copied_home_promotes_its_own_copy_and_a_promotion_gone_is_warned_about(tmp_path, monkeypatch):
+    """promoted.json kept absolute paths: a home copied elsewhere promoted the first home's model, and lost it without
+    a word when that one was deleted. Folders inside the home are stored relative to it, and a promoted model that is
+    gone is named in a warning."""
+    import shutil
+
+    from core.artifacts import delete_model, promote_model
+
+    first, second = tmp_path / "a", tmp_path / "b"
+    monkeypatch.setenv("VERTICALS_HOME", str(first))
+    promote_model("finance.risk", save_model_dir(models_dir() / "risk-v2", {"task": "finance.risk"}))
+    assert json.loads((first / "promoted.json").read_text()) == {"finance.risk": "models/risk-v2"}
+    shutil.copytree(first, second)
+    delete_model(models_dir() / "risk-v2")
+    assert promoted_defaults() == {}
+    monkeypatch.setenv("VERTICALS_HOME", str(second))
+    assert promoted_defaults() == {"finance.risk": str(second / "models" / "risk-v2")}
+    shutil.rmtree(second / "models" / "risk-v2")
+    with pytest.warns(UserWarning, match=r"promoted as finance.risk's default, .*risk-v2, is gone"):
+        assert promoted_defaults() == {}
