@@ -98,6 +98,7 @@ class Forecaster(TaskModel):
         self.nbeats_: NBeatsCandidate | None = None
         self.selection_: dict[str, Any] | None = None
         self.info_: dict[str, Any] = {}
+        self.training_: dict[str, Any] | None = None  # a loaded card's training record, written back whole by save()
 
     # -- loading ---------------------------------------------------------------------------------------
     # load() is core.TaskModel's: the default below (built on first use), or a folder written by save()
@@ -135,6 +136,9 @@ class Forecaster(TaskModel):
         model.transform_ = card["transform"]
         model.selection_ = card.get("selection")
         model.info_ = card.get("info", {})
+        # the card's whole training record (data_hash, rows, seconds, config, base_model, resumed...: `verticals train`
+        # completes it after save), kept so that load + save (the way to seal an old card) writes it back unchanged
+        model.training_ = dict(card["training"]) if isinstance(card.get("training"), dict) and card["training"] else None
         path = Path(path)
         if "lightgbm" in model._active():
             files = [path / name for name in card["lightgbm_files"]]
@@ -436,6 +440,7 @@ class Forecaster(TaskModel):
             "training": {"rows": trained, "validation_rows": points - trained},
             **_data_calendar(series),
         }
+        self.training_ = None  # a refit is a new training run: its record is rebuilt from info_ (a loaded one is not its)
         progress(4, "done")
         return self
 
@@ -763,8 +768,10 @@ class Forecaster(TaskModel):
         card.update(lightgbm_files=self._lightgbm_files(), preprocessing={"transform": self.transform_},
                     training_data_hash=self.info_.get("training_data_hash"), data_hash=self.info_.get("training_data_hash"),
                     metrics={"selection_relative_mae": (self.selection_ or {}).get("relative_mae")})
-        if self.info_.get("training"):  # what fit() knows; `verticals train` overwrites seconds with its own wall time
-            card["training"] = {**self.info_["training"], "seconds": self.info_.get("fit_seconds")}
+        if self.training_:  # loaded: the card's own record, whole (a rebuilt one lost its config and base_model)
+            card["training"] = dict(self.training_)
+        elif self.info_.get("training"):  # what fit() knows; `verticals train` then adds data_hash, config, base_model and
+            card["training"] = {**self.info_["training"], "seconds": self.info_.get("fit_seconds")}  # its wall time
         if self.nbeats_ is not None:
             card["nbeats_arguments"] = self.nbeats_.arguments()
         card["usage"] = _usage(list(self.weights_), lightgbm=self.lightgbm_ is not None, nbeats=self.nbeats_ is not None)

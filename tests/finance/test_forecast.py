@@ -499,3 +499,24 @@ def test_monthly_and_quarterly_forecast_dates_stay_on_the_calendar(fitted, dates
     with pytest.warns(UserWarning, match="data, but this model was fitted on business-daily data"):
         [record] = fitted.predict([{"id": "monthly", "values": values, "dates": [str(d) for d in dates]}])
     assert record["dates"] == expected
+
+
+TRAIN_RECORD = {  # what `verticals train` leaves in a card's training (core.jobs completes it after save), resumed too
+    "rows": 120, "validation_rows": 0, "data_hash": "ab" * 32, "seconds": 61.5,
+    "config": {"seed": 0, "horizon": 3, "window": 8, "candidates": ["drift", "lightgbm"]}, "base_model": "models/older",
+    "resumed": {"interrupted_runs": 1, "from_step": 2, "seconds_before": 30.0, "seconds_this_run": 31.5}}
+
+
+def test_load_then_save_keeps_the_cards_whole_training_record(saved_forecaster, tmp_path):
+    """Load + save (the README's way to seal an old card) wrote training.config as {} and dropped base_model: save_card
+    rebuilt training from the fit's own info. The loaded card's record is written back whole; a refit starts a new one."""
+    trained = _edited(saved_forecaster, tmp_path / "trained", lambda card: card.update(training=dict(TRAIN_RECORD)))
+    model = Forecaster.load(trained)
+    resaved = json.loads((model.save(tmp_path / "resaved") / "card.json").read_text())
+    assert resaved["training"] == TRAIN_RECORD
+    assert json.loads((Forecaster.load(tmp_path / "resaved").save(tmp_path / "again") / "card.json").read_text())[
+        "training"] == TRAIN_RECORD
+    refit = model.fit(random_walk(120, seed=2))
+    fresh = json.loads((refit.save(tmp_path / "refit") / "card.json").read_text())["training"]
+    assert fresh["rows"] == 120 and fresh["config"] == {} and fresh["base_model"] is None and "resumed" not in fresh
+    assert fresh["data_hash"] != TRAIN_RECORD["data_hash"]
