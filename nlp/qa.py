@@ -422,6 +422,7 @@ class QAModel(TaskModel):
         self.null_threshold = null_threshold
         self.name = name
         self.info = dict(info or {})
+        self.untrained_head_ = False  # True for _as_extractive's new span head until fit() draws it from its seed
 
     # -- construction -------------------------------------------------------------------------------------
     # load() is core.TaskModel's: the default below (built on first use), a folder written by save(), or a hub id
@@ -506,8 +507,27 @@ class QAModel(TaskModel):
             self.encoder_.model.save_pretrained(tmp, safe_serialization=True)
             self.encoder_.tokenizer.save_pretrained(tmp)
             model = AutoModelForQuestionAnswering.from_pretrained(tmp)
-        return QAModel("extractive", model=model.to(self.device).eval(), tokenizer=self.encoder_.tokenizer, device=self.device,
-                       name=f"{self.name} + QA head", info={"description": "extractive QA head on the MiniLM encoder"})
+        converted = QAModel("extractive", model=model.to(self.device).eval(), tokenizer=self.encoder_.tokenizer,
+                            device=self.device, name=f"{self.name} + QA head",
+                            info={"description": "extractive QA head on the MiniLM encoder"})
+        converted.untrained_head_ = True
+        return converted
+
+    def _draw_head(self, seed: int) -> None:
+        """Draw the untrained span head (`qa_outputs`) from `seed` as transformers initialises it (normal weights at
+        the config's initializer_range, zero bias), so one seed gives one model whatever torch's global random state
+        was when the head was made (for_training makes it before fit knows the seed)."""
+        import torch
+
+        head = getattr(self.model_, "qa_outputs", None)
+        if not isinstance(head, torch.nn.Linear):
+            return
+        generator = torch.Generator().manual_seed(seed)
+        std = getattr(self.model_.config, "initializer_range", None) or 0.02
+        with torch.no_grad():
+            head.weight.copy_(torch.empty(head.weight.shape).normal_(0.0, std, generator=generator))
+            if head.bias is not None:
+                head.bias.zero_()
 
     # -- data -------------------------------------------------------------------------------------------------
     @classmethod
@@ -744,6 +764,9 @@ class QAModel(TaskModel):
         if self.kind == "retrieval":
             converted = self._as_extractive()
             self.kind, self.model_, self.tokenizer_, self.encoder_ = "extractive", converted.model_, converted.tokenizer_, None
+            self.untrained_head_ = True
+        if self.untrained_head_:
+            self._draw_head(config.seed)
         if held_out is not None:
             train, validation, why_none = examples, held_out, None
         else:
@@ -764,6 +787,7 @@ class QAModel(TaskModel):
         Trainer(self.model_, train_rows, config=train_config, val_data=val_rows or None, collate_fn=collate, run_dir=run_dir,
                 callbacks=callbacks, device=str(self.device)).fit(resume=resume)
         self.model_.eval()
+        self.untrained_head_ = False
         metrics = {}
         if validation:  # what `verticals train` prints and the card keeps: the held-out questions' EM / F1
             measured = self.evaluate(validation)["metrics"]

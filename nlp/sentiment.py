@@ -571,7 +571,7 @@ class SentimentModel(TaskModel):
             train, validation = frame, frame.clear()
         else:
             train, validation = split_frame(frame, config.validation_fraction, config.seed)
-        self._set_labels(labels)
+        self._set_labels(labels, config.seed)
         self.max_length = config.max_length  # training and prediction cut texts alike; the card records it
         train_config = config.trainer_config(
             lr=config.lr or (3e-5 if self.kind != "embedding" else 1e-3 if config.tune_encoder else 1e-2),
@@ -627,20 +627,24 @@ class SentimentModel(TaskModel):
             return _token_limit(self.encoder_.model.config, self.encoder_.tokenizer) if self.encoder_ is not None else None
         return _token_limit(self.classifier_.config, self.tokenizer_) if self.classifier_ is not None else None
 
-    def _set_labels(self, labels: list[str]) -> None:
+    def _set_labels(self, labels: list[str], seed: int) -> None:
+        """Name the outputs after `labels`; a new head (another set of labels) is drawn from `seed`, as the Trainer
+        then seeds the rest, so one seed gives one model whatever torch's global random state was before fit()."""
         import torch
 
         if labels == self.labels_:
             return
-        if self.kind == "embedding":
-            self.head_ = torch.nn.Linear(self.head_.in_features, len(labels)).to(self.device)
-        else:
-            config = self.classifier_.config
-            resize = len(labels) != config.num_labels
-            config.id2label = dict(enumerate(labels))
-            config.label2id = {name: i for i, name in enumerate(labels)}
-            if resize:
-                self.classifier_ = _resize_head(self.classifier_, len(labels), config).to(self.device)
+        with torch.random.fork_rng(devices=[]):  # the head is made on the CPU; the caller's random state is kept
+            torch.manual_seed(seed)
+            if self.kind == "embedding":
+                self.head_ = torch.nn.Linear(self.head_.in_features, len(labels)).to(self.device)
+            else:
+                config = self.classifier_.config
+                resize = len(labels) != config.num_labels
+                config.id2label = dict(enumerate(labels))
+                config.label2id = {name: i for i, name in enumerate(labels)}
+                if resize:
+                    self.classifier_ = _resize_head(self.classifier_, len(labels), config).to(self.device)
         self.labels_ = list(labels)
 
     def _fit_head(self, texts, y, val_texts, val_y, train_config, run_dir, resume, callbacks) -> None:
