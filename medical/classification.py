@@ -46,10 +46,19 @@ MEAN, STD = 0.5, 0.25  # intensity normalisation of models saved before the conf
 PRETRAINED_ARCHITECTURE = "tf_efficientnet_lite0"  # its ImageNet weights ship offline (core.backbones)
 # With two classes and no positive_label: a label that reads as "nothing found" is the negative class; else one that
 # reads as a finding is the positive class; else the second label in sorted order (the card says which rule chose).
+# Spanish / Portuguese, Italian, French and German words too (sano / enfermo, gesund / krank, sain / malade ...).
 NEGATIVE_WORDS = {"normal", "healthy", "negative", "neg", "no", "none", "benign", "control", "controls", "absent",
-                  "false", "0", "no_finding", "nofinding", "no_tumor", "no_tumour", "no_lesion", "clear", "clean"}
+                  "false", "0", "no_finding", "nofinding", "no_tumor", "no_tumour", "no_lesion", "clear", "clean",
+                  "sano", "sana", "sanos", "sanas", "saludable", "negativo", "negativa", "benigno", "benigna",
+                  "saudavel", "saudável", "normale", "normali", "sani", "sain", "saine", "sains", "négatif", "negatif",
+                  "bénin", "benin", "gesund", "negativ", "gutartig", "unauffällig", "unauffaellig"}
 POSITIVE_WORDS = {"abnormal", "positive", "pos", "yes", "1", "true", "present", "disease", "diseased", "malignant",
-                  "tumor", "tumour", "lesion", "cancer", "finding", "pneumonia", "anomaly", "pathology"}
+                  "tumor", "tumour", "lesion", "cancer", "finding", "pneumonia", "anomaly", "pathology",
+                  "enfermo", "enferma", "enfermos", "enfermas", "enfermedad", "positivo", "positiva", "maligno",
+                  "maligna", "anormal", "doente", "malato", "malata", "malati", "anomalo", "patologico", "malade",
+                  "malades", "maladie", "positif", "maligne", "tumeur", "anormale", "krank", "erkrankt",
+                  "positiv", "bösartig", "boesartig", "auffällig", "auffaellig", "tumore", "lesión", "lesione"}
+FALLBACK_RULE = "no label reads as negative or positive: the second in sorted order; set positive_label to choose"
 RECIPE = ("LP-FT from ImageNet: (1) linear probe: a logistic regression (C by cross-validated log-loss, balanced "
           "class weights) on the frozen network's raw pooled features of the training images and their mirror "
           "images, folded into the new head; with fewer than `fine_tune_min_per_class` (100) images in some class the "
@@ -213,7 +222,7 @@ def _to_network(x, mean: float = MEAN, std: float = STD):
 
 def _label_key(label: str) -> str:
     """'0_Normal' -> 'normal', 'No Finding' -> 'no_finding': how a label reads, for the positive-class rule."""
-    key = re.sub(r"[\s\-]+", "_", str(label).strip().lower())
+    key = re.sub(r"[\s\-]+", "_", normal_form(str(label)).strip().lower())  # 'bénin' from a Mac folder (NFD) too
     return re.sub(r"^\d+_(?=\D)", "", key)
 
 
@@ -244,7 +253,27 @@ def choose_positive(labels: list[str], given: str | None = None) -> tuple[int | 
     positive = [k in POSITIVE_WORDS for k in keys]
     if sum(positive) == 1:
         return positive.index(True), f"{labels[positive.index(True)]!r} reads as a finding (the positive class)"
-    return 1, "no label reads as negative or positive: the second in sorted order; set positive_label to choose"
+    return 1, FALLBACK_RULE
+
+
+def positive_guess_warning(labels: list[str], positive: int | None, rule: str) -> str | None:
+    """The warning when `choose_positive` fell back to the second label in sorted order: AUC, sensitivity and
+    specificity may then describe detecting the healthy class (a tester's folders `sano` / `enfermo` before those
+    words were known). None when a label read as negative or positive, or positive_label was given.
+
+    >>> positive_guess_warning(["ants", "bees"], 1, FALLBACK_RULE)[:66]
+    "the positive class was guessed: neither 'ants' nor 'bees' reads as"
+    >>> positive_guess_warning(["abnormal", "normal"], *choose_positive(["abnormal", "normal"])) is None
+    True
+    """
+    if rule != FALLBACK_RULE or positive is None or len(labels) != 2:
+        return None
+    chosen, other = labels[positive], labels[1 - positive]
+    return (f"the positive class was guessed: neither {other!r} nor {chosen!r} reads as the negative class (normal, "
+            f"healthy, negative ...) or as a finding, so {chosen!r}, the second in sorted order, was taken as positive: "
+            f"AUC, sensitivity, specificity and predict's `positive` are those of detecting {chosen!r}; if {other!r} is "
+            f"the finding, pass --option positive_label={other} (Python: positive_label={other!r}), else "
+            f"--option positive_label={chosen} to say so")
 
 
 class MedicalClassifier(TaskModel):
@@ -467,9 +496,9 @@ class MedicalClassifier(TaskModel):
                 notes += reading_notes(prepare_image(item, 32)[1])
             except InputError as error:
                 raise InputError(f"{getattr(item, 'name', 'an image')}: {error}") from error
-        warning = notes_warning(notes)
         labels = sorted(set(data.labels))
         index, rule = choose_positive(labels, data.positive_label)
+        warning = joined_warnings(positive_guess_warning(labels, index, rule), notes_warning(notes))
         counts = {label: data.labels.count(label) for label in labels}
         return {"task": cls.task, "path": str(path), "ok": True, "n": len(data), "classes": counts,
                 "positive_label": labels[index] if index is not None else None, "positive_rule": rule,
@@ -642,10 +671,14 @@ class MedicalClassifier(TaskModel):
         probabilities = torch.from_numpy(np.concatenate(parts) if parts else np.zeros((0, len(self.label_names_)))).float()
         truth = torch.tensor([self.label_names_.index(label) for label in data.labels])
         card = self._metric_card(probabilities, truth, data.positive_label)
+        guess = positive_guess_warning(self.label_names_, self._positive(data.positive_label)[0], card["positive_rule"])
+        if guess:  # sensitivity may be that of detecting the healthy class
+            warnings.warn(guess)
         warning = notes_warning(notes)
         if warning:  # e.g. NaN voxels of a NIfTI read as 0: the scores are of the images as read
             warnings.warn(warning)
-            card["warning"] = joined_warnings(card.get("warning"), warning)
+        if guess or warning:
+            card["warning"] = joined_warnings(card.get("warning"), guess, warning)
         return card
 
     def _metric_card(self, probabilities, truth, positive_label: str | None) -> dict[str, Any]:
@@ -806,6 +839,9 @@ class MedicalClassifier(TaskModel):
         if config.augmentation not in {"affine", "shift", "none"}:
             raise InputError(f"augmentation must be 'affine', 'shift' or 'none', got {config.augmentation!r}")
         positive, positive_rule = choose_positive(label_names, config.positive_label)
+        guess_warning = positive_guess_warning(label_names, positive, positive_rule)
+        if guess_warning:  # said before the training starts; the card keeps it
+            warnings.warn(guess_warning)
         if config.class_weight not in {"balanced", "none"}:
             raise InputError(f"class_weight must be 'balanced' or 'none', got {config.class_weight!r}")
         base = {"model": self.card_.get("name") or self.config.architecture, "pretrained_start": None}
@@ -942,7 +978,10 @@ class MedicalClassifier(TaskModel):
                                         train_index, val_index, folds=_probe_folds(owner_of, data.labels, train_index))
         else:
             held_data = ClassificationData([data.items[i] for i in val_index], [data.labels[i] for i in val_index])
-            card = self.evaluate(held_data)
+            with warnings.catch_warnings():  # the guessed positive class was said above, once
+                if guess_warning:
+                    warnings.filterwarnings("ignore", message=re.escape(guess_warning))
+                card = self.evaluate(held_data)
             split = ("the folder layout's train/val split" if given_split else
                      "patient-level split" if data.groups is not None else "stratified image split")
             method = ("the folder layout's train/ and val/ folders" if given_split else "one train/validation split"
@@ -961,7 +1000,7 @@ class MedicalClassifier(TaskModel):
                                                     "new ones", "metrics": measured}
             self.card_["warning"] = too_few_to_measure(data.labels, 4)
             warnings.warn(self.card_["warning"])
-        warning = joined_warnings(spelling_warning, self.card_.get("warning"), reading_warning)
+        warning = joined_warnings(spelling_warning, guess_warning, self.card_.get("warning"), reading_warning)
         if warning:
             self.card_["warning"] = warning
         self.card_.update({

@@ -682,3 +682,44 @@ def test_evaluate_on_one_class_or_a_tiny_class_warns_the_auc_has_no_interval_and
         MedicalClassifier.check_data(lonely)
     even = write_image_folder(tmp_path / "even", per_class=5)
     assert "warning" not in MedicalClassifier.from_config(TINY, ["abnormal", "normal"], device="cpu").evaluate(even)
+
+
+def test_a_guessed_positive_class_is_a_warning_naming_positive_label_and_spanish_labels_read(tmp_path, capsys):
+    """A tester's folders sano / enfermo: 'sano' (healthy) was quietly the positive class, sensitivity that of
+    detecting healthy patients, with no warning. Now such words read (enfermo is positive) and a label pair that still
+    falls back to the second in sorted order is a `warning:` naming the guess and --option positive_label=."""
+    import warnings
+
+    from core.cli import main
+    from medical.classification import choose_positive
+
+    assert choose_positive(["enfermo", "sano"]) == (0, "'sano' reads as the negative class")
+    assert choose_positive(["gesund", "krank"])[0] == 1 and choose_positive(["malade", "sain"])[0] == 0
+    folder = write_image_folder(tmp_path / "data", per_class=3)
+    for old, new in (("normal", "sano"), ("abnormal", "enfermo")):
+        (folder / old).rename(folder / new)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        assert MedicalClassifier.check_data(folder)["positive_label"] == "enfermo"
+    for old, new in (("sano", "grupo_a"), ("enfermo", "grupo_b")):
+        (folder / old).rename(folder / new)
+    report = MedicalClassifier.check_data(folder)
+    assert report["positive_label"] == "grupo_b" and "--option positive_label=grupo_a" in report["warning"]
+    with pytest.warns(UserWarning, match="the positive class was guessed") as said:
+        model = MedicalClassifier.for_training(None, device="cpu").fit(folder, TINY)
+    assert sum("positive class was guessed" in str(w.message) for w in said) == 1  # not again by the held-out scoring
+    assert "'grupo_b', the second in sorted order" in model.card["warning"]
+    with pytest.warns(UserWarning, match="positive_label=grupo_a"):
+        assert "positive class was guessed" in model.evaluate(folder)["warning"]
+    with warnings.catch_warnings(record=True) as raised:  # named: no guess, no warning of one
+        warnings.simplefilter("always")
+        card = model.evaluate(MedicalClassifier.read_data(folder, positive_label="grupo_a"))
+    assert not any("positive class was guessed" in str(w.message) for w in raised)
+    assert "positive class was guessed" not in (card.get("warning") or "")
+    capsys.readouterr()
+    assert main(["train", "medical.classification", "--data", str(folder), "--out", str(tmp_path / "m"), "--set",
+                 "image_size=32", "--set", "architecture=test_resnet", "--set", "pretrained=false", "--set", "epochs=1",
+                 "--set", "max_steps=2", "--json"]) == 0
+    printed = capsys.readouterr()
+    assert printed.err.count("the positive class was guessed") == 1 and "warning: the positive class" in printed.err
+    assert "positive class was guessed" in json.loads((tmp_path / "m" / "card.json").read_text())["warning"]
