@@ -83,6 +83,7 @@ class DetectionData:
     format: str
     root: Path
     notes: list[str] = field(default_factory=list)
+    requested_split: str | None = None  # the split read_data was asked for ("all": every image); evaluate follows it
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -210,7 +211,9 @@ def read_detection_data(path: str | Path, format: str | None = None, split: str 
     reader = {"coco": _read_coco, "yolo": _read_yolo, "voc": _read_voc}.get(kind)
     if reader is None:
         raise InputError(f"unknown detection format {format!r}; use coco, yolo or voc")
-    data = reader(path, split=split, names=names)
+    wanted = split.strip() if isinstance(split, str) and split.strip() else None
+    data = reader(path, split=None if wanted is not None and wanted.lower() == "all" else wanted, names=names)
+    data.requested_split = wanted
     dropped = sum(s.dropped_boxes for s in data.samples)
     if dropped:
         data.notes.append(f"{dropped} zero-area box(es) were dropped")

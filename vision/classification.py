@@ -22,10 +22,11 @@ import torch.nn.functional as F
 
 from core.artifacts import hash_files, read_card
 from core.config import config_to_dict
-from core.data import list_image_folder, read_image_manifest
+from core.data import list_image_folder, read_table
+from core.data.images import manifest_items
 from core.data.labels import check_label_spellings, normal_form
 from core.data.paths import require_path
-from core.data.tables import is_table
+from core.data.tables import is_empty_cell, is_table, require_columns
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError
 from core.evaluate import bars_plot, class_balance_warning, confusion_plot, joined_warnings, metric_card, metric_with_ci
@@ -35,6 +36,7 @@ from core.train import TrainConfig, Trainer
 from vision._cards import card_mismatch, check_label_names, check_preprocessing, match_preprocessing
 from vision._images import (ACCEPTED, BATCH_UNIT, decode_images, frame_image_column, frame_items,
                             identified_images, image_list, read_image_inputs)
+from vision._splits import ALL, evaluation_rows, split_kind
 
 __all__ = ["ImageClassifier", "ClassifierConfig", "load", "fashion_mnist_sample"]
 
@@ -51,6 +53,7 @@ DEFAULT_MEASURED = {"hymenoptera_80_top1_names_ant_or_bee": 0.80, "hymenoptera_8
                     "hymenoptera_80_linear_probe_accuracy": 0.9375}
 MEASURED_NOTE = ("hymenoptera_80_*: measured with bench/vision.py on 80 hymenoptera photos (the developers' shared data); "
                  "imagenet_top1_published: the published ImageNet-1k top-1 of EfficientNet-Lite0, not measured here")
+SPLIT_COLUMN = "split"  # a manifest's optional column naming each image's split (train / val / test)
 CONFUSION_PLOT_MAX_LABELS = 40  # a larger matrix stays in the card's `confusion_matrix` but is not drawn
 VALIDATION_METRICS = ("val_accuracy", "val_loss")  # what fit's validation pass returns; `monitor` names one
 PROBE_MAX_IMAGES = 2000  # the linear probe runs on a stratified sample of at most this many images
@@ -112,7 +115,7 @@ class ImageClassifier(TaskModel):
     """
 
     task: ClassVar[str] = "vision.classification"
-    data_options: ClassVar[tuple[str, ...]] = ("path_column", "label_column")
+    data_options: ClassVar[tuple[str, ...]] = ("path_column", "label_column", "split")
     data_flags: ClassVar[tuple[str, ...]] = ("target", "column")  # label and path columns of a CSV
     input_flags: ClassVar[tuple[str, ...]] = ("column", "id")  # the path and id columns of a table
     libraries: ClassVar[tuple[str, ...]] = ("timm", "torchvision")
@@ -269,20 +272,26 @@ class ImageClassifier(TaskModel):
     # -- data -------------------------------------------------------------------------------------
     @classmethod
     def read_data(cls, path: str | Path, **options: Any) -> list[tuple[Path, str, str | None]]:
-        """Labelled images: an ImageFolder tree (optional train/val split folders), a CSV of path,label, or a pandas /
-        polars table with those columns (paths relative to the current folder); `column` / `target` name others."""
+        """Labelled images as (path, label, split): an ImageFolder tree (optional train/val split folders), a CSV of
+        path,label (an optional `split` column: train / val / test per row), or a pandas / polars table with those
+        columns (paths relative to the current folder); `column` / `target` name others. `split` keeps one split's
+        images (val, train, test; "all" or none: every image)."""
+        path_column = options.get("column") or options.get("path_column", "path")
+        label_column = options.get("target") or options.get("label_column", "label")
         if is_table(path):
-            items = frame_items(path, options.get("column") or options.get("path_column", "path"),
-                                options.get("target") or options.get("label_column", "label"))
-            return [(file, label, None) for file, label in items]
+            items = frame_items(path, path_column, label_column)
+            splits = _split_column(path, len(items))
+            return _only_split([(file, label, split) for (file, label), split in zip(items, splits)], options.get("split"))
         path = require_path(path, "ImageFolder or CSV of path,label")
         if path.is_dir():
-            return list_image_folder(path)
-        items = read_image_manifest(path, options.get("column") or options.get("path_column", "path"),
-                                    options.get("target") or options.get("label_column", "label"))
+            return _only_split(list_image_folder(path), options.get("split"))
+        frame = read_table(path, text_columns=[path_column, label_column])  # as read_image_manifest reads it
+        require_columns(frame, [path_column, label_column], path.name)
+        items = manifest_items(frame, path, path_column, label_column)
         if not items:
             raise InputError(f"{path.name} lists no images")
-        return [(file, label, None) for file, label in items]
+        splits = _split_column(frame, len(items))
+        return _only_split([(file, label, split) for (file, label), split in zip(items, splits)], options.get("split"))
 
     @classmethod
     def read_inputs(cls, path: str | Path, **options: Any) -> Any:
@@ -446,10 +455,14 @@ class ImageClassifier(TaskModel):
                 "heatmap": np.round(cam.cpu().numpy(), 4).tolist()}
 
     # -- evaluation ------------------------------------------------------------------------------------
-    def evaluate(self, data: Any, batch_size: int | None = None) -> dict[str, Any]:
+    def evaluate(self, data: Any, batch_size: int | None = None, split: str | None = None) -> dict[str, Any]:
         """Accuracy, top-5 accuracy, macro-F1 (with bootstrap CIs), per-class recall, the confusion matrix, and a
         linear probe on the model's features (`linear_probe_accuracy`). Macro-F1 is sklearn's default: the mean over
         the classes in the truth or the predictions, so a class the model predicts that the data lacks counts as 0.
+
+        Data that declares its own split (an ImageFolder's train/ and val/ folders, a manifest's `split` column) is
+        scored on its val images (else its test images), as timm's validate scores the validation set; `split`
+        names another ("train", "test") or "all" for every image. The card's `data_notes` say which was scored.
 
         Images of classes the model does not know count as errors; they are listed under
         `labels_unknown_to_model`, and when no class overlaps the card carries a `warning` on how to retrain.
@@ -460,6 +473,8 @@ class ImageClassifier(TaskModel):
         batch_size = check_batch_size(batch_size, self.default_batch_size, BATCH_UNIT)
         own = {normal_form(name): name for name in self.label_names}  # a model trained on a Mac's (NFD) folder names
         items = [(image, own.get(normal_form(label), label), *rest) for image, label, *rest in self._items(data)]
+        rows, split_note = evaluation_rows([item[2] for item in items], split)
+        items = [items[i] for i in rows]
         data_labels = sorted({label for _, label, _ in items})
         unknown = [label for label in data_labels if label not in self.label_names]
         if len(unknown) == len(data_labels) and len(data_labels) < 2:
@@ -525,6 +540,8 @@ class ImageClassifier(TaskModel):
         warning = joined_warnings(extra.get("warning"), balance)
         if warning:
             extra["warning"] = warning
+        if split_note:
+            extra["data_notes"] = [split_note]
         return metric_card(self.task, self.name, len(items), metrics, plots=plots, **extra)
 
     # -- training -------------------------------------------------------------------------------------
@@ -837,6 +854,37 @@ def _data_root(data: Any, items: list | None = None) -> Path | None:
     if None not in splits and common.name.lower() in splits:  # list_image_folder's root/train/<class>/...: one split
         common = common.parent
     return common
+
+
+def _split_column(frame: Any, n: int) -> list[str | None]:
+    """Each row's split from a manifest's `split` column (train / val / valid / validation / test, any case; other
+    values and empty cells: none), or None per row when the table has no such column."""
+    if type(frame).__name__ == "LazyFrame":  # polars, read lazily: only the split column is collected
+        if SPLIT_COLUMN not in frame.collect_schema().names():
+            return [None] * n
+        frame = frame.select(SPLIT_COLUMN).collect()
+    if not is_table(frame) or SPLIT_COLUMN not in [str(c) for c in frame.columns]:
+        return [None] * n
+    values = list(frame[SPLIT_COLUMN])
+    return [None if is_empty_cell(v) or split_kind(str(v)) in (None, "both") else str(v).strip().lower() for v in values]
+
+
+def _only_split(items: list, split: str | None) -> list:
+    """`items` of one split (`split` val, train, test; none or "all": every item); `InputError` naming the splits
+    the data has when it has none of that one."""
+    if split is None or not str(split).strip() or str(split).strip().lower() == ALL:
+        return items
+    wanted = split_kind(split)
+    if wanted is None:
+        raise InputError(f"split={split!r} is not a split name; use split=val, split=train, split=test or split=all "
+                         "(every image)")
+    kept = [item for item in items if split_kind(item[2]) == wanted]
+    if not kept:
+        found = sorted({str(item[2]) for item in items if item[2]})
+        raise InputError(f"split={split}: the data has no {wanted} images ("
+                         + (f"its splits: {', '.join(found)}" if found else "it declares no split: no train/ and val/ "
+                            "folders, no split column") + "); use split=all to score every image")
+    return kept
 
 
 def _split(items: list, validation_fraction: float, seed: int) -> tuple[list[int], list[int]]:

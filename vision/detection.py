@@ -4,6 +4,7 @@ ImageNet EfficientNet-Lite0 body with an FPN -- and transformers DETR-family mod
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import time
@@ -31,6 +32,7 @@ from vision._detection_data import (DetectionData, convert_detection_data, decla
 from vision._detection_scoring import CROWD, DIFFICULT, mean_average_precision
 from vision._images import (BATCH_UNIT, decode_images, frame_image_column, identified_images,
                             read_image_inputs)
+from vision._splits import evaluation_rows
 
 __all__ = ["Detector", "DetectorConfig", "load"]
 
@@ -427,6 +429,20 @@ class Detector(TaskModel):
             return self.read_data(data)
         raise InputError("detection data must be a COCO/YOLO/VOC path or a DetectionData")
 
+    @staticmethod
+    def _evaluation_split(data: DetectionData, split: str | None) -> DetectionData:
+        """The part of `data` evaluate scores (`vision._splits.evaluation_rows`), its note added to the data's notes:
+        the declared val split by default; an image the data lists in both train and val counts as a training image."""
+        if split is None:
+            split = getattr(data, "requested_split", None)  # what read_data(split=...) was asked for
+        val = set(declared_split(data)[1])
+        kinds = ["val" if i in val else "both" if sample.split in {"val", "both"} else sample.split
+                 for i, sample in enumerate(data.samples)]
+        rows, note = evaluation_rows(kinds, split)
+        if note is None:
+            return data
+        return dataclasses.replace(data, samples=[data.samples[i] for i in rows], notes=[*data.notes, note])
+
     # -- inference --------------------------------------------------------------------------------------
     def predict(self, inputs: Any, batch_size: int | None = None, score_threshold: float | None = None) -> list[dict[str, Any]]:
         """Boxes (x1, y1, x2, y2 pixels) with labels and scores per image, above `score_threshold`, its id first (`path`,
@@ -511,14 +527,19 @@ class Detector(TaskModel):
         return sorted(records, key=lambda r: -r["score"])
 
     # -- evaluation --------------------------------------------------------------------------------------
-    def evaluate(self, data: Any, batch_size: int | None = None, resamples: int = 50) -> dict[str, Any]:
+    def evaluate(self, data: Any, batch_size: int | None = None, resamples: int = 50,
+                 split: str | None = None) -> dict[str, Any]:
         """COCO mAP@[.5:.95], mAP@.5 and recall (torchmetrics MeanAveragePrecision) with image-bootstrap CIs,
         plus per-class AP. Crowd regions (COCO iscrowd 1) and VOC difficult objects are ignored as in COCO and VOC: a
         detection on one is neither a true nor a false positive, and they are not ground-truth boxes to find. Data
         classes the model cannot name are listed under `classes_unknown_to_model` (scored only when no class overlaps: then every AP is 0 and the card
-        carries a `warning` on how to fine-tune)."""
+        carries a `warning` on how to fine-tune).
+
+        Data that declares its own train/val split (data.yaml train: / val:, COCO train and val files, VOC ImageSets)
+        is scored on its val images, as Ultralytics `val` does (images listed in both count as training images);
+        `split` names another ("train") or "all" for every image. The card's `data_notes` say which was scored."""
         batch_size = check_batch_size(batch_size, self.default_batch_size, BATCH_UNIT)
-        data = self._data(data)
+        data = self._evaluation_split(self._data(data), split)
         known = set(self.label_names) - {"__background__"}
         data_classes = sorted({label for sample in data.samples for label in sample.labels})
         common = [c for c in data_classes if c in known]
