@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["metric_card", "bootstrap_ci", "metric_with_ci", "classification_metrics", "text_generation_metrics",
+__all__ = ["metric_card", "bootstrap_ci", "proportion_ci", "metric_with_ci", "classification_metrics", "text_generation_metrics",
            "transcription_metrics", "confusion_plot", "curve_plot", "bars_plot", "score_plots", "waterfall_plot"]
 
 DEFAULT_RESAMPLES = 300
@@ -15,10 +15,14 @@ DEFAULT_RESAMPLES = 300
 
 def bootstrap_ci(statistic: Callable[..., float], *arrays: Sequence[Any], resamples: int = DEFAULT_RESAMPLES,
                  seed: int = 0, alpha: float = 0.05) -> list[float] | None:
-    """Percentile bootstrap interval of `statistic(*arrays)` resampling rows (None if undefined).
+    """Percentile bootstrap interval of `statistic(*arrays)` resampling rows (None if undefined). Rows that all score
+    alike (every example right, or every one wrong) give every resample the same value: a zero-width interval would
+    say the figure is certain, so there is none (None; a proportion gets `proportion_ci`'s instead).
 
     >>> lo, hi = bootstrap_ci(lambda a: float(np.mean(a)), np.arange(100.0))
     >>> lo < 49.5 < hi
+    True
+    >>> bootstrap_ci(lambda a: float(np.mean(a)), np.ones(12)) is None
     True
     """
     n = len(arrays[0])
@@ -35,10 +39,25 @@ def bootstrap_ci(statistic: Callable[..., float], *arrays: Sequence[Any], resamp
             continue
         if value is not None and np.isfinite(value):
             values.append(value)
-    if len(values) < max(10, resamples // 4):
+    if len(values) < max(10, resamples // 4) or np.ptp(values) == 0:
         return None
     low, high = np.quantile(values, [alpha / 2, 1 - alpha / 2])
     return [float(low), float(high)]
+
+
+def proportion_ci(successes: int, n: int, alpha: float = 0.05) -> list[float] | None:
+    """Wilson score interval of a proportion (scipy), for the case the percentile bootstrap cannot bound: every
+    example right or every one wrong (2 of 2 right: 0.34-1, not 1-1). None under 2 examples.
+
+    >>> [round(v, 2) for v in proportion_ci(2, 2)]
+    [0.34, 1.0]
+    """
+    from scipy.stats import binomtest
+
+    if n < 2:
+        return None
+    interval = binomtest(int(successes), int(n)).proportion_ci(confidence_level=1 - alpha, method="wilson")
+    return [float(interval.low), float(interval.high)]
 
 
 def metric_with_ci(statistic: Callable[..., float], *arrays: Sequence[Any], resamples: int = DEFAULT_RESAMPLES,
@@ -142,8 +161,11 @@ def classification_metrics(y_true: Sequence[Any], y_pred: Sequence[Any], scores:
 
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     label_list = list(labels) if labels is not None else sorted(set(y_true.tolist()) | set(y_pred.tolist()))
+    accuracy = metric_with_ci(lambda t, p: accuracy_score(t.astype(y_true.dtype), p.astype(y_pred.dtype)), y_true, y_pred, resamples=resamples)
+    if accuracy["ci95"] is None:  # every example right or every one wrong: the bootstrap has no spread
+        accuracy["ci95"] = proportion_ci(int(round(accuracy["value"] * len(y_true))), len(y_true))
     metrics = {
-        "accuracy": metric_with_ci(lambda t, p: accuracy_score(t.astype(y_true.dtype), p.astype(y_pred.dtype)), y_true, y_pred, resamples=resamples),
+        "accuracy": accuracy,
         # sklearn's macro average over the labels in the truth or the predictions (of each resample): a label of the
         # model's that neither holds adds no F1 of 0 (a 3-label model on binary data scored 0.44 for sklearn's 0.67)
         "macro_f1": metric_with_ci(lambda t, p: f1_score(t, p, average="macro", zero_division=0), y_true, y_pred, resamples=resamples),

@@ -31,6 +31,24 @@ def test_auc_of_a_class_with_one_example_has_no_interval_and_a_warning():
     assert metrics["auc"]["value"] == 1.0 and metrics["auc"]["ci95"] is None
     assert "AUC rests on 1 example(s) and has no 95% interval" in class_balance_warning(y)
     wide = np.array([1, 0] * 10)
-    assert classification_metrics(wide, wide, scores=wide * 0.8 + 0.1)["auc"]["ci95"] is not None
+    mixed = wide * 0.8 + 0.1 + np.linspace(0, 0.85, 20)  # 10 of each class, some pairs out of order: an interval
+    assert classification_metrics(wide, wide, scores=mixed)["auc"]["ci95"] is not None
     assert class_balance_warning(wide) is None
     assert "one class only" in class_balance_warning([0, 0, 0])
+
+
+def test_every_example_right_gives_an_interval_that_says_how_little_two_examples_say():
+    """2 of 2 right gave accuracy 1.0 with a 95% CI of [1.0, 1.0] (every resample alike), in every task's card. The
+    percentile bootstrap has no spread to show then: accuracy gets the Wilson interval, other statistics none."""
+    import numpy as np
+
+    from core.evaluate import classification_metrics, metric_with_ci
+
+    two = classification_metrics(["a", "b"], ["a", "b"])
+    assert two["accuracy"]["value"] == 1.0 and 0.3 < two["accuracy"]["ci95"][0] < 0.35 and two["accuracy"]["ci95"][1] == 1.0
+    assert two["macro_f1"]["ci95"] is None
+    wrong = classification_metrics(["a", "b", "a"], ["b", "a", "b"])
+    assert wrong["accuracy"]["ci95"][0] == 0.0 and 0.5 < wrong["accuracy"]["ci95"][1] < 0.6
+    assert metric_with_ci(lambda a: float(np.mean(a)), np.zeros(12))["ci95"] is None
+    some = classification_metrics(["a", "b"] * 10, ["a", "b"] * 9 + ["b", "b"])
+    assert some["accuracy"]["ci95"][0] < 0.95 < some["accuracy"]["ci95"][1]  # spread: the bootstrap's own interval
