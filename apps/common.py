@@ -952,7 +952,8 @@ def metric_card_view(card: dict[str, Any], key: str) -> None:
     for name, entry in card.get("metrics", {}).items():
         value, ci = entry.get("value"), entry.get("ci95")
         if isinstance(value, (int, float)) or value is None:
-            rows.append({"metric": name, "value": value, "ci95 low": ci[0] if ci else None, "ci95 high": ci[1] if ci else None})
+            rows.append({"metric": name, "value": value, "ci95 low": ci[0] if ci else None, "ci95 high": ci[1] if ci else None,
+                         "better": entry.get("better") or ""})
         else:
             extras[name] = value
     if rows:

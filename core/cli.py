@@ -242,6 +242,7 @@ def _print_card(card: dict[str, Any], as_json: bool) -> None:
         value, ci = entry.get("value"), entry.get("ci95")
         shown = f"{value:.4f}" if isinstance(value, float) else json.dumps(value)[:120]
         interval = f"  (95% CI {ci[0]:.4f}-{ci[1]:.4f})" if ci else ""
+        interval += "  lower is better" if entry.get("better") == "lower" else ""
         print(_printable(f"  {name:<24} {shown}{interval}"))  # a class name is part of a per-class metric's name
     if card.get("plots"):
         print(_printable(f"  plots (data in --json): {', '.join(card['plots'])}"))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["metric_card", "bootstrap_ci", "proportion_ci", "metric_with_ci", "classification_metrics", "text_generation_metrics",
+__all__ = ["metric_card", "metric_direction", "bootstrap_ci", "proportion_ci", "metric_with_ci", "classification_metrics", "text_generation_metrics",
            "transcription_metrics", "confusion_plot", "curve_plot", "bars_plot", "score_plots", "waterfall_plot"]
 
 DEFAULT_RESAMPLES = 300
@@ -72,11 +73,34 @@ def metric_with_ci(statistic: Callable[..., float], *arrays: Sequence[Any], resa
     return {"value": value, "ci95": bootstrap_ci(statistic, *columns, resamples=resamples, seed=seed)}
 
 
+# Which way a metric improves, read from its name's words (`wer_es`, `mae_h1`, `dice_value_0`, `auc_lesion`): a script
+# comparing two cards needs it. Coverage and drift are neither (coverage should sit at its nominal level).
+_LOWER_BETTER = re.compile(r"(^|_)(wer|cer|mae|rmse|mse|mase|mape|smape|brier|hd95|hausdorff|log_loss|ece|"
+                           r"calibration_error|real_time_factor|rtf|seconds|pinball|crps|relative_mae|rel_mae)($|_)")
+_HIGHER_BETTER = re.compile(r"(^|_)(accuracy|acc|f1|auc|gini|ks|dice|iou|map|ap|bleu|chrf|exact_match|em|recall|"
+                            r"mar|precision|sensitivity|specificity|top\d+|skill|r2)($|_)")
+
+
+def metric_direction(name: str) -> str | None:
+    """"higher" or "lower" (is better) for a metric's name, None where neither holds or the name is not known.
+
+    >>> metric_direction("wer_es"), metric_direction("dice_value_0"), metric_direction("coverage_80")
+    ('lower', 'higher', None)
+    """
+    key = name.lower()
+    if _LOWER_BETTER.search(key):
+        return "lower"
+    if _HIGHER_BETTER.search(key):
+        return "higher"
+    return None
+
+
 def metric_card(task: str, model: str, n: int, metrics: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    """The metric card every `evaluate()` returns; bare numbers become `{"value", "ci95": None}`.
+    """The metric card every `evaluate()` returns; bare numbers become `{"value", "ci95": None}`, and each metric whose
+    direction is known says which way is better (`better`: higher / lower).
 
     >>> metric_card("demo", "m", 3, {"accuracy": 1.0})["metrics"]["accuracy"]
-    {'value': 1.0, 'ci95': None}
+    {'value': 1.0, 'ci95': None, 'better': 'higher'}
     """
     normalised = {}
     for name, value in metrics.items():
@@ -85,6 +109,9 @@ def metric_card(task: str, model: str, n: int, metrics: dict[str, Any], **extra:
                                 **{k: _plain(v) for k, v in value.items() if k not in {"value", "ci95"}}}
         else:
             normalised[name] = {"value": _plain(value), "ci95": None}
+        direction = metric_direction(str(name))
+        if direction and "better" not in normalised[name]:
+            normalised[name]["better"] = direction
     return {"task": task, "model": model, "n": int(n), "metrics": normalised, **{k: _plain(v) for k, v in extra.items()}}
 
 

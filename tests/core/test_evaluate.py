@@ -52,3 +52,25 @@ def test_every_example_right_gives_an_interval_that_says_how_little_two_examples
     assert metric_with_ci(lambda a: float(np.mean(a)), np.zeros(12))["ci95"] is None
     some = classification_metrics(["a", "b"] * 10, ["a", "b"] * 9 + ["b", "b"])
     assert some["accuracy"]["ci95"][0] < 0.95 < some["accuracy"]["ci95"][1]  # spread: the bootstrap's own interval
+
+
+def test_each_metric_says_which_way_is_better():
+    """A script comparing two cards could not tell whether a lower WER, Brier or HD95 won: each metric of known
+    direction now carries `better`; coverage and drift, which are neither, carry none."""
+    from core.evaluate import metric_card
+
+    card = metric_card("t", "m", 5, {"wer": 0.1, "wer_es": 0.2, "accuracy": 0.9, "brier": 0.1, "hd95": 3.0, "map_50": 0.4,
+                                     "dice_value_0": 0.8, "mae_h1": 2.0, "coverage_80": 0.8, "psi_score": 0.1})["metrics"]
+    assert {k: v.get("better") for k, v in card.items()} == {
+        "wer": "lower", "wer_es": "lower", "accuracy": "higher", "brier": "lower", "hd95": "lower", "map_50": "higher",
+        "dice_value_0": "higher", "mae_h1": "lower", "coverage_80": None, "psi_score": None}
+
+
+def test_the_printed_card_says_which_metrics_are_better_lower(capsys):
+    from core.cli import _print_card
+    from core.evaluate import metric_card
+
+    _print_card(metric_card("speech.recognition", "m", 4, {"wer": {"value": 0.1, "ci95": [0.05, 0.2]}, "accuracy": 0.5}), False)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split()[0] == "wer" and lines[1].endswith("lower is better")
+    assert lines[2].split()[0] == "accuracy" and "better" not in lines[2]
