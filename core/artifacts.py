@@ -479,9 +479,12 @@ def check_card_digest(path: str | Path) -> None:
     card_path = Path(path) / CARD_NAME
     raw = json.loads(card_path.read_text(encoding="utf-8"))
     if int(raw.get("format_version", 1)) < 2 and CARD_DIGEST not in raw:
-        warnings.warn(f"{Path(path).name}: its card.json is unsealed (format 1, saved before cards carried "
-                      f"{CARD_DIGEST}), so an edit of it cannot be detected; save the model again (load it and call "
-                      "save, or retrain it) to seal its card", UserWarning, stacklevel=3)
+        # `usage` came with sealed cards: a format-1 card holding it was most likely sealed once and had its seal cut
+        why = ("says format 1 but carries `usage`, which sealed cards (format 2) carry: its seal may have been "
+               "removed, and whether it was edited cannot be told" if "usage" in raw else
+               f"format 1, saved before cards carried {CARD_DIGEST}, so an edit of it cannot be detected")
+        warnings.warn(f"{Path(path).name}: its card.json is unsealed ({why}); save the model again from where it "
+                      "was made (load it and call save, or retrain it) to seal its card", UserWarning, stacklevel=3)
         return
     if raw.get(CARD_DIGEST) != card_digest(raw):
         raise UnsafeArtifactError(

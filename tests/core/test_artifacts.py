@@ -170,6 +170,12 @@ def test_any_edit_of_a_saved_card_is_refused_at_load(tmp_path):
     applicant = {"utilisation": 0.4, "income": 20000.0, "housing": "own"}
     with pytest.warns(UserWarning, match="older: its card.json is unsealed .*save the model again"):
         assert RiskScorer.load(older).predict([applicant]) == RiskScorer.load(saved).predict([applicant])
+    with pytest.warns(UserWarning, match="says format 1 but carries `usage`.*seal may have been removed"):
+        check_card_digest(older)  # a tester cut the seal, set format 1 and raised base_score: 'saved before' was false
+    (older / "card.json").write_text(json.dumps({**{k: v for k, v in card.items() if k not in ("card_sha256", "usage")},
+                                                 "format_version": 1}))
+    with pytest.warns(UserWarning, match=r"unsealed \(format 1, saved before cards carried card_sha256"):
+        check_card_digest(older)
     stripped = shutil.copytree(saved, tmp_path / "stripped")  # the digest deleted from a format-2 card
     (stripped / "card.json").write_text(json.dumps({k: v for k, v in card.items() if k != "card_sha256"}))
     with pytest.raises(UnsafeArtifactError, match="changed after it was saved"):
