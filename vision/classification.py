@@ -38,7 +38,7 @@ from vision._images import (ACCEPTED, BATCH_UNIT, decode_images, frame_image_col
                             identified_images, image_list, read_image_inputs)
 from vision._splits import ALL, evaluation_rows, split_kind
 
-__all__ = ["ImageClassifier", "ClassifierConfig", "load", "fashion_mnist_sample"]
+__all__ = ["ImageClassifier", "ClassifierConfig", "load", "fashion_mnist_sample", "heatmap_in_image"]
 
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_LABELS = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
@@ -423,13 +423,18 @@ class ImageClassifier(TaskModel):
         return with_ids(images, records)
 
     def explain(self, inputs: Any, target: str | None = None) -> dict[str, Any]:
-        """Grad-CAM of one image: `heatmap` (H x W list in [0, 1], at the model's input size) for `target` or the top class."""
+        """Grad-CAM of one image for `target` or the top class: `heatmap` (a list of rows in [0, 1]) covers what the
+        network saw, the model's input (timm's eval resize and centre crop of the image), not the whole image;
+        `crop_box` [x1, y1, x2, y2] says where that input lies in the image's own pixels (it can reach past an edge
+        where the crop was padded) and `image_size` [width, height] is the image's size. `heatmap_in_image(record)`
+        places the map on the image: (height, width), 0 outside the crop."""
         self._require_fitted("network")
         images = image_list(inputs)
         if len(images) != 1:
             raise InputError(f"explain takes one image (Grad-CAM of it), got {len(images)}; call it once per image")
         image = decode_images(images, self.image_mode)[0]
         tensor = self._tensors([image]).to(self.device_)
+        box = eval_crop_box(self._preprocessor[1].geometry, image)
         with self._lock, torch.enable_grad():
             features = self.network.forward_features(tensor)
             if features.ndim != 4:
@@ -452,7 +457,8 @@ class ImageClassifier(TaskModel):
         cam = cam / cam.max() if float(cam.max()) > 0 else cam
         probability = float(logits.detach().float().softmax(-1)[0, index])
         return {"label": self.label_names[index], "score": round(probability, 6),
-                "heatmap": np.round(cam.cpu().numpy(), 4).tolist()}
+                "heatmap": np.round(cam.cpu().numpy(), 4).tolist(),
+                "crop_box": [round(v, 2) for v in box], "image_size": [image.width, image.height]}
 
     # -- evaluation ------------------------------------------------------------------------------------
     def evaluate(self, data: Any, batch_size: int | None = None, split: str | None = None) -> dict[str, Any]:
@@ -776,6 +782,50 @@ def _check_timm_label_names(path: Path, labels: list[str], config: dict[str, Any
     if saved is not None and saved != labels:
         raise card_mismatch(path, f"its label_names {labels!r:.120} differ from those of config.json beside it "
                                   f"({saved!r:.120})")
+
+
+def eval_crop_box(geometry: list, image: Any) -> tuple[float, float, float, float]:
+    """Where the network's input lies in `image` (PIL), in its pixels: [x1, y1, x2, y2] of the region timm's eval
+    `geometry` (its resize and centre-crop steps, `BatchPreprocessor.geometry`) turns into the input. Each step is
+    run on the image itself, so the sizes are timm's own; a crop larger than its input pads (the box reaches past
+    the edge) as torchvision's and timm's centre crops do."""
+    offset, scale = [0.0, 0.0], [1.0, 1.0]  # image x = offset + scale * x in the current step's output (per axis)
+    for step in geometry:
+        before = (image.width, image.height)
+        if type(step).__name__ in {"CenterCrop", "CenterCropOrPad"}:
+            size = step.size if isinstance(step.size, (tuple, list)) else (step.size, step.size)
+            crop = (int(size[-1]), int(size[0]))  # (width, height)
+            for axis in (0, 1):
+                moved = -((crop[axis] - before[axis]) // 2) if crop[axis] > before[axis] else \
+                    int(round((before[axis] - crop[axis]) / 2.0))
+                offset[axis] += scale[axis] * moved
+        image = step(image)
+        after = (image.width, image.height)
+        if type(step).__name__ not in {"CenterCrop", "CenterCropOrPad"} and after != before:  # a resize
+            scale = [scale[axis] * before[axis] / after[axis] for axis in (0, 1)]
+    x1, y1 = offset
+    return x1, y1, x1 + scale[0] * image.width, y1 + scale[1] * image.height
+
+
+def heatmap_in_image(record: dict[str, Any]) -> np.ndarray:
+    """An `explain` record's heat map placed on the image it explains: (height, width) float32 in [0, 1], the map
+    resampled (bilinear) into its `crop_box`, 0 where the network saw nothing (outside the centre crop). Overlay this
+    on the image, not the bare `heatmap`, which covers the crop alone.
+
+    >>> record = {"heatmap": [[0.0, 1.0], [0.0, 1.0]], "crop_box": [2, 0, 6, 4], "image_size": [8, 4]}
+    >>> heatmap_in_image(record)[0].round(2).tolist()
+    [0.0, 0.0, 0.0, 0.25, 0.75, 1.0, 0.0, 0.0]
+    """
+    heat = torch.as_tensor(np.asarray(record["heatmap"], dtype=np.float32))
+    width, height = (int(v) for v in record["image_size"])
+    x1, y1, x2, y2 = (float(v) for v in record["crop_box"])
+    # each image pixel's centre in the map's normalised coordinates (-1, 1 at the crop's outer edges)
+    gx = (torch.arange(width, dtype=torch.float32) + 0.5 - x1) / (x2 - x1) * 2 - 1
+    gy = (torch.arange(height, dtype=torch.float32) + 0.5 - y1) / (y2 - y1) * 2 - 1
+    grid = torch.stack(torch.meshgrid(gx, gy, indexing="xy"), dim=-1)[None]  # (1, H, W, 2) as (x, y)
+    placed = F.grid_sample(heat[None, None], grid, mode="bilinear", padding_mode="border", align_corners=False)[0, 0]
+    inside = (grid[0, ..., 0].abs() <= 1) & (grid[0, ..., 1].abs() <= 1)
+    return torch.where(inside, placed, torch.zeros(())).numpy()
 
 
 def load(source: str | Path | None = None, device: str = "auto") -> ImageClassifier:
