@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -109,6 +109,8 @@ def build_features(z: np.ndarray, dates: np.ndarray | None, lags: int):
 class LightGBMCandidate:
     """Global direct multi-horizon LightGBM: one booster per horizon predicting z[t+h] - z[t]."""
 
+    min_rows: ClassVar[int] = 10  # training rows (points with a return and a target) it takes at the least
+
     def __init__(self, horizon: int, lags: int, n_estimators: int, learning_rate: float, num_leaves: int,
                  min_child_samples: int, seed: int = 0):
         self.horizon, self.lags = horizon, lags
@@ -142,7 +144,7 @@ class LightGBMCandidate:
         boosters = []
         for h in range(self.horizon):
             keep = np.isfinite(target[:, h]) & np.isfinite(table[:, 0])
-            if keep.sum() < 10:
+            if keep.sum() < self.min_rows:
                 raise InputError("too little history to train the LightGBM candidate; give a longer series")
             data = lgb.Dataset(table[keep], target[keep, h], feature_name=list(names), free_raw_data=True)
             boosters.append(lgb.train(self._params(), data, num_boost_round=self.n_estimators))
@@ -228,6 +230,8 @@ def windows(z: np.ndarray, origins: Sequence[int], window: int, horizon: int | N
 class NBeatsCandidate:
     """Global N-BEATS-style MLP on scaled return windows, trained with core.train.Trainer (L1 loss)."""
 
+    min_windows: ClassVar[int] = 4  # input windows (with their targets) it trains on at the least
+
     def __init__(self, horizon: int, window: int, hidden: int, blocks: int):
         self.horizon, self.window, self.hidden, self.blocks = horizon, window, hidden, blocks
         self.net_ = None
@@ -249,7 +253,7 @@ class NBeatsCandidate:
                 x, y, _ = windows(z, origins, self.window, self.horizon)
                 xs.append(x)
                 ys.append(y)
-        if not xs or sum(len(x) for x in xs) < 4:
+        if not xs or sum(len(x) for x in xs) < self.min_windows:
             raise InputError(f"too little history to train the N-BEATS candidate; give more than "
                              f"{self.window + self.horizon + 4} points")
         split = [max(1, int(len(x) * 0.9)) for x in xs]  # chronological split per series

@@ -34,6 +34,7 @@ from finance._lightgbm_text import read_model_text
 __all__ = ["Forecaster", "ForecastConfig", "load", "default_series", "forecast_plot", "CALENDARS"]
 
 DEFAULT_NAME = "finance.forecast"
+_NAMES = {"lightgbm": "LightGBM", "nbeats": "N-BEATS"}  # the global candidates as errors name them
 _FRAME_ROW = "__verticals_row__"  # predict_frame's row positions (from 0), beside the table while it is scored
 FLAT_WIDTH = 0.01  # a constant series gets intervals narrower than this fraction of its level
 
@@ -323,16 +324,98 @@ class Forecaster(TaskModel):
             scales = np.where(flat, FLAT_WIDTH / 2 * 0.8 * level / widest, scales)
         return scales
 
-    def _selection_size(self, length: int) -> int:
+    def _selection_size(self, length: int, active: Sequence[str] | None = None) -> int:
         """The backtest window that weights the candidates and calibrates the intervals on a series of `length` points:
-        `selection_size`, or half of what the series holds beyond the minimum history."""
+        `selection_size`, or half of what the series holds beyond the minimum history (of `active`, default the
+        model's candidates)."""
         c = self.config
-        return min(c.selection_size, max(c.horizon + 1, (length - self._min_history()) // 2))
+        return min(c.selection_size, max(c.horizon + 1, (length - self._min_history(active)) // 2))
+
+    def _first_origin(self, length: int, size: int, active: Sequence[str] | None = None) -> int:
+        return max(self._min_history(active) - 1, length - size - 1)
 
     def _origins(self, length: int, size: int) -> np.ndarray:
         """Rolling origins over the last `size` points: every target index lies in [length - size, length - 1]."""
-        first = max(self._min_history() - 1, length - size - 1)
-        return np.arange(first, length - self.config.horizon)
+        return np.arange(self._first_origin(length, size), length - self.config.horizon)
+
+    # -- how much history fit() needs, and which candidates it trains for it ---------------------------------------
+    def _global_rows(self, lengths: Sequence[int], active: Sequence[str]) -> dict[str, tuple[int, int, str]]:
+        """The examples each global candidate of `active` trains on before the selection window of series of these
+        lengths, against the least it takes: {candidate: (examples, least, what they are)}. LightGBM learns from
+        each point up to the first origin less the horizon, N-BEATS from each input window ending there."""
+        c = self.config
+        ends = [self._first_origin(n, self._selection_size(n, active), active) for n in lengths]
+        rows = {}
+        if "lightgbm" in active:
+            rows["lightgbm"] = (sum(max(0, e - c.horizon) for e in ends), LightGBMCandidate.min_rows, "rows")
+        if "nbeats" in active:
+            rows["nbeats"] = (sum(max(0, e - c.horizon - c.window + 1) for e in ends), NBeatsCandidate.min_windows,
+                              "input windows")
+        return rows
+
+    def _trains(self, lengths: Sequence[int], active: Sequence[str]) -> bool:
+        """Whether fit() trains `active` on series of these lengths (each already cut to max_train_points): the
+        shortest holds the candidates' history and the backtest that weights them, and each global candidate gets
+        the examples it takes before that backtest."""
+        backtest = 2 * self.config.horizon + 10
+        return (min(lengths) >= self._min_history(active) + backtest
+                and all(rows >= least for rows, least, _ in self._global_rows(lengths, active).values()))
+
+    def _training_minimum(self, lengths: Sequence[int], active: Sequence[str] | None = None) -> tuple[int, str, str]:
+        """The fewest points the shortest of these series needs for fit() to train (the others as they are): with
+        `active`, or with the candidates fit() keeps for that many points (N-BEATS left out below its window...);
+        what sets that number and how to need less."""
+        c = self.config
+        backtest = 2 * c.horizon + 10
+
+        def at_least(needed: int) -> list[int]:
+            return [max(n, needed) for n in lengths]
+
+        def kept(needed: int) -> list[str]:
+            return list(active) if active is not None else self._fit_plan(at_least(needed))[0]
+
+        leanest = kept(0) if active is not None else [n for n in self._active() if n not in ("nbeats", "seasonal_naive")]
+        needed = self._min_history(leanest) + backtest
+        while not self._trains(at_least(needed), kept(needed)) and needed < c.max_train_points:
+            needed += 1  # a global candidate short of examples before the backtest: a few points more (the
+            # selection window takes half of them)
+        chosen = kept(needed)
+        history = self._min_history(chosen)
+        reason, how = self._floor(chosen)
+        said = (f"{history} of history before the first backtest origin (set by {reason}) plus 2 x horizon + 10 = "
+                f"{backtest} for the backtest that weights the candidates and calibrates the intervals")
+        short = [(name, least, what) for name, (rows, least, what) in
+                 self._global_rows(at_least(history + backtest), chosen).items() if rows < least]
+        if short and needed > history + backtest:
+            name, least, what = short[0]
+            said += f"; {needed} so that {_NAMES[name]} trains on at least {least} {what} before that backtest"
+            how = f"leave {name} out of --set candidates= or {how}"
+        elif active is None and chosen != leanest:  # leaving the floor's candidate out needs less only if the leaner
+            base = self._min_history(leanest) + backtest  # fit then gives the global candidates enough examples
+            starved = [(name, least, what) for name, (rows, least, what) in
+                       self._global_rows(at_least(base), leanest).items() if rows < least]
+            fewer, _, _ = self._training_minimum(lengths, leanest)
+            if starved and fewer >= needed:
+                name, least, what = starved[0]
+                left = [n for n in chosen if n not in leanest]
+                said += (f"; with fewer points fit() leaves {', '.join(left)} out, and {_NAMES[name]} would then train "
+                         f"on fewer than {least} {what} before that backtest")
+                how = f"leave {name} out of --set candidates="
+        return needed, said, how
+
+    def _fit_plan(self, lengths: Sequence[int]) -> tuple[list[str], list[str]]:
+        """The candidates fit() trains for series of these lengths (each cut to max_train_points) and those it leaves
+        out (N-BEATS' window first, then seasonal naive's season) because the shortest series cannot hold them."""
+        lengths = [min(n, self.config.max_train_points) for n in lengths]
+        active = list(self._active())
+        dropped = []
+        for name in ("nbeats", "seasonal_naive"):  # the candidates that read more than the horizon
+            if self._trains(lengths, active):
+                break
+            if name in active and self._min_history([n for n in active if n != name]) < self._min_history(active):
+                active.remove(name)
+                dropped.append(name)
+        return active, dropped
 
     def _set_weights(self, errors: dict[str, np.ndarray]) -> dict[str, Any]:
         """Per-horizon weights from scaled backtest errors (rows = origins); worse-than-naive candidates get 0."""
@@ -450,26 +533,16 @@ class Forecaster(TaskModel):
         the statistical candidates cannot fit. The config keeps the candidates actually fitted, so the saved model
         loads and predicts with them."""
         c = self.config
-        backtest = 2 * c.horizon + 10  # the rolling-origin backtest that weights the candidates and calibrates intervals
-        shortest = min(series, key=len)
-        active = list(self._active())
-        dropped = []
-        for name in ("nbeats", "seasonal_naive"):  # the candidates that read more than the horizon
-            if len(shortest) >= self._min_history(active) + backtest:
-                break
-            if name in active and self._min_history([n for n in active if n != name]) < self._min_history(active):
-                active.remove(name)
-                dropped.append(name)
-        needed = self._min_history(active) + backtest
+        lengths = [min(len(s), c.max_train_points) for s in series]
+        shortest = series[int(np.argmin(lengths))]
+        active, dropped = self._fit_plan(lengths)
         self._fit_warnings = []
-        if len(shortest) < needed:
-            reason, how = self._floor(active)
+        if not self._trains(lengths, active):
+            needed, said, how = self._training_minimum(lengths)
             raise InputError(f"the data: series {shortest.id!r} has {len(shortest)} rows; training needs at least "
-                             f"{needed}: {self._min_history(active)} of history before the first backtest origin (set by "
-                             f"{reason}) plus 2 x horizon + 10 = {backtest} for the backtest that weights the candidates "
-                             f"and calibrates the intervals; give more history, or to need less: {how}")
+                             f"{needed}: {said}; give more history, or to need less: {how}")
         if dropped:
-            full = self._min_history() + backtest
+            full, _, _ = self._training_minimum(lengths, self._active())
             self.config = dataclasses.replace(c, candidates=tuple(n for n in c.candidates if n not in dropped))
             said = (f"candidate(s) {', '.join(dropped)} left out: series {shortest.id!r} has {len(shortest)} rows, and "
                     f"with it training needs {full} (set by {self._floor(active + dropped)[0]}); fitted with "
@@ -627,17 +700,20 @@ class Forecaster(TaskModel):
         c = self.config
         size = test_size or c.test_size
         series = self._coerce_data(data, min_length=c.horizon + 1)
-        needed = self._min_history() + 2 * c.horizon + 10 + size
-        short = [s for s in series if len(s) < needed]
-        if short:
-            raise InputError(f"series {short[0].id!r} has {len(short[0])} points; a backtest over the last {size} needs "
-                             f"at least {needed} (lower test_size or give more history)")
+        before = [min(len(s) - size, c.max_train_points) for s in series]  # what the method is fitted on
+        active, _ = self._fit_plan(before)  # the candidates fit() keeps for that history (N-BEATS left out...)
+        if not self._trains(before, active):
+            shortest = series[int(np.argmin(before))]
+            needed, said, how = self._training_minimum(before)
+            raise InputError(f"series {shortest.id!r} has {len(shortest)} points; a backtest over the last {size} needs "
+                             f"at least {needed + size}: {needed} before it to fit the method on ({said}); lower "
+                             f"test_size or give more history, or to need less: {how}")
         history = [Series(s.id, s.values[:len(s) - size], None if s.dates is None else s.dates[:len(s) - size]) for s in series]
         config = c
         if c.transform == "auto":  # decided on all the data given, as fit(data) would: zeros in the window -> none
             config = dataclasses.replace(c, transform="log" if all(np.all(s.values > 0) for s in series) else "none")
         for s in series:
-            visible = int(self._origins(len(s), size)[-1]) + 1  # the forecasts read values up to the last origin only
+            visible = len(s) - c.horizon  # the forecasts read values up to the last origin only
             if config.transform == "log" and np.any(s.values[:visible] <= 0):
                 raise InputError(f"series {s.id!r} holds values <= 0 inside the backtest window, and transform=log "
                                  "cannot forecast from them (log prices); evaluate with --set transform=none (or auto, "
@@ -675,17 +751,43 @@ class Forecaster(TaskModel):
         """The backtest window `evaluate` uses: `test_size`, or what the shortest series leaves room for (said in
         the card's warning) when that is still a useful window; too short for one -> `InputError`."""
         c = self.config
-        base = self._min_history() + 2 * c.horizon + 10  # history the method is fitted on before the window
-        floor = max(2 * c.horizon, 20)
-        shortest = min(series, key=len)
-        room = len(shortest) - base
-        if room >= c.test_size:
-            return c.test_size, None
-        if room < floor:
-            raise InputError(f"series {shortest.id!r} has {len(shortest)} points; evaluating needs at least {base + floor} "
-                             f"({base} to fit the method on before a backtest window of {floor}); give more history")
-        return room, (f"series {shortest.id!r} has {len(shortest)} points: the backtest covers its last {room} points "
-                      f"instead of test_size {c.test_size}")
+        floor = min(max(2 * c.horizon, 20), c.test_size)
+        lengths = [len(s) for s in series]
+        shortest = series[int(np.argmin(lengths))]
+
+        def keeps(size: int, kept: Sequence[str]) -> bool:
+            """Whether fit() on the points before a window of `size` trains and keeps the candidates `kept`."""
+            before = [min(n - size, c.max_train_points) for n in lengths]
+            active, _ = self._fit_plan(before)
+            return set(kept) <= set(active) and self._trains(before, active)
+
+        # the largest window up to test_size whose pre-window history fit() trains all the candidates on; when even
+        # the smallest useful window leaves too little for that, the one fit() trains on leaving out N-BEATS (then
+        # seasonal naive), as training on that much history does
+        full = list(self._active())
+        kept_sets = [full, self._fit_plan([min(n - floor, c.max_train_points) for n in lengths])[0]]
+        for kept in kept_sets:
+            if not keeps(floor, kept):
+                continue
+            low, high = floor, c.test_size  # keeps(low): the largest size that still keeps them
+            while low < high:
+                middle = (low + high + 1) // 2
+                low, high = (middle, high) if keeps(middle, kept) else (low, middle - 1)
+            said = []
+            if low < c.test_size:
+                said.append(f"series {shortest.id!r} has {len(shortest)} points: the backtest covers its last {low} "
+                            f"points instead of test_size {c.test_size}")
+            left = [n for n in full if n not in kept]
+            if left:
+                said.append(f"the method's fit on the {len(shortest) - low} points of series {shortest.id!r} before "
+                            f"that window leaves out {', '.join(left)} (as training on that much history does), so the "
+                            "figures are of the method without them")
+            return low, "; ".join(said) or None
+        before = [min(n - floor, c.max_train_points) for n in lengths]
+        needed, said, how = self._training_minimum(before)
+        raise InputError(f"series {shortest.id!r} has {len(shortest)} points; evaluating needs at least {needed + floor}: "
+                         f"{needed} to fit the method on ({said}) before a backtest window of {floor}; give more history, "
+                         f"or to need less: {how}")
 
     def evaluate(self, data: Any) -> dict[str, Any]:
         """Backtest the method over the last `test_size` points (horizon `horizon`): per-horizon MAE, relative MAE,

@@ -228,6 +228,49 @@ def test_too_short_to_train_says_what_sets_the_minimum_and_how_to_lower_it():
         Forecaster(ForecastConfig(candidates=("naive", "drift"))).fit(_monthly48().head(15))
 
 
+def test_four_years_of_monthly_data_evaluate_with_the_candidates_that_fit():
+    """48 monthly points trained (N-BEATS left out) but evaluate refused them (at least 81 needed, from N-BEATS'
+    window): the backtest's fit now leaves out what training on that history leaves out, and the card says so."""
+    from finance.forecast import Forecaster, ForecastConfig
+
+    with pytest.warns(UserWarning, match=r"nbeats, seasonal_naive left out: series 'm48' has 26 rows"):
+        card = Forecaster(ForecastConfig(season_length=12, epochs=1, max_steps=2)).evaluate(_monthly48())
+    assert card["test_size"] == 22 and "leaves out seasonal_naive, nbeats" in card["warning"]
+    assert "nbeats" not in card["candidates"] and "lightgbm" in card["candidates"]
+    assert card["metrics"]["mae"]["value"] > 0
+
+
+SHORT_CONFIGS = {  # LightGBM's own 10 rows set the minimum (horizon 1), the history floor does, seasonal naive helps
+    "horizon 1": dict(horizon=1),
+    "lightgbm horizon 2": dict(horizon=2, candidates=("drift", "lightgbm")),
+    "monthly season": dict(horizon=3, season_length=12),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHORT_CONFIGS))
+@pytest.mark.parametrize("step", ["fit", "evaluate"])
+def test_a_refusal_for_short_history_names_the_real_minimum(name, step):
+    """Evaluate asked for N-BEATS' window with N-BEATS left out, and LightGBM's own minimum (10 training rows before the
+    selection window) was a bare 'too little history' after a minimum that fit did not meet: each refusal's number now
+    is the fewest points that train (or evaluate), one fewer is refused with that number."""
+    import re
+    import warnings
+
+    from core.errors import InputError
+    from finance.forecast import Forecaster, ForecastConfig
+
+    model = Forecaster(ForecastConfig(epochs=1, max_steps=2, max_fit_points=50, **SHORT_CONFIGS[name]))
+    with pytest.raises(InputError, match="needs at least") as refused:
+        getattr(model, step)(_monthly48().head(16))
+    needed = int(re.search(r"needs at least (\d+)", str(refused.value)).group(1))
+    assert "too little history" not in str(refused.value)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        getattr(Forecaster(model.config), step)(_monthly48().head(needed))
+    with pytest.raises(InputError, match=f"needs at least {needed}[:;]"):
+        getattr(Forecaster(model.config), step)(_monthly48().head(needed - 1))
+
+
 # -- a constant series ----------------------------------------------------------------------------------------------------
 def test_a_constant_history_is_forecast_exactly_constant_by_every_candidate(fitted):
     """LightGBM's learnt drift moved a 42.0 history to 42.04 at h5 (it alone gave 42.02...42.25, with weight)."""
