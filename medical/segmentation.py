@@ -33,7 +33,7 @@ from medical._shared import (RESEARCH_NOTICE, check_saved_labels, data_hash, des
 from medical._seg_nets import LITE_UNET, MONAI_UNET, build_network
 from medical._seg_plan import (AugmentedPatches, Fingerprint, budgeted_adamw, fingerprint, plan_augmentation,
                                plan_patch, plan_training)
-from medical.io import MedicalImage, on_image_grid, read_medical, to_file_voxels
+from medical.io import MedicalImage, index_to_world, on_image_grid, read_medical, to_file_voxels
 
 __all__ = ["load", "Segmenter", "SegmentationData", "brain_tissue_data", "normalise_intensity"]
 
@@ -126,6 +126,33 @@ def _refuse_nonfinite_mask(mask: np.ndarray, name: str, read_as_zero: int = 0) -
         raise InputError(f"{name}: {bad} mask voxel(s) are NaN or infinite; a mask holds integer labels only: fill them "
                          "with the background value (e.g. np.nan_to_num(mask, nan=0)) or the label they belong to, and "
                          "save it again")
+
+
+def unchecked_pairing(mask: MedicalImage, image: MedicalImage, mask_name: str, image_name: str) -> str | None:
+    """A note when a volume's mask is paired slice by slice in stored order because one of the two has no position in
+    space (a DICOM series without ImagePositionPatient / ImageOrientationPatient, ordered by InstanceNumber, and a
+    NIfTI mask): `on_image_grid` cannot check that the mask's slices and axes are the image's. A slice count that
+    differs is refused here, saying why. None when both have a geometry (checked) or neither has (pictures, arrays).
+
+    >>> placed = MedicalImage(np.zeros((2, 3, 3)), (1.0, 1.0, 1.0), affine=np.eye(4), orientation="LPS")
+    >>> unchecked_pairing(placed, MedicalImage(np.zeros((2, 3, 3)), (1.0, 1.0, 1.0)), "m.nii", "scan")[:43]
+    'm.nii is paired with scan slice by slice in'
+    """
+    placed = index_to_world(image) is not None, index_to_world(mask) is not None
+    if placed[0] == placed[1] or not (image.is_volume or mask.is_volume):
+        return None
+    unplaced, unplaced_image = (image_name, image) if not placed[0] else (mask_name, mask)
+    why = ("a DICOM series without ImagePositionPatient / ImageOrientationPatient: its slices are in InstanceNumber "
+           "order" if unplaced_image.orientation == "LPS" else "an array or a picture: its slices are in stored order")
+    slices = [m.array.shape[0] if m.is_volume else 1 for m in (image, mask)]
+    if slices[0] != slices[1]:
+        raise InputError(f"{mask_name} has {slices[1]} slices and {image_name} {slices[0]}, and {unplaced} has no "
+                         f"position in space ({why}), so which slice of the mask is which of the image cannot be "
+                         "told: pair the mask with the scan it was drawn on, or export the series with its position "
+                         "tags")
+    return (f"{mask_name} is paired with {image_name} slice by slice in stored order, unchecked: {unplaced} has no "
+            f"position in space ({why}), so whether the mask's slices and axes are the image's could not be checked; "
+            "export the series with its position tags, or check that the mask overlays the image")
 
 
 # what fit / evaluate / read_data take, said when given something else
@@ -560,7 +587,10 @@ class Segmenter(TaskModel):
             _refuse_nonfinite_mask(mask.array, mask_name, mask.metadata.get("nonfinite_voxels", 0))
             # compared in world space: a NIfTI mask of a DICOM series (voxels in another order) is put on the
             # series' grid; a mask of another scan or space, which would score as if it fit, is refused
+            unchecked = unchecked_pairing(mask, image, mask_name, image_name)  # e.g. a series without positions
             mask = dataclasses.replace(mask, array=on_image_grid(mask, image, mask_name, image_name))
+            if unchecked:
+                notes.append(unchecked)
             read_as = image_source.name if isinstance(image_source, Path) else image.source
             for note in reading_notes(image):  # e.g. NaN voxels read as 0: kept with the data, and said
                 notes.append(f"{image_name}: {note.removeprefix(read_as + ': ')}")
@@ -716,7 +746,8 @@ class Segmenter(TaskModel):
         `nib.load(path).get_fdata()` indexes it, whatever its orientation; `spacing_mm` then in that order too), so
         `decode_run_length(record["mask_rle"], record["shape"])` gives the label array (values index `label_names`)
         voxel for voxel against the input array; `mask_affine` (NIfTI) is the file's affine, which maps that grid's
-        indices to world mm.
+        indices to world mm; for DICOM with position tags the map of (slice, row, column) (2-D: (row, column, 0)) to
+        world mm in RAS as a NIfTI affine; None for pictures, arrays and DICOM without position tags.
         `masks` (CLI: `--option masks=DIR`) also writes each mask to DIR, made if missing: `<name>.nii.gz` for NIfTI,
         DICOM and volume inputs, `<name>.png` (pixel value = label index) for 2-D pictures, `<name>` as `_mask_names`
         gives it (the input's stem, `-2`, `-3`... for a stem an earlier input has); the record's `mask_path` names it."""
@@ -1229,9 +1260,17 @@ def _mask_grid(image: MedicalImage, shape: tuple[int, ...]) -> dict[str, Any]:
     if image.orientation == "LPS":
         grid = ("DICOM pixel grid, axes (slice, row, column): slices ascending along the slice normal, rows and columns "
                 "as stored" if len(shape) == 3 else "DICOM pixel grid, axes (row, column) as stored")
-    else:
-        grid = "the input's own pixel grid, axes (z, row, column)" if len(shape) == 3 else \
-            "the input's own pixel grid, axes (row, column)"
+        to_world = index_to_world(image)  # None: no ImagePositionPatient / ImageOrientationPatient to place it
+        if to_world is None:
+            return {"mask_grid": grid + "; no position tags, so no mask_affine", "mask_affine": None}
+        if len(shape) == 2:  # (row, column, 0): the slice normal as the third axis
+            to_world = to_world[:, [1, 2, 0, 3]]
+        axes = "(slice, row, column)" if len(shape) == 3 else "(row, column, 0)"
+        grid += (f"; mask_affine maps {axes} to world mm in RAS, as a NIfTI affine (DICOM's LPS: x and y negated), "
+                 "from the DICOM position tags")
+        return {"mask_grid": grid, "mask_affine": [[round(float(v), 6) for v in row] for row in to_world]}
+    grid = "the input's own pixel grid, axes (z, row, column)" if len(shape) == 3 else \
+        "the input's own pixel grid, axes (row, column)"
     return {"mask_grid": grid, "mask_affine": None}
 
 

@@ -313,3 +313,34 @@ def test_a_one_voxel_thick_4d_nifti_is_a_2d_image_of_its_first_volume(tmp_path, 
     written = nib.load(io.write_nifti(mask, tmp_path / "mask.nii.gz", like=image))
     assert written.shape[:3] == tuple(shape)
     assert np.array_equal(np.asarray(written.dataobj).reshape(shape), (data[..., 0] > 300).astype(np.uint8))
+
+
+def test_a_series_without_positions_and_a_nifti_mask_are_paired_with_a_warning_and_refused_if_slices_differ(tmp_path):
+    """A DICOM series without ImagePositionPatient / ImageOrientationPatient has no place in space: its NIfTI mask was
+    paired with it slice by slice, silently. Now the pairing is said (check-data's and the card's warning) and a mask
+    with another slice count is refused naming the reason."""
+    import nibabel as nib
+
+    from medical.segmentation import Segmenter
+
+    folder = tmp_path / "series"
+    folder.mkdir()
+    for k in range(3):
+        dataset = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+        del dataset.ImagePositionPatient, dataset.ImageOrientationPatient
+        dataset.SOPInstanceUID, dataset.InstanceNumber = pydicom.uid.generate_uid(), k + 1
+        dataset.save_as(folder / f"s{k}.dcm")
+    assert io.read_medical(folder).affine is None
+    (tmp_path / "masks").mkdir()
+    labels = np.zeros((128, 128, 3), np.uint8)
+    labels[10:30, 5:60, 1] = 1
+    nib.save(nib.Nifti1Image(labels, np.diag([0.6, 0.8, 2.5, 1.0])), tmp_path / "masks" / "series.nii.gz")
+    (tmp_path / "pairs.csv").write_text("image,mask\nseries,masks/series.nii.gz\n")
+    with pytest.warns(UserWarning, match="slice by slice in stored order, unchecked"):
+        data = Segmenter.read_data(tmp_path / "pairs.csv")
+    assert "InstanceNumber order" in data.warnings[0] and data.masks[0].shape == (3, 128, 128)
+    report = Segmenter.check_data(tmp_path / "pairs.csv")
+    assert "masks/series.nii.gz is paired with series slice by slice" in report["warning"]
+    nib.save(nib.Nifti1Image(np.zeros((128, 128, 4), np.uint8), np.eye(4)), tmp_path / "masks" / "series.nii.gz")
+    with pytest.raises(InputError, match="has 4 slices and series 3, and series has no position in space"):
+        Segmenter.read_data(tmp_path / "pairs.csv")

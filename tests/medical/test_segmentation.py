@@ -863,3 +863,43 @@ def test_the_cards_model_names_a_trained_and_a_saved_segmentation_model(tmp_path
     card["name"] = None  # as saved before
     write_card(folder, card)
     assert Segmenter.load(folder, device="cpu").evaluate(data)["model"] == "m"
+
+
+def test_a_dicom_records_mask_affine_maps_slice_row_column_to_where_the_pixel_is(tmp_path):
+    """`mask_affine` was null for every DICOM prediction though the series' position tags place each pixel. Now it
+    maps (slice, row, column) (one file: (row, column, 0)) to world mm in RAS, as the written mask file's affine does;
+    a series without position tags still has none, and says why."""
+    import nibabel as nib
+    import pydicom
+    from pydicom.data import get_testdata_file
+
+    orientation = [1, 0, 0, 0, 0, -1]  # coronal
+    row_cosines, column_cosines = np.array(orientation[:3], float), np.array(orientation[3:], float)
+    normal, origin = np.cross(row_cosines, column_cosines), np.array([-80.0, -120.0, 30.0])
+    for folder, placed in (("series", True), ("unplaced", False)):
+        (tmp_path / folder).mkdir()
+        for k in (2, 0, 1):
+            dataset = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+            dataset.SOPInstanceUID, dataset.InstanceNumber = pydicom.uid.generate_uid(), k + 1
+            dataset.ImageOrientationPatient, dataset.PixelSpacing = orientation, [0.8, 0.6]
+            dataset.ImagePositionPatient = list(origin + 2.5 * k * normal)
+            if not placed:
+                del dataset.ImagePositionPatient, dataset.ImageOrientationPatient
+            dataset.save_as(tmp_path / folder / f"s{k}.dcm")
+    model = _EchoModel.from_config(TINY, ["background", "disc"], device="cpu")
+    series, unplaced, one = model.predict([tmp_path / "series", tmp_path / "unplaced", get_testdata_file("CT_small.dcm")],
+                                          masks=tmp_path / "masks")
+    assert series["shape"] == [3, 128, 128] and "(slice, row, column) to world mm in RAS" in series["mask_grid"]
+    affine = np.array(series["mask_affine"])
+    for slice_index, row, column in ((0, 0, 0), (2, 10, 100), (1, 127, 5)):
+        lps = origin + 2.5 * slice_index * normal + row * 0.8 * column_cosines + column * 0.6 * row_cosines
+        assert np.allclose(affine @ [slice_index, row, column, 1], [*(lps * [-1, -1, 1]), 1], atol=1e-4)
+    written = nib.load(series["mask_path"])  # the file's voxel (column, row from the bottom, slice): the same point
+    assert np.allclose(written.affine @ [100, 127 - 10, 2, 1], affine @ [2, 10, 100, 1], atol=1e-4)
+    assert unplaced["mask_affine"] is None and "no position tags" in unplaced["mask_grid"]
+    dataset = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    position, spacing = np.array(dataset.ImagePositionPatient, float), [float(v) for v in dataset.PixelSpacing]
+    cosines = np.array(dataset.ImageOrientationPatient, float)
+    lps = position + 7 * spacing[0] * cosines[3:] + 20 * spacing[1] * cosines[:3]
+    assert one["shape"] == [128, 128] and "(row, column, 0)" in one["mask_grid"]
+    assert np.allclose(np.array(one["mask_affine"]) @ [7, 20, 0, 1], [*(lps * [-1, -1, 1]), 1], atol=1e-4)
