@@ -9,7 +9,11 @@ from typing import Any, Iterable
 
 from core.artifacts import card_mismatch
 
-__all__ = ["card_mismatch", "check_label_names", "check_preprocessing", "match_preprocessing", "head_outputs"]
+__all__ = ["card_mismatch", "check_label_names", "check_preprocessing", "match_preprocessing", "head_outputs",
+           "card_record"]
+
+# what every save writes afresh (core.artifacts.save_model_dir): never carried over from the card a model was loaded with
+SAVE_WRITES = ("files", "format_version", "created", "library_versions", "card_sha256")
 
 PREPROCESSING_KEYS = ("input_size", "interpolation", "mean", "std", "crop_pct", "crop_mode")  # timm's data config
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "box", "hamming", "lanczos")  # timm's str_to_interp_mode names
@@ -137,3 +141,16 @@ def _finite(value: Any) -> bool:
 def _quoted(value: Any, limit: int = 120) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+def card_record(card: dict[str, Any], written: Iterable[str]) -> dict[str, Any]:
+    """What a loaded model keeps of its card to write back on save(): every field but those its `save_card` builds
+    from the model itself (`written`) and those each save writes afresh (hashes, format, time, library versions),
+    so a load + save (the way to seal an older card) keeps the `training` record (data hash, rows, seconds, config,
+    base model), the metrics and anything else the card held.
+
+    >>> card_record({"task": "t", "files": {}, "training": {"rows": 16}, "metrics": {}, "created": "x"}, ["task"])
+    {'training': {'rows': 16}, 'metrics': {}}
+    """
+    dropped = set(written) | set(SAVE_WRITES)
+    return {key: value for key, value in card.items() if key not in dropped}

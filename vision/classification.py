@@ -33,7 +33,7 @@ from core.evaluate import bars_plot, class_balance_warning, confusion_plot, join
 from core.protocols import TaskModel, check_batch_size, iter_batches, predict_in_place, predict_records, with_ids
 from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
-from vision._cards import card_mismatch, check_label_names, check_preprocessing, match_preprocessing
+from vision._cards import card_mismatch, card_record, check_label_names, check_preprocessing, match_preprocessing
 from vision._images import (ACCEPTED, BATCH_UNIT, decode_images, frame_image_column, frame_items,
                             identified_images, image_list, read_image_inputs)
 from vision._splits import ALL, evaluation_rows, split_kind
@@ -53,6 +53,7 @@ DEFAULT_MEASURED = {"hymenoptera_80_top1_names_ant_or_bee": 0.80, "hymenoptera_8
                     "hymenoptera_80_linear_probe_accuracy": 0.9375}
 MEASURED_NOTE = ("hymenoptera_80_*: measured with bench/vision.py on 80 hymenoptera photos (the developers' shared data); "
                  "imagenet_top1_published: the published ImageNet-1k top-1 of EfficientNet-Lite0, not measured here")
+CARD_WRITES = ("task", "model", "label_names", "preprocessing", "usage")  # what save_card builds from the model itself
 SPLIT_COLUMN = "split"  # a manifest's optional column naming each image's split (train / val / test)
 CONFUSION_PLOT_MAX_LABELS = 40  # a larger matrix stays in the card's `confusion_matrix` but is not drawn
 VALIDATION_METRICS = ("val_accuracy", "val_loss")  # what fit's validation pass returns; `monitor` names one
@@ -245,8 +246,7 @@ class ImageClassifier(TaskModel):
         if preprocessing is not None:  # what runs is what config.json (hashed, read by timm alone) says
             preprocessing = match_preprocessing(Path(path), preprocessing, config.get("pretrained_cfg"))
             check_preprocessing(Path(path), preprocessing, channels)
-        info = {k: card[k] for k in ("description", "trained_on", "metrics", "metrics_note", "training_data_hash", "config", "recipe",
-                                      "base_model", "train_seconds") if k in card}
+        info = card_record(card, CARD_WRITES)  # the training record, metrics... written back by save()
         return cls._ready(network, card["label_names"], preprocessing, card.get("model", Path(path).name), info, device)
 
     @classmethod

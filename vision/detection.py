@@ -25,7 +25,7 @@ from core.protocols import TaskModel, check_batch_size, iter_batches, predict_in
 from core.registry import missing_model_message
 from core.train import MetricsLog, TrainConfig, Trainer
 from vision import _lite_detector as lite
-from vision._cards import card_mismatch, check_label_names, head_outputs
+from vision._cards import card_mismatch, card_record, check_label_names, head_outputs
 from vision._darknet import INPUT_SIZE, NMS_IOU, DarknetYolo
 from vision._detection_data import (DetectionData, convert_detection_data, declared_split, detection_report,
                                     read_detection_data, region_kinds)
@@ -41,6 +41,9 @@ TORCHVISION_ARCHITECTURES = (
     "fasterrcnn_mobilenet_v3_large_320_fpn", "retinanet_resnet50_fpn", "retinanet_resnet50_fpn_v2",
     "ssdlite320_mobilenet_v3_large", "ssd300_vgg16", "fcos_resnet50_fpn")
 DEFAULT_TRAINABLE = lite.ARCHITECTURE  # Faster R-CNN + FPN on the ImageNet EfficientNet-Lite0 body
+# what save_card builds from the model itself, never carried over from a loaded card
+CARD_WRITES = ("task", "backend", "model", "architecture", "label_names", "model_args", "score_threshold", "box_format",
+               "input_size", "nms_iou", "usage")
 BUILT_IN = {"haar": "OpenCV Haar cascades (faces, bodies, cat faces, plates)",
             "yolov3-tiny": "COCO-80 yolov3-tiny (Darknet, via OpenCV dnn): the default"}
 DARKNET_MEASURED = ("mAP 0.167 / mAP@0.5 0.346 on the developers' COCO128 subset (64 images, verticals evaluate); "
@@ -307,8 +310,7 @@ class Detector(TaskModel):
             return model
         card = read_card(path, task=cls.task)
         backend = card.get("backend")
-        info = {k: card[k] for k in ("description", "trained_on", "metrics", "training_data_hash", "config", "backbone",
-                                     "source", "rebuild", "anchors") if k in card}
+        info = card_record(card, CARD_WRITES)  # the training record, metrics... written back by save()
         threshold = card.get("score_threshold", 0.3)
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 <= threshold <= 1.0:
             raise card_mismatch(path, f"its score_threshold {threshold!r} is not a number from 0 to 1")
