@@ -18,6 +18,8 @@ our us not no yes can could would should will may might has have had about over 
 much name named called one some any""".split())
 PLACE_CUES = {"in", "at", "to", "from", "near", "into", "towards", "across", "through"}
 MONTHS = "january february march april may june july august september october november december".split()
+# words that end a date besides numbers and months ("44 BC", "66 million years ago", "the 5th century")
+DATE_ENDS = {"bc", "bce", "ad", "ce", "ago", "century", "centuries", "millennium"}
 # A letter or digit in any script ([^\W_] is \w without the underscore); combining accents (U+0300-U+036F)
 # may follow inside a word, so decomposed "Sa\u0303o" stays one word.
 _WORD = re.compile(r"[^\W_](?:[^\W_]|[\u0300-\u036f'\-.,%$])*(?:[^\W_]|[\u0300-\u036f%])|[^\W_]")
@@ -77,6 +79,10 @@ def _is_name_word(word: str) -> bool:
     return word[:1].isupper() and word.lower() not in STOPWORDS
 
 
+def _is_date_word(word: str) -> bool:
+    return any(ch.isdigit() for ch in word) or word.lower().strip(".") in MONTHS or word.lower().strip(".") in DATE_ENDS
+
+
 def _fits(kind: str, words: list[str], before: str = "", after: str = "") -> float:
     """How well `words` fit the answer type; `before`/`after` are the words right next to the span ("" if none)."""
     text = " ".join(words)
@@ -86,7 +92,10 @@ def _fits(kind: str, words: list[str], before: str = "", after: str = "") -> flo
         return 1.0 if has_digit or re.search(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion)\b", text.lower()) else 0.0
     if kind == "date":
         year = bool(re.search(r"\b1\d{3}\b|\b20\d{2}\b", text))
-        return 1.0 if year or any(w.lower() in MONTHS for w in words) else 0.3 * has_digit
+        fit = 1.0 if year or any(w.lower() in MONTHS for w in words) else 0.3 * has_digit
+        # a word at either end that is no part of a date ("1886, Robert", "opened in 1991") is an extra word: the span
+        # grew towards the question's words, which proximity rewards, and it halves the fit
+        return fit if all(_is_date_word(w) for w in (words[0], words[-1])) else 0.5 * fit
     if kind in ("person", "place"):
         if _is_name_word(before) or _is_name_word(after):
             capitalised *= 0.5  # the span cuts a name in two ("Zoë" of "Zoë Çelik")

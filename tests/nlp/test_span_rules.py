@@ -35,3 +35,18 @@ def test_content_words_are_whole_words_in_any_script():
 ])
 def test_sentences_split_before_capitals_of_any_script_and_after_cjk_stops(text, sentences):
     assert [text[start:end] for start, end in split_sentences(text)] == sentences
+
+
+@pytest.mark.parametrize("question, context, answer", [
+    # XQuAD's own sentences, where the date answer took the words towards the question's ("1886, Robert")
+    ("When did the partnership between Tesla, Lane and Vail form?",
+     "After leaving Edison's company Tesla partnered with two businessmen in 1886, Robert Lane and Benjamin Vail, who "
+     "agreed to finance an electric lighting company in Tesla's name.", "1886"),
+    ("In which year did the gallery devoted to Chinese art open?",
+     "The T. T. Tsui Gallery of Chinese art opened in 1991, displaying a representative collection.", "1991"),
+    ("When did Denmark join the EU?",
+     "More member states have joined, from the UK, Ireland, Denmark and Norway in 1972, Greece in 1979.", "1972"),
+])
+def test_a_date_answer_takes_no_word_beyond_the_date(question, context, answer):
+    start, end, _ = best_span(question, context, 0, len(context))
+    assert context[start:end] == answer
