@@ -10,27 +10,64 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CROWD", "DIFFICULT", "mean_average_precision"]
+__all__ = ["CROWD", "DIFFICULT", "mean_average_precision", "per_class_scores"]
 
 CROWD = 1  # the `iscrowd` value of a COCO crowd region in a target
 DIFFICULT = 2  # the `iscrowd` value of a VOC difficult object in a target (passed through torchmetrics untouched)
 
 
-def mean_average_precision(preds: list[dict], targets: list[dict], class_metrics: bool = False) -> dict[str, Any]:
+def mean_average_precision(preds: list[dict], targets: list[dict], class_metrics: bool = False,
+                           capture: list | None = None) -> dict[str, Any]:
     """torchmetrics' MeanAveragePrecision (pycocotools backend) over `preds` and `targets`, whose `iscrowd` is 0 for
-    an object, `CROWD` for a crowd region and `DIFFICULT` for a VOC difficult object."""
+    an object, `CROWD` for a crowd region and `DIFFICULT` for a VOC difficult object; `capture` (a list) receives
+    the COCOeval object once it has accumulated (without `class_metrics`: one pass over every class)."""
     from torchmetrics.detection import MeanAveragePrecision
     from torchmetrics.detection.helpers import CocoBackend
 
     class Backend(CocoBackend):
         @property
         def cocoeval(self) -> object:
-            return _difficult_aware_cocoeval()
+            evaluator = _difficult_aware_cocoeval()
+            if capture is None:
+                return evaluator
+
+            def build(*args, **kwargs):
+                instance = evaluator(*args, **kwargs)
+                capture.append(instance)
+                return instance
+            return build
 
     metric = MeanAveragePrecision(iou_type="bbox", class_metrics=class_metrics, backend="pycocotools")
     metric._coco_backend = Backend("pycocotools")
     metric.update(preds, targets)
     return metric.compute()
+
+
+def per_class_scores(preds: list[dict], targets: list[dict], classes: int) -> dict[str, np.ndarray]:
+    """Per-class AP@[.5:.95] (`map`), AP@.5 (`map_50`) and recall with 100 detections per image (`mar_100`), each a
+    (classes,) array indexed by label id, NaN for a class with no ground-truth box here (COCO's -1): one COCOeval pass,
+    read from its accumulated precision and recall as `COCOeval.summarize` reads them (all areas). The mean of a row
+    over its defined classes is what `mean_average_precision` reports."""
+    scores = {key: np.full(classes, np.nan) for key in ("map", "map_50", "mar_100")}
+    captured: list[Any] = []
+    mean_average_precision(preds, targets, capture=captured)
+    if not captured:  # no prediction or no target at all: nothing was scored
+        return scores
+    evaluated = captured[0]
+    precision, recall = evaluated.eval["precision"], evaluated.eval["recall"]  # (T, R, K, A, M), (T, K, A, M)
+    thresholds, max_dets = np.asarray(evaluated.params.iouThrs), list(evaluated.params.maxDets)
+    at_50 = int(np.argmin(np.abs(thresholds - 0.5)))
+    last = max_dets.index(max(max_dets))
+    for k, class_id in enumerate(evaluated.params.catIds):
+        if not 0 <= int(class_id) < classes:
+            continue
+        every = precision[:, :, k, 0, last]
+        scores["map"][int(class_id)] = every[every > -1].mean() if (every > -1).any() else np.nan
+        half = precision[at_50, :, k, 0, last]
+        scores["map_50"][int(class_id)] = half[half > -1].mean() if (half > -1).any() else np.nan
+        found = recall[:, k, 0, last]
+        scores["mar_100"][int(class_id)] = found[found > -1].mean() if (found > -1).any() else np.nan
+    return scores
 
 
 @functools.cache

@@ -20,7 +20,7 @@ from core.artifacts import hash_files, load_tensors, read_card, save_tensors
 from core.config import config_to_dict
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError
-from core.evaluate import bars_plot, bootstrap_ci, joined_warnings, metric_card
+from core.evaluate import bars_plot, joined_warnings, metric_card
 from core.protocols import TaskModel, check_batch_size, iter_batches, predict_in_place, predict_records, with_ids
 from core.registry import missing_model_message
 from core.train import MetricsLog, TrainConfig, Trainer
@@ -29,7 +29,7 @@ from vision._cards import card_mismatch, card_record, check_label_names, head_ou
 from vision._darknet import INPUT_SIZE, NMS_IOU, DarknetYolo
 from vision._detection_data import (DetectionData, convert_detection_data, declared_split, detection_report,
                                     read_detection_data, region_kinds)
-from vision._detection_scoring import CROWD, DIFFICULT, mean_average_precision
+from vision._detection_scoring import CROWD, DIFFICULT, mean_average_precision, per_class_scores
 from vision._images import (BATCH_UNIT, decode_images, frame_image_column, identified_images,
                             read_image_inputs)
 from vision._splits import evaluation_rows
@@ -565,15 +565,14 @@ class Detector(TaskModel):
                           "labels": torch.tensor([index[d["label"]] for d in kept], dtype=torch.int64)})
             targets.append(_target(sample, index))
         full = _map(preds, targets, class_metrics=True)
-        rows = np.arange(len(preds))
+        intervals = _bootstrap_intervals(preds, targets, len(common), resamples)
         metrics = {}
         for key, name in (("map", "map"), ("map_50", "map_50"), ("mar_100", "recall")):
             value = float(full[key])
             if value < 0:  # pycocotools' -1: no ground-truth box to score, so undefined (null), never a value
                 metrics[name] = {"value": None, "ci95": None}
                 continue
-            statistic = _cached_statistic(preds, targets, key)
-            metrics[name] = {"value": value, "ci95": bootstrap_ci(statistic, rows, resamples=resamples)}
+            metrics[name] = {"value": value, **intervals.get(key, {"ci95": None})}
         classes = [common[int(c)] for c in full["classes"].reshape(-1).tolist()]
         per_class = [float(v) if v >= 0 else None for v in full["map_per_class"].reshape(-1).tolist()]  # -1: undefined
         extra: dict[str, Any] = {"per_class_ap": {c: None if v is None else round(v, 4) for c, v in zip(classes, per_class)}}
@@ -962,13 +961,43 @@ def _map(preds: list[dict], targets: list[dict], class_metrics: bool = False) ->
     return mean_average_precision(preds, targets, class_metrics=class_metrics)
 
 
-def _cached_statistic(preds: list[dict], targets: list[dict], key: str):
-    """mAP-type statistic over a resample of images (row indices), for `core.evaluate.bootstrap_ci`."""
-    def statistic(rows):
-        chosen = [int(r) for r in rows]
-        value = float(_map([preds[i] for i in chosen], [targets[i] for i in chosen])[key])
-        return value if value >= 0 else float("nan")  # torchmetrics reports -1 when undefined
-    return statistic
+BOOTSTRAP_NOTE = ("95% interval: images resampled with replacement, each resample scored once (COCOeval), the "
+                  "percentile interval shifted by the resamples' mean bias ({bias:+.3f}): mAP and recall on a resample "
+                  "run higher than on the data itself (repeated images, rare classes), which put the figure at the "
+                  "interval's low edge")
+
+
+def _bootstrap_intervals(preds: list[dict], targets: list[dict], classes: int, resamples: int, seed: int = 0,
+                         alpha: float = 0.05) -> dict[str, dict[str, Any]]:
+    """`ci95` (and its `ci_note`) of mAP, mAP@.5 and recall@100 by resampling images: each resample's per-class
+    scores from one COCOeval pass (`per_class_scores`), macro-averaged over the classes it has boxes of, as the
+    figure is. A resample's mAP is biased upward against the figure (on COCO128 with yolov3-tiny, 0.185 on average
+    against 0.167, 76% of resamples above it), so the plain percentile interval put the figure at its low edge; the
+    resamples are shifted by their mean bias first (the bootstrap's bias estimate), which centres the interval on the
+    figure. Too few defined resamples, or all alike: None, as `core.evaluate.bootstrap_ci` gives. Resamples are drawn
+    as `bootstrap_ci` draws them (same seed, same rows)."""
+    n = len(preds)
+    if n < 2:
+        return {}
+    point = {key: np.nanmean(v) if np.isfinite(v).any() else np.nan for key, v in
+             per_class_scores(preds, targets, classes).items()}
+    rng = np.random.default_rng(seed)
+    values: dict[str, list[float]] = {key: [] for key in point}
+    for _ in range(resamples):
+        rows = rng.integers(0, n, n)
+        scores = per_class_scores([preds[i] for i in rows], [targets[i] for i in rows], classes)
+        for key, per_class in scores.items():
+            if np.isfinite(per_class).any():
+                values[key].append(float(np.nanmean(per_class)))
+    intervals = {}
+    for key, found in values.items():
+        if not np.isfinite(point[key]) or len(found) < max(10, resamples // 4) or np.ptp(found) == 0:
+            intervals[key] = {"ci95": None}
+            continue
+        bias = float(np.mean(found)) - float(point[key])
+        low, high = np.clip(np.quantile(np.asarray(found) - bias, [alpha / 2, 1 - alpha / 2]), 0.0, 1.0)
+        intervals[key] = {"ci95": [float(low), float(high)], "ci_note": BOOTSTRAP_NOTE.format(bias=bias)}
+    return intervals
 
 
 def _data_split(data: DetectionData, validation_fraction: float,
