@@ -76,20 +76,46 @@ def _whisper_languages() -> dict[str, str]:
     return dict(LANGUAGES)
 
 
-def language_code(value: str | None, valid: tuple[str, ...] | None = None) -> str | None:
-    """A Whisper language code from a code or an English name (`es`, `Spanish`); InputError listing the valid codes.
+@functools.lru_cache(maxsize=1)
+def _whisper_names() -> dict[str, str]:
+    """Whisper's code for each English name it knows, aliases included ("castilian", "mandarin")."""
+    from transformers.models.whisper.tokenization_whisper import TO_LANGUAGE_CODE
 
-    >>> language_code("Spanish"), language_code("EN"), language_code(None)
-    ('es', 'en', None)
+    return dict(TO_LANGUAGE_CODE)
+
+
+# Whisper's code for the ISO 639-3 code (and the ISO 639-2/B code, where another) of each language it knows, and for
+# the ISO 639-1 codes it writes otherwise (jv Javanese is jw, nb Norwegian Bokmal no): corpora name languages so
+# (Common Voice, FLEURS, MLS: spa, pt_BR). A macrolanguage's code stands for it (ara, fas, msa, zho: Whisper's ar...).
+WHISPER_CODES = dict(pair.split(":") for pair in """afr:af amh:am ara:ar asm:as aze:az bak:ba bel:be bul:bg ben:bn
+bod:bo tib:bo bre:br bos:bs cat:ca ces:cs cze:cs cym:cy wel:cy dan:da deu:de ger:de ell:el gre:el eng:en spa:es est:et
+eus:eu baq:eu fas:fa per:fa fin:fi fao:fo fra:fr fre:fr glg:gl guj:gu hau:ha heb:he hin:hi hrv:hr hat:ht hun:hu hye:hy
+arm:hy ind:id isl:is ice:is ita:it jpn:ja jav:jw jv:jw kat:ka geo:ka kaz:kk khm:km kan:kn kor:ko lat:la ltz:lb lin:ln
+lao:lo lit:lt lav:lv mlg:mg mri:mi mao:mi mkd:mk mac:mk mal:ml mon:mn mar:mr msa:ms may:ms mlt:mt mya:my bur:my nep:ne
+nld:nl dut:nl nno:nn nor:no nob:no nb:no oci:oc pan:pa pol:pl pus:ps por:pt ron:ro rum:ro rus:ru san:sa snd:sd sin:si
+slk:sk slo:sk slv:sl sna:sn som:so sqi:sq alb:sq srp:sr sun:su swe:sv swa:sw tam:ta tel:te tgk:tg tha:th tuk:tk tgl:tl
+tur:tr tat:tt ukr:uk urd:ur uzb:uz vie:vi yid:yi yor:yo zho:zh chi:zh cmn:zh""".split())
+
+
+def language_code(value: str | None, valid: tuple[str, ...] | None = None) -> str | None:
+    """A Whisper language code from a code or an English name: ISO 639-1 or 639-3, with or without a region
+    (`es`, `spa`, `es-ES`, `pt_BR`, `Spanish`); InputError listing the valid codes.
+
+    >>> language_code("Spanish"), language_code("EN"), language_code(None), language_code("pt_BR"), language_code("spa")
+    ('es', 'en', None, 'pt', 'es')
     """
     if value is None or str(value).strip() in ("", "auto"):
         return None
-    text = str(value).strip().lower()
+    text = " ".join(str(value).strip().lower().split())
     names = _whisper_languages()
-    code = text if text in names else next((c for c, n in names.items() if n == text), None)
+    base = text.replace("_", "-").split("-")[0]  # en-US, pt_BR, zh-Hant: the language, whatever the region or script
+    code = next((c for c in (text, base) if c in names), None) or _whisper_names().get(text) \
+        or WHISPER_CODES.get(base)
     allowed = valid or tuple(names)
     if code is None or code not in allowed:
-        raise InputError(f"unknown language {value!r}; use one of these codes (Whisper): {', '.join(sorted(allowed))}")
+        raise InputError(f"unknown language {value!r}; use one of these codes (Whisper; a region is dropped and ISO "
+                         f"639-3 codes and English names are read too: en-US, eng, English -> en): "
+                         f"{', '.join(sorted(allowed))}")
     return code
 
 
@@ -383,6 +409,8 @@ class SpeechRecognizer(TaskModel):
                 raise InputError(f"{self.name_ or 'this model'} cannot be told the spoken language or translate; use "
                                  "--model whisper-base (or drop --source/--target)")
             return None, "transcribe", None
+        if not multilingual and target == "en":
+            target = None  # an English-only model writes English already: nothing to translate
         if not multilingual and ((source and source not in languages) or target):
             raise InputError(f"{self.name_ or 'this model'} is English-only: it cannot transcribe {source or 'another language'}"
                              f"{' or translate' if target else ''}; pass --model whisper-base (multilingual Whisper base, "
