@@ -28,8 +28,8 @@ from core.protocols import TaskModel, check_batch_size, with_ids
 from core.train import MetricsLog
 from finance._cards import damaged_card, recorded_beside
 from finance._risk_data import (FLOAT32_MAX, RiskData, as_polars, build_schema, encode_target, feature_arrays, label_map_for,
-                                label_warning, population_stability, positive_value, psi_for, resolve_target, summary_recipe,
-                                unseen_categories)
+                                label_warning, population_stability, positive_value, psi_for, psi_min_rows, psi_sample_warning,
+                                psi_status, resolve_target, summary_recipe, unseen_categories)
 from finance._risk_models import (CODE_LIMIT, FOREST_MAX_ROWS, FOREST_TREES, GBM_SPACE, LOGISTIC_CS, MONOTONE_FAMILIES,
                                   BlendFamily, Calibrator, ForestFamily, GBMFamily, LogisticFamily, ScorecardFamily,
                                   check_monotone, fit_calibrator, fit_forest, fit_gbm, fit_logistic, fit_scorecard,
@@ -1342,9 +1342,11 @@ class RiskScorer(TaskModel):
             metrics["psi_score"] = drift["psi_score"]
         psi_table = drift["psi_table"]
         curves: dict[str, Any] = {"plots": self._plots(y, pd, scores), "unseen_category_rows": drift["unseen_category_rows"]}
+        if drift["psi_score_status"] is not None:  # stable/watch/shifted, or 'too few rows' (then the card's warning says why)
+            curves["psi_score_status"] = drift["psi_score_status"]
         # the CLI says a card's warning on stderr, the dashboard above the card
         warning = joined_warnings(class_balance_warning(np.where(y == 1, "default", "non-default"), "AUC, Gini and KS"),
-                                  drift["unseen_warning"], calibration_in_the_large_warning(y, pd))
+                                  drift["unseen_warning"], drift["psi_warning"], calibration_in_the_large_warning(y, pd))
         if warning:
             curves["warning"] = warning
         if y.min() != y.max():
@@ -1387,7 +1389,9 @@ class RiskScorer(TaskModel):
         categorical one, the rows holding a category not seen in training), the rows holding any such category in a
         column the model uses (the columns predict warns about) and a sentence on them (None when there are none).
 
-        PSI < 0.1 stable, 0.1-0.25 watch, > 0.25 shifted (the usual credit-risk reading).
+        PSI < 0.1 stable, 0.1-0.25 watch, > 0.25 shifted (the usual credit-risk reading), given enough rows: a feature
+        (or the score) with fewer rows than its `min_rows` (`psi_min_rows`: 170 for 10 bins) gets status 'too few rows',
+        and `psi_warning` says so (None when every PSI is judged); `psi_score_status` is the score's status.
         """
         arrays = self._arrays(data)
         return self._drift(arrays, self._scores(self._pd(arrays)))
@@ -1396,10 +1400,15 @@ class RiskScorer(TaskModel):
         import polars as pl
 
         profile = self.card_.get("score_profile")
-        psi_score = None
+        psi_score = score_status = None
+        rows = int(len(scores))
+        unjudged = []  # (name, minimum rows, bins) of the PSI values too few rows leave without a verdict
         if profile:
             actual = np.bincount(np.searchsorted(profile["edges"], scores, side="right"), minlength=len(profile["edges"]) + 1) / len(scores)
             psi_score = population_stability(profile["shares"], actual.tolist())
+            score_status = psi_status(psi_score, rows, need := psi_min_rows(profile["shares"]))
+            if rows < need:
+                unjudged.append(("score", need, int(np.count_nonzero(np.asarray(profile["shares"]) > 0))))
         categorical = [f["name"] for f in self.schema_ if f["kind"] == "categorical"]
         scored = [f["name"] for f in self._scored_categorical()]  # the rows and values reported: as predict warns
         counts, examples, affected = {}, {}, 0  # per categorical feature: rows with an unseen value, those values by count
@@ -1412,12 +1421,18 @@ class RiskScorer(TaskModel):
                 found = values[name].filter(unseen[name]).value_counts().sort(["count", name], descending=[True, False])
                 examples[name] = found.select(_shortened(pl.col(name)).alias(name))[name].to_list()
         table = sorted(({"feature": f["name"], "description": f["description"], "psi": round(psi_for(f, arrays[f["name"]]), 5),
-                         "unseen_rows": int(counts[f["name"]]) if f["name"] in counts else None}
+                         "unseen_rows": int(counts[f["name"]]) if f["name"] in counts else None,
+                         "min_rows": psi_min_rows(f["psi_expected"])}
                         for f in self.schema_), key=lambda r: -r["psi"])
+        bins = {f["name"]: int(np.count_nonzero(np.asarray(f["psi_expected"]) > 0)) for f in self.schema_}
         for row in table:
-            row["status"] = "stable" if row["psi"] < 0.1 else "watch" if row["psi"] < 0.25 else "shifted"
-        return {"n": int(len(scores)), "psi_score": psi_score, "psi_table": table, "unseen_category_rows": affected,
-                "unseen_warning": self._unseen_summary(table, examples, affected, len(scores)) if affected else None}
+            row["status"] = psi_status(row["psi"], rows, row["min_rows"])
+            if rows < row["min_rows"]:
+                unjudged.append((row["feature"], row["min_rows"], bins[row["feature"]]))
+        return {"n": rows, "psi_score": psi_score, "psi_score_status": score_status, "psi_table": table,
+                "unseen_category_rows": affected,
+                "unseen_warning": self._unseen_summary(table, examples, affected, len(scores)) if affected else None,
+                "psi_warning": psi_sample_warning(rows, unjudged, len(self.schema_))}
 
     def _unseen_summary(self, table: list[dict[str, Any]], examples: dict[str, list[str]], affected: int, rows: int) -> str:
         """One sentence: how many rows hold categories the model never saw, which (the commonest), how they were scored."""

@@ -152,8 +152,10 @@ def test_a_long_unseen_value_is_quoted_shortened(gbm_model):
     long = "x" * 100_000  # a free-text cell: the warning used to quote all of it, per row and in the card
     warning = gbm_model.predict([applicant(purpose=long)])[0]["warnings"][0]
     assert warning.startswith("purpose: '" + "x" * 57 + "...'") and len(warning) < 200
-    card = gbm_model.evaluate(pl.DataFrame([applicant(purpose=long), applicant()]).with_columns(default=pl.Series([1, 0])))
-    assert "not seen in training" in card["warning"] and len(card["warning"]) < 400
+    frame = pl.DataFrame([applicant(purpose=long), applicant()]).with_columns(default=pl.Series([1, 0]))
+    card = gbm_model.evaluate(frame)
+    few = gbm_model.drift(frame)["psi_warning"]  # 2 rows: PSI left without a verdict, a sentence of its own
+    assert "not seen in training" in card["warning"] and len(card["warning"].replace(few, "")) < 400
 
 
 def test_a_boolean_column_is_quoted_and_matched_as_the_data_writes_it():
