@@ -157,11 +157,15 @@ class FasterWhisperBackend:
                    task: str = "transcribe") -> list[dict[str, Any]]:
         results = []
         for wave in waves:
-            if not has_speech(wave):  # digital silence and low noise: Whisper would invent "You", so do not ask it
+            clips = speech_clips(wave)  # [] exactly where has_speech is False (one VAD pass where there is speech)
+            if not clips and not has_speech(wave):  # silence, low noise: Whisper would invent "You", so do not ask it
                 results.append({"text": "", "words": [], "language": language or self.language, "language_probability": None})
                 continue
             options = {"beam_size": self.beam_size, "language": language or self.language, "task": task,
                        "word_timestamps": True}
+            if clips and clips != [(0.0, round(len(wave) / SAMPLE_RATE_HZ, 3))]:
+                # only the speech is decoded, in the recording's own time: Whisper fills a long silence with "You"
+                options["clip_timestamps"] = [edge for clip in clips for edge in clip]
             with self.lock:
                 segments, info = self.model.transcribe(wave, **options)
                 segments = self._complete_tail(wave, list(segments), options)
@@ -190,7 +194,13 @@ class FasterWhisperBackend:
         start = int(round(float(last.start) * SAMPLE_RATE_HZ))
         if start < SAMPLE_RATE_HZ:  # within the first second: the same window, decoded the same way
             return segments
-        again, _ = self.model.transcribe(wave[start:], **options)
+        again_options = dict(options)
+        if "clip_timestamps" in options:  # the clips that reach past `start`, in the time of wave[start:]
+            edges = options["clip_timestamps"]
+            offset = start / SAMPLE_RATE_HZ
+            again_options["clip_timestamps"] = [max(0.0, edge - offset) for pair in zip(edges[::2], edges[1::2])
+                                                if pair[1] > offset for edge in pair]
+        again, _ = self.model.transcribe(wave[start:], **again_options)
         again = [segment for segment in again if segment.words]
         kept, heard = _plain_words(last.words), _plain_words([w for s in again for w in s.words])
         overlap = kept[-min(3, len(kept)):]
@@ -230,7 +240,9 @@ class FasterWhisperBackend:
                    "origin": self.packaged or self.model_dir.name}  # how to open it: the card's top-level usage
         return {"weights": weights, "architecture": "whisper (encoder-decoder)",
                 "language": "multilingual" if self.multilingual else self.language,
-                "silence": f"windows where Silero VAD (faster-whisper) finds no speech are not decoded: {VAD_NOTE}"}
+                "silence": f"windows where Silero VAD (faster-whisper) finds no speech are not decoded: {VAD_NOTE}; in "
+                           f"the others only its speech regions are (clip_timestamps), each with {SPEECH_PAD_SECONDS} s "
+                           f"around it, pauses under {MIN_SILENCE_SECONDS} s kept"}
 
     def save(self, directory: Path) -> None:
         """Copy the CTranslate2 directory into `directory` (model.bin as model.ct2); the weights copied must be the
@@ -288,10 +300,64 @@ VAD_THRESHOLD = 0.2  # Silero speech probability: every spoken digit of FSDD rea
 VAD_NOTE = f"Silero speech probability >= {VAD_THRESHOLD} in at least one 32 ms frame"
 
 
+SPEECH_PAD_SECONDS = 0.4  # each speech region decoded with this much of the audio around it (Silero's own default)
+MIN_SILENCE_SECONDS = 5.0  # shorter pauses (and edges) are decoded as they are: Whisper invents words in long silence,
+# not in a breath or a short lead-in, and clipping those would only move its 30 s windows (a different decode)
+
+
+def speech_clips(wave: np.ndarray) -> list[tuple[float, float]]:
+    """The stretches of 16 kHz mono `wave` to decode, in seconds: Silero VAD's speech regions (the `has_speech`
+    threshold), each padded by `SPEECH_PAD_SECONDS`, regions closer than `MIN_SILENCE_SECONDS` joined, and an edge of
+    the recording nearer than that taken in; [] where there is no speech. Clean speech gives one clip, the whole wave.
+
+    >>> speech_clips(np.zeros(16_000, dtype=np.float32))
+    []
+    """
+    if len(wave) == 0 or float(np.max(np.abs(wave))) < 1e-4:
+        return []
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    options = VadOptions(threshold=VAD_THRESHOLD, neg_threshold=VAD_THRESHOLD / 2, min_speech_duration_ms=0,
+                         min_silence_duration_ms=int(MIN_SILENCE_SECONDS * 1000),
+                         speech_pad_ms=int(SPEECH_PAD_SECONDS * 1000))
+    duration = len(wave) / SAMPLE_RATE_HZ
+    clips: list[tuple[float, float]] = []
+    for stamp in get_speech_timestamps(np.ascontiguousarray(wave, dtype=np.float32), options):
+        start, end = stamp["start"] / SAMPLE_RATE_HZ, min(stamp["end"] / SAMPLE_RATE_HZ, duration)
+        if clips and start - clips[-1][1] < MIN_SILENCE_SECONDS:
+            clips[-1] = (clips[-1][0], end)
+        else:
+            clips.append((start, end))
+    if clips and clips[0][0] < MIN_SILENCE_SECONDS:
+        clips[0] = (0.0, clips[0][1])
+    if clips and duration - clips[-1][1] < MIN_SILENCE_SECONDS:
+        clips[-1] = (clips[-1][0], duration)
+    return [(round(start, 3), round(end, 3)) for start, end in clips]
+
+
+def pauses(wave: np.ndarray, shortest_seconds: float = 0.2) -> list[tuple[int, int]]:
+    """The stretches of 16 kHz mono `wave` (in samples) where Silero VAD hears no speech for at least
+    `shortest_seconds`: where a long recording can be cut without cutting a word.
+
+    >>> pauses(np.zeros(16_000, dtype=np.float32))
+    [(0, 16000)]
+    """
+    if len(wave) == 0 or float(np.max(np.abs(wave))) < 1e-4:
+        return [(0, len(wave))]
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    options = VadOptions(threshold=VAD_THRESHOLD, neg_threshold=VAD_THRESHOLD / 2, min_speech_duration_ms=0,
+                         min_silence_duration_ms=int(shortest_seconds * 1000), speech_pad_ms=0)
+    stamps = get_speech_timestamps(np.ascontiguousarray(wave, dtype=np.float32), options)
+    edges = [0, *[edge for stamp in stamps for edge in (stamp["start"], stamp["end"])], len(wave)]
+    return [(start, end) for start, end in zip(edges[::2], edges[1::2])
+            if end > start and (end - start >= shortest_seconds * SAMPLE_RATE_HZ or start == 0 or end == len(wave))]
+
+
 def has_speech(wave: np.ndarray) -> bool:
     """Whether Silero VAD (shipped in faster-whisper) hears any speech in 16 kHz mono `wave`.
 
-    A gate, not a cutter: a window with any speech is decoded whole, so transcripts of speech do not change.
+    The gate: a window without speech is not decoded at all; in one with speech, `speech_clips` says what is.
 
     >>> has_speech(np.zeros(16_000, dtype=np.float32))
     False

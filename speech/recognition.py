@@ -537,9 +537,8 @@ class SpeechRecognizer(TaskModel):
                               "warnings": [*([truncation_warning(*cut)] if cut else []), *report["warnings"],
                                            *audio_warnings(samples, from_microphone=from_microphone,
                                                            level=report["level"])]}
-            step = int(window * SAMPLE_RATE_HZ)
-            for start in range(0, len(samples), step):
-                pieces.append((index, start / SAMPLE_RATE_HZ, samples[start:start + step]))
+            for start, piece in _windows([samples], window):
+                pieces.append((index, start / SAMPLE_RATE_HZ, piece))
         outputs = self.backend_.transcribe([p[2] for p in pieces], batch_size, **options) if pieces else []
         heard = detect([p[2] for p in pieces]) if detect and pieces else [None] * len(pieces)
         joined: dict[int, list[tuple[float, dict[str, Any]]]] = {}
@@ -566,17 +565,25 @@ class SpeechRecognizer(TaskModel):
         """A long file, read block by block; only one block (plus the words so far) is in memory. `cut`: its truncation
         (declared, present seconds), read with its header; `detect`: the back-end's `detect_language`, to check a
         forced language."""
-        parts, offset, squares, count, clipped, peak, heard = [], 0.0, 0.0, 0, 0, 0.0, []
+        parts, heard = [], []
+        squares, count, clipped, peak = 0.0, 0, 0, 0.0
         report: dict[str, Any] = {}  # a channel used alone; float samples (past full scale is not clipped)
-        for block in stream_audio(path, block_seconds=self.backend_.chunk_seconds, report=report):
-            squares += float(np.square(block, dtype=np.float64).sum())
-            count += len(block)
-            magnitude = np.abs(block)
-            clipped += int(np.sum((magnitude >= 0.999) & (magnitude <= 1.0) if report["float_data"] else magnitude >= 0.999))
-            peak = max(peak, float(magnitude.max(initial=0.0)))
-            parts.append((offset, self.backend_.transcribe([block], batch_size, **options)[0]))
-            heard.extend(detect([block]) if detect else [])
-            offset += len(block) / SAMPLE_RATE_HZ
+
+        def blocks():
+            nonlocal squares, count, clipped, peak
+            for block in stream_audio(path, block_seconds=self.backend_.chunk_seconds, report=report):
+                squares += float(np.square(block, dtype=np.float64).sum())
+                count += len(block)
+                magnitude = np.abs(block)
+                clipped += int(np.sum((magnitude >= 0.999) & (magnitude <= 1.0) if report["float_data"]
+                                      else magnitude >= 0.999))
+                peak = max(peak, float(magnitude.max(initial=0.0)))
+                yield block
+
+        for start, window in _windows(blocks(), self.backend_.chunk_seconds):
+            parts.append((start / SAMPLE_RATE_HZ, self.backend_.transcribe([window], batch_size, **options)[0]))
+            heard.extend(detect([window]) if detect else [])
+        offset = count / SAMPLE_RATE_HZ
         warnings = [truncation_warning(*cut)] if cut else []
         warnings.extend(report.get("warnings", []))
         warnings.extend(_source_mismatch(options.get("language"), heard))
@@ -745,8 +752,9 @@ card = json.loads((folder / "card.json").read_text())
 # predict's decoding, as the saved faster-whisper snippet gives it
 _USAGE_TRANSCRIBE = """\
 predictions = []
-for path in audio:  # the product gives "" without decoding where Silero VAD hears no speech (card's `silence`) and
-    # decodes audio over 300 s in 300 s blocks
+for path in audio:  # the product gives "" without decoding where Silero VAD hears no speech, decodes only the speech
+    # regions it finds (card's `silence`) and cuts audio over 300 s into
+    # blocks at a pause near each 300 s
     segments, info = model.transcribe(read(path), beam_size=5, language=LANGUAGE, word_timestamps=True)
     predictions.append({"text": "".join(s.text for s in segments).strip(), "language": info.language})
 """
@@ -780,7 +788,8 @@ model = faster_whisper.WhisperModel(str(folder), device="cpu",  # on CUDA: devic
                                     cpu_threads=THREADS)
 language = None if card["language"] == "multilingual" else card["language"]
 predictions = []
-for path in audio:  # the product gives "" without decoding where Silero VAD hears no speech (card's `silence`)
+for path in audio:  # the product gives "" without decoding where Silero VAD hears no speech and decodes only the
+    # speech regions it finds (card's `silence`)
     segments, info = model.transcribe(read(path), beam_size=weights["beam_size"], language=language,
                                       word_timestamps=True)
     predictions.append({"text": "".join(s.text for s in segments).strip(), "language": info.language})
@@ -1143,6 +1152,47 @@ def _join(parts: list[tuple[float, dict[str, Any]]]) -> dict[str, Any]:
             total = sum(n for n, _ in scored)
             record["language_probability"] = round(sum(n * p for n, p in scored) / total if total else scored[0][1], 4)
     return record
+
+
+CUT_SEARCH_SECONDS = 30.0  # a long recording is cut into windows in a pause found this far before the window's end
+
+
+def _cut(wave: np.ndarray, end: int, search: int) -> int:
+    """Where to end the window that `end` (a sample index into `wave`) would end: 0.2 s (at most half the pause) before
+    the end of the last pause Silero VAD finds in the `search` samples before `end`, so no word is cut in two; `end`
+    itself where speech runs through all of them.
+
+    >>> _cut(np.zeros(48_000, dtype=np.float32), 32_000, 16_000)
+    28800
+    """
+    start = max(0, end - search)
+    found = _backends.pauses(wave[start:end])
+    if not found:
+        return end
+    first, last = found[-1]
+    return start + last - min(int(0.2 * SAMPLE_RATE_HZ), (last - first) // 2)
+
+
+def _windows(blocks: Any, seconds: float) -> Any:
+    """Consecutive audio `blocks` (16 kHz mono arrays, read one at a time) as windows of at most `seconds` to decode,
+    with the sample each starts at. A recording no longer than one window is one window; a longer one is cut at a
+    pause in the last `CUT_SEARCH_SECONDS` (a third of the window at most) before each window's end (`_cut`), so speech
+    that crosses the window's edge is decoded whole in the next one.
+
+    >>> [(start, len(w)) for start, w in _windows([np.zeros(40_000, dtype=np.float32)], 1.5)]
+    [(0, 20800), (20800, 19200)]
+    """
+    step = int(seconds * SAMPLE_RATE_HZ)
+    search = int(min(CUT_SEARCH_SECONDS, seconds / 3) * SAMPLE_RATE_HZ)
+    buffer, start = np.zeros(0, dtype=np.float32), 0
+    for block in blocks:
+        buffer = np.concatenate([buffer, block]) if len(buffer) else block
+        while len(buffer) > step:
+            cut = _cut(buffer, step, search)
+            yield start, buffer[:cut]
+            buffer, start = buffer[cut:], start + cut
+    if len(buffer):
+        yield start, buffer
 
 
 def _split(items: list[tuple], config: Any) -> tuple[list[tuple], list[tuple]]:

