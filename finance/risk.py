@@ -357,31 +357,108 @@ class _Progress:
             callback(record)
 
 
-def _fingerprint(prepared: "_Prepared") -> str:
-    """Identifies a cross-validation: the data, the resolved config and the folds (a resumed fit must match all)."""
+CV_RECIPE_MODULES = ("finance.risk", "finance._risk_models", "finance._risk_data")  # the code that fits the folds
+CV_RECIPE_LIBRARIES = ("numpy", "scipy", "scikit-learn", "lightgbm", "optbinning")
+
+
+def _cv_recipe() -> dict[str, Any]:
+    """What computes a cross-validation fit besides its data, config and folds: the source of the modules that fit it
+    (any change to them, e.g. how the classes are weighted, makes kept results stale) and the versions of the
+    libraries they call."""
+    import hashlib
+    import importlib
+    import importlib.metadata
+
+    digest = hashlib.sha256()
+    for name in CV_RECIPE_MODULES:
+        digest.update(Path(importlib.import_module(name).__file__).read_bytes())
+    versions: dict[str, str | None] = {}
+    for library in CV_RECIPE_LIBRARIES:
+        try:
+            versions[library] = importlib.metadata.version(library)
+        except importlib.metadata.PackageNotFoundError:
+            versions[library] = None
+    return {"code": digest.hexdigest()[:16], "libraries": versions}
+
+
+def _cv_key(prepared: "_Prepared") -> dict[str, Any]:
+    """What decides a cross-validation's results: the data, the resolved config, the folds and the recipe (`_cv_recipe`);
+    a resumed fit reuses kept results only when all of them match."""
     import hashlib
 
-    digest = hashlib.sha256(prepared.data_hash.encode())
-    digest.update(json.dumps(config_to_dict(prepared.config), sort_keys=True, default=str).encode())
+    folds = hashlib.sha256()
     for train, test in prepared.folds:
-        digest.update(np.asarray(test, dtype=np.int64).tobytes())
-    return digest.hexdigest()[:16]
+        folds.update(np.asarray(test, dtype=np.int64).tobytes())
+    config = json.loads(json.dumps(config_to_dict(prepared.config), sort_keys=True, default=str))
+    return {"data_hash": prepared.data_hash, "config": config, "folds": folds.hexdigest()[:16], **_cv_recipe()}
+
+
+def _fingerprint(key: dict[str, Any]) -> str:
+    """The folder name of a cross-validation's kept results: a digest of its `_cv_key`."""
+    import hashlib
+
+    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _key_changes(kept: dict[str, Any] | None, key: dict[str, Any]) -> str:
+    """What differs between a kept cross-validation's key and this fit's, in words.
+
+    >>> _key_changes({"data_hash": "a", "config": {"c": 1}, "folds": "f", "code": "x", "libraries": {"lightgbm": "4.5"}},
+    ...              {"data_hash": "a", "config": {"c": 2}, "folds": "f", "code": "y", "libraries": {"lightgbm": "4.6"}})
+    'another version of the risk recipe (its code), other library versions (lightgbm 4.5 -> 4.6), another config (c)'
+    """
+    if kept is None:
+        return "an older version of Verticals that did not record its recipe"
+    changes = []
+    if kept.get("code") != key["code"]:
+        changes.append("another version of the risk recipe (its code)")
+    old, new = kept.get("libraries") or {}, key["libraries"]
+    moved = [f"{name} {old.get(name)} -> {new[name]}" for name in new if old.get(name) != new[name]]
+    if moved:
+        changes.append(f"other library versions ({', '.join(moved)})")
+    if kept.get("data_hash") != key["data_hash"]:
+        changes.append("other data")
+    old_config = kept.get("config") or {}
+    fields = sorted(name for name in {*old_config, *key["config"]} if old_config.get(name) != key["config"].get(name))
+    if fields:
+        changes.append(f"another config ({', '.join(fields)})")
+    if not changes and kept.get("folds") != key["folds"]:
+        changes.append("other folds")
+    return ", ".join(changes) or "another cross-validation"
 
 
 class _FoldCache:
-    """Each cross-validation fit's held-out results as `run_dir/cv/<fingerprint>/<key>.npz` (numpy arrays, no pickle).
+    """Each cross-validation fit's held-out results as `run_dir/cv/<fingerprint>/<key>.npz` (numpy arrays, no pickle),
+    beside `key.json`: what decides them (`_cv_key`: data, config, folds, the recipe's code and library versions).
 
     A fresh fit clears its folder; with `resume` the results already there are reused, so an interrupted fit on the
-    same data and config continues where it stopped. Without a `run_dir` nothing is kept.
+    same data and config, by the same code, continues where it stopped. Results kept by another recipe, config or data
+    are not reused but recomputed, and `note` says so (None otherwise). Without a `run_dir` nothing is kept.
     """
 
-    def __init__(self, run_dir: str | Path | None, fingerprint: str, resume: bool):
+    KEY_FILE = "key.json"
+
+    def __init__(self, run_dir: str | Path | None, fingerprint: str, resume: bool, key: dict[str, Any] | None = None):
         self.folder = Path(run_dir) / "cv" / fingerprint if run_dir is not None else None
-        self.reused = 0
-        if self.folder is not None and not resume and self.folder.parent.is_dir():  # a fresh fit: no stale folds
+        self.key, self.reused, self.note = key, 0, None
+        if self.folder is None or not self.folder.parent.is_dir():
+            return
+        if not resume:  # a fresh fit: no stale folds
             import shutil
 
             shutil.rmtree(self.folder.parent)
+            return
+        stale = sorted(p for p in self.folder.parent.iterdir() if p.is_dir() and p != self.folder and any(p.glob("*.npz")))
+        if stale and key is not None and not any(self.folder.glob("*.npz")):  # nothing of this fit's own to resume
+            reasons = list(dict.fromkeys(_key_changes(self._kept_key(p), key) for p in stale))
+            self.note = (f"the cross-validation results kept in {self.folder.parent} were computed by "
+                         f"{'; '.join(reasons)}: not reused, recomputed")
+
+    def _kept_key(self, folder: Path) -> dict[str, Any] | None:
+        with contextlib.suppress(OSError, ValueError):
+            kept = json.loads((folder / self.KEY_FILE).read_text())
+            return kept if isinstance(kept, dict) else None
+        return None
 
     def get(self, key: str, compute) -> dict[str, np.ndarray]:
         """The stored arrays for `key`, else `compute()`'s (a dict of arrays), stored atomically."""
@@ -395,6 +472,8 @@ class _FoldCache:
                 self.reused += 1
                 return result
         result = compute()
+        if self.key is not None and not (self.folder / self.KEY_FILE).is_file():  # what decides these results, first
+            atomic_write_bytes(self.folder / self.KEY_FILE, json.dumps(self.key, sort_keys=True, indent=1).encode())
         buffer = io.BytesIO()
         np.savez(buffer, **{name: np.asarray(value) for name, value in result.items()})
         atomic_write_bytes(path, buffer.getvalue())  # a full disk: a one-line error and no partial file left
@@ -612,7 +691,8 @@ class RiskScorer(TaskModel):
         calibrate, write the card.
 
         Progress goes to `run_dir/metrics.jsonl` and `callbacks`. Every cross-validation fit's held-out log-odds are
-        kept in `run_dir/cv/`; with `resume`, an interrupted fit on the same data and config reuses them.
+        kept in `run_dir/cv/`; with `resume`, an interrupted fit on the same data and config, by the same code and library
+        versions, reuses them (others are recomputed, said in the card's `training.cv_cache_note` and a UserWarning).
         """
         from finance._risk_dask import routed_fit  # engine=dask, or data left as table parts
 
@@ -627,13 +707,20 @@ class RiskScorer(TaskModel):
 
             warnings.warn(prepared.warning, UserWarning, stacklevel=2)
         progress = _Progress(run_dir, callbacks, started, total=self._planned_steps(prepared))
-        cache = _FoldCache(run_dir, _fingerprint(prepared), resume)
+        key = _cv_key(prepared)
+        cache = _FoldCache(run_dir, _fingerprint(key), resume, key)
+        if cache.note:  # kept folds of another recipe, config or data: recomputed, never silently reused
+            import warnings
+
+            warnings.warn(cache.note, UserWarning, stacklevel=2)
         search = self._cross_validate(prepared, progress, cache)
         chosen, cv_auc, cv_std = self._choose(prepared, search)
         gbm_info = self._fit_final(prepared, search, chosen)
         calibration = self._calibrate(prepared, search, chosen)
         self.card_ = self._training_card(prepared, search, chosen, cv_auc, cv_std, calibration, gbm_info, started)
         self.card_["training"]["reused_cv_fits"] = cache.reused  # > 0 only when `resume` found this fit's folds
+        if cache.note:
+            self.card_["training"]["cv_cache_note"] = cache.note
         progress("done", auc=cv_auc[chosen])
         return self
 
