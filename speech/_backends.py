@@ -120,8 +120,13 @@ class FasterWhisperBackend:
         self.precision = precision
         self.compute_type = {("int8", True): "int8_float16", ("int8", False): "int8", ("native", True): "float16",
                              ("native", False): "float32"}[precision, on_cuda]
-        self.model = WhisperModel(str(model_dir), device="cuda" if on_cuda else "cpu", compute_type=self.compute_type,
-                                  cpu_threads=cpu_threads(), files=dict(contents) if contents is not None else None)
+        # the weights CTranslate2 is built from again after a decode sampled (see `_seed`); kept for that
+        self._files = dict(contents) if contents is not None else None
+        _seed_sampling()  # before WhisperModel starts the thread that samples: its generator is seeded once, there
+        self._device = "cuda" if on_cuda else "cpu"
+        self.model = WhisperModel(str(model_dir), device=self._device, compute_type=self.compute_type,
+                                  cpu_threads=cpu_threads(), files=self._files)
+        self._sampled = False  # a decode fell back to sampling (temperature > 0) since the model was built
         self.multilingual = bool(self.model.model.is_multilingual)
         self.language = None if self.multilingual else "en"
         self.languages = tuple(self.model.supported_languages) if self.multilingual else ("en",)
@@ -167,8 +172,10 @@ class FasterWhisperBackend:
                 # only the speech is decoded, in the recording's own time: Whisper fills a long silence with "You"
                 options["clip_timestamps"] = [edge for clip in clips for edge in clip]
             with self.lock:
+                self._seed()
                 segments, info = self.model.transcribe(wave, **options)
                 segments = self._complete_tail(wave, list(segments), options)
+                self._sampled = getattr(self, "_sampled", False) or any((s.temperature or 0) > 0 for s in segments)
             words = [{"word": w.word.strip(), "start_s": round(float(w.start), 3), "end_s": round(float(w.end), 3),
                       "confidence": round(float(w.probability), 4)} for s in segments for w in (s.words or [])]
             _start_at_sound(words, wave)
@@ -176,6 +183,23 @@ class FasterWhisperBackend:
             results.append({"text": "".join(s.text for s in segments).strip(), "words": words, "language": info.language,
                             "language_probability": None if forced else round(float(info.language_probability), 4)})
         return results
+
+    def _seed(self) -> None:
+        """Make the next decode repeat the last one's (call with the lock held). When Whisper's output fails its checks
+        (compression ratio, log-probability), faster-whisper decodes again by sampling at temperatures 0.2 ... 1.0.
+        CTranslate2 samples with a generator each of its threads seeds once, when it first samples, from
+        `ctranslate2.set_random_seed`; so once a decode has sampled, the model is built again (its threads new, their
+        generators seeded afresh), and the same audio and options give the same text again. Decodes that never
+        sample (clean speech) never pay for the rebuild."""
+        if not getattr(self, "_sampled", False):
+            return
+        import ctranslate2
+
+        _seed_sampling()
+        self.model.model = ctranslate2.models.Whisper(
+            str(self.model_dir), device=self._device, compute_type=self.compute_type, intra_threads=cpu_threads(),
+            inter_threads=1, files=self._files)
+        self._sampled = False
 
     def _complete_tail(self, wave: np.ndarray, segments: list[Any], options: dict[str, Any]) -> list[Any]:
         """`segments` with the end of the recording they lost, if they lost it (call with the lock held).
@@ -242,7 +266,8 @@ class FasterWhisperBackend:
                 "language": "multilingual" if self.multilingual else self.language,
                 "silence": f"windows where Silero VAD (faster-whisper) finds no speech are not decoded: {VAD_NOTE}; in "
                            f"the others only its speech regions are (clip_timestamps), each with {SPEECH_PAD_SECONDS} s "
-                           f"around it, pauses under {MIN_SILENCE_SECONDS} s kept"}
+                           f"around it, pauses under {MIN_SILENCE_SECONDS} s kept",
+                "sampling_seed": DECODE_SEED}
 
     def save(self, directory: Path) -> None:
         """Copy the CTranslate2 directory into `directory` (model.bin as model.ct2); the weights copied must be the
@@ -303,6 +328,13 @@ VAD_NOTE = f"Silero speech probability >= {VAD_THRESHOLD} in at least one 32 ms 
 SPEECH_PAD_SECONDS = 0.4  # each speech region decoded with this much of the audio around it (Silero's own default)
 MIN_SILENCE_SECONDS = 5.0  # shorter pauses (and edges) are decoded as they are: Whisper invents words in long silence,
 # not in a breath or a short lead-in, and clipping those would only move its 30 s windows (a different decode)
+DECODE_SEED = 0  # CTranslate2's sampling seed (Whisper's temperature fallback), so a decode can be repeated
+
+
+def _seed_sampling() -> None:
+    import ctranslate2
+
+    ctranslate2.set_random_seed(DECODE_SEED)
 
 
 def speech_clips(wave: np.ndarray) -> list[tuple[float, float]]:

@@ -753,8 +753,8 @@ card = json.loads((folder / "card.json").read_text())
 _USAGE_TRANSCRIBE = """\
 predictions = []
 for path in audio:  # the product gives "" without decoding where Silero VAD hears no speech, decodes only the speech
-    # regions it finds (card's `silence`) and cuts audio over 300 s into
-    # blocks at a pause near each 300 s
+    # regions it finds (card's `silence`), cuts audio over 300 s into blocks at a pause near each 300 s, and seeds the
+    # sampling of Whisper's temperature fallback (ctranslate2.set_random_seed, card's `sampling_seed`)
     segments, info = model.transcribe(read(path), beam_size=5, language=LANGUAGE, word_timestamps=True)
     predictions.append({"text": "".join(s.text for s in segments).strip(), "language": info.language})
 """
