@@ -164,7 +164,8 @@ class FasterWhisperBackend:
         for wave in waves:
             clips = speech_clips(wave)  # [] exactly where has_speech is False (one VAD pass where there is speech)
             if not clips and not has_speech(wave):  # silence, low noise: Whisper would invent "You", so do not ask it
-                results.append({"text": "", "words": [], "language": language or self.language, "language_probability": None})
+                results.append({"text": "", "words": [], "language": language or self.language, "language_probability": None,
+                                "speech_detected": False})
                 continue
             options = {"beam_size": self.beam_size, "language": language or self.language, "task": task,
                        "word_timestamps": True}
@@ -181,7 +182,8 @@ class FasterWhisperBackend:
             _start_at_sound(words, wave)
             forced = language is not None or not self.multilingual
             results.append({"text": "".join(s.text for s in segments).strip(), "words": words, "language": info.language,
-                            "language_probability": None if forced else round(float(info.language_probability), 4)})
+                            "language_probability": None if forced else round(float(info.language_probability), 4),
+                            "speech_detected": True})
         return results
 
     def _seed(self) -> None:

@@ -549,6 +549,7 @@ class SpeechRecognizer(TaskModel):
         for index, parts in joined.items():
             records[index] = {**_join(parts), **records[index]}
             records[index]["warnings"].extend(_source_mismatch(options.get("language"), heard_in[index]))
+            records[index]["warnings"].extend(_unwritten_speech(parts, records[index]["text"]))
         for index, cut in streamed.items():
             records[index] = self._transcribe_stream(inputs[index], batch_size, options, cut, detect)
         for index, record in enumerate(records):
@@ -587,6 +588,8 @@ class SpeechRecognizer(TaskModel):
         warnings = [truncation_warning(*cut)] if cut else []
         warnings.extend(report.get("warnings", []))
         warnings.extend(_source_mismatch(options.get("language"), heard))
+        joined = _join(parts)
+        warnings.extend(_unwritten_speech(parts, joined["text"]))
         if count and 10 * np.log10(max(squares / count, 1e-20)) < -60:
             warnings.append(silence_warning())  # streamed: a long file, never a live recording
         else:
@@ -594,7 +597,7 @@ class SpeechRecognizer(TaskModel):
                 warnings.append(clipping_warning(clipped / count))  # a file too
             if report.get("float_data") and peak > 1.0:
                 warnings.append(above_full_scale_warning(20 * np.log10(peak)))
-        return {**_join(parts), "duration_s": round(offset, 3), "warnings": warnings}
+        return {**joined, "duration_s": round(offset, 3), "warnings": warnings}
 
     # -- evaluation ---------------------------------------------------------------------------------------------
     def _as_data(self, data: Any):
@@ -1120,6 +1123,22 @@ def _source_mismatch(forced: str | None, heard: list[tuple[str, float] | None]) 
     if language == forced or best[language] < SOURCE_MISMATCH_PROBABILITY:
         return []
     return [f"the audio sounds like {language} (p={best[language]:.2f}), not {forced} as forced; drop --source or fix it"]
+
+
+def _unwritten_speech(parts: list[tuple[float, dict[str, Any]]], text: str) -> list[str]:
+    """A warning when the back-end's voice-activity check heard speech (`speech_detected`) but no text came out, which
+    an empty transcript of a silent recording cannot otherwise be told apart from.
+
+    >>> _unwritten_speech([(0.0, {"text": "", "speech_detected": True})], "")[0][:40]
+    'speech detected but nothing transcribed:'
+    >>> _unwritten_speech([(0.0, {"text": "", "speech_detected": False})], ""), _unwritten_speech([], "hi")
+    ([], [])
+    """
+    if text or not any(output.get("speech_detected") for _, output in parts):
+        return []
+    return ["speech detected but nothing transcribed: the voice-activity check hears speech, yet the model wrote no "
+            "words (a single short word such as an isolated digit, mumbling, or a language the model does not know); "
+            "try --model whisper-base or check the recording"]
 
 
 def _join(parts: list[tuple[float, dict[str, Any]]]) -> dict[str, Any]:

@@ -135,3 +135,11 @@ def test_target_en_on_an_english_only_model_is_a_no_op():
     with pytest.raises(InputError, match="English-only"):
         model._decoding(None, "es")
 
+
+def test_speech_heard_but_nothing_written_is_a_warning():
+    empty = {"text": "", "words": [], "language": "en", "language_probability": None, "speech_detected": True}
+    record = SpeechRecognizer(_EnglishOnly(empty), "whisper-tiny.en").predict(np.full(16_000, 0.1, np.float32))[0]
+    assert any(w.startswith("speech detected but nothing transcribed") for w in record["warnings"]), record["warnings"]
+    silent = {**empty, "speech_detected": False}
+    record = SpeechRecognizer(_EnglishOnly(silent), "whisper-tiny.en").predict(np.full(16_000, 0.1, np.float32))[0]
+    assert not any(w.startswith("speech detected") for w in record["warnings"])
