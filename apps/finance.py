@@ -19,11 +19,15 @@ MISSING = "(missing)"
 MAX_SHOWN = 8  # characteristics drawn separately in the waterfall; the rest are summed
 
 
-def show_psi(table: list[dict], psi_score: float | None) -> None:
+def show_psi(table: list[dict], psi_score: float | None, status: str | None = None, warning: str | None = None) -> None:
     import polars as pl
 
+    if warning:  # too few rows to judge some PSI (the card's warning says it too, with the rows needed)
+        st.warning(common.escape_markdown(common.page_message(warning)))
     if psi_score is not None:
-        st.metric("Score PSI vs training", f"{psi_score:.3f}", help="< 0.1 stable · 0.1-0.25 watch · > 0.25 shifted")
+        st.metric("Score PSI vs training", f"{psi_score:.3f}" + (f" ({status})" if status else ""),
+                  help="< 0.1 stable · 0.1-0.25 watch · > 0.25 shifted, given enough rows (about 170 for 10 bins); "
+                       "fewer rows: 'too few rows'")
     st.dataframe(pl.DataFrame(table), hide_index=True, width="stretch")
 
 
@@ -132,7 +136,7 @@ def predict_tab(model) -> None:
             drift = common.run_safely(model.drift, frame)
         if drift is not None:
             st.subheader("Population stability (PSI) vs training")
-            show_psi(drift["psi_table"], drift["psi_score"])
+            show_psi(drift["psi_table"], drift["psi_score"], drift.get("psi_score_status"), drift.get("psi_warning"))
 
 
 def sample_applicants(model):
@@ -150,7 +154,7 @@ def sample_applicants(model):
 def draw_evaluation(card: dict) -> None:
     common.metric_card_view(card, "finance.risk-predict")  # metrics with CIs and the card's plots (ROC, PR, calibration, KS, risk bands)
     st.subheader("Population stability (PSI) vs training")
-    show_psi(card.get("psi_table", []), (card["metrics"].get("psi_score") or {}).get("value"))
+    show_psi(card.get("psi_table", []), (card["metrics"].get("psi_score") or {}).get("value"), card.get("psi_score_status"))
 
 
 def target_values(path, **options) -> list:
@@ -179,7 +183,7 @@ def risk_section() -> None:
                                    columns=lambda path, head, key: default_value_choice(
                                        model, common.data_labels(path, options, target_values), key))
         if card is not None and "psi_table" in card:  # the card's plots are drawn by evaluate_tab (apps/plots.py)
-            show_psi(card.get("psi_table", []), (card["metrics"].get("psi_score") or {}).get("value"))
+            show_psi(card.get("psi_table", []), (card["metrics"].get("psi_score") or {}).get("value"), card.get("psi_score_status"))
 
     def retrain() -> None:
         st.caption("CSV / Parquet / headerless whitespace .data (columns numbered from 0). Gradient boosting, a WoE "

@@ -259,3 +259,19 @@ def test_a_second_click_while_the_same_training_runs_starts_nothing(started):
     statuses["job-1"] = "succeeded"  # the job is done: the same click trains again
     app.button(key=f"{RISK}-train-start").click().run()
     assert len(calls) == 3 and not app.exception, calls
+
+
+# --- Finance › Risk: PSI on a handful of rows is not called a shift on the page -------------------------------------
+def test_the_psi_view_shows_too_few_rows_and_its_warning():
+    """The drift view showed only the PSI table: the 'too few rows to judge' warning finance.risk now gives never
+    reached the page, and the score's PSI had no status beside it."""
+    def page():
+        from apps.finance import show_psi
+
+        show_psi([{"feature": "Income", "psi": 7.18, "status": "too few rows"}], 5.67, "too few rows",
+                 "only 3 rows: too few to judge the population stability of the score; judge drift on at least 184 rows")
+
+    app = AppTest.from_function(page, default_timeout=30).run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert sum("only 3 rows: too few to judge" in _plain(w.value) for w in app.warning) == 1
+    assert app.metric[0].value == "5.670 (too few rows)"
