@@ -296,3 +296,28 @@ def test_a_too_short_forecast_series_is_named_and_its_fix_in_page_words(home, mo
     assert errors == ["series 'newsku' has 3 rows; this model needs at least 41 (set by N-BEATS' input window "
                       "(window=40) + 1); give more history, or retrain the model to need less: leave nbeats out of "
                       "candidates= or lower window= in 'Config overrides' on the Retrain tab"], errors
+
+
+# --- Vision: the Grad-CAM overlay lies where the model looked ---------------------------------------------------------
+def test_the_grad_cam_overlay_covers_the_centre_crop_only():
+    """The page stretched explain()'s map of timm's centre crop over the whole image: on a 900x300 picture heat fell
+    on the left third, which the model never saw. The overlay now places the map in `crop_box` (outlined) only."""
+    def page():
+        import numpy as np
+        import streamlit as st
+        from PIL import Image
+
+        from apps.vision import _overlay
+
+        image = Image.new("RGB", (900, 300), (100, 100, 100))
+        cam = {"heatmap": [[1.0] * 4] * 4, "crop_box": [300.0, 0.0, 600.0, 300.0], "image_size": [900, 300], "label": "x"}
+        out = np.asarray(_overlay(image, cam)).astype(int)
+        scale = out.shape[1] / 900
+        st.session_state["left"] = out[150, round(100 * scale)].tolist()
+        st.session_state["middle"] = out[150, round(450 * scale)].tolist()
+        st.session_state["right"] = out[150, round(800 * scale)].tolist()
+
+    app = AppTest.from_function(page, default_timeout=60).run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert app.session_state["left"] == [100, 100, 100] == app.session_state["right"]  # outside the crop: untouched
+    assert app.session_state["middle"][0] > 180 and app.session_state["middle"][1] < 60  # inside: red
