@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from core.apertium import ISO_639_3, apertium_mode, apertium_translate
+from core.languages import iso1
 from core.artifacts import hash_frame, read_card
 from core.config import config_to_dict
 from core.errors import InputError, ModelNotFoundError, NotFittedError, UnsafeArtifactError
@@ -84,17 +85,19 @@ def _whisper_names() -> dict[str, str]:
     return dict(TO_LANGUAGE_CODE)
 
 
-# Whisper's code for the ISO 639-3 code (and the ISO 639-2/B code, where another) of each language it knows, and for
-# the ISO 639-1 codes it writes otherwise (jv Javanese is jw, nb Norwegian Bokmal no): corpora name languages so
-# (Common Voice, FLEURS, MLS: spa, pt_BR). A macrolanguage's code stands for it (ara, fas, msa, zho: Whisper's ar...).
-WHISPER_CODES = dict(pair.split(":") for pair in """afr:af amh:am ara:ar asm:as aze:az bak:ba bel:be bul:bg ben:bn
-bod:bo tib:bo bre:br bos:bs cat:ca ces:cs cze:cs cym:cy wel:cy dan:da deu:de ger:de ell:el gre:el eng:en spa:es est:et
-eus:eu baq:eu fas:fa per:fa fin:fi fao:fo fra:fr fre:fr glg:gl guj:gu hau:ha heb:he hin:hi hrv:hr hat:ht hun:hu hye:hy
-arm:hy ind:id isl:is ice:is ita:it jpn:ja jav:jw jv:jw kat:ka geo:ka kaz:kk khm:km kan:kn kor:ko lat:la ltz:lb lin:ln
-lao:lo lit:lt lav:lv mlg:mg mri:mi mao:mi mkd:mk mac:mk mal:ml mon:mn mar:mr msa:ms may:ms mlt:mt mya:my bur:my nep:ne
-nld:nl dut:nl nno:nn nor:no nob:no nb:no oci:oc pan:pa pol:pl pus:ps por:pt ron:ro rum:ro rus:ru san:sa snd:sd sin:si
-slk:sk slo:sk slv:sl sna:sn som:so sqi:sq alb:sq srp:sr sun:su swe:sv swa:sw tam:ta tel:te tgk:tg tha:th tuk:tk tgl:tl
-tur:tr tat:tt ukr:uk urd:ur uzb:uz vie:vi yid:yi yor:yo zho:zh chi:zh cmn:zh""".split())
+# Whisper writes two ISO 639-1 codes its own way (jv Javanese is jw, nb Norwegian Bokmal no), and Mandarin's ISO 639-3
+# code (cmn) stands for Chinese; every other ISO 639-3 or 639-2/B code (spa, ger) is read through core.languages.
+WHISPER_SPELLINGS = {"jv": "jw", "nb": "no", "cmn": "zh"}
+
+
+def _whisper_code(code: str) -> str | None:
+    """Whisper's code for an ISO 639-1, 639-3 or 639-2/B code (`spa`, `ger`, `jav`, `nob`), None when unknown.
+
+    >>> _whisper_code("spa"), _whisper_code("ger"), _whisper_code("jav"), _whisper_code("cmn"), _whisper_code("xx")
+    ('es', 'de', 'jw', 'zh', None)
+    """
+    one = iso1(code) or code
+    return WHISPER_SPELLINGS.get(one, one) if one in WHISPER_SPELLINGS or iso1(code) else None
 
 
 def language_code(value: str | None, valid: tuple[str, ...] | None = None) -> str | None:
@@ -110,7 +113,7 @@ def language_code(value: str | None, valid: tuple[str, ...] | None = None) -> st
     names = _whisper_languages()
     base = text.replace("_", "-").split("-")[0]  # en-US, pt_BR, zh-Hant: the language, whatever the region or script
     code = next((c for c in (text, base) if c in names), None) or _whisper_names().get(text) \
-        or WHISPER_CODES.get(base)
+        or _whisper_code(base)
     allowed = valid or tuple(names)
     if code is None or code not in allowed:
         raise InputError(f"unknown language {value!r}; use one of these codes (Whisper; a region is dropped and ISO "
