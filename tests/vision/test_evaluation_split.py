@@ -3,24 +3,11 @@ the card, and takes `split=` (train, val, all) for detection and classification 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from core.errors import InputError
-from tests.vision._fixtures import image_folder, png_bytes
-
-
-def _yolo_with_split(root: Path) -> Path:
-    """YOLO images/train (4) + images/val (2), data.yaml naming them."""
-    for kind, n in (("train", 4), ("val", 2)):
-        (root / "images" / kind).mkdir(parents=True)
-        (root / "labels" / kind).mkdir(parents=True)
-        for i in range(n):
-            (root / "images" / kind / f"{kind}{i}.png").write_bytes(png_bytes(64, 48, seed=i + (10 if kind == "val" else 0)))
-            (root / "labels" / kind / f"{kind}{i}.txt").write_text("0 0.5 0.5 0.4 0.5\n")
-    (root / "data.yaml").write_text("path: .\ntrain: images/train\nval: images/val\nnames: [cell]\n")
-    return root
+from tests.vision._fixtures import image_folder
+from tests.vision.test_detection import _yolo_with_split
 
 
 def test_detection_evaluate_scores_the_declared_val_split_and_says_so(tmp_path):
