@@ -13,7 +13,7 @@ from core.errors import InputError
 from core.protocols import Inputs, identify_inputs
 
 __all__ = ["read_image_inputs", "identified_images", "image_list", "BATCH_UNIT",
-           "decode_images", "frame_image_column", "frame_items"]
+           "decode_images", "content_keys", "frame_image_column", "frame_items"]
 
 PATH_COLUMNS = ("path", "image", "file", "filename")
 ACCEPTED = ("an image path, bytes, a PIL image or a numpy array ((H, W) grey, (H, W, C) colour, (N, H, W, C) for N "
@@ -148,6 +148,40 @@ def decode_images(inputs: Any, mode: str = "RGB", root: Path | None = None) -> l
                 message = named + message[len(file.name):]
             raise InputError(f"image {index + 1} of {len(inputs)}: {message}" if len(inputs) > 1 else message) from error
     return images
+
+
+def content_keys(inputs: list) -> list[str]:
+    """A content hash per image, so that copies of one image (the same file under two names, listed twice) share a
+    key: SHA-256 of a file's or bytes' contents, of a PIL image's mode, size and pixels, of an array's dtype, shape
+    and values. Anything else (a file object, which reading would use up) gets a key of its own."""
+    import hashlib
+
+    import numpy as np
+
+    keys = []
+    for index, item in enumerate(inputs):
+        digest = hashlib.sha256()
+        if isinstance(item, (str, Path)):
+            try:
+                with open(Path(item).expanduser(), "rb") as handle:
+                    for block in iter(lambda: handle.read(1 << 20), b""):
+                        digest.update(block)
+            except OSError:  # unreadable files are decode_images' to report
+                keys.append(f"unread:{index}")
+                continue
+        elif isinstance(item, (bytes, bytearray, memoryview)):
+            digest.update(bytes(item))
+        elif hasattr(item, "getbands") and hasattr(item, "tobytes"):  # a PIL image
+            digest.update(f"{item.mode}{item.size}".encode())
+            digest.update(item.tobytes())
+        elif isinstance(item, np.ndarray):
+            digest.update(f"{item.dtype}{item.shape}".encode())
+            digest.update(np.ascontiguousarray(item).tobytes())
+        else:
+            keys.append(f"item:{index}")
+            continue
+        keys.append(digest.hexdigest())
+    return keys
 
 
 def frame_image_column(batch: Any, columns: Any = None) -> list[str]:

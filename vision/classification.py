@@ -29,12 +29,13 @@ from core.data.paths import require_path
 from core.data.tables import is_empty_cell, is_table, require_columns
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError
-from core.evaluate import bars_plot, class_balance_warning, confusion_plot, joined_warnings, metric_card, metric_with_ci
+from core.evaluate import (MIN_PER_CLASS_TO_RANK, bars_plot, class_balance_warning, confusion_plot, joined_warnings,
+                           metric_card, metric_with_ci)
 from core.protocols import TaskModel, check_batch_size, iter_batches, predict_in_place, predict_records, with_ids
 from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
 from vision._cards import card_mismatch, card_record, check_label_names, check_preprocessing, match_preprocessing
-from vision._images import (ACCEPTED, BATCH_UNIT, decode_images, frame_image_column, frame_items,
+from vision._images import (ACCEPTED, BATCH_UNIT, content_keys, decode_images, frame_image_column, frame_items,
                             identified_images, image_list, read_image_inputs)
 from vision._splits import ALL, evaluation_rows, split_kind
 
@@ -301,17 +302,25 @@ class ImageClassifier(TaskModel):
 
     @classmethod
     def check_data(cls, path: str | Path, **options: Any) -> dict[str, Any]:
-        """Decode every image and report counts per class (InputError on the first bad file)."""
+        """Decode every image and report counts per class, the copies (`duplicate_images`: images whose bytes repeat
+        an earlier one's) and a `warning` when the same image is in the train and the val/test split (InputError on
+        the first bad file)."""
         items = cls.read_data(path, **options)
         decode_images([item[0] for item in items], root=_data_root(path))
+        keys = content_keys([item[0] for item in items])
         counts: dict[str, int] = {}
         for _, label, _ in items:
             counts[label] = counts.get(label, 0) + 1
         if len(counts) < 2:  # what train refuses, check-data refuses too
             raise InputError(f"the data has only one class ({next(iter(counts))}); classification needs at least two")
         splits = sorted({split for _, _, split in items if split})
-        return {"task": cls.task, "path": str(path), "ok": True, "n": len(items), "classes": counts,
-                "splits": splits or None, "imbalance_ratio": round(max(counts.values()) / min(counts.values()), 3)}
+        report = {"task": cls.task, "path": str(path), "ok": True, "n": len(items), "classes": counts,
+                  "splits": splits or None, "imbalance_ratio": round(max(counts.values()) / min(counts.values()), 3),
+                  "duplicate_images": len(keys) - len(set(keys))}
+        warning = _copies_across_splits(items, keys)
+        if warning:
+            report["warning"] = warning
+        return report
 
     def frame_inputs(self, batch: Any, columns: Any = None) -> list[str]:
         """Image paths from a table column (`path`, `image` or `file` unless `columns` names it)."""
@@ -480,7 +489,10 @@ class ImageClassifier(TaskModel):
         own = {normal_form(name): name for name in self.label_names}  # a model trained on a Mac's (NFD) folder names
         items = [(image, own.get(normal_form(label), label), *rest) for image, label, *rest in self._items(data)]
         rows, split_note = evaluation_rows([item[2] for item in items], split)
+        # the same image in train/ and val/: a model trained on train/ has seen what it is scored on
+        leak = _copies_across_splits(items) if len(rows) < len(items) else None
         items = [items[i] for i in rows]
+        keys = content_keys([item[0] for item in items])  # copies of one image: one group for the linear probe
         data_labels = sorted({label for _, label, _ in items})
         unknown = [label for label in data_labels if label not in self.label_names]
         if len(unknown) == len(data_labels) and len(data_labels) < 2:
@@ -510,7 +522,7 @@ class ImageClassifier(TaskModel):
             metrics["top5_accuracy"] = metric_with_ci(top5, targets, scores)
         extra: dict[str, Any] = {}
         truth = [label for _, label, _ in items]
-        probe = _linear_probe(features, truth)
+        probe = _linear_probe(features, truth, groups=keys)
         if probe is not None:
             metrics["linear_probe_accuracy"] = probe.pop("metric")
             extra["linear_probe"] = probe
@@ -540,10 +552,15 @@ class ImageClassifier(TaskModel):
             extra["warning"] = (f"the model does not know {len(unknown)} of the data's {len(data_labels)} labels "
                                 f"({_short(unknown)}); their images count as errors. Retrain to add them: verticals train "
                                 "vision.classification --data DIR --out OUT, then evaluate with --model OUT")
-        # one class: no linear probe (it needs two); a class of 1-4 images: its recall (no interval) rests on those few
-        balance = class_balance_warning(truth, "linear_probe_accuracy" if len(data_labels) == 1 else "per_class_recall",
-                                        "images")
-        warning = joined_warnings(extra.get("warning"), balance)
+        # one class: no linear probe (it needs two); a class of 1-4 images: the metrics that rest on those few
+        balance = (class_balance_warning(truth, "linear_probe_accuracy", "images") if len(data_labels) == 1
+                   else _small_class_warning(truth, keys, "linear_probe_accuracy" in metrics))
+        duplicates = len(keys) - len(set(keys))
+        extra["duplicate_images"] = duplicates
+        copies = (f"{duplicates} of the {len(items)} images are byte-identical copies of others ({len(set(keys))} "
+                  "distinct): accuracy and macro-F1 count every copy; the linear probe keeps the copies of an image in "
+                  "one fold and counts them once, so it is never scored on an image it was fitted on" if duplicates else None)
+        warning = joined_warnings(extra.get("warning"), balance, copies, leak)
         if warning:
             extra["warning"] = warning
         if split_note:
@@ -574,6 +591,10 @@ class ImageClassifier(TaskModel):
             warnings.warn(spelling_warning)
         # every file checked before training, a bad one named by its class folder
         images = decode_images([item[0] for item in items], self.image_mode, root=_data_root(data, items))
+        keys = content_keys([item[0] for item in items])  # copies of one image share a key: one fold in the probe's CV
+        leak = _copies_across_splits(items, keys)
+        if leak:
+            warnings.warn(leak)
         train_index, val_index = _split(items, config.validation_fraction, config.seed)
         pretrained = bool(self.info.get("pretrained", True))  # random-init networks skip the probe and freezing
         plan = plan_probe([item[1] for item in items], [item[2] for item in items], train_index, val_index,
@@ -611,9 +632,11 @@ class ImageClassifier(TaskModel):
         probe_info = None
         if config.head_init == "probe" and pretrained:
             features = self._pooled([images[i] for i in train_index])
+            # an image, its mirror image and its byte-identical copies: one group, so one fold
+            groups = _group_ids([keys[i] for i in train_index])
             head_weight, head_bias, probe_info = probe_head(features, train_targets * 2, len(labels),
                                                             balanced=config.class_weight == "balanced", seed=config.seed,
-                                                            groups=list(range(len(train_index))) * 2)
+                                                            groups=groups * 2)
             set_head(self.network, head_weight, head_bias)
             self._fused = None
         probe_state = {k: v.detach().clone() for k, v in self.network.state_dict().items()}
@@ -660,6 +683,9 @@ class ImageClassifier(TaskModel):
                 self.network.load_state_dict(probe_state)
         self._to_device()
         out_of_fold = cross_validated and bool(probe_info) and probe_info.get("cv_accuracy") is not None
+        # probe_head's folds: the fewest distinct images (copies counted once) of a class, at most 5
+        folds = min(5, min(len({keys[i] for i in train_index if items[i][1] == label}) for label in labels)) \
+            if out_of_fold else None
         # else, with nothing held out, it could only be scored on the images it trained on: not a measure (as medical)
         on_training = not out_of_fold and set(val_index) <= set(train_index)
         training_set, warning = None, None
@@ -687,7 +713,8 @@ class ImageClassifier(TaskModel):
             "base_model": base,
             # nothing held out (val 0): the probe's figure is cross-validated over the training images, in these folds
             "trained_on": {"examples": len(items), "train": len(train_index), "val": len(val_index) if held_out else 0,
-                           **({"cross_validated_folds": min(5, smallest)} if out_of_fold else {}), "classes": labels},
+                           **({"cross_validated_folds": folds} if out_of_fold else {}), "classes": labels,
+                           "duplicate_images": len(keys) - len(set(keys))},
             "training_data_hash": hash_files(files) if len(files) == len(items) else None,
             # training.rows: the images the weights saw, those held out apart (core.jobs keeps this count)
             "training": {"rows": len(train_index), "validation_rows": len(val_index) if held_out else 0},
@@ -698,11 +725,11 @@ class ImageClassifier(TaskModel):
                        "probe_val": {k: round(v, 4) for k, v in probe_metrics.items()} if held_out else None},
             "metrics": metrics,
             "metrics_note": ("no image was held out: the probe was fitted on every image, and probe_cv_accuracy is "
-                             f"its cross-validated (out-of-fold, {min(5, smallest)} folds) accuracy") if out_of_fold else
+                             f"its cross-validated (out-of-fold, {folds} folds) accuracy") if out_of_fold else
             ("not measured: no image was held out and too few to cross-validate; training_set_metrics only says how it "
              "fits the images it trained on") if on_training else None,
             "training_set_metrics": training_set,
-            **({"warning": joined_warnings(spelling_warning, warning)} if spelling_warning or warning else {}),
+            **({"warning": joined_warnings(spelling_warning, warning, leak)} if spelling_warning or warning or leak else {}),
             "train_seconds": round(time.perf_counter() - started, 1),
             "config": config_to_dict(config),
         }
@@ -854,36 +881,101 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _linear_probe(features: np.ndarray, labels: list[str], seed: int = 0) -> dict[str, Any] | None:
-    """Out-of-fold accuracy of a logistic regression on `features` (stratified k-fold, k = min(5, smallest class));
-    None when a class has fewer than two images or there is one class."""
+def _linear_probe(features: np.ndarray, labels: list[str], seed: int = 0,
+                  groups: list | None = None) -> dict[str, Any] | None:
+    """Out-of-fold accuracy of a logistic regression on `features` (stratified group k-fold, k = min(5, fewest
+    distinct images of a class)); `groups` (one key per image, e.g. `content_keys`) keeps copies of an image in one
+    fold, so no fold is scored on an image it was fitted on, and the accuracy counts each copied image once. None when a class has fewer than two distinct images or
+    there is one class."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
+    from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict, train_test_split
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     y = np.asarray(labels, dtype=object).astype(str)
     x = np.asarray(features, dtype=np.float32)
-    values, counts = np.unique(y, return_counts=True)
-    if len(values) < 2 or counts.min() < 2:
+    group_ids = np.asarray(_group_ids(list(range(len(y))) if groups is None else list(groups)))
+
+    def fewest_distinct(y, group_ids):  # distinct images of the smallest class
+        return min(len(np.unique(group_ids[y == value])) for value in np.unique(y))
+
+    if len(np.unique(y)) < 2 or fewest_distinct(y, group_ids) < 2:
         return None
     sampled = len(y) > PROBE_MAX_IMAGES
     if sampled:  # keep the probe cheap on large evaluation sets
         keep, _ = train_test_split(np.arange(len(y)), train_size=PROBE_MAX_IMAGES, stratify=y, random_state=seed)
-        x, y = x[keep], y[keep]
-        values, counts = np.unique(y, return_counts=True)
-        if counts.min() < 2:
+        x, y, group_ids = x[keep], y[keep], group_ids[keep]
+        if len(np.unique(y)) < 2 or fewest_distinct(y, group_ids) < 2:
             return None
-    folds = int(min(5, counts.min()))
+    folds = int(min(5, fewest_distinct(y, group_ids)))
     probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence warnings on tiny folds say nothing to the user
-        predicted = cross_val_predict(probe, x, y, cv=StratifiedKFold(folds, shuffle=True, random_state=seed))
+        predicted = cross_val_predict(probe, x, y, groups=group_ids,
+                                      cv=StratifiedGroupKFold(folds, shuffle=True, random_state=seed))
     from sklearn.metrics import accuracy_score
 
-    metric = metric_with_ci(lambda t, p: float(accuracy_score(t.astype(str), p.astype(str))), y, predicted)
-    return {"metric": metric, "folds": folds, "images": int(len(y)), "feature_dim": int(x.shape[1]),
-            "sampled": sampled, "note": PROBE_NOTE}
+    # the copies of an image sit in one fold and get one prediction: scored once (per label), as distinct images
+    _, first = np.unique(np.stack([group_ids.astype(str), y]), axis=1, return_index=True)
+    first = np.sort(first)
+    metric = metric_with_ci(lambda t, p: float(accuracy_score(t.astype(str), p.astype(str))), y[first], predicted[first])
+    return {"metric": metric, "folds": folds, "images": int(len(y)), "distinct_images": int(len(np.unique(group_ids))),
+            "feature_dim": int(x.shape[1]), "sampled": sampled, "note": PROBE_NOTE}
+
+
+def _group_ids(keys: list) -> list[int]:
+    """One integer per row, equal for equal keys (in order of first appearance)."""
+    seen: dict[Any, int] = {}
+    return [seen.setdefault(key, len(seen)) for key in keys]
+
+
+def _copies_across_splits(items: list, keys: list[str] | None = None) -> str | None:
+    """A warning when an image of the data's train split has a byte-identical copy in its val or test split (the same
+    file under another name or folder): a model trained on train/ has seen what it is scored on there. None else."""
+    train = [i for i, item in enumerate(items) if split_kind(item[2]) in ("train", "both")]
+    held = [i for i, item in enumerate(items) if split_kind(item[2]) in ("val", "test")]
+    if not train or not held:
+        return None
+    hashed = sorted(set(train) | set(held))
+    if keys is None:
+        found = dict(zip(hashed, content_keys([items[i][0] for i in hashed])))
+    else:
+        found = {i: keys[i] for i in hashed}
+    seen = {found[i] for i in train}
+    copies = [i for i in held if found[i] in seen]
+    if not copies:
+        return None
+    names = ", ".join(_name(items[i][0]) for i in copies[:5]) + (", ..." if len(copies) > 5 else "")
+    return (f"{len(copies)} image(s) of the data's val/test split are byte-identical to images of its train split "
+            f"({names}): a model trained on train/ has seen them, so its scores on val/test flatter it; remove the "
+            "copies from one of the splits")
+
+
+def _name(item: Any) -> str:
+    if isinstance(item, (str, Path)):
+        path = Path(item)
+        return "/".join(path.parts[-3:])  # split/class/file
+    return type(item).__name__
+
+
+def _small_class_warning(truth: list[str], keys: list[str], probe: bool) -> str | None:
+    """A class of fewer than `MIN_PER_CLASS_TO_RANK` distinct images (copies counted once): the metrics that then rest
+    on those few images (accuracy and macro-F1, the linear probe, the class's recall), or why the probe is missing.
+    None when every class has enough."""
+    distinct: dict[str, set] = {}
+    for label, key in zip(truth, keys):
+        distinct.setdefault(label, set()).add(key)
+    label, fewest = min(((label, len(found)) for label, found in distinct.items()), key=lambda item: item[1])
+    if fewest >= MIN_PER_CLASS_TO_RANK:
+        return None
+    total = len(set(zip(keys, truth)))
+    copies = " distinct" if total < len(truth) else ""
+    named = "accuracy, macro-F1 and linear_probe_accuracy" if probe else "accuracy and macro-F1"
+    return (f"only {fewest} of the {total}{copies} images {'is' if fewest == 1 else 'are'} of class {label}: {named} "
+            f"(and {label}'s recall) rest on {fewest} example(s) of it, too few for a firm estimate (their 95% "
+            "intervals, where given, are rough)"
+            + ("" if probe else "; linear_probe_accuracy is not reported (it needs 2 distinct images of every class)")
+            + f"; evaluate on more data (at least {MIN_PER_CLASS_TO_RANK} of each class) for a usable estimate")
 
 
 def _data_root(data: Any, items: list | None = None) -> Path | None:

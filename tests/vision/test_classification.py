@@ -53,7 +53,8 @@ def test_evaluate_card_and_label_mismatch(tiny, tmp_path):
     card = model.evaluate(data)
     assert {"accuracy", "macro_f1", "linear_probe_accuracy"} <= set(card["metrics"]) and set(card["per_class_recall"]) == {"cat", "dog"}
     assert "labels_unknown_to_model" not in card  # 3 images of each class: only that they are few is said
-    assert card["warning"].startswith("only 3 of the 6 images are of class cat: per_class_recall rests on 3 example(s)")
+    assert card["warning"].startswith("only 3 of the 6 images are of class cat: accuracy, macro-F1 and "
+                                      "linear_probe_accuracy (and cat's recall) rest on 3 example(s)")
     partial = image_folder(tmp_path / "partial", classes=("cat", "bee"), per_class=2)
     card = model.evaluate(partial)
     assert "does not know 1" in card["warning"] and card["labels_unknown_to_model"] == ["bee"] and card["per_class_recall"]["bee"] == 0.0

@@ -1,0 +1,119 @@
+"""Copies of an image (the same bytes under two names, or listed twice) must not flatter what vision.classification
+measures: the linear probe keeps them in one fold, the cards count them, and a copy shared by train/ and val/ is
+warned about. Also: the small-class warning names the metrics that rest on few images."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.vision._fixtures import image_folder, png_bytes
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    from vision.classification import ImageClassifier
+
+    model = ImageClassifier.from_timm("test_resnet", ["cat", "dog"], device="cpu")
+    model.data_config = {**model.data_config, "input_size": (3, 32, 32), "crop_pct": 1.0}
+    return model
+
+
+def _fake_features(monkeypatch, model, items):
+    """predict_proba returning right answers and, per image file, features of pure noise (nothing to learn)."""
+    rng = np.random.default_rng(3)
+    noise = {Path(path).read_bytes(): rng.normal(size=16) for path, _ in items}
+    names = sorted(model.label_names)
+
+    def predict_proba(images, batch_size=None, features=False):
+        labels = {str(path): label for path, label in items}
+        probabilities = np.array([np.eye(2)[names.index(labels[str(image)])] for image in images], dtype=np.float32)
+        pooled = np.stack([noise[Path(image).read_bytes()] for image in images])
+        return (probabilities, pooled) if features else probabilities
+
+    monkeypatch.setattr(model, "predict_proba", predict_proba)
+
+
+def test_copied_images_do_not_inflate_the_linear_probe(tiny, tmp_path, monkeypatch):
+    """tester_metrics finding 2: each row listed twice took linear_probe_accuracy from 0.50 to 1.00 (StratifiedKFold
+    put an image and its copy in different folds, so the probe was scored on images it was fitted on)."""
+    data = image_folder(tmp_path / "data", per_class=5)
+    distinct = [(path, path.parent.name) for path in sorted(data.rglob("*.png"))]
+    copies = tmp_path / "copies"
+    copies.mkdir()
+    copied = []
+    for path, label in distinct:  # the same bytes under another name: found by content, not by path
+        twin = copies / f"{label}_{path.name}"
+        shutil.copyfile(path, twin)
+        copied.append((twin, label))
+    _fake_features(monkeypatch, tiny, distinct + copied)
+    alone = tiny.evaluate(distinct)
+    doubled = tiny.evaluate(distinct + copied)
+    probe = alone["metrics"]["linear_probe_accuracy"]
+    assert probe["value"] < 1.0  # noise features: nothing to learn
+    assert doubled["metrics"]["linear_probe_accuracy"]["value"] == probe["value"]
+    assert alone["duplicate_images"] == 0 and doubled["duplicate_images"] == 10
+    assert doubled["metrics"]["linear_probe_accuracy"]["ci95"] == probe["ci95"]  # copies counted once
+    assert doubled["linear_probe"]["distinct_images"] == 10
+    assert "10 of the 20 images are byte-identical copies of others (10 distinct)" in doubled["warning"]
+    assert "warning" not in alone
+
+
+def test_training_keeps_an_image_and_its_copies_in_one_probe_fold(tmp_path, monkeypatch):
+    """fit's probe grouped an image with its mirror image only: a byte-identical copy could be scored in another fold."""
+    import core.transfer
+    from vision.classification import ClassifierConfig, ImageClassifier
+
+    data = image_folder(tmp_path / "data", per_class=4)
+    for path in sorted(data.rglob("0.png")):
+        shutil.copyfile(path, path.parent / "0_copy.png")
+    seen = {}
+    real = core.transfer.probe_head
+
+    def probe_head(features, targets, classes, **options):
+        seen["groups"] = list(options["groups"])
+        return real(features, targets, classes, **options)
+
+    monkeypatch.setattr(core.transfer, "probe_head", probe_head)
+    model = ImageClassifier.from_timm("test_resnet", ["x", "y"], device="cpu")
+    model.data_config = {**model.data_config, "input_size": (3, 32, 32), "crop_pct": 1.0}
+    model.info["pretrained"] = True
+    model.fit(data, ClassifierConfig(fine_tune=False, progress_bar=False))
+    groups = seen["groups"]
+    assert len(groups) == 2 * 10 and len(set(groups)) == 8  # 10 images, 8 distinct; mirrors in their image's group
+    assert model.info["trained_on"]["duplicate_images"] == 2
+
+
+def test_the_same_image_in_train_and_val_is_warned_about(tiny, tmp_path):
+    """check-data, evaluate and fit said nothing when val/ held a copy of a train/ image (detection warns for a path)."""
+    from vision.classification import ImageClassifier
+
+    root = tmp_path / "data"
+    image_folder(root / "train", per_class=5)
+    image_folder(root / "val", per_class=5)
+    for index in range(5):  # val's images differ from train's...
+        for c, label in enumerate(("cat", "dog")):
+            (root / "val" / label / f"{index}.png").write_bytes(png_bytes(seed=500 + c * 10 + index))
+    shutil.copyfile(root / "train" / "dog" / "3.png", root / "val" / "dog" / "leaked.png")  # ...but one
+    report = ImageClassifier.check_data(root)
+    assert "1 image(s) of the data's val/test split are byte-identical to images of its train split" in report["warning"]
+    assert "val/dog/leaked.png" in report["warning"] and report["duplicate_images"] == 1
+    card = tiny.evaluate(root)
+    assert card["n"] == 11 and "byte-identical to images of its train split" in card["warning"]
+    (root / "val" / "dog" / "leaked.png").unlink()
+    assert "warning" not in ImageClassifier.check_data(root)
+
+
+def test_a_small_class_warning_names_the_metrics_that_rest_on_it(tiny, tmp_path):
+    """tester_metrics finding 5: the warning said per_class_recall 'has no 95% interval', a field that never has one,
+    and did not name accuracy, macro-F1 or the probe."""
+    thin = image_folder(tmp_path / "thin", per_class=6)
+    for extra in sorted((thin / "dog").iterdir())[2:]:
+        extra.unlink()
+    warning = tiny.evaluate(thin)["warning"]
+    assert "only 2 of the 8 images are of class dog" in warning
+    assert "accuracy, macro-F1 and linear_probe_accuracy" in warning and "per_class_recall" not in warning
+
