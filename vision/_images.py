@@ -13,7 +13,7 @@ from core.errors import InputError
 from core.protocols import Inputs, identify_inputs
 
 __all__ = ["read_image_inputs", "identified_images", "image_list", "BATCH_UNIT",
-           "decode_images", "content_keys", "frame_image_column", "frame_items"]
+           "decode_images", "unreadable_images", "content_keys", "frame_image_column", "frame_items"]
 
 PATH_COLUMNS = ("path", "image", "file", "filename")
 ACCEPTED = ("an image path, bytes, a PIL image or a numpy array ((H, W) grey, (H, W, C) colour, (N, H, W, C) for N "
@@ -148,6 +148,18 @@ def decode_images(inputs: Any, mode: str = "RGB", root: Path | None = None) -> l
                 message = named + message[len(file.name):]
             raise InputError(f"image {index + 1} of {len(inputs)}: {message}" if len(inputs) > 1 else message) from error
     return images
+
+
+def unreadable_images(inputs: list, mode: str = "RGB", root: Path | None = None) -> list[str]:
+    """Why each image of `inputs` that does not decode fails (named as `decode_images` names it: `cat/broken.jpg`
+    under `root`), every one of them, in order; each image is decoded and let go, so a large folder is not held."""
+    problems = []
+    for item in inputs:
+        try:
+            decode_images([item], mode, root=root)
+        except InputError as error:
+            problems.append(str(error))
+    return problems
 
 
 def content_keys(inputs: list) -> list[str]:

@@ -36,7 +36,7 @@ from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
 from vision._cards import card_mismatch, card_record, check_label_names, check_preprocessing, match_preprocessing
 from vision._images import (ACCEPTED, BATCH_UNIT, content_keys, decode_images, frame_image_column, frame_items,
-                            identified_images, image_list, read_image_inputs)
+                            identified_images, image_list, read_image_inputs, unreadable_images)
 from vision._splits import ALL, evaluation_rows, split_kind
 
 __all__ = ["ImageClassifier", "ClassifierConfig", "load", "fashion_mnist_sample", "heatmap_in_image"]
@@ -58,6 +58,7 @@ CARD_WRITES = ("task", "model", "label_names", "preprocessing", "usage")  # what
 SPLIT_COLUMN = "split"  # a manifest's optional column naming each image's split (train / val / test)
 CONFUSION_PLOT_MAX_LABELS = 40  # a larger matrix stays in the card's `confusion_matrix` but is not drawn
 VALIDATION_METRICS = ("val_accuracy", "val_loss")  # what fit's validation pass returns; `monitor` names one
+UNREADABLE_SHOWN = 20  # check-data names this many unreadable images, then says how many more
 PROBE_MAX_IMAGES = 2000  # the linear probe runs on a stratified sample of at most this many images
 PROBE_NOTE = ("linear_probe_accuracy: a logistic regression fitted on this model's pooled penultimate features with "
               "stratified k-fold cross-validation (out-of-fold predictions). It measures how separable the data's own "
@@ -303,10 +304,15 @@ class ImageClassifier(TaskModel):
     @classmethod
     def check_data(cls, path: str | Path, **options: Any) -> dict[str, Any]:
         """Decode every image and report counts per class, the copies (`duplicate_images`: images whose bytes repeat
-        an earlier one's) and a `warning` when the same image is in the train and the val/test split (InputError on
-        the first bad file)."""
+        an earlier one's) and a `warning` when the same image is in the train and the val/test split; InputError
+        listing every image that does not decode (the first `UNREADABLE_SHOWN`, then how many more)."""
         items = cls.read_data(path, **options)
-        decode_images([item[0] for item in items], root=_data_root(path))
+        problems = unreadable_images([item[0] for item in items], root=_data_root(path))
+        if problems:
+            listed = [f"({number}) {problem}" for number, problem in enumerate(problems[:UNREADABLE_SHOWN], 1)]
+            more = [f"and {len(problems) - UNREADABLE_SHOWN} more"] if len(problems) > UNREADABLE_SHOWN else []
+            raise InputError(f"{len(problems)} of the {len(items)} images cannot be read (replace or remove "
+                             f"{'it' if len(problems) == 1 else 'them'}, then check again): " + " ".join(listed + more))
         keys = content_keys([item[0] for item in items])
         counts: dict[str, int] = {}
         for _, label, _ in items:

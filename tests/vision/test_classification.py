@@ -554,7 +554,7 @@ def test_a_windows_manifest_a_mac_zip_and_a_bad_image_named_by_its_class_folder(
     assert {(label, s) for _, label, s in items} == {("cat", "train"), ("dog", "train"), ("cat", "val"), ("dog", "val")}
 
     (mac / "dog" / "broken.jpg").write_bytes(truncated_png())
-    with pytest.raises(InputError, match=r"image \d of 7: dog/broken\.jpg is truncated or corrupt"):
+    with pytest.raises(InputError, match=r"1 of the 7 images cannot be read .*: \(1\) dog/broken\.jpg is truncated or corrupt"):
         ImageClassifier.check_data(mac)
 
 

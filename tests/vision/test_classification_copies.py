@@ -1,6 +1,7 @@
 """Copies of an image (the same bytes under two names, or listed twice) must not flatter what vision.classification
 measures: the linear probe keeps them in one fold, the cards count them, and a copy shared by train/ and val/ is
-warned about. Also: the small-class warning names the metrics that rest on few images."""
+warned about. Also: the small-class warning names the metrics that rest on few images, and check-data lists every
+unreadable image at once."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.vision._fixtures import image_folder, png_bytes
+from core.errors import InputError
+from tests.vision._fixtures import image_folder, png_bytes, truncated_png
 
 
 @pytest.fixture(scope="module")
@@ -117,3 +119,24 @@ def test_a_small_class_warning_names_the_metrics_that_rest_on_it(tiny, tmp_path)
     assert "only 2 of the 8 images are of class dog" in warning
     assert "accuracy, macro-F1 and linear_probe_accuracy" in warning and "per_class_recall" not in warning
 
+
+def test_check_data_lists_every_unreadable_image(tmp_path, capsys):
+    """check-data stopped at the first unreadable image: fixing a folder took one run per bad file."""
+    from core.cli import main
+    from vision.classification import ImageClassifier
+
+    data = image_folder(tmp_path / "data", per_class=3)
+    (data / "cat" / "broken.png").write_bytes(truncated_png())
+    (data / "dog" / "notes.png").write_bytes(b"not an image")
+    with pytest.raises(InputError, match=r"2 of the 8 images cannot be read \(replace or remove them") as raised:
+        ImageClassifier.check_data(data)
+    assert "cat/broken.png" in str(raised.value) and "dog/notes.png" in str(raised.value)
+    assert main(["check-data", "vision.classification", str(data)]) == 2
+    from vision.classification import UNREADABLE_SHOWN  # the cap: then how many more
+    for index in range(UNREADABLE_SHOWN + 3):
+        (data / "dog" / f"bad{index:02d}.png").write_bytes(b"junk")
+    with pytest.raises(InputError, match=r"25 of the 31 images cannot be read") as raised:
+        ImageClassifier.check_data(data)
+    message = str(raised.value)
+    assert f"({UNREADABLE_SHOWN}) dog/" in message and f"({UNREADABLE_SHOWN + 1})" not in message
+    assert message.endswith(" and 5 more")
