@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ISO3", "ISO1", "ISO_639_2B", "iso1"]
+__all__ = ["ISO3", "ISO1", "ISO_639_2B", "ALIASES", "iso1"]
 
 # ISO 639-1 -> ISO 639-3, for every ISO 639-1 code (ISO_639_1) and sh: Apertium's Debian packages (apertium-eng-spa),
 # NLLB and multi-target Marian models name languages by the latter. A macrolanguage gets its macrolanguage code (ar ara,
@@ -27,12 +27,20 @@ ISO_639_2B = dict(pair.split(":") for pair in """alb:sqi arm:hye baq:eus bur:mya
 ger:deu gre:ell ice:isl mac:mkd mao:mri may:msa per:fas rum:ron slo:slk tib:bod wel:cym""".split())
 
 
-def iso1(code: str) -> str | None:
-    """The ISO 639-1 code of an ISO 639-1, 639-3 or 639-2/B code (lower-case, no region), None when none is known.
+# Codes that name a language another way: ISO 639-1 codes withdrawn but still written by Java/Android locales (iw, in,
+# ji, jw, mo), BCP-47's fil, and the ISO 639-3 codes of the main member of a macrolanguage (arb Standard Arabic for ar,
+# cmn Mandarin for zh, swh Swahili, pbt Pashto, npi Nepali, khk Mongolian, ekk Estonian, lvs Latvian, pes Persian...).
+ALIASES = dict(pair.split(":") for pair in """iw:he in:id ji:yi jw:jv mo:ro fil:tl arb:ar cmn:zh swh:sw pbt:ps pbu:ps
+npi:ne khk:mn ekk:et lvs:lv pes:fa prs:fa zsm:ms uzn:uz azj:az ydd:yi plt:mg als:sq""".split())
 
-    >>> iso1("spa"), iso1("ger"), iso1("en"), iso1("cmn")
-    ('es', 'de', 'en', None)
+
+def iso1(code: str) -> str | None:
+    """The ISO 639-1 code of an ISO 639-1, 639-3 or 639-2/B code, or of an alias (lower-case, no region), None when
+    none is known.
+
+    >>> iso1("spa"), iso1("ger"), iso1("en"), iso1("cmn"), iso1("iw"), iso1("fil"), iso1("ast")
+    ('es', 'de', 'en', 'zh', 'he', 'tl', None)
     """
     if code in ISO3:
         return code
-    return ISO1.get(ISO_639_2B.get(code, code))
+    return ALIASES.get(code) or ISO1.get(ISO_639_2B.get(code, code))

@@ -9,7 +9,7 @@ from typing import Any
 from core.data import read_lines, read_table
 from core.data.paths import require_path
 from core.errors import InputError
-from core.languages import ISO1, ISO3
+from core.languages import ISO3, iso1
 from nlp._apertium import installed_pairs
 
 __all__ = ["ISO3", "LANGUAGE_NAMES", "to_iso1", "to_iso3", "apertium_install_hint", "read_parallel", "read_lines",
@@ -39,7 +39,7 @@ def to_iso1(code: str | None) -> str | None:
     code = _BY_NAME.get(code, code)  # "Spanish" -> "es"
     if not _CODE.fullmatch(code):
         raise InputError(f"{code!r} is not a language code; use ISO 639-1/3 codes such as en, es, eng, spa")
-    return ISO1.get(code, code)
+    return iso1(code) or code
 
 
 def to_iso3(code: str) -> str:

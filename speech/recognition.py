@@ -85,19 +85,20 @@ def _whisper_names() -> dict[str, str]:
     return dict(TO_LANGUAGE_CODE)
 
 
-# Whisper writes two ISO 639-1 codes its own way (jv Javanese is jw, nb Norwegian Bokmal no), and Mandarin's ISO 639-3
-# code (cmn) stands for Chinese; every other ISO 639-3 or 639-2/B code (spa, ger) is read through core.languages.
-WHISPER_SPELLINGS = {"jv": "jw", "nb": "no", "cmn": "zh"}
+# Whisper writes two ISO 639-1 codes its own way (jv Javanese is jw, nb Norwegian Bokmal no); every other ISO 639-3,
+# 639-2/B or legacy code (spa, ger, cmn, iw, fil) is read through core.languages.
+WHISPER_SPELLINGS = {"jv": "jw", "nb": "no"}
 
 
 def _whisper_code(code: str) -> str | None:
-    """Whisper's code for an ISO 639-1, 639-3 or 639-2/B code (`spa`, `ger`, `jav`, `nob`), None when unknown.
+    """Whisper's code for an ISO 639-1, 639-3 or 639-2/B code or a legacy one (`spa`, `ger`, `jav`, `iw`), None when
+    unknown.
 
     >>> _whisper_code("spa"), _whisper_code("ger"), _whisper_code("jav"), _whisper_code("cmn"), _whisper_code("xx")
     ('es', 'de', 'jw', 'zh', None)
     """
-    one = iso1(code) or code
-    return WHISPER_SPELLINGS.get(one, one) if one in WHISPER_SPELLINGS or iso1(code) else None
+    one = iso1(code)
+    return WHISPER_SPELLINGS.get(one, one) if one else None
 
 
 def language_code(value: str | None, valid: tuple[str, ...] | None = None) -> str | None:
