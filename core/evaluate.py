@@ -25,6 +25,8 @@ def bootstrap_ci(statistic: Callable[..., float], *arrays: Sequence[Any], resamp
     True
     >>> bootstrap_ci(lambda a: float(np.mean(a)), np.ones(12)) is None
     True
+    >>> bootstrap_ci(lambda a: 1.0 - 1e-15 * float(a[0] > 0), np.arange(12.0)) is None  # rounding noise is no spread
+    True
     """
     n = len(arrays[0])
     if n < 2:
@@ -40,7 +42,7 @@ def bootstrap_ci(statistic: Callable[..., float], *arrays: Sequence[Any], resamp
             continue
         if value is not None and np.isfinite(value):
             values.append(value)
-    if len(values) < max(10, resamples // 4) or np.ptp(values) == 0:
+    if len(values) < max(10, resamples // 4) or np.ptp(values) <= 1e-9 * max(1.0, float(np.max(np.abs(values)))):
         return None
     low, high = np.quantile(values, [alpha / 2, 1 - alpha / 2])
     return [float(low), float(high)]
