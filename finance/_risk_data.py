@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -965,23 +966,52 @@ def psi_min_rows(expected: list[float]) -> int:
     return int(math.ceil(chi2.ppf(0.95, bins - 1) / PSI_WATCH))
 
 
-def psi_status(psi: float, rows: int, min_rows: int) -> str:
-    """stable / watch / shifted, or 'too few rows' when `rows` are under `min_rows` (`psi_min_rows`).
+PSI_NOISE_QUANTILE, PSI_NOISE_DRAWS = 0.99, 2000  # the no-shift reference: 99th percentile of 2,000 simulated samples
 
-    >>> psi_status(0.4, 40, 170), psi_status(0.4, 400, 170), psi_status(0.05, 400, 170)
-    ('too few rows', 'shifted', 'stable')
+
+def psi_noise_limit(expected: list[float], rows: int) -> float:
+    """The PSI that `rows` drawn from the training shares `expected` themselves stay under 99 times in 100.
+
+    A multinomial simulation (2,000 draws, fixed seed) of `rows` rows from the training bin shares, each scored by
+    `population_stability` as the data's own PSI is (same floor for empty bins): at a handful of rows the chi-square
+    approximation `psi_min_rows` uses is far off (3 rows of the training data read score PSI 5.67), the simulation is not. A PSI
+    above this limit is a shift sampling noise cannot explain at this row count, however few the rows.
+
+    >>> psi_noise_limit([0.1] * 10 + [0.0], 150) < 0.25 < psi_noise_limit([0.1] * 10 + [0.0], 3)
+    True
     """
-    if rows < min_rows:
+    return _psi_noise_limit(tuple(float(v) for v in expected), int(rows))
+
+
+@functools.lru_cache(maxsize=256)
+def _psi_noise_limit(expected: tuple[float, ...], rows: int) -> float:
+    if rows <= 0:
+        return math.inf
+    shares = np.asarray(expected, dtype=float)
+    counts = np.random.default_rng(0).multinomial(rows, shares / shares.sum(), size=PSI_NOISE_DRAWS)
+    return float(np.quantile(_psi_by_row(expected, counts / rows), PSI_NOISE_QUANTILE))
+
+
+def psi_status(psi: float, rows: int, expected: list[float]) -> str:
+    """stable / watch / shifted, or 'too few rows' when `rows` are under `psi_min_rows(expected)` and the PSI is
+    within what sampling noise gives at that row count (`psi_noise_limit`); a PSI beyond it gets its verdict.
+
+    >>> ten = [0.1] * 10 + [0.0]
+    >>> psi_status(0.4, 40, ten), psi_status(8.1, 150, ten), psi_status(0.4, 400, ten), psi_status(0.05, 400, ten)
+    ('too few rows', 'shifted', 'shifted', 'stable')
+    """
+    if rows < psi_min_rows(expected) and round(psi, 5) <= round(psi_noise_limit(expected, rows), 5):
         return TOO_FEW_ROWS
     return "stable" if psi < PSI_WATCH else "watch" if psi < PSI_SHIFTED else "shifted"
 
 
 def psi_sample_warning(rows: int, unjudged: list[tuple[str, int, int]], features: int) -> str | None:
     """The sentence for PSI values left without a verdict: `unjudged` holds (name, minimum rows, bins) of the score
-    ('score') and of the features whose rows are under their minimum, out of `features`; None when there are none.
+    ('score') and of the features whose status is 'too few rows' (rows under their minimum, PSI within sampling
+    noise), out of `features`; None when there are none.
 
     >>> psi_sample_warning(40, [("score", 170, 10), ("Income", 170, 10), ("Home", 57, 4)], 3)
-    "only 40 rows: too few to judge the population stability of the score and 2 of the 3 features (Income, Home); their PSI is no sign of a shift and gets status 'too few rows', not stable/watch/shifted: below 170 rows (for PSI over 10 bins), rows drawn from the training population itself reach PSI 0.1 ('watch') more than 1 time in 20; judge drift on at least 170 rows"
+    "only 40 rows: too few to judge the population stability of the score and 2 of the 3 features (Income, Home): their PSI is within what 40 rows drawn from the training population itself reach 99 times in 100, so it gets status 'too few rows', not stable/watch/shifted (a PSI beyond that is judged as usual); below 170 rows (for PSI over 10 bins), such rows reach PSI 0.1 ('watch') more than 1 time in 20; judge drift on at least 170 rows"
     """
     if not unjudged:
         return None
@@ -992,10 +1022,11 @@ def psi_sample_warning(rows: int, unjudged: list[tuple[str, int, int]], features
     subjects = [f"{counted} ({shown})"] if names else []
     if len(names) < len(unjudged):
         subjects.insert(0, "the score")
-    return (f"only {rows} rows: too few to judge the population stability of {' and '.join(subjects)}; their PSI is no "
-            f"sign of a shift and gets status '{TOO_FEW_ROWS}', not stable/watch/shifted: below {need} rows (for PSI over "
-            f"{bins} bins), rows drawn from the training population itself reach PSI {PSI_WATCH} ('watch') more than 1 "
-            f"time in 20; judge drift on at least {need} rows")
+    return (f"only {rows} rows: too few to judge the population stability of {' and '.join(subjects)}: their PSI is "
+            f"within what {rows} rows drawn from the training population itself reach 99 times in 100, so it gets status "
+            f"'{TOO_FEW_ROWS}', not stable/watch/shifted (a PSI beyond that is judged as usual); below {need} rows (for "
+            f"PSI over {bins} bins), such rows reach PSI {PSI_WATCH} ('watch') more than 1 time in 20; judge drift on at "
+            f"least {need} rows")
 
 
 def population_stability(expected: list[float], actual: list[float], floor: float = 1e-4) -> float:
@@ -1004,6 +1035,11 @@ def population_stability(expected: list[float], actual: list[float], floor: floa
     >>> population_stability([0.5, 0.5], [0.5, 0.5])
     0.0
     """
+    return float(_psi_by_row(expected, actual, floor))
+
+
+def _psi_by_row(expected: Any, actual: Any, floor: float = 1e-4) -> np.ndarray:
+    """`population_stability` of each row of `actual` (the last axis holds the bins) against `expected`."""
     e = np.clip(np.asarray(expected, dtype=float), floor, None)
     a = np.clip(np.asarray(actual, dtype=float), floor, None)
-    return float(np.sum((a - e) * np.log(a / e)))
+    return np.sum((a - e) * np.log(a / e), axis=-1)

@@ -27,9 +27,9 @@ from core.evaluate import (MIN_PER_CLASS_TO_RANK, bars_plot, class_balance_warni
 from core.protocols import TaskModel, check_batch_size, with_ids
 from core.train import MetricsLog
 from finance._cards import damaged_card, recorded_beside
-from finance._risk_data import (FLOAT32_MAX, RiskData, as_polars, build_schema, encode_target, feature_arrays, label_map_for,
-                                label_warning, population_stability, positive_value, psi_for, psi_min_rows, psi_sample_warning,
-                                psi_status, resolve_target, summary_recipe, unseen_categories)
+from finance._risk_data import (FLOAT32_MAX, TOO_FEW_ROWS, RiskData, as_polars, build_schema, encode_target, feature_arrays,
+                                label_map_for, label_warning, population_stability, positive_value, psi_for, psi_min_rows,
+                                psi_sample_warning, psi_status, resolve_target, summary_recipe, unseen_categories)
 from finance._risk_models import (CODE_LIMIT, FOREST_MAX_ROWS, FOREST_TREES, GBM_SPACE, LOGISTIC_CS, MONOTONE_FAMILIES,
                                   BlendFamily, Calibrator, ForestFamily, GBMFamily, LogisticFamily, ScorecardFamily,
                                   check_monotone, fit_calibrator, fit_forest, fit_gbm, fit_logistic, fit_scorecard,
@@ -1477,8 +1477,10 @@ class RiskScorer(TaskModel):
         column the model uses (the columns predict warns about) and a sentence on them (None when there are none).
 
         PSI < 0.1 stable, 0.1-0.25 watch, > 0.25 shifted (the usual credit-risk reading), given enough rows: a feature
-        (or the score) with fewer rows than its `min_rows` (`psi_min_rows`: 170 for 10 bins) gets status 'too few rows',
-        and `psi_warning` says so (None when every PSI is judged); `psi_score_status` is the score's status.
+        (or the score) with fewer rows than its `min_rows` (`psi_min_rows`: 170 for 10 bins) gets status 'too few rows'
+        unless its PSI is beyond what as many rows drawn from the training population reach 99 times in 100
+        (`psi_noise_limit`; such a shift is judged as usual), and `psi_warning` names those left without a verdict (None
+        when every PSI is judged); `psi_score_status` is the score's status.
         """
         arrays = self._arrays(data)
         return self._drift(arrays, self._scores(self._pd(arrays)))
@@ -1493,9 +1495,9 @@ class RiskScorer(TaskModel):
         if profile:
             actual = np.bincount(np.searchsorted(profile["edges"], scores, side="right"), minlength=len(profile["edges"]) + 1) / len(scores)
             psi_score = population_stability(profile["shares"], actual.tolist())
-            score_status = psi_status(psi_score, rows, need := psi_min_rows(profile["shares"]))
-            if rows < need:
-                unjudged.append(("score", need, int(np.count_nonzero(np.asarray(profile["shares"]) > 0))))
+            score_status = psi_status(psi_score, rows, shares := profile["shares"])
+            if score_status == TOO_FEW_ROWS:
+                unjudged.append(("score", psi_min_rows(shares), int(np.count_nonzero(np.asarray(shares) > 0))))
         categorical = [f["name"] for f in self.schema_ if f["kind"] == "categorical"]
         scored = [f["name"] for f in self._scored_categorical()]  # the rows and values reported: as predict warns
         counts, examples, affected = {}, {}, 0  # per categorical feature: rows with an unseen value, those values by count
@@ -1511,11 +1513,12 @@ class RiskScorer(TaskModel):
                          "unseen_rows": int(counts[f["name"]]) if f["name"] in counts else None,
                          "min_rows": psi_min_rows(f["psi_expected"])}
                         for f in self.schema_), key=lambda r: -r["psi"])
-        bins = {f["name"]: int(np.count_nonzero(np.asarray(f["psi_expected"]) > 0)) for f in self.schema_}
+        expected = {f["name"]: f["psi_expected"] for f in self.schema_}
         for row in table:
-            row["status"] = psi_status(row["psi"], rows, row["min_rows"])
-            if rows < row["min_rows"]:
-                unjudged.append((row["feature"], row["min_rows"], bins[row["feature"]]))
+            shares = expected[row["feature"]]
+            row["status"] = psi_status(row["psi"], rows, shares)
+            if row["status"] == TOO_FEW_ROWS:
+                unjudged.append((row["feature"], row["min_rows"], int(np.count_nonzero(np.asarray(shares) > 0))))
         return {"n": rows, "psi_score": psi_score, "psi_score_status": score_status, "psi_table": table,
                 "unseen_category_rows": affected,
                 "unseen_warning": self._unseen_summary(table, examples, affected, len(scores)) if affected else None,

