@@ -27,7 +27,7 @@ def show_psi(table: list[dict], psi_score: float | None, status: str | None = No
     if psi_score is not None:
         st.metric("Score PSI vs training", f"{psi_score:.3f}" + (f" ({status})" if status else ""),
                   help="< 0.1 stable · 0.1-0.25 watch · > 0.25 shifted, given enough rows (about 170 for 10 bins); "
-                       "fewer rows: 'too few rows'")
+                       "fewer rows: 'too few rows' unless the PSI is beyond what as many training rows reach 99 times in 100")
     st.dataframe(pl.DataFrame(table), hide_index=True, width="stretch")
 
 
