@@ -894,7 +894,7 @@ def _linear_probe(features: np.ndarray, labels: list[str], seed: int = 0,
     fold, so no fold is scored on an image it was fitted on, and the accuracy counts each copied image once. None when a class has fewer than two distinct images or
     there is one class."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict, train_test_split
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, cross_val_predict, train_test_split
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
@@ -915,10 +915,12 @@ def _linear_probe(features: np.ndarray, labels: list[str], seed: int = 0,
             return None
     folds = int(min(5, fewest_distinct(y, group_ids)))
     probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    # without copies, StratifiedKFold's folds as before (StratifiedGroupKFold draws others: hymenoptera's 0.9375 read 0.925)
+    cv = (StratifiedGroupKFold if len(np.unique(group_ids)) < len(y) else StratifiedKFold)(folds, shuffle=True,
+                                                                                           random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence warnings on tiny folds say nothing to the user
-        predicted = cross_val_predict(probe, x, y, groups=group_ids,
-                                      cv=StratifiedGroupKFold(folds, shuffle=True, random_state=seed))
+        predicted = cross_val_predict(probe, x, y, groups=group_ids, cv=cv)
     from sklearn.metrics import accuracy_score
 
     # the copies of an image sit in one fold and get one prediction: scored once (per label), as distinct images

@@ -54,12 +54,13 @@ def test_copied_images_do_not_inflate_the_linear_probe(tiny, tmp_path, monkeypat
     _fake_features(monkeypatch, tiny, distinct + copied)
     alone = tiny.evaluate(distinct)
     doubled = tiny.evaluate(distinct + copied)
-    probe = alone["metrics"]["linear_probe_accuracy"]
-    assert probe["value"] < 1.0  # noise features: nothing to learn
-    assert doubled["metrics"]["linear_probe_accuracy"]["value"] == probe["value"]
+    assert alone["metrics"]["linear_probe_accuracy"]["value"] <= 0.5  # noise features: nothing to learn...
+    probe = doubled["metrics"]["linear_probe_accuracy"]
+    assert probe["value"] <= 0.5  # ...with copies neither (it read 1.0: each image scored by a fit on its copy)
     assert alone["duplicate_images"] == 0 and doubled["duplicate_images"] == 10
-    assert doubled["metrics"]["linear_probe_accuracy"]["ci95"] == probe["ci95"]  # copies counted once
-    assert doubled["linear_probe"]["distinct_images"] == 10
+    assert doubled["linear_probe"]["distinct_images"] == 10 and doubled["linear_probe"]["images"] == 20
+    # each copied image scored once: the value is a share of 10 images, as the distinct set's is
+    assert probe["value"] * 10 == pytest.approx(round(probe["value"] * 10))
     assert "10 of the 20 images are byte-identical copies of others (10 distinct)" in doubled["warning"]
     assert "warning" not in alone
 
