@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from core.data import read_table, require_columns
+from core.data.tables import odd_numbers_as_text
 from core.data.tables import separator_hint
 from core.data.dates import parse_dates
 from core.errors import InputError
@@ -342,7 +343,9 @@ def read_series(path: str | Path, min_length: int = 2, **options: Any) -> list[S
     a duplicated date...) an `UnreadableSeries` in its place: `prepare_series` on the file."""
     chosen = _check_options(options)
     name = Path(path).name
-    return prepare_series(read_table(path), **chosen, min_length=min_length, where=name, default_id=name.split(".")[0])
+    with odd_numbers_as_text():  # a value like `abc` fails its own series (an error record), not the whole file
+        frame = read_table(path)
+    return prepare_series(frame, **chosen, min_length=min_length, where=name, default_id=name.split(".")[0])
 
 
 def frame_to_series(frame) -> list[Series]:

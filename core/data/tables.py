@@ -24,7 +24,7 @@ from typing import Any
 from core.data.paths import require_path
 from core.errors import InputError
 
-__all__ = ["read_table", "is_empty_cell", "is_table", "scan_table", "iter_table", "require_columns", "separator_hint", "reader_options", "TABLE_SUFFIXES",
+__all__ = ["read_table", "odd_numbers_as_text", "is_empty_cell", "is_table", "scan_table", "iter_table", "require_columns", "separator_hint", "reader_options", "TABLE_SUFFIXES",
            "NULL_VALUES", "READER_OPTIONS"]
 
 TABLE_SUFFIXES = {".csv", ".tsv", ".tab", ".txt", ".parquet", ".pq", ".jsonl", ".ndjson", ".json", ".data", ".xlsx", ".xlsm",
@@ -90,6 +90,27 @@ def reader_options(**options: Any) -> Iterator[dict[str, Any]]:
         yield _OPTIONS.get()
     finally:
         _OPTIONS.reset(token)
+
+
+_ODD_AS_TEXT: contextvars.ContextVar[bool] = contextvars.ContextVar("verticals_odd_numbers_as_text", default=False)
+
+
+@contextlib.contextmanager
+def odd_numbers_as_text() -> Iterator[None]:
+    """Inside, a column of numbers with a few odd values (`abc` among 500 prices) stays text instead of being refused,
+    for a reader that judges each row itself (a forecast's series: the one holding `abc` fails, the others are read).
+
+    >>> import tempfile; p = Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = p.write_text("value\\n" + "".join(f"{i}\\n" for i in range(20)) + "abc\\n")
+    >>> with odd_numbers_as_text():
+    ...     read_table(p)["value"].dtype
+    String
+    """
+    token = _ODD_AS_TEXT.set(True)
+    try:
+        yield
+    finally:
+        _ODD_AS_TEXT.reset(token)
 
 
 def current_option(name: str, given: Any = None) -> Any:
@@ -678,7 +699,7 @@ def _numbers_from_text(frame, layout: _Layout):
             if numbers.null_count() == column.null_count():  # else (e.g. beyond int64) the text stays
                 frame = frame.with_columns(numbers.alias(name))
             continue
-        if 0 < bad <= max(1, len(values) // 100) and numeric.sum() >= 9 * bad:
+        if 0 < bad <= max(1, len(values) // 100) and numeric.sum() >= 9 * bad and not _ODD_AS_TEXT.get():
             flags = column.str.strip_chars().str.contains(_NUMBER.pattern)
             row = int((flags.not_() & column.is_not_null()).arg_true()[0])
             line = layout.record_line(row)

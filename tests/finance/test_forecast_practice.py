@@ -159,6 +159,27 @@ def test_the_cli_writes_the_others_forecasts_and_an_error_line_for_a_series_with
     assert records[2]["error"].startswith("long.csv: date 2020-01-28 is duplicated (row 141, series 'dup')")
 
 
+def test_a_word_in_one_series_values_is_that_series_error_record_on_the_cli(fitted, tmp_path):
+    """One 'abc' among 180 prices refused the whole file (the table reader refuses a few odd values in a column of
+    numbers) though README promises an error record for that series and forecasts for the others."""
+    import json
+
+    from core.cli import main
+    from tests.finance.contract_cases_forecast import random_walk
+
+    model = fitted.save(tmp_path / "model")
+    table = _long_table(random_walk(90, seed=2, series_id="s0"), random_walk(90, seed=5, series_id="bad"))
+    lines = table.write_csv().splitlines()
+    lines[150] = ",".join(lines[150].split(",")[:-1] + ["abc"])
+    (tmp_path / "long.csv").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out.jsonl"
+    assert main(["predict", "finance.forecast", "--model", str(model), "--input", str(tmp_path / "long.csv"),
+                 "--output", str(out)]) == 0
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["id"] for r in records] == ["s0", "bad"] and "forecast" in records[0]
+    assert "non-numeric text (e.g. 'abc' at row 150, series 'bad')" in records[1]["error"]
+
+
 def test_training_data_with_a_hole_in_one_series_are_still_refused_whole(tmp_path):
     """Training is all or nothing: a series left out silently would change the model."""
     from core.errors import InputError
