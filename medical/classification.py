@@ -30,7 +30,7 @@ from core.data.paths import is_hidden, require_path
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError, NotFittedError
 from core.evaluate import (MIN_PER_CLASS_TO_RANK, bars_plot, class_balance_warning, confusion_plot, joined_warnings,
-                           metric_card, metric_with_ci, score_plots)
+                           metric_card, metric_with_ci, proportion_ci, score_plots)
 from core.protocols import TaskModel, check_batch_size, iter_batches
 from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
@@ -714,12 +714,14 @@ class MedicalClassifier(TaskModel):
                 return roc_auc_score(t == k, p[:, k])
             return function
 
-        def share_called(k, of_class):  # sensitivity (of_class) or specificity; 0 with none to share
+        def share_called(k, of_class):  # sensitivity (of_class) or specificity
             def statistic(rows):
                 rows = rows.astype(np.int64)
                 t, called = targets[rows], calls[rows] == k  # called as predict calls: the card's decision rule
                 mine = (t == k) if of_class else (t != k)
-                return float(np.mean(called[mine] if of_class else ~called[mine])) if mine.any() else 0.0
+                if not mine.any():  # a resample with none to share is skipped (it scored 0: 3 of 3 found read 0.97-1)
+                    raise ValueError("none of this class in this resample")
+                return float(np.mean(called[mine] if of_class else ~called[mine]))
             return statistic
 
         metrics: dict[str, Any] = {
@@ -758,6 +760,16 @@ class MedicalClassifier(TaskModel):
                 metrics[f"specificity{suffix}"] = {**metric_with_ci(share_called(k, False), index,
                                                                     resamples=RESAMPLES),
                     "positive_label": name, "meaning": f"share of non-{name} images not called {name}"}
+        # every image right (or every one wrong): the bootstrap has no spread, so a proportion gets the Wilson interval
+        # over the images it counts (as core.evaluate.classification_metrics): 3 of 3 lesions found is 0.44-1, not 1-1
+        counted = {"accuracy": len(targets)}
+        for k in ([positive] if positive is not None else range(classes)):
+            suffix = "" if positive is not None else f"_{self.label_names_[k]}"
+            counted[f"sensitivity{suffix}"] = int(np.sum(targets == k))
+            counted[f"specificity{suffix}"] = int(np.sum(targets != k))
+        for name, count in counted.items():
+            if name in metrics and metrics[name]["ci95"] is None and count >= 2:
+                metrics[name]["ci95"] = proportion_ci(int(round(metrics[name]["value"] * count)), count)
         # one class: no AUC; a class of 1-4 images: an AUC without an interval
         balance = class_balance_warning([self.label_names_[k] for k in targets], "AUC", "images")
         return metric_card(self.task, self.card_.get("name") or self.config.architecture, len(truth), metrics,
