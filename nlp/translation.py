@@ -510,7 +510,7 @@ class Translator(TaskModel):
         source, translation, source_lang, target_lang; a `note` when a line too long for a seq2seq model to read at
         once was translated in pieces, and `warnings` when part of it was still cut, when its translation stopped at the
         generation cap (max_length new tokens), or when the text does not look like the source language assumed (none
-        was given, `looks_like`). The pair is the model's own unless `source_lang`/`target_lang` (or the CLI's
+        was given, `looks_like`), or like the one given when most of the sentences given it look like another. The pair is the model's own unless `source_lang`/`target_lang` (or the CLI's
         `source`/`target` options, or per-input dicts) say otherwise; a sentence read from a file `name.<lang>`
         (`NamedSentence`) is in that language unless they name another. In a list of several, an empty sentence (or
         one too long, or no text) is an `error` record in its place, as the CLI gives a blank line; only a list where
@@ -535,11 +535,14 @@ class Translator(TaskModel):
         # inputs whose source language nobody gave (False) or only their file's name did (True): the language they
         # are translated from is checked against them
         unstated: dict[int, bool] = {}
+        stated: set[int] = set()  # inputs whose source language the user gave: checked too, but warned only en masse
         for index, (_, source, target, named) in enumerate(items):
             if not (source or default[0] or named) and getattr(self, "assumed_source_", False):
                 unstated[index] = False
             elif named and not (source or default[0]):  # a suffix is a guess: swapped corp.en/corp.es files
                 unstated[index] = True
+            elif source or default[0]:
+                stated.add(index)
             try:
                 pair = self.resolve_pair(source or default[0] or named, target or default[1])
                 if getattr(self, "engine_", None) is None:
@@ -556,12 +559,20 @@ class Translator(TaskModel):
             translations = self._translations(texts, source, target, batch_size=batch_size)
             checked = [i for i in indices if i in unstated]
             others = dict(zip(checked, looks_like([items[i][0] for i in checked], source, prefer=target)))
+            given = [i for i in indices if i in stated]
+            unlike = {i: other for i, other in zip(given, looks_like([items[i][0] for i in given], source, prefer=target))
+                      if other}
+            if len(unlike) * 2 <= len(given):  # the user's word holds unless most of the lines clearly say otherwise
+                unlike = {}
             for index, text, (translation, said) in zip(indices, texts, translations):
                 records[index] = {"source": text, "translation": translation, "source_lang": source, "target_lang": target,
                                   **said}
                 if others.get(index):
                     records[index]["warnings"] = [*said.get("warnings", []), _assumed_source_warning(
                         others[index], source, target, named="its file's name" if unstated[index] else None)]
+                elif unlike.get(index):
+                    records[index]["warnings"] = [*said.get("warnings", []),
+                                                  _given_source_warning(unlike[index], source, target)]
         if isinstance(inputs, _FrameSentences):  # predict_frame: the text column is already there
             records = _without_source(records)
         return with_ids(text_ids(inputs), records)
@@ -750,19 +761,31 @@ class Translator(TaskModel):
         import polars as pl
         from collections import Counter
 
+        def unlike(lines: list[str], share: float) -> tuple[str, int, int] | None:
+            """(the other language, how many lines look like it, lines checked) when more than `share` of a sample do."""
+            sample = lines[::max(1, len(lines) // _LANGUAGE_SAMPLE)][:_LANGUAGE_SAMPLE]
+            others = Counter(other for other in looks_like(sample, source_lang, prefer=target_lang) if other)
+            if not others or sum(others.values()) <= share * len(sample):  # a stray line or two: not the data's language
+                return None
+            return (*others.most_common(1)[0], len(sample))
+
         if named is not None:  # every line of a line-aligned corpus has its file's language
             unstated = rows["source"].to_list()
         elif getattr(self, "assumed_source_", False):
             unstated = rows.filter(pl.col("source_lang").is_null())["source"].to_list()
         else:
-            return None
-        sample = unstated[::max(1, len(unstated) // _LANGUAGE_SAMPLE)][:_LANGUAGE_SAMPLE]
-        others = Counter(other for other in looks_like(sample, source_lang, prefer=target_lang) if other)
-        if not others or sum(others.values()) * 10 <= len(sample):  # a stray line or two: not the data's language
-            return None
-        other, count = others.most_common(1)[0]
-        return (f"{count} of the {len(sample)} source lines checked: "
-                f"{_assumed_source_warning(other, source_lang, target_lang, named=named and f'the name of {named}')}")
+            unstated = []
+        if unstated and (found := unlike(unstated, 0.1)) is not None:
+            other, count, checked = found
+            return (f"{count} of the {checked} source lines checked: "
+                    f"{_assumed_source_warning(other, source_lang, target_lang, named=named and f'the name of {named}')}")
+        # lines whose language the user gave (--source, a source_lang column): their word holds unless most say otherwise
+        given = [] if named is not None else rows.filter(pl.col("source_lang").is_not_null())["source"].to_list()
+        if given and (found := unlike(given, 0.5)) is not None:
+            other, count, checked = found
+            return (f"{count} of the {checked} source lines checked: "
+                    f"{_given_source_warning(other, source_lang, target_lang, data=True)}")
+        return None
 
     # -- training ---------------------------------------------------------------------------------------
     def fit(self, data: Any, config: "Translator.Config | None" = None, *, run_dir: str | Path | None = None,
@@ -915,6 +938,23 @@ def _assumed_source_warning(other: str, source_lang: str, target_lang: str, name
     target = source_lang if other == target_lang else target_lang
     return (f"the text looks like {called(other)}, not {called(source_lang)} {why}; "
             f"pass --source {other} --target {target} (source_lang, target_lang in Python)")
+
+
+def _given_source_warning(other: str, source_lang: str, target_lang: str, data: bool = False) -> str:
+    """The warning for text that looks like `other` (`looks_like`) although the user gave `source_lang` as its language
+    (--source, `source_lang` in Python, or for evaluate a source_lang column): not refused, the user's word holds."""
+    def called(code: str) -> str:
+        return f"{LANGUAGE_NAMES[code]} ({code})" if code in LANGUAGE_NAMES else code
+
+    why = (f"as given (--source {source_lang}, or the data's source_lang column)" if data
+           else f"as given (--source {source_lang}; source_lang in Python)")
+    if other not in LANGUAGE_NAMES:  # a script: its language is for the user to say
+        return (f"the text is in {other}, not {called(source_lang)} {why}; if so, pass --source with its language "
+                "code (source_lang in Python)")
+    target = source_lang if other == target_lang else target_lang
+    fix = "check --source (or whether two line-aligned files are swapped); " if data else ""
+    return (f"the text looks like {called(other)}, not {called(source_lang)} {why}; {fix}if it is "
+            f"{LANGUAGE_NAMES[other]}, pass --source {other} --target {target} (source_lang, target_lang in Python)")
 
 
 def _usage(backend: str) -> str:

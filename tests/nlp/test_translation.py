@@ -951,7 +951,6 @@ def test_text_unlike_the_assumed_source_language_is_warned_in_its_record(tmp_pat
                "--source es --target en (source_lang, target_lang in Python)")
     assert [r["warnings"] for r in model.predict(SPANISH)] == [[warning]] * 4
     assert all("warnings" not in r for r in model.predict(ENGLISH))  # no false alarm on English
-    assert all("warnings" not in r for r in model.predict(SPANISH, source_lang="en"))  # stated: the user's word holds
     assert all("warnings" not in r for r in Translator.load(source_lang="en").predict(SPANISH))
     # the other direction: --target en makes es the source
     assert all("warnings" not in r for r in model.predict(SPANISH, target_lang="en"))
@@ -964,3 +963,22 @@ def test_text_unlike_the_assumed_source_language_is_warned_in_its_record(tmp_pat
     assert "warnings" not in json.loads(capsys.readouterr().out)
     assert main(["predict", "nlp.translation", "--input", str(_write(tmp_path, "english.txt", ENGLISH))]) == 0
     assert "warnings" not in capsys.readouterr().out
+
+
+@needs_apertium
+def test_text_unlike_the_source_language_given_is_warned_but_translated(tmp_path, capsys):
+    """--source en on Spanish lines (a swapped corp.en) translated them in silence: Spanish garble, no word of why.
+    The user's word holds (translated as en), but most lines clearly saying otherwise get a warning."""
+    from core.cli import main
+
+    model = Translator.load()
+    warning = ("the text looks like Spanish (es), not English (en) as given (--source en; source_lang in Python); if it "
+               "is Spanish, pass --source es --target en (source_lang, target_lang in Python)")
+    records = model.predict(SPANISH, source_lang="en")
+    assert [r["warnings"] for r in records] == [[warning]] * 4 and {r["source_lang"] for r in records} == {"en"}
+    assert all("warnings" not in r for r in model.predict(ENGLISH, source_lang="en"))  # no false alarm on English
+    # a stray Spanish line among English ones given as en: the user's word holds
+    assert all("warnings" not in r for r in model.predict(ENGLISH + SPANISH[:1], source_lang="en"))
+    assert main(["predict", "nlp.translation", "--input", str(_write(tmp_path, "corp.en", SPANISH[:1])),
+                 "--source", "en", "--target", "es"]) == 0
+    assert json.loads(capsys.readouterr().out)["warnings"] == [warning]
