@@ -51,8 +51,9 @@ class DetectionSample:
     crowd_labels: list[str] = field(default_factory=list)
     # per ignore region: "crowd" (COCO iscrowd 1) or "difficult" (VOC <difficult>1); missing entries are "crowd"
     crowd_kinds: list[str] = field(default_factory=list)
-    # "train" / "val" where the data declares its split (data.yaml, COCO files, VOC ImageSets); "both" when it lists the
-    # image in both (trained on, not validated on: see `declared_split`)
+    # "train" / "val" where the data declares its split (data.yaml, COCO files, VOC ImageSets; "test" from VOC's
+    # test.txt: never trained on); "both" when it lists the image in train and val (trained on, not validated on: see
+    # `declared_split`)
     split: str | None = None
 
 
@@ -569,14 +570,19 @@ def _read_voc(path: Path, split: str | None = None, names: str | None = None) ->
         files = [f for f in files if f.stem in wanted]
     if not files:
         raise InputError(f"{root} holds no VOC annotations (Annotations/*.xml)")
-    listed: dict[str, str] = {}  # ImageSets/Main/train.txt and val.txt: each image's split ("both" when in the two)
-    for kind in ("train", "val"):
+    # ImageSets/Main/train.txt, val.txt and test.txt: each image's split ("both" when in train and val; an image also
+    # listed in train or val keeps that split, since it is trained or validated on)
+    listed: dict[str, str] = {}
+    for kind in ("train", "val", "test"):
         split_file = root / "ImageSets" / "Main" / f"{kind}.txt"
         if split_file.is_file():
             for line in split_file.read_text(encoding="utf-8-sig").splitlines():
                 if line.split():
                     stem = line.split()[0]
-                    listed[stem] = kind if listed.get(stem, kind) == kind else "both"
+                    if kind == "test":
+                        listed.setdefault(stem, kind)
+                    else:
+                        listed[stem] = kind if listed.get(stem, kind) == kind else "both"
     image_dir = root / "JPEGImages" if (root / "JPEGImages").is_dir() else annotation_dir
     samples, classes = [], set()
     for file in files:

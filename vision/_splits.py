@@ -12,15 +12,15 @@ __all__ = ["ALL", "evaluation_rows", "split_kind"]
 
 ALL = "all"  # --option split=all: every image, whatever split it is in
 _KINDS = {"train": "train", "training": "train", "train2017": "train", "val": "val", "valid": "val",
-          "validation": "val", "val2017": "val", "test": "test", "testing": "test", "both": "both"}
+          "validation": "val", "val2017": "val", "dev": "val", "test": "test", "testing": "test", "both": "both"}
 HELD_OUT = ("val", "test")  # what evaluate scores by default, the first one the data has
 
 
 def split_kind(name: str | None) -> str | None:
     """"train", "val", "test" or "both" (listed in train and val: trained on) for a split's name, else None.
 
-    >>> split_kind("Validation"), split_kind("train"), split_kind(None), split_kind("extra")
-    ('val', 'train', None, None)
+    >>> split_kind("Validation"), split_kind("dev"), split_kind("train"), split_kind(None), split_kind("extra")
+    ('val', 'val', 'train', None, None)
     """
     return _KINDS.get(str(name).strip().lower()) if name is not None else None
 

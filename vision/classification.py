@@ -587,7 +587,15 @@ class ImageClassifier(TaskModel):
         if config.monitor not in VALIDATION_METRICS:
             raise InputError(f"monitor must be one of {sorted(VALIDATION_METRICS)}, got {config.monitor!r}")
         started = time.perf_counter()
-        items = self._items(data)
+        every = self._items(data)
+        # the data's test split is never trained on (evaluate scores it as held out), unless it is all the data holds
+        test = [i for i, item in enumerate(every) if split_kind(item[2]) == "test"]
+        if len(test) == len(every):
+            test = []
+        test_rows = set(test)
+        items = [item for i, item in enumerate(every) if i not in test_rows]
+        test_note = (f"the data's test split ({len(test)} images) was left out of training: evaluate scores it as "
+                     "held out" if test else None)
         labels = sorted({label for _, label, _ in items})
         if len(labels) < 2:
             raise InputError(f"the data has only one class ({labels[0]}); classification needs at least two")
@@ -597,8 +605,10 @@ class ImageClassifier(TaskModel):
             warnings.warn(spelling_warning)
         # every file checked before training, a bad one named by its class folder
         images = decode_images([item[0] for item in items], self.image_mode, root=_data_root(data, items))
-        keys = content_keys([item[0] for item in items])  # copies of one image share a key: one fold in the probe's CV
-        leak = _copies_across_splits(items, keys)
+        # copies of one image share a key: one fold in the probe's CV; a copy in the left-out test split is a leak
+        every_keys = content_keys([item[0] for item in every])
+        leak = _copies_across_splits(every, every_keys)
+        keys = [key for i, key in enumerate(every_keys) if i not in test_rows]
         if leak:
             warnings.warn(leak)
         train_index, val_index = _split(items, config.validation_fraction, config.seed)
@@ -720,7 +730,8 @@ class ImageClassifier(TaskModel):
             # nothing held out (val 0): the probe's figure is cross-validated over the training images, in these folds
             "trained_on": {"examples": len(items), "train": len(train_index), "val": len(val_index) if held_out else 0,
                            **({"cross_validated_folds": folds} if out_of_fold else {}), "classes": labels,
-                           "duplicate_images": len(keys) - len(set(keys))},
+                           "duplicate_images": len(keys) - len(set(keys)), **({"test_left_out": len(test)} if test else {})},
+            **({"data_notes": [test_note]} if test_note else {}),
             "training_data_hash": hash_files(files) if len(files) == len(items) else None,
             # training.rows: the images the weights saw, those held out apart (core.jobs keeps this count)
             "training": {"rows": len(train_index), "validation_rows": len(val_index) if held_out else 0},
@@ -1016,6 +1027,12 @@ def _split_column(frame: Any, n: int) -> list[str | None]:
     if not is_table(frame) or SPLIT_COLUMN not in [str(c) for c in frame.columns]:
         return [None] * n
     values = list(frame[SPLIT_COLUMN])
+    unknown = sorted({str(v).strip() for v in values if not is_empty_cell(v) and split_kind(str(v)) in (None, "both")})
+    if unknown:
+        count = sum(1 for v in values if not is_empty_cell(v) and split_kind(str(v)) in (None, "both"))
+        warnings.warn(f"the {SPLIT_COLUMN} column holds {count} value(s) that are no split name "
+                      f"({', '.join(repr(v) for v in unknown[:5])}{', ...' if len(unknown) > 5 else ''}): those rows "
+                      "count as rows of no split; name each row's split train, val (or validation, dev) or test")
     return [None if is_empty_cell(v) or split_kind(str(v)) in (None, "both") else str(v).strip().lower() for v in values]
 
 
@@ -1038,20 +1055,22 @@ def _only_split(items: list, split: str | None) -> list:
 
 
 def _split(items: list, validation_fraction: float, seed: int) -> tuple[list[int], list[int]]:
-    """Use train/val folders when present; else a stratified split (tiny data validates on the train set)."""
-    splits = [item[2] for item in items]
-    train = [i for i, s in enumerate(splits) if s == "train"]
-    val = [i for i, s in enumerate(splits) if s in {"val", "valid", "validation"}]
+    """Use the data's train and val splits (`split_kind`'s names: training, validation, dev...) when it declares both;
+    else a stratified split of the images outside its test split (tiny data validates on the train set). The test
+    split is never trained on, unless it is all the data holds (`fit` leaves it out before this)."""
+    kinds = [split_kind(item[2]) for item in items]
+    train = [i for i, kind in enumerate(kinds) if kind == "train"]
+    val = [i for i, kind in enumerate(kinds) if kind == "val"]
     if train and val:
         return train, val
-    indices = list(range(len(items)))
-    labels = [item[1] for item in items]
+    indices = [i for i, kind in enumerate(kinds) if kind != "test"] or list(range(len(items)))
+    labels = [items[i][1] for i in indices]
     counts = {label: labels.count(label) for label in set(labels)}
-    if len(items) < 10 or min(counts.values()) < 2 or not 0 < validation_fraction < 1:
+    if len(indices) < 10 or min(counts.values()) < 2 or not 0 < validation_fraction < 1:
         return indices, indices
     from sklearn.model_selection import train_test_split
 
-    n_val = max(len(counts), int(round(validation_fraction * len(items))))
+    n_val = max(len(counts), int(round(validation_fraction * len(indices))))
     train, val = train_test_split(indices, test_size=n_val, stratify=labels, random_state=seed)
     return sorted(train), sorted(val)
 

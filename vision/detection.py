@@ -1017,13 +1017,17 @@ def _data_split(data: DetectionData, validation_fraction: float,
         left = sum(1 for sample in data.samples if sample.split not in {"train", "val", "both"})
         how = "the data's own train/val split" + (f" ({left} image(s) of neither split left out)" if left else "")
         return train, val, how + (f" ({len(both)} image(s) in both trained on only)" if both else ""), warning
+    # the data's test split (VOC test.txt) is never trained on, unless it is all the data holds
+    pool = [i for i, sample in enumerate(data.samples) if sample.split != "test"] or list(range(len(data.samples)))
+    left_out = len(data.samples) - len(pool)
     if train and both:  # every val image is a training image: hold out some of the training images
-        kept, held = _split_rows(len(train), validation_fraction, seed)
-        rows = ([train[i] for i in kept], [train[i] for i in held])
-    else:
-        rows = _split_rows(len(data.samples), validation_fraction, seed)
+        pool = train
+    kept, held = _split_rows(len(pool), validation_fraction, seed)
+    rows = ([pool[i] for i in kept], [pool[i] for i in held])
     how = ("none: validated on the training images (fewer than 5 images or no validation_fraction)" if rows[0] == rows[1]
            else f"random hold-out of {len(rows[1])} image(s) (validation_fraction {validation_fraction:g}, seed {seed})")
+    if left_out:
+        how += f"; the data's test split ({left_out} images) was left out of training"
     return rows[0], rows[1], how, warning
 
 
