@@ -89,3 +89,24 @@ def test_detection_reads_voc_test_txt_and_never_trains_on_it(tmp_path):
     scored = Detector._evaluation_split(data, None)
     assert len(scored.samples) == 2 and all(s.split == "test" for s in scored.samples)
 
+
+def test_evaluate_accuracy_all_right_gets_the_wilson_interval(tmp_path, monkeypatch):
+    import numpy as np
+
+    from vision.classification import ImageClassifier
+
+    data = image_folder(tmp_path / "d", per_class=2)
+    model = ImageClassifier.from_timm("test_resnet", ["cat", "dog"], device="cpu")
+    model.data_config = {**model.data_config, "input_size": (3, 32, 32), "crop_pct": 1.0}
+    original = ImageClassifier.predict_proba
+
+    def perfect(self, inputs, batch_size=None, features=False):  # every image right: no spread to bootstrap
+        probabilities, pooled = original(self, inputs, batch_size, features=True)
+        right = np.array([[1.0, 0.0] if "cat" in str(path) else [0.0, 1.0] for path in inputs], dtype=np.float32)
+        return (right, pooled) if features else right
+
+    monkeypatch.setattr(ImageClassifier, "predict_proba", perfect)
+    card = model.evaluate(data)
+    assert card["metrics"]["accuracy"]["value"] == 1.0
+    low, high = card["metrics"]["accuracy"]["ci95"]
+    assert round(low, 2) == 0.51 and high == 1.0  # Wilson, 4 of 4 (core.evaluate.proportion_ci)
