@@ -883,11 +883,21 @@ class MedicalClassifier(TaskModel):
                           fine_tune_min_per_class=config.fine_tune_min_per_class)
         probe_only, smallest, train_index, val_index = plan.probe_only, plan.smallest_class, plan.train_index, plan.val_index
         cross_validated = plan.cross_validated
-        arrays, notes = [], []
+        arrays, notes, keys = [], [], []
         for item in data.items:  # each decoded image let go once resized; what reading changed kept as notes
             array, image = prepare_image(item, config.image_size)
             arrays.append(torch.from_numpy(array))
             notes += reading_notes(image)
+            keys.append(_pixel_key(image.array))
+        # copies of one image (same pixels: a file listed twice, saved under two names or formats) share a group with
+        # the image's patient, so the probe's folds never score an image on its own copy
+        owner_of, duplicates = _owners_with_copies(data.groups, keys)
+        copies_warning = (f"{duplicates} of the {len(keys)} images are copies of others (the same pixels; "
+                          f"{len(keys) - duplicates} distinct): the probe's cross-validation keeps an image's copies "
+                          "in one fold, so it is never scored on an image it was fitted on; its out-of-fold metrics "
+                          "count every copy" if duplicates else None)
+        if copies_warning:
+            warnings.warn(copies_warning)
         images = torch.stack(arrays)
         del arrays
         reading_warning = notes_warning(notes)
@@ -942,8 +952,9 @@ class MedicalClassifier(TaskModel):
                         x = torch.stack([self._normalise(v) for v in (rows.flip(-1) if flip else rows)]).to(device)
                         pooled = self.network_.forward_head(self.network_.forward_features(x), pre_logits=True)
                         features.append(pooled.float().flatten(1).cpu().numpy())
-            # one patient's images (else one image and its mirror image) stay in one cross-validation fold
-            owners = [data.groups[i] for i in train_index] if data.groups is not None else list(range(len(train_index)))
+            # one patient's images (else one image and its mirror image), and an image's copies, stay in one fold
+            owners = ([owner_of[i] for i in train_index] if data.groups is not None or duplicates
+                      else list(range(len(train_index))))
             head_weight, head_bias, probe_info = probe_head(np.concatenate(features), targets[train_index].tolist() * 2,
                                                             len(self.label_names_), config.class_weight == "balanced",
                                                             config.seed, groups=owners * 2,
@@ -979,14 +990,14 @@ class MedicalClassifier(TaskModel):
                 self.network_.load_state_dict(start_state)
         self.network_.eval()
         given_split = data.splits is not None and any(s in {"val", "valid", "validation"} for s in data.splits)
-        owner_of = data.groups if data.groups is not None else [str(i) for i in range(len(data))]
         grouped_by = "patient" if data.groups is not None else "image"
         if cross_validated and probe_info and oof is not None:  # the probe's out-of-fold predictions stand in
             split = ("none held out: the probe was fitted on every image; metrics are its cross-validated "
                      "(out-of-fold) predictions, at a C chosen on the same folds")
             card = self._metric_card(torch.from_numpy(oof).float(), targets, data.positive_label)
             validation = describe_split("stratified group k-fold cross-validation of the probe", owner_of,
-                                        grouped_by + (" (with its mirror image)" if grouped_by == "image" else ""),
+                                        grouped_by + (" (with its mirror image)" if grouped_by == "image" else "")
+                                        + (" and copies of one image together" if duplicates else ""),
                                         train_index, val_index, folds=_probe_folds(owner_of, data.labels, train_index))
         else:
             held_data = ClassificationData([data.items[i] for i in val_index], [data.labels[i] for i in val_index])
@@ -1012,10 +1023,12 @@ class MedicalClassifier(TaskModel):
                                                     "new ones", "metrics": measured}
             self.card_["warning"] = too_few_to_measure(data.labels, 4)
             warnings.warn(self.card_["warning"])
-        warning = joined_warnings(spelling_warning, guess_warning, self.card_.get("warning"), reading_warning)
+        warning = joined_warnings(spelling_warning, guess_warning, self.card_.get("warning"), reading_warning,
+                                  copies_warning)
         if warning:
             self.card_["warning"] = warning
         self.card_.update({
+            "duplicate_images": duplicates,  # images whose pixels repeat an earlier image's
             "config": config_to_dict(config), "labels": list(self.label_names_),
             "positive_label": self.label_names_[positive] if positive is not None else None, "positive_rule": positive_rule,
             "training_data_hash": data.source_hash, "data_hash": data.source_hash, "training_items": len(train_index),
@@ -1228,6 +1241,48 @@ def lesion_demo_data(seed: int = 0) -> tuple[ClassificationData, ClassificationD
 def load(source: str | Path | None = None, device: str = "auto") -> MedicalClassifier:
     """The embedded default classifier, a saved folder or a hub id (same as `MedicalClassifier.load`)."""
     return MedicalClassifier.load(source, device=device)
+
+
+def _pixel_key(array: np.ndarray) -> str:
+    """SHA-256 of an image's pixels as read (dtype, shape, values): copies of one image share it, whatever the file's
+    name or format."""
+    import hashlib
+
+    array = np.ascontiguousarray(array)
+    digest = hashlib.sha256(f"{array.dtype}{array.shape}".encode())
+    digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def _owners_with_copies(groups: list[str] | None, keys: list[str]) -> tuple[list[Any], int]:
+    """One group per image for the probe's folds and the card: its patient (else the image itself), merged with the
+    groups of its copies (same `keys`), a merged group named by one of its members' names (so data without copies
+    keep their groups, and their folds, as before); and how many images are copies of an earlier one.
+
+    >>> _owners_with_copies(None, ["a", "b", "a"]), _owners_with_copies(["p1", "p2", "p3"], ["x", "y", "y"])
+    (([0, 1, 0], 1), (['p1', 'p2', 'p2'], 1))
+    """
+    owners: list[Any] = list(groups) if groups is not None else list(range(len(keys)))
+    duplicates = len(keys) - len(set(keys))
+    if not duplicates:
+        return owners, 0
+    parent = {owner: owner for owner in owners}
+
+    def root(owner):
+        while parent[owner] != owner:
+            parent[owner] = parent[parent[owner]]
+            owner = parent[owner]
+        return owner
+
+    first: dict[str, Any] = {}
+    for owner, key in zip(owners, keys):
+        if key in first:
+            a, b = root(first[key]), root(owner)
+            if a != b:
+                parent[b] = a
+        else:
+            first[key] = owner
+    return [root(owner) for owner in owners], duplicates
 
 
 def _probe_folds(owners: list[str], labels: list[str], train_index: list[int]) -> int | None:
