@@ -15,7 +15,9 @@ __all__ = ["IMAGE_SUFFIXES", "MAX_PIXELS", "list_image_folder", "read_image_mani
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".heic", ".heif", ".avif"}
 MAX_PIXELS = 64_000_000  # larger images are refused as possible decompression bombs
-SPLIT_NAMES = {"train", "val", "valid", "validation", "test"}
+# A split folder's name -> the split it is (an ImageFolder of train/ + dev/ is split, not two classes)
+SPLIT_NAMES = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val", "dev": "val",
+               "test": "test", "testing": "test"}
 HEIF_SUFFIXES = {".heic", ".heif", ".avif"}
 HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"}
 HEIF_FIX = ("install pillow-heif (pip install pillow-heif) or convert it to JPEG or PNG (on an iPhone: Settings > Camera > "
@@ -47,7 +49,7 @@ def list_image_folder(root: str | Path, suffixes: set[str] = IMAGE_SUFFIXES) -> 
         raise InputError(f"{root} is not a folder; an ImageFolder has one sub-folder per class")
     children = sorted(p for p in root.iterdir() if p.is_dir() and not is_hidden(p, root))  # .git/, __MACOSX/
     splits = [c for c in children if c.name.lower() in SPLIT_NAMES]
-    groups = [(s, s.name.lower()) for s in splits] if splits and len(splits) == len(children) else [(root, None)]
+    groups = [(s, SPLIT_NAMES[s.name.lower()]) for s in splits] if splits and len(splits) == len(children) else [(root, None)]
     items, empty = [], []
     for folder, split in groups:
         for class_dir in sorted(p for p in folder.iterdir() if p.is_dir() and not is_hidden(p, folder)):

@@ -379,3 +379,16 @@ def test_a_float_picture_with_resize_overshoot_keeps_its_brightness():
         overshoot[0, 0] = value
         assert np.abs(np.asarray(open_image(overshoot)).astype(int) - plain)[1:].max() <= 0
     assert 95 < plain.mean() < 110
+
+
+def test_an_image_folder_of_training_and_dev_folders_is_split_not_two_classes(tmp_path):
+    """train/ + dev/ (or training/ + validation/) read as two classes named 'train' and 'dev': the split folders are
+    read as splits, named as every task reads them (train, val, test)."""
+    from core.data.images import list_image_folder
+
+    for split in ("training", "dev"):
+        for label in ("ant", "bee"):
+            (tmp_path / split / label).mkdir(parents=True)
+            (tmp_path / split / label / "1.png").write_bytes(b"x")
+    assert sorted({(label, split) for _, label, split in list_image_folder(tmp_path)}) == [
+        ("ant", "train"), ("ant", "val"), ("bee", "train"), ("bee", "val")]
