@@ -74,4 +74,4 @@ def evaluation_rows(splits: Sequence[str | None], split: str | None = None,
     left = ", ".join(f"the {count} of its {kind} split" for kind, count in others.items())
     return rows, (f"scored the data's own {held_out} split: {len(rows)} of {n} {what}"
                   + (f" ({left} {'is' if sum(others.values()) == 1 else 'are'} left out: a model trained on this data "
-                     "has seen them)" if others else "") + f"; --option split=all scores every image")
+                     "has seen them)" if others else "") + "; --option split=all scores every image")
