@@ -184,6 +184,12 @@ class _EpochSampler:
     def set_epoch(self, epoch: int, skip_batches: int = 0) -> None:
         self.epoch, self.skip_batches = epoch, skip_batches
 
+    def _per_rank(self) -> int:
+        """Examples each rank takes this epoch: a last batch of one is dropped (a different example each shuffled
+        epoch), since batch norm cannot train on one example ('Expected more than 1 value per channel')."""
+        per_rank = math.ceil(self.size / self.world)
+        return per_rank - 1 if self.batch_size > 1 and per_rank > 1 and per_rank % self.batch_size == 1 else per_rank
+
     def _indices(self) -> list[int]:
         import torch
 
@@ -194,16 +200,16 @@ class _EpochSampler:
             indices = list(range(self.size))
         per_rank = math.ceil(self.size / self.world)
         indices += indices[: per_rank * self.world - len(indices)]  # pad so every rank has equal work
-        return indices[self.rank::self.world]
+        return indices[self.rank::self.world][: self._per_rank()]
 
     def __iter__(self):
         return iter(self._indices()[self.skip_batches * self.batch_size:])
 
     def __len__(self) -> int:
-        return max(0, math.ceil(self.size / self.world) - self.skip_batches * self.batch_size)
+        return max(0, self._per_rank() - self.skip_batches * self.batch_size)
 
     def batches_per_epoch(self) -> int:
-        return math.ceil(math.ceil(self.size / self.world) / self.batch_size)
+        return math.ceil(self._per_rank() / self.batch_size)
 
 
 def _default_loss(model, batch):

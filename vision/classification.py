@@ -249,6 +249,7 @@ class ImageClassifier(TaskModel):
             preprocessing = match_preprocessing(Path(path), preprocessing, config.get("pretrained_cfg"))
             check_preprocessing(Path(path), preprocessing, channels)
         info = card_record(card, CARD_WRITES)  # the training record, metrics... written back by save()
+        info["pretrained"] = True  # a saved model is a trained start: retraining runs LP-FT's probe and freezing first
         return cls._ready(network, card["label_names"], preprocessing, card.get("model", Path(path).name), info, device)
 
     @classmethod

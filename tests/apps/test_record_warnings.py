@@ -158,7 +158,7 @@ def test_a_one_row_risk_warning_shows_markdown_in_a_cell_as_typed(home, monkeypa
     model, frame = risk
     cell = "[click me](http://evil.example) **x** $y$"
     app = _score(monkeypatch, model, frame.drop("default").head(1).with_columns(pl.Series("housing", [cell])), "one.csv")
-    warnings = [w.value for w in app.warning]
+    warnings = [w.value for w in app.warning if "population stability" not in w.value]  # one row: too few for PSI
     assert len(warnings) == 1 and escape_markdown(f"housing: '{cell}' was not in the training data") in warnings[0]
     assert "[click me](" not in warnings[0] and "**x**" not in warnings[0] and "$y$" not in warnings[0], warnings
 

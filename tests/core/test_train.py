@@ -255,3 +255,19 @@ def test_an_interrupted_run_logs_when_it_stopped_and_the_resume_names_the_checkp
     assert [e["event"] for e in events] == ["start", "interrupted"] and events[-1]["step"] == 5
     earlier = _logged_runs(tmp_path)
     assert earlier["runs"] == 1 and earlier["last_step"] == 4 and earlier["seconds"] >= 0.8
+
+
+def test_no_epoch_ends_on_a_batch_of_one_example():
+    """14 images on 2 ranks at batch size 2 left each rank a last batch of one, and batch norm refused it ('Expected
+    more than 1 value per channel when training'): that example is left out of the epoch (another each epoch)."""
+    from core.train import _EpochSampler
+
+    for size, world, batch, expected in ((14, 2, 2, 6), (15, 1, 2, 14), (16, 2, 2, 8), (9, 1, 4, 8), (1, 1, 2, 1)):
+        sampler = _EpochSampler(size, True, 0, 0, world, batch)
+        assert len(list(sampler)) == len(sampler) == expected and sampler.batches_per_epoch() == -(-expected // batch)
+    seen = set()
+    sampler = _EpochSampler(15, True, 0, 0, 1, 2)
+    for epoch in range(6):
+        sampler.set_epoch(epoch)
+        seen |= set(sampler)
+    assert seen == set(range(15))  # a different one is left out each epoch
