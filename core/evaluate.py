@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["metric_card", "metric_direction", "bootstrap_ci", "proportion_ci", "metric_with_ci", "classification_metrics", "text_generation_metrics",
+__all__ = ["metric_card", "metric_direction", "bootstrap_ci", "proportion_ci", "with_proportion_ci", "metric_with_ci", "classification_metrics", "text_generation_metrics",
            "transcription_metrics", "confusion_plot", "curve_plot", "bars_plot", "score_plots", "waterfall_plot"]
 
 DEFAULT_RESAMPLES = 300
@@ -61,6 +61,17 @@ def proportion_ci(successes: int, n: int, alpha: float = 0.05) -> list[float] | 
         return None
     interval = binomtest(int(successes), int(n)).proportion_ci(confidence_level=1 - alpha, method="wilson")
     return [float(interval.low), float(interval.high)]
+
+
+def with_proportion_ci(entry: dict[str, Any], n: int) -> dict[str, Any]:
+    """A proportion's `{value, ci95}` over `n` examples, given the Wilson interval where the bootstrap gave none.
+
+    >>> with_proportion_ci({"value": 1.0, "ci95": None}, 2)["ci95"][0] > 0.3
+    True
+    """
+    if entry["ci95"] is None and n >= 2:  # every example alike: no spread to bootstrap
+        entry["ci95"] = proportion_ci(int(round(entry["value"] * n)), n)
+    return entry
 
 
 def metric_with_ci(statistic: Callable[..., float], *arrays: Sequence[Any], resamples: int = DEFAULT_RESAMPLES,
@@ -190,11 +201,9 @@ def classification_metrics(y_true: Sequence[Any], y_pred: Sequence[Any], scores:
 
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     label_list = list(labels) if labels is not None else sorted(set(y_true.tolist()) | set(y_pred.tolist()))
-    accuracy = metric_with_ci(lambda t, p: accuracy_score(t.astype(y_true.dtype), p.astype(y_pred.dtype)), y_true, y_pred, resamples=resamples)
-    if accuracy["ci95"] is None:  # every example right or every one wrong: the bootstrap has no spread
-        accuracy["ci95"] = proportion_ci(int(round(accuracy["value"] * len(y_true))), len(y_true))
     metrics = {
-        "accuracy": accuracy,
+        "accuracy": with_proportion_ci(metric_with_ci(lambda t, p: accuracy_score(t.astype(y_true.dtype), p.astype(y_pred.dtype)),
+                                                      y_true, y_pred, resamples=resamples), len(y_true)),
         # sklearn's macro average over the labels in the truth or the predictions (of each resample): a label of the
         # model's that neither holds adds no F1 of 0 (a 3-label model on binary data scored 0.44 for sklearn's 0.67)
         "macro_f1": metric_with_ci(lambda t, p: f1_score(t, p, average="macro", zero_division=0), y_true, y_pred, resamples=resamples),

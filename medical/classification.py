@@ -30,7 +30,7 @@ from core.data.paths import is_hidden, require_path
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError, NotFittedError
 from core.evaluate import (MIN_PER_CLASS_TO_RANK, bars_plot, class_balance_warning, confusion_plot, joined_warnings,
-                           metric_card, metric_with_ci, proportion_ci, score_plots)
+                           metric_card, metric_with_ci, score_plots, with_proportion_ci)
 from core.protocols import TaskModel, check_batch_size, iter_batches
 from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
@@ -768,8 +768,8 @@ class MedicalClassifier(TaskModel):
             counted[f"sensitivity{suffix}"] = int(np.sum(targets == k))
             counted[f"specificity{suffix}"] = int(np.sum(targets != k))
         for name, count in counted.items():
-            if name in metrics and metrics[name]["ci95"] is None and count >= 2:
-                metrics[name]["ci95"] = proportion_ci(int(round(metrics[name]["value"] * count)), count)
+            if name in metrics:
+                with_proportion_ci(metrics[name], count)
         # one class: no AUC; a class of 1-4 images: an AUC without an interval
         balance = class_balance_warning([self.label_names_[k] for k in targets], "AUC", "images")
         return metric_card(self.task, self.card_.get("name") or self.config.architecture, len(truth), metrics,

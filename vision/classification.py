@@ -30,7 +30,7 @@ from core.data.tables import is_empty_cell, is_table, require_columns
 from core.device import pick_device
 from core.errors import InputError, ModelNotFoundError
 from core.evaluate import (MIN_PER_CLASS_TO_RANK, bars_plot, class_balance_warning, confusion_plot, joined_warnings,
-                           metric_card, metric_with_ci, proportion_ci)
+                           metric_card, metric_with_ci, with_proportion_ci)
 from core.protocols import TaskModel, check_batch_size, iter_batches, predict_in_place, predict_records, with_ids
 from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
@@ -528,8 +528,8 @@ class ImageClassifier(TaskModel):
         if len(self.label_names) >= 5:
             metrics["top5_accuracy"] = metric_with_ci(top5, targets, scores)
         for name in ("accuracy", "top5_accuracy"):  # every image alike (all right): no spread to bootstrap; Wilson's
-            if name in metrics and metrics[name]["ci95"] is None:
-                metrics[name]["ci95"] = proportion_ci(int(round(metrics[name]["value"] * len(targets))), len(targets))
+            if name in metrics:
+                with_proportion_ci(metrics[name], len(targets))
         extra: dict[str, Any] = {}
         truth = [label for _, label, _ in items]
         probe = _linear_probe(features, truth, groups=keys)
