@@ -354,11 +354,35 @@ def file_sha256(path: str | Path) -> str:
 
 
 def hash_files(paths: Iterable[str | Path]) -> str:
-    """One SHA-256 over the contents of files (folders walked in sorted order): the training-data hash.
+    """One SHA-256 over (relative name, SHA-256 of contents) of files, the training-data hash: a folder's files in
+    sorted order by their path inside it, loose files by their path below the folder they share. So moving an image
+    to another class folder (a relabel) or renaming a file changes the hash, and where the data lies does not.
 
     >>> d = Path(tempfile.mkdtemp()); _ = (d / "a").write_text("x"); len(hash_files([d]))
     64
+    >>> _ = (d / "b").mkdir(); _ = (d / "b" / "a").write_text("x"); hash_files([d / "a"]) == hash_files([d / "b" / "a"])
+    True
     """
+    paths = [Path(path) for path in paths]
+    loose = [path.absolute() for path in paths if not path.is_dir()]
+    try:
+        shared = Path(os.path.commonpath([str(path.parent) for path in loose])) if loose else None
+    except ValueError:  # files on different drives: each by its own name
+        shared = None
+    digest = hashlib.sha256()
+    for path in paths:
+        if path.is_dir():
+            named = [(file.relative_to(path).as_posix(), file) for file in sorted(p for p in path.rglob("*") if p.is_file())]
+        else:
+            named = [(path.absolute().relative_to(shared).as_posix() if shared else path.name, path)]
+        for name, file in named:
+            digest.update(f"{name}\0{file_sha256(file)}\n".encode())
+    return digest.hexdigest()
+
+
+def legacy_hash_files(paths: Iterable[str | Path]) -> str:
+    """The training-data hash before 2026-12 (each file's base name then its bytes), kept to compare run records written
+    then (`core.jobs`): blind to folders, so it did not see a relabel."""
     digest = hashlib.sha256()
     for path in paths:
         path = Path(path)

@@ -27,6 +27,7 @@ TERMINAL = {"succeeded", "failed", "cancelled"}
 CANCEL_WAIT_S = 10.0  # how long cancel_job waits for the runner to stop and say what is on disk
 RUN_RECORD = "run.json"  # what a run directory's checkpoint was trained on (task, data hash, options, config, base)
 RUN_FORMAT = "verticals-run/1"  # the run record's "format": how a run.json of ours is told from another tool's
+DATA_HASH_SCHEME = 2  # 2: files by relative name and content (a relabel shows); records without it: core.artifacts.legacy_hash_files
 RUN_KEYS = {"task", "data_hash", "options", "config", "base_model"}  # every run record has held these (older: no format)
 # What a training leaves in its run folder for --resume: the Trainer's checkpoint, its metadata and best weights,
 # finance.risk's cross-validation cache, nlp.translation's tokenizer. Only these, the record and the log are ever deleted.
@@ -80,11 +81,11 @@ def run_training(task: str, data: str | Path, out: str | Path, base: str | None 
         run_dir_existed = run_dir.exists()
         try:
             dataset = cls.training_data(data, **(options or {}))  # the same reading and checks as check-data
-            run = {"format": RUN_FORMAT, "task": task, "data_hash": _data_hash(data),
+            run = {"format": RUN_FORMAT, "task": task, "data_hash": _data_hash(data), "data_hash_scheme": DATA_HASH_SCHEME,
                    "options": {k: str(v) for k, v in (options or {}).items()}, "config": config_to_dict(config),
                    "base_model": _base_name(base)}
             if lead:
-                _check_resume(run_dir, run, resume)
+                _check_resume(run_dir, run, resume, data)
             earlier = _logged_runs(run_dir) if resume and lead else None  # what the interrupted run(s) had done
             started = time.monotonic()
             model = cls.for_training(base, device=device)
@@ -212,8 +213,8 @@ def _drop_empty_run_dir(run_dir: Path) -> None:
             shutil.rmtree(run_dir)
 
 
-def _data_hash(data: str | Path) -> str:
-    from core.artifacts import hash_files
+def _data_hash(data: str | Path, legacy: bool = False) -> str:
+    from core.artifacts import hash_files, legacy_hash_files
     from core.distributed import hash_parts, is_parts
 
     if is_parts(data):  # a folder or glob of table parts: the parts' hashes by relative name, whatever the listing order
@@ -222,7 +223,7 @@ def _data_hash(data: str | Path) -> str:
     if not path.exists():
         raise InputError(f"training data {data} does not exist; pass a file or folder")
     try:
-        return hash_files([path])
+        return (legacy_hash_files if legacy else hash_files)([path])
     except OSError as error:
         raise InputError(f"cannot read training data {data}: {error.strerror or error}") from error
 
@@ -235,9 +236,14 @@ def _rows(dataset: Any) -> int | None:
     return None
 
 
-def _check_resume(run_dir: Path, run: dict[str, Any], resume: bool) -> None:
+def _check_resume(run_dir: Path, run: dict[str, Any], resume: bool, data: str | Path | None = None) -> None:
     """Record what this run trains on; with `resume`, refuse a checkpoint made by a different run (saying what differs)."""
     previous = _run_record(run_dir)
+    if (previous is not None and data is not None and "data_hash_scheme" not in previous
+            and previous.get("data_hash") != run["data_hash"]):  # a record from before DATA_HASH_SCHEME: its own hash
+        with contextlib.suppress(InputError):
+            if previous.get("data_hash") == _data_hash(data, legacy=True):
+                previous = {**previous, "data_hash": run["data_hash"]}
     if resume and previous is not None:
         differences = _differences(previous, run)
         if differences:

@@ -604,3 +604,24 @@ def test_a_renamed_pickle_or_damaged_file_as_safetensors_and_a_shard_index_leavi
     (tmp_path / "fine" / "model.safetensors.index.json").write_text(
         json.dumps({"weight_map": {"w": "model-00001-of-00001.safetensors"}}))
     check_model_dir(tmp_path / "fine")
+
+
+def test_the_data_hash_sees_a_relabel_and_a_rename_but_not_where_the_data_lie(tmp_path):
+    from core.artifacts import hash_files
+
+    def tree(root, layout):
+        for name, content in layout.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_bytes(content)
+        return root
+
+    labelled = tree(tmp_path / "a", {"ants/1.jpg": b"one", "bees/2.jpg": b"two"})
+    relabelled = tree(tmp_path / "b", {"ants/1.jpg": b"one", "ants/2.jpg": b"two"})
+    assert hash_files([labelled]) != hash_files([relabelled])
+    # the same file lists as a task passes them (images of several class folders)
+    assert hash_files(sorted(labelled.rglob("*.jpg"))) != hash_files(sorted(relabelled.rglob("*.jpg")))
+    moved = shutil.copytree(labelled, tmp_path / "elsewhere" / "a")
+    assert hash_files([moved]) == hash_files([labelled])
+    assert hash_files(sorted(moved.rglob("*.jpg"))) == hash_files(sorted(labelled.rglob("*.jpg")))
+    # a name and its contents never run together: file "a" holding "bc" is not file "ab" holding "c"
+    assert hash_files([tree(tmp_path / "c", {"a": b"bc"})]) != hash_files([tree(tmp_path / "d", {"ab": b"c"})])
