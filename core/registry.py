@@ -197,6 +197,8 @@ def load(task: str, model: str | os.PathLike | None = None, device: str = "auto"
         raise InputError(f"{task!r} is a folder, not a task name: give the task first, then the folder, e.g. "
                          f"core.load({_card_task(task)!r}, {str(task)!r})")
     check_task(task)
+    if model is not None and str(model).startswith("~"):  # no hub id starts with ~: `--model=~/m` reaches us unexpanded
+        model = os.path.expanduser(str(model))
 
     def once():
         kind, _ = resolve_source(task, model)

@@ -189,3 +189,30 @@ def test_a_resumed_training_says_so_in_its_card_with_the_seconds_of_every_run(de
     assert training["resumed"]["seconds_before"] == 30.0 and training["seconds"] >= 30.0
     assert _train(data, tmp_path / "m2") == 0  # a run that was not resumed says nothing of it
     assert "resumed" not in json.loads((tmp_path / "m2" / "card.json").read_text())["training"]
+
+
+def test_a_run_recorded_before_the_relabel_aware_data_hash_still_resumes_on_its_data(tmp_path):
+    from core.artifacts import legacy_hash_files
+
+    data = _csv(tmp_path / "a.csv", [1, 2])
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    run = {"format": jobs.RUN_FORMAT, "task": DEMO, "data_hash": jobs._data_hash(data),
+           "data_hash_scheme": jobs.DATA_HASH_SCHEME, "options": {}, "config": {}, "base_model": None}
+    old = {**run, "data_hash": legacy_hash_files([data])}
+    del old["data_hash_scheme"]
+    (run_dir / jobs.RUN_RECORD).write_text(json.dumps(old))
+    jobs._check_resume(run_dir, run, True, data)  # the same data, hashed the old way then: accepted
+    other = _csv(tmp_path / "b.csv", [7, 9])
+    with pytest.raises(jobs.InputError, match="data hash"):
+        jobs._check_resume(run_dir, {**run, "data_hash": jobs._data_hash(other)}, True, other)
+
+
+def test_a_model_folder_given_with_a_tilde_loads(demo_task, tmp_path, monkeypatch, capsys):
+    from core import registry
+
+    assert _train(_csv(tmp_path / "a.csv", [1, 2]), tmp_path / "m") == 0
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert type(registry.load(DEMO, "~/m")).__name__ == "CounterModel"
+    capsys.readouterr()
+    assert main(["evaluate", DEMO, "--model=~/m", "--data", str(tmp_path / "a.csv"), "--json"]) == 0
