@@ -222,6 +222,49 @@ def _default_loss(model, batch):
     return F.cross_entropy(model(inputs), targets)
 
 
+def _batch_examples(batch: Any) -> int:
+    """How many examples a collated batch holds (the first tensor's length; a list of texts' length); 1 when unknown.
+
+    >>> import torch; _batch_examples((torch.zeros(3, 2), torch.zeros(3))), _batch_examples({"text": ["a", "b"]})
+    (3, 2)
+    """
+    import torch
+
+    while True:
+        if isinstance(batch, torch.Tensor):
+            return int(batch.shape[0]) if batch.ndim else 1
+        if isinstance(batch, dict) and batch:
+            batch = next(iter(batch.values()))
+        elif isinstance(batch, (list, tuple)) and batch:
+            if not isinstance(batch[0], (torch.Tensor, dict, list, tuple)):
+                return len(batch)
+            batch = batch[0]
+        else:
+            return 1
+
+
+class _SeededItems:
+    """The training data as worker processes read it: each example's random draws (augmentation through `random`,
+    numpy or torch) are seeded by (seed, epoch, index), so they depend neither on which worker reads the example nor
+    on where a resumed epoch starts (a worker's own random state cannot be checkpointed)."""
+
+    def __init__(self, data: Any, seed: int):
+        self.data, self.seed, self.epoch = data, seed, 0
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, index: int) -> Any:
+        import numpy as np
+        import torch
+
+        value = int(np.random.SeedSequence([self.seed, self.epoch, int(index)]).generate_state(1)[0])
+        random.seed(value)
+        np.random.seed(value)
+        torch.manual_seed(value)
+        return self.data[index]
+
+
 def _rng_state() -> dict[str, Any]:
     import numpy as np
     import torch
@@ -230,6 +273,7 @@ def _rng_state() -> dict[str, Any]:
     state = {
         "python": list(random.getstate()[1]),
         "python_version": random.getstate()[0],
+        "python_gauss": random.getstate()[2],  # random.gauss's cached second value (None or a float)
         "numpy": [int(k) for k in keys] + [int(pos), int(has_gauss)],
         "numpy_cached": float(cached),
         "torch": torch.get_rng_state(),
@@ -243,7 +287,7 @@ def _set_rng_state(state: dict[str, Any]) -> None:
     import numpy as np
     import torch
 
-    random.setstate((state["python_version"], tuple(state["python"]), None))
+    random.setstate((state["python_version"], tuple(state["python"]), state.get("python_gauss")))
     numbers = state["numpy"]
     np.random.set_state(("MT19937", np.array(numbers[:-2], dtype=np.uint32), numbers[-2], numbers[-1], state["numpy_cached"]))
     torch.set_rng_state(state["torch"])
@@ -326,9 +370,10 @@ class Trainer:
         model.eval()
         total, count = 0.0, 0
         with torch.inference_mode(), self._autocast():
-            for batch in loader:
-                total += float(self.loss_fn(model, to_device(batch, self._device)))
-                count += 1
+            for batch in loader:  # each batch's mean loss weighted by its examples: a short last batch counts as its size
+                examples = _batch_examples(batch)
+                total += float(self.loss_fn(model, to_device(batch, self._device))) * examples
+                count += examples
         model.train()
         return {"val_loss": total / max(1, count)}
 
@@ -340,6 +385,8 @@ class Trainer:
         return torch.autocast(device_type=self._device.type, dtype=self._amp_dtype)
 
     def _improved(self, value: float, best: float | None) -> bool:
+        if not math.isfinite(value):  # a NaN / inf validation (e.g. an fp16 overflow) is never the best so far
+            return False
         if best is None:
             return True
         return value < best if self.config.monitor_mode == "min" else value > best
@@ -429,6 +476,10 @@ class Trainer:
         from safetensors.torch import load_file
 
         config = self.config
+        unset = [name for name in ("epochs", "batch_size", "lr") if getattr(config, name) is None]
+        if unset:  # None means "the task chooses": a task's fit fills these before it builds a Trainer
+            raise InputError(f"Trainer needs {', '.join(unset)}: set {'them' if len(unset) > 1 else 'it'} in the "
+                             "TrainConfig (None is for a task's config, whose fit chooses a value)")
         if config.grad_accum_steps < 1 or config.batch_size < 1 or config.epochs < 1:
             raise InputError("batch_size, epochs and grad_accum_steps must be >= 1")
         if len(self.train_data) == 0:
@@ -469,8 +520,9 @@ class Trainer:
         model = self.model.to(device)
         model.train()
         sampler = _EpochSampler(len(self.train_data), True, config.seed, rank, world, config.batch_size)
+        items = _SeededItems(self.train_data, config.seed) if config.num_workers > 0 else self.train_data
         loader = torch.utils.data.DataLoader(
-            self.train_data, batch_size=config.batch_size, sampler=sampler, collate_fn=self.collate_fn,
+            items, batch_size=config.batch_size, sampler=sampler, collate_fn=self.collate_fn,
             num_workers=config.num_workers, generator=torch.Generator().manual_seed(config.seed),
             pin_memory=device.type == "cuda")
         batches_per_epoch = sampler.batches_per_epoch()
@@ -523,6 +575,8 @@ class Trainer:
         """Run the rest of the current epoch (after a resume, from the batch where it stopped)."""
         state = run.state
         run.sampler.set_epoch(state.epoch, state.batches_done)
+        if isinstance(run.loader.dataset, _SeededItems):  # read by the workers this epoch's iteration starts
+            run.loader.dataset.epoch = state.epoch
         micro = state.batches_done
         for batch in run.loader:
             micro += 1

@@ -1,5 +1,6 @@
 """Trainer: learns, resumes after SIGKILL to the same weights, runs DDP with 2 CPU processes, validates config."""
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -271,3 +272,77 @@ def test_no_epoch_ends_on_a_batch_of_one_example():
         sampler.set_epoch(epoch)
         seen |= set(sampler)
     assert seen == set(range(15))  # a different one is left out each epoch
+
+
+def test_a_nan_validation_is_never_the_best_and_does_not_stop_training():
+    data = _toy(32)
+    calls = iter([float("nan"), 0.9, 0.5, 0.1, 0.05])
+    config = TrainConfig(epochs=5, batch_size=8, patience=1, progress_bar=False, monitor="score")
+    result = Trainer(torch.nn.Linear(4, 2), data, config=config, eval_fn=lambda m: {"score": next(calls)}).fit()
+    assert result.best_metric == 0.05 and result.best_step == 20 and not result.stopped_early
+
+
+def test_val_loss_weights_each_batch_by_its_examples():
+    data = _toy(9, seed=2)
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 2)
+    trainer = Trainer(model, data, val_data=data, config=TrainConfig(batch_size=8, progress_bar=False))
+    trainer._device, trainer._amp_dtype = torch.device("cpu"), None
+    assert trainer._validate(model)["val_loss"] == pytest.approx(_mean_loss(model, data), rel=1e-5)
+
+
+def test_none_settings_are_a_typed_error_naming_the_field():
+    for field in ("epochs", "batch_size", "lr"):
+        with pytest.raises(InputError, match=field):
+            Trainer(torch.nn.Linear(4, 2), _toy(8), config=TrainConfig(progress_bar=False, **{field: None})).fit()
+
+
+def test_python_random_gauss_cache_survives_a_checkpoint():
+    import random
+
+    from core.train import _rng_state, _set_rng_state
+
+    random.seed(5)
+    random.gauss(0, 1)  # leaves the second value of the pair cached
+    state = _rng_state()
+    expected = [random.gauss(0, 1) for _ in range(3)]
+    random.seed(99)
+    _set_rng_state(state)
+    assert [random.gauss(0, 1) for _ in range(3)] == expected
+
+
+class _Augmented(torch.utils.data.Dataset):
+    """Random noise drawn inside __getitem__, as augmentation does (in a worker process with num_workers > 0)."""
+
+    def __init__(self):
+        generator = torch.Generator().manual_seed(1)
+        self.x = [torch.randn(4, generator=generator) for _ in range(32)]
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, index):
+        return self.x[index] + 0.5 * torch.randn(4), torch.tensor(index % 2)
+
+
+def test_resume_mid_epoch_with_worker_processes_gives_identical_weights(tmp_path):
+    class Stop(Exception):
+        pass
+
+    def train(run_dir=None, stop_at=None, resume=False):
+        torch.manual_seed(0)
+        model = torch.nn.Linear(4, 2)
+
+        def interrupt(record):
+            if stop_at is not None and record.get("event") == "tick" and record["step"] == stop_at:
+                raise Stop
+
+        config = TrainConfig(seed=3, lr=0.05, epochs=3, batch_size=8, num_workers=1, patience=None,
+                             checkpoint_every_steps=1, progress_bar=False)
+        with pytest.raises(Stop) if stop_at else contextlib.nullcontext():
+            Trainer(model, _Augmented(), config=config, run_dir=run_dir, callbacks=[interrupt]).fit(resume=resume)
+        return model.weight.detach().clone()
+
+    uninterrupted = train(tmp_path / "a")
+    train(tmp_path / "b", stop_at=6)  # in the second epoch, after the checkpoint of step 5
+    assert torch.equal(train(tmp_path / "b", resume=True), uninterrupted)
