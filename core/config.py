@@ -252,18 +252,39 @@ def resolve_config(cls: type, base: Any = None, yaml_path: str | Path | None = N
             raise InputError(f"cannot read config {yaml_path}: {error}") from error
         if not isinstance(loaded, dict):
             raise InputError(f"config {yaml_path} must be a mapping of field: value")
-        values.update(loaded)
-    values.update(overrides or {})
+        values.update(_one_spelling(cls, loaded, f"config {yaml_path}"))
+    values.update(_one_spelling(cls, overrides or {}, "--set"))  # overrides win over the YAML file
     fields = {f.name: f for f in dataclasses.fields(cls)}
     hints = typing.get_type_hints(cls) if values else {}
     changes = {}
     for key, value in values.items():
-        key, value = _canonical(cls, key, value)
         if key not in fields:
             raise InputError(f"unknown config key {key!r} for {cls.__name__}; known keys: {', '.join(fields)}")
         changes[key] = coerce_value(key, hints.get(key, fields[key].type), value)
         check_range(key, changes[key])
     return dataclasses.replace(config, **changes)
+
+
+def _one_spelling(cls: type, values: dict[str, Any], where: str) -> dict[str, Any]:
+    """`values` by canonical field name; a field given twice under two spellings (`lr` and `learning_rate`) with
+    different values is refused, as one key given twice is (`parse_assignments`).
+
+    >>> @dataclasses.dataclass(frozen=True)
+    ... class C:
+    ...     lr: float = 0.1
+    >>> _one_spelling(C, {"lr": "0.1", "learning_rate": "0.2"}, "--set")
+    Traceback (most recent call last):
+    core.errors.InputError: --set gives lr twice, as learning_rate='0.2' and lr='0.1'; give it once
+    """
+    found: dict[str, Any] = {}
+    spelled: dict[str, str] = {}
+    for key, value in values.items():
+        name, value = _canonical(cls, key, value)
+        if name in found and str(found[name]) != str(value):
+            raise InputError(f"{where} gives {name} twice, as {key}={value!r} and {spelled[name]}={found[name]!r}; "
+                             "give it once")
+        found[name], spelled[name] = value, key
+    return found
 
 
 def config_from_dict(cls: type, values: dict[str, Any] | None):

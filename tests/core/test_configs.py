@@ -109,3 +109,15 @@ def test_a_yaml_config_with_aliases_is_refused_before_they_multiply(tmp_path):
         resolve_config(RiskScorer.Config, yaml_path=config)
     (tmp_path / "plain.yaml").write_text("family: logistic\n")
     assert resolve_config(RiskScorer.Config, yaml_path=tmp_path / "plain.yaml").family == "logistic"
+
+
+def test_a_field_given_under_two_spellings_with_two_values_is_refused(tmp_path):
+    config = task_class("nlp.qa").Config
+    with pytest.raises(InputError, match="lr twice"):
+        resolve_config(config, overrides={"lr": "0.1", "learning_rate": "0.2"})
+    with pytest.raises(InputError, match="validation_fraction twice"):
+        resolve_config(config, overrides={"validation_fraction": "0.1", "val_fraction": "0.4"})
+    assert resolve_config(config, overrides={"lr": "0.1", "learning_rate": "0.1"}).lr == 0.1  # the same value: fine
+    yaml = tmp_path / "c.yaml"
+    yaml.write_text("lr: 0.3\n")
+    assert resolve_config(config, yaml_path=yaml, overrides={"learning_rate": "0.2"}).lr == 0.2  # --set wins over YAML
