@@ -43,11 +43,12 @@ _STATELESS_MESSAGES = re.compile(r"Problem with word '[^\n]*' [^\n]*\n|Warning: 
                                  r"or a dictionary error\n")
 
 # What predict does to Apertium's output (`_clean`), also written out in the card's usage: two or more spaces or tabs
-# in a row (Apertium leaves two where it drops a word) become one space and the ends are stripped; a one-sentence
-# translation (no SENTENCE_BREAK) into a language in OPENING_MARKS, ending in a closing mark as its source does, gets
-# the opening one.
+# in a row (Apertium leaves two where it drops a word) become one space and the ends are stripped; into a language in
+# OPENING_MARKS, each SENTENCE of the translation that ends in a closing mark, as its source sentence does, gets the
+# opening one (so a sentence gets the same marks alone and inside a line of several).
 SPACE_RUN = r"[ \t]{2,}"
-SENTENCE_BREAK = r"[.!?]\s"
+# A sentence: up to . ! ? or … (with any closing quotes or brackets) before a space, or to the end of the line.
+SENTENCE = r"\S.*?(?:[.!?…]+[\"'”’»)\]]*(?=\s)|$)"
 OPENING_MARKS = {"spa": (("?", "¿"), ("!", "¡"))}  # target (ISO 639-3): (closing, opening) marks Apertium drops
 
 # A tag such as <a href="x">, </p> or <br/>: a text holding one is deformatted as HTML, which keeps the markup
@@ -106,12 +107,25 @@ def mode_for(source3: str, target3: str, install: str) -> str:
 def _clean(text: str, target3: str, source: str) -> str:
     """What predict makes of Apertium's output for one line (the card's `usage` spells out the same steps)."""
     text = re.sub(SPACE_RUN, " ", text).strip()
-    # Apertium drops Spanish opening marks; restore them for a single question/exclamation.
-    if text and not re.search(SENTENCE_BREAK, text):
-        for closing, opening in OPENING_MARKS.get(target3, ()):
-            if text.endswith(closing) and opening not in text and source.rstrip().endswith(closing):
-                text = opening + text
-    return text
+    # Apertium drops Spanish opening marks; restore them for each question/exclamation, sentence by sentence. Its
+    # sentences pair with the source's in order; where Apertium joined or split one (the counts differ), a closing mark
+    # ending any source sentence is enough.
+    marks = OPENING_MARKS.get(target3, ())
+    if not marks:
+        return text
+    originals, count = re.findall(SENTENCE, source), len(re.findall(SENTENCE, text))
+    position = iter(range(count))
+
+    def restore(match: re.Match) -> str:
+        sentence, index = match.group(), next(position)
+        for closing, opening in marks:
+            ends = (originals[index].endswith(closing) if len(originals) == count
+                    else any(original.endswith(closing) for original in originals))
+            if sentence.endswith(closing) and opening not in sentence and ends:
+                sentence = opening + sentence
+        return sentence
+
+    return re.sub(SENTENCE, restore, text)
 
 
 @functools.cache

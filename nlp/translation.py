@@ -21,7 +21,7 @@ from core.data.text import read_text_inputs, text_input_batches
 from core.protocols import Inputs, TaskModel, check_batch_size, iter_batches, with_ids
 from core.train import TrainConfig
 from core.registry import missing_model_message
-from nlp._apertium import (_MARKUP, MAX_CHARACTERS, OPENING_MARKS, SENTENCE_BREAK, SPACE_RUN, ApertiumEngine,
+from nlp._apertium import (_MARKUP, MAX_CHARACTERS, OPENING_MARKS, SENTENCE, SPACE_RUN, ApertiumEngine,
                             installed_pairs, mode_for, require_apertium)
 from nlp._encoder import error_records, errors_in_place, is_blank, refuse_column_flags, text_ids
 from nlp._language import looks_like
@@ -998,8 +998,9 @@ def _apertium_usage() -> str:
 #    a line holding markup such as <b> or </p> is read as HTML (apertium -f html), which keeps the tags;
 # 2. two or more spaces or tabs in a row (Apertium leaves two where it drops a word) become one space, and the ends
 #    are stripped;
-# 3. a one-sentence translation ending in a closing mark, as its source line does, gets the opening mark Apertium
-#    drops, by target language ({marks}).
+# 3. each sentence of the translation ending in a closing mark, as its source sentence does (the sentences pair in
+#    order; where their counts differ, as any source sentence does), gets the opening mark Apertium drops, by target
+#    language ({marks}).
 # The snippet below does the same. folder: the saved model folder (str or pathlib.Path); text: one text in the card's
 # source_lang.
 import json, os, pathlib, re, subprocess
@@ -1014,11 +1015,18 @@ def translate_line(line):
     raw = subprocess.run(["apertium", "-f", text_format, "-u", mode], input=line, capture_output=True, encoding="utf-8",
                          env={{**os.environ, "LC_ALL": "C.UTF-8"}}, check=True).stdout
     translation = re.sub({SPACE_RUN!r}, " ", raw).strip()
-    if translation and not re.search({SENTENCE_BREAK!r}, translation):  # one sentence
+    sentence_pattern = {SENTENCE!r}  # up to . ! ? or ... (and closing quotes) before a space, or to the end
+    originals, count = re.findall(sentence_pattern, line), len(re.findall(sentence_pattern, translation))
+    position = iter(range(count))
+    def restore(match):
+        sentence, index = match.group(), next(position)
         for closing, opening in opening_marks:
-            if translation.endswith(closing) and opening not in translation and line.endswith(closing):
-                translation = opening + translation
-    return translation
+            ends = (originals[index].endswith(closing) if len(originals) == count
+                    else any(original.endswith(closing) for original in originals))
+            if sentence.endswith(closing) and opening not in sentence and ends:
+                sentence = opening + sentence
+        return sentence
+    return re.sub(sentence_pattern, restore, translation)
 prediction = {{"translation": "\\n".join(translate_line(line) for line in text.rstrip("\\n").split("\\n"))}}
 """
 

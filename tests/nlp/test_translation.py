@@ -725,7 +725,7 @@ def test_apertium_usage_names_and_does_each_step_predict_adds_after_apertium(mod
     assert sorted(set(calls)) == sorted(set(engine_calls))  # the same flags, on the same stripped lines
     if mode == "eng-spa":
         assert snippet[:4] == ["¿Tú él por tú?", "Todo quieres es poder.", "¿Qué le dices?", "¡Venga aquí!"]
-        assert snippet[4:] == ["Quién? Yo.", "Por qué no", "¿Línea uno?\n\n¡Línea dos!", 'Clic <a href="x">aquí</a>']
+        assert snippet[4:] == ["¿Quién? Yo.", "Por qué no", "¿Línea uno?\n\n¡Línea dos!", 'Clic <a href="x">aquí</a>']
     else:
         assert snippet[0] == "Tú él por tú?"
 
@@ -982,3 +982,38 @@ def test_text_unlike_the_source_language_given_is_warned_but_translated(tmp_path
     assert main(["predict", "nlp.translation", "--input", str(_write(tmp_path, "corp.en", SPANISH[:1])),
                  "--source", "en", "--target", "es"]) == 0
     assert json.loads(capsys.readouterr().out)["warnings"] == [warning]
+
+
+# -- Spanish opening marks: each sentence of a line gets the marks it gets alone ------------------------------------
+_SEVERAL = ["Did you do it by yourself?", "What a surprise!", "I came home."]
+
+
+def test_each_sentence_of_a_line_gets_its_spanish_opening_mark_as_alone():
+    """A line of several sentences got no ¿ ¡ at all ("Hola. Tú él por tú?"), while the question alone got "¿Tú él por
+    tú?": the marks were only restored for a one-sentence line. Now each sentence gets them, paired with its source
+    sentence (Apertium's raw output below, as eng-spa 3.8 prints it)."""
+    raw = {"Hello. Did you do it by yourself?": "Hola.  Tú  él por tú?",
+           "Did you do it? I did. Wow!": " Tú  él?  Hice. Uau!",
+           "Who? Me.": "Quién? Yo.",
+           "is it? yes.": "Es? Sí.",
+           "Mr. Smith, are you there?": "Señor Herrero, eres allí?"}  # counts differ: any source sentence's mark
+    cleaned = {source: _apertium._clean(output, "spa", source) for source, output in raw.items()}
+    assert cleaned == {"Hello. Did you do it by yourself?": "Hola. ¿Tú él por tú?",
+                       "Did you do it? I did. Wow!": "¿Tú él? Hice. ¡Uau!",
+                       "Who? Me.": "¿Quién? Yo.",
+                       "is it? yes.": "¿Es? Sí.",
+                       "Mr. Smith, are you there?": "¿Señor Herrero, eres allí?"}
+    assert _apertium._clean(" Tú  él?  Hice. Uau!", "eng", "Did you do it? I did. Wow!") == "Tú él? Hice. Uau!"
+
+
+@needs_apertium
+@pytest.mark.parametrize("order", [[0, 1, 2], [2, 0, 1], [1, 2, 0]])
+def test_apertium_sentences_in_one_line_translate_as_they_do_alone(order):
+    """Question + exclamation + statement in one line, in several orders (a question first, last, in the middle):
+    the line's translation is its sentences' translations alone, opening marks included."""
+    engine = _apertium.ApertiumEngine("eng-spa")
+    sentences = [_SEVERAL[i] for i in order]
+    alone = engine.translate(sentences)
+    assert [text[0] for text in alone] == [{0: "¿", 1: "¡", 2: "V"}[i] for i in order]
+    assert engine.translate([" ".join(sentences)]) == [" ".join(alone)]
+    assert Translator.load().predict([" ".join(sentences)])[0]["translation"] == " ".join(alone)
