@@ -31,11 +31,12 @@ from speech.audio import (AUDIO_SUFFIXES, MAX_LOAD_SECONDS, SAMPLE_RATE_HZ, Audi
 
 __all__ = ["SpeechRecognizer", "load", "normalize_text", "target_text", "language_code", "NORMALISATION"]
 
-NORMALISATION = ("Whisper's English text normaliser (transformers EnglishTextNormalizer, no spelling map): lower-case, "
-                 "punctuation and bracketed text removed, numbers written as digits (fifteenth -> 15th, zero -> 0), "
-                 "contractions and titles expanded; applied to hypotheses and references before WER/CER. Rows whose "
-                 "data names another language use Whisper's BasicTextNormalizer (lower-case, punctuation removed, "
-                 "accents kept)")
+NORMALISATION = ("Whisper's English text normaliser (transformers EnglishTextNormalizer with Whisper's British -> "
+                 "American spelling map, english.json of openai-whisper 20250625): lower-case, punctuation and "
+                 "bracketed text removed, numbers written as digits (fifteenth -> 15th, zero -> 0), contractions and "
+                 "titles expanded, British spellings written American (colour -> color); applied to hypotheses and "
+                 "references before WER/CER. Rows whose data names another language use Whisper's BasicTextNormalizer "
+                 "(lower-case, punctuation removed, accents kept)")
 TARGET_NORMALISATION = "lower-case, punctuation removed except apostrophes inside words, whitespace collapsed"
 TRANSLATORS = ("auto", "whisper", "apertium")  # how predict(target=...) brings a transcript into the target
 LONG_AUDIO_SECONDS = 600.0  # longer files are streamed block by block instead of decoded whole
@@ -44,11 +45,20 @@ SOURCE_MISMATCH_PROBABILITY = 0.8  # a forced language is questioned when Whispe
 _PUNCTUATION = re.compile(r"[^\w\s']|(?<!\w)'|'(?!\w)")
 
 
+# Whisper's British -> American spelling map, vendored unchanged from openai-whisper 20250625 (MIT licence, OpenAI;
+# whisper/normalizers/english.json): source, sha256 and licence in whisper_english_spelling.NOTICE.txt beside it.
+SPELLING_MAP = Path(__file__).with_name("whisper_english_spelling.json")
+SPELLING_MAP_SHA256 = "6607f948be9824d2e1b2fa2223cd94c06c45afa4e05ea0e3d5e1f2bdffde2465"
+
+
 @functools.lru_cache(maxsize=1)
 def _english_normalizer():
+    """Whisper's EnglishTextNormalizer as Whisper scores with it: its spelling map included (colour -> color)."""
+    import json
+
     from transformers.models.whisper.english_normalizer import EnglishTextNormalizer
 
-    return EnglishTextNormalizer({})
+    return EnglishTextNormalizer(json.loads(SPELLING_MAP.read_text(encoding="utf-8")))
 
 
 @functools.lru_cache(maxsize=1)
@@ -63,6 +73,8 @@ def normalize_text(text: str, language: str | None = None) -> str:
 
     >>> normalize_text("In the fifteenth century, Mr. Smith said: zero!")
     'in the 15th century mister smith said 0'
+    >>> normalize_text("We analysed the colour of the grey theatre.")
+    'we analyzed the color of the gray theater'
     >>> normalize_text("¿Dónde está la estación, señor?", "es")
     'dónde está la estación señor'
     """

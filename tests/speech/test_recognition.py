@@ -303,3 +303,25 @@ def test_the_cards_usage_transcribes_a_ctc_folder_with_transformers_alone_as_pre
     clips = [str(write_wav(tmp_path / f"{i}.wav", tone(0.6 + 0.3 * i, seed=i))) for i in range(2)]
     plain = run_usage(str(folder), audio=clips)
     assert [p["text"] for p in plain] == [r["text"] for r in model.predict(clips)]
+
+
+def test_wer_uses_whispers_british_to_american_spelling_map():
+    """The English normaliser had no spelling map: a British reference ("colour") against Whisper's American output
+    ("color") was counted as an error, unlike Whisper's own scoring."""
+    import hashlib
+
+    class Says:
+        kind, chunk_seconds, trainable, ready, languages = "fake", 30.0, False, True, None
+
+        def transcribe(self, waves, batch_size):
+            return [{"text": "The color of the armor was gray; we analyzed the program.", "words": []} for _ in waves]
+
+        def card_fields(self):
+            return {}
+
+    assert normalize_text("colour") == normalize_text("color") == "color"
+    model = SpeechRecognizer(Says(), "fake")
+    card = model.evaluate([(tone(1.0), "The colour of the armour was grey; we analysed the programme.")])
+    assert card["metrics"]["wer"]["value"] == 0.0 and card["metrics"]["cer"]["value"] == 0.0
+    assert "spelling map" in card["normalisation"] and "no spelling map" not in card["normalisation"]
+    assert hashlib.sha256(recognition.SPELLING_MAP.read_bytes()).hexdigest() == recognition.SPELLING_MAP_SHA256
