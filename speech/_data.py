@@ -13,6 +13,7 @@ from core.errors import InputError
 from speech.audio import AUDIO_SUFFIXES
 
 MANIFEST_SUFFIXES = {".csv", ".tsv", ".jsonl", ".parquet"}
+AUDIO_COLUMNS = ("audio", "path")  # a manifest's or table's audio paths: the first of these it has (predict and evaluate)
 DIGIT_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 _FSDD_NAME = re.compile(r"^(\d)_([A-Za-z0-9-]+)_(\d+)$")
 FORMATS = ("a CSV/TSV/JSONL/Parquet manifest with columns audio,text[,speaker,language] (paths relative to the manifest); "
@@ -28,12 +29,17 @@ def _frame(rows: list[dict[str, Any]], where: str):
     return pl.DataFrame(rows, schema={"audio": pl.String, "text": pl.String, "speaker": pl.String})
 
 
-def _manifest(path: Path, audio_column: str, text_column: str):
-    frame = read_table(path, text_columns=[audio_column, text_column, "speaker"])  # a transcript "1.50" stays as said
+def _manifest(path: Path, audio_column: str | None, text_column: str):
+    """`audio_column` None: the first of AUDIO_COLUMNS the manifest has, as predict reads a manifest."""
+    named = [audio_column] if audio_column else list(AUDIO_COLUMNS)
+    frame = read_table(path, text_columns=[*named, text_column, "speaker"])  # a transcript "1.50" stays as said
+    audio_column = audio_column or next((c for c in AUDIO_COLUMNS if c in frame.columns), AUDIO_COLUMNS[0])
     try:
         require_columns(frame, [audio_column, text_column], path.name)
     except InputError as error:
-        raise InputError(f"{error}; name the columns with --column AUDIO --target TEXT (column=, target= in Python)") from error
+        where = "" if len(named) == 1 else " (audio paths are read from an 'audio' or 'path' column)"
+        raise InputError(f"{error}{where}; name the columns with --column AUDIO --target TEXT (column=, target= in "
+                         "Python)") from error
     rows = []
     speakers = frame["speaker"].cast(str).to_list() if "speaker" in frame.columns else [None] * frame.height
     for index, (audio, text, speaker) in enumerate(zip(frame[audio_column].to_list(), frame[text_column].to_list(), speakers)):
@@ -94,9 +100,10 @@ def _digits(root: Path, files: list[Path]):
     return _frame(rows, str(root))
 
 
-def read_speech_data(path: str | Path, audio_column: str = "audio", text_column: str = "text"):
+def read_speech_data(path: str | Path, audio_column: str | None = None, text_column: str = "text"):
     """Read labelled speech data as a polars DataFrame with columns audio (absolute path), text, speaker (and language
-    when a manifest has that column)."""
+    when a manifest has that column). A manifest's audio paths are its `audio_column`, else its first of AUDIO_COLUMNS
+    (`audio`, then `path`)."""
     path = require_path(path, "manifest file or data folder")
     if path.is_file():
         return _manifest(path, audio_column, text_column)

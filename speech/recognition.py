@@ -24,7 +24,7 @@ from core.protocols import ID_COLUMNS, Inputs, TaskModel, check_batch_size, iden
 from core.train import TrainConfig
 from core.registry import missing_model_message
 from speech import _backends, _builtins
-from speech._data import read_speech_data
+from speech._data import AUDIO_COLUMNS, read_speech_data
 from speech.audio import (AUDIO_SUFFIXES, MAX_LOAD_SECONDS, SAMPLE_RATE_HZ, AudioTooLong, above_full_scale_warning,
                           audio_duration_seconds, audio_warnings, clipping_warning, decode_audio, is_array_and_rate,
                           load_audio, read_file_object, resample, silence_warning, stream_audio, truncation_warning)
@@ -298,12 +298,13 @@ class SpeechRecognizer(TaskModel):
     def read_data(cls, path: str | Path, **options: Any):
         """Labelled audio as a polars DataFrame (audio, text, speaker) from a manifest, LibriSpeech, LJSpeech or FSDD folder.
 
-        Options: `column` (audio column of a manifest, default "audio"), `target` (text column, default "text"),
-        `source` (the language spoken in every row; else a manifest's `language` column says it per row),
+        Options: `column` (audio column of a manifest, default "audio", else "path", as predict reads it), `target`
+        (text column, default "text"), `source` (the language spoken in every row; else a manifest's `language`
+        column says it per row),
         `speakers` / `exclude_speakers` (comma-separated speaker ids to keep / drop).
         """
         options = dict(options)
-        audio_column = options.pop("column", None) or options.pop("audio", None) or "audio"
+        audio_column = options.pop("column", None) or options.pop("audio", None)  # None: "audio", else "path"
         text_column = options.pop("target", None) or options.pop("text", None) or "text"
         keep, drop = options.pop("speakers", None), options.pop("exclude_speakers", None)
         spoken = language_code(options.pop("source", None) or options.pop("language", None))
@@ -327,9 +328,9 @@ class SpeechRecognizer(TaskModel):
     @classmethod
     def read_inputs(cls, path: str | Path, **options: Any) -> list[str]:
         """Audio paths to transcribe: one audio file, a folder of audio files, or a manifest's audio column (each path
-        its id; a row without one is an error record naming the row). A manifest's id column (`id`: the CLI's --id,
-        else one named id, ID, key... as `core.protocols.identify_inputs` finds them) names its rows first, each
-        beside its path.
+        its id beside its `row`, from 1; a row without one is an error record naming the row). A manifest's id column
+        (`id`: the CLI's --id, else one named id, ID, key... as `core.protocols.identify_inputs` finds them) names its
+        rows in place of `row`, each beside its path.
 
         `source` / `target` (languages, for `predict`) are checked here so a bad code fails before a model loads.
         """
@@ -359,7 +360,9 @@ class SpeechRecognizer(TaskModel):
                              f"name the column of audio paths with --column (column= in Python), e.g. "
                              f"--column {_audio_path_column(frame) or frame.columns[0]}")
         rows = identify_inputs(frame, options.get("id"))  # an unknown --id column is an InputError naming the columns
-        named = rows.ids if rows.id_key == "id" else [{}] * frame.height
+        # every record joins back on its row (1-based) or the id column, beside its path: one file listed twice is
+        # two records told apart
+        named = rows.ids if rows.id_key == "id" else [{"row": row} for row in range(1, frame.height + 1)]
         paths, ids, errors = [], [], {}
         for row, value in enumerate(frame[column].to_list(), start=1):
             relative = "" if value is None else str(value).strip()
@@ -369,7 +372,7 @@ class SpeechRecognizer(TaskModel):
             else:  # an empty cell is not a file called "None" beside the manifest
                 errors[len(paths)] = f"row {row} of {path.name} has no audio path (its {column!r} cell is empty)"
                 paths.append("")
-                ids.append(named[row - 1] or {"row": row})
+                ids.append(named[row - 1])
         return Inputs(paths, ids, errors)
 
     @classmethod
@@ -631,8 +634,10 @@ class SpeechRecognizer(TaskModel):
             except (TypeError, ValueError, ImportError) as error:
                 raise InputError("speech data must be a path, a polars/pandas table with audio,text columns, "
                                  "or a list of (audio, text) pairs") from error
+        if "audio" not in frame.columns and "path" in frame.columns:  # the audio column predict reads next
+            frame = frame.rename({"path": "audio"})
         if "audio" not in frame.columns or "text" not in frame.columns:
-            raise InputError(f"speech data needs columns audio and text; it has: {', '.join(frame.columns)}")
+            raise InputError(f"speech data needs columns audio (or path) and text; it has: {', '.join(frame.columns)}")
         if frame.height == 0:
             raise InputError("the speech data has no rows")
         if "speaker" not in frame.columns:
@@ -862,7 +867,6 @@ def load(source: str | Path | None = None, device: str = "auto") -> SpeechRecogn
 
 ACCEPTED = ("a path, bytes, a file object, a 16 kHz numpy array, (array, sample_rate), {'array', 'sampling_rate'}, a "
             "list of these, or a table with an 'audio' (or 'path') column")
-AUDIO_COLUMNS = ("audio", "path")  # the columns predict takes audio from when given a table
 
 
 def _audio_path_column(frame: Any) -> str | None:

@@ -388,3 +388,34 @@ def test_a_dict_with_an_id_and_its_audio_is_one_recording_named_by_the_id(model,
                              str(tmp_path / "typo.wav")])
     assert [r.get("id") or r.get("path") for r in records] == ["u1", "u2", str(clip), str(tmp_path / "typo.wav")]
     assert [r.get("text") for r in records[:3]] == ["1.5 s"] * 3 and "typo.wav" in records[3]["error"]
+
+
+def test_cli_manifest_records_carry_their_row_so_a_file_listed_twice_is_two_records(tmp_path, monkeypatch, capsys):
+    """Only an empty cell's error record carried `row`: the two records of a file listed twice were identical."""
+    write_wav(tmp_path / "clip.wav", tone(0.5))
+    manifest = tmp_path / "twice.csv"
+    manifest.write_text("audio,text\nclip.wav,a\n,b\nclip.wav,c\n")
+    code, records, err = _cli_records(monkeypatch, tmp_path, manifest, capsys)
+    assert code == 0 and "Traceback" not in err
+    clip = str(tmp_path / "clip.wav")
+    assert [{k: r[k] for k in ("row", "path") if k in r} for r in records] == [
+        {"row": 1, "path": clip}, {"row": 2}, {"row": 3, "path": clip}]
+    assert records[0]["text"] == records[2]["text"] == "0.5 s" and "error" in records[1]
+    assert SpeechRecognizer.read_inputs(manifest).ids[2] == {"row": 3, "path": clip}
+
+
+def test_evaluate_reads_a_path_column_as_predict_does(model, clip, tmp_path):
+    """predict took a manifest whose audio column is `path`; evaluate refused the same file: missing column(s) audio."""
+    import polars as pl
+
+    manifest = tmp_path / "scored.csv"
+    manifest.write_text("path,text\nclip.wav,1.5 s\n")
+    assert SpeechRecognizer.read_data(manifest)["audio"].to_list() == [str(clip)]
+    card = model.evaluate(str(manifest))
+    assert card["n"] == 1 and card["metrics"]["wer"]["value"] == 0.0
+    assert model.evaluate(pl.DataFrame({"path": [str(clip)], "text": ["1.5 s"]}))["metrics"]["wer"]["value"] == 0.0
+    (tmp_path / "neither.csv").write_text("file,text\nclip.wav,hi\n")
+    with pytest.raises(InputError, match="read from an 'audio' or 'path' column.*--column AUDIO"):
+        SpeechRecognizer.read_data(tmp_path / "neither.csv")
+    with pytest.raises(InputError, match=r"needs columns audio \(or path\) and text"):
+        model.evaluate(pl.DataFrame({"file": [str(clip)], "text": ["hi"]}))
