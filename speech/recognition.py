@@ -37,6 +37,12 @@ NORMALISATION = ("Whisper's English text normaliser (transformers EnglishTextNor
                  "titles expanded, British spellings written American (colour -> color); applied to hypotheses and "
                  "references before WER/CER. Rows whose data names another language use Whisper's BasicTextNormalizer "
                  "(lower-case, punctuation removed, accents kept)")
+# how audio reaches the model, on every card: faster-whisper's own decode_audio resamples with FFmpeg (PyAV) instead,
+# so a file not at 16 kHz can be transcribed slightly differently than faster-whisper alone does on the same weights
+PREPROCESSING = {"sample_rate_hz": SAMPLE_RATE_HZ, "channels": "mono (mean of channels)",
+                 "resampler": "soxr HQ (faster-whisper's own decode_audio resamples with FFmpeg, so a file not at "
+                              "16 kHz can be transcribed slightly differently)",
+                 "decoder": "soundfile (libsndfile); .m4a/.aac/.3gp/.webm through PyAV's FFmpeg"}
 TARGET_NORMALISATION = "lower-case, punctuation removed except apostrophes inside words, whitespace collapsed"
 TRANSLATORS = ("auto", "whisper", "apertium")  # how predict(target=...) brings a transcript into the target
 LONG_AUDIO_SECONDS = 600.0  # longer files are streamed block by block instead of decoded whole
@@ -290,7 +296,7 @@ class SpeechRecognizer(TaskModel):
         backend = self.backend_
         fields = backend.card_fields() if backend is not None and backend.ready else {}
         return {"task": self.task, "model": self.name_, "backend": getattr(backend, "kind", None),
-                "sample_rate_hz": SAMPLE_RATE_HZ, "normalisation": NORMALISATION,
+                "sample_rate_hz": SAMPLE_RATE_HZ, "normalisation": NORMALISATION, "preprocessing": dict(PREPROCESSING),
                 **{k: v for k, v in self.card_.items() if k not in ("files", "format_version")}, **fields}
 
     # -- data ---------------------------------------------------------------------------------------------
@@ -747,8 +753,7 @@ class SpeechRecognizer(TaskModel):
     def save_card(self) -> dict[str, Any]:
         self._require_ready()
         card = {k: v for k, v in self.card.items() if k not in ("library_versions", "created")}
-        card["preprocessing"] = {"sample_rate_hz": SAMPLE_RATE_HZ, "channels": "mono (mean of channels)",
-                                 "resampler": "soxr HQ", "decoder": "soundfile (libsndfile)"}
+        card["preprocessing"] = dict(PREPROCESSING)
         card["usage"] = _usage(self.backend_.kind)  # older cards kept it as weights.usage (no code reads either)
         return card
 

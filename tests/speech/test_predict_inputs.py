@@ -419,3 +419,13 @@ def test_evaluate_reads_a_path_column_as_predict_does(model, clip, tmp_path):
         SpeechRecognizer.read_data(tmp_path / "neither.csv")
     with pytest.raises(InputError, match=r"needs columns audio \(or path\) and text"):
         model.evaluate(pl.DataFrame({"file": [str(clip)], "text": ["hi"]}))
+
+
+def test_every_card_says_how_audio_is_resampled(model):
+    """Only a saved model's card said "soxr HQ": the default's card did not, though a file not at 16 kHz is transcribed
+    slightly differently than faster-whisper's own FFmpeg decode does."""
+    preprocessing = model.card["preprocessing"]
+    assert preprocessing["sample_rate_hz"] == 16_000 and preprocessing["resampler"].startswith("soxr HQ")
+    assert "FFmpeg" in preprocessing["resampler"]
+    model.card["preprocessing"]["resampler"] = "changed"  # a caller's copy, not the module's
+    assert model.card["preprocessing"]["resampler"].startswith("soxr HQ")
