@@ -27,7 +27,8 @@ from core.evaluate import (MIN_PER_CLASS_TO_RANK, bars_plot, class_balance_warni
 from core.protocols import TaskModel, check_batch_size, with_ids
 from core.train import MetricsLog
 from finance._cards import damaged_card, recorded_beside
-from finance._risk_data import (FLOAT32_MAX, TOO_FEW_ROWS, RiskData, as_polars, build_schema, encode_target, feature_arrays,
+from finance._risk_data import (FLOAT32_MAX, TOO_FEW_ROWS, RiskData, as_polars, build_schema, categorical_frame,
+                                encode_target, feature_arrays,
                                 label_map_for, label_warning, population_stability, positive_value, psi_for, psi_min_rows,
                                 psi_sample_warning, psi_status, resolve_target, summary_recipe, unseen_categories)
 from finance._risk_models import (CODE_LIMIT, FOREST_MAX_ROWS, FOREST_TREES, GBM_SPACE, LOGISTIC_CS, MONOTONE_FAMILIES,
@@ -51,6 +52,13 @@ BANDS = [(0.02, "A"), (0.05, "B"), (0.10, "C"), (0.20, "D"), (0.40, "E"), (1.01,
 # How each family scores a category it never saw in training (the blend: as each of its members does)
 UNSEEN_TREATMENT = {"gbm": "as missing", "scorecard": "with a neutral weight of evidence (0)",
                     "logistic": "as none of the training categories", "forest": "as none of the training categories"}
+# how each family scores a missing value in a column that held none in training (numeric, categorical): LightGBM reads
+# NaN as 0 where a split saw no missing value, the scorecard has no Missing bin, logistic and forest fill the median
+MISSING_TREATMENT = {"gbm": ("as the value 0 (LightGBM's rule for a column with no missing values in training)",
+                             "as missing, as an unseen category is"),
+                     "scorecard": ("with a neutral weight of evidence (0)",) * 2,
+                     "logistic": ("with the training median", "as none of the training categories"),
+                     "forest": ("with the training median", "as none of the training categories")}
 
 
 def score_from_pd(pd: np.ndarray, pdo: float = 20.0, base_score: float = 600.0, base_odds: float = 50.0) -> np.ndarray:
@@ -1186,17 +1194,54 @@ class RiskScorer(TaskModel):
                              "warnings": self._record_warnings(arrays, len(pd))})
 
     def _record_warnings(self, arrays: dict[str, np.ndarray], rows: int):
-        """Per row, the unseen-category warnings, then the out-of-range ones (`_range_warnings`)."""
+        """Per row, the unseen-category warnings, then the missing values never seen in training (`_missing_warnings`),
+        then the out-of-range ones (`_range_warnings`)."""
         import polars as pl
 
         unseen = self._unseen_warnings(arrays, rows)
-        far = self._range_warnings(arrays)
-        if not far:
+        found = self._missing_warnings(arrays)
+        for row, messages in self._range_warnings(arrays).items():
+            found.setdefault(row, []).extend(messages)
+        if not found:
             return unseen
         extra = [[]] * rows
-        for row, messages in far.items():
+        for row, messages in found.items():
             extra[row] = messages
         return unseen.list.concat(pl.Series("warnings", extra, dtype=pl.List(pl.String))).alias("warnings")
+
+    def _missing_warnings(self, arrays: dict[str, np.ndarray]) -> dict[int, list[str]]:
+        """{row: messages} for each missing value in a column the model uses that held no missing value in training
+        (the card's missing_rate 0): like an unseen category, no training row scored it, so the record says how it was
+        scored (a column with missing training values has its own Missing bin or flag: no warning). Only rows holding
+        one appear."""
+        used = self.family_.used_features()
+        found: dict[int, list[str]] = {}
+        for feature in self.schema_:
+            name = feature["name"]
+            if "derived" in feature or name not in used or feature.get("missing_rate") != 0:
+                continue
+            values = arrays[name]
+            if feature["kind"] == "numeric":
+                missing = np.isnan(values.astype(float))
+            else:
+                missing = categorical_frame(arrays, [feature])[name].is_null().to_numpy()
+            treatment = self._missing_treatment(feature)
+            for row in np.flatnonzero(missing).tolist():
+                found.setdefault(row, []).append(f"{self._shown_name(feature)}: a missing value, and none was missing in "
+                                                 f"the training data; scored {treatment}")
+        return found
+
+    def _missing_treatment(self, feature: dict[str, Any]) -> str:
+        """How this model scores a missing value of `feature` when its training values held none, in words (a blend names
+        its members' ways)."""
+        ways: dict[str, list[str]] = {}
+        for family, _ in self._parts():
+            if feature["name"] in family.used_features():
+                numeric, categorical = MISSING_TREATMENT[family.name]
+                ways.setdefault(numeric if feature["kind"] == "numeric" else categorical, []).append(family.name)
+        if len(ways) == 1:
+            return next(iter(ways))
+        return ", ".join(f"{way} ({', '.join(names)})" for way, names in ways.items())
 
     def _range_warnings(self, arrays: dict[str, np.ndarray]) -> dict[int, list[str]]:
         """{row: messages} for each numeric value the model uses that float32 cannot hold (the model libraries read it

@@ -17,6 +17,7 @@ from tests.finance.contract_cases import synthetic_applicants
 from core.artifacts import write_card
 
 UNSEEN = "was not in the training data; scored"
+NEVER_MISSING = "a missing value, and none was missing in the training data; scored"
 
 
 def fast(**changes):
@@ -48,7 +49,9 @@ def test_each_record_names_the_unseen_column_and_value(gbm_model):
     rows = [applicant(purpose="crypto"), applicant(), applicant(purpose=None), applicant(purpose=" NA "),
             applicant(purpose="crypto", housing="castle"), applicant(purpose=" home ")]
     records = gbm_model.predict(rows)
-    assert [r["warnings"] for r in records[1:4]] == [[], [], []]  # known, missing and a null word are not unseen
+    assert records[1]["warnings"] == []  # known
+    # missing and a null word are not unseen, but purpose was never missing in training: said as such
+    assert records[2]["warnings"] == records[3]["warnings"] == [f"purpose: {NEVER_MISSING} as missing, as an unseen category is"]
     assert records[0]["warnings"] == ["purpose: 'crypto' was not in the training data; scored as missing"]
     assert records[4]["warnings"] == ["housing: 'castle' was not in the training data; scored as missing",
                                       "purpose: 'crypto' was not in the training data; scored as missing"]
@@ -90,6 +93,7 @@ def test_streamed_predict_warns_in_every_batch_and_keeps_one_parquet_schema(save
     frame.write_parquet(source, row_group_size=50)
     expected = {251: ["housing: 'castle' was not in the training data; scored as missing",
                       "purpose: 'crypto' was not in the training data; scored as missing"],
+                261: [f"purpose: {NEVER_MISSING} as missing, as an unseen category is"],
                 421: ["housing: 'castle' was not in the training data; scored as missing"]}
     out = tmp_path / "scores.jsonl"
     assert main(["predict", "finance.risk", "--model", str(saved_gbm), "--input", str(source), "--output", str(out)]) == 0
@@ -145,7 +149,9 @@ def test_per_column_conversions_equal_the_per_value_rules():
 
 def test_a_table_whose_first_value_is_missing(gbm_model):
     records = gbm_model.predict([applicant(purpose=None, housing=None), applicant(purpose="crypto")])
-    assert records[0]["warnings"] == [] and records[1]["warnings"] == [f"purpose: 'crypto' {UNSEEN} as missing"]
+    assert records[0]["warnings"] == [f"{name}: {NEVER_MISSING} as missing, as an unseen category is"
+                                      for name in ("housing", "purpose")]
+    assert records[1]["warnings"] == [f"purpose: 'crypto' {UNSEEN} as missing"]
 
 
 def test_a_long_unseen_value_is_quoted_shortened(gbm_model):
@@ -165,7 +171,7 @@ def test_a_boolean_column_is_quoted_and_matched_as_the_data_writes_it():
     flags = np.random.default_rng(0).choice(["true", "false", "unknown"], data.height)
     model = RiskScorer().fit(data.with_columns(flag=pl.Series(flags)), config=fast(family="logistic"))  # uses every column
     scored = data.drop("default").head(2).with_columns(flag=pl.Series([True, None]))
-    assert [r["warnings"] for r in model.predict(scored)] == [[], []]
+    assert [r["warnings"] for r in model.predict(scored)] == [[], [f"flag: {NEVER_MISSING} as none of the training categories"]]
     other = RiskScorer().fit(data.with_columns(flag=pl.Series(np.where(flags == "true", "yes", "no"))),
                              config=fast(family="logistic"))
     assert other.predict(scored.with_columns(flag=pl.Series([True, False])))[1]["warnings"] == [
@@ -463,3 +469,25 @@ def test_every_saved_calibration_loads_as_saved(saved_families, saved_blend, gbm
         assert loaded.calibrator_.state == json.loads((folder / "calibrator.json").read_text())
     assert methods["scorecard"].startswith("none") and methods["gbm"] == "platt" and methods["isotonic"] == "isotonic"
     assert RiskScorer.load(folders["isotonic"]).predict([applicant()]) == isotonic.predict([applicant()])
+
+
+# -- a missing value in a column never missing in training ----------------------------------------------------------------
+@pytest.mark.parametrize("family, numeric, categorical", [
+    ("scorecard", "with a neutral weight of evidence (0)", "with a neutral weight of evidence (0)"),
+    ("gbm", "as the value 0 (LightGBM's rule for a column with no missing values in training)",
+     "as missing, as an unseen category is"),
+    ("logistic", "with the training median", "as none of the training categories")])
+def test_a_missing_value_never_missing_in_training_gets_a_record_warning(family, numeric, categorical):
+    """A missing duration (never missing in training) was scored with a neutral WoE without a word, while an unseen
+    category in the same file got a record warning; a column with missing training values (its own Missing bin) still
+    gets none."""
+    model = RiskScorer().fit(synthetic_applicants(300, seed=0), config=fast(family=family))
+    rates = {f["name"]: f["missing_rate"] for f in model.schema_}
+    assert rates["utilisation"] == rates["housing"] == 0 < rates["income"]
+    used = model.family_.used_features()
+    records = model.predict([{"utilisation": None, "income": 20000.0, "housing": None},
+                             {"utilisation": 0.3, "income": None, "housing": "own"}])
+    expected = ([f"housing: {NEVER_MISSING} {categorical}"] if "housing" in used else [])
+    expected = ([f"utilisation: {NEVER_MISSING} {numeric}"] if "utilisation" in used else []) + expected
+    assert expected and records[0]["warnings"] == expected
+    assert records[1]["warnings"] == []  # income was missing in training: scored by its own Missing bin / flag
