@@ -45,10 +45,13 @@ _STATELESS_MESSAGES = re.compile(r"Problem with word '[^\n]*' [^\n]*\n|Warning: 
 # What predict does to Apertium's output (`_clean`), also written out in the card's usage: two or more spaces or tabs
 # in a row (Apertium leaves two where it drops a word) become one space and the ends are stripped; into a language in
 # OPENING_MARKS, each SENTENCE of the translation that ends in a closing mark, as its source sentence does, gets the
-# opening one (so a sentence gets the same marks alone and inside a line of several).
+# opening one (so a sentence gets the same marks alone and inside a line of several); in a sentence ending in a quote
+# or bracket (CLOSERS) the mark goes after the last OPENER before it ('"¿Estás seguro?"', '«¡Uau!»').
 SPACE_RUN = r"[ \t]{2,}"
 # A sentence: up to . ! ? or … (with any closing quotes or brackets) before a space, or to the end of the line.
 SENTENCE = r"\S.*?(?:[.!?…]+[\"'”’»)\]]*(?=\s)|$)"
+CLOSERS = r"[\"'”’»)\]]+$"  # the quotes and brackets a sentence ends in
+OPENER = r"(?<!\w)[\"'“‘«(\[]\s*"  # an opening quote or bracket and its spaces (not an apostrophe: no letter before)
 OPENING_MARKS = {"spa": (("?", "¿"), ("!", "¡"))}  # target (ISO 639-3): (closing, opening) marks Apertium drops
 
 # A tag such as <a href="x">, </p> or <br/>: a text holding one is deformatted as HTML, which keeps the markup
@@ -107,9 +110,9 @@ def mode_for(source3: str, target3: str, install: str) -> str:
 def _clean(text: str, target3: str, source: str) -> str:
     """What predict makes of Apertium's output for one line (the card's `usage` spells out the same steps)."""
     text = re.sub(SPACE_RUN, " ", text).strip()
-    # Apertium drops Spanish opening marks; restore them for each question/exclamation, sentence by sentence. Its
-    # sentences pair with the source's in order; where Apertium joined or split one (the counts differ), a closing mark
-    # ending any source sentence is enough.
+    # Apertium drops Spanish opening marks; restore them for each question/exclamation, sentence by sentence, inside
+    # its quotes or brackets. Its sentences pair with the source's in order; where Apertium joined or split one (the
+    # counts differ), a closing mark ending any source sentence is enough.
     marks = OPENING_MARKS.get(target3, ())
     if not marks:
         return text
@@ -118,11 +121,13 @@ def _clean(text: str, target3: str, source: str) -> str:
 
     def restore(match: re.Match) -> str:
         sentence, index = match.group(), next(position)
+        body = re.sub(CLOSERS, "", sentence)
+        start = max([0] + [quote.end() for quote in re.finditer(OPENER, body)]) if body != sentence else 0
         for closing, opening in marks:
-            ends = (originals[index].endswith(closing) if len(originals) == count
-                    else any(original.endswith(closing) for original in originals))
-            if sentence.endswith(closing) and opening not in sentence and ends:
-                sentence = opening + sentence
+            ends = [re.sub(CLOSERS, "", original).endswith(closing)
+                    for original in ([originals[index]] if len(originals) == count else originals)]
+            if body.endswith(closing) and opening not in body[start:] and any(ends):
+                sentence = sentence[:start] + opening + sentence[start:]
         return sentence
 
     return re.sub(SENTENCE, restore, text)

@@ -21,8 +21,8 @@ from core.data.text import read_text_inputs, text_input_batches
 from core.protocols import Inputs, TaskModel, check_batch_size, iter_batches, with_ids
 from core.train import TrainConfig
 from core.registry import missing_model_message
-from nlp._apertium import (_MARKUP, MAX_CHARACTERS, OPENING_MARKS, SENTENCE, SPACE_RUN, ApertiumEngine,
-                            installed_pairs, mode_for, require_apertium)
+from nlp._apertium import (_MARKUP, CLOSERS, MAX_CHARACTERS, OPENER, OPENING_MARKS, SENTENCE, SPACE_RUN,
+                            ApertiumEngine, installed_pairs, mode_for, require_apertium)
 from nlp._encoder import error_records, errors_in_place, is_blank, refuse_column_flags, text_ids
 from nlp._language import looks_like
 from nlp._translation_data import (COLUMNS, LANGUAGE_NAMES, _language_in_name, _refuse_compressed,
@@ -1000,7 +1000,7 @@ def _apertium_usage() -> str:
 #    are stripped;
 # 3. each sentence of the translation ending in a closing mark, as its source sentence does (the sentences pair in
 #    order; where their counts differ, as any source sentence does), gets the opening mark Apertium drops, by target
-#    language ({marks}).
+#    language ({marks}); in a sentence ending in a quote or bracket, after the last opening quote or bracket.
 # The snippet below does the same. folder: the saved model folder (str or pathlib.Path); text: one text in the card's
 # source_lang.
 import json, os, pathlib, re, subprocess
@@ -1020,11 +1020,13 @@ def translate_line(line):
     position = iter(range(count))
     def restore(match):
         sentence, index = match.group(), next(position)
+        body = re.sub({CLOSERS!r}, "", sentence)  # without the quotes and brackets it ends in
+        start = max([0] + [quote.end() for quote in re.finditer({OPENER!r}, body)]) if body != sentence else 0
         for closing, opening in opening_marks:
-            ends = (originals[index].endswith(closing) if len(originals) == count
-                    else any(original.endswith(closing) for original in originals))
-            if sentence.endswith(closing) and opening not in sentence and ends:
-                sentence = opening + sentence
+            ends = [re.sub({CLOSERS!r}, "", original).endswith(closing)
+                    for original in ([originals[index]] if len(originals) == count else originals)]
+            if body.endswith(closing) and opening not in body[start:] and any(ends):
+                sentence = sentence[:start] + opening + sentence[start:]
         return sentence
     return re.sub(sentence_pattern, restore, translation)
 prediction = {{"translation": "\\n".join(translate_line(line) for line in text.rstrip("\\n").split("\\n"))}}

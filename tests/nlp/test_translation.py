@@ -666,12 +666,12 @@ def test_apertium_keeps_html_markup_and_plain_text_as_before():
 
 # -- an Apertium card's usage: the raw `apertium -u` command, then each step predict adds after it -----------------
 _USAGE_TEXTS = ["Did you do it by yourself?", "  All you want is power.  ", "What did you tell him?", "Come here!",
-                "Who? Me.", "Why not!", "Line one?\n\n  Line two!", 'Click <a href="x">here</a>']
+                "Who? Me.", "Why not!", "Line one?\n\n  Line two!", 'Click <a href="x">here</a>', 'He asked: "Are you sure?"']
 # Apertium's raw output for the lines above (as eng-spa 3.8 prints them: a space before, two where a word dropped)
 _RAW = {"Did you do it by yourself?": " Tú  él por tú?", "All you want is power.": "Todo  quieres es poder.",
         "What did you tell him?": "Qué   le dices?", "Come here!": "Venga  aquí!", "Who? Me.": "Quién? Yo.",
         "Why not!": "Por qué no", "Line one?": "Línea \tuno?", "Line two!": "Línea  dos!",
-        'Click <a href="x">here</a>': 'Clic <a href="x">aquí</a>'}
+        'Click <a href="x">here</a>': 'Clic <a href="x">aquí</a>', 'He asked: "Are you sure?"': ' Pidió: "Eres seguro?"'}
 
 
 def _usage_translation(usage: str, folder: Path, text: str) -> str:
@@ -725,7 +725,8 @@ def test_apertium_usage_names_and_does_each_step_predict_adds_after_apertium(mod
     assert sorted(set(calls)) == sorted(set(engine_calls))  # the same flags, on the same stripped lines
     if mode == "eng-spa":
         assert snippet[:4] == ["¿Tú él por tú?", "Todo quieres es poder.", "¿Qué le dices?", "¡Venga aquí!"]
-        assert snippet[4:] == ["¿Quién? Yo.", "Por qué no", "¿Línea uno?\n\n¡Línea dos!", 'Clic <a href="x">aquí</a>']
+        assert snippet[4:] == ["¿Quién? Yo.", "Por qué no", "¿Línea uno?\n\n¡Línea dos!", 'Clic <a href="x">aquí</a>',
+                               'Pidió: "¿Eres seguro?"']
     else:
         assert snippet[0] == "Tú él por tú?"
 
@@ -1017,3 +1018,27 @@ def test_apertium_sentences_in_one_line_translate_as_they_do_alone(order):
     assert [text[0] for text in alone] == [{0: "¿", 1: "¡", 2: "V"}[i] for i in order]
     assert engine.translate([" ".join(sentences)]) == [" ".join(alone)]
     assert Translator.load().predict([" ".join(sentences)])[0]["translation"] == " ".join(alone)
+
+
+def test_a_quoted_or_bracketed_question_gets_its_opening_mark_inside_the_quotes():
+    """A sentence ending in a quote or bracket ('"Eres seguro?"', '«Venido aquí!»') got no ¿ ¡ at all; now the mark goes
+    after the last opening quote or bracket, alone and inside a line alike (Apertium eng-spa 3.8's raw output below)."""
+    raw = {'"Are you sure?"': '"Eres seguro?"', 'He asked: "Are you sure?"': ' Pidió: "Eres seguro?"',
+           "«Come here!»": "«Venido aquí!»", "(Are you sure?)": "(Eres seguro?)",
+           '"Hello. Are you sure?"': '"Hola. Eres seguro?"', "He said 'it's here!'": " Dijo ' es aquí!'",
+           'I came home. He asked: "Are you sure?"': ' Vine en casa. Pidió: "Eres seguro?"'}
+    cleaned = [_apertium._clean(output, "spa", source) for source, output in raw.items()]
+    assert cleaned == ['"¿Eres seguro?"', 'Pidió: "¿Eres seguro?"', "«¡Venido aquí!»", "(¿Eres seguro?)",
+                       '"Hola. ¿Eres seguro?"', "Dijo ' ¡es aquí!'", 'Vine en casa. Pidió: "¿Eres seguro?"']
+    assert _apertium._clean("Dijo \"Realmente?\" Y dejó.", "spa", 'He said "Really?" and left.') == (
+        'Dijo "¿Realmente?" Y dejó.')  # a quoted question inside a sentence gets it too
+
+
+@needs_apertium
+def test_apertium_quoted_sentences_in_one_line_translate_as_they_do_alone():
+    engine = _apertium.ApertiumEngine("eng-spa")
+    sentences = ['He asked: "Are you sure?"', "«Come here!»", "I came home.", "(Is it true?)"]
+    alone = engine.translate(sentences)
+    assert alone[0].endswith('"¿Eres seguro?"') and alone[1].startswith("«¡") and alone[3].startswith("(¿")
+    for order in (sentences, sentences[::-1]):
+        assert engine.translate([" ".join(order)]) == [" ".join(engine.translate(order))]
