@@ -27,7 +27,8 @@ ALL_CANDIDATES = LOCAL + GLOBAL
 # -- local candidates ------------------------------------------------------------------------------------
 def local_forecast(name: str, z: np.ndarray, origins: Sequence[int], horizon: int, season_length: int = 5,
                    max_fit_points: int = 1000, refit_every: int = 250) -> np.ndarray:
-    """Forecasts of a local method at each origin (row i uses z[: origins[i] + 1]).
+    """Forecasts of a local method at each origin (row i uses z[: origins[i] + 1]). `season_length` is the seasonal
+    period of the method asked for: seasonal naive's, or AutoETS' / AutoARIMA's (1: non-seasonal).
 
     >>> local_forecast("drift", np.arange(5.0), [2, 4], 2)
     array([[3., 4.],
@@ -47,12 +48,13 @@ def local_forecast(name: str, z: np.ndarray, origins: Sequence[int], horizon: in
         slope = np.where(origins > 0, (last - z[0]) / np.maximum(origins, 1), 0.0)
         return last[:, None] + slope[:, None] * steps[None, :]
     if name in ("auto_ets", "auto_arima"):
-        return _statsforecast(name, z, origins, horizon, max_fit_points, refit_every)
+        return _statsforecast(name, z, origins, horizon, max(1, season_length), max_fit_points, refit_every)
     raise InputError(f"unknown candidate {name!r}; choose from {', '.join(ALL_CANDIDATES)}")
 
 
-def _statsforecast(name: str, z: np.ndarray, origins: np.ndarray, horizon: int, max_fit_points: int,
+def _statsforecast(name: str, z: np.ndarray, origins: np.ndarray, horizon: int, season_length: int, max_fit_points: int,
                    refit_every: int) -> np.ndarray:
+    """AutoETS / AutoARIMA (statsforecast) with this seasonal period, refitted every `refit_every` origins."""
     from statsforecast.models import AutoARIMA, AutoETS
 
     out = np.empty((len(origins), horizon))
@@ -63,7 +65,8 @@ def _statsforecast(name: str, z: np.ndarray, origins: np.ndarray, horizon: int, 
         visible = z[start:origin + 1]
         try:
             if model is None or origin - fitted_at >= refit_every:
-                model = (AutoETS(season_length=1) if name == "auto_ets" else AutoARIMA(season_length=1)).fit(visible)
+                family = AutoETS if name == "auto_ets" else AutoARIMA
+                model = family(season_length=season_length).fit(visible)
                 fitted_at = origin
                 out[row] = model.predict(h=horizon)["mean"]
             else:

@@ -63,7 +63,8 @@ class ForecastConfig(TrainConfig):
     max_train_points: int = 3000  # each series is cut to its last N points before fitting
     max_fit_points: int = 1000  # AutoETS / AutoARIMA see the last N points at each origin
     refit_every: int = 50  # AutoETS / AutoARIMA re-select every N origins (forward-filtered in between)
-    season_length: int = 5  # seasonal naive period (5 trading days = one week)
+    season_length: int = 5  # seasonal period (5 trading days = one week): seasonal naive's always; AutoETS' and AutoARIMA's
+    # too on data of another frequency than daily / business-daily (monthly: 12, weekly: 52), which fit them non-seasonal
     scale_window: int = 100  # interval width follows the mean |change| over the last N points
     levels: tuple[int, ...] = (80, 95)  # conformal interval levels, percent
     lags: int = 10
@@ -286,16 +287,28 @@ class Forecaster(TaskModel):
         else:
             self.nbeats_ = None
 
+    def _seasons(self) -> dict[str, int]:
+        """The seasonal period of each active local seasonal candidate (the card's `seasons`): seasonal naive's is
+        `season_length`; AutoETS' and AutoARIMA's too for data of the frequency the model is fitted on when that is not
+        daily or business-daily (monthly, weekly, quarterly...), else 1 (non-seasonal: the default's daily prices, and
+        an integer time index, whose frequency is unknown)."""
+        c = self.config
+        statistical = 1 if self.fitted_frequency in (None, "daily", "business-daily") else max(1, c.season_length)
+        seasons = {"seasonal_naive": max(1, c.season_length), "auto_ets": statistical, "auto_arima": statistical}
+        return {name: seasons[name] for name in self._active() if name in seasons}
+
     def _candidate_forecasts(self, z: np.ndarray, dates: np.ndarray | None, origins: np.ndarray) -> dict[str, np.ndarray]:
         c = self.config
         result = {}
+        seasons = self._seasons()
         for name in self._active():
             if name == "lightgbm":
                 result[name] = self.lightgbm_.forecast(z, dates, origins)
             elif name == "nbeats":
                 result[name] = self.nbeats_.forecast(z, dates, origins)
             else:
-                result[name] = local_forecast(name, z, origins, c.horizon, c.season_length, c.max_fit_points, c.refit_every)
+                result[name] = local_forecast(name, z, origins, c.horizon, seasons.get(name, 1), c.max_fit_points,
+                                              c.refit_every)
         flat = self._flat(z, origins) if any(name in result for name in ("lightgbm", "nbeats")) else None
         if flat is not None and flat.any():  # the global models' learnt drift (S&P's, for the default) would move a level
             for name in ("lightgbm", "nbeats"):  # that has not moved over the window: it stays flat, as every local one
@@ -470,6 +483,7 @@ class Forecaster(TaskModel):
         if self.transform_ is None:
             raise InputError(f"transform must be auto, log or none, got {c.transform!r}")
         zs = [self._transform(s.values, f"series {s.id!r}", s.dates) for s in series]
+        self.info_ = _data_calendar(series)  # the frequency the statistical candidates' season follows (_seasons)
         for s in series:
             if note := _irregularity(s.dates):  # the lags count rows: a gap is learnt as one step
                 warnings.warn(f"series {s.id!r}: {note}", UserWarning, stacklevel=2)
@@ -855,6 +869,8 @@ class Forecaster(TaskModel):
         return {"task": self.task, "model": self.model_name, "candidates": list(self._active()),
                 "frequency": self.fitted_frequency, "calendar": self.info_.get("calendar"),
                 "weights": self.weights_, "quantiles": self.quantiles_, "transform": self.transform_,
+                # which candidates are seasonal, and with what period (AutoETS / AutoARIMA: 1 on daily data)
+                "seasons": self._seasons(),
                 "selection": self.selection_, "info": self.info_, "config": config_to_dict(self.config),
                 # candidates left out, a thin backtest...: `verticals train` says it on stderr, a page beside the model
                 **({"warning": "; ".join(self.info_["warnings"])} if (self.info_ or {}).get("warnings") else {})}

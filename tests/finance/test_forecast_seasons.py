@@ -1,0 +1,44 @@
+"""finance.forecast's seasonal candidates (a statsforecast user's view): `--set season_length=12` on monthly data
+reaches AutoETS and AutoARIMA as `AutoETS(season_length=12)` does, while daily prices keep them non-seasonal."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+def _monthly_season(months: int = 96):
+    """100 + 20 sin(2 pi t / 12) on month ends: a pure monthly season, no noise (the tester's monthly_season.csv)."""
+    import polars as pl
+
+    dates = pl.date_range(pl.date(2010, 1, 1), pl.date(2030, 1, 1), "1mo", eager=True).dt.month_end()[:months]
+    t = np.arange(months)
+    return pl.DataFrame({"id": ["season"] * months, "date": dates, "value": 100 + 20 * np.sin(2 * np.pi * t / 12)})
+
+
+@pytest.mark.parametrize("name", ["auto_ets", "auto_arima"])
+def test_season_length_reaches_auto_ets_and_auto_arima_on_monthly_data(name):
+    """auto_ets gave exactly the naive forecast (MAE 14.1, statsforecast's AutoETS(season_length=12) 0.0) and auto_arima
+    13.6 on a pure monthly season: both were fitted with season_length=1 whatever --set season_length said."""
+    from finance.forecast import Forecaster, ForecastConfig
+
+    data = _monthly_season()
+    history, truth = data.head(84), data["value"].to_numpy()[84:]
+    model = Forecaster(ForecastConfig(candidates=("naive", name), season_length=12, horizon=12)).fit(history)
+    explained = model.explain({"id": "season", "values": history["value"].to_list(),
+                               "dates": [str(d) for d in history["date"]]})
+    candidate = np.asarray(explained["candidates"][name])
+    assert np.mean(np.abs(candidate - truth)) < 0.5  # near exact (statsforecast: 0.000); non-seasonal: about 14
+    assert np.mean(np.abs(np.asarray(explained["candidates"]["naive"]) - truth)) > 10
+    assert model.card["seasons"] == {name: 12}  # the card says which candidates are seasonal
+
+
+def test_daily_prices_keep_the_statistical_candidates_non_seasonal():
+    """The default's data (business-daily prices): season_length (5 trading days) is seasonal naive's only, as before."""
+    from finance.forecast import Forecaster, ForecastConfig
+    from tests.finance.contract_cases_forecast import random_walk
+
+    model = Forecaster(ForecastConfig(candidates=("naive", "seasonal_naive", "auto_ets"), horizon=2)).fit(
+        random_walk(120, seed=1))
+    assert model.fitted_frequency == "business-daily"
+    assert model.card["seasons"] == {"seasonal_naive": 5, "auto_ets": 1}
