@@ -14,6 +14,9 @@ __all__ = ["CROWD", "DIFFICULT", "mean_average_precision", "per_class_scores"]
 
 CROWD = 1  # the `iscrowd` value of a COCO crowd region in a target
 DIFFICULT = 2  # the `iscrowd` value of a VOC difficult object in a target (passed through torchmetrics untouched)
+# COCOeval's Params: IoU .5:.05:.95 and recall 0:.01:1, as float64 numpy builds them (pycocotools' setDetParams)
+COCO_IOU_THRESHOLDS = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True).tolist()
+COCO_RECALL_THRESHOLDS = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True).tolist()
 
 
 def mean_average_precision(preds: list[dict], targets: list[dict], class_metrics: bool = False,
@@ -37,7 +40,10 @@ def mean_average_precision(preds: list[dict], targets: list[dict], class_metrics
                 return instance
             return build
 
-    metric = MeanAveragePrecision(iou_type="bbox", class_metrics=class_metrics, backend="pycocotools")
+    # pycocotools' own float64 thresholds: torchmetrics' defaults come from a float32 linspace (0.55000001, recall
+    # 0.2000000030), so a recall of exactly 1/5 fell below its recall threshold and a class's AP moved off COCOeval's
+    metric = MeanAveragePrecision(iou_type="bbox", class_metrics=class_metrics, backend="pycocotools",
+                                  iou_thresholds=COCO_IOU_THRESHOLDS, rec_thresholds=COCO_RECALL_THRESHOLDS)
     metric._coco_backend = Backend("pycocotools")
     metric.update(preds, targets)
     return metric.compute()

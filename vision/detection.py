@@ -4,6 +4,7 @@ ImageNet EfficientNet-Lite0 body with an FPN -- and transformers DETR-family mod
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import os
 import threading
@@ -35,6 +36,11 @@ from vision._images import (BATCH_UNIT, decode_images, frame_image_column, ident
 from vision._splits import evaluation_rows
 
 __all__ = ["Detector", "DetectorConfig", "load"]
+
+# set while `evaluate` predicts: records keep the model's float scores, unrounded, so mAP ranks detections as
+# pycocotools and Ultralytics rank raw scores (rounding to 5 decimals tied near-equal low scores, and the tie-break
+# then moved a class's AP); the records `predict` returns keep 5 decimals
+_EXACT_SCORES: contextvars.ContextVar[bool] = contextvars.ContextVar("vision_detection_exact_scores", default=False)
 
 TORCHVISION_ARCHITECTURES = (
     "fasterrcnn_resnet50_fpn", "fasterrcnn_resnet50_fpn_v2", "fasterrcnn_mobilenet_v3_large_fpn",
@@ -492,7 +498,7 @@ class Detector(TaskModel):
             if score < threshold or label <= 0 and self.backend == "torchvision" or not 0 <= label < len(self.label_names):
                 continue
             class_id = int(label) - 1 if self.backend == "torchvision" else int(label)
-            records.append({"label": self.label_names[label], "class_id": class_id, "score": round(float(score), 5),
+            records.append({"label": self.label_names[label], "class_id": class_id, "score": _score(score),
                             "box": [round(float(v), 2) for v in box]})
         return records
 
@@ -525,7 +531,7 @@ class Detector(TaskModel):
                 score = float(1 / (1 + np.exp(-float(weight))))  # squash the stage-sum margin into (0, 1)
                 if score >= threshold:
                     box = [x / scale, y / scale, (x + w) / scale, (y + h) / scale]
-                    records.append({"label": label, "score": round(score, 5), "box": [round(float(v), 2) for v in box]})
+                    records.append({"label": label, "score": _score(score), "box": [round(float(v), 2) for v in box]})
         return sorted(records, key=lambda r: -r["score"])
 
     # -- evaluation --------------------------------------------------------------------------------------
@@ -556,7 +562,12 @@ class Detector(TaskModel):
                        "vision.detection --data DATA --out DIR, then evaluate with --model DIR")
             common = data_classes
         index = {name: i for i, name in enumerate(common)}
-        predictions = self.predict([s.image for s in data.samples], batch_size, score_threshold=0.001 if self.backend != "haar" else 0.0)
+        exact = _EXACT_SCORES.set(True)  # rank the model's own scores, not their 5-decimal rounding (no made-up ties)
+        try:
+            predictions = self.predict([s.image for s in data.samples], batch_size,
+                                       score_threshold=0.001 if self.backend != "haar" else 0.0)
+        finally:
+            _EXACT_SCORES.reset(exact)
         preds, targets = [], []
         for sample, record in zip(data.samples, predictions):
             kept = [d for d in record["detections"] if d["label"] in index]
@@ -955,6 +966,11 @@ def _target(sample: Any, index: dict[str, int]) -> dict[str, torch.Tensor]:
     return {"boxes": torch.tensor([boxes[i] for i in keep], dtype=torch.float32).reshape(-1, 4),
             "labels": torch.tensor([index[labels[i]] for i in keep], dtype=torch.int64),
             "iscrowd": torch.tensor([crowd[i] for i in keep], dtype=torch.int64)}
+
+
+def _score(score: Any) -> float:
+    """A detection's score in a record: 5 decimals, or the model's float itself while `evaluate` scores (`_EXACT_SCORES`)."""
+    return float(score) if _EXACT_SCORES.get() else round(float(score), 5)
 
 
 def _map(preds: list[dict], targets: list[dict], class_metrics: bool = False) -> dict[str, Any]:
