@@ -865,8 +865,12 @@ class Segmenter(TaskModel):
             extra["mask_values"] = {"positive_label": int(data.mask_values[1]), "background_value": int(data.mask_values[0]),
                                     "note": f"dice = Dice of mask value {data.mask_values[1]} (the positive label); "
                                             f"dice_value_V = Dice of the pixels whose mask value is V"}
+        missed = self._hd95_left_out(predicted, data)
+        if missed:
+            extra["hd95_left_out"] = missed
         # e.g. NaN voxels of an image read as 0: the scores are of the data as read
         warning = joined_warnings(self._undefined_warning(extra["dice_left_out"], data),
+                                  self._missed_warning(missed, data) if missed else None,
                                   notes_warning(data.warnings) if data.warnings else None)
         if warning:
             extra["warning"] = warning
@@ -891,6 +895,41 @@ class Segmenter(TaskModel):
         if by_value:  # binary masks: dice_value_V leaves out a case whose truth has no pixel of value V, alike
             result["per_mask_value"] = {str(value): counted(k) for k, value in enumerate(data.mask_values)}
         return result
+
+    def _hd95_left_out(self, predicted: list[np.ndarray], data: SegmentationData) -> dict[str, Any] | None:
+        """Per foreground label: the cases whose truth holds the label but where the model predicts no voxel of it.
+        HD95 is undefined there (no predicted surface: MONAI gives NaN, as it does for an empty truth), so those cases
+        are left out of the HD95 means, which then read better than they are; Dice and IoU count each as 0. None when
+        every structure was found."""
+        per_label, left_out = {}, set()
+        for k, label in enumerate(self.label_names_[1:], start=1):
+            holding = [(i, bool((mask_pred == k).any())) for i, (mask_pred, mask_true)
+                       in enumerate(zip(predicted, data.masks)) if (mask_true == k).any()]
+            missed = [i for i, found in holding if not found]
+            if missed:
+                left_out.update(missed)
+                per_label[label] = {"cases": len(missed), "of": len(holding),
+                                    "names": [data.names[i] for i in missed[:20]]}
+        if not per_label:
+            return None
+        return {"cases": len(left_out),
+                "rule": "HD95 needs a predicted surface: a case whose truth holds a label but where the model predicts "
+                        "none of it has no HD95 (MONAI: NaN) and is left out of that label's HD95 and of the mean HD95, "
+                        "while its Dice and IoU are 0; cases = the cases left out of some label's HD95; per label, "
+                        "cases = how many were left out, of = the cases whose truth holds the label, names = the first "
+                        "20 of them",
+                "per_label": per_label}
+
+    def _missed_warning(self, missed: dict[str, Any], data: SegmentationData) -> str:
+        """The cases left out of HD95 because the model missed a structure entirely, named (see `_hd95_left_out`)."""
+        per_label, cases = missed["per_label"], missed["cases"]
+        said = ", ".join(f"{label} in {entry['cases']} of the {entry['of']} case(s) holding it "
+                         f"({', '.join(entry['names'][:3])}{', ...' if entry['cases'] > 3 else ''})"
+                         for label, entry in per_label.items())
+        return (f"HD95 leaves out {cases} of the {len(data)} case(s): the model predicted none of a structure the "
+                f"reference mask holds ({said}), and HD95 is undefined without a predicted surface (MONAI gives NaN), "
+                "so the HD95 means are over the other cases and read better than they are; Dice and IoU count these "
+                "cases as 0 (see hd95_left_out)")
 
     def _undefined_warning(self, left_out: dict[str, Any], data: SegmentationData) -> str | None:
         """The labels (and mask values) no reference mask holds: their Dice is undefined, so not reported; how many

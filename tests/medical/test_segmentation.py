@@ -831,7 +831,8 @@ def test_masks_without_a_label_anywhere_say_its_dice_is_undefined_and_the_false_
     some[0] = pairs[0][1].astype(np.int64)  # one case holds the disc: its Dice is defined, nothing to warn of
     card = _fixed_predictions(tiny(), predicted).evaluate(
         SegmentationData.from_arrays([image for image, _ in pairs], some, ["background", "disc"]))
-    assert "warning" not in card and card["metrics"]["dice"]["cases"] == 1
+    assert "undefined: no reference mask" not in card.get("warning", "") and card["metrics"]["dice"]["cases"] == 1
+    assert card["hd95_left_out"]["per_label"]["disc"]["cases"] == 1  # ... but the disc in it was missed: said apart
 
 
 def test_dice_of_a_mask_value_no_reference_mask_holds_is_left_out_as_a_labels_is(tmp_path):
@@ -903,3 +904,51 @@ def test_a_dicom_records_mask_affine_maps_slice_row_column_to_where_the_pixel_is
     lps = position + 7 * spacing[0] * cosines[3:] + 20 * spacing[1] * cosines[:3]
     assert one["shape"] == [128, 128] and "(row, column, 0)" in one["mask_grid"]
     assert np.allclose(np.array(one["mask_affine"]) @ [7, 20, 0, 1], [*(lps * [-1, -1, 1]), 1], atol=1e-4)
+
+
+def test_a_structure_the_model_misses_entirely_is_named_as_left_out_of_hd95():
+    """A case whose disc the model misses entirely has no HD95 (MONAI: NaN), so the mean HD95 was over the other
+    cases and improved, with no warning and only `cases` in JSON to tell. Now the card says which cases HD95 left out
+    and why, in `hd95_left_out` and a warning; every structure found: neither."""
+    from monai.metrics import HausdorffDistanceMetric
+    from monai.networks.utils import one_hot
+    import torch
+
+    pairs = [disc_pair(k, 24) for k in range(3)]
+    masks = [mask.astype(np.int64) for _, mask in pairs]
+    predicted = [np.roll(m, 1, axis=0) for m in masks]
+    predicted[2] = np.zeros_like(masks[2])  # case 3: the disc missed entirely
+    data = SegmentationData.from_arrays([image for image, _ in pairs], masks, ["background", "disc"])
+    card = _fixed_predictions(tiny(), predicted).evaluate(data)
+    hd = HausdorffDistanceMetric(include_background=False, percentile=95, reduction="none")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # MONAI warns of the empty prediction
+        values = [float(hd(one_hot(torch.from_numpy(p)[None, None], 2), one_hot(torch.from_numpy(m)[None, None], 2))[0, 0])
+                  for p, m in zip(predicted, masks)]
+    assert not np.isfinite(values[2])  # MONAI: no predicted surface, no HD95
+    assert card["metrics"]["hd95"]["value"] == pytest.approx(np.mean(values[:2]))  # still MONAI's mean over 2 ...
+    assert card["metrics"]["hd95"]["cases"] == 2 and card["metrics"]["hd95"]["unit"] == "pixels"
+    assert card["metrics"]["dice"]["cases"] == 3
+    left_out = card["hd95_left_out"]  # ... and now said
+    assert left_out["cases"] == 1
+    assert left_out["per_label"] == {"disc": {"cases": 1, "of": 3, "names": [data.names[2]]}}
+    assert card["warning"].startswith("HD95 leaves out 1 of the 3 case(s): the model predicted none of a structure "
+                                      f"the reference mask holds (disc in 1 of the 3 case(s) holding it ({data.names[2]}))")
+    assert "read better than they are" in card["warning"]
+    json.dumps(card, allow_nan=False)
+
+    found = _fixed_predictions(tiny(), [np.roll(m, 1, axis=0) for m in masks]).evaluate(data)
+    assert "hd95_left_out" not in found and "warning" not in found and found["metrics"]["hd95"]["cases"] == 3
+
+
+def test_the_cli_says_the_hd95_left_out_warning_on_stderr(tmp_path, capsys, monkeypatch):
+    """The card's warning reaches the terminal as a `warning:` line, as the other metric warnings do."""
+    from core import cli
+
+    pairs = [disc_pair(k, 24) for k in range(2)]
+    masks = [mask.astype(np.int64) for _, mask in pairs]
+    card = _fixed_predictions(tiny(), [masks[0], np.zeros_like(masks[1])]).evaluate(
+        SegmentationData.from_arrays([image for image, _ in pairs], masks, ["background", "disc"]))
+    cli._SAID.clear()
+    cli._print_card(card, as_json=False)
+    assert "warning: HD95 leaves out 1 of the 2 case(s)" in capsys.readouterr().err
