@@ -48,8 +48,14 @@ _STATELESS_MESSAGES = re.compile(r"Problem with word '[^\n]*' [^\n]*\n|Warning: 
 # opening one (so a sentence gets the same marks alone and inside a line of several); in a sentence ending in a quote
 # or bracket (CLOSERS) the mark goes after the last OPENER before it ('"¿Estás seguro?"', '«¡Uau!»').
 SPACE_RUN = r"[ \t]{2,}"
+# Titles and abbreviations (English, and Spanish as Apertium writes them) whose period ends no sentence: "Dr. Smith is
+# here!" is one exclamation, "¡Dr. Herrero es aquí!", not "Dr. ¡Herrero es aquí!". So does an initial other than I
+# ("J. Smith", "U.S.").
+ABBREVIATIONS = ("Mr", "Mrs", "Ms", "Mx", "Dr", "Dra", "Prof", "St", "Mt", "Ft", "Jr", "Sr", "Sra", "Srta", "Gen", "Lt",
+                 "Capt", "Col", "Sgt", "Rev", "Gov", "Sen", "Rep", "Hon", "Pres", "vs", "UU", "[A-HJ-Z]")
 # A sentence: up to . ! ? or … (with any closing quotes or brackets) before a space, or to the end of the line.
-SENTENCE = r"\S.*?(?:[.!?…]+[\"'”’»)\]]*(?=\s)|$)"
+SENTENCE = (r"\S.*?(?:" + "".join(rf"(?<!\b{word})" for word in ABBREVIATIONS)
+            + r"[.!?…]+[\"'”’»)\]]*(?=\s)|$)")
 CLOSERS = r"[\"'”’»)\]]+$"  # the quotes and brackets a sentence ends in
 OPENER = r"(?<!\w)[\"'“‘«(\[]\s*"  # an opening quote or bracket and its spaces (not an apostrophe: no letter before)
 OPENING_MARKS = {"spa": (("?", "¿"), ("!", "¡"))}  # target (ISO 639-3): (closing, opening) marks Apertium drops

@@ -1042,3 +1042,14 @@ def test_apertium_quoted_sentences_in_one_line_translate_as_they_do_alone():
     assert alone[0].endswith('"¿Eres seguro?"') and alone[1].startswith("«¡") and alone[3].startswith("(¿")
     for order in (sentences, sentences[::-1]):
         assert engine.translate([" ".join(order)]) == [" ".join(engine.translate(order))]
+
+
+def test_a_title_or_initial_does_not_end_the_sentence_that_gets_the_opening_mark():
+    """With the marks restored per sentence, "Dr. Smith is here!" became "Dr. ¡Herrero es aquí!": the title's period
+    was read as a sentence end. Titles, "EE.UU." and initials (not "I") now end no sentence (raw eng-spa 3.8 output)."""
+    raw = {"Dr. Smith is here!": "Dr. Herrero es aquí!", "Is the U.S. big?": "Es los EE.UU. grandes?",
+           "Prof. Brown, is it you?": "Prof. Brown, es te?", "J. Smith came. Did he?": "J. Smith vino.  Él?",
+           "So am I. Are you?": "Así que soy I. Eres?"}
+    cleaned = [_apertium._clean(output, "spa", source) for source, output in raw.items()]
+    assert cleaned == ["¡Dr. Herrero es aquí!", "¿Es los EE.UU. grandes?", "¿Prof. Brown, es te?",
+                       "J. Smith vino. ¿Él?", "Así que soy I. ¿Eres?"]
