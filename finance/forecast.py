@@ -458,6 +458,25 @@ class Forecaster(TaskModel):
         self.weights_ = {n: [round(float(w), 6) for w in ws] for n, ws in weights.items() if any(ws)}
         return {name: _finite(relative[name]) for name in errors}
 
+    def _diluted(self, errors: dict[str, np.ndarray], residuals: np.ndarray) -> str | None:
+        """The note when the blend's relative MAE over the selection window (all horizons) is clearly worse than its best
+        single candidate's (by over a quarter of it and 0.05 of naive's error: a near-exact seasonal naive blended with
+        weaker candidates, the weights being linear in 1 - relative MAE); None otherwise, and for selection=best."""
+        if self.config.selection == "best":
+            return None
+        naive = float(np.mean(errors["naive"]))
+        if not naive > 1e-12:
+            return None
+        single = {name: float(np.mean(e)) / naive for name, e in errors.items() if name in self.weights_}
+        best = min(single, key=single.get)
+        ours = float(np.mean(residuals)) / naive
+        if not ours > max(1.25 * single[best], single[best] + 0.05):
+            return None
+        return (f"the {self.config.selection} blend of {', '.join(self.weights_)} has a relative MAE of {ours:.3f} over the "
+                f"selection window, worse than its best member {best}'s {single[best]:.3f} alone (the weights, linear in "
+                "1 - relative MAE, keep the weaker candidates in); to forecast with the best candidate per horizon, "
+                "retrain with --set selection=best")
+
     def fit(self, data: Any, config: ForecastConfig | None = None, *, run_dir: str | Path | None = None,
             resume: bool = False, callbacks: Sequence[Callable[[dict[str, Any]], None]] = ()) -> "Forecaster":
         """Weight the candidates by rolling-origin backtest on the end of `data`, calibrate intervals, train globals."""
@@ -518,6 +537,10 @@ class Forecaster(TaskModel):
         progress(2, "backtested candidates and set weights")
         ours = _ratio(np.mean(residuals, axis=0), np.mean(stacked["naive"], axis=0))
         self.selection_ = {"origins": int(residuals.shape[0]), "relative_mae": {**relative, "ours": _finite(ours)}}
+        if note := self._diluted(stacked, residuals):
+            self.selection_["note"] = note
+            warnings.warn(note, UserWarning, stacklevel=2)
+            self._fit_warnings.append(note)
         if c.refit_global:
             self._train_global([(z, s.dates, len(z) - 1) for z, s in zip(zs, series)], run_dir=run_dir, resume=resume,
                                callbacks=callbacks)

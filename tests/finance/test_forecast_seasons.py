@@ -42,3 +42,24 @@ def test_daily_prices_keep_the_statistical_candidates_non_seasonal():
         random_walk(120, seed=1))
     assert model.fitted_frequency == "business-daily"
     assert model.card["seasons"] == {"seasonal_naive": 5, "auto_ets": 1}
+
+
+def test_a_blend_worse_than_its_best_member_is_noted_in_the_card_with_the_fix():
+    """On a noise-free monthly season seasonal naive is exact over the selection window, yet the skill weights kept a
+    non-seasonal AutoARIMA at a third: the blend's own relative MAE (0.17) was worse than its best member's (0.0), and
+    nothing said so. The weights are unchanged; the card's selection.note and a fit warning point to selection=best."""
+    import dataclasses
+
+    from finance._forecast_data import Series
+    from finance.forecast import Forecaster, ForecastConfig
+
+    values = _monthly_season()["value"].to_numpy()
+    undated = Series("season", values, None)  # no dates: AutoARIMA stays non-seasonal, as every statistical one did
+    config = ForecastConfig(candidates=("naive", "seasonal_naive", "auto_arima"), season_length=12, horizon=12)
+    with pytest.warns(UserWarning, match=r"relative MAE of 0\.1\d\d .* worse than its best member seasonal_naive's 0\.000 alone.*selection=best"):
+        model = Forecaster(config).fit(undated)
+    assert model.weights_["auto_arima"][0] > 0.2  # the weighting itself is as before
+    assert "--set selection=best" in model.card["selection"]["note"]
+    assert model.card["selection"]["note"] in model.card["warning"]
+    best = Forecaster(dataclasses.replace(config, selection="best")).fit(undated)
+    assert "note" not in best.card["selection"]
