@@ -1155,7 +1155,8 @@ class RiskScorer(TaskModel):
 
     def predict(self, inputs: Any, batch_size: int | None = None) -> list[dict[str, Any]]:
         """PD (calibrated probability of default), score (points on the card's scale), a risk band and `warnings` (a
-        list: each categorical value the model never saw in training, and how it was scored) per applicant, after its
+        list: each categorical value the model never saw in training, each missing value in a column never missing in
+        training, a number far outside the training range, and how it was scored) per applicant, after its
         id (`core.protocols.with_ids`): `index` in a list of dicts (one dict: a list of one), `row` in a table (from 1),
         or `id` from an id column or a dict's "id". No inputs (`[]`, a table without rows) give `[]`.
 
