@@ -997,7 +997,7 @@ def test_each_sentence_of_a_line_gets_its_spanish_opening_mark_as_alone():
            "Did you do it? I did. Wow!": " Tú  él?  Hice. Uau!",
            "Who? Me.": "Quién? Yo.",
            "is it? yes.": "Es? Sí.",
-           "Mr. Smith, are you there?": "Señor Herrero, eres allí?"}  # counts differ: any source sentence's mark
+           "Mr. Smith, are you there?": "Señor Herrero, eres allí?"}
     cleaned = {source: _apertium._clean(output, "spa", source) for source, output in raw.items()}
     assert cleaned == {"Hello. Did you do it by yourself?": "Hola. ¿Tú él por tú?",
                        "Did you do it? I did. Wow!": "¿Tú él? Hice. ¡Uau!",
@@ -1005,6 +1005,9 @@ def test_each_sentence_of_a_line_gets_its_spanish_opening_mark_as_alone():
                        "is it? yes.": "¿Es? Sí.",
                        "Mr. Smith, are you there?": "¿Señor Herrero, eres allí?"}
     assert _apertium._clean(" Tú  él?  Hice. Uau!", "eng", "Did you do it? I did. Wow!") == "Tú él? Hice. Uau!"
+    # where Apertium joined two sentences (the counts differ), a closing mark ending any source sentence is enough
+    assert _apertium._clean("Sí venga aquí!", "spa", "Yes. Come here!") == "¡Sí venga aquí!"
+    assert _apertium._clean("Sí venga aquí!", "spa", "Yes. Come here.") == "Sí venga aquí!"
 
 
 @needs_apertium
