@@ -127,8 +127,13 @@ class DarknetYolo:
         self.input_size, self.nms_iou, self.max_detections = input_size, nms_iou, max_detections
         self._lock = threading.Lock()  # one cv2.dnn.Net is not safe to run from two threads at once
 
-    def detect(self, images: list[np.ndarray], threshold: float) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """Boxes (N, 4) xyxy in original pixels, scores (N,), class ids (N,) for each RGB uint8 image."""
+    def detect(self, images: list[np.ndarray], threshold: float, nms_iou: float | None = None,
+               max_detections: int | None = None,
+               classes: set[int] | None = None) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Boxes (N, 4) xyxy in original pixels, scores (N,), class ids (N,) for each RGB uint8 image; `nms_iou` and
+        `max_detections` replace the network's own for this call, `classes` (class ids) keeps only those, before NMS
+        and the cap (as Ultralytics' `classes`)."""
+        settings = (nms_iou, max_detections, classes)
         import cv2
 
         boxed = [letterbox(image, self.input_size) for image in images]
@@ -140,17 +145,23 @@ class DarknetYolo:
         # each output: (B, rows, 85), or (rows, 85) for one image: cx, cy, w, h (fractions of the input), objectness,
         # 80 class scores
         per_image = [np.concatenate([np.asarray(o).reshape(len(images), -1, 85)[i] for o in outputs]) for i in range(len(images))]
-        return [self._decode(rows, image.shape[:2], scale, pad_x, pad_y, threshold)
+        return [self._decode(rows, image.shape[:2], scale, pad_x, pad_y, threshold, *settings)
                 for rows, image, (_, scale, pad_x, pad_y) in zip(per_image, images, boxed)]
 
     def _decode(self, rows: np.ndarray, shape: tuple[int, int], scale: float, pad_x: float, pad_y: float,
-                threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                threshold: float, nms_iou: float | None = None, max_detections: int | None = None,
+                classes: set[int] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         import cv2
 
         height, width = shape
+        nms_iou = self.nms_iou if nms_iou is None else nms_iou
+        max_detections = self.max_detections if max_detections is None else max_detections
         # OpenCV's region layer already multiplies class probabilities by objectness: rows[:, 5:] are final scores.
         scores = rows[:, 5:]
         box_index, class_ids = np.nonzero(scores >= max(threshold, 1e-4))  # one candidate per (box, class): better mAP
+        if classes is not None:
+            wanted = np.isin(class_ids, sorted(classes))
+            box_index, class_ids = box_index[wanted], class_ids[wanted]
         if not len(box_index):
             return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64)
         confidence = scores[box_index, class_ids].astype(np.float32)
@@ -164,9 +175,9 @@ class DarknetYolo:
         offset = class_ids[:, None].astype(np.float32) * (max(width, height) + 1)
         shifted = boxes + offset
         keep = cv2.dnn.NMSBoxes([[float(a), float(b), float(c - a), float(d - b)] for a, b, c, d in shifted],
-                                confidence.tolist(), float(max(threshold, 1e-4)), self.nms_iou, top_k=0)
+                                confidence.tolist(), float(max(threshold, 1e-4)), float(nms_iou), top_k=0)
         keep = np.asarray(keep, dtype=np.int64).reshape(-1)
-        keep = keep[np.argsort(-confidence[keep], kind="stable")][: self.max_detections]
+        keep = keep[np.argsort(-confidence[keep], kind="stable")][:max_detections]
         return boxes[keep], confidence[keep], class_ids[keep].astype(np.int64)
 
     @staticmethod

@@ -452,19 +452,28 @@ class Detector(TaskModel):
         return dataclasses.replace(data, samples=[data.samples[i] for i in rows], notes=[*data.notes, note])
 
     # -- inference --------------------------------------------------------------------------------------
-    def predict(self, inputs: Any, batch_size: int | None = None, score_threshold: float | None = None) -> list[dict[str, Any]]:
+    def predict(self, inputs: Any, batch_size: int | None = None, score_threshold: float | None = None,
+                iou: float | None = None, max_det: int | None = None,
+                classes: str | list[str] | None = None) -> list[dict[str, Any]]:
         """Boxes (x1, y1, x2, y2 pixels) with labels and scores per image, above `score_threshold`, its id first (`path`,
         a file object's name, else `index` from 1): one record for one image (a path, bytes, a binary file object, PIL
-        image, (H, W) or (H, W, C) array), one per image for a list or an (N, H, W, C) array; no images, no records."""
+        image, (H, W) or (H, W, C) array), one per image for a list or an (N, H, W, C) array; no images, no records.
+
+        As Ultralytics' predict: `iou` is the IoU of class-aware NMS (yolov3-tiny 0.45, torchvision detectors their
+        own; DETR-family and Haar models run no NMS), `max_det` the most boxes kept per image (highest scores first;
+        default the model's own: 100 for yolov3-tiny and torchvision's detectors, none for the others), `classes` the class names to keep (a list, or one text of names split by commas), chosen before
+        NMS and `max_det`."""
         self._require_fitted("network")
         threshold = self.score_threshold if score_threshold is None else score_threshold
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 <= threshold <= 1.0:
             raise InputError(f"score_threshold must be a number from 0 to 1 (boxes scoring below it are dropped), "
                              f"got {threshold!r}")
+        settings = self._settings(iou, max_det, classes)
+        options = {"score_threshold": threshold, "iou": iou, "max_det": max_det, "classes": classes}
         batch_size = check_batch_size(batch_size, self.default_batch_size, BATCH_UNIT)
         inputs = identified_images(inputs)  # a file object read once, named by its file
         if inputs.errors:  # a table's rows without an image (read_image_inputs): error records in their places
-            return list(predict_records(self, inputs, batch_size, score_threshold=threshold))
+            return list(predict_records(self, inputs, batch_size, **options))
         records = []
         for chunk in iter_batches(inputs, batch_size):
             try:
@@ -472,30 +481,101 @@ class Detector(TaskModel):
             except InputError:
                 if len(inputs) < 2:
                     raise
-                return predict_in_place(self, inputs, batch_size, score_threshold=threshold)  # an error record in its place
-            for image, detections in zip(images, self._detect(images, threshold)):
+                return predict_in_place(self, inputs, batch_size, **options)  # an error record in its place
+            for image, detections in zip(images, self._detect(images, threshold, settings)):
                 records.append({"width": image.width, "height": image.height, "detections": detections})
         return with_ids(inputs, records)  # the list of images: ids count images, not an array's rows
 
-    def _detect(self, images: list, threshold: float) -> list[list[dict[str, Any]]]:
-        if self.backend == "haar":
-            return [self._detect_haar(image, threshold) for image in images]
+    def _settings(self, iou: Any, max_det: Any, classes: Any) -> dict[str, Any]:
+        """predict's `iou`, `max_det` and `classes` checked: {"iou": float | None, "max_det": int, "classes": label
+        indexes (into label_names) | None}; `InputError` saying what is wrong and what is accepted."""
+        if iou is not None:
+            if self.backend in ("haar", "transformers"):
+                kind = "OpenCV's Haar cascades group" if self.backend == "haar" else "DETR-family models set"
+                raise InputError(f"iou sets the IoU of NMS, which this model does not run ({kind} their boxes without "
+                                 "it); leave iou out, or use the default yolov3-tiny or a torchvision detector")
+            if isinstance(iou, bool) or not isinstance(iou, (int, float)) or not 0.0 < iou <= 1.0:
+                raise InputError(f"iou must be a number above 0 and at most 1 (the IoU above which NMS drops the "
+                                 f"lower-scoring of two boxes of a class), got {iou!r}")
+        if max_det is None:
+            max_det = self._max_det()
+        elif isinstance(max_det, bool) or not isinstance(max_det, int) or max_det < 1:
+            raise InputError(f"max_det must be a whole number >= 1 (the most boxes kept per image), got {max_det!r}")
+        wanted = None
+        if classes is not None:
+            names = [c.strip() for c in classes.split(",")] if isinstance(classes, str) else classes
+            if not isinstance(names, (list, tuple)) or not all(isinstance(c, str) for c in names) or not any(names):
+                raise InputError(f"classes must name the classes to keep, as a list or as text split by commas "
+                                 f"(classes=person,car), got {classes!r}")
+            index = {name: i for i, name in enumerate(self.label_names or []) if name != "__background__"}
+            unknown = [c for c in names if c and c not in index]
+            if unknown:
+                raise InputError(f"classes names {', '.join(map(repr, unknown))}, which this model does not detect; "
+                                 f"it detects: {', '.join(index)}")
+            wanted = {index[c] for c in names if c}
+        return {"iou": None if iou is None else float(iou), "max_det": None if max_det is None else int(max_det),
+                "classes": wanted, "names": {self.label_names[i] for i in wanted or ()}}
+
+    def _max_det(self) -> int | None:
+        """The most boxes the model keeps per image by itself: yolov3-tiny's 100, a torchvision detector's own
+        `detections_per_img`; None (no cap) for Haar cascades and DETR-family models."""
         if self.backend == "darknet":
-            found = self.network.detect([np.asarray(image) for image in images], threshold)
+            return int(self.network.max_detections)
+        if self.backend == "torchvision":
+            found = getattr(self._nms_module(), "detections_per_img", None)
+            return None if found is None else int(found)
+        return None
+
+    def _nms_module(self) -> Any:
+        """The part of a torchvision detector holding `nms_thresh` and `detections_per_img` (Faster R-CNN: its
+        roi_heads; RetinaNet, FCOS, SSD: the model)."""
+        return getattr(self.network, "roi_heads", self.network)
+
+    def _detect(self, images: list, threshold: float, settings: dict[str, Any] | None = None) -> list[list[dict[str, Any]]]:
+        settings = settings or self._settings(None, None, None)
+        if self.backend == "haar":
+            return [self._kept(self._detect_haar(image, threshold), settings) for image in images]
+        if self.backend == "darknet":
+            found = self.network.detect([np.asarray(image) for image in images], threshold, settings["iou"],
+                                        settings["max_det"], settings["classes"])
             return [self._records(boxes, scores, labels, threshold) for boxes, scores, labels in found]
         if self.backend == "transformers":
-            return self._detect_transformers(images, threshold)
+            return [self._kept(found, settings) for found in self._detect_transformers(images, threshold)]
         from torchvision.transforms.v2 import functional as TF
 
         tensors = [TF.to_dtype(TF.pil_to_tensor(image), torch.float32, scale=True).to(self.device_) for image in images]
-        with torch.inference_mode():
-            outputs = self.network(tensors)
-        return [self._records(out["boxes"], out["scores"], out["labels"], threshold) for out in outputs]
+        heads = self._nms_module()
+        with self._lock:  # this call's NMS IoU and cap on the shared network, put back after it
+            saved = {name: getattr(heads, name) for name in ("nms_thresh", "detections_per_img") if hasattr(heads, name)}
+            try:
+                if settings["iou"] is not None and "nms_thresh" in saved:
+                    heads.nms_thresh = settings["iou"]
+                if "detections_per_img" in saved:  # with classes: every box, the wanted ones capped after the filter
+                    heads.detections_per_img = (settings["max_det"] or saved["detections_per_img"]
+                                                if settings["classes"] is None else 100_000)
+                with torch.inference_mode():
+                    outputs = self.network(tensors)
+            finally:
+                for name, value in saved.items():
+                    setattr(heads, name, value)
+        return [self._kept(self._records(out["boxes"], out["scores"], out["labels"], threshold, settings["classes"]),
+                           settings) for out in outputs]
 
-    def _records(self, boxes, scores, labels, threshold) -> list[dict[str, Any]]:
+    @staticmethod
+    def _kept(records: list[dict[str, Any]], settings: dict[str, Any]) -> list[dict[str, Any]]:
+        """`records` of the wanted classes, the `max_det` highest-scoring (in score order when some are dropped)."""
+        if settings["classes"] is not None:
+            records = [r for r in records if r["label"] in settings["names"]]
+        if settings["max_det"] is not None and len(records) > settings["max_det"]:
+            records = sorted(records, key=lambda r: -r["score"])[: settings["max_det"]]
+        return records
+
+    def _records(self, boxes, scores, labels, threshold, classes: set[int] | None = None) -> list[dict[str, Any]]:
         records = []
         for box, score, label in zip(boxes.tolist(), scores.tolist(), labels.tolist()):
             if score < threshold or label <= 0 and self.backend == "torchvision" or not 0 <= label < len(self.label_names):
+                continue
+            if classes is not None and label not in classes:
                 continue
             class_id = int(label) - 1 if self.backend == "torchvision" else int(label)
             records.append({"label": self.label_names[label], "class_id": class_id, "score": _score(score),
