@@ -625,3 +625,18 @@ def test_the_data_hash_sees_a_relabel_and_a_rename_but_not_where_the_data_lie(tm
     assert hash_files(sorted(moved.rglob("*.jpg"))) == hash_files(sorted(labelled.rglob("*.jpg")))
     # a name and its contents never run together: file "a" holding "bc" is not file "ab" holding "c"
     assert hash_files([tree(tmp_path / "c", {"a": b"bc"})]) != hash_files([tree(tmp_path / "d", {"ab": b"c"})])
+
+
+def test_a_failed_atomic_write_leaves_no_temporary_file(tmp_path, monkeypatch):
+    from core.artifacts import atomic_write_bytes
+
+    target = tmp_path / "card.json"
+    target.write_bytes(b"old")
+
+    def refuse(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(StorageError):
+        atomic_write_bytes(target, b"new")
+    assert [p.name for p in tmp_path.iterdir()] == ["card.json"] and target.read_bytes() == b"old"

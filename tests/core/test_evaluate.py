@@ -74,3 +74,50 @@ def test_the_printed_card_says_which_metrics_are_better_lower(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[1].split()[0] == "wer" and lines[1].endswith("lower is better")
     assert lines[2].split()[0] == "accuracy" and "better" not in lines[2]
+
+
+# mutation testing (2026-12-02) found these behaviours unguarded: each test below fails on one such change -------------
+def test_binary_auc_from_two_probability_columns_reads_the_second_labels_column():
+    truth = ["neg", "pos", "pos", "neg", "pos", "neg"]
+    positive = np.array([0.1, 0.9, 0.8, 0.3, 0.7, 0.2])
+    scores = np.column_stack([1 - positive, positive])
+    metrics = classification_metrics(truth, ["neg", "pos", "pos", "neg", "pos", "neg"], scores=scores, labels=["neg", "pos"])
+    assert metrics["auc"]["value"] == 1.0
+
+
+def test_multiclass_auc_is_the_macro_mean_over_classes():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(0)
+    truth = np.array([0] * 40 + [1] * 8 + [2] * 12)
+    scores = rng.dirichlet([1, 1, 1], size=len(truth))
+    scores[truth == 1, 1] += 0.3  # classes ranked unequally well, so macro and weighted means differ
+    scores /= scores.sum(1, keepdims=True)
+    value = classification_metrics(truth, scores.argmax(1), scores=scores, labels=[0, 1, 2])["auc"]["value"]
+    assert value == roc_auc_score(truth, scores, multi_class="ovr", average="macro")
+    assert value != roc_auc_score(truth, scores, multi_class="ovr", average="weighted")
+
+
+def test_wer_cer_and_bleu_take_the_hypothesis_and_reference_the_right_way_round():
+    import jiwer
+    import sacrebleu
+
+    from core.evaluate import text_generation_metrics, transcription_metrics
+
+    hypotheses, references = ["a b c d", "x y"], ["a b", "x y"]  # two insertions: WER 2/4, swapped 2/6
+    words = transcription_metrics(hypotheses, references)
+    assert words["wer"]["value"] == jiwer.wer(references, hypotheses) != jiwer.wer(hypotheses, references)
+    assert words["cer"]["value"] == jiwer.cer(references, hypotheses) != jiwer.cer(hypotheses, references)
+    hypotheses, references = ["the cat sat on the mat today"], ["the cat sat on the mat"]
+    bleu = text_generation_metrics(hypotheses, references)["bleu"]["value"]
+    assert bleu == sacrebleu.corpus_bleu(hypotheses, [references]).score
+    assert bleu != sacrebleu.corpus_bleu(references, [hypotheses]).score
+
+
+def test_the_bootstrap_interval_is_a_95_percent_one():
+    from core.evaluate import bootstrap_ci
+
+    values = np.random.default_rng(1).normal(size=400)
+    low, high = bootstrap_ci(np.mean, values, resamples=2000)
+    standard_error = values.std(ddof=1) / np.sqrt(len(values))
+    assert 1.85 < (high - low) / (2 * standard_error) < 2.1  # 1.96 for 95%; a 90% interval gives about 1.64

@@ -346,3 +346,18 @@ def test_resume_mid_epoch_with_worker_processes_gives_identical_weights(tmp_path
     uninterrupted = train(tmp_path / "a")
     train(tmp_path / "b", stop_at=6)  # in the second epoch, after the checkpoint of step 5
     assert torch.equal(train(tmp_path / "b", resume=True), uninterrupted)
+
+
+def test_the_returned_model_holds_the_best_evaluations_weights_not_the_last():
+    seen, scores = [], iter([1.0, 0.5, 0.9, 0.95])
+
+    def evaluate(model):
+        seen.append(model.weight.detach().clone())
+        return {"score": next(scores)}
+
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 2)
+    config = TrainConfig(epochs=4, batch_size=32, lr=0.5, patience=None, progress_bar=False, monitor="score")
+    result = Trainer(model, _toy(), config=config, eval_fn=evaluate).fit()
+    assert result.best_metric == 0.5 and not torch.equal(seen[1], seen[3])
+    assert torch.equal(model.weight, seen[1])
