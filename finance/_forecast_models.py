@@ -63,14 +63,15 @@ def _statsforecast(name: str, z: np.ndarray, origins: np.ndarray, horizon: int, 
     for row, origin in enumerate(origins):
         start = max(0, origin + 1 - max_fit_points)
         visible = z[start:origin + 1]
-        try:
-            if model is None or origin - fitted_at >= refit_every:
-                family = AutoETS if name == "auto_ets" else AutoARIMA
-                model = family(season_length=season_length).fit(visible)
-                fitted_at = origin
-                out[row] = model.predict(h=horizon)["mean"]
-            else:
-                out[row] = model.forward(visible, h=horizon)["mean"]
+        try:  # a seasonal fit on few points divides by 0 in statsforecast's sigma2 (unused: the mean is read)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                if model is None or origin - fitted_at >= refit_every:
+                    family = AutoETS if name == "auto_ets" else AutoARIMA
+                    model = family(season_length=season_length).fit(visible)
+                    fitted_at = origin
+                    out[row] = model.predict(h=horizon)["mean"]
+                else:
+                    out[row] = model.forward(visible, h=horizon)["mean"]
         except Exception:  # statsforecast fails on degenerate (constant, too short) windows: fall back to naive
             model = None
             out[row] = visible[-1]

@@ -63,3 +63,18 @@ def test_a_blend_worse_than_its_best_member_is_noted_in_the_card_with_the_fix():
     assert model.card["selection"]["note"] in model.card["warning"]
     best = Forecaster(dataclasses.replace(config, selection="best")).fit(undated)
     assert "note" not in best.card["selection"]
+
+
+def test_a_seasonal_fit_on_few_points_says_nothing_from_numpy():
+    """A seasonal AutoETS on a short monthly history (48 points, evaluated) printed statsforecast's `RuntimeWarning:
+    divide by zero` (its sigma2, which the mean forecast does not read) on the user's terminal."""
+    import warnings
+
+    from finance._forecast_models import local_forecast
+
+    z = np.log(100 * np.exp(np.cumsum(np.random.default_rng(0).normal(0, 0.02, 48))))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        forecasts = local_forecast("auto_ets", z, np.arange(12, 47), 1, season_length=12, refit_every=1)
+    assert np.all(np.isfinite(forecasts))
+    assert [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)] == []
