@@ -242,8 +242,13 @@ def _print_card(card: dict[str, Any], as_json: bool) -> None:
         value, ci = entry.get("value"), entry.get("ci95")
         shown = f"{value:.4f}" if isinstance(value, float) else json.dumps(value)[:120]
         interval = f"  (95% CI {ci[0]:.4f}-{ci[1]:.4f})" if ci else ""
+        unit = f" {entry['unit']}" if isinstance(entry.get("unit"), str) and entry["unit"] else ""
         interval += "  lower is better" if entry.get("better") == "lower" else ""
-        print(_printable(f"  {name:<24} {shown}{interval}"))  # a class name is part of a per-class metric's name
+        # a metric defined on fewer cases than the data hold (HD95 without the cases a structure was missed in) says so
+        cases = entry.get("cases")
+        interval += (f"  over {cases} of {card.get('n')} cases" if isinstance(cases, int) and not isinstance(cases, bool)
+                     and cases != card.get("n") else "")
+        print(_printable(f"  {name:<24} {shown}{unit}{interval}"))  # a class name is part of a per-class metric's name
     if card.get("plots"):
         print(_printable(f"  plots (data in --json): {', '.join(card['plots'])}"))
 

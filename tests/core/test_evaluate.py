@@ -121,3 +121,15 @@ def test_the_bootstrap_interval_is_a_95_percent_one():
     low, high = bootstrap_ci(np.mean, values, resamples=2000)
     standard_error = values.std(ddof=1) / np.sqrt(len(values))
     assert 1.85 < (high - low) / (2 * standard_error) < 2.1  # 1.96 for 95%; a 90% interval gives about 1.64
+
+
+def test_the_printed_card_gives_a_metrics_unit_and_the_cases_it_is_over(capsys):
+    from core.cli import _print_card
+
+    card = {"task": "medical.segmentation", "model": "m", "n": 3, "metrics": {
+        "dice": {"value": 0.8, "ci95": None, "cases": 3},
+        "hd95": {"value": 27.64, "ci95": None, "unit": "mm", "cases": 2, "better": "lower"}}}
+    _print_card(card, as_json=False)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split() == ["dice", "0.8000"]
+    assert lines[2].split() == ["hd95", "27.6400", "mm", "lower", "is", "better", "over", "2", "of", "3", "cases"]
