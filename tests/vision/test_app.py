@@ -47,6 +47,14 @@ def test_vision_page_classifies_and_detects(tiny_classifier):
         assert labels and set(labels) <= set(COCO80_NAMES), labels
     app.slider(key="vision-threshold").set_value(0.2).run()
     assert not app.exception
+    if importlib.util.find_spec("matplotlib") is not None:  # Ultralytics' options: a class filter and a cap of one box
+        app.checkbox(key="vision-set-iou").check().run()
+        app.slider(key="vision-iou").set_value(0.3).run()
+        app.checkbox(key="vision-set-maxdet").check().run()
+        app.number_input(key="vision-maxdet").set_value(1).run()
+        assert not app.exception and len(app.dataframe[0].value) == 1
+        app.multiselect(key="vision-classes").set_value(["tie"]).run()
+        assert not app.exception and app.dataframe[0].value["label"].tolist() == ["tie"]
 
 
 def test_vision_page_default_names_imagenet_classes():
