@@ -104,10 +104,7 @@ def read_squad(path_or_data: Any, allow_empty: bool = False) -> list[dict[str, A
         where = path.name
         if not path.is_file():
             raise InputError(f"{path} does not exist or is not a file; pass a SQuAD JSON file")
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
-            raise InputError(f"{where} is not valid JSON ({error}); pass a SQuAD v1.1/v2.0 file") from error
+        data = _read_squad_file(path)
     if isinstance(data, list):
         examples = [_check_example(e, where, i, allow_empty) for i, e in enumerate(data)]
         if not examples:
@@ -135,6 +132,45 @@ def read_squad(path_or_data: Any, allow_empty: bool = False) -> list[dict[str, A
     if not examples:
         raise InputError(f"{where} holds no questions")
     return examples
+
+
+def _read_squad_file(path: Path) -> Any:
+    """The parsed contents of a QA data file: SQuAD's nested JSON (a dict), or a list of example records from a JSON
+    list, JSON lines (.jsonl / .ndjson, or a .json holding one object per line, as Hugging Face `datasets`' `to_json`
+    writes) or Parquet (`datasets`' `to_parquet`), whose `answers` are {"text": [...], "answer_start": [...]}."""
+    where = path.name
+    if path.suffix.lower() in {".parquet", ".pq"}:
+        import polars as pl
+
+        try:
+            return pl.read_parquet(path).to_dicts()
+        except (OSError, pl.exceptions.PolarsError) as error:
+            raise InputError(f"cannot read {where} as Parquet: {str(error).splitlines()[0]}") from error
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InputError(f"{where} is not UTF-8 text ({error.reason} at byte {error.start}); re-save it as UTF-8") from error
+    lines = path.suffix.lower() in {".jsonl", ".ndjson"}
+    if not lines:
+        try:
+            return json.loads(text)
+        except RecursionError as error:
+            raise InputError(f"{where} is nested too deeply to be valid input") from error
+        except json.JSONDecodeError as error:
+            lines = error.msg == "Extra data" and text.lstrip().startswith("{")  # JSON lines saved as .json
+            if not lines:
+                raise InputError(f"{where} is not valid JSON ({error}); pass a SQuAD v1.1/v2.0 file, or JSON lines / "
+                                 "Parquet of {id, question, context, answers} records") from error
+    records = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except (json.JSONDecodeError, RecursionError) as error:
+            raise InputError(f"{where} line {number} is not valid JSON ({error}); each line of JSON lines is one "
+                             "{id, question, context, answers} record") from error
+    return records
 
 
 def _check_example(example: Any, where: str, index: int, allow_empty: bool = False) -> dict[str, Any]:
@@ -532,7 +568,9 @@ class QAModel(TaskModel):
     # -- data -------------------------------------------------------------------------------------------------
     @classmethod
     def read_data(cls, path: str | Path, **options: Any) -> list[dict[str, Any]]:
-        """SQuAD v1.1 / v2.0 JSON -> examples with question, context, answers."""
+        """SQuAD v1.1 / v2.0 JSON, or Hugging Face `datasets`' SQuAD export (JSON lines or Parquet with id, title, context,
+        question, answers = {text: [...], answer_start: [...]}; an empty list is unanswerable) -> examples with
+        question, context, answers."""
         return read_squad(path)
 
     @classmethod
@@ -559,7 +597,10 @@ class QAModel(TaskModel):
         if path.suffix.lower() == ".json":
             from core.data.text import read_json
 
-            data = read_json(path, "SQuAD or QA JSON")  # parsed once, whichever form it holds
+            try:
+                data = read_json(path, "SQuAD or QA JSON")  # parsed once, whichever form it holds
+            except InputError:
+                data = _read_squad_file(path)  # JSON lines saved as .json (datasets' to_json); else its own error
             if isinstance(data, dict):  # SQuAD: articles -> paragraphs -> questions, each with its own id
                 examples = read_squad(data, allow_empty=True)
                 errors = {i: f"empty {name}" for i, e in enumerate(examples) for name in ("context", "question")

@@ -413,3 +413,42 @@ def test_the_card_counts_the_questions_trained_on_apart_from_those_held_out():
     assert card["trained_on"] == ("18 user-supplied SQuAD-format questions (and 2 other questions given for "
                                   "validation, not trained on)")
     assert qa.fit(rows[:5], config).card["training"] == {"rows": 5, "validation_rows": 0}
+
+
+def _hf_squad_rows() -> list[dict]:
+    """What Hugging Face `datasets` exports for SQuAD v2 (`to_json` / `to_parquet`): one flat row per question."""
+    context = "Marie Curie was born in Warsaw in 1867. She won two Nobel Prizes."
+    return [{"id": "q1", "title": "Curie", "context": context, "question": "Where was Curie born?",
+             "answers": {"text": ["Warsaw", "in Warsaw"], "answer_start": [24, 21]}},
+            {"id": "q2", "title": "Curie", "context": context, "question": "When did she die?",
+             "answers": {"text": [], "answer_start": []}}]
+
+
+def _nested(rows: list[dict]) -> dict:
+    qas = [{"id": r["id"], "question": r["question"], "is_impossible": not r["answers"]["text"],
+            "answers": [{"text": t, "answer_start": s} for t, s in zip(r["answers"]["text"], r["answers"]["answer_start"])]}
+           for r in rows]
+    return {"version": "v2.0", "data": [{"title": "Curie", "paragraphs": [{"context": rows[0]["context"], "qas": qas}]}]}
+
+
+def test_hf_datasets_squad_export_reads_as_the_nested_squad_json(tmp_path):
+    import polars as pl
+
+    rows = _hf_squad_rows()
+    lines = "".join(json.dumps(r) + "\n" for r in rows)
+    (tmp_path / "squad.jsonl").write_text(lines)
+    (tmp_path / "squad_lines.json").write_text(lines)  # datasets' to_json default: JSON lines under a .json name
+    pl.DataFrame(rows).write_parquet(tmp_path / "squad.parquet")
+    (tmp_path / "nested.json").write_text(json.dumps(_nested(rows)))
+    expected = [{k: e[k] for k in ("id", "question", "context", "answers", "answer_starts", "is_impossible")}
+                for e in QAModel.read_data(tmp_path / "nested.json")]
+    assert expected[0]["answers"] == ["Warsaw", "in Warsaw"] and expected[1]["is_impossible"]
+    for name in ("squad.jsonl", "squad_lines.json", "squad.parquet"):
+        examples = QAModel.read_data(tmp_path / name)
+        assert [{k: e[k] for k in expected[0]} for e in examples] == expected, name
+        assert QAModel.check_data(tmp_path / name)["n"] == 2
+    inputs = QAModel.read_inputs(tmp_path / "squad_lines.json")
+    assert [i["question"] for i in inputs] == [r["question"] for r in rows]
+    (tmp_path / "broken.jsonl").write_text(lines + "{oops\n")
+    with pytest.raises(InputError, match="line 3 is not valid JSON"):
+        QAModel.read_data(tmp_path / "broken.jsonl")
