@@ -291,6 +291,8 @@ def _from_table(path: Path, source: str | None, target: str | None):
 
     frame = read_table(path)
     columns = frame.columns
+    if isinstance(frame.schema.get("translation"), pl.Struct) and not {source, target} & set(columns):
+        return _from_language_dict(frame, path, source, target)
     source_column = _pick(columns, source, SOURCE_COLUMNS)
     target_column = _pick(columns, target, TARGET_COLUMNS)
     if source_column is None or target_column is None:
@@ -303,11 +305,57 @@ def _from_table(path: Path, source: str | None, target: str | None):
             out = out.with_columns(frame[name].cast(pl.String).map_elements(to_iso1, return_dtype=pl.String).alias(name))
         else:
             out = out.with_columns(pl.lit(to_iso1(given) if given else None, dtype=pl.String).alias(name))
+    return _without_blanks(out, path)
+
+
+def _without_blanks(out, path: Path):
+    """The pairs with their sentences stripped; a row with an empty source or target is refused."""
+    import polars as pl
+
     blank = out.filter(pl.col("source").is_null() | pl.col("target").is_null()
                        | (pl.col("source").str.strip_chars() == "") | (pl.col("target").str.strip_chars() == ""))
     if blank.height:
         raise InputError(f"{path.name} has {blank.height} row(s) with an empty source or target; remove them")
     return out.with_columns(pl.col("source").str.strip_chars(), pl.col("target").str.strip_chars())
+
+
+def _from_language_dict(frame, path: Path, source: str | None, target: str | None):
+    """Hugging Face `datasets`' translation layout: a `translation` column of {language: sentence} dicts (JSONL or
+    Parquet). --source/--target pick the pair; with one of them, it is paired with every other language; with neither,
+    every ordered pair is read and the model's own pair is taken from them (as with several line-aligned twins)."""
+    import polars as pl
+
+    fields = [field.name for field in frame.schema["translation"].fields]
+    codes: dict[str, str] = {}
+    for name in fields:
+        try:
+            codes.setdefault(to_iso1(name), name)
+        except InputError:
+            continue  # a key that is no language code (e.g. a note) is not a side of any pair
+
+    def side(option: str) -> str:
+        code = to_iso1(option)
+        if code not in codes:
+            raise InputError(f"{path.name}: its 'translation' dicts have no {option!r} sentences; they hold "
+                             f"{', '.join(fields) or 'no language'}. Pass --source/--target naming two of these")
+        return code
+
+    if source and target:
+        pairs = [(side(source), side(target))]
+    elif source or target:
+        given = side(source or target)
+        pairs = [(given, other) if source else (other, given) for other in codes if other != given]
+    else:
+        pairs = [(s, t) for s in codes for t in codes if s != t]
+    if not pairs or any(s == t for s, t in pairs):
+        raise InputError(f"{path.name}: its 'translation' dicts need two languages to make a pair; they hold "
+                         f"{', '.join(fields) or 'none'}")
+    column = pl.col("translation").struct
+    parts = [frame.select(column.field(codes[s]).cast(pl.String).alias("source"),
+                          column.field(codes[t]).cast(pl.String).alias("target"),
+                          pl.lit(s, dtype=pl.String).alias("source_lang"), pl.lit(t, dtype=pl.String).alias("target_lang"))
+             for s, t in pairs]
+    return _without_blanks(pl.concat(parts), path)
 
 
 def _named_code(path: Path) -> str | None:
@@ -356,7 +404,8 @@ def named_sources(data: Any) -> dict[str, str]:
 def read_parallel(path: str | Path, source: str | None = None, target: str | None = None, **options: Any):
     """Read a parallel corpus into a polars table with columns source, target, source_lang, target_lang.
 
-    Tables (.tsv .csv .jsonl .parquet) need source/target columns (or `source`/`target` naming columns); a file named
+    Tables (.tsv .csv .jsonl .parquet) need source/target columns (or `source`/`target` naming columns), or Hugging Face
+    `datasets`' `translation` column of {language: sentence} dicts (`_from_language_dict`); a file named
     `name.<lang>` or `name.<lang>.txt` (by `_language_in_name`, the rule predict reads a file's language by) is one
     half of two line-aligned files: its twin is found beside it, `source`/`target` give the languages, and with several
     twins every pair is read. A folder holding one such corpus is accepted too; a compressed file is refused, saying

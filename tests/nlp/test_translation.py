@@ -1056,3 +1056,26 @@ def test_a_title_or_initial_does_not_end_the_sentence_that_gets_the_opening_mark
     cleaned = [_apertium._clean(output, "spa", source) for source, output in raw.items()]
     assert cleaned == ["¡Dr. Herrero es aquí!", "¿Es los EE.UU. grandes?", "¿Prof. Brown, es te?",
                        "J. Smith vino. ¿Él?", "Así que soy I. ¿Eres?"]
+
+
+def test_hugging_face_translation_dicts_read_as_source_target_columns(tmp_path, tiny):
+    """`datasets`' translation layout (opus_books, wmt): a `translation` column of {language: sentence} dicts, as JSONL
+    or Parquet; --source/--target pick the pair, without them the model's own pair is taken."""
+    rows = [{"id": "0", "translation": {"es": "El gato duerme.", "en": "The cat sleeps."}},
+            {"id": "1", "translation": {"es": "Me gusta el té.", "en": "I like tea."}}]
+    (tmp_path / "hf.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    pl.DataFrame(rows).write_parquet(tmp_path / "hf.parquet")
+    expected = [("The cat sleeps.", "El gato duerme.", "en", "es"), ("I like tea.", "Me gusta el té.", "en", "es")]
+    for name in ("hf.jsonl", "hf.parquet"):
+        assert Translator.read_data(tmp_path / name, source="en", target="es").rows() == expected
+        assert Translator.read_data(tmp_path / name, source="eng").rows() == expected  # the other side is the target
+        assert Translator.read_data(tmp_path / name, target="en").row(0) == ("El gato duerme.", "The cat sleeps.", "es", "en")
+        with pytest.raises(InputError, match="no 'fr' sentences; they hold es, en"):
+            Translator.read_data(tmp_path / name, source="en", target="fr")
+    report = Translator.check_data(tmp_path / "hf.jsonl", source="en", target="es")
+    assert report["n"] == 2 and report["pairs"] == [{"source_lang": "en", "target_lang": "es", "n": 2}]
+    card = tiny.evaluate(tmp_path / "hf.jsonl")  # no options: both directions read, the en->es model scores en->es
+    assert card["n"] == 2 and (card["source_lang"], card["target_lang"]) == ("en", "es")
+    (tmp_path / "blank.jsonl").write_text(json.dumps({"translation": {"en": "Hi.", "es": " "}}) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match="empty source or target"):
+        Translator.read_data(tmp_path / "blank.jsonl", source="en", target="es")
