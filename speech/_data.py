@@ -14,9 +14,13 @@ from speech.audio import AUDIO_SUFFIXES
 
 MANIFEST_SUFFIXES = {".csv", ".tsv", ".jsonl", ".parquet"}
 AUDIO_COLUMNS = ("audio", "path")  # a manifest's or table's audio paths: the first of these it has (predict and evaluate)
+TEXT_COLUMNS = ("text", "sentence")  # a manifest's transcripts unless named: `text`, else Common Voice's `sentence`
+LANGUAGE_COLUMNS = ("language", "locale")  # each row's spoken language, when the manifest says it (Common Voice: locale)
+CLIPS_FOLDER = "clips"  # Common Voice: the TSVs' audio paths lie in clips/ beside them
 DIGIT_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 _FSDD_NAME = re.compile(r"^(\d)_([A-Za-z0-9-]+)_(\d+)$")
 FORMATS = ("a CSV/TSV/JSONL/Parquet manifest with columns audio,text[,speaker,language] (paths relative to the manifest); "
+           "a Common Voice TSV (path, sentence, locale; clips in clips/ beside it); "
            "a LibriSpeech folder (*.trans.txt beside the .flac files); an LJSpeech folder (metadata.csv + wavs/); "
            "or a folder of spoken-digit recordings named {digit}_{speaker}_{index}.wav")
 
@@ -29,11 +33,27 @@ def _frame(rows: list[dict[str, Any]], where: str):
     return pl.DataFrame(rows, schema={"audio": pl.String, "text": pl.String, "speaker": pl.String})
 
 
-def _manifest(path: Path, audio_column: str | None, text_column: str):
-    """`audio_column` None: the first of AUDIO_COLUMNS the manifest has, as predict reads a manifest."""
+def manifest_audio(manifest: Path, relative: str) -> Path:
+    """A manifest's audio path, resolved inside the manifest's folder; a Common Voice TSV (validated.tsv, test.tsv)
+    names clips that lie in its sibling `clips/` folder, where the file is looked for when it is not beside the TSV."""
+    resolved = resolve_inside(manifest.parent, relative)
+    clips = manifest.parent / CLIPS_FOLDER
+    if not resolved.exists() and clips.is_dir():
+        in_clips = resolve_inside(clips, relative)
+        if in_clips.exists():
+            return in_clips
+    return resolved
+
+
+def _manifest(path: Path, audio_column: str | None, text_column: str | None):
+    """`audio_column` None: the first of AUDIO_COLUMNS the manifest has, as predict reads a manifest. `text_column`
+    None: `text`, else Common Voice's `sentence`; a `locale` column (Common Voice's) is the language when there is no
+    `language` column, and `client_id` (Common Voice's) the speaker when there is no `speaker` column."""
     named = [audio_column] if audio_column else list(AUDIO_COLUMNS)
-    frame = read_table(path, text_columns=[*named, text_column, "speaker"])  # a transcript "1.50" stays as said
+    transcripts = [text_column] if text_column else list(TEXT_COLUMNS)
+    frame = read_table(path, text_columns=[*named, *transcripts, "speaker", "client_id"])  # a transcript "1.50" stays as said
     audio_column = audio_column or next((c for c in AUDIO_COLUMNS if c in frame.columns), AUDIO_COLUMNS[0])
+    text_column = text_column or next((c for c in TEXT_COLUMNS if c in frame.columns), TEXT_COLUMNS[0])
     try:
         require_columns(frame, [audio_column, text_column], path.name)
     except InputError as error:
@@ -41,7 +61,8 @@ def _manifest(path: Path, audio_column: str | None, text_column: str):
         raise InputError(f"{error}{where}; name the columns with --column AUDIO --target TEXT (column=, target= in "
                          "Python)") from error
     rows = []
-    speakers = frame["speaker"].cast(str).to_list() if "speaker" in frame.columns else [None] * frame.height
+    speaker_column = next((c for c in ("speaker", "client_id") if c in frame.columns), None)  # Common Voice: client_id
+    speakers = frame[speaker_column].cast(str).to_list() if speaker_column else [None] * frame.height
     for index, (audio, text, speaker) in enumerate(zip(frame[audio_column].to_list(), frame[text_column].to_list(), speakers)):
         # a blank cell is the empty one in another spelling (polars reads "" as null, "  " as text)
         empty = [name for name, value in ((audio_column, audio), (text_column, text)) if value is None or not str(value).strip()]
@@ -49,12 +70,13 @@ def _manifest(path: Path, audio_column: str | None, text_column: str):
             cells = " and ".join(repr(name) for name in empty)
             raise InputError(f"{path.name} row {index + 1}: the {cells} cell{'s are' if len(empty) > 1 else ' is'} empty; "
                              "fill or drop that row")
-        rows.append({"audio": str(resolve_inside(path.parent, str(audio).strip())), "text": str(text), "speaker": speaker})
+        rows.append({"audio": str(manifest_audio(path, str(audio).strip())), "text": str(text), "speaker": speaker})
     result = _frame(rows, path.name)
-    if "language" in frame.columns:  # the spoken language of each row, when the manifest says it
+    language_column = next((c for c in LANGUAGE_COLUMNS if c in frame.columns), None)
+    if language_column:  # the spoken language of each row, when the manifest says it
         import polars as pl
 
-        languages = [None if v is None or not str(v).strip() else str(v).strip() for v in frame["language"].to_list()]
+        languages = [None if v is None or not str(v).strip() else str(v).strip() for v in frame[language_column].to_list()]
         result = result.with_columns(pl.Series("language", languages, dtype=pl.String))
     return result
 
@@ -100,10 +122,11 @@ def _digits(root: Path, files: list[Path]):
     return _frame(rows, str(root))
 
 
-def read_speech_data(path: str | Path, audio_column: str | None = None, text_column: str = "text"):
+def read_speech_data(path: str | Path, audio_column: str | None = None, text_column: str | None = None):
     """Read labelled speech data as a polars DataFrame with columns audio (absolute path), text, speaker (and language
-    when a manifest has that column). A manifest's audio paths are its `audio_column`, else its first of AUDIO_COLUMNS
-    (`audio`, then `path`)."""
+    when a manifest has a `language` or `locale` column). A manifest's audio paths are its `audio_column`, else its
+    first of AUDIO_COLUMNS (`audio`, then `path`; looked for in a sibling `clips/` folder when not beside the manifest,
+    as Common Voice unpacks); its transcripts its `text_column`, else `text`, else `sentence`."""
     path = require_path(path, "manifest file or data folder")
     if path.is_file():
         return _manifest(path, audio_column, text_column)

@@ -24,7 +24,7 @@ from core.protocols import ID_COLUMNS, Inputs, TaskModel, check_batch_size, iden
 from core.train import TrainConfig
 from core.registry import missing_model_message
 from speech import _backends, _builtins
-from speech._data import AUDIO_COLUMNS, read_speech_data
+from speech._data import AUDIO_COLUMNS, manifest_audio, read_speech_data
 from speech.audio import (AUDIO_SUFFIXES, MAX_LOAD_SECONDS, SAMPLE_RATE_HZ, AudioTooLong, above_full_scale_warning,
                           audio_duration_seconds, audio_warnings, clipping_warning, decode_audio, is_array_and_rate,
                           load_audio, read_file_object, resample, silence_warning, stream_audio, truncation_warning)
@@ -305,13 +305,14 @@ class SpeechRecognizer(TaskModel):
         """Labelled audio as a polars DataFrame (audio, text, speaker) from a manifest, LibriSpeech, LJSpeech or FSDD folder.
 
         Options: `column` (audio column of a manifest, default "audio", else "path", as predict reads it), `target`
-        (text column, default "text"), `source` (the language spoken in every row; else a manifest's `language`
-        column says it per row),
+        (text column, default "text", else Common Voice's "sentence"), `source` (the language spoken in every row;
+        else a manifest's `language` column, or Common Voice's `locale`, says it per row; Common Voice's clips are
+        found in the `clips/` folder beside its TSV),
         `speakers` / `exclude_speakers` (comma-separated speaker ids to keep / drop).
         """
         options = dict(options)
         audio_column = options.pop("column", None) or options.pop("audio", None)  # None: "audio", else "path"
-        text_column = options.pop("target", None) or options.pop("text", None) or "text"
+        text_column = options.pop("target", None) or options.pop("text", None)  # None: "text", else "sentence"
         keep, drop = options.pop("speakers", None), options.pop("exclude_speakers", None)
         spoken = language_code(options.pop("source", None) or options.pop("language", None))
         options = {k: v for k, v in options.items() if v is not None}
@@ -351,7 +352,7 @@ class SpeechRecognizer(TaskModel):
             if not files:
                 raise InputError(f"{path} holds no audio files ({', '.join(sorted(AUDIO_SUFFIXES))})")
             return files
-        from core.data import read_table, resolve_inside
+        from core.data import read_table
 
         try:
             frame = read_table(path)
@@ -373,7 +374,7 @@ class SpeechRecognizer(TaskModel):
         for row, value in enumerate(frame[column].to_list(), start=1):
             relative = "" if value is None else str(value).strip()
             if relative:  # the path stays beside an id: core retries a failed batch file by file (`predict_records`)
-                paths.append(str(resolve_inside(path.parent, relative)))
+                paths.append(str(manifest_audio(path, relative)))  # Common Voice: in clips/ beside the TSV
                 ids.append({**named[row - 1], "path": paths[-1]})
             else:  # an empty cell is not a file called "None" beside the manifest
                 errors[len(paths)] = f"row {row} of {path.name} has no audio path (its {column!r} cell is empty)"

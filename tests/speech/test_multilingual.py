@@ -542,3 +542,33 @@ def test_the_faster_whisper_backend_detects_only_for_multilingual_models_and_spe
     assert backend.detect_language([tone(0.5), np.zeros(8000, np.float32)]) == [("en", 0.9712), None]
     backend.multilingual = False  # tiny.en: English only, nothing to check
     assert backend.detect_language([tone(0.5)]) == [None]
+
+
+def _common_voice(root: Path) -> Path:
+    """Common Voice as its archive unpacks: <locale>/validated.tsv and test.tsv beside clips/ holding the mp3/wav."""
+    rows = ["client_id\tpath\tsentence\tup_votes\tdown_votes\tage\tgender\taccents\tlocale\tsegment"]
+    for index, (text, locale, client) in enumerate([("hola amigos", "es", "c1"), ("hola amigo", "es", "c2"),
+                                                    ("hello there", "en", "c1")]):
+        write_wav(root / "clips" / f"common_voice_{locale}_{index}.wav", tone(0.4, seed=index))
+        rows.append(f"{client}\tcommon_voice_{locale}_{index}.wav\t{text}\t2\t0\t\t\t\t{locale}\t")
+    for name in ("validated.tsv", "test.tsv"):
+        (root / name).write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return root / "test.tsv"
+
+
+def test_common_voice_tsv_reads_clips_sentence_and_locale_without_options(tmp_path):
+    tsv = _common_voice(tmp_path / "cv-corpus" / "es")
+    frame = SpeechRecognizer.read_data(tsv)
+    assert frame["audio"].to_list() == [str((tsv.parent / "clips" / name).resolve()) for name in
+                                        ("common_voice_es_0.wav", "common_voice_es_1.wav", "common_voice_en_2.wav")]
+    assert frame["text"].to_list() == ["hola amigos", "hola amigo", "hello there"]
+    assert frame["language"].to_list() == ["es", "es", "en"] and frame["speaker"].to_list() == ["c1", "c2", "c1"]
+    report = SpeechRecognizer.check_data(tsv.parent / "validated.tsv")
+    assert report["ok"] and report["n"] == 3 and report["speakers"] == 2 and report["audio_hours"] > 0
+    assert SpeechRecognizer.read_inputs(tsv) == frame["audio"].to_list()  # predict finds the clips too
+    card = SpeechRecognizer(FakeWhisper(), "fake").evaluate(tsv)  # per-language WER from `locale`
+    assert card["metrics"]["wer_es"]["value"] == pytest.approx(0.25) and card["metrics"]["wer_en"]["n"] == 1
+    assert SpeechRecognizer.read_data(tsv, target="sentence").equals(frame)  # --target sentence reads the same
+    (tsv.parent / "clips" / "common_voice_en_2.wav").unlink()
+    report = SpeechRecognizer.check_data(tsv)  # a clip missing from clips/ too is still named as a problem
+    assert not report["ok"] and "common_voice_en_2.wav" in report["problems"][0]
