@@ -408,18 +408,103 @@ COCO80 = ["person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", 
 COCO_SPLITS = {"train2017", "val2017", "test2017"}
 
 
-def _yolo_names(root: Path, names: str | None) -> tuple[list[str] | None, str | None]:
-    """The class names and where they came from ('data.yaml', 'the 80 COCO names', ...), or (None, None)."""
+def _yolo_config(yaml_path: Path) -> dict | None:
+    """data.yaml as a mapping, None when absent or not a mapping (_yolo_names reports invalid YAML)."""
+    import yaml
+
+    if not yaml_path.is_file():
+        return None
+    try:
+        config = yaml.safe_load(yaml_path.read_text(encoding="utf-8-sig"))
+    except yaml.YAMLError:
+        return None
+    return config if isinstance(config, dict) else None
+
+
+def _yolo_base(yaml_path: Path, config: dict | None) -> Path:
+    """The dataset folder: data.yaml's `path:` (relative to the YAML's folder) when it is a folder, else the YAML's."""
+    base = yaml_path.parent
+    declared = config.get("path") if config else None
+    if isinstance(declared, str) and declared.strip() and (base / declared).is_dir():
+        return base / declared
+    return base
+
+
+def _yolo_sources(base: Path, config: dict | None) -> dict[str, list[Path]]:
+    """data.yaml's `train:` / `val:` / `test:` entries (a folder, a .txt image list, or a list of them) that exist,
+    resolved as Ultralytics does: relative to `path:`, a leading '../' dropped when the path does not exist that way
+    (Roboflow exports write `train: ../train/images` beside train/)."""
+    sources: dict[str, list[Path]] = {"train": [], "val": [], "test": []}
+    for kind in sources:
+        entries = config.get(kind) if config else None
+        for entry in entries if isinstance(entries, list) else [entries]:
+            if not isinstance(entry, str) or not entry.strip():
+                continue
+            candidate = base / entry.strip()
+            if not candidate.exists() and entry.strip().startswith("../"):
+                candidate = base / entry.strip()[3:]
+            if candidate.is_dir() or (candidate.is_file() and candidate.suffix.lower() == ".txt"):
+                sources[kind].append(candidate.resolve())
+    return sources
+
+
+def _yolo_listed(list_file: Path, base: Path) -> list[Path]:
+    """The images of a .txt image list (Ultralytics: one path a line; './x' is relative to the list's folder), a
+    relative path also looked for under `path:`."""
+    images = []
+    for number, line in enumerate(list_file.read_text(encoding="utf-8-sig").splitlines(), 1):
+        entry = line.strip()
+        if not entry or entry.startswith("#"):
+            continue
+        candidates = [Path(entry)] if Path(entry).is_absolute() else [list_file.parent / entry, base / entry]
+        found = next((c for c in candidates if c.is_file()), None)
+        if found is None:
+            raise InputError(f"{list_file.name} line {number}: image {entry} not found (a relative path is read against "
+                             f"{list_file.parent} and data.yaml's path: {base}); fix the list or the path")
+        images.append(found)
+    return images
+
+
+def _yolo_label_file(image: Path, images_root: Path, base: Path) -> Path | None:
+    """An image's label file where Ultralytics looks (img2label_paths: the last /images/ folder of the image's path
+    replaced by /labels/, the suffix by .txt), else labels/ mirroring images/, else beside the image; None when none
+    exists."""
+    text = image.absolute().as_posix()
+    candidates = []
+    if "/images/" in text:
+        candidates.append(Path("/labels/".join(text.rsplit("/images/", 1))).with_suffix(".txt"))
+    if images_root != base:
+        try:
+            candidates.append(base / "labels" / image.relative_to(images_root).with_suffix(".txt"))
+        except ValueError:
+            pass
+    candidates.append(image.with_suffix(".txt"))
+    return next((c for c in candidates if c.is_file()), None)
+
+
+def _shown(file: Path, *roots: Path) -> str:
+    """`file` relative to the first of `roots` holding it, else its full path."""
+    for root in roots:
+        try:
+            return file.absolute().relative_to(root.absolute()).as_posix()
+        except ValueError:
+            continue
+    return str(file)
+
+
+def _yolo_names(root: Path, names: str | None) -> tuple[dict[int, str] | None, str | None]:
+    """Class id -> name and where they came from ('data.yaml', 'the 80 COCO names', ...), or (None, None). A
+    `names` mapping keeps its ids: {0: cat, 1: dog, 3: bird} names no id 2, so a label of class 2 is refused."""
     import yaml
 
     if names and names.lower() == "coco80":
-        return list(COCO80), "the 80 COCO names"
+        return dict(enumerate(COCO80)), "the 80 COCO names"
 
     yaml_path = None
     if names and Path(names).suffix.lower() in {".yaml", ".yml"}:
         yaml_path = require_path(names, "data.yaml")
     elif names:
-        return [n.strip() for n in names.split(",") if n.strip()], "the names given"
+        return dict(enumerate(n.strip() for n in names.split(",") if n.strip())), "the names given"
     elif (root / "data.yaml").is_file():
         yaml_path = root / "data.yaml"
     if yaml_path is None:
@@ -429,18 +514,42 @@ def _yolo_names(root: Path, names: str | None) -> tuple[list[str] | None, str | 
     except yaml.YAMLError as error:
         raise InputError(f"{yaml_path.name} is not valid YAML: {error}") from error
     listed = config.get("names") if isinstance(config, dict) else None
-    if isinstance(listed, dict):
-        listed = [str(listed[k]) for k in sorted(listed, key=int)]
+    if isinstance(listed, dict) and listed:
+        ids: dict[int, str] = {}
+        for key, name in listed.items():
+            try:
+                number = int(key)
+            except (TypeError, ValueError):
+                number = -1
+            if isinstance(key, bool) or number < 0 or str(number) != str(key).strip():
+                raise InputError(f"{yaml_path.name}: 'names' key {key!r} is not a class id (0, 1, 2, ...)")
+            ids[number] = str(name)
+        return dict(sorted(ids.items())), yaml_path.name
     if not isinstance(listed, list) or not listed:
         raise InputError(f"{yaml_path.name} needs a 'names' list (class id -> name)")
-    return [str(n) for n in listed], yaml_path.name
+    return dict(enumerate(str(n) for n in listed)), yaml_path.name
 
 
-def _yolo_line(line: str, where: str, class_names: list[str] | None, source: str | None) -> tuple[int, list[float]]:
+def _id_span(ids: dict[int, str]) -> str:
+    """'ids 0..3', or the ids one by one when some are missing ('ids 0, 1, 3')."""
+    keys = sorted(ids)
+    if keys == list(range(len(keys))):
+        return f"ids 0..{len(keys) - 1}"
+    return "ids " + ", ".join(str(k) for k in keys)
+
+
+def _yolo_line(line: str, where: str, class_names: dict[int, str] | None, source: str | None,
+               keypoints: bool = False) -> tuple[int, list[float]]:
     """One label line '<class> <x_center> <y_center> <width> <height>' (normalised) -> class id and those four. A
     segmentation line '<class> x1 y1 x2 y2 x3 y3 ...' (a polygon of 3+ points) becomes its bounding box, as
-    Ultralytics trains a detector on segmentation labels."""
+    Ultralytics trains a detector on segmentation labels. With `keypoints` (data.yaml's kpt_shape: pose labels
+    '<class> <box> <keypoints...>') the first five values are the box and the keypoints are left out."""
     parts = line.split()
+    if keypoints:
+        if len(parts) < 5:
+            raise InputError(f"{where}: expected '<class> <x_center> <y_center> <width> <height> <keypoints...>' (a pose "
+                             f"label: data.yaml has kpt_shape), got {line!r}")
+        parts = parts[:5]
     polygon = len(parts) >= 7 and len(parts) % 2 == 1
     if len(parts) != 5 and not polygon:
         raise InputError(f"{where}: expected '<class> <x_center> <y_center> <width> <height>' (a box) or '<class> x1 y1 "
@@ -459,102 +568,142 @@ def _yolo_line(line: str, where: str, class_names: list[str] | None, source: str
     class_id, (cx, cy, w, h) = int(values[0]), values[1:]
     if class_id < 0:
         raise InputError(f"{where}: unknown class id {class_id}; YOLO class ids count from 0")
-    if class_names is not None and class_id >= len(class_names):
-        raise InputError(f"{where}: unknown class id {class_id} ({source} names ids 0..{len(class_names) - 1})")
+    if class_names is not None and class_id not in class_names:
+        raise InputError(f"{where}: unknown class id {class_id} ({source} names {_id_span(class_names)})")
     if w < 0 or h < 0:
         raise InputError(f"{where}: negative box width or height in {line!r}; YOLO boxes are "
                          "'<class> <x_center> <y_center> <width> <height>' with width, height >= 0")
     return class_id, [cx, cy, w, h]
 
 
+def _image_files(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() and not is_hidden(p, folder)]
+
+
+def _relative_parts(image: Path, *roots: Path) -> tuple[str, ...]:
+    """The folders of `image` below the first of `roots` holding it (all of its folders when none does)."""
+    for root in roots:
+        try:
+            return image.relative_to(root).parts[:-1]
+        except ValueError:
+            continue
+    return image.parts[:-1]
+
+
 def _read_yolo(path: Path, split: str | None = None, names: str | None = None) -> DetectionData:
     root = path.parent if path.is_file() else path
-    class_names, source = _yolo_names(root, str(path) if path.is_file() else names)
-    images_root = root / "images" if (root / "images").is_dir() else root
-    images = sorted(p for p in images_root.rglob("*")
-                    if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() and not is_hidden(p, images_root))
-    if split:
-        images = [p for p in images if split in p.relative_to(images_root).parts] or images
+    yaml_path = path if path.is_file() else root / "data.yaml"
+    config = _yolo_config(yaml_path)
+    base = _yolo_base(yaml_path, config)  # data.yaml's path: (Ultralytics), else its folder
+    id_names, source = _yolo_names(root, str(path) if path.is_file() else names)
+    kpt_shape = config.get("kpt_shape") if config else None
+    images_root = base / "images" if (base / "images").is_dir() else base
+    sources = _yolo_sources(base, config)
+    found: dict[Path, Path] = {image.resolve(): image for image in _image_files(images_root)}
+    for entries in sources.values():
+        for entry in entries:
+            for image in (_image_files(entry) if entry.is_dir() else _yolo_listed(entry, base)):
+                found.setdefault(image.resolve(), image)
+    images = sorted(found.values())
     if not images:
-        raise InputError(f"{root} holds no images under images/")
-    splits = _yolo_splits(root, path if path.is_file() else root / "data.yaml", images_root, images)
+        raise InputError(f"{base} holds no images under images/ (nor in the folders or lists data.yaml's "
+                         "train/val/test name)")
+    splits = _yolo_splits(sources, base, images_root, images)
+    if split:
+        images = [p for p in images if split in _relative_parts(p, images_root, base)
+                  or splits[p] in {split.lower(), split_name(split)}] or images
     rows: list[tuple[Path, list, list[int], tuple[int, int], list[str]]] = []
-    max_id, polygons = -1, 0
+    max_id, polygons, labelled = -1, 0, 0
     # no names given, but COCO's own split folder names identify the label space: the 80 COCO names (Ultralytics order)
-    coco = class_names is None and any(COCO_SPLITS & set(p.relative_to(images_root).parts) for p in images)
+    coco = id_names is None and any(COCO_SPLITS & set(_relative_parts(p, images_root, base)) for p in images)
     for image in images:
-        relative = image.relative_to(images_root).with_suffix(".txt")
-        label_file = (root / "labels" / relative) if images_root != root else image.with_suffix(".txt")
+        label_file = _yolo_label_file(image, images_root, base)
         boxes, ids, wheres = [], [], []
         size = _image_size(image)  # as displayed: YOLO tools (Ultralytics) normalise in the EXIF-turned frame
-        if label_file.is_file():
+        if label_file is not None:
+            labelled += 1
             text = label_file.read_text(encoding="utf-8-sig", errors="replace")  # -sig: Windows editors write a BOM
             for number, line in enumerate(text.splitlines(), 1):
                 if not line.split():
                     continue
-                where = f"{label_file.relative_to(root).as_posix()} line {number}"
-                class_id, (cx, cy, w, h) = _yolo_line(line, where, class_names, source)
+                where = f"{_shown(label_file, root, base)} line {number}"
+                class_id, (cx, cy, w, h) = _yolo_line(line, where, id_names, source, keypoints=kpt_shape is not None)
                 if coco and class_id >= len(COCO80):  # one stray id would otherwise rename every class to its number
                     raise InputError(f"{where}: class id {class_id}, but COCO has ids 0..{len(COCO80) - 1} (the "
                                      "train2017/val2017 folders identify COCO); add a data.yaml naming your classes "
                                      "(or pass --option names=...) if they are not COCO's")
                 width, height = size
                 boxes.append([(cx - w / 2) * width, (cy - h / 2) * height, (cx + w / 2) * width, (cy + h / 2) * height])
-                polygons += len(line.split()) > 5
+                polygons += kpt_shape is None and len(line.split()) > 5
                 ids.append(class_id)
                 wheres.append(where)
                 max_id = max(max_id, class_id)
         rows.append((image, boxes, ids, size, wheres))
+    if not labelled:  # Ultralytics: "No labels found": training on these would learn background only
+        looked = _yolo_label_file_wanted(images[0])
+        raise InputError(f"none of the {len(images)} images has a YOLO label file: for {_shown(images[0], root, base)} "
+                         f"it was looked for at {_shown(looked, root, base)} (as Ultralytics does: the last images/ "
+                         "folder of the image's path replaced by labels/, the suffix by .txt), in labels/ mirroring "
+                         "images/ and beside the image; put the labels there (an empty .txt marks an image without "
+                         "objects), or pass data.yaml if the labels are described there")
     notes = []
     if polygons:
         notes.append(f"{polygons} segmentation polygon(s) were read as their bounding boxes (as Ultralytics does)")
+    if kpt_shape is not None:
+        notes.append(f"data.yaml has kpt_shape {kpt_shape}: pose labels, whose boxes are read and keypoints left out")
     if coco:
-        class_names = list(COCO80)
+        id_names = dict(enumerate(COCO80))
         notes.append("no data.yaml: the train2017/val2017 folders identify COCO, so class ids use the 80 COCO names "
                      "(Ultralytics order); pass --option names=... to override")
-    elif class_names is None:
-        class_names = [str(i) for i in range(max_id + 1)]
+    elif id_names is None:
+        id_names = {i: str(i) for i in range(max_id + 1)}
         notes.append("no data.yaml: classes are named by their ids; add data.yaml with 'names' (or pass --option names=...)")
-    samples = [_sample(image, boxes, [class_names[i] for i in ids], size, wheres, split=splits[image])
+    samples = [_sample(image, boxes, [id_names[i] for i in ids], size, wheres, split=splits[image])
                for image, boxes, ids, size, wheres in rows]
-    return DetectionData(samples, class_names, "yolo", root, notes)
+    return DetectionData(samples, list(id_names.values()), "yolo", base, notes)
 
 
-def _yolo_splits(root: Path, yaml_path: Path, images_root: Path, images: list[Path]) -> dict[Path, str | None]:
-    """Each image's split: the folders data.yaml's `train:` / `val:` name (relative to its `path:`, else to the
-    folder; the deepest one holding the image decides, "both" when one folder is named by both), else a split folder
-    in its path (images/train, images/val2017); None when the two name the same folders."""
-    import yaml
+def _yolo_label_file_wanted(image: Path) -> Path:
+    """Where Ultralytics looks for an image's labels (img2label_paths), for messages."""
+    text = image.absolute().as_posix()
+    return Path("/labels/".join(text.rsplit("/images/", 1))).with_suffix(".txt") if "/images/" in text \
+        else image.with_suffix(".txt")
 
-    folders: dict[str, list[Path]] = {"train": [], "val": []}
-    config = None
-    if yaml_path.is_file():
-        try:
-            config = yaml.safe_load(yaml_path.read_text(encoding="utf-8-sig"))
-        except yaml.YAMLError:
-            config = None  # _yolo_names has reported it
-    if isinstance(config, dict):
-        base = yaml_path.parent
-        if isinstance(config.get("path"), str) and (base / config["path"]).is_dir():
-            base = (base / config["path"])
-        for kind in ("train", "val"):
-            entries = config.get(kind)
-            for entry in entries if isinstance(entries, list) else [entries]:
-                if isinstance(entry, str) and entry.strip() and (base / entry).is_dir():
-                    folders[kind].append((base / entry).resolve())
-    if set(folders["train"]) == set(folders["val"]):  # converted data (train: images, val: images): no split declared
-        folders = {"train": [], "val": []}
+
+def _yolo_splits(sources: dict[str, list[Path]], base: Path, images_root: Path,
+                 images: list[Path]) -> dict[Path, str | None]:
+    """Each image's split: the folders and .txt image lists data.yaml's `train:` / `val:` / `test:` name (a list naming
+    the image decides, else the deepest folder holding it; "both" when train and val name it), else a split folder in
+    its path (images/train, images/val2017); None when train and val name the same folders or lists."""
+    if set(sources["train"]) == set(sources["val"]):  # converted data (train: images, val: images): no split declared
+        sources = {"train": [], "val": [], "test": []}
+    listed: dict[Path, set[str]] = {}
+    folders: dict[str, list[Path]] = {kind: [] for kind in sources}
+    for kind, entries in sources.items():
+        for entry in entries:
+            if entry.is_dir():
+                folders[kind].append(entry)
+            else:
+                for image in _yolo_listed(entry, base):
+                    listed.setdefault(image.resolve(), set()).add(kind)
     splits: dict[Path, str | None] = {}
     for image in images:
         resolved, found, depth = image.resolve(), None, -1
+        kinds = listed.get(resolved)
+        if kinds:
+            splits[image] = "both" if {"train", "val"} <= kinds else next(k for k in ("train", "val", "test") if k in kinds)
+            continue
         for kind, roots in folders.items():
             for folder in roots:
                 if folder in resolved.parents and len(folder.parts) > depth:
                     found, depth = kind, len(folder.parts)
                 elif folder in resolved.parents and len(folder.parts) == depth and found != kind:
-                    found = "both"  # train: [a, b] and val: b
-        if found is None and not any(folders.values()):
-            named = [split_name(part) for part in image.relative_to(images_root).parts[:-1]]
+                    if {found, kind} == {"train", "val"}:
+                        found = "both"  # train: [a, b] and val: b
+                    elif found == "test":
+                        found = kind  # also named by train or val: trained or validated on
+        if found is None and not any(sources.values()):
+            named = [split_name(part) for part in _relative_parts(image, images_root)]
             found = next((name for name in named if name), None)
         splits[image] = found
     return splits

@@ -718,6 +718,10 @@ class Detector(TaskModel):
         images = decode_images([sample.image for sample in data.samples], "RGB", root=data.root)  # every image checked first
         wanted = ["__background__", *classes] if self.backend == "torchvision" else classes
         train_rows, val_rows, split, split_warning = _data_split(data, config.validation_fraction, config.seed)
+        if not any(len(data.samples[i].labels) for i in train_rows):  # it would learn background only
+            raise InputError(f"the {len(train_rows)} training image(s) hold no boxes, so a detector would learn background "
+                             "only; check that the labels are where the data's format puts them (check-data counts "
+                             "the boxes read)")
         if split_warning:  # said now (stderr through the CLI) and kept in the card
             warnings.warn(split_warning)
         anchors = None

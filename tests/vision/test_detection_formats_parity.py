@@ -1,0 +1,125 @@
+"""Detection data laid out as other tools write them (Roboflow exports, Ultralytics data.yaml with path:, .txt image
+lists, names with gaps, pose labels, COCO's own annotations/ folder) are read as those tools read them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from core.errors import InputError
+from tests.vision._fixtures import png_bytes
+from vision._detection_data import convert_detection_data, declared_split, read_detection_data
+
+BOX = "0 0.5 0.5 0.4 0.5\n"
+
+
+def _yolo_split(folder: Path, stems, line: str = BOX) -> None:
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    (folder / "labels").mkdir(parents=True, exist_ok=True)
+    for stem in stems:
+        (folder / "images" / f"{stem}.png").write_bytes(png_bytes(64, 48, seed=ord(stem[0])))
+        (folder / "labels" / f"{stem}.txt").write_text(line)
+
+
+def test_roboflow_export_labels_and_split_are_read(tmp_path):
+    # Roboflow's YOLOv5/v8 export: train/images + train/labels, valid/..., data.yaml saying ../train/images
+    _yolo_split(tmp_path / "train", ["a", "b", "c"])
+    _yolo_split(tmp_path / "valid", ["d", "e"])
+    (tmp_path / "data.yaml").write_text("train: ../train/images\nval: ../valid/images\nnc: 1\nnames: ['thing']\n")
+    data = read_detection_data(tmp_path)
+    assert sum(len(s.labels) for s in data.samples) == 5
+    train, val, _ = declared_split(data)
+    assert len(train) == 3 and len(val) == 2
+
+
+def test_data_yaml_path_subfolder_labels_are_read(tmp_path):
+    _yolo_split(tmp_path / "data" / "x", ["a", "b"])  # data/x/images, data/x/labels
+    (tmp_path / "data" / "images").mkdir()
+    (tmp_path / "data" / "x" / "images").rename(tmp_path / "data" / "images" / "train")
+    (tmp_path / "data" / "labels").mkdir()
+    (tmp_path / "data" / "x" / "labels").rename(tmp_path / "data" / "labels" / "train")
+    (tmp_path / "data.yaml").write_text("path: data\ntrain: images/train\nval: images/train\nnames: ['thing']\n")
+    data = read_detection_data(tmp_path)
+    assert len(data) == 2 and sum(len(s.labels) for s in data.samples) == 2
+
+
+def test_yolo_images_without_a_single_label_file_are_refused(tmp_path):
+    _yolo_split(tmp_path / "train", ["a", "b"])
+    for label in (tmp_path / "train" / "labels").iterdir():
+        label.unlink()
+    (tmp_path / "train" / "labels").rmdir()
+    (tmp_path / "data.yaml").write_text("train: train/images\nval: train/images\nnames: ['thing']\n")
+    with pytest.raises(InputError, match="none of the 2 images has a YOLO label file.*train/labels/a.txt"):
+        read_detection_data(tmp_path)
+
+
+def test_fit_refuses_training_images_without_boxes(tmp_path):
+    from vision.detection import Detector
+
+    _yolo_split(tmp_path, ["a", "b", "c", "d"], line="")  # empty label files: background only
+    (tmp_path / "data.yaml").write_text("names: ['thing']\n")
+    with pytest.raises(InputError, match="hold no boxes"):
+        Detector(backend="torchvision").fit(tmp_path)
+
+
+def test_txt_image_lists_are_read_as_splits(tmp_path):
+    _yolo_split(tmp_path, ["a", "b", "c", "d", "e", "f"])
+    (tmp_path / "train.txt").write_text("./images/a.png\n./images/b.png\n./images/c.png\n./images/d.png\n")
+    (tmp_path / "val.txt").write_text(f"{tmp_path / 'images' / 'e.png'}\nimages/f.png\n")
+    (tmp_path / "data.yaml").write_text(f"path: {tmp_path}\ntrain: train.txt\nval: val.txt\nnames: ['thing']\n")
+    data = read_detection_data(tmp_path)
+    splits = {s.image.stem: s.split for s in data.samples}
+    assert splits == {"a": "train", "b": "train", "c": "train", "d": "train", "e": "val", "f": "val"}
+    assert {s.image.stem for s in read_detection_data(tmp_path, split="val").samples} == {"e", "f"}
+
+
+def test_lists_of_folders_are_read_as_splits(tmp_path):
+    _yolo_split(tmp_path / "part1", ["a", "b"])
+    _yolo_split(tmp_path / "part2", ["c"])
+    _yolo_split(tmp_path / "holdout", ["d"])
+    (tmp_path / "data.yaml").write_text("train: [part1/images, part2/images]\nval: [holdout/images]\nnames: ['thing']\n")
+    splits = {s.image.stem: s.split for s in read_detection_data(tmp_path).samples}
+    assert splits == {"a": "train", "b": "train", "c": "train", "d": "val"}
+
+
+def test_names_dict_with_a_gap_keeps_each_ids_name(tmp_path):
+    _yolo_split(tmp_path, ["a"], line="3 0.5 0.5 0.4 0.5\n")
+    (tmp_path / "data.yaml").write_text("names: {0: cat, 1: dog, 3: bird}\n")
+    assert read_detection_data(tmp_path).samples[0].labels == ["bird"]
+    (tmp_path / "labels" / "a.txt").write_text("2 0.5 0.5 0.4 0.5\n")
+    with pytest.raises(InputError, match=r"unknown class id 2 \(data.yaml names ids 0, 1, 3\)"):
+        read_detection_data(tmp_path)
+
+
+def test_names_dict_with_a_gap_reads_its_named_id(tmp_path):
+    _yolo_split(tmp_path, ["a"], line="2 0.5 0.5 0.4 0.5\n")
+    (tmp_path / "data.yaml").write_text("names: {0: cat, 2: dog}\n")
+    assert read_detection_data(tmp_path).samples[0].labels == ["dog"]
+
+
+def test_pose_labels_read_their_box_not_a_polygon(tmp_path):
+    from PIL import Image
+
+    (tmp_path / "images").mkdir()
+    (tmp_path / "labels").mkdir()
+    Image.new("RGB", (100, 100)).save(tmp_path / "images" / "a.png")
+    (tmp_path / "labels" / "a.txt").write_text("0 0.5 0.5 0.2 0.2 0.42 0.42 0.58 0.42 0.58 0.58 0.42 0.58\n")
+    (tmp_path / "data.yaml").write_text("kpt_shape: [4, 2]\nnames: ['person']\n")
+    data = read_detection_data(tmp_path)
+    assert data.samples[0].boxes.tolist()[0] == pytest.approx([40.0, 40.0, 60.0, 60.0])
+
+
+def test_data_yaml_outside_the_dataset_follows_path(tmp_path):
+    _yolo_split(tmp_path / "datasets" / "mini", [])
+    (tmp_path / "datasets" / "mini" / "images" / "train").mkdir()
+    (tmp_path / "datasets" / "mini" / "labels" / "train").mkdir()
+    for stem in ("a", "b"):
+        (tmp_path / "datasets" / "mini" / "images" / "train" / f"{stem}.png").write_bytes(png_bytes(64, 48))
+        (tmp_path / "datasets" / "mini" / "labels" / "train" / f"{stem}.txt").write_text(BOX)
+    (tmp_path / "cfg").mkdir()
+    (tmp_path / "cfg" / "mini.yaml").write_text("path: ../datasets/mini\ntrain: images/train\nval: images/train\n"
+                                                "names: ['thing']\n")
+    data = read_detection_data(tmp_path / "cfg" / "mini.yaml")
+    assert len(data) == 2 and sum(len(s.labels) for s in data.samples) == 2
