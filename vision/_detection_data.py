@@ -327,6 +327,9 @@ def _coco_box(annotation: dict, where: str) -> list[float]:
 def _read_coco(path: Path, split: str | None = None, names: str | None = None) -> DetectionData:
     if path.is_dir():
         candidates = _coco_files(path)
+        # COCO's own annotations/ folder also holds captions_*.json and person_keypoints_*.json: the boxes of every
+        # class are in instances_*.json
+        candidates = [c for c in candidates if c.stem.lower().startswith("instances")] or candidates
         if split:
             candidates = [c for c in candidates if split in c.stem] or candidates
         if not candidates:

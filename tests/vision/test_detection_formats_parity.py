@@ -123,3 +123,34 @@ def test_data_yaml_outside_the_dataset_follows_path(tmp_path):
                                                 "names: ['thing']\n")
     data = read_detection_data(tmp_path / "cfg" / "mini.yaml")
     assert len(data) == 2 and sum(len(s.labels) for s in data.samples) == 2
+
+
+def _coco_2017(root: Path) -> Path:
+    """annotations/{captions,instances,person_keypoints}_{train,val}2017.json beside train2017/ and val2017/."""
+    (root / "annotations").mkdir(parents=True)
+    for split, ids in (("train2017", [1, 2]), ("val2017", [3])):
+        (root / split).mkdir()
+        images = []
+        for i in ids:
+            (root / split / f"{i:012d}.png").write_bytes(png_bytes(64, 48, seed=i))
+            images.append({"id": i, "file_name": f"{i:012d}.png", "width": 64, "height": 48})
+        categories = [{"id": 1, "name": "person"}, {"id": 18, "name": "dog"}]
+        instances = {"images": images, "categories": categories,
+                     "annotations": [{"id": n, "image_id": i, "category_id": 18, "bbox": [10, 10, 30, 20], "area": 600,
+                                      "iscrowd": 0} for n, i in enumerate(ids, 1)]}
+        (root / "annotations" / f"instances_{split}.json").write_text(json.dumps(instances))
+        (root / "annotations" / f"captions_{split}.json").write_text(
+            json.dumps({"images": images, "annotations": [{"id": 1, "image_id": ids[0], "caption": "a dog"}]}))
+        (root / "annotations" / f"person_keypoints_{split}.json").write_text(
+            json.dumps(dict(instances, categories=[categories[0]], annotations=[])))
+    return root
+
+
+@pytest.mark.parametrize("where", ["", "annotations"])
+def test_coco_download_layout_reads_the_instances_files(tmp_path, where):
+    root = _coco_2017(tmp_path / "coco")
+    data = read_detection_data(root / where if where else root)
+    assert len(data) == 3 and sum(len(s.labels) for s in data.samples) == 3
+    assert {s.image.stem: s.split for s in data.samples} == {"000000000001": "train", "000000000002": "train",
+                                                             "000000000003": "val"}
+    assert [s.image.stem for s in read_detection_data(root, split="val").samples] == ["000000000003"]
