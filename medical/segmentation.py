@@ -302,6 +302,63 @@ def _pair_folder(root: Path) -> tuple[list[Path], list[Path]]:
     return pairs_i, pairs_m
 
 
+def _is_msd_json(path: Path) -> bool:
+    """A JSON object (not a table's JSON list) holding a Decathlon-style "training" list or "labels" map."""
+    if path.suffix.lower() != ".json":
+        return False
+    with path.open("rb") as handle:
+        head = handle.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith(b"{")
+
+
+def _msd_pairs(path: Path) -> tuple[list[Path], list[Path], list[str] | None]:
+    """(images, masks, class names) of a Medical Segmentation Decathlon `dataset.json`: its "training" list of
+    {"image", "label"} paths relative to the file's folder (read as its imagesTr/ + labelsTr/ folder is), and its
+    "labels" map ({"0": "background", "1": "liver"}; nnU-Net v2's {"background": 0, "liver": 1} too) naming classes."""
+    from core.data.text import read_json
+
+    spec = read_json(path, "dataset.json")
+    training = spec.get("training") if isinstance(spec, dict) else None
+    if not isinstance(training, list) or not training:
+        raise InputError(f"{path.name} has no \"training\" list of {{\"image\", \"label\"}} pairs (a Medical "
+                         "Segmentation Decathlon dataset.json has one); pass the folder holding imagesTr/ and labelsTr/ "
+                         "instead, or a CSV with image,mask columns")
+    images, masks = [], []
+    for number, entry in enumerate(training, start=1):
+        if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) and entry[k].strip()
+                                                  for k in ("image", "label")):
+            raise InputError(f"{path.name}: training entry {number} is not {{\"image\": path, \"label\": path}} "
+                             f"(got {entry!r:.80})")
+        for key, kept in (("image", images), ("label", masks)):
+            file = resolve_inside(path.parent, entry[key].strip())
+            if not file.is_file():
+                raise InputError(f"{path.name}: training entry {number}'s {key} {entry[key]!r} does not exist (paths "
+                                 f"are relative to {path.parent})")
+            kept.append(file)
+    return images, masks, _msd_label_names(spec.get("labels"), path.name)
+
+
+def _msd_label_names(labels: Any, name: str) -> list[str] | None:
+    """Class names by mask value from dataset.json's "labels": MSD's {"0": name, ...} or nnU-Net v2's {name: 0, ...};
+    the values must be 0..K-1 each named once."""
+    if labels is None:
+        return None
+    if not isinstance(labels, dict) or not labels:
+        raise InputError(f"{name}: \"labels\" must map mask values to class names, e.g. {{\"0\": \"background\", "
+                         f"\"1\": \"tumour\"}}; got {labels!r:.80}")
+    numbered = {}
+    for key, value in labels.items():
+        number, named = (value, key) if isinstance(value, int) and not isinstance(value, bool) else (key, value)
+        try:
+            numbered[int(str(number).strip())] = str(named).strip()
+        except ValueError:
+            raise InputError(f"{name}: \"labels\" entry {key!r}: {value!r:.40} is not a mask value and class name "
+                             "(regions, lists of values, are not read); pass labels=background,... instead") from None
+    if sorted(numbered) != list(range(len(numbered))) or len(numbered) != len(labels):
+        raise InputError(f"{name}: \"labels\" names mask values {sorted(numbered)}; they must be 0..K-1, each once")
+    return [numbered[k] for k in range(len(numbered))]
+
+
 def _to_tensor_batch(arrays: list[np.ndarray]):
     import torch
 
@@ -533,7 +590,8 @@ class Segmenter(TaskModel):
                   patient_pattern: str | None = None, image_column: str = "image", mask_column: str = "mask",
                   **options: Any) -> SegmentationData:
         """Image/mask folder pairs (`images/` + `masks/` or `image/` + `label/`, matching names; PNG, DICOM, NIfTI),
-        a CSV with image,mask[,patient] columns, a pandas / polars table with those columns (relative paths against the
+        a Medical Segmentation Decathlon `dataset.json` (its "training" image/label pairs; its "labels" name the
+        classes unless `labels` does), a CSV with image,mask[,patient] columns, a pandas / polars table with those columns (relative paths against the
         current folder), or a list of (image, mask) pairs (image: a path, array, PIL image or the file's bytes, as
         predict takes; mask: a path or an integer array of the image's shape). `labels` names the classes
         ("background,liver,tumour")."""
@@ -564,6 +622,11 @@ class Segmenter(TaskModel):
             root = path if path.is_dir() else path.parent
             if path.is_dir():
                 image_sources, mask_sources = _pair_folder(path)
+                if patient_pattern:
+                    groups = [patient_from_name(p.name, patient_pattern) for p in image_sources]
+            elif _is_msd_json(path):  # the Medical Segmentation Decathlon's dataset.json: its "training" pairs
+                image_sources, mask_sources, msd_labels = _msd_pairs(path)
+                labels = labels if labels is not None else msd_labels
                 if patient_pattern:
                     groups = [patient_from_name(p.name, patient_pattern) for p in image_sources]
             else:
