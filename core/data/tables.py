@@ -1120,8 +1120,18 @@ def read_table(path: str | Path, separator: str | None = None, columns: Iterable
             from core.data.text import read_json
 
             _refuse_unread_options(path, "JSON")
-            records = read_json(path, "JSON table")
-            if isinstance(records, list) and records and all(isinstance(r, str) for r in records):
+            try:
+                records = read_json(path, "JSON table")
+            except InputError as error:  # one object per line in a .json (what HF datasets' to_json writes): JSON lines
+                if "Extra data" not in str(error) or not _head_bytes(path).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+                    raise
+                records = None
+            if records is None:
+                bad = _bad_json_line(path)
+                if bad:
+                    raise InputError(f"cannot parse {path.name} (JSON lines: one object per line): {bad}")
+                frame = pl.scan_ndjson(path, infer_schema_length=None).collect()
+            elif isinstance(records, list) and records and all(isinstance(r, str) for r in records):
                 frame = pl.DataFrame({"text": records})  # a list of texts (an API's payload): one column, `text`
             elif not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
                 raise InputError(f"{path.name} must hold a JSON list of records, or of texts (or use .jsonl)")

@@ -377,3 +377,19 @@ def test_a_workbook_that_unpacks_like_a_zip_bomb_is_refused_before_it_is_read(tm
         archive.writestr("xl/worksheets/sheet1.xml", "<c><v>0</v></c>" * 4_000_000)
     with pytest.raises(InputError, match="far more than a spreadsheet packs"):
         read_table(bomb)
+
+
+def test_a_json_file_of_one_object_per_line_reads_as_json_lines(tmp_path):
+    """Hugging Face datasets' to_json writes JSON lines under a .json name; it was refused as 'not valid JSON'."""
+    from core.data.tables import read_table
+
+    path = tmp_path / "train.json"
+    path.write_text('{"text": "good", "label": 1}\n{"text": "bad", "label": 0}\n')
+    frame = read_table(path)
+    assert frame.columns == ["text", "label"] and frame["text"].to_list() == ["good", "bad"]
+    path.write_text('{"text": "good", "label": 1}\n{"text": "bad", "label": \n')
+    with pytest.raises(InputError, match="line 2 is not valid JSON"):
+        read_table(path)
+    path.write_text('[{"text": "good"}] [1]')  # not JSON lines: the JSON error as before
+    with pytest.raises(InputError, match="not valid JSON: Extra data"):
+        read_table(path)
