@@ -26,7 +26,7 @@ from core.train import MetricsLog, TrainConfig
 from finance._cards import damaged_card, recorded_beside
 from finance._forecast_data import (CALENDARS, Series, business_month_dates, calendar_holidays, check_calendar,
                                     frame_to_series, frequency_from_span, frequency_mismatch, future_dates, infer_calendar, infer_frequency, irregularity,
-                                    prepare_frame, read_series, read_series_frame, series_from_input, series_from_inputs,
+                                    prepare_frame, read_series, read_series_frame, SEASON_LENGTHS, series_from_input, series_from_inputs,
                                     series_scale, UnreadableSeries)
 from finance._forecast_models import ALL_CANDIDATES, LightGBMCandidate, NBeatsCandidate, local_forecast
 from finance._lightgbm_text import read_model_text
@@ -64,7 +64,8 @@ class ForecastConfig(TrainConfig):
     max_fit_points: int = 1000  # AutoETS / AutoARIMA see the last N points at each origin
     refit_every: int = 50  # AutoETS / AutoARIMA re-select every N origins (forward-filtered in between)
     season_length: int = 5  # seasonal period (5 trading days = one week): seasonal naive's always; AutoETS' and AutoARIMA's
-    # too on data of another frequency than daily / business-daily (monthly: 12, weekly: 52), which fit them non-seasonal
+    # too when set (not 5) on data of another frequency than daily / business-daily (monthly: 12, weekly: 52); else
+    # they are fitted non-seasonal (warned on such data)
     scale_window: int = 100  # interval width follows the mean |change| over the last N points
     levels: tuple[int, ...] = (80, 95)  # conformal interval levels, percent
     lags: int = 10
@@ -75,6 +76,9 @@ class ForecastConfig(TrainConfig):
     window: int = 40  # N-BEATS input window (returns)
     hidden: int = 64
     blocks: int = 2
+
+
+_DEFAULT_SEASON_LENGTH = ForecastConfig.season_length  # AutoETS / AutoARIMA take season_length only when it was set
 
 
 class Forecaster(TaskModel):
@@ -287,13 +291,20 @@ class Forecaster(TaskModel):
         else:
             self.nbeats_ = None
 
+    def _statistical_seasonal(self) -> bool:
+        """Whether AutoETS / AutoARIMA take `season_length`: on data fitted at another frequency than daily /
+        business-daily, and only when season_length was set (differs from the field's default, 5 trading days, which
+        is a period of the trading week, not of months, weeks or quarters)."""
+        return (self.fitted_frequency not in (None, "daily", "business-daily")
+                and self.config.season_length != _DEFAULT_SEASON_LENGTH)
+
     def _seasons(self) -> dict[str, int]:
         """The seasonal period of each active local seasonal candidate (the card's `seasons`): seasonal naive's is
         `season_length`; AutoETS' and AutoARIMA's too for data of the frequency the model is fitted on when that is not
         daily or business-daily (monthly, weekly, quarterly...), else 1 (non-seasonal: the default's daily prices, and
         an integer time index, whose frequency is unknown)."""
         c = self.config
-        statistical = 1 if self.fitted_frequency in (None, "daily", "business-daily") else max(1, c.season_length)
+        statistical = max(1, c.season_length) if self._statistical_seasonal() else 1
         seasons = {"seasonal_naive": max(1, c.season_length), "auto_ets": statistical, "auto_arima": statistical}
         return {name: seasons[name] for name in self._active() if name in seasons}
 
@@ -503,6 +514,14 @@ class Forecaster(TaskModel):
             raise InputError(f"transform must be auto, log or none, got {c.transform!r}")
         zs = [self._transform(s.values, f"series {s.id!r}", s.dates) for s in series]
         self.info_ = _data_calendar(series)  # the frequency the statistical candidates' season follows (_seasons)
+        if (self.fitted_frequency not in (None, "daily", "business-daily") and not self._statistical_seasonal()
+                and (statistical := [n for n in ("auto_ets", "auto_arima") if n in self._active()])
+                and SEASON_LENGTHS.get(self.fitted_frequency, 1) > 1):
+            season = SEASON_LENGTHS[self.fitted_frequency]
+            warnings.warn(f"{' and '.join(statistical)} are fitted non-seasonal on these {self.fitted_frequency} data: "
+                          f"season_length was left at its default ({c.season_length}, a trading week); to fit them "
+                          f"with the {self.fitted_frequency} period, retrain with --set season_length={season}",
+                          UserWarning, stacklevel=2)
         for s in series:
             if note := _irregularity(s.dates):  # the lags count rows: a gap is learnt as one step
                 warnings.warn(f"series {s.id!r}: {note}", UserWarning, stacklevel=2)

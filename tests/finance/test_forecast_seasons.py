@@ -78,3 +78,16 @@ def test_a_seasonal_fit_on_few_points_says_nothing_from_numpy():
         forecasts = local_forecast("auto_ets", z, np.arange(12, 47), 1, season_length=12, refit_every=1)
     assert np.all(np.isfinite(forecasts))
     assert [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)] == []
+
+
+def test_monthly_data_without_season_length_keep_the_statistical_candidates_non_seasonal():
+    """Since season_length reached AutoETS / AutoARIMA on non-daily data, monthly data trained without --set
+    season_length fitted them with the trading-week default (a 5-month season), silently. They are now non-seasonal
+    there (as before), and fit warns that --set season_length=12 gives them the monthly period."""
+    from finance.forecast import Forecaster, ForecastConfig
+
+    config = ForecastConfig(candidates=("naive", "seasonal_naive", "auto_ets", "auto_arima"), horizon=3)
+    with pytest.warns(UserWarning, match=r"auto_ets and auto_arima are fitted non-seasonal .*--set season_length=12"):
+        model = Forecaster(config).fit(_monthly_season(72))
+    assert model.fitted_frequency == "monthly"
+    assert model.card["seasons"] == {"seasonal_naive": 5, "auto_ets": 1, "auto_arima": 1}
