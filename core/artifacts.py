@@ -372,12 +372,27 @@ def hash_files(paths: Iterable[str | Path]) -> str:
     digest = hashlib.sha256()
     for path in paths:
         if path.is_dir():
-            named = [(file.relative_to(path).as_posix(), file) for file in sorted(p for p in path.rglob("*") if p.is_file())]
+            named = [(file.relative_to(path).as_posix(), file) for file in _walk_files(path)]
         else:
             named = [(path.absolute().relative_to(shared).as_posix() if shared else path.name, path)]
         for name, file in named:
             digest.update(f"{name}\0{file_sha256(file)}\n".encode())
     return digest.hexdigest()
+
+
+def _walk_files(folder: Path) -> list[Path]:
+    """The files under `folder` in sorted order, through symlinked folders as the data readers go (Path.rglob does not
+    follow them before Python 3.13), each real folder once (a link back up is not a loop)."""
+    found, seen = [], set()
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs.sort()
+        found += [Path(root) / name for name in files if (Path(root) / name).is_file()]
+    return sorted(found, key=lambda file: file.relative_to(folder).as_posix())
 
 
 def legacy_hash_files(paths: Iterable[str | Path]) -> str:

@@ -469,6 +469,18 @@ def _quiet_stdout() -> None:
         pass
 
 
+PATH_FLAGS = ("input", "output", "data", "model", "out", "run_dir", "config", "path")
+
+
+def _expand_home(args: argparse.Namespace) -> None:
+    """`--out=~/m` reaches us unexpanded (the shell expands ~ only at a word's start): every path flag's ~ means home,
+    as it does for the shell and for the jobs API (no hub id or file name of ours starts with ~)."""
+    for name in PATH_FLAGS:
+        value = getattr(args, name, None)
+        if isinstance(value, str) and (value == "~" or value.startswith("~/")):
+            setattr(args, name, os.path.expanduser(value))
+
+
 def _main(argv: list[str] | None, stdout_closed: bool = False) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if not _is_terminal(sys.stderr):  # transformers' and the hub's tqdm bars ("Loading weights") would fill a log
@@ -481,6 +493,7 @@ def _main(argv: list[str] | None, stdout_closed: bool = False) -> int:
         return EXIT_BAD_INPUT
     except SystemExit as exit_:
         return int(exit_.code or 0)
+    _expand_home(args)
     if stdout_closed and _result_on_stdout(args):
         print(f"error: stdout is closed, and `verticals {args.command}` writes its result there: run it with stdout "
               "open (e.g. > result.txt)" + (", or give --output FILE" if args.command == "predict" else ""),

@@ -28,11 +28,26 @@ def parse_assignments(pairs: list[str] | None, flag: str = "--set") -> dict[str,
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise InputError(f"{flag} expects key=value, got {pair!r}")
-        if key.strip() in result and result[key.strip()] != value.strip():  # the last one used to win silently
+        if key.strip() in result and not same_setting(result[key.strip()], value.strip()):  # the last one used to win
             raise InputError(f"{flag} {key.strip()} is given twice ({result[key.strip()]!r} and {value.strip()!r}); "
                              "give it once")
         result[key.strip()] = value.strip()
     return result
+
+
+def same_setting(first: Any, second: Any) -> bool:
+    """Whether two spellings of a setting are one value: the same text (case aside for words), or the same number
+    written two ways (0.1 and 0.10, 1e-4 and 0.0001).
+
+    >>> same_setting("0.1", "0.10"), same_setting("1e-4", "0.0001"), same_setting("True", "true"), same_setting("0.1", "0.2")
+    (True, True, True, False)
+    """
+    if str(first).strip().lower() == str(second).strip().lower():
+        return True
+    try:
+        return float(first) == float(second)
+    except (TypeError, ValueError):
+        return False
 
 
 def coerce_value(name: str, annotation: Any, value: Any, what: str | None = None) -> Any:
@@ -280,7 +295,7 @@ def _one_spelling(cls: type, values: dict[str, Any], where: str) -> dict[str, An
     spelled: dict[str, str] = {}
     for key, value in values.items():
         name, value = _canonical(cls, key, value)
-        if name in found and str(found[name]) != str(value):
+        if name in found and not same_setting(found[name], value):
             raise InputError(f"{where} gives {name} twice, as {key}={value!r} and {spelled[name]}={found[name]!r}; "
                              "give it once")
         found[name], spelled[name] = value, key

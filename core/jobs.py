@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,7 +82,7 @@ def run_training(task: str, data: str | Path, out: str | Path, base: str | None 
         run_dir_existed = run_dir.exists()
         try:
             dataset = cls.training_data(data, **(options or {}))  # the same reading and checks as check-data
-            run = {"format": RUN_FORMAT, "task": task, "data_hash": _data_hash(data), "data_hash_scheme": DATA_HASH_SCHEME,
+            run = {"format": RUN_FORMAT, "task": task, "data_hash": _data_hash(data, named=cls.data_digest(dataset)), "data_hash_scheme": DATA_HASH_SCHEME,
                    "options": {k: str(v) for k, v in (options or {}).items()}, "config": config_to_dict(config),
                    "base_model": _base_name(base)}
             if lead:
@@ -213,13 +214,19 @@ def _drop_empty_run_dir(run_dir: Path) -> None:
             shutil.rmtree(run_dir)
 
 
-def _data_hash(data: str | Path, legacy: bool = False) -> str:
+def _data_hash(data: str | Path, legacy: bool = False, named: str | None = None) -> str:
+    """The training data's hash (core.artifacts.hash_files, or hash_parts for table parts); `named`, the task's digest
+    of the files a manifest names (`TaskModel.data_digest`), joins a single file's hash."""
+    if named is not None and not legacy and Path(data).expanduser().is_file():
+        import hashlib
+
+        return hashlib.sha256(f"{_data_hash(data)}\0{named}".encode()).hexdigest()
     from core.artifacts import hash_files, legacy_hash_files
     from core.distributed import hash_parts, is_parts
 
     if is_parts(data):  # a folder or glob of table parts: the parts' hashes by relative name, whatever the listing order
         return hash_parts(data)
-    path = Path(data)
+    path = Path(data).expanduser()
     if not path.exists():
         raise InputError(f"training data {data} does not exist; pass a file or folder")
     try:
@@ -244,6 +251,10 @@ def _check_resume(run_dir: Path, run: dict[str, Any], resume: bool, data: str | 
         with contextlib.suppress(InputError):
             if previous.get("data_hash") == _data_hash(data, legacy=True):
                 previous = {**previous, "data_hash": run["data_hash"]}
+                if resume:
+                    warnings.warn(f"the run in {run_dir} was recorded before the data hash covered folders: the files' "
+                                  "names and bytes match, but a file moved to another folder since (a relabel) would "
+                                  "not be seen; if you relabelled, train without --resume", stacklevel=2)
     if resume and previous is not None:
         differences = _differences(previous, run)
         if differences:

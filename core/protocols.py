@@ -575,6 +575,15 @@ class TaskModel:
         """The checks `train` makes on read data before fitting (e.g. two classes); `InputError` when they fail."""
 
     @classmethod
+    def data_digest(cls, data: Any) -> str | None:
+        """A hash of what `read_data` read beyond the file given (the images or audio a manifest or data.yaml names,
+        labels from label files), which the training-data hash of a manifest adds to the manifest's own bytes, so
+        `--resume` sees those files change. The default: the data's own `source_hash` (a hash of the files read, as
+        medical data keep), else None (the given file or folder is all the data)."""
+        found = getattr(data, "source_hash", None)
+        return found if isinstance(found, str) else None
+
+    @classmethod
     def training_data(cls, path: str | Path, **options: Any) -> Any:
         """Read and validate training data: the one path `train` and `check-data` share."""
         data = cls.read_data(path, **options)

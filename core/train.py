@@ -478,8 +478,11 @@ class Trainer:
         config = self.config
         unset = [name for name in ("epochs", "batch_size", "lr") if getattr(config, name) is None]
         if unset:  # None means "the task chooses": a task's fit fills these before it builds a Trainer
-            raise InputError(f"Trainer needs {', '.join(unset)}: set {'them' if len(unset) > 1 else 'it'} in the "
-                             "TrainConfig (None is for a task's config, whose fit chooses a value)")
+            example = ", ".join(f"{name}={ {'epochs': 3, 'batch_size': 32, 'lr': 0.001}[name]}" for name in unset)
+            raise InputError(f"{', '.join(unset)} {'are' if len(unset) > 1 else 'is'} not set (none): give "
+                             f"{'values' if len(unset) > 1 else 'a value'}, e.g. --set {' --set '.join(example.split(', '))} "
+                             f"on the command line or TrainConfig({example}) in Python (none is only for the settings a "
+                             "task plans itself)")
         if config.grad_accum_steps < 1 or config.batch_size < 1 or config.epochs < 1:
             raise InputError("batch_size, epochs and grad_accum_steps must be >= 1")
         if len(self.train_data) == 0:

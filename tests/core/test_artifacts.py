@@ -640,3 +640,21 @@ def test_a_failed_atomic_write_leaves_no_temporary_file(tmp_path, monkeypatch):
     with pytest.raises(StorageError):
         atomic_write_bytes(target, b"new")
     assert [p.name for p in tmp_path.iterdir()] == ["card.json"] and target.read_bytes() == b"old"
+
+
+def test_the_data_hash_follows_symlinked_class_folders_as_the_readers_do(tmp_path):
+    from core.artifacts import hash_files
+
+    real = tmp_path / "real"
+    for name, content in {"ants/1.jpg": b"one", "bees/2.jpg": b"two"}.items():
+        (real / name).parent.mkdir(parents=True, exist_ok=True)
+        (real / name).write_bytes(content)
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    for label in ("ants", "bees"):
+        (linked / label).symlink_to(real / label, target_is_directory=True)
+    (linked / "loop").symlink_to(linked, target_is_directory=True)  # a link back up is walked once, not forever
+    before = hash_files([linked])
+    assert before == hash_files([real])
+    (real / "bees" / "2.jpg").rename(real / "ants" / "2.jpg")  # a relabel behind the links
+    assert hash_files([linked]) != before

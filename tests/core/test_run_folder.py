@@ -216,3 +216,38 @@ def test_a_model_folder_given_with_a_tilde_loads(demo_task, tmp_path, monkeypatc
     assert type(registry.load(DEMO, "~/m")).__name__ == "CounterModel"
     capsys.readouterr()
     assert main(["evaluate", DEMO, "--model=~/m", "--data", str(tmp_path / "a.csv"), "--json"]) == 0
+
+
+def test_path_flags_given_with_a_tilde_after_an_equals_sign_mean_home(demo_task, tmp_path, monkeypatch, capsys):
+    """`--data=~/a.csv`, `--out=~/m`: the shell leaves ~ unexpanded after `=`; train refused the data and wrote into a
+    folder literally named ~ in the working folder."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    _csv(tmp_path / "home" / "a.csv", [1, 2])
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", DEMO, "--data=~/a.csv", "--out=~/m", "--json"]) == 0
+    assert (tmp_path / "home" / "m" / "card.json").is_file() and not (tmp_path / "~").exists()
+    assert json.loads(capsys.readouterr().out)["out"] == str(tmp_path / "home" / "m")
+
+
+def test_a_manifest_s_data_hash_covers_what_the_task_says_it_names(demo_task, tmp_path, monkeypatch):
+    """A manifest's own bytes do not change when an image it lists is swapped: the task's data_digest joins the hash."""
+    from core import registry
+
+    data = _csv(tmp_path / "a.csv", [1, 2])
+    cls = registry.task_class(DEMO)
+    plain = jobs._data_hash(data, named=cls.data_digest(cls.read_data(data)))
+    assert plain == jobs._data_hash(data)  # a task that names no other files: the file's own hash
+    assert jobs._data_hash(data, named="one") != jobs._data_hash(data, named="two") != plain
+
+
+def test_resuming_a_run_recorded_under_the_old_hash_warns_that_a_relabel_would_not_show(tmp_path):
+    from core.artifacts import legacy_hash_files
+
+    data = _csv(tmp_path / "a.csv", [1, 2])
+    (tmp_path / "run").mkdir()
+    run = {"format": jobs.RUN_FORMAT, "task": DEMO, "data_hash": jobs._data_hash(data), "options": {}, "config": {},
+           "base_model": None}
+    (tmp_path / "run" / jobs.RUN_RECORD).write_text(json.dumps({**run, "data_hash": legacy_hash_files([data])}))
+    with pytest.warns(UserWarning, match="relabel"):
+        jobs._check_resume(tmp_path / "run", {**run, "data_hash_scheme": jobs.DATA_HASH_SCHEME}, True, data)
