@@ -301,6 +301,22 @@ class SpeechRecognizer(TaskModel):
 
     # -- data ---------------------------------------------------------------------------------------------
     @classmethod
+    def data_digest(cls, data: Any) -> str | None:
+        """What a manifest names, for the training-data hash: its transcripts and the bytes of each audio file it lists
+        (core.jobs adds this to the manifest's own hash, so `--resume` sees a swapped recording)."""
+        import hashlib
+
+        from core.artifacts import file_sha256, hash_frame
+
+        if not hasattr(data, "columns") or "audio" not in data.columns:
+            return None
+        digest = hashlib.sha256(hash_frame(data.select([c for c in ("audio", "text") if c in data.columns])).encode())
+        for audio in data["audio"].to_list():
+            if isinstance(audio, str) and Path(audio).is_file():
+                digest.update(file_sha256(audio).encode())
+        return digest.hexdigest()
+
+    @classmethod
     def read_data(cls, path: str | Path, **options: Any):
         """Labelled audio as a polars DataFrame (audio, text, speaker) from a manifest, LibriSpeech, LJSpeech or FSDD folder.
 

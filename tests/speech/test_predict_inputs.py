@@ -429,3 +429,16 @@ def test_every_card_says_how_audio_is_resampled(model):
     assert "FFmpeg" in preprocessing["resampler"]
     model.card["preprocessing"]["resampler"] = "changed"  # a caller's copy, not the module's
     assert model.card["preprocessing"]["resampler"].startswith("soxr HQ")
+
+
+def test_a_manifests_training_data_hash_sees_a_swapped_recording(tmp_path):
+    """The manifest's bytes stay the same when a recording it lists is replaced; --resume must see the change."""
+    from core import jobs
+
+    write_wav(tmp_path / "a.wav", tone(0.5))
+    manifest = tmp_path / "list.csv"
+    manifest.write_text("audio,text\na.wav,hello\n")
+    before = jobs._data_hash(manifest, named=SpeechRecognizer.data_digest(SpeechRecognizer.read_data(manifest)))
+    write_wav(tmp_path / "a.wav", tone(0.7))
+    after = jobs._data_hash(manifest, named=SpeechRecognizer.data_digest(SpeechRecognizer.read_data(manifest)))
+    assert before != after
