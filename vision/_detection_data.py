@@ -816,47 +816,79 @@ def convert_detection_data(data: DetectionData, out_dir: str | Path, to: str) ->
     """Write `data` as COCO (annotations.json + images/), YOLO (images/, labels/, data.yaml) or VOC, atomically.
     Crowd regions stay `iscrowd: 1` in COCO; YOLO and VOC cannot mark one, so they are left out there. VOC difficult
     objects stay `<difficult>1` in VOC and are `iscrowd: 1` with `difficult: 1` in COCO (ignored alike, read back as
-    difficult); YOLO cannot mark one, so they are left out there."""
+    difficult); YOLO cannot mark one, so they are left out there. A declared split is kept, so a test image stays out
+    of training: COCO instances_train/val/test.json, YOLO images/<split>/ named by data.yaml's train/val/test, VOC
+    ImageSets/Main/<split>.txt (an image in train and val is listed in both; one without a split, beside split ones,
+    goes to instances_unsplit.json / images/unsplit/ / no list)."""
     import yaml
 
     to = to.lower()
     if to not in {"coco", "yolo", "voc"}:
         raise InputError(f"unknown target format {to!r}; use coco, yolo or voc")
     names = list(data.class_names)
+    split = any(sample.split for sample in data.samples)
+    groups = {"both": ("train", "val")}  # the COCO files / VOC lists an image of each split is written to
     check_output_dir(out_dir)  # a folder of the user's files is never replaced by the converted copy
     with atomic_directory(out_dir) as tmp:
         image_dir = tmp / ("JPEGImages" if to == "voc" else "images")
         image_dir.mkdir(parents=True)
         used: set[str] = set()
-        coco: dict[str, list] = {"images": [], "annotations": [], "categories": [{"id": i + 1, "name": n} for i, n in enumerate(names)]}
+        categories = [{"id": i + 1, "name": n} for i, n in enumerate(names)]
+        cocos: dict[str, dict[str, list]] = {}
+        lists: dict[str, list[str]] = {}
         for index, sample in enumerate(data.samples):
             name = sample.image.name if sample.image.name not in used else f"{index}_{sample.image.name}"
             used.add(name)
-            shutil.copyfile(sample.image, image_dir / name)
+            kind = (sample.split or "unsplit") if split else None
+            folder = image_dir / kind if to == "yolo" and kind else image_dir
+            folder.mkdir(exist_ok=True)
+            shutil.copyfile(sample.image, folder / name)
             if to == "coco":
-                coco["images"].append({"id": index + 1, "file_name": f"images/{name}", "width": sample.width, "height": sample.height})
-                kinds = [None] * len(sample.labels) + region_kinds(sample)
-                regions = sample.boxes.tolist() + sample.crowd_boxes.tolist()
-                for ((x1, y1, x2, y2), label, kind) in zip(regions, sample.labels + sample.crowd_labels, kinds):
-                    annotation = {"id": len(coco["annotations"]) + 1, "image_id": index + 1,
-                                  "category_id": names.index(label) + 1, "bbox": [x1, y1, x2 - x1, y2 - y1],
-                                  "area": (x2 - x1) * (y2 - y1), "iscrowd": int(kind is not None)}
-                    coco["annotations"].append({**annotation, "difficult": 1} if kind == "difficult" else annotation)
+                for target in groups.get(kind, (kind,)):
+                    coco = cocos.setdefault(target or "", {"images": [], "annotations": [], "categories": categories})
+                    coco["images"].append({"id": index + 1, "file_name": f"images/{name}", "width": sample.width,
+                                           "height": sample.height})
+                    kinds = [None] * len(sample.labels) + region_kinds(sample)
+                    regions = sample.boxes.tolist() + sample.crowd_boxes.tolist()
+                    for ((x1, y1, x2, y2), label, region) in zip(regions, sample.labels + sample.crowd_labels, kinds):
+                        annotation = {"id": len(coco["annotations"]) + 1, "image_id": index + 1,
+                                      "category_id": names.index(label) + 1, "bbox": [x1, y1, x2 - x1, y2 - y1],
+                                      "area": (x2 - x1) * (y2 - y1), "iscrowd": int(region is not None)}
+                        coco["annotations"].append({**annotation, "difficult": 1} if region == "difficult" else annotation)
             elif to == "yolo":
                 lines = []
                 for (x1, y1, x2, y2), label in zip(sample.boxes.tolist(), sample.labels):
                     lines.append(f"{names.index(label)} {(x1 + x2) / 2 / sample.width:.6f} {(y1 + y2) / 2 / sample.height:.6f} "
                                  f"{(x2 - x1) / sample.width:.6f} {(y2 - y1) / sample.height:.6f}")
-                (tmp / "labels").mkdir(exist_ok=True)
-                (tmp / "labels" / (Path(name).stem + ".txt")).write_text("\n".join(lines) + ("\n" if lines else ""))
+                label_dir = tmp / "labels" / kind if kind else tmp / "labels"
+                label_dir.mkdir(parents=True, exist_ok=True)
+                (label_dir / (Path(name).stem + ".txt")).write_text("\n".join(lines) + ("\n" if lines else ""))
             else:
                 (tmp / "Annotations").mkdir(exist_ok=True)
                 (tmp / "Annotations" / (Path(name).stem + ".xml")).write_text(_voc_xml(name, sample))
-        if to == "coco":
-            (tmp / "annotations.json").write_text(json.dumps(coco))
+                for target in groups.get(kind, (kind,)) if kind and kind != "unsplit" else ():
+                    lists.setdefault(target, []).append(Path(name).stem)
+        if to == "coco" and not split:
+            (tmp / "annotations.json").write_text(json.dumps(cocos.get("", {"images": [], "annotations": [],
+                                                                             "categories": categories})))
+        elif to == "coco":
+            for target in ("train", "val"):  # both written, so the folder reads back as train + val
+                cocos.setdefault(target, {"images": [], "annotations": [], "categories": categories})
+            for target, coco in cocos.items():
+                (tmp / f"instances_{target}.json").write_text(json.dumps(coco))
         elif to == "yolo":
-            (tmp / "data.yaml").write_text(yaml.safe_dump({"path": ".", "train": "images", "val": "images",
-                                                           "names": dict(enumerate(names))}))
+            config: dict[str, Any] = {"path": ".", "train": "images", "val": "images"}
+            if split:
+                present = {sample.split for sample in data.samples}
+                config = {"path": ".", **{kind: [f"images/{k}" for k in (kind, "both") if k in present]
+                                          for kind in ("train", "val", "test")}}
+                config = {key: (value[0] if isinstance(value, list) and len(value) == 1 else value)
+                          for key, value in config.items() if value != []}
+            (tmp / "data.yaml").write_text(yaml.safe_dump({**config, "names": dict(enumerate(names))}, sort_keys=False))
+        elif split:
+            (tmp / "ImageSets" / "Main").mkdir(parents=True)
+            for target, stems in lists.items():
+                (tmp / "ImageSets" / "Main" / f"{target}.txt").write_text("\n".join(stems) + "\n")
     return Path(out_dir)
 
 

@@ -675,27 +675,19 @@ def test_the_datas_own_train_val_split_is_read_and_used_for_validation(tmp_path)
     # the split folders alone (no train:/val: in data.yaml) say the same
     (tmp_path / "yolo" / "data.yaml").write_text("names: [cell]\n")
     assert {s.split for s in Detector.read_data(tmp_path / "yolo").samples} == {"train", "val"}
-    # converted data (data.yaml's train and val are one folder) declares no split
+    # converted data keeps the declared split (images/train, images/val named by data.yaml)
     converted = Detector.read_data(Detector.convert(yolo, tmp_path / "converted", to="yolo"))
-    assert {s.split for s in converted.samples} == {None} and "random hold-out" in _data_split(converted, 0.2, 0)[2]
+    assert sorted((s.image.name, s.split) for s in converted.samples) == sorted((s.image.name, s.split) for s in yolo.samples)
 
     # COCO: instances_train.json + instances_val.json in one folder are both read, each image keeping its split
-    coco = Detector.convert(yolo, tmp_path / "coco", to="coco")
-    annotations = json.loads((coco / "annotations.json").read_text())
-    for kind in ("train", "val"):
-        keep = [image for image in annotations["images"] if image["file_name"].startswith(f"images/{kind}")]
-        ids = {image["id"] for image in keep}
-        part = {**annotations, "images": keep, "annotations": [a for a in annotations["annotations"] if a["image_id"] in ids]}
-        (coco / f"instances_{kind}.json").write_text(json.dumps(part))
-    (coco / "annotations.json").unlink()
+    coco = Detector.convert(yolo, tmp_path / "coco", to="coco")  # writes them (convert keeps the split)
+    assert sorted(p.name for p in coco.glob("*.json")) == ["instances_train.json", "instances_val.json"]
     data = Detector.read_data(coco)
     assert len(data) == 6 and sorted(s.split for s in data.samples) == ["train"] * 4 + ["val"] * 2
 
     # VOC: ImageSets/Main/train.txt and val.txt
-    voc = Detector.convert(yolo, tmp_path / "voc", to="voc")
-    (voc / "ImageSets" / "Main").mkdir(parents=True)
-    (voc / "ImageSets" / "Main" / "train.txt").write_text("".join(f"train{i}\n" for i in range(4)))
-    (voc / "ImageSets" / "Main" / "val.txt").write_text("val0\nval1\n")
+    voc = Detector.convert(yolo, tmp_path / "voc", to="voc")  # writes them (convert keeps the split)
+    assert (voc / "ImageSets" / "Main" / "val.txt").read_text().split() == ["val0", "val1"]
     data = Detector.read_data(voc)
     assert {s.image.stem: s.split for s in data.samples}["val1"] == "val" and _data_split(data, 0.2, 0)[2].startswith("the data's own")
 
@@ -825,14 +817,11 @@ def test_images_in_both_the_datas_train_and_val_splits_are_trained_on_and_not_va
     assert Detector.check_data(voc)["splits"] == {"train": 4, "val": 2, "in_both": 1}
 
     # COCO: the same file in instances_train.json and instances_val.json is two samples; the val one is left out
+    # (convert keeps the split: the image in both is written to instances_train.json and instances_val.json)
     coco = Detector.convert(data, tmp_path / "coco", to="coco")
-    annotations = json.loads((coco / "annotations.json").read_text())
     for kind, stems in (("train", {"a0", "a1", "a2", "a3"}), ("val", {"a3", "a4", "a5"})):
-        keep = [image for image in annotations["images"] if Path(image["file_name"]).stem in stems]
-        ids = {image["id"] for image in keep}
-        part = {**annotations, "images": keep, "annotations": [a for a in annotations["annotations"] if a["image_id"] in ids]}
-        (coco / f"instances_{kind}.json").write_text(json.dumps(part))
-    (coco / "annotations.json").unlink()
+        written = json.loads((coco / f"instances_{kind}.json").read_text())["images"]
+        assert {Path(image["file_name"]).stem for image in written} == stems
     coco_data = Detector.read_data(coco)
     train, val, _, warning = _data_split(coco_data, 0.2, 0)
     assert len(coco_data) == 7 and len(train) == 4 and sorted(coco_data.samples[i].image.stem for i in val) == ["a4", "a5"]

@@ -154,3 +154,27 @@ def test_coco_download_layout_reads_the_instances_files(tmp_path, where):
     assert {s.image.stem: s.split for s in data.samples} == {"000000000001": "train", "000000000002": "train",
                                                              "000000000003": "val"}
     assert [s.image.stem for s in read_detection_data(root, split="val").samples] == ["000000000003"]
+
+
+@pytest.mark.parametrize("to", ["coco", "yolo", "voc"])
+def test_convert_keeps_the_declared_split(tmp_path, to):
+    import numpy as np
+
+    from vision._detection_data import DetectionData, DetectionSample
+
+    splits = {"a": "train", "b": "train", "c": "val", "d": "test", "e": "both"}
+    samples = []
+    for stem, split in splits.items():
+        (tmp_path / f"{stem}.png").write_bytes(png_bytes(64, 48, seed=ord(stem)))
+        samples.append(DetectionSample(tmp_path / f"{stem}.png", 64, 48, np.asarray([[8, 8, 40, 30]], dtype=np.float32),
+                                       ["cat"], split=split))
+    out = convert_detection_data(DetectionData(samples, ["cat"], "voc", tmp_path), tmp_path / "out", to)
+    back = read_detection_data(out, format=to)
+    train, val, both = declared_split(back)
+    assert sorted(back.samples[i].image.stem for i in train) == ["a", "b", "e"]
+    assert sorted(back.samples[i].image.stem for i in val) == ["c"]
+    assert [p.stem for p in both] == ["e"]
+    assert "d" not in {back.samples[i].image.stem for i in train + val}  # the test image is never trained on
+    if to != "coco":  # COCO's folder reads train + val; its test file is read on request
+        assert {s.image.stem: s.split for s in back.samples}["d"] == "test"
+    assert [s.image.stem for s in read_detection_data(out, format=to, split="test").samples] == ["d"]
