@@ -46,18 +46,27 @@ _STATELESS_MESSAGES = re.compile(r"Problem with word '[^\n]*' [^\n]*\n|Warning: 
 # in a row (Apertium leaves two where it drops a word) become one space and the ends are stripped; into a language in
 # OPENING_MARKS, each SENTENCE of the translation that ends in a closing mark, as its source sentence does, gets the
 # opening one (so a sentence gets the same marks alone and inside a line of several); in a sentence ending in a quote
-# or bracket (CLOSERS) the mark goes after the last OPENER before it ('"¿Estás seguro?"', '«¡Uau!»').
+# or bracket (CLOSERS) the mark goes after the last OPENER before it ('"¿Estás seguro?"', '«¡Uau!»'), except a "¿"
+# where QUOTED_QUESTION says the question is the whole sentence ('¿Por qué escribes "no?"').
 SPACE_RUN = r"[ \t]{2,}"
 # Titles and abbreviations (English, and Spanish as Apertium writes them) whose period ends no sentence: "Dr. Smith is
 # here!" is one exclamation, "¡Dr. Herrero es aquí!", not "Dr. ¡Herrero es aquí!". So does an initial other than I
 # ("J. Smith", "U.S.").
 ABBREVIATIONS = ("Mr", "Mrs", "Ms", "Mx", "Dr", "Dra", "Prof", "St", "Mt", "Ft", "Jr", "Sr", "Sra", "Srta", "Gen", "Lt",
                  "Capt", "Col", "Sgt", "Rev", "Gov", "Sen", "Rep", "Hon", "Pres", "vs", "UU", "[A-HJ-Z]")
-# A sentence: up to . ! ? or … (with any closing quotes or brackets) before a space, or to the end of the line.
+# A sentence: up to ! ? … or .. (with any closing quotes or brackets) before a space, or to the end of the line; or up
+# to a single period before a space and a capital letter (after any opening quotes, brackets or marks): a period before
+# a lower-case word or a number ends no sentence, as after "e.g." / "p. ej.", "p.m.", "etc." or "No." ("No. 5").
+UPPER = "A-ZÀ-ÖØ-Þ"
 SENTENCE = (r"\S.*?(?:" + "".join(rf"(?<!\b{word})" for word in ABBREVIATIONS)
-            + r"[.!?…]+[\"'”’»)\]]*(?=\s)|$)")
+            + r"(?:(?:[.!?…]*[!?…][.!?…]*|\.{2,})[\"'”’»)\]]*(?=\s)"
+            + r"|(?<!\.)\.[\"'”’»)\]]*(?=\s+[\"'“‘«(\[¿¡]*[" + UPPER + r"]))|$)")
 CLOSERS = r"[\"'”’»)\]]+$"  # the quotes and brackets a sentence ends in
 OPENER = r"(?<!\w)[\"'“‘«(\[]\s*"  # an opening quote or bracket and its spaces (not an apostrophe: no letter before)
+# Before a quote that ends a question ('He asked: "Are you sure?"'), what makes the quote the question: the sentence
+# starts with it, or it follows : , ; or a dash, or its first word is capitalised. Else ('Have you read "Hamlet?"',
+# American punctuation) the question mark ends the whole sentence, which gets the mark at its start.
+QUOTED_QUESTION = r"(?:^|[:,;—–-]\s*)$"
 OPENING_MARKS = {"spa": (("?", "¿"), ("!", "¡"))}  # target (ISO 639-3): (closing, opening) marks Apertium drops
 
 # A tag such as <a href="x">, </p> or <br/>: a text holding one is deformatted as HTML, which keeps the markup
@@ -128,8 +137,12 @@ def _clean(text: str, target3: str, source: str) -> str:
     def restore(match: re.Match) -> str:
         sentence, index = match.group(), next(position)
         body = re.sub(CLOSERS, "", sentence)
-        start = max([0] + [quote.end() for quote in re.finditer(OPENER, body)]) if body != sentence else 0
+        quotes = list(re.finditer(OPENER, body)) if body != sentence else []
         for closing, opening in marks:
+            start = quotes[-1].end() if quotes else 0
+            if quotes and closing == "?" and not (re.search(QUOTED_QUESTION, body[:quotes[-1].start()])
+                                                  or re.match(f"[{UPPER}]", body[start:])):
+                start = 0
             ends = [re.sub(CLOSERS, "", original).endswith(closing)
                     for original in ([originals[index]] if len(originals) == count else originals)]
             if body.endswith(closing) and opening not in body[start:] and any(ends):

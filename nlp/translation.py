@@ -21,8 +21,8 @@ from core.data.text import read_text_inputs, text_input_batches
 from core.protocols import Inputs, TaskModel, check_batch_size, iter_batches, with_ids
 from core.train import TrainConfig
 from core.registry import missing_model_message
-from nlp._apertium import (_MARKUP, CLOSERS, MAX_CHARACTERS, OPENER, OPENING_MARKS, SENTENCE, SPACE_RUN,
-                            ApertiumEngine, installed_pairs, mode_for, require_apertium)
+from nlp._apertium import (_MARKUP, CLOSERS, MAX_CHARACTERS, OPENER, OPENING_MARKS, QUOTED_QUESTION, SENTENCE,
+                            SPACE_RUN, UPPER, ApertiumEngine, installed_pairs, mode_for, require_apertium)
 from nlp._encoder import error_records, errors_in_place, is_blank, refuse_column_flags, text_ids
 from nlp._language import looks_like
 from nlp._translation_data import (COLUMNS, LANGUAGE_NAMES, _language_in_name, _refuse_compressed,
@@ -1000,7 +1000,10 @@ def _apertium_usage() -> str:
 #    are stripped;
 # 3. each sentence of the translation ending in a closing mark, as its source sentence does (the sentences pair in
 #    order; where their counts differ, as any source sentence does), gets the opening mark Apertium drops, by target
-#    language ({marks}); in a sentence ending in a quote or bracket, after the last opening quote or bracket.
+#    language ({marks}); in a sentence ending in a quote or bracket, after the last opening quote or bracket (a "¿"
+#    there only when the quote starts the sentence, follows : , ; or a dash, or starts with a capital; else the
+#    question is the whole sentence, American style: '¿Por qué escribes "no?"'). A period ends a sentence only before
+#    a capital letter (not after "p. ej.", "p.m.", "etc.", "Núm. 5"), nor after a title or initial (Dr., J.).
 # The snippet below does the same. folder: the saved model folder (str or pathlib.Path); text: one text in the card's
 # source_lang.
 import json, os, pathlib, re, subprocess
@@ -1015,14 +1018,18 @@ def translate_line(line):
     raw = subprocess.run(["apertium", "-f", text_format, "-u", mode], input=line, capture_output=True, encoding="utf-8",
                          env={{**os.environ, "LC_ALL": "C.UTF-8"}}, check=True).stdout
     translation = re.sub({SPACE_RUN!r}, " ", raw).strip()
-    sentence_pattern = {SENTENCE!r}  # up to . ! ? or ... (and closing quotes) before a space, or to the end
+    sentence_pattern = {SENTENCE!r}  # up to ! ? ... (and closing quotes) before a space, . before a capital, or the end
     originals, count = re.findall(sentence_pattern, line), len(re.findall(sentence_pattern, translation))
     position = iter(range(count))
     def restore(match):
         sentence, index = match.group(), next(position)
         body = re.sub({CLOSERS!r}, "", sentence)  # without the quotes and brackets it ends in
-        start = max([0] + [quote.end() for quote in re.finditer({OPENER!r}, body)]) if body != sentence else 0
+        quotes = list(re.finditer({OPENER!r}, body)) if body != sentence else []
         for closing, opening in opening_marks:
+            start = quotes[-1].end() if quotes else 0  # inside the quote, unless the question is the whole sentence
+            if quotes and closing == "?" and not (re.search({QUOTED_QUESTION!r}, body[:quotes[-1].start()])
+                                                  or re.match({f"[{UPPER}]"!r}, body[start:])):
+                start = 0
             ends = [re.sub({CLOSERS!r}, "", original).endswith(closing)
                     for original in ([originals[index]] if len(originals) == count else originals)]
             if body.endswith(closing) and opening not in body[start:] and any(ends):

@@ -666,12 +666,14 @@ def test_apertium_keeps_html_markup_and_plain_text_as_before():
 
 # -- an Apertium card's usage: the raw `apertium -u` command, then each step predict adds after it -----------------
 _USAGE_TEXTS = ["Did you do it by yourself?", "  All you want is power.  ", "What did you tell him?", "Come here!",
-                "Who? Me.", "Why not!", "Line one?\n\n  Line two!", 'Click <a href="x">here</a>', 'He asked: "Are you sure?"']
+                "Who? Me.", "Why not!", "Line one?\n\n  Line two!", 'Click <a href="x">here</a>', 'He asked: "Are you sure?"',
+                "Is it true, e.g. for cats?", 'Why did you write "no?"']
 # Apertium's raw output for the lines above (as eng-spa 3.8 prints them: a space before, two where a word dropped)
 _RAW = {"Did you do it by yourself?": " Tú  él por tú?", "All you want is power.": "Todo  quieres es poder.",
         "What did you tell him?": "Qué   le dices?", "Come here!": "Venga  aquí!", "Who? Me.": "Quién? Yo.",
         "Why not!": "Por qué no", "Line one?": "Línea \tuno?", "Line two!": "Línea  dos!",
-        'Click <a href="x">here</a>': 'Clic <a href="x">aquí</a>', 'He asked: "Are you sure?"': ' Pidió: "Eres seguro?"'}
+        'Click <a href="x">here</a>': 'Clic <a href="x">aquí</a>', 'He asked: "Are you sure?"': ' Pidió: "Eres seguro?"',
+        "Is it true, e.g. for cats?": "Es cierto, p. ej. para gatos?", 'Why did you write "no?"': 'Por qué escribes "no?"'}
 
 
 def _usage_translation(usage: str, folder: Path, text: str) -> str:
@@ -726,7 +728,7 @@ def test_apertium_usage_names_and_does_each_step_predict_adds_after_apertium(mod
     if mode == "eng-spa":
         assert snippet[:4] == ["¿Tú él por tú?", "Todo quieres es poder.", "¿Qué le dices?", "¡Venga aquí!"]
         assert snippet[4:] == ["¿Quién? Yo.", "Por qué no", "¿Línea uno?\n\n¡Línea dos!", 'Clic <a href="x">aquí</a>',
-                               'Pidió: "¿Eres seguro?"']
+                               'Pidió: "¿Eres seguro?"', "¿Es cierto, p. ej. para gatos?", '¿Por qué escribes "no?"']
     else:
         assert snippet[0] == "Tú él por tú?"
 
@@ -1056,6 +1058,28 @@ def test_a_title_or_initial_does_not_end_the_sentence_that_gets_the_opening_mark
     cleaned = [_apertium._clean(output, "spa", source) for source, output in raw.items()]
     assert cleaned == ["¡Dr. Herrero es aquí!", "¿Es los EE.UU. grandes?", "¿Prof. Brown, es te?",
                        "J. Smith vino. ¿Él?", "Así que soy I. ¿Eres?"]
+
+
+def test_a_lower_case_abbreviation_or_a_quote_in_american_style_does_not_move_the_opening_mark_mid_sentence():
+    """A period before a lower-case word or a number ("p. ej. para", "p.m. ayer", "etc. que", "Núm. 6") was read as a
+    sentence end, so the ¿ went mid-sentence ("Es cierto, p. ej. ¿para gatos?"); and a question mark inside a closing
+    quote, American style, put the ¿ inside the quote ('Por qué escribes "¿no?"'). Now a period ends a sentence only
+    before a capital, and a quote holds the question only when it starts the sentence, follows : , ; or a dash, or
+    starts with a capital (raw eng-spa 3.8 output, as the tester's es_repro.sh / es_quotes.sh gave)."""
+    raw = {"Is it true, e.g. for cats?": "Es cierto, p. ej. para gatos?",
+           "Did he leave at 5 p.m. yesterday?": "Deja en 5 p.m. ayer?",
+           "Is it apples, oranges, etc. that you want?": "Es manzanas, naranjas, etc. que quieres?",
+           "Is this No. 5 or No. 6?": "Es este Núm. 5 o Núm. 6?",
+           'Have you read "Hamlet?"': 'Te tienes Villorio "leído?"',
+           'Why did you write "no?"': 'Por qué escribes "no?"',
+           "It is 5 p.m. Are you there?": "Es 5 p.m. Eres allí?",
+           '"Are you sure?" he asked.': '"Eres seguro?" pidió.',
+           "Wait... what?": "Espera... qué?"}
+    cleaned = [_apertium._clean(output, "spa", source) for source, output in raw.items()]
+    assert cleaned == ["¿Es cierto, p. ej. para gatos?", "¿Deja en 5 p.m. ayer?",
+                       "¿Es manzanas, naranjas, etc. que quieres?", "¿Es este Núm. 5 o Núm. 6?",
+                       '¿Te tienes Villorio "leído?"', '¿Por qué escribes "no?"', "Es 5 p.m. ¿Eres allí?",
+                       '"¿Eres seguro?" pidió.', "Espera... ¿qué?"]
 
 
 def test_hugging_face_translation_dicts_read_as_source_target_columns(tmp_path, tiny):
