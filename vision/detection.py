@@ -815,6 +815,10 @@ class Detector(TaskModel):
             recipe = f"core Trainer: AdamW lr {trainer_config.lr}, warmup + cosine over {config.epochs} epochs, early stopping"
         self._to_device()
         self.name = f"{self.architecture} fine-tuned"
+        undefined = _undefined_validation_map(metrics)
+        if undefined:  # said now (stderr through the CLI) and kept in the card
+            warnings.warn(undefined)
+            split_warning = f"{split_warning}; {undefined}" if split_warning else undefined
         info = {
             "description": f"{self.backend} {self.architecture} fine-tuned on {len(data)} {data.format.upper()} images",
             "trained_on": {"images": len(data), "train": len(train_rows), "val": len(val_rows), "classes": classes,
@@ -1098,6 +1102,20 @@ def _bootstrap_intervals(preds: list[dict], targets: list[dict], classes: int, r
         low, high = np.clip(np.quantile(np.asarray(found) - bias, [alpha / 2, 1 - alpha / 2]), 0.0, 1.0)
         intervals[key] = {"ci95": [float(low), float(high)], "ci_note": BOOTSTRAP_NOTE.format(bias=bias)}
     return intervals
+
+
+def _undefined_validation_map(metrics: dict[str, Any]) -> str | None:
+    """pycocotools' -1 (no ground-truth box in the validation images: mAP undefined) as null in the training metrics
+    and their history, never a value; the warning to give, None when every validation score was defined."""
+    undefined = False
+    for record in [metrics, *metrics.get("history", [])]:
+        for key in [k for k in record if k in {"best_val_map", "val_map", "val_map_50"}]:
+            if isinstance(record[key], (int, float)) and record[key] < 0:
+                record[key], undefined = None, True
+    if not undefined:
+        return None
+    return ("the validation images hold no ground-truth boxes, so validation mAP is undefined (null) and did not "
+            "choose the weights kept; validate on images holding boxes")
 
 
 def _data_split(data: DetectionData, validation_fraction: float,

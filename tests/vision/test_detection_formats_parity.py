@@ -178,3 +178,23 @@ def test_convert_keeps_the_declared_split(tmp_path, to):
     if to != "coco":  # COCO's folder reads train + val; its test file is read on request
         assert {s.image.stem: s.split for s in back.samples}["d"] == "test"
     assert [s.image.stem for s in read_detection_data(out, format=to, split="test").samples] == ["d"]
+
+
+def test_fit_reports_an_undefined_validation_map_as_null(tmp_path):
+    # validation images without boxes: pycocotools' mAP is -1 ("undefined"), which must not reach the card as a value
+    from vision import _lite_detector as lite
+    from vision.detection import Detector, DetectorConfig
+
+    _yolo_split(tmp_path / "train", ["a", "b", "c", "d"])
+    _yolo_split(tmp_path / "valid", ["e", "f"], line="")
+    (tmp_path / "data.yaml").write_text("train: train/images\nval: valid/images\nnames: ['thing']\n")
+    model = Detector.torchvision(lite.ARCHITECTURE, ["x"], device="cpu", pretrained=False, image_size=64, fpn_channels=16,
+                                 representation_size=32)
+    model.fresh_ = True
+    config = DetectorConfig(time_budget_s=2.0, epochs=10_000, batch_size=2, image_size=64, progress_bar=False, threads=1)
+    with pytest.warns(UserWarning, match="validation mAP is undefined"):
+        model.fit(tmp_path, config)
+    metrics = model.info["metrics"]
+    assert metrics["best_val_map"] is None and metrics["history"]
+    assert all(record["val_map"] is None for record in metrics["history"])
+    assert "validation mAP is undefined" in model.info["warning"]
