@@ -616,7 +616,7 @@ def _read_yolo(path: Path, split: str | None = None, names: str | None = None) -
         images = [p for p in images if split in _relative_parts(p, images_root, base)
                   or splits[p] in {split.lower(), split_name(split)}] or images
     rows: list[tuple[Path, list, list[int], tuple[int, int], list[str]]] = []
-    max_id, polygons, labelled = -1, 0, 0
+    max_id, polygons, labelled, used = -1, 0, 0, set()
     # no names given, but COCO's own split folder names identify the label space: the 80 COCO names (Ultralytics order)
     coco = id_names is None and any(COCO_SPLITS & set(_relative_parts(p, images_root, base)) for p in images)
     for image in images:
@@ -625,6 +625,7 @@ def _read_yolo(path: Path, split: str | None = None, names: str | None = None) -
         size = _image_size(image)  # as displayed: YOLO tools (Ultralytics) normalise in the EXIF-turned frame
         if label_file is not None:
             labelled += 1
+            used.add(label_file.resolve())
             text = label_file.read_text(encoding="utf-8-sig", errors="replace")  # -sig: Windows editors write a BOM
             for number, line in enumerate(text.splitlines(), 1):
                 if not line.split():
@@ -650,6 +651,14 @@ def _read_yolo(path: Path, split: str | None = None, names: str | None = None) -
                          "images/ and beside the image; put the labels there (an empty .txt marks an image without "
                          "objects), or pass data.yaml if the labels are described there")
     notes = []
+    if not split:  # label files beside those read (or in labels/) that no image pairs with are not read: said
+        folders = {file.parent for file in used} | ({(base / "labels").resolve()} if (base / "labels").is_dir() else set())
+        orphans = sorted({file.resolve() for folder in folders for file in folder.rglob("*.txt")
+                          if file.name != "classes.txt" and not is_hidden(file, folder)} - used)
+        if orphans:
+            notes.append(f"{len(orphans)} label file(s) pair with no image and were not read (e.g. "
+                         f"{_shown(orphans[0], root, base)}); an image's labels are read from the path Ultralytics uses "
+                         "(its last images/ folder replaced by labels/, the suffix by .txt)")
     if polygons:
         notes.append(f"{polygons} segmentation polygon(s) were read as their bounding boxes (as Ultralytics does)")
     if kpt_shape is not None:

@@ -198,3 +198,12 @@ def test_fit_reports_an_undefined_validation_map_as_null(tmp_path):
     assert metrics["best_val_map"] is None and metrics["history"]
     assert all(record["val_map"] is None for record in metrics["history"])
     assert "validation mAP is undefined" in model.info["warning"]
+
+
+def test_label_files_paired_with_no_image_are_noted(tmp_path):
+    _yolo_split(tmp_path, ["a", "b"])
+    (tmp_path / "labels" / "orphan.txt").write_text(BOX)
+    (tmp_path / "labels" / "classes.txt").write_text("thing\n")  # LabelImg's class list: not a label file
+    (tmp_path / "data.yaml").write_text("names: ['thing']\n")
+    notes = read_detection_data(tmp_path).notes
+    assert any(note.startswith("1 label file(s) pair with no image") and "labels/orphan.txt" in note for note in notes)
