@@ -200,6 +200,8 @@ def detect_format(path: Path) -> str:
         return "coco"
     if any(not is_hidden(p, path) for p in path.glob("*.xml")):
         return "voc"
+    if any((child / "images").is_dir() and (child / "labels").is_dir() for child in path.iterdir() if child.is_dir()):
+        return "yolo"  # Roboflow's export without its data.yaml: train/images + train/labels, valid/...
     raise InputError(f"{path} is not a detection dataset: expected COCO JSON, YOLO (images/, labels/, data.yaml) "
                      "or Pascal VOC (Annotations/*.xml + JPEGImages/)")
 

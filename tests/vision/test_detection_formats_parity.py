@@ -207,3 +207,11 @@ def test_label_files_paired_with_no_image_are_noted(tmp_path):
     (tmp_path / "data.yaml").write_text("names: ['thing']\n")
     notes = read_detection_data(tmp_path).notes
     assert any(note.startswith("1 label file(s) pair with no image") and "labels/orphan.txt" in note for note in notes)
+
+
+def test_roboflow_export_without_data_yaml_is_read_with_its_split(tmp_path):
+    _yolo_split(tmp_path / "train", ["a", "b", "c"])
+    _yolo_split(tmp_path / "valid", ["d"])
+    data = read_detection_data(tmp_path)
+    assert data.format == "yolo" and sum(len(s.labels) for s in data.samples) == 4
+    assert {s.image.stem: s.split for s in data.samples} == {"a": "train", "b": "train", "c": "train", "d": "val"}
