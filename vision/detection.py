@@ -1135,7 +1135,7 @@ def _data_split(data: DetectionData, validation_fraction: float,
         left = sum(1 for sample in data.samples if sample.split not in {"train", "val", "both"})
         how = "the data's own train/val split" + (f" ({left} image(s) of neither split left out)" if left else "")
         return train, val, how + (f" ({len(both)} image(s) in both trained on only)" if both else ""), warning
-    # the data's test split (VOC test.txt, YOLO data.yaml test:, COCO instances_test.json read by split) is never trained on, unless it is all the data holds
+    # the data's test split (VOC test.txt, YOLO data.yaml test:) is never trained on, unless it is all the data holds
     pool = [i for i, sample in enumerate(data.samples) if sample.split != "test"] or list(range(len(data.samples)))
     left_out = len(data.samples) - len(pool)
     if train and both:  # every val image is a training image: hold out some of the training images
