@@ -854,8 +854,12 @@ class Segmenter(TaskModel):
                 raise InputError(f"{name}: the mask holds label {top} but the model knows {classes} labels "
                                  f"({', '.join(self.label_names_)}); remap the mask or retrain on it")
 
-    def _scores(self, predicted: list[np.ndarray], data: SegmentationData, hausdorff: bool = True) -> dict[str, np.ndarray]:
-        """Per-item Dice / IoU / HD95 per foreground class, from MONAI metrics: arrays of shape (items, classes-1)."""
+    def _scores(self, predicted: list[np.ndarray], data: SegmentationData, hausdorff: bool = True,
+                false_positive_zero: bool = True) -> dict[str, np.ndarray]:
+        """Per-item Dice / IoU / HD95 per foreground class, from MONAI metrics: arrays of shape (items, classes-1).
+        With `false_positive_zero` (nnU-Net's rule, evaluate's): a case whose truth lacks a label the model predicts
+        has Dice and IoU 0, not NaN (MONAI's ignore_empty leaves it out); both empty stays NaN (left out). HD95 stays
+        NaN there (no reference surface). Without it (the validation Dice that picks the weights kept): MONAI's."""
         import torch
         from monai.metrics import DiceMetric, HausdorffDistanceMetric, MeanIoU
         from monai.networks.utils import one_hot
@@ -876,6 +880,11 @@ class Segmenter(TaskModel):
                     values = hd_metric(y_pred, y_true, spacing=list(spacing)[: mask_true.ndim])[0].numpy()
                 hd.append(np.where(np.isfinite(values), values, np.nan))
         result = {"dice": np.array(dice, dtype=float), "iou": np.array(iou, dtype=float)}
+        if false_positive_zero:
+            for i, (mask_pred, mask_true) in enumerate(zip(predicted, data.masks)):
+                for k in range(1, classes):
+                    if not (mask_true == k).any() and (mask_pred == k).any():
+                        result["dice"][i, k - 1] = result["iou"][i, k - 1] = 0.0
         if hausdorff:
             result["hd95"] = np.array(hd, dtype=float)
         return result
@@ -891,7 +900,7 @@ class Segmenter(TaskModel):
         self._check_labels(data)
         predicted = [self._segment_array(image, None) for image in data.images]
         scores = self._scores(predicted, data)
-        value_dice = self._value_dice(predicted, data)
+        value_dice = self._value_dice(predicted, data, ignore_empty=False)  # nnU-Net's rule, as _scores'
         metrics: dict[str, Any] = {}
 
         def mean_with_ci(column: np.ndarray) -> dict[str, Any]:
@@ -916,8 +925,10 @@ class Segmenter(TaskModel):
         for name, column in value_dice.items():  # binary masks: Dice of each file value, whichever is foreground
             if np.isfinite(column).any():
                 metrics[name] = mean_with_ci(column)
-        if "hd95" in metrics:
-            metrics["hd95"]["unit"] = "mm" if any(s != (1.0,) * len(s) for s in data.spacings) else "pixels"
+        unit = "mm" if any(s != (1.0,) * len(s) for s in data.spacings) else "pixels"
+        for name in metrics:
+            if name == "hd95" or name.startswith("hd95_"):  # every HD95 row says its unit
+                metrics[name]["unit"] = unit
         foreground = self.label_names_[1:]
         if len(foreground) > 1:
             plots["Dice per label"] = bars_plot(foreground, [metrics.get(f"dice_{label}", {}).get("value")
@@ -942,18 +953,20 @@ class Segmenter(TaskModel):
                            labels=list(self.label_names_), plots=plots, **extra)
 
     def _left_out(self, predicted: list[np.ndarray], data: SegmentationData, by_value: bool = False) -> dict[str, Any]:
-        """Per foreground label (and per mask value with `by_value`): the cases MONAI's ignore_empty leaves out of its
-        Dice, and the false positives there."""
+        """Per foreground label (and per mask value with `by_value`): the cases whose truth lacks it, left out of its
+        Dice where the model predicts none of it, scored 0 (false positives) where it does."""
         def counted(k: int) -> dict[str, int]:
             empty = [int((mask_pred == k).sum()) for mask_pred, mask_true in zip(predicted, data.masks)
                      if not (mask_true == k).any()]  # predicted voxels of each case whose truth lacks the label
-            return {"cases": len(empty), "false_positive_cases": sum(v > 0 for v in empty),
+            return {"cases": sum(v == 0 for v in empty), "false_positive_cases": sum(v > 0 for v in empty),
                     "false_positive_voxels": sum(empty)}
 
-        result = {"rule": "MONAI's ignore_empty (its default): a case whose truth has no voxel of a label is left out "
-                          "of that label's Dice, IoU and HD95, even where the model predicts the label; per label, "
-                          "cases = how many were left out, false_positive_cases = those where the model predicts it, "
-                          "false_positive_voxels = the voxels (pixels in 2D) it predicts there",
+        result = {"rule": "nnU-Net's rule: a case whose truth has no voxel of a label and where the model predicts "
+                          "none is left out of that label's Dice, IoU and HD95; where the model predicts the label "
+                          "there, its Dice and IoU are 0 (false positives, counted) and its HD95 is left out (no "
+                          "reference surface: see hd95_left_out); per label, cases = how many were left out, "
+                          "false_positive_cases = the cases scored 0 so, false_positive_voxels = the voxels (pixels "
+                          "in 2D) the model predicts there",
                   "per_label": {label: counted(k) for k, label in enumerate(self.label_names_[1:], start=1)}}
         if by_value:  # binary masks: dice_value_V leaves out a case whose truth has no pixel of value V, alike
             result["per_mask_value"] = {str(value): counted(k) for k, value in enumerate(data.mask_values)}
@@ -964,7 +977,7 @@ class Segmenter(TaskModel):
         HD95 is undefined there (no predicted surface: MONAI gives NaN, as it does for an empty truth), so those cases
         are left out of the HD95 means, which then read better than they are; Dice and IoU count each as 0. None when
         every structure was found."""
-        per_label, left_out = {}, set()
+        per_label, false_positives, left_out = {}, {}, set()
         for k, label in enumerate(self.label_names_[1:], start=1):
             holding = [(i, bool((mask_pred == k).any())) for i, (mask_pred, mask_true)
                        in enumerate(zip(predicted, data.masks)) if (mask_true == k).any()]
@@ -973,26 +986,44 @@ class Segmenter(TaskModel):
                 left_out.update(missed)
                 per_label[label] = {"cases": len(missed), "of": len(holding),
                                     "names": [data.names[i] for i in missed[:20]]}
-        if not per_label:
+            extra = [i for i, (mask_pred, mask_true) in enumerate(zip(predicted, data.masks))
+                     if not (mask_true == k).any() and (mask_pred == k).any()]
+            if extra:  # no reference surface: HD95 undefined too (MONAI: NaN), while Dice and IoU count them as 0
+                left_out.update(extra)
+                false_positives[label] = {"cases": len(extra), "names": [data.names[i] for i in extra[:20]]}
+        if not per_label and not false_positives:
             return None
-        return {"cases": len(left_out),
+        found = {"false_positives": false_positives} if false_positives else {}
+        return {"cases": len(left_out), **found,
                 "rule": "HD95 needs a predicted surface: a case whose truth holds a label but where the model predicts "
                         "none of it has no HD95 (MONAI: NaN) and is left out of that label's HD95 and of the mean HD95, "
-                        "while its Dice and IoU are 0; cases = the cases left out of some label's HD95; per label, "
+                        "while its Dice and IoU are 0; so is a case whose truth lacks a label the model predicts (no "
+                        "reference surface; its Dice and IoU are 0: false_positives, per label: cases, names); cases = "
+                        "the cases left out of some label's HD95; per_label (the missed structures), per label: "
                         "cases = how many were left out, of = the cases whose truth holds the label, names = the first "
                         "20 of them",
                 "per_label": per_label}
 
     def _missed_warning(self, missed: dict[str, Any], data: SegmentationData) -> str:
-        """The cases left out of HD95 because the model missed a structure entirely, named (see `_hd95_left_out`)."""
+        """The cases left out of HD95 because the model missed a structure entirely, or predicted one the reference
+        mask lacks, named (see `_hd95_left_out`)."""
         per_label, cases = missed["per_label"], missed["cases"]
-        said = ", ".join(f"{label} in {entry['cases']} of the {entry['of']} case(s) holding it "
-                         f"({', '.join(entry['names'][:3])}{', ...' if entry['cases'] > 3 else ''})"
-                         for label, entry in per_label.items())
-        return (f"HD95 leaves out {cases} of the {len(data)} case(s): the model predicted none of a structure the "
-                f"reference mask holds ({said}), and HD95 is undefined without a predicted surface (MONAI gives NaN), "
-                "so the HD95 means are over the other cases and read better than they are; Dice and IoU count these "
-                "cases as 0 (see hd95_left_out)")
+
+        def names(entry: dict[str, Any]) -> str:
+            return f"{', '.join(entry['names'][:3])}{', ...' if entry['cases'] > 3 else ''}"
+
+        said = [f"the model predicted none of a structure the reference mask holds ("
+                + ", ".join(f"{label} in {entry['cases']} of the {entry['of']} case(s) holding it ({names(entry)})"
+                            for label, entry in per_label.items())
+                + "), and HD95 is undefined without a predicted surface (MONAI gives NaN)"] if per_label else []
+        if false_positives := missed.get("false_positives"):
+            said.append("the model predicted a structure the reference mask lacks ("
+                        + ", ".join(f"{label} in {entry['cases']} case(s) ({names(entry)})"
+                                    for label, entry in false_positives.items())
+                        + "), and HD95 is undefined without a reference surface")
+        return (f"HD95 leaves out {cases} of the {len(data)} case(s): {'; '.join(said)}; so the HD95 means are over "
+                "the other cases and read better than they are; Dice and IoU count these cases as 0 (see "
+                "hd95_left_out)")
 
     def _undefined_warning(self, left_out: dict[str, Any], data: SegmentationData) -> str | None:
         """The labels (and mask values) no reference mask holds: their Dice is undefined, so not reported; how many
@@ -1003,13 +1034,15 @@ class Segmenter(TaskModel):
                    for value, entry in left_out.get("per_mask_value", {}).items()]
         said = []
         for what, entry in absent:
-            if len(data) and entry["cases"] == len(data):
-                said.append(f"{what} undefined: no reference mask "
-                            f"holds it, so not reported; the model predicted {entry['false_positive_voxels']:,} {unit} "
-                            f"of it in {entry['false_positive_cases']} of the {len(data)} case(s), all false positives")
+            if len(data) and entry["cases"] + entry["false_positive_cases"] == len(data):
+                scored = (f"the model predicted {entry['false_positive_voxels']:,} {unit} of it in "
+                          f"{entry['false_positive_cases']} of the {len(data)} case(s), all false positives, so its "
+                          "Dice (and IoU) there is 0 and the rest are left out" if entry["false_positive_cases"]
+                          else "the model predicted none of it, so not reported")
+                said.append(f"{what} undefined where no reference mask holds it; {scored}")
         if not said:
             return None
-        return "; ".join(said) + " (MONAI's ignore_empty: see dice_left_out); evaluate on masks that hold the structure"
+        return "; ".join(said) + " (nnU-Net's rule: see dice_left_out); evaluate on masks that hold the structure"
 
     # -- training ----------------------------------------------------------------------------------
     def _units(self, data: SegmentationData) -> tuple[list[np.ndarray], list[np.ndarray], list[str], list[int]]:
@@ -1247,7 +1280,7 @@ class Segmenter(TaskModel):
         if by_value:
             dice = np.stack(list(by_value.values()), 1)
         else:
-            dice = self._scores(predicted, val_data, hausdorff=False)["dice"]
+            dice = self._scores(predicted, val_data, hausdorff=False, false_positive_zero=False)["dice"]
         return float(np.nanmean(dice)) if np.isfinite(dice).any() else 0.0
 
     def _segment_prepared(self, normalised: np.ndarray, flips: list[tuple[int, ...]] | None = None) -> np.ndarray:
@@ -1257,7 +1290,8 @@ class Segmenter(TaskModel):
     def _value_dice(self, predicted: list[np.ndarray], data: SegmentationData,
                     ignore_empty: bool = True) -> dict[str, np.ndarray]:
         """Binary masks: per-item Dice of each file value (0 and 255: both the structure and its complement). With
-        `ignore_empty`, as MONAI's Dice of a label: an item whose truth lacks the value is left out (NaN), not 0."""
+        `ignore_empty`, as MONAI's Dice of a label: an item whose truth lacks the value is left out (NaN), not 0;
+        without it (evaluate's, nnU-Net's rule), only an item where truth and prediction both lack it is."""
         if data.mask_values is None or len(self.label_names_) != 2:
             return {}
         result = {}
@@ -1273,7 +1307,8 @@ class Segmenter(TaskModel):
 
     def _held_out_card(self, val_data: SegmentationData, same_as_train: bool) -> dict[str, Any]:
         predicted = [self._segment_prepared(image) for image in val_data.images]
-        scores = self._scores(predicted, val_data, hausdorff=False)
+        # the card's held-out figures keep MONAI's ignore_empty (as when the shipped default's card was written)
+        scores = self._scores(predicted, val_data, hausdorff=False, false_positive_zero=False)
         metrics = {"dice": float(np.nanmean(scores["dice"])), "iou": float(np.nanmean(scores["iou"]))}
         for k, label in enumerate(self.label_names_[1:]):
             column = scores["dice"][:, k]

@@ -107,8 +107,9 @@ def test_a_label_dice_over_one_case_has_no_interval_and_each_dice_says_its_cases
 
 
 def test_cases_without_a_label_in_the_truth_are_left_out_of_its_dice_and_their_false_positives_reported():
-    """MONAI's ignore_empty drops a case whose truth lacks a label from that label's Dice, even where the model
-    predicts hundreds of voxels of it: the card says so and counts those false positives per label."""
+    """MONAI's ignore_empty dropped a case whose truth lacks a label from that label's Dice, even where the model
+    predicts hundreds of voxels of it; now (nnU-Net's rule) such a case scores Dice 0 and the card counts those false
+    positives per label; a case where both are empty is left out."""
     from medical.segmentation import SegmentationData
 
     pairs = [disc_pair(k, 24) for k in range(3)]
@@ -118,10 +119,10 @@ def test_cases_without_a_label_in_the_truth_are_left_out_of_its_dice_and_their_f
     predicted[2] = np.ones_like(masks[2])  # ... but the model calls every pixel disc
     data = SegmentationData.from_arrays([image for image, _ in pairs], masks, ["background", "disc"])
     card = _fixed_predictions(tiny(), predicted).evaluate(data)
-    assert card["metrics"]["dice_disc"]["value"] == 1.0 and card["metrics"]["dice_disc"]["cases"] == 2
+    assert card["metrics"]["dice_disc"]["value"] == pytest.approx(2 / 3) and card["metrics"]["dice_disc"]["cases"] == 3
     left_out = card["dice_left_out"]
-    assert left_out["per_label"] == {"disc": {"cases": 1, "false_positive_cases": 1, "false_positive_voxels": 24 * 24}}
-    assert "left out" in left_out["rule"] and "ignore_empty" in left_out["rule"]
+    assert left_out["per_label"] == {"disc": {"cases": 0, "false_positive_cases": 1, "false_positive_voxels": 24 * 24}}
+    assert "left out" in left_out["rule"] and "nnU-Net" in left_out["rule"]
     json.dumps(card, allow_nan=False)
 
 
@@ -821,23 +822,26 @@ def test_masks_without_a_label_anywhere_say_its_dice_is_undefined_and_the_false_
     predicted = [np.zeros((24, 24), np.int64), np.ones((24, 24), np.int64), np.pad(np.ones((2, 3)), ((0, 22), (0, 21)))]
     data = SegmentationData.from_arrays([image for image, _ in pairs], masks, ["background", "disc"])
     card = _fixed_predictions(tiny(), predicted).evaluate(data)
-    assert card["metrics"] == {}
-    assert card["warning"].startswith("Dice, IoU and HD95 of disc are undefined: no reference mask holds it, so not "
-                                      "reported; the model predicted 582 pixels of it in 2 of the 3 case(s), all false "
-                                      "positives")
-    assert card["dice_left_out"]["per_label"]["disc"] == {"cases": 3, "false_positive_cases": 2,
+    assert card["metrics"]["dice"]["value"] == 0.0 and card["metrics"]["dice"]["cases"] == 2  # nnU-Net: the FPs
+    assert "hd95" not in card["metrics"]
+    assert card["warning"].startswith("Dice, IoU and HD95 of disc are undefined where no reference mask holds it; the "
+                                      "model predicted 582 pixels of it in 2 of the 3 case(s), all false positives")
+    assert card["dice_left_out"]["per_label"]["disc"] == {"cases": 1, "false_positive_cases": 2,
                                                          "false_positive_voxels": 582}
+    nothing = _fixed_predictions(tiny(), [np.zeros((24, 24), np.int64)] * 3).evaluate(data)
+    assert nothing["metrics"] == {} and "the model predicted none of it, so not reported" in nothing["warning"]
     some = [m.copy() for m in masks]
     some[0] = pairs[0][1].astype(np.int64)  # one case holds the disc: its Dice is defined, nothing to warn of
     card = _fixed_predictions(tiny(), predicted).evaluate(
         SegmentationData.from_arrays([image for image, _ in pairs], some, ["background", "disc"]))
-    assert "undefined: no reference mask" not in card.get("warning", "") and card["metrics"]["dice"]["cases"] == 1
+    assert "undefined where no reference mask" not in card.get("warning", "") and card["metrics"]["dice"]["cases"] == 3
     assert card["hd95_left_out"]["per_label"]["disc"]["cases"] == 1  # ... but the disc in it was missed: said apart
 
 
 def test_dice_of_a_mask_value_no_reference_mask_holds_is_left_out_as_a_labels_is(tmp_path):
     """Masks entirely foreground (255): dice_value_0 was 0.0 while a label absent from the truth is left out
-    (MONAI's ignore_empty). Now every label and mask value follows one rule: left out, counted and warned of."""
+    (MONAI's ignore_empty). Now every label and mask value follows one rule (nnU-Net's): Dice 0 where the model
+    predicts a value the truth lacks, left out where both lack it, counted and warned of."""
     root = write_pairs(tmp_path / "full", count=3)
     for mask in (root / "masks").iterdir():
         Image.fromarray(np.full((24, 24), 255, np.uint8)).save(mask)
@@ -846,8 +850,9 @@ def test_dice_of_a_mask_value_no_reference_mask_holds_is_left_out_as_a_labels_is
     predicted = [np.ones((24, 24), np.int64)] * 2 + [np.pad(np.ones((20, 24)), ((0, 4), (0, 0)))]  # 96 background
     card = _fixed_predictions(tiny(), predicted).evaluate(data)
     metrics = card["metrics"]
-    assert "dice_value_0" not in metrics and metrics["dice_value_255"]["cases"] == 3
-    assert card["dice_left_out"]["per_mask_value"]["0"] == {"cases": 3, "false_positive_cases": 1,
+    assert metrics["dice_value_0"]["value"] == 0.0 and metrics["dice_value_0"]["cases"] == 1
+    assert metrics["dice_value_255"]["cases"] == 3
+    assert card["dice_left_out"]["per_mask_value"]["0"] == {"cases": 2, "false_positive_cases": 1,
                                                           "false_positive_voxels": 96}
     assert "Dice of mask value 0 (dice_value_0) is undefined" in card["warning"] and "96 pixels" in card["warning"]
 
@@ -952,3 +957,34 @@ def test_the_cli_says_the_hd95_left_out_warning_on_stderr(tmp_path, capsys, monk
     cli._SAID.clear()
     cli._print_card(card, as_json=False)
     assert "warning: HD95 leaves out 1 of the 2 case(s)" in capsys.readouterr().err
+
+
+def test_a_structure_predicted_where_the_reference_mask_is_empty_counts_as_dice_0_and_is_warned_of():
+    """An empty reference mask where the model predicts the structure was left out of the Dice, IoU and HD95 means
+    (MONAI's ignore_empty) with no warning, so the means read better than they are. Now nnU-Net's rule: Dice and IoU
+    are 0 there (both empty: still left out), HD95 leaves it out (no reference surface) and says so, named, in
+    hd95_left_out and a warning, as for a structure the model misses; every HD95 row says its unit."""
+    pairs = [disc_pair(k, 24) for k in range(3)]
+    masks = [mask.astype(np.int64) for _, mask in pairs]
+    predicted = [m.copy() for m in masks]
+    masks[2] = np.zeros_like(masks[2])  # case 3: no disc in the truth, but the model predicts one
+    data = SegmentationData.from_arrays([image for image, _ in pairs], masks, ["background", "disc"])
+    card = _fixed_predictions(tiny(), predicted).evaluate(data)
+    metrics = card["metrics"]
+    assert metrics["dice"]["value"] == pytest.approx(2 / 3) and metrics["dice"]["cases"] == 3
+    assert metrics["iou_disc"]["value"] == pytest.approx(2 / 3) and metrics["iou_disc"]["cases"] == 3
+    assert metrics["hd95"]["cases"] == 2 and metrics["hd95"]["unit"] == metrics["hd95_disc"]["unit"] == "pixels"
+    assert card["dice_left_out"]["per_label"]["disc"] == {"cases": 0, "false_positive_cases": 1,
+                                                         "false_positive_voxels": int(predicted[2].sum())}
+    assert "nnU-Net" in card["dice_left_out"]["rule"]
+    left_out = card["hd95_left_out"]
+    assert left_out["cases"] == 1 and left_out["per_label"] == {}
+    assert left_out["false_positives"] == {"disc": {"cases": 1, "names": [data.names[2]]}}
+    assert card["warning"].startswith("HD95 leaves out 1 of the 3 case(s): the model predicted a structure the "
+                                      f"reference mask lacks (disc in 1 case(s) ({data.names[2]}))")
+    json.dumps(card, allow_nan=False)
+    both_empty = [m.copy() for m in masks]
+    both_empty[2] = np.zeros_like(masks[2])  # both empty: left out of every mean, nothing to warn of
+    quiet = _fixed_predictions(tiny(), both_empty).evaluate(data)
+    assert quiet["metrics"]["dice"]["value"] == 1.0 and quiet["metrics"]["dice"]["cases"] == 2
+    assert "hd95_left_out" not in quiet and "warning" not in quiet
