@@ -274,6 +274,18 @@ class ImageClassifier(TaskModel):
 
     # -- data -------------------------------------------------------------------------------------
     @classmethod
+    def data_digest(cls, data: Any) -> str | None:
+        """What a manifest names, for the training-data hash: the images' bytes (hash_files) with each image's label
+        and split (core.jobs adds it to the manifest's own hash, so `--resume` sees a swapped image)."""
+        import hashlib
+
+        if not isinstance(data, list) or not all(isinstance(item, tuple) and isinstance(item[0], (str, Path)) for item in data):
+            return None
+        digest = hashlib.sha256(hash_files([item[0] for item in data]).encode())
+        digest.update(json.dumps([[str(x) if x is not None else None for x in item[1:]] for item in data]).encode())
+        return digest.hexdigest()
+
+    @classmethod
     def read_data(cls, path: str | Path, **options: Any) -> list[tuple[Path, str, str | None]]:
         """Labelled images as (path, label, split): an ImageFolder tree (optional train/val split folders), a CSV of
         path,label (an optional `split` column: train / val / test per row), or a pandas / polars table with those

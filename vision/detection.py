@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextvars
 import dataclasses
+import json
 import os
 import threading
 import time
@@ -399,6 +400,25 @@ class Detector(TaskModel):
         return model
 
     # -- data -------------------------------------------------------------------------------------------
+    @classmethod
+    def data_digest(cls, data: Any) -> str | None:
+        """What a data.yaml, COCO JSON or VOC list names, for the training-data hash: each image's bytes with its
+        boxes, labels, ignore regions and split as read (core.jobs adds it to the given file's hash, so `--resume`
+        sees a relabelled labels/*.txt or a swapped image)."""
+        import hashlib
+
+        from core.artifacts import file_sha256
+
+        if not isinstance(data, DetectionData):
+            return None
+        digest = hashlib.sha256()
+        for sample in data.samples:
+            digest.update(file_sha256(sample.image).encode())
+            digest.update(np.ascontiguousarray(sample.boxes, dtype=np.float32).tobytes())
+            digest.update(np.ascontiguousarray(sample.crowd_boxes, dtype=np.float32).tobytes())
+            digest.update(json.dumps([sample.labels, sample.crowd_labels, getattr(sample, "split", None)]).encode())
+        return digest.hexdigest()
+
     @classmethod
     def read_data(cls, path: str | Path, **options: Any) -> DetectionData:
         """COCO JSON, YOLO (images/, labels/, data.yaml) or Pascal VOC; options: format, split, names."""

@@ -875,3 +875,36 @@ def test_data_without_boxes_gives_null_metrics_and_says_why_and_dropped_zero_are
     card = model.evaluate(boxes, resamples=2)
     assert "2 zero-area ground-truth box(es) were dropped" in card["warning"]
     assert card["metrics"]["map"]["value"] is not None and "detections" not in card
+
+
+def test_a_data_yaml_s_training_data_hash_sees_a_relabelled_label_file(tmp_path):
+    """Given as data.yaml, only that file was hashed: a class changed in labels/*.txt resumed as the same data."""
+    from core import jobs
+    from vision.detection import Detector
+
+    root = yolo_folder(tmp_path / "d", n=2, names=("cat", "dog"))
+
+    def digest():
+        data = root / "data.yaml"
+        return jobs._data_hash(data, named=Detector.data_digest(Detector.read_data(data)))
+
+    before = digest()
+    (root / "labels" / "1.txt").write_text("1 0.5 0.5 0.4 0.5\n")
+    assert digest() != before
+
+
+def test_an_image_manifest_s_training_data_hash_sees_a_swapped_image(tmp_path):
+    from core import jobs
+    from vision.classification import ImageClassifier
+
+    for i, label in enumerate(["ants", "bees"]):
+        (tmp_path / f"{i}.png").write_bytes(png_bytes(32, 32, seed=i))
+    manifest = tmp_path / "list.csv"
+    manifest.write_text("path,label\n0.png,ants\n1.png,bees\n")
+
+    def digest():
+        return jobs._data_hash(manifest, named=ImageClassifier.data_digest(ImageClassifier.read_data(manifest)))
+
+    before = digest()
+    (tmp_path / "1.png").write_bytes(png_bytes(32, 32, seed=7))
+    assert digest() != before
