@@ -105,6 +105,8 @@ def read_squad(path_or_data: Any, allow_empty: bool = False) -> list[dict[str, A
         if not path.is_file():
             raise InputError(f"{path} does not exist or is not a file; pass a SQuAD JSON file")
         data = _read_squad_file(path)
+    if isinstance(data, dict) and "data" not in data and {"question", "context"} <= set(data):
+        data = [data]  # one example record (a one-row JSON-lines export: one object on one line)
     if isinstance(data, list):
         examples = [_check_example(e, where, i, allow_empty) for i, e in enumerate(data)]
         if not examples:

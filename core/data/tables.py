@@ -1126,6 +1126,8 @@ def read_table(path: str | Path, separator: str | None = None, columns: Iterable
                 if "Extra data" not in str(error) or not _head_bytes(path).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
                     raise
                 records = None
+            if isinstance(records, dict) and b"\n" not in path.read_bytes().strip():
+                records = [records]  # a one-row JSON-lines export: one object on one line is that row
             if records is None:
                 bad = _bad_json_line(path)
                 if bad:

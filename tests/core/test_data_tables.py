@@ -393,3 +393,15 @@ def test_a_json_file_of_one_object_per_line_reads_as_json_lines(tmp_path):
     path.write_text('[{"text": "good"}] [1]')  # not JSON lines: the JSON error as before
     with pytest.raises(InputError, match="not valid JSON: Extra data"):
         read_table(path)
+
+
+def test_a_one_row_json_lines_export_reads_as_one_row(tmp_path):
+    """One object on one line is a one-row `to_json` export (two rows read; one was refused as not a list)."""
+    from core.data.tables import read_table
+
+    path = tmp_path / "one.json"
+    path.write_text('{"text": "good", "label": 1}\n')
+    assert read_table(path)["text"].to_list() == ["good"]
+    path.write_text('{\n  "text": "good"\n}\n')  # an object written out over several lines is not a table
+    with pytest.raises(InputError, match="JSON list of records"):
+        read_table(path)
