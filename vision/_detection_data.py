@@ -59,20 +59,31 @@ class DetectionSample:
 
 TRAIN_SPLITS = {"train", "train2017", "training"}
 VAL_SPLITS = {"val", "valid", "validation", "val2017"}
+TEST_SPLITS = {"test", "test2017", "testing"}  # never trained on (VOC test.txt, YOLO test:, COCO instances_test.json)
 
 
 def split_name(name: str) -> str | None:
-    """"train" / "val" for a split's folder or file name (train2017, valid, instances_val2017...), else None.
+    """"train" / "val" / "test" for a split's folder or file name (train2017, valid, instances_val2017...), else None.
 
-    >>> split_name("instances_val2017"), split_name("train"), split_name("test")
-    ('val', 'train', None)
+    >>> split_name("instances_val2017"), split_name("train"), split_name("instances_test"), split_name("annotations")
+    ('val', 'train', 'test', None)
     """
     words = set(name.lower().replace("-", "_").split("_"))
     if words & TRAIN_SPLITS:
         return "train"
     if words & VAL_SPLITS:
         return "val"
+    if words & TEST_SPLITS:
+        return "test"
     return None
+
+
+def _no_split(split: str, counts: dict[str | None, int], what: str) -> InputError:
+    """The error for split=NAME on data without that split (evaluate gives the same), naming the splits it has."""
+    named = ", ".join(f"{kind or 'unsplit'} {count}" for kind, count in counts.items())
+    return InputError(f"split={split}: the data has no {split_name(split) or split} {what} "
+                      f"({'its splits: ' + named if any(counts) else 'it declares no train/val/test split'}); "
+                      "name one it has, or use split=all to read every image")
 
 
 @dataclass
@@ -327,26 +338,52 @@ def _coco_box(annotation: dict, where: str) -> list[float]:
 
 
 def _read_coco(path: Path, split: str | None = None, names: str | None = None) -> DetectionData:
-    if path.is_dir():
-        candidates = _coco_files(path)
-        # COCO's own annotations/ folder also holds captions_*.json and person_keypoints_*.json: the boxes of every
-        # class are in instances_*.json
-        candidates = [c for c in candidates if c.stem.lower().startswith("instances")] or candidates
-        if split:
-            candidates = [c for c in candidates if split in c.stem] or candidates
-        if not candidates:
-            raise InputError(f"{path} holds no COCO .json annotation file")
-        by_split = {kind: [c for c in candidates if split_name(c.stem) == kind] for kind in ("train", "val")}
-        if not split and len(by_split["train"]) == 1 and len(by_split["val"]) == 1:
-            # instances_train.json + instances_val.json: both read, each image keeping its split
-            parts = [_read_coco_file(by_split[kind][0], kind) for kind in ("train", "val")]
-            classes = list(dict.fromkeys(parts[0].class_names + parts[1].class_names))
-            return DetectionData(parts[0].samples + parts[1].samples, classes, "coco", parts[0].root,
-                                 [f"train: {by_split['train'][0].name}, val: {by_split['val'][0].name}"])
+    """A COCO file, or a folder of them: its instances_train / _val / _test (train2017...) files are all read, each
+    image keeping its file's split (a test image is never trained on); `split` reads that split's file only."""
+    if not path.is_dir():
+        file_split = split_name(path.stem)
+        if split and split not in path.stem and split_name(split) != file_split:
+            holds = f"the {file_split} split" if file_split else "no declared split"
+            raise InputError(f"split={split}: {path.name} holds {holds}, not {split_name(split) or split}; pass the "
+                             "folder or file of that split, or use split=all to read this file")
+        return _read_coco_file(path, file_split)
+    candidates = _coco_files(path)
+    # COCO's own annotations/ folder also holds captions_*.json and person_keypoints_*.json: the boxes of every
+    # class are in instances_*.json
+    instances = [c for c in candidates if c.stem.lower().startswith("instances")]
+    candidates = instances or candidates
+    if not candidates:
+        raise InputError(f"{path} holds no COCO .json annotation file")
+    if split:
+        wanted = [c for c in candidates if split in c.stem or split_name(c.stem) == split_name(split)]
+        if not wanted:
+            raise InputError(f"split={split}: {path} has no {split_name(split) or split} annotation file (its files: "
+                             f"{', '.join(c.name for c in candidates)}); name a split it has, or use split=all to "
+                             "read every file")
+        candidates = wanted
+    by_split: dict[str, list[Path]] = {}
+    for candidate in candidates:
+        by_split.setdefault(split_name(candidate.stem) or "", []).append(candidate)
+    split_files = {kind: files for kind, files in by_split.items() if kind}
+    if not split_files or any(len(files) > 1 for files in split_files.values()):
+        # one file per split cannot be told apart (instances_train2014 + instances_train2017): the first is read
         json_path = candidates[0]
-    else:
-        json_path = path
-    return _read_coco_file(json_path, split_name(json_path.stem))
+        notes = ([f"read {json_path.name} only; not read: {', '.join(c.name for c in candidates[1:])} (pass one file, "
+                  "or --option split=NAME)"] if len(candidates) > 1 and instances else [])
+        data = _read_coco_file(json_path, split_name(json_path.stem))
+        data.notes.extend(notes)
+        return data
+    # instances_train.json + instances_val.json (+ instances_test.json, + the unsplit instances_*.json convert
+    # writes beside them): all read, each image keeping its split
+    read = [(kind, files[0]) for kind, files in sorted(split_files.items(), key=lambda item: _SPLIT_ORDER[item[0]])]
+    read += [("", file) for file in by_split.get("", []) if instances]
+    parts = [_read_coco_file(file, kind or None) for kind, file in read]
+    classes = list(dict.fromkeys(name for part in parts for name in part.class_names))
+    return DetectionData([sample for part in parts for sample in part.samples], classes, "coco", parts[0].root,
+                         [", ".join(f"{kind or 'no split'}: {file.name}" for kind, file in read)])
+
+
+_SPLIT_ORDER = {"train": 0, "val": 1, "test": 2}
 
 
 def _read_coco_file(json_path: Path, split: str | None) -> DetectionData:
@@ -615,8 +652,14 @@ def _read_yolo(path: Path, split: str | None = None, names: str | None = None) -
                          "train/val/test name)")
     splits = _yolo_splits(sources, base, images_root, images)
     if split:
-        images = [p for p in images if split in _relative_parts(p, images_root, base)
-                  or splits[p] in {split.lower(), split_name(split)}] or images
+        chosen = [p for p in images if split in _relative_parts(p, images_root, base)
+                  or splits[p] in {split.lower(), split_name(split)}]
+        if not chosen:  # evaluate refuses it alike: never every image, the training ones included, in its place
+            counts: dict[str | None, int] = {}
+            for image in images:
+                counts[splits[image]] = counts.get(splits[image], 0) + 1
+            raise _no_split(split, counts, "images")
+        images = chosen
     rows: list[tuple[Path, list, list[int], tuple[int, int], list[str]]] = []
     max_id, polygons, labelled, used = -1, 0, 0, set()
     # no names given, but COCO's own split folder names identify the label space: the 80 COCO names (Ultralytics order)
