@@ -861,9 +861,12 @@ def detection_report(data: DetectionData, decode: bool = True) -> dict[str, Any]
 
 
 def _split_counts(data: DetectionData) -> dict[str, int]:
-    """Images to train and to validate on in the data's own split, and those it lists in both (trained on only)."""
+    """Images to train and to validate on in the data's own split, those it lists in both (trained on only), and its
+    test images (never trained on)."""
     train, val, both = declared_split(data)
-    return {"train": len(train), "val": len(val), **({"in_both": len(both)} if both else {})}
+    test = sum(1 for sample in data.samples if sample.split == "test")
+    return {"train": len(train), "val": len(val), **({"in_both": len(both)} if both else {}),
+            **({"test": test} if test else {})}
 
 
 def convert_detection_data(data: DetectionData, out_dir: str | Path, to: str) -> Path:
@@ -926,8 +929,6 @@ def convert_detection_data(data: DetectionData, out_dir: str | Path, to: str) ->
             (tmp / "annotations.json").write_text(json.dumps(cocos.get("", {"images": [], "annotations": [],
                                                                              "categories": categories})))
         elif to == "coco":
-            for target in ("train", "val"):  # both written, so the folder reads back as train + val
-                cocos.setdefault(target, {"images": [], "annotations": [], "categories": categories})
             for target, coco in cocos.items():
                 (tmp / f"instances_{target}.json").write_text(json.dumps(coco))
         elif to == "yolo":

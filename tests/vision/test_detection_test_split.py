@@ -77,3 +77,13 @@ def test_a_split_the_data_lacks_is_refused_in_check_data(tmp_path):
     with pytest.raises(InputError, match="split=test.*split=all"):
         Detector.check_data(coco / "instances_train.json", split="test")
     assert Detector.check_data(coco, split="val")["images"] == 2
+
+
+def test_check_data_counts_the_test_split_and_convert_writes_no_empty_split_file(tmp_path):
+    from vision.detection import Detector
+
+    yolo = _yolo_train_val_test(tmp_path / "yolo", (("train", 4), ("test", 3)))
+    assert Detector.check_data(yolo)["splits"] == {"train": 4, "val": 0, "test": 3}
+    coco = Detector.convert(Detector.read_data(yolo), tmp_path / "coco", to="coco")
+    assert sorted(p.name for p in coco.glob("*.json")) == ["instances_test.json", "instances_train.json"]
+    assert Detector.check_data(coco)["splits"] == {"train": 4, "val": 0, "test": 3}
