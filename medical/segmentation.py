@@ -939,7 +939,7 @@ class Segmenter(TaskModel):
             extra["mask_values"] = {"positive_label": int(data.mask_values[1]), "background_value": int(data.mask_values[0]),
                                     "note": f"dice = Dice of mask value {data.mask_values[1]} (the positive label); "
                                             f"dice_value_V = Dice of the pixels whose mask value is V"}
-        missed = self._hd95_left_out(predicted, data)
+        missed = self._hd95_left_out(predicted, data, scores.get("hd95"))
         if missed:
             extra["hd95_left_out"] = missed
         # e.g. NaN voxels of an image read as 0: the scores are of the data as read
@@ -972,11 +972,14 @@ class Segmenter(TaskModel):
             result["per_mask_value"] = {str(value): counted(k) for k, value in enumerate(data.mask_values)}
         return result
 
-    def _hd95_left_out(self, predicted: list[np.ndarray], data: SegmentationData) -> dict[str, Any] | None:
+    def _hd95_left_out(self, predicted: list[np.ndarray], data: SegmentationData,
+                       hd95: np.ndarray | None = None) -> dict[str, Any] | None:
         """Per foreground label: the cases whose truth holds the label but where the model predicts no voxel of it.
         HD95 is undefined there (no predicted surface: MONAI gives NaN, as it does for an empty truth), so those cases
-        are left out of the HD95 means, which then read better than they are; Dice and IoU count each as 0. None when
-        every structure was found."""
+        are left out of that label's HD95 mean, which then reads better than it is; Dice and IoU count each as 0. The
+        mean HD95 is per case over its labels with an HD95, so a case keeps its place in it while any label has one:
+        `mean_cases` (the cases the mean HD95 is over, `hd95` (items, labels) given) and `mean_cases_partial` (those of
+        them left out of some label's HD95) say so. None when every structure was found."""
         per_label, false_positives, left_out = {}, {}, set()
         for k, label in enumerate(self.label_names_[1:], start=1):
             holding = [(i, bool((mask_pred == k).any())) for i, (mask_pred, mask_true)
@@ -994,12 +997,18 @@ class Segmenter(TaskModel):
         if not per_label and not false_positives:
             return None
         found = {"false_positives": false_positives} if false_positives else {}
+        if hd95 is not None and len(hd95):
+            in_mean = np.isfinite(hd95).any(axis=1)  # as evaluate's per-case nanmean: a case with any label's HD95
+            found["mean_cases"] = int(in_mean.sum())
+            found["mean_cases_partial"] = sum(bool(in_mean[i]) for i in left_out)
         return {"cases": len(left_out), **found,
                 "rule": "HD95 needs a predicted surface: a case whose truth holds a label but where the model predicts "
                         "none of it has no HD95 (MONAI: NaN) and is left out of that label's HD95 and of the mean HD95, "
                         "while its Dice and IoU are 0; so is a case whose truth lacks a label the model predicts (no "
                         "reference surface; its Dice and IoU are 0: false_positives, per label: cases, names); cases = "
-                        "the cases left out of some label's HD95; per_label (the missed structures), per label: "
+                        "the cases left out of some label's HD95; mean_cases = the cases the mean HD95 (per case, "
+                        "over its labels with an HD95) is over, mean_cases_partial = those of them left out of some "
+                        "label's HD95 (in the mean by their other labels); per_label (the missed structures), per label: "
                         "cases = how many were left out, of = the cases whose truth holds the label, names = the first "
                         "20 of them",
                 "per_label": per_label}
@@ -1021,9 +1030,15 @@ class Segmenter(TaskModel):
                         + ", ".join(f"{label} in {entry['cases']} case(s) ({names(entry)})"
                                     for label, entry in false_positives.items())
                         + "), and HD95 is undefined without a reference surface")
-        return (f"HD95 leaves out {cases} of the {len(data)} case(s): {'; '.join(said)}; so the HD95 means are over "
-                "the other cases and read better than they are; Dice and IoU count these cases as 0 (see "
-                "hd95_left_out)")
+        total = len(data)
+        mean = ""
+        if "mean_cases" in missed:  # the mean HD95 is per case over its labels, so it may keep a left-out case
+            partial = missed["mean_cases_partial"]
+            mean = (f"; the mean HD95 is over {missed['mean_cases']} of the {total} case(s)"
+                    + (f", {partial} of them with some label's HD95 left out" if partial else ""))
+        return (f"HD95 leaves out some label in {cases} of the {total} case(s): {'; '.join(said)}; so each such "
+                f"label's HD95 mean is over the other cases{mean}, and these read better than they are; Dice and IoU "
+                "count these labels as 0 there (see hd95_left_out)")
 
     def _undefined_warning(self, left_out: dict[str, Any], data: SegmentationData) -> str | None:
         """The labels (and mask values) no reference mask holds: their Dice is undefined, so not reported; how many

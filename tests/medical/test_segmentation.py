@@ -937,7 +937,7 @@ def test_a_structure_the_model_misses_entirely_is_named_as_left_out_of_hd95():
     left_out = card["hd95_left_out"]  # ... and now said
     assert left_out["cases"] == 1
     assert left_out["per_label"] == {"disc": {"cases": 1, "of": 3, "names": [data.names[2]]}}
-    assert card["warning"].startswith("HD95 leaves out 1 of the 3 case(s): the model predicted none of a structure "
+    assert card["warning"].startswith("HD95 leaves out some label in 1 of the 3 case(s): the model predicted none of a structure "
                                       f"the reference mask holds (disc in 1 of the 3 case(s) holding it ({data.names[2]}))")
     assert "read better than they are" in card["warning"]
     json.dumps(card, allow_nan=False)
@@ -956,7 +956,7 @@ def test_the_cli_says_the_hd95_left_out_warning_on_stderr(tmp_path, capsys, monk
         SegmentationData.from_arrays([image for image, _ in pairs], masks, ["background", "disc"]))
     cli._SAID.clear()
     cli._print_card(card, as_json=False)
-    assert "warning: HD95 leaves out 1 of the 2 case(s)" in capsys.readouterr().err
+    assert "warning: HD95 leaves out some label in 1 of the 2 case(s)" in capsys.readouterr().err
 
 
 def test_a_structure_predicted_where_the_reference_mask_is_empty_counts_as_dice_0_and_is_warned_of():
@@ -980,7 +980,7 @@ def test_a_structure_predicted_where_the_reference_mask_is_empty_counts_as_dice_
     left_out = card["hd95_left_out"]
     assert left_out["cases"] == 1 and left_out["per_label"] == {}
     assert left_out["false_positives"] == {"disc": {"cases": 1, "names": [data.names[2]]}}
-    assert card["warning"].startswith("HD95 leaves out 1 of the 3 case(s): the model predicted a structure the "
+    assert card["warning"].startswith("HD95 leaves out some label in 1 of the 3 case(s): the model predicted a structure the "
                                       f"reference mask lacks (disc in 1 case(s) ({data.names[2]}))")
     json.dumps(card, allow_nan=False)
     both_empty = [m.copy() for m in masks]
@@ -988,3 +988,27 @@ def test_a_structure_predicted_where_the_reference_mask_is_empty_counts_as_dice_
     quiet = _fixed_predictions(tiny(), both_empty).evaluate(data)
     assert quiet["metrics"]["dice"]["value"] == 1.0 and quiet["metrics"]["dice"]["cases"] == 2
     assert "hd95_left_out" not in quiet and "warning" not in quiet
+
+
+def test_the_hd95_warning_counts_agree_with_the_mean_hd95_cases():
+    """Two empty references where the model predicts grey matter and one holding only grey matter where it also
+    predicts white matter: the warning said "HD95 leaves out 3 of the 3 case(s) ... the HD95 means are over the other
+    cases" while the mean HD95 was over 1 case (per case over its labels with an HD95, so the third case stays in it
+    by its grey matter). Now it says a label is left out in 3 cases and the mean HD95 is over 1, partly left out."""
+    labels = ("background", "grey_matter", "white_matter")
+    pairs = [disc_pair(k, 24) for k in range(3)]
+    empty = np.zeros((24, 24), np.int64)
+    grey = pairs[1][1].astype(np.int64)
+    both = grey.copy()
+    both[:2, :2] = 2  # white matter the reference lacks
+    masks = [empty, grey, empty.copy()]
+    predicted = [grey, both, grey]
+    data = SegmentationData.from_arrays([image for image, _ in pairs], masks, list(labels))
+    card = _fixed_predictions(tiny(labels), predicted).evaluate(data)
+    assert card["metrics"]["hd95"]["cases"] == 1
+    left_out = card["hd95_left_out"]
+    assert left_out["cases"] == 3 and left_out["mean_cases"] == 1 and left_out["mean_cases_partial"] == 1
+    assert "HD95 leaves out some label in 3 of the 3 case(s): " in card["warning"]
+    assert "the mean HD95 is over 1 of the 3 case(s), 1 of them with some label's HD95 left out" in card["warning"]
+    assert "over the other cases and read" not in card["warning"]
+    json.dumps(card, allow_nan=False)
