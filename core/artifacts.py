@@ -471,6 +471,7 @@ def save_model_dir(path: str | Path, card: dict[str, Any], write_weights=None, l
     """
     if "task" not in card:
         raise ValueError("a model card needs a 'task'")
+    path = Path(path).expanduser()  # save("~/m") goes where load("~/m") looks, not to ./~/m
     check_output_dir(path, task=card["task"])
     with atomic_directory(path) as tmp:
         if write_weights is not None:
@@ -485,7 +486,7 @@ def save_model_dir(path: str | Path, card: dict[str, Any], write_weights=None, l
         full = ModelCard.from_dict(json.loads(json.dumps(full, default=_json_default)),
                                    where=f"card of {Path(path).name}").to_dict()  # schema checked before it lands
         write_card(tmp, full)
-    return Path(path)
+    return path
 
 
 CARD_DIGEST = "card_sha256"

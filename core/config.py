@@ -36,13 +36,15 @@ def parse_assignments(pairs: list[str] | None, flag: str = "--set") -> dict[str,
 
 
 def same_setting(first: Any, second: Any) -> bool:
-    """Whether two spellings of a setting are one value: the same text (case aside for words), or the same number
-    written two ways (0.1 and 0.10, 1e-4 and 0.0001).
+    """Whether two spellings of a setting are one value: the same text, a true/false word in another case, or the
+    same number written two ways (0.1 and 0.10, 1e-4 and 0.0001). Other text differing in case is two values (column
+    names, labels and paths are case-sensitive).
 
-    >>> same_setting("0.1", "0.10"), same_setting("1e-4", "0.0001"), same_setting("True", "true"), same_setting("0.1", "0.2")
+    >>> same_setting("0.1", "0.10"), same_setting("1e-4", "0.0001"), same_setting("True", "true"), same_setting("Text", "text")
     (True, True, True, False)
     """
-    if str(first).strip().lower() == str(second).strip().lower():
+    first, second = str(first).strip(), str(second).strip()
+    if first == second or (first.lower() == second.lower() and first.lower() in {"true", "false", "none", "null"}):
         return True
     try:
         return float(first) == float(second)

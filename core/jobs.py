@@ -216,8 +216,8 @@ def _drop_empty_run_dir(run_dir: Path) -> None:
 
 def _data_hash(data: str | Path, legacy: bool = False, named: str | None = None) -> str:
     """The training data's hash (core.artifacts.hash_files, or hash_parts for table parts); `named`, the task's digest
-    of the files a manifest names (`TaskModel.data_digest`), joins a single file's hash."""
-    if named is not None and not legacy and Path(data).expanduser().is_file():
+    of the files read through the data (`TaskModel.data_digest`: what a manifest or data.yaml names), joins it."""
+    if named is not None and not legacy:  # a folder too: its data.yaml may name images elsewhere (path:)
         import hashlib
 
         return hashlib.sha256(f"{_data_hash(data)}\0{named}".encode()).hexdigest()

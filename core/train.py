@@ -12,6 +12,7 @@ import os
 import random
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,7 +135,7 @@ class MetricsLog:
     """Append-only JSONL log of training events (also what background jobs read for progress)."""
 
     def __init__(self, run_dir: str | Path | None, enabled: bool = True):
-        self.path = Path(run_dir) / LOG_NAME if run_dir is not None and enabled else None
+        self.path = Path(run_dir).expanduser() / LOG_NAME if run_dir is not None and enabled else None
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -322,7 +323,7 @@ class Trainer:
         self.eval_fn = eval_fn
         self.collate_fn = collate_fn
         self.optimizer_factory = optimizer_factory
-        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.run_dir = Path(run_dir).expanduser() if run_dir is not None else None
         self.callbacks = list(callbacks)
         self.device = device
 
@@ -657,6 +658,13 @@ class Trainer:
             raise InputError(f"monitor {config.monitor!r} is not among validation metrics {sorted(metrics)}")
         record = {"step": state.global_step, "epoch": state.epoch, **metrics}
         state.history.append(record)
+        if not math.isfinite(metrics[config.monitor]) and run.rank == 0:  # said, not silently counted as no progress
+            warnings.warn(f"validation {config.monitor} is {metrics[config.monitor]} at step {state.global_step} (after "
+                          f"{state.epoch} epoch(s)): not counted as an improvement"
+                          + (f", and {config.patience + 1} evaluations in a row without one stop training early"
+                             if config.patience is not None else "")
+                          + "; check the validation data and the learning rate (or --set amp=off if fp16 overflowed)",
+                          stacklevel=2)
         if self._improved(metrics[config.monitor], state.best):
             state.best, state.best_step, state.bad_evals = metrics[config.monitor], state.global_step, 0
             run.best_weights = {k: v.detach().clone().cpu() for k, v in run.model.state_dict().items()}

@@ -310,10 +310,10 @@ class SpeechRecognizer(TaskModel):
 
         if not hasattr(data, "columns") or "audio" not in data.columns:
             return None
-        digest = hashlib.sha256(hash_frame(data.select([c for c in ("audio", "text") if c in data.columns])).encode())
+        # transcripts and recordings' bytes, not their absolute paths: a dataset moved or copied whole is the same data
+        digest = hashlib.sha256(hash_frame(data.select([c for c in ("text",) if c in data.columns])).encode())
         for audio in data["audio"].to_list():
-            if isinstance(audio, str) and Path(audio).is_file():
-                digest.update(file_sha256(audio).encode())
+            digest.update(file_sha256(audio).encode() if isinstance(audio, str) and Path(audio).is_file() else b"-")
         return digest.hexdigest()
 
     @classmethod

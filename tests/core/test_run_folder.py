@@ -251,3 +251,23 @@ def test_resuming_a_run_recorded_under_the_old_hash_warns_that_a_relabel_would_n
     (tmp_path / "run" / jobs.RUN_RECORD).write_text(json.dumps({**run, "data_hash": legacy_hash_files([data])}))
     with pytest.warns(UserWarning, match="relabel"):
         jobs._check_resume(tmp_path / "run", {**run, "data_hash_scheme": jobs.DATA_HASH_SCHEME}, True, data)
+
+
+def test_save_and_load_agree_on_a_tilde_path(demo_task, tmp_path, monkeypatch):
+    """save("~/m") wrote ./~/m while load("~/m") looked in the home folder."""
+    from core import registry
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "home").mkdir()
+    model = registry.task_class(DEMO)(2.5)
+    assert model.save("~/m") == tmp_path / "home" / "m"
+    assert registry.load(DEMO, "~/m").mean_ == 2.5 and not (tmp_path / "~").exists()
+
+
+def test_a_setting_given_twice_in_two_cases_is_two_values():
+    from core.config import parse_assignments
+
+    with pytest.raises(jobs.InputError, match="given twice"):
+        parse_assignments(["column=Text", "column=text"], "--option")
+    assert parse_assignments(["flag=True", "flag=true"]) == {"flag": "true"}

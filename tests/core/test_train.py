@@ -361,3 +361,11 @@ def test_the_returned_model_holds_the_best_evaluations_weights_not_the_last():
     result = Trainer(model, _toy(), config=config, eval_fn=evaluate).fit()
     assert result.best_metric == 0.5 and not torch.equal(seen[1], seen[3])
     assert torch.equal(model.weight, seen[1])
+
+
+def test_a_nan_validation_is_warned_of(tmp_path):
+    calls = iter([float("nan"), float("nan"), 0.5])
+    config = TrainConfig(epochs=3, batch_size=8, patience=3, progress_bar=False, monitor="score")
+    with pytest.warns(UserWarning, match="validation score is nan at step 4"):
+        Trainer(torch.nn.Linear(4, 2), _toy(32), config=config, eval_fn=lambda m: {"score": next(calls)},
+                run_dir=tmp_path / "run").fit()

@@ -442,3 +442,20 @@ def test_a_manifests_training_data_hash_sees_a_swapped_recording(tmp_path):
     write_wav(tmp_path / "a.wav", tone(0.7))
     after = jobs._data_hash(manifest, named=SpeechRecognizer.data_digest(SpeechRecognizer.read_data(manifest)))
     assert before != after
+
+
+def test_a_manifest_dataset_moved_whole_keeps_its_training_data_hash(tmp_path):
+    import shutil
+
+    from core import jobs
+
+    (tmp_path / "a").mkdir()
+    write_wav(tmp_path / "a" / "x.wav", tone(0.5))
+    (tmp_path / "a" / "list.csv").write_text("audio,text\nx.wav,hello\n")
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+
+    def digest(folder):
+        manifest = folder / "list.csv"
+        return jobs._data_hash(manifest, named=SpeechRecognizer.data_digest(SpeechRecognizer.read_data(manifest)))
+
+    assert digest(tmp_path / "a") == digest(tmp_path / "b")

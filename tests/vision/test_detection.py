@@ -908,3 +908,22 @@ def test_an_image_manifest_s_training_data_hash_sees_a_swapped_image(tmp_path):
     before = digest()
     (tmp_path / "1.png").write_bytes(png_bytes(32, 32, seed=7))
     assert digest() != before
+
+
+def test_a_folder_whose_data_yaml_points_elsewhere_hashes_what_it_names(tmp_path):
+    """--data FOLDER holding only a data.yaml with path: elsewhere: the relabel there must change the hash."""
+    from core import jobs
+    from vision.detection import Detector
+
+    root = yolo_folder(tmp_path / "d", n=2, names=("cat", "dog"))
+    (root / "data.yaml").unlink()
+    (tmp_path / "cfg").mkdir()
+    (tmp_path / "cfg" / "data.yaml").write_text(f"path: {root}\ntrain: images\nval: images\nnames: [cat, dog]\n")
+
+    def digest():
+        folder = tmp_path / "cfg"
+        return jobs._data_hash(folder, named=Detector.data_digest(Detector.read_data(folder)))
+
+    before = digest()
+    (root / "labels" / "1.txt").write_text("1 0.5 0.5 0.4 0.5\n")
+    assert digest() != before
