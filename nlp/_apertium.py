@@ -50,17 +50,35 @@ _STATELESS_MESSAGES = re.compile(r"Problem with word '[^\n]*' [^\n]*\n|Warning: 
 # where QUOTED_QUESTION says the question is the whole sentence ('¿Por qué escribes "no?"').
 SPACE_RUN = r"[ \t]{2,}"
 # Titles and abbreviations (English, and Spanish as Apertium writes them) whose period ends no sentence: "Dr. Smith is
-# here!" is one exclamation, "¡Dr. Herrero es aquí!", not "Dr. ¡Herrero es aquí!". So does an initial other than I
-# ("J. Smith", "U.S.").
-ABBREVIATIONS = ("Mr", "Mrs", "Ms", "Mx", "Dr", "Dra", "Prof", "St", "Mt", "Ft", "Jr", "Sr", "Sra", "Srta", "Gen", "Lt",
-                 "Capt", "Col", "Sgt", "Rev", "Gov", "Sen", "Rep", "Hon", "Pres", "vs", "UU", "[A-HJ-Z]")
-# A sentence: up to ! ? … or .. (with any closing quotes or brackets) before a space, or to the end of the line; or up
-# to a single period before a space and a capital letter (after any opening quotes, brackets or marks): a period before
-# a lower-case word or a number ends no sentence, as after "e.g." / "p. ej.", "p.m.", "etc." or "No." ("No. 5").
+# here!" is one exclamation, "¡Dr. Herrero es aquí!", not "Dr. ¡Herrero es aquí!".
+TITLES = ("Mr", "Mrs", "Ms", "Mx", "Dr", "Dra", "Prof", "St", "Mt", "Ft", "Jr", "Sr", "Sra", "Srta", "Gen", "Lt",
+          "Capt", "Col", "Sgt", "Rev", "Gov", "Sen", "Rep", "Hon", "Pres", "vs")
+ABBREVIATIONS = TITLES + ("UU",)  # "EE.UU." too
+# A single capital other than I with a period is an initial ("J. Smith", "U.S. Army", "J. K. Rowling"), which ends no
+# sentence, unless the next word is one that starts a sentence (INITIAL_ENDS: a pronoun, auxiliary, article, question
+# word...): "I like vitamin C. Do you?", "a plan B. Is it ready?", "the U.S. Do you?" are two sentences each.
+INITIAL_ENDS = ("I", "You", "He", "She", "It", "We", "They", "Do", "Does", "Did", "Is", "Are", "Was", "Were", "Am",
+                "Can", "Could", "Will", "Would", "Shall", "Should", "May", "Might", "Must", "Have", "Has", "Had", "The",
+                "A", "An", "This", "That", "These", "Those", "There", "Here", "What", "Who", "Whom", "Whose", "Why",
+                "How", "When", "Where", "Which", "My", "Your", "His", "Her", "Its", "Our", "Their", "But", "And", "So",
+                "Yes", "No", "Not", "Please", "Let", "Then", "If")
+# A sentence: up to ! or ? (with any . ! ? … and closing quotes or brackets) before a space, or to the end of the line;
+# or up to a single period or an ellipsis (… or ..) before a space and a capital letter (after any opening quotes,
+# brackets or marks): a period or an ellipsis before a lower-case word or a number ends no sentence, as after "e.g." /
+# "p. ej.", "p.m.", "etc." or "No." ("No. 5"), or in "Is it good... or bad?".
 UPPER = "A-ZÀ-ÖØ-Þ"
+_BEFORE_CAPITAL = r"[\"'”’»)\]]*(?=\s+[\"'“‘«(\[¿¡]*[" + UPPER + r"])"
 SENTENCE = (r"\S.*?(?:" + "".join(rf"(?<!\b{word})" for word in ABBREVIATIONS)
-            + r"(?:(?:[.!?…]*[!?…][.!?…]*|\.{2,})[\"'”’»)\]]*(?=\s)"
-            + r"|(?<!\.)\.[\"'”’»)\]]*(?=\s+[\"'“‘«(\[¿¡]*[" + UPPER + r"]))|$)")
+            + r"(?:[.!?…]*[!?][.!?…]*[\"'”’»)\]]*(?=\s)"
+            + r"|(?:…|\.{2,})[.…]*" + _BEFORE_CAPITAL
+            + r"|(?:(?<!\b[A-HJ-Z])|(?=\.[\"'”’»)\]]*\s+[\"'“‘«(\[¿¡]*(?:" + "|".join(INITIAL_ENDS) + r")\b))"
+            + r"(?<!\.)\." + _BEFORE_CAPITAL + r")|$)")
+# Any run of . ! ? … before a space, whatever follows, except after a title: where Apertium changed the case of the
+# next word ("5 p.m. Did you" -> "5 p.m. le ves"; "good... or bad" -> "bien... O malo"), the translation's sentences
+# are split so when they then pair one to one with the source's; else by SENTENCE when that pairs; else, for a source
+# of one sentence, the whole line is one.
+LOOSE_SENTENCE = (r"\S.*?(?:" + "".join(rf"(?<!\b{word})" for word in TITLES)
+                  + r"[.!?…]+[\"'”’»)\]]*(?=\s)|$)")
 CLOSERS = r"[\"'”’»)\]]+$"  # the quotes and brackets a sentence ends in
 OPENER = r"(?<!\w)[\"'“‘«(\[]\s*"  # an opening quote or bracket and its spaces (not an apostrophe: no letter before)
 # Before a quote that ends a question ('He asked: "Are you sure?"'), what makes the quote the question: the sentence
@@ -126,30 +144,40 @@ def _clean(text: str, target3: str, source: str) -> str:
     """What predict makes of Apertium's output for one line (the card's `usage` spells out the same steps)."""
     text = re.sub(SPACE_RUN, " ", text).strip()
     # Apertium drops Spanish opening marks; restore them for each question/exclamation, sentence by sentence, inside
-    # its quotes or brackets. Its sentences pair with the source's in order; where Apertium joined or split one (the
-    # counts differ), a closing mark ending any source sentence is enough.
+    # its quotes or brackets. Its sentences pair with the source's in order (split as LOOSE_SENTENCE says); where
+    # Apertium joined or split one (the counts differ), a closing mark ending any source sentence is enough.
     marks = OPENING_MARKS.get(target3, ())
     if not marks:
         return text
-    originals, count = re.findall(SENTENCE, source), len(re.findall(SENTENCE, text))
-    position = iter(range(count))
+    originals = re.findall(SENTENCE, source)
+    splits = [[match.span() for match in re.finditer(pattern, text)] for pattern in (LOOSE_SENTENCE, SENTENCE)]
+    spans = next((found for found in splits if len(found) == len(originals)),
+                 [(0, len(text))] if len(originals) == 1 else splits[1])
+    paired = len(spans) == len(originals)
+    opening_of = dict(marks)
 
-    def restore(match: re.Match) -> str:
-        sentence, index = match.group(), next(position)
+    def restore(sentence: str, index: int) -> str:
         body = re.sub(CLOSERS, "", sentence)
         quotes = list(re.finditer(OPENER, body)) if body != sentence else []
-        for closing, opening in marks:
+        ending = re.search(r"[.!?…]*$", body).group()  # "?!" opens "¡¿" (RAE: the marks mirror each other)
+        ended = "".join(re.search(r"[.!?…]*$", re.sub(CLOSERS, "", original)).group()
+                        for original in ([originals[index]] if paired else originals))
+        insert: dict[int, str] = {}
+        for closing in dict.fromkeys(reversed(ending)):
+            opening = opening_of.get(closing)
             start = quotes[-1].end() if quotes else 0
             if quotes and closing == "?" and not (re.search(QUOTED_QUESTION, body[:quotes[-1].start()])
                                                   or re.match(f"[{UPPER}]", body[start:])):
                 start = 0
-            ends = [re.sub(CLOSERS, "", original).endswith(closing)
-                    for original in ([originals[index]] if len(originals) == count else originals)]
-            if body.endswith(closing) and opening not in body[start:] and any(ends):
-                sentence = sentence[:start] + opening + sentence[start:]
+            if opening and opening not in body[start:] and closing in ended:
+                insert[start] = insert.get(start, "") + opening
+        for start in sorted(insert, reverse=True):
+            sentence = sentence[:start] + insert[start] + sentence[start:]
         return sentence
 
-    return re.sub(SENTENCE, restore, text)
+    for index, (start, end) in reversed(list(enumerate(spans))):
+        text = text[:start] + restore(text[start:end], index) + text[end:]
+    return text
 
 
 @functools.cache

@@ -21,8 +21,8 @@ from core.data.text import read_text_inputs, text_input_batches
 from core.protocols import Inputs, TaskModel, check_batch_size, iter_batches, with_ids
 from core.train import TrainConfig
 from core.registry import missing_model_message
-from nlp._apertium import (_MARKUP, CLOSERS, MAX_CHARACTERS, OPENER, OPENING_MARKS, QUOTED_QUESTION, SENTENCE,
-                            SPACE_RUN, UPPER, ApertiumEngine, installed_pairs, mode_for, require_apertium)
+from nlp._apertium import (_MARKUP, CLOSERS, LOOSE_SENTENCE, MAX_CHARACTERS, OPENER, OPENING_MARKS, QUOTED_QUESTION,
+                            SENTENCE, SPACE_RUN, UPPER, ApertiumEngine, installed_pairs, mode_for, require_apertium)
 from nlp._encoder import error_records, errors_in_place, is_blank, refuse_column_flags, text_ids
 from nlp._language import looks_like
 from nlp._translation_data import (COLUMNS, LANGUAGE_NAMES, _language_in_name, _refuse_compressed,
@@ -1000,10 +1000,14 @@ def _apertium_usage() -> str:
 #    are stripped;
 # 3. each sentence of the translation ending in a closing mark, as its source sentence does (the sentences pair in
 #    order; where their counts differ, as any source sentence does), gets the opening mark Apertium drops, by target
-#    language ({marks}); in a sentence ending in a quote or bracket, after the last opening quote or bracket (a "¿"
-#    there only when the quote starts the sentence, follows : , ; or a dash, or starts with a capital; else the
-#    question is the whole sentence, American style: '¿Por qué escribes "no?"'). A period ends a sentence only before
-#    a capital letter (not after "p. ej.", "p.m.", "etc.", "Núm. 5"), nor after a title or initial (Dr., J.).
+#    language ({marks}; "?!" opens with both, mirrored: "¡¿Qué?!"); in a sentence ending in a quote or bracket, after
+#    the last opening quote or bracket (a "¿" there only when the quote starts the sentence, follows : , ; or a dash,
+#    or starts with a capital; else the question is the whole sentence, American style: '¿Por qué escribes "no?"').
+#    In the source, a period or an ellipsis ends a sentence only before a capital letter (not after "p. ej.", "p.m.",
+#    "etc.", "Núm. 5", nor in "good... or bad"), nor after a title or an initial (Dr., J.) unless a word such as "Do"
+#    or "Is" follows ("vitamin C. Do you?"). The translation is split at every . ! ? ... before a space (not after a
+#    title) where that gives as many sentences as the source (Apertium may change the case of the next word), else as
+#    the source is; a source of one sentence is one.
 # The snippet below does the same. folder: the saved model folder (str or pathlib.Path); text: one text in the card's
 # source_lang.
 import json, os, pathlib, re, subprocess
@@ -1018,24 +1022,34 @@ def translate_line(line):
     raw = subprocess.run(["apertium", "-f", text_format, "-u", mode], input=line, capture_output=True, encoding="utf-8",
                          env={{**os.environ, "LC_ALL": "C.UTF-8"}}, check=True).stdout
     translation = re.sub({SPACE_RUN!r}, " ", raw).strip()
-    sentence_pattern = {SENTENCE!r}  # up to ! ? ... (and closing quotes) before a space, . before a capital, or the end
-    originals, count = re.findall(sentence_pattern, line), len(re.findall(sentence_pattern, translation))
-    position = iter(range(count))
-    def restore(match):
-        sentence, index = match.group(), next(position)
+    sentence_pattern = {SENTENCE!r}  # up to ! ? (and closing quotes) before a space, . or ... before a capital, or the end
+    loose_pattern = {LOOSE_SENTENCE!r}  # up to any . ! ? ... before a space (not after a title)
+    originals = re.findall(sentence_pattern, line)
+    splits = [[match.span() for match in re.finditer(pattern, translation)] for pattern in (loose_pattern, sentence_pattern)]
+    spans = next((found for found in splits if len(found) == len(originals)),
+                 [(0, len(translation))] if len(originals) == 1 else splits[1])
+    paired = len(spans) == len(originals)
+    def restore(sentence, index):
         body = re.sub({CLOSERS!r}, "", sentence)  # without the quotes and brackets it ends in
         quotes = list(re.finditer({OPENER!r}, body)) if body != sentence else []
-        for closing, opening in opening_marks:
+        ending = re.search(r"[.!?…]*$", body).group()  # "?!" opens with both, mirrored: "¡¿"
+        ended = "".join(re.search(r"[.!?…]*$", re.sub({CLOSERS!r}, "", original)).group()
+                        for original in ([originals[index]] if paired else originals))
+        insert = {{}}
+        for closing in dict.fromkeys(reversed(ending)):
+            opening = dict(opening_marks).get(closing)
             start = quotes[-1].end() if quotes else 0  # inside the quote, unless the question is the whole sentence
             if quotes and closing == "?" and not (re.search({QUOTED_QUESTION!r}, body[:quotes[-1].start()])
                                                   or re.match({f"[{UPPER}]"!r}, body[start:])):
                 start = 0
-            ends = [re.sub({CLOSERS!r}, "", original).endswith(closing)
-                    for original in ([originals[index]] if len(originals) == count else originals)]
-            if body.endswith(closing) and opening not in body[start:] and any(ends):
-                sentence = sentence[:start] + opening + sentence[start:]
+            if opening and opening not in body[start:] and closing in ended:
+                insert[start] = insert.get(start, "") + opening
+        for start in sorted(insert, reverse=True):
+            sentence = sentence[:start] + insert[start] + sentence[start:]
         return sentence
-    return re.sub(sentence_pattern, restore, translation)
+    for index, (start, end) in reversed(list(enumerate(spans))):
+        translation = translation[:start] + restore(translation[start:end], index) + translation[end:]
+    return translation
 prediction = {{"translation": "\\n".join(translate_line(line) for line in text.rstrip("\\n").split("\\n"))}}
 """
 

@@ -667,13 +667,16 @@ def test_apertium_keeps_html_markup_and_plain_text_as_before():
 # -- an Apertium card's usage: the raw `apertium -u` command, then each step predict adds after it -----------------
 _USAGE_TEXTS = ["Did you do it by yourself?", "  All you want is power.  ", "What did you tell him?", "Come here!",
                 "Who? Me.", "Why not!", "Line one?\n\n  Line two!", 'Click <a href="x">here</a>', 'He asked: "Are you sure?"',
-                "Is it true, e.g. for cats?", 'Why did you write "no?"']
+                "Is it true, e.g. for cats?", 'Why did you write "no?"', "I like vitamin C. Do you?",
+                "He left at 5 p.m. Did you see him?", "Is it good... or bad?", "What?! Really?"]
 # Apertium's raw output for the lines above (as eng-spa 3.8 prints them: a space before, two where a word dropped)
 _RAW = {"Did you do it by yourself?": " Tú  él por tú?", "All you want is power.": "Todo  quieres es poder.",
         "What did you tell him?": "Qué   le dices?", "Come here!": "Venga  aquí!", "Who? Me.": "Quién? Yo.",
         "Why not!": "Por qué no", "Line one?": "Línea \tuno?", "Line two!": "Línea  dos!",
         'Click <a href="x">here</a>': 'Clic <a href="x">aquí</a>', 'He asked: "Are you sure?"': ' Pidió: "Eres seguro?"',
-        "Is it true, e.g. for cats?": "Es cierto, p. ej. para gatos?", 'Why did you write "no?"': 'Por qué escribes "no?"'}
+        "Is it true, e.g. for cats?": "Es cierto, p. ej. para gatos?", 'Why did you write "no?"': 'Por qué escribes "no?"',
+        "I like vitamin C. Do you?": "Me gusta la vitamina C.  Tú?", "He left at 5 p.m. Did you see him?":
+        " Dejó en 5 p.m.   le ves?", "Is it good... or bad?": "Es bien... O malo?", "What?! Really?": "Qué?! Realmente?"}
 
 
 def _usage_translation(usage: str, folder: Path, text: str) -> str:
@@ -728,7 +731,9 @@ def test_apertium_usage_names_and_does_each_step_predict_adds_after_apertium(mod
     if mode == "eng-spa":
         assert snippet[:4] == ["¿Tú él por tú?", "Todo quieres es poder.", "¿Qué le dices?", "¡Venga aquí!"]
         assert snippet[4:] == ["¿Quién? Yo.", "Por qué no", "¿Línea uno?\n\n¡Línea dos!", 'Clic <a href="x">aquí</a>',
-                               'Pidió: "¿Eres seguro?"', "¿Es cierto, p. ej. para gatos?", '¿Por qué escribes "no?"']
+                               'Pidió: "¿Eres seguro?"', "¿Es cierto, p. ej. para gatos?", '¿Por qué escribes "no?"',
+                               "Me gusta la vitamina C. ¿Tú?", "Dejó en 5 p.m. ¿le ves?", "¿Es bien... O malo?",
+                               "¡¿Qué?! ¿Realmente?"]
     else:
         assert snippet[0] == "Tú él por tú?"
 
@@ -1079,7 +1084,8 @@ def test_a_lower_case_abbreviation_or_a_quote_in_american_style_does_not_move_th
     assert cleaned == ["¿Es cierto, p. ej. para gatos?", "¿Deja en 5 p.m. ayer?",
                        "¿Es manzanas, naranjas, etc. que quieres?", "¿Es este Núm. 5 o Núm. 6?",
                        '¿Te tienes Villorio "leído?"', '¿Por qué escribes "no?"', "Es 5 p.m. ¿Eres allí?",
-                       '"¿Eres seguro?" pidió.', "Espera... ¿qué?"]
+                       '"¿Eres seguro?" pidió.', "¿Espera... qué?"]  # an ellipsis before a lower-case word
+    # ends no sentence, as a period there ends none (so "Is it good... or bad?" is one question, "¿Es bien... o malo?")
 
 
 def test_hugging_face_translation_dicts_read_as_source_target_columns(tmp_path, tiny):
@@ -1103,3 +1109,38 @@ def test_hugging_face_translation_dicts_read_as_source_target_columns(tmp_path, 
     (tmp_path / "blank.jsonl").write_text(json.dumps({"translation": {"en": "Hi.", "es": " "}}) + "\n", encoding="utf-8")
     with pytest.raises(InputError, match="empty source or target"):
         Translator.read_data(tmp_path / "blank.jsonl", source="en", target="es")
+
+
+def test_spanish_marks_follow_the_source_sentences_where_apertium_changes_the_case():
+    """The tester's lines (raw eng-spa 3.8 output): "vitamin C." / "plan B." read as initials joined the statement to the
+    next question ("¿Me gusta la vitamina C. Tú?"); Apertium lower-casing the word after "p.m." / "EE.UU." joined them
+    too ("¿Dejó en 5 p.m. le ves?"); it capitalised the word after an ellipsis inside one question, splitting it ("Es
+    bien... ¿O malo?"); and "What?!" got only "¡". Now an initial before a word that starts a sentence ("Do", "Is")
+    ends the sentence, the translation is split where it pairs one to one with the source's sentences (a source of
+    one sentence is one), and "?!" opens "¡¿" (RAE: both marks, mirrored). Initials and titles still end none."""
+    raw = {"I like vitamin C. Do you?": "Me gusta la vitamina C.  Tú?",
+           "We need a plan B. Is it ready?": " Necesitamos un plan *B. Es a punto?",
+           "He left at 5 p.m. Did you see him?": " Dejó en 5 p.m.   le ves?",
+           "I live in the U.S. Do you?": " Vivo en los EE.UU.  tú?",
+           "Is it good... or bad?": "Es bien... O malo?",
+           "What?! Really?": "Qué?! Realmente?",
+           "Really!?": "Realmente!?",
+           "J. Smith came. Did he?": "*J. Smith vino.  Él?",
+           "J. K. Rowling wrote it. Did you read it?": "*J. *K. *Rowling Lo escribió.   Lo leíste?",
+           "Did you meet J. Smith yesterday?": "Te encuentras *J. Smith ayer?",
+           "Dr. Smith is here!": "Dr. Herrero es aquí!",
+           "Is the U.S. Army here?": "Es el EE.UU. Ejército aquí?"}
+    cleaned = {source: _apertium._clean(output, "spa", source) for source, output in raw.items()}
+    assert cleaned == {"I like vitamin C. Do you?": "Me gusta la vitamina C. ¿Tú?",
+                       "We need a plan B. Is it ready?": "Necesitamos un plan *B. ¿Es a punto?",
+                       "He left at 5 p.m. Did you see him?": "Dejó en 5 p.m. ¿le ves?",
+                       "I live in the U.S. Do you?": "Vivo en los EE.UU. ¿tú?",
+                       "Is it good... or bad?": "¿Es bien... O malo?",
+                       "What?! Really?": "¡¿Qué?! ¿Realmente?",
+                       "Really!?": "¿¡Realmente!?",
+                       "J. Smith came. Did he?": "*J. Smith vino. ¿Él?",
+                       "J. K. Rowling wrote it. Did you read it?": "*J. *K. *Rowling Lo escribió. ¿Lo leíste?",
+                       "Did you meet J. Smith yesterday?": "¿Te encuentras *J. Smith ayer?",
+                       "Dr. Smith is here!": "¡Dr. Herrero es aquí!",
+                       "Is the U.S. Army here?": "¿Es el EE.UU. Ejército aquí?"}
+    assert _apertium._clean("Hola.\tTú?", "spa", "Hello. Do you?") == "Hola.\t¿Tú?"  # the spacing kept
