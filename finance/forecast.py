@@ -63,9 +63,9 @@ class ForecastConfig(TrainConfig):
     max_train_points: int = 3000  # each series is cut to its last N points before fitting
     max_fit_points: int = 1000  # AutoETS / AutoARIMA see the last N points at each origin
     refit_every: int = 50  # AutoETS / AutoARIMA re-select every N origins (forward-filtered in between)
-    season_length: int = 5  # seasonal period (5 trading days = one week): seasonal naive's always; AutoETS' and AutoARIMA's
-    # too when set (not 5) on data of another frequency than daily / business-daily (monthly: 12, weekly: 52); else
-    # they are fitted non-seasonal (warned on such data)
+    season_length: int | None = None  # seasonal period: seasonal naive's always (unset: 5 trading days = one week);
+    # AutoETS' and AutoARIMA's too when set, whatever the value, on data of another frequency than daily /
+    # business-daily (monthly: 12, weekly: 52); unset, they are fitted non-seasonal (warned on such data)
     scale_window: int = 100  # interval width follows the mean |change| over the last N points
     levels: tuple[int, ...] = (80, 95)  # conformal interval levels, percent
     lags: int = 10
@@ -77,8 +77,13 @@ class ForecastConfig(TrainConfig):
     hidden: int = 64
     blocks: int = 2
 
+    @property
+    def season_period(self) -> int:
+        """Seasonal naive's period: season_length, or 5 (a trading week) when it was not set."""
+        return _DEFAULT_SEASON_LENGTH if self.season_length is None else self.season_length
 
-_DEFAULT_SEASON_LENGTH = ForecastConfig.season_length  # AutoETS / AutoARIMA take season_length only when it was set
+
+_DEFAULT_SEASON_LENGTH = 5  # seasonal naive's period when season_length is not set; AutoETS / AutoARIMA then take none
 
 
 class Forecaster(TaskModel):
@@ -134,6 +139,10 @@ class Forecaster(TaskModel):
         for key in ("candidates", "levels"):
             if key in raw:
                 raw[key] = tuple(raw[key])
+        seasons = card.get("seasons") or {}
+        if raw.get("season_length") == _DEFAULT_SEASON_LENGTH and any(
+                seasons.get(name) == 1 for name in ("auto_ets", "auto_arima")):
+            raw["season_length"] = None  # the card writes an unset season_length as 5; AutoETS/AutoARIMA took none
         model = cls(ForecastConfig(**raw))
         _check_card(Path(path), card, model._active(), model.config.horizon)
         _check_card_against_method(Path(path), card, model.config.horizon)
@@ -245,7 +254,7 @@ class Forecaster(TaskModel):
             needs["nbeats"] = (c.window + 1, f"N-BEATS' input window (window={c.window}) + 1",
                                "leave nbeats out of --set candidates= or lower --set window=")
         if "seasonal_naive" in active:
-            needs["seasonal_naive"] = (c.season_length + 1, f"seasonal naive's season (season_length={c.season_length}) + 1",
+            needs["seasonal_naive"] = (c.season_period + 1, f"seasonal naive's season (season_length={c.season_period}) + 1",
                                        "leave seasonal_naive out of --set candidates= or lower --set season_length=")
         return needs
 
@@ -293,10 +302,10 @@ class Forecaster(TaskModel):
 
     def _statistical_seasonal(self) -> bool:
         """Whether AutoETS / AutoARIMA take `season_length`: on data fitted at another frequency than daily /
-        business-daily, and only when season_length was set (differs from the field's default, 5 trading days, which
+        business-daily, and only when season_length was set (to any value, 5 too: unset, seasonal naive's 5 trading days
         is a period of the trading week, not of months, weeks or quarters)."""
         return (self.fitted_frequency not in (None, "daily", "business-daily")
-                and self.config.season_length != _DEFAULT_SEASON_LENGTH)
+                and self.config.season_length is not None)
 
     def _seasons(self) -> dict[str, int]:
         """The seasonal period of each active local seasonal candidate (the card's `seasons`): seasonal naive's is
@@ -304,8 +313,8 @@ class Forecaster(TaskModel):
         daily or business-daily (monthly, weekly, quarterly...), else 1 (non-seasonal: the default's daily prices, and
         an integer time index, whose frequency is unknown)."""
         c = self.config
-        statistical = max(1, c.season_length) if self._statistical_seasonal() else 1
-        seasons = {"seasonal_naive": max(1, c.season_length), "auto_ets": statistical, "auto_arima": statistical}
+        statistical = max(1, c.season_period) if self._statistical_seasonal() else 1
+        seasons = {"seasonal_naive": max(1, c.season_period), "auto_ets": statistical, "auto_arima": statistical}
         return {name: seasons[name] for name in self._active() if name in seasons}
 
     def _candidate_forecasts(self, z: np.ndarray, dates: np.ndarray | None, origins: np.ndarray) -> dict[str, np.ndarray]:
@@ -519,7 +528,8 @@ class Forecaster(TaskModel):
                 and SEASON_LENGTHS.get(self.fitted_frequency, 1) > 1):
             season = SEASON_LENGTHS[self.fitted_frequency]
             warnings.warn(f"{' and '.join(statistical)} are fitted non-seasonal on these {self.fitted_frequency} data: "
-                          f"season_length was left at its default ({c.season_length}, a trading week); to fit them "
+                          f"season_length was not set (seasonal naive's default is {c.season_period}, a trading "
+                          "week); to fit them "
                           f"with the {self.fitted_frequency} period, retrain with --set season_length={season}",
                           UserWarning, stacklevel=2)
         for s in series:
@@ -858,7 +868,7 @@ class Forecaster(TaskModel):
         mismatch = frequency_mismatch(described.get("frequency"), self.fitted_frequency, c.horizon)
         if mismatch:
             said.append(f"{mismatch}. The backtest refits the method on these data with this model's settings "
-                        f"(season_length {c.season_length}, lags {c.lags}), so its figures are not this fitted model's")
+                        f"(season_length {c.season_period}, lags {c.lags}), so its figures are not this fitted model's")
         said += [f"series {s.id!r}: {note}" for s in series if (note := _irregularity(s.dates))]
         warning = "; ".join(said) or None
         frame, method = self.backtest(series, test_size=size)
@@ -913,7 +923,10 @@ class Forecaster(TaskModel):
                 "weights": self.weights_, "quantiles": self.quantiles_, "transform": self.transform_,
                 # which candidates are seasonal, and with what period (AutoETS / AutoARIMA: 1 on daily data)
                 "seasons": self._seasons(),
-                "selection": self.selection_, "info": self.info_, "config": config_to_dict(self.config),
+                "selection": self.selection_, "info": self.info_,
+                # an unset season_length is written as the 5 seasonal naive takes (load reads it back as unset where
+                # `seasons` shows AutoETS / AutoARIMA non-seasonal)
+                "config": {**config_to_dict(self.config), "season_length": self.config.season_period},
                 # candidates left out, a thin backtest...: `verticals train` says it on stderr, a page beside the model
                 **({"warning": "; ".join(self.info_["warnings"])} if (self.info_ or {}).get("warnings") else {})}
 

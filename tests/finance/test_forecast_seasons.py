@@ -91,3 +91,35 @@ def test_monthly_data_without_season_length_keep_the_statistical_candidates_non_
         model = Forecaster(config).fit(_monthly_season(72))
     assert model.fitted_frequency == "monthly"
     assert model.card["seasons"] == {"seasonal_naive": 5, "auto_ets": 1, "auto_arima": 1}
+
+
+def test_an_explicit_season_length_of_5_reaches_auto_ets_and_auto_arima_on_weekly_data(tmp_path):
+    """`--set season_length=5` on weekly data with a 5-week cycle was ignored by AutoETS / AutoARIMA (the value equals
+    the field's old default, so it read as not set) and the warning said it "was left at its default". Now whether
+    it was set decides: an explicit 5 reaches them, no warning; unset stays non-seasonal, warned, and a saved model
+    reads back as it was fitted (the card writes an unset season_length as seasonal naive's 5)."""
+    import warnings
+
+    import polars as pl
+    from core.config import resolve_config
+    from finance.forecast import Forecaster, ForecastConfig
+
+    weeks = 120
+    dates = pl.date_range(pl.date(2015, 1, 4), pl.date(2030, 1, 1), "1w", eager=True)[:weeks]
+    t = np.arange(weeks)
+    data = pl.DataFrame({"id": ["w"] * weeks, "date": dates, "value": 100 + 20 * np.sin(2 * np.pi * t / 5)})
+    candidates = ("naive", "seasonal_naive", "auto_ets", "auto_arima")
+    config = resolve_config(ForecastConfig, ForecastConfig(candidates=candidates, horizon=3),
+                            overrides={"season_length": "5"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing to warn of: the period was given
+        model = Forecaster(config).fit(data)
+    assert model.fitted_frequency == "weekly"
+    assert model.card["seasons"] == {"seasonal_naive": 5, "auto_ets": 5, "auto_arima": 5}
+    assert Forecaster.load(model.save(tmp_path / "set"))._seasons() == model.card["seasons"]
+    with pytest.warns(UserWarning, match=r"non-seasonal on these weekly data: season_length was not set"):
+        unset = Forecaster(ForecastConfig(candidates=candidates, horizon=3)).fit(data)
+    assert unset.card["seasons"] == {"seasonal_naive": 5, "auto_ets": 1, "auto_arima": 1}
+    assert unset.card["config"]["season_length"] == 5
+    loaded = Forecaster.load(unset.save(tmp_path / "unset"))
+    assert loaded.config.season_length is None and loaded._seasons() == unset.card["seasons"]
