@@ -457,13 +457,34 @@ def scrub_paths(message: str) -> str:
     return message
 
 
+_OURS = str(Path(__file__).resolve().parents[1])  # the repository: warnings raised by its packages are the user's to read
+
+
 def run_safely(fn, *args: Any, **kwargs: Any):
-    """Call `fn`; on error show it with `show_error` and return None."""
-    try:
-        return fn(*args, **kwargs)
-    except Exception as error:  # the page must never show a traceback
-        show_error(error)
-        return None
+    """Call `fn`; on error show it with `show_error` and return None. The warnings the packages raise meanwhile (what
+    the CLI prints as `warning:` lines, e.g. forecast's non-seasonal ETS on monthly data) are shown as st.warning in
+    the page's words; other libraries' warnings go to the server's log as before."""
+    import warnings
+
+    result = None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        try:
+            result = fn(*args, **kwargs)
+            return result
+        except Exception as error:  # the page must never show a traceback
+            show_error(error)
+            return None
+        finally:  # a metric card's own `warning` is drawn with the card (metric_card_view): not said twice
+            said = {part for part in str(result.get("warning") or "").split("; ")} if isinstance(result, dict) else set()
+            for warning in caught:
+                ours = issubclass(warning.category, UserWarning) and str(Path(warning.filename).resolve()).startswith(_OURS)
+                if ours and str(warning.message) not in said and str(warning.message) not in str(
+                        result.get("warning") if isinstance(result, dict) else ""):
+                    said.add(str(warning.message))
+                    st.warning(escape_markdown(page_message(str(warning.message))))
+                elif not ours:
+                    warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
 
 
 def record_warnings(record: dict[str, Any] | None) -> None:
@@ -952,8 +973,12 @@ def metric_card_view(card: dict[str, Any], key: str) -> None:
     for name, entry in card.get("metrics", {}).items():
         value, ci = entry.get("value"), entry.get("ci95")
         if isinstance(value, (int, float)) or value is None:
-            rows.append({"metric": name, "value": value, "ci95 low": ci[0] if ci else None, "ci95 high": ci[1] if ci else None,
-                         "better": entry.get("better") or ""})
+            cases = entry.get("cases")  # a metric over fewer cases than the data hold (HD95 without missed structures)
+            rows.append({"metric": name, "value": value, "unit": str(entry.get("unit") or ""),
+                         "ci95 low": ci[0] if ci else None, "ci95 high": ci[1] if ci else None,
+                         "better": entry.get("better") or "",
+                         "cases": f"{cases} of {card.get('n')}" if isinstance(cases, int) and not isinstance(cases, bool)
+                         and cases != card.get("n") else ""})
         else:
             extras[name] = value
     if rows:

@@ -303,12 +303,17 @@ def qa_section() -> None:
                     common.prediction_table(table, "questions", records=records)
 
     def retrain() -> None:
-        st.caption("SQuAD v1.1 / v2.0 JSON. Training starts from a QA head on the packaged MiniLM encoder.")
-        common.retrain_tab(QA, suffixes={".json"}, one_file="SQuAD JSON file")
+        st.caption("SQuAD v1.1 / v2.0 JSON, or a Hugging Face datasets SQuAD export (JSON lines or Parquet). Training "
+                   "starts from a QA head on the packaged MiniLM encoder.")
+        common.retrain_tab(QA, suffixes=QA_SUFFIXES, one_file="SQuAD JSON file")
 
     common.task_page(QA, "nlp-qa", predict, about=about, retrain=retrain,
-                     evaluate=lambda model: common.evaluate_tab(QA, model, suffixes={".json"},
+                     evaluate=lambda model: common.evaluate_tab(QA, model, suffixes=QA_SUFFIXES,
                                                                  one_file="SQuAD JSON file"))
+
+
+# SQuAD's nested JSON, or Hugging Face datasets' SQuAD export as JSON lines or Parquet (nlp.qa.read_squad reads each)
+QA_SUFFIXES = {".json", ".jsonl", ".ndjson", ".parquet", ".pq"}
 
 
 def translation_section() -> None:

@@ -92,6 +92,19 @@ def _choose_pair(model, key: str, named: str | None = None, upload=None) -> tupl
     return pair
 
 
+def _chosen_pair(model, key: str) -> tuple[str, str]:
+    """The language pair the Predict tab's widgets hold (`_choose_pair`), for Evaluate to score the same direction as
+    the CLI's --source/--target: the model's own pair until one is chosen."""
+    if getattr(model, "multilingual_", False):
+        return ((st.session_state.get(f"{key}-src-code") or "").strip() or model.source_lang,
+                (st.session_state.get(f"{key}-tgt-code") or "").strip() or model.target_lang)
+    pairs = _pairs(model)
+    chosen = st.session_state.get(f"{key}-pair")
+    if chosen is not None and tuple(chosen) in pairs:
+        return tuple(chosen)
+    return pairs[0] if len(pairs) == 1 else (model.source_lang, model.target_lang)
+
+
 def _pairs(model) -> list[tuple[str, str]]:
     """The pairs of a model that is not multilingual: its own, else its one source and target."""
     return model.language_pairs() or [(model.source_lang, model.target_lang)]
@@ -232,9 +245,11 @@ def _first(sentences, count: int):
 def render(key: str = "translation") -> None:
     """Draw the Translation section: model choice, then Predict / Evaluate / Retrain tabs."""
     def evaluate(model) -> None:
+        pair = _chosen_pair(model, key)
         st.caption("Upload a TSV/CSV/JSONL with source,target columns, or a .zip of two line-aligned files "
-                   "(name.en + name.es). Scores: sacreBLEU and chrF with 95% bootstrap intervals.")
-        common.evaluate_tab(TASK, model)
+                   "(name.en + name.es). Scores: sacreBLEU and chrF with 95% bootstrap intervals, of "
+                   f"{_language(pair[0])} → {_language(pair[1])} (the language pair chosen on the Predict tab).")
+        common.evaluate_tab(TASK, model, read_options={"source": pair[0], "target": pair[1]})
 
     def retrain() -> None:
         st.caption("Trains a small Marian model from scratch on your parallel corpus, with a BPE vocabulary learned "

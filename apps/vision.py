@@ -138,13 +138,16 @@ def _detect(model, image: Image.Image) -> None:
     threshold = st.slider("Score threshold", 0.0, 1.0, float(model.score_threshold), 0.05, key="vision-threshold")
     options: dict = {}
     with st.expander("NMS IoU, most boxes, classes (as Ultralytics' iou / max_det / classes)"):
-        # each left at the model's own setting unless changed here (yolov3-tiny: IoU 0.45, 100 boxes)
-        if getattr(model, "backend", None) in ("darknet", "torchvision"):  # Haar and DETR run no NMS and refuse iou
-            if st.checkbox("Set the NMS IoU (else the model's own)", key="vision-set-iou"):
+        # each left at the model's own setting unless changed here, and drawn starting from it
+        own = model.nms_settings() if hasattr(model, "nms_settings") else {"iou": None, "max_det": None}
+        if own["iou"] is not None:  # Haar and DETR-family models run no NMS and refuse iou
+            if st.checkbox(f"Set the NMS IoU (else the model's own, {own['iou']:.2f})", key="vision-set-iou"):
                 options["iou"] = st.slider("NMS IoU: of two boxes of a class overlapping more, the lower-scoring is "
-                                           "dropped", 0.05, 1.0, 0.45, 0.05, key="vision-iou")
-        if st.checkbox("Cap the boxes per image (else the model's own cap)", key="vision-set-maxdet"):
-            options["max_det"] = int(st.number_input("Most boxes per image", 1, 1000, 100, key="vision-maxdet"))
+                                           "dropped", 0.05, 1.0, round(own["iou"], 2), 0.01, key="vision-iou")
+        cap = own["max_det"]
+        if st.checkbox("Cap the boxes per image (else the model's own cap" + (f", {cap})" if cap else ": none)"),
+                       key="vision-set-maxdet"):
+            options["max_det"] = int(st.number_input("Most boxes per image", 1, 10000, cap or 100, key="vision-maxdet"))
         names = [n for n in (getattr(model, "label_names", None) or []) if n != "__background__"]
         kept = st.multiselect("Only these classes (none chosen: every class)", names, key="vision-classes")
         if kept:

@@ -536,6 +536,17 @@ class Detector(TaskModel):
         return {"iou": None if iou is None else float(iou), "max_det": None if max_det is None else int(max_det),
                 "classes": wanted, "names": {self.label_names[i] for i in wanted or ()}}
 
+    def nms_settings(self) -> dict[str, Any]:
+        """The model's own `iou` (None: it runs no NMS, as Haar and DETR-family models) and `max_det` (None: no cap),
+        what `predict` uses when they are not given."""
+        iou = None
+        if self.backend == "darknet":
+            iou = float(self.network.nms_iou)
+        elif self.backend == "torchvision":
+            found = getattr(self._nms_module(), "nms_thresh", None)
+            iou = None if found is None else float(found)
+        return {"iou": iou, "max_det": self._max_det()}
+
     def _max_det(self) -> int | None:
         """The most boxes the model keeps per image by itself: yolov3-tiny's 100, a torchvision detector's own
         `detections_per_img`; None (no cap) for Haar cascades and DETR-family models."""

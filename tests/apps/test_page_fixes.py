@@ -321,3 +321,34 @@ def test_the_grad_cam_overlay_covers_the_centre_crop_only():
     assert not app.exception, [e.message for e in app.exception]
     assert app.session_state["left"] == [100, 100, 100] == app.session_state["right"]  # outside the crop: untouched
     assert app.session_state["middle"][0] > 180 and app.session_state["middle"][1] < 60  # inside: red
+
+
+def test_the_packages_warnings_during_a_page_action_are_shown_on_the_page(monkeypatch):
+    """No page caught Python warnings: forecast's non-seasonal ETS warning reached only the server's stderr."""
+    import warnings
+
+    from apps import common
+    from finance import forecast
+
+    shown = []
+    monkeypatch.setattr(common.st, "warning", lambda text, **kwargs: shown.append(str(text)))
+
+    def action():
+        warnings.warn("auto_ets is fitted non-seasonal", UserWarning)  # raised in a package of ours, as fit does
+        return {"metrics": {}, "warning": "interval rests on 6 errors"}
+
+    monkeypatch.setattr(forecast, "_page_test_action", action, raising=False)
+    assert common.run_safely(forecast._page_test_action)["warning"] == "interval rests on 6 errors"
+    assert [text for text in shown if "seasonal" in text] and not [t for t in shown if "rests on" in t]
+
+
+def test_the_metric_table_gives_a_metrics_unit_and_the_cases_it_is_over(monkeypatch):
+    from apps import common
+
+    frames = []
+    monkeypatch.setattr(common.st, "dataframe", lambda frame, **kwargs: frames.append(frame))
+    monkeypatch.setattr(common.st, "caption", lambda *a, **k: None)
+    common.metric_card_view({"task": "medical.segmentation", "model": "m", "n": 3, "metrics": {
+        "hd95": {"value": 27.6, "ci95": None, "unit": "mm", "cases": 2, "better": "lower"}}}, "t")
+    row = frames[0].row(0, named=True)
+    assert row["unit"] == "mm" and row["cases"] == "2 of 3"

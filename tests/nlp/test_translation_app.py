@@ -42,3 +42,22 @@ def test_page_translates_with_apertium():
     app.button(key="translation-run").click().run()
     assert not app.exception and not app.error
     assert "Hola." in _texts(app)
+
+
+@pytest.mark.skipif(shutil.which("apertium") is None or ("spa", "eng") not in _apertium.installed_pairs(),
+                    reason="Debian apertium + apertium-eng-spa not installed")
+def test_evaluate_scores_the_language_pair_chosen_on_the_page():
+    """With Spanish -> English chosen, Evaluate scored English -> Spanish (the model's own pair), unlike the CLI."""
+    import json
+
+    rows = [{"translation": {"en": e, "es": s}} for e, s in
+            [("Hello.", "Hola."), ("The house is big.", "La casa es grande."), ("I have a dog.", "Tengo un perro.")]]
+    data = "".join(json.dumps(row) + "\n" for row in rows).encode()
+    app = AppTest.from_file(PAGE, default_timeout=120).run()
+    app.session_state["translation-pair"] = ("es", "en")
+    app.run()
+    app.file_uploader(key="nlp.translation-evaluate-upload").set_value(("tr.jsonl", data, "application/octet-stream")).run()
+    app.button(key="nlp.translation-evaluate-run").click().run()
+    assert not app.exception and not app.error
+    cards = [c.value for c in app.caption if "·" in c.value]
+    assert cards and "spa" in cards[-1] and cards[-1].index("spa") < cards[-1].index("eng"), cards

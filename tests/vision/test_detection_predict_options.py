@@ -144,3 +144,11 @@ def test_cli_options_are_read_as_the_keywords_types():
     assert options == {"iou": 0.45, "max_det": 100, "classes": "person,car"}
     with pytest.raises(InputError, match="max_det"):
         predict_options(_yolo(), {"max_det": "2.5"})
+
+
+def test_nms_settings_name_the_models_own_iou_and_cap():
+    """The Vision page starts its IoU slider and box cap from these (it started at yolov3-tiny's 0.45 for every model)."""
+    from vision.detection import Detector
+
+    assert Detector.load().nms_settings() == {"iou": 0.45, "max_det": 100}
+    assert Detector.load("haar").nms_settings() == {"iou": None, "max_det": None}
