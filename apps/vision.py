@@ -191,5 +191,17 @@ def retrain() -> None:
     common.retrain_tab(task)
 
 
+# detection's named built-ins beside the embedded default (`--model haar` on the command line)
+DETECTION_BUILTINS = {"COCO-80 yolov3-tiny (the default)": None,
+                      "OpenCV Haar cascades (faces, bodies, cat faces, plates)": "haar"}
+
+
+def load(source: str | None):
+    if source is None and task == "vision.detection":
+        source = DETECTION_BUILTINS[st.radio("Built-in", list(DETECTION_BUILTINS), horizontal=True,
+                                             key="vision-det-builtin")]
+    return common.run_safely(common.load_model, task, source)
+
+
 common.task_page(task, "vision-cls" if task == "vision.classification" else "vision-det", predict, evaluate=evaluate,
-                 retrain=retrain)
+                 retrain=retrain, load=load)

@@ -70,3 +70,15 @@ def test_vision_page_default_names_imagenet_classes():
     captions = [image.caption for element in app.get("image") for image in element.proto.imgs]
     predicted = [c.rsplit(" (", 1)[0] for c in captions if c.endswith("%)")]
     assert predicted and predicted[0] in imagenet_class_names(), captions
+
+
+def test_the_haar_built_in_is_one_choice_away_on_the_vision_page():
+    """Haar was reachable only by typing `haar` into the hub-id box (which first tried to download DETR)."""
+    from streamlit.testing.v1 import AppTest
+
+    app = AppTest.from_file(PAGE, default_timeout=180)
+    app.run()
+    app.radio(key="vision-task").set_value("Detection").run()
+    app.radio(key="vision-det-builtin").set_value("OpenCV Haar cascades (faces, bodies, cat faces, plates)").run()
+    assert not app.exception and not app.error
+    assert not [c for c in app.checkbox if c.key == "vision-set-iou"]  # Haar runs no NMS: no IoU to set
