@@ -810,10 +810,17 @@ def test_a_translation_that_runs_to_the_generation_cap_is_warned_in_its_record(t
     assert tiny.predict(["I like cats."])[0]["warnings"] == [_cap_warning()]  # its end-of-sequence forced at the cap
     monkeypatch.setattr(tiny.network_.generation_config, "forced_eos_token_id", None)
     assert tiny.predict(["I like cats."])[0]["warnings"] == [_cap_warning()]  # no end-of-sequence at all
-    bias = torch.zeros_like(tiny.network_.final_logits_bias)
-    bias[..., tiny.tokenizer_.eos_token_id] = 1e4  # the network ends every translation at once, under the cap
-    monkeypatch.setattr(tiny.network_, "final_logits_bias", bias)
-    assert "warnings" not in tiny.predict(["I like cats."])[0]
+    # the network ends every translation at once, under the cap: its bias changed in place and put back after (a
+    # monkeypatched buffer of the module-scoped model was deleted at teardown, breaking later tests that share it)
+    kept = tiny.network_.final_logits_bias.clone()
+    try:
+        with torch.no_grad():
+            tiny.network_.final_logits_bias.zero_()
+            tiny.network_.final_logits_bias[..., tiny.tokenizer_.eos_token_id] = 1e4
+        assert "warnings" not in tiny.predict(["I like cats."])[0]
+    finally:
+        with torch.no_grad():
+            tiny.network_.final_logits_bias.copy_(kept)
 
 
 def test_a_row_is_capped_when_it_runs_to_the_cap_without_ending(tiny, monkeypatch):
