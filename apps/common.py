@@ -476,11 +476,11 @@ def run_safely(fn, *args: Any, **kwargs: Any):
             show_error(error)
             return None
         finally:  # a metric card's own `warning` is drawn with the card (metric_card_view): not said twice
-            said = {part for part in str(result.get("warning") or "").split("; ")} if isinstance(result, dict) else set()
+            on_card = str(result.get("warning") or "") if isinstance(result, dict) else ""
+            said = set()
             for warning in caught:
                 ours = issubclass(warning.category, UserWarning) and str(Path(warning.filename).resolve()).startswith(_OURS)
-                if ours and str(warning.message) not in said and str(warning.message) not in str(
-                        result.get("warning") if isinstance(result, dict) else ""):
+                if ours and str(warning.message) not in said and str(warning.message) not in on_card:
                     said.add(str(warning.message))
                     st.warning(escape_markdown(page_message(str(warning.message))))
                 elif not ours:
