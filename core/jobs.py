@@ -83,8 +83,8 @@ def run_training(task: str, data: str | Path, out: str | Path, base: str | None 
         try:
             dataset = cls.training_data(data, **(options or {}))  # the same reading and checks as check-data
             run = {"format": RUN_FORMAT, "task": task, "data_hash": _data_hash(data, named=cls.data_digest(dataset)),
-                   "data_hash_scheme": DATA_HASH_SCHEME, "options": {k: str(v) for k, v in (options or {}).items()}, "config": config_to_dict(config),
-                   "base_model": _base_name(base)}
+                   "data_hash_scheme": DATA_HASH_SCHEME, "options": {k: str(v) for k, v in (options or {}).items()},
+                   "config": config_to_dict(config), "base_model": _base_name(base)}
             if lead:
                 _check_resume(run_dir, run, resume, data)
             earlier = _logged_runs(run_dir) if resume and lead else None  # what the interrupted run(s) had done
