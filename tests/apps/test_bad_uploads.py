@@ -284,7 +284,7 @@ def test_a_zip_without_a_squad_file_on_qa_evaluate_says_to_upload_it(home, no_mo
     _upload(app, "nlp.qa-evaluate-upload", "nested.zip", nested, "application/zip")
     app.button(key="nlp.qa-evaluate-run").click().run()
     assert _assert_friendly_error(app) == ("the .zip holds no SQuAD JSON file this tab reads; upload the SQuAD JSON "
-                                           "file itself, a .json file")
+                                           "file itself, one of: .json, .jsonl, .ndjson, .parquet, .pq")
 
 
 # --- save_upload directly --------------------------------------------------------------------------------------------
