@@ -82,7 +82,7 @@ def run_training(task: str, data: str | Path, out: str | Path, base: str | None 
         run_dir_existed = run_dir.exists()
         try:
             dataset = cls.training_data(data, **(options or {}))  # the same reading and checks as check-data
-            run = {"format": RUN_FORMAT, "task": task, "data_hash": _data_hash(data, named=cls.data_digest(dataset)),
+            run = {"format": RUN_FORMAT, "task": task, "data_hash": training_data_hash(cls, data, dataset),
                    "data_hash_scheme": DATA_HASH_SCHEME, "options": {k: str(v) for k, v in (options or {}).items()},
                    "config": config_to_dict(config), "base_model": _base_name(base)}
             if lead:
@@ -212,6 +212,14 @@ def _drop_empty_run_dir(run_dir: Path) -> None:
     with contextlib.suppress(OSError):
         if run_dir.is_dir() and {p.name for p in run_dir.iterdir()} <= {RUN_RECORD, LOG_NAME}:
             shutil.rmtree(run_dir)
+
+
+def training_data_hash(cls: Any, data: str | Path, dataset: Any = None) -> str:
+    """The hash a run record keeps of `data` for task class `cls`: its files, joined by what the task read through them
+    (`cls.data_digest` of `dataset`, read here when not given)."""
+    if dataset is None:
+        dataset = cls.read_data(data)
+    return _data_hash(data, named=cls.data_digest(dataset))
 
 
 def _data_hash(data: str | Path, legacy: bool = False, named: str | None = None) -> str:

@@ -236,7 +236,7 @@ def test_a_manifest_s_data_hash_covers_what_the_task_says_it_names(demo_task, tm
 
     data = _csv(tmp_path / "a.csv", [1, 2])
     cls = registry.task_class(DEMO)
-    plain = jobs._data_hash(data, named=cls.data_digest(cls.read_data(data)))
+    plain = jobs.training_data_hash(cls, data)
     assert plain == jobs._data_hash(data)  # a task that names no other files: the file's own hash
     assert jobs._data_hash(data, named="one") != jobs._data_hash(data, named="two") != plain
 

@@ -438,9 +438,9 @@ def test_a_manifests_training_data_hash_sees_a_swapped_recording(tmp_path):
     write_wav(tmp_path / "a.wav", tone(0.5))
     manifest = tmp_path / "list.csv"
     manifest.write_text("audio,text\na.wav,hello\n")
-    before = jobs._data_hash(manifest, named=SpeechRecognizer.data_digest(SpeechRecognizer.read_data(manifest)))
+    before = jobs.training_data_hash(SpeechRecognizer, manifest)
     write_wav(tmp_path / "a.wav", tone(0.7))
-    after = jobs._data_hash(manifest, named=SpeechRecognizer.data_digest(SpeechRecognizer.read_data(manifest)))
+    after = jobs.training_data_hash(SpeechRecognizer, manifest)
     assert before != after
 
 
@@ -456,6 +456,6 @@ def test_a_manifest_dataset_moved_whole_keeps_its_training_data_hash(tmp_path):
 
     def digest(folder):
         manifest = folder / "list.csv"
-        return jobs._data_hash(manifest, named=SpeechRecognizer.data_digest(SpeechRecognizer.read_data(manifest)))
+        return jobs.training_data_hash(SpeechRecognizer, manifest)
 
     assert digest(tmp_path / "a") == digest(tmp_path / "b")

@@ -886,7 +886,7 @@ def test_a_data_yaml_s_training_data_hash_sees_a_relabelled_label_file(tmp_path)
 
     def digest():
         data = root / "data.yaml"
-        return jobs._data_hash(data, named=Detector.data_digest(Detector.read_data(data)))
+        return jobs.training_data_hash(Detector, data)
 
     before = digest()
     (root / "labels" / "1.txt").write_text("1 0.5 0.5 0.4 0.5\n")
@@ -903,7 +903,7 @@ def test_an_image_manifest_s_training_data_hash_sees_a_swapped_image(tmp_path):
     manifest.write_text("path,label\n0.png,ants\n1.png,bees\n")
 
     def digest():
-        return jobs._data_hash(manifest, named=ImageClassifier.data_digest(ImageClassifier.read_data(manifest)))
+        return jobs.training_data_hash(ImageClassifier, manifest)
 
     before = digest()
     (tmp_path / "1.png").write_bytes(png_bytes(32, 32, seed=7))
@@ -922,7 +922,7 @@ def test_a_folder_whose_data_yaml_points_elsewhere_hashes_what_it_names(tmp_path
 
     def digest():
         folder = tmp_path / "cfg"
-        return jobs._data_hash(folder, named=Detector.data_digest(Detector.read_data(folder)))
+        return jobs.training_data_hash(Detector, folder)
 
     before = digest()
     (root / "labels" / "1.txt").write_text("1 0.5 0.5 0.4 0.5\n")
