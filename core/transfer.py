@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["probe_head", "set_head", "too_few_to_measure", "MIN_IMAGES_TO_MEASURE", "FrozenNormNetwork", "freeze_early_layers", "PROBE_CS", "ProbePlan", "plan_probe",
-           "VALIDATION_SPLITS"]
+           "VALIDATION_SPLITS", "near_copy_keys", "NEAR_COPY_BITS"]
 
 PROBE_CS = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)  # inverse L2 strengths tried by the probe's cross-validation
 VALIDATION_SPLITS = ("val", "valid", "validation")  # split names that mark an image as held out for validation
@@ -204,3 +204,73 @@ def too_few_to_measure(labels: Sequence[str], min_total: int, unit: str = "image
     return (f"too few {unit} of {'class' if len(short) == 1 else 'classes'} {named} to measure the model on {unit} it "
             f"did not train on: at least {MIN_IMAGES_TO_MEASURE} {unit} of every class are needed ({needed}), far more "
             f"for a usable estimate; {after}")
+
+
+NEAR_COPY_BITS = 4  # perceptual hashes this many bits apart or fewer are one image (see near_copy_keys)
+
+
+def near_copy_keys(images: Sequence[Any], keys: Sequence[str], max_distance: int = NEAR_COPY_BITS) -> list[str]:
+    """`keys` (one per image, equal for exact copies) with near copies joined: images whose 64-bit perceptual hashes
+    (`imagehash.phash` of the grey image) differ in at most `max_distance` bits, transitively, all take the key of
+    the first of them. A copy resized, re-encoded as JPEG or brightened stays within 2 bits; on the brain MRI yes/no
+    and hymenoptera photos, distinct images are 6+ bits apart (imagededup's default, 10, joins distinct scans of one
+    sequence). An image is a PIL image or a 2-D / (H, W, C) array; others (volumes) keep their key.
+
+    >>> from PIL import Image
+    >>> rng = np.random.default_rng(0)
+    >>> a, b = (Image.fromarray(rng.integers(0, 255, (64, 64), dtype=np.uint8)) for _ in range(2))
+    >>> near_copy_keys([a, b, a.resize((57, 57)), b], ["a", "b", "c", "d"])
+    ['a', 'b', 'a', 'b']
+    """
+    import imagehash
+
+    keys = list(keys)
+    if len(images) != len(keys):
+        raise ValueError(f"{len(images)} images but {len(keys)} keys")
+    hashes, hashed = [], []
+    for index, image in enumerate(images):
+        grey = _grey_picture(image)
+        if grey is not None:
+            hashes.append(int(str(imagehash.phash(grey)), 16))
+            hashed.append(index)
+    parent = list(range(len(keys)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def join(i: int, j: int) -> None:
+        a, b = root(i), root(j)
+        if a != b:
+            parent[max(a, b)] = min(a, b)  # the earliest image names the group
+
+    first: dict[str, int] = {}
+    for index, key in enumerate(keys):
+        join(first.setdefault(key, index), index)
+    if len(hashes) > 1:
+        codes, where = np.array(hashes, dtype=np.uint64), np.array(hashed)
+        for start in range(0, len(codes), 1024):  # a block of rows at a time: memory stays small for 100k images
+            near = np.bitwise_count(codes[start:start + 1024, None] ^ codes[None, :]) <= max_distance
+            for row, column in zip(*np.nonzero(near)):
+                if start + row < column:
+                    join(int(where[start + row]), int(where[column]))
+    return [keys[root(index)] for index in range(len(keys))]
+
+
+def _grey_picture(image: Any):
+    """A PIL grey image of `image` for hashing (arrays scaled min-max to 0-255), or None when it is not a picture."""
+    from PIL import Image
+
+    if isinstance(image, Image.Image):
+        return image.convert("L")
+    array = np.asarray(image, dtype=np.float64)
+    if array.ndim == 3 and array.shape[-1] in (1, 3, 4):
+        array = array[..., :3].mean(-1)
+    if array.ndim != 2 or min(array.shape) < 2:
+        return None
+    array = np.nan_to_num(array, nan=0.0, posinf=0.0, neginf=0.0)
+    low, high = float(array.min()), float(array.max())
+    scaled = (array - low) / (high - low) * 255 if high > low else np.zeros_like(array)
+    return Image.fromarray(scaled.astype(np.uint8))

@@ -67,3 +67,24 @@ def test_a_named_validation_split_keeps_its_images_out_of_the_probe():
     # tiny data that fine-tunes validates on its training images: that is not the probe's cross-validation
     tuned = plan_probe(labels, None, [0, 1, 2, 3], [0, 1, 2, 3], **{**rule, "fine_tune_min_per_class": 1})
     assert not tuned.probe_only and not tuned.cross_validated
+
+
+def test_near_copy_keys_joins_resized_and_reencoded_copies_and_keeps_distinct_images_apart():
+    import io
+
+    from PIL import Image
+
+    from core.transfer import near_copy_keys
+
+    rng = np.random.default_rng(1)
+    smooth = [np.kron(rng.normal(0, 1, (8, 8)), np.ones((16, 16))) for _ in range(6)]  # 128x128 pictures
+    pictures = [Image.fromarray(((a - a.min()) / np.ptp(a) * 255).astype(np.uint8)).convert("RGB") for a in smooth]
+    copy = pictures[2].resize((115, 115))
+    buffer = io.BytesIO()
+    copy.save(buffer, "JPEG", quality=70)
+    brighter = np.clip(np.asarray(pictures[4], dtype=np.float64) + 20, 0, 255)  # an array, not a PIL image
+    images = pictures + [Image.open(buffer), brighter, np.zeros((4, 4, 4))]  # the last one: a volume, not a picture
+    keys = near_copy_keys(images, [f"k{i}" for i in range(len(images))])
+    assert keys == ["k0", "k1", "k2", "k3", "k4", "k5", "k2", "k4", "k8"]
+    # exact keys are kept joined, and a chain of near copies is one group named by its first image
+    assert near_copy_keys([pictures[0], pictures[1], pictures[0]], ["x", "y", "y"]) == ["x", "x", "x"]
