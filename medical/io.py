@@ -397,7 +397,10 @@ def _dicom_pixels(dataset, name: str) -> np.ndarray:
     if "PixelData" not in dataset and "FloatPixelData" not in dataset and "DoubleFloatPixelData" not in dataset:
         raise InputError(f"{name} has no pixel data (it is a {dataset.get('Modality', 'non-image')} object such as a "
                          "report, structure set or plan); pass an image DICOM")
+    already_rgb = hasattr(dataset, "pixel_array_options")  # pydicom >= 3: YBR decodes to RGB (as_rgb=True)
     try:
+        if already_rgb:
+            dataset.pixel_array_options(as_rgb=True)
         pixels = dataset.pixel_array
     except Exception as error:  # pydicom raises many types for bad/compressed data
         raise InputError(f"cannot decode the pixels of {name} ({error}); the file is truncated or uses a "
@@ -406,8 +409,8 @@ def _dicom_pixels(dataset, name: str) -> np.ndarray:
     photometric = str(dataset.get("PhotometricInterpretation", ""))
     samples = int(dataset.get("SamplesPerPixel", 1))
     if samples > 1:
-        if photometric.startswith("YBR"):
-            from pydicom.pixels import convert_color_space
+        if photometric in ("YBR_FULL", "YBR_FULL_422") and not already_rgb:  # pydicom 2 leaves them YCbCr
+            from pydicom.pixel_data_handlers.util import convert_color_space
 
             pixels = convert_color_space(pixels, photometric, "RGB")
         pixels = _to_grey(pixels)
