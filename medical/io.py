@@ -202,9 +202,11 @@ def _head(path: Path, size: int = 512) -> bytes:
         return handle.read(size)
 
 
-def read_medical(source: Any, **options: Any) -> MedicalImage:
+def read_medical(source: Any, *, label_mask: bool = False, **options: Any) -> MedicalImage:
     """Read a DICOM file or series folder, NIfTI file, PNG/JPEG/TIFF (a path, the file's bytes or an open binary
     file), a PIL image, or wrap an array ((H, W), (H, W, 1|3|4) pixels, (Z, H, W) volume), as a `MedicalImage`.
+    `label_mask=True` reads a palette (mode P) picture as its palette indices, the labels a VOC / labelme / CVAT mask
+    stores, not as the grey of their colours.
 
     >>> read_medical(np.zeros((4, 5))).array.shape, read_medical(np.zeros((4, 5, 1))).array.shape
     ((4, 5), (4, 5))
@@ -216,12 +218,12 @@ def read_medical(source: Any, **options: Any) -> MedicalImage:
     if hasattr(source, "get_fdata") and hasattr(source, "affine"):  # a nibabel image object
         return _from_nifti_image(source, "array")
     if _is_pil_image(source):  # one picture already decoded
-        return _picture(source, "image")
+        return _picture(source, "image", label_mask)
     if isinstance(source, (bytes, bytearray, memoryview)):  # one encoded file, not a list of numbers
-        return _from_encoded(bytes(source), "bytes", **options)
+        return _from_encoded(bytes(source), "bytes", label_mask=label_mask, **options)
     if hasattr(source, "read") and not isinstance(source, (str, Path)):  # an open file: its bytes are one file
         data, name = read_file_object(source, "images")  # read once; a seekable file is put back for another read
-        return _from_encoded(data, Path(name).name if name else "file object", **options)
+        return _from_encoded(data, Path(name).name if name else "file object", label_mask=label_mask, **options)
     if not isinstance(source, (str, Path)):
         raise InputError(f"cannot read a medical image from {type(source).__name__}; pass a path, the file's bytes, "
                          "a PIL image or a numpy array")
@@ -239,7 +241,7 @@ def read_medical(source: Any, **options: Any) -> MedicalImage:
     if kind == "dicom" or name.endswith((".dcm", ".dicom")):
         return read_dicom(path, **options)
     if kind in {"png", "jpeg", "bmp", "gif", "tiff", "webp"} or Path(name).suffix in {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}:
-        return read_picture(path)
+        return read_picture(path, label_mask=label_mask)
     with contextlib.suppress(InputError):
         return read_dicom(path, **options)  # DICOM without the 128-byte preamble
     raise InputError(f"{path.name} is not a DICOM, NIfTI or image file; use .dcm, .nii/.nii.gz, .png or .jpg")
@@ -254,7 +256,7 @@ def _is_pil_image(source: Any) -> bool:
 MAX_DECOMPRESSED_BYTES = 4 << 30
 
 
-def _from_encoded(data: bytes, name: str, **options: Any) -> MedicalImage:
+def _from_encoded(data: bytes, name: str, label_mask: bool = False, **options: Any) -> MedicalImage:
     """One encoded file held in memory (bytes or an open file): PNG/JPEG/TIFF..., DICOM or NIfTI (.nii, .nii.gz),
     told apart by their first bytes."""
     if not data:
@@ -288,7 +290,7 @@ def _from_encoded(data: bytes, name: str, **options: Any) -> MedicalImage:
     if kind in {"png", "jpeg", "bmp", "gif", "tiff", "webp"}:
         from core.data.images import open_image
 
-        return _picture(open_image(data, mode=None), name)
+        return _picture(open_image(data, mode=None), name, label_mask)
     with contextlib.suppress(InputError):
         return _dicom_image(_read_dataset(io.BytesIO(data), name), name, name, **options)  # DICOM without preamble
     raise InputError(f"{name} is not a DICOM, NIfTI or image file (PNG, JPEG, TIFF...) as far as its first bytes "
@@ -367,8 +369,9 @@ def _is_colour(array: np.ndarray) -> bool:
                      "a NIfTI file or DICOM series")
 
 
-def read_picture(path: str | Path) -> MedicalImage:
-    """Read PNG/JPEG/TIFF keeping the full bit depth (16-bit PNG stays 0..65535); colour becomes grey.
+def read_picture(path: str | Path, label_mask: bool = False) -> MedicalImage:
+    """Read PNG/JPEG/TIFF keeping the full bit depth (16-bit PNG stays 0..65535); colour becomes grey, except that
+    with `label_mask=True` a palette (mode P) picture gives its palette indices (a label mask's labels).
 
     >>> import tempfile; from PIL import Image; p = Path(tempfile.mkdtemp()) / "a.png"
     >>> Image.fromarray(np.full((2, 3), 40000, np.uint16)).save(p); float(read_picture(p).array.max())
@@ -376,14 +379,22 @@ def read_picture(path: str | Path) -> MedicalImage:
     """
     from core.data.images import open_image
 
-    return _picture(open_image(path, mode=None), str(path))
+    return _picture(open_image(path, mode=None), str(path), label_mask)
 
 
-def _picture(image: Any, source: str) -> MedicalImage:
-    """A decoded PIL image as a grey `MedicalImage` (16-bit and float modes keep their values)."""
+def _picture(image: Any, source: str, label_mask: bool = False) -> MedicalImage:
+    """A decoded PIL image as a grey `MedicalImage` (16-bit and float modes keep their values); a palette image read
+    as a `label_mask` gives its indices, which are the labels (PIL, torchvision and MONAI read them so).
+
+    >>> from PIL import Image; mask = Image.fromarray(np.array([[0, 1]], np.uint8), mode="P")
+    >>> mask.putpalette([0, 0, 0, 128, 0, 0]); _picture(mask, "m", label_mask=True).array
+    array([[0., 1.]], dtype=float32)
+    """
     if image.width == 0 or image.height == 0:
         raise InputError(f"{source} has zero width or height")
-    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+    if label_mask and image.mode in ("P", "PA"):
+        array = np.asarray(image.getchannel(0), dtype=np.float32)  # (H, W) palette indices
+    elif image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         array = np.asarray(image, dtype=np.float32)
     elif image.mode in ("L", "1", "P", "LA", "RGB", "RGBA", "CMYK", "YCbCr"):
         array = np.asarray(image.convert("L"), dtype=np.float32)

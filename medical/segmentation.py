@@ -189,12 +189,12 @@ def _read_mask(source: Any, name: str) -> MedicalImage:
                              f"shape {array.shape}")
         return MedicalImage(array, (1.0,) * array.ndim, source="array")
     if isinstance(source, Path):
-        return read_medical(source)
+        return read_medical(source, label_mask=True)
     if isinstance(source, (list, tuple)) or source is None or isinstance(source, (int, float)):
         raise InputError(f"{name}: a mask is a file path or a numpy array of integer labels, got "
                          f"{type(source).__name__}; {DATA_TAKEN}")
     try:
-        return read_medical(source)
+        return read_medical(source, label_mask=True)
     except InputError as error:
         raise InputError(f"{name}: {error}") from error
 

@@ -60,3 +60,29 @@ def test_a_ybr_colour_dicom_reads_as_its_picture_not_converted_twice(tmp_path):
         read = io.read_medical(tmp_path / name).array
         assert np.abs(read - png).mean() < 3, name
         assert read[15, 15] > read[2, 2], name  # the square stays brighter than the background
+
+
+def _palette_mask(indices: np.ndarray) -> Image.Image:
+    mask = Image.fromarray(indices.astype(np.uint8), mode="P")
+    mask.putpalette([0, 0, 0, 128, 0, 0, 0, 128, 0] + [0] * 759)  # the Pascal VOC colour map
+    return mask
+
+
+def test_palette_png_masks_are_read_by_index_not_by_the_grey_of_their_colours(tmp_path):
+    """A VOC / labelme palette mask (indices 0/1/2, dark red and green) was read as grey levels 38 and 75: a 3-class
+    mask was refused, a binary one became a 39-class problem."""
+    from medical.segmentation import Segmenter
+
+    for folder in ("images", "masks"):
+        (tmp_path / folder).mkdir()
+    rng = np.random.default_rng(0)
+    for n in range(3):
+        indices = np.zeros((32, 32), np.uint8)
+        indices[4:14, 4:14], indices[20:30, 18:30] = 1, 2
+        image = (rng.random((32, 32)) * 50 + indices * 60).astype(np.uint8)
+        Image.fromarray(image).save(tmp_path / "images" / f"case{n}.png")
+        _palette_mask(indices).save(tmp_path / "masks" / f"case{n}.png")
+    data = Segmenter.read_data(tmp_path, labels="background,lesion,organ")
+    assert sorted(np.unique(data.masks[0]).tolist()) == [0, 1, 2]
+    assert len(Segmenter.read_data(tmp_path).label_names) == 3
+    assert io.read_medical(tmp_path / "masks" / "case0.png").array.max() > 2  # an image read: still its colours' grey
