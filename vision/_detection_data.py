@@ -24,8 +24,8 @@ from core.errors import InputError
 __all__ = ["DetectionSample", "DetectionData", "read_detection_data", "convert_detection_data", "detection_report",
            "declared_split"]
 
-# Exporters round and YOLO tools clip: a box may overshoot an edge by the larger of 1.5 px (VOC is 1-based) and 2% of
-# that side; it is then clipped to the image and counted in a note. Further out is an error.
+# Exporters round and YOLO tools clip: a box may overshoot an edge by the larger of 1.5 px (a VOC file written 0-based,
+# xmin=0, reads as -1) and 2% of that side; it is then clipped to the image and counted in a note. Further out is an error.
 EDGE_TOLERANCE_PX = 1.5
 EDGE_TOLERANCE_FRACTION = 0.02
 CLIP_NOTE_PX = 0.01  # clipping by less (float rounding of normalised YOLO boxes) is not worth a note
@@ -157,18 +157,26 @@ def _edge_tolerance(side: int) -> float:
     return max(EDGE_TOLERANCE_PX, EDGE_TOLERANCE_FRACTION * side)
 
 
-def _checked_box(box: list[float], width: int, height: int, where: str) -> tuple[list[float] | None, bool]:
-    """The box clipped to the image (None when it has zero area) and whether clipping moved it."""
+def _checked_box(box: list[float], width: int, height: int, where: str,
+                 one_based: bool = False) -> tuple[list[float] | None, bool]:
+    """The box clipped to the image (None when it has zero area) and whether clipping moved it. `one_based`: VOC's
+    1-based inclusive pixel indices (xmin=1, xmax=W is the whole image), turned into pixel edges by minus 1 on the
+    top-left corner as detectron2's pascal_voc reader does; errors quote the numbers as written."""
     x1, y1, x2, y2 = (float(v) for v in box)
+    written = f"({x1:g}, {y1:g}, {x2:g}, {y2:g})"
     if not all(np.isfinite([x1, y1, x2, y2])):
         raise InputError(f"{where}: box {box} holds NaN/inf")
     if x2 < x1 or y2 < y1:
-        raise InputError(f"{where}: box ({x1:g}, {y1:g}, {x2:g}, {y2:g}) has its {'right' if x2 < x1 else 'bottom'} edge "
+        raise InputError(f"{where}: box {written} has its {'right' if x2 < x1 else 'bottom'} edge "
                          f"before its {'left' if x2 < x1 else 'top'} edge (swapped corners or a negative width/height); "
                          "boxes are x1, y1, x2, y2 in pixels with x1 <= x2 and y1 <= y2: fix the annotation")
+    if one_based:
+        # xmin == xmax is a misclicked point or line (BCCD holds one), not a one-pixel object: it stays zero-area
+        x1, y1 = (x1 - 1.0 if x2 > x1 else x1), (y1 - 1.0 if y2 > y1 else y1)
     tol_x, tol_y = _edge_tolerance(width), _edge_tolerance(height)
     if x1 < -tol_x or y1 < -tol_y or x2 > width + tol_x or y2 > height + tol_y:
-        raise InputError(f"{where}: box ({x1:g}, {y1:g}, {x2:g}, {y2:g}) lies outside the {width}x{height} image, past "
+        base = " (1-based: xmin=1 is the left edge)" if one_based else ""
+        raise InputError(f"{where}: box {written} lies outside the {width}x{height} image{base}, past "
                          f"the {tol_x:.1f} px (left/right) and {tol_y:.1f} px (top/bottom) of overshoot that are clipped; "
                          "fix the annotation (coordinates are x1, y1, x2, y2 in pixels)")
     clipped = [min(max(x1, 0.0), width), min(max(y1, 0.0), height), min(max(x2, 0.0), width), min(max(y2, 0.0), height)]
@@ -178,12 +186,14 @@ def _checked_box(box: list[float], width: int, height: int, where: str) -> tuple
 
 
 def _sample(image: Path, boxes: list, labels: list[str], size: tuple[int, int] | None = None,
-            wheres: list[str] | None = None, crowd: list[bool | str] | None = None, split: str | None = None) -> DetectionSample:
-    """`crowd[i]`: False for a box, else the kind of ignore region it is (True or "crowd", "difficult")."""
+            wheres: list[str] | None = None, crowd: list[bool | str] | None = None, split: str | None = None,
+            one_based: bool = False) -> DetectionSample:
+    """`crowd[i]`: False for a box, else the kind of ignore region it is (True or "crowd", "difficult"); `one_based`:
+    boxes in VOC's 1-based inclusive pixel indices."""
     width, height = size or _image_size(image)
     wheres = wheres or [image.name] * len(boxes)
     crowd = crowd or [False] * len(boxes)
-    checked = [_checked_box(box, width, height, where) for box, where in zip(boxes, wheres)]
+    checked = [_checked_box(box, width, height, where, one_based) for box, where in zip(boxes, wheres)]
     kept = [i for i, (box, _) in enumerate(checked) if box is not None and not crowd[i]]
     crowds = [i for i, (box, _) in enumerate(checked) if box is not None and crowd[i]]
     array = np.asarray([checked[i][0] for i in kept], dtype=np.float32).reshape(-1, 4)
@@ -821,7 +831,7 @@ def _read_voc(path: Path, split: str | None = None, names: str | None = None) ->
             # VOC protocol: a difficult object is neither hit nor miss -> an ignore region, as COCO's crowd regions
             difficult.append("difficult" if (obj.findtext("difficult") or "0").strip().lower() in {"1", "true"} else False)
             classes.add(name)
-        samples.append(_sample(image, boxes, labels, size, wheres, difficult, split=listed.get(file.stem)))
+        samples.append(_sample(image, boxes, labels, size, wheres, difficult, split=listed.get(file.stem), one_based=True))
     class_names = [n.strip() for n in names.split(",")] if names else sorted(classes)
     unknown = classes - set(class_names)
     if unknown:
@@ -961,6 +971,7 @@ def _voc_xml(filename: str, sample: DetectionSample) -> str:
         ElementTree.SubElement(obj, "name").text = label
         ElementTree.SubElement(obj, "difficult").text = flag
         box = ElementTree.SubElement(obj, "bndbox")
-        for key, value in (("xmin", x1), ("ymin", y1), ("xmax", x2), ("ymax", y2)):
+        # back to VOC's 1-based inclusive pixel indices (the reader's minus 1 undone)
+        for key, value in (("xmin", x1 + 1.0), ("ymin", y1 + 1.0), ("xmax", x2), ("ymax", y2)):
             ElementTree.SubElement(box, key).text = f"{value:.1f}"
     return ElementTree.tostring(root, encoding="unicode")

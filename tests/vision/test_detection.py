@@ -719,21 +719,22 @@ def test_voc_difficult_objects_are_ignored_in_scoring_and_kept_through_convert(t
 
     voc = _voc_with_difficult(tmp_path / "voc")
     data = Detector.read_data(voc)
-    assert data.samples[0].labels == ["person"] and data.samples[0].crowd_boxes.tolist() == [[55, 40, 90, 90]]
+    # VOC is 1-based: xmin 55 is pixel edge 54
+    assert data.samples[0].labels == ["person"] and data.samples[0].crowd_boxes.tolist() == [[54, 39, 90, 90]]
     assert any("difficult" in note for note in data.notes)
     report = Detector.check_data(voc)
     assert report["boxes"] == 1 and report["difficult_objects"] == 1 and report["crowd_regions"] == 0
     model = Detector.load("haar")
-    found = [{"label": "person", "score": 0.9, "box": [10, 10, 40, 50]}]
+    found = [{"label": "person", "score": 0.9, "box": [9, 9, 40, 50]}]  # the plain one, exactly
     monkeypatch.setattr(model, "predict", lambda paths, *a, **k: [{"path": str(p), "detections": found} for p in paths])
     card = model.evaluate(voc, resamples=2)
     assert card["metrics"]["recall"]["value"] == pytest.approx(1.0) and card["metrics"]["map"]["value"] == pytest.approx(1.0)
-    found.append({"label": "person", "score": 0.95, "box": [56, 41, 90, 90]})  # a hit on the difficult one: no false positive
+    found.append({"label": "person", "score": 0.95, "box": [55, 40, 90, 90]})  # a hit on the difficult one: no false positive
     assert model.evaluate(voc, resamples=2)["metrics"]["map"]["value"] == pytest.approx(1.0)
     for kind in ("voc", "coco"):
         folder = Detector.convert(data, tmp_path / f"as_{kind}", to=kind)
         again = Detector.read_data(folder / "annotations.json" if kind == "coco" else folder)
-        assert again.samples[0].crowd_kinds == ["difficult"] and again.samples[0].crowd_boxes.tolist() == [[55, 40, 90, 90]]
+        assert again.samples[0].crowd_kinds == ["difficult"] and again.samples[0].crowd_boxes.tolist() == [[54, 39, 90, 90]]
     assert "<difficult>1</difficult>" in (tmp_path / "as_voc" / "Annotations" / "a.xml").read_text()
 
 

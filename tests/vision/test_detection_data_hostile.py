@@ -169,9 +169,10 @@ def test_small_overshoot_is_clipped_with_a_note(tmp_path):
     # 640 px wide: up to 2% = 12.8 px past an edge is clipped; 1.5 px on a small image
     data = read_detection_data(voc(tmp_path / "near", [("c", -10, 1, 50, 20), ("c", 600, 1, 652, 20), ("c", 1, 1, 9, 9)],
                                    size=(640, 48)))
-    np.testing.assert_allclose(data.samples[0].boxes[:2], [[0, 1, 50, 20], [600, 1, 640, 20]])
+    np.testing.assert_allclose(data.samples[0].boxes[:2], [[0, 0, 50, 20], [599, 0, 640, 20]])  # VOC: 1-based
     assert any(note.startswith("2 box(es) overshooting an image edge") for note in data.notes)
-    small = read_detection_data(voc(tmp_path / "small", [("c", -1.4, 1, 10, 10)], size=(32, 32)))
+    # VOC is 1-based: xmin=-0.4 is 1.4 px left of the image
+    small = read_detection_data(voc(tmp_path / "small", [("c", -0.4, 1, 10, 10)], size=(32, 32)))
     assert small.samples[0].boxes[0, 0] == 0 and small.samples[0].clipped_boxes == 1
     with pytest.raises(InputError, match=r"a\.xml <object> 1 \(c\): box \(600, 1, 660, 20\) lies outside the 640x48 image"):
         read_detection_data(voc(tmp_path / "far", [("c", 600, 1, 660, 20)], size=(640, 48)))
