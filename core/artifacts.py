@@ -9,7 +9,9 @@ import json
 import os
 import re
 import shutil
+import signal
 import tempfile
+import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from importlib import metadata
@@ -19,7 +21,7 @@ from typing import Any, TypeVar
 from core.card import FORMAT_VERSION, ModelCard
 from core.errors import InputError, UnsafeArtifactError, write_error
 
-__all__ = [
+__all__ = ["signals_deferred", 
     "CARD_NAME", "home", "models_dir", "cache_dir", "atomic_write_text", "atomic_write_bytes", "atomic_directory",
     "save_model_dir", "read_card", "check_model_dir", "save_tensors", "load_tensors", "safe_torch_load",
     "library_versions", "hash_files", "hash_bytes", "file_sha256", "hash_frame", "list_saved_models", "is_model_dir",
@@ -311,7 +313,45 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
     finally:
         _HELD.difference_update({str(tmp), str(backup)})
     if backup is not None:
-        shutil.rmtree(backup, ignore_errors=True)
+        with signals_deferred():  # a Ctrl-C now would leave the previous model beside the new one: it waits until
+            shutil.rmtree(backup, ignore_errors=True)  # the folder is gone, then unwinds as usual
+
+
+_DEFERRED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def signals_deferred(swallow: bool = False) -> Iterator[list[int]]:
+    """Ctrl-C and SIGTERM wait while the block runs: steps that must not stop half-way (removing a model set aside,
+    recording a saved model's training). They are delivered when the block ends; with `swallow` they are taken instead
+    and listed in the yielded list, for the caller to say they came too late. Signals are held only in the main thread
+    (the one Python delivers them to); elsewhere the block runs as it is.
+
+    >>> with signals_deferred(swallow=True) as came:
+    ...     os.kill(os.getpid(), signal.SIGINT)
+    >>> came == [signal.SIGINT]
+    True
+    """
+    came: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield came
+        return
+
+    def note(signum: int, frame: Any) -> None:  # Python runs handlers in the main thread, whichever thread was hit
+        came.append(signum)
+
+    previous = {number: signal.getsignal(number) for number in _DEFERRED_SIGNALS}
+    for number, handler in previous.items():
+        if handler is not None:  # None: a handler set outside Python, left as it is
+            signal.signal(number, note)
+    try:
+        yield came
+    finally:
+        for number, handler in previous.items():
+            if handler is not None:
+                signal.signal(number, handler)
+        if came and not swallow:
+            os.kill(os.getpid(), came[0])  # now, to the handler that was in place: it unwinds as it would have
 
 
 def library_versions(names: Iterable[str] = ()) -> dict[str, str]:

@@ -58,7 +58,7 @@ def run_training(task: str, data: str | Path, out: str | Path, base: str | None 
     The saved card's `training` section (data hash, rows, seconds, config, base model) is filled the same way for
     every task.
     """
-    from core.artifacts import check_output_dir, output_lock
+    from core.artifacts import check_output_dir, is_model_dir, output_lock, signals_deferred
     from core.config import config_to_dict, resolve_config
     from core.registry import task_class
 
@@ -103,11 +103,21 @@ def run_training(task: str, data: str | Path, out: str | Path, base: str | None 
         seconds = round(time.monotonic() - started, 1)
         if not lead:
             return {"task": task, "training": {**run, "seconds": seconds}, "metrics": {}, "rank": os.environ.get("RANK")}
-        saved = model.save(out)
-        card = _record_training(saved, run, seconds, _rows(dataset), earlier)
-        _drop_checkpoints(run_dir)
-        atomic_write_text(run_dir / RUN_RECORD, json.dumps({**run, "finished": {"out": str(out.resolve()), "seconds": seconds}},
-                                                           indent=2, sort_keys=True))  # `--resume` now has nothing to continue
+        before, late = _identity(out), False
+        try:
+            saved = model.save(out)
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: once the new model is in place (the folder swapped) it is kept
+            if not (is_model_dir(out) and _identity(out) != before):
+                raise
+            saved, late = out, True
+        with signals_deferred(swallow=True) as came:  # the record of a saved model is not left half-made
+            card = _record_training(saved, run, seconds, _rows(dataset), earlier)
+            _drop_checkpoints(run_dir)
+            atomic_write_text(run_dir / RUN_RECORD, json.dumps({**run, "finished": {"out": str(out.resolve()), "seconds": seconds}},
+                                                               indent=2, sort_keys=True))  # `--resume` now has nothing to continue
+        if late or came:
+            warnings.warn(f"the interrupt came after the model was saved to {out}: the new model is kept, with its "
+                          "training recorded (nothing to --resume)")
         return card
 
 

@@ -271,3 +271,51 @@ def test_a_setting_given_twice_in_two_cases_is_two_values():
     with pytest.raises(jobs.InputError, match="given twice"):
         parse_assignments(["column=Text", "column=text"], "--option")
     assert parse_assignments(["flag=True", "flag=true"]) == {"flag": "true"}
+
+
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_an_interrupt_while_the_previous_model_is_deleted_keeps_the_new_one_and_reports_success(demo_task, tmp_path,
+                                                                                                 monkeypatch, capsys, signame):
+    """Ctrl-C / SIGTERM after the new model was in place said "interrupted ... --resume", exit 130/143, left the
+    previous model's `.out.old-PID` folder beside it and a card without its training record."""
+    import os
+    import shutil
+    import signal
+
+    data, out = _csv(tmp_path / "a.csv", [1, 2]), tmp_path / "m"
+    assert _train(data, out) == 0
+    real = shutil.rmtree
+
+    def interrupted(path, *args, **kwargs):
+        if ".m.old-" in str(path):
+            os.kill(os.getpid(), getattr(signal, signame))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr("core.artifacts.shutil.rmtree", interrupted)
+    capsys.readouterr()
+    assert _train(_csv(tmp_path / "b.csv", [5, 7]), out) == 0
+    said = capsys.readouterr()
+    assert "the interrupt came after the model was saved" in said.err
+    assert json.loads(said.out.strip().splitlines()[-1])["task"] == DEMO
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".m.run", "a.csv", "b.csv", "m"]  # no .m.old-PID left
+    card = json.loads((out / "card.json").read_text())
+    assert card["training"]["config"] is not None and card["training"]["seconds"] is not None
+    assert json.loads((tmp_path / ".m.run" / "run.json").read_text())["finished"]
+
+
+def test_an_interrupt_while_checkpoints_are_dropped_finishes_the_run_record(demo_task, tmp_path, monkeypatch, capsys):
+    import os
+    import signal
+
+    data, out = _csv(tmp_path / "a.csv", [1, 2]), tmp_path / "m"
+    drop = jobs._drop_checkpoints
+
+    def interrupted(run_dir):
+        os.kill(os.getpid(), signal.SIGINT)
+        drop(run_dir)
+
+    monkeypatch.setattr(jobs, "_drop_checkpoints", interrupted)
+    assert _train(data, out) == 0
+    assert "the interrupt came after the model was saved" in capsys.readouterr().err
+    assert json.loads((tmp_path / ".m.run" / "run.json").read_text())["finished"]
+    assert main(["train", DEMO, "--data", str(data), "--out", str(out), "--resume"]) == 2  # nothing to continue
