@@ -1,5 +1,6 @@
-"""The compact from-scratch recogniser: log-mel features, conv subsampling, a torchaudio Conformer encoder
-and a CTC head over a character vocabulary; plus greedy CTC decoding into words with times and confidences."""
+"""The compact from-scratch recogniser: log-mel features, conv subsampling, a torchaudio Conformer encoder and a CTC
+head over a character vocabulary, with batch padding masked throughout (a clip's output does not depend on its batch);
+plus greedy CTC decoding into words with times and confidences."""
 
 from __future__ import annotations
 
@@ -54,27 +55,81 @@ class CompactCTC(nn.Module):
         return frames
 
     def features(self, waves: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Log-mel features normalised per utterance over its valid frames: (B, n_mels, T)."""
-        with torch.autocast(device_type=waves.device.type, enabled=False):
-            mel = torch.log(self.mel(waves.float()) + 1e-6)  # (B, M, T)
+        """Log-mel features of each utterance alone, normalised over its own frames, zero past its end: (B, n_mels, T).
+
+        Each mel is computed on the utterance's own samples (the STFT's reflection padding at its end, never the
+        batch's zeros), so a clip's features do not depend on the clips padded beside it.
+        """
         frames = lengths // HOP_LENGTH + 1
-        valid = (torch.arange(mel.shape[-1], device=mel.device)[None, :] < frames[:, None]).unsqueeze(1)  # (B, 1, T)
-        count = valid.sum(-1, keepdim=True).clamp(min=1)
-        mean = (mel * valid).sum(-1, keepdim=True) / count
-        std = (((mel - mean) ** 2 * valid).sum(-1, keepdim=True) / count).sqrt().clamp(min=1e-3)
-        return ((mel - mean) / std) * valid
+        mel = waves.new_zeros((waves.shape[0], self.n_mels, int(frames.max())), dtype=torch.float32)
+        with torch.autocast(device_type=waves.device.type, enabled=False):
+            for row, length in enumerate(lengths.tolist()):
+                wave = waves[row, :length].float()
+                if length <= self.mel.n_fft // 2:  # too short to reflect: zero-pad, keep its frames
+                    wave = nn.functional.pad(wave, (0, self.mel.n_fft // 2 + 1 - length))
+                utterance = torch.log(self.mel(wave)[:, : length // HOP_LENGTH + 1] + 1e-6)  # (M, T_row)
+                mean = utterance.mean(-1, keepdim=True)
+                std = utterance.std(-1, correction=0, keepdim=True).clamp(min=1e-3)
+                mel[row, :, : utterance.shape[-1]] = (utterance - mean) / std
+        return mel
+
+    def subsampled(self, features: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+        """Two stride-2 convolutions over (B, n_mels, T) -> (B, C, M', T'); frames past each utterance's end are
+        zeroed after each, so the next convolution reads zeros there as it does at the end of a clip alone."""
+        x = features.unsqueeze(1)
+        for index in (0, 2):
+            x = self.subsample[index + 1](self.subsample[index](x))
+            frames = (frames - 1) // 2 + 1
+            x = x * _valid(frames, x.shape[-1]).to(x.dtype)[:, None, None, :]
+        return x
+
+    def encode(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The Conformer layers over (B, T, D) with padding masked in attention (as torchaudio does) and also at the
+        input of each depthwise convolution (as ESPnet and SpeechBrain do), so padded frames never reach valid ones."""
+        valid = _valid(lengths, x.shape[1])  # (B, T)
+        padding = ~valid
+        keep = valid.to(x.dtype)[:, None, :]  # (B, 1, T) over the convolution's channels-first layout
+        x = x.transpose(0, 1)  # (T, B, D)
+        for layer in self.encoder.conformer_layers:
+            x = layer.ffn1(x) * 0.5 + x
+            if layer.convolution_first:
+                x = x + _masked_convolution(layer.conv_module, x, keep)
+            residual = x
+            y = layer.self_attn_layer_norm(x)
+            y, _ = layer.self_attn(query=y, key=y, value=y, key_padding_mask=padding, need_weights=False)
+            x = layer.self_attn_dropout(y) + residual
+            if not layer.convolution_first:
+                x = x + _masked_convolution(layer.conv_module, x, keep)
+            x = layer.ffn2(x) * 0.5 + x
+            x = layer.final_layer_norm(x)
+        return x.transpose(0, 1)
 
     def forward(self, waves: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         features = self.features(waves, lengths)
         if self.training:
             for _ in range(self.masks):
                 features = self.time_mask(self.freq_mask(features))
-        x = self.subsample(features.unsqueeze(1))  # (B, C, M', T')
+        x = self.subsampled(features, lengths // HOP_LENGTH + 1)  # (B, C, M', T')
         x = self.project(x.permute(0, 3, 1, 2).flatten(2))  # (B, T', D)
         out_lengths = self.output_lengths(lengths).clamp(min=1, max=x.shape[1])
-        x = x[:, : int(out_lengths.max())]
-        x, _ = self.encoder(x, out_lengths)
+        x = self.encode(x[:, : int(out_lengths.max())], out_lengths)
         return self.head(x).log_softmax(-1), out_lengths
+
+
+def _valid(lengths: torch.Tensor, size: int) -> torch.Tensor:
+    """(B, size) True on each row's first `lengths[row]` frames."""
+    return torch.arange(size, device=lengths.device)[None, :] < lengths[:, None]
+
+
+def _masked_convolution(module: nn.Module, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    """torchaudio's Conformer convolution module on (T, B, D), with padded frames zeroed before the depthwise
+    convolution (after the pointwise convolution and GLU, whose bias makes them non-zero)."""
+    y = module.layer_norm(x.transpose(0, 1)).transpose(1, 2)  # (B, D, T)
+    pointwise, glu, *rest = module.sequential
+    y = glu(pointwise(y)) * keep
+    for step in rest:
+        y = step(y)
+    return y.transpose(1, 2).transpose(0, 1)  # (T, B, D)
 
 
 def ctc_words(log_probs: np.ndarray, vocabulary: list[str], seconds_per_frame: float,
