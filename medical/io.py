@@ -746,7 +746,9 @@ def _from_nifti_image(image, name: str) -> MedicalImage:
     while data.ndim > 3 and data.shape[-1] == 1:
         data = data[..., 0]
     notes = []
-    zooms = tuple(float(z) for z in canonical.header.get_zooms()[:3])
+    mm_per_unit, note = _nifti_mm_per_unit(image.header, name)
+    notes.extend([note] if note else [])
+    zooms = tuple(float(z) * mm_per_unit for z in canonical.header.get_zooms()[:3])
     if data.ndim == 4:  # first, so that a one-slice time series is a 2D image as a one-slice volume is
         notes.append(f"{name} is 4D with {data.shape[-1]} volumes (time points or channels); only the first is used: "
                      "split it (e.g. fslsplit) to analyse the others")
@@ -769,10 +771,39 @@ def _from_nifti_image(image, name: str) -> MedicalImage:
         spacing = (zooms[1], zooms[0])
     metadata: dict[str, Any] = {"warnings": notes} if notes else {}
     grid = {"header": image.header.copy(), "affine": np.asarray(image.affine), "shape": tuple(image.shape),
-            "canonical_shape": tuple(canonical.shape), "orientation": nib.orientations.io_orientation(image.affine)}
-    read = MedicalImage(array.astype(np.float32), spacing, modality="MR/CT (NIfTI)", affine=np.asarray(canonical.affine),
+            "canonical_shape": tuple(canonical.shape), "orientation": nib.orientations.io_orientation(image.affine),
+            "mm_per_unit": mm_per_unit}
+    affine = np.array(canonical.affine, dtype=float)
+    affine[:3, :] *= mm_per_unit  # world coordinates in mm, as a DICOM series' (a micron file's are 1000x smaller)
+    read = MedicalImage(array.astype(np.float32), spacing, modality="MR/CT (NIfTI)", affine=affine,
                         orientation="RAS", source=name, metadata=metadata, source_grid=grid)
     return _read_as_finite(read, name)
+
+
+# NIfTI-1 spatial units (xyzt_units, as nibabel names them) in mm
+NIFTI_MM_PER_UNIT = {"mm": 1.0, "micron": 1e-3, "meter": 1e3}
+
+
+def _nifti_mm_per_unit(header, name: str) -> tuple[float, str | None]:
+    """How many mm one unit of the file's voxel sizes and affine is (NIfTI `xyzt_units`). A file that does not say
+    (nibabel's default, nilearn's templates) is read in mm, as ITK and FSL read it, with a note only when its voxel
+    sizes are implausible as mm (under 0.01 or over 50: metres or microns, likely).
+
+    >>> import nibabel as nib; header = nib.Nifti1Header(); header.set_xyzt_units("micron")
+    >>> _nifti_mm_per_unit(header, "a.nii")
+    (0.001, None)
+    """
+    unit = header.get_xyzt_units()[0] if hasattr(header, "get_xyzt_units") else "unknown"
+    if unit in NIFTI_MM_PER_UNIT:
+        return NIFTI_MM_PER_UNIT[unit], None
+    zooms = [float(z) for z in header.get_zooms()[:3]]
+    if all(0.01 <= z <= 50 for z in zooms):
+        return 1.0, None
+    shown = " x ".join(f"{z:g}" for z in zooms)
+    return 1.0, (f"{name} does not give its spatial unit (NIfTI xyzt_units is '{unit}') and its voxel sizes "
+                 f"{shown} are implausible as mm, which they are read as (as ITK and FSL read them); if they are in "
+                 "microns or metres, set the unit (nibabel: image.header.set_xyzt_units('micron')) so spacing_mm, "
+                 "volumes and distances are right")
 
 
 def _with_three_axes(image):
@@ -951,6 +982,8 @@ def write_nifti(array: np.ndarray, path: str | Path, affine: np.ndarray | None =
     if not grid and like is not None and like.orientation == "LPS" and like.affine is not None:
         image.set_qform(affine, 1)  # a DICOM series' scanner frame, the codes dcm2niix writes
         image.set_sform(affine, 1)
+    if not grid:
+        image.header.set_xyzt_units("mm")  # the affine and spacing above are in mm
     suffix = ".nii.gz" if str(path).endswith(".gz") else ".nii"
     tmp = path.with_name(f".{path.name}.{os.getpid()}{suffix}")
     nib.save(image, str(tmp))

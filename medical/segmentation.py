@@ -1398,7 +1398,8 @@ def _as_stored(mask: np.ndarray, image: MedicalImage) -> tuple[np.ndarray, list[
     if stored is None:
         return mask, [float(s) for s in image.spacing]
     zooms = image.source_grid["header"].get_zooms()
-    return stored, [float(zooms[axis]) if axis < len(zooms) else 1.0 for axis in range(stored.ndim)]
+    mm_per_unit = image.source_grid.get("mm_per_unit", 1.0)  # a micron / metre file's voxel sizes in mm
+    return stored, [float(zooms[axis]) * mm_per_unit if axis < len(zooms) else 1.0 for axis in range(stored.ndim)]
 
 
 def _mask_grid(image: MedicalImage, shape: tuple[int, ...]) -> dict[str, Any]:

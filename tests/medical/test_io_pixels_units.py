@@ -86,3 +86,39 @@ def test_palette_png_masks_are_read_by_index_not_by_the_grey_of_their_colours(tm
     assert sorted(np.unique(data.masks[0]).tolist()) == [0, 1, 2]
     assert len(Segmenter.read_data(tmp_path).label_names) == 3
     assert io.read_medical(tmp_path / "masks" / "case0.png").array.max() > 2  # an image read: still its colours' grey
+
+
+@pytest.mark.parametrize(("unit", "zoom"), [("mm", 1.0), ("micron", 1000.0), ("meter", 0.001)])
+def test_nifti_voxel_sizes_are_read_in_their_spatial_unit_as_mm(tmp_path, unit, zoom):
+    """xyzt_units was ignored: a micron file's 1 mm voxels read as 1000 mm, a metre file's as 0.001 mm."""
+    volume = nib.Nifti1Image(np.ones((8, 8, 4), np.float32), np.diag([zoom, zoom, zoom, 1.0]))
+    volume.header.set_xyzt_units(unit)
+    nib.save(volume, tmp_path / "v.nii.gz")
+    image = io.read_medical(tmp_path / "v.nii.gz")
+    assert image.spacing == pytest.approx((1.0, 1.0, 1.0), rel=1e-5)
+    assert image.voxel_volume_ml == pytest.approx(0.001, rel=1e-5)
+    assert np.abs(np.asarray(image.affine)[:3, :3]).max() == pytest.approx(1.0, rel=1e-5)  # world in mm
+    assert not image.metadata.get("warnings")
+
+
+def test_a_nifti_without_a_spatial_unit_is_read_as_mm_and_said_when_implausible(tmp_path):
+    """No unit (nibabel's default): mm, as ITK and FSL read it; voxel sizes implausible as mm are said."""
+    for zoom, said in ((2.0, False), (0.001, True)):
+        volume = nib.Nifti1Image(np.ones((8, 8, 4), np.float32), np.diag([zoom, zoom, zoom, 1.0]))
+        volume.header.set_xyzt_units("unknown")
+        nib.save(volume, tmp_path / "v.nii.gz")
+        image = io.read_medical(tmp_path / "v.nii.gz")
+        assert image.spacing == pytest.approx((zoom,) * 3)
+        notes = image.metadata.get("warnings", [])
+        assert any("xyzt_units" in note and "implausible as mm" in note for note in notes) == said
+
+
+def test_a_segmenter_record_gives_a_micron_files_spacing_and_volume_in_mm(tmp_path):
+    from medical.segmentation import Segmenter
+
+    volume = nib.Nifti1Image(np.random.default_rng(0).random((16, 16, 4)).astype(np.float32),
+                             np.diag([1000.0, 1000.0, 1000.0, 1.0]))
+    volume.header.set_xyzt_units("micron")
+    nib.save(volume, tmp_path / "v.nii.gz")
+    record = next(iter(Segmenter.load().predict([tmp_path / "v.nii.gz"])))
+    assert record["spacing_mm"] == pytest.approx([1.0, 1.0, 1.0])
