@@ -4,6 +4,7 @@ the machine fails (a full disk, a read-only folder), 141 when the reader of stdo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import inspect
 import itertools
@@ -460,6 +461,38 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BROKEN_PIPE
 
 
+_STDOUT_FAILED: list[OSError] = []  # a write to stdout that failed during this command (a full disk behind `>`)
+
+
+class _WatchedStdout:
+    """sys.stdout during a command: notes a write that fails, so that a full or read-only file behind `>` is said as
+    stdout's (the error names no file), and the --json error object is not written where nothing can be."""
+
+    def __init__(self, stream: Any):
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except BrokenPipeError:  # the reader has gone (`| head -1`): said by main, quietly
+            raise
+        except OSError as error:
+            _STDOUT_FAILED.append(error)
+            raise
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            _STDOUT_FAILED.append(error)
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
 def _quiet_stdout() -> None:
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -503,6 +536,8 @@ def _main(argv: list[str] | None, stdout_closed: bool = False) -> int:
     previous = unwind_on_sigterm() if installing else None
     shown, warnings.showwarning = warnings.showwarning, _show_warning
     _SAID.clear()
+    _STDOUT_FAILED.clear()
+    watched = sys.stdout = _WatchedStdout(sys.stdout)
     try:
         with reader_options(**_reader_options(args)):
             code = _run(args)
@@ -520,6 +555,12 @@ def _main(argv: list[str] | None, stdout_closed: bool = False) -> int:
         return 1
     except Exception as error:  # noqa: BLE001 - only the machine's own refusals are said in one line; the rest re-raise
         said = _environment_failure(error)
+        if said is not None and getattr(error, "filename", None) is None and _STDOUT_FAILED:
+            said = (f"cannot write to stdout: {getattr(error, 'strerror', None) or error}; free space where stdout "
+                    "goes, or send it elsewhere (> FILE on another disk)")  # a full or read-only file behind `>`
+            print(f"error: {_printable(said)}", file=sys.stderr)
+            _quiet_stdout()  # what could not be written would fail again at exit, with a traceback
+            return 1
         if said is None:  # a bug: its traceback follows on stderr, and --json still gets its one object on stdout
             _json_error(args, RuntimeError(_one_line(error)))
             raise
@@ -533,6 +574,8 @@ def _main(argv: list[str] | None, stdout_closed: bool = False) -> int:
         _json_error(args, InterruptedError(said))
         return 143 if terminated else 130
     finally:
+        if sys.stdout is watched:
+            sys.stdout = watched.stream
         warnings.showwarning = shown
         if installing:
             signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
@@ -618,8 +661,9 @@ def _environment_failure(error: BaseException) -> str | None:
 
 def _json_error(args: argparse.Namespace, error: Exception) -> None:
     """With --json, stdout holds exactly one JSON object even when the command is refused: {ok: false, error}."""
-    if getattr(args, "json", False):
-        print(json.dumps({"task": getattr(args, "task", None), "ok": False, "error": str(error)}), flush=True)
+    if getattr(args, "json", False) and not _STDOUT_FAILED:  # where stdout failed, the object cannot be written either
+        with contextlib.suppress(BrokenPipeError, OSError):  # the error itself is said on stderr already
+            print(json.dumps({"task": getattr(args, "task", None), "ok": False, "error": str(error)}), flush=True)
 
 
 class Terminated(KeyboardInterrupt):

@@ -330,3 +330,20 @@ def test_names_from_files_cannot_drive_the_terminal_or_fake_an_error_line(tmp_pa
     core.cli._say_warning("class \x1b]8;;http://x\x07link\x1b]8;;\x07 is small")
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "\x1b" not in err and "\x07" not in err
+
+
+@pytest.mark.parametrize("command", ["evaluate", "tasks"])
+def test_a_full_stdout_is_one_line_naming_stdout_for_every_command(saved, texts, capsys, monkeypatch, command):
+    """`evaluate --json > /dev/full` printed a 26-line traceback (the --json error object failed on the same full
+    stdout); `tasks > /dev/full` said "no space left on the device" naming no file, and suggested --out."""
+    class Full(io.StringIO):
+        def write(self, text):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(sys, "stdout", Full())
+    data = _csv(texts.parent / "b.csv", [1, 2])
+    argv = ["tasks"] if command == "tasks" else ["evaluate", DEMO, "--model", str(saved), "--data", str(data), "--json"]
+    assert main(argv) == 1
+    assert capsys.readouterr().err == ("error: cannot write to stdout: No space left on device; free space where "
+                                       "stdout goes, or send it elsewhere (> FILE on another disk)\n")
+    assert isinstance(sys.stdout, Full)  # given back as it was
