@@ -686,7 +686,8 @@ def output_lock(path: str | Path) -> Iterator[Path]:
     finally:
         with contextlib.suppress(OSError):
             lock_path.unlink()  # removed while still held, so no litter is left beside the output folder
-        handle.close()  # closing releases the lock
+        with contextlib.suppress(OSError):  # on a full disk the unwritten text fails again here; the descriptor is
+            handle.close()  # closed all the same, which releases the lock (and the error that names the file stands)
 
 
 def _json_default(value: Any) -> Any:

@@ -658,3 +658,34 @@ def test_the_data_hash_follows_symlinked_class_folders_as_the_readers_do(tmp_pat
     assert before == hash_files([real])
     (real / "bees" / "2.jpg").rename(real / "ants" / "2.jpg")  # a relabel behind the links
     assert hash_files([linked]) != before
+
+
+def test_a_lock_that_cannot_be_written_names_its_file_and_is_released(tmp_path, monkeypatch):
+    """`train` with 4 KB free: the lock's named error was replaced by a bare ENOSPC from closing the lock file (its
+    unwritten text flushed again), so the one-line error named no file."""
+    import errno
+
+    from core.artifacts import output_lock
+    from core.errors import StorageError
+
+    class FullFile:
+        def __init__(self, real):
+            self.real = real
+
+        def __getattr__(self, name):
+            return getattr(self.real, name)
+
+        def flush(self):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def close(self):
+            self.real.close()
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("core.artifacts.open", lambda *a, **k: FullFile(open(*a, **k)), raising=False)
+    with pytest.raises(StorageError, match=r"cannot write .*\.m\.lock: No space left on device"):
+        with output_lock(tmp_path / "m"):
+            pass
+    monkeypatch.undo()
+    with output_lock(tmp_path / "m"):  # released: the next training may take it
+        pass
