@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from core.apertium import data_dir
 from core.errors import InputError, MissingDependencyError, VerticalsError
+from nlp._invisible import without_invisible
 
 __all__ = ["ApertiumEngine", "installed_pairs", "require_apertium", "mode_for", "MAX_CHARACTERS"]
 
@@ -256,11 +257,14 @@ class ApertiumEngine:
     def translate(self, texts: list[str]) -> list[str]:
         """Translations of `texts`, in order; each text is translated as if it were alone. A text of k lines comes
         back as k lines (each line is its own unit). Text is read in Unicode NFC: Apertium's dictionaries hold composed
-        letters, and a decomposed 'está' (from a PDF, a Mac file name) was analysed as 'esta' + a stray accent."""
+        letters, and a decomposed 'está' (from a PDF, a Mac file name) was analysed as 'esta' + a stray accent; and
+        without the invisible format characters inside words that spell nothing (`nlp._invisible`): a zero-width space
+        in 'beau\u200btiful' (web text) split it in two words."""
         for text in texts:
             if len(text) > MAX_CHARACTERS:
                 raise InputError(f"a text has {len(text):,} characters, over the {MAX_CHARACTERS:,} limit; split it")
-        lines = [[unicodedata.normalize("NFC", line).strip() for line in text.rstrip("\n").split("\n")] for text in texts]
+        lines = [[unicodedata.normalize("NFC", without_invisible(line)).strip() for line in text.rstrip("\n").split("\n")]
+                 for text in texts]
         distinct = sorted({line for group in lines for line in group if line})  # each distinct line once
         if distinct:
             require_apertium()

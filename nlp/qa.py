@@ -26,6 +26,7 @@ from core.protocols import TaskModel, check_batch_size, with_ids
 from core.registry import missing_model_message
 from core.train import TrainConfig, Trainer
 from nlp._encoder import TextEncoder, error_records, errors_in_place, minilm_path, text_ids, tokenizer_lock
+from nlp._invisible import has_invisible, readable_indices, without_invisible
 from nlp._span_rules import best_span, content_words, split_sentences
 
 __all__ = ["QAModel", "load", "read_squad"]
@@ -385,32 +386,37 @@ def _split_by_context(examples: list[dict[str, Any]], fraction: float,
 
 
 class _Composed:
-    """A context in NFC, as the model reads it, with the way back to the text given: `text` is the NFC form, and
-    `original_record` turns a record's offsets into that text into offsets into the original. Each run of
-    characters that composes together (a letter and its combining marks, a Hangul syllable's jamo) maps as a whole,
-    so a span never splits one; text already in NFC (nearly all) passes through unchanged.
+    """A context as the model reads it, with the way back to the text given: `text` is the NFC form without the
+    invisible format characters inside words that spell nothing there (a soft hyphen, a zero-width space: BERT's
+    tokenizer drops them too; `nlp._invisible`), and `original_record` turns a record's offsets into that text into
+    offsets into the original. Each run of characters that composes together (a letter and its combining marks, a
+    Hangul syllable's jamo) maps as a whole, so a span never splits one; an answer keeps the format characters inside
+    it and never starts or ends on one. Text already in NFC without them (nearly all) passes through unchanged.
 
     >>> form = _Composed("Cafe\u0301 in 1854.")
     >>> form.text, form.original_record({"answer": "Café", "start": 0, "end": 4}, "Cafe\u0301 in 1854.")
     ('Café in 1854.', {'answer': 'Cafe\u0301', 'start': 0, 'end': 5})
+    >>> _Composed("Isam\u200bbard").original_record({"answer": "Isambard", "start": 0, "end": 8}, "Isam\u200bbard")
+    {'answer': 'Isam\u200bbard', 'start': 0, 'end': 9}
     """
 
     def __init__(self, text: str):
         self.text, self.starts, self.ends = text, None, None
-        if unicodedata.is_normalized("NFC", text):
+        invisible = has_invisible(text)
+        if not invisible and unicodedata.is_normalized("NFC", text):
             return
-        runs: list[tuple[int, int]] = []  # [start, end) in the original, each composing on its own
-        for index, character in enumerate(text):
-            if runs and not self._starts_run(text[runs[-1][0]:index], character):
-                runs[-1] = (runs[-1][0], index + 1)
+        runs: list[list[int]] = []  # indices into the original of the characters read, each run composing on its own
+        for index in readable_indices(text) if invisible else range(len(text)):
+            if runs and not self._starts_run("".join(text[i] for i in runs[-1]), text[index]):
+                runs[-1].append(index)
             else:
-                runs.append((index, index + 1))
-        pieces = [unicodedata.normalize("NFC", text[start:end]) for start, end in runs]
+                runs.append([index])
+        pieces = [unicodedata.normalize("NFC", "".join(text[i] for i in run)) for run in runs]
         self.text = "".join(pieces)
-        self.starts, self.ends = [], [0]  # per NFC position: where its run starts / where the run before it ends
-        for (start, end), piece in zip(runs, pieces):
-            self.starts += [start] * len(piece)
-            self.ends += [end] * len(piece)
+        self.starts, self.ends = [], [0]  # per read position: where its run starts / where the run before it ends
+        for run, piece in zip(runs, pieces):
+            self.starts += [run[0]] * len(piece)
+            self.ends += [run[-1] + 1] * len(piece)
         self.starts.append(len(text))
 
     @staticmethod
@@ -644,11 +650,11 @@ class QAModel(TaskModel):
         items = _clean_inputs(inputs)
         if not items:
             return []
-        # the model reads NFC (a decomposed "cafe\u0301", as macOS pastes it, is the "café" a question asks about);
-        # offsets and answers are the user's own text's
+        # the model reads NFC (a decomposed "cafe\u0301", as macOS pastes it, is the "café" a question asks about)
+        # without the soft hyphens and zero-width spaces inside words; offsets and answers are the user's own text's
         composed = [_Composed(item["context"]) for item in items]
-        readable = [{"question": unicodedata.normalize("NFC", item["question"]), "context": form.text}
-                    for item, form in zip(items, composed)]
+        readable = [{"question": unicodedata.normalize("NFC", without_invisible(item["question"])),
+                     "context": form.text} for item, form in zip(items, composed)]
         if self.kind == "retrieval":
             self._require_fitted("encoder_")
             records = self._predict_retrieval(readable, batch_size or self.default_batch_size)

@@ -28,6 +28,7 @@ from nlp._language import looks_like
 from nlp._translation_data import (COLUMNS, LANGUAGE_NAMES, _language_in_name, _refuse_compressed,
                                    apertium_install_hint, named_sources, read_parallel, remember_named_sources, to_iso1,
                                    to_iso3)
+from nlp._invisible import without_invisible
 from nlp._translation_text import split_sentences
 
 __all__ = ["Translator", "NamedSentence", "load", "LANGUAGE_NAMES"]
@@ -395,7 +396,8 @@ class Translator(TaskModel):
                 engine = ApertiumEngine(_apertium_mode(source_lang, target_lang))
             return [(translation, {}) for translation in engine.translate(list(texts))]
         self._check_pair(source_lang, target_lang)
-        texts = [unicodedata.normalize("NFC", text) for text in texts]  # canonically equivalent text, one translation
+        # canonically equivalent text, and text with a zero-width space or soft hyphen inside a word: one translation
+        texts = [unicodedata.normalize("NFC", without_invisible(text)) for text in texts]
         return self._generate(texts, source_lang, target_lang, batch_size or self.default_batch_size)
 
     def _input_limit(self) -> int:

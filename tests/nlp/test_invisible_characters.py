@@ -1,0 +1,120 @@
+"""Invisible format characters inside words (soft hyphen, zero-width space, word joiner, BOM, ZWNJ/ZWJ in Latin text),
+as text copied from web pages and PDFs holds them: QA answers the same span as for the plain text, with offsets into
+the text given (nlp.qa, nlp._invisible); translation reads the plain words (nlp._apertium)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from nlp import _apertium
+from nlp._invisible import readable_indices, without_invisible
+from nlp.qa import QAModel, _Composed
+
+QUESTION = "Who designed the bridge?"
+CONTEXT = ("The town grew quickly in the nineteenth century. The bridge was designed by Isambard Kingdom Brunel in 1831. "
+           "It opened to traffic in 1864.")
+VARIANTS = {
+    "soft hyphens": CONTEXT.replace("designed", "de\u00adsigned").replace("Isambard", "Isam\u00adbard")
+    .replace("Brunel", "Bru\u00adnel"),
+    "zero-width space": CONTEXT.replace("Isambard", "Isam\u200bbard"),
+    "word joiner": CONTEXT.replace("Kingdom", "King\u2060dom"),
+    "byte order mark": CONTEXT.replace("Brunel", "Bru\ufeffnel"),
+    "zero-width joiner": CONTEXT.replace("Kingdom", "King\u200ddom"),
+}
+
+
+@pytest.fixture(scope="module")
+def qa():
+    return QAModel.load(None, device="cpu")
+
+
+def test_format_characters_inside_words_do_not_cut_the_default_qa_answer(qa):
+    """'Isam' (soft hyphen, zero-width space) and 'Isambard King' (word joiner) came back for 'Isambard Kingdom
+    Brunel'."""
+    plain = qa.predict([{"question": QUESTION, "context": CONTEXT}])[0]
+    assert plain["answer"] == "Isambard Kingdom Brunel"
+    records = qa.predict([{"question": QUESTION, "context": context} for context in VARIANTS.values()])
+    for (name, context), record in zip(VARIANTS.items(), records):
+        assert record["answer"] == context[record["start"]:record["end"]], name  # offsets into the text given
+        assert without_invisible(record["answer"]) == "Isambard Kingdom Brunel", name
+        assert record["start"] == context.index("Isam"), name
+        assert record["score"] == plain["score"], name
+
+
+def test_a_question_with_format_characters_reads_as_the_plain_question(qa):
+    """'How ma\u200bny' was no 'how many' question: 'Kingdom Brunel and has 3' came back for '3'."""
+    context = "The bridge was designed by Isambard Kingdom Brunel and has 3 spans. It opened to traffic in 1864."
+    plain, hidden = qa.predict([{"question": question, "context": context} for question in
+                                ("How many spans does the bridge have?", "How ma\u200bny spans does the bridge have?")])
+    assert plain["answer"] == hidden["answer"] == "3"
+    assert hidden["score"] == plain["score"]
+
+
+def test_answers_never_start_or_end_on_a_format_character():
+    text = "Isam\u200bbard"
+    form = _Composed(text)
+    assert form.text == "Isambard"
+    assert form.original_record({"answer": "Isam", "start": 0, "end": 4}, text)["answer"] == "Isam"
+    assert form.original_record({"answer": "bard", "start": 4, "end": 8}, text) == {"answer": "bard", "start": 5,
+                                                                                  "end": 9}
+    nfd = "Sa\u0303o\u00ad Paulo and Zu\u0308\u200brich"  # NFD and a soft hyphen at a word's end (kept: not inside)
+    form = _Composed(nfd)
+    assert form.text == "São\u00ad Paulo and Zürich"
+    at = form.text.index("Zürich")
+    assert form.original_record({"answer": "Zürich", "start": at, "end": at + 6}, nfd)["answer"] == "Zu\u0308\u200brich"
+
+
+@pytest.mark.parametrize("text, kept", [
+    ("a\u200bb", "ab"),  # Latin: a line-break opportunity inside a word
+    ("ภาษา\u200bไทย", "ภาษา\u200bไทย"),  # Thai is written without spaces: the zero-width space is its word break
+    ("می\u200cخواهم", "می\u200cخواهم"),  # Persian ZWNJ is spelling
+    ("क्\u200dष", "क्\u200dष"),  # Devanagari ZWJ asks for a half form
+    ("\U0001f468\u200d\U0001f469\u200d\U0001f467", "\U0001f468\u200d\U0001f469\u200d\U0001f467"),  # an emoji family
+    ("Auf\u200clage", "Auflage"),  # German ZWNJ only stops the fl ligature
+    ("end.\u200b Next \ufeffword", "end.\u200b Next \ufeffword"),  # not inside a word
+    ("18\u206031", "1831"),
+])
+def test_only_format_characters_that_spell_nothing_are_read_past(text, kept):
+    assert without_invisible(text) == kept
+    assert "".join(text[i] for i in readable_indices(text)) == kept
+
+
+def test_apertium_engine_reads_words_without_their_format_characters(monkeypatch):
+    """'beau\u200btiful' went to Apertium as two words and came back 'pretendiente \u200btiful'."""
+    seen = []
+    monkeypatch.setattr(_apertium, "require_apertium", lambda: "apertium")
+    monkeypatch.setattr(_apertium, "_stream_plan", lambda mode: None)
+    monkeypatch.setattr(_apertium.ApertiumEngine, "_one_by_one",
+                        lambda self, units, text_format="txt": seen.extend(units) or list(units))
+    out = _apertium.ApertiumEngine("eng-spa").translate(["The house is beau\u200btiful.", "The house is beautiful.",
+                                                         "The house is beau\u00adti\u2060ful."])
+    assert seen == ["The house is beautiful."]  # one unit: the three are one text
+    assert out[0] == out[1] == out[2]
+
+
+HAS_ENG_SPA = shutil.which("apertium") is not None and ("eng", "spa") in _apertium.installed_pairs()
+
+
+@pytest.mark.skipif(not HAS_ENG_SPA, reason="Debian apertium + apertium-eng-spa not installed")
+def test_format_characters_inside_words_translate_as_the_plain_text():
+    from nlp.translation import Translator
+
+    model = Translator.load(source_lang="en", target_lang="es")
+    records = model.predict(["The house is beautiful.", "The house is beau\u200btiful.", "The house is beau\u2060tiful.",
+                             "The house is beau\u00adtiful."])
+    assert [r["translation"] for r in records[1:]] == [records[0]["translation"]] * 3
+    assert records[1]["source"] == "The house is beau\u200btiful."  # each record keeps its input as given
+
+
+def test_seq2seq_translation_reads_words_without_their_format_characters(monkeypatch):
+    from nlp.translation import Translator
+
+    model = Translator()
+    model.name_ = "fake"
+    seen = []
+    monkeypatch.setattr(model, "_check_pair", lambda *pair: None)
+    monkeypatch.setattr(model, "_generate", lambda texts, *rest: seen.extend(texts) or [(t, {}) for t in texts])
+    model._translations(["The house is beau\u200btiful.", "Ein Auf\u200clage."], "en", "es")
+    assert seen == ["The house is beautiful.", "Ein Auflage."]
