@@ -514,6 +514,12 @@ def _dicom_spacing(dataset) -> tuple[float, float]:
     return float(spacing[0]), float(spacing[1])
 
 
+def _no_spacing_note(name: str) -> str:
+    """What a DICOM without PixelSpacing / ImagerPixelSpacing (a secondary capture, a scanned film) is measured in."""
+    return (f"{name} gives no pixel spacing (PixelSpacing / ImagerPixelSpacing): sizes are in pixels (spacing_mm 1 "
+            "per pixel), so areas, volumes and distances are not in mm")
+
+
 def _dicom_metadata(dataset) -> dict[str, Any]:
     keys = ("Modality", "StudyDescription", "SeriesDescription", "BodyPartExamined", "WindowCenter", "WindowWidth",
             "Rows", "Columns", "PhotometricInterpretation", "ImageOrientationPatient", "SliceThickness")
@@ -560,8 +566,11 @@ def _dicom_image(dataset, name: str, source: str, frame: int | None = None) -> M
         # one slice in the patient frame: its mask NIfTI goes where the slice is, as a series' does
         thickness = float(dataset.get("SliceThickness", 1.0) or 1.0)
         affine = _dicom_affine(orientation, position, (row, column), pixels.shape[0], thickness)
+    metadata = _dicom_metadata(dataset)
+    if (dataset.get("PixelSpacing") or dataset.get("ImagerPixelSpacing")) is None:
+        metadata["warnings"] = [_no_spacing_note(name)]
     image = MedicalImage(pixels, spacing, modality=str(dataset.get("Modality", "OT")), affine=affine,
-                         orientation="LPS", source=source, metadata=_dicom_metadata(dataset))
+                         orientation="LPS", source=source, metadata=metadata)
     return _read_as_finite(image, name)
 
 
@@ -590,6 +599,8 @@ def _enhanced_image(dataset, pixels: np.ndarray, name: str, source: str, frame: 
                                                                           for p in positions)
     normal = np.cross(orientation[:3], orientation[3:]) if located else None
     metadata = {**_dicom_metadata(dataset), "PixelSpacing": [row, column]}
+    if _floats(_functional(dataset, chosen[0], "PixelMeasuresSequence", "PixelSpacing")) is None:
+        metadata["warnings"] = [_no_spacing_note(name)]
     if located:
         metadata["ImageOrientationPatient"] = list(orientation)
     first_thickness = _functional(dataset, chosen[0], "PixelMeasuresSequence", "SliceThickness")
@@ -616,7 +627,7 @@ def _enhanced_image(dataset, pixels: np.ndarray, name: str, source: str, frame: 
         step = float(np.median(steps)) if len(steps) else float(step)
         uneven = _uneven_steps(along, step)
         if uneven:
-            metadata["warnings"] = [f"{name}: {uneven}"]
+            metadata["warnings"] = [*metadata.get("warnings", []), f"{name}: {uneven}"]
             warnings.warn(metadata["warnings"][-1], stacklevel=3)
         affine = _dicom_affine(orientation, positions[int(order[0])], (row, column), pixels.shape[1], step)
     metadata["slices"] = frames
@@ -667,6 +678,8 @@ def read_dicom_series(folder: str | Path) -> MedicalImage:
     thickness = float(np.median(np.abs(steps))) if len(steps) and np.any(steps) else float(first.get("SliceThickness", 1.0) or 1.0)
     row, column = _dicom_spacing(first)
     notes, affine = [], None
+    if (first.get("PixelSpacing") or first.get("ImagerPixelSpacing")) is None:
+        notes.append(_no_spacing_note(folder.name))
     if all(d.get("ImagePositionPatient") is not None and d.get("ImageOrientationPatient") is not None for _, d in slices):
         uneven = _uneven_steps(positions, thickness)
         if uneven:

@@ -132,7 +132,7 @@ def test_a_dicom_rescale_overflowing_to_inf_reads_as_0_and_is_said(tmp_path):
         warnings.simplefilter("error")  # the overflow is said in the note, not as a numpy RuntimeWarning
         image = io.read_medical(path)
     assert np.isfinite(image.array).all() and image.array[0, 0] == 0 and image.array[1, 1] == 10
-    assert image.metadata["warnings"] == ["map.dcm: 1 voxel(s) (5.0%) are NaN or infinite and were read as 0 (e.g. the "
+    assert image.metadata["warnings"][-1:] == ["map.dcm: 1 voxel(s) (5.0%) are NaN or infinite and were read as 0 (e.g. the "
                                           "background of a masked map); mask or fill them if they are not background"]
 
 
@@ -167,7 +167,7 @@ def test_a_series_of_float_pixel_data_slices_reads_with_its_nan_voxels_said(tmp_
         dataset.save_as(tmp_path / f"s{k}.dcm")
     image = io.read_medical(tmp_path)
     assert image.array.shape == (3, 4, 5) and image.array[:, 1, 1].tolist() == [1.0, 2.0, 3.0]
-    assert image.metadata["nonfinite_voxels"] == 3 and image.metadata["warnings"] == [
+    assert image.metadata["nonfinite_voxels"] == 3 and image.metadata["warnings"][-1:] == [
         f"{tmp_path.name}: 3 voxel(s) (5.0%) are NaN or infinite and were read as 0 (e.g. the background of a masked "
         "map); mask or fill them if they are not background"]
 

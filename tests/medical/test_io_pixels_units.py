@@ -122,3 +122,24 @@ def test_a_segmenter_record_gives_a_micron_files_spacing_and_volume_in_mm(tmp_pa
     nib.save(volume, tmp_path / "v.nii.gz")
     record = next(iter(Segmenter.load().predict([tmp_path / "v.nii.gz"])))
     assert record["spacing_mm"] == pytest.approx([1.0, 1.0, 1.0])
+
+
+def test_a_dicom_without_pixel_spacing_says_its_sizes_are_in_pixels(tmp_path):
+    """It was measured as 1 mm pixels without a word (areas given as mm2)."""
+    from pydicom.data import get_testdata_file
+
+    dataset = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    assert not io.read_medical(get_testdata_file("CT_small.dcm")).metadata.get("warnings")
+    del dataset.PixelSpacing
+    dataset.save_as(tmp_path / "no_spacing.dcm")
+    image = io.read_medical(tmp_path / "no_spacing.dcm")
+    assert image.spacing == (1.0, 1.0)
+    assert any("no pixel spacing" in note and "pixels" in note for note in image.metadata["warnings"])
+    series = tmp_path / "series"
+    series.mkdir()
+    for k in range(2):
+        dataset.ImagePositionPatient = [0.0, 0.0, float(k)]
+        dataset.InstanceNumber = k + 1
+        dataset.SOPInstanceUID = pydicom.uid.generate_uid()
+        dataset.save_as(series / f"s{k}.dcm")
+    assert any("no pixel spacing" in note for note in io.read_medical(series).metadata["warnings"])
