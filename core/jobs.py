@@ -79,6 +79,9 @@ def run_training(task: str, data: str | Path, out: str | Path, base: str | None 
             held.enter_context(output_lock(out))
             held.enter_context(output_lock(run_dir))
             _check_run_dir(run_dir, out)  # again, now that no other training can change it
+            if run_dir.is_dir() and _only_unfinished_writes(run_dir):  # a dead training's half-written run record
+                for leftover in run_dir.iterdir():
+                    leftover.unlink(missing_ok=True)
         run_dir_existed = run_dir.exists()
         try:
             dataset = cls.training_data(data, **(options or {}))  # the same reading and checks as check-data
@@ -143,10 +146,20 @@ def _check_run_dir(run_dir: Path, out: Path) -> None:
             raise InputError(f"the run folder {run_dir} is a saved model; training would overwrite it: "
                              "choose a new or empty --run-dir")
         if not (run_dir / RUN_RECORD).is_file():
+            if _only_unfinished_writes(run_dir):  # a training killed while writing its first run record: nothing
+                return  # of the user's is here, and nothing to resume (the leftovers go once the folder is locked)
             raise InputError(f"the run folder {run_dir} already holds files that are not a training run (no {RUN_RECORD}); "
                              "training would overwrite them: delete them or choose a new or empty --run-dir (nothing was "
                              "changed)")
         _run_record(run_dir)  # a run.json of another tool's (or hand-made) is refused
+
+
+def _only_unfinished_writes(run_dir: Path) -> bool:
+    """Whether `run_dir` holds nothing but the temp files of Verticals' own interrupted atomic writes
+    (`.run.json.<random>.tmp`: a kill -9 while the first run record was written)."""
+    children = list(run_dir.iterdir())
+    return bool(children) and all(child.is_file() and child.name.endswith(".tmp") and child in _our_files(run_dir, RUN_FILES)
+                                  for child in children)
 
 
 def _run_record(run_dir: Path) -> dict[str, Any] | None:

@@ -319,3 +319,20 @@ def test_an_interrupt_while_checkpoints_are_dropped_finishes_the_run_record(demo
     assert "the interrupt came after the model was saved" in capsys.readouterr().err
     assert json.loads((tmp_path / ".m.run" / "run.json").read_text())["finished"]
     assert main(["train", DEMO, "--data", str(data), "--out", str(out), "--resume"]) == 2  # nothing to continue
+
+
+def test_a_run_folder_left_by_a_kill_during_its_first_run_record_does_not_block_training(demo_task, tmp_path, capsys):
+    """kill -9 while the first run.json was written left `.run.json.<random>.tmp` alone in the run folder: every later
+    train, --resume included, was refused as "not a training run" until the user deleted the folder by hand."""
+    data, out = _csv(tmp_path / "a.csv", [1, 2]), tmp_path / "m"
+    run_dir = tmp_path / ".m.run"
+    run_dir.mkdir()
+    (run_dir / ".run.json.k1ll3d00.tmp").write_text('{"format": ')  # what the atomic write had got to
+    assert main(["train", DEMO, "--data", str(data), "--out", str(out), "--resume"]) == 2
+    assert "no earlier run to continue" in capsys.readouterr().err  # said as such, not "not a training run"
+    assert _train(data, out) == 0
+    assert sorted(p.name for p in run_dir.iterdir()) == ["metrics.jsonl", "run.json"] or \
+        sorted(p.name for p in run_dir.iterdir()) == ["run.json"]
+    (run_dir.parent / "mine").mkdir()
+    (run_dir.parent / "mine" / ".run.json.x.tmp").mkdir()  # a folder of that name is not a temp file of ours
+    assert main(["train", DEMO, "--data", str(data), "--out", str(tmp_path / "m2"), "--run-dir", str(tmp_path / "mine")]) == 2
