@@ -316,8 +316,9 @@ class ImageClassifier(TaskModel):
 
     @classmethod
     def check_data(cls, path: str | Path, **options: Any) -> dict[str, Any]:
-        """Decode every image and report counts per class, the copies (`duplicate_images`: images whose bytes repeat
-        an earlier one's) and a `warning` when the same image is in the train and the val/test split; InputError
+        """Decode every image and report counts per class, the copies (`duplicate_images`: images that are copies or
+        near copies of an earlier one, `near_duplicate_images` of them not byte-identical: resized, re-encoded, found by
+        perceptual hash) and a `warning` when the same image is in the train and the val/test split; InputError
         listing every image that does not decode (the first `UNREADABLE_SHOWN`, then how many more)."""
         items = cls.read_data(path, **options)
         problems = unreadable_images([item[0] for item in items], root=_data_root(path))
@@ -327,6 +328,7 @@ class ImageClassifier(TaskModel):
             raise InputError(f"{len(problems)} of the {len(items)} images cannot be read (replace or remove "
                              f"{'it' if len(problems) == 1 else 'them'}, then check again): " + " ".join(listed + more))
         keys = content_keys([item[0] for item in items])
+        near_keys, byte_copies, near_copies = _copy_keys([item[0] for item in items], root=_data_root(path))
         counts: dict[str, int] = {}
         for _, label, _ in items:
             counts[label] = counts.get(label, 0) + 1
@@ -335,8 +337,10 @@ class ImageClassifier(TaskModel):
         splits = sorted({split for _, _, split in items if split})
         report = {"task": cls.task, "path": str(path), "ok": True, "n": len(items), "classes": counts,
                   "splits": splits or None, "imbalance_ratio": round(max(counts.values()) / min(counts.values()), 3),
-                  "duplicate_images": len(keys) - len(set(keys))}
-        warning = _copies_across_splits(items, keys)
+                  "duplicate_images": byte_copies + near_copies, "near_duplicate_images": near_copies}
+        copies = (_copies_note(byte_copies, near_copies, len(items), len(set(near_keys))) + ": the linear probe keeps "
+                  "the copies of an image in one fold" if byte_copies + near_copies else None)
+        warning = joined_warnings(copies, _copies_across_splits(items, keys))
         if warning:
             report["warning"] = warning
         return report
@@ -511,7 +515,8 @@ class ImageClassifier(TaskModel):
         # the same image in train/ and val/: a model trained on train/ has seen what it is scored on
         leak = _copies_across_splits(items) if len(rows) < len(items) else None
         items = [items[i] for i in rows]
-        keys = content_keys([item[0] for item in items])  # copies of one image: one group for the linear probe
+        # copies and near copies of one image: one group for the linear probe
+        keys, byte_copies, near_copies = _copy_keys([item[0] for item in items], root=_data_root(data, items))
         data_labels = sorted({label for _, label, _ in items})
         unknown = [label for label in data_labels if label not in self.label_names]
         if len(unknown) == len(data_labels) and len(data_labels) < 2:
@@ -577,11 +582,10 @@ class ImageClassifier(TaskModel):
         # one class: no linear probe (it needs two); a class of 1-4 images: the metrics that rest on those few
         balance = (class_balance_warning(truth, "linear_probe_accuracy", "images") if len(data_labels) == 1
                    else _small_class_warning(truth, keys, "linear_probe_accuracy" in metrics))
-        duplicates = len(keys) - len(set(keys))
-        extra["duplicate_images"] = duplicates
-        copies = (f"{duplicates} of the {len(items)} images are byte-identical copies of others ({len(set(keys))} "
-                  "distinct): accuracy and macro-F1 count every copy; the linear probe keeps the copies of an image in "
-                  "one fold and counts them once, so it is never scored on an image it was fitted on" if duplicates else None)
+        extra["duplicate_images"], extra["near_duplicate_images"] = byte_copies + near_copies, near_copies
+        copies = (_copies_note(byte_copies, near_copies, len(items), len(set(keys))) + ": accuracy and macro-F1 count "
+                  "every copy; the linear probe keeps the copies of an image in one fold and counts them once, so it is "
+                  "never scored on a copy of an image it was fitted on" if byte_copies + near_copies else None)
         warning = joined_warnings(extra.get("warning"), balance, copies, leak)
         if warning:
             extra["warning"] = warning
@@ -593,8 +597,8 @@ class ImageClassifier(TaskModel):
     def fit(self, data: Any, config: ClassifierConfig | None = None, *, run_dir: str | Path | None = None,
             resume: bool = False, callbacks=()) -> "ImageClassifier":
         """Retrain on labelled images with the LP-FT recipe (`RECIPE`); train/val split taken from the data when none is given."""
-        from core.transfer import (FrozenNormNetwork, freeze_early_layers, plan_probe, probe_head, set_head,
-                                   too_few_to_measure)
+        from core.transfer import (FrozenNormNetwork, freeze_early_layers, near_copy_keys, plan_probe, probe_head,
+                                   set_head, too_few_to_measure)
 
         self._require_fitted("network")
         config = config or ClassifierConfig()
@@ -625,6 +629,16 @@ class ImageClassifier(TaskModel):
         every_keys = content_keys([item[0] for item in every])
         leak = _copies_across_splits(every, every_keys)
         keys = [key for i, key in enumerate(every_keys) if i not in test_rows]
+        # near copies (resized, re-encoded) join their image's group too: else the probe's folds split them
+        near_keys = near_copy_keys(images, keys)
+        byte_copies = len(keys) - len(set(keys))
+        near_copies = len(near_keys) - len(set(near_keys)) - byte_copies
+        keys = near_keys
+        copies = (_copies_note(byte_copies, near_copies, len(items), len(set(keys))) + ": the linear probe keeps the "
+                  "copies of an image in one fold, so probe_cv_accuracy is never scored on a copy of an image it was "
+                  "fitted on" if byte_copies + near_copies else None)
+        if copies:
+            warnings.warn(copies)
         if leak:
             warnings.warn(leak)
         train_index, val_index = _split(items, config.validation_fraction, config.seed)
@@ -664,7 +678,7 @@ class ImageClassifier(TaskModel):
         probe_info = None
         if config.head_init == "probe" and pretrained:
             features = self._pooled([images[i] for i in train_index])
-            # an image, its mirror image and its byte-identical copies: one group, so one fold
+            # an image, its mirror image and its copies and near copies: one group, so one fold
             groups = _group_ids([keys[i] for i in train_index])
             head_weight, head_bias, probe_info = probe_head(features, train_targets * 2, len(labels),
                                                             balanced=config.class_weight == "balanced", seed=config.seed,
@@ -746,7 +760,8 @@ class ImageClassifier(TaskModel):
             # nothing held out (val 0): the probe's figure is cross-validated over the training images, in these folds
             "trained_on": {"examples": len(items), "train": len(train_index), "val": len(val_index) if held_out else 0,
                            **({"cross_validated_folds": folds} if out_of_fold else {}), "classes": labels,
-                           "duplicate_images": len(keys) - len(set(keys)), **({"test_left_out": len(test)} if test else {})},
+                           "duplicate_images": byte_copies + near_copies, "near_duplicate_images": near_copies,
+                           **({"test_left_out": len(test)} if test else {})},
             **({"data_notes": [test_note]} if test_note else {}),
             "training_data_hash": hash_files(files) if len(files) == len(items) else None,
             # training.rows: the images the weights saw, those held out apart (core.jobs keeps this count)
@@ -762,7 +777,8 @@ class ImageClassifier(TaskModel):
             ("not measured: no image was held out and too few to cross-validate; training_set_metrics only says how it "
              "fits the images it trained on") if on_training else None,
             "training_set_metrics": training_set,
-            **({"warning": joined_warnings(spelling_warning, warning, leak)} if spelling_warning or warning or leak else {}),
+            **({"warning": joined_warnings(spelling_warning, warning, copies, leak)}
+               if spelling_warning or warning or copies or leak else {}),
             "train_seconds": round(time.perf_counter() - started, 1),
             "config": config_to_dict(config),
         }
@@ -962,6 +978,41 @@ def _group_ids(keys: list) -> list[int]:
     """One integer per row, equal for equal keys (in order of first appearance)."""
     seen: dict[Any, int] = {}
     return [seen.setdefault(key, len(seen)) for key in keys]
+
+
+class _DecodedOneByOne:
+    """Images decoded as they are read, one at a time: `near_copy_keys` hashes a large folder without holding it."""
+
+    def __init__(self, inputs: list, root: Path | None = None):
+        self.inputs, self.root = inputs, root
+
+    def __len__(self) -> int:
+        return len(self.inputs)
+
+    def __getitem__(self, index: int) -> Any:
+        if not 0 <= index < len(self.inputs):
+            raise IndexError(index)
+        return decode_images([self.inputs[index]], root=self.root)[0]
+
+
+def _copy_keys(inputs: list, images: Any = None, root: Path | None = None) -> tuple[list[str], int, int]:
+    """One key per image, equal for copies of one image: byte-identical ones (`content_keys`) and near copies, the
+    image resized, re-encoded or brightened (`core.transfer.near_copy_keys`, 64-bit perceptual hash within 4 bits);
+    with how many images are byte copies of an earlier one and how many are near copies of one. `images`: the decoded
+    `inputs` when at hand (else each is decoded in turn)."""
+    from core.transfer import near_copy_keys
+
+    exact = content_keys(inputs)
+    keys = near_copy_keys(_DecodedOneByOne(inputs, root) if images is None else images, exact)
+    byte_copies = len(exact) - len(set(exact))
+    return keys, byte_copies, len(keys) - len(set(keys)) - byte_copies
+
+
+def _copies_note(byte_copies: int, near_copies: int, total: int, distinct: int) -> str:
+    """'3 of the 20 images are copies or near copies of others (1 byte-identical, 2 resized or re-encoded ...)'."""
+    return (f"{byte_copies + near_copies} of the {total} images are copies or near copies of others ({byte_copies} "
+            f"byte-identical, {near_copies} near copies: resized, re-encoded or brightened, found by perceptual hash; "
+            f"{distinct} distinct)")
 
 
 def _copies_across_splits(items: list, keys: list[str] | None = None) -> str | None:

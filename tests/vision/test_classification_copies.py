@@ -61,7 +61,8 @@ def test_copied_images_do_not_inflate_the_linear_probe(tiny, tmp_path, monkeypat
     assert doubled["linear_probe"]["distinct_images"] == 10 and doubled["linear_probe"]["images"] == 20
     # each copied image scored once: the value is a share of 10 images, as the distinct set's is
     assert probe["value"] * 10 == pytest.approx(round(probe["value"] * 10))
-    assert "10 of the 20 images are byte-identical copies of others (10 distinct)" in doubled["warning"]
+    assert "10 of the 20 images are copies or near copies of others (10 byte-identical, 0 near copies" in doubled["warning"]
+    assert doubled["near_duplicate_images"] == 0
     assert "warning" not in alone
 
 
