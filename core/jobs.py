@@ -459,9 +459,10 @@ def _identity(folder: str | Path) -> list[int] | None:
     return None
 
 
-def _settle_cancel(folder: Path) -> dict[str, Any]:
+def _settle_cancel(folder: Path, write: bool = True) -> dict[str, Any]:
     """Record how a cancelled job ended from what is on disk: its model saved before the cancel took effect (a
-    `succeeded` job, saying the cancel came too late), or not saved (`cancelled`; the output is as it was)."""
+    `succeeded` job, saying the cancel came too late), or not saved (`cancelled`; the output is as it was).
+    `write=False` only says it (the record as it would be written)."""
     from core.artifacts import is_model_dir
 
     record = json.loads((folder / "job.json").read_text())
@@ -469,10 +470,18 @@ def _settle_cancel(folder: Path) -> dict[str, Any]:
         return record
     out = record.get("out")
     if "out_before" in record and out and is_model_dir(out) and _identity(out) != record["out_before"]:
-        return _write(folder, status="succeeded", error=None, finished=time.time(),
-                      note=f"the cancel came after the model was saved to {out}; the new model is kept")
-    return _write(folder, status="cancelled", finished=time.time(),
-                  note=f"cancelled before the model was saved; {out} is as it was")
+        fields = {"status": "succeeded", "error": None, "finished": time.time(),
+                  "note": f"the cancel came after the model was saved to {out}; the new model is kept"}
+    else:
+        fields = {"status": "cancelled", "finished": time.time(), "note": f"cancelled before the model was saved; {out} is as it was"}
+    return _write(folder, **fields) if write else {**record, **fields}
+
+
+def _settle_death(folder: Path, write: bool = True) -> dict[str, Any]:
+    """Record a job whose runner died (kill -9, the OOM killer) as failed; `write=False` only says it."""
+    record = json.loads((folder / "job.json").read_text())
+    fields = {"status": "failed", "error": record.get("error") or "the job process ended unexpectedly; see its log"}
+    return _write(folder, **fields) if write else {**record, **fields}
 
 
 def _this_host(host: str | None) -> bool:
@@ -528,10 +537,11 @@ def get_job(job_id: str) -> Job:
     record = json.loads((folder / "job.json").read_text())
     if (record["status"] in {"queued", "running"} and record.get("pid") and _this_host(record.get("host"))
             and not _alive(record["pid"])):
-        if record.get("cancel_requested"):
-            record = _settle_cancel(folder)
-        else:
-            record = _write(folder, status="failed", error=record.get("error") or "the job process ended unexpectedly; see its log")
+        settle = _settle_cancel if record.get("cancel_requested") else _settle_death
+        try:
+            record = settle(folder)
+        except (OSError, VerticalsError):  # a full or read-only home (a full disk is when jobs die): reading stays a
+            record = settle(folder, write=False)  # read; the outcome is recorded by the next read that can write
     job = Job(**{k: record.get(k) for k in ("id", "task", "status", "spec", "created", "pid", "out", "error", "note",
                                             "host")})
     job.progress = _progress(folder)

@@ -1,6 +1,7 @@
 """Background jobs: a training job runs in its own process, reports progress, lands in the registry, can be cancelled."""
 
 import dataclasses
+import json
 import time
 from pathlib import Path
 
@@ -228,3 +229,30 @@ def test_a_job_stopped_by_a_full_disk_says_so_in_plain_words(tmp_path, monkeypat
     monkeypatch.setattr(jobs, "run_training", training)
     assert jobs._run(job.id) == 1
     assert jobs.get_job(job.id).error == "could not save to m: No space left on device"
+
+
+@pytest.mark.parametrize("cancelled", [False, True])
+def test_jobs_can_be_read_and_listed_on_a_full_home(tmp_path, monkeypatch, cancelled):
+    """A runner killed (OOM, kill -9) on a disk that then filled: get_job and list_jobs raised StorageError, since
+    reading a dead job wrote its status; the dashboard could not list any job."""
+    from types import SimpleNamespace
+
+    from core.errors import StorageError
+
+    monkeypatch.setenv("VERTICALS_HOME", str(tmp_path))
+    monkeypatch.setattr(jobs.subprocess, "Popen", lambda *a, **k: SimpleNamespace(pid=2 ** 22 + 12345))  # no such pid
+    job = jobs.start_job("finance.risk", tmp_path / "a.csv", name="dead")
+    jobs._write(job.folder, status="running", cancel_requested=cancelled)  # as its runner left it
+    before = (job.folder / "job.json").read_text()
+
+    def full(*_, **__):
+        raise StorageError("cannot write job.json: No space left on device")
+
+    monkeypatch.setattr(jobs, "_write", full)
+    assert jobs.get_job(job.id).status == ("cancelled" if cancelled else "failed")
+    assert [j.status for j in jobs.list_jobs()] == ["cancelled" if cancelled else "failed"]
+    assert (job.folder / "job.json").read_text() == before  # nothing half-written; recorded once it can be
+    monkeypatch.undo()
+    monkeypatch.setenv("VERTICALS_HOME", str(tmp_path))
+    assert jobs.get_job(job.id).status == ("cancelled" if cancelled else "failed")
+    assert json.loads((job.folder / "job.json").read_text())["status"] == ("cancelled" if cancelled else "failed")
