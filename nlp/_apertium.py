@@ -258,13 +258,14 @@ class ApertiumEngine:
         """Translations of `texts`, in order; each text is translated as if it were alone. A text of k lines comes
         back as k lines (each line is its own unit). Text is read in Unicode NFC: Apertium's dictionaries hold composed
         letters, and a decomposed 'está' (from a PDF, a Mac file name) was analysed as 'esta' + a stray accent; and
-        without the invisible format characters inside words that spell nothing (`nlp._invisible`): a zero-width space
-        in 'beau\u200btiful' (web text) split it in two words."""
+        without the invisible format characters inside words that spell nothing, nor the layout marks outside them
+        (`nlp._invisible`): a zero-width space in 'beau\u200btiful' (web text) split it in two words, and one after
+        'ready?' cost the next question its '¿'."""
         for text in texts:
             if len(text) > MAX_CHARACTERS:
                 raise InputError(f"a text has {len(text):,} characters, over the {MAX_CHARACTERS:,} limit; split it")
-        lines = [[unicodedata.normalize("NFC", without_invisible(line)).strip() for line in text.rstrip("\n").split("\n")]
-                 for text in texts]
+        lines = [[unicodedata.normalize("NFC", without_invisible(line, everywhere=True)).strip()
+                  for line in text.rstrip("\n").split("\n")] for text in texts]
         distinct = sorted({line for group in lines for line in group if line})  # each distinct line once
         if distinct:
             require_apertium()

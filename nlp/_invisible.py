@@ -20,6 +20,8 @@ JOINERS = {"\u200c", "\u200d"}  # ZWNJ, ZWJ
 _LIGATURE_ONLY_SCRIPTS = {"LATIN", "GREEK", "CYRILLIC", "ARMENIAN", "GEORGIAN", "COMBINING", "DIGIT"}
 
 
+# Outside words these only mark where a line may break or a word be hyphenated (or a file start, the BOM)
+_LAYOUT = {*_ALWAYS, ZERO_WIDTH_SPACE}
 _CANDIDATES = (*_ALWAYS, ZERO_WIDTH_SPACE, *JOINERS)
 
 
@@ -47,12 +49,15 @@ def _read_past(character: str, before: str, after: str) -> bool:
     return False
 
 
-def readable_indices(text: str) -> list[int]:
+def readable_indices(text: str, everywhere: bool = False) -> list[int]:
     """Indices of the characters of `text` a model reads: all but the format characters inside a word that spell
-    nothing there (each run of them sits between two letters, digits or marks).
+    nothing there (each run of them sits between two letters, digits or marks). With `everywhere`, soft hyphens, word
+    joiners, BOMs and zero-width spaces outside words go too (for a translation, which writes a text anew).
 
     >>> readable_indices("Isam\u200bbard, \u200bok")
     [0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13]
+    >>> readable_indices("Isam\u200bbard, \u200bok", everywhere=True)
+    [0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 12, 13]
     """
     kept: list[int] = []
     index = 0
@@ -66,17 +71,21 @@ def readable_indices(text: str) -> list[int]:
             end += 1  # a run of format characters, judged by the word characters around it
         before, after = text[index - 1] if index else "", text[end] if end < len(text) else ""
         inside = bool(before) and bool(after) and _is_word_character(before) and _is_word_character(after)
-        kept += [i for i in range(index, end) if not (inside and _read_past(text[i], before, after))]
+        kept += [i for i in range(index, end) if not (_read_past(text[i], before, after) if inside else
+                                                      everywhere and text[i] in _LAYOUT)]
         index = end
     return kept
 
 
-def without_invisible(text: str) -> str:
-    """`text` without the format characters inside its words that spell nothing (`readable_indices`).
+def without_invisible(text: str, everywhere: bool = False) -> str:
+    """`text` without the format characters inside its words that spell nothing (`readable_indices`; `everywhere`:
+    without its layout marks outside words too).
 
     >>> without_invisible("The house is beau\u200btiful, beau\u00adti\u2060ful. \u200bNext")
     'The house is beautiful, beautiful. \u200bNext'
+    >>> without_invisible("\ufeffIs it?\u200b Yes.", everywhere=True)
+    'Is it? Yes.'
     """
     if not has_invisible(text):
         return text
-    return "".join(text[index] for index in readable_indices(text))
+    return "".join(text[index] for index in readable_indices(text, everywhere))

@@ -9,6 +9,7 @@ question's words. It is a baseline, not a reader model.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 __all__ = ["split_sentences", "content_words", "best_span"]
 
@@ -24,9 +25,10 @@ DATE_ENDS = {"bc", "bce", "ad", "ce", "ago", "century", "centuries", "millennium
 # may follow inside a word, so decomposed "Sa\u0303o" stays one word.
 _WORD = re.compile(r"[^\W_](?:[^\W_]|[\u0300-\u036f'\-.,%$])*(?:[^\W_]|[\u0300-\u036f%])|[^\W_]")
 
-# ".!?" then spaces then a letter that is not lower case (any script), a digit or an opening quote; or "。！？" (with its
-# closing brackets) then any spaces.
-_SENTENCE_END = re.compile(r"[.!?]\s+(?=\S)|(?P<cjk>[。！？｡][」』）)\"”’]*)(?P<space>\s*)")
+_INVISIBLE = "[\u00ad\u200b-\u200f\u2060\ufeff]"  # invisible format characters a sentence end may hold (web text)
+# ".!?" (and invisible characters) then spaces then a letter that is not lower case (any script), a digit or an opening
+# quote, invisible characters before it skipped; or "。！？" (with its closing brackets) then any spaces.
+_SENTENCE_END = re.compile(r"[.!?]" + _INVISIBLE + r"*\s+(?=\S)|(?P<cjk>[。！？｡][」』）)\"”’]*)(?P<space>\s*)")
 _OPENERS = "\"'(“‘«¿¡[「『"
 
 
@@ -41,7 +43,10 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         if match.group("cjk") is not None:  # 。！？ end a sentence with or without a space after
             end = match.start("space")
         else:
-            following = text[match.end():match.end() + 1]
+            position = match.end()
+            while position < len(text) and unicodedata.category(text[position]) == "Cf":
+                position += 1  # a zero-width space or BOM before the next word is no part of it
+            following = text[position:position + 1]
             # A letter that is not lower case: upper or title case in any script, or a script without case (東, ع).
             starts = (following.isalpha() and not following.islower()) or following.isdigit() or following in _OPENERS
             if not starts:

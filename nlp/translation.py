@@ -396,8 +396,9 @@ class Translator(TaskModel):
                 engine = ApertiumEngine(_apertium_mode(source_lang, target_lang))
             return [(translation, {}) for translation in engine.translate(list(texts))]
         self._check_pair(source_lang, target_lang)
-        # canonically equivalent text, and text with a zero-width space or soft hyphen inside a word: one translation
-        texts = [unicodedata.normalize("NFC", without_invisible(text)) for text in texts]
+        # canonically equivalent text, and text with zero-width spaces or soft hyphens (in a word, between sentences):
+        # one translation
+        texts = [unicodedata.normalize("NFC", without_invisible(text, everywhere=True)) for text in texts]
         return self._generate(texts, source_lang, target_lang, batch_size or self.default_batch_size)
 
     def _input_limit(self) -> int:

@@ -10,6 +10,7 @@ import pytest
 
 from nlp import _apertium
 from nlp._invisible import readable_indices, without_invisible
+from nlp._span_rules import split_sentences
 from nlp.qa import QAModel, _Composed
 
 QUESTION = "Who designed the bridge?"
@@ -105,6 +106,8 @@ def test_format_characters_inside_words_translate_as_the_plain_text():
     records = model.predict(["The house is beautiful.", "The house is beau\u200btiful.", "The house is beau\u2060tiful.",
                              "The house is beau\u00adtiful."])
     assert [r["translation"] for r in records[1:]] == [records[0]["translation"]] * 3
+    questions = model.predict(["Is it ready? Is it good?", "Is it ready?\u200b Is it good?"])
+    assert questions[1]["translation"] == questions[0]["translation"]
     assert records[1]["source"] == "The house is beau\u200btiful."  # each record keeps its input as given
 
 
@@ -116,5 +119,26 @@ def test_seq2seq_translation_reads_words_without_their_format_characters(monkeyp
     seen = []
     monkeypatch.setattr(model, "_check_pair", lambda *pair: None)
     monkeypatch.setattr(model, "_generate", lambda texts, *rest: seen.extend(texts) or [(t, {}) for t in texts])
-    model._translations(["The house is beau\u200btiful.", "Ein Auf\u200clage."], "en", "es")
-    assert seen == ["The house is beautiful.", "Ein Auflage."]
+    model._translations(["The house is beau\u200btiful.", "Ein Auf\u200clage.", "See e.g. \u200bthis."], "en", "es")
+    assert seen == ["The house is beautiful.", "Ein Auflage.", "See e.g. this."]  # one sentence: not split at 'e.g.'
+
+
+
+def test_qa_sentences_end_before_and_after_invisible_characters():
+    """A zero-width space or BOM after '. ' hid the capital behind it: 'It rained. \u200bThe bridge fell.' was one
+    sentence; one between '.' and the space ended none."""
+    text = "It rained. \u200bThe bridge fell.\u200b It was rebuilt. \ufeffIt opened. See e.g. \u200bthis one."
+    assert [text[start:end] for start, end in split_sentences(text)] == [
+        "It rained.", "\u200bThe bridge fell.", "It was rebuilt.", "\ufeffIt opened.", "See e.g. \u200bthis one."]
+
+
+def test_apertium_engine_reads_no_layout_marks_between_sentences(monkeypatch):
+    """'Is it ready?\u200b Is it good?' came back '¿Es a punto?\u200b Es bien?': the second question lost its '¿'."""
+    seen = []
+    monkeypatch.setattr(_apertium, "require_apertium", lambda: "apertium")
+    monkeypatch.setattr(_apertium, "_stream_plan", lambda mode: None)
+    monkeypatch.setattr(_apertium.ApertiumEngine, "_one_by_one",
+                        lambda self, units, text_format="txt": seen.extend(units) or list(units))
+    _apertium.ApertiumEngine("eng-spa").translate(["\ufeffIs it ready?\u200b Is it good?", "Is it ready? \u200bIs it?",
+                                                   "A \U0001f468\u200d\U0001f469 family."])
+    assert seen == ["A \U0001f468\u200d\U0001f469 family.", "Is it ready? Is it good?", "Is it ready? Is it?"]
