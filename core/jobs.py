@@ -95,6 +95,8 @@ def run_training(task: str, data: str | Path, out: str | Path, base: str | None 
             model = cls.for_training(base, device=device)
             try:
                 model.fit(dataset, config=config, run_dir=run_dir, resume=resume, callbacks=callbacks)
+                if earlier is not None and _resumed_from(run_dir) is not None:  # where the Trainer really started:
+                    earlier["last_step"] = _resumed_from(run_dir)  # 0 when the kept checkpoint was incomplete
             except InputError:
                 if lead and not resume:  # refused data or config: the state this fresh run kept resumes nothing,
                     _drop_checkpoints(run_dir)  # since the rerun's data or config must differ (and would be refused)
@@ -185,7 +187,10 @@ def _run_record(run_dir: Path) -> dict[str, Any] | None:
 
 def _state_files(run_dir: Path) -> list[str]:
     """The run-state files (`RUN_STATE`) present in `run_dir`."""
-    return [name for name in RUN_STATE if (run_dir / name).exists() or (run_dir / name).is_symlink()]
+    present = [name for name in RUN_STATE if (run_dir / name).exists() or (run_dir / name).is_symlink()]
+    if CHECKPOINT_NAME not in present:  # its metadata alone (a kill between the two writes) resumes nothing
+        present = [name for name in present if name != CHECKPOINT_META]
+    return present
 
 
 def resumable_state(run_dir: str | Path) -> list[str]:
@@ -381,6 +386,26 @@ def _logged_runs(run_dir: Path) -> dict[str, Any] | None:
         step = json.loads((run_dir / CHECKPOINT_META).read_text(encoding="utf-8")).get("step")
         last_step = step if isinstance(step, int) and not isinstance(step, bool) else last_step
     return {"runs": len(runs), "seconds": round(sum(end - begin for begin, end in runs), 1), "last_step": last_step}
+
+
+def _resumed_from(run_dir: Path) -> int | None:
+    """The step the last `resume` event of the training log names (core's Trainer writes one when it resumes: the
+    checkpoint's step, or 0 when none could be used); None without one (tasks that train without the Trainer).
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / LOG_NAME).write_text('{"event": "resume", "step": 0, "note": "no checkpoint found"}')
+    >>> _resumed_from(folder), _resumed_from(folder / "none")
+    (0, None)
+    """
+    step = None
+    with contextlib.suppress(OSError):
+        for line in (run_dir / LOG_NAME).read_text(encoding="utf-8").splitlines():
+            with contextlib.suppress(ValueError, TypeError, AttributeError):
+                event = json.loads(line)
+                if event.get("event") == "resume" and isinstance(event.get("step"), int):
+                    step = event["step"]
+    return step
 
 
 def _record_training(saved: Path, run: dict[str, Any], seconds: float, rows: int | None,

@@ -336,3 +336,35 @@ def test_a_run_folder_left_by_a_kill_during_its_first_run_record_does_not_block_
     (run_dir.parent / "mine").mkdir()
     (run_dir.parent / "mine" / ".run.json.x.tmp").mkdir()  # a folder of that name is not a temp file of ours
     assert main(["train", DEMO, "--data", str(data), "--out", str(tmp_path / "m2"), "--run-dir", str(tmp_path / "mine")]) == 2
+
+
+def test_a_resume_from_an_incomplete_checkpoint_says_it_started_from_step_0(demo_task, tmp_path, monkeypatch, capsys):
+    """kill -9 between the checkpoint's two writes (checkpoint.json renamed, checkpoint.pt not): the Trainer started
+    from scratch ("no checkpoint found"), yet the card said `resumed.from_step: 7`, and Ctrl-C then listed
+    checkpoint.json as progress kept for --resume."""
+    from core.jobs import resumable_state
+    from core.train import LOG_NAME
+    from tests.core.fake_task import CounterModel
+
+    def interrupted(self, data, config=None, *, run_dir=None, **_):
+        (Path(run_dir) / "checkpoint.json").write_text(json.dumps({"step": 7, "sha256": "0" * 64}))
+        events = [{"event": "start", "time": 100.0}, {"event": "step", "time": 130.0, "step": 7}]
+        (Path(run_dir) / LOG_NAME).write_text("".join(json.dumps(event) + "\n" for event in events))
+        raise KeyboardInterrupt
+
+    fit = CounterModel.fit
+
+    def resumed(self, data, config=None, *, run_dir=None, **options):  # as core's Trainer logs it
+        with open(Path(run_dir) / LOG_NAME, "a") as log:
+            log.write(json.dumps({"event": "resume", "step": 0, "time": 200.0, "note": "no checkpoint found"}) + "\n")
+        return fit(self, data, config, run_dir=run_dir, **options)
+
+    monkeypatch.setattr(CounterModel, "fit", interrupted)
+    data = _csv(tmp_path / "a.csv", [1, 2])
+    assert _train(data, tmp_path / "m") == 130
+    assert resumable_state(tmp_path / ".m.run") == []
+    assert "no checkpoint was kept" in capsys.readouterr().err
+    monkeypatch.setattr(CounterModel, "fit", resumed)
+    assert _train(data, tmp_path / "m", "--resume") == 0
+    training = json.loads((tmp_path / "m" / "card.json").read_text())["training"]
+    assert training["resumed"]["from_step"] == 0
