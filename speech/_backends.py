@@ -239,15 +239,21 @@ class FasterWhisperBackend:
         return [*segments[:segments.index(last)], *shifted]
 
     def detect_language(self, waves: list[np.ndarray]) -> list[tuple[str, float] | None]:
-        """The language Whisper hears in each wave's first 30 s and its probability (one encoder pass and one decoder
-        step, what an undirected transcription spends on it); None for a wave without speech or an English-only model."""
+        """The language Whisper hears in the 30 s from where each wave's speech starts (Silero VAD's first region) and
+        its probability: the detection an undirected `transcribe` makes, on the same features (one encoder pass and
+        one decoder step); None for a wave without speech or an English-only model."""
         heard: list[tuple[str, float] | None] = []
         for wave in waves:
-            if not self.multilingual or not has_speech(wave):
+            clips = speech_clips(wave) if self.multilingual else []
+            if not clips and (not self.multilingual or not has_speech(wave)):
                 heard.append(None)
                 continue
+            model = self.model
+            features = model.feature_extractor(wave)  # (n_mels, frames) of the whole wave, as transcribe makes them
+            start = int((clips[0][0] if clips else 0.0) * model.frames_per_second)
+            start = start if start < features.shape[-1] - 1 else 0  # faster-whisper's own rule for the seek
             with self.lock:
-                language, probability, _ = self.model.detect_language(audio=wave)
+                language, probability, _ = model.detect_language(features=features[..., start:])
             heard.append((language, round(float(probability), 4)))
         return heard
 

@@ -530,8 +530,13 @@ def test_the_faster_whisper_backend_detects_only_for_multilingual_models_and_spe
 
     monkeypatch.setattr(backends, "has_speech", lambda wave: bool(np.any(wave)))  # a tone stands in for speech
 
-    class Model:
-        def detect_language(self, audio):
+    class Model:  # faster-whisper's WhisperModel: features of the whole wave, detection from the speech's start
+        frames_per_second = 100
+
+        def feature_extractor(self, wave):
+            return np.zeros((80, len(wave) // 160 + 1), np.float32)
+
+        def detect_language(self, features):
             return "en", 0.9712, [("en", 0.9712)]
 
     backend = FasterWhisperBackend.__new__(FasterWhisperBackend)
