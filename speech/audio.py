@@ -355,8 +355,9 @@ def stream_audio(source: str | Path, block_seconds: float = 30.0, sample_rate_hz
 
     The file is read `read_frames` at a time and resampled with soxr's streaming resampler, so memory
     stays bounded by one block whatever the file's duration. `report`, when given, is filled as `decode_audio` fills
-    it, without the level: "warnings" (the channels cancelled, so one was used where they did) and "float_data"
-    (the file holds float samples, which may go past full scale unclipped).
+    it: "warnings" (the channels cancelled, so one was used where they did), "float_data" (the file holds float
+    samples, which may go past full scale unclipped) and "level", the `loudness` of the frames read so far, measured
+    as read, before resampling (so a file streamed and the same file decoded whole report the same level).
 
     >>> import tempfile, soundfile as sf; p = Path(tempfile.mkdtemp()) / "a.wav"
     >>> sf.write(p, np.zeros(8000 * 3, dtype=np.float32), 8000)
@@ -376,8 +377,10 @@ def stream_audio(source: str | Path, block_seconds: float = 30.0, sample_rate_hz
         pending: list[np.ndarray] = []
         pending_samples = 0
         notes: list[str] = []
+        float_data = getattr(handle, "subtype", None) in FLOAT_SUBTYPES
+        meter = _LevelMeter(float_data)
         if report is not None:
-            report.update(warnings=notes, float_data=getattr(handle, "subtype", None) in FLOAT_SUBTYPES)
+            report.update(warnings=notes, float_data=float_data, level=meter.level())
         while True:
             frames = handle.read(read_frames, dtype="float32", always_2d=True)
             last = len(frames) < read_frames
@@ -385,6 +388,9 @@ def stream_audio(source: str | Path, block_seconds: float = 30.0, sample_rate_hz
             if note and not notes:  # said once: read by read, where the channels cancel
                 notes.append(note)
             _check_finite(mono, name)
+            if report is not None and len(mono):  # at the file's own rate: soxr's overshoot is not the file's level
+                meter.add(mono)
+                report["level"] = meter.level()
             if stream is not None:
                 mono = stream.resample_chunk(mono, last=last)
             if len(mono):
@@ -421,6 +427,31 @@ def loudness(samples: np.ndarray, float_data: bool = False) -> dict[str, Any]:
     clipped = (magnitude >= 0.999) & (magnitude <= 1.0) if float_data else magnitude >= 0.999
     return {"rms_dbfs": round(20 * math.log10(max(rms, 1e-10)), 2), "peak_dbfs": round(20 * math.log10(max(peak, 1e-10)), 2),
             "clipped_fraction": round(float(np.mean(clipped)), 6), "above_full_scale": bool(float_data and peak > 1.0)}
+
+
+class _LevelMeter:
+    """`loudness` accumulated over a stream, read by read: the same fields and the same clipping rule."""
+
+    def __init__(self, float_data: bool):
+        self.float_data, self.squares, self.count, self.clipped, self.peak = float_data, 0.0, 0, 0, 0.0
+
+    def add(self, samples: np.ndarray) -> None:
+        magnitude = np.abs(samples)
+        self.squares += float(np.square(samples, dtype=np.float64).sum())
+        self.count += len(samples)
+        at_scale = (magnitude >= 0.999) & (magnitude <= 1.0) if self.float_data else magnitude >= 0.999
+        self.clipped += int(np.count_nonzero(at_scale))
+        self.peak = max(self.peak, float(magnitude.max(initial=0.0)))
+
+    def level(self) -> dict[str, Any]:
+        if not self.count:
+            return {"rms_dbfs": float("-inf"), "peak_dbfs": float("-inf"), "clipped_fraction": 0.0,
+                    "above_full_scale": False}
+        rms = math.sqrt(self.squares / self.count)
+        return {"rms_dbfs": round(20 * math.log10(max(rms, 1e-10)), 2),
+                "peak_dbfs": round(20 * math.log10(max(self.peak, 1e-10)), 2),
+                "clipped_fraction": round(self.clipped / self.count, 6),
+                "above_full_scale": bool(self.float_data and self.peak > 1.0)}
 
 
 TRUNCATED_MIN_SECONDS = 0.1  # a truncated WAV holding less than this is refused: nothing of the recording is left

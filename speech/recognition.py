@@ -609,18 +609,14 @@ class SpeechRecognizer(TaskModel):
         (declared, present seconds), read with its header; `detect`: the back-end's `detect_language`, to check a
         forced language."""
         parts, heard = [], []
-        squares, count, clipped, peak = 0.0, 0, 0, 0.0
-        report: dict[str, Any] = {}  # a channel used alone; float samples (past full scale is not clipped)
+        squares, count = 0.0, 0
+        report: dict[str, Any] = {}  # a channel used alone; the level of the frames as read, before resampling
 
         def blocks():
-            nonlocal squares, count, clipped, peak
+            nonlocal squares, count
             for block in stream_audio(path, block_seconds=self.backend_.chunk_seconds, report=report):
-                squares += float(np.square(block, dtype=np.float64).sum())
+                squares += float(np.square(block, dtype=np.float64).sum())  # silence: on what is heard, as decode does
                 count += len(block)
-                magnitude = np.abs(block)
-                clipped += int(np.sum((magnitude >= 0.999) & (magnitude <= 1.0) if report["float_data"]
-                                      else magnitude >= 0.999))
-                peak = max(peak, float(magnitude.max(initial=0.0)))
                 yield block
 
         for start, window in _windows(blocks(), self.backend_.chunk_seconds):
@@ -635,10 +631,11 @@ class SpeechRecognizer(TaskModel):
         if count and 10 * np.log10(max(squares / count, 1e-20)) < -60:
             warnings.append(silence_warning())  # streamed: a long file, never a live recording
         else:
-            if count and clipped / count > 0.001:
-                warnings.append(clipping_warning(clipped / count))  # a file too
-            if report.get("float_data") and peak > 1.0:
-                warnings.append(above_full_scale_warning(20 * np.log10(peak)))
+            level = report["level"]  # the file's own samples: resampling can overshoot full scale or smooth a plateau
+            if level["clipped_fraction"] > 0.001:
+                warnings.append(clipping_warning(level["clipped_fraction"]))  # a file too
+            if level["above_full_scale"]:
+                warnings.append(above_full_scale_warning(level["peak_dbfs"]))
         return {**joined, "duration_s": round(offset, 3), "warnings": warnings}
 
     # -- evaluation ---------------------------------------------------------------------------------------------
