@@ -202,6 +202,25 @@ def _leftovers(path: Path) -> tuple[list[tuple[Path, int, str | None]], list[tup
     return backups, temps
 
 
+def temp_file_beside(path: Path) -> tuple[int, Path]:
+    """Open a new temp file beside `path` for an atomic write of it (`.NAME.PID.HOST-xxxxxxxx.tmp`, held by this
+    process until `release_temp`), after deleting those that writers of `path` killed (kill -9, the OOM killer) left;
+    returns (descriptor, temp path). Writers on another host, or alive, keep theirs."""
+    for leftover, pid, host in _leftovers(path)[1]:
+        if leftover.is_file() and not _saver_alive(leftover, pid, host):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+    stem = os.fsencode(path.name)[:200].decode("utf-8", "ignore")  # any legal name leaves room for the rest
+    descriptor, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{stem}.{os.getpid()}.{host_tag()}-", suffix=".tmp")
+    _HELD.add(temp)
+    return descriptor, Path(temp)
+
+
+def release_temp(temp: Path) -> None:
+    """This process no longer writes `temp` (renamed into place or deleted)."""
+    _HELD.discard(str(temp))
+
+
 def being_saved(path: str | Path) -> bool:
     """Whether a save to `path` is under way in a live process (its temp folder or the previous model it set aside is
     beside `path`): a reader that finds `path` missing or changing should wait and read it again.

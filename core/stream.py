@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from core.artifacts import check_output_path
+from core.artifacts import check_output_path, release_temp, temp_file_beside
 from core.errors import InputError, write_error
 
 __all__ = ["RecordWriter", "output_format", "identified_batches", "predict_batches", "stream_predict", "STREAM_ROWS"]
@@ -99,8 +99,7 @@ class RecordWriter:
         self.path = target
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            stem = os.fsencode(self.path.name)[:200].decode("utf-8", "ignore")  # any legal name leaves room for it
-            descriptor, temp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{stem}.", suffix=".tmp")
+            descriptor, temp = temp_file_beside(self.path)  # and what a killed predict left there goes
         except OSError as error:
             raise write_error(f"cannot write to {self.path.parent}: {error.strerror or error}; choose a writable folder",
                               error) from error
@@ -137,8 +136,10 @@ class RecordWriter:
             raise write_error(f"cannot write {self.path}: {error.strerror or error}; choose a writable location",
                               error) from error
         finally:
-            if self._temp is not None and self._temp.exists():
-                self._temp.unlink()
+            if self._temp is not None:
+                if self._temp.exists():
+                    self._temp.unlink()
+                release_temp(self._temp)
 
     # -- writing ------------------------------------------------------------------------------------------------
     def write_batch(self, records: list[dict[str, Any]]) -> None:

@@ -81,6 +81,25 @@ def test_a_failure_mid_stream_leaves_no_output_and_no_temp_file(tmp_path, error)
     assert kept.read_text() == "earlier results\n" and [p.name for p in tmp_path.iterdir()] == ["kept.jsonl"]
 
 
+def test_the_temp_file_a_killed_predict_left_goes_at_the_next_write_and_a_live_one_stays(tmp_path):
+    """kill -9 (the OOM killer) during `predict --output` left a hidden `.NAME.XXXX.tmp` (hundreds of MB for a large
+    streamed predict) that no later run removed."""
+    import subprocess
+
+    from core.artifacts import host_tag
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    target = tmp_path / "out.jsonl"
+    killed = tmp_path / f".out.jsonl.{dead.pid}.{host_tag()}-abcd1234.tmp"
+    live = tmp_path / f".out.jsonl.1.{host_tag()}-abcd1234.tmp"  # pid 1 is alive: another predict writing
+    elsewhere = tmp_path / f".out.jsonl.{dead.pid}.0badc0de-abcd1234.tmp"  # another machine's: its pid means nothing here
+    for leftover in (killed, live, elsewhere):
+        leftover.write_text("partial")
+    assert stream_predict(Echo(), [["a"]], target) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([target.name, live.name, elsewhere.name])
+
+
 def test_parquet_writer_keeps_one_schema_and_an_error_column(tmp_path):
     target = tmp_path / "out.parquet"
     with RecordWriter(target) as writer:
