@@ -766,6 +766,35 @@ def _check_shard_index(path: Path, relative: str) -> None:
                                       "refusing to load")
 
 
+def _is_ctranslate2_model(path: Path) -> bool:
+    """True for a CTranslate2 `model.bin` (faster-whisper's weights): its own binary layout, read in C++, never
+    through pickle: a little-endian uint32 format version, then the model spec's name as a uint16 length and a
+    NUL-terminated ASCII string ending in "Spec" (`WhisperSpec`, `TransformerSpec`...). The name must be model.bin,
+    the name CTranslate2 reads.
+
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "model.bin").write_bytes(bytes([6, 0, 0, 0, 12, 0]) + b"WhisperSpec" + bytes(9))
+    >>> _ = (folder / "pytorch_model.bin").write_bytes(b"PK" + bytes(30))
+    >>> _is_ctranslate2_model(folder / "model.bin"), _is_ctranslate2_model(folder / "pytorch_model.bin")
+    (True, False)
+    """
+    import struct
+
+    if path.name != "model.bin" or not path.is_file():
+        return False
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(6 + 256)
+    except OSError:
+        return False
+    if len(head) < 8:
+        return False
+    version, length = struct.unpack("<IH", head[:6])
+    name = head[6:6 + length]
+    return (1 <= version <= 64 and 5 <= length <= 256 and len(name) == length and name.endswith(b"Spec\0")
+            and name[:-1].isascii() and name[:-1].replace(b"_", b"").isalnum() and not _is_pickle_container(path))
+
+
 def _is_pickle_container(path: Path) -> bool:
     """True for files that deserialise through pickle whatever their suffix: raw pickles, torch.save zips, legacy tars."""
     import tarfile
@@ -827,7 +856,7 @@ def _verified_card(root: Path, verify_hashes: bool = True) -> dict[str, Any] | N
             continue
         if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
             raise UnsafeArtifactError(f"{relative} is not a regular file (a FIFO, socket or device); refusing to load")
-        if item.suffix.lower() in PICKLE_SUFFIXES and item.name != CARD_NAME:
+        if item.suffix.lower() in PICKLE_SUFFIXES and item.name != CARD_NAME and not _is_ctranslate2_model(item):
             raise UnsafeArtifactError(
                 f"{relative} may be a pickle; Verticals loads safetensors/text formats only. "
                 "Convert the weights to safetensors (e.g. save_pretrained(..., safe_serialization=True))"

@@ -689,3 +689,24 @@ def test_a_lock_that_cannot_be_written_names_its_file_and_is_released(tmp_path, 
     monkeypatch.undo()
     with output_lock(tmp_path / "m"):  # released: the next training may take it
         pass
+
+
+def test_a_ctranslate2_model_bin_is_a_weights_file_and_other_bins_stay_refused(tmp_path):
+    """A saved speech model stored its CTranslate2 weights as model.ct2 (any *.bin was refused as a possible pickle),
+    so `faster_whisper.WhisperModel(folder)` and `ctranslate2.models.Whisper(folder)` could not open the folder."""
+    import pickle
+
+    from core.artifacts import check_model_dir, save_model_dir
+
+    header = bytes([6, 0, 0, 0, 12, 0]) + b"WhisperSpec\0" + bytes(64)
+    saved = save_model_dir(tmp_path / "asr", {"task": "demo"}, lambda d: (d / "model.bin").write_bytes(header))
+    assert check_model_dir(saved) == saved
+    refused = {
+        "model.bin": pickle.dumps({"weights": 1}, protocol=0),  # a pickle under CTranslate2's name
+        "pytorch_model.bin": header,  # CTranslate2's bytes under another name: only model.bin is read that way
+        "other.bin": bytes([6, 0, 0, 0, 5, 0]) + b"Spec\0" + bytes(8),
+    }
+    for index, (name, content) in enumerate(refused.items()):
+        folder = save_model_dir(tmp_path / f"m{index}", {"task": "demo"}, lambda d: (d / name).write_bytes(content))
+        with pytest.raises(UnsafeArtifactError, match="pickle"):
+            check_model_dir(folder)
