@@ -491,19 +491,27 @@ class MedicalClassifier(TaskModel):
         if len(set(data.labels)) < 2:  # what train refuses, check-data refuses too (evaluate scores one class)
             raise InputError(f"{path} holds only the class {sorted(set(data.labels))}; classification needs two or more")
         notes: list[str] = []
+        keys, thumbnails = [], []
         for item in data.items:
             try:
-                notes += reading_notes(prepare_image(item, 32)[1])
+                image = prepare_image(item, 32)[1]
             except InputError as error:
                 raise InputError(f"{getattr(item, 'name', 'an image')}: {error}") from error
+            notes += reading_notes(image)
+            keys.append(_pixel_key(image.array))
+            thumbnails.append(_hash_thumbnail(image.array))
+        duplicates = _owners_with_copies(data.groups, _near_keys(thumbnails, keys))[1]
+        near_copies = duplicates - (len(keys) - len(set(keys)))
         labels = sorted(set(data.labels))
         index, rule = choose_positive(labels, data.positive_label)
-        warning = joined_warnings(positive_guess_warning(labels, index, rule), notes_warning(notes))
+        warning = joined_warnings(positive_guess_warning(labels, index, rule), notes_warning(notes),
+                                  _copies_warning(duplicates, near_copies, len(keys), "check"))
         counts = {label: data.labels.count(label) for label in labels}
         return {"task": cls.task, "path": str(path), "ok": True, "n": len(data), "classes": counts,
                 "positive_label": labels[index] if index is not None else None, "positive_rule": rule,
                 "splits": sorted({s for s in data.splits if s}) if data.splits else None,
-                "patients": len(set(data.groups)) if data.groups else None, **({"warning": warning} if warning else {})}
+                "patients": len(set(data.groups)) if data.groups else None, "duplicate_images": duplicates,
+                "near_duplicate_images": near_copies, **({"warning": warning} if warning else {})}
 
     @classmethod
     def read_inputs(cls, path: str | Path, **options: Any) -> list[Any]:
@@ -883,19 +891,21 @@ class MedicalClassifier(TaskModel):
                           fine_tune_min_per_class=config.fine_tune_min_per_class)
         probe_only, smallest, train_index, val_index = plan.probe_only, plan.smallest_class, plan.train_index, plan.val_index
         cross_validated = plan.cross_validated
-        arrays, notes, keys = [], [], []
+        arrays, notes, keys, thumbnails = [], [], [], []
         for item in data.items:  # each decoded image let go once resized; what reading changed kept as notes
             array, image = prepare_image(item, config.image_size)
             arrays.append(torch.from_numpy(array))
             notes += reading_notes(image)
             keys.append(_pixel_key(image.array))
-        # copies of one image (same pixels: a file listed twice, saved under two names or formats) share a group with
-        # the image's patient, so the probe's folds never score an image on its own copy
-        owner_of, duplicates = _owners_with_copies(data.groups, keys)
-        copies_warning = (f"{duplicates} of the {len(keys)} images are copies of others (the same pixels; "
-                          f"{len(keys) - duplicates} distinct): the probe's cross-validation keeps an image's copies "
-                          "in one fold, so it is never scored on an image it was fitted on; its out-of-fold metrics "
-                          "count every copy" if duplicates else None)
+            thumbnails.append(_hash_thumbnail(image.array))
+        # copies of one image (same pixels: a file listed twice, saved under two names or formats) and near copies
+        # (resized, re-encoded) share a group with the image's patient, so the probe's folds never score an image on
+        # its own copy
+        owner_of, duplicates = _owners_with_copies(data.groups, _near_keys(thumbnails, keys))
+        del thumbnails
+        near_copies = duplicates - (len(keys) - len(set(keys)))  # of them, not pixel-identical
+        copies_warning = _copies_warning(duplicates, near_copies, len(keys),
+                                         "cross-validated" if cross_validated else "split")
         if copies_warning:
             warnings.warn(copies_warning)
         images = torch.stack(arrays)
@@ -997,7 +1007,7 @@ class MedicalClassifier(TaskModel):
             card = self._metric_card(torch.from_numpy(oof).float(), targets, data.positive_label)
             validation = describe_split("stratified group k-fold cross-validation of the probe", owner_of,
                                         grouped_by + (" (with its mirror image)" if grouped_by == "image" else "")
-                                        + (" and copies of one image together" if duplicates else ""),
+                                        + (" and copies or near copies of one image together" if duplicates else ""),
                                         train_index, val_index, folds=_probe_folds(owner_of, data.labels, train_index))
         else:
             held_data = ClassificationData([data.items[i] for i in val_index], [data.labels[i] for i in val_index])
@@ -1028,7 +1038,8 @@ class MedicalClassifier(TaskModel):
         if warning:
             self.card_["warning"] = warning
         self.card_.update({
-            "duplicate_images": duplicates,  # images whose pixels repeat an earlier image's
+            "duplicate_images": duplicates,  # images that copy or nearly copy an earlier one (_near_keys)
+            "near_duplicate_images": near_copies,  # of them, those whose pixels differ
             "config": config_to_dict(config), "labels": list(self.label_names_),
             "positive_label": self.label_names_[positive] if positive is not None else None, "positive_rule": positive_rule,
             "training_data_hash": data.source_hash, "data_hash": data.source_hash, "training_items": len(train_index),
@@ -1252,6 +1263,55 @@ def _pixel_key(array: np.ndarray) -> str:
     digest = hashlib.sha256(f"{array.dtype}{array.shape}".encode())
     digest.update(array.tobytes())
     return digest.hexdigest()
+
+
+def _hash_thumbnail(array: np.ndarray):
+    """A 64 x 64 grey PIL image of a 2-D image for its perceptual hash (which looks at 32 x 32 anyway), so keys for
+    near copies need not keep every decoded image; None for a volume (not hashed: exact copies only)."""
+    from PIL import Image
+
+    array = np.asarray(array, dtype=np.float64)
+    if array.ndim != 2 or min(array.shape) < 2:
+        return None
+    low, high = float(array.min()), float(array.max())  # finite: the reader read NaN as 0
+    scaled = (array - low) / (high - low) * 255 if high > low else np.zeros_like(array)
+    return Image.fromarray(scaled.astype(np.uint8)).resize((64, 64), Image.Resampling.LANCZOS)
+
+
+def _near_keys(thumbnails: list[Any], keys: list[str]) -> list[str]:
+    """`keys` (exact pixel copies share one) with near copies joined: perceptual hashes within
+    core.transfer.NEAR_COPY_BITS bits (a copy resized or re-encoded as JPEG)."""
+    from core.transfer import near_copy_keys
+
+    hashable = [i for i, thumbnail in enumerate(thumbnails) if thumbnail is not None]
+    joined = near_copy_keys([thumbnails[i] for i in hashable], [keys[i] for i in hashable])
+    out = list(keys)
+    for i, key in zip(hashable, joined):
+        out[i] = key
+    return out
+
+
+def _copies_warning(duplicates: int, near_copies: int, n: int, measured: str) -> str | None:
+    """What check-data (`measured` "check") or the card says of copies and near copies among `n` images, the model
+    measured by the probe's cross-validation ("cross-validated") or on a train/validation split ("split")."""
+    from core.transfer import NEAR_COPY_BITS
+
+    if not duplicates:
+        return None
+    found = (f"{duplicates} of the {n} images are copies or near copies of others ({duplicates - near_copies} with "
+             f"the same pixels, {near_copies} near copies: a perceptual hash within {NEAR_COPY_BITS} bits, e.g. "
+             f"resized or re-encoded; {n - duplicates} distinct)")
+    kept = ("the probe's cross-validation keeps an image's copies in one fold, so it is not scored on a copy of an "
+            "image it was fitted on (copies altered further, e.g. cropped, are not found); its out-of-fold metrics "
+            "count every copy")
+    split = ("a train/validation split does not keep them together, so the validation metrics may score copies of "
+             "training images; remove the copies for an honest estimate")
+    if measured == "cross-validated":
+        return f"{found}: {kept}"
+    if measured == "split":
+        return f"{found}: {split}"
+    return (f"{found}. When train measures the model by cross-validating the probe (under fine_tune_min_per_class "
+            f"images in some class), {kept}; otherwise {split}")
 
 
 def _owners_with_copies(groups: list[str] | None, keys: list[str]) -> tuple[list[Any], int]:
