@@ -267,18 +267,15 @@ def _places(context: str, text: str) -> list[tuple[int, int]]:
 
 
 def _normal_places(context: str, text: str) -> list[tuple[int, int]]:
-    """Every (start, end) of `context` that reads as `text` once both are in NFC. The context is normalised piece by
-    piece (each letter with the combining marks after it), so a place in the normalised context maps back to one here."""
-    wanted = unicodedata.normalize("NFC", text)
-    cuts = [i for i, ch in enumerate(context) if i == 0 or not unicodedata.combining(ch)] + [len(context)]
-    origin, pieces, position = {}, [], 0  # position in the normalised context -> position in the context
-    for begin, end in zip(cuts, cuts[1:]):
-        origin[position] = begin
-        pieces.append(unicodedata.normalize("NFC", context[begin:end]))
-        position += len(pieces[-1])
-    origin[position] = len(context)
-    return [(origin[start], origin[end]) for start, end in _places("".join(pieces), wanted)
-            if start in origin and end in origin]
+    """Every (start, end) of `context` that reads as `text` once both are read as the model reads them (`_Composed`:
+    NFC, without the invisible format characters inside words), so a place found there maps back to one here."""
+    wanted = unicodedata.normalize("NFC", without_invisible(text))
+    form = _Composed(context)
+    if form.starts is None:  # the context reads as written (a decomposed answer may still be found in it)
+        return _places(context, wanted)
+    places = [(form.starts[start], form.ends[end]) for start, end in _places(form.text, wanted)]
+    # a place that starts or ends inside a run composing together (a letter without its accent) reads otherwise
+    return [(start, end) for start, end in places if _Composed(context[start:end]).text == wanted]
 
 
 def _check_answers_located(examples: list[dict[str, Any]]) -> str | None:
@@ -917,12 +914,14 @@ def _checked_threshold(value: Any, what: str = "null_threshold") -> float | None
 
 def _normalize_answer(text: str) -> str:
     """SQuAD's answer normalisation (the official v1.1/v2.0 scripts): lower case, no punctuation, no articles, single
-    spaces; first Unicode NFC, so a decomposed answer ('u' + U+0308) is the composed one ('ü') it reads as.
+    spaces; first Unicode NFC, so a decomposed answer ('u' + U+0308) is the composed one ('ü') it reads as, and without
+    the invisible characters inside words ('Isam' + U+00AD + 'bard' is 'Isambard', as the model reads it).
 
     >>> _normalize_answer("The  Eiffel-Tower!")
     'eiffeltower'
     """
-    text = "".join(ch for ch in unicodedata.normalize("NFC", text).lower() if ch not in set(string.punctuation))
+    text = unicodedata.normalize("NFC", without_invisible(text)).lower()
+    text = "".join(ch for ch in text if ch not in set(string.punctuation))
     return " ".join(re.sub(r"\b(a|an|the)\b", " ", text, flags=re.UNICODE).split())
 
 

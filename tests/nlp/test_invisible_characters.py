@@ -11,7 +11,7 @@ import pytest
 from nlp import _apertium
 from nlp._invisible import readable_indices, without_invisible
 from nlp._span_rules import split_sentences
-from nlp.qa import QAModel, _Composed
+from nlp.qa import QAModel, _answer_span, _Composed, _normal_places, squad_scores
 
 QUESTION = "Who designed the bridge?"
 CONTEXT = ("The town grew quickly in the nineteenth century. The bridge was designed by Isambard Kingdom Brunel in 1831. "
@@ -142,3 +142,19 @@ def test_apertium_engine_reads_no_layout_marks_between_sentences(monkeypatch):
     _apertium.ApertiumEngine("eng-spa").translate(["\ufeffIs it ready?\u200b Is it good?", "Is it ready? \u200bIs it?",
                                                    "A \U0001f468\u200d\U0001f469 family."])
     assert seen == ["A \U0001f468\u200d\U0001f469 family.", "Is it ready? Is it good?", "Is it ready? Is it?"]
+
+
+def test_squad_scores_read_answers_without_invisible_characters():
+    """The answer now keeps the soft hyphen of its context; scored against the plain gold it was exact match 0."""
+    assert squad_scores(["Isambard Kingdom Brunel"], "Isam\u00adbard Kingdom Brunel") == (100.0, 100.0)
+    assert squad_scores(["Isam\u200bbard"], "Isambard") == (100.0, 100.0)
+    assert squad_scores(["Isambard"], "Isam") == (0.0, 0.0)
+
+
+def test_a_plain_gold_answer_is_located_in_a_context_with_invisible_characters():
+    """'Isambard Kingdom Brunel' was found nowhere in 'Isam\u00adbard Kingdom Brunel': training refused the question."""
+    context = VARIANTS["soft hyphens"]
+    start, end = _answer_span({"context": context, "answers": ["Isambard Kingdom Brunel"], "answer_starts": [77]})
+    assert context[start:end] == "Isam\u00adbard Kingdom Bru\u00adnel"
+    assert _normal_places("Un cafe\u0301 noir.", "cafe") == []  # 'café' does not read as 'cafe'
+    assert _normal_places("Un cafe\u0301 noir.", "café") == [(3, 8)]
