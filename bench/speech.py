@@ -5,7 +5,7 @@ same-size Whisper; WER on the LJSpeech subset; a compact model trained from scra
 factor and WER, same threads) and on Spanish espeak-ng sentences (language id, CER, speech -> English translation,
 against the Home page's route: the transcript through Apertium). Writes bench/results/speech.json;
 `--only multilingual` re-runs that part alone and keeps the rest of the file (`--only multilingual apertium`: only
-the Apertium route, on the transcripts already recorded)."""
+the Apertium route, on the transcripts already recorded); `--only fsdd` likewise re-runs the FSDD model alone."""
 
 from __future__ import annotations
 
@@ -299,6 +299,12 @@ def apertium_route(result: dict) -> None:
 
 
 def main() -> dict:
+    if "--only" in sys.argv and sys.argv[sys.argv.index("--only") + 1:][:1] == ["fsdd"]:  # that part alone, the rest kept
+        summary = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+        summary["fsdd_from_scratch"] = fsdd_from_scratch()
+        RESULTS.write_text(json.dumps(summary, indent=2, default=str) + "\n")
+        print(json.dumps(summary["fsdd_from_scratch"], default=str))
+        return summary
     if "--only" in sys.argv and sys.argv[sys.argv.index("--only") + 1:][:1] == ["multilingual"]:
         summary = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
         if sys.argv[-1] == "apertium":  # only the Apertium route, on the transcripts already in the results
