@@ -675,14 +675,15 @@ class ImageClassifier(TaskModel):
 
         # (1) the linear probe: a head fitted on frozen features of the training images and their mirror images
         self._to_device()
-        probe_info = None
+        probe_info, probe_oof = None, None
         if config.head_init == "probe" and pretrained:
             features = self._pooled([images[i] for i in train_index])
             # an image, its mirror image and its copies and near copies: one group, so one fold
             groups = _group_ids([keys[i] for i in train_index])
             head_weight, head_bias, probe_info = probe_head(features, train_targets * 2, len(labels),
                                                             balanced=config.class_weight == "balanced", seed=config.seed,
-                                                            groups=groups * 2)
+                                                            groups=groups * 2, keep_oof=True)
+            probe_oof = _cv_accuracy_with_ci(probe_info.pop("oof"), train_targets * 2, groups * 2)
             set_head(self.network, head_weight, head_bias)
             self._fused = None
         probe_state = {k: v.detach().clone() for k, v in self.network.state_dict().items()}
@@ -693,22 +694,27 @@ class ImageClassifier(TaskModel):
             return F.cross_entropy(logits.float(), y, weight=None if weight is None else weight.to(logits.device),
                                    label_smoothing=config.label_smoothing)
 
-        def eval_fn(model):
+        def validation_rows(model) -> dict[str, np.ndarray]:
+            """Per validation image: its loss and whether it was right, (N,) each."""
             loader = torch.utils.data.DataLoader(val_set, batch_size=32)
             device = next(model.parameters()).device
-            total, correct, count = 0.0, 0, 0
+            losses, rights = [np.zeros(0)], [np.zeros(0)]
             for inputs, y in loader:
                 logits = model(inputs.to(device).contiguous(memory_format=torch.channels_last)).float()
-                total += float(F.cross_entropy(logits, y.to(device), reduction="sum"))
-                correct += int((logits.argmax(-1).cpu() == y).sum())
-                count += len(y)
-            return {"val_loss": total / max(1, count), "val_accuracy": correct / max(1, count)}
+                losses.append(F.cross_entropy(logits, y.to(device), reduction="none").cpu().numpy())
+                rights.append((logits.argmax(-1).cpu() == y).numpy().astype(np.float64))
+            return {"val_loss": np.concatenate(losses), "val_accuracy": np.concatenate(rights)}
+
+        def eval_fn(model):
+            rows = validation_rows(model)
+            return {name: float(values.sum()) / max(1, len(values)) for name, values in rows.items()}
 
         # (2) fine-tuning of the later layers, batch-norm statistics frozen; the best weights are kept
-        probe_metrics = {}
+        probe_metrics, probe_rows, tuned_rows = {}, None, None
         if not cross_validated:  # nothing held out and nothing to compare against: no validation pass
             with torch.inference_mode():
-                probe_metrics = {k: float(v) for k, v in eval_fn(self.network.eval()).items()}
+                probe_rows = validation_rows(self.network.eval())
+            probe_metrics = {name: float(values.sum()) / max(1, len(values)) for name, values in probe_rows.items()}
         result, kept, frozen = None, "probe" if probe_info else "initial", []
         if (config.fine_tune and not probe_only) or not pretrained:
             frozen = freeze_early_layers(self.network, config.frozen_blocks) if pretrained else []
@@ -720,6 +726,9 @@ class ImageClassifier(TaskModel):
             finally:
                 for parameter in self.network.parameters():
                     parameter.requires_grad_(True)
+            if result.best_metric is not None:  # the best weights, loaded back by the Trainer: their rows, for the CI
+                with torch.inference_mode():
+                    tuned_rows = validation_rows(self.network.eval())
             better = result.best_metric is not None and (
                 result.best_metric < probe_metrics[config.monitor] if config.monitor_mode == "min"
                 else result.best_metric > probe_metrics[config.monitor])
@@ -736,12 +745,19 @@ class ImageClassifier(TaskModel):
         on_training = not out_of_fold and set(val_index) <= set(train_index)
         training_set, warning = None, None
         if cross_validated:
-            metrics = {"probe_cv_accuracy": probe_info["cv_accuracy"]} if out_of_fold else {}
+            metrics = {"probe_cv_accuracy": probe_oof} if out_of_fold and probe_oof else {}
         else:
             metrics = {"best_" + config.monitor: round(float(result.best_metric), 4) if result and result.best_metric is not None
                        else round(probe_metrics[config.monitor], 4),
                        "probe_" + config.monitor: round(probe_metrics[config.monitor], 4),
                        "steps": result.steps if result else 0, "stopped_early": bool(result and result.stopped_early)}
+            # bootstrap 95% intervals over the validation images, from the rows of the weights each figure scored
+            for name, rows in (("best_" + config.monitor, tuned_rows if tuned_rows is not None else probe_rows),
+                               ("probe_" + config.monitor, probe_rows)):
+                interval = metric_with_ci(lambda values: float(np.mean(values)), rows[config.monitor])["ci95"]
+                metrics[name] = {"value": metrics[name], "ci95": interval}
+                if config.monitor == "val_accuracy":  # every image alike (all right): no spread; Wilson's
+                    with_proportion_ci(metrics[name], len(rows[config.monitor]))
         if on_training:
             with torch.inference_mode():
                 fitted = {k: round(float(v), 4) for k, v in eval_fn(self.network.eval()).items()}
@@ -972,6 +988,21 @@ def _linear_probe(features: np.ndarray, labels: list[str], seed: int = 0,
     metric = metric_with_ci(lambda t, p: float(accuracy_score(t.astype(str), p.astype(str))), y[first], predicted[first])
     return {"metric": metric, "folds": folds, "images": int(len(y)), "distinct_images": int(len(np.unique(group_ids))),
             "feature_dim": int(x.shape[1]), "sampled": sampled, "note": PROBE_NOTE}
+
+
+def _cv_accuracy_with_ci(oof: np.ndarray | None, targets: list[int], groups: list[int]) -> dict[str, Any] | None:
+    """The probe's out-of-fold accuracy over its rows (`oof`: (rows, classes) probabilities; None when C was not
+    cross-validated) with a bootstrap 95% interval that resamples whole groups (an image, its mirror image and its
+    copies score together, so they are not independent rows); Wilson's interval where every group scores alike."""
+    if oof is None:
+        return None
+    group_ids = np.asarray(_group_ids(list(groups)))
+    correct = (np.asarray(oof).argmax(1) == np.asarray(targets)).astype(np.float64)
+    right = np.bincount(group_ids, weights=correct)  # (groups,) right rows per group
+    rows = np.bincount(group_ids).astype(np.float64)  # (groups,) rows per group
+    entry = metric_with_ci(lambda r, n: float(np.sum(r) / np.sum(n)), right, rows)
+    entry = with_proportion_ci(entry, len(rows))
+    return {"value": round(entry["value"], 4), "ci95": entry["ci95"]}
 
 
 def _group_ids(keys: list) -> list[int]:
