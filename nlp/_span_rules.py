@@ -21,9 +21,26 @@ PLACE_CUES = {"in", "at", "to", "from", "near", "into", "towards", "across", "th
 MONTHS = "january february march april may june july august september october november december".split()
 # words that end a date besides numbers and months ("44 BC", "66 million years ago", "the 5th century")
 DATE_ENDS = {"bc", "bce", "ad", "ce", "ago", "century", "centuries", "millennium"}
-# A letter or digit in any script ([^\W_] is \w without the underscore); combining accents (U+0300-U+036F)
-# may follow inside a word, so decomposed "Sa\u0303o" stays one word.
-_WORD = re.compile(r"[^\W_](?:[^\W_]|[\u0300-\u036f'\-.,%$])*(?:[^\W_]|[\u0300-\u036f%])|[^\W_]")
+
+
+def _mark_class() -> str:
+    """A regex class of every combining mark (Unicode category M: accents, Indic vowel signs and viramas), which
+    Python's \\w leaves out; they all lie below U+20000 or in the variation selectors at U+E0100."""
+    ranges: list[list[int]] = []
+    for code in (*range(0x20000), *range(0xE0100, 0xE01F0)):
+        if unicodedata.category(chr(code)).startswith("M"):
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1][1] = code
+            else:
+                ranges.append([code, code])
+    return "[" + "".join(f"{chr(a)}-{chr(b)}" if b > a else chr(a) for a, b in ranges) + "]"
+
+
+_MARK = _mark_class()
+# A letter or digit in any script ([^\W_] is \w without the underscore) with the combining marks after it (decomposed
+# "Sa\u0303o", Hindi "में", whose vowel signs \w leaves out); ZWNJ/ZWJ inside a word are its spelling (Persian
+# "کتاب\u200cها" is one word).
+_WORD = re.compile(rf"[^\W_](?:[^\W_]|{_MARK}|['\-.,%$\u200c\u200d])*(?:[^\W_]|{_MARK}|%)|[^\W_]")
 
 _INVISIBLE = "[\u00ad\u200b-\u200f\u2060\ufeff]"  # invisible format characters a sentence end may hold (web text)
 # ".!?" (and invisible characters) then spaces then a letter that is not lower case (any script), a digit or an opening

@@ -50,3 +50,16 @@ def test_sentences_split_before_capitals_of_any_script_and_after_cjk_stops(text,
 def test_a_date_answer_takes_no_word_beyond_the_date(question, context, answer):
     start, end, _ = best_span(question, context, 0, len(context))
     assert context[start:end] == answer
+
+
+def test_words_keep_their_combining_marks_and_joiners_in_any_script():
+    """Python's \\w leaves out Indic vowel signs and viramas: 'हिन्दी' read as 'ह', 'न', 'द', and an answer ended in
+    'म' for 'में'; Persian ZWNJ ('کتاب\u200cها', books) split a word in two."""
+    assert content_words("हिन्दी भाषा में") == {"हिन्दी", "भाषा", "में"}
+    assert content_words("کتاب\u200cها را") == {"کتاب\u200cها", "را"}
+    assert content_words("\U0001f468\u200d\U0001f469 family") == {"family"}  # an emoji's joiner joins no word
+    context = "पुल का निर्माण इसाम्बर्ड ब्रुनेल ने किया था। यह 1864 में खुला।"
+    for question in ("When did the bridge open?", "Who built it?"):
+        for sentence in split_sentences(context):
+            start, end, _ = best_span(question, context, *sentence)
+            assert context[start - 1:start] in ("", " ") and context[end:end + 1] in ("", " ", "।"), context[start:end]
