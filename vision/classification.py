@@ -641,7 +641,7 @@ class ImageClassifier(TaskModel):
             warnings.warn(copies)
         if leak:
             warnings.warn(leak)
-        train_index, val_index = _split(items, config.validation_fraction, config.seed)
+        train_index, val_index = _split(items, config.validation_fraction, config.seed, groups=keys)
         pretrained = bool(self.info.get("pretrained", True))  # random-init networks skip the probe and freezing
         plan = plan_probe([item[1] for item in items], [item[2] for item in items], train_index, val_index,
                           pretrained=pretrained, head_init=config.head_init, fine_tune=config.fine_tune,
@@ -1152,10 +1152,12 @@ def _only_split(items: list, split: str | None) -> list:
     return kept
 
 
-def _split(items: list, validation_fraction: float, seed: int) -> tuple[list[int], list[int]]:
+def _split(items: list, validation_fraction: float, seed: int,
+           groups: list | None = None) -> tuple[list[int], list[int]]:
     """Use the data's train and val splits (`split_kind`'s names: training, validation, dev...) when it declares both;
-    else a stratified split of the images outside its test split (tiny data validates on the train set). The test
-    split is never trained on, unless it is all the data holds (`fit` leaves it out before this)."""
+    else a stratified split of the images outside its test split (tiny data validates on the train set), the copies
+    and near copies of an image (equal `groups` keys) on one side. The test split is never trained on, unless it is
+    all the data holds (`fit` leaves it out before this)."""
     kinds = [split_kind(item[2]) for item in items]
     train = [i for i, kind in enumerate(kinds) if kind == "train"]
     val = [i for i, kind in enumerate(kinds) if kind == "val"]
@@ -1168,6 +1170,13 @@ def _split(items: list, validation_fraction: float, seed: int) -> tuple[list[int
         return indices, indices
     from sklearn.model_selection import train_test_split
 
+    keys = [groups[i] for i in indices] if groups is not None else None
+    if keys is not None and len(set(keys)) < len(keys):  # copies: a validation image must not be a copy of a training one
+        from sklearn.model_selection import StratifiedGroupKFold
+
+        folds = StratifiedGroupKFold(max(2, int(round(1 / validation_fraction))), shuffle=True, random_state=seed)
+        train_rows, val_rows = next(folds.split(indices, labels, _group_ids(keys)))
+        return sorted(indices[i] for i in train_rows), sorted(indices[i] for i in val_rows)
     n_val = max(len(counts), int(round(validation_fraction * len(indices))))
     train, val = train_test_split(indices, test_size=n_val, stratify=labels, random_state=seed)
     return sorted(train), sorted(val)

@@ -83,3 +83,17 @@ def test_fit_keeps_an_image_and_its_near_copies_in_one_probe_fold(tmp_path, monk
     assert len(groups) == 2 * 10 and len(set(groups)) == 8  # 10 images, 8 distinct; mirrors in their image's group
     assert model.info["trained_on"]["duplicate_images"] == 2 and model.info["trained_on"]["near_duplicate_images"] == 2
     assert "copies or near copies" in model.info["warning"]
+
+
+def test_the_validation_split_keeps_an_image_and_its_copies_on_one_side():
+    from vision.classification import _split
+
+    # 20 images per class, each listed with a copy (equal key): a random split put copies on both sides
+    items = [(f"{label}{i}_{copy}.png", label, None) for label in ("cat", "dog") for i in range(20) for copy in (0, 1)]
+    keys = [name.split("_")[0] for name, _, _ in items]
+    train, val = _split(items, 0.2, seed=0, groups=keys)
+    assert not {keys[i] for i in train} & {keys[i] for i in val}
+    assert sorted(train + val) == list(range(80)) and 12 <= len(val) <= 20
+    assert {items[i][1] for i in val} == {"cat", "dog"}
+    plain_train, plain_val = _split(items, 0.2, seed=0)  # without keys: as before
+    assert {keys[i] for i in plain_train} & {keys[i] for i in plain_val}
