@@ -26,9 +26,10 @@ PRECISIONS = ("int8", "native")
 # The files of a CTranslate2 Whisper directory faster-whisper reads (model.bin and a vocabulary are required).
 CTRANSLATE2_FILES = ("model.bin", "config.json", "tokenizer.json", "preprocessor_config.json", "vocabulary.txt",
                      "vocabulary.json")
-# Their names in a saved model folder: core.artifacts refuses any *.bin there (a pickle suffix), so the weights are
-# stored as model.ct2 and handed to CTranslate2 as model.bin (`WhisperModel(folder, files=...)`)
-SAVED_NAMES = {"model.bin": "model.ct2"}
+# A saved folder keeps each file under its CTranslate2 name, so `faster_whisper.WhisperModel(folder)` opens it
+# (core.artifacts tells a CTranslate2 model.bin from a pickle). Folders saved before 2026-12-02 stored model.bin as
+# model.ct2 (their card's weights.files says so); they still load.
+LEGACY_SAVED_NAMES = {"model.bin": "model.ct2"}
 
 
 PACKAGED_VERSION = "0.1.0"
@@ -96,21 +97,23 @@ class FasterWhisperBackend:
     identification; silence gives no text (Silero VAD finds no speech in the window -> the decoder is not run).
 
     `model_dir` is a CTranslate2 directory; `contents` ({CTranslate2 file name: bytes}, from `from_saved`) loads the
-    weights from memory instead, `model_dir` then being the saved folder they were read (and hashed) from."""
+    weights from memory instead, `model_dir` then being the saved folder they were read (and hashed) from, and
+    `stored_names` the name each file has there where it is not its CTranslate2 name (model.ct2 in older folders)."""
 
     kind = "faster-whisper"
     chunk_seconds = 300.0  # faster-whisper windows each block into 30 s segments itself
     trainable = False
 
     def __init__(self, model_dir: Path, device: str = "auto", beam_size: int = 5, packaged: str | None = None,
-                 precision: str = "int8", contents: dict[str, bytes] | None = None):
+                 precision: str = "int8", contents: dict[str, bytes] | None = None,
+                 stored_names: dict[str, str] | None = None):
         from faster_whisper import WhisperModel
 
         chosen = pick_device(device)
         on_cuda = chosen.type == "cuda"
         self.model_dir, self.beam_size, self.packaged = Path(model_dir), beam_size, packaged
-        # the file behind each CTranslate2 name, copied by save(): a saved folder stores model.bin as model.ct2
-        names = SAVED_NAMES if contents is not None else {}
+        # the file behind each CTranslate2 name, copied by save()
+        names = stored_names or {}
         present = set(contents) if contents is not None else {n for n in CTRANSLATE2_FILES if (self.model_dir / n).is_file()}
         self.sources = {name: self.model_dir / names.get(name, name) for name in CTRANSLATE2_FILES if name in present}
         # "int8": quantised weights (fast); "native": the weights as published, what faster-whisper's default
@@ -145,7 +148,8 @@ class FasterWhisperBackend:
                                       "save the model again")
         contents, listed = {}, card.get("files") or {}
         for name, stored_name in stored.items():
-            if name not in CTRANSLATE2_FILES or stored_name != SAVED_NAMES.get(name, name) or stored_name not in listed:
+            if (name not in CTRANSLATE2_FILES or stored_name not in (name, LEGACY_SAVED_NAMES.get(name))
+                    or stored_name not in listed):
                 raise UnsafeArtifactError(f"{folder}/card.json maps the CTranslate2 file {name!r} to {stored_name!r}, "
                                           "which is not one of the files this folder lists; save the model again")
             data = (folder / stored_name).read_bytes()
@@ -154,7 +158,7 @@ class FasterWhisperBackend:
                                           "was changed")
             contents[name] = data
         backend = cls(folder, device, beam_size=int(weights.get("beam_size", 5)), packaged=weights.get("origin"),
-                      precision=weights.get("precision", "int8"), contents=contents)
+                      precision=weights.get("precision", "int8"), contents=contents, stored_names=stored)
         backend._sha256 = listed[stored["model.bin"]]
         return backend
 
@@ -268,7 +272,7 @@ class FasterWhisperBackend:
         # `files`: each CTranslate2 file and its name in a saved folder; `origin` is provenance only, never read from
         weights = {"format": "ctranslate2", "compute_type": self.compute_type, "precision": self.precision,
                    "beam_size": self.beam_size, "sha256": self.sha256,
-                   "files": {name: SAVED_NAMES.get(name, name) for name in self.sources},
+                   "files": {name: name for name in self.sources},
                    "origin": self.packaged or self.model_dir.name}  # how to open it: the card's top-level usage
         return {"weights": weights, "architecture": "whisper (encoder-decoder)",
                 "language": "multilingual" if self.multilingual else self.language,
@@ -278,10 +282,10 @@ class FasterWhisperBackend:
                 "sampling_seed": DECODE_SEED}
 
     def save(self, directory: Path) -> None:
-        """Copy the CTranslate2 directory into `directory` (model.bin as model.ct2); the weights copied must be the
-        ones this model was loaded with."""
+        """Copy the CTranslate2 directory into `directory`, each file under its CTranslate2 name (a folder
+        `faster_whisper.WhisperModel` opens); the weights copied must be the ones this model was loaded with."""
         for name, source in self.sources.items():
-            target = directory / SAVED_NAMES.get(name, name)
+            target = directory / name
             shutil.copyfile(source, target)
             if name == "model.bin" and file_sha256(target) != self.sha256:
                 raise InputError(f"the CTranslate2 weights at {source} changed since this model was loaded; load the "

