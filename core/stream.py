@@ -408,9 +408,14 @@ def identified_batches(batches: Iterable[Any], id_column: str | None = None) -> 
 
 
 class _SeenIds:
-    """The ids of the batches read so far, as (hash, row) in two sorted numpy arrays: 16 bytes an id (16 MB a million;
-    a dict of the values took about 120 MB, so memory grew with the file). Python's `hash` tells ids apart as the dict
-    did (1 and 1.0 are one id); two ids whose 64-bit hashes collide are taken as one."""
+    """The ids of the batches read so far, as (digest, row) in two sorted numpy arrays: 16 bytes an id (16 MB a
+    million; a dict of the values took about 120 MB, so memory grew with the file), from `_id_digests`: distinct
+    whole-number ids never collide, other ids about 1 in 10^19 a pair (1 and 1.0 are one id, as in a dict; "1" is
+    another). Python's `hash` collided by design: -1 and -2 hash alike, and integers repeat every 2^61 - 1.
+
+    >>> _SeenIds().repeat([-1, -2, 2 ** 61, 1], 0), _SeenIds().repeat([1, "a", 1.0], 0)
+    (None, (1, 3))
+    """
 
     def __init__(self) -> None:
         import numpy as np
@@ -422,7 +427,7 @@ class _SeenIds:
         are new, and then they are remembered."""
         import numpy as np
 
-        hashed = np.fromiter((hash(v) for v in values), dtype=np.int64, count=len(values))
+        hashed = _id_digests(values)
         rows = np.arange(start + 1, start + len(values) + 1, dtype=np.int64)
         order = np.argsort(hashed, kind="stable")
         ranked = hashed[order]
@@ -444,6 +449,54 @@ class _SeenIds:
         keep = np.argsort(merged, kind="stable")
         self.hashes, self.rows = merged[keep], np.concatenate([self.rows, rows])[keep]
         return None
+
+
+_INT64 = (-(2 ** 63), 2 ** 63 - 1)
+
+
+def _id_digests(values: list[Any]):
+    """One signed 64-bit digest per id: whole numbers (1, 1.0, True alike, as a dict's keys are) through splitmix64's
+    mixer, a bijection of 64-bit integers, so two distinct whole-number ids never collide; anything else (text, other
+    numbers) 64 bits of BLAKE2b over its canonical text, apart from whole numbers but for a 1 in 10^19 chance."""
+    import numpy as np
+
+    if all(type(v) is int and _INT64[0] <= v <= _INT64[1] for v in values):  # a column of integer ids: vectorised
+        return _mix(np.array(values, dtype=np.int64))
+    return np.fromiter((_id_digest(v) for v in values), dtype=np.int64, count=len(values))
+
+
+def _mix(numbers):
+    """splitmix64's finaliser on int64s (as uint64, wrapping): a bijection that spreads neighbouring ids apart."""
+    import numpy as np
+
+    z = numbers.astype(np.uint64, copy=True)
+    with np.errstate(over="ignore"):
+        z ^= z >> np.uint64(30)
+        z *= np.uint64(0xBF58476D1CE4E5B9)
+        z ^= z >> np.uint64(27)
+        z *= np.uint64(0x94D049BB133111EB)
+        z ^= z >> np.uint64(31)
+    return z.view(np.int64)
+
+
+def _id_digest(value: Any) -> int:
+    """`_id_digests` of one id."""
+    import hashlib
+    import math
+
+    import numpy as np
+
+    if isinstance(value, (int, float)) and not (isinstance(value, float) and not math.isfinite(value)) \
+            and float(value).is_integer() and _INT64[0] <= int(value) <= _INT64[1]:
+        return int(_mix(np.array([int(value)], dtype=np.int64))[0])
+    if isinstance(value, float):
+        text = f"n:{value!r}"
+    elif isinstance(value, str):
+        text = f"s:{value}"
+    else:
+        text = f"{type(value).__name__}:{value!r}"
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little",
+                          signed=True)
 
 
 def _check_ids(values: list[Any], name: str, start: int, seen: _SeenIds, named: str | None) -> None:

@@ -491,3 +491,14 @@ def test_the_ids_checked_across_batches_are_kept_compact():
     assert kept < 8_000_000, kept  # 300,000 ids: 4.8 MB of hashes and rows (a dict of them: over 20 MB)
     with pytest.raises(InputError, match=r"rows 5 and 300001: --id column 'id' repeats 'applicant-4'"):
         _check_ids(["applicant-4"], "id", 300_000, seen, "id")
+
+
+def test_distinct_ids_whose_python_hashes_collide_are_not_a_repeat():
+    """`predict` refused ids -1 and -2 as "repeats -2": the id check compared Python hash() values, and CPython
+    hashes -1 and -2 alike (and integers modulo 2^61 - 1)."""
+    from core.stream import _SeenIds
+
+    seen = _SeenIds()
+    assert seen.repeat([-1, -2, 3], 0) is None
+    assert seen.repeat([2 ** 61, 1.5, "1"], 3) is None  # 2^61 hashes as 1; "1" is text, not the number 1
+    assert seen.repeat([7, 3.0], 6) == (3, 8)  # 3.0 is the id 3 of row 3 (a whole number, as in a dict)
