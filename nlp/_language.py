@@ -8,6 +8,8 @@ import functools
 import re
 import unicodedata
 
+from nlp._invisible import without_invisible
+
 __all__ = ["FUNCTION_WORDS", "ENGLISH", "ENGLISH_HOMOGRAPHS", "FOREIGN", "MIN_WORDS", "words", "script", "not_english", "english_texts",
            "looks_like"]
 
@@ -52,8 +54,9 @@ _TURKISH = frozenset("ğış")  # letters of Turkish (and Azerbaijani) alone: no
 
 
 def _written(text: str) -> list[str]:
-    """The text's words as written (apostrophes kept: "don't"), without web addresses, hashtags and mentions."""
-    return _LETTERS.findall(_NOT_PROSE.sub(" ", text.replace("\u2019", "'")))
+    """The text's words as written (apostrophes kept: "don't"), without web addresses, hashtags and mentions, and
+    without the invisible characters inside them ("lo\u200bved" is "loved", `nlp._invisible`)."""
+    return _LETTERS.findall(_NOT_PROSE.sub(" ", without_invisible(text).replace("\u2019", "'")))
 
 
 def words(text: str) -> list[str]:

@@ -158,3 +158,13 @@ def test_a_plain_gold_answer_is_located_in_a_context_with_invisible_characters()
     assert context[start:end] == "Isam\u00adbard Kingdom Bru\u00adnel"
     assert _normal_places("Un cafe\u0301 noir.", "cafe") == []  # 'café' does not read as 'cafe'
     assert _normal_places("Un cafe\u0301 noir.", "café") == [(3, 8)]
+
+
+def test_language_guess_reads_words_without_their_invisible_characters():
+    """'De\u00adspite' and 'wo\u200bnderful' were read as 'de' (a Spanish/French function word) + 'spite' and 'wo' +
+    'nderful', no English words."""
+    from nlp._language import not_english, words
+
+    assert words("I lo\u200bved it, de\u00adspite the wait.") == ["i", "loved", "it", "despite", "the", "wait"]
+    text = "De\u00adspite everything, wo\u200bnderful acting and lovely music."
+    assert not_english(text) == not_english(without_invisible(text))
