@@ -191,7 +191,8 @@ def joined_warnings(*warnings: str | None) -> str | None:
 def classification_metrics(y_true: Sequence[Any], y_pred: Sequence[Any], scores: np.ndarray | None = None,
                            labels: Sequence[Any] | None = None, resamples: int = DEFAULT_RESAMPLES) -> dict[str, Any]:
     """Accuracy, macro-F1 (+ AUC from `scores`: (n,) positive-class or (n, k) probabilities), with CIs. Macro-F1 is
-    sklearn's default: the mean over the labels in the truth or the predictions; `labels` orders the score columns.
+    sklearn's default: the mean over the labels in the truth or the predictions; `labels` orders the score columns,
+    and (n,) scores are those of `labels[1]` (without `labels`, of the label that sorts last, as sklearn's).
 
     >>> m = classification_metrics([0, 1, 1, 0], [0, 1, 0, 0], scores=np.array([.1, .9, .4, .2]))
     >>> m["accuracy"]["value"], m["auc"]["value"]
@@ -211,10 +212,12 @@ def classification_metrics(y_true: Sequence[Any], y_pred: Sequence[Any], scores:
     if scores is not None and len(set(y_true.tolist())) > 1:
         scores = np.asarray(scores, dtype=float)
         index = np.arange(len(y_true))
-        if scores.ndim == 1:
+        if scores.ndim == 1:  # the positive class's scores: labels[1], as the score columns are ordered
+            positive = label_list[1] if len(label_list) == 2 else label_list[-1]
+
             def auc(rows):
                 rows = rows.astype(int)
-                return roc_auc_score(y_true[rows], scores[rows])
+                return roc_auc_score(y_true[rows] == positive, scores[rows])
         else:
             def auc(rows):
                 rows = rows.astype(int)

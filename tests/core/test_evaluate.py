@@ -133,3 +133,19 @@ def test_the_printed_card_gives_a_metrics_unit_and_the_cases_it_is_over(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[1].split() == ["dice", "0.8000"]
     assert lines[2].split() == ["hd95", "27.6400", "mm", "lower", "is", "better", "over", "2", "of", "3", "cases"]
+
+
+def test_one_column_scores_are_the_scores_of_the_second_label_as_two_columns_are():
+    """The same P(bad) scores gave AUC 0.0 as one column and 1.0 as two with labels=["good", "bad"]: the (n,)
+    branch let sklearn take the label that sorts last ("good") as positive."""
+    import numpy as np
+
+    from core.evaluate import classification_metrics
+
+    truth, predicted = ["bad", "good", "bad", "good"], ["bad", "good", "bad", "good"]
+    p_bad = np.array([0.9, 0.2, 0.8, 0.1])
+    one = classification_metrics(truth, predicted, scores=p_bad, labels=["good", "bad"], resamples=20)
+    two = classification_metrics(truth, predicted, scores=np.column_stack([1 - p_bad, p_bad]), labels=["good", "bad"],
+                                 resamples=20)
+    assert one["auc"]["value"] == two["auc"]["value"] == 1.0
+    assert classification_metrics(truth, predicted, scores=1 - p_bad, resamples=20)["auc"]["value"] == 1.0  # P(good)
