@@ -1088,6 +1088,41 @@ def _bad_json_line(path: Path) -> str | None:
     return None
 
 
+def _pandas_json_rows(table: dict[str, Any]) -> Any:
+    """The rows of a JSON object in one of pandas' `DataFrame.to_json()` layouts, as records; other objects as they
+    are. `columns` (pandas' default): {column: {row: value}}; `index`: {row: {column: value}} (row labels are
+    numbers, column names are not); `split`: {columns, index, data}; `table`: {schema, data} (its `index` field
+    dropped).
+
+    >>> _pandas_json_rows({"text": {"0": "good", "1": "bad"}, "label": {"0": 1, "1": 0}})
+    [{'text': 'good', 'label': 1}, {'text': 'bad', 'label': 0}]
+    >>> _pandas_json_rows({"0": {"text": "good", "label": 1}, "1": {"text": "bad", "label": 0}})[1]
+    {'text': 'bad', 'label': 0}
+    >>> _pandas_json_rows({"columns": ["a", "b"], "index": [0], "data": [[1, 2]]})
+    [{'a': 1, 'b': 2}]
+    >>> _pandas_json_rows({"question": "Who?", "answers": {"text": ["Ann"], "answer_start": [0]}})["question"]
+    'Who?'
+    """
+    keys = set(table)
+    if keys in ({"columns", "data"}, {"columns", "index", "data"}) and isinstance(table["columns"], list) \
+            and isinstance(table["data"], list) and all(isinstance(row, list) and len(row) == len(table["columns"])
+                                                         for row in table["data"]):
+        return [dict(zip(table["columns"], row)) for row in table["data"]]
+    if keys >= {"schema", "data"} and isinstance(table["schema"], dict) and "fields" in table["schema"] \
+            and isinstance(table["data"], list) and all(isinstance(row, dict) for row in table["data"]):
+        index = table["schema"].get("primaryKey") or []
+        return [{k: v for k, v in row.items() if k not in index} for row in table["data"]]
+    inner = list(table.values())
+    if not inner or not all(isinstance(value, dict) and value for value in inner) \
+            or any(set(value) != set(inner[0]) for value in inner):
+        return table
+    def numbered(names) -> bool:
+        return all(str(name).lstrip("-").isdigit() for name in names)
+    if numbered(table) and not numbered(inner[0]):  # orient="index": one object per row
+        return list(inner)
+    return [{column: table[column][row] for column in table} for row in inner[0]]  # orient="columns"
+
+
 def read_table(path: str | Path, separator: str | None = None, columns: Iterable[str] | None = None,
                encoding: str | None = None, text_columns: Iterable[str] = ()):
     """Read a table into a polars DataFrame; `.data` files are headerless whitespace (columns "0", "1", ...).
@@ -1126,6 +1161,8 @@ def read_table(path: str | Path, separator: str | None = None, columns: Iterable
                 if "Extra data" not in str(error) or not _head_bytes(path).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
                     raise
                 records = None
+            if isinstance(records, dict):
+                records = _pandas_json_rows(records)  # pandas' to_json() layouts (columns, index, split, table)
             if isinstance(records, dict) and b"\n" not in path.read_bytes().strip():
                 records = [records]  # a one-row JSON-lines export: one object on one line is that row
             if records is None:

@@ -405,3 +405,18 @@ def test_a_one_row_json_lines_export_reads_as_one_row(tmp_path):
     path.write_text('{\n  "text": "good"\n}\n')  # an object written out over several lines is not a table
     with pytest.raises(InputError, match="JSON list of records"):
         read_table(path)
+
+
+@pytest.mark.parametrize("orient", ["columns", "index", "split", "table", "records"])
+def test_every_pandas_to_json_layout_reads_as_its_rows(tmp_path, orient):
+    """pandas' default `DataFrame.to_json()` ({column: {row: value}}) was read as one row of structs: check-data
+    nlp.sentiment crashed with a traceback, finance.risk called a two-class target constant."""
+    import pandas as pd
+
+    from core.data.tables import read_table
+
+    frame = pd.DataFrame({"text": ["a great film", "awful", "fine"], "label": [1, 0, 1]})
+    path = tmp_path / "reviews.json"
+    frame.to_json(path, orient=orient)
+    table = read_table(path)
+    assert table.columns == ["text", "label"] and table.rows() == list(frame.itertuples(index=False, name=None))
