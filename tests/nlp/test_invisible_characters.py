@@ -14,8 +14,8 @@ from nlp._span_rules import split_sentences
 from nlp.qa import QAModel, _answer_span, _Composed, _normal_places, squad_scores
 
 QUESTION = "Who designed the bridge?"
-CONTEXT = ("The town grew quickly in the nineteenth century. The bridge was designed by Isambard Kingdom Brunel in 1831. "
-           "It opened to traffic in 1864.")
+CONTEXT = ("The town grew quickly in the nineteenth century. The bridge was designed by Isambard Kingdom Brunel in "
+           "1831. It opened to traffic in 1864.")
 VARIANTS = {
     "soft hyphens": CONTEXT.replace("designed", "de\u00adsigned").replace("Isambard", "Isam\u00adbard")
     .replace("Brunel", "Bru\u00adnel"),
@@ -103,8 +103,8 @@ def test_format_characters_inside_words_translate_as_the_plain_text():
     from nlp.translation import Translator
 
     model = Translator.load(source_lang="en", target_lang="es")
-    records = model.predict(["The house is beautiful.", "The house is beau\u200btiful.", "The house is beau\u2060tiful.",
-                             "The house is beau\u00adtiful."])
+    records = model.predict(["The house is beautiful.", "The house is beau\u200btiful.",
+                             "The house is beau\u2060tiful.", "The house is beau\u00adtiful."])
     assert [r["translation"] for r in records[1:]] == [records[0]["translation"]] * 3
     questions = model.predict(["Is it ready? Is it good?", "Is it ready?\u200b Is it good?"])
     assert questions[1]["translation"] == questions[0]["translation"]
