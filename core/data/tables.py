@@ -144,6 +144,28 @@ def _refuse_unread_options(path: Path, kind: str) -> None:
 
 
 # -- encodings --------------------------------------------------------------------------------------------
+def _utf16_without_bom(data: bytes) -> str | None:
+    """"utf-16-le" / "utf-16-be" when `data` (no BOM) looks like UTF-16 of mostly Latin text: in its first 4 KB nearly
+    every other byte is zero, on one side only; else None (UTF-8 text holds no zero bytes).
+
+    >>> _utf16_without_bom("text,label,".encode("utf-16-le")), _utf16_without_bom("text,label,".encode("utf-16-be"))
+    ('utf-16-le', 'utf-16-be')
+    >>> _utf16_without_bom(b"text,label,") is None
+    True
+    """
+    head = data[:4096]
+    head = head[:len(head) // 2 * 2]
+    if len(head) < 4 or b"\x00" not in head:
+        return None
+    even, odd = head[0::2], head[1::2]
+    zeros_even, zeros_odd = even.count(0) / len(even), odd.count(0) / len(odd)
+    if zeros_odd >= 0.6 and zeros_even <= 0.05:
+        return "utf-16-le"
+    if zeros_even >= 0.6 and zeros_odd <= 0.05:
+        return "utf-16-be"
+    return None
+
+
 def _decode(data: bytes, name: str, encoding: str | None, quiet: bool = False) -> tuple[str, str]:
     """(text, encoding used): a given encoding, a BOM, UTF-8, or a Windows code page (cp1252, or cp1250 / cp1254 when
     the cp1252 reading holds their tell-tale letters) when the bytes read as Western text; a code page other than plain
@@ -161,6 +183,20 @@ def _decode(data: bytes, name: str, encoding: str | None, quiet: bool = False) -
             return data.decode("utf-16"), "utf-16"
         except UnicodeDecodeError:
             pass
+    wide = _utf16_without_bom(data)
+    if wide:  # SQL Server's `bcp -w`, .NET's Encoding.Unicode: UTF-16 with no BOM, a NUL beside every ASCII letter
+        try:
+            text = data.decode(wide)
+        except UnicodeDecodeError:
+            pass
+        else:
+            if not quiet:
+                import warnings
+
+                warnings.warn(f"{name} has no byte-order mark but reads as {wide.upper()} text (a zero byte beside "
+                              "every letter): read as such; pass --option encoding=NAME if it is another",
+                              UserWarning, stacklevel=3)
+            return text, wide
     try:
         return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError as error:
@@ -486,6 +522,16 @@ class _Layout:
         return line
 
 
+def _scan_ndjson(path: Path) -> Any:
+    """polars' lazy JSON-lines reader, which cannot start at a UTF-8 byte-order mark (Notepad's and PowerShell 5's
+    `Out-File -Encoding utf8` write one): such a file is read without its first three bytes."""
+    import polars as pl
+
+    if _head_bytes(path).startswith(b"\xef\xbb\xbf"):
+        return pl.read_ndjson(io.BytesIO(path.read_bytes()[3:]), infer_schema_length=None).lazy()
+    return pl.scan_ndjson(path, infer_schema_length=None)
+
+
 def _head_bytes(path: Path) -> bytes:
     with open(path, "rb") as handle:
         return handle.read(HEAD_BYTES)
@@ -773,7 +819,7 @@ def scan_table(path: str | Path, separator: str | None = None):
         if suffix in {".parquet", ".pq"}:
             return pl.scan_parquet(path)
         if suffix in {".jsonl", ".ndjson"}:
-            return pl.scan_ndjson(path, infer_schema_length=None)
+            return _scan_ndjson(path)
         if suffix in _DELIMITED:
             layout = _Layout(path, separator)
             if layout.encoding != "utf-8":
@@ -1169,7 +1215,7 @@ def read_table(path: str | Path, separator: str | None = None, columns: Iterable
                 bad = _bad_json_line(path)
                 if bad:
                     raise InputError(f"cannot parse {path.name} (JSON lines: one object per line): {bad}")
-                frame = pl.scan_ndjson(path, infer_schema_length=None).collect()
+                frame = _scan_ndjson(path).collect()
             elif isinstance(records, list) and records and all(isinstance(r, str) for r in records):
                 frame = pl.DataFrame({"text": records})  # a list of texts (an API's payload): one column, `text`
             elif not isinstance(records, list) or not all(isinstance(r, dict) for r in records):

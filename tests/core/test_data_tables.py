@@ -420,3 +420,24 @@ def test_every_pandas_to_json_layout_reads_as_its_rows(tmp_path, orient):
     frame.to_json(path, orient=orient)
     table = read_table(path)
     assert table.columns == ["text", "label"] and table.rows() == list(frame.itertuples(index=False, name=None))
+
+
+@pytest.mark.parametrize("name", ["notes.jsonl", "notes.json"])
+def test_json_lines_starting_with_a_byte_order_mark_read(tmp_path, name):
+    """Notepad's UTF-8 (with BOM) JSON lines: `cannot parse bom.jsonl: InternalError(TapeError) at character 0`."""
+    path = tmp_path / name
+    path.write_bytes(b"\xef\xbb\xbf" + '{"text": "très bien", "label": 1}\n{"text": "awful", "label": 0}\n'.encode())
+    assert read_table(path).rows() == [("très bien", 1), ("awful", 0)]
+    if name.endswith(".jsonl"):
+        assert scan_table(path).collect().rows() == [("très bien", 1), ("awful", 0)]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_reads_with_a_warning(tmp_path, encoding):
+    """SQL Server `bcp -w` / .NET Encoding.Unicode write UTF-16 with no BOM: it was read as UTF-8, a NUL in every
+    column name and value, and no warning."""
+    path = tmp_path / "export.csv"
+    path.write_bytes("text,label\nnaïve film,1\nawful,0\n".encode(encoding))
+    with pytest.warns(UserWarning, match="no byte-order mark but reads as UTF-16"):
+        table = read_table(path)
+    assert table.columns == ["text", "label"] and table.rows() == [("naïve film", 1), ("awful", 0)]
