@@ -24,8 +24,9 @@ from core.errors import InputError
 __all__ = ["DetectionSample", "DetectionData", "read_detection_data", "convert_detection_data", "detection_report",
            "declared_split"]
 
-# Exporters round and YOLO tools clip: a box may overshoot an edge by the larger of 1.5 px (a VOC file written 0-based,
-# xmin=0, reads as -1) and 2% of that side; it is then clipped to the image and counted in a note. Further out is an error.
+# Exporters round and YOLO tools clip: a box may overshoot an edge by the larger of 1.5 px (a VOC file written
+# 0-based, xmin=0, reads as -1) and 2% of that side; it is then clipped to the image and counted in a note. Further out
+# is an error.
 EDGE_TOLERANCE_PX = 1.5
 EDGE_TOLERANCE_FRACTION = 0.02
 CLIP_NOTE_PX = 0.01  # clipping by less (float rounding of normalised YOLO boxes) is not worth a note
@@ -831,7 +832,8 @@ def _read_voc(path: Path, split: str | None = None, names: str | None = None) ->
             # VOC protocol: a difficult object is neither hit nor miss -> an ignore region, as COCO's crowd regions
             difficult.append("difficult" if (obj.findtext("difficult") or "0").strip().lower() in {"1", "true"} else False)
             classes.add(name)
-        samples.append(_sample(image, boxes, labels, size, wheres, difficult, split=listed.get(file.stem), one_based=True))
+        samples.append(_sample(image, boxes, labels, size, wheres, difficult, split=listed.get(file.stem),
+                               one_based=True))
     class_names = [n.strip() for n in names.split(",")] if names else sorted(classes)
     unknown = classes - set(class_names)
     if unknown:

@@ -583,9 +583,9 @@ class ImageClassifier(TaskModel):
         balance = (class_balance_warning(truth, "linear_probe_accuracy", "images") if len(data_labels) == 1
                    else _small_class_warning(truth, keys, "linear_probe_accuracy" in metrics))
         extra["duplicate_images"], extra["near_duplicate_images"] = byte_copies + near_copies, near_copies
-        copies = (_copies_note(byte_copies, near_copies, len(items), len(set(keys))) + ": accuracy and macro-F1 count "
-                  "every copy; the linear probe keeps the copies of an image in one fold and counts them once, so it is "
-                  "never scored on a copy of an image it was fitted on" if byte_copies + near_copies else None)
+        copies = (_copies_note(byte_copies, near_copies, len(items), len(set(keys))) + ": accuracy and macro-F1 "
+                  "count every copy; the linear probe keeps the copies of an image in one fold and counts them once, so "
+                  "it is never scored on a copy of an image it was fitted on" if byte_copies + near_copies else None)
         warning = joined_warnings(extra.get("warning"), balance, copies, leak)
         if warning:
             extra["warning"] = warning
@@ -1171,7 +1171,7 @@ def _split(items: list, validation_fraction: float, seed: int,
     from sklearn.model_selection import train_test_split
 
     keys = [groups[i] for i in indices] if groups is not None else None
-    if keys is not None and len(set(keys)) < len(keys):  # copies: a validation image must not be a copy of a training one
+    if keys is not None and len(set(keys)) < len(keys):  # copies: no validation image may copy a training one
         from sklearn.model_selection import StratifiedGroupKFold
 
         folds = StratifiedGroupKFold(max(2, int(round(1 / validation_fraction))), shuffle=True, random_state=seed)

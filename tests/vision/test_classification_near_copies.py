@@ -77,7 +77,8 @@ def test_fit_keeps_an_image_and_its_near_copies_in_one_probe_fold(tmp_path, monk
     model = ImageClassifier.from_timm("test_resnet", ["x", "y"], device="cpu")
     model.data_config = {**model.data_config, "input_size": (3, 32, 32), "crop_pct": 1.0}
     model.info["pretrained"] = True
-    with pytest.warns(UserWarning, match=r"2 of the 10 images are copies or near copies of others \(0 byte-identical, 2 near"):
+    with pytest.warns(UserWarning, match=r"2 of the 10 images are copies or near copies of others \(0 byte-identical, "
+                                         r"2 near"):
         model.fit(data, ClassifierConfig(fine_tune=False, progress_bar=False))
     groups = seen["groups"]
     assert len(groups) == 2 * 10 and len(set(groups)) == 8  # 10 images, 8 distinct; mirrors in their image's group

@@ -15,7 +15,8 @@ from vision._detection_data import convert_detection_data, read_detection_data
 
 def test_voc_boxes_are_read_one_based_and_converted_to_coco_unchanged_in_size(tmp_path):
     # the whole 64x48 image (xmin=1 .. xmax=W) and a 10x10 object at pixels 1..10
-    data = read_detection_data(voc(tmp_path / "v", [("full", 1, 1, 64, 48), ("small", 1, 1, 10, 10), ("mid", 21, 11, 30, 20)]))
+    boxes = [("full", 1, 1, 64, 48), ("small", 1, 1, 10, 10), ("mid", 21, 11, 30, 20)]
+    data = read_detection_data(voc(tmp_path / "v", boxes))
     np.testing.assert_allclose(data.samples[0].boxes, [[0, 0, 64, 48], [0, 0, 10, 10], [20, 10, 30, 20]])
     assert data.samples[0].clipped_boxes == 0 and not any("overshooting" in note for note in data.notes)
     out = convert_detection_data(data, tmp_path / "coco", "coco")
