@@ -432,7 +432,7 @@ class MedicalClassifier(TaskModel):
                             "on real studies. " + RESEARCH_NOTICE),
             "trained_on": "nilearn load_mni152_template (2 mm) axial slices, synthetic lesions; test = held-out slices",
             "held_out": {"n": card["n"], "split": "held-out axial slice positions",
-                         "metrics": {k: round(v["value"], 4) for k, v in card["metrics"].items() if v["value"] is not None}},
+                         "metrics": _with_intervals(card["metrics"])},
         })
         model.card_["metrics"] = model.card_["held_out"]["metrics"]
         return model
@@ -1021,6 +1021,7 @@ class MedicalClassifier(TaskModel):
                       if data.groups is not None else "one train/validation split, stratified by class")
             validation = describe_split(method, owner_of, grouped_by, train_index, val_index)
         measured = {k: round(v["value"], 4) for k, v in card["metrics"].items() if v["value"] is not None}
+        intervals = _with_intervals(card["metrics"])  # the card's metrics: values with their bootstrap 95% CIs
         out_of_fold = cross_validated and probe_info and oof is not None
         # otherwise scored on images it trained on (too few to hold any out): no estimate of how it does on new ones
         on_training = not out_of_fold and set(val_index) <= set(train_index)
@@ -1047,7 +1048,7 @@ class MedicalClassifier(TaskModel):
             "training": {"rows": len(train_index), "validation_rows": 0 if on_training or out_of_fold else len(val_index)},
             # n: images held out (none when the probe's out-of-fold predictions stand in: out_of_fold_n of them)
             "held_out": {"n": 0 if on_training or out_of_fold else card["n"], "split": split,
-                         "metrics": {} if on_training else measured, "validation": validation,
+                         "metrics": {} if on_training else intervals, "validation": validation,
                          **({"out_of_fold_n": card["n"]} if out_of_fold else {})},
             "training_set_metrics": training_set,
             "base_model": base,
@@ -1252,6 +1253,23 @@ def lesion_demo_data(seed: int = 0) -> tuple[ClassificationData, ClassificationD
 def load(source: str | Path | None = None, device: str = "auto") -> MedicalClassifier:
     """The embedded default classifier, a saved folder or a hub id (same as `MedicalClassifier.load`)."""
     return MedicalClassifier.load(source, device=device)
+
+
+def _with_intervals(metrics: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """A metric card's measured entries for the model card, values and 95% CIs rounded to 4 places (what else an entry
+    says, such as its positive label, kept).
+
+    >>> _with_intervals({"auc": {"value": 0.912345, "ci95": [0.81234, 0.98765]}, "f1": {"value": None, "ci95": None}})
+    {'auc': {'value': 0.9123, 'ci95': [0.8123, 0.9877]}}
+    """
+    kept = {}
+    for name, entry in metrics.items():
+        if entry["value"] is None:
+            continue
+        interval = entry.get("ci95")
+        kept[name] = {**entry, "value": round(entry["value"], 4),
+                      "ci95": [round(float(bound), 4) for bound in interval] if interval is not None else None}
+    return kept
 
 
 def _pixel_key(array: np.ndarray) -> str:

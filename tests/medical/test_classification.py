@@ -427,7 +427,7 @@ def test_brain_mri_train_reports_held_out_auc(tmp_path):
     data = DATA / "brain_tumor_mri_yes_no"
     model = MedicalClassifier.for_training(None, device="cpu").fit(MedicalClassifier.read_data(data))
     model.save(tmp_path / "brain")
-    assert MedicalClassifier.load(tmp_path / "brain").card["held_out"]["metrics"]["auc"] > 0.6
+    assert MedicalClassifier.load(tmp_path / "brain").card["held_out"]["metrics"]["auc"]["value"] > 0.6
 
 
 @pytest.mark.slow

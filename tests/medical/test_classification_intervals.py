@@ -41,3 +41,28 @@ def test_a_proportion_over_one_image_keeps_no_interval(tmp_path):
     model.predict_proba = lambda inputs, batch_size=None: np.stack([p_abnormal, 1 - p_abnormal], 1)[: len(inputs)]
     metrics = model.evaluate(data)["metrics"]
     assert metrics["specificity"]["ci95"] is None and metrics["sensitivity"]["ci95"] is not None
+
+
+def test_a_trained_cards_metrics_keep_their_bootstrap_intervals(tmp_path):
+    """fit kept only each metric's value, so the saved card and `train --json` gave ci95 null for the out-of-fold
+    AUC too, though the metric card computed it."""
+    import json
+
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "data"
+    for label in ("abnormal", "normal"):  # random pictures, no class signal: metrics short of perfect, with a spread
+        (folder / label).mkdir(parents=True)
+        for k in range(8):
+            coarse = rng.integers(0, 256, (4, 4), dtype=np.uint8)
+            Image.fromarray(np.kron(coarse, np.ones((16, 16), dtype=np.uint8))).save(folder / label / f"{k}.png")
+    model = MedicalClassifier.for_training(None, device="cpu").fit(folder, MedicalClassifier.Config(image_size=32))
+    card = model.card
+    assert card["held_out"]["out_of_fold_n"] == 16
+    for name in ("auc", "accuracy", "sensitivity", "specificity"):
+        entry = card["metrics"][name]
+        low, high = entry["ci95"]
+        assert 0 <= low <= entry["value"] <= high <= 1, (name, entry)
+    saved = json.loads((model.save(tmp_path / "m") / "card.json").read_text())
+    assert saved["metrics"]["auc"]["ci95"] == card["metrics"]["auc"]["ci95"]
