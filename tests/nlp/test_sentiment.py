@@ -740,7 +740,9 @@ def test_emoji_are_read_as_their_names_in_predict_explain_evaluate_and_fit():
     assert np.abs(scored[0] - scored[1]).max() > 0.01
     explained = classifier.explain(["😡😡😡"])[0]
     assert explained["tokens"] == [{"token": "😡😡😡", "weight": explained["tokens"][0]["weight"]}]  # the user's words
-    assert explained["score"] == classifier.predict(["😡😡😡"])[0]["score"]
+    # explain scores the text in one batch with its occlusion variants: batched matmuls move a logit by ~1e-7, which
+    # can round the 6th decimal the other way (0.6851695 here)
+    assert explained["score"] == pytest.approx(classifier.predict(["😡😡😡"])[0]["score"], abs=1.5e-6)
     emoji = classifier.evaluate(pl.DataFrame({"text": ["😍 film", "😡 film"], "label": [1, 0]}))
     named = classifier.evaluate(pl.DataFrame({"text": ["smiling face with heart-eyes film", "pouting face film"], "label": [1, 0]}))
     assert emoji["metrics"] == named["metrics"]
