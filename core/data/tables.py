@@ -302,22 +302,45 @@ def _split_line(line: str, separator: str, quote: str | None) -> list[str]:
     return next(csv.reader([line], delimiter=separator, quotechar=quote), [])
 
 
+def _records(lines: list[str], quote: str | None = '"') -> list[str]:
+    """`lines` joined back into records: a line whose quote marks are unbalanced continues on the next (a quoted cell
+    holding a line break, as pandas, Excel and the csv module write it; `""` inside a cell keeps the balance). A record
+    still open where the lines end (the head of a file cut mid-record, or a stray quote) is left out.
+
+    >>> _records(['text,label', '"Loved it.', 'Would watch again",1', 'dull,0'])
+    ['text,label', '"Loved it.\\nWould watch again",1', 'dull,0']
+    """
+    if quote is None:
+        return list(lines)
+    records, open_record = [], None
+    for line in lines:
+        open_record = line if open_record is None else f"{open_record}\n{line}"
+        if open_record.count(quote) % 2 == 0:
+            records.append(open_record)
+            open_record = None
+    return records
+
+
 def _sniff_separator(lines: list[str], suffix: str) -> str:
     default = "\t" if suffix in {".tsv", ".tab"} else ","
-    header = lines[0] if lines else ""
-    sample = [line for line in lines[1:50] if line.strip()]
     consistent = []
     for separator in SEPARATORS:
-        quote = None if separator == "\t" else '"'
-        width = len(_split_line(header, separator, quote))
-        if width > 1 and all(len(_split_line(line, separator, quote)) == width for line in sample):
-            consistent.append((separator, width))
+        # tab-separated text may hold `"` as a plain character (5" screen) or quote whole cells: either reading will do
+        for quote in ((None, '"') if separator == "\t" else ('"',)):
+            records = _records(lines[:400], quote)
+            header = records[0] if records else ""
+            sample = [record for record in records[1:50] if record.strip()]
+            width = len(_split_line(header, separator, quote))
+            if width > 1 and all(len(_split_line(record, separator, quote)) == width for record in sample):
+                consistent.append((separator, width))
+                break
     if not consistent:
         return default
     # the widest consistent split wins (`Konto;Zinssatz, %;Kündigung` is 3 columns, not 2); on a tie the suffix's
     # default, unless its commas sit only between digits in the rows: decimal commas (`Datum;Kurs, EUR` / `02.01.2024;101,5`)
     widest = max(width for _, width in consistent)
     top = [separator for separator, width in consistent if width == widest]
+    sample = [record for record in _records(lines[:400])[1:50] if record.strip()]
     if "," in top and len(top) > 1 and not any(re.search(r"(?<!\d),|,(?!\d)", line) for line in sample):
         top.remove(",")
     return default if default in top else top[0]
@@ -328,7 +351,7 @@ def _sniff_quote(lines: list[str], separator: str) -> str | None:
     if separator != "\t":
         return '"'
     quoted = False
-    for line in lines[:2000]:
+    for line in _records(lines[:2000]):  # a quoted cell may hold a line break: judged whole
         if '"' in line:
             verdict = _rfc_quoted(line, separator)
             if verdict is False:
@@ -436,6 +459,7 @@ class _Layout:
             raise InputError(f"{path.name} is a spreadsheet workbook (Excel/ODS), not text; {SAVE_AS_CSV}")
         _refuse_unread_options(path, "delimited text")
         whole = len(head) < HEAD_BYTES
+        self.cr_only = b"\r" in head and b"\n" not in head  # classic Mac line ends
         self.text: str | None = None  # the decoded file, kept only when polars cannot read the bytes as they are
         encoding = current_option("encoding", encoding)
         text, self.encoding = _decode(head if whole else _trim_partial(head), path.name, encoding, quiet=True)
@@ -486,7 +510,10 @@ class _Layout:
         return self.text
 
     def source(self) -> Any:
-        # polars reads UTF-8 (a BOM is skipped); other encodings are handed over transcoded
+        # polars reads UTF-8 (a BOM is skipped); other encodings are handed over transcoded, and so are files whose lines
+        # end in a bare CR (Excel for Mac's "CSV (Macintosh)"), which polars reads as one line
+        if self.cr_only:
+            return io.BytesIO(self.load_text().replace("\r\n", "\n").replace("\r", "\n").encode("utf-8"))
         if self.encoding == "utf-8":
             return self.path
         return io.BytesIO(self.load_text().encode("utf-8"))

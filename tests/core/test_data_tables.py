@@ -441,3 +441,28 @@ def test_utf16_without_a_byte_order_mark_reads_with_a_warning(tmp_path, encoding
     with pytest.warns(UserWarning, match="no byte-order mark but reads as UTF-16"):
         table = read_table(path)
     assert table.columns == ["text", "label"] and table.rows() == [("naïve film", 1), ("awful", 0)]
+
+
+@pytest.mark.parametrize("separator, name", [("\t", "reviews.tsv"), (";", "kommentare.csv"), ("|", "pipes.csv")])
+def test_a_quoted_cell_holding_a_line_break_reads_as_one_cell_with_any_separator(tmp_path, separator, name):
+    """pandas' to_csv(sep="\\t") of a cell with a line break read as 5 rows for 4 (records shifted, no warning); with
+    `;` or `|` the sniffer fell back to `,` and refused the file: quoting and separator were judged line by line."""
+    import pandas as pd
+
+    frame = pd.DataFrame({"text": ["Loved it.\nWould watch again", "Dull and long", 'He said "wow"\nthen left', "ok"],
+                          "label": [1, 0, 1, 0]})
+    frame.to_csv(tmp_path / name, sep=separator, index=False)
+    assert read_table(tmp_path / name).rows() == list(frame.itertuples(index=False, name=None))
+
+
+def test_a_tab_file_with_plain_quote_marks_keeps_them(tmp_path):
+    path = tmp_path / "plain.tsv"
+    path.write_text('text\tlabel\n5" screen\t1\nsaid "hi\t0\nok\t1\n')
+    assert read_table(path).rows() == [('5" screen', 1), ('said "hi', 0), ("ok", 1)]
+
+
+def test_lines_ending_in_a_bare_carriage_return_read(tmp_path):
+    """Excel for Mac's "CSV (Macintosh)": `has a header but no rows` (polars read the file as one line)."""
+    path = tmp_path / "mac.csv"
+    path.write_bytes(b'text,label\r"a great film",1\r"awful",0\r"fine",1\r')
+    assert read_table(path).rows() == [("a great film", 1), ("awful", 0), ("fine", 1)]
