@@ -28,6 +28,7 @@ from nlp._language import looks_like
 from nlp._translation_data import (COLUMNS, LANGUAGE_NAMES, _language_in_name, _refuse_compressed,
                                    apertium_install_hint, named_sources, read_parallel, remember_named_sources, to_iso1,
                                    to_iso3)
+from nlp import _invisible as invisible
 from nlp._invisible import without_invisible
 from nlp._translation_text import split_sentences
 
@@ -993,10 +994,18 @@ def _apertium_usage() -> str:
     from the same constants) as a runnable snippet."""
     marks = "; ".join(f"{target}: " + ", ".join(f'"{opening}" before a final "{closing}"' for closing, opening in pairs)
                       for target, pairs in OPENING_MARKS.items())
+    always, layout = "".join(sorted(invisible._ALWAYS)), "".join(sorted(invisible._LAYOUT))
+    unspaced, ligature_only = tuple(sorted(invisible._UNSPACED_SCRIPTS)), tuple(sorted(invisible._LIGATURE_ONLY_SCRIPTS))
     return f"""\
 # This folder holds no weights: Apertium is rule-based, and the card names its language pair (apertium_mode) and flags.
 # Outside this product, with the Debian apertium package and its apertium-<pair> data, `echo 'text' | apertium -u
-# <apertium_mode>` gives Apertium's raw output. predict then changes it; these steps are all it adds:
+# <apertium_mode>` gives Apertium's raw output. predict changes what Apertium reads and what it gives back; these
+# steps are all it adds:
+# 0. each line is read in Unicode NFC (Apertium's dictionaries hold composed letters: a decomposed "café" from a PDF
+#    or a Mac file name comes out "cafeteríá"), and without the invisible format characters inside a word that spell
+#    nothing there (soft hyphen, word joiner, BOM, a zero-width space between letters of a script written with spaces,
+#    ZWNJ/ZWJ between Latin, Greek or Cyrillic letters or digits: "beau\\u200btiful" reads as "beautiful"), nor soft
+#    hyphens, word joiners, BOMs and zero-width spaces outside words;
 # 1. each line of a text is translated on its own, with the spaces around it stripped (a blank line stays blank);
 #    a line holding markup such as <b> or </p> is read as HTML (apertium -f html), which keeps the tags;
 # 2. two or more spaces or tabs in a row (Apertium leaves two where it drops a word) become one space, and the ends
@@ -1013,12 +1022,38 @@ def _apertium_usage() -> str:
 #    the source is; a source of one sentence is one.
 # The snippet below does the same. folder: the saved model folder (str or pathlib.Path); text: one text in the card's
 # source_lang.
-import json, os, pathlib, re, subprocess
+import json, os, pathlib, re, subprocess, unicodedata
 card = json.loads((pathlib.Path(folder) / "card.json").read_text(encoding="utf-8"))
 mode = card["apertium_mode"]
 opening_marks = {OPENING_MARKS!r}.get(mode.split("-")[1], ())
+def script(character):
+    return unicodedata.name(character, "UNKNOWN").split(" ")[0]
+def read_past(character, before, after):  # a format character between two word characters (letters, digits, marks)
+    if character in {always!r}:  # soft hyphen, word joiner, BOM
+        return True
+    if character == "\\u200b":  # zero-width space: a word boundary in scripts written without spaces
+        return script(before) not in {unspaced!r} and script(after) not in {unspaced!r}
+    if character in "\\u200c\\u200d":  # ZWNJ, ZWJ: spelling in Arabic-script and Indic words, emoji joiners
+        return script(before) in {ligature_only!r} and script(after) in {ligature_only!r}
+    return False
+def without_invisible(line):
+    kept, index = [], 0
+    while index < len(line):
+        end = index
+        while end < len(line) and unicodedata.category(line[end]) == "Cf":
+            end += 1  # a run of format characters, judged by the characters around it
+        if end == index:
+            kept.append(line[index])
+            index += 1
+            continue
+        before, after = line[index - 1:index], line[end:end + 1]
+        inside = bool(before and after) and all(c.isalnum() or unicodedata.category(c).startswith("M")
+                                                for c in before + after)  # between letters, digits or marks
+        kept += [c for c in line[index:end] if not (read_past(c, before, after) if inside else c in {layout!r})]
+        index = end
+    return "".join(kept)
 def translate_line(line):
-    line = line.strip()
+    line = unicodedata.normalize("NFC", without_invisible(line)).strip()
     if not line:
         return ""
     text_format = "html" if re.search({_MARKUP.pattern!r}, line) else "txt"
