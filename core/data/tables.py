@@ -297,9 +297,15 @@ def _looks_western(text: str) -> bool:
 
 # -- sniffing -----------------------------------------------------------------------------------------------
 def _split_line(line: str, separator: str, quote: str | None) -> list[str]:
+    """The fields of one record (a quoted cell may hold a line break); a record that reads as several rows (a stray
+    quote mark) gives all their fields, which no header's width matches."""
     if quote is None:
         return line.split(separator)
-    return next(csv.reader([line], delimiter=separator, quotechar=quote), [])
+    try:
+        rows = list(csv.reader(io.StringIO(line), delimiter=separator, quotechar=quote))
+    except csv.Error:
+        return [line]
+    return [field for row in rows for field in row] if len(rows) != 1 else rows[0]
 
 
 def _records(lines: list[str], quote: str | None = '"') -> list[str]:
@@ -325,8 +331,8 @@ def _sniff_separator(lines: list[str], suffix: str) -> str:
     default = "\t" if suffix in {".tsv", ".tab"} else ","
     consistent = []
     for separator in SEPARATORS:
-        # tab-separated text may hold `"` as a plain character (5" screen) or quote whole cells: either reading will do
-        for quote in ((None, '"') if separator == "\t" else ('"',)):
+        # text may hold `"` as a plain character (5" screen) or quote whole cells: either reading will do
+        for quote in ((None, '"') if separator == "\t" else ('"', None)):
             records = _records(lines[:400], quote)
             header = records[0] if records else ""
             sample = [record for record in records[1:50] if record.strip()]

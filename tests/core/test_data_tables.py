@@ -466,3 +466,12 @@ def test_lines_ending_in_a_bare_carriage_return_read(tmp_path):
     path = tmp_path / "mac.csv"
     path.write_bytes(b'text,label\r"a great film",1\r"awful",0\r"fine",1\r')
     assert read_table(path).rows() == [("a great film", 1), ("awful", 0), ("fine", 1)]
+
+
+def test_stray_quote_marks_in_a_semicolon_file_are_a_typed_error_naming_its_separator(tmp_path):
+    """After records were joined at unbalanced quotes, `5" screen` / `7" wide` in a `;` file raised the csv module's
+    own "new-line character seen in unquoted field" (no InputError), and the sniffer fell back to the comma."""
+    path = tmp_path / "sizes.csv"
+    path.write_text('id;size\n1;5" screen\n2;7" wide\n3;ok\n')
+    with pytest.raises(InputError, match="semicolon separator"):
+        read_table(path)
