@@ -340,8 +340,14 @@ class _Prepared:
 class _Search:
     """What cross-validation found: out-of-fold log-odds per candidate (one row per repeat), honest fold AUCs, settings."""
 
-    oof: dict[str, np.ndarray]
+    oof: dict[str, np.ndarray]  # cross-fitted: each fold at the setting chosen on the other folds (the fold AUCs)
     fold_auc: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    # Every fold at the final model's setting (one procedure, as sklearn's cross_val_predict): pooled over folds, these
+    # are on one scale, so the calibrator and the card's out-of-fold metrics use them. With few folds the cross-fitted
+    # choices differ from fold to fold (each made on 2 other folds at cv_folds=3), and pooling mixed scales.
+    final_oof: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    fold_scale: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)  # std of each fold's setting's log-odds
+    final_scale: dict[str, float] = dataclasses.field(default_factory=dict)  # std of the final setting's log-odds
     details: dict[str, Any] = dataclasses.field(default_factory=dict)  # the card's selection.search
     logistic_c: float = 0.0
     forest_leaf: int = 0
@@ -835,7 +841,7 @@ class RiskScorer(TaskModel):
         table = self._cv_grid(prepared, search, progress, cache, "logistic", lambda train, test: logistic_path(
             _subset(prepared.arrays, train), prepared.y[train], _subset(prepared.arrays, test), prepared.schema,
             config.class_weight, cs, config.num_threads))
-        search.logistic_c = cs[_best(table)]
+        search.logistic_c = cs[_best(table)]  # the setting _cv_grid's final_oof holds
         search.details["logistic"] = {"c_grid": list(cs), "cv_auc_by_c": _rounded(_mean_auc(table)), "chosen_c": search.logistic_c}
 
     def _cv_forest(self, prepared: _Prepared, search: _Search, progress: "_Progress", cache: "_FoldCache") -> None:
@@ -854,7 +860,8 @@ class RiskScorer(TaskModel):
                  path) -> np.ndarray:
         """A family with one setting on a grid: `path(train, test)` gives (settings, test rows) log-odds per fold. Fills
         the family's out-of-fold log-odds, each fold at the setting best on the other folds (cross-fitted), and its fold
-        AUCs; returns the (settings, folds) AUC table."""
+        AUCs; `final_oof` holds every fold at the setting best over all folds (the final model's). Returns the
+        (settings, folds) AUC table."""
         per_repeat, table, paths = prepared.per_repeat, None, None
         for k, (train, test) in enumerate(prepared.folds):
             margins = cache.get(f"{family}-fold{k}", lambda: {"margins": path(train, test)})["margins"]
@@ -867,6 +874,11 @@ class RiskScorer(TaskModel):
         choice, search.fold_auc[family] = _crossfit(table)
         for k, (_, test) in enumerate(prepared.folds):
             search.oof[family][k // per_repeat, test] = paths[choice[k], k // per_repeat, test]
+        scales = np.array([float(np.nanstd(p)) if np.isfinite(p).any() else 0.0 for p in paths])
+        best = _best(table)
+        search.final_oof[family] = paths[best]
+        search.fold_scale[family] = scales[choice]
+        search.final_scale[family] = float(scales[best])
         return table
 
     def _cv_scorecard(self, prepared: _Prepared, search: _Search, progress: "_Progress", cache: "_FoldCache") -> None:
@@ -878,6 +890,9 @@ class RiskScorer(TaskModel):
             search.oof["scorecard"][k // prepared.per_repeat, test] = margin
             search.fold_auc["scorecard"][k] = prepared.fold_auc(margin, test)
             progress(f"fold {k + 1}/{len(prepared.folds)} scorecard", auc=search.fold_auc["scorecard"][k])
+        search.final_oof["scorecard"] = search.oof["scorecard"]  # no setting: one procedure already
+        search.final_scale["scorecard"] = float(np.nanstd(search.oof["scorecard"]))
+        search.fold_scale["scorecard"] = np.full(len(prepared.folds), search.final_scale["scorecard"])
 
     def _cv_gbm(self, prepared: _Prepared, search: _Search, progress: "_Progress", cache: "_FoldCache") -> None:
         """Successive halving: every trial on fold 1, the best quarter on 3 folds, the best 3 on all."""
@@ -907,6 +922,13 @@ class RiskScorer(TaskModel):
         for k, (_, test) in enumerate(folds):
             search.oof["gbm"][k // prepared.per_repeat, test] = margins[finalists[choice[k]], k]
         best = finalists[_best(table[finalists])]
+        final = {t: np.full((prepared.repeats, len(y)), np.nan) for t in finalists}  # each finalist ran every fold
+        for t in finalists:
+            for k, (_, test) in enumerate(folds):
+                final[t][k // prepared.per_repeat, test] = margins[t, k]
+        scales = {t: float(np.nanstd(final[t])) for t in finalists}
+        search.final_oof["gbm"], search.final_scale["gbm"] = final[best], scales[best]
+        search.fold_scale["gbm"] = np.array([scales[finalists[c]] for c in choice])
         search.gbm = trials[best]
         search.gbm_fold_rounds = best_iteration[best].tolist()
         search.gbm_rounds = max(1, int(round(float(np.median(best_iteration[best])) * 1.1)))
@@ -917,13 +939,19 @@ class RiskScorer(TaskModel):
 
     def _cv_blend(self, prepared: _Prepared, search: _Search) -> None:
         """Shares of each family's standardised out-of-fold log-odds on a grid, the most even mix within one (paired)
-        standard error of the best (a blend tuned on few rows would otherwise chase noise), cross-fitted like C."""
+        standard error of the best (a blend tuned on few rows would otherwise chase noise), cross-fitted like C. Each
+        member is standardised by the spread of its own setting's log-odds (a fold's cross-fitted setting in the fold
+        AUCs, the final setting in the final model and its out-of-fold margin), so a share means the same in both."""
         families, per_repeat = prepared.families, prepared.per_repeat
-        scales = {f: float(np.nanstd(search.oof[f])) or 1.0 for f in families}
+        scales = {f: search.final_scale[f] or 1.0 for f in families}
+
+        def fold_scale(f: str, k: int) -> float:
+            return float(search.fold_scale[f][k]) or 1.0
+
         grid = _simplex(len(families), BLEND_STEPS)
         table = np.full((len(grid), len(prepared.folds)), np.nan)
         for k, (_, test) in enumerate(prepared.folds):
-            z = np.column_stack([search.oof[f][k // per_repeat, test] / scales[f] for f in families])
+            z = np.column_stack([search.oof[f][k // per_repeat, test] / fold_scale(f, k) for f in families])
             table[:, k] = [prepared.fold_auc(z @ w, test) for w in grid]
 
         def pick(rows: np.ndarray) -> int:
@@ -932,9 +960,10 @@ class RiskScorer(TaskModel):
         choice, search.fold_auc["blend"] = _crossfit(table, pick)
         search.oof["blend"] = np.full((prepared.repeats, len(prepared.y)), np.nan)
         for k, (_, test) in enumerate(prepared.folds):
-            search.oof["blend"][k // per_repeat, test] = sum(w / scales[f] * search.oof[f][k // per_repeat, test]
+            search.oof["blend"][k // per_repeat, test] = sum(w / fold_scale(f, k) * search.oof[f][k // per_repeat, test]
                                                              for f, w in zip(families, grid[choice[k]]))
         shares = grid[pick(table)]
+        search.final_oof["blend"] = sum(w / scales[f] * search.final_oof[f] for f, w in zip(families, shares))
         search.blend = {"shares": dict(zip(families, map(float, shares))), "scales": scales,
                         "effective": {f: float(w / scales[f]) for f, w in zip(families, shares)},
                         "rule": "the most even shares (sixths) whose mean fold AUC is within one paired standard error of the best"}
@@ -983,20 +1012,22 @@ class RiskScorer(TaskModel):
         return gbm_info
 
     def _calibrate(self, prepared: _Prepared, search: _Search, chosen: str) -> dict[str, Any]:
-        """PD calibrator fitted on out-of-fold log-odds (the first CV repeat); the scorecard's own PD needs none."""
+        """PD calibrator fitted on out-of-fold log-odds at the final model's settings (the first CV repeat); the
+        scorecard's own PD needs none."""
         if chosen == "scorecard":
             self.calibrator_ = Calibrator({"method": "none"})
             return {"method": "none (logistic scorecard PD)"}
-        first = search.oof[chosen][0]
+        first = search.final_oof[chosen][0]
         held_out = ~np.isnan(first)
         self.calibrator_, brier = fit_calibrator(first[held_out], prepared.y[held_out], seed=prepared.config.seed)
-        return {"method": self.calibrator_.state["method"], "cv_brier": brier, "fitted_on": "out-of-fold margins"}
+        return {"method": self.calibrator_.state["method"], "cv_brier": brier,
+                "fitted_on": "out-of-fold margins at the final model's settings"}
 
     def _training_card(self, prepared: _Prepared, search: _Search, chosen: str, cv_auc: dict[str, float],
                        cv_std: dict[str, float], calibration: dict[str, Any], gbm_info: dict[str, Any] | None,
                        started: float) -> dict[str, Any]:
         config, y = prepared.config, prepared.y
-        first = search.oof[chosen][0]  # one out-of-fold margin per row (the first repeat) for the card's metrics
+        first = search.final_oof[chosen][0]  # per row, out of fold at the final settings (first repeat): the metrics
         held_out = ~np.isnan(first)
         scores = score_from_pd(self._pd(prepared.arrays), pdo=config.pdo, base_score=config.base_score, base_odds=config.base_odds)
         edges = np.unique(np.quantile(scores, np.linspace(0.1, 0.9, 9))).tolist()
@@ -1033,7 +1064,8 @@ class RiskScorer(TaskModel):
                          "duplicate_rows": prepared.duplicate_rows,
                          "seconds": round(time.perf_counter() - started, 2)},
             "metrics": risk_metrics(y[held_out], self.calibrator_(first[held_out]), resamples=100),
-            "metrics_note": "out-of-fold (cross-validated) on the training data",
+            "metrics_note": "out-of-fold (cross-validated) on the training data, every fold at the final model's "
+                            "settings (the selection's cv_auc cross-fits them)",
             "score_profile": {"edges": edges, "shares": shares.tolist()},
             "config": config_to_dict(config),
         }
