@@ -18,6 +18,9 @@ __all__ = ["RiskData", "as_polars", "resolve_target", "label_map_for", "label_wa
            "rows_to_frame", "describe", "normalise_label", "unseen_categories", "categorical_frame", "summary_recipe"]
 
 NULL_WORDS = {v.lower() for v in NULL_VALUES}
+# A numeric feature from a true/false column (polars reads it as Boolean: 1/0) scored from text or Python bools
+# (rows_to_frame keeps bools as text, so a categorical "True" still matches): the same 1/0.
+BOOLEAN_WORDS = {"true": "1", "false": "0"}
 # What Python's str.strip() strips: every character c with c.isspace() (polars' default strip leaves out \x1c-\x1f)
 PY_WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
                  "\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
@@ -365,8 +368,9 @@ def encode_target(series, label_map: dict[str, str], positive_label: Any = None)
     return np.fromiter((known[v] for v in values), dtype=np.int8, count=len(values))
 
 
-def _parse_numeric(series, name: str):
-    """(Float64 series, list of junk examples) for a column that should hold numbers."""
+def _parse_numeric(series, name: str, booleans: bool = True):
+    """(Float64 series, list of junk examples) for a column that should hold numbers; with `booleans`, true/false text
+    (any case) reads 1/0 as a Boolean column does (a column's kind is judged without: text true/false is a category)."""
     import polars as pl
 
     if series.dtype == pl.Boolean:
@@ -378,7 +382,9 @@ def _parse_numeric(series, name: str):
     if series.dtype == pl.Null:
         return series.cast(pl.Float64), []
     text = series.cast(pl.String).str.strip_chars()
-    text = pl.Series(name, [None if v is None or v.lower() in NULL_WORDS else v for v in text.to_list()], dtype=pl.String)
+    words = BOOLEAN_WORDS if booleans else {}
+    text = pl.Series(name, [None if v is None or v.lower() in NULL_WORDS else words.get(v.lower(), v)
+                            for v in text.to_list()], dtype=pl.String)
     parsed = text.cast(pl.Float64, strict=False)
     junk_mask = parsed.is_null() & text.is_not_null()
     return parsed, text.filter(junk_mask).unique(maintain_order=True).head(3).to_list()
@@ -754,7 +760,7 @@ def build_schema(frame, target: str, drop: tuple[str, ...] = (), summaries: bool
             refuse_non_finite(name, values)
         is_text = series.dtype in (pl.String, pl.Categorical) or isinstance(series.dtype, pl.Enum)
         if is_text:
-            parsed, junk = _parse_numeric(series, name)
+            parsed, junk = _parse_numeric(series, name, booleans=False)
             present = parsed.len() - parsed.null_count() + len(junk)
             numeric_share = (parsed.len() - parsed.null_count()) / present if present else 0.0
             if junk and numeric_share >= 0.8:
