@@ -13,12 +13,42 @@ from core.errors import InputError
 from core.protocols import Inputs, identify_inputs
 
 __all__ = ["read_image_inputs", "identified_images", "image_list", "BATCH_UNIT",
-           "decode_images", "unreadable_images", "content_keys", "frame_image_column", "frame_items"]
+           "decode_images", "unreadable_images", "content_keys", "frame_image_column", "frame_items", "USAGE_READER"]
 
 PATH_COLUMNS = ("path", "image", "file", "filename")
 ACCEPTED = ("an image path, bytes, a PIL image or a numpy array ((H, W) grey, (H, W, C) colour, (N, H, W, C) for N "
             "images), or a list / tuple of them")
 CHANNELS = (1, 2, 3, 4)  # grey, grey + alpha, RGB, RGBA: what PIL builds from an (H, W, C) uint8 array
+
+
+# `read_image` for the cards' `usage` snippets (vision.classification, torchvision detectors): an image file opened with
+# PIL and numpy alone as `core.data.open_image` opens it for predict (EXIF orientation applied; 16-bit and 32-bit pixels
+# scaled to 8 bits by `core.data.images.to_uint8`'s rules, where PIL's convert clips them at 255); a test holds the two
+# equal over PIL's image modes (tests/vision/test_usage_reader.py)
+USAGE_READER = """\
+import numpy as np
+from PIL import Image, ImageOps
+
+
+def read_image(path, mode="RGB"):
+    # as predict reads an image: EXIF orientation applied; 16-bit and 32-bit pixels scaled to 8 bits (convert clips)
+    image = ImageOps.exif_transpose(Image.open(path))
+    if image.mode.startswith("I;16") or image.mode in ("I", "F"):
+        values = np.asarray(image)
+        kind = "u" if image.mode.startswith("I;16") else values.dtype.kind
+        values = values.astype(np.float64)
+        low, high = float(values.min()), float(values.max())
+        if kind == "u":  # 16-bit grey: 65535 -> 255
+            values = values * (255.0 / 65535)
+        elif kind == "i" and low >= 0 and high <= 65535:  # 32-bit integers holding 8-bit or 16-bit values
+            values = values / (257.0 if high > 255 else 1.0)
+        elif kind == "f" and low >= -0.5 and high <= 1.5:  # floats in [0, 1]
+            values = values * 255.0
+        elif not (kind == "f" and low >= -64 and high <= 320):  # neither: stretched from its min to its max
+            values = (values - low) / (high - low or 1) * 255.0
+        image = Image.fromarray(np.clip(np.rint(values), 0, 255).astype(np.uint8))
+    return image.convert(mode)
+"""
 
 
 def read_image_inputs(path: str | Path, column: str | None = None, id_column: str | None = None) -> list[Path] | Inputs:

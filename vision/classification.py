@@ -35,8 +35,8 @@ from core.protocols import TaskModel, check_batch_size, iter_batches, predict_in
 from core.registry import missing_model_message, resolve_source
 from core.train import TrainConfig, Trainer
 from vision._cards import card_mismatch, card_record, check_label_names, check_preprocessing, match_preprocessing
-from vision._images import (ACCEPTED, BATCH_UNIT, content_keys, decode_images, frame_image_column, frame_items,
-                            identified_images, image_list, read_image_inputs, unreadable_images)
+from vision._images import (ACCEPTED, BATCH_UNIT, USAGE_READER, content_keys, decode_images, frame_image_column,
+                            frame_items, identified_images, image_list, read_image_inputs, unreadable_images)
 from vision._splits import ALL, evaluation_rows, split_kind
 
 __all__ = ["ImageClassifier", "ClassifierConfig", "load", "fashion_mnist_sample", "heatmap_in_image"]
@@ -842,14 +842,14 @@ class ImageClassifier(TaskModel):
 USAGE = """\
 # folder: the saved model folder (str or pathlib.Path); images: a list of image file paths
 import timm, torch
-from PIL import Image, ImageOps
+""" + USAGE_READER + """
 model = timm.create_model("local-dir:" + str(folder), pretrained=True).eval()  # pretrained=False: random weights
 config = timm.data.resolve_data_config({}, model=model)
 transform = timm.data.create_transform(**config)
 labels = model.pretrained_cfg["label_names"]
 mode = "L" if config["input_size"][0] == 1 else "RGB"
 with torch.no_grad():
-    batch = torch.stack([transform(ImageOps.exif_transpose(Image.open(path)).convert(mode)) for path in images])
+    batch = torch.stack([transform(read_image(path, mode)) for path in images])
     probabilities = model(batch).softmax(-1)
 predictions = [{"label": labels[int(row.argmax())], "score": float(row.max()),
                 "scores": dict(zip(labels, row.tolist()))} for row in probabilities]

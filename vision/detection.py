@@ -32,7 +32,7 @@ from vision._darknet import INPUT_SIZE, NMS_IOU, DarknetYolo
 from vision._detection_data import (DetectionData, convert_detection_data, declared_split, detection_report,
                                     read_detection_data, region_kinds)
 from vision._detection_scoring import CROWD, DIFFICULT, mean_average_precision, per_class_scores
-from vision._images import (BATCH_UNIT, decode_images, frame_image_column, identified_images,
+from vision._images import (BATCH_UNIT, USAGE_READER, decode_images, frame_image_column, identified_images,
                             read_image_inputs)
 from vision._splits import evaluation_rows
 
@@ -926,10 +926,10 @@ def _usage(backend: str, architecture: str) -> str:
     if backend == "torchvision" and architecture in TORCHVISION_ARCHITECTURES:
         return """\
 # folder: the saved model folder (str or pathlib.Path); images: a list of image file paths
-# torchvision alone: the same boxes and scores as predict (8-bit images; predict stretches 16-bit ones to 0-255)
+# torchvision alone: the same boxes and scores as predict (read_image reads each image as predict does)
 import json, pathlib, torch, torchvision
-from PIL import Image, ImageOps
 from safetensors.torch import load_file
+""" + USAGE_READER + """
 folder = pathlib.Path(folder)
 card = json.loads((folder / "card.json").read_text())
 # no backbone download: the saved weights replace them all (model_args may already name weights_backbone)
@@ -937,9 +937,8 @@ network = torchvision.models.get_model(card["architecture"], weights=None, num_c
                                        **{**card["model_args"], "weights_backbone": None})
 network.load_state_dict(load_file(str(folder / "model.safetensors")))
 network.eval()
-with torch.no_grad():  # EXIF orientation applied, as predict does for phone photos
-    outputs = network([torchvision.transforms.functional.to_tensor(ImageOps.exif_transpose(Image.open(p)).convert("RGB"))
-                       for p in images])
+with torch.no_grad():
+    outputs = network([torchvision.transforms.functional.to_tensor(read_image(path)) for path in images])
 predictions = [[{"label": card["label_names"][int(label)], "score": float(score), "box_xyxy": box.tolist()}
                 for box, label, score in zip(out["boxes"], out["labels"], out["scores"])
                 if score >= card["score_threshold"]] for out in outputs]  # label_names[0] is the background
