@@ -118,17 +118,21 @@ def prepare_image(source: Any, size: int) -> tuple[np.ndarray, MedicalImage]:
 # how to open a saved folder with timm alone (the card's `usage`): predict's probabilities for 2-D images; timm's own
 # transform (resolve_data_config) would not scale by percentiles nor pad to square
 USAGE = """\
-# folder: the saved model folder (str or pathlib.Path); images: a list of 2-D image files (PNG, JPEG); the product also
-# reads DICOM / NIfTI (a volume's middle slice), not done here
+# folder: the saved model folder (str or pathlib.Path); images: a list of 2-D image files (PNG, JPEG, TIFF; 8- or
+# 16-bit); the product also reads DICOM / NIfTI (a volume's middle slice), not done here
 import json, pathlib, numpy as np, timm, torch
 import torch.nn.functional as F
-from PIL import Image
+from PIL import Image, ImageOps
 folder = pathlib.Path(folder)
 card = json.loads((folder / "card.json").read_text())
 network = timm.create_model("local-dir:" + str(folder), pretrained=True).eval()  # pretrained=False: random weights
 size, mean, std = card["preprocessing"]["image_size"], card["preprocessing"]["mean"][0], card["preprocessing"]["std"][0]
+def read(path):  # as predict reads a picture: EXIF rotation applied, 16-bit and float pixels keep their values
+    image = ImageOps.exif_transpose(Image.open(path))  # (.convert("L") would clip 16-bit X-ray / microscopy at 255)
+    grey = np.asarray(image if image.mode in ("I;16", "I;16B", "I;16L", "I", "F") else image.convert("L"), np.float32)
+    return np.where(np.isfinite(grey), grey, 0).astype(np.float32)  # colour: ITU-R 601-2 luma; NaN / inf read as 0
 def prepare(path):  # 0.5-99.5th percentile scaling to [0, 1], zero-pad to square, bilinear resize, grey to 3 channels
-    grey = np.asarray(Image.open(path).convert("L"), dtype=np.float32)
+    grey = read(path)
     low, high = np.percentile(grey, [0.5, 99.5])
     grey = np.clip((grey - low) / (float(high - low) or 1.0), 0, 1)
     height, width = grey.shape

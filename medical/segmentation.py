@@ -1504,10 +1504,11 @@ def _write_mask(mask: np.ndarray, image: MedicalImage, folder: Path, name: str) 
 
 # how to open a saved folder with MONAI alone (the card's `usage`): predict's label map of a 2-D image
 USAGE = """\
-# folder: the saved model folder (str or pathlib.Path); images: a list of 2-D greyscale image files (PNG, JPEG) for a
-# 2-D model; the product also reads NIfTI / DICOM (volumes as (Z, H, W), NIfTI reoriented to RAS), not done here
+# folder: the saved model folder (str or pathlib.Path); images: a list of 2-D image files (PNG, JPEG, TIFF; 8- or
+# 16-bit) for a 2-D model; the product also reads NIfTI / DICOM (volumes as (Z, H, W), NIfTI reoriented to RAS), not
+# done here
 import json, pathlib, numpy as np, torch
-from PIL import Image
+from PIL import Image, ImageOps
 from monai.inferers import sliding_window_inference
 from monai.networks.nets import UNet
 from safetensors.torch import load_file
@@ -1521,9 +1522,13 @@ flips = [(), (-1,), (-2,), (-1, -2)] if settings.get("flip_averaging") else [()]
 def scores(x):  # sliding windows, gaussian blending
     return sliding_window_inference(x, settings["roi_size"], 4, network, overlap=settings["overlap"],
                                     mode=settings["blend"])
+def read(path):  # as predict reads a picture: EXIF rotation applied, 16-bit and float pixels keep their values
+    image = ImageOps.exif_transpose(Image.open(path))  # (.convert("L") would clip 16-bit EM / microscopy at 255)
+    grey = np.asarray(image if image.mode in ("I;16", "I;16B", "I;16L", "I", "F") else image.convert("L"), np.float32)
+    return np.where(np.isfinite(grey), grey, 0).astype(np.float32)  # colour: ITU-R 601-2 luma; NaN / inf read as 0
 predictions = []
 for path in images:
-    grey = np.asarray(Image.open(path).convert("L"), dtype=np.float32)
+    grey = read(path)
     low, high = np.percentile(grey, [1, 99])
     x = torch.from_numpy(((grey - low) / (float(high - low) or 1.0)).astype(np.float32))[None, None]  # not clipped
     with torch.no_grad():  # with flip averaging: the mean softmax over the flipped copies, flipped back
