@@ -1318,9 +1318,14 @@ def _date(series: Series, index: int) -> str | int:
 
 
 def _round(values: np.ndarray) -> list[float | None]:
-    """Values for a record's JSON, rounded; a non-finite one (an overflowing forecast) as None, never Infinity."""
+    """Values for a record's JSON, to 10 significant digits (not decimals: a price of 1e-9 keeps its digits); a
+    non-finite one (an overflowing forecast) as None, never Infinity.
+
+    >>> _round(np.array([174.957311234567, 1.7495731123e-09, np.inf]))
+    [174.9573112, 1.749573112e-09, None]
+    """
     with np.errstate(invalid="ignore"):
-        return [round(float(v), 6) if np.isfinite(v) else None for v in np.asarray(values, dtype=float).ravel()]
+        return [float(f"{v:.10g}") if np.isfinite(v) else None for v in np.asarray(values, dtype=float).ravel()]
 
 
 def _null_overflow(series: Series, record: dict[str, Any]) -> str | None:
