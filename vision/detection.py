@@ -951,12 +951,14 @@ predictions = [[{"label": card["label_names"][int(label)], "score": float(score)
     if backend == "transformers":
         return """\
 # folder: the saved model folder (str or pathlib.Path); images: a list of image file paths
-# transformers alone (not compared with predict by a test: the product may differ in image handling)
+# transformers alone: predict's labels and scores, each image on its own (read_image reads it as predict does);
+# the pipeline rounds box corners down to whole pixels
 import json, pathlib
 from transformers import pipeline
+""" + USAGE_READER + """
 card = json.loads((pathlib.Path(folder) / "card.json").read_text())
 detector = pipeline("object-detection", model=str(folder))
-predictions = [detector(path, threshold=card["score_threshold"]) for path in images]
+predictions = [detector(read_image(path), threshold=card["score_threshold"]) for path in images]
 """
     return (f"this folder holds no weights: it names the {architecture} built-in "
             f"({'OpenCV Haar cascades from cv2.data.haarcascades' if backend == 'haar' else 'COCO yolov3-tiny run by cv2.dnn.readNetFromDarknet'})"

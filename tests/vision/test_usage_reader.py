@@ -95,3 +95,38 @@ def test_the_torchvision_detection_usage_finds_predicts_boxes_on_a_16_bit_grey_p
         assert [(row["label"], row["score"]) for row in rows] == [
             (d["label"], pytest.approx(d["score"], abs=1e-4)) for d in record["detections"]], record["path"]
         assert [row["box_xyxy"] for row in rows] == [pytest.approx(d["box"], abs=0.02) for d in record["detections"]]
+
+
+def test_the_transformers_detection_usage_runs_alone_and_finds_predicts_boxes(tmp_path):
+    """A saved DETR's `usage` (transformers' pipeline on read_image's pictures) gives predict's labels and scores, one
+    image at a time, its boxes predict's rounded down to whole pixels; the pipeline opening the 16-bit PNG itself
+    clipped it (0.3747 for predict's 0.3795)."""
+    transformers = pytest.importorskip("transformers")
+    import torch
+
+    from tests.common import run_usage
+    from vision.detection import Detector
+
+    torch.manual_seed(0)
+    backbone = transformers.ResNetConfig(num_channels=3, embedding_size=8, hidden_sizes=[8, 16], depths=[1, 1],
+                                         layer_type="basic", out_features=["stage2"])
+    config = transformers.DetrConfig(backbone_config=backbone, d_model=32, encoder_layers=1, decoder_layers=1,
+                                     encoder_ffn_dim=32, decoder_ffn_dim=32, encoder_attention_heads=2,
+                                     decoder_attention_heads=2, num_queries=5, id2label={0: "thing", 1: "other"},
+                                     label2id={"thing": 0, "other": 1})
+    transformers.DetrForObjectDetection(config).save_pretrained(tmp_path / "detr")
+    transformers.DetrImageProcessor(size={"shortest_edge": 48, "longest_edge": 64}).save_pretrained(tmp_path / "detr")
+    model = Detector.load(tmp_path / "detr", device="cpu")
+    model.score_threshold = 0.0
+    saved = model.save(tmp_path / "saved")
+    images = _images(tmp_path / "images")
+    paths = [str(images[name]) for name in ("grey16.png", "sideways.jpg")]
+    plain = run_usage(saved, images=paths)
+    ours = model.predict(paths, batch_size=1)
+    assert all(record["detections"] for record in ours)
+    for rows, record in zip(plain, ours):
+        found = sorted((row["label"], round(row["score"], 4), *row["box"].values()) for row in rows)
+        wanted = sorted((d["label"], round(d["score"], 4), *(int(v) for v in d["box"])) for d in record["detections"])
+        assert len(found) == len(wanted), record["path"]
+        for one, other in zip(found, wanted):
+            assert one[:2] == other[:2] and all(abs(a - b) <= 1 for a, b in zip(one[2:], other[2:])), (one, other)
