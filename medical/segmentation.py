@@ -40,7 +40,7 @@ __all__ = ["load", "Segmenter", "SegmentationData", "brain_tissue_data", "normal
 WEIGHTS_NAME = "model.safetensors"
 LABELS_METADATA = "label_names"  # safetensors metadata key: the labels as JSON, one per output channel
 DEFAULT_NAME = "brain-tissue-unet2d-v1"
-SHIPPED = Path(__file__).with_name("segmentation_default")  # the default above, committed (216 KB)
+SHIPPED = Path(__file__).with_name("segmentation_default")  # the default above, committed (218 KB)
 BRAIN_LABELS = ["background", "grey_matter", "white_matter", "csf"]
 IMAGE_DIRS = ("images", "image", "imgs", "img", "imagesTr", "volumes", "volume")
 MASK_DIRS = ("masks", "mask", "labels", "label", "labelsTr", "segmentations", "seg", "gt")
@@ -1550,6 +1550,18 @@ for path in images:
                                                     else scores(x).softmax(1) for a in flips) / len(flips)
     predictions.append(total.argmax(1)[0].numpy())  # (H, W) label indices into card["labels"]
 """
+
+
+def seal_usage(folder: Path = SHIPPED) -> dict[str, Any]:
+    """Give a saved card the current `usage` (what save() writes now) and re-seal it (`write_card`); its weights and
+    every other field stay as they are (the folder is verified first). For the shipped default, whose card was written
+    before cards carried `usage` or when the snippet changes, without retraining (`rebuild_default` retrains)."""
+    from core.artifacts import CARD_DIGEST, CARD_NAME, write_card
+
+    read_card(folder, task=Segmenter.task)  # every file's hash and the card's seal checked
+    card = json.loads((Path(folder) / CARD_NAME).read_text(encoding="utf-8"))
+    body = {key: value for key, value in card.items() if key not in {CARD_DIGEST, "usage"}}
+    return write_card(folder, {**body, "usage": USAGE})
 
 
 def _recorded_labels(folder: Path, card: dict[str, Any]) -> tuple[Any, str]:
