@@ -19,7 +19,7 @@ from core.errors import InputError
 
 __all__ = ["Series", "UnreadableSeries", "read_series_frame", "read_series", "prepare_frame", "prepare_series",
            "frame_to_series", "series_from_input", "series_from_inputs",
-           "future_dates",
+           "future_dates", "trading_weekmask", "weekmask_names",
            "infer_frequency", "frequency_from_span", "frequency_mismatch", "irregularity", "infer_calendar",
            "check_calendar", "calendar_holidays", "business_month_dates", "TIME_NAMES", "VALUE_NAMES", "ID_NAMES", "CALENDARS"]
 
@@ -477,25 +477,71 @@ def business_month_dates(dates: np.ndarray | None) -> bool:
     return _calendar_dates(dates[-200:], 1) is not None and _business_month_kind(dates[-200:].astype("datetime64[D]")) is not None
 
 
+WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MON_FRI = "1111100"  # numpy's weekmask, Monday first
+
+
+def trading_weekmask(dates: np.ndarray | None) -> str | None:
+    """The weekdays a daily series trades on, as numpy's weekmask (Monday first), or None for data that trade every
+    day (or are not daily): a median step of one day and, among the last 200 dates, at most 1% on two adjacent
+    weekdays (an exchange's special session does not make the series daily). Saturday and Sunday when they are
+    (none in a short history); two other adjacent days (Friday-Saturday: a Sunday-Thursday week, as Tel Aviv or
+    Tadawul trade, or Tokyo closes stored in UTC) when at least 15 dates show it.
+
+    >>> days = np.arange(np.datetime64("2024-01-07"), np.datetime64("2024-03-01"))  # from a Sunday
+    >>> trading_weekmask(days[((days.view("int64") - 4) % 7 + 1) % 7 < 5]), trading_weekmask(days)
+    ('1111001', None)
+    """
+    if dates is None or len(dates) < 2:
+        return None
+    recent = dates[-200:].astype("datetime64[D]")
+    steps = np.diff(recent).astype(int)
+    if not len(steps) or int(np.median(steps)) != 1:
+        return None
+    counts = np.bincount((recent.view("int64") - 4) % 7, minlength=7)  # 0 = Monday
+    def rare(closed: tuple[int, int]) -> bool:
+        return int(counts[list(closed)].sum()) <= 0.01 * len(recent)
+
+    if rare((5, 6)):
+        return MON_FRI
+    if len(recent) < 15:
+        return None
+    for first in range(7):  # the closed pair: two adjacent weekdays, the other five trading
+        closed = (first, (first + 1) % 7)
+        if rare(closed) and (counts[[d for d in range(7) if d not in closed]] > 0).all():
+            return "".join("0" if d in closed else "1" for d in range(7))
+    return None
+
+
+def weekmask_names(weekmask: str | None) -> str | None:
+    """A weekmask as pandas' CustomBusinessDay spells it, first trading day first: '1111001' -> 'Sun Mon Tue Wed Thu'.
+
+    >>> weekmask_names("1111001"), weekmask_names(MON_FRI)
+    ('Sun Mon Tue Wed Thu', 'Mon Tue Wed Thu Fri')
+    """
+    if weekmask is None:
+        return None
+    start = next(d for d in range(7) if weekmask[d] == "1" and weekmask[d - 1] == "0")
+    return " ".join(WEEKDAY_NAMES[(start + k) % 7] for k in range(7) if weekmask[(start + k) % 7] == "1")
+
+
 def _weekdays_only(dates: np.ndarray) -> bool:
-    """Daily data on weekdays only (business days): a median step of one day and, among the last 200 dates, at most 1%
-    on a Saturday or Sunday (an exchange's special weekend session does not make the series daily), none in a short
-    one."""
-    steps = np.diff(dates[-200:]).astype(int)
-    weekdays = (dates[-200:].astype("datetime64[D]").view("int64") - 4) % 7  # 0 = Monday
-    weekend = int(np.isin(weekdays, [5, 6]).sum())
-    return len(steps) > 0 and int(np.median(steps)) == 1 and weekend <= 0.01 * len(weekdays)
+    """Daily data on five trading weekdays (business days): see `trading_weekmask`."""
+    return trading_weekmask(dates) is not None
 
 
 def future_dates(dates: np.ndarray | None, horizon: int, holidays: np.ndarray | None = None) -> list[str] | None:
-    """Dates of the next `horizon` steps: business days for weekday-only daily data (skipping `holidays`, an exchange's
-    closed weekdays), calendar months for monthly (and quarterly, yearly) data at month ends, on one day of the month
+    """Dates of the next `horizon` steps: business days for weekday-only daily data (on the weekdays the history trades,
+    `trading_weekmask`; skipping `holidays`, an exchange's closed weekdays), calendar months for monthly (and quarterly, yearly) data at month ends, on one day of the month
     or on the last / first business day of the month (skipping `holidays` too), else the median step.
 
     >>> future_dates(np.array(["2024-01-04", "2024-01-05"], dtype="datetime64[D]"), 2)
     ['2024-01-08', '2024-01-09']
     >>> future_dates(np.array(["2024-12-23", "2024-12-24"], dtype="datetime64[D]"), 2, np.array(["2024-12-25"], dtype="datetime64[D]"))
     ['2024-12-26', '2024-12-27']
+    >>> sun_thu = np.arange(np.datetime64("2017-10-01"), np.datetime64("2017-11-10"))  # through Thursday 9 November
+    >>> future_dates(sun_thu[((sun_thu.view("int64") - 4) % 7 + 1) % 7 < 5], 3)
+    ['2017-11-12', '2017-11-13', '2017-11-14']
     >>> future_dates(np.array(["2017-10-31", "2017-11-30"], dtype="datetime64[D]"), 3)
     ['2017-12-31', '2018-01-31', '2018-02-28']
     >>> future_dates(np.array(["2017-06-30", "2017-09-30"], dtype="datetime64[D]"), 2)
@@ -512,10 +558,12 @@ def future_dates(dates: np.ndarray | None, horizon: int, holidays: np.ndarray | 
         if calendar is not None:
             return calendar
     last = dates[-1]
-    if _weekdays_only(dates):
+    weekmask = trading_weekmask(dates)
+    if weekmask is not None:
         closed = np.zeros(0, dtype="datetime64[D]") if holidays is None else np.asarray(holidays, dtype="datetime64[D]")
         # rolled back: after a weekend session (a Saturday) the next date is the Monday, not the Tuesday
-        return [str(d) for d in np.busday_offset(last, np.arange(1, horizon + 1), roll="backward", holidays=closed)]
+        return [str(d) for d in np.busday_offset(last.astype("datetime64[D]"), np.arange(1, horizon + 1), roll="backward",
+                                                 weekmask=weekmask, holidays=closed)]
     step = max(1, step)
     return [str(last + np.timedelta64(step * k, "D")) for k in range(1, horizon + 1)]
 
@@ -599,9 +647,11 @@ def _missing_steps(days: np.ndarray, steps: np.ndarray, step: float,
                    holidays: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, str]:
     """Per step: how many usual steps are missing in it, the count that makes it a gap to report, and the unit.
     Business days are counted net of `holidays` (the exchange's closed weekdays): its own closures are no gap."""
-    if step <= 1 and _weekdays_only(days):  # weekdays skipped; holidays and bridges (up to 4) are not gaps
+    weekmask = trading_weekmask(days) if step <= 1 else None
+    if weekmask is not None:  # weekdays skipped; holidays and bridges (up to 4) are not gaps
         closed = np.zeros(0, dtype="datetime64[D]") if holidays is None else np.asarray(holidays, dtype="datetime64[D]")
-        return np.busday_count(days[:-1] + 1, days[1:], holidays=closed), np.full(len(steps), 5), "business days"
+        return (np.busday_count(days[:-1] + 1, days[1:], weekmask=weekmask, holidays=closed), np.full(len(steps), 5),
+                "business days")
     if step <= 1:  # calendar days; a weekly closure of another market (Fri-Sat) marks its holidays as no gap too
         weekends = np.mean(steps >= 3) > 0.05
         return steps - 1, np.full(len(steps), 5 if weekends else 2), "days"
@@ -630,8 +680,10 @@ def irregularity(dates: np.ndarray | None, holidays: np.ndarray | None = None) -
     steps = np.diff(days).astype(int)
     step = float(np.median(steps))
     off = (steps < 0.75 * step - 1) | (steps > 1.25 * step + 4)  # business days: holidays and long weekends fit
-    if holidays is not None and step <= 1 and _weekdays_only(days):  # a step over the exchange's closures is usual
-        off &= np.busday_count(days[:-1] + 1, days[1:], holidays=np.asarray(holidays, dtype="datetime64[D]")) > 4
+    weekmask = trading_weekmask(days) if step <= 1 else None
+    if holidays is not None and weekmask is not None:  # a step over the exchange's closures is usual
+        off &= np.busday_count(days[:-1] + 1, days[1:], weekmask=weekmask,
+                               holidays=np.asarray(holidays, dtype="datetime64[D]")) > 4
     missing, threshold, unit = _missing_steps(days, steps, step, holidays)
     gaps = np.flatnonzero(missing >= threshold)
     if np.mean(off) <= 0.05 and not len(gaps):
@@ -709,8 +761,8 @@ def infer_calendar(dates: np.ndarray | None, fallback: str | None = None) -> str
     >>> infer_calendar(np.setdiff1d(days, calendar_holidays("NYSE", days[0], days[-1]))), infer_calendar(days)
     ('NYSE', None)
     """
-    if dates is None or len(dates) < 2 or not _weekdays_only(dates.astype("datetime64[D]")):
-        return None
+    if dates is None or len(dates) < 2 or trading_weekmask(dates.astype("datetime64[D]")) != MON_FRI:
+        return None  # the calendars tried are Monday-Friday exchanges'
     days = dates.astype("datetime64[D]")
     days = days[days >= days[-1] - _EVIDENCE_DAYS]
     weekdays = np.arange(days[0], days[-1] + 1)

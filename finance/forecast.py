@@ -27,7 +27,7 @@ from finance._cards import damaged_card, recorded_beside
 from finance._forecast_data import (CALENDARS, Series, business_month_dates, calendar_holidays, check_calendar,
                                     frame_to_series, frequency_from_span, frequency_mismatch, future_dates, infer_calendar, infer_frequency, irregularity,
                                     prepare_frame, read_series, read_series_frame, SEASON_LENGTHS, series_from_input, series_from_inputs,
-                                    series_scale, UnreadableSeries)
+                                    series_scale, trading_weekmask, UnreadableSeries, weekmask_names)
 from finance._forecast_models import ALL_CANDIDATES, LightGBMCandidate, NBeatsCandidate, local_forecast
 from finance._lightgbm_text import read_model_text
 
@@ -695,7 +695,8 @@ class Forecaster(TaskModel):
                 warnings.warn(said, UserWarning, stacklevel=3)
         record = {"id": series.id, "horizon": self.config.horizon,
                   "dates": future_dates(series.dates, self.config.horizon, closed),
-                  "frequency": frequency, "calendar": exchange, "forecast": _round(self._inverse(ours))}
+                  "frequency": frequency, "trading_week": weekmask_names(trading_weekmask(series.dates)),
+                  "calendar": exchange, "forecast": _round(self._inverse(ours))}
         for level, quantiles in self.quantiles_.items():
             width = np.asarray(quantiles) * scale[0]
             record[f"lower_{level}"] = _round(self._inverse(ours - width))
@@ -920,6 +921,7 @@ class Forecaster(TaskModel):
         """What this model is, what it was fitted on, and how its candidates backtested."""
         return {"task": self.task, "model": self.model_name, "candidates": list(self._active()),
                 "frequency": self.fitted_frequency, "calendar": self.info_.get("calendar"),
+                **({"trading_week": self.info_["trading_week"]} if self.info_.get("trading_week") else {}),
                 "weights": self.weights_, "quantiles": self.quantiles_, "transform": self.transform_,
                 # which candidates are seasonal, and with what period (AutoETS / AutoARIMA: 1 on daily data)
                 "seasons": self._seasons(),
@@ -1300,7 +1302,8 @@ def _data_calendar(series: Sequence[Series]) -> dict[str, Any]:
     if frequency != "business-daily":
         return {"frequency": frequency}
     exchanges = Counter(infer_calendar(s.dates) or "none" for s in series if infer_frequency(s.dates) == frequency)
-    return {"frequency": frequency, "calendar": exchanges.most_common(1)[0][0]}
+    weeks = Counter(weekmask_names(trading_weekmask(s.dates)) for s in series if infer_frequency(s.dates) == frequency)
+    return {"frequency": frequency, "trading_week": weeks.most_common(1)[0][0], "calendar": exchanges.most_common(1)[0][0]}
 
 
 def _input_id(item: Any, index: int) -> str:
