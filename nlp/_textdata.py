@@ -255,6 +255,11 @@ def label_names(values: list[Any]) -> list[str]:
     >>> label_names(["pos", "neg"])
     ['neg', 'pos']
     """
+    nested = next((v for v in values if isinstance(v, (dict, list, tuple))), None)
+    if nested is not None:  # a JSON object or list per row (a nested export): no label to learn from
+        raise InputError(f"the labels are {type(nested).__name__}s (e.g. {str(nested)[:60]}), not one name or number per "
+                         "row; write each row's label as a text or a number (pandas: to_json(orient='records', "
+                         "lines=True) of a flat table)")
     unique = sorted({v for v in values if v is not None}, key=lambda v: (str(type(v)), v))
     if len(unique) < 2:
         raise InputError(f"training needs at least two classes; the labels hold only {unique}")

@@ -81,3 +81,14 @@ def test_enough_texts_are_measured_on_held_out_ones_without_a_warning():
         model = _classifier().fit(frame, QUICK)
     assert model.card["metrics"]["val_rows"] == 1 and "warning" not in model.card
     assert "training_set_metrics" not in model.card
+
+
+def test_labels_written_as_json_objects_or_lists_are_a_typed_error(tmp_path):
+    """check-data nlp.sentiment on JSON lines whose labels were objects or lists crashed with a traceback
+    (TypeError: unhashable type: 'dict'), exit 1."""
+    from core.cli import main
+
+    for label in ('{"a": 1}', "[1]"):
+        path = tmp_path / "nested.jsonl"
+        path.write_text(f'{{"text": "good film", "label": {label}}}\n{{"text": "bad film", "label": {label.replace("1", "0")}}}\n')
+        assert main(["check-data", "nlp.sentiment", str(path)]) == 2
