@@ -211,8 +211,8 @@ NEAR_COPY_BITS = 4  # perceptual hashes this many bits apart or fewer are one im
 
 def near_copy_keys(images: Sequence[Any], keys: Sequence[str], max_distance: int = NEAR_COPY_BITS) -> list[str]:
     """`keys` (one per image, equal for exact copies) with near copies joined: images whose 64-bit perceptual hashes
-    (`imagehash.phash` of the grey image) differ in at most `max_distance` bits, transitively, all take the key of
-    the first of them. A copy resized, re-encoded as JPEG or brightened stays within 2 bits; on the brain MRI yes/no
+    (`imagehash.phash` of the grey image) differ in at most `max_distance` bits, or do so once one of them is mirrored
+    (left-right or upside down), transitively, all take the key of the first of them. A copy resized, re-encoded as JPEG or brightened stays within 2 bits; on the brain MRI yes/no
     and hymenoptera photos, distinct images are 6+ bits apart (imagededup's default, 10, joins distinct scans of one
     sequence). An image is a PIL image or a 2-D / (H, W, C) array; others (volumes) keep their key.
 
@@ -227,11 +227,16 @@ def near_copy_keys(images: Sequence[Any], keys: Sequence[str], max_distance: int
     keys = list(keys)
     if len(images) != len(keys):
         raise ValueError(f"{len(images)} images but {len(keys)} keys")
-    hashes, hashed = [], []
+    from PIL import Image
+
+    hashes, mirrors, hashed = [], [], []
     for index, image in enumerate(images):
         grey = _grey_picture(image)
         if grey is not None:
             hashes.append(int(str(imagehash.phash(grey)), 16))
+            # a mirrored or upside-down copy is a copy too (the probes add each image's mirror image to training)
+            mirrors.append([int(str(imagehash.phash(grey.transpose(flip))), 16)
+                            for flip in (Image.Transpose.FLIP_LEFT_RIGHT, Image.Transpose.FLIP_TOP_BOTTOM)])
             hashed.append(index)
     parent = list(range(len(keys)))
 
@@ -251,10 +256,14 @@ def near_copy_keys(images: Sequence[Any], keys: Sequence[str], max_distance: int
         join(first.setdefault(key, index), index)
     if len(hashes) > 1:
         codes, where = np.array(hashes, dtype=np.uint64), np.array(hashed)
+        flipped = np.array(mirrors, dtype=np.uint64)  # (images, 2): each image mirrored, and upside down
         for start in range(0, len(codes), 1024):  # a block of rows at a time: memory stays small for 100k images
-            near = np.bitwise_count(codes[start:start + 1024, None] ^ codes[None, :]) <= max_distance
+            block = codes[start:start + 1024, None]
+            near = np.bitwise_count(block ^ codes[None, :]) <= max_distance
+            for side in range(flipped.shape[1]):
+                near |= np.bitwise_count(block ^ flipped[None, :, side]) <= max_distance
             for row, column in zip(*np.nonzero(near)):
-                if start + row < column:
+                if start + row != column:
                     join(int(where[start + row]), int(where[column]))
     return [keys[root(index)] for index in range(len(keys))]
 
