@@ -289,8 +289,13 @@ def _nan_image(tmp_path: Path, kind: str):
     if kind == "array":
         source, name = picture, "array"
     elif kind == ".dcm":
+        import pydicom
+
         source = tmp_path / "scan.dcm"
         _float_dicom(source, picture)
+        dataset = pydicom.dcmread(source)  # with a pixel spacing: only the NaN note is said (else a no-spacing note)
+        dataset.PixelSpacing = [1, 1]
+        dataset.save_as(source)
         name = "scan.dcm"
     else:
         source, name = tmp_path / "scan.tif", "scan.tif"
