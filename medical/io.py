@@ -206,7 +206,7 @@ def read_medical(source: Any, *, label_mask: bool = False, **options: Any) -> Me
     """Read a DICOM file or series folder, NIfTI file, PNG/JPEG/TIFF (a path, the file's bytes or an open binary
     file), a PIL image, or wrap an array ((H, W), (H, W, 1|3|4) pixels, (Z, H, W) volume), as a `MedicalImage`.
     `label_mask=True` reads a palette (mode P) picture as its palette indices, the labels a VOC / labelme / CVAT mask
-    stores, not as the grey of their colours.
+    stores, not as the grey of their colours; one whose colours are all grey is a grey mask and reads as its greys.
 
     >>> read_medical(np.zeros((4, 5))).array.shape, read_medical(np.zeros((4, 5, 1))).array.shape
     ((4, 5), (4, 5))
@@ -371,7 +371,8 @@ def _is_colour(array: np.ndarray) -> bool:
 
 def read_picture(path: str | Path, label_mask: bool = False) -> MedicalImage:
     """Read PNG/JPEG/TIFF keeping the full bit depth (16-bit PNG stays 0..65535); colour becomes grey, except that
-    with `label_mask=True` a palette (mode P) picture gives its palette indices (a label mask's labels).
+    with `label_mask=True` a palette (mode P) picture gives its palette indices (a label mask's labels), or its greys
+    when every colour it uses is a grey.
 
     >>> import tempfile; from PIL import Image; p = Path(tempfile.mkdtemp()) / "a.png"
     >>> Image.fromarray(np.full((2, 3), 40000, np.uint16)).save(p); float(read_picture(p).array.max())
@@ -384,16 +385,23 @@ def read_picture(path: str | Path, label_mask: bool = False) -> MedicalImage:
 
 def _picture(image: Any, source: str, label_mask: bool = False) -> MedicalImage:
     """A decoded PIL image as a grey `MedicalImage` (16-bit and float modes keep their values); a palette image read
-    as a `label_mask` gives its indices, which are the labels (PIL, torchvision and MONAI read them so).
+    as a `label_mask` gives its indices, which are the labels (PIL, torchvision and MONAI read them so), unless every
+    colour it uses is a grey: then it is a grey mask stored as a palette (PIL's quantize, a GIF) and reads as its greys.
 
     >>> from PIL import Image; mask = Image.fromarray(np.array([[0, 1]], np.uint8), mode="P")
     >>> mask.putpalette([0, 0, 0, 128, 0, 0]); _picture(mask, "m", label_mask=True).array
     array([[0., 1.]], dtype=float32)
+    >>> mask.putpalette([255, 255, 255, 0, 0, 0]); _picture(mask, "m", label_mask=True).array
+    array([[255.,   0.]], dtype=float32)
     """
     if image.width == 0 or image.height == 0:
         raise InputError(f"{source} has zero width or height")
     if label_mask and image.mode in ("P", "PA"):
-        array = np.asarray(image.getchannel(0), dtype=np.float32)  # (H, W) palette indices
+        indices = np.asarray(image.getchannel(0))  # (H, W) palette indices
+        if _palette_is_grey(image, indices):  # the index order of a grey picture's palette is arbitrary
+            array = np.asarray(image.convert("L"), dtype=np.float32)
+        else:
+            array = indices.astype(np.float32)
     elif image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         array = np.asarray(image, dtype=np.float32)
     elif image.mode in ("L", "1", "P", "LA", "RGB", "RGBA", "CMYK", "YCbCr"):
@@ -402,6 +410,16 @@ def _picture(image: Any, source: str, label_mask: bool = False) -> MedicalImage:
         array = np.asarray(image.convert("L"), dtype=np.float32)
     return _read_as_finite(MedicalImage(array, (1.0, 1.0), modality="OT", source=source, metadata={"mode": image.mode}),
                            Path(source).name)  # a float TIFF may hold NaN
+
+
+def _palette_is_grey(image: Any, indices: np.ndarray) -> bool:
+    """Whether every palette entry `indices` uses is a grey (R = G = B); an index past the palette's end is not."""
+    palette = np.asarray(image.getpalette("RGB") or [], dtype=np.int32).reshape(-1, 3)  # (entries, RGB)
+    used = np.unique(indices)
+    if used.size == 0 or int(used.max()) >= len(palette):
+        return False
+    colours = palette[used]
+    return bool(np.all(colours == colours[:, :1]))
 
 
 def _dicom_pixels(dataset, name: str) -> np.ndarray:
