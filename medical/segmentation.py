@@ -254,9 +254,14 @@ def _normalise_masks(masks: list[np.ndarray], images: list[np.ndarray], names: l
     limit = allowed if allowed is not None else MAX_LABELS
     if top >= limit:
         extra = sorted(v for v in values if v >= limit)[:8]
+        # Pascal VOC draws a 255 "void" border round each object, which its own loaders ignore; there is no ignore
+        # label here, so it is named rather than trained as a class
+        void = (" 255 is the 'void' value of Pascal VOC masks (the cream border round each object), which is not "
+                "ignored here: recolour it to background or to its object's class first, e.g. "
+                "mask[mask == 255] = 0, keeping the palette." if 255 in extra else "")
         raise InputError(f"masks hold unknown label values {extra}; expected labels 0..{limit - 1}"
                          f"{' (' + ', '.join(label_names) + ')' if label_names else ''}, or a binary 0/255 mask. "
-                         "Remap the mask values (e.g. 0 background, 1..K classes) or pass labels=...")
+                         f"Remap the mask values (e.g. 0 background, 1..K classes) or pass labels=...{void}")
     mask_values = [high - positive, positive] if binary else None
     return converted, int(top), mask_values
 
