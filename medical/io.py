@@ -437,6 +437,9 @@ def _dicom_pixels(dataset, name: str) -> np.ndarray:
     pixels = np.asarray(pixels)
     photometric = str(dataset.get("PhotometricInterpretation", ""))
     samples = int(dataset.get("SamplesPerPixel", 1))
+    if photometric == "PALETTE COLOR" and samples == 1:  # its pixels index a colour table: read the colours they show
+        pixels = _palette_colours(dataset, pixels, name)
+        samples = 3
     if samples > 1:
         if photometric in ("YBR_FULL", "YBR_FULL_422") and not already_rgb:  # pydicom 2 leaves them YCbCr
             from pydicom.pixel_data_handlers.util import convert_color_space
@@ -449,6 +452,21 @@ def _dicom_pixels(dataset, name: str) -> np.ndarray:
     slope, intercept = _rescale(dataset, pixels.ndim)
     with np.errstate(over="ignore", invalid="ignore"):  # NaN / inf (float pixel data, a rescale past float32): said by
         return pixels * slope + intercept  # _read_as_finite, which reads them as 0
+
+
+def _palette_colours(dataset, pixels: np.ndarray, name: str) -> np.ndarray:
+    """A PALETTE COLOR image's indices looked up in its Red/Green/Blue Palette Color LUTs (PS3.3 C.7.6.3.1.5, segmented
+    LUTs too), as (..., 3) RGB on a 0..255 scale (16-bit entries divided by 257), the picture a viewer shows."""
+    from pydicom.pixels import apply_color_lut
+
+    try:
+        colours = apply_color_lut(pixels, dataset)
+    except Exception as error:  # missing or malformed LUT descriptors / data
+        raise InputError(f"{name} is a PALETTE COLOR image whose colour table cannot be read ({error}); add its "
+                         "Red/Green/Blue Palette Color Lookup Table descriptors and data, or convert it to RGB") from error
+    if colours.dtype == np.uint8:
+        return colours
+    return colours.astype(np.float32) / 257.0  # 16-bit entries: 65535 is full scale, as 255 is for 8-bit ones
 
 
 def _is_enhanced(dataset) -> bool:
