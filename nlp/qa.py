@@ -268,8 +268,9 @@ def _places(context: str, text: str) -> list[tuple[int, int]]:
 
 def _normal_places(context: str, text: str) -> list[tuple[int, int]]:
     """Every (start, end) of `context` that reads as `text` once both are read as the model reads them (`_Composed`:
-    NFC, without the invisible format characters inside words), so a place found there maps back to one here."""
-    wanted = unicodedata.normalize("NFC", without_invisible(text))
+    NFC, without the invisible format characters inside words and the layout marks outside them), so a place found
+    there maps back to one here."""
+    wanted = unicodedata.normalize("NFC", without_invisible(text, everywhere=True))
     form = _Composed(context)
     if form.starts is None:  # the context reads as written (a decomposed answer may still be found in it)
         return _places(context, wanted)
@@ -385,7 +386,8 @@ def _split_by_context(examples: list[dict[str, Any]], fraction: float,
 class _Composed:
     """A context as the model reads it, with the way back to the text given: `text` is the NFC form without the
     invisible format characters inside words that spell nothing there (a soft hyphen, a zero-width space: BERT's
-    tokenizer drops them too; `nlp._invisible`), and `original_record` turns a record's offsets into that text into
+    tokenizer drops them too; `nlp._invisible`) nor the layout marks outside words (a zero-width space, word joiner,
+    BOM or soft hyphen beside a space or punctuation), and `original_record` turns a record's offsets into that text into
     offsets into the original. Each run of characters that composes together (a letter and its combining marks, a
     Hangul syllable's jamo) maps as a whole, so a span never splits one; an answer keeps the format characters inside
     it and never starts or ends on one. Text already in NFC without them (nearly all) passes through unchanged.
@@ -403,7 +405,8 @@ class _Composed:
         if not invisible and unicodedata.is_normalized("NFC", text):
             return
         runs: list[list[int]] = []  # indices into the original of the characters read, each run composing on its own
-        for index in readable_indices(text) if invisible else range(len(text)):
+        # layout marks outside words go too: 'Mary\u200b Shelley' (web text) is the name 'Mary Shelley', not 'Mary'
+        for index in readable_indices(text, everywhere=True) if invisible else range(len(text)):
             if runs and not self._starts_run("".join(text[i] for i in runs[-1]), text[index]):
                 runs[-1].append(index)
             else:
@@ -648,9 +651,10 @@ class QAModel(TaskModel):
         if not items:
             return []
         # the model reads NFC (a decomposed "cafe\u0301", as macOS pastes it, is the "café" a question asks about)
-        # without the soft hyphens and zero-width spaces inside words; offsets and answers are the user's own text's
+        # without the soft hyphens and zero-width spaces inside words (and layout marks outside them); offsets and
+        # answers are the user's own text's
         composed = [_Composed(item["context"]) for item in items]
-        readable = [{"question": unicodedata.normalize("NFC", without_invisible(item["question"])),
+        readable = [{"question": unicodedata.normalize("NFC", without_invisible(item["question"], everywhere=True)),
                      "context": form.text} for item, form in zip(items, composed)]
         if self.kind == "retrieval":
             self._require_fitted("encoder_")
@@ -915,12 +919,13 @@ def _checked_threshold(value: Any, what: str = "null_threshold") -> float | None
 def _normalize_answer(text: str) -> str:
     """SQuAD's answer normalisation (the official v1.1/v2.0 scripts): lower case, no punctuation, no articles, single
     spaces; first Unicode NFC, so a decomposed answer ('u' + U+0308) is the composed one ('ü') it reads as, and without
-    the invisible characters inside words ('Isam' + U+00AD + 'bard' is 'Isambard', as the model reads it).
+    the invisible characters inside words ('Isam' + U+00AD + 'bard' is 'Isambard', as the model reads it) and the
+    layout marks outside them ('Mary' + U+200B + ' Shelley' is 'Mary Shelley').
 
     >>> _normalize_answer("The  Eiffel-Tower!")
     'eiffeltower'
     """
-    text = unicodedata.normalize("NFC", without_invisible(text)).lower()
+    text = unicodedata.normalize("NFC", without_invisible(text, everywhere=True)).lower()
     text = "".join(ch for ch in text if ch not in set(string.punctuation))
     return " ".join(re.sub(r"\b(a|an|the)\b", " ", text, flags=re.UNICODE).split())
 
