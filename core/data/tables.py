@@ -465,7 +465,8 @@ class _Layout:
             raise InputError(f"{path.name} is a spreadsheet workbook (Excel/ODS), not text; {SAVE_AS_CSV}")
         _refuse_unread_options(path, "delimited text")
         whole = len(head) < HEAD_BYTES
-        self.cr_only = b"\r" in head and b"\n" not in head  # classic Mac line ends
+        # classic Mac line ends: bare CRs end the lines (an LF may still sit inside a quoted cell: Excel's Alt+Enter)
+        self.cr_only = b"\r\n" not in head and head.count(b"\r") > head.count(b"\n")
         self.text: str | None = None  # the decoded file, kept only when polars cannot read the bytes as they are
         encoding = current_option("encoding", encoding)
         text, self.encoding = _decode(head if whole else _trim_partial(head), path.name, encoding, quiet=True)
@@ -858,6 +859,9 @@ def scan_table(path: str | Path, separator: str | None = None):
             if layout.encoding != "utf-8":
                 raise InputError(f"{path.name} is {layout.encoding} text; lazy scanning reads UTF-8 only: re-save it as "
                                  "UTF-8 or read it with read_table()")
+            if layout.cr_only:
+                raise InputError(f"{path.name}'s lines end in a bare CR (classic Mac); lazy scanning reads LF or CRLF "
+                                 "line ends only: convert them (e.g. tr '\\r' '\\n') or read it with read_table()")
             if layout.header:
                 _check_names(layout.header_names(), path.name)
             return pl.scan_csv(path, **{k: v for k, v in layout.csv_options().items() if k != "encoding"})
@@ -886,7 +890,7 @@ def iter_table(path: str | Path, rows: int = 131_072, separator: str | None = No
     suffix = path.suffix.lower()
     if suffix in _DELIMITED and path.is_file() and path.stat().st_size > STREAM_TEXT_BYTES:
         layout = _Layout(path, separator, text_columns=text_columns)
-        if layout.encoding == "utf-8":
+        if layout.encoding == "utf-8" and not layout.cr_only:  # others are read whole (transcoded), then sliced
             yield from _iter_delimited(path, layout, rows)
             return
     if suffix not in {".parquet", ".pq"} or path.is_dir():

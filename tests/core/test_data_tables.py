@@ -475,3 +475,19 @@ def test_stray_quote_marks_in_a_semicolon_file_are_a_typed_error_naming_its_sepa
     path.write_text('id;size\n1;5" screen\n2;7" wide\n3;ok\n')
     with pytest.raises(InputError, match="semicolon separator"):
         read_table(path)
+
+
+def test_a_bare_cr_file_streams_as_it_reads_and_lazy_scanning_refuses_it(tmp_path, monkeypatch):
+    """A CR-only CSV over the streaming size hung iter_table (one header line of millions of columns); scan_table
+    returned 0 rows with glued names; an LF inside a quoted cell (Excel's Alt+Enter) turned the CR handling off."""
+    import core.data.tables as tables
+    from core.data.tables import iter_table
+
+    path = tmp_path / "mac.csv"
+    path.write_bytes(b'text,label\r"good\nfilm",1\r"bad film",0\r"ok",1\r')
+    expected = [("good\nfilm", 1), ("bad film", 0), ("ok", 1)]
+    assert read_table(path).rows() == expected
+    monkeypatch.setattr(tables, "STREAM_TEXT_BYTES", 0)
+    assert [row for batch in iter_table(path, rows=2) for row in batch.rows()] == expected
+    with pytest.raises(InputError, match="bare CR"):
+        scan_table(path)
