@@ -817,8 +817,8 @@ class Segmenter(TaskModel):
         indices to world mm; for DICOM with position tags the map of (slice, row, column) (2-D: (row, column, 0)) to
         world mm in RAS as a NIfTI affine; None for pictures, arrays and DICOM without position tags.
         `masks` (CLI: `--option masks=DIR`) also writes each mask to DIR, made if missing: `<name>.nii.gz` for NIfTI,
-        DICOM and volume inputs (voxel value = label index), `<name>.png` for 2-D pictures (pixel value = label index;
-        for a binary model the training masks' value, its card's `mask_values`, e.g. 0/255), `<name>` as `_mask_names`
+        DICOM and volume inputs, `<name>.png` for 2-D pictures (voxel / pixel value = label index; for a binary model
+        the training masks' value, its card's `mask_values`, e.g. 0/255), `<name>` as `_mask_names`
         gives it (the input's stem, `-2`, `-3`... for a stem an earlier input has); the record's `mask_path` names it."""
         batch_size = check_batch_size(batch_size, self.default_batch_size, "slices or windows per forward pass")
         inputs = predict_inputs(inputs)
@@ -847,8 +847,9 @@ class Segmenter(TaskModel):
         return record
 
     def _mask_file_values(self) -> list[int] | None:
-        """The file value of each label for a written PNG mask: a binary model's training mask values (`mask_values`,
-        e.g. [0, 255], so the mask overlays and scores against the user's own); None (label indices) otherwise."""
+        """The file value of each label for a written mask (PNG or NIfTI): a binary model's training mask values
+        (`mask_values`, e.g. [0, 255], so the mask overlays and scores against the user's own); None (label indices)
+        otherwise."""
         values = self.card_.get("mask_values")
         if isinstance(values, list) and len(values) == len(self.label_names_) == 2 \
                 and all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 255 for v in values):
@@ -1498,10 +1499,10 @@ def _mask_names(inputs: list[Any]) -> list[str | None]:
 
 
 def _write_mask(mask: np.ndarray, image: MedicalImage, folder: Path, name: str,
-                png_values: list[int] | None = None) -> Path:
-    """Write one predicted mask atomically as `folder/<name>` (`_mask_names`): NIfTI (label indices, uint8) for NIfTI,
-    DICOM and volumes, PNG for 2-D pictures (label k written as `png_values[k]` when given, e.g. a binary model's
-    training values 0/255; else the label index)."""
+                file_values: list[int] | None = None) -> Path:
+    """Write one predicted mask atomically as `folder/<name>` (`_mask_names`): NIfTI (uint8) for NIfTI, DICOM and
+    volumes, PNG for 2-D pictures; label k is written as `file_values[k]` when given (a binary model's training
+    values, e.g. 0/255), else as its index."""
     import io as bytes_io
 
     from PIL import Image
@@ -1512,10 +1513,10 @@ def _write_mask(mask: np.ndarray, image: MedicalImage, folder: Path, name: str,
     nifti = image.is_volume or image.orientation is not None  # NIfTI / DICOM keep their geometry; pictures are PNG
     path = folder / (name + (".nii.gz" if nifti else ".png"))
     labels = mask.astype(np.uint8)
+    if file_values is not None:
+        labels = np.asarray(file_values, dtype=np.uint8)[labels]  # label index -> the training masks' value
     if nifti:
         return write_nifti(labels, path, like=image)  # on the input file's own grid, affine and qform/sform codes
-    if png_values is not None:
-        labels = np.asarray(png_values, dtype=np.uint8)[labels]  # label index -> the training masks' value
     buffer = bytes_io.BytesIO()
     Image.fromarray(labels).save(buffer, format="PNG")  # (H, W) uint8 grey PNG
     return atomic_write_bytes(path, buffer.getvalue())
