@@ -1173,37 +1173,51 @@ def _bad_json_line(path: Path) -> str | None:
 
 def _pandas_json_rows(table: dict[str, Any]) -> Any:
     """The rows of a JSON object in one of pandas' `DataFrame.to_json()` layouts, as records; other objects as they
-    are. `columns` (pandas' default): {column: {row: value}}; `index`: {row: {column: value}} (row labels are
-    numbers, column names are not); `split`: {columns, index, data}; `table`: {schema, data} (its `index` field
-    dropped).
+    are. `columns` (pandas' default): {column: {row: value}}; `index`: {row: {column: value}}; `split`: {columns,
+    index, data}; `table`: {schema, data}. A nested object is read as {row: {column: value}} when its outer keys
+    outnumber its inner ones (rows usually outnumber columns; on a tie, when only the outer keys are numbers). Row
+    labels other than 0, 1, 2... (customer ids) are kept as a first column `index`, as pandas' reset_index() names it.
 
     >>> _pandas_json_rows({"text": {"0": "good", "1": "bad"}, "label": {"0": 1, "1": 0}})
     [{'text': 'good', 'label': 1}, {'text': 'bad', 'label': 0}]
-    >>> _pandas_json_rows({"0": {"text": "good", "label": 1}, "1": {"text": "bad", "label": 0}})[1]
-    {'text': 'bad', 'label': 0}
+    >>> _pandas_json_rows({"c17": {"text": "good", "label": 1}, "c42": {"text": "bad", "label": 0}, "c9": {"text": "ok", "label": 1}})[1]
+    {'index': 'c42', 'text': 'bad', 'label': 0}
     >>> _pandas_json_rows({"columns": ["a", "b"], "index": [0], "data": [[1, 2]]})
     [{'a': 1, 'b': 2}]
     >>> _pandas_json_rows({"question": "Who?", "answers": {"text": ["Ann"], "answer_start": [0]}})["question"]
     'Who?'
     """
+    def labelled(labels: list[Any], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if [str(label) for label in labels] == [str(n) for n in range(len(labels))]:  # pandas' default RangeIndex
+            return rows
+        return [{"index": label, **row} for label, row in zip(labels, rows)]
+
     keys = set(table)
     if keys in ({"columns", "data"}, {"columns", "index", "data"}) and isinstance(table["columns"], list) \
             and isinstance(table["data"], list) and all(isinstance(row, list) and len(row) == len(table["columns"])
                                                          for row in table["data"]):
-        return [dict(zip(table["columns"], row)) for row in table["data"]]
+        rows = [dict(zip(table["columns"], row)) for row in table["data"]]
+        index = table.get("index")
+        return labelled(index, rows) if isinstance(index, list) and len(index) == len(rows) else rows
     if keys >= {"schema", "data"} and isinstance(table["schema"], dict) and "fields" in table["schema"] \
             and isinstance(table["data"], list) and all(isinstance(row, dict) for row in table["data"]):
-        index = table["schema"].get("primaryKey") or []
-        return [{k: v for k, v in row.items() if k not in index} for row in table["data"]]
+        default = table["schema"].get("primaryKey") == ["index"] and \
+            [row.get("index") for row in table["data"]] == list(range(len(table["data"])))
+        return [{k: v for k, v in row.items() if not (default and k == "index")} for row in table["data"]]
     inner = list(table.values())
     if not inner or not all(isinstance(value, dict) and value for value in inner) \
             or any(set(value) != set(inner[0]) for value in inner):
         return table
+
     def numbered(names) -> bool:
         return all(str(name).lstrip("-").isdigit() for name in names)
-    if numbered(table) and not numbered(inner[0]):  # orient="index": one object per row
-        return list(inner)
-    return [{column: table[column][row] for column in table} for row in inner[0]]  # orient="columns"
+
+    rows_outside = len(table) > len(inner[0]) or (len(table) == len(inner[0]) and numbered(table)
+                                                  and not numbered(inner[0]))
+    if rows_outside:  # orient="index": one object per row
+        return labelled(list(table), list(inner))
+    row_labels = list(inner[0])  # orient="columns"
+    return labelled(row_labels, [{column: table[column][row] for column in table} for row in row_labels])
 
 
 def read_table(path: str | Path, separator: str | None = None, columns: Iterable[str] | None = None,

@@ -491,3 +491,19 @@ def test_a_bare_cr_file_streams_as_it_reads_and_lazy_scanning_refuses_it(tmp_pat
     assert [row for batch in iter_table(path, rows=2) for row in batch.rows()] == expected
     with pytest.raises(InputError, match="bare CR"):
         scan_table(path)
+
+
+@pytest.mark.parametrize("orient", ["columns", "index", "split", "table"])
+def test_pandas_to_json_with_row_labels_reads_upright_and_keeps_the_labels(tmp_path, orient):
+    """orient="index" with customer ids as the index read transposed (columns c17, c42, c99, every value text), and
+    every layout dropped the index, so records could not be joined back."""
+    import pandas as pd
+
+    from core.data.tables import read_table
+
+    frame = pd.DataFrame({"text": ["good film", "bad film", "fine"], "label": [1, 0, 1]}, index=["c17", "c42", "c99"])
+    path = tmp_path / "reviews.json"
+    frame.to_json(path, orient=orient)
+    table = read_table(path)
+    assert table.columns == ["index", "text", "label"]
+    assert table.rows() == [("c17", "good film", 1), ("c42", "bad film", 0), ("c99", "fine", 1)]
