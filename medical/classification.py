@@ -1302,7 +1302,7 @@ def _hash_thumbnail(array: np.ndarray):
 
 def _near_keys(thumbnails: list[Any], keys: list[str]) -> list[str]:
     """`keys` (exact pixel copies share one) with near copies joined: perceptual hashes within
-    core.transfer.NEAR_COPY_BITS bits (a copy resized or re-encoded as JPEG)."""
+    core.transfer.NEAR_COPY_BITS bits (a copy resized or re-encoded as JPEG), mirrored or upside down included."""
     from core.transfer import near_copy_keys
 
     hashable = [i for i, thumbnail in enumerate(thumbnails) if thumbnail is not None]
@@ -1322,10 +1322,10 @@ def _copies_warning(duplicates: int, near_copies: int, n: int, measured: str) ->
         return None
     found = (f"{duplicates} of the {n} images are copies or near copies of others ({duplicates - near_copies} with "
              f"the same pixels, {near_copies} near copies: a perceptual hash within {NEAR_COPY_BITS} bits, e.g. "
-             f"resized or re-encoded; {n - duplicates} distinct)")
+             f"resized, re-encoded, mirrored or upside down; {n - duplicates} distinct)")
     kept = ("the probe's cross-validation keeps an image's copies in one fold, so it is not scored on a copy of an "
-            "image it was fitted on (copies altered further, e.g. cropped, are not found); its out-of-fold metrics "
-            "count every copy")
+            "image it was fitted on, mirrored or not (copies altered further, e.g. cropped or rotated, are not "
+            "found); its out-of-fold metrics count every copy")
     split = ("a train/validation split does not keep them together, so the validation metrics may score copies of "
              "training images; remove the copies for an honest estimate")
     if measured == "cross-validated":

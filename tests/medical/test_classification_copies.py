@@ -74,3 +74,21 @@ def test_near_copies_share_a_fold_and_are_counted_by_the_card_and_check_data(tmp
     assert card["held_out"]["validation"]["groups"] == 12
     assert "12 of the 24 images are copies or near copies of others" in card["warning"]
     assert any("perceptual hash within 4 bits" in message for message in said)
+
+
+def test_mirrored_copies_are_counted_as_near_copies_and_the_warning_says_so(tmp_path):
+    """core.transfer.near_copy_keys joins a mirrored or upside-down copy; the warning said near copies were resized or
+    re-encoded ones, and that only cropped copies went unfound."""
+    rng = np.random.default_rng(1)
+    folder = tmp_path / "mirrored"
+    for label in ("abnormal", "normal"):
+        (folder / label).mkdir(parents=True)
+        for k in range(6):
+            picture = Image.fromarray(rng.integers(0, 256, (6, 6), dtype=np.uint8)).resize((96, 96), Image.BICUBIC)
+            picture.save(folder / label / f"{label}_{k}.png")
+            flip = Image.Transpose.FLIP_LEFT_RIGHT if k % 2 else Image.Transpose.FLIP_TOP_BOTTOM
+            picture.transpose(flip).save(folder / label / f"{label}_{k}_flipped.png")
+    checked = MedicalClassifier.check_data(folder)
+    assert checked["duplicate_images"] == 12 and checked["near_duplicate_images"] == 12
+    assert "mirrored or upside down" in checked["warning"]
+    assert "mirrored or not" in checked["warning"] and "cropped or rotated, are not found" in checked["warning"]
