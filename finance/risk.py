@@ -346,8 +346,6 @@ class _Search:
     # are on one scale, so the calibrator and the card's out-of-fold metrics use them. With few folds the cross-fitted
     # choices differ from fold to fold (each made on 2 other folds at cv_folds=3), and pooling mixed scales.
     final_oof: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
-    fold_scale: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)  # std of each fold's setting's log-odds
-    final_scale: dict[str, float] = dataclasses.field(default_factory=dict)  # std of the final setting's log-odds
     details: dict[str, Any] = dataclasses.field(default_factory=dict)  # the card's selection.search
     logistic_c: float = 0.0
     forest_leaf: int = 0
@@ -874,11 +872,7 @@ class RiskScorer(TaskModel):
         choice, search.fold_auc[family] = _crossfit(table)
         for k, (_, test) in enumerate(prepared.folds):
             search.oof[family][k // per_repeat, test] = paths[choice[k], k // per_repeat, test]
-        scales = np.array([float(np.nanstd(p)) if np.isfinite(p).any() else 0.0 for p in paths])
-        best = _best(table)
-        search.final_oof[family] = paths[best]
-        search.fold_scale[family] = scales[choice]
-        search.final_scale[family] = float(scales[best])
+        search.final_oof[family] = paths[_best(table)]
         return table
 
     def _cv_scorecard(self, prepared: _Prepared, search: _Search, progress: "_Progress", cache: "_FoldCache") -> None:
@@ -891,8 +885,6 @@ class RiskScorer(TaskModel):
             search.fold_auc["scorecard"][k] = prepared.fold_auc(margin, test)
             progress(f"fold {k + 1}/{len(prepared.folds)} scorecard", auc=search.fold_auc["scorecard"][k])
         search.final_oof["scorecard"] = search.oof["scorecard"]  # no setting: one procedure already
-        search.final_scale["scorecard"] = float(np.nanstd(search.oof["scorecard"]))
-        search.fold_scale["scorecard"] = np.full(len(prepared.folds), search.final_scale["scorecard"])
 
     def _cv_gbm(self, prepared: _Prepared, search: _Search, progress: "_Progress", cache: "_FoldCache") -> None:
         """Successive halving: every trial on fold 1, the best quarter on 3 folds, the best 3 on all."""
@@ -922,13 +914,9 @@ class RiskScorer(TaskModel):
         for k, (_, test) in enumerate(folds):
             search.oof["gbm"][k // prepared.per_repeat, test] = margins[finalists[choice[k]], k]
         best = finalists[_best(table[finalists])]
-        final = {t: np.full((prepared.repeats, len(y)), np.nan) for t in finalists}  # each finalist ran every fold
-        for t in finalists:
-            for k, (_, test) in enumerate(folds):
-                final[t][k // prepared.per_repeat, test] = margins[t, k]
-        scales = {t: float(np.nanstd(final[t])) for t in finalists}
-        search.final_oof["gbm"], search.final_scale["gbm"] = final[best], scales[best]
-        search.fold_scale["gbm"] = np.array([scales[finalists[c]] for c in choice])
+        search.final_oof["gbm"] = np.full((prepared.repeats, len(y)), np.nan)  # a finalist ran every fold
+        for k, (_, test) in enumerate(folds):
+            search.final_oof["gbm"][k // prepared.per_repeat, test] = margins[best, k]
         search.gbm = trials[best]
         search.gbm_fold_rounds = best_iteration[best].tolist()
         search.gbm_rounds = max(1, int(round(float(np.median(best_iteration[best])) * 1.1)))
@@ -939,19 +927,14 @@ class RiskScorer(TaskModel):
 
     def _cv_blend(self, prepared: _Prepared, search: _Search) -> None:
         """Shares of each family's standardised out-of-fold log-odds on a grid, the most even mix within one (paired)
-        standard error of the best (a blend tuned on few rows would otherwise chase noise), cross-fitted like C. Each
-        member is standardised by the spread of its own setting's log-odds (a fold's cross-fitted setting in the fold
-        AUCs, the final setting in the final model and its out-of-fold margin), so a share means the same in both."""
+        standard error of the best (a blend tuned on few rows would otherwise chase noise), cross-fitted like C. The
+        final blend's out-of-fold log-odds combine each member's final-setting ones with the final shares."""
         families, per_repeat = prepared.families, prepared.per_repeat
-        scales = {f: search.final_scale[f] or 1.0 for f in families}
-
-        def fold_scale(f: str, k: int) -> float:
-            return float(search.fold_scale[f][k]) or 1.0
-
+        scales = {f: float(np.nanstd(search.oof[f])) or 1.0 for f in families}
         grid = _simplex(len(families), BLEND_STEPS)
         table = np.full((len(grid), len(prepared.folds)), np.nan)
         for k, (_, test) in enumerate(prepared.folds):
-            z = np.column_stack([search.oof[f][k // per_repeat, test] / fold_scale(f, k) for f in families])
+            z = np.column_stack([search.oof[f][k // per_repeat, test] / scales[f] for f in families])
             table[:, k] = [prepared.fold_auc(z @ w, test) for w in grid]
 
         def pick(rows: np.ndarray) -> int:
@@ -960,7 +943,7 @@ class RiskScorer(TaskModel):
         choice, search.fold_auc["blend"] = _crossfit(table, pick)
         search.oof["blend"] = np.full((prepared.repeats, len(prepared.y)), np.nan)
         for k, (_, test) in enumerate(prepared.folds):
-            search.oof["blend"][k // per_repeat, test] = sum(w / fold_scale(f, k) * search.oof[f][k // per_repeat, test]
+            search.oof["blend"][k // per_repeat, test] = sum(w / scales[f] * search.oof[f][k // per_repeat, test]
                                                              for f, w in zip(families, grid[choice[k]]))
         shares = grid[pick(table)]
         search.final_oof["blend"] = sum(w / scales[f] * search.final_oof[f] for f, w in zip(families, shares))
