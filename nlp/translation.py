@@ -973,8 +973,15 @@ def _usage(backend: str) -> str:
 # Short lines give predict's translations (a test compares them for a Marian model); for multilingual models such as
 # M2M100 / NLLB / mBART the product also sets tokenizer.src_lang and forced_bos_token_id from source_lang /
 # target_lang, and a T5 model reads a task prefix.
-import json, pathlib, torch
+# Like predict, each text is first read in Unicode NFC (a decomposed "café" from a PDF or a Mac file name is the
+# composed one) and without the invisible format characters that spell nothing: soft hyphens, word joiners, BOMs and
+# zero-width spaces outside words, and inside a word the same but a zero-width space between letters of a script
+# written without spaces (Thai, CJK), and ZWNJ/ZWJ between Latin, Greek or Cyrillic letters or digits
+# ("beau\\u200btiful" reads as "beautiful").
+import json, pathlib, torch, unicodedata
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+""" + _invisible_snippet() + """
+texts = [unicodedata.normalize("NFC", without_invisible(text)) for text in texts]
 card = json.loads((pathlib.Path(folder) / "card.json").read_text())
 generation = card["preprocessing"]["generation"]  # num_beams; max_length: new tokens per translation (max_new_tokens)
 tokenizer = AutoTokenizer.from_pretrained(str(folder))
@@ -989,13 +996,45 @@ predictions = [{"translation": " ".join(text.split())} for text in tokenizer.bat
 """
 
 
+def _invisible_snippet() -> str:
+    """The card snippets' own `without_invisible(line)`: `nlp._invisible.without_invisible(line, everywhere=True)`
+    written out from its constants (sorted literals, so a card's text is deterministic)."""
+    always, layout = "".join(sorted(invisible._ALWAYS)), "".join(sorted(invisible._LAYOUT))
+    unspaced, ligature_only = tuple(sorted(invisible._UNSPACED_SCRIPTS)), tuple(sorted(invisible._LIGATURE_ONLY_SCRIPTS))
+    return f"""\
+def script(character):
+    return unicodedata.name(character, "UNKNOWN").split(" ")[0]
+def read_past(character, before, after):  # a format character between two word characters (letters, digits, marks)
+    if character in {always!r}:  # soft hyphen, word joiner, BOM
+        return True
+    if character == "\\u200b":  # zero-width space: a word boundary in scripts written without spaces
+        return script(before) not in {unspaced!r} and script(after) not in {unspaced!r}
+    if character in "\\u200c\\u200d":  # ZWNJ, ZWJ: spelling in Arabic-script and Indic words, emoji joiners
+        return script(before) in {ligature_only!r} and script(after) in {ligature_only!r}
+    return False
+def without_invisible(line):
+    kept, index = [], 0
+    while index < len(line):
+        end = index
+        while end < len(line) and unicodedata.category(line[end]) == "Cf":
+            end += 1  # a run of format characters, judged by the characters around it
+        if end == index:
+            kept.append(line[index])
+            index += 1
+            continue
+        before, after = line[index - 1:index], line[end:end + 1]
+        inside = bool(before and after) and all(c.isalnum() or unicodedata.category(c).startswith("M")
+                                                for c in before + after)  # between letters, digits or marks
+        kept += [c for c in line[index:end] if not (read_past(c, before, after) if inside else c in {layout!r})]
+        index = end
+    return "".join(kept)"""
+
+
 def _apertium_usage() -> str:
     """An Apertium card's `usage`: the raw command, then each step predict takes after it (`_apertium._clean`, built
     from the same constants) as a runnable snippet."""
     marks = "; ".join(f"{target}: " + ", ".join(f'"{opening}" before a final "{closing}"' for closing, opening in pairs)
                       for target, pairs in OPENING_MARKS.items())
-    always, layout = "".join(sorted(invisible._ALWAYS)), "".join(sorted(invisible._LAYOUT))
-    unspaced, ligature_only = tuple(sorted(invisible._UNSPACED_SCRIPTS)), tuple(sorted(invisible._LIGATURE_ONLY_SCRIPTS))
     return f"""\
 # This folder holds no weights: Apertium is rule-based, and the card names its language pair (apertium_mode) and flags.
 # Outside this product, with the Debian apertium package and its apertium-<pair> data, `echo 'text' | apertium -u
@@ -1026,32 +1065,7 @@ import json, os, pathlib, re, subprocess, unicodedata
 card = json.loads((pathlib.Path(folder) / "card.json").read_text(encoding="utf-8"))
 mode = card["apertium_mode"]
 opening_marks = {OPENING_MARKS!r}.get(mode.split("-")[1], ())
-def script(character):
-    return unicodedata.name(character, "UNKNOWN").split(" ")[0]
-def read_past(character, before, after):  # a format character between two word characters (letters, digits, marks)
-    if character in {always!r}:  # soft hyphen, word joiner, BOM
-        return True
-    if character == "\\u200b":  # zero-width space: a word boundary in scripts written without spaces
-        return script(before) not in {unspaced!r} and script(after) not in {unspaced!r}
-    if character in "\\u200c\\u200d":  # ZWNJ, ZWJ: spelling in Arabic-script and Indic words, emoji joiners
-        return script(before) in {ligature_only!r} and script(after) in {ligature_only!r}
-    return False
-def without_invisible(line):
-    kept, index = [], 0
-    while index < len(line):
-        end = index
-        while end < len(line) and unicodedata.category(line[end]) == "Cf":
-            end += 1  # a run of format characters, judged by the characters around it
-        if end == index:
-            kept.append(line[index])
-            index += 1
-            continue
-        before, after = line[index - 1:index], line[end:end + 1]
-        inside = bool(before and after) and all(c.isalnum() or unicodedata.category(c).startswith("M")
-                                                for c in before + after)  # between letters, digits or marks
-        kept += [c for c in line[index:end] if not (read_past(c, before, after) if inside else c in {layout!r})]
-        index = end
-    return "".join(kept)
+{_invisible_snippet()}
 def translate_line(line):
     line = unicodedata.normalize("NFC", without_invisible(line)).strip()
     if not line:
