@@ -353,9 +353,12 @@ def _sniff_separator(lines: list[str], suffix: str) -> str:
 
 
 def _sniff_quote(lines: list[str], separator: str) -> str | None:
-    """Tab-separated text keeps `"` as a character unless every line that holds one is RFC-4180 quoted."""
+    """Tab-separated text keeps `"` as a character unless every line that holds one is RFC-4180 quoted; other text
+    quotes cells with `"` unless a quote mark in it is plainly a character (`5" screen`: not at a cell's start, or
+    never closed), when reading it as a quote would pair two of them and swallow the lines between."""
     if separator != "\t":
-        return '"'
+        return None if any('"' in record and _rfc_quoted(record, separator) is False
+                           for record in _records(lines[:2000])) else '"'
     quoted = False
     for line in _records(lines[:2000]):  # a quoted cell may hold a line break: judged whole
         if '"' in line:

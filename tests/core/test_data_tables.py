@@ -468,13 +468,19 @@ def test_lines_ending_in_a_bare_carriage_return_read(tmp_path):
     assert read_table(path).rows() == [("a great film", 1), ("awful", 0), ("fine", 1)]
 
 
-def test_stray_quote_marks_in_a_semicolon_file_are_a_typed_error_naming_its_separator(tmp_path):
+def test_stray_quote_marks_are_read_as_characters_with_any_separator(tmp_path):
     """After records were joined at unbalanced quotes, `5" screen` / `7" wide` in a `;` file raised the csv module's
-    own "new-line character seen in unquoted field" (no InputError), and the sniffer fell back to the comma."""
+    own "new-line character seen in unquoted field"; and a comma file with two inch marks lost the rows between them
+    silently (the two marks were read as one quoted cell)."""
     path = tmp_path / "sizes.csv"
     path.write_text('id;size\n1;5" screen\n2;7" wide\n3;ok\n')
-    with pytest.raises(InputError, match="semicolon separator"):
-        read_table(path)
+    assert read_table(path).rows() == [(1, '5" screen'), (2, '7" wide'), (3, "ok")]
+    path = tmp_path / "inches.csv"
+    path.write_text('size,label\n5" screen,1\n7" screen,0\n9 inch,1\n')
+    assert read_table(path).rows() == [('5" screen', 1), ('7" screen', 0), ("9 inch", 1)]
+    path = tmp_path / "quoted.csv"  # RFC-quoted cells, an escaped quote included, keep their quoting
+    path.write_text('text,label\n"a ""fine"", long film",1\n"dull, slow",0\n')
+    assert read_table(path).rows() == [('a "fine", long film', 1), ("dull, slow", 0)]
 
 
 def test_a_bare_cr_file_streams_as_it_reads_and_lazy_scanning_refuses_it(tmp_path, monkeypatch):
