@@ -1028,7 +1028,7 @@ class _DecodedOneByOne:
 
 def _copy_keys(inputs: list, images: Any = None, root: Path | None = None) -> tuple[list[str], int, int]:
     """One key per image, equal for copies of one image: byte-identical ones (`content_keys`) and near copies, the
-    image resized, re-encoded or brightened (`core.transfer.near_copy_keys`, 64-bit perceptual hash within 4 bits);
+    image resized, re-encoded, brightened, mirrored or upside down (`core.transfer.near_copy_keys`, 64-bit perceptual hash within 4 bits);
     with how many images are byte copies of an earlier one and how many are near copies of one. `images`: the decoded
     `inputs` when at hand (else each is decoded in turn)."""
     from core.transfer import near_copy_keys
@@ -1042,7 +1042,7 @@ def _copy_keys(inputs: list, images: Any = None, root: Path | None = None) -> tu
 def _copies_note(byte_copies: int, near_copies: int, total: int, distinct: int) -> str:
     """'3 of the 20 images are copies or near copies of others (1 byte-identical, 2 resized or re-encoded ...)'."""
     return (f"{byte_copies + near_copies} of the {total} images are copies or near copies of others ({byte_copies} "
-            f"byte-identical, {near_copies} near copies: resized, re-encoded or brightened, found by perceptual hash; "
+            f"byte-identical, {near_copies} near copies: resized, re-encoded, brightened, mirrored or upside down, found by perceptual hash; "
             f"{distinct} distinct)")
 
 
