@@ -113,6 +113,7 @@ def predict_tab(model) -> None:
         return
     record = records[0]
     st.caption(f"Data: {record.get('frequency') or 'frequency unknown'}"
+               + (f" · trading week {record['trading_week']}" if record.get("trading_week") else "")  # e.g. Sun-Thu
                + (f" · calendar {record['calendar']}" if record.get("calendar") else ""))
     from apps.plots import figure
     from finance.forecast import forecast_plot

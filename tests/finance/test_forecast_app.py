@@ -28,6 +28,7 @@ def test_forecast_page_draws_forecast_and_backtest(tiny_default):
     assert not app.error, [e.value for e in app.error]
     assert len(app.get("plotly_chart")) >= 1
     assert any("calendar NYSE" in c.value for c in app.caption)  # the bundled S&P 500 closes skip NYSE holidays
+    assert any("trading week Mon Tue Wed Thu Fri" in c.value for c in app.caption)  # the week the history trades
     app.selectbox(key="forecast-calendar").set_value("none").run()
     assert not app.exception and not any("calendar NYSE" in c.value for c in app.caption)
     next(b for b in app.button if b.label == "Run backtest").click().run()
