@@ -141,7 +141,8 @@ def _segmentation_predict(model, image: medical_io.MedicalImage, key: str) -> No
     st.subheader("Volume per label" if image.is_volume else "Area per label")
     st.dataframe(pl.DataFrame(rows), hide_index=True)
     path = common.session_dir() / "mask.nii.gz"
-    common.run_safely(medical_io.write_nifti, mask.astype(np.uint8), path, like=image)
+    # the mask as `predict --option masks=` writes it: a binary model's training values (0/255), so its evaluate reads it
+    common.run_safely(medical_io.write_nifti, model.file_mask(mask), path, like=image)
     if path.is_file():
         st.download_button("Download mask (NIfTI)", path.read_bytes(), file_name="mask.nii.gz", key="medical-download")
 

@@ -846,6 +846,13 @@ class Segmenter(TaskModel):
             record["mask_path"] = str(_write_mask(mask, image, folder, name or "mask", self._mask_file_values()))
         return record
 
+    def file_mask(self, mask: np.ndarray) -> np.ndarray:
+        """`mask` (label indices) as `predict(masks=DIR)` writes it: uint8, in a binary model's training mask values
+        (e.g. 0/255) where it has them, else the label indices (the dashboard's mask download uses it too)."""
+        labels = np.asarray(mask).astype(np.uint8)
+        values = self._mask_file_values()
+        return np.asarray(values, dtype=np.uint8)[labels] if values is not None else labels
+
     def _mask_file_values(self) -> list[int] | None:
         """The file value of each label for a written mask (PNG or NIfTI): a binary model's training mask values
         (`mask_values`, e.g. [0, 255], so the mask overlays and scores against the user's own); None (label indices)

@@ -52,3 +52,33 @@ def test_medical_page(tiny_models):
     app.run()
     app.checkbox(key="medical-gradcam").check().run()
     assert not app.exception
+
+
+def test_the_page_s_mask_download_holds_a_binary_model_s_training_values():
+    """The page's "Download mask (NIfTI)" wrote 0/1 for a model trained on 0/255 masks, which `predict --option
+    masks=` writes as 0/255 and the same model's evaluate reads; the page's file was refused by it."""
+    import nibabel as nib
+    import numpy as np
+    from streamlit.testing.v1 import AppTest
+
+    from medical.segmentation import Segmenter
+
+    model = Segmenter.from_config(Segmenter.Config(channels=(4, 8), num_res_units=0, patch_size=32),
+                                  ["background", "membrane"], device="cpu")
+    model.card_["mask_values"] = [0, 255]
+    import torch
+
+    with torch.no_grad():  # every pixel is membrane: the written mask must read 255, not the label index 1
+        model.network_.model[2].conv.weight.zero_()
+        model.network_.model[2].conv.bias.copy_(torch.tensor([0.0, 1.0]))
+    name = f"medical-seg-binary-{os.getpid()}"
+    saved = Segmenter.load(model.save(models_dir() / name), device="cpu")
+    assert saved.card_["mask_values"] == [0, 255]
+    app = AppTest.from_file(PAGE, default_timeout=240)
+    app.session_state["medical-seg-model"] = f"Saved: {name}"
+    app.session_state["medical-sample-medical.segmentation"] = "CT_small.dcm (pydicom test file)"
+    app.run()
+    app.button(key="medical-segment").click().run()
+    assert not app.exception
+    written = np.asarray(nib.load(Path(app.session_state["_verticals_session_dir"]) / "mask.nii.gz").dataobj)
+    assert set(np.unique(written).tolist()) == {255}
