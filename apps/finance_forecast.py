@@ -126,7 +126,9 @@ def predict_tab(model) -> None:
     if record["dates"]:
         table = {"date": record["dates"], **table}
     table.update({k: record[k] for k in record if k.startswith(("lower_", "upper_"))})
-    st.dataframe(pl.DataFrame(table), hide_index=True, width="stretch")
+    # 6 significant digits, not a fixed number of decimals: a price of 9e-10 and its bounds stay apart
+    numbers = {k: st.column_config.NumberColumn(k, format="%.6g") for k in table if k not in ("date", "step")}
+    st.dataframe(pl.DataFrame(table), hide_index=True, width="stretch", column_config=numbers)
     with st.expander("Forecast decomposition (weighted candidate contributions)"):
         explained = common.run_safely(model.explain, series)
         if explained is not None:

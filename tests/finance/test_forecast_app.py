@@ -29,6 +29,8 @@ def test_forecast_page_draws_forecast_and_backtest(tiny_default):
     assert len(app.get("plotly_chart")) >= 1
     assert any("calendar NYSE" in c.value for c in app.caption)  # the bundled S&P 500 closes skip NYSE holidays
     assert any("trading week Mon Tue Wed Thu Fri" in c.value for c in app.caption)  # the week the history trades
+    # the forecast table shows significant digits (a 9e-10 price and its bounds read 0.0000000008 / 0.0000000009)
+    assert '"%.6g"' in str(app.dataframe[0].proto) or "%.6g" in str(app.dataframe[0].proto)
     app.selectbox(key="forecast-calendar").set_value("none").run()
     assert not app.exception and not any("calendar NYSE" in c.value for c in app.caption)
     next(b for b in app.button if b.label == "Run backtest").click().run()
