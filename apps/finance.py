@@ -14,7 +14,7 @@ from apps import common  # noqa: E402
 from core.errors import InputError  # noqa: E402
 
 TASK = "finance.risk"
-SUFFIXES = {".csv", ".tsv", ".parquet", ".data", ".jsonl", ".xlsx", ".xls", ".ods"}
+SUFFIXES = {".csv", ".tsv", ".parquet", ".data", ".jsonl", ".json", ".ndjson", ".xlsx", ".xls", ".ods"}
 MISSING = "(missing)"
 MAX_SHOWN = 8  # characteristics drawn separately in the waterfall; the rest are summed
 

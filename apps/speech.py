@@ -19,7 +19,7 @@ from core.errors import InputError  # noqa: E402
 
 TASK = "speech.recognition"
 SUFFIXES = common.AUDIO_SUFFIXES
-DATA_SUFFIXES = {".csv", ".tsv", ".jsonl", ".parquet", ".txt"}
+DATA_SUFFIXES = {".csv", ".tsv", ".jsonl", ".json", ".ndjson", ".parquet", ".txt"}
 SAMPLES = ["The quick brown fox jumps over the lazy dog.", "Please call Stella and ask her to bring these things.",
            "Seven eight nine zero one two three.", "El niño lee un libro en la escuela.",
            "Le train arrive à la gare le matin."]

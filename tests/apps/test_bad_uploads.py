@@ -238,8 +238,8 @@ def test_a_zip_of_one_table_is_that_table_on_the_risk_tabs(home):
     _upload(app, "finance.risk-evaluate-upload", "notes.zip", _zip({"a/readme.txt": b"hi"}), "application/zip")
     app.button(key="finance.risk-evaluate-run").click().run()
     message = _assert_friendly_error(app)
-    assert message == ("the .zip holds no table this tab reads; upload the table itself, one of: .csv, .data, .jsonl, "
-                       ".ods, .parquet, .tsv, .xls, .xlsx"), message  # apps/finance.py's SUFFIXES
+    assert message == ("the .zip holds no table this tab reads; upload the table itself, one of: .csv, .data, .json, "
+                       ".jsonl, .ndjson, .ods, .parquet, .tsv, .xls, .xlsx"), message  # apps/finance.py's SUFFIXES
     app = AppTest.from_file(str(APPS / "finance.py"), default_timeout=180)
     app.session_state["risk-input"] = "Upload a table"
     app.run()
@@ -491,3 +491,21 @@ def test_an_empty_zip_is_called_empty(session):
         save_upload(FakeUpload("data.zip", _zip({})), {".csv"})
     with pytest.raises(InputError, match="zip archive is empty"):
         save_upload(FakeUpload("data.zip", _zip({"folder/": b""})), {".csv"})
+
+
+def test_a_pandas_to_json_table_uploads_on_the_risk_page(home):
+    """Every table upload refused .json ("unsupported file type .json; upload one of: .csv, ..."), though the README
+    reads pandas' to_json layouts in every task and the CLI scored the same file."""
+    _preimport("finance", "finance.risk")
+    from core.artifacts import cache_dir
+    from finance.risk import DEFAULT_NAME, RiskScorer
+    from tests.finance.contract_cases import synthetic_applicants, tiny_config
+
+    frame = synthetic_applicants(200)
+    RiskScorer().fit(frame, config=tiny_config()).save(cache_dir("finance.risk") / DEFAULT_NAME)
+    app = AppTest.from_file(str(APPS / "finance.py"), default_timeout=180)
+    app.session_state["risk-input"] = "Upload a table"
+    app.run()
+    _upload(app, "risk-upload", "applicants.json", frame.head(30).to_pandas().to_json().encode(), "application/json")
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    assert any(table.value.shape[0] == 30 for table in app.dataframe), [t.value.shape for t in app.dataframe]
