@@ -261,7 +261,8 @@ def test_a_zip_of_one_table_is_that_table_on_sentiment_predict(tiny_sentiment):
     _upload(app, "nlp-sentiment-upload", "two.zip", _zip({"a.csv": b"review\nok\n", "b.txt": b"fine\n"}))
     app.button(key="nlp-sentiment-run").click().run()
     assert _assert_friendly_error(app) == ("the .zip holds 2 files this tab could read (a.csv, b.txt); upload the "
-                                           "table itself, one of: .csv, .jsonl, .ods, .parquet, .tsv, .txt, .xls, .xlsx")
+                                           "table itself, one of: .csv, .json, .jsonl, .ndjson, .ods, .parquet, "
+                                           ".tsv, .txt, .xls, .xlsx")
 
 
 def test_a_zip_without_a_squad_file_on_qa_evaluate_says_to_upload_it(home, no_model, monkeypatch):
