@@ -232,7 +232,9 @@ def test_embedded_default_on_ljspeech_subset():
     with pytest.raises(InputError, match="cannot be trained"):
         model.fit(SHARED / "LJSpeech_subset")
     saved = model.save(Path(os.environ["VERTICALS_HOME"]) / "whisper-default")
-    assert not list(saved.glob("*.bin"))
+    # the weights keep CTranslate2's own name, so faster-whisper opens the folder as it is (core accepts a model.bin
+    # whose header is CTranslate2's, and no other *.bin)
+    assert [p.name for p in saved.glob("*.bin")] == ["model.bin"]
     assert SpeechRecognizer.load(saved).predict([record_path := str(SHARED / "LJSpeech_subset" / "wavs" / "LJ001-0002.wav")])[0]["text"] == record["text"], record_path
 
 
