@@ -145,11 +145,15 @@ def _refuse_unread_options(path: Path, kind: str) -> None:
 
 # -- encodings --------------------------------------------------------------------------------------------
 def _utf16_without_bom(data: bytes) -> str | None:
-    """"utf-16-le" / "utf-16-be" when `data` (no BOM) looks like UTF-16 of mostly Latin text: in its first 4 KB nearly
-    every other byte is zero, on one side only; else None (UTF-8 text holds no zero bytes).
+    """"utf-16-le" / "utf-16-be" when `data` (no BOM) reads as UTF-16 text: zero bytes (which UTF-8 text does not hold)
+    fall on one side of the byte pairs only (ASCII letters, digits and separators), and the decoded head is text (no
+    control characters but tab and line ends); else None. Cyrillic, Greek or CJK text has fewer zeros than Latin, but
+    its separators and line ends still put them on one side.
 
     >>> _utf16_without_bom("text,label,".encode("utf-16-le")), _utf16_without_bom("text,label,".encode("utf-16-be"))
     ('utf-16-le', 'utf-16-be')
+    >>> _utf16_without_bom("текст,метка,отличный фильм,1".encode("utf-16-le"))
+    'utf-16-le'
     >>> _utf16_without_bom(b"text,label,") is None
     True
     """
@@ -159,11 +163,18 @@ def _utf16_without_bom(data: bytes) -> str | None:
         return None
     even, odd = head[0::2], head[1::2]
     zeros_even, zeros_odd = even.count(0) / len(even), odd.count(0) / len(odd)
-    if zeros_odd >= 0.6 and zeros_even <= 0.05:
-        return "utf-16-le"
-    if zeros_even >= 0.6 and zeros_odd <= 0.05:
-        return "utf-16-be"
-    return None
+    if zeros_odd >= 0.05 and zeros_even <= zeros_odd / 10:
+        candidate = "utf-16-le"
+    elif zeros_even >= 0.05 and zeros_odd <= zeros_even / 10:
+        candidate = "utf-16-be"
+    else:
+        return None
+    try:
+        text = head.decode(candidate)
+    except UnicodeDecodeError:
+        return None
+    controls = sum(1 for char in text if ord(char) < 32 and char not in "\t\r\n")
+    return candidate if controls <= len(text) / 100 else None
 
 
 def _decode(data: bytes, name: str, encoding: str | None, quiet: bool = False) -> tuple[str, str]:
@@ -352,11 +363,13 @@ def _sniff_separator(lines: list[str], suffix: str) -> str:
     return default if default in top else top[0]
 
 
-def _sniff_quote(lines: list[str], separator: str) -> str | None:
+def _sniff_quote(lines: list[str], separator: str, whole: bool = False) -> str | None:
     """Tab-separated text keeps `"` as a character unless every line that holds one is RFC-4180 quoted; other text
     quotes cells with `"` unless a quote mark in it is plainly a character (`5" screen`: not at a cell's start, or
     never closed), when reading it as a quote would pair two of them and swallow the lines between."""
     if separator != "\t":
+        if whole and sum(line.count('"') for line in lines) % 2:  # a quote the whole file never closes
+            return None
         return None if any('"' in record and _rfc_quoted(record, separator) is False
                            for record in _records(lines[:2000])) else '"'
     quoted = False
@@ -480,7 +493,8 @@ class _Layout:
         chosen = _separator_option(current_option("separator", separator))
         self.separator = chosen or _sniff_separator(self.lines, path.suffix.lower())
         quote_given = _quote_option(current_option("quote", quote))
-        self.quote = _sniff_quote(self.lines, self.separator) if quote_given is False else quote_given
+        complete = whole and text.count("\n") < 5000  # `lines` hold the whole file
+        self.quote = _sniff_quote(self.lines, self.separator, complete) if quote_given is False else quote_given
         self.header = _header_option(current_option("header", header))
         decimal = current_option("decimal", decimal)
         if decimal not in (None, ".", ","):

@@ -513,3 +513,21 @@ def test_pandas_to_json_with_row_labels_reads_upright_and_keeps_the_labels(tmp_p
     table = read_table(path)
     assert table.columns == ["index", "text", "label"]
     assert table.rows() == [("c17", "good film", 1), ("c42", "bad film", 0), ("c99", "fine", 1)]
+
+
+def test_a_quote_never_closed_in_the_whole_file_is_a_plain_character(tmp_path):
+    """One stray quote at a cell's start (`"Best phone ever,1`) got the file refused with a message blaming the
+    separator; with two stray quotes it read."""
+    path = tmp_path / "reviews.csv"
+    path.write_text('text,label\n"Best phone ever,1\ngood value,0\nbad battery,1\n')
+    assert read_table(path).rows() == [('"Best phone ever', 1), ("good value", 0), ("bad battery", 1)]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_reads_for_non_latin_text(tmp_path, encoding):
+    """Only mostly-Latin UTF-16 without a BOM was recognised: a Russian file read with a NUL in every name."""
+    path = tmp_path / "export.csv"
+    path.write_bytes("текст,метка\nотличный фильм,1\nплохо,0\n".encode(encoding))
+    with pytest.warns(UserWarning, match="no byte-order mark"):
+        table = read_table(path)
+    assert table.columns == ["текст", "метка"] and table.rows() == [("отличный фильм", 1), ("плохо", 0)]
