@@ -21,11 +21,12 @@ from typing import Any, TypeVar
 from core.card import FORMAT_VERSION, ModelCard
 from core.errors import InputError, UnsafeArtifactError, write_error
 
-__all__ = ["signals_deferred", 
+__all__ = [
     "CARD_NAME", "home", "models_dir", "cache_dir", "atomic_write_text", "atomic_write_bytes", "atomic_directory",
     "save_model_dir", "read_card", "check_model_dir", "save_tensors", "load_tensors", "safe_torch_load",
     "library_versions", "hash_files", "hash_bytes", "file_sha256", "hash_frame", "list_saved_models", "is_model_dir",
     "write_card", "card_digest", "check_card_digest", "default_mode",
+    "signals_deferred", "temp_file_beside", "release_temp",
     "promoted_defaults", "promote_model", "delete_model", "zip_model", "check_output_dir", "output_lock", "cached_default",
     "card_mismatch", "recover_model_dir",
 ]

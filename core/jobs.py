@@ -95,8 +95,9 @@ def run_training(task: str, data: str | Path, out: str | Path, base: str | None 
             model = cls.for_training(base, device=device)
             try:
                 model.fit(dataset, config=config, run_dir=run_dir, resume=resume, callbacks=callbacks)
-                if earlier is not None and _resumed_from(run_dir) is not None:  # where the Trainer really started:
-                    earlier["last_step"] = _resumed_from(run_dir)  # 0 when the kept checkpoint was incomplete
+                resumed_from = _resumed_from(run_dir) if earlier is not None else None
+                if resumed_from is not None:  # where the Trainer really started: 0 when the kept checkpoint was incomplete
+                    earlier["last_step"] = resumed_from
             except InputError:
                 if lead and not resume:  # refused data or config: the state this fresh run kept resumes nothing,
                     _drop_checkpoints(run_dir)  # since the rerun's data or config must differ (and would be refused)
@@ -159,9 +160,8 @@ def _check_run_dir(run_dir: Path, out: Path) -> None:
 def _only_unfinished_writes(run_dir: Path) -> bool:
     """Whether `run_dir` holds nothing but the temp files of Verticals' own interrupted atomic writes
     (`.run.json.<random>.tmp`: a kill -9 while the first run record was written)."""
-    children = list(run_dir.iterdir())
-    return bool(children) and all(child.is_file() and child.name.endswith(".tmp") and child in _our_files(run_dir, RUN_FILES)
-                                  for child in children)
+    children, ours = list(run_dir.iterdir()), set(_our_files(run_dir, RUN_FILES))
+    return bool(children) and all(child.is_file() and child.name.endswith(".tmp") and child in ours for child in children)
 
 
 def _run_record(run_dir: Path) -> dict[str, Any] | None:

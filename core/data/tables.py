@@ -341,10 +341,11 @@ def _records(lines: list[str], quote: str | None = '"') -> list[str]:
 def _sniff_separator(lines: list[str], suffix: str) -> str:
     default = "\t" if suffix in {".tsv", ".tab"} else ","
     consistent = []
+    readings = {quote: _records(lines[:400], quote) for quote in ('"', None)}  # the same for every separator
     for separator in SEPARATORS:
         # text may hold `"` as a plain character (5" screen) or quote whole cells: either reading will do
         for quote in ((None, '"') if separator == "\t" else ('"', None)):
-            records = _records(lines[:400], quote)
+            records = readings[quote]
             header = records[0] if records else ""
             sample = [record for record in records[1:50] if record.strip()]
             width = len(_split_line(header, separator, quote))
@@ -357,7 +358,7 @@ def _sniff_separator(lines: list[str], suffix: str) -> str:
     # default, unless its commas sit only between digits in the rows: decimal commas (`Datum;Kurs, EUR` / `02.01.2024;101,5`)
     widest = max(width for _, width in consistent)
     top = [separator for separator, width in consistent if width == widest]
-    sample = [record for record in _records(lines[:400])[1:50] if record.strip()]
+    sample = [record for record in readings['"'][1:50] if record.strip()]
     if "," in top and len(top) > 1 and not any(re.search(r"(?<!\d),|,(?!\d)", line) for line in sample):
         top.remove(",")
     return default if default in top else top[0]
