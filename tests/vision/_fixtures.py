@@ -49,3 +49,28 @@ def yolo_folder(root: Path, n: int = 3, names=("thing",), lines=None) -> Path:
         (root / "images" / f"{i}.png").write_bytes(png_bytes(64, 48, seed=i))
         (root / "labels" / f"{i}.txt").write_text(lines if lines is not None else "0 0.5 0.5 0.4 0.5\n")
     return root
+
+
+def probe_groups_spy(monkeypatch) -> dict:
+    """Record the `groups` core.transfer.probe_head is given (the probe's CV folds), under `seen["groups"]`."""
+    import core.transfer
+
+    seen: dict = {}
+    real = core.transfer.probe_head
+
+    def probe_head(features, targets, classes, **options):
+        seen["groups"] = list(options["groups"])
+        return real(features, targets, classes, **options)
+
+    monkeypatch.setattr(core.transfer, "probe_head", probe_head)
+    return seen
+
+
+def tiny_pretrained_classifier():
+    """A random-init test_resnet on 32x32 inputs, marked pretrained so that fit takes the linear-probe path."""
+    from vision.classification import ImageClassifier
+
+    model = ImageClassifier.from_timm("test_resnet", ["x", "y"], device="cpu")
+    model.data_config = {**model.data_config, "input_size": (3, 32, 32), "crop_pct": 1.0}
+    model.info["pretrained"] = True
+    return model

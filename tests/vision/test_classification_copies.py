@@ -68,23 +68,14 @@ def test_copied_images_do_not_inflate_the_linear_probe(tiny, tmp_path, monkeypat
 
 def test_training_keeps_an_image_and_its_copies_in_one_probe_fold(tmp_path, monkeypatch):
     """fit's probe grouped an image with its mirror image only: a byte-identical copy could be scored in another fold."""
-    import core.transfer
-    from vision.classification import ClassifierConfig, ImageClassifier
+    from tests.vision._fixtures import probe_groups_spy, tiny_pretrained_classifier
+    from vision.classification import ClassifierConfig
 
     data = image_folder(tmp_path / "data", per_class=4)
     for path in sorted(data.rglob("0.png")):
         shutil.copyfile(path, path.parent / "0_copy.png")
-    seen = {}
-    real = core.transfer.probe_head
-
-    def probe_head(features, targets, classes, **options):
-        seen["groups"] = list(options["groups"])
-        return real(features, targets, classes, **options)
-
-    monkeypatch.setattr(core.transfer, "probe_head", probe_head)
-    model = ImageClassifier.from_timm("test_resnet", ["x", "y"], device="cpu")
-    model.data_config = {**model.data_config, "input_size": (3, 32, 32), "crop_pct": 1.0}
-    model.info["pretrained"] = True
+    seen = probe_groups_spy(monkeypatch)
+    model = tiny_pretrained_classifier()
     model.fit(data, ClassifierConfig(fine_tune=False, progress_bar=False))
     groups = seen["groups"]
     assert len(groups) == 2 * 10 and len(set(groups)) == 8  # 10 images, 8 distinct; mirrors in their image's group

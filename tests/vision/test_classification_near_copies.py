@@ -62,21 +62,12 @@ def test_evaluate_and_check_data_count_near_copies_and_the_probe_groups_them(tin
 
 
 def test_fit_keeps_an_image_and_its_near_copies_in_one_probe_fold(tmp_path, monkeypatch):
-    import core.transfer
-    from vision.classification import ClassifierConfig, ImageClassifier
+    from tests.vision._fixtures import probe_groups_spy, tiny_pretrained_classifier
+    from vision.classification import ClassifierConfig
 
     data = _folder_with_near_copies(tmp_path / "data", per_class=4, copied=1)
-    seen = {}
-    real = core.transfer.probe_head
-
-    def probe_head(features, targets, classes, **options):
-        seen["groups"] = list(options["groups"])
-        return real(features, targets, classes, **options)
-
-    monkeypatch.setattr(core.transfer, "probe_head", probe_head)
-    model = ImageClassifier.from_timm("test_resnet", ["x", "y"], device="cpu")
-    model.data_config = {**model.data_config, "input_size": (3, 32, 32), "crop_pct": 1.0}
-    model.info["pretrained"] = True
+    seen = probe_groups_spy(monkeypatch)
+    model = tiny_pretrained_classifier()
     with pytest.warns(UserWarning, match=r"2 of the 10 images are copies or near copies of others \(0 byte-identical, "
                                          r"2 near"):
         model.fit(data, ClassifierConfig(fine_tune=False, progress_bar=False))
