@@ -74,3 +74,21 @@ def tiny_pretrained_classifier():
     model.data_config = {**model.data_config, "input_size": (3, 32, 32), "crop_pct": 1.0}
     model.info["pretrained"] = True
     return model
+
+
+def tiny_detr(folder: Path) -> Path:
+    """A random-init DETR (tiny ResNet backbone, d_model 32, one encoder/decoder layer, labels thing/other) saved in
+    `folder` with save_pretrained, with its image processor (shortest edge 48)."""
+    import torch
+    import transformers
+
+    torch.manual_seed(0)
+    backbone = transformers.ResNetConfig(num_channels=3, embedding_size=8, hidden_sizes=[8, 16], depths=[1, 1],
+                                         layer_type="basic", out_features=["stage2"])
+    config = transformers.DetrConfig(backbone_config=backbone, d_model=32, encoder_layers=1, decoder_layers=1,
+                                     encoder_ffn_dim=32, decoder_ffn_dim=32, encoder_attention_heads=2,
+                                     decoder_attention_heads=2, num_queries=5, id2label={0: "thing", 1: "other"},
+                                     label2id={"thing": 0, "other": 1})
+    transformers.DetrForObjectDetection(config).save_pretrained(folder)
+    transformers.DetrImageProcessor(size={"shortest_edge": 48, "longest_edge": 64}).save_pretrained(folder)
+    return folder

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from core.errors import InputError
-from tests.vision._fixtures import png_bytes, yolo_folder
+from tests.vision._fixtures import png_bytes, tiny_detr, yolo_folder
 from core.artifacts import write_card
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "vision.detection"
@@ -203,19 +203,9 @@ def test_yolo_without_data_yaml_in_coco_split_uses_coco_names(tmp_path):
 @pytest.fixture()
 def tiny_detr_dir(tmp_path):
     """A random-init DETR (tiny ResNet backbone, d_model 32, one encoder/decoder layer) saved with save_pretrained."""
-    transformers = pytest.importorskip("transformers")
-    torch = pytest.importorskip("torch")
-    torch.manual_seed(0)
-    backbone = transformers.ResNetConfig(num_channels=3, embedding_size=8, hidden_sizes=[8, 16], depths=[1, 1],
-                                         layer_type="basic", out_features=["stage2"])
-    config = transformers.DetrConfig(backbone_config=backbone, d_model=32, encoder_layers=1, decoder_layers=1,
-                                     encoder_ffn_dim=32, decoder_ffn_dim=32, encoder_attention_heads=2,
-                                     decoder_attention_heads=2, num_queries=5, id2label={0: "thing", 1: "other"},
-                                     label2id={"thing": 0, "other": 1})
-    folder = tmp_path / "detr"
-    transformers.DetrForObjectDetection(config).save_pretrained(folder)
-    transformers.DetrImageProcessor(size={"shortest_edge": 48, "longest_edge": 64}).save_pretrained(folder)
-    return folder
+    pytest.importorskip("transformers")
+    pytest.importorskip("torch")
+    return tiny_detr(tmp_path / "detr")
 
 
 def test_detr_predicts_fits_and_round_trips(tiny_detr_dir, tmp_path):

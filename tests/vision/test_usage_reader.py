@@ -101,21 +101,12 @@ def test_the_transformers_detection_usage_runs_alone_and_finds_predicts_boxes(tm
     """A saved DETR's `usage` (transformers' pipeline on read_image's pictures) gives predict's labels and scores, one
     image at a time, its boxes predict's rounded down to whole pixels; the pipeline opening the 16-bit PNG itself
     clipped it (0.3747 for predict's 0.3795)."""
-    transformers = pytest.importorskip("transformers")
-    import torch
-
+    pytest.importorskip("transformers")
     from tests.common import run_usage
+    from tests.vision._fixtures import tiny_detr
     from vision.detection import Detector
 
-    torch.manual_seed(0)
-    backbone = transformers.ResNetConfig(num_channels=3, embedding_size=8, hidden_sizes=[8, 16], depths=[1, 1],
-                                         layer_type="basic", out_features=["stage2"])
-    config = transformers.DetrConfig(backbone_config=backbone, d_model=32, encoder_layers=1, decoder_layers=1,
-                                     encoder_ffn_dim=32, decoder_ffn_dim=32, encoder_attention_heads=2,
-                                     decoder_attention_heads=2, num_queries=5, id2label={0: "thing", 1: "other"},
-                                     label2id={"thing": 0, "other": 1})
-    transformers.DetrForObjectDetection(config).save_pretrained(tmp_path / "detr")
-    transformers.DetrImageProcessor(size={"shortest_edge": 48, "longest_edge": 64}).save_pretrained(tmp_path / "detr")
+    tiny_detr(tmp_path / "detr")
     model = Detector.load(tmp_path / "detr", device="cpu")
     model.score_threshold = 0.0
     saved = model.save(tmp_path / "saved")
